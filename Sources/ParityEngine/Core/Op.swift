@@ -1,0 +1,52 @@
+@_exported import ParityTensor
+
+/// The static type of a value in either execution mode: its dtype and shape.
+public struct TensorType: Sendable, Hashable, CustomStringConvertible {
+    public var dtype: DType
+    public var shape: [Int]
+
+    public init(_ dtype: DType, _ shape: [Int]) {
+        self.dtype = dtype
+        self.shape = shape
+    }
+
+    public init(of tensor: Tensor) { self.init(tensor.dtype, tensor.shape) }
+
+    public var description: String { "\(dtype)\(shape)" }
+}
+
+/// A primitive operation, defined once and used by both execution modes (the mlx / tinygrad shape):
+///
+/// - ``outputType(_:)``: shape and dtype inference, separate from the math, so a graph can be
+///   checked before it runs and both modes reject bad input with the same error;
+/// - ``forward(_:)``: the computation on concrete tensors;
+/// - ``vjp(_:inputs:output:cotangent:)``: the vector-Jacobian product, written as more ops on a
+///   ``Builder``, so that the same rule records onto an eager tape or adds nodes to a gradient graph.
+public protocol Op: Sendable, CustomStringConvertible {
+    /// A short stable name (`matmul`, `reduce sum`), used in errors, traces and reports.
+    var name: String { get }
+    func outputType(_ inputs: [TensorType]) throws -> TensorType
+    func forward(_ inputs: [Tensor]) throws -> Tensor
+    /// One cotangent per input (`nil` where the input gets no gradient, e.g. indices or masks).
+    func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?]
+}
+
+extension Op {
+    public var description: String { name }
+
+    /// Checks the number of inputs an op takes and that floating inputs share one dtype.
+    func expect(_ inputs: [TensorType], count: Int) throws {
+        guard inputs.count == count else {
+            throw TensorError.invalidArgument(op: name, message: "takes \(count) inputs; received \(inputs.count)")
+        }
+    }
+
+    func expectSameFloat(_ inputs: [TensorType]) throws -> DType {
+        let dtypes = Set(inputs.map(\.dtype))
+        guard dtypes.count == 1, let dtype = dtypes.first else {
+            throw TensorError.dtypeMismatch(op: name, received: inputs.map(\.dtype))
+        }
+        guard dtype.isFloatingPoint else { throw TensorError.unsupportedDType(op: name, dtype: dtype) }
+        return dtype
+    }
+}

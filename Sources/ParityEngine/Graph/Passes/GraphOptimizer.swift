@@ -1,0 +1,43 @@
+/// A rewrite of a graph before it runs.
+public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Evaluates ops whose inputs are all constants (weights included) once, at optimisation time.
+    /// Same kernels, same bits: it never changes a result.
+    case constantFolding
+    /// Removes nodes no output depends on.
+    case deadCodeElimination
+    /// Merges MatMul → bias Add → activation into ``FusedLinear`` and `a·b + c` into a fused
+    /// ``MultiplyAdd``, as XLA, Grappler's remapper and oneDNN do. Changes rounding: the bias
+    /// starts the accumulation and products are contracted into FMAs.
+    case fusion
+
+    public var description: String { rawValue }
+}
+
+/// Runs graph passes in order, recursing into `cond` branches.
+public struct GraphOptimizer: Sendable {
+    public var passes: [GraphPass]
+
+    public init(passes: [GraphPass]) { self.passes = passes }
+
+    /// Keras-on-TensorFlow style: fold, prune, fuse, prune.
+    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .fusion, .deadCodeElimination])
+    /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
+    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination])
+
+    public func optimize(_ graph: Graph) throws -> Graph {
+        var graph = graph
+        for pass in passes {
+            switch pass {
+            case .constantFolding: graph = try graph.foldingConstants()
+            case .deadCodeElimination: graph = graph.eliminatingDeadCode()
+            case .fusion: graph = graph.fusingOps()
+            }
+        }
+        for index in graph.nodes.indices {
+            if case .cond(let a, let b) = graph.nodes[index].operation {
+                graph.nodes[index].operation = .cond(then: try optimize(a), else: try optimize(b))
+            }
+        }
+        return graph
+    }
+}

@@ -1,0 +1,269 @@
+/// One axis of a slice, Python-style: `start..<end` by `step` (negative steps walk backwards).
+/// Missing bounds and negative indices resolve as `slice.indices(size)` does in Python.
+public struct SliceAxis: Sendable, Hashable, CustomStringConvertible {
+    public var start: Int?
+    public var end: Int?
+    public var step: Int
+
+    public init(start: Int? = nil, end: Int? = nil, step: Int = 1) {
+        self.start = start
+        self.end = end
+        self.step = step
+    }
+
+    public static let all = SliceAxis()
+
+    /// The first index and the number of elements taken from an axis of `size`.
+    public func resolve(size: Int) throws -> (first: Int, count: Int) {
+        guard step != 0 else { throw TensorError.invalidArgument(op: "slice", message: "step must not be 0") }
+        func clamp(_ value: Int?, _ fallback: Int, _ low: Int, _ high: Int) -> Int {
+            guard var v = value else { return fallback }
+            if v < 0 { v += size }
+            return Swift.min(Swift.max(v, low), high)
+        }
+        if step > 0 {
+            let first = clamp(start, 0, 0, size), last = clamp(end, size, 0, size)
+            return (first, Swift.max(0, (last - first + step - 1) / step))
+        }
+        let first = clamp(start, size - 1, -1, size - 1), last = clamp(end, -1, -1, size - 1)
+        return (first, Swift.max(0, (first - last - step - 1) / -step))
+    }
+
+    public var description: String { "\(start.map(String.init) ?? ""):\(end.map(String.init) ?? ""):\(step)" }
+}
+
+extension Tensor.Storage {
+    /// A new storage whose element `i` is element `indices[i]` of this one, or `fill` where the index
+    /// is negative.
+    func picking(_ indices: [Int], fill: Double = 0) -> Tensor.Storage {
+        func pick<T>(_ v: [T], _ fill: T) -> [T] { indices.map { $0 >= 0 ? v[$0] : fill } }
+        switch self {
+        case .float32(let v): return .float32(pick(v, Float(fill)))
+        case .float64(let v): return .float64(pick(v, fill))
+        case .int64(let v): return .int64(pick(v, Int64(fill)))
+        }
+    }
+}
+
+extension Tensor {
+    /// The tensor of `shape` whose elements are this one's at `indices` (negative: `fill`).
+    func picking(_ indices: [Int], shape: [Int], fill: Double = 0) -> Tensor {
+        Tensor(shape: shape, storage: storage.picking(indices, fill: fill))
+    }
+
+    /// The adjoint of ``picking(_:shape:fill:)``: a zero tensor of `shape` to which element `i` of
+    /// this tensor is added at `indices[i]` (skipped where negative), in index order.
+    func scatterAdding(_ indices: [Int], shape: [Int]) throws -> Tensor {
+        func run<T: FloatElement>(_ v: [T]) -> [T] {
+            var out = [T](repeating: 0, count: Shape.count(shape))
+            for (i, target) in indices.enumerated() where target >= 0 { out[target] += v[i] }
+            return out
+        }
+        switch storage {
+        case .float32(let v): return Tensor(shape: shape, storage: .float32(run(v)))
+        case .float64(let v): return Tensor(shape: shape, storage: .float64(run(v)))
+        case .int64: throw TensorError.unsupportedDType(op: "scatterAdd", dtype: dtype)
+        }
+    }
+
+    /// Walks every output coordinate in row-major order and returns the source index each one reads.
+    static func indexMap(_ outShape: [Int], source: ([Int]) -> Int) -> [Int] {
+        let count = Shape.count(outShape)
+        var map = [Int](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: outShape.count)
+        for i in 0..<count {
+            map[i] = source(index)
+            var axis = outShape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < outShape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return map
+    }
+
+    // MARK: Permutations
+
+    /// Reorders the axes: result axis `i` is this tensor's axis `order[i]` (`torch.permute`,
+    /// `np.transpose(x, axes)`).
+    public func permuted(_ order: [Int]) throws -> Tensor {
+        try permutationIndices(order).map { picking($0, shape: order.map { shape[$0] }) } ?? self
+    }
+
+    func permutationIndices(_ order: [Int]) throws -> [Int]? {
+        guard order.sorted() == Array(0..<rank) else {
+            throw TensorError.invalidArgument(op: "permute", message: "\(order) is not a permutation of the \(rank) axes of \(shape)")
+        }
+        if order == Array(0..<rank) { return nil }
+        let strides = Shape.strides(shape)
+        let permutedStrides = order.map { strides[$0] }
+        return Tensor.indexMap(order.map { shape[$0] }) { index in
+            var offset = 0
+            for (i, v) in index.enumerated() { offset += v * permutedStrides[i] }
+            return offset
+        }
+    }
+
+    /// Swaps the last two axes (a matrix transpose, batched).
+    public func transposedMatrix() throws -> Tensor {
+        guard rank >= 2 else { return self }
+        var order = Array(0..<rank)
+        order.swapAt(rank - 1, rank - 2)
+        return try permuted(order)
+    }
+
+    // MARK: Broadcasting
+
+    /// Repeats size-1 (or missing leading) axes to reach `target` (`torch.expand`, `tf.broadcast_to`).
+    public func broadcast(to target: [Int]) throws -> Tensor {
+        if target == shape { return self }
+        guard try Shape.broadcast(shape, target, op: "broadcastTo") == target else {
+            throw TensorError.shapeMismatch(op: "broadcastTo", expected: "a shape that broadcasts to \(target)", received: [shape])
+        }
+        let strides = Shape.broadcastStrides(shape, to: target)
+        return picking(Tensor.indexMap(target) { index in zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 } }, shape: target)
+    }
+
+    // MARK: Slicing and padding
+
+    /// Python-style basic slicing, one ``SliceAxis`` per leading axis (missing trailing axes are taken
+    /// whole).
+    public func sliced(_ axes: [SliceAxis]) throws -> Tensor {
+        let (indices, outShape) = try sliceIndices(axes)
+        return picking(indices, shape: outShape)
+    }
+
+    /// The adjoint of slicing: `self` placed at the slice's positions in zeros of `fullShape`.
+    public func embedded(in fullShape: [Int], at axes: [SliceAxis]) throws -> Tensor {
+        let (indices, outShape) = try Tensor.zeros(fullShape).sliceIndices(axes)
+        guard outShape == shape else {
+            throw TensorError.shapeMismatch(op: "embedSlice", expected: "the slice's shape \(outShape)", received: [shape])
+        }
+        return try scatterAdding(indices, shape: fullShape)
+    }
+
+    func sliceIndices(_ axes: [SliceAxis]) throws -> ([Int], [Int]) {
+        guard axes.count <= rank else {
+            throw TensorError.invalidArgument(op: "slice", message: "\(axes.count) slice axes for a tensor of rank \(rank)")
+        }
+        let full = axes + Array(repeating: .all, count: rank - axes.count)
+        let resolved = try zip(full, shape).map { try $0.resolve(size: $1) }
+        let outShape = resolved.map(\.count)
+        let strides = Shape.strides(shape)
+        let indices = Tensor.indexMap(outShape) { index in
+            var offset = 0
+            for axis in 0..<index.count { offset += (resolved[axis].first + index[axis] * full[axis].step) * strides[axis] }
+            return offset
+        }
+        return (indices, outShape)
+    }
+
+    /// Pads each axis with `before[i]` and `after[i]` cells of `value` (`np.pad` constant mode;
+    /// `torch.nn.functional.pad` lists the same amounts last axis first).
+    public func padded(before: [Int], after: [Int], value: Double = 0) throws -> Tensor {
+        guard before.count == rank, after.count == rank, (before + after).allSatisfy({ $0 >= 0 }) else {
+            throw TensorError.invalidArgument(op: "pad", message: "needs \(rank) non-negative amounts before and after; received \(before) and \(after)")
+        }
+        let outShape = (0..<rank).map { shape[$0] + before[$0] + after[$0] }
+        let strides = Shape.strides(shape)
+        let indices = Tensor.indexMap(outShape) { index in
+            var offset = 0
+            for axis in 0..<index.count {
+                let source = index[axis] - before[axis]
+                if source < 0 || source >= shape[axis] { return -1 }
+                offset += source * strides[axis]
+            }
+            return offset
+        }
+        return picking(indices, shape: outShape, fill: value)
+    }
+
+    // MARK: Joining and gathering
+
+    /// Joins tensors along `axis`; all other axes must agree (`torch.cat`, `tf.concat`).
+    public static func concatenate(_ parts: [Tensor], axis: Int) throws -> Tensor {
+        guard let first = parts.first else { throw TensorError.invalidArgument(op: "concat", message: "needs at least one tensor") }
+        let axis = try Shape.axis(axis, rank: first.rank, op: "concat")
+        for part in parts {
+            guard part.dtype == first.dtype else { throw TensorError.dtypeMismatch(op: "concat", received: parts.map(\.dtype)) }
+            var (a, b) = (part.shape, first.shape)
+            guard a.count == b.count else { throw TensorError.shapeMismatch(op: "concat", expected: "equal ranks", received: parts.map(\.shape)) }
+            a[axis] = 0; b[axis] = 0
+            guard a == b else { throw TensorError.shapeMismatch(op: "concat", expected: "equal shapes except axis \(axis)", received: parts.map(\.shape)) }
+        }
+        let outer = Shape.count(Array(first.shape[..<axis])), inner = Shape.count(Array(first.shape[(axis + 1)...]))
+        func join<T>(_ arrays: [[T]]) -> [T] {
+            var out = [T]()
+            out.reserveCapacity(arrays.reduce(0) { $0 + $1.count })
+            for o in 0..<outer {
+                for (array, part) in zip(arrays, parts) {
+                    let chunk = part.shape[axis] * inner
+                    out.append(contentsOf: array[(o * chunk)..<((o + 1) * chunk)])
+                }
+            }
+            return out
+        }
+        var outShape = first.shape
+        outShape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
+        switch first.storage {
+        case .float32: return Tensor(shape: outShape, storage: .float32(join(parts.map { $0.values(Float.self)! })))
+        case .float64: return Tensor(shape: outShape, storage: .float64(join(parts.map { $0.values(Double.self)! })))
+        case .int64: return Tensor(shape: outShape, storage: .int64(join(parts.map { $0.int64s! })))
+        }
+    }
+
+    /// Splits along `axis` into pieces of the given sizes (`torch.split` with a list of sizes).
+    public func split(sizes: [Int], axis: Int) throws -> [Tensor] {
+        let axis = try Shape.axis(axis, rank: rank, op: "split")
+        guard sizes.reduce(0, +) == shape[axis], sizes.allSatisfy({ $0 >= 0 }) else {
+            throw TensorError.invalidArgument(op: "split", message: "sizes \(sizes) do not add up to \(shape[axis]) along axis \(axis)")
+        }
+        var start = 0
+        return try sizes.map { size in
+            var axes = Array(repeating: SliceAxis.all, count: axis)
+            axes.append(SliceAxis(start: start, end: start + size))
+            start += size
+            return try sliced(axes)
+        }
+    }
+
+    /// Takes slices along `axis` at `indices` (int64): `torch.index_select` generalised to index
+    /// tensors of any shape, as `tf.gather` and `np.take` do. Out-of-range indices are an error.
+    public func gathering(_ indices: Tensor, axis: Int) throws -> Tensor {
+        let (map, outShape) = try gatherIndices(indices, axis: axis)
+        return picking(map, shape: outShape)
+    }
+
+    /// The adjoint of ``gathering(_:axis:)``: this tensor's slices added into zeros of `shape` at
+    /// `indices` (repeated indices accumulate, in index order).
+    public func scatterAdding(_ indices: Tensor, axis: Int, shape target: [Int]) throws -> Tensor {
+        let (map, outShape) = try Tensor.zeros(target).gatherIndices(indices, axis: axis)
+        guard outShape == shape else {
+            throw TensorError.shapeMismatch(op: "scatterAdd", expected: "the gather's shape \(outShape)", received: [shape])
+        }
+        return try scatterAdding(map, shape: target)
+    }
+
+    func gatherIndices(_ indices: Tensor, axis: Int) throws -> ([Int], [Int]) {
+        let axis = try Shape.axis(axis, rank: rank, op: "gather")
+        guard let positions = indices.int64s else {
+            throw TensorError.unsupportedDType(op: "gather indices", dtype: indices.dtype)
+        }
+        let size = shape[axis]
+        if let bad = positions.first(where: { $0 < 0 || $0 >= size }) {
+            throw TensorError.invalidArgument(op: "gather", message: "index \(bad) is out of range for axis \(axis) of size \(size)")
+        }
+        let outer = Shape.count(Array(shape[..<axis])), inner = Shape.count(Array(shape[(axis + 1)...]))
+        var map = [Int]()
+        map.reserveCapacity(outer * positions.count * inner)
+        for o in 0..<outer {
+            for p in positions {
+                let base = (o * size + Int(p)) * inner
+                for j in 0..<inner { map.append(base + j) }
+            }
+        }
+        return (map, Array(shape[..<axis]) + indices.shape + Array(shape[(axis + 1)...]))
+    }
+}

@@ -1,0 +1,172 @@
+import RealModule
+
+/// An elementwise function of one tensor, with its constants as explicit values (a LeakyReLU's
+/// slope, a softplus's beta and threshold, whether GELU uses the tanh approximation), so that two
+/// frameworks' variants are two values that can be diffed, not two code paths.
+///
+/// Formulas follow PyTorch's `torch.nn.functional` definitions (`torch/nn/functional.py`) where the
+/// frameworks agree; where Keras differs the caller picks the constants (see docs/conventions.md, F).
+public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
+    case negate, abs, exp, log, sqrt, square, reciprocal
+    case tanh, sigmoid, relu, silu, softsign, selu
+    /// `min(max(x, lower), upper)`; ReLU6 is `clip(0, 6)`.
+    case clip(lower: Double, upper: Double)
+    /// `x` for `x ≥ 0`, `slope·x` below (PyTorch default slope 0.01, Keras layer 0.3, Keras function 0.2).
+    case leakyRelu(slope: Double)
+    /// `x` for `x > 0`, `alpha·(eˣ − 1)` below.
+    case elu(alpha: Double)
+    /// `x·Φ(x)` exactly (erf), or the tanh approximation `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
+    case gelu(approximate: Bool)
+    /// `log(1 + e^{βx})/β`, linear above `βx > threshold` (PyTorch beta 1, threshold 20).
+    case softplus(beta: Double, threshold: Double)
+    /// `clip(slope·x + offset, 0, 1)`: Keras 3 and PyTorch use slope 1/6, Keras 2 used 0.2.
+    case hardSigmoid(slope: Double, offset: Double)
+    /// `x·relu6(x + 3)/6` (Keras `hard_silu`, PyTorch `hardswish`).
+    case hardSwish
+
+    public static let relu6 = UnaryFunction.clip(lower: 0, upper: 6)
+    static let seluAlpha = 1.6732632423543772848170429916717
+    static let seluScale = 1.0507009873554804934193349852946
+
+    public var description: String {
+        switch self {
+        case .clip(let l, let u): return "clip(\(l), \(u))"
+        case .leakyRelu(let s): return "leakyRelu(\(s))"
+        case .elu(let a): return "elu(\(a))"
+        case .gelu(let approximate): return approximate ? "gelu(tanh)" : "gelu"
+        case .softplus(let b, let t): return "softplus(beta: \(b), threshold: \(t))"
+        case .hardSigmoid(let s, let o): return "hardSigmoid(\(s)x + \(o))"
+        case .negate: return "negate"
+        case .abs: return "abs"
+        case .exp: return "exp"
+        case .log: return "log"
+        case .sqrt: return "sqrt"
+        case .square: return "square"
+        case .reciprocal: return "reciprocal"
+        case .tanh: return "tanh"
+        case .sigmoid: return "sigmoid"
+        case .relu: return "relu"
+        case .silu: return "silu"
+        case .softsign: return "softsign"
+        case .selu: return "selu"
+        case .hardSwish: return "hardSwish"
+        }
+    }
+
+    /// f(x).
+    @inline(__always)
+    public func apply<T: FloatElement>(_ x: T) -> T {
+        switch self {
+        case .negate: return -x
+        case .abs: return Swift.abs(x)
+        case .exp: return T.exp(x)
+        case .log: return T.log(x)
+        case .sqrt: return x.squareRoot()
+        case .square: return x * x
+        case .reciprocal: return 1 / x
+        case .tanh: return T.tanh(x)
+        case .sigmoid: return 1 / (1 + T.exp(-x))
+        case .relu: return x > 0 ? x : (x.isNaN ? x : 0)
+        case .silu: return x / (1 + T.exp(-x))
+        case .softsign: return x / (1 + Swift.abs(x))
+        case .selu:
+            let scale = T(Self.seluScale), alpha = T(Self.seluAlpha)
+            return x > 0 ? scale * x : scale * alpha * T.expMinusOne(x)
+        case let .clip(lower, upper): return Swift.min(Swift.max(x, T(lower)), T(upper))
+        case let .leakyRelu(slope): return x >= 0 ? x : x * T(slope)
+        case let .elu(alpha): return x > 0 ? x : T(alpha) * T.expMinusOne(x)
+        case let .gelu(approximate):
+            if approximate {
+                let inner = T(0.7978845608028654) * (x + T(0.044715) * x * x * x)
+                return T(0.5) * x * (1 + T.tanh(inner))
+            }
+            return x * T(0.5) * (1 + T.erf(x * T(0.7071067811865476)))
+        case let .softplus(beta, threshold):
+            let bx = T(beta) * x
+            return bx > T(threshold) ? x : T.log(onePlus: T.exp(bx)) / T(beta)
+        case let .hardSigmoid(slope, offset):
+            return Swift.min(Swift.max(x * T(slope) + T(offset), 0), 1)
+        case .hardSwish:
+            return x * Swift.min(Swift.max(x + 3, 0), 6) / 6
+        }
+    }
+
+    /// f′(x), given x and y = f(x).
+    @inline(__always)
+    public func derivative<T: FloatElement>(_ x: T, _ y: T) -> T {
+        switch self {
+        case .negate: return -1
+        case .abs: return x > 0 ? 1 : (x < 0 ? -1 : 0)
+        case .exp: return y
+        case .log: return 1 / x
+        case .sqrt: return T(0.5) / y
+        case .square: return 2 * x
+        case .reciprocal: return -y * y
+        case .tanh: return 1 - y * y
+        case .sigmoid: return y * (1 - y)
+        case .relu: return x > 0 ? 1 : 0
+        case .silu:
+            let s = 1 / (1 + T.exp(-x))
+            return s * (1 + x * (1 - s))
+        case .softsign:
+            let d = 1 + Swift.abs(x)
+            return 1 / (d * d)
+        case .selu:
+            return x > 0 ? T(Self.seluScale) : T(Self.seluScale * Self.seluAlpha) * T.exp(x)
+        case let .clip(lower, upper): return x > T(lower) && x < T(upper) ? 1 : 0
+        case let .leakyRelu(slope): return x > 0 ? 1 : T(slope)
+        case let .elu(alpha): return x > 0 ? 1 : T(alpha) * T.exp(x)
+        case let .gelu(approximate):
+            if approximate {
+                let c = T(0.7978845608028654), a = T(0.044715)
+                let t = T.tanh(c * (x + a * x * x * x))
+                return T(0.5) * (1 + t) + T(0.5) * x * (1 - t * t) * c * (1 + 3 * a * x * x)
+            }
+            let cdf = T(0.5) * (1 + T.erf(x * T(0.7071067811865476)))
+            let pdf = T(0.3989422804014327) * T.exp(-x * x / 2)
+            return cdf + x * pdf
+        case let .softplus(beta, threshold):
+            let bx = T(beta) * x
+            return bx > T(threshold) ? 1 : 1 / (1 + T.exp(-bx))
+        case let .hardSigmoid(slope, offset):
+            let z = x * T(slope) + T(offset)
+            return z > 0 && z < 1 ? T(slope) : 0
+        case .hardSwish:
+            return x < -3 ? 0 : (x > 3 ? 1 : (2 * x + 3) / 6)
+        }
+    }
+}
+
+extension Tensor {
+    /// Applies `function` elementwise.
+    public func map(_ function: UnaryFunction) throws -> Tensor {
+        try mapFloats("unary \(function)") { (x: Float) in function.apply(x) } double: { function.apply($0) }
+    }
+
+    /// f′(x) elementwise, given this tensor as x and `output` as f(x).
+    public func derivative(_ function: UnaryFunction, output: Tensor) throws -> Tensor {
+        try zipFloats(output, op: "derivative of \(function)") { (x: Float, y: Float) in function.derivative(x, y) }
+            double: { function.derivative($0, $1) }
+    }
+
+    @inline(__always)
+    func mapFloats(_ op: String, float: (Float) -> Float, double: (Double) -> Double) throws -> Tensor {
+        switch storage {
+        case .float32(let v): return Tensor(shape: shape, storage: .float32(v.map(float)))
+        case .float64(let v): return Tensor(shape: shape, storage: .float64(v.map(double)))
+        case .int64: throw TensorError.unsupportedDType(op: op, dtype: dtype)
+        }
+    }
+
+    @inline(__always)
+    func zipFloats(_ other: Tensor, op: String, float: (Float, Float) -> Float, double: (Double, Double) -> Double) throws -> Tensor {
+        guard shape == other.shape else {
+            throw TensorError.shapeMismatch(op: op, expected: "equal shapes", received: [shape, other.shape])
+        }
+        switch (storage, other.storage) {
+        case let (.float32(a), .float32(b)): return Tensor(shape: shape, storage: .float32(zip(a, b).map(float)))
+        case let (.float64(a), .float64(b)): return Tensor(shape: shape, storage: .float64(zip(a, b).map(double)))
+        default: throw TensorError.dtypeMismatch(op: op, received: [dtype, other.dtype])
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// Distances between floating-point results in units in the last place (ULPs), the measure in
+/// which "float noise" is honest: 1 ULP is one rounding step at that magnitude.
+public enum Ulp {
+    /// Maps a float onto a line of integers on which adjacent floats differ by one
+    /// (the sign-magnitude bits folded into two's complement order).
+    @inline(__always)
+    static func ordinal<T: FloatElement>(_ x: T) -> Int64 {
+        let bits = x.bitPatternUInt64
+        let signBit: UInt64 = T.self == Float.self ? 1 << 31 : 1 << 63
+        let magnitude = Int64(bitPattern: bits & ~signBit)
+        return bits & signBit != 0 ? -magnitude : magnitude
+    }
+
+    /// The number of representable values between `a` and `b` (0 when equal, 1 when adjacent;
+    /// +0 and -0 are 0 apart). NaN against anything is `UInt64.max`.
+    public static func distance<T: FloatElement>(_ a: T, _ b: T) -> UInt64 {
+        if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : .max }
+        return ordinal(a).subtractingReportingOverflow(ordinal(b)).partialValue.magnitude
+    }
+}
+
+/// Elementwise error between two tensors of one floating dtype and shape: the figures Parity
+/// reports everywhere (maximum absolute and relative error, maximum and median ULP distance).
+public struct ErrorMetrics: Sendable, Equatable, CustomStringConvertible {
+    public var maxAbsolute: Double
+    public var maxRelative: Double
+    public var maxUlps: UInt64
+    public var medianUlps: UInt64
+    public var count: Int
+
+    public init(_ a: Tensor, _ b: Tensor) throws {
+        guard a.shape == b.shape else {
+            throw TensorError.shapeMismatch(op: "compare", expected: "equal shapes", received: [a.shape, b.shape])
+        }
+        guard a.dtype == b.dtype else { throw TensorError.dtypeMismatch(op: "compare", received: [a.dtype, b.dtype]) }
+        var ulps: [UInt64]
+        switch (a.storage, b.storage) {
+        case let (.float32(x), .float32(y)): ulps = zip(x, y).map { Ulp.distance($0, $1) }
+        case let (.float64(x), .float64(y)): ulps = zip(x, y).map { Ulp.distance($0, $1) }
+        default: throw TensorError.unsupportedDType(op: "compare", dtype: a.dtype)
+        }
+        let (da, db) = (a.doubles, b.doubles)
+        maxAbsolute = 0
+        maxRelative = 0
+        for (x, y) in zip(da, db) {
+            let abs = Swift.abs(x - y)
+            maxAbsolute = Swift.max(maxAbsolute, abs.isNaN ? .infinity : abs)
+            let scale = Swift.max(Swift.abs(x), Swift.abs(y))
+            if scale > 0 { maxRelative = Swift.max(maxRelative, abs / scale) }
+        }
+        ulps.sort()
+        maxUlps = ulps.last ?? 0
+        medianUlps = ulps.isEmpty ? 0 : ulps[ulps.count / 2]
+        count = ulps.count
+    }
+
+    public var isBitIdentical: Bool { maxUlps == 0 }
+
+    public var description: String {
+        "max abs \(maxAbsolute), max rel \(maxRelative), max \(maxUlps) ULP, median \(medianUlps) ULP"
+    }
+}
