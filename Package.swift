@@ -36,9 +36,11 @@ let package = Package(
         .executableTarget(name: "ParityBench", dependencies: ["ParityNN"], path: "bench/Sources/ParityBench"),
 
         // MARK: Tests
-        .testTarget(name: "ParityTensorTests", dependencies: ["ParityTensor"]),
-        .testTarget(name: "ParityEngineTests", dependencies: ["ParityEngine"]),
-        .testTarget(name: "ParityNNTests", dependencies: ["ParityNN"]),
-        .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI"]),
+        /// Fixture loading and tolerance checks shared by the test targets.
+        .target(name: "ParityTestSupport", dependencies: ["ParityTensor"], path: "Tests/ParityTestSupport"),
+        .testTarget(name: "ParityTensorTests", dependencies: ["ParityTensor", "ParityTestSupport"]),
+        .testTarget(name: "ParityEngineTests", dependencies: ["ParityEngine", "ParityTestSupport"]),
+        .testTarget(name: "ParityNNTests", dependencies: ["ParityNN", "ParityTestSupport"]),
+        .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityTestSupport"]),
     ]
 )

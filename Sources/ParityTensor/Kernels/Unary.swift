@@ -19,8 +19,12 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     case gelu(approximate: Bool)
     /// `log(1 + e^{βx})/β`, linear above `βx > threshold` (PyTorch beta 1, threshold 20).
     case softplus(beta: Double, threshold: Double)
-    /// `clip(slope·x + offset, 0, 1)`: Keras 3 and PyTorch use slope 1/6, Keras 2 used 0.2.
-    case hardSigmoid(slope: Double, offset: Double)
+    /// `min(max(x + 3, 0), 6) / 6`, evaluated in that order: PyTorch `hardsigmoid`
+    /// (`aten/src/ATen/native/cpu/Activation.cpp`) and Keras 3 `hard_sigmoid` (`relu6(x + 3) / 6`).
+    /// Its derivative is PyTorch's `1.0f / 6.0f`, a Float32 constant even in Float64.
+    case hardSigmoid
+    /// `clip(slope·x + offset, 0, 1)`: Keras 2 / tf.keras `hard_sigmoid` (slope 0.2, offset 0.5).
+    case linearHardSigmoid(slope: Double, offset: Double)
     /// `x·relu6(x + 3)/6` (Keras `hard_silu`, PyTorch `hardswish`).
     case hardSwish
 
@@ -35,7 +39,8 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
         case .elu(let a): return "elu(\(a))"
         case .gelu(let approximate): return approximate ? "gelu(tanh)" : "gelu"
         case .softplus(let b, let t): return "softplus(beta: \(b), threshold: \(t))"
-        case .hardSigmoid(let s, let o): return "hardSigmoid(\(s)x + \(o))"
+        case .hardSigmoid: return "hardSigmoid"
+        case .linearHardSigmoid(let s, let o): return "hardSigmoid(\(s)x + \(o))"
         case .negate: return "negate"
         case .abs: return "abs"
         case .exp: return "exp"
@@ -84,7 +89,9 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
         case let .softplus(beta, threshold):
             let bx = T(beta) * x
             return bx > T(threshold) ? x : T.log(onePlus: T.exp(bx)) / T(beta)
-        case let .hardSigmoid(slope, offset):
+        case .hardSigmoid:
+            return Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case let .linearHardSigmoid(slope, offset):
             return Swift.min(Swift.max(x * T(slope) + T(offset), 0), 1)
         case .hardSwish:
             return x * Swift.min(Swift.max(x + 3, 0), 6) / 6
@@ -128,7 +135,9 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
         case let .softplus(beta, threshold):
             let bx = T(beta) * x
             return bx > T(threshold) ? 1 : 1 / (1 + T.exp(-bx))
-        case let .hardSigmoid(slope, offset):
+        case .hardSigmoid:
+            return x > -3 && x < 3 ? T(Float(1) / Float(6)) : 0
+        case let .linearHardSigmoid(slope, offset):
             let z = x * T(slope) + T(offset)
             return z > 0 && z < 1 ? T(slope) : 0
         case .hardSwish:
