@@ -1,0 +1,162 @@
+import Testing
+import ParityTensor
+import ParityTestSupport
+
+/// The kernels' rounding is exactly what their ``Numerics`` say, whatever the blocking: each
+/// accumulation order is checked bit for bit against a plain scalar loop that adds in that order.
+@Suite("Kernels")
+struct KernelTests {
+    /// Scalar reference: `Σₖ a[i,k]·b[k,j]` in the given order (fma or not), one element at a time.
+    static func naiveMatmul(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int, numerics: Numerics, bias: [Float]? = nil) -> [Float] {
+        func terms(_ i: Int, _ j: Int, _ range: Range<Int>, start: Float) -> Float {
+            var acc = start
+            for kk in range {
+                acc = numerics.fusedMultiplyAdd ? acc.addingProduct(a[i * k + kk], b[kk * n + j]) : acc + a[i * k + kk] * b[kk * n + j]
+            }
+            return acc
+        }
+        func pairwise(_ i: Int, _ j: Int, _ range: Range<Int>, leaf: Int) -> Float {
+            if range.count <= leaf { return terms(i, j, range, start: 0) }
+            let mid = range.lowerBound + range.count / 2
+            return pairwise(i, j, range.lowerBound..<mid, leaf: leaf) + pairwise(i, j, mid..<range.upperBound, leaf: leaf)
+        }
+        var out = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                let start = bias?[j] ?? 0
+                switch numerics.accumulation {
+                case .sequential: out[i * n + j] = terms(i, j, 0..<k, start: start)
+                case .blocked(let size):
+                    var acc = start
+                    for s in stride(from: 0, to: k, by: size) { acc += terms(i, j, s..<min(s + size, k), start: 0) }
+                    out[i * n + j] = acc
+                case .pairwise(let leaf):
+                    out[i * n + j] = k <= leaf ? terms(i, j, 0..<k, start: start) : start + pairwise(i, j, 0..<k, leaf: leaf)
+                }
+            }
+        }
+        return out
+    }
+
+    static let orders: [Numerics] = [
+        Numerics(accumulation: .sequential, fusedMultiplyAdd: true),
+        Numerics(accumulation: .sequential, fusedMultiplyAdd: false),
+        Numerics(accumulation: .blocked(size: 64), fusedMultiplyAdd: true),
+        Numerics(accumulation: .pairwise(leaf: 8), fusedMultiplyAdd: false),
+    ]
+
+    @Test("matmul equals a scalar loop in the same order, across tile and block edges", arguments: orders)
+    func matmulOrder(_ numerics: Numerics) throws {
+        // 37×300 · 300×45: row and column remainders, and K crossing the 256-deep cache block.
+        var rng = SeededGenerator(seed: 7)
+        let (m, k, n) = (37, 300, 45)
+        let a = Tensor.uniform([m, k], generator: &rng), b = Tensor.uniform([k, n], generator: &rng)
+        let bias = Tensor.uniform([n], generator: &rng)
+        let expected = Self.naiveMatmul(a.values()!, b.values()!, m: m, n: n, k: k, numerics: numerics)
+        #expect(try a.matmul(b, numerics: numerics).values(Float.self)! == expected)
+        let fused = Self.naiveMatmul(a.values()!, b.values()!, m: m, n: n, k: k, numerics: numerics, bias: bias.values()!)
+        #expect(try a.matmul(b, numerics: numerics, bias: bias).values(Float.self)! == fused)
+    }
+
+    @Test("accumulation orders give different, documented results")
+    func orderMatters() throws {
+        // 1 + 2⁻²⁴ + … : sequentially each tiny term is lost; pairwise sums the tiny terms first.
+        let values: [Float] = [1] + Array(repeating: 0x1p-24, count: 15)
+        let x = Tensor(shape: [16], values: values)
+        let sequential = try x.reduce(.sum, axes: [0]).values(Float.self)![0]
+        let pairwise = try x.reduce(.sum, axes: [0], numerics: Numerics(accumulation: .pairwise(leaf: 2), fusedMultiplyAdd: false)).values(Float.self)![0]
+        let blocked = try x.reduce(.sum, axes: [0], numerics: Numerics(accumulation: .blocked(size: 4), fusedMultiplyAdd: false)).values(Float.self)![0]
+        #expect(sequential == 1)
+        #expect(pairwise == 1 + 15 * 0x1p-24 - 0x1p-24 || pairwise > 1)
+        #expect(blocked > 1)
+        let exact = try x.cast(to: .float64).reduce(.sum, axes: [0]).doubles[0]
+        #expect(abs(Double(pairwise) - exact) < abs(Double(sequential) - exact))
+    }
+
+    @Test("fused multiply-add rounds once")
+    func fmaRoundsOnce() throws {
+        // (1 + 2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴: the last term is lost when the product is rounded first.
+        let a = Tensor(shape: [1, 1], values: [Float(1) + 0x1p-12])
+        let c = Tensor(shape: [1], values: [Float(-1)])
+        let fused = try a.matmul(a, numerics: Numerics(accumulation: .sequential, fusedMultiplyAdd: true), bias: c)
+        let unfused = try a.matmul(a, numerics: Numerics(accumulation: .sequential, fusedMultiplyAdd: false), bias: c)
+        #expect(fused.values(Float.self)! == [0x1p-11 + 0x1p-24])
+        #expect(unfused.values(Float.self)! == [0x1p-11])
+        let elementwise = try Tensor.multiplyAdd(a, a, c, fused: true)
+        #expect(elementwise.values(Float.self)! == [0x1p-11 + 0x1p-24])
+        #expect(try Tensor.multiplyAdd(a, a, c, fused: false).values(Float.self)! == [0x1p-11])
+    }
+
+    @Test("batched matmul broadcasts batch axes and handles vectors like torch.matmul")
+    func batchedMatmul() throws {
+        let a = Tensor(shape: [2, 1, 2, 3], values: (0..<12).map(Double.init))
+        let b = Tensor(shape: [3, 3, 1], values: (0..<9).map(Double.init))
+        let y = try a.matmul(b)
+        #expect(y.shape == [2, 3, 2, 1])
+        // batch (1, 2): a[1] rows [6,7,8],[9,10,11] · b[2] = [6,7,8]ᵀ
+        let last: [Double] = [149, 212]
+        #expect(Array(y.doubles[10..<12]) == last)
+        let v = Tensor(shape: [3], values: [1.0, 2, 3])
+        #expect(try v.matmul(Tensor(shape: [3, 2], values: [1.0, 0, 0, 1, 1, 1])).doubles == [4, 5])
+        #expect(try Tensor(shape: [2, 3], values: [1.0, 2, 3, 4, 5, 6]).matmul(v).doubles == [14, 32])
+    }
+
+    @Test("reductions over non-adjacent axes and keepDims")
+    func reductions() throws {
+        let x = Tensor(shape: [2, 3, 2], values: (1...12).map(Double.init))
+        let expected: [Double] = [18, 26, 34]
+        #expect(try x.reduce(.sum, axes: [0, 2]).doubles == expected)
+        #expect(try x.reduce(.max, axes: [1], keepDims: true).shape == [2, 1, 2])
+        #expect(try x.reduce(.mean, axes: []).doubles == [6.5])
+        #expect(try x.reduce(.min, axes: [-1]).doubles == [1, 3, 5, 7, 9, 11])
+        let nan = Tensor(shape: [3], values: [1.0, .nan, 2])
+        #expect(try nan.reduce(.max, axes: [0]).doubles[0].isNaN)
+    }
+
+    @Test("layout kernels")
+    func layout() throws {
+        let x = Tensor(shape: [2, 3], values: (0..<6).map(Double.init))
+        #expect(try x.permuted([1, 0]).doubles == [0, 3, 1, 4, 2, 5])
+        #expect(try x.sliced([.all, SliceAxis(start: nil, end: nil, step: -2)]).doubles == [2, 0, 5, 3])
+        #expect(try x.padded(before: [0, 1], after: [1, 0], value: -1).doubles == [-1, 0, 1, 2, -1, 3, 4, 5, -1, -1, -1, -1])
+        #expect(try Tensor.concatenate([x, x], axis: 1).shape == [2, 6])
+        #expect(try x.split(sizes: [1, 2], axis: 1).map(\.shape) == [[2, 1], [2, 2]])
+        let idx = Tensor(shape: [2], int64: [2, 0])
+        #expect(try x.gathering(idx, axis: 1).doubles == [2, 0, 5, 3])
+        #expect(try x.broadcast(to: [2, 2, 3]).count == 12)
+        #expect(try x.sum(toShape: [1, 3]).doubles == [3, 5, 7])
+    }
+
+    @Test("bad arguments are errors that echo the values")
+    func errors() throws {
+        let x = Tensor(shape: [2, 3], values: [Float](repeating: 1, count: 6))
+        #expect(throws: TensorError.self) { try x.matmul(x) }
+        #expect(throws: TensorError.self) { try x.reshaped([4]) }
+        #expect(throws: TensorError.self) { try x.permuted([0, 0]) }
+        #expect(throws: TensorError.self) { try x.gathering(Tensor(shape: [1], int64: [3]), axis: 1) }
+        #expect(throws: TensorError.self) { try x.combining(Tensor(shape: [4], values: [Float](repeating: 0, count: 4)), .add) }
+        #expect(throws: TensorError.self) { try x.combining(x.cast(to: .float64), .add) }
+        do {
+            _ = try x.reduce(.sum, axes: [5])
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("axis 5 is out of range for rank 2"))
+        }
+    }
+}
+
+@Suite("ULP distance and error metrics")
+struct UlpTests {
+    @Test func distances() throws {
+        #expect(Ulp.distance(Float(1), Float(1).nextUp) == 1)
+        #expect(Ulp.distance(Float(0), -Float(0)) == 0)
+        #expect(Ulp.distance(-Float.leastNonzeroMagnitude, Float.leastNonzeroMagnitude) == 2)
+        #expect(Ulp.distance(Double(1), Double(1).nextDown.nextDown) == 2)
+        #expect(Ulp.distance(Float.nan, 1) == .max)
+        let a = Tensor(shape: [3], values: [Float(1), 2, 3])
+        let b = Tensor(shape: [3], values: [Float(1), Float(2).nextUp, Float(3).nextUp.nextUp])
+        let m = try ErrorMetrics(a, b)
+        #expect(m.maxUlps == 2 && m.medianUlps == 1 && !m.isBitIdentical)
+        #expect(m.maxAbsolute == Double(Float(3).nextUp.nextUp) - 3)
+    }
+}
