@@ -1,0 +1,219 @@
+import Testing
+import ParityEngine
+import ParityTestSupport
+
+/// A small model written once against `Builder`: tanh(x·w + b) then `u·v + x2` elementwise.
+private func mlp<B: Builder>(_ b: B, _ x: B.Value, _ w: Tensor, _ bias: Tensor) throws -> B.Value {
+    let h = try b.unary(.tanh, b.add(b.matmul(x, b.constant(w)), b.constant(bias)))
+    return try b.add(b.multiply(h, h), b.constant(bias))
+}
+
+@Suite("Graph mode")
+struct GraphTests {
+    let x: Tensor, w: Tensor, bias: Tensor
+
+    init() {
+        var rng = SeededGenerator(seed: 11)
+        x = Tensor.uniform([6, 40], generator: &rng)
+        w = Tensor.uniform([40, 8], generator: &rng)
+        bias = Tensor.uniform([8], generator: &rng)
+    }
+
+    func traced() throws -> Graph {
+        try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in [try mlp(b, xs[0], w, bias)] }
+    }
+
+    @Test("graph without fusion equals eager bit for bit")
+    func unfusedMatchesEager() throws {
+        let context = EagerContext()
+        let eager = try mlp(context, context.constant(x), w, bias).tensor
+        for optimizer in [GraphOptimizer(passes: []), .withoutFusion] {
+            let graph = try optimizer.optimize(traced())
+            #expect(try GraphExecutor().run(graph, inputs: [x])[0] == eager)
+        }
+    }
+
+    @Test("fusion rewrites MatMul+bias+tanh and a·b+c, within the rounding bound")
+    func fusion() throws {
+        let graph = try GraphOptimizer.standard.optimize(traced())
+        let names = graph.opCounts.map(\.name)
+        #expect(names.contains("fused linear + tanh"))
+        #expect(names.contains("fused multiply-add"))
+        #expect(!names.contains("matmul") && !names.contains("add"))
+        let fused = try GraphExecutor().run(graph, inputs: [x])[0]
+        let context = EagerContext()
+        let eager = try mlp(context, context.constant(x), w, bias).tensor
+        #expect(fused != eager, "fusion is expected to change some roundings")
+        // Each output rounds differently in at most the K+1 additions of the dot product and the
+        // final multiply-add: |Δ| ≤ 2(K+2)·ε·(|b| + Σ|x·w|) through tanh (Lipschitz 1), doubled for h².
+        let k = Double(w.shape[0]), eps = Double(Float.ulpOfOne)
+        let magnitudes = try x.map(.abs).matmul(w.map(.abs)).combining(bias.map(.abs), .add).cast(to: .float64).doubles
+        for (i, (a, b)) in zip(fused.doubles, eager.doubles).enumerated() {
+            let bound = 2 * 2 * (k + 2) * eps * (magnitudes[i] + 1)
+            #expect(abs(a - b) <= bound, "output \(i): \(a) vs \(b)")
+        }
+    }
+
+    @Test("constant folding evaluates weight-only subgraphs once, with the same bits")
+    func constantFolding() throws {
+        let graph = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in
+            let wt = try b.transposeMatrix(b.transposeMatrix(b.constant(w)))
+            return [try b.matmul(xs[0], wt)]
+        }
+        let folded = try GraphOptimizer.withoutFusion.optimize(graph)
+        #expect(graph.opCounts.map(\.name) == ["permute", "matmul"])
+        #expect(folded.opCounts.map(\.name) == ["matmul"])
+        #expect(folded.nodes.count == 3)
+        #expect(try GraphExecutor().run(folded, inputs: [x]) == GraphExecutor().run(graph, inputs: [x]))
+    }
+
+    @Test("dead code elimination removes what no output reads")
+    func deadCode() throws {
+        let graph = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in
+            _ = try b.unary(.exp, xs[0])
+            return [try b.unary(.tanh, xs[0])]
+        }
+        let pruned = try GraphOptimizer(passes: [.deadCodeElimination]).optimize(graph)
+        #expect(pruned.opCounts.map(\.name) == ["tanh"])
+    }
+
+    @Test("a product read twice is not fused away")
+    func fusionRespectsUses() throws {
+        let graph = try Graph.trace(inputs: [TensorType(of: x), TensorType(of: x)]) { b, xs in
+            let p = try b.multiply(xs[0], xs[1])
+            return [try b.add(b.add(p, xs[0]), p)]
+        }
+        let optimised = try GraphOptimizer.standard.optimize(graph)
+        #expect(optimised.opCounts.map(\.name).contains("multiply"))
+    }
+
+    @Test("shape errors are raised while tracing, naming the op and shapes")
+    func traceErrors() throws {
+        do {
+            _ = try Graph.trace(inputs: [TensorType(.float32, [2, 3])]) { b, xs in [try b.matmul(xs[0], xs[0])] }
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("matmul") && "\(error)".contains("[2, 3]"))
+        }
+        let graph = try traced()
+        #expect(throws: TensorError.self) { try GraphExecutor().run(graph, inputs: [Tensor.zeros([2, 2])]) }
+    }
+}
+
+/// `sum(x) > 0 ? x·w₁ : exp(x)·w₂`, one definition for both modes.
+private func branching<B: Builder>(_ b: B, _ x: B.Value, _ w1: Tensor, _ w2: Tensor) throws -> B.Value {
+    let predicate = try b.binary(.greater, b.reduce(.sum, x, axes: []), b.scalar(0, like: x))
+    return try b.cond(predicate, operands: [x],
+                      then: { b, xs in try b.matmul(xs[0], b.constant(w1)) },
+                      else: { b, xs in try b.matmul(b.unary(.exp, xs[0]), b.constant(w2)) })
+}
+
+@Suite("cond")
+struct CondTests {
+    let w1: Tensor, w2: Tensor
+    init() {
+        var rng = SeededGenerator(seed: 3)
+        w1 = Tensor.uniform([4, 3], generator: &rng).cast(to: .float64)
+        w2 = Tensor.uniform([4, 3], generator: &rng).cast(to: .float64)
+    }
+
+    static let inputs = [
+        Tensor(shape: [2, 4], values: [0.5, 1, 0.25, 2, 0.1, 0.3, 0.7, 0.2]),
+        Tensor(shape: [2, 4], values: [-0.5, 1, -0.25, -2, 0.1, -0.3, 0.7, -0.2]),
+    ]
+
+    @Test("graph cond takes the same branch as eager if, and equals it", arguments: inputs)
+    func forward(_ x: Tensor) throws {
+        let eager = EagerContext()
+        let expected = try branching(eager, eager.constant(x), w1, w2).tensor
+        let graph = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in [try branching(b, xs[0], w1, w2)] }
+        #expect(graph.opCounts.map(\.name).contains("cond"))
+        #expect(try GraphExecutor().run(graph, inputs: [x])[0] == expected)
+        let positive = x.doubles.reduce(0, +) > 0
+        let direct = positive ? try x.matmul(w1) : try x.map(.exp).matmul(w2)
+        #expect(expected == direct)
+    }
+
+    @Test("gradient through cond: graph gradient graph equals the eager tape", arguments: inputs)
+    func gradient(_ x: Tensor) throws {
+        let eager = EagerContext(recording: true)
+        let leaf = eager.watch(x)
+        let y = try branching(eager, leaf, w1, w2)
+        let cotangent = Tensor(shape: [2, 3], values: [1.0, -2, 0.5, 0.25, 3, -1])
+        let expected = try eager.gradients(of: y, withRespectTo: [leaf], cotangent: cotangent)[0]
+        let graph = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in [try branching(b, xs[0], w1, w2)] }
+        let gradientGraph = try GraphOptimizer.withoutFusion.optimize(graph.gradient(withRespectTo: [0]))
+        #expect(try GraphExecutor().run(gradientGraph, inputs: [x, cotangent])[1] == expected)
+    }
+
+    @Test("a branch that reads an outer value instead of an operand is refused")
+    func outerValue() throws {
+        #expect(throws: TensorError.self) {
+            try Graph.trace(inputs: [TensorType(.float64, [2])]) { outer, xs in
+                let x = xs[0]
+                let p = try outer.reduce(.sum, x, axes: [])
+                return [try outer.cond(p, operands: [], then: { b, _ in try b.unary(.exp, x) }, else: { b, _ in try b.unary(.exp, x) })]
+            }
+        }
+    }
+
+    @Test("branches must agree on their type")
+    func branchTypes() throws {
+        #expect(throws: TensorError.self) {
+            try Graph.trace(inputs: [TensorType(.float64, [2])]) { b, xs in
+                let p = try b.reduce(.sum, xs[0], axes: [])
+                return [try b.cond(p, operands: xs, then: { b, v in v[0] }, else: { b, v in try b.reduce(.sum, v[0], axes: []) })]
+            }
+        }
+    }
+}
+
+@Suite("Eager mode and its tape")
+struct EagerTests {
+    @Test("gradients of a composite function match finite differences")
+    func composite() throws {
+        var rng = SeededGenerator(seed: 5)
+        let x = Tensor.uniform([3, 4], generator: &rng).cast(to: .float64)
+        let w = Tensor.uniform([4, 2], generator: &rng).cast(to: .float64)
+        func f<B: Builder>(_ b: B, _ x: B.Value, _ w: B.Value) throws -> B.Value {
+            let h = try b.unary(.sigmoid, b.matmul(x, w))
+            return try b.reduce(.mean, b.multiply(h, h), axes: [])
+        }
+        let context = EagerContext(recording: true)
+        let (lx, lw) = (context.watch(x), context.watch(w))
+        let grads = try context.gradients(of: f(context, lx, lw), withRespectTo: [lx, lw])
+        func value(_ x: Tensor, _ w: Tensor) throws -> Double {
+            let c = EagerContext()
+            return try f(c, c.constant(x), c.constant(w)).tensor.doubles[0]
+        }
+        let h = 1e-6
+        for (index, tensor) in [x, w].enumerated() {
+            for j in 0..<tensor.count {
+                var plus = tensor.doubles, minus = tensor.doubles
+                plus[j] += h
+                minus[j] -= h
+                let (p, m) = (Tensor(shape: tensor.shape, values: plus), Tensor(shape: tensor.shape, values: minus))
+                let numeric = index == 0 ? (try value(p, w) - value(m, w)) / (2 * h) : (try value(x, p) - value(x, m)) / (2 * h)
+                #expect(abs(grads[index].doubles[j] - numeric) < 1e-8)
+            }
+        }
+    }
+
+    @Test("a value used twice accumulates; an unused leaf gets zeros")
+    func accumulation() throws {
+        let context = EagerContext(recording: true)
+        let x = context.watch(Tensor(shape: [2], values: [3.0, -1]))
+        let unused = context.watch(Tensor(shape: [1], values: [1.0]))
+        let y = try context.multiply(x, x)
+        let grads = try context.gradients(of: y, withRespectTo: [x, unused])
+        #expect(grads[0].doubles == [6, -2])
+        #expect(grads[1].doubles == [0])
+    }
+
+    @Test("asking a non-recording context for gradients is an error")
+    func notRecording() throws {
+        let context = EagerContext()
+        let x = context.watch(Tensor(shape: [1], values: [1.0]))
+        #expect(throws: TensorError.self) { try context.gradients(of: x, withRespectTo: [x]) }
+    }
+}
