@@ -42,23 +42,23 @@ public enum SeedExamples {
         }
 
         let feedForward = Sequential([dense(5, 10, .sigmoid), dense(10, 1)])
-        let feedForwardInput = Tensor.uniform([4, 5], generator: &rng)
+        let feedForwardInput = Tensor.uniform([16, 5], generator: &rng)
 
         let units = 10
         let lstm = LSTM(kernel: glorot([1, 4 * units], fanIn: 1, fanOut: 4 * units),
                         recurrentKernel: glorot([units, 4 * units], fanIn: units, fanOut: 4 * units),
                         bias: Tensor.uniform([4 * units], in: -0.1...0.1, generator: &rng))
         let recurrent = Sequential([lstm, dense(units, 1)])
-        let sequence = Tensor.uniform([4, 10, 1], generator: &rng)
+        let sequence = Tensor.uniform([16, 10, 1], generator: &rng)
 
         let branching = BranchingDense(positive: dense(5, 5), negative: dense(5, 5))
         let positiveInput = Tensor(shape: [2, 5], values: Tensor.uniform([2, 5], in: 0...1, generator: &rng).values(Float.self)!)
         let negativeInput = Tensor(shape: [2, 5], values: Tensor.uniform([2, 5], in: -1...0, generator: &rng).values(Float.self)!)
 
         return [
-            SeedExample(label: "a", title: "Feed-forward: Dense(10, sigmoid) on 5 inputs, then Dense(1); batch 4",
+            SeedExample(label: "a", title: "Feed-forward: Dense(10, sigmoid) on 5 inputs, then Dense(1); batch 16",
                         model: feedForward, input: feedForwardInput),
-            SeedExample(label: "b", title: "LSTM(10) over 10 steps of 1 feature, last output into Dense(1); batch 4",
+            SeedExample(label: "b", title: "LSTM(10) over 10 steps of 1 feature, last output into Dense(1); batch 16",
                         model: recurrent, input: sequence),
             SeedExample(label: "c", title: "Branching layer, sum(x) > 0 taken: Dense(5) 'then' branch (Python if / tf.cond)",
                         model: branching, input: positiveInput),
