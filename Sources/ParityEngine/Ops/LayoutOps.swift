@@ -262,3 +262,79 @@ public struct ScatterAdd: Op {
         [try b.apply(Gather(axis: axis), [cotangent, inputs[1]]), nil]
     }
 }
+
+/// A fixed rearrangement by a precomputed index map over the trailing axes (see
+/// `Tensor.remapped(_:innerShape:batchRank:fill:)`): convolution patches, pooling windows, nearest
+/// upsampling. VJP: ``RemapAdjoint`` (a scatter-add with the same map).
+public struct Remap: Op {
+    public var indices: [Int]
+    public var innerShape: [Int]
+    public var batchRank: Int
+    public var fill: Double
+    /// A short name for errors and traces ("conv patches", "pool windows").
+    public var label: String
+
+    public init(indices: [Int], innerShape: [Int], batchRank: Int, fill: Double = 0, label: String = "remap") {
+        self.indices = indices
+        self.innerShape = innerShape
+        self.batchRank = batchRank
+        self.fill = fill
+        self.label = label
+    }
+
+    public var name: String { label }
+
+    public func outputType(_ inputs: [TensorType]) throws -> TensorType {
+        try expect(inputs, count: 1)
+        let shape = inputs[0].shape
+        guard batchRank <= shape.count else {
+            throw TensorError.shapeMismatch(op: name, expected: "at least \(batchRank) batch axes", received: [shape])
+        }
+        return TensorType(inputs[0].dtype, Array(shape[..<batchRank]) + innerShape)
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        try inputs[0].remapped(indices, innerShape: innerShape, batchRank: batchRank, fill: fill)
+    }
+
+    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] {
+        let shape = b.shape(of: inputs[0])
+        return [try b.apply(RemapAdjoint(indices: indices, innerShape: Array(shape[batchRank...]), batchRank: batchRank, label: label), [cotangent])]
+    }
+}
+
+/// Scatter-adds through an index map: the adjoint of ``Remap``. VJP: ``Remap``.
+public struct RemapAdjoint: Op {
+    public var indices: [Int]
+    /// The trailing shape of the result (the remap's input).
+    public var innerShape: [Int]
+    public var batchRank: Int
+    public var label: String
+
+    public init(indices: [Int], innerShape: [Int], batchRank: Int, label: String = "remap") {
+        self.indices = indices
+        self.innerShape = innerShape
+        self.batchRank = batchRank
+        self.label = label
+    }
+
+    public var name: String { "\(label) adjoint" }
+
+    public func outputType(_ inputs: [TensorType]) throws -> TensorType {
+        try expect(inputs, count: 1)
+        let shape = inputs[0].shape
+        guard batchRank <= shape.count, Shape.count(Array(shape[batchRank...])) == indices.count else {
+            throw TensorError.shapeMismatch(op: name, expected: "\(indices.count) elements after \(batchRank) batch axes", received: [shape])
+        }
+        return TensorType(inputs[0].dtype, Array(shape[..<batchRank]) + innerShape)
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        try inputs[0].remappedAdjoint(indices, innerShape: innerShape, batchRank: batchRank)
+    }
+
+    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] {
+        let shape = b.shape(of: inputs[0])
+        return [try b.apply(Remap(indices: indices, innerShape: Array(shape[batchRank...]), batchRank: batchRank, label: label), [cotangent])]
+    }
+}

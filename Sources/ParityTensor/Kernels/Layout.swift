@@ -267,3 +267,47 @@ extension Tensor {
         return (map, Array(shape[..<axis]) + indices.shape + Array(shape[(axis + 1)...]))
     }
 }
+
+// MARK: Precomputed index maps
+
+extension Tensor {
+    /// `result[b…, j] = self[b…, indices[j]]` (or `fill` where `indices[j] < 0`), the same map applied to
+    /// every index of the leading `batchRank` axes. One primitive for every fixed rearrangement whose
+    /// map does not depend on the data: convolution patches (im2col), pooling windows, nearest
+    /// upsampling, flips, padding with a constant.
+    public func remapped(_ indices: [Int], innerShape: [Int], batchRank: Int, fill: Double = 0) throws -> Tensor {
+        guard batchRank >= 0, batchRank <= rank else {
+            throw TensorError.invalidArgument(op: "remap", message: "batch rank \(batchRank) for a tensor of rank \(rank)")
+        }
+        let batch = Array(shape[..<batchRank])
+        let innerCount = Shape.count(Array(shape[batchRank...]))
+        guard indices.count == Shape.count(innerShape), indices.allSatisfy({ $0 < innerCount }) else {
+            throw TensorError.invalidArgument(op: "remap", message: "index map of \(indices.count) entries for inner shape \(innerShape) reading \(innerCount) elements")
+        }
+        let outer = Shape.count(batch)
+        var map = [Int]()
+        map.reserveCapacity(outer * indices.count)
+        for o in 0..<outer {
+            let base = o * innerCount
+            for i in indices { map.append(i >= 0 ? base + i : -1) }
+        }
+        return picking(map, shape: batch + innerShape, fill: fill)
+    }
+
+    /// The adjoint of ``remapped(_:innerShape:batchRank:fill:)``: each element of this tensor is added
+    /// to position `indices[j]` of a zero tensor whose trailing axes are `innerShape`.
+    public func remappedAdjoint(_ indices: [Int], innerShape: [Int], batchRank: Int) throws -> Tensor {
+        let batch = Array(shape[..<min(batchRank, rank)])
+        let innerCount = Shape.count(innerShape)
+        guard Shape.count(Array(shape[batch.count...])) == indices.count else {
+            throw TensorError.invalidArgument(op: "remap adjoint", message: "index map of \(indices.count) entries for shape \(shape)")
+        }
+        var map = [Int]()
+        map.reserveCapacity(count)
+        for o in 0..<Shape.count(batch) {
+            let base = o * innerCount
+            for i in indices { map.append(i >= 0 ? base + i : -1) }
+        }
+        return try scatterAdding(map, shape: batch + innerShape)
+    }
+}

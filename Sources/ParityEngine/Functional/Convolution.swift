@@ -1,0 +1,83 @@
+/// Convolution, pooling and their kin as compositions of primitive ops (``Remap`` for the windows,
+/// ``MatMul`` or ``Reduce`` for the math), so each gets its gradient from those ops' VJPs.
+///
+/// Layout is channels-last, `[batch, spatial…, channels]`, Keras's default and the layout in which a
+/// window's cells are contiguous rows; PyTorch's channels-first callers permute in and out.
+extension Builder {
+    /// Cross-correlation (no kernel flip, as both frameworks compute) of `x` `[batch, spatial…, cIn]`
+    /// with `kernel` `[k…, cIn/groups, cOut]` (Keras's layout), plus an optional `bias` `[cOut]`.
+    /// Group `g` reads input channels `g·cIn/groups ..< (g+1)·cIn/groups` and writes output channels
+    /// `g·cOut/groups ..< (g+1)·cOut/groups`.
+    public func convolution(
+        _ x: Value, kernel: Value, bias: Value? = nil, strides: [Int], dilations: [Int], padding: Padding,
+        groups: Int = 1, order: PatchOrder = .windowThenChannels, numerics: Numerics = .matmulDefault
+    ) throws -> Value {
+        let xShape = shape(of: x), kShape = shape(of: kernel)
+        let rank = xShape.count - 2
+        guard rank >= 1, kShape.count == rank + 2, groups >= 1, xShape[rank + 1] % groups == 0,
+              kShape[rank] * groups == xShape[rank + 1], kShape[rank + 1] % groups == 0 else {
+            throw TensorError.shapeMismatch(
+                op: "convolution", expected: "x [batch, spatial…, cIn] and kernel [k…, cIn/\(groups), cOut] with cOut divisible by \(groups)",
+                received: [xShape, kShape])
+        }
+        let (batch, channels, outChannels) = (xShape[0], xShape[rank + 1], kShape[rank + 1])
+        let geometry = try WindowGeometry(input: Array(xShape[1...rank]), channels: channels, kernel: Array(kShape[..<rank]),
+                                          strides: strides, dilations: dilations, padding: padding)
+        let window = geometry.windowSize, perGroup = channels / groups, outPerGroup = outChannels / groups
+        let positions = Shape.count(geometry.output)
+        // Patches laid out per group: [batch, positions, groups, window·perGroup] in the requested order.
+        var indices = geometry.patchIndices(order: .windowThenChannels)
+        if groups > 1 || order == .channelsThenWindow {
+            var regrouped = [Int](repeating: -1, count: indices.count)
+            var slot = 0
+            for p in 0..<positions {
+                for g in 0..<groups {
+                    let cells: [(Int, Int)] = order == .windowThenChannels
+                        ? (0..<window).flatMap { w in (0..<perGroup).map { (w, $0) } }
+                        : (0..<perGroup).flatMap { c in (0..<window).map { (w: $0, c: c) } }
+                    for (w, c) in cells {
+                        regrouped[slot] = indices[(p * window + w) * channels + g * perGroup + c]
+                        slot += 1
+                    }
+                }
+            }
+            indices = regrouped
+        }
+        let patches = try apply(Remap(indices: indices, innerShape: [positions, groups, window * perGroup], batchRank: 1, label: "conv patches"), [x])
+        // Kernel [k…, perGroup, cOut] -> [groups, rows, outPerGroup] with rows in the patches' order.
+        var w = try reshape(kernel, [window, perGroup, groups, outPerGroup])
+        w = try permute(w, order == .windowThenChannels ? [2, 0, 1, 3] : [2, 1, 0, 3])
+        w = try reshape(w, [groups, window * perGroup, outPerGroup])
+        let rows = try permute(reshape(patches, [batch * positions, groups, window * perGroup]), [1, 0, 2])
+        var y = try permute(matmul(rows, w, numerics: numerics), [1, 0, 2])
+        y = try reshape(y, [batch] + geometry.output + [outChannels])
+        if let bias { y = try add(y, bias) }
+        return y
+    }
+
+    /// Max or average pooling over windows of channels-last `x`. Padded cells never win a max; an
+    /// average divides by the number of real cells when `countPadding` is false (TensorFlow `same`)
+    /// or by the window size when true (PyTorch's default `count_include_pad=True`).
+    public func pool(_ x: Value, _ kind: ReductionKind, window: [Int], strides: [Int], padding: Padding,
+                     countPadding: Bool = false) throws -> Value {
+        let xShape = shape(of: x)
+        let rank = xShape.count - 2
+        guard rank >= 1, kind == .max || kind == .mean else {
+            throw TensorError.invalidArgument(op: "pool", message: "pools max or mean over x [batch, spatial…, channels]; received \(kind) over \(xShape)")
+        }
+        let channels = xShape[rank + 1]
+        let geometry = try WindowGeometry(input: Array(xShape[1...rank]), channels: channels, kernel: window, strides: strides,
+                                          dilations: Array(repeating: 1, count: rank), padding: padding)
+        let indices = geometry.patchIndices(order: .windowThenChannels)
+        let cells = geometry.windowSize, positions = Shape.count(geometry.output)
+        let fill = kind == .max ? -Double.infinity : 0
+        let patches = try apply(Remap(indices: indices, innerShape: geometry.output + [cells, channels], batchRank: 1, fill: fill, label: "pool windows"), [x])
+        if kind == .max { return try reduce(.max, patches, axes: [rank + 1]) }
+        let total = try reduce(.sum, patches, axes: [rank + 1])
+        if countPadding { return try divide(total, scalar(Double(cells), like: x)) }
+        // Real cells per output position, as a constant [output…, 1].
+        let counts = (0..<positions).map { p in Double((0..<cells).filter { indices[(p * cells + $0) * channels] >= 0 }.count) }
+        let countTensor = Tensor(shape: geometry.output + [1], values: counts).cast(to: type(of: x).dtype)
+        return try divide(total, constant(countTensor))
+    }
+}
