@@ -45,11 +45,14 @@ struct KernelTests {
         Numerics(accumulation: .pairwise(leaf: 8), fusedMultiplyAdd: false),
     ]
 
-    @Test("matmul equals a scalar loop in the same order, across tile and block edges", arguments: orders)
-    func matmulOrder(_ numerics: Numerics) throws {
-        // 37×300 · 300×45: row and column remainders, and K crossing the 256-deep cache block.
+    /// 37×300 · 300×45: row and column remainders, K crossing the 256-deep cache block, B packed;
+    /// 5×300 · 300×21: few rows, B read in place.
+    static let shapes = [(37, 300, 45), (5, 300, 21)]
+
+    @Test("matmul equals a scalar loop in the same order, across tile and block edges", arguments: orders, shapes)
+    func matmulOrder(_ numerics: Numerics, _ shape: (Int, Int, Int)) throws {
         var rng = SeededGenerator(seed: 7)
-        let (m, k, n) = (37, 300, 45)
+        let (m, k, n) = shape
         let a = Tensor.uniform([m, k], generator: &rng), b = Tensor.uniform([k, n], generator: &rng)
         let bias = Tensor.uniform([n], generator: &rng)
         let expected = Self.naiveMatmul(a.values()!, b.values()!, m: m, n: n, k: k, numerics: numerics)

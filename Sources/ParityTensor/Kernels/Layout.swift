@@ -131,20 +131,44 @@ extension Tensor {
     /// Python-style basic slicing, one ``SliceAxis`` per leading axis (missing trailing axes are taken
     /// whole).
     public func sliced(_ axes: [SliceAxis]) throws -> Tensor {
-        let (indices, outShape) = try sliceIndices(axes)
+        guard axes.count <= rank else {
+            throw TensorError.invalidArgument(op: "slice", message: "\(axes.count) slice axes for a tensor of rank \(rank)")
+        }
+        let full = axes + Array(repeating: .all, count: rank - axes.count)
+        // Fast path: step 1 along the last axis copies whole runs, one per row of the other axes.
+        if rank >= 1, full[rank - 1].step == 1 {
+            let (first, length) = try full[rank - 1].resolve(size: shape[rank - 1])
+            let (rows, rowShape) = try Tensor.sliceIndices(shape: Array(shape.dropLast()), axes: Array(full.dropLast()))
+            let width = shape[rank - 1]
+            func runs<T>(_ v: [T]) -> [T] {
+                var out = [T]()
+                out.reserveCapacity(rows.count * length)
+                for row in rows { out.append(contentsOf: v[(row * width + first)..<(row * width + first + length)]) }
+                return out
+            }
+            let outShape = rowShape + [length]
+            switch storage {
+            case .float32(let v): return Tensor(shape: outShape, storage: .float32(runs(v)))
+            case .float64(let v): return Tensor(shape: outShape, storage: .float64(runs(v)))
+            case .int64(let v): return Tensor(shape: outShape, storage: .int64(runs(v)))
+            }
+        }
+        let (indices, outShape) = try Tensor.sliceIndices(shape: shape, axes: axes)
         return picking(indices, shape: outShape)
     }
 
     /// The adjoint of slicing: `self` placed at the slice's positions in zeros of `fullShape`.
     public func embedded(in fullShape: [Int], at axes: [SliceAxis]) throws -> Tensor {
-        let (indices, outShape) = try Tensor.zeros(fullShape).sliceIndices(axes)
+        let (indices, outShape) = try Tensor.sliceIndices(shape: fullShape, axes: axes)
         guard outShape == shape else {
             throw TensorError.shapeMismatch(op: "embedSlice", expected: "the slice's shape \(outShape)", received: [shape])
         }
         return try scatterAdding(indices, shape: fullShape)
     }
 
-    func sliceIndices(_ axes: [SliceAxis]) throws -> ([Int], [Int]) {
+    /// The flat source index of every element of a slice of a tensor of `shape`, and the slice's shape.
+    static func sliceIndices(shape: [Int], axes: [SliceAxis]) throws -> ([Int], [Int]) {
+        let rank = shape.count
         guard axes.count <= rank else {
             throw TensorError.invalidArgument(op: "slice", message: "\(axes.count) slice axes for a tensor of rank \(rank)")
         }

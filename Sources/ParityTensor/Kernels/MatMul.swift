@@ -9,6 +9,9 @@ enum MatMulKernel {
     static let tileColumns = 16
     static let depthBlock = 256
     static let columnBlock = 512
+    /// Below this many rows, B is read in place instead of packed: packing costs a pass over B that
+    /// a few rows cannot pay back (an RNN step, batch-1 inference).
+    static let packingRows = 16
 
     /// `c[m×n] = start + Σₖ a[m×k]·b[k×n]`, all row-major and contiguous; `start` is `bias[n]` broadcast
     /// over rows, or zero.
@@ -17,59 +20,74 @@ enum MatMulKernel {
         m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>? = nil
     ) {
         for i in 0..<m {
-            for j in 0..<n { c[i * n + j] = bias?[j] ?? 0 }
+            for j in 0..<n { c[i &* n &+ j] = bias?[j] ?? 0 }
         }
         guard m > 0, n > 0, k > 0 else { return }
+        let packed = m >= packingRows
+        let buffer = UnsafeMutablePointer<T>.allocate(capacity: packed ? depthBlock * min(columnBlock, (n + 15) / 16 * 16) : 1)
+        defer { buffer.deallocate() }
         accumulate(0..<k, order: numerics.accumulation, width: m * n, into: c) { range, acc in
             if numerics.fusedMultiplyAdd {
-                addProducts(a: a, b: b, c: acc, m: m, n: n, lda: k, depth: range, fused: true)
+                addProducts(FusedContraction<T>.self, a: a, b: b, c: acc, m: m, n: n, lda: k, depth: range, pack: packed ? buffer : nil)
             } else {
-                addProducts(a: a, b: b, c: acc, m: m, n: n, lda: k, depth: range, fused: false)
+                addProducts(SeparateContraction<T>.self, a: a, b: b, c: acc, m: m, n: n, lda: k, depth: range, pack: packed ? buffer : nil)
             }
         }
     }
 
-    /// Adds `Σ_{kk ∈ depth} a[:, kk]·b[kk, :]` to `c`, one term at a time in `kk` order.
+    /// Adds `Σ_{kk ∈ depth} a[:, kk]·b[kk, :]` to `c`, one term at a time in `kk` order. With a `pack`
+    /// buffer, B is copied into 16-column strips first; without, strips are read from B in place.
     @inline(__always)
-    static func addProducts<T: FloatElement>(
-        a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
-        m: Int, n: Int, lda: Int, depth: Range<Int>, fused: Bool
+    static func addProducts<T: FloatElement, C: Contraction<T>>(
+        _ contraction: C.Type, a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
+        m: Int, n: Int, lda: Int, depth: Range<Int>, pack: UnsafeMutablePointer<T>?
     ) {
         let nr = tileColumns
-        let packed = UnsafeMutablePointer<T>.allocate(capacity: depthBlock * columnBlock)
-        defer { packed.deallocate() }
         for jc in stride(from: 0, to: n, by: columnBlock) {
             let nc = min(columnBlock, n - jc)
             let strips = (nc + nr - 1) / nr
             for kc in stride(from: depth.lowerBound, to: depth.upperBound, by: depthBlock) {
                 let kcLength = min(depthBlock, depth.upperBound - kc)
-                // Pack b[kc..<kc+kcLength, jc..<jc+nc] into strips of 16 columns, zero-padded.
+                if let pack { packStrips(b: b, n: n, rows: kc..<(kc + kcLength), columns: jc..<(jc + nc), into: pack) }
                 for s in 0..<strips {
-                    for kk in 0..<kcLength {
-                        let row = b + (kc + kk) * n
-                        let dst = packed + (s * kcLength + kk) * nr
-                        for jj in 0..<nr {
-                            let col = jc + s * nr + jj
-                            dst[jj] = col < n ? row[col] : 0
-                        }
-                    }
-                }
-                for s in 0..<strips {
-                    let j0 = jc + s * nr
+                    let j0 = jc &+ s &* nr
                     let columns = min(nr, n - j0)
-                    let panel = UnsafePointer(packed + s * kcLength * nr)
+                    let (panel, panelStride) = pack.map { (UnsafePointer($0 + s * kcLength * nr), nr) } ?? (b + kc * n + j0, n)
                     var i = 0
                     while i + tileRows <= m {
-                        tile4(a: a + i * lda + kc, lda: lda, panel: panel, depth: kcLength,
-                              c: c + i * n + j0, ldc: n, columns: columns, fused: fused)
+                        tile4(C.self, a: a + i * lda + kc, lda: lda, panel: panel, stride: panelStride, depth: kcLength,
+                              c: c + i * n + j0, ldc: n, columns: columns)
                         i += tileRows
                     }
                     while i < m {
-                        tile1(a: a + i * lda + kc, panel: panel, depth: kcLength,
-                              c: c + i * n + j0, columns: columns, fused: fused)
+                        tile1(C.self, a: a + i * lda + kc, panel: panel, stride: panelStride, depth: kcLength,
+                              c: c + i * n + j0, columns: columns)
                         i += 1
                     }
                 }
+            }
+        }
+    }
+
+    /// Copies `b[rows, columns]` into strips of 16 columns (`[strip][row][16]`), zero-padding the last.
+    @inline(__always)
+    static func packStrips<T: FloatElement>(b: UnsafePointer<T>, n: Int, rows: Range<Int>, columns: Range<Int>,
+                                            into pack: UnsafeMutablePointer<T>) {
+        let nr = tileColumns
+        let strips = (columns.count + nr - 1) / nr
+        for s in 0..<strips {
+            let j0 = columns.lowerBound &+ s &* nr
+            let width = min(nr, columns.upperBound - j0)
+            var dst = pack + s * rows.count * nr
+            for row in rows {
+                let src = b + (row &* n &+ j0)
+                if width == nr {
+                    UnsafeMutableRawPointer(dst).storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+                    UnsafeMutableRawPointer(dst + 8).storeBytes(of: UnsafeRawPointer(src + 8).loadUnaligned(as: SIMD8<T>.self), as: SIMD8<T>.self)
+                } else {
+                    for jj in 0..<nr { dst[jj] = jj < width ? src[jj] : 0 }
+                }
+                dst += nr
             }
         }
     }
@@ -91,29 +109,29 @@ enum MatMulKernel {
         for j in 0..<max(0, min(8, columns - offset)) { p[offset + j] = v[j] }
     }
 
-    @inline(__always)
-    static func step<T: FloatElement>(_ acc: inout SIMD8<T>, _ a: T, _ b: SIMD8<T>, _ fused: Bool) {
-        if fused { acc.addProduct(a, b) } else { acc += SIMD8(repeating: a) * b }
-    }
-
     /// A 4×16 tile of `c` accumulated over `depth` products, eight SIMD accumulators in registers.
+    /// `panel` holds B's 16 columns for each k, `stride` elements apart.
     @inline(__always)
-    static func tile4<T: FloatElement>(
-        a: UnsafePointer<T>, lda: Int, panel: UnsafePointer<T>, depth: Int,
-        c: UnsafeMutablePointer<T>, ldc: Int, columns: Int, fused: Bool
+    static func tile4<T: FloatElement, C: Contraction<T>>(
+        _ contraction: C.Type, a: UnsafePointer<T>, lda: Int, panel: UnsafePointer<T>, stride: Int, depth: Int,
+        c: UnsafeMutablePointer<T>, ldc: Int, columns: Int
     ) {
         var c00 = load(c, columns, 0), c01 = load(c, columns, 8)
         var c10 = load(c + ldc, columns, 0), c11 = load(c + ldc, columns, 8)
         var c20 = load(c + 2 * ldc, columns, 0), c21 = load(c + 2 * ldc, columns, 8)
         var c30 = load(c + 3 * ldc, columns, 0), c31 = load(c + 3 * ldc, columns, 8)
-        for kk in 0..<depth {
-            let b0 = UnsafeRawPointer(panel + kk * 16).loadUnaligned(as: SIMD8<T>.self)
-            let b1 = UnsafeRawPointer(panel + kk * 16 + 8).loadUnaligned(as: SIMD8<T>.self)
-            let a0 = a[kk], a1 = a[lda + kk], a2 = a[2 * lda + kk], a3 = a[3 * lda + kk]
-            step(&c00, a0, b0, fused); step(&c01, a0, b1, fused)
-            step(&c10, a1, b0, fused); step(&c11, a1, b1, fused)
-            step(&c20, a2, b0, fused); step(&c21, a2, b1, fused)
-            step(&c30, a3, b0, fused); step(&c31, a3, b1, fused)
+        var (a0, a1, a2, a3) = (a, a + lda, a + 2 * lda, a + 3 * lda)
+        var p = panel
+        let full = columns == tileColumns || stride == tileColumns
+        for _ in 0..<depth {
+            let b0 = full ? UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self) : load(p, columns, 0)
+            let b1 = full ? UnsafeRawPointer(p + 8).loadUnaligned(as: SIMD8<T>.self) : load(p, columns, 8)
+            C.step(&c00, a0.pointee, b0); C.step(&c01, a0.pointee, b1)
+            C.step(&c10, a1.pointee, b0); C.step(&c11, a1.pointee, b1)
+            C.step(&c20, a2.pointee, b0); C.step(&c21, a2.pointee, b1)
+            C.step(&c30, a3.pointee, b0); C.step(&c31, a3.pointee, b1)
+            a0 += 1; a1 += 1; a2 += 1; a3 += 1
+            p += stride
         }
         store(c00, c, columns, 0); store(c01, c, columns, 8)
         store(c10, c + ldc, columns, 0); store(c11, c + ldc, columns, 8)
@@ -123,18 +141,39 @@ enum MatMulKernel {
 
     /// A 1×16 tile, for the rows left over below a multiple of four.
     @inline(__always)
-    static func tile1<T: FloatElement>(
-        a: UnsafePointer<T>, panel: UnsafePointer<T>, depth: Int,
-        c: UnsafeMutablePointer<T>, columns: Int, fused: Bool
+    static func tile1<T: FloatElement, C: Contraction<T>>(
+        _ contraction: C.Type, a: UnsafePointer<T>, panel: UnsafePointer<T>, stride: Int, depth: Int,
+        c: UnsafeMutablePointer<T>, columns: Int
     ) {
         var c0 = load(c, columns, 0), c1 = load(c, columns, 8)
+        var p = panel
+        let full = columns == tileColumns || stride == tileColumns
         for kk in 0..<depth {
-            let b0 = UnsafeRawPointer(panel + kk * 16).loadUnaligned(as: SIMD8<T>.self)
-            let b1 = UnsafeRawPointer(panel + kk * 16 + 8).loadUnaligned(as: SIMD8<T>.self)
-            step(&c0, a[kk], b0, fused); step(&c1, a[kk], b1, fused)
+            let b0 = full ? UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self) : load(p, columns, 0)
+            let b1 = full ? UnsafeRawPointer(p + 8).loadUnaligned(as: SIMD8<T>.self) : load(p, columns, 8)
+            C.step(&c0, a[kk], b0); C.step(&c1, a[kk], b1)
+            p += stride
         }
         store(c0, c, columns, 0); store(c1, c, columns, 8)
     }
+}
+
+/// How a kernel's inner step adds a product to an accumulator: contracted into one fused
+/// multiply-add (one rounding) or multiplied then added (two roundings). A type, so each choice
+/// compiles to its own loop with no test inside it.
+protocol Contraction<Element> {
+    associatedtype Element: FloatElement
+    static func step(_ acc: inout SIMD8<Element>, _ a: Element, _ b: SIMD8<Element>)
+}
+
+enum FusedContraction<Element: FloatElement>: Contraction {
+    @inline(__always)
+    static func step(_ acc: inout SIMD8<Element>, _ a: Element, _ b: SIMD8<Element>) { acc.addProduct(a, b) }
+}
+
+enum SeparateContraction<Element: FloatElement>: Contraction {
+    @inline(__always)
+    static func step(_ acc: inout SIMD8<Element>, _ a: Element, _ b: SIMD8<Element>) { acc += SIMD8(repeating: a) * b }
 }
 
 extension Tensor {
