@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // MARK: Targets, in dependency order (each depends only on those above it)
@@ -27,10 +28,26 @@ let package = Package(
         .target(name: "ParityEngine", dependencies: ["ParityTensor"]),
         /// Layers written once against the engine's builder protocol, and the seed examples.
         .target(name: "ParityNN", dependencies: ["ParityEngine"]),
+        /// The system libhdf5 (Debian `libhdf5-dev`), for Keras `.h5` / `.weights.h5` files.
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+        /// Read-only access to HDF5 files (groups, datasets, attributes) over libhdf5; the only target
+        /// that links it.
+        .target(name: "ParityHDF5", dependencies: ["ParityTensor", "CHDF5"]),
+        /// File formats without Python: npy/npz, safetensors, restricted pickle and PyTorch zip archives.
+        .target(
+            name: "ParityFormats",
+            dependencies: ["ParityTensor", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
+        /// Keras models without Python: `.keras` archives, legacy `.h5` and `.weights.h5` files, read into
+        /// Parity layers with the file's own conventions.
+        .target(
+            name: "ParityKeras",
+            dependencies: ["ParityNN", "ParityHDF5", "ParityFormats", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         /// The `parity` command-line tool.
         .executableTarget(
             name: "ParityCLI",
-            dependencies: ["ParityNN", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ParityNN", "ParityKeras", "ParityFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// In-process benchmarks (release build); never part of `swift test`.
         .executableTarget(name: "ParityBench", dependencies: ["ParityNN"], path: "bench/Sources/ParityBench"),
@@ -41,6 +58,12 @@ let package = Package(
         .testTarget(name: "ParityTensorTests", dependencies: ["ParityTensor", "ParityTestSupport"]),
         .testTarget(name: "ParityEngineTests", dependencies: ["ParityEngine", "ParityTestSupport"]),
         .testTarget(name: "ParityNNTests", dependencies: ["ParityNN", "ParityTestSupport"]),
-        .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityTestSupport"]),
+        .testTarget(name: "ParityHDF5Tests", dependencies: ["ParityHDF5", "ParityTestSupport"]),
+        .testTarget(name: "ParityFormatsTests", dependencies: ["ParityFormats", "ParityTestSupport"]),
+        .testTarget(
+            name: "ParityKerasTests",
+            dependencies: ["ParityKeras", "ParityTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
+        .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityFormats", "ParityTestSupport"]),
     ]
 )

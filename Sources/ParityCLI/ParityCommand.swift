@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import ParityNN
 
 /// The `parity` command: explains why Keras and PyTorch give different results with the same weights.
 ///
@@ -18,7 +17,7 @@ struct ParityCommand: ParsableCommand {
 
         Exit codes: 0 success, 1 a comparison found a mismatch, 2 an error (message on stderr).
         """,
-        subcommands: [Demo.self]
+        subcommands: [Demo.self, Run.self, Inspect.self]
     )
 
     static func main() {
@@ -27,7 +26,9 @@ struct ParityCommand: ParsableCommand {
             try command.run()
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
-            let message = error is TensorError ? "error: \(error)" : fullMessage(for: error)
+            // Parity's own errors (bad files, unsupported layers, shape errors) print as they describe
+            // themselves; argument errors get ArgumentParser's usage message.
+            let message = exitCode(for: error) == .failure ? "error: \(error)" : fullMessage(for: error)
             FileHandle.standardError.write(Data((message + "\n").utf8))
             Foundation.exit(2)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ParityFormats
 import ParityTestSupport
 
 /// The `parity` executable, run as a user runs it: output, stderr and exit codes.
@@ -66,5 +67,65 @@ struct CommandTests {
         #expect(result.status == 2)
         #expect(!result.stderr.isEmpty)
         #expect(result.stdout.isEmpty)
+    }
+
+    static let models = Fixtures.root.appendingPathComponent("keras/models").path
+
+    @Test("parity run writes Keras's outputs (npz in, npz out), eager and graph, float32 and float64",
+          arguments: ["eager", "graph"], ["float32", "float64"])
+    func runKeras(_ mode: String, _ dtype: String) throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("parity-run-\(UUID().uuidString).npz")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Self.run(["run", "\(Self.models)/two_towers.keras", "--input", "\(Self.models)/two_towers.inputs.npz",
+                                   "--output", output.path, "--mode", mode, "--dtype", dtype])
+        #expect(result.status == 0, "\(result.stderr)")
+        let written = try NumpyArchive.dictionary(contentsOf: output)
+        let expected = try NumpyArchive.dictionary(contentsOf: URL(fileURLWithPath: "\(Self.models)/two_towers.outputs.npz"))
+        #expect(Set(written.keys) == ["inner", "head_b"])
+        for (name, record) in expected {
+            let actual = try #require(written[name]).toTensor()
+            #expect(actual.dtype == (dtype == "float32" ? .float32 : .float64))
+            let violation = Tolerance(absolute: 1e-6, relative: 1e-5).violation(actual, try record.toTensor())
+            #expect(violation == nil, "\(name): \(violation ?? "")")
+        }
+    }
+
+    @Test("parity run with a .npy input and output, and from a legacy .h5")
+    func runNpy() throws {
+        let inputs = try NumpyArchive.dictionary(contentsOf: URL(fileURLWithPath: "\(Self.models)/mlp.inputs.npz"))
+        let temp = FileManager.default.temporaryDirectory
+        let input = temp.appendingPathComponent("parity-in-\(UUID().uuidString).npy"), output = temp.appendingPathComponent("parity-out-\(UUID().uuidString).npy")
+        defer { try? FileManager.default.removeItem(at: input); try? FileManager.default.removeItem(at: output) }
+        try NumpyArray.write(try #require(inputs.values.first), to: input)
+        let result = try Self.run(["run", "\(Self.models)/mlp.h5", "--input", input.path, "--output", output.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = try NumpyArchive.dictionary(contentsOf: URL(fileURLWithPath: "\(Self.models)/mlp.outputs.npz")).values.first!
+        let violation = Tolerance(absolute: 1e-6, relative: 1e-5).violation(try NumpyArray.read(contentsOf: output).toTensor(), try expected.toTensor())
+        #expect(violation == nil)
+    }
+
+    @Test("parity inspect lists layers, shapes, parameters and settings; --json for machines")
+    func inspect() throws {
+        let text = try Self.run(["inspect", "\(Self.models)/two_towers.keras"])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("shared") && text.stdout.contains("activation=tanh") && text.stdout.contains("total parameters: 43"))
+        let json = try Self.run(["inspect", "\(Self.models)/two_towers.h5", "--json"])
+        #expect(json.status == 0)
+        #expect(json.stdout.contains("\"totalParameters\" : 43"))
+    }
+
+    @Test("bad model files and inputs exit 2 with a message on stderr")
+    func badFiles() throws {
+        let cases: [[String]] = [
+            ["run", "\(Self.models)/missing.keras", "--input", "x.npy", "--output", "y.npy"],
+            ["run", "\(Self.models)/two_towers.keras", "--input", "\(Self.models)/mlp.inputs.npz", "--output", "/tmp/y.npz"],
+            ["inspect", "\(Self.models)/two_towers.json"],
+            ["inspect", "\(Self.models)/mlp.weights.h5"],
+        ]
+        for arguments in cases {
+            let result = try Self.run(arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.stderr.hasPrefix("error: "), "\(arguments): \(result.stderr)")
+        }
     }
 }

@@ -20,7 +20,7 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
                 let model: any Model
                 switch json["layer"]!.string! {
                 case "ffn":
-                    model = Sequential([Dense(kernel: try weight("k1"), bias: try weight("b1"), activation: .sigmoid),
+                    model = Sequential([Dense(kernel: try weight("k1"), bias: try weight("b1"), activation: .unary(.sigmoid)),
                                         Dense(kernel: try weight("k2"), bias: try weight("b2"))])
                 default:
                     model = LSTM(kernel: try weight("kernel"), recurrentKernel: try weight("recurrent"), bias: try weight("bias"),

@@ -28,7 +28,7 @@ public enum Fixtures {
 }
 
 /// Any JSON value, for fixtures whose records are heterogeneous.
-public enum JSONValue: Decodable, Sendable {
+public enum JSONValue: Codable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -44,6 +44,18 @@ public enum JSONValue: Decodable, Sendable {
         else if let s = try? container.decode(String.self) { self = .string(s) }
         else if let a = try? container.decode([JSONValue].self) { self = .array(a) }
         else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .number(let d): try container.encode(d)
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o): try container.encode(o)
+        }
     }
 
     public subscript(key: String) -> JSONValue? {

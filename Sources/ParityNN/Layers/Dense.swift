@@ -4,18 +4,26 @@
 public struct Dense: Model {
     public var kernel: Tensor
     public var bias: Tensor?
-    public var activation: UnaryFunction?
+    public var activation: Activation?
 
-    public init(kernel: Tensor, bias: Tensor?, activation: UnaryFunction? = nil) {
+    public init(kernel: Tensor, bias: Tensor?, activation: Activation? = nil) {
         self.kernel = kernel
         self.bias = bias
         self.activation = activation
     }
 
+    /// Inputs of rank > 2 multiply their last axis, as Keras's `ops.matmul(x, kernel)` does.
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
-        var y = try b.matmul(inputs[0], b.weight(kernel, like: inputs[0]))
-        if let bias { y = try b.add(y, b.weight(bias, like: inputs[0])) }
-        if let activation { y = try b.unary(activation, y) }
+        let x = inputs[0]
+        let shape = b.shape(of: x)
+        guard let features = shape.last, kernel.rank == 2, features == kernel.shape[0] else {
+            throw TensorError.shapeMismatch(op: "Dense", expected: "input [..., \(kernel.shape.first ?? 0)] for kernel \(kernel.shape)", received: [shape])
+        }
+        let rows = shape.count == 2 ? x : try b.reshape(x, [-1, features])
+        var y = try b.matmul(rows, b.weight(kernel, like: x))
+        if let bias { y = try b.add(y, b.weight(bias, like: x)) }
+        if shape.count != 2 { y = try b.reshape(y, shape.dropLast() + [kernel.shape[1]]) }
+        if let activation { y = try activation.apply(y, in: b) }
         return y
     }
 }

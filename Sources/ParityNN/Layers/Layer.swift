@@ -48,3 +48,47 @@ extension Builder {
         constant(tensor.cast(to: type(of: value).dtype))
     }
 }
+
+/// A layer with several outputs (Keras `return_state=True` recurrent layers return the sequence or
+/// last output, then the states). ``Model/callAsFunction(_:in:)`` gives the first output, so such a
+/// layer still composes like any other.
+public protocol MultiOutputModel: Model {
+    func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value]
+}
+
+extension MultiOutputModel {
+    /// Runs the model and returns every output (see ``Model/run(_:mode:)``).
+    public func runOutputs(_ inputs: [Tensor], mode: ExecutionMode) throws -> [Tensor] {
+        switch mode {
+        case .eager:
+            let context = EagerContext()
+            return try outputs(inputs.map(context.constant), in: context).map(\.tensor)
+        case .graph(let optimizer):
+            let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in try self.outputs(xs, in: b) }
+            return try GraphExecutor().run(optimizer.optimize(graph), inputs: inputs)
+        }
+    }
+}
+
+extension Model {
+    /// Every output of the model: all of a ``MultiOutputModel``'s, else the one output.
+    public func runAll(_ inputs: [Tensor], mode: ExecutionMode) throws -> [Tensor] {
+        if let multi = self as? any MultiOutputModel { return try multi.runOutputs(inputs, mode: mode) }
+        return [try run(inputs, mode: mode)]
+    }
+}
+
+extension Builder {
+    /// `[batch, channels, spatial…]` → `[batch, spatial…, channels]` (Keras `channels_first` layers
+    /// transpose in, compute channels-last, and transpose back).
+    public func channelsLast(_ x: Value) throws -> Value {
+        let rank = shape(of: x).count
+        return try permute(x, [0] + Array(2..<rank) + [1])
+    }
+
+    /// `[batch, spatial…, channels]` → `[batch, channels, spatial…]`.
+    public func channelsFirst(_ x: Value) throws -> Value {
+        let rank = shape(of: x).count
+        return try permute(x, [0, rank - 1] + Array(1..<(rank - 1)))
+    }
+}

@@ -36,12 +36,12 @@ public enum SeedExamples {
             let limit = Float((6 / Double(fanIn + fanOut)).squareRoot())
             return Tensor.uniform(shape, in: -limit...limit, generator: &rng)
         }
-        func dense(_ inputs: Int, _ units: Int, _ activation: UnaryFunction? = nil) -> Dense {
+        func dense(_ inputs: Int, _ units: Int, _ activation: Activation? = nil) -> Dense {
             Dense(kernel: glorot([inputs, units], fanIn: inputs, fanOut: units),
                   bias: Tensor.uniform([units], in: -0.1...0.1, generator: &rng), activation: activation)
         }
 
-        let feedForward = Sequential([dense(5, 10, .sigmoid), dense(10, 1)])
+        let feedForward = Sequential([dense(5, 10, .unary(.sigmoid)), dense(10, 1)])
         let feedForwardInput = Tensor.uniform([16, 5], generator: &rng)
 
         let units = 10

@@ -27,6 +27,30 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     case linearHardSigmoid(slope: Double, offset: Double)
     /// `x·relu6(x + 3)/6` (Keras `hard_silu`, PyTorch `hardswish`).
     case hardSwish
+    /// `(0.5·x)·erfc(−x·scale)`, evaluated in that order: TensorFlow's exact `tf.nn.gelu`
+    /// (`tensorflow/python/ops/nn_ops.py`), which Keras 3's `gelu` calls on the TensorFlow backend.
+    /// TensorFlow builds `scale` as `math_ops.cast(0.7071067811865476, dtype)`, which converts the
+    /// Python float to a Float32 tensor first, so in Float64 `scale` is `Double(Float(1/√2))`; the
+    /// caller passes the rounded value. `erfc` avoids the cancellation of `1 + erf` for negative x.
+    case geluErfc(scale: Double)
+    /// `max(x, 0) + alpha·expm1(min(x, 0)/alpha)` (Keras `celu`, TensorFlow backend; PyTorch `celu`).
+    case celu(alpha: Double)
+    /// `−log(1 + e^{−x})`, as `x − log1p(eˣ)` below 0 (Keras `log_sigmoid` = `tf.math.log_sigmoid`).
+    case logSigmoid
+    /// `x·tanh(log(1 + eˣ))` (Keras `mish`: `x * tanh(softplus(x))`).
+    case mish
+    /// `x − tanh(x)` (Keras `tanh_shrink`).
+    case tanhShrink
+    /// `x − t` above `t`, `x + t` below `−t`, else 0 (Keras `soft_shrink`, default t = 0.5).
+    case softShrink(threshold: Double)
+    /// `x` where `|x| > t`, else 0 (Keras `hard_shrink`, default t = 0.5).
+    case hardShrink(threshold: Double)
+    /// `(x + sqrt(x² + b))/2` (Keras `squareplus`, default b = 4).
+    case squareplus(b: Double)
+    /// 0 for `x ≤ −1`, `¼(x + 1)²` below 1, else `x` (Keras `sparse_plus`).
+    case sparsePlus
+    /// 0 for `x ≤ −1`, 1 for `x ≥ 1`, else `½(x + 1)` (Keras `sparse_sigmoid`).
+    case sparseSigmoid
 
     public static let relu6 = UnaryFunction.clip(lower: 0, upper: 6)
     static let seluAlpha = 1.6732632423543772848170429916717
@@ -55,6 +79,16 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
         case .softsign: return "softsign"
         case .selu: return "selu"
         case .hardSwish: return "hardSwish"
+        case .geluErfc(let scale): return "gelu(erfc, \(scale))"
+        case .celu(let alpha): return "celu(\(alpha))"
+        case .logSigmoid: return "logSigmoid"
+        case .mish: return "mish"
+        case .tanhShrink: return "tanhShrink"
+        case .softShrink(let t): return "softShrink(\(t))"
+        case .hardShrink(let t): return "hardShrink(\(t))"
+        case .squareplus(let b): return "squareplus(\(b))"
+        case .sparsePlus: return "sparsePlus"
+        case .sparseSigmoid: return "sparseSigmoid"
         }
     }
 
@@ -95,6 +129,24 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
             return Swift.min(Swift.max(x * T(slope) + T(offset), 0), 1)
         case .hardSwish:
             return x * Swift.min(Swift.max(x + 3, 0), 6) / 6
+        case let .geluErfc(scale):
+            return T(0.5) * x * T.erfc(-x * T(scale))
+        case let .celu(alpha):
+            return Swift.max(x, 0) + T(alpha) * T.expMinusOne(Swift.min(x, 0) / T(alpha))
+        case .logSigmoid:
+            return x < 0 ? x - T.log(onePlus: T.exp(x)) : -T.log(onePlus: T.exp(-x))
+        case .mish:
+            let softplus = x > 20 ? x : T.log(onePlus: T.exp(x))
+            return x * T.tanh(softplus)
+        case .tanhShrink: return x - T.tanh(x)
+        case let .softShrink(t):
+            return x > T(t) ? x - T(t) : (x < -T(t) ? x + T(t) : 0)
+        case let .hardShrink(t): return Swift.abs(x) > T(t) ? x : 0
+        case let .squareplus(b): return (x + (x * x + T(b)).squareRoot()) / 2
+        case .sparsePlus:
+            return x <= -1 ? 0 : (x < 1 ? T(0.25) * (x + 1) * (x + 1) : x)
+        case .sparseSigmoid:
+            return x <= -1 ? 0 : (x >= 1 ? 1 : T(0.5) * (x + 1))
         }
     }
 
@@ -142,6 +194,24 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
             return z > 0 && z < 1 ? T(slope) : 0
         case .hardSwish:
             return x < -3 ? 0 : (x > 3 ? 1 : (2 * x + 3) / 6)
+        case let .geluErfc(scale):
+            // d/dx ½x·erfc(−cx) = ½erfc(−cx) + x·(c/√π)·exp(−c²x²)
+            let c = T(scale)
+            return T(0.5) * T.erfc(-x * c) + x * c * T(0.5641895835477563) * T.exp(-(c * x) * (c * x))
+        case let .celu(alpha): return x > 0 ? 1 : T.exp(x / T(alpha))
+        case .logSigmoid: return 1 / (1 + T.exp(x))
+        case .mish:
+            let softplus = x > 20 ? x : T.log(onePlus: T.exp(x))
+            let t = T.tanh(softplus), s = 1 / (1 + T.exp(-x))
+            return t + x * (1 - t * t) * s
+        case .tanhShrink:
+            let t = T.tanh(x)
+            return t * t
+        case let .softShrink(t): return Swift.abs(x) > T(t) ? 1 : 0
+        case let .hardShrink(t): return Swift.abs(x) > T(t) ? 1 : 0
+        case let .squareplus(b): return (1 + x / (x * x + T(b)).squareRoot()) / 2
+        case .sparsePlus: return x <= -1 ? 0 : (x < 1 ? T(0.5) * (x + 1) : 1)
+        case .sparseSigmoid: return x > -1 && x < 1 ? T(0.5) : 0
         }
     }
 }

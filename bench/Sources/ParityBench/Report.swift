@@ -2,6 +2,10 @@ import Foundation
 
 /// One timed (benchmark, mode, thread count), the row format of both JSON files.
 struct ResultRow: Codable {
+    /// Other processes keeping more cores than this busy make a row "noisy" (marked `!`).
+    static let noisyOtherCores = 0.25
+    var isNoisy: Bool { (otherCores ?? 0) > Self.noisyOtherCores }
+
     var benchmark: String
     var mode: String
     var threads: Int
@@ -12,11 +16,13 @@ struct ResultRow: Codable {
     var samples: Int?
     var inner: Int?
     var warmupCalls: Int?
+    /// Average number of cores other processes kept busy while this row was measured.
+    var otherCores: Double?
 
     enum CodingKeys: String, CodingKey {
         case benchmark, mode, threads
         case medianSeconds = "median_s", p25Seconds = "p25_s", p75Seconds = "p75_s", minSeconds = "min_s"
-        case samples, inner, warmupCalls = "warmup_calls"
+        case samples, inner, warmupCalls = "warmup_calls", otherCores = "other_cores"
     }
 
     init(benchmark: String, mode: String, threads: Int, _ m: Measurement) {
@@ -68,8 +74,8 @@ struct PyTorchFile: Decodable {
         case torchVersion = "torch_version", threadCounts = "thread_counts", graphMode = "graph_mode", machine, results
     }
 
-    func median(_ benchmark: String, _ mode: String, threads: Int) -> Double? {
-        results.first { $0.benchmark == benchmark && $0.mode == mode && $0.threads == threads }?.medianSeconds
+    func row(_ benchmark: String, _ mode: String, threads: Int) -> ResultRow? {
+        results.first { $0.benchmark == benchmark && $0.mode == mode && $0.threads == threads }
     }
 }
 
@@ -92,13 +98,14 @@ struct ParityFile: Encodable {
     var dtype = "float32"
     var graphMode = "Graph traced and optimised once (GraphOptimizer.standard: constant folding, DCE, fusion); GraphExecutor.run timed"
     var timing: TimingPolicy
+    var otherCores: Double?
     var workloads: [String: String]
     var results: [ResultRow]
     var checks: [Check]
 
     enum CodingKeys: String, CodingKey {
         case framework, generated, machine, buildFlags = "build_flags", threads, dtype, graphMode = "graph_mode"
-        case timing, workloads, results, checks
+        case timing, otherCores = "other_cores", workloads, results, checks
     }
 }
 

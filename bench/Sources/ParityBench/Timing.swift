@@ -1,9 +1,10 @@
+import Foundation
 import ParityNN
 
 /// The timing method, shared with `bench/pytorch_bench.py` (keep the two in step):
 ///
 /// 1. Warm-up: call the body until at least `minWarmupCalls` calls and `warmupSeconds` have passed.
-///    The last warm-up call is the estimate of one call's time.
+///    The median warm-up call is the estimate of one call's time.
 /// 2. Each sample times `inner` back-to-back calls, `inner` chosen so that one sample lasts at least
 ///    `minSampleSeconds` (so that microsecond workloads are not dominated by clock overhead); the
 ///    sample's value is its elapsed time divided by `inner`.
@@ -15,7 +16,7 @@ import ParityNN
 /// `time.perf_counter_ns`.
 struct TimingPolicy: Codable, Sendable {
     var warmupSeconds = 0.2
-    var minWarmupCalls = 2
+    var minWarmupCalls = 3
     var budgetSeconds = 2.0
     var minSampleSeconds = 0.001
     var minSamples = 5
@@ -74,16 +75,15 @@ final class Sink {
 
 func measure(_ policy: TimingPolicy, sink: Sink, _ body: () throws -> Tensor) rethrows -> Measurement {
     let clock = ContinuousClock()
-    var warmupCalls = 0
-    var lastCall = 0.0
+    var warmupTimes: [Double] = []
     let warmupStart = clock.now
-    while warmupCalls < policy.minWarmupCalls || (clock.now - warmupStart).seconds < policy.warmupSeconds {
+    while warmupTimes.count < policy.minWarmupCalls || (clock.now - warmupStart).seconds < policy.warmupSeconds {
         let t0 = clock.now
         sink.consume(try body())
-        lastCall = (clock.now - t0).seconds
-        warmupCalls += 1
+        warmupTimes.append((clock.now - t0).seconds)
     }
-    let estimate = max(lastCall, 1e-9)
+    let warmupCalls = warmupTimes.count
+    let estimate = max(quantile(warmupTimes.sorted(), 0.5), 1e-9)
     let inner = max(1, Int((policy.minSampleSeconds / estimate).rounded(.up)))
     let samples = policy.sampleCount(sampleSeconds: estimate * Double(inner))
     var values: [Double] = []
@@ -97,4 +97,36 @@ func measure(_ policy: TimingPolicy, sink: Sink, _ body: () throws -> Tensor) re
     return Measurement(medianSeconds: quantile(values, 0.5), p25Seconds: quantile(values, 0.25),
                        p75Seconds: quantile(values, 0.75), minSeconds: values[0],
                        samples: samples, inner: inner, warmupCalls: warmupCalls)
+}
+
+/// CPU time used on the machine by everything but this process, to tell a quiet measurement from
+/// one that competed with other work (Linux `/proc`; `nil` elsewhere). Steal time counts as other
+/// work: on a VM it is the hypervisor running someone else.
+struct CPUActivity {
+    let busyTicks: Double
+    let selfTicks: Double
+    let instant: ContinuousClock.Instant
+
+    static func now() -> CPUActivity? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let cpu = stat.split(separator: "\n").first, cpu.hasPrefix("cpu "),
+              let me = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+              let close = me.lastIndex(of: ")") else { return nil }
+        // user nice system idle iowait irq softirq steal
+        let fields = cpu.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard fields.count >= 8 else { return nil }
+        let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+        let mine = me[me.index(after: close)...].split(separator: " ")
+        guard mine.count > 12, let user = Double(mine[11]), let system = Double(mine[12]) else { return nil }
+        return CPUActivity(busyTicks: busy, selfTicks: user + system, instant: ContinuousClock.now)
+    }
+
+    /// Average number of cores other processes kept busy between `start` and this snapshot.
+    func otherCores(since start: CPUActivity) -> Double {
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let wall = (instant - start.instant).seconds
+        guard wall > 0, ticksPerSecond > 0 else { return 0 }
+        let other = (busyTicks - start.busyTicks) - (selfTicks - start.selfTicks)
+        return max(0, other / ticksPerSecond / wall)
+    }
 }

@@ -2,7 +2,7 @@ import ParityNN
 
 /// One benchmark: the same computation in eager mode and in graph mode, Float32.
 ///
-/// Keep ids, shapes and descriptions in step with `WORKLOADS` in `bench/pytorch_bench.py`.
+/// Keep ids, shapes and descriptions in step with `SUMMARIES` and `build()` in `bench/pytorch_bench.py`.
 struct Workload {
     /// Stable key shared with the PyTorch JSON: `ffn`, `mlp`, `lstm`, `matmul`.
     let id: String
@@ -28,7 +28,7 @@ enum Workloads {
         }
         func dense(_ inputs: Int, _ units: Int, _ activation: UnaryFunction? = nil) -> Dense {
             Dense(kernel: glorot(inputs, units), bias: Tensor.uniform([units], in: -0.1...0.1, generator: &rng),
-                  activation: activation)
+                  activation: activation.map(Activation.unary))
         }
         func modelWorkload(_ id: String, _ summary: String, flops: Double, _ model: any Model, input: Tensor) throws -> Workload {
             let graph = try GraphOptimizer.standard.optimize(model.tracedGraph(for: [TensorType(of: input)]))

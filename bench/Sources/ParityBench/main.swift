@@ -80,8 +80,9 @@ func run() throws {
     policy.budgetSeconds = options.budget
     let machine = Machine.current()
     let sink = Sink()
+    let runStart = CPUActivity.now()
 
-    log("ParityBench: \(options.only.count) benchmarks x 2 modes, ~\(significant(options.budget, digits: 2)) s each after warm-up")
+    log("ParityBench: \(options.only.count) benchmark(s) x 2 modes, ~\(significant(options.budget, digits: 2)) s each after warm-up")
     let workloads = try Workloads.make(options.only)
     var results: [ResultRow] = []
     var checks: [ParityFile.Check] = []
@@ -91,11 +92,17 @@ func run() throws {
         checks.append(.init(benchmark: workload.id, maxAbsDiffEagerVsGraph: maxAbsDifference(eagerOutput, graphOutput),
                             maxAbsOutput: eagerOutput.doubles.map(abs).max() ?? 0))
         for (mode, body) in [("eager", workload.eager), ("graph", workload.graph)] {
+            let before = CPUActivity.now()
             let m = try measure(policy, sink: sink, body)
-            results.append(ResultRow(benchmark: workload.id, mode: mode, threads: 1, m))
-            log("  \(workload.id) \(mode): \(formatTime(m.medianSeconds)) median (\(m.samples) samples x \(m.inner) calls, IQR \(formatTime(m.p25Seconds))-\(formatTime(m.p75Seconds)))")
+            var row = ResultRow(benchmark: workload.id, mode: mode, threads: 1, m)
+            if let before, let after = CPUActivity.now() { row.otherCores = after.otherCores(since: before) }
+            results.append(row)
+            let busy = row.otherCores.map { String(format: ", other processes %.2f cores", $0) } ?? ""
+            log("  \(workload.id) \(mode): \(formatTime(m.medianSeconds)) median (\(m.samples) samples x \(m.inner) calls, IQR \(formatTime(m.p25Seconds))-\(formatTime(m.p75Seconds))\(busy))")
         }
     }
+
+    let otherCores: Double? = runStart.flatMap { start in CPUActivity.now().map { $0.otherCores(since: start) } }
 
     // MARK: The table
 
@@ -105,20 +112,25 @@ func run() throws {
     for t in threadCounts { header += ["torch \(t)T", "ratio \(t)T"] }
     var rows: [[String]] = []
     var usedEagerFallback = false
+    var anyNoisy = false
     for workload in workloads {
         for mode in ["eager", "graph"] {
             guard let row = results.first(where: { $0.benchmark == workload.id && $0.mode == mode }) else { continue }
-            var cells = [workload.id, mode, formatTime(row.medianSeconds), significant(workload.flops / row.medianSeconds / 1e9)]
+            anyNoisy = anyNoisy || row.isNoisy
+            var cells = [workload.id, mode, formatTime(row.medianSeconds) + (row.isNoisy ? "!" : ""),
+                         significant(workload.flops / row.medianSeconds / 1e9)]
             for t in threadCounts {
-                var reference = pytorch?.median(workload.id, mode, threads: t)
+                var reference = pytorch?.row(workload.id, mode, threads: t)
                 var mark = ""
-                if reference == nil, mode == "graph", let eager = pytorch?.median(workload.id, "eager", threads: t) {
+                if reference == nil, mode == "graph", let eager = pytorch?.row(workload.id, "eager", threads: t) {
                     reference = eager
                     mark = "*"
                     usedEagerFallback = true
                 }
                 if let reference {
-                    cells += [formatTime(reference) + mark, formatRatio(row.medianSeconds / reference)]
+                    anyNoisy = anyNoisy || reference.isNoisy
+                    cells += [formatTime(reference.medianSeconds) + mark + (reference.isNoisy ? "!" : ""),
+                              formatRatio(row.medianSeconds / reference.medianSeconds)]
                 } else {
                     cells += ["-", "-"]
                 }
@@ -137,14 +149,21 @@ func run() throws {
     } else {
         lines.append("median time per call (no PyTorch results given: pass --pytorch bench/results/pytorch.json)")
     }
+    if let otherCores {
+        let busy = otherCores > 0.25 ? " (the machine was not quiet: timings may be noisy)" : ""
+        lines.append(String(format: "other processes kept %.2f of %d cores busy during the Parity run", otherCores, machine.nproc) + busy)
+    }
     lines.append("")
     lines += renderTable(header: header, rows: rows, rightAligned: Set(2..<header.count))
     lines.append("")
     if usedEagerFallback { lines.append("*: PyTorch graph mode not measured; compared with PyTorch eager.") }
+    if anyNoisy {
+        lines.append("!: other processes kept more than \(ResultRow.noisyOtherCores) cores busy while this was measured (see other_cores in the JSON): noisy.")
+    }
     for workload in workloads { lines.append("\(workload.id): \(workload.summary)") }
     lines.append("GFLOP/s: Parity's matmul flops (2·m·n·k per product) / median time.")
     lines.append("check, max |eager - graph| (fusion may change the last bits): " + checks.map {
-        "\($0.benchmark) \(significant($0.maxAbsDiffEagerVsGraph, digits: 2)) (of max |y| \(significant($0.maxAbsOutput, digits: 2)))"
+        "\($0.benchmark) \(String(format: "%.1e", $0.maxAbsDiffEagerVsGraph)) (max |y| \(significant($0.maxAbsOutput, digits: 2)))"
     }.joined(separator: ", "))
     let suspicious = checks.filter { !($0.maxAbsDiffEagerVsGraph <= 1e-3 * max($0.maxAbsOutput, 1)) }
     if !suspicious.isEmpty {
@@ -159,6 +178,7 @@ func run() throws {
     }
     if let path = options.json {
         let file = ParityFile(generated: date, machine: machine, buildFlags: options.buildFlags, timing: policy,
+                              otherCores: otherCores,
                               workloads: Dictionary(uniqueKeysWithValues: workloads.map { ($0.id, $0.summary) }),
                               results: results, checks: checks)
         try writeJSON(file, to: path)

@@ -1,0 +1,103 @@
+import ParityNN
+
+/// One Keras layer as the file describes it: class, name, config and its weights in `layer.weights`
+/// order (Keras's own variable order: e.g. Dense kernel then bias; BatchNormalization gamma, beta,
+/// moving mean, moving variance, each present only when the config says so).
+public struct KerasLayerConfig: Sendable {
+    public var className: String
+    public var name: String
+    public var config: KerasJSON
+    public var weights: [Tensor]
+
+    public init(className: String, name: String, config: KerasJSON, weights: [Tensor]) {
+        self.className = className
+        self.name = name
+        self.config = config
+        self.weights = weights
+    }
+
+    // MARK: Typed access to config keys, with errors that name the layer and key
+
+    public func value(_ key: String) throws -> KerasJSON {
+        guard let value = config[key] else { throw KerasError.badConfig(layer: name, key: key, found: "nothing") }
+        return value
+    }
+
+    public func int(_ key: String) throws -> Int { try typed(key, \.int) }
+    public func double(_ key: String) throws -> Double { try typed(key, \.double) }
+    public func bool(_ key: String) throws -> Bool { try typed(key, \.bool) }
+    public func string(_ key: String) throws -> String { try typed(key, \.string) }
+
+    private func typed<T>(_ key: String, _ read: KeyPath<KerasJSON, T?>) throws -> T {
+        let v = try value(key)
+        guard let typed = v[keyPath: read] else { throw KerasError.badConfig(layer: name, key: key, found: "\(v)") }
+        return typed
+    }
+
+    /// A list of ints, or one int repeated `count` times (Keras accepts `kernel_size=3` for `(3, 3)`).
+    public func ints(_ key: String, count: Int? = nil) throws -> [Int] {
+        let v = try value(key)
+        if let i = v.int, let count { return Array(repeating: i, count: count) }
+        guard let a = v.array, a.allSatisfy({ $0.int != nil }), count == nil || a.count == count else {
+            throw KerasError.badConfig(layer: name, key: key, found: "\(v)")
+        }
+        return a.map { $0.int! }
+    }
+
+    /// The weights, checked for count and shapes.
+    public func weights(shapes: [[Int]]) throws -> [Tensor] {
+        guard weights.count == shapes.count else {
+            throw KerasError.weightMismatch(layer: name, message: "expects \(shapes.count) weight arrays \(shapes); the file has \(weights.count) \(weights.map(\.shape))")
+        }
+        for (weight, shape) in zip(weights, shapes) where weight.shape != shape {
+            throw KerasError.weightMismatch(layer: name, message: "expects a weight of shape \(shape); the file has \(weight.shape)")
+        }
+        return weights
+    }
+
+    /// The activation a config names under `key` (`"relu"`, `"gelu"`, …; `"linear"` or missing is none),
+    /// with Keras 3's constants (`keras/src/activations/activations.py`).
+    public func activation(_ key: String = "activation") throws -> Activation? {
+        guard let v = config[key], !v.isNull else { return nil }
+        // Keras 3 may serialise an activation as {"class_name": "function", "config": "relu", ...}.
+        let name = v.string ?? v["config"]?.string ?? v["class_name"]?.string
+        guard let name else { throw KerasError.badConfig(layer: self.name, key: key, found: "\(v)") }
+        return try KerasLayerConfig.activation(named: name, layer: self.name)
+    }
+
+    public static func activation(named name: String, layer: String) throws -> Activation? {
+        switch name {
+        case "linear": return nil
+        case "relu": return .unary(.relu)
+        case "relu6": return .unary(.relu6)
+        case "sigmoid": return .unary(.sigmoid)
+        case "tanh": return .unary(.tanh)
+        case "softmax": return .softmax(axis: -1)
+        case "log_softmax": return .logSoftmax(axis: -1)
+        case "elu": return .unary(.elu(alpha: 1))
+        case "selu": return .unary(.selu)
+        case "softplus": return .unary(.softplus(beta: 1, threshold: .infinity))
+        case "softsign": return .unary(.softsign)
+        case "silu", "swish": return .unary(.silu)
+        // TensorFlow's exact gelu, 0.5·x·erfc(−x·c) with c = 1/√2 rounded through Float32
+        // (`math_ops.cast(0.7071067811865476, dtype)` in tensorflow/python/ops/nn_ops.py).
+        case "gelu": return .unary(.geluErfc(scale: Double(Float(0.7071067811865476))))
+        case "hard_sigmoid": return .unary(.hardSigmoid)
+        case "hard_silu", "hard_swish": return .unary(.hardSwish)
+        // tf.nn.leaky_relu takes alpha as a Float32 op attribute: rounded to Float32 even in Float64.
+        case "leaky_relu": return .unary(.leakyRelu(slope: Double(Float(0.2))))
+        case "hard_tanh": return .unary(.clip(lower: -1, upper: 1))
+        case "celu": return .unary(.celu(alpha: 1))
+        case "log_sigmoid": return .unary(.logSigmoid)
+        case "mish": return .unary(.mish)
+        case "tanh_shrink": return .unary(.tanhShrink)
+        case "soft_shrink": return .unary(.softShrink(threshold: 0.5))
+        case "hard_shrink": return .unary(.hardShrink(threshold: 0.5))
+        case "squareplus": return .unary(.squareplus(b: 4))
+        case "sparse_plus": return .unary(.sparsePlus)
+        case "sparse_sigmoid": return .unary(.sparseSigmoid)
+        case "exponential": return .unary(.exp)
+        default: throw KerasError.unsupportedSetting(layer: layer, key: "activation", value: name)
+        }
+    }
+}

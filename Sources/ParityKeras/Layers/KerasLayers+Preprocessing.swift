@@ -1,0 +1,100 @@
+import ParityNN
+
+/// Embedding, UpSampling, Resizing, Rescaling, Normalization.
+extension KerasLayers {
+    static let preprocessing: [String: Factory] = [
+        "Embedding": { layer in
+            let vocabulary = try layer.int("input_dim"), dim = try layer.int("output_dim")
+            try layer.require("quantization_config", in: [.null])
+            return Embedding(embeddings: try layer.weights(shapes: [[vocabulary, dim]])[0])
+        },
+        "UpSampling1D": { layer in Upsampling(factors: [try layer.int("size")]) },
+        "UpSampling2D": { layer in
+            let factors = try layer.ints("size", count: 2), format = try layer.dataFormat()
+            guard factors.allSatisfy({ $0 >= 1 }) else { throw KerasError.badConfig(layer: layer.name, key: "size", found: "\(factors)") }
+            switch try layer.has("interpolation") ? layer.string("interpolation") : "nearest" {
+            case "nearest": return Upsampling(factors: factors, dataFormat: format)
+            case "bilinear": return UpsamplingByResize(factors: factors, dataFormat: format)
+            case let other: throw KerasError.unsupportedSetting(layer: layer.name, key: "interpolation", value: other)
+            }
+        },
+        "UpSampling3D": { layer in Upsampling(factors: try layer.ints("size", count: 3), dataFormat: try layer.dataFormat()) },
+        "Resizing": { layer in
+            let size = [try layer.int("height"), try layer.int("width")]
+            guard size.allSatisfy({ $0 >= 1 }) else { throw KerasError.badConfig(layer: layer.name, key: "height/width", found: "\(size)") }
+            for key in ["crop_to_aspect_ratio", "pad_to_aspect_ratio", "antialias"] { try layer.require(key, in: [.bool(false)]) }
+            let name = try layer.has("interpolation") ? layer.string("interpolation") : "bilinear"
+            guard let method = ImageResize.Method(rawValue: name) else { throw KerasError.unsupportedSetting(layer: layer.name, key: "interpolation", value: name) }
+            return ImageResize(size: size, method: method, dataFormat: try layer.dataFormat())
+        },
+        "Rescaling": { layer in
+            let scale = try layer.value("scale"), offset = try layer.has("offset") ? layer.value("offset") : .number(0)
+            guard let s = scale.double, let o = offset.double else {
+                throw KerasError.unsupportedSetting(layer: layer.name, key: "scale/offset", value: "\(scale), \(offset) (per-channel lists are not supported)")
+            }
+            return Rescaling(scale: s, offset: o, float32Constants: true)
+        },
+        "Normalization": normalizationLayer,
+    ]
+
+    /// Mean and variance from the config (`mean`, `variance`; Keras converts those Python lists to
+    /// Float32 tensors, so they are Float32-rounded) or from the weights (mean, variance, count).
+    /// The statistics' shape is the kept axes' sizes; they broadcast against the input's trailing
+    /// kept axes.
+    @Sendable static func normalizationLayer(_ layer: KerasLayerConfig) throws -> any Model {
+        if try layer.has("invert") && layer.bool("invert") { throw KerasError.unsupportedSetting(layer: layer.name, key: "invert", value: "true") }
+        let axes = try layer.has("axis") ? layer.axes() : [-1]
+        let mean: Tensor, variance: Tensor
+        if layer.has("mean") && layer.has("variance") {
+            func values(_ key: String) throws -> Tensor {
+                let v = try layer.value(key)
+                if let d = v.double { return Tensor(shape: [], values: [Double(Float(d))]) }
+                guard let items = v.array, items.allSatisfy({ $0.double != nil }) else { throw KerasError.badConfig(layer: layer.name, key: key, found: "\(v)") }
+                return Tensor(shape: [items.count], values: items.map { Double(Float($0.double!)) })
+            }
+            (mean, variance) = (try values("mean"), try values("variance"))
+        } else {
+            guard layer.weights.count == 3 || layer.weights.count == 2, layer.weights[0].shape == layer.weights[1].shape else {
+                throw KerasError.weightMismatch(layer: layer.name, message: "expects mean, variance (and count) of one shape; the file has \(layer.weights.map(\.shape))")
+            }
+            (mean, variance) = (layer.weights[0], layer.weights[1])
+        }
+        guard mean.shape == variance.shape else {
+            throw KerasError.badConfig(layer: layer.name, key: "variance", found: "shape \(variance.shape) for mean \(mean.shape)")
+        }
+        return BroadcastNormalization(axes: axes, mean: mean, variance: variance)
+    }
+}
+
+/// Keras `Normalization`: statistics for the kept `axes`, reshaped against the input at call time.
+struct BroadcastNormalization: Model {
+    var axes: [Int]
+    var mean: Tensor
+    var variance: Tensor
+
+    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let shape = b.shape(of: inputs[0])
+        let kept = try axes.map { try Shape.axis($0, rank: shape.count, op: "Normalization") }.sorted()
+        var broadcast = Array(repeating: 1, count: shape.count)
+        if mean.rank > 0 {
+            guard mean.rank <= kept.count else {
+                throw TensorError.shapeMismatch(op: "Normalization", expected: "statistics for axes \(kept)", received: [shape, mean.shape])
+            }
+            for i in 1...mean.rank { broadcast[kept[kept.count - i]] = mean.shape[mean.rank - i] }
+        }
+        let model = FeatureNormalization(mean: try mean.reshaped(broadcast), variance: try variance.reshaped(broadcast))
+        return try model(inputs, in: b)
+    }
+}
+
+/// `UpSampling2D(interpolation="bilinear")`: `tf.image.resize` to the input size times the factors.
+struct UpsamplingByResize: Model {
+    var factors: [Int]
+    var dataFormat: DataFormat
+
+    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let shape = b.shape(of: inputs[0])
+        let spatial = dataFormat == .channelsLast ? Array(shape.dropFirst().dropLast()) : Array(shape.dropFirst(2))
+        return try ImageResize(size: zip(spatial, factors).map { $0 * $1 }, method: .bilinear, dataFormat: dataFormat)(inputs, in: b)
+    }
+}

@@ -1,0 +1,128 @@
+import ParityNN
+
+/// SimpleRNN, GRU, LSTM and Bidirectional (`keras/src/layers/rnn/`). Keras 3 on a CPU runs the
+/// generic per-step loop with each cell's `implementation=2` formulas (the cuDNN paths need a GPU).
+extension KerasLayers {
+    static let recurrent: [String: Factory] = [
+        "SimpleRNN": { try simpleRNN($0) }, "GRU": { try gru($0) }, "LSTM": { try lstm($0) },
+        "Bidirectional": bidirectional,
+    ]
+
+    struct SequenceOptions {
+        var units: Int
+        var useBias: Bool
+        var returnSequences: Bool
+        var returnState: Bool
+        var goBackwards: Bool
+    }
+
+    static func sequenceOptions(_ layer: KerasLayerConfig) throws -> SequenceOptions {
+        func flag(_ key: String) throws -> Bool { try layer.has(key) ? layer.bool(key) : false }
+        if try flag("stateful") { throw KerasError.unsupportedSetting(layer: layer.name, key: "stateful", value: "true") }
+        let units = try layer.int("units")
+        guard units >= 1 else { throw KerasError.badConfig(layer: layer.name, key: "units", found: "\(units)") }
+        return SequenceOptions(units: units, useBias: try layer.has("use_bias") ? layer.bool("use_bias") : true,
+                               returnSequences: try flag("return_sequences"), returnState: try flag("return_state"),
+                               goBackwards: try flag("go_backwards"))
+    }
+
+    /// An activation a recurrent cell applies elementwise (`key` missing means `default`).
+    static func elementwise(_ layer: KerasLayerConfig, _ key: String, default fallback: UnaryFunction) throws -> UnaryFunction {
+        guard layer.has(key) else { return fallback }
+        switch try layer.activation(key) {
+        case .unary(let f)?: return f
+        default: throw KerasError.unsupportedSetting(layer: layer.name, key: key, value: "\(layer.config[key] ?? .null) (a recurrent cell needs an elementwise activation)")
+        }
+    }
+
+    static func simpleRNN(_ layer: KerasLayerConfig) throws -> SimpleRNN {
+        let o = try sequenceOptions(layer)
+        let inputs = dimension(layer, weight: 0, axis: 0)
+        let w = try layer.weights(shapes: [[inputs, o.units], [o.units, o.units]] + (o.useBias ? [[o.units]] : []))
+        return SimpleRNN(kernel: w[0], recurrentKernel: w[1], bias: o.useBias ? w[2] : nil,
+                         activation: layer.has("activation") ? try layer.activation() : .unary(.tanh),
+                         returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards)
+    }
+
+    /// Bias `[2, 3u]` (input row, recurrent row) with `reset_after`, else `[3u]`.
+    static func gru(_ layer: KerasLayerConfig) throws -> GRU {
+        let o = try sequenceOptions(layer)
+        let resetAfter = try layer.has("reset_after") ? layer.bool("reset_after") : true
+        let inputs = dimension(layer, weight: 0, axis: 0), u3 = 3 * o.units
+        let w = try layer.weights(shapes: [[inputs, u3], [o.units, u3]] + (o.useBias ? [resetAfter ? [2, u3] : [u3]] : []))
+        var inputBias: Tensor?, recurrentBias: Tensor?
+        if o.useBias {
+            if resetAfter {
+                let rows = try w[2].split(sizes: [1, 1], axis: 0)
+                (inputBias, recurrentBias) = (try rows[0].reshaped([u3]), try rows[1].reshaped([u3]))
+            } else {
+                inputBias = w[2]
+            }
+        }
+        return GRU(kernel: w[0], recurrentKernel: w[1], inputBias: inputBias, recurrentBias: recurrentBias, resetAfter: resetAfter,
+                   gateOrder: .updateResetCandidate, activation: try elementwise(layer, "activation", default: .tanh),
+                   recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
+                   returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards)
+    }
+
+    /// Without `use_bias` the bias is zeros: adding 0 after the products changes no value.
+    static func lstm(_ layer: KerasLayerConfig) throws -> LSTM {
+        let o = try sequenceOptions(layer)
+        let inputs = dimension(layer, weight: 0, axis: 0), u4 = 4 * o.units
+        let w = try layer.weights(shapes: [[inputs, u4], [o.units, u4]] + (o.useBias ? [[u4]] : []))
+        return LSTM(kernel: w[0], recurrentKernel: w[1], bias: o.useBias ? w[2] : Tensor.zeros([u4]),
+                    activation: try elementwise(layer, "activation", default: .tanh),
+                    recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
+                    returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards)
+    }
+
+    /// `layer` (forward) and `backward_layer` configs, each `{"class_name", "config"}`; weights are the
+    /// forward layer's then the backward layer's (`layer.weights` order).
+    @Sendable static func bidirectional(_ layer: KerasLayerConfig) throws -> any Model {
+        let mergeValue = try layer.value("merge_mode")
+        let merge: Bidirectional.MergeMode?
+        if mergeValue.isNull { merge = nil } else {
+            guard let name = mergeValue.string, let mode = Bidirectional.MergeMode(rawValue: name) else {
+                throw KerasError.unsupportedSetting(layer: layer.name, key: "merge_mode", value: "\(mergeValue)")
+            }
+            merge = mode
+        }
+        func inner(_ key: String) throws -> (className: String, config: KerasJSON)? {
+            guard layer.has(key) else { return nil }
+            let v = try layer.value(key)
+            guard let className = v["class_name"]?.string, let config = v["config"], case .object = config else {
+                throw KerasError.badConfig(layer: layer.name, key: key, found: "\(v)")
+            }
+            return (className, config)
+        }
+        guard let forwardSpec = try inner("layer") else { throw KerasError.badConfig(layer: layer.name, key: "layer", found: "nothing") }
+        var backwardSpec = try inner("backward_layer") ?? forwardSpec
+        if try inner("backward_layer") == nil, case .object(var fields) = backwardSpec.config {
+            fields["go_backwards"] = .bool(!(forwardSpec.config["go_backwards"]?.bool ?? false))
+            backwardSpec.config = .object(fields)
+        }
+        guard layer.weights.count % 2 == 0 else {
+            throw KerasError.weightMismatch(layer: layer.name, message: "expects the forward and backward layers' weights (an even count); the file has \(layer.weights.count)")
+        }
+        let half = layer.weights.count / 2
+        func make(_ spec: (className: String, config: KerasJSON), _ weights: ArraySlice<Tensor>, _ suffix: String) throws -> any MultiOutputModel {
+            let sub = KerasLayerConfig(className: spec.className, name: "\(layer.name)/\(spec.config["name"]?.string ?? suffix)",
+                                       config: spec.config, weights: Array(weights))
+            switch spec.className {
+            case "SimpleRNN": return try simpleRNN(sub)
+            case "GRU": return try gru(sub)
+            case "LSTM": return try lstm(sub)
+            default: throw KerasError.unsupportedSetting(layer: layer.name, key: "layer", value: spec.className)
+            }
+        }
+        let forward = try make(forwardSpec, layer.weights[..<half], "forward")
+        let backward = try make(backwardSpec, layer.weights[half...], "backward")
+        let fo = try sequenceOptions(KerasLayerConfig(className: forwardSpec.className, name: layer.name, config: forwardSpec.config, weights: []))
+        let bo = try sequenceOptions(KerasLayerConfig(className: backwardSpec.className, name: layer.name, config: backwardSpec.config, weights: []))
+        guard bo.goBackwards != fo.goBackwards, bo.returnSequences == fo.returnSequences, bo.returnState == fo.returnState else {
+            throw KerasError.badConfig(layer: layer.name, key: "backward_layer", found: "go_backwards \(bo.goBackwards), return_sequences \(bo.returnSequences), return_state \(bo.returnState) against the forward layer's")
+        }
+        let states = fo.returnState ? (forwardSpec.className == "LSTM" ? 2 : 1) : 0
+        return Bidirectional(forward: forward, backward: backward, merge: merge, returnSequences: fo.returnSequences, stateCount: states)
+    }
+}

@@ -1,0 +1,45 @@
+import ParityNN
+
+/// The Keras layer classes Parity runs, each mapped from its config and weights to a Parity layer.
+///
+/// One table: adding a class is one entry in one family's table (`KerasLayers+<Family>.swift`).
+public enum KerasLayers {
+    public typealias Factory = @Sendable (KerasLayerConfig) throws -> any Model
+
+    /// Every supported class, by Keras class name.
+    public static let factories: [String: Factory] = [core, convolution, pooling, normalization, reshaping, merging, activations, recurrent, attention, preprocessing]
+        .reduce(into: [:]) { table, family in table.merge(family) { first, _ in first } }
+
+    public static var supportedClasses: [String] { factories.keys.sorted() }
+
+    /// Builds the Parity layer for a Keras layer, or fails naming the layer, its class and the list
+    /// of supported classes.
+    public static func make(_ layer: KerasLayerConfig) throws -> any Model {
+        guard let factory = factories[layer.className] else {
+            throw KerasError.unsupportedLayer(name: layer.name, className: layer.className, supported: supportedClasses)
+        }
+        return try factory(layer)
+    }
+
+    /// Dense, Activation and the layers that are identities at inference.
+    static let core: [String: Factory] = [
+        "InputLayer": identity, "Dropout": identity, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
+        "SpatialDropout3D": identity, "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
+        "Dense": dense, "Activation": activation,
+    ]
+
+    @Sendable static func identity(_ layer: KerasLayerConfig) throws -> any Model { Identity() }
+
+    @Sendable static func dense(_ layer: KerasLayerConfig) throws -> any Model {
+        let units = try layer.int("units")
+        let useBias = try layer.bool("use_bias")
+        let inputs = layer.weights.first?.shape.first ?? 0
+        let weights = try layer.weights(shapes: useBias ? [[inputs, units], [units]] : [[inputs, units]])
+        return Dense(kernel: weights[0], bias: useBias ? weights[1] : nil, activation: try layer.activation())
+    }
+
+    @Sendable static func activation(_ layer: KerasLayerConfig) throws -> any Model {
+        if let activation = try layer.activation() { return ActivationLayer(activation) }
+        return Identity()
+    }
+}

@@ -1,0 +1,246 @@
+/// Where a layer's variables live in a Keras file, and what the layer is: everything a
+/// ``KerasWeightSource`` needs to hand back its weights in `layer.weights` order.
+public struct KerasLayerLocation: Sendable, Hashable {
+    /// The user-visible layer name (`config.name`), the key of legacy `.h5` files.
+    public var name: String
+    public var className: String
+    /// Keras 3's path in `model.weights.h5`: `layers/<snake_case class>[_n]`, nested models adding
+    /// `layers/...` again (`keras/src/saving/saving_lib.py`: containers name their items by class).
+    public var path: [String]
+    /// Names of the enclosing nested models, outermost first (legacy files key nested weights by them).
+    public var parents: [String]
+}
+
+/// Hands a layer its weights (Keras 3 `.weights.h5`, legacy `.h5`, or a test's in-memory table).
+public protocol KerasWeightSource {
+    func weights(for layer: KerasLayerLocation) throws -> [Tensor]
+}
+
+/// A Keras model (Sequential or Functional, possibly with nested models and shared layers) as a graph
+/// of calls to Parity layers, built from the model's config and weights.
+///
+/// Functional wiring follows Keras 3's `inbound_nodes` format: each call's `args` (and keras tensors in
+/// `kwargs`) name `[layer, node index, tensor index]`; a layer called twice has two nodes.
+public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
+    /// A tensor in the network: output `tensor` of call `node` of `layer`.
+    public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
+        public var layer: String
+        public var node: Int
+        public var tensor: Int
+        public var description: String { "\(layer)[\(node)][\(tensor)]" }
+    }
+
+    /// One layer of the network with its calls.
+    public struct Layer: @unchecked Sendable {
+        public var name: String
+        public var className: String
+        public var config: KerasJSON
+        public var location: KerasLayerLocation
+        public var model: any Model
+        /// Weight elements the layer holds (0 for a nested model, whose layers count their own).
+        public var parameters: Int
+        /// Each call's input tensors.
+        public var calls: [[TensorRef]]
+    }
+
+    public var name: String
+    public var layers: [Layer]
+    public var inputs: [TensorRef]
+    public var outputs: [TensorRef]
+    /// The shape of each input without the batch axis (`nil` where Keras left it unknown), and its dtype.
+    public var inputShapes: [[Int?]]
+    public var inputDTypes: [String]
+    /// `(layer index, call index)` in an order where every call's inputs are computed before it.
+    var schedule: [(Int, Int)]
+
+    /// Builds the network described by a model config (`{"class_name": "Sequential" | "Functional" |
+    /// "Model", "config": {...}}`), taking each layer's weights from `weights`.
+    public init(config root: KerasJSON, weights: KerasWeightSource, path: [String] = [], parents: [String] = []) throws {
+        let className = root["class_name"]?.string ?? "?"
+        guard let config = root["config"], let layerList = config["layers"]?.array else {
+            throw KerasError.badConfig(layer: root["config"]?["name"]?.string ?? "model", key: "config.layers", found: "\(root["config"] ?? .null)")
+        }
+        name = config["name"]?.string ?? className
+        var used: [String: Int] = [:]
+        var built: [Layer] = []
+        let sequential = className == "Sequential"
+        for (position, entry) in layerList.enumerated() {
+            let layerClass = entry["class_name"]?.string ?? "?"
+            let layerConfig = entry["config"] ?? .null
+            let layerName = layerConfig["name"]?.string ?? entry["name"]?.string ?? "\(layerClass.lowercased())_\(position)"
+            // Sequential containers do not save their InputLayer; Functional ones do.
+            var savedName = ""
+            if !(sequential && layerClass == "InputLayer") {
+                let base = KerasNetwork.snakeCase(layerClass == "Model" ? "Functional" : layerClass)
+                if let n = used[base] { used[base] = n + 1; savedName = "\(base)_\(n + 1)" } else { used[base] = 0; savedName = base }
+            }
+            let location = KerasLayerLocation(name: layerName, className: layerClass, path: path + ["layers", savedName], parents: parents)
+            let model: any Model
+            var parameters = 0
+            if ["Sequential", "Functional", "Model"].contains(layerClass) {
+                model = try KerasNetwork(config: entry, weights: weights, path: location.path, parents: parents + [layerName])
+            } else {
+                // An InputLayer has no variables (and a Sequential container does not even save it).
+                let layerWeights = layerClass == "InputLayer" ? [] : try weights.weights(for: location)
+                parameters = layerWeights.reduce(0) { $0 + $1.count }
+                model = try KerasLayers.make(KerasLayerConfig(className: layerClass, name: layerName, config: layerConfig, weights: layerWeights))
+            }
+            var calls: [[TensorRef]] = []
+            if sequential {
+                calls = layerClass == "InputLayer" ? [] : [[built.last.map { TensorRef(layer: $0.name, node: 0, tensor: 0) }
+                                                           ?? TensorRef(layer: "\(name).input", node: 0, tensor: 0)]]
+            } else {
+                for node in entry["inbound_nodes"]?.array ?? [] {
+                    calls.append(try KerasNetwork.tensorRefs(in: node, layer: layerName))
+                }
+            }
+            built.append(Layer(name: layerName, className: layerClass, config: layerConfig, location: location, model: model,
+                               parameters: parameters, calls: calls))
+        }
+        layers = built
+        if sequential {
+            let input = built.first { $0.className == "InputLayer" }
+            let inputRef = input.map { TensorRef(layer: $0.name, node: 0, tensor: 0) } ?? TensorRef(layer: "\(name).input", node: 0, tensor: 0)
+            if input != nil, let first = layers.firstIndex(where: { $0.className != "InputLayer" }) {
+                layers[first].calls = [[inputRef]]
+            }
+            inputs = [inputRef]
+            outputs = layers.last(where: { $0.className != "InputLayer" }).map { [TensorRef(layer: $0.name, node: 0, tensor: 0)] } ?? [inputRef]
+            let shape = input?.config["batch_shape"]?.array ?? config["build_input_shape"]?.array ?? []
+            inputShapes = [shape.dropFirst().map(\.int)]
+            inputDTypes = [input?.config["dtype"]?.string ?? "float32"]
+        } else {
+            inputs = try KerasNetwork.endpoints(config["input_layers"], model: name, key: "input_layers")
+            outputs = try KerasNetwork.endpoints(config["output_layers"], model: name, key: "output_layers")
+            inputShapes = inputs.map { ref in
+                (built.first { $0.name == ref.layer }?.config["batch_shape"]?.array ?? []).dropFirst().map(\.int)
+            }
+            inputDTypes = inputs.map { ref in built.first { $0.name == ref.layer }?.config["dtype"]?.string ?? "float32" }
+        }
+        schedule = try KerasNetwork.schedule(layers, inputs: inputs)
+    }
+
+    /// Runs the network and returns every output, in `output_layers` order. `observe` sees every layer
+    /// call's results as they are computed (nested models report their own layers first).
+    public func outputs<B: Builder>(_ inputValues: [B.Value], in b: B,
+                                    observe: ((_ layer: Layer, _ call: Int, _ results: [B.Value]) -> Void)? = nil) throws -> [B.Value] {
+        guard inputValues.count == inputs.count else {
+            throw KerasError.badConfig(layer: name, key: "inputs", found: "\(inputValues.count) arrays for \(inputs.count) inputs \(inputs)")
+        }
+        var values: [TensorRef: B.Value] = [:]
+        for (ref, value) in zip(inputs, inputValues) { values[ref] = value }
+        for (layerIndex, callIndex) in schedule {
+            let layer = layers[layerIndex]
+            let args = try layer.calls[callIndex].map { ref -> B.Value in
+                guard let value = values[ref] else {
+                    throw KerasError.badConfig(layer: layer.name, key: "inbound_nodes", found: "an input \(ref) that is never computed")
+                }
+                return value
+            }
+            let results: [B.Value]
+            if let network = layer.model as? KerasNetwork {
+                results = try network.outputs(args, in: b, observe: observe)
+            } else if let multi = layer.model as? any MultiOutputModel {
+                results = try multi.outputs(args, in: b)
+            } else {
+                results = [try layer.model(args, in: b)]
+            }
+            for (index, result) in results.enumerated() {
+                values[TensorRef(layer: layer.name, node: callIndex, tensor: index)] = result
+            }
+            observe?(layer, callIndex, results)
+        }
+        return try outputs.map { ref in
+            guard let value = values[ref] else {
+                throw KerasError.badConfig(layer: name, key: "output_layers", found: "\(ref), which no layer computes")
+            }
+            return value
+        }
+    }
+
+    public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
+        try outputs(inputs, in: b, observe: nil)
+    }
+
+    /// The first output (the whole output of a single-output model).
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        try outputs(inputs, in: b)[0]
+    }
+
+    // MARK: Config parsing
+
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        let chars = Array(name)
+        for (i, c) in chars.enumerated() {
+            if c.isUppercase, i > 0, chars[i - 1].isLowercase || chars[i - 1].isNumber || (i + 1 < chars.count && chars[i + 1].isLowercase) {
+                out.append("_")
+            }
+            out.append(contentsOf: c.lowercased())
+        }
+        return out
+    }
+
+    /// The keras tensors an inbound node reads: `args` flattened, then keras tensors among `kwargs` in
+    /// key order. Also accepts the Keras 2 form `[[layer, node, tensor, kwargs], ...]`.
+    static func tensorRefs(in node: KerasJSON, layer: String) throws -> [TensorRef] {
+        var refs: [TensorRef] = []
+        func collect(_ value: KerasJSON) throws {
+            if let history = value["config"]?["keras_history"]?.array, value["class_name"]?.string == "__keras_tensor__" {
+                guard history.count >= 3, let l = history[0].string, let n = history[1].int, let t = history[2].int else {
+                    throw KerasError.badConfig(layer: layer, key: "keras_history", found: "\(value)")
+                }
+                refs.append(TensorRef(layer: l, node: n, tensor: t))
+            } else if let items = value.array {
+                for item in items { try collect(item) }
+            }
+        }
+        if let args = node["args"] {
+            try collect(args)
+            if case .object(let kwargs) = node["kwargs"] ?? .null {
+                for key in kwargs.keys.sorted() { try collect(kwargs[key]!) }
+            }
+        } else if let legacy = node.array {
+            for entry in legacy {
+                guard let e = entry.array, e.count >= 3, let l = e[0].string, let n = e[1].int, let t = e[2].int else {
+                    throw KerasError.badConfig(layer: layer, key: "inbound_nodes", found: "\(entry)")
+                }
+                refs.append(TensorRef(layer: l, node: n, tensor: t))
+            }
+        } else {
+            throw KerasError.badConfig(layer: layer, key: "inbound_nodes", found: "\(node)")
+        }
+        return refs
+    }
+
+    /// `input_layers` / `output_layers`: a list of `[layer, node, tensor]`, or one such triple.
+    static func endpoints(_ value: KerasJSON?, model: String, key: String) throws -> [TensorRef] {
+        guard let list = value?.array, !list.isEmpty else { throw KerasError.badConfig(layer: model, key: key, found: "\(value ?? .null)") }
+        let triples = list[0].string != nil ? [value!] : list
+        return try triples.map { t in
+            guard let a = t.array, a.count >= 3, let l = a[0].string, let n = a[1].int, let i = a[2].int else {
+                throw KerasError.badConfig(layer: model, key: key, found: "\(t)")
+            }
+            return TensorRef(layer: l, node: n, tensor: i)
+        }
+    }
+
+    /// A topological order of every layer call.
+    static func schedule(_ layers: [Layer], inputs: [TensorRef]) throws -> [(Int, Int)] {
+        var available = Set(inputs.map { $0.layer + "#\($0.node)" })
+        var pending = layers.indices.flatMap { l in layers[l].calls.indices.map { (l, $0) } }
+        var order: [(Int, Int)] = []
+        while !pending.isEmpty {
+            let ready = pending.filter { l, c in layers[l].calls[c].allSatisfy { available.contains($0.layer + "#\($0.node)") } }
+            guard !ready.isEmpty else {
+                let (l, c) = pending[0]
+                throw KerasError.badConfig(layer: layers[l].name, key: "inbound_nodes",
+                                           found: "inputs \(layers[l].calls[c]) that no layer produces (a cycle or a missing layer)")
+            }
+            for (l, c) in ready { available.insert(layers[l].name + "#\(c)") }
+            order += ready
+            pending.removeAll { p in ready.contains { $0 == p } }
+        }
+        return order
+    }
+}

@@ -1,0 +1,40 @@
+/// An activation as a layer applies it: an elementwise ``UnaryFunction`` or a (log-)softmax over an
+/// axis. Keras names map onto these in the Keras importer; PyTorch's modules in the PyTorch importer.
+public enum Activation: Sendable, Hashable, CustomStringConvertible {
+    case unary(UnaryFunction)
+    case softmax(axis: Int)
+    case logSoftmax(axis: Int)
+
+    public func apply<B: Builder>(_ x: B.Value, in b: B) throws -> B.Value {
+        switch self {
+        case .unary(let function): return try b.unary(function, x)
+        case .softmax(let axis): return try b.apply(Softmax(axis: axis, logarithm: false), [x])
+        case .logSoftmax(let axis): return try b.apply(Softmax(axis: axis, logarithm: true), [x])
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unary(let f): return "\(f)"
+        case .softmax(let axis): return "softmax(axis: \(axis))"
+        case .logSoftmax(let axis): return "logSoftmax(axis: \(axis))"
+        }
+    }
+}
+
+/// A layer that only applies an ``Activation`` (Keras `Activation`, `ReLU`, `Softmax`, …).
+public struct ActivationLayer: Model {
+    public var activation: Activation
+    public init(_ activation: Activation) { self.activation = activation }
+
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        try activation.apply(inputs[0], in: b)
+    }
+}
+
+/// A layer that returns its input unchanged: inference-time Dropout, SpatialDropout, GaussianNoise,
+/// and Keras's `InputLayer`.
+public struct Identity: Model {
+    public init() {}
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value { inputs[0] }
+}

@@ -1,0 +1,79 @@
+/// Multi-head attention in Keras 3's layout and order (`keras/src/layers/attention/multi_head_attention.py`)
+/// for `[batch, time, features]` inputs (attention over axis 1):
+///
+///     q = query·Wq + bq  [B, T, H, dk],  k = key·Wk + bk  [B, S, H, dk],  v = value·Wv + bv  [B, S, H, dv]
+///     p = softmax_S(scoreScale(q·kᵀ)),   o = p·v  [B, T, H, dv],   y = o·Wo + bo  (Wo [H, dv, out])
+///
+/// Where the 1/√dk scale is applied is a value (``ScaleStage``): for rank-3 inputs Keras 3 on
+/// TensorFlow calls `ops.dot_product_attention`, which scales the *logits* after the product
+/// (`keras/src/backend/tensorflow/nn.py`, `_dot_product_attention_xla`); its fallback path (dropout,
+/// returned scores, other attention axes) scales the *query* before it, as PyTorch's
+/// `scaled_dot_product_attention` does. Both cast the Python scale with `tf.cast` (through Float32),
+/// so in Float64 it is `Double(Float(1/√dk))` (the caller passes it). PyTorch's `nn.MultiheadAttention`
+/// packs `in_proj_weight` `(3E, E)` with `head_dim = E/heads` (docs/conventions.md, E.17).
+public struct MultiHeadAttention: Model {
+    public enum ScaleStage: Sendable, Hashable {
+        case query, logits
+    }
+
+    public var queryKernel: Tensor, queryBias: Tensor?
+    public var keyKernel: Tensor, keyBias: Tensor?
+    public var valueKernel: Tensor, valueBias: Tensor?
+    public var outputKernel: Tensor, outputBias: Tensor?
+    public var scale: Double
+    public var scaleStage: ScaleStage
+
+    public init(queryKernel: Tensor, queryBias: Tensor?, keyKernel: Tensor, keyBias: Tensor?, valueKernel: Tensor, valueBias: Tensor?,
+                outputKernel: Tensor, outputBias: Tensor?, scale: Double, scaleStage: ScaleStage = .logits) {
+        self.queryKernel = queryKernel
+        self.queryBias = queryBias
+        self.keyKernel = keyKernel
+        self.keyBias = keyBias
+        self.valueKernel = valueKernel
+        self.valueBias = valueBias
+        self.outputKernel = outputKernel
+        self.outputBias = outputBias
+        self.scale = scale
+        self.scaleStage = scaleStage
+    }
+
+    /// Inputs: query, value, and optionally key (the value when missing).
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        guard inputs.count == 2 || inputs.count == 3 else {
+            throw TensorError.invalidArgument(op: "MultiHeadAttention", message: "takes query, value and optionally key; received \(inputs.count) inputs")
+        }
+        let (query, value) = (inputs[0], inputs[1])
+        let key = inputs.count == 3 ? inputs[2] : value
+        let (qs, ks, vs) = (b.shape(of: query), b.shape(of: key), b.shape(of: value))
+        let heads = queryKernel.shape[1], dk = queryKernel.shape[2], dv = valueKernel.shape[2]
+        guard qs.count == 3, ks.count == 3, vs.count == 3, qs[0] == ks[0], ks[0] == vs[0], ks[1] == vs[1],
+              queryKernel.shape == [qs[2], heads, dk], keyKernel.shape == [ks[2], heads, dk], valueKernel.shape == [vs[2], heads, dv],
+              outputKernel.rank == 3, outputKernel.shape[0] == heads, outputKernel.shape[1] == dv else {
+            throw TensorError.shapeMismatch(op: "MultiHeadAttention",
+                                            expected: "query [B, T, dq], key [B, S, dk], value [B, S, dv] matching kernels [d, heads, dim] and output kernel [heads, dv, out]",
+                                            received: [qs, ks, vs, queryKernel.shape, keyKernel.shape, valueKernel.shape, outputKernel.shape])
+        }
+        /// EinsumDense `abc,cde->abde` (+ bias `de`): [B, L, d] → [B, L, H, e].
+        func project(_ x: B.Value, _ kernel: Tensor, _ bias: Tensor?) throws -> B.Value {
+            let s = b.shape(of: x)
+            var y = try b.matmul(b.reshape(x, [s[0] * s[1], s[2]]), b.reshape(b.weight(kernel, like: x), [s[2], kernel.shape[1] * kernel.shape[2]]))
+            y = try b.reshape(y, [s[0], s[1], kernel.shape[1], kernel.shape[2]])
+            if let bias { y = try b.add(y, b.weight(bias, like: x)) }
+            return y
+        }
+        var q = try project(query, queryKernel, queryBias)
+        let k = try project(key, keyKernel, keyBias), v = try project(value, valueKernel, valueBias)
+        let factor = b.scalar(scale, like: query)
+        if scaleStage == .query { q = try b.multiply(q, factor) }
+        // [B, H, T, dk] · [B, H, dk, S] → [B, H, T, S]
+        var logits = try b.matmul(b.permute(q, [0, 2, 1, 3]), b.permute(k, [0, 2, 3, 1]))
+        if scaleStage == .logits { logits = try b.multiply(logits, factor) }
+        let probabilities = try b.softmax(logits, axis: -1)
+        // [B, H, T, S] · [B, H, S, dv] → [B, H, T, dv] → [B, T, H·dv]
+        let attended = try b.permute(b.matmul(probabilities, b.permute(v, [0, 2, 1, 3])), [0, 2, 1, 3])
+        let out = outputKernel.shape[2]
+        var y = try b.matmul(b.reshape(attended, [qs[0] * qs[1], heads * dv]), b.reshape(b.weight(outputKernel, like: query), [heads * dv, out]))
+        if let outputBias { y = try b.add(y, b.weight(outputBias, like: query)) }
+        return try b.reshape(y, [qs[0], qs[1], out])
+    }
+}

@@ -1,0 +1,221 @@
+/// Where a layer's channel axis is: last (`[batch, spatial…, channels]`, Keras's default
+/// `channels_last`, TensorFlow's NHWC) or right after the batch (`channels_first`, PyTorch's NCHW).
+/// Parity computes channels-last; a `channelsFirst` layer transposes in and out, as Keras's
+/// `channels_first` layers do on TensorFlow (`keras/src/backend/tensorflow/nn.py`).
+public enum DataFormat: String, Sendable, Hashable {
+    case channelsLast = "channels_last"
+    case channelsFirst = "channels_first"
+}
+
+/// Which axis a `channels_first` convolution's bias is added along.
+///
+/// Keras's convolution layers reshape the bias to `(1, C, 1…)` and call `ops.add`; on the TensorFlow
+/// backend `ops.add` (`keras/src/backend/tensorflow/numpy.py`, `add`) turns any bias-like operand
+/// into `tf.nn.bias_add` and picks `NHWC` whenever the output's *last* axis has size `C`, so a
+/// channels-first output whose last spatial size equals the filter count gets its bias along that
+/// spatial axis (Keras 3.15.1, TF 2.21; measured). Channels-last layers are unaffected.
+public enum ChannelsFirstBias: Sendable, Hashable {
+    /// Along the channel axis (1), as the layer means and as JAX / PyTorch backends compute.
+    case channelAxis
+    /// Keras on TensorFlow: along the last axis when its size equals the channel count, else axis 1.
+    case kerasTensorFlowAdd
+}
+
+extension Builder {
+    /// Runs `body` on channels-last data, transposing in and out for `channelsFirst`.
+    public func inChannelsLast(_ x: Value, _ format: DataFormat, _ body: (Value) throws -> Value) throws -> Value {
+        format == .channelsLast ? try body(x) : try channelsFirst(body(channelsLast(x)))
+    }
+
+    /// Adds a convolution's `bias` `[C]` to its output in `format`, following `rule` for channels-first.
+    public func addConvolutionBias(_ y: Value, _ bias: Tensor?, format: DataFormat, rule: ChannelsFirstBias) throws -> Value {
+        guard let bias else { return y }
+        let b = weight(bias, like: y)
+        let shape = self.shape(of: y)
+        if format == .channelsLast || (rule == .kerasTensorFlowAdd && shape.last == bias.count) { return try add(y, b) }
+        return try add(y, reshape(b, [1, bias.count] + Array(repeating: 1, count: shape.count - 2)))
+    }
+}
+
+/// An N-d convolution in Keras's convention (`keras/src/layers/convolutional/base_conv.py`):
+/// `y = activation(x ⋆ kernel + bias)`, cross-correlation (no flip), `kernel` `[k…, cIn/groups, cOut]`,
+/// TensorFlow's asymmetric `same` padding and Keras's `causal` (left pad `d·(k−1)`, Conv1D only).
+/// PyTorch's `nn.ConvNd` stores `(cOut, cIn/groups, k…)` and pads symmetrically (docs/conventions.md,
+/// A.2 and A.6).
+public struct Convolution: Model {
+    public var kernel: Tensor
+    public var bias: Tensor?
+    public var strides: [Int]
+    public var dilations: [Int]
+    public var padding: Padding
+    public var groups: Int
+    public var dataFormat: DataFormat
+    public var activation: Activation?
+    public var channelsFirstBias: ChannelsFirstBias
+
+    public init(kernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padding: Padding, groups: Int = 1,
+                dataFormat: DataFormat = .channelsLast, activation: Activation? = nil, channelsFirstBias: ChannelsFirstBias = .channelAxis) {
+        self.channelsFirstBias = channelsFirstBias
+        self.kernel = kernel
+        self.bias = bias
+        self.strides = strides
+        self.dilations = dilations
+        self.padding = padding
+        self.groups = groups
+        self.dataFormat = dataFormat
+        self.activation = activation
+    }
+
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let x = inputs[0]
+        var y = try b.inChannelsLast(x, dataFormat) { x in
+            try b.convolution(x, kernel: b.weight(kernel, like: x), strides: strides, dilations: dilations, padding: padding, groups: groups)
+        }
+        y = try b.addConvolutionBias(y, bias, format: dataFormat, rule: channelsFirstBias)
+        if let activation { y = try activation.apply(y, in: b) }
+        return y
+    }
+}
+
+/// A depthwise 2-D convolution in Keras's convention (`keras/src/layers/convolutional/base_depthwise_conv.py`):
+/// each input channel `c` convolved with its own `depthMultiplier` filters, `kernel` `[kh, kw, C, M]`,
+/// output channel `c·M + m`, `bias` `[C·M]`. PyTorch: `Conv2d(C, C·M, groups=C)`, weight
+/// `K.permute(2,3,0,1).reshape(C·M, 1, kh, kw)` (docs/conventions.md, A.3).
+public struct DepthwiseConvolution: Model {
+    public var kernel: Tensor
+    public var bias: Tensor?
+    public var strides: [Int]
+    public var dilations: [Int]
+    public var padding: Padding
+    public var dataFormat: DataFormat
+    public var activation: Activation?
+    public var channelsFirstBias: ChannelsFirstBias
+
+    public init(kernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padding: Padding,
+                dataFormat: DataFormat = .channelsLast, activation: Activation? = nil, channelsFirstBias: ChannelsFirstBias = .channelAxis) {
+        self.channelsFirstBias = channelsFirstBias
+        self.kernel = kernel
+        self.bias = bias
+        self.strides = strides
+        self.dilations = dilations
+        self.padding = padding
+        self.dataFormat = dataFormat
+        self.activation = activation
+    }
+
+    /// The kernel as a grouped convolution's: `[k…, 1, C·M]`, one group per input channel.
+    var groupedKernel: Tensor {
+        get throws {
+            let rank = kernel.rank - 2
+            return try kernel.reshaped(Array(kernel.shape[..<rank]) + [1, kernel.shape[rank] * kernel.shape[rank + 1]])
+        }
+    }
+
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let x = inputs[0]
+        let grouped = try groupedKernel
+        let channels = kernel.shape[kernel.rank - 2]
+        var y = try b.inChannelsLast(x, dataFormat) { x in
+            try b.convolution(x, kernel: b.weight(grouped, like: x), strides: strides, dilations: dilations, padding: padding, groups: channels)
+        }
+        y = try b.addConvolutionBias(y, bias, format: dataFormat, rule: channelsFirstBias)
+        if let activation { y = try activation.apply(y, in: b) }
+        return y
+    }
+}
+
+/// A separable 2-D convolution in Keras's convention (`keras/src/layers/convolutional/base_separable_conv.py`,
+/// TensorFlow's `tf.nn.separable_conv2d`): the depthwise step (`depthwiseKernel` `[kh, kw, C, M]`, with
+/// the strides, dilations and padding, no bias), then a pointwise 1×1 convolution
+/// (`pointwiseKernel` `[1, 1, C·M, filters]`), then one `bias` `[filters]`.
+public struct SeparableConvolution: Model {
+    public var depthwise: DepthwiseConvolution
+    public var pointwiseKernel: Tensor
+    public var bias: Tensor?
+    public var activation: Activation?
+    public var channelsFirstBias: ChannelsFirstBias
+
+    public init(depthwiseKernel: Tensor, pointwiseKernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int],
+                padding: Padding, dataFormat: DataFormat = .channelsLast, activation: Activation? = nil,
+                channelsFirstBias: ChannelsFirstBias = .channelAxis) {
+        self.channelsFirstBias = channelsFirstBias
+        depthwise = DepthwiseConvolution(kernel: depthwiseKernel, bias: nil, strides: strides, dilations: dilations,
+                                         padding: padding, dataFormat: dataFormat)
+        self.pointwiseKernel = pointwiseKernel
+        self.bias = bias
+        self.activation = activation
+    }
+
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let x = inputs[0]
+        let grouped = try depthwise.groupedKernel
+        let d = depthwise
+        let channels = d.kernel.shape[d.kernel.rank - 2]
+        let ones = Array(repeating: 1, count: d.strides.count)
+        var y = try b.inChannelsLast(x, d.dataFormat) { x in
+            let mid = try b.convolution(x, kernel: b.weight(grouped, like: x), strides: d.strides, dilations: d.dilations,
+                                        padding: d.padding, groups: channels)
+            return try b.convolution(mid, kernel: b.weight(pointwiseKernel, like: x), strides: ones, dilations: ones, padding: .valid)
+        }
+        y = try b.addConvolutionBias(y, bias, format: d.dataFormat, rule: channelsFirstBias)
+        if let activation { y = try activation.apply(y, in: b) }
+        return y
+    }
+}
+
+/// A transposed N-d convolution in Keras's convention (`keras/src/layers/convolutional/base_conv_transpose.py`,
+/// TensorFlow's `tf.nn.conv_transpose`): `kernel` `[k…, cOut, cIn]`, the adjoint of the convolution of
+/// the output. Output size per axis (`keras/src/backend/common/backend_utils.py`,
+/// `_get_output_shape_given_tf_padding`), with `k' = d·(k − 1) + 1`:
+/// `valid`: `(in − 1)·s + k' + op` with `op = max(k', s) − k'` unless given; `same`: `in·s`, or
+/// `(in − 1)·s + k' mod 2 + op` when an output padding `op` is given. PyTorch's `ConvTranspose` crops `padding` symmetrically instead (A.7).
+public struct TransposedConvolution: Model {
+    public var kernel: Tensor
+    public var bias: Tensor?
+    public var strides: [Int]
+    public var dilations: [Int]
+    /// `.valid` or `.same` (TensorFlow's rule).
+    public var padding: Padding
+    public var outputPadding: [Int]?
+    public var dataFormat: DataFormat
+    public var activation: Activation?
+    public var channelsFirstBias: ChannelsFirstBias
+
+    public init(kernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padding: Padding, outputPadding: [Int]? = nil,
+                dataFormat: DataFormat = .channelsLast, activation: Activation? = nil, channelsFirstBias: ChannelsFirstBias = .channelAxis) {
+        self.channelsFirstBias = channelsFirstBias
+        self.kernel = kernel
+        self.bias = bias
+        self.strides = strides
+        self.dilations = dilations
+        self.padding = padding
+        self.outputPadding = outputPadding
+        self.dataFormat = dataFormat
+        self.activation = activation
+    }
+
+    /// Keras's output size for spatial input `input`.
+    public func outputSpatial(_ input: [Int]) -> [Int] {
+        (0..<input.count).map { i in
+            let k = (kernel.shape[i] - 1) * dilations[i] + 1, s = strides[i]
+            if padding == .same {
+                guard let op = outputPadding?[i] else { return input[i] * s }
+                return (input[i] - 1) * s + k % 2 + op
+            }
+            return (input[i] - 1) * s + k + (outputPadding?[i] ?? (max(k, s) - k))
+        }
+    }
+
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let x = inputs[0]
+        var y = try b.inChannelsLast(x, dataFormat) { x in
+            let shape = b.shape(of: x)
+            return try b.transposedConvolution(x, kernel: b.weight(kernel, like: x),
+                                               outputSpatial: outputSpatial(Array(shape.dropFirst().dropLast())),
+                                               strides: strides, dilations: dilations, padding: padding)
+        }
+        y = try b.addConvolutionBias(y, bias, format: dataFormat, rule: channelsFirstBias)
+        if let activation { y = try activation.apply(y, in: b) }
+        return y
+    }
+}

@@ -1,0 +1,118 @@
+/// Batch normalization at inference, from stored statistics.
+///
+/// Keras (`keras/src/layers/normalization/batch_normalization.py` → TensorFlow's
+/// `tf.nn.batch_normalization`, `tensorflow/python/ops/nn_impl.py`) folds the scale first:
+/// `inv = gamma / sqrt(var + ε)`, `y = x·inv + (beta − mean·inv)`; PyTorch (`F.batch_norm`) centres
+/// first: `y = (x − mean) / sqrt(var + ε) · gamma + beta`. Same math, different rounding
+/// (``Form``). Epsilon differs by default: Keras 1e-3, PyTorch 1e-5 (docs/conventions.md, C.11).
+public struct BatchNorm: Model {
+    /// The order a framework evaluates the normalization in.
+    public enum Form: Sendable, Hashable {
+        /// `x·inv + (beta − mean·inv)`, `inv = rsqrt(var + ε)·gamma` (TensorFlow / Keras).
+        case foldedScale
+        /// `(x − mean)·rsqrt(var + ε)·gamma + beta` (PyTorch).
+        case centered
+    }
+
+    public static let kerasEpsilon = 1e-3
+    public static let pyTorchEpsilon = 1e-5
+
+    public var mean: Tensor
+    public var variance: Tensor
+    public var gamma: Tensor?
+    public var beta: Tensor?
+    public var epsilon: Double
+    /// The channel axis (negative counts from the end; Keras default −1, PyTorch 1).
+    public var axis: Int
+    public var form: Form
+
+    public init(mean: Tensor, variance: Tensor, gamma: Tensor?, beta: Tensor?, epsilon: Double, axis: Int = -1,
+                form: Form = .foldedScale) {
+        self.mean = mean
+        self.variance = variance
+        self.gamma = gamma
+        self.beta = beta
+        self.epsilon = epsilon
+        self.axis = axis
+        self.form = form
+    }
+
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let x = inputs[0]
+        let shape = b.shape(of: x)
+        let axis = try Shape.axis(self.axis, rank: shape.count, op: "BatchNorm")
+        guard shape[axis] == mean.count else {
+            throw TensorError.shapeMismatch(op: "BatchNorm", expected: "axis \(axis) of size \(mean.count)", received: [shape])
+        }
+        var broadcastShape = Array(repeating: 1, count: shape.count)
+        broadcastShape[axis] = shape[axis]
+        func param(_ t: Tensor) throws -> B.Value { try b.reshape(b.weight(t, like: x), broadcastShape) }
+        let rstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(param(variance), b.scalar(epsilon, like: x))))
+        let m = try param(mean)
+        switch form {
+        case .foldedScale:
+            let inv = try gamma.map { try b.multiply(rstd, param($0)) } ?? rstd
+            let shift = try b.multiply(m, inv)
+            let offset = try beta.map { try b.subtract(param($0), shift) } ?? b.negate(shift)
+            return try b.add(b.multiply(x, inv), offset)
+        case .centered:
+            var y = try b.multiply(b.subtract(x, m), rstd)
+            if let gamma { y = try b.multiply(y, param(gamma)) }
+            if let beta { y = try b.add(y, param(beta)) }
+            return y
+        }
+    }
+}
+
+/// Layer normalization over one or more axes, in Keras 3's formula (`keras/src/ops/nn.py`,
+/// `_layer_normalization`, TensorFlow backend): `mean`, `var = mean((x − mean)²)` over `axes`
+/// (`tf.nn.moments`), `inv = rsqrt(var + ε)·gamma`, `y = x·inv + (beta − mean·inv)`.
+/// With `rmsScaling` (Keras's deprecated `rms_scaling=True`): `y = x·rsqrt(var + ε)·gamma`, where `var`
+/// is still the *centred* variance (`ops.var`), not the mean square, and beta is never used: not
+/// `torch.nn.RMSNorm`. Keras normalises any axes; PyTorch's `LayerNorm` only trailing ones, eps 1e-5
+/// vs Keras 1e-3 (docs/conventions.md, C.12).
+public struct LayerNorm: Model {
+    public static let kerasEpsilon = 1e-3
+    public static let pyTorchEpsilon = 1e-5
+
+    public var axes: [Int]
+    public var epsilon: Double
+    /// Shaped like the input's normalised axes.
+    public var gamma: Tensor?
+    public var beta: Tensor?
+    public var rmsScaling: Bool
+
+    public init(axes: [Int], epsilon: Double, gamma: Tensor?, beta: Tensor?, rmsScaling: Bool = false) {
+        self.axes = axes
+        self.epsilon = epsilon
+        self.gamma = gamma
+        self.beta = beta
+        self.rmsScaling = rmsScaling
+    }
+
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let x = inputs[0]
+        let shape = b.shape(of: x)
+        let axes = try self.axes.map { try Shape.axis($0, rank: shape.count, op: "LayerNorm") }.sorted()
+        var broadcastShape = Array(repeating: 1, count: shape.count)
+        for axis in axes { broadcastShape[axis] = shape[axis] }
+        let paramCount = Shape.count(axes.map { shape[$0] })
+        for p in [gamma, beta].compactMap({ $0 }) where p.count != paramCount {
+            throw TensorError.shapeMismatch(op: "LayerNorm", expected: "parameters of \(paramCount) elements for axes \(axes)", received: [shape, p.shape])
+        }
+        func param(_ t: Tensor) throws -> B.Value { try b.reshape(b.weight(t, like: x), broadcastShape) }
+        let mean = try b.reduce(.mean, x, axes: axes, keepDims: true)
+        let centred = try b.subtract(x, mean)
+        let variance = try b.reduce(.mean, b.multiply(centred, centred), axes: axes, keepDims: true)
+        var inv = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(epsilon, like: x))))
+        if rmsScaling {
+            var y = try b.multiply(x, inv)
+            if let gamma { y = try b.multiply(y, param(gamma)) }
+            return y
+        }
+        if let gamma { inv = try b.multiply(inv, param(gamma)) }
+        var offset = try b.negate(b.multiply(mean, inv))
+        if let beta { offset = try b.add(offset, param(beta)) }
+        return try b.add(b.multiply(x, inv), offset)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import ParityFormats
+import ParityTensor
+import ParityTestSupport
+import Testing
+
+@Suite("safetensors")
+struct SafeTensorsTests {
+    @Test func readsReferenceFiles() throws {
+        let expected = try FormatFixtures.expected("safetensors")
+        for (name, want) in FormatFixtures.members(expected["files"]) {
+            let (tensors, metadata) = try SafeTensors.read(contentsOf: FormatFixtures.url("safetensors/\(name)"))
+            let records = try #require(want["tensors"]?.array)
+            #expect(tensors.map(\.name) == records.compactMap { $0["name"]?.string }, "\(name): order")
+            for (tensor, record) in zip(tensors, records) { try FormatFixtures.check(tensor.record, record, "\(name):\(tensor.name)") }
+            var wantMetadata: [String: String] = [:]
+            for (key, value) in FormatFixtures.members(want["metadata"]) { wantMetadata[key] = value.string }
+            #expect(metadata == wantMetadata, "\(name): metadata")
+        }
+    }
+
+    /// Read → write gives the reference writer's exact bytes (sort order, header JSON, padding).
+    @Test func writerMatchesTheReferenceByteForByte() throws {
+        for name in ["model.safetensors", "unsigned.safetensors"] {
+            let original = try FormatFixtures.data("safetensors/\(name)")
+            let (tensors, metadata) = try SafeTensors.read(original, source: name)
+            let written = try SafeTensors.encode(tensors.reversed(), metadata: metadata)
+            #expect(written == original, "\(name)")
+            let again = try SafeTensors.read(written)
+            #expect(again.metadata == metadata)
+            #expect(again.tensors.map(\.name) == tensors.map(\.name) && zip(again.tensors, tensors).allSatisfy { $0.record == $1.record })
+        }
+    }
+
+    @Test func writerRefusesDuplicateAndReservedNames() throws {
+        let record = ArrayRecord(Tensor(shape: [1], values: [Float(1)]))
+        #expect(throws: FormatError.self) { try SafeTensors.encode([("a", record), ("a", record)]) }
+        #expect(throws: FormatError.self) { try SafeTensors.encode([("__metadata__", record)]) }
+        let empty = try SafeTensors.encode([])
+        #expect(empty == Data([8, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20]))  // the reference's test_empty
+    }
+
+    /// Each hostile header gives the expected case; none allocates what it claims.
+    @Test func hostileFilesAreRefused() throws {
+        let expected = try FormatFixtures.expected("safetensors")
+        let hostile = FormatFixtures.members(expected["hostile"])
+        #expect(hostile.count == 20)
+        for (name, want) in hostile {
+            let error = FormatFixtures.formatError(name) { _ = try SafeTensors.read(contentsOf: FormatFixtures.url("safetensors/\(name)")) }
+            guard let error else { continue }
+            #expect(FormatFixtures.caseName(error) == want["error"]?.string, "\(name): \(error)")
+        }
+    }
+
+    @Test func errorMessagesNameTheTensor() throws {
+        func message(_ name: String) -> String {
+            FormatFixtures.formatError(name) { _ = try SafeTensors.read(contentsOf: FormatFixtures.url("safetensors/\(name)")) }
+                .map { "\($0)" } ?? ""
+        }
+        #expect(message("overlapping.safetensors").contains("tensor 'b': invalid data_offsets [8, 24]: expected to begin at 16; overlaps"))
+        #expect(message("gap.safetensors").contains("leaves a gap"))
+        #expect(message("header_terabytes.safetensors").contains("1099511627776 bytes exceeds the limit 100000000 bytes"))
+        #expect(message("size_mismatch.safetensors").contains("shape [3] of float32 needs 12 bytes"))
+        #expect(message("duplicate_key.safetensors").contains("duplicate key 'a'"))
+        #expect(message("fp8_dtype.safetensors").contains("unsupported dtype F8_E4M3"))
+    }
+
+    @Test func jsonHeaderEscapesAndOrder() throws {
+        let record = ArrayRecord(Tensor(shape: [], values: [Float(2)]))
+        let names = ["b\"q", "a\\b", "z\n", "é"]
+        let written = try SafeTensors.encode(names.map { ($0, record) }, metadata: ["k\u{1}": "v\t"])
+        let (tensors, metadata) = try SafeTensors.read(written)
+        #expect(Set(tensors.map(\.name)) == Set(names))
+        #expect(metadata == ["k\u{1}": "v\t"])
+        let header = String(decoding: written.dropFirst(8).prefix(60), as: UTF8.self)
+        #expect(header.hasPrefix(#"{"__metadata__":{"k\u0001":"v\t"},"a\\b":"#))
+    }
+}
