@@ -51,8 +51,12 @@ public struct LSTM: MultiOutputModel {
         }
         let (w, u, bias) = (b.weight(kernel, like: x), b.weight(recurrentKernel, like: x), b.weight(self.bias, like: x))
         let zeros = b.constant(Tensor.zeros([shape[0], units], dtype: b.type(of: x).dtype))
-        let run = try b.recurrence(x, states: [zeros, zeros], goBackwards: goBackwards) { xt, states in
-            let z = try b.add(b.add(b.matmul(xt, w), b.matmul(states[0], u)), bias)
+        // The input projection of every step in one matmul before the loop (as Keras's and PyTorch's
+        // fused kernels do): each element still sums its `features` products in the same order, so
+        // the result is bit-identical to projecting step by step.
+        let projected = try b.reshape(b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w), [shape[0], shape[1], 4 * units])
+        let run = try b.recurrence(projected, states: [zeros, zeros], goBackwards: goBackwards) { xw, states in
+            let z = try b.add(b.add(xw, b.matmul(states[0], u)), bias)
             let gates = try b.split(z, sizes: Array(repeating: units, count: 4), axis: 1)
             let i = try b.unary(recurrentActivation, gates[0])
             let f = try b.unary(recurrentActivation, gates[1])

@@ -150,6 +150,23 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// f over a whole buffer, the case chosen once outside the loop (so the common activations run as
+    /// tight, vectorisable loops); same per-element formula as ``apply(_:)``.
+    public func applyAll<T: FloatElement>(_ values: [T]) -> [T] {
+        switch self {
+        case .relu: return values.map { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }
+        case .negate: return values.map { -$0 }
+        case .square: return values.map { $0 * $0 }
+        case .sigmoid: return values.map { 1 / (1 + T.exp(-$0)) }
+        case .tanh: return values.map { T.tanh($0) }
+        case .exp: return values.map { T.exp($0) }
+        case let .clip(lower, upper):
+            let (l, u) = (T(lower), T(upper))
+            return values.map { Swift.min(Swift.max($0, l), u) }
+        default: return values.map { apply($0) }
+        }
+    }
+
     /// f′(x), given x and y = f(x).
     @inline(__always)
     public func derivative<T: FloatElement>(_ x: T, _ y: T) -> T {
@@ -219,7 +236,7 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
 extension Tensor {
     /// Applies `function` elementwise.
     public func map(_ function: UnaryFunction) throws -> Tensor {
-        try mapFloats("unary \(function)") { (x: Float) in function.apply(x) } double: { function.apply($0) }
+        try mapFloats("unary \(function)") { (v: [Float]) in function.applyAll(v) } double: { function.applyAll($0) }
     }
 
     /// f′(x) elementwise, given this tensor as x and `output` as f(x).
@@ -229,10 +246,10 @@ extension Tensor {
     }
 
     @inline(__always)
-    func mapFloats(_ op: String, float: (Float) -> Float, double: (Double) -> Double) throws -> Tensor {
+    func mapFloats(_ op: String, float: ([Float]) -> [Float], double: ([Double]) -> [Double]) throws -> Tensor {
         switch storage {
-        case .float32(let v): return Tensor(shape: shape, storage: .float32(v.map(float)))
-        case .float64(let v): return Tensor(shape: shape, storage: .float64(v.map(double)))
+        case .float32(let v): return Tensor(shape: shape, storage: .float32(float(v)))
+        case .float64(let v): return Tensor(shape: shape, storage: .float64(double(v)))
         case .int64: throw TensorError.unsupportedDType(op: op, dtype: dtype)
         }
     }
