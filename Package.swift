@@ -29,7 +29,7 @@ let package = Package(
         /// Layers written once against the engine's builder protocol, and the seed examples.
         .target(name: "ParityNN", dependencies: ["ParityEngine"]),
         /// The system libhdf5 (Debian `libhdf5-dev`), for Keras `.h5` / `.weights.h5` files.
-        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
         /// Read-only access to HDF5 files (groups, datasets, attributes) over libhdf5; the only target
         /// that links it.
         .target(name: "ParityHDF5", dependencies: ["ParityTensor", "CHDF5"]),
@@ -43,6 +43,12 @@ let package = Package(
         .target(
             name: "ParityKeras",
             dependencies: ["ParityNN", "ParityHDF5", "ParityFormats", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
+        /// PyTorch models without Python: torch.export `.pt2` archives (ATen graphs) run with PyTorch
+        /// semantics, weights from state_dicts and safetensors.
+        .target(
+            name: "ParityTorch",
+            dependencies: ["ParityNN", "ParityFormats", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         /// The `parity` command-line tool.
         .executableTarget(
@@ -64,6 +70,7 @@ let package = Package(
             name: "ParityKerasTests",
             dependencies: ["ParityKeras", "ParityTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
+        .testTarget(name: "ParityTorchTests", dependencies: ["ParityTorch", "ParityTestSupport"]),
         .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityFormats", "ParityTestSupport"]),
     ]
 )

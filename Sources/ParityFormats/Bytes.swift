@@ -165,3 +165,10 @@ extension String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }
+
+/// `bytes` as a String when they are valid UTF-8 (no overlong forms, surrogates or truncated
+/// sequences), else `nil`. (`String(validating:as:)` needs macOS 15.)
+func strictUTF8<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
+    let text = String(decoding: bytes, as: UTF8.self)
+    return text.utf8.elementsEqual(bytes) ? text : nil
+}

@@ -43,10 +43,19 @@ public enum NumpyArray {
             throw FormatError.malformedHeader(file: source, offset: 6,
                                               reason: "unsupported format version \(version.0).\(version.1) (1.0, 2.0 and 3.0 are read)")
         }
+        guard headerLength <= data.count - headerStart else {
+            throw FormatError.truncated(file: source, what: "npy header", offset: headerStart, needed: headerLength,
+                                        available: data.count - headerStart)
+        }
+        // At most 4 bytes per character: a longer header cannot pass numpy's limit, so it is not copied.
+        guard headerLength <= 4 * maxHeaderLength else {
+            throw FormatError.limitExceeded(file: source, what: "npy header length", value: "\(headerLength) bytes",
+                                            limit: "\(maxHeaderLength) characters (numpy's max_header_size)")
+        }
         let headerBytes = try data.copyBytes(at: headerStart, count: headerLength, file: source, what: "npy header")
         let header: String
         if version.0 == 3 {
-            guard let text = String(validating: headerBytes, as: UTF8.self) else {
+            guard let text = strictUTF8(headerBytes) else {
                 throw FormatError.malformedHeader(file: source, offset: headerStart, reason: "version 3.0 header is not valid UTF-8")
             }
             header = text

@@ -30,7 +30,9 @@ public struct PickleLimits: Sendable, Equatable {
 /// placed inside another object (Python's pickler always fills a container before using it, so
 /// only self-referencing data violates this), nor contain itself.
 public enum RestrictedPickle {
-    /// The globals the reader resolves, as `module.name`, and what each may do.
+    /// The globals the reader resolves, as `module.name` (Python 2's `__builtin__` is read as
+    /// `builtins`). Storage classes may appear only in persistent ids, dtypes only as the
+    /// `_rebuild_tensor_v3` argument, `_codecs.encode` only as `encode(str, 'latin1')`.
     public static let allowedGlobals: [String] = AllowedGlobal.table.keys.sorted()
 
     /// Decodes the pickle in `data`. `source` names it in errors.
@@ -290,7 +292,7 @@ private struct Unpickler {
 
     mutating func text(_ count: Int, _ what: String) throws -> String {
         let bytes = try r.take(count, what)
-        guard let string = String(validating: bytes, as: UTF8.self) else { throw fail("\(what) is not valid UTF-8") }
+        guard let string = strictUTF8(bytes) else { throw fail("\(what) is not valid UTF-8") }
         return string
     }
 

@@ -113,7 +113,9 @@ private struct PickleWriter {
         memoize()
     }
 
-    mutating func batched(_ count: Int, depth: Int, single: UInt8, many: UInt8,
+    /// CPython's `_batch_appends` / `_batch_setitems`: batches of 1000 between MARK and
+    /// APPENDS / SETITEMS, a lone item with APPEND / SETITEM.
+    mutating func batched(_ count: Int, single: UInt8, many: UInt8,
                           _ emit: (inout PickleWriter, Int) throws -> Void) rethrows {
         var start = 0
         while start < count {
@@ -217,12 +219,12 @@ private struct PickleWriter {
         case .list(let items):
             out.append(0x5d)  // EMPTY_LIST
             memoize()
-            try batched(items.count, depth: depth, single: 0x61, many: 0x65) { w, i in try w.save(items[i], depth: depth + 1) }
+            try batched(items.count, single: 0x61, many: 0x65) { w, i in try w.save(items[i], depth: depth + 1) }
         case .set(let items):
             global("__builtin__", "set")
             out.append(0x5d)  // EMPTY_LIST
             memoize()
-            try batched(items.count, depth: depth, single: 0x61, many: 0x65) { w, i in try w.save(items[i], depth: depth + 1) }
+            try batched(items.count, single: 0x61, many: 0x65) { w, i in try w.save(items[i], depth: depth + 1) }
             out.append(0x85)  // TUPLE1
             memoize()
             out.append(0x52)  // REDUCE
@@ -234,7 +236,7 @@ private struct PickleWriter {
                 out.append(0x7d)  // EMPTY_DICT
                 memoize()
             }
-            try batched(dict.entries.count, depth: depth, single: 0x73, many: 0x75) { w, i in
+            try batched(dict.entries.count, single: 0x73, many: 0x75) { w, i in
                 try w.save(dict.entries[i].key, depth: depth + 1)
                 try w.save(dict.entries[i].value, depth: depth + 1)
             }
@@ -242,7 +244,7 @@ private struct PickleWriter {
                 guard dict.isOrdered else { throw FormatError.unrepresentable(key: "dict", reason: "only an OrderedDict carries attributes") }
                 out.append(0x7d)  // EMPTY_DICT
                 memoize()
-                try batched(dict.attributes.count, depth: depth, single: 0x73, many: 0x75) { w, i in
+                try batched(dict.attributes.count, single: 0x73, many: 0x75) { w, i in
                     w.string(dict.attributes[i].key)
                     try w.save(dict.attributes[i].value, depth: depth + 1)
                 }

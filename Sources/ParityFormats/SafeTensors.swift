@@ -42,7 +42,7 @@ public enum SafeTensors {
                                         available: data.count - 8)
         }
         let headerBytes = try data.copyBytes(at: 8, count: headerLength, file: source, what: "safetensors header")
-        guard String(validating: headerBytes, as: UTF8.self) != nil else {
+        guard strictUTF8(headerBytes) != nil else {
             throw FormatError.malformedHeader(file: source, offset: 8, reason: "header is not valid UTF-8")
         }
         var parser = StrictJSON(headerBytes, base: 8, file: source)

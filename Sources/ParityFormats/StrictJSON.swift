@@ -174,7 +174,7 @@ struct StrictJSON {
             position += 1
             switch c {
             case UInt8(ascii: "\""):
-                guard let text = String(validating: out, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
+                guard let text = strictUTF8(out) else { throw fail("string is not valid UTF-8") }
                 return text
             case UInt8(ascii: "\\"):
                 guard let e = current else { throw fail("unterminated escape") }

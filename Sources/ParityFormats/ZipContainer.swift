@@ -153,7 +153,7 @@ struct ZipContainer {
         _ = try r.take(commentLength, "entry comment")
 
         let name = String(decoding: nameBytes, as: UTF8.self)
-        guard !nameBytes.contains(0), String(validating: nameBytes, as: UTF8.self) != nil else {
+        guard !nameBytes.contains(0), strictUTF8(nameBytes) != nil else {
             throw FormatError.malformedZip(file: file, offset: at, reason: "entry name \(printable(nameBytes)) is not valid UTF-8")
         }
         // ZIP64 extended information: the fields whose 32-bit value is saturated, in this order.

@@ -30,7 +30,9 @@ struct PickleTests {
     }
 
     @Test func keepsAStateDictsMetadata() throws {
-        guard case .dict(let sd) = try RestrictedPickle.load(Self.pickle("state_dict.pt")) else { Issue.record("not a dict"); return }
+        let root = try RestrictedPickle.load(Self.pickle("state_dict.pt"))
+        #expect(try RestrictedPickle.load(RestrictedPickle.dump(root)) == root, "BUILD state survives dump → load")
+        guard case .dict(let sd) = root else { Issue.record("not a dict"); return }
         #expect(sd.isOrdered && sd.entries.count == 9)
         #expect(sd.attributes.map(\.key) == ["_metadata"])
         guard case .dict(let metadata)? = sd.attributes.first?.value else { Issue.record("no _metadata"); return }
