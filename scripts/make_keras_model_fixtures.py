@@ -24,23 +24,28 @@ rng = np.random.default_rng(77)
 
 def tensor(x):
     x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.integer):
+        return {"shape": list(x.shape), "dtype": "int64", "values": [int(v) for v in x.reshape(-1)]}
     return {"shape": list(x.shape), "values": [float(v) for v in x.astype(np.float64).reshape(-1)]}
 
 
 def randomise(model):
-    model.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype(np.float32) for w in model.get_weights()])
+    # Variances stay positive; everything else uniform in [-0.5, 0.5].
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) if "variance" in w.path
+                       else rng.uniform(-0.5, 0.5, w.shape).astype(np.float32) for w in model.weights])
 
 
-def save(name, build, input_shapes):
+def save(name, build, input_shapes, int_inputs=()):
     model = build("float32")
     randomise(model)
-    inputs = [rng.uniform(-1, 1, (3,) + tuple(s)).astype(np.float32) for s in input_shapes]
+    inputs = [rng.integers(0, 10, (3,) + tuple(s)).astype(np.int32) if i in int_inputs
+              else rng.uniform(-1, 1, (3,) + tuple(s)).astype(np.float32) for i, s in enumerate(input_shapes)]
     feed = inputs[0] if len(inputs) == 1 else inputs
     out32 = model(feed, training=False)
     out32 = out32 if isinstance(out32, (list, tuple)) else [out32]
     model64 = build("float64")
     model64.set_weights([w.astype(np.float64) for w in model.get_weights()])
-    feed64 = [x.astype(np.float64) for x in inputs]
+    feed64 = [x if np.issubdtype(x.dtype, np.integer) else x.astype(np.float64) for x in inputs]
     out64 = model64(feed64[0] if len(feed64) == 1 else feed64, training=False)
     out64 = out64 if isinstance(out64, (list, tuple)) else [out64]
     model.save(f"{OUT}/{name}.keras")
@@ -78,5 +83,72 @@ def functional(dtype):
     return keras.Model([a, b], [out_a, out_b], name="two_towers")
 
 
+def cnn(dtype):
+    return keras.Sequential([
+        keras.Input((12, 12, 3), dtype=dtype),
+        L.Rescaling(0.5, offset=-0.25, dtype=dtype),
+        L.Conv2D(4, 3, strides=2, padding="same", activation="relu", dtype=dtype),
+        L.BatchNormalization(epsilon=1e-3, dtype=dtype),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", dtype=dtype),
+        L.SeparableConv2D(5, 3, padding="same", activation="gelu", dtype=dtype),
+        L.MaxPooling2D(2, dtype=dtype),
+        L.ZeroPadding2D(((1, 0), (0, 1)), dtype=dtype),
+        L.AveragePooling2D(2, strides=1, padding="same", dtype=dtype),
+        L.Conv2DTranspose(4, 3, strides=2, padding="same", dtype=dtype),
+        L.Cropping2D(((1, 1), (0, 2)), dtype=dtype),
+        L.UpSampling2D(2, interpolation="bilinear", dtype=dtype),
+        L.Conv2D(4, 3, dilation_rate=2, groups=2, padding="valid", dtype=dtype),
+        L.GlobalAveragePooling2D(dtype=dtype),
+        L.Dense(3, activation="softmax", dtype=dtype),
+    ], name="cnn")
+
+
+def sequence(dtype):
+    return keras.Sequential([
+        keras.Input((10, 3), dtype=dtype),
+        L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="tanh", dtype=dtype),
+        L.Conv1DTranspose(4, 2, strides=1, dtype=dtype),
+        L.MaxPooling1D(2, dtype=dtype),
+        L.LayerNormalization(epsilon=1e-5, dtype=dtype),
+        L.GRU(5, return_sequences=True, dtype=dtype),
+        L.GRU(4, return_sequences=True, reset_after=False, go_backwards=True, dtype=dtype),
+        L.Bidirectional(L.LSTM(3, return_sequences=True, dtype=dtype), merge_mode="concat", dtype=dtype),
+        L.SimpleRNN(4, dtype=dtype),
+        L.Dense(2, dtype=dtype),
+    ], name="sequence")
+
+
+def text(dtype):
+    tokens = keras.Input((6,), dtype="int32", name="tokens")
+    x = L.Embedding(10, 8, dtype=dtype)(tokens)
+    attended = L.MultiHeadAttention(num_heads=2, key_dim=4, dtype=dtype)(x, x)
+    x = L.LayerNormalization(dtype=dtype)(L.Add(dtype=dtype)([x, attended]))
+    x = L.GlobalMaxPooling1D(dtype=dtype)(x)
+    return keras.Model(tokens, L.Dense(3, activation="log_softmax", dtype=dtype)(x), name="text")
+
+
+def merge(dtype):
+    a, b = keras.Input((4, 3), name="left", dtype=dtype), keras.Input((4, 3), name="right", dtype=dtype)
+    parts = [L.Concatenate(axis=-1, dtype=dtype)([a, b]), L.Subtract(dtype=dtype)([a, b]), L.Multiply(dtype=dtype)([a, b]),
+             L.Average(dtype=dtype)([a, b]), L.Maximum(dtype=dtype)([a, b]), L.Minimum(dtype=dtype)([a, b])]
+    x = L.Concatenate(axis=-1, dtype=dtype)(parts)
+    x = L.Permute((2, 1), dtype=dtype)(x)
+    x = L.Reshape((4, 21), dtype=dtype)(x)
+    x = L.Activation("gelu", dtype=dtype)(x)
+    x = L.PReLU(dtype=dtype)(x)
+    x = L.LeakyReLU(negative_slope=0.1, dtype=dtype)(x)
+    x = L.ELU(dtype=dtype)(x)
+    x = L.ReLU(max_value=2.0, dtype=dtype)(x)
+    x = L.Softmax(axis=1, dtype=dtype)(x)
+    x = L.Flatten(dtype=dtype)(x)
+    x = L.RepeatVector(2, dtype=dtype)(x)
+    d = L.Dot(axes=(1, 1), normalize=True, dtype=dtype)([a, b])
+    return keras.Model([a, b], [L.Flatten(dtype=dtype)(x), d], name="merge")
+
+
 save("mlp", mlp, [(6,)])
 save("two_towers", functional, [(4,), (4,)])
+save("cnn", cnn, [(12, 12, 3)])
+save("sequence", sequence, [(10, 3)])
+save("text", text, [(6,)], int_inputs=(0,))
+save("merge", merge, [(4, 3), (4, 3)])

@@ -34,7 +34,7 @@ struct Run: ParsableCommand {
         let keras = try ModelFiles.keras(model, weights: weights)
         let network = keras.network
         let inputs = try ModelFiles.inputs(input, names: network.inputs.map(\.layer), dtype: dtype == .float32 ? .float32 : .float64)
-        let outputs = try keras.run(inputs, mode: mode.execution)
+        let outputs = try keras.run(inputs, mode: mode.execution, dtype: dtype == .float32 ? .float32 : .float64)
         try ModelFiles.write(outputs, names: network.outputs.map(\.layer), to: output)
         let shapes = outputs.map { "\($0.shape)" }.joined(separator: ", ")
         FileHandle.standardError.write(Data("wrote \(output): \(outputs.count) output(s) \(shapes), \(dtype.rawValue), \(mode.rawValue) mode\n".utf8))

@@ -7,7 +7,7 @@ import ZIPFoundation
 /// Whole models saved by Keras itself (scripts/make_keras_model_fixtures.py) in each file format.
 @Suite("Keras model files")
 struct KerasModelTests {
-    static let models = ["mlp", "two_towers"]
+    static let models = ["mlp", "two_towers", "cnn", "sequence", "text", "merge"]
     static let folder = Fixtures.root.appendingPathComponent("keras/models")
 
     enum Source: String, CaseIterable, Sendable { case keras = ".keras", legacy = ".h5", weights = ".weights.h5" }
@@ -28,7 +28,10 @@ struct KerasModelTests {
     func float32(_ name: String, _ source: Source) throws {
         let model = try Self.load(name, source)
         let fixture = try Self.expected(name)
-        let inputs = try fixture["inputs"]!.array!.map { try Fixtures.tensor($0, as: .float32) }
+        let inputs = try fixture["inputs"]!.array!.map { value in
+            let t = try Fixtures.tensor(value)
+            return t.dtype == .int64 ? t : t.cast(to: .float32)
+        }
         for mode in [ExecutionMode.eager, .graph(.standard)] {
             let outputs = try model.run(inputs, mode: mode)
             for (output, expected) in zip(outputs, fixture["outputs32"]!.array!) {
@@ -43,7 +46,7 @@ struct KerasModelTests {
         let model = try Self.load(name, .keras)
         let fixture = try Self.expected(name)
         let inputs = try fixture["inputs"]!.array!.map { try Fixtures.tensor($0) }
-        for (output, expected) in zip(try model.run(inputs, mode: .eager), fixture["outputs64"]!.array!) {
+        for (output, expected) in zip(try model.run(inputs, mode: .eager, dtype: .float64), fixture["outputs64"]!.array!) {
             let violation = Tolerance(absolute: 1e-12, relative: 1e-11).violation(output, try Fixtures.tensor(expected))
             #expect(violation == nil, "\(name): \(violation ?? "")")
         }

@@ -1,7 +1,10 @@
 extension KerasModel {
     /// Runs the model on concrete inputs (one per model input, in `input_layers` order) and returns
-    /// every output. Float64 inputs give the Float64 reference run with the same weights.
-    public func run(_ inputs: [Tensor], mode: ExecutionMode) throws -> [Tensor] {
-        try network.runOutputs(inputs, mode: mode)
+    /// every output. It computes in `dtype`, by default its float inputs' dtype: Float64 inputs give
+    /// the Float64 reference run with the same weights; a model fed only token ids needs `dtype`.
+    public func run(_ inputs: [Tensor], mode: ExecutionMode, dtype: DType? = nil) throws -> [Tensor] {
+        var network = self.network
+        network.computeDType = dtype
+        return try network.runOutputs(inputs, mode: mode)
     }
 }

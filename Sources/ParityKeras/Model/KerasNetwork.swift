@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a layer's variables live in a Keras file, and what the layer is: everything a
 /// ``KerasWeightSource`` needs to hand back its weights in `layer.weights` order.
 public struct KerasLayerLocation: Sendable, Hashable {
@@ -50,6 +52,10 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     /// The shape of each input without the batch axis (`nil` where Keras left it unknown), and its dtype.
     public var inputShapes: [[Int?]]
     public var inputDTypes: [String]
+    /// The float dtype the model computes in. `nil`: the dtype of its float inputs. Models whose inputs
+    /// are all integers (token ids into an Embedding) need it set to run in Float64; a layer result in
+    /// another float dtype is cast to it (exactly, for an embedding lookup of Float32 weights).
+    public var computeDType: DType?
     /// `(layer index, call index)` in an order where every call's inputs are computed before it.
     var schedule: [(Int, Int)]
 
@@ -129,6 +135,7 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         }
         var values: [TensorRef: B.Value] = [:]
         for (ref, value) in zip(inputs, inputValues) { values[ref] = value }
+        let floatDType = computeDType ?? inputValues.map { b.type(of: $0).dtype }.first(where: \.isFloatingPoint)
         for (layerIndex, callIndex) in schedule {
             let layer = layers[layerIndex]
             let args = try layer.calls[callIndex].map { ref -> B.Value in
@@ -137,13 +144,17 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
                 }
                 return value
             }
-            let results: [B.Value]
-            if let network = layer.model as? KerasNetwork {
+            var results: [B.Value]
+            if var network = layer.model as? KerasNetwork {
+                network.computeDType = network.computeDType ?? floatDType
                 results = try network.outputs(args, in: b, observe: observe)
             } else if let multi = layer.model as? any MultiOutputModel {
                 results = try multi.outputs(args, in: b)
             } else {
                 results = [try layer.model(args, in: b)]
+            }
+            if let floatDType {
+                results = try results.map { b.type(of: $0).dtype.isFloatingPoint ? try b.cast($0, to: floatDType) : $0 }
             }
             for (index, result) in results.enumerated() {
                 values[TensorRef(layer: layer.name, node: callIndex, tensor: index)] = result
@@ -169,16 +180,16 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
 
     // MARK: Config parsing
 
+    /// Keras's `naming.to_snake_case` (`keras/src/utils/naming.py`), which names saved containers'
+    /// items: `(.)([A-Z][a-z]+)` → `\1_\2`, then `([a-z])([A-Z])` → `\1_\2`, lowercased
+    /// (`Conv2D` → `conv2d`, `LeakyReLU` → `leaky_re_lu`).
     static func snakeCase(_ name: String) -> String {
-        var out = ""
-        let chars = Array(name)
-        for (i, c) in chars.enumerated() {
-            if c.isUppercase, i > 0, chars[i - 1].isLowercase || chars[i - 1].isNumber || (i + 1 < chars.count && chars[i + 1].isLowercase) {
-                out.append("_")
-            }
-            out.append(contentsOf: c.lowercased())
+        var text = name
+        for pattern in ["(.)([A-Z][a-z]+)", "([a-z])([A-Z])"] {
+            let regex = try! NSRegularExpression(pattern: pattern)
+            text = regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1_$2")
         }
-        return out
+        return text.lowercased()
     }
 
     /// The keras tensors an inbound node reads: `args` flattened, then keras tensors among `kwargs` in
