@@ -146,9 +146,32 @@ def merge(dtype):
     return keras.Model([a, b], [L.Flatten(dtype=dtype)(x), d], name="merge")
 
 
+def extras(dtype):
+    image, volume, series = (keras.Input((6, 6, 2), name="image", dtype=dtype), keras.Input((4, 4, 4, 1), name="volume", dtype=dtype),
+                             keras.Input((8, 3), name="series", dtype=dtype))
+    x = L.Normalization(mean=[0.1, -0.2], variance=[1.5, 0.5], dtype=dtype)(image)
+    x = L.SpatialDropout2D(0.2, dtype=dtype)(x)
+    x = L.GaussianNoise(0.1, dtype=dtype)(x)
+    x = L.Resizing(9, 9, interpolation="bilinear", dtype=dtype)(x)
+    x = L.UpSampling2D(2, interpolation="nearest", dtype=dtype)(x)
+    x = L.GlobalMaxPooling2D(dtype=dtype)(x)
+    v = L.Conv3D(2, 2, strides=(1, 2, 1), padding="same", activation="selu", dtype=dtype)(volume)
+    v = L.Flatten(dtype=dtype)(v)
+    t = L.ZeroPadding1D((2, 1), dtype=dtype)(series)
+    t = L.Cropping1D((1, 0), dtype=dtype)(t)
+    t = L.UpSampling1D(2, dtype=dtype)(t)
+    t = L.AveragePooling1D(3, strides=2, padding="same", dtype=dtype)(t)
+    t = L.SpatialDropout1D(0.3, dtype=dtype)(t)
+    t = L.LSTM(3, return_sequences=True, go_backwards=True, dtype=dtype)(t)
+    t = L.GlobalAveragePooling1D(dtype=dtype)(t)
+    out = L.Concatenate(dtype=dtype)([x, v, t])
+    return keras.Model([image, volume, series], L.Dense(2, activation="hard_sigmoid", dtype=dtype)(out), name="extras")
+
+
 save("mlp", mlp, [(6,)])
 save("two_towers", functional, [(4,), (4,)])
 save("cnn", cnn, [(12, 12, 3)])
 save("sequence", sequence, [(10, 3)])
 save("text", text, [(6,)], int_inputs=(0,))
 save("merge", merge, [(4, 3), (4, 3)])
+save("extras", extras, [(6, 6, 2), (4, 4, 4, 1), (8, 3)])

@@ -7,7 +7,7 @@ import ZIPFoundation
 /// Whole models saved by Keras itself (scripts/make_keras_model_fixtures.py) in each file format.
 @Suite("Keras model files")
 struct KerasModelTests {
-    static let models = ["mlp", "two_towers", "cnn", "sequence", "text", "merge"]
+    static let models = ["mlp", "two_towers", "cnn", "sequence", "text", "merge", "extras"]
     static let folder = Fixtures.root.appendingPathComponent("keras/models")
 
     enum Source: String, CaseIterable, Sendable { case keras = ".keras", legacy = ".h5", weights = ".weights.h5" }
