@@ -5,11 +5,13 @@ import ParityKeras
 /// Opens the model files the CLI accepts, by extension, and reads and writes `.npy` / `.npz` arrays.
 enum ModelFiles {
     /// A Keras model from a `.keras` or legacy `.h5` file, or a `.weights.h5` file on an architecture.
-    static func keras(_ path: String, weights: String?) throws -> KerasModel {
+    /// `isolated` first loads it in a child process (see ``IsolatedCheck``).
+    static func keras(_ path: String, weights: String?, isolated: Bool = true) throws -> KerasModel {
         let url = URL(fileURLWithPath: path)
         guard ["keras", "h5", "json"].contains(url.pathExtension.lowercased()) else {
             throw CLIError.unsupportedFile(path, "expected a Keras model (.keras, .h5; or config.json with --weights)")
         }
+        if isolated { try IsolatedCheck.keras(path, weights: weights) }
         if let weights { return try KerasModel.load(architecture: url, weights: URL(fileURLWithPath: weights)) }
         return try KerasModel.load(url)
     }

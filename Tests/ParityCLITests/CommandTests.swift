@@ -121,6 +121,9 @@ struct CommandTests {
             ["run", "\(Self.models)/two_towers.keras", "--input", "\(Self.models)/mlp.inputs.npz", "--output", "/tmp/y.npz"],
             ["inspect", "\(Self.models)/two_towers.json"],
             ["inspect", "\(Self.models)/mlp.weights.h5"],
+            // A file that crashes libhdf5 itself: caught by the isolated load.
+            ["inspect", Fixtures.root.appendingPathComponent("keras/bad/crashes-libhdf5.h5").path],
+            ["run", Fixtures.root.appendingPathComponent("keras/bad/crashes-libhdf5.h5").path, "--input", "x.npy", "--output", "/tmp/y.npy"],
         ]
         for arguments in cases {
             let result = try Self.run(arguments)
