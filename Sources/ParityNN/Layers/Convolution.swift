@@ -82,46 +82,19 @@ public struct Convolution: Model {
 /// output channel `c·M + m`, `bias` `[C·M]`. PyTorch: `Conv2d(C, C·M, groups=C)`, weight
 /// `K.permute(2,3,0,1).reshape(C·M, 1, kh, kw)` (docs/conventions.md, A.3).
 public struct DepthwiseConvolution: Model {
-    public var kernel: Tensor
-    public var bias: Tensor?
-    public var strides: [Int]
-    public var dilations: [Int]
-    public var padding: Padding
-    public var dataFormat: DataFormat
-    public var activation: Activation?
-    public var channelsFirstBias: ChannelsFirstBias
+    /// The same computation as a grouped convolution: kernel `[k…, 1, C·M]`, one group per input channel.
+    public var convolution: Convolution
 
     public init(kernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padding: Padding,
                 dataFormat: DataFormat = .channelsLast, activation: Activation? = nil, channelsFirstBias: ChannelsFirstBias = .channelAxis) {
-        self.channelsFirstBias = channelsFirstBias
-        self.kernel = kernel
-        self.bias = bias
-        self.strides = strides
-        self.dilations = dilations
-        self.padding = padding
-        self.dataFormat = dataFormat
-        self.activation = activation
+        let rank = max(kernel.rank - 2, 0)
+        let (channels, multiplier) = kernel.rank >= 2 ? (kernel.shape[rank], kernel.shape[rank + 1]) : (1, kernel.count)
+        let grouped = Tensor(shape: Array(kernel.shape.prefix(rank)) + [1, channels * multiplier], storage: kernel.storage)
+        convolution = Convolution(kernel: grouped, bias: bias, strides: strides, dilations: dilations, padding: padding,
+                                  groups: channels, dataFormat: dataFormat, activation: activation, channelsFirstBias: channelsFirstBias)
     }
 
-    /// The kernel as a grouped convolution's: `[k…, 1, C·M]`, one group per input channel.
-    var groupedKernel: Tensor {
-        get throws {
-            let rank = kernel.rank - 2
-            return try kernel.reshaped(Array(kernel.shape[..<rank]) + [1, kernel.shape[rank] * kernel.shape[rank + 1]])
-        }
-    }
-
-    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
-        let x = inputs[0]
-        let grouped = try groupedKernel
-        let channels = kernel.shape[kernel.rank - 2]
-        var y = try b.inChannelsLast(x, dataFormat) { x in
-            try b.convolution(x, kernel: b.weight(grouped, like: x), strides: strides, dilations: dilations, padding: padding, groups: channels)
-        }
-        y = try b.addConvolutionBias(y, bias, format: dataFormat, rule: channelsFirstBias)
-        if let activation { y = try activation.apply(y, in: b) }
-        return y
-    }
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value { try convolution(inputs, in: b) }
 }
 
 /// A separable 2-D convolution in Keras's convention (`keras/src/layers/convolutional/base_separable_conv.py`,
@@ -130,36 +103,21 @@ public struct DepthwiseConvolution: Model {
 /// (`pointwiseKernel` `[1, 1, C·M, filters]`), then one `bias` `[filters]`.
 public struct SeparableConvolution: Model {
     public var depthwise: DepthwiseConvolution
-    public var pointwiseKernel: Tensor
-    public var bias: Tensor?
-    public var activation: Activation?
-    public var channelsFirstBias: ChannelsFirstBias
+    /// The 1×1 convolution, carrying the bias and the activation.
+    public var pointwise: Convolution
 
     public init(depthwiseKernel: Tensor, pointwiseKernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int],
                 padding: Padding, dataFormat: DataFormat = .channelsLast, activation: Activation? = nil,
                 channelsFirstBias: ChannelsFirstBias = .channelAxis) {
-        self.channelsFirstBias = channelsFirstBias
         depthwise = DepthwiseConvolution(kernel: depthwiseKernel, bias: nil, strides: strides, dilations: dilations,
                                          padding: padding, dataFormat: dataFormat)
-        self.pointwiseKernel = pointwiseKernel
-        self.bias = bias
-        self.activation = activation
+        let ones = Array(repeating: 1, count: strides.count)
+        pointwise = Convolution(kernel: pointwiseKernel, bias: bias, strides: ones, dilations: ones, padding: .valid,
+                                dataFormat: dataFormat, activation: activation, channelsFirstBias: channelsFirstBias)
     }
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
-        let x = inputs[0]
-        let grouped = try depthwise.groupedKernel
-        let d = depthwise
-        let channels = d.kernel.shape[d.kernel.rank - 2]
-        let ones = Array(repeating: 1, count: d.strides.count)
-        var y = try b.inChannelsLast(x, d.dataFormat) { x in
-            let mid = try b.convolution(x, kernel: b.weight(grouped, like: x), strides: d.strides, dilations: d.dilations,
-                                        padding: d.padding, groups: channels)
-            return try b.convolution(mid, kernel: b.weight(pointwiseKernel, like: x), strides: ones, dilations: ones, padding: .valid)
-        }
-        y = try b.addConvolutionBias(y, bias, format: d.dataFormat, rule: channelsFirstBias)
-        if let activation { y = try activation.apply(y, in: b) }
-        return y
+        try pointwise([depthwise(inputs, in: b)], in: b)
     }
 }
 
