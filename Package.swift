@@ -60,7 +60,7 @@ let package = Package(
 
         // MARK: Tests
         /// Fixture loading and tolerance checks shared by the test targets.
-        .target(name: "ParityTestSupport", dependencies: ["ParityTensor"], path: "Tests/ParityTestSupport"),
+        .target(name: "ParityTestSupport", dependencies: ["ParityTensor", "ParityFormats"], path: "Tests/ParityTestSupport"),
         .testTarget(name: "ParityTensorTests", dependencies: ["ParityTensor", "ParityTestSupport"]),
         .testTarget(name: "ParityEngineTests", dependencies: ["ParityEngine", "ParityTestSupport"]),
         .testTarget(name: "ParityNNTests", dependencies: ["ParityNN", "ParityTestSupport"]),
