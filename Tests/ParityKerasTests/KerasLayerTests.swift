@@ -154,4 +154,16 @@ struct KerasLayerTests {
                                      weights: [Tensor.zeros([4, 3])])
         #expect(throws: KerasError.self) { try KerasLayers.make(layer) }
     }
+
+    @Test("a masking Embedding is refused rather than run without its mask")
+    func maskZero() throws {
+        let layer = KerasLayerConfig(className: "Embedding", name: "tokens", config: .object([
+            "input_dim": .number(4), "output_dim": .number(2), "mask_zero": .bool(true)]), weights: [Tensor.zeros([4, 2])])
+        do {
+            _ = try KerasLayers.make(layer)
+            Issue.record("built")
+        } catch let error as KerasError {
+            #expect(error == .unsupportedSetting(layer: "tokens", key: "mask_zero", value: "true (Keras masks are not propagated yet)"))
+        }
+    }
 }

@@ -6,6 +6,11 @@ extension KerasLayers {
         "Embedding": { layer in
             let vocabulary = try layer.int("input_dim"), dim = try layer.int("output_dim")
             try layer.require("quantization_config", in: [.null])
+            // A mask changes what downstream RNNs and attention compute; Parity does not propagate masks,
+            // so it refuses rather than silently differ from Keras.
+            if layer.config["mask_zero"]?.bool == true {
+                throw KerasError.unsupportedSetting(layer: layer.name, key: "mask_zero", value: "true (Keras masks are not propagated yet)")
+            }
             return Embedding(embeddings: try layer.weights(shapes: [[vocabulary, dim]])[0])
         },
         "UpSampling1D": { layer in Upsampling(factors: [try layer.int("size")]) },
