@@ -1,6 +1,6 @@
 # Parity: the two quick-start commands (`make demo`, `make test`) set everything up themselves.
 SHELL := /bin/bash
-APT_PACKAGES := libhdf5-dev pkg-config
+APT_PACKAGES := libhdf5-dev pkg-config zip unzip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo test bench

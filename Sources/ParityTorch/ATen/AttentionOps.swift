@@ -1,0 +1,42 @@
+import ParityNN
+
+/// `aten.scaled_dot_product_attention` as PyTorch's CPU flash-attention kernel computes it for
+/// short sequences (`aten/src/ATen/native/cpu/FlashAttentionKernel.cpp`, one key/value block):
+/// `s = (q·kᵀ)·scale + mask` (scale `1/√E` unless given; `is_causal` masks keys after the query with
+/// −∞; a boolean mask, stored as integers, masks its zeros), `m = max s`, `e = exp(s − m)`,
+/// `out = (e·v) / Σe` (normalised after the product, not a softmax first). `dropout_p > 0` and
+/// `enable_gqa` are refused.
+enum AttentionOps: ATenFamily {
+    static let targets: Set<String> = ["aten.scaled_dot_product_attention.default"]
+
+    static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
+        let b = c.b
+        let q = try c.floating(c.tensor("query")), k = try c.floating(c.tensor("key")), v = try c.floating(c.tensor("value"))
+        if try c.double("dropout_p", default: 0) > 0 { throw c.unsupported("attention dropout is random") }
+        if try c.bool("enable_gqa", default: false) { throw c.unsupported("grouped-query attention (enable_gqa) is not mapped") }
+        let (qs, ks) = (c.shape(q), c.shape(k))
+        guard qs.count >= 2, ks.count == qs.count, qs.last == ks.last else {
+            throw c.fail("query", "query \(qs) and key \(ks) must be (…, L, E) and (…, S, E)")
+        }
+        let (l, s, e) = (qs[qs.count - 2], ks[ks.count - 2], qs[qs.count - 1])
+        let scale = try c.optionalDouble("scale") ?? 1 / Double(e).squareRoot()
+        var logits = try b.multiply(b.matmul(q, b.transposeMatrix(k)), b.scalar(scale, like: q))
+        let dtype = b.type(of: q).dtype
+        if let mask = try c.optionalTensor("attn_mask") {
+            if b.type(of: mask).dtype == .int64 {
+                let keep = try b.binary(.greater, b.cast(mask, to: dtype), b.scalar(0, like: q))
+                logits = try b.apply(Select(), [keep, logits, b.scalar(-.infinity, like: q)])
+            } else {
+                logits = try b.add(logits, mask)
+            }
+        }
+        if try c.bool("is_causal", default: false) {
+            let causal = (0..<l).flatMap { i in (0..<s).map { j in j > i ? -Double.infinity : 0 } }
+            logits = try b.add(logits, c.constant(causal, shape: [l, s], dtype: dtype))
+        }
+        let shifted = try b.subtract(logits, b.reduce(.max, logits, axes: [-1], keepDims: true))
+        let weights = try b.unary(.exp, shifted)
+        let total = try b.reduce(.sum, weights, axes: [-1], keepDims: true)
+        return [try b.divide(b.matmul(weights, v), total)]
+    }
+}

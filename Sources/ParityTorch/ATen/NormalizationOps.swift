@@ -1,0 +1,85 @@
+import ParityNN
+
+/// Inference-time normalization in PyTorch's CPU formulas:
+///
+/// - `batch_norm` (`aten/src/ATen/native/cpu/batch_norm_kernel.cpp`): `α = w / sqrt(var + ε)`,
+///   `β = b − mean·α`, `y = x·α + β`, per channel (axis 1), ε from the graph (PyTorch default 1e-5).
+///   `training=True` (batch statistics) is refused.
+/// - `layer_norm` (`layer_norm_kernel.cpp`): over the trailing `normalized_shape` axes,
+///   `y = (x − mean)·rstd·γ + β`, `rstd = 1/sqrt(var + ε)`, biased variance.
+/// - `group_norm` (`group_norm_kernel.cpp`): statistics per (sample, group), then per channel
+///   `scale = rstd·γ`, `bias = −scale·mean + β`, `y = x·scale + bias`.
+enum NormalizationOps: ATenFamily {
+    static let targets: Set<String> = ["aten.batch_norm.default", "aten.layer_norm.default", "aten.group_norm.default"]
+
+    static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
+        let b = c.b
+        let x = try c.floating(c.tensor("input"))
+        let shape = c.shape(x)
+        switch c.target {
+        case "aten.batch_norm.default":
+            if try c.bool("training", default: false) {
+                throw c.unsupported("batch_norm in training mode (batch statistics): export the model after .eval()")
+            }
+            guard shape.count >= 2 else { throw c.fail("input", "expected (N, C, …); received \(shape)") }
+            let channels = shape[1]
+            let perChannel = [channels] + Array(repeating: 1, count: shape.count - 2)
+            func param(_ v: B.Value) throws -> B.Value { try b.reshape(v, perChannel) }
+            guard let mean = try c.optionalTensor("running_mean"), let variance = try c.optionalTensor("running_var") else {
+                throw c.unsupported("batch_norm without running statistics uses batch statistics, which is not mapped")
+            }
+            let eps = try c.double("eps", default: 1e-5)
+            let invstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x))))
+            let alpha = try c.optionalTensor("weight").map { try b.multiply(invstd, $0) } ?? invstd
+            let shift = try b.multiply(mean, alpha)
+            let beta = try c.optionalTensor("bias").map { try b.subtract($0, shift) } ?? b.negate(shift)
+            return [try b.add(b.multiply(x, param(alpha)), param(beta))]
+        case "aten.layer_norm.default":
+            let normalized = try c.ints("normalized_shape")
+            guard normalized.count <= shape.count, Array(shape.suffix(normalized.count)) == normalized else {
+                throw c.fail("normalized_shape", "\(normalized) is not the trailing shape of \(shape)")
+            }
+            let axes = Array((shape.count - normalized.count)..<shape.count)
+            let eps = try c.double("eps", default: 1e-5)
+            let (centred, rstd) = try moments(b, x, axes: axes, eps: eps)
+            var y = try b.multiply(centred, rstd)
+            if let gamma = try c.optionalTensor("weight") { y = try b.multiply(y, gamma) }
+            if let beta = try c.optionalTensor("bias") { y = try b.add(y, beta) }
+            return [y]
+        case "aten.group_norm.default":
+            let groups = try c.int("num_groups")
+            guard shape.count >= 2, shape[1] % groups == 0 else {
+                throw c.fail("num_groups", "\(groups) groups do not divide the \(shape.count >= 2 ? shape[1] : 0) channels of \(shape)")
+            }
+            let (n, channels) = (shape[0], shape[1])
+            let spatial = shape.dropFirst(2).reduce(1, *)
+            let grouped = try b.reshape(x, [n, groups, channels / groups * spatial])
+            let eps = try c.double("eps", default: 1e-5)
+            let mean = try b.reduce(.mean, grouped, axes: [2], keepDims: true)
+            let d = try b.subtract(grouped, mean)
+            let variance = try b.reduce(.mean, b.multiply(d, d), axes: [2], keepDims: true)
+            let rstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x))))
+            // Per (sample, channel): scale = rstd·γ, bias = −scale·mean + β.
+            let perChannel = { (v: B.Value) throws -> B.Value in
+                try b.reshape(b.broadcast(v, to: [n, groups, channels / groups]), [n, channels])
+            }
+            var scale = try perChannel(b.reshape(rstd, [n, groups, 1]))
+            let meanC = try perChannel(b.reshape(mean, [n, groups, 1]))
+            if let gamma = try c.optionalTensor("weight") { scale = try b.multiply(scale, gamma) }
+            var bias = try b.negate(b.multiply(scale, meanC))
+            if let beta = try c.optionalTensor("bias") { bias = try b.add(bias, beta) }
+            let trailing = [n, channels] + Array(repeating: 1, count: shape.count - 2)
+            return [try b.add(b.multiply(x, b.reshape(scale, trailing)), b.reshape(bias, trailing))]
+        default:
+            throw c.unsupported("not in the normalization table")
+        }
+    }
+
+    /// `x − mean` and `1/sqrt(var + ε)` over `axes` (biased variance), kept broadcastable.
+    static func moments<B: Builder>(_ b: B, _ x: B.Value, axes: [Int], eps: Double) throws -> (centred: B.Value, rstd: B.Value) {
+        let mean = try b.reduce(.mean, x, axes: axes, keepDims: true)
+        let centred = try b.subtract(x, mean)
+        let variance = try b.reduce(.mean, b.multiply(centred, centred), axes: axes, keepDims: true)
+        return (centred, try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x)))))
+    }
+}

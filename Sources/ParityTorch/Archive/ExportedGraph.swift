@@ -1,0 +1,194 @@
+import Foundation
+
+/// One argument of a serialized node (`Argument` in `torch/_export/serde/schema.py`: a tagged union
+/// written as a one-key object, `{"as_int": 3}`, `{"as_tensor": {"name": "x"}}`, ...).
+public indirect enum TorchArgument: Sendable {
+    case none
+    case tensor(String)
+    case tensors([String])
+    case optionalTensors([String?])
+    case int(Int)
+    case ints([Int])
+    case float(Double)
+    case floats([Double])
+    case bool(Bool)
+    case bools([Bool])
+    case string(String)
+    case strings([String])
+    /// `ScalarType` code (7 float32, 8 float64, 5 int64, 12 bool, ...).
+    case scalarType(Int)
+    case memoryFormat(Int)
+    case layout(Int)
+    case device(String)
+    case graph(name: String, graph: ExportedGraph)
+    /// A kind this reader keeps only by name (symbolic ints, custom objects...): refused when used.
+    case other(kind: String)
+
+    /// The names of the graph values this argument reads.
+    var tensorNames: [String] {
+        switch self {
+        case .tensor(let n): return [n]
+        case .tensors(let ns): return ns
+        case .optionalTensors(let ns): return ns.compactMap { $0 }
+        default: return []
+        }
+    }
+}
+
+/// A module on a node's `nn_module_stack`: its fully qualified path (`block.inner`, `""` for the
+/// root) and class (`torch.nn.modules.linear.Linear`).
+public struct ModuleFrame: Sendable, Hashable {
+    public var path: String
+    public var className: String
+}
+
+/// One call in the graph: an ATen overload (`aten.conv2d.default`) or a higher-order op
+/// (`higher_order.cond`), with named arguments, output names and the module stack that called it.
+public struct TorchNode: Sendable {
+    /// The operator without the `torch.ops.` prefix: `aten.linear.default`.
+    public var target: String
+    public var name: String
+    public var arguments: [(name: String, value: TorchArgument)]
+    /// One slot per output (nil where torch serialized none).
+    public var outputs: [String?]
+    /// Outermost first; the last frame is the innermost module.
+    public var moduleStack: [ModuleFrame]
+
+    public var modulePath: String { moduleStack.last?.path ?? "" }
+    public var moduleClass: String { moduleStack.last?.className ?? "?" }
+
+    public func argument(_ name: String) -> TorchArgument? { arguments.first { $0.name == name }?.value }
+}
+
+/// Shape and dtype of a graph value, from `tensor_values`.
+public struct TorchTensorMeta: Sendable, Hashable {
+    public var scalarType: Int
+    public var shape: [Int]
+}
+
+/// A serialized FX graph (`Graph` in the schema): input names, nodes in execution order, outputs.
+public struct ExportedGraph: Sendable {
+    public var inputs: [String]
+    public var nodes: [TorchNode]
+    public var outputs: [String]
+    public var tensorMeta: [String: TorchTensorMeta]
+
+    /// Every node, nested `cond` branches included.
+    public var allNodes: [TorchNode] {
+        nodes.flatMap { node -> [TorchNode] in
+            [node] + node.arguments.flatMap { arg -> [TorchNode] in
+                if case .graph(_, let g) = arg.value { return g.allNodes }
+                return []
+            }
+        }
+    }
+}
+
+/// Parsing of `models/<name>.json` (schema major 8).
+enum GraphParser {
+    struct Failure: Error { let path: String; let reason: String }
+
+    static func graph(_ json: SerializedJSON, path: String) throws -> ExportedGraph {
+        guard let nodes = json["nodes"]?.array, let inputs = json["inputs"]?.array, let outputs = json["outputs"]?.array else {
+            throw Failure(path: path, reason: "a graph needs 'inputs', 'nodes' and 'outputs' lists")
+        }
+        var meta: [String: TorchTensorMeta] = [:]
+        for (name, value) in json["tensor_values"]?.object ?? [:] {
+            if let m = try? tensorMeta(value, path: "\(path).tensor_values.\(name)") { meta[name] = m }
+        }
+        return ExportedGraph(
+            inputs: try inputs.enumerated().map { i, v in
+                guard let name = v["as_tensor"]?["name"]?.string else {
+                    throw Failure(path: "\(path).inputs[\(i)]", reason: "only tensor inputs are supported; received \(kinds(v))")
+                }
+                return name
+            },
+            nodes: try nodes.enumerated().map { try node($1, path: "\(path).nodes[\($0)]") },
+            outputs: try outputs.enumerated().map { i, v in
+                guard let name = v["as_tensor"]?["name"]?.string else {
+                    throw Failure(path: "\(path).outputs[\(i)]", reason: "only tensor outputs are supported; received \(kinds(v))")
+                }
+                return name
+            },
+            tensorMeta: meta)
+    }
+
+    static func tensorMeta(_ json: SerializedJSON, path: String) throws -> TorchTensorMeta {
+        guard let dtype = json["dtype"]?.int, let sizes = json["sizes"]?.array else {
+            throw Failure(path: path, reason: "tensor meta needs 'dtype' and 'sizes'")
+        }
+        return TorchTensorMeta(scalarType: dtype, shape: try sizes.map {
+            guard let n = $0["as_int"]?.int else { throw Failure(path: path, reason: "symbolic (dynamic) sizes are not supported: \(kinds($0))") }
+            return n
+        })
+    }
+
+    static func kinds(_ v: SerializedJSON) -> String { v.object.map { $0.keys.sorted().joined(separator: ",") } ?? "\(v)" }
+
+    static func node(_ json: SerializedJSON, path: String) throws -> TorchNode {
+        guard var target = json["target"]?.string, let inputs = json["inputs"]?.array, let outputs = json["outputs"]?.array else {
+            throw Failure(path: path, reason: "a node needs 'target', 'inputs' and 'outputs'")
+        }
+        if target.hasPrefix("torch.ops.") { target.removeFirst("torch.ops.".count) }
+        let name = json["name"]?.string ?? target
+        var arguments: [(String, TorchArgument)] = []
+        for (i, input) in inputs.enumerated() {
+            guard let arg = input["arg"] else { throw Failure(path: "\(path).inputs[\(i)]", reason: "missing 'arg'") }
+            arguments.append((input["name"]?.string ?? "", try argument(arg, path: "\(path).inputs[\(i)]")))
+        }
+        var outputNames: [String?] = []
+        for output in outputs {
+            if let n = output["as_tensor"]?["name"]?.string { outputNames.append(n) }
+            else if let list = output["as_tensors"]?.array { outputNames += list.map { $0["name"]?.string } }
+            else { outputNames.append(nil) }
+        }
+        let metadata = json["metadata"]
+        let stack = (metadata?["nn_module_stack"]?.string).map(moduleStack) ?? []
+        return TorchNode(target: target, name: name, arguments: arguments, outputs: outputNames, moduleStack: stack)
+    }
+
+    /// `"L__self__,,__main__.M;L__self__block,block,pkg.Block"`: `key,path,class` per frame.
+    static func moduleStack(_ text: String) -> [ModuleFrame] {
+        text.split(separator: ";").compactMap { frame in
+            let s = String(frame)
+            guard let first = s.firstIndex(of: ","), let last = s.lastIndex(of: ","), first < last else { return nil }
+            return ModuleFrame(path: String(s[s.index(after: first)..<last]), className: String(s[s.index(after: last)...]))
+        }
+    }
+
+    static func argument(_ json: SerializedJSON, path: String) throws -> TorchArgument {
+        guard let object = json.object, let (kind, v) = object.first, object.count == 1 else {
+            throw Failure(path: path, reason: "an argument is a one-key object; received \(kinds(json))")
+        }
+        func fail() -> Failure { Failure(path: path, reason: "malformed \(kind)") }
+        switch kind {
+        case "as_none": return .none
+        case "as_tensor": guard let n = v["name"]?.string else { throw fail() }; return .tensor(n)
+        case "as_tensors":
+            guard let a = v.array else { throw fail() }
+            return .tensors(try a.map { guard let n = $0["name"]?.string else { throw fail() }; return n })
+        case "as_optional_tensors":
+            guard let a = v.array else { throw fail() }
+            return .optionalTensors(a.map { $0["as_tensor"]?["name"]?.string })
+        case "as_optional_tensor":
+            if let n = v["as_tensor"]?["name"]?.string { return .tensor(n) }
+            return .none
+        case "as_int": guard let i = v.int else { throw fail() }; return .int(i)
+        case "as_ints": guard let a = v.array else { throw fail() }; return .ints(try a.map { guard let i = $0.int else { throw fail() }; return i })
+        case "as_float": guard let d = v.double else { throw fail() }; return .float(d)
+        case "as_floats": guard let a = v.array else { throw fail() }; return .floats(try a.map { guard let d = $0.double else { throw fail() }; return d })
+        case "as_bool": guard let b = v.bool else { throw fail() }; return .bool(b)
+        case "as_bools": guard let a = v.array else { throw fail() }; return .bools(try a.map { guard let b = $0.bool else { throw fail() }; return b })
+        case "as_string": guard let s = v.string else { throw fail() }; return .string(s)
+        case "as_strings": guard let a = v.array else { throw fail() }; return .strings(a.compactMap(\.string))
+        case "as_scalar_type": guard let i = v.int else { throw fail() }; return .scalarType(i)
+        case "as_memory_format": return .memoryFormat(v.int ?? 0)
+        case "as_layout": return .layout(v.int ?? 0)
+        case "as_device": return .device(v["type"]?.string ?? "?")
+        case "as_graph":
+            guard let g = v["graph"] else { throw fail() }
+            return .graph(name: v["name"]?.string ?? "", graph: try graph(g, path: "\(path).as_graph"))
+        default: return .other(kind: kind)
+        }
+    }
+}

@@ -1,0 +1,223 @@
+// The torch.export `.pt2` archive as torch 2.15 writes it (`torch.export.save`,
+// `torch/export/pt2_archive/_package.py`), checked on files from scripts/make_torch_fixtures.py:
+//
+//   <stem>/archive_format                              "pt2"
+//   <stem>/archive_version, <stem>/.data/version       "0", "6"
+//   <stem>/byteorder                                   "little"
+//   <stem>/.data/serialization_id
+//   <stem>/models/model.json                           the serialized ExportedProgram (below)
+//   <stem>/data/weights/model_weights_config.json      {"config": {fqn: PayloadMeta}}
+//   <stem>/data/weights/weight_<n>                     raw little-endian storage bytes (or a torch.save
+//                                                       pickle when PayloadMeta.use_pickle, only for
+//                                                       tensor subclasses)
+//   <stem>/data/constants/model_constants_config.json  {"config": {fqn: PayloadMeta}} (lifted tensor
+//                                                       constants, non-persistent buffers)
+//   <stem>/data/constants/tensor_<n>                   raw bytes, as for weights
+//   <stem>/data/sample_inputs/model.pt                 torch.save of the example inputs (not read)
+// All members stored (no compression). PayloadMeta = {path_name, is_param, use_pickle, tensor_meta:
+// {dtype: ScalarType code, sizes: [{as_int}], strides: [{as_int}], storage_offset: {as_int},
+// requires_grad, device, layout}}. Several fqns may share one storage file (tied or viewed weights,
+// deduplicated by `group_weights`), so each is read through its own sizes, strides and offset.
+//
+// models/model.json = {"graph_module": {"graph": {"inputs", "outputs", "nodes", "tensor_values",
+// "sym_*_values", "is_single_tensor_return", ...}, "signature": {"input_specs", "output_specs"},
+// "module_call_graph", "metadata"}, "opset_version": {"aten": 10}, "schema_version": {"major": 8,
+// "minor": 20}, "verifiers": ["TRAINING"], "torch_version": "2.15.0+cu132", "range_constraints"}.
+// Nodes: {"target": "torch.ops.aten.conv2d.default", "name", "inputs": [{"name", "arg": Argument,
+// "kind": 1 positional | 2 keyword}] (arguments left at their default are omitted), "outputs":
+// [Argument] (one `as_tensor` per output, or one `as_tensors` for list results such as split),
+// "metadata": {"stack_trace", "nn_module_stack": "L__self__,,pkg.M;L__self__fc,fc,torch.nn...Linear",
+// "torch_fn"}}. `getitem` nodes are folded into the producer's outputs. torch.export's default
+// (training) IR keeps composite ops whole: aten.linear, aten.conv2d, aten.batch_norm, aten.lstm.input,
+// aten.scaled_dot_product_attention, aten.pad, aten.upsample_*.vec; `torch.cond` becomes
+// `torch.ops.higher_order.cond` with `as_graph` branch arguments whose graphs take the operands
+// (weights included) as inputs. Non-finite floats are the strings "Infinity", "-Infinity", "NaN".
+import Foundation
+import ParityFormats
+import ParityNN
+import ZIPFoundation
+
+/// The records of a `.pt2` file, read once (the files are small; weights are copied out).
+struct PT2Archive {
+    let file: String
+    let prefix: String
+    private var records: [String: Data] = [:]
+
+    init(url: URL) throws {
+        file = url.path
+        let archive: Archive
+        do {
+            archive = try Archive(url: url, accessMode: .read)
+        } catch {
+            throw TorchError.unreadableArchive(file: file, reason: "not a zip archive (\(error))")
+        }
+        var records: [String: Data] = [:]
+        for entry in archive where entry.type == .file {
+            var data = Data()
+            do {
+                let checksum = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+                // ZIPFoundation returns the CRC it computed; entries written with a data descriptor
+                // (torch sets flag bit 3) are not compared for us.
+                guard checksum == entry.checksum else {
+                    throw TorchError.unreadableArchive(file: file, reason: "record '\(entry.path)' fails its CRC-32 check (stored \(entry.checksum), computed \(checksum))")
+                }
+            } catch let error as TorchError {
+                throw error
+            } catch {
+                throw TorchError.unreadableArchive(file: file, reason: "record '\(entry.path)' cannot be read (\(error))")
+            }
+            records[entry.path] = data
+        }
+        guard let formatPath = records.keys.filter({ $0.hasSuffix("/archive_format") || $0 == "archive_format" }).min(by: { $0.count < $1.count }) else {
+            throw TorchError.missingRecord(file: file, record: "<stem>/archive_format")
+        }
+        prefix = String(formatPath.dropLast("archive_format".count))
+        self.records = records
+        let format = String(decoding: records[formatPath]!, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard format == "pt2" else {
+            throw TorchError.unreadableArchive(file: file, reason: "archive_format is '\(format)', not 'pt2'")
+        }
+        if let order = records[prefix + "byteorder"].map({ String(decoding: $0, as: UTF8.self) }), order != "little" {
+            throw TorchError.unreadableArchive(file: file, reason: "byteorder '\(order)' (only little-endian archives are supported)")
+        }
+    }
+
+    func record(_ name: String) -> Data? { records[prefix + name] }
+
+    func require(_ name: String) throws -> Data {
+        guard let data = record(name) else { throw TorchError.missingRecord(file: file, record: prefix + name) }
+        return data
+    }
+
+    /// The names of the models stored (`models/<name>.json`).
+    var modelNames: [String] {
+        records.keys.compactMap { key -> String? in
+            guard key.hasPrefix(prefix + "models/"), key.hasSuffix(".json") else { return nil }
+            return String(key.dropFirst((prefix + "models/").count).dropLast(".json".count))
+        }.sorted()
+    }
+
+    /// Tensors described by a payload config (`data/weights/model_weights_config.json` or the
+    /// constants one), keyed by fqn.
+    func payload(config name: String, directory: String) throws -> [String: Tensor] {
+        guard let data = record(name) else { return [:] }
+        let json: SerializedJSON
+        do { json = try SerializedJSON.parse(data) } catch {
+            throw TorchError.malformedProgram(file: file, path: prefix + name, reason: "invalid JSON (\(error))")
+        }
+        guard let config = json["config"]?.object else {
+            throw TorchError.malformedProgram(file: file, path: prefix + name, reason: "missing 'config' object")
+        }
+        var out: [String: Tensor] = [:]
+        for (fqn, meta) in config {
+            guard let pathName = meta["path_name"]?.string else {
+                throw TorchError.malformedProgram(file: file, path: "\(prefix + name).\(fqn)", reason: "missing path_name")
+            }
+            let bytes = try require(directory + pathName)
+            if meta["use_pickle"]?.bool == true {
+                out[fqn] = try pickled(bytes, key: fqn)
+                continue
+            }
+            guard let tm = meta["tensor_meta"], let code = tm["dtype"]?.int,
+                  let sizes = tm["sizes"]?.array?.compactMap({ $0["as_int"]?.int }),
+                  let strides = tm["strides"]?.array?.compactMap({ $0["as_int"]?.int }), strides.count == sizes.count else {
+                throw TorchError.malformedProgram(file: file, path: "\(prefix + name).\(fqn).tensor_meta", reason: "needs dtype, sizes and strides (static)")
+            }
+            let offset = tm["storage_offset"]?["as_int"]?.int ?? 0
+            out[fqn] = try strided(bytes, scalarType: code, sizes: sizes, strides: strides, offset: offset, key: fqn)
+        }
+        return out
+    }
+
+    /// A `torch.save`d single tensor (PayloadMeta.use_pickle).
+    private func pickled(_ bytes: Data, key: String) throws -> Tensor {
+        do {
+            var archive = try TorchArchive(bytes, source: "\(file):\(key)")
+            guard case .tensor(let reference) = archive.root else {
+                throw TorchError.invalidWeight(file: file, key: key, reason: "the pickled payload is a \(archive.root.kind), not a tensor")
+            }
+            return try archive.materialize(reference, key: key).toTensor()
+        } catch let error as FormatError {
+            throw TorchError.invalidWeight(file: file, key: key, reason: error.description)
+        }
+    }
+
+    /// Reads a view of a raw storage through its sizes, strides and storage offset.
+    private func strided(_ bytes: Data, scalarType: Int, sizes: [Int], strides: [Int], offset: Int, key: String) throws -> Tensor {
+        guard let elementType = ScalarTypes.elementType(scalarType) else {
+            throw TorchError.invalidWeight(file: file, key: key, reason: "unsupported dtype \(ScalarTypes.name(scalarType))")
+        }
+        let size = elementType.byteCount
+        guard bytes.count % size == 0 else {
+            throw TorchError.invalidWeight(file: file, key: key, reason: "\(bytes.count) bytes is not a whole number of \(elementType) elements")
+        }
+        let storageCount = bytes.count / size
+        let count = sizes.reduce(1, *)
+        guard sizes.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), offset >= 0 else {
+            throw TorchError.invalidWeight(file: file, key: key, reason: "negative size, stride or offset (sizes \(sizes), strides \(strides), offset \(offset))")
+        }
+        if count == 0 { return Tensor.zeros(sizes, dtype: elementType.widenedDType) }
+        let last = offset + zip(sizes, strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+        guard last < storageCount else {
+            throw TorchError.invalidWeight(file: file, key: key,
+                                           reason: "view (sizes \(sizes), strides \(strides), offset \(offset)) reaches element \(last) of a storage of \(storageCount)")
+        }
+        let storage: Tensor
+        do {
+            storage = try ArrayRecord(elementType: elementType, shape: [storageCount], bytes: bytes).toTensor()
+        } catch {
+            throw TorchError.invalidWeight(file: file, key: key, reason: "\(error)")
+        }
+        var indices = [Int](repeating: 0, count: count)
+        var position = [Int](repeating: 0, count: sizes.count)
+        var flat = offset
+        for i in 0..<count {
+            indices[i] = flat
+            var axis = sizes.count - 1
+            while axis >= 0 {
+                position[axis] += 1
+                flat += strides[axis]
+                if position[axis] < sizes[axis] { break }
+                flat -= strides[axis] * sizes[axis]
+                position[axis] = 0
+                axis -= 1
+            }
+        }
+        switch storage.storage {
+        case .float32(let v): return Tensor(shape: sizes, values: indices.map { v[$0] })
+        case .float64(let v): return Tensor(shape: sizes, values: indices.map { v[$0] })
+        case .int64(let v): return Tensor(shape: sizes, int64: indices.map { v[$0] })
+        }
+    }
+}
+
+/// torch's `ScalarType` codes (`torch/_export/serde/schema.py`).
+enum ScalarTypes {
+    static func elementType(_ code: Int) -> ElementType? {
+        switch code {
+        case 1: return .uint8
+        case 2: return .int8
+        case 3: return .int16
+        case 4: return .int32
+        case 5: return .int64
+        case 6: return .float16
+        case 7: return .float32
+        case 8: return .float64
+        case 12: return .bool
+        case 13: return .bfloat16
+        case 28: return .uint16
+        case 34: return .uint32
+        case 35: return .uint64
+        default: return nil
+        }
+    }
+
+    static func isFloatingPoint(_ code: Int) -> Bool { [6, 7, 8, 13].contains(code) }
+
+    static func name(_ code: Int) -> String {
+        let names = [0: "unknown", 1: "uint8", 2: "int8", 3: "int16", 4: "int32", 5: "int64", 6: "float16", 7: "float32", 8: "float64",
+                     9: "complex32", 10: "complex64", 11: "complex128", 12: "bool", 13: "bfloat16", 28: "uint16", 29: "float8_e4m3fn",
+                     30: "float8_e5m2", 31: "float8_e4m3fnuz", 32: "float8_e5m2fnuz", 33: "float8_e8m0fnu", 34: "uint32", 35: "uint64"]
+        return names[code] ?? "scalar type \(code)"
+    }
+}

@@ -1,0 +1,200 @@
+import ParityNN
+
+/// A number or a tensor operand (ATen's `Scalar` / `Tensor` overloads).
+enum Operand<Value> {
+    case tensor(Value)
+    case number(Double, isInteger: Bool)
+}
+
+/// One node being lowered: its arguments resolved by schema name, with PyTorch's defaults supplied
+/// by the caller (torch omits arguments left at their default).
+struct ATenCall<B: Builder> {
+    let b: B
+    let node: TorchNode
+    let env: [String: B.Value]
+    let known: [String: Tensor]
+    let floatType: DType
+
+    var target: String { node.target }
+
+    func fail(_ argument: String, _ message: String) -> TorchError {
+        .badArgument(target: node.target, node: node.name, argument: argument, message: message)
+    }
+
+    func unsupported(_ message: String) -> TorchError {
+        .unsupportedArgument(target: node.target, node: node.name, modulePath: node.modulePath, message: message)
+    }
+
+    func value(named name: String) throws -> B.Value {
+        guard let v = env[name] else { throw fail(name, "refers to '\(name)', which no earlier node produced") }
+        return v
+    }
+
+    func has(_ name: String) -> Bool {
+        guard let arg = node.argument(name) else { return false }
+        if case .none = arg { return false }
+        return true
+    }
+
+    func tensor(_ name: String) throws -> B.Value {
+        guard let arg = node.argument(name) else { throw fail(name, "missing") }
+        guard case .tensor(let n) = arg else { throw fail(name, "expected a tensor; received \(arg)") }
+        return try value(named: n)
+    }
+
+    func optionalTensor(_ name: String) throws -> B.Value? {
+        guard let arg = node.argument(name) else { return nil }
+        switch arg {
+        case .none: return nil
+        case .tensor(let n): return try value(named: n)
+        default: throw fail(name, "expected a tensor or None; received \(arg)")
+        }
+    }
+
+    func tensors(_ name: String) throws -> [B.Value] {
+        guard let arg = node.argument(name) else { throw fail(name, "missing") }
+        switch arg {
+        case .tensors(let ns): return try ns.map(value(named:))
+        case .optionalTensors(let ns):
+            return try ns.map { n in
+                guard let n else { throw fail(name, "None inside a tensor list is not supported") }
+                return try value(named: n)
+            }
+        default: throw fail(name, "expected a list of tensors; received \(arg)")
+        }
+    }
+
+    /// The fixed tensor behind a tensor argument (a weight or buffer), when it is one.
+    func knownTensor(_ name: String) -> Tensor? {
+        guard case .tensor(let n)? = node.argument(name) else { return nil }
+        return known[n]
+    }
+
+    func int(_ name: String, default fallback: Int? = nil) throws -> Int {
+        switch node.argument(name) {
+        case .int(let i)?: return i
+        case .none?, nil:
+            guard let fallback else { throw fail(name, "missing") }
+            return fallback
+        case let other?: throw fail(name, "expected an int; received \(other)")
+        }
+    }
+
+    func optionalInt(_ name: String) throws -> Int? {
+        switch node.argument(name) {
+        case .int(let i)?: return i
+        case .none?, nil: return nil
+        case let other?: throw fail(name, "expected an int or None; received \(other)")
+        }
+    }
+
+    /// An `int[]` argument (a single int is repeated `count` times, as ATen's `IntArrayRef[N]` allows).
+    func ints(_ name: String, default fallback: [Int]? = nil, count: Int? = nil) throws -> [Int] {
+        switch node.argument(name) {
+        case .ints(let list)?:
+            if let count, list.count == 1 { return Array(repeating: list[0], count: count) }
+            return list
+        case .int(let i)?: return Array(repeating: i, count: count ?? 1)
+        case .none?, nil:
+            guard let fallback else { throw fail(name, "missing") }
+            if let count, fallback.count == 1 { return Array(repeating: fallback[0], count: count) }
+            return fallback
+        case let other?: throw fail(name, "expected a list of ints; received \(other)")
+        }
+    }
+
+    func optionalInts(_ name: String) throws -> [Int]? {
+        guard has(name) else { return nil }
+        return try ints(name)
+    }
+
+    func double(_ name: String, default fallback: Double? = nil) throws -> Double {
+        switch node.argument(name) {
+        case .float(let d)?: return d
+        case .int(let i)?: return Double(i)
+        case .bool(let b)?: return b ? 1 : 0
+        case .none?, nil:
+            guard let fallback else { throw fail(name, "missing") }
+            return fallback
+        case let other?: throw fail(name, "expected a number; received \(other)")
+        }
+    }
+
+    func optionalDouble(_ name: String) throws -> Double? {
+        guard has(name) else { return nil }
+        return try double(name)
+    }
+
+    func optionalDoubles(_ name: String) throws -> [Double]? {
+        switch node.argument(name) {
+        case .floats(let list)?: return list
+        case .ints(let list)?: return list.map(Double.init)
+        case .none?, nil: return nil
+        case let other?: throw fail(name, "expected a list of floats; received \(other)")
+        }
+    }
+
+    func bool(_ name: String, default fallback: Bool? = nil) throws -> Bool {
+        switch node.argument(name) {
+        case .bool(let v)?: return v
+        case .int(let i)?: return i != 0
+        case .none?, nil:
+            guard let fallback else { throw fail(name, "missing") }
+            return fallback
+        case let other?: throw fail(name, "expected a bool; received \(other)")
+        }
+    }
+
+    func string(_ name: String, default fallback: String? = nil) throws -> String {
+        switch node.argument(name) {
+        case .string(let s)?: return s
+        case .none?, nil:
+            guard let fallback else { throw fail(name, "missing") }
+            return fallback
+        case let other?: throw fail(name, "expected a string; received \(other)")
+        }
+    }
+
+    func operand(_ name: String) throws -> Operand<B.Value> {
+        switch node.argument(name) {
+        case .tensor(let n)?: return .tensor(try value(named: n))
+        case .int(let i)?: return .number(Double(i), isInteger: true)
+        case .float(let d)?: return .number(d, isInteger: false)
+        case .bool(let v)?: return .number(v ? 1 : 0, isInteger: true)
+        case let other: throw fail(name, "expected a tensor or a number; received \(other.map { "\($0)" } ?? "nothing")")
+        }
+    }
+
+    /// The dtype a `ScalarType` argument names, mapped to Parity's: floating types compute in the
+    /// run's float dtype, integers and bool in int64.
+    func dtype(_ name: String) throws -> DType? {
+        switch node.argument(name) {
+        case .scalarType(let code)?: return ScalarTypes.isFloatingPoint(code) ? floatType : .int64
+        case .none?, nil: return nil
+        case let other?: throw fail(name, "expected a dtype; received \(other)")
+        }
+    }
+
+    // MARK: helpers shared by families
+
+    func shape(_ v: B.Value) -> [Int] { b.shape(of: v) }
+    func rank(_ v: B.Value) -> Int { b.shape(of: v).count }
+
+    /// A Python-style dimension (negative counts from the end) resolved against `rank`.
+    func dim(_ d: Int, rank: Int, _ argument: String = "dim") throws -> Int {
+        let r = Swift.max(rank, 1)
+        guard d >= -r, d < r else { throw fail(argument, "dimension \(d) is out of range for a tensor of rank \(rank)") }
+        return d < 0 ? d + r : d
+    }
+
+    /// `value` as a floating tensor of the run's dtype when it is an integer tensor (type promotion
+    /// int → float).
+    func floating(_ v: B.Value) throws -> B.Value {
+        b.type(of: v).dtype.isFloatingPoint ? v : try b.cast(v, to: floatType)
+    }
+
+    /// A constant in `dtype` with `shape` filled from `values`.
+    func constant(_ values: [Double], shape: [Int], dtype: DType) -> B.Value {
+        b.constant(Tensor(shape: shape, values: values).cast(to: dtype))
+    }
+}
