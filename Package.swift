@@ -53,7 +53,7 @@ let package = Package(
         /// The `parity` command-line tool.
         .executableTarget(
             name: "ParityCLI",
-            dependencies: ["ParityNN", "ParityKeras", "ParityFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// In-process benchmarks (release build); never part of `swift test`.
         .executableTarget(name: "ParityBench", dependencies: ["ParityNN"], path: "bench/Sources/ParityBench"),

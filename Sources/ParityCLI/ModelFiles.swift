@@ -1,15 +1,42 @@
 import Foundation
 import ParityFormats
 import ParityKeras
+import ParityTorch
+
+/// A model the CLI can run, whichever framework wrote it.
+struct RunnableModel {
+    var inputNames: [String]
+    var outputNames: [String]
+    var run: ([Tensor], ExecutionMode, DType) throws -> [Tensor]
+}
 
 /// Opens the model files the CLI accepts, by extension, and reads and writes `.npy` / `.npz` arrays.
 enum ModelFiles {
+    /// A Keras (`.keras`, `.h5`, architecture + `--weights`) or PyTorch (`.pt2`, optionally with
+    /// `--weights` from a state_dict `.pt` or `.safetensors`) model.
+    static func runnable(_ path: String, weights: String?) throws -> RunnableModel {
+        if isTorchProgram(path) {
+            var program = try TorchProgram.load(URL(fileURLWithPath: path))
+            if let weights { program = try program.replacingWeights(from: URL(fileURLWithPath: weights)) }
+            let outputs = program.outputs.count == 1 ? ["output"] : program.outputs.indices.map { "output_\($0)" }
+            return RunnableModel(inputNames: program.userInputs.map(\.name), outputNames: outputs) { inputs, mode, dtype in
+                try program.run(inputs, mode: mode, dtype: dtype)
+            }
+        }
+        let keras = try ModelFiles.keras(path, weights: weights)
+        return RunnableModel(inputNames: keras.network.inputs.map(\.layer), outputNames: keras.network.outputs.map(\.layer)) { inputs, mode, dtype in
+            try keras.run(inputs, mode: mode, dtype: dtype)
+        }
+    }
+
+    static func isTorchProgram(_ path: String) -> Bool { path.lowercased().hasSuffix(".pt2") }
+
     /// A Keras model from a `.keras` or legacy `.h5` file, or a `.weights.h5` file on an architecture.
     /// `isolated` first loads it in a child process (see ``IsolatedCheck``).
     static func keras(_ path: String, weights: String?, isolated: Bool = true) throws -> KerasModel {
         let url = URL(fileURLWithPath: path)
         guard ["keras", "h5", "json"].contains(url.pathExtension.lowercased()) else {
-            throw CLIError.unsupportedFile(path, "expected a Keras model (.keras, .h5; or config.json with --weights)")
+            throw CLIError.unsupportedFile(path, "expected a model: .keras, .h5 (or config.json with --weights) for Keras, .pt2 for PyTorch")
         }
         if isolated { try IsolatedCheck.keras(path, weights: weights) }
         if let weights { return try KerasModel.load(architecture: url, weights: URL(fileURLWithPath: weights)) }

@@ -131,4 +131,39 @@ struct CommandTests {
             #expect(result.stderr.hasPrefix("error: "), "\(arguments): \(result.stderr)")
         }
     }
+
+    static let torch = Fixtures.root.appendingPathComponent("torch")
+
+    @Test("parity run on a torch.export .pt2, with and without --weights (.pt, .safetensors)",
+          arguments: [nil, "conv2d.alt.pt", "conv2d.alt.safetensors"])
+    func runTorch(_ weights: String?) throws {
+        let fixture = try Fixtures.json("torch/conv2d.json")
+        let temp = FileManager.default.temporaryDirectory
+        let input = temp.appendingPathComponent("parity-torch-in-\(UUID().uuidString).npy")
+        let output = temp.appendingPathComponent("parity-torch-out-\(UUID().uuidString).npy")
+        defer { try? FileManager.default.removeItem(at: input); try? FileManager.default.removeItem(at: output) }
+        try NumpyArray.write(ArrayRecord(try Fixtures.tensor(fixture["inputs"]!.array![0], as: .float32)), to: input)
+        var arguments = ["run", Self.torch.appendingPathComponent("conv2d.pt2").path, "--input", input.path, "--output", output.path]
+        if let weights { arguments += ["--weights", Self.torch.appendingPathComponent(weights).path] }
+        let result = try Self.run(arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = try Fixtures.tensor(fixture[weights == nil ? "outputs_float32" : "outputs_alt_float32"]!.array![0], as: .float32)
+        let violation = Tolerance(absolute: 1e-6, relative: 1e-5).violation(try NumpyArray.read(contentsOf: output).toTensor(), expected)
+        #expect(violation == nil, "\(violation ?? "")")
+    }
+
+    @Test("parity inspect on .pt2, .pt and .safetensors; an unsupported operator exits 2 naming its module")
+    func inspectTorch() throws {
+        let program = try Self.run(["inspect", Self.torch.appendingPathComponent("conv2d.pt2").path])
+        #expect(program.status == 0)
+        #expect(program.stdout.contains("c1.weight") && program.stdout.contains("aten.conv2d"))
+        for file in ["conv2d.alt.pt", "conv2d.alt.safetensors"] {
+            let weights = try Self.run(["inspect", Self.torch.appendingPathComponent(file).path, "--json"])
+            #expect(weights.status == 0)
+            #expect(weights.stdout.contains("\"c1.weight\"") && weights.stdout.contains("\"totalBytes\" : 1184"))
+        }
+        let unsupported = try Self.run(["run", Self.torch.appendingPathComponent("unsupported.pt2").path, "--input", "x.npy", "--output", "y.npy"])
+        #expect(unsupported.status == 2)
+        #expect(unsupported.stderr.contains("aten.cumsum") && unsupported.stderr.contains("block.inner"))
+    }
 }
