@@ -80,12 +80,17 @@ unary = [
     ("hardSigmoid", {}, F.hardsigmoid, (-4.0, 4.0)),
     ("linearHardSigmoid", {"slope": 0.2, "offset": 0.5}, lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0), (-4.0, 4.0)),
     ("hardSwish", {}, F.hardswish, (-4.0, 4.0)),
+    ("celu", {"alpha": 1.0}, F.celu, None), ("celu", {"alpha": 0.7}, lambda x: F.celu(x, 0.7), None),
+    ("logSigmoid", {}, F.logsigmoid, None), ("mish", {}, F.mish, None), ("tanhShrink", {}, F.tanhshrink, None),
+    ("softShrink", {"threshold": 0.5}, F.softshrink, None), ("hardShrink", {"threshold": 0.5}, F.hardshrink, None),
 ]
 for fname, params, fn, domain in unary:
     low, high = domain or (-2.0, 2.0)
     x = uniform((3, 7), low, high)
     if fname in ("clip", "hardSigmoid", "hardSwish", "linearHardSigmoid"):  # away from the kinks
         x = np.where(np.min(np.abs(x[..., None] - np.array([-3.0, -2.5, 0.0, 2.5, 3.0, 6.0])), axis=-1) < 0.05, x + 0.1, x)
+    if fname in ("softShrink", "hardShrink"):  # away from the kinks at ±threshold
+        x = np.where(np.abs(np.abs(x) - 0.5) < 0.05, x + 0.1, x)
     if fname == "softplus" and params["beta"] == 2.0:
         x = np.where(np.abs(2 * x - 3.0) < 0.05, x + 0.1, x)
     label = fname + "".join(f"_{k}={v:.4g}" for k, v in params.items())

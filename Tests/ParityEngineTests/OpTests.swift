@@ -27,7 +27,7 @@ struct OpTests {
         let grads = try eagerGradients(row)
         for (index, (grad, expected)) in zip(grads, row.gradients).enumerated() {
             guard let expected, let grad else { continue }
-            let violation = Tolerance(absolute: 1e-12, relative: 1e-10).violation(grad, expected)
+            let violation = row.gradientTolerance.violation(grad, expected)
             #expect(violation == nil, "\(row.name) input \(index): \(violation ?? "")")
         }
     }
