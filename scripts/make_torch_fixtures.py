@@ -2,11 +2,13 @@
 """Generates Tests/Fixtures/torch/: small torch.nn models exported with torch.export (.pt2), their
 state_dicts (.pt, and .safetensors when the package is installed) and PyTorch's outputs.
 
-Generated, do not edit the outputs by hand. Run by hand:
-    /work/venv-torch/bin/python scripts/make_torch_fixtures.py
+Generated, do not edit the outputs by hand. Run by hand (optionally with model names to regenerate
+only those):
+    /work/venv-torch/bin/python scripts/make_torch_fixtures.py [NAME ...]
 
 For every model NAME:
-  NAME.pt2           torch.export.save of torch.export.export(model.eval(), inputs)
+  NAME.pt2           torch.export.save of torch.export.export(model.eval(), inputs) (followed by
+                     .run_decompositions() for the models in DECOMPOSED)
   NAME.json          {"meta", "inputs", "outputs_float32", "outputs_float64", "ops"}; float64 outputs come
                      from model.double() on the same weights and the same (float32-exact) inputs.
 For models listed in ALT_WEIGHTS, a second set of weights of the same shapes:
@@ -246,6 +248,56 @@ class Branch(nn.Module):
         return torch.cond(x.sum() > 0, lambda t: torch.tanh(self.pos(t)), lambda t: self.neg(t) * 2.0, (x,))
 
 
+class ConvTranspose(nn.Module):
+    """ConvTranspose1d/2d/3d: stride, padding, output_padding (also beyond the padding), groups,
+    dilation; an unbatched 1-D input."""
+
+    def __init__(self):
+        super().__init__()
+        self.t1 = nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.t1d = nn.ConvTranspose1d(4, 2, 2, stride=3, padding=0, output_padding=2, dilation=3)
+        self.t2 = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2)
+        self.t2b = nn.ConvTranspose2d(4, 3, (2, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0), bias=False)
+        self.t3 = nn.ConvTranspose3d(2, 4, (2, 3, 2), stride=(1, 2, 2), padding=(1, 0, 1), output_padding=(0, 1, 1), groups=2)
+
+    def forward(self, x1, x2, x3):  # [2, 4, 5], [1, 4, 3, 4], [1, 2, 2, 3, 3]
+        return self.t1(x1), self.t1d(x1), self.t1(x1[0]), self.t2(x2), self.t2b(x2), self.t3(x3)
+
+
+class CoreATen(nn.Module):
+    """Exported with ep.run_decompositions() (core ATen): convolution.default (both ways),
+    _native_batch_norm_legit_no_training, native_group_norm, addmm, native_layer_norm, _softmax,
+    _log_softmax, comparisons, where.self, _to_copy, full, full_like, index.Tensor, clone, expand."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.gn = nn.GroupNorm(2, 4)
+        self.up = nn.ConvTranspose2d(4, 2, 2, stride=2, padding=1, output_padding=1)
+        self.fc = nn.Linear(8, 5)
+        self.ln = nn.LayerNorm(5)
+        self.register_buffer("pick", torch.tensor([[4, -1], [0, 2]]))
+
+    def forward(self, x, z):  # x [2, 3, 4, 4], z [2, 3, 8]
+        h = self.bn(self.conv(x))
+        g = self.gn(h)
+        u = self.up(h)
+        a = self.ln(self.fc(z))
+        s = torch.softmax(a, dim=-1)
+        ls = torch.log_softmax(a, dim=1)
+        w = torch.where(a > 0.1, a, torch.full_like(a, -2.0))
+        w2 = torch.where(a <= s, s, a + torch.full((3, 5), 0.25))
+        masks = ((a == s).float() + (a != 0.5).float() * 2 + (a < 0.5).float() * 4 + (a >= -0.2).float() * 8
+                 + (a > s).float() * 16 + (a < s).float() * 32 + (a >= s).float() * 64 + (a != s).float() * 128
+                 + (a == 0).float() * 256 + (a <= 0.3).float() * 512)
+        ix = a[:, :, self.pick]
+        p = a.permute(2, 0, 1).contiguous()
+        e = a[:, :1, :].expand(2, 3, 5).clone()
+        i = (a * 4).to(torch.int64)
+        return h, g, u, s, ls, w, w2, masks, ix, p, e, i
+
+
 class Inner(nn.Module):
     def forward(self, x):
         return torch.cumsum(x, dim=1)
@@ -299,7 +351,11 @@ CASES = [
     ("attention", Attention, lambda: (gauss((2, 5, 8), 15),)),
     ("branch", Branch, lambda: (gauss((2, 3), 16) + 1.0,)),
     ("unsupported", Unsupported, lambda: (gauss((2, 3), 17),)),
+    ("conv_transpose", ConvTranspose, lambda: (gauss((2, 4, 5), 18), gauss((1, 4, 3, 4), 19), gauss((1, 2, 2, 3, 3), 20))),
+    ("core_aten", CoreATen, lambda: (gauss((2, 3, 4, 4), 21), gauss((2, 3, 8), 22))),
 ]
+# Exported in core ATen (ep.run_decompositions()), the IR that backends and most .pt2 producers use.
+DECOMPOSED = {"core_aten"}
 # Second inputs that take the other branch (cond) are stored as "inputs_alt".
 ALT_INPUTS = {"branch": lambda: (gauss((2, 3), 16) - 1.0,)}
 ALT_WEIGHTS = {"linear_algebra", "conv2d", "normalization", "recurrent"}
@@ -336,12 +392,19 @@ def save_weights(model, path_stem):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    # Optional model names: regenerate only those (each model has its own seeds, so the others' files
+    # would come out the same).
+    only = set(sys.argv[1:])
     for name, cls, make_inputs in CASES:
+        if only and name not in only:
+            continue
         torch.manual_seed(0)
         model = cls().eval()
         randomize(model, 100)
         inputs = make_inputs()
         ep = torch.export.export(model, inputs)
+        if name in DECOMPOSED:
+            ep = ep.run_decompositions()
         path = os.path.join(OUT, name + ".pt2")
         torch.export.save(ep, path)
         ops = sorted({str(n.target) for n in ep.graph.nodes if n.op == "call_function"})

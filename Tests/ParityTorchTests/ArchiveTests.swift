@@ -23,6 +23,22 @@ struct ArchiveTests {
         if case .float(let eps)? = batchNorm.argument("eps") { #expect(eps == 1e-3) } else { Issue.record("eps is not a float") }
     }
 
+    @Test("the core ATen fixture is in core ATen form (run_decompositions), with a transposed convolution")
+    func coreATen() throws {
+        let program = try TorchProgram.load(TorchFixture("core_aten").archive)
+        let targets = Set(program.graph.nodes.map(\.target))
+        for target in ["aten._native_batch_norm_legit_no_training.default", "aten.native_layer_norm.default", "aten.native_group_norm.default",
+                       "aten._softmax.default", "aten.addmm.default", "aten.index.Tensor", "aten._to_copy.default", "aten.where.self"] {
+            #expect(targets.contains(target), "\(target)")
+        }
+        #expect(!targets.contains("aten.linear.default") && !targets.contains("aten.layer_norm.default"))
+        let transposed = program.graph.nodes.filter { node in
+            guard node.target == "aten.convolution.default", case .bool(true)? = node.argument("transposed") else { return false }
+            return true
+        }
+        #expect(transposed.count == 1)
+    }
+
     @Test("the summary groups operators by module path")
     func summary() throws {
         let program = try TorchProgram.load(TorchFixture("recurrent").archive)

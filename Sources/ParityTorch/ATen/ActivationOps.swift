@@ -4,13 +4,14 @@ import ParityNN
 /// `aten/src/ATen/native/Activation.cpp`): `gelu(approximate: "none" | "tanh")`, `hardtanh(min, max)`
 /// (ReLU6 is `hardtanh(0, 6)` in the graph), `leaky_relu` slope 0.01, `elu(alpha)`, `celu(alpha)`,
 /// `softplus(beta, threshold)`, `prelu` `x > 0 ? x : w·x` with one weight or one per channel (axis 1);
-/// `softmax` / `log_softmax` along `dim`.
+/// `softmax` / `log_softmax` along `dim` (core ATen's `_softmax` / `_log_softmax` with
+/// `half_to_float=False`, the only value a float32 or float64 input takes).
 enum ActivationOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.relu.default", "aten.gelu.default", "aten.silu.default", "aten.sigmoid.default", "aten.tanh.default",
         "aten.hardtanh.default", "aten.leaky_relu.default", "aten.elu.default", "aten.selu.default", "aten.celu.default",
         "aten.softplus.default", "aten.hardsigmoid.default", "aten.hardswish.default", "aten.mish.default", "aten.prelu.default",
-        "aten.softmax.int", "aten.log_softmax.int",
+        "aten.softmax.int", "aten.log_softmax.int", "aten._softmax.default", "aten._log_softmax.default",
     ]
 
     static func function<B: Builder>(_ c: ATenCall<B>) throws -> UnaryFunction? {
@@ -58,11 +59,13 @@ enum ActivationOps: ATenFamily {
             }
             let positive = try b.binary(.greater, x, b.scalar(0, like: x))
             return [try b.apply(Select(), [positive, x, b.multiply(x, weight)])]
-        case "aten.softmax.int", "aten.log_softmax.int":
+        case "aten.softmax.int", "aten.log_softmax.int", "aten._softmax.default", "aten._log_softmax.default":
             let x = try c.floating(c.tensor("self"))
             let axis = try c.dim(c.int("dim"), rank: c.rank(x))
             if let dtype = try c.dtype("dtype"), dtype != b.type(of: x).dtype { throw c.unsupported("softmax with dtype \(dtype)") }
-            return [try b.apply(Softmax(axis: axis, logarithm: c.target == "aten.log_softmax.int"), [x])]
+            if try c.bool("half_to_float", default: false) { throw c.unsupported("softmax with half_to_float (float16 input) is not mapped") }
+            let logarithm = c.target == "aten.log_softmax.int" || c.target == "aten._log_softmax.default"
+            return [try b.apply(Softmax(axis: axis, logarithm: logarithm), [x])]
         default:
             throw c.unsupported("not in the activation table")
         }

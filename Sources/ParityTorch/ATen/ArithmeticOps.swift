@@ -7,16 +7,38 @@ import ParityNN
 /// below 2⁵³); `div` is true division (int / int → float). `add`/`sub` with `alpha ≠ 1` round
 /// `self + alpha·other` once, as the vectorised CPU kernel's `fmadd` does. `pow` with exponent
 /// 2, 3, 0.5, −0.5, −1, −2 takes PyTorch's special cases (`x·x`, `x·x·x`, `sqrt`, `1/sqrt`, ...).
-/// Comparisons give 1/0 in the float dtype (Parity has no bool tensors).
+/// Comparisons (`eq`, `ne`, `lt`, `le`, `gt`, `ge`, `.Tensor` and `.Scalar`) compare in the promoted
+/// dtype (a float scalar against a float32 tensor is rounded to float32 first, as TensorIterator's
+/// common dtype does; integers against integers compare exactly, through float64) and give 1/0 in
+/// the run's float dtype (Parity has no bool tensors: a bool is such a mask). `ne` is `1 − eq`, so
+/// NaN ≠ NaN. `where.self(condition, self, other)` selects where the condition is non-zero, the two
+/// branches promoted to one dtype.
 enum ArithmeticOps: ATenFamily {
-    static let targets: Set<String> = [
+    static let comparisons: [String: BinaryFunction] = [
+        "eq": .equal, "ne": .equal, "lt": .less, "le": .lessEqual, "gt": .greater, "ge": .greaterEqual,
+    ]
+
+    static let targets: Set<String> = Set([
         "aten.add.Tensor", "aten.sub.Tensor", "aten.rsub.Scalar", "aten.mul.Tensor", "aten.div.Tensor", "aten.neg.default",
         "aten.abs.default", "aten.exp.default", "aten.sqrt.default", "aten.rsqrt.default", "aten.pow.Tensor_Scalar",
-        "aten.maximum.default", "aten.clamp.default", "aten.gt.Scalar",
-    ]
+        "aten.maximum.default", "aten.clamp.default", "aten.where.self",
+    ] + comparisons.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] })
+
+    /// The comparison a target names (`aten.le.Scalar` → `le`).
+    static func comparison(_ target: String) -> String? {
+        let parts = target.split(separator: ".")
+        guard parts.count == 3, parts[0] == "aten", parts[2] == "Tensor" || parts[2] == "Scalar", comparisons[String(parts[1])] != nil else { return nil }
+        return String(parts[1])
+    }
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
+        if let name = comparison(c.target), let f = comparisons[name] {
+            let (x, y, _) = try promote(c, c.operand("self"), c.operand("other"), floatResult: false)
+            var mask = try b.binary(f, x, y)
+            if name == "ne" { mask = try b.subtract(b.scalar(1, like: mask), mask) }
+            return [try b.cast(mask, to: c.floatType)]
+        }
         switch c.target {
         case "aten.add.Tensor", "aten.sub.Tensor":
             var alpha = try c.double("alpha", default: 1)
@@ -31,8 +53,11 @@ enum ArithmeticOps: ATenFamily {
             return [try binary(c, .divide, c.operand("self"), c.operand("other"), floatResult: true)]
         case "aten.maximum.default":
             return [try binary(c, .maximum, c.operand("self"), c.operand("other"))]
-        case "aten.gt.Scalar":
-            return [try binary(c, .greater, c.operand("self"), c.operand("other"), floatResult: true)]
+        case "aten.where.self":
+            let (x, y, integer) = try promote(c, c.operand("self"), c.operand("other"), floatResult: false)
+            let condition = try b.cast(c.tensor("condition"), to: b.type(of: x).dtype)
+            let out = try b.apply(Select(), [condition, x, y])
+            return [integer ? try b.cast(out, to: .int64) : out]
         case "aten.neg.default":
             let x = try c.tensor("self")
             return [try viaFloat(c, x) { try b.negate($0) }]

@@ -9,15 +9,23 @@ import ParityNN
 ///   `y = (x − mean)·rstd·γ + β`, `rstd = 1/sqrt(var + ε)`, biased variance.
 /// - `group_norm` (`group_norm_kernel.cpp`): statistics per (sample, group), then per channel
 ///   `scale = rstd·γ`, `bias = −scale·mean + β`, `y = x·scale + bias`.
+///
+/// Core ATen's forms (after `run_decompositions()`) compute the same and return tuples:
+/// `_native_batch_norm_legit_no_training` → `(y, ∅, ∅)` (two empty tensors at inference),
+/// `native_layer_norm` → `(y, mean, rstd)` with the statistics shaped `input[:axis] + [1]*k`,
+/// `native_group_norm(input, weight, bias, N, C, HxW, group, eps)` → `(y, mean, rstd)` shaped `(N, group)`.
 enum NormalizationOps: ATenFamily {
-    static let targets: Set<String> = ["aten.batch_norm.default", "aten.layer_norm.default", "aten.group_norm.default"]
+    static let targets: Set<String> = [
+        "aten.batch_norm.default", "aten.layer_norm.default", "aten.group_norm.default",
+        "aten._native_batch_norm_legit_no_training.default", "aten.native_layer_norm.default", "aten.native_group_norm.default",
+    ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
         let x = try c.floating(c.tensor("input"))
         let shape = c.shape(x)
         switch c.target {
-        case "aten.batch_norm.default":
+        case "aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default":
             if try c.bool("training", default: false) {
                 throw c.unsupported("batch_norm in training mode (batch statistics): export the model after .eval()")
             }
@@ -33,22 +41,32 @@ enum NormalizationOps: ATenFamily {
             let alpha = try c.optionalTensor("weight").map { try b.multiply(invstd, $0) } ?? invstd
             let shift = try b.multiply(mean, alpha)
             let beta = try c.optionalTensor("bias").map { try b.subtract($0, shift) } ?? b.negate(shift)
-            return [try b.add(b.multiply(x, param(alpha)), param(beta))]
-        case "aten.layer_norm.default":
+            let y = try b.add(b.multiply(x, param(alpha)), param(beta))
+            if c.target == "aten.batch_norm.default" { return [y] }
+            let empty = b.constant(Tensor.zeros([0], dtype: b.type(of: x).dtype))
+            return [y, empty, empty]
+        case "aten.layer_norm.default", "aten.native_layer_norm.default":
             let normalized = try c.ints("normalized_shape")
             guard normalized.count <= shape.count, Array(shape.suffix(normalized.count)) == normalized else {
                 throw c.fail("normalized_shape", "\(normalized) is not the trailing shape of \(shape)")
             }
             let axes = Array((shape.count - normalized.count)..<shape.count)
             let eps = try c.double("eps", default: 1e-5)
-            let (centred, rstd) = try moments(b, x, axes: axes, eps: eps)
+            let (centred, rstd, mean) = try moments(b, x, axes: axes, eps: eps)
             var y = try b.multiply(centred, rstd)
             if let gamma = try c.optionalTensor("weight") { y = try b.multiply(y, gamma) }
             if let beta = try c.optionalTensor("bias") { y = try b.add(y, beta) }
-            return [y]
-        case "aten.group_norm.default":
-            let groups = try c.int("num_groups")
-            guard shape.count >= 2, shape[1] % groups == 0 else {
+            return c.target == "aten.layer_norm.default" ? [y] : [y, mean, rstd]
+        case "aten.group_norm.default", "aten.native_group_norm.default":
+            let native = c.target == "aten.native_group_norm.default"
+            let groups = try c.int(native ? "group" : "num_groups")
+            if native {
+                let (nArg, cArg, hw) = (try c.int("N"), try c.int("C"), try c.int("HxW"))
+                guard shape.count >= 2, [nArg, cArg, hw] == [shape[0], shape[1], shape.dropFirst(2).reduce(1, *)] else {
+                    throw c.fail("N", "N \(nArg), C \(cArg), HxW \(hw) do not describe an input of shape \(shape)")
+                }
+            }
+            guard groups >= 1, shape.count >= 2, shape[1] % groups == 0 else {
                 throw c.fail("num_groups", "\(groups) groups do not divide the \(shape.count >= 2 ? shape[1] : 0) channels of \(shape)")
             }
             let (n, channels) = (shape[0], shape[1])
@@ -69,17 +87,18 @@ enum NormalizationOps: ATenFamily {
             var bias = try b.negate(b.multiply(scale, meanC))
             if let beta = try c.optionalTensor("bias") { bias = try b.add(bias, beta) }
             let trailing = [n, channels] + Array(repeating: 1, count: shape.count - 2)
-            return [try b.add(b.multiply(x, b.reshape(scale, trailing)), b.reshape(bias, trailing))]
+            let y = try b.add(b.multiply(x, b.reshape(scale, trailing)), b.reshape(bias, trailing))
+            return native ? [y, try b.reshape(mean, [n, groups]), try b.reshape(rstd, [n, groups])] : [y]
         default:
             throw c.unsupported("not in the normalization table")
         }
     }
 
-    /// `x − mean` and `1/sqrt(var + ε)` over `axes` (biased variance), kept broadcastable.
-    static func moments<B: Builder>(_ b: B, _ x: B.Value, axes: [Int], eps: Double) throws -> (centred: B.Value, rstd: B.Value) {
+    /// `x − mean`, `1/sqrt(var + ε)` and the mean over `axes` (biased variance), kept broadcastable.
+    static func moments<B: Builder>(_ b: B, _ x: B.Value, axes: [Int], eps: Double) throws -> (centred: B.Value, rstd: B.Value, mean: B.Value) {
         let mean = try b.reduce(.mean, x, axes: axes, keepDims: true)
         let centred = try b.subtract(x, mean)
         let variance = try b.reduce(.mean, b.multiply(centred, centred), axes: axes, keepDims: true)
-        return (centred, try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x)))))
+        return (centred, try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x)))), mean)
     }
 }

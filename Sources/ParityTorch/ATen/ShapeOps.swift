@@ -2,20 +2,26 @@ import ParityNN
 
 /// View and layout operators. Values are always dense (a view is a copy with the same elements), so
 /// `view`, `reshape` and `flatten` are one reshape; `slice` clamps its bounds as Python does; `gather`
-/// needs a fixed index (a buffer or constant) and becomes one ``Remap``.
+/// needs a fixed index (a buffer or constant) and becomes one ``Remap``. `index.Tensor` with one
+/// index tensor (`x[:, idx]`, any index shape, negative indices counting from the end) is a
+/// ``Gather`` on that axis, the index's axes in place of the indexed one (PyTorch's rule when the
+/// advanced indices are adjacent, as one is); several index tensors and boolean masks are refused.
+/// `full(size, fill_value)` takes its dtype from `dtype`, else from the fill value (an int gives int64,
+/// a float the run's float dtype, a bool a 1/0 mask); `full_like` from `self` unless `dtype` is given.
 enum ShapeOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.view.default", "aten.reshape.default", "aten.flatten.using_ints", "aten.permute.default", "aten.transpose.int",
         "aten.unsqueeze.default", "aten.squeeze.default", "aten.squeeze.dim", "aten.expand.default", "aten.cat.default",
         "aten.stack.default", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int", "aten.slice.Tensor",
         "aten.select.int", "aten.index_select.default", "aten.gather.default", "aten.zeros.default",
+        "aten.full.default", "aten.full_like.default", "aten.index.Tensor",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
         switch c.target {
         case "aten.view.default", "aten.reshape.default":
-            return [try b.reshape(c.tensor("self"), c.ints(c.target == "aten.view.default" ? "size" : "shape"))]
+            return [try b.reshape(c.tensor("self"), c.size(c.target == "aten.view.default" ? "size" : "shape", inferable: true))]
         case "aten.flatten.using_ints":
             let x = try c.tensor("self")
             let shape = c.shape(x)
@@ -52,7 +58,7 @@ enum ShapeOps: ATenFamily {
             return [try b.reshape(x, shape.enumerated().filter { !drop.contains($0.offset) }.map(\.element))]
         case "aten.expand.default":
             let x = try c.tensor("self")
-            let size = try c.ints("size")
+            let size = try c.size("size", inferable: true)
             var shape = c.shape(x)
             guard size.count >= shape.count else { throw c.fail("size", "\(size) has fewer axes than \(shape)") }
             shape = Array(repeating: 1, count: size.count - shape.count) + shape
@@ -141,10 +147,70 @@ enum ShapeOps: ATenFamily {
             return [try b.apply(Remap(indices: flat, innerShape: index.shape, batchRank: 0, label: "gather"), [x])]
         case "aten.zeros.default":
             // A floating dtype (or none: PyTorch's default float32) is the run's float dtype.
-            let size = try c.ints("size")
+            let size = try c.size("size")
             return [c.b.constant(Tensor.zeros(size, dtype: try c.dtype("dtype") ?? c.floatType))]
+        case "aten.full.default", "aten.full_like.default":
+            let size: [Int], inferred: DType
+            if c.target == "aten.full.default" {
+                size = try c.size("size")
+                if case .int? = c.node.argument("fill_value") { inferred = .int64 } else { inferred = c.floatType }
+            } else {
+                let x = try c.tensor("self")
+                size = c.shape(x)
+                inferred = b.type(of: x).dtype
+            }
+            var value = try c.double("fill_value")
+            var dtype = inferred
+            if case .scalarType(let code)? = c.node.argument("dtype") {
+                dtype = ScalarTypes.isFloatingPoint(code) || code == 12 ? c.floatType : .int64
+                if code == 12 { value = value != 0 ? 1 : 0 }
+                guard [5, 7, 8, 12].contains(code) else { throw c.unsupported("\(c.target) with dtype \(ScalarTypes.name(code)) is not mapped") }
+            } else if case .bool? = c.node.argument("fill_value"), c.target == "aten.full.default" {
+                dtype = c.floatType
+            }
+            if dtype == .int64 { value = value.rounded(.towardZero) }
+            return [b.constant(Tensor(repeating: value, shape: size, dtype: dtype))]
+        case "aten.index.Tensor":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            guard case .optionalTensors(let names)? = c.node.argument("indices") ?? .none else {
+                if case .tensors(let names)? = c.node.argument("indices"), names.count == 1 {
+                    return [try indexAlong(c, x, axis: 0, index: c.value(named: names[0]), known: c.known[names[0]])]
+                }
+                throw c.fail("indices", "expected a list of optional tensors")
+            }
+            let given = names.enumerated().filter { $0.element != nil }
+            guard given.count == 1, let (axis, name) = given.first.map({ ($0.offset, $0.element!) }) else {
+                throw c.unsupported("indexing with \(given.count) index tensors is not mapped (only one)")
+            }
+            guard names.count <= shape.count else { throw c.fail("indices", "\(names.count) indices for a tensor of rank \(shape.count)") }
+            return [try indexAlong(c, x, axis: axis, index: c.value(named: name), known: c.known[name])]
         default:
             throw c.unsupported("not in the shape table")
         }
+    }
+
+    /// `x[..., index, ...]` on `axis`: negative indices count from the end (resolved here for a
+    /// fixed index; at run time as `i + n·(i < 0)`), out-of-range ones throw.
+    static func indexAlong<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, axis: Int, index: B.Value, known: Tensor?) throws -> B.Value {
+        let b = c.b
+        let n = c.shape(x)[axis]
+        guard b.type(of: index).dtype == .int64 else {
+            throw c.unsupported("indexing with a boolean or floating index (a mask) is not mapped; only int64 indices")
+        }
+        var resolved = index
+        if let known, let values = known.int64s {
+            let fixed = try values.map { v -> Int64 in
+                let r = v < 0 ? v + Int64(n) : v
+                guard r >= 0, r < Int64(n) else { throw c.fail("indices", "index \(v) is out of range for axis \(axis) of size \(n)") }
+                return r
+            }
+            resolved = b.constant(Tensor(shape: known.shape, int64: fixed))
+        } else {
+            let wide = try b.cast(index, to: .float64)
+            let negative = try b.binary(.less, wide, b.scalar(0, like: wide))
+            resolved = try b.cast(b.add(wide, b.multiply(negative, b.scalar(Double(n), like: wide))), to: .int64)
+        }
+        return try b.apply(Gather(axis: axis), [x, resolved])
     }
 }

@@ -24,11 +24,16 @@ enum UpsamplingOps: ATenFamily {
         if let given = try c.optionalInts("output_size") {
             size = given
         } else if let scales, scales.count == 2 {
-            size = (0..<2).map { Int((Double(spatial[$0]) * scales[$0]).rounded(.down)) }
+            size = try (0..<2).map { i in
+                let n = (Double(spatial[i]) * scales[i]).rounded(.down)
+                guard n.isFinite, n >= 0, n <= Double(ATenCall<B>.maxListElement) else { throw c.fail("scale_factors", "\(scales) gives \(n) cells") }
+                return Int(n)
+            }
         } else {
             throw c.fail("output_size", "neither output_size nor two scale_factors are given")
         }
         guard size.count == 2, size.allSatisfy({ $0 >= 1 }) else { throw c.fail("output_size", "\(size)") }
+        try c.checkCount(Array(shape.prefix(2)) + size, "output_size")
         let scale: [Double?] = (0..<2).map { i in (scales?.count == 2) ? scales?[i] : nil }
         if c.target == "aten.upsample_nearest2d.vec" {
             let sources = (0..<2).map { nearest(input: spatial[$0], output: size[$0], scale: scale[$0]) }

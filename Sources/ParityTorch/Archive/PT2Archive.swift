@@ -142,6 +142,9 @@ struct PT2Archive {
         }
     }
 
+    /// The most elements a stored broadcast view (a zero stride) may expand to.
+    static let maxViewElements = 1 << 24
+
     /// Reads a view of a raw storage through its sizes, strides and storage offset.
     private func strided(_ bytes: Data, scalarType: Int, sizes: [Int], strides: [Int], offset: Int, key: String) throws -> Tensor {
         guard let elementType = ScalarTypes.elementType(scalarType) else {
@@ -152,12 +155,30 @@ struct PT2Archive {
             throw TorchError.invalidWeight(file: file, key: key, reason: "\(bytes.count) bytes is not a whole number of \(elementType) elements")
         }
         let storageCount = bytes.count / size
-        let count = sizes.reduce(1, *)
         guard sizes.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), offset >= 0 else {
             throw TorchError.invalidWeight(file: file, key: key, reason: "negative size, stride or offset (sizes \(sizes), strides \(strides), offset \(offset))")
         }
+        // Sizes come from the file: overflow-checked, and a view with no zero stride cannot have more
+        // elements than its storage (a broadcast view, stride 0, is bounded by the creation limit).
+        var count = 1
+        for n in sizes {
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            let limit = strides.contains(0) ? Swift.max(storageCount, Self.maxViewElements) : storageCount
+            guard !overflow, product <= Swift.max(limit, 0) || product == 0 else {
+                throw TorchError.invalidWeight(file: file, key: key, reason: "sizes \(sizes) describe more elements than a storage of \(storageCount) can hold")
+            }
+            count = product
+        }
         if count == 0 { return Tensor.zeros(sizes, dtype: elementType.widenedDType) }
-        let last = offset + zip(sizes, strides).reduce(0) { $0 + ($1.0 - 1) * $1.1 }
+        var last = offset
+        for (n, stride) in zip(sizes, strides) {
+            let (reach, overflow) = (n - 1).multipliedReportingOverflow(by: stride)
+            let (sum, overflow2) = last.addingReportingOverflow(reach)
+            guard !overflow, !overflow2 else {
+                throw TorchError.invalidWeight(file: file, key: key, reason: "view (sizes \(sizes), strides \(strides), offset \(offset)) overflows")
+            }
+            last = sum
+        }
         guard last < storageCount else {
             throw TorchError.invalidWeight(file: file, key: key,
                                            reason: "view (sizes \(sizes), strides \(strides), offset \(offset)) reaches element \(last) of a storage of \(storageCount)")

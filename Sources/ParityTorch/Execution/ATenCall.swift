@@ -88,8 +88,21 @@ struct ATenCall<B: Builder> {
         }
     }
 
+    /// The largest magnitude an `int[]` element may have (sizes, strides, paddings, dilations, dims,
+    /// pad amounts): larger values come from a corrupt file, and refusing them keeps the products the
+    /// lowerings compute from overflowing. Scalar `int`s (a slice's end is `Int.max`) are not bounded.
+    static var maxListElement: Int { Int(Int32.max) }
+
     /// An `int[]` argument (a single int is repeated `count` times, as ATen's `IntArrayRef[N]` allows).
     func ints(_ name: String, default fallback: [Int]? = nil, count: Int? = nil) throws -> [Int] {
+        let list = try unboundedInts(name, default: fallback, count: count)
+        if let bad = list.first(where: { $0 > Self.maxListElement || $0 < -Self.maxListElement }) {
+            throw fail(name, "element \(bad) of \(list) is beyond any size, stride or padding")
+        }
+        return list
+    }
+
+    private func unboundedInts(_ name: String, default fallback: [Int]?, count: Int?) throws -> [Int] {
         switch node.argument(name) {
         case .ints(let list)?:
             if let count, list.count == 1 { return Array(repeating: list[0], count: count) }
@@ -162,6 +175,36 @@ struct ATenCall<B: Builder> {
         case .float(let d)?: return .number(d, isInteger: false)
         case .bool(let v)?: return .number(v ? 1 : 0, isInteger: true)
         case let other: throw fail(name, "expected a tensor or a number; received \(other.map { "\($0)" } ?? "nothing")")
+        }
+    }
+
+    /// The most elements a tensor created from a size argument (`zeros`, `full`) may have: sizes come
+    /// from the file, and a corrupt one must be refused, not allocated.
+    static var maxCreatedElements: Int { 1 << 28 }
+
+    /// A size argument (`int[]`) checked to be non-negative (or `-1` when `inferable`, as `view`
+    /// allows) and of a reasonable element count.
+    func size(_ name: String, inferable: Bool = false) throws -> [Int] {
+        let size = try ints(name)
+        var count = 1
+        for n in size {
+            if inferable && n == -1 { continue }
+            guard n >= 0 else { throw fail(name, "negative size \(size)") }
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow, product <= Self.maxCreatedElements else { throw fail(name, "\(size) has more than \(Self.maxCreatedElements) elements") }
+            count = product
+        }
+        return size
+    }
+
+    /// Throws when `shape` has more than ``maxCreatedElements`` elements (an index map or tensor a
+    /// lowering is about to build from sizes read in the file).
+    func checkCount(_ shape: [Int], _ argument: String) throws {
+        var count = 1
+        for n in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: Swift.max(n, 0))
+            guard !overflow, product <= Self.maxCreatedElements else { throw fail(argument, "gives \(shape), more than \(Self.maxCreatedElements) elements") }
+            count = product
         }
     }
 

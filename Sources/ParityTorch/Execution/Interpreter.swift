@@ -63,7 +63,7 @@ enum ATenTable {
     nonisolated(unsafe) static let families: [any ATenFamily.Type] = [
         LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
         ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
-        RecurrentOps.self, AttentionOps.self, ControlFlowOps.self,
+        RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self,
     ]
 
     static func family(for target: String) -> (any ATenFamily.Type)? {
