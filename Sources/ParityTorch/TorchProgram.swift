@@ -189,8 +189,11 @@ public struct TorchProgram: Sendable {
         }
     }
 
-    /// The program's outputs on any builder: the weights become constants in `floatType`.
-    public func outputs<B: Builder>(_ userValues: [B.Value], in b: B, floatType: DType) throws -> [B.Value] {
+    /// The program's outputs on any builder: the weights become constants in `floatType`. `observe` sees
+    /// every top-level node's results as they are computed, with the node (its `nn_module_stack` says which
+    /// module called it); `parity compare` reads module outputs through it.
+    public func outputs<B: Builder>(_ userValues: [B.Value], in b: B, floatType: DType,
+                                    observe: ((_ node: TorchNode, _ results: [B.Value]) -> Void)? = nil) throws -> [B.Value] {
         var values: [B.Value] = []
         var known: [String: Tensor] = [:]
         var user = userValues.makeIterator()
@@ -206,7 +209,7 @@ public struct TorchProgram: Sendable {
                 values.append(value)
             }
         }
-        let interpreter = Interpreter(b: b, floatType: floatType)
+        let interpreter = Interpreter(b: b, floatType: floatType, observe: observe)
         let results = try interpreter.run(graph, inputs: values, known: known)
         return try outputs.map { name in
             guard let index = graph.outputs.firstIndex(of: name) else {

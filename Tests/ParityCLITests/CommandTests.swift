@@ -166,4 +166,21 @@ struct CommandTests {
         #expect(unsupported.status == 2)
         #expect(unsupported.stderr.contains("aten.cumsum") && unsupported.stderr.contains("block.inner"))
     }
+
+    static let examples = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples/conv_bn_dense")
+
+    @Test("parity compare: a faithful port exits 0, a port with a planted mistake exits 1 naming the layer",
+          arguments: [("faithful", Int32(0), nil), ("batchnorm-epsilon", Int32(1), "bn"), ("flatten-order", Int32(1), "flatten")] as [(String, Int32, String?)])
+    func compare(_ port: String, _ status: Int32, _ layer: String?) throws {
+        let report = FileManager.default.temporaryDirectory.appendingPathComponent("parity-compare-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: report) }
+        let result = try Self.run(["compare", Self.examples.appendingPathComponent("keras.keras").path,
+                                   Self.examples.appendingPathComponent("\(port)/torch.pt2").path,
+                                   "--input", Self.examples.appendingPathComponent("input.npy").path, "--json", report.path])
+        #expect(result.status == status, "\(result.stderr)")
+        #expect(result.stdout.contains(status == 0 ? "verdict: MATCH" : "verdict: MISMATCH"))
+        if let layer { #expect(result.stdout.contains("first layer beyond float noise: \(layer)")) }
+        let json = try JSONValue.parse(Data(contentsOf: report))
+        #expect(json["verdict"]?.string == (status == 0 ? "match" : "mismatch"))
+    }
 }

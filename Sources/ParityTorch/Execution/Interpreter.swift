@@ -6,6 +6,8 @@ struct Interpreter<B: Builder> {
     let b: B
     /// The dtype floating values compute in (the run's dtype; PyTorch's float32 when exported).
     let floatType: DType
+    /// Sees every top-level node's results as they are computed (``TorchProgram/outputs(_:in:floatType:observe:)``).
+    var observe: ((_ node: TorchNode, _ results: [B.Value]) -> Void)? = nil
 
     /// `known`: graph inputs whose tensor is fixed (weights, buffers), for ops that need a constant
     /// argument (a gather's index).
@@ -40,6 +42,7 @@ struct Interpreter<B: Builder> {
                 }
                 env[name] = results[slot]
             }
+            observe?(node, results)
         }
         return try graph.outputs.map { name in
             guard let value = env[name] else {

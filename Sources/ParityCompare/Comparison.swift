@@ -1,0 +1,312 @@
+import Foundation
+import ParityTensor
+
+/// The tolerance of the output check: `|b − a| ≤ atol + rtol·|a|` elementwise, A taken as the expected
+/// value (`torch.testing.assert_close(actual=B, expected=A)`).
+public struct CompareTolerance: Sendable, Codable, Equatable {
+    public var rtol: Double
+    public var atol: Double
+    /// Where the values came from: `torch.testing.assert_close defaults for float32` or `user`.
+    public var source: String
+
+    public init(rtol: Double, atol: Double, source: String = "given") {
+        self.rtol = rtol
+        self.atol = atol
+        self.source = source
+    }
+
+    /// `torch.testing.assert_close`'s defaults for a dtype (`torch/testing/_comparison.py`,
+    /// `_DTYPE_PRECISIONS`): float32 rtol 1.3e-6, atol 1e-5; float64 1e-7, 1e-7.
+    public static func assertCloseDefaults(for dtype: DType) -> CompareTolerance {
+        switch dtype {
+        case .float64: return CompareTolerance(rtol: 1e-7, atol: 1e-7, source: "torch.testing.assert_close defaults for float64")
+        default: return CompareTolerance(rtol: 1.3e-6, atol: 1e-5, source: "torch.testing.assert_close defaults for float32")
+        }
+    }
+}
+
+/// Error figures between two tensors of one shape: ``ErrorMetrics`` plus cosine similarity.
+public struct PairMetrics: Sendable, Codable, Equatable {
+    public var maxAbs: Double
+    public var maxRel: Double
+    public var maxUlp: UInt64
+    public var medianUlp: UInt64
+    public var cosine: Double
+    public var count: Int
+
+    public init(_ a: Tensor, _ b: Tensor) throws {
+        let m = try ErrorMetrics(a, b)
+        maxAbs = m.maxAbsolute
+        maxRel = m.maxRelative
+        maxUlp = m.maxUlps
+        medianUlp = m.medianUlps
+        count = m.count
+        let (x, y) = (a.doubles, b.doubles)
+        var (dot, nx, ny) = (0.0, 0.0, 0.0)
+        for (u, v) in zip(x, y) { dot += u * v; nx += u * u; ny += v * v }
+        cosine = nx == 0 && ny == 0 ? 1 : (nx == 0 || ny == 0 ? 0 : dot / (nx.squareRoot() * ny.squareRoot()))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case maxAbs = "max_abs", maxRel = "max_rel", maxUlp = "max_ulp", medianUlp = "median_ulp", cosine, count
+    }
+}
+
+/// One pair of aligned layers and how far apart their outputs are.
+public struct LayerComparison: Sendable, Codable {
+    public enum Pairing: String, Sendable, Codable { case name, order }
+    public enum Side: String, Sendable, Codable { case a, b }
+
+    public var a: String
+    public var b: String
+    public var kindA: String
+    public var kindB: String
+    /// How the layers were paired: same name, or position and shape.
+    public var pairedBy: Pairing
+    /// The permutation applied to B's tensor to bring it to A's layout (`nil`: none).
+    public var permutationB: [Int]?
+    public var shape: [Int]
+    /// A float32 vs B float32.
+    public var metrics: PairMetrics
+    /// Max |A float64 − B float64|: the difference with rounding taken out.
+    public var maxAbsFloat64: Double
+    /// Max |A float32 − A float64| and the same for B: each side's own rounding error.
+    public var roundingA: Double
+    public var roundingB: Double
+    /// The side whose float32 output is closer to its own Float64 rerun (`nil` on a tie).
+    public var float64Closer: Side?
+    /// The float noise this pair is measured against (see ``Comparison``).
+    public var noise: Double
+    public var exceedsNoise: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case a, b, kindA = "kind_a", kindB = "kind_b", pairedBy = "paired_by", permutationB = "permutation_b", shape, metrics
+        case maxAbsFloat64 = "max_abs_float64", roundingA = "rounding_a", roundingB = "rounding_b"
+        case float64Closer = "float64_closer", noise, exceedsNoise = "exceeds_noise"
+    }
+}
+
+/// A finding: a cause with the layer it was found at. Only causes Parity has tested appear.
+public struct Finding: Sendable, Codable, Equatable {
+    public var layer: String
+    /// A stable id from issue 6's vocabulary (`float-noise`, `weights-differ`, …).
+    public var cause: String
+    public var a: String?
+    public var b: String?
+    /// The fraction of the layer's difference the cause explains.
+    public var explains: Double
+    public var fix: String?
+    public var message: String
+}
+
+/// The result of comparing two models on one input.
+public struct Comparison: Sendable, Codable {
+    public enum Verdict: String, Sendable, Codable { case match, mismatch }
+
+    public var verdict: Verdict
+    public var a: String
+    public var b: String
+    public var tolerance: CompareTolerance
+    /// How the input was given to B: `nil` as it is, else the permutation applied (and its name).
+    public var inputPermutationB: [Int]?
+    public var inputLayoutNote: String
+    public var output: OutputComparison
+    public var layers: [LayerComparison]
+    /// Layers of A and B that no layer of the other side was paired with.
+    public var unpairedA: [String]
+    public var unpairedB: [String]
+    /// The first paired layer whose difference exceeds float noise.
+    public var firstDivergence: String?
+    public var findings: [Finding]
+
+    public struct OutputComparison: Sendable, Codable {
+        public var shape: [Int]
+        public var dtype: String
+        public var metrics: PairMetrics
+        public var maxAbsFloat64: Double
+        public var withinTolerance: Bool
+        /// Elements outside `atol + rtol·|a|`.
+        public var violations: Int
+        enum CodingKeys: String, CodingKey {
+            case shape, dtype, metrics, maxAbsFloat64 = "max_abs_float64", withinTolerance = "within_tolerance", violations
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case verdict, a, b, tolerance, inputPermutationB = "input_permutation_b", inputLayoutNote = "input_layout"
+        case output, layers, unpairedA = "unpaired_a", unpairedB = "unpaired_b", firstDivergence = "first_divergence", findings
+    }
+
+    /// Factor on the observed rounding of both sides that a float32 difference must exceed to count as
+    /// more than float noise.
+    public static let noiseFactor = 2.0
+    /// The same for the Float64 difference, whose noise is estimated as the float32 noise scaled by the
+    /// ratio of unit roundoffs (2⁻⁵³ / 2⁻²⁴ = 2⁻²⁹): a looser factor, since that scaling is an estimate.
+    public static let float64NoiseFactor = 16.0
+
+    /// Runs `a` and `b` on `input` (given in A's layout) in Float32 and Float64, pairs their layers and
+    /// measures every pair.
+    ///
+    /// **Float noise**, per pair: `noise = max_i(|a32ᵢ − a64ᵢ| + |b32ᵢ − b64ᵢ|)`, the rounding each side
+    /// actually made at that layer (accumulated from the input on), measured against its own Float64
+    /// rerun with the same weights. Since `|a32 − b32| ≤ |a32 − a64| + |b32 − b64| + |a64 − b64|`, a layer
+    /// exceeds float noise when `max|a32 − b32| > 2·noise` (only a difference of the Float64 results, i.e.
+    /// of the computation itself, can get there) or when `max|a64 − b64| > 16·2⁻²⁹·noise` (the Float64
+    /// results differ by far more than Float64 rounding of the same operations would explain: this catches
+    /// convention differences too small to see in Float32).
+    ///
+    /// **Verdict**: `match` when B's output is within `tolerance` of A's (`|b − a| ≤ atol + rtol·|a|`
+    /// elementwise) and no paired layer exceeds float noise; otherwise `mismatch`.
+    ///
+    /// - Parameters:
+    ///   - input: the input for A; B gets it permuted to the layout its input shape implies, or `inputB`.
+    ///   - tolerance: `nil`: ``CompareTolerance/assertCloseDefaults(for:)`` for float32.
+    public static func run(_ a: ComparedModel, _ b: ComparedModel, input: Tensor, inputB: Tensor? = nil,
+                           tolerance: CompareTolerance? = nil) throws -> Comparison {
+        guard a.inputCount == 1, b.inputCount == 1 else {
+            throw CompareError.unsupported("comparison supports models with one input; A has \(a.inputCount), B has \(b.inputCount)")
+        }
+        if let expected = a.expectedInputShape, !Layout.fits(input.shape, expected) {
+            throw CompareError.badInput("the input has shape \(input.shape); A (\(a.label)) expects \(expected.map { $0.map(String.init) ?? "?" })")
+        }
+        var permutation: [Int]? = nil
+        var note = "B takes the input as it is"
+        let xb: Tensor
+        if let inputB {
+            xb = inputB
+            note = "B takes --input-b (shape \(inputB.shape))"
+        } else if let expected = b.expectedInputShape {
+            guard let found = Layout.inputPermutation(from: input.shape, to: expected) else {
+                throw CompareError.badInput("the input has shape \(input.shape); B (\(b.label)) expects \(expected.map { $0.map(String.init) ?? "?" }) and no layout permutation fits: give --input-b")
+            }
+            permutation = found
+            if let found {
+                xb = try input.permuted(found)
+                note = "B expects \(Layout.apply(found, to: input.shape)): input permuted \(found) (\(Layout.describe(found)))"
+            } else {
+                xb = input
+            }
+        } else {
+            xb = input
+        }
+        let tolerance = tolerance ?? .assertCloseDefaults(for: .float32)
+        let (a32, a64) = (try a.trace(input, dtype: .float32), try a.trace(input, dtype: .float64))
+        let (b32, b64) = (try b.trace(xb, dtype: .float32), try b.trace(xb, dtype: .float64))
+
+        // Tensor layout of B's intermediates: prefer the inverse of the input permutation when it fits.
+        let back = permutation.map(Layout.inverse)
+        func bringB(_ t: Tensor, to shape: [Int]) -> [Int]?? {
+            if let back, back.count == t.rank, Layout.apply(back, to: t.shape) == shape { return .some(back) }
+            if t.shape == shape { return .some(nil) }
+            if t.rank >= 3 {
+                let order = Layout.channelsLast(rank: t.rank)
+                if Layout.apply(order, to: t.shape) == shape { return .some(order) }
+            }
+            return nil
+        }
+
+        // Alignment: by name first, then the remaining layers in order by shape between named pairs.
+        var pairs: [(Int, Int, LayerComparison.Pairing, [Int]?)] = []
+        var usedB = Set<Int>()
+        for (i, layer) in a32.layers.enumerated() {
+            if let j = b32.layers.indices.first(where: { !usedB.contains($0) && Self.sameName(layer.name, b32.layers[$0].name) }),
+               let order = bringB(b32.layers[j].tensor, to: layer.tensor.shape) {
+                pairs.append((i, j, .name, order)); usedB.insert(j)
+            }
+        }
+        let named = pairs
+        for (i, layer) in a32.layers.enumerated() where !pairs.contains(where: { $0.0 == i }) {
+            let lower = named.filter { $0.0 < i }.map(\.1).max() ?? -1
+            let upper = named.filter { $0.0 > i }.map(\.1).min() ?? b32.layers.count
+            let lastOrdered = pairs.filter { $0.0 < i }.map(\.1).max() ?? -1
+            guard lower + 1 < upper else { continue }
+            for j in Swift.max(lower, lastOrdered) + 1 ..< upper where !usedB.contains(j) {
+                if let order = bringB(b32.layers[j].tensor, to: layer.tensor.shape) {
+                    pairs.append((i, j, .order, order)); usedB.insert(j)
+                    break
+                }
+            }
+        }
+        pairs.sort { $0.0 < $1.0 }
+
+        var layers: [LayerComparison] = []
+        for (i, j, pairing, order) in pairs {
+            let bring: (Tensor) throws -> Tensor = { t in try order.map { try t.permuted($0) } ?? t }
+            let (x32, x64) = (a32.layers[i].tensor, a64.layers[i].tensor)
+            let (y32, y64) = (try bring(b32.layers[j].tensor), try bring(b64.layers[j].tensor))
+            layers.append(try measure(a: a32.layers[i], b: b32.layers[j], pairing: pairing, order: order,
+                                      x32: x32, x64: x64, y32: y32, y64: y64))
+        }
+
+        // Output.
+        guard let outOrder = bringB(b32.output, to: a32.output.shape) else {
+            throw CompareError.unsupported("A's output has shape \(a32.output.shape), B's \(b32.output.shape): no layout permutation pairs them")
+        }
+        let bringOut: (Tensor) throws -> Tensor = { t in try outOrder.map { try t.permuted($0) } ?? t }
+        let (y32, y64) = (try bringOut(b32.output), try bringOut(b64.output))
+        let metrics = try PairMetrics(a32.output, y32)
+        var violations = 0
+        for (x, y) in zip(a32.output.doubles, y32.doubles) where !(Swift.abs(y - x) <= tolerance.atol + tolerance.rtol * Swift.abs(x)) {
+            violations += 1
+        }
+        let output = OutputComparison(shape: a32.output.shape, dtype: "float32", metrics: metrics,
+                                      maxAbsFloat64: try PairMetrics(a64.output, y64).maxAbs,
+                                      withinTolerance: violations == 0, violations: violations)
+        let first = layers.first(where: \.exceedsNoise)
+        let verdict: Verdict = output.withinTolerance && first == nil ? .match : .mismatch
+        var findings: [Finding] = []
+        if first == nil, output.withinTolerance {
+            let last = layers.last
+            let name = last.map { "\($0.a) ↔ \($0.b)" } ?? "output"
+            findings.append(Finding(
+                layer: name, cause: "float-noise",
+                a: last.map { String(format: "rounding %.3g vs Float64", $0.roundingA) },
+                b: last.map { String(format: "rounding %.3g vs Float64", $0.roundingB) },
+                explains: 1, fix: nil,
+                message: "every paired layer agrees within float noise (each side's own float32 rounding, measured against its Float64 rerun); the output difference \(String(format: "%.3g", metrics.maxAbs)) is rounding, not a convention difference"))
+        }
+        let pairedA = Set(pairs.map(\.0)), pairedB = Set(pairs.map(\.1))
+        return Comparison(
+            verdict: verdict, a: a.label, b: b.label, tolerance: tolerance, inputPermutationB: permutation ?? nil, inputLayoutNote: note,
+            output: output, layers: layers,
+            unpairedA: a32.layers.indices.filter { !pairedA.contains($0) }.map { a32.layers[$0].name },
+            unpairedB: b32.layers.indices.filter { !pairedB.contains($0) }.map { b32.layers[$0].name },
+            firstDivergence: first.map { "\($0.a) ↔ \($0.b)" }, findings: findings)
+    }
+
+    /// Keras layer `conv` ↔ PyTorch module `conv` (or `block.conv`, matched by its last component).
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        a == b || b.split(separator: ".").last.map(String.init) == a
+    }
+
+    static func measure(a: Trace.Layer, b: Trace.Layer, pairing: LayerComparison.Pairing, order: [Int]?,
+                        x32: Tensor, x64: Tensor, y32: Tensor, y64: Tensor) throws -> LayerComparison {
+        let metrics = try PairMetrics(x32, y32)
+        let (ax, ax64, by, by64) = (x32.doubles, x64.doubles, y32.doubles, y64.doubles)
+        var noise = 0.0, roundingA = 0.0, roundingB = 0.0, d64 = 0.0
+        for i in ax.indices {
+            let ra = Swift.abs(ax[i] - ax64[i]), rb = Swift.abs(by[i] - by64[i])
+            roundingA = Swift.max(roundingA, ra)
+            roundingB = Swift.max(roundingB, rb)
+            noise = Swift.max(noise, ra + rb)
+            d64 = Swift.max(d64, Swift.abs(ax64[i] - by64[i]))
+        }
+        let exceeds = !(metrics.maxAbs <= noiseFactor * noise) || !(d64 <= float64NoiseFactor * 0x1p-29 * noise)
+        return LayerComparison(
+            a: a.name, b: b.name, kindA: a.kind, kindB: b.kind, pairedBy: pairing, permutationB: order, shape: x32.shape,
+            metrics: metrics, maxAbsFloat64: d64, roundingA: roundingA, roundingB: roundingB,
+            float64Closer: roundingA < roundingB ? .a : (roundingB < roundingA ? .b : nil), noise: noise, exceedsNoise: exceeds)
+    }
+}
+
+/// A comparison that cannot be made.
+public enum CompareError: Error, CustomStringConvertible, Equatable {
+    case badInput(String)
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .badInput(let m), .unsupported(let m): return m
+        }
+    }
+}
