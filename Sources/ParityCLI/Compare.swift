@@ -13,7 +13,9 @@ struct Compare: ParsableCommand {
         shapes and reported (--input-b overrides). Both run in Float32 and Float64; layers are paired by name \
         (Keras layer ↔ PyTorch module path), else by order and shape. Exit 0 when the outputs agree within \
         the tolerance (torch.testing.assert_close defaults for float32 unless given) and no layer differs \
-        beyond float noise, 1 otherwise, 2 on error.
+        beyond float noise, 1 otherwise, 2 on error. At the first layer beyond float noise (A Keras, B PyTorch), \
+        Parity reruns A's layer on its own input with B's convention swapped in (batchnorm-epsilon, padding-same, \
+        flatten-order) and names each convention that brings the difference back within float noise, with a fix.
         """
     )
 

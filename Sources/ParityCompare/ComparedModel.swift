@@ -76,10 +76,21 @@ public struct ComparedModel: Sendable {
         case .keras(let model):
             var network = model.network
             network.computeDType = dtype
+            // Every computed tensor of the top-level network, to hand each layer call its own inputs.
+            // (TensorRef's initializer is internal to ParityKeras: keyed by its parts.)
+            func key(_ layer: String, _ node: Int, _ tensor: Int) -> String { "\(layer)\u{0}\(node)\u{0}\(tensor)" }
+            var values: [String: Tensor] = [:]
+            for ref in network.inputs { values[key(ref.layer, ref.node, ref.tensor)] = x.tensor }
             output = try network.outputs([x], in: context) { layer, call, results in
+                let refs = call < layer.calls.count ? layer.calls[call] : []
+                let inputs = refs.compactMap { values[key($0.layer, $0.node, $0.tensor)] }
+                for (index, result) in results.enumerated() {
+                    values[key(layer.name, call, index)] = result.tensor
+                }
                 guard layer.className != "InputLayer", let first = results.first else { return }
                 let name = call == 0 ? layer.name : "\(layer.name)#\(call)"
-                layers.append(Trace.Layer(name: name, kind: layer.className, tensor: first.tensor))
+                layers.append(Trace.Layer(name: name, kind: layer.className, tensor: first.tensor,
+                                          inputs: inputs.count == refs.count ? inputs : [], keras: layer))
             }[0].tensor
         case .torch(let program):
             var last: [String: Int] = [:]
@@ -107,6 +118,11 @@ public struct Trace: Sendable {
         /// The Keras class (`Conv2D`) or PyTorch module class (`Conv2d`).
         public var kind: String
         public var tensor: Tensor
+        /// The layer call's input tensors (Keras; empty when they could not be recorded, e.g. inside a
+        /// nested model, and for PyTorch modules).
+        public var inputs: [Tensor] = []
+        /// The Keras layer (config and Parity model), for rebuilding it under another convention.
+        public var keras: KerasNetwork.Layer? = nil
     }
 
     public var output: Tensor

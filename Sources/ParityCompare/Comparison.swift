@@ -118,6 +118,8 @@ public struct Comparison: Sendable, Codable {
     /// The first paired layer whose difference exceeds float noise.
     public var firstDivergence: String?
     public var findings: [Finding]
+    /// The `cause` ids of the hypotheses tested at the first diverging layer (kept or not).
+    public var testedHypotheses: [String]
 
     public struct OutputComparison: Sendable, Codable {
         public var shape: [Int]
@@ -135,6 +137,7 @@ public struct Comparison: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case verdict, a, b, tolerance, inputPermutationB = "input_permutation_b", inputLayoutNote = "input_layout"
         case output, layers, unpairedA = "unpaired_a", unpairedB = "unpaired_b", firstDivergence = "first_divergence", findings
+        case testedHypotheses = "tested_hypotheses"
     }
 
     /// Factor on the observed rounding of both sides that a float32 difference must exceed to count as
@@ -265,13 +268,23 @@ public struct Comparison: Sendable, Codable {
                 explains: 1, fix: nil,
                 message: "every paired layer agrees within float noise (each side's own float32 rounding, measured against its Float64 rerun); the output difference \(String(format: "%.3g", metrics.maxAbs)) is rounding, not a convention difference"))
         }
+        // Diagnosis: convention hypotheses at the first diverging pair (A Keras, B PyTorch).
+        var tested: [String] = []
+        if let index = layers.firstIndex(where: \.exceedsNoise), a.framework == .keras, b.framework == .pytorch {
+            let (i, j, _, order) = pairs[index]
+            let bring: (Tensor) throws -> Tensor = { t in try order.map { try t.permuted($0) } ?? t }
+            let result = try Diagnosis.diagnose(pair: layers[index], a32: a32.layers[i], a64: a64.layers[i],
+                                                b32: try bring(b32.layers[j].tensor), b64: try bring(b64.layers[j].tensor), b: b)
+            findings += result.findings
+            tested = result.tested
+        }
         let pairedA = Set(pairs.map(\.0)), pairedB = Set(pairs.map(\.1))
         return Comparison(
             verdict: verdict, a: a.label, b: b.label, tolerance: tolerance, inputPermutationB: permutation ?? nil, inputLayoutNote: note,
             output: output, layers: layers,
             unpairedA: a32.layers.indices.filter { !pairedA.contains($0) }.map { a32.layers[$0].name },
             unpairedB: b32.layers.indices.filter { !pairedB.contains($0) }.map { b32.layers[$0].name },
-            firstDivergence: first.map { "\($0.a) ↔ \($0.b)" }, findings: findings)
+            firstDivergence: first.map { "\($0.a) ↔ \($0.b)" }, findings: findings, testedHypotheses: tested)
     }
 
     /// Keras layer `conv` ↔ PyTorch module `conv` (or `block.conv`, matched by its last component).

@@ -51,7 +51,9 @@ extension Comparison {
         lines.append("verdict: \(verdictText)")
         for f in findings { lines.append("- [\(f.cause)] \(f.layer): \(f.message)" + (f.fix.map { " Fix: \($0)" } ?? "")) }
         if verdict == .mismatch, findings.isEmpty {
-            lines.append("- no cause named: Parity does not test convention hypotheses yet (diagnosis is still to come)")
+            let tried = testedHypotheses.isEmpty ? "no known convention hypothesis applies to that layer"
+                : "tested \(testedHypotheses.joined(separator: ", ")) at \(firstDivergence ?? "the first diverging layer"); none brings the difference back within float noise"
+            lines.append("- no cause named: \(tried)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -39,6 +39,29 @@ import Testing
         #expect(c.firstDivergence == "\(layer) ↔ \(layer)")
         #expect(!c.findings.contains { $0.cause == "float-noise" })
         #expect(try CompareExitCode.of(c) == 1)
+        // Diagnosis: the planted cause comes first, at that layer, and explains (nearly) all of the difference.
+        let finding = try #require(c.findings.first)
+        #expect(finding.cause == port)
+        #expect(finding.layer == "\(layer) ↔ \(layer)")
+        #expect(finding.explains > 0.99 && finding.explains <= 1)
+        #expect(finding.a != nil && finding.b != nil && finding.a != finding.b)
+        #expect(finding.fix?.isEmpty == false)
+        #expect(c.testedHypotheses.contains(port))
+        if ProcessInfo.processInfo.environment["PARITY_PRINT_REPORTS"] != nil { print(c.text()) }
+    }
+
+    @Test func batchNormEpsilonFindingReadsBothSides() throws {
+        let f = try #require(try Self.compare("batchnorm-epsilon").findings.first)
+        #expect(f.a == "epsilon 0.001")
+        #expect(f.b == "epsilon 1e-05")
+        #expect(f.fix == "nn.BatchNorm2d(4, eps=0.001)")
+    }
+
+    @Test func paddingSameFindingReadsBothSides() throws {
+        let f = try #require(try Self.compare("padding-same").findings.first)
+        #expect(f.a == "TensorFlow same: pads before [0, 0], after [1, 1]")
+        #expect(f.b == "symmetric padding=[1, 1]")
+        #expect(f.fix?.hasPrefix("F.pad(x, (0, 1, 0, 1)) then nn.Conv2d(") == true)
     }
 }
 
@@ -53,6 +76,12 @@ import Testing
         #expect(["a", "b"].contains(layers.first?["float64_closer"] as? String))
         let tolerance = try #require(object["tolerance"] as? [String: Any])
         #expect(tolerance["rtol"] as? Double == 1.3e-6 && tolerance["atol"] as? Double == 1e-5)
+        let findings = try #require(object["findings"] as? [[String: Any]])
+        let first = try #require(findings.first)
+        for key in ["layer", "cause", "a", "b", "explains", "fix"] { #expect(first[key] != nil, "finding misses \(key)") }
+        #expect(first["cause"] as? String == "batchnorm-epsilon")
+        #expect(first["layer"] as? String == "bn ↔ bn")
+        #expect((first["explains"] as? Double ?? 0) > 0.99)
     }
 
     @Test func textNamesTheFirstDivergingLayer() throws {
@@ -61,6 +90,8 @@ import Testing
         #expect(text.contains("first layer beyond float noise: conv ↔ conv"))
         #expect(text.contains("input permuted [0, 3, 1, 2] (NHWC → NCHW)"))
         #expect(text.contains("verdict: MISMATCH"))
+        #expect(text.contains("- [padding-same] conv ↔ conv:"))
+        #expect(!text.contains("no cause named"))
     }
 }
 
