@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ParityCompare
+import ParityFormats
 import ParityNN
 
 /// `parity demo`: the seed article reproduced with Parity's engine.
@@ -16,8 +18,12 @@ struct Demo: ParsableCommand {
     @Option(help: "Seed for the examples' weights and inputs.")
     var seed: UInt64 = 2024
 
+    @Option(help: "Folder of Keras models with PyTorch ports to compare after the seed examples (skipped when absent).")
+    var examples: String = "examples"
+
     func run() throws {
         print(try DemoReport.render(SeedExamples.all(seed: seed)))
+        print(try DemoReport.renderPorts(in: examples))
     }
 }
 
@@ -39,6 +45,31 @@ enum DemoReport {
             out.append("")
         }
         return out.joined(separator: "\n")
+    }
+
+    /// One line per PyTorch port in `folder/<example>/<port>/torch.pt2` of `folder/<example>/keras.keras`,
+    /// compared on `folder/<example>/input.npy`: the verdict, where the outputs part, and the cause.
+    static func renderPorts(in folder: String) throws -> String {
+        let files = FileManager.default
+        guard let examples = try? files.contentsOfDirectory(atPath: folder) else { return "" }
+        var out = ["Ports of Keras models to PyTorch, compared layer by layer (parity compare):", ""]
+        for example in examples.sorted() {
+            let base = "\(folder)/\(example)"
+            guard files.fileExists(atPath: "\(base)/keras.keras"), files.fileExists(atPath: "\(base)/input.npy") else { continue }
+            let keras = ComparedModel(keras: try ModelFiles.keras("\(base)/keras.keras", weights: nil), label: "keras.keras")
+            let input = try NumpyArray.read(contentsOf: URL(fileURLWithPath: "\(base)/input.npy")).toTensor().cast(to: .float32)
+            out.append("\(example):")
+            for port in try files.contentsOfDirectory(atPath: base).sorted() where files.fileExists(atPath: "\(base)/\(port)/torch.pt2") {
+                let comparison = try Comparison.run(keras, try ComparedModel.load("\(base)/\(port)/torch.pt2"), input: input)
+                let cause = comparison.findings.first.map { finding in
+                    "\(finding.cause)" + (finding.a.map { " (\($0) vs \(finding.b ?? "?"))" } ?? "") + (finding.fix.map { "; fix: \($0)" } ?? "")
+                } ?? "no cause named"
+                let place = comparison.firstDivergence.map { ", parts at \($0)" } ?? ""
+                out.append("  \(port.padding(toLength: 20, withPad: " ", startingAt: 0)) \(comparison.verdict.rawValue)\(place): \(cause)")
+            }
+            out.append("")
+        }
+        return out.count > 2 ? out.joined(separator: "\n") : ""
     }
 
     static func values(_ tensor: Tensor) -> String {

@@ -52,6 +52,15 @@ struct CommandTests {
         #expect(result.stdout.contains("fusion changed rounding"))
     }
 
+    @Test("parity demo compares the bundled PyTorch ports after the seed examples")
+    func demoPorts() throws {
+        let result = try Self.run(["demo", "--examples", Self.examples.deletingLastPathComponent().path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("faithful             match"))
+        #expect(result.stdout.contains("padding-same         mismatch, parts at conv"))
+        #expect(result.stdout.contains("batchnorm-epsilon (epsilon 0.001 vs epsilon 1e-05)"))
+    }
+
     @Test("parity --help explains the tool and its exit codes")
     func help() throws {
         let result = try Self.run(["--help"])
