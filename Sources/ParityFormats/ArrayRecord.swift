@@ -16,6 +16,16 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
     /// `elementCount × elementType.byteCount` bytes, little-endian, row-major.
     public let bytes: Data
 
+    /// The row-major copy of a strided view (`shape`, `strides` and `offset` in elements) of `storage`,
+    /// as PyTorch stores tensors. The caller must have checked that every element of the view lies in
+    /// `storage` (sizes, strides and offset come from a file).
+    public static func view(of storage: Data, elementType: ElementType, shape: [Int], strides: [Int], offset: Int) throws -> ArrayRecord {
+        let bytes = storage.withUnsafeBytes {
+            Layout.gather($0, elementSize: elementType.byteCount, shape: shape, strides: strides, offset: offset)
+        }
+        return try ArrayRecord(elementType: elementType, shape: shape, bytes: bytes)
+    }
+
     /// Wraps `bytes`, checking that they hold exactly `shape`'s elements of `elementType`.
     public init(elementType: ElementType, shape: [Int], bytes: Data) throws {
         guard let count = Checked.product(shape) else {

@@ -183,31 +183,10 @@ struct PT2Archive {
             throw TorchError.invalidWeight(file: file, key: key,
                                            reason: "view (sizes \(sizes), strides \(strides), offset \(offset)) reaches element \(last) of a storage of \(storageCount)")
         }
-        let storage: Tensor
         do {
-            storage = try ArrayRecord(elementType: elementType, shape: [storageCount], bytes: bytes).toTensor()
+            return try ArrayRecord.view(of: bytes, elementType: elementType, shape: sizes, strides: strides, offset: offset).toTensor()
         } catch {
             throw TorchError.invalidWeight(file: file, key: key, reason: "\(error)")
-        }
-        var indices = [Int](repeating: 0, count: count)
-        var position = [Int](repeating: 0, count: sizes.count)
-        var flat = offset
-        for i in 0..<count {
-            indices[i] = flat
-            var axis = sizes.count - 1
-            while axis >= 0 {
-                position[axis] += 1
-                flat += strides[axis]
-                if position[axis] < sizes[axis] { break }
-                flat -= strides[axis] * sizes[axis]
-                position[axis] = 0
-                axis -= 1
-            }
-        }
-        switch storage.storage {
-        case .float32(let v): return Tensor(shape: sizes, values: indices.map { v[$0] })
-        case .float64(let v): return Tensor(shape: sizes, values: indices.map { v[$0] })
-        case .int64(let v): return Tensor(shape: sizes, int64: indices.map { v[$0] })
         }
     }
 }
