@@ -173,10 +173,6 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         try outputs(inputs, in: b, observe: nil)
     }
 
-    /// The first output (the whole output of a single-output model).
-    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
-        try outputs(inputs, in: b)[0]
-    }
 
     // MARK: Config parsing
 

@@ -36,10 +36,6 @@ public struct LSTM: MultiOutputModel {
 
     public var units: Int { recurrentKernel.shape[0] }
 
-    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
-        try outputs(inputs, in: b)[0]
-    }
-
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
         let x = inputs[0]
         let shape = b.shape(of: x)

@@ -57,6 +57,11 @@ public protocol MultiOutputModel: Model {
 }
 
 extension MultiOutputModel {
+    /// The first output, so a multi-output layer also works where one value is expected.
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        try outputs(inputs, in: b)[0]
+    }
+
     /// Runs the model and returns every output (see ``Model/run(_:mode:)``).
     public func runOutputs(_ inputs: [Tensor], mode: ExecutionMode) throws -> [Tensor] {
         switch mode {

@@ -66,8 +66,6 @@ public struct SimpleRNN: MultiOutputModel {
 
     public var units: Int { recurrentKernel.shape[0] }
 
-    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value { try outputs(inputs, in: b)[0] }
-
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
         let x = inputs[0]
         let shape = b.shape(of: x)
@@ -141,8 +139,6 @@ public struct GRU: MultiOutputModel {
 
     public var units: Int { recurrentKernel.shape[0] }
 
-    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value { try outputs(inputs, in: b)[0] }
-
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
         let x = inputs[0]
         let shape = b.shape(of: x)
@@ -213,8 +209,6 @@ public struct Bidirectional: MultiOutputModel {
         self.returnSequences = returnSequences
         self.stateCount = stateCount
     }
-
-    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value { try outputs(inputs, in: b)[0] }
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
         let fw = try forward.outputs(inputs, in: b), bw = try backward.outputs(inputs, in: b)
