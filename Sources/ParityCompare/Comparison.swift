@@ -1,5 +1,7 @@
 import Foundation
+import ParityKeras
 import ParityTensor
+import ParityTorch
 
 /// The tolerance of the output check: `|b − a| ≤ atol + rtol·|a|` elementwise, A taken as the expected
 /// value (`torch.testing.assert_close(actual=B, expected=A)`).
@@ -78,11 +80,14 @@ public struct LayerComparison: Sendable, Codable {
     /// The float noise this pair is measured against (see ``Comparison``).
     public var noise: Double
     public var exceedsNoise: Bool
+    /// A's weights against B's parameters under the faithful convention (`nil`: the layer has none, or the
+    /// pair is not Keras ↔ PyTorch).
+    public var weights: WeightCheck? = nil
 
     enum CodingKeys: String, CodingKey {
         case a, b, kindA = "kind_a", kindB = "kind_b", pairedBy = "paired_by", permutationB = "permutation_b", shape, metrics
         case maxAbsFloat64 = "max_abs_float64", roundingA = "rounding_a", roundingB = "rounding_b"
-        case float64Closer = "float64_closer", noise, exceedsNoise = "exceeds_noise"
+        case float64Closer = "float64_closer", noise, exceedsNoise = "exceeds_noise", weights
     }
 }
 
@@ -233,12 +238,19 @@ public struct Comparison: Sendable, Codable {
         pairs.sort { $0.0 < $1.0 }
 
         var layers: [LayerComparison] = []
+        var parametersB: [[String: Tensor]] = []
         for (i, j, pairing, order) in pairs {
             let bring: (Tensor) throws -> Tensor = { t in try order.map { try t.permuted($0) } ?? t }
             let (x32, x64) = (a32.layers[i].tensor, a64.layers[i].tensor)
             let (y32, y64) = (try bring(b32.layers[j].tensor), try bring(b64.layers[j].tensor))
-            layers.append(try measure(a: a32.layers[i], b: b32.layers[j], pairing: pairing, order: order,
-                                      x32: x32, x64: x64, y32: y32, y64: y64))
+            var pair = try measure(a: a32.layers[i], b: b32.layers[j], pairing: pairing, order: order, x32: x32, x64: x64, y32: y32, y64: y64)
+            var parameters: [String: Tensor] = [:]
+            if let layer = a32.layers[i].keras, case .torch(let program) = b.body {
+                parameters = moduleParameters(program, path: pair.b)
+                pair.weights = try WeightCheck.compare(layer, parameters: parameters, path: pair.b)
+            }
+            layers.append(pair)
+            parametersB.append(parameters)
         }
 
         // Output.
@@ -274,7 +286,8 @@ public struct Comparison: Sendable, Codable {
             let (i, j, _, order) = pairs[index]
             let bring: (Tensor) throws -> Tensor = { t in try order.map { try t.permuted($0) } ?? t }
             let result = try Diagnosis.diagnose(pair: layers[index], a32: a32.layers[i], a64: a64.layers[i],
-                                                b32: try bring(b32.layers[j].tensor), b64: try bring(b64.layers[j].tensor), b: b)
+                                                b32: try bring(b32.layers[j].tensor), b64: try bring(b64.layers[j].tensor), b: b,
+                                                weightsB: parametersB[index])
             findings += result.findings
             tested = result.tested
         }
@@ -285,6 +298,19 @@ public struct Comparison: Sendable, Codable {
             unpairedA: a32.layers.indices.filter { !pairedA.contains($0) }.map { a32.layers[$0].name },
             unpairedB: b32.layers.indices.filter { !pairedB.contains($0) }.map { b32.layers[$0].name },
             firstDivergence: first.map { "\($0.a) ↔ \($0.b)" }, findings: findings, testedHypotheses: tested)
+    }
+
+    /// The parameters and buffers of B's module at `path` (and its submodules), keyed by their last name
+    /// component (`conv.conv.weight` → `weight`); names that occur twice below `path` are left out.
+    static func moduleParameters(_ program: TorchProgram, path: String) -> [String: Tensor] {
+        var byName: [String: Tensor] = [:]
+        var seen: [String: Int] = [:]
+        for (key, tensor) in program.weights where key.hasPrefix(path + ".") {
+            let name = String(key.split(separator: ".").last ?? "")
+            seen[name, default: 0] += 1
+            byName[name] = tensor
+        }
+        return byName.filter { seen[$0.key] == 1 }
     }
 
     /// Keras layer `conv` ↔ PyTorch module `conv` (or `block.conv`, matched by its last component).

@@ -25,13 +25,14 @@ extension Comparison {
         lines.append("A: \(a)")
         lines.append("B: \(b)")
         lines.append("input: \(inputLayoutNote)")
-        let header = ["layer A ↔ B", "shape", "max abs", "max rel", "max ULP", "med ULP", "cosine", "f64 diff", "noise", "closer f64", ""]
+        let header = ["layer A ↔ B", "shape", "max abs", "max rel", "max ULP", "med ULP", "cosine", "f64 diff", "noise", "closer f64", "weights", ""]
         var rows: [[String]] = [header]
         for l in layers {
             let name = l.a == l.b ? l.a : "\(l.a) ↔ \(l.b)"
             rows.append([name + (l.pairedBy == .order ? " (by order)" : ""), "\(l.shape)", g(l.metrics.maxAbs), g(l.metrics.maxRel),
                          "\(l.metrics.maxUlp)", "\(l.metrics.medianUlp)", String(format: "%.7f", l.metrics.cosine), g(l.maxAbsFloat64),
-                         g(l.noise), l.float64Closer?.rawValue ?? "tie", l.exceedsNoise ? "DIVERGES" : "noise"])
+                         g(l.noise), l.float64Closer?.rawValue ?? "tie", l.weights.map(Self.weightsColumn) ?? "-",
+                         l.exceedsNoise ? "DIVERGES" : "noise"])
         }
         let widths = header.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
         for (r, row) in rows.enumerated() {
@@ -39,6 +40,11 @@ extension Comparison {
             while line.hasSuffix(" ") { line.removeLast() }
             if r > 0, row.last == "DIVERGES" { line = paint(line, "31") }
             lines.append(r == 0 ? paint(line, "1") : line)
+        }
+        for l in layers {
+            for p in l.weights?.parameters ?? [] where !p.equal {
+                lines.append("weights differ at \(l.a) ↔ \(l.b): [\(p.cause ?? "weights-differ")] \(p.detail ?? "")")
+            }
         }
         if !unpairedA.isEmpty { lines.append("unpaired in A: \(unpairedA.joined(separator: ", "))") }
         if !unpairedB.isEmpty { lines.append("unpaired in B: \(unpairedB.joined(separator: ", "))") }
@@ -56,5 +62,15 @@ extension Comparison {
             lines.append("- no cause named: \(tried)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The weights column: `equal`, `converted` (equal up to the convention's transform), `DIFFERENT`, `unmapped`.
+    static func weightsColumn(_ check: WeightCheck) -> String {
+        switch check.status {
+        case .equal: return "equal"
+        case .converted: return "converted"
+        case .different: return "DIFFERENT"
+        case .unmapped: return "unmapped"
+        }
     }
 }

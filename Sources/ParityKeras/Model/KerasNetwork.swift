@@ -39,6 +39,9 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         public var config: KerasJSON
         public var location: KerasLayerLocation
         public var model: any Model
+        /// The layer's variables as the file stores them, in `layer.weights` order (empty for a nested
+        /// model, whose layers hold their own).
+        public var weights: [Tensor]
         /// Weight elements the layer holds (0 for a nested model, whose layers count their own).
         public var parameters: Int
         /// Each call's input tensors.
@@ -82,13 +85,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
             }
             let location = KerasLayerLocation(name: layerName, className: layerClass, path: path + ["layers", savedName], parents: parents)
             let model: any Model
-            var parameters = 0
+            var layerWeights: [Tensor] = []
             if ["Sequential", "Functional", "Model"].contains(layerClass) {
                 model = try KerasNetwork(config: entry, weights: weights, path: location.path, parents: parents + [layerName])
             } else {
                 // An InputLayer has no variables (and a Sequential container does not even save it).
-                let layerWeights = layerClass == "InputLayer" ? [] : try weights.weights(for: location)
-                parameters = layerWeights.reduce(0) { $0 + $1.count }
+                layerWeights = layerClass == "InputLayer" ? [] : try weights.weights(for: location)
                 model = try KerasLayers.make(KerasLayerConfig(className: layerClass, name: layerName, config: layerConfig, weights: layerWeights))
             }
             var calls: [[TensorRef]] = []
@@ -101,7 +103,7 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
                 }
             }
             built.append(Layer(name: layerName, className: layerClass, config: layerConfig, location: location, model: model,
-                               parameters: parameters, calls: calls))
+                               weights: layerWeights, parameters: layerWeights.reduce(0) { $0 + $1.count }, calls: calls))
         }
         layers = built
         if sequential {

@@ -71,3 +71,11 @@ enum ActivationOps: ATenFamily {
         }
     }
 }
+
+extension TorchNode {
+    /// The elementwise activation this node applies, PyTorch's defaults supplied for omitted arguments
+    /// (`leaky_relu` slope 0.01, `gelu` approximate "none", …); `nil` for a node that is not one.
+    public func activationFunction() throws -> UnaryFunction? {
+        try ActivationOps.function(ATenCall(b: EagerContext(), node: self, env: [:], known: [:], floatType: .float32))
+    }
+}

@@ -1,0 +1,46 @@
+import ParityNN
+
+extension Diagnosis {
+    /// `padding-same`: a Keras convolution with TensorFlow's asymmetric `same` rebuilt with PyTorch's
+    /// symmetric padding (B's conv node's `padding`, else `dilation·(k − 1) / 2`; conventions.md A.6).
+    static func paddingSame(_ c: Context) throws -> [Hypothesis] {
+        guard let conv = c.layer.model as? Convolution, conv.padding == .same else { return [] }
+        let input = c.inputs[0]
+        let rank = conv.kernel.rank - 2
+        guard rank >= 1, input.rank == rank + 2 else { return [] }
+        let spatial = conv.dataFormat == .channelsLast ? Array(input.shape[1 ..< 1 + rank]) : Array(input.shape[2...])
+        let kernel = Array(conv.kernel.shape[..<rank])
+        let tf = Padding.same.amounts(input: spatial, kernel: kernel, strides: conv.strides, dilations: conv.dilations)
+        var symmetric = (0..<rank).map { conv.dilations[$0] * (kernel[$0] - 1) / 2 }
+        var read = false
+        if case .ints(let p)? = c.node("conv")?.argument("padding"), p.count == rank { symmetric = p; read = true }
+        guard tf.before != symmetric || tf.after != symmetric else { return [] }
+        var rebuilt = conv
+        rebuilt.padding = .explicit(before: symmetric, after: symmetric)
+        // F.pad lists the last axis first: (last_before, last_after, …, first_before, first_after).
+        let fpad = (0..<rank).reversed().flatMap { [tf.before[$0], tf.after[$0]] }.map(String.init).joined(separator: ", ")
+        let stride = conv.strides.count == 1 || Set(conv.strides).count == 1 ? "\(conv.strides[0])" : "\(conv.strides)"
+        return [Hypothesis(
+            cause: "padding-same", a: "TensorFlow same: pads before \(tf.before), after \(tf.after)",
+            b: "symmetric padding=\(symmetric)" + (read ? "" : " (kernel // 2; not read from B)"),
+            fix: "F.pad(x, (\(fpad))) then nn.Conv\(rank)d(..., stride=\(stride), padding=0)",
+            rerun: { inputs, dtype in try run(rebuilt, inputs, dtype) })]
+    }
+
+    /// `pool-count-include-pad`: a Keras average pooling with `same` padding (TensorFlow divides by the
+    /// number of real cells) rerun counting the padded cells, as PyTorch's `count_include_pad=True` (its
+    /// default) or an explicit zero pad before the pooling does (conventions.md B.9).
+    static func poolCountIncludePad(_ c: Context) throws -> [Hypothesis] {
+        guard var pool = c.layer.model as? Pooling, pool.kind == .mean, pool.padding == .same, !pool.countPadding,
+              let node = c.node("avg_pool") else { return [] }
+        let padded = c.node("pad") != nil
+        guard padded || bool(node, "count_include_pad") != false else { return [] }
+        pool.countPadding = true
+        let d = pool.window.count
+        return [Hypothesis(
+            cause: "pool-count-include-pad", a: "TensorFlow same: padded cells excluded from the average",
+            b: padded ? "zeros padded before the pooling are averaged in" : "count_include_pad=True (PyTorch's default)",
+            fix: "nn.AvgPool\(d)d(..., ceil_mode=True, count_include_pad=False) when TensorFlow pads only after (else divide a sum-pool by a count map), not a zero pad",
+            rerun: { inputs, dtype in try run(pool, inputs, dtype) })]
+    }
+}

@@ -1,0 +1,20 @@
+import ParityKeras
+
+extension Diagnosis {
+    /// `flatten-order`: a Keras Flatten (channels-last) rerun in PyTorch's order: A's input permuted to
+    /// channels-first, then flattened (conventions.md A.5).
+    static func flattenOrder(_ c: Context) throws -> [Hypothesis] {
+        let input = c.inputs[0]
+        guard c.layer.className == "Flatten", input.rank >= 3, c.layer.config["data_format"]?.string != "channels_first" else { return [] }
+        let order = Layout.channelsFirst(rank: input.rank)
+        let names = input.rank == 4 ? ("(H, W, C)", "(C, H, W)") : ("channels-last", "channels-first")
+        let toLast = Layout.channelsLast(rank: input.rank).map(String.init).joined(separator: ", ")
+        return [Hypothesis(
+            cause: "flatten-order", a: "flattens in \(names.0) order", b: "flattens in \(names.1) order",
+            fix: "x.permute(\(toLast)).flatten(1) instead of nn.Flatten() (or reorder the next Linear's weight columns)",
+            rerun: { inputs, dtype in
+                let x = try inputs[0].cast(to: dtype).permuted(order)
+                return try x.reshaped([x.shape[0], x.shape.dropFirst().reduce(1, *)])
+            })]
+    }
+}
