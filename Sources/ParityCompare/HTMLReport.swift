@@ -184,10 +184,10 @@ struct ErrorPlot {
         var markerRadius = 3.5
     }
 
-    var layerNames: [String]
-    var diverges: [Bool]
-    var series: [Series]
-    var firstDivergence: Int?
+    let layerNames: [String]
+    let diverges: [Bool]
+    let series: [Series]
+    let firstDivergence: Int?
     let axis: LogAxis
 
     static let width = 1000.0
@@ -243,10 +243,11 @@ struct ErrorPlot {
         return parts.joined(separator: "\n")
     }
 
-    /// A line per decade (and for the zero and off-scale lines) with its label.
+    /// A line per decade (and for the zero and off-scale lines) with its label; on a wide range, a label every
+    /// n-th decade (at least 14 px apart).
     private func gridlines() -> [String] {
         var parts: [String] = []
-        let labelEvery = axis.decadeHeight >= 14 ? 1 : 2
+        let labelEvery = max(1, Int((14 / axis.decadeHeight).rounded(.up)))
         for decade in axis.lowestDecade...axis.highestDecade {
             let y = axis.y(decade: decade)
             parts.append("<line class=\"grid\" data-decade=\"\(decade)\" x1=\"\(Self.format(Self.left))\" y1=\"\(Self.format(y))\" "
@@ -327,7 +328,7 @@ struct LogAxis {
     /// The decades at the bottom and top of the scale (`10^lowestDecade … 10^highestDecade`).
     let lowestDecade: Int
     let highestDecade: Int
-    /// Pixels per decade.
+    /// Pixels per decade: at most 48, and the whole scale at most 400 px high.
     let decadeHeight: Double
     let top: Double
     let hasZero: Bool
@@ -342,7 +343,7 @@ struct LogAxis {
         hasZero = values.contains { $0 <= 0 }
         hasOffScale = values.contains { !$0.isFinite }
         let levels = Double(highestDecade - lowestDecade + (hasZero ? 1 : 0) + (hasOffScale ? 1 : 0))
-        decadeHeight = min(48, max(18, 400 / levels))
+        decadeHeight = min(48, 400 / levels)
         self.top = top
     }
 

@@ -133,6 +133,17 @@ import Testing
         #expect(abs(points[3].y - (try Self.gridY("-6", in: offScale))) < 0.11)
     }
 
+    @Test func aWideRangeKeepsThePlotBoundedAndLabelsEveryNthDecade() throws {
+        var c = try CompareExampleTests.compare("padding-same")
+        c.layers[0].maxAbsFloat64 = 1e-300
+        let html = c.html()
+        let (top, bottom) = (try Self.gridY("2", in: html), try Self.gridY("-300", in: html))
+        #expect(bottom - top <= 400.1)
+        #expect(try Self.coordinates(in: html).allSatisfy { Double($0)?.isFinite == true })
+        let labels = html.matches(of: try Regex("<text class=\"tick\"[^>]*>1e")).count
+        #expect(labels > 10 && labels < 40, "\(labels) decade labels")
+    }
+
     @Test func textFromTheModelsIsEscaped() throws {
         var c = try CompareExampleTests.compare("padding-same")
         c.a = Self.hostile
