@@ -3,7 +3,7 @@ SHELL := /bin/bash
 APT_PACKAGES := libhdf5-dev pkg-config zip unzip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench html-check
 
 ## Installs the system packages Parity builds against (HDF5 for Keras files), if missing.
 setup:
@@ -27,3 +27,8 @@ test: setup
 ## Release-build benchmarks side by side with PyTorch (see bench/README.md).
 bench: setup
 	bash bench/run.sh
+
+## Renders `parity compare --html` reports in headless Chromium (installed with apt-get if missing) and
+## checks the screenshots; not part of `make test`. UPDATE_SCREENSHOT=1 refreshes docs/compare-report.png.
+html-check: setup
+	bash scripts/check_html_report.sh

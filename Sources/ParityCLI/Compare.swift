@@ -15,7 +15,9 @@ struct Compare: ParsableCommand {
         the tolerance (torch.testing.assert_close defaults for float32 unless given) and no layer differs \
         beyond float noise, 1 otherwise, 2 on error. At the first layer beyond float noise (A Keras, B PyTorch), \
         Parity reruns A's layer on its own input with B's convention swapped in (batchnorm-epsilon, padding-same, \
-        flatten-order) and names each convention that brings the difference back within float noise, with a fix.
+        flatten-order) and names each convention that brings the difference back within float noise, with a fix. \
+        --json writes the report for machines; --html writes it as one self-contained page (no scripts, no \
+        external references) with a log-scale plot of the error per layer, the per-layer table and the findings.
         """
     )
 
@@ -28,6 +30,7 @@ struct Compare: ParsableCommand {
     @Option(name: .long, help: "Relative tolerance (default: assert_close's for float32, 1.3e-6).") var rtol: Double?
     @Option(name: .long, help: "Absolute tolerance (default: assert_close's for float32, 1e-5).") var atol: Double?
     @Option(name: .long, help: "Write the report as JSON to this file.") var json: String?
+    @Option(name: .long, help: "Write the report as a self-contained HTML page (log-scale error plot, tables) to this file.") var html: String?
 
     func validate() throws {
         if (rtol == nil) != (atol == nil) { throw ValidationError("give --rtol and --atol together (or neither, for assert_close's defaults)") }
@@ -41,6 +44,7 @@ struct Compare: ParsableCommand {
         let tolerance = rtol.flatMap { r in atol.map { CompareTolerance(rtol: r, atol: $0, source: "given") } }
         let comparison = try Comparison.run(modelA, modelB, input: x, inputB: xb, tolerance: tolerance)
         if let json { try comparison.jsonData().write(to: URL(fileURLWithPath: json)) }
+        if let html { try Data(comparison.html().utf8).write(to: URL(fileURLWithPath: html)) }
         FileHandle.standardOutput.write(Data(comparison.text(color: isatty(STDOUT_FILENO) == 1).utf8))
         let code = try CompareExitCode.of(comparison)
         if code != 0 { Foundation.exit(code) }

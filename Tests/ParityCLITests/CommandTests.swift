@@ -192,4 +192,19 @@ struct CommandTests {
         let json = try JSONValue.parse(Data(contentsOf: report))
         #expect(json["verdict"]?.string == (status == 0 ? "match" : "mismatch"))
     }
+
+    @Test("parity compare --html writes a self-contained report with the plot and the finding")
+    func compareHTML() throws {
+        let report = FileManager.default.temporaryDirectory.appendingPathComponent("parity-compare-\(UUID().uuidString).html")
+        defer { try? FileManager.default.removeItem(at: report) }
+        let result = try Self.run(["compare", Self.examples.appendingPathComponent("keras.keras").path,
+                                   Self.examples.appendingPathComponent("padding-same/torch.pt2").path,
+                                   "--input", Self.examples.appendingPathComponent("input.npy").path, "--html", report.path])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout.contains("verdict: MISMATCH"))
+        let html = try String(contentsOf: report, encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.contains("<svg") && html.contains("MISMATCH") && html.contains("<code>padding-same</code>"))
+        #expect(!html.contains("http"))
+    }
 }
