@@ -74,7 +74,8 @@ public struct ComparedModel: Sendable {
         let output: Tensor
         switch body {
         case .keras(let model):
-            var network = model.network
+            // Float64 is the referee of the Float32 model: constants as written, not TensorFlow's Float32 casts.
+            var network = dtype == .float64 ? try model.network.with(constants: .exact) : model.network
             network.computeDType = dtype
             // Every computed tensor of the top-level network, to hand each layer call its own inputs.
             // (TensorRef's initializer is internal to ParityKeras: keyed by its parts.)

@@ -164,7 +164,8 @@ public struct Comparison: Sendable, Codable {
     /// convention differences too small to see in Float32).
     ///
     /// **Verdict**: `match` when B's output is within `tolerance` of A's (`|b − a| ≤ atol + rtol·|a|`
-    /// elementwise) and no paired layer exceeds float noise; otherwise `mismatch`.
+    /// elementwise), no paired layer exceeds float noise and no paired layer's weights differ from A's under
+    /// the faithful convention (``WeightCheck``); otherwise `mismatch`.
     ///
     /// - Parameters:
     ///   - input: the input for A; B gets it permuted to the layout its input shape implies, or `inputB`.
@@ -268,9 +269,10 @@ public struct Comparison: Sendable, Codable {
                                       maxAbsFloat64: try PairMetrics(a64.output, y64).maxAbs,
                                       withinTolerance: violations == 0, violations: violations)
         let first = layers.first(where: \.exceedsNoise)
-        let verdict: Verdict = output.withinTolerance && first == nil ? .match : .mismatch
+        let weightsDiffer = layers.contains { $0.weights?.status == .different }
+        let verdict: Verdict = output.withinTolerance && first == nil && !weightsDiffer ? .match : .mismatch
         var findings: [Finding] = []
-        if first == nil, output.withinTolerance {
+        if verdict == .match {
             let last = layers.last
             let name = last.map { "\($0.a) ↔ \($0.b)" } ?? "output"
             findings.append(Finding(

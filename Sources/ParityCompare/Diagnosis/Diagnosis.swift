@@ -108,18 +108,21 @@ enum Diagnosis {
     }
 
     /// A's layer rebuilt through ``KerasLayers/make`` with some config keys and/or its weights replaced.
-    static func rebuilt(_ layer: KerasNetwork.Layer, config changes: [String: KerasJSON] = [:], weights: [Tensor]? = nil) throws -> any Model {
+    static func rebuilt(_ layer: KerasNetwork.Layer, config changes: [String: KerasJSON] = [:], weights: [Tensor]? = nil,
+                        constants: KerasConstants) throws -> any Model {
         guard case .object(var config) = layer.config else { throw CompareError.unsupported("layer `\(layer.name)` has no config object") }
         for (key, value) in changes { config[key] = value }
         return try KerasLayers.make(KerasLayerConfig(className: layer.className, name: layer.name, config: .object(config),
-                                                     weights: weights ?? layer.weights))
+                                                     weights: weights ?? layer.weights, constants: constants))
     }
 
-    /// The hypothesis that reruns A's layer rebuilt with `changes` / `weights`.
+    /// The hypothesis that reruns A's layer rebuilt with `changes` / `weights` (in Float64 with exact
+    /// constants, as A's Float64 trace).
     static func rerunning(_ layer: KerasNetwork.Layer, config changes: [String: KerasJSON] = [:], weights: [Tensor]? = nil)
         throws -> ([Tensor], DType) throws -> Tensor {
-        let model = try rebuilt(layer, config: changes, weights: weights)
-        return { inputs, dtype in try run(model, inputs, dtype) }
+        let model = try rebuilt(layer, config: changes, weights: weights, constants: .tensorFlow)
+        let reference = try rebuilt(layer, config: changes, weights: weights, constants: .exact)
+        return { inputs, dtype in try run(dtype == .float64 ? reference : model, inputs, dtype) }
     }
 
     /// A float argument of `node` (`nil` when absent: PyTorch's default applies).

@@ -1,5 +1,19 @@
 import ParityNN
 
+/// How Keras-on-TensorFlow's scalar constants and Float32-only kernels reach a run.
+///
+/// TensorFlow turns some Python floats into tensors through Float32 (`tf.cast(0.7071067811865476, dtype)`
+/// in exact gelu, the leaky-ReLU slope as a Float32 op attribute, MultiHeadAttention's `1/√key_dim`,
+/// Rescaling and Normalization constants) and resizes bilinearly in Float32, even in a Float64 run. In a
+/// Float32 run both choices give the same bits.
+public enum KerasConstants: Sendable, Hashable {
+    /// As Keras on TensorFlow computes: what Keras itself returns in Float64.
+    case tensorFlow
+    /// The constants as written (Python doubles) and every kernel in the run's dtype: the Float64 referee
+    /// of the Float32 model, comparable with PyTorch's Float64 run (`parity compare`).
+    case exact
+}
+
 /// One Keras layer as the file describes it: class, name, config and its weights in `layer.weights`
 /// order (Keras's own variable order: e.g. Dense kernel then bias; BatchNormalization gamma, beta,
 /// moving mean, moving variance, each present only when the config says so).
@@ -8,13 +22,21 @@ public struct KerasLayerConfig: Sendable {
     public var name: String
     public var config: KerasJSON
     public var weights: [Tensor]
+    public var constants: KerasConstants
 
-    public init(className: String, name: String, config: KerasJSON, weights: [Tensor]) {
+    public init(className: String, name: String, config: KerasJSON, weights: [Tensor], constants: KerasConstants = .tensorFlow) {
         self.className = className
         self.name = name
         self.config = config
         self.weights = weights
+        self.constants = constants
     }
+
+    /// A Python float as the layer's TensorFlow kernels see it: Float32-rounded (``KerasConstants/tensorFlow``)
+    /// or as written (``KerasConstants/exact``).
+    public func constant(_ x: Double) -> Double { KerasLayerConfig.constant(x, constants) }
+
+    static func constant(_ x: Double, _ constants: KerasConstants) -> Double { constants == .tensorFlow ? Double(Float(x)) : x }
 
     // MARK: Typed access to config keys, with errors that name the layer and key
 
@@ -62,10 +84,10 @@ public struct KerasLayerConfig: Sendable {
         // Keras 3 may serialise an activation as {"class_name": "function", "config": "relu", ...}.
         let name = v.string ?? v["config"]?.string ?? v["class_name"]?.string
         guard let name else { throw KerasError.badConfig(layer: self.name, key: key, found: "\(v)") }
-        return try KerasLayerConfig.activation(named: name, layer: self.name)
+        return try KerasLayerConfig.activation(named: name, layer: self.name, constants: constants)
     }
 
-    public static func activation(named name: String, layer: String) throws -> Activation? {
+    public static func activation(named name: String, layer: String, constants: KerasConstants = .tensorFlow) throws -> Activation? {
         switch name {
         case "linear": return nil
         case "relu": return .unary(.relu)
@@ -81,11 +103,11 @@ public struct KerasLayerConfig: Sendable {
         case "silu", "swish": return .unary(.silu)
         // TensorFlow's exact gelu, 0.5·x·erfc(−x·c) with c = 1/√2 rounded through Float32
         // (`math_ops.cast(0.7071067811865476, dtype)` in tensorflow/python/ops/nn_ops.py).
-        case "gelu": return .unary(.geluErfc(scale: Double(Float(0.7071067811865476))))
+        case "gelu": return .unary(.geluErfc(scale: constant(0.7071067811865476, constants)))
         case "hard_sigmoid": return .unary(.hardSigmoid)
         case "hard_silu", "hard_swish": return .unary(.hardSwish)
         // tf.nn.leaky_relu takes alpha as a Float32 op attribute: rounded to Float32 even in Float64.
-        case "leaky_relu": return .unary(.leakyRelu(slope: Double(Float(0.2))))
+        case "leaky_relu": return .unary(.leakyRelu(slope: constant(0.2, constants)))
         case "hard_tanh": return .unary(.clip(lower: -1, upper: 1))
         case "celu": return .unary(.celu(alpha: 1))
         case "log_sigmoid": return .unary(.logSigmoid)

@@ -10,13 +10,13 @@ extension KerasLayers {
             guard slope >= 0 else { throw KerasError.badConfig(layer: layer.name, key: "negative_slope", found: "\(slope)") }
             guard threshold >= 0 else { throw KerasError.badConfig(layer: layer.name, key: "threshold", found: "\(threshold)") }
             if let maxValue, maxValue < 0 { throw KerasError.badConfig(layer: layer.name, key: "max_value", found: "\(maxValue)") }
-            return ReLU(negativeSlope: slope, maxValue: maxValue, threshold: threshold, float32Constants: true)
+            return ReLU(negativeSlope: slope, maxValue: maxValue, threshold: threshold, float32Constants: layer.constants == .tensorFlow)
         },
         // Keras 3 key `negative_slope` (Keras 2: `alpha`); layer default 0.3. TensorFlow's LeakyRelu takes
         // the slope as a Float32 attribute, so it is rounded to Float32 even in Float64.
         "LeakyReLU": { layer in
             let slope = try layer.has("negative_slope") ? layer.double("negative_slope") : (layer.has("alpha") ? layer.double("alpha") : 0.3)
-            return ActivationLayer(.unary(.leakyRelu(slope: Double(Float(slope)))))
+            return ActivationLayer(.unary(.leakyRelu(slope: layer.constant(slope))))
         },
         "PReLU": { layer in
             guard let alpha = layer.weights.first, layer.weights.count == 1 else {

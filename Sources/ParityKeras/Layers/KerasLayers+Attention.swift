@@ -32,6 +32,6 @@ extension KerasLayers {
         func bias(_ i: Int) -> Tensor? { useBias ? w[i * 2 + 1] : nil }
         return MultiHeadAttention(queryKernel: w[0], queryBias: bias(0), keyKernel: w[perProjection], keyBias: bias(1),
                                   valueKernel: w[2 * perProjection], valueBias: bias(2), outputKernel: w[3 * perProjection], outputBias: bias(3),
-                                  scale: Double(Float(1 / Double(dk).squareRoot())), scaleStage: .logits)
+                                  scale: layer.constant(1 / Double(dk).squareRoot()), scaleStage: .logits)
     }
 }

@@ -19,7 +19,7 @@ extension KerasLayers {
             guard factors.allSatisfy({ $0 >= 1 }) else { throw KerasError.badConfig(layer: layer.name, key: "size", found: "\(factors)") }
             switch try layer.has("interpolation") ? layer.string("interpolation") : "nearest" {
             case "nearest": return Upsampling(factors: factors, dataFormat: format)
-            case "bilinear": return UpsamplingByResize(factors: factors, dataFormat: format)
+            case "bilinear": return UpsamplingByResize(factors: factors, dataFormat: format, float32Compute: layer.constants == .tensorFlow)
             case let other: throw KerasError.unsupportedSetting(layer: layer.name, key: "interpolation", value: other)
             }
         },
@@ -30,14 +30,14 @@ extension KerasLayers {
             for key in ["crop_to_aspect_ratio", "pad_to_aspect_ratio", "antialias"] { try layer.require(key, in: [.bool(false)]) }
             let name = try layer.has("interpolation") ? layer.string("interpolation") : "bilinear"
             guard let method = ImageResize.Method(rawValue: name) else { throw KerasError.unsupportedSetting(layer: layer.name, key: "interpolation", value: name) }
-            return ImageResize(size: size, method: method, dataFormat: try layer.dataFormat())
+            return ImageResize(size: size, method: method, dataFormat: try layer.dataFormat(), float32Compute: layer.constants == .tensorFlow)
         },
         "Rescaling": { layer in
             let scale = try layer.value("scale"), offset = try layer.has("offset") ? layer.value("offset") : .number(0)
             guard let s = scale.double, let o = offset.double else {
                 throw KerasError.unsupportedSetting(layer: layer.name, key: "scale/offset", value: "\(scale), \(offset) (per-channel lists are not supported)")
             }
-            return Rescaling(scale: s, offset: o, float32Constants: true)
+            return Rescaling(scale: s, offset: o, float32Constants: layer.constants == .tensorFlow)
         },
         "Normalization": normalizationLayer,
     ]
@@ -53,9 +53,9 @@ extension KerasLayers {
         if layer.has("mean") && layer.has("variance") {
             func values(_ key: String) throws -> Tensor {
                 let v = try layer.value(key)
-                if let d = v.double { return Tensor(shape: [], values: [Double(Float(d))]) }
+                if let d = v.double { return Tensor(shape: [], values: [layer.constant(d)]) }
                 guard let items = v.array, items.allSatisfy({ $0.double != nil }) else { throw KerasError.badConfig(layer: layer.name, key: key, found: "\(v)") }
-                return Tensor(shape: [items.count], values: items.map { Double(Float($0.double!)) })
+                return Tensor(shape: [items.count], values: items.map { layer.constant($0.double!) })
             }
             (mean, variance) = (try values("mean"), try values("variance"))
         } else {
@@ -96,10 +96,11 @@ struct BroadcastNormalization: Model {
 struct UpsamplingByResize: Model {
     var factors: [Int]
     var dataFormat: DataFormat
+    var float32Compute: Bool
 
     func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         let shape = b.shape(of: inputs[0])
         let spatial = dataFormat == .channelsLast ? Array(shape.dropFirst().dropLast()) : Array(shape.dropFirst(2))
-        return try ImageResize(size: zip(spatial, factors).map { $0 * $1 }, method: .bilinear, dataFormat: dataFormat)(inputs, in: b)
+        return try ImageResize(size: zip(spatial, factors).map { $0 * $1 }, method: .bilinear, dataFormat: dataFormat, float32Compute: float32Compute)(inputs, in: b)
     }
 }

@@ -107,7 +107,7 @@ extension KerasLayers {
         let half = layer.weights.count / 2
         func make(_ spec: (className: String, config: KerasJSON), _ weights: ArraySlice<Tensor>, _ suffix: String) throws -> any MultiOutputModel {
             let sub = KerasLayerConfig(className: spec.className, name: "\(layer.name)/\(spec.config["name"]?.string ?? suffix)",
-                                       config: spec.config, weights: Array(weights))
+                                       config: spec.config, weights: Array(weights), constants: layer.constants)
             switch spec.className {
             case "SimpleRNN": return try simpleRNN(sub)
             case "GRU": return try gru(sub)

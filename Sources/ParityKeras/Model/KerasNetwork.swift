@@ -59,12 +59,23 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     /// are all integers (token ids into an Embedding) need it set to run in Float64; a layer result in
     /// another float dtype is cast to it (exactly, for an embedding lookup of Float32 weights).
     public var computeDType: DType?
+    /// How TensorFlow's Float32 constants and kernels are reproduced (``KerasConstants``).
+    public let constants: KerasConstants
+    /// The config the network was built from, and where it sits in the file (for ``with(constants:)``).
+    let root: KerasJSON
+    let path: [String]
+    let parents: [String]
     /// `(layer index, call index)` in an order where every call's inputs are computed before it.
     var schedule: [(Int, Int)]
 
     /// Builds the network described by a model config (`{"class_name": "Sequential" | "Functional" |
     /// "Model", "config": {...}}`), taking each layer's weights from `weights`.
-    public init(config root: KerasJSON, weights: KerasWeightSource, path: [String] = [], parents: [String] = []) throws {
+    public init(config root: KerasJSON, weights: KerasWeightSource, path: [String] = [], parents: [String] = [],
+                constants: KerasConstants = .tensorFlow) throws {
+        self.root = root
+        self.path = path
+        self.parents = parents
+        self.constants = constants
         let className = root["class_name"]?.string ?? "?"
         guard let config = root["config"], let layerList = config["layers"]?.array else {
             throw KerasError.badConfig(layer: root["config"]?["name"]?.string ?? "model", key: "config.layers", found: "\(root["config"] ?? .null)")
@@ -87,11 +98,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
             let model: any Model
             var layerWeights: [Tensor] = []
             if ["Sequential", "Functional", "Model"].contains(layerClass) {
-                model = try KerasNetwork(config: entry, weights: weights, path: location.path, parents: parents + [layerName])
+                model = try KerasNetwork(config: entry, weights: weights, path: location.path, parents: parents + [layerName], constants: constants)
             } else {
                 // An InputLayer has no variables (and a Sequential container does not even save it).
                 layerWeights = layerClass == "InputLayer" ? [] : try weights.weights(for: location)
-                model = try KerasLayers.make(KerasLayerConfig(className: layerClass, name: layerName, config: layerConfig, weights: layerWeights))
+                model = try KerasLayers.make(KerasLayerConfig(className: layerClass, name: layerName, config: layerConfig, weights: layerWeights,
+                                                              constants: constants))
             }
             var calls: [[TensorRef]] = []
             if sequential {
@@ -126,6 +138,36 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
             inputDTypes = inputs.map { ref in built.first { $0.name == ref.layer }?.config["dtype"]?.string ?? "float32" }
         }
         schedule = try KerasNetwork.schedule(layers, inputs: inputs)
+    }
+
+    /// The same network with every layer rebuilt for `constants`, from its config and the weights already
+    /// loaded (nothing is read again).
+    public func with(constants: KerasConstants) throws -> KerasNetwork {
+        var rebuilt = try KerasNetwork(config: root, weights: LoadedWeights(self), path: path, parents: parents, constants: constants)
+        rebuilt.computeDType = computeDType
+        return rebuilt
+    }
+
+    /// The weights of a built network (and its nested networks), handed back by location.
+    struct LoadedWeights: KerasWeightSource {
+        var table: [KerasLayerLocation: [Tensor]] = [:]
+
+        init(_ network: KerasNetwork) {
+            for layer in network.layers {
+                if let nested = layer.model as? KerasNetwork {
+                    table.merge(LoadedWeights(nested).table) { first, _ in first }
+                } else {
+                    table[layer.location] = layer.weights
+                }
+            }
+        }
+
+        func weights(for layer: KerasLayerLocation) throws -> [Tensor] {
+            guard let found = table[layer] else {
+                throw KerasError.weightMismatch(layer: layer.name, message: "no loaded weights at \(layer.path.joined(separator: "/"))")
+            }
+            return found
+        }
     }
 
     /// Runs the network and returns every output, in `output_layers` order. `observe` sees every layer
