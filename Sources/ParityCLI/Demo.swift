@@ -59,13 +59,15 @@ enum DemoReport {
             let keras = ComparedModel(keras: try ModelFiles.keras("\(base)/keras.keras", weights: nil), label: "keras.keras")
             let input = try NumpyArray.read(contentsOf: URL(fileURLWithPath: "\(base)/input.npy")).toTensor().cast(to: .float32)
             out.append("\(example):")
-            for port in try files.contentsOfDirectory(atPath: base).sorted() where files.fileExists(atPath: "\(base)/\(port)/torch.pt2") {
+            let ports = try files.contentsOfDirectory(atPath: base).sorted().filter { files.fileExists(atPath: "\(base)/\($0)/torch.pt2") }
+            let width = ports.map(\.count).max() ?? 0
+            for port in ports {
                 let comparison = try Comparison.run(keras, try ComparedModel.load("\(base)/\(port)/torch.pt2"), input: input)
                 let cause = comparison.findings.first.map { finding in
                     "\(finding.cause)" + (finding.a.map { " (\($0) vs \(finding.b ?? "?"))" } ?? "") + (finding.fix.map { "; fix: \($0)" } ?? "")
                 } ?? "no cause named"
                 let place = comparison.firstDivergence.map { ", parts at \($0)" } ?? ""
-                out.append("  \(port.padding(toLength: 20, withPad: " ", startingAt: 0)) \(comparison.verdict.rawValue)\(place): \(cause)")
+                out.append("  \(port.padding(toLength: width, withPad: " ", startingAt: 0)) \(comparison.verdict.rawValue)\(place): \(cause)")
             }
             out.append("")
         }
