@@ -658,7 +658,65 @@ DENSE_BN_SMALL_EFFECT = Example(
          "README) is far above Float64 rounding.",
 )
 
-EXAMPLES = [CONV_BN_DENSE, RNN_SEQUENCE, GRU_RESET_BEFORE, ATTENTION_BLOCK, CNN_POOL_UPSAMPLE, DENSE_BN_SMALL_EFFECT]
+# --------------------------------------------------------------------------------------------------------------
+# pool_ceil
+# --------------------------------------------------------------------------------------------------------------
+
+def keras_pool_ceil(rng):
+    import keras
+    model = keras.Sequential([
+        keras.Input((5, 5, 3)),
+        keras.layers.MaxPooling2D(2, strides=2, padding="same", name="pool"),
+        keras.layers.GlobalAveragePooling2D(name="gap"),
+        keras.layers.Dense(2, name="dense"),
+    ], name="pool_ceil")
+    weights = {
+        "dense/kernel": (rng.standard_normal((3, 2)) * 0.5).astype(f32),
+        "dense/bias": (rng.standard_normal(2) * 0.1).astype(f32),
+    }
+    set_weights(model, weights, {"dense": ["kernel", "bias"]})
+    x = rng.standard_normal((2, 5, 5, 3)).astype(f32)
+    return model, weights, x
+
+
+def torch_pool_ceil(port, mistake, w):
+    import torch.nn as nn
+    from torch_helpers import dense_from_keras
+
+    class PoolCeil(nn.Module):
+        def __init__(self):
+            super().__init__()
+            # TensorFlow's `same` max pooling of 5 cells by 2 pads one cell after: ceil_mode=True keeps the
+            # overhanging last window (5 -> 3); the default floor mode drops it (5 -> 2).
+            self.pool = nn.MaxPool2d(2, 2) if mistake == "pool-ceil-mode" else nn.MaxPool2d(2, 2, ceil_mode=True)
+            self.gap = nn.AdaptiveAvgPool2d(1)
+            self.dense = nn.Linear(3, 2)
+
+        def forward(self, x):           # x [N, C, H, W]
+            return self.dense(self.gap(self.pool(x)).flatten(1))
+
+    m = PoolCeil()
+    dense_from_keras(m.dense, w, "dense")
+    return m
+
+
+POOL_CEIL = Example(
+    name="pool_ceil", seed=16,
+    architecture="MaxPooling2D(2, strides=2, padding=\"same\") `pool` (5×5 → 3×3) → GlobalAveragePooling2D `gap` → "
+                 "Dense(2) `dense`",
+    keras_input="NHWC [2, 5, 5, 3]", torch_input="NCHW [2, 3, 5, 5]", input_layout="NHWC", to_torch=(0, 3, 1, 2),
+    keras_model=keras_pool_ceil, torch_port=torch_pool_ceil,
+    ports={
+        "faithful": Port(None, "None: `nn.MaxPool2d(2, 2, ceil_mode=True)` keeps the last, overhanging window, as "
+                         "TensorFlow's `same` does here (it pads one cell after; conventions.md B.9)."),
+        "pool-ceil-mode": Port("pool-ceil-mode", "`nn.MaxPool2d(2, 2)` floors the output size (5 → 2) and drops "
+                               "the last row and column; TensorFlow's `same` keeps them (5 → 3). The global average "
+                               "after it hides the shape change, not the values (conventions.md B.9).", "pool",
+                               "`nn.MaxPool2d(2, 2, ceil_mode=True)`"),
+    },
+)
+
+EXAMPLES = [CONV_BN_DENSE, RNN_SEQUENCE, GRU_RESET_BEFORE, ATTENTION_BLOCK, CNN_POOL_UPSAMPLE, DENSE_BN_SMALL_EFFECT, POOL_CEIL]
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -67,6 +67,9 @@ public struct LayerComparison: Sendable, Codable {
     public var pairedBy: Pairing
     /// The permutation applied to B's tensor to bring it to A's layout (`nil`: none).
     public var permutationB: [Int]?
+    /// Whether B's tensor was then reshaped to A's shape (the same elements with unit axes added or
+    /// dropped, e.g. `[N, C, 1, 1]` → `[N, C]`).
+    public var reshapedB = false
     public var shape: [Int]
     /// A float32 vs B float32.
     public var metrics: PairMetrics
@@ -85,9 +88,50 @@ public struct LayerComparison: Sendable, Codable {
     public var weights: WeightCheck? = nil
 
     enum CodingKeys: String, CodingKey {
-        case a, b, kindA = "kind_a", kindB = "kind_b", pairedBy = "paired_by", permutationB = "permutation_b", shape, metrics
+        case a, b, kindA = "kind_a", kindB = "kind_b", pairedBy = "paired_by", permutationB = "permutation_b", reshapedB = "reshaped_b", shape, metrics
         case maxAbsFloat64 = "max_abs_float64", roundingA = "rounding_a", roundingB = "rounding_b"
         case float64Closer = "float64_closer", noise, exceedsNoise = "exceeds_noise", weights
+    }
+}
+
+/// Two layers of one name whose outputs have shapes no layout change pairs (e.g. a pooling that rounds
+/// its output size the other way): the outputs part there.
+public struct ShapeMismatch: Sendable, Codable, Equatable {
+    public var a: String
+    public var b: String
+    public var kindA: String
+    public var kindB: String
+    public var shapeA: [Int]
+    public var shapeB: [Int]
+
+    enum CodingKeys: String, CodingKey { case a, b, kindA = "kind_a", kindB = "kind_b", shapeA = "shape_a", shapeB = "shape_b" }
+}
+
+/// How B's tensor is brought to A's shape: a layout permutation, then (when only unit axes differ) a reshape.
+struct Alignment {
+    var permutation: [Int]?
+    var reshape: Bool
+
+    /// The alignment of a B tensor of `shape` with A's `target`: `preferred` (the inverse of the input
+    /// permutation) when it fits, else none, else channels-last; each also allowing unit axes to differ.
+    static func find(from shape: [Int], to target: [Int], preferring preferred: [Int]?) -> Alignment? {
+        var candidates: [[Int]?] = []
+        if let preferred, preferred.count == shape.count { candidates.append(preferred) }
+        candidates.append(nil)
+        if shape.count >= 3 { candidates.append(Layout.channelsLast(rank: shape.count)) }
+        for order in candidates where (order.map { Layout.apply($0, to: shape) } ?? shape) == target {
+            return Alignment(permutation: order, reshape: false)
+        }
+        let squeezed = { (s: [Int]) in s.filter { $0 != 1 } }
+        for order in candidates where squeezed(order.map { Layout.apply($0, to: shape) } ?? shape) == squeezed(target) {
+            return Alignment(permutation: order, reshape: true)
+        }
+        return nil
+    }
+
+    func apply(_ t: Tensor, to shape: [Int]) throws -> Tensor {
+        let permuted = try permutation.map { try t.permuted($0) } ?? t
+        return reshape ? try permuted.reshaped(shape) : permuted
     }
 }
 
@@ -117,6 +161,8 @@ public struct Comparison: Sendable, Codable {
     public var inputLayoutNote: String
     public var output: OutputComparison
     public var layers: [LayerComparison]
+    /// Layers of one name on both sides whose outputs have shapes no layout change pairs.
+    public var shapeMismatches: [ShapeMismatch]
     /// Layers of A and B that no layer of the other side was paired with.
     public var unpairedA: [String]
     public var unpairedB: [String]
@@ -128,20 +174,22 @@ public struct Comparison: Sendable, Codable {
 
     public struct OutputComparison: Sendable, Codable {
         public var shape: [Int]
+        /// B's output shape when no layout change brings it to A's (then there are no metrics).
+        public var shapeB: [Int]? = nil
         public var dtype: String
-        public var metrics: PairMetrics
-        public var maxAbsFloat64: Double
+        public var metrics: PairMetrics?
+        public var maxAbsFloat64: Double?
         public var withinTolerance: Bool
-        /// Elements outside `atol + rtol·|a|`.
+        /// Elements outside `atol + rtol·|a|` (all of them when the shapes differ).
         public var violations: Int
         enum CodingKeys: String, CodingKey {
-            case shape, dtype, metrics, maxAbsFloat64 = "max_abs_float64", withinTolerance = "within_tolerance", violations
+            case shape, shapeB = "shape_b", dtype, metrics, maxAbsFloat64 = "max_abs_float64", withinTolerance = "within_tolerance", violations
         }
     }
 
     enum CodingKeys: String, CodingKey {
         case verdict, a, b, tolerance, inputPermutationB = "input_permutation_b", inputLayoutNote = "input_layout"
-        case output, layers, unpairedA = "unpaired_a", unpairedB = "unpaired_b", firstDivergence = "first_divergence", findings
+        case output, layers, shapeMismatches = "shape_mismatches", unpairedA = "unpaired_a", unpairedB = "unpaired_b", firstDivergence = "first_divergence", findings
         case testedHypotheses = "tested_hypotheses"
     }
 
@@ -204,18 +252,10 @@ public struct Comparison: Sendable, Codable {
 
         // Tensor layout of B's intermediates: prefer the inverse of the input permutation when it fits.
         let back = permutation.map(Layout.inverse)
-        func bringB(_ t: Tensor, to shape: [Int]) -> [Int]?? {
-            if let back, back.count == t.rank, Layout.apply(back, to: t.shape) == shape { return .some(back) }
-            if t.shape == shape { return .some(nil) }
-            if t.rank >= 3 {
-                let order = Layout.channelsLast(rank: t.rank)
-                if Layout.apply(order, to: t.shape) == shape { return .some(order) }
-            }
-            return nil
-        }
+        func bringB(_ t: Tensor, to shape: [Int]) -> Alignment? { Alignment.find(from: t.shape, to: shape, preferring: back) }
 
         // Alignment: by name first, then the remaining layers in order by shape between named pairs.
-        var pairs: [(Int, Int, LayerComparison.Pairing, [Int]?)] = []
+        var pairs: [(Int, Int, LayerComparison.Pairing, Alignment)] = []
         var usedB = Set<Int>()
         for (i, layer) in a32.layers.enumerated() {
             if let j = b32.layers.indices.first(where: { !usedB.contains($0) && Self.sameName(layer.name, b32.layers[$0].name) }),
@@ -237,14 +277,21 @@ public struct Comparison: Sendable, Codable {
             }
         }
         pairs.sort { $0.0 < $1.0 }
+        // Layers of one name whose outputs no layout change pairs: the outputs part there (a shape change).
+        var shapeMismatches: [(Int, Int)] = []
+        for (i, layer) in a32.layers.enumerated() where !pairs.contains(where: { $0.0 == i }) {
+            if let j = b32.layers.indices.first(where: { !usedB.contains($0) && Self.sameName(layer.name, b32.layers[$0].name) }) {
+                shapeMismatches.append((i, j)); usedB.insert(j)
+            }
+        }
 
         var layers: [LayerComparison] = []
         var parametersB: [[String: Tensor]] = []
-        for (i, j, pairing, order) in pairs {
-            let bring: (Tensor) throws -> Tensor = { t in try order.map { try t.permuted($0) } ?? t }
+        for (i, j, pairing, alignment) in pairs {
             let (x32, x64) = (a32.layers[i].tensor, a64.layers[i].tensor)
-            let (y32, y64) = (try bring(b32.layers[j].tensor), try bring(b64.layers[j].tensor))
-            var pair = try measure(a: a32.layers[i], b: b32.layers[j], pairing: pairing, order: order, x32: x32, x64: x64, y32: y32, y64: y64)
+            let (y32, y64) = (try alignment.apply(b32.layers[j].tensor, to: x32.shape), try alignment.apply(b64.layers[j].tensor, to: x32.shape))
+            var pair = try measure(a: a32.layers[i], b: b32.layers[j], pairing: pairing, order: alignment.permutation, x32: x32, x64: x64, y32: y32, y64: y64)
+            pair.reshapedB = alignment.reshape
             var parameters: [String: Tensor] = [:]
             if let layer = a32.layers[i].keras, case .torch(let program) = b.body {
                 parameters = moduleParameters(program, path: pair.b)
@@ -255,22 +302,28 @@ public struct Comparison: Sendable, Codable {
         }
 
         // Output.
-        guard let outOrder = bringB(b32.output, to: a32.output.shape) else {
-            throw CompareError.unsupported("A's output has shape \(a32.output.shape), B's \(b32.output.shape): no layout permutation pairs them")
-        }
-        let bringOut: (Tensor) throws -> Tensor = { t in try outOrder.map { try t.permuted($0) } ?? t }
-        let (y32, y64) = (try bringOut(b32.output), try bringOut(b64.output))
-        let metrics = try PairMetrics(a32.output, y32)
-        var violations = 0
-        for (x, y) in zip(a32.output.doubles, y32.doubles) where !(Swift.abs(y - x) <= tolerance.atol + tolerance.rtol * Swift.abs(x)) {
-            violations += 1
-        }
-        let output = OutputComparison(shape: a32.output.shape, dtype: "float32", metrics: metrics,
+        let output: OutputComparison
+        if let alignment = bringB(b32.output, to: a32.output.shape) {
+            let (y32, y64) = (try alignment.apply(b32.output, to: a32.output.shape), try alignment.apply(b64.output, to: a32.output.shape))
+            let metrics = try PairMetrics(a32.output, y32)
+            var violations = 0
+            for (x, y) in zip(a32.output.doubles, y32.doubles) where !(Swift.abs(y - x) <= tolerance.atol + tolerance.rtol * Swift.abs(x)) {
+                violations += 1
+            }
+            output = OutputComparison(shape: a32.output.shape, dtype: "float32", metrics: metrics,
                                       maxAbsFloat64: try PairMetrics(a64.output, y64).maxAbs,
                                       withinTolerance: violations == 0, violations: violations)
-        let first = layers.first(where: \.exceedsNoise)
+        } else {
+            output = OutputComparison(shape: a32.output.shape, shapeB: b32.output.shape, dtype: "float32", metrics: nil, maxAbsFloat64: nil,
+                                      withinTolerance: false, violations: a32.output.count)
+        }
         let weightsDiffer = layers.contains { $0.weights?.status == .different }
-        let verdict: Verdict = output.withinTolerance && first == nil && !weightsDiffer ? .match : .mismatch
+        // Where the outputs first part: a pair beyond float noise or a pair of one name with another shape,
+        // whichever comes first in A.
+        let firstNoise = layers.firstIndex(where: \.exceedsNoise)
+        let firstShape = shapeMismatches.first
+        let shapeFirst = firstShape.map { shape in firstNoise.map { shape.0 < pairs[$0].0 } ?? true } ?? false
+        let verdict: Verdict = output.withinTolerance && firstNoise == nil && shapeMismatches.isEmpty && !weightsDiffer ? .match : .mismatch
         var findings: [Finding] = []
         if verdict == .match {
             let last = layers.last
@@ -280,26 +333,45 @@ public struct Comparison: Sendable, Codable {
                 a: last.map { String(format: "rounding %.3g vs Float64", $0.roundingA) },
                 b: last.map { String(format: "rounding %.3g vs Float64", $0.roundingB) },
                 explains: 1, fix: nil,
-                message: "every paired layer agrees within float noise (each side's own float32 rounding, measured against its Float64 rerun); the output difference \(String(format: "%.3g", metrics.maxAbs)) is rounding, not a convention difference"))
+                message: "every paired layer agrees within float noise (each side's own float32 rounding, measured against its Float64 rerun); the output difference \(String(format: "%.3g", output.metrics?.maxAbs ?? 0)) is rounding, not a convention difference"))
         }
         // Diagnosis: convention hypotheses at the first diverging pair (A Keras, B PyTorch).
         var tested: [String] = []
-        if let index = layers.firstIndex(where: \.exceedsNoise), a.framework == .keras, b.framework == .pytorch {
-            let (i, j, _, order) = pairs[index]
-            let bring: (Tensor) throws -> Tensor = { t in try order.map { try t.permuted($0) } ?? t }
-            let result = try Diagnosis.diagnose(pair: layers[index], a32: a32.layers[i], a64: a64.layers[i],
-                                                b32: try bring(b32.layers[j].tensor), b64: try bring(b64.layers[j].tensor), b: b,
-                                                weightsB: parametersB[index])
+        var divergence: Diagnosis.Divergence?
+        if shapeFirst, let (i, j) = firstShape {
+            let t = b32.layers[j].tensor
+            let order = back.flatMap { $0.count == t.rank ? $0 : nil }
+            let bring: (Tensor) throws -> Tensor = { x in try order.map { try x.permuted($0) } ?? x }
+            divergence = Diagnosis.Divergence(a32: a32.layers[i], a64: a64.layers[i], nameB: b32.layers[j].name, kindB: b32.layers[j].kind,
+                                              permutationB: order, b32: try bring(t), b64: try bring(b64.layers[j].tensor), measured: nil)
+        } else if let index = firstNoise {
+            let (i, j, _, alignment) = pairs[index]
+            let shape = a32.layers[i].tensor.shape
+            divergence = Diagnosis.Divergence(a32: a32.layers[i], a64: a64.layers[i], nameB: b32.layers[j].name, kindB: b32.layers[j].kind,
+                                              permutationB: alignment.permutation,
+                                              b32: try alignment.apply(b32.layers[j].tensor, to: shape),
+                                              b64: try alignment.apply(b64.layers[j].tensor, to: shape), measured: layers[index])
+        }
+        if let divergence, a.framework == .keras, b.framework == .pytorch {
+            let parameters: [String: Tensor]
+            if case .torch(let program) = b.body { parameters = moduleParameters(program, path: divergence.nameB) } else { parameters = [:] }
+            let result = try Diagnosis.diagnose(divergence, b: b, weightsB: parameters)
             findings += result.findings
             tested = result.tested
         }
-        let pairedA = Set(pairs.map(\.0)), pairedB = Set(pairs.map(\.1))
+        let pairedA = Set(pairs.map(\.0) + shapeMismatches.map(\.0)), pairedB = Set(pairs.map(\.1) + shapeMismatches.map(\.1))
         return Comparison(
             verdict: verdict, a: a.label, b: b.label, tolerance: tolerance, inputPermutationB: permutation ?? nil, inputLayoutNote: note,
             output: output, layers: layers,
+            shapeMismatches: shapeMismatches.map { i, j in
+                ShapeMismatch(a: a32.layers[i].name, b: b32.layers[j].name, kindA: a32.layers[i].kind, kindB: b32.layers[j].kind,
+                              shapeA: a32.layers[i].tensor.shape, shapeB: b32.layers[j].tensor.shape)
+            },
             unpairedA: a32.layers.indices.filter { !pairedA.contains($0) }.map { a32.layers[$0].name },
             unpairedB: b32.layers.indices.filter { !pairedB.contains($0) }.map { b32.layers[$0].name },
-            firstDivergence: first.map { "\($0.a) ↔ \($0.b)" }, findings: findings, testedHypotheses: tested)
+            firstDivergence: shapeFirst ? firstShape.map { "\(a32.layers[$0.0].name) ↔ \(b32.layers[$0.1].name)" }
+                : firstNoise.map { "\(layers[$0].a) ↔ \(layers[$0].b)" },
+            findings: findings, testedHypotheses: tested)
     }
 
     /// The parameters and buffers of B's module at `path` (and its submodules), keyed by their last name

@@ -44,14 +44,14 @@ extension Comparison {
     private func htmlSummary() -> String {
         let g = Self.htmlNumber
         let check = output.withinTolerance ? "<span class=\"ok\">within</span>"
-            : "<span class=\"bad\">\(output.violations) of \(output.metrics.count) elements outside</span>"
+            : "<span class=\"bad\">\(output.toleranceCheck.htmlEscaped)</span>"
         var rows = [
             ("input", inputLayoutNote.htmlEscaped),
             ("tolerance", "rtol \(tolerance.rtol), atol \(tolerance.atol) (\(tolerance.source.htmlEscaped)): \(check)"),
-            ("output \(output.shape)", "max abs \(g(output.metrics.maxAbs)), max rel \(g(output.metrics.maxRel)), "
-                + "max \(output.metrics.maxUlp) ULP, cosine \(String(format: "%.7f", output.metrics.cosine)); "
-                + "Float64 runs differ by \(g(output.maxAbsFloat64))"),
-        ]
+            ("output \(output.shape)", output.description.htmlEscaped),
+        ] + shapeMismatches.map { m in
+            ("shapes differ at \(m.a) ↔ \(m.b)", "A \(m.shapeA), B \(m.shapeB)".htmlEscaped)
+        }
         if let firstDivergence { rows.append(("first layer beyond float noise", "<strong class=\"bad\">\(firstDivergence.htmlEscaped)</strong>")) }
         let items = rows.map { "<dt>\($0.0.htmlEscaped)</dt><dd>\($0.1)</dd>" }.joined(separator: "\n")
         return "<section id=\"summary\">\n<dl>\n\(items)\n</dl>\n</section>"

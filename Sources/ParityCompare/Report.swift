@@ -48,10 +48,9 @@ extension Comparison {
         }
         if !unpairedA.isEmpty { lines.append("unpaired in A: \(unpairedA.joined(separator: ", "))") }
         if !unpairedB.isEmpty { lines.append("unpaired in B: \(unpairedB.joined(separator: ", "))") }
-        lines.append("output \(output.shape): max abs \(g(output.metrics.maxAbs)), max rel \(g(output.metrics.maxRel)), max \(output.metrics.maxUlp) ULP, "
-                     + "cosine \(String(format: "%.7f", output.metrics.cosine)); Float64 runs differ by \(g(output.maxAbsFloat64))")
-        lines.append("tolerance: rtol \(tolerance.rtol), atol \(tolerance.atol) (\(tolerance.source)): "
-                     + (output.withinTolerance ? "within" : "\(output.violations) of \(output.metrics.count) elements outside"))
+        for m in shapeMismatches { lines.append("shapes differ at \(m.a) ↔ \(m.b): A \(m.shapeA), B \(m.shapeB)") }
+        lines.append("output \(output.shape): \(output.description)")
+        lines.append("tolerance: rtol \(tolerance.rtol), atol \(tolerance.atol) (\(tolerance.source)): \(output.toleranceCheck)")
         if let firstDivergence { lines.append("first layer beyond float noise: \(firstDivergence)") }
         let verdictText = verdict == .match ? paint("MATCH", "32") : paint("MISMATCH", "31")
         lines.append("verdict: \(verdictText)")
@@ -72,5 +71,22 @@ extension Comparison {
         case .different: return "DIFFERENT"
         case .unmapped: return "unmapped"
         }
+    }
+}
+
+extension Comparison.OutputComparison: CustomStringConvertible {
+    /// The output's metrics in one line, or the two shapes when no layout change pairs them.
+    public var description: String {
+        guard let metrics, let maxAbsFloat64 else {
+            return "B's output has shape \(shapeB ?? []): no layout change pairs it with A's"
+        }
+        let g = { (x: Double) in x == 0 ? "0" : String(format: "%.2e", x) }
+        return "max abs \(g(metrics.maxAbs)), max rel \(g(metrics.maxRel)), max \(metrics.maxUlp) ULP, "
+            + "cosine \(String(format: "%.7f", metrics.cosine)); Float64 runs differ by \(g(maxAbsFloat64))"
+    }
+
+    /// Whether the output is within the tolerance, in words.
+    public var toleranceCheck: String {
+        withinTolerance ? "within" : (metrics == nil ? "shapes differ" : "\(violations) of \(metrics?.count ?? 0) elements outside")
     }
 }

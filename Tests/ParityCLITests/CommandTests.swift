@@ -56,8 +56,9 @@ struct CommandTests {
     func demoPorts() throws {
         let result = try Self.run(["demo", "--examples", Self.examples.deletingLastPathComponent().path])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("faithful             match"))
-        #expect(result.stdout.contains("padding-same         mismatch, parts at conv"))
+        #expect(result.stdout.contains("  faithful          match"))
+        #expect(result.stdout.contains("  padding-same      mismatch, parts at conv ↔ conv: padding-same"))
+        #expect(result.stdout.contains("  pool-ceil-mode mismatch, parts at pool ↔ pool: pool-ceil-mode"))
         #expect(result.stdout.contains("batchnorm-epsilon (epsilon 0.001 vs epsilon 1e-05)"))
     }
 

@@ -22,6 +22,7 @@ import Testing
     static let faithful: [(example: String, inputPermutation: [Int])] = [
         ("conv_bn_dense", [0, 3, 1, 2]), ("rnn_sequence", [1, 0, 2]), ("gru_reset_before", [1, 0, 2]),
         ("attention_block", []), ("cnn_pool_upsample", [0, 3, 1, 2]), ("dense_bn_small_effect", []),
+        ("pool_ceil", [0, 3, 1, 2]),
     ]
 
     /// Every planted mistake: example, port (= cause id), the layer it is planted at.
@@ -35,6 +36,7 @@ import Testing
         ("cnn_pool_upsample", "interpolation-mode", "up"), ("cnn_pool_upsample", "kernel-layout", "conv"),
         ("cnn_pool_upsample", "weights-differ", "dense"),
         ("dense_bn_small_effect", "batchnorm-epsilon", "bn"),
+        ("pool_ceil", "pool-ceil-mode", "pool"),
     ]
 
     @Test func everyPortIsListed() throws {
@@ -94,10 +96,24 @@ import Testing
     /// `assert_close`'s float32 tolerance) is still found, through the Float64 runs.
     @Test func mistakeBelowOneInHundredThousandIsFound() throws {
         let c = try Self.compare("batchnorm-epsilon", example: "dense_bn_small_effect")
-        #expect(c.output.metrics.maxAbs < 1e-5)
+        #expect((c.output.metrics?.maxAbs ?? 1) < 1e-5)
         #expect(c.output.withinTolerance)
         #expect(c.verdict == .mismatch)
         #expect(c.findings.first?.cause == "batchnorm-epsilon")
+    }
+
+    /// A mistake that changes a layer's output shape: the pair is reported with both shapes, the output
+    /// still compared (a global average hides the shape), and the hypothesis must reproduce B's shape.
+    @Test func shapeChangeIsLocatedAndNamed() throws {
+        let c = try Self.compare("pool-ceil-mode", example: "pool_ceil")
+        #expect(c.shapeMismatches.map { "\($0.a) \($0.kindA) \($0.shapeA) ↔ \($0.b) \($0.kindB) \($0.shapeB)" }
+                == ["pool MaxPooling2D [2, 3, 3, 3] ↔ pool MaxPool2d [2, 3, 2, 2]"])
+        #expect(c.unpairedA.isEmpty && c.unpairedB.isEmpty)
+        #expect(c.findings.first?.fix == "nn.MaxPool2d(..., ceil_mode=True)")
+        #expect(c.text().contains("shapes differ at pool ↔ pool: A [2, 3, 3, 3], B [2, 3, 2, 2]"))
+        // The faithful port's [N, C, 1, 1] global pooling is paired with Keras's [N, C] by a reshape.
+        let faithful = try Self.compare("faithful", example: "pool_ceil")
+        #expect(faithful.layers.first { $0.a == "gap" }?.reshapedB == true)
     }
 
     @Test func weightDifferencesAreNamedPerParameter() throws {

@@ -35,10 +35,10 @@ extension Diagnosis {
         }
         guard let node = c.nodes.first(where: { $0.target.contains("softmax") }), case .int(let dim)? = node.argument("dim") else { return [] }
         let dimB = dim < 0 ? dim + rank : dim
-        let mapped = c.pair.permutationB.flatMap { $0.firstIndex(of: dimB) } ?? dimB
+        let mapped = c.permutationB.flatMap { $0.firstIndex(of: dimB) } ?? dimB
         let normalizedA = axisA < 0 ? axisA + rank : axisA
         guard mapped != normalizedA else { return [] }
-        let fix = c.pair.permutationB.map { Layout.inverse($0)[normalizedA] } ?? normalizedA
+        let fix = c.permutationB.map { Layout.inverse($0)[normalizedA] } ?? normalizedA
         return [Hypothesis(cause: "softmax-axis", a: "softmax over axis \(normalizedA) (Keras axis \(axisA))",
                            b: "softmax over dim \(dimB)" + (mapped != dimB ? " (axis \(mapped) in A's layout)" : ""),
                            fix: "nn.Softmax(dim=\(fix == rank - 1 ? -1 : fix))", rerun: c.applyingB(node, argument: "self"))]

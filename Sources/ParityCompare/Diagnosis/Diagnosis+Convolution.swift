@@ -44,3 +44,22 @@ extension Diagnosis {
             rerun: { inputs, dtype in try run(pool, inputs, dtype) })]
     }
 }
+
+extension Diagnosis {
+    /// `pool-ceil-mode`: a Keras pooling against a PyTorch pooling without padding whose `ceil_mode` rounds
+    /// the output size the other way: Keras `valid` floors (`ceil_mode=False`), TensorFlow's `same` keeps
+    /// the overhanging last window (`ceil_mode=True` when TensorFlow pads only after; conventions.md B.9). B's
+    /// pooling node is applied to A's input; it changes the output shape.
+    static func poolCeilMode(_ c: Context) throws -> [Hypothesis] {
+        guard let pool = c.layer.model as? Pooling, pool.padding == .valid || pool.padding == .same,
+              let node = c.nodes.first(where: { $0.target.contains("max_pool") || $0.target.contains("avg_pool") }) else { return [] }
+        var padded = false
+        if case .ints(let p)? = node.argument("padding") { padded = p.contains { $0 != 0 } }
+        let ceil = bool(node, "ceil_mode") ?? false
+        guard !padded, ceil == (pool.padding == .valid) else { return [] }
+        let module = node.target.contains("max_pool") ? "MaxPool\(pool.window.count)d" : "AvgPool\(pool.window.count)d"
+        let a = pool.padding == .valid ? "valid: output size rounded down" : "TensorFlow same: output size ⌈in / stride⌉ (the last window overhangs)"
+        return [Hypothesis(cause: "pool-ceil-mode", a: a, b: "ceil_mode=\(ceil ? "True" : "False") without padding",
+                           fix: "nn.\(module)(..., ceil_mode=\(ceil ? "False" : "True"))", rerun: c.applyingB(node, argument: "self"))]
+    }
+}

@@ -10,7 +10,7 @@ extension Diagnosis {
         let node = c.node("batch_norm")
         let epsilonB = float(node, "eps") ?? BatchNorm.pyTorchEpsilon
         guard epsilonB != epsilonA else { return [] }
-        let module = c.pair.kindB.hasPrefix("BatchNorm") ? c.pair.kindB : "BatchNorm\(Swift.max(1, c.inputs[0].rank - 2))d"
+        let module = c.kindB.hasPrefix("BatchNorm") ? c.kindB : "BatchNorm\(Swift.max(1, c.inputs[0].rank - 2))d"
         return [Hypothesis(cause: "batchnorm-epsilon", a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
                            fix: "nn.\(module)(\(bn.mean.count), eps=\(short(epsilonA)))",
                            rerun: try rerunning(c.layer, config: ["epsilon": .number(epsilonB)]))]

@@ -26,7 +26,11 @@ enum Diagnosis {
 
     /// What a hypothesis family sees of the diverging pair.
     struct Context {
-        var pair: LayerComparison
+        /// B's module path and class.
+        var nameB: String
+        var kindB: String
+        /// The permutation bringing B's tensors at this pair to A's layout (`nil`: the same layout).
+        var permutationB: [Int]?
         /// A's Keras layer (config, weights, Parity model).
         var layer: KerasNetwork.Layer
         /// A's Float32 inputs to the layer.
@@ -45,7 +49,7 @@ enum Diagnosis {
         /// A rerun that applies B's `node` to A's first input: brought to B's layout (the inverse of the pair's
         /// permutation) and back.
         func applyingB(_ node: TorchNode, argument: String) -> ([Tensor], DType) throws -> Tensor {
-            let (program, order) = (program, pair.permutationB)
+            let (program, order) = (program, permutationB)
             return { inputs, dtype in
                 guard let program else { throw CompareError.unsupported("B is not a torch.export program") }
                 var x = inputs[0]
@@ -59,36 +63,58 @@ enum Diagnosis {
 
     /// Every family, in the order findings are listed when they explain equally much.
     static let families: [@Sendable (Context) throws -> [Hypothesis]] = [
-        weights, batchNormEpsilon, layerNormEpsilon, trainingMode, paddingSame, poolCountIncludePad, flattenOrder,
+        weights, batchNormEpsilon, layerNormEpsilon, trainingMode, paddingSame, poolCountIncludePad, poolCeilMode, flattenOrder,
         gruResetAfter, activationVariant, softmaxAxis, interpolationMode, attentionScaling,
     ]
 
-    /// The hypotheses that apply to A's layer, each rerun and measured. Returns the kept findings (most
-    /// explaining first) and the ids of every hypothesis tested.
-    static func diagnose(pair: LayerComparison, a32: Trace.Layer, a64: Trace.Layer, b32: Tensor, b64: Tensor,
-                         b: ComparedModel, weightsB: [String: Tensor]) throws -> (findings: [Finding], tested: [String]) {
-        guard let layer = a32.keras, !a32.inputs.isEmpty, a32.inputs.count == a64.inputs.count else { return ([], []) }
+    /// The diverging pair: A's layer in both dtypes, B's output there in A's layout, and — when the two have
+    /// one shape — their comparison (`nil` when B's output has another shape: a hypothesis must then
+    /// reproduce B's shape too).
+    struct Divergence {
+        var a32: Trace.Layer
+        var a64: Trace.Layer
+        var nameB: String
+        var kindB: String
+        var permutationB: [Int]?
+        var b32: Tensor
+        var b64: Tensor
+        var measured: LayerComparison?
+    }
+
+    /// The hypotheses that apply to A's layer, each rerun and measured against B. Returns the kept findings
+    /// (most explaining first) and the ids of every hypothesis tested.
+    static func diagnose(_ d: Divergence, b: ComparedModel, weightsB: [String: Tensor]) throws -> (findings: [Finding], tested: [String]) {
+        guard let layer = d.a32.keras, !d.a32.inputs.isEmpty, d.a32.inputs.count == d.a64.inputs.count else { return ([], []) }
         let program: TorchProgram? = { if case .torch(let p) = b.body { return p } else { return nil } }()
-        let context = Context(pair: pair, layer: layer, inputs: a32.inputs, nodes: program.map { nodes(of: pair.b, in: $0) } ?? [], program: program,
-                              weightsB: weightsB, weightCheck: pair.weights)
+        let context = Context(nameB: d.nameB, kindB: d.kindB, permutationB: d.permutationB, layer: layer, inputs: d.a32.inputs,
+                              nodes: program.map { nodes(of: d.nameB, in: $0) } ?? [], program: program,
+                              weightsB: weightsB, weightCheck: d.measured?.weights)
         var hypotheses: [Hypothesis] = []
         for family in families { hypotheses += try family(context) }
 
-        let before = pair.maxAbsFloat64 > 0 ? pair.maxAbsFloat64 : pair.metrics.maxAbs
+        let pairName = "\(d.a32.name) ↔ \(d.nameB)"
         var findings: [Finding] = []
         for h in hypotheses {
-            // A hypothesis that cannot be rerun (or changes the shape) is tested and not kept.
-            guard let h32 = try? h.rerun(a32.inputs, .float32), let h64 = try? h.rerun(a64.inputs, .float64),
-                  h32.shape == pair.shape, h64.shape == pair.shape else { continue }
-            let m = try Comparison.measure(a: a32, b: a32, pairing: pair.pairedBy, order: nil, x32: h32, x64: h64, y32: b32, y64: b64)
+            // A hypothesis that cannot be rerun (or gives another shape than B's) is tested and not kept.
+            guard let h32 = try? h.rerun(d.a32.inputs, .float32), let h64 = try? h.rerun(d.a64.inputs, .float64),
+                  h32.shape == d.b32.shape, h64.shape == d.b32.shape else { continue }
+            let m = try Comparison.measure(a: d.a32, b: d.a32, pairing: .name, order: nil, x32: h32, x64: h64, y32: d.b32, y64: d.b64)
             guard !m.exceedsNoise else { continue }
-            let after = pair.maxAbsFloat64 > 0 ? m.maxAbsFloat64 : m.metrics.maxAbs
-            let explains = before > 0 ? Swift.max(0, Swift.min(1, 1 - after / before)) : 0
+            let lead = "A's \(layer.className) `\(layer.name)` rerun on its own input with B's convention (\(h.b) instead of \(h.a)) "
+            guard let before = d.measured else {
+                findings.append(Finding(
+                    layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: 1, fix: h.fix,
+                    message: lead + "gives B's output shape \(d.b32.shape) (A's is \(d.a32.tensor.shape)) and agrees with B within float noise "
+                        + "(max abs \(g(m.metrics.maxAbs)), noise \(g(m.noise))); explains the whole difference."))
+                continue
+            }
+            let reference = before.maxAbsFloat64 > 0 ? before.maxAbsFloat64 : before.metrics.maxAbs
+            let after = before.maxAbsFloat64 > 0 ? m.maxAbsFloat64 : m.metrics.maxAbs
+            let explains = reference > 0 ? Swift.max(0, Swift.min(1, 1 - after / reference)) : 0
             findings.append(Finding(
-                layer: "\(pair.a) ↔ \(pair.b)", cause: h.cause, a: h.a, b: h.b, explains: explains, fix: h.fix,
-                message: "A's \(layer.className) `\(layer.name)` rerun on its own input with B's convention (\(h.b) instead of \(h.a)) "
-                    + "agrees with B within float noise: max abs \(g(pair.metrics.maxAbs)) → \(g(m.metrics.maxAbs)) (noise \(g(m.noise))), "
-                    + "Float64 difference \(g(pair.maxAbsFloat64)) → \(g(m.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."))
+                layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: explains, fix: h.fix,
+                message: lead + "agrees with B within float noise: max abs \(g(before.metrics.maxAbs)) → \(g(m.metrics.maxAbs)) (noise \(g(m.noise))), "
+                    + "Float64 difference \(g(before.maxAbsFloat64)) → \(g(m.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."))
         }
         // Stable: equal fractions keep the families' order.
         findings = findings.enumerated().sorted { ($0.element.explains, -$0.offset) > ($1.element.explains, -$1.offset) }.map(\.element)
