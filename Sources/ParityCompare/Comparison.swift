@@ -218,34 +218,72 @@ public struct Comparison: Sendable, Codable {
     /// - Parameters:
     ///   - input: the input for A; B gets it permuted to the layout its input shape implies, or `inputB`.
     ///   - tolerance: `nil`: ``CompareTolerance/assertCloseDefaults(for:)`` for float32.
+    ///
+    /// When A is a PyTorch program and B a Keras model, the layers are measured in Keras's layout with the
+    /// roles swapped internally (the diagnosis rebuilds Keras layers) and the report is given back with A
+    /// and B as the caller named them; fixes are then for the Keras code.
     public static func run(_ a: ComparedModel, _ b: ComparedModel, input: Tensor, inputB: Tensor? = nil,
                            tolerance: CompareTolerance? = nil) throws -> Comparison {
+        if a.framework == .pytorch, b.framework == .keras { return try mirrored(torch: a, keras: b, input: input, inputB: inputB, tolerance: tolerance) }
+        return try compare(a, b, input: input, inputB: inputB, tolerance: tolerance, referenceIsA: true)
+    }
+
+    /// `run` for a PyTorch reference A and a Keras B: B gets A's input in its own layout, the pair is compared
+    /// Keras-first with B's output as the expected value, and every side-specific field is swapped back.
+    static func mirrored(torch a: ComparedModel, keras b: ComparedModel, input: Tensor, inputB: Tensor?,
+                         tolerance: CompareTolerance?) throws -> Comparison {
+        let (xb, permutation, note) = try inputForB(b, input: input, inputB: inputB)
+        var c = try compare(b, a, input: xb, inputB: input, inputPermutation: permutation.map(Layout.inverse), tolerance: tolerance,
+                            referenceIsA: false)
+        func swapPair(_ s: String) -> String {
+            let parts = s.components(separatedBy: " ↔ ")
+            return parts.count == 2 ? "\(parts[1]) ↔ \(parts[0])" : s
+        }
+        (c.a, c.b) = (c.b, c.a)
+        (c.inputPermutationB, c.inputLayoutNote) = (permutation, note)
+        c.layers = c.layers.map { l in
+            var m = l
+            (m.a, m.b, m.kindA, m.kindB) = (l.b, l.a, l.kindB, l.kindA)
+            (m.roundingA, m.roundingB) = (l.roundingB, l.roundingA)
+            m.float64Closer = l.float64Closer.map { $0 == .a ? .b : .a }
+            m.permutationB = l.permutationB.map(Layout.inverse)
+            if let order = m.permutationB, !l.reshapedB { m.shape = Layout.apply(order, to: l.shape) }
+            return m
+        }
+        c.shapeMismatches = c.shapeMismatches.map { ShapeMismatch(a: $0.b, b: $0.a, kindA: $0.kindB, kindB: $0.kindA, shapeA: $0.shapeB, shapeB: $0.shapeA) }
+        (c.unpairedA, c.unpairedB) = (c.unpairedB, c.unpairedA)
+        c.firstDivergence = c.firstDivergence.map(swapPair)
+        c.findings = c.findings.map { f in
+            var g = f
+            (g.a, g.b, g.layer) = (f.b, f.a, swapPair(f.layer))
+            return g
+        }
+        return c
+    }
+
+    /// The input B takes: `inputB`, else A's input permuted to the layout B's input shape implies.
+    static func inputForB(_ b: ComparedModel, input: Tensor, inputB: Tensor?) throws -> (Tensor, [Int]?, String) {
+        if let inputB { return (inputB, nil, "B takes --input-b (shape \(inputB.shape))") }
+        guard let expected = b.expectedInputShape else { return (input, nil, "B takes the input as it is") }
+        guard let found = Layout.inputPermutation(from: input.shape, to: expected) else {
+            throw CompareError.badInput("the input has shape \(input.shape); B (\(b.label)) expects \(expected.map { $0.map(String.init) ?? "?" }) and no layout permutation fits: give --input-b")
+        }
+        guard let found else { return (input, nil, "B takes the input as it is") }
+        return (try input.permuted(found), found, "B expects \(Layout.apply(found, to: input.shape)): input permuted \(found) (\(Layout.describe(found)))")
+    }
+
+    /// The comparison with A's output as the expected value (`referenceIsA`) or B's. `inputPermutation`:
+    /// how `inputB` relates to `input`, when known (it guides the layout of B's intermediates).
+    static func compare(_ a: ComparedModel, _ b: ComparedModel, input: Tensor, inputB: Tensor?, inputPermutation: [Int]? = nil,
+                        tolerance: CompareTolerance?, referenceIsA: Bool) throws -> Comparison {
         guard a.inputCount == 1, b.inputCount == 1 else {
             throw CompareError.unsupported("comparison supports models with one input; A has \(a.inputCount), B has \(b.inputCount)")
         }
         if let expected = a.expectedInputShape, !Layout.fits(input.shape, expected) {
             throw CompareError.badInput("the input has shape \(input.shape); A (\(a.label)) expects \(expected.map { $0.map(String.init) ?? "?" })")
         }
-        var permutation: [Int]? = nil
-        var note = "B takes the input as it is"
-        let xb: Tensor
-        if let inputB {
-            xb = inputB
-            note = "B takes --input-b (shape \(inputB.shape))"
-        } else if let expected = b.expectedInputShape {
-            guard let found = Layout.inputPermutation(from: input.shape, to: expected) else {
-                throw CompareError.badInput("the input has shape \(input.shape); B (\(b.label)) expects \(expected.map { $0.map(String.init) ?? "?" }) and no layout permutation fits: give --input-b")
-            }
-            permutation = found
-            if let found {
-                xb = try input.permuted(found)
-                note = "B expects \(Layout.apply(found, to: input.shape)): input permuted \(found) (\(Layout.describe(found)))"
-            } else {
-                xb = input
-            }
-        } else {
-            xb = input
-        }
+        var (xb, permutation, note) = try inputForB(b, input: input, inputB: inputB)
+        if let inputPermutation { permutation = inputPermutation }
         let tolerance = tolerance ?? .assertCloseDefaults(for: .float32)
         let (a32, a64) = (try a.trace(input, dtype: .float32), try a.trace(input, dtype: .float64))
         let (b32, b64) = (try b.trace(xb, dtype: .float32), try b.trace(xb, dtype: .float64))
@@ -307,7 +345,8 @@ public struct Comparison: Sendable, Codable {
             let (y32, y64) = (try alignment.apply(b32.output, to: a32.output.shape), try alignment.apply(b64.output, to: a32.output.shape))
             let metrics = try PairMetrics(a32.output, y32)
             var violations = 0
-            for (x, y) in zip(a32.output.doubles, y32.doubles) where !(Swift.abs(y - x) <= tolerance.atol + tolerance.rtol * Swift.abs(x)) {
+            for (x, y) in zip(a32.output.doubles, y32.doubles)
+            where !(Swift.abs(y - x) <= tolerance.atol + tolerance.rtol * Swift.abs(referenceIsA ? x : y)) {
                 violations += 1
             }
             output = OutputComparison(shape: a32.output.shape, dtype: "float32", metrics: metrics,
@@ -355,13 +394,13 @@ public struct Comparison: Sendable, Codable {
         if let divergence, a.framework == .keras, b.framework == .pytorch {
             let parameters: [String: Tensor]
             if case .torch(let program) = b.body { parameters = moduleParameters(program, path: divergence.nameB) } else { parameters = [:] }
-            let result = try Diagnosis.diagnose(divergence, b: b, weightsB: parameters)
+            let result = try Diagnosis.diagnose(divergence, b: b, weightsB: parameters, kerasIsReference: referenceIsA)
             findings += result.findings
             tested = result.tested
         }
         let pairedA = Set(pairs.map(\.0) + shapeMismatches.map(\.0)), pairedB = Set(pairs.map(\.1) + shapeMismatches.map(\.1))
         return Comparison(
-            verdict: verdict, a: a.label, b: b.label, tolerance: tolerance, inputPermutationB: permutation ?? nil, inputLayoutNote: note,
+            verdict: verdict, a: a.label, b: b.label, tolerance: tolerance, inputPermutationB: permutation, inputLayoutNote: note,
             output: output, layers: layers,
             shapeMismatches: shapeMismatches.map { i, j in
                 ShapeMismatch(a: a32.layers[i].name, b: b32.layers[j].name, kindA: a32.layers[i].kind, kindB: b32.layers[j].kind,

@@ -92,6 +92,26 @@ import Testing
         if ProcessInfo.processInfo.environment["PARITY_PRINT_REPORTS"] != nil { print(c.text()) }
     }
 
+    /// PyTorch as the reference A and the Keras model as B: the same cause is named at the same layer, A and B
+    /// as the caller gave them, the fix for the Keras code.
+    @Test(arguments: mistakes) func plantedMistakeIsNamedWithPyTorchAsReference(example: String, port: String, layer: String) throws {
+        let directory = Self.examples.appendingPathComponent(example)
+        let keras = try ComparedModel.load(directory.appendingPathComponent("keras.keras").path)
+        let torch = try ComparedModel.load(directory.appendingPathComponent("\(port)/torch.pt2").path)
+        let permutation = try #require(Self.faithful.first { $0.example == example }).inputPermutation
+        var input = try NumpyArray.read(contentsOf: directory.appendingPathComponent("input.npy")).toTensor()
+        if !permutation.isEmpty { input = try input.permuted(permutation) }
+        let c = try Comparison.run(torch, keras, input: input)
+        #expect(c.a.hasSuffix("\(port)/torch.pt2") && c.b.hasSuffix("keras.keras"))
+        #expect(c.verdict == .mismatch)
+        #expect(c.firstDivergence == "\(layer) ↔ \(layer)")
+        let finding = try #require(c.findings.first)
+        #expect(finding.cause == port)
+        #expect(finding.message.hasPrefix("B's "))
+        #expect(finding.fix?.contains("nn.") == false)
+        if !permutation.isEmpty { #expect(c.inputPermutationB == Layout.inverse(permutation)) }
+    }
+
     /// The hardest case: a mistake whose effect on the output is below 1e-5 (inside
     /// `assert_close`'s float32 tolerance) is still found, through the Float64 runs.
     @Test func mistakeBelowOneInHundredThousandIsFound() throws {

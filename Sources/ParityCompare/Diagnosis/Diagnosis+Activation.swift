@@ -15,10 +15,11 @@ extension Diagnosis {
             if case .gelu(let approximateA) = functionA, case .gelu(let approximateB) = functionB {
                 let name = { (approximate: Bool) in approximate ? "tanh approximation" : "exact (erf)" }
                 return [Hypothesis(cause: "gelu-approximation", a: "gelu \(name(approximateA))", b: "gelu \(name(approximateB))",
-                                   fix: "nn.GELU(approximate=\"\(approximateA ? "tanh" : "none")\")", rerun: c.applyingB(node, argument: argument))]
+                                   fix: "nn.GELU(approximate=\"\(approximateA ? "tanh" : "none")\")",
+                                   kerasFix: "keras.activations.gelu(x, approximate=\(approximateB ? "True" : "False"))", rerun: c.applyingB(node, argument: argument))]
             }
             return [Hypothesis(cause: "activation-variant", a: "\(functionA)", b: "\(functionB) (\(node.target))",
-                               fix: torchActivation(functionA), rerun: c.applyingB(node, argument: argument))]
+                               fix: torchActivation(functionA), kerasFix: kerasActivationFix(functionB), rerun: c.applyingB(node, argument: argument))]
         }
         return []
     }
@@ -41,7 +42,7 @@ extension Diagnosis {
         let fix = c.permutationB.map { Layout.inverse($0)[normalizedA] } ?? normalizedA
         return [Hypothesis(cause: "softmax-axis", a: "softmax over axis \(normalizedA) (Keras axis \(axisA))",
                            b: "softmax over dim \(dimB)" + (mapped != dimB ? " (axis \(mapped) in A's layout)" : ""),
-                           fix: "nn.Softmax(dim=\(fix == rank - 1 ? -1 : fix))", rerun: c.applyingB(node, argument: "self"))]
+                           fix: "nn.Softmax(dim=\(fix == rank - 1 ? -1 : fix))", kerasFix: "keras.layers.Softmax(axis=\(mapped))", rerun: c.applyingB(node, argument: "self"))]
     }
 
     /// The elementwise function of a Keras activation layer, with its constants (`nil`: not one Parity
@@ -75,6 +76,18 @@ extension Diagnosis {
             default: return nil
             }
         default: return nil
+        }
+    }
+
+    /// The Keras layer computing `f`, for a fix.
+    static func kerasActivationFix(_ f: UnaryFunction) -> String {
+        switch f {
+        case .leakyRelu(let slope): return "keras.layers.LeakyReLU(negative_slope=\(slope))"
+        case .elu(let alpha): return "keras.layers.ELU(alpha=\(alpha))"
+        case .relu: return "keras.layers.ReLU()"
+        case .clip(0, 6): return "keras.layers.ReLU(max_value=6)"
+        case .gelu(let approximate): return "keras.activations.gelu(x, approximate=\(approximate ? "True" : "False"))"
+        default: return "the Keras activation computing \(f)"
         }
     }
 

@@ -26,6 +26,7 @@ extension Diagnosis {
         return [Hypothesis(cause: "attention-scaling", a: "logits scaled by \(g(scaleA))" + (keyDim.map { " = 1/√key_dim (\($0))" } ?? ""),
                            b: "logits scaled by \(g(scaleB))" + (scaleB > 0 ? " = 1/√\(g(1 / (scaleB * scaleB)))" : ""),
                            fix: "scale the scores by 1/math.sqrt(\(keyDim.map(String.init) ?? "key_dim")) (the per-head key size), not the model width",
+                           kerasFix: "Keras's MultiHeadAttention always scales by 1/√key_dim: scale the PyTorch scores the same way, or write the attention by hand",
                            rerun: { inputs, dtype in try run(attention, inputs, dtype) })]
     }
 }

@@ -24,6 +24,7 @@ extension Diagnosis {
             cause: "padding-same", a: "TensorFlow same: pads before \(tf.before), after \(tf.after)",
             b: "symmetric padding=\(symmetric)" + (read ? "" : " (kernel // 2; not read from B)"),
             fix: "F.pad(x, (\(fpad))) then nn.Conv\(rank)d(..., stride=\(stride), padding=0)",
+            kerasFix: "keras.layers.ZeroPadding\(rank)D(\(symmetric)) then Conv\(rank)D(..., padding=\"valid\") (PyTorch pads both sides)",
             rerun: { inputs, dtype in try run(rebuilt, inputs, dtype) })]
     }
 
@@ -41,6 +42,7 @@ extension Diagnosis {
             cause: "pool-count-include-pad", a: "TensorFlow same: padded cells excluded from the average",
             b: padded ? "zeros padded before the pooling are averaged in" : "count_include_pad=True (PyTorch's default)",
             fix: "nn.AvgPool\(d)d(..., ceil_mode=True, count_include_pad=False) when TensorFlow pads only after (else divide a sum-pool by a count map), not a zero pad",
+            kerasFix: "keras.layers.ZeroPadding\(d)D then AveragePooling\(d)D(padding=\"valid\"): PyTorch averages the padded zeros in",
             rerun: { inputs, dtype in try run(pool, inputs, dtype) })]
     }
 }
@@ -60,6 +62,7 @@ extension Diagnosis {
         let module = node.target.contains("max_pool") ? "MaxPool\(pool.window.count)d" : "AvgPool\(pool.window.count)d"
         let a = pool.padding == .valid ? "valid: output size rounded down" : "TensorFlow same: output size ⌈in / stride⌉ (the last window overhangs)"
         return [Hypothesis(cause: "pool-ceil-mode", a: a, b: "ceil_mode=\(ceil ? "True" : "False") without padding",
-                           fix: "nn.\(module)(..., ceil_mode=\(ceil ? "False" : "True"))", rerun: c.applyingB(node, argument: "self"))]
+                           fix: "nn.\(module)(..., ceil_mode=\(ceil ? "False" : "True"))",
+                           kerasFix: "padding=\"\(ceil ? "same" : "valid")\" in the Keras pooling (PyTorch's ceil_mode=\(ceil ? "True" : "False"))", rerun: c.applyingB(node, argument: "self"))]
     }
 }

@@ -12,7 +12,7 @@ extension Diagnosis {
         guard epsilonB != epsilonA else { return [] }
         let module = c.kindB.hasPrefix("BatchNorm") ? c.kindB : "BatchNorm\(Swift.max(1, c.inputs[0].rank - 2))d"
         return [Hypothesis(cause: "batchnorm-epsilon", a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
-                           fix: "nn.\(module)(\(bn.mean.count), eps=\(short(epsilonA)))",
+                           fix: "nn.\(module)(\(bn.mean.count), eps=\(short(epsilonA)))", kerasFix: "keras.layers.BatchNormalization(epsilon=\(short(epsilonB)))",
                            rerun: try rerunning(c.layer, config: ["epsilon": .number(epsilonB)]))]
     }
 
@@ -25,7 +25,7 @@ extension Diagnosis {
         guard epsilonB != epsilonA else { return [] }
         let shape = c.inputs[0].shape.last.map { "\($0)" } ?? "..."
         return [Hypothesis(cause: "layernorm-epsilon", a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
-                           fix: "nn.LayerNorm(\(shape), eps=\(short(epsilonA)))",
+                           fix: "nn.LayerNorm(\(shape), eps=\(short(epsilonA)))", kerasFix: "keras.layers.LayerNormalization(epsilon=\(short(epsilonB)))",
                            rerun: try rerunning(c.layer, config: ["epsilon": .number(epsilonB)]))]
     }
 
@@ -38,7 +38,7 @@ extension Diagnosis {
         let epsilon = float(node, "eps") ?? BatchNorm.pyTorchEpsilon
         let axis = bn.axis < 0 ? bn.axis + c.inputs[0].rank : bn.axis
         return [Hypothesis(cause: "training-mode", a: "inference: moving mean and variance", b: "training: batch statistics (training=True in B's graph)",
-                           fix: "call model.eval() before exporting or running the PyTorch model",
+                           fix: "call model.eval() before exporting or running the PyTorch model", kerasFix: "call model.eval() before exporting or running the PyTorch model",
                            rerun: { inputs, dtype in
                                let x = inputs[0].cast(to: dtype)
                                let (mean, variance) = try batchStatistics(x, axis: axis)

@@ -12,6 +12,7 @@ extension Diagnosis {
         return [Hypothesis(
             cause: "flatten-order", a: "flattens in \(names.0) order", b: "flattens in \(names.1) order",
             fix: "x.permute(\(toLast)).flatten(1) instead of nn.Flatten() (or reorder the next Linear's weight columns)",
+            kerasFix: "keras.layers.Permute((\(input.rank - 1), \((1..<(input.rank - 1)).map(String.init).joined(separator: ", ")))) before Flatten() (PyTorch flattens channels-first)",
             rerun: { inputs, dtype in
                 let x = try inputs[0].cast(to: dtype).permuted(order)
                 return try x.reshaped([x.shape[0], x.shape.dropFirst().reduce(1, *)])

@@ -21,6 +21,8 @@ extension Diagnosis {
         let describedA = modeA == "bilinear" ? "bilinear with half-pixel centres (align_corners=False)" : modeA
         let fix = modeA == "bilinear" ? "nn.Upsample(scale_factor=..., mode=\"bilinear\", align_corners=False)"
             : "nn.Upsample(scale_factor=..., mode=\"\(modeA)\")"
-        return [Hypothesis(cause: "interpolation-mode", a: describedA, b: describedB, fix: fix, rerun: c.applyingB(node, argument: "input"))]
+        let kerasFix = bilinearB && alignCorners ? "Keras has no align_corners=True resizing: use align_corners=False on the PyTorch side"
+            : "keras.layers.UpSampling2D(..., interpolation=\"\(bilinearB ? "bilinear" : "nearest")\")"
+        return [Hypothesis(cause: "interpolation-mode", a: describedA, b: describedB, fix: fix, kerasFix: kerasFix, rerun: c.applyingB(node, argument: "input"))]
     }
 }

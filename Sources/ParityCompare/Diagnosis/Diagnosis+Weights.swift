@@ -12,7 +12,8 @@ extension Diagnosis {
         for p in check.parameters where !p.equal {
             guard let cause = p.cause, !hypotheses.contains(where: { $0.cause == cause }) else { continue }
             hypotheses.append(Hypothesis(cause: cause, a: "Keras's \(p.keras) (\(p.transform) gives PyTorch's \(p.torch.joined(separator: " + ")))",
-                                         b: p.detail ?? "different weights", fix: weightFix(cause, p), rerun: rerun))
+                                         b: p.detail ?? "different weights", fix: weightFix(cause, p),
+                                         kerasFix: "Keras's \(p.keras) = \(p.torch.joined(separator: " + ")) by the inverse of: \(p.transform)", rerun: rerun))
         }
         return hypotheses
     }

@@ -19,7 +19,9 @@ enum Diagnosis {
         var cause: String
         var a: String
         var b: String
+        /// The one-line fix on the PyTorch side (Keras the reference) and on the Keras side (PyTorch the reference).
         var fix: String
+        var kerasFix: String
         /// A's layer under B's convention, run on A's inputs to the layer in a dtype.
         var rerun: ([Tensor], DType) throws -> Tensor
     }
@@ -83,7 +85,12 @@ enum Diagnosis {
 
     /// The hypotheses that apply to A's layer, each rerun and measured against B. Returns the kept findings
     /// (most explaining first) and the ids of every hypothesis tested.
-    static func diagnose(_ d: Divergence, b: ComparedModel, weightsB: [String: Tensor]) throws -> (findings: [Finding], tested: [String]) {
+    ///
+    /// `kerasIsReference`: the user's reference (their A) is the Keras model, so fixes are for the PyTorch
+    /// code; otherwise the roles were swapped for the diagnosis and fixes are for the Keras code.
+    static func diagnose(_ d: Divergence, b: ComparedModel, weightsB: [String: Tensor], kerasIsReference: Bool = true)
+        throws -> (findings: [Finding], tested: [String]) {
+        let (k, t) = kerasIsReference ? ("A", "B") : ("B", "A")
         guard let layer = d.a32.keras, !d.a32.inputs.isEmpty, d.a32.inputs.count == d.a64.inputs.count else { return ([], []) }
         let program: TorchProgram? = { if case .torch(let p) = b.body { return p } else { return nil } }()
         let context = Context(nameB: d.nameB, kindB: d.kindB, permutationB: d.permutationB, layer: layer, inputs: d.a32.inputs,
@@ -100,11 +107,12 @@ enum Diagnosis {
                   h32.shape == d.b32.shape, h64.shape == d.b32.shape else { continue }
             let m = try Comparison.measure(a: d.a32, b: d.a32, pairing: .name, order: nil, x32: h32, x64: h64, y32: d.b32, y64: d.b64)
             guard !m.exceedsNoise else { continue }
-            let lead = "A's \(layer.className) `\(layer.name)` rerun on its own input with B's convention (\(h.b) instead of \(h.a)) "
+            let fix = kerasIsReference ? h.fix : h.kerasFix
+            let lead = "\(k)'s \(layer.className) `\(layer.name)` rerun on its own input with \(t)'s convention (\(h.b) instead of \(h.a)) "
             guard let before = d.measured else {
                 findings.append(Finding(
-                    layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: 1, fix: h.fix,
-                    message: lead + "gives B's output shape \(d.b32.shape) (A's is \(d.a32.tensor.shape)) and agrees with B within float noise "
+                    layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: 1, fix: fix,
+                    message: lead + "gives \(t)'s output shape \(d.b32.shape) (\(k)'s is \(d.a32.tensor.shape)) and agrees with \(t) within float noise "
                         + "(max abs \(g(m.metrics.maxAbs)), noise \(g(m.noise))); explains the whole difference."))
                 continue
             }
@@ -112,8 +120,8 @@ enum Diagnosis {
             let after = before.maxAbsFloat64 > 0 ? m.maxAbsFloat64 : m.metrics.maxAbs
             let explains = reference > 0 ? Swift.max(0, Swift.min(1, 1 - after / reference)) : 0
             findings.append(Finding(
-                layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: explains, fix: h.fix,
-                message: lead + "agrees with B within float noise: max abs \(g(before.metrics.maxAbs)) → \(g(m.metrics.maxAbs)) (noise \(g(m.noise))), "
+                layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: explains, fix: fix,
+                message: lead + "agrees with \(t) within float noise: max abs \(g(before.metrics.maxAbs)) → \(g(m.metrics.maxAbs)) (noise \(g(m.noise))), "
                     + "Float64 difference \(g(before.maxAbsFloat64)) → \(g(m.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."))
         }
         // Stable: equal fractions keep the families' order.
