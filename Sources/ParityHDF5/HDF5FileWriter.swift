@@ -104,8 +104,8 @@ public final class HDF5FileWriter {
         }
     }
 
-    /// Writes a tensor as a dataset in its own dtype (float32, float64 or int64); see
-    /// ``writeDataset(_:_:)-(_,HDF5Array)``.
+    /// Writes a tensor as a dataset in its own dtype (float32, float64 or int64), as the
+    /// ``HDF5Array`` overload does.
     public func writeDataset(_ path: String, _ tensor: Tensor) throws(HDF5Error) {
         try writeDataset(path, HDF5Array(tensor))
     }

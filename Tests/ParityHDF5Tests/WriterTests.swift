@@ -171,6 +171,7 @@ struct WriterTests {
         expectHDF5Error("empty, '.' or '..' component") { try writer.createGroup("a//b") }
         expectHDF5Error("a dataset needs a name") { try writer.writeDataset("/", Tensor(scalar: Float(1))) }
         expectHDF5Error("NUL") { try writer.setAttribute("bad", .string("a\u{0}b")) }
+        expectHDF5Error("an attribute needs a name") { try writer.setAttribute("", .integer(1)) }
         try writer.close()
         try writer.close()  // closing twice is fine
         expectHDF5Error(url.path, "closed") { try writer.writeDataset("late", Tensor(scalar: Float(1))) }
