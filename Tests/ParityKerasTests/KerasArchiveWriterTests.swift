@@ -132,6 +132,34 @@ struct KerasArchiveWriterTests {
         #expect(try Self.weightsTree(url, skipNamesUnder: skip) == Self.weightsTree(source, skipNamesUnder: skip))
     }
 
+    @Test("a model given as a config and weights by layer name (what a converter has)", arguments: ["two_towers", "sequence", "text"])
+    func configAndLayerWeights(_ name: String) throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let original = try KerasModel.load(KerasModelTests.folder.appendingPathComponent("\(name).keras"))
+        var byName: [String: [Tensor]] = [:]
+        func collect(_ network: KerasNetwork) {
+            for layer in network.layers {
+                if let nested = layer.model as? KerasNetwork { collect(nested) } else if !layer.weights.isEmpty { byName[layer.name] = layer.weights }
+            }
+        }
+        collect(original.network)
+        let url = folder.appendingPathComponent("\(name).keras")
+        try KerasArchiveWriter(config: original.config, layerWeights: byName).write(to: url)
+        let inputs = try Self.inputs(name)
+        #expect(try KerasModel.load(url).run(inputs, mode: .eager).map(Self.bits) == original.run(inputs, mode: .eager).map(Self.bits))
+        let skip = ["/_dropout_layer", "/_softmax"]
+        #expect(try Self.weightsTree(url, skipNamesUnder: skip)
+                 == Self.weightsTree(KerasModelTests.folder.appendingPathComponent("\(name).keras"), skipNamesUnder: skip))
+        // Weights for a layer the config lacks, or that do not fit theirs, are refused.
+        var extra = byName
+        extra["nonexistent"] = [Tensor(scalar: Float(1))]
+        #expect(throws: KerasError.self) { try KerasArchiveWriter(config: original.config, layerWeights: extra) }
+        var wrong = byName
+        wrong[byName.keys.sorted()[0]] = [Tensor(scalar: Float(1))]
+        #expect(throws: KerasError.self) { try KerasArchiveWriter(config: original.config, layerWeights: wrong) }
+    }
+
     @Test("a weights-only file loads onto the architecture")
     func weightsOnly() throws {
         let folder = try Self.temporaryFolder()

@@ -46,6 +46,22 @@ public struct KerasArchiveWriter: Sendable {
                   weights: try KerasSavedLayout.entries(for: model.network))
     }
 
+    /// A model given as its config and each layer's weights by layer name (`config.name`), in
+    /// `layer.weights` order. The config is first built into a ``KerasNetwork``, so a layer Parity
+    /// cannot run, or weights that do not fit their layer, are refused before anything is written;
+    /// the weights are then placed where Keras keeps them (``KerasSavedLayout``).
+    ///
+    /// - Throws: the ``KerasError`` of building the network, or
+    ///   ``KerasError/weightMismatch(layer:message:)`` for weights named after no layer.
+    public init(config: KerasJSON, layerWeights: [String: [Tensor]], metadata: KerasArchiveMetadata = .now()) throws {
+        let network = try KerasNetwork(config: config, weights: WeightsByLayerName(weights: layerWeights))
+        let names = Set(KerasModelSummary.flatten(network).map(\.name))
+        if let unknown = layerWeights.keys.sorted().first(where: { !names.contains($0) }) {
+            throw KerasError.weightMismatch(layer: unknown, message: "has weights, but the config has no layer of that name (layers: \(names.sorted().joined(separator: ", ")))")
+        }
+        self.init(config: config, metadata: metadata, weights: try KerasSavedLayout.entries(for: network))
+    }
+
     /// Writes the `.keras` archive to `url`, replacing any file there. The archive is built next
     /// to `url` and moved into place, so a failed write leaves no partial file.
     ///
@@ -161,4 +177,11 @@ public struct KerasArchiveMetadata: Sendable, Equatable {
     var jsonText: String {
         "{\"keras_version\": \(KerasJSON.string(kerasVersion).pythonJSONText), \"date_saved\": \(KerasJSON.string(dateSaved).pythonJSONText)}"
     }
+}
+
+/// Weights looked up by layer name, for ``KerasArchiveWriter/init(config:layerWeights:metadata:)``.
+private struct WeightsByLayerName: KerasWeightSource {
+    let weights: [String: [Tensor]]
+
+    func weights(for layer: KerasLayerLocation) throws -> [Tensor] { weights[layer.name] ?? [] }
 }
