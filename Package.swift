@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "ParityNN", dependencies: ["ParityEngine"]),
         /// The system libhdf5 (Debian `libhdf5-dev`), for Keras `.h5` / `.weights.h5` files.
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
-        /// Read-only access to HDF5 files (groups, datasets, attributes) over libhdf5; the only target
+        /// HDF5 files (groups, datasets, attributes) read and written over libhdf5; the only target
         /// that links it.
         .target(name: "ParityHDF5", dependencies: ["ParityTensor", "CHDF5"]),
         /// File formats without Python: npy/npz, safetensors, restricted pickle and PyTorch zip archives.
@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "ParityFormatsTests", dependencies: ["ParityFormats", "ParityTestSupport"]),
         .testTarget(
             name: "ParityKerasTests",
-            dependencies: ["ParityKeras", "ParityTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+            dependencies: ["ParityKeras", "ParityHDF5", "ParityTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .testTarget(name: "ParityTorchTests", dependencies: ["ParityTorch", "ParityTestSupport"]),
         .testTarget(name: "ParityCompareTests", dependencies: ["ParityCompare", "ParityTestSupport"]),

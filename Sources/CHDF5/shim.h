@@ -11,6 +11,9 @@
 #include <hdf5.h>
 
 static inline unsigned chdf5_acc_rdonly(void) { return H5F_ACC_RDONLY; }
+static inline unsigned chdf5_acc_trunc(void) { return H5F_ACC_TRUNC; }
+static inline hid_t chdf5_p_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t chdf5_p_group_create(void) { return H5P_GROUP_CREATE; }
 static inline hid_t chdf5_p_default(void) { return H5P_DEFAULT; }
 static inline hid_t chdf5_e_default(void) { return H5E_DEFAULT; }
 static inline hid_t chdf5_s_all(void) { return H5S_ALL; }
@@ -18,7 +21,15 @@ static inline size_t chdf5_variable(void) { return H5T_VARIABLE; }
 
 static inline hid_t chdf5_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t chdf5_native_double(void) { return H5T_NATIVE_DOUBLE; }
+static inline hid_t chdf5_native_int32(void) { return H5T_NATIVE_INT32; }
+static inline hid_t chdf5_native_int64(void) { return H5T_NATIVE_INT64; }
 static inline hid_t chdf5_c_s1(void) { return H5T_C_S1; }
+
+// Little-endian file types, as h5py writes numpy's native arrays on x86 and arm64.
+static inline hid_t chdf5_ieee_f32le(void) { return H5T_IEEE_F32LE; }
+static inline hid_t chdf5_ieee_f64le(void) { return H5T_IEEE_F64LE; }
+static inline hid_t chdf5_std_i32le(void) { return H5T_STD_I32LE; }
+static inline hid_t chdf5_std_i64le(void) { return H5T_STD_I64LE; }
 
 /// Stops libhdf5 printing its error stack to stderr on every failed call (the stack is still
 /// recorded and can be walked with `H5Ewalk2`).

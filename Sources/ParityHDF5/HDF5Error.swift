@@ -1,7 +1,7 @@
 /// Where in an HDF5 file something went wrong: the file, and when known the object path and the
 /// attribute name.
 public struct HDF5Location: Sendable, Hashable, CustomStringConvertible {
-    /// The file's path as given to ``HDF5File/init(url:maxReadBytes:)``.
+    /// The file's path as given to ``HDF5File/init(url:maxReadBytes:)`` or ``HDF5FileWriter/init(creating:)``.
     public var file: String
     /// The object's absolute path inside the file (`/model_weights/dense`), if any.
     public var object: String?
@@ -26,7 +26,7 @@ public struct HDF5Location: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// What went wrong reading an HDF5 file. Every case echoes the offending value and says where
+/// What went wrong reading or writing an HDF5 file. Every case echoes the offending value and says where
 /// (``HDF5Location``); failures inside libhdf5 carry the message from its error stack.
 public enum HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
     /// No file at the path.
@@ -56,6 +56,11 @@ public enum HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
     case outOfRange(value: String, at: HDF5Location)
     /// A libhdf5 call failed; `message` is from its error stack.
     case library(call: String, message: String, at: HDF5Location)
+    /// The file cannot be created (missing directory, a directory at the path, no permission...).
+    case cannotCreate(path: String, reason: String)
+    /// A write was refused before libhdf5 saw it: an array whose element count does not match its
+    /// shape, an object that already exists, a bad path, a closed writer.
+    case invalidWrite(reason: String, at: HDF5Location)
 
     public var description: String {
         switch self {
@@ -88,6 +93,10 @@ public enum HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
             return "HDF5: integer \(value) does not fit in Int64 \(at)"
         case let .library(call, message, at):
             return "HDF5: \(call) failed \(at): \(message)"
+        case let .cannotCreate(path, reason):
+            return "HDF5: cannot create '\(path)': \(reason)"
+        case let .invalidWrite(reason, at):
+            return "HDF5: cannot write \(at): \(reason)"
         }
     }
 }

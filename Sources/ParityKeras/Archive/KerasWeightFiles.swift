@@ -19,12 +19,6 @@ struct Keras3WeightFile: KerasWeightSource {
     let tree: any HDF5Tree
     let file: String
 
-    /// Sub-objects in `layer.weights` order where that is not the sorted order the file lists.
-    static let childOrder: [String: [String]] = [
-        "Bidirectional": ["forward_layer", "backward_layer"],
-        "MultiHeadAttention": ["query_dense", "key_dense", "value_dense", "output_dense"],
-    ]
-
     func weights(for layer: KerasLayerLocation) throws -> [Tensor] {
         let path = layer.path.joined(separator: "/")
         guard try tree.exists(path) else {
@@ -38,15 +32,17 @@ struct Keras3WeightFile: KerasWeightSource {
         var result: [Tensor] = []
         let children = try tree.childNames(of: path)
         if children.contains("vars") {
-            let names = try tree.childNames(of: path + "/vars")
+            let vars = KerasSavedLayout.variablesGroup([path])
+            let names = try tree.childNames(of: vars)
             let indices = names.compactMap(Int.init).sorted()
             guard indices == Array(0..<names.count) else {
-                throw KerasError.badFile(path: file, message: "\(path)/vars holds \(names), not 0…\(names.count - 1)")
+                throw KerasError.badFile(path: file, message: "\(vars) holds \(names), not 0…\(names.count - 1)")
             }
-            for index in indices { result.append(try tree.read("\(path)/vars/\(index)")) }
+            for index in indices { result.append(try tree.read("\(vars)/\(index)")) }
         }
         let subgroups = children.filter { $0 != "vars" }
-        let preferred = className.flatMap { Self.childOrder[$0] } ?? []
+        // Sub-objects in `layer.weights` order where that is not the sorted order the file lists.
+        let preferred = className.map(KerasSavedLayout.subObjects(of:)) ?? []
         let ordered = preferred.filter(subgroups.contains) + subgroups.filter { !preferred.contains($0) }.sorted()
         for child in ordered where try tree.isGroup("\(path)/\(child)") {
             result += try variables(at: "\(path)/\(child)", className: nil)

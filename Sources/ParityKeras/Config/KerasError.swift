@@ -1,4 +1,4 @@
-/// What went wrong reading or running a Keras model. Each case names the file, layer or key involved
+/// What went wrong reading, running or writing a Keras model. Each case names the file, layer or key involved
 /// and the value it found, so the message can be acted on.
 public enum KerasError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A layer class Parity does not implement: the layer's name, its class, and what is supported.
@@ -11,6 +11,8 @@ public enum KerasError: Error, Sendable, Equatable, CustomStringConvertible {
     case weightMismatch(layer: String, message: String)
     /// The file is not a Keras model file or is damaged.
     case badFile(path: String, message: String)
+    /// A Keras file cannot be written (a bad destination, an invalid config, libhdf5 or zip failing).
+    case cannotWrite(path: String, message: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum KerasError: Error, Sendable, Equatable, CustomStringConvertible {
             return "layer '\(layer)': \(message)"
         case let .badFile(path, message):
             return "\(path): \(message)"
+        case let .cannotWrite(path, message):
+            return "cannot write \(path): \(message)"
         }
     }
 }

@@ -7,7 +7,8 @@ public struct KerasLayerLocation: Sendable, Hashable {
     public var name: String
     public var className: String
     /// Keras 3's path in `model.weights.h5`: `layers/<snake_case class>[_n]`, nested models adding
-    /// `layers/...` again (`keras/src/saving/saving_lib.py`: containers name their items by class).
+    /// `layers/...` again (``KerasSavedLayout``); ends in `""` for a layer Keras does not save (a
+    /// Sequential's InputLayer).
     public var path: [String]
     /// Names of the enclosing nested models, outermost first (legacy files key nested weights by them).
     public var parents: [String]
@@ -81,20 +82,16 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
             throw KerasError.badConfig(layer: root["config"]?["name"]?.string ?? "model", key: "config.layers", found: "\(root["config"] ?? .null)")
         }
         name = config["name"]?.string ?? className
-        var used: [String: Int] = [:]
         var built: [Layer] = []
         let sequential = className == "Sequential"
+        let savedNames = KerasSavedLayout.containerItemNames(classNames: layerList.map { $0["class_name"]?.string ?? "?" },
+                                                             sequential: sequential)
         for (position, entry) in layerList.enumerated() {
             let layerClass = entry["class_name"]?.string ?? "?"
             let layerConfig = entry["config"] ?? .null
             let layerName = layerConfig["name"]?.string ?? entry["name"]?.string ?? "\(layerClass.lowercased())_\(position)"
-            // Sequential containers do not save their InputLayer; Functional ones do.
-            var savedName = ""
-            if !(sequential && layerClass == "InputLayer") {
-                let base = KerasNetwork.snakeCase(layerClass == "Model" ? "Functional" : layerClass)
-                if let n = used[base] { used[base] = n + 1; savedName = "\(base)_\(n + 1)" } else { used[base] = 0; savedName = base }
-            }
-            let location = KerasLayerLocation(name: layerName, className: layerClass, path: path + ["layers", savedName], parents: parents)
+            let location = KerasLayerLocation(name: layerName, className: layerClass, path: path + ["layers", savedNames[position] ?? ""],
+                                              parents: parents)
             let model: any Model
             var layerWeights: [Tensor] = []
             if ["Sequential", "Functional", "Model"].contains(layerClass) {
@@ -219,18 +216,6 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
 
 
     // MARK: Config parsing
-
-    /// Keras's `naming.to_snake_case` (`keras/src/utils/naming.py`), which names saved containers'
-    /// items: `(.)([A-Z][a-z]+)` → `\1_\2`, then `([a-z])([A-Z])` → `\1_\2`, lowercased
-    /// (`Conv2D` → `conv2d`, `LeakyReLU` → `leaky_re_lu`).
-    static func snakeCase(_ name: String) -> String {
-        var text = name
-        for pattern in ["(.)([A-Z][a-z]+)", "([a-z])([A-Z])"] {
-            let regex = try! NSRegularExpression(pattern: pattern)
-            text = regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1_$2")
-        }
-        return text.lowercased()
-    }
 
     /// The keras tensors an inbound node reads: `args` flattened, then keras tensors among `kwargs` in
     /// key order. Also accepts the Keras 2 form `[[layer, node, tensor, kwargs], ...]`.
