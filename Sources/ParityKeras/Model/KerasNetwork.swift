@@ -30,6 +30,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         public var node: Int
         public var tensor: Int
         public var description: String { "\(layer)[\(node)][\(tensor)]" }
+
+        public init(layer: String, node: Int, tensor: Int) {
+            self.layer = layer
+            self.node = node
+            self.tensor = tensor
+        }
     }
 
     /// One layer of the network with its calls.
@@ -39,6 +45,9 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         public var config: KerasJSON
         public var location: KerasLayerLocation
         public var model: any Model
+        /// The weights as the file stores them, in `layer.weights` order (empty for a nested model), for
+        /// tools that translate them (`parity convert`).
+        public var weights: [Tensor]
         /// Weight elements the layer holds (0 for a nested model, whose layers count their own).
         public var parameters: Int
         /// Each call's input tensors.
@@ -57,7 +66,7 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     /// another float dtype is cast to it (exactly, for an embedding lookup of Float32 weights).
     public var computeDType: DType?
     /// `(layer index, call index)` in an order where every call's inputs are computed before it.
-    var schedule: [(Int, Int)]
+    public internal(set) var schedule: [(Int, Int)]
 
     /// Builds the network described by a model config (`{"class_name": "Sequential" | "Functional" |
     /// "Model", "config": {...}}`), taking each layer's weights from `weights`.
@@ -83,11 +92,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
             let location = KerasLayerLocation(name: layerName, className: layerClass, path: path + ["layers", savedName], parents: parents)
             let model: any Model
             var parameters = 0
+            var layerWeights: [Tensor] = []
             if ["Sequential", "Functional", "Model"].contains(layerClass) {
                 model = try KerasNetwork(config: entry, weights: weights, path: location.path, parents: parents + [layerName])
             } else {
                 // An InputLayer has no variables (and a Sequential container does not even save it).
-                let layerWeights = layerClass == "InputLayer" ? [] : try weights.weights(for: location)
+                layerWeights = layerClass == "InputLayer" ? [] : try weights.weights(for: location)
                 parameters = layerWeights.reduce(0) { $0 + $1.count }
                 model = try KerasLayers.make(KerasLayerConfig(className: layerClass, name: layerName, config: layerConfig, weights: layerWeights))
             }
@@ -101,7 +111,7 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
                 }
             }
             built.append(Layer(name: layerName, className: layerClass, config: layerConfig, location: location, model: model,
-                               parameters: parameters, calls: calls))
+                               weights: layerWeights, parameters: parameters, calls: calls))
         }
         layers = built
         if sequential {

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import ParityConvert
+import ParityKeras
+import ParityTestSupport
+
+/// A single-layer Keras fixture (`Tests/Fixtures/keras/layers/*.json`, made by the real Keras) as a
+/// one-layer Functional network, so it converts like a whole model.
+struct LayerCase: CustomTestStringConvertible, Sendable {
+    let family: String
+    let json: JSONValue
+    var testDescription: String { "\(family): \(json["name"]!.string!)" }
+    var className: String { json["class_name"]!.string! }
+
+    static let all: [LayerCase] = {
+        let folder = Fixtures.root.appendingPathComponent("keras/layers")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return files.filter { $0.hasSuffix(".json") }.sorted().flatMap { file in
+            let root = try! Fixtures.json("keras/layers/\(file)")
+            return root["cases"]!.array!.map { LayerCase(family: String(file.dropLast(5)), json: $0) }
+        }
+    }()
+
+    /// The cases whose class converts.
+    static let convertible = all.filter { KerasToTorch.supportedClasses.contains($0.className) }
+
+    func inputs() throws -> [Tensor] {
+        try json["inputs"]!.array!.map { value in
+            let t = try Fixtures.tensor(value)
+            return t.dtype == .int64 ? t : t.cast(to: .float32)
+        }
+    }
+
+    /// Keras's own float32 outputs for ``inputs()``.
+    func kerasOutputs() throws -> [Tensor] { try json["output32"]!.array!.map { try Fixtures.tensor($0, as: .float32) } }
+
+    struct Weights: KerasWeightSource {
+        let tensors: [Tensor]
+        func weights(for layer: KerasLayerLocation) throws -> [Tensor] { tensors }
+    }
+
+    /// `{"class_name": "Functional", ...}` with one InputLayer per input and the layer reading them.
+    func network() throws -> KerasNetwork {
+        let config = json["config"]!
+        let name = config["name"]!.string!
+        let shapes = try inputs().map(\.shape)
+        func history(_ layer: String) -> JSONValue {
+            .object(["class_name": .string("__keras_tensor__"), "config": .object(["keras_history": .array([.string(layer), .number(0), .number(0)])])])
+        }
+        let inputNames = shapes.indices.map { "input_\($0)" }
+        var layers: [JSONValue] = zip(inputNames, shapes).map { input, shape in
+            .object(["class_name": .string("InputLayer"), "config": .object([
+                "name": .string(input), "batch_shape": .array([.null] + shape.dropFirst().map { .number(Double($0)) }),
+                "dtype": .string(json["inputs"]!.array![inputNames.firstIndex(of: input)!]["dtype"]?.string == "int64" ? "int64" : "float32"),
+            ])])
+        }
+        let args: JSONValue = inputNames.count == 1 ? .array([history(inputNames[0])]) : .array([.array(inputNames.map(history))])
+        layers.append(.object(["class_name": .string(className), "config": config,
+                               "inbound_nodes": .array([.object(["args": args, "kwargs": .object([:])])])]))
+        let model: JSONValue = .object(["class_name": .string("Functional"), "config": .object([
+            "name": .string("case"), "layers": .array(layers),
+            "input_layers": .array(inputNames.map { .array([.string($0), .number(0), .number(0)]) }),
+            "output_layers": .array([.array([.string(name), .number(0), .number(0)])]),
+        ])])
+        let weights = try json["weights"]!.array!.map { try Fixtures.tensor($0, as: .float32) }
+        return try KerasNetwork(config: try KerasJSON.parse(JSONEncoder().encode(model)), weights: Weights(tensors: weights))
+    }
+}
+
+/// The whole-model Keras fixtures (`Tests/Fixtures/keras/models`, and `Tests/Fixtures/convert/keras`
+/// made by scripts/make_convert_fixtures.py for the conversion).
+enum ModelFixtures {
+    static func url(_ name: String) -> URL {
+        let shared = Fixtures.root.appendingPathComponent("keras/models/\(name).keras")
+        return FileManager.default.fileExists(atPath: shared.path) ? shared : Fixtures.root.appendingPathComponent("convert/keras/\(name).keras")
+    }
+
+    static func json(_ name: String) throws -> JSONValue {
+        let shared = Fixtures.root.appendingPathComponent("keras/models/\(name).json")
+        return try Fixtures.json(FileManager.default.fileExists(atPath: shared.path) ? "keras/models/\(name).json" : "convert/keras/\(name).json")
+    }
+
+    static func inputs(_ name: String) throws -> [Tensor] {
+        try json(name)["inputs"]!.array!.map { value in
+            let t = try Fixtures.tensor(value)
+            return t.dtype == .int64 ? t : t.cast(to: .float32)
+        }
+    }
+
+    static func kerasOutputs(_ name: String) throws -> [Tensor] { try json(name)["outputs32"]!.array!.map { try Fixtures.tensor($0, as: .float32) } }
+
+    static func convert(_ name: String) throws -> KerasToTorch.Conversion {
+        let model = try KerasModel.load(url(name))
+        return try KerasToTorch.convert(model.network, inputs: inputs(name), source: "\(name).keras", kerasVersion: model.kerasVersion)
+    }
+}
