@@ -67,30 +67,39 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-/// The whole-model Keras fixtures (`Tests/Fixtures/keras/models`, and `Tests/Fixtures/convert/keras`
-/// made by scripts/make_convert_fixtures.py for the conversion).
+/// The whole-model conversion fixtures, `Tests/Fixtures/convert/<name>/`: the Keras model (`keras.keras`,
+/// or a shared one from `Tests/Fixtures/keras/models`), `inputs.npz` and the real Keras's
+/// `keras_outputs.npz` (scripts/make_convert_fixtures.py), and the golden PyTorch side: `model.py`,
+/// `model.pt` (recorded with `PARITY_RECORD=1`, checked in real PyTorch by scripts/verify_conversions.py).
 enum ModelFixtures {
+    static let names = ["mlp", "convnet", "recurrent", "graph"]
+    static let record = ProcessInfo.processInfo.environment["PARITY_RECORD"] == "1"
+
+    static func folder(_ name: String) -> URL { Fixtures.root.appendingPathComponent("convert/\(name)") }
+
     static func url(_ name: String) -> URL {
         let shared = Fixtures.root.appendingPathComponent("keras/models/\(name).keras")
-        return FileManager.default.fileExists(atPath: shared.path) ? shared : Fixtures.root.appendingPathComponent("convert/keras/\(name).keras")
+        return FileManager.default.fileExists(atPath: shared.path) ? shared : folder(name).appendingPathComponent("keras.keras")
     }
 
-    static func json(_ name: String) throws -> JSONValue {
-        let shared = Fixtures.root.appendingPathComponent("keras/models/\(name).json")
-        return try Fixtures.json(FileManager.default.fileExists(atPath: shared.path) ? "keras/models/\(name).json" : "convert/keras/\(name).json")
+    static func arrays(_ name: String, _ file: String) throws -> [Tensor] {
+        try NumpyArchive.read(contentsOf: folder(name).appendingPathComponent(file)).map { try $0.record.toTensor() }
     }
 
-    static func inputs(_ name: String) throws -> [Tensor] {
-        try json(name)["inputs"]!.array!.map { value in
-            let t = try Fixtures.tensor(value)
-            return t.dtype == .int64 ? t : t.cast(to: .float32)
+    /// In the model's input order (the archive is keyed by input layer).
+    static func inputs(_ name: String, network: KerasNetwork) throws -> [Tensor] {
+        let entries = try NumpyArchive.read(contentsOf: folder(name).appendingPathComponent("inputs.npz"))
+        return try network.inputs.map { ref in
+            let t = try entries.first { $0.name == ref.layer }!.record.toTensor()
+            return t.dtype.isFloatingPoint ? t.cast(to: .float32) : t.cast(to: .int64)
         }
     }
 
-    static func kerasOutputs(_ name: String) throws -> [Tensor] { try json(name)["outputs32"]!.array!.map { try Fixtures.tensor($0, as: .float32) } }
+    static func kerasOutputs(_ name: String) throws -> [Tensor] { try arrays(name, "keras_outputs.npz").map { $0.cast(to: .float32) } }
 
     static func convert(_ name: String) throws -> KerasToTorch.Conversion {
         let model = try KerasModel.load(url(name))
-        return try KerasToTorch.convert(model.network, inputs: inputs(name), source: "\(name).keras", kerasVersion: model.kerasVersion)
+        return try KerasToTorch.convert(model.network, inputs: inputs(name, network: model.network), source: url(name).lastPathComponent,
+                                        kerasVersion: model.kerasVersion)
     }
 }

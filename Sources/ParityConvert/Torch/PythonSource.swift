@@ -55,7 +55,10 @@ enum Py {
     static let keywords: Set<String> = [
         "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
         "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
-        "return", "try", "while", "with", "yield", "self", "torch", "nn", "F", "super", "input",
+        "return", "try", "while", "with", "yield", "self", "torch", "nn", "F", "super",
+        // builtins a variable would shadow
+        "input", "max", "min", "sum", "abs", "all", "any", "len", "list", "dict", "tuple", "set", "type", "id", "range", "map",
+        "filter", "zip", "round", "pow", "print", "object", "iter", "next", "open", "format", "hash", "vars", "float", "int", "bool", "str",
     ]
     /// Attributes every `nn.Module` has: a submodule must not shadow them.
     static let moduleAttributes: Set<String> = [
