@@ -1,4 +1,5 @@
-"""Checks every converted fixture in real PyTorch: Tests/Fixtures/convert/<model>/model.py (written by
+"""Checks every converted fixture in real PyTorch: Tests/Fixtures/convert/<model>/model.py and
+Tests/Fixtures/convert/layers/<case>/model.py (written by
 `parity convert --to torch`), its state_dict model.pt, the Keras model's input and the real Keras's
 outputs (scripts/make_convert_fixtures.py). Writes Tests/Fixtures/convert/verified.json with the
 versions and each output's max abs difference; exits 1 if any exceeds the bound (1e-5).
@@ -21,7 +22,7 @@ BOUND = 1e-5
 
 
 def load_model(folder):
-    spec = importlib.util.spec_from_file_location(f"converted_{os.path.basename(folder)}", f"{folder}/model.py")
+    spec = importlib.util.spec_from_file_location(f"converted_{folder.replace('/', '_')}", f"{folder}/model.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     model = module.Model()
@@ -32,7 +33,9 @@ def load_model(folder):
 
 results = {}
 failed = False
-for name in sorted(os.listdir(ROOT)):
+folders = [name for name in sorted(os.listdir(ROOT)) if name != "layers"]
+folders += [f"layers/{name}" for name in sorted(os.listdir(f"{ROOT}/layers"))]
+for name in folders:
     folder = f"{ROOT}/{name}"
     if not os.path.exists(f"{folder}/model.py"):
         continue

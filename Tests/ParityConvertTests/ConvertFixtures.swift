@@ -11,6 +11,11 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
     let json: JSONValue
     var testDescription: String { "\(family): \(json["name"]!.string!)" }
     var className: String { json["class_name"]!.string! }
+    /// `conv_conv2d_same_stride_2_even`: the case's folder name.
+    var slug: String {
+        let text = "\(family) \(json["name"]!.string!)".lowercased()
+        return String(text.map { $0.isLetter || $0.isNumber ? $0 : "_" }).split(separator: "_").joined(separator: "_")
+    }
 
     static let all: [LayerCase] = {
         let folder = Fixtures.root.appendingPathComponent("keras/layers")

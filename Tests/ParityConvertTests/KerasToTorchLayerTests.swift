@@ -7,6 +7,9 @@ import ParityTestSupport
 /// Every single-layer Keras fixture of a converted class: either it converts and its PyTorch program
 /// (run by Parity with PyTorch's semantics on the converted tensors) reproduces both Keras-in-Parity and
 /// the real Keras's output, or it is refused with an error naming the layer, its class and the setting.
+/// Each converted case's model.py is a golden file under `Tests/Fixtures/convert/layers/<case>/`, with
+/// its model.pt, input and the real Keras's output for scripts/verify_conversions.py (`PARITY_RECORD=1`
+/// rewrites them).
 @Suite("Keras → PyTorch, layer by layer")
 struct KerasToTorchLayerTests {
     /// Settings refused on purpose (no faithful PyTorch form yet), by fixture name.
@@ -38,5 +41,17 @@ struct KerasToTorchLayerTests {
         let torch = try conversion.module.program().run(conversion.inputs, mode: .eager, dtype: .float32)
         let real = try ConversionProof(torch: torch, keras: [row.kerasOutputs()[0]])
         #expect(real.passed, "\(row.testDescription) vs the real Keras: \(real)")
+
+        let folder = Fixtures.root.appendingPathComponent("convert/layers/\(row.slug)")
+        if ModelFixtures.record {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data(conversion.module.python.utf8).write(to: folder.appendingPathComponent("model.py"))
+            try TorchStateDict.write(conversion.module.stateDict, to: folder.appendingPathComponent("model.pt"))
+            try NumpyArchive.write(conversion.inputs.enumerated().map { (name: "input_\($0.offset)", record: ArrayRecord($0.element)) },
+                                   to: folder.appendingPathComponent("inputs.npz"))
+            try NumpyArchive.write([(name: "0", record: ArrayRecord(row.kerasOutputs()[0]))], to: folder.appendingPathComponent("keras_outputs.npz"))
+        }
+        let golden = try String(contentsOf: folder.appendingPathComponent("model.py"), encoding: .utf8)
+        #expect(conversion.module.python == golden, "\(row.testDescription): model.py changed; if intended, rerun with PARITY_RECORD=1 and commit")
     }
 }
