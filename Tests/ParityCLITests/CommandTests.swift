@@ -216,7 +216,7 @@ struct ConvertCommandTests {
     }
 
     @Test("an unsupported layer, --to keras and a .pt2 exit 2 with the reason on stderr",
-          arguments: [(["cnn.keras", "--to", "torch"], "layer 'rescaling' (Rescaling) cannot be converted to PyTorch"),
+          arguments: [(["text.keras", "--to", "torch"], "layer 'multi_head_attention' (MultiHeadAttention) cannot be converted to PyTorch"),
                       (["mlp.keras", "--to", "keras"], "--to keras (PyTorch .pt2 → Keras) is not implemented yet"),
                       (["../../torch/activations.pt2", "--to", "torch"], "it converts --to keras, which is not implemented yet")])
     func refused(_ arguments: [String], _ message: String) throws {

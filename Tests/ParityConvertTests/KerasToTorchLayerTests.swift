@@ -17,9 +17,9 @@ struct KerasToTorchLayerTests {
         "ReLU threshold 0.3 slope 0.2 max 2.1", "ReLU threshold 0.7", "Activation softsign", "Activation log_sigmoid", "Activation tanh_shrink",
         "Activation soft_shrink", "Activation hard_shrink", "Activation squareplus", "Activation sparse_plus", "Activation sparse_sigmoid",
         "LayerNormalization axis 1 no center", "LayerNormalization rms_scaling", "SimpleRNN return_sequences relu",
-        "SimpleRNN go_backwards return_state no bias", "GRU reset_after false", "GRU return_sequences return_state",
-        "GRU go_backwards return_sequences reset_after false", "LSTM return_sequences return_state", "LSTM go_backwards return_sequences",
-        "LSTM relu hard_sigmoid no bias",
+        "SimpleRNN go_backwards return_state no bias", "GRU return_sequences return_state", "LSTM return_sequences return_state",
+        "LSTM relu hard_sigmoid no bias", "Bidirectional GRU merge None", "Bidirectional LSTM return_state",
+        "Bidirectional GRU reset_after false return_sequences",
     ]
 
     @Test("converted layer reproduces Keras (proof and real Keras output)", arguments: LayerCase.convertible)

@@ -16,7 +16,7 @@ class Model(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.layer_normalization_2 = nn.LayerNorm((3, 4), eps=1e-05)  # Keras epsilon 1e-05 (PyTorch's default is 1e-05)
+        self.layer_normalization_2 = nn.LayerNorm((3, 4), eps=1e-05)
 
     def forward(self, x):
         x = self.layer_normalization_2(x)
