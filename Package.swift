@@ -50,12 +50,15 @@ let package = Package(
             name: "ParityTorch",
             dependencies: ["ParityNN", "ParityFormats", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
+        /// Model conversion between the frameworks, with each convention carried over explicitly: Keras →
+        /// PyTorch as model.py + state_dict, proven by running the converted ATen program in Parity.
+        .target(name: "ParityConvert", dependencies: ["ParityKeras", "ParityTorch", "ParityFormats"]),
         /// Comparison of two models layer by layer: alignment, metrics, the Float64 referee, diagnosis.
         .target(name: "ParityCompare", dependencies: ["ParityKeras", "ParityTorch"]),
         /// The `parity` command-line tool.
         .executableTarget(
             name: "ParityCLI",
-            dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityCompare", "ParityFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityCompare", "ParityConvert", "ParityFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// In-process benchmarks (release build); never part of `swift test`.
         .executableTarget(name: "ParityBench", dependencies: ["ParityNN"], path: "bench/Sources/ParityBench"),
@@ -73,6 +76,7 @@ let package = Package(
             dependencies: ["ParityKeras", "ParityHDF5", "ParityTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .testTarget(name: "ParityTorchTests", dependencies: ["ParityTorch", "ParityTestSupport"]),
+        .testTarget(name: "ParityConvertTests", dependencies: ["ParityConvert", "ParityTestSupport"]),
         .testTarget(name: "ParityCompareTests", dependencies: ["ParityCompare", "ParityTestSupport"]),
         .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityFormats", "ParityTestSupport"]),
     ]

@@ -21,6 +21,11 @@ public struct TorchProgram: Sendable {
     public struct Input: Sendable {
         public var name: String
         public var kind: InputKind
+
+        public init(name: String, kind: InputKind) {
+            self.name = name
+            self.kind = kind
+        }
     }
 
     /// Major versions of `schema_version` this reader understands (torch 2.15 writes 8.20).
@@ -253,6 +258,29 @@ public struct TorchProgram: Sendable {
 
     /// Operators grouped by the module that called them, for `parity inspect`.
     public var summary: TorchProgramSummary { TorchProgramSummary(graph: graph) }
+}
+
+extension TorchProgram {
+    /// A program built in code rather than read from a `.pt2` (a converted model's forward as ATen calls,
+    /// `ParityConvert`): the same checks as ``load(_:)`` — every operator mapped, every parameter and
+    /// buffer present — then it runs like a loaded one. `source` names it in errors.
+    public init(source: String, graph: ExportedGraph, inputs: [Input], outputs: [String], weights: [String: Tensor]) throws {
+        guard inputs.map(\.name) == graph.inputs else {
+            throw TorchError.malformedProgram(file: source, path: "inputs", reason: "do not list the graph's inputs in order")
+        }
+        for input in inputs {
+            switch input.kind {
+            case .parameter(let fqn), .buffer(let fqn, _), .tensorConstant(let fqn):
+                guard weights[fqn] != nil else { throw TorchError.missingRecord(file: source, record: fqn) }
+            case .userInput: break
+            }
+        }
+        self.init(source: source, torchVersion: "(built in code)", schemaVersion: (8, 0), graph: graph, inputs: inputs, outputs: outputs,
+                  weights: weights, constants: [:])
+        if let node = unsupportedNodes.first {
+            throw TorchError.unsupportedOperator(target: node.target, node: node.name, modulePath: node.modulePath, moduleClass: node.moduleClass)
+        }
+    }
 }
 
 /// The operators of a program grouped by module path (from `nn_module_stack`), in order of first use.

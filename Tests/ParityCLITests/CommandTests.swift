@@ -209,3 +209,37 @@ struct CommandTests {
         #expect(!html.contains("http"))
     }
 }
+
+/// `parity convert`: files written, the mapping and the proof printed, exit codes.
+@Suite("parity convert")
+struct ConvertCommandTests {
+    static let models = Fixtures.root.appendingPathComponent("keras/models")
+
+    @Test("Keras → PyTorch writes model.py, model.pt, model.safetensors, prints the mapping and the proof, exits 0")
+    func keras() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parity-convert-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try CommandTests.run(["convert", Self.models.appendingPathComponent("mlp.keras").path, "--to", "torch", "--output", directory.path,
+                                           "--input", Self.models.appendingPathComponent("mlp.inputs.npz").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("dense/kernel (6, 8)   → dense.weight (8, 6): transpose"), "\(result.stdout)")
+        #expect(result.stdout.contains("proof: converted (PyTorch semantics) vs Keras, 9 outputs in float32: max abs"), "\(result.stdout)")
+        #expect(result.stdout.contains("within |Δ| ≤ 1e-05 + 1.3e-06·|keras|"))
+        for file in ["model.py", "model.pt", "model.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file)")
+        }
+        #expect(try String(contentsOf: directory.appendingPathComponent("model.py"), encoding: .utf8).contains("class Model(nn.Module):"))
+    }
+
+    @Test("an unsupported layer, --to keras and a .pt2 exit 2 with the reason on stderr",
+          arguments: [(["text.keras", "--to", "torch"], "layer 'multi_head_attention' (MultiHeadAttention) cannot be converted to PyTorch"),
+                      (["mlp.keras", "--to", "keras"], "--to keras (PyTorch .pt2 → Keras) is not implemented yet"),
+                      (["../../torch/activations.pt2", "--to", "torch"], "it converts --to keras, which is not implemented yet")])
+    func refused(_ arguments: [String], _ message: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parity-convert-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try CommandTests.run(["convert", Self.models.appendingPathComponent(arguments[0]).path] + arguments.dropFirst() + ["--output", directory.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+}

@@ -31,6 +31,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         public var node: Int
         public var tensor: Int
         public var description: String { "\(layer)[\(node)][\(tensor)]" }
+
+        public init(layer: String, node: Int, tensor: Int) {
+            self.layer = layer
+            self.node = node
+            self.tensor = tensor
+        }
     }
 
     /// One layer of the network with its calls.
@@ -67,7 +73,7 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     let path: [String]
     let parents: [String]
     /// `(layer index, call index)` in an order where every call's inputs are computed before it.
-    var schedule: [(Int, Int)]
+    public internal(set) var schedule: [(Int, Int)]
 
     /// Builds the network described by a model config (`{"class_name": "Sequential" | "Functional" |
     /// "Model", "config": {...}}`), taking each layer's weights from `weights`.

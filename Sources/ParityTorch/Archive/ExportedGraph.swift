@@ -40,6 +40,11 @@ public indirect enum TorchArgument: Sendable {
 public struct ModuleFrame: Sendable, Hashable {
     public var path: String
     public var className: String
+
+    public init(path: String, className: String) {
+        self.path = path
+        self.className = className
+    }
 }
 
 /// One call in the graph: an ATen overload (`aten.conv2d.default`) or a higher-order op
@@ -53,6 +58,15 @@ public struct TorchNode: Sendable {
     public var outputs: [String?]
     /// Outermost first; the last frame is the innermost module.
     public var moduleStack: [ModuleFrame]
+
+    /// A node built in code (a converted model's forward, ``TorchProgram/init(source:graph:inputs:outputs:weights:)``).
+    public init(target: String, name: String, arguments: [(name: String, value: TorchArgument)], outputs: [String?], moduleStack: [ModuleFrame]) {
+        self.target = target
+        self.name = name
+        self.arguments = arguments
+        self.outputs = outputs
+        self.moduleStack = moduleStack
+    }
 
     public var modulePath: String { moduleStack.last?.path ?? "" }
     public var moduleClass: String { moduleStack.last?.className ?? "?" }
@@ -72,6 +86,14 @@ public struct ExportedGraph: Sendable {
     public var nodes: [TorchNode]
     public var outputs: [String]
     public var tensorMeta: [String: TorchTensorMeta]
+
+    /// A graph built in code; `tensorMeta` may be empty (shapes are then not checked before running).
+    public init(inputs: [String], nodes: [TorchNode], outputs: [String], tensorMeta: [String: TorchTensorMeta] = [:]) {
+        self.inputs = inputs
+        self.nodes = nodes
+        self.outputs = outputs
+        self.tensorMeta = tensorMeta
+    }
 
     /// Every node, nested `cond` branches included.
     public var allNodes: [TorchNode] {

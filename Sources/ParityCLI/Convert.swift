@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import ParityConvert
+import ParityFormats
+
+/// `parity convert`: writes a model in the other framework and proves it equal by running both in Parity.
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a model to the other framework and prove the result equal.",
+        discussion: """
+        Keras → PyTorch: MODEL is a .keras archive or legacy .h5 file; --to torch writes DIR/model.py \
+        (class Model(nn.Module), forward in the Keras layout), DIR/model.pt (its state_dict, for \
+        torch.load(weights_only=True)) and DIR/model.safetensors, and prints each Keras weight with the \
+        PyTorch parameter it became and the transform. Then Parity runs the converted model as a PyTorch \
+        program (ATen calls with PyTorch's semantics) and the Keras model with Keras's, on --input (or a \
+        seeded random input of the model's shape), and prints the max abs / ULP difference. Exit 0 within \
+        torch.testing.assert_close's float32 bound (atol 1e-5, rtol 1.3e-6), 1 beyond it, 2 on error \
+        (an unsupported layer is named with its class). PyTorch → Keras (--to keras) is not implemented yet.
+        """
+    )
+
+    enum Target: String, ExpressibleByArgument { case torch, keras }
+
+    @Argument(help: "The model file (.keras or .h5 for --to torch).") var model: String
+    @Option(name: .long, help: "The framework to convert to: torch or keras.") var to: Target
+    @Option(name: .long, help: "The directory to write into (created if missing).") var output: String
+    @Option(name: .long, help: "Input array (.npy) per model input, or one .npz, for the proof (default: seeded random).") var input: [String] = []
+    @Option(name: .long, help: "Seed of the random proof input.") var seed: UInt64 = 0
+
+    func run() throws {
+        guard to == .torch else {
+            throw ConvertError.notImplemented("parity convert --to keras (PyTorch .pt2 → Keras) is not implemented yet")
+        }
+        guard !ModelFiles.isTorchProgram(model) else {
+            throw ConvertError.notImplemented("\(model) is a PyTorch program: it converts --to keras, which is not implemented yet")
+        }
+        let keras = try ModelFiles.keras(model, weights: nil)
+        let network = keras.network
+        let inputs = input.isEmpty ? try KerasToTorch.exampleInputs(for: network, seed: seed)
+            : try ModelFiles.inputs(input, names: network.inputs.map(\.layer), dtype: .float32)
+        let source = URL(fileURLWithPath: model).lastPathComponent
+        let conversion = try KerasToTorch.convert(network, inputs: inputs, source: source, kerasVersion: keras.kerasVersion)
+        let directory = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let module = conversion.module
+        try Data(module.python.utf8).write(to: directory.appendingPathComponent("model.py"))
+        try TorchStateDict.write(module.stateDict, to: directory.appendingPathComponent("model.pt"))
+        try SafeTensors.write(module.stateDict, to: directory.appendingPathComponent("model.safetensors"))
+        var lines = ["\(model) → \(output)/model.py, model.pt, model.safetensors (\(module.parameters.count) state_dict entries)", "weights:"]
+        lines += module.mapping.map { "  " + $0 }
+        let proof = try ConversionProof(module: module, inputs: conversion.inputs, kerasOutputs: conversion.kerasOutputs)
+        lines.append(proof.description)
+        print(lines.joined(separator: "\n"))
+        if !proof.passed { Foundation.exit(1) }
+    }
+}

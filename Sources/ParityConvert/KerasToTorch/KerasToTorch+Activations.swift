@@ -1,0 +1,113 @@
+import ParityKeras
+import ParityTorch
+
+/// Activation, ReLU, LeakyReLU, ELU, Softmax, and every layer's `activation` argument. Constants come
+/// from the file where Keras and PyTorch defaults differ (LeakyReLU 0.3 vs 0.01, `leaky_relu` 0.2);
+/// Keras's `gelu` is the exact (erf) form, PyTorch's `approximate="none"`.
+enum ActivationLayers: KerasToTorchFamily {
+    static let classes: Set<String> = ["Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"]
+
+    static func convert(_ c: LayerConversion) throws -> [TorchValue] {
+        let x = c.inputs[0]
+        let k = c.keras
+        switch c.className {
+        case "Activation":
+            return [try apply(c, x, named: name(c, "activation"))]
+        case "ReLU":
+            let slope = try k.has("negative_slope") ? k.double("negative_slope") : 0
+            let threshold = try k.has("threshold") ? k.double("threshold") : 0
+            let maxValue = try k.optionalDouble("max_value")
+            guard threshold == 0 else { throw c.refuse("threshold", "\(threshold)", "PyTorch's ReLU has no threshold") }
+            switch (slope, maxValue) {
+            case (0, nil):
+                return [c.apply("\(c.submodule("nn.ReLU()"))(\(x.python))", "aten.relu.default", [("self", .tensor(x.graph))], perm: x.perm)]
+            case (0, 6?):
+                return [c.apply("\(c.submodule("nn.ReLU6()"))(\(x.python))", "aten.hardtanh.default",
+                                [("self", .tensor(x.graph)), ("min_val", .float(0)), ("max_val", .float(6))], perm: x.perm)]
+            case (0, let m?):
+                let module = c.submodule("nn.Hardtanh(0.0, \(Py.float(m)))", comment: "Keras ReLU(max_value=\(Py.float(m)))")
+                return [c.apply("\(module)(\(x.python))", "aten.hardtanh.default",
+                                [("self", .tensor(x.graph)), ("min_val", .float(0)), ("max_val", .float(m))], perm: x.perm)]
+            case (let s, nil):
+                let module = c.submodule("nn.LeakyReLU(negative_slope=\(Py.float(s)))", comment: "Keras ReLU(negative_slope=\(Py.float(s)))")
+                return [c.apply("\(module)(\(x.python))", "aten.leaky_relu.default", [("self", .tensor(x.graph)), ("negative_slope", .float(s))], perm: x.perm)]
+            case (let s, let m?):
+                throw c.refuse("negative_slope", "\(s) with max_value \(m)", "no PyTorch module clips a leaky ReLU")
+            }
+        case "LeakyReLU":
+            let slope = try k.has("negative_slope") ? k.double("negative_slope") : (k.has("alpha") ? k.double("alpha") : 0.3)
+            let module = c.submodule("nn.LeakyReLU(negative_slope=\(Py.float(slope)))", comment: "slope from the file (PyTorch's default is 0.01)")
+            return [c.apply("\(module)(\(x.python))", "aten.leaky_relu.default", [("self", .tensor(x.graph)), ("negative_slope", .float(slope))], perm: x.perm)]
+        case "ELU":
+            let alpha = try k.has("alpha") ? k.double("alpha") : 1
+            let module = c.submodule("nn.ELU(alpha=\(Py.float(alpha)))")
+            return [c.apply("\(module)(\(x.python))", "aten.elu.default", [("self", .tensor(x.graph)), ("alpha", .float(alpha))], perm: x.perm)]
+        case "Softmax":
+            let axes = try k.has("axis") ? k.axes() : [-1]
+            guard axes.count == 1 else { throw c.refuse("axis", "\(axes)", "PyTorch's softmax takes one dim") }
+            let axis = axes[0] < 0 ? axes[0] + x.rank : axes[0]
+            let dim = dimension(x, axis)
+            let module = c.submodule("nn.Softmax(dim=\(dim))", comment: dim == -1 || axes[0] == dim ? nil : "Keras axis \(axes[0]), here at dim \(dim)")
+            return [c.apply("\(module)(\(x.python))", "aten.softmax.int", [("self", .tensor(x.graph)), ("dim", .int(dim))], perm: x.perm)]
+        default:
+            throw ConvertError.unsupportedLayer(name: c.name, className: c.className, supported: KerasToTorch.supportedClasses)
+        }
+    }
+
+    /// Where Keras axis `axis` is held in `x`, as PyTorch's `dim` (`-1` for the last).
+    static func dimension(_ x: TorchValue, _ axis: Int) -> Int {
+        let position = x.position(of: axis)
+        return position == x.rank - 1 ? -1 : position
+    }
+
+    /// The activation a config names under `key` (`nil`: none or `linear`). Keras 3 may write
+    /// `{"class_name": "function", "config": "relu"}`.
+    static func name(_ c: LayerConversion, _ key: String) throws -> String? {
+        guard let v = c.layer.config[key], !v.isNull else { return nil }
+        guard let name = v.string ?? v["config"]?.string ?? v["class_name"]?.string else {
+            throw c.refuse(key, "\(v)", "not a built-in activation")
+        }
+        return name == "linear" ? nil : name
+    }
+
+    /// `x` after Keras activation `name` (elementwise ones keep the layout; softmax runs along where
+    /// Keras's last axis is held).
+    static func apply(_ c: LayerConversion, _ x: TorchValue, named name: String?) throws -> TorchValue {
+        guard let name else { return x }
+        let s = x.python
+        let input: [(String, TorchArgument)] = [("self", .tensor(x.graph))]
+        func call(_ python: String, _ target: String, _ extra: [(String, TorchArgument)] = [], comment: String? = nil) -> TorchValue {
+            c.apply(python, target, input + extra, perm: x.perm, comment: comment)
+        }
+        switch name {
+        case "relu": return call("F.relu(\(s))", "aten.relu.default")
+        case "sigmoid": return call("torch.sigmoid(\(s))", "aten.sigmoid.default")
+        case "tanh": return call("torch.tanh(\(s))", "aten.tanh.default")
+        case "softmax", "log_softmax":
+            let dim = dimension(x, x.rank - 1)
+            let target = name == "softmax" ? "aten.softmax.int" : "aten.log_softmax.int"
+            return call("F.\(name)(\(s), dim=\(dim))", target, [("dim", .int(dim))], comment: dim == -1 ? nil : "Keras's last axis is dim \(dim) here")
+        case "gelu":
+            return call("F.gelu(\(s))", "aten.gelu.default", [("approximate", .string("none"))], comment: "Keras 'gelu' is exact (erf), as approximate='none'")
+        case "silu", "swish": return call("F.silu(\(s))", "aten.silu.default")
+        case "elu": return call("F.elu(\(s))", "aten.elu.default", [("alpha", .float(1))])
+        case "selu": return call("F.selu(\(s))", "aten.selu.default")
+        case "celu": return call("F.celu(\(s))", "aten.celu.default", [("alpha", .float(1))])
+        case "softplus":
+            return call("F.softplus(\(s))", "aten.softplus.default", [("beta", .float(1)), ("threshold", .float(20))],
+                        comment: "PyTorch returns x above 20, where log1p(exp(x)) − x < 2.1e-9")
+        case "relu6": return call("F.relu6(\(s))", "aten.hardtanh.default", [("min_val", .float(0)), ("max_val", .float(6))])
+        case "hard_sigmoid":
+            return call("F.hardsigmoid(\(s))", "aten.hardsigmoid.default", comment: "Keras 3 hard_sigmoid is relu6(x + 3) / 6, as PyTorch's")
+        case "hard_silu", "hard_swish": return call("F.hardswish(\(s))", "aten.hardswish.default")
+        case "leaky_relu":
+            return call("F.leaky_relu(\(s), negative_slope=0.2)", "aten.leaky_relu.default", [("negative_slope", .float(0.2))],
+                        comment: "keras.activations.leaky_relu's slope (PyTorch's default is 0.01)")
+        case "hard_tanh": return call("F.hardtanh(\(s))", "aten.hardtanh.default", [("min_val", .float(-1)), ("max_val", .float(1))])
+        case "mish": return call("F.mish(\(s))", "aten.mish.default")
+        case "exponential": return call("torch.exp(\(s))", "aten.exp.default")
+        default:
+            throw c.refuse("activation", name, "no converter for this activation")
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import ParityKeras
+import ParityTorch
+
+/// InputLayer (the forward argument itself), Dense → `nn.Linear` (weight = kernelᵀ), Dropout → `nn.Dropout` (identity in `eval()`, as Keras at
+/// inference), Embedding → `nn.Embedding` (same layout).
+enum CoreLayers: KerasToTorchFamily {
+    static let classes: Set<String> = ["InputLayer", "Dense", "Dropout", "Embedding"]
+
+    static func convert(_ c: LayerConversion) throws -> [TorchValue] {
+        let k = c.keras
+        switch c.className {
+        case "InputLayer":
+            return c.inputs
+        case "Dense":
+            let x = c.kerasInput()
+            let units = try k.int("units"), useBias = try k.bool("use_bias")
+            let inputs = c.inputShapes[0].last ?? 0
+            let w = try k.weights(shapes: useBias ? [[inputs, units], [units]] : [[inputs, units]])
+            let module = c.submodule("nn.Linear(\(inputs), \(units)\(useBias ? "" : ", bias=False"))")
+            var arguments: [(String, TorchArgument)] = [
+                ("input", .tensor(x.graph)),
+                ("weight", .tensor(c.parameter("weight", try w[0].transposedMatrix(), from: "kernel", kerasShape: w[0].shape, transform: "transpose"))),
+            ]
+            if useBias { arguments.append(("bias", .tensor(c.parameter("bias", w[1], from: "bias", kerasShape: w[1].shape, transform: "as is")))) }
+            let y = c.apply("\(module)(\(x.python))", "aten.linear.default", arguments, perm: x.perm)
+            return [try ActivationLayers.apply(c, y, named: ActivationLayers.name(c, "activation"))]
+        case "Dropout":
+            let x = c.inputs[0]
+            let rate = try k.double("rate")
+            let module = c.submodule("nn.Dropout(p=\(Py.float(rate)))", comment: "identity in eval(), as Keras at inference")
+            return [c.apply("\(module)(\(x.python))", "aten.dropout.default", [("input", .tensor(x.graph)), ("p", .float(rate)), ("train", .bool(false))],
+                            perm: x.perm)]
+        case "Embedding":
+            if try k.has("mask_zero") && k.bool("mask_zero") {
+                throw c.refuse("mask_zero", "true", "PyTorch layers take no mask; padding_idx only changes the gradient")
+            }
+            let x = c.inputs[0]
+            let count = try k.int("input_dim"), width = try k.int("output_dim")
+            let w = try k.weights(shapes: [[count, width]])
+            let module = c.submodule("nn.Embedding(\(count), \(width))")
+            let weight = c.parameter("weight", w[0], from: "embeddings", kerasShape: w[0].shape, transform: "as is")
+            return [c.apply("\(module)(\(x.python))", "aten.embedding.default", [("weight", .tensor(weight)), ("indices", .tensor(x.graph))],
+                            perm: Array(0...x.rank))]
+        default:
+            throw ConvertError.unsupportedLayer(name: c.name, className: c.className, supported: KerasToTorch.supportedClasses)
+        }
+    }
+}

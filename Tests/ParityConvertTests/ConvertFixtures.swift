@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import ParityConvert
+import ParityKeras
+import ParityTestSupport
+
+/// A single-layer Keras fixture (`Tests/Fixtures/keras/layers/*.json`, made by the real Keras) as a
+/// one-layer Functional network, so it converts like a whole model.
+struct LayerCase: CustomTestStringConvertible, Sendable {
+    let family: String
+    let json: JSONValue
+    var testDescription: String { "\(family): \(json["name"]!.string!)" }
+    var className: String { json["class_name"]!.string! }
+    /// `conv_conv2d_same_stride_2_even`: the case's folder name.
+    var slug: String {
+        let text = "\(family) \(json["name"]!.string!)".lowercased()
+        return String(text.map { $0.isLetter || $0.isNumber ? $0 : "_" }).split(separator: "_").joined(separator: "_")
+    }
+
+    static let all: [LayerCase] = {
+        let folder = Fixtures.root.appendingPathComponent("keras/layers")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return files.filter { $0.hasSuffix(".json") }.sorted().flatMap { file in
+            let root = try! Fixtures.json("keras/layers/\(file)")
+            return root["cases"]!.array!.map { LayerCase(family: String(file.dropLast(5)), json: $0) }
+        }
+    }()
+
+    /// The cases whose class converts.
+    static let convertible = all.filter { KerasToTorch.supportedClasses.contains($0.className) }
+
+    func inputs() throws -> [Tensor] {
+        try json["inputs"]!.array!.map { value in
+            let t = try Fixtures.tensor(value)
+            return t.dtype == .int64 ? t : t.cast(to: .float32)
+        }
+    }
+
+    /// Keras's own float32 outputs for ``inputs()``.
+    func kerasOutputs() throws -> [Tensor] { try json["output32"]!.array!.map { try Fixtures.tensor($0, as: .float32) } }
+
+    struct Weights: KerasWeightSource {
+        let tensors: [Tensor]
+        func weights(for layer: KerasLayerLocation) throws -> [Tensor] { tensors }
+    }
+
+    /// `{"class_name": "Functional", ...}` with one InputLayer per input and the layer reading them.
+    func network() throws -> KerasNetwork {
+        let config = json["config"]!
+        let name = config["name"]!.string!
+        let shapes = try inputs().map(\.shape)
+        func history(_ layer: String) -> JSONValue {
+            .object(["class_name": .string("__keras_tensor__"), "config": .object(["keras_history": .array([.string(layer), .number(0), .number(0)])])])
+        }
+        let inputNames = shapes.indices.map { "input_\($0)" }
+        var layers: [JSONValue] = zip(inputNames, shapes).map { input, shape in
+            .object(["class_name": .string("InputLayer"), "config": .object([
+                "name": .string(input), "batch_shape": .array([.null] + shape.dropFirst().map { .number(Double($0)) }),
+                "dtype": .string(json["inputs"]!.array![inputNames.firstIndex(of: input)!]["dtype"]?.string == "int64" ? "int64" : "float32"),
+            ])])
+        }
+        let args: JSONValue = inputNames.count == 1 ? .array([history(inputNames[0])]) : .array([.array(inputNames.map(history))])
+        layers.append(.object(["class_name": .string(className), "config": config,
+                               "inbound_nodes": .array([.object(["args": args, "kwargs": .object([:])])])]))
+        let model: JSONValue = .object(["class_name": .string("Functional"), "config": .object([
+            "name": .string("case"), "layers": .array(layers),
+            "input_layers": .array(inputNames.map { .array([.string($0), .number(0), .number(0)]) }),
+            "output_layers": .array([.array([.string(name), .number(0), .number(0)])]),
+        ])])
+        let weights = try json["weights"]!.array!.map { try Fixtures.tensor($0, as: .float32) }
+        return try KerasNetwork(config: try KerasJSON.parse(JSONEncoder().encode(model)), weights: Weights(tensors: weights))
+    }
+}
+
+/// The whole-model conversion fixtures, `Tests/Fixtures/convert/<name>/`: the Keras model (`keras.keras`,
+/// or a shared one from `Tests/Fixtures/keras/models`), `inputs.npz` and the real Keras's
+/// `keras_outputs.npz` (scripts/make_convert_fixtures.py), and the golden PyTorch side: `model.py`,
+/// `model.pt` (recorded with `PARITY_RECORD=1`, checked in real PyTorch by scripts/verify_conversions.py).
+enum ModelFixtures {
+    static let names = ["mlp", "cnn", "sequence", "convnet", "recurrent", "graph"]
+    static let record = ProcessInfo.processInfo.environment["PARITY_RECORD"] == "1"
+
+    static func folder(_ name: String) -> URL { Fixtures.root.appendingPathComponent("convert/\(name)") }
+
+    static func url(_ name: String) -> URL {
+        let shared = Fixtures.root.appendingPathComponent("keras/models/\(name).keras")
+        return FileManager.default.fileExists(atPath: shared.path) ? shared : folder(name).appendingPathComponent("keras.keras")
+    }
+
+    static func arrays(_ name: String, _ file: String) throws -> [Tensor] {
+        try NumpyArchive.read(contentsOf: folder(name).appendingPathComponent(file)).map { try $0.record.toTensor() }
+    }
+
+    /// In the model's input order (the archive is keyed by input layer).
+    static func inputs(_ name: String, network: KerasNetwork) throws -> [Tensor] {
+        let entries = try NumpyArchive.read(contentsOf: folder(name).appendingPathComponent("inputs.npz"))
+        return try network.inputs.map { ref in
+            let t = try entries.first { $0.name == ref.layer }!.record.toTensor()
+            return t.dtype.isFloatingPoint ? t.cast(to: .float32) : t.cast(to: .int64)
+        }
+    }
+
+    static func kerasOutputs(_ name: String) throws -> [Tensor] { try arrays(name, "keras_outputs.npz").map { $0.cast(to: .float32) } }
+
+    static func convert(_ name: String) throws -> KerasToTorch.Conversion {
+        let model = try KerasModel.load(url(name))
+        return try KerasToTorch.convert(model.network, inputs: inputs(name, network: model.network), source: url(name).lastPathComponent,
+                                        kerasVersion: model.kerasVersion)
+    }
+}

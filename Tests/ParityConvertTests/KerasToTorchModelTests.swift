@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import ParityConvert
+import ParityKeras
+import ParityTestSupport
+
+/// Whole Keras models: converted, proven in Parity, checked against the real Keras's outputs; the
+/// proof catches a planted conversion mistake; a model with an unsupported layer is refused by name.
+@Suite("Keras → PyTorch, whole models")
+struct KerasToTorchModelTests {
+    @Test("the converted model reproduces Keras (the proof, and the real Keras's outputs)", arguments: ModelFixtures.names)
+    func model(_ name: String) throws {
+        let conversion = try ModelFixtures.convert(name)
+        let proof = try ConversionProof(module: conversion.module, inputs: conversion.inputs, kerasOutputs: conversion.kerasOutputs)
+        #expect(proof.passed, "\(name): \(proof)")
+        let torch = try conversion.module.program().run(conversion.inputs, mode: .eager, dtype: .float32)
+        let real = try ConversionProof(torch: torch, keras: ModelFixtures.kerasOutputs(name))
+        #expect(real.passed, "\(name) vs the real Keras: \(real)")
+    }
+
+    /// A mistake a hand port makes, planted in one converted parameter (each keeps the shape).
+    enum Mistake: String, CaseIterable, Sendable {
+        /// `weight.copy_(kernel.reshape(weight.shape))` in place of the transpose / permute.
+        case reshapeInsteadOfTranspose
+        /// GRU gate blocks left in Keras's `[z, r, h]` order (transposed only).
+        case gatesInKerasOrder
+    }
+
+    @Test("the proof catches a planted conversion mistake",
+          arguments: [("convnet", "fc.weight", Mistake.reshapeInsteadOfTranspose), ("convnet", "conv_a.weight", .reshapeInsteadOfTranspose),
+                      ("recurrent", "lstm.weight_ih_l0", .reshapeInsteadOfTranspose), ("mlp", "dense.weight", .reshapeInsteadOfTranspose),
+                      ("recurrent", "gru.weight_hh_l0", .gatesInKerasOrder)])
+    func plantedMistake(_ name: String, _ key: String, _ mistake: Mistake) throws {
+        let conversion = try ModelFixtures.convert(name)
+        var module = conversion.module
+        let index = try #require(module.parameters.firstIndex { $0.key == key })
+        let converted = module.parameters[index].tensor
+        let layer = String(key.split(separator: ".")[0])
+        let keras = try #require(KerasModel.load(ModelFixtures.url(name)).network.layers.first { $0.name == layer })
+        switch mistake {
+        case .reshapeInsteadOfTranspose: module.parameters[index].tensor = try keras.weights[0].reshaped(converted.shape)
+        case .gatesInKerasOrder: module.parameters[index].tensor = try keras.weights[1].transposedMatrix()
+        }
+        #expect(module.parameters[index].tensor.shape == converted.shape && module.parameters[index].tensor != converted)
+        let proof = try ConversionProof(module: module, inputs: conversion.inputs, kerasOutputs: conversion.kerasOutputs)
+        #expect(!proof.passed, "\(name) with \(key) (\(mistake)): \(proof)")
+        #expect(proof.description.contains("BEYOND"))
+    }
+
+    @Test("a model with an unsupported layer is refused, naming the layer and its class",
+          arguments: [("text", "multi_head_attention", "MultiHeadAttention"), ("merge", "minimum", "Minimum"), ("two_towers", "inner", "Sequential"),
+                      ("extras", "normalization", "Normalization")])
+    func unsupported(_ name: String, _ layer: String, _ className: String) throws {
+        let model = try KerasModel.load(Fixtures.root.appendingPathComponent("keras/models/\(name).keras"))
+        let inputs = try KerasToTorch.exampleInputs(for: model.network)
+        #expect(throws: ConvertError.unsupportedLayer(name: layer, className: className, supported: KerasToTorch.supportedClasses)) {
+            try KerasToTorch.convert(model.network, inputs: inputs, source: name, kerasVersion: nil)
+        }
+        let message = "\(ConvertError.unsupportedLayer(name: layer, className: className, supported: KerasToTorch.supportedClasses))"
+        #expect(message.hasPrefix("layer '\(layer)' (\(className)) cannot be converted to PyTorch"))
+    }
+
+    @Test("seeded example inputs: the model's shapes, token ids below the embedding size")
+    func exampleInputs() throws {
+        let model = try KerasModel.load(ModelFixtures.url("recurrent"))
+        let inputs = try KerasToTorch.exampleInputs(for: model.network, batch: 3, seed: 1)
+        #expect(inputs.map(\.shape) == [[3, 9]])
+        #expect(inputs[0].int64s!.allSatisfy { (0..<20).contains($0) })
+        #expect(try KerasToTorch.exampleInputs(for: model.network, batch: 3, seed: 1)[0].int64s == inputs[0].int64s)
+    }
+}

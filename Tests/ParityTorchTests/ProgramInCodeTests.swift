@@ -1,0 +1,39 @@
+import Testing
+import ParityTorch
+import ParityTestSupport
+import ParityNN
+
+/// `TorchProgram(source:graph:inputs:outputs:weights:)`: a program built in code (what `parity convert`
+/// does) runs with the same op table as a loaded `.pt2`, after the same checks.
+@Suite("TorchProgram built in code")
+struct ProgramInCodeTests {
+    static let linear = TorchNode(target: "aten.linear.default", name: "linear",
+                                  arguments: [("input", .tensor("x")), ("weight", .tensor("p_w")), ("bias", .tensor("p_b"))],
+                                  outputs: ["y"], moduleStack: [ModuleFrame(path: "fc", className: "Linear")])
+    static let inputs = [TorchProgram.Input(name: "x", kind: .userInput), TorchProgram.Input(name: "p_w", kind: .parameter(fqn: "fc.weight")),
+                         TorchProgram.Input(name: "p_b", kind: .parameter(fqn: "fc.bias"))]
+    static let weights = ["fc.weight": Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6] as [Float]), "fc.bias": Tensor(shape: [2], values: [0.5, -1] as [Float])]
+
+    @Test("aten.linear computes x·Wᵀ + b with the weight (out, in)")
+    func linear() throws {
+        let program = try TorchProgram(source: "test", graph: ExportedGraph(inputs: ["x", "p_w", "p_b"], nodes: [Self.linear], outputs: ["y"]),
+                                       inputs: Self.inputs, outputs: ["y"], weights: Self.weights)
+        let y = try program.run([Tensor(shape: [1, 3], values: [1, 0, -1] as [Float])], mode: .eager)
+        #expect(y == [Tensor(shape: [1, 2], values: [-1.5, -3] as [Float])])
+        #expect(program.stateDictKeys == ["fc.weight", "fc.bias"])
+    }
+
+    @Test("a missing weight or an unmapped operator is refused before running")
+    func checks() throws {
+        let graph = ExportedGraph(inputs: ["x", "p_w", "p_b"], nodes: [Self.linear], outputs: ["y"])
+        #expect(throws: TorchError.self) {
+            try TorchProgram(source: "test", graph: graph, inputs: Self.inputs, outputs: ["y"], weights: ["fc.weight": Self.weights["fc.weight"]!])
+        }
+        var unknown = Self.linear
+        unknown.target = "aten.cumsum.default"
+        #expect(throws: TorchError.self) {
+            try TorchProgram(source: "test", graph: ExportedGraph(inputs: ["x", "p_w", "p_b"], nodes: [unknown], outputs: ["y"]),
+                             inputs: Self.inputs, outputs: ["y"], weights: Self.weights)
+        }
+    }
+}
