@@ -263,7 +263,15 @@ public struct Comparison: Sendable, Codable {
 
     /// The input B takes: `inputB`, else A's input permuted to the layout B's input shape implies.
     static func inputForB(_ b: ComparedModel, input: Tensor, inputB: Tensor?) throws -> (Tensor, [Int]?, String) {
-        if let inputB { return (inputB, nil, "B takes --input-b (shape \(inputB.shape))") }
+        if let inputB {
+            // When --input-b is A's input with its axes permuted, that permutation also guides the layout of
+            // B's intermediates.
+            if let found = Layout.inputPermutation(from: input.shape, to: inputB.shape.map { Optional($0) }), let found,
+               try input.permuted(found) == inputB {
+                return (inputB, found, "B takes --input-b (shape \(inputB.shape)): A's input permuted \(found) (\(Layout.describe(found)))")
+            }
+            return (inputB, nil, "B takes --input-b (shape \(inputB.shape))")
+        }
         guard let expected = b.expectedInputShape else { return (input, nil, "B takes the input as it is") }
         guard let found = Layout.inputPermutation(from: input.shape, to: expected) else {
             throw CompareError.badInput("the input has shape \(input.shape); B (\(b.label)) expects \(expected.map { $0.map(String.init) ?? "?" }) and no layout permutation fits: give --input-b")

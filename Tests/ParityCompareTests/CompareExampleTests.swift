@@ -112,6 +112,20 @@ import Testing
         if !permutation.isEmpty { #expect(c.inputPermutationB == Layout.inverse(permutation)) }
     }
 
+    /// `--input-b`: B's input given explicitly (here the time-first copy of A's batch-first input) replaces
+    /// the detected permutation and is said so.
+    @Test func inputForBCanBeGiven() throws {
+        let directory = Self.examples.appendingPathComponent("rnn_sequence")
+        let keras = try ComparedModel.load(directory.appendingPathComponent("keras.keras").path)
+        let torch = try ComparedModel.load(directory.appendingPathComponent("lstm-gate-order/torch.pt2").path)
+        let input = try NumpyArray.read(contentsOf: directory.appendingPathComponent("input.npy")).toTensor()
+        let c = try Comparison.run(keras, torch, input: input, inputB: try input.permuted([1, 0, 2]))
+        #expect(c.inputLayoutNote.hasPrefix("B takes --input-b"))
+        #expect(c.findings.first?.cause == "lstm-gate-order")
+        // A wrong --input-b is caught at B's input check, not silently compared.
+        #expect(throws: (any Error).self) { try Comparison.run(keras, torch, input: input, inputB: input) }
+    }
+
     /// The hardest case: a mistake whose effect on the output is below 1e-5 (inside
     /// `assert_close`'s float32 tolerance) is still found, through the Float64 runs.
     @Test func mistakeBelowOneInHundredThousandIsFound() throws {
