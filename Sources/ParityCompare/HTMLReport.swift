@@ -60,12 +60,13 @@ extension Comparison {
     /// The per-layer table: the terminal report's columns, diverging rows highlighted.
     private func htmlLayerTable() -> String {
         let g = Self.htmlNumber
-        let header = ["layer A ↔ B", "shape", "max abs", "max rel", "max ULP", "med ULP", "cosine", "f64 diff", "noise", "closer f64", ""]
+        let header = ["layer A ↔ B", "shape", "max abs", "max rel", "max ULP", "med ULP", "cosine", "f64 diff", "noise", "closer f64", "weights", ""]
         let rows = layers.map { l -> String in
             let name = (l.a == l.b ? l.a : "\(l.a) ↔ \(l.b)") + (l.pairedBy == .order ? " (by order)" : "")
             let kinds = l.kindA == l.kindB ? l.kindA : "\(l.kindA) ↔ \(l.kindB)"
             let cells = ["\(l.shape)", g(l.metrics.maxAbs), g(l.metrics.maxRel), "\(l.metrics.maxUlp)", "\(l.metrics.medianUlp)",
-                         String(format: "%.7f", l.metrics.cosine), g(l.maxAbsFloat64), g(l.noise), l.float64Closer?.rawValue ?? "tie"]
+                         String(format: "%.7f", l.metrics.cosine), g(l.maxAbsFloat64), g(l.noise), l.float64Closer?.rawValue ?? "tie",
+                         l.weights.map(Self.weightsColumn) ?? "-"]
             let status = l.exceedsNoise ? "<td class=\"status bad\">DIVERGES</td>" : "<td class=\"status\">noise</td>"
             return "<tr class=\"layer\(l.exceedsNoise ? " diverges" : "")\"><th scope=\"row\" title=\"\(kinds.htmlEscaped)\">\(name.htmlEscaped)</th>"
                 + cells.map { "<td>\($0.htmlEscaped)</td>" }.joined() + status + "</tr>"
@@ -83,13 +84,20 @@ extension Comparison {
         """
     }
 
-    /// Layers of either side that were not paired (empty when all were).
+    /// Layers of either side that were not paired, and paired layers whose weights differ (empty when
+    /// there are none).
     private func htmlUnpaired() -> String {
-        guard !unpairedA.isEmpty || !unpairedB.isEmpty else { return "" }
+        let weightLines = layers.flatMap { l in
+            (l.weights?.parameters ?? []).filter { !$0.equal }.map { p in
+                "<li>weights differ at <code>\("\(l.a) ↔ \(l.b)".htmlEscaped)</code>: [\((p.cause ?? "weights-differ").htmlEscaped)] \((p.detail ?? "").htmlEscaped)</li>"
+            }
+        }
+        guard !unpairedA.isEmpty || !unpairedB.isEmpty || !weightLines.isEmpty else { return "" }
         func item(_ side: String, _ names: [String]) -> String {
             names.isEmpty ? "" : "<li>unpaired in \(side): \(names.map { "<code>\($0.htmlEscaped)</code>" }.joined(separator: ", "))</li>"
         }
-        return "<section id=\"unpaired\">\n<h2>Unpaired layers</h2>\n<ul>\(item("A", unpairedA))\(item("B", unpairedB))</ul>\n</section>"
+        return "<section id=\"unpaired\">\n<h2>Unpaired layers and weights</h2>\n<ul>\(item("A", unpairedA))\(item("B", unpairedB))"
+            + weightLines.joined() + "</ul>\n</section>"
     }
 
     /// The findings, or what was tested when no cause was named.
