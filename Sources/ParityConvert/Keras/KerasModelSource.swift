@@ -107,7 +107,7 @@ public struct KerasModelSource: Sendable {
     public var mapping: [String] {
         let rows = layers.flatMap { layer in
             layer.weights.map { w in
-                (zip(w.sources, w.sourceShapes).map { "\($0) \(Self.shapeText($1))" }.joined(separator: " + "),
+                (zip(w.sources, w.sourceShapes).map { "\($0) \(Self.shapeText($1))" }.joined(separator: ", "),
                  "\(layer.name)/\(w.name) \(Self.shapeText(w.tensor.shape)): \(w.transform)")
             }
         }
