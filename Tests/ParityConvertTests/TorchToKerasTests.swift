@@ -55,6 +55,18 @@ struct TorchToKerasTests {
         }
     }
 
+    @Test("the real Keras reproduces PyTorch on every committed archive (scripts/verify_torch_to_keras.py)")
+    func verifiedInRealKeras() throws {
+        let verified = try Fixtures.json("convert/torch_to_keras/verified.json")
+        #expect(verified["keras"]?.string == "3.15.1" && verified["torch"]?.string?.hasPrefix("2.") == true)
+        #expect(verified["bound"]?.double == 1e-5 && verified["all_within_bound"]?.bool == true)
+        for fixture in TorchProgramCase.convertible {
+            let entry = try #require(verified["models"]?[fixture.name], "\(fixture.name) is not verified: run the script")
+            #expect(entry["source"]?.string == fixture.path)
+            #expect(entry["within_bound"]?.bool == true && entry["assert_close_float32"]?.bool == true, "\(fixture.name): \(entry)")
+        }
+    }
+
     /// A mistake a hand port makes, planted in one converted Keras weight or setting.
     enum Mistake: String, Sendable {
         /// `kernel = weight.reshape(kernel.shape)` in place of the transpose / permute.

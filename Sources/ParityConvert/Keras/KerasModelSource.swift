@@ -58,7 +58,7 @@ public struct KerasModelSource: Sendable {
         return copy
     }
 
-    /// `{"module": "keras", "class_name": "Functional", "config": {...}, ...}` as Keras 3 writes it.
+    /// `{"module": "keras.src.models.functional", "class_name": "Functional", "config": {...}, ...}` as Keras 3 writes it.
     public var config: KerasJSON {
         func history(_ ref: TensorRef, shape: [Int?], dtype: String) -> KerasJSON {
             .object(["class_name": .string("__keras_tensor__"), "config": .object([
@@ -87,12 +87,12 @@ public struct KerasModelSource: Sendable {
             ])
         }
         return .object([
-            "module": .string("keras"), "class_name": .string("Functional"), "registered_name": .string("Functional"),
+            "module": .string("keras.src.models.functional"), "class_name": .string("Functional"), "registered_name": .string("Functional"),
             "config": .object([
                 "name": .string(name), "trainable": .bool(true), "layers": .array(entries),
                 "input_layers": endpoints(inputs), "output_layers": endpoints(outputs),
             ]),
-            "build_config": .object(["input_shape": .null]), "compile_config": .null,
+            "build_config": .object(["input_shape": .null]), "compile_config": .object([:]),
         ])
     }
 
