@@ -10,8 +10,6 @@ public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A node of a PyTorch program with no exact Keras equivalent: the node, its ATen operator, the
     /// module that called it (`nn_module_stack`: path and class), and why.
     case unsupportedNode(node: String, target: String, modulePath: String, moduleClass: String, reason: String)
-    /// The target direction or file kind is not implemented.
-    case notImplemented(String)
 
     public var description: String {
         switch self {
@@ -23,8 +21,6 @@ public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
             return "layer '\(layer)': \(message)"
         case let .unsupportedNode(node, target, modulePath, moduleClass, reason):
             return "node '\(node)' (\(target)) in module '\(modulePath.isEmpty ? "<root>" : modulePath)' (\(moduleClass)) cannot be converted to Keras: \(reason)"
-        case let .notImplemented(message):
-            return message
         }
     }
 }

@@ -18,8 +18,8 @@ enum ArithmeticOps: TorchToKerasFamily {
         if c.target == "aten.neg.default" { return [.value(try rescaling(c, x, scale: -1, offset: 0))] }
         if try c.double("alpha", default: 1) != 1 { throw c.refuse("alpha=\(try c.double("alpha")): Keras's Add and Subtract have no scale") }
         switch c.node.argument("other") {
-        case .tensor(let name)?:
-            guard case .value(let other)? = c.operand(named: name) else { _ = try c.value("other"); throw c.refuse("'other' is not an activation") }
+        case .tensor?:
+            let other = try c.value("other")
             guard other.torchShape == x.torchShape else {
                 throw c.refuse("shapes \(x.torchShape) and \(other.torchShape): Keras's merge layers take inputs of one shape (no broadcasting)")
             }

@@ -72,16 +72,15 @@ enum RecurrentOps: TorchToKerasFamily {
             }
         }
         let batch = x.torchShape[sequencePerm[0]]
-        let sequence = try c.outputShape(0)
-        let results = try c.layer(lstm ? "LSTM" : "GRU", config, inputs: [x], weights: weights, perm: sequencePerm,
-                                  shapes: [sequence] + Array(repeating: [batch, hidden], count: lstm ? 2 : 1))
-        if lstm && hasBiases { c.writer.note(results[0].ref.layer, "\(results[0].ref.layer): Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum") }
-        let finals = results.dropFirst().map { state in
-            let value = KerasValue(ref: state.ref, perm: [0, 1], torchShape: [batch, hidden], dtype: "float32")
-            let layer = c.writer.layer("Reshape", name: c.layerName + "_state", config: ["target_shape": .ints([1, hidden])], inputs: [value])
-            return TorchOperand.value(KerasValue(ref: .init(layer: layer, tensor: 0), perm: [1, 0, 2], torchShape: [1, batch, hidden], dtype: "float32"))
+        let layer = c.writer.layer(lstm ? "LSTM" : "GRU", name: c.layerName, config: config, inputs: [x], weights: weights)
+        if lstm && hasBiases { c.writer.note(layer, "\(layer): Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum") }
+        let sequence = KerasValue(ref: .init(layer: layer, tensor: 0), perm: sequencePerm, torchShape: try c.outputShape(0), dtype: "float32")
+        let finals = (1...(lstm ? 2 : 1)).map { index in
+            let state = KerasValue(ref: .init(layer: layer, tensor: index), perm: [0, 1], torchShape: [batch, hidden], dtype: "float32")
+            let reshaped = c.writer.layer("Reshape", name: c.layerName + "_state", config: ["target_shape": .ints([1, hidden])], inputs: [state])
+            return TorchOperand.value(KerasValue(ref: .init(layer: reshaped, tensor: 0), perm: [1, 0, 2], torchShape: [1, batch, hidden], dtype: "float32"))
         }
-        return [.value(results[0])] + finals
+        return [.value(sequence)] + finals
     }
 
     /// Rows `[r; z; n]` (3 blocks of `hidden`) reordered to `[z; r; n]`.
