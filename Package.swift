@@ -51,7 +51,8 @@ let package = Package(
             dependencies: ["ParityNN", "ParityFormats", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         /// Model conversion between the frameworks, with each convention carried over explicitly: Keras →
-        /// PyTorch as model.py + state_dict, proven by running the converted ATen program in Parity.
+        /// PyTorch as model.py + state_dict, proven by running the converted ATen program in Parity;
+        /// PyTorch → Keras as a `.keras` archive, proven by reading it back with ParityKeras.
         .target(name: "ParityConvert", dependencies: ["ParityKeras", "ParityTorch", "ParityFormats"]),
         /// Comparison of two models layer by layer: alignment, metrics, the Float64 referee, diagnosis.
         .target(name: "ParityCompare", dependencies: ["ParityKeras", "ParityTorch"]),

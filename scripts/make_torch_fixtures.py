@@ -322,6 +322,72 @@ class Unsupported(nn.Module):
         return torch.relu(self.block(x))
 
 
+# ---- models written for `parity convert --to keras`: every node has an exact Keras layer ---------
+
+class KerasCNN(nn.Module):
+    """Convolutions (padding → `same` and → ZeroPadding, depthwise, grouped), batch norm with its own
+    eps/momentum, relu6/leaky_relu/silu/elu/gelu/tanh, a residual add, mul, sub and scalar arithmetic,
+    pooling (ceil_mode where TensorFlow's `same` is exact), adaptive average pooling, flatten in NCHW
+    order, cat, dropout, linear, softmax; one output left NCHW."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8, eps=1e-3, momentum=0.05)
+        self.relu6 = nn.ReLU6()
+        self.down = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.dw = nn.Conv2d(8, 16, 3, padding=1, groups=8)
+        self.pw = nn.Conv2d(16, 8, 1, groups=2)
+        self.avg = nn.AvgPool2d(2)
+        self.pool = nn.MaxPool2d(2, ceil_mode=True)
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(8 * 3 * 3 + 8, 10)
+
+    def forward(self, x):  # [2, 3, 10, 10]
+        h = self.relu6(self.bn(self.stem(x))) * 0.125  # keeps later activations O(1)
+        d = F.leaky_relu(self.down(h), 0.1) + self.avg(h)
+        e = self.pw(F.silu(self.dw(d)))
+        r = F.elu(d + e, 0.7) * 0.5 - d * torch.sigmoid(e)
+        p = self.pool(1.0 - r)
+        g = F.adaptive_avg_pool2d(r, 1).flatten(1)
+        z = torch.cat([p.flatten(1), g], dim=1)
+        y = self.fc(self.drop(torch.tanh(z)))
+        return torch.softmax(y, dim=1), F.gelu(p)
+
+
+class KerasSequence(nn.Module):
+    """A batch-first LSTM, a time-first GRU fed through a transpose, their final states (h_n[-1],
+    c_n[0]), layer norm, a Conv1d over (N, C, T) through a transpose, log_softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(4, eps=1e-6)
+        self.lstm = nn.LSTM(4, 5, batch_first=True)
+        self.gru = nn.GRU(5, 3)
+        self.conv = nn.Conv1d(4, 6, 3, padding=1)
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x):  # [2, 6, 4] batch first
+        seq, (hn, cn) = self.lstm(self.norm(x))
+        g, gh = self.gru(seq.transpose(0, 1))
+        c = self.conv(x.transpose(1, 2))
+        return self.head(g.transpose(0, 1)), gh[-1], cn[0], torch.sigmoid(c), F.log_softmax(seq, dim=-1)
+
+
+class KerasText(nn.Module):
+    """Token ids through an embedding, a batch-first GRU without biases, hardswish/mish/selu/hardsigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(12, 6)
+        self.gru = nn.GRU(6, 4, batch_first=True, bias=False)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, idx):  # int64 [2, 7]
+        out, h = self.gru(self.emb(idx))
+        return F.hardswish(self.fc(out)), F.mish(h[0]), F.selu(out), F.hardsigmoid(out)
+
+
 def uniform(shape, lo, hi, seed):
     g = torch.Generator().manual_seed(seed)
     return torch.rand(shape, generator=g) * (hi - lo) + lo
@@ -353,6 +419,9 @@ CASES = [
     ("unsupported", Unsupported, lambda: (gauss((2, 3), 17),)),
     ("conv_transpose", ConvTranspose, lambda: (gauss((2, 4, 5), 18), gauss((1, 4, 3, 4), 19), gauss((1, 2, 2, 3, 3), 20))),
     ("core_aten", CoreATen, lambda: (gauss((2, 3, 4, 4), 21), gauss((2, 3, 8), 22))),
+    ("keras_cnn", KerasCNN, lambda: (gauss((2, 3, 10, 10), 23),)),
+    ("keras_sequence", KerasSequence, lambda: (gauss((2, 6, 4), 24),)),
+    ("keras_text", KerasText, lambda: (torch.tensor([[1, 11, 0, 4, 4, 7, 2], [3, 9, 10, 0, 5, 6, 8]]),)),
 ]
 # Exported in core ATen (ep.run_decompositions()), the IR that backends and most .pt2 producers use.
 DECOMPOSED = {"core_aten"}

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import ParityConvert
 import ParityFormats
+import ParityKeras
+import ParityTorch
 
 /// `parity convert`: writes a model in the other framework and proves it equal by running both in Parity.
 struct Convert: ParsableCommand {
@@ -15,25 +17,37 @@ struct Convert: ParsableCommand {
         program (ATen calls with PyTorch's semantics) and the Keras model with Keras's, on --input (or a \
         seeded random input of the model's shape), and prints the max abs / ULP difference. Exit 0 within \
         torch.testing.assert_close's float32 bound (atol 1e-5, rtol 1.3e-6), 1 beyond it, 2 on error \
-        (an unsupported layer is named with its class). PyTorch → Keras (--to keras) is not implemented yet.
+        (an unsupported layer is named with its class).
+
+        PyTorch → Keras: MODEL is a torch.export .pt2 program; --to keras writes DIR/model.keras (a Keras 3 \
+        archive for keras.saving.load_model, a Functional model taking and returning PyTorch's layout: \
+        NCHW stays NCHW through explicit Permute layers, Keras layers named after the PyTorch modules) \
+        and prints each PyTorch tensor with the Keras weight it became and the transform, and what is \
+        exact only up to a stated rounding (an LSTM's two biases summed). Then Parity reads model.keras \
+        back and runs it with Keras's semantics and the program with PyTorch's, and prints the max abs / \
+        ULP difference, with the same bound and exit codes. An ATen node with no exact Keras equivalent \
+        is refused (exit 2) naming the node, its operator and its module path and class.
         """
     )
 
     enum Target: String, ExpressibleByArgument { case torch, keras }
 
-    @Argument(help: "The model file (.keras or .h5 for --to torch).") var model: String
+    @Argument(help: "The model file (.keras or .h5 for --to torch, .pt2 for --to keras).") var model: String
     @Option(name: .long, help: "The framework to convert to: torch or keras.") var to: Target
     @Option(name: .long, help: "The directory to write into (created if missing).") var output: String
     @Option(name: .long, help: "Input array (.npy) per model input, or one .npz, for the proof (default: seeded random).") var input: [String] = []
     @Option(name: .long, help: "Seed of the random proof input.") var seed: UInt64 = 0
 
     func run() throws {
-        guard to == .torch else {
-            throw ConvertError.notImplemented("parity convert --to keras (PyTorch .pt2 → Keras) is not implemented yet")
+        switch (to, ModelFiles.isTorchProgram(model)) {
+        case (.keras, true): try toKeras()
+        case (.torch, false): try toTorch()
+        case (.keras, false): throw CLIError.unsupportedFile(model, "--to keras converts a PyTorch program (.pt2, from torch.export)")
+        case (.torch, true): throw CLIError.unsupportedFile(model, "a PyTorch program converts --to keras")
         }
-        guard !ModelFiles.isTorchProgram(model) else {
-            throw ConvertError.notImplemented("\(model) is a PyTorch program: it converts --to keras, which is not implemented yet")
-        }
+    }
+
+    func toTorch() throws {
         let keras = try ModelFiles.keras(model, weights: nil)
         let network = keras.network
         let inputs = input.isEmpty ? try KerasToTorch.exampleInputs(for: network, seed: seed)
@@ -49,6 +63,26 @@ struct Convert: ParsableCommand {
         var lines = ["\(model) → \(output)/model.py, model.pt, model.safetensors (\(module.parameters.count) state_dict entries)", "weights:"]
         lines += module.mapping.map { "  " + $0 }
         let proof = try ConversionProof(module: module, inputs: conversion.inputs, kerasOutputs: conversion.kerasOutputs)
+        lines.append(proof.description)
+        print(lines.joined(separator: "\n"))
+        if !proof.passed { Foundation.exit(1) }
+    }
+
+    func toKeras() throws {
+        let program = try TorchProgram.load(URL(fileURLWithPath: model))
+        let inputs = input.isEmpty ? try TorchToKeras.exampleInputs(for: program, seed: seed)
+            : try ModelFiles.inputs(input, names: program.userInputs.map(\.name), dtype: .float32)
+        let conversion = try TorchToKeras.convert(program, name: URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent)
+        let directory = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appendingPathComponent("model.keras")
+        try conversion.archive().write(to: url)
+        let model = conversion.model
+        var lines = ["\(self.model) → \(output)/model.keras (\(model.layers.count) Keras layers, \(model.layerWeights.values.reduce(0) { $0 + $1.count }) weights)",
+                     "weights:"]
+        lines += model.mapping.map { "  " + $0 }
+        if !conversion.notes.isEmpty { lines += ["exact up to a stated rounding:"] + conversion.notes.map { "  " + $0 } }
+        let proof = try ConversionProof(keras: KerasModel.load(url), program: program, inputs: inputs)
         lines.append(proof.description)
         print(lines.joined(separator: "\n"))
         if !proof.passed { Foundation.exit(1) }

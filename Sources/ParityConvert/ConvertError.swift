@@ -1,5 +1,5 @@
-/// Why a conversion stopped. Each case names the Keras layer and its class, so the message says what
-/// to change; nothing is ever approximated instead.
+/// Why a conversion stopped. Each case names the Keras layer and its class, or the PyTorch node, its
+/// operator and its module, so the message says what to change; nothing is ever approximated instead.
 public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A Keras class with no converter: the layer, its class, and the classes that are converted.
     case unsupportedLayer(name: String, className: String, supported: [String])
@@ -7,8 +7,9 @@ public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedSetting(layer: String, className: String, key: String, value: String, reason: String)
     /// A model shape the converter needs is unknown or inconsistent.
     case shape(layer: String, message: String)
-    /// The target direction or file kind is not implemented.
-    case notImplemented(String)
+    /// A node of a PyTorch program with no exact Keras equivalent: the node, its ATen operator, the
+    /// module that called it (`nn_module_stack`: path and class), and why.
+    case unsupportedNode(node: String, target: String, modulePath: String, moduleClass: String, reason: String)
 
     public var description: String {
         switch self {
@@ -18,8 +19,8 @@ public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
             return "layer '\(layer)' (\(className)): \(key) = \(value) cannot be converted to PyTorch: \(reason)"
         case let .shape(layer, message):
             return "layer '\(layer)': \(message)"
-        case let .notImplemented(message):
-            return message
+        case let .unsupportedNode(node, target, modulePath, moduleClass, reason):
+            return "node '\(node)' (\(target)) in module '\(modulePath.isEmpty ? "<root>" : modulePath)' (\(moduleClass)) cannot be converted to Keras: \(reason)"
         }
     }
 }

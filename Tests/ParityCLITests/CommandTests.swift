@@ -231,10 +231,28 @@ struct ConvertCommandTests {
         #expect(try String(contentsOf: directory.appendingPathComponent("model.py"), encoding: .utf8).contains("class Model(nn.Module):"))
     }
 
-    @Test("an unsupported layer, --to keras and a .pt2 exit 2 with the reason on stderr",
+    @Test("PyTorch → Keras writes model.keras, prints the mapping, the rounding notes and the proof, exits 0")
+    func torch() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parity-convert-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try CommandTests.run(["convert", Fixtures.root.appendingPathComponent("torch/keras_sequence.pt2").path, "--to", "keras",
+                                           "--output", directory.path, "--seed", "3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("  lstm.weight_ih_l0 (20, 4) "), "\(result.stdout)")
+        #expect(result.stdout.contains(" → lstm/kernel (4, 20): transpose (gates [i, f, g, o] = Keras [i, f, c, o])\n"))
+        #expect(result.stdout.contains("  lstm.bias_ih_l0 (20), lstm.bias_hh_l0 (20) → lstm/bias (20): bias_ih + bias_hh (one Float32 sum; exact up to its rounding)"))
+        #expect(result.stdout.contains("exact up to a stated rounding:\n  lstm: Keras bias = bias_ih + bias_hh"))
+        #expect(result.stdout.contains("proof: converted (Keras semantics) vs PyTorch, 172 outputs in float32: max abs"), "\(result.stdout)")
+        #expect(result.stdout.contains("within |Δ| ≤ 1e-05 + 1.3e-06·|torch|"))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.keras").path))
+    }
+
+    @Test("an unsupported layer or node, and a file of the wrong framework, exit 2 with the reason on stderr",
           arguments: [(["text.keras", "--to", "torch"], "layer 'multi_head_attention' (MultiHeadAttention) cannot be converted to PyTorch"),
-                      (["mlp.keras", "--to", "keras"], "--to keras (PyTorch .pt2 → Keras) is not implemented yet"),
-                      (["../../torch/activations.pt2", "--to", "torch"], "it converts --to keras, which is not implemented yet")])
+                      (["mlp.keras", "--to", "keras"], "--to keras converts a PyTorch program (.pt2, from torch.export)"),
+                      (["../../torch/activations.pt2", "--to", "torch"], "a PyTorch program converts --to keras"),
+                      (["../../torch/recurrent.pt2", "--to", "keras"],
+                       "node 'lstm' (aten.lstm.input) in module 'lstm' (torch.nn.modules.rnn.LSTM) cannot be converted to Keras: num_layers=2")])
     func refused(_ arguments: [String], _ message: String) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parity-convert-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ParityConvert
+import ParityTorch
 import ParityKeras
 import ParityTestSupport
 
@@ -106,5 +107,54 @@ enum ModelFixtures {
         let model = try KerasModel.load(url(name))
         return try KerasToTorch.convert(model.network, inputs: inputs(name, network: model.network), source: url(name).lastPathComponent,
                                         kerasVersion: model.kerasVersion)
+    }
+}
+
+/// The PyTorch programs that convert to Keras: the `.pt2` fixtures whose every node has an exact Keras
+/// layer (`Tests/Fixtures/torch/`, made by scripts/make_torch_fixtures.py, with PyTorch's outputs) and
+/// the example ports (`examples/<example>/<variant>/torch.pt2`, run on seeded inputs). The converted
+/// archives are committed under `Tests/Fixtures/convert/torch_to_keras/<name>/` (recorded with
+/// `PARITY_RECORD=1`) with `inputs.npz` and `source.txt`, for scripts/verify_torch_to_keras.py to run
+/// in the real Keras against the real PyTorch.
+struct TorchProgramCase: CustomTestStringConvertible, Sendable {
+    /// The folder name under `convert/torch_to_keras/`.
+    let name: String
+    /// The `.pt2` path from the repository root.
+    let path: String
+    var testDescription: String { name }
+
+    static let repository = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+    static let fixtureNames = ["conv1d", "conv2d", "conv3d", "embedding_dropout", "keras_cnn", "keras_sequence", "keras_text"]
+    static let examples = [
+        "cnn_pool_upsample/faithful", "cnn_pool_upsample/activation-variant", "cnn_pool_upsample/kernel-layout",
+        "cnn_pool_upsample/pool-count-include-pad", "cnn_pool_upsample/weights-differ", "conv_bn_dense/faithful",
+        "conv_bn_dense/batchnorm-epsilon", "conv_bn_dense/flatten-order", "conv_bn_dense/padding-same", "dense_bn_small_effect/faithful",
+        "dense_bn_small_effect/batchnorm-epsilon", "pool_ceil/faithful", "pool_ceil/pool-ceil-mode",
+    ]
+    static let convertible: [TorchProgramCase] = fixtureNames.map { TorchProgramCase(name: $0, path: "Tests/Fixtures/torch/\($0).pt2") }
+        + examples.map { TorchProgramCase(name: "example_" + $0.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "-", with: "_"),
+                                          path: "examples/\($0)/torch.pt2") }
+
+    static func get(_ name: String) -> TorchProgramCase { convertible.first { $0.name == name }! }
+
+    var url: URL { Self.repository.appendingPathComponent(path) }
+    var folder: URL { Fixtures.root.appendingPathComponent("convert/torch_to_keras/\(name)") }
+    /// The fixture's JSON (inputs and PyTorch's outputs), for the `Tests/Fixtures/torch` programs.
+    var fixtureJSON: JSONValue? { path.hasPrefix("Tests/") ? try? Fixtures.json("torch/\(name).json") : nil }
+
+    func program() throws -> TorchProgram { try TorchProgram.load(url) }
+
+    /// The fixture's own inputs, else seeded ones of the exported shapes.
+    func inputs(_ program: TorchProgram) throws -> [Tensor] {
+        guard let json = fixtureJSON else { return try TorchToKeras.exampleInputs(for: program) }
+        return try json["inputs"]!.array!.map { value in
+            let t = try Fixtures.tensor(value)
+            return t.dtype == .int64 ? t : t.cast(to: .float32)
+        }
+    }
+
+    /// PyTorch's own float32 outputs (fixtures only).
+    func torchOutputs() throws -> [Tensor]? {
+        try fixtureJSON?["outputs_float32"]?.array?.map { try Fixtures.tensor($0, as: .float32) }
     }
 }

@@ -1,18 +1,30 @@
 import Foundation
+import ParityKeras
 import ParityNN
 import ParityTorch
 
-/// The proof that a conversion is faithful: the converted model runs in Parity as a PyTorch program
-/// (its ATen calls on the converted tensors, with PyTorch's semantics) and its outputs are compared
-/// with the Keras model's, run in Parity with Keras's semantics on the same input, in Float32.
+/// The proof that a conversion is faithful: the converted model runs in Parity with its target
+/// framework's semantics (Keras → PyTorch: its ATen calls on the converted tensors; PyTorch → Keras:
+/// the written `.keras` archive, read back by ParityKeras) and its outputs are compared with the
+/// source model's, run in Parity with the source framework's semantics on the same input, in Float32.
 ///
-/// The bound is `torch.testing.assert_close`'s for float32, `|torch − keras| ≤ atol + rtol·|keras|`
+/// The bound is `torch.testing.assert_close`'s for float32, `|converted − source| ≤ atol + rtol·|source|`
 /// with `atol = 1e-5`, `rtol = 1.3e-6`: what a PyTorch user checks a port with. Two faithful
 /// implementations differ by accumulation order and transcendental kernels only (Parity measures
 /// ≤ 4e-6 on these layers); a wrong transpose, gate order, epsilon or padding moves outputs by far more.
 public struct ConversionProof: Sendable, CustomStringConvertible {
     public static let rtol = 1.3e-6
     public static let atol = 1e-5
+
+    /// Which way the model was converted: names the two sides in the report.
+    public enum Direction: Sendable {
+        case kerasToTorch, torchToKeras
+
+        var converted: String { self == .kerasToTorch ? "PyTorch" : "Keras" }
+        var source: String { self == .kerasToTorch ? "Keras" : "PyTorch" }
+    }
+
+    public var direction: Direction
 
     /// Per output: max abs difference, max ULP distance, and whether every element is within the bound.
     public var maxAbsolute: Double
@@ -28,15 +40,29 @@ public struct ConversionProof: Sendable, CustomStringConvertible {
         try self.init(torch: torchOutputs, keras: kerasOutputs)
     }
 
-    /// Compares the converted model's outputs with Keras's.
+    /// Compares the converted PyTorch model's outputs with Keras's.
     public init(torch: [Tensor], keras: [Tensor]) throws {
-        guard torch.count == keras.count else {
-            throw ConvertError.shape(layer: "outputs", message: "the converted model gives \(torch.count) outputs; Keras \(keras.count)")
+        try self.init(converted: torch, source: keras, direction: .kerasToTorch)
+    }
+
+    /// PyTorch → Keras: runs the written Keras model (read back from its archive) with Keras's semantics
+    /// and the program with PyTorch's, on `inputs`, in Float32.
+    public init(keras model: KerasModel, program: TorchProgram, inputs: [Tensor]) throws {
+        let inputs = inputs.map { $0.dtype.isFloatingPoint ? $0.cast(to: .float32) : $0 }
+        let converted = try model.run(inputs, mode: .eager, dtype: .float32)
+        try self.init(converted: converted, source: program.run(inputs, mode: .eager, dtype: .float32), direction: .torchToKeras)
+    }
+
+    /// Compares the converted model's outputs with the source model's.
+    public init(converted: [Tensor], source: [Tensor], direction: Direction) throws {
+        self.direction = direction
+        guard converted.count == source.count else {
+            throw ConvertError.shape(layer: "outputs", message: "the converted model gives \(converted.count) outputs; \(direction.source) \(source.count)")
         }
         var maxAbsolute = 0.0, maxUlps: UInt64 = 0, elements = 0, passed = true, worst: String?
-        for (index, (t, k)) in zip(torch, keras).enumerated() {
+        for (index, (t, k)) in zip(converted, source).enumerated() {
             guard t.shape == k.shape else {
-                throw ConvertError.shape(layer: "outputs", message: "output \(index) has shape \(t.shape) converted, \(k.shape) in Keras")
+                throw ConvertError.shape(layer: "outputs", message: "output \(index) has shape \(t.shape) converted, \(k.shape) in \(direction.source)")
             }
             let metrics = try ErrorMetrics(t.cast(to: .float32), k.cast(to: .float32))
             maxAbsolute = max(maxAbsolute, metrics.maxAbsolute)
@@ -44,16 +70,16 @@ public struct ConversionProof: Sendable, CustomStringConvertible {
             elements += k.count
             for (i, (a, e)) in zip(t.doubles, k.doubles).enumerated() where !(abs(a - e) <= Self.atol + Self.rtol * abs(e)) {
                 passed = false
-                if worst == nil { worst = "output \(index) element \(i): converted \(a), Keras \(e)" }
+                if worst == nil { worst = "output \(index) element \(i): converted \(a), \(direction.source) \(e)" }
             }
         }
         (self.maxAbsolute, self.maxUlps, self.elements, self.passed, self.worst) = (maxAbsolute, maxUlps, elements, passed, worst)
     }
 
     public var description: String {
-        let bound = "|Δ| ≤ \(Self.atol) + \(Self.rtol)·|keras|, torch.testing.assert_close float32"
+        let bound = "|Δ| ≤ \(Self.atol) + \(Self.rtol)·|\(direction.source == "Keras" ? "keras" : "torch")|, torch.testing.assert_close float32"
         let verdict = passed ? "within" : "BEYOND"
-        return "proof: converted (PyTorch semantics) vs Keras, \(elements) outputs in float32: max abs \(Self.scientific(maxAbsolute)), "
+        return "proof: converted (\(direction.converted) semantics) vs \(direction.source), \(elements) outputs in float32: max abs \(Self.scientific(maxAbsolute)), "
             + "max \(maxUlps) ULP; \(verdict) \(bound)" + (worst.map { "; first beyond: \($0)" } ?? "")
     }
 

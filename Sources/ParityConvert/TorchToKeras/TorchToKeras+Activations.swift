@@ -1,0 +1,82 @@
+import ParityKeras
+import ParityTorch
+
+/// Elementwise activations → `Activation(name)` where Keras's function has PyTorch's formula and
+/// constants (relu, exact-erf gelu, silu, sigmoid, tanh, selu, hard_sigmoid = `hardsigmoid`'s
+/// `clip(x/6 + 1/2)`, hard_silu = hardswish, mish, softplus with PyTorch's default threshold 20, above
+/// which both give `x` in float32); `LeakyReLU(negative_slope)` with the node's slope (PyTorch's
+/// default 0.01, Keras's 0.3); `ELU(alpha)`; `hardtanh(0, m)` → `ReLU(max_value=m)` (ReLU6 is
+/// `hardtanh(0, 6)`), `hardtanh(−1, 1)` → hard_tanh; `softmax(dim)` → `Softmax(axis)` at the axis's
+/// Keras position; `log_softmax(dim)` → log_softmax with the axis held last.
+/// Refused: gelu's tanh approximation (Keras's Activation takes no arguments), other constants.
+enum ActivationOps: TorchToKerasFamily {
+    static let targets: Set<String> = [
+        "aten.relu.default", "aten.gelu.default", "aten.silu.default", "aten.sigmoid.default", "aten.tanh.default",
+        "aten.selu.default", "aten.hardsigmoid.default", "aten.hardswish.default", "aten.mish.default", "aten.softplus.default",
+        "aten.leaky_relu.default", "aten.elu.default", "aten.hardtanh.default",
+        "aten.softmax.int", "aten._softmax.default", "aten.log_softmax.int", "aten._log_softmax.default",
+    ]
+
+    static let functions: [String: String] = [
+        "aten.relu.default": "relu", "aten.gelu.default": "gelu", "aten.silu.default": "silu", "aten.sigmoid.default": "sigmoid",
+        "aten.tanh.default": "tanh", "aten.selu.default": "selu", "aten.hardsigmoid.default": "hard_sigmoid",
+        "aten.hardswish.default": "hard_silu", "aten.mish.default": "mish", "aten.softplus.default": "softplus",
+    ]
+
+    static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
+        switch c.target {
+        case "aten.softmax.int", "aten._softmax.default": return [.value(try softmax(c))]
+        case "aten.log_softmax.int", "aten._log_softmax.default": return [.value(try logSoftmax(c))]
+        default: break
+        }
+        let x = try c.value("self")
+        let (className, config) = try layer(c)
+        return [.value(try c.layer(className, config, inputs: [x], perm: x.perm)[0])]
+    }
+
+    /// The Keras class and config computing the node's function.
+    static func layer(_ c: NodeConversion) throws -> (String, [String: KerasJSON]) {
+        switch c.target {
+        case "aten.gelu.default":
+            if case .string(let approximate)? = c.node.argument("approximate"), approximate != "none" {
+                throw c.refuse("approximate='\(approximate)': Keras's gelu activation is the exact erf form (keras.activations.gelu with approximate=False), and the Activation layer takes no arguments")
+            }
+        case "aten.softplus.default":
+            let beta = try c.double("beta", default: 1), threshold = try c.double("threshold", default: 20)
+            guard beta == 1, threshold == 20 else {
+                throw c.refuse("beta=\(beta), threshold=\(threshold): Keras's softplus is log(1 + exp(x)) (beta 1), equal in float32 to PyTorch's linear branch only above 20")
+            }
+        case "aten.leaky_relu.default":
+            return ("LeakyReLU", ["negative_slope": .number(try c.double("negative_slope", default: 0.01))])
+        case "aten.elu.default":
+            let alpha = try c.double("alpha", default: 1), scale = try c.double("scale", default: 1), inputScale = try c.double("input_scale", default: 1)
+            guard scale == 1, inputScale == 1 else { throw c.refuse("scale=\(scale), input_scale=\(inputScale): Keras's ELU has alpha only") }
+            return ("ELU", ["alpha": .number(alpha)])
+        case "aten.hardtanh.default":
+            let low = try c.double("min_val", default: -1), high = try c.double("max_val", default: 1)
+            if low == 0 && high > 0 {
+                return ("ReLU", ["max_value": .number(high), "negative_slope": .number(0), "threshold": .number(0)])
+            }
+            guard low == -1 && high == 1 else { throw c.refuse("hardtanh(\(low), \(high)): Keras clips at (0, max_value) (ReLU) or (−1, 1) (hard_tanh) only") }
+            return ("Activation", ["activation": .string("hard_tanh")])
+        default: break
+        }
+        return ("Activation", ["activation": .string(functions[c.target]!)])
+    }
+
+    static func softmax(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("self")
+        if try c.bool("half_to_float", default: false) { throw c.refuse("half_to_float=True (a float16 program)") }
+        let dim = try c.dim(c.int("dim"), rank: x.rank)
+        guard dim != x.perm[0] else { throw c.refuse("softmax over dim \(dim), Keras's batch axis") }
+        return try c.layer("Softmax", ["axis": .int(x.position(of: dim))], inputs: [x], perm: x.perm)[0]
+    }
+
+    static func logSoftmax(_ c: NodeConversion) throws -> KerasValue {
+        var x = try c.value("self")
+        if try c.bool("half_to_float", default: false) { throw c.refuse("half_to_float=True (a float16 program)") }
+        let dim = try c.dim(c.int("dim"), rank: x.rank)
+        if x.perm.last != dim { x = try c.arrange(x, as: x.perm.filter { $0 != dim } + [dim], why: "log_softmax (on the last Keras axis)") }
+        return try c.layer("Activation", ["activation": .string("log_softmax")], inputs: [x], perm: x.perm)[0]
+    }
+}

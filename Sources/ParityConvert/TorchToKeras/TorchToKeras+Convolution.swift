@@ -1,0 +1,108 @@
+import ParityKeras
+import ParityNN
+import ParityTorch
+
+/// `aten.conv{1,2,3}d`, `conv2d.padding` and core ATen's forward `convolution` → Conv{1,2,3}D on the
+/// channels-last input (TensorFlow's CPU kernels run NHWC only), kernel = weight permuted
+/// `(out, in/g, k…)` → `(k…, in/g, out)`; `groups` = input channels (1-D/2-D) → DepthwiseConv with
+/// `depth_multiplier = out/in` and kernel `(k…, in, multiplier)` (PyTorch's output channel `c·M + m`).
+/// Padding: none → `valid`; `same`, or a symmetric `p` with stride 1 and `2p = d·(k−1)` → `same` (for
+/// stride 1 TensorFlow's split equals PyTorch's); any other padding → an explicit ZeroPadding layer
+/// and `valid`, which never depends on the input size. `aten.pad` with zeros over spatial axes →
+/// ZeroPadding (`F.pad`'s `(left, right, top, bottom)`, last axis first, to Keras's per-axis pairs).
+/// Refused: strides > 1 with dilation > 1 (Keras refuses the pair), other pad modes and values.
+enum ConvolutionOps: TorchToKerasFamily {
+    static let targets: Set<String> = [
+        "aten.conv1d.default", "aten.conv2d.default", "aten.conv3d.default", "aten.conv2d.padding", "aten.convolution.default", "aten.pad.default",
+    ]
+
+    static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
+        c.target == "aten.pad.default" ? [.value(try pad(c))] : [.value(try convolution(c))]
+    }
+
+    static func convolution(_ c: NodeConversion) throws -> KerasValue {
+        let weight = try c.weight("weight"), bias = try c.optionalWeight("bias")
+        let n = weight.tensor.rank - 2
+        var x = try c.value("input")
+        guard (1...3).contains(n), x.rank == n + 2 else { throw c.refuse("expects a batched (N, C, spatial…) input for a \(n)-D kernel; received \(x.torchShape)") }
+        if c.target == "aten.convolution.default" {
+            if try c.bool("transposed") { throw c.refuse("transposed convolution is not converted yet") }
+            if try c.ints("output_padding", default: [0], count: n).contains(where: { $0 != 0 }) { throw c.refuse("output_padding in a forward convolution") }
+        }
+        let kernel = Array(weight.tensor.shape.dropFirst(2))
+        let strides = try c.ints("stride", default: [1], count: n), dilations = try c.ints("dilation", default: [1], count: n)
+        let groups = try c.int("groups", default: 1)
+        if strides.contains(where: { $0 > 1 }) && dilations.contains(where: { $0 > 1 }) {
+            throw c.refuse("stride \(strides) with dilation \(dilations): Keras refuses strides > 1 together with dilation_rate > 1")
+        }
+        x = try c.arrange(x, as: channelsLast(x.rank), why: "a Keras convolution (channels-last)")
+        var padding = "valid"
+        if case .string(let mode)? = c.node.argument("padding") {
+            guard mode == "same" || mode == "valid" else { throw c.refuse("padding='\(mode)'") }
+            padding = mode  // PyTorch allows 'same' with stride 1 only, where its split is TensorFlow's
+        } else {
+            let p = try c.ints("padding", default: [0], count: n)
+            if p.contains(where: { $0 != 0 }) {
+                if strides.allSatisfy({ $0 == 1 }) && (0..<n).allSatisfy({ 2 * p[$0] == dilations[$0] * (kernel[$0] - 1) }) {
+                    padding = "same"
+                } else {
+                    x = try zeroPadding(c, x, before: p, after: p, name: c.layerName + "_pad")
+                }
+            }
+        }
+        let channels = x.torchShape[1], filters = weight.tensor.shape[0]
+        let transform = "permute \(tuple(Array(2..<(n + 2)) + [1, 0]))"
+        var config: [String: KerasJSON] = [
+            "kernel_size": .ints(kernel), "strides": .ints(strides), "padding": .string(padding), "dilation_rate": .ints(dilations),
+            "activation": .string("linear"), "use_bias": .bool(bias != nil), "data_format": .string("channels_last"),
+        ]
+        var weights: [KerasModelSource.Weight]
+        let className: String
+        if groups > 1 && groups == channels && n <= 2 {
+            let multiplier = filters / channels
+            className = "DepthwiseConv\(n)D"
+            config["depth_multiplier"] = .int(multiplier)
+            let k = try weight.tensor.reshaped([channels, multiplier] + kernel).permuted(Array(2..<(n + 2)) + [0, 1])
+            weights = [c.kerasWeight("kernel", k, from: [weight],
+                                     transform: "reshape (in, multiplier, k…), permute \(tuple(Array(2..<(n + 2)) + [0, 1])) (output channel c·M + m)")]
+        } else {
+            className = "Conv\(n)D"
+            config["filters"] = .int(filters)
+            config["groups"] = .int(groups)
+            weights = [c.kerasWeight("kernel", try weight.tensor.permuted(Array(2..<(n + 2)) + [1, 0]), from: [weight], transform: transform)]
+        }
+        if let bias { weights.append(c.kerasWeight("bias", bias.tensor, from: [bias], transform: "as is")) }
+        return try c.layer(className, config, inputs: [x], weights: weights, perm: x.perm)[0]
+    }
+
+    /// `ZeroPadding{n}D` on a channels-last value: `before[i]`/`after[i]` cells on spatial axis `i`.
+    static func zeroPadding(_ c: NodeConversion, _ x: KerasValue, before: [Int], after: [Int], name: String? = nil) throws -> KerasValue {
+        let n = before.count
+        let pairs = (0..<n).map { KerasJSON.ints([before[$0], after[$0]]) }
+        var config: [String: KerasJSON] = ["padding": n == 1 ? pairs[0] : .array(pairs)]
+        if n > 1 { config["data_format"] = .string("channels_last") }
+        var shape = x.torchShape
+        for i in 0..<n { shape[i + 2] += before[i] + after[i] }
+        return try c.layer("ZeroPadding\(n)D", config, inputs: [x], perm: x.perm, shapes: [shape], name: name)[0]
+    }
+
+    static func pad(_ c: NodeConversion) throws -> KerasValue {
+        var x = try c.value("self")
+        let pad = try c.ints("pad")
+        if case .string(let mode)? = c.node.argument("mode"), mode != "constant" { throw c.refuse("mode='\(mode)': Keras pads with zeros only") }
+        if let value = try c.optionalDouble("value"), value != 0 { throw c.refuse("value=\(value): Keras's ZeroPadding pads with zeros") }
+        let n = x.rank - 2
+        guard (1...3).contains(n), pad.count % 2 == 0, pad.count / 2 <= n, pad.allSatisfy({ $0 >= 0 }) else {
+            throw c.refuse("pad \(pad) on \(x.torchShape): Keras's ZeroPadding pads the spatial axes of an (N, C, spatial…) tensor by non-negative amounts")
+        }
+        var before = Array(repeating: 0, count: n), after = Array(repeating: 0, count: n)
+        for pair in 0..<(pad.count / 2) {
+            before[n - 1 - pair] = pad[2 * pair]
+            after[n - 1 - pair] = pad[2 * pair + 1]
+        }
+        x = try c.arrange(x, as: channelsLast(x.rank), why: "ZeroPadding (channels-last)")
+        return try zeroPadding(c, x, before: before, after: after)
+    }
+
+    static func tuple(_ values: [Int]) -> String { "(" + values.map(String.init).joined(separator: ", ") + ")" }
+}

@@ -1,0 +1,61 @@
+import ParityKeras
+import ParityNN
+import ParityTorch
+
+/// `batch_norm` in inference (and core ATen's `_native_batch_norm_legit_no_training`) →
+/// BatchNormalization on the channel axis (PyTorch's axis 1, at its Keras position) with the node's
+/// `eps` as `epsilon` and `momentum = 1 − m` (Keras weighs the running value, PyTorch the new batch);
+/// weight → gamma, bias → beta, running_mean/var → moving_mean/variance (both used as stored at
+/// inference). `layer_norm(normalized_shape)` → LayerNormalization over the trailing axes (held last,
+/// in PyTorch's order) with the node's `eps`; weight → gamma, bias → beta.
+enum NormalizationOps: TorchToKerasFamily {
+    static let targets: Set<String> = ["aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default", "aten.layer_norm.default"]
+
+    static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
+        if c.target == "aten.layer_norm.default" { return [.value(try layer(c))] }
+        let result = TorchOperand.value(try batch(c))
+        return c.target == "aten.batch_norm.default" ? [result] : [result, .none, .none]
+    }
+
+    static func batch(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("input")
+        if c.target == "aten.batch_norm.default", try c.bool("training") {
+            throw c.refuse("training=True normalises with the batch's statistics: export the model after .eval()")
+        }
+        guard x.rank >= 2, x.perm[0] != 1 else { throw c.refuse("expects (N, C, …) with the batch on Keras's batch axis; received \(x.torchShape)") }
+        let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
+        let mean = try c.weight("running_mean"), variance = try c.weight("running_var")
+        let eps = try c.double("eps"), momentum = try c.double("momentum", default: 0.1)
+        var weights: [KerasModelSource.Weight] = []
+        if let gamma { weights.append(c.kerasWeight("gamma", gamma.tensor, from: [gamma], transform: "as is")) }
+        if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
+        weights.append(c.kerasWeight("moving_mean", mean.tensor, from: [mean], transform: "as is"))
+        weights.append(c.kerasWeight("moving_variance", variance.tensor, from: [variance], transform: "as is"))
+        return try c.layer("BatchNormalization", [
+            "axis": .int(x.position(of: 1)), "epsilon": .number(eps), "momentum": .number(Py.complement(momentum)),
+            "center": .bool(beta != nil), "scale": .bool(gamma != nil),
+        ], inputs: [x], weights: weights, perm: x.perm)[0]
+    }
+
+    static func layer(_ c: NodeConversion) throws -> KerasValue {
+        var x = try c.value("input")
+        let shape = try c.ints("normalized_shape")
+        let count = shape.count
+        guard count >= 1, count < x.rank, Array(x.torchShape.suffix(count)) == shape else {
+            throw c.refuse("normalized_shape \(shape) on \(x.torchShape): the trailing axes, not the batch")
+        }
+        let trailing = Array((x.rank - count)..<x.rank)
+        if Array(x.perm.suffix(count)) != trailing {
+            x = try c.arrange(x, as: x.perm.filter { !trailing.contains($0) } + trailing, why: "LayerNormalization (trailing axes in order)")
+        }
+        let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
+        var weights: [KerasModelSource.Weight] = []
+        if let gamma { weights.append(c.kerasWeight("gamma", gamma.tensor, from: [gamma], transform: "as is")) }
+        if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
+        let axes = Array((x.rank - count)..<x.rank)
+        return try c.layer("LayerNormalization", [
+            "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .number(try c.double("eps", default: 1e-5)),
+            "center": .bool(beta != nil), "scale": .bool(gamma != nil), "rms_scaling": .bool(false),
+        ], inputs: [x], weights: weights, perm: x.perm)[0]
+    }
+}

@@ -1,0 +1,70 @@
+import ParityKeras
+import ParityTorch
+
+/// `max_pool2d` / `avg_pool2d` without padding or dilation → MaxPooling2D / AveragePooling2D on the
+/// channels-last input. `ceil_mode=False` is `valid`. `ceil_mode=True` adds a last window that hangs
+/// off the end, over the cells inside only (the maximum of them; their mean, since PyTorch's divisor
+/// stops at the input plus its zero padding): that is TensorFlow's `same` exactly when `same` gives
+/// the same number of windows and puts its padding after the input only (`total // 2 = 0` before), and
+/// `valid` when the extra window does not arise; other sizes are refused. `adaptive_avg_pool2d` to
+/// `(1, 1)` → GlobalAveragePooling2D(keepdims=True); to a size dividing the input → AveragePooling2D
+/// with window = stride = input / output (the same windows).
+/// Refused: padding, dilation, `divisor_override`, other adaptive sizes.
+enum PoolingOps: TorchToKerasFamily {
+    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default"]
+
+    static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
+        var x = try c.value("self")
+        guard x.rank == 4 else { throw c.refuse("expects a batched (N, C, H, W) input; received \(x.torchShape)") }
+        x = try c.arrange(x, as: channelsLast(4), why: "Keras pooling (channels-last)")
+        let spatial = Array(x.torchShape.suffix(2))
+        if c.target == "aten.adaptive_avg_pool2d.default" {
+            let size = try c.ints("output_size", count: 2)
+            if size == [1, 1] {
+                return [.value(try c.layer("GlobalAveragePooling2D", ["data_format": .string("channels_last"), "keepdims": .bool(true)], inputs: [x], perm: x.perm)[0])]
+            }
+            guard size.allSatisfy({ $0 >= 1 }), spatial[0] % size[0] == 0, spatial[1] % size[1] == 0 else {
+                throw c.refuse("output_size \(size) of \(spatial): Keras pools fixed windows, equal to PyTorch's adaptive ones only when the output size divides the input")
+            }
+            let window = [spatial[0] / size[0], spatial[1] / size[1]]
+            return [.value(try c.layer("AveragePooling2D", ["pool_size": .ints(window), "strides": .ints(window), "padding": .string("valid"),
+                                                            "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0])]
+        }
+        let isMax = c.target == "aten.max_pool2d.default"
+        let kernel = try c.ints("kernel_size", count: 2)
+        var strides = try c.ints("stride", default: [], count: 2)
+        if strides.isEmpty { strides = kernel }
+        let padding = try c.ints("padding", default: [0], count: 2)
+        guard padding.allSatisfy({ $0 == 0 }) else {
+            throw c.refuse("padding \(padding): PyTorch pads symmetrically (with −inf, or zeros counted by count_include_pad), TensorFlow's `same` asymmetrically")
+        }
+        if isMax, try c.ints("dilation", default: [1], count: 2) != [1, 1] { throw c.refuse("dilation \(try c.ints("dilation", count: 2)): Keras pooling has none") }
+        if !isMax, case .int(let d)? = c.node.argument("divisor_override") { throw c.refuse("divisor_override=\(d): Keras divides by the window's cell count") }
+        let mode = try Self.padding(c, spatial: spatial, kernel: kernel, strides: strides, ceil: c.bool("ceil_mode", default: false))
+        return [.value(try c.layer(isMax ? "MaxPooling2D" : "AveragePooling2D", [
+            "pool_size": .ints(kernel), "strides": .ints(strides), "padding": .string(mode), "data_format": .string("channels_last"),
+        ], inputs: [x], perm: x.perm)[0])]
+    }
+
+    /// `valid` or `same` when it has PyTorch's windows (see the type's documentation); else refused.
+    static func padding(_ c: NodeConversion, spatial: [Int], kernel: [Int], strides: [Int], ceil: Bool) throws -> String {
+        var torch: [Int] = []
+        for (n, (k, s)) in zip(spatial, zip(kernel, strides)) {
+            guard n >= k else { throw c.refuse("window \(kernel) larger than the input \(spatial)") }
+            var out = (n - k + (ceil ? s - 1 : 0)) / s + 1
+            if ceil && (out - 1) * s >= n { out -= 1 }  // the last window must start inside the input
+            torch.append(out)
+        }
+        let valid = (0..<2).map { (spatial[$0] - kernel[$0]) / strides[$0] + 1 }
+        if valid == torch { return "valid" }
+        let sameMatches = (0..<2).allSatisfy { i in
+            let out = (spatial[i] + strides[i] - 1) / strides[i]
+            let total = max((out - 1) * strides[i] + kernel[i] - spatial[i], 0)
+            return out == torch[i] && total / 2 == 0
+        }
+        guard sameMatches else {
+            throw c.refuse("ceil_mode=True on \(spatial) with window \(kernel), stride \(strides): \(torch) windows, which neither `valid` nor TensorFlow's `same` (padding after the input only) gives")
+        }
+        return "same"
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import ParityConvert
+import ParityKeras
+import ParityTestSupport
+import ParityTorch
+
+/// PyTorch programs converted to Keras archives: written, read back by ParityKeras with identical
+/// weights, proven equal to the program (and to PyTorch's own outputs); a planted conversion mistake
+/// is caught; nodes without an exact Keras equivalent are refused by node, operator and module.
+@Suite("PyTorch → Keras")
+struct TorchToKerasTests {
+    static func temporaryArchive() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("parity-torch-keras-\(UUID().uuidString).keras")
+    }
+
+    /// Writes `conversion`'s archive, reads it back and proves it against `program` on `inputs`.
+    static func prove(_ conversion: TorchToKeras.Conversion, _ program: TorchProgram, _ inputs: [Tensor]) throws -> (KerasModel, ConversionProof) {
+        let url = temporaryArchive()
+        defer { try? FileManager.default.removeItem(at: url) }
+        try conversion.archive().write(to: url)
+        let keras = try KerasModel.load(url)
+        return (keras, try ConversionProof(keras: keras, program: program, inputs: inputs))
+    }
+
+    @Test("the written archive reloads with identical weights and reproduces the program (and PyTorch's outputs)",
+          arguments: TorchProgramCase.convertible)
+    func converts(_ fixture: TorchProgramCase) throws {
+        let program = try fixture.program()
+        let inputs = try fixture.inputs(program)
+        let conversion = try TorchToKeras.convert(program, name: fixture.name)
+        let (keras, proof) = try Self.prove(conversion, program, inputs)
+        #expect(proof.passed, "\(fixture.name): \(proof)")
+        for layer in conversion.model.layers where !layer.weights.isEmpty {
+            let loaded = try #require(keras.network.layers.first { $0.name == layer.name }, "\(layer.name)")
+            #expect(loaded.weights == layer.weights.map(\.tensor), "\(fixture.name)/\(layer.name): weights differ after reloading")
+        }
+        if let real = try fixture.torchOutputs() {
+            let outputs = try keras.run(inputs, mode: .eager, dtype: .float32)
+            let check = try ConversionProof(converted: outputs, source: real, direction: .torchToKeras)
+            #expect(check.passed, "\(fixture.name) vs the real PyTorch: \(check)")
+        }
+        let committed = fixture.folder.appendingPathComponent("model.keras")
+        if ModelFixtures.record {
+            try FileManager.default.createDirectory(at: fixture.folder, withIntermediateDirectories: true)
+            try conversion.archive().write(to: committed)
+            let names = program.userInputs.map(\.name)
+            try NumpyArchive.write(zip(names, inputs).map { (name: $0, record: ArrayRecord($1)) }, to: fixture.folder.appendingPathComponent("inputs.npz"))
+            try Data((fixture.path + "\n").utf8).write(to: fixture.folder.appendingPathComponent("source.txt"))
+        } else {
+            // The committed archive (checked in the real Keras) is what the converter writes today.
+            let saved = try KerasModel.load(committed)
+            #expect(saved.network.layers.map(\.className) == keras.network.layers.map(\.className), "\(fixture.name): regenerate with PARITY_RECORD=1")
+            #expect(saved.network.layers.map(\.weights) == keras.network.layers.map(\.weights), "\(fixture.name): regenerate with PARITY_RECORD=1")
+        }
+    }
+
+    @Test("the real Keras reproduces PyTorch on every committed archive (scripts/verify_torch_to_keras.py)")
+    func verifiedInRealKeras() throws {
+        let verified = try Fixtures.json("convert/torch_to_keras/verified.json")
+        #expect(verified["keras"]?.string == "3.15.1" && verified["torch"]?.string?.hasPrefix("2.") == true)
+        #expect(verified["bound"]?.double == 1e-5 && verified["all_within_bound"]?.bool == true)
+        for fixture in TorchProgramCase.convertible {
+            let entry = try #require(verified["models"]?[fixture.name], "\(fixture.name) is not verified: run the script")
+            #expect(entry["source"]?.string == fixture.path)
+            #expect(entry["within_bound"]?.bool == true && entry["assert_close_float32"]?.bool == true, "\(fixture.name): \(entry)")
+        }
+    }
+
+    /// A mistake a hand port makes, planted in one converted Keras weight or setting.
+    enum Mistake: String, Sendable {
+        /// `kernel = weight.reshape(kernel.shape)` in place of the transpose / permute.
+        case reshapeInsteadOfTranspose
+        /// GRU gate blocks left in PyTorch's `[r, z, n]` order (transposed only).
+        case gatesInTorchOrder
+        /// Keras's default BatchNormalization epsilon (1e-3) instead of the program's.
+        case defaultEpsilon
+    }
+
+    @Test("the proof catches a planted conversion mistake",
+          arguments: [("keras_cnn", "fc", Mistake.reshapeInsteadOfTranspose), ("keras_cnn", "stem", .reshapeInsteadOfTranspose),
+                      ("keras_sequence", "lstm", .reshapeInsteadOfTranspose), ("keras_sequence", "gru", .gatesInTorchOrder),
+                      ("example_conv_bn_dense_batchnorm_epsilon", "bn", .defaultEpsilon)])
+    func plantedMistake(_ name: String, _ layerName: String, _ mistake: Mistake) throws {
+        let fixture = TorchProgramCase.get(name)
+        let program = try fixture.program()
+        var conversion = try TorchToKeras.convert(program, name: name)
+        let index = try #require(conversion.model.layers.firstIndex { $0.name == layerName })
+        var layer = conversion.model.layers[index]
+        let source = try #require(program.weights[layer.weights[0].sources[0]]).cast(to: .float32)
+        switch mistake {
+        case .reshapeInsteadOfTranspose: layer.weights[0].tensor = try source.reshaped(layer.weights[0].tensor.shape)
+        case .gatesInTorchOrder: layer.weights[1].tensor = try #require(program.weights[layer.weights[1].sources[0]]).cast(to: .float32).transposedMatrix()
+        case .defaultEpsilon:
+            #expect(layer.config["epsilon"] != .number(1e-3))
+            layer.config["epsilon"] = .number(1e-3)
+        }
+        conversion.model.layers[index] = layer
+        let (_, proof) = try Self.prove(conversion, program, try fixture.inputs(program))
+        #expect(!proof.passed, "\(name) with \(layerName) (\(mistake)): \(proof)")
+        #expect(proof.description.contains("BEYOND"))
+    }
+
+    @Test("a node without an exact Keras equivalent is refused, naming the node, its operator and its module",
+          arguments: [
+              ("Tests/Fixtures/torch/activations.pt2", "gelu_1", "aten.gelu.default", "", "__main__.Activations", "approximate='tanh'"),
+              ("Tests/Fixtures/torch/recurrent.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM", "num_layers=2"),
+              ("Tests/Fixtures/torch/pooling.pt2", "max_pool2d", "aten.max_pool2d.default", "", "__main__.Pooling", "ceil_mode=True"),
+              ("Tests/Fixtures/torch/shapes.pt2", "view", "aten.view.default", "", "__main__.Shapes", "keep the batch axis"),
+              ("examples/rnn_sequence/faithful/torch.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM", "batch_first=False"),
+              ("examples/attention_block/faithful/torch.pt2", "matmul", "aten.matmul.default", "attn",
+               "__main__.torch_attention_block.<locals>.SelfAttention", "no Keras layer computes aten.matmul.default"),
+              ("examples/cnn_pool_upsample/interpolation-mode/torch.pt2", "upsample_bilinear2d", "aten.upsample_bilinear2d.vec", "up",
+               "torch.nn.modules.upsampling.Upsample", "align_corners=True"),
+          ])
+    func refused(_ path: String, _ node: String, _ target: String, _ modulePath: String, _ moduleClass: String, _ reason: String) throws {
+        let program = try TorchProgram.load(TorchProgramCase.repository.appendingPathComponent(path))
+        let error = try #require(throws: ConvertError.self) { try TorchToKeras.convert(program, name: "refused") }
+        guard case let .unsupportedNode(n, t, p, k, why) = error else { Issue.record("\(error)"); return }
+        #expect((n, t, p, k) == (node, target, modulePath, moduleClass))
+        #expect(why.contains(reason), "\(why)")
+        #expect("\(error)".hasPrefix("node '\(node)' (\(target)) in module '\(modulePath.isEmpty ? "<root>" : modulePath)' (\(moduleClass)) cannot be converted to Keras: "))
+    }
+
+    @Test("conventions carried over as values: epsilon, momentum, slope, axis, padding, gate order")
+    func conventions() throws {
+        let cnn = try TorchToKeras.convert(TorchProgramCase.get("keras_cnn").program(), name: "cnn").model
+        func config(_ name: String) throws -> [String: KerasJSON] { try #require(cnn.layers.first { $0.name == name }).config }
+        #expect(try config("bn")["epsilon"] == .number(1e-3) && config("bn")["momentum"] == .number(0.95) && config("bn")["axis"] == .number(3))
+        #expect(try config("stem")["padding"] == .string("same"))
+        #expect(try config("down")["padding"] == .string("valid"))
+        #expect(cnn.layers.contains { $0.name == "down_pad" && $0.className == "ZeroPadding2D" })
+        #expect(try config("dw")["depth_multiplier"] == .number(2))
+        #expect(try config("pool")["padding"] == .string("same"))
+        #expect(try config("relu6")["max_value"] == .number(6))
+        #expect(cnn.layers.contains { $0.className == "LeakyReLU" && $0.config["negative_slope"] == .number(0.1) })
+        let sequence = try TorchToKeras.convert(TorchProgramCase.get("keras_sequence").program(), name: "sequence")
+        #expect(sequence.notes == ["lstm: Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum"])
+        let gru = try #require(sequence.model.layers.first { $0.name == "gru" })
+        #expect(gru.config["reset_after"] == .bool(true))
+        #expect(gru.weights.map(\.transform) == ["gate blocks [r, z, n] → [z, r, h], transpose", "gate blocks [r, z, n] → [z, r, h], transpose",
+                                                 "rows [bias_ih, bias_hh], each gate blocks [r, z, n] → [z, r, h] (reset_after=True)"])
+        #expect(try #require(sequence.model.layers.first { $0.name == "norm" }).config["epsilon"] == .number(1e-6))
+    }
+}
