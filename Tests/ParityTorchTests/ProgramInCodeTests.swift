@@ -36,4 +36,20 @@ struct ProgramInCodeTests {
                              inputs: Self.inputs, outputs: ["y"], weights: Self.weights)
         }
     }
+
+    @Test("aten.minimum / aten.maximum: elementwise, broadcast, NaN from either side propagates (torch.minimum, not fmin)")
+    func minimumMaximum() throws {
+        for (target, expected) in [("aten.minimum.default", [1, Float.nan, Float.nan, -2, 0, Float.nan]),
+                                   ("aten.maximum.default", [2, Float.nan, Float.nan, 2, 0.5, Float.nan])] {
+            let node = TorchNode(target: target, name: "m", arguments: [("self", .tensor("a")), ("other", .tensor("b"))], outputs: ["y"], moduleStack: [])
+            let program = try TorchProgram(source: "test", graph: ExportedGraph(inputs: ["a", "b"], nodes: [node], outputs: ["y"]),
+                                           inputs: [.init(name: "a", kind: .userInput), .init(name: "b", kind: .userInput)], outputs: ["y"], weights: [:])
+            let a = Tensor(shape: [2, 3], values: [1, .nan, 3, -2, 0, .nan] as [Float])
+            let b = Tensor(shape: [1, 3], values: [2, 0.5, .nan] as [Float])
+            let y = try program.run([a, b], mode: .eager)[0]
+            #expect(y.shape == [2, 3])
+            let values = y.doubles
+            for (v, e) in zip(values, expected) { #expect(e.isNaN ? v.isNaN : v == Double(e), "\(target): \(values)") }
+        }
+    }
 }

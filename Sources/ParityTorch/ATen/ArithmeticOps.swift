@@ -11,7 +11,8 @@ import ParityNN
 /// dtype (a float scalar against a float32 tensor is rounded to float32 first, as TensorIterator's
 /// common dtype does; integers against integers compare exactly, through float64) and give 1/0 in
 /// the run's float dtype (Parity has no bool tensors: a bool is such a mask). `ne` is `1 − eq`, so
-/// NaN ≠ NaN. `where.self(condition, self, other)` selects where the condition is non-zero, the two
+/// NaN ≠ NaN. `maximum` / `minimum` propagate NaN from either side (unlike `fmax` / `fmin`), promote and
+/// broadcast as the other binary ops. `where.self(condition, self, other)` selects where the condition is non-zero, the two
 /// branches promoted to one dtype.
 enum ArithmeticOps: ATenFamily {
     static let comparisons: [String: BinaryFunction] = [
@@ -21,7 +22,7 @@ enum ArithmeticOps: ATenFamily {
     static let targets: Set<String> = Set([
         "aten.add.Tensor", "aten.sub.Tensor", "aten.rsub.Scalar", "aten.mul.Tensor", "aten.div.Tensor", "aten.neg.default",
         "aten.abs.default", "aten.exp.default", "aten.sqrt.default", "aten.rsqrt.default", "aten.pow.Tensor_Scalar",
-        "aten.maximum.default", "aten.clamp.default", "aten.where.self",
+        "aten.maximum.default", "aten.minimum.default", "aten.clamp.default", "aten.where.self",
     ] + comparisons.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] })
 
     /// The comparison a target names (`aten.le.Scalar` → `le`).
@@ -53,6 +54,8 @@ enum ArithmeticOps: ATenFamily {
             return [try binary(c, .divide, c.operand("self"), c.operand("other"), floatResult: true)]
         case "aten.maximum.default":
             return [try binary(c, .maximum, c.operand("self"), c.operand("other"))]
+        case "aten.minimum.default":
+            return [try binary(c, .minimum, c.operand("self"), c.operand("other"))]
         case "aten.where.self":
             let (x, y, integer) = try promote(c, c.operand("self"), c.operand("other"), floatResult: false)
             let condition = try b.cast(c.tensor("condition"), to: b.type(of: x).dtype)
