@@ -108,7 +108,7 @@ for build in [convnet, recurrent, graph]:
     model.save(f"{OUT}/{model.name}/keras.keras")
     write(model.name, model, inputs)
 
-for name in ["mlp", "cnn", "sequence"]:
+for name in ["mlp", "cnn", "sequence", "two_towers", "merge", "text", "extras"]:
     model = keras.saving.load_model(f"{SHARED}/{name}.keras")
     stored = np.load(f"{SHARED}/{name}.inputs.npz")
     write(name, model, [stored[k] for k in stored.files])

@@ -25,9 +25,9 @@ public enum KerasToTorch {
         NormalizationLayers.self, RecurrentLayers.self, MergingLayers.self, PreprocessingLayers.self,
     ]
 
-    /// Every Keras class that converts, sorted.
+    /// Every Keras class that converts (nested models included), sorted.
     public static var supportedClasses: [String] {
-        var all: [String] = []
+        var all = Array(nestedModelClasses)
         for family in families { all += family.classes }
         return all.sorted()
     }
@@ -41,57 +41,29 @@ public enum KerasToTorch {
     /// sees. `source` names the file in model.py's header. Throws ``ConvertError`` naming the first
     /// layer that cannot be converted faithfully.
     public static func convert(_ network: KerasNetwork, inputs: [Tensor], source: String, kerasVersion: String?) throws -> Conversion {
-        for layer in network.layers where layer.className != "InputLayer" && family(for: layer.className) == nil {
-            throw ConvertError.unsupportedLayer(name: layer.name, className: layer.className, supported: supportedClasses)
-        }
+        try checkClasses(network)
         let inputs = inputs.map { $0.dtype.isFloatingPoint ? $0.cast(to: .float32) : $0 }
-        var shapes: [KerasNetwork.TensorRef: [Int]] = [:]
-        let context = EagerContext()
-        var model = network
-        model.computeDType = .float32
-        let outputs = try model.outputs(inputs.map(context.constant), in: context) { layer, call, results in
-            for (i, result) in results.enumerated() { shapes[KerasNetwork.TensorRef(layer: layer.name, node: call, tensor: i)] = result.tensor.shape }
-        }
+        let run = try record(network, inputs: inputs)
         let writer = TorchWriter(sequential: network.isSequential)
-        var values: [KerasNetwork.TensorRef: TorchValue] = [:]
+        var values: [TorchValue] = []
         var arguments: [TorchModuleSource.Value] = []
         for (index, (ref, tensor)) in zip(network.inputs, inputs).enumerated() {
-            shapes[ref] = tensor.shape
             let python = network.isSequential ? "x" : writer.variable(for: ref.layer)
             let graph = "input_\(index)"
-            values[ref] = TorchValue(graph: graph, python: python, perm: Array(0..<tensor.rank))
+            values.append(TorchValue(graph: graph, python: python, perm: Array(0..<tensor.rank)))
             let dims = ["N"] + tensor.shape.dropFirst().map(String.init)
             arguments.append(TorchModuleSource.Value(python: python, graph: graph,
                                                      note: "\(python): (\(dims.joined(separator: ", "))) \(tensor.dtype == .int64 ? "int64 token ids" : "float32"), as in Keras"))
         }
-        for (layerIndex, callIndex) in network.schedule {
-            let layer = network.layers[layerIndex]
-            guard let family = family(for: layer.className) else { continue }
-            let refs = layer.calls[callIndex]
-            let conversion = LayerConversion(
-                writer: writer, layer: layer, call: callIndex,
-                inputs: try refs.map { ref in
-                    guard let v = values[ref] else { throw ConvertError.shape(layer: layer.name, message: "reads \(ref), which is never computed") }
-                    return v
-                },
-                inputShapes: refs.map { shapes[$0] ?? [] },
-                outputShapes: (0...).prefix { shapes[KerasNetwork.TensorRef(layer: layer.name, node: callIndex, tensor: $0)] != nil }
-                    .map { shapes[KerasNetwork.TensorRef(layer: layer.name, node: callIndex, tensor: $0)]! },
-                module: writer.module(for: layer.name),
-                output: network.isSequential ? "x" : writer.variable(for: layer.name + (callIndex > 0 ? "_\(callIndex)" : "")))
-            writer.begin(layer.name)
-            let results = try family.convert(conversion)
-            writer.end()
-            for (i, result) in results.enumerated() { values[KerasNetwork.TensorRef(layer: layer.name, node: callIndex, tensor: i)] = result }
-        }
+        let converted = try convertGraph(network, inputs: values, tensors: run.tensors, writer: writer, scope: "")
         writer.begin("outputs")
         var results: [TorchModuleSource.Value] = []
-        for ref in network.outputs {
-            guard var value = values[ref] else { throw ConvertError.shape(layer: ref.layer, message: "is an output that no layer computes") }
-            if value.perm != Array(value.perm.indices) {
+        for (ref, converted) in zip(network.outputs, converted) {
+            var value = converted
+            if !value.isKerasLayout {
                 value = writer.permute(value, to: Array(value.perm.indices), into: value.python)
             }
-            let dims = ["N"] + (shapes[ref] ?? []).dropFirst().map(String.init)
+            let dims = ["N"] + (run.tensors[ref]?.shape ?? []).dropFirst().map(String.init)
             results.append(TorchModuleSource.Value(python: value.python, graph: value.graph, note: "\(value.python): (\(dims.joined(separator: ", "))), as in Keras"))
         }
         writer.end()
@@ -105,7 +77,86 @@ public enum KerasToTorch {
         let module = TorchModuleSource(header: header, docstring: docstring, helpers: writer.helpers.map { $0.source }, submodules: writer.submodules,
                                        parameters: writer.parameters, graphNames: writer.graphNames, inputs: arguments, outputs: results,
                                        steps: writer.steps)
-        return Conversion(module: module, inputs: inputs, kerasOutputs: outputs.map(\.tensor))
+        return Conversion(module: module, inputs: inputs, kerasOutputs: run.outputs)
+    }
+
+    /// Keras classes of nested models, converted inline (their layers become submodules of `Model`).
+    static let nestedModelClasses: Set<String> = ["Sequential", "Functional", "Model"]
+
+    /// Throws for the first layer (nested models' layers included) whose class does not convert.
+    static func checkClasses(_ network: KerasNetwork) throws {
+        for layer in network.layers where layer.className != "InputLayer" {
+            if let nested = layer.model as? KerasNetwork {
+                try checkClasses(nested)
+            } else if family(for: layer.className) == nil {
+                throw ConvertError.unsupportedLayer(name: layer.name, className: layer.className, supported: supportedClasses)
+            }
+        }
+    }
+
+    /// Runs `network` in Parity (Float32, eager) on `inputs`: its outputs, and every tensor of its own
+    /// graph (inputs and each layer call's results; a nested model's layers are recorded when it is converted).
+    static func record(_ network: KerasNetwork, inputs: [Tensor]) throws -> (outputs: [Tensor], tensors: [KerasNetwork.TensorRef: Tensor]) {
+        var tensors: [KerasNetwork.TensorRef: Tensor] = [:]
+        for (ref, tensor) in zip(network.inputs, inputs) { tensors[ref] = tensor }
+        let own = Set(network.layers.map(\.location))
+        let context = EagerContext()
+        var model = network
+        model.computeDType = .float32
+        let outputs = try model.outputs(inputs.map(context.constant), in: context) { layer, call, results in
+            guard own.contains(layer.location) else { return }
+            for (i, result) in results.enumerated() { tensors[KerasNetwork.TensorRef(layer: layer.name, node: call, tensor: i)] = result.tensor }
+        }
+        return (outputs.map(\.tensor), tensors)
+    }
+
+    /// Converts the calls of `network` in schedule order, its inputs being `inputs`; returns its outputs.
+    /// A nested model is converted in place: its layers become submodules of `Model` (named after them,
+    /// shared when the nested model is called again) and `forward` runs them inline. `scope` keeps the
+    /// variables of a nested model's calls apart.
+    static func convertGraph(_ network: KerasNetwork, inputs: [TorchValue], tensors: [KerasNetwork.TensorRef: Tensor], writer: TorchWriter,
+                             scope: String) throws -> [TorchValue] {
+        var values: [KerasNetwork.TensorRef: TorchValue] = [:]
+        for (ref, value) in zip(network.inputs, inputs) { values[ref] = value }
+        let sequential = writer.sequential
+        for (layerIndex, callIndex) in network.schedule {
+            let layer = network.layers[layerIndex]
+            let refs = layer.calls[callIndex]
+            let callInputs = try refs.map { ref in
+                guard let v = values[ref] else { throw ConvertError.shape(layer: layer.name, message: "reads \(ref), which is never computed") }
+                return v
+            }
+            let suffix = scope + (callIndex > 0 ? "_\(callIndex)" : "")
+            let results: [TorchValue]
+            if var nested = layer.model as? KerasNetwork {
+                nested.computeDType = .float32
+                let run = try record(nested, inputs: refs.map { tensors[$0]! })
+                writer.begin(layer.name)
+                writer.line("# nested \(layer.className) '\(layer.name)': its layers inline")
+                writer.end()
+                writer.sequential = sequential && nested.isSequential
+                results = try convertGraph(nested, inputs: callInputs, tensors: run.tensors, writer: writer, scope: suffix)
+                writer.sequential = sequential
+            } else {
+                guard let family = family(for: layer.className) else { continue }
+                let key = layer.location.path.joined(separator: "/") + "/" + layer.name
+                let conversion = LayerConversion(
+                    writer: writer, layer: layer, call: callIndex, inputs: callInputs,
+                    inputShapes: refs.map { tensors[$0]?.shape ?? [] },
+                    outputShapes: (0...).prefix { tensors[KerasNetwork.TensorRef(layer: layer.name, node: callIndex, tensor: $0)] != nil }
+                        .map { tensors[KerasNetwork.TensorRef(layer: layer.name, node: callIndex, tensor: $0)]!.shape },
+                    module: writer.module(for: layer.name, key: key),
+                    output: sequential ? "x" : writer.variable(for: layer.name + suffix, key: key + "#" + suffix))
+                writer.begin(layer.name)
+                results = try family.convert(conversion)
+                writer.end()
+            }
+            for (i, result) in results.enumerated() { values[KerasNetwork.TensorRef(layer: layer.name, node: callIndex, tensor: i)] = result }
+        }
+        return try network.outputs.map { ref in
+            guard let value = values[ref] else { throw ConvertError.shape(layer: ref.layer, message: "is an output that no layer computes") }
+            return value
+        }
     }
 }
 

@@ -11,7 +11,8 @@ final class TorchWriter {
         var source: String
     }
 
-    let sequential: Bool
+    /// `forward` is one chain, held in `x` (set per nested model while it is converted).
+    var sequential: Bool
     private(set) var submodules: [TorchModuleSource.Submodule] = []
     private(set) var parameters: [TorchModuleSource.Parameter] = []
     private(set) var graphNames: [String: String] = [:]
@@ -28,19 +29,21 @@ final class TorchWriter {
 
     init(sequential: Bool) { self.sequential = sequential }
 
-    /// The attribute name of a Keras layer's submodule (unique; the same for every call of a shared layer).
-    func module(for layer: String) -> String {
-        if let name = modules[layer] { return name }
+    /// The attribute name of a Keras layer's submodule, made from `layer` (unique; the same for every
+    /// call of a shared layer, identified by `key`, the layer name unless given).
+    func module(for layer: String, key: String? = nil) -> String {
+        if let name = modules[key ?? layer] { return name }
         let name = unique(Py.identifier(layer), in: &usedModules)
-        modules[layer] = name
+        modules[key ?? layer] = name
         return name
     }
 
-    /// The Python variable of a Keras tensor (unique).
-    func variable(for name: String) -> String {
-        if let v = variables[name] { return v }
+    /// The Python variable of a Keras tensor, made from `name` (unique; the same for the same `key`,
+    /// the name unless given).
+    func variable(for name: String, key: String? = nil) -> String {
+        if let v = variables[key ?? name] { return v }
         let v = unique(Py.identifier(name), in: &usedVariables)
-        variables[name] = v
+        variables[key ?? name] = v
         return v
     }
 
