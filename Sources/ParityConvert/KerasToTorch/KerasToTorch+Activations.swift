@@ -1,11 +1,12 @@
 import ParityKeras
 import ParityTorch
 
-/// Activation, ReLU, LeakyReLU, ELU, Softmax, and every layer's `activation` argument. Constants come
-/// from the file where Keras and PyTorch defaults differ (LeakyReLU 0.3 vs 0.01, `leaky_relu` 0.2);
-/// Keras's `gelu` is the exact (erf) form, PyTorch's `approximate="none"`.
+/// Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, and every layer's `activation` argument. Constants
+/// come from the file where Keras and PyTorch defaults differ (LeakyReLU 0.3 vs 0.01, `leaky_relu` 0.2);
+/// Keras's `gelu` is the exact (erf) form, PyTorch's `approximate="none"`. Keras's PReLU holds one slope
+/// per element (1 on shared axes), `nn.PReLU` one per channel: it becomes the `KerasPReLU` helper module.
 enum ActivationLayers: KerasToTorchFamily {
-    static let classes: Set<String> = ["Activation", "ReLU", "LeakyReLU", "ELU", "Softmax"]
+    static let classes: Set<String> = ["Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax"]
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
         let x = c.inputs[0]
@@ -38,6 +39,8 @@ enum ActivationLayers: KerasToTorchFamily {
             let slope = try k.has("negative_slope") ? k.double("negative_slope") : (k.has("alpha") ? k.double("alpha") : 0.3)
             let module = c.submodule("nn.LeakyReLU(negative_slope=\(Py.float(slope)))", comment: "slope from the file (PyTorch's default is 0.01)")
             return [c.apply("\(module)(\(x.python))", "aten.leaky_relu.default", [("self", .tensor(x.graph)), ("negative_slope", .float(slope))], perm: x.perm)]
+        case "PReLU":
+            return [try prelu(c)]
         case "ELU":
             let alpha = try k.has("alpha") ? k.double("alpha") : 1
             let module = c.submodule("nn.ELU(alpha=\(Py.float(alpha)))")
@@ -52,6 +55,39 @@ enum ActivationLayers: KerasToTorchFamily {
         default:
             throw ConvertError.unsupportedLayer(name: c.name, className: c.className, supported: KerasToTorch.supportedClasses)
         }
+    }
+
+    static let preluHelper = """
+    class KerasPReLU(nn.Module):
+        \"\"\"Keras PReLU: relu(x) - alpha * relu(-x), alpha shaped as the input without its batch axis (1 on
+        shared axes). nn.PReLU holds one slope per channel (dim 1) only.\"\"\"
+
+        def __init__(self, shape):
+            super().__init__()
+            self.alpha = nn.Parameter(torch.zeros(shape))
+
+        def forward(self, x):
+            return F.relu(x) - self.alpha * F.relu(-x)
+    """
+
+    /// PReLU on the input in Keras's layout, `alpha` kept as stored.
+    static func prelu(_ c: LayerConversion) throws -> TorchValue {
+        let x = c.kerasInput()
+        let k = c.keras
+        let shared = try k.has("shared_axes") && !(c.layer.config["shared_axes"]?.isNull ?? true) ? k.axes("shared_axes") : []
+        let shape = c.inputShapes[0].indices.dropFirst().map { shared.contains($0) ? 1 : c.inputShapes[0][$0] }
+        let alpha = try k.weights(shapes: [shape])[0]
+        c.writer.helper("KerasPReLU", preluHelper)
+        let module = c.submodule("KerasPReLU(\(Py.tuple(alpha.shape)))")
+        let weight = c.parameter("alpha", alpha, from: "alpha", kerasShape: alpha.shape, transform: "as is")
+        c.writer.line("\(c.output) = \(module)(\(x.python))")
+        let w = c.writer
+        let positive = w.node("aten.relu.default", [("self", .tensor(x.graph))], module: c.module)[0]
+        let negated = w.node("aten.neg.default", [("self", .tensor(x.graph))], module: c.module)[0]
+        let negative = w.node("aten.relu.default", [("self", .tensor(negated))], module: c.module)[0]
+        let scaled = w.node("aten.mul.Tensor", [("self", .tensor(weight)), ("other", .tensor(negative))], module: c.module)[0]
+        let y = w.node("aten.sub.Tensor", [("self", .tensor(positive)), ("other", .tensor(scaled))], module: c.module)[0]
+        return TorchValue(graph: y, python: c.output, perm: x.perm)
     }
 
     /// Where Keras axis `axis` is held in `x`, as PyTorch's `dim` (`-1` for the last).

@@ -6,14 +6,15 @@ import ParityTorch
 /// dims exclude the batch axis; Permute counts from 1); ZeroPadding → `F.pad` and Cropping → slicing
 /// on whatever layout the value is held in (Keras's `((top, bottom), (left, right))` becomes F.pad's
 /// last-axis-first list); UpSampling1D/2D → `F.interpolate` / `nn.Upsample` (`nearest` repeats;
-/// Keras's `bilinear` uses half-pixel centres, PyTorch's `align_corners=False`).
+/// Keras's `bilinear` uses half-pixel centres, PyTorch's `align_corners=False`); RepeatVector →
+/// `unsqueeze(1).expand(...)`.
 ///
 /// Parity's ATen table upsamples 2-D only; a 1-D upsampling runs there as `unsqueeze(2)`, the 2-D
 /// upsampling by `(1, s)`, `squeeze(2)`, which is the same computation.
 enum ReshapingLayers: KerasToTorchFamily {
     static let classes: Set<String> = [
         "Flatten", "Reshape", "Permute", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D",
-        "UpSampling1D", "UpSampling2D",
+        "UpSampling1D", "UpSampling2D", "RepeatVector",
     ]
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
@@ -54,6 +55,13 @@ enum ReshapingLayers: KerasToTorchFamily {
             return [crop ? cropping(c, x, amounts, comment: keras) : Padding.pad(c, x, keras: amounts, value: 0, comment: keras + ": F.pad lists the last axis first")]
         case "UpSampling1D", "UpSampling2D":
             return [try upsampling(c, n: c.className == "UpSampling1D" ? 1 : 2)]
+        case "RepeatVector":
+            let x = c.kerasInput()
+            let n = try k.int("n")
+            c.writer.line("\(c.output) = \(x.python).unsqueeze(1).expand(-1, \(n), -1)  # Keras RepeatVector(\(n)): (N, D) → (N, \(n), D)")
+            let unsqueezed = c.writer.node("aten.unsqueeze.default", [("self", .tensor(x.graph)), ("dim", .int(1))], module: c.module)[0]
+            let y = c.writer.node("aten.expand.default", [("self", .tensor(unsqueezed)), ("size", .ints([-1, n, -1]))], module: c.module)[0]
+            return [TorchValue(graph: y, python: c.output, perm: [0, 1, 2])]
         default:
             throw ConvertError.unsupportedLayer(name: c.name, className: c.className, supported: KerasToTorch.supportedClasses)
         }
