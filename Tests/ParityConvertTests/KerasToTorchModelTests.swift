@@ -48,7 +48,7 @@ struct KerasToTorchModelTests {
     }
 
     @Test("a model with an unsupported layer is refused, naming the layer and its class",
-          arguments: [("text", "multi_head_attention", "MultiHeadAttention"),
+          arguments: [
                       ("extras", "normalization", "Normalization")])
     func unsupported(_ name: String, _ layer: String, _ className: String) throws {
         let model = try KerasModel.load(Fixtures.root.appendingPathComponent("keras/models/\(name).keras"))

@@ -22,7 +22,7 @@ public enum KerasToTorch {
 
     nonisolated(unsafe) static let families: [any KerasToTorchFamily.Type] = [
         CoreLayers.self, ActivationLayers.self, ReshapingLayers.self, ConvolutionLayers.self, PoolingLayers.self,
-        NormalizationLayers.self, RecurrentLayers.self, MergingLayers.self, PreprocessingLayers.self,
+        NormalizationLayers.self, RecurrentLayers.self, MergingLayers.self, PreprocessingLayers.self, AttentionLayers.self,
     ]
 
     /// Every Keras class that converts (nested models included), sorted.
