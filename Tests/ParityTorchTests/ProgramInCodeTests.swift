@@ -52,4 +52,17 @@ struct ProgramInCodeTests {
             for (v, e) in zip(values, expected) { #expect(e.isNaN ? v.isNaN : v == Double(e), "\(target): \(values)") }
         }
     }
+
+    @Test("aten._upsample_nearest_exact2d: half-pixel centres, as F.interpolate(mode='nearest-exact') (PyTorch 2.15's output)")
+    func nearestExact() throws {
+        let x = Tensor(shape: [1, 1, 3, 4], values: (0..<12).map(Float.init))
+        for (target, expected) in [("aten._upsample_nearest_exact2d.vec", [0, 2, 3, 0, 2, 3, 4, 6, 7, 8, 10, 11, 8, 10, 11] as [Float]),
+                                   ("aten.upsample_nearest2d.vec", [0, 1, 2, 0, 1, 2, 4, 5, 6, 4, 5, 6, 8, 9, 10])] {
+            let node = TorchNode(target: target, name: "up", arguments: [("input", .tensor("x")), ("output_size", .ints([5, 3])), ("scale_factors", .none)],
+                                 outputs: ["y"], moduleStack: [])
+            let program = try TorchProgram(source: "test", graph: ExportedGraph(inputs: ["x"], nodes: [node], outputs: ["y"]),
+                                           inputs: [.init(name: "x", kind: .userInput)], outputs: ["y"], weights: [:])
+            #expect(try program.run([x], mode: .eager) == [Tensor(shape: [1, 1, 5, 3], values: expected)], "\(target)")
+        }
+    }
 }

@@ -7,11 +7,13 @@ import ParityNN
 ///   `in/out`), which changes indices when `in·scale` is not whole;
 /// - nearest: same size → identity, double size → `i >> 1`, else `min(⌊i·s⌋, in − 1)` with `s` a
 ///   Float32 (`compute_scales_value<float>`) whatever the dtype;
+/// - nearest-exact (`aten._upsample_nearest_exact2d.vec`, `mode="nearest-exact"`): half-pixel
+///   centres, `min(⌊(i + ½)·s⌋, in − 1)` in Float32 for every size (`nearest_exact_idx`);
 /// - bilinear: `align_corners` → `src = i·(in−1)/(out−1)`, else `max((i + ½)·s − ½, 0)`, computed
 ///   in the tensor's dtype; `i0 = min(⌊src⌋, in−1)`, `i1 = i0 + (i0 < in−1)`, `λ1 = clamp(src − i0, 0, 1)`,
 ///   `λ0 = 1 − λ1`; `y = (x00·w0 + x01·w1)·h0 + (x10·w0 + x11·w1)·h1` (width inside, height outside).
 enum UpsamplingOps: ATenFamily {
-    static let targets: Set<String> = ["aten.upsample_nearest2d.vec", "aten.upsample_bilinear2d.vec"]
+    static let targets: Set<String> = ["aten.upsample_nearest2d.vec", "aten._upsample_nearest_exact2d.vec", "aten.upsample_bilinear2d.vec"]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
@@ -39,6 +41,10 @@ enum UpsamplingOps: ATenFamily {
             let sources = (0..<2).map { nearest(input: spatial[$0], output: size[$0], scale: scale[$0]) }
             return [try grid(c, x, rows: sources[0], cols: sources[1])]
         }
+        if c.target == "aten._upsample_nearest_exact2d.vec" {
+            let sources = (0..<2).map { nearestExact(input: spatial[$0], output: size[$0], scale: scale[$0]) }
+            return [try grid(c, x, rows: sources[0], cols: sources[1])]
+        }
         let alignCorners = try c.bool("align_corners")
         let dtype = b.type(of: x).dtype
         let axes = (0..<2).map { i -> (i0: [Int], i1: [Int], w0: [Double], w1: [Double]) in
@@ -59,6 +65,11 @@ enum UpsamplingOps: ATenFamily {
         if output == 2 * input { return (0..<output).map { $0 >> 1 } }
         let s: Float = (scale.map { $0 > 0 } ?? false) ? Float(1.0 / scale!) : Float(input) / Float(output)
         return (0..<output).map { Swift.min(Int((Float($0) * s).rounded(.down)), input - 1) }
+    }
+
+    static func nearestExact(input: Int, output: Int, scale: Double?) -> [Int] {
+        let s: Float = (scale.map { $0 > 0 } ?? false) ? Float(1.0 / scale!) : Float(input) / Float(output)
+        return (0..<output).map { Swift.min(Int(((Float($0) + 0.5) * s).rounded(.down)), input - 1) }
     }
 
     static func linear<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?)
