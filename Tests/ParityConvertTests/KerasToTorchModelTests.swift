@@ -47,17 +47,22 @@ struct KerasToTorchModelTests {
         #expect(proof.description.contains("BEYOND"))
     }
 
-    @Test("a model with an unsupported layer is refused, naming the layer and its class",
-          arguments: [
-                      ("extras", "normalization", "Normalization")])
-    func unsupported(_ name: String, _ layer: String, _ className: String) throws {
-        let model = try KerasModel.load(Fixtures.root.appendingPathComponent("keras/models/\(name).keras"))
-        let inputs = try KerasToTorch.exampleInputs(for: model.network)
-        #expect(throws: ConvertError.unsupportedLayer(name: layer, className: className, supported: KerasToTorch.supportedClasses)) {
-            try KerasToTorch.convert(model.network, inputs: inputs, source: name, kerasVersion: nil)
-        }
-        let message = "\(ConvertError.unsupportedLayer(name: layer, className: className, supported: KerasToTorch.supportedClasses))"
-        #expect(message.hasPrefix("layer '\(layer)' (\(className)) cannot be converted to PyTorch"))
+    @Test("a model with an unsupported layer is refused, naming the layer and its class (nested models searched too)")
+    func unsupported() throws {
+        let upsampling: JSONValue = .object(["class_name": .string("UpSampling3D"), "config": .object(["name": .string("up3d"), "size": .array([2, 2, 2].map { .number($0) })])])
+        let inner: JSONValue = .object(["class_name": .string("Sequential"), "config": .object([
+            "name": .string("inner"),
+            "layers": .array([.object(["class_name": .string("InputLayer"), "config": .object(["name": .string("voxels"), "batch_shape": .array([.null, .number(2), .number(2), .number(2), .number(1)])])]), upsampling]),
+        ])])
+        let config = try KerasJSON.parse(JSONEncoder().encode(JSONValue.object(["class_name": .string("Sequential"), "config": .object([
+            "name": .string("outer"),
+            "layers": .array([.object(["class_name": .string("InputLayer"), "config": .object(["name": .string("input"), "batch_shape": .array([.null, .number(2), .number(2), .number(2), .number(1)])])]), inner]),
+        ])])))
+        let network = try KerasNetwork(config: config, weights: LayerCase.Weights(tensors: []))
+        let inputs = try KerasToTorch.exampleInputs(for: network)
+        let error = ConvertError.unsupportedLayer(name: "up3d", className: "UpSampling3D", supported: KerasToTorch.supportedClasses)
+        #expect(throws: error) { try KerasToTorch.convert(network, inputs: inputs, source: "outer", kerasVersion: nil) }
+        #expect("\(error)".hasPrefix("layer 'up3d' (UpSampling3D) cannot be converted to PyTorch"))
     }
 
     @Test("seeded example inputs: the model's shapes, token ids below the embedding size")

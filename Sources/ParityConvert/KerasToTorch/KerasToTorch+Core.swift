@@ -2,14 +2,21 @@ import ParityKeras
 import ParityTorch
 
 /// InputLayer (the forward argument itself), Dense → `nn.Linear` (weight = kernelᵀ), Dropout → `nn.Dropout` (identity in `eval()`, as Keras at
-/// inference), Embedding → `nn.Embedding` (same layout).
+/// inference), Embedding → `nn.Embedding` (same layout). The spatial dropouts and the noise layers are
+/// identities at inference in Keras and have no PyTorch module: `forward` passes the value on, with a comment.
 enum CoreLayers: KerasToTorchFamily {
-    static let classes: Set<String> = ["InputLayer", "Dense", "Dropout", "Embedding"]
+    static let inferenceIdentities: Set<String> = [
+        "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    ]
+    static let classes: Set<String> = Set(["InputLayer", "Dense", "Dropout", "Embedding"]).union(inferenceIdentities)
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
         let k = c.keras
         switch c.className {
         case "InputLayer":
+            return c.inputs
+        case let name where inferenceIdentities.contains(name):
+            c.comment("\(c.name): Keras \(name) is the identity at inference")
             return c.inputs
         case "Dense":
             let x = c.kerasInput()
