@@ -65,4 +65,22 @@ struct ProgramInCodeTests {
             #expect(try program.run([x], mode: .eager) == [Tensor(shape: [1, 1, 5, 3], values: expected)], "\(target)")
         }
     }
+
+    @Test("aten.log_sigmoid / softshrink / hardshrink reproduce PyTorch 2.15's outputs (shrink thresholds inclusive: ±0.5 → 0)")
+    func shrinkAndLogSigmoid() throws {
+        let x = Tensor(shape: [7], values: [-3, -0.5, -0.25, 0, 0.5, 0.75, 30] as [Float])
+        let cases: [(String, [(String, TorchArgument)], [Float])] = [
+            ("aten.log_sigmoid.default", [], [-3.0485873222351074, -0.9740769863128662, -0.825939416885376, -0.6931471824645996, -0.4740769863128662,
+                                              -0.38687101006507874, -9.357622912219837e-14]),
+            ("aten.softshrink.default", [("lambd", .float(0.5))], [-2.5, 0, 0, 0, 0, 0.25, 29.5]),
+            ("aten.hardshrink.default", [("lambd", .float(0.5))], [-3, 0, 0, 0, 0, 0.75, 30]),
+        ]
+        for (target, extra, expected) in cases {
+            let node = TorchNode(target: target, name: "f", arguments: [("self", .tensor("x"))] + extra.map { (name: $0.0, value: $0.1) }, outputs: ["y"], moduleStack: [])
+            let program = try TorchProgram(source: "test", graph: ExportedGraph(inputs: ["x"], nodes: [node], outputs: ["y"]),
+                                           inputs: [.init(name: "x", kind: .userInput)], outputs: ["y"], weights: [:])
+            let y = try program.run([x], mode: .eager)[0].doubles
+            for (v, e) in zip(y, expected) { #expect(abs(v - Double(e)) <= 1e-7 * max(1, abs(Double(e))), "\(target): \(y)") }
+        }
+    }
 }

@@ -3,7 +3,8 @@ import ParityNN
 /// Elementwise activations with PyTorch's constants as explicit values (`torch/nn/functional.py`,
 /// `aten/src/ATen/native/Activation.cpp`): `gelu(approximate: "none" | "tanh")`, `hardtanh(min, max)`
 /// (ReLU6 is `hardtanh(0, 6)` in the graph), `leaky_relu` slope 0.01, `elu(alpha)`, `celu(alpha)`,
-/// `softplus(beta, threshold)`, `prelu` `x > 0 ? x : w·x` with one weight or one per channel (axis 1);
+/// `softplus(beta, threshold)`, `log_sigmoid` (`min(x, 0) − log1p(e^{−|x|})`), `softshrink(lambd)` /
+/// `hardshrink(lambd)` (default 0.5), `prelu` `x > 0 ? x : w·x` with one weight or one per channel (axis 1);
 /// `softmax` / `log_softmax` along `dim` (core ATen's `_softmax` / `_log_softmax` with
 /// `half_to_float=False`, the only value a float32 or float64 input takes).
 enum ActivationOps: ATenFamily {
@@ -11,6 +12,7 @@ enum ActivationOps: ATenFamily {
         "aten.relu.default", "aten.gelu.default", "aten.silu.default", "aten.sigmoid.default", "aten.tanh.default",
         "aten.hardtanh.default", "aten.leaky_relu.default", "aten.elu.default", "aten.selu.default", "aten.celu.default",
         "aten.softplus.default", "aten.hardsigmoid.default", "aten.hardswish.default", "aten.mish.default", "aten.prelu.default",
+        "aten.log_sigmoid.default", "aten.softshrink.default", "aten.hardshrink.default",
         "aten.softmax.int", "aten.log_softmax.int", "aten._softmax.default", "aten._log_softmax.default",
     ]
 
@@ -37,6 +39,9 @@ enum ActivationOps: ATenFamily {
         case "aten.hardsigmoid.default": return .hardSigmoid
         case "aten.hardswish.default": return .hardSwish
         case "aten.mish.default": return .mish
+        case "aten.log_sigmoid.default": return .logSigmoid
+        case "aten.softshrink.default": return .softShrink(threshold: try c.double("lambd", default: 0.5))
+        case "aten.hardshrink.default": return .hardShrink(threshold: try c.double("lambd", default: 0.5))
         default: return nil
         }
     }
