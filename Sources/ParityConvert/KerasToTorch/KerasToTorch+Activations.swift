@@ -57,6 +57,40 @@ enum ActivationLayers: KerasToTorchFamily {
         }
     }
 
+    /// Keras activations with no `torch.nn.functional` kernel of their own, written as PyTorch computes
+    /// them (softsign, tanhshrink) or as Keras's formula (squareplus b = 4, sparse_plus, sparse_sigmoid).
+    static func composite(_ c: LayerConversion, _ x: TorchValue, _ name: String) -> TorchValue {
+        let w = c.writer, s = x.python
+        func node(_ target: String, _ arguments: [(String, TorchArgument)]) -> String { w.node(target, arguments, module: c.module)[0] }
+        func plus(_ a: String, _ value: Double) -> String { node("aten.add.Tensor", [("self", .tensor(a)), ("other", .float(value))]) }
+        func times(_ a: String, _ value: Double) -> String { node("aten.mul.Tensor", [("self", .tensor(a)), ("other", .float(value))]) }
+        let (python, comment, y): (String, String?, String)
+        switch name {
+        case "softsign":
+            let magnitude = node("aten.abs.default", [("self", .tensor(x.graph))])
+            (python, comment, y) = ("F.softsign(\(s))", "x / (|x| + 1)", node("aten.div.Tensor", [("self", .tensor(x.graph)), ("other", .tensor(plus(magnitude, 1)))]))
+        case "tanh_shrink":
+            let tanh = node("aten.tanh.default", [("self", .tensor(x.graph))])
+            (python, comment, y) = ("F.tanhshrink(\(s))", "x - tanh(x)", node("aten.sub.Tensor", [("self", .tensor(x.graph)), ("other", .tensor(tanh))]))
+        case "squareplus":
+            let root = node("aten.sqrt.default", [("self", .tensor(plus(node("aten.mul.Tensor", [("self", .tensor(x.graph)), ("other", .tensor(x.graph))]), 4)))])
+            let sum = node("aten.add.Tensor", [("self", .tensor(x.graph)), ("other", .tensor(root))])
+            (python, comment, y) = ("(\(s) + torch.sqrt(\(s) * \(s) + 4)) / 2", "Keras squareplus, b = 4",
+                                    node("aten.div.Tensor", [("self", .tensor(sum)), ("other", .float(2))]))
+        case "sparse_plus":
+            let shifted = node("aten.clamp.default", [("self", .tensor(plus(x.graph, 1))), ("min", .float(0))])
+            let square = times(node("aten.pow.Tensor_Scalar", [("self", .tensor(shifted)), ("exponent", .float(2))]), 0.25)
+            let below = node("aten.lt.Scalar", [("self", .tensor(x.graph)), ("other", .float(1))])
+            (python, comment, y) = ("torch.where(\(s) < 1, 0.25 * torch.clamp(\(s) + 1, min=0) ** 2, \(s))", "Keras sparse_plus: 0 up to -1, (x + 1)² / 4 up to 1, then x",
+                                    node("aten.where.self", [("condition", .tensor(below)), ("self", .tensor(square)), ("other", .tensor(x.graph))]))
+        default:
+            (python, comment, y) = ("torch.clamp(0.5 * (\(s) + 1), 0, 1)", "Keras sparse_sigmoid: (x + 1) / 2 clipped to [0, 1]",
+                                    node("aten.clamp.default", [("self", .tensor(times(plus(x.graph, 1), 0.5))), ("min", .float(0)), ("max", .float(1))]))
+        }
+        w.line("\(c.output) = \(python)" + (comment.map { "  # " + $0 } ?? ""))
+        return TorchValue(graph: y, python: c.output, perm: x.perm)
+    }
+
     static let preluHelper = """
     class KerasPReLU(nn.Module):
         \"\"\"Keras PReLU: relu(x) - alpha * relu(-x), alpha shaped as the input without its batch axis (1 on
@@ -142,6 +176,12 @@ enum ActivationLayers: KerasToTorchFamily {
         case "hard_tanh": return call("F.hardtanh(\(s))", "aten.hardtanh.default", [("min_val", .float(-1)), ("max_val", .float(1))])
         case "mish": return call("F.mish(\(s))", "aten.mish.default")
         case "exponential": return call("torch.exp(\(s))", "aten.exp.default")
+        case "log_sigmoid": return call("F.logsigmoid(\(s))", "aten.log_sigmoid.default")
+        case "soft_shrink", "hard_shrink":
+            let function = name == "soft_shrink" ? "softshrink" : "hardshrink"
+            return call("F.\(function)(\(s), 0.5)", "aten.\(function).default", [("lambd", .float(0.5))], comment: "Keras \(name) threshold 0.5")
+        case "softsign", "tanh_shrink", "squareplus", "sparse_plus", "sparse_sigmoid":
+            return composite(c, x, name)
         default:
             throw c.refuse("activation", name, "no converter for this activation")
         }
