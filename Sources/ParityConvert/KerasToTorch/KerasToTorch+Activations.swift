@@ -18,7 +18,7 @@ enum ActivationLayers: KerasToTorchFamily {
             let slope = try k.has("negative_slope") ? k.double("negative_slope") : 0
             let threshold = try k.has("threshold") ? k.double("threshold") : 0
             let maxValue = try k.optionalDouble("max_value")
-            guard threshold == 0 else { throw c.refuse("threshold", "\(threshold)", "PyTorch's ReLU has no threshold") }
+            if threshold != 0 { return [relu(c, x, slope: slope, maxValue: maxValue, threshold: threshold)] }
             switch (slope, maxValue) {
             case (0, nil):
                 return [c.apply("\(c.submodule("nn.ReLU()"))(\(x.python))", "aten.relu.default", [("self", .tensor(x.graph))], perm: x.perm)]
@@ -33,7 +33,7 @@ enum ActivationLayers: KerasToTorchFamily {
                 let module = c.submodule("nn.LeakyReLU(negative_slope=\(Py.float(s)))", comment: "Keras ReLU(negative_slope=\(Py.float(s)))")
                 return [c.apply("\(module)(\(x.python))", "aten.leaky_relu.default", [("self", .tensor(x.graph)), ("negative_slope", .float(s))], perm: x.perm)]
             case (let s, let m?):
-                throw c.refuse("negative_slope", "\(s) with max_value \(m)", "no PyTorch module clips a leaky ReLU")
+                return [relu(c, x, slope: s, maxValue: m, threshold: 0)]
             }
         case "LeakyReLU":
             let slope = try k.has("negative_slope") ? k.double("negative_slope") : (k.has("alpha") ? k.double("alpha") : 0.3)
@@ -88,6 +88,42 @@ enum ActivationLayers: KerasToTorchFamily {
                                     node("aten.clamp.default", [("self", .tensor(times(plus(x.graph, 1), 0.5))), ("min", .float(0)), ("max", .float(1))]))
         }
         w.line("\(c.output) = \(python)" + (comment.map { "  # " + $0 } ?? ""))
+        return TorchValue(graph: y, python: c.output, perm: x.perm)
+    }
+
+    static let reluHelper = """
+    class KerasReLU(nn.Module):
+        \"\"\"Keras ReLU with a threshold, or a leaky slope and a max_value together (no PyTorch module has
+        either), in keras.activations.relu's order: x where x > threshold, else 0; clipped to
+        [0, max_value]; minus negative_slope * relu(threshold - x).\"\"\"
+
+        def __init__(self, negative_slope, max_value, threshold):
+            super().__init__()
+            self.negative_slope, self.max_value, self.threshold = negative_slope, max_value, threshold
+
+        def forward(self, x):
+            y = x * (x > self.threshold)
+            if self.max_value is not None:
+                y = torch.clamp(y, 0.0, self.max_value)
+            if self.negative_slope != 0:
+                y = y - self.negative_slope * F.relu(self.threshold - x)
+            return y
+    """
+
+    /// Keras ReLU with a threshold, or with both a slope and a max_value: the `KerasReLU` helper.
+    static func relu(_ c: LayerConversion, _ x: TorchValue, slope: Double, maxValue: Double?, threshold: Double) -> TorchValue {
+        let w = c.writer
+        w.helper("KerasReLU", reluHelper)
+        let module = c.submodule("KerasReLU(negative_slope=\(Py.float(slope)), max_value=\(maxValue.map(Py.float) ?? "None"), threshold=\(Py.float(threshold)))")
+        w.line("\(c.output) = \(module)(\(x.python))")
+        func node(_ target: String, _ arguments: [(String, TorchArgument)]) -> String { w.node(target, arguments, module: c.module)[0] }
+        let above = node("aten.gt.Scalar", [("self", .tensor(x.graph)), ("other", .float(threshold))])
+        var y = node("aten.mul.Tensor", [("self", .tensor(x.graph)), ("other", .tensor(above))])
+        if let maxValue { y = node("aten.clamp.default", [("self", .tensor(y)), ("min", .float(0)), ("max", .float(maxValue))]) }
+        if slope != 0 {
+            let below = node("aten.relu.default", [("self", .tensor(node("aten.rsub.Scalar", [("self", .tensor(x.graph)), ("other", .float(threshold))])))])
+            y = node("aten.sub.Tensor", [("self", .tensor(y)), ("other", .tensor(node("aten.mul.Tensor", [("self", .tensor(below)), ("other", .float(slope))])))])
+        }
         return TorchValue(graph: y, python: c.output, perm: x.perm)
     }
 
