@@ -5,6 +5,7 @@ import ParityTorch
 /// running_mean/var; epsilon from the file, momentum `1 − m` since PyTorch weights the new batch),
 /// LayerNormalization over trailing axes → `nn.LayerNorm` with the file's epsilon. Keras's `scale=False`
 /// or `center=False` alone become a weight of ones or a bias of zeros (PyTorch's switch covers both).
+/// LayerNormalization over other axes or with `rms_scaling` → the `KerasLayerNorm` helper module.
 enum NormalizationLayers: KerasToTorchFamily {
     static let classes: Set<String> = ["BatchNormalization", "LayerNormalization"]
 
@@ -51,14 +52,10 @@ enum NormalizationLayers: KerasToTorchFamily {
 
     static func layer(_ c: LayerConversion) throws -> TorchValue {
         let k = c.keras
-        if try k.has("rms_scaling") && k.bool("rms_scaling") {
-            throw c.refuse("rms_scaling", "true", "Keras scales by the centred variance, which nn.RMSNorm does not")
-        }
         let rank = c.inputs[0].rank
         let axes = try k.axes().map { $0 < 0 ? $0 + rank : $0 }.sorted()
-        guard !axes.isEmpty, axes == Array((rank - axes.count)..<rank) else {
-            throw c.refuse("axis", "\(try k.axes())", "nn.LayerNorm normalises trailing axes only")
-        }
+        let rms = try k.has("rms_scaling") && k.bool("rms_scaling")
+        if rms || axes.isEmpty || axes != Array((rank - axes.count)..<rank) { return try keras(c, axes: axes, rms: rms) }
         let shape = axes.map { c.inputShapes[0][$0] }
         let scale = try k.bool("scale"), center = try k.bool("center")
         let epsilon = try k.double("epsilon")
@@ -76,5 +73,74 @@ enum NormalizationLayers: KerasToTorchFamily {
         return c.apply("\(module)(\(x.python))", "aten.layer_norm.default", [
             ("input", .tensor(x.graph)), ("normalized_shape", .ints(shape)), ("weight", weight), ("bias", bias), ("eps", .float(epsilon)),
         ], perm: x.perm)
+    }
+
+    static let layerHelper = """
+    class KerasLayerNorm(nn.Module):
+        \"\"\"Keras LayerNormalization where nn.LayerNorm does not fit (axes that are not trailing, or
+        rms_scaling), in Keras's order: mean and biased variance over dims, inv = rsqrt(variance + epsilon);
+        rms_scaling: x * inv * gamma (the variance is centred, x is not); otherwise
+        x * (inv * gamma) + (beta - mean * (inv * gamma)). gamma and beta broadcast against the input.\"\"\"
+
+        def __init__(self, dims, shape, epsilon, rms_scaling, scale, center):
+            super().__init__()
+            self.dims, self.epsilon, self.rms_scaling = dims, epsilon, rms_scaling
+            self.register_parameter("gamma", nn.Parameter(torch.ones(shape)) if scale else None)
+            self.register_parameter("beta", nn.Parameter(torch.zeros(shape)) if center else None)
+
+        def forward(self, x):
+            mean = x.mean(dim=self.dims, keepdim=True)
+            variance = ((x - mean) * (x - mean)).mean(dim=self.dims, keepdim=True)
+            inv = torch.rsqrt(variance + self.epsilon)
+            if self.rms_scaling:
+                return x * inv if self.gamma is None else x * inv * self.gamma
+            if self.gamma is not None:
+                inv = inv * self.gamma
+            offset = -(mean * inv)
+            if self.beta is not None:
+                offset = offset + self.beta
+            return x * inv + offset
+    """
+
+    /// LayerNormalization over other axes, or with `rms_scaling`: the `KerasLayerNorm` helper, gamma and
+    /// beta reshaped to broadcast against the input in Keras's layout.
+    static func keras(_ c: LayerConversion, axes: [Int], rms: Bool) throws -> TorchValue {
+        let k = c.keras
+        let x = c.kerasInput()
+        let inputShape = c.inputShapes[0]
+        var shape = Array(repeating: 1, count: x.rank)
+        for axis in axes { shape[axis] = inputShape[axis] }
+        let scale = try k.bool("scale") || rms, center = try k.bool("center") && !rms
+        let epsilon = try k.double("epsilon")
+        let count = axes.reduce(1) { $0 * inputShape[$1] }
+        guard c.layer.weights.count == (scale ? 1 : 0) + (center ? 1 : 0), c.layer.weights.allSatisfy({ $0.count == count }) else {
+            throw ConvertError.shape(layer: c.name, message: "weights \(c.layer.weights.map(\.shape)) for axes \(axes) of \(inputShape)")
+        }
+        let w = c.writer
+        w.helper("KerasLayerNorm", layerHelper)
+        let module = c.submodule("KerasLayerNorm(dims=\(Py.tuple(axes)), shape=\(Py.tuple(shape)), epsilon=\(Py.float(epsilon)), "
+            + "rms_scaling=\(rms ? "True" : "False"), scale=\(scale ? "True" : "False"), center=\(center ? "True" : "False"))",
+            comment: "Keras axis \(Py.tuple(axes))" + (rms ? ", rms_scaling" : ""))
+        w.line("\(c.output) = \(module)(\(x.python))")
+        let reshape = "reshaped to \(Py.tuple(shape))"
+        let gamma = scale ? c.parameter("gamma", try c.layer.weights[0].reshaped(shape), from: "gamma", kerasShape: c.layer.weights[0].shape, transform: reshape) : nil
+        let beta = center ? c.parameter("beta", try c.layer.weights.last!.reshaped(shape), from: "beta", kerasShape: c.layer.weights.last!.shape, transform: reshape) : nil
+        func node(_ target: String, _ arguments: [(String, TorchArgument)]) -> String { w.node(target, arguments, module: c.module)[0] }
+        func binary(_ target: String, _ a: String, _ b: String) -> String { node(target, [("self", .tensor(a)), ("other", .tensor(b))]) }
+        let mean = node("aten.mean.dim", [("self", .tensor(x.graph)), ("dim", .ints(axes)), ("keepdim", .bool(true))])
+        let centred = binary("aten.sub.Tensor", x.graph, mean)
+        let variance = node("aten.mean.dim", [("self", .tensor(binary("aten.mul.Tensor", centred, centred))), ("dim", .ints(axes)), ("keepdim", .bool(true))])
+        var inv = node("aten.rsqrt.default", [("self", .tensor(node("aten.add.Tensor", [("self", .tensor(variance)), ("other", .float(epsilon))])))])
+        let y: String
+        if rms {
+            let scaled = binary("aten.mul.Tensor", x.graph, inv)
+            y = gamma.map { binary("aten.mul.Tensor", scaled, $0) } ?? scaled
+        } else {
+            if let gamma { inv = binary("aten.mul.Tensor", inv, gamma) }
+            var offset = node("aten.neg.default", [("self", .tensor(binary("aten.mul.Tensor", mean, inv)))])
+            if let beta { offset = binary("aten.add.Tensor", offset, beta) }
+            y = binary("aten.add.Tensor", binary("aten.mul.Tensor", x.graph, inv), offset)
+        }
+        return TorchValue(graph: y, python: c.output, perm: x.perm)
     }
 }
