@@ -112,4 +112,15 @@ for name in ["mlp", "cnn", "sequence", "two_towers", "merge", "text", "extras"]:
     model = keras.saving.load_model(f"{SHARED}/{name}.keras")
     stored = np.load(f"{SHARED}/{name}.inputs.npz")
     write(name, model, [stored[k] for k in stored.files])
+
+
+def refused():
+    """A model Parity runs but cannot convert (UpSampling3D has no PyTorch module with Keras's repeat
+    semantics in the converter yet): the CLI's refusal test reads it."""
+    model = keras.Sequential([keras.Input((2, 2, 2, 1)), L.UpSampling3D(2, name="up3d")], name="refused")
+    os.makedirs(f"{OUT}/refused", exist_ok=True)
+    model.save(f"{OUT}/refused/upsampling3d.keras")
+
+
+refused()
 print("wrote", OUT)

@@ -248,7 +248,7 @@ struct ConvertCommandTests {
     }
 
     @Test("an unsupported layer or node, and a file of the wrong framework, exit 2 with the reason on stderr",
-          arguments: [(["text.keras", "--to", "torch"], "layer 'multi_head_attention' (MultiHeadAttention) cannot be converted to PyTorch"),
+          arguments: [(["../../convert/refused/upsampling3d.keras", "--to", "torch"], "layer 'up3d' (UpSampling3D) cannot be converted to PyTorch"),
                       (["mlp.keras", "--to", "keras"], "--to keras converts a PyTorch program (.pt2, from torch.export)"),
                       (["../../torch/activations.pt2", "--to", "torch"], "a PyTorch program converts --to keras"),
                       (["../../torch/recurrent.pt2", "--to", "keras"],
