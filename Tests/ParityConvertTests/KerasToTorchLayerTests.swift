@@ -14,7 +14,6 @@ import ParityTestSupport
 struct KerasToTorchLayerTests {
     /// Settings refused on purpose (no faithful PyTorch form yet), by fixture name.
     static let refused: Set<String> = [
-        "SimpleRNN return_sequences relu",
         "SimpleRNN go_backwards return_state no bias", "GRU return_sequences return_state", "LSTM return_sequences return_state",
         "LSTM relu hard_sigmoid no bias", "Bidirectional GRU merge None", "Bidirectional LSTM return_state",
         "Bidirectional GRU reset_after false return_sequences",

@@ -24,7 +24,6 @@ enum RecurrentLayers: KerasToTorchFamily {
         case lstm, gru, rnn
         var gates: Int { self == .lstm ? 4 : (self == .gru ? 3 : 1) }
         var module: String { self == .lstm ? "LSTM" : (self == .gru ? "GRU" : "RNN") }
-        var target: String { self == .lstm ? "aten.lstm.input" : (self == .gru ? "aten.gru.input" : "aten.rnn_tanh.input") }
         var gateText: String { self == .gru ? "gates [z, r, h] → [r, z, n], " : (self == .lstm ? "gates [i, f, c, o] as [i, f, g, o], " : "") }
 
         init?(_ className: String) {
@@ -45,21 +44,43 @@ enum RecurrentLayers: KerasToTorchFamily {
         var returnSequences: Bool
         var goBackwards: Bool
         var resetAfter: Bool
+        /// Keras's `activation`: tanh, or relu for a SimpleRNN (`nn.RNN(nonlinearity='relu')`).
+        var activation: String
+
+        /// The ATen call of the PyTorch module.
+        var target: String {
+            switch kind {
+            case .lstm: "aten.lstm.input"
+            case .gru: "aten.gru.input"
+            case .rnn: activation == "relu" ? "aten.rnn_relu.input" : "aten.rnn_tanh.input"
+            }
+        }
+
+        /// The module's constructor: `nn.RNN(features, units, batch_first=True, ...)`.
+        func constructor(features: Int, bidirectional: Bool) -> String {
+            var options = ["\(features)", "\(units)", "batch_first=True"]
+            if activation != "tanh" { options.append("nonlinearity='\(activation)'") }
+            if bidirectional { options.append("bidirectional=True") }
+            if !useBias { options.append("bias=False") }
+            return "nn.\(kind.module)(\(options.joined(separator: ", ")))"
+        }
     }
 
     static func settings(_ c: LayerConversion, _ k: KerasLayerConfig, kind: Kind) throws -> Settings {
         for key in ["stateful", "return_state"] where try k.has(key) && k.bool(key) {
             throw c.refuse(key, "true", "not converted yet")
         }
-        let activation = try name(k, "activation")
-        guard activation == "tanh" else { throw c.refuse("activation", activation ?? "linear", "PyTorch's recurrent layers use tanh (Parity runs no other)") }
+        let activation = try name(k, "activation") ?? "linear"
+        guard activation == "tanh" || (kind == .rnn && activation == "relu") else {
+            throw c.refuse("activation", activation, kind == .rnn ? "nn.RNN's nonlinearity is tanh or relu" : "PyTorch's \(kind.module) uses tanh")
+        }
         if kind != .rnn {
             let recurrent = try name(k, "recurrent_activation")
             guard recurrent == "sigmoid" else { throw c.refuse("recurrent_activation", recurrent ?? "linear", "PyTorch's gates use sigmoid") }
         }
         func flag(_ key: String, _ fallback: Bool) throws -> Bool { try k.has(key) ? k.bool(key) : fallback }
         return Settings(kind: kind, units: try k.int("units"), useBias: try flag("use_bias", true), returnSequences: try flag("return_sequences", false),
-                        goBackwards: try flag("go_backwards", false), resetAfter: try flag("reset_after", true))
+                        goBackwards: try flag("go_backwards", false), resetAfter: try flag("reset_after", true), activation: activation)
     }
 
     static func name(_ k: KerasLayerConfig, _ key: String) throws -> String? {
@@ -77,10 +98,8 @@ enum RecurrentLayers: KerasToTorchFamily {
         if s.goBackwards { x = flip(c, x) }
         if s.kind == .gru && !s.resetAfter { return [try resetBefore(c, x, s)] }
         let w = try weights(c, c.keras.weights, s, features: shape[2])
-        var options = ["\(shape[2])", "\(s.units)", "batch_first=True"]
-        if !s.useBias { options.append("bias=False") }
         let comment = s.kind == .gru ? "Keras reset_after=True: PyTorch's formula" : (s.kind == .lstm ? "Keras's one bias is bias_ih_l0; bias_hh_l0 is zeros" : nil)
-        let module = c.submodule("nn.\(s.kind.module)(\(options.joined(separator: ", ")))", comment: comment)
+        let module = c.submodule(s.constructor(features: shape[2], bidirectional: false), comment: comment)
         let params = try parameters(c, w, s, suffix: "", source: "")
         let sequences = s.returnSequences ? c.output : (c.writer.sequential ? "x" : "\(c.output)_sequence")
         c.writer.line("\(sequences), _ = \(module)(\(x.python))")
@@ -135,11 +154,11 @@ enum RecurrentLayers: KerasToTorchFamily {
         return names
     }
 
-    /// The `aten.lstm` / `gru` / `rnn_tanh` node from zero initial states; its outputs `(output, h_n[, c_n])`.
+    /// The `aten.lstm` / `gru` / `rnn_tanh` / `rnn_relu` node from zero initial states; its outputs `(output, h_n[, c_n])`.
     static func run(_ c: LayerConversion, _ x: TorchValue, _ s: Settings, params: [String], directions: Int) -> [String] {
         let zeros = c.writer.node("aten.zeros.default", [("size", .ints([directions, c.inputShapes[0][0], s.units]))], module: c.module)[0]
         let states: TorchArgument = s.kind == .lstm ? .tensors([zeros, zeros]) : .tensor(zeros)
-        return c.writer.node(s.kind.target, [
+        return c.writer.node(s.target, [
             ("input", .tensor(x.graph)), ("hx", states), ("params", .tensors(params)), ("has_biases", .bool(s.useBias)), ("num_layers", .int(1)),
             ("dropout", .float(0)), ("train", .bool(false)), ("bidirectional", .bool(directions == 2)), ("batch_first", .bool(true)),
         ], outputs: s.kind == .lstm ? 3 : 2, module: c.module)
@@ -158,7 +177,7 @@ enum RecurrentLayers: KerasToTorchFamily {
         let s = try settings(c, forward, kind: kind)
         if let backward = k.config["backward_layer"], !backward.isNull {
             let b = try settings(c, KerasLayerConfig(className: className, name: c.name, config: backward["config"] ?? .null, weights: []), kind: kind)
-            guard b.units == s.units, b.useBias == s.useBias, b.resetAfter == s.resetAfter, b.goBackwards != s.goBackwards,
+            guard b.units == s.units, b.useBias == s.useBias, b.resetAfter == s.resetAfter, b.activation == s.activation, b.goBackwards != s.goBackwards,
                   backward["class_name"]?.string == className else {
                 throw c.refuse("backward_layer", className, "PyTorch's reverse direction has the forward direction's settings")
             }
@@ -170,9 +189,7 @@ enum RecurrentLayers: KerasToTorchFamily {
         let forwardWeights = try weights(c, Array(k.weights[..<half]), s, features: features)
         let backwardWeights = try weights(c, Array(k.weights[half...]), s, features: features)
         let x = c.kerasInput()
-        var options = ["\(features)", "\(s.units)", "batch_first=True", "bidirectional=True"]
-        if !s.useBias { options.append("bias=False") }
-        let module = c.submodule("nn.\(kind.module)(\(options.joined(separator: ", ")))", comment: "Keras Bidirectional(\(className)), merge_mode '\(merge)'")
+        let module = c.submodule(s.constructor(features: features, bidirectional: true), comment: "Keras Bidirectional(\(className)), merge_mode '\(merge)'")
         let forwardName = innerConfig["name"]?.string ?? "forward"
         let backwardName = k.config["backward_layer"]?["config"]?["name"]?.string ?? "backward_\(forwardName)"
         let params = try parameters(c, forwardWeights, s, suffix: "", source: "\(forwardName)/")

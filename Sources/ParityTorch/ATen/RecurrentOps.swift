@@ -1,6 +1,6 @@
 import ParityNN
 
-/// `aten.lstm.input`, `aten.gru.input`, `aten.rnn_tanh.input` with flat weights, `num_layers`,
+/// `aten.lstm.input`, `aten.gru.input`, `aten.rnn_tanh.input`, `aten.rnn_relu.input` with flat weights, `num_layers`,
 /// `bidirectional` and `batch_first`, in PyTorch's cell formulas (`aten/src/ATen/native/RNN.cpp`):
 ///
 ///     LSTM: gates = (h·W_hhᵀ + b_hh) + (x·W_ihᵀ + b_ih), chunks [i, f, g, o];
@@ -8,20 +8,26 @@ import ParityNN
 ///     GRU:  ig = x·W_ihᵀ + b_ih, hg = h·W_hhᵀ + b_hh, chunks [r, z, n];
 ///           r = σ(hg_r + ig_r), z = σ(hg_z + ig_z), n = tanh(ig_n + r·hg_n)  (reset after the matmul);
 ///           h' = (h − n)·z + n
-///     RNN:  h' = tanh((h·W_hhᵀ + b_hh) + (x·W_ihᵀ + b_ih))
+///     RNN:  h' = tanh((h·W_hhᵀ + b_hh) + (x·W_ihᵀ + b_ih))  (relu for `rnn_relu`, `nonlinearity='relu'`)
 ///
 /// `params` per layer and direction: `w_ih, w_hh[, b_ih, b_hh]` (two biases), layer-major, forward
 /// then reverse; outputs `(output, h_n[, c_n])` with `h_n` `[layers·directions, batch, hidden]`.
 /// The reverse direction reads the sequence backwards and its outputs are put back in time order.
 /// LSTM projections (`proj_size`) and unbatched input are refused.
 enum RecurrentOps: ATenFamily {
-    static let targets: Set<String> = ["aten.lstm.input", "aten.gru.input", "aten.rnn_tanh.input"]
+    static let targets: Set<String> = ["aten.lstm.input", "aten.gru.input", "aten.rnn_tanh.input", "aten.rnn_relu.input"]
 
-    enum Kind { case lstm, gru, rnnTanh }
+    enum Kind { case lstm, gru, rnnTanh, rnnRelu }
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
-        let kind: Kind = c.target == "aten.lstm.input" ? .lstm : (c.target == "aten.gru.input" ? .gru : .rnnTanh)
+        let kind: Kind
+        switch c.target {
+        case "aten.lstm.input": kind = .lstm
+        case "aten.gru.input": kind = .gru
+        case "aten.rnn_relu.input": kind = .rnnRelu
+        default: kind = .rnnTanh
+        }
         let x = try c.floating(c.tensor("input"))
         // LSTM takes `Tensor[] hx` (h0, c0); GRU and RNN one `Tensor hx`.
         let hx = kind == .lstm ? try c.tensors("hx") : [try c.tensor("hx")]
@@ -76,8 +82,8 @@ enum RecurrentOps: ATenFamily {
                         let n = try b.unary(.tanh, b.add(ig[2], b.multiply(hg[2], r)))
                         let out = try b.add(b.multiply(b.subtract(h, n), z), n)
                         return (out, [out])
-                    case .rnnTanh:
-                        let out = try b.unary(.tanh, b.add(linear(h, whh, bhh), linear(xt, wih, bih)))
+                    case .rnnTanh, .rnnRelu:
+                        let out = try b.unary(kind == .rnnTanh ? .tanh : .relu, b.add(linear(h, whh, bhh), linear(xt, wih, bih)))
                         return (out, [out])
                     }
                 }
