@@ -45,7 +45,8 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
         func weights(for layer: KerasLayerLocation) throws -> [Tensor] { tensors }
     }
 
-    /// `{"class_name": "Functional", ...}` with one InputLayer per input and the layer reading them.
+    /// `{"class_name": "Functional", ...}` with one InputLayer per input and the layer reading them; its
+    /// outputs are the layer's (several for a recurrent layer's `return_state` or `merge_mode=None`).
     func network() throws -> KerasNetwork {
         let config = json["config"]!
         let name = config["name"]!.string!
@@ -66,7 +67,7 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
         let model: JSONValue = .object(["class_name": .string("Functional"), "config": .object([
             "name": .string("case"), "layers": .array(layers),
             "input_layers": .array(inputNames.map { .array([.string($0), .number(0), .number(0)]) }),
-            "output_layers": .array([.array([.string(name), .number(0), .number(0)])]),
+            "output_layers": .array(json["output32"]!.array!.indices.map { .array([.string(name), .number(0), .number(Double($0))]) }),
         ])])
         let weights = try json["weights"]!.array!.map { try Fixtures.tensor($0, as: .float32) }
         return try KerasNetwork(config: try KerasJSON.parse(JSONEncoder().encode(model)), weights: Weights(tensors: weights))

@@ -9,7 +9,8 @@ class GRUResetBefore(nn.Module):
     """Keras GRU with reset_after=False: the reset gate multiplies the state before the recurrent
     matmul, h~ = tanh(x W_h + b_h + (r * h) U_h), which nn.GRU (reset after the matmul) cannot
     express. Weights are PyTorch-shaped (out, in) but keep Keras's gate order [z, r, h] and its one
-    bias; h' = z * h + (1 - z) * h~. Batch first; returns every step's output."""
+    bias; h' = z * h + (1 - z) * h~. Batch first; returns every step's output and the final state
+    h, (batch, hidden_size)."""
 
     def __init__(self, input_size, hidden_size):
         super().__init__()
@@ -31,7 +32,7 @@ class GRUResetBefore(nn.Module):
             candidate = torch.tanh(F.linear(x_t, w_h, b_h) + F.linear(r * h, u_h))
             h = z * h + (1 - z) * candidate
             outputs.append(h)
-        return torch.stack(outputs, 1)
+        return torch.stack(outputs, 1), h
 
 
 class Model(nn.Module):
@@ -49,5 +50,5 @@ class Model(nn.Module):
 
     def forward(self, x):
         x = torch.flip(x, [1])  # Keras go_backwards: read from the last step (outputs stay in that order)
-        x = self.gru_6(x)
+        x, _ = self.gru_6(x)
         return x
