@@ -267,7 +267,9 @@ enum RecurrentLayers: KerasToTorchFamily {
         let x = c.kerasInput()
         let w = c.writer
         let title = "Keras Bidirectional(\(className)), merge_mode \(merge.map { "'\($0)'" } ?? "None")"
-        let y: (Part, Part), states: [Part]
+        // The forward and backward results, or (PyTorch's own output already holding them) their concatenation.
+        let y: (Part, Part)?, states: [Part]
+        var concatenated: TorchValue?
         if let helper = s.helper {
             // Two helper modules: Keras's backward layer reads the sequence from its last step.
             var runs: [(steps: [String], states: [String])] = [], sequences: [String] = [], finals: [[String]] = []
@@ -309,10 +311,14 @@ enum RecurrentLayers: KerasToTorchFamily {
                 let sequences = w.sequential ? "x" : "\(c.output)_sequence"
                 let pattern = s.returnState ? s.kind.statePattern(names) : "_"
                 w.line("\(sequences), \(pattern) = \(module)(\(x.python))  # [forward, backward], the backward half in time order as in Keras")
-                if merge == "concat" && !s.returnState { return [TorchValue(graph: results[0], python: sequences, perm: [0, 1, 2])] }
-                let parts = w.node("aten.split_with_sizes.default", [("self", .tensor(results[0])), ("split_sizes", .ints([s.units, s.units])), ("dim", .int(2))],
-                                   outputs: 2, module: c.module)
-                y = (Part(graph: parts[0], python: "\(sequences)[..., :\(s.units)]", rank: 3), Part(graph: parts[1], python: "\(sequences)[..., \(s.units):]", rank: 3))
+                if merge == "concat" {
+                    concatenated = TorchValue(graph: results[0], python: sequences, perm: [0, 1, 2])
+                    y = nil
+                } else {
+                    let parts = w.node("aten.split_with_sizes.default", [("self", .tensor(results[0])), ("split_sizes", .ints([s.units, s.units])), ("dim", .int(2))],
+                                       outputs: 2, module: c.module)
+                    y = (Part(graph: parts[0], python: "\(sequences)[..., :\(s.units)]", rank: 3), Part(graph: parts[1], python: "\(sequences)[..., \(s.units):]", rank: 3))
+                }
             } else {
                 let pattern = "_, " + (s.kind == .lstm ? "(\(names[0]), \(s.returnState ? names[1] : "_"))" : names[0])
                 w.line("\(pattern) = \(module)(\(x.python))  # final states: Keras's backward result is h_n[1], not output[:, -1]")
@@ -320,7 +326,8 @@ enum RecurrentLayers: KerasToTorchFamily {
             }
             states = s.returnState ? (0..<2).flatMap { d in s.kind.states.indices.map { final($0, d) } } : []
         }
-        return merged(c, merge, y) + assign(c, states, names: s.returnState ? (0..<2).flatMap { d in
+        let output = y.map { merged(c, merge, $0) } ?? [concatenated!]
+        return output + assign(c, states, names: s.returnState ? (0..<2).flatMap { d in
             s.kind.states.map { "\(c.output)_\(d == 0 ? "forward" : "backward")_\($0)" }
         } : [], comment: "Keras return_state: the forward layer's \(s.kind.states.joined(separator: ", ")), then the backward layer's")
     }
