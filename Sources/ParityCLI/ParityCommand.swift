@@ -28,9 +28,20 @@ struct ParityCommand: ParsableCommand {
             if exitCode(for: error) == .success { exit(withError: error) }
             // Parity's own errors (bad files, unsupported layers, shape errors) print as they describe
             // themselves; argument errors get ArgumentParser's usage message.
-            let message = exitCode(for: error) == .failure ? "error: \(error)" : fullMessage(for: error)
+            let message = exitCode(for: error) == .failure ? "error: \(describe(error))" : fullMessage(for: error)
             FileHandle.standardError.write(Data((message + "\n").utf8))
             Foundation.exit(2)
         }
+    }
+
+    /// An error as one line: Foundation's file errors (an output path in a missing or read-only folder) as
+    /// the path and the system's reason, everything else as it describes itself.
+    static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        guard ns.domain == NSCocoaErrorDomain, let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path else {
+            return "\(error)"
+        }
+        let reason = (ns.userInfo[NSUnderlyingErrorKey] as? any Error).map { String(cString: strerror(Int32(($0 as NSError).code))) } ?? ns.localizedDescription
+        return "cannot access \(path): \(reason)"
     }
 }

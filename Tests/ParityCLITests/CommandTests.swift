@@ -208,6 +208,16 @@ struct CommandTests {
         #expect(html.contains("<svg") && html.contains("MISMATCH") && html.contains("<code>padding-same</code>"))
         #expect(!html.contains("http"))
     }
+
+    @Test("a report path in a missing folder is exit 2 naming the path and the reason")
+    func compareUnwritableReport() throws {
+        let report = "/nonexistent-\(UUID().uuidString)/report.html"
+        let result = try Self.run(["compare", Self.examples.appendingPathComponent("keras.keras").path,
+                                   Self.examples.appendingPathComponent("faithful/torch.pt2").path,
+                                   "--input", Self.examples.appendingPathComponent("input.npy").path, "--html", report])
+        #expect(result.status == 2)
+        #expect(result.stderr == "error: cannot access \(report): No such file or directory\n")
+    }
 }
 
 /// `parity convert`: files written, the mapping and the proof printed, exit codes.
