@@ -55,7 +55,7 @@ let package = Package(
         /// PyTorch → Keras as a `.keras` archive, proven by reading it back with ParityKeras.
         .target(name: "ParityConvert", dependencies: ["ParityKeras", "ParityTorch", "ParityFormats"]),
         /// Comparison of two models layer by layer: alignment, metrics, the Float64 referee, diagnosis.
-        .target(name: "ParityCompare", dependencies: ["ParityKeras", "ParityTorch"]),
+        .target(name: "ParityCompare", dependencies: ["ParityKeras", "ParityTorch", "ParityConvert"]),
         /// The `parity` command-line tool.
         .executableTarget(
             name: "ParityCLI",
@@ -78,7 +78,7 @@ let package = Package(
         ),
         .testTarget(name: "ParityTorchTests", dependencies: ["ParityTorch", "ParityTestSupport"]),
         .testTarget(name: "ParityConvertTests", dependencies: ["ParityConvert", "ParityTestSupport"]),
-        .testTarget(name: "ParityCompareTests", dependencies: ["ParityCompare", "ParityTestSupport"]),
+        .testTarget(name: "ParityCompareTests", dependencies: ["ParityCompare", "ParityConvert", "ParityTestSupport"]),
         .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityFormats", "ParityTestSupport"]),
     ]
 )

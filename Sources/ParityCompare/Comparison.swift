@@ -332,19 +332,15 @@ public struct Comparison: Sendable, Codable {
         }
 
         var layers: [LayerComparison] = []
-        var parametersB: [[String: Tensor]] = []
         for (i, j, pairing, alignment) in pairs {
             let (x32, x64) = (a32.layers[i].tensor, a64.layers[i].tensor)
             let (y32, y64) = (try alignment.apply(b32.layers[j].tensor, to: x32.shape), try alignment.apply(b64.layers[j].tensor, to: x32.shape))
             var pair = try measure(a: a32.layers[i], b: b32.layers[j], pairing: pairing, order: alignment.permutation, x32: x32, x64: x64, y32: y32, y64: y64)
             pair.reshapedB = alignment.reshape
-            var parameters: [String: Tensor] = [:]
             if let layer = a32.layers[i].keras, case .torch(let program) = b.body {
-                parameters = moduleParameters(program, path: pair.b)
-                pair.weights = try WeightCheck.compare(layer, parameters: parameters, path: pair.b)
+                pair.weights = try WeightCheck.compare(layer, parameters: moduleParameters(program, path: pair.b), path: pair.b)
             }
             layers.append(pair)
-            parametersB.append(parameters)
         }
 
         // Output.

@@ -42,7 +42,6 @@ extension Comparison {
 
     /// Input layout, tolerance, output metrics and the first diverging layer.
     private func htmlSummary() -> String {
-        let g = Self.htmlNumber
         let check = output.withinTolerance ? "<span class=\"ok\">within</span>"
             : "<span class=\"bad\">\(output.toleranceCheck.htmlEscaped)</span>"
         var rows = [

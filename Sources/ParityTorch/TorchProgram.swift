@@ -237,7 +237,9 @@ public struct TorchProgram: Sendable {
         let context = EagerContext()
         var env: [String: EagerContext.Value] = [:]
         var known: [String: Tensor] = [:]
-        for graphInput in inputs {
+        // Only the weights and constants this node reads are cast and bound.
+        let read = Set(node.arguments.flatMap { $0.value.tensorNames })
+        for graphInput in inputs where read.contains(graphInput.name) {
             switch graphInput.kind {
             case .parameter(let fqn), .buffer(let fqn, _), .tensorConstant(let fqn):
                 guard let stored = weights[fqn] ?? constants[fqn] else { continue }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import ParityCompare
+import ParityConvert
 import ParityKeras
 import ParityTensor
 import Testing
@@ -71,7 +72,7 @@ import Testing
 
     @Test func namesEachKindOfDifference() throws {
         // TF1's [i, c, f, o] order: blocks 1 and 2 swapped.
-        #expect(try Self.classify("LSTM", [[3, 16], [4, 16], [16]], parameter: 0) { [try WeightConvention.blocks($0.value, 4, [0, 2, 1, 3])] } == "lstm-gate-order")
+        #expect(try Self.classify("LSTM", [[3, 16], [4, 16], [16]], parameter: 0) { [try WeightLayout.reorderingBlocks($0.value, [0, 2, 1, 3])] } == "lstm-gate-order")
         // Keras's [z, r, h] copied without reordering.
         #expect(try Self.classify("GRU", [[3, 12], [4, 12], [2, 12]], parameter: 1) { p in
             [try p.source.permuted([1, 0])]

@@ -1,4 +1,5 @@
 import Foundation
+import ParityConvert
 import ParityKeras
 
 /// A paired layer's weights compared under the faithful Keras → PyTorch convention (``WeightConvention``):
@@ -72,7 +73,7 @@ public struct WeightCheck: Sendable, Codable, Equatable {
     static func classify(_ p: WeightConvention.Parameter, actual: Tensor, parts: [Tensor], className: String) throws -> (String, String) {
         if let gates = p.gates, gates.count > 1 {
             for order in permutations(gates.count) where order != Array(0..<gates.count) {
-                if equal(try WeightConvention.blocks(p.value, gates.count, order), actual, rounding: parts.count > 1) {
+                if equal(try WeightLayout.reorderingBlocks(p.value, order), actual, rounding: parts.count > 1) {
                     let cause = className == "GRU" ? "gru-gate-order" : "lstm-gate-order"
                     return (cause, "B's \(p.names.joined(separator: " + ")) holds the gate blocks in the order [\(order.map { gates[$0] }.joined(separator: ", "))] "
                             + "where PyTorch expects [\(gates.joined(separator: ", "))] (from Keras's \(p.keras) by \(p.transform))")

@@ -1,4 +1,5 @@
 import Foundation
+import ParityConvert
 import ParityKeras
 
 /// How a Keras layer's variables become a PyTorch module's parameters in a faithful port, and back
@@ -56,7 +57,7 @@ struct WeightConvention {
         case "Conv1D", "Conv2D", "Conv3D":
             let r = w[0].rank - 2
             guard r >= 1 else { return nil }
-            let order = [r + 1, r] + Array(0..<r)
+            let order = WeightLayout.convolutionKernelToTorch(spatial: r)
             var p = [Parameter(names: ["weight"], keras: "kernel", source: w[0], value: try w[0].permuted(order),
                                transform: "permute(\(order.map(String.init).joined(separator: ", ")))", permutation: order)]
             if useBias, w.count > 1 { p.append(identity("bias", "bias", w[1])) }
@@ -84,7 +85,7 @@ struct WeightConvention {
             return try recurrent(className, w, useBias: useBias, keras: ["h"], torch: ["h"], order: [0], splitBias: true)
         case "GRU":
             guard config["reset_after"]?.bool ?? true else { return nil }
-            return try recurrent(className, w, useBias: useBias, keras: ["z", "r", "h"], torch: ["r", "z", "n"], order: [1, 0, 2],
+            return try recurrent(className, w, useBias: useBias, keras: ["z", "r", "h"], torch: ["r", "z", "n"], order: WeightLayout.gruGatesToTorch,
                                  splitBias: false)
         default:
             return nil
@@ -112,7 +113,7 @@ struct WeightConvention {
         guard w.count == (useBias ? 3 : 2), w[0].rank == 2, w[1].rank == 2 else { return nil }
         let k = order.count
         let reorder = order == Array(0..<k) ? "" : "gate blocks [\(keras.joined(separator: ", "))] → [\(torch.joined(separator: ", "))], "
-        func toTorch(_ kernel: Tensor) throws -> Tensor { try blocks(kernel.permuted([1, 0]), k, order) }
+        func toTorch(_ kernel: Tensor) throws -> Tensor { try WeightLayout.reorderingBlocks(kernel.permuted([1, 0]), order) }
         var p = [
             Parameter(names: ["weight_ih_l0"], keras: "kernel", source: w[0], value: try toTorch(w[0]), transform: reorder + "transpose",
                       permutation: reorder.isEmpty ? [1, 0] : nil, gates: torch),
@@ -123,34 +124,27 @@ struct WeightConvention {
         if useBias {
             if splitBias {
                 guard w[2].rank == 1 else { return nil }
-                p.append(Parameter(names: ["bias_ih_l0", "bias_hh_l0"], keras: "bias", source: w[2], value: try blocks(w[2], k, order),
+                p.append(Parameter(names: ["bias_ih_l0", "bias_hh_l0"], keras: "bias", source: w[2], value: try WeightLayout.reorderingBlocks(w[2], order),
                                    transform: reorder + "bias = b_ih + b_hh (b_hh = 0)", gates: torch))
             } else {
                 guard w[2].shape.count == 2, w[2].shape[0] == 2 else { return nil }
-                let rows = try w[2].split(sizes: [1, 1], axis: 0).map { try blocks($0.reshaped([w[2].shape[1]]), k, order) }
+                let rows = try w[2].split(sizes: [1, 1], axis: 0).map { try WeightLayout.reorderingBlocks($0.reshaped([w[2].shape[1]]), order) }
                 p.append(Parameter(names: ["bias_ih_l0"], keras: "bias[0]", source: w[2], value: rows[0], transform: reorder + "row 0", gates: torch))
                 p.append(Parameter(names: ["bias_hh_l0"], keras: "bias[1]", source: w[2], value: rows[1], transform: reorder + "row 1", gates: torch))
             }
         }
         return WeightConvention(className: className, parameters: p) { t in
-            func back(_ x: Tensor) throws -> Tensor { try blocks(x, k, inverse).permuted([1, 0]) }
+            func back(_ x: Tensor) throws -> Tensor { try WeightLayout.reorderingBlocks(x, inverse).permuted([1, 0]) }
             var result = [try back(require(t, "weight_ih_l0")), try back(require(t, "weight_hh_l0"))]
             guard useBias else { return result }
             let (bih, bhh) = (try require(t, "bias_ih_l0"), try require(t, "bias_hh_l0"))
             if splitBias {
-                result.append(try blocks(bih.combining(bhh, .add), k, inverse))
+                result.append(try WeightLayout.reorderingBlocks(bih.combining(bhh, .add), inverse))
             } else {
-                result.append(try Tensor.concatenate([blocks(bih, k, inverse), blocks(bhh, k, inverse)], axis: 0).reshaped([2, bih.count]))
+                result.append(try Tensor.concatenate([WeightLayout.reorderingBlocks(bih, inverse), WeightLayout.reorderingBlocks(bhh, inverse)], axis: 0).reshaped([2, bih.count]))
             }
             return result
         }
-    }
-
-    /// `t` with its `k` equal blocks along axis 0 reordered: block `j` of the result is block `order[j]` of `t`.
-    static func blocks(_ t: Tensor, _ k: Int, _ order: [Int]) throws -> Tensor {
-        guard k > 1 else { return t }
-        let parts = try t.split(sizes: Array(repeating: t.shape[0] / k, count: k), axis: 0)
-        return try Tensor.concatenate(order.map { parts[$0] }, axis: 0)
     }
 
     static func require(_ t: [String: Tensor], _ name: String) throws -> Tensor {

@@ -64,7 +64,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
                                          bias: nil, suffix: "_depthwise", comment: "SeparableConv: depthwise step, no bias")
             let point = Geometry(n: n, kernel: ones, strides: ones, dilations: ones, padding: "valid", channelsLast: g.channelsLast,
                                  spatial: [], before: Array(repeating: 0, count: n), after: Array(repeating: 0, count: n))
-            let order = [n + 1, n] + Array(0..<n)
+            let order = WeightLayout.convolutionKernelToTorch(spatial: n)
             y = try convolution(c, middle, point, inChannels: inChannels * multiplier, outChannels: filters, groups: 1,
                                 kernel: try w[1].permuted(order), kerasShape: w[1].shape, from: "pointwise_kernel", transform: "permute \(Py.tuple(order))",
                                 bias: useBias ? w[2] : nil, suffix: "_pointwise", comment: "SeparableConv: pointwise step")
@@ -72,7 +72,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
             let filters = try k.int("filters")
             let groups = try k.has("groups") ? k.int("groups") : 1
             let w = try k.weights(shapes: [g.kernel + [inChannels / groups, filters]] + (useBias ? [[filters]] : []))
-            let order = [n + 1, n] + Array(0..<n)
+            let order = WeightLayout.convolutionKernelToTorch(spatial: n)
             y = try convolution(c, x, g, inChannels: inChannels, outChannels: filters, groups: groups, kernel: try w[0].permuted(order),
                                 kerasShape: w[0].shape, from: "kernel", transform: "permute \(Py.tuple(order))", bias: useBias ? w[1] : nil, suffix: "", comment: nil)
         }
@@ -183,7 +183,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
         if !useBias || lastAxisBias { options.append("bias=False") }
         let module = c.submodule("nn.ConvTranspose\(g.n)d(\(inChannels), \(filters), \(options.joined(separator: ", ")))",
                                  comment: output == fulls ? nil : "Keras '\(g.padding)': TensorFlow keeps \(Py.tuple(output)) of the full \(Py.tuple(fulls)), centred")
-        let order = [g.n + 1, g.n] + Array(0..<g.n)
+        let order = WeightLayout.convolutionKernelToTorch(spatial: g.n)
         var arguments: [(String, TorchArgument)] = [
             ("input", .tensor(x.graph)),
             ("weight", .tensor(c.parameter("weight", try w[0].permuted(order), from: "kernel", kerasShape: w[0].shape, transform: "permute \(Py.tuple(order))"))),

@@ -195,11 +195,7 @@ enum RecurrentLayers: KerasToTorchFamily {
     /// PyTorch's `weight_ih_l0{suffix}, weight_hh_l0{suffix}[, bias_ih_l0{suffix}, bias_hh_l0{suffix}]`; returns their graph names.
     static func parameters(_ c: LayerConversion, _ w: [Tensor], _ s: Settings, suffix: String, source: String) throws -> [String] {
         let units = s.units, width = s.kind.gates * units
-        func reorder(_ t: Tensor) throws -> Tensor {
-            guard s.kind == .gru else { return t }
-            let blocks = try t.split(sizes: [units, units, units], axis: 0)
-            return try Tensor.concatenate([blocks[1], blocks[0], blocks[2]], axis: 0)
-        }
+        func reorder(_ t: Tensor) throws -> Tensor { s.kind == .gru ? try WeightLayout.reorderingBlocks(t, WeightLayout.gruGatesToTorch) : t }
         let gates = s.kind.gateText
         var names = [
             c.parameter("weight_ih_l0" + suffix, try reorder(w[0].transposedMatrix()), from: source + "kernel", kerasShape: w[0].shape, transform: gates + "transpose"),

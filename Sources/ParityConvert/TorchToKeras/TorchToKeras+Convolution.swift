@@ -69,7 +69,7 @@ enum ConvolutionOps: TorchToKerasFamily {
             className = "Conv\(n)D"
             config["filters"] = .int(filters)
             config["groups"] = .int(groups)
-            weights = [c.kerasWeight("kernel", try weight.tensor.permuted(Array(2..<(n + 2)) + [1, 0]), from: [weight], transform: transform)]
+            weights = [c.kerasWeight("kernel", try weight.tensor.permuted(WeightLayout.convolutionKernelToKeras(spatial: n)), from: [weight], transform: transform)]
         }
         if let bias { weights.append(c.kerasWeight("bias", bias.tensor, from: [bias], transform: "as is")) }
         return try c.layer(className, config, inputs: [x], weights: weights, perm: x.perm)[0]

@@ -63,10 +63,10 @@ enum RecurrentOps: TorchToKerasFamily {
         } else {
             config["reset_after"] = .bool(true)
             let order = "gate blocks [r, z, n] → [z, r, h]"
-            weights = [c.kerasWeight("kernel", try gates(params[0].tensor, hidden).transposedMatrix(), from: [params[0]], transform: "\(order), transpose"),
-                       c.kerasWeight("recurrent_kernel", try gates(params[1].tensor, hidden).transposedMatrix(), from: [params[1]], transform: "\(order), transpose")]
+            weights = [c.kerasWeight("kernel", try WeightLayout.reorderingBlocks(params[0].tensor, WeightLayout.gruGatesToTorch).transposedMatrix(), from: [params[0]], transform: "\(order), transpose"),
+                       c.kerasWeight("recurrent_kernel", try WeightLayout.reorderingBlocks(params[1].tensor, WeightLayout.gruGatesToTorch).transposedMatrix(), from: [params[1]], transform: "\(order), transpose")]
             if hasBiases {
-                let rows = try [params[2], params[3]].map { try gates($0.tensor, hidden).reshaped([1, 3 * hidden]) }
+                let rows = try [params[2], params[3]].map { try WeightLayout.reorderingBlocks($0.tensor, WeightLayout.gruGatesToTorch).reshaped([1, 3 * hidden]) }
                 weights.append(c.kerasWeight("bias", try Tensor.concatenate(rows, axis: 0), from: [params[2], params[3]],
                                              transform: "rows [bias_ih, bias_hh], each \(order) (reset_after=True)"))
             }
@@ -83,9 +83,4 @@ enum RecurrentOps: TorchToKerasFamily {
         return [.value(sequence)] + finals
     }
 
-    /// Rows `[r; z; n]` (3 blocks of `hidden`) reordered to `[z; r; n]`.
-    static func gates(_ w: Tensor, _ hidden: Int) throws -> Tensor {
-        let blocks = try w.split(sizes: [hidden, hidden, hidden], axis: 0)
-        return try Tensor.concatenate([blocks[1], blocks[0], blocks[2]], axis: 0)
-    }
 }

@@ -19,7 +19,7 @@ public struct KerasModel: Sendable {
     public var network: KerasNetwork
     /// The model's config as the file holds it (`config.json`, or a legacy file's `model_config`):
     /// `{"class_name", "config", ...}`.
-    public var config: KerasJSON
+    public var config: KerasJSON { network.config }
     public var format: Format
     /// `keras_version` as the file records it, when it does.
     public var kerasVersion: String?
@@ -36,7 +36,7 @@ public struct KerasModel: Sendable {
             let config = try archive.config()
             return try archive.withWeightsFile { tree in
                 KerasModel(network: try KerasNetwork(config: config, weights: Keras3WeightFile(tree: tree, file: path)),
-                           config: config, format: .kerasArchive, kerasVersion: try archive.metadata()["keras_version"]?.string)
+                           format: .kerasArchive, kerasVersion: try archive.metadata()["keras_version"]?.string)
             }
         }
         return try HDF5File.withTree(url) { tree in
@@ -46,7 +46,7 @@ public struct KerasModel: Sendable {
             let config = try parse(text, path: path, what: "model_config")
             let root = try tree.exists("model_weights") ? "model_weights" : ""
             return KerasModel(network: try KerasNetwork(config: config, weights: LegacyWeightFile(tree: tree, file: path, root: root)),
-                              config: config, format: .legacyH5, kerasVersion: try tree.stringAttribute("keras_version", of: "/"))
+                              format: .legacyH5, kerasVersion: try tree.stringAttribute("keras_version", of: "/"))
         }
     }
 
@@ -64,7 +64,7 @@ public struct KerasModel: Sendable {
             let source: KerasWeightSource = try tree.exists("layers") || !(try tree.exists("model_weights")) && (try tree.stringArrayAttribute("layer_names", of: "/")) == nil
                 ? Keras3WeightFile(tree: tree, file: weights.path)
                 : LegacyWeightFile(tree: tree, file: weights.path, root: try tree.exists("model_weights") ? "model_weights" : "")
-            return KerasModel(network: try KerasNetwork(config: config, weights: source), config: config, format: .weightsOnly,
+            return KerasModel(network: try KerasNetwork(config: config, weights: source), format: .weightsOnly,
                               kerasVersion: nil)
         }
     }

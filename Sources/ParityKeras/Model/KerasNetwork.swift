@@ -68,8 +68,9 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     public var computeDType: DType?
     /// How TensorFlow's Float32 constants and kernels are reproduced (``KerasConstants``).
     public let constants: KerasConstants
-    /// The config the network was built from, and where it sits in the file (for ``with(constants:)``).
-    let root: KerasJSON
+    /// The config the network was built from (`{"class_name", "config", ...}`).
+    public let config: KerasJSON
+    /// Where the network sits in the file (for ``with(constants:)``).
     let path: [String]
     let parents: [String]
     /// `(layer index, call index)` in an order where every call's inputs are computed before it.
@@ -79,7 +80,7 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     /// "Model", "config": {...}}`), taking each layer's weights from `weights`.
     public init(config root: KerasJSON, weights: KerasWeightSource, path: [String] = [], parents: [String] = [],
                 constants: KerasConstants = .tensorFlow) throws {
-        self.root = root
+        self.config = root
         self.path = path
         self.parents = parents
         self.constants = constants
@@ -146,7 +147,7 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     /// The same network with every layer rebuilt for `constants`, from its config and the weights already
     /// loaded (nothing is read again).
     public func with(constants: KerasConstants) throws -> KerasNetwork {
-        var rebuilt = try KerasNetwork(config: root, weights: LoadedWeights(self), path: path, parents: parents, constants: constants)
+        var rebuilt = try KerasNetwork(config: config, weights: LoadedWeights(self), path: path, parents: parents, constants: constants)
         rebuilt.computeDType = computeDType
         return rebuilt
     }
