@@ -17,11 +17,14 @@ let package = Package(
     targets: [
         // MARK: Targets, in dependency order (each depends only on those above it)
 
+        /// The numeric micro-kernels in C (GEMM, convolution, thread pool): AVX-512, AVX2+FMA and
+        /// portable code in one build, chosen at run time; the same bits from each.
+        .target(name: "CParityKernels"),
         /// Tensors, dtypes and the numeric kernels (matmul, elementwise, reductions), with explicit
         /// accumulation order and FMA contraction.
         .target(
             name: "ParityTensor",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+            dependencies: ["CParityKernels", .product(name: "RealModule", package: "swift-numerics")]
         ),
         /// Ops defined once (forward + vector-Jacobian product), run eagerly with a tape or as an
         /// optimised static graph with `cond`.
