@@ -57,12 +57,15 @@ let package = Package(
         /// PyTorch as model.py + state_dict, proven by running the converted ATen program in Parity;
         /// PyTorch → Keras as a `.keras` archive, proven by reading it back with ParityKeras.
         .target(name: "ParityConvert", dependencies: ["ParityKeras", "ParityTorch", "ParityFormats"]),
+        /// Training with each framework's conventions: losses and optimizers as values (Keras and PyTorch
+        /// presets side by side), training-mode layers, a training step run eagerly with a tape or as a graph.
+        .target(name: "ParityTrain", dependencies: ["ParityKeras", "ParityTorch"]),
         /// Comparison of two models layer by layer: alignment, metrics, the Float64 referee, diagnosis.
         .target(name: "ParityCompare", dependencies: ["ParityKeras", "ParityTorch", "ParityConvert"]),
         /// The `parity` command-line tool.
         .executableTarget(
             name: "ParityCLI",
-            dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityCompare", "ParityConvert", "ParityFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityCompare", "ParityConvert", "ParityFormats", "ParityTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// In-process benchmarks (release build); never part of `swift test`.
         .executableTarget(name: "ParityBench", dependencies: ["ParityNN"], path: "bench/Sources/ParityBench"),
@@ -82,6 +85,7 @@ let package = Package(
         .testTarget(name: "ParityTorchTests", dependencies: ["ParityTorch", "ParityTestSupport"]),
         .testTarget(name: "ParityConvertTests", dependencies: ["ParityConvert", "ParityTestSupport"]),
         .testTarget(name: "ParityCompareTests", dependencies: ["ParityCompare", "ParityConvert", "ParityTestSupport"]),
+        .testTarget(name: "ParityTrainTests", dependencies: ["ParityTrain", "ParityTestSupport"]),
         .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityFormats", "ParityTestSupport"]),
     ]
 )
