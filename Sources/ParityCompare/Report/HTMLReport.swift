@@ -28,7 +28,7 @@ extension Comparison {
         <h2>Error per layer</h2>
         \(ErrorPlot(self).svg())
         <p class="note">Log scale. A layer diverges when its float32 difference exceeds the noise bound \
-        (\(String(format: "%g", Self.noiseFactor))·noise, each side's own float32 rounding measured against its Float64 rerun) \
+        (\(String(format: "%g", PairMeasurement.noiseFactor))·noise, each side's own float32 rounding measured against its Float64 rerun) \
         or when the Float64 runs differ by more than Float64 rounding explains. Exact zeros are drawn as hollow markers on the line marked 0.</p>
         </section>
         \(htmlLayerTable())
@@ -59,15 +59,16 @@ extension Comparison {
     /// The per-layer table: the terminal report's columns, diverging rows highlighted.
     private func htmlLayerTable() -> String {
         let g = Self.htmlNumber
-        let header = ["layer A ↔ B", "shape", "max abs", "max rel", "max ULP", "med ULP", "cosine", "f64 diff", "noise", "closer f64", "weights", ""]
+        let header = ["layer A ↔ B", "shape", "paired by", "max abs", "max rel", "max ULP", "cosine", "f64 diff", "noise", "end to end", "weights", ""]
         let rows = layers.map { l -> String in
-            let name = (l.a == l.b ? l.a : "\(l.a) ↔ \(l.b)") + (l.pairedBy == .order ? " (by order)" : "")
+            let name = l.name
+            let m = l.judged
             let kinds = l.kindA == l.kindB ? l.kindA : "\(l.kindA) ↔ \(l.kindB)"
-            let cells = ["\(l.shape)", g(l.metrics.maxAbs), g(l.metrics.maxRel), "\(l.metrics.maxUlp)", "\(l.metrics.medianUlp)",
-                         String(format: "%.7f", l.metrics.cosine), g(l.maxAbsFloat64), g(l.noise), l.float64Closer?.rawValue ?? "tie",
+            let cells = ["\(l.shape)", l.pairedBy.rawValue, g(m.metrics.maxAbs), g(m.metrics.maxRel), "\(m.metrics.maxUlp)",
+                         String(format: "%.7f", m.metrics.cosine), g(m.maxAbsFloat64), g(m.noise), g(l.endToEnd.metrics.maxAbs),
                          l.weights.map(Self.weightsColumn) ?? "-"]
-            let status = l.exceedsNoise ? "<td class=\"status bad\">DIVERGES</td>" : "<td class=\"status\">noise</td>"
-            return "<tr class=\"layer\(l.exceedsNoise ? " diverges" : "")\"><th scope=\"row\" title=\"\(kinds.htmlEscaped)\">\(name.htmlEscaped)</th>"
+            let status = l.diverges ? "<td class=\"status bad\">DIVERGES</td>" : "<td class=\"status\">noise</td>"
+            return "<tr class=\"layer\(l.diverges ? " diverges" : "")\"><th scope=\"row\" title=\"\(kinds.htmlEscaped)\">\(name.htmlEscaped)</th>"
                 + cells.map { "<td>\($0.htmlEscaped)</td>" }.joined() + status + "</tr>"
         }
         return """
@@ -88,14 +89,14 @@ extension Comparison {
     private func htmlUnpaired() -> String {
         let weightLines = layers.flatMap { l in
             (l.weights?.parameters ?? []).filter { !$0.equal }.map { p in
-                "<li>weights differ at <code>\("\(l.a) ↔ \(l.b)".htmlEscaped)</code>: [\((p.cause ?? "weights-differ").htmlEscaped)] \((p.detail ?? "").htmlEscaped)</li>"
+                "<li>weights differ at <code>\(l.name.htmlEscaped)</code>: [\((p.cause?.rawValue ?? "weights-differ").htmlEscaped)] \((p.detail ?? "").htmlEscaped)</li>"
             }
         }
         guard !unpairedA.isEmpty || !unpairedB.isEmpty || !weightLines.isEmpty else { return "" }
-        func item(_ side: String, _ names: [String]) -> String {
-            names.isEmpty ? "" : "<li>unpaired in \(side): \(names.map { "<code>\($0.htmlEscaped)</code>" }.joined(separator: ", "))</li>"
+        func items(_ side: String, _ list: [Unpaired]) -> String {
+            list.map { "<li>unpaired in \(side): <code>\($0.name.htmlEscaped)</code> (\($0.kind.htmlEscaped)): \($0.reason.htmlEscaped)</li>" }.joined()
         }
-        return "<section id=\"unpaired\">\n<h2>Unpaired layers and weights</h2>\n<ul>\(item("A", unpairedA))\(item("B", unpairedB))"
+        return "<section id=\"unpaired\">\n<h2>Unpaired layers and weights</h2>\n<ul>\(items("A", unpairedA))\(items("B", unpairedB))"
             + weightLines.joined() + "</ul>\n</section>"
     }
 
@@ -106,16 +107,14 @@ extension Comparison {
             let header = ["cause", "layer", "A", "B", "explains", "fix", "message"]
             let rows = findings.map { f in
                 let cells = [f.layer, f.a ?? "", f.b ?? "", String(format: "%.6f", f.explains)].map { "<td>\($0.htmlEscaped)</td>" }
-                return "<tr><th scope=\"row\"><code>\(f.cause.htmlEscaped)</code></th>\(cells.joined())"
+                return "<tr><th scope=\"row\"><code>\(f.cause.rawValue.htmlEscaped)</code></th>\(cells.joined())"
                     + "<td>\(f.fix.map { "<code>\($0.htmlEscaped)</code>" } ?? "")</td><td class=\"message\">\(f.message.htmlEscaped)</td></tr>"
             }
             body = "<table>\n<thead><tr>\(header.map { "<th scope=\"col\">\($0)</th>" }.joined())</tr></thead>\n<tbody>\n"
                 + rows.joined(separator: "\n") + "\n</tbody>\n</table>"
         }
         if verdict == .mismatch, findings.isEmpty {
-            let tried = testedHypotheses.isEmpty ? "no known convention hypothesis applies to that layer"
-                : "tested \(testedHypotheses.joined(separator: ", ")) at \(firstDivergence ?? "the first diverging layer"); none brings the difference back within float noise"
-            body = "<p class=\"no-cause\">No cause named: \(tried.htmlEscaped)</p>"
+            body = "<p class=\"no-cause\">No cause named: \(untestedNote.htmlEscaped)</p>"
         }
         return body.isEmpty ? "" : "<section id=\"findings\">\n<h2>Findings</h2>\n\(body)\n</section>"
     }
@@ -178,7 +177,7 @@ extension Comparison {
 }
 
 /// The report's plot: per paired layer, on a log10 axis, the float32 difference `max|A − B|`, the float noise
-/// bound (``Comparison/noiseFactor``·noise) and the difference of the Float64 runs; the first diverging
+/// bound (``PairMeasurement/noiseFactor``·noise) and the difference of the Float64 runs; the first diverging
 /// layer marked. Exact zeros sit on a line one decade below the smallest positive value (marked `0`),
 /// infinities and NaN on a line one decade above the largest: every coordinate is finite.
 struct ErrorPlot {
@@ -203,14 +202,14 @@ struct ErrorPlot {
     static let labelLength = 18
 
     init(_ comparison: Comparison) {
-        layerNames = comparison.layers.map { $0.a == $0.b ? $0.a : "\($0.a) ↔ \($0.b)" }
-        diverges = comparison.layers.map(\.exceedsNoise)
-        firstDivergence = comparison.layers.firstIndex(where: \.exceedsNoise)
+        layerNames = comparison.layers.map(\.name)
+        diverges = comparison.layers.map(\.diverges)
+        firstDivergence = comparison.layers.firstIndex(where: \.diverges)
         series = [
-            Series(id: "s-abs", label: "float32 max |A − B|", values: comparison.layers.map(\.metrics.maxAbs)),
-            Series(id: "s-noise", label: "noise bound (\(String(format: "%g", Comparison.noiseFactor))·noise)",
-                   values: comparison.layers.map { Comparison.noiseFactor * $0.noise }),
-            Series(id: "s-f64", label: "Float64 max |A − B|", values: comparison.layers.map(\.maxAbsFloat64), markerRadius: 6),
+            Series(id: "s-abs", label: "float32 max |A − B|", values: comparison.layers.map(\.judged.metrics.maxAbs)),
+            Series(id: "s-noise", label: "noise bound (\(String(format: "%g", PairMeasurement.noiseFactor))·noise)",
+                   values: comparison.layers.map { PairMeasurement.noiseFactor * $0.judged.noise }),
+            Series(id: "s-f64", label: "Float64 max |A − B|", values: comparison.layers.map(\.judged.maxAbsFloat64), markerRadius: 6),
         ]
         axis = LogAxis(values: series.flatMap(\.values), top: Self.top)
     }
