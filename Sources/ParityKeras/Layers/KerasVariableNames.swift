@@ -3,7 +3,7 @@
 /// one level deeper: `lstm/lstm_cell/kernel`; a Bidirectional's halves as `forward_<name>/…` and
 /// `backward_<name>/…`). The `.weights.h5` file keys variables by position only (`vars/0`), so this
 /// table is where the names come from (checked against Keras 3.15.1).
-public enum KerasVariables {
+public enum KerasVariableNames {
     /// A variable's name in its layer and whether the optimizer trains it.
     public struct Entry: Sendable, Hashable {
         public var name: String
