@@ -36,7 +36,10 @@ struct Compare: ParsableCommand {
         if (rtol == nil) != (atol == nil) { throw ValidationError("give --rtol and --atol together (or neither, for assert_close's defaults)") }
     }
 
+    @OptionGroup var threads: ThreadOption
+
     func run() throws {
+        threads.apply()
         let modelA = try open(a, weights: weightsA)
         let modelB = try open(b, weights: weightsB)
         let x = try NumpyArray.read(contentsOf: URL(fileURLWithPath: input)).toTensor().cast(to: .float32)
