@@ -39,7 +39,10 @@ struct Compare: ParsableCommand {
         if (rtol == nil) != (atol == nil) { throw ValidationError("give --rtol and --atol together (or neither, for assert_close's defaults)") }
     }
 
+    @OptionGroup var threads: ThreadOption
+
     func run() throws {
+        threads.apply()
         let modelA = try ModelFiles.compared(a, weights: weightsA)
         let modelB = try ModelFiles.compared(b, weights: weightsB)
         let inputs = try ModelFiles.compareInputs(input)

@@ -21,7 +21,10 @@ struct Demo: ParsableCommand {
     @Option(help: "Folder of Keras models with PyTorch ports to compare after the seed examples (skipped when absent).")
     var examples: String = "examples"
 
+    @OptionGroup var threads: ThreadOption
+
     func run() throws {
+        threads.apply()
         print(try DemoReport.render(SeedExamples.all(seed: seed)))
         print(try DemoReport.renderPorts(in: examples))
     }

@@ -114,6 +114,23 @@ struct CommandTests {
         #expect(violation == nil)
     }
 
+    @Test("parity run --threads: the same output bytes at 1 and 3 threads; --threads 0 is exit 2")
+    func runThreads() throws {
+        let temp = FileManager.default.temporaryDirectory
+        let outputs = [1, 3].map { temp.appendingPathComponent("parity-threads-\($0)-\(UUID().uuidString).npz") }
+        defer { for output in outputs { try? FileManager.default.removeItem(at: output) } }
+        for (threads, output) in zip([1, 3], outputs) {
+            let result = try Self.run(["run", "\(Self.models)/two_towers.keras", "--input", "\(Self.models)/two_towers.inputs.npz",
+                                       "--output", output.path, "--threads", "\(threads)"])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let (one, three) = (try NumpyArchive.dictionary(contentsOf: outputs[0]), try NumpyArchive.dictionary(contentsOf: outputs[1]))
+        #expect(!one.isEmpty && one.keys.sorted() == three.keys.sorted())
+        for key in one.keys { #expect(try one[key]!.toTensor() == three[key]!.toTensor()) }
+        let bad = try Self.run(["run", "\(Self.models)/two_towers.keras", "--input", "x.npz", "--output", "y.npz", "--threads", "0"])
+        #expect(bad.status == 2 && bad.stderr.contains("--threads"))
+    }
+
     @Test("parity inspect lists layers, shapes, parameters and settings; --json for machines")
     func inspect() throws {
         let text = try Self.run(["inspect", "\(Self.models)/two_towers.keras"])

@@ -70,6 +70,50 @@ struct KernelDispatchTests {
         }
     }
 
+    @Test("elementwise, broadcasting, reductions and softmax: the same bits at 1 and 3 threads")
+    func elementwiseThreads() throws {
+        let x = Self.operand([16, 50, 130], Float.self, seed: 7, special: true)
+        let y = Self.operand([50, 1], Float.self, seed: 8, special: false)
+        let z = Self.operand([16, 50, 130], Float.self, seed: 9, special: false)
+        func all() throws -> [Tensor] {
+            [try x.combining(z, .add), try x.combining(y, .multiply), try x.combining(y, .power), try x.map(.tanh),
+             try x.map(.gelu(approximate: false)), try Tensor.multiplyAdd(x, y, z, fused: true),
+             try x.reduce(.sum, axes: [1]), try x.reduce(.mean, axes: [0, 2]), try x.reduce(.max, axes: [2]),
+             try z.reduce(.sum, axes: [1], numerics: Numerics(accumulation: .pairwise(leaf: 8), fusedMultiplyAdd: false)),
+             try z.softmax(axis: 2), try z.softmax(axis: 1, logarithm: true), try x.permuted([2, 0, 1])]
+        }
+        let one = try KernelThreads.forcing(1) { try all() }
+        let three = try KernelThreads.forcing(3) { try all() }
+        for (a, b) in zip(one, three) { #expect(Self.bits(a) == Self.bits(b)) }
+    }
+
+    @Test("strided copies (permute, slice, broadcast) match element-by-element indexing", arguments: [DType.float32, .float64, .int64])
+    func stridedCopies(_ dtype: DType) throws {
+        let shape = [3, 37, 4, 21]
+        let values = (0..<Shape.count(shape)).map { Double($0) }
+        let x = Tensor(shape: shape, values: values).cast(to: dtype)
+        let strides = Shape.strides(shape)
+        func element(_ i: [Int]) -> Double { values[zip(i, strides).reduce(0) { $0 + $1.0 * $1.1 }] }
+        func coordinates(_ shape: [Int]) -> [[Int]] {
+            shape.reduce([[]]) { prefix, size in prefix.flatMap { p in (0..<size).map { p + [$0] } } }
+        }
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [0, 3, 1, 2], [1, 0, 3, 2], [2, 1, 0, 3]] {
+            let y = try x.permuted(order)
+            let expected = coordinates(order.map { shape[$0] }).map { c in
+                var source = [Int](repeating: 0, count: 4)
+                for (axis, from) in order.enumerated() { source[from] = c[axis] }
+                return element(source)
+            }
+            #expect(y.doubles == expected, "order \(order)")
+        }
+        let sliced = try x.sliced([SliceAxis(start: 1), SliceAxis(start: 30, end: 2, step: -3), .all, SliceAxis(start: 1, end: 20, step: 2)])
+        let sliceExpected = coordinates(sliced.shape).map { c in element([1 + c[0], 30 - 3 * c[1], c[2], 1 + 2 * c[3]]) }
+        #expect(sliced.doubles == sliceExpected)
+        let column = try x.sliced([.all, .all, SliceAxis(start: 2, end: 3)])
+        let broadcast = try column.broadcast(to: [2, 3, 37, 5, 21])
+        #expect(broadcast.doubles == coordinates(broadcast.shape).map { c in element([c[1], c[2], 2, c[4]]) })
+    }
+
     @Test("the detected level is available and forcing is per thread")
     func levels() {
         #expect(InstructionSet.available.first == .portable)

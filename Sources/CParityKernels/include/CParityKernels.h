@@ -67,6 +67,13 @@ void parity_gemm_f64(long m, long n, long k,
                      const double *b, long b_rows, long b_cols,
                      double *c, long ldc, int fused);
 
+// MARK: Copies
+
+/// Copies a strided view into a dense row-major buffer: output element at coordinates `i…` (of
+/// `shape`, `rank` axes) is the source element at `Σ i[a]·strides[a]` (elements of `size` bytes;
+/// strides may be 0 for broadcasting). Returns −1 when more than 16 axes remain after merging.
+int parity_strided_copy(long size, int rank, const long *shape, const long *strides, const void *src, void *dst);
+
 #ifdef __cplusplus
 }
 #endif
