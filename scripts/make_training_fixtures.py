@@ -135,6 +135,9 @@ def keras_step():
             "SGD(learning_rate=0.1, clipnorm=0.05)", "SGD(learning_rate=0.1, global_clipnorm=0.05)", "SGD(learning_rate=0.1, clipvalue=0.01)",
             "Adam(learning_rate=0.01, clipnorm=0.1)", "Adagrad(learning_rate=0.1, initial_accumulator_value=0.0)",
         ])],
+        # Gradients of 1e-6 (sample weights 1e-6): where Adam's ε̂ and RMSprop's ε inside the root decide the step.
+        ("keras_opt_tiny_adam", "mlp", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, np.full(ROWS, 1e-6, np.float32)),
+        ("keras_opt_tiny_rmsprop", "mlp", "RMSprop(learning_rate=0.01)", "MeanSquaredError()", regression, np.full(ROWS, 1e-6, np.float32)),
         # Losses.
         ("keras_loss_mse", "mlp", opt_sgd, "MeanSquaredError()", regression, None),
         ("keras_loss_mse_sum", "mlp", opt_sgd, "MeanSquaredError(reduction='sum')", regression, None),
@@ -284,6 +287,9 @@ def torch_step():
             "NAdam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)", "SGD(lr=0.1) + clip_grad_norm_(max_norm=0.05)",
             "SGD(lr=0.1) + clip_grad_value_(clip_value=0.01)", "RMSprop(lr=0.01, weight_decay=0.1)",
         ])],
+        # Gradients below 1e-5 (HuberLoss with delta 1e-5): where Adam's ε and RMSprop's ε outside the root decide the step.
+        ("torch_opt_tiny_adam", "mlp", "Adam(lr=0.01)", "HuberLoss(delta=1e-05)", regression),
+        ("torch_opt_tiny_rmsprop", "mlp", "RMSprop(lr=0.001)", "HuberLoss(delta=1e-05)", regression),
         ("torch_loss_mse", "mlp", sgd, "MSELoss()", regression),
         ("torch_loss_mse_sum", "mlp", sgd, "MSELoss(reduction='sum')", regression),
         ("torch_loss_l1", "mlp", sgd, "L1Loss()", regression),
