@@ -108,6 +108,10 @@ def keras_step():
         # Keras 3.15's Huber.get_config drops delta: the reloaded model trains with delta 1.0.
         "mlp_compiled_huber": ("mlp", keras.optimizers.RMSprop(learning_rate=0.01, momentum=0.5), keras.losses.Huber(delta=0.5)),
     }
+    # Nothing to train (parity train refuses it with exit 2).
+    frozen = keras.Sequential([keras.Input((6,)), L.Activation("relu")])
+    frozen.compile(optimizer="sgd", loss="mse")
+    frozen.save(f"{OUT}/keras/no_weights.keras")
     for name, (base, optimizer, loss) in compiled.items():
         model = keras.models.load_model(f"{OUT}/keras/{base}.keras")
         model.compile(optimizer=optimizer, loss=loss)
@@ -269,6 +273,8 @@ def torch_step():
         model = build(name).train()
         program = torch.export.export(model, (torch.from_numpy(inputs[name][:BATCH]),))
         torch.export.save(program, f"{OUT}/torch/{name}.pt2")
+
+    torch.export.save(torch.export.export(nn.ReLU(), (torch.zeros(BATCH, 6),)), f"{OUT}/torch/no_weights.pt2")
 
     regression = rng.normal(size=(ROWS, 3)).astype(np.float32)
     labels = rng.integers(0, 4, size=(ROWS,)).astype(np.int64)
