@@ -64,7 +64,7 @@ enum DemoReport {
             for port in ports {
                 let comparison = try Comparison.run(keras, try ComparedModel.load("\(base)/\(port)/torch.pt2"), input: input)
                 let cause = comparison.findings.first.map { finding in
-                    "\(finding.cause)" + (finding.a.map { " (\($0) vs \(finding.b ?? "?"))" } ?? "") + (finding.fix.map { "; fix: \($0)" } ?? "")
+                    "\(finding.cause.rawValue)" + (finding.a.map { " (\($0) vs \(finding.b ?? "?"))" } ?? "") + (finding.fix.map { "; fix: \($0)" } ?? "")
                 } ?? "no cause named"
                 let place = comparison.firstDivergence.map { ", parts at \($0)" } ?? ""
                 out.append("  \(port.padding(toLength: width, withPad: " ", startingAt: 0)) \(comparison.verdict.rawValue)\(place): \(cause)")

@@ -57,8 +57,8 @@ struct CommandTests {
         let result = try Self.run(["demo", "--examples", Self.examples.deletingLastPathComponent().path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("  faithful          match"))
-        #expect(result.stdout.contains("  padding-same      mismatch, parts at conv ↔ conv: padding-same"))
-        #expect(result.stdout.contains("  pool-ceil-mode mismatch, parts at pool ↔ pool: pool-ceil-mode"))
+        #expect(result.stdout.contains("  padding-same      mismatch, parts at conv ↔ conv2d (conv): padding-same"))
+        #expect(result.stdout.contains("  pool-ceil-mode mismatch, parts at pool ↔ max_pool2d (pool): pool-ceil-mode"))
         #expect(result.stdout.contains("batchnorm-epsilon (epsilon 0.001 vs epsilon 1e-05)"))
     }
 
@@ -192,6 +192,18 @@ struct CommandTests {
         if let layer { #expect(result.stdout.contains("first layer beyond float noise: \(layer)")) }
         let json = try JSONValue.parse(Data(contentsOf: report))
         #expect(json["verdict"]?.string == (status == 0 ? "match" : "mismatch"))
+    }
+
+    @Test("parity compare --input X.npz feeds a two-input model by input name, B's inputs re-laid out, and says so",
+          arguments: [("faithful", Int32(0)), ("weights-differ", Int32(1))] as [(String, Int32)])
+    func compareTwoInputs(_ port: String, _ status: Int32) throws {
+        let base = Self.examples.deletingLastPathComponent().appendingPathComponent("ports/two_inputs")
+        let result = try Self.run(["compare", base.appendingPathComponent("keras.keras").path, base.appendingPathComponent("\(port)/torch.pt2").path,
+                                   "--input", base.appendingPathComponent("input.npz").path])
+        #expect(result.status == status, "\(result.stderr)")
+        #expect(result.stdout.contains("input: 'image' permuted [0, 3, 1, 2] (NHWC → NCHW) → [2, 2, 6, 6]"), "\(result.stdout)")
+        #expect(result.stdout.contains("input: 'meta' as it is"))
+        if status == 1 { #expect(result.stdout.contains("- [weights-differ] fc ↔ ")) }
     }
 
     @Test("parity compare --html writes a self-contained report with the plot and the finding")

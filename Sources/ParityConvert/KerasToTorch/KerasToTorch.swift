@@ -88,6 +88,10 @@ public enum KerasToTorch {
         for layer in network.layers where layer.className != "InputLayer" {
             if let nested = layer.model as? KerasNetwork {
                 try checkClasses(nested)
+            } else if layer.isOperation {
+                // A keras.ops operation node (`x + 3.0`) shares its class name with a layer (`Add`) but not its meaning.
+                throw ConvertError.unsupportedLayer(name: layer.name, className: "\(layer.className) (operation \(layer.module ?? "keras.src.ops"))",
+                                                    supported: supportedClasses)
             } else if family(for: layer.className) == nil {
                 throw ConvertError.unsupportedLayer(name: layer.name, className: layer.className, supported: supportedClasses)
             }

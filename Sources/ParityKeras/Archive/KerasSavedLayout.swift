@@ -16,12 +16,13 @@ import Foundation
 /// - Sub-objects nest under the attribute that holds them (``subObjects(of:)``): an RNN's `cell`,
 ///   Bidirectional's `forward_layer` / `backward_layer`, MultiHeadAttention's projections.
 public enum KerasSavedLayout {
-    /// The saved names of a container's items, given their classes: `nil` for an item a container
-    /// does not save (a Sequential's InputLayer).
-    public static func containerItemNames(classNames: [String], sequential: Bool) -> [String?] {
+    /// The saved names of a container's items, given their classes (`nil` for an operation node, which
+    /// `Functional.layers` leaves out): `nil` for an item a container does not save (a Sequential's
+    /// InputLayer, an operation).
+    public static func containerItemNames(classNames: [String?], sequential: Bool) -> [String?] {
         var used: [String: Int] = [:]
         return classNames.map { className in
-            if sequential && className == "InputLayer" { return nil }
+            guard let className, !(sequential && className == "InputLayer") else { return nil }
             let base = snakeCase(className == "Model" ? "Functional" : className)
             guard let count = used[base] else {
                 used[base] = 0

@@ -20,16 +20,18 @@ struct Keras3WeightFile: KerasWeightSource {
     let file: String
 
     func weights(for layer: KerasLayerLocation) throws -> [Tensor] {
-        let path = layer.path.joined(separator: "/")
-        guard try tree.exists(path) else {
-            // Layers without variables may be absent; a layer with variables then fails its shape check.
-            return []
-        }
-        return try variables(at: path, className: layer.className)
+        try variables(for: layer).flattened(subObjectOrder: KerasSavedLayout.subObjects(of: layer.className))
     }
 
-    private func variables(at path: String, className: String?) throws -> [Tensor] {
-        var result: [Tensor] = []
+    func variables(for layer: KerasLayerLocation) throws -> KerasVariables {
+        let path = layer.path.joined(separator: "/")
+        // Layers without variables may be absent; a layer with variables then fails its shape check.
+        guard try tree.exists(path) else { return KerasVariables() }
+        return try variables(at: path)
+    }
+
+    private func variables(at path: String) throws -> KerasVariables {
+        var result = KerasVariables()
         let children = try tree.childNames(of: path)
         if children.contains("vars") {
             let vars = KerasSavedLayout.variablesGroup([path])
@@ -38,14 +40,10 @@ struct Keras3WeightFile: KerasWeightSource {
             guard indices == Array(0..<names.count) else {
                 throw KerasError.badFile(path: file, message: "\(vars) holds \(names), not 0…\(names.count - 1)")
             }
-            for index in indices { result.append(try tree.read("\(vars)/\(index)")) }
+            for index in indices { result.own.append(try tree.read("\(vars)/\(index)")) }
         }
-        let subgroups = children.filter { $0 != "vars" }
-        // Sub-objects in `layer.weights` order where that is not the sorted order the file lists.
-        let preferred = className.map(KerasSavedLayout.subObjects(of:)) ?? []
-        let ordered = preferred.filter(subgroups.contains) + subgroups.filter { !preferred.contains($0) }.sorted()
-        for child in ordered where try tree.isGroup("\(path)/\(child)") {
-            result += try variables(at: "\(path)/\(child)", className: nil)
+        for child in children.sorted() where child != "vars" {
+            if try tree.isGroup("\(path)/\(child)") { result.children[child] = try variables(at: "\(path)/\(child)") }
         }
         return result
     }

@@ -3,6 +3,11 @@
 public enum KerasError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A layer class Parity does not implement: the layer's name, its class, and what is supported.
     case unsupportedLayer(name: String, className: String, supported: [String])
+    /// A class whose behaviour is Python code that only Python can run: a `Lambda` layer's function, a
+    /// custom (user-registered) layer or model class. Names the layer, its class, module and why.
+    case pythonCode(name: String, className: String, module: String, reason: String)
+    /// A Keras operation node (`keras.src.ops.*`) Parity does not implement.
+    case unsupportedOperation(name: String, className: String, module: String, reason: String)
     /// A config key is missing or has the wrong kind of value.
     case badConfig(layer: String, key: String, found: String)
     /// A config value Parity does not support (e.g. a `data_format` or activation it lacks).
@@ -18,6 +23,10 @@ public enum KerasError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .unsupportedLayer(name, className, supported):
             return "layer '\(name)' has class \(className), which Parity does not support; supported classes: \(supported.joined(separator: ", "))"
+        case let .pythonCode(name, className, module, reason):
+            return "layer '\(name)' has class \(className) (module \(module)), which Parity cannot run: \(reason)"
+        case let .unsupportedOperation(name, className, module, reason):
+            return "operation '\(name)' (\(module).\(className)) is not supported: \(reason)"
         case let .badConfig(layer, key, found):
             return "layer '\(layer)': config key '\(key)' is missing or invalid (found \(found))"
         case let .unsupportedSetting(layer, key, value):

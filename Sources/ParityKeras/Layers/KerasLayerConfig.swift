@@ -22,13 +22,22 @@ public struct KerasLayerConfig: Sendable {
     public var name: String
     public var config: KerasJSON
     public var weights: [Tensor]
+    /// The same variables by sub-object (``KerasVariables``), for layers that hold other layers.
+    public var variables: KerasVariables
+    /// The entry's `module` and `registered_name` (`keras_hub>TransformerEncoder`), when recorded.
+    public var module: String?
+    public var registeredName: String?
     public var constants: KerasConstants
 
-    public init(className: String, name: String, config: KerasJSON, weights: [Tensor], constants: KerasConstants = .tensorFlow) {
+    public init(className: String, name: String, config: KerasJSON, weights: [Tensor], variables: KerasVariables? = nil,
+                module: String? = nil, registeredName: String? = nil, constants: KerasConstants = .tensorFlow) {
         self.className = className
         self.name = name
         self.config = config
         self.weights = weights
+        self.variables = variables ?? KerasVariables(own: weights)
+        self.module = module
+        self.registeredName = registeredName
         self.constants = constants
     }
 

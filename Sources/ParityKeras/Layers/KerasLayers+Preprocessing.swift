@@ -33,11 +33,17 @@ extension KerasLayers {
             return ImageResize(size: size, method: method, dataFormat: try layer.dataFormat(), float32Compute: layer.constants == .tensorFlow)
         },
         "Rescaling": { layer in
-            let scale = try layer.value("scale"), offset = try layer.has("offset") ? layer.value("offset") : .number(0)
-            guard let s = scale.double, let o = offset.double else {
-                throw KerasError.unsupportedSetting(layer: layer.name, key: "scale/offset", value: "\(scale), \(offset) (per-channel lists are not supported)")
+            func values(_ key: String, default fallback: Double) throws -> [Double] {
+                guard layer.has(key) else { return [fallback] }
+                let v = try layer.value(key)
+                if let d = v.double { return [d] }
+                guard let items = v.array, !items.isEmpty, items.allSatisfy({ $0.double != nil }) else {
+                    throw KerasError.badConfig(layer: layer.name, key: key, found: "\(v)")
+                }
+                return items.map { $0.double! }
             }
-            return Rescaling(scale: s, offset: o, float32Constants: layer.constants == .tensorFlow)
+            return Rescaling(scales: try values("scale", default: 1), offsets: try values("offset", default: 0),
+                             float32Constants: layer.constants == .tensorFlow)
         },
         "Normalization": normalizationLayer,
     ]

@@ -7,18 +7,36 @@ public enum KerasLayers {
     public typealias Factory = @Sendable (KerasLayerConfig) throws -> any Model
 
     /// Every supported class, by Keras class name.
-    public static let factories: [String: Factory] = [core, convolution, pooling, normalization, reshaping, merging, activations, recurrent, attention, preprocessing]
+    public static let factories: [String: Factory] = [core, convolution, pooling, normalization, reshaping, merging, activations, recurrent, attention, preprocessing, applications]
         .reduce(into: [:]) { table, family in table.merge(family) { first, _ in first } }
 
     public static var supportedClasses: [String] { factories.keys.sorted() }
 
-    /// Builds the Parity layer for a Keras layer, or fails naming the layer, its class and the list
-    /// of supported classes.
+    /// Builds the Parity layer for a Keras layer (or a KerasHub layer), or fails naming the layer, its
+    /// class and the list of supported classes; a `Lambda` layer or a custom class (registered by the
+    /// user's own Python code) fails saying that its behaviour is Python code.
     public static func make(_ layer: KerasLayerConfig) throws -> any Model {
+        let module = layer.module ?? "keras.layers"
+        if layer.className == "Lambda" && isKerasModule(module) {
+            throw KerasError.pythonCode(name: layer.name, className: "Lambda", module: module,
+                                        reason: "its function is Python bytecode stored in the config (marshalled by `python_utils.func_dump`), which only Python can run; rewrite it with Keras layers or keras.ops calls")
+        }
+        if KerasHub.isHubModule(module) { return try KerasHub.makeLayer(layer) }
+        guard isKerasModule(module) else {
+            let registered = layer.registeredName.map { ", registered as '\($0)'" } ?? ""
+            throw KerasError.pythonCode(name: layer.name, className: layer.className, module: module,
+                                        reason: "a custom class\(registered): its call() is Python code outside Keras, which Parity cannot run")
+        }
         guard let factory = factories[layer.className] else {
             throw KerasError.unsupportedLayer(name: layer.name, className: layer.className, supported: supportedClasses)
         }
         return try factory(layer)
+    }
+
+    /// Modules whose classes are Keras's own: `keras.layers`, `keras.src.…` (including the layers
+    /// keras.applications defines, e.g. ConvNeXt's `LayerScale`), and the bare `keras` of models.
+    static func isKerasModule(_ module: String) -> Bool {
+        module == "keras" || module.hasPrefix("keras.") || module.hasPrefix("tf_keras") || module.hasPrefix("tensorflow.python.keras")
     }
 
     /// Dense, Activation and the layers that are identities at inference.

@@ -16,7 +16,43 @@ public struct KerasLayerLocation: Sendable, Hashable {
 
 /// Hands a layer its weights (Keras 3 `.weights.h5`, legacy `.h5`, or a test's in-memory table).
 public protocol KerasWeightSource {
+    /// The layer's variables in `layer.weights` order.
     func weights(for layer: KerasLayerLocation) throws -> [Tensor]
+    /// The layer's variables by sub-object (Keras 3 files: `_self_attention_layer/query_dense`, ...);
+    /// sources that keep no sub-objects hand back the flat list as the layer's own.
+    func variables(for layer: KerasLayerLocation) throws -> KerasVariables
+}
+
+extension KerasWeightSource {
+    public func variables(for layer: KerasLayerLocation) throws -> KerasVariables { KerasVariables(own: try weights(for: layer)) }
+}
+
+/// A layer's variables as Keras 3 saves them (``KerasSavedLayout``): its own (`vars/0`, `vars/1`, ...)
+/// and those of the sub-objects it holds, by attribute name (a TransformerEncoder's
+/// `_self_attention_layer`, whose `query_dense` holds a kernel and a bias).
+public struct KerasVariables: Sendable, Equatable {
+    public var own: [Tensor]
+    public var children: [String: KerasVariables]
+
+    public init(own: [Tensor] = [], children: [String: KerasVariables] = [:]) {
+        self.own = own
+        self.children = children
+    }
+
+    /// The sub-object at a `/`-separated attribute path (empty variables where it is missing).
+    public subscript(path: String) -> KerasVariables {
+        path.split(separator: "/").reduce(self) { $0.children[String($1)] ?? KerasVariables() }
+    }
+
+    public var isEmpty: Bool { own.isEmpty && children.values.allSatisfy(\.isEmpty) }
+
+    /// Every variable in `layer.weights` order: own first, then the sub-objects, those named in
+    /// `subObjectOrder` first in that order, the others sorted by name (as the file lists them).
+    public func flattened(subObjectOrder: [String] = []) -> [Tensor] {
+        let names = children.keys.sorted()
+        let ordered = subObjectOrder.filter(names.contains) + names.filter { !subObjectOrder.contains($0) }
+        return own + ordered.flatMap { children[$0]!.flattened() }
+    }
 }
 
 /// A Keras model (Sequential or Functional, possibly with nested models and shared layers) as a graph
@@ -39,20 +75,29 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         }
     }
 
-    /// One layer of the network with its calls.
+    /// One layer (or operation node) of the network with its calls.
     public struct Layer: @unchecked Sendable {
         public var name: String
         public var className: String
+        /// The entry's `module` (`keras.layers`, `keras.src.ops.numpy`, `keras_hub.src.…`), when the file records it.
+        public var module: String?
         public var config: KerasJSON
         public var location: KerasLayerLocation
         public var model: any Model
         /// The layer's variables as the file stores them, in `layer.weights` order (empty for a nested
         /// model, whose layers hold their own).
         public var weights: [Tensor]
+        /// The same variables by sub-object, as a Keras 3 file keeps them.
+        public var variables: KerasVariables
         /// Weight elements the layer holds (0 for a nested model, whose layers count their own).
         public var parameters: Int
-        /// Each call's input tensors.
+        /// Each call's arguments as the config records them (tensors, constants, keyword arguments).
+        public var arguments: [KerasCall<TensorRef>]
+        /// Each call's input tensors (positional first, then keyword arguments in key order).
         public var calls: [[TensorRef]]
+        /// A Keras operation (`keras.src.ops.*`, e.g. the `x + 3.0` of MobileNetV3) rather than a layer:
+        /// it has no variables and no place in the weights file.
+        public var isOperation: Bool { KerasOperations.isOperation(module: module) }
     }
 
     public var name: String
@@ -81,6 +126,7 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     public init(config root: KerasJSON, weights: KerasWeightSource, path: [String] = [], parents: [String] = [],
                 constants: KerasConstants = .tensorFlow) throws {
         self.config = root
+        let root = try KerasHub.functionalConfig(root) ?? root
         self.path = path
         self.parents = parents
         self.constants = constants
@@ -91,41 +137,50 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         name = config["name"]?.string ?? className
         var built: [Layer] = []
         let sequential = className == "Sequential"
-        let savedNames = KerasSavedLayout.containerItemNames(classNames: layerList.map { $0["class_name"]?.string ?? "?" },
+        let savedNames = KerasSavedLayout.containerItemNames(classNames: layerList.map { entry in
+                                                                 KerasOperations.isOperation(module: entry["module"]?.string) ? nil : entry["class_name"]?.string ?? "?" },
                                                              sequential: sequential)
         for (position, entry) in layerList.enumerated() {
             let layerClass = entry["class_name"]?.string ?? "?"
+            let module = entry["module"]?.string
             let layerConfig = entry["config"] ?? .null
             let layerName = layerConfig["name"]?.string ?? entry["name"]?.string ?? "\(layerClass.lowercased())_\(position)"
             let location = KerasLayerLocation(name: layerName, className: layerClass, path: path + ["layers", savedNames[position] ?? ""],
                                               parents: parents)
             let model: any Model
             var layerWeights: [Tensor] = []
-            if ["Sequential", "Functional", "Model"].contains(layerClass) {
+            var variables = KerasVariables()
+            if KerasOperations.isOperation(module: module) {
+                model = try KerasOperations.make(className: layerClass, module: module ?? "", name: layerName, config: layerConfig, constants: constants)
+            } else if KerasNetwork.isModel(entry) {
                 model = try KerasNetwork(config: entry, weights: weights, path: location.path, parents: parents + [layerName], constants: constants)
             } else {
                 // An InputLayer has no variables (and a Sequential container does not even save it).
-                layerWeights = layerClass == "InputLayer" ? [] : try weights.weights(for: location)
+                variables = layerClass == "InputLayer" ? KerasVariables() : try weights.variables(for: location)
+                layerWeights = variables.flattened(subObjectOrder: KerasSavedLayout.subObjects(of: layerClass))
                 model = try KerasLayers.make(KerasLayerConfig(className: layerClass, name: layerName, config: layerConfig, weights: layerWeights,
+                                                              variables: variables, module: module, registeredName: entry["registered_name"]?.string,
                                                               constants: constants))
             }
-            var calls: [[TensorRef]] = []
+            var arguments: [KerasCall<TensorRef>] = []
             if sequential {
-                calls = layerClass == "InputLayer" ? [] : [[built.last.map { TensorRef(layer: $0.name, node: 0, tensor: 0) }
-                                                           ?? TensorRef(layer: "\(name).input", node: 0, tensor: 0)]]
+                arguments = layerClass == "InputLayer" ? [] : [KerasCall(args: [.tensor(built.last.map { TensorRef(layer: $0.name, node: 0, tensor: 0) }
+                                                                                ?? TensorRef(layer: "\(name).input", node: 0, tensor: 0))])]
             } else {
                 for node in entry["inbound_nodes"]?.array ?? [] {
-                    calls.append(try KerasNetwork.tensorRefs(in: node, layer: layerName))
+                    arguments.append(try KerasCall.parse(node, layer: layerName))
                 }
             }
-            built.append(Layer(name: layerName, className: layerClass, config: layerConfig, location: location, model: model,
-                               weights: layerWeights, parameters: layerWeights.reduce(0) { $0 + $1.count }, calls: calls))
+            built.append(Layer(name: layerName, className: layerClass, module: module, config: layerConfig, location: location, model: model,
+                               weights: layerWeights, variables: variables, parameters: layerWeights.reduce(0) { $0 + $1.count }, arguments: arguments,
+                               calls: arguments.map(\.tensors)))
         }
         layers = built
         if sequential {
             let input = built.first { $0.className == "InputLayer" }
             let inputRef = input.map { TensorRef(layer: $0.name, node: 0, tensor: 0) } ?? TensorRef(layer: "\(name).input", node: 0, tensor: 0)
             if input != nil, let first = layers.firstIndex(where: { $0.className != "InputLayer" }) {
+                layers[first].arguments = [KerasCall(args: [.tensor(inputRef)])]
                 layers[first].calls = [[inputRef]]
             }
             inputs = [inputRef]
@@ -154,23 +209,27 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
 
     /// The weights of a built network (and its nested networks), handed back by location.
     struct LoadedWeights: KerasWeightSource {
-        var table: [KerasLayerLocation: [Tensor]] = [:]
+        var table: [KerasLayerLocation: KerasVariables] = [:]
 
         init(_ network: KerasNetwork) {
             for layer in network.layers {
                 if let nested = layer.model as? KerasNetwork {
                     table.merge(LoadedWeights(nested).table) { first, _ in first }
                 } else {
-                    table[layer.location] = layer.weights
+                    table[layer.location] = layer.variables
                 }
             }
         }
 
-        func weights(for layer: KerasLayerLocation) throws -> [Tensor] {
+        func variables(for layer: KerasLayerLocation) throws -> KerasVariables {
             guard let found = table[layer] else {
                 throw KerasError.weightMismatch(layer: layer.name, message: "no loaded weights at \(layer.path.joined(separator: "/"))")
             }
             return found
+        }
+
+        func weights(for layer: KerasLayerLocation) throws -> [Tensor] {
+            try variables(for: layer).flattened(subObjectOrder: KerasSavedLayout.subObjects(of: layer.className))
         }
     }
 
@@ -183,27 +242,29 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         }
         var values: [TensorRef: B.Value] = [:]
         for (ref, value) in zip(inputs, inputValues) { values[ref] = value }
-        let floatDType = computeDType ?? inputValues.map { b.type(of: $0).dtype }.first(where: \.isFloatingPoint)
+        // Keras computes in floatx (float32) unless a float input or the run says otherwise.
+        let floatDType = computeDType ?? inputValues.map { b.type(of: $0).dtype }.first(where: \.isFloatingPoint) ?? .float32
         for (layerIndex, callIndex) in schedule {
             let layer = layers[layerIndex]
-            let args = try layer.calls[callIndex].map { ref -> B.Value in
+            let call = try layer.arguments[callIndex].map { ref -> B.Value in
                 guard let value = values[ref] else {
                     throw KerasError.badConfig(layer: layer.name, key: "inbound_nodes", found: "an input \(ref) that is never computed")
                 }
                 return value
             }
+            let args = call.tensors
             var results: [B.Value]
             if var network = layer.model as? KerasNetwork {
                 network.computeDType = network.computeDType ?? floatDType
                 results = try network.outputs(args, in: b, observe: observe)
+            } else if let callable = layer.model as? any KerasCallable {
+                results = try callable.outputs(call, context: KerasCallContext(layer: layer.name, floatDType: floatDType), in: b)
             } else if let multi = layer.model as? any MultiOutputModel {
                 results = try multi.outputs(args, in: b)
             } else {
                 results = [try layer.model(args, in: b)]
             }
-            if let floatDType {
-                results = try results.map { b.type(of: $0).dtype.isFloatingPoint ? try b.cast($0, to: floatDType) : $0 }
-            }
+            results = try results.map { b.type(of: $0).dtype.isFloatingPoint ? try b.cast($0, to: floatDType) : $0 }
             for (index, result) in results.enumerated() {
                 values[TensorRef(layer: layer.name, node: callIndex, tensor: index)] = result
             }
@@ -224,48 +285,33 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
 
     // MARK: Config parsing
 
-    /// The keras tensors an inbound node reads: `args` flattened, then keras tensors among `kwargs` in
-    /// key order. Also accepts the Keras 2 form `[[layer, node, tensor, kwargs], ...]`.
-    static func tensorRefs(in node: KerasJSON, layer: String) throws -> [TensorRef] {
+    /// `input_layers` / `output_layers`: one `[layer, node, tensor]`, a list of them, or (Keras 3 models
+    /// with dict inputs or outputs, as KerasHub's backbones) a dict of them, flattened in key order as
+    /// `keras.tree.flatten` does.
+    static func endpoints(_ value: KerasJSON?, model: String, key: String) throws -> [TensorRef] {
+        guard let value else { throw KerasError.badConfig(layer: model, key: key, found: "nothing") }
         var refs: [TensorRef] = []
-        func collect(_ value: KerasJSON) throws {
-            if let history = value["config"]?["keras_history"]?.array, value["class_name"]?.string == "__keras_tensor__" {
-                guard history.count >= 3, let l = history[0].string, let n = history[1].int, let t = history[2].int else {
-                    throw KerasError.badConfig(layer: layer, key: "keras_history", found: "\(value)")
-                }
-                refs.append(TensorRef(layer: l, node: n, tensor: t))
-            } else if let items = value.array {
+        func collect(_ v: KerasJSON) throws {
+            if let a = v.array, a.count >= 3, let l = a[0].string, let n = a[1].int, let i = a[2].int {
+                refs.append(TensorRef(layer: l, node: n, tensor: i))
+            } else if let items = v.array {
                 for item in items { try collect(item) }
+            } else if case .object(let fields) = v {
+                for k in fields.keys.sorted() { try collect(fields[k]!) }
+            } else {
+                throw KerasError.badConfig(layer: model, key: key, found: "\(v)")
             }
         }
-        if let args = node["args"] {
-            try collect(args)
-            if case .object(let kwargs) = node["kwargs"] ?? .null {
-                for key in kwargs.keys.sorted() { try collect(kwargs[key]!) }
-            }
-        } else if let legacy = node.array {
-            for entry in legacy {
-                guard let e = entry.array, e.count >= 3, let l = e[0].string, let n = e[1].int, let t = e[2].int else {
-                    throw KerasError.badConfig(layer: layer, key: "inbound_nodes", found: "\(entry)")
-                }
-                refs.append(TensorRef(layer: l, node: n, tensor: t))
-            }
-        } else {
-            throw KerasError.badConfig(layer: layer, key: "inbound_nodes", found: "\(node)")
-        }
+        try collect(value)
+        guard !refs.isEmpty else { throw KerasError.badConfig(layer: model, key: key, found: "\(value)") }
         return refs
     }
 
-    /// `input_layers` / `output_layers`: a list of `[layer, node, tensor]`, or one such triple.
-    static func endpoints(_ value: KerasJSON?, model: String, key: String) throws -> [TensorRef] {
-        guard let list = value?.array, !list.isEmpty else { throw KerasError.badConfig(layer: model, key: key, found: "\(value ?? .null)") }
-        let triples = list[0].string != nil ? [value!] : list
-        return try triples.map { t in
-            guard let a = t.array, a.count >= 3, let l = a[0].string, let n = a[1].int, let i = a[2].int else {
-                throw KerasError.badConfig(layer: model, key: key, found: "\(t)")
-            }
-            return TensorRef(layer: l, node: n, tensor: i)
-        }
+    /// Whether a layer entry is a model: Sequential / Functional, or a class whose config holds only
+    /// constructor arguments that Parity rebuilds as a functional graph (KerasHub's backbones).
+    static func isModel(_ entry: KerasJSON) -> Bool {
+        let className = entry["class_name"]?.string ?? ""
+        return ["Sequential", "Functional", "Model"].contains(className) || KerasHub.isBackbone(entry)
     }
 
     /// A topological order of every layer call.

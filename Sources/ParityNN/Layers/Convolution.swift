@@ -154,8 +154,15 @@ public struct TransposedConvolution: Model {
 
     /// Keras's output size for spatial input `input`.
     public func outputSpatial(_ input: [Int]) -> [Int] {
+        Self.outputSpatial(input, kernel: Array(kernel.shape.prefix(input.count)), strides: strides, dilations: dilations,
+                           padding: padding, outputPadding: outputPadding)
+    }
+
+    /// Keras's output size of a transposed convolution (`_get_output_shape_given_tf_padding`).
+    public static func outputSpatial(_ input: [Int], kernel: [Int], strides: [Int], dilations: [Int], padding: Padding,
+                                     outputPadding: [Int]?) -> [Int] {
         (0..<input.count).map { i in
-            let k = (kernel.shape[i] - 1) * dilations[i] + 1, s = strides[i]
+            let k = (kernel[i] - 1) * dilations[i] + 1, s = strides[i]
             if padding == .same {
                 guard let op = outputPadding?[i] else { return input[i] * s }
                 return (input[i] - 1) * s + k % 2 + op

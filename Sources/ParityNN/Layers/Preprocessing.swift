@@ -2,20 +2,29 @@
 /// the Python `scale` and `offset` with `tf.cast`, which goes through a Float32 tensor, so in Float64
 /// they are the Float32-rounded values (`float32Constants`).
 public struct Rescaling: Model {
-    public var scale: Double
-    public var offset: Double
+    /// One value, or one per channel (broadcast along the last axis, as Keras's `x * scale` with a
+    /// list scale does for channels-last images).
+    public var scale: [Double]
+    public var offset: [Double]
     public var float32Constants: Bool
 
     public init(scale: Double, offset: Double = 0, float32Constants: Bool = true) {
-        self.scale = scale
-        self.offset = offset
+        self.init(scales: [scale], offsets: [offset], float32Constants: float32Constants)
+    }
+
+    public init(scales: [Double], offsets: [Double], float32Constants: Bool = true) {
+        self.scale = scales
+        self.offset = offsets
         self.float32Constants = float32Constants
     }
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         let x = inputs[0]
-        let (s, o) = float32Constants ? (Double(Float(scale)), Double(Float(offset))) : (scale, offset)
-        return try b.add(b.multiply(x, b.scalar(s, like: x)), b.scalar(o, like: x))
+        func constant(_ values: [Double]) -> B.Value {
+            let rounded = float32Constants ? values.map { Double(Float($0)) } : values
+            return b.constant(Tensor(shape: rounded.count == 1 ? [] : [rounded.count], values: rounded).cast(to: b.type(of: x).dtype))
+        }
+        return try b.add(b.multiply(x, constant(scale)), constant(offset))
     }
 }
 

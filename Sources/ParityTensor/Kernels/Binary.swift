@@ -23,7 +23,9 @@ public enum BinaryFunction: String, Sendable, Hashable, CaseIterable, CustomStri
         // NaN propagates, as torch.maximum / torch.minimum do.
         case .maximum: return a.isNaN || b.isNaN ? .nan : Swift.max(a, b)
         case .minimum: return a.isNaN || b.isNaN ? .nan : Swift.min(a, b)
-        case .power: return T.pow(a, b)
+        // C's pow (TensorFlow's and PyTorch's kernels): RealModule's real-exponent pow returns NaN for a
+        // negative base and for 0⁰, so whole exponents go through its integer form (libm powf/pow).
+        case .power: return Int(exactly: b).map { T.pow(a, $0) } ?? T.pow(a, b)
         case .greater: return a > b ? 1 : 0
         case .greaterEqual: return a >= b ? 1 : 0
         case .less: return a < b ? 1 : 0

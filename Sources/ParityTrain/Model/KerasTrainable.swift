@@ -7,7 +7,7 @@ import ParityNN
 ///   momentum (``BatchNormTraining/keras(momentum:)``), except in a layer with `trainable: false`, which
 ///   stays in inference mode (`if training and self.trainable`);
 /// - Dropout and SpatialDropout apply the step's shared mask (``Dropout``);
-/// - variables are named as `load_model(...).weights` names them (``KerasVariables``).
+/// - variables are named as `load_model(...).weights` names them (``KerasVariableNames``).
 ///
 /// Regularizers, constraints and random layers without a mask (GaussianNoise, recurrent dropout) are
 /// refused by name rather than silently left out.
@@ -76,7 +76,7 @@ public struct KerasTrainable: TrainableModel {
                 continue
             }
             guard !layer.weights.isEmpty else { continue }
-            guard let entries = KerasVariables.entries(className: layer.className, layer: layer.name, config: layer.config, count: layer.weights.count),
+            guard let entries = KerasVariableNames.entries(className: layer.className, layer: layer.name, config: layer.config, count: layer.weights.count),
                   entries.count == layer.weights.count else {
                 throw TrainError.unsupportedModel("Parity does not know the variables of layer '\(layer.name)' (Keras class \(layer.className), \(layer.weights.count) weights)")
             }
