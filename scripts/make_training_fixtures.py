@@ -44,6 +44,34 @@ def save_case(cases, name, framework, model, optimizer, loss, data, losses, weig
     cases.append(entry)
 
 
+def parity_mask(step, site, rate, shape, seed=0):
+    """Parity's shared dropout mask (ParityTrain `DropoutMasks`): a SplitMix64 stream seeded with
+    seed·0x9E3779B9 + step·0x85EBCA6B + site·0xC2B2AE35; element i kept when (z_i >> 11)·2⁻⁵³ ≥ rate."""
+    import numpy as np
+    m = (1 << 64) - 1
+    state = (seed * 0x9E3779B9 + step * 0x85EBCA6B + site * 0xC2B2AE35) & m
+    values = []
+    for _ in range(int(np.prod(shape))):
+        state = (state + 0x9E3779B97F4A7C15) & m
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+        z ^= z >> 31
+        values.append(1.0 if (z >> 11) * 2.0 ** -53 >= rate else 0.0)
+    return np.asarray(values, dtype=np.float32).reshape(shape)
+
+
+class MaskCounter:
+    """The step and the dropout call within it, for `parity_mask` (reset before each step)."""
+    step, site = 0, 0
+
+    @classmethod
+    def next(cls):
+        site = cls.site
+        cls.site += 1
+        return cls.step, site
+
+
 def batches():
     for i in range(STEPS):
         start = (i % (ROWS // BATCH)) * BATCH
@@ -92,7 +120,20 @@ def keras_step():
         y = L.GlobalAveragePooling1D()(y)
         return keras.Model(x, L.Dense(3, name="head")(y))
 
+    def mlp_dropout():
+        return keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.Dropout(0.4), L.Dense(8, activation="tanh"),
+                                 L.Dropout(0.25), L.Dense(3)])
+
+    # Dropout with Parity's masks: TensorFlow's stateless_dropout order (x·(1/(1 − rate)), then ·mask), the
+    # step run eagerly (run_eagerly=True) so the mask can change every step.
+    def keras_dropout(inputs, rate, noise_shape=None, seed=None):
+        step, site = MaskCounter.next()
+        mask = tf.constant(parity_mask(step, site, rate, tuple(inputs.shape)))
+        return inputs * tf.constant(1 / (1 - rate), dtype=inputs.dtype) * mask
+    keras.src.backend.random.dropout = keras_dropout
+
     models = {
+        "mlp_dropout": (mlp_dropout(), (6,)),
         "mlp": (mlp(None, 3), (6,)), "mlp_sigmoid": (mlp("sigmoid", 3), (6,)), "mlp_softmax": (mlp("softmax", 4), (6,)),
         "mlp_softplus": (mlp("softplus", 3), (6,)), "mlp_logits": (mlp(None, 4), (6,)),
         "conv_bn": (conv_bn(), (6, 6, 2)), "recurrent": (recurrent(), (5, 3)), "attention": (attention(), (5, 4)),
@@ -108,6 +149,10 @@ def keras_step():
         # Keras 3.15's Huber.get_config drops delta: the reloaded model trains with delta 1.0.
         "mlp_compiled_huber": ("mlp", keras.optimizers.RMSprop(learning_rate=0.01, momentum=0.5), keras.losses.Huber(delta=0.5)),
     }
+    # Nothing to train (parity train refuses it with exit 2).
+    frozen = keras.Sequential([keras.Input((6,)), L.Activation("relu")])
+    frozen.compile(optimizer="sgd", loss="mse")
+    frozen.save(f"{OUT}/keras/no_weights.keras")
     for name, (base, optimizer, loss) in compiled.items():
         model = keras.models.load_model(f"{OUT}/keras/{base}.keras")
         model.compile(optimizer=optimizer, loss=loss)
@@ -135,6 +180,9 @@ def keras_step():
             "SGD(learning_rate=0.1, clipnorm=0.05)", "SGD(learning_rate=0.1, global_clipnorm=0.05)", "SGD(learning_rate=0.1, clipvalue=0.01)",
             "Adam(learning_rate=0.01, clipnorm=0.1)", "Adagrad(learning_rate=0.1, initial_accumulator_value=0.0)",
         ])],
+        # Gradients of 1e-6 (sample weights 1e-6): where Adam's ε̂ and RMSprop's ε inside the root decide the step.
+        ("keras_opt_tiny_adam", "mlp", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, np.full(ROWS, 1e-6, np.float32)),
+        ("keras_opt_tiny_rmsprop", "mlp", "RMSprop(learning_rate=0.01)", "MeanSquaredError()", regression, np.full(ROWS, 1e-6, np.float32)),
         # Losses.
         ("keras_loss_mse", "mlp", opt_sgd, "MeanSquaredError()", regression, None),
         ("keras_loss_mse_sum", "mlp", opt_sgd, "MeanSquaredError(reduction='sum')", regression, None),
@@ -166,6 +214,7 @@ def keras_step():
         ("keras_model_conv_bn", "conv_bn", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
         ("keras_model_recurrent", "recurrent", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
         ("keras_model_attention", "attention", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
+        ("keras_model_dropout", "mlp_dropout", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         # Optimizer and loss read from the file.
         ("keras_compiled_adam", "mlp_compiled_adam", None, None, labels, None),
         ("keras_compiled_huber", "mlp_compiled_huber", None, None, regression, None),
@@ -175,10 +224,12 @@ def keras_step():
         path = f"{OUT}/keras/{model_name}.keras"
         model = keras.models.load_model(path, compile=optimizer is None)
         if optimizer is not None:
-            model.compile(optimizer=eval("keras.optimizers." + optimizer), loss=eval("keras.losses." + loss))
+            model.compile(optimizer=eval("keras.optimizers." + optimizer), loss=eval("keras.losses." + loss),
+                          run_eagerly="dropout" in model_name)
         x = inputs[model_name]
         losses = []
-        for rows in batches():
+        for step, rows in enumerate(batches()):
+            MaskCounter.step, MaskCounter.site = step, 0
             sw = None if sample_weight is None else sample_weight[rows]
             losses.append(float(model.train_on_batch(x[rows], target[rows], sample_weight=sw)))
         data = {"input": x, "target": target}
@@ -255,10 +306,19 @@ def torch_step():
             "conv_bn": lambda: nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4, momentum=0.2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                                              nn.Linear(16, 3)),
             "bn_mlp": lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
+            "mlp_dropout": lambda: nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Dropout(0.4), nn.Linear(8, 8), nn.Tanh(), nn.Dropout(0.25),
+                                                 nn.Linear(8, 3)),
             "recurrent": Recurrent, "attention": Attention,
         }[name]()
 
-    shapes = {"mlp": (6,), "mlp_sigmoid": (6,), "mlp_logits": (6,), "mlp_logsoftmax": (6,), "conv_bn": (2, 6, 6), "bn_mlp": (6,),
+    # Dropout with Parity's masks, in ATen's order (`_dropout_impl`: mask / (1 − p), then ·x).
+    def torch_dropout(self, x):
+        if not self.training or self.p == 0:
+            return x
+        step, site = MaskCounter.next()
+        return x * torch.from_numpy(parity_mask(step, site, self.p, tuple(x.shape))).div_(1 - self.p)
+
+    shapes = {"mlp_dropout": (6,), "mlp": (6,), "mlp_sigmoid": (6,), "mlp_logits": (6,), "mlp_logsoftmax": (6,), "conv_bn": (2, 6, 6), "bn_mlp": (6,),
               "recurrent": (5, 3), "attention": (5, 4)}
     inputs = {}
     for name, shape in shapes.items():
@@ -266,6 +326,9 @@ def torch_step():
         model = build(name).train()
         program = torch.export.export(model, (torch.from_numpy(inputs[name][:BATCH]),))
         torch.export.save(program, f"{OUT}/torch/{name}.pt2")
+    nn.Dropout.forward = torch_dropout  # after the export, which keeps aten.dropout
+
+    torch.export.save(torch.export.export(nn.ReLU(), (torch.zeros(BATCH, 6),)), f"{OUT}/torch/no_weights.pt2")
 
     regression = rng.normal(size=(ROWS, 3)).astype(np.float32)
     labels = rng.integers(0, 4, size=(ROWS,)).astype(np.int64)
@@ -284,8 +347,11 @@ def torch_step():
             "NAdam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)", "SGD(lr=0.1) + clip_grad_norm_(max_norm=0.05)",
             "SGD(lr=0.1) + clip_grad_value_(clip_value=0.01)", "RMSprop(lr=0.01, weight_decay=0.1)",
         ])],
+        # Gradients below 1e-5 (HuberLoss with delta 1e-5): where Adam's ε and RMSprop's ε outside the root decide the step.
+        ("torch_opt_tiny_adam", "mlp", "Adam(lr=0.01)", "HuberLoss(delta=1e-05)", regression),
+        ("torch_opt_tiny_rmsprop", "mlp", "RMSprop(lr=0.001)", "HuberLoss(delta=1e-05)", regression),
         ("torch_loss_mse", "mlp", sgd, "MSELoss()", regression),
-        ("torch_loss_mse_sum", "mlp", sgd, "MSELoss(reduction='sum')", regression),
+        ("torch_loss_mse_sum", "mlp", "SGD(lr=0.01)", "MSELoss(reduction='sum')", regression),
         ("torch_loss_l1", "mlp", sgd, "L1Loss()", regression),
         ("torch_loss_huber", "mlp", sgd, "HuberLoss(delta=0.5)", regression),
         ("torch_loss_smooth_l1", "mlp", sgd, "SmoothL1Loss(beta=0.5)", regression),
@@ -303,6 +369,7 @@ def torch_step():
         ("torch_loss_ce_soft", "mlp_logits", sgd, "CrossEntropyLoss(label_smoothing=0.1)", soft),
         ("torch_loss_nll", "mlp_logsoftmax", sgd, "NLLLoss()", labels),
         ("torch_loss_kl", "mlp_logsoftmax", sgd, "KLDivLoss(reduction='batchmean')", soft),
+        ("torch_model_dropout", "mlp_dropout", "SGD(lr=0.1, momentum=0.5)", "MSELoss()", regression),
         ("torch_model_conv_bn", "conv_bn", "SGD(lr=0.05, momentum=0.9)", "MSELoss()", regression),
         ("torch_model_bn_mlp", "bn_mlp", "SGD(lr=0.1, momentum=0.9)", "MSELoss()", regression),
         ("torch_model_recurrent", "recurrent", "Adam(lr=0.01)", "MSELoss()", regression),
@@ -317,7 +384,8 @@ def torch_step():
         x = torch.from_numpy(inputs[model_name])
         y = torch.from_numpy(target)
         losses = []
-        for rows in batches():
+        for step, rows in enumerate(batches()):
+            MaskCounter.step, MaskCounter.site = step, 0
             opt.zero_grad()
             value = loss_fn(model(x[rows]), y[rows])
             value.backward()

@@ -26,9 +26,11 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
         case let .badSpec(spec, position, reason):
             return "cannot parse '\(spec)' at character \(position): \(reason)"
         case let .unknownClass(name, kind, known):
-            return "unknown \(kind) '\(name)'; known: \(known.joined(separator: ", "))"
+            let close = known.first { $0.lowercased() == name.lowercased() || $0.lowercased().hasSuffix("." + name.lowercased()) }
+            return "unknown \(kind) '\(name)'\(close.map { " (did you mean \($0)?)" } ?? ""); known: \(known.joined(separator: ", "))"
         case let .unknownArgument(className, name, known):
-            return "\(className) takes no argument '\(name)'; it takes \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+            let hint = Self.otherSpelling[name].map { " (\(name) is \($0))" } ?? ""
+            return "\(className) takes no argument '\(name)'\(hint); it takes \(known.isEmpty ? "none" : known.joined(separator: ", "))"
         case let .badArgument(name, value, reason):
             return "bad value for \(name): \(value) (\(reason))"
         case let .badTarget(reason):
@@ -46,6 +48,22 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
                 + "so their gradient cannot be taken): \(names.joined(separator: ", "))"
         }
     }
+}
+
+extension TrainError {
+    /// Arguments one framework spells and the other does not, for hints.
+    static let otherSpelling: [String: String] = [
+        "lr": "PyTorch's spelling: Keras says learning_rate (or prefix the class with torch.optim.)",
+        "betas": "PyTorch's spelling: Keras says beta_1, beta_2 (or prefix the class with torch.optim.)",
+        "eps": "PyTorch's spelling: Keras says epsilon (or prefix the class with torch.optim.)",
+        "alpha": "PyTorch's RMSprop decay: Keras says rho",
+        "learning_rate": "Keras's spelling: PyTorch says lr (or prefix the class with keras.optimizers.)",
+        "epsilon": "Keras's spelling: PyTorch says eps (or prefix the class with keras.optimizers.)",
+        "beta_1": "Keras's spelling: PyTorch says betas=(b1, b2)",
+        "beta_2": "Keras's spelling: PyTorch says betas=(b1, b2)",
+        "from_logits": "Keras's: PyTorch's CrossEntropyLoss and BCEWithLogitsLoss take logits, NLLLoss and BCELoss (log-)probabilities",
+        "clipnorm": "Keras's: with PyTorch write + clip_grad_norm_(max_norm=...)",
+    ]
 }
 
 /// The framework whose conventions a model, loss or optimizer follows.

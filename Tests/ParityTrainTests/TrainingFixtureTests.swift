@@ -92,3 +92,65 @@ struct TrainingCase: CustomStringConvertible, Sendable {
         }
     }
 }
+
+extension TrainingCase {
+    static func named(_ name: String) throws -> TrainingCase { try #require(all.first { $0.name == name }, "no fixture \(name)") }
+
+    /// The largest excess over the bound among the saved variables after training with `optimizer` in place of the case's.
+    func worstExcess(optimizer: Optimizer? = nil, dtype: DType = .float32, mode: GradientMode? = nil) throws -> Double {
+        let expected = try arrays()
+        let variables: [TrainingVariable]
+        if let optimizer {
+            let arrays = try arrays()
+            let url = Fixtures.root.appendingPathComponent("train/\(model)")
+            let model: any TrainableModel = framework == .keras ? try KerasTrainable(try KerasModel.load(url)) : try TorchTrainable(try TorchProgram.load(url))
+            let (_, loss) = try specs(compiled: framework == .keras ? try KerasCompileConfig(try KerasModel.load(url)) : nil)
+            func run<M: TrainableModel>(_ m: M) throws -> [TrainingVariable] {
+                var session = try TrainingSession(model: m, loss: loss, optimizer: optimizer, mode: mode, dtype: dtype)
+                _ = try session.train(inputs: [try #require(arrays["input"])], target: try #require(arrays["target"]), steps: steps,
+                                      batchSize: batchSize, sampleWeight: arrays["sample_weight"])
+                return session.variables
+            }
+            variables = try run(model)
+        } else {
+            variables = try train(dtype: dtype, mode: mode).variables
+        }
+        return try variables.filter(\.saved).map { v in
+            let reference = try #require(expected["weight:" + v.name])
+            return zip(v.value.doubles, reference.doubles).map { abs($0 - $1) - 1e-5 * abs($1) }.max() ?? 0
+        }.max() ?? 0
+    }
+}
+
+@Suite struct TrainingConventionTests {
+    /// Each case trained again with the other framework's update formula (same hyper-parameters): where the
+    /// frameworks' formulas differ for these settings the weights leave the bound, where they agree they stay.
+    @Test(arguments: [
+        ("keras_opt_tiny_adam", true),      // ε̂ on the uncorrected √v vs ε after the correction
+        ("torch_opt_tiny_adam", true),
+        ("keras_opt_tiny_rmsprop", true),   // ε inside vs outside the square root
+        ("torch_opt_tiny_rmsprop", true),
+        ("keras_opt_01", false),            // SGD momentum: the same while lr is constant
+        ("keras_opt_02", false),            // Nesterov: the same while lr is constant
+        ("torch_opt_01", false),
+        ("keras_opt_10", false),            // Adagrad with an accumulator from 0.1: ε does not matter
+        ("keras_opt_11", false),            // Adadelta: one formula
+        ("keras_opt_13", false),            // Nadam with Keras's momentum decay: one formula
+    ])
+    func otherFrameworksFormula(_ name: String, differs: Bool) throws {
+        let fixture = try TrainingCase.named(name)
+        var optimizer = try fixture.specs(compiled: nil).0
+        optimizer.framework = fixture.framework == .keras ? .pyTorch : .keras
+        let excess = try fixture.worstExcess(optimizer: optimizer)
+        #expect((excess > 1e-5) == differs, "\(name) with the other framework's formula: worst excess \(excess)")
+    }
+
+    /// The framework's own gradient mode is not what makes the fixtures pass: Keras's cases trained eagerly and
+    /// PyTorch's traced into a graph stay within the bound.
+    @Test(arguments: TrainingCase.all.filter { $0.name.contains("opt_0") || $0.name.contains("model") || $0.name.contains("loss_ce") })
+    func otherGradientMode(_ fixture: TrainingCase) throws {
+        let mode: GradientMode = fixture.framework == .keras ? .eager : .graph
+        let excess = try fixture.worstExcess(mode: mode)
+        #expect(excess <= 1e-5, "\(fixture.name) in \(mode) mode: worst excess \(excess)")
+    }
+}

@@ -11,7 +11,10 @@ extension Loss {
             guard predictionShape.count <= 2, let classes = predictionShape.last else {
                 throw TrainError.unsupportedModel("\(className) on an input of shape \(predictionShape): Parity maps (N, C) and (C,) inputs (put the classes last)")
             }
-            if target.dtype == .int64 || form.input == .logProbabilities {  // PyTorch decides by the target's dtype
+            if form.input == .logProbabilities, target.dtype != .int64 {
+                throw TrainError.badTarget(reason: "NLLLoss takes class indices (an int64 target); received a \(target.dtype) target")
+            }
+            if target.dtype == .int64 {  // PyTorch decides by the target's dtype: class indices, else probabilities
                 guard target.shape == Array(predictionShape.dropLast()) else {
                     throw TrainError.badTarget(reason: "class indices of shape \(target.shape) for an input of shape \(predictionShape) (expected \(Array(predictionShape.dropLast())))")
                 }
@@ -27,9 +30,8 @@ extension Loss {
                 }
                 return LossTarget(values: rows, mask: mask, weights: weights, predictionShape: predictionShape)
             }
-            guard form.input != .logProbabilities else { throw TrainError.badTarget(reason: "NLLLoss takes class indices (an int64 target)") }
             guard target.shape == predictionShape else {
-                throw TrainError.badTarget(reason: "class probabilities of shape \(target.shape) for an input of shape \(predictionShape)")
+                throw TrainError.badTarget(reason: "class probabilities of shape \(target.shape) for an input of shape \(predictionShape) (a \(target.dtype) target is read as probabilities; class indices must be int64)")
             }
             let weights = try form.classWeights.map { w -> Tensor in
                 guard w.count == classes else {

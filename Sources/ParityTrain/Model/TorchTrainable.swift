@@ -32,8 +32,15 @@ public struct TorchTrainable: TrainableModel {
         self.variables = variables
     }
 
+    /// Checks the inputs against the shapes the program was exported for (static in a default export).
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value] {
-        try program.outputs(inputs, in: b, floatType: dtype)
+        for ((name, meta), value) in zip(program.userInputs, inputs) {
+            if let meta, meta.shape != b.shape(of: value) {
+                let batch = meta.shape.first.map { " (use --batch-size \($0))" } ?? ""
+                throw TrainError.badInput(reason: "the program was exported for input '\(name)' of shape \(meta.shape); this step gives \(b.shape(of: value))\(batch)")
+            }
+        }
+        return try program.outputs(inputs, in: b, floatType: dtype)
     }
 
     public func converted(to dtype: DType) throws -> TorchTrainable {

@@ -181,8 +181,9 @@ struct ArgumentTable {
             guard values[name] != nil else { throw TrainError.unknownArgument(className: className, name: name, known: parameters.map(\.name)) }
             values[name] = value
         }
-        return Arguments(className: className, values: values,
-                         given: call.positional.indices.map { parameters[$0].name } + call.keywords.map(\.name))
+        let defaults = Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.value) })
+        let given = call.positional.indices.map { parameters[$0].name } + call.keywords.map(\.name)
+        return Arguments(className: className, values: values, given: given.filter { $0 != "name" && values[$0] != defaults[$0] })
     }
 }
 
@@ -190,7 +191,7 @@ struct ArgumentTable {
 struct Arguments {
     let className: String
     var values: [String: SpecCall.Value]
-    /// The arguments written, in order (for reports).
+    /// The arguments written with a value other than their default, in order (for reports).
     let given: [String]
 
     func fail(_ name: String, _ reason: String) -> TrainError {

@@ -149,8 +149,12 @@ public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
     }
 }
 
-/// The dropout keep-masks of one training step: mask number `site` is drawn from a generator seeded by
-/// (`seed`, `step`, `site`), so both models of a comparison, asking in the same order, get the same mask.
+/// The dropout keep-masks of one training step, drawn by an explicit rule so that any program can
+/// reproduce them (scripts/make_training_fixtures.py does, to train real Keras and PyTorch with them):
+/// mask number `site` of step `step` comes from a SplitMix64 stream seeded with
+/// `seed·0x9E3779B9 + step·0x85EBCA6B + site·0xC2B2AE35` (wrapping); element `i` is kept (1) when the
+/// stream's `i`-th output `z` gives `u = (z >> 11)·2⁻⁵³ ≥ rate`, else dropped (0). Both models of a
+/// comparison, asking in the same order, get the same masks.
 public struct DropoutMasks: Sendable {
     public var seed: UInt64
     public var step: Int
@@ -160,11 +164,10 @@ public struct DropoutMasks: Sendable {
         self.step = step
     }
 
-    /// Keeps each element with probability `1 − rate` (1 kept, 0 dropped), like a Bernoulli draw.
     public func mask(site: Int, rate: Double, shape: [Int], dtype: DType) throws -> Tensor {
         guard rate >= 0, rate < 1 else { throw TrainError.badArgument(name: "rate", value: "\(rate)", reason: "a dropout rate must be in [0, 1)") }
         var generator = SeededGenerator(seed: seed &* 0x9E37_79B9 &+ UInt64(step) &* 0x85EB_CA6B &+ UInt64(site) &* 0xC2B2_AE35)
-        let values = (0..<Shape.count(shape)).map { _ in Double.random(in: 0..<1, using: &generator) >= rate ? 1.0 : 0.0 }
+        let values = (0..<Shape.count(shape)).map { _ in Double(generator.next() >> 11) * 0x1p-53 >= rate ? 1.0 : 0.0 }
         return Tensor(shape: shape, values: values).cast(to: dtype)
     }
 }
