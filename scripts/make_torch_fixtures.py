@@ -4,7 +4,7 @@ state_dicts (.pt, and .safetensors when the package is installed) and PyTorch's 
 
 Generated, do not edit the outputs by hand. Run by hand (optionally with model names to regenerate
 only those):
-    /work/venv-torch/bin/python scripts/make_torch_fixtures.py [NAME ...]
+    ~/venv-ref/bin/python scripts/make_torch_fixtures.py [NAME ...]
 
 For every model NAME:
   NAME.pt2           torch.export.save of torch.export.export(model.eval(), inputs) (followed by
@@ -299,8 +299,8 @@ class CoreATen(nn.Module):
 
 
 class Inner(nn.Module):
-    def forward(self, x):
-        return torch.cumsum(x, dim=1)
+    def forward(self, x):  # complex tensors: Parity has none
+        return torch.fft.rfft(x, dim=1).abs()
 
 
 class Block(nn.Module):

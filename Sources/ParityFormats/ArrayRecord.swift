@@ -46,12 +46,16 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    /// The tensor's elements, stored without conversion (float32, float64 or int64).
+    /// The tensor's elements, stored without conversion (in the element type of its dtype).
     public init(_ tensor: Tensor) {
         switch tensor.storage {
         case .float32(let v): self.init(unchecked: .float32, shape: tensor.shape, bytes: Self.pack(v.map(\.bitPattern)))
         case .float64(let v): self.init(unchecked: .float64, shape: tensor.shape, bytes: Self.pack(v.map(\.bitPattern)))
         case .int64(let v): self.init(unchecked: .int64, shape: tensor.shape, bytes: Self.pack(v))
+        case .int32(let v): self.init(unchecked: .int32, shape: tensor.shape, bytes: Self.pack(v))
+        case .bool(let v): self.init(unchecked: .bool, shape: tensor.shape, bytes: Self.pack(v.map { UInt8($0 ? 1 : 0) }))
+        case .float16(let v): self.init(unchecked: .float16, shape: tensor.shape, bytes: Self.pack(v))
+        case .bfloat16(let v): self.init(unchecked: .bfloat16, shape: tensor.shape, bytes: Self.pack(v))
         }
     }
 
@@ -153,11 +157,8 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func floats(_ tensor: Tensor) -> [Float] {
-        switch tensor.storage {
-        case .float32(let v): return v
-        case .float64(let v): return v.map(Float.init)
-        case .int64(let v): return v.map(Float.init)
-        }
+        if case .float32(let v) = tensor.cast(to: .float32).storage { return v }
+        return []
     }
 
     /// The tensor's values as Int64 after checking each fits `type` exactly (uint64 above Int64.max
@@ -187,6 +188,8 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
         case .int64(let v): for (i, x) in v.enumerated() { try check(x, "\(x)", i) }
         case .float32(let v): for (i, x) in v.enumerated() { try check(Int64(exactly: x), "\(x)", i) }
         case .float64(let v): for (i, x) in v.enumerated() { try check(Int64(exactly: x), "\(x)", i) }
+        case .int32, .bool: for (i, x) in tensor.integers!.enumerated() { try check(x, "\(x)", i) }
+        case .float16, .bfloat16: for (i, x) in tensor.doubles.enumerated() { try check(Int64(exactly: x), "\(x)", i) }
         }
         return out
     }

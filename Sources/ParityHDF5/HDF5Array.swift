@@ -27,12 +27,16 @@ public struct HDF5Array: Sendable, Equatable {
         self.elements = elements
     }
 
-    /// A tensor's elements in its own dtype (float32, float64 or int64).
+    /// A tensor's elements in its own dtype (a bool, which HDF5 has no plain type for, as int64 0/1).
     public init(_ tensor: Tensor) {
         switch tensor.storage {
         case .float32(let values): self.init(shape: tensor.shape, elements: .float32(values))
         case .float64(let values): self.init(shape: tensor.shape, elements: .float64(values))
         case .int64(let values): self.init(shape: tensor.shape, elements: .int64(values))
+        case .int32(let values): self.init(shape: tensor.shape, elements: .int32(values))
+        case .bool(let values): self.init(shape: tensor.shape, elements: .int64(values.map { $0 ? 1 : 0 }))
+        case .float16(let bits): self.init(shape: tensor.shape, elements: .float16(bitPatterns: bits))
+        case .bfloat16(let bits): self.init(shape: tensor.shape, elements: .bfloat16(bitPatterns: bits))
         }
     }
 

@@ -169,8 +169,10 @@ public struct TorchProgram: Sendable {
     }
 
     /// Runs the program. Floating weights and inputs are cast to `dtype`, by default that of the
-    /// first floating input (Float64 inputs give the Float64 reference with the same weights), or
-    /// float32 when every input is an integer tensor; int64 stays int64.
+    /// first floating input (Float64 inputs give the Float64 reference with the same weights; a 16-bit
+    /// float input runs in float32, its nodes rounding to it), or float32 when every input is an integer
+    /// tensor. Integer and bool inputs are brought to the dtype the program was exported with (an int64
+    /// array of 0/1 feeds a bool mask).
     public func run(_ inputs: [Tensor], mode: ExecutionMode, dtype: DType? = nil) throws -> [Tensor] {
         let expected = userInputs
         guard inputs.count == expected.count else {
@@ -181,9 +183,16 @@ public struct TorchProgram: Sendable {
                 throw TorchError.inputMismatch(expected: "'\(name)' of shape \(meta.shape) (shapes are static in this export)", received: "\(tensor.shape)")
             }
         }
-        let floatType = dtype ?? inputs.first { $0.dtype.isFloatingPoint }?.dtype ?? .float32
-        guard floatType.isFloatingPoint else { throw TorchError.inputMismatch(expected: "a floating dtype to run in", received: "\(floatType)") }
-        let cast = inputs.map { $0.dtype.isFloatingPoint ? $0.cast(to: floatType) : $0 }
+        let first = inputs.first { $0.dtype.isFloatingPoint }?.dtype
+        let floatType = dtype ?? (first == .float64 ? .float64 : .float32)
+        guard floatType == .float32 || floatType == .float64 else {
+            throw TorchError.inputMismatch(expected: "float32 or float64 to run in", received: "\(floatType)")
+        }
+        let cast = zip(inputs, expected).map { tensor, input -> Tensor in
+            let exported = input.meta.flatMap { ScalarTypes.dtype($0.scalarType) }
+            if let exported, !exported.isFloatingPoint { return tensor.cast(to: exported) }
+            return tensor.dtype.isFloatingPoint || exported != nil ? tensor.cast(to: floatType) : tensor
+        }
         switch mode {
         case .eager:
             let context = EagerContext()

@@ -87,8 +87,32 @@ struct WeightConvention {
             guard config["reset_after"]?.bool ?? true else { return nil }
             return try recurrent(className, w, useBias: useBias, keras: ["z", "r", "h"], torch: ["r", "z", "n"], order: WeightLayout.gruGatesToTorch,
                                  splitBias: false)
+        case "Bidirectional":
+            return try bidirectional(config, w)
         default:
             return nil
+        }
+    }
+
+    /// A Bidirectional wrapper (its forward layer's variables, then its backward layer's) ↔ one
+    /// `bidirectional=True` module: the reverse direction's parameters carry PyTorch's `_reverse` suffix.
+    static func bidirectional(_ config: KerasJSON, _ w: [Tensor]) throws -> WeightConvention? {
+        guard w.count % 2 == 0, let forward = config["layer"], let inner = forward["class_name"]?.string else { return nil }
+        let backward = config["backward_layer"] ?? forward
+        let half = w.count / 2
+        guard let f = try of(className: inner, config: forward["config"] ?? .object([:]), weights: Array(w[..<half])),
+              let b = try of(className: inner, config: backward["config"] ?? .object([:]), weights: Array(w[half...])) else { return nil }
+        func prefixed(_ p: Parameter, _ direction: String, suffix: String) -> Parameter {
+            var p = p
+            p.names = p.names.map { $0 + suffix }
+            p.keras = "\(direction)_layer.\(p.keras)"
+            return p
+        }
+        return WeightConvention(className: inner,
+                                parameters: f.parameters.map { prefixed($0, "forward", suffix: "") } + b.parameters.map { prefixed($0, "backward", suffix: "_reverse") }) { t in
+            var reverse: [String: Tensor] = [:]
+            for (name, tensor) in t where name.hasSuffix("_reverse") { reverse[String(name.dropLast("_reverse".count))] = tensor }
+            return try f.kerasWeights(t) + b.kerasWeights(reverse)
         }
     }
 

@@ -12,6 +12,10 @@ extension Tensor.Storage {
         case .float32(let v): return .float32(rearrangement.apply(v))
         case .float64(let v): return .float64(rearrangement.apply(v))
         case .int64(let v): return .int64(rearrangement.apply(v))
+        case .int32(let v): return .int32(rearrangement.apply(v))
+        case .bool(let v): return .bool(rearrangement.apply(v))
+        case .float16(let v): return .float16(rearrangement.apply(v))
+        case .bfloat16(let v): return .bfloat16(rearrangement.apply(v))
         }
     }
 }

@@ -41,6 +41,10 @@ extension Tensor.Storage {
         case .float32(let v): return .float32(pick(v, Float(fill)))
         case .float64(let v): return .float64(pick(v, fill))
         case .int64(let v): return .int64(pick(v, Int64(fill)))
+        case .int32(let v): return .int32(pick(v, Int32(fill)))
+        case .bool(let v): return .bool(pick(v, fill != 0))
+        case .float16(let v): return .float16(pick(v, HalfPrecision.float16Bits(from: Float(fill))))
+        case .bfloat16(let v): return .bfloat16(pick(v, HalfPrecision.bfloat16Bits(from: Float(fill))))
         }
     }
 }
@@ -62,7 +66,7 @@ extension Tensor {
         switch storage {
         case .float32(let v): return Tensor(shape: shape, storage: .float32(run(v)))
         case .float64(let v): return Tensor(shape: shape, storage: .float64(run(v)))
-        case .int64: throw TensorError.unsupportedDType(op: "scatterAdd", dtype: dtype)
+        default: throw TensorError.unsupportedDType(op: "scatterAdd", dtype: dtype)
         }
     }
 
@@ -214,6 +218,10 @@ extension Tensor {
         case .float32: return Tensor(shape: outShape, storage: .float32(join(parts.map { $0.values(Float.self)! })))
         case .float64: return Tensor(shape: outShape, storage: .float64(join(parts.map { $0.values(Double.self)! })))
         case .int64: return Tensor(shape: outShape, storage: .int64(join(parts.map { $0.int64s! })))
+        case .int32: return Tensor(shape: outShape, storage: .int32(join(parts.map { if case .int32(let v) = $0.storage { v } else { [] } })))
+        case .bool: return Tensor(shape: outShape, storage: .bool(join(parts.map { $0.bools! })))
+        case .float16: return Tensor(shape: outShape, storage: .float16(join(parts.map { if case .float16(let v) = $0.storage { v } else { [] } })))
+        case .bfloat16: return Tensor(shape: outShape, storage: .bfloat16(join(parts.map { if case .bfloat16(let v) = $0.storage { v } else { [] } })))
         }
     }
 

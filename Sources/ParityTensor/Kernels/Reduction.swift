@@ -70,7 +70,7 @@ extension Tensor {
         switch source.storage {
         case .float32(let v): return Tensor(shape: outShape, storage: .float32(run(v)))
         case .float64(let v): return Tensor(shape: outShape, storage: .float64(run(v)))
-        case .int64: throw TensorError.unsupportedDType(op: op, dtype: dtype)
+        default: throw TensorError.unsupportedDType(op: op, dtype: dtype)
         }
     }
 

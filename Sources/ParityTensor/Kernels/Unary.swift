@@ -266,7 +266,7 @@ extension Tensor {
         switch storage {
         case .float32(let v): return Tensor(shape: shape, storage: .float32(float(v)))
         case .float64(let v): return Tensor(shape: shape, storage: .float64(double(v)))
-        case .int64: throw TensorError.unsupportedDType(op: op, dtype: dtype)
+        default: throw TensorError.unsupportedDType(op: op, dtype: dtype)
         }
     }
 

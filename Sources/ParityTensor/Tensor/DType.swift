@@ -1,13 +1,44 @@
 import RealModule
 
-/// The element type of a ``Tensor``: the two floating-point precisions models run in, and 64-bit
-/// integers for indices (PyTorch's `torch.long`, TensorFlow's `int64`).
+/// The element type of a ``Tensor``: the two floating-point precisions models compute in, the two
+/// 16-bit float formats models are stored and run in (`torch.float16`, `torch.bfloat16`), 64- and
+/// 32-bit integers (indices: `torch.long`, `torch.int`) and booleans (masks).
+///
+/// The ops compute in `float32` and `float64`; a 16-bit float is a storage type that a caller widens to
+/// `float32`, computes with and rounds back (what PyTorch's CPU kernels do for `Half` and `BFloat16`:
+/// each op computes in float and rounds its result once).
 public enum DType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case float32
     case float64
     case int64
+    case int32
+    case bool
+    case float16
+    case bfloat16
 
-    public var isFloatingPoint: Bool { self != .int64 }
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .float32, .float64, .float16, .bfloat16: return true
+        case .int64, .int32, .bool: return false
+        }
+    }
+
+    /// `int64` or `int32` (not `bool`).
+    public var isInteger: Bool { self == .int64 || self == .int32 }
+
+    /// `float16` or `bfloat16`: stored in 16 bits, computed in `float32`.
+    public var isHalf: Bool { self == .float16 || self == .bfloat16 }
+
+    /// Bytes per element.
+    public var byteCount: Int {
+        switch self {
+        case .float64, .int64: return 8
+        case .float32, .int32: return 4
+        case .float16, .bfloat16: return 2
+        case .bool: return 1
+        }
+    }
+
     public var description: String { rawValue }
 }
 

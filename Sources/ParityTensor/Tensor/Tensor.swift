@@ -1,14 +1,42 @@
-/// An n-dimensional array of `Float`, `Double` or `Int64`, stored contiguously in row-major
-/// (C) order, with value semantics (copy-on-write).
+/// An n-dimensional array of one ``DType``, stored contiguously in row-major (C) order, with value
+/// semantics (copy-on-write).
 ///
 /// Layout is always dense and row-major, the layout both PyTorch (`contiguous()`) and TensorFlow
 /// hand to their CPU kernels; a transpose materialises a new buffer. Rank 0 is a scalar.
 public struct Tensor: Sendable, Equatable, CustomStringConvertible {
-    /// The elements, one case per ``DType``.
+    /// The elements, one case per ``DType``. 16-bit floats are kept as their bit patterns (see
+    /// ``HalfPrecision``).
     public enum Storage: Sendable, Equatable {
         case float32([Float])
         case float64([Double])
         case int64([Int64])
+        case int32([Int32])
+        case bool([Bool])
+        case float16([UInt16])
+        case bfloat16([UInt16])
+
+        public var count: Int {
+            switch self {
+            case .float32(let v): return v.count
+            case .float64(let v): return v.count
+            case .int64(let v): return v.count
+            case .int32(let v): return v.count
+            case .bool(let v): return v.count
+            case .float16(let v), .bfloat16(let v): return v.count
+            }
+        }
+
+        public var dtype: DType {
+            switch self {
+            case .float32: return .float32
+            case .float64: return .float64
+            case .int64: return .int64
+            case .int32: return .int32
+            case .bool: return .bool
+            case .float16: return .float16
+            case .bfloat16: return .bfloat16
+            }
+        }
     }
 
     public let shape: [Int]
@@ -16,12 +44,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     /// Wraps `storage` as a tensor of `shape`; the element count must match.
     public init(shape: [Int], storage: Storage) {
-        let count: Int
-        switch storage {
-        case .float32(let v): count = v.count
-        case .float64(let v): count = v.count
-        case .int64(let v): count = v.count
-        }
+        let count = storage.count
         precondition(shape.allSatisfy { $0 >= 0 } && Shape.count(shape) == count,
                      "Tensor: \(count) elements cannot have shape \(shape)")
         self.shape = shape
@@ -36,30 +59,24 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.init(shape: shape, storage: .int64(values))
     }
 
+    public init(shape: [Int], bools values: [Bool]) {
+        self.init(shape: shape, storage: .bool(values))
+    }
+
     /// A rank-0 tensor.
     public init<T: FloatElement>(scalar: T) { self.init(shape: [], values: [scalar]) }
 
-    /// A tensor of `shape` filled with `value` in `dtype`.
+    /// A tensor of `shape` filled with `value` converted to `dtype` (as ``cast(to:)`` converts).
     public init(repeating value: Double, shape: [Int], dtype: DType) {
-        let n = Shape.count(shape)
-        switch dtype {
-        case .float32: self.init(shape: shape, storage: .float32([Float](repeating: Float(value), count: n)))
-        case .float64: self.init(shape: shape, storage: .float64([Double](repeating: value, count: n)))
-        case .int64: self.init(shape: shape, storage: .int64([Int64](repeating: Int64(value), count: n)))
-        }
+        let one = Tensor(shape: [], storage: .float64([value])).cast(to: dtype)
+        self.init(shape: shape, storage: one.storage.repeated(Shape.count(shape)))
     }
 
     public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
         Tensor(repeating: 0, shape: shape, dtype: dtype)
     }
 
-    public var dtype: DType {
-        switch storage {
-        case .float32: return .float32
-        case .float64: return .float64
-        case .int64: return .int64
-        }
-    }
+    public var dtype: DType { storage.dtype }
 
     public var rank: Int { shape.count }
     public var count: Int { Shape.count(shape) }
@@ -67,17 +84,36 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// The elements as `T`, or `nil` when the tensor holds another dtype.
     public func values<T: FloatElement>(_ type: T.Type = T.self) -> [T]? { T.values(in: storage) }
 
-    /// Every element widened to `Double`, whatever the dtype (for reports and tests).
+    /// Every element widened to `Double`, whatever the dtype (for reports and tests; a bool is 1 or 0).
     public var doubles: [Double] {
         switch storage {
         case .float32(let v): return v.map(Double.init)
         case .float64(let v): return v
         case .int64(let v): return v.map(Double.init)
+        case .int32(let v): return v.map(Double.init)
+        case .bool(let v): return v.map { $0 ? 1 : 0 }
+        case .float16(let v): return v.map { Double(HalfPrecision.float(fromFloat16: $0)) }
+        case .bfloat16(let v): return v.map { Double(HalfPrecision.float(fromBFloat16: $0)) }
         }
     }
 
     public var int64s: [Int64]? {
         if case .int64(let v) = storage { return v }
+        return nil
+    }
+
+    /// The elements of an integer or bool tensor as `Int64` (a bool is 1 or 0); `nil` for floats.
+    public var integers: [Int64]? {
+        switch storage {
+        case .int64(let v): return v
+        case .int32(let v): return v.map(Int64.init)
+        case .bool(let v): return v.map { $0 ? 1 : 0 }
+        default: return nil
+        }
+    }
+
+    public var bools: [Bool]? {
+        if case .bool(let v) = storage { return v }
         return nil
     }
 
@@ -92,24 +128,80 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         return Tensor(shape: newShape, storage: storage)
     }
 
-    /// Converts to `dtype`, rounding to nearest (float64 -> float32) or truncating toward zero
-    /// (float -> int64, as `torch.Tensor.long()` does).
+    /// Converts to `dtype` as PyTorch's `tensor.to(dtype)` does on CPU: floats narrow by rounding to
+    /// nearest even (float64 → float16/bfloat16 through float32, as `c10::Half(double)`), floats become
+    /// integers by truncation toward zero (NaN and out-of-range values, undefined in C++, give 0 here),
+    /// int64 → int32 wraps (two's complement), anything → bool is `x ≠ 0` (NaN is true), bool → number is
+    /// 1 or 0, integers → floats round to nearest.
     public func cast(to dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
-        switch (storage, dtype) {
-        case (.float32(let v), .float64): return Tensor(shape: shape, storage: .float64(v.map(Double.init)))
-        case (.float64(let v), .float32): return Tensor(shape: shape, storage: .float32(v.map(Float.init)))
-        case (.int64(let v), .float32): return Tensor(shape: shape, storage: .float32(v.map(Float.init)))
-        case (.int64(let v), .float64): return Tensor(shape: shape, storage: .float64(v.map(Double.init)))
-        case (.float32(let v), .int64): return Tensor(shape: shape, storage: .int64(v.map { Int64(exactly: $0.rounded(.towardZero)) ?? 0 }))
-        case (.float64(let v), .int64): return Tensor(shape: shape, storage: .int64(v.map { Int64(exactly: $0.rounded(.towardZero)) ?? 0 }))
-        default: return self
-        }
+        return Tensor(shape: shape, storage: storage.converted(to: dtype))
     }
 
     public var description: String {
-        let shown = doubles.prefix(8).map { dtype == .int64 ? String(Int64($0)) : String($0) }
+        let shown = doubles.prefix(8).map { dtype.isFloatingPoint ? String($0) : (dtype == .bool ? String($0 != 0) : String(Int64($0))) }
         let more = count > 8 ? ", …" : ""
         return "Tensor<\(dtype)>\(shape)[\(shown.joined(separator: ", "))\(more)]"
+    }
+}
+
+extension Tensor.Storage {
+    /// The same elements repeated to `count` (one element repeated, or empty).
+    func repeated(_ count: Int) -> Tensor.Storage {
+        switch self {
+        case .float32(let v): return .float32(Array(repeating: v.first ?? 0, count: count))
+        case .float64(let v): return .float64(Array(repeating: v.first ?? 0, count: count))
+        case .int64(let v): return .int64(Array(repeating: v.first ?? 0, count: count))
+        case .int32(let v): return .int32(Array(repeating: v.first ?? 0, count: count))
+        case .bool(let v): return .bool(Array(repeating: v.first ?? false, count: count))
+        case .float16(let v): return .float16(Array(repeating: v.first ?? 0, count: count))
+        case .bfloat16(let v): return .bfloat16(Array(repeating: v.first ?? 0, count: count))
+        }
+    }
+
+    /// The elements converted to `dtype` (see ``Tensor/cast(to:)``).
+    func converted(to dtype: DType) -> Tensor.Storage {
+        // Floats go through Double (exact for every float source), integers through Int64.
+        switch self {
+        case .float32(let v):
+            switch dtype {
+            case .float16: return .float16(v.map(HalfPrecision.float16Bits(from:)))
+            case .bfloat16: return .bfloat16(v.map(HalfPrecision.bfloat16Bits(from:)))
+            default: return Self.fromDoubles(v.map(Double.init), to: dtype)
+            }
+        case .float64(let v): return Self.fromDoubles(v, to: dtype)
+        case .float16, .bfloat16: return Self.fromDoubles(Tensor(shape: [count], storage: self).doubles, to: dtype)
+        case .int64(let v): return Self.fromIntegers(v, to: dtype)
+        case .int32(let v): return Self.fromIntegers(v.map(Int64.init), to: dtype)
+        case .bool(let v): return Self.fromIntegers(v.map { $0 ? 1 : 0 }, to: dtype)
+        }
+    }
+
+    private static func truncated(_ x: Double) -> Int64 {
+        x.isFinite ? Int64(exactly: x.rounded(.towardZero)) ?? 0 : 0
+    }
+
+    private static func fromDoubles(_ v: [Double], to dtype: DType) -> Tensor.Storage {
+        switch dtype {
+        case .float32: return .float32(v.map(Float.init))
+        case .float64: return .float64(v)
+        case .float16: return .float16(v.map { HalfPrecision.float16Bits(from: Float($0)) })
+        case .bfloat16: return .bfloat16(v.map { HalfPrecision.bfloat16Bits(from: Float($0)) })
+        case .int64: return .int64(v.map(truncated))
+        case .int32: return .int32(v.map { Int32(truncatingIfNeeded: truncated($0)) })
+        case .bool: return .bool(v.map { $0 != 0 })
+        }
+    }
+
+    private static func fromIntegers(_ v: [Int64], to dtype: DType) -> Tensor.Storage {
+        switch dtype {
+        case .float32: return .float32(v.map(Float.init))
+        case .float64: return .float64(v.map(Double.init))
+        case .float16: return .float16(v.map { HalfPrecision.float16Bits(from: Float($0)) })
+        case .bfloat16: return .bfloat16(v.map { HalfPrecision.bfloat16Bits(from: Float($0)) })
+        case .int64: return .int64(v)
+        case .int32: return .int32(v.map { Int32(truncatingIfNeeded: $0) })
+        case .bool: return .bool(v.map { $0 != 0 })
+        }
     }
 }

@@ -1,48 +1,61 @@
 import ParityNN
 
-/// Copies and dtype conversions of core ATen: `clone` (values are always dense, so a copy is the
-/// value itself), `_to_copy(dtype:)` and `_assert_tensor_metadata` (a check torch.export inserts
-/// before a `.to()`; it produces nothing here).
+/// Copies, dtype conversions and the no-op nodes torch.export keeps.
 ///
-/// `_to_copy` to a floating dtype (float32, float64) computes in the run's float dtype; to int64 it
-/// truncates toward zero (`Tensor.long()`); to bool it gives the 1/0 mask of `x ≠ 0` in the run's float
-/// dtype (the importer's representation of a bool). Narrower integers (which wrap) and float16 /
-/// bfloat16 (which round) are refused rather than computed differently.
+/// - `copy(self, src)` (`self.copy_(src)` functionally): `src` broadcast to `self`'s shape and dtype.
+/// - Copies: values are always dense and never aliased, so `clone`, `contiguous`, `lift_fresh_copy`,
+///   `detach`, `alias` and `_to_copy` / `to` without a dtype are the value itself.
+/// - Conversions (`_to_copy`, `to.dtype`, `to.dtype_layout`, `to.device` with a dtype, `to.other`,
+///   `type_as`): floats narrow by rounding to nearest even, floats become integers by truncation toward
+///   zero, int64 → int32 wraps, anything → bool is `x ≠ 0` (``ParityTensor/Tensor/cast(to:)``). A
+///   floating target computes in the run's float dtype; in a float32 run a float16 / bfloat16 target
+///   rounds to it (a float64 run, the referee, keeps full precision).
+/// - Checks that produce nothing: `_assert_tensor_metadata` (inserted before a `.to()`),
+///   `_assert_scalar`, `_assert_async`, `sym_constrain_range(_for_size)` (shape guards of an export;
+///   the shapes are fixed when Parity runs).
 enum ConversionOps: ATenFamily {
-    static let targets: Set<String> = ["aten.clone.default", "aten._to_copy.default", "aten._assert_tensor_metadata.default"]
+    static let identities: Set<String> = [
+        "aten.clone.default", "aten.contiguous.default", "aten.lift_fresh_copy.default", "aten.lift_fresh.default",
+        "aten.detach.default", "aten.alias.default", "aten.resolve_conj.default", "aten.resolve_neg.default",
+    ]
+    static let checks: Set<String> = [
+        "aten._assert_tensor_metadata.default", "aten._assert_scalar.default", "aten._assert_async.default", "aten._assert_async.msg",
+        "aten.sym_constrain_range.default", "aten.sym_constrain_range_for_size.default", "aten._functional_assert_async.msg",
+    ]
+    static let conversions: Set<String> = [
+        "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.to.device", "aten.to.other", "aten.type_as.default",
+        "aten.to.prim_dtype", "aten.to.prim_Device", "aten.copy.default",
+    ]
+    static let targets: Set<String> = identities.union(checks).union(conversions)
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
+        if identities.contains(c.target) { return [try c.tensor("self")] }
+        if checks.contains(c.target) { return [] }
+        let x = try c.tensor("self")
         switch c.target {
-        case "aten.clone.default":
-            return [try c.tensor("self")]
-        case "aten._assert_tensor_metadata.default":
-            _ = try c.tensor("a")
-            return []
-        case "aten._to_copy.default":
-            let x = try c.tensor("self")
+        case "aten.copy.default":
+            // `self.copy_(src)` functionally: src broadcast to self's shape in self's dtype.
+            let src = try c.tensor("src")
+            return [try c.b.cast(c.b.broadcast(src, to: c.shape(x)), to: c.b.type(of: x).dtype)]
+        case "aten.to.other", "aten.type_as.default":
+            // `other` in its compute dtype; a 16-bit or int32 result is conformed to the recorded dtype.
+            return [try c.b.cast(x, to: c.b.type(of: c.tensor("other")).dtype)]
+        default:
             switch c.node.argument("dtype") {
             case .none?, nil: return [x]
-            case .scalarType(let code)?:
-                return [try convert(c, x, to: code, argument: "dtype")]
+            case .scalarType(let code)?: return [try convert(c, x, to: code)]
             case let other?: throw c.fail("dtype", "expected a dtype; received \(other)")
             }
-        default:
-            throw c.unsupported("not in the conversion table")
         }
     }
 
-    /// `x` converted to the ScalarType `code` in the importer's representation.
-    static func convert<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, to code: Int, argument: String) throws -> B.Value {
-        let b = c.b
-        switch code {
-        case 7, 8: return try c.floating(x)
-        case 5: return try b.cast(x, to: .int64)
-        case 12:
-            let wide = b.type(of: x).dtype == .int64 ? try b.cast(x, to: .float64) : x
-            let zero = try b.binary(.equal, wide, b.scalar(0, like: wide))
-            return try b.cast(b.subtract(b.scalar(1, like: zero), zero), to: c.floatType)
-        default:
-            throw c.unsupported("conversion to \(ScalarTypes.name(code)) is not mapped (only float32, float64, int64 and bool)")
+    /// `x` converted to the ScalarType `code`, in the run's representation (see the type's comment).
+    static func convert<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, to code: Int) throws -> B.Value {
+        guard let dtype = ScalarTypes.dtype(code) else {
+            throw c.unsupported("conversion to \(ScalarTypes.name(code)) is not supported")
         }
+        if dtype.isHalf { return try c.b.cast(x, to: c.floatType == .float32 ? dtype : c.floatType) }
+        if dtype.isFloatingPoint { return try c.b.cast(x, to: c.floatType) }
+        return try c.b.cast(x, to: dtype == .int32 ? .int64 : dtype)
     }
 }

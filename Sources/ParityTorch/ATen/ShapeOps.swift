@@ -1,27 +1,235 @@
 import ParityNN
 
-/// View and layout operators. Values are always dense (a view is a copy with the same elements), so
-/// `view`, `reshape` and `flatten` are one reshape; `slice` clamps its bounds as Python does; `gather`
-/// needs a fixed index (a buffer or constant) and becomes one ``Remap``. `index.Tensor` with one
-/// index tensor (`x[:, idx]`, any index shape, negative indices counting from the end) is a
-/// ``Gather`` on that axis, the index's axes in place of the indexed one (PyTorch's rule when the
-/// advanced indices are adjacent, as one is); several index tensors and boolean masks are refused.
-/// `full(size, fill_value)` takes its dtype from `dtype`, else from the fill value (an int gives int64,
-/// a float the run's float dtype, a bool a 1/0 mask); `full_like` from `self` unless `dtype` is given.
+/// View and layout operators. Values are always dense (a view is a copy with the same elements; an
+/// in-place write through a view reaches its base through ``Aliasing``), so `view`, `reshape`,
+/// `flatten`, `unflatten`, `squeeze` and `unsqueeze` are one reshape; `slice` and `narrow` clamp their
+/// bounds as Python does; `split` (chunks of `split_size`, the last smaller), `chunk` (⌈n/chunks⌉ per
+/// chunk, so possibly fewer chunks) and `unbind` are slices; `roll` is two slices joined; `flip`,
+/// `repeat`, `tile`, `diagonal`, `unfold` and the pixel and channel shuffles are fixed rearrangements;
+/// `tril` / `triu` select with a constant mask.
 enum ShapeOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.view.default", "aten.reshape.default", "aten.flatten.using_ints", "aten.permute.default", "aten.transpose.int",
         "aten.unsqueeze.default", "aten.squeeze.default", "aten.squeeze.dim", "aten.expand.default", "aten.cat.default",
         "aten.stack.default", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int", "aten.slice.Tensor",
-        "aten.select.int", "aten.index_select.default", "aten.gather.default", "aten.zeros.default",
-        "aten.full.default", "aten.full_like.default", "aten.index.Tensor",
+        "aten.select.int", "aten.unflatten.int", "aten.split.Tensor", "aten.split.sizes", "aten.view_as.default",
+        "aten.reshape_as.default", "aten.expand_as.default", "aten.swapaxes.default", "aten.swapdims.default", "aten.movedim.int",
+        "aten.narrow.default", "aten.squeeze.dims", "aten._unsafe_view.default", "aten.roll.default", "aten.flip.default",
+        "aten.repeat.default", "aten.tile.default", "aten.tril.default", "aten.triu.default", "aten.diagonal.default",
+        "aten.unfold.default", "aten.pixel_shuffle.default", "aten.pixel_unshuffle.default", "aten.channel_shuffle.default",
+        "aten.native_channel_shuffle.default", "aten.repeat_interleave.self_int", "aten.atleast_1d.default",
+        "aten.tensor_split.sections", "aten.tensor_split.indices", "aten.hsplit.int", "aten.vsplit.int",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
         switch c.target {
-        case "aten.view.default", "aten.reshape.default":
-            return [try b.reshape(c.tensor("self"), c.size(c.target == "aten.view.default" ? "size" : "shape", inferable: true))]
+        case "aten.view.default", "aten.reshape.default", "aten._unsafe_view.default":
+            return [try b.reshape(c.tensor("self"), c.size(c.target == "aten.reshape.default" ? "shape" : "size", inferable: true))]
+        case "aten.view_as.default", "aten.reshape_as.default":
+            return [try b.reshape(c.tensor("self"), c.shape(c.tensor("other")))]
+        case "aten.expand_as.default":
+            let x = try c.tensor("self"), target = c.shape(try c.tensor("other"))
+            return [try b.broadcast(b.reshape(x, Array(repeating: 1, count: Swift.max(target.count - c.rank(x), 0)) + c.shape(x)), to: target)]
+        case "aten.unflatten.int":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            let axis = try c.dim(c.int("dim"), rank: shape.count)
+            var sizes = try c.ints("sizes")
+            if let unknown = sizes.firstIndex(of: -1) {
+                let known = sizes.enumerated().filter { $0.offset != unknown }.reduce(1) { $0 * $1.element }
+                guard known > 0, shape[axis] % known == 0 else { throw c.fail("sizes", "\(sizes) do not divide \(shape[axis])") }
+                sizes[unknown] = shape[axis] / known
+            }
+            guard sizes.reduce(1, *) == shape[axis] else { throw c.fail("sizes", "\(sizes) do not multiply to \(shape[axis])") }
+            return [try b.reshape(x, Array(shape[..<axis]) + sizes + Array(shape[(axis + 1)...]))]
+        case "aten.swapaxes.default", "aten.swapdims.default":
+            let x = try c.tensor("self")
+            let rank = c.rank(x)
+            if rank == 0 { return [x] }
+            let (a, d) = c.target == "aten.swapaxes.default" ? ("axis0", "axis1") : ("dim0", "dim1")
+            var order = Array(0..<rank)
+            order.swapAt(try c.dim(c.int(a), rank: rank), try c.dim(c.int(d), rank: rank))
+            return [try b.permute(x, order)]
+        case "aten.movedim.int":
+            let x = try c.tensor("self")
+            let rank = c.rank(x)
+            let source = try c.dim(c.int("source"), rank: rank), destination = try c.dim(c.int("destination"), rank: rank)
+            var order = Array(0..<rank).filter { $0 != source }
+            order.insert(source, at: destination)
+            return [try b.permute(x, order)]
+        case "aten.narrow.default":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            let axis = try c.dim(c.int("dim"), rank: shape.count)
+            var start = try c.int("start")
+            if start < 0 { start += shape[axis] }
+            let length = try c.int("length")
+            guard start >= 0, length >= 0, start + length <= shape[axis] else { throw c.fail("length", "narrow(\(start), \(length)) exceeds size \(shape[axis])") }
+            return [try b.slice(x, Array(repeating: .all, count: axis) + [SliceAxis(start: start, end: start + length)])]
+        case "aten.squeeze.dims":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            let drop = Set(try c.ints("dim").map { try c.dim($0, rank: shape.count) }.filter { !shape.isEmpty && shape[$0] == 1 })
+            return [try b.reshape(x, shape.enumerated().filter { !drop.contains($0.offset) }.map(\.element))]
+        case "aten.split.Tensor":
+            let x = try c.tensor("self")
+            let axis = try c.dim(c.int("dim", default: 0), rank: c.rank(x))
+            let size = try c.int("split_size")
+            guard size >= 1 else { throw c.fail("split_size", "must be positive; received \(size)") }
+            let n = c.shape(x)[axis]
+            let sizes = n == 0 ? [0] : stride(from: 0, to: n, by: size).map { Swift.min(size, n - $0) }
+            return try b.split(x, sizes: sizes, axis: axis)
+        case "aten.split.sizes":
+            let x = try c.tensor("self")
+            return try b.split(x, sizes: c.ints("split_size"), axis: c.dim(c.int("dim", default: 0), rank: c.rank(x)))
+        case "aten.tensor_split.sections", "aten.tensor_split.indices", "aten.hsplit.int", "aten.vsplit.int":
+            let x = try c.tensor("self")
+            let rank = c.rank(x)
+            var axis = c.target == "aten.vsplit.int" ? 0 : (c.target == "aten.hsplit.int" ? (rank == 1 ? 0 : 1) : try c.dim(c.int("dim", default: 0), rank: rank))
+            axis = Swift.min(axis, Swift.max(rank - 1, 0))
+            let n = c.shape(x)[axis]
+            var bounds: [Int]
+            if c.target == "aten.tensor_split.indices" {
+                bounds = try c.ints("indices").map { Swift.min(Swift.max($0 < 0 ? $0 + n : $0, 0), n) }
+            } else {
+                let sections = try c.int(c.target == "aten.tensor_split.sections" ? "sections" : "sections")
+                guard sections >= 1 else { throw c.fail("sections", "must be positive; received \(sections)") }
+                let (q, r) = (n / sections, n % sections)
+                bounds = (1..<sections).map { $0 * q + Swift.min($0, r) }
+            }
+            var sizes: [Int] = []
+            var previous = 0
+            for bound in bounds + [n] {
+                let end = Swift.max(bound, previous)
+                sizes.append(end - previous)
+                previous = end
+            }
+            return try b.split(x, sizes: sizes, axis: axis)
+        case "aten.roll.default":
+            var x = try c.tensor("self")
+            let original = c.shape(x)
+            var shifts = try c.ints("shifts"), dims = try c.ints("dims", default: [])
+            if dims.isEmpty {
+                x = try b.reshape(x, [Shape.count(original)])
+                dims = [0]
+                guard shifts.count == 1 else { throw c.fail("shifts", "\(shifts) needs dims") }
+            }
+            guard shifts.count == dims.count else { throw c.fail("shifts", "\(shifts) and dims \(dims) differ in length") }
+            for (shift, d) in zip(shifts, dims) {
+                let axis = try c.dim(d, rank: c.rank(x))
+                let n = c.shape(x)[axis]
+                guard n > 0 else { continue }
+                let k = ((shift % n) + n) % n
+                if k == 0 { continue }
+                let prefix = Array(repeating: SliceAxis.all, count: axis)
+                x = try b.concat([b.slice(x, prefix + [SliceAxis(start: n - k, end: n)]), b.slice(x, prefix + [SliceAxis(start: 0, end: n - k)])], axis: axis)
+            }
+            shifts = []
+            return [try b.reshape(x, original)]
+        case "aten.flip.default":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            let dims = Set(try c.ints("dims").map { try c.dim($0, rank: shape.count) })
+            guard !dims.isEmpty, !shape.isEmpty else { return [x] }
+            return [try rearrange(c, x) { index in index.enumerated().map { dims.contains($0.offset) ? shape[$0.offset] - 1 - $0.element : $0.element } }]
+        case "aten.repeat.default", "aten.tile.default":
+            let x = try c.tensor("self")
+            var repeats = try c.ints(c.target == "aten.tile.default" ? "dims" : "repeats")
+            var shape = c.shape(x)
+            if c.target == "aten.tile.default", repeats.count < shape.count { repeats = Array(repeating: 1, count: shape.count - repeats.count) + repeats }
+            guard repeats.count >= shape.count, repeats.allSatisfy({ $0 >= 0 }) else { throw c.fail("repeats", "\(repeats) for a tensor of shape \(shape)") }
+            shape = Array(repeating: 1, count: repeats.count - shape.count) + shape
+            try c.checkCount(zip(repeats, shape).map(*), "repeats")
+            let interleaved = zip(repeats, shape).flatMap { [1, $1] }
+            let expanded = zip(repeats, shape).flatMap { [$0, $1] }
+            return [try b.reshape(b.broadcast(b.reshape(x, interleaved), to: expanded), zip(repeats, shape).map(*))]
+        case "aten.repeat_interleave.self_int":
+            let x = try c.tensor("self")
+            let repeats = try c.int("repeats")
+            guard repeats >= 0 else { throw c.fail("repeats", "must be non-negative; received \(repeats)") }
+            var shape = c.shape(x)
+            guard let d = try c.optionalInt("dim") else {
+                let flat = try b.reshape(x, [Shape.count(shape), 1])
+                return [try b.reshape(b.broadcast(flat, to: [Shape.count(shape), repeats]), [Shape.count(shape) * repeats])]
+            }
+            let axis = try c.dim(d, rank: shape.count)
+            var inserted = shape
+            inserted.insert(1, at: axis + 1)
+            var expanded = shape
+            expanded.insert(repeats, at: axis + 1)
+            shape[axis] *= repeats
+            return [try b.reshape(b.broadcast(b.reshape(x, inserted), to: expanded), shape)]
+        case "aten.tril.default", "aten.triu.default":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            guard shape.count >= 2 else { throw c.fail("self", "expected at least 2 dimensions; received \(shape)") }
+            let diagonal = try c.int("diagonal", default: 0)
+            let (rows, cols) = (shape[shape.count - 2], shape[shape.count - 1])
+            let lower = c.target == "aten.tril.default"
+            let keep = (0..<rows).flatMap { i in (0..<cols).map { j in (lower ? j - i <= diagonal : j - i >= diagonal) } }
+            let mask = b.constant(Tensor(shape: [rows, cols], bools: keep))
+            let zero = b.constant(Tensor(repeating: 0, shape: [], dtype: b.type(of: x).dtype))
+            return [try where_(c, mask, x, zero)]
+        case "aten.diagonal.default":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            let offset = try c.int("offset", default: 0)
+            let d1 = try c.dim(c.int("dim1", default: 0), rank: shape.count), d2 = try c.dim(c.int("dim2", default: 1), rank: shape.count)
+            guard d1 != d2 else { throw c.fail("dim2", "dim1 and dim2 are both \(d1)") }
+            let length = Swift.max(0, offset >= 0 ? Swift.min(shape[d1], shape[d2] - offset) : Swift.min(shape[d1] + offset, shape[d2]))
+            let rest = (0..<shape.count).filter { $0 != d1 && $0 != d2 }
+            let moved = try b.permute(x, rest + [d1, d2])
+            let restCount = Shape.count(rest.map { shape[$0] })
+            let flat = try b.reshape(moved, [restCount, shape[d1] * shape[d2]])
+            let indices = (0..<length).map { k in offset >= 0 ? k * shape[d2] + k + offset : (k - offset) * shape[d2] + k }
+            let picked = try b.apply(Remap(indices: indices, innerShape: [length], batchRank: 1, label: "diagonal"), [flat])
+            return [try b.reshape(picked, rest.map { shape[$0] } + [length])]
+        case "aten.unfold.default":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            let axis = try c.dim(c.int("dimension"), rank: shape.count)
+            let size = try c.int("size"), step = try c.int("step")
+            guard size >= 0, step >= 1, size <= Swift.max(shape.isEmpty ? 1 : shape[axis], 0) else { throw c.fail("size", "unfold(\(size), \(step)) of \(shape)") }
+            let n = shape.isEmpty ? 1 : shape[axis]
+            let windows = (n - size) / step + 1
+            var out = shape
+            if out.isEmpty { out = [windows, size] } else { out[axis] = windows; out.append(size) }
+            return [try rearrange(c, x, outShape: out) { index in
+                var source = Array(index.dropLast())
+                if source.isEmpty { return [] }
+                source[axis] = index[axis] * step + index.last!
+                return source
+            }]
+        case "aten.pixel_shuffle.default", "aten.pixel_unshuffle.default":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            let r = try c.int(c.target == "aten.pixel_shuffle.default" ? "upscale_factor" : "downscale_factor")
+            guard shape.count >= 3, r >= 1 else { throw c.fail("self", "expected (…, C, H, W) and a positive factor") }
+            let lead = Array(shape.dropLast(3))
+            let (ch, h, w) = (shape[shape.count - 3], shape[shape.count - 2], shape[shape.count - 1])
+            let k = lead.count
+            if c.target == "aten.pixel_shuffle.default" {
+                guard ch % (r * r) == 0 else { throw c.fail("upscale_factor", "\(r)² does not divide \(ch) channels") }
+                let split = try b.reshape(x, lead + [ch / (r * r), r, r, h, w])
+                let moved = try b.permute(split, Array(0..<k) + [k, k + 3, k + 1, k + 4, k + 2])
+                return [try b.reshape(moved, lead + [ch / (r * r), h * r, w * r])]
+            }
+            guard h % r == 0, w % r == 0 else { throw c.fail("downscale_factor", "\(r) does not divide \(h)×\(w)") }
+            let split = try b.reshape(x, lead + [ch, h / r, r, w / r, r])
+            let moved = try b.permute(split, Array(0..<k) + [k, k + 2, k + 4, k + 1, k + 3])
+            return [try b.reshape(moved, lead + [ch * r * r, h / r, w / r])]
+        case "aten.channel_shuffle.default", "aten.native_channel_shuffle.default":
+            let x = try c.tensor("self")
+            let shape = c.shape(x)
+            let groups = try c.int("groups")
+            guard shape.count >= 2, groups >= 1, shape[1] % groups == 0 else { throw c.fail("groups", "\(groups) for shape \(shape)") }
+            let rest = Array(shape.dropFirst(2))
+            let split = try b.reshape(x, [shape[0], groups, shape[1] / groups] + rest)
+            return [try b.reshape(b.permute(split, [0, 2, 1] + Array(3..<(3 + rest.count))), shape)]
+        case "aten.atleast_1d.default":
+            let x = try c.tensor("self")
+            return [c.rank(x) == 0 ? try b.reshape(x, [1]) : x]
         case "aten.flatten.using_ints":
             let x = try c.tensor("self")
             let shape = c.shape(x)
@@ -115,102 +323,39 @@ enum ShapeOps: ATenFamily {
             let sliced = try b.slice(x, Array(repeating: .all, count: axis) + [SliceAxis(start: index, end: index + 1)])
             shape.remove(at: axis)
             return [try b.reshape(sliced, shape)]
-        case "aten.index_select.default":
-            let x = try c.tensor("self"), index = try c.tensor("index")
-            guard b.type(of: index).dtype == .int64, c.rank(index) <= 1 else { throw c.fail("index", "expected a 1-D int64 tensor") }
-            return [try b.apply(Gather(axis: c.dim(c.int("dim"), rank: c.rank(x))), [x, index])]
-        case "aten.gather.default":
-            let x = try c.tensor("self")
-            guard let index = c.knownTensor("index"), let values = index.int64s else {
-                throw c.unsupported("gather with an index computed at run time is not mapped (only a fixed index: a buffer or constant)")
-            }
-            let shape = c.shape(x)
-            let axis = try c.dim(c.int("dim"), rank: shape.count)
-            guard index.rank == shape.count else { throw c.fail("index", "rank \(index.rank) differs from the input's \(shape.count)") }
-            let strides = Shape.strides(shape), outStrides = Shape.strides(index.shape)
-            var flat = [Int](repeating: 0, count: values.count)
-            for (i, v) in values.enumerated() {
-                var rest = i, offset = 0
-                for d in 0..<shape.count {
-                    var coordinate = rest / outStrides[d]
-                    rest %= outStrides[d]
-                    if d == axis {
-                        coordinate = Int(v) < 0 ? Int(v) + shape[d] : Int(v)
-                        guard coordinate >= 0, coordinate < shape[d] else { throw c.fail("index", "value \(v) is out of range for size \(shape[d])") }
-                    } else if coordinate >= shape[d] {
-                        throw c.fail("index", "shape \(index.shape) exceeds the input's \(shape) on axis \(d)")
-                    }
-                    offset += coordinate * strides[d]
-                }
-                flat[i] = offset
-            }
-            return [try b.apply(Remap(indices: flat, innerShape: index.shape, batchRank: 0, label: "gather"), [x])]
-        case "aten.zeros.default":
-            // A floating dtype (or none: PyTorch's default float32) is the run's float dtype.
-            let size = try c.size("size")
-            return [c.b.constant(Tensor.zeros(size, dtype: try c.dtype("dtype") ?? c.floatType))]
-        case "aten.full.default", "aten.full_like.default":
-            let size: [Int], inferred: DType
-            if c.target == "aten.full.default" {
-                size = try c.size("size")
-                if case .int? = c.node.argument("fill_value") { inferred = .int64 } else { inferred = c.floatType }
-            } else {
-                let x = try c.tensor("self")
-                size = c.shape(x)
-                inferred = b.type(of: x).dtype
-            }
-            var value = try c.double("fill_value")
-            var dtype = inferred
-            if case .scalarType(let code)? = c.node.argument("dtype") {
-                dtype = ScalarTypes.isFloatingPoint(code) || code == 12 ? c.floatType : .int64
-                if code == 12 { value = value != 0 ? 1 : 0 }
-                guard [5, 7, 8, 12].contains(code) else { throw c.unsupported("\(c.target) with dtype \(ScalarTypes.name(code)) is not mapped") }
-            } else if case .bool? = c.node.argument("fill_value"), c.target == "aten.full.default" {
-                dtype = c.floatType
-            }
-            if dtype == .int64 { value = value.rounded(.towardZero) }
-            return [b.constant(Tensor(repeating: value, shape: size, dtype: dtype))]
-        case "aten.index.Tensor":
-            let x = try c.tensor("self")
-            let shape = c.shape(x)
-            guard case .optionalTensors(let names)? = c.node.argument("indices") ?? .none else {
-                if case .tensors(let names)? = c.node.argument("indices"), names.count == 1 {
-                    return [try indexAlong(c, x, axis: 0, index: c.value(named: names[0]), known: c.known[names[0]])]
-                }
-                throw c.fail("indices", "expected a list of optional tensors")
-            }
-            let given = names.enumerated().filter { $0.element != nil }
-            guard given.count == 1, let (axis, name) = given.first.map({ ($0.offset, $0.element!) }) else {
-                throw c.unsupported("indexing with \(given.count) index tensors is not mapped (only one)")
-            }
-            guard names.count <= shape.count else { throw c.fail("indices", "\(names.count) indices for a tensor of rank \(shape.count)") }
-            return [try indexAlong(c, x, axis: axis, index: c.value(named: name), known: c.known[name])]
         default:
             throw c.unsupported("not in the shape table")
         }
     }
 
-    /// `x[..., index, ...]` on `axis`: negative indices count from the end (resolved here for a
-    /// fixed index; at run time as `i + n·(i < 0)`), out-of-range ones throw.
-    static func indexAlong<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, axis: Int, index: B.Value, known: Tensor?) throws -> B.Value {
-        let b = c.b
-        let n = c.shape(x)[axis]
-        guard b.type(of: index).dtype == .int64 else {
-            throw c.unsupported("indexing with a boolean or floating index (a mask) is not mapped; only int64 indices")
-        }
-        var resolved = index
-        if let known, let values = known.int64s {
-            let fixed = try values.map { v -> Int64 in
-                let r = v < 0 ? v + Int64(n) : v
-                guard r >= 0, r < Int64(n) else { throw c.fail("indices", "index \(v) is out of range for axis \(axis) of size \(n)") }
-                return r
+    /// `x` rearranged to `outShape` (default: its own): output element at `index` is `x[source(index)]`.
+    static func rearrange<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, outShape: [Int]? = nil, source: ([Int]) -> [Int]) throws -> B.Value {
+        let shape = c.shape(x)
+        let out = outShape ?? shape
+        try c.checkCount(out, "self")
+        let strides = Shape.strides(shape)
+        var map = [Int]()
+        map.reserveCapacity(Shape.count(out))
+        var index = [Int](repeating: 0, count: out.count)
+        for _ in 0..<Shape.count(out) {
+            map.append(zip(source(index), strides).reduce(0) { $0 + $1.0 * $1.1 })
+            var axis = out.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < out[axis] { break }
+                index[axis] = 0
+                axis -= 1
             }
-            resolved = b.constant(Tensor(shape: known.shape, int64: fixed))
-        } else {
-            let wide = try b.cast(index, to: .float64)
-            let negative = try b.binary(.less, wide, b.scalar(0, like: wide))
-            resolved = try b.cast(b.add(wide, b.multiply(negative, b.scalar(Double(n), like: wide))), to: .int64)
         }
-        return try b.apply(Gather(axis: axis), [x, resolved])
+        return try c.b.apply(Remap(indices: map, innerShape: out, batchRank: 0, label: "rearrange"), [x])
+    }
+
+    /// `condition ? x : y` for tensors of any dtype (a float select over `x`'s dtype, or float64 for
+    /// integers and bools).
+    static func where_<B: Builder>(_ c: ATenCall<B>, _ condition: B.Value, _ x: B.Value, _ y: B.Value) throws -> B.Value {
+        let dtype = c.b.type(of: x).dtype
+        let compute: DType = dtype.isFloatingPoint ? dtype : .float64
+        let out = try ArithmeticOps.select(c, condition, c.b.cast(x, to: compute), c.b.cast(y, to: compute))
+        return try c.b.cast(out, to: dtype)
     }
 }

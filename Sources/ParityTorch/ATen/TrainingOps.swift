@@ -7,30 +7,17 @@ import ParityNN
 ///   (`aten/src/ATen/native/Normalization.cpp`, CPU: `α = w·invstd`, `β = b − mean·α`, `y = x·α + β`) and the
 ///   buffers move to `(1 − momentum)·running + momentum·batch`, the variance unbiased (`n/(n − 1)`); a node
 ///   exported in eval mode (`training=False`) trains too, as `model.train()` would make it;
-/// - `dropout` with the step's shared keep-mask, `x·mask/(1 − p)`;
-/// - `add_` (the `num_batches_tracked += 1` of a BatchNorm): computed, and assigned to its buffer.
+/// - `dropout` with the step's shared keep-mask, `x·mask/(1 − p)`.
 ///
+/// In-place updates of buffers (`num_batches_tracked += 1`) are assigned by the interpreter.
 /// Outside a training step, `batch_norm` and `dropout` run as their inference families do (which refuse
-/// the training-mode flags) and `add_` is a plain addition.
+/// the training-mode flags).
 enum TrainingOps: ATenFamily {
-    static let targets: Set<String> = ["aten.add_.Tensor", "aten.batch_norm.default", "aten.dropout.default"]
+    static let targets: Set<String> = ["aten.batch_norm.default", "aten.dropout.default"]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let step = c.b.trainingStep
         switch c.target {
-        case "aten.add_.Tensor":
-            let x = try c.tensor("self")
-            let alpha = try c.double("alpha", default: 1)
-            let sum: B.Value
-            switch try c.operand("other") {
-            case .number(let n, _):
-                sum = try ArithmeticOps.viaFloat(c, x) { try c.b.add($0, c.b.scalar(n * alpha, like: $0)) }
-            case .tensor(let other):
-                let scaled = alpha == 1 ? other : try c.b.multiply(c.floating(other), c.b.scalar(alpha, like: c.floating(other)))
-                sum = try ArithmeticOps.viaFloat(c, x) { try c.b.add($0, c.b.cast(scaled, to: c.b.type(of: $0).dtype)) }
-            }
-            if let step, let buffer = c.knownTensor("self") { try step.assign(buffer, sum) }
-            return [sum]
         case "aten.dropout.default":
             guard let step else { return try EmbeddingOps.lower(c) }
             let x = try c.tensor("input")

@@ -214,6 +214,21 @@ enum ScalarTypes {
 
     static func isFloatingPoint(_ code: Int) -> Bool { [6, 7, 8, 13].contains(code) }
 
+    /// The Parity dtype of a ScalarType: uint8, int8 and int16 are held in int64 (their arithmetic is
+    /// not wrapped at 8 or 16 bits); complex and 8-bit float types have none.
+    static func dtype(_ code: Int) -> DType? {
+        switch code {
+        case 1, 2, 3, 5: return .int64
+        case 4: return .int32
+        case 6: return .float16
+        case 7: return .float32
+        case 8: return .float64
+        case 12: return .bool
+        case 13: return .bfloat16
+        default: return nil
+        }
+    }
+
     static func name(_ code: Int) -> String {
         let names = [0: "unknown", 1: "uint8", 2: "int8", 3: "int16", 4: "int32", 5: "int64", 6: "float16", 7: "float32", 8: "float64",
                      9: "complex32", 10: "complex64", 11: "complex128", 12: "bool", 13: "bfloat16", 28: "uint16", 29: "float8_e4m3fn",

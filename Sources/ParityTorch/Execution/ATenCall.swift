@@ -1,9 +1,11 @@
 import ParityNN
 
-/// A number or a tensor operand (ATen's `Scalar` / `Tensor` overloads).
+/// A number or a tensor operand (ATen's `Scalar` / `Tensor` overloads); a Python bool scalar is kept
+/// apart, as it promotes as a bool.
 enum Operand<Value> {
     case tensor(Value)
     case number(Double, isInteger: Bool)
+    case boolean(Bool)
 }
 
 /// One node being lowered: its arguments resolved by schema name, with PyTorch's defaults supplied
@@ -15,7 +17,8 @@ struct ATenCall<B: Builder> {
     let known: [String: Tensor]
     let floatType: DType
 
-    var target: String { node.target }
+    /// The functional form of the node's operator (an in-place `relu_` lowers as `relu`).
+    var target: String { ATenTable.functional(node.target) }
 
     func fail(_ argument: String, _ message: String) -> TorchError {
         .badArgument(target: node.target, node: node.name, argument: argument, message: message)
@@ -25,9 +28,30 @@ struct ATenCall<B: Builder> {
         .unsupportedArgument(target: node.target, node: node.name, modulePath: node.modulePath, message: message)
     }
 
+    /// The value named `name` in its compute dtype: a 16-bit float widened to float32, an int32 to int64
+    /// (the node's result is brought back to the dtype torch recorded by ``conformed(_:to:)``, so each
+    /// op computes in float and rounds once, as PyTorch's CPU kernels do for Half and BFloat16, and int32
+    /// arithmetic wraps).
     func value(named name: String) throws -> B.Value {
         guard let v = env[name] else { throw fail(name, "refers to '\(name)', which no earlier node produced") }
-        return v
+        switch b.type(of: v).dtype {
+        case .float16, .bfloat16: return try b.cast(v, to: .float32)
+        case .int32: return try b.cast(v, to: .int64)
+        default: return v
+        }
+    }
+
+    /// `value` in the dtype torch recorded for a node's result (`ScalarType` `code`): integers and bools
+    /// as recorded; a 16-bit float rounded to it in a float32 run (a float64 run, the referee, keeps its
+    /// precision); any other float as the run's float dtype.
+    func conformed(_ value: B.Value, to code: Int) throws -> B.Value {
+        let current = b.type(of: value).dtype
+        guard let recorded = ScalarTypes.dtype(code) else { return value }
+        if recorded.isFloatingPoint {
+            if recorded.isHalf && floatType == .float32 { return try b.cast(value, to: recorded) }
+            return current.isFloatingPoint ? value : try b.cast(value, to: floatType)
+        }
+        return try b.cast(value, to: recorded)
     }
 
     func has(_ name: String) -> Bool {
@@ -168,12 +192,17 @@ struct ATenCall<B: Builder> {
         }
     }
 
+    func optionalString(_ name: String) throws -> String? {
+        guard has(name) else { return nil }
+        return try string(name)
+    }
+
     func operand(_ name: String) throws -> Operand<B.Value> {
         switch node.argument(name) {
         case .tensor(let n)?: return .tensor(try value(named: n))
         case .int(let i)?: return .number(Double(i), isInteger: true)
         case .float(let d)?: return .number(d, isInteger: false)
-        case .bool(let v)?: return .number(v ? 1 : 0, isInteger: true)
+        case .bool(let v)?: return .boolean(v)
         case let other: throw fail(name, "expected a tensor or a number; received \(other.map { "\($0)" } ?? "nothing")")
         }
     }
@@ -208,11 +237,13 @@ struct ATenCall<B: Builder> {
         }
     }
 
-    /// The dtype a `ScalarType` argument names, mapped to Parity's: floating types compute in the
-    /// run's float dtype, integers and bool in int64.
+    /// The compute dtype for a `ScalarType` argument: floating types compute in the run's float dtype,
+    /// integers in int64, bool as bool (the result is then conformed to the recorded dtype).
     func dtype(_ name: String) throws -> DType? {
         switch node.argument(name) {
-        case .scalarType(let code)?: return ScalarTypes.isFloatingPoint(code) ? floatType : .int64
+        case .scalarType(let code)?:
+            guard let dtype = ScalarTypes.dtype(code) else { throw unsupported("dtype \(ScalarTypes.name(code)) is not supported") }
+            return dtype.isFloatingPoint ? floatType : (dtype == .bool ? .bool : .int64)
         case .none?, nil: return nil
         case let other?: throw fail(name, "expected a dtype; received \(other)")
         }

@@ -9,38 +9,64 @@ struct Interpreter<B: Builder> {
     /// Sees every top-level node's results as they are computed (``TorchProgram/outputs(_:in:floatType:observe:)``).
     var observe: ((_ node: TorchNode, _ results: [B.Value]) -> Void)? = nil
 
-    /// `known`: graph inputs whose tensor is fixed (weights, buffers), for ops that need a constant
-    /// argument (a gather's index).
+    /// `known`: graph inputs whose tensor is fixed (weights, buffers). A node whose tensor arguments are
+    /// all known (or that has none: `arange`, `full`) is computed once, eagerly, while the program is
+    /// lowered, and its results become constants that are known in turn: index tensors and masks built
+    /// from buffers and `arange` are constants by the time a `gather` or `index` reads them.
+    /// In-place operators run functionally and write through views (``Aliasing``).
+    ///
+    /// In a training step (``Builder/trainingStep``) only nodes that read no tensor are folded, since
+    /// the weights they would fold are the step's variables; an in-place write to a graph input (a
+    /// BatchNorm's `num_batches_tracked += 1`) is assigned to its buffer as PyTorch's update is.
     func run(_ graph: ExportedGraph, inputs: [B.Value], known: [String: Tensor]) throws -> [B.Value] {
         guard inputs.count == graph.inputs.count else {
             throw TorchError.inputMismatch(expected: "\(graph.inputs.count) graph inputs", received: "\(inputs.count)")
         }
         var env: [String: B.Value] = [:]
+        let state = known
+        var known = known
+        let training = b.trainingStep
+        var views: [String: ViewChain] = [:]
         for (name, value) in zip(graph.inputs, inputs) { env[name] = value }
         for node in graph.nodes {
             guard let family = ATenTable.family(for: node.target) else {
                 throw TorchError.unsupportedOperator(target: node.target, node: node.name, modulePath: node.modulePath, moduleClass: node.moduleClass)
             }
-            let call = ATenCall(b: b, node: node, env: env, known: known, floatType: floatType)
+            let reads = node.arguments.flatMap { $0.value.tensorNames }
             let results: [B.Value]
-            do {
-                results = try family.lower(call)
-            } catch let error as TorchError {
-                throw error
-            } catch {
-                throw TorchError.execution(target: node.target, node: node.name, modulePath: node.modulePath, message: "\(error)")
-            }
-            guard results.count >= node.outputs.compactMap({ $0 }).count || results.count >= node.outputs.count else {
-                throw TorchError.execution(target: node.target, node: node.name, modulePath: node.modulePath,
-                                           message: "produced \(results.count) outputs; the graph names \(node.outputs.count)")
+            let foldable = training == nil ? reads.allSatisfy({ known[$0] != nil }) : reads.isEmpty
+            if ObjectIdentifier(family) != ObjectIdentifier(ControlFlowOps.self), foldable {
+                let context = EagerContext()
+                var constants: [String: EagerTensor] = [:]
+                for name in reads { constants[name] = context.constant(known[name]!) }
+                let folded = try Self.lower(node, family: family, graph: graph,
+                                            call: ATenCall(b: context, node: node, env: constants, known: known, floatType: floatType))
+                for (name, value) in zip(node.outputs, folded) { if let name { known[name] = value.tensor } }
+                results = folded.map { b.constant($0.tensor) }
+            } else {
+                results = try Self.lower(node, family: family, graph: graph, call: ATenCall(b: b, node: node, env: env, known: known, floatType: floatType))
             }
             for (slot, name) in node.outputs.enumerated() {
-                guard let name else { continue }
-                guard slot < results.count else {
-                    throw TorchError.execution(target: node.target, node: node.name, modulePath: node.modulePath,
-                                               message: "output \(slot) ('\(name)') is not produced")
+                if let name { env[name] = results[slot] }
+            }
+            let functional = ATenTable.functional(node.target)
+            if Aliasing.isView(functional), let source = Aliasing.source(of: node) {
+                let chain = views[source] ?? ViewChain(base: source, steps: [])
+                for (slot, name) in node.outputs.enumerated() {
+                    if let name { views[name] = ViewChain(base: chain.base, steps: chain.steps + [(node, slot)]) }
                 }
-                env[name] = results[slot]
+            }
+            if functional != node.target, let mutated = Aliasing.source(of: node), let first = results.first {
+                let knownValue = node.outputs.first.flatMap { $0 }.flatMap { known[$0] }
+                try write(first, knownValue: knownValue, into: mutated, env: &env, known: &known, views: views)
+                let base = views[mutated]?.base ?? mutated
+                if let training, let buffer = state[base], let value = env[base] { try training.assign(buffer, value) }
+                // The in-place node's own output is the mutated tensor.
+                if let output = node.outputs.first.flatMap({ $0 }) {
+                    views[output] = views[mutated] ?? ViewChain(base: mutated, steps: [])
+                    env[output] = env[mutated]
+                    known[output] = known[mutated]
+                }
             }
             observe?(node, results)
         }
@@ -49,6 +75,68 @@ struct Interpreter<B: Builder> {
                 throw TorchError.execution(target: "output", node: name, modulePath: "", message: "no node produces '\(name)'")
             }
             return value
+        }
+    }
+
+    /// Makes `value` the new contents of `mutated`: through its base when it is a view, then every view
+    /// of that base is derived again (see ``Aliasing``). When the base and the value are known, so are
+    /// the results.
+    func write(_ value: B.Value, knownValue: Tensor?, into mutated: String, env: inout [String: B.Value], known: inout [String: Tensor],
+               views: [String: ViewChain]) throws {
+        let chain = views[mutated] ?? ViewChain(base: mutated, steps: [])
+        guard let base = env[chain.base] else { throw TorchError.execution(target: "in-place write", node: mutated, modulePath: "", message: "no base") }
+        let positions = chain.steps.isEmpty ? nil
+            : try Aliasing.positions(chain.steps, baseShape: b.shape(of: base), floatType: floatType, known: known)
+        func contents<C: Builder>(_ base: C.Value, _ value: C.Value, on c: C) throws -> C.Value {
+            guard let positions else { return try c.cast(c.broadcast(value, to: c.shape(of: base)), to: c.type(of: base).dtype) }
+            return try Aliasing.overwrite(base, at: positions, with: value, on: c)
+        }
+        let derived = views.filter { $0.value.base == chain.base }
+        if let knownValue, let baseTensor = known[chain.base] {
+            let context = EagerContext()
+            let newBase = try contents(context.constant(baseTensor), context.constant(knownValue), on: context)
+            known[chain.base] = newBase.tensor
+            env[chain.base] = b.constant(newBase.tensor)
+            for (name, view) in derived {
+                let tensor = try Aliasing.replay(view.steps, from: newBase, on: context, floatType: floatType) { other in
+                    guard let t = known[other] else { throw TorchError.execution(target: "view", node: other, modulePath: "", message: "unknown value") }
+                    return context.constant(t)
+                }.tensor
+                known[name] = tensor
+                env[name] = b.constant(tensor)
+            }
+        } else {
+            let newBase = try contents(base, value, on: b)
+            known[chain.base] = nil
+            env[chain.base] = newBase
+            for (name, view) in derived {
+                let current = env
+                env[name] = try Aliasing.replay(view.steps, from: newBase, on: b, floatType: floatType) { other in
+                    guard let v = current[other] else { throw TorchError.execution(target: "view", node: other, modulePath: "", message: "unknown value") }
+                    return v
+                }
+                known[name] = nil
+            }
+        }
+    }
+
+    /// Lowers one node and brings each result to the dtype torch recorded for it (``ATenCall/conformed(_:to:)``).
+    static func lower<C: Builder>(_ node: TorchNode, family: any ATenFamily.Type, graph: ExportedGraph, call: ATenCall<C>) throws -> [C.Value] {
+        let results: [C.Value]
+        do {
+            results = try family.lower(call)
+        } catch let error as TorchError {
+            throw error
+        } catch {
+            throw TorchError.execution(target: node.target, node: node.name, modulePath: node.modulePath, message: "\(error)")
+        }
+        for (slot, name) in node.outputs.enumerated() where name != nil && slot >= results.count {
+            throw TorchError.execution(target: node.target, node: node.name, modulePath: node.modulePath,
+                                       message: "output \(slot) ('\(name!)') is not produced")
+        }
+        return try results.enumerated().map { slot, value in
+            guard slot < node.outputs.count, let name = node.outputs[slot], let meta = graph.tensorMeta[name] else { return value }
+            return try call.conformed(value, to: meta.scalarType)
         }
     }
 }
@@ -68,13 +156,31 @@ enum ATenTable {
     nonisolated(unsafe) static let families: [any ATenFamily.Type] = [
         TrainingOps.self, LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
         ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
-        RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self,
+        RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self, MathOps.self, FactoryOps.self,
+        IndexingOps.self,
     ]
 
     static func family(for target: String) -> (any ATenFamily.Type)? {
+        let target = functional(target)
         for family in families where family.targets.contains(target) { return family }
         return nil
     }
+
+    /// The functional form of an in-place overload: `aten.relu_.default` → `aten.relu.default`,
+    /// `aten.__iand__.Tensor` → `aten.__and__.Tensor`; other targets unchanged.
+    static func functional(_ target: String) -> String {
+        let parts = target.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "aten" else { return target }
+        let name = parts[1]
+        if name.hasPrefix("__i"), name.hasSuffix("__"), name.count > 5 {
+            return "aten.__\(name.dropFirst(3)).\(parts[2])"
+        }
+        guard name.hasSuffix("_"), !name.hasSuffix("__"), name.count > 1 else { return target }
+        return "aten.\(name.dropLast()).\(parts[2])"
+    }
+
+    /// Whether `target` mutates its first argument (an in-place overload with a functional form).
+    static func isInPlace(_ target: String) -> Bool { functional(target) != target }
 
     /// Every supported target, sorted (for docs and error messages).
     static var allTargets: [String] {

@@ -11,10 +11,14 @@ struct VariableHandle: Hashable {
 
     init?(_ tensor: Tensor) {
         guard tensor.count > 0 else { return nil }
+        func base<T>(_ v: [T]) -> UInt { v.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
         switch tensor.storage {
-        case .float32(let v): address = v.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        case .float64(let v): address = v.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        case .int64(let v): address = v.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        case .float32(let v): address = base(v)
+        case .float64(let v): address = base(v)
+        case .int64(let v): address = base(v)
+        case .int32(let v): address = base(v)
+        case .bool(let v): address = base(v)
+        case .float16(let v), .bfloat16(let v): address = base(v)
         }
         count = tensor.count
     }
