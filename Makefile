@@ -3,7 +3,14 @@ SHELL := /bin/bash
 APT_PACKAGES := libhdf5-dev pkg-config zip unzip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test bench html-check
+# The release build users run (`make demo`, `make install`, the README's install command). The tests
+# build release too, in their own scratch path: `@testable import` needs `-enable-testing`, and
+# sharing .build/release with different flags would rebuild everything on every switch.
+RELEASE_BIN := .build/release
+TEST_SCRATCH := .build-tests
+PREFIX ?= $(HOME)/.local
+
+.PHONY: setup demo install test bench html-check
 
 ## Installs the system packages Parity builds against (HDF5 for Keras files), if missing.
 setup:
@@ -14,15 +21,22 @@ setup:
 	fi
 	@command -v swift >/dev/null || { echo "swift is not on PATH (Swift 6.x toolchain needed)"; exit 2; }
 
-## Builds the CLI and runs the seed demo.
+## Builds the CLI (release) and runs the seed demo.
 demo: setup
-	swift build --product parity
-	.build/debug/parity demo
+	swift build -c release --product parity
+	$(RELEASE_BIN)/parity demo
 
-## Builds and runs the whole test suite (Swift Testing).
+## Builds the CLI (release) and copies it to $(PREFIX)/bin (default ~/.local/bin).
+install: setup
+	swift build -c release --product parity
+	install -d "$(PREFIX)/bin"
+	install -m 755 $(RELEASE_BIN)/parity "$(PREFIX)/bin/parity"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "add $(PREFIX)/bin to PATH: export PATH=\"$(PREFIX)/bin:\$$PATH\"";; esac
+
+## Builds (release, -enable-testing for @testable imports) and runs the whole test suite (Swift Testing).
 test: setup
-	swift build --build-tests
-	swift test --skip-build --disable-xctest
+	swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
+	swift test -c release --skip-build --disable-xctest -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
 
 ## Release-build benchmarks side by side with PyTorch (see bench/README.md).
 bench: setup

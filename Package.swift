@@ -6,7 +6,17 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         // MARK: Public API
-        .library(name: "Parity", targets: ["ParityTensor", "ParityEngine", "ParityNN"]),
+        /// Everything below in one import (`import Parity`).
+        .library(name: "Parity", targets: ["Parity"]),
+        .library(name: "ParityTensor", targets: ["ParityTensor"]),
+        .library(name: "ParityEngine", targets: ["ParityEngine"]),
+        .library(name: "ParityNN", targets: ["ParityNN"]),
+        .library(name: "ParityFormats", targets: ["ParityFormats"]),
+        .library(name: "ParityKeras", targets: ["ParityKeras"]),
+        .library(name: "ParityTorch", targets: ["ParityTorch"]),
+        .library(name: "ParityConvert", targets: ["ParityConvert"]),
+        .library(name: "ParityCompare", targets: ["ParityCompare"]),
+        .library(name: "ParityTrain", targets: ["ParityTrain"]),
         .executable(name: "parity", targets: ["ParityCLI"]),
     ],
     dependencies: [
@@ -17,11 +27,14 @@ let package = Package(
     targets: [
         // MARK: Targets, in dependency order (each depends only on those above it)
 
+        /// The numeric micro-kernels in C (GEMM, convolution, thread pool): AVX-512, AVX2+FMA and
+        /// portable code in one build, chosen at run time; the same bits from each.
+        .target(name: "CParityKernels"),
         /// Tensors, dtypes and the numeric kernels (matmul, elementwise, reductions), with explicit
         /// accumulation order and FMA contraction.
         .target(
             name: "ParityTensor",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")]
+            dependencies: ["CParityKernels", .product(name: "RealModule", package: "swift-numerics")]
         ),
         /// Ops defined once (forward + vector-Jacobian product), run eagerly with a tape or as an
         /// optimised static graph with `cond`.
@@ -54,12 +67,17 @@ let package = Package(
         /// PyTorch as model.py + state_dict, proven by running the converted ATen program in Parity;
         /// PyTorch → Keras as a `.keras` archive, proven by reading it back with ParityKeras.
         .target(name: "ParityConvert", dependencies: ["ParityKeras", "ParityTorch", "ParityFormats"]),
+        /// Training with each framework's conventions: losses and optimizers as values (Keras and PyTorch
+        /// presets side by side), training-mode layers, a training step run eagerly with a tape or as a graph.
+        .target(name: "ParityTrain", dependencies: ["ParityKeras", "ParityTorch"]),
         /// Comparison of two models layer by layer: alignment, metrics, the Float64 referee, diagnosis.
         .target(name: "ParityCompare", dependencies: ["ParityKeras", "ParityTorch", "ParityConvert"]),
+        /// The umbrella module of the `Parity` product: re-exports every library module.
+        .target(name: "Parity", dependencies: ["ParityTensor", "ParityEngine", "ParityNN", "ParityFormats", "ParityKeras", "ParityTorch", "ParityConvert", "ParityCompare", "ParityTrain"]),
         /// The `parity` command-line tool.
         .executableTarget(
             name: "ParityCLI",
-            dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityCompare", "ParityConvert", "ParityFormats", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityCompare", "ParityConvert", "ParityFormats", "ParityTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// In-process benchmarks (release build); never part of `swift test`.
         .executableTarget(name: "ParityBench", dependencies: ["ParityNN"], path: "bench/Sources/ParityBench"),
@@ -79,6 +97,7 @@ let package = Package(
         .testTarget(name: "ParityTorchTests", dependencies: ["ParityTorch", "ParityTestSupport"]),
         .testTarget(name: "ParityConvertTests", dependencies: ["ParityConvert", "ParityTestSupport"]),
         .testTarget(name: "ParityCompareTests", dependencies: ["ParityCompare", "ParityConvert", "ParityTestSupport"]),
+        .testTarget(name: "ParityTrainTests", dependencies: ["ParityTrain", "ParityTestSupport"]),
         .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityFormats", "ParityTestSupport"]),
     ]
 )

@@ -38,7 +38,10 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "Input array (.npy) per model input, or one .npz, for the proof (default: seeded random).") var input: [String] = []
     @Option(name: .long, help: "Seed of the random proof input.") var seed: UInt64 = 0
 
+    @OptionGroup var threads: ThreadOption
+
     func run() throws {
+        threads.apply()
         switch (to, ModelFiles.isTorchProgram(model)) {
         case (.keras, true): try toKeras()
         case (.torch, false): try toTorch()

@@ -21,7 +21,10 @@ struct Demo: ParsableCommand {
     @Option(help: "Folder of Keras models with PyTorch ports to compare after the seed examples (skipped when absent).")
     var examples: String = "examples"
 
+    @OptionGroup var threads: ThreadOption
+
     func run() throws {
+        threads.apply()
         print(try DemoReport.render(SeedExamples.all(seed: seed)))
         print(try DemoReport.renderPorts(in: examples))
     }
@@ -64,7 +67,7 @@ enum DemoReport {
             for port in ports {
                 let comparison = try Comparison.run(keras, try ComparedModel.load("\(base)/\(port)/torch.pt2"), input: input)
                 let cause = comparison.findings.first.map { finding in
-                    "\(finding.cause)" + (finding.a.map { " (\($0) vs \(finding.b ?? "?"))" } ?? "") + (finding.fix.map { "; fix: \($0)" } ?? "")
+                    "\(finding.cause.rawValue)" + (finding.a.map { " (\($0) vs \(finding.b ?? "?"))" } ?? "") + (finding.fix.map { "; fix: \($0)" } ?? "")
                 } ?? "no cause named"
                 let place = comparison.firstDivergence.map { ", parts at \($0)" } ?? ""
                 out.append("  \(port.padding(toLength: width, withPad: " ", startingAt: 0)) \(comparison.verdict.rawValue)\(place): \(cause)")

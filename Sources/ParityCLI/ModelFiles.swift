@@ -1,4 +1,5 @@
 import Foundation
+import ParityCompare
 import ParityFormats
 import ParityKeras
 import ParityTorch
@@ -16,8 +17,7 @@ enum ModelFiles {
     /// `--weights` from a state_dict `.pt` or `.safetensors`) model.
     static func runnable(_ path: String, weights: String?) throws -> RunnableModel {
         if isTorchProgram(path) {
-            var program = try TorchProgram.load(URL(fileURLWithPath: path))
-            if let weights { program = try program.replacingWeights(from: URL(fileURLWithPath: weights)) }
+            guard case .torch(let program) = try ModelFile.open(path, weights: weights) else { throw CLIError.unsupportedFile(path, "not a .pt2 program") }
             let outputs = program.outputs.count == 1 ? ["output"] : program.outputs.indices.map { "output_\($0)" }
             return RunnableModel(inputNames: program.userInputs.map(\.name), outputNames: outputs) { inputs, mode, dtype in
                 try program.run(inputs, mode: mode, dtype: dtype)
@@ -29,19 +29,37 @@ enum ModelFiles {
         }
     }
 
-    static func isTorchProgram(_ path: String) -> Bool { path.lowercased().hasSuffix(".pt2") }
+    static func isTorchProgram(_ path: String) -> Bool { ModelFile.isTorchProgram(path) }
 
     /// A Keras model from a `.keras` or legacy `.h5` file, or a `.weights.h5` file on an architecture.
     /// `isolated` first loads it in a child process (see ``IsolatedCheck``).
     static func keras(_ path: String, weights: String?, isolated: Bool = true) throws -> KerasModel {
-        let url = URL(fileURLWithPath: path)
-        guard ["keras", "h5", "json"].contains(url.pathExtension.lowercased()) else {
+        guard ["keras", "h5", "json"].contains(URL(fileURLWithPath: path).pathExtension.lowercased()) else {
             throw CLIError.unsupportedFile(path, "expected a model: .keras, .h5 (or config.json with --weights) for Keras, .pt2 for PyTorch")
         }
         if isolated { try IsolatedCheck.keras(path, weights: weights) }
-        if let weights { return try KerasModel.load(architecture: url, weights: URL(fileURLWithPath: weights)) }
-        return try KerasModel.load(url)
+        guard case .keras(let model) = try ModelFile.open(path, weights: weights) else { throw CLIError.unsupportedFile(path, "not a Keras model") }
+        return model
     }
+
+    /// A model for `parity compare`: through ``keras(_:weights:isolated:)`` for Keras files (isolated first),
+    /// else the library's opener.
+    static func compared(_ path: String, weights: String?) throws -> ComparedModel {
+        if isTorchProgram(path) { return try ComparedModel.load(path, weights: weights) }
+        return ComparedModel(keras: try keras(path, weights: weights), label: path)
+    }
+
+    /// Arrays for `parity compare`: one `.npy`, or a `.npz` whose keys name the model's inputs.
+    static func compareInputs(_ path: String) throws -> ModelInputs {
+        if path.lowercased().hasSuffix(".npz") {
+            let arrays = try NumpyArchive.read(contentsOf: URL(fileURLWithPath: path))
+            return ModelInputs(named: try arrays.map { ($0.name, try Self.tensor($0.record.toTensor())) })
+        }
+        return ModelInputs(try Self.tensor(NumpyArray.read(contentsOf: URL(fileURLWithPath: path)).toTensor()))
+    }
+
+    /// Floating arrays as Float32 (the models' dtype), integer ones (token ids) as they are.
+    static func tensor(_ t: Tensor) -> Tensor { t.dtype.isFloatingPoint ? t.cast(to: .float32) : t }
 
     /// Input arrays for a model's inputs: one `.npy` per input in order, or one `.npz` keyed by input
     /// names (a single-entry `.npz` feeds a single-input model whatever its key).

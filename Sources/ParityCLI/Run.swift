@@ -31,7 +31,10 @@ struct Run: ParsableCommand {
         guard !input.isEmpty else { throw ValidationError("give at least one --input") }
     }
 
+    @OptionGroup var threads: ThreadOption
+
     func run() throws {
+        threads.apply()
         let runnable = try ModelFiles.runnable(model, weights: weights)
         let precision: DType = dtype == .float32 ? .float32 : .float64
         let inputs = try ModelFiles.inputs(input, names: runnable.inputNames, dtype: precision)

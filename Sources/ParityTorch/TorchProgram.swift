@@ -224,40 +224,6 @@ public struct TorchProgram: Sendable {
         }
     }
 
-    /// Runs one node of the program with `input` in place of its tensor argument `argument`, its other
-    /// tensor arguments taken from the program's weights and constants, in `dtype`; returns the first
-    /// result. `parity compare` uses it to apply B's own operator (with B's settings) to A's tensors.
-    public func evaluate(_ node: TorchNode, replacing argument: String, with input: Tensor, dtype: DType) throws -> Tensor {
-        guard case .tensor(let replaced)? = node.argument(argument) else {
-            throw TorchError.badArgument(target: node.target, node: node.name, argument: argument, message: "is not a tensor argument")
-        }
-        guard let family = ATenTable.family(for: node.target) else {
-            throw TorchError.unsupportedOperator(target: node.target, node: node.name, modulePath: node.modulePath, moduleClass: node.moduleClass)
-        }
-        let context = EagerContext()
-        var env: [String: EagerContext.Value] = [:]
-        var known: [String: Tensor] = [:]
-        // Only the weights and constants this node reads are cast and bound.
-        let read = Set(node.arguments.flatMap { $0.value.tensorNames })
-        for graphInput in inputs where read.contains(graphInput.name) {
-            switch graphInput.kind {
-            case .parameter(let fqn), .buffer(let fqn, _), .tensorConstant(let fqn):
-                guard let stored = weights[fqn] ?? constants[fqn] else { continue }
-                let tensor = stored.dtype.isFloatingPoint ? stored.cast(to: dtype) : stored
-                known[graphInput.name] = tensor
-                env[graphInput.name] = context.constant(tensor)
-            case .userInput:
-                continue
-            }
-        }
-        env[replaced] = context.constant(input.cast(to: dtype))
-        let results = try family.lower(ATenCall(b: context, node: node, env: env, known: known, floatType: dtype))
-        guard let first = results.first else {
-            throw TorchError.execution(target: node.target, node: node.name, modulePath: node.modulePath, message: "produced no result")
-        }
-        return first.tensor
-    }
-
     /// Operators grouped by the module that called them, for `parity inspect`.
     public var summary: TorchProgramSummary { TorchProgramSummary(graph: graph) }
 }

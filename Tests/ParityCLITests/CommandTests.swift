@@ -57,8 +57,8 @@ struct CommandTests {
         let result = try Self.run(["demo", "--examples", Self.examples.deletingLastPathComponent().path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("  faithful          match"))
-        #expect(result.stdout.contains("  padding-same      mismatch, parts at conv ↔ conv: padding-same"))
-        #expect(result.stdout.contains("  pool-ceil-mode mismatch, parts at pool ↔ pool: pool-ceil-mode"))
+        #expect(result.stdout.contains("  padding-same      mismatch, parts at conv ↔ conv2d (conv): padding-same"))
+        #expect(result.stdout.contains("  pool-ceil-mode mismatch, parts at pool ↔ max_pool2d (pool): pool-ceil-mode"))
         #expect(result.stdout.contains("batchnorm-epsilon (epsilon 0.001 vs epsilon 1e-05)"))
     }
 
@@ -112,6 +112,23 @@ struct CommandTests {
         let expected = try NumpyArchive.dictionary(contentsOf: URL(fileURLWithPath: "\(Self.models)/mlp.outputs.npz")).values.first!
         let violation = Tolerance(absolute: 1e-6, relative: 1e-5).violation(try NumpyArray.read(contentsOf: output).toTensor(), try expected.toTensor())
         #expect(violation == nil)
+    }
+
+    @Test("parity run --threads: the same output bytes at 1 and 3 threads; --threads 0 is exit 2")
+    func runThreads() throws {
+        let temp = FileManager.default.temporaryDirectory
+        let outputs = [1, 3].map { temp.appendingPathComponent("parity-threads-\($0)-\(UUID().uuidString).npz") }
+        defer { for output in outputs { try? FileManager.default.removeItem(at: output) } }
+        for (threads, output) in zip([1, 3], outputs) {
+            let result = try Self.run(["run", "\(Self.models)/two_towers.keras", "--input", "\(Self.models)/two_towers.inputs.npz",
+                                       "--output", output.path, "--threads", "\(threads)"])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let (one, three) = (try NumpyArchive.dictionary(contentsOf: outputs[0]), try NumpyArchive.dictionary(contentsOf: outputs[1]))
+        #expect(!one.isEmpty && one.keys.sorted() == three.keys.sorted())
+        for key in one.keys { #expect(try one[key]!.toTensor() == three[key]!.toTensor()) }
+        let bad = try Self.run(["run", "\(Self.models)/two_towers.keras", "--input", "x.npz", "--output", "y.npz", "--threads", "0"])
+        #expect(bad.status == 2 && bad.stderr.contains("--threads"))
     }
 
     @Test("parity inspect lists layers, shapes, parameters and settings; --json for machines")
@@ -192,6 +209,18 @@ struct CommandTests {
         if let layer { #expect(result.stdout.contains("first layer beyond float noise: \(layer)")) }
         let json = try JSONValue.parse(Data(contentsOf: report))
         #expect(json["verdict"]?.string == (status == 0 ? "match" : "mismatch"))
+    }
+
+    @Test("parity compare --input X.npz feeds a two-input model by input name, B's inputs re-laid out, and says so",
+          arguments: [("faithful", Int32(0)), ("weights-differ", Int32(1))] as [(String, Int32)])
+    func compareTwoInputs(_ port: String, _ status: Int32) throws {
+        let base = Self.examples.deletingLastPathComponent().appendingPathComponent("ports/two_inputs")
+        let result = try Self.run(["compare", base.appendingPathComponent("keras.keras").path, base.appendingPathComponent("\(port)/torch.pt2").path,
+                                   "--input", base.appendingPathComponent("input.npz").path])
+        #expect(result.status == status, "\(result.stderr)")
+        #expect(result.stdout.contains("input: 'image' permuted [0, 3, 1, 2] (NHWC → NCHW) → [2, 2, 6, 6]"), "\(result.stdout)")
+        #expect(result.stdout.contains("input: 'meta' as it is"))
+        if status == 1 { #expect(result.stdout.contains("- [weights-differ] fc ↔ ")) }
     }
 
     @Test("parity compare --html writes a self-contained report with the plot and the finding")

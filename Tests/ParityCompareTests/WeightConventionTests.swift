@@ -67,7 +67,7 @@ import Testing
         let parts = try actual(p)
         let sum = try parts.dropFirst().reduce(parts[0].cast(to: .float64)) { try $0.combining($1.cast(to: .float64), .add) }
         #expect(!WeightCheck.equal(sum, p.value, rounding: parts.count > 1))
-        return try WeightCheck.classify(p, actual: sum, parts: parts, className: className).0
+        return try WeightCheck.classify(p, actual: sum, parts: parts, className: className).0.rawValue
     }
 
     @Test func namesEachKindOfDifference() throws {
@@ -80,6 +80,8 @@ import Testing
         #expect(try Self.classify("LSTM", [[3, 16], [4, 16], [16]], parameter: 2) { [$0.value, $0.value] } == "lstm-bias-doubled")
         #expect(try Self.classify("Conv2D", [[3, 2, 4, 6], [6]], parameter: 0) { [try $0.source.permuted([3, 2, 1, 0])] } == "kernel-layout")
         #expect(try Self.classify("Dense", [[4, 4], [4]], parameter: 0) { [$0.source] } == "kernel-layout")
+        // A kernel reshaped to PyTorch's shape instead of transposed.
+        #expect(try Self.classify("Dense", [[5, 10], [10]], parameter: 0) { [try $0.source.reshaped([10, 5])] } == "kernel-layout")
         #expect(try Self.classify("Dense", [[3, 5], [5]], parameter: 1) { p in
             var v = p.value.doubles
             v[2] += 0.05

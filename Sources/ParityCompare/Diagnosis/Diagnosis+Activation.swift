@@ -1,27 +1,50 @@
 import ParityKeras
 import ParityNN
+import ParityTensor
 import ParityTorch
 
 extension Diagnosis {
     /// `gelu-approximation` and `activation-variant`: B's activation node (its function and constants, e.g.
     /// `gelu(approximate='tanh')`, `leaky_relu` slope 0.01) applied to A's input, when it differs from A's
     /// (conventions.md F.20, F.24; Keras LeakyReLU layer 0.3, `leaky_relu` function 0.2, PyTorch 0.01).
+    /// A layer with a fused activation (`Dense(activation="gelu")`) is rerun as its linear part followed by B's node.
     static func activationVariant(_ c: Context) throws -> [Hypothesis] {
         guard let functionA = kerasActivation(c.layer) else { return [] }
-        for node in c.nodes {
+        for node in c.nodes.reversed() {
             guard let functionB = try? node.activationFunction() else { continue }
-            guard functionB != functionA else { return [] }
+            guard !same(functionA, functionB) else { return [] }
             let argument = node.argument("self") != nil ? "self" : "input"
-            if case .gelu(let approximateA) = functionA, case .gelu(let approximateB) = functionB {
+            let rerun = try c.applyingActivation(node, argument: argument)
+            if let approximateA = geluApproximate(functionA), let approximateB = geluApproximate(functionB) {
                 let name = { (approximate: Bool) in approximate ? "tanh approximation" : "exact (erf)" }
-                return [Hypothesis(cause: "gelu-approximation", a: "gelu \(name(approximateA))", b: "gelu \(name(approximateB))",
-                                   fix: "nn.GELU(approximate=\"\(approximateA ? "tanh" : "none")\")",
-                                   kerasFix: "keras.activations.gelu(x, approximate=\(approximateB ? "True" : "False"))", rerun: c.applyingB(node, argument: argument))]
+                let module = c.layer.className == "Activation"
+                return [Hypothesis(cause: .geluApproximation, a: "gelu \(name(approximateA))", b: "gelu \(name(approximateB))",
+                                   fix: module ? "nn.GELU(approximate=\"\(approximateA ? "tanh" : "none")\")" : "F.gelu(x, approximate=\"\(approximateA ? "tanh" : "none")\")",
+                                   kerasFix: "keras.activations.gelu(x, approximate=\(approximateB ? "True" : "False"))", rerun: rerun)]
             }
-            return [Hypothesis(cause: "activation-variant", a: "\(functionA)", b: "\(functionB) (\(node.target))",
-                               fix: torchActivation(functionA), kerasFix: kerasActivationFix(functionB), rerun: c.applyingB(node, argument: argument))]
+            return [Hypothesis(cause: .activationVariant, a: "\(functionA)", b: "\(functionB) (\(node.target))",
+                               fix: torchActivation(functionA), kerasFix: kerasActivationFix(functionB), rerun: rerun)]
         }
         return []
+    }
+
+    /// Whether two elementwise functions agree in Float64 on a grid over [−8, 8] (Keras's exact gelu through
+    /// erfc and PyTorch's through erf are one function).
+    static func same(_ f: UnaryFunction, _ g: UnaryFunction) -> Bool {
+        let grid = Tensor(shape: [321], values: (0...320).map { -8 + Double($0) * 0.05 })
+        let context = EagerContext()
+        guard let x = try? context.unary(f, context.constant(grid)).tensor.doubles,
+              let y = try? context.unary(g, context.constant(grid)).tensor.doubles else { return false }
+        return zip(x, y).allSatisfy { Swift.abs($0 - $1) <= 1e-12 * Swift.max(1, Swift.abs($0)) }
+    }
+
+    /// `approximate` of a gelu (`nil`: not a gelu).
+    static func geluApproximate(_ f: UnaryFunction) -> Bool? {
+        switch f {
+        case .gelu(let approximate): return approximate
+        case .geluErfc: return false
+        default: return nil
+        }
     }
 
     /// `softmax-axis`: B's softmax node (its `dim`, brought to A's layout) applied to A's input, when it
@@ -31,22 +54,23 @@ extension Diagnosis {
         let axisA: Int
         switch c.layer.className {
         case "Softmax": axisA = c.layer.config["axis"]?.int ?? -1
-        case "Activation" where c.layer.config["activation"]?.string == "softmax": axisA = -1
+        case _ where c.layer.config["activation"]?.string == "softmax": axisA = -1
         default: return []
         }
-        guard let node = c.nodes.first(where: { $0.target.contains("softmax") }), case .int(let dim)? = node.argument("dim") else { return [] }
+        guard let node = c.nodes.last(where: { $0.target.contains("softmax") }), case .int(let dim)? = node.argument("dim") else { return [] }
         let dimB = dim < 0 ? dim + rank : dim
-        let mapped = c.permutationB.flatMap { $0.firstIndex(of: dimB) } ?? dimB
+        let mapped = c.permutationTorch.flatMap { $0.firstIndex(of: dimB) } ?? dimB
         let normalizedA = axisA < 0 ? axisA + rank : axisA
         guard mapped != normalizedA else { return [] }
-        let fix = c.permutationB.map { Layout.inverse($0)[normalizedA] } ?? normalizedA
-        return [Hypothesis(cause: "softmax-axis", a: "softmax over axis \(normalizedA) (Keras axis \(axisA))",
+        let fix = c.permutationTorch.map { Layout.inverse($0)[normalizedA] } ?? normalizedA
+        return [Hypothesis(cause: .softmaxAxis, a: "softmax over axis \(normalizedA) (Keras axis \(axisA))",
                            b: "softmax over dim \(dimB)" + (mapped != dimB ? " (axis \(mapped) in A's layout)" : ""),
-                           fix: "nn.Softmax(dim=\(fix == rank - 1 ? -1 : fix))", kerasFix: "keras.layers.Softmax(axis=\(mapped))", rerun: c.applyingB(node, argument: "self"))]
+                           fix: "nn.Softmax(dim=\(fix == rank - 1 ? -1 : fix))", kerasFix: "keras.layers.Softmax(axis=\(mapped))",
+                           rerun: try c.applyingActivation(node, argument: "self"))]
     }
 
-    /// The elementwise function of a Keras activation layer, with its constants (`nil`: not one Parity
-    /// compares).
+    /// The elementwise function of a Keras activation layer, or of a layer's fused activation (`Dense(...,
+    /// activation="gelu")`), with exact constants (`nil`: none, or not elementwise).
     static func kerasActivation(_ layer: KerasNetwork.Layer) -> UnaryFunction? {
         let config = layer.config
         switch layer.className {
@@ -56,26 +80,12 @@ extension Diagnosis {
             guard (config["negative_slope"]?.double ?? 0) == 0, (config["threshold"]?.double ?? 0) == 0 else { return nil }
             switch config["max_value"]?.double {
             case nil: return .relu
-            case 6?: return .clip(lower: 0, upper: 6)
-            default: return nil
+            case let m?: return .clip(lower: 0, upper: m)
             }
-        case "Activation":
-            switch config["activation"]?.string {
-            case "relu": return .relu
-            case "relu6": return .clip(lower: 0, upper: 6)
-            case "gelu": return .gelu(approximate: false)
-            case "sigmoid": return .sigmoid
-            case "tanh": return .tanh
-            case "silu", "swish": return .silu
-            case "elu": return .elu(alpha: 1)
-            case "selu": return .selu
-            case "leaky_relu": return .leakyRelu(slope: 0.2)
-            case "hard_sigmoid": return .hardSigmoid
-            case "hard_silu", "hard_swish": return .hardSwish
-            case "mish": return .mish
-            default: return nil
-            }
-        default: return nil
+        default:
+            guard let name = config["activation"]?.string,
+                  case .unary(let f)? = try? KerasLayerConfig.activation(named: name, layer: layer.name, constants: .exact) else { return nil }
+            return f
         }
     }
 
@@ -97,7 +107,7 @@ extension Diagnosis {
         case .leakyRelu(let slope): return "nn.LeakyReLU(negative_slope=\(slope))"
         case .elu(let alpha): return "nn.ELU(alpha=\(alpha))"
         case .relu: return "nn.ReLU()"
-        case .clip(0, 6): return "nn.ReLU6()"
+        case .clip(0, 6), .relu6: return "nn.ReLU6()"
         case .sigmoid: return "nn.Sigmoid()"
         case .tanh: return "nn.Tanh()"
         case .silu: return "nn.SiLU()"
@@ -106,6 +116,7 @@ extension Diagnosis {
         case .hardSwish: return "nn.Hardswish()"
         case .mish: return "nn.Mish()"
         case .gelu(let approximate): return "nn.GELU(approximate=\"\(approximate ? "tanh" : "none")\")"
+        case .geluErfc: return "nn.GELU()"
         default: return "the activation \(f)"
         }
     }

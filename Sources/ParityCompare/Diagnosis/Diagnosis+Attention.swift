@@ -23,7 +23,7 @@ extension Diagnosis {
         let scaleA = attention.scale
         attention.scale = scaleB
         let keyDim = c.layer.config["key_dim"]?.int
-        return [Hypothesis(cause: "attention-scaling", a: "logits scaled by \(g(scaleA))" + (keyDim.map { " = 1/√key_dim (\($0))" } ?? ""),
+        return [Hypothesis(cause: .attentionScaling, a: "logits scaled by \(g(scaleA))" + (keyDim.map { " = 1/√key_dim (\($0))" } ?? ""),
                            b: "logits scaled by \(g(scaleB))" + (scaleB > 0 ? " = 1/√\(g(1 / (scaleB * scaleB)))" : ""),
                            fix: "scale the scores by 1/math.sqrt(\(keyDim.map(String.init) ?? "key_dim")) (the per-head key size), not the model width",
                            kerasFix: "Keras's MultiHeadAttention always scales by 1/√key_dim: scale the PyTorch scores the same way, or write the attention by hand",

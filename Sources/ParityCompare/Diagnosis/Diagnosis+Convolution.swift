@@ -21,7 +21,7 @@ extension Diagnosis {
         let fpad = (0..<rank).reversed().flatMap { [tf.before[$0], tf.after[$0]] }.map(String.init).joined(separator: ", ")
         let stride = conv.strides.count == 1 || Set(conv.strides).count == 1 ? "\(conv.strides[0])" : "\(conv.strides)"
         return [Hypothesis(
-            cause: "padding-same", a: "TensorFlow same: pads before \(tf.before), after \(tf.after)",
+            cause: .paddingSame, a: "TensorFlow same: pads before \(tf.before), after \(tf.after)",
             b: "symmetric padding=\(symmetric)" + (read ? "" : " (kernel // 2; not read from B)"),
             fix: "F.pad(x, (\(fpad))) then nn.Conv\(rank)d(..., stride=\(stride), padding=0)",
             kerasFix: "keras.layers.ZeroPadding\(rank)D(\(symmetric)) then Conv\(rank)D(..., padding=\"valid\") (PyTorch pads both sides)",
@@ -39,7 +39,7 @@ extension Diagnosis {
         pool.countPadding = true
         let d = pool.window.count
         return [Hypothesis(
-            cause: "pool-count-include-pad", a: "TensorFlow same: padded cells excluded from the average",
+            cause: .poolCountIncludePad, a: "TensorFlow same: padded cells excluded from the average",
             b: padded ? "zeros padded before the pooling are averaged in" : "count_include_pad=True (PyTorch's default)",
             fix: "nn.AvgPool\(d)d(..., ceil_mode=True, count_include_pad=False) when TensorFlow pads only after (else divide a sum-pool by a count map), not a zero pad",
             kerasFix: "keras.layers.ZeroPadding\(d)D then AveragePooling\(d)D(padding=\"valid\"): PyTorch averages the padded zeros in",
@@ -61,8 +61,39 @@ extension Diagnosis {
         guard !padded, ceil == (pool.padding == .valid) else { return [] }
         let module = node.target.contains("max_pool") ? "MaxPool\(pool.window.count)d" : "AvgPool\(pool.window.count)d"
         let a = pool.padding == .valid ? "valid: output size rounded down" : "TensorFlow same: output size ⌈in / stride⌉ (the last window overhangs)"
-        return [Hypothesis(cause: "pool-ceil-mode", a: a, b: "ceil_mode=\(ceil ? "True" : "False") without padding",
+        return [Hypothesis(cause: .poolCeilMode, a: a, b: "ceil_mode=\(ceil ? "True" : "False") without padding",
                            fix: "nn.\(module)(..., ceil_mode=\(ceil ? "False" : "True"))",
                            kerasFix: "padding=\"\(ceil ? "same" : "valid")\" in the Keras pooling (PyTorch's ceil_mode=\(ceil ? "True" : "False"))", rerun: c.applyingB(node, argument: "self"))]
+    }
+}
+
+extension Diagnosis {
+    /// `pad-order`: a Keras ZeroPadding layer against a PyTorch pad node whose amounts, read in PyTorch's order
+    /// (`F.pad` lists the last axis first: `(left, right, top, bottom)`), are not Keras's: typically the
+    /// amounts written in Keras's `((top, bottom), (left, right))` order. B's pad node is applied to A's input.
+    static func padOrder(_ c: Context) throws -> [Hypothesis] {
+        guard c.layer.className.hasPrefix("ZeroPadding"), let node = c.nodes.first(where: { $0.target.contains("pad") }),
+              case .ints(let padB)? = node.argument("pad") else { return [] }
+        let rank = c.inputs[0].rank - 2
+        guard rank >= 1 else { return [] }
+        // Keras's amounts per spatial axis (before, after), channels-last.
+        var amounts: [[Int]] = []
+        switch c.layer.config["padding"] {
+        case .number(let n)?: amounts = Array(repeating: [Int(n), Int(n)], count: rank)
+        case .array(let items)?:
+            for item in items {
+                if let n = item.int { amounts.append([n, n]) } else if let pair = item.array?.compactMap(\.int), pair.count == 2 { amounts.append(pair) }
+            }
+        default: return []
+        }
+        guard amounts.count == rank else { return [] }
+        let faithful = amounts.reversed().flatMap { $0 }
+        guard padB != faithful else { return [] }
+        let written = amounts.map { "(\($0[0]), \($0[1]))" }.joined(separator: ", ")
+        return [Hypothesis(
+            cause: .padOrder, a: "pads (before, after) per spatial axis \(written) (F.pad order \(faithful))", b: "F.pad amounts \(padB)",
+            fix: "F.pad(x, (\(faithful.map(String.init).joined(separator: ", ")))): F.pad lists the last axis first",
+            kerasFix: "keras.layers.ZeroPadding\(rank)D(\(stride(from: 0, to: padB.count, by: 2).reversed().map { "(\(padB[$0]), \(padB[$0 + 1]))" }.joined(separator: ", ")))",
+            rerun: c.applyingB(node, argument: "self"))]
     }
 }

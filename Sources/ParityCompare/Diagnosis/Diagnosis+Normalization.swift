@@ -10,8 +10,8 @@ extension Diagnosis {
         let node = c.node("batch_norm")
         let epsilonB = float(node, "eps") ?? BatchNorm.pyTorchEpsilon
         guard epsilonB != epsilonA else { return [] }
-        let module = c.kindB.hasPrefix("BatchNorm") ? c.kindB : "BatchNorm\(Swift.max(1, c.inputs[0].rank - 2))d"
-        return [Hypothesis(cause: "batchnorm-epsilon", a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
+        let module = c.moduleClass(node).flatMap { $0.hasPrefix("BatchNorm") ? $0 : nil } ?? "BatchNorm\(Swift.max(1, c.inputs[0].rank - 2))d"
+        return [Hypothesis(cause: .batchNormEpsilon, a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
                            fix: "nn.\(module)(\(bn.mean.count), eps=\(short(epsilonA)))", kerasFix: "keras.layers.BatchNormalization(epsilon=\(short(epsilonB)))",
                            rerun: try rerunning(c.layer, config: ["epsilon": .number(epsilonB)]))]
     }
@@ -24,7 +24,7 @@ extension Diagnosis {
         let epsilonB = float(node, "eps") ?? 1e-5
         guard epsilonB != epsilonA else { return [] }
         let shape = c.inputs[0].shape.last.map { "\($0)" } ?? "..."
-        return [Hypothesis(cause: "layernorm-epsilon", a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
+        return [Hypothesis(cause: .layerNormEpsilon, a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
                            fix: "nn.LayerNorm(\(shape), eps=\(short(epsilonA)))", kerasFix: "keras.layers.LayerNormalization(epsilon=\(short(epsilonB)))",
                            rerun: try rerunning(c.layer, config: ["epsilon": .number(epsilonB)]))]
     }
@@ -37,7 +37,7 @@ extension Diagnosis {
               let node = c.nodes.first(where: { $0.target.contains("batch_norm") && bool($0, "training") == true }) else { return [] }
         let epsilon = float(node, "eps") ?? BatchNorm.pyTorchEpsilon
         let axis = bn.axis < 0 ? bn.axis + c.inputs[0].rank : bn.axis
-        return [Hypothesis(cause: "training-mode", a: "inference: moving mean and variance", b: "training: batch statistics (training=True in B's graph)",
+        return [Hypothesis(cause: .trainingMode, a: "inference: moving mean and variance", b: "training: batch statistics (training=True in B's graph)",
                            fix: "call model.eval() before exporting or running the PyTorch model", kerasFix: "call model.eval() before exporting or running the PyTorch model",
                            rerun: { inputs, dtype in
                                let x = inputs[0].cast(to: dtype)

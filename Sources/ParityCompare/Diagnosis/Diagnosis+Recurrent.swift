@@ -13,9 +13,9 @@ extension Diagnosis {
         var config = c.layer.config
         if case .object(var o) = config { o["reset_after"] = .bool(true); config = .object(o) }
         guard let convention = try WeightConvention.of(className: "GRU", config: config, weights: weights),
-              let fromB = try? convention.kerasWeights(c.weightsB) else { return [] }
+              let fromB = try? convention.kerasWeights(c.parameters.relative(convention.parameters.flatMap(\.names))) else { return [] }
         return [Hypothesis(
-            cause: "gru-reset-after", a: "reset_after=False: reset gate applied before the recurrent matmul",
+            cause: .gruResetAfter, a: "reset_after=False: reset gate applied before the recurrent matmul",
             b: "nn.GRU: reset gate applied after the recurrent matmul (reset_after=True)",
             fix: "nn.GRU cannot express reset_after=False: write the GRU cell by hand (n = tanh(W_in·x + b_in + W_hn·(r ⊙ h))), or retrain with reset_after=True",
             kerasFix: "keras.layers.GRU(..., reset_after=True) with bias rows [b_ih; b_hh], gate blocks reordered [r, z, n] → [z, r, h]",

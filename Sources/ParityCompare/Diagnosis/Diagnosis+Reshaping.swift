@@ -10,7 +10,7 @@ extension Diagnosis {
         let names = input.rank == 4 ? ("(H, W, C)", "(C, H, W)") : ("channels-last", "channels-first")
         let toLast = Layout.channelsLast(rank: input.rank).map(String.init).joined(separator: ", ")
         return [Hypothesis(
-            cause: "flatten-order", a: "flattens in \(names.0) order", b: "flattens in \(names.1) order",
+            cause: .flattenOrder, a: "flattens in \(names.0) order", b: "flattens in \(names.1) order",
             fix: "x.permute(\(toLast)).flatten(1) instead of nn.Flatten() (or reorder the next Linear's weight columns)",
             kerasFix: "keras.layers.Permute((\(input.rank - 1), \((1..<(input.rank - 1)).map(String.init).joined(separator: ", ")))) before Flatten() (PyTorch flattens channels-first)",
             rerun: { inputs, dtype in

@@ -23,6 +23,6 @@ extension Diagnosis {
             : "nn.Upsample(scale_factor=..., mode=\"\(modeA)\")"
         let kerasFix = bilinearB && alignCorners ? "Keras has no align_corners=True resizing: use align_corners=False on the PyTorch side"
             : "keras.layers.UpSampling2D(..., interpolation=\"\(bilinearB ? "bilinear" : "nearest")\")"
-        return [Hypothesis(cause: "interpolation-mode", a: describedA, b: describedB, fix: fix, kerasFix: kerasFix, rerun: c.applyingB(node, argument: "input"))]
+        return [Hypothesis(cause: .interpolationMode, a: describedA, b: describedB, fix: fix, kerasFix: kerasFix, rerun: c.applyingB(node, argument: "input"))]
     }
 }

@@ -6,7 +6,7 @@ extension Diagnosis {
     /// rebuilt layer reproduces B, the difference is in the weights; ``WeightCheck`` names how they differ.
     static func weights(_ c: Context) throws -> [Hypothesis] {
         guard let check = c.weightCheck, check.status == .different, let convention = try WeightConvention.of(c.layer),
-              let fromB = try? convention.kerasWeights(c.weightsB) else { return [] }
+              let fromB = try? convention.kerasWeights(c.parameters.relative(convention.parameters.flatMap(\.names))) else { return [] }
         let rerun = try rerunning(c.layer, weights: fromB)
         var hypotheses: [Hypothesis] = []
         for p in check.parameters where !p.equal {
@@ -18,13 +18,13 @@ extension Diagnosis {
         return hypotheses
     }
 
-    static func weightFix(_ cause: String, _ p: WeightCheck.Parameter) -> String {
+    static func weightFix(_ cause: Cause, _ p: WeightCheck.Parameter) -> String {
         let name = p.torch.joined(separator: ", ")
         switch cause {
-        case "kernel-layout": return "\(name) = Keras \(p.keras) with \(p.transform) (torch.from_numpy(kernel).permute(...) in that order)"
-        case "lstm-gate-order": return "keep Keras's LSTM gate order [i, f, c, o] = PyTorch's [i, f, g, o]: transpose each kernel, no block reorder"
-        case "gru-gate-order": return "reorder Keras's GRU gate blocks [z, r, h] to PyTorch's [r, z, n] (swap the first two blocks) before transposing"
-        case "lstm-bias-doubled", "rnn-bias-doubled": return "bias_ih_l0 = Keras bias, bias_hh_l0 = 0 (PyTorch adds both biases)"
+        case .kernelLayout: return "\(name) = Keras \(p.keras) with \(p.transform) (torch.from_numpy(kernel).permute(...) in that order)"
+        case .lstmGateOrder: return "keep Keras's LSTM gate order [i, f, c, o] = PyTorch's [i, f, g, o]: transpose each kernel, no block reorder"
+        case .gruGateOrder: return "reorder Keras's GRU gate blocks [z, r, h] to PyTorch's [r, z, n] (swap the first two blocks) before transposing"
+        case .lstmBiasDoubled, .rnnBiasDoubled: return "bias_ih_l0 = Keras bias, bias_hh_l0 = 0 (PyTorch adds both biases)"
         default: return "load the same checkpoint on both sides: \(name) should be Keras's \(p.keras) (\(p.transform))"
         }
     }

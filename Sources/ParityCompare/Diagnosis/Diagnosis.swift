@@ -2,138 +2,220 @@ import Foundation
 import ParityKeras
 import ParityTorch
 
-/// Convention hypotheses tested at the first diverging layer pair (A = Keras, B = PyTorch).
+/// Convention hypotheses tested at a pair that introduces a difference (a Keras layer and the PyTorch part
+/// computing the same tensor, whichever model is the reference).
 ///
-/// Each hypothesis rebuilds A's layer with B's convention swapped in (an epsilon, a padding split, B's
-/// weights read back through the faithful convention, an approximation flag, …), reruns it on A's own
-/// input to that layer (from A's Float32 and Float64 traces) and measures the result against B's output
-/// at that layer (brought to A's layout) with the engine's float-noise rule (``Comparison/measure``). A
-/// hypothesis is kept when the pair then no longer exceeds float noise. It explains `1 − d_after / d_before`
-/// of the difference, `d` the max abs difference of the Float64 runs (rounding taken out; Float32 when
-/// the Float64 difference is 0).
+/// Each hypothesis rebuilds the Keras layer with the PyTorch convention swapped in (an epsilon, a padding
+/// split, the PyTorch weights read back through the faithful convention, an approximation flag, …), or applies
+/// the PyTorch part's own node to the Keras layer's input. The Keras part of the pair is rerun with the layer
+/// so replaced, on the same frontier values as the local measurement (``Judgement``), in Float32 and
+/// Float64, and measured against the PyTorch part's local result with the float-noise rule
+/// (``PairMeasurement``). A hypothesis is kept when the pair then no longer exceeds float noise. It explains
+/// `1 − d_after / d_before` of the difference, `d` the max abs difference of the Float64 results.
 ///
-/// The hypotheses live one family per file (`Diagnosis+Normalization.swift`, …); each reads B's
-/// convention from the `.pt2` nodes of B's paired module when it can and says so when it cannot.
+/// The hypotheses live one family per file (`Diagnosis+Normalization.swift`, …); each reads the PyTorch
+/// convention from the part's `.pt2` nodes when it can and says so when it cannot.
 enum Diagnosis {
     struct Hypothesis {
-        var cause: String
+        var cause: Cause
         var a: String
         var b: String
         /// The one-line fix on the PyTorch side (Keras the reference) and on the Keras side (PyTorch the reference).
         var fix: String
         var kerasFix: String
-        /// A's layer under B's convention, run on A's inputs to the layer in a dtype.
+        /// The Keras layer under the PyTorch convention, run on the layer's inputs in a dtype.
         var rerun: ([Tensor], DType) throws -> Tensor
     }
 
-    /// What a hypothesis family sees of the diverging pair.
+    /// What a hypothesis family sees of the pair.
     struct Context {
-        /// B's module path and class.
-        var nameB: String
-        var kindB: String
-        /// The permutation bringing B's tensors at this pair to A's layout (`nil`: the same layout).
-        var permutationB: [Int]?
-        /// A's Keras layer (config, weights, Parity model).
+        /// The Keras layer (config, weights, Parity model) and its Float32 inputs.
         var layer: KerasNetwork.Layer
-        /// A's Float32 inputs to the layer.
         var inputs: [Tensor]
-        /// The `.pt2` nodes B's paired module ran (empty when B is not a torch.export program).
+        /// The `.pt2` nodes of the PyTorch part and the program they belong to.
         var nodes: [TorchNode]
-        /// B's program, to apply one of its nodes to A's tensors (``TorchProgram/evaluate(_:replacing:with:dtype:)``).
         var program: TorchProgram?
-        /// B's parameters of the paired module under the names of A's faithful weight convention.
-        var weightsB: [String: Tensor]
+        /// The permutation taking the PyTorch tensor's axes to the Keras one's at this pair (`nil`: none, or a reshape).
+        var permutationTorch: [Int]?
+        /// The layer's first input in PyTorch's layout, a PyTorch result in Keras's, and a tensor of the layer's
+        /// output layout in PyTorch's.
+        var toTorch: (Tensor) throws -> Tensor
+        var fromTorch: (Tensor) throws -> Tensor
+        var outputToTorch: (Tensor) throws -> Tensor
+        /// The PyTorch parameters the part reads.
+        var parameters: ParameterLookup
         var weightCheck: WeightCheck?
 
-        /// The first node of B's module whose target contains `fragment`.
+        /// The first node of the part whose target contains `fragment`.
         func node(_ fragment: String) -> TorchNode? { nodes.first { $0.target.contains(fragment) } }
 
-        /// A rerun that applies B's `node` to A's first input: brought to B's layout (the inverse of the pair's
-        /// permutation) and back.
+        /// The PyTorch module class (`BatchNorm2d`) that called `node`, when it is a module.
+        func moduleClass(_ node: TorchNode?) -> String? {
+            guard let node, !node.modulePath.isEmpty else { return nil }
+            return node.moduleClass.split(separator: ".").last.map(String.init)
+        }
+
+        /// A rerun that applies the PyTorch `node` (with its own settings) to the Keras layer's first input,
+        /// brought to PyTorch's layout and back.
         func applyingB(_ node: TorchNode, argument: String) -> ([Tensor], DType) throws -> Tensor {
-            let (program, order) = (program, permutationB)
+            let (program, toTorch, fromTorch) = (program, toTorch, fromTorch)
             return { inputs, dtype in
-                guard let program else { throw CompareError.unsupported("B is not a torch.export program") }
-                var x = inputs[0]
-                if let order, order.count == x.rank { x = try x.permuted(Layout.inverse(order)) }
-                var y = try program.evaluate(node, replacing: argument, with: x, dtype: dtype)
-                if let order, order.count == y.rank { y = try y.permuted(order) }
-                return y
+                guard let program, case .tensor(let name)? = node.argument(argument) else { throw CompareError.unsupported("not a torch.export node") }
+                let y = try program.evaluate(node, values: [name: toTorch(inputs[0])], dtype: dtype)
+                guard let first = y.first else { throw CompareError.unsupported("\(node.target) gave no result") }
+                return try fromTorch(first)
             }
         }
+
+    /// The PyTorch activation `node` applied where the Keras layer applies its activation: to the layer's input
+    /// for an activation layer, else after the layer's linear part (`Dense(activation=...)` rebuilt without it).
+    func applyingActivation(_ node: TorchNode, argument: String) throws -> ([Tensor], DType) throws -> Tensor {
+        let standalone = ["Activation", "LeakyReLU", "ELU", "ReLU", "Softmax", "PReLU"].contains(layer.className)
+        if standalone { return applyingB(node, argument: argument) }
+        let linear = try Diagnosis.rerunning(layer, config: ["activation": .string("linear")])
+        let (program, outputToTorch, fromTorch) = (program, outputToTorch, fromTorch)
+        return { inputs, dtype in
+            guard let program, case .tensor(let name)? = node.argument(argument) else { throw CompareError.unsupported("not a torch.export node") }
+            let y = try program.evaluate(node, values: [name: outputToTorch(linear(inputs, dtype))], dtype: dtype)
+            guard let first = y.first else { throw CompareError.unsupported("\(node.target) gave no result") }
+            return try fromTorch(first)
+        }
+    }
     }
 
     /// Every family, in the order findings are listed when they explain equally much.
     static let families: [@Sendable (Context) throws -> [Hypothesis]] = [
-        weights, batchNormEpsilon, layerNormEpsilon, trainingMode, paddingSame, poolCountIncludePad, poolCeilMode, flattenOrder,
+        weights, batchNormEpsilon, layerNormEpsilon, trainingMode, paddingSame, padOrder, poolCountIncludePad, poolCeilMode, flattenOrder,
         gruResetAfter, activationVariant, softmaxAxis, interpolationMode, attentionScaling,
     ]
 
-    /// The diverging pair: A's layer in both dtypes, B's output there in A's layout, and — when the two have
-    /// one shape — their comparison (`nil` when B's output has another shape: a hypothesis must then
-    /// reproduce B's shape too).
-    struct Divergence {
-        var a32: Trace.Layer
-        var a64: Trace.Layer
-        var nameB: String
-        var kindB: String
-        var permutationB: [Int]?
-        var b32: Tensor
-        var b64: Tensor
-        var measured: LayerComparison?
+    /// The Keras side and PyTorch side of a pair (`nil` unless the pair is Keras ↔ PyTorch).
+    struct Sides {
+        var layer: KerasNetwork.Layer
+        var op: Int
+        var program: TorchProgram
+        var nodes: [TorchNode]
+        var lookup: ParameterLookup
     }
 
-    /// The hypotheses that apply to A's layer, each rerun and measured against B. Returns the kept findings
-    /// (most explaining first) and the ids of every hypothesis tested.
+    static func sides(_ j: Judgement, _ m: Matcher) -> Sides? {
+        guard let producer = m.x.graph.tensors[j.t].producer, case .keras(let layer, _, _) = m.x.graph.ops[producer].origin,
+              case .torch(let program) = m.y.model.body else { return nil }
+        let nodes = j.regionY.compactMap { op -> TorchNode? in
+            if case .torch(let node) = m.y.graph.ops[op].origin { return node }
+            return nil
+        }
+        // The layer's index among the recurrent layers of its part (a stacked nn.GRU names them `_l0`, `_l1`, …).
+        let recurrent = j.regionX.filter { ["LSTM", "GRU", "SimpleRNN"].contains(m.x.graph.ops[$0].kind) }
+        let lookup = ParameterLookup(program: program, nodes: nodes, recurrentIndex: recurrent.firstIndex(of: producer) ?? 0, kerasClass: layer.className)
+        return Sides(layer: layer, op: producer, program: program, nodes: nodes, lookup: lookup)
+    }
+
+    /// The weight check of a pair's Keras layer against the PyTorch parameters its part reads.
+    static func weightCheck(_ j: Judgement, matcher m: Matcher) throws -> WeightCheck? {
+        guard let s = sides(j, m) else { return nil }
+        return try WeightCheck.compare(s.layer, lookup: s.lookup)
+    }
+
+    /// The hypotheses that apply to a diverging pair, each rerun and measured against the PyTorch part. Returns
+    /// the kept findings (most explaining first), the ids tested, and the weight check.
     ///
-    /// `kerasIsReference`: the user's reference (their A) is the Keras model, so fixes are for the PyTorch
-    /// code; otherwise the roles were swapped for the diagnosis and fixes are for the Keras code.
-    static func diagnose(_ d: Divergence, b: ComparedModel, weightsB: [String: Tensor], kerasIsReference: Bool = true)
-        throws -> (findings: [Finding], tested: [String]) {
-        let (k, t) = kerasIsReference ? ("A", "B") : ("B", "A")
-        guard let layer = d.a32.keras, !d.a32.inputs.isEmpty, d.a32.inputs.count == d.a64.inputs.count else { return ([], []) }
-        let program: TorchProgram? = { if case .torch(let p) = b.body { return p } else { return nil } }()
-        let context = Context(nameB: d.nameB, kindB: d.kindB, permutationB: d.permutationB, layer: layer, inputs: d.a32.inputs,
-                              nodes: program.map { nodes(of: d.nameB, in: $0) } ?? [], program: program,
-                              weightsB: weightsB, weightCheck: d.measured?.weights)
+    /// `kerasIsReference`: the user's reference (A) is the Keras model, so fixes are for the PyTorch code;
+    /// otherwise fixes are for the Keras code.
+    static func diagnose(_ j: Judgement, matcher m: Matcher, kerasIsReference: Bool) throws
+        -> (findings: [Finding], tested: [Cause], weights: WeightCheck?) {
+        guard let s = sides(j, m), let local = j.local else { return ([], [], nil) }
+        let check = try WeightCheck.compare(s.layer, lookup: s.lookup)
+        let op = m.x.graph.ops[s.op]
+        let inputs = op.inputs.compactMap { m.x.f32[$0] }
+        guard inputs.count == op.inputs.count else { return ([], [], check) }
+        let inputAlignment = op.inputs.first.flatMap { m.links[$0]?.alignment } ?? (inputs.first?.rank == local.x32.rank ? j.link.alignment : nil)
+        let context = Context(layer: s.layer, inputs: inputs, nodes: s.nodes, program: s.program, permutationTorch: j.link.alignment.reshaped ? nil : j.link.alignment.permutation,
+                              toTorch: { t in try inputAlignment.map { try $0.backward(t) } ?? t }, fromTorch: { t in try j.link.alignment.forward(t) },
+                              outputToTorch: { t in try j.link.alignment.backward(t) },
+                              parameters: s.lookup, weightCheck: check)
         var hypotheses: [Hypothesis] = []
         for family in families { hypotheses += try family(context) }
 
-        let pairName = "\(d.a32.name) ↔ \(d.nameB)"
+        let (k, t) = kerasIsReference ? ("A", "B") : ("B", "A")
+        let pairName = j.comparison.name
+        let before = try PairMeasurement(a32: local.x32, a64: local.x64, b32: local.y32, b64: local.y64)
         var findings: [Finding] = []
         for h in hypotheses {
-            // A hypothesis that cannot be rerun (or gives another shape than B's) is tested and not kept.
-            guard let h32 = try? h.rerun(d.a32.inputs, .float32), let h64 = try? h.rerun(d.a64.inputs, .float64),
-                  h32.shape == d.b32.shape, h64.shape == d.b32.shape else { continue }
-            let m = try Comparison.measure(a: d.a32, b: d.a32, pairing: .name, order: nil, x32: h32, x64: h64, y32: d.b32, y64: d.b64)
-            guard !m.exceedsNoise else { continue }
-            let fix = kerasIsReference ? h.fix : h.kerasFix
-            let lead = "\(k)'s \(layer.className) `\(layer.name)` rerun on its own input with \(t)'s convention (\(h.b) instead of \(h.a)) "
-            guard let before = d.measured else {
-                findings.append(Finding(
-                    layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: 1, fix: fix,
-                    message: lead + "gives \(t)'s output shape \(d.b32.shape) (\(k)'s is \(d.a32.tensor.shape)) and agrees with \(t) within float noise "
-                        + "(max abs \(g(m.metrics.maxAbs)), noise \(g(m.noise))); explains the whole difference."))
-                continue
-            }
+            guard let (h32, h64) = try? rerun(j, m, replacing: s.op, with: h.rerun), h32.shape == local.y32.shape, h64.shape == local.y32.shape,
+                  let after = try? PairMeasurement(a32: h32, a64: h64, b32: local.y32, b64: local.y64), !after.exceedsNoise else { continue }
             let reference = before.maxAbsFloat64 > 0 ? before.maxAbsFloat64 : before.metrics.maxAbs
-            let after = before.maxAbsFloat64 > 0 ? m.maxAbsFloat64 : m.metrics.maxAbs
-            let explains = reference > 0 ? Swift.max(0, Swift.min(1, 1 - after / reference)) : 0
+            let remaining = before.maxAbsFloat64 > 0 ? after.maxAbsFloat64 : after.metrics.maxAbs
+            let explains = reference > 0 ? Swift.max(0, Swift.min(1, 1 - remaining / reference)) : 0
             findings.append(Finding(
-                layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: explains, fix: fix,
-                message: lead + "agrees with \(t) within float noise: max abs \(g(before.metrics.maxAbs)) → \(g(m.metrics.maxAbs)) (noise \(g(m.noise))), "
-                    + "Float64 difference \(g(before.maxAbsFloat64)) → \(g(m.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."))
+                layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: explains, fix: kerasIsReference ? h.fix : h.kerasFix,
+                message: "\(k)'s \(s.layer.className) `\(s.layer.name)` rerun on its own input with \(t)'s convention (\(h.b) instead of \(h.a)) "
+                    + "agrees with \(t) within float noise: max abs \(g(before.metrics.maxAbs)) → \(g(after.metrics.maxAbs)) (noise \(g(after.noise))), "
+                    + "Float64 difference \(g(before.maxAbsFloat64)) → \(g(after.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."))
         }
         // Stable: equal fractions keep the families' order.
         findings = findings.enumerated().sorted { ($0.element.explains, -$0.offset) > ($1.element.explains, -$1.offset) }.map(\.element)
-        var tested: [String] = []
+        var tested: [Cause] = []
         for h in hypotheses where !tested.contains(h.cause) { tested.append(h.cause) }
-        return (findings, tested)
+        return (findings, tested, check)
     }
 
-    /// The nodes B's module at `path` (or below it) runs.
-    static func nodes(of path: String, in program: TorchProgram) -> [TorchNode] {
-        program.graph.allNodes.filter { node in node.moduleStack.contains { $0.path == path || $0.path.hasPrefix(path + ".") } }
+    /// The Keras part of a pair rerun from its frontier (the local measurement's Float32 values) with one op
+    /// replaced by `replacement`, in Float32 and Float64.
+    static func rerun(_ j: Judgement, _ m: Matcher, replacing op: Int, with replacement: @escaping ([Tensor], DType) throws -> Tensor) throws -> (Tensor, Tensor) {
+        var graph = m.x.graph
+        graph.ops[op].evaluate = { inputs, dtype in [try replacement(inputs, dtype)] }
+        var given: [Int: Tensor] = [:]
+        for f in j.frontier { given[f] = m.x.f32[f] }
+        guard let h32 = try graph.run(j.regionX, given: given, fallback: m.x.f32, dtype: .float32)[j.t],
+              let h64 = try graph.run(j.regionX, given: given, fallback: m.x.f64, dtype: .float64)[j.t] else {
+            throw CompareError.unsupported("the part does not compute the pair's tensor")
+        }
+        return (h32, h64)
+    }
+
+    /// A pair whose shapes differ (a size change): the hypotheses that reproduce the PyTorch tensor, shape
+    /// included, from the Keras layer's own input.
+    static func diagnoseShape(_ t: Int, _ yid: Int, matcher m: Matcher, kerasIsReference: Bool) throws -> (findings: [Finding], tested: [Cause]) {
+        guard let producer = m.x.graph.tensors[t].producer, case .keras(let layer, _, _) = m.x.graph.ops[producer].origin,
+              case .torch(let program) = m.y.model.body, let yProducer = m.y.graph.tensors[yid].producer,
+              case .torch(let node) = m.y.graph.ops[yProducer].origin else { return ([], []) }
+        let op = m.x.graph.ops[producer]
+        let inputs = op.inputs.compactMap { m.x.f32[$0] }
+        let inputs64 = op.inputs.compactMap { m.x.f32[$0]?.cast(to: .float64) }
+        guard inputs.count == op.inputs.count, let inputLink = op.inputs.first.flatMap({ m.links[$0] }) else { return ([], []) }
+        // The PyTorch part from the frontier to the tensor, rerun on the Keras model's values there, back in Keras's layout.
+        let back = { (x: Tensor) throws -> Tensor in
+            guard let p = inputLink.alignment.permutation, !inputLink.alignment.reshaped, p.count == x.rank else { return x }
+            return try x.permuted(p)
+        }
+        let frontier = m.frontier(of: t)
+        let partners = Set(frontier.compactMap { m.links[$0]?.y })
+        let regionY = m.y.graph.region(from: partners, to: yid, dependence: m.y.dependence)
+        let givenY = try m.frontierValues(frontier, float64: false)
+        guard let y32 = try m.y.graph.run(regionY, given: givenY, fallback: m.y.f32, dtype: .float32)[yid],
+              let y64 = try m.y.graph.run(regionY, given: givenY, fallback: m.y.f64, dtype: .float64)[yid] else { return ([], []) }
+        let b32 = try back(y32), b64 = try back(y64)
+        let context = Context(layer: layer, inputs: inputs, nodes: [node], program: program, permutationTorch: nil,
+                              toTorch: { try inputLink.alignment.backward($0) }, fromTorch: back, outputToTorch: { $0 },
+                              parameters: ParameterLookup(program: program, nodes: [node], recurrentIndex: 0), weightCheck: nil)
+        var hypotheses: [Hypothesis] = []
+        for family in families { hypotheses += try family(context) }
+        let (k, tSide) = kerasIsReference ? ("A", "B") : ("B", "A")
+        let name = kerasIsReference ? "\(m.x.displayName(t)) ↔ \(m.y.displayName(yid))" : "\(m.y.displayName(yid)) ↔ \(m.x.displayName(t))"
+        var findings: [Finding] = []
+        for h in hypotheses {
+            guard let h32 = try? h.rerun(inputs, .float32), let h64 = try? h.rerun(inputs64, .float64), h32.shape == b32.shape,
+                  let m2 = try? PairMeasurement(a32: h32, a64: h64, b32: b32, b64: b64), !m2.exceedsNoise else { continue }
+            findings.append(Finding(
+                layer: name, cause: h.cause, a: h.a, b: h.b, explains: 1, fix: kerasIsReference ? h.fix : h.kerasFix,
+                message: "\(k)'s \(layer.className) `\(layer.name)` rerun on its own input with \(tSide)'s convention (\(h.b) instead of \(h.a)) gives "
+                    + "\(tSide)'s shape \(b32.shape) (\(k)'s is \(m.x.shape(t) ?? [])) and agrees with \(tSide) within float noise "
+                    + "(max abs \(g(m2.metrics.maxAbs)), noise \(g(m2.noise))); explains the whole difference."))
+        }
+        var tested: [Cause] = []
+        for h in hypotheses where !tested.contains(h.cause) { tested.append(h.cause) }
+        return (findings, tested)
     }
 
     static func run(_ model: any Model, _ inputs: [Tensor], _ dtype: DType) throws -> Tensor {

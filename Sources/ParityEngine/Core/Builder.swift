@@ -41,8 +41,8 @@ extension Builder {
     }
 
     public func reduce(_ kind: ReductionKind, _ x: Value, axes: [Int], keepDims: Bool = false,
-                       numerics: Numerics = .reductionDefault) throws -> Value {
-        try apply(Reduce(kind: kind, axes: axes, keepDims: keepDims, numerics: numerics), [x])
+                       numerics: Numerics = .reductionDefault, ties: TieRule = .split) throws -> Value {
+        try apply(Reduce(kind: kind, axes: axes, keepDims: keepDims, numerics: numerics, ties: ties), [x])
     }
 
     public func reshape(_ x: Value, _ shape: [Int]) throws -> Value { try apply(Reshape(shape: shape), [x]) }

@@ -9,9 +9,19 @@ extension Graph {
         guard outputs.count == 1 else {
             throw TensorError.invalidArgument(op: "gradient", message: "needs a graph with one output; this one has \(outputs.count)")
         }
-        let output = nodes[outputs[0]]
+        return try gradient(ofOutput: 0, withRespectTo: inputIndices)
+    }
+
+    /// The gradient graph of output `position` of a graph with several outputs (a training step's loss
+    /// among the running statistics it assigns): inputs are this graph's inputs plus a cotangent for that
+    /// output; outputs are every output of this graph, in order, followed by the gradients.
+    public func gradient(ofOutput position: Int, withRespectTo inputIndices: [Int]) throws -> Graph {
+        guard outputs.indices.contains(position) else {
+            throw TensorError.invalidArgument(op: "gradient", message: "the graph has no output \(position); it has \(outputs.count)")
+        }
+        let output = nodes[outputs[position]]
         let b = GraphBuilder(extending: self, extraInputs: [output.type])
-        var adjoints: [Int: Symbol] = [outputs[0]: b.inputs.last!]
+        var adjoints: [Int: Symbol] = [outputs[position]: b.inputs.last!]
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
             guard let g = adjoints.removeValue(forKey: index) else { continue }
             let node = nodes[index]
@@ -50,7 +60,7 @@ extension Graph {
             }
             gradientOutputs.append(adjoints[node] ?? b.constant(Tensor.zeros(nodes[node].type.shape, dtype: nodes[node].type.dtype)))
         }
-        return try b.finish(outputs: [b.symbol(outputs[0])] + gradientOutputs)
+        return try b.finish(outputs: outputs.map(b.symbol) + gradientOutputs)
     }
 
     /// The same graph returning only the outputs at `positions`, with unused nodes removed.

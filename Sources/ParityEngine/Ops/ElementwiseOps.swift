@@ -41,10 +41,16 @@ public struct UnaryDerivative: Op {
 }
 
 /// `function(a, b)` elementwise with NumPy broadcasting. Gradients are summed back over broadcast
-/// axes. Ties in maximum/minimum split the gradient in half, as PyTorch's `derivatives.yaml` does.
+/// axes. Where maximum/minimum tie, ``ties`` says who gets the gradient.
 public struct Binary: Op {
     public var function: BinaryFunction
-    public init(_ function: BinaryFunction) { self.function = function }
+    /// The gradient of maximum/minimum where `a == b` (``TieRule``): split in half by default, as
+    /// PyTorch's `aten.maximum` (`tools/autograd/derivatives.yaml`).
+    public var ties: TieRule
+    public init(_ function: BinaryFunction, ties: TieRule = .split) {
+        self.function = function
+        self.ties = ties
+    }
 
     public var name: String { "\(function)" }
 
@@ -64,9 +70,14 @@ public struct Binary: Op {
         case .multiply: (da, db) = (try b.multiply(g, y), try b.multiply(g, x))
         case .divide: (da, db) = (try b.divide(g, y), try b.negate(b.divide(b.multiply(g, output), y)))
         case .maximum, .minimum:
-            let wins = try b.binary(function == .maximum ? .greater : .less, x, y)
-            let half = try b.multiply(b.binary(.equal, x, y), b.scalar(0.5, like: g))
-            let share = try b.add(wins, half)
+            let share: B.Value
+            switch ties {
+            case .split:
+                let wins = try b.binary(function == .maximum ? .greater : .less, x, y)
+                share = try b.add(wins, b.multiply(b.binary(.equal, x, y), b.scalar(0.5, like: g)))
+            case .first:
+                share = try b.binary(function == .maximum ? .greaterEqual : .lessEqual, x, y)
+            }
             (da, db) = (try b.multiply(g, share), try b.multiply(g, b.subtract(b.scalar(1, like: g), share)))
         case .power:
             let exponentLessOne = try b.subtract(y, b.scalar(1, like: y))
@@ -76,6 +87,19 @@ public struct Binary: Op {
         }
         return [try da.map { try b.sum($0, toShape: b.shape(of: x)) }, try db.map { try b.sum($0, toShape: b.shape(of: y)) }]
     }
+}
+
+/// Who gets the gradient where a maximum or minimum ties (the derivative is undefined there; each
+/// framework picks a subgradient).
+public enum TieRule: Sendable, Hashable {
+    /// Shared equally among the tied elements: PyTorch's `aten.maximum`/`minimum` (half each) and
+    /// `amax`/`amin`, TensorFlow's `Max`/`Min` reductions (`math_grad.py`, `_MinOrMaxGrad`).
+    case split
+    /// All to the first: TensorFlow's `Maximum`/`Minimum` (`math_grad.py`, `_MaximumMinimumGrad` with
+    /// `greater_equal`/`less_equal`: the first argument on a tie), and max pooling in both frameworks
+    /// (the first maximum of the window in scan order: TensorFlow's `MaxPoolGrad`, PyTorch's
+    /// `max_pool2d_with_indices_backward`).
+    case first
 }
 
 /// `a·b + c` elementwise with broadcasting; `fused` rounds once (an FMA), as the graph optimiser's

@@ -5,8 +5,12 @@ public struct Reduce: Op {
     public var axes: [Int]
     public var keepDims: Bool
     public var numerics: Numerics
+    /// Who gets a max/min's gradient where several elements attain it (``TieRule``; `.first` means the
+    /// first in row-major order over the reduced axes).
+    public var ties: TieRule
 
-    public init(kind: ReductionKind, axes: [Int], keepDims: Bool = false, numerics: Numerics = .reductionDefault) {
+    public init(kind: ReductionKind, axes: [Int], keepDims: Bool = false, numerics: Numerics = .reductionDefault, ties: TieRule = .split) {
+        self.ties = ties
         self.kind = kind
         self.axes = axes
         self.keepDims = keepDims
@@ -47,10 +51,53 @@ public struct Reduce: Op {
         case .max, .min:
             let extremum = try b.broadcast(b.reshape(output, kept), to: shape)
             let mask = try b.binary(.equal, x, extremum)
+            if ties == .first {
+                return [try b.multiply(spread, b.apply(FirstAlongAxes(axes: reduced.sorted()), [mask]))]
+            }
             let ties = try b.broadcast(b.reduce(.sum, mask, axes: axes, keepDims: true), to: shape)
             return [try b.divide(b.multiply(spread, mask), ties)]
         }
     }
+}
+
+/// Keeps only the first non-zero element of each slice over `axes` (row-major order over those axes),
+/// zeroing the rest: the mask that sends a tied maximum's gradient to its first position. No gradient.
+public struct FirstAlongAxes: Op {
+    public var axes: [Int]
+    public init(axes: [Int]) { self.axes = axes }
+
+    public var name: String { "first along \(axes)" }
+
+    public func outputType(_ inputs: [TensorType]) throws -> TensorType {
+        try expect(inputs, count: 1)
+        _ = try expectSameFloat(inputs)
+        for axis in axes { _ = try Shape.axis(axis, rank: inputs[0].shape.count, op: name) }
+        return inputs[0]
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        let x = inputs[0], shape = x.shape
+        let reduced = Set(try axes.map { try Shape.axis($0, rank: shape.count, op: name) })
+        var values = x.doubles
+        var seen = Set<Int>()
+        var index = [Int](repeating: 0, count: shape.count)
+        for flat in 0..<values.count {
+            // The slice key: the position along the kept axes.
+            var key = 0
+            for (axis, size) in shape.enumerated() where !reduced.contains(axis) { key = key * size + index[axis] }
+            if values[flat] != 0 {
+                if seen.contains(key) { values[flat] = 0 } else { seen.insert(key) }
+            }
+            for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+            }
+        }
+        return Tensor(shape: shape, values: values).cast(to: x.dtype)
+    }
+
+    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] { [nil] }
 }
 
 /// Softmax or log-softmax along one axis, max-shifted. VJP: `y·(g − Σ g·y)` for softmax,

@@ -50,19 +50,12 @@ extension KerasLayers {
         let resetAfter = try layer.has("reset_after") ? layer.bool("reset_after") : true
         let inputs = dimension(layer, weight: 0, axis: 0), u3 = 3 * o.units
         let w = try layer.weights(shapes: [[inputs, u3], [o.units, u3]] + (o.useBias ? [resetAfter ? [2, u3] : [u3]] : []))
-        var inputBias: Tensor?, recurrentBias: Tensor?
-        if o.useBias {
-            if resetAfter {
-                let rows = try w[2].split(sizes: [1, 1], axis: 0)
-                (inputBias, recurrentBias) = (try rows[0].reshaped([u3]), try rows[1].reshaped([u3]))
-            } else {
-                inputBias = w[2]
-            }
-        }
-        return GRU(kernel: w[0], recurrentKernel: w[1], inputBias: inputBias, recurrentBias: recurrentBias, resetAfter: resetAfter,
+        // A reset-after bias `[2, 3u]` stays stacked (the GRU slices its rows), so training differentiates it as stored.
+        let stacked = o.useBias && resetAfter ? w[2] : nil
+        return GRU(kernel: w[0], recurrentKernel: w[1], inputBias: o.useBias && !resetAfter ? w[2] : nil, recurrentBias: nil, resetAfter: resetAfter,
                    gateOrder: .updateResetCandidate, activation: try elementwise(layer, "activation", default: .tanh),
                    recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
-                   returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards)
+                   returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards, stackedBias: stacked)
     }
 
     /// Without `use_bias` the bias is zeros: adding 0 after the products changes no value.

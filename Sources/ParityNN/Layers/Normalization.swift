@@ -25,9 +25,13 @@ public struct BatchNorm: Model {
     /// The channel axis (negative counts from the end; Keras default −1, PyTorch 1).
     public var axis: Int
     public var form: Form
+    /// How a training step uses batch statistics and moves `mean` and `variance` (``BatchNormTraining``);
+    /// `nil` for a layer that stays in inference mode while training (a frozen Keras layer).
+    public var training: BatchNormTraining?
 
     public init(mean: Tensor, variance: Tensor, gamma: Tensor?, beta: Tensor?, epsilon: Double, axis: Int = -1,
-                form: Form = .foldedScale) {
+                form: Form = .foldedScale, training: BatchNormTraining? = nil) {
+        self.training = training
         self.mean = mean
         self.variance = variance
         self.gamma = gamma
@@ -44,6 +48,7 @@ public struct BatchNorm: Model {
         guard shape[axis] == mean.count else {
             throw TensorError.shapeMismatch(op: "BatchNorm", expected: "axis \(axis) of size \(mean.count)", received: [shape])
         }
+        if let step = b.trainingStep, let training { return try trainingCall(x, in: b, step: step, training: training) }
         var broadcastShape = Array(repeating: 1, count: shape.count)
         broadcastShape[axis] = shape[axis]
         func param(_ t: Tensor) throws -> B.Value { try b.reshape(b.weight(t, like: x), broadcastShape) }

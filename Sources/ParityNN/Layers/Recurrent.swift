@@ -112,6 +112,10 @@ public struct GRU: MultiOutputModel {
     public var recurrentKernel: Tensor
     public var inputBias: Tensor?
     public var recurrentBias: Tensor?
+    /// Both biases stacked `[2, 3u]` (input row, recurrent row) as Keras stores a `reset_after` GRU's
+    /// bias; used in place of ``inputBias`` and ``recurrentBias`` when set, so that a training step
+    /// differentiates the variable Keras has.
+    public var stackedBias: Tensor?
     public var resetAfter: Bool
     public var gateOrder: GateOrder
     public var activation: UnaryFunction
@@ -123,7 +127,8 @@ public struct GRU: MultiOutputModel {
     public init(kernel: Tensor, recurrentKernel: Tensor, inputBias: Tensor?, recurrentBias: Tensor?, resetAfter: Bool,
                 gateOrder: GateOrder = .updateResetCandidate, activation: UnaryFunction = .tanh,
                 recurrentActivation: UnaryFunction = .sigmoid, returnSequences: Bool = false, returnState: Bool = false,
-                goBackwards: Bool = false) {
+                goBackwards: Bool = false, stackedBias: Tensor? = nil) {
+        self.stackedBias = stackedBias
         self.kernel = kernel
         self.recurrentKernel = recurrentKernel
         self.inputBias = inputBias
@@ -143,6 +148,7 @@ public struct GRU: MultiOutputModel {
         let x = inputs[0]
         let shape = b.shape(of: x)
         let biasesFit = [inputBias, recurrentBias].allSatisfy { $0.map { $0.shape == [3 * units] } ?? true }
+            && (stackedBias.map { $0.shape == [2, 3 * units] && resetAfter } ?? true)
         guard shape.count == 3, kernel.shape == [shape[2], 3 * units], recurrentKernel.shape == [units, 3 * units], biasesFit,
               resetAfter || recurrentBias == nil else {
             throw TensorError.shapeMismatch(op: "GRU", expected: "input [batch, time, \(kernel.shape.first ?? 0)] with kernel [in, 3u], recurrent kernel [u, 3u], biases [3u] (a recurrent bias only with resetAfter)",
@@ -153,7 +159,11 @@ public struct GRU: MultiOutputModel {
         let (zi, ri, hi) = gateOrder == .updateResetCandidate ? (0, 1, 2) : (1, 0, 2)
         func block(_ v: B.Value, _ i: Int) throws -> B.Value { try b.slice(v, [.all, SliceAxis(start: i * u, end: (i + 1) * u)]) }
         let w = b.weight(kernel, like: x), rw = b.weight(recurrentKernel, like: x)
-        let inBias = inputBias.map { b.weight($0, like: x) }, recBias = recurrentBias.map { b.weight($0, like: x) }
+        var inBias = inputBias.map { b.weight($0, like: x) }, recBias = recurrentBias.map { b.weight($0, like: x) }
+        if let stackedBias {
+            let rows = try b.split(b.weight(stackedBias, like: x), sizes: [1, 1], axis: 0)
+            (inBias, recBias) = (try b.reshape(rows[0], [3 * u]), try b.reshape(rows[1], [3 * u]))
+        }
         // Without reset-after, the candidate's recurrent block is used on its own.
         let rwGates = try [zi, ri].map { try block(rw, $0) }, rwCandidate = try block(rw, hi)
         let zeros = b.constant(Tensor.zeros([shape[0], u], dtype: b.type(of: x).dtype))

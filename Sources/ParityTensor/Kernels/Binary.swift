@@ -37,6 +37,8 @@ public enum BinaryFunction: String, Sendable, Hashable, CaseIterable, CustomStri
 
 /// Iterates a broadcast result row by row: each call covers `length` consecutive output elements
 /// along the last axis, with every input's start offset and its step along that axis (0 or 1).
+/// Large results are split into chunks of rows on the kernel threads (each output element is
+/// written by one call, so the split never changes a value).
 @inline(__always)
 func forEachBroadcastRow(
     _ outShape: [Int], inputs: [[Int]],
@@ -48,21 +50,56 @@ func forEachBroadcastRow(
     let strides = inputs.map { Shape.broadcastStrides($0, to: outShape) }
     let length = rank == 0 ? 1 : outShape[rank - 1]
     let steps = strides.map { rank == 0 ? 0 : $0[rank - 1] }
-    var index = [Int](repeating: 0, count: max(rank - 1, 0))
-    var offsets = [Int](repeating: 0, count: inputs.count)
-    var outStart = 0
-    while outStart < count {
-        body(outStart, offsets, steps, length)
-        outStart += length
-        // Advance the multi-index over all axes but the last.
-        var axis = rank - 2
-        while axis >= 0 {
-            index[axis] += 1
-            for i in 0..<offsets.count { offsets[i] += strides[i][axis] }
-            if index[axis] < outShape[axis] { break }
-            for i in 0..<offsets.count { offsets[i] -= strides[i][axis] * index[axis] }
-            index[axis] = 0
-            axis -= 1
+    let rows = count / length
+    let rowsPerChunk = max(1, elementwiseChunk / max(length, 1))
+    parallelChunks(rows, chunk: count < elementwiseChunk * 2 ? rows : rowsPerChunk) { chunk in
+        // The multi-index of the chunk's first row, then advanced row by row.
+        var index = [Int](repeating: 0, count: max(rank - 1, 0))
+        var offsets = [Int](repeating: 0, count: inputs.count)
+        var rest = chunk.lowerBound
+        for axis in stride(from: rank - 2, through: 0, by: -1) {
+            index[axis] = rest % outShape[axis]
+            rest /= outShape[axis]
+            for i in 0..<offsets.count { offsets[i] += index[axis] * strides[i][axis] }
+        }
+        for row in chunk {
+            body(row * length, offsets, steps, length)
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                for i in 0..<offsets.count { offsets[i] += strides[i][axis] }
+                if index[axis] < outShape[axis] { break }
+                for i in 0..<offsets.count { offsets[i] -= strides[i][axis] * index[axis] }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}
+
+/// Elements per task of a parallel elementwise kernel (fixed, so the split never depends on the
+/// thread count).
+let elementwiseChunk = 1 << 14
+
+/// `out[i] = f(a[i], b[i])` over `count` elements, in parallel chunks.
+@inline(__always)
+func zipElements<T>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, count: Int, _ f: (T, T) -> T) {
+    parallelChunks(count, chunk: elementwiseChunk) { range in
+        for i in range { out[i] = f(a[i], b[i]) }
+    }
+}
+
+extension BinaryFunction {
+    /// Runs `body` with this function as a closure the optimiser sees whole (a tight loop per case,
+    /// no switch per element).
+    @inline(__always)
+    func withKernel<T: FloatElement, R>(_ type: T.Type, _ body: ((T, T) -> T) -> R) -> R {
+        switch self {
+        case .add: return body { $0 + $1 }
+        case .subtract: return body { $0 - $1 }
+        case .multiply: return body { $0 * $1 }
+        case .divide: return body { $0 / $1 }
+        default: return body { self.apply($0, $1) }
         }
     }
 }
@@ -73,27 +110,31 @@ extension Tensor {
         let op = "\(function)"
         let outShape = try Shape.broadcast(shape, other.shape, op: op)
         func run<T: FloatElement>(_ a: [T], _ b: [T]) -> [T] {
-            var out = [T](repeating: 0, count: Shape.count(outShape))
-            a.withUnsafeBufferPointer { ap in
-                b.withUnsafeBufferPointer { bp in
-                    out.withUnsafeMutableBufferPointer { op in
-                        if a.count == b.count && shape == other.shape {
-                            for i in 0..<a.count { op[i] = function.apply(ap[i], bp[i]) }
-                            return
-                        }
-                        forEachBroadcastRow(outShape, inputs: [shape, other.shape]) { start, offsets, steps, length in
-                            let (pa, pb, o) = (ap.baseAddress! + offsets[0], bp.baseAddress! + offsets[1], op.baseAddress! + start)
-                            switch (steps[0], steps[1]) {
-                            case (1, 1): for j in 0..<length { o[j] = function.apply(pa[j], pb[j]) }
-                            case (1, 0): let y = pb[0]; for j in 0..<length { o[j] = function.apply(pa[j], y) }
-                            case (0, 1): let x = pa[0]; for j in 0..<length { o[j] = function.apply(x, pb[j]) }
-                            default: let v = function.apply(pa[0], pb[0]); for j in 0..<length { o[j] = v }
+            let count = Shape.count(outShape)
+            if count == 0 { return [] }
+            return [T](unsafeUninitializedCapacity: count) { out, initialized in
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        let (pa0, pb0, o0) = (ap.baseAddress!, bp.baseAddress!, out.baseAddress!)
+                        function.withKernel(T.self) { f in
+                            if a.count == b.count && shape == other.shape {
+                                zipElements(pa0, pb0, o0, count: count, f)
+                                return
+                            }
+                            forEachBroadcastRow(outShape, inputs: [shape, other.shape]) { start, offsets, steps, length in
+                                let (pa, pb, o) = (pa0 + offsets[0], pb0 + offsets[1], o0 + start)
+                                switch (steps[0], steps[1]) {
+                                case (1, 1): for j in 0..<length { o[j] = f(pa[j], pb[j]) }
+                                case (1, 0): let y = pb[0]; for j in 0..<length { o[j] = f(pa[j], y) }
+                                case (0, 1): let x = pa[0]; for j in 0..<length { o[j] = f(x, pb[j]) }
+                                default: let v = f(pa[0], pb[0]); for j in 0..<length { o[j] = v }
+                                }
                             }
                         }
                     }
                 }
+                initialized = count
             }
-            return out
         }
         switch (storage, other.storage) {
         case let (.float32(a), .float32(b)): return Tensor(shape: outShape, storage: .float32(run(a, b)))
@@ -122,15 +163,23 @@ extension Tensor {
                         float: (Float, Float, Float) -> Float, double: (Double, Double, Double) -> Double) throws -> Tensor {
         let outShape = try Shape.broadcast(Shape.broadcast(a.shape, b.shape, op: op), c.shape, op: op)
         func run<T: FloatElement>(_ x: [T], _ y: [T], _ z: [T], _ f: (T, T, T) -> T) -> [T] {
-            var out = [T](repeating: 0, count: Shape.count(outShape))
-            out.withUnsafeMutableBufferPointer { op in
-                forEachBroadcastRow(outShape, inputs: [a.shape, b.shape, c.shape]) { start, offsets, steps, length in
-                    for j in 0..<length {
-                        op[start + j] = f(x[offsets[0] + j * steps[0]], y[offsets[1] + j * steps[1]], z[offsets[2] + j * steps[2]])
+            let count = Shape.count(outShape)
+            if count == 0 { return [] }
+            return [T](unsafeUninitializedCapacity: count) { out, initialized in
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeBufferPointer { yp in
+                        z.withUnsafeBufferPointer { zp in
+                            let (px, py, pz, o) = (xp.baseAddress!, yp.baseAddress!, zp.baseAddress!, out.baseAddress!)
+                            forEachBroadcastRow(outShape, inputs: [a.shape, b.shape, c.shape]) { start, offsets, steps, length in
+                                let (sx, sy, sz) = (steps[0], steps[1], steps[2])
+                                let (bx, by, bz) = (px + offsets[0], py + offsets[1], pz + offsets[2])
+                                for j in 0..<length { o[start + j] = f(bx[j * sx], by[j * sy], bz[j * sz]) }
+                            }
+                        }
                     }
                 }
+                initialized = count
             }
-            return out
         }
         switch (a.storage, b.storage, c.storage) {
         case let (.float32(x), .float32(y), .float32(z)): return Tensor(shape: outShape, storage: .float32(run(x, y, z, float)))

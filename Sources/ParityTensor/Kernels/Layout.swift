@@ -89,21 +89,13 @@ extension Tensor {
     /// Reorders the axes: result axis `i` is this tensor's axis `order[i]` (`torch.permute`,
     /// `np.transpose(x, axes)`).
     public func permuted(_ order: [Int]) throws -> Tensor {
-        try permutationIndices(order).map { picking($0, shape: order.map { shape[$0] }) } ?? self
-    }
-
-    func permutationIndices(_ order: [Int]) throws -> [Int]? {
         guard order.sorted() == Array(0..<rank) else {
             throw TensorError.invalidArgument(op: "permute", message: "\(order) is not a permutation of the \(rank) axes of \(shape)")
         }
-        if order == Array(0..<rank) { return nil }
+        if order == Array(0..<rank) { return self }
         let strides = Shape.strides(shape)
-        let permutedStrides = order.map { strides[$0] }
-        return Tensor.indexMap(order.map { shape[$0] }) { index in
-            var offset = 0
-            for (i, v) in index.enumerated() { offset += v * permutedStrides[i] }
-            return offset
-        }
+        let outShape = order.map { shape[$0] }
+        return Tensor(shape: outShape, storage: storage.rearranged(StridedCopy(shape: outShape, strides: order.map { strides[$0] })))
     }
 
     /// Swaps the last two axes (a matrix transpose, batched).
@@ -123,7 +115,7 @@ extension Tensor {
             throw TensorError.shapeMismatch(op: "broadcastTo", expected: "a shape that broadcasts to \(target)", received: [shape])
         }
         let strides = Shape.broadcastStrides(shape, to: target)
-        return picking(Tensor.indexMap(target) { index in zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 } }, shape: target)
+        return Tensor(shape: target, storage: storage.rearranged(StridedCopy(shape: target, strides: strides)))
     }
 
     // MARK: Slicing and padding
@@ -135,26 +127,13 @@ extension Tensor {
             throw TensorError.invalidArgument(op: "slice", message: "\(axes.count) slice axes for a tensor of rank \(rank)")
         }
         let full = axes + Array(repeating: .all, count: rank - axes.count)
-        // Fast path: step 1 along the last axis copies whole runs, one per row of the other axes.
-        if rank >= 1, full[rank - 1].step == 1 {
-            let (first, length) = try full[rank - 1].resolve(size: shape[rank - 1])
-            let (rows, rowShape) = try Tensor.sliceIndices(shape: Array(shape.dropLast()), axes: Array(full.dropLast()))
-            let width = shape[rank - 1]
-            func runs<T>(_ v: [T]) -> [T] {
-                var out = [T]()
-                out.reserveCapacity(rows.count * length)
-                for row in rows { out.append(contentsOf: v[(row * width + first)..<(row * width + first + length)]) }
-                return out
-            }
-            let outShape = rowShape + [length]
-            switch storage {
-            case .float32(let v): return Tensor(shape: outShape, storage: .float32(runs(v)))
-            case .float64(let v): return Tensor(shape: outShape, storage: .float64(runs(v)))
-            case .int64(let v): return Tensor(shape: outShape, storage: .int64(runs(v)))
-            }
-        }
-        let (indices, outShape) = try Tensor.sliceIndices(shape: shape, axes: axes)
-        return picking(indices, shape: outShape)
+        let resolved = try zip(full, shape).map { try $0.resolve(size: $1) }
+        let strides = Shape.strides(shape)
+        let outShape = resolved.map(\.count)
+        if Shape.count(outShape) == 0 { return Tensor(shape: outShape, storage: storage.rearranged(StridedCopy(shape: outShape, strides: strides))) }
+        let offset = (0..<rank).reduce(0) { $0 + resolved[$1].first * strides[$1] }
+        let steps = (0..<rank).map { full[$0].step * strides[$0] }
+        return Tensor(shape: outShape, storage: storage.rearranged(StridedCopy(shape: outShape, strides: steps, offset: offset)))
     }
 
     /// The adjoint of slicing: `self` placed at the slice's positions in zeros of `fullShape`.

@@ -44,40 +44,23 @@ extension Tensor {
         if kind != .sum && kind != .mean && reduced == 0 {
             throw TensorError.invalidArgument(op: op, message: "cannot reduce an empty axis of shape \(shape)")
         }
+        // Tasks: (outer index, chunk of the inner axis), grouped so that each carries ~16K terms. Every
+        // output element is reduced whole inside one task, so the split never changes its sum.
+        let innerChunk = Swift.min(Swift.max(inner, 1), 4096)
+        let innerTasks = (inner + innerChunk - 1) / innerChunk
+        let perTask = Swift.max(reduced, 1) * innerChunk
         func run<T: FloatElement>(_ x: [T]) -> [T] {
             var out = [T](repeating: 0, count: outer * inner)
+            if out.isEmpty { return out }
             x.withUnsafeBufferPointer { xp in
                 out.withUnsafeMutableBufferPointer { op in
-                    for o in 0..<outer {
-                        let base = xp.baseAddress! + o * reduced * inner
-                        let acc = op.baseAddress! + o * inner
-                        switch kind {
-                        case .sum, .mean:
-                            accumulate(0..<reduced, order: numerics.accumulation, width: inner, into: acc) { range, acc in
-                                if inner == 1 {
-                                    var s = acc[0]
-                                    for r in range { s += base[r] }
-                                    acc[0] = s
-                                } else {
-                                    for r in range {
-                                        let row = base + r * inner
-                                        for j in 0..<inner { acc[j] += row[j] }
-                                    }
-                                }
-                            }
-                            if kind == .mean {
-                                let n = T(reduced)
-                                for j in 0..<inner { acc[j] /= n }
-                            }
-                        case .max, .min:
-                            for j in 0..<inner { acc[j] = base[j] }
-                            for r in 1..<max(reduced, 1) {
-                                let row = base + r * inner
-                                for j in 0..<inner {
-                                    let v = row[j]
-                                    if v.isNaN || acc[j].isNaN { acc[j] = .nan } else if kind == .max ? v > acc[j] : v < acc[j] { acc[j] = v }
-                                }
-                            }
+                    let (x0, o0) = (xp.baseAddress, op.baseAddress!)
+                    parallelChunks(outer * innerTasks, chunk: Swift.max(1, elementwiseChunk / perTask)) { items in
+                        for item in items {
+                            let (o, j0) = (item / innerTasks, (item % innerTasks) * innerChunk)
+                            let width = Swift.min(innerChunk, inner - j0)
+                            reduceBlock(kind, x0.map { $0 + o * reduced * inner + j0 }, into: o0 + o * inner + j0,
+                                        reduced: reduced, inner: inner, width: width, numerics: numerics)
                         }
                     }
                 }
@@ -107,5 +90,43 @@ extension Tensor {
             axes.append(offset + i)
         }
         return try reduce(.sum, axes: axes, keepDims: true, numerics: numerics).reshaped(target)
+    }
+}
+
+/// Reduces `width` adjacent columns of a `[reduced, inner]` block starting at `base` into `acc`
+/// (zeroed by the caller): each column's terms in the order `numerics.accumulation` gives.
+@inline(__always)
+func reduceBlock<T: FloatElement>(_ kind: ReductionKind, _ base: UnsafePointer<T>?, into acc: UnsafeMutablePointer<T>,
+                                  reduced: Int, inner: Int, width: Int, numerics: Numerics) {
+    switch kind {
+    case .sum, .mean:
+        if let base, reduced > 0 {
+            accumulate(0..<reduced, order: numerics.accumulation, width: width, into: acc) { range, acc in
+                if width == 1 {
+                    var s = acc[0]
+                    for r in range { s += base[r * inner] }
+                    acc[0] = s
+                } else {
+                    for r in range {
+                        let row = base + r * inner
+                        for j in 0..<width { acc[j] += row[j] }
+                    }
+                }
+            }
+        }
+        if kind == .mean {
+            let n = T(reduced)
+            for j in 0..<width { acc[j] /= n }
+        }
+    case .max, .min:
+        guard let base else { return }
+        for j in 0..<width { acc[j] = base[j] }
+        for r in 1..<Swift.max(reduced, 1) {
+            let row = base + r * inner
+            for j in 0..<width {
+                let v = row[j]
+                if v.isNaN || acc[j].isNaN { acc[j] = .nan } else if kind == .max ? v > acc[j] : v < acc[j] { acc[j] = v }
+            }
+        }
     }
 }

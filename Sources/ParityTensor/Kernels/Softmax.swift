@@ -8,18 +8,26 @@ extension Tensor {
         let outer = rank == 0 ? 1 : Shape.count(Array(shape[..<axis]))
         func run<T: FloatElement>(_ x: [T]) -> [T] {
             var out = x
-            for o in 0..<outer {
-                for j in 0..<inner {
-                    let base = o * length * inner + j
-                    var peak = -T.infinity
-                    for r in 0..<length { peak = Swift.max(peak, x[base + r * inner]) }
-                    if !peak.isFinite { peak = 0 }
-                    var total: T = 0
-                    for r in 0..<length { total += T.exp(x[base + r * inner] - peak) }
-                    let logTotal = T.log(total)
-                    for r in 0..<length {
-                        let shifted = x[base + r * inner] - peak
-                        out[base + r * inner] = logarithm ? shifted - logTotal : T.exp(shifted) / total
+            if x.isEmpty { return out }
+            x.withUnsafeBufferPointer { xp in
+                out.withUnsafeMutableBufferPointer { op in
+                    let (x0, o0) = (xp.baseAddress!, op.baseAddress!)
+                    // One task per group of rows; each row's sum stays sequential inside its task.
+                    parallelChunks(outer * inner, chunk: Swift.max(1, elementwiseChunk / Swift.max(length, 1))) { rows in
+                        for row in rows {
+                            let (o, j) = (row / inner, row % inner)
+                            let base = o * length * inner + j
+                            var peak = -T.infinity
+                            for r in 0..<length { peak = Swift.max(peak, x0[base + r * inner]) }
+                            if !peak.isFinite { peak = 0 }
+                            var total: T = 0
+                            for r in 0..<length { total += T.exp(x0[base + r * inner] - peak) }
+                            let logTotal = T.log(total)
+                            for r in 0..<length {
+                                let shifted = x0[base + r * inner] - peak
+                                o0[base + r * inner] = logarithm ? shifted - logTotal : T.exp(shifted) / total
+                            }
+                        }
                     }
                 }
             }

@@ -151,19 +151,35 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// f over a whole buffer, the case chosen once outside the loop (so the common activations run as
-    /// tight, vectorisable loops); same per-element formula as ``apply(_:)``.
+    /// tight, vectorisable loops), in parallel chunks for large buffers; same per-element formula as
+    /// ``apply(_:)``.
     public func applyAll<T: FloatElement>(_ values: [T]) -> [T] {
         switch self {
-        case .relu: return values.map { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }
-        case .negate: return values.map { -$0 }
-        case .square: return values.map { $0 * $0 }
-        case .sigmoid: return values.map { 1 / (1 + T.exp(-$0)) }
-        case .tanh: return values.map { T.tanh($0) }
-        case .exp: return values.map { T.exp($0) }
+        case .relu: return Self.mapAll(values) { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }
+        case .negate: return Self.mapAll(values) { -$0 }
+        case .square: return Self.mapAll(values) { $0 * $0 }
+        case .sigmoid: return Self.mapAll(values) { 1 / (1 + T.exp(-$0)) }
+        case .tanh: return Self.mapAll(values) { T.tanh($0) }
+        case .exp: return Self.mapAll(values) { T.exp($0) }
         case let .clip(lower, upper):
             let (l, u) = (T(lower), T(upper))
-            return values.map { Swift.min(Swift.max($0, l), u) }
-        default: return values.map { apply($0) }
+            return Self.mapAll(values) { Swift.min(Swift.max($0, l), u) }
+        default: return Self.mapAll(values) { self.apply($0) }
+        }
+    }
+
+    @inline(__always)
+    static func mapAll<T>(_ values: [T], _ f: (T) -> T) -> [T] {
+        let count = values.count
+        if count == 0 { return [] }
+        return [T](unsafeUninitializedCapacity: count) { out, initialized in
+            values.withUnsafeBufferPointer { source in
+                let (s, o) = (source.baseAddress!, out.baseAddress!)
+                parallelChunks(count, chunk: elementwiseChunk) { range in
+                    for i in range { o[i] = f(s[i]) }
+                }
+            }
+            initialized = count
         }
     }
 
@@ -259,9 +275,18 @@ extension Tensor {
         guard shape == other.shape else {
             throw TensorError.shapeMismatch(op: op, expected: "equal shapes", received: [shape, other.shape])
         }
+        func run<T>(_ a: [T], _ b: [T], _ f: (T, T) -> T) -> [T] {
+            if a.isEmpty { return [] }
+            return [T](unsafeUninitializedCapacity: a.count) { out, initialized in
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in zipElements(ap.baseAddress!, bp.baseAddress!, out.baseAddress!, count: a.count, f) }
+                }
+                initialized = a.count
+            }
+        }
         switch (storage, other.storage) {
-        case let (.float32(a), .float32(b)): return Tensor(shape: shape, storage: .float32(zip(a, b).map(float)))
-        case let (.float64(a), .float64(b)): return Tensor(shape: shape, storage: .float64(zip(a, b).map(double)))
+        case let (.float32(a), .float32(b)): return Tensor(shape: shape, storage: .float32(run(a, b, float)))
+        case let (.float64(a), .float64(b)): return Tensor(shape: shape, storage: .float64(run(a, b, double)))
         default: throw TensorError.dtypeMismatch(op: op, received: [dtype, other.dtype])
         }
     }

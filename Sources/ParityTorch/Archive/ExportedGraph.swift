@@ -25,7 +25,7 @@ public indirect enum TorchArgument: Sendable {
     case other(kind: String)
 
     /// The names of the graph values this argument reads.
-    var tensorNames: [String] {
+    public var tensorNames: [String] {
         switch self {
         case .tensor(let n): return [n]
         case .tensors(let ns): return ns

@@ -63,8 +63,10 @@ protocol ATenFamily {
 
 /// The table of supported operators: every family, looked up by target.
 enum ATenTable {
+    /// Looked up in order: ``TrainingOps`` comes first, taking the targets it runs in a training step and
+    /// handing them to their inference family otherwise.
     nonisolated(unsafe) static let families: [any ATenFamily.Type] = [
-        LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
+        TrainingOps.self, LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
         ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
         RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self,
     ]
@@ -76,8 +78,8 @@ enum ATenTable {
 
     /// Every supported target, sorted (for docs and error messages).
     static var allTargets: [String] {
-        var all: [String] = []
-        for family in families { all += family.targets }
+        var all: Set<String> = []
+        for family in families { all.formUnion(family.targets) }
         return all.sorted()
     }
 }

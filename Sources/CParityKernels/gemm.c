@@ -1,0 +1,241 @@
+// GEMM with run-time instruction-set dispatch; the per-level code is gemm_template.h.
+#include "CParityKernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+// Products and sums are rounded where the source says so, never contracted behind its back.
+#pragma clang fp contract(off)
+
+struct gemm_job;
+/// Packs rows [i0, i0+rows) × depth [p0, p0+kc) of the left operand as panels of `mr` rows (the last
+/// one shorter), each panel storing its rows' values side by side for every step of the depth.
+typedef void (*gemm_pack_a)(const struct gemm_job *job, long i0, long rows, long p0, long kc, long mr, void *out);
+
+struct gemm_job {
+    long m, n, k;
+    const void *a, *b;
+    void *c;
+    long a_rows, a_cols, b_rows, b_cols, ldc;
+    int fused;
+    gemm_pack_a pack_a;
+    const void *pack_context;  // what a custom `pack_a` reads (a convolution's geometry)
+    int b_in_place;            // strips of b read where they are (few rows: packing would not pay back)
+    int serial;                // too little work to hand out
+    void *b_packed;            // all of b packed once (KC blocks of NR strips), shared by the tasks
+    long b_packed_width;
+    long mc, nc, tasks_m, tasks_n;
+};
+
+// b is packed once for all tasks when it fits in this many bytes (else per task).
+#define GEMM_PREPACK_LIMIT (32L << 20)
+
+#define PACK_A_STRIDED(T, name)                                                                            \
+    static void name(const struct gemm_job *job, long i0, long rows, long p0, long kc, long mr, void *output) { \
+        const T *a = (const T *)job->a + i0 * job->a_rows + p0 * job->a_cols;                               \
+        long ars = job->a_rows, acs = job->a_cols;                                                          \
+        T *out = (T *)output;                                                                               \
+        for (long r0 = 0; r0 < rows; r0 += mr) {                                                            \
+            long h = rows - r0 < mr ? rows - r0 : mr;                                                       \
+            const T *src = a + r0 * ars;                                                                    \
+            for (long p = 0; p < kc; p++)                                                                   \
+                for (long i = 0; i < h; i++) out[p * h + i] = src[i * ars + p * acs];                       \
+            out += h * kc;                                                                                  \
+        }                                                                                                   \
+    }
+PACK_A_STRIDED(float, pack_a_f32)
+PACK_A_STRIDED(double, pack_a_f64)
+
+// Per-thread packing buffers, grown on demand and kept (two per thread).
+static _Thread_local void *scratch[2];
+static _Thread_local size_t scratch_size[2];
+
+static void *gemm_scratch(int which, size_t bytes) {
+    if (scratch_size[which] < bytes) {
+        free(scratch[which]);
+        size_t rounded = (bytes + 63) / 64 * 64;
+        scratch[which] = aligned_alloc(64, rounded);
+        if (!scratch[which]) abort();
+        scratch_size[which] = rounded;
+    }
+    return scratch[which];
+}
+
+static long ceil_div(long a, long b) { return (a + b - 1) / b; }
+static long round_up(long a, long b) { return ceil_div(a, b) * b; }
+
+// Splits c into tasks of mc × nc; with several threads, cuts finer so that each thread gets work.
+// Tasks only ever divide the output, never the k sum.
+static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) {
+    job->b_in_place = job->m <= 2 * mr && job->b_cols == 1;
+    job->mc = job->m < mc ? job->m : mc;
+    job->nc = job->n < nc ? job->n : nc;
+    if (job->mc < 1) job->mc = 1;
+    if (job->nc < 1) job->nc = 1;
+    job->tasks_m = ceil_div(job->m, job->mc);
+    job->tasks_n = ceil_div(job->n, job->nc);
+    int threads = parity_num_threads();
+    double work = (double)job->m * (double)job->n * (double)job->k;
+    job->serial = threads <= 1 || work < 65536.0;
+    if (job->serial) return;
+    // At least four tasks per thread where the tiles allow (for balance): rows first down to 4·mr,
+    // then columns down to 2·nr.
+    long want = 4L * threads;
+    if (job->tasks_m * job->tasks_n < want && job->m > 4 * mr) {
+        long per = ceil_div(want, job->tasks_n);
+        long rows = round_up(ceil_div(job->m, per), mr);
+        job->mc = rows < 4 * mr ? 4 * mr : rows;
+        job->tasks_m = ceil_div(job->m, job->mc);
+    }
+    if (job->tasks_m * job->tasks_n < want && job->n > 2 * nr) {
+        long per = ceil_div(want, job->tasks_m);
+        long cols = round_up(ceil_div(job->n, per), nr);
+        job->nc = cols < 2 * nr ? 2 * nr : cols;
+        job->tasks_n = ceil_div(job->n, job->nc);
+    }
+    if (job->tasks_m * job->tasks_n < threads && job->n > nr) {
+        job->nc = round_up(ceil_div(job->n, threads), nr);
+        job->tasks_n = ceil_div(job->n, job->nc);
+    }
+}
+
+#define SPLAT2 0, 0
+#define SPLAT4 0, 0, 0, 0
+#define SPLAT8 0, 0, 0, 0, 0, 0, 0, 0
+#define SPLAT16 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+
+// MARK: Portable (any CPU): 16-byte vectors, libm's fma where the CPU has no FMA instruction.
+#define T float
+#define VL 4
+#define SPLAT_INDICES SPLAT4
+#define MR 4
+#define NV 2
+#define KC 256
+#define MC 128
+#define NC 1024
+#define SUFFIX portable_f32
+#include "gemm_template.h"
+#undef T
+#undef VL
+#undef SPLAT_INDICES
+#undef SUFFIX
+#define T double
+#define VL 2
+#define SPLAT_INDICES SPLAT2
+#define SUFFIX portable_f64
+#include "gemm_template.h"
+#undef T
+#undef VL
+#undef SPLAT_INDICES
+#undef SUFFIX
+#undef MR
+#undef NV
+#undef KC
+#undef MC
+#undef NC
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define HAVE_X86 1
+// MARK: AVX2 + FMA: 256-bit vectors, 6 × 2 vector tiles.
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define MR 6
+#define NV 2
+#define KC 256
+#define MC 120
+#define NC 1024
+#define T float
+#define VL 8
+#define SPLAT_INDICES SPLAT8
+#define SUFFIX avx2_f32
+#include "gemm_template.h"
+#undef T
+#undef VL
+#undef SPLAT_INDICES
+#undef SUFFIX
+#define T double
+#define VL 4
+#define SPLAT_INDICES SPLAT4
+#define SUFFIX avx2_f64
+#include "gemm_template.h"
+#undef T
+#undef VL
+#undef SPLAT_INDICES
+#undef SUFFIX
+#undef MR
+#undef NV
+#undef KC
+#undef MC
+#undef NC
+#pragma clang attribute pop
+
+// MARK: AVX-512F: 512-bit vectors, 12 × 2 vector tiles.
+#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
+#define MR 12
+#define NV 2
+#define KC 256
+#define MC 120
+#define NC 1024
+#define T float
+#define VL 16
+#define SPLAT_INDICES SPLAT16
+#define SUFFIX avx512_f32
+#include "gemm_template.h"
+#undef T
+#undef VL
+#undef SPLAT_INDICES
+#undef SUFFIX
+#define T double
+#define VL 8
+#define SPLAT_INDICES SPLAT8
+#define SUFFIX avx512_f64
+#include "gemm_template.h"
+#undef T
+#undef VL
+#undef SPLAT_INDICES
+#undef SUFFIX
+#undef MR
+#undef NV
+#undef KC
+#undef MC
+#undef NC
+#pragma clang attribute pop
+#endif
+
+static void gemm_prepare(struct gemm_job *job, long m, long n, long k, const void *a, long a_rows, long a_cols,
+                         const void *b, long b_rows, long b_cols, void *c, long ldc, int fused) {
+    memset(job, 0, sizeof *job);
+    job->m = m; job->n = n; job->k = k;
+    job->a = a; job->a_rows = a_rows; job->a_cols = a_cols;
+    job->b = b; job->b_rows = b_rows; job->b_cols = b_cols;
+    job->c = c; job->ldc = ldc;
+    job->fused = fused != 0;
+}
+
+void parity_gemm_f32(long m, long n, long k, const float *a, long a_rows, long a_cols,
+                     const float *b, long b_rows, long b_cols, float *c, long ldc, int fused) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    struct gemm_job job;
+    gemm_prepare(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
+    job.pack_a = pack_a_f32;
+    switch (parity_isa_active()) {
+#ifdef HAVE_X86
+    case PARITY_ISA_AVX512: gemm_avx512_f32(&job); return;
+    case PARITY_ISA_AVX2: gemm_avx2_f32(&job); return;
+#endif
+    default: gemm_portable_f32(&job); return;
+    }
+}
+
+void parity_gemm_f64(long m, long n, long k, const double *a, long a_rows, long a_cols,
+                     const double *b, long b_rows, long b_cols, double *c, long ldc, int fused) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    struct gemm_job job;
+    gemm_prepare(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
+    job.pack_a = pack_a_f64;
+    switch (parity_isa_active()) {
+#ifdef HAVE_X86
+    case PARITY_ISA_AVX512: gemm_avx512_f64(&job); return;
+    case PARITY_ISA_AVX2: gemm_avx2_f64(&job); return;
+#endif
+    default: gemm_portable_f64(&job); return;
+    }
+}

@@ -1,0 +1,230 @@
+// One instruction set's GEMM, included by gemm.c once per (level, element type) with:
+//   T       element type (float or double)
+//   VL      lanes per vector;   MR  rows of the register tile;   NV  vectors per tile row (NR = NV·VL)
+//   KC, MC, NC  cache blocking (depth, rows, columns)
+//   SUFFIX  name suffix (e.g. avx512_f32)
+// and a `#pragma clang attribute` around the include giving every function the level's target.
+//
+// Numerics: every output's accumulator starts from `c`, then adds its products in index order p = 0,
+// 1, …, k−1, as one fused multiply-add each (`__builtin_elementwise_fma`, a single rounding) or as a
+// rounded product then a rounded sum. Vectors run across output columns only; tiles and blocks only
+// decide when an accumulator is stored and reloaded (exact), so every level gives the same bits.
+
+#define GEMM_CAT2(a, b) a##_##b
+#define GEMM_CAT(a, b) GEMM_CAT2(a, b)
+#define FN(name) GEMM_CAT(name, SUFFIX)
+#define GEMM_JOIN3(a, b, c) a##b##_##c
+#define UKR(mr, nv) FN(GEMM_JOIN3(ukr, mr, nv))
+#define UKR_DEFINE(mr, nv) GEMM_UKR(mr, nv, UKR(mr, nv))
+#define NR (NV * VL)
+
+typedef T FN(vec) __attribute__((vector_size(VL * sizeof(T))));
+typedef T FN(uvec) __attribute__((vector_size(VL * sizeof(T)), aligned(sizeof(T))));
+
+static inline FN(vec) FN(load)(const T *p) { return *(const FN(uvec) *)p; }
+static inline void FN(store)(T *p, FN(vec) v) { *(FN(uvec) *)p = v; }
+static inline FN(vec) FN(splat)(T x) {
+    FN(vec) v = {x};
+    return __builtin_shufflevector(v, v, SPLAT_INDICES);
+}
+
+// c[0..<mr, 0..<nv·VL] += a·b over kc steps; a: mr values per step, `astride` apart; b: nv·VL
+// values per step, `bstride` apart.
+#define GEMM_UKR(mr, nv, name)                                                                              \
+    static void name(long kc, const T *restrict a, long astride, const T *restrict b, long bstride,         \
+                     T *restrict c, long ldc, int fused) {                                                  \
+        FN(vec) acc[mr][nv];                                                                                \
+        _Pragma("unroll") for (int i = 0; i < mr; i++)                                                     \
+            _Pragma("unroll") for (int v = 0; v < nv; v++) acc[i][v] = FN(load)(c + i * ldc + v * VL);     \
+        if (fused) {                                                                                        \
+            for (long p = 0; p < kc; p++) {                                                                 \
+                FN(vec) bv[nv];                                                                             \
+                _Pragma("unroll") for (int v = 0; v < nv; v++) bv[v] = FN(load)(b + v * VL);                \
+                _Pragma("unroll") for (int i = 0; i < mr; i++) {                                           \
+                    FN(vec) ai = FN(splat)(a[i]);                                                           \
+                    _Pragma("unroll") for (int v = 0; v < nv; v++)                                         \
+                        acc[i][v] = __builtin_elementwise_fma(ai, bv[v], acc[i][v]);                        \
+                }                                                                                           \
+                a += astride;                                                                               \
+                b += bstride;                                                                               \
+            }                                                                                               \
+        } else {                                                                                            \
+            for (long p = 0; p < kc; p++) {                                                                 \
+                FN(vec) bv[nv];                                                                             \
+                _Pragma("unroll") for (int v = 0; v < nv; v++) bv[v] = FN(load)(b + v * VL);                \
+                _Pragma("unroll") for (int i = 0; i < mr; i++) {                                           \
+                    FN(vec) ai = FN(splat)(a[i]);                                                           \
+                    _Pragma("unroll") for (int v = 0; v < nv; v++) {                                       \
+                        FN(vec) product = ai * bv[v];                                                       \
+                        acc[i][v] = acc[i][v] + product;                                                    \
+                    }                                                                                       \
+                }                                                                                           \
+                a += astride;                                                                               \
+                b += bstride;                                                                               \
+            }                                                                                               \
+        }                                                                                                   \
+        _Pragma("unroll") for (int i = 0; i < mr; i++)                                                     \
+            _Pragma("unroll") for (int v = 0; v < nv; v++) FN(store)(c + i * ldc + v * VL, acc[i][v]);     \
+    }
+
+UKR_DEFINE(1, NV)
+UKR_DEFINE(2, NV)
+UKR_DEFINE(4, NV)
+#if MR > 4 && MR != 8
+UKR_DEFINE(MR, NV)
+#endif
+#if MR >= 8
+UKR_DEFINE(8, NV)
+#endif
+#if NV > 1
+UKR_DEFINE(1, 1)
+UKR_DEFINE(2, 1)
+UKR_DEFINE(4, 1)
+#if MR > 4 && MR != 8
+UKR_DEFINE(MR, 1)
+#endif
+#if MR >= 8
+UKR_DEFINE(8, 1)
+#endif
+#endif
+
+// Rows `rows` of a panel (height ≤ MR) against one strip, the largest tile heights first; `narrow`
+// strips are one vector wide.
+static void FN(strip)(long kc, long rows, int narrow, const T *a, long astride, const T *b, long bstride, T *c, long ldc,
+                      int fused) {
+    long i = 0;
+#define GEMM_ROWS(mr)                                                                                       \
+    for (; rows - i >= mr; i += mr) {                                                                      \
+        if (NV > 1 && narrow) UKR(mr, 1)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused);          \
+        else UKR(mr, NV)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused);                          \
+    }
+#if MR > 4 && MR != 8
+    GEMM_ROWS(MR)
+#endif
+#if MR >= 8
+    GEMM_ROWS(8)
+#endif
+    GEMM_ROWS(4)
+    GEMM_ROWS(2)
+    GEMM_ROWS(1)
+#undef GEMM_ROWS
+}
+
+// A block (kc × cols) packed as strips of NR columns (per step NR values), the last strip
+// zero-padded (its extra columns are computed and dropped).
+static void FN(pack_b)(long kc, long cols, const T *b, long brs, long bcs, T *restrict out) {
+    for (long j0 = 0; j0 < cols; j0 += NR) {
+        long w = cols - j0 < NR ? cols - j0 : NR;
+        const T *src = b + j0 * bcs;
+        for (long p = 0; p < kc; p++) {
+            T *row = out + p * NR;
+            if (bcs == 1 && w == NR) {
+                for (long j = 0; j < NR; j++) row[j] = src[p * brs + j];
+            } else {
+                long j = 0;
+                for (; j < w; j++) row[j] = src[p * brs + j * bcs];
+                for (; j < NR; j++) row[j] = 0;
+            }
+        }
+        out += kc * NR;
+    }
+}
+
+// One task: rows [i0, i0+mc) × columns [j0, j0+nc) of c, over the whole depth in KC blocks.
+static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long nc, T *apack, T *bpack) {
+    const T *b = (const T *)job->b;
+    T *c = (T *)job->c;
+    long ldc = job->ldc;
+    T edge[MR * NR];
+    for (long p0 = 0; p0 < job->k; p0 += KC) {
+        long kc = job->k - p0 < KC ? job->k - p0 : KC;
+        const T *bblock = NULL;
+        if (job->b_packed) {
+            bblock = (const T *)job->b_packed + p0 * job->b_packed_width + j0 * kc;
+        } else if (!job->b_in_place) {
+            FN(pack_b)(kc, nc, b + p0 * job->b_rows + j0 * job->b_cols, job->b_rows, job->b_cols, bpack);
+            bblock = bpack;
+        }
+        job->pack_a(job, i0, mc, p0, kc, MR, apack);
+        for (long jr = 0; jr < nc; jr += NR) {
+            long w = nc - jr < NR ? nc - jr : NR;
+            const T *strip_b;
+            long bstride;
+            if (bblock) {
+                strip_b = bblock + (jr / NR) * kc * NR;
+                bstride = NR;
+            } else if (w == NR) {
+                strip_b = b + p0 * job->b_rows + (j0 + jr);
+                bstride = job->b_rows;
+            } else {
+                FN(pack_b)(kc, w, b + p0 * job->b_rows + (j0 + jr), job->b_rows, 1, bpack);
+                strip_b = bpack;
+                bstride = NR;
+            }
+            int narrow = w <= VL;
+            for (long ir = 0; ir < mc; ir += MR) {
+                long h = mc - ir < MR ? mc - ir : MR;
+                const T *panel = apack + ir * kc;
+                T *ct = c + (i0 + ir) * ldc + (j0 + jr);
+                if (w == NR || w == VL) {
+                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, ct, ldc, job->fused);
+                } else {
+                    long width = narrow ? VL : NR;
+                    for (long i = 0; i < h; i++)
+                        for (long j = 0; j < width; j++) edge[i * width + j] = j < w ? ct[i * ldc + j] : 0;
+                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, edge, width, job->fused);
+                    for (long i = 0; i < h; i++)
+                        for (long j = 0; j < w; j++) ct[i * ldc + j] = edge[i * width + j];
+                }
+            }
+        }
+    }
+}
+
+static void FN(run)(void *context, long index) {
+    const struct gemm_job *job = (const struct gemm_job *)context;
+    long tm = index / job->tasks_n, tn = index % job->tasks_n;
+    long i0 = tm * job->mc, j0 = tn * job->nc;
+    long mc = job->m - i0 < job->mc ? job->m - i0 : job->mc;
+    long nc = job->n - j0 < job->nc ? job->n - j0 : job->nc;
+    T *apack = (T *)gemm_scratch(0, sizeof(T) * (size_t)(job->mc + MR) * KC);
+    T *bpack = job->b_packed ? NULL : (T *)gemm_scratch(1, sizeof(T) * (size_t)(job->nc + NR) * KC);
+    FN(task)(job, i0, mc, j0, nc, apack, bpack);
+}
+
+// Packs all of b once, shared by every task: per KC block, strips of NR columns over the full width.
+static void FN(prepack)(void *context, long index) {
+    const struct gemm_job *job = (const struct gemm_job *)context;
+    long p0 = index * KC, kc = job->k - p0 < KC ? job->k - p0 : KC;
+    FN(pack_b)(kc, job->n, (const T *)job->b + p0 * job->b_rows, job->b_rows, job->b_cols,
+               (T *)job->b_packed + p0 * job->b_packed_width);
+}
+
+static void FN(gemm)(struct gemm_job *job) {
+    gemm_plan(job, MR, NR, MC, NC);
+    long tasks = job->tasks_m * job->tasks_n;
+    void *shared = NULL;
+    if (!job->b_in_place && job->tasks_m > 1 && job->k * job->n <= GEMM_PREPACK_LIMIT / (long)sizeof(T)) {
+        job->b_packed_width = (job->n + NR - 1) / NR * NR;
+        shared = aligned_alloc(64, ((size_t)job->k * (size_t)job->b_packed_width * sizeof(T) + 63) / 64 * 64);
+        if (!shared) abort();
+        job->b_packed = shared;
+        long blocks = (job->k + KC - 1) / KC;
+        if (job->serial) {
+            for (long t = 0; t < blocks; t++) FN(prepack)(job, t);
+        } else {
+            parity_parallel_for(blocks, FN(prepack), job);
+        }
+    }
+    if (job->serial) {
+        for (long t = 0; t < tasks; t++) FN(run)(job, t);
+    } else {
+        parity_parallel_for(tasks, FN(run), job);
+    }
+    free(shared);
+}
+
+#undef FN
+#undef UKR
+#undef UKR_DEFINE
+#undef NR

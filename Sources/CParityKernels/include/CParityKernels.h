@@ -1,0 +1,81 @@
+// Parity's numeric micro-kernels: C, so that one build carries AVX-512, AVX2+FMA and portable code
+// side by side and picks one at run time (no compiler flags needed). Every entry point computes the
+// same bits on every instruction set: vectors only ever run across independent outputs, and each
+// output's terms are added in one stated order with the stated contraction (fused multiply-add or
+// multiply-then-add). See Sources/ParityTensor/Numerics/KernelDispatch.swift.
+#ifndef CPARITY_KERNELS_H
+#define CPARITY_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: Instruction sets
+
+/// Instruction-set levels, from the portable C fallback up.
+typedef enum {
+    PARITY_ISA_PORTABLE = 0,  ///< plain C (`fma`/`fmaf` from libm where no FMA instruction exists)
+    PARITY_ISA_AVX2 = 1,      ///< x86-64 AVX2 + FMA3 (256-bit)
+    PARITY_ISA_AVX512 = 2,    ///< x86-64 AVX-512F (512-bit)
+} parity_isa;
+
+/// The best level this CPU and OS support (cpuid + xgetbv on x86-64; portable elsewhere).
+parity_isa parity_isa_detected(void);
+/// The level kernels use: the detected one, or the one forced by `parity_isa_force`, never above
+/// the detected level.
+parity_isa parity_isa_active(void);
+/// Forces a level for the calling thread (clamped to the detected one; kernels read the level on
+/// the thread that calls them); a negative value restores detection. For tests and benchmarks that
+/// compare the paths.
+void parity_isa_force(int level);
+
+// MARK: Threads
+
+/// The number of threads kernels split work across: `PARITY_NUM_THREADS` when set (≥ 1), else the
+/// number of CPUs this process may run on.
+int parity_num_threads(void);
+/// Sets the thread count (values below 1 restore the default).
+void parity_set_num_threads(int threads);
+/// Overrides the thread count for loops started from the calling thread (values below 1 remove
+/// the override). For tests that compare thread counts while other code runs concurrently.
+void parity_force_threads(int threads);
+
+/// A task body: runs item `index` of a parallel loop.
+typedef void (*parity_task)(void *context, long index);
+/// Runs `task(context, i)` for every `i` in `0..<count` across the kernel threads and returns when
+/// all are done. Items must be independent: which thread runs an item never changes its result.
+/// Runs serially when called from inside another parallel loop or while the pool is busy.
+void parity_parallel_for(long count, parity_task task, void *context);
+
+// MARK: GEMM
+
+/// `c[i, j] += Σ_{p < k} a[i, p]·b[p, j]` for `i < m`, `j < n`, each output adding its `k` products in
+/// index order `p = 0, 1, …`, each product contracted into one fused multiply-add when `fused` is
+/// non-zero, else rounded and then added. Operands are strided: `a[i, p]` is
+/// `a[i·a_rows + p·a_cols]`, likewise `b`; `c` has unit column stride and row stride `ldc`.
+/// Output tiles are split across `parity_num_threads()` threads (never the `k` sum, so the thread
+/// count does not change any bit).
+void parity_gemm_f32(long m, long n, long k,
+                     const float *a, long a_rows, long a_cols,
+                     const float *b, long b_rows, long b_cols,
+                     float *c, long ldc, int fused);
+void parity_gemm_f64(long m, long n, long k,
+                     const double *a, long a_rows, long a_cols,
+                     const double *b, long b_rows, long b_cols,
+                     double *c, long ldc, int fused);
+
+// MARK: Copies
+
+/// Copies a strided view into a dense row-major buffer: output element at coordinates `i…` (of
+/// `shape`, `rank` axes) is the source element at `Σ i[a]·strides[a]` (elements of `size` bytes;
+/// strides may be 0 for broadcasting). Returns −1 when more than 16 axes remain after merging.
+int parity_strided_copy(long size, int rank, const long *shape, const long *strides, const void *src, void *dst);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import ParityFormats
+import ParityKeras
+import ParityTorch
+import ParityTrain
+
+/// `parity train`: trains a model N steps with its framework's conventions and writes the weights.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model N steps as its framework would, and write its weights.",
+        discussion: """
+        MODEL is a Keras .keras archive (its optimizer and loss come from the compile_config it was saved \
+        with, unless --optimizer / --loss are given) or a PyTorch .pt2 (exported with torch.export; give \
+        --optimizer and --loss). Specs are written as in the framework's Python: "Adam(lr=1e-3, eps=1e-8)", \
+        "CrossEntropyLoss(label_smoothing=0.1)", "keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)"; \
+        PyTorch clipping joins with +: "SGD(lr=0.1) + clip_grad_norm_(max_norm=1.0)". Step i takes the i-th \
+        batch of B consecutive rows (all rows without --batch-size), in order, wrapping around. Keras trains as \
+        model.fit does (the step traced into a graph, BatchNorm on batch statistics with Keras's momentum); \
+        PyTorch as model.train(); loss.backward(); optimizer.step() (eager). Dropout uses one seeded mask per \
+        step and layer (the frameworks' random streams cannot be reproduced). W.npz holds every variable \
+        after the last step under the framework's names (Keras variable paths, PyTorch state_dict keys with \
+        buffers); --json adds the loss of each step. Exit 2 with the reason for a bad spec, target or model.
+        """
+    )
+
+    @Argument(help: "The model file (.keras or .pt2).") var model: String
+    @Option(name: .long, help: "Input array (.npy), repeated per input, or one .npz keyed by input name.") var input: [String] = []
+    @Option(name: .long, help: "Target array (.npy): values, or class indices (int64) for sparse / index losses.") var target: String
+    @Option(name: .long, help: "Number of optimizer steps.") var steps: Int
+    @Option(name: .long, help: "Where to write the weights after the last step (.npz).") var output: String
+    @Option(name: .long, help: "The optimizer, as in the framework's Python (default: the Keras file's compile_config).") var optimizer: String?
+    @Option(name: .long, help: "The loss, as in the framework's Python (default: the Keras file's compile_config).") var loss: String?
+    @Option(name: .customLong("batch-size"), help: "Rows per step (default: all rows).") var batchSize: Int?
+    @Option(name: .long, help: "Precision to train in: float32 or float64.") var dtype: Run.Precision = .float32
+    @Option(name: .long, help: "Write the run (specs, the loss of each step) as JSON to this file.") var json: String?
+    @Option(name: .long, help: "Seed of the shared dropout masks.") var seed: UInt64 = 0
+
+    func validate() throws {
+        guard !input.isEmpty else { throw ValidationError("give at least one --input") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1; received \(steps)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1; received \(batchSize)") }
+        guard output.lowercased().hasSuffix(".npz") else { throw ValidationError("--output must be a .npz file; received \(output)") }
+    }
+
+    func run() throws {
+        let precision: DType = dtype == .float32 ? .float32 : .float64
+        let result: TrainingReport
+        if ModelFiles.isTorchProgram(model) {
+            let trainable = try TorchTrainable(try TorchProgram.load(URL(fileURLWithPath: model)), name: model)
+            guard let optimizer, let loss else {
+                throw CLIError.badInput("a .pt2 records no optimizer or loss: give --optimizer and --loss (e.g. --optimizer \"Adam(lr=1e-3)\" --loss \"MSELoss()\")")
+            }
+            result = try train(trainable, optimizer: try Optimizer.parse(optimizer, framework: .pyTorch), loss: try Loss.parse(loss), dtype: precision)
+        } else {
+            let keras = try ModelFiles.keras(model, weights: nil)
+            let compiled = try KerasCompileConfig(keras)
+            guard let chosenOptimizer = try optimizer.map({ try Optimizer.parse($0, framework: .keras) }) ?? compiled?.optimizer,
+                  let chosenLoss = try loss.map({ try Loss.parse($0) }) ?? compiled?.loss else {
+                throw CLIError.badInput("\(model) was saved without compile_config (save it after model.compile, or give --optimizer and --loss)")
+            }
+            result = try train(try KerasTrainable(keras, name: model), optimizer: chosenOptimizer, loss: chosenLoss, dtype: precision)
+        }
+        try NumpyArchive.write(result.variables.filter(\.saved).map { (name: $0.name, record: ArrayRecord($0.value)) }, to: URL(fileURLWithPath: output))
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+        }
+        let first = result.losses.first.map { String(format: "%.6g", $0) } ?? "-", last = result.losses.last.map { String(format: "%.6g", $0) } ?? "-"
+        FileHandle.standardError.write(Data("""
+            trained \(result.steps) steps (\(result.framework), \(result.mode) gradients, \(result.dtype)): \(result.optimizer), \(result.loss)
+            loss \(first) → \(last); wrote \(output): \(result.variables.filter(\.saved).count) variables\n
+            """.utf8))
+    }
+
+    func train<M: TrainableModel>(_ trainable: M, optimizer: Optimizer, loss: Loss, dtype: DType) throws -> TrainingReport {
+        let inputs = try ModelFiles.inputs(input, names: trainable.inputNames, dtype: dtype)
+        let targetArray = try NumpyArray.read(contentsOf: URL(fileURLWithPath: target)).toTensor()
+        var session = try TrainingSession(model: trainable, loss: loss, optimizer: optimizer, dtype: dtype, seed: seed)
+        let losses = try session.train(inputs: inputs, target: targetArray, steps: steps, batchSize: batchSize)
+        return TrainingReport(model: model, framework: "\(trainable.framework)", optimizer: "\(optimizer)", loss: "\(loss)", steps: steps,
+                              batchSize: batchSize, dtype: "\(dtype)", mode: "\(session.mode)", losses: losses, variables: session.variables)
+    }
+}
+
+/// What `parity train --json` writes.
+struct TrainingReport: Encodable {
+    var model: String
+    var framework: String
+    var optimizer: String
+    var loss: String
+    var steps: Int
+    var batchSize: Int?
+    var dtype: String
+    var mode: String
+    var losses: [Double]
+    var variables: [TrainingVariable]
+
+    enum CodingKeys: String, CodingKey {
+        case model, framework, optimizer, loss, steps, dtype, mode, losses
+        case batchSize = "batch_size"
+        case variableNames = "variables"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(framework, forKey: .framework)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(dtype, forKey: .dtype)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(losses, forKey: .losses)
+        try c.encode(variables.filter(\.saved).map(\.name), forKey: .variableNames)
+    }
+}

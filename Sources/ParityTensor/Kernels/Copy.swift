@@ -1,0 +1,59 @@
+import CParityKernels
+
+/// A rearrangement of a storage's elements that does not depend on their type (a permutation, a
+/// broadcast, a slice), so that one implementation serves every dtype.
+protocol ElementRearrangement {
+    func apply<T>(_ values: [T]) -> [T]
+}
+
+extension Tensor.Storage {
+    func rearranged(_ rearrangement: some ElementRearrangement) -> Tensor.Storage {
+        switch self {
+        case .float32(let v): return .float32(rearrangement.apply(v))
+        case .float64(let v): return .float64(rearrangement.apply(v))
+        case .int64(let v): return .int64(rearrangement.apply(v))
+        }
+    }
+}
+
+/// A strided view copied out densely: output element `i…` (of `shape`) is source element
+/// `offset + Σ i[a]·strides[a]` (strides may be 0 to broadcast, or negative to walk backwards).
+/// Runs in `Sources/CParityKernels/copy.c` (tiled when it transposes, split across threads when large).
+struct StridedCopy: ElementRearrangement {
+    var shape: [Int]
+    var strides: [Int]
+    var offset: Int = 0
+
+    func apply<T>(_ values: [T]) -> [T] {
+        let count = Shape.count(shape)
+        if count == 0 { return [] }
+        if _isPOD(T.self) {
+            var done = false
+            let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                values.withUnsafeBufferPointer { source in
+                    done = parity_strided_copy(MemoryLayout<T>.stride, Int32(shape.count), shape, strides,
+                                               source.baseAddress! + offset, buffer.baseAddress) == 0
+                }
+                initialized = done ? count : 0
+            }
+            if done { return result }
+        }
+        // More than 16 axes that do not merge, or a non-trivial element: one index at a time.
+        var out = [T]()
+        out.reserveCapacity(count)
+        var index = [Int](repeating: 0, count: shape.count)
+        for _ in 0..<count {
+            var position = offset
+            for axis in 0..<shape.count { position += index[axis] * strides[axis] }
+            out.append(values[position])
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,92 @@
+import CParityKernels
+
+/// The instruction set the numeric kernels run on, chosen at run time from what the CPU and OS
+/// support (no compiler flags: one build carries every level, `Sources/CParityKernels`).
+///
+/// The level never changes a result's bits: vectors only run across independent outputs, and each
+/// output adds its terms in the order and with the contraction its ``Numerics`` states (a fused
+/// multiply-add is the hardware instruction on AVX2 and AVX-512, libm's correctly rounded `fma`
+/// in portable code). Tests run every kernel on every level and compare the bits.
+public enum InstructionSet: Int, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
+    /// Plain C, any CPU (16-byte vectors).
+    case portable = 0
+    /// x86-64 AVX2 with FMA3 (256-bit vectors).
+    case avx2 = 1
+    /// x86-64 AVX-512F (512-bit vectors).
+    case avx512 = 2
+
+    /// The best level this machine supports.
+    public static var detected: InstructionSet { InstructionSet(rawValue: Int(parity_isa_detected().rawValue)) ?? .portable }
+
+    /// The level kernels called from this thread use: ``detected``, or the one ``forcing(_:_:)`` sets.
+    public static var active: InstructionSet { InstructionSet(rawValue: Int(parity_isa_active().rawValue)) ?? .portable }
+
+    /// The levels this machine can run, from portable up.
+    public static var available: [InstructionSet] { allCases.filter { $0 <= detected } }
+
+    /// Runs `body` with this thread's kernels on `level` (at most ``detected``), then restores
+    /// detection. For tests and benchmarks that compare the levels; other threads are unaffected.
+    public static func forcing<R>(_ level: InstructionSet, _ body: () throws -> R) rethrows -> R {
+        parity_isa_force(Int32(level.rawValue))
+        defer { parity_isa_force(-1) }
+        return try body()
+    }
+
+    public static func < (a: InstructionSet, b: InstructionSet) -> Bool { a.rawValue < b.rawValue }
+
+    public var description: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "AVX2+FMA"
+        case .avx512: return "AVX-512"
+        }
+    }
+}
+
+/// How many threads the kernels split work across: `PARITY_NUM_THREADS` when set, else the number of
+/// CPUs the process may use. Work is only ever split between independent outputs (GEMM tiles, rows,
+/// chunks of an elementwise op), never inside one output's sum, so the count never changes a bit.
+public enum KernelThreads {
+    public static var count: Int {
+        get { Int(parity_num_threads()) }
+        set { parity_set_num_threads(Int32(clamping: newValue)) }
+    }
+
+    /// Restores the default (`PARITY_NUM_THREADS`, else the CPU count).
+    public static func reset() { parity_set_num_threads(0) }
+
+    /// Runs `body` with kernels started from this thread split across `threads` threads, then
+    /// restores the process-wide count. For tests comparing thread counts; other threads are unaffected.
+    public static func forcing<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        parity_force_threads(Int32(clamping: max(threads, 1)))
+        defer { parity_force_threads(0) }
+        return try body()
+    }
+}
+
+/// Runs `body(i)` for `i` in `0..<count` on the kernel threads. Items must be independent (each writes
+/// its own outputs); nested calls and calls while the pool is busy run serially.
+func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+    if count <= 0 { return }
+    if count == 1 { body(0); return }
+    withoutActuallyEscaping(body) { body in
+        var closure = body
+        withUnsafeMutablePointer(to: &closure) { pointer in
+            parity_parallel_for(count, { context, index in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+            }, pointer)
+        }
+    }
+}
+
+/// Runs `body(range)` over `0..<count` in chunks of `chunk` elements, the chunks on the kernel threads.
+/// The chunking is fixed by `count` and `chunk` alone, never by the thread count.
+func parallelChunks(_ count: Int, chunk: Int = 1 << 14, _ body: (Range<Int>) -> Void) {
+    let chunk = max(chunk, 1)
+    let chunks = (count + chunk - 1) / chunk
+    if chunks <= 1 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    parallelFor(chunks) { c in body((c * chunk)..<min(count, (c + 1) * chunk)) }
+}

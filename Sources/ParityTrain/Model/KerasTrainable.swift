@@ -1,0 +1,143 @@
+import ParityKeras
+import ParityNN
+
+/// A Keras model made ready to train as `model.fit` trains it (Keras 3, TensorFlow backend):
+///
+/// - BatchNormalization layers use batch statistics and move `moving_mean`/`moving_variance` with Keras's
+///   momentum (``BatchNormTraining/keras(momentum:)``), except in a layer with `trainable: false`, which
+///   stays in inference mode (`if training and self.trainable`);
+/// - Dropout and SpatialDropout apply the step's shared mask (``Dropout``);
+/// - variables are named as `load_model(...).weights` names them (``KerasVariableNames``).
+///
+/// Regularizers, constraints and random layers without a mask (GaussianNoise, recurrent dropout) are
+/// refused by name rather than silently left out.
+public struct KerasTrainable: TrainableModel {
+    public var network: KerasNetwork
+    public let variables: [TrainingVariable]
+    public let name: String
+    public var framework: Framework { .keras }
+    public var inputNames: [String] { network.inputs.map(\.layer) }
+    public var outputCount: Int { network.outputs.count }
+
+    public init(_ model: KerasModel, name: String = "the Keras model") throws {
+        try self.init(network: model.network, name: name)
+    }
+
+    public init(network: KerasNetwork, name: String = "the Keras model") throws {
+        var network = network
+        try Self.prepare(&network)
+        self.network = network
+        self.name = name
+        var collected: [TrainingVariable] = []
+        try Self.collect(network, into: &collected)
+        // Names are unique in a model; layers of two nested models may share one, then the model prefixes it.
+        var seen: [String: Int] = [:]
+        for variable in collected { seen[variable.name, default: 0] += 1 }
+        variables = collected
+        if let duplicate = seen.first(where: { $0.value > 1 }) {
+            throw TrainError.unsupportedModel("two variables are both named '\(duplicate.key)' (layers of nested models with one name)")
+        }
+    }
+
+    public func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value] {
+        var network = self.network
+        network.computeDType = dtype
+        return try network.outputs(inputs, in: b)
+    }
+
+    public func converted(to dtype: DType) throws -> KerasTrainable {
+        var table: [KerasLayerLocation: [Tensor]] = [:]
+        Self.gather(network) { layer in table[layer.location] = layer.weights.map { $0.dtype.isFloatingPoint ? $0.cast(to: dtype) : $0 } }
+        let rebuilt = try KerasNetwork(config: network.config, weights: WeightTable(table: table), constants: network.constants)
+        return try KerasTrainable(network: rebuilt, name: name)
+    }
+
+    struct WeightTable: KerasWeightSource {
+        var table: [KerasLayerLocation: [Tensor]]
+        func weights(for layer: KerasLayerLocation) throws -> [Tensor] {
+            guard let found = table[layer] else {
+                throw TrainError.unsupportedModel("no weights for layer '\(layer.name)' at \(layer.path.joined(separator: "/"))")
+            }
+            return found
+        }
+    }
+
+    /// Every layer, nested models' layers included (a nested model itself is not one).
+    static func gather(_ network: KerasNetwork, _ body: (KerasNetwork.Layer) -> Void) {
+        for layer in network.layers {
+            if let nested = layer.model as? KerasNetwork { gather(nested, body) } else { body(layer) }
+        }
+    }
+
+    static func collect(_ network: KerasNetwork, into variables: inout [TrainingVariable]) throws {
+        for layer in network.layers {
+            if let nested = layer.model as? KerasNetwork {
+                try collect(nested, into: &variables)
+                continue
+            }
+            guard !layer.weights.isEmpty else { continue }
+            guard let entries = KerasVariableNames.entries(className: layer.className, layer: layer.name, config: layer.config, count: layer.weights.count),
+                  entries.count == layer.weights.count else {
+                throw TrainError.unsupportedModel("Parity does not know the variables of layer '\(layer.name)' (Keras class \(layer.className), \(layer.weights.count) weights)")
+            }
+            let frozen = layer.config["trainable"]?.bool == false
+            for (entry, weight) in zip(entries, layer.weights) {
+                variables.append(TrainingVariable(name: entry.name, value: weight, trainable: entry.trainable && !frozen))
+            }
+        }
+    }
+
+    /// Config keys whose non-null value changes training in a way Parity does not apply yet.
+    static let refusedKeys = ["kernel_regularizer", "bias_regularizer", "recurrent_regularizer", "activity_regularizer", "gamma_regularizer",
+                              "beta_regularizer", "embeddings_regularizer", "depthwise_regularizer", "pointwise_regularizer", "alpha_regularizer",
+                              "kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
+                              "embeddings_constraint", "depthwise_constraint", "pointwise_constraint", "alpha_constraint"]
+
+    /// Puts the network's layers in training mode (``KerasTrainable``).
+    static func prepare(_ network: inout KerasNetwork) throws {
+        for index in network.layers.indices {
+            let layer = network.layers[index]
+            if var nested = layer.model as? KerasNetwork {
+                try prepare(&nested)
+                network.layers[index].model = nested
+                continue
+            }
+            let config = layer.config
+            for key in refusedKeys where !(config[key]?.isNull ?? true) {
+                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(config[key]!): regularizers and constraints are not applied in training yet")
+            }
+            let frozen = config["trainable"]?.bool == false
+            switch layer.className {
+            case "BatchNormalization":
+                if var bn = layer.model as? BatchNorm, !frozen {
+                    bn.training = .keras(momentum: config["momentum"]?.double ?? 0.99)
+                    network.layers[index].model = bn
+                }
+            case "Dropout":
+                let rate = config["rate"]?.double ?? 0
+                let noise = config["noise_shape"]?.array.map { $0.map(\.int) }
+                network.layers[index].model = Dropout(rate: rate, noiseShape: noise)
+            case "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D":
+                let rank = ["SpatialDropout1D": 3, "SpatialDropout2D": 4, "SpatialDropout3D": 5][layer.className]!
+                network.layers[index].model = Dropout.spatial(rate: config["rate"]?.double ?? 0, rank: rank,
+                                                              channelsFirst: config["data_format"]?.string == "channels_first")
+            case "GaussianNoise", "GaussianDropout", "AlphaDropout":
+                let amount = config["rate"]?.double ?? config["stddev"]?.double ?? 0
+                if amount > 0 {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) draws random noise in training, which a shared mask cannot reproduce")
+                }
+            case "SimpleRNN", "LSTM", "GRU", "Bidirectional":
+                let inner = layer.className == "Bidirectional" ? config["layer"]?["config"] ?? config : config
+                for key in ["dropout", "recurrent_dropout"] where (inner[key]?.double ?? 0) > 0 {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(inner[key]!.double!): recurrent dropout masks are not applied yet")
+                }
+            case "MultiHeadAttention":
+                if (config["dropout"]?.double ?? 0) > 0 {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (MultiHeadAttention) has dropout \(config["dropout"]!.double!): attention dropout is not applied yet")
+                }
+            default:
+                break
+            }
+        }
+    }
+}

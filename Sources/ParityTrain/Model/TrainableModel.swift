@@ -1,0 +1,35 @@
+import ParityNN
+
+/// One variable of a model: its name in the framework (a Keras variable path such as `dense/kernel`, a
+/// PyTorch state_dict key such as `0.weight`), its value, and whether the optimizer trains it (running
+/// statistics and `num_batches_tracked` are state, assigned by the forward pass).
+public struct TrainingVariable: Sendable {
+    public var name: String
+    public var value: Tensor
+    public var trainable: Bool
+    /// Whether it is saved with the model (a PyTorch non-persistent buffer is not).
+    public var saved: Bool
+
+    public init(name: String, value: Tensor, trainable: Bool, saved: Bool = true) {
+        self.name = name
+        self.value = value
+        self.trainable = trainable
+        self.saved = saved
+    }
+}
+
+/// A model a training step can run: its variables, and its forward pass written against ``Builder``.
+/// The tensors in ``variables`` are the very ones the model reads (their storage is each variable's
+/// handle, see ``TrainingBuilder``).
+public protocol TrainableModel: Sendable {
+    var framework: Framework { get }
+    /// A name for messages (the file).
+    var name: String { get }
+    var variables: [TrainingVariable] { get }
+    var inputNames: [String] { get }
+    var outputCount: Int { get }
+    /// The outputs, in training mode when `b` runs a training step.
+    func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value]
+    /// The same model with its floating variables converted to `dtype` (new handles).
+    func converted(to dtype: DType) throws -> Self
+}

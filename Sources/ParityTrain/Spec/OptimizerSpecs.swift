@@ -1,0 +1,195 @@
+/// The optimizer classes of both frameworks with their arguments and defaults (Keras 3.15
+/// `keras/src/optimizers/*.py`, PyTorch 2.15 `torch/optim/*.py`; the defaults checked with
+/// `inspect.signature`), and how a call of one becomes an ``Optimizer``.
+extension Optimizer {
+    /// Parses `"Adam(lr=1e-3, eps=1e-8)"` (optionally `+ clip_grad_norm_(max_norm=1.0)` or
+    /// `+ clip_grad_value_(clip_value=0.5)` for PyTorch). A `torch.optim.` / `keras.optimizers.` prefix picks
+    /// the framework; without one, `framework` (the model's) decides for the names both have.
+    public static func parse(_ spec: String, framework: Framework) throws -> Optimizer {
+        let calls = try SpecCall.parse(spec)
+        guard let first = calls.first else { throw TrainError.badSpec(spec: spec, position: 0, reason: "empty") }
+        var optimizer = try make(first, framework: framework)
+        for extra in calls.dropFirst() {
+            guard optimizer.framework == .pyTorch else {
+                throw TrainError.badSpec(spec: spec, position: 0, reason: "Keras optimizers clip with clipnorm=, clipvalue= or global_clipnorm=, not '+ \(extra.qualifiedName)'")
+            }
+            optimizer.clipping = try torchClipping(extra)
+        }
+        return optimizer
+    }
+
+    static func frameworkOf(_ call: SpecCall, default framework: Framework) throws -> Framework {
+        switch call.module {
+        case "": return framework
+        case "torch.optim", "optim": return .pyTorch
+        case "keras.optimizers", "tf.keras.optimizers", "optimizers": return .keras
+        default:
+            throw TrainError.unknownClass(name: call.qualifiedName, kind: "optimizer", known: ["torch.optim.<name>", "keras.optimizers.<name>"])
+        }
+    }
+
+    /// An optimizer from a call (a spec, or a Keras `compile_config` optimizer with its config as keywords).
+    static func make(_ call: SpecCall, framework defaultFramework: Framework) throws -> Optimizer {
+        let framework = try frameworkOf(call, default: defaultFramework)
+        if framework == .keras {
+            guard let table = kerasTables[call.name] else {
+                throw TrainError.unknownClass(name: call.name, kind: "Keras optimizer", known: kerasTables.keys.sorted())
+            }
+            return try keras(call.name, try table.bind(call))
+        }
+        guard let table = torchTables[call.name] else {
+            throw TrainError.unknownClass(name: call.name, kind: "PyTorch optimizer", known: torchTables.keys.sorted())
+        }
+        return try torch(call.name, try table.bind(call))
+    }
+
+    // MARK: Keras
+
+    static let kerasCommon: [(String, SpecCall.Value)] = [
+        ("weight_decay", .none), ("clipnorm", .none), ("clipvalue", .none), ("global_clipnorm", .none), ("use_ema", .bool(false)),
+        ("ema_momentum", .number(0.99)), ("ema_overwrite_frequency", .none), ("loss_scale_factor", .none),
+        ("gradient_accumulation_steps", .none), ("name", .none),
+    ]
+
+    static let kerasTables: [String: ArgumentTable] = {
+        func table(_ name: String, _ own: [(String, SpecCall.Value)]) -> (String, ArgumentTable) {
+            (name, ArgumentTable(className: name, parameters: own.map { ($0.0, $0.1) } + kerasCommon.map { ($0.0, $0.1) }))
+        }
+        let betas: [(String, SpecCall.Value)] = [("beta_1", .number(0.9)), ("beta_2", .number(0.999)), ("epsilon", .number(1e-7))]
+        return Dictionary(uniqueKeysWithValues: [
+            table("SGD", [("learning_rate", .number(0.01)), ("momentum", .number(0)), ("nesterov", .bool(false))]),
+            table("Adam", [("learning_rate", .number(0.001))] + betas + [("amsgrad", .bool(false))]),
+            // AdamW's weight_decay comes second and defaults to 0.004 (`keras/src/optimizers/adamw.py`).
+            ("AdamW", ArgumentTable(className: "AdamW", parameters: [("learning_rate", .number(0.001)), ("weight_decay", .number(0.004))] + betas
+                                     + [("amsgrad", .bool(false))] + kerasCommon.filter { $0.0 != "weight_decay" }.map { ($0.0, $0.1) })),
+            table("RMSprop", [("learning_rate", .number(0.001)), ("rho", .number(0.9)), ("momentum", .number(0)), ("epsilon", .number(1e-7)),
+                              ("centered", .bool(false))]),
+            table("Adagrad", [("learning_rate", .number(0.001)), ("initial_accumulator_value", .number(0.1)), ("epsilon", .number(1e-7))]),
+            table("Adadelta", [("learning_rate", .number(0.001)), ("rho", .number(0.95)), ("epsilon", .number(1e-7))]),
+            table("Adamax", [("learning_rate", .number(0.001))] + betas),
+            table("Nadam", [("learning_rate", .number(0.001))] + betas),
+            table("Lion", [("learning_rate", .number(0.001)), ("beta_1", .number(0.9)), ("beta_2", .number(0.99))]),
+        ])
+    }()
+
+    static func keras(_ name: String, _ a: Arguments) throws -> Optimizer {
+        try a.requireDefault("use_ema", .bool(false), because: "weight EMA is not applied (use_ema=False)")
+        try a.requireDefault("loss_scale_factor", .none, because: "loss scaling is not applied")
+        try a.requireDefault("gradient_accumulation_steps", .none, because: "gradient accumulation is not applied")
+        let algorithm: Algorithm
+        switch name {
+        case "SGD": algorithm = .sgd(momentum: try a.nonNegative("momentum"), nesterov: try a.bool("nesterov"), dampening: 0)
+        case "Adam", "AdamW":
+            algorithm = .adam(beta1: try a.double("beta_1"), beta2: try a.double("beta_2"), epsilon: try a.nonNegative("epsilon"), amsgrad: try a.bool("amsgrad"))
+        case "RMSprop":
+            algorithm = .rmsprop(rho: try a.double("rho"), momentum: try a.nonNegative("momentum"), epsilon: try a.nonNegative("epsilon"), centered: try a.bool("centered"))
+        case "Adagrad":
+            algorithm = .adagrad(initialAccumulator: try a.nonNegative("initial_accumulator_value"), epsilon: try a.nonNegative("epsilon"), learningRateDecay: 0)
+        case "Adadelta": algorithm = .adadelta(rho: try a.double("rho"), epsilon: try a.nonNegative("epsilon"))
+        case "Adamax": algorithm = .adamax(beta1: try a.double("beta_1"), beta2: try a.double("beta_2"), epsilon: try a.nonNegative("epsilon"))
+        case "Nadam": algorithm = .nadam(beta1: try a.double("beta_1"), beta2: try a.double("beta_2"), epsilon: try a.nonNegative("epsilon"), momentumDecay: 1)
+        case "Lion":
+            let beta1 = try a.double("beta_1")
+            guard beta1 > 0, beta1 <= 1 else { throw a.fail("beta_1", "must be in (0, 1] (`keras/src/optimizers/lion.py`)") }
+            algorithm = .lion(beta1: beta1, beta2: try a.double("beta_2"))
+        default: throw TrainError.unknownClass(name: name, kind: "Keras optimizer", known: kerasTables.keys.sorted())
+        }
+        // `_clip_gradients` applies the first of clipnorm, global_clipnorm, clipvalue that is set (> 0).
+        var clipping: Clipping?
+        if let c = try a.optionalDouble("clipnorm"), c > 0 {
+            clipping = .perVariableNorm(c)
+        } else if let c = try a.optionalDouble("global_clipnorm"), c > 0 {
+            clipping = .globalNorm(c, epsilon: 0)
+        } else if let c = try a.optionalDouble("clipvalue"), c > 0 {
+            clipping = .value(c)
+        }
+        let decay = try a.optionalDouble("weight_decay")
+        return Optimizer(framework: .keras, algorithm: algorithm, learningRate: try a.nonNegative("learning_rate"),
+                         weightDecay: decay.map { .decoupled($0) }, clipping: clipping, className: name, arguments: a.written)
+    }
+
+    // MARK: PyTorch
+
+    static let torchTables: [String: ArgumentTable] = {
+        let betas: SpecCall.Value = .sequence([.number(0.9), .number(0.999)])
+        let flags: [(String, SpecCall.Value)] = [("maximize", .bool(false)), ("foreach", .none), ("capturable", .bool(false)),
+                                                 ("differentiable", .bool(false)), ("fused", .none)]
+        func table(_ name: String, _ own: [(String, SpecCall.Value)]) -> (String, ArgumentTable) {
+            (name, ArgumentTable(className: name, parameters: own.map { ($0.0, $0.1) } + flags.map { ($0.0, $0.1) }))
+        }
+        return Dictionary(uniqueKeysWithValues: [
+            table("SGD", [("lr", .number(1e-3)), ("momentum", .number(0)), ("dampening", .number(0)), ("weight_decay", .number(0)), ("nesterov", .bool(false))]),
+            table("Adam", [("lr", .number(1e-3)), ("betas", betas), ("eps", .number(1e-8)), ("weight_decay", .number(0)), ("amsgrad", .bool(false)),
+                           ("decoupled_weight_decay", .bool(false))]),
+            table("AdamW", [("lr", .number(1e-3)), ("betas", betas), ("eps", .number(1e-8)), ("weight_decay", .number(1e-2)), ("amsgrad", .bool(false))]),
+            table("RMSprop", [("lr", .number(1e-2)), ("alpha", .number(0.99)), ("eps", .number(1e-8)), ("weight_decay", .number(0)), ("momentum", .number(0)),
+                              ("centered", .bool(false))]),
+            table("Adagrad", [("lr", .number(1e-2)), ("lr_decay", .number(0)), ("weight_decay", .number(0)), ("initial_accumulator_value", .number(0)),
+                              ("eps", .number(1e-10))]),
+            table("Adadelta", [("lr", .number(1.0)), ("rho", .number(0.9)), ("eps", .number(1e-6)), ("weight_decay", .number(0))]),
+            table("Adamax", [("lr", .number(2e-3)), ("betas", betas), ("eps", .number(1e-8)), ("weight_decay", .number(0))]),
+            table("NAdam", [("lr", .number(2e-3)), ("betas", betas), ("eps", .number(1e-8)), ("weight_decay", .number(0)), ("momentum_decay", .number(4e-3)),
+                            ("decoupled_weight_decay", .bool(false))]),
+        ])
+    }()
+
+    static func torch(_ name: String, _ a: Arguments) throws -> Optimizer {
+        try a.requireDefault("maximize", .bool(false), because: "maximize=True is not applied")
+        try a.requireDefault("differentiable", .bool(false), because: "differentiable optimizers are not supported")
+        func betas() throws -> (Double, Double) {
+            let b = try a.doubles("betas", count: 2) ?? [0.9, 0.999]
+            guard b.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw a.fail("betas", "each must be in [0, 1)") }
+            return (b[0], b[1])
+        }
+        let algorithm: Algorithm
+        var decoupled = false
+        switch name {
+        case "SGD":
+            let momentum = try a.nonNegative("momentum"), dampening = try a.double("dampening"), nesterov = try a.bool("nesterov")
+            if nesterov, momentum <= 0 || dampening != 0 {
+                throw a.fail("nesterov", "Nesterov momentum requires a momentum and zero dampening (torch/optim/sgd.py)")
+            }
+            algorithm = .sgd(momentum: momentum, nesterov: nesterov, dampening: dampening)
+        case "Adam", "AdamW":
+            let (b1, b2) = try betas()
+            algorithm = .adam(beta1: b1, beta2: b2, epsilon: try a.nonNegative("eps"), amsgrad: try a.bool("amsgrad"))
+            decoupled = name == "AdamW" ? true : try a.bool("decoupled_weight_decay")
+        case "RMSprop":
+            algorithm = .rmsprop(rho: try a.double("alpha"), momentum: try a.nonNegative("momentum"), epsilon: try a.nonNegative("eps"), centered: try a.bool("centered"))
+        case "Adagrad":
+            algorithm = .adagrad(initialAccumulator: try a.nonNegative("initial_accumulator_value"), epsilon: try a.nonNegative("eps"),
+                                 learningRateDecay: try a.nonNegative("lr_decay"))
+        case "Adadelta": algorithm = .adadelta(rho: try a.double("rho"), epsilon: try a.nonNegative("eps"))
+        case "Adamax":
+            let (b1, b2) = try betas()
+            algorithm = .adamax(beta1: b1, beta2: b2, epsilon: try a.nonNegative("eps"))
+        case "NAdam":
+            let (b1, b2) = try betas()
+            algorithm = .nadam(beta1: b1, beta2: b2, epsilon: try a.nonNegative("eps"), momentumDecay: try a.nonNegative("momentum_decay"))
+            decoupled = try a.bool("decoupled_weight_decay")
+        default: throw TrainError.unknownClass(name: name, kind: "PyTorch optimizer", known: torchTables.keys.sorted())
+        }
+        let lambda = try a.nonNegative("weight_decay")
+        return Optimizer(framework: .pyTorch, algorithm: algorithm, learningRate: try a.nonNegative("lr"),
+                         weightDecay: lambda == 0 ? nil : (decoupled ? .decoupled(lambda) : .coupled(lambda)), className: name, arguments: a.written)
+    }
+
+    /// `clip_grad_norm_(max_norm, norm_type=2.0, error_if_nonfinite=False)` or `clip_grad_value_(clip_value)`
+    /// (`torch/nn/utils/clip_grad.py`), run between `backward()` and `step()`.
+    static func torchClipping(_ call: SpecCall) throws -> Clipping {
+        switch call.name {
+        case "clip_grad_norm_", "clip_grad_norm":
+            let table = ArgumentTable(className: call.name, parameters: [("max_norm", .none), ("norm_type", .number(2)), ("error_if_nonfinite", .bool(false)),
+                                                                         ("foreach", .none)])
+            let a = try table.bind(call)
+            try a.requireDefault("norm_type", .number(2), because: "only the 2-norm is applied")
+            let c = try a.nonNegative("max_norm")
+            return .globalNorm(c, epsilon: 1e-6)
+        case "clip_grad_value_":
+            let a = try ArgumentTable(className: call.name, parameters: [("clip_value", .none), ("foreach", .none)]).bind(call)
+            return .value(try a.nonNegative("clip_value"))
+        default:
+            throw TrainError.unknownClass(name: call.qualifiedName, kind: "gradient clipping", known: ["clip_grad_norm_", "clip_grad_value_"])
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import ParityFormats
+import ParityTensor
+import ParityTestSupport
+import Testing
+
+/// `parity train` as a user runs it, on the training fixtures (real Keras / PyTorch runs).
+@Suite("parity train")
+struct TrainCommandTests {
+    static let train = Fixtures.root.appendingPathComponent("train")
+
+    /// Writes a case's input and target as .npy files in a fresh folder.
+    static func data(_ name: String) throws -> (folder: URL, input: String, target: String, expected: [String: Tensor]) {
+        var arrays: [String: Tensor] = [:]
+        for entry in try NumpyArchive.read(contentsOf: train.appendingPathComponent("cases/\(name).npz")) { arrays[entry.name] = try entry.record.toTensor() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parity-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let input = folder.appendingPathComponent("x.npy"), target = folder.appendingPathComponent("y.npy")
+        try NumpyArray.write(ArrayRecord(try #require(arrays["input"])), to: input)
+        try NumpyArray.write(ArrayRecord(try #require(arrays["target"])), to: target)
+        return (folder, input.path, target.path, arrays)
+    }
+
+    /// Every weight of W.npz within 1e-5 + 1e-5·|w| of the framework's, under the framework's names.
+    static func expectMatches(_ output: URL, _ expected: [String: Tensor]) throws {
+        let written = try NumpyArchive.read(contentsOf: output)
+        let names = Set(expected.keys.filter { $0.hasPrefix("weight:") }.map { String($0.dropFirst(7)) })
+        #expect(Set(written.map(\.name)) == names)
+        for entry in written {
+            let value = try entry.record.toTensor(), reference = try #require(expected["weight:" + entry.name])
+            #expect(value.shape == reference.shape && value.dtype == reference.dtype, "\(entry.name)")
+            for (a, e) in zip(value.doubles, reference.doubles) { #expect(abs(a - e) <= 1e-5 + 1e-5 * abs(e), "\(entry.name): \(a) vs \(e)") }
+        }
+    }
+
+    @Test("a .pt2 trains with the given optimizer and loss, as PyTorch does; --json has each step's loss")
+    func torchProgram() throws {
+        let (folder, x, y, expected) = try Self.data("torch_model_bn_mlp")
+        let output = folder.appendingPathComponent("w.npz"), report = folder.appendingPathComponent("r.json")
+        let result = try CommandTests.run(["train", Self.train.appendingPathComponent("torch/bn_mlp.pt2").path, "--input", x, "--target", y,
+                                           "--steps", "10", "--batch-size", "4", "--output", output.path,
+                                           "--optimizer", "torch.optim.SGD(lr=0.1, momentum=0.9)", "--loss", "nn.MSELoss()", "--json", report.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("trained 10 steps (PyTorch, eager gradients, float32)"))
+        try Self.expectMatches(output, expected)
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: report))
+        let losses = try #require(json["losses"]?.array).compactMap(\.double)
+        let reference = try #require(expected["losses"]).doubles
+        #expect(losses.count == 10)
+        for (a, e) in zip(losses, reference) { #expect(abs(a - e) <= 1e-5 + 1e-5 * abs(e)) }
+    }
+
+    @Test("a .keras saved after compile trains with its own optimizer and loss")
+    func kerasCompileConfig() throws {
+        let (folder, x, y, expected) = try Self.data("keras_compiled_adam")
+        let output = folder.appendingPathComponent("w.npz")
+        let result = try CommandTests.run(["train", Self.train.appendingPathComponent("keras/mlp_compiled_adam.keras").path, "--input", x,
+                                           "--target", y, "--steps", "10", "--batch-size", "4", "--output", output.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("Adam(epsilon=1e-06, learning_rate=0.019999999552965164), SparseCategoricalCrossentropy()"))
+        try Self.expectMatches(output, expected)
+    }
+
+    @Test("bad specs, targets and models exit 2 with the reason", arguments: [
+        (["keras/mlp.keras"], "saved without compile_config"),
+        (["torch/mlp.pt2"], "a .pt2 records no optimizer or loss"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1", "--loss", "MSELoss()"], "cannot parse 'SGD(lr=0.1' at character 10: missing ')'"),
+        (["torch/mlp.pt2", "--optimizer", "Adamw(lr=0.1)", "--loss", "MSELoss()"], "unknown PyTorch optimizer 'Adamw' (did you mean AdamW?)"),
+        (["torch/mlp.pt2", "--optimizer", "Adam(learning_rate=0.1)", "--loss", "MSELoss()"], "Adam takes no argument 'learning_rate' (learning_rate is Keras's spelling"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "NLLLoss()", "--batch-size", "4"], "bad target: NLLLoss takes class indices (an int64 target)"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "MSELoss()"], "exported for input 'input' of shape [4, 6]; this step gives [12, 6] (use --batch-size 4)"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "MSELoss(reduction='none')", "--batch-size", "4"], "expected 'mean' or 'sum'"),
+        (["torch/no_weights.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "MSELoss()", "--batch-size", "4"], "has no trainable weights"),
+        (["keras/no_weights.keras"], "has no trainable weights"),
+    ])
+    func refusals(_ arguments: [String], _ message: String) throws {
+        let (folder, x, y, _) = try Self.data("torch_loss_mse")
+        let result = try CommandTests.run(["train", Self.train.appendingPathComponent(arguments[0]).path, "--input", x, "--target", y,
+                                           "--steps", "2", "--output", folder.appendingPathComponent("w.npz").path] + arguments.dropFirst())
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+}

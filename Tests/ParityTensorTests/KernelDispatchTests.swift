@@ -1,0 +1,126 @@
+import Testing
+import ParityTensor
+import ParityTestSupport
+
+/// The instruction set and the thread count are speed choices only: every kernel gives the same bits
+/// on every level this machine has and at any thread count.
+@Suite("Kernel dispatch: instruction sets and threads")
+struct KernelDispatchTests {
+    static let numerics: [Numerics] = [
+        .matmulDefault,
+        Numerics(accumulation: .sequential, fusedMultiplyAdd: false),
+        Numerics(accumulation: .blocked(size: 100), fusedMultiplyAdd: true),
+        Numerics(accumulation: .pairwise(leaf: 16), fusedMultiplyAdd: false),
+    ]
+
+    /// Tile, strip and cache-block edges of every level (tiles 4×8 … 12×32, depth blocks of 256),
+    /// few rows (B read in place), one column, and enough work to split across threads.
+    static let shapes: [(m: Int, k: Int, n: Int)] = [(1, 1, 1), (3, 5, 7), (13, 300, 37), (5, 257, 21), (1, 70, 100),
+                                                     (64, 33, 130), (130, 520, 70), (200, 64, 16)]
+
+    /// Uniform values with zeros of both signs, subnormals, infinities and NaN sprinkled in.
+    static func operand<T: FloatElement>(_ shape: [Int], _ type: T.Type, seed: UInt64, special: Bool) -> Tensor {
+        var rng = SeededGenerator(seed: seed)
+        var values = Tensor.uniform(shape, in: -1...1, generator: &rng).cast(to: T.dtype).values(T.self)!
+        if special, values.count > 8 {
+            let specials: [T] = [0, -0.0, T.leastNonzeroMagnitude, -T.leastNormalMagnitude, .infinity, -.infinity, .nan, T.greatestFiniteMagnitude]
+            for (i, v) in specials.enumerated() { values[(i * 7919) % values.count] = v }
+        }
+        return Tensor(shape: shape, values: values)
+    }
+
+    static func bits(_ t: Tensor) -> [UInt64] {
+        switch t.storage {
+        case .float32(let v): return v.map { UInt64($0.bitPattern) }
+        case .float64(let v): return v.map(\.bitPattern)
+        default: return []
+        }
+    }
+
+    @Test("matmul: the same bits on every instruction set", arguments: numerics)
+    func matmulLevels(_ numerics: Numerics) throws {
+        for (index, shape) in Self.shapes.enumerated() {
+            for dtype in [DType.float32, .float64] {
+                let special = index % 2 == 1
+                let a = dtype == .float32 ? Self.operand([shape.m, shape.k], Float.self, seed: 1, special: special)
+                                          : Self.operand([shape.m, shape.k], Double.self, seed: 1, special: special)
+                let b = dtype == .float32 ? Self.operand([shape.k, shape.n], Float.self, seed: 2, special: special)
+                                          : Self.operand([shape.k, shape.n], Double.self, seed: 2, special: special)
+                let bias = dtype == .float32 ? Self.operand([shape.n], Float.self, seed: 3, special: false)
+                                             : Self.operand([shape.n], Double.self, seed: 3, special: false)
+                let reference = try InstructionSet.forcing(.portable) { try a.matmul(b, numerics: numerics, bias: bias) }
+                for level in InstructionSet.available {
+                    let result = try InstructionSet.forcing(level) { try a.matmul(b, numerics: numerics, bias: bias) }
+                    #expect(Self.bits(result) == Self.bits(reference), "\(level) \(dtype) \(shape)")
+                }
+            }
+        }
+    }
+
+    @Test("matmul: the same bits at 1, 2 and 3 threads")
+    func matmulThreads() throws {
+        let a = Self.operand([300, 200], Float.self, seed: 4, special: true)
+        let b = Self.operand([200, 150], Float.self, seed: 5, special: true)
+        let batched = Self.operand([6, 40, 30], Float.self, seed: 6, special: false)
+        let one = try KernelThreads.forcing(1) { (try a.matmul(b), try batched.matmul(batched.permuted([0, 2, 1]))) }
+        for threads in [2, 3] {
+            let many = try KernelThreads.forcing(threads) { (try a.matmul(b), try batched.matmul(batched.permuted([0, 2, 1]))) }
+            #expect(Self.bits(many.0) == Self.bits(one.0))
+            #expect(Self.bits(many.1) == Self.bits(one.1))
+        }
+    }
+
+    @Test("elementwise, broadcasting, reductions and softmax: the same bits at 1 and 3 threads")
+    func elementwiseThreads() throws {
+        let x = Self.operand([16, 50, 130], Float.self, seed: 7, special: true)
+        let y = Self.operand([50, 1], Float.self, seed: 8, special: false)
+        let z = Self.operand([16, 50, 130], Float.self, seed: 9, special: false)
+        func all() throws -> [Tensor] {
+            [try x.combining(z, .add), try x.combining(y, .multiply), try x.combining(y, .power), try x.map(.tanh),
+             try x.map(.gelu(approximate: false)), try Tensor.multiplyAdd(x, y, z, fused: true),
+             try x.reduce(.sum, axes: [1]), try x.reduce(.mean, axes: [0, 2]), try x.reduce(.max, axes: [2]),
+             try z.reduce(.sum, axes: [1], numerics: Numerics(accumulation: .pairwise(leaf: 8), fusedMultiplyAdd: false)),
+             try z.softmax(axis: 2), try z.softmax(axis: 1, logarithm: true), try x.permuted([2, 0, 1])]
+        }
+        let one = try KernelThreads.forcing(1) { try all() }
+        let three = try KernelThreads.forcing(3) { try all() }
+        for (a, b) in zip(one, three) { #expect(Self.bits(a) == Self.bits(b)) }
+    }
+
+    @Test("strided copies (permute, slice, broadcast) match element-by-element indexing", arguments: [DType.float32, .float64, .int64])
+    func stridedCopies(_ dtype: DType) throws {
+        let shape = [3, 37, 4, 21]
+        let values = (0..<Shape.count(shape)).map { Double($0) }
+        let x = Tensor(shape: shape, values: values).cast(to: dtype)
+        let strides = Shape.strides(shape)
+        func element(_ i: [Int]) -> Double { values[zip(i, strides).reduce(0) { $0 + $1.0 * $1.1 }] }
+        func coordinates(_ shape: [Int]) -> [[Int]] {
+            shape.reduce([[]]) { prefix, size in prefix.flatMap { p in (0..<size).map { p + [$0] } } }
+        }
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [0, 3, 1, 2], [1, 0, 3, 2], [2, 1, 0, 3]] {
+            let y = try x.permuted(order)
+            let expected = coordinates(order.map { shape[$0] }).map { c in
+                var source = [Int](repeating: 0, count: 4)
+                for (axis, from) in order.enumerated() { source[from] = c[axis] }
+                return element(source)
+            }
+            #expect(y.doubles == expected, "order \(order)")
+        }
+        let sliced = try x.sliced([SliceAxis(start: 1), SliceAxis(start: 30, end: 2, step: -3), .all, SliceAxis(start: 1, end: 20, step: 2)])
+        let sliceExpected = coordinates(sliced.shape).map { c in element([1 + c[0], 30 - 3 * c[1], c[2], 1 + 2 * c[3]]) }
+        #expect(sliced.doubles == sliceExpected)
+        let column = try x.sliced([.all, .all, SliceAxis(start: 2, end: 3)])
+        let broadcast = try column.broadcast(to: [2, 3, 37, 5, 21])
+        #expect(broadcast.doubles == coordinates(broadcast.shape).map { c in element([c[1], c[2], 2, c[4]]) })
+    }
+
+    @Test("the detected level is available and forcing is per thread")
+    func levels() {
+        #expect(InstructionSet.available.first == .portable)
+        #expect(InstructionSet.available.last == InstructionSet.detected)
+        InstructionSet.forcing(.portable) { #expect(InstructionSet.active == .portable) }
+        #expect(InstructionSet.active == InstructionSet.detected)
+        KernelThreads.forcing(3) { #expect(KernelThreads.count == 3) }
+        #expect(KernelThreads.count >= 1)
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import ParityKeras
+import ParityTestSupport
+import ParityTorch
+import Testing
+@testable import ParityTrain
+
+/// One case of `Tests/Fixtures/train/cases.json` (scripts/make_training_fixtures.py): a model trained 10
+/// steps by real Keras (`train_on_batch`) or real PyTorch (`backward(); step()`), with the loss of each
+/// step and every variable after the last.
+struct TrainingCase: CustomStringConvertible, Sendable {
+    var name: String
+    var framework: Framework
+    var model: String
+    var optimizer: String?
+    var loss: String?
+    var steps: Int
+    var batchSize: Int
+
+    var description: String { name }
+
+    static let all: [TrainingCase] = {
+        guard let json = try? Fixtures.json("train/cases.json"), let cases = json["cases"]?.array else { return [] }
+        return cases.compactMap { c in
+            guard let name = c["name"]?.string, let framework = c["framework"]?.string.flatMap(Framework.init(rawValue:)),
+                  let model = c["model"]?.string, let steps = c["steps"]?.double, let batch = c["batch_size"]?.double else { return nil }
+            return TrainingCase(name: name, framework: framework, model: model, optimizer: c["optimizer"]?.string, loss: c["loss"]?.string,
+                                steps: Int(steps), batchSize: Int(batch))
+        }
+    }()
+
+    func arrays() throws -> [String: Tensor] {
+        let url = Fixtures.root.appendingPathComponent("train/cases/\(name).npz")
+        var table: [String: Tensor] = [:]
+        for entry in try NumpyArchive.read(contentsOf: url) { table[entry.name] = try entry.record.toTensor() }
+        return table
+    }
+
+    /// Trains the case's model in Parity: returns each step's loss and the variables after the last step.
+    func train(dtype: DType = .float32, mode: GradientMode? = nil) throws -> (losses: [Double], variables: [TrainingVariable]) {
+        let arrays = try arrays()
+        let url = Fixtures.root.appendingPathComponent("train/\(model)")
+        let input = try #require(arrays["input"]), target = try #require(arrays["target"])
+        switch framework {
+        case .keras:
+            let keras = try KerasModel.load(url)
+            let trainable = try KerasTrainable(keras, name: model)
+            let (optimizer, loss) = try specs(compiled: try KerasCompileConfig(keras))
+            var session = try TrainingSession(model: trainable, loss: loss, optimizer: optimizer, mode: mode, dtype: dtype)
+            let losses = try session.train(inputs: [input], target: target, steps: steps, batchSize: batchSize, sampleWeight: arrays["sample_weight"])
+            return (losses, session.variables)
+        case .pyTorch:
+            let trainable = try TorchTrainable(try TorchProgram.load(url), name: model)
+            let (optimizer, loss) = try specs(compiled: nil)
+            var session = try TrainingSession(model: trainable, loss: loss, optimizer: optimizer, mode: mode, dtype: dtype)
+            let losses = try session.train(inputs: [input], target: target, steps: steps, batchSize: batchSize)
+            return (losses, session.variables)
+        }
+    }
+
+    func specs(compiled: KerasCompileConfig?) throws -> (Optimizer, Loss) {
+        if let optimizer, let loss {
+            let prefix = framework == .keras ? "keras.losses." : "torch.nn."
+            return (try Optimizer.parse(optimizer, framework: framework), try Loss.parse(prefix + loss))
+        }
+        let config = try #require(compiled)
+        return (config.optimizer, config.loss)
+    }
+}
+
+@Suite struct TrainingFixtureTests {
+    /// The bound: |parity − framework| ≤ 1e-5 + 1e-5·|w| per weight after 10 steps, in Float32.
+    static func within(_ a: Double, _ e: Double) -> Bool { abs(a - e) <= 1e-5 + 1e-5 * abs(e) }
+
+    @Test(arguments: TrainingCase.all)
+    func matchesTheFramework(_ fixture: TrainingCase) throws {
+        let expected = try fixture.arrays()
+        let (losses, variables) = try fixture.train()
+        let reference = try #require(expected["losses"]).doubles
+        #expect(losses.count == reference.count)
+        for (step, (a, e)) in zip(losses, reference).enumerated() {
+            #expect(Self.within(a, e), "step \(step) loss \(a), \(fixture.framework) \(e)")
+        }
+        let saved = variables.filter(\.saved)
+        let names = Set(expected.keys.filter { $0.hasPrefix("weight:") }.map { String($0.dropFirst(7)) })
+        #expect(Set(saved.map(\.name)) == names, "variable names")
+        for variable in saved {
+            guard let reference = expected["weight:" + variable.name] else { continue }
+            #expect(variable.value.shape == reference.shape, "\(variable.name) shape")
+            let worst = zip(variable.value.doubles, reference.doubles).map { abs($0 - $1) - 1e-5 * abs($1) }.max() ?? 0
+            #expect(worst <= 1e-5, "\(variable.name): worst excess \(worst)")
+        }
+    }
+}
+
+extension TrainingCase {
+    static func named(_ name: String) throws -> TrainingCase { try #require(all.first { $0.name == name }, "no fixture \(name)") }
+
+    /// The largest excess over the bound among the saved variables after training with `optimizer` in place of the case's.
+    func worstExcess(optimizer: Optimizer? = nil, dtype: DType = .float32, mode: GradientMode? = nil) throws -> Double {
+        let expected = try arrays()
+        let variables: [TrainingVariable]
+        if let optimizer {
+            let arrays = try arrays()
+            let url = Fixtures.root.appendingPathComponent("train/\(model)")
+            let model: any TrainableModel = framework == .keras ? try KerasTrainable(try KerasModel.load(url)) : try TorchTrainable(try TorchProgram.load(url))
+            let (_, loss) = try specs(compiled: framework == .keras ? try KerasCompileConfig(try KerasModel.load(url)) : nil)
+            func run<M: TrainableModel>(_ m: M) throws -> [TrainingVariable] {
+                var session = try TrainingSession(model: m, loss: loss, optimizer: optimizer, mode: mode, dtype: dtype)
+                _ = try session.train(inputs: [try #require(arrays["input"])], target: try #require(arrays["target"]), steps: steps,
+                                      batchSize: batchSize, sampleWeight: arrays["sample_weight"])
+                return session.variables
+            }
+            variables = try run(model)
+        } else {
+            variables = try train(dtype: dtype, mode: mode).variables
+        }
+        return try variables.filter(\.saved).map { v in
+            let reference = try #require(expected["weight:" + v.name])
+            return zip(v.value.doubles, reference.doubles).map { abs($0 - $1) - 1e-5 * abs($1) }.max() ?? 0
+        }.max() ?? 0
+    }
+}
+
+@Suite struct TrainingConventionTests {
+    /// Each case trained again with the other framework's update formula (same hyper-parameters): where the
+    /// frameworks' formulas differ for these settings the weights leave the bound, where they agree they stay.
+    @Test(arguments: [
+        ("keras_opt_tiny_adam", true),      // ε̂ on the uncorrected √v vs ε after the correction
+        ("torch_opt_tiny_adam", true),
+        ("keras_opt_tiny_rmsprop", true),   // ε inside vs outside the square root
+        ("torch_opt_tiny_rmsprop", true),
+        ("keras_opt_01", false),            // SGD momentum: the same while lr is constant
+        ("keras_opt_02", false),            // Nesterov: the same while lr is constant
+        ("torch_opt_01", false),
+        ("keras_opt_10", false),            // Adagrad with an accumulator from 0.1: ε does not matter
+        ("keras_opt_11", false),            // Adadelta: one formula
+        ("keras_opt_13", false),            // Nadam with Keras's momentum decay: one formula
+    ])
+    func otherFrameworksFormula(_ name: String, differs: Bool) throws {
+        let fixture = try TrainingCase.named(name)
+        var optimizer = try fixture.specs(compiled: nil).0
+        optimizer.framework = fixture.framework == .keras ? .pyTorch : .keras
+        let excess = try fixture.worstExcess(optimizer: optimizer)
+        #expect((excess > 1e-5) == differs, "\(name) with the other framework's formula: worst excess \(excess)")
+    }
+
+    /// The framework's own gradient mode is not what makes the fixtures pass: Keras's cases trained eagerly and
+    /// PyTorch's traced into a graph stay within the bound.
+    @Test(arguments: TrainingCase.all.filter { $0.name.contains("opt_0") || $0.name.contains("model") || $0.name.contains("loss_ce") })
+    func otherGradientMode(_ fixture: TrainingCase) throws {
+        let mode: GradientMode = fixture.framework == .keras ? .eager : .graph
+        let excess = try fixture.worstExcess(mode: mode)
+        #expect(excess <= 1e-5, "\(fixture.name) in \(mode) mode: worst excess \(excess)")
+    }
+}

@@ -1,0 +1,423 @@
+"""Generates Tests/Fixtures/train/: models trained 10 steps by the real frameworks, the reference for
+`parity train` (ParityTrainTests).
+
+Two steps, two processes (TensorFlow and torch must never share one):
+    TF_ENABLE_ONEDNN_OPTS=0 python scripts/make_training_fixtures.py keras   # Keras 3 on TensorFlow
+    python scripts/make_training_fixtures.py torch                           # PyTorch
+(without an argument the script runs both steps as subprocesses). Run by hand, never in CI.
+
+Each case is one entry of `cases.json` and one `cases/<name>.npz` holding the data (`input`, `target`,
+optionally `sample_weight`), the loss of every step (`losses`, before the step's update, as
+`train_on_batch` / `loss.item()` return it) and every variable after the last step, keyed
+`weight:<name>` by the framework's own names (Keras `variable.path` after `load_model`, PyTorch
+`state_dict` keys, buffers included). Step i trains on rows [4·(i mod 3), 4·(i mod 3) + 4) of 12, in
+order, as `parity train --batch-size 4` does.
+
+Keras: the model is read back with `keras.models.load_model` (what a user trains), compiled with the
+case's optimizer and loss (or, when the case names none, with the ones saved in the file's
+compile_config), then `train_on_batch` per step. PyTorch: the module is exported in training mode
+(`torch.export.export(model.train(), (x,))`, as a user exports for training), then the same module
+trains with `opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); [clip]; opt.step()`.
+"""
+import ast
+import json
+import os
+import platform
+import subprocess
+import sys
+
+OUT = "Tests/Fixtures/train"
+ROWS, BATCH, STEPS = 12, 4, 10
+
+
+def save_case(cases, name, framework, model, optimizer, loss, data, losses, weights, note=""):
+    import numpy as np
+    arrays = {k: v for k, v in data.items()}
+    arrays["losses"] = np.asarray(losses, dtype=np.float64)
+    for key, value in weights.items():
+        arrays["weight:" + key] = np.asarray(value)
+    np.savez(f"{OUT}/cases/{name}.npz", **arrays)
+    entry = {"name": name, "framework": framework, "model": model, "optimizer": optimizer, "loss": loss,
+             "steps": STEPS, "batch_size": BATCH, "sample_weight": "sample_weight" in data}
+    if note:
+        entry["note"] = note
+    cases.append(entry)
+
+
+def parity_mask(step, site, rate, shape, seed=0):
+    """Parity's shared dropout mask (ParityTrain `DropoutMasks`): a SplitMix64 stream seeded with
+    seed·0x9E3779B9 + step·0x85EBCA6B + site·0xC2B2AE35; element i kept when (z_i >> 11)·2⁻⁵³ ≥ rate."""
+    import numpy as np
+    m = (1 << 64) - 1
+    state = (seed * 0x9E3779B9 + step * 0x85EBCA6B + site * 0xC2B2AE35) & m
+    values = []
+    for _ in range(int(np.prod(shape))):
+        state = (state + 0x9E3779B97F4A7C15) & m
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+        z ^= z >> 31
+        values.append(1.0 if (z >> 11) * 2.0 ** -53 >= rate else 0.0)
+    return np.asarray(values, dtype=np.float32).reshape(shape)
+
+
+class MaskCounter:
+    """The step and the dropout call within it, for `parity_mask` (reset before each step)."""
+    step, site = 0, 0
+
+    @classmethod
+    def next(cls):
+        site = cls.site
+        cls.site += 1
+        return cls.step, site
+
+
+def batches():
+    for i in range(STEPS):
+        start = (i % (ROWS // BATCH)) * BATCH
+        yield slice(start, start + BATCH)
+
+
+# MARK: Keras
+
+def keras_step():
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    L = keras.layers
+    rng = np.random.default_rng(7)
+    os.makedirs(f"{OUT}/keras", exist_ok=True)
+    os.makedirs(f"{OUT}/cases", exist_ok=True)
+
+    def randomise(model, scale=0.6):
+        model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) if "variance" in w.path
+                           else rng.uniform(-scale, scale, w.shape).astype(np.float32) for w in model.weights])
+
+    def mlp(head, units):
+        return keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.Dense(units, activation=head)])
+
+    def conv_bn():
+        x = keras.Input((6, 6, 2))
+        y = L.Conv2D(4, 3, name="conv")(x)
+        y = L.BatchNormalization(momentum=0.9, name="bn")(y)
+        y = L.ReLU()(y)
+        y = L.MaxPooling2D(2)(y)
+        y = L.Flatten()(y)
+        return keras.Model(x, L.Dense(3, name="head")(y))
+
+    def recurrent():
+        x = keras.Input((5, 3))
+        y = L.LSTM(6, return_sequences=True, name="lstm")(x)
+        y = L.GRU(4, name="gru")(y)
+        return keras.Model(x, L.Dense(3, name="head")(y))
+
+    def attention():
+        x = keras.Input((5, 4))
+        y = L.MultiHeadAttention(2, 3, name="mha")(x, x)
+        y = L.LayerNormalization(name="norm")(L.Add()([x, y]))
+        y = L.GlobalAveragePooling1D()(y)
+        return keras.Model(x, L.Dense(3, name="head")(y))
+
+    def mlp_dropout():
+        return keras.Sequential([keras.Input((6,)), L.Dense(8, activation="tanh"), L.Dropout(0.4), L.Dense(8, activation="tanh"),
+                                 L.Dropout(0.25), L.Dense(3)])
+
+    # Dropout with Parity's masks: TensorFlow's stateless_dropout order (x·(1/(1 − rate)), then ·mask), the
+    # step run eagerly (run_eagerly=True) so the mask can change every step.
+    def keras_dropout(inputs, rate, noise_shape=None, seed=None):
+        step, site = MaskCounter.next()
+        mask = tf.constant(parity_mask(step, site, rate, tuple(inputs.shape)))
+        return inputs * tf.constant(1 / (1 - rate), dtype=inputs.dtype) * mask
+    keras.src.backend.random.dropout = keras_dropout
+
+    models = {
+        "mlp_dropout": (mlp_dropout(), (6,)),
+        "mlp": (mlp(None, 3), (6,)), "mlp_sigmoid": (mlp("sigmoid", 3), (6,)), "mlp_softmax": (mlp("softmax", 4), (6,)),
+        "mlp_softplus": (mlp("softplus", 3), (6,)), "mlp_logits": (mlp(None, 4), (6,)),
+        "conv_bn": (conv_bn(), (6, 6, 2)), "recurrent": (recurrent(), (5, 3)), "attention": (attention(), (5, 4)),
+    }
+    inputs = {}
+    for name, (model, shape) in models.items():
+        randomise(model)
+        inputs[name] = rng.normal(size=(ROWS,) + shape).astype(np.float32)
+        model.save(f"{OUT}/keras/{name}.keras")
+    # Saved after compile: Parity reads the optimizer and loss from compile_config.
+    compiled = {
+        "mlp_compiled_adam": ("mlp_softmax", keras.optimizers.Adam(learning_rate=0.02, epsilon=1e-6), keras.losses.SparseCategoricalCrossentropy()),
+        # Keras 3.15's Huber.get_config drops delta: the reloaded model trains with delta 1.0.
+        "mlp_compiled_huber": ("mlp", keras.optimizers.RMSprop(learning_rate=0.01, momentum=0.5), keras.losses.Huber(delta=0.5)),
+    }
+    # Nothing to train (parity train refuses it with exit 2).
+    frozen = keras.Sequential([keras.Input((6,)), L.Activation("relu")])
+    frozen.compile(optimizer="sgd", loss="mse")
+    frozen.save(f"{OUT}/keras/no_weights.keras")
+    for name, (base, optimizer, loss) in compiled.items():
+        model = keras.models.load_model(f"{OUT}/keras/{base}.keras")
+        model.compile(optimizer=optimizer, loss=loss)
+        model.save(f"{OUT}/keras/{name}.keras")
+        models[name] = models[base]
+        inputs[name] = inputs[base]
+
+    regression = rng.normal(size=(ROWS, 3)).astype(np.float32)
+    labels = rng.integers(0, 4, size=(ROWS,)).astype(np.int64)
+    onehot = np.eye(4, dtype=np.float32)[labels]
+    soft = rng.dirichlet(np.ones(4), size=ROWS).astype(np.float32)
+    binary = rng.integers(0, 2, size=(ROWS, 3)).astype(np.float32)
+    counts = rng.poisson(1.5, size=(ROWS, 3)).astype(np.float32)
+    weights = rng.uniform(0.2, 2.0, size=(ROWS,)).astype(np.float32)
+
+    opt_sgd = "SGD(learning_rate=0.1)"
+    cases_spec = [
+        # Optimizers on one regression model.
+        *[(f"keras_opt_{i:02d}", "mlp", opt, "MeanSquaredError()", regression, None) for i, opt in enumerate([
+            "SGD(learning_rate=0.1)", "SGD(learning_rate=0.05, momentum=0.9)", "SGD(learning_rate=0.05, momentum=0.9, nesterov=True)",
+            "SGD(learning_rate=0.1, weight_decay=0.05)", "Adam(learning_rate=0.01)", "Adam(learning_rate=0.01, amsgrad=True)",
+            "Adam(learning_rate=0.01, weight_decay=0.1)", "AdamW(learning_rate=0.01, weight_decay=0.05)", "RMSprop(learning_rate=0.01)",
+            "RMSprop(learning_rate=0.01, momentum=0.5, centered=True)", "Adagrad(learning_rate=0.1)", "Adadelta(learning_rate=1.0)",
+            "Adamax(learning_rate=0.02)", "Nadam(learning_rate=0.01)", "Lion(learning_rate=0.005)",
+            "SGD(learning_rate=0.1, clipnorm=0.05)", "SGD(learning_rate=0.1, global_clipnorm=0.05)", "SGD(learning_rate=0.1, clipvalue=0.01)",
+            "Adam(learning_rate=0.01, clipnorm=0.1)", "Adagrad(learning_rate=0.1, initial_accumulator_value=0.0)",
+        ])],
+        # Gradients of 1e-6 (sample weights 1e-6): where Adam's ε̂ and RMSprop's ε inside the root decide the step.
+        ("keras_opt_tiny_adam", "mlp", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, np.full(ROWS, 1e-6, np.float32)),
+        ("keras_opt_tiny_rmsprop", "mlp", "RMSprop(learning_rate=0.01)", "MeanSquaredError()", regression, np.full(ROWS, 1e-6, np.float32)),
+        # Losses.
+        ("keras_loss_mse", "mlp", opt_sgd, "MeanSquaredError()", regression, None),
+        ("keras_loss_mse_sum", "mlp", opt_sgd, "MeanSquaredError(reduction='sum')", regression, None),
+        ("keras_loss_mse_weighted", "mlp", opt_sgd, "MeanSquaredError()", regression, weights),
+        ("keras_loss_mae", "mlp", opt_sgd, "MeanAbsoluteError()", regression, None),
+        ("keras_loss_huber", "mlp", opt_sgd, "Huber(delta=0.5)", regression, None),
+        ("keras_loss_logcosh", "mlp", opt_sgd, "LogCosh()", regression, None),
+        ("keras_loss_cosine", "mlp", opt_sgd, "CosineSimilarity()", regression, None),
+        ("keras_loss_hinge", "mlp", opt_sgd, "Hinge()", binary, None),
+        ("keras_loss_squared_hinge", "mlp", opt_sgd, "SquaredHinge()", binary, None),
+        ("keras_loss_poisson", "mlp_softplus", opt_sgd, "Poisson()", counts, None),
+        ("keras_loss_bce", "mlp_sigmoid", opt_sgd, "BinaryCrossentropy()", binary, None),
+        ("keras_loss_bce_smoothing", "mlp_sigmoid", opt_sgd, "BinaryCrossentropy(label_smoothing=0.2)", binary, None),
+        ("keras_loss_bce_logits", "mlp", opt_sgd, "BinaryCrossentropy(from_logits=True)", binary, None),
+        ("keras_loss_cce", "mlp_softmax", opt_sgd, "CategoricalCrossentropy()", onehot, None),
+        ("keras_loss_cce_soft", "mlp_softmax", opt_sgd, "CategoricalCrossentropy()", soft, None),
+        ("keras_loss_cce_smoothing", "mlp_softmax", opt_sgd, "CategoricalCrossentropy(label_smoothing=0.1)", onehot, None),
+        ("keras_loss_cce_logits", "mlp_logits", opt_sgd, "CategoricalCrossentropy(from_logits=True)", onehot, None),
+        ("keras_loss_sparse", "mlp_softmax", opt_sgd, "SparseCategoricalCrossentropy()", labels, None),
+        ("keras_loss_sparse_weighted", "mlp_softmax", opt_sgd, "SparseCategoricalCrossentropy()", labels, weights),
+        ("keras_loss_sparse_ignore", "mlp_softmax", opt_sgd, "SparseCategoricalCrossentropy(ignore_class=0)", labels, None),
+        ("keras_loss_sparse_logits", "mlp_logits", opt_sgd, "SparseCategoricalCrossentropy(from_logits=True)", labels, None),
+        ("keras_loss_kld", "mlp_softmax", opt_sgd, "KLDivergence()", soft, None),
+        ("keras_loss_categorical_hinge", "mlp_softmax", opt_sgd, "CategoricalHinge()", onehot, None),
+        # Layers in training mode.
+        # A bias right before BatchNorm, and attention's key bias, have an analytically zero gradient: Adam
+        # turns its rounding noise into lr-sized steps (no two implementations agree on them), so these
+        # models train with momentum SGD, whose steps stay noise-sized there.
+        ("keras_model_conv_bn", "conv_bn", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
+        ("keras_model_recurrent", "recurrent", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_attention", "attention", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
+        ("keras_model_dropout", "mlp_dropout", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        # Optimizer and loss read from the file.
+        ("keras_compiled_adam", "mlp_compiled_adam", None, None, labels, None),
+        ("keras_compiled_huber", "mlp_compiled_huber", None, None, regression, None),
+    ]
+    cases = []
+    for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
+        path = f"{OUT}/keras/{model_name}.keras"
+        model = keras.models.load_model(path, compile=optimizer is None)
+        if optimizer is not None:
+            model.compile(optimizer=eval("keras.optimizers." + optimizer), loss=eval("keras.losses." + loss),
+                          run_eagerly="dropout" in model_name)
+        x = inputs[model_name]
+        losses = []
+        for step, rows in enumerate(batches()):
+            MaskCounter.step, MaskCounter.site = step, 0
+            sw = None if sample_weight is None else sample_weight[rows]
+            losses.append(float(model.train_on_batch(x[rows], target[rows], sample_weight=sw)))
+        data = {"input": x, "target": target}
+        if sample_weight is not None:
+            data["sample_weight"] = sample_weight
+        save_case(cases, name, "keras", f"keras/{model_name}.keras", optimizer, loss, data, losses,
+                  {w.path: w.numpy() for w in model.weights})
+    meta = {"keras": keras.__version__, "tensorflow": tf.__version__, "numpy": np.__version__, "python": platform.python_version(),
+            "TF_ENABLE_ONEDNN_OPTS": os.environ["TF_ENABLE_ONEDNN_OPTS"]}
+    return cases, meta
+
+
+# MARK: PyTorch
+
+def torch_call(namespace, spec, first=None):
+    """Evaluates `Name(args)` under `namespace`, lists for weight / pos_weight as float32 tensors."""
+    import torch
+    call = ast.parse(spec, mode="eval").body
+    args = [ast.literal_eval(a) for a in call.args]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    for key in ("weight", "pos_weight"):
+        if isinstance(kwargs.get(key), (list, tuple)):
+            kwargs[key] = torch.tensor(kwargs[key], dtype=torch.float32)
+    function = getattr(namespace, call.func.id)
+    return function(*([first] if first is not None else []), *args, **kwargs)
+
+
+def torch_step():
+    import numpy as np
+    import torch
+    from torch import nn
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(11)
+    os.makedirs(f"{OUT}/torch", exist_ok=True)
+    os.makedirs(f"{OUT}/cases", exist_ok=True)
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 6, batch_first=True)
+            self.gru = nn.GRU(6, 4, batch_first=True)
+            self.head = nn.Linear(4, 3)
+
+        def forward(self, x):
+            y, _ = self.lstm(x)
+            _, h = self.gru(y)
+            return self.head(h[0])
+
+    class Attention(nn.Module):
+        # Self-attention written as most ports and Hugging Face models write it (projections, heads,
+        # F.scaled_dot_product_attention), then a residual LayerNorm.
+        def __init__(self):
+            super().__init__()
+            self.q, self.k, self.v = nn.Linear(4, 6), nn.Linear(4, 6), nn.Linear(4, 6)
+            self.o = nn.Linear(6, 4)
+            self.norm = nn.LayerNorm(4)
+            self.head = nn.Linear(4, 3)
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            heads = lambda z: z.view(b, t, 2, 3).transpose(1, 2)
+            y = nn.functional.scaled_dot_product_attention(heads(self.q(x)), heads(self.k(x)), heads(self.v(x)))
+            y = self.o(y.transpose(1, 2).reshape(b, t, 6))
+            return self.head(self.norm(x + y).mean(1))
+
+    def build(name):
+        torch.manual_seed(3)
+        mlp = lambda *head: nn.Sequential(nn.Linear(6, 8), nn.Tanh(), *head)
+        return {
+            "mlp": lambda: mlp(nn.Linear(8, 3)),
+            "mlp_sigmoid": lambda: mlp(nn.Linear(8, 3), nn.Sigmoid()),
+            "mlp_logits": lambda: mlp(nn.Linear(8, 4)),
+            "mlp_logsoftmax": lambda: mlp(nn.Linear(8, 4), nn.LogSoftmax(dim=1)),
+            "conv_bn": lambda: nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4, momentum=0.2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                             nn.Linear(16, 3)),
+            "bn_mlp": lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
+            "mlp_dropout": lambda: nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Dropout(0.4), nn.Linear(8, 8), nn.Tanh(), nn.Dropout(0.25),
+                                                 nn.Linear(8, 3)),
+            "recurrent": Recurrent, "attention": Attention,
+        }[name]()
+
+    # Dropout with Parity's masks, in ATen's order (`_dropout_impl`: mask / (1 − p), then ·x).
+    def torch_dropout(self, x):
+        if not self.training or self.p == 0:
+            return x
+        step, site = MaskCounter.next()
+        return x * torch.from_numpy(parity_mask(step, site, self.p, tuple(x.shape))).div_(1 - self.p)
+
+    shapes = {"mlp_dropout": (6,), "mlp": (6,), "mlp_sigmoid": (6,), "mlp_logits": (6,), "mlp_logsoftmax": (6,), "conv_bn": (2, 6, 6), "bn_mlp": (6,),
+              "recurrent": (5, 3), "attention": (5, 4)}
+    inputs = {}
+    for name, shape in shapes.items():
+        inputs[name] = rng.normal(size=(ROWS,) + shape).astype(np.float32)
+        model = build(name).train()
+        program = torch.export.export(model, (torch.from_numpy(inputs[name][:BATCH]),))
+        torch.export.save(program, f"{OUT}/torch/{name}.pt2")
+    nn.Dropout.forward = torch_dropout  # after the export, which keeps aten.dropout
+
+    torch.export.save(torch.export.export(nn.ReLU(), (torch.zeros(BATCH, 6),)), f"{OUT}/torch/no_weights.pt2")
+
+    regression = rng.normal(size=(ROWS, 3)).astype(np.float32)
+    labels = rng.integers(0, 4, size=(ROWS,)).astype(np.int64)
+    soft = rng.dirichlet(np.ones(4), size=ROWS).astype(np.float32)
+    binary = rng.integers(0, 2, size=(ROWS, 3)).astype(np.float32)
+    signs = (binary * 2 - 1).astype(np.float32)
+    counts = rng.poisson(1.5, size=(ROWS, 3)).astype(np.float32)
+
+    sgd = "SGD(lr=0.1)"
+    cases_spec = [
+        *[(f"torch_opt_{i:02d}", "mlp", opt, "MSELoss()", regression) for i, opt in enumerate([
+            "SGD(lr=0.1)", "SGD(lr=0.05, momentum=0.9)", "SGD(lr=0.05, momentum=0.9, nesterov=True)", "SGD(lr=0.05, momentum=0.9, dampening=0.3)",
+            "SGD(lr=0.1, weight_decay=0.05)", "Adam(lr=0.01)", "Adam(lr=0.01, amsgrad=True)", "Adam(lr=0.01, weight_decay=0.1)",
+            "AdamW(lr=0.01)", "RMSprop(lr=0.01)", "RMSprop(lr=0.01, momentum=0.5, centered=True)", "Adagrad(lr=0.1)",
+            "Adagrad(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.1)", "Adadelta()", "Adamax(lr=0.02)", "NAdam(lr=0.01)",
+            "NAdam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)", "SGD(lr=0.1) + clip_grad_norm_(max_norm=0.05)",
+            "SGD(lr=0.1) + clip_grad_value_(clip_value=0.01)", "RMSprop(lr=0.01, weight_decay=0.1)",
+        ])],
+        # Gradients below 1e-5 (HuberLoss with delta 1e-5): where Adam's ε and RMSprop's ε outside the root decide the step.
+        ("torch_opt_tiny_adam", "mlp", "Adam(lr=0.01)", "HuberLoss(delta=1e-05)", regression),
+        ("torch_opt_tiny_rmsprop", "mlp", "RMSprop(lr=0.001)", "HuberLoss(delta=1e-05)", regression),
+        ("torch_loss_mse", "mlp", sgd, "MSELoss()", regression),
+        ("torch_loss_mse_sum", "mlp", "SGD(lr=0.01)", "MSELoss(reduction='sum')", regression),
+        ("torch_loss_l1", "mlp", sgd, "L1Loss()", regression),
+        ("torch_loss_huber", "mlp", sgd, "HuberLoss(delta=0.5)", regression),
+        ("torch_loss_smooth_l1", "mlp", sgd, "SmoothL1Loss(beta=0.5)", regression),
+        ("torch_loss_poisson", "mlp", sgd, "PoissonNLLLoss()", counts),
+        ("torch_loss_poisson_full", "mlp", sgd, "PoissonNLLLoss(full=True)", counts),
+        ("torch_loss_hinge_embedding", "mlp", sgd, "HingeEmbeddingLoss(margin=0.5)", signs),
+        ("torch_loss_bce", "mlp_sigmoid", sgd, "BCELoss()", binary),
+        ("torch_loss_bce_logits", "mlp", sgd, "BCEWithLogitsLoss()", binary),
+        ("torch_loss_bce_logits_pos", "mlp", sgd, "BCEWithLogitsLoss(pos_weight=[2.0, 1.0, 0.5])", binary),
+        ("torch_loss_ce", "mlp_logits", sgd, "CrossEntropyLoss()", labels),
+        ("torch_loss_ce_smoothing", "mlp_logits", sgd, "CrossEntropyLoss(label_smoothing=0.1)", labels),
+        ("torch_loss_ce_weight", "mlp_logits", sgd, "CrossEntropyLoss(weight=[1.0, 2.0, 0.5, 1.5])", labels),
+        ("torch_loss_ce_weight_smoothing", "mlp_logits", sgd, "CrossEntropyLoss(weight=[1.0, 2.0, 0.5, 1.5], label_smoothing=0.2)", labels),
+        ("torch_loss_ce_ignore", "mlp_logits", sgd, "CrossEntropyLoss(ignore_index=0)", labels),
+        ("torch_loss_ce_soft", "mlp_logits", sgd, "CrossEntropyLoss(label_smoothing=0.1)", soft),
+        ("torch_loss_nll", "mlp_logsoftmax", sgd, "NLLLoss()", labels),
+        ("torch_loss_kl", "mlp_logsoftmax", sgd, "KLDivLoss(reduction='batchmean')", soft),
+        ("torch_model_dropout", "mlp_dropout", "SGD(lr=0.1, momentum=0.5)", "MSELoss()", regression),
+        ("torch_model_conv_bn", "conv_bn", "SGD(lr=0.05, momentum=0.9)", "MSELoss()", regression),
+        ("torch_model_bn_mlp", "bn_mlp", "SGD(lr=0.1, momentum=0.9)", "MSELoss()", regression),
+        ("torch_model_recurrent", "recurrent", "Adam(lr=0.01)", "MSELoss()", regression),
+        ("torch_model_attention", "attention", "SGD(lr=0.05, momentum=0.9)", "MSELoss()", regression),
+    ]
+    cases = []
+    for name, model_name, optimizer, loss, target in cases_spec:
+        model = build(model_name).train()
+        parts = [p.strip() for p in optimizer.split("+")]
+        opt = torch_call(torch.optim, parts[0], first=model.parameters())
+        loss_fn = torch_call(torch.nn, loss)
+        x = torch.from_numpy(inputs[model_name])
+        y = torch.from_numpy(target)
+        losses = []
+        for step, rows in enumerate(batches()):
+            MaskCounter.step, MaskCounter.site = step, 0
+            opt.zero_grad()
+            value = loss_fn(model(x[rows]), y[rows])
+            value.backward()
+            for extra in parts[1:]:
+                torch_call(torch.nn.utils, extra, first=list(model.parameters()))
+            opt.step()
+            losses.append(value.item())
+        save_case(cases, name, "pytorch", f"torch/{model_name}.pt2", optimizer, loss, {"input": inputs[model_name], "target": target},
+                  losses, {k: v.detach().numpy() for k, v in model.state_dict().items()})
+    meta = {"torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version()}
+    return cases, meta
+
+
+def main():
+    if len(sys.argv) == 1:
+        for step in ("keras", "torch"):
+            env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
+            subprocess.run([sys.executable, __file__, step], check=True, env=env)
+        return
+    step = sys.argv[1]
+    cases, meta = keras_step() if step == "keras" else torch_step()
+    os.makedirs(OUT, exist_ok=True)
+    path = f"{OUT}/cases.json"
+    existing = json.load(open(path)) if os.path.exists(path) else {"cases": [], "versions": {}}
+    framework = "keras" if step == "keras" else "pytorch"
+    existing["cases"] = [c for c in existing["cases"] if c["framework"] != framework] + cases
+    existing["versions"][framework] = meta
+    existing["generator"] = "scripts/make_training_fixtures.py (generated, do not edit)"
+    with open(path, "w") as f:
+        json.dump(existing, f, indent=1)
+    print(f"{step}: {len(cases)} cases")
+
+
+if __name__ == "__main__":
+    main()
