@@ -24,7 +24,7 @@ enum ModelFiles {
             }
         }
         let keras = try ModelFiles.keras(path, weights: weights)
-        return RunnableModel(inputNames: keras.network.inputs.map(\.layer), outputNames: keras.network.outputs.map(\.layer)) { inputs, mode, dtype in
+        return RunnableModel(inputNames: keras.network.inputs.map(\.layer), outputNames: keras.network.outputNames) { inputs, mode, dtype in
             try keras.run(inputs, mode: mode, dtype: dtype)
         }
     }

@@ -23,6 +23,12 @@ struct KerasZooTests {
         try check(ZooCase(folder: Self.root.appendingPathComponent("keras.applications/\(name)")), name)
     }
 
+    @Test("KerasHub backbones (direct, one-input wrapper, converted from transformers) match Keras within 1e-5",
+          arguments: cases("keras_hub"))
+    func hub(_ name: String) throws {
+        try check(ZooCase(folder: Self.root.appendingPathComponent("keras_hub/\(name)")), name)
+    }
+
     func check(_ zoo: ZooCase, _ name: String) throws {
         let outputs = try zoo.model.run(zoo.inputs, mode: .eager, dtype: .float32)
         #expect(outputs.count == zoo.expected.count)

@@ -80,7 +80,9 @@ def randomise(model, rng):
             values = []
             for w in layer.weights:
                 leaf = w.path.split("/")[-1]
-                low, high = {"gamma": (0.5, 1.5), "beta": (-0.2, 0.2), "moving_mean": (-0.2, 0.2), "moving_variance": (0.5, 2.0)}[leaf]
+                # Each BN scales by gamma/sqrt(var + eps) <= 1: wider ranges make the deepest models
+                # (EfficientNetV2-L: logits ~1e4) so ill-conditioned that float32 noise dominates.
+                low, high = {"gamma": (0.8, 1.0), "beta": (-0.1, 0.1), "moving_mean": (-0.1, 0.1), "moving_variance": (0.9, 1.5)}[leaf]
                 values.append(rng.uniform(low, high, w.shape).astype(np.float32))
             layer.set_weights(values)
         elif kind == "LayerScale":

@@ -3,38 +3,41 @@ import ParityNN
 /// KerasHub (`keras_hub`) models and layers. A KerasHub backbone's config holds only its constructor
 /// arguments (`BertBackbone(vocabulary_size, num_layers, …)`): its `__init__` builds a functional graph
 /// in Python. Parity rebuilds that graph as a Keras functional config from the same arguments (one
-/// builder per backbone class, `KerasHub+<Model>.swift`), so the model runs through the ordinary
-/// functional machinery and its weights are read from the paths KerasHub's saving uses (`layers/<class>`
-/// in `model.layers` order, sub-layers by attribute).
+/// builder per backbone class, `KerasHub+Backbones.swift`), so the model runs through the ordinary
+/// functional machinery and its weights are read from the paths KerasHub's saving uses: `layers/<class
+/// in snake case>[_n]` in `model.layers` order, sub-layers under their attribute names
+/// (`layers/transformer_encoder/_self_attention_layer/query_dense/vars/0`).
 public enum KerasHub {
     /// Whether a module is KerasHub's (`keras_hub.src.…`, or `keras_nlp` for older files).
     public static func isHubModule(_ module: String) -> Bool { module.hasPrefix("keras_hub") || module.hasPrefix("keras_nlp") }
 
-    /// Whether a config entry is a KerasHub backbone (a model rebuilt from constructor arguments).
+    /// Whether a config entry is a KerasHub model whose config holds constructor arguments (no `layers`).
     public static func isBackbone(_ entry: KerasJSON) -> Bool {
         guard let module = entry["module"]?.string, isHubModule(module), entry["config"]?["layers"] == nil else { return false }
-        return backbones[entry["class_name"]?.string ?? ""] != nil || (entry["class_name"]?.string ?? "").hasSuffix("Backbone")
+        let className = entry["class_name"]?.string ?? ""
+        return backbones[className] != nil || className.hasSuffix("Backbone")
     }
 
     /// The functional config Parity builds for a KerasHub backbone entry, or nil when `root` is not one.
     public static func functionalConfig(_ root: KerasJSON) throws -> KerasJSON? {
         guard isBackbone(root) else { return nil }
         let className = root["class_name"]?.string ?? "?"
-        let name = root["config"]?["name"]?.string ?? className
+        let arguments = KerasLayerConfig(className: className, name: root["config"]?["name"]?.string ?? className,
+                                         config: root["config"] ?? .null, weights: [], module: root["module"]?.string)
         guard let builder = backbones[className] else {
-            throw KerasError.pythonCode(name: name, className: className, module: root["module"]?.string ?? "keras_hub",
-                                        reason: "its config holds only constructor arguments and Parity has no builder for this backbone; Parity rebuilds \(backbones.keys.sorted().joined(separator: ", "))")
+            throw KerasError.pythonCode(name: arguments.name, className: className, module: arguments.module ?? "keras_hub",
+                                        reason: "its config holds only constructor arguments, and Parity rebuilds the graphs of \(backbones.keys.sorted().joined(separator: ", ")) only")
         }
-        return try builder(HubArguments(className: className, name: name, config: root["config"] ?? .null))
+        var graph = HubGraph()
+        try builder(arguments, &graph)
+        return graph.config(name: arguments.name)
     }
 
-    typealias Builder = @Sendable (HubArguments) throws -> KerasJSON
-
-    /// Backbone classes Parity rebuilds, by class name.
-    static let backbones: [String: Builder] = [:]
+    typealias BackboneBuilder = @Sendable (KerasLayerConfig, inout HubGraph) throws -> Void
 
     /// KerasHub layer classes Parity runs, by class name.
-    static let layers: [String: KerasLayers.Factory] = [:]
+    static let layers: [String: KerasLayers.Factory] = [embeddingLayers, transformerLayers, decoderLayers, visionLayers]
+        .reduce(into: [:]) { table, family in table.merge(family) { first, _ in first } }
 
     /// Builds a KerasHub layer, or fails naming it and the supported classes.
     static func makeLayer(_ layer: KerasLayerConfig) throws -> any Model {
@@ -43,11 +46,136 @@ public enum KerasHub {
         }
         return try factory(layer)
     }
+
+    /// An activation named in a KerasHub layer config: Keras's names, or KerasHub's `gelu_approximate`
+    /// (`keras.activations.gelu(x, approximate=True)`, `keras_hub/src/utils/keras_utils.py`).
+    static func activation(_ layer: KerasLayerConfig, _ key: String = "activation") throws -> Activation? {
+        guard let v = layer.config[key], !v.isNull else { return nil }
+        let name = v.string ?? v["config"]?.string ?? v["class_name"]?.string ?? "?"
+        if name == "gelu_approximate" { return .unary(.gelu(approximate: true)) }
+        return try KerasLayerConfig.activation(named: name, layer: layer.name, constants: layer.constants)
+    }
 }
 
-/// A backbone's constructor arguments with typed access.
-struct HubArguments {
-    var className: String
-    var name: String
-    var config: KerasJSON
+/// A functional graph being written as Keras writes one (`config.layers` with `inbound_nodes` of
+/// `__keras_tensor__` references), in the order KerasHub's `model.layers` lists the layers (which
+/// fixes their saved names, `layers/<class>_<n>`).
+struct HubGraph {
+    /// A tensor of the graph: output `index` of layer `layer`'s only call.
+    struct Ref {
+        var layer: String
+        var index: Int = 0
+        var json: KerasJSON {
+            .object(["class_name": .string("__keras_tensor__"),
+                     "config": .object(["keras_history": .array([.string(layer), .number(0), .number(Double(index))])])])
+        }
+    }
+
+    private(set) var entries: [KerasJSON] = []
+    private var inputs: [(String, Ref)] = []
+    private var outputs: KerasJSON = .null
+
+    mutating func input(_ name: String, shape: [Int?], dtype: String) -> Ref {
+        entries.append(.object(["class_name": .string("InputLayer"), "module": .string("keras.layers"), "name": .string(name),
+                                "config": .object(["name": .string(name), "dtype": .string(dtype),
+                                                   "batch_shape": .array([.null] + shape.map { $0.map { .number(Double($0)) } ?? .null })]),
+                                "inbound_nodes": .array([])]))
+        let t = Ref(layer: name)
+        inputs.append((name, t))
+        return t
+    }
+
+    /// A layer (`module` `keras.layers` or KerasHub's) called on `args` and keyword `kwargs`.
+    @discardableResult
+    mutating func layer(_ className: String, _ name: String, module: String = "keras.layers", config: [String: KerasJSON] = [:],
+                        _ args: [KerasJSON], kwargs: [String: KerasJSON] = [:]) -> Ref {
+        var fields = config
+        fields["name"] = .string(name)
+        entries.append(.object(["class_name": .string(className), "module": .string(module), "name": .string(name),
+                                "config": .object(fields),
+                                "inbound_nodes": .array([.object(["args": .array(args), "kwargs": .object(kwargs)])])]))
+        return Ref(layer: name)
+    }
+
+    /// A KerasHub layer.
+    @discardableResult
+    mutating func hub(_ className: String, _ name: String, config: [String: KerasJSON] = [:], _ args: [KerasJSON],
+                      kwargs: [String: KerasJSON] = [:]) -> Ref {
+        layer(className, name, module: "keras_hub.src.layers", config: config, args, kwargs: kwargs)
+    }
+
+    /// A `keras.ops` operation node (`module` `keras.src.ops.<family>`).
+    mutating func operation(_ className: String, _ name: String, family: String = "numpy", config: [String: KerasJSON] = [:],
+                            _ args: [KerasJSON]) -> Ref {
+        layer(className, name, module: "keras.src.ops.\(family)", config: config, args)
+    }
+
+    mutating func output(_ tensor: Ref) { outputs = .array([.string(tensor.layer), .number(0), .number(Double(tensor.index))]) }
+
+    mutating func outputs(_ named: [String: Ref]) {
+        outputs = .object(named.mapValues { .array([.string($0.layer), .number(0), .number(Double($0.index))]) })
+    }
+
+    func config(name: String) -> KerasJSON {
+        .object(["class_name": .string("Functional"), "module": .string("keras.src.models.functional"),
+                 "config": .object(["name": .string(name), "layers": .array(entries),
+                                    "input_layers": .object(Dictionary(uniqueKeysWithValues: inputs.map { ($0.0, .array([.string($0.1.layer), .number(0), .number(0)])) })),
+                                    "output_layers": outputs])])
+    }
+}
+
+extension KerasJSON {
+    static func int(_ value: Int) -> KerasJSON { .number(Double(value)) }
+}
+
+/// KerasHub's attention masks (`keras_hub/src/layers/modeling/transformer_layer_utils.py`), as 0/1
+/// values in the float dtype: `[B, 1, S]` from a padding mask, `[B, T, S]` otherwise.
+enum HubMasks {
+    /// `merge_padding_and_attention_mask`: the padding mask `[B, S]` as `[B, 1, S]` (cast to int32: a
+    /// float mask is truncated), the attention mask `[B, T, S]`, their minimum when both are given.
+    static func merge<B: Builder>(padding: B.Value?, attention: B.Value?, like x: B.Value, in b: B) throws -> B.Value? {
+        let dtype = b.type(of: x).dtype
+        func asInt(_ v: B.Value) throws -> B.Value {
+            let f = try b.cast(v, to: .float64)
+            return try b.cast(b.apply(ElementwiseMath(.trunc), [f]), to: dtype)
+        }
+        let padded = try padding.map { p -> B.Value in
+            let s = b.shape(of: p)
+            return try asInt(b.reshape(p, [s[0], 1] + Array(s.dropFirst())))
+        }
+        let attended = try attention.map(asInt)
+        guard let padded else { return attended }
+        guard let attended else { return padded }
+        return try b.binary(.minimum, padded, attended)
+    }
+
+    /// `compute_causal_mask(batch, length, length)`: 1 where key position `j ≤` query position `i`.
+    static func causal<B: Builder>(batch: Int, length: Int, like x: B.Value, in b: B) throws -> B.Value {
+        let values = (0..<(length * length)).map { Double($0 % length <= $0 / length ? 1 : 0) }
+        return try b.broadcast(b.constant(Tensor(shape: [1, length, length], values: values).cast(to: b.type(of: x).dtype)), to: [batch, length, length])
+    }
+
+    /// The decoders' self-attention mask: `minimum(merged padding/attention mask, causal mask)`.
+    static func decoder<B: Builder>(padding: B.Value?, attention: B.Value?, like x: B.Value, in b: B) throws -> B.Value {
+        let s = b.shape(of: x)
+        let causal = try causal(batch: s[0], length: s[1], like: x, in: b)
+        guard let merged = try merge(padding: padding, attention: attention, like: x, in: b) else { return causal }
+        return try b.binary(.minimum, merged, causal)
+    }
+}
+
+/// The variables of a KerasHub sub-layer, checked: `path` is the attribute path below the layer
+/// (`_self_attention_layer/query_dense`), `count` how many it must hold.
+extension KerasLayerConfig {
+    func hubVariables(_ path: String, count: Int? = nil, optional: Bool = false) throws -> [Tensor] {
+        let found = variables[path].own
+        if found.isEmpty && optional { return [] }
+        if let count, found.count != count {
+            throw KerasError.weightMismatch(layer: name, message: "expects \(count) variables at \(path); the file has \(found.count) \(found.map(\.shape))")
+        }
+        guard !found.isEmpty else { throw KerasError.weightMismatch(layer: name, message: "has no variables at \(path)") }
+        return found
+    }
+
+    func optionalInt(_ key: String) throws -> Int? { has(key) ? try int(key) : nil }
 }

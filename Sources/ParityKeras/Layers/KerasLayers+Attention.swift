@@ -6,8 +6,9 @@ extension KerasLayers {
 
     /// Weights: query kernel `[dq, H, dk]` and bias `[H, dk]`, key, value (`[dv_in, H, dv]`), output
     /// kernel `[H, dv, out]` and bias `[out]`; no biases without `use_bias`. Rank-3 inputs with the
-    /// default attention axes run Keras's `dot_product_attention` path (scale on the logits); other
-    /// attention axes and gating are not supported.
+    /// default attention axes run Keras's `dot_product_attention` path (scale on the logits), or its
+    /// fallback when the config has a `dropout` (scale on the query, masks through the Softmax layer);
+    /// other attention axes and gating are not supported.
     @Sendable static func multiHeadAttention(_ layer: KerasLayerConfig) throws -> any Model {
         let heads = try layer.int("num_heads"), dk = try layer.int("key_dim")
         let dv = try layer.has("value_dim") ? layer.int("value_dim") : dk
@@ -30,8 +31,32 @@ extension KerasLayers {
         shapes += [[heads, dv, out]] + (useBias ? [[out]] : [])
         _ = try layer.weights(shapes: shapes)
         func bias(_ i: Int) -> Tensor? { useBias ? w[i * 2 + 1] : nil }
+        let dropout = try layer.optionalDouble("dropout") ?? 0
         return MultiHeadAttention(queryKernel: w[0], queryBias: bias(0), keyKernel: w[perProjection], keyBias: bias(1),
                                   valueKernel: w[2 * perProjection], valueBias: bias(2), outputKernel: w[3 * perProjection], outputBias: bias(3),
-                                  scale: layer.constant(1 / Double(dk).squareRoot()), scaleStage: .logits)
+                                  scale: layer.constant(1 / Double(dk).squareRoot()), scaleStage: dropout > 0 ? .query : .logits)
+    }
+}
+
+/// Keras's `MultiHeadAttention` called as a functional model records it: `(query, value, key=None,
+/// attention_mask=None, return_attention_scores=False, use_causal_mask=False)`; with
+/// `return_attention_scores` it has two outputs (the output, then the probabilities `[B, H, T, S]`).
+extension MultiHeadAttention: KerasCallable {
+    public func outputs<B: Builder>(_ call: KerasCall<B.Value>, context: KerasCallContext, in b: B) throws -> [B.Value] {
+        var call = call
+        // A list of tensors as the one positional argument (as a merge layer is called) is read as the positional tensors.
+        if call.args.count == 1, case .list(let items) = call.args[0], items.allSatisfy({ $0.tensor != nil }) { call.args = items }
+        func tensor(_ index: Int, _ name: String) -> B.Value? { call.argument(index, name)?.tensor }
+        func flag(_ index: Int, _ name: String) -> Bool { call.argument(index, name)?.constant?.bool ?? false }
+        guard let query = tensor(0, "query"), let value = tensor(1, "value") else {
+            throw KerasError.badConfig(layer: context.layer, key: "inbound_nodes", found: "a call without query and value tensors")
+        }
+        let returnScores = flag(7, "return_attention_scores")
+        var attention = self
+        // Returning the scores takes Keras's einsum path (query scaled first), as a dropout does.
+        if returnScores { attention.scaleStage = .query }
+        let (output, scores) = try attention.attend(query: query, value: value, key: tensor(2, "key"), mask: tensor(6, "attention_mask"),
+                                                    causal: flag(9, "use_causal_mask"), in: b)
+        return returnScores ? [output, scores] : [output]
     }
 }

@@ -3,6 +3,8 @@ import ParityNN
 /// Embedding, UpSampling, Resizing, Rescaling, Normalization.
 extension KerasLayers {
     static let preprocessing: [String: Factory] = [
+        // Keras 3's own ReversibleEmbedding (KerasHub's subclasses it).
+        "ReversibleEmbedding": { try KerasHub.reversibleEmbedding($0) },
         "Embedding": { layer in
             let vocabulary = try layer.int("input_dim"), dim = try layer.int("output_dim")
             try layer.require("quantization_config", in: [.null])

@@ -43,7 +43,7 @@ public enum KerasLayers {
     static let core: [String: Factory] = [
         "InputLayer": identity, "Dropout": identity, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
         "SpatialDropout3D": identity, "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
-        "Dense": dense, "Activation": activation,
+        "Dense": dense, "Activation": activation, "EinsumDense": einsumDense,
     ]
 
     @Sendable static func identity(_ layer: KerasLayerConfig) throws -> any Model { Identity() }
@@ -54,6 +54,18 @@ public enum KerasLayers {
         let inputs = layer.weights.first?.shape.first ?? 0
         let weights = try layer.weights(shapes: useBias ? [[inputs, units], [units]] : [[inputs, units]])
         return Dense(kernel: weights[0], bias: useBias ? weights[1] : nil, activation: try layer.activation())
+    }
+
+    /// `EinsumDense(equation, output_shape, bias_axes, activation)`: kernel, then a bias shaped to
+    /// broadcast against the output when `bias_axes` names any (`keras/src/layers/core/einsum_dense.py`).
+    @Sendable static func einsumDense(_ layer: KerasLayerConfig) throws -> any Model {
+        let equation = try layer.string("equation")
+        let hasBias = try layer.has("bias_axes") && !layer.string("bias_axes").isEmpty
+        try layer.require("quantization_config", in: [.null])
+        guard layer.weights.count == (hasBias ? 2 : 1) else {
+            throw KerasError.weightMismatch(layer: layer.name, message: "expects \(hasBias ? "a kernel and a bias" : "a kernel"); the file has \(layer.weights.map(\.shape))")
+        }
+        return EinsumDense(equation: equation, kernel: layer.weights[0], bias: hasBias ? layer.weights[1] : nil, activation: try layer.activation())
     }
 
     @Sendable static func activation(_ layer: KerasLayerConfig) throws -> any Model {

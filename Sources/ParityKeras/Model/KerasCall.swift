@@ -96,8 +96,8 @@ extension KerasCall where Value == KerasNetwork.TensorRef {
             }
             return .tensor(KerasNetwork.TensorRef(layer: l, node: n, tensor: t))
         }
-        // Keras 2 calls a layer with one tensor, or with the list of them (a merge layer).
-        return KerasCall(args: refs.count == 1 ? refs : [.list(refs)])
+        // Positional tensors (a merge layer reads them all; MultiHeadAttention query, value, key).
+        return KerasCall(args: refs)
     }
 
     static func argument(_ value: KerasJSON, layer: String) throws -> KerasArgument<Value> {

@@ -121,6 +121,13 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     /// `(layer index, call index)` in an order where every call's inputs are computed before it.
     public internal(set) var schedule: [(Int, Int)]
 
+    /// A name for each output: its layer's name, with the node and tensor index appended where one
+    /// layer gives several outputs (a nested model's dict of outputs).
+    public var outputNames: [String] {
+        let counts = outputs.reduce(into: [String: Int]()) { $0[$1.layer, default: 0] += 1 }
+        return outputs.map { counts[$0.layer]! > 1 ? "\($0.layer)_\($0.node)_\($0.tensor)" : $0.layer }
+    }
+
     /// Builds the network described by a model config (`{"class_name": "Sequential" | "Functional" |
     /// "Model", "config": {...}}`), taking each layer's weights from `weights`.
     public init(config root: KerasJSON, weights: KerasWeightSource, path: [String] = [], parents: [String] = [],
@@ -190,7 +197,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
             inputDTypes = [input?.config["dtype"]?.string ?? "float32"]
         } else {
             inputs = try KerasNetwork.endpoints(config["input_layers"], model: name, key: "input_layers")
-            outputs = try KerasNetwork.endpoints(config["output_layers"], model: name, key: "output_layers")
+            // `output_layers` counts a nested Functional model's construction as its node 0 (Keras's
+            // `functional_from_config` subtracts 1 for Functional layers); call arguments do not.
+            let functional = Set(built.filter { $0.model is KerasNetwork && $0.className != "Sequential" }.map(\.name))
+            outputs = try KerasNetwork.endpoints(config["output_layers"], model: name, key: "output_layers").map { ref in
+                functional.contains(ref.layer) ? TensorRef(layer: ref.layer, node: ref.node - 1, tensor: ref.tensor) : ref
+            }
             inputShapes = inputs.map { ref in
                 (built.first { $0.name == ref.layer }?.config["batch_shape"]?.array ?? []).dropFirst().map(\.int)
             }

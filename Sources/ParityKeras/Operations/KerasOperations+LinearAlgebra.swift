@@ -83,11 +83,7 @@ func tensordot<B: Builder>(_ x: B.Value, _ y: B.Value, _ xAxes: [Int], _ yAxes: 
     return try b.reshape(b.matmul(a, c), xFree.map { xs[$0] } + yFree.map { ys[$0] })
 }
 
-/// `einsum(subscripts, *operands)` (explicit `->` or NumPy's implicit output, `...` broadcast axes):
-/// each operand's indices that appear nowhere else are summed out first; operands are then multiplied
-/// pairwise, left to right, as one batched matrix product each (batch = indices kept in both and in
-/// what follows, contracted = those in both and nowhere after); the result is permuted to the output.
-/// Repeated indices within one operand (diagonals) are not supported.
+/// `einsum(subscripts, *operands)` (``Builder/einsum(_:_:)``).
 struct EinsumOperation: KerasCallable {
     var subscripts: String
 
@@ -95,102 +91,7 @@ struct EinsumOperation: KerasCallable {
         let o = OperationCall(call, context, b, op: "Einsum")
         let arguments = call.args.count == 1 && call.args[0].tensor == nil ? (call.args[0].tensors.map { KerasArgument<B.Value>.tensor($0) }) : call.args
         let (values, isFloat) = try o.promoted(arguments, names: arguments.indices.map { "operand \($0)" })
-        let operands = try values.map { try o.float($0) }
-        let (inputs, output) = try parse(operands.map { b.shape(of: $0).count })
-        guard inputs.count == operands.count else { throw o.bad("subscripts", "\(subscripts) for \(operands.count) operands") }
-        var sizes: [Character: Int] = [:]
-        for (labels, v) in zip(inputs, operands) {
-            for (label, size) in zip(labels, b.shape(of: v)) {
-                if let known = sizes[label], known != size, known != 1, size != 1 {
-                    throw TensorError.shapeMismatch(op: "einsum", expected: "index \(label) of one size", received: operands.map { b.shape(of: $0) })
-                }
-                sizes[label] = max(sizes[label] ?? 1, size)
-            }
-        }
-        var current = operands
-        // Broadcast size-1 axes of shared indices.
-        for i in current.indices {
-            let target = inputs[i].map { sizes[$0]! }
-            current[i] = try b.broadcast(current[i], to: target)
-        }
-        var (acc, accLabels) = try sumOut(current[0], inputs[0], keep: Set(inputs.dropFirst().joined()).union(output), b)
-        for index in current.indices.dropFirst() {
-            let later = Set(inputs[(index + 1)...].joined()).union(output)
-            (acc, accLabels) = try multiply(acc, accLabels, current[index], inputs[index], keep: later, sizes: sizes, b)
-        }
-        (acc, accLabels) = try sumOut(acc, accLabels, keep: Set(output), b)
-        let order = try output.map { label -> Int in
-            guard let i = accLabels.firstIndex(of: label) else { throw o.bad("subscripts", "\(subscripts): output index \(label) is not an input index") }
-            return i
-        }
-        var result = try b.permute(acc, order)
-        if output.isEmpty { result = try b.reshape(acc, []) }
+        let result = try b.einsum(subscripts, values.map { try o.float($0) })
         return [isFloat ? result : try b.cast(b.apply(ElementwiseMath(.round), [b.cast(result, to: .float64)]), to: .int64)]
-    }
-
-    /// The operands' index lists and the output's, with `...` expanded to fresh indices.
-    func parse(_ ranks: [Int]) throws -> ([[Character]], [Character]) {
-        let text = subscripts.replacingOccurrences(of: " ", with: "")
-        let parts = text.components(separatedBy: "->")
-        let inputTexts = parts[0].components(separatedBy: ",")
-        let used = Set(text.filter { $0.isLetter })
-        let fresh = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".filter { !used.contains($0) })
-        var ellipsisRank = 0
-        var inputs: [[Character]] = []
-        for (i, part) in inputTexts.enumerated() {
-            let rank = i < ranks.count ? ranks[i] : 0
-            if part.contains("...") {
-                let named = part.replacingOccurrences(of: "...", with: "").count
-                ellipsisRank = max(ellipsisRank, rank - named)
-            }
-            inputs.append([])
-        }
-        let ellipsis = Array(fresh.prefix(ellipsisRank))
-        for (i, part) in inputTexts.enumerated() {
-            let rank = i < ranks.count ? ranks[i] : 0
-            if let range = part.range(of: "...") {
-                let named = part.replacingOccurrences(of: "...", with: "").count
-                let mine = Array(ellipsis.suffix(rank - named))
-                inputs[i] = Array(part[..<range.lowerBound]) + mine + Array(part[range.upperBound...])
-            } else {
-                inputs[i] = Array(part)
-            }
-            guard Set(inputs[i]).count == inputs[i].count else {
-                throw TensorError.unsupported(op: "einsum", message: "repeated index in \(part) (a diagonal)")
-            }
-        }
-        var output: [Character]
-        if parts.count > 1 {
-            output = parts[1].contains("...") ? Array(parts[1].replacingOccurrences(of: "...", with: String(ellipsis))) : Array(parts[1])
-        } else {
-            let counts = inputs.joined().reduce(into: [Character: Int]()) { $0[$1, default: 0] += 1 }
-            output = ellipsis + counts.filter { $0.value == 1 && !ellipsis.contains($0.key) }.map(\.key).sorted()
-        }
-        return (inputs, output)
-    }
-
-    /// Sums the axes whose index is not in `keep`.
-    func sumOut<B: Builder>(_ v: B.Value, _ labels: [Character], keep: Set<Character>, _ b: B) throws -> (B.Value, [Character]) {
-        let gone = labels.indices.filter { !keep.contains(labels[$0]) }
-        guard !gone.isEmpty else { return (v, labels) }
-        return (try b.reduce(.sum, v, axes: gone), labels.enumerated().filter { !gone.contains($0.offset) }.map(\.element))
-    }
-
-    /// `a ⊗ c` over their shared indices: batch = shared and kept, contracted = shared and not kept.
-    func multiply<B: Builder>(_ a: B.Value, _ aLabels: [Character], _ c: B.Value, _ cLabels: [Character], keep: Set<Character>,
-                              sizes: [Character: Int], _ b: B) throws -> (B.Value, [Character]) {
-        let (a, aL) = try sumOut(a, aLabels, keep: keep.union(cLabels), b)
-        let (c, cL) = try sumOut(c, cLabels, keep: keep.union(aL), b)
-        let shared = aL.filter { cL.contains($0) }
-        let batch = shared.filter { keep.contains($0) }, contracted = shared.filter { !keep.contains($0) }
-        let aFree = aL.filter { !shared.contains($0) }, cFree = cL.filter { !shared.contains($0) }
-        func size(_ labels: [Character]) -> Int { Shape.count(labels.map { sizes[$0]! }) }
-        let aPermuted = try b.reshape(b.permute(a, (batch + aFree + contracted).map { aL.firstIndex(of: $0)! }),
-                                      [size(batch), size(aFree), size(contracted)])
-        let cPermuted = try b.reshape(b.permute(c, (batch + contracted + cFree).map { cL.firstIndex(of: $0)! }),
-                                      [size(batch), size(contracted), size(cFree)])
-        let product = try b.matmul(aPermuted, cPermuted)
-        let labels = batch + aFree + cFree
-        return (try b.reshape(product, labels.map { sizes[$0]! }), labels)
     }
 }

@@ -4,13 +4,17 @@
 ///     q = query·Wq + bq  [B, T, H, dk],  k = key·Wk + bk  [B, S, H, dk],  v = value·Wv + bv  [B, S, H, dv]
 ///     p = softmax_S(scoreScale(q·kᵀ)),   o = p·v  [B, T, H, dv],   y = o·Wo + bo  (Wo [H, dv, out])
 ///
-/// Where the 1/√dk scale is applied is a value (``ScaleStage``): for rank-3 inputs Keras 3 on
-/// TensorFlow calls `ops.dot_product_attention`, which scales the *logits* after the product
-/// (`keras/src/backend/tensorflow/nn.py`, `_dot_product_attention_xla`); its fallback path (dropout,
-/// returned scores, other attention axes) scales the *query* before it, as PyTorch's
-/// `scaled_dot_product_attention` does. Both cast the Python scale with `tf.cast` (through Float32),
-/// so in Float64 it is `Double(Float(1/√dk))` (the caller passes it). PyTorch's `nn.MultiheadAttention`
-/// packs `in_proj_weight` `(3E, E)` with `head_dim = E/heads` (docs/conventions.md, E.17).
+/// Where the 1/√dk scale is applied, and how a mask is applied, is a value (``ScaleStage``): for rank-3
+/// inputs without dropout Keras 3 on TensorFlow calls `ops.dot_product_attention`, which scales the
+/// *logits* after the product and sets masked logits to −0.7·3.38953e38
+/// (`keras/src/backend/tensorflow/nn.py`, `_dot_product_attention_xla`, `_apply_masks`); its fallback
+/// path (a `dropout` > 0 in the config — even at inference —, returned scores, other attention axes)
+/// scales the *query* before the product, as PyTorch's `scaled_dot_product_attention` does, and masks
+/// through the `Softmax` layer: masked logits set to −1e9, then masked probabilities set to 0
+/// (`keras/src/layers/activations/softmax.py`). Both cast the Python scale with `tf.cast` (through
+/// Float32), so in Float64 it is `Double(Float(1/√dk))` (the caller passes it). A mask is `[B, T, S]`
+/// (or `[B, 1, T, S]`), true (non-zero) where a query position may attend to a key position. PyTorch's
+/// `nn.MultiheadAttention` packs `in_proj_weight` `(3E, E)` with `head_dim = E/heads` (docs/conventions.md, E.17).
 public struct MultiHeadAttention: Model {
     public enum ScaleStage: Sendable, Hashable {
         case query, logits
@@ -42,8 +46,13 @@ public struct MultiHeadAttention: Model {
         guard inputs.count == 2 || inputs.count == 3 else {
             throw TensorError.invalidArgument(op: "MultiHeadAttention", message: "takes query, value and optionally key; received \(inputs.count) inputs")
         }
-        let (query, value) = (inputs[0], inputs[1])
-        let key = inputs.count == 3 ? inputs[2] : value
+        return try attend(query: inputs[0], value: inputs[1], key: inputs.count == 3 ? inputs[2] : nil, mask: nil, in: b).output
+    }
+
+    /// The attention output, and the attention probabilities `[B, H, T, S]` (Keras's returned scores).
+    public func attend<B: Builder>(query: B.Value, value: B.Value, key: B.Value?, mask: B.Value?, causal: Bool = false,
+                                   in b: B) throws -> (output: B.Value, scores: B.Value) {
+        let key = key ?? value
         let (qs, ks, vs) = (b.shape(of: query), b.shape(of: key), b.shape(of: value))
         let heads = queryKernel.shape[1], dk = queryKernel.shape[2], dv = valueKernel.shape[2]
         guard qs.count == 3, ks.count == 3, vs.count == 3, qs[0] == ks[0], ks[0] == vs[0], ks[1] == vs[1],
@@ -68,12 +77,36 @@ public struct MultiHeadAttention: Model {
         // [B, H, T, dk] · [B, H, dk, S] → [B, H, T, S]
         var logits = try b.matmul(b.permute(q, [0, 2, 1, 3]), b.permute(k, [0, 2, 3, 1]))
         if scaleStage == .logits { logits = try b.multiply(logits, factor) }
-        let probabilities = try b.softmax(logits, axis: -1)
+        let probabilities = try Self.maskedSoftmax(logits, mask: mask, causal: causal, stage: scaleStage, in: b)
         // [B, H, T, S] · [B, H, S, dv] → [B, H, T, dv] → [B, T, H·dv]
         let attended = try b.permute(b.matmul(probabilities, b.permute(v, [0, 2, 1, 3])), [0, 2, 1, 3])
         let out = outputKernel.shape[2]
         var y = try b.matmul(b.reshape(attended, [qs[0] * qs[1], heads * dv]), b.reshape(b.weight(outputKernel, like: query), [heads * dv, out]))
         if let outputBias { y = try b.add(y, b.weight(outputBias, like: query)) }
-        return try b.reshape(y, [qs[0], qs[1], out])
+        return (try b.reshape(y, [qs[0], qs[1], out]), probabilities)
+    }
+
+    /// Softmax over the last axis of logits `[B, H, T, S]` with an optional mask `[B, T, S]` or
+    /// `[B, 1, T, S]` and/or the causal (lower-triangular) mask, applied as Keras's path for `stage` does.
+    public static func maskedSoftmax<B: Builder>(_ logits: B.Value, mask: B.Value?, causal: Bool, stage: ScaleStage, in b: B) throws -> B.Value {
+        let shape = b.shape(of: logits)
+        var keep: B.Value?
+        if let mask {
+            var m = try b.cast(mask, to: b.type(of: logits).dtype)
+            if b.shape(of: m).count == 3 { m = try b.reshape(m, [b.shape(of: m)[0], 1] + Array(b.shape(of: m).dropFirst())) }
+            // The Softmax layer keeps `mask > 0.5`; dot_product_attention casts the mask to bool (≠ 0).
+            let threshold = b.scalar(stage == .query ? 0.5 : 0, like: logits)
+            keep = try b.broadcast(b.binary(.greater, stage == .query ? m : b.unary(.abs, m), threshold), to: shape)
+        }
+        if causal {
+            let (t, s) = (shape[shape.count - 2], shape[shape.count - 1])
+            let lower = Tensor(shape: [t, s], values: (0..<(t * s)).map { Double($0 % s <= $0 / s ? 1 : 0) }).cast(to: b.type(of: logits).dtype)
+            let causalMask = try b.broadcast(b.constant(lower), to: shape)
+            keep = try keep.map { try b.multiply($0, causalMask) } ?? causalMask
+        }
+        guard let keep else { return try b.softmax(logits, axis: -1) }
+        let fill = stage == .query ? -1e9 : 3.38953e38 * -0.7
+        let probabilities = try b.softmax(b.apply(Select(), [keep, logits, b.scalar(fill, like: logits)]), axis: -1)
+        return stage == .query ? try b.apply(Select(), [keep, probabilities, b.scalar(0, like: logits)]) : probabilities
     }
 }

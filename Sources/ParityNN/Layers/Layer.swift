@@ -44,7 +44,7 @@ extension Model {
 
 extension Builder {
     /// A weight as a constant in the dtype the model runs in.
-    func weight(_ tensor: Tensor, like value: Value) -> Value {
+    public func weight(_ tensor: Tensor, like value: Value) -> Value {
         constant(tensor.cast(to: type(of: value).dtype))
     }
 }
