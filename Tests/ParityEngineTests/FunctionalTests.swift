@@ -108,7 +108,7 @@ struct FunctionalTests {
                                                       strides: c.strides, dilations: c.dilations, padding: c.padding)
                     let op = CrossCorrelation(geometry: geometry, groups: c.groups, order: order, numerics: numerics)
                     let eager = EagerContext()
-                    let expected = try op.formulation(eager, eager.constant(x), eager.constant(k)).tensor
+                    let expected = try op.definition(eager, [eager.constant(x), eager.constant(k)]).tensor
                     for level in InstructionSet.available {
                         for threads in [1, 3] {
                             let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try op.forward([x, k]) } }
@@ -132,7 +132,7 @@ struct FunctionalTests {
         func gradients(_ direct: Bool) throws -> [Tensor] {
             let tape = EagerContext(recording: true)
             let (xv, kv) = (tape.watch(x), tape.watch(k))
-            let y = direct ? try tape.apply(op, [xv, kv]) : try op.formulation(tape, xv, kv)
+            let y = direct ? try tape.apply(op, [xv, kv]) : try op.definition(tape, [xv, kv])
             return try tape.gradients(of: tape.unary(.square, y), withRespectTo: [xv, kv])
         }
         #expect(try gradients(true) == gradients(false))

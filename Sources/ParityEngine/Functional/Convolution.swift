@@ -23,7 +23,7 @@ extension Builder {
         let geometry = try WindowGeometry(input: Array(xShape[1...rank]), channels: xShape[rank + 1], kernel: Array(kShape[..<rank]),
                                           strides: strides, dilations: dilations, padding: padding)
         let product = CrossCorrelation(geometry: geometry, groups: groups, order: order, numerics: numerics)
-        var y = try product.runsDirectly ? apply(product, [x, kernel]) : product.byPatches(self, x, kernel).y
+        var y = try product.runsDirectly ? apply(product, [x, kernel]) : product.definition(self, [x, kernel])
         if let bias { y = try add(y, bias) }
         return y
     }
@@ -58,12 +58,12 @@ extension Builder {
 /// no bias: ``Builder/convolution(_:kernel:bias:strides:dilations:padding:groups:order:numerics:)``'s
 /// product.
 ///
-/// Defined as the im2col formulation (``byPatches(_:_:_:)``): the zero-padded patches of each group,
+/// Defined as the im2col formulation (``definition(_:_:)``): the zero-padded patches of each group,
 /// their terms in `order`, times the kernel matrix through ``MatMul``. With sequential accumulation
 /// (every preset's) the forward runs ``ParityTensor/Tensor/convolved(with:shape:groups:channelsThenWindow:fused:)``,
-/// which gives the same bits without materialising the patches; the VJP is that of the formulation,
-/// op for op. Other accumulation orders run the formulation itself.
-public struct CrossCorrelation: Op {
+/// which gives the same bits without materialising the patches; the VJP is the formulation's
+/// (``CompositeOp``). Other accumulation orders run the formulation itself.
+public struct CrossCorrelation: CompositeOp {
     public var geometry: WindowGeometry
     public var groups: Int
     public var order: PatchOrder
@@ -101,7 +101,7 @@ public struct CrossCorrelation: Op {
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         guard runsDirectly else {
             let eager = EagerContext()
-            return try byPatches(eager, eager.constant(inputs[0]), eager.constant(inputs[1])).y.tensor
+            return try definition(eager, inputs.map(eager.constant)).tensor
         }
         let shape = ConvolutionShape(input: geometry.input, output: geometry.output, kernel: geometry.kernel, strides: geometry.strides,
                                      dilations: geometry.dilations, padBefore: geometry.padBefore)
@@ -110,14 +110,9 @@ public struct CrossCorrelation: Op {
     }
 
     /// The definition, as ops on `b`: patches (``Remap``), the kernel matrix, ``MatMul``. What the
-    /// direct kernel must equal bit for bit, and what its gradient differentiates.
-    public func formulation<B: Builder>(_ b: B, _ x: B.Value, _ kernel: B.Value) throws -> B.Value {
-        try byPatches(b, x, kernel).y
-    }
-
-    /// The formulation's values: the patch rows `[groups, batch·positions, window·cIn/groups]`, the
-    /// kernel matrix `[groups, window·cIn/groups, cOut/groups]`, the patch map, and the output.
-    func byPatches<B: Builder>(_ b: B, _ x: B.Value, _ kernel: B.Value) throws -> (rows: B.Value, matrix: B.Value, indices: [Int], y: B.Value) {
+    /// direct kernel equals bit for bit, and what its gradient differentiates.
+    public func definition<B: Builder>(_ b: B, _ inputs: [B.Value]) throws -> B.Value {
+        let (x, kernel) = (inputs[0], inputs[1])
         let xShape = b.shape(of: x), kShape = b.shape(of: kernel)
         let rank = xShape.count - 2
         let (batch, channels, outChannels) = (xShape[0], xShape[rank + 1], kShape[rank + 1])
@@ -149,32 +144,9 @@ public struct CrossCorrelation: Op {
         let rows = try b.permute(b.reshape(patches, [batch * positions, groups, window * perGroup]), [1, 0, 2])
         var y = try b.permute(b.matmul(rows, w, numerics: numerics), [1, 0, 2])
         y = try b.reshape(y, [batch] + geometry.output + [outChannels])
-        return (rows, w, indices, y)
+        return y
     }
 
     /// `[window, perGroup, groups, outPerGroup]` → `[groups, rows…, outPerGroup]` in the patches' term order.
     var kernelOrder: [Int] { order == .windowThenChannels ? [2, 0, 1, 3] : [2, 1, 0, 3] }
-
-    /// The formulation's gradient, op for op: MatMul's VJP, then back through the permutes and
-    /// reshapes, the patches' adjoint (col2im) for `x`.
-    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent g: B.Value) throws -> [B.Value?] {
-        let (x, kernel) = (inputs[0], inputs[1])
-        let formulation = try byPatches(b, x, kernel)
-        let (rows, matrix) = (formulation.rows, formulation.matrix)
-        let xShape = b.shape(of: x), kShape = b.shape(of: kernel)
-        let rank = xShape.count - 2
-        let (batch, channels, outChannels) = (xShape[0], xShape[rank + 1], kShape[rank + 1])
-        let window = geometry.windowSize, perGroup = channels / groups, outPerGroup = outChannels / groups
-        let positions = Shape.count(geometry.output)
-        let gProduct = try b.permute(b.reshape(g, [batch * positions, groups, outPerGroup]), [1, 0, 2])
-        let gRows = try b.sum(b.matmul(gProduct, b.transposeMatrix(matrix), numerics: numerics), toShape: b.shape(of: rows))
-        let gMatrix = try b.sum(b.matmul(b.transposeMatrix(rows), gProduct, numerics: numerics), toShape: b.shape(of: matrix))
-        let gPatches = try b.reshape(b.permute(gRows, [1, 0, 2]), [batch, positions, groups, window * perGroup])
-        let gx = try b.apply(RemapAdjoint(indices: formulation.indices, innerShape: Array(xShape[1...]), batchRank: 1, label: "conv patches"), [gPatches])
-        var inverse = kernelOrder
-        for (i, axis) in kernelOrder.enumerated() { inverse[axis] = i }
-        let gPermuted = try b.reshape(gMatrix, kernelOrder.map { [window, perGroup, groups, outPerGroup][$0] })
-        let gKernel = try b.reshape(b.permute(gPermuted, inverse), kShape)
-        return [gx, gKernel]
-    }
 }
