@@ -1,30 +1,10 @@
 // GEMM with run-time instruction-set dispatch; the per-level code is gemm_template.h.
-#include "CParityKernels.h"
+#include "internal.h"
 #include <stdlib.h>
 #include <string.h>
 
 // Products and sums are rounded where the source says so, never contracted behind its back.
 #pragma clang fp contract(off)
-
-struct gemm_job;
-/// Packs rows [i0, i0+rows) × depth [p0, p0+kc) of the left operand as panels of `mr` rows (the last
-/// one shorter), each panel storing its rows' values side by side for every step of the depth.
-typedef void (*gemm_pack_a)(const struct gemm_job *job, long i0, long rows, long p0, long kc, long mr, void *out);
-
-struct gemm_job {
-    long m, n, k;
-    const void *a, *b;
-    void *c;
-    long a_rows, a_cols, b_rows, b_cols, ldc;
-    int fused;
-    gemm_pack_a pack_a;
-    const void *pack_context;  // what a custom `pack_a` reads (a convolution's geometry)
-    int b_in_place;            // strips of b read where they are (few rows: packing would not pay back)
-    int serial;                // too little work to hand out
-    void *b_packed;            // all of b packed once (KC blocks of NR strips), shared by the tasks
-    long b_packed_width;
-    long mc, nc, tasks_m, tasks_n;
-};
 
 // b is packed once for all tasks when it fits in this many bytes (else per task).
 #define GEMM_PREPACK_LIMIT (32L << 20)
@@ -114,6 +94,7 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #define NC 1024
 #define SUFFIX portable_f32
 #include "gemm_template.h"
+#include "depthwise_template.h"
 #undef T
 #undef VL
 #undef SPLAT_INDICES
@@ -123,6 +104,7 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #define SPLAT_INDICES SPLAT2
 #define SUFFIX portable_f64
 #include "gemm_template.h"
+#include "depthwise_template.h"
 #undef T
 #undef VL
 #undef SPLAT_INDICES
@@ -147,6 +129,7 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #define SPLAT_INDICES SPLAT8
 #define SUFFIX avx2_f32
 #include "gemm_template.h"
+#include "depthwise_template.h"
 #undef T
 #undef VL
 #undef SPLAT_INDICES
@@ -156,6 +139,7 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #define SPLAT_INDICES SPLAT4
 #define SUFFIX avx2_f64
 #include "gemm_template.h"
+#include "depthwise_template.h"
 #undef T
 #undef VL
 #undef SPLAT_INDICES
@@ -179,6 +163,7 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #define SPLAT_INDICES SPLAT16
 #define SUFFIX avx512_f32
 #include "gemm_template.h"
+#include "depthwise_template.h"
 #undef T
 #undef VL
 #undef SPLAT_INDICES
@@ -188,6 +173,7 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #define SPLAT_INDICES SPLAT8
 #define SUFFIX avx512_f64
 #include "gemm_template.h"
+#include "depthwise_template.h"
 #undef T
 #undef VL
 #undef SPLAT_INDICES
@@ -210,32 +196,79 @@ static void gemm_prepare(struct gemm_job *job, long m, long n, long k, const voi
     job->fused = fused != 0;
 }
 
-void parity_gemm_f32(long m, long n, long k, const float *a, long a_rows, long a_cols,
-                     const float *b, long b_rows, long b_cols, float *c, long ldc, int fused) {
-    if (m <= 0 || n <= 0 || k <= 0) return;
-    struct gemm_job job;
-    gemm_prepare(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
-    job.pack_a = pack_a_f32;
+void gemm_prepare_f32(struct gemm_job *job, long m, long n, long k, const float *a, long a_rows, long a_cols,
+                      const float *b, long b_rows, long b_cols, float *c, long ldc, int fused) {
+    gemm_prepare(job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
+    job->pack_a = pack_a_f32;
+}
+
+void gemm_prepare_f64(struct gemm_job *job, long m, long n, long k, const double *a, long a_rows, long a_cols,
+                      const double *b, long b_rows, long b_cols, double *c, long ldc, int fused) {
+    gemm_prepare(job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
+    job->pack_a = pack_a_f64;
+}
+
+void gemm_run_f32(struct gemm_job *job) {
+    if (job->m <= 0 || job->n <= 0 || job->k <= 0) return;
     switch (parity_isa_active()) {
 #ifdef HAVE_X86
-    case PARITY_ISA_AVX512: gemm_avx512_f32(&job); return;
-    case PARITY_ISA_AVX2: gemm_avx2_f32(&job); return;
+    case PARITY_ISA_AVX512: gemm_avx512_f32(job); return;
+    case PARITY_ISA_AVX2: gemm_avx2_f32(job); return;
 #endif
-    default: gemm_portable_f32(&job); return;
+    default: gemm_portable_f32(job); return;
     }
+}
+
+void gemm_run_f64(struct gemm_job *job) {
+    if (job->m <= 0 || job->n <= 0 || job->k <= 0) return;
+    switch (parity_isa_active()) {
+#ifdef HAVE_X86
+    case PARITY_ISA_AVX512: gemm_avx512_f64(job); return;
+    case PARITY_ISA_AVX2: gemm_avx2_f64(job); return;
+#endif
+    default: gemm_portable_f64(job); return;
+    }
+}
+
+void depthwise_portable_f32(const struct depthwise_job *, long, long);
+void depthwise_portable_f64(const struct depthwise_job *, long, long);
+#ifdef HAVE_X86
+void depthwise_avx2_f32(const struct depthwise_job *, long, long);
+void depthwise_avx2_f64(const struct depthwise_job *, long, long);
+void depthwise_avx512_f32(const struct depthwise_job *, long, long);
+void depthwise_avx512_f64(const struct depthwise_job *, long, long);
+#endif
+
+void depthwise_run_f32(const struct depthwise_job *job, long row0, long row1) {
+    switch (parity_isa_active()) {
+#ifdef HAVE_X86
+    case PARITY_ISA_AVX512: depthwise_avx512_f32(job, row0, row1); return;
+    case PARITY_ISA_AVX2: depthwise_avx2_f32(job, row0, row1); return;
+#endif
+    default: depthwise_portable_f32(job, row0, row1); return;
+    }
+}
+
+void depthwise_run_f64(const struct depthwise_job *job, long row0, long row1) {
+    switch (parity_isa_active()) {
+#ifdef HAVE_X86
+    case PARITY_ISA_AVX512: depthwise_avx512_f64(job, row0, row1); return;
+    case PARITY_ISA_AVX2: depthwise_avx2_f64(job, row0, row1); return;
+#endif
+    default: depthwise_portable_f64(job, row0, row1); return;
+    }
+}
+
+void parity_gemm_f32(long m, long n, long k, const float *a, long a_rows, long a_cols,
+                     const float *b, long b_rows, long b_cols, float *c, long ldc, int fused) {
+    struct gemm_job job;
+    gemm_prepare_f32(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
+    gemm_run_f32(&job);
 }
 
 void parity_gemm_f64(long m, long n, long k, const double *a, long a_rows, long a_cols,
                      const double *b, long b_rows, long b_cols, double *c, long ldc, int fused) {
-    if (m <= 0 || n <= 0 || k <= 0) return;
     struct gemm_job job;
-    gemm_prepare(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
-    job.pack_a = pack_a_f64;
-    switch (parity_isa_active()) {
-#ifdef HAVE_X86
-    case PARITY_ISA_AVX512: gemm_avx512_f64(&job); return;
-    case PARITY_ISA_AVX2: gemm_avx2_f64(&job); return;
-#endif
-    default: gemm_portable_f64(&job); return;
-    }
+    gemm_prepare_f64(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
+    gemm_run_f64(&job);
 }

@@ -75,6 +75,69 @@ struct FunctionalTests {
         #expect(Array(outputs.dropFirst()) == grads)
     }
 
+    /// Geometries covering every path of the direct kernel: 1-D to 3-D, strides, dilations, padding,
+    /// groups, depthwise, 1×1 (a plain GEMM), both patch orders; sizes that cross vector and tile edges.
+    static let directCases: [(x: [Int], k: [Int], strides: [Int], dilations: [Int], padding: Padding, groups: Int)] = [
+        ([2, 9, 11, 6], [3, 3, 3, 10], [1, 1], [1, 1], .same, 2),
+        ([1, 13, 7, 5], [3, 2, 5, 33], [2, 1], [1, 2], .explicit(before: [1, 0], after: [2, 1]), 1),
+        ([2, 10, 10, 37], [3, 3, 1, 37], [2, 2], [1, 1], .same, 37),
+        ([3, 8, 8, 24], [1, 1, 24, 20], [1, 1], [1, 1], .valid, 1),
+        ([1, 8, 8, 24], [1, 1, 24, 20], [2, 2], [1, 1], .valid, 1),
+        ([2, 17, 4], [4, 4, 6], [1], [2], .causal, 1),
+        ([1, 5, 6, 4, 3], [2, 3, 2, 3, 7], [1, 2, 1], [1, 1, 2], .same, 1),
+    ]
+
+    /// Inputs with a signed zero, a subnormal product and an infinity among uniform values.
+    static func directInputs(_ index: Int, dtype: DType) -> (Tensor, Tensor) {
+        var rng = SeededGenerator(seed: UInt64(40 + index))
+        let c = directCases[index]
+        var x = Tensor.uniform(c.x, in: -1...1, generator: &rng).doubles, k = Tensor.uniform(c.k, in: -1...1, generator: &rng).doubles
+        x[0] = -0.0; x[1] = 1e-30; k[1] = -1e-30; x[x.count - 1] = .infinity
+        return (Tensor(shape: c.x, values: x).cast(to: dtype), Tensor(shape: c.k, values: k).cast(to: dtype))
+    }
+
+    @Test("the direct kernel gives the im2col formulation's bits on every instruction set, at 1 and 3 threads",
+          arguments: 0..<directCases.count)
+    func directConvolution(_ index: Int) throws {
+        let c = Self.directCases[index]
+        for dtype in [DType.float32, .float64] {
+            let (x, k) = Self.directInputs(index, dtype: dtype)
+            for order in [PatchOrder.windowThenChannels, .channelsThenWindow] {
+                for numerics in [Numerics.matmulDefault, Numerics(accumulation: .sequential, fusedMultiplyAdd: false)] {
+                    let geometry = try WindowGeometry(input: Array(c.x[1..<(c.x.count - 1)]), channels: c.x.last!, kernel: Array(c.k.prefix(c.k.count - 2)),
+                                                      strides: c.strides, dilations: c.dilations, padding: c.padding)
+                    let op = CrossCorrelation(geometry: geometry, groups: c.groups, order: order, numerics: numerics)
+                    let eager = EagerContext()
+                    let expected = try op.definition(eager, [eager.constant(x), eager.constant(k)]).tensor
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try op.forward([x, k]) } }
+                            #expect(y.shape == expected.shape && y.doubles.map(\.bitPattern) == expected.doubles.map(\.bitPattern),
+                                    "\(level), \(threads) threads, \(order), \(numerics), \(dtype)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("the direct kernel's gradient is the formulation's, bit for bit", arguments: 0..<directCases.count)
+    func directConvolutionGradient(_ index: Int) throws {
+        let c = Self.directCases[index]
+        var (x, k) = Self.directInputs(index, dtype: .float32)
+        x = try x.map(.tanh)
+        let geometry = try WindowGeometry(input: Array(c.x[1..<(c.x.count - 1)]), channels: c.x.last!, kernel: Array(c.k.prefix(c.k.count - 2)),
+                                          strides: c.strides, dilations: c.dilations, padding: c.padding)
+        let op = CrossCorrelation(geometry: geometry, groups: c.groups, order: .channelsThenWindow, numerics: .matmulDefault)
+        func gradients(_ direct: Bool) throws -> [Tensor] {
+            let tape = EagerContext(recording: true)
+            let (xv, kv) = (tape.watch(x), tape.watch(k))
+            let y = direct ? try tape.apply(op, [xv, kv]) : try op.definition(tape, [xv, kv])
+            return try tape.gradients(of: tape.unary(.square, y), withRespectTo: [xv, kv])
+        }
+        #expect(try gradients(true) == gradients(false))
+    }
+
     @Test("TensorFlow's same padding puts the extra cell after")
     func samePadding() {
         let (before, after) = Padding.same.amounts(input: [8, 7], kernel: [3, 3], strides: [2, 2], dilations: [1, 1])

@@ -67,6 +67,28 @@ void parity_gemm_f64(long m, long n, long k,
                      const double *b, long b_rows, long b_cols,
                      double *c, long ldc, int fused);
 
+// MARK: Convolution
+
+/// The geometry of a channels-last convolution: `x` `[batch, input…, channels]`, `w`
+/// `[kernel…, channels/groups, out_channels]`, `y` `[batch, output…, out_channels]`, 1 to 3 spatial axes.
+/// Output position `o` reads input cells `o·stride + k·dilation − pad_before` (outside the input: 0).
+typedef struct {
+    long rank;
+    long batch, channels, out_channels, groups;
+    long input[3], output[3], kernel[3], strides[3], dilations[3], pad_before[3];
+    /// The order of each dot product's terms: 0 = window cells then channels ((k…, c), TensorFlow's
+    /// NHWC im2col), 1 = channels then window cells ((c, k…), PyTorch's NCHW im2col).
+    int channels_then_window;
+} parity_conv_shape;
+
+/// `y = x ⋆ w` (cross-correlation, no bias): each output starts from 0 and adds its
+/// `window·channels/groups` products in the shape's term order, padded cells as products with 0,
+/// fused or rounded as `fused` says; the same bits as multiplying the zero-padded im2col patches by
+/// the kernel matrix with `parity_gemm_*`. Returns −1 for a shape it does not take (rank outside
+/// 1…3, channels not divisible by groups).
+int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float *w, float *y, int fused);
+int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused);
+
 // MARK: Copies
 
 /// Copies a strided view into a dense row-major buffer: output element at coordinates `i…` (of

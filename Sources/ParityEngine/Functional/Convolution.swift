@@ -20,41 +20,13 @@ extension Builder {
                 op: "convolution", expected: "x [batch, spatial…, cIn] and kernel [k…, cIn/\(groups), cOut] with cOut divisible by \(groups)",
                 received: [xShape, kShape])
         }
-        let (batch, channels, outChannels) = (xShape[0], xShape[rank + 1], kShape[rank + 1])
-        let geometry = try WindowGeometry(input: Array(xShape[1...rank]), channels: channels, kernel: Array(kShape[..<rank]),
+        let geometry = try WindowGeometry(input: Array(xShape[1...rank]), channels: xShape[rank + 1], kernel: Array(kShape[..<rank]),
                                           strides: strides, dilations: dilations, padding: padding)
-        let window = geometry.windowSize, perGroup = channels / groups, outPerGroup = outChannels / groups
-        let positions = Shape.count(geometry.output)
-        // Patches laid out per group: [batch, positions, groups, window·perGroup] in the requested order.
-        var indices = geometry.patchIndices(order: .windowThenChannels)
-        if groups > 1 || order == .channelsThenWindow {
-            var regrouped = [Int](repeating: -1, count: indices.count)
-            var slot = 0
-            for p in 0..<positions {
-                for g in 0..<groups {
-                    let cells: [(Int, Int)] = order == .windowThenChannels
-                        ? (0..<window).flatMap { w in (0..<perGroup).map { (w, $0) } }
-                        : (0..<perGroup).flatMap { c in (0..<window).map { (w: $0, c: c) } }
-                    for (w, c) in cells {
-                        regrouped[slot] = indices[(p * window + w) * channels + g * perGroup + c]
-                        slot += 1
-                    }
-                }
-            }
-            indices = regrouped
-        }
-        let patches = try apply(Remap(indices: indices, innerShape: [positions, groups, window * perGroup], batchRank: 1, label: "conv patches"), [x])
-        // Kernel [k…, perGroup, cOut] -> [groups, rows, outPerGroup] with rows in the patches' order.
-        var w = try reshape(kernel, [window, perGroup, groups, outPerGroup])
-        w = try permute(w, order == .windowThenChannels ? [2, 0, 1, 3] : [2, 1, 0, 3])
-        w = try reshape(w, [groups, window * perGroup, outPerGroup])
-        let rows = try permute(reshape(patches, [batch * positions, groups, window * perGroup]), [1, 0, 2])
-        var y = try permute(matmul(rows, w, numerics: numerics), [1, 0, 2])
-        y = try reshape(y, [batch] + geometry.output + [outChannels])
+        let product = CrossCorrelation(geometry: geometry, groups: groups, order: order, numerics: numerics)
+        var y = try product.runsDirectly ? apply(product, [x, kernel]) : product.definition(self, [x, kernel])
         if let bias { y = try add(y, bias) }
         return y
     }
-
     /// Max or average pooling over windows of channels-last `x`. Padded cells never win a max; an
     /// average divides by the number of real cells when `countPadding` is false (TensorFlow `same`)
     /// or by the window size when true (PyTorch's default `count_include_pad=True`).
@@ -80,4 +52,101 @@ extension Builder {
         let countTensor = Tensor(shape: geometry.output + [1], values: counts).cast(to: type(of: x).dtype)
         return try divide(total, constant(countTensor))
     }
+}
+
+/// Cross-correlation of channels-last `x` `[batch, spatial…, cIn]` with `kernel` `[k…, cIn/groups, cOut]`,
+/// no bias: ``Builder/convolution(_:kernel:bias:strides:dilations:padding:groups:order:numerics:)``'s
+/// product.
+///
+/// Defined as the im2col formulation (``definition(_:_:)``): the zero-padded patches of each group,
+/// their terms in `order`, times the kernel matrix through ``MatMul``. With sequential accumulation
+/// (every preset's) the forward runs ``ParityTensor/Tensor/convolved(with:shape:groups:channelsThenWindow:fused:)``,
+/// which gives the same bits without materialising the patches; the VJP is the formulation's
+/// (``CompositeOp``). Other accumulation orders run the formulation itself.
+public struct CrossCorrelation: CompositeOp {
+    public var geometry: WindowGeometry
+    public var groups: Int
+    public var order: PatchOrder
+    public var numerics: Numerics
+
+    public init(geometry: WindowGeometry, groups: Int, order: PatchOrder, numerics: Numerics) {
+        self.geometry = geometry
+        self.groups = groups
+        self.order = order
+        self.numerics = numerics
+    }
+
+    public var name: String { "convolution" }
+
+    /// Whether the direct kernel computes this product (1 to 3 spatial axes, sequential accumulation).
+    var runsDirectly: Bool {
+        if case .sequential = numerics.accumulation { return ConvolutionShape.supportedRanks.contains(geometry.input.count) }
+        return false
+    }
+
+    public func outputType(_ inputs: [TensorType]) throws -> TensorType {
+        try expect(inputs, count: 2)
+        let dtype = try expectSameFloat(inputs)
+        let (x, k) = (inputs[0].shape, inputs[1].shape)
+        let rank = geometry.input.count
+        guard x.count == rank + 2, Array(x[1...rank]) == geometry.input, x[rank + 1] == geometry.channels,
+              k.count == rank + 2, Array(k[..<rank]) == geometry.kernel, k[rank] * groups == geometry.channels,
+              k[rank + 1] % groups == 0 else {
+            throw TensorError.shapeMismatch(op: name, expected: "x [batch, \(geometry.input)…, \(geometry.channels)] and kernel [\(geometry.kernel)…, \(geometry.channels / max(groups, 1)), cOut]",
+                                            received: [x, k])
+        }
+        return TensorType(dtype, [x[0]] + geometry.output + [k[rank + 1]])
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        guard runsDirectly else {
+            let eager = EagerContext()
+            return try definition(eager, inputs.map(eager.constant)).tensor
+        }
+        let shape = ConvolutionShape(input: geometry.input, output: geometry.output, kernel: geometry.kernel, strides: geometry.strides,
+                                     dilations: geometry.dilations, padBefore: geometry.padBefore)
+        return try inputs[0].convolved(with: inputs[1], shape: shape, groups: groups, channelsThenWindow: order == .channelsThenWindow,
+                                       fused: numerics.fusedMultiplyAdd)
+    }
+
+    /// The definition, as ops on `b`: patches (``Remap``), the kernel matrix, ``MatMul``. What the
+    /// direct kernel equals bit for bit, and what its gradient differentiates.
+    public func definition<B: Builder>(_ b: B, _ inputs: [B.Value]) throws -> B.Value {
+        let (x, kernel) = (inputs[0], inputs[1])
+        let xShape = b.shape(of: x), kShape = b.shape(of: kernel)
+        let rank = xShape.count - 2
+        let (batch, channels, outChannels) = (xShape[0], xShape[rank + 1], kShape[rank + 1])
+        let window = geometry.windowSize, perGroup = channels / groups, outPerGroup = outChannels / groups
+        let positions = Shape.count(geometry.output)
+        // Patches laid out per group: [batch, positions, groups, window·perGroup] in the requested order.
+        var indices = geometry.patchIndices(order: .windowThenChannels)
+        if groups > 1 || order == .channelsThenWindow {
+            var regrouped = [Int](repeating: -1, count: indices.count)
+            var slot = 0
+            for p in 0..<positions {
+                for g in 0..<groups {
+                    let cells: [(Int, Int)] = order == .windowThenChannels
+                        ? (0..<window).flatMap { w in (0..<perGroup).map { (w, $0) } }
+                        : (0..<perGroup).flatMap { c in (0..<window).map { (w: $0, c: c) } }
+                    for (w, c) in cells {
+                        regrouped[slot] = indices[(p * window + w) * channels + g * perGroup + c]
+                        slot += 1
+                    }
+                }
+            }
+            indices = regrouped
+        }
+        let patches = try b.apply(Remap(indices: indices, innerShape: [positions, groups, window * perGroup], batchRank: 1, label: "conv patches"), [x])
+        // Kernel [k…, perGroup, cOut] -> [groups, rows, outPerGroup] with rows in the patches' order.
+        var w = try b.reshape(kernel, [window, perGroup, groups, outPerGroup])
+        w = try b.permute(w, kernelOrder)
+        w = try b.reshape(w, [groups, window * perGroup, outPerGroup])
+        let rows = try b.permute(b.reshape(patches, [batch * positions, groups, window * perGroup]), [1, 0, 2])
+        var y = try b.permute(b.matmul(rows, w, numerics: numerics), [1, 0, 2])
+        y = try b.reshape(y, [batch] + geometry.output + [outChannels])
+        return y
+    }
+
+    /// `[window, perGroup, groups, outPerGroup]` → `[groups, rows…, outPerGroup]` in the patches' term order.
+    var kernelOrder: [Int] { order == .windowThenChannels ? [2, 0, 1, 3] : [2, 1, 0, 3] }
 }

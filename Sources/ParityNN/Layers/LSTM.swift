@@ -1,4 +1,4 @@
-/// A long short-term memory layer in Keras's convention (`keras/src/layers/rnn/lstm.py`, `LSTMCell`
+/// A long short-term memory layer (the cell: ``RecurrentSequence``) in Keras's convention (`keras/src/layers/rnn/lstm.py`, `LSTMCell`
 /// with `implementation=2`): input `[batch, time, features]`, `kernel` `[features, 4·units]`,
 /// `recurrentKernel` `[units, 4·units]`, one `bias` `[4·units]`, gate blocks in the order input,
 /// forget, cell, output. Per step
@@ -51,16 +51,9 @@ public struct LSTM: MultiOutputModel {
         // fused kernels do): each element still sums its `features` products in the same order, so
         // the result is bit-identical to projecting step by step.
         let projected = try b.reshape(b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w), [shape[0], shape[1], 4 * units])
-        let run = try b.recurrence(projected, states: [zeros, zeros], goBackwards: goBackwards) { xw, states in
-            let z = try b.add(b.add(xw, b.matmul(states[0], u)), bias)
-            let gates = try b.split(z, sizes: Array(repeating: units, count: 4), axis: 1)
-            let i = try b.unary(recurrentActivation, gates[0])
-            let f = try b.unary(recurrentActivation, gates[1])
-            let c = try b.add(b.multiply(f, states[1]), b.multiply(i, b.unary(activation, gates[2])))
-            let o = try b.unary(recurrentActivation, gates[3])
-            let h = try b.multiply(o, b.unary(activation, c))
-            return (h, [h, c])
-        }
-        return try run.outputs(returnSequences: returnSequences, returnState: returnState, in: b)
+        let op = RecurrentSequence(cell: .lstm(activation: activation, recurrentActivation: recurrentActivation), reversed: goBackwards,
+                                   outputBias: true)
+        let run = try b.recurrence(op, [projected, zeros, zeros, u, bias])
+        return run.outputs(returnSequences: returnSequences, returnState: returnState)
     }
 }

@@ -1,45 +1,3 @@
-/// The result of running a recurrent cell over a sequence: each step's output in processing order,
-/// and the final states.
-public struct RecurrenceResult<Value> {
-    public var steps: [Value]
-    public var states: [Value]
-
-    /// Keras's outputs (`keras/src/layers/rnn/rnn.py`): the last output or the whole sequence
-    /// `[batch, time, units]`, followed by the final states when `returnState` is set.
-    public func outputs<B: Builder>(returnSequences: Bool, returnState: Bool, in b: B) throws -> [Value] where B.Value == Value {
-        guard let last = steps.last else { throw TensorError.invalidArgument(op: "recurrence", message: "a sequence of 0 steps") }
-        let output: Value
-        if returnSequences {
-            let shape = b.shape(of: last)
-            output = try b.concat(steps.map { try b.reshape($0, [shape[0], 1] + shape.dropFirst()) }, axis: 1)
-        } else {
-            output = last
-        }
-        return [output] + (returnState ? states : [])
-    }
-}
-
-extension Builder {
-    /// Runs `cell` over the time axis (1) of `x` `[batch, time, features]`, from the first step or,
-    /// with `goBackwards`, from the last (Keras's `go_backwards`, which also returns the outputs in
-    /// that reversed order).
-    public func recurrence(_ x: Value, states initial: [Value], goBackwards: Bool,
-                           cell: (Value, [Value]) throws -> (output: Value, states: [Value])) throws -> RecurrenceResult<Value> {
-        let shape = self.shape(of: x)
-        guard shape.count == 3 else { throw TensorError.shapeMismatch(op: "recurrence", expected: "[batch, time, features]", received: [shape]) }
-        var states = initial
-        var steps: [Value] = []
-        for i in 0..<shape[1] {
-            let t = goBackwards ? shape[1] - 1 - i : i
-            let xt = try reshape(slice(x, [.all, SliceAxis(start: t, end: t + 1)]), [shape[0], shape[2]])
-            let (output, next) = try cell(xt, states)
-            steps.append(output)
-            states = next
-        }
-        return RecurrenceResult(steps: steps, states: states)
-    }
-}
-
 /// A fully connected recurrent layer in Keras's convention (`keras/src/layers/rnn/simple_rnn.py`):
 /// `h = activation((x·kernel + bias) + h·recurrentKernel)`, `kernel` `[features, units]`,
 /// `recurrentKernel` `[units, units]`, one optional `bias`. PyTorch's `nn.RNN` stores both matrices
@@ -74,20 +32,32 @@ public struct SimpleRNN: MultiOutputModel {
                                             received: [shape, kernel.shape, recurrentKernel.shape, bias?.shape ?? []])
         }
         let (w, u) = (b.weight(kernel, like: x), b.weight(recurrentKernel, like: x))
-        let bias = self.bias.map { b.weight($0, like: x) }
         let zeros = b.constant(Tensor.zeros([shape[0], units], dtype: b.type(of: x).dtype))
-        let run = try b.recurrence(x, states: [zeros], goBackwards: goBackwards) { xt, states in
-            var h = try b.matmul(xt, w)
-            if let bias { h = try b.add(h, bias) }
-            h = try b.add(h, b.matmul(states[0], u))
-            if let activation { h = try activation.apply(h, in: b) }
-            return (h, [h])
+        // (x·kernel + bias) for every step at once, then h = activation(that + h·recurrentKernel).
+        var projected = try b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w)
+        if let bias = self.bias { projected = try b.add(projected, b.weight(bias, like: x)) }
+        projected = try b.reshape(projected, [shape[0], shape[1], units])
+        let run: RecurrenceResult<B.Value>
+        switch activation {
+        case nil, .unary?:
+            var function: UnaryFunction?
+            if case let .unary(f)? = activation { function = f }
+            run = try b.recurrence(RecurrentSequence(cell: .simple(activation: function), reversed: goBackwards), [projected, zeros, u])
+        default:
+            var h = zeros, steps: [B.Value] = []
+            for i in 0..<shape[1] {
+                let t = goBackwards ? shape[1] - 1 - i : i
+                let xt = try b.reshape(b.slice(projected, [.all, SliceAxis(start: t, end: t + 1)]), [shape[0], units])
+                h = try activation!.apply(b.add(xt, b.matmul(h, u)), in: b)
+                steps.append(try b.reshape(h, [shape[0], 1, units]))
+            }
+            run = RecurrenceResult(sequence: try b.concat(steps, axis: 1), states: [h])
         }
-        return try run.outputs(returnSequences: returnSequences, returnState: returnState, in: b)
+        return run.outputs(returnSequences: returnSequences, returnState: returnState)
     }
 }
 
-/// A gated recurrent unit. Keras's convention (`keras/src/layers/rnn/gru.py`, `GRUCell` with
+/// A gated recurrent unit (the cell: ``RecurrentSequence/GRUCell``). Keras's convention (`keras/src/layers/rnn/gru.py`, `GRUCell` with
 /// `implementation=2`), gate blocks `[z, r, h]` in `kernel` `[features, 3u]` and `recurrentKernel`
 /// `[units, 3u]`:
 ///
@@ -154,42 +124,25 @@ public struct GRU: MultiOutputModel {
             throw TensorError.shapeMismatch(op: "GRU", expected: "input [batch, time, \(kernel.shape.first ?? 0)] with kernel [in, 3u], recurrent kernel [u, 3u], biases [3u] (a recurrent bias only with resetAfter)",
                                             received: [shape, kernel.shape, recurrentKernel.shape, inputBias?.shape ?? [], recurrentBias?.shape ?? []])
         }
-        let u = units
         // Block index of update, reset, candidate.
         let (zi, ri, hi) = gateOrder == .updateResetCandidate ? (0, 1, 2) : (1, 0, 2)
-        func block(_ v: B.Value, _ i: Int) throws -> B.Value { try b.slice(v, [.all, SliceAxis(start: i * u, end: (i + 1) * u)]) }
         let w = b.weight(kernel, like: x), rw = b.weight(recurrentKernel, like: x)
         var inBias = inputBias.map { b.weight($0, like: x) }, recBias = recurrentBias.map { b.weight($0, like: x) }
         if let stackedBias {
+            // Keras's [2, 3u] bias as one variable (its rows: input bias, recurrent bias).
             let rows = try b.split(b.weight(stackedBias, like: x), sizes: [1, 1], axis: 0)
-            (inBias, recBias) = (try b.reshape(rows[0], [3 * u]), try b.reshape(rows[1], [3 * u]))
+            (inBias, recBias) = (try b.reshape(rows[0], [3 * units]), try b.reshape(rows[1], [3 * units]))
         }
-        // Without reset-after, the candidate's recurrent block is used on its own.
-        let rwGates = try [zi, ri].map { try block(rw, $0) }, rwCandidate = try block(rw, hi)
-        let zeros = b.constant(Tensor.zeros([shape[0], u], dtype: b.type(of: x).dtype))
-        let run = try b.recurrence(x, states: [zeros], goBackwards: goBackwards) { xt, states in
-            let h = states[0]
-            var mx = try b.matmul(xt, w)
-            if let inBias { mx = try b.add(mx, inBias) }
-            let (xz, xr, xh) = (try block(mx, zi), try block(mx, ri), try block(mx, hi))
-            let rz, rr: B.Value
-            var rh: B.Value
-            if resetAfter {
-                var inner = try b.matmul(h, rw)
-                if let recBias { inner = try b.add(inner, recBias) }
-                (rz, rr, rh) = (try block(inner, zi), try block(inner, ri), try block(inner, hi))
-            } else {
-                (rz, rr) = (try b.matmul(h, rwGates[0]), try b.matmul(h, rwGates[1]))
-                rh = h  // replaced below
-            }
-            let z = try b.unary(recurrentActivation, b.add(xz, rz))
-            let r = try b.unary(recurrentActivation, b.add(xr, rr))
-            rh = resetAfter ? try b.multiply(r, rh) : try b.matmul(b.multiply(r, h), rwCandidate)
-            let candidate = try b.unary(activation, b.add(xh, rh))
-            let next = try b.add(b.multiply(z, h), b.multiply(b.subtract(b.scalar(1, like: z), z), candidate))
-            return (next, [next])
-        }
-        return try run.outputs(returnSequences: returnSequences, returnState: returnState, in: b)
+        let zeros = b.constant(Tensor.zeros([shape[0], units], dtype: b.type(of: x).dtype))
+        // x·kernel + inputBias for every step at once, then the cell per step.
+        var projected = try b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w)
+        if let inBias { projected = try b.add(projected, inBias) }
+        projected = try b.reshape(projected, [shape[0], shape[1], 3 * units])
+        let cell = RecurrentSequence.GRUCell(update: zi, reset: ri, candidate: hi, resetAfter: resetAfter, mix: .keras,
+                                             activation: activation, recurrentActivation: recurrentActivation)
+        let op = RecurrentSequence(cell: .gru(cell), reversed: goBackwards, recurrentBias: recBias != nil)
+        let run = try b.recurrence(op, [projected, zeros, rw] + (recBias.map { [$0] } ?? []))
+        return run.outputs(returnSequences: returnSequences, returnState: returnState)
     }
 }
 

@@ -7,10 +7,10 @@ import CParityKernels
 /// multiply-add or a rounded product then a rounded sum, so the result depends only on `numerics`
 /// (and, for a fused bias, on starting from the bias), never on the instruction set, the blocking,
 /// the tile sizes or the thread count.
-enum MatMulKernel {
+public enum MatMulKernel {
     /// `c[m×n] = start + Σₖ a[m×k]·b[k×n]`, all row-major and contiguous; `start` is `bias[n]` broadcast
     /// over rows, or zero.
-    static func gemm<T: FloatElement>(
+    public static func gemm<T: FloatElement>(
         a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
         m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>? = nil
     ) {
@@ -24,9 +24,10 @@ enum MatMulKernel {
         }
     }
 
-    /// `c[i, j] += Σ_{p<k} a[i, p]·b[p, j]`, each output's products added in `p` order; `a[i, p]` is
+    /// `c[i, j] += Σ_{p<k} a[i, p]·b[p, j]`, each output's products added in `p` order (sequential
+    /// accumulation, for fused kernels that call the GEMM inside their own loops); `a[i, p]` is
     /// `a[i·aRows + p·aColumns]`, likewise `b`; `c` rows are `ldc` apart.
-    static func addProducts<T: FloatElement>(
+    public static func addProducts<T: FloatElement>(
         a: UnsafePointer<T>, aRows: Int, aColumns: Int, b: UnsafePointer<T>, bRows: Int, bColumns: Int,
         c: UnsafeMutablePointer<T>, ldc: Int, m: Int, n: Int, k: Int, fused: Bool
     ) {

@@ -154,17 +154,25 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     /// tight, vectorisable loops), in parallel chunks for large buffers; same per-element formula as
     /// ``apply(_:)``.
     public func applyAll<T: FloatElement>(_ values: [T]) -> [T] {
+        withKernel(T.self) { f in Self.mapAll(values, f) }
+    }
+
+    /// Runs `body` with f as a closure chosen once (a tight loop per common case, no switch per
+    /// element); the same per-element formula as ``apply(_:)``. For fused kernels that apply an
+    /// activation inside their own loops.
+    @inline(__always)
+    public func withKernel<T: FloatElement, R>(_ type: T.Type, _ body: ((T) -> T) -> R) -> R {
         switch self {
-        case .relu: return Self.mapAll(values) { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }
-        case .negate: return Self.mapAll(values) { -$0 }
-        case .square: return Self.mapAll(values) { $0 * $0 }
-        case .sigmoid: return Self.mapAll(values) { 1 / (1 + T.exp(-$0)) }
-        case .tanh: return Self.mapAll(values) { T.tanh($0) }
-        case .exp: return Self.mapAll(values) { T.exp($0) }
+        case .relu: return body { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }
+        case .negate: return body { -$0 }
+        case .square: return body { $0 * $0 }
+        case .sigmoid: return body { 1 / (1 + T.exp(-$0)) }
+        case .tanh: return body { T.tanh($0) }
+        case .exp: return body { T.exp($0) }
         case let .clip(lower, upper):
             let (l, u) = (T(lower), T(upper))
-            return Self.mapAll(values) { Swift.min(Swift.max($0, l), u) }
-        default: return Self.mapAll(values) { self.apply($0) }
+            return body { Swift.min(Swift.max($0, l), u) }
+        default: return body { self.apply($0) }
         }
     }
 

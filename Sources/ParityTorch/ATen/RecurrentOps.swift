@@ -65,30 +65,21 @@ enum RecurrentOps: ATenFamily {
                 let hidden = c.shape(whh)[1]
                 var states = [try initial(hx[0], index)]
                 if kind == .lstm { states.append(try initial(hx[1], index)) }
-                let run = try b.recurrence(sequence, states: states, goBackwards: direction == 1) { xt, s in
-                    let h = s[0]
-                    switch kind {
-                    case .lstm:
-                        let gates = try b.split(b.add(linear(h, whh, bhh), linear(xt, wih, bih)), sizes: Array(repeating: hidden, count: 4), axis: 1)
-                        let (i, f, g, o) = (try b.unary(.sigmoid, gates[0]), try b.unary(.sigmoid, gates[1]), try b.unary(.tanh, gates[2]), try b.unary(.sigmoid, gates[3]))
-                        let cell = try b.add(b.multiply(f, s[1]), b.multiply(i, g))
-                        let out = try b.multiply(o, b.unary(.tanh, cell))
-                        return (out, [out, cell])
-                    case .gru:
-                        let ig = try b.split(linear(xt, wih, bih), sizes: [hidden, hidden, hidden], axis: 1)
-                        let hg = try b.split(linear(h, whh, bhh), sizes: [hidden, hidden, hidden], axis: 1)
-                        let r = try b.unary(.sigmoid, b.add(hg[0], ig[0]))
-                        let z = try b.unary(.sigmoid, b.add(hg[1], ig[1]))
-                        let n = try b.unary(.tanh, b.add(ig[2], b.multiply(hg[2], r)))
-                        let out = try b.add(b.multiply(b.subtract(h, n), z), n)
-                        return (out, [out])
-                    case .rnnTanh, .rnnRelu:
-                        let out = try b.unary(kind == .rnnTanh ? .tanh : .relu, b.add(linear(h, whh, bhh), linear(xt, wih, bih)))
-                        return (out, [out])
-                    }
+                // x·W_ihᵀ + b_ih for every step at once (bit-identical to per step), then the cell
+                // per step with W_hhᵀ transposed once (RecurrentSequence, PyTorch's formulas).
+                let steps = c.shape(sequence)[1]
+                let projected = try b.reshape(linear(b.reshape(sequence, [batch * steps, c.shape(sequence)[2]]), wih, bih),
+                                              [batch, steps, c.shape(wih)[0]])
+                let cell: RecurrentSequence.Cell
+                switch kind {
+                case .lstm: cell = .lstm(activation: .tanh, recurrentActivation: .sigmoid)
+                case .gru: cell = .gru(RecurrentSequence.GRUCell(update: 1, reset: 0, candidate: 2, resetAfter: true, mix: .torch))
+                case .rnnTanh: cell = .simple(activation: .tanh)
+                case .rnnRelu: cell = .simple(activation: .relu)
                 }
-                let steps = direction == 1 ? Array(run.steps.reversed()) : run.steps
-                outputs.append(try b.concat(steps.map { try b.reshape($0, [batch, 1, hidden]) }, axis: 1))
+                let op = RecurrentSequence(cell: cell, reversed: direction == 1, recurrentBias: bhh != nil)
+                let run = try b.recurrence(op, [projected] + states + [b.transposeMatrix(whh)] + (bhh.map { [$0] } ?? []))
+                outputs.append(direction == 1 ? try b.slice(run.sequence, [.all, SliceAxis(step: -1)]) : run.sequence)
                 finalH.append(try b.reshape(run.states[0], [1, batch, hidden]))
                 if kind == .lstm { finalC.append(try b.reshape(run.states[1], [1, batch, hidden])) }
             }

@@ -1,0 +1,50 @@
+// Shared between the kernel files; not part of the public header.
+#ifndef CPARITY_INTERNAL_H
+#define CPARITY_INTERNAL_H
+
+#include "CParityKernels.h"
+
+struct gemm_job;
+/// Packs rows [i0, i0+rows) × depth [p0, p0+kc) of the left operand as panels of `mr` rows (the last
+/// one shorter), each panel storing its rows' values side by side for every step of the depth.
+typedef void (*gemm_pack_a)(const struct gemm_job *job, long i0, long rows, long p0, long kc, long mr, void *out);
+
+struct gemm_job {
+    long m, n, k;
+    const void *a, *b;
+    void *c;
+    long a_rows, a_cols, b_rows, b_cols, ldc;
+    int fused;
+    gemm_pack_a pack_a;
+    const void *pack_context;  // what a custom `pack_a` reads (a convolution's geometry)
+    int b_in_place;            // strips of b read where they are (few rows: packing would not pay back)
+    int serial;                // too little work to hand out
+    void *b_packed;            // all of b packed once (KC blocks of NR strips), shared by the tasks
+    long b_packed_width;
+    long mc, nc, tasks_m, tasks_n;
+};
+
+/// Fills the operand fields of a job (a strided left operand packed by the default packer).
+void gemm_prepare_f32(struct gemm_job *job, long m, long n, long k, const float *a, long a_rows, long a_cols,
+                      const float *b, long b_rows, long b_cols, float *c, long ldc, int fused);
+void gemm_prepare_f64(struct gemm_job *job, long m, long n, long k, const double *a, long a_rows, long a_cols,
+                      const double *b, long b_rows, long b_cols, double *c, long ldc, int fused);
+/// Runs a prepared job on the active instruction set.
+void gemm_run_f32(struct gemm_job *job);
+void gemm_run_f64(struct gemm_job *job);
+
+/// A depthwise convolution (one input channel per group, one output channel per group): rows
+/// [row0, row1) of the flattened `[batch, output…]` positions.
+struct depthwise_job {
+    const parity_conv_shape *shape;
+    const void *x, *w;
+    void *y;
+    const void *zeros;      // `channels` zeros, read in place of padded cells
+    long window;
+    long cell[3 * 64];      // per window cell: offset along each spatial axis (k·dilation), ≤ 64 cells
+    int fused;
+};
+void depthwise_run_f32(const struct depthwise_job *job, long row0, long row1);
+void depthwise_run_f64(const struct depthwise_job *job, long row0, long row1);
+
+#endif

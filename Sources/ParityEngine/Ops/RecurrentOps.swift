@@ -1,0 +1,376 @@
+/// A recurrent layer's loop over time as one op: every step's cell, given the input projections of
+/// all steps (`x·W`, computed before as one matmul, bit-identical to projecting step by step).
+///
+/// The cell formulas are values, so Keras's and PyTorch's variants are one op with different
+/// parameters (docs/conventions.md, D.13–D.15); ``definition(_:_:)`` writes each as the ops it is made
+/// of, and the forward computes exactly those roundings in one fused loop per step (the recurrent
+/// product through the GEMM, then the gate math), without allocating per op. Per step `t` (in
+/// processing order), with `pre = h·U (+ recurrentBias)` and `z = (x_t + pre) (+ outputBias)`:
+///
+///     LSTM:   gate blocks [i, f, c, o]: i, f, o = recurrentActivation;  c' = f·c + i·activation(z_c);
+///             h' = o·activation(c')
+///     GRU:    reset after:  z, r = recurrentActivation(x + pre) per block;  h̃ = activation(x_h + r·pre_h)
+///             reset before: pre = h·U over the z and r blocks only;  h̃ = activation(x_h + (r·h)·U_h)
+///             h' = z·h + (1 − z)·h̃ (Keras) or (h − h̃)·z + h̃ (PyTorch)
+///     simple: h' = activation(z)
+///
+/// Inputs: `x` `[batch, time, G·u]`, `h0` `[batch, u]`, `c0` (LSTM), `U` `[u, G·u]`, then the
+/// recurrent bias `[G·u]` and the output bias `[G·u]` when present. Output: `[batch, time, u]`, the
+/// hidden state after each processed step, in processing order; an LSTM appends the cell state,
+/// `[batch, time, 2u]`.
+public struct RecurrentSequence: CompositeOp {
+    public enum Cell: Sendable, Hashable {
+        case lstm(activation: UnaryFunction, recurrentActivation: UnaryFunction)
+        case gru(GRUCell)
+        case simple(activation: UnaryFunction?)
+
+        /// Gate blocks along the weights' last axis.
+        public var gates: Int {
+            switch self {
+            case .lstm: return 4
+            case .gru: return 3
+            case .simple: return 1
+            }
+        }
+    }
+
+    /// A GRU's formula: where its blocks are, when the reset applies, how the new state is mixed.
+    public struct GRUCell: Sendable, Hashable {
+        public enum Mix: Sendable, Hashable {
+            /// `z·h + (1 − z)·h̃` (`keras/src/layers/rnn/gru.py`).
+            case keras
+            /// `(h − h̃)·z + h̃` (`aten/src/ATen/native/RNN.cpp`, `GRUCell`).
+            case torch
+        }
+        /// Block index of the update gate, the reset gate and the candidate.
+        public var update: Int
+        public var reset: Int
+        public var candidate: Int
+        public var resetAfter: Bool
+        public var mix: Mix
+        public var activation: UnaryFunction
+        public var recurrentActivation: UnaryFunction
+
+        public init(update: Int, reset: Int, candidate: Int, resetAfter: Bool, mix: Mix,
+                    activation: UnaryFunction = .tanh, recurrentActivation: UnaryFunction = .sigmoid) {
+            self.update = update
+            self.reset = reset
+            self.candidate = candidate
+            self.resetAfter = resetAfter
+            self.mix = mix
+            self.activation = activation
+            self.recurrentActivation = recurrentActivation
+        }
+    }
+
+    public var cell: Cell
+    /// Process the last step first (Keras `go_backwards`, PyTorch's reverse direction).
+    public var reversed: Bool
+    /// A `[G·u]` input added to `h·U` before the sum with `x_t` (PyTorch's `b_hh`, Keras GRU's recurrent bias).
+    public var recurrentBias: Bool
+    /// A `[G·u]` input added after the sum (the single bias of Keras's LSTM).
+    public var outputBias: Bool
+    public var numerics: Numerics
+
+    public init(cell: Cell, reversed: Bool = false, recurrentBias: Bool = false, outputBias: Bool = false,
+                numerics: Numerics = .matmulDefault) {
+        self.cell = cell
+        self.reversed = reversed
+        self.recurrentBias = recurrentBias
+        self.outputBias = outputBias
+        self.numerics = numerics
+    }
+
+    public var name: String { "recurrent sequence" }
+
+    var isLSTM: Bool { if case .lstm = cell { return true } else { return false } }
+    var inputCount: Int { 4 + (isLSTM ? 1 : 0) + (recurrentBias ? 1 : 0) + (outputBias ? 1 : 0) - 1 }
+    /// Positions of U and the biases among the inputs.
+    var matrixIndex: Int { isLSTM ? 3 : 2 }
+    var recurrentBiasIndex: Int? { recurrentBias ? matrixIndex + 1 : nil }
+    var outputBiasIndex: Int? { outputBias ? matrixIndex + (recurrentBias ? 2 : 1) : nil }
+
+    public func outputType(_ inputs: [TensorType]) throws -> TensorType {
+        try expect(inputs, count: inputCount)
+        let dtype = try expectSameFloat(inputs)
+        let x = inputs[0].shape, h = inputs[1].shape, u = inputs[matrixIndex].shape
+        let units = h.count == 2 ? h[1] : -1, width = cell.gates * units
+        let biases = [recurrentBiasIndex, outputBiasIndex].compactMap { $0 }.map { inputs[$0].shape }
+        if case let .gru(g) = cell, !g.resetAfter, recurrentBias {
+            throw TensorError.invalidArgument(op: name, message: "a GRU with the reset before the recurrent product has no recurrent bias")
+        }
+        guard x.count == 3, h.count == 2, h[0] == x[0], x[2] == width, u == [units, width],
+              !isLSTM || inputs[2].shape == h, biases.allSatisfy({ $0 == [width] }) else {
+            throw TensorError.shapeMismatch(op: name, expected: "x [batch, time, \(cell.gates)·u], states [batch, u], U [u, \(cell.gates)·u], biases [\(cell.gates)·u]",
+                                            received: inputs.map(\.shape))
+        }
+        return TensorType(dtype, [x[0], x[1], (isLSTM ? 2 : 1) * units])
+    }
+
+    // MARK: Definition
+
+    public func definition<B: Builder>(_ b: B, _ inputs: [B.Value]) throws -> B.Value {
+        let x = inputs[0], matrix = inputs[matrixIndex]
+        let (batch, time) = (b.shape(of: x)[0], b.shape(of: x)[1])
+        let units = b.shape(of: inputs[1])[1], width = cell.gates * units
+        let recurrentBias = recurrentBiasIndex.map { inputs[$0] }, outputBias = outputBiasIndex.map { inputs[$0] }
+        func block(_ v: B.Value, _ i: Int) throws -> B.Value { try b.slice(v, [.all, SliceAxis(start: i * units, end: (i + 1) * units)]) }
+        func recurrent(_ h: B.Value) throws -> B.Value {
+            let product = try b.matmul(h, matrix, numerics: numerics)
+            return try recurrentBias.map { try b.add(product, $0) } ?? product
+        }
+        var states = isLSTM ? [inputs[1], inputs[2]] : [inputs[1]]
+        var steps: [B.Value] = []
+        for i in 0..<time {
+            let t = reversed ? time - 1 - i : i
+            let xt = try b.reshape(b.slice(x, [.all, SliceAxis(start: t, end: t + 1)]), [batch, width])
+            let h = states[0]
+            switch cell {
+            case let .lstm(activation, recurrentActivation):
+                var z = try b.add(xt, recurrent(h))
+                if let outputBias { z = try b.add(z, outputBias) }
+                let gates = try b.split(z, sizes: Array(repeating: units, count: 4), axis: 1)
+                let input = try b.unary(recurrentActivation, gates[0])
+                let forget = try b.unary(recurrentActivation, gates[1])
+                let c = try b.add(b.multiply(forget, states[1]), b.multiply(input, b.unary(activation, gates[2])))
+                let output = try b.unary(recurrentActivation, gates[3])
+                states = [try b.multiply(output, b.unary(activation, c)), c]
+                steps.append(try b.concat(states, axis: 1))
+            case let .gru(g):
+                let candidate: B.Value, update: B.Value
+                if g.resetAfter {
+                    let pre = try recurrent(h)
+                    update = try b.unary(g.recurrentActivation, b.add(block(xt, g.update), block(pre, g.update)))
+                    let reset = try b.unary(g.recurrentActivation, b.add(block(xt, g.reset), block(pre, g.reset)))
+                    candidate = try b.unary(g.activation, b.add(block(xt, g.candidate), b.multiply(reset, block(pre, g.candidate))))
+                } else {
+                    update = try b.unary(g.recurrentActivation, b.add(block(xt, g.update), b.matmul(h, block(matrix, g.update), numerics: numerics)))
+                    let reset = try b.unary(g.recurrentActivation, b.add(block(xt, g.reset), b.matmul(h, block(matrix, g.reset), numerics: numerics)))
+                    let product = try b.matmul(b.multiply(reset, h), block(matrix, g.candidate), numerics: numerics)
+                    candidate = try b.unary(g.activation, b.add(block(xt, g.candidate), product))
+                }
+                let next: B.Value
+                switch g.mix {
+                case .keras: next = try b.add(b.multiply(update, h), b.multiply(b.subtract(b.scalar(1, like: update), update), candidate))
+                case .torch: next = try b.add(b.multiply(b.subtract(h, candidate), update), candidate)
+                }
+                states = [next]
+                steps.append(next)
+            case let .simple(activation):
+                var z = try b.add(xt, recurrent(h))
+                if let outputBias { z = try b.add(z, outputBias) }
+                let next = try activation.map { try b.unary($0, z) } ?? z
+                states = [next]
+                steps.append(next)
+            }
+        }
+        let stepWidth = b.shape(of: steps[0])[1]
+        return try b.concat(steps.map { try b.reshape($0, [batch, 1, stepWidth]) }, axis: 1)
+    }
+
+    // MARK: Fused forward
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        let x = inputs[0]
+        let (batch, time, width) = (x.shape[0], x.shape[1], x.shape[2])
+        let units = inputs[1].shape[1]
+        let outWidth = (isLSTM ? 2 : 1) * units
+        func run<T: FloatElement>(_ type: T.Type) -> [T] {
+            let xs = x.values(T.self)!, matrix = inputs[matrixIndex].values(T.self)!
+            let recurrentBias = recurrentBiasIndex.map { inputs[$0].values(T.self)! }
+            let outputBias = outputBiasIndex.map { inputs[$0].values(T.self)! }
+            var h = inputs[1].values(T.self)!, c = isLSTM ? inputs[2].values(T.self)! : []
+            var out = [T](repeating: 0, count: batch * time * outWidth)
+            var pre = [T](repeating: 0, count: batch * width)
+            var scratch = [T](repeating: 0, count: batch * units)
+            let step = StepContext(batch: batch, units: units, width: width, numerics: numerics)
+            matrix.withUnsafeBufferPointer { u in
+                for i in 0..<time {
+                    let t = reversed ? time - 1 - i : i
+                    xs.withUnsafeBufferPointer { xp in
+                        let xt = xp.baseAddress! + t * width
+                        switch cell {
+                        case let .lstm(activation, recurrentActivation):
+                            step.recurrent(h, u.baseAddress!, into: &pre, columns: 0..<width, bias: recurrentBias)
+                            step.lstm(xt, xStride: time * width, pre: pre, bias: outputBias, h: &h, c: &c,
+                                      activation: activation, recurrentActivation: recurrentActivation)
+                        case let .gru(g):
+                            step.gru(g, xt, xStride: time * width, matrix: u.baseAddress!, recurrentBias: recurrentBias,
+                                     pre: &pre, scratch: &scratch, h: &h)
+                        case let .simple(activation):
+                            step.recurrent(h, u.baseAddress!, into: &pre, columns: 0..<width, bias: recurrentBias)
+                            step.simple(xt, xStride: time * width, pre: pre, bias: outputBias, h: &h, activation: activation)
+                        }
+                    }
+                    for row in 0..<batch {
+                        let base = (row * time + i) * outWidth
+                        for j in 0..<units { out[base + j] = h[row * units + j] }
+                        if isLSTM { for j in 0..<units { out[base + units + j] = c[row * units + j] } }
+                    }
+                }
+            }
+            return out
+        }
+        let shape = [batch, time, outWidth]
+        switch x.dtype {
+        case .float32: return Tensor(shape: shape, values: run(Float.self))
+        case .float64: return Tensor(shape: shape, values: run(Double.self))
+        default: throw TensorError.unsupportedDType(op: name, dtype: x.dtype)
+        }
+    }
+}
+
+/// One step's kernels, each computing its definition's roundings in the same order (products and
+/// sums rounded one by one, activations by ``UnaryFunction/withKernel(_:_:)``, the recurrent
+/// product by the GEMM with the op's numerics).
+private struct StepContext {
+    let batch: Int, units: Int, width: Int
+    let numerics: Numerics
+
+    /// `pre[:, columns] = h·U[:, columns] (+ bias[columns])`.
+    func recurrent<T: FloatElement>(_ h: [T], _ u: UnsafePointer<T>, into pre: inout [T], columns: Range<Int>, bias: [T]?) {
+        h.withUnsafeBufferPointer { hp in
+            pre.withUnsafeMutableBufferPointer { pp in
+                let out = pp.baseAddress! + columns.lowerBound
+                for row in 0..<batch { for j in 0..<columns.count { out[row * width + j] = 0 } }
+                accumulateProducts(hp.baseAddress!, u + columns.lowerBound, out: out, columns: columns.count)
+                if let bias {
+                    for row in 0..<batch { for j in 0..<columns.count { out[row * width + j] = out[row * width + j] + bias[columns.lowerBound + j] } }
+                }
+            }
+        }
+    }
+
+    /// `out[batch, columns] += a[batch, units]·b[units, columns]` (b rows `width` apart), in `numerics`.
+    func accumulateProducts<T: FloatElement>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, out: UnsafeMutablePointer<T>, columns: Int) {
+        if case .sequential = numerics.accumulation {
+            MatMulKernel.addProducts(a: a, aRows: units, aColumns: 1, b: b, bRows: width, bColumns: 1, c: out, ldc: width,
+                                     m: batch, n: columns, k: units, fused: numerics.fusedMultiplyAdd)
+            return
+        }
+        // Other orders: through the GEMM's accumulation on a dense copy.
+        var dense = [T](repeating: 0, count: units * columns)
+        for p in 0..<units { for j in 0..<columns { dense[p * columns + j] = b[p * width + j] } }
+        let product = try! Tensor(shape: [batch, units], values: Array(UnsafeBufferPointer(start: a, count: batch * units)))
+            .matmul(Tensor(shape: [units, columns], values: dense), numerics: numerics).values(T.self)!
+        for row in 0..<batch { for j in 0..<columns { out[row * width + j] = out[row * width + j] + product[row * columns + j] } }
+    }
+
+    func lstm<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], c: inout [T],
+                               activation: UnaryFunction, recurrentActivation: UnaryFunction) {
+        let u = units
+        activation.withKernel(T.self) { act in
+            recurrentActivation.withKernel(T.self) { gate in
+                for row in 0..<batch {
+                    let xr = x + row * xStride, pr = row * width
+                    for j in 0..<u {
+                        @inline(__always) func z(_ k: Int) -> T {
+                            let v = xr[k * u + j] + pre[pr + k * u + j]
+                            return bias.map { v + $0[k * u + j] } ?? v
+                        }
+                        let input = gate(z(0)), forget = gate(z(1)), output = gate(z(3))
+                        let kept = forget * c[row * u + j], added = input * act(z(2))
+                        let cell = kept + added
+                        c[row * u + j] = cell
+                        h[row * u + j] = output * act(cell)
+                    }
+                }
+            }
+        }
+    }
+
+    func simple<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], activation: UnaryFunction?) {
+        let apply: (T) -> T = activation.map { f in { f.apply($0) } } ?? { $0 }
+        for row in 0..<batch {
+            for j in 0..<units {
+                var z = x[row * xStride + j] + pre[row * width + j]
+                if let bias { z = z + bias[j] }
+                h[row * units + j] = apply(z)
+            }
+        }
+    }
+
+    func gru<T: FloatElement>(_ g: RecurrentSequence.GRUCell, _ x: UnsafePointer<T>, xStride: Int, matrix: UnsafePointer<T>,
+                              recurrentBias: [T]?, pre: inout [T], scratch: inout [T], h: inout [T]) {
+        let u = units
+        let (zb, rb, cb) = (g.update * u, g.reset * u, g.candidate * u)
+        if g.resetAfter {
+            recurrent(h, matrix, into: &pre, columns: 0..<width, bias: recurrentBias)
+        } else {
+            recurrent(h, matrix, into: &pre, columns: zb..<(zb + u), bias: nil)
+            recurrent(h, matrix, into: &pre, columns: rb..<(rb + u), bias: nil)
+        }
+        // Gates: update into scratch (kept for the mix), reset into pre's reset block.
+        var update = scratch
+        g.recurrentActivation.withKernel(T.self) { gate in
+            for row in 0..<batch {
+                for j in 0..<u {
+                    let xr = x + row * xStride, pr = row * width
+                    update[row * u + j] = gate(xr[zb + j] + pre[pr + zb + j])
+                    pre[pr + rb + j] = gate(xr[rb + j] + pre[pr + rb + j])
+                }
+            }
+        }
+        if !g.resetAfter {
+            // (r·h)·U_h into pre's candidate block.
+            var resetState = [T](repeating: 0, count: batch * u)
+            for row in 0..<batch { for j in 0..<u { resetState[row * u + j] = pre[row * width + rb + j] * h[row * u + j] } }
+            recurrent(resetState, matrix, into: &pre, columns: cb..<(cb + u), bias: nil)
+        }
+        g.activation.withKernel(T.self) { act in
+            for row in 0..<batch {
+                let xr = x + row * xStride, pr = row * width
+                for j in 0..<u {
+                    let reset = pre[pr + rb + j]
+                    let inner = g.resetAfter ? reset * pre[pr + cb + j] : pre[pr + cb + j]
+                    let candidate = act(xr[cb + j] + inner)
+                    let z = update[row * u + j], previous = h[row * u + j]
+                    switch g.mix {
+                    case .keras:
+                        let kept = z * previous, added = (1 - z) * candidate
+                        h[row * u + j] = kept + added
+                    case .torch:
+                        let difference = previous - candidate
+                        let scaled = difference * z
+                        h[row * u + j] = scaled + candidate
+                    }
+                }
+            }
+        }
+        scratch = update
+    }
+}
+
+/// A recurrent layer's results: every step's output and the final states.
+public struct RecurrenceResult<Value> {
+    /// Each processed step's output (the hidden state), `[batch, time, units]` in processing order.
+    public var sequence: Value
+    /// The final states: `h`, and `c` for an LSTM.
+    public var states: [Value]
+
+    public init(sequence: Value, states: [Value]) {
+        self.sequence = sequence
+        self.states = states
+    }
+
+    /// Keras's outputs (`keras/src/layers/rnn/rnn.py`): the last output or the whole sequence
+    /// `[batch, time, units]`, followed by the final states when `returnState` is set.
+    public func outputs(returnSequences: Bool, returnState: Bool) -> [Value] {
+        [returnSequences ? sequence : states[0]] + (returnState ? states : [])
+    }
+}
+
+extension Builder {
+    /// Applies `op` and splits its output into the hidden-state sequence and the final states.
+    public func recurrence(_ op: RecurrentSequence, _ inputs: [Value]) throws -> RecurrenceResult<Value> {
+        let y = try apply(op, inputs)
+        let shape = self.shape(of: y)
+        let (batch, time, width) = (shape[0], shape[1], shape[2])
+        guard time > 0 else { throw TensorError.invalidArgument(op: op.name, message: "a sequence of 0 steps") }
+        let last = try reshape(slice(y, [.all, SliceAxis(start: time - 1, end: time)]), [batch, width])
+        guard op.isLSTM else { return RecurrenceResult(sequence: y, states: [last]) }
+        let units = width / 2
+        let h = SliceAxis(start: 0, end: units), c = SliceAxis(start: units, end: width)
+        return RecurrenceResult(sequence: try slice(y, [.all, .all, h]), states: [try slice(last, [.all, h]), try slice(last, [.all, c])])
+    }
+}
