@@ -269,6 +269,7 @@ row("aten.index_put.default", self=F((4, 3)), indices=[T(torch.tensor([1, 1, 3])
 row("aten.scatter.src", self=F((3, 5)), dim=1, index=T(torch.tensor([[0, 2], [4, 1], [3, 0]])), src=F((3, 2)))  # unique per row: duplicates are undefined
 row("aten.scatter.value", self=F((3, 5)), dim=0, index=T(torch.tensor([[0, 2, 1]])), value=9.0, grad_wrt=["self"])
 row("aten.scatter_add.default", self=F((3, 5)), dim=1, index=T(torch.tensor([[0, 0], [4, 1], [3, 3]])), src=F((3, 2)))
+row("aten.masked_scatter.default", self=F((3, 4)), mask=B((4,)), source=F((13,)))
 row("aten.slice_scatter.default", self=F((5, 4)), src=F((2, 4)), dim=0, start=1, end=5, step=2)
 row("aten.select_scatter.default", self=F((3, 4)), src=F((3,)), dim=1, index=2)
 row("aten.embedding.default", weight=F((6, 3)), indices=I((2, 4), 0, 6))
