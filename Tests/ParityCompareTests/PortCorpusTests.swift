@@ -33,9 +33,7 @@ import Testing
     /// Ports whose `.pt2` uses an ATen operator Parity does not run yet (each names it); when the operator lands,
     /// the port is compared like the others.
     static let awaitingOperators: [String: String] = [
-        "mha_module": "aten.unflatten.int", "mha_module_time_first": "aten.unflatten.int", "bilstm": "aten.max.dim",
         "conv1d_sequence": "aten.max_pool1d.default", "concat_branches": "aten.adaptive_max_pool2d.default",
-        "residual_block": "aten.add_.Tensor",
     ]
 
     /// Keras models with a layer class ParityKeras does not read yet.
