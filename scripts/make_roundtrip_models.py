@@ -3,10 +3,10 @@
 download) → `parity convert --to torch` → the generated model.py exported with torch.export → compared with the
 Keras file. Each must come out `match`.
 
-Two sizes: `full` (MobileNetV2, EfficientNetB0, NASNetMobile, DenseNet121 at 224×224; tens of megabytes,
-written to /tmp/parity-roundtrip, never committed) and `small` (the same architectures built by the same
-keras.applications code with fewer filters and blocks, 32×32 input; small enough to commit under
-examples/roundtrip/ so that `swift test` compares them without Python).
+Two sizes, both written under .zoo/roundtrip/ (git-ignored; MobileNetV2's last 1280-channel convolution keeps even
+the small one at megabytes): `full` (MobileNetV2, EfficientNetB0, NASNetMobile, DenseNet121 at 224×224) and
+`small` (the same architectures built by the same keras.applications code with fewer filters and blocks, 32×32
+input). The measured results are in docs/compare.md.
 
 Run by hand; Keras and PyTorch never share a process (this driver imports neither):
     nice -n 10 ~/venv-ref/bin/python scripts/make_roundtrip_models.py small|full [NAME ...]
@@ -28,7 +28,7 @@ REPO = os.path.dirname(HERE)
 # -Xswiftc -target-cpu -Xswiftc haswell` (as bench/run.sh builds); else the debug build.
 PARITY = os.environ.get("PARITY_BIN") or next((p for p in (os.path.join(REPO, ".build-release", "release", "parity"),
                                                            os.path.join(REPO, ".build", "debug", "parity")) if os.path.exists(p)))
-OUT = {"small": os.path.join(REPO, "examples", "roundtrip"), "full": "/tmp/parity-roundtrip"}
+OUT = {size: os.path.join(REPO, ".zoo", "roundtrip", size) for size in ("small", "full")}
 NAMES = ["mobilenet_v2", "efficientnet_b0", "nasnet_mobile", "densenet121"]
 
 
@@ -46,9 +46,9 @@ def build(name, size):
         from keras.src.applications import densenet, efficientnet, nasnet
         make = {"mobilenet_v2": lambda: apps.MobileNetV2(weights=None, input_shape=shape, alpha=0.35, classes=10),
                 "efficientnet_b0": lambda: efficientnet.EfficientNet(
-                    0.25, 0.2, 32, dropout_rate=0.2, model_name="efficientnet_small", weights=None, input_shape=shape, classes=10,
+                    0.25, 0.2, 32, dropout_rate=0.2, name="efficientnet_small", weights=None, input_shape=shape, classes=10,
                     blocks_args=efficientnet.DEFAULT_BLOCKS_ARGS[:4]),
-                "nasnet_mobile": lambda: nasnet.NASNet(input_shape=shape, penultimate_filters=48, num_blocks=1, stem_block_filters=8,
+                "nasnet_mobile": lambda: nasnet.NASNet(input_shape=shape, penultimate_filters=96, num_blocks=1, stem_block_filters=8,
                                                        skip_reduction=False, filter_multiplier=2, weights=None, classes=10,
                                                        default_size=32),
                 "densenet121": lambda: densenet.DenseNet([1, 2, 2, 1], weights=None, input_shape=shape, classes=10)}

@@ -1,6 +1,7 @@
 import ParityNN
 
-/// `aten.max_pool2d`, `aten.avg_pool2d` and `aten.adaptive_avg_pool2d` on NCHW, with PyTorch's
+/// `aten.max_pool2d`, `aten.avg_pool2d` and `aten.adaptive_avg_pool2d` on NCHW, and `aten.max_pool1d` on NCL (as
+/// a 2-D pooling over a height of one, which is how PyTorch's `max_pool1d` CPU kernel computes), with PyTorch's
 /// window rules (`aten/src/ATen/native/Pool.h`, `AvgPoolKernel.cpp`, `AdaptiveAvgPoolKernel.cpp`):
 ///
 /// - output size `⌊(in + 2p − d(k−1) − 1 + (ceil ? s−1 : 0)) / s⌋ + 1`, minus one when `ceil_mode`
@@ -12,7 +13,7 @@ import ParityNN
 /// Each window is one ``Remap`` row over the spatial axes (padding −∞ for max, 0 for sums) reduced
 /// in window order, as the CPU kernels loop.
 enum PoolingOps: ATenFamily {
-    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default"]
+    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default", "aten.max_pool1d.default"]
 
     struct Axis {
         /// Per output position, the input cells of its window (−1 outside the input).
@@ -28,6 +29,7 @@ enum PoolingOps: ATenFamily {
     }
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
+        if c.target == "aten.max_pool1d.default" { return [try maxPool1d(c)] }
         let x = try c.floating(c.tensor("self"))
         guard c.rank(x) >= 3 else { throw c.fail("self", "expected (N, C, H, W) or (C, H, W); received \(c.shape(x))") }
         let spatial = Array(c.shape(x).suffix(2))
@@ -87,6 +89,32 @@ enum PoolingOps: ATenFamily {
         default:
             throw c.unsupported("not in the pooling table")
         }
+    }
+
+    /// `max_pool1d(self [N, C, L] or [C, L], kernel_size, stride, padding, dilation, ceil_mode)`.
+    static func maxPool1d<B: Builder>(_ c: ATenCall<B>) throws -> B.Value {
+        let x = try c.floating(c.tensor("self"))
+        let shape = c.shape(x)
+        guard shape.count >= 2 else { throw c.fail("self", "expected (N, C, L) or (C, L); received \(shape)") }
+        let length = shape[shape.count - 1]
+        let kernel = try c.ints("kernel_size", count: 1)[0]
+        var stride = try c.ints("stride", default: [], count: 1)
+        if stride.isEmpty { stride = [kernel] }
+        let padding = try c.ints("padding", default: [0], count: 1)[0]
+        let dilation = try c.ints("dilation", default: [1], count: 1)[0]
+        let ceil = try c.bool("ceil_mode", default: false)
+        guard padding * 2 <= kernel else { throw c.fail("padding", "pad should be at most half of the effective kernel size; received padding \(padding), kernel \(kernel)") }
+        let out = outputSize(length, kernel: kernel, stride: stride[0], padding: padding, dilation: dilation, ceil: ceil)
+        guard out >= 1 else { throw c.fail("kernel_size", "the window does not fit an input of length \(length)") }
+        let cells = (0..<out).map { o in
+            (0..<kernel).map { j in
+                let p = o * stride[0] - padding + j * dilation
+                return p >= 0 && p < length ? p : -1
+            }
+        }
+        let rows = try c.b.reshape(x, Array(shape.dropLast()) + [1, length])
+        let pooled = try windows(c, rows, [Axis(cells: [[0]], divisor: [1]), Axis(cells: cells, divisor: [])], fill: -.infinity, reduce: .max)
+        return try c.b.reshape(pooled, Array(shape.dropLast()) + [out])
     }
 
     /// Gathers every window as a row `[…, outH, outW, window]` and reduces it.
