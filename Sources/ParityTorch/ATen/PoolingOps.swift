@@ -1,6 +1,6 @@
 import ParityNN
 
-/// `aten.avg_pool1d` and `adaptive_avg_pool1d` (ATen's own: the 2-D pool over `(…, 1, L)` with a `(1, k)`
+/// `aten.avg_pool1d`, `aten.max_pool1d` and `adaptive_avg_pool1d` (ATen's own: the 2-D pool over `(…, 1, L)` with a `(1, k)`
 /// window or output `(1, L′)`), `aten.max_pool2d` (and `max_pool2d_with_indices`, whose indices are the flat `h·W + w` position of
 /// each window's first maximum, NaN counting as the maximum, as the CPU kernel's `val > max || isnan`
 /// picks it), `aten.avg_pool2d` and `aten.adaptive_avg_pool2d` (`_adaptive_avg_pool2d`) on NCHW, with PyTorch's
@@ -20,7 +20,7 @@ import ParityNN
 /// Each window is one ``Remap`` row over the spatial axes (padding −∞ for max, 0 for sums) reduced
 /// in window order, as the CPU kernels loop.
 enum PoolingOps: ATenFamily {
-    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.max_pool2d_with_indices.default", "aten.avg_pool2d.default", "aten.avg_pool1d.default",
+    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.max_pool2d_with_indices.default", "aten.avg_pool2d.default", "aten.avg_pool1d.default", "aten.max_pool1d.default",
                                        "aten.adaptive_avg_pool1d.default", "aten.im2col.default", "aten.col2im.default",
                                        "aten.adaptive_avg_pool2d.default", "aten._adaptive_avg_pool2d.default"]
 
@@ -46,6 +46,19 @@ enum PoolingOps: ATenFamily {
             let pooled = try averagePool(c, c.b.reshape(x, shape.dropLast() + [1, shape[shape.count - 1]]),
                                          kernel: [1] + c.ints("kernel_size", count: 1), stride: stride.isEmpty ? [] : [1] + stride,
                                          padding: [0] + c.ints("padding", default: [0], count: 1))
+            let out = c.shape(pooled)
+            return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
+        }
+        if c.target == "aten.max_pool1d.default" {
+            let x = try c.floating(c.tensor("self"))
+            let shape = c.shape(x)
+            guard shape.count >= 2 else { throw c.fail("self", "expected (N, C, L) or (C, L); received \(shape)") }
+            let length = shape[shape.count - 1]
+            let stride = try c.ints("stride", default: [], count: 1)
+            let axes = try windowAxes(c, spatial: [1, length], kernel: [1] + c.ints("kernel_size", count: 1),
+                                      stride: stride.isEmpty ? [] : [1] + stride, padding: [0] + c.ints("padding", default: [0], count: 1),
+                                      dilation: [1] + c.ints("dilation", default: [1], count: 1))
+            let pooled = try maxWithIndices(c, c.b.reshape(x, shape.dropLast() + [1, length]), axes)[0]
             let out = c.shape(pooled)
             return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
         }
