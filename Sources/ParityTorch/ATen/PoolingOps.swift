@@ -105,6 +105,7 @@ enum PoolingOps: ATenFamily {
         }
         let patches = try c.b.apply(Remap(indices: indices, innerShape: [axes[0].cells.count, axes[1].cells.count, kh * kw],
                                           batchRank: shape.count - 2, fill: fill, label: "pool windows"), [x])
-        return try c.b.reduce(kind, patches, axes: [-1])
+        // A tied maximum sends its gradient to the window's first cell (`max_pool2d_with_indices_backward`).
+        return try c.b.reduce(kind, patches, axes: [-1], ties: kind == .max ? .first : .split)
     }
 }
