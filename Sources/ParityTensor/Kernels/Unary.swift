@@ -239,7 +239,11 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
             // d/dx ½x·erfc(−cx) = ½erfc(−cx) + x·(c/√π)·exp(−c²x²)
             let c = T(scale)
             return T(0.5) * T.erfc(-x * c) + x * c * T(0.5641895835477563) * T.exp(-(c * x) * (c * x))
-        case let .celu(alpha): return x > 0 ? 1 : T.exp(x / T(alpha))
+        case let .celu(alpha):
+            // ATen's autograd formula: elu_backward with input_scale 1/alpha.toFloat() (derivatives.yaml), so
+            // in float64 the slope is (α/α_f)·exp(x/α_f) with α_f = Float(α) (torch.autograd measured).
+            let inverse = 1 / Double(Float(alpha))
+            return x > 0 ? 1 : T(inverse) * T(alpha) * T.exp(x * T(inverse))
         case .logSigmoid: return 1 / (1 + T.exp(x))
         case .mish:
             let softplus = x > 20 ? x : T.log(onePlus: T.exp(x))

@@ -16,8 +16,9 @@ import ParityNN
 ///   `!eq`, so NaN ≠ NaN.
 /// - `addcmul(self, t1, t2, value)` is `self + (value·t1)·t2` and `addcdiv` `self + (value·t1)/t2`, each
 ///   product rounded, as the CPU kernels (`PointwiseOpsKernel.cpp`) compute them; floating only.
-/// - `maximum`/`minimum` (and `max.other`/`min.other`) propagate NaN from either side; `clamp` with
-///   scalar or tensor bounds is `min(max(x, lo), hi)`.
+/// - `maximum`/`minimum` (and `max.other`/`min.other`) propagate NaN from either side; `clamp` is
+///   `min(max(x, lo), hi)`: with tensor bounds through maximum/minimum (half the gradient each on a tie),
+///   with number bounds as a select that gives x no gradient at a bound, as autograd does.
 /// - `where(condition, self, other)`, `masked_fill(self, mask, value)` (the result keeps `self`'s dtype).
 /// - Bitwise (`bitwise_*`, `__and__`, `__or__`, `__xor__`, `__lshift__`, `__rshift__`) on integers and
 ///   bools; `logical_*` on anything (non-zero is true) give bool.
@@ -165,7 +166,15 @@ enum ArithmeticOps: ATenFamily {
                 guard let name else { continue }
                 let bound = try c.operand(name)
                 let (x, y, promoted) = try promote(c, [out, bound])
-                out = .tensor(try b.binary(f, x, y))
+                if case .number = bound {
+                    // A number bound: the bound where x reaches it, so x's gradient is 0 at the bound (autograd's
+                    // `clamp` backward, measured: torch.clamp(x, 0., 2.) at x = 0 and 2 gives 0); NaN stays NaN.
+                    let reached = try b.binary(f == .maximum ? .lessEqual : .greaterEqual, x, y)
+                    out = .tensor(try b.apply(Select(), [reached, y, x]))
+                } else {
+                    // Tensor bounds go through maximum/minimum: half the gradient each on a tie.
+                    out = .tensor(try b.binary(f, x, y))
+                }
                 category = promoted
             }
             guard case .tensor(let value) = out else { throw c.fail("self", "expected a tensor") }

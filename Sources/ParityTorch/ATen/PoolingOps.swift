@@ -241,7 +241,8 @@ enum PoolingOps: ATenFamily {
 
     /// Gathers every window as a row `[…, outH, outW, window]` and reduces it.
     static func windows<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis], fill: Double, reduce kind: ReductionKind) throws -> B.Value {
-        try c.b.reduce(kind, windowRows(c, x, axes, fill: fill), axes: [-1])
+        // A tied maximum sends its gradient to the window's first cell (`max_pool2d_with_indices_backward`).
+        try c.b.reduce(kind, windowRows(c, x, axes, fill: fill), axes: [-1], ties: kind == .max ? .first : .split)
     }
 
     /// Every window as a row: `[…, outH, outW, window]`, `fill` outside the input.
