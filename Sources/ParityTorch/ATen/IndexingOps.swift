@@ -37,7 +37,8 @@ enum IndexingOps: ATenFamily {
                                        b.scalar(Double(Swift.max(available - 1, 0)), like: rank))
             guard available > 0 else { return [x] }
             let picked = try b.apply(Gather(axis: 0), [b.cast(b.reshape(source, [available]), to: b.type(of: x).dtype), b.cast(clamped, to: .int64)])
-            return [try b.reshape(b.apply(Select(), [mask, picked, b.reshape(x, [n])]), shape)]
+            let dtype = b.type(of: x).dtype  // `where` takes its condition in the values' dtype
+            return [try b.reshape(b.apply(Select(), [b.cast(mask, to: dtype), picked, b.reshape(x, [n])]), shape)]
         case "aten.index_select.default":
             let x = try c.tensor("self"), index = try c.tensor("index")
             guard !b.type(of: index).dtype.isFloatingPoint, c.rank(index) <= 1 else { throw c.fail("index", "expected a 1-D integer tensor") }
