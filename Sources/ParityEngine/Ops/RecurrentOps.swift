@@ -228,7 +228,6 @@ private struct StepContext {
     let numerics: Numerics
 
     /// `pre[:, columns] = h·U[:, columns] (+ bias[columns])`.
-    @inline(__always)  // specialised in the caller: no generic arithmetic per element
     func recurrent<T: FloatElement>(_ h: [T], _ u: UnsafePointer<T>, into pre: inout [T], columns: Range<Int>, bias: [T]?) {
         h.withUnsafeBufferPointer { hp in
             pre.withUnsafeMutableBufferPointer { pp in
@@ -257,7 +256,6 @@ private struct StepContext {
         for row in 0..<batch { for j in 0..<columns { out[row * width + j] = out[row * width + j] + product[row * columns + j] } }
     }
 
-    @inline(__always)  // specialised in the caller: no generic arithmetic per element
     func lstm<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], c: inout [T],
                                activation: UnaryFunction, recurrentActivation: UnaryFunction) {
         let u = units
@@ -281,7 +279,6 @@ private struct StepContext {
         }
     }
 
-    @inline(__always)  // specialised in the caller: no generic arithmetic per element
     func simple<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], activation: UnaryFunction?) {
         let apply: (T) -> T = activation.map { f in { f.apply($0) } } ?? { $0 }
         for row in 0..<batch {
@@ -293,7 +290,6 @@ private struct StepContext {
         }
     }
 
-    @inline(__always)  // specialised in the caller: no generic arithmetic per element
     func gru<T: FloatElement>(_ g: RecurrentSequence.GRUCell, _ x: UnsafePointer<T>, xStride: Int, matrix: UnsafePointer<T>,
                               recurrentBias: [T]?, pre: inout [T], scratch: inout [T], h: inout [T]) {
         let u = units
