@@ -40,9 +40,9 @@ bin=$(swift build -c release --show-bin-path)
 {
     echo "nproc: $ALL"
     if command -v lscpu >/dev/null; then
-        lscpu | grep -E '^(Model name|Architecture|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|Hypervisor vendor|L1d cache|L2 cache|L3 cache|Flags)' \
-            | sed -E 's/^(Flags:).*(avx512f).*/\1 … \2 …/' || true
+        lscpu | grep -E '^(Model name|Architecture|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|Hypervisor vendor|L1d cache|L2 cache|L3 cache)' || true
     fi
+    if [[ -r /proc/cpuinfo ]]; then echo "avx512f: $(grep -c avx512f /proc/cpuinfo) of $ALL CPUs list it"; fi
     echo "swift: $(swift --version 2>&1 | head -1)"
     echo "build: swift build -c release --product parity (no flags), ParityBench likewise"
 } > "$RESULTS/machine.txt"

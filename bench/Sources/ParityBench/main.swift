@@ -74,13 +74,15 @@ func log(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-/// Wall time of `runs` runs of the `parity` binary (exit 0 or 1: `compare` exits 1 when it finds a difference).
+/// Wall time of `runs` runs of the `parity` binary at `threads` kernel threads (`PARITY_NUM_THREADS`;
+/// exit 0 or 1: `compare` exits 1 when it finds a difference).
 func timeProcess(_ binary: String, _ arguments: [String], threads: Int, runs: Int = 3) throws -> Measurement {
     var times: [Double] = []
     for _ in 0..<runs {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments + ["--threads", "\(threads)"]
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["PARITY_NUM_THREADS": "\(threads)"]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let start = ContinuousClock.now
