@@ -491,6 +491,8 @@ row("aten.rms_norm.default", input=F((2, 3, 5)), normalized_shape=[5], weight=F(
 row("aten.rms_norm.default", input=F((2, 3, 4), -0.01, 0.01), normalized_shape=[3, 4], weight=None, eps=None)
 row("aten.avg_pool1d.default", self=F((2, 3, 9)), kernel_size=[3], stride=[2], padding=[1], ceil_mode=True, count_include_pad=False)
 row("aten.avg_pool1d.default", self=F((3, 8)), kernel_size=[2])
+row("aten.max_pool1d.default", self=F((2, 3, 9)), kernel_size=[3], stride=[2], padding=[1], ceil_mode=True)
+row("aten.max_pool1d.default", self=F((3, 8), special=[1.0, 1.0, math.nan]), kernel_size=[2], dilation=[2])  # ties, NaN
 row("aten._native_batch_norm_legit.no_stats", input=IMG, weight=F((4,)), bias=F((4,)), training=True, momentum=0.1, eps=1e-5)
 row("aten._native_batch_norm_legit.no_stats", input=F((3, 2, 5)), weight=None, bias=None, training=True, momentum=0.1, eps=1e-3)
 row("aten.instance_norm.default", input=F((2, 3, 4, 3)), weight=F((3,)), bias=F((3,)), running_mean=None, running_var=None,
