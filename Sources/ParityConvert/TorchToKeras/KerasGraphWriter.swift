@@ -29,14 +29,14 @@ final class KerasGraphWriter {
         let layer = unique(name)
         layers.append(KerasModelSource.Layer(
             name: layer, className: "InputLayer",
-            config: ["batch_shape": .array([.null] + shape.dropFirst().map { .number(Double($0)) }), "dtype": .string(dtype),
+            config: ["batch_shape": .array([.null] + shape.dropFirst().map { .int($0) }), "dtype": .string(dtype),
                      "sparse": .bool(false), "ragged": .bool(false), "optional": .bool(false)],
             inputs: [], inputShapes: [], inputDTypes: [], weights: [], takesList: false))
         return KerasValue(ref: .init(layer: layer, tensor: 0), perm: Array(shape.indices), torchShape: shape, dtype: dtype)
     }
 
     /// Adds a layer called on `inputs`; returns its name (outputs are `(name, 0, i)`).
-    func layer(_ className: String, name base: String, config: [String: KerasJSON], inputs: [KerasValue],
+    func layer(_ className: String, name base: String, config: JSONObject, inputs: [KerasValue],
                weights: [KerasModelSource.Weight] = [], takesList: Bool = false) -> String {
         let name = unique(base)
         layers.append(KerasModelSource.Layer(
@@ -64,11 +64,6 @@ final class KerasGraphWriter {
         }
         return KerasValue(ref: .init(layer: layer, tensor: 0), perm: perm, torchShape: value.torchShape, dtype: value.dtype)
     }
-}
-
-extension KerasJSON {
-    static func ints(_ values: [Int]) -> KerasJSON { .array(values.map { .number(Double($0)) }) }
-    static func int(_ value: Int) -> KerasJSON { .number(Double(value)) }
 }
 
 /// One ATen node being converted: its arguments read by schema name with PyTorch's defaults (torch.export
@@ -223,7 +218,7 @@ struct NodeConversion {
     }
 
     /// Adds one layer reading `inputs`; returns its outputs with PyTorch shapes `shapes` held as `perm`.
-    func layer(_ className: String, _ config: [String: KerasJSON], inputs: [KerasValue], weights: [KerasModelSource.Weight] = [],
+    func layer(_ className: String, _ config: JSONObject, inputs: [KerasValue], weights: [KerasModelSource.Weight] = [],
                perm: [Int], shapes: [[Int]]? = nil, name: String? = nil, takesList: Bool = false) throws -> [KerasValue] {
         let layer = writer.layer(className, name: name ?? layerName, config: config, inputs: inputs, weights: weights, takesList: takesList)
         let shapes = try shapes ?? [outputShape()]

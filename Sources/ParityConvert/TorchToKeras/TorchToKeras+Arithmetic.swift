@@ -55,7 +55,7 @@ enum ArithmeticOps: TorchToKerasFamily {
 
     static func rescaling(_ c: NodeConversion, _ x: KerasValue, scale: Double, offset: Double) throws -> KerasValue {
         guard x.dtype == "float32" else { throw c.refuse("arithmetic on an integer tensor") }
-        return try c.layer("Rescaling", ["scale": .number(scale), "offset": .number(offset)], inputs: [x], perm: x.perm)[0]
+        return try c.layer("Rescaling", ["scale": .double(scale), "offset": .double(offset)], inputs: [x], perm: x.perm)[0]
     }
 
     static func concatenate(_ c: NodeConversion) throws -> KerasValue {
