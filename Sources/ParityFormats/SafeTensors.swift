@@ -45,8 +45,12 @@ public enum SafeTensors {
         guard strictUTF8(headerBytes) != nil else {
             throw FormatError.malformedHeader(file: source, offset: 8, reason: "header is not valid UTF-8")
         }
-        var parser = StrictJSON(headerBytes, base: 8, file: source)
-        guard case .object(let members) = try parser.parseDocument() else {
+        let header: JSONValue
+        do { header = try JSONValue.parse(headerBytes) } catch {
+            if case .duplicateKey(_, let key) = error { throw FormatError.duplicateKey(file: source, key: key) }
+            throw FormatError.malformedHeader(file: source, offset: 8 + error.offset, reason: "invalid JSON: \(error.reason)")
+        }
+        guard case .object(let members) = header else {
             throw FormatError.malformedHeader(file: source, offset: 8, reason: "header is not a JSON object")
         }
 
@@ -69,11 +73,11 @@ public enum SafeTensors {
             guard case .object(let fields) = value else {
                 throw FormatError.invalidTensor(file: source, key: name, reason: "header entry is \(value.kind), not an object")
             }
-            func field(_ wanted: String) throws -> JSONNode {
-                guard let found = fields.first(where: { $0.key == wanted }) else {
+            func field(_ wanted: String) throws -> JSONValue {
+                guard let found = fields[wanted] else {
                     throw FormatError.invalidTensor(file: source, key: name, reason: "missing field \"\(wanted)\"")
                 }
-                return found.value
+                return found
             }
             guard case .string(let dtype) = try field("dtype") else {
                 throw FormatError.invalidTensor(file: source, key: name, reason: "dtype is \(try field("dtype").kind), not a string")
@@ -86,13 +90,13 @@ public enum SafeTensors {
             }
             var shape: [Int] = []
             for dim in dims {
-                guard let n = dim.unsignedInteger else {
+                guard case .int(let n) = dim, n >= 0 else {
                     throw FormatError.invalidTensor(file: source, key: name, reason: "shape entry is \(dim.kind), expected a non-negative integer")
                 }
                 shape.append(n)
             }
             guard case .array(let offsets) = try field("data_offsets"), offsets.count == 2,
-                  let begin = offsets[0].unsignedInteger, let end = offsets[1].unsignedInteger else {
+                  case .int(let begin) = offsets[0], case .int(let end) = offsets[1], begin >= 0, end >= 0 else {
                 throw FormatError.invalidTensor(file: source, key: name,
                                                 reason: "data_offsets must be two non-negative integers [begin, end]")
             }
@@ -150,25 +154,24 @@ public enum SafeTensors {
             if ra != rb { return ra > rb }
             return a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
         }
-        var members: [String] = []
+        var header = JSONObject()
         if !metadata.isEmpty {
             let pairs = metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-                .map { StrictJSON.quoted($0.key) + ":" + StrictJSON.quoted($0.value) }
-            members.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
+            header["__metadata__"] = .object(JSONObject(pairs.map { ($0.key, JSONValue.string($0.value)) }))
         }
         var offset = 0
         for (name, record) in sorted {
             let end = offset + record.bytes.count
-            members.append(StrictJSON.quoted(name) + ":{\"dtype\":\"\(dtypeName(record.elementType))\",\"shape\":["
-                + record.shape.map(String.init).joined(separator: ",") + "],\"data_offsets\":[\(offset),\(end)]}")
+            header[name] = .object(["dtype": .string(dtypeName(record.elementType)), "shape": .ints(record.shape),
+                                    "data_offsets": .ints([offset, end])])
             offset = end
         }
-        var header = Array(("{" + members.joined(separator: ",") + "}").utf8)
-        header.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - header.count % 8) % 8))
-        var out = Data(capacity: 8 + header.count + offset)
-        let length = UInt64(header.count)
+        var headerBytes = Array(JSONValue.object(header).compactText.utf8)
+        headerBytes.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - headerBytes.count % 8) % 8))
+        var out = Data(capacity: 8 + headerBytes.count + offset)
+        let length = UInt64(headerBytes.count)
         out.append(contentsOf: (0..<8).map { UInt8((length >> (8 * UInt64($0))) & 0xff) })
-        out.append(contentsOf: header)
+        out.append(contentsOf: headerBytes)
         for (_, record) in sorted { out.append(record.bytes) }
         return out
     }

@@ -58,8 +58,8 @@ public struct TorchProgram: Sendable {
         let archive = try PT2Archive(url: url)
         let file = archive.file
         guard let model = archive.modelNames.first else { throw TorchError.missingRecord(file: file, record: archive.prefix + "models/<name>.json") }
-        let json: SerializedJSON
-        do { json = try SerializedJSON.parse(try archive.require("models/\(model).json")) } catch let error as TorchError { throw error } catch {
+        let json: JSONValue
+        do { json = try JSONValue.parse(try archive.require("models/\(model).json")) } catch let error as TorchError { throw error } catch {
             throw TorchError.malformedProgram(file: file, path: "models/\(model).json", reason: "invalid JSON (\(error))")
         }
         guard let major = json["schema_version"]?["major"]?.int else {

@@ -43,7 +43,7 @@ struct TrainCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("trained 10 steps (PyTorch, eager gradients, float32)"))
         try Self.expectMatches(output, expected)
-        let json = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: report))
+        let json = try JSONValue.parse(Data(contentsOf: report))
         let losses = try #require(json["losses"]?.array).compactMap(\.double)
         let reference = try #require(expected["losses"]).doubles
         #expect(losses.count == 10)
@@ -111,7 +111,7 @@ struct CompareTrainingCommandTests {
         #expect(result.stdout.contains("first parts at step 1"))
         #expect(result.stdout.contains("cause: adam-epsilon"))
         #expect(result.stdout.contains("cause: optimizer-hyperparameter"))
-        let json = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: report))
+        let json = try JSONValue.parse(Data(contentsOf: report))
         #expect(json["training"]?["train_steps"]?.array?.count == 3)
         #expect(json["training"]?["first_divergence"]?["step"]?.double == 1)
         #expect(json["layers"]?.array?.isEmpty == false)

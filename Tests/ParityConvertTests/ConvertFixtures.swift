@@ -52,12 +52,12 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
         let name = config["name"]!.string!
         let shapes = try inputs().map(\.shape)
         func history(_ layer: String) -> JSONValue {
-            .object(["class_name": .string("__keras_tensor__"), "config": .object(["keras_history": .array([.string(layer), .number(0), .number(0)])])])
+            .object(["class_name": .string("__keras_tensor__"), "config": .object(["keras_history": .array([.string(layer), .int(0), .int(0)])])])
         }
         let inputNames = shapes.indices.map { "input_\($0)" }
         var layers: [JSONValue] = zip(inputNames, shapes).map { input, shape in
             .object(["class_name": .string("InputLayer"), "config": .object([
-                "name": .string(input), "batch_shape": .array([.null] + shape.dropFirst().map { .number(Double($0)) }),
+                "name": .string(input), "batch_shape": .array([.null] + shape.dropFirst().map { .int($0) }),
                 "dtype": .string(json["inputs"]!.array![inputNames.firstIndex(of: input)!]["dtype"]?.string == "int64" ? "int64" : "float32"),
             ])])
         }
@@ -66,11 +66,11 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
                                "inbound_nodes": .array([.object(["args": args, "kwargs": .object([:])])])]))
         let model: JSONValue = .object(["class_name": .string("Functional"), "config": .object([
             "name": .string("case"), "layers": .array(layers),
-            "input_layers": .array(inputNames.map { .array([.string($0), .number(0), .number(0)]) }),
-            "output_layers": .array(json["output32"]!.array!.indices.map { .array([.string(name), .number(0), .number(Double($0))]) }),
+            "input_layers": .array(inputNames.map { .array([.string($0), .int(0), .int(0)]) }),
+            "output_layers": .array(json["output32"]!.array!.indices.map { .array([.string(name), .int(0), .int($0)]) }),
         ])])
         let weights = try json["weights"]!.array!.map { try Fixtures.tensor($0, as: .float32) }
-        return try KerasNetwork(config: try KerasJSON.parse(JSONEncoder().encode(model)), weights: Weights(tensors: weights))
+        return try KerasNetwork(config: model, weights: Weights(tensors: weights))
     }
 }
 

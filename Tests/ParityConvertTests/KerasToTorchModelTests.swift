@@ -49,15 +49,15 @@ struct KerasToTorchModelTests {
 
     @Test("a model with an unsupported layer is refused, naming the layer and its class (nested models searched too)")
     func unsupported() throws {
-        let upsampling: JSONValue = .object(["class_name": .string("UpSampling3D"), "config": .object(["name": .string("up3d"), "size": .array([2, 2, 2].map { .number($0) })])])
+        let upsampling: JSONValue = .object(["class_name": .string("UpSampling3D"), "config": .object(["name": .string("up3d"), "size": .array([2, 2, 2].map { .int($0) })])])
         let inner: JSONValue = .object(["class_name": .string("Sequential"), "config": .object([
             "name": .string("inner"),
-            "layers": .array([.object(["class_name": .string("InputLayer"), "config": .object(["name": .string("voxels"), "batch_shape": .array([.null, .number(2), .number(2), .number(2), .number(1)])])]), upsampling]),
+            "layers": .array([.object(["class_name": .string("InputLayer"), "config": .object(["name": .string("voxels"), "batch_shape": .array([.null, .int(2), .int(2), .int(2), .int(1)])])]), upsampling]),
         ])])
-        let config = try KerasJSON.parse(JSONEncoder().encode(JSONValue.object(["class_name": .string("Sequential"), "config": .object([
+        let config = JSONValue.object(["class_name": .string("Sequential"), "config": .object([
             "name": .string("outer"),
-            "layers": .array([.object(["class_name": .string("InputLayer"), "config": .object(["name": .string("input"), "batch_shape": .array([.null, .number(2), .number(2), .number(2), .number(1)])])]), inner]),
-        ])])))
+            "layers": .array([.object(["class_name": .string("InputLayer"), "config": .object(["name": .string("input"), "batch_shape": .array([.null, .int(2), .int(2), .int(2), .int(1)])])]), inner]),
+        ])])
         let network = try KerasNetwork(config: config, weights: LayerCase.Weights(tensors: []))
         let inputs = try KerasToTorch.exampleInputs(for: network)
         let error = ConvertError.unsupportedLayer(name: "up3d", className: "UpSampling3D", supported: KerasToTorch.supportedClasses)

@@ -92,8 +92,8 @@ struct TorchToKerasTests {
         case .reshapeInsteadOfTranspose: layer.weights[0].tensor = try source.reshaped(layer.weights[0].tensor.shape)
         case .gatesInTorchOrder: layer.weights[1].tensor = try #require(program.weights[layer.weights[1].sources[0]]).cast(to: .float32).transposedMatrix()
         case .defaultEpsilon:
-            #expect(layer.config["epsilon"] != .number(1e-3))
-            layer.config["epsilon"] = .number(1e-3)
+            #expect(layer.config["epsilon"] != .double(1e-3))
+            layer.config["epsilon"] = .double(1e-3)
         }
         conversion.model.layers[index] = layer
         let (_, proof) = try Self.prove(conversion, program, try fixture.inputs(program))
@@ -122,21 +122,21 @@ struct TorchToKerasTests {
     @Test("conventions carried over as values: epsilon, momentum, slope, axis, padding, gate order")
     func conventions() throws {
         let cnn = try TorchToKeras.convert(TorchProgramCase.get("keras_cnn").program(), name: "cnn").model
-        func config(_ name: String) throws -> [String: KerasJSON] { try #require(cnn.layers.first { $0.name == name }).config }
-        #expect(try config("bn")["epsilon"] == .number(1e-3) && config("bn")["momentum"] == .number(0.95) && config("bn")["axis"] == .number(3))
+        func config(_ name: String) throws -> JSONObject { try #require(cnn.layers.first { $0.name == name }).config }
+        #expect(try config("bn")["epsilon"] == .double(1e-3) && config("bn")["momentum"] == .double(0.95) && config("bn")["axis"] == .int(3))
         #expect(try config("stem")["padding"] == .string("same"))
         #expect(try config("down")["padding"] == .string("valid"))
         #expect(cnn.layers.contains { $0.name == "down_pad" && $0.className == "ZeroPadding2D" })
-        #expect(try config("dw")["depth_multiplier"] == .number(2))
+        #expect(try config("dw")["depth_multiplier"] == .int(2))
         #expect(try config("pool")["padding"] == .string("same"))
-        #expect(try config("relu6")["max_value"] == .number(6))
-        #expect(cnn.layers.contains { $0.className == "LeakyReLU" && $0.config["negative_slope"] == .number(0.1) })
+        #expect(try config("relu6")["max_value"] == .double(6))
+        #expect(cnn.layers.contains { $0.className == "LeakyReLU" && $0.config["negative_slope"] == .double(0.1) })
         let sequence = try TorchToKeras.convert(TorchProgramCase.get("keras_sequence").program(), name: "sequence")
         #expect(sequence.notes == ["lstm: Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum"])
         let gru = try #require(sequence.model.layers.first { $0.name == "gru" })
         #expect(gru.config["reset_after"] == .bool(true))
         #expect(gru.weights.map(\.transform) == ["gate blocks [r, z, n] → [z, r, h], transpose", "gate blocks [r, z, n] → [z, r, h], transpose",
                                                  "rows [bias_ih, bias_hh], each gate blocks [r, z, n] → [z, r, h] (reset_after=True)"])
-        #expect(try #require(sequence.model.layers.first { $0.name == "norm" }).config["epsilon"] == .number(1e-6))
+        #expect(try #require(sequence.model.layers.first { $0.name == "norm" }).config["epsilon"] == .double(1e-6))
     }
 }

@@ -21,10 +21,8 @@ struct KerasLayerCase: CustomTestStringConvertible, Sendable {
 
     var config: KerasLayerConfig {
         get throws {
-            let data = try JSONEncoder().encode(json["config"]!)
-            return KerasLayerConfig(className: json["class_name"]!.string!, name: json["name"]!.string!,
-                                    config: try KerasJSON.parse(data),
-                                    weights: try json["weights"]!.array!.map { try Fixtures.tensor($0, as: .float32) })
+            KerasLayerConfig(className: json["class_name"]!.string!, name: json["name"]!.string!, config: json["config"]!,
+                             weights: try json["weights"]!.array!.map { try Fixtures.tensor($0, as: .float32) })
         }
     }
 
@@ -105,7 +103,7 @@ struct KerasLayerTests {
 
     @Test("bad configs and weights are KerasErrors naming the layer and key")
     func badInput() throws {
-        func expectError(_ className: String, _ config: [String: KerasJSON], _ weights: [Tensor] = [], mentions: String) {
+        func expectError(_ className: String, _ config: JSONObject, _ weights: [Tensor] = [], mentions: String) {
             let layer = KerasLayerConfig(className: className, name: "bad_\(className)", config: .object(config), weights: weights)
             do {
                 _ = try KerasLayers.make(layer)
@@ -116,24 +114,24 @@ struct KerasLayerTests {
                 Issue.record("\(className): \(error) is not a KerasError")
             }
         }
-        let conv: [String: KerasJSON] = ["filters": .number(2), "kernel_size": .array([.number(3)]), "strides": .array([.number(1)]),
+        let conv: JSONObject = ["filters": .int(2), "kernel_size": .array([.int(3)]), "strides": .array([.int(1)]),
                                          "padding": .string("valid"), "use_bias": .bool(true), "data_format": .string("channels_last")]
         expectError("Conv1D", conv, [Tensor.zeros([3, 1, 2])], mentions: "weight")
         expectError("Conv1D", conv, [Tensor.zeros([2, 1, 2]), Tensor.zeros([2])], mentions: "[3, 1, 2]")
         expectError("Conv1D", conv.merging(["padding": .string("reflect")]) { $1 }, [Tensor.zeros([3, 1, 2]), Tensor.zeros([2])], mentions: "padding")
-        expectError("Conv2D", conv.merging(["kernel_size": .number(3), "strides": .number(1), "padding": .string("causal")]) { $1 },
+        expectError("Conv2D", conv.merging(["kernel_size": .int(3), "strides": .int(1), "padding": .string("causal")]) { $1 },
                     [Tensor.zeros([3, 3, 1, 2]), Tensor.zeros([2])], mentions: "padding")
         expectError("Conv1D", conv.merging(["data_format": .string("channels_middle")]) { $1 }, [Tensor.zeros([3, 1, 2]), Tensor.zeros([2])], mentions: "data_format")
-        expectError("UpSampling2D", ["size": .array([.number(2), .number(2)]), "interpolation": .string("lanczos5")], mentions: "interpolation")
-        expectError("Resizing", ["height": .number(2), "width": .number(2), "interpolation": .string("bicubic")], mentions: "interpolation")
-        expectError("LSTM", ["units": .number(3), "use_bias": .bool(true)], [Tensor.zeros([2, 12]), Tensor.zeros([3, 12])], mentions: "weight")
-        expectError("GRU", ["units": .number(3), "stateful": .bool(true)], mentions: "stateful")
+        expectError("UpSampling2D", ["size": .array([.int(2), .int(2)]), "interpolation": .string("lanczos5")], mentions: "interpolation")
+        expectError("Resizing", ["height": .int(2), "width": .int(2), "interpolation": .string("bicubic")], mentions: "interpolation")
+        expectError("LSTM", ["units": .int(3), "use_bias": .bool(true)], [Tensor.zeros([2, 12]), Tensor.zeros([3, 12])], mentions: "weight")
+        expectError("GRU", ["units": .int(3), "stateful": .bool(true)], mentions: "stateful")
         expectError("Bidirectional", ["merge_mode": .string("max")], mentions: "merge_mode")
-        expectError("BatchNormalization", ["axis": .number(-1), "scale": .bool(true), "center": .bool(true), "epsilon": .number(0.001)],
+        expectError("BatchNormalization", ["axis": .int(-1), "scale": .bool(true), "center": .bool(true), "epsilon": .double(0.001)],
                     [Tensor.zeros([3]), Tensor.zeros([3]), Tensor.zeros([3])], mentions: "weight")
-        expectError("MultiHeadAttention", ["num_heads": .number(2), "key_dim": .number(3), "attention_axes": .array([.number(1), .number(2)])], mentions: "attention_axes")
+        expectError("MultiHeadAttention", ["num_heads": .int(2), "key_dim": .int(3), "attention_axes": .array([.int(1), .int(2)])], mentions: "attention_axes")
         expectError("Activation", ["activation": .string("frobnicate")], mentions: "activation")
-        expectError("Conv2DTranspose", conv.merging(["kernel_size": .number(3), "strides": .number(2), "output_padding": .number(2)]) { $1 },
+        expectError("Conv2DTranspose", conv.merging(["kernel_size": .int(3), "strides": .int(2), "output_padding": .int(2)]) { $1 },
                     [Tensor.zeros([3, 3, 2, 1]), Tensor.zeros([2])], mentions: "output_padding")
     }
 
@@ -150,7 +148,7 @@ struct KerasLayerTests {
 
     @Test("wrong weights are a clear error")
     func badWeights() throws {
-        let layer = KerasLayerConfig(className: "Dense", name: "d", config: .object(["units": .number(3), "use_bias": .bool(true)]),
+        let layer = KerasLayerConfig(className: "Dense", name: "d", config: .object(["units": .int(3), "use_bias": .bool(true)]),
                                      weights: [Tensor.zeros([4, 3])])
         #expect(throws: KerasError.self) { try KerasLayers.make(layer) }
     }
@@ -158,7 +156,7 @@ struct KerasLayerTests {
     @Test("a masking Embedding is refused rather than run without its mask")
     func maskZero() throws {
         let layer = KerasLayerConfig(className: "Embedding", name: "tokens", config: .object([
-            "input_dim": .number(4), "output_dim": .number(2), "mask_zero": .bool(true)]), weights: [Tensor.zeros([4, 2])])
+            "input_dim": .int(4), "output_dim": .int(2), "mask_zero": .bool(true)]), weights: [Tensor.zeros([4, 2])])
         do {
             _ = try KerasLayers.make(layer)
             Issue.record("built")

@@ -8,10 +8,16 @@ public enum Fixtures {
     public static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    /// A fixture JSON file. Read with `JSONDecoder`, whose number parsing round-trips every double
-    /// exactly (Foundation's `JSONSerialization` on Linux does not, which would corrupt inputs).
+    /// A fixture JSON file, read with Parity's reader (exact numbers; Foundation's `JSONSerialization`
+    /// on Linux does not round-trip every double, which would corrupt inputs).
     public static func json(_ path: String) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: root.appendingPathComponent(path)))
+        try JSONValue.parse(Data(contentsOf: root.appendingPathComponent(path)))
+    }
+
+    /// A fixture number: a JSON number, or `"nan"`, `"inf"`, `"-inf"` as the fixture scripts write
+    /// non-finite values.
+    public static func number(_ value: JSONValue) -> Double? {
+        value.double ?? value.string.flatMap(Double.init)
     }
 
     /// A tensor from `{"shape": [...], "values": [...], "dtype": ...}`: int64, int32 and bool (values 0/1)
@@ -23,13 +29,13 @@ public enum Fixtures {
             throw FixtureError.malformed("tensor")
         }
         switch value["dtype"]?.string {
-        case "int64": return Tensor(shape: shape, int64: values.map { Int64($0.double ?? 0) })
+        case "int64": return Tensor(shape: shape, int64: values.map { $0.int.map(Int64.init) ?? Int64($0.double ?? 0) })
         case "int32": return Tensor(shape: shape, int64: values.map { Int64($0.double ?? 0) }).cast(to: .int32)
         case "bool": return Tensor(shape: shape, bools: values.map { ($0.double ?? 0) != 0 })
-        case "float16": return Tensor(shape: shape, values: values.map { $0.double ?? .nan }).cast(to: .float16)
-        case "bfloat16": return Tensor(shape: shape, values: values.map { $0.double ?? .nan }).cast(to: .bfloat16)
+        case "float16": return Tensor(shape: shape, values: values.map { number($0) ?? .nan }).cast(to: .float16)
+        case "bfloat16": return Tensor(shape: shape, values: values.map { number($0) ?? .nan }).cast(to: .bfloat16)
         default:
-            let tensor = Tensor(shape: shape, values: values.map { $0.double ?? .nan })
+            let tensor = Tensor(shape: shape, values: values.map { number($0) ?? .nan })
             return dtype.map { tensor.cast(to: $0) } ?? tensor
         }
     }

@@ -1,11 +1,20 @@
 import Foundation
 import Testing
 import ParityTestSupport
-import ParityTorch
+@testable import ParityTorch
 import ParityNN
 
 @Suite("Reading .pt2 archives")
 struct ArchiveTests {
+    @Test("torch's schema spells non-finite floats as strings (serialize.py _dataclass_to_dict)")
+    func nonFiniteFloats() throws {
+        let json = try JSONValue.parse(#"[{"as_float": "Infinity"}, {"as_float": "-Infinity"}, {"as_floats": [1, 0.5, "NaN"]}, {"as_int": 9223372036854775807}]"#)
+        let arguments = try #require(json.array).enumerated().map { try GraphParser.argument($1, path: "[\($0)]") }
+        guard case .float(let inf) = arguments[0], case .float(let negative) = arguments[1], case .floats(let list) = arguments[2],
+              case .int(let end) = arguments[3] else { Issue.record("\(arguments)"); return }
+        #expect(inf == .infinity && negative == -.infinity && list[0] == 1 && list[1] == 0.5 && list[2].isNaN && end == .max)
+    }
+
     @Test("the graph, signature and weights of an archive are read")
     func structure() throws {
         let program = try TorchProgram.load(TorchFixture("normalization").archive)

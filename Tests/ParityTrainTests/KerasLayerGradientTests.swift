@@ -47,7 +47,7 @@ import Testing
         let json = row.json
         let weights = try json["weights"]!.array!.map { try Fixtures.tensor($0, as: .float64) }
         let config = KerasLayerConfig(className: json["class_name"]!.string!, name: json["name"]!.string!,
-                                      config: try KerasJSON.parse(JSONEncoder().encode(json["config"]!)), weights: weights)
+                                      config: json["config"]!, weights: weights)
         let model = try KerasLayers.make(config)
         let inputs = try json["inputs"]!.array!.map { value -> Tensor in
             let t = try Fixtures.tensor(value)

@@ -79,7 +79,7 @@ extension Diagnosis {
         // Keras's amounts per spatial axis (before, after), channels-last.
         var amounts: [[Int]] = []
         switch c.layer.config["padding"] {
-        case .number(let n)?: amounts = Array(repeating: [Int(n), Int(n)], count: rank)
+        case .int(let n)?: amounts = Array(repeating: [n, n], count: rank)
         case .array(let items)?:
             for item in items {
                 if let n = item.int { amounts.append([n, n]) } else if let pair = item.array?.compactMap(\.int), pair.count == 2 { amounts.append(pair) }

@@ -13,7 +13,7 @@ extension Diagnosis {
         let module = c.moduleClass(node).flatMap { $0.hasPrefix("BatchNorm") ? $0 : nil } ?? "BatchNorm\(Swift.max(1, c.inputs[0].rank - 2))d"
         return [Hypothesis(cause: .batchNormEpsilon, a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
                            fix: "nn.\(module)(\(bn.mean.count), eps=\(short(epsilonA)))", kerasFix: "keras.layers.BatchNormalization(epsilon=\(short(epsilonB)))",
-                           rerun: try rerunning(c.layer, config: ["epsilon": .number(epsilonB)]))]
+                           rerun: try rerunning(c.layer, config: ["epsilon": .double(epsilonB)]))]
     }
 
     /// `layernorm-epsilon`: Keras LayerNormalization rebuilt with B's epsilon (the layer-norm node's `eps`,
@@ -26,7 +26,7 @@ extension Diagnosis {
         let shape = c.inputs[0].shape.last.map { "\($0)" } ?? "..."
         return [Hypothesis(cause: .layerNormEpsilon, a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
                            fix: "nn.LayerNorm(\(shape), eps=\(short(epsilonA)))", kerasFix: "keras.layers.LayerNormalization(epsilon=\(short(epsilonB)))",
-                           rerun: try rerunning(c.layer, config: ["epsilon": .number(epsilonB)]))]
+                           rerun: try rerunning(c.layer, config: ["epsilon": .double(epsilonB)]))]
     }
 
     /// `training-mode`: B's batch norm computes batch statistics (`training=True`: the module was exported

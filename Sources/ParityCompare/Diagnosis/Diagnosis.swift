@@ -229,7 +229,7 @@ enum Diagnosis {
     }
 
     /// A's layer rebuilt through ``KerasLayers/make`` with some config keys and/or its weights replaced.
-    static func rebuilt(_ layer: KerasNetwork.Layer, config changes: [String: KerasJSON] = [:], weights: [Tensor]? = nil,
+    static func rebuilt(_ layer: KerasNetwork.Layer, config changes: JSONObject = [:], weights: [Tensor]? = nil,
                         constants: KerasConstants) throws -> any Model {
         guard case .object(var config) = layer.config else { throw CompareError.unsupported("layer `\(layer.name)` has no config object") }
         for (key, value) in changes { config[key] = value }
@@ -239,7 +239,7 @@ enum Diagnosis {
 
     /// The hypothesis that reruns A's layer rebuilt with `changes` / `weights` (in Float64 with exact
     /// constants, as A's Float64 trace).
-    static func rerunning(_ layer: KerasNetwork.Layer, config changes: [String: KerasJSON] = [:], weights: [Tensor]? = nil)
+    static func rerunning(_ layer: KerasNetwork.Layer, config changes: JSONObject = [:], weights: [Tensor]? = nil)
         throws -> ([Tensor], DType) throws -> Tensor {
         let model = try rebuilt(layer, config: changes, weights: weights, constants: .tensorFlow)
         let reference = try rebuilt(layer, config: changes, weights: weights, constants: .exact)

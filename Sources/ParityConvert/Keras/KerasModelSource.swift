@@ -38,7 +38,7 @@ public struct KerasModelSource: Sendable {
         public var name: String
         public var className: String
         /// The layer's own config (`name`, `trainable` and `dtype` are added by ``config``).
-        public var config: [String: KerasJSON]
+        public var config: JSONObject
         public var inputs: [TensorRef]
         /// Each input's Keras shape, batch axis first (`nil`).
         public var inputShapes: [[Int?]]
@@ -52,7 +52,7 @@ public struct KerasModelSource: Sendable {
         /// An operation's positional call arguments (`nil` for a layer: its inputs, as a list when
         /// ``takesList``), and its keyword arguments.
         public var arguments: [Argument]? = nil
-        public var keywords: [String: KerasJSON] = [:]
+        public var keywords: JSONObject = [:]
 
         public var isOperation: Bool { module.hasPrefix("keras.src.ops.") }
     }
@@ -132,13 +132,13 @@ public struct KerasModelSource: Sendable {
     public var config: KerasJSON {
         func history(_ ref: TensorRef, shape: [Int?], dtype: String) -> KerasJSON {
             .object(["class_name": .string("__keras_tensor__"), "config": .object([
-                "shape": .array(shape.map { $0.map { .number(Double($0)) } ?? .null }),
+                "shape": .array(shape.map { $0.map(KerasJSON.int) ?? .null }),
                 "dtype": .string(dtype),
-                "keras_history": .array([.string(ref.layer), .number(0), .number(Double(ref.tensor))]),
+                "keras_history": .array([.string(ref.layer), .int(0), .int(ref.tensor)]),
             ])])
         }
         func endpoints(_ refs: [TensorRef]) -> KerasJSON {
-            let triples = refs.map { KerasJSON.array([.string($0.layer), .number(0), .number(Double($0.tensor))]) }
+            let triples = refs.map { KerasJSON.array([.string($0.layer), .int(0), .int($0.tensor)]) }
             return triples.count == 1 ? triples[0] : .array(triples)
         }
         let entries = layers.map { layer -> KerasJSON in

@@ -21,7 +21,7 @@ enum PreprocessingLayers: KerasToTorchFamily {
     static func rescaling(_ c: LayerConversion) throws -> TorchValue {
         let k = c.keras
         guard let scale = c.layer.config["scale"]?.double else { throw c.refuse("scale", "\(c.layer.config["scale"] ?? .null)", "only one scale for every channel is converted") }
-        guard let offset = (c.layer.config["offset"] ?? .number(0)).double else {
+        guard let offset = (c.layer.config["offset"] ?? .int(0)).double else {
             throw c.refuse("offset", "\(try k.value("offset"))", "only one offset for every channel is converted")
         }
         let x = c.inputs[0]

@@ -29,14 +29,14 @@ final class KerasGraphWriter {
         let layer = unique(name)
         layers.append(KerasModelSource.Layer(
             name: layer, className: "InputLayer",
-            config: ["batch_shape": .array([.null] + shape.dropFirst().map { .number(Double($0)) }), "dtype": .string(dtype),
+            config: ["batch_shape": .array([.null] + shape.dropFirst().map { .int($0) }), "dtype": .string(dtype),
                      "sparse": .bool(false), "ragged": .bool(false), "optional": .bool(false)],
             inputs: [], inputShapes: [], inputDTypes: [], weights: [], takesList: false))
         return KerasValue(ref: .init(layer: layer, tensor: 0), perm: Array(shape.indices), torchShape: shape, dtype: dtype)
     }
 
     /// Adds a layer called on `inputs`; returns its name (outputs are `(name, 0, i)`).
-    func layer(_ className: String, name base: String, config: [String: KerasJSON], inputs: [KerasValue],
+    func layer(_ className: String, name base: String, config: JSONObject, inputs: [KerasValue],
                weights: [KerasModelSource.Weight] = [], takesList: Bool = false) -> String {
         let name = unique(base)
         layers.append(KerasModelSource.Layer(
@@ -49,8 +49,8 @@ final class KerasGraphWriter {
     /// Adds a Keras operation node (`keras.ops.<function>` called in a functional model, saved as
     /// Keras 3 saves it: `module` `keras.src.ops.<module>`, the class, its constructor arguments as
     /// config, the call's tensors and constants as arguments); returns its name.
-    func operation(_ className: String, module: String, name base: String, config: [String: KerasJSON],
-                   arguments: [OperationArgument], keywords: [String: KerasJSON] = [:]) -> String {
+    func operation(_ className: String, module: String, name base: String, config: JSONObject,
+                   arguments: [OperationArgument], keywords: JSONObject = [:]) -> String {
         let name = unique(base)
         var inputs: [KerasValue] = []
         func convert(_ argument: OperationArgument) -> KerasModelSource.Argument {
@@ -103,11 +103,6 @@ indirect enum OperationArgument {
     case value(KerasValue)
     case constant(KerasJSON)
     case list([OperationArgument])
-}
-
-extension KerasJSON {
-    static func ints(_ values: [Int]) -> KerasJSON { .array(values.map { .number(Double($0)) }) }
-    static func int(_ value: Int) -> KerasJSON { .number(Double(value)) }
 }
 
 /// One ATen node being converted: its arguments read by schema name with PyTorch's defaults (torch.export
@@ -264,15 +259,15 @@ struct NodeConversion {
 
     /// A Keras operation node (`keras.ops`) computing the node where no layer does; its output has
     /// PyTorch shape `shape` (the node's output shape by default) held as `perm`.
-    func operation(_ className: String, module: String = "numpy", _ config: [String: KerasJSON] = [:], arguments: [OperationArgument],
-                   keywords: [String: KerasJSON] = [:], perm: [Int]? = nil, shape: [Int]? = nil, dtype: String = "float32") throws -> KerasValue {
+    func operation(_ className: String, module: String = "numpy", _ config: JSONObject = [:], arguments: [OperationArgument],
+                   keywords: JSONObject = [:], perm: [Int]? = nil, shape: [Int]? = nil, dtype: String = "float32") throws -> KerasValue {
         let shape = try shape ?? outputShape()
         let layer = writer.operation(className, module: module, name: layerName, config: config, arguments: arguments, keywords: keywords)
         return KerasValue(ref: .init(layer: layer, tensor: 0), perm: perm ?? Array(shape.indices), torchShape: shape, dtype: dtype)
     }
 
     /// Adds one layer reading `inputs`; returns its outputs with PyTorch shapes `shapes` held as `perm`.
-    func layer(_ className: String, _ config: [String: KerasJSON], inputs: [KerasValue], weights: [KerasModelSource.Weight] = [],
+    func layer(_ className: String, _ config: JSONObject, inputs: [KerasValue], weights: [KerasModelSource.Weight] = [],
                perm: [Int], shapes: [[Int]]? = nil, name: String? = nil, takesList: Bool = false) throws -> [KerasValue] {
         let layer = writer.layer(className, name: name ?? layerName, config: config, inputs: inputs, weights: weights, takesList: takesList)
         let shapes = try shapes ?? [outputShape()]

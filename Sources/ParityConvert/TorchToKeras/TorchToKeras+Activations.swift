@@ -38,7 +38,7 @@ enum ActivationOps: TorchToKerasFamily {
         if c.target == "aten.hardtanh.default" {
             let low = try c.double("min_val", default: -1), high = try c.double("max_val", default: 1)
             if !(low == 0 && high > 0) && !(low == -1 && high == 1) {
-                return [.value(try c.operation("Clip", ["x_min": .number(low), "x_max": .number(high)], arguments: [.value(x)], perm: x.perm))]
+                return [.value(try c.operation("Clip", ["x_min": .double(low), "x_max": .double(high)], arguments: [.value(x)], perm: x.perm))]
             }
         }
         let (className, config) = try layer(c)
@@ -46,7 +46,7 @@ enum ActivationOps: TorchToKerasFamily {
     }
 
     /// The Keras class and config computing the node's function.
-    static func layer(_ c: NodeConversion) throws -> (String, [String: KerasJSON]) {
+    static func layer(_ c: NodeConversion) throws -> (String, JSONObject) {
         switch c.target {
         case "aten.gelu.default":
             if case .string(let approximate)? = c.node.argument("approximate"), approximate != "none" {
@@ -58,15 +58,15 @@ enum ActivationOps: TorchToKerasFamily {
                 throw c.refuse("beta=\(beta), threshold=\(threshold): Keras's softplus is log(1 + exp(x)) (beta 1), equal in float32 to PyTorch's linear branch only above 20")
             }
         case "aten.leaky_relu.default":
-            return ("LeakyReLU", ["negative_slope": .number(try c.double("negative_slope", default: 0.01))])
+            return ("LeakyReLU", ["negative_slope": .double(try c.double("negative_slope", default: 0.01))])
         case "aten.elu.default":
             let alpha = try c.double("alpha", default: 1), scale = try c.double("scale", default: 1), inputScale = try c.double("input_scale", default: 1)
             guard scale == 1, inputScale == 1 else { throw c.refuse("scale=\(scale), input_scale=\(inputScale): Keras's ELU has alpha only") }
-            return ("ELU", ["alpha": .number(alpha)])
+            return ("ELU", ["alpha": .double(alpha)])
         case "aten.hardtanh.default":
             let low = try c.double("min_val", default: -1), high = try c.double("max_val", default: 1)
             if low == 0 && high > 0 {
-                return ("ReLU", ["max_value": .number(high), "negative_slope": .number(0), "threshold": .number(0)])
+                return ("ReLU", ["max_value": .double(high), "negative_slope": .double(0), "threshold": .double(0)])
             }
             guard low == -1 && high == 1 else { throw c.refuse("hardtanh(\(low), \(high)): Keras clips at (0, max_value) (ReLU) or (−1, 1) (hard_tanh) only") }
             return ("Activation", ["activation": .string("hard_tanh")])

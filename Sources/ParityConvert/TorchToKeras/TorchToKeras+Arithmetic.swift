@@ -56,7 +56,7 @@ enum ArithmeticOps: TorchToKerasFamily {
         let alpha = try c.double("alpha", default: 1)
         if alpha != 1 {
             guard case .value(let v) = y else { throw c.refuse("alpha=\(alpha) with a constant 'other'") }
-            y = .value(try c.operation("Multiply", arguments: [.value(v), .constant(.number(alpha))], shape: v.torchShape, dtype: v.dtype))
+            y = .value(try c.operation("Multiply", arguments: [.value(v), .constant(.double(alpha))], shape: v.torchShape, dtype: v.dtype))
         }
         return try c.operation(className, arguments: c.target == "aten.rsub.Scalar" ? [y, x] : [x, y], dtype: dtype)
     }
@@ -76,7 +76,7 @@ enum ArithmeticOps: TorchToKerasFamily {
 
     static func rescaling(_ c: NodeConversion, _ x: KerasValue, scale: Double, offset: Double) throws -> KerasValue {
         guard x.dtype == "float32" else { throw c.refuse("arithmetic on an integer tensor") }
-        return try c.layer("Rescaling", ["scale": .number(scale), "offset": .number(offset)], inputs: [x], perm: x.perm)[0]
+        return try c.layer("Rescaling", ["scale": .double(scale), "offset": .double(offset)], inputs: [x], perm: x.perm)[0]
     }
 
     static func concatenate(_ c: NodeConversion) throws -> KerasValue {

@@ -52,7 +52,7 @@ enum ConvolutionOps: TorchToKerasFamily {
         }
         let channels = x.torchShape[1], filters = weight.tensor.shape[0]
         let transform = "permute \(tuple(Array(2..<(n + 2)) + [1, 0]))"
-        var config: [String: KerasJSON] = [
+        var config: JSONObject = [
             "kernel_size": .ints(kernel), "strides": .ints(strides), "padding": .string(padding), "dilation_rate": .ints(dilations),
             "activation": .string("linear"), "use_bias": .bool(bias != nil), "data_format": .string("channels_last"),
         ]
@@ -79,7 +79,7 @@ enum ConvolutionOps: TorchToKerasFamily {
     static func zeroPadding(_ c: NodeConversion, _ x: KerasValue, before: [Int], after: [Int], name: String? = nil) throws -> KerasValue {
         let n = before.count
         let pairs = (0..<n).map { KerasJSON.ints([before[$0], after[$0]]) }
-        var config: [String: KerasJSON] = ["padding": n == 1 ? pairs[0] : .array(pairs)]
+        var config: JSONObject = ["padding": n == 1 ? pairs[0] : .array(pairs)]
         if n > 1 { config["data_format"] = .string("channels_last") }
         var shape = x.torchShape
         for i in 0..<n { shape[i + 2] += before[i] + after[i] }

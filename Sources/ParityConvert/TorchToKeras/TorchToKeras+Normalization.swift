@@ -32,7 +32,7 @@ enum NormalizationOps: TorchToKerasFamily {
         weights.append(c.kerasWeight("moving_mean", mean.tensor, from: [mean], transform: "as is"))
         weights.append(c.kerasWeight("moving_variance", variance.tensor, from: [variance], transform: "as is"))
         return try c.layer("BatchNormalization", [
-            "axis": .int(x.position(of: 1)), "epsilon": .number(eps), "momentum": .number(Py.complement(momentum)),
+            "axis": .int(x.position(of: 1)), "epsilon": .double(eps), "momentum": .double(Py.complement(momentum)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil),
         ], inputs: [x], weights: weights, perm: x.perm)[0]
     }
@@ -54,7 +54,7 @@ enum NormalizationOps: TorchToKerasFamily {
         if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
         let axes = Array((x.rank - count)..<x.rank)
         return try c.layer("LayerNormalization", [
-            "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .number(try c.double("eps", default: 1e-5)),
+            "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .double(try c.double("eps", default: 1e-5)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil), "rms_scaling": .bool(false),
         ], inputs: [x], weights: weights, perm: x.perm)[0]
     }

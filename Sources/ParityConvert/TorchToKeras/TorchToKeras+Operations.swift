@@ -55,14 +55,14 @@ enum OperationNodes: TorchToKerasFamily {
         case "aten.scaled_dot_product_attention.default": return [.value(try attention(c))]
         case "aten.celu.default":
             let x = try c.value("self")
-            return [.value(try c.operation("Celu", module: "nn", ["alpha": .number(try c.double("alpha", default: 1))], arguments: [.value(x)], perm: x.perm))]
+            return [.value(try c.operation("Celu", module: "nn", ["alpha": .double(try c.double("alpha", default: 1))], arguments: [.value(x)], perm: x.perm))]
         case "aten.prelu.default":
             // PyTorch: x where x > 0, else weight·x, the weight along axis 1 (or one shared value).
             let x = c.inTorchOrder(try c.value("self"))
             let weight = try c.weight("weight").tensor
             let shape = weight.count == 1 || x.rank < 2 ? [weight.count] : [weight.count] + Array(repeating: 1, count: x.rank - 2)
             let scaled = try c.operation("Multiply", arguments: [.value(x), .constant(NodeConversion.numpy(try weight.reshaped(shape)))], shape: x.torchShape)
-            let positive = try c.operation("Greater", arguments: [.value(x), .constant(.number(0))], shape: x.torchShape, dtype: "bool")
+            let positive = try c.operation("Greater", arguments: [.value(x), .constant(.double(0))], shape: x.torchShape, dtype: "bool")
             return [.value(try c.operation("Where", arguments: [.value(positive), .value(x), .value(scaled)]))]
         case "aten.index_select.default", "aten.gather.default":
             let x = c.inTorchOrder(try c.value("self"))
@@ -100,7 +100,7 @@ enum OperationNodes: TorchToKerasFamily {
             let x = try c.value("self")
             let low = try c.optionalDouble("min"), high = try c.optionalDouble("max")
             guard x.dtype == "float32" else { throw c.refuse("clamp of an integer tensor") }
-            return [.value(try c.operation("Clip", ["x_min": .number(low ?? -.infinity), "x_max": .number(high ?? .infinity)],
+            return [.value(try c.operation("Clip", ["x_min": .double(low ?? -.infinity), "x_max": .double(high ?? .infinity)],
                                            arguments: [.value(x)], perm: x.perm))]
         default:
             return try split(c).map { .value($0) }
@@ -120,7 +120,7 @@ enum OperationNodes: TorchToKerasFamily {
         var scoreShape = q.torchShape
         scoreShape[q.rank - 1] = source
         let products = try c.operation("Matmul", arguments: [.value(q), .value(kt)], shape: scoreShape)
-        var scores = try c.operation("Multiply", arguments: [.value(products), .constant(.number(Double(Float(scale))))], shape: scoreShape)
+        var scores = try c.operation("Multiply", arguments: [.value(products), .constant(.double(Double(Float(scale))))], shape: scoreShape)
         if try c.bool("is_causal", default: false) {
             let mask = Tensor(shape: [length, source], values: (0..<(length * source)).map { i in i % source > i / source ? -Double.infinity : 0 })
             scores = try c.operation("Add", arguments: [.value(scores), .constant(NodeConversion.numpy(mask))], shape: scoreShape)
@@ -133,7 +133,7 @@ enum OperationNodes: TorchToKerasFamily {
             case .constant(let json): isBool = json["config"]?["dtype"]?.string == "bool"
             default: isBool = false
             }
-            scores = isBool ? try c.operation("Where", arguments: [mask, .value(scores), .constant(.number(-.infinity))], shape: scoreShape)
+            scores = isBool ? try c.operation("Where", arguments: [mask, .value(scores), .constant(.double(-.infinity))], shape: scoreShape)
                 : try c.operation("Add", arguments: [.value(scores), mask], shape: scoreShape)
         }
         let weights = try c.operation("Softmax", module: "nn", ["axis": .int(-1)], arguments: [.value(scores)], shape: scoreShape)
@@ -241,7 +241,7 @@ enum OperationNodes: TorchToKerasFamily {
         var shape = x.torchShape
         for (axis, pair) in widths.enumerated() { shape[axis] += pair.0 + pair.1 }
         return try c.operation("Pad", ["pad_width": .array(keras.map { .ints([$0.0, $0.1]) }), "mode": .string("constant")],
-                               arguments: [.value(x)], keywords: ["constant_values": .number(value)], perm: x.perm, shape: shape, dtype: x.dtype)
+                               arguments: [.value(x)], keywords: ["constant_values": .double(value)], perm: x.perm, shape: shape, dtype: x.dtype)
     }
 
     static func cast(_ c: NodeConversion) throws -> KerasValue {
@@ -268,7 +268,7 @@ extension NodeConversion {
         case .tensor(let n)?:
             if case .value(let v)? = env[n] { return .value(v) }
             return .constant(Self.numpy(try weight(named: n, argument: argument).tensor))
-        case .float(let d)?: return .constant(.number(d))
+        case .float(let d)?: return .constant(.double(d))
         case .int(let i)?: return .constant(.int(i))
         case .bool(let b)?: return .constant(.bool(b))
         default: throw refuse("argument '\(argument)' is neither a tensor nor a number")
@@ -278,8 +278,8 @@ extension NodeConversion {
     /// A tensor as Keras saves a NumPy array argument: `{"class_name": "__numpy__", "config": {"value", "dtype"}}`.
     static func numpy(_ tensor: Tensor) -> KerasJSON {
         let dtype = KerasDTypes.name(tensor.dtype)
-        let values: [KerasJSON] = tensor.dtype.isFloatingPoint ? tensor.doubles.map { .number($0) }
-            : tensor.doubles.map { dtype == "bool" ? .bool($0 != 0) : .number($0) }
+        let values: [KerasJSON] = tensor.dtype.isFloatingPoint ? tensor.doubles.map { .double($0) }
+            : tensor.doubles.map { dtype == "bool" ? .bool($0 != 0) : .int(Int($0)) }
         func nest(_ shape: ArraySlice<Int>, _ flat: ArraySlice<KerasJSON>) -> KerasJSON {
             guard let first = shape.first else { return flat.first ?? .null }
             let inner = flat.count / Swift.max(first, 1)

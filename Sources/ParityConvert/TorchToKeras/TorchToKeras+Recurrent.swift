@@ -45,10 +45,10 @@ enum RecurrentOps: TorchToKerasFamily {
         let hidden = params[1].tensor.shape[1]
         let sequencePerm = batchFirst ? [0, 1, 2] : [1, 0, 2]
         let x = c.arrange(try c.value("input"), as: sequencePerm)
-        var config: [String: KerasJSON] = [
+        var config: JSONObject = [
             "units": .int(hidden), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid"), "use_bias": .bool(hasBiases),
             "return_sequences": .bool(true), "return_state": .bool(true), "go_backwards": .bool(false), "stateful": .bool(false),
-            "unroll": .bool(false), "dropout": .number(0), "recurrent_dropout": .number(0),
+            "unroll": .bool(false), "dropout": .double(0), "recurrent_dropout": .double(0),
         ]
         var weights: [KerasModelSource.Weight]
         if lstm {

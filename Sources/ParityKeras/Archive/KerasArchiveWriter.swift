@@ -82,7 +82,7 @@ public struct KerasArchiveWriter: Sendable {
         try writeWeights(to: weightsFile, reportingAs: url)
         let members: [(name: String, data: Data)]
         do {
-            members = [("metadata.json", Data(metadata.jsonText.utf8)), ("config.json", Data(config.pythonJSONText.utf8)),
+            members = [("metadata.json", Data(metadata.jsonText.utf8)), ("config.json", Data(config.pythonText.utf8)),
                        ("model.weights.h5", try Data(contentsOf: weightsFile))]
         } catch {
             throw KerasError.cannotWrite(path: url.path, message: "the weights file written at \(weightsFile.path) cannot be read back (\(error))")
@@ -175,7 +175,7 @@ public struct KerasArchiveMetadata: Sendable, Equatable {
 
     /// `{"keras_version": ..., "date_saved": ...}`, keys in Keras's order.
     var jsonText: String {
-        "{\"keras_version\": \(KerasJSON.string(kerasVersion).pythonJSONText), \"date_saved\": \(KerasJSON.string(dateSaved).pythonJSONText)}"
+        "{\"keras_version\": \(KerasJSON.string(kerasVersion).pythonText), \"date_saved\": \(KerasJSON.string(dateSaved).pythonText)}"
     }
 }
 

@@ -86,15 +86,8 @@ public struct KerasModel: Sendable {
     }
 
     /// JSON as Python's `json.dumps` writes it, which spells non-finite floats `NaN`, `Infinity` and
-    /// `-Infinity` (a `-inf` pad constant, a `Clip` bound) where strict JSON has no token for them.
-    static func pythonJSON(_ data: Data) throws -> KerasJSON {
-        do { return try KerasJSON.parse(data) } catch {
-            let decoder = JSONDecoder()
-            decoder.allowsJSON5 = true
-            guard let value = try? decoder.decode(KerasJSON.self, from: data) else { throw error }
-            return value
-        }
-    }
+    /// `-Infinity` (a `-inf` pad constant, a `Clip` bound): the one reader reads those (``JSONReader``).
+    static func pythonJSON(_ data: Data) throws -> KerasJSON { try KerasJSON.parse(data) }
 
     static func parse(_ text: String, path: String, what: String) throws -> KerasJSON {
         let config: KerasJSON

@@ -17,8 +17,8 @@ extension KerasHub {
         "ViTBackbone": { try vit($0, &$1) },
     ]
 
-    static func layerNormConfig(_ epsilon: Double) -> [String: KerasJSON] {
-        ["axis": .int(-1), "epsilon": .number(epsilon), "center": .bool(true), "scale": .bool(true)]
+    static func layerNormConfig(_ epsilon: Double) -> JSONObject {
+        ["axis": .int(-1), "epsilon": .double(epsilon), "center": .bool(true), "scale": .bool(true)]
     }
 
     /// `x[:, index, :]` as a `GetItem` operation node.
@@ -36,12 +36,12 @@ extension KerasHub {
         let segments = g.layer("Embedding", "segment_embedding", config: ["input_dim": .int(try a.optionalInt("num_segments") ?? 2), "output_dim": .int(hidden)], [segmentIDs.json])
         var x = g.layer("Add", "embeddings_add", [.array([tokens.json, positions.json, segments.json])])
         x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(1e-12), [x.json])
-        x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .number(dropout)], [x.json])
+        x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("TransformerEncoder", "transformer_layer_\(i)",
                       config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .number(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .number(1e-12)],
+                               "dropout": .double(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .double(1e-12)],
                       [x.json], kwargs: ["padding_mask": padding.json])
         }
         let cls = token(&g, x, index: 0, name: "get_item")
@@ -54,12 +54,12 @@ extension KerasHub {
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("TokenAndPositionEmbedding", "token_and_position_embedding", [ids.json])
         x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(1e-12), [x.json])
-        x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .number(dropout)], [x.json])
+        x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("TransformerEncoder", "transformer_layer_\(i)",
                       config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .number(dropout), "activation": .string("gelu"), "layer_norm_epsilon": .number(1e-12)],
+                               "dropout": .double(dropout), "activation": .string("gelu"), "layer_norm_epsilon": .double(1e-12)],
                       [x.json], kwargs: ["padding_mask": padding.json])
         }
         g.output(x)
@@ -71,12 +71,12 @@ extension KerasHub {
         let tokens = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
         let positions = g.hub("PositionEmbedding", "position_embedding", config: ["sequence_length": .int(try a.optionalInt("max_sequence_length") ?? 1024)], [tokens.json])
         var x = g.layer("Add", "embeddings_add", [.array([tokens.json, positions.json])])
-        x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .number(dropout)], [x.json])
+        x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("TransformerDecoder", "transformer_layer_\(i)",
                       config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .number(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .number(1e-5),
+                               "dropout": .double(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .double(1e-5),
                                "normalize_first": .bool(true)],
                       [x.json], kwargs: ["decoder_padding_mask": padding.json])
         }
@@ -89,7 +89,7 @@ extension KerasHub {
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
-        var config: [String: KerasJSON] = ["layer_norm_epsilon": .number(epsilon), "activation": .string("silu")]
+        var config: JSONObject = ["layer_norm_epsilon": .double(epsilon), "activation": .string("silu")]
         for key in ["rope_max_wavelength", "rope_frequency_adjustment_factor", "rope_low_freq_factor", "rope_high_freq_factor",
                     "rope_pretraining_sequence_length", "dropout"] {
             if let v = a.config[key] { config[key] = v }
@@ -97,7 +97,7 @@ extension KerasHub {
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("LlamaTransformerDecoder", "transformer_layer_\(i)", config: config, [x.json], kwargs: ["decoder_padding_mask": padding.json])
         }
-        g.output(g.hub("LlamaLayerNorm", "sequence_output_layernorm", config: ["epsilon": .number(epsilon)], [x.json]))
+        g.output(g.hub("LlamaLayerNorm", "sequence_output_layernorm", config: ["epsilon": .double(epsilon)], [x.json]))
     }
 
     static func mistral(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
@@ -105,14 +105,14 @@ extension KerasHub {
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
-        var config: [String: KerasJSON] = ["layer_norm_epsilon": .number(epsilon), "activation": .string("silu")]
+        var config: JSONObject = ["layer_norm_epsilon": .double(epsilon), "activation": .string("silu")]
         for key in ["rope_max_wavelength", "rope_scaling_factor", "sliding_window", "dropout"] {
             if let v = a.config[key] { config[key] = v }
         }
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("MistralTransformerDecoder", "transformer_layer_\(i)", config: config, [x.json], kwargs: ["decoder_padding_mask": padding.json])
         }
-        g.output(g.hub("MistralLayerNormalization", "sequence_output_layernorm", config: ["epsilon": .number(epsilon)], [x.json]))
+        g.output(g.hub("MistralLayerNormalization", "sequence_output_layernorm", config: ["epsilon": .double(epsilon)], [x.json]))
     }
 
     /// Gemma and Gemma 2 (`GemmaBackbone`: soft caps, post norms and sliding windows as options).
@@ -123,27 +123,27 @@ extension KerasHub {
         var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
         // `x * ops.cast(ops.sqrt(hidden_dim), x.dtype)`: the square root of an int32 tensor, in float32.
         let scale: KerasJSON = .object(["class_name": .string("__tensor__"),
-                                        "config": .object(["value": .number(Double(Float(hidden).squareRoot())), "dtype": .string("float32")])])
+                                        "config": .object(["value": .double(Double(Float(hidden).squareRoot())), "dtype": .string("float32")])])
         x = g.operation("Multiply", "multiply", [x.json, scale])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         let sliding = try a.has("use_sliding_window_attention") && a.bool("use_sliding_window_attention")
         for i in 0..<(try a.int("num_layers")) {
-            var config: [String: KerasJSON] = ["layer_norm_epsilon": .number(epsilon), "head_dim": .int(try a.int("head_dim")),
+            var config: JSONObject = ["layer_norm_epsilon": .double(epsilon), "head_dim": .int(try a.int("head_dim")),
                                                "use_sliding_window_attention": .bool(sliding && i % 2 == 0)]
             if let v = a.config["attention_logit_soft_cap"] { config["logit_soft_cap"] = v }
             if let v = a.config["sliding_window_size"] { config["sliding_window_size"] = v }
             x = g.hub("GemmaDecoderBlock", "decoder_block_\(i)", config: config, [x.json], kwargs: ["padding_mask": padding.json])
         }
-        g.output(g.hub("RMSNormalization", "final_normalization", config: ["epsilon": .number(epsilon)], [x.json]))
+        g.output(g.hub("RMSNormalization", "final_normalization", config: ["epsilon": .double(epsilon)], [x.json]))
     }
 
     static func vit(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
         let shape = try a.ints("image_shape")
         let images = g.input("images", shape: shape, dtype: "float32")
-        var patching: [String: KerasJSON] = ["patch_size": .array(try a.ints("patch_size", count: 2).map { .int($0) })]
+        var patching: JSONObject = ["patch_size": .array(try a.ints("patch_size", count: 2).map { .int($0) })]
         for key in ["use_class_token", "data_format"] { if let v = a.config[key] { patching[key] = v } }
         let x = g.hub("ViTPatchingAndEmbedding", "vit_patching_and_embedding", config: patching, [images.json])
-        var encoder: [String: KerasJSON] = ["num_layers": .int(try a.int("num_layers"))]
+        var encoder: JSONObject = ["num_layers": .int(try a.int("num_layers"))]
         for key in ["layer_norm_epsilon", "attention_dropout"] { if let v = a.config[key] { encoder[key] = v } }
         g.output(g.hub("ViTEncoder", "vit_encoder", config: encoder, [x.json]))
     }

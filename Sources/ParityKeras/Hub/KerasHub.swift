@@ -67,7 +67,7 @@ struct HubGraph {
         var index: Int = 0
         var json: KerasJSON {
             .object(["class_name": .string("__keras_tensor__"),
-                     "config": .object(["keras_history": .array([.string(layer), .number(0), .number(Double(index))])])])
+                     "config": .object(["keras_history": .array([.string(layer), .int(0), .int(index)])])])
         }
     }
 
@@ -78,7 +78,7 @@ struct HubGraph {
     mutating func input(_ name: String, shape: [Int?], dtype: String) -> Ref {
         entries.append(.object(["class_name": .string("InputLayer"), "module": .string("keras.layers"), "name": .string(name),
                                 "config": .object(["name": .string(name), "dtype": .string(dtype),
-                                                   "batch_shape": .array([.null] + shape.map { $0.map { .number(Double($0)) } ?? .null })]),
+                                                   "batch_shape": .array([.null] + shape.map { $0.map { .int($0) } ?? .null })]),
                                 "inbound_nodes": .array([])]))
         let t = Ref(layer: name)
         inputs.append((name, t))
@@ -87,8 +87,8 @@ struct HubGraph {
 
     /// A layer (`module` `keras.layers` or KerasHub's) called on `args` and keyword `kwargs`.
     @discardableResult
-    mutating func layer(_ className: String, _ name: String, module: String = "keras.layers", config: [String: KerasJSON] = [:],
-                        _ args: [KerasJSON], kwargs: [String: KerasJSON] = [:]) -> Ref {
+    mutating func layer(_ className: String, _ name: String, module: String = "keras.layers", config: JSONObject = [:],
+                        _ args: [KerasJSON], kwargs: JSONObject = [:]) -> Ref {
         var fields = config
         fields["name"] = .string(name)
         entries.append(.object(["class_name": .string(className), "module": .string(module), "name": .string(name),
@@ -99,33 +99,29 @@ struct HubGraph {
 
     /// A KerasHub layer.
     @discardableResult
-    mutating func hub(_ className: String, _ name: String, config: [String: KerasJSON] = [:], _ args: [KerasJSON],
-                      kwargs: [String: KerasJSON] = [:]) -> Ref {
+    mutating func hub(_ className: String, _ name: String, config: JSONObject = [:], _ args: [KerasJSON],
+                      kwargs: JSONObject = [:]) -> Ref {
         layer(className, name, module: "keras_hub.src.layers", config: config, args, kwargs: kwargs)
     }
 
     /// A `keras.ops` operation node (`module` `keras.src.ops.<family>`).
-    mutating func operation(_ className: String, _ name: String, family: String = "numpy", config: [String: KerasJSON] = [:],
+    mutating func operation(_ className: String, _ name: String, family: String = "numpy", config: JSONObject = [:],
                             _ args: [KerasJSON]) -> Ref {
         layer(className, name, module: "keras.src.ops.\(family)", config: config, args)
     }
 
-    mutating func output(_ tensor: Ref) { outputs = .array([.string(tensor.layer), .number(0), .number(Double(tensor.index))]) }
+    mutating func output(_ tensor: Ref) { outputs = .array([.string(tensor.layer), .int(0), .int(tensor.index)]) }
 
     mutating func outputs(_ named: [String: Ref]) {
-        outputs = .object(named.mapValues { .array([.string($0.layer), .number(0), .number(Double($0.index))]) })
+        outputs = .object(JSONObject(named.mapValues { KerasJSON.array([.string($0.layer), .int(0), .int($0.index)]) }))
     }
 
     func config(name: String) -> KerasJSON {
         .object(["class_name": .string("Functional"), "module": .string("keras.src.models.functional"),
                  "config": .object(["name": .string(name), "layers": .array(entries),
-                                    "input_layers": .object(Dictionary(uniqueKeysWithValues: inputs.map { ($0.0, .array([.string($0.1.layer), .number(0), .number(0)])) })),
+                                    "input_layers": .object(JSONObject(inputs.map { ($0.0, KerasJSON.array([.string($0.1.layer), .int(0), .int(0)])) })),
                                     "output_layers": outputs])])
     }
-}
-
-extension KerasJSON {
-    static func int(_ value: Int) -> KerasJSON { .number(Double(value)) }
 }
 
 /// KerasHub's attention masks (`keras_hub/src/layers/modeling/transformer_layer_utils.py`), as 0/1

@@ -9,10 +9,10 @@ extension KerasOperations {
         "SaturateCast": { layer in CastOperation(op: "SaturateCast", dtype: try layer.string("dtype"), saturate: true) },
         "ConvertToTensor": { layer in try castOrIdentity(layer) },
         "Array": { layer in try castOrIdentity(layer) },
-        "OnesLike": { layer in FillOperation(op: "OnesLike", fill: .number(1), dtype: try layer.optionalDType()) },
-        "ZerosLike": { layer in FillOperation(op: "ZerosLike", fill: .number(0), dtype: try layer.optionalDType()) },
+        "OnesLike": { layer in FillOperation(op: "OnesLike", fill: .int(1), dtype: try layer.optionalDType()) },
+        "ZerosLike": { layer in FillOperation(op: "ZerosLike", fill: .int(0), dtype: try layer.optionalDType()) },
         // Keras's `empty_like` returns zeros on TensorFlow (`tf.zeros_like`).
-        "EmptyLike": { layer in FillOperation(op: "EmptyLike", fill: .number(0), dtype: try layer.optionalDType()) },
+        "EmptyLike": { layer in FillOperation(op: "EmptyLike", fill: .int(0), dtype: try layer.optionalDType()) },
         "FullLike": { layer in FillOperation(op: "FullLike", fill: nil, dtype: try layer.optionalDType()) },
     ]
 

@@ -11,7 +11,7 @@ extension KerasOperations {
         "Outer": { _ in ProductOperation(op: "Outer", kind: .outer) },
         "Inner": { _ in ProductOperation(op: "Inner", kind: .inner) },
         "Vdot": { _ in ProductOperation(op: "Vdot", kind: .vdot) },
-        "Tensordot": { layer in ProductOperation(op: "Tensordot", kind: .tensordot(try layer.has("axes") ? layer.value("axes") : .number(2))) },
+        "Tensordot": { layer in ProductOperation(op: "Tensordot", kind: .tensordot(try layer.has("axes") ? layer.value("axes") : .int(2))) },
         "Einsum": { layer in EinsumOperation(subscripts: try layer.string("subscripts")) },
     ]
 }

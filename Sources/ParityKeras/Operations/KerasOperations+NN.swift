@@ -61,8 +61,8 @@ struct WindowOptions: Sendable {
     var dilations: KerasJSON
 
     init(_ layer: KerasLayerConfig) throws {
-        strides = try layer.has("strides") ? layer.value("strides") : .number(1)
-        dilations = try layer.has("dilation_rate") ? layer.value("dilation_rate") : .number(1)
+        strides = try layer.has("strides") ? layer.value("strides") : .int(1)
+        dilations = try layer.has("dilation_rate") ? layer.value("dilation_rate") : .int(1)
         let name = try layer.has("padding") ? layer.string("padding") : "valid"
         switch name.lowercased() {
         case "valid": padding = .valid

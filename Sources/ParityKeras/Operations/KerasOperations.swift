@@ -8,9 +8,9 @@ import ParityNN
 /// TensorFlow backend (`keras/src/backend/tensorflow/`), including its dtype rules (`dtypes.result_type`).
 ///
 /// Dtypes: Keras's integer and bool tensors are Parity int64 (bool as 0/1); floats are the run's float
-/// dtype. Integer arithmetic runs through Float64, exact for magnitudes below 2^53. A JSON number does
-/// not say whether Python wrote `3` or `3.0`: a whole number combined with an integer tensor is taken as
-/// a Python int (so `ids + 1.0` would stay integer where Keras gives floats).
+/// dtype. Integer arithmetic runs through Float64, exact for magnitudes below 2^53. A constant is a
+/// Python int or float as `json.dumps` wrote it (`3` or `3.0`, ``JSONValue/int(_:)`` or
+/// ``JSONValue/double(_:)``), so `ids + 1.0` gives floats as in Keras.
 ///
 /// One table: adding an operation is one entry in one family's table (`KerasOperations+<Family>.swift`).
 public enum KerasOperations {
@@ -170,15 +170,17 @@ struct KerasConstant {
 
     init?(_ json: KerasJSON) {
         switch json {
-        case .number(let d):
-            (shape, values, isFloat) = ([], [d], d != d.rounded())
+        case .int(let i):
+            (shape, values, isFloat) = ([], [Double(i)], false)
+        case .double(let d):
+            (shape, values, isFloat) = ([], [d], true)
         case .bool(let flag):
             (shape, values, isFloat) = ([], [flag ? 1 : 0], false)
         case .array:
             guard let (shape, values) = KerasConstant.nested(json) else { return nil }
             self.shape = shape
             self.values = values
-            isFloat = values.contains { $0 != $0.rounded() }
+            isFloat = KerasConstant.holdsFloat(json)
         case .object:
             guard let className = json["class_name"]?.string, ["__numpy__", "__tensor__"].contains(className),
                   let inner = json["config"], let value = inner["value"], let dtype = inner["dtype"]?.string,
@@ -188,6 +190,12 @@ struct KerasConstant {
             isFloat = dtype.contains("float")
         default: return nil
         }
+    }
+
+    /// Whether nested lists hold a Python float (NumPy makes the whole array float then).
+    static func holdsFloat(_ json: KerasJSON) -> Bool {
+        if case .double = json { return true }
+        return json.array?.contains(where: holdsFloat) ?? false
     }
 
     /// The shape and row-major values of nested JSON lists of numbers.

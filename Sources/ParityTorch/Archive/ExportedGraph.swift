@@ -1,4 +1,5 @@
 import Foundation
+import ParityFormats
 
 /// One argument of a serialized node (`Argument` in `torch/_export/serde/schema.py`: a tagged union
 /// written as a one-key object, `{"as_int": 3}`, `{"as_tensor": {"name": "x"}}`, ...).
@@ -110,7 +111,7 @@ public struct ExportedGraph: Sendable {
 enum GraphParser {
     struct Failure: Error { let path: String; let reason: String }
 
-    static func graph(_ json: SerializedJSON, path: String) throws -> ExportedGraph {
+    static func graph(_ json: JSONValue, path: String) throws -> ExportedGraph {
         guard let nodes = json["nodes"]?.array, let inputs = json["inputs"]?.array, let outputs = json["outputs"]?.array else {
             throw Failure(path: path, reason: "a graph needs 'inputs', 'nodes' and 'outputs' lists")
         }
@@ -135,7 +136,7 @@ enum GraphParser {
             tensorMeta: meta)
     }
 
-    static func tensorMeta(_ json: SerializedJSON, path: String) throws -> TorchTensorMeta {
+    static func tensorMeta(_ json: JSONValue, path: String) throws -> TorchTensorMeta {
         guard let dtype = json["dtype"]?.int, let sizes = json["sizes"]?.array else {
             throw Failure(path: path, reason: "tensor meta needs 'dtype' and 'sizes'")
         }
@@ -145,9 +146,9 @@ enum GraphParser {
         })
     }
 
-    static func kinds(_ v: SerializedJSON) -> String { v.object.map { $0.keys.sorted().joined(separator: ",") } ?? "\(v)" }
+    static func kinds(_ v: JSONValue) -> String { v.object.map { $0.keys.sorted().joined(separator: ",") } ?? "\(v)" }
 
-    static func node(_ json: SerializedJSON, path: String) throws -> TorchNode {
+    static func node(_ json: JSONValue, path: String) throws -> TorchNode {
         guard var target = json["target"]?.string, let inputs = json["inputs"]?.array, let outputs = json["outputs"]?.array else {
             throw Failure(path: path, reason: "a node needs 'target', 'inputs' and 'outputs'")
         }
@@ -178,7 +179,18 @@ enum GraphParser {
         }
     }
 
-    static func argument(_ json: SerializedJSON, path: String) throws -> TorchArgument {
+    /// A float in torch's schema: a JSON number, or the string `"Infinity"`, `"-Infinity"` or `"NaN"`, as
+    /// `torch/_export/serde/serialize.py` (`_dataclass_to_dict`) writes non-finite floats for `json.dumps(allow_nan=False)`.
+    static func float(_ v: JSONValue) -> Double? {
+        switch v {
+        case .string("Infinity"): return .infinity
+        case .string("-Infinity"): return -.infinity
+        case .string("NaN"): return .nan
+        default: return v.double
+        }
+    }
+
+    static func argument(_ json: JSONValue, path: String) throws -> TorchArgument {
         guard let object = json.object, let (kind, v) = object.first, object.count == 1 else {
             throw Failure(path: path, reason: "an argument is a one-key object; received \(kinds(json))")
         }
@@ -197,8 +209,8 @@ enum GraphParser {
             return .none
         case "as_int": guard let i = v.int else { throw fail() }; return .int(i)
         case "as_ints": guard let a = v.array else { throw fail() }; return .ints(try a.map { guard let i = $0.int else { throw fail() }; return i })
-        case "as_float": guard let d = v.double else { throw fail() }; return .float(d)
-        case "as_floats": guard let a = v.array else { throw fail() }; return .floats(try a.map { guard let d = $0.double else { throw fail() }; return d })
+        case "as_float": guard let d = float(v) else { throw fail() }; return .float(d)
+        case "as_floats": guard let a = v.array else { throw fail() }; return .floats(try a.map { guard let d = float($0) else { throw fail() }; return d })
         case "as_bool": guard let b = v.bool else { throw fail() }; return .bool(b)
         case "as_bools": guard let a = v.array else { throw fail() }; return .bools(try a.map { guard let b = $0.bool else { throw fail() }; return b })
         case "as_string": guard let s = v.string else { throw fail() }; return .string(s)

@@ -101,8 +101,8 @@ struct PT2Archive {
     /// constants one), keyed by fqn.
     func payload(config name: String, directory: String) throws -> [String: Tensor] {
         guard let data = record(name) else { return [:] }
-        let json: SerializedJSON
-        do { json = try SerializedJSON.parse(data) } catch {
+        let json: JSONValue
+        do { json = try JSONValue.parse(data) } catch {
             throw TorchError.malformedProgram(file: file, path: prefix + name, reason: "invalid JSON (\(error))")
         }
         guard let config = json["config"]?.object else {

@@ -55,7 +55,8 @@ public struct KerasCompileConfig: Sendable {
         switch json {
         case .null: return .none
         case .bool(let b): return .bool(b)
-        case .number(let x): return .number(x)
+        case .int(let i): return .number(Double(i))
+        case .double(let x): return .number(x)
         case .string(let s): return .string(s)
         case .array(let items): return .sequence(try items.map { try value($0, key: key) })
         case .object:
