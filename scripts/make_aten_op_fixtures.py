@@ -314,6 +314,14 @@ row("aten.einsum.default", equation="bhqd,bhkd->bhqk", tensors=[F((1, 2, 3, 4)),
 row("aten.einsum.default", equation="i,j->ij", tensors=[F((3,)), F((4,))])
 row("aten.einsum.default", equation="...ij->...ji", tensors=[F((2, 3, 4))])
 row("aten.einsum.default", equation="bij,jk", tensors=[F((2, 3, 4)), F((4, 5))])
+FILE = "math"
+row("aten._cdist_forward.default", x1=F((2, 3, 4)), x2=F((2, 5, 4)), p=2.0, compute_mode=None)
+row("aten._cdist_forward.default", x1=F((4, 3)), x2=F((30, 3)), p=2.0, compute_mode=None)
+row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=1.0, compute_mode=None)
+row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=3.0, compute_mode=2)
+row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=math.inf, compute_mode=None, grad=False)
+row("aten._pdist_forward.default", self=F((4, 3)), p=2.0)
+FILE = "nn"
 row("aten.outer.default", self=F((3,)), vec2=F((4,)))
 row("aten.scaled_dot_product_attention.default", query=F((1, 2, 4, 4)), key=F((1, 2, 5, 4)), value=F((1, 2, 5, 4)))
 row("aten.scaled_dot_product_attention.default", query=F((1, 2, 4, 4)), key=F((1, 2, 4, 4)), value=F((1, 2, 4, 4)), is_causal=True)
