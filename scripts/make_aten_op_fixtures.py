@@ -258,6 +258,8 @@ row("aten.repeat_interleave.self_int", self=F((2, 3)), repeats=2, dim=1)
 row("aten.pixel_shuffle.default", self=F((1, 8, 2, 3)), upscale_factor=2)
 row("aten.pixel_unshuffle.default", self=F((1, 2, 4, 6)), downscale_factor=2)
 row("aten.channel_shuffle.default", self=F((1, 6, 2, 2)), groups=3)
+row("aten.as_strided.default", self=F((4, 5)), size=[3, 3], stride=[5, 2], storage_offset=1)
+row("aten.as_strided.default", self=F((12,)), size=[3, 4], stride=[2, 1])  # overlapping windows
 row("aten.unfold.default", self=F((2, 7)), dimension=1, size=3, step=2)
 row("aten.index_select.default", self=X, dim=1, index=T(torch.tensor([2, 0, 2])))
 row("aten.gather.default", self=F((3, 4)), dim=1, index=I((3, 2), 0, 4))
