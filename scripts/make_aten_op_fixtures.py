@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the ATen operator table of Tests/Fixtures/torch/:
 
-  aten_ops_{math,shapes,nn}.json
+  aten_ops_{math,shapes,nn,pooling}.json
                   one row per operator call: the target (`aten.add.Tensor`), its arguments by schema name,
                   the input tensors, PyTorch's outputs in float32 and float64 and, for differentiable rows,
                   the vector-Jacobian product of a fixed cotangent (see `cotangent`) in float64 (torch.autograd), so that
@@ -74,7 +74,7 @@ class T:
 
 
 ROWS = []
-# The table is three files, aten_ops_<FILE>.json, each under the repository's fixture size budget.
+# The table is four files, aten_ops_<FILE>.json, each under the repository's fixture size budget.
 FILE = "math"
 
 
@@ -456,6 +456,7 @@ row("aten.conv3d.default", input=F((1, 2, 4, 5, 3)), weight=F((3, 2, 2, 3, 2), -
 row("aten.conv_transpose1d.default", input=F((1, 4, 5)), weight=F((4, 2, 3), -0.5, 0.5), bias=F((2,)), stride=[2], padding=[1], output_padding=[1])
 row("aten.conv_transpose2d.input", input=F((1, 4, 3, 4)), weight=F((4, 1, 3, 3), -0.5, 0.5), bias=F((2,)), stride=[2, 1], groups=2, dilation=[1, 2])
 row("aten.conv_transpose3d.input", input=F((1, 2, 2, 3, 2)), weight=F((2, 3, 2, 2, 2), -0.5, 0.5), bias=None, stride=[2, 1, 2])
+FILE = "pooling"
 row("aten.max_pool2d.default", self=IMG, kernel_size=[3, 2], stride=[2, 2], padding=[1, 1], ceil_mode=True)
 row("aten.max_pool2d.default", self=IMG, kernel_size=[2, 2], dilation=[2, 1])
 row("aten.max_pool2d.default", self=F((1, 4, 4), special=[1.0, 1.0, math.nan, 0.5, 1.0, 1.0]), kernel_size=[2, 2])  # ties, NaN: the gradient's one position
@@ -467,6 +468,15 @@ row("aten.im2col.default", self=F((2, 3, 5, 4)), kernel_size=[3, 2], dilation=[1
 row("aten.im2col.default", self=F((2, 4, 4)), kernel_size=[2, 2], dilation=[1, 1], padding=[0, 0], stride=[2, 2])
 row("aten.col2im.default", self=F((2, 12, 6)), output_size=[5, 4], kernel_size=[3, 2], dilation=[1, 2], padding=[1, 0], stride=[2, 1])
 row("aten.col2im.default", self=F((8, 4)), output_size=[4, 4], kernel_size=[2, 2], dilation=[1, 1], padding=[0, 0], stride=[2, 2])
+FILE = "nn"
+FILE = "pooling"
+VOL = F((1, 2, 4, 5, 3))
+row("aten.avg_pool3d.default", self=VOL, kernel_size=[2, 3, 2], stride=[2, 2, 1], padding=[1, 1, 0], ceil_mode=True, count_include_pad=False)
+row("aten.avg_pool3d.default", self=VOL, kernel_size=[2, 2, 2], divisor_override=3)
+row("aten.max_pool3d.default", self=VOL, kernel_size=[2, 2, 2], stride=[1, 2, 1], padding=[1, 0, 1])
+row("aten.max_pool3d_with_indices.default", self=VOL, kernel_size=[3, 2, 2], stride=[1, 2, 1], padding=[1, 1, 0], dilation=[1, 2, 1])
+row("aten._adaptive_avg_pool3d.default", self=VOL, output_size=[3, 2, 2])
+row("aten.adaptive_avg_pool3d.default", self=VOL, output_size=[2, 3, 1])
 FILE = "nn"
 row("aten.adaptive_avg_pool1d.default", self=F((2, 3, 7)), output_size=[3])
 row("aten._adaptive_avg_pool2d.default", self=F((1, 2, 7, 5)), output_size=[3, 2])
