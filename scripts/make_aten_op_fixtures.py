@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the ATen operator table of Tests/Fixtures/torch/:
 
-  aten_ops_{math,shapes,nn}.json
+  aten_ops_{math,shapes,nn,pooling}.json
                   one row per operator call: the target (`aten.add.Tensor`), its arguments by schema name,
                   the input tensors, PyTorch's outputs in float32 and float64 and, for differentiable rows,
                   the vector-Jacobian product of a fixed cotangent (see `cotangent`) in float64 (torch.autograd), so that
@@ -74,7 +74,7 @@ class T:
 
 
 ROWS = []
-# The table is three files, aten_ops_<FILE>.json, each under the repository's fixture size budget.
+# The table is four files, aten_ops_<FILE>.json, each under the repository's fixture size budget.
 FILE = "math"
 
 
@@ -258,6 +258,8 @@ row("aten.repeat_interleave.self_int", self=F((2, 3)), repeats=2, dim=1)
 row("aten.pixel_shuffle.default", self=F((1, 8, 2, 3)), upscale_factor=2)
 row("aten.pixel_unshuffle.default", self=F((1, 2, 4, 6)), downscale_factor=2)
 row("aten.channel_shuffle.default", self=F((1, 6, 2, 2)), groups=3)
+row("aten.as_strided.default", self=F((4, 5)), size=[3, 3], stride=[5, 2], storage_offset=1)
+row("aten.as_strided.default", self=F((12,)), size=[3, 4], stride=[2, 1])  # overlapping windows
 row("aten.unfold.default", self=F((2, 7)), dimension=1, size=3, step=2)
 row("aten.index_select.default", self=X, dim=1, index=T(torch.tensor([2, 0, 2])))
 row("aten.gather.default", self=F((3, 4)), dim=1, index=I((3, 2), 0, 4))
@@ -314,6 +316,14 @@ row("aten.einsum.default", equation="bhqd,bhkd->bhqk", tensors=[F((1, 2, 3, 4)),
 row("aten.einsum.default", equation="i,j->ij", tensors=[F((3,)), F((4,))])
 row("aten.einsum.default", equation="...ij->...ji", tensors=[F((2, 3, 4))])
 row("aten.einsum.default", equation="bij,jk", tensors=[F((2, 3, 4)), F((4, 5))])
+FILE = "math"
+row("aten._cdist_forward.default", x1=F((2, 3, 4)), x2=F((2, 5, 4)), p=2.0, compute_mode=None)
+row("aten._cdist_forward.default", x1=F((4, 3)), x2=F((30, 3)), p=2.0, compute_mode=None)
+row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=1.0, compute_mode=None)
+row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=3.0, compute_mode=2)
+row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=math.inf, compute_mode=None, grad=False)
+row("aten._pdist_forward.default", self=F((4, 3)), p=2.0)
+FILE = "nn"
 row("aten.outer.default", self=F((3,)), vec2=F((4,)))
 row("aten.scaled_dot_product_attention.default", query=F((1, 2, 4, 4)), key=F((1, 2, 5, 4)), value=F((1, 2, 5, 4)))
 row("aten.scaled_dot_product_attention.default", query=F((1, 2, 4, 4)), key=F((1, 2, 4, 4)), value=F((1, 2, 4, 4)), is_causal=True)
@@ -446,6 +456,7 @@ row("aten.conv3d.default", input=F((1, 2, 4, 5, 3)), weight=F((3, 2, 2, 3, 2), -
 row("aten.conv_transpose1d.default", input=F((1, 4, 5)), weight=F((4, 2, 3), -0.5, 0.5), bias=F((2,)), stride=[2], padding=[1], output_padding=[1])
 row("aten.conv_transpose2d.input", input=F((1, 4, 3, 4)), weight=F((4, 1, 3, 3), -0.5, 0.5), bias=F((2,)), stride=[2, 1], groups=2, dilation=[1, 2])
 row("aten.conv_transpose3d.input", input=F((1, 2, 2, 3, 2)), weight=F((2, 3, 2, 2, 2), -0.5, 0.5), bias=None, stride=[2, 1, 2])
+FILE = "pooling"
 row("aten.max_pool2d.default", self=IMG, kernel_size=[3, 2], stride=[2, 2], padding=[1, 1], ceil_mode=True)
 row("aten.max_pool2d.default", self=IMG, kernel_size=[2, 2], dilation=[2, 1])
 row("aten.max_pool2d.default", self=F((1, 4, 4), special=[1.0, 1.0, math.nan, 0.5, 1.0, 1.0]), kernel_size=[2, 2])  # ties, NaN: the gradient's one position
@@ -457,6 +468,15 @@ row("aten.im2col.default", self=F((2, 3, 5, 4)), kernel_size=[3, 2], dilation=[1
 row("aten.im2col.default", self=F((2, 4, 4)), kernel_size=[2, 2], dilation=[1, 1], padding=[0, 0], stride=[2, 2])
 row("aten.col2im.default", self=F((2, 12, 6)), output_size=[5, 4], kernel_size=[3, 2], dilation=[1, 2], padding=[1, 0], stride=[2, 1])
 row("aten.col2im.default", self=F((8, 4)), output_size=[4, 4], kernel_size=[2, 2], dilation=[1, 1], padding=[0, 0], stride=[2, 2])
+FILE = "nn"
+FILE = "pooling"
+VOL = F((1, 2, 4, 5, 3))
+row("aten.avg_pool3d.default", self=VOL, kernel_size=[2, 3, 2], stride=[2, 2, 1], padding=[1, 1, 0], ceil_mode=True, count_include_pad=False)
+row("aten.avg_pool3d.default", self=VOL, kernel_size=[2, 2, 2], divisor_override=3)
+row("aten.max_pool3d.default", self=VOL, kernel_size=[2, 2, 2], stride=[1, 2, 1], padding=[1, 0, 1])
+row("aten.max_pool3d_with_indices.default", self=VOL, kernel_size=[3, 2, 2], stride=[1, 2, 1], padding=[1, 1, 0], dilation=[1, 2, 1])
+row("aten._adaptive_avg_pool3d.default", self=VOL, output_size=[3, 2, 2])
+row("aten.adaptive_avg_pool3d.default", self=VOL, output_size=[2, 3, 1])
 FILE = "nn"
 row("aten.adaptive_avg_pool1d.default", self=F((2, 3, 7)), output_size=[3])
 row("aten._adaptive_avg_pool2d.default", self=F((1, 2, 7, 5)), output_size=[3, 2])

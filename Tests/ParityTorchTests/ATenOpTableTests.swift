@@ -4,7 +4,7 @@ import ParityTestSupport
 @testable import ParityTorch
 import ParityNN
 
-/// The operator table `Tests/Fixtures/torch/aten_ops_{math,shapes,nn}.json` (written by
+/// The operator table `Tests/Fixtures/torch/aten_ops_{math,shapes,nn,pooling}.json` (written by
 /// `scripts/make_aten_op_fixtures.py`): one ATen call per row with PyTorch's float32 and float64 outputs
 /// and, for differentiable rows, `torch.autograd`'s float64 vector-Jacobian product. Each row runs as a
 /// one-node program, so every operator is checked on its own, forward and backward.
@@ -18,7 +18,7 @@ struct ATenOpTableTests {
         var testDescription: String { "\(target) (\(file) #\(index))" }
     }
 
-    static let files = ["math", "shapes", "nn"]
+    static let files = ["math", "shapes", "nn", "pooling"]
     static let rows: [Row] = files.flatMap { file -> [Row] in
         guard let list = (try? Fixtures.json("torch/aten_ops_\(file).json"))?["rows"]?.array else { return [] }
         return list.enumerated().map { Row(file: file, index: $0.offset, json: $0.element) }

@@ -5,10 +5,17 @@ import ParityNN
 /// left to right, each pair as one batched matrix product (batch labels, then the labels of the left
 /// operand only, then the contracted ones; labels of one operand that the output does not keep are
 /// summed first), as `torch.einsum`'s `sumproduct_pair` does; `...` spans the broadcast axes.
+///
+/// Distances (`aten/src/ATen/native/Distance.cpp`): `_cdist_forward(x1 (…, P, M), x2 (…, R, M), p,
+/// compute_mode)` is `(Σ|a − b|ᵖ)^(1/p)` over the last axis (p = 0: the count of differences, ∞: the
+/// largest), except for p = 2 with `compute_mode` 1, or 0/None and P or R over 25, which takes
+/// `_euclidean_dist`'s matrix product `[−2·x1, |x1|², 1]·[x2, 1, |x2|²]ᵀ` clamped at 1e-30, square
+/// root; `_pdist_forward(x (N, M), p)` is the rows i < j of that distance, row-major.
 enum LinearAlgebraOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.linear.default", "aten.addmm.default", "aten.mm.default", "aten.bmm.default", "aten.matmul.default", "aten.t.default",
         "aten.baddbmm.default", "aten.einsum.default", "aten.mv.default", "aten.dot.default", "aten.outer.default", "aten.vdot.default",
+        "aten._cdist_forward.default", "aten._pdist_forward.default",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
@@ -27,6 +34,17 @@ enum LinearAlgebraOps: ATenFamily {
             var base = try c.tensor("self")
             if beta != 1 { base = try b.multiply(base, b.scalar(beta, like: base)) }
             return [try b.add(base, product)]
+        case "aten._cdist_forward.default":
+            return [try distances(c, c.tensor("x1"), c.tensor("x2"), p: c.double("p"), mode: c.optionalInt("compute_mode") ?? 0)]
+        case "aten._pdist_forward.default":
+            let x = try c.tensor("self")
+            guard c.rank(x) == 2 else { throw c.fail("self", "expected (N, M); received \(c.shape(x))") }
+            // Only the pairs i < j (the diagonal's zero distance would give sqrt an infinite derivative).
+            let n = c.shape(x)[0]
+            let first: [Int64] = (0..<n).flatMap { i in Array(repeating: Int64(i), count: n - i - 1) }
+            let second: [Int64] = (0..<n).flatMap { i in ((i + 1)..<n).map { Int64($0) } }
+            let rows = { (index: [Int64]) throws -> B.Value in try b.apply(Gather(axis: 0), [x, b.constant(Tensor(shape: [index.count], int64: index))]) }
+            return [try norm(c, b.unary(.abs, b.subtract(rows(first), rows(second))), p: c.double("p", default: 2))]
         case "aten.mv.default":
             return [try matmul(c, c.tensor("self"), c.tensor("vec"))]
         case "aten.dot.default", "aten.vdot.default":
@@ -60,6 +78,40 @@ enum LinearAlgebraOps: ATenFamily {
 
     /// `torch.matmul`: a 1-D left operand is a row vector and a 1-D right operand a column vector,
     /// their added axis removed from the result.
+    /// The p-norm distances between the rows of `x1` (…, P, M) and `x2` (…, R, M): (…, P, R).
+    static func distances<B: Builder>(_ c: ATenCall<B>, _ x1: B.Value, _ x2: B.Value, p: Double, mode: Int) throws -> B.Value {
+        let b = c.b
+        let (s1, s2) = (c.shape(x1), c.shape(x2))
+        guard s1.count >= 2, s2.count == s1.count, s1.last == s2.last else { throw c.fail("x2", "shapes \(s1) and \(s2) do not pair rows") }
+        guard p >= 0 else { throw c.fail("p", "must be non-negative; received \(p)") }
+        let (rows, columns) = (s1[s1.count - 2], s2[s2.count - 2])
+        if p == 2 && (mode == 1 || (mode == 0 && (rows > 25 || columns > 25))) {
+            let sq1 = try b.reduce(.sum, b.multiply(x1, x1), axes: [-1], keepDims: true, numerics: TorchNumerics.reduction)
+            let sq2 = try b.reduce(.sum, b.multiply(x2, x2), axes: [-1], keepDims: true, numerics: TorchNumerics.reduction)
+            let left = try b.concat([b.multiply(x1, b.scalar(-2, like: x1)), sq1, b.broadcast(b.scalar(1, like: x1), to: c.shape(sq1))], axis: s1.count - 1)
+            let right = try b.concat([x2, b.broadcast(b.scalar(1, like: x2), to: c.shape(sq2)), sq2], axis: s2.count - 1)
+            let rank = s2.count
+            let product = try matmul(c, left, b.permute(right, Array(0..<(rank - 2)) + [rank - 1, rank - 2]))
+            return try b.unary(.sqrt, b.binary(.maximum, product, b.scalar(1e-30, like: product)))
+        }
+        let a = try b.reshape(x1, Array(s1.dropLast()) + [1, s1[s1.count - 1]])
+        return try norm(c, b.unary(.abs, b.subtract(a, b.reshape(x2, Array(s2.dropLast(2)) + [1, columns, s2[s2.count - 1]]))), p: p)
+    }
+
+    /// The p-norm of `d` (absolute differences) over its last axis.
+    static func norm<B: Builder>(_ c: ATenCall<B>, _ d: B.Value, p: Double) throws -> B.Value {
+        let b = c.b
+        switch p {
+        case 0: return try b.reduce(.sum, b.cast(b.cast(d, to: .bool), to: b.type(of: d).dtype), axes: [-1], numerics: TorchNumerics.reduction)
+        case 1: return try b.reduce(.sum, d, axes: [-1], numerics: TorchNumerics.reduction)
+        case 2: return try b.unary(.sqrt, b.reduce(.sum, b.multiply(d, d), axes: [-1], numerics: TorchNumerics.reduction))
+        case .infinity: return try b.reduce(.max, d, axes: [-1])
+        default:
+            let powered = try b.binary(.power, d, b.scalar(p, like: d))
+            return try b.binary(.power, b.reduce(.sum, powered, axes: [-1], numerics: TorchNumerics.reduction), b.scalar(1 / p, like: d))
+        }
+    }
+
     static func matmul<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ y: B.Value) throws -> B.Value {
         let b = c.b
         let (xs, ys) = (c.shape(x), c.shape(y))

@@ -1,6 +1,7 @@
 import ParityNN
 
-/// `aten.avg_pool1d`, `aten.max_pool1d` and `adaptive_avg_pool1d` (ATen's own: the 2-D pool over `(…, 1, L)` with a `(1, k)`
+/// The 3-D pools (`avg_pool3d`, `max_pool3d` and `max_pool3d_with_indices` with the flat `d·H·W + h·W + w`,
+/// `adaptive_avg_pool3d`) take the same windows over three axes. `aten.avg_pool1d` and `adaptive_avg_pool1d` (ATen's own: the 2-D pool over `(…, 1, L)` with a `(1, k)`
 /// window or output `(1, L′)`), `aten.max_pool2d` (and `max_pool2d_with_indices`, whose indices are the flat `h·W + w` position of
 /// each window's first maximum, NaN counting as the maximum, as the CPU kernel's `val > max || isnan`
 /// picks it), `aten.avg_pool2d` and `aten.adaptive_avg_pool2d` (`_adaptive_avg_pool2d`) on NCHW, with PyTorch's
@@ -10,7 +11,9 @@ import ParityNN
 ///   would start the last window in the right padding;
 /// - average divisor: `divisor_override`, else the window clipped to `in + p` (`count_include_pad`)
 ///   or to the input (`count_include_pad=False`);
-/// - adaptive windows `[⌊i·in/out⌋, ⌈(i+1)·in/out⌉)`, the sum divided by the height then the width.
+/// - adaptive windows `[⌊i·in/out⌋, ⌈(i+1)·in/out⌉)`, the sum divided by the height then the width;
+///   `adaptive_max_pool2d` returns the maxima and their flat `H·W` indices as `max_pool2d_with_indices` does.
+/// - `max_pool1d` is the 2-D max pool over `(…, 1, L)` with a `(1, k)` window.
 ///
 /// `aten.im2col` (`F.unfold`) gathers the same windows without reducing them: `(N, C·kh·kw, L)`, the
 /// channel major, then the kernel row and column, `L` the output positions row-major, zeros in the padding;
@@ -22,7 +25,9 @@ import ParityNN
 enum PoolingOps: ATenFamily {
     static let targets: Set<String> = ["aten.max_pool2d.default", "aten.max_pool2d_with_indices.default", "aten.avg_pool2d.default", "aten.avg_pool1d.default", "aten.max_pool1d.default",
                                        "aten.adaptive_avg_pool1d.default", "aten.im2col.default", "aten.col2im.default",
-                                       "aten.adaptive_avg_pool2d.default", "aten._adaptive_avg_pool2d.default"]
+                                       "aten.avg_pool3d.default", "aten.max_pool3d.default", "aten.max_pool3d_with_indices.default",
+                                       "aten._adaptive_avg_pool3d.default", "aten.adaptive_avg_pool3d.default",
+                                       "aten.adaptive_avg_pool2d.default", "aten._adaptive_avg_pool2d.default", "aten.adaptive_max_pool2d.default"]
 
     struct Axis {
         /// Per output position, the input cells of its window (−1 outside the input).
@@ -72,6 +77,19 @@ enum PoolingOps: ATenFamily {
             return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
         }
         if c.target == "aten.col2im.default" { return [try col2im(c, c.floating(c.tensor("self")))] }
+        if c.target.contains("pool3d") {
+            // The 3-D pools: the same windows over (D, H, W).
+            let x = try c.floating(c.tensor("self"))
+            guard c.rank(x) >= 4 else { throw c.fail("self", "expected (N, C, D, H, W) or (C, D, H, W); received \(c.shape(x))") }
+            if c.target.contains("adaptive") { return [try adaptiveAverage(c, x, size: c.ints("output_size", count: 3))] }
+            let kernel = try c.ints("kernel_size", count: 3), stride = try c.ints("stride", default: [], count: 3)
+            let padding = try c.ints("padding", default: [0], count: 3)
+            if c.target == "aten.avg_pool3d.default" { return [try averagePool(c, x, kernel: kernel, stride: stride, padding: padding)] }
+            let axes = try windowAxes(c, spatial: Array(c.shape(x).suffix(3)), kernel: kernel, stride: stride, padding: padding,
+                                      dilation: c.ints("dilation", default: [1], count: 3))
+            let pooled = try maxWithIndices(c, x, axes)
+            return c.target == "aten.max_pool3d_with_indices.default" ? pooled : [pooled[0]]
+        }
         let x = try c.floating(c.tensor("self"))
         guard c.rank(x) >= 3 else { throw c.fail("self", "expected (N, C, H, W) or (C, H, W); received \(c.shape(x))") }
         let spatial = Array(c.shape(x).suffix(2))
@@ -109,6 +127,8 @@ enum PoolingOps: ATenFamily {
             return c.target == "aten.max_pool2d_with_indices.default" ? pooled : [pooled[0]]
         case "aten.adaptive_avg_pool2d.default", "aten._adaptive_avg_pool2d.default":
             return [try adaptiveAverage(c, x, size: c.ints("output_size", count: 2))]
+        case "aten.adaptive_max_pool2d.default":
+            return try maxWithIndices(c, x, adaptiveAxes(c, spatial: spatial, size: c.ints("output_size", count: 2)))
         default:
             throw c.unsupported("not in the pooling table")
         }
@@ -158,21 +178,29 @@ enum PoolingOps: ATenFamily {
         return try b.reshape(kept, (shape.count == 3 ? [batch] : []) + [channels, size[0], size[1]])
     }
 
-    /// `adaptive_avg_pool2d` of `x` (…, H, W) to `size`.
-    static func adaptiveAverage<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, size: [Int]) throws -> B.Value {
-        let spatial = Array(c.shape(x).suffix(2))
-        var axes: [Axis] = []
-        for i in 0..<2 {
+    /// The adaptive windows `[⌊i·in/out⌋, ⌈(i+1)·in/out⌉)` of each of the last `size.count` axes.
+    static func adaptiveAxes<B: Builder>(_ c: ATenCall<B>, spatial: [Int], size: [Int]) throws -> [Axis] {
+        try size.indices.map { i in
             let (n, out) = (spatial[i], size[i])
             guard out >= 1 else { throw c.fail("output_size", "must be positive; received \(size)") }
             let ranges = (0..<out).map { o in (o * n / out, ((o + 1) * n + out - 1) / out) }
             let width = ranges.map { $0.1 - $0.0 }.max() ?? 1
-            axes.append(Axis(cells: ranges.map { r in (0..<width).map { r.0 + $0 < r.1 ? r.0 + $0 : -1 } }, divisor: ranges.map { $0.1 - $0.0 }))
+            return Axis(cells: ranges.map { r in (0..<width).map { r.0 + $0 < r.1 ? r.0 + $0 : -1 } }, divisor: ranges.map { $0.1 - $0.0 })
         }
-        let sum = try windows(c, x, axes, fill: 0, reduce: .sum)
+    }
+
+    /// `adaptive_avg_pool2d` of `x` (…, H, W) to `size`.
+    static func adaptiveAverage<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, size: [Int]) throws -> B.Value {
+        let axes = try adaptiveAxes(c, spatial: Array(c.shape(x).suffix(size.count)), size: size)
+        // The sum divided by each axis's window length in turn (`sum / kh / kw`, 3-D `sum / kd / kh / kw`).
+        var out = try windows(c, x, axes, fill: 0, reduce: .sum)
         let dtype = c.b.type(of: x).dtype
-        let byHeight = try c.b.divide(sum, c.constant(axes[0].divisor.map(Double.init), shape: [size[0], 1], dtype: dtype))
-        return try c.b.divide(byHeight, c.constant(axes[1].divisor.map(Double.init), shape: [1, size[1]], dtype: dtype))
+        for (i, axis) in axes.enumerated() {
+            var along = Array(repeating: 1, count: size.count)
+            along[i] = size[i]
+            out = try c.b.divide(out, c.constant(axis.divisor.map(Double.init), shape: along, dtype: dtype))
+        }
+        return out
     }
 
     /// The windows of each spatial axis (`ceil_mode` and `count_include_pad` read from the call).
@@ -180,11 +208,11 @@ enum PoolingOps: ATenFamily {
         let stride = stride.isEmpty ? kernel : stride
         let ceil = try c.bool("ceil_mode", default: false)
         let includePad = try c.bool("count_include_pad", default: true)
-        for i in 0..<2 where padding[i] * 2 > kernel[i] {
+        for i in kernel.indices where padding[i] * 2 > kernel[i] {
             throw c.fail("padding", "pad should be at most half of the effective kernel size; received padding \(padding), kernel \(kernel)")
         }
         var axes: [Axis] = []
-        for i in 0..<2 {
+        for i in kernel.indices {
             let out = outputSize(spatial[i], kernel: kernel[i], stride: stride[i], padding: padding[i], dilation: dilation[i], ceil: ceil)
             guard out >= 1 else { throw c.fail("kernel_size", "the window does not fit an input of \(spatial)") }
             var cells: [[Int]] = [], divisor: [Int] = []
@@ -204,16 +232,16 @@ enum PoolingOps: ATenFamily {
 
     /// `avg_pool2d` of `x` (…, H, W): window sums divided by `divisor_override` or the window's count.
     static func averagePool<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, kernel: [Int], stride: [Int], padding: [Int]) throws -> B.Value {
-        guard c.rank(x) >= 3 else { throw c.fail("self", "expected (N, C, H, W) or (C, H, W); received \(c.shape(x))") }
-        let axes = try windowAxes(c, spatial: Array(c.shape(x).suffix(2)), kernel: kernel, stride: stride, padding: padding, dilation: [1, 1])
+        let k = kernel.count
+        guard c.rank(x) >= k + 1 else { throw c.fail("self", "expected \(k) spatial axes after (N, C) or C; received \(c.shape(x))") }
+        let axes = try windowAxes(c, spatial: Array(c.shape(x).suffix(k)), kernel: kernel, stride: stride, padding: padding,
+                                  dilation: Array(repeating: 1, count: k))
         let sum = try windows(c, x, axes, fill: 0, reduce: .sum)
-        let counts: [Double]
-        if let override = try c.optionalInt("divisor_override") {
-            counts = Array(repeating: Double(override), count: axes[0].cells.count * axes[1].cells.count)
-        } else {
-            counts = axes[0].divisor.flatMap { h in axes[1].divisor.map { Double(h * $0) } }
-        }
-        return try c.b.divide(sum, c.constant(counts, shape: [axes[0].cells.count, axes[1].cells.count], dtype: c.b.type(of: x).dtype))
+        let outputs = axes.map { $0.cells.count }
+        var counts: [Double] = [1]
+        for axis in axes { counts = counts.flatMap { p in axis.divisor.map { p * Double($0) } } }
+        if let override = try c.optionalInt("divisor_override") { counts = Array(repeating: Double(override), count: counts.count) }
+        return try c.b.divide(sum, c.constant(counts, shape: outputs, dtype: c.b.type(of: x).dtype))
     }
 
     /// The window maxima and, for each, the flat input position `h·W + w` of the first maximum in window
@@ -225,14 +253,8 @@ enum PoolingOps: ATenFamily {
         let patches = try windowRows(c, x, axes, fill: -.infinity)
         let rank = c.rank(patches)
         let position = try b.apply(ArgExtremum(maximum: true, axis: rank - 1, keepDims: true), [patches])
-        let width = c.shape(x)[c.rank(x) - 1]
-        var table: [Double] = []
-        for rows in axes[0].cells {
-            for cols in axes[1].cells {
-                for r in rows { for col in cols { table.append(Double(r < 0 || col < 0 ? -1 : r * width + col)) } }
-            }
-        }
-        let positions = try b.broadcast(c.constant(table, shape: Array(c.shape(patches).suffix(3)), dtype: .int64), to: c.shape(patches))
+        let (table, inner) = windowIndices(axes, spatial: Array(c.shape(x).suffix(axes.count)))
+        let positions = try b.broadcast(c.constant(table.map(Double.init), shape: inner, dtype: .int64), to: c.shape(patches))
         let index = try IndexingOps.gather(c, positions, axis: rank - 1, index: position, known: nil)
         let maximum = try IndexingOps.gather(c, patches, axis: rank - 1, index: position, known: nil)
         let shape = Array(c.shape(patches).dropLast())
@@ -241,25 +263,38 @@ enum PoolingOps: ATenFamily {
 
     /// Gathers every window as a row `[…, outH, outW, window]` and reduces it.
     static func windows<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis], fill: Double, reduce kind: ReductionKind) throws -> B.Value {
-        // A tied maximum sends its gradient to the window's first cell (`max_pool2d_with_indices_backward`).
-        try c.b.reduce(kind, windowRows(c, x, axes, fill: fill), axes: [-1], ties: kind == .max ? .first : .split)
+        try c.b.reduce(kind, windowRows(c, x, axes, fill: fill), axes: [-1])
     }
 
-    /// Every window as a row: `[…, outH, outW, window]`, `fill` outside the input.
-    static func windowRows<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis], fill: Double) throws -> B.Value {
-        let shape = c.shape(x)
-        let width = shape[shape.count - 1]
-        let (kh, kw) = (axes[0].cells.first?.count ?? 0, axes[1].cells.first?.count ?? 0)
+    /// The flat input position (`Σ cellₖ·strideₖ` over the spatial axes, −1 in the padding) of every window
+    /// cell: output positions row-major, then the window's cells row-major; and the rows' shape.
+    static func windowIndices(_ axes: [Axis], spatial: [Int]) -> (indices: [Int], shape: [Int]) {
+        let strides = Shape.strides(spatial)
+        var outputs: [[Int]] = [[]], cells: [[Int]] = [[]]
+        for axis in axes {
+            outputs = outputs.flatMap { p in (0..<axis.cells.count).map { p + [$0] } }
+            cells = cells.flatMap { p in (0..<(axis.cells.first?.count ?? 0)).map { p + [$0] } }
+        }
         var indices: [Int] = []
-        indices.reserveCapacity(axes[0].cells.count * axes[1].cells.count * kh * kw)
-        for rows in axes[0].cells {
-            for cols in axes[1].cells {
-                for r in rows {
-                    for col in cols { indices.append(r < 0 || col < 0 ? -1 : r * width + col) }
+        indices.reserveCapacity(outputs.count * cells.count)
+        for o in outputs {
+            for w in cells {
+                var flat = 0
+                for d in axes.indices {
+                    let cell = axes[d].cells[o[d]][w[d]]
+                    if cell < 0 { flat = -1; break }
+                    flat += cell * strides[d]
                 }
+                indices.append(flat)
             }
         }
-        return try c.b.apply(Remap(indices: indices, innerShape: [axes[0].cells.count, axes[1].cells.count, kh * kw],
-                                   batchRank: shape.count - 2, fill: fill, label: "pool windows"), [x])
+        return (indices, axes.map { $0.cells.count } + [cells.count])
+    }
+
+    /// Every window as a row: `[…, out₁, …, outₖ, window]`, `fill` outside the input.
+    static func windowRows<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis], fill: Double) throws -> B.Value {
+        let shape = c.shape(x)
+        let (indices, inner) = windowIndices(axes, spatial: Array(shape.suffix(axes.count)))
+        return try c.b.apply(Remap(indices: indices, innerShape: inner, batchRank: shape.count - axes.count, fill: fill, label: "pool windows"), [x])
     }
 }

@@ -7,7 +7,9 @@ import ParityNN
 /// chunk, so possibly fewer chunks) and `unbind` are slices; `roll` is two slices joined; `flip`,
 /// `repeat`, `tile`, `diagonal`, `unfold` and the pixel and channel shuffles are fixed rearrangements;
 /// `tril` / `triu` select with a constant mask; `meshgrid` broadcasts each 0-D or 1-D input along its
-/// own axis (`ij`), the first two axes swapped for `xy`.
+/// own axis (`ij`), the first two axes swapped for `xy`; `as_strided(size, stride, storage_offset)` reads
+/// its input as the contiguous storage a functional graph gives it (element `offset + Σ iₖ·strideₖ` of
+/// the row-major values).
 enum ShapeOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.view.default", "aten.reshape.default", "aten.flatten.using_ints", "aten.permute.default", "aten.transpose.int",
@@ -20,7 +22,7 @@ enum ShapeOps: ATenFamily {
         "aten.unfold.default", "aten.pixel_shuffle.default", "aten.pixel_unshuffle.default", "aten.channel_shuffle.default",
         "aten.native_channel_shuffle.default", "aten.repeat_interleave.self_int", "aten.atleast_1d.default",
         "aten.tensor_split.sections", "aten.tensor_split.indices", "aten.hsplit.int", "aten.vsplit.int",
-        "aten.meshgrid.default", "aten.meshgrid.indexing",
+        "aten.meshgrid.default", "aten.meshgrid.indexing", "aten.as_strided.default",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
@@ -204,6 +206,24 @@ enum ShapeOps: ATenFamily {
             let indices = (0..<length).map { k in offset >= 0 ? k * shape[d2] + k + offset : (k - offset) * shape[d2] + k }
             let picked = try b.apply(Remap(indices: indices, innerShape: [length], batchRank: 1, label: "diagonal"), [flat])
             return [try b.reshape(picked, rest.map { shape[$0] } + [length])]
+        case "aten.as_strided.default":
+            let x = try c.tensor("self")
+            let size = try c.size("size"), stride = try c.ints("stride"), offset = try c.optionalInt("storage_offset") ?? 0
+            guard stride.count == size.count, offset >= 0 else { throw c.fail("stride", "\(stride) (offset \(offset)) does not fit size \(size)") }
+            let n = Shape.count(c.shape(x)), strides = Shape.strides(size)
+            var positions: [Int64] = []
+            positions.reserveCapacity(Shape.count(size))
+            for i in 0..<Shape.count(size) {
+                var rest = i, position = offset
+                for d in 0..<size.count {
+                    position += rest / strides[d] * stride[d]
+                    rest %= strides[d]
+                }
+                guard position >= 0, position < n else { throw c.fail("size", "element \(position) is outside the input's \(n) elements") }
+                positions.append(Int64(position))
+            }
+            let picked = try b.apply(Gather(axis: 0), [b.reshape(x, [n]), b.constant(Tensor(shape: [positions.count], int64: positions))])
+            return [try b.reshape(picked, size)]
         case "aten.unfold.default":
             let x = try c.tensor("self")
             let shape = c.shape(x)
