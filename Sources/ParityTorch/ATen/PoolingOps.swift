@@ -8,12 +8,16 @@ import ParityNN
 ///   would start the last window in the right padding;
 /// - average divisor: `divisor_override`, else the window clipped to `in + p` (`count_include_pad`)
 ///   or to the input (`count_include_pad=False`);
-/// - adaptive windows `[⌊i·in/out⌋, ⌈(i+1)·in/out⌉)`, the sum divided by the height then the width.
+/// - adaptive windows `[⌊i·in/out⌋, ⌈(i+1)·in/out⌉)`, the sum divided by the height then the width;
+///   `adaptive_max_pool2d` also returns each maximum's index in the flattened `H·W` plane (the first maximum
+///   of the window in row-major order, as `AdaptiveMaxPoolKernel.cpp`'s `val > maxval` keeps it; a NaN window
+///   gives its first NaN where PyTorch gives its last).
 ///
 /// Each window is one ``Remap`` row over the spatial axes (padding −∞ for max, 0 for sums) reduced
 /// in window order, as the CPU kernels loop.
 enum PoolingOps: ATenFamily {
-    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default", "aten.max_pool1d.default"]
+    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default", "aten.max_pool1d.default",
+                                       "aten.adaptive_max_pool2d.default"]
 
     struct Axis {
         /// Per output position, the input cells of its window (−1 outside the input).
@@ -72,7 +76,7 @@ enum PoolingOps: ATenFamily {
             }
             let dtype = c.b.type(of: x).dtype
             return [try c.b.divide(sum, c.constant(counts, shape: [axes[0].cells.count, axes[1].cells.count], dtype: dtype))]
-        case "aten.adaptive_avg_pool2d.default":
+        case "aten.adaptive_avg_pool2d.default", "aten.adaptive_max_pool2d.default":
             let size = try c.ints("output_size", count: 2)
             var axes: [Axis] = []
             for i in 0..<2 {
@@ -81,6 +85,25 @@ enum PoolingOps: ATenFamily {
                 let ranges = (0..<out).map { o in (o * n / out, ((o + 1) * n + out - 1) / out) }
                 let width = ranges.map { $0.1 - $0.0 }.max() ?? 1
                 axes.append(Axis(cells: ranges.map { r in (0..<width).map { r.0 + $0 < r.1 ? r.0 + $0 : -1 } }, divisor: ranges.map { $0.1 - $0.0 }))
+            }
+            if c.target == "aten.adaptive_max_pool2d.default" {
+                let rows = try patches(c, x, axes, fill: -.infinity)
+                let values = try c.b.reduce(.max, rows, axes: [-1])
+                // The window position of the maximum, turned into the input cell's flat index through a one-hot sum.
+                let width = axes[0].cells[0].count * axes[1].cells[0].count
+                let position = try c.b.cast(c.b.apply(ArgExtremum(maximum: true, axis: -1, keepDims: true), [rows]), to: .float64)
+                let positions = c.constant((0..<width).map(Double.init), shape: [width], dtype: .float64)
+                let hit = try c.b.cast(c.b.binary(.equal, position, positions), to: .float64)
+                let columns = spatial[1]
+                var flat: [Double] = []
+                for r in axes[0].cells {
+                    for q in axes[1].cells {
+                        for i in r { for j in q { flat.append(i < 0 || j < 0 ? 0 : Double(i * columns + j)) } }
+                    }
+                }
+                let table = c.constant(flat, shape: [size[0], size[1], width], dtype: .float64)
+                let indices = try c.b.cast(c.b.reduce(.sum, c.b.multiply(hit, table), axes: [-1]), to: .int64)
+                return [values, indices]
             }
             let sum = try windows(c, x, axes, fill: 0, reduce: .sum)
             let dtype = c.b.type(of: x).dtype
@@ -119,6 +142,11 @@ enum PoolingOps: ATenFamily {
 
     /// Gathers every window as a row `[…, outH, outW, window]` and reduces it.
     static func windows<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis], fill: Double, reduce kind: ReductionKind) throws -> B.Value {
+        try c.b.reduce(kind, patches(c, x, axes, fill: fill), axes: [-1])
+    }
+
+    /// Every window as a row `[…, outH, outW, window]` (cells outside the input are `fill`).
+    static func patches<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis], fill: Double) throws -> B.Value {
         let shape = c.shape(x)
         let width = shape[shape.count - 1]
         let (kh, kw) = (axes[0].cells.first?.count ?? 0, axes[1].cells.first?.count ?? 0)
@@ -131,8 +159,7 @@ enum PoolingOps: ATenFamily {
                 }
             }
         }
-        let patches = try c.b.apply(Remap(indices: indices, innerShape: [axes[0].cells.count, axes[1].cells.count, kh * kw],
-                                          batchRank: shape.count - 2, fill: fill, label: "pool windows"), [x])
-        return try c.b.reduce(kind, patches, axes: [-1])
+        return try c.b.apply(Remap(indices: indices, innerShape: [axes[0].cells.count, axes[1].cells.count, kh * kw],
+                                   batchRank: shape.count - 2, fill: fill, label: "pool windows"), [x])
     }
 }
