@@ -71,7 +71,7 @@ let package = Package(
         /// presets side by side), training-mode layers, a training step run eagerly with a tape or as a graph.
         .target(name: "ParityTrain", dependencies: ["ParityKeras", "ParityTorch"]),
         /// Comparison of two models layer by layer: alignment, metrics, the Float64 referee, diagnosis.
-        .target(name: "ParityCompare", dependencies: ["ParityKeras", "ParityTorch", "ParityConvert"]),
+        .target(name: "ParityCompare", dependencies: ["ParityKeras", "ParityTorch", "ParityConvert", "ParityTrain"]),
         /// The umbrella module of the `Parity` product: re-exports every library module.
         .target(name: "Parity", dependencies: ["ParityTensor", "ParityEngine", "ParityNN", "ParityFormats", "ParityKeras", "ParityTorch", "ParityConvert", "ParityCompare", "ParityTrain"]),
         /// The `parity` command-line tool.
@@ -80,7 +80,7 @@ let package = Package(
             dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityCompare", "ParityConvert", "ParityFormats", "ParityTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// In-process benchmarks (release build); never part of `swift test`.
-        .executableTarget(name: "ParityBench", dependencies: ["ParityNN"], path: "bench/Sources/ParityBench"),
+        .executableTarget(name: "ParityBench", dependencies: ["ParityNN", "ParityFormats", "ParityKeras", "ParityTorch"], path: "bench/Sources/ParityBench"),
 
         // MARK: Tests
         /// Fixture loading and tolerance checks shared by the test targets.
@@ -96,7 +96,7 @@ let package = Package(
         ),
         .testTarget(name: "ParityTorchTests", dependencies: ["ParityTorch", "ParityTestSupport"]),
         .testTarget(name: "ParityConvertTests", dependencies: ["ParityConvert", "ParityTestSupport"]),
-        .testTarget(name: "ParityCompareTests", dependencies: ["ParityCompare", "ParityConvert", "ParityTestSupport"]),
+        .testTarget(name: "ParityCompareTests", dependencies: ["ParityCompare", "ParityConvert", "ParityTrain", "ParityTestSupport"]),
         .testTarget(name: "ParityTrainTests", dependencies: ["ParityTrain", "ParityTestSupport"]),
         .testTarget(name: "ParityCLITests", dependencies: ["ParityCLI", "ParityFormats", "ParityTestSupport"]),
     ]

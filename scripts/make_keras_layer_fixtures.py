@@ -1,6 +1,8 @@
 """Generates Tests/Fixtures/keras/layers/*.json: single Keras layers with their config (as
 `layer.get_config()` returns it, the same dict a .keras config.json stores), their weights in
-`layer.weights` order, inputs, and Keras's outputs in float32 and float64.
+`layer.weights` order, inputs, and Keras's outputs in float32 and float64; and, in float64, the gradient
+`tf.GradientTape` gives of Σ output·cotangent with respect to every float input and every weight (cotangents
+drawn per case from a generator seeded with the case name, so the forward data does not change).
 
 Run by hand (never in CI), in a venv with `pip install tensorflow-cpu keras h5py numpy`:
     TF_ENABLE_ONEDNN_OPTS=0 python scripts/make_keras_layer_fixtures.py
@@ -10,6 +12,7 @@ import json
 import os
 import platform
 import sys
+import zlib
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -71,11 +74,35 @@ def case(family, name, make_layer, input_shapes, inputs=None, weights=None, jit=
         out = run(feed[0] if len(feed) == 1 else feed)
         outs = out if isinstance(out, (list, tuple)) else [out]
         outputs[dtype] = [tensor(np.asarray(o)) for o in outs]
+        if dtype == "float64" and not jit:
+            gradients = tape_gradients(name, model, layer, feed)
     families.setdefault(family, []).append({
         "name": name, "class_name": layer.__class__.__name__, "config": config,
         "weights": [tensor(w) for w in saved_weights], "inputs": [tensor(x) for x in inputs],
         "output32": outputs["float32"], "output64": outputs["float64"],
-    } | ({"note": "reference computed under XLA (tf.function(jit_compile=True))"} if jit else {}))
+    } | ({"note": "reference computed under XLA (tf.function(jit_compile=True))"} if jit else gradients))
+
+
+def tape_gradients(name, model, layer, feed):
+    """tf.GradientTape's gradient of Σ output·cotangent (inference mode) with respect to the float inputs and
+    every weight of the layer (trainable or not), in float64; `null` where TensorFlow returns none (weights the
+    call does not read)."""
+    cot_rng = np.random.default_rng(zlib.crc32(name.encode()))
+    xs = [tf.constant(x) for x in feed]
+    floats = [x for x in xs if x.dtype.is_floating]
+    with tf.GradientTape(persistent=True) as tape:
+        for x in floats:
+            tape.watch(x)
+        for w in layer.weights:  # non-trainable ones too (moving statistics, Normalization's mean and variance)
+            tape.watch(w.value)  # the backend tf.Variable behind the keras.Variable
+        out = model(xs[0] if len(xs) == 1 else xs, training=False)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        cotangents = [cot_rng.uniform(-1, 1, size=tuple(o.shape)) for o in outs]
+        total = tf.add_n([tf.reduce_sum(o * c) for o, c in zip(outs, cotangents)])
+    grads = tape.gradient(total, floats + [w.value for w in layer.weights])
+    as_json = lambda g: None if g is None else tensor(tf.convert_to_tensor(g).numpy())
+    return {"cotangents": [tensor(c) for c in cotangents], "input_gradients": [as_json(g) for g in grads[:len(floats)]],
+            "weight_gradients": [as_json(g) for g in grads[len(floats):]]}
 
 
 L = keras.layers

@@ -11,6 +11,10 @@ For every model NAME:
                      .run_decompositions() for the models in DECOMPOSED)
   NAME.json          {"meta", "inputs", "outputs_float32", "outputs_float64", "ops"}; float64 outputs come
                      from model.double() on the same weights and the same (float32-exact) inputs.
+                     With --gradients, "cotangents", "input_gradients" and "parameter_gradients" (by
+                     state_dict key) are added to the existing NAME.json files (nothing else is rewritten):
+                     torch.autograd's gradient of Σ output·cotangent in float64 (model.double()), cotangents
+                     drawn from a generator seeded with the model's name.
 For models listed in ALT_WEIGHTS, a second set of weights of the same shapes:
   NAME.alt.pt, NAME.alt.safetensors and "outputs_alt_float32" in NAME.json (so that replacing the
   weights is checked against a different result, not the one already in the archive).
@@ -472,7 +476,47 @@ def save_weights(model, path_stem):
         st.save_file(sd, path_stem + ".safetensors")
 
 
+def autograd_record(name, model, inputs):
+    """torch.autograd's float64 gradient of Σ output·cotangent w.r.t. the float inputs and the parameters."""
+    import zlib
+    m = model.double()
+    xs = tuple(x.double().requires_grad_() if x.dtype.is_floating_point else x for x in inputs)
+    out = [o for o in as_tuple(m(*xs)) if o.dtype.is_floating_point]
+    gen = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    cotangents = [torch.rand(o.shape, generator=gen, dtype=torch.float64) * 2 - 1 for o in out]
+    total = sum((o * c).sum() for o, c in zip(out, cotangents))
+    floats = [x for x in xs if x.dtype.is_floating_point]
+    params = [(k, p) for k, p in m.named_parameters() if p.requires_grad]
+    grads = torch.autograd.grad(total, floats + [p for _, p in params], allow_unused=True)
+    model.float()
+    as_json = lambda g: None if g is None else tensor_json(g)
+    return {"cotangents": [tensor_json(c) for c in cotangents], "input_gradients": [as_json(g) for g in grads[:len(floats)]],
+            "parameter_gradients": {k: as_json(g) for (k, _), g in zip(params, grads[len(floats):])}}
+
+
+# Exported after .eval() with batch_norm / dropout nodes that Parity's training step runs in training mode
+# (as model.train() would): their gradients are checked by the training fixtures instead.
+NO_GRADIENTS = {"unsupported", "branch", "embedding_dropout", "normalization", "keras_cnn"}
+
+
+def add_gradients(only):
+    for name, cls, make_inputs in CASES:
+        if (only and name not in only) or name in NO_GRADIENTS:
+            continue
+        torch.manual_seed(0)
+        model = cls().eval()
+        randomize(model, 100)
+        path = os.path.join(OUT, name + ".json")
+        record = json.load(open(path))
+        record.update(autograd_record(name, model, make_inputs()))
+        with open(path, "w") as f:
+            json.dump(record, f, separators=(",", ":"))
+        print(name, "gradients")
+
+
 def main():
+    if "--gradients" in sys.argv:
+        return add_gradients(set(sys.argv[1:]) - {"--gradients"})
     os.makedirs(OUT, exist_ok=True)
     # Optional model names: regenerate only those (each model has its own seeds, so the others' files
     # would come out the same).

@@ -242,6 +242,140 @@ def keras_step():
     return cases, meta
 
 
+# MARK: Gradients at kinks and ties
+
+# Points where the derivative is undefined or the frameworks' kernels choose: each entry is differentiated as
+# sum(f(inputs) · cotangent) by tf.GradientTape and by torch.autograd (gradients.npz, keyed
+# `<framework>:<entry>:<input>`), inputs and cotangents shared (`input:<entry>:<name>`, `cotangent:<entry>`).
+GRADIENT_INPUTS = {
+    "relu": {"x": [-1.0, 0.0, 2.0]},
+    "relu6": {"x": [-1.0, 0.0, 3.0, 6.0, 7.0]},
+    "clip": {"x": [-1.0, 0.0, 3.0, 6.0, 7.0]},
+    "maximum": {"x": [1.0, 2.0, 3.0, 0.0], "y": [1.0, 1.0, 3.0, 0.0]},
+    "minimum": {"x": [1.0, 2.0, 3.0, 0.0], "y": [1.0, 1.0, 3.0, 0.0]},
+    "abs": {"x": [-2.0, 0.0, 2.0]},
+    "sqrt": {"x": [0.0, 4.0]},
+    "reduce_max": {"x": [[1.0, 3.0, 3.0, 2.0], [5.0, 5.0, 5.0, 0.0]]},
+    "max_pool": {"x": [[1.0, 1.0, 0.0, 2.0], [1.0, 0.5, 2.0, 2.0], [0.0, 0.0, 4.0, 3.0], [0.0, 0.0, 1.0, 4.0]]},
+    "leaky_relu": {"x": [-1.0, 0.0, 1.0]},
+    "softmax_xent_soft": {"logits": [[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], "labels": [[0.2, 0.9, 0.3], [0.5, 0.0, 0.0]]},
+    "sigmoid_bce_saturated": {"z": [20.0, -20.0, 0.5, 17.0], "t": [0.0, 1.0, 1.0, 1.0]},
+}
+
+
+def gradient_cotangent(name, shape):
+    import numpy as np
+    return (np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape) % 4 + 1) * 0.5
+
+
+def keras_gradients():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    out = {}
+
+    def f(name, v):
+        x = v.get("x")
+        if name == "relu": return tf.nn.relu(x)
+        if name == "relu6": return tf.nn.relu6(x)
+        if name == "clip": return keras.ops.clip(x, 0.0, 6.0)
+        if name == "maximum": return keras.ops.maximum(x, v["y"])
+        if name == "minimum": return keras.ops.minimum(x, v["y"])
+        if name == "abs": return keras.ops.abs(x)
+        if name == "sqrt": return keras.ops.sqrt(x)
+        if name == "reduce_max": return keras.ops.max(x, axis=-1)
+        if name == "max_pool": return tf.nn.max_pool2d(tf.reshape(x, (1, 4, 4, 1)), 2, 2, "VALID")
+        if name == "leaky_relu": return keras.ops.leaky_relu(x, negative_slope=0.2)
+        if name == "softmax_xent_soft": return tf.nn.softmax_cross_entropy_with_logits(labels=v["labels"], logits=v["logits"])
+        if name == "sigmoid_bce_saturated":
+            return keras.losses.binary_crossentropy(tf.reshape(v["t"], (4, 1)), keras.activations.sigmoid(tf.reshape(v["z"], (4, 1))))
+        raise KeyError(name)
+
+    for name, inputs in GRADIENT_INPUTS.items():
+        values = {k: tf.Variable(np.asarray(a, np.float32)) for k, a in inputs.items()}
+        with tf.GradientTape() as tape:
+            y = f(name, values)
+            c = gradient_cotangent(name, tuple(y.shape))
+            total = tf.reduce_sum(y * c)
+        grads = tape.gradient(total, list(values.values()))
+        out[f"cotangent:{name}"] = c
+        for (k, a), g in zip(inputs.items(), grads):
+            out[f"input:{name}:{k}"] = np.asarray(a, np.float32)
+            out[f"keras:{name}:{k}"] = np.zeros_like(a, dtype=np.float32) if g is None else g.numpy()
+    return out
+
+
+def torch_gradients():
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    out = {}
+
+    def f(name, v):
+        x = v.get("x")
+        if name == "relu": return torch.relu(x)
+        if name == "relu6": return F.relu6(x)
+        if name == "clip": return torch.clamp(x, 0.0, 6.0)
+        if name == "maximum": return torch.maximum(x, v["y"])
+        if name == "minimum": return torch.minimum(x, v["y"])
+        if name == "abs": return torch.abs(x)
+        if name == "sqrt": return torch.sqrt(x)
+        if name == "reduce_max": return torch.amax(x, dim=-1)
+        if name == "max_pool": return F.max_pool2d(x.reshape(1, 1, 4, 4), 2)
+        if name == "leaky_relu": return F.leaky_relu(x, 0.2)
+        if name == "softmax_xent_soft": return F.cross_entropy(v["logits"], v["labels"], reduction="none")
+        if name == "sigmoid_bce_saturated":
+            return F.binary_cross_entropy(torch.sigmoid(v["z"]).reshape(4, 1), v["t"].reshape(4, 1), reduction="none").reshape(4)
+        raise KeyError(name)
+
+    for name, inputs in GRADIENT_INPUTS.items():
+        values = {k: torch.tensor(a, dtype=torch.float32, requires_grad=True) for k, a in inputs.items()}
+        y = f(name, values)
+        c = torch.from_numpy(gradient_cotangent(name, tuple(y.shape)))
+        (y * c).sum().backward()
+        for k, t in values.items():
+            out[f"pytorch:{name}:{k}"] = (torch.zeros_like(t) if t.grad is None else t.grad).numpy()
+
+    # The elementwise entries as one exported program (gradients.pt2): each input a parameter named
+    # `<entry>_<input>`, the cotangents user inputs in entry order, the output Σ f(inputs)·cotangent, so Parity
+    # differentiates the operators exactly as the exported graph holds them.
+    probed = [n for n in GRADIENT_INPUTS if n not in ("softmax_xent_soft", "sigmoid_bce_saturated")]
+
+    class Probe(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            for n in probed:
+                for k, a in GRADIENT_INPUTS[n].items():
+                    self.register_parameter(f"{n}_{k}", torch.nn.Parameter(torch.tensor(a, dtype=torch.float32)))
+
+        def forward(self, *cotangents):
+            total = 0
+            for n, c in zip(probed, cotangents):
+                values = {k: getattr(self, f"{n}_{k}") for k in GRADIENT_INPUTS[n]}
+                # F.relu6 exports as aten.relu6, which Parity does not map yet; hardtanh(0, 6) is its definition.
+                y = F.hardtanh(values["x"], 0.0, 6.0) if n == "relu6" else f(n, values)
+                total = total + (y * c).sum()
+            return total
+
+    probe = Probe()
+    example = []
+    for n in probed:
+        with torch.no_grad():
+            shape = f(n, {k: torch.tensor(a) for k, a in GRADIENT_INPUTS[n].items()}).shape
+        example.append(torch.from_numpy(gradient_cotangent(n, tuple(shape))))
+    torch.export.save(torch.export.export(probe, tuple(example)), f"{OUT}/torch/gradients.pt2")
+    return out
+
+
+def save_gradients(framework, arrays):
+    import numpy as np
+    path = f"{OUT}/gradients.npz"
+    existing = dict(np.load(path)) if os.path.exists(path) else {}
+    existing = {k: v for k, v in existing.items() if not k.startswith(framework + ":")}
+    existing.update(arrays)
+    np.savez(path, **existing)
+
+
 # MARK: PyTorch
 
 def torch_call(namespace, spec, first=None):
@@ -407,6 +541,7 @@ def main():
         return
     step = sys.argv[1]
     cases, meta = keras_step() if step == "keras" else torch_step()
+    save_gradients("keras" if step == "keras" else "pytorch", keras_gradients() if step == "keras" else torch_gradients())
     os.makedirs(OUT, exist_ok=True)
     path = f"{OUT}/cases.json"
     existing = json.load(open(path)) if os.path.exists(path) else {"cases": [], "versions": {}}

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import ParityCompare
 import ParityFormats
+import ParityNN
+import ParityTrain
 
 /// `parity compare`: runs two models on one input, layer by layer, and says whether they agree.
 struct Compare: ParsableCommand {
@@ -21,6 +23,8 @@ struct Compare: ParsableCommand {
         otherwise, 2 on error. At each such layer Parity tests the convention hypotheses (docs/compare.md) and \
         names the ones that explain it, with a fix. --json writes the report for machines; --html as one \
         self-contained page. Progress goes to stderr for models that take a while.
+
+        With --train-steps N (and --target), the forward comparison runs on the first batch in inference mode,         then both models train N steps from their own weights (optimizer and loss from --optimizer-a/-b and         --loss-a/-b, written as in the framework's Python, or a Keras file's compile_config), each in float32         and Float64. Every step compares the loss, each paired parameter's gradient and its value after the         step (a Keras variable against the PyTorch parameters of its faithful port), names the first step and         parameter where the runs part beyond float noise, and tests the training conventions that could         explain it (docs/training.md). Exit 1 when the training runs part.
         """
     )
 
@@ -35,7 +39,23 @@ struct Compare: ParsableCommand {
     @Option(name: .long, help: "Write the report as JSON to this file.") var json: String?
     @Option(name: .long, help: "Write the report as a self-contained HTML page (log-scale error plot, tables) to this file.") var html: String?
 
+    @Option(name: .long, help: "With --train-steps: the target array (.npy) for A (and B unless --target-b).") var target: String?
+    @Option(name: .customLong("target-b"), help: "B's own target (.npy).") var targetB: String?
+    @Option(name: .customLong("train-steps"), help: "Train both models this many steps and compare every step.") var trainSteps: Int?
+    @Option(name: .customLong("optimizer-a"), help: "A's optimizer, as in its framework's Python (default: a Keras file's compile_config).") var optimizerA: String?
+    @Option(name: .customLong("optimizer-b"), help: "B's optimizer.") var optimizerB: String?
+    @Option(name: .customLong("loss-a"), help: "A's loss, as in its framework's Python (default: a Keras file's compile_config).") var lossA: String?
+    @Option(name: .customLong("loss-b"), help: "B's loss.") var lossB: String?
+    @Option(name: .customLong("batch-size"), help: "Rows per training step (default: all rows).") var batchSize: Int?
+
     func validate() throws {
+        if let trainSteps {
+            guard trainSteps >= 1 else { throw ValidationError("--train-steps must be at least 1; received \(trainSteps)") }
+            guard target != nil else { throw ValidationError("--train-steps needs --target (the training target of A, and of B unless --target-b)") }
+        } else if target != nil || optimizerA != nil || optimizerB != nil || lossA != nil || lossB != nil || batchSize != nil {
+            throw ValidationError("--target, --optimizer-a/-b, --loss-a/-b and --batch-size go with --train-steps N")
+        }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1; received \(batchSize)") }
         if (rtol == nil) != (atol == nil) { throw ValidationError("give --rtol and --atol together (or neither, for assert_close's defaults)") }
     }
 
@@ -48,12 +68,36 @@ struct Compare: ParsableCommand {
         let inputs = try ModelFiles.compareInputs(input)
         let inputsB = try inputB.map(ModelFiles.compareInputs)
         let tolerance = rtol.flatMap { r in atol.map { CompareTolerance(rtol: r, atol: $0, source: "given") } }
+        if let trainSteps, let target { return try runTraining(modelA, modelB, inputs: inputs, inputsB: inputsB, tolerance: tolerance, steps: trainSteps, target: target) }
         let comparison = try Comparison.run(modelA, modelB, inputs: inputs, inputsB: inputsB, tolerance: tolerance, progress: Self.progress())
         if let json { try comparison.jsonData().write(to: URL(fileURLWithPath: json)) }
         if let html { try Data(comparison.html().utf8).write(to: URL(fileURLWithPath: html)) }
         FileHandle.standardOutput.write(Data(comparison.text(color: isatty(STDOUT_FILENO) == 1).utf8))
         let code = CompareExitCode.of(comparison)
         if code != 0 { Foundation.exit(code) }
+    }
+
+    func runTraining(_ modelA: ComparedModel, _ modelB: ComparedModel, inputs: ModelInputs, inputsB: ModelInputs?, tolerance: CompareTolerance?,
+                     steps: Int, target: String) throws {
+        func frameworkOf(_ m: ComparedModel) -> ParityTrain.Framework { m.framework == .keras ? .keras : .pyTorch }
+        func array(_ path: String) throws -> Tensor { try NumpyArray.read(contentsOf: URL(fileURLWithPath: path)).toTensor() }
+        let setup = TrainingSetup(
+            steps: steps, batchSize: batchSize, inputs: inputs, inputsB: inputsB, target: try array(target), targetB: try targetB.map(array),
+            optimizerA: try optimizerA.map { try Optimizer.parse($0, framework: frameworkOf(modelA)) },
+            optimizerB: try optimizerB.map { try Optimizer.parse($0, framework: frameworkOf(modelB)) },
+            lossA: try lossA.map(Loss.parse), lossB: try lossB.map(Loss.parse))
+        let (forward, training) = try TrainingComparison.run(modelA, modelB, setup: setup, tolerance: tolerance, progress: Self.progress())
+        if let json {
+            var report = try JSONSerialization.jsonObject(with: forward.jsonData()) as? [String: Any] ?? [:]
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            report["training"] = try JSONSerialization.jsonObject(with: encoder.encode(training))
+            try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
+        }
+        if let html { try Data(forward.html().utf8).write(to: URL(fileURLWithPath: html)) }
+        FileHandle.standardOutput.write(Data((forward.text(color: isatty(STDOUT_FILENO) == 1) + training.text()).utf8))
+        if training.verdict == .mismatch || CompareExitCode.of(forward) != 0 { Foundation.exit(1) }
     }
 
     /// Progress lines on stderr once the comparison has taken more than two seconds, at most one a second.

@@ -11,7 +11,9 @@ struct Demo: ParsableCommand {
         discussion: """
         Each example is built once with fixed weights, run in eager mode and in an optimised graph in \
         Float32, and checked against a Float64 run of the same weights. The cause of any difference is \
-        found by rerunning the graph with fusion off.
+        found by rerunning the graph with fusion off. The seed LSTM is then trained a few steps \
+        PyTorch-style and Keras-style, with SGD and with each framework's default Adam, and the step, \
+        variable and convention where the weights part are named.
         """
     )
 
@@ -26,6 +28,8 @@ struct Demo: ParsableCommand {
     func run() throws {
         threads.apply()
         print(try DemoReport.render(SeedExamples.all(seed: seed)))
+        print(try TrainingDemo.render(seed: seed))
+        print("")
         print(try DemoReport.renderPorts(in: examples))
     }
 }

@@ -182,6 +182,9 @@ public struct Comparison: Sendable, Codable {
     public var findings: [Finding]
     /// The cause ids tested at the diverging layers (kept or not).
     public var testedHypotheses: [Cause]
+    /// Each paired Keras layer with weights and the PyTorch parameters its faithful port reads (for a training
+    /// comparison, ``TrainingComparison``); not part of the report.
+    var weightPairings: [WeightPairing] = []
 
     /// The first output's comparison.
     public var output: OutputComparison { outputs[0] }
@@ -283,6 +286,12 @@ public struct Comparison: Sendable, Codable {
         for index in layers.indices where layers[index].weights == nil {
             layers[index].weights = try Diagnosis.weightCheck(judged[index].judgement, matcher: matcher)
         }
+        var pairings: [WeightPairing] = []
+        for entry in judged {
+            guard let s = Diagnosis.sides(entry.judgement, matcher), !pairings.contains(where: { $0.layer.location == s.layer.location }),
+                  let pairing = try WeightPairing(s.layer, lookup: s.lookup) else { continue }
+            pairings.append(pairing)
+        }
 
         let firstDiverging = layers.first(where: \.diverges)
         let verdict: Verdict = outputs.allSatisfy(\.withinTolerance) && firstDiverging == nil && mismatches.isEmpty ? .match : .mismatch
@@ -302,7 +311,7 @@ public struct Comparison: Sendable, Codable {
             inputs: feeds, outputs: outputs, layers: layers, shapeMismatches: mismatches,
             unpairedA: xSide == .a ? unpairedX : unpairedY, unpairedB: xSide == .a ? unpairedY : unpairedX,
             firstDivergence: mismatches.first.map { "\($0.a) ↔ \($0.b)" } ?? firstDiverging?.name,
-            findings: findings, testedHypotheses: tested)
+            findings: findings, testedHypotheses: tested, weightPairings: pairings)
     }
 }
 

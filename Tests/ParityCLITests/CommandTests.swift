@@ -45,11 +45,26 @@ struct CommandTests {
         for label in ["(a) Feed-forward", "(b) LSTM(10)", "(c) Branching", "(c') Branching"] {
             #expect(result.stdout.contains(label))
         }
-        #expect(result.stdout.components(separatedBy: "PyTorch-style eager").count == 5)
-        #expect(result.stdout.components(separatedBy: "Float64 reference").count == 5)
-        #expect(result.stdout.components(separatedBy: "cause: ").count == 5)
+        let seedSection = result.stdout.components(separatedBy: "Training the seed LSTM")[0]
+        #expect(seedSection.components(separatedBy: "PyTorch-style eager").count == 5)
+        #expect(seedSection.components(separatedBy: "Float64 reference").count == 5)
+        #expect(seedSection.components(separatedBy: "cause: ").count == 5)
         #expect(result.stdout.contains("closer to float64: "))
         #expect(result.stdout.contains("fusion changed rounding"))
+    }
+
+    @Test("parity demo trains the seed LSTM both ways and names where and why the weights part")
+    func demoTraining() throws {
+        let result = try Self.run(["demo"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let section = try #require(result.stdout.components(separatedBy: "Training the seed LSTM").last)
+        // SGD: the eager tape and the traced graph differ by rounding only.
+        #expect(section.contains("cause: float-noise"))
+        // Each framework's default Adam: the weights part, and both Adam conventions are named with their share.
+        #expect(section.contains("the weights part at step 1"))
+        #expect(section.contains("cause: optimizer-hyperparameter (ε 1e-7 in Keras, 1e-8 in PyTorch) explains"))
+        #expect(section.contains("cause: adam-epsilon"))
+        #expect(section.contains("with both swapped in, the runs agree within float noise"))
     }
 
     @Test("parity demo compares the bundled PyTorch ports after the seed examples")

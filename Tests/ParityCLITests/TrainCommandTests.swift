@@ -81,3 +81,48 @@ struct TrainCommandTests {
         #expect(result.stderr.contains(message), "\(result.stderr)")
     }
 }
+
+/// `parity compare --train-steps` as a user runs it, on a Keras model and its PyTorch port
+/// (Tests/Fixtures/train/compare, scripts/make_training_compare_pairs.py).
+@Suite("parity compare --train-steps")
+struct CompareTrainingCommandTests {
+    static let pairs = Fixtures.root.appendingPathComponent("train/compare")
+
+    static func data() throws -> (folder: URL, input: String, target: String) {
+        var arrays: [String: Tensor] = [:]
+        for entry in try NumpyArchive.read(contentsOf: pairs.appendingPathComponent("data.npz")) { arrays[entry.name] = try entry.record.toTensor() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parity-compare-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let input = folder.appendingPathComponent("x.npy"), target = folder.appendingPathComponent("y.npy")
+        try NumpyArray.write(ArrayRecord(try #require(arrays["x"])), to: input)
+        try NumpyArray.write(ArrayRecord(try #require(arrays["y"])), to: target)
+        return (folder, input.path, target.path)
+    }
+
+    @Test("Keras Adam() against torch.optim.Adam(): exit 1, the step and the causes, and a JSON report with train_steps")
+    func defaultAdams() throws {
+        let (folder, x, y) = try Self.data()
+        let report = folder.appendingPathComponent("r.json")
+        let result = try CommandTests.run(["compare", Self.pairs.appendingPathComponent("mlp.keras").path, Self.pairs.appendingPathComponent("mlp.pt2").path,
+                                           "--input", x, "--target", y, "--train-steps", "3", "--batch-size", "4",
+                                           "--optimizer-b", "torch.optim.Adam(lr=0.001)", "--loss-b", "nn.MSELoss()", "--json", report.path])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout.contains("Training comparison: 3 steps, batches of 4"))
+        #expect(result.stdout.contains("first parts at step 1"))
+        #expect(result.stdout.contains("cause: adam-epsilon"))
+        #expect(result.stdout.contains("cause: optimizer-hyperparameter"))
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: report))
+        #expect(json["training"]?["train_steps"]?.array?.count == 3)
+        #expect(json["training"]?["first_divergence"]?["step"]?.double == 1)
+        #expect(json["layers"]?.array?.isEmpty == false)
+    }
+
+    @Test("a PyTorch side without --optimizer-b exits 2 naming the option")
+    func missingOptimizer() throws {
+        let (_, x, y) = try Self.data()
+        let result = try CommandTests.run(["compare", Self.pairs.appendingPathComponent("mlp.keras").path, Self.pairs.appendingPathComponent("mlp.pt2").path,
+                                           "--input", x, "--target", y, "--train-steps", "2", "--batch-size", "4"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--optimizer-b and --loss-b"))
+    }
+}

@@ -44,7 +44,8 @@ extension Builder {
         let cells = geometry.windowSize, positions = Shape.count(geometry.output)
         let fill = kind == .max ? -Double.infinity : 0
         let patches = try apply(Remap(indices: indices, innerShape: geometry.output + [cells, channels], batchRank: 1, fill: fill, label: "pool windows"), [x])
-        if kind == .max { return try reduce(.max, patches, axes: [rank + 1]) }
+        // A tied maximum sends its gradient to the window's first cell, as TensorFlow's MaxPoolGrad does.
+        if kind == .max { return try reduce(.max, patches, axes: [rank + 1], ties: .first) }
         let total = try reduce(.sum, patches, axes: [rank + 1])
         if countPadding { return try divide(total, scalar(Double(cells), like: x)) }
         // Real cells per output position, as a constant [output…, 1].

@@ -14,8 +14,11 @@ import ParityNN
 /// - `pow` with exponent 2, 3, 0.5, −0.5, −1, −2 takes PyTorch's special cases (`x·x`, `x·x·x`, `sqrt`, …).
 /// - Comparisons (`eq`, `ne`, `lt`, `le`, `gt`, `ge`) compare in the promoted dtype and give bool; `ne` is
 ///   `!eq`, so NaN ≠ NaN.
-/// - `maximum`/`minimum` (and `max.other`/`min.other`) propagate NaN from either side; `clamp` with
-///   scalar or tensor bounds is `min(max(x, lo), hi)`.
+/// - `addcmul(self, t1, t2, value)` is `self + (value·t1)·t2` and `addcdiv` `self + (value·t1)/t2`, each
+///   product rounded, as the CPU kernels (`PointwiseOpsKernel.cpp`) compute them; floating only.
+/// - `maximum`/`minimum` (and `max.other`/`min.other`) propagate NaN from either side; `clamp` is
+///   `min(max(x, lo), hi)`: with tensor bounds through maximum/minimum (half the gradient each on a tie),
+///   with number bounds as a select that gives x no gradient at a bound, as autograd does.
 /// - `where(condition, self, other)`, `masked_fill(self, mask, value)` (the result keeps `self`'s dtype).
 /// - Bitwise (`bitwise_*`, `__and__`, `__or__`, `__xor__`, `__lshift__`, `__rshift__`) on integers and
 ///   bools; `logical_*` on anything (non-zero is true) give bool.
@@ -40,8 +43,9 @@ enum ArithmeticOps: ATenFamily {
         "aten.where.self", "aten.where.ScalarOther", "aten.where.ScalarSelf", "aten.where.Scalar",
         "aten.masked_fill.Scalar", "aten.masked_fill.Tensor", "aten.bitwise_not.default", "aten.logical_not.default",
         "aten.isnan.default", "aten.isinf.default", "aten.isfinite.default", "aten.isposinf.default", "aten.isneginf.default",
+        "aten.addcmul.default", "aten.addcdiv.default",
     ] + comparisons.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] }
-      + bitwise.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] }
+      + bitwise.keys.flatMap { ["aten.\($0).Tensor", $0.hasPrefix("bitwise_") && $0.hasSuffix("shift") ? "aten.\($0).Tensor_Scalar" : "aten.\($0).Scalar"] }
       + logical.keys.map { "aten.\($0).default" })
 
     /// The operator name of a target (`aten.le.Scalar` → `le`).
@@ -70,6 +74,13 @@ enum ArithmeticOps: ATenFamily {
             return [try b.apply(Bitwise(f), operands)]
         }
         switch c.target {
+        case "aten.addcmul.default", "aten.addcdiv.default":
+            let x = try c.tensor("self"), t1 = try c.tensor("tensor1"), t2 = try c.tensor("tensor2")
+            guard [x, t1, t2].allSatisfy({ b.type(of: $0).dtype.isFloatingPoint }) else {
+                throw c.unsupported("\(op) of integer tensors is not mapped")
+            }
+            let scaled = try b.multiply(b.scalar(c.double("value", default: 1), like: t1), t1)
+            return [try b.add(x, op == "addcmul" ? b.multiply(scaled, t2) : b.divide(scaled, t2))]
         case "aten.add.Tensor", "aten.add.Scalar", "aten.sub.Tensor", "aten.sub.Scalar":
             var alpha = try c.double("alpha", default: 1)
             if op == "sub" { alpha = -alpha }
@@ -155,7 +166,15 @@ enum ArithmeticOps: ATenFamily {
                 guard let name else { continue }
                 let bound = try c.operand(name)
                 let (x, y, promoted) = try promote(c, [out, bound])
-                out = .tensor(try b.binary(f, x, y))
+                if case .number = bound {
+                    // A number bound: the bound where x reaches it, so x's gradient is 0 at the bound (autograd's
+                    // `clamp` backward, measured: torch.clamp(x, 0., 2.) at x = 0 and 2 gives 0); NaN stays NaN.
+                    let reached = try b.binary(f == .maximum ? .lessEqual : .greaterEqual, x, y)
+                    out = .tensor(try b.apply(Select(), [reached, y, x]))
+                } else {
+                    // Tensor bounds go through maximum/minimum: half the gradient each on a tie.
+                    out = .tensor(try b.binary(f, x, y))
+                }
                 category = promoted
             }
             guard case .tensor(let value) = out else { throw c.fail("self", "expected a tensor") }

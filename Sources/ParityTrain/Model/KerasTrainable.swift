@@ -15,6 +15,9 @@ public struct KerasTrainable: TrainableModel {
     public var network: KerasNetwork
     public let variables: [TrainingVariable]
     public let name: String
+    /// BatchNormalization rules replacing the file's, by layer name (a comparison tries the other side's
+    /// momentum or running variance); empty in a plain run.
+    public var batchNormRules: [String: BatchNormTraining] = [:]
     public var framework: Framework { .keras }
     public var inputNames: [String] { network.inputs.map(\.layer) }
     public var outputCount: Int { network.outputs.count }
@@ -42,14 +45,38 @@ public struct KerasTrainable: TrainableModel {
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value] {
         var network = self.network
         network.computeDType = dtype
+        if !batchNormRules.isEmpty { Self.apply(batchNormRules, to: &network) }
         return try network.outputs(inputs, in: b)
+    }
+
+    /// The BatchNormalization layers trained with batch statistics, by name, with their rule.
+    public var batchNormLayers: [(name: String, rule: BatchNormTraining)] {
+        var found: [(String, BatchNormTraining)] = []
+        Self.gather(network) { layer in
+            if let bn = layer.model as? BatchNorm, let rule = bn.training { found.append((layer.name, batchNormRules[layer.name] ?? rule)) }
+        }
+        return found
+    }
+
+    static func apply(_ rules: [String: BatchNormTraining], to network: inout KerasNetwork) {
+        for index in network.layers.indices {
+            if var nested = network.layers[index].model as? KerasNetwork {
+                apply(rules, to: &nested)
+                network.layers[index].model = nested
+            } else if var bn = network.layers[index].model as? BatchNorm, bn.training != nil, let rule = rules[network.layers[index].name] {
+                bn.training = rule
+                network.layers[index].model = bn
+            }
+        }
     }
 
     public func converted(to dtype: DType) throws -> KerasTrainable {
         var table: [KerasLayerLocation: [Tensor]] = [:]
         Self.gather(network) { layer in table[layer.location] = layer.weights.map { $0.dtype.isFloatingPoint ? $0.cast(to: dtype) : $0 } }
         let rebuilt = try KerasNetwork(config: network.config, weights: WeightTable(table: table), constants: network.constants)
-        return try KerasTrainable(network: rebuilt, name: name)
+        var copy = try KerasTrainable(network: rebuilt, name: name)
+        copy.batchNormRules = batchNormRules
+        return copy
     }
 
     struct WeightTable: KerasWeightSource {

@@ -53,6 +53,8 @@ public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
     }
 
     let base: Base
+    /// Whose rules the ops' gradients follow where the frameworks differ.
+    let convention: GradientConvention
     private var bindings: [VariableHandle: Binding]
     private(set) var reached: Set<Int> = []
     /// Assignments made by layers in this step, in order: variable index and its new value.
@@ -68,8 +70,10 @@ public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
     /// - Parameters:
     ///   - variables: each variable's handle (the tensor the model was built with) and the value bound to it.
     ///   - masks: the step's dropout masks; `maskInputs`, when given, are graph inputs to use for them in order.
-    init(base: Base, variables: [(handle: Tensor, value: Base.Value)], masks: DropoutMasks, maskInputs: [Base.Value]? = nil) throws {
+    init(base: Base, variables: [(handle: Tensor, value: Base.Value)], masks: DropoutMasks, maskInputs: [Base.Value]? = nil,
+         convention: GradientConvention = .aten) throws {
         self.base = base
+        self.convention = convention
         self.masks = masks
         self.maskInputs = maskInputs
         var table: [VariableHandle: Binding] = [:]
@@ -97,6 +101,7 @@ public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
     }
 
     public func apply(_ op: any Op, _ inputs: [Value]) throws -> Value {
+        let op = convention.adapt(op)
         let result = try base.apply(op, inputs.map(\.base))
         if let softmax = op as? Softmax, !softmax.logarithm {
             return Value(base: result, producer: .softmax(axis: softmax.axis, logits: inputs[0].base))
@@ -112,9 +117,9 @@ public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
                      else elseBranch: (TrainingBuilder, [Value]) throws -> Value) throws -> Value {
         // Inside a branch the model's variables are plain constants (a traced branch cannot read the
         // enclosing graph's inputs), so a model that reads weights inside a `cond` is refused.
-        let masks = self.masks
+        let masks = self.masks, convention = self.convention
         func run(_ body: (TrainingBuilder, [Value]) throws -> Value, _ inner: Base, _ values: [Base.Value]) throws -> Base.Value {
-            let nested = try TrainingBuilder(base: inner, variables: [], masks: masks)
+            let nested = try TrainingBuilder(base: inner, variables: [], masks: masks, convention: convention)
             let result = try body(nested, values.map(nested.wrap))
             guard nested.reached.isEmpty, nested.assignments.isEmpty, nested.requestedMasks.isEmpty else {
                 throw TrainError.unsupportedModel("a data-dependent branch (cond) reads weights or runs a training-mode layer")

@@ -37,6 +37,15 @@ public struct TrainingSession<Model: TrainableModel> {
     public private(set) var values: [Tensor]
     public private(set) var optimizerState: OptimizerState
     public private(set) var steps = 0
+    /// Whose derivative rules the ops follow where the frameworks differ (``GradientConvention``); the
+    /// model's own framework unless set (a comparison tries the other side's).
+    public var convention: GradientConvention {
+        didSet { traced = [:] }
+    }
+    /// Factors on some variables' optimizer updates, by variable index: `w + k·(update − w)`. A comparison
+    /// uses 2 to stand for a PyTorch bias trained as two parameters (`b_ih`, `b_hh`) whose sum one Keras
+    /// bias is. Empty in a plain run.
+    public var updateScales: [Int: Double] = [:]
     private var traced: [[TensorType]: TracedStep] = [:]
 
     /// - Parameter dtype: the precision to train in (the model's variables are converted; Float64 gives the referee run).
@@ -55,6 +64,7 @@ public struct TrainingSession<Model: TrainableModel> {
         self.seed = seed
         values = converted.variables.map(\.value)
         optimizerState = optimizer.initialState(for: converted.variables.filter(\.trainable).map(\.value))
+        convention = .of(model.framework)
     }
 
     var trainableIndices: [Int] { model.variables.indices.filter { model.variables[$0].trainable } }
@@ -86,7 +96,13 @@ public struct TrainingSession<Model: TrainableModel> {
         optimizerState = state
         var gradients = [Tensor?](repeating: nil, count: values.count)
         for (position, index) in trainable.enumerated() {
-            values[index] = updated[position]
+            if let k = updateScales[index] {
+                let (old, new) = (values[index].doubles, updated[position].doubles)
+                values[index] = Tensor(shape: values[index].shape, values: zip(old, new).map { $0 + k * ($1 - $0) })
+                    .cast(to: values[index].dtype)
+            } else {
+                values[index] = updated[position]
+            }
             gradients[index] = result.gradients[position]
         }
         for (index, value) in result.assignments { values[index] = value.cast(to: values[index].dtype) }
@@ -104,7 +120,8 @@ public struct TrainingSession<Model: TrainableModel> {
         -> (loss: Double, gradients: [Tensor], assignments: [(Int, Tensor)]) {
         let context = EagerContext(recording: true)
         let bound = zip(model.variables, values).map { variable, value in variable.trainable ? context.watch(value) : context.constant(value) }
-        let builder = try TrainingBuilder(base: context, variables: Array(zip(model.variables.map(\.value), bound)), masks: masks)
+        let builder = try TrainingBuilder(base: context, variables: Array(zip(model.variables.map(\.value), bound)), masks: masks,
+                                          convention: convention)
         let outputs = try model.outputs(data.map { builder.wrap(context.constant($0)) }, in: builder, dtype: dtype)
         try checkReached(builder.reached)
         let output = outputs[0]
@@ -144,7 +161,8 @@ public struct TrainingSession<Model: TrainableModel> {
     private func trace(_ data: [Tensor], target: Tensor, sampleWeight: Tensor?, masks: DropoutMasks) throws -> TracedStep {
         // A first eager forward learns the output shape and the masks the step asks for.
         let probe = EagerContext()
-        let probeBuilder = try TrainingBuilder(base: probe, variables: Array(zip(model.variables.map(\.value), values.map(probe.constant))), masks: masks)
+        let probeBuilder = try TrainingBuilder(base: probe, variables: Array(zip(model.variables.map(\.value), values.map(probe.constant))), masks: masks,
+                                               convention: convention)
         let probeOutput = try model.outputs(data.map { probeBuilder.wrap(probe.constant($0)) }, in: probeBuilder, dtype: dtype)[0]
         try checkReached(probeBuilder.reached)
         let predictionShape = probe.shape(of: probeOutput.base)
@@ -158,7 +176,7 @@ public struct TrainingSession<Model: TrainableModel> {
             let variableSymbols = Array(symbols[(dataCount + targetCount)..<(dataCount + targetCount + variableCount)])
             let maskSymbols = Array(symbols.suffix(maskTypes.count))
             let builder = try TrainingBuilder(base: g, variables: Array(zip(model.variables.map(\.value), variableSymbols)), masks: masks,
-                                              maskInputs: maskSymbols)
+                                              maskInputs: maskSymbols, convention: convention)
             let output = try model.outputs(symbols.prefix(dataCount).map(builder.wrap), in: builder, dtype: dtype)[0]
             let lossValue = try loss.value(output.base, producer: output.producer, target: prepared,
                                            targetValues: Array(symbols[dataCount..<(dataCount + targetCount)]), in: g)

@@ -1,0 +1,340 @@
+import Foundation
+import ParityKeras
+import ParityNN
+import ParityTorch
+import ParityTrain
+
+/// The training conventions `parity compare --train-steps` names (docs/training.md describes each: what
+/// differs, how it is tested, the fix).
+public enum TrainingCause: String, Sendable, Codable, CaseIterable {
+    case floatNoise = "float-noise"
+    case optimizerHyperparameter = "optimizer-hyperparameter"
+    case optimizerAlgorithm = "optimizer-algorithm"
+    case adamEpsilon = "adam-epsilon"
+    case rmspropEpsilon = "rmsprop-epsilon"
+    case nesterovForm = "nesterov-form"
+    case optimizerFormula = "optimizer-formula"
+    case weightDecayCoupling = "weight-decay-coupling"
+    case gradientClipping = "gradient-clipping"
+    case bnMomentum = "bn-momentum"
+    case bnRunningVariance = "bn-running-variance"
+    case rnnBiasTrainedTwice = "rnn-bias-trained-twice"
+    case fromLogits = "from-logits"
+    case labelSmoothing = "label-smoothing"
+    case lossReduction = "loss-reduction"
+    case crossentropyClipping = "crossentropy-clipping"
+    case gradientConvention = "gradient-convention"
+
+    public var summary: String {
+        switch self {
+        case .floatNoise: return "nothing but rounding: every step within its measured float noise"
+        case .optimizerHyperparameter: return "the optimizers' constants differ (learning rate, β, ε, ρ/α, momentum, decay)"
+        case .optimizerAlgorithm: return "different optimizer algorithms"
+        case .adamEpsilon: return "Adam's ε added before (Keras) or after (PyTorch) the bias correction of √v"
+        case .rmspropEpsilon: return "RMSprop's ε inside the square root (Keras) or outside (PyTorch)"
+        case .nesterovForm: return "Nesterov momentum in Keras's and PyTorch's forms"
+        case .optimizerFormula: return "the same optimizer written with each framework's formula"
+        case .weightDecayCoupling: return "weight decay decoupled (Keras, AdamW) against coupled L2 in the gradient"
+        case .gradientClipping: return "gradient clipping differs (per variable, global, by value, or none)"
+        case .bnMomentum: return "BatchNorm momentum: Keras keeps `momentum` of the running statistic, PyTorch replaces `momentum` of it"
+        case .bnRunningVariance: return "PyTorch's running variance takes the unbiased batch variance, Keras's the biased one"
+        case .rnnBiasTrainedTwice: return "PyTorch trains b_ih and b_hh, so the sum one Keras bias stands for moves twice per step"
+        case .fromLogits: return "the loss reads the output as probabilities on one side and as logits on the other"
+        case .labelSmoothing: return "different label smoothing"
+        case .lossReduction: return "the loss is reduced differently (mean, sum, sum over batch size)"
+        case .crossentropyClipping: return "Keras clips probabilities to [1e-7, 1 − 1e-7]; PyTorch clamps log at −100"
+        case .gradientConvention: return "the frameworks' derivatives at ties and kinks (max/min ties, clip bounds)"
+        }
+    }
+}
+
+/// A training convention as a hypothesis: the changed side with the other side's convention swapped in.
+struct TrainingHypothesis {
+    var cause: TrainingCause
+    var message: String
+    var fix: String?
+    var apply: (TrainingSide) throws -> TrainingSide
+
+    /// The hypotheses that apply to the pair: the changed side (`changed`) takes the other's convention.
+    /// `step`: the step where the runs part (for sizes in the messages).
+    static func applicable(changed: TrainingSide, other: TrainingSide, pairing: VariablePairing, pairings: [WeightPairing],
+                           program: TorchProgram?, step: Int) -> [TrainingHypothesis] {
+        var result: [TrainingHypothesis] = []
+        let (x, y) = (changed.optimizer, other.optimizer)
+        let (fx, fy) = (changed.framework, other.framework)
+        let sameAlgorithm = caseName(x.algorithm) == caseName(y.algorithm)
+        if sameAlgorithm {
+            var differences = zip(values(x.algorithm), values(y.algorithm)).filter { $0.0.value != $0.1.value }
+                .map { "\($0.0.label) \(number($0.0.value)) (\(fx)) vs \(number($0.1.value)) (\(fy))" }
+            if x.learningRate != y.learningRate { differences.insert("learning rate \(number(x.learningRate)) (\(fx)) vs \(number(y.learningRate)) (\(fy))", at: 0) }
+            let decayX = decay(x.weightDecay), decayY = decay(y.weightDecay)
+            let sameDecayKind = decayX.kind == decayY.kind || decayX.kind == nil || decayY.kind == nil
+            if sameDecayKind, decayX.lambda != decayY.lambda {
+                differences.append("weight decay \(number(decayX.lambda)) (\(fx)) vs \(number(decayY.lambda)) (\(fy))")
+            }
+            if !differences.isEmpty {
+                result.append(TrainingHypothesis(cause: .optimizerHyperparameter, message: differences.joined(separator: "; "),
+                                                 fix: "give both optimizers the same values (the defaults differ between the frameworks)") { side in
+                    var s = side
+                    s.optimizer.algorithm = y.algorithm
+                    s.optimizer.learningRate = y.learningRate
+                    if sameDecayKind { s.optimizer.weightDecay = y.weightDecay }
+                    return s
+                })
+            }
+            if fx != fy {
+                result.append(formHypothesis(x, y, step: step))
+            }
+        } else {
+            result.append(TrainingHypothesis(cause: .optimizerAlgorithm, message: "\(x) against \(y)", fix: "use the same algorithm on both sides") { side in
+                var s = side
+                s.optimizer = Optimizer(framework: side.framework, algorithm: y.algorithm, learningRate: y.learningRate, weightDecay: y.weightDecay,
+                                        clipping: y.clipping, className: y.className, arguments: y.arguments)
+                return s
+            })
+        }
+        let decayX = decay(x.weightDecay), decayY = decay(y.weightDecay)
+        if let kx = decayX.kind, let ky = decayY.kind, kx != ky {
+            result.append(TrainingHypothesis(cause: .weightDecayCoupling,
+                                             message: "weight decay \(number(decayX.lambda)) \(kx) (\(fx)) against \(number(decayY.lambda)) \(ky) (\(fy))",
+                                             fix: "decoupled on both: torch.optim.AdamW(weight_decay=λ) (or decoupled_weight_decay=True) matches Keras's weight_decay=λ") { side in
+                var s = side
+                s.optimizer.weightDecay = y.weightDecay
+                return s
+            })
+        }
+        if x.clipping != y.clipping {
+            result.append(TrainingHypothesis(cause: .gradientClipping, message: "clipping \(clipText(x.clipping)) (\(fx)) against \(clipText(y.clipping)) (\(fy))",
+                                             fix: "Keras global_clipnorm=c ↔ clip_grad_norm_(max_norm=c); clipvalue=c ↔ clip_grad_value_(c); Keras clipnorm is per variable") { side in
+                var s = side
+                s.optimizer.clipping = y.clipping
+                return s
+            })
+        }
+        result += lossHypotheses(changed.loss, other.loss)
+        if fx == .keras, fy == .pyTorch, case .keras(let model) = changed.body {
+            result += batchNormHypotheses(model, pairings: pairings, program: program)
+            let summed = pairing.entries.filter { $0.summed && $0.trainable }
+            if !summed.isEmpty {
+                result.append(TrainingHypothesis(cause: .rnnBiasTrainedTwice,
+                                                 message: "\(summed.map { "\($0.name) = \($0.other.joined(separator: " + "))" }.joined(separator: ", ")): both PyTorch biases get the bias's gradient and each takes an optimizer step, so their sum moves twice as far as Keras's bias",
+                                                 fix: "train one of the two: bias_hh_l0.requires_grad_(False) with bias_hh_l0 = 0 and bias_ih_l0 = Keras's bias") { side in
+                    var s = side
+                    for entry in summed { s.updateScales[entry.name] = 2 }
+                    return s
+                })
+            }
+        }
+        if fx != fy {
+            let target = GradientConvention.of(fy)
+            result.append(TrainingHypothesis(cause: .gradientConvention, message: "the \(fx) side's gradients with \(target)'s rules at ties and kinks",
+                                             fix: "none needed: only values exactly at a tie or kink are affected") { side in
+                var s = side
+                s.convention = target
+                return s
+            })
+        }
+        return result
+    }
+
+    /// The same optimizer with the other framework's formula (constants kept).
+    static func formHypothesis(_ x: Optimizer, _ y: Optimizer, step t: Int) -> TrainingHypothesis {
+        let cause: TrainingCause, message: String, fix: String
+        switch x.algorithm {
+        case let .adam(_, beta2, epsilon, _):
+            cause = .adamEpsilon
+            let (keras, torch) = x.framework == .keras ? (x, y) : (y, x)
+            var epsilonTorch = epsilon
+            if case let .adam(_, _, e, _) = torch.algorithm { epsilonTorch = e }
+            var epsilonKeras = epsilon
+            if case let .adam(_, _, e, _) = keras.algorithm { epsilonKeras = e }
+            let correction = (1 - Foundation.pow(beta2, Double(t))).squareRoot()
+            message = "Keras adds ε̂ = \(number(epsilonKeras)) to √v and folds the bias correction into the step size; PyTorch adds ε = \(number(epsilonTorch)) to √v/√(1 − β₂ᵗ). "
+                + "On Keras's scale PyTorch's ε is ε·√(1 − β₂ᵗ) = \(number(epsilonTorch * correction)) at step \(t) (β₂ = \(number(beta2))): the two agree only where √v ≫ ε"
+            fix = "none exact: PyTorch would need ε = ε̂/√(1 − β₂ᵗ) (\(number(epsilonKeras / correction)) at step \(t)), which changes every step"
+        case .rmsprop:
+            cause = .rmspropEpsilon
+            message = "Keras divides by √(v + ε) and keeps the learning rate inside its momentum buffer; PyTorch divides by √v + ε, learning rate outside"
+            fix = "none exact; with ε ≪ v the two agree to rounding"
+        case let .sgd(_, nesterov, _) where nesterov:
+            cause = .nesterovForm
+            message = "Keras's Nesterov step w += μ·v − lr·g (v = μv − lr·g) against PyTorch's w −= lr·(g + μ·b)"
+            fix = "equal while the learning rate is constant; none exact under a schedule"
+        default:
+            cause = .optimizerFormula
+            message = "\(x.className) written as \(x.framework) writes it against \(y.className) as \(y.framework) writes it"
+            fix = "see docs/training.md for the formula of each framework"
+        }
+        return TrainingHypothesis(cause: cause, message: message, fix: fix) { side in
+            var s = side
+            s.optimizer.framework = y.framework
+            return s
+        }
+    }
+
+    static func lossHypotheses(_ x: Loss, _ y: Loss) -> [TrainingHypothesis] {
+        var result: [TrainingHypothesis] = []
+        switch (x.function, y.function) {
+        case let (.crossentropy(fx), .crossentropy(fy)):
+            if fx.input != fy.input {
+                result.append(TrainingHypothesis(cause: .fromLogits, message: "\(x) reads \(fx.input); \(y) reads \(fy.input)",
+                                                 fix: "Keras: from_logits=True for a model that outputs logits (PyTorch's CrossEntropyLoss takes logits)") { side in
+                    var s = side
+                    guard case .crossentropy(var form) = s.loss.function else { return s }
+                    form.input = fy.input
+                    s.loss.function = .crossentropy(form)
+                    return s
+                })
+            }
+            if fx.labelSmoothing != fy.labelSmoothing {
+                result.append(smoothing(x, y, fx.labelSmoothing, fy.labelSmoothing) { function in
+                    guard case .crossentropy(var form) = function else { return function }
+                    form.labelSmoothing = fy.labelSmoothing
+                    return .crossentropy(form)
+                })
+            }
+        case let (.binaryCrossentropy(lx, sx, _), .binaryCrossentropy(ly, sy, _)):
+            if lx != ly {
+                result.append(TrainingHypothesis(cause: .fromLogits, message: "\(x) from_logits=\(lx); \(y) from_logits=\(ly)",
+                                                 fix: "Keras from_logits=True ↔ BCEWithLogitsLoss; from_logits=False ↔ BCELoss after a sigmoid") { side in
+                    var s = side
+                    guard case let .binaryCrossentropy(_, smoothing, weight) = s.loss.function else { return s }
+                    s.loss.function = .binaryCrossentropy(fromLogits: ly, labelSmoothing: smoothing, positiveWeight: weight)
+                    return s
+                })
+            }
+            if sx != sy {
+                result.append(smoothing(x, y, sx, sy) { function in
+                    guard case let .binaryCrossentropy(l, _, w) = function else { return function }
+                    return .binaryCrossentropy(fromLogits: l, labelSmoothing: sy, positiveWeight: w)
+                })
+            }
+            if x.framework == .keras, y.framework == .pyTorch, !lx, !ly {
+                result.append(TrainingHypothesis(cause: .crossentropyClipping,
+                                                 message: "Keras clips probabilities to [1e-7, 1 − 1e-7] (or recovers a final sigmoid's logits); BCELoss clamps log(p) at −100",
+                                                 fix: "output logits and use from_logits=True / BCEWithLogitsLoss on both sides") { side in
+                    var s = side
+                    s.loss = Loss(framework: .pyTorch, function: side.loss.function, reduction: mappedReduction(side.loss.reduction, to: .pyTorch),
+                                  className: y.className, arguments: y.arguments)
+                    return s
+                })
+            }
+        default:
+            break
+        }
+        let reduction = mappedReduction(y.reduction, to: x.framework)
+        if reduction != x.reduction {
+            result.append(TrainingHypothesis(cause: .lossReduction, message: "\(x) reduces by \(x.reduction.rawValue); \(y) by \(y.reduction.rawValue)",
+                                             fix: "the same reduction on both sides (Keras sum_over_batch_size ↔ PyTorch mean)") { side in
+                var s = side
+                s.loss.reduction = reduction
+                return s
+            })
+        }
+        return result
+    }
+
+    static func smoothing(_ x: Loss, _ y: Loss, _ sx: Double, _ sy: Double, _ change: @escaping (Loss.Function) -> Loss.Function) -> TrainingHypothesis {
+        TrainingHypothesis(cause: .labelSmoothing, message: "label smoothing \(number(sx)) (\(x.className)) against \(number(sy)) (\(y.className))",
+                           fix: "the same label_smoothing on both sides") { side in
+            var s = side
+            s.loss.function = change(s.loss.function)
+            return s
+        }
+    }
+
+    /// The reduction `r` means in the other framework (Keras sum_over_batch_size ↔ PyTorch mean).
+    static func mappedReduction(_ r: Loss.Reduction, to framework: ParityTrain.Framework) -> Loss.Reduction {
+        switch (r, framework) {
+        case (.mean, .keras): return .sumOverBatchSize
+        case (.sumOverBatchSize, .pyTorch): return .mean
+        default: return r
+        }
+    }
+
+    /// bn-momentum and bn-running-variance for the Keras side's BatchNormalization layers, against the momentum the
+    /// PyTorch program's `batch_norm` nodes were exported with.
+    static func batchNormHypotheses(_ model: KerasTrainable, pairings: [WeightPairing], program: TorchProgram?) -> [TrainingHypothesis] {
+        guard let program else { return [] }
+        let layers = model.batchNormLayers
+        guard !layers.isEmpty else { return [] }
+        var torchMomentum: [String: Double] = [:]
+        let inputOf = Dictionary(program.inputs.compactMap { input -> (String, String)? in
+            if case .buffer(let fqn, _) = input.kind { return (fqn, input.name) }
+            return nil
+        }, uniquingKeysWith: { first, _ in first })
+        for pairing in pairings where pairing.layer.className == "BatchNormalization" {
+            guard let fqn = pairing.torch["running_mean"], let name = inputOf[fqn],
+                  let node = program.graph.allNodes.first(where: { $0.target == "aten.batch_norm.default" && $0.argument("running_mean")?.tensorNames == [name] }),
+                  case .float(let m)? = node.argument("momentum") else { continue }
+            torchMomentum[pairing.layer.name] = m
+        }
+        let momenta = torchMomentum
+        var result: [TrainingHypothesis] = []
+        let differing = layers.filter { layer in torchMomentum[layer.name].map { Swift.abs(layer.rule.keptShare - (1 - $0)) > 1e-12 } ?? false }
+        if !differing.isEmpty {
+            let text = differing.map { "\($0.name): Keras momentum \(number($0.rule.momentum)) keeps \(number($0.rule.keptShare)) of the running statistic; PyTorch momentum \(number(torchMomentum[$0.name]!)) keeps \(number(1 - torchMomentum[$0.name]!))" }
+            result.append(TrainingHypothesis(cause: .bnMomentum, message: text.joined(separator: "; "),
+                                             fix: differing.map { "nn.BatchNorm(momentum=\(number(1 - $0.rule.keptShare))) for Keras momentum=\(number($0.rule.keptShare))" }.joined(separator: "; ")) { side in
+                guard case .keras(var m) = side.body else { return side }
+                for layer in m.batchNormLayers {
+                    guard let t = momenta[layer.name] else { continue }
+                    m.batchNormRules[layer.name] = BatchNormTraining(momentum: 1 - t, form: .keepsRunning, unbiasedRunningVariance: layer.rule.unbiasedRunningVariance)
+                }
+                var s = side
+                s.body = .keras(m)
+                return s
+            })
+        }
+        let biased = layers.filter { !$0.rule.unbiasedRunningVariance && torchMomentum[$0.name] != nil }
+        if !biased.isEmpty {
+            result.append(TrainingHypothesis(cause: .bnRunningVariance,
+                                             message: "\(biased.map(\.name).joined(separator: ", ")): PyTorch moves running_var toward the unbiased batch variance (× n/(n − 1)); Keras toward the biased one",
+                                             fix: "none in nn.BatchNorm; the difference is (1 − kept share)·var/(n − 1) per step and matters most for small batches") { side in
+                guard case .keras(var m) = side.body else { return side }
+                for layer in m.batchNormLayers where momenta[layer.name] != nil {
+                    var rule = layer.rule
+                    rule.unbiasedRunningVariance = true
+                    m.batchNormRules[layer.name] = rule
+                }
+                var s = side
+                s.body = .keras(m)
+                return s
+            })
+        }
+        return result
+    }
+
+    // MARK: Helpers
+
+    static func caseName(_ a: Optimizer.Algorithm) -> String { String("\(a)".prefix { $0 != "(" }) }
+
+    /// The algorithm's constants with their labels.
+    static func values(_ a: Optimizer.Algorithm) -> [(label: String, value: Double)] {
+        guard let payload = Mirror(reflecting: a).children.first?.value else { return [] }
+        return Mirror(reflecting: payload).children.compactMap { child in
+            if let d = child.value as? Double { return (label: child.label ?? "?", value: d) }
+            if let b = child.value as? Bool { return (label: child.label ?? "?", value: b ? 1 : 0) }
+            return nil
+        }
+    }
+
+    static func decay(_ d: Optimizer.WeightDecay?) -> (kind: String?, lambda: Double) {
+        switch d {
+        case .decoupled(let l)?: return ("decoupled", l)
+        case .coupled(let l)?: return ("coupled (L2 in the gradient)", l)
+        case nil: return (nil, 0)
+        }
+    }
+
+    static func clipText(_ c: Optimizer.Clipping?) -> String {
+        switch c {
+        case .perVariableNorm(let v)?: return "per-variable norm \(number(v))"
+        case .globalNorm(let v, _)?: return "global norm \(number(v))"
+        case .value(let v)?: return "value \(number(v))"
+        case nil: return "none"
+        }
+    }
+
+    static func number(_ x: Double) -> String { String(format: "%g", x) }
+}

@@ -1,0 +1,138 @@
+import Foundation
+@testable import ParityCompare
+import ParityTensor
+import ParityTestSupport
+import ParityTrain
+import Testing
+
+/// `parity compare --train-steps` on Keras models and their PyTorch ports with the same starting weights
+/// (Tests/Fixtures/train/compare, scripts/make_training_compare_pairs.py): pairs trained with each
+/// framework's defaults must name the convention that parts them, at the step and parameter where it
+/// does; faithfully configured pairs must match, or name the one convention no PyTorch setting reproduces.
+@Suite struct TrainingComparisonTests {
+    static func data() throws -> [String: Tensor] {
+        var table: [String: Tensor] = [:]
+        for entry in try NumpyArchive.read(contentsOf: Fixtures.root.appendingPathComponent("train/compare/data.npz")) {
+            table[entry.name] = try entry.record.toTensor()
+        }
+        return table
+    }
+
+    static func compare(_ keras: String, _ torch: String, input: String = "x", target: String = "y", steps: Int = 4,
+                        optimizerA: String? = nil, lossA: String? = nil, optimizerB: String, lossB: String) throws -> TrainingComparison {
+        let d = try data()
+        let a = try ComparedModel.load(Fixtures.root.appendingPathComponent("train/compare/\(keras).keras").path)
+        let b = try ComparedModel.load(Fixtures.root.appendingPathComponent("train/compare/\(torch).pt2").path)
+        let setup = TrainingSetup(steps: steps, batchSize: 4, inputs: ModelInputs(try #require(d[input])), target: try #require(d[target]),
+                                  optimizerA: try optimizerA.map { try Optimizer.parse($0, framework: .keras) },
+                                  optimizerB: try Optimizer.parse(optimizerB, framework: .pyTorch),
+                                  lossA: try lossA.map(Loss.parse), lossB: try Loss.parse(lossB))
+        return try TrainingComparison.run(a, b, setup: setup).training
+    }
+
+    static func causes(_ c: TrainingComparison) -> [TrainingCause] { c.findings.map(\.cause) }
+
+    @Test func faithfulSGDMatches() throws {
+        let c = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1)", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.verdict == .match)
+        #expect(Self.causes(c) == [.floatNoise])
+        #expect(c.trainSteps.count == 4)
+        // Every Keras variable is paired with its PyTorch parameter: 4 gradients and 4 values per step, and the loss.
+        #expect(c.trainSteps[0].quantities.count == 9)
+        #expect(c.unpaired.isEmpty)
+    }
+
+    @Test func defaultAdamsPartOnEpsilon() throws {
+        // Keras Adam() (ε̂ = 1e-7, from the file's compile_config) against torch.optim.Adam(lr=1e-3) (ε = 1e-8).
+        let c = try Self.compare("mlp", "mlp", optimizerB: "Adam(lr=0.001)", lossB: "MSELoss()")
+        #expect(c.verdict == .mismatch)
+        #expect(c.firstDivergence?.step == 1)
+        #expect(c.firstDivergence?.kind == .value)
+        #expect(Set(Self.causes(c)) == [.optimizerHyperparameter, .adamEpsilon])
+        #expect(c.explained == true)
+        let hyper = try #require(c.findings.first { $0.cause == .optimizerHyperparameter })
+        #expect(hyper.message.contains("epsilon 1e-07 (Keras) vs 1e-08 (PyTorch)"))
+    }
+
+    @Test func faithfulAdamStillPartsOnEpsilonPlacement() throws {
+        let c = try Self.compare("mlp", "mlp", optimizerB: "Adam(lr=0.001, eps=1e-7)", lossB: "MSELoss()")
+        #expect(c.verdict == .mismatch)
+        #expect(Self.causes(c) == [.adamEpsilon])
+        #expect(c.explained == true)
+    }
+
+    @Test func weightDecayCoupledAgainstDecoupled() throws {
+        // Without momentum the two coincide (w(1 − lr·λ) − lr·g = w − lr·(g + λw)): the pair matches.
+        let plain = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1, weight_decay=0.05)", optimizerB: "SGD(lr=0.1, weight_decay=0.05)",
+                                     lossB: "MSELoss()")
+        #expect(plain.verdict == .match, "\(plain.text())")
+        // With momentum, PyTorch's λw enters the momentum buffer.
+        let c = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1, momentum=0.9, weight_decay=0.05)",
+                                 optimizerB: "SGD(lr=0.1, momentum=0.9, weight_decay=0.05)", lossB: "MSELoss()")
+        #expect(Self.causes(c) == [.weightDecayCoupling], "\(c.text())")
+        #expect(c.explained == true)
+        // AdamW decays decoupled as Keras does: only Adam's ε placement is left.
+        let same = try Self.compare("mlp", "mlp", optimizerA: "AdamW(learning_rate=0.01, weight_decay=0.05)",
+                                    optimizerB: "AdamW(lr=0.01, weight_decay=0.05, eps=1e-7)", lossB: "MSELoss()")
+        #expect(Self.causes(same) == [.adamEpsilon])
+    }
+
+    @Test func batchNormDefaultsPartOnMomentumAndVariance() throws {
+        let c = try Self.compare("bn", "bn", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.verdict == .mismatch)
+        #expect(c.firstDivergence?.step == 1)
+        #expect(c.firstDivergence?.name.hasPrefix("bn/moving_") == true)
+        #expect(Set(Self.causes(c)) == [.bnMomentum, .bnRunningVariance], "\(c.text())")
+        #expect(c.explained == true)
+    }
+
+    @Test func faithfulBatchNormPartsOnlyOnRunningVariance() throws {
+        let c = try Self.compare("bn", "bn_faithful", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence?.name == "bn/moving_variance")
+        #expect(Self.causes(c) == [.bnRunningVariance])
+        #expect(c.explained == true)
+    }
+
+    @Test func lstmBiasTrainedTwice() throws {
+        let c = try Self.compare("lstm", "lstm", input: "x_seq", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence == .init(step: 1, name: "lstm/lstm_cell/bias", kind: .value))
+        #expect(Self.causes(c) == [.rnnBiasTrainedTwice])
+        #expect(c.explained == true)
+    }
+
+    @Test func crossEntropyOnLogitsReadAsProbabilities() throws {
+        // The Keras file compiles SparseCategoricalCrossentropy() (from_logits=False) on a model that outputs logits.
+        let c = try Self.compare("classifier", "classifier", target: "labels", optimizerB: "SGD(lr=0.1)", lossB: "CrossEntropyLoss()")
+        #expect(c.firstDivergence?.step == 1)
+        #expect(c.firstDivergence?.kind == .loss)
+        #expect(Self.causes(c) == [.fromLogits])
+        let faithful = try Self.compare("classifier", "classifier", target: "labels", lossA: "SparseCategoricalCrossentropy(from_logits=True)",
+                                        optimizerB: "SGD(lr=0.1)", lossB: "CrossEntropyLoss()")
+        #expect(faithful.verdict == .match)
+    }
+
+    @Test func labelSmoothingAndReduction() throws {
+        let smoothing = try Self.compare("classifier", "classifier", target: "onehot",
+                                         lossA: "CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)",
+                                         optimizerB: "SGD(lr=0.1)", lossB: "CrossEntropyLoss()")
+        #expect(Self.causes(smoothing) == [.labelSmoothing])
+        let reduction = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1)", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss(reduction='sum')")
+        #expect(reduction.firstDivergence?.kind == .loss)
+        #expect(Self.causes(reduction) == [.lossReduction])
+    }
+
+    @Test func reportsNameTheStepAndCause() throws {
+        let c = try Self.compare("lstm", "lstm", input: "x_seq", steps: 2, optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        let text = c.text()
+        #expect(text.contains("first parts at step 1: value of lstm/lstm_cell/bias ↔ lstm.bias_ih_l0 + lstm.bias_hh_l0"))
+        #expect(text.contains("cause: rnn-bias-trained-twice"))
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as? [String: Any]
+        #expect((json?["train_steps"] as? [Any])?.count == 2)
+        #expect(((json?["findings"] as? [[String: Any]])?.first?["cause"] as? String) == "rnn-bias-trained-twice")
+    }
+
+    @Test func everyCauseIsDocumented() throws {
+        let doc = try String(contentsOf: Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/training.md"), encoding: .utf8)
+        for cause in TrainingCause.allCases { #expect(doc.contains("`\(cause.rawValue)`"), "docs/training.md lacks \(cause.rawValue)") }
+    }
+}

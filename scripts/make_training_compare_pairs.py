@@ -1,0 +1,135 @@
+"""Generates Tests/Fixtures/train/compare/: Keras models and PyTorch ports of them with the same starting
+weights, for `parity compare --train-steps` (ParityCompareTests/TrainingComparisonTests).
+
+Two steps, two processes (TensorFlow and torch must never share one):
+    TF_ENABLE_ONEDNN_OPTS=0 python scripts/make_training_compare_pairs.py keras
+    python scripts/make_training_compare_pairs.py torch
+(without an argument both run as subprocesses). Run by hand, never in CI.
+
+keras: builds each model with seeded weights, compiles it with the framework's defaults where the pair is
+about defaults (`Adam()`: learning rate 1e-3, epsilon 1e-7; BatchNormalization momentum 0.99, epsilon
+1e-3), saves `<name>.keras` (with its compile_config) and `weights.npz` (every Keras variable, by name),
+and `data.npz` (inputs and targets, 12 rows). torch: builds the faithful PyTorch port of each model (Linear
+weight = kernel.T, LSTM weight_ih = kernel.T with b_ih = bias and b_hh = 0, BatchNorm1d with the Keras
+statistics), loads the Keras weights into it and exports it in training mode (`torch.export.export(
+model.train(), (x[:4],))`), as a user ports and exports a model for training: `<name>.pt2`, and
+`<name>_faithful.pt2` where PyTorch's defaults differ (BatchNorm momentum 0.01 = 1 − Keras's 0.99).
+"""
+import os
+import subprocess
+import sys
+
+OUT = "Tests/Fixtures/train/compare"
+ROWS, BATCH = 12, 4
+
+
+def keras_step():
+    import numpy as np
+    import keras
+    from keras import layers as L
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(5)
+    data = {
+        "x": rng.normal(size=(ROWS, 4)).astype(np.float32),
+        "x_seq": rng.normal(size=(ROWS, 5, 3)).astype(np.float32),
+        "y": rng.normal(size=(ROWS, 2)).astype(np.float32),
+        "labels": rng.integers(0, 3, size=(ROWS,)).astype(np.int64),
+    }
+    data["onehot"] = np.eye(3, dtype=np.float32)[data["labels"]]
+    np.savez(f"{OUT}/data.npz", **data)
+
+    def seeded(model):
+        model.set_weights([rng.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in model.get_weights()])
+        return model
+
+    models = {}
+    models["mlp"] = (keras.Sequential([keras.Input((4,)), L.Dense(6, activation="tanh", name="hidden"), L.Dense(2, name="out")], name="mlp"),
+                     keras.optimizers.Adam(), keras.losses.MeanSquaredError())
+    bn = keras.Sequential([keras.Input((4,)), L.Dense(6, name="hidden"), L.BatchNormalization(name="bn"), L.Activation("tanh"),
+                           L.Dense(2, name="out")], name="bn")
+    models["bn"] = (bn, keras.optimizers.SGD(learning_rate=0.1), keras.losses.MeanSquaredError())
+    models["lstm"] = (keras.Sequential([keras.Input((5, 3)), L.LSTM(4, name="lstm"), L.Dense(2, name="out")], name="lstm"),
+                      keras.optimizers.SGD(learning_rate=0.1), keras.losses.MeanSquaredError())
+    models["classifier"] = (keras.Sequential([keras.Input((4,)), L.Dense(6, activation="tanh", name="hidden"), L.Dense(3, name="logits")],
+                                             name="classifier"),
+                            keras.optimizers.SGD(learning_rate=0.1), keras.losses.SparseCategoricalCrossentropy())
+    weights = {}
+    for name, (model, optimizer, loss) in models.items():
+        seeded(model)
+        if name == "bn":
+            layer = model.get_layer("bn")
+            gamma, beta, _, _ = layer.get_weights()
+            layer.set_weights([gamma, beta, rng.normal(size=6).astype(np.float32) * 0.1, rng.uniform(0.5, 1.5, size=6).astype(np.float32)])
+        model.compile(optimizer=optimizer, loss=loss)
+        model.save(f"{OUT}/{name}.keras")
+        for v in model.weights:
+            weights[f"{name}:{v.path}"] = np.asarray(v.numpy())
+    np.savez(f"{OUT}/weights.npz", **weights)
+    print("keras", keras.__version__, sorted(models))
+
+
+def torch_step():
+    import numpy as np
+    import torch
+    from torch import nn
+    torch.set_num_threads(1)
+    w = dict(np.load(f"{OUT}/weights.npz"))
+    data = dict(np.load(f"{OUT}/data.npz"))
+
+    def t(key):
+        # Variables of a model built in memory carry the model's name: `mlp/hidden/kernel`.
+        model, path = key.split(":")
+        return torch.from_numpy(w[f"{model}:{model}/{path}"].copy())
+
+    def linear(module, prefix):
+        with torch.no_grad():
+            module.weight.copy_(t(prefix + "/kernel").T)
+            module.bias.copy_(t(prefix + "/bias"))
+        return module
+
+    class Sequence(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 4, batch_first=True)
+            self.out = nn.Linear(4, 2)
+
+        def forward(self, x):
+            y, _ = self.lstm(x)
+            return self.out(y[:, -1])
+
+    def export(model, x, name):
+        program = torch.export.export(model.train(), (torch.from_numpy(x[:BATCH]),))
+        torch.export.save(program, f"{OUT}/{name}.pt2")
+
+    export(nn.Sequential(linear(nn.Linear(4, 6), "mlp:hidden"), nn.Tanh(), linear(nn.Linear(6, 2), "mlp:out")), data["x"], "mlp")
+    export(nn.Sequential(linear(nn.Linear(4, 6), "classifier:hidden"), nn.Tanh(), linear(nn.Linear(6, 3), "classifier:logits")), data["x"], "classifier")
+    for suffix, momentum in (("", 0.1), ("_faithful", 0.01)):
+        norm = nn.BatchNorm1d(6, eps=1e-3, momentum=momentum)
+        with torch.no_grad():
+            norm.weight.copy_(t("bn:bn/gamma"))
+            norm.bias.copy_(t("bn:bn/beta"))
+            norm.running_mean.copy_(t("bn:bn/moving_mean"))
+            norm.running_var.copy_(t("bn:bn/moving_variance"))
+        export(nn.Sequential(linear(nn.Linear(4, 6), "bn:hidden"), norm, nn.Tanh(), linear(nn.Linear(6, 2), "bn:out")), data["x"], "bn" + suffix)
+    seq = Sequence()
+    with torch.no_grad():
+        seq.lstm.weight_ih_l0.copy_(t("lstm:lstm/lstm_cell/kernel").T)
+        seq.lstm.weight_hh_l0.copy_(t("lstm:lstm/lstm_cell/recurrent_kernel").T)
+        seq.lstm.bias_ih_l0.copy_(t("lstm:lstm/lstm_cell/bias"))
+        seq.lstm.bias_hh_l0.zero_()
+    linear(seq.out, "lstm:out")
+    export(seq, data["x_seq"], "lstm")
+    os.remove(f"{OUT}/weights.npz")  # only the torch step reads it
+    print("torch", torch.__version__)
+
+
+def main():
+    if len(sys.argv) == 1:
+        for step in ("keras", "torch"):
+            subprocess.run([sys.executable, __file__, step], check=True, env=dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0"))
+        return
+    keras_step() if sys.argv[1] == "keras" else torch_step()
+
+
+if __name__ == "__main__":
+    main()
