@@ -224,7 +224,8 @@ def k_bigru_sum(keras, rng):
     return keras.Model(inp, out, name="m"), {"seq": rng.standard_normal((2, 5, 3))}
 
 
-@port("time_distributed", "TimeDistributed(Dense(4, relu)) → Flatten ↔ nn.Linear on [N, T, F] (it broadcasts), F.relu, x.flatten(1)")
+@port("time_distributed", "TimeDistributed(Dense(4, relu)) → Flatten ↔ nn.Linear on [N, T, F] (it broadcasts), F.relu, x.flatten(1)",
+      {"kernel-layout": ("td", "frame.weight = kernel.reshape(4, 6) instead of kernel.T")})
 def k_time_distributed(keras, rng):
     return keras.Sequential([keras.Input((5, 6)), keras.layers.TimeDistributed(keras.layers.Dense(4, activation="relu"), name="td"),
                              keras.layers.Flatten(name="flatten"), keras.layers.Dense(2, name="out")],
@@ -818,6 +819,8 @@ def t_time_distributed(w, mistake):
 
     m = Net()
     load_linear(m.frame, w, "td/dense")
+    if mistake == "kernel-layout":
+        m.frame.weight.copy_(w["td/dense/kernel"].reshape(4, 6))
     load_linear(m.out, w, "out")
     return m
 

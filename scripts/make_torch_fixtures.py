@@ -140,6 +140,18 @@ class Pooling(nn.Module):
                 F.adaptive_avg_pool2d(x, (4, 3)))
 
 
+class MaxPooling(nn.Module):
+    """max_pool1d (stride, padding, dilation, ceil_mode) and adaptive_max_pool2d with its indices (a tie
+    planted: the first maximum's index)."""
+
+    def forward(self, x):  # [2, 3, 9, 8]
+        s = x.flatten(2)[:, :, :20]
+        t = torch.cat([x[..., :1], x[..., :1], x[..., 2:]], dim=-1)  # columns 0 and 1 equal: ties
+        values, indices = F.adaptive_max_pool2d(t, (4, 3), return_indices=True)
+        return (F.max_pool1d(s, 3, stride=2, padding=1, ceil_mode=True), F.max_pool1d(s, 2, dilation=2),
+                F.adaptive_max_pool2d(x, 1), values, indices)
+
+
 class Shapes(nn.Module):
     def __init__(self):
         super().__init__()
@@ -410,6 +422,7 @@ CASES = [
     ("activations", Activations, lambda: (uniform((3, 4, 6), -6, 6, 5),)),
     ("normalization", Normalization, lambda: (gauss((2, 4, 5, 5), 6) * 2 + 0.5,)),
     ("pooling", Pooling, lambda: (gauss((2, 3, 9, 8), 7),)),
+    ("max_pooling", MaxPooling, lambda: (gauss((2, 3, 9, 8), 25),)),
     ("shapes", Shapes, lambda: (gauss((2, 3, 4), 8),)),
     ("arithmetic", Arithmetic, lambda: (gauss((2, 3), 9), uniform((3,), 0.5, 2, 10),
                                         torch.tensor([[1, -2, 3], [4, 0, -7]], dtype=torch.long))),

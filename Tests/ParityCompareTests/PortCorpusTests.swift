@@ -30,20 +30,10 @@ import Testing
         return (try? JSONDecoder().decode([Entry].self, from: json)) ?? []
     }()
 
-    /// Ports whose `.pt2` uses an ATen operator Parity does not run yet (each names it); when the operator lands,
-    /// the port is compared like the others.
-    static let awaitingOperators: [String: String] = ["concat_branches": "aten.adaptive_max_pool2d.default"]
-
-    static func compare(_ e: Entry) throws -> Comparison? {
+    static func compare(_ e: Entry) throws -> Comparison {
         let base = root.appendingPathComponent(e.model)
-        let torch: ComparedModel, keras: ComparedModel
-        do {
-            torch = try ComparedModel.load(base.appendingPathComponent("\(e.port)/torch.pt2").path)
-        } catch let TorchError.unsupportedOperator(target, _, _, _) {
-            #expect(awaitingOperators[e.model] == target, "\(e.model): unsupported \(target)")
-            return nil
-        }
-        keras = try ComparedModel.load(base.appendingPathComponent("keras.keras").path)
+        let torch = try ComparedModel.load(base.appendingPathComponent("\(e.port)/torch.pt2").path)
+        let keras = try ComparedModel.load(base.appendingPathComponent("keras.keras").path)
         let arrays = try NumpyArchive.read(contentsOf: base.appendingPathComponent("input.npz"))
         let inputs = ModelInputs(named: try arrays.map { ($0.name, try $0.record.toTensor()) })
         return try Comparison.run(keras, torch, inputs: inputs)
@@ -65,7 +55,7 @@ import Testing
 
     @Test(arguments: entries.filter { $0.exit == 0 })
     func faithfulPortMatches(_ e: Entry) throws {
-        guard let c = try Self.compare(e) else { return }
+        let c = try Self.compare(e)
         if ProcessInfo.processInfo.environment["PARITY_PRINT_REPORTS"] != nil { print(c.text()) }
         #expect(c.verdict == .match, "\(e.model): \(c.firstDivergence ?? "output") \(c.outputs.map(\.toleranceCheck))")
         #expect(!c.layers.contains { $0.diverges }, "\(c.layers.filter(\.diverges).map(\.name))")
@@ -78,7 +68,8 @@ import Testing
 
     @Test(arguments: entries.filter { $0.exit == 1 })
     func naivePortIsNamedAtItsLayer(_ e: Entry) throws {
-        guard let c = try Self.compare(e), let layer = e.layer, let cause = e.cause else { return }
+        let c = try Self.compare(e)
+        let layer = try #require(e.layer), cause = try #require(e.cause)
         if ProcessInfo.processInfo.environment["PARITY_PRINT_REPORTS"] != nil { print(c.text()) }
         #expect(c.verdict == .mismatch)
         #expect(CompareExitCode.of(c) == 1)

@@ -68,13 +68,27 @@ extension Diagnosis {
                         return try programA.evaluate(node, values: values, dtype: dtype)
                     }
                 }
-                // Weights and buffers read at the same argument.
+                // Weights and buffers read at the same argument (one tensor, or a list such as aten.lstm's `params`):
+                // all of B's that differ swapped in at once.
                 for ((name, argA), (_, argB)) in zip(nodeA.arguments, nodeB.arguments) {
-                    guard case .tensor(let a) = argA, case .tensor(let b) = argB, let wa = programA.parameter(named: a), let wb = programB.parameter(named: b),
-                          wa.shape == wb.shape, wa != wb else { continue }
-                    let differing = zip(wa.doubles, wb.doubles).filter { $0 != $1 }.count
-                    candidates.append(Candidate(cause: .weightsDiffer, a: "A's \(name) of `\(nodeA.name)`", b: "\(differing) of \(wa.count) elements differ in B",
-                                                fix: "load the same state_dict on both sides", op: opX, replacement: run(nodeA, [a: wb])))
+                    let (namesA, namesB): ([String], [String])
+                    switch (argA, argB) {
+                    case let (.tensor(a), .tensor(b)): (namesA, namesB) = ([a], [b])
+                    case let (.tensors(a), .tensors(b)) where a.count == b.count: (namesA, namesB) = (a, b)
+                    default: continue
+                    }
+                    var swapped: [String: Tensor] = [:]
+                    var differing = 0, total = 0
+                    for (a, b) in zip(namesA, namesB) {
+                        guard let wa = programA.parameter(named: a), let wb = programB.parameter(named: b), wa.shape == wb.shape, wa != wb else { continue }
+                        swapped[a] = wb
+                        differing += zip(wa.doubles, wb.doubles).filter { $0 != $1 }.count
+                        total += wa.count
+                    }
+                    guard !swapped.isEmpty else { continue }
+                    candidates.append(Candidate(cause: .weightsDiffer, a: "A's \(name) of `\(nodeA.name)`",
+                                                b: "\(swapped.count) of its \(namesA.count) tensor(s) differ in B (\(differing) of their \(total) elements)",
+                                                fix: "load the same state_dict on both sides", op: opX, replacement: run(nodeA, swapped)))
                 }
                 // Settings (non-tensor arguments), a missing one being PyTorch's default.
                 let keys = Set(nodeA.arguments.map(\.name)).union(nodeB.arguments.map(\.name))

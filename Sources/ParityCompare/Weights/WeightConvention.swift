@@ -89,6 +89,10 @@ struct WeightConvention {
                                  splitBias: false)
         case "Bidirectional":
             return try bidirectional(config, w)
+        case "TimeDistributed":
+            // The wrapped layer's convention: its weights are the wrapper's, applied to every step.
+            guard let inner = config["layer"], let innerClass = inner["class_name"]?.string else { return nil }
+            return try of(className: innerClass, config: inner["config"] ?? .object([:]), weights: w)
         default:
             return nil
         }
