@@ -77,6 +77,25 @@ import Testing
         #expect(Self.causes(same) == [.adamEpsilon])
     }
 
+    @Test func rmspropDefaultsAndEpsilonPlacement() throws {
+        // Keras RMSprop(learning_rate=1e-3): ρ 0.9, ε 1e-7 inside the square root; PyTorch's: α 0.99, ε 1e-8 outside.
+        let defaults = try Self.compare("mlp", "mlp", optimizerA: "RMSprop(learning_rate=0.001)", optimizerB: "RMSprop(lr=0.001)", lossB: "MSELoss()")
+        #expect(Set(Self.causes(defaults)) == [.optimizerHyperparameter, .rmspropEpsilon], "\(defaults.text())")
+        let hyper = try #require(defaults.findings.first { $0.cause == .optimizerHyperparameter })
+        #expect(hyper.message.contains("rho 0.9 (Keras) vs 0.99 (PyTorch)"))
+        let matched = try Self.compare("mlp", "mlp", optimizerA: "RMSprop(learning_rate=0.001)", optimizerB: "RMSprop(lr=0.001, alpha=0.9, eps=1e-7)",
+                                       lossB: "MSELoss()")
+        #expect(Self.causes(matched) == [.rmspropEpsilon], "\(matched.text())")
+    }
+
+    @Test func perVariableAgainstGlobalClipping() throws {
+        // Keras clipnorm clips each variable's gradient; clip_grad_norm_ clips them together.
+        let c = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1, clipnorm=0.05)",
+                                 optimizerB: "SGD(lr=0.1) + clip_grad_norm_(max_norm=0.05)", lossB: "MSELoss()")
+        #expect(c.firstDivergence?.step == 1)
+        #expect(Self.causes(c).first == .gradientClipping, "\(c.text())")
+    }
+
     @Test func batchNormDefaultsPartOnMomentumAndVariance() throws {
         let c = try Self.compare("bn", "bn", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
         #expect(c.verdict == .mismatch)
