@@ -54,6 +54,21 @@ import Testing
         #expect(hyper.message.contains("epsilon 1e-07 (Keras) vs 1e-08 (PyTorch)"))
     }
 
+    @Test func pyTorchAsTheReference() throws {
+        // A is the PyTorch program, B the Keras model: the comparison still names Keras's variables, and the
+        // Keras side (B) is the one rerun with PyTorch's conventions.
+        let d = try Self.data()
+        let a = try ComparedModel.load(Fixtures.root.appendingPathComponent("train/compare/lstm.pt2").path)
+        let b = try ComparedModel.load(Fixtures.root.appendingPathComponent("train/compare/lstm.keras").path)
+        let setup = TrainingSetup(steps: 3, batchSize: 4, inputs: ModelInputs(try #require(d["x_seq"])), target: try #require(d["y"]),
+                                  optimizerA: try Optimizer.parse("SGD(lr=0.1)", framework: .pyTorch), lossA: try Loss.parse("MSELoss()"))
+        let c = try TrainingComparison.run(a, b, setup: setup).training
+        #expect(c.firstDivergence == .init(step: 1, name: "lstm/lstm_cell/bias", kind: .value), "\(c.text())")
+        #expect(Self.causes(c) == [.rnnBiasTrainedTwice])
+        #expect(c.explained == true)
+        #expect(c.pairing.hasPrefix("B's Keras variables"))
+    }
+
     @Test func faithfulAdamStillPartsOnEpsilonPlacement() throws {
         let c = try Self.compare("mlp", "mlp", optimizerB: "Adam(lr=0.001, eps=1e-7)", lossB: "MSELoss()")
         #expect(c.verdict == .mismatch)
