@@ -10,7 +10,7 @@ RELEASE_BIN := .build/release
 TEST_SCRATCH := .build-tests
 PREFIX ?= $(HOME)/.local
 
-.PHONY: setup demo install test bench html-check
+.PHONY: setup demo install test bench html-check zoo
 
 ## Installs the system packages Parity builds against (HDF5 for Keras files), if missing.
 setup:
@@ -37,6 +37,14 @@ install: setup
 test: setup
 	swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
 	swift test -c release --skip-build --disable-xctest -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
+
+## Exports the model zoos into .zoo/ (skipping models already there; ZOO_PYTHON needs torch, torchvision,
+## timm and transformers) and runs `parity zoo` on them: one line per model, then `N/M within 1e-5`.
+ZOO_PYTHON ?= python3
+zoo: setup
+	swift build -c release --product parity
+	nice -n 10 $(ZOO_PYTHON) scripts/zoo/export_torch.py
+	$(RELEASE_BIN)/parity zoo .zoo
 
 ## Release-build benchmarks side by side with PyTorch (see bench/README.md).
 bench: setup

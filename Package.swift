@@ -80,7 +80,7 @@ let package = Package(
             dependencies: ["ParityNN", "ParityKeras", "ParityTorch", "ParityCompare", "ParityConvert", "ParityFormats", "ParityTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// In-process benchmarks (release build); never part of `swift test`.
-        .executableTarget(name: "ParityBench", dependencies: ["ParityNN"], path: "bench/Sources/ParityBench"),
+        .executableTarget(name: "ParityBench", dependencies: ["ParityNN", "ParityFormats", "ParityKeras", "ParityTorch"], path: "bench/Sources/ParityBench"),
 
         // MARK: Tests
         /// Fixture loading and tolerance checks shared by the test targets.

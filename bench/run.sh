@@ -1,89 +1,82 @@
 #!/usr/bin/env bash
-# Parity benchmark, one command:   bash bench/run.sh
+# Parity benchmark, one command:   bash bench/run.sh      (or: make bench)
 #
-#  1. builds ParityBench in release mode (scratch path .build-bench, separate from .build), with
-#     -target-cpu haswell when the CPU has AVX2 + FMA (see "CPU flags" below);
-#  2. runs the PyTorch baseline (bench/pytorch_bench.py) if `import torch` works in
-#     $PARITY_BENCH_PYTHON, else says how to install it and runs Parity alone;
-#  3. runs ParityBench with the PyTorch results, printing every median beside PyTorch's as a ratio.
+#  1. builds `parity` exactly as the README does (`swift build -c release --product parity`, no flags:
+#     the kernels choose AVX-512 / AVX2+FMA / portable code at run time), and ParityBench the same way;
+#  2. writes the model files once into .zoo/bench (bench/frameworks_bench.py export keras, then torch);
+#  3. times PyTorch (+ NumPy's matmul) and Keras/TensorFlow at 1 thread and at all threads, one process
+#     per framework and thread count;
+#  4. times Parity at the same thread counts (in-process, and the `parity` CLI for compare/inspect) and
+#     prints every median beside the fastest framework's as a ratio with its spread.
 #
-# Results (bench/results/): parity.json, pytorch.json, results.txt (the table), machine.txt.
+# Results (bench/results/): parity.json, <framework>-<threads>.json, results.txt (the table), machine.txt.
+# Summarised in docs/performance.md.
 #
 # Environment:
-#   PARITY_BENCH_PYTHON      Python with torch (default: python3), e.g. /work/venv-torch/bin/python
-#   PARITY_BENCH_BUDGET      measuring seconds per (benchmark, mode, threads) case (default: 2)
-#   PARITY_BENCH_ONLY        comma-separated subset of ffn,mlp,lstm,matmul (default: all)
-#   PARITY_BENCH_TARGET_CPU  auto (default), none, or an LLVM CPU name (haswell, znver3, native, ...)
-#   PARITY_BENCH_SKIP_TORCH  1: reuse bench/results/pytorch.json instead of rerunning PyTorch
-#   PARITY_BENCH_TORCH_ARGS  extra arguments for pytorch_bench.py (e.g. --compile)
-#
-# CPU flags: Parity's kernels are written with SIMD8 and fused multiply-add (addingProduct). Built for
-# baseline x86-64 (SSE2, no FMA), every FMA lowers to a call to libm's software fmaf and the 1024^3
-# matmul runs at ~0.5 GFLOP/s; built for an AVX2+FMA CPU it is one vfmadd231ps per 8 lanes and runs
-# ~55x faster. `x86-64-v3` is the natural name for that level, but Swift 6.3's -target-cpu rejects it
-# ("unknown target CPU", its clang importer only takes CPU names), so `haswell` (the same
-# AVX2/FMA/BMI2/F16C/MOVBE level, runs on every x86-64-v3 CPU) is used.
+#   PARITY_BENCH_PYTHON      Python with torch, torchvision, safetensors, tensorflow, keras (default python3)
+#   PARITY_BENCH_BUDGET      measuring seconds per (benchmark, threads) (default 2)
+#   PARITY_BENCH_ONLY        comma-separated subset of the workload ids (default: all)
+#   PARITY_BENCH_SKIP_FRAMEWORKS  1: reuse bench/results/{torch,keras}-*.json instead of rerunning them
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RESULTS=bench/results
-SCRATCH=.build-bench
+DIR=.zoo/bench
 BUDGET=${PARITY_BENCH_BUDGET:-2}
-ONLY=${PARITY_BENCH_ONLY:-ffn,mlp,lstm,matmul}
 PYTHON=${PARITY_BENCH_PYTHON:-python3}
-mkdir -p "$RESULTS"
+ALL=$(nproc 2>/dev/null || sysctl -n hw.ncpu)
+THREADS=$(printf '%s\n' 1 "$ALL" | sort -un | paste -sd,)
+ONLY=${PARITY_BENCH_ONLY:-}
+only_args=()
+if [[ -n $ONLY ]]; then only_args=(--only "$ONLY"); fi
+mkdir -p "$RESULTS" "$DIR"
 
-# --- 1. Build -------------------------------------------------------------------------------
-target_cpu=${PARITY_BENCH_TARGET_CPU:-auto}
-if [[ $target_cpu == auto ]]; then
-    target_cpu=none
-    if [[ $(uname -m) == x86_64 && -r /proc/cpuinfo ]]; then
-        flags=$(grep -m1 '^flags' /proc/cpuinfo)
-        has() { [[ " $flags " == *" $1 "* ]]; }
-        if has avx2 && has fma && has bmi2 && has f16c && has movbe; then target_cpu=haswell; fi
-    fi
-fi
-build=(swift build -c release --product ParityBench --scratch-path "$SCRATCH")
-if [[ $target_cpu != none ]]; then build+=(-Xswiftc -target-cpu -Xswiftc "$target_cpu"); fi
-if [[ $target_cpu == none ]]; then build_flags="release, no -target-cpu"; else build_flags="release, -target-cpu $target_cpu"; fi
+# --- 1. Build, as the README does --------------------------------------------------------------
+echo "==> swift build -c release --product parity (and ParityBench, same flags)" >&2
+swift build -c release --product parity >&2
+swift build -c release --product ParityBench >&2
+bin=$(swift build -c release --show-bin-path)
 
-echo "==> ${build[*]}" >&2
-"${build[@]}" >&2
-bin="$("${build[@]}" --show-bin-path)/ParityBench"
-
-# --- Machine description ------------------------------------------------------------------------
 {
-    echo "nproc: $(nproc 2>/dev/null || sysctl -n hw.ncpu)"
+    echo "nproc: $ALL"
     if command -v lscpu >/dev/null; then
         lscpu | grep -E '^(Model name|Architecture|CPU\(s\)|Thread\(s\) per core|Core\(s\) per socket|Hypervisor vendor|L1d cache|L2 cache|L3 cache)' || true
     fi
+    if [[ -r /proc/cpuinfo ]]; then echo "avx512f: $(grep -c avx512f /proc/cpuinfo) of $ALL CPUs list it"; fi
     echo "swift: $(swift --version 2>&1 | head -1)"
-    echo "ParityBench build: ${build[*]}"
+    echo "build: swift build -c release --product parity (no flags), ParityBench likewise"
 } > "$RESULTS/machine.txt"
 
-# --- 2. PyTorch ---------------------------------------------------------------------------------
-pytorch_args=()
-if [[ ${PARITY_BENCH_SKIP_TORCH:-0} == 1 && -f $RESULTS/pytorch.json ]]; then
-    echo "==> reusing $RESULTS/pytorch.json (PARITY_BENCH_SKIP_TORCH=1)" >&2
-    pytorch_args=(--pytorch "$RESULTS/pytorch.json")
-elif "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-    echo "==> $PYTHON bench/pytorch_bench.py (torch $("$PYTHON" -c 'import torch; print(torch.__version__)'))" >&2
-    # shellcheck disable=SC2086
-    "$PYTHON" bench/pytorch_bench.py --json "$RESULTS/pytorch.json" --budget "$BUDGET" --only "$ONLY" \
-        ${PARITY_BENCH_TORCH_ARGS:-}
-    echo "torch: $("$PYTHON" -c 'import torch; print(torch.__version__, "threads", torch.get_num_threads())')" >> "$RESULTS/machine.txt"
-    pytorch_args=(--pytorch "$RESULTS/pytorch.json")
-else
-    cat >&2 <<EOF
-==> PyTorch baseline skipped: \`$PYTHON -c 'import torch'\` failed. To compare with PyTorch:
-      python3 -m venv ~/venv-torch && ~/venv-torch/bin/pip install torch numpy
-      PARITY_BENCH_PYTHON=~/venv-torch/bin/python bash bench/run.sh
-    (CPU-only wheels: pip install torch --index-url https://download.pytorch.org/whl/cpu)
-EOF
+# --- 2. Model files -----------------------------------------------------------------------------
+if ! "$PYTHON" -c 'import torch, torchvision, safetensors, tensorflow, keras' >/dev/null 2>&1; then
+    echo "==> $PYTHON lacks torch/torchvision/safetensors/tensorflow/keras: set PARITY_BENCH_PYTHON" >&2
+    exit 2
+fi
+if [[ ! -f $DIR/mobilenet_v2.keras || ! -f $DIR/compare.keras ]]; then
+    TF_ENABLE_ONEDNN_OPTS=0 nice -n 10 "$PYTHON" bench/frameworks_bench.py export keras --dir "$DIR"
+fi
+if [[ ! -f $DIR/state_dict.pt || ! -f $DIR/compare_port.pt2 ]]; then
+    nice -n 10 "$PYTHON" bench/frameworks_bench.py export torch --dir "$DIR"
 fi
 
-# --- 3. Parity --------------------------------------------------------------------------------
-echo "==> $bin" >&2
-"$bin" "${pytorch_args[@]}" --budget "$BUDGET" --only "$ONLY" --build-flags "$build_flags" \
-    --json "$RESULTS/parity.json" --table "$RESULTS/results.txt"
-echo "==> wrote $RESULTS/results.txt, $RESULTS/parity.json${pytorch_args:+, $RESULTS/pytorch.json}, $RESULTS/machine.txt" >&2
+# --- 3. The frameworks --------------------------------------------------------------------------
+framework_args=()
+for framework in torch keras; do
+    for t in ${THREADS//,/ }; do
+        out=$RESULTS/$framework-$t.json
+        if [[ ${PARITY_BENCH_SKIP_FRAMEWORKS:-0} != 1 || ! -f $out ]]; then
+            echo "==> $framework, $t thread(s)" >&2
+            "$PYTHON" bench/frameworks_bench.py time "$framework" --dir "$DIR" --threads "$t" \
+                --budget "$BUDGET" --json "$out" "${only_args[@]}"
+        fi
+        framework_args+=(--framework "$out")
+    done
+done
+{
+    "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cpu capability", torch.backends.cpu.get_cpu_capability())'
+    TF_CPP_MIN_LOG_LEVEL=3 "$PYTHON" -c 'import tensorflow as tf, keras; print("tensorflow", tf.__version__, "keras", keras.__version__)'
+} >> "$RESULTS/machine.txt" 2>/dev/null
+
+# --- 4. Parity ----------------------------------------------------------------------------------
+"$bin/ParityBench" "${framework_args[@]}" --parity "$bin/parity" --dir "$DIR" --threads "$THREADS" --budget "$BUDGET" \
+    --build-flags "swift build -c release (no flags)" --json "$RESULTS/parity.json" --table "$RESULTS/results.txt" "${only_args[@]}"

@@ -101,11 +101,17 @@ struct Compare: ParsableCommand {
         if training.verdict == .mismatch || CompareExitCode.of(forward) != 0 { Foundation.exit(1) }
     }
 
-    /// Progress lines on stderr, once the comparison has taken more than two seconds.
+    /// Progress lines on stderr once the comparison has taken more than two seconds, at most one a second.
     static func progress() -> CompareProgress {
-        let start = Date()
+        final class Clock: @unchecked Sendable {
+            let start = Date()
+            var last = Date.distantPast
+        }
+        let clock = Clock()
         return CompareProgress { message in
-            guard Date().timeIntervalSince(start) > 2 else { return }
+            let now = Date()
+            guard now.timeIntervalSince(clock.start) > 2, now.timeIntervalSince(clock.last) >= 1 else { return }
+            clock.last = now
             FileHandle.standardError.write(Data("parity compare: \(message)\n".utf8))
         }
     }

@@ -1,6 +1,6 @@
 /// The causes `parity compare` names: one id per convention a port can get wrong, and `float-noise` when
 /// nothing but rounding separates the models. docs/compare.md documents each (what differs, how Parity tests
-/// it, the fix); `CompareReportTests` checks that every case is there.
+/// it); `PortCorpusTests.everyCauseIsDocumented` checks that every case is there.
 public enum Cause: String, Sendable, Codable, CaseIterable {
     case floatNoise = "float-noise"
     case batchNormEpsilon = "batchnorm-epsilon"

@@ -259,7 +259,19 @@ public struct Comparison: Sendable, Codable {
         var tested: [Cause] = []
         let referenceIsKeras = a.framework == .keras
         for (index, entry) in judged.enumerated() where layers[index].diverges {
-            let result = try Diagnosis.diagnose(entry.judgement, matcher: matcher, kerasIsReference: referenceIsKeras)
+            if a.framework == b.framework {
+                let result = try Diagnosis.diagnoseSameFramework(entry.judgement, matcher: matcher)
+                findings += result.findings
+                for cause in result.tested where !tested.contains(cause) { tested.append(cause) }
+                continue
+            }
+            var result = try Diagnosis.diagnose(entry.judgement, matcher: matcher, kerasIsReference: referenceIsKeras)
+            if result.findings.isEmpty, matcher.xSide == .a || matcher.y.framework == .pytorch {
+                // Settings inside a composite layer, changed in the PyTorch part's own nodes.
+                let inside = try Diagnosis.partSettings(entry.judgement, matcher: matcher)
+                result.findings = inside.findings
+                result.tested += inside.tested.filter { !result.tested.contains($0) }
+            }
             findings += result.findings
             for cause in result.tested where !tested.contains(cause) { tested.append(cause) }
             layers[index].weights = layers[index].weights ?? result.weights
@@ -304,7 +316,14 @@ public struct Comparison: Sendable, Codable {
 }
 
 extension InputFeed {
-    /// B's inputs: `given`, else A's inputs (matched by name, else by position) brought to the layout B's input
+    /// Input names that mean the same input in the two libraries most pairs come from: KerasHub backbones'
+    /// inputs and the Hugging Face `transformers` `forward` arguments their converters read the weights for.
+    static let synonyms: [Set<String>] = [["token_ids", "input_ids"], ["padding_mask", "attention_mask"], ["segment_ids", "token_type_ids"],
+                                          ["images", "pixel_values"]]
+
+    static func sameInput(_ a: String, _ b: String) -> Bool { synonyms.contains { $0.contains(a) && $0.contains(b) } }
+
+    /// B's inputs: `given`, else A's inputs (matched by name, then by ``synonyms``, else by position) brought to the layout B's input
     /// shapes imply and to B's dtype.
     static func feed(_ a: ComparedModel, _ b: ComparedModel, _ xa: [Tensor], given: ModelInputs?) throws -> ([Tensor], [InputFeed]) {
         let specsA = a.inputs, specsB = b.inputs
@@ -312,7 +331,7 @@ extension InputFeed {
         var tensors: [Tensor] = []
         var feeds: [InputFeed] = []
         for (j, spec) in specsB.enumerated() {
-            let i = specsA.firstIndex { $0.name == spec.name } ?? (j < specsA.count ? j : nil)
+            let i = specsA.firstIndex { $0.name == spec.name } ?? specsA.firstIndex { sameInput($0.name, spec.name) } ?? (j < specsA.count ? j : nil)
             let (xi, specA) = (i.map { xa[$0] }, i.map { specsA[$0] })
             if let xbGiven {
                 let xb = xbGiven[j]
@@ -363,10 +382,19 @@ extension Alignment {
 }
 
 extension Comparison.OutputComparison {
-    /// Each output of A against B's output of the same position: aligned as their pair when they are paired,
-    /// else by the layout under which their Float64 values agree best.
+    /// Each output of A against the output of B paired with it (a KerasHub backbone's `pooled_output,
+    /// sequence_output` against `transformers`' `last_hidden_state, pooler_output`), else B's output of the same
+    /// position: aligned as their pair when they are paired, else by the layout under which their Float64
+    /// values agree best.
     static func compare(_ a: TracedModel, _ b: TracedModel, matcher: Matcher, tolerance: CompareTolerance) throws -> [Self] {
-        try zip(a.graph.outputs, b.graph.outputs).map { ta, tb in
+        let partners = a.graph.outputs.enumerated().compactMap { index, ta -> (Int, Int)? in
+            let linked = b.graph.outputs.first { tb in
+                let (tx, ty) = matcher.xSide == .a ? (ta, tb) : (tb, ta)
+                return matcher.links[tx]?.all.contains { $0.y == ty } == true
+            }
+            return (linked ?? (index < b.graph.outputs.count ? b.graph.outputs[index] : nil)).map { (ta, $0) }
+        }
+        return try partners.map { ta, tb in
             let (a32, a64, b32, b64) = (a.f32[ta]!, a.f64[ta]!, b.f32[tb]!, b.f64[tb]!)
             var alignments = Alignment.candidates(source: .b, from: b32.shape, to: a32.shape)
             if let link = matcher.xSide == .a ? matcher.links[ta] : matcher.links[tb], link.y == (matcher.xSide == .a ? tb : ta) {

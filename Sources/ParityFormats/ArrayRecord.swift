@@ -19,7 +19,14 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
     /// The row-major copy of a strided view (`shape`, `strides` and `offset` in elements) of `storage`,
     /// as PyTorch stores tensors. The caller must have checked that every element of the view lies in
     /// `storage` (sizes, strides and offset come from a file).
+    /// A contiguous view is a zero-copy slice (of the mapped file, when `storage` is one).
     public static func view(of storage: Data, elementType: ElementType, shape: [Int], strides: [Int], offset: Int) throws -> ArrayRecord {
+        if strides == Layout.contiguousStrides(shape), let count = Checked.product(shape),
+           let start = Checked.multiply(offset, elementType.byteCount), let length = Checked.multiply(count, elementType.byteCount),
+           let end = Checked.add(start, length), end <= storage.count {
+            let base = storage.startIndex + start
+            return try ArrayRecord(elementType: elementType, shape: shape, bytes: storage[base..<(base + length)])
+        }
         let bytes = storage.withUnsafeBytes {
             Layout.gather($0, elementSize: elementType.byteCount, shape: shape, strides: strides, offset: offset)
         }
@@ -86,6 +93,8 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
 
     public var elementCount: Int { shape.reduce(1, *) }
 
+    static let hostIsLittleEndian = 1.littleEndian == 1
+
     /// The elements widened to a ``Tensor`` of ``ElementType/widenedDType``: float16 and bfloat16
     /// exactly to float32, float32 and float64 as they are, integers and bool to int64. Throws only for
     /// a uint64 element above `Int64.max`.
@@ -95,10 +104,19 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
             func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
                 T(littleEndian: raw.loadUnaligned(fromByteOffset: i &* MemoryLayout<T>.size, as: T.self))
             }
+            /// The bytes copied whole into `[T]` (the file's little-endian order is the machine's).
+            func copied<T: FloatElement>(_: T.Type) -> Tensor {
+                Tensor(shape: shape, values: [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+                    if n > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw.prefix(n * MemoryLayout<T>.size))) }
+                    initialized = n
+                })
+            }
             switch elementType {
             case .float32:
+                if Self.hostIsLittleEndian { return copied(Float.self) }
                 return Tensor(shape: shape, values: (0..<n).map { Float(bitPattern: load(UInt32.self, $0)) })
             case .float64:
+                if Self.hostIsLittleEndian { return copied(Double.self) }
                 return Tensor(shape: shape, values: (0..<n).map { Double(bitPattern: load(UInt64.self, $0)) })
             case .float16:
                 return Tensor(shape: shape, values: (0..<n).map { HalfPrecision.float(fromFloat16: load(UInt16.self, $0)) })

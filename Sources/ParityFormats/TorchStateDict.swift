@@ -5,9 +5,10 @@ import Foundation
 /// `archive/`): `data.pkl` (the pickled object), `data/<key>` (raw storage bytes), `byteorder`,
 /// `version`, ...
 ///
-/// Opening unpickles `data.pkl` with ``RestrictedPickle`` (nothing is executed); tensors are
-/// materialised on request from their storage record, checking the view (storage offset, size,
-/// strides) against the storage's size, and copying only when the view is not a contiguous run.
+/// Opening unpickles `data.pkl` with ``RestrictedPickle`` (nothing is executed; its CRC-32 is checked);
+/// tensors are materialised on request from their storage record, checking the view (storage offset,
+/// size, strides) against the storage's size, and copying only when the view is not a contiguous run
+/// (a contiguous one is a slice of the memory-mapped file).
 /// The legacy pre-1.6 format (a bare pickle stream) and TorchScript archives are refused.
 public struct TorchArchive {
     /// The unpickled `data.pkl`.
@@ -120,7 +121,10 @@ public struct TorchArchive {
             bytes = cached
         } else {
             guard let member = zip.member(named: name) else { throw FormatError.missingEntry(file: source, entry: name) }
-            bytes = try zip.contents(of: member)
+            // Storage records are not CRC-checked, as torch.load does not check them (PyTorch 2.15 loads a
+            // .pt with a flipped data byte, mmap or not): a stored record stays a slice of the mapped
+            // file, untouched until used, so opening a 1 GiB state_dict costs about its header.
+            bytes = try zip.contents(of: member, verifyChecksum: false)
             storages[storage.key] = bytes
         }
         guard let declared = storage.byteCount, declared == bytes.count else {

@@ -103,13 +103,10 @@ struct TorchToKerasTests {
 
     @Test("a node without an exact Keras equivalent is refused, naming the node, its operator and its module",
           arguments: [
-              ("Tests/Fixtures/torch/activations.pt2", "gelu_1", "aten.gelu.default", "", "__main__.Activations", "approximate='tanh'"),
+              ("Tests/Fixtures/torch/activations.pt2", "softplus", "aten.softplus.default", "", "__main__.Activations", "beta=2.0"),
               ("Tests/Fixtures/torch/recurrent.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM", "num_layers=2"),
-              ("Tests/Fixtures/torch/pooling.pt2", "max_pool2d", "aten.max_pool2d.default", "", "__main__.Pooling", "ceil_mode=True"),
-              ("Tests/Fixtures/torch/shapes.pt2", "view", "aten.view.default", "", "__main__.Shapes", "keep the batch axis"),
-              ("examples/rnn_sequence/faithful/torch.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM", "batch_first=False"),
-              ("examples/attention_block/faithful/torch.pt2", "matmul", "aten.matmul.default", "attn",
-               "__main__.torch_attention_block.<locals>.SelfAttention", "no Keras layer computes aten.matmul.default"),
+              ("Tests/Fixtures/torch/pooling.pt2", "max_pool2d_2", "aten.max_pool2d.default", "", "__main__.Pooling", "dilation [2, 1]"),
+              ("Tests/Fixtures/torch/upsample.pt2", "upsample_nearest2d_1", "aten.upsample_nearest2d.vec", "", "__main__.Upsample", "whole factors only"),
               ("examples/cnn_pool_upsample/interpolation-mode/torch.pt2", "upsample_bilinear2d", "aten.upsample_bilinear2d.vec", "up",
                "torch.nn.modules.upsampling.Upsample", "align_corners=True"),
           ])

@@ -40,7 +40,7 @@ struct KerasLayerCase: CustomTestStringConvertible, Sendable {
 struct KerasLayerTests {
     /// Float32 bound: Keras on TensorFlow (oneDNN off) vs Parity's kernels: Eigen's vectorised
     /// transcendentals and GEMM order differ by a few ULP per op; 1e-6 absolute + 1e-5 relative covers
-    /// the layers here with room for the longer reductions (see each family's notes in the README).
+    /// the layers here with room for the longer reductions (see each family's notes in docs/models.md).
     static let float32 = Tolerance(absolute: 1e-6, relative: 1e-5)
     /// Float64: the same differences at double precision.
     static let float64 = Tolerance(absolute: 1e-12, relative: 1e-11)

@@ -29,10 +29,13 @@ struct KernelDispatchTests {
         return Tensor(shape: shape, values: values)
     }
 
+    /// The values' bits, every NaN as one canonical NaN: IEEE 754 leaves the sign and payload of a NaN
+    /// from two NaN operands unspecified (x86 returns the first operand's), and an optimising C compiler
+    /// may commute `a + b`, so release and debug builds of one kernel can differ there and only there.
     static func bits(_ t: Tensor) -> [UInt64] {
         switch t.storage {
-        case .float32(let v): return v.map { UInt64($0.bitPattern) }
-        case .float64(let v): return v.map(\.bitPattern)
+        case .float32(let v): return v.map { $0.isNaN ? UInt64(Float.nan.bitPattern) : UInt64($0.bitPattern) }
+        case .float64(let v): return v.map { $0.isNaN ? Double.nan.bitPattern : $0.bitPattern }
         default: return []
         }
     }
@@ -85,6 +88,49 @@ struct KernelDispatchTests {
         let one = try KernelThreads.forcing(1) { try all() }
         let three = try KernelThreads.forcing(3) { try all() }
         for (a, b) in zip(one, three) { #expect(Self.bits(a) == Self.bits(b)) }
+    }
+
+    @Test("multiply-add (the C FMA row), ReLU, clip and padding: the per-element formulas on every level", arguments: [DType.float32, .float64])
+    func elementwiseFastPaths(_ dtype: DType) throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            let x = Self.operand([4, 6, 5, 7], T.self, seed: 11, special: true)
+            let y = Self.operand([7], T.self, seed: 12, special: false), z = Self.operand([6, 1, 7], T.self, seed: 13, special: true)
+            let (xs, ys, zs) = (x.values(T.self)!, y.values(T.self)!, z.values(T.self)!)
+            // Broadcast by hand: y along the last axis, z over axes 0 and 2.
+            let fused = (0..<xs.count).map { i -> T in
+                let (c, h) = (i % 7, (i / 35) % 6)
+                return zs[h * 7 + c].addingProduct(xs[i], ys[c])
+            }
+            let plain = (0..<xs.count).map { i -> T in xs[i] * ys[i % 7] + zs[((i / 35) % 6) * 7 + i % 7] }
+            let relu = xs.map { UnaryFunction.relu.apply($0) }, clip = xs.map { UnaryFunction.clip(lower: 0, upper: 0.5).apply($0) }
+            for level in InstructionSet.available {
+                let results = try InstructionSet.forcing(level) { () throws -> [Tensor] in
+                    [try Tensor.multiplyAdd(x, y, z, fused: true), try Tensor.multiplyAdd(x, y, z, fused: false),
+                     try x.map(.relu), try x.map(.clip(lower: 0, upper: 0.5))]
+                }
+                for (result, expected) in zip(results, [fused, plain, relu, clip]) {
+                    #expect(Self.bits(result) == Self.bits(Tensor(shape: x.shape, values: expected)), "\(level)")
+                }
+            }
+            // Padding as runs (trailing axes unpadded, or the last one padded) against the element rule.
+            for (before, after) in [([0, 1, 2, 0], [1, 0, 1, 0]), ([1, 0, 0, 2], [0, 2, 1, 1]), ([0, 0, 0, 0], [0, 0, 0, 0])] {
+                let padded = try x.padded(before: before, after: after, value: -3)
+                let shape = (0..<4).map { x.shape[$0] + before[$0] + after[$0] }
+                let expected = (0..<Shape.count(shape)).map { i -> T in
+                    var rest = i, offset = 0, inside = true
+                    for axis in (0..<4).reversed() {
+                        let source = rest % shape[axis] - before[axis]
+                        rest /= shape[axis]
+                        if source < 0 || source >= x.shape[axis] { inside = false }
+                        offset += source * Shape.strides(x.shape)[axis]
+                    }
+                    return inside ? xs[offset] : -3
+                }
+                #expect(padded.shape == shape)
+                #expect(Self.bits(padded) == Self.bits(Tensor(shape: shape, values: expected)), "\(before) \(after)")
+            }
+        }
+        if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
     }
 
     @Test("strided copies (permute, slice, broadcast) match element-by-element indexing", arguments: [DType.float32, .float64, .int64])

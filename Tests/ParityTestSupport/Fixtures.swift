@@ -14,17 +14,24 @@ public enum Fixtures {
         try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: root.appendingPathComponent(path)))
     }
 
-    /// A tensor from `{"shape": [...], "values": [...], "dtype": "float64"|"int64"}` (float64 when the
-    /// dtype is missing), converted to `dtype` when given.
+    /// A tensor from `{"shape": [...], "values": [...], "dtype": ...}`: int64, int32 and bool (values 0/1)
+    /// in their dtype, float16 and bfloat16 rounded to theirs, other floats as float64 (when the dtype is
+    /// missing too) converted to `dtype` when given. Non-finite values are the strings "NaN",
+    /// "Infinity", "-Infinity".
     public static func tensor(_ value: JSONValue?, as dtype: DType? = nil) throws -> Tensor {
         guard let value, let shape = value["shape"]?.ints, let values = value["values"]?.array else {
             throw FixtureError.malformed("tensor")
         }
-        if value["dtype"]?.string == "int64" {
-            return Tensor(shape: shape, int64: values.map { Int64($0.double ?? 0) })
+        switch value["dtype"]?.string {
+        case "int64": return Tensor(shape: shape, int64: values.map { Int64($0.double ?? 0) })
+        case "int32": return Tensor(shape: shape, int64: values.map { Int64($0.double ?? 0) }).cast(to: .int32)
+        case "bool": return Tensor(shape: shape, bools: values.map { ($0.double ?? 0) != 0 })
+        case "float16": return Tensor(shape: shape, values: values.map { $0.double ?? .nan }).cast(to: .float16)
+        case "bfloat16": return Tensor(shape: shape, values: values.map { $0.double ?? .nan }).cast(to: .bfloat16)
+        default:
+            let tensor = Tensor(shape: shape, values: values.map { $0.double ?? .nan })
+            return dtype.map { tensor.cast(to: $0) } ?? tensor
         }
-        let tensor = Tensor(shape: shape, values: values.map { $0.double ?? .nan })
-        return dtype.map { tensor.cast(to: $0) } ?? tensor
     }
 }
 

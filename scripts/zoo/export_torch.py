@@ -11,12 +11,15 @@ tiny transformers configs, small torchvision configs) instead of the full zoos i
 Models already exported (a meta.json present) are skipped unless --force. A model torch itself cannot
 export gets an export_failed.json with torch's message.
 
-Weights: the libraries' own random initialisation (seeded); BatchNorm running statistics are then
-measured on random inputs (model.train() on 4 batches, cumulative average), as a trained network's
-statistics match its activations: inference batch norm is not the identity and activations stay of
-order one through deep networks (with the initial 0/1 statistics a random ResNet-152's logits reach
-10⁵, where float32 noise alone is ~10⁻² absolute). Inputs: N(0, 1) images (batch 2 for torchvision, 1
-for timm); token ids, attention masks with padding, audio features for transformers.
+Weights: the libraries' own random initialisation (seeded), as a user gets it, except weight matrices
+a library initialises to zeros (torchvision ViT's head), drawn from N(0, 0.02²) so that the output is not
+just the bias. BatchNorm keeps its initial statistics (mean 0, var 1): batch norm semantics are pinned
+by the op fixtures; here, measured statistics would only make float noise larger (a channel with near-zero
+variance divides PyTorch's own float32 rounding error by sqrt(eps)). Random deep networks still grow
+their activations (a random ResNet-152's logits reach 10⁷); the runner measures error relative to each
+output's scale. Besides expected.npz, expected_float64.npz holds the float64 run of the same model (the
+referee that says whether a difference is float noise). Inputs: N(0, 1) images (batch 2 for
+torchvision, 1 for timm); token ids, attention masks with padding, audio features for transformers.
 """
 import argparse
 import copy
@@ -40,23 +43,6 @@ MAX_PARAMS = 300_000_000
 def seeded(seed):
     torch.manual_seed(seed)
     np.random.seed(seed)
-
-
-def calibrate_batchnorm(model, make_input, batches=3):
-    """Running statistics measured on `batches` random inputs (cumulative average), as training leaves
-    them: each BatchNorm normalises the activations it sees."""
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    if not norms:
-        return
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    with torch.no_grad():
-        for i in range(batches):
-            args, kwargs = make_input(i)
-            model(*args, **kwargs)
-    model.eval()
 
 
 def reinit_zero_weights(model, seed=0):
@@ -90,17 +76,14 @@ def to_numpy(t):
 
 
 def export_one(root, source, name, family, build, notes="", force=False):
-    """`build()` returns (model, args tuple, kwargs dict, notes, calibration): `calibration(i)` gives the
-    (args, kwargs) of the i-th batch the BatchNorm statistics are measured on, or None."""
+    """`build()` returns (model, args tuple, kwargs dict, notes)."""
     if not force and (zoo_layout.is_done(root, source, name)):
         print(f"  {name}: exported already")
         return
     t0 = time.time()
     try:
-        model, args, kwargs, extra, calibration = build()
+        model, args, kwargs, extra = build()
         zeroed = reinit_zero_weights(model)
-        if calibration:
-            calibrate_batchnorm(model, calibration)
         if zeroed:
             extra = "; ".join(s for s in [extra, f"zero-initialised weights drawn from N(0, 0.02²): {', '.join(zeroed[:6])}{' …' if len(zeroed) > 6 else ''}"] if s)
         model = model.eval()
@@ -147,8 +130,8 @@ def torchvision_models(committed):
     import torchvision.models as tvm
     VERSIONS["torchvision"] = torchvision.__version__
 
-    def image(h, w, batch=2, seed=1):
-        return torch.randn(batch, 3, h, w, generator=torch.Generator().manual_seed(seed))
+    def image(h, w, batch=2):
+        return torch.randn(batch, 3, h, w, generator=torch.Generator().manual_seed(1))
 
     # Models that need a fixed or larger input: (height, width).
     sizes = {
@@ -169,7 +152,7 @@ def torchvision_models(committed):
     }
     names = tvm.list_models(module=tvm)
     if committed:
-        names = ["squeezenet1_1", "shufflenet_v2_x0_5", "mobilenet_v3_small", "mnasnet0_5"]
+        names = ["mobilenet_v3_small"]
     for name in names:
         h, w = sizes.get(name, (64, 72))
         if committed:
@@ -184,9 +167,11 @@ def torchvision_models(committed):
                 note = f"stand-in for {name} (over 300M parameters): {note}"
             else:
                 kwargs = {"aux_logits": False, "init_weights": True} if name in ("inception_v3", "googlenet") else {}
+                if committed:  # small files: a quarter of the width, 10 classes
+                    kwargs = {"width_mult": 0.25, "num_classes": 10}
+                    note = "width_mult 0.25, 10 classes (committed subset)"
                 model = tvm.get_model(name, weights=None, **kwargs)
-            calibration = lambda i: ((image(h, w, batch=4, seed=100 + i),), {})
-            return model, (image(h, w, batch=1 if committed else 2),), {}, note, calibration
+            return model, (image(h, w, batch=1 if committed else 2),), {}, note
         family = name.rstrip("0123456789_").split("_")[0]
         yield name, family, build
 
@@ -231,7 +216,7 @@ def timm_models(committed):
     VERSIONS["timm"] = timm.__version__
     listing = os.path.join(os.path.dirname(os.path.abspath(__file__)), "timm_sample.txt")
     if committed:
-        names = ["test_resnet", "test_efficientnet", "test_vit", "test_convnext", "test_byobnet", "test_nfnet"]
+        names = ["test_efficientnet"]
     else:
         if not os.path.exists(listing):
             with open(listing, "w") as f:
@@ -242,11 +227,10 @@ def timm_models(committed):
     for name in names:
         def build(name=name):
             seeded(0)
-            model = timm.create_model(name, pretrained=False)
-            c, h, w = (model.pretrained_cfg or {}).get("input_size", (3, 224, 224))
-            calibration = lambda i: ((torch.randn(2, c, h, w, generator=torch.Generator().manual_seed(100 + i)),), {})
+            model = timm.create_model(name, pretrained=False, **({"num_classes": 10} if committed else {}))
+            c, h, w = (3, 64, 64) if committed else (model.pretrained_cfg or {}).get("input_size", (3, 224, 224))
             x = torch.randn(1, c, h, w, generator=torch.Generator().manual_seed(1))
-            return model, (x,), {}, f"input 1x{c}x{h}x{w} (the model's pretrained_cfg input_size)", calibration
+            return model, (x,), {}, f"input 1x{c}x{h}x{w}" + (", 10 classes (committed subset)" if committed else " (the model's pretrained_cfg input_size)")
         yield name, module_of.get(name, "?"), build
 
 
@@ -297,12 +281,12 @@ def transformers_models(committed):
         "llama_causal_lm": lambda: (hf.LlamaForCausalLM(hf.LlamaConfig(**decoder)), text()),
     }
     if committed:
-        specs = {k: specs[k] for k in ["bert", "distilbert", "gpt2", "llama", "vit", "t5_encoder"]}
+        specs = {k: specs[k] for k in ["bert", "llama", "t5_encoder"]}
     for name, spec in specs.items():
         def build(spec=spec):
             seeded(0)
             model, kwargs = spec()
-            return model, (), kwargs, "random weights from the config; inputs " + ", ".join(f"{k} {list(v.shape)} {str(v.dtype).replace('torch.', '')}" for k, v in kwargs.items()), None
+            return model, (), kwargs, "random weights from the config; inputs " + ", ".join(f"{k} {list(v.shape)} {str(v.dtype).replace('torch.', '')}" for k, v in kwargs.items())
         yield name, name.split("_")[0], build
 
 

@@ -89,6 +89,13 @@ typedef struct {
 int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float *w, float *y, int fused);
 int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused);
 
+// MARK: Elementwise
+
+/// `out[j] = fma(x[j·sx], y[j·sy], z[j·sz])` for `j < n` (one rounding; strides 0 broadcast): the same
+/// bits on every level (an FMA instruction, else libm's `fmaf`/`fma`).
+void parity_fma_f32(long n, const float *x, long sx, const float *y, long sy, const float *z, long sz, float *out);
+void parity_fma_f64(long n, const double *x, long sx, const double *y, long sy, const double *z, long sz, double *out);
+
 // MARK: Copies
 
 /// Copies a strided view into a dense row-major buffer: output element at coordinates `i…` (of

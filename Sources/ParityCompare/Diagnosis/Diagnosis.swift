@@ -163,8 +163,13 @@ enum Diagnosis {
     /// The Keras part of a pair rerun from its frontier (the local measurement's Float32 values) with one op
     /// replaced by `replacement`, in Float32 and Float64.
     static func rerun(_ j: Judgement, _ m: Matcher, replacing op: Int, with replacement: @escaping ([Tensor], DType) throws -> Tensor) throws -> (Tensor, Tensor) {
+        try rerun(j, m, replacing: op, results: { inputs, dtype in [try replacement(inputs, dtype)] })
+    }
+
+    /// ``rerun(_:_:replacing:with:)`` with a replacement giving all the op's results.
+    static func rerun(_ j: Judgement, _ m: Matcher, replacing op: Int, results replacement: @escaping ([Tensor], DType) throws -> [Tensor]) throws -> (Tensor, Tensor) {
         var graph = m.x.graph
-        graph.ops[op].evaluate = { inputs, dtype in [try replacement(inputs, dtype)] }
+        graph.ops[op].evaluate = replacement
         var given: [Int: Tensor] = [:]
         for f in j.frontier { given[f] = m.x.f32[f] }
         guard let h32 = try graph.run(j.regionX, given: given, fallback: m.x.f32, dtype: .float32)[j.t],
@@ -190,7 +195,7 @@ enum Diagnosis {
             return try x.permuted(p)
         }
         let frontier = m.frontier(of: t)
-        let partners = Set(frontier.compactMap { m.links[$0]?.y })
+        let partners = m.partners(frontier)
         let regionY = m.y.graph.region(from: partners, to: yid, dependence: m.y.dependence)
         let givenY = try m.frontierValues(frontier, float64: false)
         guard let y32 = try m.y.graph.run(regionY, given: givenY, fallback: m.y.f32, dtype: .float32)[yid],

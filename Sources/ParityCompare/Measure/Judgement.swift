@@ -21,10 +21,11 @@ extension Matcher {
     func judge(_ t: Int) throws -> Judgement {
         let link = links[t]!
         let frontier = self.frontier(of: t)
-        let partners = Set(frontier.compactMap { links[$0]?.y })
+        let partners = self.partners(frontier)
         let regionX = x.graph.region(from: frontier, to: t, dependence: x.dependence)
         let regionY = y.graph.region(from: partners, to: link.y, dependence: y.dependence)
-        let endToEnd = try measure(x32: x.f32[t]!, x64: x.f64[t]!, y32: y.f32[link.y]!, y64: y.f64[link.y]!, link.alignment)
+        let slack = 2 * (x.slack(t) + y.slack(link.y))
+        let endToEnd = try measure(x32: x.f32[t]!, x64: x.f64[t]!, y32: y.f32[link.y]!, y64: y.f64[link.y]!, link.alignment, slack: slack)
 
         var local: (Tensor, Tensor, Tensor, Tensor)?
         var localMeasurement: PairMeasurement?
@@ -41,7 +42,7 @@ extension Matcher {
                 let y64 = try y.graph.run(regionY, given: givenY, fallback: y.f64, dtype: .float64)[link.y]
                 if let y32, let y64 {
                     let values = (x.f32[t]!, x64, try link.alignment.forward(y32), try link.alignment.forward(y64))
-                    localMeasurement = try measure(x32: values.0, x64: values.1, y32: y32, y64: y64, link.alignment)
+                    localMeasurement = try measure(x32: values.0, x64: values.1, y32: y32, y64: y64, link.alignment, slack: slack)
                     local = values
                 }
             } catch {
@@ -64,11 +65,11 @@ extension Matcher {
     }
 
     /// A ``PairMeasurement`` in A's layout from X's values and Y's values (Y's in its own layout).
-    func measure(x32: Tensor, x64: Tensor, y32: Tensor, y64: Tensor, _ alignment: Alignment) throws -> PairMeasurement {
+    func measure(x32: Tensor, x64: Tensor, y32: Tensor, y64: Tensor, _ alignment: Alignment, slack: Double = 0) throws -> PairMeasurement {
         if xSide == .a {
-            return try PairMeasurement(a32: x32, a64: x64, b32: alignment.forward(y32), b64: alignment.forward(y64))
+            return try PairMeasurement(a32: x32, a64: x64, b32: alignment.forward(y32), b64: alignment.forward(y64), float64Slack: slack)
         }
-        return try PairMeasurement(a32: y32, a64: y64, b32: alignment.backward(x32), b64: alignment.backward(x64))
+        return try PairMeasurement(a32: y32, a64: y64, b32: alignment.backward(x32), b64: alignment.backward(x64), float64Slack: slack)
     }
 
     /// Unpaired tensors of both models with their reasons: X's layers, and Y's modules (PyTorch) or layers
@@ -80,7 +81,7 @@ extension Matcher {
         for (t, link) in links.sorted(by: { $0.key < $1.key }) where link.evidence != .input {
             let frontier = self.frontier(of: t)
             let regionX = x.graph.region(from: frontier, to: t, dependence: x.dependence)
-            let regionY = y.graph.region(from: Set(frontier.compactMap { links[$0]?.y }), to: link.y, dependence: y.dependence)
+            let regionY = y.graph.region(from: partners(frontier), to: link.y, dependence: y.dependence)
             covered.formUnion(regionY)
             coveredX.formUnion(regionX)
             for op in regionX where owner[op] == nil { owner[op] = xSide == .a ? x.displayName(t) : y.displayName(link.y) }

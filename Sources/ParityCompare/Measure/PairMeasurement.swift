@@ -35,8 +35,9 @@ public struct PairMetrics: Sendable, Codable, Equatable {
 /// difference of the computations themselves gets there) or when `max|a64 − b64| > 16·2⁻²⁹·noise +
 /// 64·2⁻⁵²·max|a64|`: the Float64 results differ by far more than Float64 rounding of the same operations
 /// explains (the Float32 noise scaled by the ratio of unit roundoffs, 2⁻⁵³ / 2⁻²⁴, with a margin, plus a few
-/// Float64 ulps of the largest value for operations that happen to round exactly in Float32). The second test
-/// finds convention differences too small to see in Float32.
+/// Float64 ulps of the largest value for operations that happen to round exactly in Float32), `+ slack`: twice
+/// the effect of one float32 rounding of constants a side computed before it was saved (``TracedModel/constantSlack``).
+/// The second test finds convention differences too small to see in Float32.
 public struct PairMeasurement: Sendable, Codable, Equatable {
     public enum Side: String, Sendable, Codable { case a, b }
 
@@ -50,13 +51,15 @@ public struct PairMeasurement: Sendable, Codable, Equatable {
     /// The side whose float32 result is closer to its own Float64 run (`nil` on a tie).
     public var float64Closer: Side?
     public var noise: Double
+    /// What the Float64 test allows for float32 constants (`nil`: none).
+    public var float64Slack: Double?
     public var exceedsNoise: Bool
 
     public static let noiseFactor = 2.0
     public static let float64NoiseFactor = 16.0
     public static let float64Floor = 64.0
 
-    public init(a32: Tensor, a64: Tensor, b32: Tensor, b64: Tensor) throws {
+    public init(a32: Tensor, a64: Tensor, b32: Tensor, b64: Tensor, float64Slack: Double = 0) throws {
         metrics = try PairMetrics(a32.cast(to: .float32), b32.cast(to: .float32))
         let (x, x64, y, y64) = (a32.doubles, a64.doubles, b32.doubles, b64.doubles)
         var noise = 0.0, ra = 0.0, rb = 0.0, d64 = 0.0, scale = 0.0
@@ -73,12 +76,13 @@ public struct PairMeasurement: Sendable, Codable, Equatable {
         roundingB = rb
         maxAbsFloat64 = d64
         float64Closer = ra < rb ? .a : (rb < ra ? .b : nil)
-        let bound64 = Self.float64NoiseFactor * 0x1p-29 * noise + Self.float64Floor * 0x1p-52 * scale
+        self.float64Slack = float64Slack > 0 ? float64Slack : nil
+        let bound64 = Self.float64NoiseFactor * 0x1p-29 * noise + Self.float64Floor * 0x1p-52 * scale + float64Slack
         exceedsNoise = !(metrics.maxAbs <= Self.noiseFactor * noise) || !(d64 <= bound64)
     }
 
     enum CodingKeys: String, CodingKey {
         case metrics, maxAbsFloat64 = "max_abs_float64", roundingA = "rounding_a", roundingB = "rounding_b"
-        case float64Closer = "float64_closer", noise, exceedsNoise = "exceeds_noise"
+        case float64Closer = "float64_closer", noise, float64Slack = "float64_slack", exceedsNoise = "exceeds_noise"
     }
 }

@@ -32,6 +32,12 @@ struct Matcher {
         /// Y's tensor to X's layout (source: Y's side).
         var alignment: Alignment
         var evidence: Evidence
+        /// Y's other tensors with the same values (a computation the model repeats, such as two `relu` of one
+        /// tensor), with their alignments: later layers may read any of them.
+        var equivalents: [(y: Int, alignment: Alignment)] = []
+
+        /// Every Y tensor holding X's values, `y` first.
+        var all: [(y: Int, alignment: Alignment)] { [(y, alignment)] + equivalents }
     }
 
     let x: TracedModel
@@ -80,8 +86,9 @@ struct Matcher {
             }
             return
         }
-        if let (candidate, alignment) = confirmByValues(t, candidates) {
-            links[t] = Link(y: candidate, alignment: alignment, evidence: .values)
+        let agreeing = confirmByValues(t, candidates)
+        if let (candidate, alignment) = agreeing.first {
+            links[t] = Link(y: candidate, alignment: alignment, evidence: .values, equivalents: Array(agreeing.dropFirst()))
             return
         }
         let local = try confirmLocally(t, frontier: frontier, candidates)
@@ -178,24 +185,35 @@ struct Matcher {
     /// `t`'s, in graph order; the frontier's own layout change preferred.
     func candidates(for t: Int, frontier: Set<Int>) -> [Candidate] {
         guard let shape = x.shape(t) else { return [] }
-        let partners = Set(frontier.compactMap { links[$0]?.y })
+        let groups = partnerGroups(frontier)
         let preferred = frontier.compactMap { links[$0]?.alignment.permutation }.first
         var result: [Candidate] = []
         for id in y.graph.tensors.indices where y.isFloating(id) {
-            guard let s = y.shape(id), Shape.count(s) == Shape.count(shape), partners.isEmpty || y.dependence.descends(id, fromAll: partners) else { continue }
+            guard let s = y.shape(id), Shape.count(s) == Shape.count(shape), descends(id, groups) else { continue }
             let alignments = Alignment.candidates(source: ySide, from: s, to: shape, preferring: preferred)
             if !alignments.isEmpty { result.append(Candidate(y: id, alignments: alignments)) }
         }
         return result
     }
 
+    /// The Y tensors holding each frontier tensor's values.
+    func partnerGroups(_ frontier: Set<Int>) -> [Set<Int>] { frontier.compactMap { links[$0].map { Set($0.all.map(\.y)) } } }
+
+    /// Every Y tensor holding a frontier tensor's values.
+    func partners(_ frontier: Set<Int>) -> Set<Int> { Set(frontier.flatMap { links[$0]?.all.map(\.y) ?? [] }) }
+
+    /// `id` is, or is computed from, a member of every group.
+    func descends(_ id: Int, _ groups: [Set<Int>]) -> Bool {
+        groups.allSatisfy { group in group.contains(id) || group.contains { y.dependence.depends(id, on: $0) } }
+    }
+
     /// A Y tensor of the same rank and a matching operation that no layout change pairs with `t` (a size
     /// change), when there is one.
     func shapeMismatch(for t: Int, frontier: Set<Int>) -> Int? {
         guard let shape = x.shape(t), let producer = x.graph.tensors[t].producer else { return nil }
-        let partners = Set(frontier.compactMap { links[$0]?.y })
+        let groups = partnerGroups(frontier)
         for id in y.graph.tensors.indices where y.isFloating(id) {
-            guard let s = y.shape(id), s.count == shape.count, partners.isEmpty || y.dependence.descends(id, fromAll: partners),
+            guard let s = y.shape(id), s.count == shape.count, descends(id, groups),
                   let p = y.graph.tensors[id].producer, KindAffinity.matches(x.graph.ops[producer], y.graph.ops[p]) else { continue }
             // After a size change, the next layers' sizes follow from it: not another one.
             guard !shapeMismatches.values.contains(where: { y.dependence.depends(id, on: $0) }) else { return nil }
@@ -228,14 +246,16 @@ struct Matcher {
         return true
     }
 
-    mutating func confirmByValues(_ t: Int, _ candidates: [Candidate]) -> (Int, Alignment)? {
-        guard let xv = x.f64[t] else { return nil }
+    /// Every candidate whose Float64 values agree with `t`'s, in graph order, each with its first agreeing alignment.
+    mutating func confirmByValues(_ t: Int, _ candidates: [Candidate]) -> [(y: Int, alignment: Alignment)] {
+        guard let xv = x.f64[t] else { return [] }
         let s = scale(t)
+        var result: [(y: Int, alignment: Alignment)] = []
         for c in candidates {
-            guard let yv = y.f64[c.y] else { continue }
-            for alignment in c.alignments where agrees(xv, yv, alignment, scale: s) { return (c.y, alignment) }
+            guard let yv = y.f64[c.y], let alignment = c.alignments.first(where: { agrees(xv, yv, $0, scale: s) }) else { continue }
+            result.append((c.y, alignment))
         }
-        return nil
+        return result
     }
 
     // MARK: Local confirmation
@@ -245,9 +265,11 @@ struct Matcher {
         var given: [Int: Tensor] = [:]
         for f in frontier {
             guard let link = links[f], let v = (float64 ? x.f64 : x.f32)[f] else { continue }
-            var converted = try link.alignment.backward(v)
-            if let expected = y.f32[link.y]?.dtype, !expected.isFloatingPoint, converted.dtype != expected { converted = converted.cast(to: expected) }
-            given[link.y] = converted
+            for (partner, alignment) in link.all {
+                var converted = try alignment.backward(v)
+                if let expected = y.f32[partner]?.dtype, !expected.isFloatingPoint, converted.dtype != expected { converted = converted.cast(to: expected) }
+                given[partner] = converted
+            }
         }
         return given
     }
@@ -257,7 +279,7 @@ struct Matcher {
     mutating func confirmLocally(_ t: Int, frontier: Set<Int>, _ candidates: [Candidate]) throws
         -> (match: (Int, Alignment)?, errors: [Int: [[Int]: Double]]) {
         guard let xv = x.f64[t], !frontier.isEmpty else { return (nil, [:]) }
-        let partners = Set(frontier.compactMap { links[$0]?.y })
+        let partners = self.partners(frontier)
         let nearest = Array(candidates.prefix(Self.localCandidates))
         var ops = Set<Int>()
         for c in nearest { ops.formUnion(y.graph.region(from: partners, to: c.y, dependence: y.dependence)) }

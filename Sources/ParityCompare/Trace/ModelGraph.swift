@@ -36,6 +36,10 @@ struct ModelGraph: @unchecked Sendable {
         var outputs: [Int]
         var origin: Origin
         var evaluate: ([Tensor], DType) throws -> [Tensor]
+        /// ``evaluate`` with the float32 constants the op reads that were computed before the export (`.pt2`
+        /// non-persistent buffers and lifted constants: rotary `inv_freq`) scaled by 1 + 2⁻²⁴, one float32
+        /// rounding; `nil` when it reads none. See ``TracedModel/constantSlack``.
+        var perturbed: (([Tensor], DType) throws -> [Tensor])? = nil
 
         /// The innermost PyTorch module path or Keras nested model (`""`: the root).
         var module: String { scope.last ?? "" }
@@ -55,7 +59,7 @@ struct ModelGraph: @unchecked Sendable {
 
     /// Runs every op on the model inputs in `dtype` (floating inputs cast to it, integer ones kept); returns
     /// each tensor's value (`nil` for results nothing computed). `progress` sees each op's index.
-    func run(_ inputValues: [Tensor], dtype: DType, progress: ((Int) -> Void)? = nil) throws -> [Tensor?] {
+    func run(_ inputValues: [Tensor], dtype: DType, perturbingConstants: Bool = false, progress: ((Int) -> Void)? = nil) throws -> [Tensor?] {
         var values = [Tensor?](repeating: nil, count: tensors.count)
         for (id, value) in zip(inputs, inputValues) { values[id] = value.dtype.isFloatingPoint ? value.cast(to: dtype) : value }
         for (index, op) in ops.enumerated() {
@@ -63,7 +67,7 @@ struct ModelGraph: @unchecked Sendable {
                 guard let v = values[id] else { throw CompareError.unsupported("\(op.name) reads \(tensors[id].name), which was not computed") }
                 return v
             }
-            let results = try op.evaluate(args, dtype)
+            let results = try (perturbingConstants ? op.perturbed ?? op.evaluate : op.evaluate)(args, dtype)
             for (slot, id) in op.outputs.enumerated() where slot < results.count { values[id] = results[slot] }
             progress?(index)
         }
@@ -162,10 +166,10 @@ extension ModelGraph {
                 let count = used["\(layer.name)#\(call)", default: 1]
                 let index = ops.count
                 let outs = (0..<count).map { addTensor($0 == 0 ? name : "\(name):\($0)", producer: index, slot: $0) }
-                let (model, exactModel) = (layer.model, exactLayer.model)
+                let (model, exactModel, arguments) = (layer.model, exactLayer.model, layer.arguments[call])
                 ops.append(Op(name: name, kind: layer.className, scope: scope, inputs: args, outputs: outs,
                               origin: .keras(layer, exact: exactLayer, call: call),
-                              evaluate: { inputs, dtype in try Self.runKeras(dtype == .float64 ? exactModel : model, inputs, dtype) }))
+                              evaluate: { inputs, dtype in try Self.runKeras(dtype == .float64 ? exactModel : model, layer: name, arguments, inputs, dtype) }))
                 results = outs
             }
             for (slot, id) in results.enumerated() { ids[KerasNetwork.TensorRef(layer: layer.name, node: call, tensor: slot)] = id }
@@ -176,18 +180,40 @@ extension ModelGraph {
         }
     }
 
-    /// A Keras layer run eagerly in `dtype` (its floating results cast to it, as ``KerasNetwork`` does).
-    static func runKeras(_ model: any Model, _ inputs: [Tensor], _ dtype: DType) throws -> [Tensor] {
+    /// A Keras layer call run eagerly in `dtype` (its floating results cast to it, as ``KerasNetwork`` does):
+    /// `inputs` are the call's tensors in ``KerasCall/tensors`` order; a layer or operation that reads the whole
+    /// call (constants, keyword arguments: `x[:, 0]`, `mha(q, v, attention_mask=m)`) gets it with them in place.
+    static func runKeras(_ model: any Model, layer: String, _ call: KerasCall<KerasNetwork.TensorRef>, _ inputs: [Tensor], _ dtype: DType) throws -> [Tensor] {
         let context = EagerContext()
         let xs = inputs.map { context.constant($0.dtype.isFloatingPoint ? $0.cast(to: dtype) : $0) }
         let results: [EagerContext.Value]
-        if let multi = model as? any MultiOutputModel { results = try multi.outputs(xs, in: context) } else { results = [try model(xs, in: context)] }
+        if let callable = model as? any KerasCallable {
+            var next = 0
+            let filled = try call.map { _ -> EagerContext.Value in
+                guard next < xs.count else { throw CompareError.unsupported("a Keras call reads more tensors than it was given") }
+                defer { next += 1 }
+                return xs[next]
+            }
+            results = try callable.outputs(filled, context: KerasCallContext(layer: layer, floatDType: dtype), in: context)
+        } else if let multi = model as? any MultiOutputModel {
+            results = try multi.outputs(xs, in: context)
+        } else {
+            results = [try model(xs, in: context)]
+        }
         return results.map { $0.tensor.dtype.isFloatingPoint ? $0.tensor.cast(to: dtype) : $0.tensor }
     }
 
     /// The graph of a torch.export program: one op per top-level node, weights and constants inside the ops.
     init(torch program: TorchProgram) throws {
         var ids: [String: Int] = [:]
+        var precomputed: [String: Tensor] = [:]
+        for input in program.inputs {
+            switch input.kind {
+            case .buffer(_, persistent: false), .tensorConstant:
+                if let value = program.parameter(named: input.name), value.dtype == .float32 { precomputed[input.name] = value }
+            default: break
+            }
+        }
         for (name, _) in program.userInputs {
             inputNames.append(name)
             let id = addTensor(name, producer: nil, slot: 0)
@@ -213,10 +239,30 @@ extension ModelGraph {
                               let results = try program.evaluate(node, values: Dictionary(uniqueKeysWithValues: zip(names, inputs)), dtype: dtype)
                               return slots.map { $0 < results.count ? results[$0] : Tensor.zeros([0]) }
                           }))
+            let constants = Set(node.arguments.flatMap { $0.value.tensorNames }).compactMap { name in precomputed[name].map { (name, $0) } }
+            if !constants.isEmpty {
+                ops[index].perturbed = { inputs, dtype in
+                    var values = Dictionary(uniqueKeysWithValues: zip(names, inputs))
+                    for (name, c) in constants { values[name] = Tensor(shape: c.shape, values: c.doubles.map { $0 * (1 + 0x1p-24) }) }
+                    let results = try program.evaluate(node, values: values, dtype: dtype)
+                    return slots.map { $0 < results.count ? results[$0] : Tensor.zeros([0]) }
+                }
+            }
         }
         outputs = try program.outputs.map { name in
             guard let id = ids[name] else { throw CompareError.unsupported("the program's output \(name) is never computed") }
             return id
+        }
+    }
+}
+
+extension TorchProgram {
+    /// The parameter, buffer or constant bound to a graph input name (`nil` for user inputs and node outputs).
+    func parameter(named name: String) -> Tensor? {
+        guard let input = inputs.first(where: { $0.name == name }) else { return nil }
+        switch input.kind {
+        case .parameter(let fqn), .buffer(let fqn, _), .tensorConstant(let fqn): return weights[fqn] ?? constants[fqn]
+        case .userInput: return nil
         }
     }
 }

@@ -10,6 +10,11 @@ struct TracedModel {
     let f64: [Tensor?]
     /// The ops reading each tensor.
     let consumers: [[Int]]
+    /// Per tensor, how far its Float64 value moves when the float32 constants computed before the export
+    /// (``ModelGraph/Op/perturbed``) move by one float32 rounding: those constants hold float32 roundings of
+    /// values the other library may compute in Float64 (Hugging Face's rotary `inv_freq`), so the Float64
+    /// referee cannot resolve a difference below this. Empty when the model has no such constants.
+    let constantSlack: [Double]
 
     init(_ model: ComparedModel, inputs: [Tensor], progress: CompareProgress) throws {
         self.model = model
@@ -21,7 +26,19 @@ struct TracedModel {
         let n = graph.ops.count
         f32 = try graph.run(inputs, dtype: .float32) { progress.step("running \(model.label) in Float32", $0 + 1, of: n) }
         f64 = try graph.run(inputs, dtype: .float64) { progress.step("running \(model.label) in Float64", $0 + 1, of: n) }
+        if graph.ops.contains(where: { $0.perturbed != nil }) {
+            let moved = try graph.run(inputs, dtype: .float64, perturbingConstants: true)
+            constantSlack = zip(f64, moved).map { base, moved in
+                guard let base, let moved, base.dtype.isFloatingPoint, base.shape == moved.shape else { return 0 }
+                return zip(base.doubles, moved.doubles).reduce(0) { Swift.max($0, Swift.abs($1.0 - $1.1)) }
+            }
+        } else {
+            constantSlack = []
+        }
     }
+
+    /// ``constantSlack`` of one tensor.
+    func slack(_ id: Int) -> Double { id < constantSlack.count ? constantSlack[id] : 0 }
 
     var framework: ComparedModel.Framework { model.framework }
 

@@ -25,7 +25,15 @@ public struct KerasModelSource: Sendable {
         public var transform: String
     }
 
-    /// One layer called once.
+    /// A call argument of a Keras operation node: one of the node's input tensors (by index into
+    /// ``Layer/inputs``), a constant (a Python number, list, or `__numpy__` array), or a list of them.
+    public indirect enum Argument: Sendable {
+        case tensor(Int)
+        case constant(KerasJSON)
+        case list([Argument])
+    }
+
+    /// One layer called once, or one Keras operation node (`module` `keras.src.ops.*`, no weights).
     public struct Layer: Sendable {
         public var name: String
         public var className: String
@@ -39,6 +47,14 @@ public struct KerasModelSource: Sendable {
         public var weights: [Weight]
         /// Merge layers take their inputs as one list argument.
         public var takesList: Bool
+        /// `keras.layers`, or the operation's module (`keras.src.ops.numpy`, `keras.src.ops.core`, …).
+        public var module: String = "keras.layers"
+        /// An operation's positional call arguments (`nil` for a layer: its inputs, as a list when
+        /// ``takesList``), and its keyword arguments.
+        public var arguments: [Argument]? = nil
+        public var keywords: [String: KerasJSON] = [:]
+
+        public var isOperation: Bool { module.hasPrefix("keras.src.ops.") }
     }
 
     public var name: String
@@ -55,6 +71,60 @@ public struct KerasModelSource: Sendable {
         }
         var copy = self
         copy.layers = layers.filter { needed.contains($0.name) }
+        return copy.inKerasOrder()
+    }
+
+    /// The layers in the order Keras holds them once it rebuilds the model (`map_graph` in
+    /// `keras/src/ops/function.py`): by decreasing depth from the outputs, ties by first visit of a
+    /// depth-first walk from the outputs. `model.layers` has this order, and the weights file names
+    /// each layer by its class and its rank among layers in it (``ParityKeras/KerasSavedLayout``), so
+    /// the config must list them so too.
+    func inKerasOrder() -> KerasModelSource {
+        let byName = Dictionary(layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let inputNames = Set(inputs.map(\.layer))
+        var index: [String: Int] = [:], finished: Set<String> = [], decreasing: [String] = []
+        for output in outputs {
+            // Iterative depth-first walk (`_build_map_helper`): a layer is finished after its inputs.
+            var stack: [(name: String, next: Int)] = [(output.layer, 0)]
+            while let top = stack.last {
+                if top.next == 0 {
+                    if finished.contains(top.name) { stack.removeLast(); continue }
+                    if index[top.name] == nil { index[top.name] = index.count }
+                }
+                let parents = inputNames.contains(top.name) ? [] : byName[top.name]?.inputs.map(\.layer) ?? []
+                if top.next < parents.count {
+                    stack[stack.count - 1].next += 1
+                    let parent = parents[top.next]
+                    if !finished.contains(parent) { stack.append((parent, 0)) }
+                } else {
+                    finished.insert(top.name)
+                    decreasing.append(top.name)
+                    stack.removeLast()
+                }
+            }
+        }
+        var depth: [String: Int] = [:], order: [String] = []
+        for name in decreasing.reversed() {
+            let d = depth[name, default: 0]
+            depth[name] = d
+            order.append(name)
+            for parent in byName[name]?.inputs.map(\.layer) ?? [] where finished.contains(parent) {
+                depth[parent] = max(d + 1, depth[parent, default: 0])
+            }
+        }
+        for input in inputs where depth[input.layer] == nil {
+            depth[input.layer] = 0
+            index[input.layer] = -1
+            order.append(input.layer)
+        }
+        let first = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let sorted = order.sorted { a, b in
+            if depth[a]! != depth[b]! { return depth[a]! > depth[b]! }
+            if index[a]! != index[b]! { return index[a]! < index[b]! }
+            return first[a]! < first[b]!
+        }
+        var copy = self
+        copy.layers = sorted.compactMap { byName[$0] }
         return copy
     }
 
@@ -74,16 +144,26 @@ public struct KerasModelSource: Sendable {
         let entries = layers.map { layer -> KerasJSON in
             var config = layer.config
             config["name"] = .string(layer.name)
-            if layer.className != "InputLayer" {
+            if layer.className != "InputLayer" && !layer.isOperation {
                 config["trainable"] = .bool(true)
                 config["dtype"] = .string("float32")
             }
-            let arguments = layer.inputs.indices.map { history(layer.inputs[$0], shape: layer.inputShapes[$0], dtype: layer.inputDTypes[$0]) }
-            let args: KerasJSON = layer.takesList ? .array([.array(arguments)]) : .array(arguments)
+            let tensors = layer.inputs.indices.map { history(layer.inputs[$0], shape: layer.inputShapes[$0], dtype: layer.inputDTypes[$0]) }
+            func json(_ argument: Argument) -> KerasJSON {
+                switch argument {
+                case .tensor(let index): return tensors[index]
+                case .constant(let value): return value
+                case .list(let items): return .array(items.map(json))
+                }
+            }
+            let args: KerasJSON
+            if let arguments = layer.arguments { args = .array(arguments.map(json)) } else {
+                args = layer.takesList ? .array([.array(tensors)]) : .array(tensors)
+            }
             return .object([
-                "module": .string("keras.layers"), "class_name": .string(layer.className), "config": .object(config),
-                "registered_name": .null, "name": .string(layer.name),
-                "inbound_nodes": .array(layer.inputs.isEmpty ? [] : [.object(["args": args, "kwargs": .object([:])])]),
+                "module": .string(layer.module), "class_name": .string(layer.className), "config": .object(config),
+                "registered_name": layer.isOperation ? .string(layer.className) : .null, "name": .string(layer.name),
+                "inbound_nodes": .array(layer.inputs.isEmpty ? [] : [.object(["args": args, "kwargs": .object(layer.keywords)])]),
             ])
         }
         return .object([

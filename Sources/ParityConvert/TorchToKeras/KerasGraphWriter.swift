@@ -46,13 +46,45 @@ final class KerasGraphWriter {
         return name
     }
 
+    /// Adds a Keras operation node (`keras.ops.<function>` called in a functional model, saved as
+    /// Keras 3 saves it: `module` `keras.src.ops.<module>`, the class, its constructor arguments as
+    /// config, the call's tensors and constants as arguments); returns its name.
+    func operation(_ className: String, module: String, name base: String, config: [String: KerasJSON],
+                   arguments: [OperationArgument], keywords: [String: KerasJSON] = [:]) -> String {
+        let name = unique(base)
+        var inputs: [KerasValue] = []
+        func convert(_ argument: OperationArgument) -> KerasModelSource.Argument {
+            switch argument {
+            case .value(let v): inputs.append(v); return .tensor(inputs.count - 1)
+            case .constant(let json): return .constant(json)
+            case .list(let items): return .list(items.map(convert))
+            }
+        }
+        let converted = arguments.map(convert)
+        var layer = KerasModelSource.Layer(
+            name: name, className: className, config: config, inputs: inputs.map(\.ref),
+            inputShapes: inputs.map { v in v.perm[0] == 0 ? [nil] + v.kerasShape.dropFirst().map { Optional($0) } : v.kerasShape.map { Optional($0) } },
+            inputDTypes: inputs.map(\.dtype), weights: [], takesList: false)
+        layer.module = "keras.src.ops." + module
+        layer.arguments = converted
+        layer.keywords = keywords
+        layers.append(layer)
+        return name
+    }
+
     func note(_ layer: String, _ text: String) { notes.append((layer, text)) }
 
     /// `value` held as `perm` (Keras axis `i` holding PyTorch axis `perm[i]`): itself, or through a
-    /// `Reshape` when only size-1 axes move, else a `Permute`. `nil` when the batch axis would move.
-    func arrange(_ value: KerasValue, as perm: [Int], name: String) -> KerasValue? {
+    /// `Reshape` when only size-1 axes move, else a `Permute`; a `Transpose` operation node
+    /// (`keras.ops.transpose`) when Keras's batch axis moves, which no layer does.
+    func arrange(_ value: KerasValue, as perm: [Int], name: String) -> KerasValue {
         if value.perm == perm { return value }
-        guard value.perm.count == perm.count, value.perm[0] == perm[0] else { return nil }
+        precondition(value.perm.count == perm.count && Set(perm) == Set(value.perm), "arrange: \(perm) is not an order of \(value.perm)")
+        if value.perm[0] != perm[0] {
+            let layer = operation("Transpose", module: "numpy", name: name + "_transpose",
+                                  config: ["axes": .ints(perm.map { value.position(of: $0) })], arguments: [.value(value)])
+            return KerasValue(ref: .init(layer: layer, tensor: 0), perm: perm, torchShape: value.torchShape, dtype: value.dtype)
+        }
         let shape = perm.map { value.torchShape[$0] }
         let moved = perm.filter { value.torchShape[$0] != 1 } != value.perm.filter { value.torchShape[$0] != 1 }
         let layer: String
@@ -64,6 +96,13 @@ final class KerasGraphWriter {
         }
         return KerasValue(ref: .init(layer: layer, tensor: 0), perm: perm, torchShape: value.torchShape, dtype: value.dtype)
     }
+}
+
+/// An argument of a Keras operation node being written: an activation, or a constant.
+indirect enum OperationArgument {
+    case value(KerasValue)
+    case constant(KerasJSON)
+    case list([OperationArgument])
 }
 
 extension KerasJSON {
@@ -81,7 +120,8 @@ struct NodeConversion {
     /// The state_dict key (or constant name) of each graph input bound to a weight.
     let weightNames: [String: String]
 
-    var target: String { node.target }
+    /// The operator converted: the node's, or the functional form of an in-place one (`relu_` → `relu`).
+    var target: String
 
     /// The base name of this node's layers: its module path (`block.conv` → `block_conv`), the node's
     /// name for nodes called at the root.
@@ -213,13 +253,22 @@ struct NodeConversion {
 
     // MARK: Layers
 
-    /// `value` held as `perm`, through a Permute (or Reshape) layer when it is not; refused when that
-    /// would move Keras's batch axis.
-    func arrange(_ value: KerasValue, as perm: [Int], why: String) throws -> KerasValue {
-        guard let arranged = writer.arrange(value, as: perm, name: layerName) else {
-            throw refuse("\(why) needs PyTorch axis \(perm[0]) as Keras's batch axis, but the input holds axis \(value.perm[0]) there (Keras layers never move the batch axis)")
-        }
-        return arranged
+    /// `value` held as `perm`, through a Permute (or Reshape) layer when it is not, a Transpose
+    /// operation node when Keras's batch axis moves.
+    func arrange(_ value: KerasValue, as perm: [Int]) -> KerasValue {
+        writer.arrange(value, as: perm, name: layerName)
+    }
+
+    /// `value` in PyTorch's own axis order.
+    func inTorchOrder(_ value: KerasValue) -> KerasValue { arrange(value, as: Array(0..<value.rank)) }
+
+    /// A Keras operation node (`keras.ops`) computing the node where no layer does; its output has
+    /// PyTorch shape `shape` (the node's output shape by default) held as `perm`.
+    func operation(_ className: String, module: String = "numpy", _ config: [String: KerasJSON] = [:], arguments: [OperationArgument],
+                   keywords: [String: KerasJSON] = [:], perm: [Int]? = nil, shape: [Int]? = nil, dtype: String = "float32") throws -> KerasValue {
+        let shape = try shape ?? outputShape()
+        let layer = writer.operation(className, module: module, name: layerName, config: config, arguments: arguments, keywords: keywords)
+        return KerasValue(ref: .init(layer: layer, tensor: 0), perm: perm ?? Array(shape.indices), torchShape: shape, dtype: dtype)
     }
 
     /// Adds one layer reading `inputs`; returns its outputs with PyTorch shapes `shapes` held as `perm`.

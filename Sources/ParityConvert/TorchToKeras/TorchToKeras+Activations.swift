@@ -8,7 +8,9 @@ import ParityTorch
 /// default 0.01, Keras's 0.3); `ELU(alpha)`; `hardtanh(0, m)` → `ReLU(max_value=m)` (ReLU6 is
 /// `hardtanh(0, 6)`), `hardtanh(−1, 1)` → hard_tanh; `softmax(dim)` → `Softmax(axis)` at the axis's
 /// Keras position; `log_softmax(dim)` → log_softmax with the axis held last.
-/// Refused: gelu's tanh approximation (Keras's Activation takes no arguments), other constants.
+/// gelu's tanh approximation → the `gelu(approximate=True)` operation (the Activation layer takes no
+/// arguments); other `hardtanh` bounds → the `clip` operation; softmax over Keras's batch axis → the
+/// `softmax` operation. Refused: other constants.
 enum ActivationOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.relu.default", "aten.gelu.default", "aten.silu.default", "aten.sigmoid.default", "aten.tanh.default",
@@ -30,6 +32,15 @@ enum ActivationOps: TorchToKerasFamily {
         default: break
         }
         let x = try c.value("self")
+        if c.target == "aten.gelu.default", case .string("tanh")? = c.node.argument("approximate") {
+            return [.value(try c.operation("Gelu", module: "nn", ["approximate": .bool(true)], arguments: [.value(x)], perm: x.perm))]
+        }
+        if c.target == "aten.hardtanh.default" {
+            let low = try c.double("min_val", default: -1), high = try c.double("max_val", default: 1)
+            if !(low == 0 && high > 0) && !(low == -1 && high == 1) {
+                return [.value(try c.operation("Clip", ["x_min": .number(low), "x_max": .number(high)], arguments: [.value(x)], perm: x.perm))]
+            }
+        }
         let (className, config) = try layer(c)
         return [.value(try c.layer(className, config, inputs: [x], perm: x.perm)[0])]
     }
@@ -68,7 +79,9 @@ enum ActivationOps: TorchToKerasFamily {
         let x = try c.value("self")
         if try c.bool("half_to_float", default: false) { throw c.refuse("half_to_float=True (a float16 program)") }
         let dim = try c.dim(c.int("dim"), rank: x.rank)
-        guard dim != x.perm[0] else { throw c.refuse("softmax over dim \(dim), Keras's batch axis") }
+        if dim == x.perm[0] {
+            return try c.operation("Softmax", module: "nn", ["axis": .int(0)], arguments: [.value(x)], perm: x.perm)
+        }
         return try c.layer("Softmax", ["axis": .int(x.position(of: dim))], inputs: [x], perm: x.perm)[0]
     }
 
@@ -76,7 +89,7 @@ enum ActivationOps: TorchToKerasFamily {
         var x = try c.value("self")
         if try c.bool("half_to_float", default: false) { throw c.refuse("half_to_float=True (a float16 program)") }
         let dim = try c.dim(c.int("dim"), rank: x.rank)
-        if x.perm.last != dim { x = try c.arrange(x, as: x.perm.filter { $0 != dim } + [dim], why: "log_softmax (on the last Keras axis)") }
+        if x.perm.last != dim { x = c.arrange(x, as: x.perm.filter { $0 != dim } + [dim]) }
         return try c.layer("Activation", ["activation": .string("log_softmax")], inputs: [x], perm: x.perm)[0]
     }
 }

@@ -35,7 +35,7 @@ enum ConvolutionOps: TorchToKerasFamily {
         if strides.contains(where: { $0 > 1 }) && dilations.contains(where: { $0 > 1 }) {
             throw c.refuse("stride \(strides) with dilation \(dilations): Keras refuses strides > 1 together with dilation_rate > 1")
         }
-        x = try c.arrange(x, as: channelsLast(x.rank), why: "a Keras convolution (channels-last)")
+        x = c.arrange(x, as: channelsLast(x.rank))
         var padding = "valid"
         if case .string(let mode)? = c.node.argument("padding") {
             guard mode == "same" || mode == "valid" else { throw c.refuse("padding='\(mode)'") }
@@ -100,7 +100,7 @@ enum ConvolutionOps: TorchToKerasFamily {
             before[n - 1 - pair] = pad[2 * pair]
             after[n - 1 - pair] = pad[2 * pair + 1]
         }
-        x = try c.arrange(x, as: channelsLast(x.rank), why: "ZeroPadding (channels-last)")
+        x = c.arrange(x, as: channelsLast(x.rank))
         return try zeroPadding(c, x, before: before, after: after)
     }
 

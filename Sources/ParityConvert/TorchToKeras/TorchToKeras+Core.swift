@@ -17,7 +17,7 @@ enum CoreOps: TorchToKerasFamily {
         case "aten.embedding.default": return [.value(try embedding(c))]
         case "aten.dropout.default":
             if try c.bool("train", default: false) { throw c.refuse("dropout in training mode is random: export the model after .eval()") }
-            return [.value(try c.value("input"))]
+            return [.value(try c.value(c.node.argument("input") == nil ? "self" : "input"))]  // `dropout_` names it self
         case "aten.clone.default", "aten.alias.default", "aten.contiguous.default": return [.value(try c.value("self"))]
         case "aten._assert_tensor_metadata.default": return []
         default: return [.zeros(try c.ints("size"))]
@@ -32,7 +32,7 @@ enum CoreOps: TorchToKerasFamily {
         if x.perm.last != last {
             var perm = x.perm.filter { $0 != last }
             perm.append(last)
-            x = try c.arrange(x, as: perm, why: "Dense (on the last axis)")
+            x = c.arrange(x, as: perm)
         }
         let units = weight.tensor.shape[0]
         var weights = [c.kerasWeight("kernel", try weight.tensor.transposedMatrix(), from: [weight], transform: "transpose")]

@@ -46,7 +46,7 @@ enum NormalizationOps: TorchToKerasFamily {
         }
         let trailing = Array((x.rank - count)..<x.rank)
         if Array(x.perm.suffix(count)) != trailing {
-            x = try c.arrange(x, as: x.perm.filter { !trailing.contains($0) } + trailing, why: "LayerNormalization (trailing axes in order)")
+            x = c.arrange(x, as: x.perm.filter { !trailing.contains($0) } + trailing)
         }
         let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
         var weights: [KerasModelSource.Weight] = []

@@ -8,24 +8,27 @@ import ParityTorch
 /// the same number of windows and puts its padding after the input only (`total // 2 = 0` before), and
 /// `valid` when the extra window does not arise; other sizes are refused. `adaptive_avg_pool2d` to
 /// `(1, 1)` → GlobalAveragePooling2D(keepdims=True); to a size dividing the input → AveragePooling2D
-/// with window = stride = input / output (the same windows).
-/// Refused: padding, dilation, `divisor_override`, other adaptive sizes.
+/// with window = stride = input / output (the same windows); to other sizes → averaging matrices
+/// (``adaptive(_:_:size:)``).
+/// Padding: an explicit `Pad` operation node (−inf for the maximum, zeros for the average with
+/// PyTorch's default `count_include_pad=True`) before `valid` windows; with `ceil_mode=True` the max
+/// pool's extra window gets −inf cells after the input.
+/// Refused: dilation, `divisor_override`, `count_include_pad=False` with padding, other adaptive sizes.
 enum PoolingOps: TorchToKerasFamily {
     static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default"]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
         var x = try c.value("self")
         guard x.rank == 4 else { throw c.refuse("expects a batched (N, C, H, W) input; received \(x.torchShape)") }
-        x = try c.arrange(x, as: channelsLast(4), why: "Keras pooling (channels-last)")
+        x = c.arrange(x, as: channelsLast(4))
         let spatial = Array(x.torchShape.suffix(2))
         if c.target == "aten.adaptive_avg_pool2d.default" {
             let size = try c.ints("output_size", count: 2)
             if size == [1, 1] {
                 return [.value(try c.layer("GlobalAveragePooling2D", ["data_format": .string("channels_last"), "keepdims": .bool(true)], inputs: [x], perm: x.perm)[0])]
             }
-            guard size.allSatisfy({ $0 >= 1 }), spatial[0] % size[0] == 0, spatial[1] % size[1] == 0 else {
-                throw c.refuse("output_size \(size) of \(spatial): Keras pools fixed windows, equal to PyTorch's adaptive ones only when the output size divides the input")
-            }
+            guard size.allSatisfy({ $0 >= 1 }) else { throw c.refuse("output_size \(size)") }
+            if spatial[0] % size[0] != 0 || spatial[1] % size[1] != 0 { return [.value(try adaptive(c, x, size: size))] }
             let window = [spatial[0] / size[0], spatial[1] / size[1]]
             return [.value(try c.layer("AveragePooling2D", ["pool_size": .ints(window), "strides": .ints(window), "padding": .string("valid"),
                                                             "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0])]
@@ -35,15 +38,55 @@ enum PoolingOps: TorchToKerasFamily {
         var strides = try c.ints("stride", default: [], count: 2)
         if strides.isEmpty { strides = kernel }
         let padding = try c.ints("padding", default: [0], count: 2)
-        guard padding.allSatisfy({ $0 == 0 }) else {
-            throw c.refuse("padding \(padding): PyTorch pads symmetrically (with −inf, or zeros counted by count_include_pad), TensorFlow's `same` asymmetrically")
-        }
         if isMax, try c.ints("dilation", default: [1], count: 2) != [1, 1] { throw c.refuse("dilation \(try c.ints("dilation", count: 2)): Keras pooling has none") }
         if !isMax, case .int(let d)? = c.node.argument("divisor_override") { throw c.refuse("divisor_override=\(d): Keras divides by the window's cell count") }
-        let mode = try Self.padding(c, spatial: spatial, kernel: kernel, strides: strides, ceil: c.bool("ceil_mode", default: false))
+        let ceil = try c.bool("ceil_mode", default: false)
+        let windows = try? Self.padding(c, spatial: spatial, kernel: kernel, strides: strides, ceil: ceil)
+        if padding.contains(where: { $0 != 0 }) || (windows == nil && isMax) {
+            // PyTorch's padding as an explicit `Pad` operation, then `valid` windows: −inf cells never
+            // win a maximum; zeros counted in the divisor are `count_include_pad=True` without ceil_mode.
+            let padded = spatial.indices.map { spatial[$0] + 2 * padding[$0] }
+            var after = padding
+            if ceil {
+                guard isMax else { throw c.refuse("avg_pool2d with padding and ceil_mode=True: the extra window's divisor counts neither Keras's cells nor its padding") }
+                for i in 0..<2 {
+                    var out = (padded[i] - kernel[i] + strides[i] - 1) / strides[i] + 1
+                    if (out - 1) * strides[i] >= spatial[i] + padding[i] { out -= 1 }
+                    after[i] += max(0, (out - 1) * strides[i] + kernel[i] - padded[i])
+                }
+            }
+            if !isMax, try !c.bool("count_include_pad", default: true) {
+                throw c.refuse("count_include_pad=False with padding: Keras's average divides by every cell of the window")
+            }
+            x = try OperationNodes.padded(c, x, widths: [(0, 0), (0, 0), (padding[0], after[0]), (padding[1], after[1])],
+                                          value: isMax ? -.infinity : 0)
+            return [.value(try c.layer(isMax ? "MaxPooling2D" : "AveragePooling2D", [
+                "pool_size": .ints(kernel), "strides": .ints(strides), "padding": .string("valid"), "data_format": .string("channels_last"),
+            ], inputs: [x], perm: x.perm)[0])]
+        }
+        let mode = try Self.padding(c, spatial: spatial, kernel: kernel, strides: strides, ceil: ceil)
         return [.value(try c.layer(isMax ? "MaxPooling2D" : "AveragePooling2D", [
             "pool_size": .ints(kernel), "strides": .ints(strides), "padding": .string(mode), "data_format": .string("channels_last"),
         ], inputs: [x], perm: x.perm)[0])]
+    }
+
+    /// PyTorch's adaptive windows (`floor(i·in/out) ..< ceil((i+1)·in/out)`, overlapping or repeated
+    /// when the sizes do not divide) as two `Matmul` operations with averaging matrices on the value in
+    /// PyTorch's order: `A_h · x · A_wᵀ` (for a 1×1 input, exact repetition).
+    static func adaptive(_ c: NodeConversion, _ x: KerasValue, size: [Int]) throws -> KerasValue {
+        let x = c.inTorchOrder(x)
+        let (n, channels, h, w) = (x.torchShape[0], x.torchShape[1], x.torchShape[2], x.torchShape[3])
+        func averaging(_ input: Int, _ output: Int) -> Tensor {
+            var values = Array(repeating: 0.0, count: output * input)
+            for i in 0..<output {
+                let start = i * input / output, end = ((i + 1) * input + output - 1) / output
+                for j in start..<end { values[i * input + j] = 1 / Double(end - start) }
+            }
+            return Tensor(shape: [output, input], values: values).cast(to: .float32)
+        }
+        let columns = try c.operation("Matmul", arguments: [.value(x), .constant(NodeConversion.numpy(try averaging(w, size[1]).transposedMatrix()))],
+                                      shape: [n, channels, h, size[1]])
+        return try c.operation("Matmul", arguments: [.constant(NodeConversion.numpy(averaging(h, size[0]))), .value(columns)])
     }
 
     /// `valid` or `same` when it has PyTorch's windows (see the type's documentation); else refused.

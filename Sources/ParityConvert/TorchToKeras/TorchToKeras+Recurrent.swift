@@ -44,8 +44,7 @@ enum RecurrentOps: TorchToKerasFamily {
         }
         let hidden = params[1].tensor.shape[1]
         let sequencePerm = batchFirst ? [0, 1, 2] : [1, 0, 2]
-        let x = try c.arrange(try c.value("input"), as: sequencePerm,
-                              why: "a \(lstm ? "LSTM" : "GRU") with batch_first=\(batchFirst ? "True" : "False") (batch on axis \(batchFirst ? 0 : 1))")
+        let x = c.arrange(try c.value("input"), as: sequencePerm)
         var config: [String: KerasJSON] = [
             "units": .int(hidden), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid"), "use_bias": .bool(hasBiases),
             "return_sequences": .bool(true), "return_state": .bool(true), "go_backwards": .bool(false), "stateful": .bool(false),

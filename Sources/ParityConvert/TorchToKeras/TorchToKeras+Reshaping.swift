@@ -10,7 +10,8 @@ import ParityTorch
 enum ReshapingOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.permute.default", "aten.transpose.int", "aten.flatten.using_ints", "aten.view.default", "aten.reshape.default",
-        "aten.unsqueeze.default", "aten.squeeze.dim", "aten.select.int",
+        "aten.unsqueeze.default", "aten.squeeze.dim", "aten.select.int", "aten.unflatten.int", "aten.squeeze.dims", "aten.swapaxes.default",
+        "aten.t.default", "aten.squeeze.default",
     ]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -18,17 +19,22 @@ enum ReshapingOps: TorchToKerasFamily {
         switch c.target {
         case "aten.permute.default":
             return [.value(permuted(x, try c.ints("dims").map { try c.dim($0, rank: x.rank) }))]
-        case "aten.transpose.int":
+        case "aten.t.default":
+            return [.value(permuted(x, x.rank == 2 ? [1, 0] : Array(0..<x.rank)))]
+        case "aten.transpose.int", "aten.swapaxes.default":
             var order = Array(0..<x.rank)
-            order.swapAt(try c.dim(c.int("dim0"), rank: x.rank), try c.dim(c.int("dim1"), rank: x.rank))
+            let names = c.target == "aten.swapaxes.default" ? ("axis0", "axis1") : ("dim0", "dim1")
+            order.swapAt(try c.dim(c.int(names.0), rank: x.rank), try c.dim(c.int(names.1), rank: x.rank))
             return [.value(permuted(x, order))]
         case "aten.select.int", "aten.squeeze.dim":
             let dim = try c.dim(c.int("dim"), rank: x.rank)
-            guard x.torchShape[dim] == 1 else {
-                throw c.refuse("selects one entry of dim \(dim) (size \(x.torchShape[dim])): Keras has no layer that indexes an axis")
-            }
-            guard dim != x.perm[0] else { throw c.refuse("removes dim \(dim), Keras's batch axis") }
-            return [.value(try dropUnitAxis(c, x, dim))]
+            let perm = x.perm.filter { $0 != dim }.map { $0 > dim ? $0 - 1 : $0 }
+            if x.torchShape[dim] == 1 && dim != x.perm[0] { return [.value(try dropUnitAxis(c, x, dim))] }
+            if c.target == "aten.squeeze.dim" && x.torchShape[dim] != 1 { return [.value(x)] }
+            let size = x.torchShape[dim], index = try c.int("index", default: 0)
+            guard index >= -size, index < size else { throw c.refuse("index \(index) out of range for dim \(dim) of size \(size)") }
+            return [.value(try c.operation("Take", ["axis": .int(x.position(of: dim))], arguments: [.value(x), .constant(.int(index < 0 ? index + size : index))],
+                                           perm: perm, dtype: x.dtype))]
         default:
             return [.value(try reshape(c, x))]
         }
@@ -48,16 +54,17 @@ enum ReshapingOps: TorchToKerasFamily {
         return KerasValue(ref: .init(layer: layer, tensor: 0), perm: perm, torchShape: shape, dtype: x.dtype)
     }
 
-    /// A PyTorch reshape (row-major) of `x`: keeps the batch size on axis 0.
+    /// A PyTorch reshape (row-major) of `x`: Reshape or Flatten when it keeps the batch size on axis 0,
+    /// else the `reshape` operation on `x` in PyTorch's order.
     static func reshape(_ c: NodeConversion, _ x: KerasValue) throws -> KerasValue {
         let shape = try c.outputShape()
-        guard let first = shape.first, x.perm[0] == 0, first == x.torchShape[0] else {
-            throw c.refuse("reshapes \(x.torchShape) to \(shape): Keras's Reshape and Flatten keep the batch axis (axis 0, size \(x.torchShape.first ?? 0))")
-        }
         if shape == x.torchShape { return x }
+        guard let first = shape.first, x.perm[0] == 0, first == x.torchShape[0], x.rank > 0 else {
+            return try c.operation("Reshape", ["newshape": .ints(shape)], arguments: [.value(c.inTorchOrder(x))], shape: shape, dtype: x.dtype)
+        }
         let identity = Array(0..<x.rank)
         let nonUnit = { (perm: [Int]) in perm.filter { x.torchShape[$0] != 1 } }
-        let ordered = nonUnit(x.perm) == nonUnit(identity) ? x : try c.arrange(x, as: identity, why: "a reshape in PyTorch's element order")
+        let ordered = nonUnit(x.perm) == nonUnit(identity) ? x : c.arrange(x, as: identity)
         let flatten = shape.count == 2 && c.target == "aten.flatten.using_ints"
         let layer = c.writer.layer(flatten ? "Flatten" : "Reshape", name: c.layerName,
                                    config: flatten ? ["data_format": .string("channels_last")] : ["target_shape": .ints(Array(shape.dropFirst()))],

@@ -24,7 +24,7 @@ enum UpsamplingOps: TorchToKerasFamily {
         guard whole else {
             throw c.refuse("\(spatial) → \(size)\(scales.map { " (scale_factors \($0))" } ?? ""): UpSampling2D repeats by whole factors only")
         }
-        x = try c.arrange(x, as: channelsLast(4), why: "UpSampling2D (channels-last)")
+        x = c.arrange(x, as: channelsLast(4))
         return [.value(try c.layer("UpSampling2D", ["size": .ints(factors), "interpolation": .string(bilinear ? "bilinear" : "nearest"),
                                                     "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0])]
     }

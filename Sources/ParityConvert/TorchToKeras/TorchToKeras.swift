@@ -28,7 +28,7 @@ public enum TorchToKeras {
 
     nonisolated(unsafe) static let families: [any TorchToKerasFamily.Type] = [
         CoreOps.self, ActivationOps.self, ArithmeticOps.self, ConvolutionOps.self, NormalizationOps.self, PoolingOps.self,
-        ReshapingOps.self, RecurrentOps.self, UpsamplingOps.self,
+        ReshapingOps.self, RecurrentOps.self, UpsamplingOps.self, OperationNodes.self,
     ]
 
     /// Every ATen operator that converts (in at least one form), sorted.
@@ -59,36 +59,71 @@ public enum TorchToKeras {
                 guard let meta = program.graph.tensorMeta[input.name], !meta.shape.isEmpty else {
                     throw ConvertError.shape(layer: input.name, message: "the program input has no static shape with a batch axis")
                 }
-                let dtype = [7, 8, 6, 13].contains(meta.scalarType) ? "float32" : "int64"
+                guard let dtype = KerasDTypes.name(scalarType: meta.scalarType) else {
+                    throw ConvertError.shape(layer: input.name, message: "the program input has dtype code \(meta.scalarType), which has no Keras dtype")
+                }
                 let value = writer.input(name: input.name, shape: meta.shape, dtype: dtype)
                 inputs.append(value.ref)
                 env[input.name] = .value(value)
             }
         }
-        for node in program.graph.nodes {
-            let c = NodeConversion(writer: writer, node: node, program: program, env: env, weightNames: weights)
-            guard let family = family(for: node.target) else {
-                throw c.refuse("no Keras layer computes \(node.target) exactly (the \(supportedTargets.count) operators that convert are listed in TorchToKeras.supportedTargets)")
+        let nodes = program.graph.nodes
+        for (index, node) in nodes.enumerated() {
+            let functional = Self.functionalForm(of: node.target)
+            let c = NodeConversion(writer: writer, node: node, program: program, env: env, weightNames: weights, target: functional ?? node.target)
+            guard let family = family(for: c.target) else {
+                throw c.refuse("no Keras layer or operation computes \(node.target) exactly (the \(supportedTargets.count) operators that convert are listed in TorchToKeras.supportedTargets)")
             }
+            if functional != nil { try checkInPlace(c, index: index, nodes: nodes, outputs: program.outputs) }
             let results = try family.convert(c)
             for (output, result) in zip(node.outputs, results) {
                 if let output { env[output] = result }
             }
+            // An in-place operator's input holds the result from now on.
+            if functional != nil, case .tensor(let mutated)? = node.argument("self"), let result = results.first { env[mutated] = result }
         }
         var outputs: [KerasModelSource.TensorRef] = []
         for (index, output) in program.outputs.enumerated() {
             guard case .value(let value)? = env[output] else {
                 throw ConvertError.shape(layer: output, message: "output \(index) is not a tensor the converted model computes")
             }
-            let identity = Array(0..<value.rank)
-            guard let arranged = writer.arrange(value, as: identity, name: "output_\(index)") else {
-                throw ConvertError.shape(layer: output, message: "output \(index) has PyTorch axis \(value.perm[0]) as Keras's batch axis; Keras layers cannot move the batch axis back to the front")
-            }
-            outputs.append(arranged.ref)
+            outputs.append(writer.arrange(value, as: Array(0..<value.rank), name: "output_\(index)").ref)
         }
         let model = KerasModelSource(name: KerasGraphWriter.identifier(name), layers: writer.layers, inputs: inputs, outputs: outputs).pruned()
         let kept = Set(model.layers.map(\.name))
         return Conversion(model: model, notes: writer.notes.filter { kept.contains($0.layer) }.map(\.text))
+    }
+}
+
+extension TorchToKeras {
+    /// `aten.relu_.default` → `aten.relu.default`: the functional operator an in-place variant
+    /// computes (torch.export keeps them for `nn.ReLU(inplace=True)`, `x += y`), when it converts.
+    static func functionalForm(of target: String) -> String? {
+        let parts = target.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].hasSuffix("_"), !parts[1].hasPrefix("_") else { return nil }
+        let functional = "\(parts[0]).\(parts[1].dropLast()).\(parts[2])"
+        return family(for: functional) == nil ? nil : functional
+    }
+
+    /// Operators whose result is a view sharing its input's storage.
+    static let viewOperators: Set<String> = [
+        "aten.view.default", "aten.slice.Tensor", "aten.select.int", "aten.permute.default", "aten.transpose.int", "aten.t.default",
+        "aten.unsqueeze.default", "aten.squeeze.dim", "aten.squeeze.dims", "aten.expand.default", "aten.alias.default", "aten.narrow.default",
+        "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int", "aten.unflatten.int",
+        "aten.flatten.using_ints", "aten.reshape.default", "aten.diagonal.default", "aten.as_strided.default",
+    ]
+
+    /// Refuses an in-place node that writes through a view whose base is read afterwards: the
+    /// converted graph rebinds the mutated value only, not the storage it shares.
+    static func checkInPlace(_ c: NodeConversion, index: Int, nodes: [TorchNode], outputs: [String]) throws {
+        guard case .tensor(let mutated)? = c.node.argument("self"),
+              let producer = nodes[..<index].last(where: { $0.outputs.contains(Optional(mutated)) }),
+              viewOperators.contains(producer.target) else { return }
+        let bases = Set(producer.arguments.flatMap(\.value.tensorNames))
+        let later = nodes[(index + 1)...].contains { node in node.arguments.contains { !bases.isDisjoint(with: $0.value.tensorNames) } }
+        if later || !bases.isDisjoint(with: outputs) {
+            throw c.refuse("writes in place through a view (\(producer.target)) of a tensor read later; the converted graph would not see the write")
+        }
     }
 }
 

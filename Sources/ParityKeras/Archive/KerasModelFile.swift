@@ -85,9 +85,20 @@ public struct KerasModel: Sendable {
         do { return try Data(contentsOf: url) } catch { throw KerasError.badFile(path: url.path, message: "cannot be read (\(error))") }
     }
 
+    /// JSON as Python's `json.dumps` writes it, which spells non-finite floats `NaN`, `Infinity` and
+    /// `-Infinity` (a `-inf` pad constant, a `Clip` bound) where strict JSON has no token for them.
+    static func pythonJSON(_ data: Data) throws -> KerasJSON {
+        do { return try KerasJSON.parse(data) } catch {
+            let decoder = JSONDecoder()
+            decoder.allowsJSON5 = true
+            guard let value = try? decoder.decode(KerasJSON.self, from: data) else { throw error }
+            return value
+        }
+    }
+
     static func parse(_ text: String, path: String, what: String) throws -> KerasJSON {
         let config: KerasJSON
-        do { config = try KerasJSON.parse(Data(text.utf8)) } catch {
+        do { config = try pythonJSON(Data(text.utf8)) } catch {
             throw KerasError.badFile(path: path, message: "\(what) is not valid JSON (\(error))")
         }
         // A `config.json` may wrap the model as {"class_name": ..., "config": ...}; a legacy file's

@@ -56,6 +56,7 @@ public enum KerasSavedLayout {
         switch className {
         case "SimpleRNN", "GRU", "LSTM": return ["cell"]
         case "Bidirectional": return ["forward_layer", "backward_layer"]
+        case "TimeDistributed": return ["layer"]
         case "MultiHeadAttention": return ["query_dense", "key_dense", "value_dense", "output_dense"]
         default: return []
         }
@@ -88,6 +89,11 @@ public enum KerasSavedLayout {
                                weights: Array(weights[..<half]), at: path + ["forward_layer"]))
                 + (try entries(forLayer: backwardName, className: backward?["class_name"]?.string ?? "?", config: backward?["config"] ?? .null,
                                weights: Array(weights[half...]), at: path + ["backward_layer"]))
+        case "TimeDistributed":
+            let inner = config["layer"]
+            return [KerasSavedVariables(path: path, name: name, variables: [])]
+                + (try entries(forLayer: inner?["config"]?["name"]?.string ?? "layer", className: inner?["class_name"]?.string ?? "?",
+                               config: inner?["config"] ?? .null, weights: weights, at: path + ["layer"]))
         case "MultiHeadAttention":
             guard weights.count % 4 == 0 else {
                 throw KerasError.weightMismatch(layer: name, message: "MultiHeadAttention needs four equal groups of weights (query, key, value, output); it has \(weights.count)")

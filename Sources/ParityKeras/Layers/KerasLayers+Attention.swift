@@ -56,7 +56,7 @@ extension MultiHeadAttention: KerasCallable {
         // Returning the scores takes Keras's einsum path (query scaled first), as a dropout does.
         if returnScores { attention.scaleStage = .query }
         let (output, scores) = try attention.attend(query: query, value: value, key: tensor(2, "key"), mask: tensor(6, "attention_mask"),
-                                                    causal: flag(9, "use_causal_mask"), in: b)
-        return returnScores ? [output, scores] : [output]
+                                                    causal: flag(9, "use_causal_mask"), returningScores: returnScores, in: b)
+        return scores.map { [output, $0] } ?? [output]
     }
 }

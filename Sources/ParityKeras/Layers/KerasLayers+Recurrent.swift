@@ -5,7 +5,7 @@ import ParityNN
 extension KerasLayers {
     static let recurrent: [String: Factory] = [
         "SimpleRNN": { try simpleRNN($0) }, "GRU": { try gru($0) }, "LSTM": { try lstm($0) },
-        "Bidirectional": bidirectional,
+        "Bidirectional": bidirectional, "TimeDistributed": timeDistributed,
     ]
 
     struct SequenceOptions {
@@ -71,6 +71,21 @@ extension KerasLayers {
 
     /// `layer` (forward) and `backward_layer` configs, each `{"class_name", "config"}`; weights are the
     /// forward layer's then the backward layer's (`layer.weights` order).
+    /// `TimeDistributed(layer)`: the wrapped layer (its weights under the `layer` sub-object) applied to every
+    /// step of `[N, T, …]`: the batch and time axes merged into one, the layer run once, the axes split again
+    /// (`keras/src/layers/rnn/time_distributed.py` maps the layer over the steps; each step's values are the
+    /// same computation).
+    @Sendable static func timeDistributed(_ layer: KerasLayerConfig) throws -> any Model {
+        let spec = try layer.value("layer")
+        guard let className = spec["class_name"]?.string, let config = spec["config"], case .object = config else {
+            throw KerasError.badConfig(layer: layer.name, key: "layer", found: "\(spec)")
+        }
+        let inner = KerasLayerConfig(className: className, name: "\(layer.name)/\(config["name"]?.string ?? "layer")", config: config,
+                                     weights: layer.weights, module: spec["module"]?.string, registeredName: spec["registered_name"]?.string,
+                                     constants: layer.constants)
+        return TimeDistributed(layer: try KerasLayers.make(inner), name: layer.name)
+    }
+
     @Sendable static func bidirectional(_ layer: KerasLayerConfig) throws -> any Model {
         let mergeValue = try layer.value("merge_mode")
         let merge: Bidirectional.MergeMode?
@@ -117,5 +132,22 @@ extension KerasLayers {
         }
         let states = fo.returnState ? (forwardSpec.className == "LSTM" ? 2 : 1) : 0
         return Bidirectional(forward: forward, backward: backward, merge: merge, returnSequences: fo.returnSequences, stateCount: states)
+    }
+}
+
+/// A layer applied to every step of its `[N, T, …]` input (``KerasLayers/timeDistributed(_:)``).
+struct TimeDistributed: Model {
+    let layer: any Model
+    let name: String
+
+    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        guard let x = inputs.first else { throw KerasError.badConfig(layer: name, key: "inputs", found: "none") }
+        let shape = b.shape(of: x)
+        guard shape.count >= 3 else {
+            throw KerasError.badConfig(layer: name, key: "input shape", found: "\(shape): TimeDistributed needs [batch, time, …]")
+        }
+        let merged = try b.reshape(x, [shape[0] * shape[1]] + shape.dropFirst(2))
+        let y = try layer([merged], in: b)
+        return try b.reshape(y, [shape[0], shape[1]] + b.shape(of: y).dropFirst())
     }
 }

@@ -49,9 +49,10 @@ public struct MultiHeadAttention: Model {
         return try attend(query: inputs[0], value: inputs[1], key: inputs.count == 3 ? inputs[2] : nil, mask: nil, in: b).output
     }
 
-    /// The attention output, and the attention probabilities `[B, H, T, S]` (Keras's returned scores).
+    /// The attention output, and with `returningScores` the attention probabilities `[B, H, T, S]`
+    /// (Keras's returned scores).
     public func attend<B: Builder>(query: B.Value, value: B.Value, key: B.Value?, mask: B.Value?, causal: Bool = false,
-                                   in b: B) throws -> (output: B.Value, scores: B.Value) {
+                                   returningScores: Bool = false, in b: B) throws -> (output: B.Value, scores: B.Value?) {
         let key = key ?? value
         let (qs, ks, vs) = (b.shape(of: query), b.shape(of: key), b.shape(of: value))
         let heads = queryKernel.shape[1], dk = queryKernel.shape[2], dv = valueKernel.shape[2]
@@ -74,39 +75,66 @@ public struct MultiHeadAttention: Model {
         let k = try project(key, keyKernel, keyBias), v = try project(value, valueKernel, valueBias)
         let factor = b.scalar(scale, like: query)
         if scaleStage == .query { q = try b.multiply(q, factor) }
-        // [B, H, T, dk] · [B, H, dk, S] → [B, H, T, S]
-        var logits = try b.matmul(b.permute(q, [0, 2, 1, 3]), b.permute(k, [0, 2, 3, 1]))
-        if scaleStage == .logits { logits = try b.multiply(logits, factor) }
-        let probabilities = try Self.maskedSoftmax(logits, mask: mask, causal: causal, stage: scaleStage, in: b)
-        // [B, H, T, S] · [B, H, S, dv] → [B, H, T, dv] → [B, T, H·dv]
-        let attended = try b.permute(b.matmul(probabilities, b.permute(v, [0, 2, 1, 3])), [0, 2, 1, 3])
+        let keep = try Self.keepMask(mask, causal: causal, stage: scaleStage, queries: qs[1], keys: ks[1], dtype: b.type(of: query).dtype, in: b)
+        let scores: B.Value?
+        let attended: B.Value
+        if returningScores {
+            // [B, H, T, dk] · [B, H, dk, S] → [B, H, T, S]
+            var logits = try b.matmul(b.permute(q, [0, 2, 1, 3]), b.permute(k, [0, 2, 3, 1]))
+            if scaleStage == .logits { logits = try b.multiply(logits, factor) }
+            let probabilities = try Self.maskedSoftmax(logits, keep: keep, stage: scaleStage, in: b)
+            // [B, H, T, S] · [B, H, S, dv] → [B, H, T, dv] → [B, T, H·dv]
+            attended = try b.permute(b.matmul(probabilities, b.permute(v, [0, 2, 1, 3])), [0, 2, 1, 3])
+            scores = probabilities
+        } else {
+            // The same roundings one head at a time (the [B, H, T, S] probabilities never exist whole).
+            let attention = Attention(scale: scaleStage == .logits ? scale : nil, normalization: .softmaxFirst,
+                                      mask: keep == nil ? .none : .keep(fill: Self.fill(scaleStage), zeroProbabilities: scaleStage == .query))
+            let inputs = try [q, k, v].map { try b.permute($0, [0, 2, 1, 3]) } + (keep.map { [$0] } ?? [])
+            attended = try b.permute(b.apply(attention, inputs), [0, 2, 1, 3])
+            scores = nil
+        }
         let out = outputKernel.shape[2]
         var y = try b.matmul(b.reshape(attended, [qs[0] * qs[1], heads * dv]), b.reshape(b.weight(outputKernel, like: query), [heads * dv, out]))
         if let outputBias { y = try b.add(y, b.weight(outputBias, like: query)) }
-        return (try b.reshape(y, [qs[0], qs[1], out]), probabilities)
+        return (try b.reshape(y, [qs[0], qs[1], out]), scores)
     }
 
     /// Softmax over the last axis of logits `[B, H, T, S]` with an optional mask `[B, T, S]` or
     /// `[B, 1, T, S]` and/or the causal (lower-triangular) mask, applied as Keras's path for `stage` does.
     public static func maskedSoftmax<B: Builder>(_ logits: B.Value, mask: B.Value?, causal: Bool, stage: ScaleStage, in b: B) throws -> B.Value {
         let shape = b.shape(of: logits)
+        let keep = try keepMask(mask, causal: causal, stage: stage, queries: shape[shape.count - 2], keys: shape[shape.count - 1],
+                                dtype: b.type(of: logits).dtype, in: b)
+        return try maskedSoftmax(logits, keep: keep, stage: stage, in: b)
+    }
+
+    /// Masked logits are set to `fill(stage)`, then (query stage) their probabilities to 0.
+    static func maskedSoftmax<B: Builder>(_ logits: B.Value, keep: B.Value?, stage: ScaleStage, in b: B) throws -> B.Value {
+        guard let keep else { return try b.softmax(logits, axis: -1) }
+        let probabilities = try b.softmax(b.apply(Select(), [keep, logits, b.scalar(fill(stage), like: logits)]), axis: -1)
+        return stage == .query ? try b.apply(Select(), [keep, probabilities, b.scalar(0, like: logits)]) : probabilities
+    }
+
+    /// The value masked logits get: the `Softmax` layer's −1e9, or `dot_product_attention`'s −0.7 × 3.38953e38.
+    static func fill(_ stage: ScaleStage) -> Double { stage == .query ? -1e9 : 3.38953e38 * -0.7 }
+
+    /// 1 where a query may attend to a key, else 0, broadcastable to `[B, H, T, S]` (`[B, 1, T, S]` or
+    /// `[T, S]`); nil without a mask or causality.
+    static func keepMask<B: Builder>(_ mask: B.Value?, causal: Bool, stage: ScaleStage, queries t: Int, keys s: Int, dtype: DType,
+                                     in b: B) throws -> B.Value? {
         var keep: B.Value?
         if let mask {
-            var m = try b.cast(mask, to: b.type(of: logits).dtype)
+            var m = try b.cast(mask, to: dtype)
             if b.shape(of: m).count == 3 { m = try b.reshape(m, [b.shape(of: m)[0], 1] + Array(b.shape(of: m).dropFirst())) }
             // The Softmax layer keeps `mask > 0.5`; dot_product_attention casts the mask to bool (≠ 0).
-            let threshold = b.scalar(stage == .query ? 0.5 : 0, like: logits)
-            keep = try b.broadcast(b.binary(.greater, stage == .query ? m : b.unary(.abs, m), threshold), to: shape)
+            let threshold = b.scalar(stage == .query ? 0.5 : 0, like: m)
+            keep = try b.binary(.greater, stage == .query ? m : b.unary(.abs, m), threshold)
         }
         if causal {
-            let (t, s) = (shape[shape.count - 2], shape[shape.count - 1])
-            let lower = Tensor(shape: [t, s], values: (0..<(t * s)).map { Double($0 % s <= $0 / s ? 1 : 0) }).cast(to: b.type(of: logits).dtype)
-            let causalMask = try b.broadcast(b.constant(lower), to: shape)
-            keep = try keep.map { try b.multiply($0, causalMask) } ?? causalMask
+            let lower = try b.constant(Tensor(shape: [t, s], values: (0..<(t * s)).map { Double($0 % s <= $0 / s ? 1 : 0) }).cast(to: dtype))
+            keep = try keep.map { try b.multiply($0, lower) } ?? lower
         }
-        guard let keep else { return try b.softmax(logits, axis: -1) }
-        let fill = stage == .query ? -1e9 : 3.38953e38 * -0.7
-        let probabilities = try b.softmax(b.apply(Select(), [keep, logits, b.scalar(fill, like: logits)]), axis: -1)
-        return stage == .query ? try b.apply(Select(), [keep, probabilities, b.scalar(0, like: logits)]) : probabilities
+        return keep
     }
 }

@@ -1,3 +1,5 @@
+import CParityKernels
+
 /// An elementwise function of two tensors, broadcast NumPy-style. Comparisons return 1 or 0 in the
 /// inputs' float dtype (a mask that can multiply a gradient).
 public enum BinaryFunction: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -148,9 +150,46 @@ extension Tensor {
     /// `a·b + c` elementwise with broadcasting, rounded once when `fused` (a fused multiply-add, as a
     /// graph compiler's fused elementwise kernel emits on FMA hardware) or twice when not.
     public static func multiplyAdd(_ a: Tensor, _ b: Tensor, _ c: Tensor, fused: Bool) throws -> Tensor {
-        try ternary(a, b, c, op: fused ? "fusedMultiplyAdd" : "multiplyAdd") { (x: Float, y: Float, z: Float) in
-            fused ? z.addingProduct(x, y) : x * y + z
-        } double: { x, y, z in fused ? z.addingProduct(x, y) : x * y + z }
+        let op = fused ? "fusedMultiplyAdd" : "multiplyAdd"
+        let outShape = try Shape.broadcast(Shape.broadcast(a.shape, b.shape, op: op), c.shape, op: op)
+        // The formula written in the row loop (not a closure called per element).
+        func run<T: FloatElement>(_ x: [T], _ y: [T], _ z: [T]) -> [T] {
+            let count = Shape.count(outShape)
+            if count == 0 { return [] }
+            return [T](unsafeUninitializedCapacity: count) { out, initialized in
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeBufferPointer { yp in
+                        z.withUnsafeBufferPointer { zp in
+                            let (px, py, pz, o) = (xp.baseAddress!, yp.baseAddress!, zp.baseAddress!, out.baseAddress!)
+                            forEachBroadcastRow(outShape, inputs: [a.shape, b.shape, c.shape]) { start, offsets, steps, length in
+                                let (sx, sy, sz) = (steps[0], steps[1], steps[2])
+                                let (bx, by, bz, bo) = (px + offsets[0], py + offsets[1], pz + offsets[2], o + start)
+                                if fused {
+                                    // In C: an FMA instruction where the CPU has one (no compiler flags here).
+                                    if T.self == Float.self {
+                                        parity_fma_f32(length, Self.float(bx), sx, Self.float(by), sy, Self.float(bz), sz,
+                                                       UnsafeMutableRawPointer(bo).assumingMemoryBound(to: Float.self))
+                                    } else if T.self == Double.self {
+                                        parity_fma_f64(length, Self.double(bx), sx, Self.double(by), sy, Self.double(bz), sz,
+                                                       UnsafeMutableRawPointer(bo).assumingMemoryBound(to: Double.self))
+                                    } else {
+                                        for j in 0..<length { bo[j] = bz[j * sz].addingProduct(bx[j * sx], by[j * sy]) }
+                                    }
+                                } else {
+                                    for j in 0..<length { bo[j] = bx[j * sx] * by[j * sy] + bz[j * sz] }
+                                }
+                            }
+                        }
+                    }
+                }
+                initialized = count
+            }
+        }
+        switch (a.storage, b.storage, c.storage) {
+        case let (.float32(x), .float32(y), .float32(z)): return Tensor(shape: outShape, storage: .float32(run(x, y, z)))
+        case let (.float64(x), .float64(y), .float64(z)): return Tensor(shape: outShape, storage: .float64(run(x, y, z)))
+        default: throw TensorError.dtypeMismatch(op: op, received: [a.dtype, b.dtype, c.dtype])
+        }
     }
 
     /// `condition ≠ 0 ? a : b` elementwise with broadcasting (`torch.where`, `tf.where`).
@@ -158,6 +197,9 @@ extension Tensor {
         try ternary(condition, a, b, op: "where") { (c: Float, x: Float, y: Float) in c != 0 ? x : y }
             double: { c, x, y in c != 0 ? x : y }
     }
+
+    private static func float<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+    private static func double<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Double> { UnsafeRawPointer(p).assumingMemoryBound(to: Double.self) }
 
     static func ternary(_ a: Tensor, _ b: Tensor, _ c: Tensor, op: String,
                         float: (Float, Float, Float) -> Float, double: (Double, Double, Double) -> Double) throws -> Tensor {

@@ -174,6 +174,7 @@ extension Tensor {
             throw TensorError.invalidArgument(op: "pad", message: "needs \(rank) non-negative amounts before and after; received \(before) and \(after)")
         }
         let outShape = (0..<rank).map { shape[$0] + before[$0] + after[$0] }
+        if let rows = paddedByRuns(outShape, before: before, value: value) { return rows }
         let strides = Shape.strides(shape)
         let indices = Tensor.indexMap(outShape) { index in
             var offset = 0
@@ -185,6 +186,46 @@ extension Tensor {
             return offset
         }
         return picking(indices, shape: outShape, fill: value)
+    }
+
+    /// Float padding as the fill then one copy per contiguous run of the source (the trailing axes
+    /// without padding merge into the run): the same elements as the index map, without one.
+    private func paddedByRuns(_ outShape: [Int], before: [Int], value: Double) -> Tensor? {
+        func run<T: FloatElement>(_ x: [T]) -> [T] {
+            let fill = Tensor(repeating: value, shape: [], dtype: dtype).values(T.self)![0]
+            var out = [T](repeating: fill, count: Shape.count(outShape))
+            guard !x.isEmpty else { return out }
+            // Axes k..< rank form one contiguous run in source and output when none after k is padded.
+            var k = rank - 1
+            while k > 0 && outShape[k] == shape[k] { k -= 1 }
+            let runLength = shape[k...].reduce(1, *)
+            let outStrides = Shape.strides(outShape)
+            let runs = x.count / runLength
+            var index = [Int](repeating: 0, count: k)
+            x.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for r in 0..<runs {
+                        var offset = before[k] * outStrides[k]
+                        for axis in 0..<k { offset += (index[axis] + before[axis]) * outStrides[axis] }
+                        (dst.baseAddress! + offset).update(from: src.baseAddress! + r * runLength, count: runLength)
+                        var axis = k - 1
+                        while axis >= 0 {
+                            index[axis] += 1
+                            if index[axis] < shape[axis] { break }
+                            index[axis] = 0
+                            axis -= 1
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        guard rank > 0 else { return nil }
+        switch storage {
+        case .float32(let x): return Tensor(shape: outShape, values: run(x))
+        case .float64(let x): return Tensor(shape: outShape, values: run(x))
+        default: return nil
+        }
     }
 
     // MARK: Joining and gathering

@@ -1,3 +1,31 @@
+/// The softmax of one row, exposed for fused kernels (attention) that must round exactly as
+/// ``Tensor/softmax(axis:logarithm:)`` does.
+public enum SoftmaxKernel {
+    /// `exp(x − max) / Σ exp(x − max)` over `length` elements `stride` apart (a non-finite max shifts by
+    /// 0), the sum sequential; or `x − max − log Σ` when `logarithm` is set. `out` may be `x`.
+    @inline(__always)
+    public static func row<T: FloatElement>(_ x: UnsafePointer<T>, stride: Int, length: Int, into out: UnsafeMutablePointer<T>,
+                                            logarithm: Bool) {
+        var peak = -T.infinity
+        for r in 0..<length { peak = Swift.max(peak, x[r * stride]) }
+        if !peak.isFinite { peak = 0 }
+        var total: T = 0
+        if logarithm {
+            for r in 0..<length { total += T.exp(x[r * stride] - peak) }
+            let logTotal = T.log(total)
+            for r in 0..<length { out[r * stride] = (x[r * stride] - peak) - logTotal }
+        } else {
+            // exp once per element, kept in `out` (exp is a function: the same bits as recomputing it).
+            for r in 0..<length {
+                let e = T.exp(x[r * stride] - peak)
+                out[r * stride] = e
+                total += e
+            }
+            for r in 0..<length { out[r * stride] = out[r * stride] / total }
+        }
+    }
+}
+
 extension Tensor {
     /// `exp(x − max) / Σ exp(x − max)` along `axis`, the max-shifted form both frameworks use; or its
     /// logarithm `x − max − log Σ exp(x − max)` when `logarithm` is set. The sum is sequential.
@@ -15,18 +43,8 @@ extension Tensor {
                     // One task per group of rows; each row's sum stays sequential inside its task.
                     parallelChunks(outer * inner, chunk: Swift.max(1, elementwiseChunk / Swift.max(length, 1))) { rows in
                         for row in rows {
-                            let (o, j) = (row / inner, row % inner)
-                            let base = o * length * inner + j
-                            var peak = -T.infinity
-                            for r in 0..<length { peak = Swift.max(peak, x0[base + r * inner]) }
-                            if !peak.isFinite { peak = 0 }
-                            var total: T = 0
-                            for r in 0..<length { total += T.exp(x0[base + r * inner] - peak) }
-                            let logTotal = T.log(total)
-                            for r in 0..<length {
-                                let shifted = x0[base + r * inner] - peak
-                                o0[base + r * inner] = logarithm ? shifted - logTotal : T.exp(shifted) / total
-                            }
+                            let base = (row / inner) * length * inner + row % inner
+                            SoftmaxKernel.row(x0 + base, stride: inner, length: length, into: o0 + base, logarithm: logarithm)
                         }
                     }
                 }

@@ -154,7 +154,28 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     /// tight, vectorisable loops), in parallel chunks for large buffers; same per-element formula as
     /// ``apply(_:)``.
     public func applyAll<T: FloatElement>(_ values: [T]) -> [T] {
-        withKernel(T.self) { f in Self.mapAll(values, f) }
+        // The activations models spend time in, written in the chunk loop (not a closure per element);
+        // the same formulas as ``withKernel(_:_:)``.
+        switch self {
+        case .relu: return Self.mapChunks(values) { s, o, range in for i in range { let x = s[i]; o[i] = x > 0 ? x : (x.isNaN ? x : 0) } }
+        case let .clip(lower, upper):
+            let (l, u) = (T(lower), T(upper))
+            return Self.mapChunks(values) { s, o, range in for i in range { o[i] = Swift.min(Swift.max(s[i], l), u) } }
+        default: return withKernel(T.self) { f in Self.mapAll(values, f) }
+        }
+    }
+
+    /// `body` over chunks of the elements on the kernel threads, writing a new array.
+    static func mapChunks<T>(_ values: [T], _ body: (UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
+        let count = values.count
+        if count == 0 { return [] }
+        return [T](unsafeUninitializedCapacity: count) { out, initialized in
+            values.withUnsafeBufferPointer { source in
+                let (s, o) = (source.baseAddress!, out.baseAddress!)
+                parallelChunks(count, chunk: elementwiseChunk) { range in body(s, o, range) }
+            }
+            initialized = count
+        }
     }
 
     /// Runs `body` with f as a closure chosen once (a tight loop per common case, no switch per

@@ -52,6 +52,10 @@ public enum KernelThreads {
         set { parity_set_num_threads(Int32(clamping: newValue)) }
     }
 
+    /// Runs `body(i)` for `i` in `0..<count` on the kernel threads (for fused kernels outside this
+    /// module). Items must be independent, each writing its own outputs.
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) { parallelFor(count, body) }
+
     /// Restores the default (`PARITY_NUM_THREADS`, else the CPU count).
     public static func reset() { parity_set_num_threads(0) }
 

@@ -40,7 +40,7 @@ public enum Shape {
 
     /// The strides that read a tensor of `shape` as if it had been broadcast to `target`
     /// (stride 0 on broadcast axes).
-    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+    public static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
         let own = strides(shape)
         let offset = target.count - shape.count
         return (0..<target.count).map { i in

@@ -14,6 +14,8 @@ import ParityNN
 /// - `pow` with exponent 2, 3, 0.5, −0.5, −1, −2 takes PyTorch's special cases (`x·x`, `x·x·x`, `sqrt`, …).
 /// - Comparisons (`eq`, `ne`, `lt`, `le`, `gt`, `ge`) compare in the promoted dtype and give bool; `ne` is
 ///   `!eq`, so NaN ≠ NaN.
+/// - `addcmul(self, t1, t2, value)` is `self + (value·t1)·t2` and `addcdiv` `self + (value·t1)/t2`, each
+///   product rounded, as the CPU kernels (`PointwiseOpsKernel.cpp`) compute them; floating only.
 /// - `maximum`/`minimum` (and `max.other`/`min.other`) propagate NaN from either side; `clamp` is
 ///   `min(max(x, lo), hi)`: with tensor bounds through maximum/minimum (half the gradient each on a tie),
 ///   with number bounds as a select that gives x no gradient at a bound, as autograd does.
@@ -41,8 +43,9 @@ enum ArithmeticOps: ATenFamily {
         "aten.where.self", "aten.where.ScalarOther", "aten.where.ScalarSelf", "aten.where.Scalar",
         "aten.masked_fill.Scalar", "aten.masked_fill.Tensor", "aten.bitwise_not.default", "aten.logical_not.default",
         "aten.isnan.default", "aten.isinf.default", "aten.isfinite.default", "aten.isposinf.default", "aten.isneginf.default",
+        "aten.addcmul.default", "aten.addcdiv.default",
     ] + comparisons.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] }
-      + bitwise.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] }
+      + bitwise.keys.flatMap { ["aten.\($0).Tensor", $0.hasPrefix("bitwise_") && $0.hasSuffix("shift") ? "aten.\($0).Tensor_Scalar" : "aten.\($0).Scalar"] }
       + logical.keys.map { "aten.\($0).default" })
 
     /// The operator name of a target (`aten.le.Scalar` → `le`).
@@ -71,6 +74,13 @@ enum ArithmeticOps: ATenFamily {
             return [try b.apply(Bitwise(f), operands)]
         }
         switch c.target {
+        case "aten.addcmul.default", "aten.addcdiv.default":
+            let x = try c.tensor("self"), t1 = try c.tensor("tensor1"), t2 = try c.tensor("tensor2")
+            guard [x, t1, t2].allSatisfy({ b.type(of: $0).dtype.isFloatingPoint }) else {
+                throw c.unsupported("\(op) of integer tensors is not mapped")
+            }
+            let scaled = try b.multiply(b.scalar(c.double("value", default: 1), like: t1), t1)
+            return [try b.add(x, op == "addcmul" ? b.multiply(scaled, t2) : b.divide(scaled, t2))]
         case "aten.add.Tensor", "aten.add.Scalar", "aten.sub.Tensor", "aten.sub.Scalar":
             var alpha = try c.double("alpha", default: 1)
             if op == "sub" { alpha = -alpha }

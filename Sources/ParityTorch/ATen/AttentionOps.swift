@@ -1,7 +1,8 @@
 import ParityNN
 
 /// `aten.scaled_dot_product_attention` as PyTorch's CPU flash-attention kernel computes it for
-/// short sequences (`aten/src/ATen/native/cpu/FlashAttentionKernel.cpp`, one key/value block):
+/// short sequences (`aten/src/ATen/native/cpu/FlashAttentionKernel.cpp`, one key/value block), as
+/// ParityEngine's ``Attention`` op with ``Attention/Normalization/afterProduct``:
 /// `s = (q·kᵀ)·scale + mask` (scale `1/√E` unless given; `is_causal` masks keys after the query with
 /// −∞; a boolean mask, stored as integers, masks its zeros), `m = max s`, `e = exp(s − m)`,
 /// `out = (e·v) / Σe` (normalised after the product, not a softmax first). A bool mask keeps its true
@@ -33,25 +34,16 @@ enum AttentionOps: ATenFamily {
         guard qs.count >= 2, ks.count == qs.count, qs.last == ks.last else {
             throw c.fail("query", "query \(qs) and key \(ks) must be (…, L, E) and (…, S, E)")
         }
-        let (l, s, e) = (qs[qs.count - 2], ks[ks.count - 2], qs[qs.count - 1])
-        let scale = try c.optionalDouble("scale") ?? 1 / Double(e).squareRoot()
-        var logits = try b.multiply(b.matmul(q, b.transposeMatrix(k)), b.scalar(scale, like: q))
-        let dtype = b.type(of: q).dtype
-        if let mask = try c.optionalTensor("attn_mask") {
-            if !b.type(of: mask).dtype.isFloatingPoint {
-                let keep = try b.cast(b.cast(mask, to: .bool), to: dtype)
-                logits = try b.apply(Select(), [keep, logits, b.scalar(-.infinity, like: q)])
-            } else {
-                logits = try b.add(logits, mask)
-            }
+        let scale = try c.optionalDouble("scale") ?? 1 / Double(qs[qs.count - 1]).squareRoot()
+        var inputs = [q, k, v]
+        var mask = Attention.Mask.none
+        if let m = try c.optionalTensor("attn_mask") {
+            mask = b.type(of: m).dtype.isFloatingPoint ? .additive : .keep(fill: -.infinity, zeroProbabilities: false)
+            inputs.append(m)
         }
-        if try c.bool("is_causal", default: false) {
-            let causal = (0..<l).flatMap { i in (0..<s).map { j in j > i ? -Double.infinity : 0 } }
-            logits = try b.add(logits, c.constant(causal, shape: [l, s], dtype: dtype))
-        }
-        let shifted = try b.subtract(logits, b.reduce(.max, logits, axes: [-1], keepDims: true))
-        let weights = try b.unary(.exp, shifted)
-        let total = try b.reduce(.sum, weights, axes: [-1], keepDims: true)
-        return [try b.divide(b.matmul(weights, v), total)]
+        let op = Attention(scale: scale, normalization: .afterProduct, mask: mask, causal: try c.bool("is_causal", default: false))
+        // One head at a time when q, k, v share their leading axes; broadcast batches as plain ops.
+        let sameBatch = qs.dropLast(2) == ks.dropLast(2) && ks.dropLast(2) == c.shape(v).dropLast(2)
+        return [try sameBatch ? b.apply(op, inputs) : op.definition(b, inputs)]
     }
 }

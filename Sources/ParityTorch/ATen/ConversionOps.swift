@@ -30,6 +30,8 @@ enum ConversionOps: ATenFamily {
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         if identities.contains(c.target) { return [try c.tensor("self")] }
+        // The functional assertion returns its dependency token.
+        if c.target == "aten._functional_assert_async.msg" { return [try c.tensor("dep_token")] }
         if checks.contains(c.target) { return [] }
         let x = try c.tensor("self")
         switch c.target {
@@ -43,7 +45,7 @@ enum ConversionOps: ATenFamily {
         default:
             switch c.node.argument("dtype") {
             case .none?, nil: return [x]
-            case .scalarType(let code)?: return [try convert(c, x, to: code)]
+            case .scalarType(let code)?, .int(let code)?: return [try convert(c, x, to: code)]  // `to.prim_dtype` takes an int
             case let other?: throw c.fail("dtype", "expected a dtype; received \(other)")
             }
         }

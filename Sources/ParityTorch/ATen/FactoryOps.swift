@@ -11,7 +11,7 @@ import ParityNN
 ///   and converted to the dtype (int64 when start, end and step are all integers).
 enum FactoryOps: ATenFamily {
     static let targets: Set<String> = [
-        "aten.zeros.default", "aten.ones.default", "aten.full.default", "aten.empty.memory_format", "aten.empty.default",
+        "aten.zeros.default", "aten.ones.default", "aten.full.default", "aten.empty.memory_format",
         "aten.empty_strided.default", "aten.scalar_tensor.default",
         "aten.zeros_like.default", "aten.ones_like.default", "aten.full_like.default", "aten.empty_like.default",
         "aten.new_zeros.default", "aten.new_ones.default", "aten.new_full.default", "aten.new_empty.default", "aten.new_empty_strided.default",
@@ -36,7 +36,11 @@ enum FactoryOps: ATenFamily {
             case .bool(let flag)?: value = flag ? 1 : 0; implied = .bool
             case .tensor?:
                 guard let known = c.knownTensor(argument), let scalar = known.scalarValue else {
-                    throw c.unsupported("\(name) with a value computed at run time is not mapped")
+                    guard name == "fill" else { throw c.unsupported("\(name) with a value computed at run time is not mapped") }
+                    // `fill.Tensor` with a computed 0-D value: the value broadcast, in self's dtype.
+                    let x = try c.tensor("self"), v = try c.tensor(argument)
+                    guard c.shape(v).isEmpty else { throw c.fail(argument, "expected a 0-D tensor; received shape \(c.shape(v))") }
+                    return [try b.broadcast(b.cast(v, to: b.type(of: x).dtype), to: c.shape(x))]
                 }
                 value = scalar
                 implied = known.dtype.isFloatingPoint ? c.floatType : known.dtype

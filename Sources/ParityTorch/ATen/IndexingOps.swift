@@ -21,12 +21,24 @@ enum IndexingOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.index_select.default", "aten.gather.default", "aten.index.Tensor", "aten.index_put.default",
         "aten.scatter.src", "aten.scatter.value", "aten.scatter_add.default", "aten.slice_scatter.default", "aten.select_scatter.default",
-        "aten.take_along_dim.default",
+        "aten.take_along_dim.default", "aten.masked_scatter.default",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
         switch c.target {
+        case "aten.masked_scatter.default":
+            // The k-th true cell of the mask (broadcast to self, row-major) takes source's k-th element.
+            let x = try c.tensor("self"), source = try c.tensor("source")
+            let shape = c.shape(x), n = Shape.count(shape), available = Shape.count(c.shape(source))
+            let mask = try b.reshape(b.broadcast(b.cast(c.tensor("mask"), to: .bool), to: shape), [n])
+            let rank = try b.apply(Cumulative(.sum, axis: 0), [b.cast(mask, to: .float64)])
+            let clamped = try b.binary(.minimum, b.binary(.maximum, b.subtract(rank, b.scalar(1, like: rank)), b.scalar(0, like: rank)),
+                                       b.scalar(Double(Swift.max(available - 1, 0)), like: rank))
+            guard available > 0 else { return [x] }
+            let picked = try b.apply(Gather(axis: 0), [b.cast(b.reshape(source, [available]), to: b.type(of: x).dtype), b.cast(clamped, to: .int64)])
+            let dtype = b.type(of: x).dtype  // `where` takes its condition in the values' dtype
+            return [try b.reshape(b.apply(Select(), [b.cast(mask, to: dtype), picked, b.reshape(x, [n])]), shape)]
         case "aten.index_select.default":
             let x = try c.tensor("self"), index = try c.tensor("index")
             guard !b.type(of: index).dtype.isFloatingPoint, c.rank(index) <= 1 else { throw c.fail("index", "expected a 1-D integer tensor") }

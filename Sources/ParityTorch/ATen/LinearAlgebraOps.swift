@@ -30,7 +30,7 @@ enum LinearAlgebraOps: ATenFamily {
         case "aten.mv.default":
             return [try matmul(c, c.tensor("self"), c.tensor("vec"))]
         case "aten.dot.default", "aten.vdot.default":
-            return [try matmul(c, c.tensor("self"), c.tensor("tensor"))]
+            return [try matmul(c, c.tensor("self"), c.tensor(c.target == "aten.dot.default" ? "tensor" : "other"))]
         case "aten.outer.default":
             let x = try c.tensor("self"), y = try c.tensor("vec2")
             return [try b.multiply(b.reshape(x, [c.shape(x).reduce(1, *), 1]), b.reshape(y, [1, c.shape(y).reduce(1, *)]))]

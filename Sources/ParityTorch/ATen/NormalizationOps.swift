@@ -4,11 +4,21 @@ import ParityNN
 ///
 /// - `batch_norm` (`aten/src/ATen/native/cpu/batch_norm_kernel.cpp`): `α = w / sqrt(var + ε)`,
 ///   `β = b − mean·α`, `y = x·α + β`, per channel (axis 1), ε from the graph (PyTorch default 1e-5).
-///   `training=True` (batch statistics) is refused.
+///   `training=True` with running statistics (which it would update) is refused; without them it uses
+///   the batch's statistics, as below.
 /// - `layer_norm` (`layer_norm_kernel.cpp`): over the trailing `normalized_shape` axes,
 ///   `y = (x − mean)·rstd·γ + β`, `rstd = 1/sqrt(var + ε)`, biased variance.
 /// - `group_norm` (`group_norm_kernel.cpp`): statistics per (sample, group), then per channel
 ///   `scale = rstd·γ`, `bias = −scale·mean + β`, `y = x·scale + bias`.
+///
+/// - batch statistics (`_native_batch_norm_legit.no_stats`, which a BatchNorm without running
+///   statistics and `instance_norm` lower to; `instance_norm` with `use_input_stats` is the same over
+///   `(1, N·C, …)`): per channel the biased mean and variance over the batch and spatial axes, then
+///   `α = w·invstd`, `β = b − mean·α`, `y = x·α + β` (`batch_norm_cpu_transform_input`); the statistics
+///   outputs are `(mean, invstd)` shaped `(C,)`.
+///
+/// - `rms_norm` (`aten/src/ATen/native/layer_norm.cpp`, `rms_norm_composite`): `y = x·rsqrt(mean(x²) + ε)·w`
+///   over the trailing `normalized_shape` axes, ε by default the float type's machine epsilon.
 ///
 /// Core ATen's forms (after `run_decompositions()`) compute the same and return tuples:
 /// `_native_batch_norm_legit_no_training` → `(y, ∅, ∅)` (two empty tensors at inference),
@@ -18,6 +28,7 @@ enum NormalizationOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.batch_norm.default", "aten.layer_norm.default", "aten.group_norm.default",
         "aten._native_batch_norm_legit_no_training.default", "aten.native_layer_norm.default", "aten.native_group_norm.default",
+        "aten._native_batch_norm_legit.no_stats", "aten.instance_norm.default", "aten.rms_norm.default",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
@@ -27,7 +38,12 @@ enum NormalizationOps: ATenFamily {
         switch c.target {
         case "aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default":
             if try c.bool("training", default: false) {
-                throw c.unsupported("batch_norm in training mode (batch statistics): export the model after .eval()")
+                // Batch statistics without running ones (timm's weight-standardised convolutions call
+                // F.batch_norm(w, None, None, training=True)): a pure function of the input.
+                guard try c.optionalTensor("running_mean") == nil, try c.optionalTensor("running_var") == nil else {
+                    throw c.unsupported("batch_norm in training mode updates its running statistics: export the model after .eval()")
+                }
+                return [try batchStatistics(c, x, weight: c.optionalTensor("weight"), bias: c.optionalTensor("bias"))[0]]
             }
             guard shape.count >= 2 else { throw c.fail("input", "expected (N, C, …); received \(shape)") }
             let channels = shape[1]
@@ -45,6 +61,31 @@ enum NormalizationOps: ATenFamily {
             if c.target == "aten.batch_norm.default" { return [y] }
             let empty = b.constant(Tensor.zeros([0], dtype: b.type(of: x).dtype))
             return [y, empty, empty]
+        case "aten.rms_norm.default":
+            let normalized = try c.ints("normalized_shape")
+            guard normalized.count <= shape.count, Array(shape.suffix(normalized.count)) == normalized else {
+                throw c.fail("normalized_shape", "\(normalized) is not the trailing shape of \(shape)")
+            }
+            let epsilon = b.type(of: x).dtype == .float64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
+            let eps = try c.optionalDouble("eps") ?? epsilon
+            let axes = Array((shape.count - normalized.count)..<shape.count)
+            let meanSquare = try b.reduce(.mean, b.multiply(x, x), axes: axes, keepDims: true, numerics: TorchNumerics.reduction)
+            let y = try b.multiply(x, b.unary(.reciprocal, b.unary(.sqrt, b.add(meanSquare, b.scalar(eps, like: x)))))
+            return [try c.optionalTensor("weight").map { try b.multiply(y, $0) } ?? y]
+        case "aten._native_batch_norm_legit.no_stats":
+            return try batchStatistics(c, x, weight: c.optionalTensor("weight"), bias: c.optionalTensor("bias"))
+        case "aten.instance_norm.default":
+            guard try c.bool("use_input_stats", default: true) else {
+                throw c.unsupported("instance_norm with running statistics (use_input_stats=False) is not mapped")
+            }
+            guard shape.count >= 3 else { throw c.fail("input", "expected (N, C, …); received \(shape)") }
+            let (n, channels) = (shape[0], shape[1])
+            let repeated = { (v: B.Value?) throws -> B.Value? in
+                try v.map { try b.reshape(b.broadcast(b.reshape($0, [1, channels]), to: [n, channels]), [n * channels]) }
+            }
+            let folded = try b.reshape(x, [1, n * channels] + shape.dropFirst(2))
+            let y = try batchStatistics(c, folded, weight: repeated(c.optionalTensor("weight")), bias: repeated(c.optionalTensor("bias")))[0]
+            return [try b.reshape(y, shape)]
         case "aten.layer_norm.default", "aten.native_layer_norm.default":
             let normalized = try c.ints("normalized_shape")
             guard normalized.count <= shape.count, Array(shape.suffix(normalized.count)) == normalized else {
@@ -73,9 +114,9 @@ enum NormalizationOps: ATenFamily {
             let spatial = shape.dropFirst(2).reduce(1, *)
             let grouped = try b.reshape(x, [n, groups, channels / groups * spatial])
             let eps = try c.double("eps", default: 1e-5)
-            let mean = try b.reduce(.mean, grouped, axes: [2], keepDims: true)
+            let mean = try b.reduce(.mean, grouped, axes: [2], keepDims: true, numerics: TorchNumerics.reduction)
             let d = try b.subtract(grouped, mean)
-            let variance = try b.reduce(.mean, b.multiply(d, d), axes: [2], keepDims: true)
+            let variance = try b.reduce(.mean, b.multiply(d, d), axes: [2], keepDims: true, numerics: TorchNumerics.reduction)
             let rstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x))))
             // Per (sample, channel): scale = rstd·γ, bias = −scale·mean + β.
             let perChannel = { (v: B.Value) throws -> B.Value in
@@ -94,11 +135,25 @@ enum NormalizationOps: ATenFamily {
         }
     }
 
+    /// Batch normalisation with the batch's own statistics: `[y, mean, invstd]`, the statistics `(C,)`.
+    static func batchStatistics<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, weight: B.Value?, bias: B.Value?) throws -> [B.Value] {
+        let b = c.b
+        let shape = c.shape(x)
+        guard shape.count >= 2 else { throw c.fail("input", "expected (N, C, …); received \(shape)") }
+        let perChannel = [shape[1]] + Array(repeating: 1, count: shape.count - 2)
+        let (_, rstd, mean) = try moments(b, x, axes: [0] + Array(2..<shape.count), eps: c.double("eps", default: 1e-5))
+        let invstd = try b.reshape(rstd, perChannel), average = try b.reshape(mean, perChannel)
+        let alpha = try weight.map { try b.multiply(invstd, b.reshape($0, perChannel)) } ?? invstd
+        let shift = try b.multiply(average, alpha)
+        let beta = try bias.map { try b.subtract(b.reshape($0, perChannel), shift) } ?? b.negate(shift)
+        return [try b.add(b.multiply(x, alpha), beta), try b.reshape(mean, [shape[1]]), try b.reshape(rstd, [shape[1]])]
+    }
+
     /// `x − mean`, `1/sqrt(var + ε)` and the mean over `axes` (biased variance), kept broadcastable.
     static func moments<B: Builder>(_ b: B, _ x: B.Value, axes: [Int], eps: Double) throws -> (centred: B.Value, rstd: B.Value, mean: B.Value) {
-        let mean = try b.reduce(.mean, x, axes: axes, keepDims: true)
+        let mean = try b.reduce(.mean, x, axes: axes, keepDims: true, numerics: TorchNumerics.reduction)
         let centred = try b.subtract(x, mean)
-        let variance = try b.reduce(.mean, b.multiply(centred, centred), axes: axes, keepDims: true)
+        let variance = try b.reduce(.mean, b.multiply(centred, centred), axes: axes, keepDims: true, numerics: TorchNumerics.reduction)
         return (centred, try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x)))), mean)
     }
 }

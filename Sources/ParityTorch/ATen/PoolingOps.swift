@@ -1,6 +1,9 @@
 import ParityNN
 
-/// `aten.max_pool2d`, `aten.avg_pool2d` and `aten.adaptive_avg_pool2d` on NCHW, with PyTorch's
+/// `aten.avg_pool1d`, `aten.max_pool1d` and `adaptive_avg_pool1d` (ATen's own: the 2-D pool over `(…, 1, L)` with a `(1, k)`
+/// window or output `(1, L′)`), `aten.max_pool2d` (and `max_pool2d_with_indices`, whose indices are the flat `h·W + w` position of
+/// each window's first maximum, NaN counting as the maximum, as the CPU kernel's `val > max || isnan`
+/// picks it), `aten.avg_pool2d` and `aten.adaptive_avg_pool2d` (`_adaptive_avg_pool2d`) on NCHW, with PyTorch's
 /// window rules (`aten/src/ATen/native/Pool.h`, `AvgPoolKernel.cpp`, `AdaptiveAvgPoolKernel.cpp`):
 ///
 /// - output size `⌊(in + 2p − d(k−1) − 1 + (ceil ? s−1 : 0)) / s⌋ + 1`, minus one when `ceil_mode`
@@ -9,10 +12,17 @@ import ParityNN
 ///   or to the input (`count_include_pad=False`);
 /// - adaptive windows `[⌊i·in/out⌋, ⌈(i+1)·in/out⌉)`, the sum divided by the height then the width.
 ///
+/// `aten.im2col` (`F.unfold`) gathers the same windows without reducing them: `(N, C·kh·kw, L)`, the
+/// channel major, then the kernel row and column, `L` the output positions row-major, zeros in the padding;
+/// `aten.col2im` (`F.fold`) adds each column entry back into its image cell (in column order, as the
+/// CPU kernel's loop; entries that fall in the padding are dropped).
+///
 /// Each window is one ``Remap`` row over the spatial axes (padding −∞ for max, 0 for sums) reduced
 /// in window order, as the CPU kernels loop.
 enum PoolingOps: ATenFamily {
-    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default"]
+    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.max_pool2d_with_indices.default", "aten.avg_pool2d.default", "aten.avg_pool1d.default", "aten.max_pool1d.default",
+                                       "aten.adaptive_avg_pool1d.default", "aten.im2col.default", "aten.col2im.default",
+                                       "aten.adaptive_avg_pool2d.default", "aten._adaptive_avg_pool2d.default"]
 
     struct Axis {
         /// Per output position, the input cells of its window (−1 outside the input).
@@ -28,69 +38,215 @@ enum PoolingOps: ATenFamily {
     }
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
+        if c.target == "aten.avg_pool1d.default" {
+            let x = try c.floating(c.tensor("self"))
+            let shape = c.shape(x)
+            guard shape.count >= 2 else { throw c.fail("self", "expected (N, C, L) or (C, L); received \(shape)") }
+            let stride = try c.ints("stride", default: [], count: 1)
+            let pooled = try averagePool(c, c.b.reshape(x, shape.dropLast() + [1, shape[shape.count - 1]]),
+                                         kernel: [1] + c.ints("kernel_size", count: 1), stride: stride.isEmpty ? [] : [1] + stride,
+                                         padding: [0] + c.ints("padding", default: [0], count: 1))
+            let out = c.shape(pooled)
+            return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
+        }
+        if c.target == "aten.max_pool1d.default" {
+            let x = try c.floating(c.tensor("self"))
+            let shape = c.shape(x)
+            guard shape.count >= 2 else { throw c.fail("self", "expected (N, C, L) or (C, L); received \(shape)") }
+            let length = shape[shape.count - 1]
+            let stride = try c.ints("stride", default: [], count: 1)
+            let axes = try windowAxes(c, spatial: [1, length], kernel: [1] + c.ints("kernel_size", count: 1),
+                                      stride: stride.isEmpty ? [] : [1] + stride, padding: [0] + c.ints("padding", default: [0], count: 1),
+                                      dilation: [1] + c.ints("dilation", default: [1], count: 1))
+            let pooled = try maxWithIndices(c, c.b.reshape(x, shape.dropLast() + [1, length]), axes)[0]
+            let out = c.shape(pooled)
+            return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
+        }
+        if c.target == "aten.adaptive_avg_pool1d.default" {
+            let x = try c.floating(c.tensor("self"))
+            let shape = c.shape(x)
+            guard shape.count >= 2 else { throw c.fail("self", "expected (N, C, L) or (C, L); received \(shape)") }
+            let pooled = try adaptiveAverage(c, c.b.reshape(x, shape.dropLast() + [1, shape[shape.count - 1]]),
+                                             size: [1] + c.ints("output_size", count: 1))
+            let out = c.shape(pooled)
+            return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
+        }
+        if c.target == "aten.col2im.default" { return [try col2im(c, c.floating(c.tensor("self")))] }
         let x = try c.floating(c.tensor("self"))
         guard c.rank(x) >= 3 else { throw c.fail("self", "expected (N, C, H, W) or (C, H, W); received \(c.shape(x))") }
         let spatial = Array(c.shape(x).suffix(2))
         switch c.target {
-        case "aten.max_pool2d.default", "aten.avg_pool2d.default":
-            let isMax = c.target == "aten.max_pool2d.default"
+        case "aten.im2col.default":
             let kernel = try c.ints("kernel_size", count: 2)
-            var stride = try c.ints("stride", default: [], count: 2)
-            if stride.isEmpty { stride = kernel }
-            let padding = try c.ints("padding", default: [0], count: 2)
-            let dilation = isMax ? try c.ints("dilation", default: [1], count: 2) : [1, 1]
-            let ceil = try c.bool("ceil_mode", default: false)
-            let includePad = try c.bool("count_include_pad", default: true)
-            for i in 0..<2 where padding[i] * 2 > kernel[i] {
-                throw c.fail("padding", "pad should be at most half of the effective kernel size; received padding \(padding), kernel \(kernel)")
-            }
-            var axes: [Axis] = []
-            for i in 0..<2 {
-                let out = outputSize(spatial[i], kernel: kernel[i], stride: stride[i], padding: padding[i], dilation: dilation[i], ceil: ceil)
+            let axes = try (0..<2).map { i -> Axis in
+                let (dilation, padding, stride) = (try c.ints("dilation", count: 2)[i], try c.ints("padding", count: 2)[i], try c.ints("stride", count: 2)[i])
+                guard stride >= 1, dilation >= 1, padding >= 0 else { throw c.fail("stride", "stride, dilation must be positive and padding non-negative") }
+                let span: Int = dilation * (kernel[i] - 1) + 1
+                let out: Int = (spatial[i] + 2 * padding - span) / stride + 1
                 guard out >= 1 else { throw c.fail("kernel_size", "the window does not fit an input of \(spatial)") }
-                var cells: [[Int]] = [], divisor: [Int] = []
-                for o in 0..<out {
-                    let start = o * stride[i] - padding[i]
-                    cells.append((0..<kernel[i]).map { j in
-                        let p = start + j * dilation[i]
-                        return p >= 0 && p < spatial[i] ? p : -1
-                    })
-                    let end = Swift.min(start + kernel[i], spatial[i] + padding[i])
-                    divisor.append(includePad ? end - start : Swift.min(end, spatial[i]) - Swift.max(start, 0))
-                }
-                axes.append(Axis(cells: cells, divisor: divisor))
+                return Axis(cells: (0..<out).map { o in (0..<kernel[i]).map { j in
+                    let p = o * stride - padding + j * dilation
+                    return p >= 0 && p < spatial[i] ? p : -1
+                } }, divisor: [])
             }
-            if isMax { return [try windows(c, x, axes, fill: -.infinity, reduce: .max)] }
-            let sum = try windows(c, x, axes, fill: 0, reduce: .sum)
-            let counts: [Double]
-            if let override = try c.optionalInt("divisor_override") {
-                counts = Array(repeating: Double(override), count: axes[0].cells.count * axes[1].cells.count)
-            } else {
-                counts = axes[0].divisor.flatMap { h in axes[1].divisor.map { Double(h * $0) } }
-            }
-            let dtype = c.b.type(of: x).dtype
-            return [try c.b.divide(sum, c.constant(counts, shape: [axes[0].cells.count, axes[1].cells.count], dtype: dtype))]
-        case "aten.adaptive_avg_pool2d.default":
-            let size = try c.ints("output_size", count: 2)
-            var axes: [Axis] = []
-            for i in 0..<2 {
-                let (n, out) = (spatial[i], size[i])
-                guard out >= 1 else { throw c.fail("output_size", "must be positive; received \(size)") }
-                let ranges = (0..<out).map { o in (o * n / out, ((o + 1) * n + out - 1) / out) }
-                let width = ranges.map { $0.1 - $0.0 }.max() ?? 1
-                axes.append(Axis(cells: ranges.map { r in (0..<width).map { r.0 + $0 < r.1 ? r.0 + $0 : -1 } }, divisor: ranges.map { $0.1 - $0.0 }))
-            }
-            let sum = try windows(c, x, axes, fill: 0, reduce: .sum)
-            let dtype = c.b.type(of: x).dtype
-            let byHeight = try c.b.divide(sum, c.constant(axes[0].divisor.map(Double.init), shape: [size[0], 1], dtype: dtype))
-            return [try c.b.divide(byHeight, c.constant(axes[1].divisor.map(Double.init), shape: [1, size[1]], dtype: dtype))]
+            // Rows [outH, outW, kh·kw] → [kh·kw, outH·outW], then the channel and kernel axes merged.
+            let rows = try windowRows(c, x, axes, fill: 0)
+            let shape = c.shape(x), batch = Array(shape.dropLast(3))
+            let (positions, window) = (axes[0].cells.count * axes[1].cells.count, kernel[0] * kernel[1])
+            let flat = try c.b.reshape(rows, batch + [shape[shape.count - 3], positions, window])
+            let rank = c.rank(flat)
+            let moved = try c.b.permute(flat, Array(0..<(rank - 2)) + [rank - 1, rank - 2])
+            return [try c.b.reshape(moved, batch + [shape[shape.count - 3] * window, positions])]
+        case "aten.max_pool2d.default", "aten.max_pool2d_with_indices.default", "aten.avg_pool2d.default":
+            let isMax = c.target != "aten.avg_pool2d.default"
+            let kernel = try c.ints("kernel_size", count: 2)
+            let stride = try c.ints("stride", default: [], count: 2)
+            let padding = try c.ints("padding", default: [0], count: 2)
+            if !isMax { return [try averagePool(c, x, kernel: kernel, stride: stride, padding: padding)] }
+            let axes = try windowAxes(c, spatial: spatial, kernel: kernel, stride: stride, padding: padding,
+                                      dilation: c.ints("dilation", default: [1], count: 2))
+            let pooled = try maxWithIndices(c, x, axes)
+            return c.target == "aten.max_pool2d_with_indices.default" ? pooled : [pooled[0]]
+        case "aten.adaptive_avg_pool2d.default", "aten._adaptive_avg_pool2d.default":
+            return [try adaptiveAverage(c, x, size: c.ints("output_size", count: 2))]
         default:
             throw c.unsupported("not in the pooling table")
         }
     }
 
+    /// `col2im`: `x` `(N, C·kh·kw, L)` or `(C·kh·kw, L)` summed into `(N, C, H, W)`.
+    static func col2im<B: Builder>(_ c: ATenCall<B>, _ x: B.Value) throws -> B.Value {
+        let b = c.b, shape = c.shape(x)
+        let size = try c.ints("output_size", count: 2), kernel = try c.ints("kernel_size", count: 2)
+        let dilation = try c.ints("dilation", count: 2), padding = try c.ints("padding", count: 2), stride = try c.ints("stride", count: 2)
+        guard shape.count == 2 || shape.count == 3 else { throw c.fail("self", "expected (N, C·kh·kw, L) or (C·kh·kw, L); received \(shape)") }
+        var counts: [Int] = []
+        for i in 0..<2 {
+            guard stride[i] >= 1, dilation[i] >= 1, padding[i] >= 0, size[i] >= 1 else {
+                throw c.fail("stride", "stride and dilation must be positive, padding non-negative, output_size positive")
+            }
+            let span: Int = dilation[i] * (kernel[i] - 1) + 1
+            counts.append((size[i] + 2 * padding[i] - span) / stride[i] + 1)
+        }
+        let window = kernel[0] * kernel[1], (rowsIn, columns) = (shape[shape.count - 2], shape[shape.count - 1])
+        guard rowsIn % window == 0, columns == counts[0] * counts[1] else {
+            throw c.fail("self", "shape \(shape) does not hold \(window)-cell windows at \(counts[0])×\(counts[1]) positions")
+        }
+        let batch = shape.count == 3 ? shape[0] : 1, channels = rowsIn / window
+        let image = channels * size[0] * size[1], total = batch * image
+        try c.checkCount([total], "output_size")
+        var positions: [Int64] = []
+        positions.reserveCapacity(Shape.count(shape))
+        for n in 0..<batch {
+            for ch in 0..<channels {
+                for ki in 0..<kernel[0] {
+                    for kj in 0..<kernel[1] {
+                        for oh in 0..<counts[0] {
+                            for ow in 0..<counts[1] {
+                                let h = oh * stride[0] - padding[0] + ki * dilation[0], w = ow * stride[1] - padding[1] + kj * dilation[1]
+                                let inside = h >= 0 && h < size[0] && w >= 0 && w < size[1]
+                                positions.append(Int64(inside ? n * image + (ch * size[0] + h) * size[1] + w : total))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let flat = try b.reshape(x, [Shape.count(shape)])
+        let summed = try b.apply(ScatterAdd(axis: 0, shape: [total + 1]), [flat, b.constant(Tensor(shape: [positions.count], int64: positions))])
+        let kept = try b.slice(summed, [SliceAxis(start: 0, end: total)])
+        return try b.reshape(kept, (shape.count == 3 ? [batch] : []) + [channels, size[0], size[1]])
+    }
+
+    /// `adaptive_avg_pool2d` of `x` (…, H, W) to `size`.
+    static func adaptiveAverage<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, size: [Int]) throws -> B.Value {
+        let spatial = Array(c.shape(x).suffix(2))
+        var axes: [Axis] = []
+        for i in 0..<2 {
+            let (n, out) = (spatial[i], size[i])
+            guard out >= 1 else { throw c.fail("output_size", "must be positive; received \(size)") }
+            let ranges = (0..<out).map { o in (o * n / out, ((o + 1) * n + out - 1) / out) }
+            let width = ranges.map { $0.1 - $0.0 }.max() ?? 1
+            axes.append(Axis(cells: ranges.map { r in (0..<width).map { r.0 + $0 < r.1 ? r.0 + $0 : -1 } }, divisor: ranges.map { $0.1 - $0.0 }))
+        }
+        let sum = try windows(c, x, axes, fill: 0, reduce: .sum)
+        let dtype = c.b.type(of: x).dtype
+        let byHeight = try c.b.divide(sum, c.constant(axes[0].divisor.map(Double.init), shape: [size[0], 1], dtype: dtype))
+        return try c.b.divide(byHeight, c.constant(axes[1].divisor.map(Double.init), shape: [1, size[1]], dtype: dtype))
+    }
+
+    /// The windows of each spatial axis (`ceil_mode` and `count_include_pad` read from the call).
+    static func windowAxes<B: Builder>(_ c: ATenCall<B>, spatial: [Int], kernel: [Int], stride: [Int], padding: [Int], dilation: [Int]) throws -> [Axis] {
+        let stride = stride.isEmpty ? kernel : stride
+        let ceil = try c.bool("ceil_mode", default: false)
+        let includePad = try c.bool("count_include_pad", default: true)
+        for i in 0..<2 where padding[i] * 2 > kernel[i] {
+            throw c.fail("padding", "pad should be at most half of the effective kernel size; received padding \(padding), kernel \(kernel)")
+        }
+        var axes: [Axis] = []
+        for i in 0..<2 {
+            let out = outputSize(spatial[i], kernel: kernel[i], stride: stride[i], padding: padding[i], dilation: dilation[i], ceil: ceil)
+            guard out >= 1 else { throw c.fail("kernel_size", "the window does not fit an input of \(spatial)") }
+            var cells: [[Int]] = [], divisor: [Int] = []
+            for o in 0..<out {
+                let start = o * stride[i] - padding[i]
+                cells.append((0..<kernel[i]).map { j in
+                    let p = start + j * dilation[i]
+                    return p >= 0 && p < spatial[i] ? p : -1
+                })
+                let end = Swift.min(start + kernel[i], spatial[i] + padding[i])
+                divisor.append(includePad ? end - start : Swift.min(end, spatial[i]) - Swift.max(start, 0))
+            }
+            axes.append(Axis(cells: cells, divisor: divisor))
+        }
+        return axes
+    }
+
+    /// `avg_pool2d` of `x` (…, H, W): window sums divided by `divisor_override` or the window's count.
+    static func averagePool<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, kernel: [Int], stride: [Int], padding: [Int]) throws -> B.Value {
+        guard c.rank(x) >= 3 else { throw c.fail("self", "expected (N, C, H, W) or (C, H, W); received \(c.shape(x))") }
+        let axes = try windowAxes(c, spatial: Array(c.shape(x).suffix(2)), kernel: kernel, stride: stride, padding: padding, dilation: [1, 1])
+        let sum = try windows(c, x, axes, fill: 0, reduce: .sum)
+        let counts: [Double]
+        if let override = try c.optionalInt("divisor_override") {
+            counts = Array(repeating: Double(override), count: axes[0].cells.count * axes[1].cells.count)
+        } else {
+            counts = axes[0].divisor.flatMap { h in axes[1].divisor.map { Double(h * $0) } }
+        }
+        return try c.b.divide(sum, c.constant(counts, shape: [axes[0].cells.count, axes[1].cells.count], dtype: c.b.type(of: x).dtype))
+    }
+
+    /// The window maxima and, for each, the flat input position `h·W + w` of the first maximum in window
+    /// order (rows, then columns). The maximum is the element at that position, so its VJP sends the
+    /// gradient to that one element, as PyTorch's backward does with the saved indices (a tie's first
+    /// maximum; a window's NaN).
+    static func maxWithIndices<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis]) throws -> [B.Value] {
+        let b = c.b
+        let patches = try windowRows(c, x, axes, fill: -.infinity)
+        let rank = c.rank(patches)
+        let position = try b.apply(ArgExtremum(maximum: true, axis: rank - 1, keepDims: true), [patches])
+        let width = c.shape(x)[c.rank(x) - 1]
+        var table: [Double] = []
+        for rows in axes[0].cells {
+            for cols in axes[1].cells {
+                for r in rows { for col in cols { table.append(Double(r < 0 || col < 0 ? -1 : r * width + col)) } }
+            }
+        }
+        let positions = try b.broadcast(c.constant(table, shape: Array(c.shape(patches).suffix(3)), dtype: .int64), to: c.shape(patches))
+        let index = try IndexingOps.gather(c, positions, axis: rank - 1, index: position, known: nil)
+        let maximum = try IndexingOps.gather(c, patches, axis: rank - 1, index: position, known: nil)
+        let shape = Array(c.shape(patches).dropLast())
+        return [try b.reshape(maximum, shape), try b.reshape(index, shape)]
+    }
+
     /// Gathers every window as a row `[…, outH, outW, window]` and reduces it.
     static func windows<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis], fill: Double, reduce kind: ReductionKind) throws -> B.Value {
+        // A tied maximum sends its gradient to the window's first cell (`max_pool2d_with_indices_backward`).
+        try c.b.reduce(kind, windowRows(c, x, axes, fill: fill), axes: [-1], ties: kind == .max ? .first : .split)
+    }
+
+    /// Every window as a row: `[…, outH, outW, window]`, `fill` outside the input.
+    static func windowRows<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ axes: [Axis], fill: Double) throws -> B.Value {
         let shape = c.shape(x)
         let width = shape[shape.count - 1]
         let (kh, kw) = (axes[0].cells.first?.count ?? 0, axes[1].cells.first?.count ?? 0)
@@ -103,9 +259,7 @@ enum PoolingOps: ATenFamily {
                 }
             }
         }
-        let patches = try c.b.apply(Remap(indices: indices, innerShape: [axes[0].cells.count, axes[1].cells.count, kh * kw],
-                                          batchRank: shape.count - 2, fill: fill, label: "pool windows"), [x])
-        // A tied maximum sends its gradient to the window's first cell (`max_pool2d_with_indices_backward`).
-        return try c.b.reduce(kind, patches, axes: [-1], ties: kind == .max ? .first : .split)
+        return try c.b.apply(Remap(indices: indices, innerShape: [axes[0].cells.count, axes[1].cells.count, kh * kw],
+                                   batchRank: shape.count - 2, fill: fill, label: "pool windows"), [x])
     }
 }

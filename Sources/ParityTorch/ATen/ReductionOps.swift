@@ -9,6 +9,9 @@ import ParityNN
 ///   other rounding.
 /// - `max.dim` / `min.dim` → (values, indices), `argmax` / `argmin` (the first extremum; NaN counts as
 ///   the extremum), `any` / `all` (bool).
+/// - `sort` (stable: equal values keep their order, NaN largest, as the CPU sort) → (values, indices), and
+///   `topk` → the first `k` of the sort, largest first unless `largest=False` (distinct values come out as
+///   PyTorch's; the order of ties may differ, as `torch.topk` does not define it).
 /// - `cumsum` / `cumprod` (``ParityEngine/Cumulative``: float64 accumulation, as PyTorch's CPU kernel).
 /// - `logsumexp`: `m + log Σ exp(x − m)` with `m` the max (a −∞ max gives −∞).
 /// - `linalg_vector_norm(ord)` and `norm(p)`: `Σ|x|^p` to the `1/p` (2: `sqrt Σ x²`, 1: `Σ|x|`, ∞: max |x|,
@@ -21,11 +24,26 @@ enum ReductionOps: ATenFamily {
         "aten.argmax.default", "aten.argmin.default", "aten.any.default", "aten.any.dim", "aten.any.dims",
         "aten.all.default", "aten.all.dim", "aten.all.dims", "aten.cumsum.default", "aten.cumprod.default",
         "aten.logsumexp.default", "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim", "aten.norm.Scalar",
-        "aten.count_nonzero.dim_IntList", "aten.count_nonzero.default",
+        "aten.count_nonzero.dim_IntList", "aten.count_nonzero.default", "aten.sort.default", "aten.sort.stable", "aten.topk.default",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
+        if ["aten.sort.default", "aten.sort.stable", "aten.topk.default"].contains(c.target) {
+            let x = try c.tensor("self")
+            let rank = c.rank(x)
+            let axis = try c.dim(c.int("dim", default: -1), rank: rank)
+            let topk = c.target == "aten.topk.default"
+            let descending = try topk ? c.bool("largest", default: true) : c.bool("descending", default: false)
+            var order = try b.apply(SortIndices(axis: axis, descending: descending), [x])
+            if topk && rank > 0 {
+                let k = try c.int("k")
+                guard k >= 0, k <= c.shape(x)[axis] else { throw c.fail("k", "\(k) is out of range for a dimension of size \(c.shape(x)[axis])") }
+                order = try b.slice(order, (0..<rank).map { $0 == axis ? SliceAxis(start: 0, end: k) : .all })
+            }
+            let values = rank == 0 ? x : try IndexingOps.gather(c, x, axis: axis, index: order, known: nil)
+            return [values, order]
+        }
         var x = try c.tensor("self")
         let name = ArithmeticOps.name(c.target)
         let rank = c.rank(x)
@@ -39,11 +57,11 @@ enum ReductionOps: ATenFamily {
             if name == "count_nonzero" { input = try b.cast(b.cast(x, to: .bool), to: .float64) }
             let wasIntegral = name == "count_nonzero" || !b.type(of: input).dtype.isFloatingPoint
             if wasIntegral { input = try b.cast(input, to: .float64) }
-            let out = name == "prod" ? try b.apply(Product(axes: axes, keepDims: keep), [input]) : try b.reduce(.sum, input, axes: axes, keepDims: keep)
+            let out = name == "prod" ? try b.apply(Product(axes: axes, keepDims: keep), [input]) : try b.reduce(.sum, input, axes: axes, keepDims: keep, numerics: TorchNumerics.reduction)
             return [wasIntegral ? try b.cast(out, to: .int64) : out]
         case "mean":
             guard !integral || c.has("dtype") else { throw c.unsupported("mean of an integer tensor is an error in PyTorch (give a floating dtype)") }
-            return [try b.reduce(.mean, c.floating(x), axes: axes, keepDims: keep)]
+            return [try b.reduce(.mean, c.floating(x), axes: axes, keepDims: keep, numerics: TorchNumerics.reduction)]
         case "amax", "amin", "max", "min":
             let wide = integral ? try b.cast(x, to: .float64) : x
             let kind: ReductionKind = name.hasSuffix("max") ? .max : .min
@@ -73,9 +91,9 @@ enum ReductionOps: ATenFamily {
             let xf = try c.floating(x)
             let shape = c.shape(xf)
             let count = (axes.isEmpty ? Array(0..<rank) : axes).reduce(1) { $0 * shape[$1] }
-            let mean = try b.reduce(.mean, xf, axes: axes, keepDims: true)
+            let mean = try b.reduce(.mean, xf, axes: axes, keepDims: true, numerics: TorchNumerics.reduction)
             let d = try b.subtract(xf, mean)
-            let total = try b.reduce(.sum, b.multiply(d, d), axes: axes, keepDims: keep)
+            let total = try b.reduce(.sum, b.multiply(d, d), axes: axes, keepDims: keep, numerics: TorchNumerics.reduction)
             let variance = try b.divide(total, b.scalar(Swift.max(Double(count) - correction, 0), like: xf))
             return [name == "std" ? try b.unary(.sqrt, variance) : variance]
         case "cumsum", "cumprod":
@@ -90,7 +108,7 @@ enum ReductionOps: ATenFamily {
             // A −∞ (or +∞) max is replaced by 0 for the shift, as ATen does, so the result is −∞ (or +∞).
             let finite = try b.binary(.less, b.unary(.abs, m), b.scalar(.infinity, like: m))
             let shift = try b.apply(Select(), [finite, m, b.scalar(0, like: m)])
-            let summed = try b.reduce(.sum, b.unary(.exp, b.subtract(xf, shift)), axes: axes, keepDims: keep)
+            let summed = try b.reduce(.sum, b.unary(.exp, b.subtract(xf, shift)), axes: axes, keepDims: keep, numerics: TorchNumerics.reduction)
             let shiftOut = keep ? shift : try b.reshape(shift, c.shape(summed))
             return [try b.add(b.unary(.log, summed), shiftOut)]
         case "linalg_vector_norm", "norm":
@@ -101,12 +119,12 @@ enum ReductionOps: ATenFamily {
             case -.infinity: return [try b.reduce(.min, magnitude, axes: axes, keepDims: keep)]
             case 0:
                 let nonzero = try b.cast(b.cast(magnitude, to: .bool), to: b.type(of: magnitude).dtype)
-                return [try b.reduce(.sum, nonzero, axes: axes, keepDims: keep)]
-            case 1: return [try b.reduce(.sum, magnitude, axes: axes, keepDims: keep)]
-            case 2: return [try b.unary(.sqrt, b.reduce(.sum, b.multiply(magnitude, magnitude), axes: axes, keepDims: keep))]
+                return [try b.reduce(.sum, nonzero, axes: axes, keepDims: keep, numerics: TorchNumerics.reduction)]
+            case 1: return [try b.reduce(.sum, magnitude, axes: axes, keepDims: keep, numerics: TorchNumerics.reduction)]
+            case 2: return [try b.unary(.sqrt, b.reduce(.sum, b.multiply(magnitude, magnitude), axes: axes, keepDims: keep, numerics: TorchNumerics.reduction))]
             default:
                 let powered = try b.binary(.power, magnitude, b.scalar(p, like: magnitude))
-                let summed = try b.reduce(.sum, powered, axes: axes, keepDims: keep)
+                let summed = try b.reduce(.sum, powered, axes: axes, keepDims: keep, numerics: TorchNumerics.reduction)
                 return [try b.binary(.power, summed, b.scalar(1 / p, like: summed))]
             }
         default:

@@ -6,7 +6,8 @@ import ParityNN
 /// bounds as Python does; `split` (chunks of `split_size`, the last smaller), `chunk` (⌈n/chunks⌉ per
 /// chunk, so possibly fewer chunks) and `unbind` are slices; `roll` is two slices joined; `flip`,
 /// `repeat`, `tile`, `diagonal`, `unfold` and the pixel and channel shuffles are fixed rearrangements;
-/// `tril` / `triu` select with a constant mask.
+/// `tril` / `triu` select with a constant mask; `meshgrid` broadcasts each 0-D or 1-D input along its
+/// own axis (`ij`), the first two axes swapped for `xy`.
 enum ShapeOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.view.default", "aten.reshape.default", "aten.flatten.using_ints", "aten.permute.default", "aten.transpose.int",
@@ -19,11 +20,29 @@ enum ShapeOps: ATenFamily {
         "aten.unfold.default", "aten.pixel_shuffle.default", "aten.pixel_unshuffle.default", "aten.channel_shuffle.default",
         "aten.native_channel_shuffle.default", "aten.repeat_interleave.self_int", "aten.atleast_1d.default",
         "aten.tensor_split.sections", "aten.tensor_split.indices", "aten.hsplit.int", "aten.vsplit.int",
+        "aten.meshgrid.default", "aten.meshgrid.indexing",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
         switch c.target {
+        case "aten.meshgrid.default", "aten.meshgrid.indexing":
+            let inputs = try c.tensors("tensors")
+            if let bad = inputs.first(where: { c.rank($0) > 1 }) {
+                throw c.fail("tensors", "expected 0-D or 1-D tensors; received one of shape \(c.shape(bad))")
+            }
+            let indexing = try c.string("indexing", default: "ij")
+            guard indexing == "ij" || indexing == "xy" else { throw c.fail("indexing", "expected 'ij' or 'xy'; received '\(indexing)'") }
+            let sizes = inputs.map { Shape.count(c.shape($0)) }
+            let swap = indexing == "xy" && inputs.count >= 2
+            var grid = sizes
+            if swap { grid.swapAt(0, 1) }
+            return try inputs.enumerated().map { i, t in
+                let axis = swap && i < 2 ? 1 - i : i
+                var along = Array(repeating: 1, count: grid.count)
+                along[axis] = sizes[i]
+                return try b.broadcast(b.reshape(t, along), to: grid)
+            }
         case "aten.view.default", "aten.reshape.default", "aten._unsafe_view.default":
             return [try b.reshape(c.tensor("self"), c.size(c.target == "aten.reshape.default" ? "shape" : "size", inferable: true))]
         case "aten.view_as.default", "aten.reshape_as.default":

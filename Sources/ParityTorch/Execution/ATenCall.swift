@@ -1,5 +1,13 @@
 import ParityNN
 
+/// How PyTorch's CPU kernels add up many terms: `sum`/`mean` in cascaded partial sums
+/// (`cascade_sum`, `aten/src/ATen/native/cpu/SumKernel.cpp`) and the normalisations' row moments in
+/// cascaded Welford steps (`RowwiseMoments`), whose error grows like log n. Pairwise summation has that
+/// accuracy (not the same bits); a sequential float32 sum of a GroupNorm's 200 000 terms is ~1e-4 off.
+enum TorchNumerics {
+    static let reduction = Numerics(accumulation: .pairwise(leaf: 16), fusedMultiplyAdd: false)
+}
+
 /// A number or a tensor operand (ATen's `Scalar` / `Tensor` overloads); a Python bool scalar is kept
 /// apart, as it promotes as a bool.
 enum Operand<Value> {

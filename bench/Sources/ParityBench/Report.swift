@@ -1,13 +1,13 @@
 import Foundation
 
-/// One timed (benchmark, mode, thread count), the row format of both JSON files.
+/// One timed (framework, benchmark, thread count), the row format of every JSON file.
 struct ResultRow: Codable {
-    /// Other processes keeping more cores than this busy make a row "noisy" (marked `!`).
+    /// Other processes keeping more cores than this busy make a row "noisy".
     static let noisyOtherCores = 0.25
     var isNoisy: Bool { (otherCores ?? 0) > Self.noisyOtherCores }
 
+    var framework: String
     var benchmark: String
-    var mode: String
     var threads: Int
     var medianSeconds: Double
     var p25Seconds: Double?
@@ -20,14 +20,14 @@ struct ResultRow: Codable {
     var otherCores: Double?
 
     enum CodingKeys: String, CodingKey {
-        case benchmark, mode, threads
+        case framework, benchmark, threads
         case medianSeconds = "median_s", p25Seconds = "p25_s", p75Seconds = "p75_s", minSeconds = "min_s"
         case samples, inner, warmupCalls = "warmup_calls", otherCores = "other_cores"
     }
 
-    init(benchmark: String, mode: String, threads: Int, _ m: Measurement) {
+    init(framework: String, benchmark: String, threads: Int, _ m: Measurement) {
+        self.framework = framework
         self.benchmark = benchmark
-        self.mode = mode
         self.threads = threads
         medianSeconds = m.medianSeconds
         p25Seconds = m.p25Seconds
@@ -56,56 +56,46 @@ struct Machine: Codable {
     }
 }
 
-/// What `bench/pytorch_bench.py` writes (only the fields read here).
-struct PyTorchFile: Decodable {
-    struct GraphMode: Decodable {
-        var available: Bool
-        var method: String?
-        var note: String?
-    }
-
-    var torchVersion: String
-    var threadCounts: [Int]
-    var graphMode: GraphMode?
-    var machine: Machine?
+/// What `bench/frameworks_bench.py time` writes (only the fields read here).
+struct FrameworkFile: Decodable {
+    var versions: [String: String]
     var results: [ResultRow]
+}
+
+/// Parity's ratio to the fastest other for one (benchmark, threads).
+struct SummaryRow: Encodable {
+    var benchmark: String
+    var threads: Int
+    var parityMedian: Double
+    var reference: String
+    var referenceMedian: Double
+    var ratio: Double
+    var ratioLow: Double
+    var ratioHigh: Double
 
     enum CodingKeys: String, CodingKey {
-        case torchVersion = "torch_version", threadCounts = "thread_counts", graphMode = "graph_mode", machine, results
-    }
-
-    func row(_ benchmark: String, _ mode: String, threads: Int) -> ResultRow? {
-        results.first { $0.benchmark == benchmark && $0.mode == mode && $0.threads == threads }
+        case benchmark, threads, parityMedian = "parity_median_s", reference, referenceMedian = "reference_median_s"
+        case ratio, ratioLow = "ratio_low", ratioHigh = "ratio_high"
     }
 }
 
 /// What ParityBench writes with `--json`.
 struct ParityFile: Encodable {
-    struct Check: Encodable {
-        var benchmark: String
-        var maxAbsDiffEagerVsGraph: Double
-        var maxAbsOutput: Double
-        enum CodingKeys: String, CodingKey {
-            case benchmark, maxAbsDiffEagerVsGraph = "max_abs_diff_eager_vs_graph", maxAbsOutput = "max_abs_output"
-        }
-    }
-
     var framework = "parity"
     var generated: String
     var machine: Machine
     var buildFlags: String
-    var threads = 1
+    var instructionSet: String
     var dtype = "float32"
-    var graphMode = "Graph traced and optimised once (GraphOptimizer.standard: constant folding, DCE, fusion); GraphExecutor.run timed"
+    var mode = "graph: traced and optimised once (GraphOptimizer.standard), GraphExecutor.run timed"
     var timing: TimingPolicy
-    var otherCores: Double?
     var workloads: [String: String]
     var results: [ResultRow]
-    var checks: [Check]
+    var summary: [SummaryRow]
 
     enum CodingKeys: String, CodingKey {
-        case framework, generated, machine, buildFlags = "build_flags", threads, dtype, graphMode = "graph_mode"
-        case timing, otherCores = "other_cores", workloads, results, checks
+        case framework, generated, machine, buildFlags = "build_flags", instructionSet = "instruction_set", dtype, mode
+        case timing, workloads, results, summary
     }
 }
 

@@ -1,78 +1,120 @@
+import Foundation
+import ParityFormats
+import ParityKeras
 import ParityNN
+import ParityTorch
 
-/// One benchmark: the same computation in eager mode and in graph mode, Float32.
-///
-/// Keep ids, shapes and descriptions in step with `SUMMARIES` and `build()` in `bench/pytorch_bench.py`.
+/// One benchmark, Float32, inference. Ids are shared with `bench/frameworks_bench.py` (keep the shapes
+/// in step with `SUMMARIES`, `torch_modules()` and `keras_models()` there).
 struct Workload {
-    /// Stable key shared with the PyTorch JSON: `ffn`, `mlp`, `lstm`, `matmul`.
     let id: String
     let summary: String
-    /// Floating-point operations per call (multiply and add counted separately, matmuls only).
+    /// Floating-point operations per call (matmuls only), for GFLOP/s; 0 when not counted.
     let flops: Double
-    /// Eager: op by op, the `model.run(_, mode: .eager)` path.
-    let eager: () throws -> Tensor
-    /// Graph: traced and optimised once (`GraphOptimizer.standard`) outside the timed loop; only
-    /// `GraphExecutor.run` is timed.
-    let graph: () throws -> Tensor
+    /// One call: models traced and optimised once outside it (`GraphOptimizer.standard`, as `parity run`
+    /// does by default), only `GraphExecutor.run` inside; loading reads the whole state_dict.
+    let body: () throws -> Tensor
 }
 
 enum Workloads {
-    static let ids = ["ffn", "mlp", "lstm", "matmul"]
+    static let ids = ["matmul", "mlp", "lstm", "mobilenet", "resnet18", "encoder", "load_safetensors", "load_pt", "compare_reference"]
 
-    /// Builds the workloads in `selected` (all by default), weights and inputs from a fixed seed.
-    static func make(_ selected: Set<String> = Set(ids)) throws -> [Workload] {
+    struct MissingFile: Error, CustomStringConvertible {
+        let path: String
+        var description: String { "\(path) is missing: run `bench/frameworks_bench.py export keras` then `export torch` (bench/run.sh does)" }
+    }
+
+    /// Builds the workloads in `selected`; model files come from `directory` (`.zoo/bench`).
+    static func make(_ selected: Set<String>, directory: String) throws -> [Workload] {
         var rng = SeededGenerator(seed: 1)
-        func glorot(_ fanIn: Int, _ fanOut: Int, shape: [Int]? = nil) -> Tensor {
+        func glorot(_ fanIn: Int, _ fanOut: Int) -> Tensor {
             let limit = Float((6 / Double(fanIn + fanOut)).squareRoot())
-            return Tensor.uniform(shape ?? [fanIn, fanOut], in: -limit...limit, generator: &rng)
+            return Tensor.uniform([fanIn, fanOut], in: -limit...limit, generator: &rng)
         }
         func dense(_ inputs: Int, _ units: Int, _ activation: UnaryFunction? = nil) -> Dense {
             Dense(kernel: glorot(inputs, units), bias: Tensor.uniform([units], in: -0.1...0.1, generator: &rng),
                   activation: activation.map(Activation.unary))
         }
-        func modelWorkload(_ id: String, _ summary: String, flops: Double, _ model: any Model, input: Tensor) throws -> Workload {
-            let graph = try GraphOptimizer.standard.optimize(model.tracedGraph(for: [TensorType(of: input)]))
+        func file(_ name: String) throws -> URL {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: path) else { throw MissingFile(path: path) }
+            return URL(fileURLWithPath: path)
+        }
+        func input(_ name: String) throws -> Tensor { try NumpyArray.read(contentsOf: file(name)).toTensor().cast(to: .float32) }
+        func traced(_ input: Tensor, _ outputs: (GraphBuilder, [Symbol]) throws -> [Symbol]) throws -> () throws -> Tensor {
+            let graph = try GraphOptimizer.standard.optimize(Graph.trace(inputs: [TensorType(of: input)], outputs))
             let executor = GraphExecutor()
-            return Workload(id: id, summary: summary, flops: flops,
-                            eager: { try model.run([input], mode: .eager) },
-                            graph: { try executor.run(graph, inputs: [input])[0] })
+            return { try executor.run(graph, inputs: [input])[0] }
+        }
+        func keras(_ name: String, _ inputName: String) throws -> () throws -> Tensor {
+            var network = try KerasModel.load(file(name)).network
+            network.computeDType = .float32
+            return try traced(input(inputName)) { b, xs in try network.outputs(xs, in: b) }
+        }
+        func torch(_ name: String, _ inputName: String) throws -> () throws -> Tensor {
+            let program = try TorchProgram.load(file(name))
+            return try traced(input(inputName)) { b, xs in try program.outputs(xs, in: b, floatType: .float32) }
         }
 
         var workloads: [Workload] = []
-        if selected.contains("ffn") {
-            let model = Sequential([dense(5, 10, .sigmoid), dense(10, 1)])
-            let input = Tensor.uniform([1, 5], generator: &rng)
-            workloads.append(try modelWorkload(
-                "ffn", "seed FFN Dense(5->10,sigmoid)->Dense(10->1), batch 1",
-                flops: 2 * (5 * 10 + 10 * 1), model, input: input))
+        if selected.contains("matmul") {
+            let n = 1024
+            let a = Tensor.uniform([n, n], generator: &rng), b = Tensor.uniform([n, n], generator: &rng)
+            workloads.append(Workload(id: "matmul", summary: "matmul 1024x1024 @ 1024x1024", flops: 2 * Double(n * n * n),
+                                      body: { try a.matmul(b) }))
         }
         if selected.contains("mlp") {
             let model = Sequential([dense(1024, 1024, .relu), dense(1024, 1024, .relu), dense(1024, 10)])
-            let input = Tensor.uniform([64, 1024], generator: &rng)
-            workloads.append(try modelWorkload(
-                "mlp", "MLP 1024-1024-1024-10 (relu), batch 64",
-                flops: 2 * 64 * Double(1024 * 1024 * 2 + 1024 * 10), model, input: input))
+            let x = Tensor.uniform([64, 1024], generator: &rng)
+            workloads.append(Workload(id: "mlp", summary: "MLP 1024-1024-1024-10 (relu), batch 64",
+                                      flops: 2 * 64 * Double(1024 * 1024 * 2 + 1024 * 10),
+                                      body: try traced(x) { b, xs in [try model(xs, in: b)] }))
         }
         if selected.contains("lstm") {
             let (features, units, steps, batch) = (32, 256, 100, 8)
             let model = LSTM(kernel: glorot(features, 4 * units), recurrentKernel: glorot(units, 4 * units),
                              bias: Tensor.uniform([4 * units], in: -0.1...0.1, generator: &rng))
-            let input = Tensor.uniform([batch, steps, features], generator: &rng)
-            workloads.append(try modelWorkload(
-                "lstm", "LSTM(256), 32 features, 100 steps, batch 8, last h",
-                flops: Double(steps) * 2 * Double(batch) * Double((features + units) * 4 * units), model, input: input))
+            let x = Tensor.uniform([batch, steps, features], generator: &rng)
+            workloads.append(Workload(id: "lstm", summary: "LSTM(256), 32 features, 100 steps, batch 8, last h",
+                                      flops: Double(steps) * 2 * Double(batch) * Double((features + units) * 4 * units),
+                                      body: try traced(x) { b, xs in [try model(xs, in: b)] }))
         }
-        if selected.contains("matmul") {
-            let n = 1024
-            let a = Tensor.uniform([n, n], generator: &rng), b = Tensor.uniform([n, n], generator: &rng)
-            let graph = try GraphOptimizer.standard.optimize(
-                Graph.trace(inputs: [TensorType(of: a), TensorType(of: b)]) { builder, xs in [try builder.matmul(xs[0], xs[1])] })
-            let executor = GraphExecutor()
-            workloads.append(Workload(
-                id: "matmul", summary: "matmul 1024x1024 @ 1024x1024",
-                flops: 2 * Double(n * n * n),
-                eager: { try a.matmul(b) },
-                graph: { try executor.run(graph, inputs: [a, b])[0] }))
+        if selected.contains("mobilenet") {
+            workloads.append(Workload(id: "mobilenet", summary: "MobileNetV2 alpha 0.35, 96x96, batch 8 (Parity: the .keras file)", flops: 0,
+                                      body: try keras("mobilenet_v2.keras", "mobilenet_v2_input.npy")))
+        }
+        if selected.contains("resnet18") {
+            workloads.append(Workload(id: "resnet18", summary: "ResNet-18, 64x64, batch 8 (Parity: torchvision's, torch.export .pt2)", flops: 0,
+                                      body: try torch("resnet18.pt2", "resnet18_input.npy")))
+        }
+        if selected.contains("encoder") {
+            workloads.append(Workload(id: "encoder", summary: "transformer encoder layer d256, 4 heads, ffn 1024, seq 128, batch 8 (Parity: nn.TransformerEncoderLayer's .pt2)",
+                                      flops: 0, body: try torch("encoder.pt2", "encoder_input.npy")))
+        }
+        if selected.contains("load_safetensors") {
+            let url = try file("state_dict.safetensors")
+            workloads.append(Workload(id: "load_safetensors", summary: "load a 1 GiB state_dict .safetensors (warm page cache)", flops: 0,
+                                      body: { Tensor(scalar: Float(try SafeTensors.read(contentsOf: url).tensors.count)) }))
+        }
+        if selected.contains("load_pt") {
+            let url = try file("state_dict.pt")
+            workloads.append(Workload(id: "load_pt", summary: "load a 1 GiB state_dict .pt (warm page cache)", flops: 0,
+                                      body: { Tensor(scalar: Float(try TorchStateDict.read(contentsOf: url).count)) }))
+        }
+        if selected.contains("compare_reference") {
+            // What `parity compare` costs at least: both models loaded and run once in Float32 and Float64.
+            let (keras, port, x) = (try file("compare.keras"), try file("compare_port.pt2"), try input("compare_input.npy"))
+            let nchw = try x.permuted([0, 3, 1, 2])
+            workloads.append(Workload(id: "compare_reference", summary: "compare.keras and its PyTorch port (9.0 M parameters), each loaded and run once in Float32 and Float64",
+                                      flops: 0, body: {
+                let a = try KerasModel.load(keras), b = try TorchProgram.load(port)
+                var sum: Float = 0
+                for dtype in [DType.float32, .float64] {
+                    sum += try a.run([x.cast(to: dtype)], mode: .graph(.standard))[0].doubles.map(Float.init).reduce(0, +)
+                    sum += try b.run([nchw.cast(to: dtype)], mode: .graph(.standard))[0].doubles.map(Float.init).reduce(0, +)
+                }
+                return Tensor(scalar: sum)
+            }))
         }
         return workloads
     }

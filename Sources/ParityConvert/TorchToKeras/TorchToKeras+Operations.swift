@@ -1,0 +1,322 @@
+import ParityKeras
+import ParityNN
+import ParityTorch
+
+/// ATen nodes no Keras layer computes, written as Keras 3 *operation nodes*: a `keras.ops` function
+/// called in a functional model, which Keras saves with its module (`keras.src.ops.numpy`,
+/// `keras.src.ops.core`), class and constructor arguments and rebuilds on load.
+///
+/// - `mean.dim`, `sum.dim_IntList`, `amax`, `amin` → `Mean` / `Sum` / `Max` / `Min` (axes at their
+///   Keras positions, `keepdims`);
+/// - `matmul`, `bmm`, `mm` between activations (or with a stored tensor) → `Matmul` in PyTorch's order;
+/// - `select` of one entry of a longer axis → `Take(axis)`; `slice` → `GetItem` with a slice at the
+///   axis's Keras position; `split` / `split_with_sizes` / `chunk` / `unbind` → one slice per part;
+/// - `constant_pad_nd` (any value, `-inf` included) → `Pad(pad_width, mode="constant")` with
+///   `constant_values`;
+/// - `_to_copy` / `to.dtype` / `type_as` → `Cast(dtype)` (nothing when the dtype does not change);
+/// - comparisons → `Greater`, `Less`, `Equal`, … (bool results); `where.self` → `Where`;
+/// - `scaled_dot_product_attention` → `Matmul(q, kᵀ)`, `Multiply` by the scale, the mask added (a
+///   float mask, `-inf` above the diagonal for `is_causal`) or applied by `Where` (a bool mask),
+///   `Softmax` on the last axis, `Matmul` with v: PyTorch's math formulation (its CPU kernel
+///   accumulates the same products in another order, within float32 rounding);
+/// - `index_select` → `Take`, `gather` → `TakeAlongAxis`; `celu` → `Celu`; `prelu` → `Where(x > 0, x,
+///   weight·x)`;
+/// - `expand` → `BroadcastTo`, `repeat` → `Tile`, `roll` → `Roll`, `stack` → `Stack`, `clamp` → `Clip`.
+///
+/// A stored tensor (parameter, buffer, lifted constant) read by such a node is written into the config
+/// as a `__numpy__` constant, as Keras saves a NumPy array passed to an op: exact, not trainable.
+/// Operands that broadcast are put in PyTorch's axis order first (NumPy's broadcasting is PyTorch's).
+enum OperationNodes: TorchToKerasFamily {
+    static let reductions: [String: String] = [
+        "aten.mean.dim": "Mean", "aten.sum.dim_IntList": "Sum", "aten.amax.default": "Max", "aten.amin.default": "Min",
+    ]
+    static let comparisons: [String: String] = [
+        "gt": "Greater", "ge": "GreaterEqual", "lt": "Less", "le": "LessEqual", "eq": "Equal", "ne": "NotEqual",
+    ]
+    static let targets: Set<String> = Set(reductions.keys).union(comparisons.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] }).union([
+        "aten.matmul.default", "aten.bmm.default", "aten.mm.default", "aten.slice.Tensor", "aten.constant_pad_nd.default",
+        "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.type_as.default", "aten.where.self",
+        "aten.expand.default", "aten.repeat.default", "aten.roll.default", "aten.stack.default", "aten.clamp.default",
+        "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
+        "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
+        "aten.gather.default",
+    ])
+
+    static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
+        if let className = reductions[c.target] { return [.value(try reduction(c, className))] }
+        let name = c.target.split(separator: ".").dropFirst().first.map(String.init) ?? ""
+        if let className = comparisons[name] { return [.value(try comparison(c, className))] }
+        switch c.target {
+        case "aten.matmul.default", "aten.bmm.default", "aten.mm.default":
+            let a = try c.operationArgument("self")
+            let b = try c.operationArgument(c.target == "aten.matmul.default" ? "other" : "mat2")
+            return [.value(try c.operation("Matmul", arguments: [a.inTorchOrder(c), b.inTorchOrder(c)]))]
+        case "aten.slice.Tensor": return [.value(try slice(c))]
+        case "aten.scaled_dot_product_attention.default": return [.value(try attention(c))]
+        case "aten.celu.default":
+            let x = try c.value("self")
+            return [.value(try c.operation("Celu", module: "nn", ["alpha": .number(try c.double("alpha", default: 1))], arguments: [.value(x)], perm: x.perm))]
+        case "aten.prelu.default":
+            // PyTorch: x where x > 0, else weight·x, the weight along axis 1 (or one shared value).
+            let x = c.inTorchOrder(try c.value("self"))
+            let weight = try c.weight("weight").tensor
+            let shape = weight.count == 1 || x.rank < 2 ? [weight.count] : [weight.count] + Array(repeating: 1, count: x.rank - 2)
+            let scaled = try c.operation("Multiply", arguments: [.value(x), .constant(NodeConversion.numpy(try weight.reshaped(shape)))], shape: x.torchShape)
+            let positive = try c.operation("Greater", arguments: [.value(x), .constant(.number(0))], shape: x.torchShape, dtype: "bool")
+            return [.value(try c.operation("Where", arguments: [.value(positive), .value(x), .value(scaled)]))]
+        case "aten.index_select.default", "aten.gather.default":
+            let x = c.inTorchOrder(try c.value("self"))
+            let dim = try c.dim(c.int("dim"), rank: x.rank)
+            let index = try c.operationArgument("index").inTorchOrder(c)
+            return [.value(try c.operation(c.target == "aten.gather.default" ? "TakeAlongAxis" : "Take", ["axis": .int(dim)],
+                                           arguments: [.value(x), index], dtype: x.dtype))]
+        case "aten.constant_pad_nd.default": return [.value(try pad(c, value: c.double("value", default: 0)))]
+        case "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.type_as.default": return [.value(try cast(c))]
+        case "aten.where.self":
+            let arguments = try ["condition", "self", "other"].map { try c.operationArgument($0).inTorchOrder(c) }
+            return [.value(try c.operation("Where", arguments: arguments, dtype: try c.outputDType()))]
+        case "aten.expand.default":
+            let x = try c.operationArgument("self").inTorchOrder(c)
+            let shape = try c.outputShape()
+            return [.value(try c.operation("BroadcastTo", ["shape": .ints(shape)], arguments: [x], dtype: try c.outputDType()))]
+        case "aten.repeat.default":
+            let x = try c.value("self")
+            let repeats = try c.ints("repeats")
+            guard repeats.count == x.rank else { throw c.refuse("repeats \(repeats) for rank \(x.rank): only one count per axis converts") }
+            return [.value(try c.operation("Tile", ["repeats": .ints(x.perm.map { repeats[$0] })], arguments: [.value(x)], perm: x.perm, dtype: x.dtype))]
+        case "aten.roll.default":
+            let x = try c.value("self")
+            let shifts = try c.ints("shifts"), dims = try c.ints("dims", default: [])
+            guard !dims.isEmpty, dims.count == shifts.count else { throw c.refuse("roll without dims (of the flattened tensor)") }
+            let axes = try dims.map { x.position(of: try c.dim($0, rank: x.rank)) }
+            return [.value(try c.operation("Roll", ["shift": .ints(shifts), "axis": .ints(axes)], arguments: [.value(x)], perm: x.perm, dtype: x.dtype))]
+        case "aten.stack.default":
+            let xs = try c.values("tensors")
+            guard let first = xs.first else { throw c.refuse("stack of no tensors") }
+            let dim = try c.dim(c.int("dim", default: 0), rank: first.rank + 1)
+            let inputs = xs.map { OperationArgument.value(c.inTorchOrder($0)) }
+            return [.value(try c.operation("Stack", ["axis": .int(dim)], arguments: [.list(inputs)], dtype: first.dtype))]
+        case "aten.clamp.default":
+            let x = try c.value("self")
+            let low = try c.optionalDouble("min"), high = try c.optionalDouble("max")
+            guard x.dtype == "float32" else { throw c.refuse("clamp of an integer tensor") }
+            return [.value(try c.operation("Clip", ["x_min": .number(low ?? -.infinity), "x_max": .number(high ?? .infinity)],
+                                           arguments: [.value(x)], perm: x.perm))]
+        default:
+            return try split(c).map { .value($0) }
+        }
+    }
+
+    static func attention(_ c: NodeConversion) throws -> KerasValue {
+        let q = c.inTorchOrder(try c.value("query")), k = c.inTorchOrder(try c.value("key")), v = c.inTorchOrder(try c.value("value"))
+        if try c.double("dropout_p", default: 0) != 0 { throw c.refuse("dropout_p > 0 is random: export the model after .eval()") }
+        if try c.bool("enable_gqa", default: false) { throw c.refuse("enable_gqa=True") }
+        guard q.rank >= 2, k.rank == q.rank, v.rank == q.rank else { throw c.refuse("query, key and value of different ranks") }
+        let length = q.torchShape[q.rank - 2], source = k.torchShape[k.rank - 2], width = q.torchShape[q.rank - 1]
+        let scale = try c.optionalDouble("scale") ?? 1 / Double(width).squareRoot()
+        var swap = Array(0..<k.rank)
+        swap.swapAt(k.rank - 1, k.rank - 2)
+        let kt = try c.operation("Transpose", ["axes": .ints(swap)], arguments: [.value(k)], shape: swap.map { k.torchShape[$0] })
+        var scoreShape = q.torchShape
+        scoreShape[q.rank - 1] = source
+        let products = try c.operation("Matmul", arguments: [.value(q), .value(kt)], shape: scoreShape)
+        var scores = try c.operation("Multiply", arguments: [.value(products), .constant(.number(Double(Float(scale))))], shape: scoreShape)
+        if try c.bool("is_causal", default: false) {
+            let mask = Tensor(shape: [length, source], values: (0..<(length * source)).map { i in i % source > i / source ? -Double.infinity : 0 })
+            scores = try c.operation("Add", arguments: [.value(scores), .constant(NodeConversion.numpy(mask))], shape: scoreShape)
+        }
+        if case .tensor? = c.node.argument("attn_mask") {
+            let mask = try c.operationArgument("attn_mask").inTorchOrder(c)
+            let isBool: Bool
+            switch mask {
+            case .value(let m): isBool = m.dtype == "bool"
+            case .constant(let json): isBool = json["config"]?["dtype"]?.string == "bool"
+            default: isBool = false
+            }
+            scores = isBool ? try c.operation("Where", arguments: [mask, .value(scores), .constant(.number(-.infinity))], shape: scoreShape)
+                : try c.operation("Add", arguments: [.value(scores), mask], shape: scoreShape)
+        }
+        let weights = try c.operation("Softmax", module: "nn", ["axis": .int(-1)], arguments: [.value(scores)], shape: scoreShape)
+        return try c.operation("Matmul", arguments: [.value(weights), .value(v)])
+    }
+
+    static func reduction(_ c: NodeConversion, _ className: String) throws -> KerasValue {
+        let x = try c.value("self")
+        if case .scalarType? = c.node.argument("dtype") { throw c.refuse("a reduction with a dtype argument") }
+        let listed = try c.ints("dim", default: [])
+        let dims = listed.isEmpty ? Array(0..<x.rank) : try listed.map { try c.dim($0, rank: x.rank) }
+        let keep = try c.bool("keepdim", default: false)
+        let perm = keep ? x.perm : x.perm.filter { !dims.contains($0) }.map { a in a - dims.filter { $0 < a }.count }
+        return try c.operation(className, ["axis": .ints(dims.map { x.position(of: $0) }.sorted()), "keepdims": .bool(keep)],
+                               arguments: [.value(x)], perm: perm, dtype: x.dtype)
+    }
+
+    static func comparison(_ c: NodeConversion, _ className: String) throws -> KerasValue {
+        let a = try c.operationArgument("self").inTorchOrder(c), b = try c.operationArgument("other").inTorchOrder(c)
+        return try c.operation(className, arguments: [a, b], dtype: "bool")
+    }
+
+    /// `x[..., start:end:step, ...]` on one axis (PyTorch's bounds clamped to the axis, as slicing does).
+    static func slice(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("self")
+        let dim = try c.dim(c.int("dim", default: 0), rank: x.rank)
+        let size = x.torchShape[dim]
+        func bound(_ key: String, _ fallback: Int) throws -> Int {
+            guard case .int(let v)? = c.node.argument(key) else { return fallback }
+            return min(max(v < 0 ? v + size : v, 0), size)
+        }
+        let start = try bound("start", 0), end = try bound("end", size), step = try c.int("step", default: 1)
+        if start == 0 && end == size && step == 1 { return x }
+        return try take(c, x, dim: dim, start: start, end: end, step: step)
+    }
+
+    /// `GetItem` with `start:end:step` at `dim`'s Keras position and full slices before it.
+    static func take(_ c: NodeConversion, _ x: KerasValue, dim: Int, start: Int, end: Int, step: Int, shape: [Int]? = nil) throws -> KerasValue {
+        func slice(_ start: Int?, _ stop: Int?, _ step: Int?) -> KerasJSON {
+            .object(["class_name": .string("__slice__"), "config": .object([
+                "start": start.map { .int($0) } ?? .null, "stop": stop.map { .int($0) } ?? .null, "step": step.map { .int($0) } ?? .null,
+            ])])
+        }
+        let position = x.position(of: dim)
+        let key = Array(repeating: slice(nil, nil, nil), count: position) + [slice(start, end, step)]
+        var outShape = x.torchShape
+        outShape[dim] = Swift.max(0, (end - start + step - 1) / step)
+        return try c.operation("GetItem", arguments: [.value(x), .constant(.array(key))], perm: x.perm, shape: shape ?? outShape, dtype: x.dtype)
+    }
+
+    /// `split(size)`, `split_with_sizes(sizes)`, `chunk(n)`, `unbind`: one slice (or `Take`) per part.
+    static func split(_ c: NodeConversion) throws -> [KerasValue] {
+        let x = try c.value("self")
+        let dim = try c.dim(c.int("dim", default: 0), rank: x.rank)
+        let size = x.torchShape[dim]
+        var sizes: [Int]
+        switch c.target {
+        case "aten.split_with_sizes.default": sizes = try c.ints("split_sizes")
+        case "aten.split.Tensor":
+            let part = try c.int("split_size")
+            guard part > 0 else { throw c.refuse("split_size \(part)") }
+            sizes = stride(from: 0, to: size, by: part).map { Swift.min(part, size - $0) }
+        case "aten.chunk.default":
+            let chunks = try c.int("chunks")
+            let part = (size + chunks - 1) / Swift.max(chunks, 1)
+            sizes = part == 0 ? [] : stride(from: 0, to: size, by: part).map { Swift.min(part, size - $0) }
+        default:
+            var parts: [KerasValue] = []
+            for index in 0..<size {
+                parts.append(try c.operation("Take", ["axis": .int(x.position(of: dim))], arguments: [.value(x), .constant(.int(index))],
+                                             perm: x.perm.filter { $0 != dim }.map { $0 > dim ? $0 - 1 : $0 }, shape: try c.outputShape(index), dtype: x.dtype))
+            }
+            return parts
+        }
+        guard sizes.reduce(0, +) == size else { throw c.refuse("sizes \(sizes) do not add up to \(size)") }
+        var parts: [KerasValue] = [], start = 0
+        for (index, part) in sizes.enumerated() {
+            parts.append(try take(c, x, dim: dim, start: start, end: start + part, step: 1, shape: try c.outputShape(index)))
+            start += part
+        }
+        return parts
+    }
+
+    /// `constant_pad_nd(pad, value)`: `pad` lists (before, after) from the last axis backwards;
+    /// negative amounts (cropping) are refused.
+    static func pad(_ c: NodeConversion, value: Double) throws -> KerasValue {
+        let x = try c.value("self")
+        let pad = try c.ints("pad")
+        guard pad.count % 2 == 0, pad.count / 2 <= x.rank, pad.allSatisfy({ $0 >= 0 }) else {
+            throw c.refuse("pad \(pad) on \(x.torchShape): one non-negative (before, after) pair per trailing axis")
+        }
+        return try padded(c, x, widths: widths(pad, rank: x.rank), value: value)
+    }
+
+    /// PyTorch's `pad` list (last axis first) as one (before, after) pair per PyTorch axis.
+    static func widths(_ pad: [Int], rank: Int) -> [(Int, Int)] {
+        var pairs = Array(repeating: (0, 0), count: rank)
+        for pair in 0..<(pad.count / 2) { pairs[rank - 1 - pair] = (pad[2 * pair], pad[2 * pair + 1]) }
+        return pairs
+    }
+
+    /// `Pad` with `widths` (per PyTorch axis) at their Keras positions, filling with `value`.
+    static func padded(_ c: NodeConversion, _ x: KerasValue, widths: [(Int, Int)], value: Double, name: String? = nil) throws -> KerasValue {
+        let keras = x.perm.map { widths[$0] }
+        var shape = x.torchShape
+        for (axis, pair) in widths.enumerated() { shape[axis] += pair.0 + pair.1 }
+        return try c.operation("Pad", ["pad_width": .array(keras.map { .ints([$0.0, $0.1]) }), "mode": .string("constant")],
+                               arguments: [.value(x)], keywords: ["constant_values": .number(value)], perm: x.perm, shape: shape, dtype: x.dtype)
+    }
+
+    static func cast(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("self")
+        let dtype = try c.outputDType()
+        if dtype == x.dtype { return x }
+        return try c.operation("Cast", module: "core", ["dtype": .string(dtype)], arguments: [.value(x)], perm: x.perm, dtype: dtype)
+    }
+}
+
+extension OperationArgument {
+    /// An activation put in PyTorch's axis order (constants are written in it already).
+    func inTorchOrder(_ c: NodeConversion) -> OperationArgument {
+        if case .value(let v) = self { return .value(c.inTorchOrder(v)) }
+        return self
+    }
+}
+
+extension NodeConversion {
+    /// A tensor or number argument of an operation node: an activation, a stored tensor written as a
+    /// `__numpy__` constant in PyTorch's layout, or a Python number.
+    func operationArgument(_ argument: String) throws -> OperationArgument {
+        switch node.argument(argument) {
+        case .tensor(let n)?:
+            if case .value(let v)? = env[n] { return .value(v) }
+            return .constant(Self.numpy(try weight(named: n, argument: argument).tensor))
+        case .float(let d)?: return .constant(.number(d))
+        case .int(let i)?: return .constant(.int(i))
+        case .bool(let b)?: return .constant(.bool(b))
+        default: throw refuse("argument '\(argument)' is neither a tensor nor a number")
+        }
+    }
+
+    /// A tensor as Keras saves a NumPy array argument: `{"class_name": "__numpy__", "config": {"value", "dtype"}}`.
+    static func numpy(_ tensor: Tensor) -> KerasJSON {
+        let dtype = KerasDTypes.name(tensor.dtype)
+        let values: [KerasJSON] = tensor.dtype.isFloatingPoint ? tensor.doubles.map { .number($0) }
+            : tensor.doubles.map { dtype == "bool" ? .bool($0 != 0) : .number($0) }
+        func nest(_ shape: ArraySlice<Int>, _ flat: ArraySlice<KerasJSON>) -> KerasJSON {
+            guard let first = shape.first else { return flat.first ?? .null }
+            let inner = flat.count / Swift.max(first, 1)
+            return .array((0..<first).map { i in nest(shape.dropFirst(), flat.dropFirst(i * inner).prefix(inner)) })
+        }
+        return .object(["class_name": .string("__numpy__"), "config": .object(["value": nest(tensor.shape[...], values[...]), "dtype": .string(dtype)])])
+    }
+
+    /// The Keras dtype of output `index` (from the program's tensor metadata).
+    func outputDType(_ index: Int = 0) throws -> String {
+        guard index < node.outputs.count, let n = node.outputs[index], let meta = program.graph.tensorMeta[n] else {
+            throw refuse("output \(index) has no dtype in the program")
+        }
+        return try KerasDTypes.name(scalarType: meta.scalarType) ?? { throw refuse("output dtype code \(meta.scalarType) has no Keras dtype") }()
+    }
+}
+
+/// PyTorch dtypes as Keras names them (floats are computed in float32, as the converted model runs).
+enum KerasDTypes {
+    /// torch.export's `ScalarType` codes: 1 uint8, 2 int8, 3 int16, 4 int32, 5 int64, 6 float16,
+    /// 7 float32, 8 float64, 12 bool, 13 bfloat16.
+    static func name(scalarType: Int) -> String? {
+        switch scalarType {
+        case 6, 7, 8, 13: return "float32"
+        case 1: return "uint8"
+        case 2: return "int8"
+        case 3: return "int16"
+        case 4: return "int32"
+        case 5: return "int64"
+        case 12: return "bool"
+        default: return nil
+        }
+    }
+
+    static func name(_ dtype: DType) -> String {
+        if dtype.isFloatingPoint { return "float32" }
+        if dtype == .bool { return "bool" }
+        return dtype == .int32 ? "int32" : "int64"
+    }
+}

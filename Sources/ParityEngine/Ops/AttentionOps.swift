@@ -1,0 +1,196 @@
+/// Scaled dot-product attention as one op, one head at a time: the scores of a head are computed,
+/// normalised and multiplied by its values before the next head's exist, heads split across the
+/// kernel threads.
+///
+/// Its ``definition(_:_:)`` is the ops both frameworks' formulas are made of, with the differences
+/// as values: `s = q·kᵀ (·scale) (+ mask | where the mask is non-zero, else a fill) (+ causal −∞ above the diagonal)`, then
+///
+/// - ``Normalization/softmaxFirst``: `softmax(s)·v` (Keras's `MultiHeadAttention`, ``Tensor/softmax(axis:logarithm:)``);
+/// - ``Normalization/afterProduct``: `(exp(s − max s)·v) / Σ exp(s − max s)` (PyTorch's CPU
+///   `scaled_dot_product_attention`, `aten/src/ATen/native/cpu/FlashAttentionKernel.cpp`).
+///
+/// The forward computes the same roundings in the same order (bit for bit, tested); the VJP is the
+/// definition's. Inputs: `q` `[…, L, E]`, `k` `[…, S, E]`, `v` `[…, S, Ev]` (equal leading axes), then
+/// the mask (broadcastable to `[…, L, S]`) when there is one. Output `[…, L, Ev]`.
+public struct Attention: CompositeOp {
+    public enum Normalization: Sendable, Hashable {
+        case softmaxFirst
+        case afterProduct
+    }
+
+    public enum Mask: Sendable, Hashable {
+        case none
+        /// Added to the scores (a float mask).
+        case additive
+        /// Scores kept where the mask is non-zero, `fill` elsewhere (−∞ for PyTorch's boolean mask; Keras
+        /// fills with finite values); with `zeroProbabilities` the softmax's output is then set to 0 where
+        /// the mask is zero (Keras's `Softmax` layer; ``Normalization/softmaxFirst`` only).
+        case keep(fill: Double, zeroProbabilities: Bool)
+    }
+
+    /// Multiplies the scores (`nil`: the caller scaled `q`, or no scale).
+    public var scale: Double?
+    public var normalization: Normalization
+    public var mask: Mask
+    /// Adds −∞ to the scores of keys after the query (`is_causal`).
+    public var causal: Bool
+    public var numerics: Numerics
+
+    public init(scale: Double?, normalization: Normalization, mask: Mask = .none, causal: Bool = false,
+                numerics: Numerics = .matmulDefault) {
+        self.scale = scale
+        self.normalization = normalization
+        self.mask = mask
+        self.causal = causal
+        self.numerics = numerics
+    }
+
+    public var name: String { "attention" }
+
+    public func outputType(_ inputs: [TensorType]) throws -> TensorType {
+        try expect(inputs, count: mask == .none ? 3 : 4)
+        let dtype = try expectSameFloat(Array(inputs.prefix(3)))
+        let (q, k, v) = (inputs[0].shape, inputs[1].shape, inputs[2].shape)
+        let rank = q.count
+        guard rank >= 2, k.count == rank, v.count == rank, q.dropLast(2) == k.dropLast(2), k.dropLast(2) == v.dropLast(2),
+              q[rank - 1] == k[rank - 1], k[rank - 2] == v[rank - 2] else {
+            throw TensorError.shapeMismatch(op: name, expected: "q […, L, E], k […, S, E], v […, S, Ev] with equal leading axes",
+                                            received: inputs.map(\.shape))
+        }
+        let scores = Array(q.dropLast()) + [k[rank - 2]]
+        if mask != .none { _ = try Shape.broadcast(inputs[3].shape, scores, op: name) }
+        if case .keep(_, true) = mask, normalization != .softmaxFirst {
+            throw TensorError.invalidArgument(op: name, message: "zeroing masked probabilities needs the softmax first; normalization is \(normalization)")
+        }
+        return TensorType(dtype, Array(q.dropLast()) + [v[rank - 1]])
+    }
+
+    public func definition<B: Builder>(_ b: B, _ inputs: [B.Value]) throws -> B.Value {
+        let (q, k, v) = (inputs[0], inputs[1], inputs[2])
+        var logits = try b.matmul(q, b.transposeMatrix(k), numerics: numerics)
+        if let scale { logits = try b.multiply(logits, b.scalar(scale, like: q)) }
+        let dtype = b.type(of: q).dtype
+        switch mask {
+        case .none: break
+        case .additive: logits = try b.add(logits, inputs[3])
+        case .keep(let fill, _):
+            logits = try b.apply(Select(), [b.cast(inputs[3], to: dtype), logits, b.scalar(fill, like: q)])
+        }
+        if causal {
+            let (l, s) = (b.shape(of: q).dropLast().last!, b.shape(of: k).dropLast().last!)
+            let above = (0..<l).flatMap { i in (0..<s).map { j in j > i ? -Double.infinity : 0 } }
+            logits = try b.add(logits, b.constant(Tensor(shape: [l, s], values: above).cast(to: dtype)))
+        }
+        switch normalization {
+        case .softmaxFirst:
+            var probabilities = try b.softmax(logits, axis: -1)
+            if case .keep(_, true) = mask {
+                probabilities = try b.apply(Select(), [b.cast(inputs[3], to: dtype), probabilities, b.scalar(0, like: q)])
+            }
+            return try b.matmul(probabilities, v, numerics: numerics)
+        case .afterProduct:
+            let shifted = try b.subtract(logits, b.reduce(.max, logits, axes: [-1], keepDims: true))
+            let weights = try b.unary(.exp, shifted)
+            let total = try b.reduce(.sum, weights, axes: [-1], keepDims: true)
+            return try b.divide(b.matmul(weights, v, numerics: numerics), total)
+        }
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        let (q, k, v) = (inputs[0], inputs[1], inputs[2])
+        let rank = q.rank
+        let (l, e, s, ev) = (q.shape[rank - 2], q.shape[rank - 1], k.shape[rank - 2], v.shape[rank - 1])
+        let leading = Array(q.shape.dropLast(2))
+        guard l > 0, s > 0, e > 0, case .sequential = numerics.accumulation else {
+            let eager = EagerContext()
+            return try definition(eager, inputs.map(eager.constant)).tensor
+        }
+        let heads = Shape.count(leading)
+        let maskValues = mask == .none ? [] : inputs[3].doubles
+        let maskStrides = mask == .none ? [] : Shape.broadcastStrides(inputs[3].shape, to: leading + [l, s])
+        let fused = numerics.fusedMultiplyAdd
+        func run<T: FloatElement>(_ type: T.Type) -> [T] {
+            let (qs, ks, vs) = (q.values(T.self)!, k.values(T.self)!, v.values(T.self)!)
+            let maskT = mask == .additive ? maskValues.map { T($0) } : []
+            var (fill, zeroMasked): (T, Bool) = (0, false)
+            if case .keep(let f, let z) = mask { (fill, zeroMasked) = (T(f), z) }
+            let scaleT = scale.map { T($0) }
+            var out = [T](repeating: 0, count: heads * l * ev)
+            qs.withUnsafeBufferPointer { qp in
+                ks.withUnsafeBufferPointer { kp in
+                    vs.withUnsafeBufferPointer { vp in
+                        out.withUnsafeMutableBufferPointer { op in
+                            let (q0, k0, v0, o0) = (qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, op.baseAddress!)
+                            KernelThreads.forEach(heads) { head in
+                                var scores = [T](repeating: 0, count: l * s)
+                                var totals = [T](repeating: 0, count: l)
+                                scores.withUnsafeMutableBufferPointer { sp in
+                                    let sc = sp.baseAddress!
+                                    MatMulKernel.addProducts(a: q0 + head * l * e, aRows: e, aColumns: 1, b: k0 + head * s * e, bRows: 1, bColumns: e,
+                                                             c: sc, ldc: s, m: l, n: s, k: e, fused: fused)
+                                    // Mask offset of this head: the leading coordinates through the broadcast strides.
+                                    var maskBase = 0
+                                    if mask != .none {
+                                        var rest = head
+                                        for axis in stride(from: leading.count - 1, through: 0, by: -1) {
+                                            maskBase += (rest % leading[axis]) * maskStrides[axis]
+                                            rest /= leading[axis]
+                                        }
+                                    }
+                                    for i in 0..<l {
+                                        let row = sc + i * s
+                                        for j in 0..<s {
+                                            var x = row[j]
+                                            if let scaleT { x = x * scaleT }
+                                            switch mask {
+                                            case .none: break
+                                            case .additive: x = x + maskT[maskBase + i * maskStrides[rank - 2] + j * maskStrides[rank - 1]]
+                                            case .keep: if maskValues[maskBase + i * maskStrides[rank - 2] + j * maskStrides[rank - 1]] == 0 { x = fill }
+                                            }
+                                            if causal { x = x + (j > i ? -T.infinity : 0) }
+                                            row[j] = x
+                                        }
+                                        switch normalization {
+                                        case .softmaxFirst:
+                                            SoftmaxKernel.row(row, stride: 1, length: s, into: row, logarithm: false)
+                                            if zeroMasked {
+                                                for j in 0..<s where maskValues[maskBase + i * maskStrides[rank - 2] + j * maskStrides[rank - 1]] == 0 { row[j] = 0 }
+                                            }
+                                        case .afterProduct:
+                                            // max with NaN propagating (Reduce .max), exp(s − max), Σ from 0 in order.
+                                            var peak = row[0]
+                                            for j in 1..<s {
+                                                let x = row[j]
+                                                if x.isNaN || peak.isNaN { peak = .nan } else if x > peak { peak = x }
+                                            }
+                                            var total: T = 0
+                                            for j in 0..<s {
+                                                let w = T.exp(row[j] - peak)
+                                                row[j] = w
+                                                total += w
+                                            }
+                                            totals[i] = total
+                                        }
+                                    }
+                                    let outHead = o0 + head * l * ev
+                                    MatMulKernel.addProducts(a: UnsafePointer(sc), aRows: s, aColumns: 1, b: v0 + head * s * ev, bRows: ev, bColumns: 1,
+                                                             c: outHead, ldc: ev, m: l, n: ev, k: s, fused: fused)
+                                    if normalization == .afterProduct {
+                                        for i in 0..<l { for j in 0..<ev { outHead[i * ev + j] = outHead[i * ev + j] / totals[i] } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        let shape = leading + [l, ev]
+        switch q.dtype {
+        case .float32: return Tensor(shape: shape, values: run(Float.self))
+        case .float64: return Tensor(shape: shape, values: run(Double.self))
+        default: throw TensorError.unsupportedDType(op: name, dtype: q.dtype)
+        }
+    }
+}

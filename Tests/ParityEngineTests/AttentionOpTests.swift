@@ -1,0 +1,83 @@
+import Testing
+import ParityEngine
+import ParityTestSupport
+
+/// The one-head-at-a-time attention kernel computes exactly its definition; its gradient is the
+/// definition's.
+@Suite("Attention: fused heads against the definition")
+struct AttentionOpTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        let op: Attention
+        let mask: [Int]?
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "Keras: softmax first, scaled logits", op: Attention(scale: 0.125, normalization: .softmaxFirst), mask: nil),
+        Case(name: "Keras: softmax first, no scale", op: Attention(scale: nil, normalization: .softmaxFirst), mask: nil),
+        Case(name: "PyTorch: normalised after the product", op: Attention(scale: 0.35, normalization: .afterProduct), mask: nil),
+        Case(name: "PyTorch: causal", op: Attention(scale: 0.35, normalization: .afterProduct, causal: true), mask: nil),
+        Case(name: "PyTorch: additive mask, broadcast over heads", op: Attention(scale: 0.5, normalization: .afterProduct, mask: .additive),
+             mask: [2, 1, 7, 9]),
+        Case(name: "PyTorch: boolean mask with a fully masked row",
+             op: Attention(scale: 0.5, normalization: .afterProduct, mask: .keep(fill: -.infinity, zeroProbabilities: false)), mask: [7, 9]),
+        Case(name: "softmax first with a keep mask and causal",
+             op: Attention(scale: 1, normalization: .softmaxFirst, mask: .keep(fill: -.infinity, zeroProbabilities: false), causal: true),
+             mask: [1, 3, 7, 9]),
+        Case(name: "Keras dot_product_attention: masked logits −0.7·3.38953e38",
+             op: Attention(scale: 0.125, normalization: .softmaxFirst, mask: .keep(fill: 3.38953e38 * -0.7, zeroProbabilities: false)),
+             mask: [2, 1, 7, 9]),
+        Case(name: "Keras Softmax layer: masked logits −1e9, their probabilities 0",
+             op: Attention(scale: nil, normalization: .softmaxFirst, mask: .keep(fill: -1e9, zeroProbabilities: true)), mask: [2, 1, 7, 9]),
+    ]
+
+    static func inputs(_ row: Case, dtype: DType) -> [Tensor] {
+        var rng = SeededGenerator(seed: 5)
+        func uniform(_ shape: [Int]) -> Tensor { Tensor.uniform(shape, in: -2...2, generator: &rng).cast(to: dtype) }
+        var inputs = [uniform([2, 3, 7, 11]), uniform([2, 3, 9, 11]), uniform([2, 3, 9, 5])]
+        if let shape = row.mask {
+            if case .keep = row.op.mask {
+                var keep = (0..<Shape.count(shape)).map { Int64(($0 * 7) % 3 == 0 ? 0 : 1) }
+                for j in 0..<9 { keep[j] = 0 }  // the first query row sees no key
+                inputs.append(Tensor(shape: shape, int64: keep))
+            } else {
+                inputs.append(uniform(shape))
+            }
+        }
+        return inputs
+    }
+
+    static func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
+
+    @Test("forward: the definition's bits on every level, at 1 and 3 threads", arguments: cases)
+    func forward(_ row: Case) throws {
+        for dtype in [DType.float32, .float64] {
+            let inputs = Self.inputs(row, dtype: dtype)
+            let eager = EagerContext()
+            let expected = try row.op.definition(eager, inputs.map(eager.constant)).tensor
+            #expect(try row.op.outputType(inputs.map(TensorType.init(of:))) == TensorType(of: expected))
+            for level in InstructionSet.available {
+                for threads in [1, 3] {
+                    let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try row.op.forward(inputs) } }
+                    #expect(Self.bits(y) == Self.bits(expected), "\(level), \(threads) threads, \(dtype)")
+                }
+            }
+        }
+    }
+
+    /// Rows masked with −∞ have NaN gradients (as in the frameworks), which no equality can compare.
+    @Test("gradient: the definition's", arguments: cases.filter { $0.op.mask != .keep(fill: -.infinity, zeroProbabilities: false) })
+    func gradient(_ row: Case) throws {
+        let inputs = Self.inputs(row, dtype: .float64)
+        func gradients(_ fused: Bool) throws -> [Tensor] {
+            let tape = EagerContext(recording: true)
+            // q, k, v (and a float mask) are differentiated; a keep mask is an integer constant.
+            let leaves = inputs.filter(\.dtype.isFloatingPoint).map(tape.watch)
+            let all = leaves + inputs.filter { !$0.dtype.isFloatingPoint }.map(tape.constant)
+            let y = fused ? try tape.apply(row.op, all) : try row.op.definition(tape, all)
+            return try tape.gradients(of: tape.reduce(.sum, tape.unary(.square, y), axes: []), withRespectTo: leaves)
+        }
+        #expect(try gradients(true) == gradients(false))
+    }
+}

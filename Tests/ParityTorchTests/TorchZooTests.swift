@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import ParityFormats
+import ParityTestSupport
+import ParityTorch
+
+/// The committed subset of the PyTorch model zoo (`Tests/Fixtures/zoo/{torchvision,timm,transformers}/<name>/`,
+/// written by `scripts/zoo/export_torch.py --committed`): models built by the libraries' own code with
+/// random weights, exported with `torch.export.export` (no decompositions) and saved with
+/// `torch.export.save`, run against PyTorch's own float32 outputs with the measure of `parity zoo`:
+/// `max |Δ| ≤ 1e-5 · max(1, max |PyTorch|)` per output.
+@Suite("PyTorch model zoo subset")
+struct TorchZooTests {
+    static let root = Fixtures.root.appendingPathComponent("zoo")
+
+    static let cases: [String] = ["torchvision", "timm", "transformers"].flatMap { source in
+        let folder = root.appendingPathComponent(source)
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted().map { "\(source)/\($0)" }
+    }
+
+    @Test("torchvision, timm and transformers models match PyTorch within 1e-5", arguments: cases)
+    func model(_ name: String) throws {
+        let folder = Self.root.appendingPathComponent(name)
+        let program = try TorchProgram.load(folder.appendingPathComponent("model.pt2"))
+        let arrays = try NumpyArchive.read(contentsOf: folder.appendingPathComponent("input.npz"))
+        let inputs = try program.userInputs.map { input in
+            guard let entry = arrays.first(where: { $0.name == input.name }) else { throw FixtureError.malformed("input.npz has no \(input.name)") }
+            return try entry.record.toTensor()
+        }
+        let outputs = try program.run(inputs, mode: .eager, dtype: .float32)
+        let expected = try NumpyArchive.read(contentsOf: folder.appendingPathComponent("expected.npz"))
+        try #require(outputs.count == expected.count, "\(outputs.count) outputs, PyTorch \(expected.count)")
+        for (i, output) in outputs.enumerated() {
+            guard let entry = expected.first(where: { $0.name == "output\(i)" }) else { throw FixtureError.malformed("expected.npz has no output\(i)") }
+            let reference = try entry.record.toTensor()
+            try #require(output.shape == reference.shape, "output \(i): shape \(output.shape), PyTorch \(reference.shape)")
+            let scale = reference.doubles.reduce(1.0) { $1.isFinite ? max($0, abs($1)) : $0 }
+            let worst = zip(output.doubles, reference.doubles).reduce(0.0) { m, pair in
+                pair.0 == pair.1 || (pair.0.isNaN && pair.1.isNaN) ? m : max(m, abs(pair.0 - pair.1).isNaN ? .infinity : abs(pair.0 - pair.1))
+            }
+            #expect(worst <= 1e-5 * scale, "\(name) output \(i): max |Δ| \(worst), bound \(1e-5 * scale)")
+        }
+    }
+
+    @Test("the committed subset holds models of each PyTorch source")
+    func subset() {
+        for source in ["torchvision", "timm", "transformers"] {
+            #expect(Self.cases.contains { $0.hasPrefix(source + "/") }, "no \(source) model under Tests/Fixtures/zoo")
+        }
+    }
+}
