@@ -24,7 +24,8 @@ struct Compare: ParsableCommand {
         names the ones that explain it, with a fix. --json writes the report for machines; --html as one \
         self-contained page. Progress goes to stderr for models that take a while.
 
-        With --train-steps N (and --target), the forward comparison runs on the first batch in inference mode,         then both models train N steps from their own weights (optimizer and loss from --optimizer-a/-b and         --loss-a/-b, written as in the framework's Python, or a Keras file's compile_config), each in float32         and Float64. Every step compares the loss, each paired parameter's gradient and its value after the         step (a Keras variable against the PyTorch parameters of its faithful port), names the first step and         parameter where the runs part beyond float noise, and tests the training conventions that could         explain it (docs/training.md). Exit 1 when the training runs part.
+        With --train-steps N (and --target), the forward comparison runs on the first batch in inference mode,         then both models train N steps from their own weights (optimizer and loss from --optimizer-a/-b and         --loss-a/-b, written as in the framework's Python, or a Keras file's compile_config), each in float32         and Float64. Every step compares the loss, each paired parameter's gradient and its value after the         step (a Keras variable against the PyTorch parameters of its faithful port), names the first step and         parameter where the runs part beyond float noise, and tests the training conventions that could         explain it (docs/training.md). --html adds a plot of the parameters' error per step. Exit 1 when \
+        the training runs part.
         """
     )
 
@@ -95,7 +96,7 @@ struct Compare: ParsableCommand {
             report["training"] = try JSONSerialization.jsonObject(with: encoder.encode(training))
             try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
         }
-        if let html { try Data(forward.html().utf8).write(to: URL(fileURLWithPath: html)) }
+        if let html { try Data(forward.html(training: training).utf8).write(to: URL(fileURLWithPath: html)) }
         FileHandle.standardOutput.write(Data((forward.text(color: isatty(STDOUT_FILENO) == 1) + training.text()).utf8))
         if training.verdict == .mismatch || CompareExitCode.of(forward) != 0 { Foundation.exit(1) }
     }

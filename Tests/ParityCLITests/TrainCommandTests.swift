@@ -102,10 +102,15 @@ struct CompareTrainingCommandTests {
     @Test("Keras Adam() against torch.optim.Adam(): exit 1, the step and the causes, and a JSON report with train_steps")
     func defaultAdams() throws {
         let (folder, x, y) = try Self.data()
-        let report = folder.appendingPathComponent("r.json")
+        let report = folder.appendingPathComponent("r.json"), page = folder.appendingPathComponent("r.html")
         let result = try CommandTests.run(["compare", Self.pairs.appendingPathComponent("mlp.keras").path, Self.pairs.appendingPathComponent("mlp.pt2").path,
                                            "--input", x, "--target", y, "--train-steps", "3", "--batch-size", "4",
-                                           "--optimizer-b", "torch.optim.Adam(lr=0.001)", "--loss-b", "nn.MSELoss()", "--json", report.path])
+                                           "--optimizer-b", "torch.optim.Adam(lr=0.001)", "--loss-b", "nn.MSELoss()", "--json", report.path,
+                                           "--html", page.path])
+        let html = try String(contentsOf: page, encoding: .utf8)
+        #expect(html.contains("<section id=\"training\">"))
+        #expect(html.contains("<code>adam-epsilon</code>"))
+        #expect(html.components(separatedBy: "<svg").count == 3)
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stdout.contains("Training comparison: 3 steps, batches of 4"))
         #expect(result.stdout.contains("first parts at step 1"))

@@ -54,6 +54,21 @@ import Testing
         #expect(hyper.message.contains("epsilon 1e-07 (Keras) vs 1e-08 (PyTorch)"))
     }
 
+    @Test func pyTorchAsTheReference() throws {
+        // A is the PyTorch program, B the Keras model: the comparison still names Keras's variables, and the
+        // Keras side (B) is the one rerun with PyTorch's conventions.
+        let d = try Self.data()
+        let a = try ComparedModel.load(Fixtures.root.appendingPathComponent("train/compare/lstm.pt2").path)
+        let b = try ComparedModel.load(Fixtures.root.appendingPathComponent("train/compare/lstm.keras").path)
+        let setup = TrainingSetup(steps: 3, batchSize: 4, inputs: ModelInputs(try #require(d["x_seq"])), target: try #require(d["y"]),
+                                  optimizerA: try Optimizer.parse("SGD(lr=0.1)", framework: .pyTorch), lossA: try Loss.parse("MSELoss()"))
+        let c = try TrainingComparison.run(a, b, setup: setup).training
+        #expect(c.firstDivergence == .init(step: 1, name: "lstm/lstm_cell/bias", kind: .value), "\(c.text())")
+        #expect(Self.causes(c) == [.rnnBiasTrainedTwice])
+        #expect(c.explained == true)
+        #expect(c.pairing.hasPrefix("B's Keras variables"))
+    }
+
     @Test func faithfulAdamStillPartsOnEpsilonPlacement() throws {
         let c = try Self.compare("mlp", "mlp", optimizerB: "Adam(lr=0.001, eps=1e-7)", lossB: "MSELoss()")
         #expect(c.verdict == .mismatch)
@@ -75,6 +90,25 @@ import Testing
         let same = try Self.compare("mlp", "mlp", optimizerA: "AdamW(learning_rate=0.01, weight_decay=0.05)",
                                     optimizerB: "AdamW(lr=0.01, weight_decay=0.05, eps=1e-7)", lossB: "MSELoss()")
         #expect(Self.causes(same) == [.adamEpsilon])
+    }
+
+    @Test func rmspropDefaultsAndEpsilonPlacement() throws {
+        // Keras RMSprop(learning_rate=1e-3): ρ 0.9, ε 1e-7 inside the square root; PyTorch's: α 0.99, ε 1e-8 outside.
+        let defaults = try Self.compare("mlp", "mlp", optimizerA: "RMSprop(learning_rate=0.001)", optimizerB: "RMSprop(lr=0.001)", lossB: "MSELoss()")
+        #expect(Set(Self.causes(defaults)) == [.optimizerHyperparameter, .rmspropEpsilon], "\(defaults.text())")
+        let hyper = try #require(defaults.findings.first { $0.cause == .optimizerHyperparameter })
+        #expect(hyper.message.contains("rho 0.9 (Keras) vs 0.99 (PyTorch)"))
+        let matched = try Self.compare("mlp", "mlp", optimizerA: "RMSprop(learning_rate=0.001)", optimizerB: "RMSprop(lr=0.001, alpha=0.9, eps=1e-7)",
+                                       lossB: "MSELoss()")
+        #expect(Self.causes(matched) == [.rmspropEpsilon], "\(matched.text())")
+    }
+
+    @Test func perVariableAgainstGlobalClipping() throws {
+        // Keras clipnorm clips each variable's gradient; clip_grad_norm_ clips them together.
+        let c = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1, clipnorm=0.05)",
+                                 optimizerB: "SGD(lr=0.1) + clip_grad_norm_(max_norm=0.05)", lossB: "MSELoss()")
+        #expect(c.firstDivergence?.step == 1)
+        #expect(Self.causes(c).first == .gradientClipping, "\(c.text())")
     }
 
     @Test func batchNormDefaultsPartOnMomentumAndVariance() throws {

@@ -6,7 +6,9 @@ extension Comparison {
     /// tolerance and output check, a log-scale plot of the error per paired layer (``ErrorPlot``), the
     /// per-layer table, unpaired layers and the findings. Every string taken from the models (layer names,
     /// labels, messages) is HTML-escaped.
-    public func html() -> String {
+    /// - Parameter training: a training comparison of the same pair, shown after the findings
+    ///   (``TrainingComparison/htmlSection()``).
+    public func html(training: TrainingComparison? = nil) -> String {
         let title = "Parity compare: \(a) ↔ \(b)"
         return """
         <!DOCTYPE html>
@@ -34,6 +36,7 @@ extension Comparison {
         \(htmlLayerTable())
         \(htmlUnpaired())
         \(htmlFindings())
+        \(training?.htmlSection() ?? "")
         </body>
         </html>
 
