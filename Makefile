@@ -38,7 +38,7 @@ test: setup
 	swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
 	swift test -c release --skip-build --disable-xctest -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
 
-## Release-build benchmarks side by side with PyTorch (see bench/README.md).
+## Benchmarks of the README build beside PyTorch and Keras/TensorFlow (see docs/performance.md).
 bench: setup
 	bash bench/run.sh
 
