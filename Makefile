@@ -46,7 +46,7 @@ zoo: setup
 	nice -n 10 $(ZOO_PYTHON) scripts/zoo/export_torch.py
 	$(RELEASE_BIN)/parity zoo .zoo
 
-## Release-build benchmarks side by side with PyTorch (see bench/README.md).
+## Benchmarks of the README build beside PyTorch and Keras/TensorFlow (see docs/performance.md).
 bench: setup
 	bash bench/run.sh
 

@@ -1,9 +1,11 @@
+import RealModule
+
 /// The softmax of one row, exposed for fused kernels (attention) that must round exactly as
 /// ``Tensor/softmax(axis:logarithm:)`` does.
 public enum SoftmaxKernel {
     /// `exp(x − max) / Σ exp(x − max)` over `length` elements `stride` apart (a non-finite max shifts by
     /// 0), the sum sequential; or `x − max − log Σ` when `logarithm` is set. `out` may be `x`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func row<T: FloatElement>(_ x: UnsafePointer<T>, stride: Int, length: Int, into out: UnsafeMutablePointer<T>,
                                             logarithm: Bool) {
         var peak = -T.infinity

@@ -181,7 +181,9 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     /// Runs `body` with f as a closure chosen once (a tight loop per common case, no switch per
     /// element); the same per-element formula as ``apply(_:)``. For fused kernels that apply an
     /// activation inside their own loops.
-    @inline(__always)
+    /// Inlinable so that kernels in other modules (the fused recurrent step) get it specialised, not
+    /// generic arithmetic through protocol witnesses per element.
+    @inlinable @inline(__always)
     public func withKernel<T: FloatElement, R>(_ type: T.Type, _ body: ((T) -> T) -> R) -> R {
         switch self {
         case .relu: return body { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }
