@@ -10,7 +10,7 @@ RELEASE_BIN := .build/release
 TEST_SCRATCH := .build-tests
 PREFIX ?= $(HOME)/.local
 
-.PHONY: setup demo install test bench html-check
+.PHONY: setup demo install test example bench html-check
 
 ## Installs the system packages Parity builds against (HDF5 for Keras files), if missing.
 setup:
@@ -37,6 +37,12 @@ install: setup
 test: setup
 	swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
 	swift test -c release --skip-build --disable-xctest -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
+
+## Builds and runs examples/swift-package, an outside package using Parity's library products by path
+## (debug build in its own scratch path; exit 1 from the run is its verdict "mismatch" on the planted port).
+example: setup
+	swift build --package-path examples/swift-package --scratch-path .build-example
+	.build-example/debug/CompareModels; test $$? -eq 1
 
 ## Release-build benchmarks side by side with PyTorch (see bench/README.md).
 bench: setup
