@@ -10,7 +10,7 @@ RELEASE_BIN := .build/release
 TEST_SCRATCH := .build-tests
 PREFIX ?= $(HOME)/.local
 
-.PHONY: setup demo install test bench html-check zoo
+.PHONY: setup demo install test example bench html-check zoo
 
 ## Installs the system packages Parity builds against (HDF5 for Keras files), if missing.
 setup:
@@ -37,6 +37,12 @@ install: setup
 test: setup
 	swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
 	swift test -c release --skip-build --disable-xctest -Xswiftc -enable-testing --scratch-path $(TEST_SCRATCH)
+
+## Builds and runs examples/swift-package, an outside package using Parity's library products by path
+## (debug build in its own scratch path; exit 1 from the run is its verdict "mismatch" on the planted port).
+example: setup
+	swift build --package-path examples/swift-package --scratch-path .build-example
+	.build-example/debug/CompareModels; test $$? -eq 1
 
 ## Exports the model zoos into .zoo/ (skipping models already there; ZOO_PYTHON needs torch, torchvision,
 ## timm and transformers) and runs `parity zoo` on them: one line per model, then `N/M within 1e-5`.

@@ -17,7 +17,7 @@ struct ParityCommand: ParsableCommand {
 
         Exit codes: 0 success, 1 a comparison found a mismatch, 2 an error (message on stderr).
         """,
-        subcommands: [Demo.self, Run.self, Inspect.self, Compare.self, Convert.self, Train.self, Zoo.self, CheckKeras.self]
+        subcommands: [Demo.self, Run.self, Inspect.self, Compare.self, Convert.self, Train.self, Zoo.self, ConventionsCommand.self, CheckKeras.self]
     )
 
     static func main() {

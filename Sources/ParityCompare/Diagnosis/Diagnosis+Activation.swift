@@ -89,35 +89,9 @@ extension Diagnosis {
         }
     }
 
-    /// The Keras layer computing `f`, for a fix.
-    static func kerasActivationFix(_ f: UnaryFunction) -> String {
-        switch f {
-        case .leakyRelu(let slope): return "keras.layers.LeakyReLU(negative_slope=\(slope))"
-        case .elu(let alpha): return "keras.layers.ELU(alpha=\(alpha))"
-        case .relu: return "keras.layers.ReLU()"
-        case .clip(0, 6): return "keras.layers.ReLU(max_value=6)"
-        case .gelu(let approximate): return "keras.activations.gelu(x, approximate=\(approximate ? "True" : "False"))"
-        default: return "the Keras activation computing \(f)"
-        }
-    }
+    /// The Keras layer computing `f`, for a fix (``ActivationTable``).
+    static func kerasActivationFix(_ f: UnaryFunction) -> String { ActivationTable.kerasSpelling(f) ?? "the Keras activation computing \(f)" }
 
-    /// The PyTorch module computing `f`, for a fix.
-    static func torchActivation(_ f: UnaryFunction) -> String {
-        switch f {
-        case .leakyRelu(let slope): return "nn.LeakyReLU(negative_slope=\(slope))"
-        case .elu(let alpha): return "nn.ELU(alpha=\(alpha))"
-        case .relu: return "nn.ReLU()"
-        case .clip(0, 6), .relu6: return "nn.ReLU6()"
-        case .sigmoid: return "nn.Sigmoid()"
-        case .tanh: return "nn.Tanh()"
-        case .silu: return "nn.SiLU()"
-        case .selu: return "nn.SELU()"
-        case .hardSigmoid: return "nn.Hardsigmoid()"
-        case .hardSwish: return "nn.Hardswish()"
-        case .mish: return "nn.Mish()"
-        case .gelu(let approximate): return "nn.GELU(approximate=\"\(approximate ? "tanh" : "none")\")"
-        case .geluErfc: return "nn.GELU()"
-        default: return "the activation \(f)"
-        }
-    }
+    /// The PyTorch module computing `f`, for a fix (``ActivationTable``).
+    static func torchActivation(_ f: UnaryFunction) -> String { ActivationTable.torchModule(f) ?? "the activation \(f)" }
 }

@@ -21,7 +21,7 @@ extension Diagnosis {
     static func layerNormEpsilon(_ c: Context) throws -> [Hypothesis] {
         guard c.layer.className == "LayerNormalization", let epsilonA = c.layer.config["epsilon"]?.double else { return [] }
         let node = c.node("layer_norm")
-        let epsilonB = float(node, "eps") ?? 1e-5
+        let epsilonB = float(node, "eps") ?? LayerNorm.pyTorchEpsilon
         guard epsilonB != epsilonA else { return [] }
         let shape = c.inputs[0].shape.last.map { "\($0)" } ?? "..."
         return [Hypothesis(cause: .layerNormEpsilon, a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),

@@ -1,3 +1,4 @@
+import Foundation
 import ParityKeras
 import ParityTorch
 
@@ -176,6 +177,13 @@ enum ActivationLayers: KerasToTorchFamily {
         return name == "linear" ? nil : name
     }
 
+    /// Comments written next to the converted call, by Keras activation name.
+    static let notes = [
+        "hard_sigmoid": "Keras 3 hard_sigmoid is relu6(x + 3) / 6, as PyTorch's",
+        "leaky_relu": "keras.activations.leaky_relu's slope (PyTorch's default is 0.01)",
+        "soft_shrink": "Keras soft_shrink threshold 0.5", "hard_shrink": "Keras hard_shrink threshold 0.5",
+    ]
+
     /// `x` after Keras activation `name` (elementwise ones keep the layout; softmax runs along where
     /// Keras's last axis is held).
     static func apply(_ c: LayerConversion, _ x: TorchValue, named name: String?) throws -> TorchValue {
@@ -186,40 +194,24 @@ enum ActivationLayers: KerasToTorchFamily {
             c.apply(python, target, input + extra, perm: x.perm, comment: comment)
         }
         switch name {
-        case "relu": return call("F.relu(\(s))", "aten.relu.default")
-        case "sigmoid": return call("torch.sigmoid(\(s))", "aten.sigmoid.default")
-        case "tanh": return call("torch.tanh(\(s))", "aten.tanh.default")
         case "softmax", "log_softmax":
             let dim = dimension(x, x.rank - 1)
             let target = name == "softmax" ? "aten.softmax.int" : "aten.log_softmax.int"
             return call("F.\(name)(\(s), dim=\(dim))", target, [("dim", .int(dim))], comment: dim == -1 ? nil : "Keras's last axis is dim \(dim) here")
         case "gelu":
             return call("F.gelu(\(s))", "aten.gelu.default", [("approximate", .string("none"))], comment: "Keras 'gelu' is exact (erf), as approximate='none'")
-        case "silu", "swish": return call("F.silu(\(s))", "aten.silu.default")
-        case "elu": return call("F.elu(\(s))", "aten.elu.default", [("alpha", .float(1))])
-        case "selu": return call("F.selu(\(s))", "aten.selu.default")
-        case "celu": return call("F.celu(\(s))", "aten.celu.default", [("alpha", .float(1))])
         case "softplus":
             return call("F.softplus(\(s))", "aten.softplus.default", [("beta", .float(1)), ("threshold", .float(20))],
                         comment: "PyTorch returns x above 20, where log1p(exp(x)) − x < 2.1e-9")
-        case "relu6": return call("F.relu6(\(s))", "aten.hardtanh.default", [("min_val", .float(0)), ("max_val", .float(6))])
-        case "hard_sigmoid":
-            return call("F.hardsigmoid(\(s))", "aten.hardsigmoid.default", comment: "Keras 3 hard_sigmoid is relu6(x + 3) / 6, as PyTorch's")
-        case "hard_silu", "hard_swish": return call("F.hardswish(\(s))", "aten.hardswish.default")
-        case "leaky_relu":
-            return call("F.leaky_relu(\(s), negative_slope=0.2)", "aten.leaky_relu.default", [("negative_slope", .float(0.2))],
-                        comment: "keras.activations.leaky_relu's slope (PyTorch's default is 0.01)")
-        case "hard_tanh": return call("F.hardtanh(\(s))", "aten.hardtanh.default", [("min_val", .float(-1)), ("max_val", .float(1))])
-        case "mish": return call("F.mish(\(s))", "aten.mish.default")
-        case "exponential": return call("torch.exp(\(s))", "aten.exp.default")
-        case "log_sigmoid": return call("F.logsigmoid(\(s))", "aten.log_sigmoid.default")
-        case "soft_shrink", "hard_shrink":
-            let function = name == "soft_shrink" ? "softshrink" : "hardshrink"
-            return call("F.\(function)(\(s), 0.5)", "aten.\(function).default", [("lambd", .float(0.5))], comment: "Keras \(name) threshold 0.5")
         case "softsign", "tanh_shrink", "squareplus", "sparse_plus", "sparse_sigmoid":
             return composite(c, x, name)
         default:
-            throw c.refuse("activation", name, "no converter for this activation")
+            // The rest: PyTorch's operator with Keras's constants, as the activation table spells it.
+            guard let entry = ActivationTable.keras(name), entry.difference == nil, let target = entry.aten, let python = entry.functional else {
+                throw c.refuse("activation", name, "no converter for this activation")
+            }
+            return call(python.replacingOccurrences(of: "(x", with: "(\(s)"), target, entry.atenArguments.map { ($0.name, .float($0.value)) },
+                        comment: notes[entry.keras])
         }
     }
 }

@@ -63,7 +63,7 @@ enum NormalizationLayers: KerasToTorchFamily {
         let x = c.kerasInput()
         var options = [shape.count == 1 ? "\(shape[0])" : Py.tuple(shape), "eps=\(Py.float(epsilon))"]
         if !scale && !center { options.append("elementwise_affine=False") } else if !center { options.append("bias=False") }
-        let module = c.submodule("nn.LayerNorm(\(options.joined(separator: ", ")))", comment: epsilon == 1e-5 ? nil : "Keras epsilon \(Py.float(epsilon)) (PyTorch's default is 1e-05)")
+        let module = c.submodule("nn.LayerNorm(\(options.joined(separator: ", ")))", comment: epsilon == LayerNorm.pyTorchEpsilon ? nil : "Keras epsilon \(Py.float(epsilon)) (PyTorch's default is \(Py.float(LayerNorm.pyTorchEpsilon)))")
         var weight = TorchArgument.none, bias = TorchArgument.none
         if scale || center {
             weight = .tensor(scale ? c.parameter("weight", w[0], from: "gamma", kerasShape: w[0].shape, transform: "as is")

@@ -19,12 +19,6 @@ enum ActivationOps: TorchToKerasFamily {
         "aten.softmax.int", "aten._softmax.default", "aten.log_softmax.int", "aten._log_softmax.default",
     ]
 
-    static let functions: [String: String] = [
-        "aten.relu.default": "relu", "aten.gelu.default": "gelu", "aten.silu.default": "silu", "aten.sigmoid.default": "sigmoid",
-        "aten.tanh.default": "tanh", "aten.selu.default": "selu", "aten.hardsigmoid.default": "hard_sigmoid",
-        "aten.hardswish.default": "hard_silu", "aten.mish.default": "mish", "aten.softplus.default": "softplus",
-    ]
-
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
         switch c.target {
         case "aten.softmax.int", "aten._softmax.default": return [.value(try softmax(c))]
@@ -72,7 +66,8 @@ enum ActivationOps: TorchToKerasFamily {
             return ("Activation", ["activation": .string("hard_tanh")])
         default: break
         }
-        return ("Activation", ["activation": .string(functions[c.target]!)])
+        guard let name = ActivationTable.kerasName(forATen: c.target) else { throw c.refuse("no Keras activation in the activation table") }
+        return ("Activation", ["activation": .string(name)])
     }
 
     static func softmax(_ c: NodeConversion) throws -> KerasValue {

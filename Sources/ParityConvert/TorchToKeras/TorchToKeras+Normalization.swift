@@ -54,7 +54,7 @@ enum NormalizationOps: TorchToKerasFamily {
         if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
         let axes = Array((x.rank - count)..<x.rank)
         return try c.layer("LayerNormalization", [
-            "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .double(try c.double("eps", default: 1e-5)),
+            "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .double(try c.double("eps", default: LayerNorm.pyTorchEpsilon)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil), "rms_scaling": .bool(false),
         ], inputs: [x], weights: weights, perm: x.perm)[0]
     }

@@ -44,25 +44,19 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// An array of integers (each as ``int``), `nil` when any item is not one.
-    public var ints: [Int]? {
-        guard let a = array else { return nil }
-        var values: [Int] = []
-        values.reserveCapacity(a.count)
-        for item in a {
-            guard let i = item.int else { return nil }
-            values.append(i)
-        }
-        return values
-    }
+    public var ints: [Int]? { items(\.int) }
 
     /// An array of numbers (each as ``double``), `nil` when any item is not one.
-    public var doubles: [Double]? {
+    public var doubles: [Double]? { items(\.double) }
+
+    /// Each item of an array read by `read`, `nil` when this is not an array or an item does not read.
+    private func items<T>(_ read: (JSONValue) -> T?) -> [T]? {
         guard let a = array else { return nil }
-        var values: [Double] = []
+        var values: [T] = []
         values.reserveCapacity(a.count)
         for item in a {
-            guard let d = item.double else { return nil }
-            values.append(d)
+            guard let value = read(item) else { return nil }
+            values.append(value)
         }
         return values
     }

@@ -96,39 +96,12 @@ public struct KerasLayerConfig: Sendable {
         return try KerasLayerConfig.activation(named: name, layer: self.name, constants: constants)
     }
 
+    /// The activation Keras names `name`, from ``ActivationTable`` (`linear` is none).
     public static func activation(named name: String, layer: String, constants: KerasConstants = .tensorFlow) throws -> Activation? {
-        switch name {
-        case "linear": return nil
-        case "relu": return .unary(.relu)
-        case "relu6": return .unary(.relu6)
-        case "sigmoid": return .unary(.sigmoid)
-        case "tanh": return .unary(.tanh)
-        case "softmax": return .softmax(axis: -1)
-        case "log_softmax": return .logSoftmax(axis: -1)
-        case "elu": return .unary(.elu(alpha: 1))
-        case "selu": return .unary(.selu)
-        case "softplus": return .unary(.softplus(beta: 1, threshold: .infinity))
-        case "softsign": return .unary(.softsign)
-        case "silu", "swish": return .unary(.silu)
-        // TensorFlow's exact gelu, 0.5·x·erfc(−x·c) with c = 1/√2 rounded through Float32
-        // (`math_ops.cast(0.7071067811865476, dtype)` in tensorflow/python/ops/nn_ops.py).
-        case "gelu": return .unary(.geluErfc(scale: constant(0.7071067811865476, constants)))
-        case "hard_sigmoid": return .unary(.hardSigmoid)
-        case "hard_silu", "hard_swish": return .unary(.hardSwish)
-        // tf.nn.leaky_relu takes alpha as a Float32 op attribute: rounded to Float32 even in Float64.
-        case "leaky_relu": return .unary(.leakyRelu(slope: constant(0.2, constants)))
-        case "hard_tanh": return .unary(.clip(lower: -1, upper: 1))
-        case "celu": return .unary(.celu(alpha: 1))
-        case "log_sigmoid": return .unary(.logSigmoid)
-        case "mish": return .unary(.mish)
-        case "tanh_shrink": return .unary(.tanhShrink)
-        case "soft_shrink": return .unary(.softShrink(threshold: 0.5))
-        case "hard_shrink": return .unary(.hardShrink(threshold: 0.5))
-        case "squareplus": return .unary(.squareplus(b: 4))
-        case "sparse_plus": return .unary(.sparsePlus)
-        case "sparse_sigmoid": return .unary(.sparseSigmoid)
-        case "exponential": return .unary(.exp)
-        default: throw KerasError.unsupportedSetting(layer: layer, key: "activation", value: name)
+        if name == "linear" { return nil }
+        guard let entry = ActivationTable.keras(name) else {
+            throw KerasError.unsupportedSetting(layer: layer, key: "activation", value: name)
         }
+        return constants == .tensorFlow ? entry.tensorFlow : entry.exact
     }
 }

@@ -52,7 +52,7 @@ enum NormalizationOps: ATenFamily {
             guard let mean = try c.optionalTensor("running_mean"), let variance = try c.optionalTensor("running_var") else {
                 throw c.unsupported("batch_norm without running statistics uses batch statistics, which is not mapped")
             }
-            let eps = try c.double("eps", default: 1e-5)
+            let eps = try c.double("eps", default: BatchNorm.pyTorchEpsilon)
             let invstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x))))
             let alpha = try c.optionalTensor("weight").map { try b.multiply(invstd, $0) } ?? invstd
             let shift = try b.multiply(mean, alpha)
@@ -92,7 +92,7 @@ enum NormalizationOps: ATenFamily {
                 throw c.fail("normalized_shape", "\(normalized) is not the trailing shape of \(shape)")
             }
             let axes = Array((shape.count - normalized.count)..<shape.count)
-            let eps = try c.double("eps", default: 1e-5)
+            let eps = try c.double("eps", default: LayerNorm.pyTorchEpsilon)
             let (centred, rstd, mean) = try moments(b, x, axes: axes, eps: eps)
             var y = try b.multiply(centred, rstd)
             if let gamma = try c.optionalTensor("weight") { y = try b.multiply(y, gamma) }
