@@ -119,6 +119,20 @@ struct TorchToKerasTests {
         #expect("\(error)".hasPrefix("node '\(node)' (\(target)) in module '\(modulePath.isEmpty ? "<root>" : modulePath)' (\(moduleClass)) cannot be converted to Keras: "))
     }
 
+    @Test("a node no layer computes becomes a Keras operation node, written as Keras 3 saves one")
+    func operationNodes() throws {
+        let model = try TorchToKeras.convert(TorchProgramCase.get("example_attention_block_faithful").program(), name: "attention").model
+        let entries = model.config["config"]?["layers"]?.array ?? []
+        let matmul = try #require(entries.first { $0["class_name"]?.string == "Matmul" }, "no Matmul node in \(entries.compactMap { $0["class_name"]?.string })")
+        #expect(matmul["module"]?.string == "keras.src.ops.numpy" && matmul["registered_name"]?.string == "Matmul")
+        #expect(matmul["config"]?["trainable"] == nil && matmul["config"]?["dtype"] == nil, "an operation's config holds its constructor arguments only")
+        let args = matmul["inbound_nodes"]?.array?.first?["args"]?.array ?? []
+        #expect(args.count == 2 && args.allSatisfy { $0["class_name"]?.string == "__keras_tensor__" })
+        // Listed as Keras's map_graph orders them: every layer after the layers it reads.
+        let position = Dictionary(uniqueKeysWithValues: model.layers.enumerated().map { ($1.name, $0) })
+        for layer in model.layers { #expect(layer.inputs.allSatisfy { position[$0.layer]! < position[layer.name]! }) }
+    }
+
     @Test("conventions carried over as values: epsilon, momentum, slope, axis, padding, gate order")
     func conventions() throws {
         let cnn = try TorchToKeras.convert(TorchProgramCase.get("keras_cnn").program(), name: "cnn").model

@@ -51,6 +51,9 @@ def main():
     parser.add_argument("--timeout", type=int, default=1800)
     args = parser.parse_args()
     import keras
+    # Keras rebuilds a functional config recursively; the deepest converted graphs (EfficientNetV2-L)
+    # exceed Python's default limit of 1000 frames.
+    sys.setrecursionlimit(20000)
 
     root = os.path.join(args.zoo, args.source)
     names = sorted(n for n in os.listdir(root) if os.path.exists(os.path.join(root, n, "model.pt2")))

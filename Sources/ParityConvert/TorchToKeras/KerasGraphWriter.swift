@@ -117,6 +117,8 @@ struct NodeConversion {
 
     /// The operator converted: the node's, or the functional form of an in-place one (`relu_` → `relu`).
     var target: String
+    /// Values computed from weights and constants alone, folded while converting (``TorchToKeras/folding(_:)``).
+    var folded: [String: Tensor] = [:]
 
     /// The base name of this node's layers: its module path (`block.conv` → `block_conv`), the node's
     /// name for nodes called at the root.
@@ -170,6 +172,7 @@ struct NodeConversion {
     }
 
     func weight(named n: String, argument: String) throws -> (key: String, tensor: Tensor) {
+        if let tensor = folded[n] { return (n, tensor.dtype.isFloatingPoint ? tensor.cast(to: .float32) : tensor) }
         guard let key = weightNames[n], let tensor = program.weights[key] ?? program.constants[key] else {
             throw refuse("'\(argument)' is computed in the graph, not a stored weight: a Keras layer holds its weights as variables")
         }

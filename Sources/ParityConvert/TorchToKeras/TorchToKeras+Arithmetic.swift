@@ -80,6 +80,19 @@ enum ArithmeticOps: TorchToKerasFamily {
     }
 
     static func concatenate(_ c: NodeConversion) throws -> KerasValue {
+        guard case .tensors(let names)? = c.node.argument("tensors") else { throw c.refuse("argument 'tensors' is not a list of tensors") }
+        let activations = names.compactMap { n -> KerasValue? in if case .value(let v)? = c.operand(named: n) { return v } else { return nil } }
+        if activations.count < names.count, let first = activations.first {
+            // Stored or folded tensors among activations (a class token): the `concatenate` operation
+            // with the constants written in the activations' layout.
+            let dim = try c.dim(c.int("dim", default: 0), rank: first.rank)
+            let arguments = try names.map { n -> OperationArgument in
+                if case .value(let v)? = c.operand(named: n) { return .value(c.arrange(v, as: first.perm)) }
+                return try c.constantArgument(c.weight(named: n, argument: "tensors").tensor, perm: first.perm)
+            }
+            return try c.operation("Concatenate", ["axis": .int(first.position(of: dim))], arguments: [.list(arguments)],
+                                   perm: first.perm, shape: try c.outputShape(), dtype: first.dtype)
+        }
         let xs = try c.values("tensors")
         guard let first = xs.first else { throw c.refuse("concatenation of no tensors") }
         if xs.count == 1 { return first }

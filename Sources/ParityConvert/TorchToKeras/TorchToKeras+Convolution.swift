@@ -9,8 +9,9 @@ import ParityTorch
 /// Padding: none → `valid`; `same`, or a symmetric `p` with stride 1 and `2p = d·(k−1)` → `same` (for
 /// stride 1 TensorFlow's split equals PyTorch's); any other padding → an explicit ZeroPadding layer
 /// and `valid`, which never depends on the input size. `aten.pad` with zeros over spatial axes →
-/// ZeroPadding (`F.pad`'s `(left, right, top, bottom)`, last axis first, to Keras's per-axis pairs).
-/// Refused: strides > 1 with dilation > 1 (Keras refuses the pair), other pad modes and values.
+/// ZeroPadding (`F.pad`'s `(left, right, top, bottom)`, last axis first, to Keras's per-axis pairs);
+/// other values, axes or `reflect` → the `pad` operation.
+/// Refused: strides > 1 with dilation > 1 (Keras refuses the pair), `replicate` and `circular` pads.
 enum ConvolutionOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.conv1d.default", "aten.conv2d.default", "aten.conv3d.default", "aten.conv2d.padding", "aten.convolution.default", "aten.pad.default",
@@ -89,11 +90,17 @@ enum ConvolutionOps: TorchToKerasFamily {
     static func pad(_ c: NodeConversion) throws -> KerasValue {
         var x = try c.value("self")
         let pad = try c.ints("pad")
-        if case .string(let mode)? = c.node.argument("mode"), mode != "constant" { throw c.refuse("mode='\(mode)': Keras pads with zeros only") }
-        if let value = try c.optionalDouble("value"), value != 0 { throw c.refuse("value=\(value): Keras's ZeroPadding pads with zeros") }
+        let mode: String
+        if case .string(let m)? = c.node.argument("mode") { mode = m } else { mode = "constant" }
+        let value = try c.optionalDouble("value") ?? 0
         let n = x.rank - 2
-        guard (1...3).contains(n), pad.count % 2 == 0, pad.count / 2 <= n, pad.allSatisfy({ $0 >= 0 }) else {
-            throw c.refuse("pad \(pad) on \(x.torchShape): Keras's ZeroPadding pads the spatial axes of an (N, C, spatial…) tensor by non-negative amounts")
+        guard mode == "constant", value == 0, (1...3).contains(n), pad.count % 2 == 0, pad.count / 2 <= n, pad.allSatisfy({ $0 >= 0 }) else {
+            // Any other constant, mode or axis: the `pad` operation (NumPy's reflect is PyTorch's).
+            guard ["constant", "reflect"].contains(mode) else { throw c.refuse("mode='\(mode)': Keras's pad runs constant, reflect and symmetric only") }
+            guard pad.count % 2 == 0, pad.count / 2 <= x.rank, pad.allSatisfy({ $0 >= 0 }) else {
+                throw c.refuse("pad \(pad) on \(x.torchShape): one non-negative (before, after) pair per trailing axis")
+            }
+            return try OperationNodes.padded(c, x, widths: OperationNodes.widths(pad, rank: x.rank), value: value, mode: mode)
         }
         var before = Array(repeating: 0, count: n), after = Array(repeating: 0, count: n)
         for pair in 0..<(pad.count / 2) {

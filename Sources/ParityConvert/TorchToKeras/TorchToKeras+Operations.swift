@@ -21,7 +21,10 @@ import ParityTorch
 ///   accumulates the same products in another order, within float32 rounding);
 /// - `index_select` → `Take`, `gather` → `TakeAlongAxis`; `celu` → `Celu`; `prelu` → `Where(x > 0, x,
 ///   weight·x)`;
-/// - `expand` → `BroadcastTo`, `repeat` → `Tile`, `roll` → `Roll`, `stack` → `Stack`, `clamp` → `Clip`.
+/// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` (2-norm,
+///   one dim) → `Norm`, `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
+///   → `Add(Matmul)`;
+/// - `expand` / `expand_as` → `BroadcastTo`, `repeat` → `Tile`, `roll` → `Roll`, `stack` → `Stack`, `clamp` → `Clip`.
 ///
 /// A stored tensor (parameter, buffer, lifted constant) read by such a node is written into the config
 /// as a `__numpy__` constant, as Keras saves a NumPy array passed to an op: exact, not trainable.
@@ -36,10 +39,10 @@ enum OperationNodes: TorchToKerasFamily {
     static let targets: Set<String> = Set(reductions.keys).union(comparisons.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] }).union([
         "aten.matmul.default", "aten.bmm.default", "aten.mm.default", "aten.slice.Tensor", "aten.constant_pad_nd.default",
         "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.type_as.default", "aten.where.self",
-        "aten.expand.default", "aten.repeat.default", "aten.roll.default", "aten.stack.default", "aten.clamp.default",
+        "aten.expand.default", "aten.expand_as.default", "aten.repeat.default", "aten.roll.default", "aten.stack.default", "aten.clamp.default",
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
-        "aten.gather.default",
+        "aten.gather.default", "aten.einsum.default", "aten.linalg_vector_norm.default", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
     ])
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -53,6 +56,41 @@ enum OperationNodes: TorchToKerasFamily {
             return [.value(try c.operation("Matmul", arguments: [a.inTorchOrder(c), b.inTorchOrder(c)]))]
         case "aten.slice.Tensor": return [.value(try slice(c))]
         case "aten.scaled_dot_product_attention.default": return [.value(try attention(c))]
+        case "aten.einsum.default":
+            guard case .string(let equation)? = c.node.argument("equation"), case .tensors(let names)? = c.node.argument("tensors") else {
+                throw c.refuse("expects an equation and a list of tensors")
+            }
+            let operands = try names.map { n -> OperationArgument in
+                if case .value(let v)? = c.operand(named: n) { return .value(c.inTorchOrder(v)) }
+                return .constant(NodeConversion.numpy(try c.weight(named: n, argument: "tensors").tensor))
+            }
+            return [.value(try c.operation("Einsum", ["subscripts": .string(try subscripts(c, equation))], arguments: operands))]
+        case "aten.linalg_vector_norm.default":
+            let x = try c.value("self")
+            let dims = try c.ints("dim", default: []).map { try c.dim($0, rank: x.rank) }
+            guard dims.count == 1, try c.double("ord", default: 2) == 2 else { throw c.refuse("a vector norm other than the 2-norm over one dim") }
+            if case .scalarType? = c.node.argument("dtype") { throw c.refuse("a norm with a dtype argument") }
+            let keep = try c.bool("keepdim", default: false)
+            let perm = keep ? x.perm : x.perm.filter { $0 != dims[0] }.map { $0 > dims[0] ? $0 - 1 : $0 }
+            return [.value(try c.operation("Norm", module: "linalg", ["ord": .int(2), "axis": .int(x.position(of: dims[0])), "keepdims": .bool(keep)],
+                                           arguments: [.value(x)], perm: perm))]
+        case "aten.clamp_min.default", "aten.clamp_max.default":
+            let x = try c.value("self")
+            let bound = try c.double(c.target == "aten.clamp_min.default" ? "min" : "max")
+            return [.value(try c.operation("Clip", ["x_min": .double(c.target == "aten.clamp_min.default" ? bound : -.infinity),
+                                                    "x_max": .double(c.target == "aten.clamp_max.default" ? bound : .infinity)],
+                                           arguments: [.value(x)], perm: x.perm))]
+        case "aten.pow.Tensor_Scalar":
+            let x = try c.value("self")
+            return [.value(try c.operation("Power", arguments: [.value(x), try c.operationArgument("exponent")], perm: x.perm, dtype: try c.outputDType()))]
+        case "aten.sum.default":
+            let x = try c.value("self")
+            return [.value(try c.operation("Sum", ["axis": .null, "keepdims": .bool(false)], arguments: [.value(x)], perm: [], dtype: try c.outputDType()))]
+        case "aten.addmm.default":
+            guard try c.double("beta", default: 1) == 1, try c.double("alpha", default: 1) == 1 else { throw c.refuse("addmm with beta or alpha ≠ 1") }
+            let a = try c.operationArgument("mat1").inTorchOrder(c), b = try c.operationArgument("mat2").inTorchOrder(c)
+            let product = try c.operation("Matmul", arguments: [a, b])
+            return [.value(try c.operation("Add", arguments: [.value(product), try c.operationArgument("self").inTorchOrder(c)]))]
         case "aten.celu.default":
             let x = try c.value("self")
             return [.value(try c.operation("Celu", module: "nn", ["alpha": .double(try c.double("alpha", default: 1))], arguments: [.value(x)], perm: x.perm))]
@@ -75,7 +113,7 @@ enum OperationNodes: TorchToKerasFamily {
         case "aten.where.self":
             let arguments = try ["condition", "self", "other"].map { try c.operationArgument($0).inTorchOrder(c) }
             return [.value(try c.operation("Where", arguments: arguments, dtype: try c.outputDType()))]
-        case "aten.expand.default":
+        case "aten.expand.default", "aten.expand_as.default":
             let x = try c.operationArgument("self").inTorchOrder(c)
             let shape = try c.outputShape()
             return [.value(try c.operation("BroadcastTo", ["shape": .ints(shape)], arguments: [x], dtype: try c.outputDType()))]
@@ -138,6 +176,24 @@ enum OperationNodes: TorchToKerasFamily {
         }
         let weights = try c.operation("Softmax", module: "nn", ["axis": .int(-1)], arguments: [.value(scores)], shape: scoreShape)
         return try c.operation("Matmul", arguments: [.value(weights), .value(v)])
+    }
+
+    /// PyTorch's einsum equation as Keras 3.15.1 runs it on TensorFlow: no spaces (PyTorch allows
+    /// `"b h i d, b h j d -> b h i j"`) and lowercase letters only (Keras's TensorFlow einsum fails on
+    /// uppercase subscripts), each letter renamed consistently in order of first use.
+    static func subscripts(_ c: NodeConversion, _ equation: String) throws -> String {
+        var names: [Character: Character] = [:]
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        var result = ""
+        for ch in equation where !ch.isWhitespace {
+            guard ch.isLetter else { result.append(ch); continue }
+            if names[ch] == nil {
+                guard names.count < letters.count else { throw c.refuse("an einsum with more than 26 subscripts") }
+                names[ch] = letters[names.count]
+            }
+            result.append(names[ch]!)
+        }
+        return result
     }
 
     static func reduction(_ c: NodeConversion, _ className: String) throws -> KerasValue {
@@ -236,12 +292,13 @@ enum OperationNodes: TorchToKerasFamily {
     }
 
     /// `Pad` with `widths` (per PyTorch axis) at their Keras positions, filling with `value`.
-    static func padded(_ c: NodeConversion, _ x: KerasValue, widths: [(Int, Int)], value: Double, name: String? = nil) throws -> KerasValue {
+    static func padded(_ c: NodeConversion, _ x: KerasValue, widths: [(Int, Int)], value: Double, mode: String = "constant") throws -> KerasValue {
         let keras = x.perm.map { widths[$0] }
         var shape = x.torchShape
         for (axis, pair) in widths.enumerated() { shape[axis] += pair.0 + pair.1 }
-        return try c.operation("Pad", ["pad_width": .array(keras.map { .ints([$0.0, $0.1]) }), "mode": .string("constant")],
-                               arguments: [.value(x)], keywords: ["constant_values": .double(value)], perm: x.perm, shape: shape, dtype: x.dtype)
+        return try c.operation("Pad", ["pad_width": .array(keras.map { .ints([$0.0, $0.1]) }), "mode": .string(mode)],
+                               arguments: [.value(x)], keywords: mode == "constant" ? ["constant_values": .double(value)] : [:],
+                               perm: x.perm, shape: shape, dtype: x.dtype)
     }
 
     static func cast(_ c: NodeConversion) throws -> KerasValue {
@@ -273,6 +330,14 @@ extension NodeConversion {
         case .bool(let b)?: return .constant(.bool(b))
         default: throw refuse("argument '\(argument)' is neither a tensor nor a number")
         }
+    }
+
+    /// A stored or folded tensor read where activations are held as `perm` (broadcast against a
+    /// value of that rank: leading axes added, then permuted into the Keras layout).
+    func constantArgument(_ tensor: Tensor, perm: [Int]) throws -> OperationArgument {
+        guard tensor.rank <= perm.count else { throw refuse("a constant of rank \(tensor.rank) against a value of rank \(perm.count)") }
+        let full = try tensor.reshaped(Array(repeating: 1, count: perm.count - tensor.rank) + tensor.shape)
+        return .constant(Self.numpy(perm == Array(0..<perm.count) ? full : try full.permuted(perm)))
     }
 
     /// A tensor as Keras saves a NumPy array argument: `{"class_name": "__numpy__", "config": {"value", "dtype"}}`.

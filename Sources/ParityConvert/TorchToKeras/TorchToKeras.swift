@@ -68,9 +68,20 @@ public enum TorchToKeras {
             }
         }
         let nodes = program.graph.nodes
+        var (constant, writes, stale) = Self.constantNodes(program)
+        var folded = constant.isEmpty ? [:] : try Self.folding(program, nodes: constant)
+        for write in writes {
+            guard let base = folded[write.base], let value = folded[write.node] else { stale.insert(write.base); continue }
+            folded[write.base] = try Self.written(base, views: write.views, value: value)
+        }
         for (index, node) in nodes.enumerated() {
             let functional = Self.functionalForm(of: node.target)
-            let c = NodeConversion(writer: writer, node: node, program: program, env: env, weightNames: weights, target: functional ?? node.target)
+            let c = NodeConversion(writer: writer, node: node, program: program, env: env, weightNames: weights, target: functional ?? node.target,
+                                   folded: folded)
+            if constant.contains(node.name) { continue }
+            if let read = node.arguments.flatMap(\.value.tensorNames).first(where: stale.contains) {
+                throw c.refuse("reads '\(read)', a constant written in place by an earlier node; the folded value would miss the write")
+            }
             guard let family = family(for: c.target) else {
                 throw c.refuse("no Keras layer or operation computes \(node.target) exactly (the \(supportedTargets.count) operators that convert are listed in TorchToKeras.supportedTargets)")
             }
@@ -103,6 +114,100 @@ extension TorchToKeras {
         guard parts.count == 3, parts[1].hasSuffix("_"), !parts[1].hasPrefix("_") else { return nil }
         let functional = "\(parts[0]).\(parts[1].dropLast()).\(parts[2])"
         return family(for: functional) == nil ? nil : functional
+    }
+
+    /// A folded node writing in place into a constant, through a chain of `slice` / `select` views of it.
+    struct ConstantWrite {
+        var base: String
+        var views: [TorchNode]
+        var node: String
+    }
+
+    /// The nodes computed from weights, constants and nothing else (index tables, attention masks,
+    /// `arange`), which become constants of the Keras model; the in-place writes among them into a
+    /// constant through `slice`/`select` views (replayed on the folded base, Swin V2's
+    /// `qkv_bias[n:2n].zero_()`); and the values written in place otherwise (through other views),
+    /// which an activation must not read. `aten.zeros` stays a node: it is a recurrent layer's
+    /// initial state.
+    static func constantNodes(_ program: TorchProgram) -> (nodes: Set<String>, writes: [ConstantWrite], stale: Set<String>) {
+        var known = Set(program.inputs.compactMap { input -> String? in
+            if case .userInput = input.kind { return nil }
+            return input.name
+        })
+        var nodes: Set<String> = [], stale: Set<String> = [], writes: [ConstantWrite] = []
+        var producer: [String: TorchNode] = [:]
+        for node in program.graph.nodes {
+            defer { for case let name? in node.outputs { producer[name] = node } }
+            // `new_zeros(x, size)` and `zeros_like(x)` read only x's static dtype and shape.
+            let reads = shapeOnly.contains(node.target) ? [] : node.arguments.flatMap(\.value.tensorNames)
+            guard node.target != "aten.zeros.default", !node.outputs.isEmpty, reads.allSatisfy(known.contains) else { continue }
+            nodes.insert(node.name)
+            for case let name? in node.outputs { known.insert(name) }
+            guard node.target.split(separator: ".").dropFirst().first?.hasSuffix("_") == true, case .tensor(var mutated)? = node.argument("self") else { continue }
+            var views: [TorchNode] = [], replayable = true
+            while let view = producer[mutated], viewOperators.contains(view.target), let base = view.arguments.first?.value.tensorNames.first {
+                replayable = replayable && ["aten.slice.Tensor", "aten.select.int"].contains(view.target)
+                views.insert(view, at: 0)
+                stale.insert(mutated)
+                mutated = base
+            }
+            if replayable { writes.append(ConstantWrite(base: mutated, views: views, node: node.name)) } else { stale.insert(mutated) }
+        }
+        return (nodes, writes, stale)
+    }
+
+    /// `base` with the elements `views` (a chain of `slice` / `select`) select replaced by `value`.
+    static func written(_ base: Tensor, views: [TorchNode], value: Tensor) throws -> Tensor {
+        // For each view axis, the base axis and the base index of its element i (start + i·step);
+        // selected axes are fixed.
+        var axes = base.shape.indices.map { (axis: $0, start: 0, step: 1) }, fixed: [Int: Int] = [:]
+        for view in views {
+            func int(_ name: String, _ fallback: Int) -> Int { if case .int(let v)? = view.argument(name) { return v } else { return fallback } }
+            let d = int("dim", 0), position = d < 0 ? d + axes.count : d
+            let size = base.shape[axes[position].axis]
+            if view.target == "aten.select.int" {
+                let index = int("index", 0)
+                fixed[axes[position].axis] = axes[position].start + (index < 0 ? index + size : index) * axes[position].step
+                axes.remove(at: position)
+            } else {
+                let start = min(max({ let s = int("start", 0); return s < 0 ? s + size : s }(), 0), size)
+                axes[position].start += start * axes[position].step
+                axes[position].step *= int("step", 1)
+            }
+        }
+        var values = base.doubles
+        let written = value.doubles
+        var strides = Array(repeating: 1, count: base.rank)
+        for axis in stride(from: base.rank - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * base.shape[axis + 1] }
+        let fixedOffset = fixed.reduce(0) { $0 + $1.value * strides[$1.key] }
+        for flat in written.indices {
+            var rest = flat, offset = fixedOffset
+            for (i, axis) in axes.enumerated().reversed() {
+                let extent = value.shape[i]
+                offset += (axis.start + (rest % extent) * axis.step) * strides[axis.axis]
+                rest /= extent
+            }
+            values[offset] = written[flat]
+        }
+        return Tensor(shape: base.shape, values: values).cast(to: base.dtype)
+    }
+
+    /// Operators that read only the static shape and dtype of their tensor argument.
+    static let shapeOnly: Set<String> = [
+        "aten.new_zeros.default", "aten.new_ones.default", "aten.new_full.default", "aten.new_empty.default", "aten.zeros_like.default",
+        "aten.ones_like.default", "aten.full_like.default", "aten.empty_like.default",
+    ]
+
+    /// The values of `nodes` (``constantNodes(_:)``), from one eager run of the program on seeded
+    /// inputs (they read none of them).
+    static func folding(_ program: TorchProgram, nodes: Set<String>) throws -> [String: Tensor] {
+        let context = EagerContext()
+        var values: [String: Tensor] = [:]
+        _ = try program.outputs(try exampleInputs(for: program).map { context.constant($0) }, in: context, floatType: .float32) { node, results in
+            guard nodes.contains(node.name) else { return }
+            for (name, result) in zip(node.outputs, results) { if let name { values[name] = result.tensor } }
+        }
+        return values
     }
 
     /// Operators whose result is a view sharing its input's storage.
