@@ -7,21 +7,32 @@ func forEachLine(_ shape: [Int], axis: Int, _ body: (_ base: Int, _ stride: Int,
     }
 }
 
-/// Running sum or product along `axis` (`torch.cumsum`, `torch.cumprod`), from the end when `reverse`.
-/// PyTorch's CPU kernel (`cpu_cum_base_kernel` in `aten/src/ATen/native/cpu/ReduceOpsKernel.cpp`)
-/// accumulates a float32 input in float64 (`at::acc_type<float, false>`) and rounds each output:
-/// checked against torch 2.15 on 10⁵ elements, bit for bit. VJP: the reverse running sum of `g`
-/// (sum); `g·y/x` summed the reverse way (product, for non-zero `x`).
+/// Running sum or product along `axis`, from the end when `reverse`, accumulated the way each framework's
+/// kernel does (``Accumulator``): PyTorch's CPU kernel (`cpu_cum_base_kernel` in
+/// `aten/src/ATen/native/cpu/ReduceOpsKernel.cpp`) accumulates a float32 input in float64
+/// (`at::acc_type<float, false>`) and rounds each output (checked against torch 2.15 on 10⁵ elements, bit
+/// for bit); TensorFlow's `cumsum`/`cumprod` (`tf.math.cumsum`, Keras's `ops.cumsum`) accumulate in the
+/// element type, one rounding per step. VJP: the reverse running sum of `g` (sum); `g·y/x` summed the
+/// reverse way (product, for non-zero `x`).
 public struct Cumulative: Op {
     public enum Kind: String, Sendable, Hashable { case sum, product }
+    /// The precision of the running total.
+    public enum Accumulator: String, Sendable, Hashable {
+        /// Float64, each output rounded once (PyTorch's CPU kernel).
+        case float64
+        /// The element type, rounded every step (TensorFlow).
+        case elementType
+    }
     public var kind: Kind
     public var axis: Int
     public var reverse: Bool
+    public var accumulator: Accumulator
 
-    public init(_ kind: Kind, axis: Int, reverse: Bool = false) {
+    public init(_ kind: Kind, axis: Int, reverse: Bool = false, accumulator: Accumulator = .float64) {
         self.kind = kind
         self.axis = axis
         self.reverse = reverse
+        self.accumulator = accumulator
     }
 
     public var name: String { "cumulative \(kind)" + (reverse ? " reversed" : "") }
@@ -40,11 +51,17 @@ public struct Cumulative: Op {
         func run<T: FloatElement>(_ v: [T]) -> [T] {
             var out = v
             forEachLine(x.shape, axis: axis) { base, stride, n in
-                var acc: Double = kind == .sum ? 0 : 1
+                var wide: Double = kind == .sum ? 0 : 1, narrow: T = kind == .sum ? 0 : 1
                 for k in 0..<n {
                     let i = base + (reverse ? n - 1 - k : k) * stride
-                    acc = kind == .sum ? acc + Double(v[i]) : acc * Double(v[i])
-                    out[i] = T(acc)
+                    switch accumulator {
+                    case .float64:
+                        wide = kind == .sum ? wide + Double(v[i]) : wide * Double(v[i])
+                        out[i] = T(wide)
+                    case .elementType:
+                        narrow = kind == .sum ? narrow + v[i] : narrow * v[i]
+                        out[i] = narrow
+                    }
                 }
             }
             return out
@@ -58,9 +75,9 @@ public struct Cumulative: Op {
 
     public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent g: B.Value) throws -> [B.Value?] {
         switch kind {
-        case .sum: return [try b.apply(Cumulative(.sum, axis: axis, reverse: !reverse), [g])]
+        case .sum: return [try b.apply(Cumulative(.sum, axis: axis, reverse: !reverse, accumulator: accumulator), [g])]
         case .product:
-            let summed = try b.apply(Cumulative(.sum, axis: axis, reverse: !reverse), [b.multiply(g, output)])
+            let summed = try b.apply(Cumulative(.sum, axis: axis, reverse: !reverse, accumulator: accumulator), [b.multiply(g, output)])
             return [try b.divide(summed, inputs[0])]
         }
     }
@@ -119,16 +136,19 @@ public struct ArgExtremum: Op {
 }
 
 /// The permutation that sorts each line along `axis` (int64 indices; `torch.sort(...).indices`),
-/// ascending or descending, NaN last in ascending order and first in descending (NaN is the largest, as
-/// in PyTorch), equal elements in their original order (a stable sort, which PyTorch's CPU sort is).
+/// ascending or descending, equal elements in their original order (a stable sort, which PyTorch's CPU
+/// sort and `tf.argsort(stable=True)` are). NaN is the largest in PyTorch (last ascending, first
+/// descending); with `nansLast` it sorts last both ways (NumPy, `tf.math.top_k`, Keras's `ops.sort`).
 /// Not differentiable; the sorted values are a gather with these indices.
 public struct SortIndices: Op {
     public var axis: Int
     public var descending: Bool
+    public var nansLast: Bool
 
-    public init(axis: Int, descending: Bool) {
+    public init(axis: Int, descending: Bool, nansLast: Bool = false) {
         self.axis = axis
         self.descending = descending
+        self.nansLast = nansLast
     }
 
     public var name: String { descending ? "argsort descending" : "argsort" }
@@ -149,7 +169,7 @@ public struct SortIndices: Op {
         forEachLine(x.shape, axis: axis) { base, stride, n in
             let order = (0..<n).sorted { i, j in
                 let a = values[base + i * stride], c = values[base + j * stride]
-                if a.isNaN || c.isNaN { return descending ? (a.isNaN && !c.isNaN) : (!a.isNaN && c.isNaN) }
+                if a.isNaN || c.isNaN { return descending && !nansLast ? (a.isNaN && !c.isNaN) : (!a.isNaN && c.isNaN) }
                 return descending ? a > c : a < c
             }
             for (k, i) in order.enumerated() { out[base + k * stride] = Int64(i) }

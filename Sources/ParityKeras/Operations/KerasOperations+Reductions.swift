@@ -134,7 +134,7 @@ struct ReductionOperation: KerasCallable {
             axis = 0
         }
         let rank = b.shape(of: x).count
-        var y = try b.apply(ArgExtremum(axis: axis, largest: largest), [b.cast(v, to: b.type(of: v).dtype.isFloatingPoint ? b.type(of: v).dtype : .float64)])
+        var y = try b.apply(ArgExtremum(maximum: largest, axis: axis), [b.cast(v, to: b.type(of: v).dtype.isFloatingPoint ? b.type(of: v).dtype : .float64)])
         if keepDims {
             var shape = b.shape(of: x)
             if axes == nil { shape = Array(repeating: 1, count: rank) } else { shape[try Shape.axis(axis, rank: rank, op: op)] = 1 }
@@ -194,7 +194,7 @@ struct QuantileOperation: KerasCallable {
         let others = (0..<shape.count).filter { !reduced.contains($0) }
         let y = try b.reshape(b.permute(x, others + reduced), others.map { shape[$0] } + [-1])
         let n = b.shape(of: y).last!
-        let order = try b.apply(SortIndices(axis: -1, descending: false), [y])
+        let order = try b.apply(SortIndices(axis: -1, descending: false, nansLast: true), [y])
         let sorted = try takeAlongLastAxis(y, order, b)
         // Positions (n − 1)·q in Float64, as the backend computes them.
         let qs = try b.cast(q, to: .float64)
@@ -361,7 +361,7 @@ struct CumulativeOperation: KerasCallable {
         return [try o.throughFloat64(x) { v in
             var v = v
             if skipNaN { v = try b.apply(Select(), [b.apply(ElementwiseMath(.isnan), [v]), b.scalar(product ? 1 : 0, like: v), v]) }
-            return try b.apply(Cumulative(axis: axis ?? 0, product: product), [v])
+            return try b.apply(Cumulative(product ? .product : .sum, axis: axis ?? 0, accumulator: .elementType), [v])
         }]
     }
 }
@@ -381,12 +381,12 @@ struct SortOperation: KerasCallable {
         let keys = o.isFloat(x) ? x : try b.cast(x, to: .float64)
         switch result {
         case .values:
-            let order = try b.apply(SortIndices(axis: axis, descending: false), [keys])
+            let order = try b.apply(SortIndices(axis: axis, descending: false, nansLast: true), [keys])
             return [try takeAlongAxis(x, order, axis: axis, b)]
         case .indices:
-            return [try b.apply(SortIndices(axis: axis, descending: false), [keys])]
+            return [try b.apply(SortIndices(axis: axis, descending: false, nansLast: true), [keys])]
         case let .topK(k, _):
-            let order = try b.apply(SortIndices(axis: -1, descending: true), [keys])
+            let order = try b.apply(SortIndices(axis: -1, descending: true, nansLast: true), [keys])
             let last = b.shape(of: order).count - 1
             let top = try b.slice(order, Array(repeating: .all, count: last) + [SliceAxis(start: 0, end: k)])
             return [try takeAlongAxis(x, top, axis: -1, b), top]
