@@ -43,36 +43,23 @@ enum PoolingOps: ATenFamily {
     }
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
-        if c.target == "aten.avg_pool1d.default" {
+        if ["aten.avg_pool1d.default", "aten.max_pool1d.default", "aten.adaptive_avg_pool1d.default"].contains(c.target) {
+            // ATen's own 1-D pools: the 2-D pool over `(…, 1, L)` with a `(1, k)` window or output `(1, L′)`.
             let x = try c.floating(c.tensor("self"))
             let shape = c.shape(x)
             guard shape.count >= 2 else { throw c.fail("self", "expected (N, C, L) or (C, L); received \(shape)") }
-            let stride = try c.ints("stride", default: [], count: 1)
-            let pooled = try averagePool(c, c.b.reshape(x, shape.dropLast() + [1, shape[shape.count - 1]]),
-                                         kernel: [1] + c.ints("kernel_size", count: 1), stride: stride.isEmpty ? [] : [1] + stride,
-                                         padding: [0] + c.ints("padding", default: [0], count: 1))
-            let out = c.shape(pooled)
-            return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
-        }
-        if c.target == "aten.max_pool1d.default" {
-            let x = try c.floating(c.tensor("self"))
-            let shape = c.shape(x)
-            guard shape.count >= 2 else { throw c.fail("self", "expected (N, C, L) or (C, L); received \(shape)") }
-            let length = shape[shape.count - 1]
-            let stride = try c.ints("stride", default: [], count: 1)
-            let axes = try windowAxes(c, spatial: [1, length], kernel: [1] + c.ints("kernel_size", count: 1),
-                                      stride: stride.isEmpty ? [] : [1] + stride, padding: [0] + c.ints("padding", default: [0], count: 1),
-                                      dilation: [1] + c.ints("dilation", default: [1], count: 1))
-            let pooled = try maxWithIndices(c, c.b.reshape(x, shape.dropLast() + [1, length]), axes)[0]
-            let out = c.shape(pooled)
-            return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
-        }
-        if c.target == "aten.adaptive_avg_pool1d.default" {
-            let x = try c.floating(c.tensor("self"))
-            let shape = c.shape(x)
-            guard shape.count >= 2 else { throw c.fail("self", "expected (N, C, L) or (C, L); received \(shape)") }
-            let pooled = try adaptiveAverage(c, c.b.reshape(x, shape.dropLast() + [1, shape[shape.count - 1]]),
-                                             size: [1] + c.ints("output_size", count: 1))
+            let length = shape[shape.count - 1], rows = try c.b.reshape(x, shape.dropLast() + [1, length])
+            let pooled: B.Value
+            if c.target == "aten.adaptive_avg_pool1d.default" {
+                pooled = try adaptiveAverage(c, rows, size: [1] + c.ints("output_size", count: 1))
+            } else {
+                let stride = try c.ints("stride", default: [], count: 1)
+                let (kernel, padding) = ([1] + (try c.ints("kernel_size", count: 1)), [0] + (try c.ints("padding", default: [0], count: 1)))
+                pooled = c.target == "aten.avg_pool1d.default"
+                    ? try averagePool(c, rows, kernel: kernel, stride: stride.isEmpty ? [] : [1] + stride, padding: padding)
+                    : try maxWithIndices(c, rows, windowAxes(c, spatial: [1, length], kernel: kernel, stride: stride.isEmpty ? [] : [1] + stride,
+                                                            padding: padding, dilation: [1] + c.ints("dilation", default: [1], count: 1)))[0]
+            }
             let out = c.shape(pooled)
             return [try c.b.reshape(pooled, out.dropLast(2) + [out[out.count - 1]])]
         }
