@@ -44,12 +44,16 @@ example: setup
 	swift build --package-path examples/swift-package --scratch-path .build-example
 	.build-example/debug/CompareModels; test $$? -eq 1
 
-## Exports the model zoos into .zoo/ (skipping models already there; ZOO_PYTHON needs torch, torchvision,
-## timm and transformers) and runs `parity zoo` on them: one line per model, then `N/M within 1e-5`.
+## Exports the model zoos into .zoo/ (the PyTorch exporter skips models already there; ZOO_PYTHON is the reference virtualenv's
+## python: torch, torchvision, timm, transformers, then TensorFlow/Keras/KerasHub in separate processes) and
+## runs `parity zoo` on them: one line per model, then `N/M within 1e-5`.
 ZOO_PYTHON ?= python3
 zoo: setup
 	swift build -c release --product parity
 	nice -n 10 $(ZOO_PYTHON) scripts/zoo/export_torch.py
+	nice -n 10 $(ZOO_PYTHON) scripts/zoo/keras_hub_backbones.py --hf-sources
+	TF_ENABLE_ONEDNN_OPTS=0 nice -n 10 $(ZOO_PYTHON) scripts/zoo/keras_applications.py
+	TF_ENABLE_ONEDNN_OPTS=0 nice -n 10 $(ZOO_PYTHON) scripts/zoo/keras_hub_backbones.py
 	$(RELEASE_BIN)/parity zoo .zoo
 
 ## Benchmarks of the README build beside PyTorch and Keras/TensorFlow (see docs/performance.md).
