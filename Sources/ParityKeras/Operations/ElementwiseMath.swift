@@ -17,11 +17,11 @@ extension Op {
     }
 }
 
-/// Elementwise functions Keras operations use beyond the engine's ``UnaryFunction`` set
-/// (`keras.ops.sin`, `floor`, `erf`, …), each computed in the tensor's own precision with the C
-/// library's function of that precision (`sinf` for Float32, as TensorFlow's CPU kernels call Eigen's
-/// scalar functions). VJP: `g · f′(x)` where `f` is differentiable; rounding and sign functions have
-/// zero derivative almost everywhere; predicates (`isnan`, …) give none.
+/// Elementwise functions of Keras operations (`keras.ops.sin`, `floor`, `erf`, …), each computed in the
+/// tensor's own precision with the C library's function of that precision (`sinf` for Float32, as
+/// TensorFlow's CPU kernels call Eigen's scalar functions). Those the engine has (``MathFunction``:
+/// trigonometric, hyperbolic, `erf`, `log1p`, rounding, `sign`, …) run as its ``Math`` op, forward and
+/// VJP; the rest (`cbrt`, `rsqrt`, `sinc`, predicates) are here. Predicates (`isnan`, …) give no gradient.
 public struct ElementwiseMath: Op {
     public enum Function: String, Sendable, Hashable, CaseIterable {
         case sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh, arctanh
@@ -39,7 +39,19 @@ public struct ElementwiseMath: Op {
         case isnan, isinf, isfinite, isneginf, isposinf, signbit
 
         var isPredicate: Bool { [.isnan, .isinf, .isfinite, .isneginf, .isposinf, .signbit].contains(self) }
-        var isPiecewiseConstant: Bool { [.floor, .ceil, .trunc, .round, .sign].contains(self) }
+
+        /// The engine's function computing the same thing (``MathFunction``, shared with ParityTorch), if any.
+        var engineFunction: MathFunction? {
+            switch self {
+            case .arcsin: return .asin
+            case .arccos: return .acos
+            case .arctan: return .atan
+            case .arcsinh: return .asinh
+            case .arccosh: return .acosh
+            case .arctanh: return .atanh
+            default: return MathFunction(rawValue: rawValue)
+            }
+        }
     }
 
     public var function: Function
@@ -54,6 +66,7 @@ public struct ElementwiseMath: Op {
     }
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        if let shared = function.engineFunction { return try Math(shared).forward(inputs) }
         let x = inputs[0]
         switch x.storage {
         case .float32(let v): return Tensor(shape: x.shape, values: v.map { ElementwiseMath.apply(function, $0) })
@@ -62,26 +75,9 @@ public struct ElementwiseMath: Op {
         }
     }
 
+    /// The functions only Keras's operations need, in each precision's C library function.
     static func apply(_ f: Function, _ x: Float) -> Float {
         switch f {
-        case .sin: return Foundation.sin(x)
-        case .cos: return Foundation.cos(x)
-        case .tan: return Foundation.tan(x)
-        case .arcsin: return Foundation.asin(x)
-        case .arccos: return Foundation.acos(x)
-        case .arctan: return Foundation.atan(x)
-        case .sinh: return Foundation.sinh(x)
-        case .cosh: return Foundation.cosh(x)
-        case .arcsinh: return Foundation.asinh(x)
-        case .arccosh: return Foundation.acosh(x)
-        case .arctanh: return Foundation.atanh(x)
-        case .erf: return Foundation.erf(x)
-        case .erfc: return Foundation.erfc(x)
-        case .log1p: return Foundation.log1p(x)
-        case .expm1: return Foundation.expm1(x)
-        case .exp2: return Foundation.exp2(x)
-        case .log2: return Foundation.log2(x)
-        case .log10: return Foundation.log10(x)
         case .cbrt: return Foundation.cbrt(x)
         case .sinc:
             if x == 0 { return 1 }
@@ -93,24 +89,6 @@ public struct ElementwiseMath: Op {
 
     static func apply(_ f: Function, _ x: Double) -> Double {
         switch f {
-        case .sin: return Foundation.sin(x)
-        case .cos: return Foundation.cos(x)
-        case .tan: return Foundation.tan(x)
-        case .arcsin: return Foundation.asin(x)
-        case .arccos: return Foundation.acos(x)
-        case .arctan: return Foundation.atan(x)
-        case .sinh: return Foundation.sinh(x)
-        case .cosh: return Foundation.cosh(x)
-        case .arcsinh: return Foundation.asinh(x)
-        case .arccosh: return Foundation.acosh(x)
-        case .arctanh: return Foundation.atanh(x)
-        case .erf: return Foundation.erf(x)
-        case .erfc: return Foundation.erfc(x)
-        case .log1p: return Foundation.log1p(x)
-        case .expm1: return Foundation.expm1(x)
-        case .exp2: return Foundation.exp2(x)
-        case .log2: return Foundation.log2(x)
-        case .log10: return Foundation.log10(x)
         case .cbrt: return Foundation.cbrt(x)
         case .sinc:
             if x == 0 { return 1 }
@@ -120,15 +98,10 @@ public struct ElementwiseMath: Op {
         }
     }
 
-    /// Functions that are exact in any precision (rounding, sign, predicates) and `rsqrt`, whose
-    /// Float32 form is `1 / sqrtf(x)` rounded twice as TensorFlow's Eigen kernel does.
+    /// Predicates (exact in any precision) and `rsqrt`, whose Float32 form is `1 / sqrtf(x)` rounded
+    /// twice as TensorFlow's Eigen kernel does.
     private static func applyCommon(_ f: Function, _ x: Double) -> Double {
         switch f {
-        case .floor: return x.rounded(.down)
-        case .ceil: return x.rounded(.up)
-        case .trunc: return x.rounded(.towardZero)
-        case .round: return x.rounded(.toNearestOrEven)
-        case .sign: return x.isNaN ? x : (x > 0 ? 1 : (x < 0 ? -1 : 0))
         case .rsqrt: return 1 / x.squareRoot()
         case .isnan: return x.isNaN ? 1 : 0
         case .isinf: return x.isInfinite ? 1 : 0
@@ -141,32 +114,12 @@ public struct ElementwiseMath: Op {
     }
 
     public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output y: B.Value, cotangent g: B.Value) throws -> [B.Value?] {
+        if let shared = function.engineFunction { return try Math(shared).vjp(b, inputs: inputs, output: y, cotangent: g) }
         let x = inputs[0]
         if function.isPredicate { return [nil] }
-        if function.isPiecewiseConstant { return [try b.multiply(g, b.scalar(0, like: g))] }
         func math(_ f: Function, _ v: B.Value) throws -> B.Value { try b.apply(ElementwiseMath(f), [v]) }
-        func one() -> B.Value { b.scalar(1, like: x) }
         let derivative: B.Value
         switch function {
-        case .sin: derivative = try math(.cos, x)
-        case .cos: derivative = try b.negate(math(.sin, x))
-        case .tan: derivative = try b.add(one(), b.multiply(y, y))
-        case .arcsin: derivative = try math(.rsqrt, b.subtract(one(), b.multiply(x, x)))
-        case .arccos: derivative = try b.negate(math(.rsqrt, b.subtract(one(), b.multiply(x, x))))
-        case .arctan: derivative = try b.unary(.reciprocal, b.add(one(), b.multiply(x, x)))
-        case .sinh: derivative = try math(.cosh, x)
-        case .cosh: derivative = try math(.sinh, x)
-        case .arcsinh: derivative = try math(.rsqrt, b.add(b.multiply(x, x), one()))
-        case .arccosh: derivative = try math(.rsqrt, b.subtract(b.multiply(x, x), one()))
-        case .arctanh: derivative = try b.unary(.reciprocal, b.subtract(one(), b.multiply(x, x)))
-        case .erf, .erfc:
-            let gauss = try b.multiply(b.scalar(2 / Double.pi.squareRoot(), like: x), b.unary(.exp, b.negate(b.multiply(x, x))))
-            derivative = function == .erf ? gauss : try b.negate(gauss)
-        case .log1p: derivative = try b.unary(.reciprocal, b.add(one(), x))
-        case .expm1: derivative = try b.add(y, one())
-        case .exp2: derivative = try b.multiply(y, b.scalar(M_LN2, like: x))
-        case .log2: derivative = try b.unary(.reciprocal, b.multiply(x, b.scalar(M_LN2, like: x)))
-        case .log10: derivative = try b.unary(.reciprocal, b.multiply(x, b.scalar(M_LN10, like: x)))
         case .cbrt: derivative = try b.divide(y, b.multiply(b.scalar(3, like: x), x))
         case .rsqrt: derivative = try b.multiply(b.scalar(-0.5, like: x), b.divide(y, x))
         case .sinc:
