@@ -10,8 +10,7 @@ import ParityNN
 ///
 /// Each node runs in the mode it was exported in: a module left in eval mode (`model.train(); model.bn.eval()`)
 /// records `training=False` / `train=False` and runs on its running statistics, or as the identity, in a
-/// training step too (a program with no training-mode node at all is put in training mode first, see
-/// ParityTrain's `TorchTrainable`). In-place updates of buffers (`num_batches_tracked += 1`) are assigned by
+/// training step too, as PyTorch trains an eval-mode module. In-place updates of buffers (`num_batches_tracked += 1`) are assigned by
 /// the interpreter. Outside a training step, `batch_norm` and `dropout` run as their inference families do
 /// (which refuse the training-mode flags).
 enum TrainingOps: ATenFamily {
