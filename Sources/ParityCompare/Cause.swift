@@ -1,7 +1,25 @@
+/// A cause id and its documentation: what differs and how Parity tests it. The cause tables of
+/// docs/conventions.md are generated from these (``Conventions/markdown``), so an id, its wording and its
+/// test are written once, here.
+public protocol DocumentedCause: RawRepresentable, CaseIterable where RawValue == String, AllCases: Collection {
+    /// What differs, in a few words.
+    var summary: String { get }
+    /// How Parity tests the hypothesis.
+    var test: String { get }
+}
+
+extension DocumentedCause {
+    /// The Markdown table of every case: id, what differs, how Parity tests it.
+    static var markdownTable: [String] {
+        func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+        return ["| cause id | what differs | how Parity tests it |", "|---|---|---|"]
+            + allCases.map { "| `\($0.rawValue)` | \(cell($0.summary)) | \(cell($0.test)) |" }
+    }
+}
+
 /// The causes `parity compare` names: one id per convention a port can get wrong, and `float-noise` when
-/// nothing but rounding separates the models. docs/compare.md documents each (what differs, how Parity tests
-/// it); `PortCorpusTests.everyCauseIsDocumented` checks that every case is there.
-public enum Cause: String, Sendable, Codable, CaseIterable {
+/// nothing but rounding separates the models.
+public enum Cause: String, Sendable, Codable, DocumentedCause {
     case floatNoise = "float-noise"
     case batchNormEpsilon = "batchnorm-epsilon"
     case layerNormEpsilon = "layernorm-epsilon"
@@ -25,7 +43,6 @@ public enum Cause: String, Sendable, Codable, CaseIterable {
     case interpolationMode = "interpolation-mode"
     case attentionScaling = "attention-scaling"
 
-    /// What differs, in a few words.
     public var summary: String {
         switch self {
         case .floatNoise: return "nothing but rounding: every layer within its measured float noise"
@@ -50,6 +67,33 @@ public enum Cause: String, Sendable, Codable, CaseIterable {
         case .softmaxAxis: return "softmax over another axis"
         case .interpolationMode: return "another resampling (align_corners, nearest against bilinear)"
         case .attentionScaling: return "attention scores scaled by another factor"
+        }
+    }
+
+    public var test: String {
+        switch self {
+        case .floatNoise: return "every pair within its measured noise"
+        case .batchNormEpsilon: return "A rebuilt with B's `eps`"
+        case .layerNormEpsilon: return "A rebuilt with B's `eps`; inside a composite layer, B's `eps` nodes and the scalar added before `rsqrt` set to A's epsilon"
+        case .trainingMode: return "A normalised with its input's batch statistics"
+        case .paddingSame: return "A's conv with B's padding"
+        case .padOrder: return "B's pad node applied to A's input"
+        case .poolCountIncludePad: return "A's pooling counting them"
+        case .poolCeilMode: return "B's pooling node reproduces B's shape"
+        case .flattenOrder: return "A's input flattened channels-first"
+        case .kernelLayout: return "A rebuilt with B's weights; the permutation named"
+        case .lstmGateOrder: return "A rebuilt with B's weights; the block order named"
+        case .gruGateOrder: return "A rebuilt with B's weights; the block order named"
+        case .lstmBiasDoubled: return "A rebuilt with B's weights (b_ih + b_hh)"
+        case .rnnBiasDoubled: return "A rebuilt with B's weights (b_ih + b_hh)"
+        case .weightsDiffer: return "A rebuilt with B's weights; count and largest difference"
+        case .weightsPrecision: return "the other side's part rerun with its weights rounded the same way (B's parameters read by its nodes, or A's layers rebuilt)"
+        case .gruResetAfter: return "A as a reset-after GRU with B's weights"
+        case .geluApproximation: return "B's gelu node on A's input; inside a composite layer, B's `approximate` flipped"
+        case .activationVariant: return "B's activation node on A's input"
+        case .softmaxAxis: return "B's softmax node on A's input"
+        case .interpolationMode: return "B's upsampling node on A's input"
+        case .attentionScaling: return "A's attention with B's scale"
         }
     }
 }

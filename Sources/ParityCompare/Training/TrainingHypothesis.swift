@@ -4,9 +4,9 @@ import ParityNN
 import ParityTorch
 import ParityTrain
 
-/// The training conventions `parity compare --train-steps` names (docs/training.md describes each: what
-/// differs, how it is tested, the fix).
-public enum TrainingCause: String, Sendable, Codable, CaseIterable {
+/// The training conventions `parity compare --train-steps` names (their table in docs/conventions.md is
+/// generated from ``summary`` and ``test``).
+public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
     case floatNoise = "float-noise"
     case optimizerHyperparameter = "optimizer-hyperparameter"
     case optimizerAlgorithm = "optimizer-algorithm"
@@ -44,6 +44,28 @@ public enum TrainingCause: String, Sendable, Codable, CaseIterable {
         case .lossReduction: return "the loss is reduced differently (mean, sum, sum over batch size)"
         case .crossentropyClipping: return "Keras clips probabilities to [1e-7, 1 − 1e-7]; PyTorch clamps log at −100"
         case .gradientConvention: return "the frameworks' derivatives at ties and kinks (max/min ties, clip bounds)"
+        }
+    }
+
+    public var test: String {
+        switch self {
+        case .floatNoise: return "no step parts beyond its measured rounding"
+        case .optimizerHyperparameter: return "the other side's constants, own formula; both values listed"
+        case .optimizerAlgorithm: return "the other side's optimizer"
+        case .adamEpsilon: return "Adam with the other framework's formula; the report gives PyTorch's ε on Keras's scale at the diverging step"
+        case .rmspropEpsilon: return "RMSprop with the other formula (ε inside or outside the square root, lr inside or outside the momentum buffer)"
+        case .nesterovForm: return "SGD with the other formula"
+        case .optimizerFormula: return "the other formula (Adagrad, Adadelta, Adamax, Nadam, Lion)"
+        case .weightDecayCoupling: return "the other side's decay"
+        case .gradientClipping: return "the other side's clipping"
+        case .bnMomentum: return "Keras BatchNorm with momentum `1 − m'` (read from the `.pt2`'s `batch_norm` nodes)"
+        case .bnRunningVariance: return "Keras BatchNorm with the unbiased update"
+        case .rnnBiasTrainedTwice: return "the Keras bias's update doubled (exact while both summands share their optimizer state, i.e. without weight decay)"
+        case .fromLogits: return "the other side's input form"
+        case .labelSmoothing: return "the other side's smoothing"
+        case .lossReduction: return "the other side's reduction"
+        case .crossentropyClipping: return "the PyTorch loss on the Keras side"
+        case .gradientConvention: return "the other framework's derivative rules"
         }
     }
 }
