@@ -150,7 +150,7 @@ struct TorchToKerasTests {
         let gru = try #require(sequence.model.layers.first { $0.name == "gru" })
         #expect(gru.config["reset_after"] == .bool(true))
         #expect(gru.weights.map(\.transform) == ["gate blocks [r, z, n] → [z, r, h], transpose", "gate blocks [r, z, n] → [z, r, h], transpose",
-                                                 "rows [bias_ih, bias_hh], each gate blocks [r, z, n] → [z, r, h] (reset_after=True)"])
+                                                 "each gate blocks [r, z, n] → [z, r, h], rows [bias_ih_l0, bias_hh_l0]"])
         #expect(try #require(sequence.model.layers.first { $0.name == "norm" }).config["epsilon"] == .double(1e-6))
     }
 }

@@ -52,27 +52,23 @@ enum ConvolutionOps: TorchToKerasFamily {
             }
         }
         let channels = x.torchShape[1], filters = weight.tensor.shape[0]
-        let transform = "permute \(tuple(Array(2..<(n + 2)) + [1, 0]))"
         var config: JSONObject = [
             "kernel_size": .ints(kernel), "strides": .ints(strides), "padding": .string(padding), "dilation_rate": .ints(dilations),
             "activation": .string("linear"), "use_bias": .bool(bias != nil), "data_format": .string("channels_last"),
         ]
-        var weights: [KerasModelSource.Weight]
         let className: String
+        var multiplier = 1
         if groups > 1 && groups == channels && n <= 2 {
-            let multiplier = filters / channels
+            multiplier = filters / channels
             className = "DepthwiseConv\(n)D"
             config["depth_multiplier"] = .int(multiplier)
-            let k = try weight.tensor.reshaped([channels, multiplier] + kernel).permuted(Array(2..<(n + 2)) + [0, 1])
-            weights = [c.kerasWeight("kernel", k, from: [weight],
-                                     transform: "reshape (in, multiplier, k…), permute \(tuple(Array(2..<(n + 2)) + [0, 1])) (output channel c·M + m)")]
         } else {
             className = "Conv\(n)D"
             config["filters"] = .int(filters)
             config["groups"] = .int(groups)
-            weights = [c.kerasWeight("kernel", try weight.tensor.permuted(WeightLayout.convolutionKernelToKeras(spatial: n)), from: [weight], transform: transform)]
         }
-        if let bias { weights.append(c.kerasWeight("bias", bias.tensor, from: [bias], transform: "as is")) }
+        let weights = try c.kerasWeights(ParameterTable.rows(className, .init(bias: bias != nil, spatial: n))!, [[weight]] + (bias.map { [[$0]] } ?? []),
+                                         multiplier: multiplier)
         return try c.layer(className, config, inputs: [x], weights: weights, perm: x.perm)[0]
     }
 

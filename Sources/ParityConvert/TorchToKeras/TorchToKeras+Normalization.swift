@@ -26,11 +26,8 @@ enum NormalizationOps: TorchToKerasFamily {
         let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
         let mean = try c.weight("running_mean"), variance = try c.weight("running_var")
         let eps = try c.double("eps"), momentum = try c.double("momentum", default: 0.1)
-        var weights: [KerasModelSource.Weight] = []
-        if let gamma { weights.append(c.kerasWeight("gamma", gamma.tensor, from: [gamma], transform: "as is")) }
-        if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
-        weights.append(c.kerasWeight("moving_mean", mean.tensor, from: [mean], transform: "as is"))
-        weights.append(c.kerasWeight("moving_variance", variance.tensor, from: [variance], transform: "as is"))
+        let weights = try c.kerasWeights(ParameterTable.rows("BatchNormalization", .init(scale: gamma != nil, center: beta != nil))!,
+                                         [gamma, beta, mean, variance].compactMap { $0.map { [$0] } })
         return try c.layer("BatchNormalization", [
             "axis": .int(x.position(of: 1)), "epsilon": .double(eps), "momentum": .double(Py.complement(momentum)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil),
@@ -49,9 +46,8 @@ enum NormalizationOps: TorchToKerasFamily {
             x = c.arrange(x, as: x.perm.filter { !trailing.contains($0) } + trailing)
         }
         let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
-        var weights: [KerasModelSource.Weight] = []
-        if let gamma { weights.append(c.kerasWeight("gamma", gamma.tensor, from: [gamma], transform: "as is")) }
-        if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
+        let weights = try c.kerasWeights(ParameterTable.rows("LayerNormalization", .init(scale: gamma != nil, center: beta != nil))!,
+                                         [gamma, beta].compactMap { $0.map { [$0] } })
         let axes = Array((x.rank - count)..<x.rank)
         return try c.layer("LayerNormalization", [
             "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .double(try c.double("eps", default: LayerNorm.pyTorchEpsilon)),
