@@ -149,6 +149,7 @@ row("aten.fmod.Tensor", self=F((3, 5), -9, 9), other=F((3, 5), 0.5, 3), grad_wrt
 row("aten.fmod.Scalar", self=F((3, 5), -9, 9), other=-2.5)
 row("aten.floor_divide.default", self=I((3, 5), -9, 9), other=I((3, 5), 1, 4), grad=False)
 row("aten.atan2.default", self=A, other=Bb)
+row("aten.atan2.out", self=A, other=Bb, out=F((2, 3, 4)), grad=False)  # out= takes no gradient in torch
 row("aten.pow.Tensor_Scalar", self=F(S, 0.2, 2), exponent=2.5)
 row("aten.pow.Tensor_Scalar", self=F(S, -2, 2), exponent=3)
 row("aten.pow.Tensor_Scalar", self=F(S, 0.2, 2), exponent=-0.5)
@@ -431,6 +432,16 @@ row("aten._functional_assert_async.msg", self=T(torch.tensor(True)), assert_msg=
 row("aten._assert_scalar.default", self=True, assert_msg="checked", grad=False)
 row("aten._assert_tensor_metadata.default", a=F((2, 3)), size=[2, 3], grad=False)
 row("aten.sym_constrain_range.default", size=3, min=0, max=5, grad=False)
+# ---- symbolic sizes (a dynamic_shapes export reads them from its inputs; the `dynamic_batch` model runs them end to end) ----
+row("aten.sym_size.int", self=F((2, 3, 4)), dim=1, grad=False)
+row("aten.sym_size.int", self=F((2, 3, 4)), dim=-1, grad=False)
+row("aten.sym_numel.default", self=F((2, 3, 4)), grad=False)
+row("aten.sym_stride.int", self=F((2, 3, 4)), dim=0, grad=False)
+row("aten.sym_stride.int", self=F((2, 3, 4)), dim=-1, grad=False)
+row("aten.sym_storage_offset.default", self=F((2, 3)), grad=False)
+row("aten.sym_is_contiguous.default", self=F((2, 3)), grad=False)
+row("aten._local_scalar_dense.default", self=F((1, 1)), grad=False)
+row("aten._local_scalar_dense.default", self=I((1,), -9, 9), grad=False)
 row("aten.sym_constrain_range_for_size.default", size=3, min=2, grad=False)
 # ---- in-place variants (run functionally; each returns its mutated first argument) -----------------------
 FILE = "shapes"
@@ -507,6 +518,12 @@ row("aten.batch_norm.default", input=F((1, 3, 12)), weight=None, bias=None, runn
     training=True, momentum=0.0, eps=1e-6, cudnn_enabled=False)  # timm's weight standardisation
 row("aten._native_batch_norm_legit_no_training.default", input=IMG, weight=F((4,)), bias=F((4,)), running_mean=F((4,)),
     running_var=F((4,), 0.5, 2), momentum=0.1, eps=1e-3, grad_wrt=["input", "weight", "bias"])
+row("aten._native_batch_norm_legit.default", input=IMG, weight=F((4,)), bias=F((4,)), running_mean=F((4,)), running_var=F((4,), 0.5, 2),
+    training=True, momentum=0.1, eps=1e-5, grad_wrt=["input", "weight", "bias"])
+row("aten._native_batch_norm_legit.default", input=F((3, 2, 5)), weight=None, bias=None, running_mean=F((2,)), running_var=F((2,), 0.5, 2),
+    training=False, momentum=0.1, eps=1e-3, grad_wrt=["input"])
+row("aten._native_batch_norm_legit_functional.default", input=IMG, weight=F((4,)), bias=F((4,)), running_mean=F((4,)),
+    running_var=F((4,), 0.5, 2), training=True, momentum=0.2, eps=1e-5, grad_wrt=["input", "weight", "bias"])
 row("aten.rms_norm.default", input=F((2, 3, 5)), normalized_shape=[5], weight=F((5,)), eps=1e-6)
 row("aten.rms_norm.default", input=F((2, 3, 4), -0.01, 0.01), normalized_shape=[3, 4], weight=None, eps=None)
 row("aten.avg_pool1d.default", self=F((2, 3, 9)), kernel_size=[3], stride=[2], padding=[1], ceil_mode=True, count_include_pad=False)
@@ -643,9 +660,7 @@ NOT_SUPPORTED = {
     "backward": "a backward kernel: torch.export emits it only in joint (training) graphs; Parity differentiates the forward itself",
     "random": "random sampling: PyTorch's generator stream cannot be reproduced",
     "complex": "complex tensors (FFT): Parity has no complex dtype",
-    "symbolic": "symbolic sizes: exports with dynamic_shapes are not run yet (shapes are static)",
     "data": "a data-dependent output shape",
-    "out": "an out= variant: torch.export emits the functional form",
     "storage": "resizes a tensor's storage in place; a model's export does not emit it",
 }
 REASONS = {
@@ -655,10 +670,7 @@ REASONS = {
     "aten.native_layer_norm_backward.default": "backward",
     "aten.rand.default": "random", "aten.randn.default": "random", "aten.randperm.default": "random",
     "aten._fft_c2r.default": "complex", "aten._fft_r2c.default": "complex",
-    "aten.sym_size.int": "symbolic", "aten.sym_numel.default": "symbolic", "aten.sym_stride.int": "symbolic",
-    "aten.sym_storage_offset.default": "symbolic", "aten._local_scalar_dense.default": "symbolic",
-    "aten.nonzero.default": "data", "aten.atan2.out": "out", "aten.resize_.default": "storage",
-    "aten.sym_is_contiguous.default": "symbolic",
+    "aten.nonzero.default": "data", "aten.resize_.default": "storage",
 }
 
 
