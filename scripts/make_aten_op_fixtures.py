@@ -502,6 +502,12 @@ row("aten.replication_pad2d.default", self=F((1, 2, 3, 2)), padding=[2, 0, 1, 3]
 row("aten.replication_pad3d.default", self=F((1, 2, 2, 2)), padding=[1, 0, 2, 1, 1, 1])
 FILE = "nn"
 FILE = "shapes"
+# grid_sampler_2d: every interpolation (0 bilinear, 1 nearest, 2 bicubic) and padding mode (0 zeros, 1 border,
+# 2 reflection), points beyond [-1, 1] so that the padding matters.
+for mode, padding, align in [(0, 0, False), (0, 0, True), (0, 1, False), (0, 2, False), (0, 2, True), (1, 0, False), (1, 1, True),
+                             (1, 2, False), (2, 0, False), (2, 1, True), (2, 2, False), (2, 2, True)]:
+    row("aten.grid_sampler_2d.default", input=F((2, 3, 4, 5)), grid=F((2, 3, 2, 2), -1.6, 1.6), interpolation_mode=mode,
+        padding_mode=padding, align_corners=align)
 row("aten.upsample_nearest2d.vec", input=F((1, 2, 3, 4)), output_size=[5, 7], scale_factors=None)
 row("aten.upsample_nearest2d.vec", input=F((1, 2, 3, 4)), output_size=None, scale_factors=[2.0, 1.5])
 row("aten._upsample_nearest_exact2d.vec", input=F((1, 2, 3, 4)), output_size=[5, 3], scale_factors=None)
