@@ -277,6 +277,16 @@ row("aten.slice_scatter.default", self=F((5, 4)), src=F((2, 4)), dim=0, start=1,
 row("aten.select_scatter.default", self=F((3, 4)), src=F((3,)), dim=1, index=2)
 row("aten.embedding.default", weight=F((6, 3)), indices=I((2, 4), 0, 6))
 row("aten.constant_pad_nd.default", self=F((2, 3, 4)), pad=[1, 2, -1, 1], value=0.5)
+# _embedding_bag: modes 0 sum, 1 mean, 2 max; an empty bag; padding_idx; per-sample weights; include_last_offset.
+BAG = T(torch.tensor([1, 2, 4, 5, 4, 3, 2, 0]))
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=0)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=0, padding_idx=2)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 3, 3, 8])), mode=1, include_last_offset=True)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=1, padding_idx=4)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=2)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 1, 5])), mode=2, padding_idx=2)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 4])), mode=0, per_sample_weights=F((8,)))
+row("aten._embedding_bag_forward_only.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=1, grad=False)
 # ---- factories and conversions ----------------------------------------------------------------------
 FILE = "shapes"
 row("aten.arange.start_step", start=1, end=10, step=3, grad=False)
