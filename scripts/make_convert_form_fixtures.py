@@ -22,7 +22,8 @@ OUT = "Tests/Fixtures/torch"
 
 
 class ConvertConvTranspose(nn.Module):
-    """ConvTranspose1d/2d/3d without groups or dilation: stride, padding, output_padding, no bias."""
+    """ConvTranspose1d/2d/3d: stride, padding, output_padding, no bias, groups (no dilation: TensorFlow's
+    CPU kernel refuses it)."""
 
     def __init__(self):
         super().__init__()
@@ -30,9 +31,10 @@ class ConvertConvTranspose(nn.Module):
         self.t2 = nn.ConvTranspose2d(4, 5, 3, stride=2, padding=1, output_padding=1)
         self.t2b = nn.ConvTranspose2d(4, 3, (2, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0), bias=False)
         self.t3 = nn.ConvTranspose3d(2, 3, (2, 3, 2), stride=(1, 2, 2), padding=(1, 0, 1), output_padding=(0, 1, 1))
+        self.t2g = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
 
     def forward(self, x1, x2, x3):  # [2, 4, 5], [2, 4, 3, 4], [2, 2, 2, 3, 3]
-        return self.t1(x1), torch.relu(self.t2(x2)), self.t2b(x2), self.t3(x3)
+        return self.t1(x1), torch.relu(self.t2(x2)), self.t2b(x2), self.t3(x3), self.t2g(x2)
 
 
 class ConvertStatistics(nn.Module):
@@ -102,8 +104,7 @@ def main():
         with torch.no_grad():
             out32 = model(*inputs)
         record = {"generated_by": "scripts/make_convert_form_fixtures.py (generated, do not edit)", "torch": torch.__version__,
-                  "inputs": [tensor_json(x) for x in inputs], "outputs_float32": [tensor_json(o) for o in out32],
-                  "outputs_float64": [tensor_json(o) for o in out64]}
+                  "inputs": [tensor_json(x) for x in inputs], "outputs_float32": [tensor_json(o) for o in out32]}
         with open(os.path.join(OUT, name + ".json"), "w") as f:
             json.dump(record, f, separators=(",", ":"))
         targets = sorted({str(n.target) for n in program.graph.nodes if n.op == "call_function"})

@@ -103,8 +103,8 @@ struct TorchToKerasTests {
 
     @Test("a node without an exact Keras equivalent is refused, naming the node, its operator and its module",
           arguments: [
-              ("Tests/Fixtures/torch/conv_transpose.pt2", "conv_transpose1d", "aten.conv_transpose1d.default", "t1",
-               "torch.nn.modules.conv.ConvTranspose1d", "groups=2: Keras's Conv1DTranspose has no groups"),
+              ("Tests/Fixtures/torch/conv_transpose.pt2", "conv_transpose1d_1", "aten.conv_transpose1d.default", "t1d",
+               "torch.nn.modules.conv.ConvTranspose1d", "dilation [3]"),
               ("Tests/Fixtures/torch/recurrent.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM", "num_layers=2"),
               ("Tests/Fixtures/torch/pooling.pt2", "max_pool2d_2", "aten.max_pool2d.default", "", "__main__.Pooling", "dilation [2, 1]"),
           ])

@@ -16,9 +16,10 @@ import ParityTorch
 /// `(k…, out, in)`: TensorFlow's transposed convolution of length `(i−1)·s + k + output_padding`,
 /// the output padding after the input, which is PyTorch's before its `padding` is cropped from both
 /// ends; a padding then becomes a Cropping layer.
+/// Grouped: one transposed convolution per group on its slice of the channels (`GetItem`), then
+/// Concatenate (Keras's have no `groups`).
 /// Refused: strides > 1 with dilation > 1 (Keras refuses the pair), `replicate` and `circular` pads,
-/// grouped transposed convolutions (Keras's have no `groups`) and dilated ones (TensorFlow's CPU
-/// kernel runs dilation 1 only).
+/// dilated transposed convolutions (TensorFlow's CPU kernel runs dilation 1 only).
 enum ConvolutionOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.conv1d.default", "aten.conv2d.default", "aten.conv3d.default", "aten.conv2d.padding", "aten.convolution.default", "aten.pad.default",
@@ -42,24 +43,40 @@ enum ConvolutionOps: TorchToKerasFamily {
         let strides = try c.ints("stride", default: [1], count: n), padding = try c.ints("padding", default: [0], count: n)
         let outputPadding = try c.ints("output_padding", default: [0], count: n), dilations = try c.ints("dilation", default: [1], count: n)
         let groups = try c.int("groups", default: 1)
-        guard groups == 1 else { throw c.refuse("groups=\(groups): Keras's Conv\(n)DTranspose has no groups") }
         guard dilations.allSatisfy({ $0 == 1 }) else { throw c.refuse("dilation \(dilations): TensorFlow's CPU transposed convolution runs dilation 1 only") }
         guard (0..<n).allSatisfy({ outputPadding[$0] >= 0 && outputPadding[$0] < strides[$0] }) else {
             throw c.refuse("output_padding \(outputPadding) with stride \(strides): Keras's must be below the stride")
         }
-        let kernel = Array(weight.tensor.shape.dropFirst(2)), filters = weight.tensor.shape[1]
+        let channels = weight.tensor.shape[0], perGroup = weight.tensor.shape[1], kernel = Array(weight.tensor.shape.dropFirst(2))
+        guard groups >= 1, channels % groups == 0, x.torchShape[1] == channels else { throw c.refuse("groups=\(groups) for \(channels) input channels") }
         x = c.arrange(x, as: channelsLast(x.rank))
         var full = x.torchShape
-        full[1] = filters
+        full[1] = perGroup * groups
         for i in 0..<n { full[i + 2] = (full[i + 2] - 1) * strides[i] + kernel[i] + outputPadding[i] }
         let permutation = Array(2..<(n + 2)) + [1, 0]
-        var weights = [c.kerasWeight("kernel", try weight.tensor.permuted(permutation), from: [weight], transform: "permute \(tuple(permutation))")]
-        if let bias { weights.append(c.kerasWeight("bias", bias.tensor, from: [bias], transform: "as is")) }
-        let y = try c.layer("Conv\(n)DTranspose", [
-            "filters": .int(filters), "kernel_size": .ints(kernel), "strides": .ints(strides), "padding": .string("valid"),
-            "output_padding": .ints(outputPadding), "dilation_rate": .ints(dilations), "activation": .string("linear"),
-            "use_bias": .bool(bias != nil), "data_format": .string("channels_last"),
-        ], inputs: [x], weights: weights, perm: x.perm, shapes: [full])[0]
+        var groupShape = full
+        groupShape[1] = perGroup
+        // Keras's transposed convolutions have no groups: one per group, on its slice of the channels,
+        // then concatenated (PyTorch's group g reads input channels g·C/G… and writes outputs g·O/G…).
+        var parts: [KerasValue] = []
+        let inputs = channels / groups, block = inputs * weight.tensor.count / channels
+        for g in 0..<groups {
+            let slice = groups == 1 ? x : try OperationNodes.take(c, x, dim: 1, start: g * inputs, end: (g + 1) * inputs, step: 1)
+            let w = groups == 1 ? weight.tensor
+                : Tensor(shape: [inputs] + Array(weight.tensor.shape.dropFirst()), values: Array(weight.tensor.doubles[(g * block)..<((g + 1) * block)])).cast(to: .float32)
+            let rows = groups == 1 ? "" : "rows \(g * inputs)..<\((g + 1) * inputs), "
+            var weights = [c.kerasWeight("kernel", try w.permuted(permutation), from: [weight], transform: rows + "permute \(tuple(permutation))")]
+            if let bias {
+                let b = groups == 1 ? bias.tensor : Tensor(shape: [perGroup], values: Array(bias.tensor.doubles[(g * perGroup)..<((g + 1) * perGroup)])).cast(to: .float32)
+                weights.append(c.kerasWeight("bias", b, from: [bias], transform: groups == 1 ? "as is" : "entries \(g * perGroup)..<\((g + 1) * perGroup)"))
+            }
+            parts.append(try c.layer("Conv\(n)DTranspose", [
+                "filters": .int(perGroup), "kernel_size": .ints(kernel), "strides": .ints(strides), "padding": .string("valid"),
+                "output_padding": .ints(outputPadding), "dilation_rate": .ints(dilations), "activation": .string("linear"),
+                "use_bias": .bool(bias != nil), "data_format": .string("channels_last"),
+            ], inputs: [slice], weights: weights, perm: x.perm, shapes: [groupShape], name: groups == 1 ? nil : "\(c.layerName)_group\(g)")[0])
+        }
+        let y = groups == 1 ? parts[0] : try c.layer("Concatenate", ["axis": .int(-1)], inputs: parts, perm: x.perm, shapes: [full], takesList: true)[0]
         guard padding.contains(where: { $0 != 0 }) else { return y }
         let pairs = (0..<n).map { KerasJSON.ints([padding[$0], padding[$0]]) }
         var config: JSONObject = ["cropping": n == 1 ? pairs[0] : .array(pairs)]
