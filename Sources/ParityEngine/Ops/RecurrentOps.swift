@@ -192,8 +192,8 @@ public struct RecurrentSequence: CompositeOp {
                         switch cell {
                         case let .lstm(activation, recurrentActivation):
                             step.recurrent(h, u.baseAddress!, into: &pre, columns: 0..<width, bias: recurrentBias)
-                            step.lstm(xt, xStride: time * width, pre: pre, bias: outputBias, h: &h, c: &c,
-                                      activation: activation, recurrentActivation: recurrentActivation)
+                            step.lstm(xt, xStride: time * width, pre: &pre, bias: outputBias, h: &h, c: &c,
+                                      scratch: &scratch, activation: activation, recurrentActivation: recurrentActivation)
                         case let .gru(g):
                             step.gru(g, xt, xStride: time * width, matrix: u.baseAddress!, recurrentBias: recurrentBias,
                                      pre: &pre, scratch: &scratch, h: &h)
@@ -221,7 +221,8 @@ public struct RecurrentSequence: CompositeOp {
 }
 
 /// One step's kernels, each computing its definition's roundings in the same order (products and
-/// sums rounded one by one, activations by ``UnaryFunction/withKernel(_:_:)``, the recurrent
+/// sums rounded one by one, activations by ``UnaryFunction/withKernel(_:_:)`` or, over rows,
+/// ``UnaryFunction/applyRow(_:_:count:)``, the recurrent
 /// product by the GEMM with the op's numerics).
 private struct StepContext {
     let batch: Int, units: Int, width: Int
@@ -256,36 +257,47 @@ private struct StepContext {
         for row in 0..<batch { for j in 0..<columns { out[row * width + j] = out[row * width + j] + product[row * columns + j] } }
     }
 
-    func lstm<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], c: inout [T],
-                               activation: UnaryFunction, recurrentActivation: UnaryFunction) {
+    /// Per row: `z = x_t + pre (+ bias)` into `pre`, the gates over each block as one row
+    /// (``UnaryFunction/applyRow(_:_:count:)``), `c' = f·c + i·g` and `h' = o·activation(c')`.
+    func lstm<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: inout [T], bias: [T]?, h: inout [T], c: inout [T],
+                               scratch: inout [T], activation: UnaryFunction, recurrentActivation: UnaryFunction) {
         let u = units
-        activation.withKernel(T.self) { act in
-            recurrentActivation.withKernel(T.self) { gate in
+        pre.withUnsafeMutableBufferPointer { pp in
+            scratch.withUnsafeMutableBufferPointer { sp in
+                let cellActivation = sp.baseAddress!
                 for row in 0..<batch {
-                    let xr = x + row * xStride, pr = row * width
+                    let xr = x + row * xStride, z = pp.baseAddress! + row * width
+                    if let bias {
+                        for k in 0..<width { z[k] = (xr[k] + z[k]) + bias[k] }
+                    } else {
+                        for k in 0..<width { z[k] = xr[k] + z[k] }
+                    }
+                    recurrentActivation.applyRow(z, z, count: 2 * u)
+                    activation.applyRow(z + 2 * u, z + 2 * u, count: u)
+                    recurrentActivation.applyRow(z + 3 * u, z + 3 * u, count: u)
                     for j in 0..<u {
-                        @inline(__always) func z(_ k: Int) -> T {
-                            let v = xr[k * u + j] + pre[pr + k * u + j]
-                            return bias.map { v + $0[k * u + j] } ?? v
-                        }
-                        let input = gate(z(0)), forget = gate(z(1)), output = gate(z(3))
-                        let kept = forget * c[row * u + j], added = input * act(z(2))
+                        let kept = z[u + j] * c[row * u + j], added = z[j] * z[2 * u + j]
                         let cell = kept + added
                         c[row * u + j] = cell
-                        h[row * u + j] = output * act(cell)
+                        cellActivation[j] = cell
                     }
+                    activation.applyRow(cellActivation, cellActivation, count: u)
+                    for j in 0..<u { h[row * u + j] = z[3 * u + j] * cellActivation[j] }
                 }
             }
         }
     }
 
     func simple<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], activation: UnaryFunction?) {
-        let apply: (T) -> T = activation.map { f in { f.apply($0) } } ?? { $0 }
-        for row in 0..<batch {
-            for j in 0..<units {
-                var z = x[row * xStride + j] + pre[row * width + j]
-                if let bias { z = z + bias[j] }
-                h[row * units + j] = apply(z)
+        h.withUnsafeMutableBufferPointer { hp in
+            for row in 0..<batch {
+                let out = hp.baseAddress! + row * units
+                for j in 0..<units {
+                    var z = x[row * xStride + j] + pre[row * width + j]
+                    if let bias { z = z + bias[j] }
+                    out[j] = z
+                }
+                activation?.applyRow(out, out, count: units)
             }
         }
     }
@@ -300,14 +312,15 @@ private struct StepContext {
             recurrent(h, matrix, into: &pre, columns: zb..<(zb + u), bias: nil)
             recurrent(h, matrix, into: &pre, columns: rb..<(rb + u), bias: nil)
         }
-        // Gates: update into scratch (kept for the mix), reset into pre's reset block.
-        var update = scratch
-        g.recurrentActivation.withKernel(T.self) { gate in
-            for row in 0..<batch {
-                for j in 0..<u {
-                    let xr = x + row * xStride, pr = row * width
-                    update[row * u + j] = gate(xr[zb + j] + pre[pr + zb + j])
-                    pre[pr + rb + j] = gate(xr[rb + j] + pre[pr + rb + j])
+        // Gates, each a row: update into scratch (kept for the mix), reset into pre's reset block.
+        pre.withUnsafeMutableBufferPointer { pp in
+            scratch.withUnsafeMutableBufferPointer { sp in
+                for row in 0..<batch {
+                    let xr = x + row * xStride, z = pp.baseAddress! + row * width, update = sp.baseAddress! + row * u
+                    for j in 0..<u { update[j] = xr[zb + j] + z[zb + j] }
+                    for j in 0..<u { z[rb + j] = xr[rb + j] + z[rb + j] }
+                    g.recurrentActivation.applyRow(update, update, count: u)
+                    g.recurrentActivation.applyRow(z + rb, z + rb, count: u)
                 }
             }
         }
@@ -317,27 +330,27 @@ private struct StepContext {
             for row in 0..<batch { for j in 0..<u { resetState[row * u + j] = pre[row * width + rb + j] * h[row * u + j] } }
             recurrent(resetState, matrix, into: &pre, columns: cb..<(cb + u), bias: nil)
         }
-        g.activation.withKernel(T.self) { act in
-            for row in 0..<batch {
-                let xr = x + row * xStride, pr = row * width
-                for j in 0..<u {
-                    let reset = pre[pr + rb + j]
-                    let inner = g.resetAfter ? reset * pre[pr + cb + j] : pre[pr + cb + j]
-                    let candidate = act(xr[cb + j] + inner)
-                    let z = update[row * u + j], previous = h[row * u + j]
-                    switch g.mix {
-                    case .keras:
-                        let kept = z * previous, added = (1 - z) * candidate
-                        h[row * u + j] = kept + added
-                    case .torch:
-                        let difference = previous - candidate
-                        let scaled = difference * z
-                        h[row * u + j] = scaled + candidate
-                    }
+        var candidate = [T](repeating: 0, count: u)
+        for row in 0..<batch {
+            let xr = x + row * xStride, pr = row * width
+            for j in 0..<u {
+                let inner = g.resetAfter ? pre[pr + rb + j] * pre[pr + cb + j] : pre[pr + cb + j]
+                candidate[j] = xr[cb + j] + inner
+            }
+            candidate.withUnsafeMutableBufferPointer { g.activation.applyRow($0.baseAddress!, $0.baseAddress!, count: u) }
+            for j in 0..<u {
+                let z = scratch[row * u + j], previous = h[row * u + j]
+                switch g.mix {
+                case .keras:
+                    let kept = z * previous, added = (1 - z) * candidate[j]
+                    h[row * u + j] = kept + added
+                case .torch:
+                    let difference = previous - candidate[j]
+                    let scaled = difference * z
+                    h[row * u + j] = scaled + candidate[j]
                 }
             }
         }
-        scratch = update
     }
 }
 
