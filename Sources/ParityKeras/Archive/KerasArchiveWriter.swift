@@ -8,7 +8,7 @@ import ZIPFoundation
 /// whose members are stored uncompressed, in this order: `metadata.json`, `config.json`,
 /// `model.weights.h5`. The weights file has one `vars` group per saved object, with the attribute
 /// `name` and datasets `0`, `1`, ... (see ``KerasSavedLayout``); it is written through
-/// ``HDF5FileWriter``, laid out as h5py writes it.
+/// `HDF5FileWriter`, laid out as h5py writes it.
 ///
 /// ```swift
 /// let writer = KerasArchiveWriter(config: config, metadata: .now(), weights: [
