@@ -34,11 +34,11 @@ public enum ParameterTable {
 
     /// The Keras and PyTorch names of each recurrent class's gate blocks, in each framework's order, and
     /// the order taking Keras's blocks to PyTorch's (PyTorch's block `j` is Keras's block `order[j]`).
-    /// GRU: Keras `[z, r, h]` (`keras/src/layers/rnn/gru.py`), PyTorch `[r, z, n]` (`torch/nn/modules/rnn.py`);
-    /// LSTM: the same order under other names (`c` is `g`).
+    /// GRU: ParityNN's ``GRU/GateOrder`` values (Keras `[z, r, h]`, PyTorch `[r, z, n]`), which the layer and
+    /// the ATen kernel also run; LSTM: the same order under other names (`c` is `g`).
     public static let gates: [String: ParameterStep] = [
         "LSTM": .gates(keras: ["i", "f", "c", "o"], torch: ["i", "f", "g", "o"], order: [0, 1, 2, 3]),
-        "GRU": .gates(keras: ["z", "r", "h"], torch: ["r", "z", "n"], order: [1, 0, 2]),
+        "GRU": .gates(keras: GRU.GateOrder.keras.names, torch: GRU.GateOrder.pyTorch.names, order: GRU.GateOrder.pyTorch.blocks(from: .keras)),
     ]
 
     /// Keras's convolution kernel `(k…, in, out)` (a transposed convolution's `(k…, out, in)`) → PyTorch's

@@ -1,3 +1,4 @@
+import ParityConvert
 import ParityKeras
 
 extension Diagnosis {
@@ -18,7 +19,7 @@ extension Diagnosis {
             cause: .gruResetAfter, a: "reset_after=False: reset gate applied before the recurrent matmul",
             b: "nn.GRU: reset gate applied after the recurrent matmul (reset_after=True)",
             fix: "nn.GRU cannot express reset_after=False: write the GRU cell by hand (n = tanh(W_in·x + b_in + W_hn·(r ⊙ h))), or retrain with reset_after=True",
-            kerasFix: "keras.layers.GRU(..., reset_after=True) with bias rows [b_ih; b_hh], gate blocks reordered [r, z, n] → [z, r, h]",
+            kerasFix: "keras.layers.GRU(..., reset_after=True) with bias = \(ParameterTable.rows("GRU")?.last?.inverseTransform() ?? "rows [b_ih; b_hh]")",
             rerun: try rerunning(c.layer, config: ["reset_after": .bool(true)], weights: fromB))]
     }
 }
