@@ -167,10 +167,10 @@ enum ActivationLayers: KerasToTorchFamily {
         return position == x.rank - 1 ? -1 : position
     }
 
-    /// The activation a config names under `key` (`nil`: none or `linear`). Keras 3 may write
-    /// `{"class_name": "function", "config": "relu"}`.
-    static func name(_ c: LayerConversion, _ key: String) throws -> String? {
-        guard let v = c.layer.config[key], !v.isNull else { return nil }
+    /// The activation the layer's config (or `config`, a wrapped layer's) names under `key` (`nil`: none or
+    /// `linear`). Keras 3 may write `{"class_name": "function", "config": "relu"}`.
+    static func name(_ c: LayerConversion, _ key: String, in config: KerasJSON? = nil) throws -> String? {
+        guard let v = (config ?? c.layer.config)[key], !v.isNull else { return nil }
         guard let name = v.string ?? v["config"]?.string ?? v["class_name"]?.string else {
             throw c.refuse(key, "\(v)", "not a built-in activation")
         }
