@@ -298,3 +298,23 @@ public struct ParameterRow: Sendable, Hashable {
 extension String {
     var nonEmpty: String? { isEmpty ? nil : self }
 }
+
+extension ParameterTable.Options {
+    /// What the layer the Keras loader built holds: its bias, scale and offset, its kernel's spatial rank,
+    /// a GRU's reset position; `nil` for a type that does not say (an LSTM, whose bias the loader fills
+    /// with zeros when Keras has none) or has no rows.
+    public init?(_ model: Any) {
+        switch model {
+        case let m as Dense: self.init(bias: m.bias != nil)
+        case let m as Convolution: self.init(bias: m.bias != nil, spatial: m.kernel.rank - 2)
+        case let m as TransposedConvolution: self.init(bias: m.bias != nil, spatial: m.kernel.rank - 2)
+        case let m as DepthwiseConvolution: self.init(bias: m.convolution.bias != nil, spatial: m.convolution.kernel.rank - 2)
+        case let m as BatchNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
+        case let m as LayerNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
+        case let m as GRU: self.init(bias: m.inputBias != nil || m.stackedBias != nil, resetAfter: m.resetAfter)
+        case let m as SimpleRNN: self.init(bias: m.bias != nil)
+        case is Embedding: self.init()
+        default: return nil
+        }
+    }
+}

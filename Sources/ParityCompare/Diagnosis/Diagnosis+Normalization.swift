@@ -6,7 +6,7 @@ extension Diagnosis {
     /// else PyTorch's default 1e-5; conventions.md C.11).
     static func batchNormEpsilon(_ c: Context) throws -> [Hypothesis] {
         guard c.layer.className == "BatchNormalization", let bn = c.layer.model as? BatchNorm,
-              let epsilonA = c.layer.config["epsilon"]?.double else { return [] }
+              case let epsilonA = bn.epsilon else { return [] }
         let node = c.node("batch_norm")
         let epsilonB = float(node, "eps") ?? NormalizationDefaults.pyTorchEpsilon
         guard epsilonB != epsilonA else { return [] }
@@ -19,7 +19,7 @@ extension Diagnosis {
     /// `layernorm-epsilon`: Keras LayerNormalization rebuilt with B's epsilon (the layer-norm node's `eps`,
     /// else PyTorch's default 1e-5; conventions.md C.12).
     static func layerNormEpsilon(_ c: Context) throws -> [Hypothesis] {
-        guard c.layer.className == "LayerNormalization", let epsilonA = c.layer.config["epsilon"]?.double else { return [] }
+        guard c.layer.className == "LayerNormalization", let epsilonA = (c.layer.model as? LayerNorm)?.epsilon else { return [] }
         let node = c.node("layer_norm")
         let epsilonB = float(node, "eps") ?? NormalizationDefaults.pyTorchEpsilon
         guard epsilonB != epsilonA else { return [] }

@@ -6,7 +6,7 @@ extension Diagnosis {
     /// standalone Keras 2's default) against PyTorch's `nn.GRU`, which always applies it after. A's layer is
     /// rebuilt with `reset_after=True` and B's weights read back through that convention (conventions.md D.14).
     static func gruResetAfter(_ c: Context) throws -> [Hypothesis] {
-        guard c.layer.className == "GRU", c.layer.config["reset_after"]?.bool == false, c.node("gru") != nil,
+        guard c.layer.className == "GRU", (c.layer.model as? GRU)?.resetAfter == false, c.node("gru") != nil,
               c.layer.weights.count == 3, c.layer.weights[2].rank == 1 else { return [] }
         var weights = c.layer.weights
         weights[2] = try Tensor.concatenate([weights[2], Tensor.zeros(weights[2].shape, dtype: weights[2].dtype)], axis: 0)

@@ -52,7 +52,7 @@ enum ActivationOps: TorchToKerasFamily {
                 throw c.refuse("beta=\(beta), threshold=\(threshold): Keras's softplus is log(1 + exp(x)) (beta 1), equal in float32 to PyTorch's linear branch only above 20")
             }
         case "aten.leaky_relu.default":
-            return ("LeakyReLU", ["negative_slope": .double(try c.double("negative_slope", default: 0.01))])
+            return ("LeakyReLU", ["negative_slope": .double(try c.double("negative_slope", default: ActivationTable.pyTorchLeakyReLUSlope))])
         case "aten.elu.default":
             let alpha = try c.double("alpha", default: 1), scale = try c.double("scale", default: 1), inputScale = try c.double("input_scale", default: 1)
             guard scale == 1, inputScale == 1 else { throw c.refuse("scale=\(scale), input_scale=\(inputScale): Keras's ELU has alpha only") }
