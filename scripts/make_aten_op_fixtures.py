@@ -272,6 +272,17 @@ row("aten.index_put.default", self=F((4, 3)), indices=[T(torch.tensor([1, 1, 3])
 row("aten.scatter.src", self=F((3, 5)), dim=1, index=T(torch.tensor([[0, 2], [4, 1], [3, 0]])), src=F((3, 2)))  # unique per row: duplicates are undefined
 row("aten.scatter.value", self=F((3, 5)), dim=0, index=T(torch.tensor([[0, 2, 1]])), value=9.0, grad_wrt=["self"])
 row("aten.scatter_add.default", self=F((3, 5)), dim=1, index=T(torch.tensor([[0, 0], [4, 1], [3, 3]])), src=F((3, 2)))
+# scatter_reduce: every reduction, with and without self; duplicate targets and untouched positions.
+SR_INDEX = T(torch.tensor([[0, 2, 0, 4], [1, 1, 3, 1], [2, 0, 2, 2]]))
+for reduce in ["sum", "mean", "prod", "amax", "amin"]:
+    for include_self in [True, False]:
+        lo = 0.5 if reduce == "prod" else -2
+        row("aten.scatter_reduce.two", self=F((3, 5), lo, 2), dim=1, index=SR_INDEX, src=F((3, 4), lo, 2), reduce=reduce, include_self=include_self)
+# ties: amax/amin share the gradient among equal elements (self included)
+row("aten.scatter_reduce.two", self=T(torch.tensor([[1.0, 2.0], [0.5, 3.0]])), dim=0, index=T(torch.tensor([[0, 1], [0, 1], [1, 1]])),
+    src=T(torch.tensor([[1.0, 3.0], [1.0, -1.0], [0.25, 3.0]])), reduce="amax")
+row("aten.scatter_reduce.two", self=I((3, 4), -9, 9), dim=0, index=T(torch.tensor([[0, 2, 1, 0], [0, 0, 1, 1]])), src=I((2, 4), -9, 9),
+    reduce="mean", grad=False)
 row("aten.masked_scatter.default", self=F((3, 4)), mask=B((4,)), source=F((13,)))
 row("aten.slice_scatter.default", self=F((5, 4)), src=F((2, 4)), dim=0, start=1, end=5, step=2)
 row("aten.select_scatter.default", self=F((3, 4)), src=F((3,)), dim=1, index=2)
