@@ -512,9 +512,10 @@ def autograd_record(name, model, inputs):
             "parameter_gradients": {k: as_json(g) for (k, _), g in zip(params, grads[len(floats):])}}
 
 
-# Exported after .eval() with batch_norm / dropout nodes that Parity's training step runs in training mode
-# (as model.train() would): their gradients are checked by the training fixtures instead.
-NO_GRADIENTS = {"unsupported", "branch", "dynamic_batch", "embedding_dropout", "normalization", "keras_cnn"}
+# "unsupported" does not run; "dynamic_batch" is checked forward only (its symbolic sizes). Programs exported
+# after .eval() (batch_norm / dropout nodes with training=False) are differentiated in that mode, as autograd
+# differentiates the eval module.
+NO_GRADIENTS = {"unsupported", "dynamic_batch"}
 
 
 def add_gradients(only):
