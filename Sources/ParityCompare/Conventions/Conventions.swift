@@ -39,7 +39,7 @@ public struct Convention: Sendable, Equatable {
 }
 
 /// Every convention Parity knows, with Keras's and PyTorch's presets side by side (`parity conventions`;
-/// `docs/conventions.md` is ``markdown``, checked by a test). Activation rows come from ``ActivationTable``.
+/// `docs/conventions.md` is ``markdown``, checked by a test). Activation rows come from `ActivationTable`.
 public enum Conventions {
     static func c(_ id: String, _ title: String, keras: (String, String), pytorch: (String, String), cause: Cause? = nil,
                   training: TrainingCause? = nil, fix: String? = nil, parity: [String]) -> Convention {
@@ -47,7 +47,7 @@ public enum Conventions {
                    cause: cause, trainingCause: training, fix: fix, parity: parity)
     }
 
-    static let layout = "Sources/ParityConvert/WeightLayout.swift"
+    static let layout = "Sources/ParityConvert/ParameterTable.swift"
     static let window = "Sources/ParityEngine/Functional/WindowGeometry.swift"
 
     /// The sections, by the letter of their ids.

@@ -5,7 +5,7 @@
 /// Its ``definition(_:_:)`` is the ops both frameworks' formulas are made of, with the differences
 /// as values: `s = q·kᵀ (·scale) (+ mask | where the mask is non-zero, else a fill) (+ causal −∞ above the diagonal)`, then
 ///
-/// - ``Normalization/softmaxFirst``: `softmax(s)·v` (Keras's `MultiHeadAttention`, ``Tensor/softmax(axis:logarithm:)``);
+/// - ``Normalization/softmaxFirst``: `softmax(s)·v` (Keras's `MultiHeadAttention`, `Tensor/softmax(axis:logarithm:)`);
 /// - ``Normalization/afterProduct``: `(exp(s − max s)·v) / Σ exp(s − max s)` (PyTorch's CPU
 ///   `scaled_dot_product_attention`, `aten/src/ATen/native/cpu/FlashAttentionKernel.cpp`).
 ///
