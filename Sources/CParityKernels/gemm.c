@@ -65,6 +65,9 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
         long rows = round_up(ceil_div(job->m, per), mr);
         job->mc = rows < 4 * mr ? 4 * mr : rows;
         job->tasks_m = ceil_div(job->m, job->mc);
+        // Even heights (64 rows in two tasks: 36 + 28, not 48 + 16).
+        job->mc = round_up(ceil_div(job->m, job->tasks_m), mr);
+        job->tasks_m = ceil_div(job->m, job->mc);
     }
     if (job->tasks_m * job->tasks_n < want && job->n > 2 * nr) {
         long per = ceil_div(want, job->tasks_m);
