@@ -83,9 +83,13 @@ public struct TorchTensorMeta: Sendable, Hashable {
 
 /// A serialized FX graph (`Graph` in the schema): input names, nodes in execution order, outputs.
 public struct ExportedGraph: Sendable {
+    /// The graph's input names, in order.
     public var inputs: [String]
+    /// The calls, in execution order.
     public var nodes: [TorchNode]
+    /// The output names, in order.
     public var outputs: [String]
+    /// The shape and dtype of each value, by name.
     public var tensorMeta: [String: TorchTensorMeta]
 
     /// A graph built in code; `tensorMeta` may be empty (shapes are then not checked before running).
