@@ -275,12 +275,17 @@ extension TorchProgram {
 
 /// The operators of a program grouped by module path (from `nn_module_stack`), in order of first use.
 public struct TorchProgramSummary: Sendable, CustomStringConvertible {
+    /// One module and the operators it calls itself.
     public struct Module: Sendable {
+        /// The module's path.
         public var path: String
+        /// The module's class.
         public var className: String
+        /// Each operator and how many times the module calls it, in order of first use.
         public var operators: [(target: String, count: Int)]
     }
 
+    /// The modules, in order of first use.
     public var modules: [Module]
 
     init(graph: ExportedGraph) {

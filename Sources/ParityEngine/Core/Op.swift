@@ -25,7 +25,10 @@ public struct TensorType: Sendable, Hashable, CustomStringConvertible {
 public protocol Op: Sendable, CustomStringConvertible {
     /// A short stable name (`matmul`, `reduce sum`), used in errors, traces and reports.
     var name: String { get }
+    /// The output's dtype and shape for inputs of these types; throws `TensorError` for inputs the op
+    /// cannot take (graph mode checks a model with it before running).
     func outputType(_ inputs: [TensorType]) throws -> TensorType
+    /// Computes the output from the inputs (both execution modes run this).
     func forward(_ inputs: [Tensor]) throws -> Tensor
     /// One cotangent per input (`nil` where the input gets no gradient, e.g. indices or masks).
     func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?]

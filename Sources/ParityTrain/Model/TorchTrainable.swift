@@ -6,6 +6,7 @@ import ParityTorch
 /// `num_batches_tracked += 1`, see ParityTorch's training operators), lifted constants are neither.
 /// Variables are named by their state_dict keys.
 public struct TorchTrainable: TrainableModel {
+    /// The program.
     public let program: TorchProgram
     public let variables: [TrainingVariable]
     public let name: String
@@ -13,6 +14,8 @@ public struct TorchTrainable: TrainableModel {
     public var inputNames: [String] { program.userInputs.map(\.name) }
     public var outputCount: Int { program.outputs.count }
 
+    /// The program's parameters as trainable variables and its buffers as state; throws ``TrainError``
+    /// when a parameter or buffer has no value.
     public init(_ program: TorchProgram, name: String = "the PyTorch program") throws {
         self.program = program
         self.name = name
