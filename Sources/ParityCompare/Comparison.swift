@@ -332,6 +332,10 @@ public struct Comparison: Sendable, Codable {
                 continue
             }
             var result = try Diagnosis.diagnose(entry.judgement, matcher: matcher, kerasIsReference: referenceIsKeras)
+            // Weights rounded to float16/bfloat16 on one side: more specific than the weights-differ it also shows as.
+            let rounding = try Diagnosis.precision(entry.judgement, matcher: matcher)
+            if !rounding.findings.isEmpty { result.findings = rounding.findings + result.findings.filter { $0.cause != .weightsDiffer } }
+            result.tested += rounding.tested.filter { !result.tested.contains($0) }
             if result.findings.isEmpty, matcher.xSide == .a || matcher.y.framework == .pytorch {
                 // Settings inside a composite layer, changed in the PyTorch part's own nodes.
                 let inside = try Diagnosis.partSettings(entry.judgement, matcher: matcher)

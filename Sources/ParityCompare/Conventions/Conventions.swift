@@ -47,7 +47,7 @@ public enum Conventions {
                    cause: cause, trainingCause: training, fix: fix, parity: parity)
     }
 
-    static let layout = "Sources/ParityConvert/WeightLayout.swift"
+    static let layout = "Sources/ParityConvert/ParameterTable.swift"
     static let window = "Sources/ParityEngine/Functional/WindowGeometry.swift"
 
     /// The sections, by the letter of their ids.

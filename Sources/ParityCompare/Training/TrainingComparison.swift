@@ -240,7 +240,8 @@ extension TrainingComparison {
         let sideA = try a.trainingSide(optimizer: setup.optimizerA, loss: setup.lossA, flag: "a")
         let sideB = try b.trainingSide(optimizer: setup.optimizerB, loss: setup.lossB, flag: "b")
         var driver = try TrainingDriver(a: sideA, b: sideB, inputsA: xa, inputsB: xb, targetA: setup.target, targetB: setup.targetB ?? setup.target,
-                                        steps: setup.steps, batchSize: setup.batchSize, pairings: forward.weightPairings, programB: b.program ?? a.program)
+                                        steps: setup.steps, batchSize: setup.batchSize, pairings: forward.weightPairings,
+                                        programB: b.program ?? a.program)
         progress.say("training both models \(setup.steps) steps in float32 and float64")
         let training = try driver.compare(progress: progress)
         return (forward, training)
