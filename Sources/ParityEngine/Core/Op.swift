@@ -2,14 +2,18 @@
 
 /// The static type of a value in either execution mode: its dtype and shape.
 public struct TensorType: Sendable, Hashable, CustomStringConvertible {
+    /// The element type.
     public var dtype: DType
+    /// The shape.
     public var shape: [Int]
 
+    /// The type of `dtype` elements in `shape`.
     public init(_ dtype: DType, _ shape: [Int]) {
         self.dtype = dtype
         self.shape = shape
     }
 
+    /// The type of `tensor`.
     public init(of tensor: Tensor) { self.init(tensor.dtype, tensor.shape) }
 
     public var description: String { "\(dtype)\(shape)" }
