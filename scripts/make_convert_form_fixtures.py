@@ -2,7 +2,8 @@
 """Small PyTorch programs for the PyTorch → Keras forms of issue 11, item 3: transposed convolutions
 (1-D/2-D/3-D, stride, padding, output_padding), softplus with beta/threshold, var/std with a
 correction, group norm, interpolation (nearest at any size, nearest-exact, bilinear with and
-without align_corners, bicubic), and the mask and math operators of the transformers exports. Each is exported as a user does (`torch.export.export(model.eval(),
+without align_corners, bicubic), the mask and math operators of the transformers exports, and
+rms_norm and attention with a learned query (timm). Each is exported as a user does (`torch.export.export(model.eval(),
 inputs)`, no decompositions) to Tests/Fixtures/torch/<name>.pt2, with <name>.json holding the inputs
 and PyTorch's float32 outputs (the format of scripts/make_torch_fixtures.py).
 
@@ -94,6 +95,23 @@ class ConvertMasksMath(nn.Module):
         return scores, positions, math, x[:, self.picked]
 
 
+class ConvertRmsAttention(nn.Module):
+    """What the timm exports needed: rms_norm with a weight and with PyTorch's default eps, and
+    scaled_dot_product_attention whose query is a learned latent (a constant, expanded to the batch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.RMSNorm(6)
+        self.latent = nn.Parameter(torch.randn(1, 2, 1, 3))
+        self.proj = nn.Linear(6, 6)
+
+    def forward(self, x):  # [2, 5, 6]
+        h = self.proj(self.norm(x))
+        kv = h.reshape(2, 5, 2, 3).transpose(1, 2)
+        pooled = F.scaled_dot_product_attention(self.latent.expand(2, -1, -1, -1), kv, kv)
+        return pooled, F.rms_norm(x, (5, 6), eps=1e-3)
+
+
 def gauss(shape, seed):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
@@ -102,6 +120,7 @@ CASES = [
     ("convert_conv_transpose", ConvertConvTranspose, lambda: (gauss((2, 4, 5), 1), gauss((2, 4, 3, 4), 2), gauss((2, 2, 2, 3, 3), 3))),
     ("convert_statistics", ConvertStatistics, lambda: (gauss((2, 6, 4, 5), 4), gauss((2, 4, 7), 5))),
     ("convert_interpolate", ConvertInterpolate, lambda: (gauss((2, 3, 5, 7), 6),)),
+    ("convert_rms_attention", ConvertRmsAttention, lambda: (gauss((2, 5, 6), 8),)),
     ("convert_masks_math", ConvertMasksMath, lambda: (gauss((2, 9), 7), torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]]))),
 ]
 

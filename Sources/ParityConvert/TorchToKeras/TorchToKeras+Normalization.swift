@@ -10,16 +10,20 @@ import ParityTorch
 /// in PyTorch's order) with the node's `eps`; weight → gamma, bias → beta. `group_norm` (and core
 /// ATen's `native_group_norm`) → GroupNormalization(groups) on the channel axis with the node's `eps`:
 /// both split the channels into consecutive groups and normalise each over its channels and every
-/// spatial cell, `x·(rstd·gamma) + (beta − mean·rstd·gamma)`.
+/// spatial cell, `x·(rstd·gamma) + (beta − mean·rstd·gamma)`. `rms_norm` → the `RMSNorm` operation
+/// (`keras.ops.rms_normalization`: `x·rsqrt(mean(x²) + ε)·scale`, PyTorch's formula) over the trailing
+/// axes, with the node's `eps` (PyTorch's default, float32's machine epsilon, when none is given) and
+/// the weight as its `scale` constant.
 enum NormalizationOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default", "aten.layer_norm.default",
-        "aten.group_norm.default", "aten.native_group_norm.default",
+        "aten.group_norm.default", "aten.native_group_norm.default", "aten.rms_norm.default",
     ]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
         if c.target == "aten.layer_norm.default" { return [.value(try layer(c))] }
         if c.target == "aten.group_norm.default" { return [.value(try group(c))] }
+        if c.target == "aten.rms_norm.default" { return [.value(try rms(c))] }
         if c.target == "aten.native_group_norm.default" { return [.value(try group(c)), .none, .none] }
         let result = TorchOperand.value(try batch(c))
         return c.target == "aten.batch_norm.default" ? [result] : [result, .none, .none]
@@ -56,6 +60,22 @@ enum NormalizationOps: TorchToKerasFamily {
             "groups": .int(groups), "axis": .int(x.position(of: 1)), "epsilon": .double(try c.double("eps", default: 1e-5)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil),
         ], inputs: [x], weights: weights, perm: x.perm, shapes: [x.torchShape])[0]
+    }
+
+    static func rms(_ c: NodeConversion) throws -> KerasValue {
+        var x = try c.value("input")
+        let shape = try c.ints("normalized_shape"), count = shape.count
+        guard count >= 1, count < x.rank, Array(x.torchShape.suffix(count)) == shape else {
+            throw c.refuse("normalized_shape \(shape) on \(x.torchShape): the trailing axes, not the batch")
+        }
+        let trailing = Array((x.rank - count)..<x.rank)
+        if Array(x.perm.suffix(count)) != trailing { x = c.arrange(x, as: x.perm.filter { !trailing.contains($0) } + trailing) }
+        // Keras 3.15.1's RMSNorm needs a scale argument (its compute_output_spec has no default): ones (exact) without a weight.
+        let scale = NodeConversion.numpy(try c.optionalWeight("weight")?.tensor ?? Tensor(shape: shape, values: Array(repeating: 1, count: shape.reduce(1, *))).cast(to: .float32))
+        let arguments: [OperationArgument] = [.value(x), .constant(scale)]
+        let eps = try c.optionalDouble("eps") ?? Double(Float.ulpOfOne)
+        return try c.operation("RMSNorm", module: "nn", ["axis": count == 1 ? .int(-1) : .ints(Array((x.rank - count)..<x.rank)), "epsilon": .double(eps)],
+                               arguments: arguments, perm: x.perm, shape: x.torchShape)
     }
 
     static func layer(_ c: NodeConversion) throws -> KerasValue {

@@ -197,18 +197,22 @@ enum OperationNodes: TorchToKerasFamily {
     }
 
     static func attention(_ c: NodeConversion) throws -> KerasValue {
-        let q = c.inTorchOrder(try c.value("query")), k = c.inTorchOrder(try c.value("key")), v = c.inTorchOrder(try c.value("value"))
+        // The query may be a constant (a learned latent query, timm's attention pooling).
+        let q = try c.operationArgument("query").inTorchOrder(c), k = c.inTorchOrder(try c.value("key")), v = c.inTorchOrder(try c.value("value"))
         if try c.double("dropout_p", default: 0) != 0 { throw c.refuse("dropout_p > 0 is random: export the model after .eval()") }
         if try c.bool("enable_gqa", default: false) { throw c.refuse("enable_gqa=True") }
-        guard q.rank >= 2, k.rank == q.rank, v.rank == q.rank else { throw c.refuse("query, key and value of different ranks") }
-        let length = q.torchShape[q.rank - 2], source = k.torchShape[k.rank - 2], width = q.torchShape[q.rank - 1]
+        guard case .tensor(let queryName)? = c.node.argument("query"), let queryShape = c.program.graph.tensorMeta[queryName]?.shape else {
+            throw c.refuse("the query has no static shape")
+        }
+        guard queryShape.count >= 2, k.rank == queryShape.count, v.rank == queryShape.count else { throw c.refuse("query, key and value of different ranks") }
+        let length = queryShape[queryShape.count - 2], source = k.torchShape[k.rank - 2], width = queryShape[queryShape.count - 1]
         let scale = try c.optionalDouble("scale") ?? 1 / Double(width).squareRoot()
         var swap = Array(0..<k.rank)
         swap.swapAt(k.rank - 1, k.rank - 2)
         let kt = try c.operation("Transpose", ["axes": .ints(swap)], arguments: [.value(k)], shape: swap.map { k.torchShape[$0] })
-        var scoreShape = q.torchShape
-        scoreShape[q.rank - 1] = source
-        let products = try c.operation("Matmul", arguments: [.value(q), .value(kt)], shape: scoreShape)
+        var scoreShape = try c.outputShape()
+        scoreShape[scoreShape.count - 1] = source
+        let products = try c.operation("Matmul", arguments: [q, .value(kt)], shape: scoreShape)
         var scores = try c.operation("Multiply", arguments: [.value(products), .constant(.double(Double(Float(scale))))], shape: scoreShape)
         if try c.bool("is_causal", default: false) {
             let mask = Tensor(shape: [length, source], values: (0..<(length * source)).map { i in i % source > i / source ? -Double.infinity : 0 })
