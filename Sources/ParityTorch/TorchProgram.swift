@@ -183,8 +183,10 @@ public struct TorchProgram: Sendable {
             throw TorchError.inputMismatch(expected: "\(expected.count) input(s) \(expected.map(\.name))", received: "\(inputs.count)")
         }
         for (tensor, (name, meta)) in zip(inputs, expected) {
-            if let meta, meta.shape != tensor.shape {
-                throw TorchError.inputMismatch(expected: "'\(name)' of shape \(meta.shape) (shapes are static in this export)", received: "\(tensor.shape)")
+            if let meta, !meta.admits(tensor.shape) {
+                let dims = meta.shape.map { $0 == TorchTensorMeta.dynamic ? "any" : "\($0)" }.joined(separator: ", ")
+                throw TorchError.inputMismatch(expected: "'\(name)' of shape [\(dims)] (the export's dynamic dimensions take any size)",
+                                               received: "\(tensor.shape)")
             }
         }
         let first = inputs.first { $0.dtype.isFloatingPoint }?.dtype

@@ -45,7 +45,7 @@ import Testing
         let kernel = Self.distinct([3, 2, 4, 6])
         let conv = try #require(try WeightConvention.of(className: "Conv2D", config: .object([:]), weights: [kernel, Self.distinct([6])]))
         #expect(conv.parameters[0].value.shape == [6, 4, 3, 2])
-        #expect(conv.parameters[0].transform == "permute(3, 2, 0, 1)")
+        #expect(conv.parameters[0].transform == "permute (3, 2, 0, 1)")
         let dense = try #require(try WeightConvention.of(className: "Dense", config: .object([:]), weights: [Self.distinct([3, 5]), Self.distinct([5])]))
         #expect(dense.parameters[0].value == (try Self.distinct([3, 5]).permuted([1, 0])))
     }
@@ -72,7 +72,7 @@ import Testing
 
     @Test func namesEachKindOfDifference() throws {
         // TF1's [i, c, f, o] order: blocks 1 and 2 swapped.
-        #expect(try Self.classify("LSTM", [[3, 16], [4, 16], [16]], parameter: 0) { [try WeightLayout.reorderingBlocks($0.value, [0, 2, 1, 3])] } == "lstm-gate-order")
+        #expect(try Self.classify("LSTM", [[3, 16], [4, 16], [16]], parameter: 0) { [try ParameterStep.reorderingBlocks($0.value, [0, 2, 1, 3])] } == "lstm-gate-order")
         // Keras's [z, r, h] copied without reordering.
         #expect(try Self.classify("GRU", [[3, 12], [4, 12], [2, 12]], parameter: 1) { p in
             [try p.source.permuted([1, 0])]

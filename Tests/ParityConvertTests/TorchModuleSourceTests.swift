@@ -57,8 +57,8 @@ struct TorchModuleSourceTests {
     @Test("the mapping names each Keras weight, its PyTorch parameter and the transform")
     func mapping() throws {
         let lines = try ModelFixtures.convert("recurrent").module.mapping
-        #expect(lines.contains { $0.hasPrefix("gru/kernel (7, 15)") && $0.hasSuffix("→ gru.weight_ih_l0 (15, 7): gates [z, r, h] → [r, z, n], transpose") })
-        #expect(lines.contains { $0.hasPrefix("(not in Keras)") && $0.hasSuffix("→ lstm.bias_hh_l0 (28): zeros (bias split: Keras has one bias)") })
+        #expect(lines.contains { $0.hasPrefix("gru/kernel (7, 15)") && $0.hasSuffix("→ gru.weight_ih_l0 (15, 7): transpose, gate blocks [z, r, h] → [r, z, n]") })
+        #expect(lines.contains { $0.hasPrefix("(not in Keras)") && $0.hasSuffix("→ lstm.bias_hh_l0 (28): zeros (bias = bias_ih_l0 + bias_hh_l0)") })
         #expect(lines.contains { $0.hasPrefix("causal_conv/kernel (3, 6, 8)") && $0.hasSuffix("→ causal_conv.weight (8, 6, 3): permute (2, 1, 0)") })
     }
 

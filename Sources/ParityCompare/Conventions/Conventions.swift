@@ -1,6 +1,7 @@
 import Foundation
 import ParityFormats
 import ParityNN
+import ParityTrain
 
 /// One convention the two frameworks disagree on (or spell differently): each framework's preset and the
 /// source file that sets it, the Parity sources that implement both sides, and the ``Cause`` id
@@ -13,6 +14,8 @@ public struct Convention: Sendable, Equatable {
     public var pytorch: Preset
     /// The cause `parity compare` reports for this convention, when it diagnoses it.
     public var cause: Cause?
+    /// The cause `parity compare --train-steps` reports, for a training convention.
+    public var trainingCause: TrainingCause?
     /// The fix, as a change to the PyTorch port (`parity compare` prints it with the layer's values).
     public var fix: String?
     /// The Parity sources implementing both presets.
@@ -28,7 +31,7 @@ public struct Convention: Sendable, Equatable {
         var o: JSONObject = ["id": .string(id), "title": .string(title),
                              "keras": .object(["value": .string(keras.value), "source": .string(keras.source)]),
                              "pytorch": .object(["value": .string(pytorch.value), "source": .string(pytorch.source)])]
-        o["cause"] = cause.map { JSONValue.string($0.rawValue) } ?? .null
+        o["cause"] = (cause?.rawValue ?? trainingCause?.rawValue).map(JSONValue.string) ?? .null
         o["fix"] = fix.map(JSONValue.string) ?? .null
         o["parity"] = .array(parity.map(JSONValue.string))
         return .object(o)
@@ -36,24 +39,25 @@ public struct Convention: Sendable, Equatable {
 }
 
 /// Every convention Parity knows, with Keras's and PyTorch's presets side by side (`parity conventions`;
-/// `docs/conventions.md` is ``markdown``, checked by a test). Activation rows come from ``ActivationTable``.
+/// `docs/conventions.md` is ``markdown``, checked by a test). Activation rows come from `ActivationTable`.
 public enum Conventions {
     static func c(_ id: String, _ title: String, keras: (String, String), pytorch: (String, String), cause: Cause? = nil,
-                  fix: String? = nil, parity: [String]) -> Convention {
+                  training: TrainingCause? = nil, fix: String? = nil, parity: [String]) -> Convention {
         Convention(id: id, title: title, keras: .init(value: keras.0, source: keras.1), pytorch: .init(value: pytorch.0, source: pytorch.1),
-                   cause: cause, fix: fix, parity: parity)
+                   cause: cause, trainingCause: training, fix: fix, parity: parity)
     }
 
-    static let layout = "Sources/ParityConvert/WeightLayout.swift"
+    static let layout = "Sources/ParityConvert/ParameterTable.swift"
     static let window = "Sources/ParityEngine/Functional/WindowGeometry.swift"
 
     /// The sections, by the letter of their ids.
     public static let sections: [(letter: String, title: String)] = [
         ("A", "Weight layouts and data format"), ("B", "Pooling"), ("C", "Normalization"), ("D", "Recurrent layers"),
         ("E", "Attention, embedding, softmax"), ("F", "Activations"), ("G", "Resizing"), ("H", "Padding, cropping, dropout"),
+        ("T", "Training: optimizers, losses, running statistics"),
     ]
 
-    public static let all: [Convention] = fixed + activations
+    public static let all: [Convention] = fixed + activations + training
 
     static let fixed: [Convention] = [
         c("A.1", "Dense kernel layout", keras: ("kernel (in, out), y = xK + b", "keras/src/layers/core/dense.py"),
@@ -93,9 +97,6 @@ public enum Conventions {
           pytorch: ("\(BatchNorm.pyTorchEpsilon)", "torch/nn/modules/batchnorm.py"), cause: .batchNormEpsilon,
           fix: "nn.BatchNorm2d(C, eps=\(BatchNorm.kerasEpsilon))",
           parity: ["Sources/ParityNN/Layers/Normalization.swift", "Sources/ParityTorch/ATen/NormalizationOps.swift"]),
-        c("C.11.1", "BatchNorm momentum", keras: ("0.99 (weight of the old statistic)", "keras/src/layers/normalization/batch_normalization.py"),
-          pytorch: ("0.1 (weight of the new statistic)", "torch/nn/modules/batchnorm.py"), fix: "momentum = 1 − Keras momentum",
-          parity: ["Sources/ParityNN/Layers/Normalization.swift"]),
         c("C.11.2", "BatchNorm mode", keras: ("inference unless called with training=True", "keras/src/layers/normalization/batch_normalization.py"),
           pytorch: ("modules start in training mode (batch statistics)", "torch/nn/modules/module.py"), cause: .trainingMode,
           fix: "model.eval() before exporting or comparing", parity: ["Sources/ParityTorch/ATen/NormalizationOps.swift"]),
@@ -144,6 +145,77 @@ public enum Conventions {
           parity: ["Sources/ParityNN/Layers/Activation.swift"]),
     ]
 
+    static let rules = "Sources/ParityTrain/Optimizers/UpdateRules.swift"
+    static let specs = "Sources/ParityTrain/Spec/OptimizerSpecs.swift"
+    static let kerasLosses = "Sources/ParityTrain/Losses/KerasLosses.swift"
+    static let torchLosses = "Sources/ParityTrain/Losses/TorchLosses.swift"
+
+    /// A default as each framework's signature writes it (``Optimizer/defaultArgument(_:of:framework:)``).
+    static func kerasDefault(_ className: String, _ parameter: String) -> String {
+        "\(parameter)=\(Optimizer.defaultArgument(parameter, of: className, framework: .keras) ?? "?")"
+    }
+    static func torchDefault(_ className: String, _ parameter: String) -> String {
+        "\(parameter)=\(Optimizer.defaultArgument(parameter, of: className, framework: .pyTorch) ?? "?")"
+    }
+
+    /// The training conventions (docs/training.md has the formulas and the fixtures that confirm them).
+    static let training: [Convention] = [
+        c("T.1", "Adam ε placement", keras: ("ε added to √v, the bias correction of v folded into the step size: w −= lr·√(1−β₂ᵗ)/(1−β₁ᵗ)·m/(√v + ε)", "keras/src/optimizers/adam.py"),
+          pytorch: ("ε added to √v/√(1−β₂ᵗ): on Keras's scale it acts as ε·√(1−β₂ᵗ), changing with t; no constant reproduces Keras", "torch/optim/adam.py"),
+          training: .adamEpsilon, fix: "eps=1e-7 comes closest; the remaining difference is the cause's size", parity: [rules]),
+        c("T.2", "Adam defaults", keras: ("\(kerasDefault("Adam", "epsilon")), \(kerasDefault("Adam", "learning_rate"))", "keras/src/optimizers/adam.py"),
+          pytorch: ("\(torchDefault("Adam", "eps")), \(torchDefault("Adam", "lr"))", "torch/optim/adam.py"),
+          training: .optimizerHyperparameter, fix: "torch.optim.Adam(params, lr=1e-3, eps=1e-7)", parity: [specs]),
+        c("T.3", "RMSprop form", keras: ("lr·g/√(v + ε), lr inside the momentum buffer; \(kerasDefault("RMSprop", "rho")), \(kerasDefault("RMSprop", "learning_rate"))", "keras/src/optimizers/rmsprop.py"),
+          pytorch: ("g/(√v + ε), buffer without lr, w −= lr·b; \(torchDefault("RMSprop", "alpha")), \(torchDefault("RMSprop", "lr"))", "torch/optim/rmsprop.py"),
+          training: .rmspropEpsilon, fix: "alpha=0.9, lr=1e-3 (ε's place still differs)", parity: [rules, specs]),
+        c("T.4", "Adagrad accumulator", keras: ("starts at \(kerasDefault("Adagrad", "initial_accumulator_value")), g/√(acc + ε)", "keras/src/optimizers/adagrad.py"),
+          pytorch: ("starts at \(torchDefault("Adagrad", "initial_accumulator_value")), g/(√acc + ε), lr_decay", "torch/optim/adagrad.py"),
+          training: .optimizerFormula, fix: "initial_accumulator_value=0.1", parity: [rules, specs]),
+        c("T.5", "Adamax ε", keras: ("u = max(β₂u, |g|), ε added after", "keras/src/optimizers/adamax.py"),
+          pytorch: ("ε inside the max (kept in u)", "torch/optim/adamax.py"), training: .optimizerFormula, parity: [rules]),
+        c("T.6", "Nadam momentum schedule", keras: ("μₜ = β₁(1 − 0.5·0.96ᵗ)", "keras/src/optimizers/nadam.py"),
+          pytorch: ("μₜ = β₁(1 − 0.5·0.96^(t·momentum_decay)), \(torchDefault("NAdam", "momentum_decay"))", "torch/optim/nadam.py"),
+          training: .optimizerFormula, fix: "momentum_decay=1", parity: [rules]),
+        c("T.7", "SGD momentum buffer and Nesterov", keras: ("velocity holds lr·g; Nesterov w += μv − lr·g", "keras/src/optimizers/sgd.py"),
+          pytorch: ("buffer holds g, times the current lr at the update; Nesterov g + μb (equal while lr is constant; they part under a schedule)", "torch/optim/sgd.py"),
+          training: .nesterovForm, parity: [rules]),
+        c("T.8", "Weight decay", keras: ("decoupled on every optimizer: w −= w·λ·lr before the update", "keras/src/optimizers/base_optimizer.py"),
+          pytorch: ("coupled L2 (g += λw) except AdamW and decoupled_weight_decay=True", "torch/optim/adam.py"),
+          training: .weightDecayCoupling, fix: "torch.optim.AdamW(weight_decay=λ), or decoupled_weight_decay=True", parity: [rules]),
+        c("T.9", "Gradient clipping", keras: ("clipnorm per variable, global_clipnorm over all (no ε), clipvalue", "keras/src/optimizers/base_optimizer.py"),
+          pytorch: ("clip_grad_norm_ global, c/(‖g‖ + 1e-6); clip_grad_value_", "torch/nn/utils/clip_grad.py"),
+          training: .gradientClipping, fix: "global_clipnorm ↔ clip_grad_norm_(max_norm)", parity: [rules, specs]),
+        c("T.10", "BatchNorm momentum", keras: ("share of the running value kept (0.99)", "keras/src/layers/normalization/batch_normalization.py"),
+          pytorch: ("share of the batch statistic taken (0.1)", "torch/nn/modules/batchnorm.py"),
+          training: .bnMomentum, fix: "momentum = 1 − Keras momentum", parity: ["Sources/ParityNN/Layers/Normalization.swift"]),
+        c("T.11", "BatchNorm running variance", keras: ("biased batch variance", "keras/src/layers/normalization/batch_normalization.py"),
+          pytorch: ("unbiased (n/(n−1)); no setting changes it", "torch/nn/modules/batchnorm.py"),
+          training: .bnRunningVariance, parity: ["Sources/ParityNN/Layers/Normalization.swift"]),
+        c("T.12", "RNN biases in training", keras: ("one bias", "keras/src/layers/rnn/lstm.py"),
+          pytorch: ("b_ih + b_hh, both trained: the sum moves twice per step", "torch/nn/modules/rnn.py"),
+          training: .rnnBiasTrainedTwice, fix: "freeze bias_hh (requires_grad=False) at zero", parity: ["Sources/ParityTrain/Model/TorchTrainable.swift"]),
+        c("T.13", "Loss reduction", keras: ("mean over the last axis, then the weighted sum over the number of values", "keras/src/losses/loss.py"),
+          pytorch: ("mean over all elements, or over the targets' class weights", "torch/nn/modules/loss.py"),
+          training: .lossReduction, parity: [kerasLosses, torchLosses]),
+        c("T.14", "Cross-entropy on probabilities", keras: ("logits recovered from a final sigmoid/softmax; else probabilities clipped to [1e-7, 1 − 1e-7]", "keras/src/backend/tensorflow/nn.py"),
+          pytorch: ("inputs as given; log clamped at −100", "aten/src/ATen/native/Loss.cpp"),
+          training: .crossentropyClipping, fix: "from_logits=True on the Keras side and a logits loss on PyTorch's", parity: [kerasLosses, torchLosses]),
+        c("T.15", "Cross-entropy input", keras: ("from_logits=False: the losses read probabilities", "keras/src/losses/losses.py"),
+          pytorch: ("CrossEntropyLoss and BCEWithLogitsLoss read logits; BCELoss and NLLLoss probabilities or log-probabilities", "torch/nn/modules/loss.py"),
+          training: .fromLogits, fix: "from_logits=True with a linear last layer, or the matching PyTorch loss", parity: [kerasLosses, torchLosses]),
+        c("T.16", "Derivatives at ties and kinks", keras: ("maximum/minimum with a == b: all to the first argument; clip passes the gradient at a bound", "tensorflow/python/ops/math_grad.py"),
+          pytorch: ("maximum/minimum ties: half to each; clamp with number bounds: 0 at a bound", "tools/autograd/derivatives.yaml"),
+          training: .gradientConvention, parity: ["Sources/ParityTrain/Step/GradientConvention.swift"]),
+        c("T.17", "Layer mode while training", keras: ("fit calls the model with training=True: BatchNormalization on batch statistics (inference when the layer is frozen), Dropout active", "keras/src/trainers/trainer.py"),
+          pytorch: ("the mode the module was in: a .pt2 keeps the mode it was exported in (model.eval() before export trains BatchNorm on running statistics)", "torch/export/exported_program.py"),
+          training: .trainingMode, fix: "export the training graph after model.train(), or freeze the Keras layer", parity: ["Sources/ParityTrain/Model/TorchTrainable.swift"]),
+        c("T.18", "Learning-rate schedule", keras: ("a LearningRateSchedule as learning_rate, evaluated at optimizer.iterations (steps taken) in float32", "keras/src/optimizers/schedules/learning_rate_schedule.py"),
+          pytorch: ("an lr_scheduler stepped after optimizer.step(), multiplying the previous rate (doubles)", "torch/optim/lr_scheduler.py"),
+          training: .optimizerHyperparameter, fix: "ExponentialDecay(lr, 1, γ) ↔ ExponentialLR(γ); staircase ExponentialDecay(lr, k, γ) ↔ StepLR(k, γ)",
+          parity: ["Sources/ParityTrain/Optimizers/LearningRateSchedule.swift"]),
+    ]
+
     /// One row per ``ActivationTable`` entry with a PyTorch counterpart: Keras's function (exact constants)
     /// against the ATen operator with the arguments that give Keras's constants.
     static var activations: [Convention] {
@@ -181,7 +253,7 @@ public enum Conventions {
             for r in rows {
                 func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
                 lines.append("| \(r.id) | \(cell(r.title)) | \(cell(r.keras.value)) (`\(r.keras.source)`) | \(cell(r.pytorch.value)) (`\(r.pytorch.source)`) | "
-                    + "\(r.cause.map { "`\($0.rawValue)`" } ?? "") | \(r.fix.map { "`\(cell($0))`" } ?? "") | \(r.parity.map { "`\($0)`" }.joined(separator: ", ")) |")
+                     + "\((r.cause?.rawValue ?? r.trainingCause?.rawValue).map { "`\($0)`" } ?? "") | \(r.fix.map { "`\(cell($0))`" } ?? "") | \(r.parity.map { "`\($0)`" }.joined(separator: ", ")) |")
             }
         }
         lines += ["", "## Causes `parity compare` names", "",

@@ -2,7 +2,7 @@ import Foundation
 import ParityConvert
 import ParityKeras
 
-/// A paired layer's weights compared under the faithful Keras → PyTorch convention (``WeightConvention``):
+/// A paired layer's weights compared under the faithful Keras → PyTorch convention (`WeightConvention`):
 /// `equal` (the same numbers in the same layout), `equal-up-to-convention` (equal after the convention's
 /// transform: transpose, permute, gate reorder, bias split), `different`, or `unmapped` (weights Parity has
 /// no faithful PyTorch mapping for).
@@ -74,7 +74,7 @@ public struct WeightCheck: Sendable, Codable, Equatable {
     static func classify(_ p: WeightConvention.Parameter, actual: Tensor, parts: [Tensor], className: String) throws -> (Cause, String) {
         if let gates = p.gates, gates.count > 1 {
             for order in Layout.permutations(gates.count) where order != Array(0..<gates.count) {
-                if equal(try WeightLayout.reorderingBlocks(p.value, order), actual, rounding: parts.count > 1) {
+                if equal(try ParameterStep.reorderingBlocks(p.value, order), actual, rounding: parts.count > 1) {
                     let cause: Cause = className == "GRU" ? .gruGateOrder : .lstmGateOrder
                     return (cause, "PyTorch's \(p.names.joined(separator: " + ")) holds the gate blocks in the order [\(order.map { gates[$0] }.joined(separator: ", "))] "
                             + "where PyTorch expects [\(gates.joined(separator: ", "))] (from Keras's \(p.keras) by \(p.transform))")

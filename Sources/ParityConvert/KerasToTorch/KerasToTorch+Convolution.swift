@@ -50,39 +50,28 @@ enum ConvolutionLayers: KerasToTorchFamily {
         } else if name.hasPrefix("Depthwise") {
             let multiplier = try k.int("depth_multiplier")
             let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier]] + (useBias ? [[inChannels * multiplier]] : []))
+            let rows = ParameterTable.rows(name, .init(bias: useBias, spatial: n))!
             y = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
-                                kernel: try depthwise(w[0], n: n), kerasShape: w[0].shape, from: "kernel",
-                                transform: "permute \(Py.tuple([n, n + 1] + Array(0..<n))), reshape to (C·M, 1, k…) (groups = C)",
-                                bias: useBias ? w[1] : nil, suffix: "", comment: "depthwise: one group per input channel")
+                                rows: rows, weights: w, comment: "depthwise: one group per input channel")
         } else if name.hasPrefix("Separable") {
             let multiplier = try k.int("depth_multiplier"), filters = try k.int("filters")
             let ones = Array(repeating: 1, count: n)
             let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier], ones + [inChannels * multiplier, filters]] + (useBias ? [[filters]] : []))
+            let rows = ParameterTable.rows(name, .init(bias: useBias, spatial: n))!
             let middle = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
-                                         kernel: try depthwise(w[0], n: n), kerasShape: w[0].shape, from: "depthwise_kernel",
-                                         transform: "permute \(Py.tuple([n, n + 1] + Array(0..<n))), reshape to (C·M, 1, k…) (groups = C)",
-                                         bias: nil, suffix: "_depthwise", comment: "SeparableConv: depthwise step, no bias")
+                                         rows: [rows[0]], weights: [w[0]], comment: "SeparableConv: depthwise step, no bias")
             let point = Geometry(n: n, kernel: ones, strides: ones, dilations: ones, padding: "valid", channelsLast: g.channelsLast,
                                  spatial: [], before: Array(repeating: 0, count: n), after: Array(repeating: 0, count: n))
-            let order = WeightLayout.convolutionKernelToTorch(spatial: n)
             y = try convolution(c, middle, point, inChannels: inChannels * multiplier, outChannels: filters, groups: 1,
-                                kernel: try w[1].permuted(order), kerasShape: w[1].shape, from: "pointwise_kernel", transform: "permute \(Py.tuple(order))",
-                                bias: useBias ? w[2] : nil, suffix: "_pointwise", comment: "SeparableConv: pointwise step")
+                                rows: Array(rows.dropFirst()), weights: Array(w.dropFirst()), comment: "SeparableConv: pointwise step")
         } else {
             let filters = try k.int("filters")
             let groups = try k.has("groups") ? k.int("groups") : 1
             let w = try k.weights(shapes: [g.kernel + [inChannels / groups, filters]] + (useBias ? [[filters]] : []))
-            let order = WeightLayout.convolutionKernelToTorch(spatial: n)
-            y = try convolution(c, x, g, inChannels: inChannels, outChannels: filters, groups: groups, kernel: try w[0].permuted(order),
-                                kerasShape: w[0].shape, from: "kernel", transform: "permute \(Py.tuple(order))", bias: useBias ? w[1] : nil, suffix: "", comment: nil)
+            y = try convolution(c, x, g, inChannels: inChannels, outChannels: filters, groups: groups,
+                                rows: ParameterTable.rows(name, .init(bias: useBias, spatial: n))!, weights: w, comment: nil)
         }
         return [try ActivationLayers.apply(c, y, named: ActivationLayers.name(c, "activation"))]
-    }
-
-    /// `(k…, C, M)` → `(C·M, 1, k…)`, output channel `c·M + m` (PyTorch's grouped layout).
-    static func depthwise(_ kernel: Tensor, n: Int) throws -> Tensor {
-        let k = Array(kernel.shape.prefix(n)), channels = kernel.shape[n], multiplier = kernel.shape[n + 1]
-        return try kernel.permuted([n, n + 1] + Array(0..<n)).reshaped([channels * multiplier, 1] + k)
     }
 
     static func geometry(_ c: LayerConversion, n: Int, transposed: Bool) throws -> Geometry {
@@ -108,10 +97,12 @@ enum ConvolutionLayers: KerasToTorchFamily {
     }
 
     /// The padding (symmetric in the module, uneven as `F.pad`), the `nn.Conv{n}d` call, and the bias:
-    /// in the module, or along the last axis for Keras on TensorFlow's channels_first quirk.
+    /// in the module, or along the last axis for Keras on TensorFlow's channels_first quirk. `rows`: the
+    /// kernel's ``ParameterTable`` row (its module suffix is the submodule's), then the bias's if any, for `weights`.
     static func convolution(_ c: LayerConversion, _ input: TorchValue, _ g: Geometry, inChannels: Int, outChannels: Int, groups: Int,
-                            kernel: Tensor, kerasShape: [Int], from kerasWeight: String, transform: String, bias: Tensor?, suffix: String,
-                            comment: String?) throws -> TorchValue {
+                            rows: [ParameterRow], weights: [Tensor], comment: String?) throws -> TorchValue {
+        let suffix = rows[0].module
+        let bias = weights.count > 1 ? weights[1] : nil
         var x = input
         let symmetric = g.before == g.after
         if !symmetric {
@@ -132,13 +123,9 @@ enum ConvolutionLayers: KerasToTorchFamily {
         let notes = [comment, symmetric && g.padding == "same" && g.before.contains(where: { $0 != 0 }) ? "TensorFlow 'same', symmetric here" : nil].compactMap { $0 }
         let module = c.submodule("nn.Conv\(g.n)d(\(inChannels), \(outChannels), \(options.joined(separator: ", ")))", comment: notes.isEmpty ? nil : notes.joined(separator: "; "),
                                  suffix: suffix)
-        var arguments: [(String, TorchArgument)] = [
-            ("input", .tensor(x.graph)),
-            ("weight", .tensor(c.parameter("weight", kernel, from: kerasWeight, kerasShape: kerasShape, transform: transform, suffix: suffix))),
-        ]
-        if let bias, !lastAxisBias {
-            arguments.append(("bias", .tensor(c.parameter("bias", bias, from: "bias", kerasShape: bias.shape, transform: "as is", suffix: suffix))))
-        }
+        let p = try c.parameters(Array(rows.prefix(lastAxisBias ? 1 : 2)), weights)
+        var arguments: [(String, TorchArgument)] = [("input", .tensor(x.graph)), ("weight", .tensor(p[0]))]
+        if p.count > 1 { arguments.append(("bias", .tensor(p[1]))) }
         arguments += [("stride", .ints(g.strides)), ("padding", .ints(symmetric ? g.before : Array(repeating: 0, count: g.n))),
                       ("dilation", .ints(g.dilations)), ("groups", .int(groups))]
         let y = c.apply("\(module)(\(x.python))", "aten.conv\(g.n)d.default", arguments, perm: x.perm)
@@ -183,12 +170,9 @@ enum ConvolutionLayers: KerasToTorchFamily {
         if !useBias || lastAxisBias { options.append("bias=False") }
         let module = c.submodule("nn.ConvTranspose\(g.n)d(\(inChannels), \(filters), \(options.joined(separator: ", ")))",
                                  comment: output == fulls ? nil : "Keras '\(g.padding)': TensorFlow keeps \(Py.tuple(output)) of the full \(Py.tuple(fulls)), centred")
-        let order = WeightLayout.convolutionKernelToTorch(spatial: g.n)
-        var arguments: [(String, TorchArgument)] = [
-            ("input", .tensor(x.graph)),
-            ("weight", .tensor(c.parameter("weight", try w[0].permuted(order), from: "kernel", kerasShape: w[0].shape, transform: "permute \(Py.tuple(order))"))),
-        ]
-        arguments.append(("bias", useBias && !lastAxisBias ? .tensor(c.parameter("bias", w[1], from: "bias", kerasShape: w[1].shape, transform: "as is")) : .none))
+        let p = try c.parameters(Array(ParameterTable.rows(c.className, .init(bias: useBias && !lastAxisBias, spatial: g.n))!), w)
+        var arguments: [(String, TorchArgument)] = [("input", .tensor(x.graph)), ("weight", .tensor(p[0]))]
+        arguments.append(("bias", p.count > 1 ? .tensor(p[1]) : .none))
         arguments += [("stride", .ints(g.strides)), ("padding", .ints(padding)), ("output_padding", .ints(outputPadding)), ("groups", .int(1)),
                       ("dilation", .ints(g.dilations))]
         var y = c.apply("\(module)(\(x.python))", g.n == 1 ? "aten.conv_transpose1d.default" : "aten.conv_transpose\(g.n)d.input", arguments, perm: x.perm)

@@ -24,11 +24,9 @@ enum CoreLayers: KerasToTorchFamily {
             let inputs = c.inputShapes[0].last ?? 0
             let w = try k.weights(shapes: useBias ? [[inputs, units], [units]] : [[inputs, units]])
             let module = c.submodule("nn.Linear(\(inputs), \(units)\(useBias ? "" : ", bias=False"))")
-            var arguments: [(String, TorchArgument)] = [
-                ("input", .tensor(x.graph)),
-                ("weight", .tensor(c.parameter("weight", try w[0].transposedMatrix(), from: "kernel", kerasShape: w[0].shape, transform: "transpose"))),
-            ]
-            if useBias { arguments.append(("bias", .tensor(c.parameter("bias", w[1], from: "bias", kerasShape: w[1].shape, transform: "as is")))) }
+            let p = try c.parameters(ParameterTable.rows("Dense", .init(bias: useBias))!, w)
+            var arguments: [(String, TorchArgument)] = [("input", .tensor(x.graph)), ("weight", .tensor(p[0]))]
+            if useBias { arguments.append(("bias", .tensor(p[1]))) }
             let y = c.apply("\(module)(\(x.python))", "aten.linear.default", arguments, perm: x.perm)
             return [try ActivationLayers.apply(c, y, named: ActivationLayers.name(c, "activation"))]
         case "Dropout":
@@ -45,7 +43,7 @@ enum CoreLayers: KerasToTorchFamily {
             let count = try k.int("input_dim"), width = try k.int("output_dim")
             let w = try k.weights(shapes: [[count, width]])
             let module = c.submodule("nn.Embedding(\(count), \(width))")
-            let weight = c.parameter("weight", w[0], from: "embeddings", kerasShape: w[0].shape, transform: "as is")
+            let weight = try c.parameters(ParameterTable.rows("Embedding")!, w)[0]
             return [c.apply("\(module)(\(x.python))", "aten.embedding.default", [("weight", .tensor(weight)), ("indices", .tensor(x.graph))],
                             perm: Array(0...x.rank))]
         default:

@@ -24,9 +24,7 @@ enum NormalizationLayers: KerasToTorchFamily {
         let epsilon = try k.double("epsilon"), momentum = try k.double("momentum")
         let channels = c.inputShapes[0][axis]
         let w = try k.weights(shapes: Array(repeating: [channels], count: 2 + (scale ? 1 : 0) + (center ? 1 : 0)))
-        var rest = w[...]
-        let gamma = scale ? rest.removeFirst() : nil, beta = center ? rest.removeFirst() : nil
-        let (mean, variance) = (rest.removeFirst(), rest.removeFirst())
+        let rows = ParameterTable.rows("BatchNormalization", .init(scale: scale, center: center))!
         let x = c.input(0, perm: LayerConversion.channelFirst(axis, rank: rank))
         let affine = scale || center
         let torchMomentum = Py.complement(momentum)
@@ -34,14 +32,12 @@ enum NormalizationLayers: KerasToTorchFamily {
                                  comment: "Keras epsilon \(Py.float(epsilon)), momentum \(Py.float(momentum)) (PyTorch's momentum is 1 − it)")
         var weight = TorchArgument.none, bias = TorchArgument.none
         if affine {
-            weight = .tensor(gamma.map { c.parameter("weight", $0, from: "gamma", kerasShape: $0.shape, transform: "as is") }
+            weight = .tensor(try c.parameter("weight", of: rows, w)
                              ?? c.parameter("weight", Tensor(repeating: 1, shape: [channels], dtype: .float32), from: nil, transform: "ones (Keras scale=False)"))
-            bias = .tensor(beta.map { c.parameter("bias", $0, from: "beta", kerasShape: $0.shape, transform: "as is") }
+            bias = .tensor(try c.parameter("bias", of: rows, w)
                            ?? c.parameter("bias", Tensor.zeros([channels]), from: nil, transform: "zeros (Keras center=False)"))
         }
-        let runningMean = c.parameter("running_mean", mean, from: "moving_mean", kerasShape: mean.shape, transform: "as is", buffer: true)
-        let runningVar = c.parameter("running_var", variance, from: "moving_variance", kerasShape: variance.shape,
-                                     transform: "as is (both frameworks use it as stored at inference)", buffer: true)
+        let runningMean = try c.parameter("running_mean", of: rows, w)!, runningVar = try c.parameter("running_var", of: rows, w)!
         _ = c.parameter("num_batches_tracked", Tensor(shape: [], int64: [0]), from: nil, transform: "0 (PyTorch's counter)", buffer: true)
         return c.apply("\(module)(\(x.python))", "aten.batch_norm.default", [
             ("input", .tensor(x.graph)), ("weight", weight), ("bias", bias), ("running_mean", .tensor(runningMean)),
@@ -64,12 +60,13 @@ enum NormalizationLayers: KerasToTorchFamily {
         var options = [shape.count == 1 ? "\(shape[0])" : Py.tuple(shape), "eps=\(Py.float(epsilon))"]
         if !scale && !center { options.append("elementwise_affine=False") } else if !center { options.append("bias=False") }
         let module = c.submodule("nn.LayerNorm(\(options.joined(separator: ", ")))", comment: epsilon == LayerNorm.pyTorchEpsilon ? nil : "Keras epsilon \(Py.float(epsilon)) (PyTorch's default is \(Py.float(LayerNorm.pyTorchEpsilon)))")
+        let rows = ParameterTable.rows("LayerNormalization", .init(scale: scale, center: center))!
         var weight = TorchArgument.none, bias = TorchArgument.none
         if scale || center {
-            weight = .tensor(scale ? c.parameter("weight", w[0], from: "gamma", kerasShape: w[0].shape, transform: "as is")
-                             : c.parameter("weight", Tensor(repeating: 1, shape: shape, dtype: .float32), from: nil, transform: "ones (Keras scale=False)"))
+            weight = .tensor(try c.parameter("weight", of: rows, w)
+                             ?? c.parameter("weight", Tensor(repeating: 1, shape: shape, dtype: .float32), from: nil, transform: "ones (Keras scale=False)"))
         }
-        if center { bias = .tensor(c.parameter("bias", w.last!, from: "beta", kerasShape: w.last!.shape, transform: "as is")) }
+        if let b = try c.parameter("bias", of: rows, w) { bias = .tensor(b) }
         return c.apply("\(module)(\(x.python))", "aten.layer_norm.default", [
             ("input", .tensor(x.graph)), ("normalized_shape", .ints(shape)), ("weight", weight), ("bias", bias), ("eps", .float(epsilon)),
         ], perm: x.perm)

@@ -27,22 +27,13 @@ import ParityTorch
 enum RecurrentLayers: KerasToTorchFamily {
     static let classes: Set<String> = ["LSTM", "GRU", "SimpleRNN", "Bidirectional"]
 
-    enum Kind {
-        case lstm, gru, rnn
+    /// The Keras class.
+    enum Kind: String {
+        case lstm = "LSTM", gru = "GRU", rnn = "SimpleRNN"
         var gates: Int { self == .lstm ? 4 : (self == .gru ? 3 : 1) }
         var module: String { self == .lstm ? "LSTM" : (self == .gru ? "GRU" : "RNN") }
-        var gateText: String { self == .gru ? "gates [z, r, h] → [r, z, n], " : (self == .lstm ? "gates [i, f, c, o] as [i, f, g, o], " : "") }
         /// Keras's states, in its `return_state` order.
         var states: [String] { self == .lstm ? ["h", "c"] : ["h"] }
-
-        init?(_ className: String) {
-            switch className {
-            case "LSTM": self = .lstm
-            case "GRU": self = .gru
-            case "SimpleRNN": self = .rnn
-            default: return nil
-            }
-        }
 
         /// `h` or `(h, c)`: how PyTorch's recurrent modules return the final states.
         func statePattern(_ names: [String]) -> String { self == .lstm ? "(\(names.joined(separator: ", ")))" : names[0] }
@@ -141,7 +132,7 @@ enum RecurrentLayers: KerasToTorchFamily {
         let shape = c.inputShapes[0]
         guard shape.count == 3 else { throw ConvertError.shape(layer: c.name, message: "expects (batch, time, features); received \(shape)") }
         if c.className == "Bidirectional" { return try bidirectional(c) }
-        let s = try settings(c, c.keras, kind: Kind(c.className)!)
+        let s = try settings(c, c.keras, kind: Kind(rawValue: c.className)!)
         var x = c.kerasInput()
         if s.goBackwards { x = flip(c, x) }
         let w = try weights(c, c.keras.weights, s, features: shape[2])
@@ -194,25 +185,7 @@ enum RecurrentLayers: KerasToTorchFamily {
 
     /// PyTorch's `weight_ih_l0{suffix}, weight_hh_l0{suffix}[, bias_ih_l0{suffix}, bias_hh_l0{suffix}]`; returns their graph names.
     static func parameters(_ c: LayerConversion, _ w: [Tensor], _ s: Settings, suffix: String, source: String) throws -> [String] {
-        let units = s.units, width = s.kind.gates * units
-        func reorder(_ t: Tensor) throws -> Tensor { s.kind == .gru ? try WeightLayout.reorderingBlocks(t, WeightLayout.gruGatesToTorch) : t }
-        let gates = s.kind.gateText
-        var names = [
-            c.parameter("weight_ih_l0" + suffix, try reorder(w[0].transposedMatrix()), from: source + "kernel", kerasShape: w[0].shape, transform: gates + "transpose"),
-            c.parameter("weight_hh_l0" + suffix, try reorder(w[1].transposedMatrix()), from: source + "recurrent_kernel", kerasShape: w[1].shape, transform: gates + "transpose"),
-        ]
-        guard s.useBias else { return names }
-        if s.kind == .gru {
-            let rows = try w[2].split(sizes: [1, 1], axis: 0)
-            names.append(c.parameter("bias_ih_l0" + suffix, try reorder(rows[0].reshaped([width])), from: source + "bias", kerasShape: w[2].shape,
-                                     transform: gates + "bias split: row 0 (input bias)"))
-            names.append(c.parameter("bias_hh_l0" + suffix, try reorder(rows[1].reshaped([width])), from: source + "bias", kerasShape: w[2].shape,
-                                     transform: gates + "bias split: row 1 (recurrent bias)"))
-        } else {
-            names.append(c.parameter("bias_ih_l0" + suffix, w[2], from: source + "bias", kerasShape: w[2].shape, transform: "bias split: all of Keras's bias"))
-            names.append(c.parameter("bias_hh_l0" + suffix, Tensor.zeros([width]), from: nil, transform: "zeros (bias split: Keras has one bias)"))
-        }
-        return names
+        try c.parameters(ParameterTable.rows(s.kind.rawValue, .init(bias: s.useBias))!, w, nameSuffix: suffix, source: source)
     }
 
     /// The `aten.lstm` / `gru` / `rnn_tanh` / `rnn_relu` node from zero initial states; its outputs `(output, h_n[, c_n])`.
@@ -241,7 +214,7 @@ enum RecurrentLayers: KerasToTorchFamily {
         guard mergeValue.isNull || ["concat", "sum", "mul", "ave"].contains(merge ?? "") else {
             throw c.refuse("merge_mode", "\(mergeValue)", "Keras's merge modes are concat, sum, mul, ave and None")
         }
-        guard let inner = k.config["layer"], let className = inner["class_name"]?.string, let innerConfig = inner["config"], let kind = Kind(className) else {
+        guard let inner = k.config["layer"], let className = inner["class_name"]?.string, let innerConfig = inner["config"], let kind = Kind(rawValue: className) else {
             throw c.refuse("layer", "\(k.config["layer"]?["class_name"] ?? .null)", "Bidirectional converts over LSTM, GRU and SimpleRNN")
         }
         let forward = KerasLayerConfig(className: className, name: c.name, config: innerConfig, weights: [])
@@ -449,13 +422,10 @@ extension RecurrentLayers {
     /// The helper's `weight_ih`, `weight_hh` (transposed, in Keras's gate order) and `bias` (Keras's, or
     /// zeros); returns their graph names.
     static func helperParameters(_ c: LayerConversion, _ w: [Tensor], _ s: Settings, suffix: String, source: String) throws -> [String] {
-        let order = "transpose (gates stay in Keras's order \(s.kind == .gru ? "[z, r, h]" : "[i, f, c, o]"))"
-        return [
-            c.parameter("weight_ih", try w[0].transposedMatrix(), from: source + "kernel", kerasShape: w[0].shape, transform: order, suffix: suffix),
-            c.parameter("weight_hh", try w[1].transposedMatrix(), from: source + "recurrent_kernel", kerasShape: w[1].shape, transform: order, suffix: suffix),
-            s.useBias ? c.parameter("bias", w[2], from: source + "bias", kerasShape: w[2].shape, transform: "as is", suffix: suffix)
-                : c.parameter("bias", Tensor.zeros([s.kind.gates * s.units]), from: nil, transform: "zeros (Keras use_bias=False)", suffix: suffix),
-        ]
+        let rows = ParameterTable.recurrentHelper.map { row in var row = row; row.module = suffix; return row }
+        let names = try c.parameters(Array(rows.prefix(s.useBias ? 3 : 2)), w, source: source)
+        return s.useBias ? names
+            : names + [c.parameter("bias", Tensor.zeros([s.kind.gates * s.units]), from: nil, transform: "zeros (Keras use_bias=False)", suffix: suffix)]
     }
 
     /// The helper's loop over `x`'s steps (from the last when `reversed`, as a `go_backwards` layer

@@ -165,6 +165,29 @@ struct LayerConversion {
                          kerasShape: kerasShape, transform: transform)
     }
 
+    /// The state_dict entries of ``ParameterTable`` rows `rows` from this layer's Keras variables `weights`
+    /// (one per row): each PyTorch part with the row's wording (a zero part of a bias sum is PyTorch's
+    /// alone); returns their graph names in row order. `nameSuffix`: after each PyTorch name (`_reverse`);
+    /// `source`: before each Keras name (`forward_layer/`).
+    func parameters(_ rows: [ParameterRow], _ weights: [Tensor], nameSuffix: String = "", source: String = "") throws -> [String] {
+        var names: [String] = []
+        for (row, weight) in zip(rows, weights) {
+            for (i, (name, value)) in zip(row.torch, try row.toTorch(weight)).enumerated() {
+                let own = row.parts == .sum && i > 0
+                names.append(parameter(name + nameSuffix, value, from: own ? nil : source + row.keras, kerasShape: own ? nil : weight.shape,
+                                       transform: row.transform(part: i), buffer: row.buffer, suffix: row.module))
+            }
+        }
+        return names
+    }
+
+    /// The state_dict entry of the one-part row among `rows` whose PyTorch name is `torch` (from `weights[i]`
+    /// for row `i`); `nil` when the layer has no such row (Keras's `scale=False`).
+    func parameter(_ torch: String, of rows: [ParameterRow], _ weights: [Tensor]) throws -> String? {
+        guard let i = rows.firstIndex(where: { $0.torch == [torch] }) else { return nil }
+        return try parameters([rows[i]], [weights[i]])[0]
+    }
+
     /// `output = python  # comment` computed by one ATen node; the result has layout `perm`.
     func apply(_ python: String, _ target: String, _ arguments: [(String, TorchArgument)], perm: [Int], comment: String? = nil) -> TorchValue {
         writer.line("\(output) = \(python)" + (comment.map { "  # " + $0 } ?? ""))

@@ -283,4 +283,12 @@ struct NodeConversion {
     func kerasWeight(_ name: String, _ tensor: Tensor, from sources: [(key: String, tensor: Tensor)], transform: String) -> KerasModelSource.Weight {
         KerasModelSource.Weight(name: name, tensor: tensor, sources: sources.map(\.key), sourceShapes: sources.map(\.tensor.shape), transform: transform)
     }
+
+    /// The Keras variables of ``ParameterTable`` rows `rows`: row `i`'s from the PyTorch values `sources[i]`
+    /// (one per PyTorch name of the row), with the row's inverse wording. `multiplier`: a depthwise kernel's M.
+    func kerasWeights(_ rows: [ParameterRow], _ sources: [[(key: String, tensor: Tensor)]], multiplier: Int = 1) throws -> [KerasModelSource.Weight] {
+        try zip(rows, sources).map { row, parts in
+            kerasWeight(row.keras, try row.toKeras(parts.map(\.tensor), multiplier: multiplier), from: parts, transform: row.inverseTransform(multiplier: multiplier))
+        }
+    }
 }

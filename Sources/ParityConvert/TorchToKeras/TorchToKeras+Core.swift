@@ -35,8 +35,7 @@ enum CoreOps: TorchToKerasFamily {
             x = c.arrange(x, as: perm)
         }
         let units = weight.tensor.shape[0]
-        var weights = [c.kerasWeight("kernel", try weight.tensor.transposedMatrix(), from: [weight], transform: "transpose")]
-        if let bias { weights.append(c.kerasWeight("bias", bias.tensor, from: [bias], transform: "as is")) }
+        let weights = try c.kerasWeights(ParameterTable.rows("Dense", .init(bias: bias != nil))!, [[weight]] + (bias.map { [[$0]] } ?? []))
         return try c.layer("Dense", ["units": .int(units), "activation": .string("linear"), "use_bias": .bool(bias != nil)],
                            inputs: [x], weights: weights, perm: x.perm)[0]
     }
@@ -46,7 +45,7 @@ enum CoreOps: TorchToKerasFamily {
         let weight = try c.weight("weight")
         guard weight.tensor.rank == 2, indices.dtype == "int64" else { throw c.refuse("expects int64 indices and a (count, width) weight") }
         return try c.layer("Embedding", ["input_dim": .int(weight.tensor.shape[0]), "output_dim": .int(weight.tensor.shape[1]), "mask_zero": .bool(false)],
-                           inputs: [indices], weights: [c.kerasWeight("embeddings", weight.tensor, from: [weight], transform: "as is")],
+                           inputs: [indices], weights: try c.kerasWeights(ParameterTable.rows("Embedding")!, [[weight]]),
                            perm: indices.perm + [indices.rank])[0]
     }
 }

@@ -7,12 +7,20 @@ import ParityTorch
 /// `eps` as `epsilon` and `momentum = 1 − m` (Keras weighs the running value, PyTorch the new batch);
 /// weight → gamma, bias → beta, running_mean/var → moving_mean/variance (both used as stored at
 /// inference). `layer_norm(normalized_shape)` → LayerNormalization over the trailing axes (held last,
-/// in PyTorch's order) with the node's `eps`; weight → gamma, bias → beta.
+/// in PyTorch's order) with the node's `eps`; weight → gamma, bias → beta. `group_norm` (and core
+/// ATen's `native_group_norm`) → GroupNormalization(groups) on the channel axis with the node's `eps`:
+/// both split the channels into consecutive groups and normalise each over its channels and every
+/// spatial cell, `x·(rstd·gamma) + (beta − mean·rstd·gamma)`.
 enum NormalizationOps: TorchToKerasFamily {
-    static let targets: Set<String> = ["aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default", "aten.layer_norm.default"]
+    static let targets: Set<String> = [
+        "aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default", "aten.layer_norm.default",
+        "aten.group_norm.default", "aten.native_group_norm.default",
+    ]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
         if c.target == "aten.layer_norm.default" { return [.value(try layer(c))] }
+        if c.target == "aten.group_norm.default" { return [.value(try group(c))] }
+        if c.target == "aten.native_group_norm.default" { return [.value(try group(c)), .none, .none] }
         let result = TorchOperand.value(try batch(c))
         return c.target == "aten.batch_norm.default" ? [result] : [result, .none, .none]
     }
@@ -26,15 +34,28 @@ enum NormalizationOps: TorchToKerasFamily {
         let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
         let mean = try c.weight("running_mean"), variance = try c.weight("running_var")
         let eps = try c.double("eps"), momentum = try c.double("momentum", default: 0.1)
-        var weights: [KerasModelSource.Weight] = []
-        if let gamma { weights.append(c.kerasWeight("gamma", gamma.tensor, from: [gamma], transform: "as is")) }
-        if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
-        weights.append(c.kerasWeight("moving_mean", mean.tensor, from: [mean], transform: "as is"))
-        weights.append(c.kerasWeight("moving_variance", variance.tensor, from: [variance], transform: "as is"))
+        let weights = try c.kerasWeights(ParameterTable.rows("BatchNormalization", .init(scale: gamma != nil, center: beta != nil))!,
+                                         [gamma, beta, mean, variance].compactMap { $0.map { [$0] } })
         return try c.layer("BatchNormalization", [
             "axis": .int(x.position(of: 1)), "epsilon": .double(eps), "momentum": .double(Py.complement(momentum)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil),
         ], inputs: [x], weights: weights, perm: x.perm)[0]
+    }
+
+    static func group(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("input")
+        guard x.rank >= 2, x.perm[0] == 0 else { throw c.refuse("expects (N, C, …) with the batch on Keras's batch axis; received \(x.torchShape)") }
+        let groups = try c.int(c.target == "aten.native_group_norm.default" ? "group" : "num_groups")
+        let channels = x.torchShape[1]
+        guard groups >= 1, channels % groups == 0 else { throw c.refuse("\(groups) groups of \(channels) channels") }
+        let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
+        var weights: [KerasModelSource.Weight] = []
+        if let gamma { weights.append(c.kerasWeight("gamma", gamma.tensor, from: [gamma], transform: "as is")) }
+        if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
+        return try c.layer("GroupNormalization", [
+            "groups": .int(groups), "axis": .int(x.position(of: 1)), "epsilon": .double(try c.double("eps", default: 1e-5)),
+            "center": .bool(beta != nil), "scale": .bool(gamma != nil),
+        ], inputs: [x], weights: weights, perm: x.perm, shapes: [x.torchShape])[0]
     }
 
     static func layer(_ c: NodeConversion) throws -> KerasValue {
@@ -49,9 +70,8 @@ enum NormalizationOps: TorchToKerasFamily {
             x = c.arrange(x, as: x.perm.filter { !trailing.contains($0) } + trailing)
         }
         let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
-        var weights: [KerasModelSource.Weight] = []
-        if let gamma { weights.append(c.kerasWeight("gamma", gamma.tensor, from: [gamma], transform: "as is")) }
-        if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
+        let weights = try c.kerasWeights(ParameterTable.rows("LayerNormalization", .init(scale: gamma != nil, center: beta != nil))!,
+                                         [gamma, beta].compactMap { $0.map { [$0] } })
         let axes = Array((x.rank - count)..<x.rank)
         return try c.layer("LayerNormalization", [
             "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .double(try c.double("eps", default: LayerNorm.pyTorchEpsilon)),

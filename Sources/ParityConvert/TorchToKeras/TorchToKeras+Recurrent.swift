@@ -50,26 +50,9 @@ enum RecurrentOps: TorchToKerasFamily {
             "return_sequences": .bool(true), "return_state": .bool(true), "go_backwards": .bool(false), "stateful": .bool(false),
             "unroll": .bool(false), "dropout": .double(0), "recurrent_dropout": .double(0),
         ]
-        var weights: [KerasModelSource.Weight]
-        if lstm {
-            weights = [c.kerasWeight("kernel", try params[0].tensor.transposedMatrix(), from: [params[0]], transform: "transpose (gates [i, f, g, o] = Keras [i, f, c, o])"),
-                       c.kerasWeight("recurrent_kernel", try params[1].tensor.transposedMatrix(), from: [params[1]], transform: "transpose")]
-            if hasBiases {
-                let sum = zip(params[2].tensor.values(Float.self) ?? [], params[3].tensor.values(Float.self) ?? []).map { $0 + $1 }
-                weights.append(c.kerasWeight("bias", Tensor(shape: params[2].tensor.shape, values: sum), from: [params[2], params[3]],
-                                             transform: "bias_ih + bias_hh (one Float32 sum; exact up to its rounding)"))
-            }
-        } else {
-            config["reset_after"] = .bool(true)
-            let order = "gate blocks [r, z, n] → [z, r, h]"
-            weights = [c.kerasWeight("kernel", try WeightLayout.reorderingBlocks(params[0].tensor, WeightLayout.gruGatesToTorch).transposedMatrix(), from: [params[0]], transform: "\(order), transpose"),
-                       c.kerasWeight("recurrent_kernel", try WeightLayout.reorderingBlocks(params[1].tensor, WeightLayout.gruGatesToTorch).transposedMatrix(), from: [params[1]], transform: "\(order), transpose")]
-            if hasBiases {
-                let rows = try [params[2], params[3]].map { try WeightLayout.reorderingBlocks($0.tensor, WeightLayout.gruGatesToTorch).reshaped([1, 3 * hidden]) }
-                weights.append(c.kerasWeight("bias", try Tensor.concatenate(rows, axis: 0), from: [params[2], params[3]],
-                                             transform: "rows [bias_ih, bias_hh], each \(order) (reset_after=True)"))
-            }
-        }
+        if !lstm { config["reset_after"] = .bool(true) }
+        let rows = ParameterTable.rows(lstm ? "LSTM" : "GRU", .init(bias: hasBiases))!
+        let weights = try c.kerasWeights(rows, [[params[0]], [params[1]]] + (hasBiases ? [[params[2], params[3]]] : []))
         let batch = x.torchShape[sequencePerm[0]]
         let layer = c.writer.layer(lstm ? "LSTM" : "GRU", name: c.layerName, config: config, inputs: [x], weights: weights)
         if lstm && hasBiases { c.writer.note(layer, "\(layer): Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum") }

@@ -4,10 +4,10 @@ import ParityNN
 /// A Keras model made ready to train as `model.fit` trains it (Keras 3, TensorFlow backend):
 ///
 /// - BatchNormalization layers use batch statistics and move `moving_mean`/`moving_variance` with Keras's
-///   momentum (``BatchNormTraining/keras(momentum:)``), except in a layer with `trainable: false`, which
+///   momentum (`BatchNormTraining/keras(momentum:)`), except in a layer with `trainable: false`, which
 ///   stays in inference mode (`if training and self.trainable`);
-/// - Dropout and SpatialDropout apply the step's shared mask (``Dropout``);
-/// - variables are named as `load_model(...).weights` names them (``KerasVariableNames``).
+/// - Dropout and SpatialDropout apply the step's shared mask (`Dropout`);
+/// - variables are named as `load_model(...).weights` names them (`KerasVariableNames`).
 ///
 /// Regularizers, constraints and random layers without a mask (GaussianNoise, recurrent dropout) are
 /// refused by name rather than silently left out.

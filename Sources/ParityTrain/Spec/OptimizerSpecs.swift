@@ -93,6 +93,14 @@ extension Optimizer {
         }
     }
 
+    /// The default of one constructor argument as the framework's signature writes it (`"1e-07"` for Keras
+    /// Adam's `epsilon`), read from the argument tables below; nil for an unknown class or argument. The
+    /// conventions catalog quotes its defaults from here.
+    public static func defaultArgument(_ parameter: String, of className: String, framework: Framework) -> String? {
+        let tables = framework == .keras ? kerasTables : torchTables
+        return tables[className]?.parameters.first { $0.name == parameter }?.value.description
+    }
+
     static func frameworkOf(_ call: SpecCall, default framework: Framework) throws -> Framework {
         switch call.module {
         case "": return framework
