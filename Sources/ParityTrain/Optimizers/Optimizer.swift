@@ -12,6 +12,7 @@ import ParityNN
 ///    `g ← g + λ·w` inside PyTorch's `step()`;
 /// 3. the algorithm's update (``Algorithm``), in the framework's own formula.
 public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
+    /// The update rule and its constants; each case gives both frameworks' formulas.
     public enum Algorithm: Sendable, Hashable {
         /// Keras `SGD` (velocity `v = μv − lr·g`, `w += v`; Nesterov `w += μv − lr·g`) or PyTorch `SGD`
         /// (buffer `b = g` at the first step, then `μb + (1 − dampening)·g`; `w −= lr·b`, Nesterov
@@ -39,6 +40,7 @@ public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
         case lion(beta1: Double, beta2: Double)
     }
 
+    /// How weight decay is applied.
     public enum WeightDecay: Sendable, Hashable {
         /// `w ← w − w·λ·lr` before the update (Keras `weight_decay` on every optimizer; PyTorch `AdamW`,
         /// `decoupled_weight_decay=True`, as `w·(1 − lr·λ)`).
@@ -47,6 +49,7 @@ public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
         case coupled(Double)
     }
 
+    /// How gradients are clipped before the update.
     public enum Clipping: Sendable, Hashable {
         /// Keras `clipnorm`: each variable's gradient scaled to norm ≤ c (`tf.clip_by_norm`).
         case perVariableNorm(Double)
@@ -58,18 +61,25 @@ public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
         case value(Double)
     }
 
+    /// The framework whose update formulas the optimizer follows.
     public var framework: Framework
+    /// The update rule.
     public var algorithm: Algorithm
     /// The learning rate, or the base rate a PyTorch scheduler starts from (a Keras schedule carries its own).
     public var learningRate: Double
     /// A learning rate that changes with the step (a Keras schedule in the file, a PyTorch scheduler).
     public var schedule: LearningRateSchedule?
+    /// The weight decay, if any.
     public var weightDecay: WeightDecay?
+    /// The gradient clipping, if any.
     public var clipping: Clipping?
     /// The class as the framework spells it, and the arguments given (for reports).
     public var className: String
+    /// The arguments given, as written.
     public var arguments: [String]
 
+    /// An optimizer; the parameters are the properties of the same names. `Optimizer.parse(_:framework:)`
+    /// builds one from the framework's own spelling.
     public init(framework: Framework, algorithm: Algorithm, learningRate: Double, weightDecay: WeightDecay? = nil,
                 clipping: Clipping? = nil, className: String, arguments: [String] = []) {
         self.framework = framework

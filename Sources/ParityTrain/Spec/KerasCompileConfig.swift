@@ -9,7 +9,9 @@ import ParityKeras
 /// with its default (Keras 3.15's `Huber` and `CosineSimilarity` save no `delta` / `axis`, so a model
 /// compiled with `Huber(delta=0.5)` trains with delta 1.0 after `load_model`).
 public struct KerasCompileConfig: Sendable {
+    /// The optimizer the file records.
     public var optimizer: Optimizer
+    /// The loss the file records.
     public var loss: Loss
 
     /// The compile config of `model`, or `nil` when the file was saved without one.

@@ -22,6 +22,14 @@ extension Optimizer {
         return optimizer
     }
 
+    /// The default of one constructor argument as the framework's signature writes it (`"1e-07"` for Keras
+    /// Adam's `epsilon`), read from the argument tables below; nil for an unknown class or argument. The
+    /// conventions catalog quotes its defaults from here.
+    public static func defaultArgument(_ parameter: String, of className: String, framework: Framework) -> String? {
+        let tables = framework == .keras ? kerasTables : torchTables
+        return tables[className]?.parameters.first { $0.name == parameter }?.value.description
+    }
+
     static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR"]
 
     /// `torch.optim.lr_scheduler.ExponentialLR(gamma)`, `StepLR(step_size, gamma=0.1)`, `MultiStepLR(milestones,
@@ -91,14 +99,6 @@ extension Optimizer {
             throw TrainError.unknownClass(name: call.qualifiedName, kind: "Keras learning rate schedule",
                                           known: ["CosineDecay", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay", "PolynomialDecay"])
         }
-    }
-
-    /// The default of one constructor argument as the framework's signature writes it (`"1e-07"` for Keras
-    /// Adam's `epsilon`), read from the argument tables below; nil for an unknown class or argument. The
-    /// conventions catalog quotes its defaults from here.
-    public static func defaultArgument(_ parameter: String, of className: String, framework: Framework) -> String? {
-        let tables = framework == .keras ? kerasTables : torchTables
-        return tables[className]?.parameters.first { $0.name == parameter }?.value.description
     }
 
     static func frameworkOf(_ call: SpecCall, default framework: Framework) throws -> Framework {
