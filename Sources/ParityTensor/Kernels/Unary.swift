@@ -10,9 +10,10 @@ import RealModule
 ///
 /// In Float32, `exp`, `sigmoid` (`1/(1 + e^(−x))`) and `tanh` are Parity's vector functions
 /// (`parity_exp_f32` …, `Sources/CParityKernels/vmath_template.h`): one algorithm with the same bits
-/// on every instruction set, within 1.01, 2.43 and 1.46 ULPs of the exact values (every 31st Float32
-/// measured against double-precision libm; docs/performance.md), as PyTorch and TensorFlow evaluate
-/// them with vectorised approximations too. Every other function, and Float64, uses libm.
+/// on every instruction set, at most 1, 2 and 1 Float32 steps from the correctly rounded value
+/// (1.01, 2.47 and 1.46 ULPs of the exact value; every 7th Float32 measured against double-precision
+/// libm by `scripts/vmath_accuracy.c`, docs/performance.md), as PyTorch and TensorFlow evaluate them
+/// with vectorised approximations too. Every other function, and Float64, uses libm.
 public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     /// The function its name says: `−x`, `|x|`, `eˣ`, `ln x`, `√x`, `x²`, `1/x`.
     case negate, abs, exp, log, sqrt, square, reciprocal

@@ -30,7 +30,18 @@ public struct KerasCompileConfig: Sendable {
         guard let className = json["class_name"]?.string else {
             throw TrainError.unsupportedModel("compile_config optimizer \(json) has no class_name")
         }
-        return try Optimizer.make(try call(className, config: json["config"], kind: "optimizer", module: "keras.optimizers"), framework: .keras)
+        // A schedule as learning_rate ({"class_name": "ExponentialDecay", "config": {...}}): the optimizer is built
+        // with its initial rate, then takes the schedule.
+        var config = json["config"]
+        var schedule: LearningRateSchedule?
+        if case .object(var fields)? = config, let rate = fields["learning_rate"], let scheduleClass = rate["class_name"]?.string {
+            schedule = try Optimizer.kerasSchedule(try call(scheduleClass, config: rate["config"], kind: "learning rate schedule", module: "keras.optimizers.schedules"))
+            fields["learning_rate"] = .double(schedule!.rate(step: 1, base: 0, dtype: .float64))
+            config = .object(fields)
+        }
+        var optimizer = try Optimizer.make(try call(className, config: config, kind: "optimizer", module: "keras.optimizers"), framework: .keras)
+        optimizer.schedule = schedule
+        return optimizer
     }
 
     static func loss(_ json: KerasJSON) throws -> Loss {
