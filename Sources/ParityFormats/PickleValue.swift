@@ -67,11 +67,14 @@ public indirect enum PickleValue: Sendable, Equatable {
 /// A `dict` or `collections.OrderedDict`: members in insertion order, and for an OrderedDict the
 /// attributes a BUILD gave it (a state_dict's `_metadata`).
 public struct PickleDict: Sendable, Equatable {
+    /// The members, in insertion order.
     public var entries: [(key: PickleValue, value: PickleValue)]
+    /// Whether it is a `collections.OrderedDict`.
     public var isOrdered: Bool
     /// `__dict__` of the OrderedDict, e.g. `["_metadata": OrderedDict(...)]`; empty when none.
     public var attributes: [(key: String, value: PickleValue)]
 
+    /// A dict; the parameters are the properties of the same names.
     public init(entries: [(key: PickleValue, value: PickleValue)], isOrdered: Bool,
                 attributes: [(key: String, value: PickleValue)] = []) {
         self.entries = entries
