@@ -92,6 +92,7 @@ public struct WindowGeometry: Sendable, Hashable {
         }
     }
 
+    /// The output's spatial size.
     public var output: [Int] {
         (0..<input.count).map { i in
             (input[i] + padBefore[i] + padAfter[i] - dilations[i] * (kernel[i] - 1) - 1) / strides[i] + 1

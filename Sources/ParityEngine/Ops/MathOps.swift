@@ -25,8 +25,8 @@ public enum MathFunction: String, Sendable, Hashable, CaseIterable, CustomString
         }
     }
 
-    @inline(__always)
     /// The function of one scalar.
+    @inline(__always)
     public func apply<T: FloatElement>(_ x: T) -> T {
         switch self {
         case .sin: return T.sin(x)
