@@ -57,11 +57,17 @@ public struct ModelInputs: Sendable {
 
 /// How one of B's inputs was fed.
 public struct InputFeed: Sendable, Codable {
+    /// A's input it was fed from (`nil` when B's input was given separately).
     public var a: String?
+    /// B's input.
     public var b: String
+    /// A's input shape.
     public var shapeA: [Int]?
+    /// The shape B was fed.
     public var shapeB: [Int]
+    /// A's input dtype.
     public var dtypeA: String?
+    /// The dtype B was fed.
     public var dtypeB: String
     /// How A's input relates to B's (`nil`: unknown, B's input was given separately and is not A's re-laid out).
     public var alignment: Alignment?

@@ -22,12 +22,18 @@ public enum Ulp {
 /// Elementwise error between two tensors of one floating dtype and shape: the figures Parity
 /// reports everywhere (maximum absolute and relative error, maximum and median ULP distance).
 public struct ErrorMetrics: Sendable, Equatable, CustomStringConvertible {
+    /// The largest `|a − b|` (infinity where either is NaN).
     public var maxAbsolute: Double
+    /// The largest `|a − b| / max(|a|, |b|)` over elements not both zero.
     public var maxRelative: Double
+    /// The largest ULP distance.
     public var maxUlps: UInt64
+    /// The median ULP distance.
     public var medianUlps: UInt64
+    /// The number of elements.
     public var count: Int
 
+    /// The figures between `a` and `b`, both `float32` or both `float64`, of one shape.
     public init(_ a: Tensor, _ b: Tensor) throws {
         guard a.shape == b.shape else {
             throw TensorError.shapeMismatch(op: "compare", expected: "equal shapes", received: [a.shape, b.shape])
@@ -75,6 +81,7 @@ public struct ErrorMetrics: Sendable, Equatable, CustomStringConvertible {
         return values[k]
     }
 
+    /// Whether every element is bit for bit the same (NaN matching NaN).
     public var isBitIdentical: Bool { maxUlps == 0 }
 
     public var description: String {
