@@ -10,7 +10,7 @@ RELEASE_BIN := .build/release
 TEST_SCRATCH := .build-tests
 PREFIX ?= $(HOME)/.local
 
-.PHONY: setup demo install test example bench html-check zoo
+.PHONY: setup demo install test example bench html-check zoo docs
 
 ## Installs the system packages Parity builds against (HDF5 for Keras files), if missing.
 setup:
@@ -64,3 +64,9 @@ bench: setup
 ## checks the screenshots; not part of `make test`. UPDATE_SCREENSHOT=1 refreshes docs/compare-report.png.
 html-check: setup
 	bash scripts/check_html_report.sh
+
+## Builds the DocC documentation of every library module into .build/docs/<Module> (offline: symbol graphs
+## from `swift package dump-symbol-graph`, then `docc convert`, warnings as errors so a broken symbol link
+## fails) and type-checks the code in the articles. Not part of `make test`.
+docs: setup
+	bash scripts/docs.sh

@@ -149,6 +149,7 @@ row("aten.fmod.Tensor", self=F((3, 5), -9, 9), other=F((3, 5), 0.5, 3), grad_wrt
 row("aten.fmod.Scalar", self=F((3, 5), -9, 9), other=-2.5)
 row("aten.floor_divide.default", self=I((3, 5), -9, 9), other=I((3, 5), 1, 4), grad=False)
 row("aten.atan2.default", self=A, other=Bb)
+row("aten.atan2.out", self=A, other=Bb, out=F((2, 3, 4)), grad=False)  # out= takes no gradient in torch
 row("aten.pow.Tensor_Scalar", self=F(S, 0.2, 2), exponent=2.5)
 row("aten.pow.Tensor_Scalar", self=F(S, -2, 2), exponent=3)
 row("aten.pow.Tensor_Scalar", self=F(S, 0.2, 2), exponent=-0.5)
@@ -276,6 +277,16 @@ row("aten.slice_scatter.default", self=F((5, 4)), src=F((2, 4)), dim=0, start=1,
 row("aten.select_scatter.default", self=F((3, 4)), src=F((3,)), dim=1, index=2)
 row("aten.embedding.default", weight=F((6, 3)), indices=I((2, 4), 0, 6))
 row("aten.constant_pad_nd.default", self=F((2, 3, 4)), pad=[1, 2, -1, 1], value=0.5)
+# _embedding_bag: modes 0 sum, 1 mean, 2 max; an empty bag; padding_idx; per-sample weights; include_last_offset.
+BAG = T(torch.tensor([1, 2, 4, 5, 4, 3, 2, 0]))
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=0)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=0, padding_idx=2)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 3, 3, 8])), mode=1, include_last_offset=True)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=1, padding_idx=4)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=2)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 1, 5])), mode=2, padding_idx=2)
+row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 4])), mode=0, per_sample_weights=F((8,)))
+row("aten._embedding_bag_forward_only.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=1, grad=False)
 # ---- factories and conversions ----------------------------------------------------------------------
 FILE = "shapes"
 row("aten.arange.start_step", start=1, end=10, step=3, grad=False)
@@ -431,6 +442,16 @@ row("aten._functional_assert_async.msg", self=T(torch.tensor(True)), assert_msg=
 row("aten._assert_scalar.default", self=True, assert_msg="checked", grad=False)
 row("aten._assert_tensor_metadata.default", a=F((2, 3)), size=[2, 3], grad=False)
 row("aten.sym_constrain_range.default", size=3, min=0, max=5, grad=False)
+# ---- symbolic sizes (a dynamic_shapes export reads them from its inputs; the `dynamic_batch` model runs them end to end) ----
+row("aten.sym_size.int", self=F((2, 3, 4)), dim=1, grad=False)
+row("aten.sym_size.int", self=F((2, 3, 4)), dim=-1, grad=False)
+row("aten.sym_numel.default", self=F((2, 3, 4)), grad=False)
+row("aten.sym_stride.int", self=F((2, 3, 4)), dim=0, grad=False)
+row("aten.sym_stride.int", self=F((2, 3, 4)), dim=-1, grad=False)
+row("aten.sym_storage_offset.default", self=F((2, 3)), grad=False)
+row("aten.sym_is_contiguous.default", self=F((2, 3)), grad=False)
+row("aten._local_scalar_dense.default", self=F((1, 1)), grad=False)
+row("aten._local_scalar_dense.default", self=I((1,), -9, 9), grad=False)
 row("aten.sym_constrain_range_for_size.default", size=3, min=2, grad=False)
 # ---- in-place variants (run functionally; each returns its mutated first argument) -----------------------
 FILE = "shapes"
@@ -491,6 +512,12 @@ row("aten.replication_pad2d.default", self=F((1, 2, 3, 2)), padding=[2, 0, 1, 3]
 row("aten.replication_pad3d.default", self=F((1, 2, 2, 2)), padding=[1, 0, 2, 1, 1, 1])
 FILE = "nn"
 FILE = "shapes"
+# grid_sampler_2d: every interpolation (0 bilinear, 1 nearest, 2 bicubic) and padding mode (0 zeros, 1 border,
+# 2 reflection), points beyond [-1, 1] so that the padding matters.
+for mode, padding, align in [(0, 0, False), (0, 0, True), (0, 1, False), (0, 2, False), (0, 2, True), (1, 0, False), (1, 1, True),
+                             (1, 2, False), (2, 0, False), (2, 1, True), (2, 2, False), (2, 2, True)]:
+    row("aten.grid_sampler_2d.default", input=F((2, 3, 4, 5)), grid=F((2, 3, 2, 2), -1.6, 1.6), interpolation_mode=mode,
+        padding_mode=padding, align_corners=align)
 row("aten.upsample_nearest2d.vec", input=F((1, 2, 3, 4)), output_size=[5, 7], scale_factors=None)
 row("aten.upsample_nearest2d.vec", input=F((1, 2, 3, 4)), output_size=None, scale_factors=[2.0, 1.5])
 row("aten._upsample_nearest_exact2d.vec", input=F((1, 2, 3, 4)), output_size=[5, 3], scale_factors=None)
@@ -507,6 +534,12 @@ row("aten.batch_norm.default", input=F((1, 3, 12)), weight=None, bias=None, runn
     training=True, momentum=0.0, eps=1e-6, cudnn_enabled=False)  # timm's weight standardisation
 row("aten._native_batch_norm_legit_no_training.default", input=IMG, weight=F((4,)), bias=F((4,)), running_mean=F((4,)),
     running_var=F((4,), 0.5, 2), momentum=0.1, eps=1e-3, grad_wrt=["input", "weight", "bias"])
+row("aten._native_batch_norm_legit.default", input=IMG, weight=F((4,)), bias=F((4,)), running_mean=F((4,)), running_var=F((4,), 0.5, 2),
+    training=True, momentum=0.1, eps=1e-5, grad_wrt=["input", "weight", "bias"])
+row("aten._native_batch_norm_legit.default", input=F((3, 2, 5)), weight=None, bias=None, running_mean=F((2,)), running_var=F((2,), 0.5, 2),
+    training=False, momentum=0.1, eps=1e-3, grad_wrt=["input"])
+row("aten._native_batch_norm_legit_functional.default", input=IMG, weight=F((4,)), bias=F((4,)), running_mean=F((4,)),
+    running_var=F((4,), 0.5, 2), training=True, momentum=0.2, eps=1e-5, grad_wrt=["input", "weight", "bias"])
 row("aten.rms_norm.default", input=F((2, 3, 5)), normalized_shape=[5], weight=F((5,)), eps=1e-6)
 row("aten.rms_norm.default", input=F((2, 3, 4), -0.01, 0.01), normalized_shape=[3, 4], weight=None, eps=None)
 row("aten.avg_pool1d.default", self=F((2, 3, 9)), kernel_size=[3], stride=[2], padding=[1], ceil_mode=True, count_include_pad=False)
@@ -643,9 +676,7 @@ NOT_SUPPORTED = {
     "backward": "a backward kernel: torch.export emits it only in joint (training) graphs; Parity differentiates the forward itself",
     "random": "random sampling: PyTorch's generator stream cannot be reproduced",
     "complex": "complex tensors (FFT): Parity has no complex dtype",
-    "symbolic": "symbolic sizes: exports with dynamic_shapes are not run yet (shapes are static)",
     "data": "a data-dependent output shape",
-    "out": "an out= variant: torch.export emits the functional form",
     "storage": "resizes a tensor's storage in place; a model's export does not emit it",
 }
 REASONS = {
@@ -655,10 +686,7 @@ REASONS = {
     "aten.native_layer_norm_backward.default": "backward",
     "aten.rand.default": "random", "aten.randn.default": "random", "aten.randperm.default": "random",
     "aten._fft_c2r.default": "complex", "aten._fft_r2c.default": "complex",
-    "aten.sym_size.int": "symbolic", "aten.sym_numel.default": "symbolic", "aten.sym_stride.int": "symbolic",
-    "aten.sym_storage_offset.default": "symbolic", "aten._local_scalar_dense.default": "symbolic",
-    "aten.nonzero.default": "data", "aten.atan2.out": "out", "aten.resize_.default": "storage",
-    "aten.sym_is_contiguous.default": "symbolic",
+    "aten.nonzero.default": "data", "aten.resize_.default": "storage",
 }
 
 

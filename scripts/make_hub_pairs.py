@@ -13,9 +13,10 @@ Inputs: token ids in [1, vocabulary), the last three positions of the second seq
 Where KerasHub's converter does not carry a setting over (`convert_backbone_config` in
 keras_hub/src/utils/transformers/convert_*.py), Parity must name it: `bert` (BERT's exact GELU, `hidden_act="gelu"`;
 KerasHub's BertBackbone always uses the tanh approximation: a Float64 difference of 2.6e-7 on these tiny weights,
-4.8e-7 in float32, within assert_close) and `llama_rms_eps` (`rms_norm_eps=1e-5`, Llama 3's own value, which
-convert_llama3.py drops, so the backbone keeps its default 1e-6). Mistral is left out: KerasHub's MistralBackbone
-differs from MistralModel by 8e-4 at every position with no setting found that explains it.
+4.8e-7 in float32, within assert_close), `llama_rms_eps` (`rms_norm_eps=1e-5`, Llama 3's own value, which
+convert_llama3.py drops, so the backbone keeps its default 1e-6) and `mistral` (convert_mistral.py rounds every weight
+to float16, `hf_tensor.astype(np.float16)` in each port_weight hook, before the float32 backbone holds it: 8.1e-4 at the
+output with these tiny weights; the transformers model with its weights so rounded agrees with KerasHub within 2.4e-7).
 
 Writes examples/hub_pairs/NAME/{keras.keras, torch.pt2, input.npz, hf_out.npz, keras_out.npz} and
 examples/hub_pairs/pairs.json (what `parity compare` must say, the measured max |KerasHub − transformers| per
@@ -59,8 +60,14 @@ PAIRS = {
               dict(exit=0, pattern="GemmaModel (multi-query attention, (1 + scale) RMSNorm, √hidden embedding scale, tanh GELU) ↔ KerasHub GemmaBackbone")),
     "llama_rms_eps": (("LlamaConfig", dict(vocab_size=VOCAB, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=4,
                                            num_key_value_heads=2, max_position_embeddings=32, rms_norm_eps=1e-5)), "LlamaForCausalLM", "model",
-                      dict(exit=1, cause="layernorm-epsilon", layer="sequence_output_layernorm", pattern="LlamaModel with rms_norm_eps=1e-5 ↔ KerasHub Llama3Backbone: convert_llama3.py drops "
+                      dict(exit=1, cause="layernorm-epsilon", layer="transformer_layer_0",
+                           layers=["transformer_layer_0", "sequence_output_layernorm"], pattern="LlamaModel with rms_norm_eps=1e-5 ↔ KerasHub Llama3Backbone: convert_llama3.py drops "
                                            "rms_norm_eps, the backbone keeps layer_norm_epsilon=1e-6")),
+    "mistral": (("MistralConfig", dict(vocab_size=VOCAB, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=4,
+                                       num_key_value_heads=2, max_position_embeddings=32)), "MistralForCausalLM", "model",
+                dict(exit=1, cause="weights-precision", layer="token_embedding", layers=["token_embedding", "transformer_layer_0", "sequence_output_layernorm"],
+                     pattern="MistralModel (grouped-query attention, RoPE, sliding window 4096) ↔ KerasHub MistralBackbone: convert_mistral.py "
+                             "rounds every weight to float16 (hf_tensor.astype(np.float16)) before the float32 backbone holds it")),
 }
 
 

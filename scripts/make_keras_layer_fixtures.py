@@ -271,6 +271,11 @@ case("preprocessing", "Normalization from config", lambda d: L.Normalization(mea
 case("preprocessing", "Normalization weights axis -1", lambda d: L.Normalization(dtype=d), [(4, 3)])
 case("preprocessing", "Normalization axis (1, 2)", lambda d: L.Normalization(axis=(1, 2), dtype=d), [(2, 3)])
 
+# appended last, so that the cases above keep their random draws
+case("normalization", "GroupNormalization 3 groups", lambda d: L.GroupNormalization(3, epsilon=1e-4, dtype=d), [(4, 5, 6)])
+case("normalization", "GroupNormalization axis 1 no center", lambda d: L.GroupNormalization(2, axis=1, center=False, dtype=d), [(4, 7)])
+case("normalization", "GroupNormalization instance (-1) no scale", lambda d: L.GroupNormalization(-1, scale=False, dtype=d), [(5, 3)])
+
 os.makedirs(OUT, exist_ok=True)
 meta = {"generator": "scripts/make_keras_layer_fixtures.py (generated, do not edit)", "keras": keras.__version__,
         "tensorflow": tf.__version__, "numpy": np.__version__, "python": sys.version.split()[0],

@@ -264,6 +264,21 @@ class Branch(nn.Module):
         return torch.cond(x.sum() > 0, lambda t: torch.tanh(self.pos(t)), lambda t: self.neg(t) * 2.0, (x,))
 
 
+class DynamicBatch(nn.Module):
+    """Exported with a dynamic batch (`dynamic_shapes`): sizes read with `sym_size`, Python arithmetic on
+    them (`_operator.mul`, `floordiv`, `add`), a `torch.cond` on the data, a factory sized by the batch."""
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 6)
+        self.bn = nn.BatchNorm1d(6)
+
+    def forward(self, x):  # [batch, 4]
+        n = x.shape[0]
+        y = self.bn(self.fc(x)).reshape(n * 2, -1)
+        z = torch.cond(x.sum() > 0, lambda t: torch.tanh(t) * 2.0, lambda t: t - 1.0, (y,))
+        return z * n, x.new_ones(n // 2 + 1, 3) * x.mean()
+
+
 class ConvTranspose(nn.Module):
     """ConvTranspose1d/2d/3d: stride, padding, output_padding (also beyond the padding), groups,
     dilation; an unbatched 1-D input."""
@@ -433,6 +448,7 @@ CASES = [
     ("recurrent", Recurrent, lambda: (gauss((2, 6, 4), 14),)),
     ("attention", Attention, lambda: (gauss((2, 5, 8), 15),)),
     ("branch", Branch, lambda: (gauss((2, 3), 16) + 1.0,)),
+    ("dynamic_batch", DynamicBatch, lambda: (gauss((6, 4), 26) + 0.5,)),
     ("unsupported", Unsupported, lambda: (gauss((2, 3), 17),)),
     ("conv_transpose", ConvTranspose, lambda: (gauss((2, 4, 5), 18), gauss((1, 4, 3, 4), 19), gauss((1, 2, 2, 3, 3), 20))),
     ("core_aten", CoreATen, lambda: (gauss((2, 3, 4, 4), 21), gauss((2, 3, 8), 22))),
@@ -443,7 +459,9 @@ CASES = [
 # Exported in core ATen (ep.run_decompositions()), the IR that backends and most .pt2 producers use.
 DECOMPOSED = {"core_aten"}
 # Second inputs that take the other branch (cond) are stored as "inputs_alt".
-ALT_INPUTS = {"branch": lambda: (gauss((2, 3), 16) - 1.0,)}
+ALT_INPUTS = {"branch": lambda: (gauss((2, 3), 16) - 1.0,), "dynamic_batch": lambda: (gauss((3, 4), 27) - 0.5,)}
+# Exported with these dynamic_shapes (the alternative inputs have another batch size).
+DYNAMIC = {"dynamic_batch": {"x": {0: torch.export.Dim("batch", min=2, max=64)}}}
 ALT_WEIGHTS = {"linear_algebra", "conv2d", "normalization", "recurrent"}
 
 
@@ -494,9 +512,10 @@ def autograd_record(name, model, inputs):
             "parameter_gradients": {k: as_json(g) for (k, _), g in zip(params, grads[len(floats):])}}
 
 
-# Exported after .eval() with batch_norm / dropout nodes that Parity's training step runs in training mode
-# (as model.train() would): their gradients are checked by the training fixtures instead.
-NO_GRADIENTS = {"unsupported", "branch", "embedding_dropout", "normalization", "keras_cnn"}
+# "unsupported" does not run; "dynamic_batch" is checked forward only (its symbolic sizes). Programs exported
+# after .eval() (batch_norm / dropout nodes with training=False) are differentiated in that mode, as autograd
+# differentiates the eval module.
+NO_GRADIENTS = {"unsupported", "dynamic_batch"}
 
 
 def add_gradients(only):
@@ -528,7 +547,7 @@ def main():
         model = cls().eval()
         randomize(model, 100)
         inputs = make_inputs()
-        ep = torch.export.export(model, inputs)
+        ep = torch.export.export(model, inputs, dynamic_shapes=DYNAMIC.get(name))
         if name in DECOMPOSED:
             ep = ep.run_decompositions()
         path = os.path.join(OUT, name + ".pt2")

@@ -14,6 +14,9 @@ weight = kernel.T, LSTM weight_ih = kernel.T with b_ih = bias and b_hh = 0, Batc
 statistics), loads the Keras weights into it and exports it in training mode (`torch.export.export(
 model.train(), (x[:4],))`), as a user ports and exports a model for training: `<name>.pt2`, and
 `<name>_faithful.pt2` where PyTorch's defaults differ (BatchNorm momentum 0.01 = 1 − Keras's 0.99).
+training-mode pairs: `bn_eval.pt2` (the port's BatchNorm left in eval mode against Keras's trained one),
+`bn_frozen.keras` (BatchNormalization with trainable=False) against `bn_frozen.pt2` (requires_grad_(False) but
+train mode) and `bn_frozen_faithful.pt2` (requires_grad_(False) and .eval()).
 """
 import os
 import subprocess
@@ -53,10 +56,15 @@ def keras_step():
     models["classifier"] = (keras.Sequential([keras.Input((4,)), L.Dense(6, activation="tanh", name="hidden"), L.Dense(3, name="logits")],
                                              name="classifier"),
                             keras.optimizers.SGD(learning_rate=0.1), keras.losses.SparseCategoricalCrossentropy())
+    # A frozen BatchNormalization (trainable=False: inference mode in fit, γ and β not trained), as in fine-tuning.
+    bn_frozen = keras.Sequential([keras.Input((4,)), L.Dense(6, name="hidden"), L.BatchNormalization(name="bn"), L.Activation("tanh"),
+                                  L.Dense(2, name="out")], name="bn_frozen")
+    bn_frozen.get_layer("bn").trainable = False
+    models["bn_frozen"] = (bn_frozen, keras.optimizers.SGD(learning_rate=0.1), keras.losses.MeanSquaredError())
     weights = {}
     for name, (model, optimizer, loss) in models.items():
         seeded(model)
-        if name == "bn":
+        if name in ("bn", "bn_frozen"):
             layer = model.get_layer("bn")
             gamma, beta, _, _ = layer.get_weights()
             layer.set_weights([gamma, beta, rng.normal(size=6).astype(np.float32) * 0.1, rng.uniform(0.5, 1.5, size=6).astype(np.float32)])
@@ -111,6 +119,31 @@ def torch_step():
             norm.running_mean.copy_(t("bn:bn/moving_mean"))
             norm.running_var.copy_(t("bn:bn/moving_variance"))
         export(nn.Sequential(linear(nn.Linear(4, 6), "bn:hidden"), norm, nn.Tanh(), linear(nn.Linear(6, 2), "bn:out")), data["x"], "bn" + suffix)
+
+    def bn_port(model, momentum=0.01):
+        norm = nn.BatchNorm1d(6, eps=1e-3, momentum=momentum)
+        with torch.no_grad():
+            for p, k in (("weight", "gamma"), ("bias", "beta"), ("running_mean", "moving_mean"), ("running_var", "moving_variance")):
+                getattr(norm, p).copy_(t(f"{model}:bn/{k}"))
+        return nn.Sequential(linear(nn.Linear(4, 6), f"{model}:hidden"), norm, nn.Tanh(), linear(nn.Linear(6, 2), f"{model}:out"))
+
+    def export_modes(model, x, name):
+        # Exported as set up (model.train() first, then the port's own .eval() calls): torch.export records each
+        # module's mode in its batch_norm node.
+        torch.export.save(torch.export.export(model, (torch.from_numpy(x[:BATCH]),)), f"{OUT}/{name}.pt2")
+
+    # training-mode pairs. The Keras BatchNormalization trains (fit) but the port's BatchNorm was left in eval mode.
+    port = bn_port("bn").train()
+    port[1].eval()
+    export_modes(port, data["x"], "bn_eval")
+    # Keras's frozen BatchNormalization (trainable=False) against a port that freezes the parameters with
+    # requires_grad_(False) but leaves the module in train mode (batch statistics, running statistics move)…
+    port = bn_port("bn_frozen").train()
+    port[1].requires_grad_(False)
+    export_modes(port, data["x"], "bn_frozen")
+    # …and the faithful port: .eval() on it too.
+    port[1].eval()
+    export_modes(port, data["x"], "bn_frozen_faithful")
     seq = Sequence()
     with torch.no_grad():
         seq.lstm.weight_ih_l0.copy_(t("lstm:lstm/lstm_cell/kernel").T)

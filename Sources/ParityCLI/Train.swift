@@ -17,7 +17,8 @@ struct Train: ParsableCommand {
         PyTorch clipping joins with +: "SGD(lr=0.1) + clip_grad_norm_(max_norm=1.0)". Step i takes the i-th \
         batch of B consecutive rows (all rows without --batch-size), in order, wrapping around. Keras trains as \
         model.fit does (the step traced into a graph, BatchNorm on batch statistics with Keras's momentum); \
-        PyTorch as model.train(); loss.backward(); optimizer.step() (eager). Dropout uses one seeded mask per \
+        PyTorch as loss.backward(); optimizer.step() (eager), each BatchNorm and Dropout in the mode it was \
+        exported in (export after model.train()), parameters saved with requires_grad=False frozen. Dropout uses one seeded mask per \
         step and layer (the frameworks' random streams cannot be reproduced). W.npz holds every variable \
         after the last step under the framework's names (Keras variable paths, PyTorch state_dict keys with \
         buffers); --json adds the loss of each step. Exit 2 with the reason for a bad spec, target or model.
@@ -50,6 +51,11 @@ struct Train: ParsableCommand {
             let trainable = try TorchTrainable(try TorchProgram.load(URL(fileURLWithPath: model)), name: model)
             guard let optimizer, let loss else {
                 throw CLIError.badInput("a .pt2 records no optimizer or loss: give --optimizer and --loss (e.g. --optimizer \"Adam(lr=1e-3)\" --loss \"MSELoss()\")")
+            }
+            let eval = trainable.inferenceModeNodes
+            if !eval.isEmpty {
+                FileHandle.standardError.write(Data(("note: \(eval.count) batch_norm/dropout node(s) were exported in eval mode (\(eval.prefix(3).map { $0.modulePath.isEmpty ? $0.name : $0.modulePath }.joined(separator: ", "))\(eval.count > 3 ? ", …" : "")) "
+                    + "and train in inference mode, as PyTorch trains a module after .eval(); export after model.train() to train them with batch statistics\n").utf8))
             }
             result = try train(trainable, optimizer: try Optimizer.parse(optimizer, framework: .pyTorch), loss: try Loss.parse(loss), dtype: precision)
         } else {

@@ -4,7 +4,13 @@ import ParityTorch
 
 /// One side of a comparison: a Keras model or a torch.export program, run with its own framework's semantics.
 public struct ComparedModel: Sendable {
-    public enum Framework: String, Sendable, Codable { case keras, pytorch }
+    /// The framework whose semantics a side runs with.
+    public enum Framework: String, Sendable, Codable {
+        /// A Keras model (`.keras`, `.h5`), run as Keras on TensorFlow runs it.
+        case keras
+        /// A torch.export program (`.pt2`), run as PyTorch's ATen CPU kernels run it.
+        case pytorch
+    }
 
     enum Body: Sendable {
         case keras(KerasModel)
@@ -15,7 +21,9 @@ public struct ComparedModel: Sendable {
     /// Where the model came from (a file path), for reports.
     public var label: String
 
+    /// A Keras model, named `label` in reports.
     public init(keras: KerasModel, label: String) { body = .keras(keras); self.label = label }
+    /// A torch.export program, named `label` in reports.
     public init(torch: TorchProgram, label: String) { body = .torch(torch); self.label = label }
 
     /// Opens a model file by its extension (``ModelFile``).
@@ -26,6 +34,7 @@ public struct ComparedModel: Sendable {
         }
     }
 
+    /// Keras or PyTorch.
     public var framework: Framework {
         switch body {
         case .keras: return .keras
@@ -36,8 +45,11 @@ public struct ComparedModel: Sendable {
     /// One model input: its name, the shape it takes (`nil` where the model leaves an axis free, such as Keras's
     /// batch) and the dtype the file declares (`float32`, `int32`, `int64`, …).
     public struct InputSpec: Sendable, Equatable {
+        /// The input's name.
         public var name: String
+        /// Its shape, `nil` for a free axis; `nil` when the file does not say.
         public var shape: [Int?]?
+        /// The dtype the file declares.
         public var dtype: String
     }
 
@@ -71,13 +83,25 @@ public struct ComparedModel: Sendable {
 /// `config.json` with `--weights`. The one opener of the library and the CLI (which first loads Keras files in a
 /// child process: libhdf5 can crash on a corrupt file).
 public enum ModelFile {
+    /// An opened model file: a Keras model or a torch.export program.
     public enum Opened: Sendable {
+        /// A `.keras`, `.h5` or `config.json` model.
         case keras(KerasModel)
+        /// A `.pt2` program.
         case torch(TorchProgram)
     }
 
+    /// Whether `path` names a torch.export program (its extension is `.pt2`).
     public static func isTorchProgram(_ path: String) -> Bool { path.lowercased().hasSuffix(".pt2") }
 
+    /// Opens the model at `path` by its extension.
+    ///
+    /// - Parameters:
+    ///   - path: A `.pt2`, `.keras`, `.h5`, or a Keras `config.json` (which needs `weights`).
+    ///   - weights: Other weights: a state_dict `.pt` or `.safetensors` replacing a `.pt2`'s, or a Keras
+    ///     `.weights.h5` for a `.keras`, `.h5` or `config.json` architecture.
+    /// - Throws: ``CompareError/badInput(_:)`` for another extension; the format's own error
+    ///   (`KerasError`, `TorchError`, `FormatError`) for a file it cannot read.
     public static func open(_ path: String, weights: String? = nil) throws -> Opened {
         let url = URL(fileURLWithPath: path)
         if isTorchProgram(path) {

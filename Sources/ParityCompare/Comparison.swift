@@ -6,11 +6,14 @@ import ParityTorch
 /// The tolerance of the output check: `|b − a| ≤ atol + rtol·|a|` elementwise, A taken as the expected
 /// value (`torch.testing.assert_close(actual=B, expected=A)`).
 public struct CompareTolerance: Sendable, Codable, Equatable {
+    /// The relative tolerance, a multiple of `|a|`.
     public var rtol: Double
+    /// The absolute tolerance.
     public var atol: Double
     /// Where the values came from: `torch.testing.assert_close defaults for float32` or `user`.
     public var source: String
 
+    /// A tolerance with its values and where they came from.
     public init(rtol: Double, atol: Double, source: String = "given") {
         self.rtol = rtol
         self.atol = atol
@@ -30,9 +33,12 @@ public struct CompareTolerance: Sendable, Codable, Equatable {
 /// The arrays a model runs on: one unnamed array for a single-input model, or arrays named after the
 /// inputs (an `.npz`'s keys: Keras input names, `.pt2` user input names), else taken in order.
 public struct ModelInputs: Sendable {
+    /// The arrays, each with its name (`nil` when unnamed), in the order given.
     public var arrays: [(name: String?, tensor: Tensor)]
 
+    /// One unnamed array, for a single-input model.
     public init(_ tensor: Tensor) { arrays = [(nil, tensor)] }
+    /// Arrays named after the model's inputs (matched by name when every input is named, else taken in order).
     public init(named: [(String, Tensor)]) { arrays = named.map { (Optional($0.0), $0.1) } }
 
     /// The arrays in the order of `specs`: by name when every input is named, else in order.
@@ -72,9 +78,13 @@ public struct InputFeed: Sendable, Codable {
 public struct LayerComparison: Sendable, Codable {
     /// A's tensor (a Keras layer, `block/conv` in a nested model; a `.pt2` value with its module) and B's.
     public var a: String
+    /// B's tensor (a Keras layer or a `.pt2` value).
     public var b: String
+    /// What computes A's tensor: the Keras layer class, or the ATen operator of a `.pt2` node.
     public var kindA: String
+    /// What computes B's tensor, as ``kindA``.
     public var kindB: String
+    /// How the pair was found.
     public var pairedBy: Evidence
     /// How B's tensor is brought to A's layout.
     public var alignment: Alignment
@@ -85,9 +95,11 @@ public struct LayerComparison: Sendable, Codable {
     /// The part of each model computing this tensor from the nearest paired tensors, both run on A's own values
     /// there (B's in its layout): the difference this layer introduces itself. `nil` when it could not be rerun.
     public var local: PairMeasurement?
+    /// Why there is no local measurement, or what limits it.
     public var localNote: String?
     /// The operations of that part on each side (Keras layers; `.pt2` nodes).
     public var partA: [String]
+    /// B's operations of that part.
     public var partB: [String]
     /// Whether the pair introduces a difference beyond float noise (its local measurement exceeds it; the
     /// end-to-end one when there is no local one).
@@ -95,6 +107,7 @@ public struct LayerComparison: Sendable, Codable {
     /// The Keras layer's weights against the PyTorch parameters its part reads, under the faithful convention.
     public var weights: WeightCheck? = nil
 
+    /// The pair's name in reports: `a`, or `a ↔ b` when the names differ.
     public var name: String { a == b ? a : "\(a) ↔ \(b)" }
 
     enum CodingKeys: String, CodingKey {
@@ -106,11 +119,17 @@ public struct LayerComparison: Sendable, Codable {
 /// Tensors of a matching operation whose shapes no layout change pairs (e.g. a pooling that rounds its
 /// output size the other way): the outputs part there.
 public struct ShapeMismatch: Sendable, Codable, Equatable {
+    /// A's tensor.
     public var a: String
+    /// B's tensor.
     public var b: String
+    /// The Keras layer class or ATen operator computing A's tensor.
     public var kindA: String
+    /// The Keras layer class or ATen operator computing B's tensor.
     public var kindB: String
+    /// A's shape.
     public var shapeA: [Int]
+    /// B's shape.
     public var shapeB: [Int]
 
     enum CodingKeys: String, CodingKey { case a, b, kindA = "kind_a", kindB = "kind_b", shapeA = "shape_a", shapeB = "shape_b" }
@@ -118,10 +137,14 @@ public struct ShapeMismatch: Sendable, Codable, Equatable {
 
 /// A layer of one model that no tensor of the other is paired with, and why.
 public struct Unpaired: Sendable, Codable, Equatable {
+    /// The layer or value.
     public var name: String
+    /// Its Keras layer class or ATen operator.
     public var kind: String
+    /// Why it is unpaired, in words.
     public var reason: String
 
+    /// An unpaired layer and the reason.
     public init(name: String, kind: String, reason: String) {
         self.name = name
         self.kind = kind
@@ -133,29 +156,49 @@ public struct Unpaired: Sendable, Codable, Equatable {
 public struct Finding: Sendable, Codable, Equatable {
     /// The pair (`bn ↔ batch_norm (bn1)`).
     public var layer: String
+    /// The cause id.
     public var cause: Cause
+    /// A's side of the convention (its value, such as an epsilon), when the cause has one.
     public var a: String?
+    /// B's side of the convention, as ``a``.
     public var b: String?
     /// The fraction of the layer's difference the cause explains.
     public var explains: Double
+    /// The change to the port that removes the difference, when there is one.
     public var fix: String?
+    /// The finding in one sentence, as `parity compare` prints it.
     public var message: String
 }
 
 /// The result of comparing two models on one input.
 public struct Comparison: Sendable, Codable {
-    public enum Verdict: String, Sendable, Codable { case match, mismatch }
+    /// The outcome of a comparison (``CompareExitCode`` is its exit code).
+    public enum Verdict: String, Sendable, Codable {
+        /// Every output within tolerance, and no pair introduces a difference beyond float noise.
+        case match
+        /// An output out of tolerance, or a pair that introduces a difference or changes a shape.
+        case mismatch
+    }
 
+    /// One output of A against the corresponding output of B.
     public struct OutputComparison: Sendable, Codable {
+        /// A's output.
         public var a: String
+        /// B's output.
         public var b: String
+        /// A's output shape.
         public var shape: [Int]
         /// B's output shape when no layout change brings it to A's (then there are no metrics).
         public var shapeB: [Int]? = nil
+        /// How B's output is brought to A's layout (`nil` when no layout change does).
         public var alignment: Alignment?
+        /// The dtype both outputs are compared in.
         public var dtype: String
+        /// The error between the two outputs (`nil` when the shapes differ).
         public var metrics: PairMetrics?
+        /// The largest absolute difference between the outputs of the two models run in Float64.
         public var maxAbsFloat64: Double?
+        /// Whether every element of B is within the tolerance of A's.
         public var withinTolerance: Bool
         /// Elements outside `atol + rtol·|expected|` (all of them when the shapes differ).
         public var violations: Int
@@ -164,21 +207,33 @@ public struct Comparison: Sendable, Codable {
         }
     }
 
+    /// Match or mismatch.
     public var verdict: Verdict
+    /// Model A's label (its file), the reference.
     public var a: String
+    /// Model B's label, checked against A.
     public var b: String
+    /// A's framework.
     public var frameworkA: ComparedModel.Framework
+    /// B's framework.
     public var frameworkB: ComparedModel.Framework
+    /// The tolerance of the output check.
     public var tolerance: CompareTolerance
+    /// How each of B's inputs was fed from A's.
     public var inputs: [InputFeed]
+    /// Every output of A against B's.
     public var outputs: [OutputComparison]
     /// Every pair, in A's order.
     public var layers: [LayerComparison]
+    /// Matching operations whose shapes no layout change pairs.
     public var shapeMismatches: [ShapeMismatch]
+    /// A's layers no tensor of B is paired with.
     public var unpairedA: [Unpaired]
+    /// B's values no tensor of A is paired with.
     public var unpairedB: [Unpaired]
     /// The first pair that introduces a difference beyond float noise (or whose shapes differ).
     public var firstDivergence: String?
+    /// The causes found at the diverging layers, each one Parity has tested.
     public var findings: [Finding]
     /// The cause ids tested at the diverging layers (kept or not).
     public var testedHypotheses: [Cause]
@@ -197,20 +252,25 @@ public struct Comparison: Sendable, Codable {
         case findings, testedHypotheses = "tested_hypotheses"
     }
 
-    /// ``run(_:_:inputs:inputsB:tolerance:progress:)`` for one input array.
+    /// ``run(_:_:inputs:inputsB:tolerance:progress:)`` for one input array (`inputB`: B's own input, else
+    /// `input` brought to B's layout).
     public static func run(_ a: ComparedModel, _ b: ComparedModel, input: Tensor, inputB: Tensor? = nil,
                            tolerance: CompareTolerance? = nil, progress: CompareProgress = .none) throws -> Comparison {
         try run(a, b, inputs: ModelInputs(input), inputsB: inputB.map(ModelInputs.init), tolerance: tolerance, progress: progress)
     }
 
     /// Compares two models on one set of inputs, in stages: each model traced in Float32 and Float64
-    /// (``TracedModel``), their tensors paired by dataflow (``Matcher``), every pair measured end to end and
-    /// locally (``PairMeasurement``), the pairs that introduce a difference diagnosed (``Diagnosis``), the verdict.
+    /// (`TracedModel`), their tensors paired by dataflow (`Matcher`), every pair measured end to end and
+    /// locally (``PairMeasurement``), the pairs that introduce a difference diagnosed (`Diagnosis`), the verdict.
     ///
     /// - Parameters:
+    ///   - a: The reference model.
+    ///   - b: The model checked against it.
     ///   - inputs: A's inputs in A's layout. B gets them brought to its layout and dtype (found from its
     ///     inputs' shapes: NHWC → NCHW, batch- ↔ time-first; int32 → int64 token ids), unless `inputsB` is given.
+    ///   - inputsB: B's own inputs, when they are not A's brought to B's layout.
     ///   - tolerance: of the output check; `nil`: ``CompareTolerance/assertCloseDefaults(for:)`` for float32.
+    ///   - progress: Receives a line per stage of a slow comparison.
     ///
     /// **Verdict**: `match` when every output of B is within `tolerance` of A's and no pair introduces a
     /// difference beyond float noise or changes a shape; otherwise `mismatch`.
@@ -266,6 +326,10 @@ public struct Comparison: Sendable, Codable {
                 continue
             }
             var result = try Diagnosis.diagnose(entry.judgement, matcher: matcher, kerasIsReference: referenceIsKeras)
+            // Weights rounded to float16/bfloat16 on one side: more specific than the weights-differ it also shows as.
+            let rounding = try Diagnosis.precision(entry.judgement, matcher: matcher)
+            if !rounding.findings.isEmpty { result.findings = rounding.findings + result.findings.filter { $0.cause != .weightsDiffer } }
+            result.tested += rounding.tested.filter { !result.tested.contains($0) }
             if result.findings.isEmpty, matcher.xSide == .a || matcher.y.framework == .pytorch {
                 // Settings inside a composite layer, changed in the PyTorch part's own nodes.
                 let inside = try Diagnosis.partSettings(entry.judgement, matcher: matcher)
@@ -420,7 +484,9 @@ extension Comparison.OutputComparison {
 
 /// A comparison that cannot be made.
 public enum CompareError: Error, CustomStringConvertible, Equatable {
+    /// A file, input array or argument that cannot be used, and why.
     case badInput(String)
+    /// A comparison Parity does not make, and why.
     case unsupported(String)
 
     public var description: String {

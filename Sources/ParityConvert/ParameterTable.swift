@@ -28,7 +28,7 @@ public enum ParameterTable {
         "Conv1DTranspose": "nn.ConvTranspose1d", "Conv2DTranspose": "nn.ConvTranspose2d", "Conv3DTranspose": "nn.ConvTranspose3d",
         "DepthwiseConv1D": "nn.Conv1d(groups=C)", "DepthwiseConv2D": "nn.Conv2d(groups=C)",
         "SeparableConv1D": "nn.Conv1d(groups=C) then nn.Conv1d", "SeparableConv2D": "nn.Conv2d(groups=C) then nn.Conv2d",
-        "BatchNormalization": "nn.BatchNorm{1,2,3}d", "LayerNormalization": "nn.LayerNorm",
+        "BatchNormalization": "nn.BatchNorm{1,2,3}d", "LayerNormalization": "nn.LayerNorm", "GroupNormalization": "nn.GroupNorm",
         "LSTM": "nn.LSTM", "GRU": "nn.GRU", "SimpleRNN": "nn.RNN",
     ]
 
@@ -62,7 +62,7 @@ public enum ParameterTable {
                 + bias.map { var b = $0; b.module = "_pointwise"; return b }
         case "BatchNormalization":
             return normalization(o) + [ParameterRow("moving_mean", "running_mean", buffer: true), ParameterRow("moving_variance", "running_var", buffer: true)]
-        case "LayerNormalization":
+        case "LayerNormalization", "GroupNormalization":
             return normalization(o)
         case "Embedding":
             return [ParameterRow("embeddings", "weight")]

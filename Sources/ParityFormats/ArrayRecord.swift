@@ -69,7 +69,7 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
     /// The tensor's elements converted to `elementType`, as `tensor.to(dtype)` would store them:
     /// floats narrow by rounding to nearest even (float64 to float16/bfloat16 goes through float32, as
     /// PyTorch's `c10::Half(double)` does). Integer and bool targets accept only values they hold
-    /// exactly (bool: 0 or 1) and throw ``FormatError/unrepresentable`` otherwise, rather than wrap.
+    /// exactly (bool: 0 or 1) and throw `FormatError/unrepresentable` otherwise, rather than wrap.
     public init(_ tensor: Tensor, as elementType: ElementType) throws {
         let shape = tensor.shape
         switch (tensor.storage, elementType) {
@@ -95,7 +95,7 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
 
     static let hostIsLittleEndian = 1.littleEndian == 1
 
-    /// The elements widened to a ``Tensor`` of ``ElementType/widenedDType``: float16 and bfloat16
+    /// The elements widened to a `Tensor` of ``ElementType/widenedDType``: float16 and bfloat16
     /// exactly to float32, float32 and float64 as they are, integers and bool to int64. Throws only for
     /// a uint64 element above `Int64.max`.
     public func toTensor() throws -> Tensor {

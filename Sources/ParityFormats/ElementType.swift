@@ -1,7 +1,7 @@
 import ParityTensor
 
 /// The element type of an array as stored in a file: every numeric type NumPy, safetensors and
-/// PyTorch write for model weights, wider than ``ParityTensor/DType``, which holds only what Parity
+/// PyTorch write for model weights, wider than `ParityTensor/DType`, which holds only what Parity
 /// computes in.
 ///
 /// The names and sizes follow NumPy / PyTorch (`torch.bfloat16`, `numpy.uint16`, ...). Each format
@@ -38,7 +38,7 @@ public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringC
         }
     }
 
-    /// The ``DType`` that ``ArrayRecord/toTensor()`` widens to: float16, bfloat16 and float32 to
+    /// The `DType` that ``ArrayRecord/toTensor()`` widens to: float16, bfloat16 and float32 to
     /// `float32`; float64 as is; integers and bool to `int64` (as `torch.Tensor.long()` would).
     public var widenedDType: DType {
         switch self {
@@ -48,7 +48,7 @@ public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringC
         }
     }
 
-    /// The element type that holds a ``ParityTensor/DType`` without conversion.
+    /// The element type that holds a `ParityTensor/DType` without conversion.
     public init(_ dtype: DType) {
         switch dtype {
         case .float32: self = .float32

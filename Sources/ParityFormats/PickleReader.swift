@@ -23,7 +23,7 @@ public struct PickleLimits: Sendable, Equatable {
 /// to 5 and never imports or calls anything. `GLOBAL` / `STACK_GLOBAL` resolve only names on a
 /// fixed allowlist (see ``RestrictedPickle/allowedGlobals``) and `REDUCE` / `BUILD` are interpreted
 /// only for those: every other global (`posix.system`, `builtins.eval`, ...) is refused with
-/// ``FormatError/forbiddenGlobal`` naming it. Persistent ids are accepted only in `torch.save`'s
+/// `FormatError/forbiddenGlobal` naming it. Persistent ids are accepted only in `torch.save`'s
 /// storage form.
 ///
 /// Recursive structures are refused: a list, dict or set cannot be modified once it has been

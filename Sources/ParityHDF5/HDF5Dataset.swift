@@ -48,7 +48,7 @@ public struct HDF5Dataset: HDF5Node {
         }
     }
 
-    /// The whole dataset as a ``Tensor``: float16 and float32 as `.float32` (float16 widened
+    /// The whole dataset as a `Tensor`: float16 and float32 as `.float32` (float16 widened
     /// exactly), float64 as `.float64`, every integer width, h5py's bool and other enums as
     /// `.int64`.
     ///

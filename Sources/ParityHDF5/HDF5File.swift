@@ -17,7 +17,7 @@ import Foundation
 /// Corrupt files: the signature is checked before libhdf5 sees the file; truncation is caught by
 /// libhdf5's end-of-file check; every read checks its size against ``maxReadBytes`` and the file
 /// size before allocating; global heap collections are checked before variable-length strings are
-/// read (``GlobalHeapCheck``). libhdf5 1.10.8 itself can still crash on some corrupted object
+/// read (`GlobalHeapCheck`). libhdf5 1.10.8 itself can still crash on some corrupted object
 /// headers and variable-length descriptors (found by fuzzing): do not open untrusted files in a
 /// process that must not die.
 public final class HDF5File: Sendable {

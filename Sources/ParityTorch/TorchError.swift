@@ -22,7 +22,7 @@ public enum TorchError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidWeight(file: String, key: String, reason: String)
     /// Replacement weights do not match the program's state_dict.
     case weightMismatch(file: String, missing: [String], unexpected: [String], shapeMismatches: [String])
-    /// The inputs given to ``TorchProgram/run(_:mode:)`` do not match the exported signature.
+    /// The inputs given to ``TorchProgram/run(_:mode:dtype:)`` do not match the exported signature.
     case inputMismatch(expected: String, received: String)
     /// A failure while computing a node, with the node and its module path.
     case execution(target: String, node: String, modulePath: String, message: String)

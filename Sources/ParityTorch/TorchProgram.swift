@@ -42,6 +42,8 @@ public struct TorchProgram: Sendable {
     public private(set) var weights: [String: Tensor]
     /// Lifted tensor constants and non-persistent buffers.
     public let constants: [String: Tensor]
+    /// Parameters saved with `requires_grad: false` (frozen with `requires_grad_(False)` before the export).
+    public var frozenParameters: Set<String> = []
 
     /// Reads `url`. Every operator is checked before anything runs: an unmapped one throws
     /// ``TorchError/unsupportedOperator(target:node:modulePath:moduleClass:)`` naming its module.
@@ -117,8 +119,10 @@ public struct TorchProgram: Sendable {
             case .userInput: break
             }
         }
-        return TorchProgram(source: file, torchVersion: json["torch_version"]?.string ?? "?", schemaVersion: (major, minor), graph: graph,
-                            inputs: inputs, outputs: outputs, weights: weights, constants: constants)
+        var program = TorchProgram(source: file, torchVersion: json["torch_version"]?.string ?? "?", schemaVersion: (major, minor), graph: graph,
+                                   inputs: inputs, outputs: outputs, weights: weights, constants: constants)
+        program.frozenParameters = archive.frozenParameters(config: "data/weights/\(model)_weights_config.json")
+        return program
     }
 
     /// Nodes whose operator has no mapping, in graph order (cond branches included).
@@ -179,8 +183,10 @@ public struct TorchProgram: Sendable {
             throw TorchError.inputMismatch(expected: "\(expected.count) input(s) \(expected.map(\.name))", received: "\(inputs.count)")
         }
         for (tensor, (name, meta)) in zip(inputs, expected) {
-            if let meta, meta.shape != tensor.shape {
-                throw TorchError.inputMismatch(expected: "'\(name)' of shape \(meta.shape) (shapes are static in this export)", received: "\(tensor.shape)")
+            if let meta, !meta.admits(tensor.shape) {
+                let dims = meta.shape.map { $0 == TorchTensorMeta.dynamic ? "any" : "\($0)" }.joined(separator: ", ")
+                throw TorchError.inputMismatch(expected: "'\(name)' of shape [\(dims)] (the export's dynamic dimensions take any size)",
+                                               received: "\(tensor.shape)")
             }
         }
         let first = inputs.first { $0.dtype.isFloatingPoint }?.dtype

@@ -127,6 +127,32 @@ import Testing
         #expect(c.explained == true)
     }
 
+    @Test func batchNormLeftInEvalModeIsTrainingMode() throws {
+        // Keras's fit trains bn with batch statistics; the port called .eval() on its BatchNorm (bn_eval.pt2).
+        let c = try Self.compare("bn", "bn_eval", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence?.step == 1, "\(c.text())")
+        #expect(c.firstDivergence?.kind == .loss)
+        #expect(Self.causes(c) == [.trainingMode], "\(c.text())")
+        #expect(c.explained == true)
+        #expect(c.findings.first?.message.contains("training=False") == true)
+    }
+
+    @Test func frozenBatchNormAgainstRequiresGradFalseIsTrainingMode() throws {
+        // Keras BatchNormalization(trainable=False) runs in inference mode; the port froze γ and β with
+        // requires_grad_(False) (saved in the .pt2, so Parity leaves them untrained) but left the module in train mode.
+        let c = try Self.compare("bn_frozen", "bn_frozen", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence?.step == 1, "\(c.text())")
+        #expect(c.firstDivergence?.kind == .loss)
+        #expect(Self.causes(c) == [.trainingMode], "\(c.text())")
+        #expect(c.explained == true)
+        #expect(c.findings.first?.fix?.contains(".eval()") == true)
+        // γ and β are trained on neither side.
+        #expect(c.trainSteps[0].quantities.filter { $0.kind == .gradient }.map(\.name).allSatisfy { !$0.hasPrefix("bn/") })
+        // The faithful port also calls .eval() on it: the runs match.
+        let faithful = try Self.compare("bn_frozen", "bn_frozen_faithful", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(faithful.verdict == .match, "\(faithful.text())")
+    }
+
     @Test func lstmBiasTrainedTwice() throws {
         let c = try Self.compare("lstm", "lstm", input: "x_seq", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
         #expect(c.firstDivergence == .init(step: 1, name: "lstm/lstm_cell/bias", kind: .value))

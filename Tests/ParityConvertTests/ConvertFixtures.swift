@@ -125,13 +125,16 @@ struct TorchProgramCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 
     static let repository = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtureNames = ["conv1d", "conv2d", "conv3d", "embedding_dropout", "keras_cnn", "keras_sequence", "keras_text", "shapes"]
+    static let fixtureNames = [
+        "activations", "conv1d", "conv2d", "conv3d", "convert_conv_transpose", "convert_interpolate", "convert_statistics", "embedding_dropout",
+        "keras_cnn", "keras_sequence", "keras_text", "normalization", "shapes", "upsample",
+    ]
     static let examples = [
         "cnn_pool_upsample/faithful", "cnn_pool_upsample/activation-variant", "cnn_pool_upsample/kernel-layout",
         "cnn_pool_upsample/pool-count-include-pad", "cnn_pool_upsample/weights-differ", "conv_bn_dense/faithful",
         "conv_bn_dense/batchnorm-epsilon", "conv_bn_dense/flatten-order", "conv_bn_dense/padding-same", "dense_bn_small_effect/faithful",
         "dense_bn_small_effect/batchnorm-epsilon", "pool_ceil/faithful", "pool_ceil/pool-ceil-mode", "rnn_sequence/faithful",
-        "attention_block/faithful",
+        "attention_block/faithful", "cnn_pool_upsample/interpolation-mode",
     ]
     static let convertible: [TorchProgramCase] = fixtureNames.map { TorchProgramCase(name: $0, path: "Tests/Fixtures/torch/\($0).pt2") }
         + examples.map { TorchProgramCase(name: "example_" + $0.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "-", with: "_"),

@@ -30,6 +30,7 @@ import Testing
         ("BatchNormalization", .init(), [[4], [4], [4], [4]], [[4], [4], [4], [4]]),
         ("BatchNormalization", .init(scale: false), [[4], [4], [4]], [[4], [4], [4]]),
         ("LayerNormalization", .init(center: false), [[4]], [[4]]),
+        ("GroupNormalization", .init(), [[4], [4]], [[4], [4]]),
         ("Embedding", .init(), [[10, 3]], [[10, 3]]),
         ("LSTM", .init(), [[3, 16], [4, 16], [16]], [[16, 3], [16, 4], [16], [16]]),
         ("GRU", .init(), [[3, 12], [4, 12], [2, 12]], [[12, 3], [12, 4], [12], [12]]),

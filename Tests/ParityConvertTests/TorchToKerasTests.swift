@@ -103,12 +103,10 @@ struct TorchToKerasTests {
 
     @Test("a node without an exact Keras equivalent is refused, naming the node, its operator and its module",
           arguments: [
-              ("Tests/Fixtures/torch/activations.pt2", "softplus", "aten.softplus.default", "", "__main__.Activations", "beta=2.0"),
+              ("Tests/Fixtures/torch/conv_transpose.pt2", "conv_transpose1d_1", "aten.conv_transpose1d.default", "t1d",
+               "torch.nn.modules.conv.ConvTranspose1d", "dilation [3]"),
               ("Tests/Fixtures/torch/recurrent.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM", "num_layers=2"),
               ("Tests/Fixtures/torch/pooling.pt2", "max_pool2d_2", "aten.max_pool2d.default", "", "__main__.Pooling", "dilation [2, 1]"),
-              ("Tests/Fixtures/torch/upsample.pt2", "upsample_nearest2d_1", "aten.upsample_nearest2d.vec", "", "__main__.Upsample", "whole factors only"),
-              ("examples/cnn_pool_upsample/interpolation-mode/torch.pt2", "upsample_bilinear2d", "aten.upsample_bilinear2d.vec", "up",
-               "torch.nn.modules.upsampling.Upsample", "align_corners=True"),
           ])
     func refused(_ path: String, _ node: String, _ target: String, _ modulePath: String, _ moduleClass: String, _ reason: String) throws {
         let program = try TorchProgram.load(TorchProgramCase.repository.appendingPathComponent(path))

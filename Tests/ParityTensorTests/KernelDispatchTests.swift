@@ -133,6 +133,47 @@ struct KernelDispatchTests {
         if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
     }
 
+    /// Float32 values across every binade that matters for exp, sigmoid and tanh (|x| from 2⁻³⁰ to 128,
+    /// both signs), the vector functions' branch and clamp edges, and the special values.
+    static func transcendentalInputs() -> [Float] {
+        var rng = SeededGenerator(seed: 21)
+        var values: [Float] = [0, -0.0, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+                               0.55, -0.55, Float(0.55).nextDown, 88.72283, 88.72284, 89, -87.33655, -103.97, -104, -150, 9.01, -9.01]
+        for _ in 0..<20_000 {
+            let magnitude = Float(sign: .plus, exponent: Int.random(in: -30...6, using: &rng), significand: Float.random(in: 1..<2, using: &rng))
+            values.append(Bool.random(using: &rng) ? magnitude : -magnitude)
+        }
+        return values
+    }
+
+    @Test("Float32 exp, sigmoid and tanh: the same bits on every level, over whole tensors, per element and per row")
+    func transcendentalLevels() throws {
+        let values = Self.transcendentalInputs()
+        let x = Tensor(shape: [values.count], values: values)
+        for function in [UnaryFunction.exp, .sigmoid, .tanh] {
+            let reference = try InstructionSet.forcing(.portable) { try x.map(function) }
+            for level in InstructionSet.available {
+                let (whole, single) = try InstructionSet.forcing(level) { () throws -> (Tensor, [Float]) in
+                    (try x.map(function), values.map { function.apply($0) })
+                }
+                var rows = values
+                rows.withUnsafeMutableBufferPointer { p in
+                    // Rows of 1…37 values: every tail length of every vector width.
+                    var start = 0, length = 1
+                    while start < p.count {
+                        let n = min(length, p.count - start)
+                        InstructionSet.forcing(level) { function.applyRow(p.baseAddress! + start, p.baseAddress! + start, count: n) }
+                        start += n
+                        length = length % 37 + 1
+                    }
+                }
+                #expect(Self.bits(whole) == Self.bits(reference), "\(function) \(level)")
+                #expect(Self.bits(Tensor(shape: x.shape, values: single)) == Self.bits(reference), "\(function) \(level), per element")
+                #expect(Self.bits(Tensor(shape: x.shape, values: rows)) == Self.bits(reference), "\(function) \(level), rows")
+            }
+        }
+    }
+
     @Test("strided copies (permute, slice, broadcast) match element-by-element indexing", arguments: [DType.float32, .float64, .int64])
     func stridedCopies(_ dtype: DType) throws {
         let shape = [3, 37, 4, 21]

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ParityTensor
 import ParityTestSupport
@@ -128,6 +129,44 @@ struct KernelTests {
         #expect(try x.gathering(idx, axis: 1).doubles == [2, 0, 5, 3])
         #expect(try x.broadcast(to: [2, 2, 3]).count == 12)
         #expect(try x.sum(toShape: [1, 3]).doubles == [3, 5, 7])
+    }
+
+    /// The fidelity contract of the Float32 vector functions (docs/performance.md): at most 2, 3 and 2
+    /// ULPs from the correctly rounded value (Double libm, rounded) for exp, sigmoid and tanh where the
+    /// result is a normal Float32; below that, sigmoid's `1/(1 + e^(−x))` flushes to 0 once `e^(−x)`
+    /// overflows (as PyTorch's formula does), an absolute error under 3·10⁻³⁹. Float64 stays libm.
+    @Test("Float32 exp, sigmoid and tanh stay within their ULP bounds of Double; Float64 is libm")
+    func transcendentalAccuracy() throws {
+        var rng = SeededGenerator(seed: 5)
+        var values: [Float] = [0, -0.0, 0.55, -0.55, Float(0.55).nextDown, 88.72283, -87.33654, -103.9, 1e-30, -1e-30, 20, -20]
+        for _ in 0..<200_000 { values.append(Float.random(in: -104...89, using: &rng)) }
+        for _ in 0..<50_000 { values.append(Float.random(in: -2...2, using: &rng)) }
+        let x = Tensor(shape: [values.count], values: values)
+        let cases: [(UnaryFunction, UInt64, (Double) -> Double)] = [
+            (.exp, 2, { Foundation.exp($0) }), (.sigmoid, 3, { 1 / (1 + Foundation.exp(-$0)) }), (.tanh, 2, { Foundation.tanh($0) }),
+        ]
+        for (function, bound, exact) in cases {
+            let y = try x.map(function).values(Float.self)!
+            var worst: UInt64 = 0
+            for (v, r) in zip(values, y) {
+                let reference = Float(exact(Double(v)))
+                if reference.isNormal || reference == 0 && v == 0 {
+                    worst = max(worst, Ulp.distance(r, reference))
+                } else if reference.isSubnormal || reference == 0 {
+                    #expect(abs(Double(r) - exact(Double(v))) < 3e-39, "\(function)(\(v)) = \(r)")
+                } else {
+                    #expect(r == reference, "\(function)(\(v)) = \(r)")
+                }
+            }
+            #expect(worst <= bound, "\(function): \(worst) ULPs")
+            #expect(worst >= 1, "\(function) rounds like libm everywhere: the vector kernel is not in use")
+            let doubles = try x.cast(to: .float64).map(function).values(Double.self)!
+            #expect(zip(values, doubles).allSatisfy { v, d in
+                let e = exact(Double(v)); return d == e || d.isNaN && e.isNaN
+            }, "\(function) in Float64 is libm's formula")
+        }
+        #expect(try Tensor(shape: [3], values: [Float.nan, .infinity, -.infinity]).map(.exp).values(Float.self)!.map(\.description) == ["nan", "inf", "0.0"])
+        #expect(try Tensor(shape: [3], values: [Float.nan, .infinity, -.infinity]).map(.tanh).values(Float.self)! .dropFirst() == [1, -1])
     }
 
     @Test("bad arguments are errors that echo the values")

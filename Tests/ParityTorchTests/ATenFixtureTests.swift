@@ -44,9 +44,11 @@ struct ATenFixtureTests {
         }
     }
 
-    @Test("torch.cond takes the other branch on other inputs, in both modes")
-    func condOtherBranch() throws {
-        let fixture = try TorchFixture("branch")
+    /// `branch`: torch.cond's other branch; `dynamic_batch` (exported with a dynamic batch): batch 3
+    /// where the export traced 6, and the other branch.
+    @Test("other inputs: torch.cond takes the other branch; a dynamic batch takes another size", arguments: ["branch", "dynamic_batch"])
+    func otherInputs(name: String) throws {
+        let fixture = try TorchFixture(name)
         let program = try TorchProgram.load(fixture.archive)
         for dtype in [DType.float32, .float64] {
             let inputs = try fixture.tensors("inputs_alt", as: dtype)
@@ -54,9 +56,21 @@ struct ATenFixtureTests {
             let tolerance = dtype == .float32 ? TorchTolerance.float32 : TorchTolerance.float64
             for (label, mode) in executionModes {
                 let outputs = try program.run(inputs, mode: mode)
-                #expect(tolerance.violation(outputs[0], expected[0]) == nil, "\(label) \(dtype)")
+                try #require(outputs.count == expected.count)
+                for (a, e) in zip(outputs, expected) {
+                    #expect(a.shape == e.shape, "\(label) \(dtype): shape \(a.shape), PyTorch \(e.shape)")
+                    #expect(tolerance.violation(a, e) == nil, "\(label) \(dtype)")
+                }
             }
         }
+    }
+
+    @Test("a dynamic dimension takes any size; a static one is still checked, naming the input")
+    func dynamicShapeCheck() throws {
+        let program = try TorchProgram.load(TorchFixture("dynamic_batch").archive)
+        #expect(program.userInputs.first?.meta?.shape == [TorchTensorMeta.dynamic, 4])
+        #expect(try program.run([Tensor.zeros([9, 4])], mode: .eager).first?.shape == [18, 3])
+        #expect(throws: TorchError.self) { try program.run([Tensor.zeros([9, 5])], mode: .eager) }
     }
 
     @Test("gradients flow through a mapped program (eager tape equals the graph gradient)")

@@ -29,7 +29,7 @@ struct ATenOpTableTests {
         "higher_order.cond": "a call with two subgraphs: the `branch` model fixture (ATenFixtureTests) takes both branches",
         "higher_order.wrap_with_autocast": "a call with a subgraph: `autocastRegion` below; timm's EfficientViT in the zoo",
         "aten.adaptive_max_pool2d.default": "the `max_pooling` model fixture (ATenFixtureTests): values and indices, a planted tie",
-    ]
+    ].merging(SymbolicOps.arithmetic.map { ($0, "Python arithmetic on sizes: the `dynamic_batch` model fixture (ATenFixtureTests)") }) { a, _ in a }
 
     static let scalarTypes: [String: Int] = ["uint8": 1, "int8": 2, "int16": 3, "int32": 4, "int64": 5, "float16": 6, "float32": 7,
                                              "float64": 8, "bool": 12, "bfloat16": 13]

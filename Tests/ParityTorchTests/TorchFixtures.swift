@@ -48,7 +48,7 @@ func maxAbsoluteError(_ actual: [Tensor], _ expected: [Tensor]) -> Double {
 /// Every model fixture that runs (the "unsupported" one is checked for its error).
 let runnableFixtures = [
     "linear_algebra", "conv1d", "conv2d", "conv3d", "activations", "normalization", "pooling", "max_pooling", "shapes", "arithmetic",
-    "reductions", "embedding_dropout", "pads", "upsample", "recurrent", "attention", "branch",
+    "reductions", "embedding_dropout", "pads", "upsample", "recurrent", "attention", "branch", "dynamic_batch",
     "conv_transpose", "core_aten", "keras_cnn", "keras_sequence", "keras_text",
 ]
 

@@ -8,8 +8,11 @@ Only Keras is imported (PyTorch's outputs come from the zoo), so this runs in th
 
 One line per model: `ok` (Keras reproduces PyTorch within the bound), `FAIL` (converted, Keras differs
 or cannot open it; with `expected_float64.npz`, how far Keras's and PyTorch's float32 outputs each are
-from PyTorch's float64 run, which tells float32 noise of a deep network from a conversion error), `REFUSED` (Parity names the node with no exact Keras form), then
-`N/M convert, K/M reproduce PyTorch within 1e-5` and a tally of the refused operators. The bound is
+from PyTorch's float64 run, which tells float32 noise of a deep network from a conversion error, and
+how far the same converted model run by Keras in float64 is from it: ~1e-13 when the conversion is
+exact), `REFUSED` (Parity names the node with no exact Keras form), then `N/M convert, K/M reproduce
+PyTorch within 1e-5` and a tally of the refused operators. Each model.keras is deleted once measured
+(the torchvision zoo converts to ~15 GB) unless --keep. The bound is
 |keras − torch| ≤ 1e-5 · max(1, |torch|) per element, as `parity zoo` uses. Results go to
 <out>/<source>/summary.json.
 """
@@ -20,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,6 +31,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 BOUND = 1e-5
+# The float64 twin's bound: float64 rounding through a deep network (PyTorch's float64 run and Keras's
+# differ in summation order too) stays many orders below it; a conversion error does not.
+TWIN_BOUND = 1e-9
 
 
 def compare(outputs, expected):
@@ -41,6 +48,31 @@ def compare(outputs, expected):
     return worst, None
 
 
+def float64_twin(keras, path, model):
+    """The same converted model rebuilt with every layer in float64 (its config's `dtype` entries
+    changed, the float32 weights cast up). Compared with PyTorch's float64 run it tells whether the
+    conversion is exact (difference ~1e-13) independently of either framework's float32 kernels."""
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+
+    def widen(node):
+        if isinstance(node, dict):
+            return {k: ("float64" if k == "dtype" and v == "float32" else widen(v)) for k, v in node.items()}
+        return [widen(v) for v in node] if isinstance(node, list) else node
+
+    twin = keras.saving.deserialize_keras_object(widen(config))
+    for source, target in zip(model.weights, twin.weights):
+        target.assign(np.asarray(source).astype(target.dtype))
+    return twin
+
+
+def run(model, feed):
+    inputs = [feed[t._keras_history[0].name] if t._keras_history[0].name in feed else list(feed.values())[i]
+              for i, t in enumerate(model.inputs)]
+    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--zoo", default=".zoo")
@@ -49,6 +81,8 @@ def main():
     parser.add_argument("--parity", default=".build/debug/parity")
     parser.add_argument("--out", default=".zoo-keras")
     parser.add_argument("--timeout", type=int, default=1800)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each written model.keras (by default it is deleted once measured: the whole zoo is ~15 GB)")
     args = parser.parse_args()
     import keras
     # Keras rebuilds a functional config recursively; the deepest converted graphs (EfficientNetV2-L)
@@ -60,16 +94,16 @@ def main():
     if args.only:
         names = [n for n in names if n in args.only]
     results, refused = {}, collections.Counter()
-    converted = reproduced = noise = 0
+    converted = reproduced = noise = exact_twin = 0
     for name in names:
         folder = os.path.join(root, name)
         out = os.path.join(args.out, args.source, name)
         os.makedirs(out, exist_ok=True)
-        run = subprocess.run([args.parity, "convert", os.path.join(folder, "model.pt2"), "--to", "keras", "--output", out,
+        conversion = subprocess.run([args.parity, "convert", os.path.join(folder, "model.pt2"), "--to", "keras", "--output", out,
                               "--input", os.path.join(folder, "input.npz")], capture_output=True, text=True, timeout=args.timeout)
         keras_file = os.path.join(out, "model.keras")
-        if not os.path.exists(keras_file) or run.returncode == 2:
-            message = (run.stderr.strip() or run.stdout.strip()).splitlines()[-1:] or ["?"]
+        if not os.path.exists(keras_file) or conversion.returncode == 2:
+            message = (conversion.stderr.strip() or conversion.stdout.strip()).splitlines()[-1:] or ["?"]
             target = re.search(r"(aten\.[A-Za-z0-9_.]+)", message[0])
             refused[target.group(1) if target else message[0][:80]] += 1
             results[name] = {"status": "REFUSED", "reason": message[0]}
@@ -80,32 +114,36 @@ def main():
             model = keras.saving.load_model(keras_file)
             with np.load(os.path.join(folder, "input.npz")) as archive:
                 feed = {k: archive[k] for k in archive.files}
-            inputs = [feed[t._keras_history[0].name] if t._keras_history[0].name in feed else list(feed.values())[i]
-                      for i, t in enumerate(model.inputs)]
-            outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-            outputs = [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+            outputs = run(model, feed)
             with np.load(os.path.join(folder, "expected.npz")) as archive:
                 expected = [archive[k] for k in sorted(archive.files, key=lambda k: int(k[6:]))]
             worst, problem = compare(outputs, expected)
-            referee = ""
+            referee, record_extra = "", {}
             f64 = os.path.join(folder, "expected_float64.npz")
             if problem is None and worst > BOUND and os.path.exists(f64):
                 # How far each float32 run is from PyTorch's float64 run of the same weights.
                 with np.load(f64) as archive:
                     exact = [archive[k] for k in sorted(archive.files, key=lambda k: int(k[6:]))]
                 ours, theirs = compare(outputs, exact)[0], compare(expected, exact)[0]
+                twin = compare(run(float64_twin(keras, keras_file, model), {k: v.astype(np.float64) if v.dtype == np.float32 else v
+                                                                          for k, v in feed.items()}), exact)[0]
                 noise += ours <= max(2 * theirs, BOUND)
-                referee = f"from float64: Keras {ours:.2e}, PyTorch {theirs:.2e}"
+                exact_twin += twin <= TWIN_BOUND
+                referee = f"from float64: Keras {ours:.2e}, PyTorch {theirs:.2e}; Keras in float64 {twin:.1e}"
+                record_extra = {"keras_from_float64": ours, "torch_from_float64": theirs, "keras_float64_from_float64": twin}
         except Exception as error:  # report and go on: one model must not hide the others
-            worst, problem, referee = float("inf"), f"{type(error).__name__}: {str(error).splitlines()[0][:200]}", ""
+            worst, problem, referee, record_extra = float("inf"), f"{type(error).__name__}: {str(error).splitlines()[0][:200]}", "", {}
         ok = problem is None and worst <= BOUND
         reproduced += ok
         results[name] = {"status": "ok" if ok else "FAIL", "max_relative": worst, "problem": problem, "referee": referee,
-                         "parity_check": (run.stdout.strip().splitlines() or [""])[-1]}
+                         "parity_check": (conversion.stdout.strip().splitlines() or [""])[-1], **record_extra}
         print(f"{'ok' if ok else 'FAIL':7} {name}  {worst:.2e}  {problem or referee}", flush=True)
         keras.backend.clear_session()
+        if not args.keep:
+            os.remove(keras_file)
     summary = (f"{args.source}: {converted}/{len(names)} convert, {reproduced}/{len(names)} reproduce PyTorch in Keras within {BOUND:g}; "
-               f"{noise} more beyond it but no farther from PyTorch's float64 run than 2x PyTorch's own float32 distance")
+               f"{noise} more beyond it but no farther from PyTorch's float64 run than 2x PyTorch's own float32 distance; "
+               f"{exact_twin} of those beyond it reproduce PyTorch's float64 run within {TWIN_BOUND:g} when Keras runs the converted model in float64")
     print(summary)
     for target, count in refused.most_common():
         print(f"  refused {count:3}  {target}")

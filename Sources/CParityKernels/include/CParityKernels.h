@@ -96,6 +96,16 @@ int parity_conv_f64(const parity_conv_shape *shape, const double *x, const doubl
 void parity_fma_f32(long n, const float *x, long sx, const float *y, long sy, const float *z, long sz, float *out);
 void parity_fma_f64(long n, const double *x, long sx, const double *y, long sy, const double *z, long sz, double *out);
 
+// MARK: Float32 exp, sigmoid, tanh
+
+/// `out[j] = f(x[j])` for `j < n` (`out` may be `x`): Parity's Float32 eˣ, `1/(1 + e^(−x))` and tanh,
+/// one algorithm on every level (polynomials evaluated with fused multiply-adds), so the same bits
+/// everywhere; within a few ULPs of the correctly rounded result (docs/performance.md states the
+/// measured bounds). Float64 uses libm instead.
+void parity_exp_f32(long n, const float *x, float *out);
+void parity_sigmoid_f32(long n, const float *x, float *out);
+void parity_tanh_f32(long n, const float *x, float *out);
+
 // MARK: Copies
 
 /// Copies a strided view into a dense row-major buffer: output element at coordinates `i…` (of

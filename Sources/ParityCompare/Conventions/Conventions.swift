@@ -40,7 +40,7 @@ public struct Convention: Sendable, Equatable {
 }
 
 /// Every convention Parity knows, with Keras's and PyTorch's presets side by side (`parity conventions`;
-/// `docs/conventions.md` is ``markdown``, checked by a test). Activation rows come from ``ActivationTable``.
+/// `docs/conventions.md` is ``markdown``, checked by a test). Activation rows come from `ActivationTable`.
 public enum Conventions {
     static func c(_ id: String, _ title: String, keras: (String, String), pytorch: (String, String), cause: Cause? = nil,
                   training: TrainingCause? = nil, fix: String? = nil, parity: [String]) -> Convention {
@@ -218,6 +218,9 @@ public enum Conventions {
         c("T.16", "Derivatives at ties and kinks", keras: ("maximum/minimum with a == b: all to the first argument; clip passes the gradient at a bound", "tensorflow/python/ops/math_grad.py"),
           pytorch: ("maximum/minimum ties: half to each; clamp with number bounds: 0 at a bound", "tools/autograd/derivatives.yaml"),
           training: .gradientConvention, parity: ["Sources/ParityTrain/Step/GradientConvention.swift"]),
+        c("T.17", "Layer mode while training", keras: ("fit calls the model with training=True: BatchNormalization on batch statistics (inference when the layer is frozen), Dropout active", "keras/src/trainers/trainer.py"),
+          pytorch: ("the mode the module was in: a .pt2 keeps the mode it was exported in (model.eval() before export trains BatchNorm on running statistics)", "torch/export/exported_program.py"),
+          training: .trainingMode, fix: "export the training graph after model.train(), or freeze the Keras layer", parity: ["Sources/ParityTrain/Model/TorchTrainable.swift"]),
     ]
 
     /// One row per ``ActivationTable`` entry with a PyTorch counterpart: Keras's function (exact constants)

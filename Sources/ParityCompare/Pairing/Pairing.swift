@@ -53,6 +53,9 @@ struct Matcher {
     private var scales: [Int: Double] = [:]
 
     static let agreement = 1e-9
+    /// A structural option whose own local difference is below 1% of the layer's largest value holds the same
+    /// quantity computed with slightly different numbers (bfloat16 rounds to 2⁻⁸ ≈ 0.4%).
+    static let nearAgreement = 1e-2
     static let localCandidates = 12
     static let structuralOptions = 4
 
@@ -127,21 +130,26 @@ struct Matcher {
             let link = Link(y: candidate, alignment: alignment, evidence: .structure)
             var s = try score(t, option: link)
             s.ownError = error
+            if error < Self.nearAgreement { s.near = 1 }
             if debug { print("  option \(y.displayName(candidate)) \(alignment): \(s)") }
             if s > best.score { best = (s, link) }
         }
         if let link = best.link { links[t] = link } else { unpaired[t] = "" }
     }
 
-    /// What pairing a tensor one way does to its next layers.
+    /// What pairing a tensor one way does to its next layers, and whether the option itself nearly agrees
+    /// (``nearAgreement``): when no option makes the next layers agree (a side whose weights all differ a
+    /// little, as when a converter rounds them to float16), the layer is paired with the tensor that holds
+    /// nearly its values rather than left unpaired.
     struct Score: Comparable {
         var agree = 0
+        var near = 0
         var diverge = 0
         var paired = 0
         var ownError = Double.infinity
 
         static func < (l: Score, r: Score) -> Bool {
-            (l.agree, -l.diverge, l.paired, -l.ownError) < (r.agree, -r.diverge, r.paired, -r.ownError)
+            (l.agree, l.near, -l.diverge, l.paired, -l.ownError) < (r.agree, r.near, -r.diverge, r.paired, -r.ownError)
         }
     }
 
@@ -317,7 +325,7 @@ enum KindAffinity {
         "AveragePooling1D": ["avg_pool"], "AveragePooling2D": ["avg_pool"], "AveragePooling3D": ["avg_pool"],
         "GlobalAveragePooling1D": ["mean", "avg_pool"], "GlobalAveragePooling2D": ["mean", "avg_pool"],
         "GlobalMaxPooling1D": ["amax", "max"], "GlobalMaxPooling2D": ["amax", "max_pool", "max"],
-        "BatchNormalization": ["batch_norm"], "LayerNormalization": ["layer_norm"], "Embedding": ["embedding"],
+        "BatchNormalization": ["batch_norm"], "LayerNormalization": ["layer_norm"], "Embedding": ["embedding"], "ReversibleEmbedding": ["embedding"],
         "LSTM": ["lstm"], "GRU": ["gru"], "SimpleRNN": ["rnn"], "UpSampling2D": ["upsample"], "Resizing": ["upsample"],
         "ZeroPadding1D": ["pad"], "ZeroPadding2D": ["pad"], "Cropping1D": ["slice"], "Cropping2D": ["slice"],
         "Flatten": ["flatten", "view", "reshape"], "Reshape": ["view", "reshape"], "Concatenate": ["cat"],

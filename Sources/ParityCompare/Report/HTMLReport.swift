@@ -3,7 +3,7 @@ import Foundation
 extension Comparison {
     /// The `--html` report: one self-contained HTML5 document (inline CSS and SVG, no scripts, no external
     /// references) with the content of ``text(color:)``: the models, the verdict, the input layout, the
-    /// tolerance and output check, a log-scale plot of the error per paired layer (``ErrorPlot``), the
+    /// tolerance and output check, a log-scale plot of the error per paired layer (`ErrorPlot`), the
     /// per-layer table, unpaired layers and the findings. Every string taken from the models (layer names,
     /// labels, messages) is HTML-escaped.
     /// - Parameter training: a training comparison of the same pair, shown after the findings

@@ -70,8 +70,10 @@ struct TracedModel {
 public struct CompareProgress: Sendable {
     let report: (@Sendable (String) -> Void)?
 
+    /// Progress reported to `report`, one line per stage (none when `nil`).
     public init(_ report: (@Sendable (String) -> Void)? = nil) { self.report = report }
 
+    /// No progress reports.
     public static let none = CompareProgress()
 
     func say(_ message: String) { report?(message) }

@@ -13,7 +13,9 @@ public struct TrainingSide: Sendable {
     }
 
     var body: Body
+    /// The side's optimizer.
     public var optimizer: Optimizer
+    /// The side's loss.
     public var loss: Loss
     /// Set by a hypothesis: the other framework's derivative rules.
     var convention: GradientConvention?
@@ -68,7 +70,13 @@ public struct TrainingSide: Sendable {
 /// first step and parameter where they part beyond float noise; and the training conventions that explain it
 /// (``TrainingCause``), each tested by rerunning with the other side's convention swapped in.
 public struct TrainingComparison: Sendable, Codable {
-    public enum Verdict: String, Sendable, Codable { case match, mismatch }
+    /// The outcome of a training comparison.
+    public enum Verdict: String, Sendable, Codable {
+        /// Every step's loss, gradients and values agree within float noise.
+        case match
+        /// Some quantity of some step differs beyond float noise.
+        case mismatch
+    }
 
     /// One quantity of one step (the loss, a variable's gradient or its value after the update) on both sides.
     public struct Quantity: Sendable, Codable {
@@ -76,54 +84,86 @@ public struct TrainingComparison: Sendable, Codable {
         public var name: String
         /// The other side's name(s) (PyTorch state_dict keys; several when they sum to one Keras variable).
         public var other: [String]
+        /// Loss, gradient or value.
         public var kind: Kind
+        /// How far apart the two sides are, against float noise.
         public var measurement: PairMeasurement
         /// Max |A − B| relative to max |A| in Float64: the size of the difference with rounding taken out.
         public var relativeFloat64: Double
 
-        public enum Kind: String, Sendable, Codable { case loss, gradient, value }
+        /// What a quantity is.
+        public enum Kind: String, Sendable, Codable {
+            /// The loss before the update.
+            case loss
+            /// A variable's gradient.
+            case gradient
+            /// A variable's value after the update.
+            case value
+        }
 
         enum CodingKeys: String, CodingKey { case name, other, kind, measurement, relativeFloat64 = "relative_float64" }
     }
 
+    /// One training step compared.
     public struct Step: Sendable, Codable {
+        /// The step, from 1.
         public var step: Int
+        /// A's loss (Float32 run).
         public var lossA: Double
+        /// B's loss (Float32 run).
         public var lossB: Double
         /// The loss, then every paired variable's gradient, then every paired variable's value after the step.
         public var quantities: [Quantity]
+        /// Whether some quantity of the step differs beyond float noise.
         public var parts: Bool { quantities.contains { $0.measurement.exceedsNoise } }
         enum CodingKeys: String, CodingKey { case step, lossA = "loss_a", lossB = "loss_b", quantities }
     }
 
     /// Where the runs first part: the step (from 1) and the first quantity beyond float noise.
     public struct Divergence: Sendable, Codable, Equatable {
+        /// The step, from 1.
         public var step: Int
+        /// The quantity's name (``Quantity/name``).
         public var name: String
+        /// Loss, gradient or value.
         public var kind: Quantity.Kind
     }
 
+    /// A training convention found to explain (part of) the difference.
     public struct Finding: Sendable, Codable {
+        /// The cause id.
         public var cause: TrainingCause
         /// The share of the difference at the diverging step this convention removes (from 0 to 1).
         public var explains: Double
         /// What differs, with the values on each side.
         public var message: String
+        /// The change that removes the difference, when there is one.
         public var fix: String?
     }
 
+    /// Match or mismatch.
     public var verdict: Verdict
+    /// The number of steps trained.
     public var steps: Int
+    /// The batch size (`nil`: every row in one batch).
     public var batchSize: Int?
+    /// A's optimizer, as its framework writes it.
     public var optimizerA: String
+    /// B's optimizer, as its framework writes it.
     public var optimizerB: String
+    /// A's loss, as its framework writes it.
     public var lossA: String
+    /// B's loss, as its framework writes it.
     public var lossB: String
     /// Which side's variables the comparison names, and how the other side's are brought to them.
     public var pairing: String
+    /// Every step compared, in order.
     public var trainSteps: [Step]
+    /// Where the runs first part (`nil` when they never do).
     public var firstDivergence: Divergence?
+    /// The conventions that explain the difference, largest share first.
     public var findings: [Finding]
+    /// The cause ids tested.
     public var testedHypotheses: [TrainingCause]
     /// Variables of either side not paired (compared on neither side).
     public var unpaired: [String]
@@ -138,18 +178,28 @@ public struct TrainingComparison: Sendable, Codable {
 
 /// The data and settings of a training comparison.
 public struct TrainingSetup: Sendable {
+    /// The number of steps to train (at least 1).
     public var steps: Int
+    /// Rows per batch, taken in order without shuffling (`nil`: every row in one batch).
     public var batchSize: Int?
     /// A's inputs in A's layout (all rows); B's are brought to B's layout as the forward comparison does.
     public var inputs: ModelInputs
+    /// B's own inputs, when they are not A's brought to B's layout.
     public var inputsB: ModelInputs?
+    /// A's target, one row per input row.
     public var target: Tensor
+    /// B's own target, when it differs from A's.
     public var targetB: Tensor?
+    /// A's optimizer; `nil` takes the one a `.keras` file recorded at `compile` (a `.pt2` records none).
     public var optimizerA: Optimizer?
+    /// B's optimizer, as ``optimizerA``.
     public var optimizerB: Optimizer?
+    /// A's loss; `nil` takes the one a `.keras` file recorded at `compile` (a `.pt2` records none).
     public var lossA: Loss?
+    /// B's loss, as ``lossA``.
     public var lossB: Loss?
 
+    /// The data and settings; the parameters are the properties of the same names.
     public init(steps: Int, batchSize: Int? = nil, inputs: ModelInputs, inputsB: ModelInputs? = nil, target: Tensor, targetB: Tensor? = nil,
                 optimizerA: Optimizer? = nil, optimizerB: Optimizer? = nil, lossA: Loss? = nil, lossB: Loss? = nil) {
         self.steps = steps
@@ -190,7 +240,8 @@ extension TrainingComparison {
         let sideA = try a.trainingSide(optimizer: setup.optimizerA, loss: setup.lossA, flag: "a")
         let sideB = try b.trainingSide(optimizer: setup.optimizerB, loss: setup.lossB, flag: "b")
         var driver = try TrainingDriver(a: sideA, b: sideB, inputsA: xa, inputsB: xb, targetA: setup.target, targetB: setup.targetB ?? setup.target,
-                                        steps: setup.steps, batchSize: setup.batchSize, pairings: forward.weightPairings, programB: b.program ?? a.program)
+                                        steps: setup.steps, batchSize: setup.batchSize, pairings: forward.weightPairings,
+                                        programB: b.program ?? a.program)
         progress.say("training both models \(setup.steps) steps in float32 and float64")
         let training = try driver.compare(progress: progress)
         return (forward, training)

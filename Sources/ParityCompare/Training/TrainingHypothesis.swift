@@ -24,6 +24,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
     case lossReduction = "loss-reduction"
     case crossentropyClipping = "crossentropy-clipping"
     case gradientConvention = "gradient-convention"
+    case trainingMode = "training-mode"
 
     public var summary: String {
         switch self {
@@ -44,6 +45,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
         case .lossReduction: return "the loss is reduced differently (mean, sum, sum over batch size)"
         case .crossentropyClipping: return "Keras clips probabilities to [1e-7, 1 − 1e-7]; PyTorch clamps log at −100"
         case .gradientConvention: return "the frameworks' derivatives at ties and kinks (max/min ties, clip bounds)"
+        case .trainingMode: return "a layer runs in training mode on one side and in inference mode on the other (BatchNorm statistics)"
         }
     }
 
@@ -66,6 +68,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
         case .lossReduction: return "the other side's reduction"
         case .crossentropyClipping: return "the PyTorch loss on the Keras side"
         case .gradientConvention: return "the other framework's derivative rules"
+        case .trainingMode: return "the Keras BatchNormalization in the PyTorch node's mode: inference, or batch statistics with the node's momentum and unbiased variance"
         }
     }
 }
@@ -278,21 +281,16 @@ struct TrainingHypothesis {
     /// PyTorch program's `batch_norm` nodes were exported with.
     static func batchNormHypotheses(_ model: KerasTrainable, pairings: [WeightPairing], program: TorchProgram?) -> [TrainingHypothesis] {
         guard let program else { return [] }
+        let nodes = batchNormNodes(pairings: pairings, program: program)
+        var result = trainingModeHypotheses(model, nodes: nodes)
         let layers = model.batchNormLayers
-        guard !layers.isEmpty else { return [] }
+        guard !layers.isEmpty else { return result }
         var torchMomentum: [String: Double] = [:]
-        let inputOf = Dictionary(program.inputs.compactMap { input -> (String, String)? in
-            if case .buffer(let fqn, _) = input.kind { return (fqn, input.name) }
-            return nil
-        }, uniquingKeysWith: { first, _ in first })
-        for pairing in pairings where pairing.layer.className == "BatchNormalization" {
-            guard let fqn = pairing.torch["running_mean"], let name = inputOf[fqn],
-                  let node = program.graph.allNodes.first(where: { $0.target == "aten.batch_norm.default" && $0.argument("running_mean")?.tensorNames == [name] }),
-                  case .float(let m)? = node.argument("momentum") else { continue }
-            torchMomentum[pairing.layer.name] = m
+        for (layer, node) in nodes {
+            guard case .bool(true)? = node.argument("training"), case .float(let m)? = node.argument("momentum") else { continue }
+            torchMomentum[layer] = m
         }
         let momenta = torchMomentum
-        var result: [TrainingHypothesis] = []
         let differing = layers.filter { layer in torchMomentum[layer.name].map { Swift.abs(layer.rule.keptShare - (1 - $0)) > 1e-12 } ?? false }
         if !differing.isEmpty {
             let text = differing.map { "\($0.name): Keras momentum \(number($0.rule.momentum)) keeps \(number($0.rule.keptShare)) of the running statistic; PyTorch momentum \(number(torchMomentum[$0.name]!)) keeps \(number(1 - torchMomentum[$0.name]!))" }
@@ -319,6 +317,66 @@ struct TrainingHypothesis {
                     rule.unbiasedRunningVariance = true
                     m.batchNormRules[layer.name] = rule
                 }
+                var s = side
+                s.body = .keras(m)
+                return s
+            })
+        }
+        return result
+    }
+
+    /// Each Keras BatchNormalization layer's `batch_norm` node in the PyTorch program (the node reading the
+    /// running mean its port pairs with it), by layer name.
+    static func batchNormNodes(pairings: [WeightPairing], program: TorchProgram) -> [String: TorchNode] {
+        let inputOf = Dictionary(program.inputs.compactMap { input -> (String, String)? in
+            if case .buffer(let fqn, _) = input.kind { return (fqn, input.name) }
+            return nil
+        }, uniquingKeysWith: { first, _ in first })
+        var nodes: [String: TorchNode] = [:]
+        for pairing in pairings where pairing.layer.className == "BatchNormalization" {
+            guard let fqn = pairing.torch["running_mean"], let name = inputOf[fqn],
+                  let node = program.graph.allNodes.first(where: { $0.target == "aten.batch_norm.default" && $0.argument("running_mean")?.tensorNames == [name] })
+            else { continue }
+            nodes[pairing.layer.name] = node
+        }
+        return nodes
+    }
+
+    /// training-mode: a BatchNormalization that one side trains with batch statistics (moving its running
+    /// statistics) and the other runs in inference mode. The Keras side takes the PyTorch node's mode: inference,
+    /// or training with the node's own update rule (momentum, unbiased variance).
+    static func trainingModeHypotheses(_ model: KerasTrainable, nodes: [String: TorchNode]) -> [TrainingHypothesis] {
+        var toInference: [String] = [], toTraining: [(String, BatchNormTraining)] = []
+        for (name, kerasTrains) in model.batchNormModes {
+            guard let node = nodes[name], case .bool(let torchTrains)? = node.argument("training"), torchTrains != kerasTrains else { continue }
+            if torchTrains {
+                guard case .float(let m)? = node.argument("momentum") else { continue }
+                toTraining.append((name, .pyTorch(momentum: m)))
+            } else {
+                toInference.append(name)
+            }
+        }
+        var result: [TrainingHypothesis] = []
+        if !toInference.isEmpty {
+            let names = toInference.joined(separator: ", ")
+            result.append(TrainingHypothesis(cause: .trainingMode,
+                                             message: "\(names): Keras's fit trains BatchNormalization with batch statistics and moves its moving mean and variance; the PyTorch module was left in eval mode (its batch_norm node has training=False: running statistics, never updated)",
+                                             fix: "in PyTorch, keep the BatchNorm in train mode (no .eval() on it before training); or in Keras, set trainable = False on the layer (inference mode, γ and β frozen too)") { side in
+                guard case .keras(var m) = side.body else { return side }
+                m.inferenceLayers.formUnion(toInference)
+                var s = side
+                s.body = .keras(m)
+                return s
+            })
+        }
+        if !toTraining.isEmpty {
+            let names = toTraining.map(\.0).joined(separator: ", ")
+            let rules = Dictionary(uniqueKeysWithValues: toTraining)
+            result.append(TrainingHypothesis(cause: .trainingMode,
+                                             message: "\(names): Keras runs a BatchNormalization with trainable=False in inference mode (moving statistics, never updated); the PyTorch module trains in train mode (batch statistics; running statistics move with momentum \(toTraining.map { number($0.1.momentum) }.joined(separator: ", "))) — requires_grad_(False) freezes its parameters, not its mode",
+                                             fix: "in PyTorch, call .eval() on the frozen BatchNorm after model.train() (and before export), as Keras's trainable=False puts it in inference mode") { side in
+                guard case .keras(var m) = side.body else { return side }
+                for (name, rule) in rules { m.batchNormRules[name] = rule }
                 var s = side
                 s.body = .keras(m)
                 return s

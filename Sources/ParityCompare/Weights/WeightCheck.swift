@@ -2,7 +2,7 @@ import Foundation
 import ParityConvert
 import ParityKeras
 
-/// A paired layer's weights compared under the faithful Keras → PyTorch convention (``WeightConvention``):
+/// A paired layer's weights compared under the faithful Keras → PyTorch convention (`WeightConvention`):
 /// `equal` (the same numbers in the same layout), `equal-up-to-convention` (equal after the convention's
 /// transform: transpose, permute, gate reorder, bias split), `different`, or `unmapped` (weights Parity has
 /// no faithful PyTorch mapping for).

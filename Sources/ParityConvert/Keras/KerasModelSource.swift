@@ -5,7 +5,7 @@ import ParityNN
 /// reads, weights in `layer.weights` order with the PyTorch tensor each came from), inputs and
 /// outputs. ``config`` is what `config.json` holds (Keras 3's `inbound_nodes` format with
 /// `__keras_tensor__` arguments, `keras/src/models/functional.py`), ``layerWeights`` what
-/// ``ParityKeras/KerasArchiveWriter/init(config:layerWeights:metadata:)`` places in `model.weights.h5`.
+/// `ParityKeras/KerasArchiveWriter/init(config:layerWeights:metadata:)` places in `model.weights.h5`.
 public struct KerasModelSource: Sendable {
     /// Output `tensor` of the (only) call of `layer`.
     public struct TensorRef: Sendable, Hashable {

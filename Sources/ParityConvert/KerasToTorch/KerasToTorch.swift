@@ -2,11 +2,11 @@ import ParityKeras
 import ParityNN
 import ParityTorch
 
-/// Keras → PyTorch conversion of a ``ParityKeras/KerasNetwork``: one converter per layer family
+/// Keras → PyTorch conversion of a `ParityKeras/KerasNetwork`: one converter per layer family
 /// (`KerasToTorch+<Family>.swift`), each writing the PyTorch module, its state_dict entries with the
 /// transform applied to each Keras weight, and `forward` as Python lines and ATen calls together.
 ///
-/// Layouts: every value remembers how its axes relate to the Keras tensor (``TorchValue/perm``);
+/// Layouts: every value remembers how its axes relate to the Keras tensor (`TorchValue/perm`);
 /// channels-last inputs are permuted to channels-first where a PyTorch layer needs it and back where a
 /// Keras-layout operation (Flatten, Dense, Reshape, the model's outputs) reads them, so `forward` takes
 /// and returns the Keras model's own layout.

@@ -6,7 +6,7 @@ import ParityTorch
 /// `forward` as steps that each carry both their Python lines and the ATen calls they perform.
 ///
 /// The two views of `forward` are written side by side by one converter function per layer family, so
-/// `model.py` (``python``) and the program Parity runs (``program()``, with ParityTorch's ATen op
+/// `model.py` (``python``) and the program Parity runs (``program(source:)``, with ParityTorch's ATen op
 /// table: `aten.linear` with weight `(out, in)`, `aten.conv2d` on NCHW, `aten.lstm` with gates
 /// `[i, f, g, o]`, ...) describe the same computation on the same converted tensors.
 public struct TorchModuleSource: Sendable {
@@ -54,7 +54,7 @@ public struct TorchModuleSource: Sendable {
     public var helpers: [String]
     public var submodules: [Submodule]
     public var parameters: [Parameter]
-    /// The graph name each parameter or buffer has in ``program()``, by state_dict key.
+    /// The graph name each parameter or buffer has in ``program(source:)``, by state_dict key.
     public var graphNames: [String: String]
     public var inputs: [Value]
     public var outputs: [Value]

@@ -10,7 +10,9 @@ import ParityTorch
 /// Keras position; `log_softmax(dim)` → log_softmax with the axis held last.
 /// gelu's tanh approximation → the `gelu(approximate=True)` operation (the Activation layer takes no
 /// arguments); other `hardtanh` bounds → the `clip` operation; softmax over Keras's batch axis → the
-/// `softmax` operation. Refused: other constants.
+/// `softmax` operation; softplus with another `beta` or `threshold` → PyTorch's formula in operations,
+/// `Where(x·β > threshold, x, Softplus(x·β) / β)` (TensorFlow's softplus returns its argument above
+/// 13.9, where `log1p(exp(z))` rounds to `z` in float32 too). Refused: other constants.
 enum ActivationOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.relu.default", "aten.gelu.default", "aten.silu.default", "aten.sigmoid.default", "aten.tanh.default",
@@ -35,6 +37,10 @@ enum ActivationOps: TorchToKerasFamily {
                 return [.value(try c.operation("Clip", ["x_min": .double(low), "x_max": .double(high)], arguments: [.value(x)], perm: x.perm))]
             }
         }
+        if c.target == "aten.softplus.default" {
+            let beta = try c.double("beta", default: 1), threshold = try c.double("threshold", default: 20)
+            if beta != 1 || threshold != 20 { return [.value(try softplus(c, x, beta: beta, threshold: threshold))] }
+        }
         let (className, config) = try layer(c)
         return [.value(try c.layer(className, config, inputs: [x], perm: x.perm)[0])]
     }
@@ -45,11 +51,6 @@ enum ActivationOps: TorchToKerasFamily {
         case "aten.gelu.default":
             if case .string(let approximate)? = c.node.argument("approximate"), approximate != "none" {
                 throw c.refuse("approximate='\(approximate)': Keras's gelu activation is the exact erf form (keras.activations.gelu with approximate=False), and the Activation layer takes no arguments")
-            }
-        case "aten.softplus.default":
-            let beta = try c.double("beta", default: 1), threshold = try c.double("threshold", default: 20)
-            guard beta == 1, threshold == 20 else {
-                throw c.refuse("beta=\(beta), threshold=\(threshold): Keras's softplus is log(1 + exp(x)) (beta 1), equal in float32 to PyTorch's linear branch only above 20")
             }
         case "aten.leaky_relu.default":
             return ("LeakyReLU", ["negative_slope": .double(try c.double("negative_slope", default: ActivationTable.pyTorchLeakyReLUSlope))])
@@ -68,6 +69,18 @@ enum ActivationOps: TorchToKerasFamily {
         }
         guard let name = ActivationTable.kerasName(forATen: c.target) else { throw c.refuse("no Keras activation in the activation table") }
         return ("Activation", ["activation": .string(name)])
+    }
+
+    /// PyTorch's `x·β > threshold ? x : log1p(exp(x·β)) / β`, β as the float32 PyTorch multiplies by.
+    static func softplus(_ c: NodeConversion, _ x: KerasValue, beta: Double, threshold: Double) throws -> KerasValue {
+        guard beta > 0 else { throw c.refuse("beta=\(beta): only a positive beta converts") }
+        let b = KerasJSON.double(Double(Float(beta)))
+        let scaled = beta == 1 ? x : try c.operation("Multiply", arguments: [.value(x), .constant(b)], perm: x.perm, shape: x.torchShape)
+        var soft = try c.operation("Softplus", module: "nn", arguments: [.value(scaled)], perm: x.perm, shape: x.torchShape)
+        if beta != 1 { soft = try c.operation("Divide", arguments: [.value(soft), .constant(b)], perm: x.perm, shape: x.torchShape) }
+        let linear = try c.operation("Greater", arguments: [.value(scaled), .constant(.double(Double(Float(threshold))))], perm: x.perm,
+                                     shape: x.torchShape, dtype: "bool")
+        return try c.operation("Where", arguments: [.value(linear), .value(x), .value(soft)], perm: x.perm, shape: x.torchShape)
     }
 
     static func softmax(_ c: NodeConversion) throws -> KerasValue {

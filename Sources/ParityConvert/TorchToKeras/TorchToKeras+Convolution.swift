@@ -11,14 +11,77 @@ import ParityTorch
 /// and `valid`, which never depends on the input size. `aten.pad` with zeros over spatial axes →
 /// ZeroPadding (`F.pad`'s `(left, right, top, bottom)`, last axis first, to Keras's per-axis pairs);
 /// other values, axes or `reflect` → the `pad` operation.
-/// Refused: strides > 1 with dilation > 1 (Keras refuses the pair), `replicate` and `circular` pads.
+/// `conv_transpose{1,2,3}d` (and `convolution` with `transposed=True`) → Conv{1,2,3}DTranspose with
+/// `valid` padding and PyTorch's `output_padding`, kernel = weight permuted `(in, out, k…)` →
+/// `(k…, out, in)`: TensorFlow's transposed convolution of length `(i−1)·s + k + output_padding`,
+/// the output padding after the input, which is PyTorch's before its `padding` is cropped from both
+/// ends; a padding then becomes a Cropping layer.
+/// Grouped: one transposed convolution per group on its slice of the channels (`GetItem`), then
+/// Concatenate (Keras's have no `groups`).
+/// Refused: strides > 1 with dilation > 1 (Keras refuses the pair), `replicate` and `circular` pads,
+/// dilated transposed convolutions (TensorFlow's CPU kernel runs dilation 1 only).
 enum ConvolutionOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.conv1d.default", "aten.conv2d.default", "aten.conv3d.default", "aten.conv2d.padding", "aten.convolution.default", "aten.pad.default",
+        "aten.conv_transpose1d.default", "aten.conv_transpose2d.input", "aten.conv_transpose3d.input",
     ]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
-        c.target == "aten.pad.default" ? [.value(try pad(c))] : [.value(try convolution(c))]
+        if c.target == "aten.pad.default" { return [.value(try pad(c))] }
+        let transposed = c.target.hasPrefix("aten.conv_transpose") ? true : c.target == "aten.convolution.default" ? try c.bool("transposed") : false
+        if transposed {
+            return [.value(try transposedConvolution(c))]
+        }
+        return [.value(try convolution(c))]
+    }
+
+    static func transposedConvolution(_ c: NodeConversion) throws -> KerasValue {
+        let weight = try c.weight("weight"), bias = try c.optionalWeight("bias")
+        let n = weight.tensor.rank - 2
+        var x = try c.value("input")
+        guard (1...3).contains(n), x.rank == n + 2 else { throw c.refuse("expects a batched (N, C, spatial…) input for a \(n)-D kernel; received \(x.torchShape)") }
+        let strides = try c.ints("stride", default: [1], count: n), padding = try c.ints("padding", default: [0], count: n)
+        let outputPadding = try c.ints("output_padding", default: [0], count: n), dilations = try c.ints("dilation", default: [1], count: n)
+        let groups = try c.int("groups", default: 1)
+        guard dilations.allSatisfy({ $0 == 1 }) else { throw c.refuse("dilation \(dilations): TensorFlow's CPU transposed convolution runs dilation 1 only") }
+        guard (0..<n).allSatisfy({ outputPadding[$0] >= 0 && outputPadding[$0] < strides[$0] }) else {
+            throw c.refuse("output_padding \(outputPadding) with stride \(strides): Keras's must be below the stride")
+        }
+        let channels = weight.tensor.shape[0], perGroup = weight.tensor.shape[1], kernel = Array(weight.tensor.shape.dropFirst(2))
+        guard groups >= 1, channels % groups == 0, x.torchShape[1] == channels else { throw c.refuse("groups=\(groups) for \(channels) input channels") }
+        x = c.arrange(x, as: channelsLast(x.rank))
+        var full = x.torchShape
+        full[1] = perGroup * groups
+        for i in 0..<n { full[i + 2] = (full[i + 2] - 1) * strides[i] + kernel[i] + outputPadding[i] }
+        let permutation = Array(2..<(n + 2)) + [1, 0]
+        var groupShape = full
+        groupShape[1] = perGroup
+        // Keras's transposed convolutions have no groups: one per group, on its slice of the channels,
+        // then concatenated (PyTorch's group g reads input channels g·C/G… and writes outputs g·O/G…).
+        var parts: [KerasValue] = []
+        let inputs = channels / groups, block = inputs * weight.tensor.count / channels
+        for g in 0..<groups {
+            let slice = groups == 1 ? x : try OperationNodes.take(c, x, dim: 1, start: g * inputs, end: (g + 1) * inputs, step: 1)
+            let w = groups == 1 ? weight.tensor
+                : Tensor(shape: [inputs] + Array(weight.tensor.shape.dropFirst()), values: Array(weight.tensor.doubles[(g * block)..<((g + 1) * block)])).cast(to: .float32)
+            let rows = groups == 1 ? "" : "rows \(g * inputs)..<\((g + 1) * inputs), "
+            var weights = [c.kerasWeight("kernel", try w.permuted(permutation), from: [weight], transform: rows + "permute \(tuple(permutation))")]
+            if let bias {
+                let b = groups == 1 ? bias.tensor : Tensor(shape: [perGroup], values: Array(bias.tensor.doubles[(g * perGroup)..<((g + 1) * perGroup)])).cast(to: .float32)
+                weights.append(c.kerasWeight("bias", b, from: [bias], transform: groups == 1 ? "as is" : "entries \(g * perGroup)..<\((g + 1) * perGroup)"))
+            }
+            parts.append(try c.layer("Conv\(n)DTranspose", [
+                "filters": .int(perGroup), "kernel_size": .ints(kernel), "strides": .ints(strides), "padding": .string("valid"),
+                "output_padding": .ints(outputPadding), "dilation_rate": .ints(dilations), "activation": .string("linear"),
+                "use_bias": .bool(bias != nil), "data_format": .string("channels_last"),
+            ], inputs: [slice], weights: weights, perm: x.perm, shapes: [groupShape], name: groups == 1 ? nil : "\(c.layerName)_group\(g)")[0])
+        }
+        let y = groups == 1 ? parts[0] : try c.layer("Concatenate", ["axis": .int(-1)], inputs: parts, perm: x.perm, shapes: [full], takesList: true)[0]
+        guard padding.contains(where: { $0 != 0 }) else { return y }
+        let pairs = (0..<n).map { KerasJSON.ints([padding[$0], padding[$0]]) }
+        var config: JSONObject = ["cropping": n == 1 ? pairs[0] : .array(pairs)]
+        if n > 1 { config["data_format"] = .string("channels_last") }
+        return try c.layer("Cropping\(n)D", config, inputs: [y], perm: y.perm, name: c.layerName + "_crop")[0]
     }
 
     static func convolution(_ c: NodeConversion) throws -> KerasValue {
@@ -27,7 +90,6 @@ enum ConvolutionOps: TorchToKerasFamily {
         var x = try c.value("input")
         guard (1...3).contains(n), x.rank == n + 2 else { throw c.refuse("expects a batched (N, C, spatial…) input for a \(n)-D kernel; received \(x.torchShape)") }
         if c.target == "aten.convolution.default" {
-            if try c.bool("transposed") { throw c.refuse("transposed convolution is not converted yet") }
             if try c.ints("output_padding", default: [0], count: n).contains(where: { $0 != 0 }) { throw c.refuse("output_padding in a forward convolution") }
         }
         let kernel = Array(weight.tensor.shape.dropFirst(2))

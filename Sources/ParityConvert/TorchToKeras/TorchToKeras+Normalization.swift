@@ -7,12 +7,20 @@ import ParityTorch
 /// `eps` as `epsilon` and `momentum = 1 − m` (Keras weighs the running value, PyTorch the new batch);
 /// weight → gamma, bias → beta, running_mean/var → moving_mean/variance (both used as stored at
 /// inference). `layer_norm(normalized_shape)` → LayerNormalization over the trailing axes (held last,
-/// in PyTorch's order) with the node's `eps`; weight → gamma, bias → beta.
+/// in PyTorch's order) with the node's `eps`; weight → gamma, bias → beta. `group_norm` (and core
+/// ATen's `native_group_norm`) → GroupNormalization(groups) on the channel axis with the node's `eps`:
+/// both split the channels into consecutive groups and normalise each over its channels and every
+/// spatial cell, `x·(rstd·gamma) + (beta − mean·rstd·gamma)`.
 enum NormalizationOps: TorchToKerasFamily {
-    static let targets: Set<String> = ["aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default", "aten.layer_norm.default"]
+    static let targets: Set<String> = [
+        "aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default", "aten.layer_norm.default",
+        "aten.group_norm.default", "aten.native_group_norm.default",
+    ]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
         if c.target == "aten.layer_norm.default" { return [.value(try layer(c))] }
+        if c.target == "aten.group_norm.default" { return [.value(try group(c))] }
+        if c.target == "aten.native_group_norm.default" { return [.value(try group(c)), .none, .none] }
         let result = TorchOperand.value(try batch(c))
         return c.target == "aten.batch_norm.default" ? [result] : [result, .none, .none]
     }
@@ -32,6 +40,21 @@ enum NormalizationOps: TorchToKerasFamily {
             "axis": .int(x.position(of: 1)), "epsilon": .double(eps), "momentum": .double(Py.complement(momentum)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil),
         ], inputs: [x], weights: weights, perm: x.perm)[0]
+    }
+
+    static func group(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("input")
+        guard x.rank >= 2, x.perm[0] == 0 else { throw c.refuse("expects (N, C, …) with the batch on Keras's batch axis; received \(x.torchShape)") }
+        let groups = try c.int(c.target == "aten.native_group_norm.default" ? "group" : "num_groups")
+        let channels = x.torchShape[1]
+        guard groups >= 1, channels % groups == 0 else { throw c.refuse("\(groups) groups of \(channels) channels") }
+        let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
+        let weights = try c.kerasWeights(ParameterTable.rows("GroupNormalization", .init(scale: gamma != nil, center: beta != nil))!,
+                                         [gamma, beta].compactMap { $0.map { [$0] } })
+        return try c.layer("GroupNormalization", [
+            "groups": .int(groups), "axis": .int(x.position(of: 1)), "epsilon": .double(try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)),
+            "center": .bool(beta != nil), "scale": .bool(gamma != nil),
+        ], inputs: [x], weights: weights, perm: x.perm, shapes: [x.torchShape])[0]
     }
 
     static func layer(_ c: NodeConversion) throws -> KerasValue {

@@ -24,6 +24,8 @@ import ParityTorch
 /// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` (2-norm,
 ///   one dim) → `Norm`, `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
 ///   → `Add(Matmul)`;
+/// - `var` / `std` with a correction (`unbiased`) → `Var` (the population variance) times
+///   `N/(N − correction)` in float32, then `Sqrt` for `std`;
 /// - `expand` / `expand_as` → `BroadcastTo`, `repeat` → `Tile`, `roll` → `Roll`, `stack` → `Stack`, `clamp` → `Clip`.
 ///
 /// A stored tensor (parameter, buffer, lifted constant) read by such a node is written into the config
@@ -42,7 +44,7 @@ enum OperationNodes: TorchToKerasFamily {
         "aten.expand.default", "aten.expand_as.default", "aten.repeat.default", "aten.roll.default", "aten.stack.default", "aten.clamp.default",
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
-        "aten.gather.default", "aten.einsum.default", "aten.linalg_vector_norm.default", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
+        "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
     ])
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -55,6 +57,7 @@ enum OperationNodes: TorchToKerasFamily {
             let b = try c.operationArgument(c.target == "aten.matmul.default" ? "other" : "mat2")
             return [.value(try c.operation("Matmul", arguments: [a.inTorchOrder(c), b.inTorchOrder(c)]))]
         case "aten.slice.Tensor": return [.value(try slice(c))]
+        case "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim": return [.value(try variance(c))]
         case "aten.scaled_dot_product_attention.default": return [.value(try attention(c))]
         case "aten.einsum.default":
             guard case .string(let equation)? = c.node.argument("equation"), case .tensors(let names)? = c.node.argument("tensors") else {
@@ -205,6 +208,25 @@ enum OperationNodes: TorchToKerasFamily {
         let perm = keep ? x.perm : x.perm.filter { !dims.contains($0) }.map { a in a - dims.filter { $0 < a }.count }
         return try c.operation(className, ["axis": .ints(dims.map { x.position(of: $0) }.sorted()), "keepdims": .bool(keep)],
                                arguments: [.value(x)], perm: perm, dtype: x.dtype)
+    }
+
+    /// `var` / `std`: Keras's `var` has no correction (NumPy's `ddof = 0`), so the population variance
+    /// is scaled by `N/(N − correction)`, one float32 rounding more than PyTorch's `m2/(N − correction)`.
+    static func variance(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("self")
+        let correction = c.target.hasSuffix(".dim") ? (try c.bool("unbiased", default: true) ? 1 : 0) : try c.optionalDouble("correction") ?? 1
+        let listed = try c.ints("dim", default: [])
+        let count = (listed.isEmpty ? Array(0..<x.rank) : try listed.map { try c.dim($0, rank: x.rank) }).reduce(1) { $0 * x.torchShape[$1] }
+        guard Double(count) > correction else {
+            throw c.refuse("correction \(correction) over \(count) elements: PyTorch divides by \(Double(count) - correction) (inf or nan)")
+        }
+        var y = try reduction(c, "Var")
+        if correction != 0 {
+            let factor = Double(Float(Double(count) / (Double(count) - correction)))
+            y = try c.operation("Multiply", arguments: [.value(y), .constant(.double(factor))], perm: y.perm, shape: y.torchShape)
+        }
+        if c.target.hasPrefix("aten.std") { y = try c.operation("Sqrt", arguments: [.value(y)], perm: y.perm, shape: y.torchShape) }
+        return y
     }
 
     static func comparison(_ c: NodeConversion, _ className: String) throws -> KerasValue {

@@ -1,31 +1,125 @@
 import ParityKeras
 import ParityTorch
 
-/// `upsample_nearest2d` / `upsample_bilinear2d` (`align_corners=False`) by whole factors → UpSampling2D
-/// (`nearest` repeats each cell, PyTorch's `i·in/out` floored index for a whole factor; `bilinear` is
-/// TensorFlow's half-pixel resize, PyTorch's `align_corners=False`), on the channels-last input.
-/// Refused: `align_corners=True`, sizes that are not whole multiples of the input.
+/// `interpolate`: each output cell's source cells and weights computed as PyTorch's CPU kernels
+/// compute them (`aten/src/ATen/native/UpSample.h`, `cpu/UpSampleKernel.cpp`, in float32), then:
+///
+/// - nearest (`upsample_nearest2d`: `floor(i·scale)`) and nearest-exact
+///   (`_upsample_nearest_exact2d`: `floor((i + ½)·scale)`), capped at the last cell, where
+///   `scale` is `1/scale_factor` when given, else `in/out`: UpSampling2D when the table repeats each
+///   cell a whole number of times, else one `Take` operation per axis with the table (a gather: exact);
+/// - linear / bilinear (`align_corners` both ways: source `i·(in−1)/(out−1)`, or `(i + ½)·scale − ½`
+///   clamped at 0) and bicubic (Keys' kernel with PyTorch's `A = −0.75`, taps clamped to the edge):
+///   UpSampling2D's half-pixel bilinear for whole factors without `align_corners` (TensorFlow's resize
+///   is PyTorch's there), else one `Matmul` per axis with the interpolation matrix (two or four
+///   weights a row, PyTorch's float32 weights): PyTorch's weighted sums, added in another order.
+///
+/// Refused (no converter): 1-D and 3-D nearest, trilinear, antialiased modes (other operators). Every
+/// table above was checked against PyTorch 2.15 for inputs of 1–29 cells to 1–59 cells and 9 scale
+/// factors (scripts/make_convert_form_fixtures.py has the fixtures; the check was by hand).
 enum UpsamplingOps: TorchToKerasFamily {
-    static let targets: Set<String> = ["aten.upsample_nearest2d.vec", "aten.upsample_bilinear2d.vec"]
+    /// 2-D only: PyTorch's 1-D and 3-D nearest kernels round some source indices differently (2 → 41
+    /// cells, nearest-exact), not reproduced here.
+    static let nearest: [String: Int] = ["aten.upsample_nearest2d.vec": 2, "aten._upsample_nearest_exact2d.vec": 2]
+    static let interpolating: [String: (axes: Int, cubic: Bool)] = [
+        "aten.upsample_linear1d.vec": (1, false), "aten.upsample_bilinear2d.vec": (2, false), "aten.upsample_bicubic2d.vec": (2, true),
+    ]
+    static let targets: Set<String> = Set(nearest.keys).union(interpolating.keys)
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
         var x = try c.value("input")
-        guard x.rank == 4 else { throw c.refuse("expects (N, C, H, W); received \(x.torchShape)") }
-        let bilinear = c.target == "aten.upsample_bilinear2d.vec"
-        if bilinear, try c.bool("align_corners") { throw c.refuse("align_corners=True: Keras's bilinear UpSampling2D is half-pixel (align_corners=False)") }
+        let n = nearest[c.target] ?? interpolating[c.target]?.axes ?? 0
+        guard x.rank == n + 2, x.perm[0] == 0 else { throw c.refuse("expects (N, C, \(n) spatial axes) with the batch first; received \(x.torchShape)") }
         let output = try c.outputShape()
-        let spatial = Array(x.torchShape.suffix(2)), size = Array(output.suffix(2))
-        let factors = (0..<2).map { size[$0] / spatial[$0] }
-        var scales: [Double]?
-        if case .floats(let s)? = c.node.argument("scale_factors") { scales = s }
-        let whole = (0..<2).allSatisfy { i in
-            factors[i] >= 1 && factors[i] * spatial[i] == size[i] && (scales.map { $0[i] == Double(factors[i]) } ?? true)
+        let spatial = Array(x.torchShape.suffix(n)), size = Array(output.suffix(n))
+        var scales: [Double?] = Array(repeating: nil, count: n)
+        if case .floats(let s)? = c.node.argument("scale_factors"), s.count == n { scales = s.map { $0 > 0 ? $0 : nil } }
+        if let (_, cubic) = interpolating[c.target] {
+            let alignCorners = try c.bool("align_corners")
+            let factors = (0..<n).map { size[$0] / spatial[$0] }
+            let whole = (0..<n).allSatisfy { i in factors[i] >= 1 && factors[i] * spatial[i] == size[i] && (scales[i] ?? Double(factors[i])) == Double(factors[i]) }
+            if n == 2, !cubic, !alignCorners, whole {
+                x = c.arrange(x, as: channelsLast(4))
+                return [.value(try c.layer("UpSampling2D", ["size": .ints(factors), "interpolation": .string("bilinear"),
+                                                            "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0])]
+            }
+            x = c.inTorchOrder(x)
+            // The last axis first (x · Aᵀ), then the one before it (A · x).
+            for axis in (0..<n).reversed() {
+                let matrix = interpolation(input: spatial[axis], output: size[axis], scale: scales[axis], alignCorners: alignCorners, cubic: cubic)
+                var shape = x.torchShape
+                shape[axis + 2] = size[axis]
+                let last = axis == n - 1
+                let constant = OperationArgument.constant(NodeConversion.numpy(last ? try matrix.transposedMatrix() : matrix))
+                x = try c.operation("Matmul", arguments: last ? [.value(x), constant] : [constant, .value(x)], shape: shape)
+            }
+            return [.value(x)]
         }
-        guard whole else {
-            throw c.refuse("\(spatial) → \(size)\(scales.map { " (scale_factors \($0))" } ?? ""): UpSampling2D repeats by whole factors only")
+        let exact = c.target.hasPrefix("aten._upsample_nearest_exact")
+        let tables = (0..<n).map { nearestTable(input: spatial[$0], output: size[$0], scale: scales[$0], exact: exact) }
+        let factors = (0..<n).map { size[$0] / spatial[$0] }
+        if n == 2, (0..<n).allSatisfy({ i in factors[i] >= 1 && tables[i] == (0..<size[i]).map { $0 / factors[i] } }) {
+            x = c.arrange(x, as: channelsLast(4))
+            return [.value(try c.layer("UpSampling2D", ["size": .ints(factors), "interpolation": .string("nearest"),
+                                                        "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0])]
         }
-        x = c.arrange(x, as: channelsLast(4))
-        return [.value(try c.layer("UpSampling2D", ["size": .ints(factors), "interpolation": .string(bilinear ? "bilinear" : "nearest"),
-                                                    "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0])]
+        for axis in 0..<n where tables[axis] != Array(0..<spatial[axis]) {
+            var shape = x.torchShape
+            shape[axis + 2] = size[axis]
+            let indices = Tensor(shape: [size[axis]], int64: tables[axis].map(Int64.init))
+            x = try c.operation("Take", ["axis": .int(x.position(of: axis + 2))], arguments: [.value(x), .constant(NodeConversion.numpy(indices))],
+                                perm: x.perm, shape: shape, dtype: x.dtype)
+        }
+        return [.value(x)]
+    }
+
+    /// PyTorch's `compute_scales_value`: `1/scale_factor` when one is given, else `in/out`, in float32.
+    static func scale(input: Int, output: Int, given: Double?) -> Float {
+        given.map { Float(1 / $0) } ?? Float(input) / Float(output)
+    }
+
+    /// The source cell of each output cell (`nearest_idx` / `nearest_exact_idx`, 2-D kernels): nearest
+    /// copies when the sizes are equal and halves when the output is twice the input, whatever the
+    /// scale factor (`floor(i·scale)` of 7/3 on 2 cells would differ).
+    static func nearestTable(input: Int, output: Int, scale given: Double?, exact: Bool) -> [Int] {
+        if !exact && output == input { return Array(0..<output) }
+        if !exact && output == 2 * input { return (0..<output).map { $0 / 2 } }
+        let s = scale(input: input, output: output, given: given)
+        return (0..<output).map { i in
+            let source = exact ? Float((Double(i) + 0.5) * Double(s)).rounded(.down) : (Float(i) * s).rounded(.down)
+            return min(Int(source), input - 1)
+        }
+    }
+
+    /// The `(output, input)` matrix of linear (two taps) or cubic (four taps) interpolation weights,
+    /// in float32 as PyTorch computes them (`compute_source_index_and_lambda`,
+    /// `get_cubic_upsample_coefficients`).
+    static func interpolation(input: Int, output: Int, scale given: Double?, alignCorners: Bool, cubic: Bool) -> Tensor {
+        let s: Float = alignCorners ? (output > 1 ? Float(input - 1) / Float(output - 1) : 0) : scale(input: input, output: output, given: given)
+        func source(_ i: Int) -> Float {
+            if alignCorners { return s * Float(i) }
+            let r = s * (Float(i) + 0.5) - 0.5
+            return !cubic && r < 0 ? 0 : r
+        }
+        var values = Array(repeating: Float(0), count: output * input)
+        for i in 0..<output {
+            if cubic {
+                let r = source(i), base = Int(r.rounded(.down)), t = r - Float(base)
+                let a: Float = -0.75
+                func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
+                func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+                let u = 1 - t
+                let weights = [far(t + 1), near(t), near(u), far(u + 1)]
+                for (j, w) in weights.enumerated() { values[i * input + max(min(base - 1 + j, input - 1), 0)] += w }
+            } else if input == output {
+                values[i * input + i] = 1
+            } else {
+                let r = source(i), low = min(Int(r.rounded(.down)), input - 1)
+                let lambda = min(max(r - Float(low), 0), 1)
+                values[i * input + low] += 1 - lambda
+                values[i * input + low + (low < input - 1 ? 1 : 0)] += lambda
+            }
+        }
+        return Tensor(shape: [output, input], values: values.map(Double.init)).cast(to: .float32)
     }
 }

@@ -2,13 +2,13 @@ import ParityKeras
 import ParityNN
 import ParityTorch
 
-/// PyTorch → Keras conversion of a ``ParityTorch/TorchProgram`` (a torch.export ATen graph): one
+/// PyTorch → Keras conversion of a `ParityTorch/TorchProgram` (a torch.export ATen graph): one
 /// converter per operator family (`TorchToKeras+<Family>.swift`), each writing the Keras layer, its
 /// config with the program's own constants (epsilon, momentum, slopes, axes) and its weights with the
 /// transform applied to each PyTorch tensor.
 ///
 /// Layouts: every value remembers how its Keras axes relate to the PyTorch tensor
-/// (``KerasValue/perm``). Keras's axis 0 is always the batch, which no Keras layer moves; NCHW values
+/// (`KerasValue/perm`). Keras's axis 0 is always the batch, which no Keras layer moves; NCHW values
 /// are held channels-last where a Keras layer needs it (convolution, pooling) and put back in PyTorch's
 /// order with explicit `Permute` layers where an order matters (Flatten, Reshape, the model's
 /// outputs), so the Keras model takes and returns PyTorch's layout.
@@ -20,7 +20,7 @@ public enum TorchToKeras {
         public var notes: [String]
 
         /// The `.keras` archive writer for the converted model (the config is built into a
-        /// ``ParityKeras/KerasNetwork`` first, so a layer Parity cannot run is refused before writing).
+        /// `ParityKeras/KerasNetwork` first, so a layer Parity cannot run is refused before writing).
         public func archive(metadata: KerasArchiveMetadata = .now()) throws -> KerasArchiveWriter {
             try KerasArchiveWriter(config: model.config, layerWeights: model.layerWeights, metadata: metadata)
         }

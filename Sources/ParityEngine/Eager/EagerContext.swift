@@ -6,7 +6,7 @@ public struct EagerTensor: Sendable {
 
 /// Define-by-run execution, PyTorch style: every op runs the moment it is applied, Swift's own
 /// control flow decides what runs, and, while recording, a tape remembers each op so that
-/// ``gradients(of:)`` can walk it backwards with the ops' VJP rules.
+/// ``gradients(of:withRespectTo:cotangent:)`` can walk it backwards with the ops' VJP rules.
 public final class EagerContext: Builder {
     public typealias Value = EagerTensor
 

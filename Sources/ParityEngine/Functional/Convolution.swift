@@ -61,7 +61,7 @@ extension Builder {
 ///
 /// Defined as the im2col formulation (``definition(_:_:)``): the zero-padded patches of each group,
 /// their terms in `order`, times the kernel matrix through ``MatMul``. With sequential accumulation
-/// (every preset's) the forward runs ``ParityTensor/Tensor/convolved(with:shape:groups:channelsThenWindow:fused:)``,
+/// (every preset's) the forward runs `ParityTensor/Tensor/convolved(with:shape:groups:channelsThenWindow:fused:)`,
 /// which gives the same bits without materialising the patches; the VJP is the formulation's
 /// (``CompositeOp``). Other accumulation orders run the formulation itself.
 public struct CrossCorrelation: CompositeOp {

@@ -5,7 +5,7 @@
 /// Its ``definition(_:_:)`` is the ops both frameworks' formulas are made of, with the differences
 /// as values: `s = q·kᵀ (·scale) (+ mask | where the mask is non-zero, else a fill) (+ causal −∞ above the diagonal)`, then
 ///
-/// - ``Normalization/softmaxFirst``: `softmax(s)·v` (Keras's `MultiHeadAttention`, ``Tensor/softmax(axis:logarithm:)``);
+/// - ``Normalization/softmaxFirst``: `softmax(s)·v` (Keras's `MultiHeadAttention`, `Tensor/softmax(axis:logarithm:)`);
 /// - ``Normalization/afterProduct``: `(exp(s − max s)·v) / Σ exp(s − max s)` (PyTorch's CPU
 ///   `scaled_dot_product_attention`, `aten/src/ATen/native/cpu/FlashAttentionKernel.cpp`).
 ///
@@ -163,12 +163,11 @@ public struct Attention: CompositeOp {
                                                 let x = row[j]
                                                 if x.isNaN || peak.isNaN { peak = .nan } else if x > peak { peak = x }
                                             }
+                                            // The definition's `unary(.exp)` over the row (Parity's vector exp in Float32).
+                                            for j in 0..<s { row[j] = row[j] - peak }
+                                            UnaryFunction.exp.applyRow(row, row, count: s)
                                             var total: T = 0
-                                            for j in 0..<s {
-                                                let w = T.exp(row[j] - peak)
-                                                row[j] = w
-                                                total += w
-                                            }
+                                            for j in 0..<s { total += row[j] }
                                             totals[i] = total
                                         }
                                     }

@@ -1,5 +1,5 @@
 /// Batched matrix product of two operands of rank ≥ 2 (`torch.matmul`, `tf.linalg.matmul`), with
-/// its rounding fixed by ``Numerics``. VJP: `g·bᵀ` and `aᵀ·g`, summed over broadcast batch axes.
+/// its rounding fixed by `Numerics`. VJP: `g·bᵀ` and `aᵀ·g`, summed over broadcast batch axes.
 public struct MatMul: Op {
     public var numerics: Numerics
     public init(numerics: Numerics = .matmulDefault) { self.numerics = numerics }

@@ -1,6 +1,6 @@
 import RealModule
 
-/// Elementwise functions of one float tensor beyond the activations of ``UnaryFunction``: the
+/// Elementwise functions of one float tensor beyond the activations of `UnaryFunction`: the
 /// trigonometric and hyperbolic functions and their inverses, `erf`, `erfc`, `log1p`, `expm1`,
 /// `log2`, `log10`, `exp2`, and the rounding functions (`floor`, `ceil`, `round` half to even as
 /// `torch.round`, `trunc`, `sign`), each evaluated by the platform's libm through swift-numerics.
@@ -135,7 +135,7 @@ public struct MathDerivative: Op {
     }
 }
 
-/// Elementwise functions of two float tensors beyond ``BinaryFunction``, in ATen's CPU formulas
+/// Elementwise functions of two float tensors beyond `BinaryFunction`, in ATen's CPU formulas
 /// (`aten/src/ATen/native/cpu/BinaryOpsKernel.cpp`):
 /// - `atan2(a, b)`;
 /// - `fmod`: C's `fmod` (the sign of `a`);

@@ -179,21 +179,23 @@ public struct RecurrentSequence: CompositeOp {
             let xs = x.values(T.self)!, matrix = inputs[matrixIndex].values(T.self)!
             let recurrentBias = recurrentBiasIndex.map { inputs[$0].values(T.self)! }
             let outputBias = outputBiasIndex.map { inputs[$0].values(T.self)! }
-            var h = inputs[1].values(T.self)!, c = isLSTM ? inputs[2].values(T.self)! : []
+            var h = inputs[1].values(T.self)!
+            let c = isLSTM ? inputs[2].values(T.self)! : []
             var out = [T](repeating: 0, count: batch * time * outWidth)
             var pre = [T](repeating: 0, count: batch * width)
             var scratch = [T](repeating: 0, count: batch * units)
             let step = StepContext(batch: batch, units: units, width: width, numerics: numerics)
+            if case let .lstm(activation, recurrentActivation) = cell {
+                return step.lstmSequence(xs, time: time, reversed: reversed, matrix: matrix, recurrentBias: recurrentBias,
+                                         outputBias: outputBias, h0: h, c0: c, activation: activation, recurrentActivation: recurrentActivation)
+            }
             matrix.withUnsafeBufferPointer { u in
                 for i in 0..<time {
                     let t = reversed ? time - 1 - i : i
                     xs.withUnsafeBufferPointer { xp in
                         let xt = xp.baseAddress! + t * width
                         switch cell {
-                        case let .lstm(activation, recurrentActivation):
-                            step.recurrent(h, u.baseAddress!, into: &pre, columns: 0..<width, bias: recurrentBias)
-                            step.lstm(xt, xStride: time * width, pre: pre, bias: outputBias, h: &h, c: &c,
-                                      activation: activation, recurrentActivation: recurrentActivation)
+                        case .lstm: break
                         case let .gru(g):
                             step.gru(g, xt, xStride: time * width, matrix: u.baseAddress!, recurrentBias: recurrentBias,
                                      pre: &pre, scratch: &scratch, h: &h)
@@ -205,7 +207,6 @@ public struct RecurrentSequence: CompositeOp {
                     for row in 0..<batch {
                         let base = (row * time + i) * outWidth
                         for j in 0..<units { out[base + j] = h[row * units + j] }
-                        if isLSTM { for j in 0..<units { out[base + units + j] = c[row * units + j] } }
                     }
                 }
             }
@@ -221,7 +222,8 @@ public struct RecurrentSequence: CompositeOp {
 }
 
 /// One step's kernels, each computing its definition's roundings in the same order (products and
-/// sums rounded one by one, activations by ``UnaryFunction/withKernel(_:_:)``, the recurrent
+/// sums rounded one by one, activations by ``UnaryFunction/withKernel(_:_:)`` or, over rows,
+/// ``UnaryFunction/applyRow(_:_:count:)``, the recurrent
 /// product by the GEMM with the op's numerics).
 private struct StepContext {
     let batch: Int, units: Int, width: Int
@@ -241,51 +243,114 @@ private struct StepContext {
         }
     }
 
-    /// `out[batch, columns] += a[batch, units]·b[units, columns]` (b rows `width` apart), in `numerics`.
-    func accumulateProducts<T: FloatElement>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, out: UnsafeMutablePointer<T>, columns: Int) {
+    /// `out[batch, columns] += a[batch, units]·b[units, columns]` (b rows `bRows` apart, out rows `ldc`
+    /// apart; both `width` unless given), in `numerics`.
+    func accumulateProducts<T: FloatElement>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, out: UnsafeMutablePointer<T>, columns: Int,
+                                             bRows: Int? = nil, ldc: Int? = nil) {
+        let (bRows, ldc) = (bRows ?? width, ldc ?? width)
         if case .sequential = numerics.accumulation {
-            MatMulKernel.addProducts(a: a, aRows: units, aColumns: 1, b: b, bRows: width, bColumns: 1, c: out, ldc: width,
+            MatMulKernel.addProducts(a: a, aRows: units, aColumns: 1, b: b, bRows: bRows, bColumns: 1, c: out, ldc: ldc,
                                      m: batch, n: columns, k: units, fused: numerics.fusedMultiplyAdd)
             return
         }
         // Other orders: through the GEMM's accumulation on a dense copy.
         var dense = [T](repeating: 0, count: units * columns)
-        for p in 0..<units { for j in 0..<columns { dense[p * columns + j] = b[p * width + j] } }
+        for p in 0..<units { for j in 0..<columns { dense[p * columns + j] = b[p * bRows + j] } }
         let product = try! Tensor(shape: [batch, units], values: Array(UnsafeBufferPointer(start: a, count: batch * units)))
             .matmul(Tensor(shape: [units, columns], values: dense), numerics: numerics).values(T.self)!
-        for row in 0..<batch { for j in 0..<columns { out[row * width + j] = out[row * width + j] + product[row * columns + j] } }
+        for row in 0..<batch { for j in 0..<columns { out[row * ldc + j] = out[row * ldc + j] + product[row * columns + j] } }
     }
 
-    func lstm<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], c: inout [T],
-                               activation: UnaryFunction, recurrentActivation: UnaryFunction) {
+    /// The whole LSTM loop, the units split into groups (multiples of 16 units; one group on one
+    /// thread, two per thread otherwise, so that a late thread leaves work to the others):
+    /// U's columns of a group's four gates are packed side by side once, so each step is, per group and
+    /// in parallel, one GEMM over contiguous weights (`pre = h·U (+ recurrentBias)`) followed by that
+    /// group's cell math
+    /// (`z = x_t + pre (+ outputBias)`; i, f, o = recurrentActivation; `c' = f·c + i·activation(g)`;
+    /// `h' = o·activation(c')`, each gate block applied as one row by
+    /// ``UnaryFunction/applyRow(_:_:count:)``). Every output's sum and every rounding are the
+    /// definition's; groups only decide who computes which units. Returns `[batch, time, 2u]` (h, c).
+    func lstmSequence<T: FloatElement>(_ xs: [T], time: Int, reversed: Bool, matrix: [T], recurrentBias: [T]?, outputBias: [T]?,
+                                       h0: [T], c0: [T], activation: UnaryFunction, recurrentActivation: UnaryFunction) -> [T] {
         let u = units
-        activation.withKernel(T.self) { act in
-            recurrentActivation.withKernel(T.self) { gate in
-                for row in 0..<batch {
-                    let xr = x + row * xStride, pr = row * width
-                    for j in 0..<u {
-                        @inline(__always) func z(_ k: Int) -> T {
-                            let v = xr[k * u + j] + pre[pr + k * u + j]
-                            return bias.map { v + $0[k * u + j] } ?? v
+        let parts = KernelThreads.count == 1 ? 1 : 2 * KernelThreads.count
+        let group = Swift.max(16, (u + parts - 1) / parts + 15) / 16 * 16
+        let groups = (u + group - 1) / group, outWidth = 2 * u
+        // packed[first·width ..]: [u, 4·n] for the group of units first..<first+n, column q·n + j = U[:, q·u + first + j].
+        var packed = [T](repeating: 0, count: u * width)
+        for g in 0..<groups {
+            let first = g * group, n = Swift.min(group, u - first), base = first * width
+            for p in 0..<u { for q in 0..<4 { for j in 0..<n { packed[base + p * 4 * n + q * n + j] = matrix[p * width + q * u + first + j] } } }
+        }
+        var out = [T](repeating: 0, count: batch * time * outWidth)
+        var states = h0 + h0  // h before and after the step, swapped each step
+        var c = c0
+        var scratch = [T](repeating: 0, count: groups * (batch * 4 + 1) * group)
+        xs.withUnsafeBufferPointer { xp in
+        packed.withUnsafeBufferPointer { pp in
+        out.withUnsafeMutableBufferPointer { op in
+        states.withUnsafeMutableBufferPointer { sp in
+        c.withUnsafeMutableBufferPointer { cp in
+        scratch.withUnsafeMutableBufferPointer { zp in
+        (recurrentBias ?? []).withUnsafeBufferPointer { rbp in
+        (outputBias ?? []).withUnsafeBufferPointer { obp in
+            let (x0, u0, o0, cs, z0) = (xp.baseAddress!, pp.baseAddress!, op.baseAddress!, cp.baseAddress!, zp.baseAddress!)
+            let (rb, ob) = (recurrentBias == nil ? nil : rbp.baseAddress, outputBias == nil ? nil : obp.baseAddress)
+            for i in 0..<time {
+                let t = reversed ? time - 1 - i : i
+                let hRead = UnsafePointer(sp.baseAddress! + (i % 2) * batch * u), hWrite = sp.baseAddress! + ((i + 1) % 2) * batch * u
+                KernelThreads.forEach(groups) { g in
+                    let first = g * group, n = Swift.min(group, u - first), zw = 4 * n
+                    let z = z0 + g * (batch * 4 + 1) * group, cell = z + batch * 4 * group
+                    for e in 0..<(batch * zw) { z[e] = 0 }
+                    accumulateProducts(hRead, u0 + first * width, out: z, columns: zw, bRows: zw, ldc: zw)
+                    for row in 0..<batch {
+                        let zr = z + row * zw, xr = x0 + (row * time + t) * width
+                        for q in 0..<4 {
+                            let (zq, xq, column) = (zr + q * n, xr + q * u + first, q * u + first)
+                            if let rb {
+                                for j in 0..<n { zq[j] = zq[j] + rb[column + j] }
+                            }
+                            if let ob {
+                                for j in 0..<n { zq[j] = (xq[j] + zq[j]) + ob[column + j] }
+                            } else {
+                                for j in 0..<n { zq[j] = xq[j] + zq[j] }
+                            }
                         }
-                        let input = gate(z(0)), forget = gate(z(1)), output = gate(z(3))
-                        let kept = forget * c[row * u + j], added = input * act(z(2))
-                        let cell = kept + added
-                        c[row * u + j] = cell
-                        h[row * u + j] = output * act(cell)
+                        recurrentActivation.applyRow(zr, zr, count: 2 * n)
+                        activation.applyRow(zr + 2 * n, zr + 2 * n, count: n)
+                        recurrentActivation.applyRow(zr + 3 * n, zr + 3 * n, count: n)
+                        let state = row * u + first
+                        for j in 0..<n {
+                            let kept = zr[n + j] * cs[state + j], added = zr[j] * zr[2 * n + j]
+                            cell[j] = kept + added
+                            cs[state + j] = cell[j]
+                        }
+                        let o = o0 + (row * time + i) * outWidth + first
+                        for j in 0..<n { o[u + j] = cell[j] }
+                        activation.applyRow(cell, cell, count: n)
+                        for j in 0..<n {
+                            let h = zr[3 * n + j] * cell[j]
+                            hWrite[state + j] = h
+                            o[j] = h
+                        }
                     }
                 }
             }
-        }
+        }}}}}}}}
+        return out
     }
 
     func simple<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], activation: UnaryFunction?) {
-        let apply: (T) -> T = activation.map { f in { f.apply($0) } } ?? { $0 }
-        for row in 0..<batch {
-            for j in 0..<units {
-                var z = x[row * xStride + j] + pre[row * width + j]
-                if let bias { z = z + bias[j] }
-                h[row * units + j] = apply(z)
+        h.withUnsafeMutableBufferPointer { hp in
+            for row in 0..<batch {
+                let out = hp.baseAddress! + row * units
+                for j in 0..<units {
+                    var z = x[row * xStride + j] + pre[row * width + j]
+                    if let bias { z = z + bias[j] }
+                    out[j] = z
+                }
+                activation?.applyRow(out, out, count: units)
             }
         }
     }
@@ -300,14 +365,15 @@ private struct StepContext {
             recurrent(h, matrix, into: &pre, columns: zb..<(zb + u), bias: nil)
             recurrent(h, matrix, into: &pre, columns: rb..<(rb + u), bias: nil)
         }
-        // Gates: update into scratch (kept for the mix), reset into pre's reset block.
-        var update = scratch
-        g.recurrentActivation.withKernel(T.self) { gate in
-            for row in 0..<batch {
-                for j in 0..<u {
-                    let xr = x + row * xStride, pr = row * width
-                    update[row * u + j] = gate(xr[zb + j] + pre[pr + zb + j])
-                    pre[pr + rb + j] = gate(xr[rb + j] + pre[pr + rb + j])
+        // Gates, each a row: update into scratch (kept for the mix), reset into pre's reset block.
+        pre.withUnsafeMutableBufferPointer { pp in
+            scratch.withUnsafeMutableBufferPointer { sp in
+                for row in 0..<batch {
+                    let xr = x + row * xStride, z = pp.baseAddress! + row * width, update = sp.baseAddress! + row * u
+                    for j in 0..<u { update[j] = xr[zb + j] + z[zb + j] }
+                    for j in 0..<u { z[rb + j] = xr[rb + j] + z[rb + j] }
+                    g.recurrentActivation.applyRow(update, update, count: u)
+                    g.recurrentActivation.applyRow(z + rb, z + rb, count: u)
                 }
             }
         }
@@ -317,27 +383,27 @@ private struct StepContext {
             for row in 0..<batch { for j in 0..<u { resetState[row * u + j] = pre[row * width + rb + j] * h[row * u + j] } }
             recurrent(resetState, matrix, into: &pre, columns: cb..<(cb + u), bias: nil)
         }
-        g.activation.withKernel(T.self) { act in
-            for row in 0..<batch {
-                let xr = x + row * xStride, pr = row * width
-                for j in 0..<u {
-                    let reset = pre[pr + rb + j]
-                    let inner = g.resetAfter ? reset * pre[pr + cb + j] : pre[pr + cb + j]
-                    let candidate = act(xr[cb + j] + inner)
-                    let z = update[row * u + j], previous = h[row * u + j]
-                    switch g.mix {
-                    case .keras:
-                        let kept = z * previous, added = (1 - z) * candidate
-                        h[row * u + j] = kept + added
-                    case .torch:
-                        let difference = previous - candidate
-                        let scaled = difference * z
-                        h[row * u + j] = scaled + candidate
-                    }
+        var candidate = [T](repeating: 0, count: u)
+        for row in 0..<batch {
+            let xr = x + row * xStride, pr = row * width
+            for j in 0..<u {
+                let inner = g.resetAfter ? pre[pr + rb + j] * pre[pr + cb + j] : pre[pr + cb + j]
+                candidate[j] = xr[cb + j] + inner
+            }
+            candidate.withUnsafeMutableBufferPointer { g.activation.applyRow($0.baseAddress!, $0.baseAddress!, count: u) }
+            for j in 0..<u {
+                let z = scratch[row * u + j], previous = h[row * u + j]
+                switch g.mix {
+                case .keras:
+                    let kept = z * previous, added = (1 - z) * candidate[j]
+                    h[row * u + j] = kept + added
+                case .torch:
+                    let difference = previous - candidate[j]
+                    let scaled = difference * z
+                    h[row * u + j] = scaled + candidate[j]
                 }
             }
         }
-        scratch = update
     }
 }
 

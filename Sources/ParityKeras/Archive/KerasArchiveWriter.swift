@@ -8,7 +8,7 @@ import ZIPFoundation
 /// whose members are stored uncompressed, in this order: `metadata.json`, `config.json`,
 /// `model.weights.h5`. The weights file has one `vars` group per saved object, with the attribute
 /// `name` and datasets `0`, `1`, ... (see ``KerasSavedLayout``); it is written through
-/// ``HDF5FileWriter``, laid out as h5py writes it.
+/// `HDF5FileWriter`, laid out as h5py writes it.
 ///
 /// ```swift
 /// let writer = KerasArchiveWriter(config: config, metadata: .now(), weights: [
@@ -82,11 +82,18 @@ public struct KerasArchiveWriter: Sendable {
         try writeWeights(to: weightsFile, reportingAs: url)
         let members: [(name: String, data: Data)]
         do {
+            // Mapped, not read: a converted model's weights can be several GB.
             members = [("metadata.json", Data(metadata.jsonText.utf8)), ("config.json", Data(config.pythonText.utf8)),
-                       ("model.weights.h5", try Data(contentsOf: weightsFile))]
+                       ("model.weights.h5", try Data(contentsOf: weightsFile, options: .alwaysMapped))]
         } catch {
             throw KerasError.cannotWrite(path: url.path, message: "the weights file written at \(weightsFile.path) cannot be read back (\(error))")
         }
+        // Stored members plus their zip headers (local, central, ZIP64 extras: well under 1 KB each).
+        let needed = members.reduce(0) { $0 + Int64($1.data.count) + 1024 }
+        if let free = Self.freeBytes(in: folder), free < needed {
+            throw KerasError.cannotWrite(path: url.path, message: "the archive needs \(Self.megabytes(needed)) and the volume holding \(folder.path) has \(Self.megabytes(free)) free")
+        }
+        errno = 0  // so that a failure below reports the system's reason (ZIPFoundation's errors do not)
         do {
             let archive = try Archive(url: partial, accessMode: .create)
             for member in members {
@@ -96,7 +103,8 @@ public struct KerasArchiveWriter: Sendable {
                 }
             }
         } catch {
-            throw KerasError.cannotWrite(path: url.path, message: "the zip archive cannot be written in \(folder.path) (\(error))")
+            let system = errno == 0 ? "" : ": \(String(cString: strerror(errno)))"
+            throw KerasError.cannotWrite(path: url.path, message: "the zip archive cannot be written in \(folder.path) (\(error)\(system))")
         }
         guard rename(partial.path, url.path) == 0 else {  // atomic, replacing a file already there
             throw KerasError.cannotWrite(path: url.path, message: "the finished archive cannot be moved into place (\(String(cString: strerror(errno))))")
@@ -116,6 +124,18 @@ public struct KerasArchiveWriter: Sendable {
     /// The zip entries' modification time: 1980-01-01 (noon UTC, the same day in every time zone),
     /// the date `zipfile` gives the members Keras writes with `ZipFile.open(name, "w")`.
     static let entryDate = Date(timeIntervalSince1970: 315_576_000)
+
+    /// Bytes an unprivileged process may still write on the volume holding `folder`, or nil when the
+    /// system does not say.
+    static func freeBytes(in folder: URL) -> Int64? {
+        var stats = statvfs()
+        guard statvfs(folder.path, &stats) == 0 else { return nil }
+        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
+    }
+
+    static func megabytes(_ bytes: Int64) -> String {
+        String(format: "%.1f MB", Double(bytes) / 1_000_000)
+    }
 
     private func checkConfig(for url: URL) throws {
         guard config["class_name"]?.string != nil, case .object = config["config"] ?? .null else {

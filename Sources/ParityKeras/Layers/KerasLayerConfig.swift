@@ -96,7 +96,7 @@ public struct KerasLayerConfig: Sendable {
         return try KerasLayerConfig.activation(named: name, layer: self.name, constants: constants)
     }
 
-    /// The activation Keras names `name`, from ``ActivationTable`` (`linear` is none).
+    /// The activation Keras names `name`, from `ActivationTable` (`linear` is none).
     public static func activation(named name: String, layer: String, constants: KerasConstants = .tensorFlow) throws -> Activation? {
         if name == "linear" { return nil }
         guard let entry = ActivationTable.keras(name) else {

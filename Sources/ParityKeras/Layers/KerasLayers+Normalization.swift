@@ -1,10 +1,25 @@
 import ParityNN
 
-/// BatchNormalization (inference) and LayerNormalization (`keras/src/layers/normalization/`).
+/// BatchNormalization (inference), LayerNormalization and GroupNormalization (`keras/src/layers/normalization/`).
 extension KerasLayers {
     static let normalization: [String: Factory] = [
-        "BatchNormalization": batchNormalization, "LayerNormalization": layerNormalization,
+        "BatchNormalization": batchNormalization, "LayerNormalization": layerNormalization, "GroupNormalization": groupNormalization,
     ]
+
+    /// Weights: gamma (if `scale`), beta (if `center`), each `(channels)`. `groups = -1` is one group
+    /// per channel (instance normalization).
+    @Sendable static func groupNormalization(_ layer: KerasLayerConfig) throws -> any Model {
+        let axes = try layer.axes()
+        guard axes.count == 1 else { throw KerasError.unsupportedSetting(layer: layer.name, key: "axis", value: "\(axes)") }
+        let hasGamma = try layer.bool("scale"), hasBeta = try layer.bool("center")
+        let channels = layer.weights.first?.count ?? 0
+        let weights = try layer.weights(shapes: Array(repeating: [channels], count: (hasGamma ? 1 : 0) + (hasBeta ? 1 : 0)))
+        var groups = try layer.int("groups")
+        if groups == -1 { groups = channels }
+        guard groups >= 1 else { throw KerasError.badConfig(layer: layer.name, key: "groups", found: "\(groups)") }
+        return GroupNorm(groups: groups, axis: axes[0], epsilon: try layer.double("epsilon"), gamma: hasGamma ? weights[0] : nil,
+                         beta: hasBeta ? weights.last : nil)
+    }
 
     /// Weights in `layer.weights` order: gamma (if `scale`), beta (if `center`), moving mean, moving variance.
     @Sendable static func batchNormalization(_ layer: KerasLayerConfig) throws -> any Model {

@@ -19,8 +19,8 @@ extension Op {
 
 /// Elementwise functions of Keras operations (`keras.ops.sin`, `floor`, `erf`, …), each computed in the
 /// tensor's own precision with the C library's function of that precision (`sinf` for Float32, as
-/// TensorFlow's CPU kernels call Eigen's scalar functions). Those the engine has (``MathFunction``:
-/// trigonometric, hyperbolic, `erf`, `log1p`, rounding, `sign`, …) run as its ``Math`` op, forward and
+/// TensorFlow's CPU kernels call Eigen's scalar functions). Those the engine has (`MathFunction`:
+/// trigonometric, hyperbolic, `erf`, `log1p`, rounding, `sign`, …) run as its `Math` op, forward and
 /// VJP; the rest (`cbrt`, `rsqrt`, `sinc`, predicates) are here. Predicates (`isnan`, …) give no gradient.
 public struct ElementwiseMath: Op {
     public enum Function: String, Sendable, Hashable, CaseIterable {
@@ -134,7 +134,7 @@ public struct ElementwiseMath: Op {
     }
 }
 
-/// Binary elementwise functions Keras operations use beyond ``BinaryFunction`` (with NumPy
+/// Binary elementwise functions Keras operations use beyond `BinaryFunction` (with NumPy
 /// broadcasting): `arctan2`, `hypot`, NumPy's floor division and modulo (the result takes the
 /// divisor's sign, `tf.math.floormod`), C's `fmod`, `logaddexp`, `heaviside`, `nextafter`.
 public struct BinaryMath: Op {

@@ -9,8 +9,8 @@ import ParityNN
 ///
 /// Dtypes: Keras's integer and bool tensors are Parity int64 (bool as 0/1); floats are the run's float
 /// dtype. Integer arithmetic runs through Float64, exact for magnitudes below 2^53. A constant is a
-/// Python int or float as `json.dumps` wrote it (`3` or `3.0`, ``JSONValue/int(_:)`` or
-/// ``JSONValue/double(_:)``), so `ids + 1.0` gives floats as in Keras.
+/// Python int or float as `json.dumps` wrote it (`3` or `3.0`, `JSONValue/int(_:)` or
+/// `JSONValue/double(_:)`), so `ids + 1.0` gives floats as in Keras.
 ///
 /// One table: adding an operation is one entry in one family's table (`KerasOperations+<Family>.swift`).
 public enum KerasOperations {

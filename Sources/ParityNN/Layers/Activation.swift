@@ -1,4 +1,4 @@
-/// An activation as a layer applies it: an elementwise ``UnaryFunction`` or a (log-)softmax over an
+/// An activation as a layer applies it: an elementwise `UnaryFunction` or a (log-)softmax over an
 /// axis. Keras names map onto these in the Keras importer; PyTorch's modules in the PyTorch importer.
 public enum Activation: Sendable, Hashable, CustomStringConvertible {
     case unary(UnaryFunction)

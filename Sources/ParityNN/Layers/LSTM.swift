@@ -1,4 +1,4 @@
-/// A long short-term memory layer (the cell: ``RecurrentSequence``) in Keras's convention (`keras/src/layers/rnn/lstm.py`, `LSTMCell`
+/// A long short-term memory layer (the cell: `RecurrentSequence`) in Keras's convention (`keras/src/layers/rnn/lstm.py`, `LSTMCell`
 /// with `implementation=2`): input `[batch, time, features]`, `kernel` `[features, 4·units]`,
 /// `recurrentKernel` `[units, 4·units]`, one `bias` `[4·units]`, gate blocks in the order input,
 /// forget, cell, output. Per step

@@ -1,6 +1,6 @@
 @_exported import ParityEngine
 
-/// A layer or model: a function of its inputs written once against ``Builder``, so that it runs in
+/// A layer or model: a function of its inputs written once against `Builder`, so that it runs in
 /// eager mode and in graph mode from the same definition (Keras's "one function for eager and
 /// symbolic calls").
 public protocol Model: Sendable {

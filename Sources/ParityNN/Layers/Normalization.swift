@@ -131,3 +131,55 @@ public struct LayerNorm: Model {
         return try b.add(b.multiply(x, inv), offset)
     }
 }
+
+/// Keras 3's GroupNormalization (`keras/src/layers/normalization/group_normalization.py`): the
+/// channel axis split into `groups` × `channels/groups`, `mean`, `var = mean((x − mean)²)` per sample
+/// and group (`ops.moments` over every other axis), `inv = rsqrt(var + ε)·gamma`,
+/// `y = x·inv + (beta − mean·inv)`: PyTorch's `group_norm` structure (`scale = rstd·gamma`,
+/// `y = x·scale + (beta − mean·scale)`), its statistics summed in another order.
+public struct GroupNorm: Model {
+    public var groups: Int
+    /// The channel axis (negative counts from the end; Keras's default −1).
+    public var axis: Int
+    public var epsilon: Double
+    /// Shaped `(channels)`.
+    public var gamma: Tensor?
+    public var beta: Tensor?
+
+    public init(groups: Int, axis: Int, epsilon: Double, gamma: Tensor?, beta: Tensor?) {
+        self.groups = groups
+        self.axis = axis
+        self.epsilon = epsilon
+        self.gamma = gamma
+        self.beta = beta
+    }
+
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+        let x = inputs[0]
+        let shape = b.shape(of: x)
+        let axis = try Shape.axis(self.axis, rank: shape.count, op: "GroupNorm")
+        let channels = shape[axis]
+        guard axis > 0, groups >= 1, channels % groups == 0 else {
+            throw TensorError.shapeMismatch(op: "GroupNorm", expected: "a non-batch axis whose size is a multiple of \(groups) groups", received: [shape])
+        }
+        for p in [gamma, beta].compactMap({ $0 }) where p.count != channels {
+            throw TensorError.shapeMismatch(op: "GroupNorm", expected: "parameters of \(channels) elements", received: [shape, p.shape])
+        }
+        var grouped = shape
+        grouped.replaceSubrange(axis...axis, with: [groups, channels / groups])
+        var broadcast = Array(repeating: 1, count: grouped.count)
+        broadcast[axis] = groups
+        broadcast[axis + 1] = channels / groups
+        let reduced = Array(1..<grouped.count).filter { $0 != axis }
+        func param(_ t: Tensor) throws -> B.Value { try b.reshape(b.weight(t, like: x), broadcast) }
+        let g = try b.reshape(x, grouped)
+        let mean = try b.reduce(.mean, g, axes: reduced, keepDims: true)
+        let centred = try b.subtract(g, mean)
+        let variance = try b.reduce(.mean, b.multiply(centred, centred), axes: reduced, keepDims: true)
+        var inv = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(epsilon, like: x))))
+        if let gamma { inv = try b.multiply(inv, param(gamma)) }
+        var offset = try b.negate(b.multiply(mean, inv))
+        if let beta { offset = try b.add(offset, param(beta)) }
+        return try b.reshape(b.add(b.multiply(g, inv), offset), shape)
+    }
+}

@@ -57,7 +57,7 @@ public struct SimpleRNN: MultiOutputModel {
     }
 }
 
-/// A gated recurrent unit (the cell: ``RecurrentSequence/GRUCell``). Keras's convention (`keras/src/layers/rnn/gru.py`, `GRUCell` with
+/// A gated recurrent unit (the cell: `RecurrentSequence/GRUCell`). Keras's convention (`keras/src/layers/rnn/gru.py`, `GRUCell` with
 /// `implementation=2`), gate blocks `[z, r, h]` in `kernel` `[features, 3u]` and `recurrentKernel`
 /// `[units, 3u]`:
 ///

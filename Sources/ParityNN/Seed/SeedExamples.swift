@@ -1,6 +1,6 @@
 /// A custom layer that picks one of two `Dense(5)` branches by a data-dependent condition,
 /// `sum(x) > 0`: a Python `if` in PyTorch, `tf.cond` in a Keras graph. Here it is one definition;
-/// ``Builder/cond(_:operands:then:else:)`` is an `if` in eager mode and a `cond` node in a graph.
+/// `Builder/cond(_:operands:then:else:)` is an `if` in eager mode and a `cond` node in a graph.
 public struct BranchingDense: Model {
     public var positive: Dense
     public var negative: Dense

@@ -60,6 +60,8 @@ extension Tensor {
     /// (a row on the left, a column on the right) whose axis is dropped from the result.
     ///
     /// - Parameters:
+    ///   - other: The right operand, of this tensor's dtype.
+    ///   - numerics: How the dot products round: accumulation order and FMA contraction.
     ///   - bias: optional `[n]` vector the accumulators start from (a fused bias, as a graph
     ///     compiler's GEMM epilogue or a fused linear kernel does); `nil` starts from zero.
     public func matmul(_ other: Tensor, numerics: Numerics = .matmulDefault, bias: Tensor? = nil) throws -> Tensor {

@@ -4,7 +4,8 @@ import RealModule
 /// ``Tensor/softmax(axis:logarithm:)`` does.
 public enum SoftmaxKernel {
     /// `exp(x − max) / Σ exp(x − max)` over `length` elements `stride` apart (a non-finite max shifts by
-    /// 0), the sum sequential; or `x − max − log Σ` when `logarithm` is set. `out` may be `x`.
+    /// 0), the sum sequential; or `x − max − log Σ` when `logarithm` is set. `out` may be `x`. exp is
+    /// ``UnaryFunction/exp`` (in Float32 Parity's vector exp, over contiguous rows in one call).
     @inlinable @inline(__always)
     public static func row<T: FloatElement>(_ x: UnsafePointer<T>, stride: Int, length: Int, into out: UnsafeMutablePointer<T>,
                                             logarithm: Bool) {
@@ -13,15 +14,36 @@ public enum SoftmaxKernel {
         if !peak.isFinite { peak = 0 }
         var total: T = 0
         if logarithm {
-            for r in 0..<length { total += T.exp(x[r * stride] - peak) }
+            if stride == 1 {
+                // exp(x − max) in blocks on the stack (x may be out and is still needed).
+                withUnsafeTemporaryAllocation(of: T.self, capacity: 256) { block in
+                    let b = block.baseAddress!
+                    var start = 0
+                    while start < length {
+                        let n = Swift.min(256, length - start)
+                        for r in 0..<n { b[r] = x[start + r] - peak }
+                        UnaryFunction.exp.applyRow(b, b, count: n)
+                        for r in 0..<n { total += b[r] }
+                        start += n
+                    }
+                }
+            } else {
+                for r in 0..<length { total += UnaryFunction.exp.apply(x[r * stride] - peak) }
+            }
             let logTotal = T.log(total)
             for r in 0..<length { out[r * stride] = (x[r * stride] - peak) - logTotal }
         } else {
             // exp once per element, kept in `out` (exp is a function: the same bits as recomputing it).
-            for r in 0..<length {
-                let e = T.exp(x[r * stride] - peak)
-                out[r * stride] = e
-                total += e
+            if stride == 1 {
+                for r in 0..<length { out[r] = x[r] - peak }
+                UnaryFunction.exp.applyRow(out, out, count: length)
+                for r in 0..<length { total += out[r] }
+            } else {
+                for r in 0..<length {
+                    let e = UnaryFunction.exp.apply(x[r * stride] - peak)
+                    out[r * stride] = e
+                    total += e
+                }
             }
             for r in 0..<length { out[r * stride] = out[r * stride] / total }
         }

@@ -1,3 +1,4 @@
+import CParityKernels
 import RealModule
 
 /// An elementwise function of one tensor, with its constants as explicit values (a LeakyReLU's
@@ -6,6 +7,12 @@ import RealModule
 ///
 /// Formulas follow PyTorch's `torch.nn.functional` definitions (`torch/nn/functional.py`) where the
 /// frameworks agree; where Keras differs the caller picks the constants (see docs/conventions.md, F).
+///
+/// In Float32, `exp`, `sigmoid` (`1/(1 + e^(−x))`) and `tanh` are Parity's vector functions
+/// (`parity_exp_f32` …, `Sources/CParityKernels/vmath_template.h`): one algorithm with the same bits
+/// on every instruction set, within 1.01, 2.43 and 1.46 ULPs of the exact values (every 31st Float32
+/// measured against double-precision libm; docs/performance.md), as PyTorch and TensorFlow evaluate
+/// them with vectorised approximations too. Every other function, and Float64, uses libm.
 public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     case negate, abs, exp, log, sqrt, square, reciprocal
     case tanh, sigmoid, relu, silu, softsign, selu
@@ -98,13 +105,13 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .negate: return -x
         case .abs: return Swift.abs(x)
-        case .exp: return T.exp(x)
+        case .exp: return Self.float32Vector(.exp, x) ?? T.exp(x)
         case .log: return T.log(x)
         case .sqrt: return x.squareRoot()
         case .square: return x * x
         case .reciprocal: return 1 / x
-        case .tanh: return T.tanh(x)
-        case .sigmoid: return 1 / (1 + T.exp(-x))
+        case .tanh: return Self.float32Vector(.tanh, x) ?? T.tanh(x)
+        case .sigmoid: return Self.float32Vector(.sigmoid, x) ?? 1 / (1 + T.exp(-x))
         case .relu: return x > 0 ? x : (x.isNaN ? x : 0)
         case .silu: return x / (1 + T.exp(-x))
         case .softsign: return x / (1 + Swift.abs(x))
@@ -161,8 +168,53 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
         case let .clip(lower, upper):
             let (l, u) = (T(lower), T(upper))
             return Self.mapChunks(values) { s, o, range in for i in range { o[i] = Swift.min(Swift.max(s[i], l), u) } }
+        case .exp, .sigmoid, .tanh:
+            guard T.self == Float.self else { return withKernel(T.self) { f in Self.mapAll(values, f) } }
+            return Self.mapChunks(values) { s, o, range in self.applyRow(s + range.lowerBound, o + range.lowerBound, count: range.count) }
         default: return withKernel(T.self) { f in Self.mapAll(values, f) }
         }
+    }
+
+    /// A Float32 array kernel of CParityKernels (`n`, input, output).
+    @usableFromInline
+    typealias Float32Row = @convention(c) (Int, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+
+    /// The vector kernel that defines this function in Float32 (exp, sigmoid, tanh), else nil.
+    @usableFromInline
+    var float32Row: Float32Row? {
+        switch self {
+        case .exp: return parity_exp_f32
+        case .sigmoid: return parity_sigmoid_f32
+        case .tanh: return parity_tanh_f32
+        default: return nil
+        }
+    }
+
+    /// `function(x)` through its Float32 vector kernel when `T` is Float32, else nil (then libm).
+    @usableFromInline @inline(__always)
+    static func float32Vector<T: FloatElement>(_ function: UnaryFunction, _ x: T) -> T? {
+        guard T.self == Float.self else { return nil }
+        return unsafeBitCast(float32Scalar(function.float32Row!, unsafeBitCast(x, to: Float.self)), to: T.self)
+    }
+
+    @usableFromInline
+    static func float32Scalar(_ kernel: Float32Row, _ x: Float) -> Float {
+        var input = x, output: Float = 0
+        kernel(1, &input, &output)
+        return output
+    }
+
+    /// f over `count` contiguous values on the calling thread (`output` may be `input`): the same bits
+    /// as ``apply(_:)``, Float32 exp, sigmoid and tanh by their vector kernels. For fused kernels that
+    /// apply an activation to rows of their own buffers.
+    @inlinable
+    public func applyRow<T: FloatElement>(_ input: UnsafePointer<T>, _ output: UnsafeMutablePointer<T>, count: Int) {
+        if T.self == Float.self, let kernel = float32Row {
+            kernel(count, UnsafeRawPointer(input).assumingMemoryBound(to: Float.self),
+                   UnsafeMutableRawPointer(output).assumingMemoryBound(to: Float.self))
+            return
+        }
+        withKernel(T.self) { f in for i in 0..<count { output[i] = f(input[i]) } }
     }
 
     /// `body` over chunks of the elements on the kernel threads, writing a new array.
@@ -189,9 +241,12 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
         case .relu: return body { $0 > 0 ? $0 : ($0.isNaN ? $0 : 0) }
         case .negate: return body { -$0 }
         case .square: return body { $0 * $0 }
-        case .sigmoid: return body { 1 / (1 + T.exp(-$0)) }
-        case .tanh: return body { T.tanh($0) }
-        case .exp: return body { T.exp($0) }
+        case .sigmoid where T.self != Float.self: return body { 1 / (1 + T.exp(-$0)) }
+        case .tanh where T.self != Float.self: return body { T.tanh($0) }
+        case .exp where T.self != Float.self: return body { T.exp($0) }
+        case .sigmoid, .tanh, .exp:
+            let kernel = float32Row!
+            return body { unsafeBitCast(Self.float32Scalar(kernel, unsafeBitCast($0, to: Float.self)), to: T.self) }
         case let .clip(lower, upper):
             let (l, u) = (T(lower), T(upper))
             return body { Swift.min(Swift.max($0, l), u) }

@@ -10,6 +10,7 @@ import ParityNN
 ///   zero, int64 → int32 wraps, anything → bool is `x ≠ 0` (``ParityTensor/Tensor/cast(to:)``). A
 ///   floating target computes in the run's float dtype; in a float32 run a float16 / bfloat16 target
 ///   rounds to it (a float64 run, the referee, keeps full precision).
+/// - `_local_scalar_dense` (`tensor.item()`): the single element as a 0-d value.
 /// - Checks that produce nothing: `_assert_tensor_metadata` (inserted before a `.to()`),
 ///   `_assert_scalar`, `_assert_async`, `sym_constrain_range(_for_size)` (shape guards of an export;
 ///   the shapes are fixed when Parity runs).
@@ -26,7 +27,7 @@ enum ConversionOps: ATenFamily {
         "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.to.device", "aten.to.other", "aten.type_as.default",
         "aten.to.prim_dtype", "aten.to.prim_Device", "aten.copy.default",
     ]
-    static let targets: Set<String> = identities.union(checks).union(conversions)
+    static let targets: Set<String> = identities.union(checks).union(conversions).union(["aten._local_scalar_dense.default"])
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         if identities.contains(c.target) { return [try c.tensor("self")] }
@@ -35,6 +36,11 @@ enum ConversionOps: ATenFamily {
         if checks.contains(c.target) { return [] }
         let x = try c.tensor("self")
         switch c.target {
+        case "aten._local_scalar_dense.default":
+            // `tensor.item()`: the one element as a number (a 0-d value; a size read from it must be known
+            // when the program is lowered, see ``SymbolicOps``).
+            guard c.shape(x).reduce(1, *) == 1 else { throw c.fail("self", "item() of a tensor of shape \(c.shape(x)), not one element") }
+            return [try c.b.reshape(x, [])]
         case "aten.copy.default":
             // `self.copy_(src)` functionally: src broadcast to self's shape in self's dtype.
             let src = try c.tensor("src")

@@ -20,6 +20,13 @@ import ParityNN
 /// - `rms_norm` (`aten/src/ATen/native/layer_norm.cpp`, `rms_norm_composite`): `y = x·rsqrt(mean(x²) + ε)·w`
 ///   over the trailing `normalized_shape` axes, ε by default the float type's machine epsilon.
 ///
+/// - `_native_batch_norm_legit(input, w, b, running_mean, running_var, training, momentum, eps)`: with
+///   `training` the batch statistics, `(y, mean, invstd)`; PyTorch also updates the running statistics in
+///   place, which Parity does not write back (an export holds that update as
+///   `_native_batch_norm_legit_functional`, which returns the new running statistics as two more outputs,
+///   `(1 − momentum)·running + momentum·batch`, the variance unbiased). Without `training`, the running
+///   statistics and `(y, ∅, ∅)`.
+///
 /// Core ATen's forms (after `run_decompositions()`) compute the same and return tuples:
 /// `_native_batch_norm_legit_no_training` → `(y, ∅, ∅)` (two empty tensors at inference),
 /// `native_layer_norm` → `(y, mean, rstd)` with the statistics shaped `input[:axis] + [1]*k`,
@@ -29,6 +36,7 @@ enum NormalizationOps: ATenFamily {
         "aten.batch_norm.default", "aten.layer_norm.default", "aten.group_norm.default",
         "aten._native_batch_norm_legit_no_training.default", "aten.native_layer_norm.default", "aten.native_group_norm.default",
         "aten._native_batch_norm_legit.no_stats", "aten.instance_norm.default", "aten.rms_norm.default",
+        "aten._native_batch_norm_legit.default", "aten._native_batch_norm_legit_functional.default",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
@@ -36,6 +44,28 @@ enum NormalizationOps: ATenFamily {
         let x = try c.floating(c.tensor("input"))
         let shape = c.shape(x)
         switch c.target {
+        case "aten._native_batch_norm_legit.default", "aten._native_batch_norm_legit_functional.default":
+            guard try c.bool("training") else {
+                // Running statistics: `(y, ∅, ∅)` (`_native_batch_norm_legit_no_training`), plus the unchanged
+                // running statistics for the functional form.
+                let inference = try runningStatistics(c, x)
+                let empty = b.constant(Tensor.zeros([0], dtype: b.type(of: x).dtype))
+                let kept = c.target.hasSuffix("functional.default") ? [try c.tensor("running_mean"), try c.tensor("running_var")] : []
+                return [inference, empty, empty] + kept
+            }
+            let normalized = try batchStatistics(c, x, weight: c.optionalTensor("weight"), bias: c.optionalTensor("bias"))
+            guard c.target.hasSuffix("functional.default") else { return normalized }
+            // The updated running statistics it returns: (1 − momentum)·running + momentum·batch, the
+            // variance unbiased (n/(n − 1)), as `batch_norm_cpu_update_stats_template`.
+            let n = shape.enumerated().filter { $0.offset != 1 }.map(\.element).reduce(1, *)
+            let momentum = try c.double("momentum")
+            let rule = BatchNormTraining.pyTorch(momentum: momentum)
+            let axes = [0] + Array(2..<shape.count)
+            let centred = try b.subtract(x, b.reshape(normalized[1], [shape[1]] + Array(repeating: 1, count: shape.count - 2)))
+            let variance = try b.reshape(b.reduce(.mean, b.multiply(centred, centred), axes: axes, keepDims: true, numerics: TorchNumerics.reduction), [shape[1]])
+            let unbiased = try b.multiply(variance, b.scalar(Double(n) / Double(max(n - 1, 1)), like: x))
+            return normalized + [try rule.updated(c.tensor("running_mean"), batch: normalized[1], in: b),
+                                 try rule.updated(c.tensor("running_var"), batch: unbiased, in: b)]
         case "aten.batch_norm.default", "aten._native_batch_norm_legit_no_training.default":
             if try c.bool("training", default: false) {
                 // Batch statistics without running ones (timm's weight-standardised convolutions call
@@ -45,19 +75,7 @@ enum NormalizationOps: ATenFamily {
                 }
                 return [try batchStatistics(c, x, weight: c.optionalTensor("weight"), bias: c.optionalTensor("bias"))[0]]
             }
-            guard shape.count >= 2 else { throw c.fail("input", "expected (N, C, …); received \(shape)") }
-            let channels = shape[1]
-            let perChannel = [channels] + Array(repeating: 1, count: shape.count - 2)
-            func param(_ v: B.Value) throws -> B.Value { try b.reshape(v, perChannel) }
-            guard let mean = try c.optionalTensor("running_mean"), let variance = try c.optionalTensor("running_var") else {
-                throw c.unsupported("batch_norm without running statistics uses batch statistics, which is not mapped")
-            }
-            let eps = try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)
-            let invstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x))))
-            let alpha = try c.optionalTensor("weight").map { try b.multiply(invstd, $0) } ?? invstd
-            let shift = try b.multiply(mean, alpha)
-            let beta = try c.optionalTensor("bias").map { try b.subtract($0, shift) } ?? b.negate(shift)
-            let y = try b.add(b.multiply(x, param(alpha)), param(beta))
+            let y = try runningStatistics(c, x)
             if c.target == "aten.batch_norm.default" { return [y] }
             let empty = b.constant(Tensor.zeros([0], dtype: b.type(of: x).dtype))
             return [y, empty, empty]
@@ -133,6 +151,23 @@ enum NormalizationOps: ATenFamily {
         default:
             throw c.unsupported("not in the normalization table")
         }
+    }
+
+    /// Batch normalisation with the running statistics (inference).
+    static func runningStatistics<B: Builder>(_ c: ATenCall<B>, _ x: B.Value) throws -> B.Value {
+        let b = c.b
+        let shape = c.shape(x)
+        guard shape.count >= 2 else { throw c.fail("input", "expected (N, C, …); received \(shape)") }
+        let perChannel = [shape[1]] + Array(repeating: 1, count: shape.count - 2)
+        guard let mean = try c.optionalTensor("running_mean"), let variance = try c.optionalTensor("running_var") else {
+            throw c.unsupported("batch_norm without running statistics uses batch statistics, which is not mapped")
+        }
+        let eps = try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)
+        let invstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x))))
+        let alpha = try c.optionalTensor("weight").map { try b.multiply(invstd, $0) } ?? invstd
+        let shift = try b.multiply(mean, alpha)
+        let beta = try c.optionalTensor("bias").map { try b.subtract($0, shift) } ?? b.negate(shift)
+        return try b.add(b.multiply(x, b.reshape(alpha, perChannel)), b.reshape(beta, perChannel))
     }
 
     /// Batch normalisation with the batch's own statistics: `[y, mean, invstd]`, the statistics `(C,)`.

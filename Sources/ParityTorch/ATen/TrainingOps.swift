@@ -5,13 +5,14 @@ import ParityNN
 ///
 /// - `batch_norm` with running statistics: the batch is normalised with its own mean and biased variance
 ///   (`aten/src/ATen/native/Normalization.cpp`, CPU: `α = w·invstd`, `β = b − mean·α`, `y = x·α + β`) and the
-///   buffers move to `(1 − momentum)·running + momentum·batch`, the variance unbiased (`n/(n − 1)`); a node
-///   exported in eval mode (`training=False`) trains too, as `model.train()` would make it;
+///   buffers move to `(1 − momentum)·running + momentum·batch`, the variance unbiased (`n/(n − 1)`);
 /// - `dropout` with the step's shared keep-mask, `x·mask/(1 − p)`.
 ///
-/// In-place updates of buffers (`num_batches_tracked += 1`) are assigned by the interpreter.
-/// Outside a training step, `batch_norm` and `dropout` run as their inference families do (which refuse
-/// the training-mode flags).
+/// Each node runs in the mode it was exported in: a module left in eval mode (`model.train(); model.bn.eval()`)
+/// records `training=False` / `train=False` and runs on its running statistics, or as the identity, in a
+/// training step too, as PyTorch trains an eval-mode module. In-place updates of buffers (`num_batches_tracked += 1`) are assigned by
+/// the interpreter. Outside a training step, `batch_norm` and `dropout` run as their inference families do
+/// (which refuse the training-mode flags).
 enum TrainingOps: ATenFamily {
     static let targets: Set<String> = ["aten.batch_norm.default", "aten.dropout.default"]
 
@@ -19,7 +20,7 @@ enum TrainingOps: ATenFamily {
         let step = c.b.trainingStep
         switch c.target {
         case "aten.dropout.default":
-            guard let step else { return try EmbeddingOps.lower(c) }
+            guard let step, try c.bool("train", default: false) else { return try EmbeddingOps.lower(c) }
             let x = try c.tensor("input")
             let p = try c.double("p", default: 0.5)
             guard p > 0 else { return [x] }
@@ -27,7 +28,7 @@ enum TrainingOps: ATenFamily {
             let mask = try step.dropoutMask(rate: p, shape: c.shape(x), dtype: c.b.type(of: x).dtype)
             return [try c.b.multiply(x, c.b.multiply(c.b.constant(mask), c.b.scalar(1 / (1 - p), like: x)))]
         case "aten.batch_norm.default":
-            guard let step else { return try NormalizationOps.lower(c) }
+            guard let step, try c.bool("training", default: false) else { return try NormalizationOps.lower(c) }
             return [try trainingBatchNorm(c, step: step)]
         default:
             throw c.unsupported("not in the training table")

@@ -22,6 +22,11 @@ public indirect enum TorchArgument: Sendable {
     case layout(Int)
     case device(String)
     case graph(name: String, graph: ExportedGraph)
+    /// A list of sizes some of which are symbolic (`as_sym_ints`, a dynamic dimension): an int, or the
+    /// name of the graph value (`sym_size`, `_operator.mul`, …) that holds it. A single symbolic int
+    /// (`as_sym_int`) is read as ``tensor(_:)``: the value is a 0-d int64 tensor, known once the input
+    /// shapes are.
+    case symInts([SymbolicInt])
     /// A kind this reader keeps only by name (symbolic ints, custom objects...): refused when used.
     case other(kind: String)
 
@@ -31,9 +36,16 @@ public indirect enum TorchArgument: Sendable {
         case .tensor(let n): return [n]
         case .tensors(let ns): return ns
         case .optionalTensors(let ns): return ns.compactMap { $0 }
+        case .symInts(let list): return list.compactMap { if case .name(let n) = $0 { return n } else { return nil } }
         default: return []
         }
     }
+}
+
+/// One element of an `as_sym_ints` list.
+public enum SymbolicInt: Sendable, Hashable {
+    case int(Int)
+    case name(String)
 }
 
 /// A module on a node's `nn_module_stack`: its fully qualified path (`block.inner`, `""` for the
@@ -78,7 +90,16 @@ public struct TorchNode: Sendable {
 /// Shape and dtype of a graph value, from `tensor_values`.
 public struct TorchTensorMeta: Sendable, Hashable {
     public var scalarType: Int
+    /// ``dynamic`` (-1) where the export made the dimension symbolic (`dynamic_shapes`).
     public var shape: [Int]
+
+    /// The size recorded for a symbolic dimension.
+    public static let dynamic = -1
+
+    /// Whether `shape` is one this value may take: equal, the dynamic dimensions taking any size.
+    public func admits(_ shape: [Int]) -> Bool {
+        shape.count == self.shape.count && zip(shape, self.shape).allSatisfy { $1 == Self.dynamic || $0 == $1 }
+    }
 }
 
 /// A serialized FX graph (`Graph` in the schema): input names, nodes in execution order, outputs.
@@ -121,15 +142,15 @@ enum GraphParser {
         }
         return ExportedGraph(
             inputs: try inputs.enumerated().map { i, v in
-                guard let name = v["as_tensor"]?["name"]?.string else {
-                    throw Failure(path: "\(path).inputs[\(i)]", reason: "only tensor inputs are supported; received \(kinds(v))")
+                guard let name = valueName(v) else {
+                    throw Failure(path: "\(path).inputs[\(i)]", reason: "only tensor and symbolic int inputs are supported; received \(kinds(v))")
                 }
                 return name
             },
             nodes: try nodes.enumerated().map { try node($1, path: "\(path).nodes[\($0)]") },
             outputs: try outputs.enumerated().map { i, v in
-                guard let name = v["as_tensor"]?["name"]?.string else {
-                    throw Failure(path: "\(path).outputs[\(i)]", reason: "only tensor outputs are supported; received \(kinds(v))")
+                guard let name = valueName(v) else {
+                    throw Failure(path: "\(path).outputs[\(i)]", reason: "only tensor and symbolic int outputs are supported; received \(kinds(v))")
                 }
                 return name
             },
@@ -141,9 +162,17 @@ enum GraphParser {
             throw Failure(path: path, reason: "tensor meta needs 'dtype' and 'sizes'")
         }
         return TorchTensorMeta(scalarType: dtype, shape: try sizes.map {
-            guard let n = $0["as_int"]?.int else { throw Failure(path: path, reason: "symbolic (dynamic) sizes are not supported: \(kinds($0))") }
+            if $0["as_expr"] != nil { return TorchTensorMeta.dynamic }
+            guard let n = $0["as_int"]?.int else { throw Failure(path: path, reason: "a size is an int or a symbolic expression; received \(kinds($0))") }
             return n
         })
+    }
+
+    /// The name of a tensor or of a symbolic int, float or bool (`{"as_sym_int": {"as_name": "s"}}`).
+    static func valueName(_ v: JSONValue) -> String? {
+        if let n = v["as_tensor"]?["name"]?.string { return n }
+        for kind in ["as_sym_int", "as_sym_float", "as_sym_bool"] { if let n = v[kind]?["as_name"]?.string { return n } }
+        return nil
     }
 
     static func kinds(_ v: JSONValue) -> String { v.object.map { $0.keys.sorted().joined(separator: ",") } ?? "\(v)" }
@@ -161,7 +190,7 @@ enum GraphParser {
         }
         var outputNames: [String?] = []
         for output in outputs {
-            if let n = output["as_tensor"]?["name"]?.string { outputNames.append(n) }
+            if let n = valueName(output) { outputNames.append(n) }
             else if let list = output["as_tensors"]?.array { outputNames += list.map { $0["name"]?.string } }
             else { outputNames.append(nil) }
         }
@@ -222,6 +251,19 @@ enum GraphParser {
         case "as_graph":
             guard let g = v["graph"] else { throw fail() }
             return .graph(name: v["name"]?.string ?? "", graph: try graph(g, path: "\(path).as_graph"))
+        case "as_sym_int", "as_sym_float", "as_sym_bool":
+            if let n = v["as_name"]?.string { return .tensor(n) }
+            if let i = v["as_int"]?.int { return .int(i) }
+            if let d = v["as_float"].flatMap(float) { return .float(d) }
+            if let b = v["as_bool"]?.bool { return .bool(b) }
+            throw fail()
+        case "as_sym_ints":
+            guard let a = v.array else { throw fail() }
+            return .symInts(try a.map {
+                if let n = $0["as_name"]?.string { return .name(n) }
+                guard let i = $0["as_int"]?.int else { throw fail() }
+                return .int(i)
+            })
         default: return .other(kind: kind)
         }
     }

@@ -129,6 +129,15 @@ struct PT2Archive {
         return out
     }
 
+    /// The parameters a payload config records with `requires_grad: false` (`p.requires_grad_(False)` before
+    /// the export): `loss.backward()` gives them no gradient and the optimizer skips them.
+    func frozenParameters(config name: String) -> Set<String> {
+        guard let data = record(name), let json = try? JSONValue.parse(data), let config = json["config"]?.object else { return [] }
+        return Set(config.compactMap { fqn, meta in
+            meta["is_param"]?.bool == true && meta["tensor_meta"]?["requires_grad"]?.bool == false ? fqn : nil
+        })
+    }
+
     /// A `torch.save`d single tensor (PayloadMeta.use_pickle).
     private func pickled(_ bytes: Data, key: String) throws -> Tensor {
         do {

@@ -102,9 +102,19 @@ struct ATenCall<B: Builder> {
         return known[n]
     }
 
+    /// The number a symbolic int, float or bool names (`as_sym_int`: a `sym_size`, an `_operator.mul`):
+    /// a one-element tensor known by the time the node is lowered, as sizes derive from the input shapes.
+    func symbolic(_ argument: String, _ valueName: String) throws -> Double {
+        guard let t = known[valueName], t.count == 1 else {
+            throw fail(argument, "'\(valueName)' is a size that depends on the data, not on the input shapes: it cannot be resolved")
+        }
+        return t.doubles[0]
+    }
+
     func int(_ name: String, default fallback: Int? = nil) throws -> Int {
         switch node.argument(name) {
         case .int(let i)?: return i
+        case .tensor(let n)?: return try exactInt(name, symbolic(name, n))
         case .none?, nil:
             guard let fallback else { throw fail(name, "missing") }
             return fallback
@@ -112,9 +122,16 @@ struct ATenCall<B: Builder> {
         }
     }
 
+    /// `value` as an Int when it is a whole number in range.
+    func exactInt(_ argument: String, _ value: Double) throws -> Int {
+        guard value.rounded() == value, abs(value) < 9.0e18 else { throw fail(argument, "expected an int; received \(value)") }
+        return Int(value)
+    }
+
     func optionalInt(_ name: String) throws -> Int? {
         switch node.argument(name) {
         case .int(let i)?: return i
+        case .tensor(let n)?: return try exactInt(name, symbolic(name, n))
         case .none?, nil: return nil
         case let other?: throw fail(name, "expected an int or None; received \(other)")
         }
@@ -140,6 +157,14 @@ struct ATenCall<B: Builder> {
             if let count, list.count == 1 { return Array(repeating: list[0], count: count) }
             return list
         case .int(let i)?: return Array(repeating: i, count: count ?? 1)
+        case .tensor(let n)?: return Array(repeating: try exactInt(name, symbolic(name, n)), count: count ?? 1)
+        case .symInts(let list)?:
+            return try list.map { element in
+                switch element {
+                case .int(let i): return i
+                case .name(let n): return try exactInt(name, symbolic(name, n))
+                }
+            }
         case .none?, nil:
             guard let fallback else { throw fail(name, "missing") }
             if let count, fallback.count == 1 { return Array(repeating: fallback[0], count: count) }
@@ -158,6 +183,7 @@ struct ATenCall<B: Builder> {
         case .float(let d)?: return d
         case .int(let i)?: return Double(i)
         case .bool(let b)?: return b ? 1 : 0
+        case .tensor(let n)? where known[n]?.count == 1: return try symbolic(name, n)
         case .none?, nil:
             guard let fallback else { throw fail(name, "missing") }
             return fallback
@@ -183,6 +209,7 @@ struct ATenCall<B: Builder> {
         switch node.argument(name) {
         case .bool(let v)?: return v
         case .int(let i)?: return i != 0
+        case .tensor(let n)?: return try symbolic(name, n) != 0
         case .none?, nil:
             guard let fallback else { throw fail(name, "missing") }
             return fallback

@@ -36,6 +36,8 @@ enum Aliasing {
 
     /// The name of the tensor a view node reads (its first tensor argument).
     static func source(of node: TorchNode) -> String? {
+        // An `out=` overload writes into its `out` argument.
+        if node.target.hasSuffix(".out"), case .tensor(let name)? = node.argument("out") { return name }
         for argument in node.arguments { if case .tensor(let name) = argument.value { return name } }
         return nil
     }

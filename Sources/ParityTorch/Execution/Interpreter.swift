@@ -35,7 +35,18 @@ struct Interpreter<B: Builder> {
             let reads = node.arguments.flatMap { $0.value.tensorNames }
             let results: [B.Value]
             let foldable = training == nil ? reads.allSatisfy({ known[$0] != nil }) : reads.isEmpty
-            if ObjectIdentifier(family) != ObjectIdentifier(ControlFlowOps.self), foldable {
+            if ObjectIdentifier(family) == ObjectIdentifier(SymbolicOps.self) {
+                // Sizes of a dynamic-shape export: numbers from the shapes at hand, known to later nodes.
+                let current = env
+                let values = try SymbolicOps.evaluate(ATenCall(b: b, node: node, env: env, known: known, floatType: floatType)) { name in
+                    guard let v = current[name] else {
+                        throw TorchError.badArgument(target: node.target, node: node.name, argument: "self", message: "no earlier node produced '\(name)'")
+                    }
+                    return b.shape(of: v)
+                }
+                for (name, value) in zip(node.outputs, values) { if let name { known[name] = value } }
+                results = values.map(b.constant)
+            } else if ObjectIdentifier(family) != ObjectIdentifier(ControlFlowOps.self), foldable {
                 let context = EagerContext()
                 var constants: [String: EagerTensor] = [:]
                 for name in reads { constants[name] = context.constant(known[name]!) }
@@ -157,7 +168,7 @@ enum ATenTable {
         TrainingOps.self, LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
         ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
         RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self, MathOps.self, FactoryOps.self,
-        IndexingOps.self,
+        IndexingOps.self, SymbolicOps.self, GridSamplingOps.self,
     ]
 
     static func family(for target: String) -> (any ATenFamily.Type)? {
@@ -167,11 +178,13 @@ enum ATenTable {
     }
 
     /// The functional form of an in-place overload: `aten.relu_.default` → `aten.relu.default`,
-    /// `aten.__iand__.Tensor` → `aten.__and__.Tensor`; other targets unchanged.
+    /// `aten.__iand__.Tensor` → `aten.__and__.Tensor`, an `out=` overload → its `default`; other targets unchanged.
     static func functional(_ target: String) -> String {
         let parts = target.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "aten" else { return target }
         let name = parts[1]
+        // `atan2.out(self, other, *, out)` computes `atan2.default` into `out` (``Aliasing/source(of:)``).
+        if parts[2] == "out" { return "aten.\(name).default" }
         if name.hasPrefix("__i"), name.hasSuffix("__"), name.count > 5 {
             return "aten.__\(name.dropFirst(3)).\(parts[2])"
         }

@@ -4,10 +4,10 @@ import ParityNN
 /// A Keras model made ready to train as `model.fit` trains it (Keras 3, TensorFlow backend):
 ///
 /// - BatchNormalization layers use batch statistics and move `moving_mean`/`moving_variance` with Keras's
-///   momentum (``BatchNormTraining/keras(momentum:)``), except in a layer with `trainable: false`, which
+///   momentum (`BatchNormTraining/keras(momentum:)`), except in a layer with `trainable: false`, which
 ///   stays in inference mode (`if training and self.trainable`);
-/// - Dropout and SpatialDropout apply the step's shared mask (``Dropout``);
-/// - variables are named as `load_model(...).weights` names them (``KerasVariableNames``).
+/// - Dropout and SpatialDropout apply the step's shared mask (`Dropout`);
+/// - variables are named as `load_model(...).weights` names them (`KerasVariableNames`).
 ///
 /// Regularizers, constraints and random layers without a mask (GaussianNoise, recurrent dropout) are
 /// refused by name rather than silently left out.
@@ -16,8 +16,11 @@ public struct KerasTrainable: TrainableModel {
     public let variables: [TrainingVariable]
     public let name: String
     /// BatchNormalization rules replacing the file's, by layer name (a comparison tries the other side's
-    /// momentum or running variance); empty in a plain run.
+    /// momentum or running variance, or trains a frozen layer with batch statistics); empty in a plain run.
     public var batchNormRules: [String: BatchNormTraining] = [:]
+    /// BatchNormalization layers run in inference mode although `fit` would train them (a comparison tries
+    /// the other side's mode); empty in a plain run.
+    public var inferenceLayers: Set<String> = []
     public var framework: Framework { .keras }
     public var inputNames: [String] { network.inputs.map(\.layer) }
     public var outputCount: Int { network.outputs.count }
@@ -45,7 +48,7 @@ public struct KerasTrainable: TrainableModel {
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value] {
         var network = self.network
         network.computeDType = dtype
-        if !batchNormRules.isEmpty { Self.apply(batchNormRules, to: &network) }
+        if !batchNormRules.isEmpty || !inferenceLayers.isEmpty { Self.apply(batchNormRules, inference: inferenceLayers, to: &network) }
         return try network.outputs(inputs, in: b)
     }
 
@@ -53,18 +56,35 @@ public struct KerasTrainable: TrainableModel {
     public var batchNormLayers: [(name: String, rule: BatchNormTraining)] {
         var found: [(String, BatchNormTraining)] = []
         Self.gather(network) { layer in
-            if let bn = layer.model as? BatchNorm, let rule = bn.training { found.append((layer.name, batchNormRules[layer.name] ?? rule)) }
+            guard layer.model is BatchNorm, !inferenceLayers.contains(layer.name) else { return }
+            if let rule = batchNormRules[layer.name] ?? (layer.model as? BatchNorm)?.training { found.append((layer.name, rule)) }
         }
         return found
     }
 
-    static func apply(_ rules: [String: BatchNormTraining], to network: inout KerasNetwork) {
+    /// Every BatchNormalization layer by name, with whether `fit` trains it with batch statistics (a layer with
+    /// `trainable: false` runs in inference mode, `if training and self.trainable` in
+    /// `keras/src/layers/normalization/batch_normalization.py`).
+    public var batchNormModes: [(name: String, training: Bool)] {
+        var found: [(String, Bool)] = []
+        Self.gather(network) { layer in
+            if let bn = layer.model as? BatchNorm { found.append((layer.name, bn.training != nil)) }
+        }
+        return found
+    }
+
+    static func apply(_ rules: [String: BatchNormTraining], inference: Set<String>, to network: inout KerasNetwork) {
         for index in network.layers.indices {
+            let name = network.layers[index].name
             if var nested = network.layers[index].model as? KerasNetwork {
-                apply(rules, to: &nested)
+                apply(rules, inference: inference, to: &nested)
                 network.layers[index].model = nested
-            } else if var bn = network.layers[index].model as? BatchNorm, bn.training != nil, let rule = rules[network.layers[index].name] {
-                bn.training = rule
+            } else if var bn = network.layers[index].model as? BatchNorm {
+                if inference.contains(name) {
+                    bn.training = nil
+                } else if let rule = rules[name] {
+                    bn.training = rule
+                }
                 network.layers[index].model = bn
             }
         }
@@ -76,6 +96,7 @@ public struct KerasTrainable: TrainableModel {
         let rebuilt = try KerasNetwork(config: network.config, weights: WeightTable(table: table), constants: network.constants)
         var copy = try KerasTrainable(network: rebuilt, name: name)
         copy.batchNormRules = batchNormRules
+        copy.inferenceLayers = inferenceLayers
         return copy
     }
 

@@ -18,7 +18,7 @@ public struct TrainingVariable: Sendable {
     }
 }
 
-/// A model a training step can run: its variables, and its forward pass written against ``Builder``.
+/// A model a training step can run: its variables, and its forward pass written against `Builder`.
 /// The tensors in ``variables`` are the very ones the model reads (their storage is each variable's
 /// handle, see ``TrainingBuilder``).
 public protocol TrainableModel: Sendable {

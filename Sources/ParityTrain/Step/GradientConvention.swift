@@ -7,12 +7,12 @@ import ParityNN
 ///
 /// | point | TensorFlow (Keras) | PyTorch | in Parity |
 /// |---|---|---|---|
-/// | `maximum`/`minimum` tie | all to the first argument | half each | ``TieRule`` on ``Binary``, set here |
+/// | `maximum`/`minimum` tie | all to the first argument | half each | `TieRule` on `Binary`, set here |
 /// | `ops.clip` / `clip_by_value` at a bound | passes (built from minimum/maximum) | `clamp` with number bounds: 0 | the lowering's op |
 /// | relu6 / hardtanh at a bound | 0 | 0 | `Unary(.clip)` |
-/// | max pooling tie | first in the window | first in the window | `pool`, ``TieRule/first`` |
-/// | max reduction tie | split | split (`amax`) | ``Reduce`` |
-/// | fused softmax cross-entropy | `softmax − labels` | `softmax·Σlabels − labels` | ``SoftmaxCrossEntropy`` |
+/// | max pooling tie | first in the window | first in the window | `pool`, `TieRule/first` |
+/// | max reduction tie | split | split (`amax`) | `Reduce` |
+/// | fused softmax cross-entropy | `softmax − labels` | `softmax·Σlabels − labels` | `SoftmaxCrossEntropy` |
 /// | relu, abs at 0; sqrt at 0; leaky relu at 0 | 0; 0; ∞; slope | the same | the ops' own rules |
 public enum GradientConvention: String, Sendable, Hashable, CustomStringConvertible {
     case tensorFlow

@@ -32,13 +32,13 @@ public enum OutputProducer<Value> {
     case sigmoid(logits: Value)
 }
 
-/// A ``Builder`` that runs one training step on top of another builder (an ``EagerContext`` recording a
-/// tape, PyTorch style, or a ``GraphBuilder`` tracing the step, Keras-on-TensorFlow style):
+/// A `Builder` that runs one training step on top of another builder (an `EagerContext` recording a
+/// tape, PyTorch style, or a `GraphBuilder` tracing the step, Keras-on-TensorFlow style):
 ///
 /// - the model's variables, met as the constants the layers were built with, become the values bound
 ///   to them (watched leaves or graph inputs);
 /// - layers in training mode draw their dropout masks from the step's ``DropoutMasks`` and assign running
-///   statistics through it (``TrainingStep``);
+///   statistics through it (`TrainingStep`);
 /// - every value remembers whether a softmax or sigmoid produced it, for logits recovery.
 public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
     public struct Value {

@@ -17,25 +17,34 @@ public enum GradientMode: String, Sendable, Hashable, CustomStringConvertible {
 /// What one step did: the loss before the update, each trainable variable's gradient, and every variable's
 /// value after the step.
 public struct StepRecord: Sendable {
+    /// The loss on the batch, before the update.
     public var loss: Double
     /// Indexed like the model's variables; `nil` for a variable that is not trained.
     public var gradients: [Tensor?]
+    /// Every variable's value after the step, indexed like the model's variables.
     public var values: [Tensor]
 }
 
 /// A model being trained: its current variable values and optimizer state, advanced one batch at a time by
 /// ``step(inputs:target:sampleWeight:)``.
 public struct TrainingSession<Model: TrainableModel> {
+    /// The model, its variables converted to ``dtype``.
     public let model: Model
+    /// The loss.
     public let loss: Loss
+    /// The optimizer.
     public let optimizer: Optimizer
+    /// How the gradients are computed.
     public let mode: GradientMode
+    /// The precision the session trains in.
     public let dtype: DType
     /// Seeds the shared dropout masks (``DropoutMasks``).
     public let seed: UInt64
     /// Every variable's current value, in the model's order.
     public private(set) var values: [Tensor]
+    /// The optimizer's state after the last step.
     public private(set) var optimizerState: OptimizerState
+    /// The number of steps taken.
     public private(set) var steps = 0
     /// Whose derivative rules the ops follow where the frameworks differ (``GradientConvention``); the
     /// model's own framework unless set (a comparison tries the other side's).
@@ -48,7 +57,15 @@ public struct TrainingSession<Model: TrainableModel> {
     public var updateScales: [Int: Double] = [:]
     private var traced: [[TensorType]: TracedStep] = [:]
 
-    /// - Parameter dtype: the precision to train in (the model's variables are converted; Float64 gives the referee run).
+    /// A session at step 0: the model's own variable values and a fresh optimizer state.
+    ///
+    /// - Parameters:
+    ///   - model: The model to train; it must have trainable variables and one output.
+    ///   - loss: The loss of the model's output against the target.
+    ///   - optimizer: The optimizer that updates the trainable variables.
+    ///   - mode: How gradients are computed; `nil` takes the model's framework's own (``GradientMode/default(for:)``).
+    ///   - dtype: the precision to train in (the model's variables are converted; Float64 gives the referee run).
+    ///   - seed: Seeds the dropout masks (``DropoutMasks``).
     public init(model: Model, loss: Loss, optimizer: Optimizer, mode: GradientMode? = nil, dtype: DType = .float32, seed: UInt64 = 0) throws {
         guard dtype.isFloatingPoint else { throw TrainError.badArgument(name: "dtype", value: "\(dtype)", reason: "training needs a floating dtype") }
         let converted = try model.converted(to: dtype)

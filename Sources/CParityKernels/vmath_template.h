@@ -1,0 +1,95 @@
+// One instruction set's Float32 exp, sigmoid and tanh, included by vmath.c once per level with:
+//   VL      lanes per vector
+//   SUFFIX  name suffix (e.g. avx512)
+// and a `#pragma clang attribute` around the include giving every function the level's target.
+//
+// Every lane runs the same sequence of IEEE operations — products, sums, quotients, fused
+// multiply-adds (`__builtin_elementwise_fma`: one rounding; libm's correctly rounded `fmaf` where the
+// level has no FMA instruction), round-to-nearest-even, exact integer and bit operations — so every
+// level, and every lane width, gives the same bits. The algorithms and their measured accuracy:
+// docs/performance.md ("Float32 exp, sigmoid and tanh").
+
+#define VM_CAT2(a, b) a##_##b
+#define VM_CAT(a, b) VM_CAT2(a, b)
+#define VFN(name) VM_CAT(name, SUFFIX)
+
+typedef float VFN(fvec) __attribute__((vector_size(VL * sizeof(float))));
+typedef int32_t VFN(ivec) __attribute__((vector_size(VL * sizeof(int32_t))));
+typedef float VFN(ufvec) __attribute__((vector_size(VL * sizeof(float)), aligned(sizeof(float))));
+
+static inline VFN(fvec) VFN(vsplat)(float x) { return (VFN(fvec)){0} + x; }
+static inline VFN(fvec) VFN(vselect)(VFN(ivec) mask, VFN(fvec) yes, VFN(fvec) no) {
+    return (VFN(fvec))((mask & (VFN(ivec))yes) | (~mask & (VFN(ivec))no));
+}
+
+// eˣ: n = round(x·log₂e); r = x − n·ln2 (Cody–Waite, ln2 = C1 + C2 with C1 exact in 9 bits, so
+// x − n·C1 is exact and each step one FMA); eʳ = 1 + r + r²·P(r), P Cephes's `expf` minimax
+// polynomial (degree 5, |r| ≤ ½ln2); then ·2^⌊n/2⌋·2^(n−⌊n/2⌋), two exact power-of-two factors so that
+// results near overflow and in the subnormal range are rounded once. x is clamped to [−104, 89]
+// first (beyond, eˣ is 0 or ∞ in Float32, which the scaling produces); NaN passes through.
+static inline VFN(fvec) VFN(vexp)(VFN(fvec) x) {
+    VFN(ivec) nan = x != x;
+    VFN(fvec) xc = VFN(vselect)(x > 89.0f, VFN(vsplat)(89.0f), x);
+    xc = VFN(vselect)(xc < -104.0f, VFN(vsplat)(-104.0f), xc);
+    xc = VFN(vselect)(nan, VFN(vsplat)(0.0f), xc);
+    VFN(fvec) n = __builtin_elementwise_roundeven(xc * 1.44269504088896341f);
+    VFN(fvec) r = __builtin_elementwise_fma(n, VFN(vsplat)(-0.693359375f), xc);
+    r = __builtin_elementwise_fma(n, VFN(vsplat)(2.12194440e-4f), r);
+    VFN(fvec) p = VFN(vsplat)(1.9875691500e-4f);
+    p = __builtin_elementwise_fma(p, r, VFN(vsplat)(1.3981999507e-3f));
+    p = __builtin_elementwise_fma(p, r, VFN(vsplat)(8.3334519073e-3f));
+    p = __builtin_elementwise_fma(p, r, VFN(vsplat)(4.1665795894e-2f));
+    p = __builtin_elementwise_fma(p, r, VFN(vsplat)(1.6666665459e-1f));
+    p = __builtin_elementwise_fma(p, r, VFN(vsplat)(5.0000001201e-1f));
+    VFN(fvec) y = __builtin_elementwise_fma(p, r * r, r) + 1.0f;
+    VFN(ivec) k = __builtin_convertvector(n, VFN(ivec));
+    VFN(ivec) k1 = k >> 1, k2 = k - k1;
+    VFN(fvec) s1 = (VFN(fvec))((k1 + 127) << 23), s2 = (VFN(fvec))((k2 + 127) << 23);
+    return VFN(vselect)(nan, x, (y * s1) * s2);
+}
+
+// 1 / (1 + e^(−x)): PyTorch's formula (`aten/src/ATen/native/cpu/UnaryOpsKernel.cpp`, sigmoid), three
+// roundings after the exponential.
+static inline VFN(fvec) VFN(vsigmoid)(VFN(fvec) x) {
+    return 1.0f / (1.0f + VFN(vexp)(-x));
+}
+
+// tanh: below |x| = 0.55, x + x³·Q(x²) with Q a degree-5 polynomial fitted to (tanh x − x)/x³ on
+// [0, 0.55] (scripts/vmath_coefficients.py); above, 1 − 2/(e^(2|x|) + 1) with the sign of x
+// (e^(2|x|) = ∞ gives 1). NaN passes through (the second branch).
+static inline VFN(fvec) VFN(vtanh)(VFN(fvec) x) {
+    VFN(ivec) sign = (VFN(ivec))x & (int32_t)0x80000000;
+    VFN(fvec) a = (VFN(fvec))((VFN(ivec))x & 0x7fffffff);
+    VFN(fvec) s = x * x;
+    VFN(fvec) q = VFN(vsplat)(0x1.3dc738p-9f);
+    q = __builtin_elementwise_fma(q, s, VFN(vsplat)(-0x1.147e4ep-7f));
+    q = __builtin_elementwise_fma(q, s, VFN(vsplat)(0x1.6502d2p-6f));
+    q = __builtin_elementwise_fma(q, s, VFN(vsplat)(-0x1.ba0bbep-5f));
+    q = __builtin_elementwise_fma(q, s, VFN(vsplat)(0x1.1110e4p-3f));
+    q = __builtin_elementwise_fma(q, s, VFN(vsplat)(-0x1.555556p-2f));
+    VFN(fvec) small = __builtin_elementwise_fma(x * s, q, x);
+    VFN(fvec) e = VFN(vexp)(a + a);
+    VFN(fvec) large = 1.0f - 2.0f / (e + 1.0f);
+    large = (VFN(fvec))((VFN(ivec))large | sign);
+    return VFN(vselect)(a < 0.55f, small, large);
+}
+
+#define VM_MAP(name, f)                                                                                     \
+    static void VFN(name)(long n, const float *x, float *out) {                                             \
+        long j = 0;                                                                                         \
+        for (; j + VL <= n; j += VL) *(VFN(ufvec) *)(out + j) = f(*(const VFN(ufvec) *)(x + j));            \
+        if (j < n) {                                                                                        \
+            float tail[VL] = {0};                                                                           \
+            for (long i = 0; j + i < n; i++) tail[i] = x[j + i];                                            \
+            VFN(fvec) v = f(*(const VFN(ufvec) *)tail);                                                     \
+            for (long i = 0; j + i < n; i++) out[j + i] = v[i];                                             \
+        }                                                                                                   \
+    }
+VM_MAP(exp_f32, VFN(vexp))
+VM_MAP(sigmoid_f32, VFN(vsigmoid))
+VM_MAP(tanh_f32, VFN(vtanh))
+
+#undef VM_MAP
+#undef VFN
+#undef VM_CAT
+#undef VM_CAT2

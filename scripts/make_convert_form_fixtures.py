@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Small PyTorch programs for the PyTorch → Keras forms of issue 11, item 3: transposed convolutions
+(1-D/2-D/3-D, stride, padding, output_padding), softplus with beta/threshold, var/std with a
+correction, group norm, and interpolation (nearest at any size, nearest-exact, bilinear with and
+without align_corners, bicubic). Each is exported as a user does (`torch.export.export(model.eval(),
+inputs)`, no decompositions) to Tests/Fixtures/torch/<name>.pt2, with <name>.json holding the inputs
+and PyTorch's float32 outputs (the format of scripts/make_torch_fixtures.py).
+
+    nice -n 10 ~/venv-ref/bin/python scripts/make_convert_form_fixtures.py
+
+The conversions are then written by `PARITY_RECORD=1 swift test --filter TorchToKerasTests` and checked
+in the real Keras by scripts/verify_torch_to_keras.py (two steps, never torch and Keras in one process).
+"""
+import json
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = "Tests/Fixtures/torch"
+
+
+class ConvertConvTranspose(nn.Module):
+    """ConvTranspose1d/2d/3d: stride, padding, output_padding, no bias, groups (no dilation: TensorFlow's
+    CPU kernel refuses it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.t1 = nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1)
+        self.t2 = nn.ConvTranspose2d(4, 5, 3, stride=2, padding=1, output_padding=1)
+        self.t2b = nn.ConvTranspose2d(4, 3, (2, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0), bias=False)
+        self.t3 = nn.ConvTranspose3d(2, 3, (2, 3, 2), stride=(1, 2, 2), padding=(1, 0, 1), output_padding=(0, 1, 1))
+        self.t2g = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
+
+    def forward(self, x1, x2, x3):  # [2, 4, 5], [2, 4, 3, 4], [2, 2, 2, 3, 3]
+        return self.t1(x1), torch.relu(self.t2(x2)), self.t2b(x2), self.t3(x3), self.t2g(x2)
+
+
+class ConvertStatistics(nn.Module):
+    """softplus with beta and threshold, var/std with corrections 0, 1 and 2 over one and two dims,
+    group norm on (N, C, H, W) and (N, C, L)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gn = nn.GroupNorm(3, 6, eps=1e-4)
+        self.gn1 = nn.GroupNorm(2, 4)
+
+    def forward(self, x, z):  # x [2, 6, 4, 5], z [2, 4, 7]
+        soft = F.softplus(x, beta=2.0, threshold=3.0) + F.softplus(x, beta=0.5)
+        var = torch.var(x, dim=-1, keepdim=True)  # correction 1
+        std = torch.std(x, dim=(2, 3), correction=0)
+        var2 = torch.var(z, dim=1, correction=2)
+        return soft * var, std, var2, self.gn(x), self.gn1(z)
+
+
+class ConvertInterpolate(nn.Module):
+    """F.interpolate: nearest to sizes that are not whole multiples and by a fractional scale,
+    nearest-exact, bilinear with and without align_corners (down and up), bicubic both ways."""
+
+    def forward(self, x):  # [2, 3, 5, 7]
+        return (F.interpolate(x, size=(8, 10), mode="nearest"),
+                F.interpolate(x, scale_factor=1.5, mode="nearest"),
+                F.interpolate(x, size=(3, 11), mode="nearest-exact"),
+                F.interpolate(x, size=(9, 12), mode="bilinear", align_corners=True),
+                F.interpolate(x, size=(4, 10), mode="bilinear", align_corners=False),
+                F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True),
+                F.interpolate(x, size=(8, 9), mode="bicubic", align_corners=False),
+                F.interpolate(x, size=(6, 13), mode="bicubic", align_corners=True))
+
+
+def gauss(shape, seed):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+CASES = [
+    ("convert_conv_transpose", ConvertConvTranspose, lambda: (gauss((2, 4, 5), 1), gauss((2, 4, 3, 4), 2), gauss((2, 2, 2, 3, 3), 3))),
+    ("convert_statistics", ConvertStatistics, lambda: (gauss((2, 6, 4, 5), 4), gauss((2, 4, 7), 5))),
+    ("convert_interpolate", ConvertInterpolate, lambda: (gauss((2, 3, 5, 7), 6),)),
+]
+
+
+def tensor_json(t):
+    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "values": t.detach().double().reshape(-1).tolist()}
+
+
+def randomize(model, seed):
+    """Weights and the group norms' affine drawn at random (their defaults are 1 and 0)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, cls, make_inputs in CASES:
+        torch.manual_seed(0)
+        model = cls().eval()
+        randomize(model, 100)
+        inputs = make_inputs()
+        program = torch.export.export(model, inputs)
+        torch.export.save(program, os.path.join(OUT, name + ".pt2"))
+        with torch.no_grad():
+            out32 = model(*inputs)
+        record = {"generated_by": "scripts/make_convert_form_fixtures.py (generated, do not edit)", "torch": torch.__version__,
+                  "inputs": [tensor_json(x) for x in inputs], "outputs_float32": [tensor_json(o) for o in out32]}
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump(record, f, separators=(",", ":"))
+        targets = sorted({str(n.target) for n in program.graph.nodes if n.op == "call_function"})
+        print(name, [tuple(o.shape) for o in out32], targets)
+
+
+if __name__ == "__main__":
+    main()
