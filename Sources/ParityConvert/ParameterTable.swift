@@ -98,7 +98,7 @@ public enum ParameterTable {
     ]
 }
 
-/// One step of a Keras variable's way to its PyTorch parameter; ``inverse`` comes back.
+/// One step of a Keras variable's way to its PyTorch parameter; ``inverse(multiplier:)`` comes back.
 public enum ParameterStep: Sendable, Hashable {
     /// Axes reordered: axis `i` of the result is axis `order[i]` (`[1, 0]` is the transpose).
     case permute([Int])

@@ -188,8 +188,8 @@ public enum Conventions {
         c("T.6", "Nadam momentum schedule", keras: ("μₜ = β₁(1 − 0.5·0.96ᵗ)", "keras/src/optimizers/nadam.py"),
           pytorch: ("μₜ = β₁(1 − 0.5·0.96^(t·momentum_decay)), \(torchDefault("NAdam", "momentum_decay"))", "torch/optim/nadam.py"),
           training: .optimizerFormula, fix: "momentum_decay=1", parity: [rules]),
-        c("T.7", "SGD momentum buffer and Nesterov", keras: ("velocity holds lr·g; Nesterov w += μv − lr·g", "keras/src/optimizers/sgd.py"),
-          pytorch: ("buffer holds g, times lr at the update; Nesterov g + μb (equal while lr is constant)", "torch/optim/sgd.py"),
+        c("T.7", "SGD momentum buffer and Nesterov", keras: ("velocity holds lr·g, each gradient times its own step's rate; Nesterov w += μv − lr·g", "keras/src/optimizers/sgd.py"),
+          pytorch: ("buffer holds g, times the current lr at the update; Nesterov g + μb (equal while lr is constant; they part under a schedule)", "torch/optim/sgd.py"),
           training: .nesterovForm, parity: [rules]),
         c("T.8", "Weight decay", keras: ("decoupled on every optimizer: w −= w·λ·lr before the update", "keras/src/optimizers/base_optimizer.py"),
           pytorch: ("coupled L2 (g += λw) except AdamW and decoupled_weight_decay=True", "torch/optim/adam.py"),
@@ -221,6 +221,9 @@ public enum Conventions {
         c("T.17", "Layer mode while training", keras: ("fit calls the model with training=True: BatchNormalization on batch statistics (inference when the layer is frozen), Dropout active", "keras/src/trainers/trainer.py"),
           pytorch: ("the mode the module was in: a .pt2 keeps the mode it was exported in (model.eval() before export trains BatchNorm on running statistics)", "torch/export/exported_program.py"),
           training: .trainingMode, fix: "export the training graph after model.train(), or freeze the Keras layer", parity: ["Sources/ParityTrain/Model/TorchTrainable.swift"]),
+        c("T.18", "Learning-rate schedule", keras: ("a LearningRateSchedule as learning_rate, evaluated at the step count in float32", "keras/src/optimizers/schedules/learning_rate_schedule.py"),
+          pytorch: ("a scheduler stepped after optimizer.step(), multiplying the previous rate in doubles", "torch/optim/lr_scheduler.py"),
+          training: .optimizerHyperparameter, parity: [specs]),
     ]
 
     /// One row per ``ActivationTable`` entry with a PyTorch counterpart: Keras's function (exact constants)
