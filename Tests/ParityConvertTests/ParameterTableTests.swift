@@ -74,6 +74,14 @@ import Testing
         #expect(lstm[0].transform == "transpose, gates [i, f, c, o] = [i, f, g, o]" && lstm[0].gates == ["i", "f", "g", "o"])
     }
 
+    @Test("docs/parameters.md is ParameterTable.markdown (regenerate with PARITY_RECORD_PARAMETERS=1)")
+    func document() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/parameters.md")
+        if ProcessInfo.processInfo.environment["PARITY_RECORD_PARAMETERS"] == "1" { try Data(ParameterTable.markdown.utf8).write(to: url) }
+        #expect(String(decoding: try Data(contentsOf: url), as: UTF8.self) == ParameterTable.markdown, "docs/parameters.md drifted from ParameterTable")
+    }
+
     @Test("classes without a faithful module have no rows") func refused() {
         #expect(ParameterTable.rows("GRU", .init(resetAfter: false)) == nil)
         #expect(ParameterTable.rows("Attention") == nil)
