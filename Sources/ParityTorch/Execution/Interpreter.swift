@@ -67,7 +67,12 @@ struct Interpreter<B: Builder> {
                     if let name { views[name] = ViewChain(base: chain.base, steps: chain.steps + [(node, slot)]) }
                 }
             }
-            if functional != node.target, let mutated = Aliasing.source(of: node), let first = results.first {
+            if functional == "aten.resize.default", let mutated = Aliasing.source(of: node), let first = results.first {
+                // `resize_` gives its tensor a new shape: the result replaces it (views of the old shape are
+                // not rewritten; PyTorch's keep the old storage).
+                env[mutated] = first
+                known[mutated] = node.outputs.first.flatMap { $0 }.flatMap { known[$0] }
+            } else if functional != node.target, let mutated = Aliasing.source(of: node), let first = results.first {
                 let knownValue = node.outputs.first.flatMap { $0 }.flatMap { known[$0] }
                 try write(first, knownValue: knownValue, into: mutated, env: &env, known: &known, views: views)
                 let base = views[mutated]?.base ?? mutated
@@ -168,7 +173,7 @@ enum ATenTable {
         TrainingOps.self, LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
         ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
         RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self, MathOps.self, FactoryOps.self,
-        IndexingOps.self, SymbolicOps.self, GridSamplingOps.self, BackwardOps.self,
+        IndexingOps.self, SymbolicOps.self, GridSamplingOps.self, BackwardOps.self, RandomOps.self,
     ]
 
     static func family(for target: String) -> (any ATenFamily.Type)? {
