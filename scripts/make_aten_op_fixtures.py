@@ -766,6 +766,22 @@ def write_doc(core, rows, meta):
         "is differentiable, its vector-Jacobian product of a fixed cotangent against `torch.autograd` in float64 (1e-12 + 1e-11). "
         "The same test fails when Parity maps an operator that has no row.",
         "",
+        "Beyond single operators:",
+        "",
+        "- **Dynamic shapes.** A `.pt2` exported with `dynamic_shapes` runs at the shapes of the inputs it is given (a dynamic "
+        "dimension takes any size, a static one is still checked). Its symbolic sizes (`sym_size`, `sym_numel`, `sym_stride`, "
+        "Python arithmetic on them serialized as `_operator.mul`, `_operator.floordiv`, …, size lists mixing ints and names) are "
+        "numbers by the time a node reads them (`SymbolicOps`). `Tests/Fixtures/torch/dynamic_batch.pt2` (a dynamic batch, "
+        "`torch.cond`, a factory sized by the batch) runs at the exported batch 6 and at batch 3, both branches, within 1e-5 of PyTorch.",
+        "- **Backward kernels** (`convolution_backward`, `avg_pool2d_backward`, `native_layer_norm_backward`, …) run as forward "
+        "functions, as a joint training graph holds them; where PyTorch has a double backward, the rows check it as their VJP. "
+        "PyTorch's double backward of `embedding_dense_backward` ignores `scale_grad_by_freq` (it is not the adjoint of the "
+        "forward), so that row checks the forward only.",
+        "- **Random sampling** (`rand`, `randn`, `randperm`) uses Parity's own seeded stream: PyTorch's generator state is not in "
+        "a `.pt2`, so the rows compare shape and dtype, and a test checks the support and moments.",
+        "- **Complex tensors** (`_fft_r2c`, `_fft_c2r`, `torch.fft.*`, `view_as_real`, …) are refused before running, naming the "
+        "operator and why: Parity has no complex dtype.",
+        "",
         f"**Core ATen IR: {len(covered)}/{len(core)} operators run and have fixture rows.** "
         f"{len(rows)} rows cover {len(counts)} operators in all (the others are what an export *without* "
         "decompositions keeps: composite, in-place, copy and no-op nodes).",

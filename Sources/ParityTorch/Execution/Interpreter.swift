@@ -200,6 +200,22 @@ enum ATenTable {
     /// Whether `target` mutates its first argument (an in-place overload with a functional form).
     static func isInPlace(_ target: String) -> Bool { functional(target) != target }
 
+    /// Why an operator Parity does not map is not mapped, where there is a reason beyond "not yet"
+    /// (printed in the error that names it). Complex tensors: Parity's dtypes are real, and a complex
+    /// value held as real pairs would be read wrongly by every elementwise operator.
+    static let refusals: [String: String] = {
+        let complex = "it produces or reads complex tensors, which Parity cannot represent (no complex dtype)"
+        return Dictionary(uniqueKeysWithValues: [
+            "aten._fft_r2c.default", "aten._fft_c2r.default", "aten._fft_c2c.default", "aten.view_as_complex.default",
+            "aten.view_as_real.default", "aten.complex.default", "aten.polar.default", "aten.real.default", "aten.imag.default",
+            "aten.angle.default", "aten.stft.default", "aten.istft.default",
+            // torch.fft.* as an export without decompositions keeps them
+            "aten.fft_fft.default", "aten.fft_ifft.default", "aten.fft_rfft.default", "aten.fft_irfft.default", "aten.fft_fft2.default",
+            "aten.fft_ifft2.default", "aten.fft_rfft2.default", "aten.fft_irfft2.default", "aten.fft_fftn.default", "aten.fft_ifftn.default",
+            "aten.fft_rfftn.default", "aten.fft_irfftn.default", "aten.fft_hfft.default", "aten.fft_ihfft.default",
+        ].map { ($0, complex) })
+    }()
+
     /// Every supported target, sorted (for docs and error messages).
     static var allTargets: [String] {
         var all: Set<String> = []
