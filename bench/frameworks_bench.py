@@ -43,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DIR = os.path.join(HERE, "..", ".zoo", "bench")
 
 # Keep in step with TimingPolicy in bench/Sources/ParityBench/Timing.swift.
-POLICY = {"warmup_s": 0.2, "min_warmup_calls": 3, "budget_s": 2.0, "min_sample_s": 0.001, "min_samples": 5, "max_samples": 500}
+POLICY = {"warmup_s": 0.2, "min_warmup_calls": 3, "budget_s": 2.0, "min_sample_s": 0.001, "min_samples": 11, "max_samples": 500}
 
 SUMMARIES = {
     "matmul": "matmul 1024x1024 @ 1024x1024",
@@ -67,7 +67,7 @@ def quantile(sorted_values, q):
 
 
 def sample_count(sample_s, policy):
-    floor = min(3, policy["min_samples"]) if policy["min_samples"] * sample_s > 2 * policy["budget_s"] else policy["min_samples"]
+    floor = min(5, policy["min_samples"]) if policy["min_samples"] * sample_s > 2 * policy["budget_s"] else policy["min_samples"]
     return min(max(int(policy["budget_s"] / max(sample_s, 1e-9)), floor), policy["max_samples"])
 
 

@@ -115,26 +115,20 @@ static void depthwise_chunk(void *context, long index) {
             free(zeros);                                                                                    \
         } else {                                                                                            \
             long depth = window * per_group;                                                                \
-            T *reordered = NULL;                                                                            \
+            /* Channels then window: the kernel's rows are read in (c, k) order through a row table  */     \
+            /* while packing (row c·window + k of the patch matrix is kernel row k·per_group + c).  */     \
+            long *order = NULL;                                                                             \
             if (s->channels_then_window && window > 1 && per_group > 1) {                                   \
-                reordered = malloc(sizeof(T) * (size_t)(depth * out_per_group));                            \
-                if (!reordered) abort();                                                                    \
+                order = malloc(sizeof(long) * (size_t)depth);                                               \
+                if (!order) abort();                                                                        \
+                for (long c = 0; c < per_group; c++)                                                        \
+                    for (long k = 0; k < window; k++) order[c * window + k] = (k * per_group + c) * s->out_channels; \
             }                                                                                               \
             for (long g = 0; g < s->groups; g++) {                                                          \
-                const T *b = w + g * out_per_group;                                                         \
-                long b_rows = s->out_channels;                                                              \
-                if (reordered) {                                                                            \
-                    for (long c = 0; c < per_group; c++)                                                    \
-                        for (long k = 0; k < window; k++)                                                   \
-                            memcpy(reordered + (c * window + k) * out_per_group,                            \
-                                   w + (k * per_group + c) * s->out_channels + g * out_per_group,           \
-                                   sizeof(T) * (size_t)out_per_group);                                      \
-                    b = reordered;                                                                          \
-                    b_rows = out_per_group;                                                                 \
-                }                                                                                           \
                 struct gemm_job job;                                                                        \
                 gemm_prepare_##SUF(&job, rows, out_per_group, depth, x + g * per_group, s->channels, 1,     \
-                                   b, b_rows, 1, y + g * out_per_group, s->out_channels, fused);            \
+                                   w + g * out_per_group, s->out_channels, 1, y + g * out_per_group, s->out_channels, fused); \
+                job.b_row_offset = order;                                                                   \
                 struct conv_pack pack = {s, x, g * per_group, per_group, window, cell};                     \
                 if (!unit) {                                                                                \
                     job.pack_a = conv_pack_##SUF;                                                           \
@@ -142,7 +136,7 @@ static void depthwise_chunk(void *context, long index) {
                 }                                                                                           \
                 gemm_run_##SUF(&job);                                                                       \
             }                                                                                               \
-            free(reordered);                                                                                \
+            free(order);                                                                                    \
         }                                                                                                   \
         free(cell);                                                                                         \
         return 0;                                                                                           \

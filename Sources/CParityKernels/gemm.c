@@ -46,7 +46,7 @@ static long round_up(long a, long b) { return ceil_div(a, b) * b; }
 // Splits c into tasks of mc × nc; with several threads, cuts finer so that each thread gets work.
 // Tasks only ever divide the output, never the k sum.
 static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) {
-    job->b_in_place = job->m <= 2 * mr && job->b_cols == 1;
+    job->b_in_place = job->m <= 2 * mr && job->b_cols == 1 && !job->b_row_offset;
     job->mc = job->m < mc ? job->m : mc;
     job->nc = job->n < nc ? job->n : nc;
     if (job->mc < 1) job->mc = 1;
@@ -64,6 +64,9 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
         long per = ceil_div(want, job->tasks_n);
         long rows = round_up(ceil_div(job->m, per), mr);
         job->mc = rows < 4 * mr ? 4 * mr : rows;
+        job->tasks_m = ceil_div(job->m, job->mc);
+        // Even heights (64 rows in two tasks: 36 + 28, not 48 + 16).
+        job->mc = round_up(ceil_div(job->m, job->tasks_m), mr);
         job->tasks_m = ceil_div(job->m, job->mc);
     }
     if (job->tasks_m * job->tasks_n < want && job->n > 2 * nr) {

@@ -111,18 +111,20 @@ static void FN(strip)(long kc, long rows, int narrow, const T *a, long astride, 
 }
 
 // A block (kc × cols) packed as strips of NR columns (per step NR values), the last strip
-// zero-padded (its extra columns are computed and dropped).
-static void FN(pack_b)(long kc, long cols, const T *b, long brs, long bcs, T *restrict out) {
+// zero-padded (its extra columns are computed and dropped). Row p starts at `b + p·brs`, or at
+// `b + rows[p]` when a row table is given.
+static void FN(pack_b)(long kc, long cols, const T *b, long brs, long bcs, const long *rows, T *restrict out) {
     for (long j0 = 0; j0 < cols; j0 += NR) {
         long w = cols - j0 < NR ? cols - j0 : NR;
         const T *src = b + j0 * bcs;
         for (long p = 0; p < kc; p++) {
             T *row = out + p * NR;
+            const T *from = src + (rows ? rows[p] : p * brs);
             if (bcs == 1 && w == NR) {
-                for (long j = 0; j < NR; j++) row[j] = src[p * brs + j];
+                for (long j = 0; j < NR; j++) row[j] = from[j];
             } else {
                 long j = 0;
-                for (; j < w; j++) row[j] = src[p * brs + j * bcs];
+                for (; j < w; j++) row[j] = from[j * bcs];
                 for (; j < NR; j++) row[j] = 0;
             }
         }
@@ -142,7 +144,8 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
         if (job->b_packed) {
             bblock = (const T *)job->b_packed + p0 * job->b_packed_width + j0 * kc;
         } else if (!job->b_in_place) {
-            FN(pack_b)(kc, nc, b + p0 * job->b_rows + j0 * job->b_cols, job->b_rows, job->b_cols, bpack);
+            if (job->b_row_offset) FN(pack_b)(kc, nc, b + j0 * job->b_cols, 0, job->b_cols, job->b_row_offset + p0, bpack);
+            else FN(pack_b)(kc, nc, b + p0 * job->b_rows + j0 * job->b_cols, job->b_rows, job->b_cols, NULL, bpack);
             bblock = bpack;
         }
         job->pack_a(job, i0, mc, p0, kc, MR, apack);
@@ -157,7 +160,7 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
                 strip_b = b + p0 * job->b_rows + (j0 + jr);
                 bstride = job->b_rows;
             } else {
-                FN(pack_b)(kc, w, b + p0 * job->b_rows + (j0 + jr), job->b_rows, 1, bpack);
+                FN(pack_b)(kc, w, b + p0 * job->b_rows + (j0 + jr), job->b_rows, 1, NULL, bpack);
                 strip_b = bpack;
                 bstride = NR;
             }
@@ -196,8 +199,11 @@ static void FN(run)(void *context, long index) {
 static void FN(prepack)(void *context, long index) {
     const struct gemm_job *job = (const struct gemm_job *)context;
     long p0 = index * KC, kc = job->k - p0 < KC ? job->k - p0 : KC;
-    FN(pack_b)(kc, job->n, (const T *)job->b + p0 * job->b_rows, job->b_rows, job->b_cols,
-               (T *)job->b_packed + p0 * job->b_packed_width);
+    if (job->b_row_offset)
+        FN(pack_b)(kc, job->n, (const T *)job->b, 0, job->b_cols, job->b_row_offset + p0, (T *)job->b_packed + p0 * job->b_packed_width);
+    else
+        FN(pack_b)(kc, job->n, (const T *)job->b + p0 * job->b_rows, job->b_rows, job->b_cols, NULL,
+                   (T *)job->b_packed + p0 * job->b_packed_width);
 }
 
 static void FN(gemm)(struct gemm_job *job) {

@@ -307,12 +307,15 @@ private struct StepContext {
                     for row in 0..<batch {
                         let zr = z + row * zw, xr = x0 + (row * time + t) * width
                         for q in 0..<4 {
+                            // Pointers hoisted so that each loop is a plain vectorisable pass.
                             let (zq, xq, column) = (zr + q * n, xr + q * u + first, q * u + first)
                             if let rb {
-                                for j in 0..<n { zq[j] = zq[j] + rb[column + j] }
+                                let bq = rb + column
+                                for j in 0..<n { zq[j] = zq[j] + bq[j] }
                             }
                             if let ob {
-                                for j in 0..<n { zq[j] = (xq[j] + zq[j]) + ob[column + j] }
+                                let bq = ob + column
+                                for j in 0..<n { zq[j] = (xq[j] + zq[j]) + bq[j] }
                             } else {
                                 for j in 0..<n { zq[j] = xq[j] + zq[j] }
                             }
@@ -320,20 +323,18 @@ private struct StepContext {
                         recurrentActivation.applyRow(zr, zr, count: 2 * n)
                         activation.applyRow(zr + 2 * n, zr + 2 * n, count: n)
                         recurrentActivation.applyRow(zr + 3 * n, zr + 3 * n, count: n)
-                        let state = row * u + first
+                        let (input, forget, candidate, output) = (zr, zr + n, zr + 2 * n, zr + 3 * n)
+                        let (cRow, hRow) = (cs + row * u + first, hWrite + row * u + first)
                         for j in 0..<n {
-                            let kept = zr[n + j] * cs[state + j], added = zr[j] * zr[2 * n + j]
+                            let kept = forget[j] * cRow[j], added = input[j] * candidate[j]
                             cell[j] = kept + added
-                            cs[state + j] = cell[j]
                         }
-                        let o = o0 + (row * time + i) * outWidth + first
-                        for j in 0..<n { o[u + j] = cell[j] }
+                        let o = o0 + (row * time + i) * outWidth + first, oCell = o + u
+                        for j in 0..<n { cRow[j] = cell[j] }
+                        for j in 0..<n { oCell[j] = cell[j] }
                         activation.applyRow(cell, cell, count: n)
-                        for j in 0..<n {
-                            let h = zr[3 * n + j] * cell[j]
-                            hWrite[state + j] = h
-                            o[j] = h
-                        }
+                        for j in 0..<n { hRow[j] = output[j] * cell[j] }
+                        for j in 0..<n { o[j] = hRow[j] }
                     }
                 }
             }

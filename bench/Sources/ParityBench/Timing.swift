@@ -9,7 +9,7 @@ import ParityNN
 ///    `minSampleSeconds` (so that microsecond workloads are not dominated by clock overhead); the
 ///    sample's value is its elapsed time divided by `inner`.
 /// 3. The number of samples is `budgetSeconds / sampleTime`, clamped to `minSamples...maxSamples`;
-///    the floor drops to 3 when five samples would take more than twice the budget (slow workloads).
+///    the floor drops to 5 when eleven samples would take more than twice the budget (slow workloads).
 /// 4. Reported: the median sample (and the quartiles and the minimum), in seconds per call.
 ///
 /// The clock is `ContinuousClock` (monotonic, nanosecond resolution); Python uses
@@ -19,7 +19,7 @@ struct TimingPolicy: Codable, Sendable {
     var minWarmupCalls = 3
     var budgetSeconds = 2.0
     var minSampleSeconds = 0.001
-    var minSamples = 5
+    var minSamples = 11
     var maxSamples = 500
 
     enum CodingKeys: String, CodingKey {
@@ -28,7 +28,7 @@ struct TimingPolicy: Codable, Sendable {
     }
 
     func sampleCount(sampleSeconds: Double) -> Int {
-        let floor = Double(minSamples) * sampleSeconds > 2 * budgetSeconds ? min(3, minSamples) : minSamples
+        let floor = Double(minSamples) * sampleSeconds > 2 * budgetSeconds ? min(5, minSamples) : minSamples
         let wanted = Int((budgetSeconds / max(sampleSeconds, 1e-9)).rounded(.down))
         return min(max(wanted, floor), maxSamples)
     }

@@ -76,7 +76,7 @@ func log(_ message: String) {
 
 /// Wall time of `runs` runs of the `parity` binary at `threads` kernel threads (`PARITY_NUM_THREADS`;
 /// exit 0 or 1: `compare` exits 1 when it finds a difference).
-func timeProcess(_ binary: String, _ arguments: [String], threads: Int, runs: Int = 3) throws -> Measurement {
+func timeProcess(_ binary: String, _ arguments: [String], threads: Int, runs: Int = 5) throws -> Measurement {
     var times: [Double] = []
     for _ in 0..<runs {
         let process = Process()
@@ -137,7 +137,7 @@ func run() throws {
             for (id, arguments) in cli {
                 let m = try timeProcess(binary, arguments, threads: threads)
                 results.append(ResultRow(framework: "parity", benchmark: id, threads: threads, m))
-                log("  parity \(threads)T \(id): \(formatTime(m.medianSeconds)) median of 3 runs")
+                log("  parity \(threads)T \(id): \(formatTime(m.medianSeconds)) median of 5 runs")
             }
         }
     }
@@ -184,7 +184,7 @@ func run() throws {
         lines.append("reference: \(file.versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")), threads \(Set(file.results.map(\.threads)).sorted())")
     }
     lines.append("median per call (IQR = 25th-75th percentile); ratio = Parity / the fastest other at the same thread count (<1: Parity faster),")
-    lines.append("spread = Parity's p25 / other's p75 to Parity's p75 / other's p25; cli_* rows: the `parity` process, 3 runs")
+    lines.append("spread = Parity's p25 / other's p75 to Parity's p75 / other's p25; cli_* rows: the `parity` process, 5 runs")
     lines.append("")
     lines += renderTable(header: header, rows: rows, rightAligned: [1, 2, 4])
     lines.append("")
