@@ -27,11 +27,17 @@ struct Interpreter<B: Builder> {
         var known = known
         let training = b.trainingStep
         var views: [String: ViewChain] = [:]
+        // Symbolic sizes (``SymbolicOps`` results) by name, as the literals they stand for.
+        var symbols: [String: TorchArgument] = [:]
         for (name, value) in zip(graph.inputs, inputs) { env[name] = value }
-        for node in graph.nodes {
-            guard let family = ATenTable.family(for: node.target) else {
-                throw TorchError.unsupportedOperator(target: node.target, node: node.name, modulePath: node.modulePath, moduleClass: node.moduleClass)
+        for graphNode in graph.nodes {
+            guard let family = ATenTable.family(for: graphNode.target) else {
+                throw TorchError.unsupportedOperator(target: graphNode.target, node: graphNode.name, modulePath: graphNode.modulePath,
+                                                     moduleClass: graphNode.moduleClass)
             }
+            // A node reads a symbolic size as the number it is (`arange(end=sym_size_int_9)`, `view(x, [s0, -1])`);
+            // a cond passes it to its branches as a value.
+            let node = ObjectIdentifier(family) == ObjectIdentifier(ControlFlowOps.self) ? graphNode : Self.substituting(symbols, in: graphNode)
             let reads = node.arguments.flatMap { $0.value.tensorNames }
             let results: [B.Value]
             let foldable = training == nil ? reads.allSatisfy({ known[$0] != nil }) : reads.isEmpty
@@ -44,7 +50,12 @@ struct Interpreter<B: Builder> {
                     }
                     return b.shape(of: v)
                 }
-                for (name, value) in zip(node.outputs, values) { if let name { known[name] = value } }
+                for (name, value) in zip(node.outputs, values) {
+                    guard let name else { continue }
+                    known[name] = value
+                    symbols[name] = value.dtype == .bool ? .bool(value.doubles[0] != 0)
+                        : value.dtype.isFloatingPoint ? .float(value.doubles[0]) : .int(Int(value.doubles[0]))
+                }
                 results = values.map(b.constant)
             } else if ObjectIdentifier(family) != ObjectIdentifier(ControlFlowOps.self), foldable {
                 let context = EagerContext()
@@ -92,6 +103,27 @@ struct Interpreter<B: Builder> {
             }
             return value
         }
+    }
+
+    /// `node` with its symbolic-size arguments replaced by their numbers (a size list by a list of ints).
+    static func substituting(_ symbols: [String: TorchArgument], in node: TorchNode) -> TorchNode {
+        guard !symbols.isEmpty else { return node }
+        var copy = node
+        copy.arguments = node.arguments.map { name, value in
+            switch value {
+            case .tensor(let n): return (name, symbols[n] ?? value)
+            case .symInts(let list):
+                let ints = list.compactMap { element -> Int? in
+                    switch element {
+                    case .int(let i): return i
+                    case .name(let n): if case .int(let i)? = symbols[n] { return i } else { return nil }
+                    }
+                }
+                return (name, ints.count == list.count ? .ints(ints) : value)
+            default: return (name, value)
+            }
+        }
+        return copy
     }
 
     /// Makes `value` the new contents of `mutated`: through its base when it is a view, then every view
