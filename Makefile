@@ -65,8 +65,9 @@ bench: setup
 html-check: setup
 	bash scripts/check_html_report.sh
 
-## Builds the DocC documentation of every library module into .build/docs/<Module> (offline: symbol graphs
-## from `swift package dump-symbol-graph`, then `docc convert`, warnings as errors so a broken symbol link
-## fails) and type-checks the code in the articles. Not part of `make test`.
+## Builds the DocC documentation of every library module into .build/docs/<Module>.doccarchive and all of
+## them into .build/docs/all.doccarchive (offline: symbol graphs from `swift package dump-symbol-graph`, then
+## `docc convert` with warnings as errors, so a broken symbol link fails) and type-checks the articles' code.
+## Not part of `make test`.
 docs: setup
 	bash scripts/docs.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the DocC documentation of every library module into .build/docs/<Module> (`make docs`), offline:
+# Builds the DocC documentation of every library module into .build/docs/<Module>.doccarchive and all of them
+# combined into .build/docs/all.doccarchive (`make docs`), offline:
 # the public symbol graphs from `swift package dump-symbol-graph`, then `docc convert` per module with its
 # catalog (Sources/<Module>/<Module>.docc) and warnings as errors, so a broken ``symbol`` link fails.
 # A module's graphs are its own (<Module>.symbols.json) and its extensions of other modules (<Module>@X).
@@ -25,12 +26,18 @@ for m in "${MODULES[@]}"; do
     mkdir -p "$work/$m"
     cp "$graphs/$m.symbols.json" "$work/$m/"
     for f in "$graphs/$m@"*.symbols.json; do [ -e "$f" ] && cp "$f" "$work/$m/"; done
-    rm -rf "$OUT/$m"
+    rm -rf "$OUT/$m.doccarchive"
     "$DOCC" convert "Sources/$m/$m.docc" --additional-symbol-graph-dir "$work/$m" \
         --fallback-display-name "$m" --fallback-bundle-identifier "org.parity.$m" \
-        --output-path "$OUT/$m" --warnings-as-errors >"$work/$m.log" 2>&1 || { cat "$work/$m.log"; echo "docs: $m failed"; exit 1; }
-    echo "docs: $m → $OUT/$m"
+        --output-path "$OUT/$m.doccarchive" --warnings-as-errors >"$work/$m.log" 2>&1 || { cat "$work/$m.log"; echo "docs: $m failed"; exit 1; }
+    echo "docs: $m → $OUT/$m.doccarchive"
 done
+archives=()
+for m in "${MODULES[@]}"; do archives+=("$OUT/$m.doccarchive"); done
+rm -rf "$OUT/all.doccarchive"
+"$DOCC" merge "${archives[@]}" --output-path "$OUT/all.doccarchive" --synthesized-landing-page-name Parity >"$work/merge.log" 2>&1 \
+    || { cat "$work/merge.log"; echo "docs: merging the archives failed"; exit 1; }
+echo "docs: every module → $OUT/all.doccarchive (serve it with any static file server, open /documentation/)"
 
 # Every article's ```swift blocks, in order, type-check as one function body against the modules just built
 # (`import Parity`), so an article's code follows the API.

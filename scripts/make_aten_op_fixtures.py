@@ -16,7 +16,7 @@ Generated, do not edit. Run by hand in the reference venv:
 Row syntax: `row(target, name=value, ...)` with values
   F(shape, lo, hi)   a float tensor, uniform in [lo, hi) (float32-exact values, also used in float64)
   I(shape, lo, hi)   an int64 tensor in [lo, hi);  B(shape) a bool tensor;  T(tensor) a literal tensor
-  [F(...), ...]      a list of tensors; None; Python ints, floats, bools, strings, lists of ints;
+  [F(...), ...]      a list of tensors; None; Python ints, floats, bools, strings, lists of ints or bools;
   torch dtypes (ScalarType).
 Options: grad=False (not differentiable, or only integer inputs), grad_wrt=[names], tol32=(atol, rtol),
 defined=False (the output's values are undefined, `empty`: only its shape and dtype are recorded).
@@ -272,6 +272,17 @@ row("aten.index_put.default", self=F((4, 3)), indices=[T(torch.tensor([1, 1, 3])
 row("aten.scatter.src", self=F((3, 5)), dim=1, index=T(torch.tensor([[0, 2], [4, 1], [3, 0]])), src=F((3, 2)))  # unique per row: duplicates are undefined
 row("aten.scatter.value", self=F((3, 5)), dim=0, index=T(torch.tensor([[0, 2, 1]])), value=9.0, grad_wrt=["self"])
 row("aten.scatter_add.default", self=F((3, 5)), dim=1, index=T(torch.tensor([[0, 0], [4, 1], [3, 3]])), src=F((3, 2)))
+# scatter_reduce: every reduction, with and without self; duplicate targets and untouched positions.
+SR_INDEX = T(torch.tensor([[0, 2, 0, 4], [1, 1, 3, 1], [2, 0, 2, 2]]))
+for reduce in ["sum", "mean", "prod", "amax", "amin"]:
+    for include_self in [True, False]:
+        lo = 0.5 if reduce == "prod" else -2
+        row("aten.scatter_reduce.two", self=F((3, 5), lo, 2), dim=1, index=SR_INDEX, src=F((3, 4), lo, 2), reduce=reduce, include_self=include_self)
+# ties: amax/amin share the gradient among equal elements (self included)
+row("aten.scatter_reduce.two", self=T(torch.tensor([[1.0, 2.0], [0.5, 3.0]])), dim=0, index=T(torch.tensor([[0, 1], [0, 1], [1, 1]])),
+    src=T(torch.tensor([[1.0, 3.0], [1.0, -1.0], [0.25, 3.0]])), reduce="amax")
+row("aten.scatter_reduce.two", self=I((3, 4), -9, 9), dim=0, index=T(torch.tensor([[0, 2, 1, 0], [0, 0, 1, 1]])), src=I((2, 4), -9, 9),
+    reduce="mean", grad=False)
 row("aten.masked_scatter.default", self=F((3, 4)), mask=B((4,)), source=F((13,)))
 row("aten.slice_scatter.default", self=F((5, 4)), src=F((2, 4)), dim=0, start=1, end=5, step=2)
 row("aten.select_scatter.default", self=F((3, 4)), src=F((3,)), dim=1, index=2)
@@ -540,6 +551,41 @@ row("aten._native_batch_norm_legit.default", input=F((3, 2, 5)), weight=None, bi
     training=False, momentum=0.1, eps=1e-3, grad_wrt=["input"])
 row("aten._native_batch_norm_legit_functional.default", input=IMG, weight=F((4,)), bias=F((4,)), running_mean=F((4,)),
     running_var=F((4,), 0.5, 2), training=True, momentum=0.2, eps=1e-5, grad_wrt=["input", "weight", "bias"])
+# ---- backward kernels run as forward functions (their own VJP is a second derivative) ------------------------
+FILE = "pooling"
+_g = torch.Generator().manual_seed(77)
+_x = lambda *shape: (torch.rand(shape, generator=_g, dtype=torch.float64) * 4 - 2).float()
+_img = _x(1, 4, 5, 4)
+row("aten.avg_pool2d_backward.default", grad_output=F((1, 4, 3, 3)), self=T(_img), kernel_size=[3, 3], stride=[2, 2], padding=[1, 1],
+    ceil_mode=True, count_include_pad=False, divisor_override=None, grad_wrt=["grad_output"])
+row("aten.avg_pool2d_backward.default", grad_output=F((1, 4, 4, 2)), self=T(_img), kernel_size=[2, 3], stride=[1, 1], padding=[0, 0],
+    ceil_mode=False, count_include_pad=True, divisor_override=5, grad_wrt=["grad_output"])
+row("aten._adaptive_avg_pool2d_backward.default", grad_output=F((1, 4, 3, 2)), self=T(_img), grad_wrt=["grad_output"])
+_pooled, _where = torch.ops.aten.max_pool2d_with_indices.default(_img, [3, 2], [2, 1], [1, 1], [1, 1], True)
+row("aten.max_pool2d_with_indices_backward.default", grad_output=F(tuple(_pooled.shape)), self=T(_img), kernel_size=[3, 2], stride=[2, 1],
+    padding=[1, 1], dilation=[1, 1], ceil_mode=True, indices=T(_where), grad_wrt=["grad_output"])
+FILE = "nn"
+row("aten.convolution_backward.default", grad_output=F((1, 6, 3, 2)), input=IMG, weight=F((6, 2, 3, 2), -0.5, 0.5), bias_sizes=[6],
+    stride=[2, 1], padding=[1, 0], dilation=[1, 2], transposed=False, output_padding=[0, 0], groups=2, output_mask=[True, True, True])
+row("aten.convolution_backward.default", grad_output=F((1, 3, 10)), input=F((1, 4, 5)), weight=F((4, 3, 3), -0.5, 0.5), bias_sizes=None,
+    stride=[2], padding=[1], dilation=[1], transposed=True, output_padding=[1], groups=1, output_mask=[True, True, True])
+row("aten.embedding_dense_backward.default", grad_output=F((2, 4, 3)), indices=T(torch.tensor([[1, 2, 4, 2], [0, 5, 2, 1]])), num_weights=6,
+    padding_idx=-1, scale_grad_by_freq=False)
+row("aten.embedding_dense_backward.default", grad_output=F((2, 4, 3)), indices=T(torch.tensor([[1, 2, 4, 2], [0, 5, 2, 1]])), num_weights=7,
+    padding_idx=2, scale_grad_by_freq=True, grad=False)
+# (grad=False: torch's double backward, embedding_dense_double_backward, ignores scale_grad_by_freq, so it is not the
+# adjoint of this forward; Parity's VJP is, and the row without the scaling checks it.)
+_ln = _x(2, 3, 5)
+_, _ln_mean, _ln_rstd = torch.ops.aten.native_layer_norm.default(_ln, [5], None, None, 1e-5)
+row("aten.native_layer_norm_backward.default", grad_out=F((2, 3, 5)), input=T(_ln), normalized_shape=[5], mean=T(_ln_mean), rstd=T(_ln_rstd),
+    weight=F((5,)), bias=F((5,)), output_mask=[True, True, True], grad_wrt=["grad_out", "weight"])
+_, _ln_mean2, _ln_rstd2 = torch.ops.aten.native_layer_norm.default(_ln, [3, 5], None, None, 1e-5)
+row("aten.native_layer_norm_backward.default", grad_out=F((2, 3, 5)), input=T(_ln), normalized_shape=[3, 5], mean=T(_ln_mean2), rstd=T(_ln_rstd2),
+    weight=None, bias=None, output_mask=[True, False, False], grad_wrt=["grad_out"])
+_gn = _x(2, 6, 5)
+_, _gn_mean, _gn_rstd = torch.ops.aten.native_group_norm.default(_gn, None, None, 2, 6, 5, 3, 1e-5)
+row("aten.native_group_norm_backward.default", grad_out=F((2, 6, 5)), input=T(_gn), mean=T(_gn_mean), rstd=T(_gn_rstd), weight=F((6,)),
+    N=2, C=6, HxW=5, group=3, output_mask=[True, True, True], grad=False)  # torch has no derivative for it
 row("aten.rms_norm.default", input=F((2, 3, 5)), normalized_shape=[5], weight=F((5,)), eps=1e-6)
 row("aten.rms_norm.default", input=F((2, 3, 4), -0.01, 0.01), normalized_shape=[3, 4], weight=None, eps=None)
 row("aten.avg_pool1d.default", self=F((2, 3, 9)), kernel_size=[3], stride=[2], padding=[1], ceil_mode=True, count_include_pad=False)
@@ -595,6 +641,8 @@ def encode(value, name, g, tensors):
         return {"kind": "device", "value": value.name}
     if isinstance(value, torch.dtype):
         return {"kind": "scalar_type", "value": SCALAR_TYPES[value]}
+    if isinstance(value, list) and value and all(isinstance(v, bool) for v in value):
+        return {"kind": "bools", "value": value}
     if isinstance(value, list) and all(isinstance(v, int) for v in value):
         return {"kind": "ints", "value": value}
     if isinstance(value, list) and all(isinstance(v, float) for v in value):
@@ -635,7 +683,8 @@ def outputs(result):
     if isinstance(result, torch.Tensor):
         return [result]
     if isinstance(result, (tuple, list)):
-        return [r for r in result if isinstance(r, torch.Tensor)]
+        # An output left out (a backward kernel's output_mask) is an undefined tensor: recorded as empty.
+        return [r if isinstance(r, torch.Tensor) else torch.empty(0) for r in result if r is None or isinstance(r, torch.Tensor)]
     return [torch.tensor(result)]
 
 
@@ -673,17 +722,12 @@ def call(target, arguments, tensors, dtype):
 
 # Why a Core ATen operator has no row (Parity does not run it); the reason is printed in the doc.
 NOT_SUPPORTED = {
-    "backward": "a backward kernel: torch.export emits it only in joint (training) graphs; Parity differentiates the forward itself",
     "random": "random sampling: PyTorch's generator stream cannot be reproduced",
     "complex": "complex tensors (FFT): Parity has no complex dtype",
     "data": "a data-dependent output shape",
     "storage": "resizes a tensor's storage in place; a model's export does not emit it",
 }
 REASONS = {
-    "aten._adaptive_avg_pool2d_backward.default": "backward", "aten.avg_pool2d_backward.default": "backward",
-    "aten.convolution_backward.default": "backward", "aten.embedding_dense_backward.default": "backward",
-    "aten.max_pool2d_with_indices_backward.default": "backward", "aten.native_group_norm_backward.default": "backward",
-    "aten.native_layer_norm_backward.default": "backward",
     "aten.rand.default": "random", "aten.randn.default": "random", "aten.randperm.default": "random",
     "aten._fft_c2r.default": "complex", "aten._fft_r2c.default": "complex",
     "aten.nonzero.default": "data", "aten.resize_.default": "storage",

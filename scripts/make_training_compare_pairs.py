@@ -16,7 +16,10 @@ model.train(), (x[:4],))`), as a user ports and exports a model for training: `<
 `<name>_faithful.pt2` where PyTorch's defaults differ (BatchNorm momentum 0.01 = 1 − Keras's 0.99).
 training-mode pairs: `bn_eval.pt2` (the port's BatchNorm left in eval mode against Keras's trained one),
 `bn_frozen.keras` (BatchNormalization with trainable=False) against `bn_frozen.pt2` (requires_grad_(False) but
-train mode) and `bn_frozen_faithful.pt2` (requires_grad_(False) and .eval()).
+train mode) and `bn_frozen_faithful.pt2` (requires_grad_(False) and .eval()). `mlp_nesterov_schedule.keras` /
+`mlp_momentum_schedule.keras`: the mlp compiled with SGD(momentum=0.9) under ExponentialDecay(0.1, 1, 0.5) (compared
+with the mlp port and ExponentialLR(gamma=0.5)). `binary`: a final sigmoid with saturating logits, compiled with
+BinaryCrossentropy (against nn.Sigmoid + BCELoss).
 """
 import os
 import subprocess
@@ -39,6 +42,7 @@ def keras_step():
         "labels": rng.integers(0, 3, size=(ROWS,)).astype(np.int64),
     }
     data["onehot"] = np.eye(3, dtype=np.float32)[data["labels"]]
+    data["binary"] = (data["y"][:, :1] > 0).astype(np.float32)  # from y: no draw, so the weights below keep their values
     np.savez(f"{OUT}/data.npz", **data)
 
     def seeded(model):
@@ -72,6 +76,24 @@ def keras_step():
         model.save(f"{OUT}/{name}.keras")
         for v in model.weights:
             weights[f"{name}:{v.path}"] = np.asarray(v.numpy())
+    # Learning-rate schedules (recorded in compile_config) on the mlp's weights: Nesterov and plain momentum,
+    # which agree with PyTorch's only while the rate is constant.
+    for name, nesterov in (("mlp_nesterov_schedule", True), ("mlp_momentum_schedule", False)):
+        model = keras.models.load_model(f"{OUT}/mlp.keras")
+        schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule, momentum=0.9, nesterov=nesterov), loss=keras.losses.MeanSquaredError())
+        model.save(f"{OUT}/{name}.keras")
+    # A binary classifier with a final sigmoid and saturating logits (|z| mostly beyond 40, where float32 and float64 both round the sigmoid of a positive logit to 1): Keras's BinaryCrossentropy
+    # recovers the logits; PyTorch's BCELoss on the sigmoid's output clamps log at −100 and its gradient vanishes.
+    binary = keras.Sequential([keras.Input((4,)), L.Dense(6, activation="tanh", name="hidden"), L.Dense(1, activation="sigmoid", name="out")],
+                              name="binary")
+    own = np.random.default_rng(9)
+    binary.set_weights([own.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) * (120 if w.path.endswith("out/kernel") else 1)
+                        for w in binary.weights])
+    binary.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.BinaryCrossentropy())
+    binary.save(f"{OUT}/binary.keras")
+    for v in binary.weights:
+        weights[f"binary:{v.path}"] = np.asarray(v.numpy())
     np.savez(f"{OUT}/weights.npz", **weights)
     print("keras", keras.__version__, sorted(models))
 
@@ -152,6 +174,7 @@ def torch_step():
         seq.lstm.bias_hh_l0.zero_()
     linear(seq.out, "lstm:out")
     export(seq, data["x_seq"], "lstm")
+    export(nn.Sequential(linear(nn.Linear(4, 6), "binary:hidden"), nn.Tanh(), linear(nn.Linear(6, 1), "binary:out"), nn.Sigmoid()), data["x"], "binary")
     os.remove(f"{OUT}/weights.npz")  # only the torch step reads it
     print("torch", torch.__version__)
 

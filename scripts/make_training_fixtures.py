@@ -168,6 +168,30 @@ def keras_step():
     counts = rng.poisson(1.5, size=(ROWS, 3)).astype(np.float32)
     weights = rng.uniform(0.2, 2.0, size=(ROWS,)).astype(np.float32)
 
+    # Learning-rate schedules, recorded in the file's compile_config (drawn after the data above, so that the
+    # earlier cases keep their values).
+    S = keras.optimizers.schedules
+    scheduled = {
+        "mlp_sched_exp": keras.optimizers.SGD(learning_rate=S.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.8), momentum=0.9, nesterov=True),
+        "mlp_sched_inverse": keras.optimizers.Adam(learning_rate=S.InverseTimeDecay(0.02, decay_steps=2, decay_rate=0.5, staircase=True)),
+        "mlp_sched_piecewise": keras.optimizers.SGD(learning_rate=S.PiecewiseConstantDecay([3, 6], [0.1, 0.05, 0.01]), momentum=0.9),
+        "mlp_sched_poly": keras.optimizers.RMSprop(learning_rate=S.PolynomialDecay(0.01, decay_steps=8, end_learning_rate=0.001, power=2.0)),
+        "mlp_sched_cosine": keras.optimizers.AdamW(learning_rate=S.CosineDecay(0.02, decay_steps=10, alpha=0.1), weight_decay=0.05),
+    }
+    for name, optimizer in scheduled.items():
+        model = keras.models.load_model(f"{OUT}/keras/mlp.keras")
+        model.compile(optimizer=optimizer, loss=keras.losses.MeanSquaredError())
+        model.save(f"{OUT}/keras/{name}.keras")
+        models[name] = models["mlp"]
+        inputs[name] = inputs["mlp"]
+    # A frozen BatchNormalization (trainable=False: inference mode in fit, γ and β not trained).
+    bn_frozen = keras.Sequential([keras.Input((6,)), L.Dense(8), L.BatchNormalization(name="bn"), L.ReLU(), L.Dense(3)])
+    bn_frozen.get_layer("bn").trainable = False
+    randomise(bn_frozen)
+    bn_frozen.save(f"{OUT}/keras/bn_frozen.keras")
+    models["bn_frozen"] = (bn_frozen, (6,))
+    inputs["bn_frozen"] = inputs["mlp"]
+
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
         # Optimizers on one regression model.
@@ -218,6 +242,8 @@ def keras_step():
         # Optimizer and loss read from the file.
         ("keras_compiled_adam", "mlp_compiled_adam", None, None, labels, None),
         ("keras_compiled_huber", "mlp_compiled_huber", None, None, regression, None),
+        *[(f"keras_{name}", name, None, None, regression, None) for name in scheduled],
+        ("keras_model_bn_frozen", "bn_frozen", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
@@ -440,6 +466,8 @@ def torch_step():
             "conv_bn": lambda: nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4, momentum=0.2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                                              nn.Linear(16, 3)),
             "bn_mlp": lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
+            "bn_eval": lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
+            "bn_frozen": lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
             "mlp_dropout": lambda: nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Dropout(0.4), nn.Linear(8, 8), nn.Tanh(), nn.Dropout(0.25),
                                                  nn.Linear(8, 3)),
             "recurrent": Recurrent, "attention": Attention,
@@ -460,6 +488,14 @@ def torch_step():
         model = build(name).train()
         program = torch.export.export(model, (torch.from_numpy(inputs[name][:BATCH]),))
         torch.export.save(program, f"{OUT}/torch/{name}.pt2")
+    # Modes set after model.train(), as a port does: a BatchNorm left in eval mode, and one frozen with
+    # requires_grad_(False) only (which PyTorch still trains in train mode). Exported as set up, on bn_mlp's inputs.
+    configure = {"bn_eval": lambda m: m[1].eval(), "bn_frozen": lambda m: m[1].requires_grad_(False)}
+    for name in configure:
+        inputs[name] = inputs["bn_mlp"]
+        model = build(name).train()
+        configure[name](model)
+        torch.export.save(torch.export.export(model, (torch.from_numpy(inputs[name][:BATCH]),)), f"{OUT}/torch/{name}.pt2")
     nn.Dropout.forward = torch_dropout  # after the export, which keeps aten.dropout
 
     torch.export.save(torch.export.export(nn.ReLU(), (torch.zeros(BATCH, 6),)), f"{OUT}/torch/no_weights.pt2")
@@ -508,12 +544,22 @@ def torch_step():
         ("torch_model_bn_mlp", "bn_mlp", "SGD(lr=0.1, momentum=0.9)", "MSELoss()", regression),
         ("torch_model_recurrent", "recurrent", "Adam(lr=0.01)", "MSELoss()", regression),
         ("torch_model_attention", "attention", "SGD(lr=0.05, momentum=0.9)", "MSELoss()", regression),
+        ("torch_model_bn_eval", "bn_eval", "SGD(lr=0.1, momentum=0.9)", "MSELoss()", regression),
+        ("torch_model_bn_frozen", "bn_frozen", "SGD(lr=0.1, momentum=0.9)", "MSELoss()", regression),
+        # Learning-rate schedulers, stepped after every optimizer.step().
+        ("torch_opt_sched_exp", "mlp", "SGD(lr=0.1, momentum=0.9, nesterov=True) + ExponentialLR(gamma=0.8)", "MSELoss()", regression),
+        ("torch_opt_sched_step", "mlp", "Adam(lr=0.02) + StepLR(step_size=3, gamma=0.5)", "MSELoss()", regression),
+        ("torch_opt_sched_multistep", "mlp", "SGD(lr=0.1, momentum=0.9) + MultiStepLR(milestones=[3, 6], gamma=0.5)", "MSELoss()", regression),
     ]
     cases = []
     for name, model_name, optimizer, loss, target in cases_spec:
         model = build(model_name).train()
+        if model_name in configure:
+            configure[model_name](model)
         parts = [p.strip() for p in optimizer.split("+")]
         opt = torch_call(torch.optim, parts[0], first=model.parameters())
+        schedulers = [torch_call(torch.optim.lr_scheduler, extra, first=opt) for extra in parts[1:] if extra.split("(")[0].endswith("LR")]
+        clips = [extra for extra in parts[1:] if not extra.split("(")[0].endswith("LR")]
         loss_fn = torch_call(torch.nn, loss)
         x = torch.from_numpy(inputs[model_name])
         y = torch.from_numpy(target)
@@ -523,9 +569,11 @@ def torch_step():
             opt.zero_grad()
             value = loss_fn(model(x[rows]), y[rows])
             value.backward()
-            for extra in parts[1:]:
+            for extra in clips:
                 torch_call(torch.nn.utils, extra, first=list(model.parameters()))
             opt.step()
+            for scheduler in schedulers:
+                scheduler.step()
             losses.append(value.item())
         save_case(cases, name, "pytorch", f"torch/{model_name}.pt2", optimizer, loss, {"input": inputs[model_name], "target": target},
                   losses, {k: v.detach().numpy() for k, v in model.state_dict().items()})

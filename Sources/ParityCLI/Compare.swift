@@ -64,8 +64,7 @@ struct Compare: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let modelA = try ModelFiles.compared(a, weights: weightsA)
-        let modelB = try ModelFiles.compared(b, weights: weightsB)
+        let (modelA, modelB) = try ModelFiles.compared((a, weightsA), (b, weightsB))
         let inputs = try ModelFiles.compareInputs(input)
         let inputsB = try inputB.map(ModelFiles.compareInputs)
         let tolerance = rtol.flatMap { r in atol.map { CompareTolerance(rtol: r, atol: $0, source: "given") } }

@@ -7,6 +7,31 @@ import ParityKeras
 /// error instead of taking the command down. The child is this same binary, `parity _check-keras`.
 enum IsolatedCheck {
     static func keras(_ path: String, weights: String?) throws {
+        try start(path, weights: weights).wait()
+    }
+
+    /// A check running in its child process; ``wait()`` gives its outcome.
+    struct Running {
+        let path: String
+        let process: Process
+        let errors: Pipe
+
+        func wait() throws {
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            switch (process.terminationReason, process.terminationStatus) {
+            case (.exit, 0): return
+            case (.exit, _):
+                throw CLIError.badInput(message.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "error: ", with: ""))
+            case (_, let signal):
+                throw CLIError.badInput("\(path): the HDF5 library crashed (signal \(signal)) reading this file: it is corrupt")
+            }
+        }
+    }
+
+    /// Starts the check of a Keras file in a child process (the caller may do other work meanwhile, but must
+    /// ``Running/wait()`` before loading the file itself).
+    static func start(_ path: String, weights: String?) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
@@ -17,15 +42,7 @@ enum IsolatedCheck {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        switch (process.terminationReason, process.terminationStatus) {
-        case (.exit, 0): return
-        case (.exit, _):
-            throw CLIError.badInput(message.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "error: ", with: ""))
-        case (_, let signal):
-            throw CLIError.badInput("\(path): the HDF5 library crashed (signal \(signal)) reading this file: it is corrupt")
-        }
+        return Running(path: path, process: process, errors: errors)
     }
 }
 

@@ -42,11 +42,21 @@ enum ModelFiles {
         return model
     }
 
-    /// A model for `parity compare`: through ``keras(_:weights:isolated:)`` for Keras files (isolated first),
-    /// else the library's opener.
-    static func compared(_ path: String, weights: String?) throws -> ComparedModel {
-        if isTorchProgram(path) { return try ComparedModel.load(path, weights: weights) }
-        return ComparedModel(keras: try keras(path, weights: weights), label: path)
+    /// The two models of `parity compare`: through ``keras(_:weights:isolated:)`` for Keras files (their
+    /// isolated checks run in child processes while the `.pt2` programs load, then the files load here), else
+    /// the library's opener.
+    static func compared(_ a: (path: String, weights: String?), _ b: (path: String, weights: String?)) throws -> (ComparedModel, ComparedModel) {
+        let checks = try [a, b].map { m -> IsolatedCheck.Running? in
+            guard !isTorchProgram(m.path), ["keras", "h5", "json"].contains(URL(fileURLWithPath: m.path).pathExtension.lowercased()) else { return nil }
+            return try IsolatedCheck.start(m.path, weights: m.weights)
+        }
+        defer { for check in checks { if let check, check.process.isRunning { check.process.terminate() } } }
+        var models: [ComparedModel?] = try [a, b].map { isTorchProgram($0.path) ? try ComparedModel.load($0.path, weights: $0.weights) : nil }
+        for (index, m) in [a, b].enumerated() where models[index] == nil {
+            try checks[index]?.wait()
+            models[index] = ComparedModel(keras: try keras(m.path, weights: m.weights, isolated: checks[index] == nil), label: m.path)
+        }
+        return (models[0]!, models[1]!)
     }
 
     /// Arrays for `parity compare`: one `.npy`, or a `.npz` whose keys name the model's inputs.

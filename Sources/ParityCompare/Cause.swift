@@ -1,3 +1,5 @@
+import ParityNN
+
 /// A cause id and its documentation: what differs and how Parity tests it. The cause tables of
 /// docs/conventions.md are generated from these (``Conventions/markdown``), so an id, its wording and its
 /// test are written once, here.
@@ -46,8 +48,8 @@ public enum Cause: String, Sendable, Codable, DocumentedCause {
     public var summary: String {
         switch self {
         case .floatNoise: return "nothing but rounding: every layer within its measured float noise"
-        case .batchNormEpsilon: return "BatchNorm epsilon: Keras 1e-3, PyTorch 1e-5"
-        case .layerNormEpsilon: return "LayerNorm epsilon: Keras 1e-3, PyTorch 1e-5"
+        case .batchNormEpsilon: return "BatchNorm epsilon: Keras \(NormalizationDefaults.kerasEpsilon), PyTorch \(NormalizationDefaults.pyTorchEpsilon)"
+        case .layerNormEpsilon: return "LayerNorm epsilon: Keras \(NormalizationDefaults.kerasEpsilon), PyTorch \(NormalizationDefaults.pyTorchEpsilon)"
         case .trainingMode: return "batch norm on batch statistics (model.eval() forgotten)"
         case .paddingSame: return "TensorFlow's asymmetric 'same' padding against a symmetric one"
         case .padOrder: return "padding amounts on the wrong axes or sides (F.pad lists the last axis first)"
@@ -56,7 +58,7 @@ public enum Cause: String, Sendable, Codable, DocumentedCause {
         case .flattenOrder: return "flatten in (C, H, W) order against Keras's (H, W, C)"
         case .kernelLayout: return "a kernel copied with the wrong axis order (or reshaped instead of transposed)"
         case .lstmGateOrder: return "LSTM gate blocks in another order"
-        case .gruGateOrder: return "GRU gate blocks in another order ([z, r, h] against [r, z, n])"
+        case .gruGateOrder: return "GRU gate blocks in another order (\(Conventions.gates("GRU").keras) against \(Conventions.gates("GRU").torch))"
         case .lstmBiasDoubled: return "Keras's LSTM bias copied into both PyTorch biases"
         case .rnnBiasDoubled: return "Keras's RNN bias copied into both PyTorch biases"
         case .weightsDiffer: return "different numbers in the weights"

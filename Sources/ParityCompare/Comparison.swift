@@ -57,11 +57,17 @@ public struct ModelInputs: Sendable {
 
 /// How one of B's inputs was fed.
 public struct InputFeed: Sendable, Codable {
+    /// A's input it was fed from (`nil` when B's input was given separately).
     public var a: String?
+    /// B's input.
     public var b: String
+    /// A's input shape.
     public var shapeA: [Int]?
+    /// The shape B was fed.
     public var shapeB: [Int]
+    /// A's input dtype.
     public var dtypeA: String?
+    /// The dtype B was fed.
     public var dtypeB: String
     /// How A's input relates to B's (`nil`: unknown, B's input was given separately and is not A's re-laid out).
     public var alignment: Alignment?
@@ -276,6 +282,13 @@ public struct Comparison: Sendable, Codable {
     /// difference beyond float noise or changes a shape; otherwise `mismatch`.
     public static func run(_ a: ComparedModel, _ b: ComparedModel, inputs: ModelInputs, inputsB: ModelInputs? = nil,
                            tolerance: CompareTolerance? = nil, progress: CompareProgress = .none) throws -> Comparison {
+        try run(a, b, inputs: inputs, inputsB: inputsB, tolerance: tolerance, progress: progress, pairWeights: false)
+    }
+
+    /// ``run(_:_:inputs:inputsB:tolerance:progress:)``; `pairWeights`: also pair each Keras layer's weights with
+    /// the PyTorch parameters its part reads (``weightPairings``, for a training comparison).
+    static func run(_ a: ComparedModel, _ b: ComparedModel, inputs: ModelInputs, inputsB: ModelInputs?,
+                    tolerance: CompareTolerance?, progress: CompareProgress, pairWeights: Bool) throws -> Comparison {
         let tolerance = tolerance ?? .assertCloseDefaults(for: .float32)
         let xa = try inputs.ordered(for: a.inputs, side: "A (\(a.label))")
         for (x, spec) in zip(xa, a.inputs) {
@@ -351,7 +364,7 @@ public struct Comparison: Sendable, Codable {
             layers[index].weights = try Diagnosis.weightCheck(judged[index].judgement, matcher: matcher)
         }
         var pairings: [WeightPairing] = []
-        for entry in judged {
+        for entry in judged where pairWeights {
             guard let s = Diagnosis.sides(entry.judgement, matcher), !pairings.contains(where: { $0.layer.location == s.layer.location }),
                   let pairing = try WeightPairing(s.layer, lookup: s.lookup) else { continue }
             pairings.append(pairing)

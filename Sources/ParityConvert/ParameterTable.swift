@@ -34,11 +34,11 @@ public enum ParameterTable {
 
     /// The Keras and PyTorch names of each recurrent class's gate blocks, in each framework's order, and
     /// the order taking Keras's blocks to PyTorch's (PyTorch's block `j` is Keras's block `order[j]`).
-    /// GRU: Keras `[z, r, h]` (`keras/src/layers/rnn/gru.py`), PyTorch `[r, z, n]` (`torch/nn/modules/rnn.py`);
-    /// LSTM: the same order under other names (`c` is `g`).
+    /// GRU: ParityNN's ``GRU/GateOrder`` values (Keras `[z, r, h]`, PyTorch `[r, z, n]`), which the layer and
+    /// the ATen kernel also run; LSTM: the same order under other names (`c` is `g`).
     public static let gates: [String: ParameterStep] = [
         "LSTM": .gates(keras: ["i", "f", "c", "o"], torch: ["i", "f", "g", "o"], order: [0, 1, 2, 3]),
-        "GRU": .gates(keras: ["z", "r", "h"], torch: ["r", "z", "n"], order: [1, 0, 2]),
+        "GRU": .gates(keras: GRU.GateOrder.keras.names, torch: GRU.GateOrder.pyTorch.names, order: GRU.GateOrder.pyTorch.blocks(from: .keras)),
     ]
 
     /// Keras's convolution kernel `(k…, in, out)` (a transposed convolution's `(k…, out, in)`) → PyTorch's
@@ -98,7 +98,7 @@ public enum ParameterTable {
     ]
 }
 
-/// One step of a Keras variable's way to its PyTorch parameter; ``inverse`` comes back.
+/// One step of a Keras variable's way to its PyTorch parameter; ``inverse(multiplier:)`` comes back.
 public enum ParameterStep: Sendable, Hashable {
     /// Axes reordered: axis `i` of the result is axis `order[i]` (`[1, 0]` is the transpose).
     case permute([Int])
@@ -297,4 +297,24 @@ public struct ParameterRow: Sendable, Hashable {
 
 extension String {
     var nonEmpty: String? { isEmpty ? nil : self }
+}
+
+extension ParameterTable.Options {
+    /// What the layer the Keras loader built holds: its bias, scale and offset, its kernel's spatial rank,
+    /// a GRU's reset position; `nil` for a type that does not say (an LSTM, whose bias the loader fills
+    /// with zeros when Keras has none) or has no rows.
+    public init?(_ model: Any) {
+        switch model {
+        case let m as Dense: self.init(bias: m.bias != nil)
+        case let m as Convolution: self.init(bias: m.bias != nil, spatial: m.kernel.rank - 2)
+        case let m as TransposedConvolution: self.init(bias: m.bias != nil, spatial: m.kernel.rank - 2)
+        case let m as DepthwiseConvolution: self.init(bias: m.convolution.bias != nil, spatial: m.convolution.kernel.rank - 2)
+        case let m as BatchNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
+        case let m as LayerNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
+        case let m as GRU: self.init(bias: m.inputBias != nil || m.stackedBias != nil, resetAfter: m.resetAfter)
+        case let m as SimpleRNN: self.init(bias: m.bias != nil)
+        case is Embedding: self.init()
+        default: return nil
+        }
+    }
 }

@@ -7,18 +7,31 @@ import ParityTensor
 /// The names and sizes follow NumPy / PyTorch (`torch.bfloat16`, `numpy.uint16`, ...). Each format
 /// maps its own spelling onto these cases (`'<f2'`, `"F16"`, `torch.HalfStorage`) in its own file.
 public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// One byte, 0 or 1.
     case bool
+    /// Unsigned 8-bit integers.
     case uint8
+    /// Signed 8-bit integers.
     case int8
+    /// Signed 16-bit integers.
     case int16
+    /// Unsigned 16-bit integers.
     case uint16
+    /// Signed 32-bit integers.
     case int32
+    /// Unsigned 32-bit integers.
     case uint32
+    /// Signed 64-bit integers.
     case int64
+    /// Unsigned 64-bit integers.
     case uint64
+    /// IEEE 754 binary16.
     case float16
+    /// bfloat16 (the upper half of a binary32).
     case bfloat16
+    /// IEEE 754 binary32.
     case float32
+    /// IEEE 754 binary64.
     case float64
 
     /// Bytes per element.
@@ -31,6 +44,7 @@ public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringC
         }
     }
 
+    /// `float16`, `bfloat16`, `float32` or `float64`.
     public var isFloatingPoint: Bool {
         switch self {
         case .float16, .bfloat16, .float32, .float64: return true

@@ -9,10 +9,12 @@ public typealias NamedArray = (name: String, record: ArrayRecord)
 /// Arrays come back in member order, keyed by the member name without `.npy` (`arr_0`, ... for
 /// positional arrays). A member that is not an `.npy` file, or a name given twice, is an error.
 public enum NumpyArchive {
+    /// The arrays of the `.npz` file at `url`, in archive order, named without `.npy`.
     public static func read(contentsOf url: URL) throws -> [NamedArray] {
         try read(readFile(url), source: url.path)
     }
 
+    /// The arrays of an `.npz` image; `source` names it in errors.
     public static func read(_ data: Data, source: String = "<memory>") throws -> [NamedArray] {
         let zip = try ZipContainer(data: data, file: source)
         var arrays: [NamedArray] = []
@@ -46,6 +48,7 @@ public enum NumpyArchive {
         return try ZipContainer.archive(entries, compressed: compressed)
     }
 
+    /// Writes ``encode(_:compressed:)``'s bytes to `url` (`numpy.savez`, or `numpy.savez_compressed` when `compressed`).
     public static func write(_ arrays: [NamedArray], to url: URL, compressed: Bool = false) throws {
         try writeFile(encode(arrays, compressed: compressed), to: url)
     }

@@ -19,6 +19,7 @@ public enum NumpyArray {
     /// NumPy's `_MAX_HEADER_SIZE`: longer headers are refused as unsafe.
     public static let maxHeaderLength = 10_000
 
+    /// The array in the `.npy` file at `url`.
     public static func read(contentsOf url: URL) throws -> ArrayRecord {
         try read(readFile(url), source: url.path)
     }
@@ -130,6 +131,7 @@ public enum NumpyArray {
         return out
     }
 
+    /// Writes ``encode(_:key:)``'s bytes to `url`.
     public static func write(_ record: ArrayRecord, to url: URL) throws {
         try writeFile(encode(record), to: url)
     }

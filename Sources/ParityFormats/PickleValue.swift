@@ -9,16 +9,25 @@ import Foundation
 /// tensors kept as references to their storage (``TorchTensorReference``) until the archive reader
 /// materialises them.
 public indirect enum PickleValue: Sendable, Equatable {
+    /// Python `None`.
     case none
+    /// A `bool`.
     case bool(Bool)
+    /// An `int` that fits in 64 bits.
     case int(Int64)
     /// An integer wider than 64 bits, as LONG1 stores it: little-endian two's complement.
     case bigInt([UInt8])
+    /// A `float`.
     case float(Double)
+    /// A `str`.
     case string(String)
+    /// A `bytes`.
     case bytes(Data)
+    /// A `tuple`.
     case tuple([PickleValue])
+    /// A `list`.
     case list([PickleValue])
+    /// A `set`.
     case set([PickleValue])
     /// `dict` or `collections.OrderedDict` (``PickleDict/isOrdered``), members in insertion order.
     case dict(PickleDict)

@@ -23,10 +23,12 @@ public enum SafeTensors {
     /// The reference's `MAX_HEADER_SIZE`.
     public static let maxHeaderSize = 100_000_000
 
+    /// The tensors of the file at `url`, in the order of their data, and its `__metadata__` (empty when absent).
     public static func read(contentsOf url: URL) throws -> (tensors: [NamedArray], metadata: [String: String]) {
         try read(readFile(url), source: url.path)
     }
 
+    /// The tensors and metadata of a `.safetensors` image; `source` names it in errors.
     public static func read(_ data: Data, source: String = "<memory>") throws -> (tensors: [NamedArray], metadata: [String: String]) {
         guard data.count >= 8 else {
             throw FormatError.truncated(file: source, what: "safetensors header length", offset: 0, needed: 8, available: data.count)
@@ -176,6 +178,7 @@ public enum SafeTensors {
         return out
     }
 
+    /// Writes ``encode(_:metadata:)``'s bytes to `url`.
     public static func write(_ tensors: [NamedArray], metadata: [String: String] = [:], to url: URL) throws {
         try writeFile(encode(tensors, metadata: metadata), to: url)
     }

@@ -147,6 +147,7 @@ public enum TorchStateDict {
         return try tensors(in: &archive, key: key)
     }
 
+    /// ``read(contentsOf:key:limits:)`` for an archive image; `source` names it in errors.
     public static func read(_ data: Data, source: String = "<memory>", key: String? = nil,
                             limits: PickleLimits = PickleLimits()) throws -> [NamedArray] {
         var archive = try TorchArchive(data, source: source, limits: limits)

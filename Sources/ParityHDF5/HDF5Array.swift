@@ -10,15 +10,23 @@ import ParityTensor
 public struct HDF5Array: Sendable, Equatable {
     /// The elements, one case per stored type.
     public enum Elements: Sendable, Equatable {
+        /// IEEE float16 bit patterns, stored as HDF5 16-bit floats.
         case float16(bitPatterns: [UInt16])
+        /// bfloat16 bit patterns, stored as described above.
         case bfloat16(bitPatterns: [UInt16])
+        /// 32-bit floats.
         case float32([Float])
+        /// 64-bit floats.
         case float64([Double])
+        /// 32-bit signed integers.
         case int32([Int32])
+        /// 64-bit signed integers.
         case int64([Int64])
     }
 
+    /// The shape (`[]` for a scalar).
     public var shape: [Int]
+    /// The elements in row-major order.
     public var elements: Elements
 
     /// The array `elements` of `shape`; the writer checks that the element count matches the shape.

@@ -3,7 +3,9 @@ import CHDF5
 /// The character set an HDF5 string type declares. h5py marks `bytes` (`|S`) as ASCII even when
 /// they hold UTF-8 (Keras encodes layer names with `.encode("utf8")`), so both are decoded as UTF-8.
 public enum HDF5StringEncoding: String, Sendable, Hashable {
+    /// `H5T_CSET_ASCII`.
     case ascii
+    /// `H5T_CSET_UTF8`.
     case utf8
 }
 
@@ -49,11 +51,13 @@ public struct HDF5Storage: Sendable, Hashable, CustomStringConvertible {
         case virtual
     }
 
+    /// How the data is laid out.
     public var layout: Layout
     /// Filter names in pipeline order: `deflate` (gzip), `shuffle`, `fletcher32`, `szip`, `nbit`,
     /// `scaleoffset`, or `filter <id>` for others.
     public var filters: [String]
 
+    /// A storage description; the parameters are the properties of the same names.
     public init(layout: Layout, filters: [String]) {
         self.layout = layout
         self.filters = filters

@@ -8,6 +8,7 @@ public struct HDF5Location: Sendable, Hashable, CustomStringConvertible {
     /// The attribute's name, if any.
     public var attribute: String?
 
+    /// A location; the parameters are the properties of the same names.
     public init(file: String, object: String? = nil, attribute: String? = nil) {
         self.file = file
         self.object = object

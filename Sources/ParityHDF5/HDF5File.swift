@@ -24,6 +24,7 @@ public final class HDF5File: Sendable {
     /// The default ``maxReadBytes``: 4 GiB.
     public static let defaultMaxReadBytes = 1 << 32
 
+    /// The file's location.
     public let url: URL
     /// The file's size in bytes (`H5Fget_filesize`).
     public let size: UInt64
@@ -134,7 +135,9 @@ public final class HDF5File: Sendable {
 
 /// A group or a dataset found by path.
 public enum HDF5Object: Sendable {
+    /// A group.
     case group(HDF5Group)
+    /// A dataset.
     case dataset(HDF5Dataset)
 
     /// The object's absolute path.
@@ -153,11 +156,13 @@ public enum HDF5Object: Sendable {
         }
     }
 
+    /// The group, when the object is one.
     public var group: HDF5Group? {
         if case .group(let group) = self { return group }
         return nil
     }
 
+    /// The dataset, when the object is one.
     public var dataset: HDF5Dataset? {
         if case .dataset(let dataset) = self { return dataset }
         return nil

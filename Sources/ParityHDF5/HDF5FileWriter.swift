@@ -18,6 +18,7 @@ import ParityTensor
 /// the same calls give the same bytes. Missing groups on a path are created. Every call takes the
 /// library lock; a writer is meant to be used from one task at a time.
 public final class HDF5FileWriter {
+    /// The file's location.
     public let url: URL
     /// The open file, `nil` once closed.
     private var id: hid_t?

@@ -5,11 +5,17 @@
 /// (fixed-length with any padding, variable-length, ASCII or UTF-8) become `String`; all integer
 /// types, h5py's bools and enums become `Int64`; float16/32/64 become `Double` (exactly).
 public enum HDF5Value: Sendable, Hashable, CustomStringConvertible {
+    /// A scalar string.
     case string(String)
+    /// An array of strings.
     case strings([String])
+    /// A scalar integer (or bool, or enum).
     case integer(Int64)
+    /// An array of integers.
     case integers([Int64])
+    /// A scalar float.
     case float(Double)
+    /// An array of floats.
     case floats([Double])
 
     /// The string of a `.string`.

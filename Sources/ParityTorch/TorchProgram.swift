@@ -12,16 +12,24 @@ import ParityNN
 public struct TorchProgram: Sendable {
     /// What a graph input is bound to (`InputSpec` in the schema).
     public enum InputKind: Sendable, Hashable {
+        /// The parameter with this fully qualified name (`conv1.weight`).
         case parameter(fqn: String)
+        /// The buffer with this name; a persistent one is in the state_dict.
         case buffer(fqn: String, persistent: Bool)
+        /// A tensor constant lifted out of the module.
         case tensorConstant(fqn: String)
+        /// An input the caller gives to ``run(_:mode:dtype:)``.
         case userInput
     }
 
+    /// One graph input and what it is bound to.
     public struct Input: Sendable {
+        /// The input's name in the graph.
         public var name: String
+        /// What it is bound to.
         public var kind: InputKind
 
+        /// An input named `name` bound as `kind`.
         public init(name: String, kind: InputKind) {
             self.name = name
             self.kind = kind
@@ -31,10 +39,15 @@ public struct TorchProgram: Sendable {
     /// Major versions of `schema_version` this reader understands (torch 2.15 writes 8.20).
     public static let supportedSchemaMajors = [8]
 
+    /// Where the program came from (the archive's path), for messages.
     public let source: String
+    /// The PyTorch version that exported it, as the archive records it.
     public let torchVersion: String
+    /// The serialization schema version the archive records.
     public let schemaVersion: (major: Int, minor: Int)
+    /// The ATen graph.
     public let graph: ExportedGraph
+    /// Every graph input and what it is bound to, in the signature's order.
     public let inputs: [Input]
     /// The user-visible outputs' graph names, in order.
     public let outputs: [String]
@@ -268,12 +281,17 @@ extension TorchProgram {
 
 /// The operators of a program grouped by module path (from `nn_module_stack`), in order of first use.
 public struct TorchProgramSummary: Sendable, CustomStringConvertible {
+    /// One module and the operators it calls itself.
     public struct Module: Sendable {
+        /// The module's path.
         public var path: String
+        /// The module's class.
         public var className: String
+        /// Each operator and how many times the module calls it, in order of first use.
         public var operators: [(target: String, count: Int)]
     }
 
+    /// The modules, in order of first use.
     public var modules: [Module]
 
     init(graph: ExportedGraph) {

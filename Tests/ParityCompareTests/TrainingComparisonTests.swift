@@ -111,6 +111,54 @@ import Testing
         #expect(Self.causes(c).first == .gradientClipping, "\(c.text())")
     }
 
+    @Test func clippingKindsAndFormulas() throws {
+        // Keras global_clipnorm against clip_grad_value_: only the clipping differs.
+        let kinds = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1, global_clipnorm=0.05)",
+                                     optimizerB: "SGD(lr=0.1) + clip_grad_value_(clip_value=0.01)", lossB: "MSELoss()")
+        #expect(kinds.firstDivergence?.step == 1 && kinds.firstDivergence?.kind == .value, "\(kinds.text())")
+        #expect(Self.causes(kinds) == [.gradientClipping], "\(kinds.text())")
+        #expect(kinds.explained == true)
+        // Keras clipvalue against no clipping.
+        let none = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1, clipvalue=0.01)", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(Self.causes(none) == [.gradientClipping], "\(none.text())")
+        #expect(none.findings.first?.message.contains("value 0.01 (Keras) against none (PyTorch)") == true, "\(none.text())")
+        // global_clipnorm against clip_grad_norm_ with the same bound: PyTorch's + 1e-6 parts them when clipping acts.
+        let formulas = try Self.compare("mlp", "mlp", optimizerA: "SGD(learning_rate=0.1, global_clipnorm=0.05)",
+                                        optimizerB: "SGD(lr=0.1) + clip_grad_norm_(max_norm=0.05)", lossB: "MSELoss()")
+        #expect(formulas.firstDivergence?.step == 1, "\(formulas.text())")
+        #expect(Self.causes(formulas) == [.gradientClipping], "\(formulas.text())")
+        #expect(formulas.findings.first?.message.contains("1e-6/‖g‖") == true)
+    }
+
+    @Test func nesterovAndMomentumUnderASchedule() throws {
+        // Keras SGD(momentum=0.9, nesterov=True) with ExponentialDecay(0.1, 1, 0.5) from the file, against PyTorch's
+        // with ExponentialLR(gamma=0.5): the same rate every step, but Keras's velocity holds each step's lr·g.
+        // Step 1 agrees (no history yet); they part at step 2.
+        let nesterov = try Self.compare("mlp_nesterov_schedule", "mlp", optimizerB: "SGD(lr=0.1, momentum=0.9, nesterov=True) + ExponentialLR(gamma=0.5)",
+                                        lossB: "MSELoss()")
+        #expect(nesterov.firstDivergence?.step == 2, "\(nesterov.text())")
+        #expect(nesterov.firstDivergence?.kind == .value)
+        #expect(Self.causes(nesterov) == [.nesterovForm], "\(nesterov.text())")
+        #expect(nesterov.explained == true)
+        let momentum = try Self.compare("mlp_momentum_schedule", "mlp", optimizerB: "SGD(lr=0.1, momentum=0.9) + MultiStepLR(milestones=[1, 2, 3], gamma=0.5)",
+                                        lossB: "MSELoss()")
+        #expect(momentum.firstDivergence?.step == 2, "\(momentum.text())")
+        #expect(Self.causes(momentum) == [.optimizerFormula], "\(momentum.text())")
+        // A constant PyTorch rate against Keras's schedule: the rates differ from step 2.
+        let constant = try Self.compare("mlp_nesterov_schedule", "mlp", optimizerB: "SGD(lr=0.1, momentum=0.9, nesterov=True)", lossB: "MSELoss()")
+        let hyper = try #require(constant.findings.first { $0.cause == .optimizerHyperparameter }, "\(constant.text())")
+        #expect(hyper.message.contains("0.05 vs 0.1 at step 2"), "\(hyper.message)")
+    }
+
+    @Test func saturatedSigmoidIsCrossentropyClipping() throws {
+        // Keras BinaryCrossentropy on a final sigmoid recovers its logits; nn.Sigmoid + BCELoss reads the saturated
+        // probabilities (exactly 0 or 1 in float32), clamps log at −100 and passes no gradient.
+        let c = try Self.compare("binary", "binary", target: "binary", optimizerB: "SGD(lr=0.1)", lossB: "BCELoss()")
+        #expect(c.firstDivergence == .init(step: 1, name: "loss", kind: .loss), "\(c.text())")
+        #expect(Self.causes(c) == [.crossentropyClipping], "\(c.text())")
+        #expect(c.explained == true)
+    }
+
     @Test func batchNormDefaultsPartOnMomentumAndVariance() throws {
         let c = try Self.compare("bn", "bn", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
         #expect(c.verdict == .mismatch)

@@ -201,4 +201,19 @@ struct UlpTests {
         #expect(m.maxUlps == 2 && m.medianUlps == 1 && !m.isBitIdentical)
         #expect(m.maxAbsolute == Double(Float(3).nextUp.nextUp) - 3)
     }
+
+    /// The median ULP is found by selection, not a sort: the same element as `sorted()[k]`, duplicates included.
+    @Test func selectionIsTheSortedElement() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [1, 2, 3, 7, 100, 1001] {
+            for spread in [UInt64(3), 1 << 40] {
+                let values = (0..<count).map { _ in UInt64.random(in: 0...spread, using: &generator) }
+                let sorted = values.sorted()
+                for k in Set([0, count / 2, count - 1]) {
+                    var copy = values
+                    #expect(ErrorMetrics.select(&copy, k) == sorted[k], "count \(count), k \(k)")
+                }
+            }
+        }
+    }
 }

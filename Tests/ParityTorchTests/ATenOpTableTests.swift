@@ -76,6 +76,7 @@ struct ATenOpTableTests {
         case "string": return .string(value?.string ?? "")
         case "scalar_type": return .scalarType(Int(value?.double ?? 0))
         case "ints": return .ints(value?.ints ?? [])
+        case "bools": return .bools(value?.array?.compactMap(\.bool) ?? [])
         case "floats": return .floats(value?.doubles ?? [])
         case "device": return .device(value?.string ?? "")
         case let kind: throw FixtureError.malformed("row \(row.index): argument kind \(kind ?? "nil")")

@@ -136,6 +136,8 @@ extension TrainingCase {
         ("keras_opt_10", false),            // Adagrad with an accumulator from 0.1: ε does not matter
         ("keras_opt_11", false),            // Adadelta: one formula
         ("keras_opt_13", false),            // Nadam with Keras's momentum decay: one formula
+        ("torch_opt_sched_exp", true),      // Nesterov under ExponentialLR: Keras's velocity holds each step's lr·g
+        ("torch_opt_sched_multistep", true), // momentum under MultiStepLR: the same
     ])
     func otherFrameworksFormula(_ name: String, differs: Bool) throws {
         let fixture = try TrainingCase.named(name)

@@ -1,3 +1,4 @@
+import ParityConvert
 import Foundation
 import ParityFormats
 import ParityNN
@@ -48,6 +49,15 @@ public enum Conventions {
     }
 
     static let layout = "Sources/ParityConvert/ParameterTable.swift"
+
+    /// A recurrent class's gate names in each framework's order, from ``ParameterTable/gates``.
+    static func gates(_ className: String) -> (keras: String, torch: String) {
+        guard case let .gates(keras, torch, _)? = ParameterTable.gates[className] else { return ("?", "?") }
+        return ("[\(keras.joined(separator: ", "))]", "[\(torch.joined(separator: ", "))]")
+    }
+
+    /// The transform of a recurrent class's kernel row, in ``ParameterTable``'s words.
+    static func kernelRow(_ className: String) -> String { ParameterTable.rows(className)?.first?.transform ?? "?" }
     static let window = "Sources/ParityEngine/Functional/WindowGeometry.swift"
 
     /// The sections, by the letter of their ids.
@@ -93,24 +103,24 @@ public enum Conventions {
         c("B.10", "Pooling output size rounding", keras: ("'valid': floor", "keras/src/layers/pooling/base_pooling.py"),
           pytorch: ("ceil_mode=False: floor", "torch/nn/modules/pooling.py"), cause: .poolCeilMode, fix: "ceil_mode=False",
           parity: [window, "Sources/ParityTorch/ATen/PoolingOps.swift"]),
-        c("C.11", "BatchNorm epsilon", keras: ("\(BatchNorm.kerasEpsilon)", "keras/src/layers/normalization/batch_normalization.py"),
-          pytorch: ("\(BatchNorm.pyTorchEpsilon)", "torch/nn/modules/batchnorm.py"), cause: .batchNormEpsilon,
-          fix: "nn.BatchNorm2d(C, eps=\(BatchNorm.kerasEpsilon))",
+        c("C.11", "BatchNorm epsilon", keras: ("\(NormalizationDefaults.kerasEpsilon)", "keras/src/layers/normalization/batch_normalization.py"),
+          pytorch: ("\(NormalizationDefaults.pyTorchEpsilon)", "torch/nn/modules/batchnorm.py"), cause: .batchNormEpsilon,
+          fix: "nn.BatchNorm2d(C, eps=\(NormalizationDefaults.kerasEpsilon))",
           parity: ["Sources/ParityNN/Layers/Normalization.swift", "Sources/ParityTorch/ATen/NormalizationOps.swift"]),
         c("C.11.2", "BatchNorm mode", keras: ("inference unless called with training=True", "keras/src/layers/normalization/batch_normalization.py"),
           pytorch: ("modules start in training mode (batch statistics)", "torch/nn/modules/module.py"), cause: .trainingMode,
           fix: "model.eval() before exporting or comparing", parity: ["Sources/ParityTorch/ATen/NormalizationOps.swift"]),
-        c("C.12", "LayerNorm epsilon", keras: ("\(LayerNorm.kerasEpsilon)", "keras/src/layers/normalization/layer_normalization.py"),
-          pytorch: ("\(LayerNorm.pyTorchEpsilon)", "torch/nn/modules/normalization.py"), cause: .layerNormEpsilon,
-          fix: "nn.LayerNorm(shape, eps=\(LayerNorm.kerasEpsilon))",
+        c("C.12", "LayerNorm epsilon", keras: ("\(NormalizationDefaults.kerasEpsilon)", "keras/src/layers/normalization/layer_normalization.py"),
+          pytorch: ("\(NormalizationDefaults.pyTorchEpsilon)", "torch/nn/modules/normalization.py"), cause: .layerNormEpsilon,
+          fix: "nn.LayerNorm(shape, eps=\(NormalizationDefaults.kerasEpsilon))",
           parity: ["Sources/ParityNN/Layers/Normalization.swift", "Sources/ParityTorch/ATen/NormalizationOps.swift"]),
-        c("D.13", "LSTM gate order", keras: ("[i, f, c, o]", "keras/src/layers/rnn/lstm.py"), pytorch: ("[i, f, g, o]", "torch/nn/modules/rnn.py"),
-          cause: .lstmGateOrder, fix: "weight_ih_l0 = kernel.T, weight_hh_l0 = recurrent_kernel.T (same block order)",
+        c("D.13", "LSTM gate order", keras: (gates("LSTM").keras, "keras/src/layers/rnn/lstm.py"), pytorch: (gates("LSTM").torch, "torch/nn/modules/rnn.py"),
+          cause: .lstmGateOrder, fix: "weight_ih_l0 from kernel: \(kernelRow("LSTM")); weight_hh_l0 the same from recurrent_kernel",
           parity: ["Sources/ParityNN/Layers/LSTM.swift", layout, "Sources/ParityEngine/Ops/RecurrentOps.swift"]),
         c("D.13.1", "LSTM bias", keras: ("one bias (4u)", "keras/src/layers/rnn/lstm.py"), pytorch: ("bias_ih_l0 + bias_hh_l0", "torch/nn/modules/rnn.py"),
           cause: .lstmBiasDoubled, fix: "bias_ih_l0 = bias, bias_hh_l0 = 0", parity: [layout]),
-        c("D.14", "GRU gate order", keras: ("[z, r, h]", "keras/src/layers/rnn/gru.py"), pytorch: ("[r, z, n]", "torch/nn/modules/rnn.py"),
-          cause: .gruGateOrder, fix: "reorder the blocks [z, r, h] → [r, z, n], then transpose",
+        c("D.14", "GRU gate order", keras: (gates("GRU").keras, "keras/src/layers/rnn/gru.py"), pytorch: (gates("GRU").torch, "torch/nn/modules/rnn.py"),
+          cause: .gruGateOrder, fix: "weight_ih_l0 from kernel: \(kernelRow("GRU")); weight_hh_l0 the same from recurrent_kernel",
           parity: ["Sources/ParityNN/Layers/Recurrent.swift", layout, "Sources/ParityEngine/Ops/RecurrentOps.swift"]),
         c("D.14.1", "GRU reset gate", keras: ("reset_after=True (Keras 3; Keras 2 standalone: False)", "keras/src/layers/rnn/gru.py"),
           pytorch: ("reset after the recurrent product, always", "torch/nn/modules/rnn.py"), cause: .gruResetAfter,
@@ -130,8 +140,9 @@ public enum Conventions {
         c("E.19", "Softmax axis", keras: ("-1", "keras/src/layers/activations/softmax.py"),
           pytorch: ("nn.Softmax() without dim: 0 for 0-, 1- and 3-D inputs, else 1", "torch/nn/functional.py"), cause: .softmaxAxis,
           fix: "nn.Softmax(dim=-1)", parity: ["Sources/ParityTorch/ATen/ActivationOps.swift"]),
-        c("F.LeakyReLU", "LeakyReLU layer slope", keras: ("0.3 (LeakyReLU layer; the function: 0.2)", "keras/src/layers/activations/leaky_relu.py"),
-          pytorch: ("0.01", "torch/nn/modules/activation.py"), cause: .activationVariant, fix: "nn.LeakyReLU(negative_slope=0.3)",
+        c("F.LeakyReLU", "LeakyReLU layer slope", keras: ("\(ActivationTable.kerasLeakyReLULayerSlope) (LeakyReLU layer; the function: \(ActivationTable.kerasLeakyReLUSlope))", "keras/src/layers/activations/leaky_relu.py"),
+          pytorch: ("\(ActivationTable.pyTorchLeakyReLUSlope)", "torch/nn/modules/activation.py"), cause: .activationVariant,
+          fix: "nn.LeakyReLU(negative_slope=\(ActivationTable.kerasLeakyReLULayerSlope))",
           parity: ["Sources/ParityKeras/Layers/KerasLayers+Activations.swift"]),
         c("G.26", "Resampling", keras: ("bilinear: half-pixel centres; nearest: repeat", "keras/src/layers/preprocessing/image_preprocessing/resizing.py"),
           pytorch: ("align_corners=False (half-pixel); nearest floors, nearest-exact is half-pixel", "torch/nn/functional.py"),
@@ -177,8 +188,8 @@ public enum Conventions {
         c("T.6", "Nadam momentum schedule", keras: ("μₜ = β₁(1 − 0.5·0.96ᵗ)", "keras/src/optimizers/nadam.py"),
           pytorch: ("μₜ = β₁(1 − 0.5·0.96^(t·momentum_decay)), \(torchDefault("NAdam", "momentum_decay"))", "torch/optim/nadam.py"),
           training: .optimizerFormula, fix: "momentum_decay=1", parity: [rules]),
-        c("T.7", "SGD momentum buffer and Nesterov", keras: ("velocity holds lr·g; Nesterov w += μv − lr·g", "keras/src/optimizers/sgd.py"),
-          pytorch: ("buffer holds g, times lr at the update; Nesterov g + μb (equal while lr is constant)", "torch/optim/sgd.py"),
+        c("T.7", "SGD momentum buffer and Nesterov", keras: ("velocity holds lr·g, each gradient times its own step's rate; Nesterov w += μv − lr·g", "keras/src/optimizers/sgd.py"),
+          pytorch: ("buffer holds g, times the current lr at the update; Nesterov g + μb (equal while lr is constant; they part under a schedule)", "torch/optim/sgd.py"),
           training: .nesterovForm, parity: [rules]),
         c("T.8", "Weight decay", keras: ("decoupled on every optimizer: w −= w·λ·lr before the update", "keras/src/optimizers/base_optimizer.py"),
           pytorch: ("coupled L2 (g += λw) except AdamW and decoupled_weight_decay=True", "torch/optim/adam.py"),
@@ -186,8 +197,8 @@ public enum Conventions {
         c("T.9", "Gradient clipping", keras: ("clipnorm per variable, global_clipnorm over all (no ε), clipvalue", "keras/src/optimizers/base_optimizer.py"),
           pytorch: ("clip_grad_norm_ global, c/(‖g‖ + 1e-6); clip_grad_value_", "torch/nn/utils/clip_grad.py"),
           training: .gradientClipping, fix: "global_clipnorm ↔ clip_grad_norm_(max_norm)", parity: [rules, specs]),
-        c("T.10", "BatchNorm momentum", keras: ("share of the running value kept (0.99)", "keras/src/layers/normalization/batch_normalization.py"),
-          pytorch: ("share of the batch statistic taken (0.1)", "torch/nn/modules/batchnorm.py"),
+        c("T.10", "BatchNorm momentum", keras: ("share of the running value kept (\(NormalizationDefaults.kerasMomentum))", "keras/src/layers/normalization/batch_normalization.py"),
+          pytorch: ("share of the batch statistic taken (\(NormalizationDefaults.pyTorchMomentum))", "torch/nn/modules/batchnorm.py"),
           training: .bnMomentum, fix: "momentum = 1 − Keras momentum", parity: ["Sources/ParityNN/Layers/Normalization.swift"]),
         c("T.11", "BatchNorm running variance", keras: ("biased batch variance", "keras/src/layers/normalization/batch_normalization.py"),
           pytorch: ("unbiased (n/(n−1)); no setting changes it", "torch/nn/modules/batchnorm.py"),
@@ -207,6 +218,12 @@ public enum Conventions {
         c("T.16", "Derivatives at ties and kinks", keras: ("maximum/minimum with a == b: all to the first argument; clip passes the gradient at a bound", "tensorflow/python/ops/math_grad.py"),
           pytorch: ("maximum/minimum ties: half to each; clamp with number bounds: 0 at a bound", "tools/autograd/derivatives.yaml"),
           training: .gradientConvention, parity: ["Sources/ParityTrain/Step/GradientConvention.swift"]),
+        c("T.17", "Layer mode while training", keras: ("fit calls the model with training=True: BatchNormalization on batch statistics (inference when the layer is frozen), Dropout active", "keras/src/trainers/trainer.py"),
+          pytorch: ("the mode the module was in: a .pt2 keeps the mode it was exported in (model.eval() before export trains BatchNorm on running statistics)", "torch/export/exported_program.py"),
+          training: .trainingMode, fix: "export the training graph after model.train(), or freeze the Keras layer", parity: ["Sources/ParityTrain/Model/TorchTrainable.swift"]),
+        c("T.18", "Learning-rate schedule", keras: ("a LearningRateSchedule as learning_rate, evaluated at the step count in float32", "keras/src/optimizers/schedules/learning_rate_schedule.py"),
+          pytorch: ("a scheduler stepped after optimizer.step(), multiplying the previous rate in doubles", "torch/optim/lr_scheduler.py"),
+          training: .optimizerHyperparameter, parity: [specs]),
     ]
 
     /// One row per ``ActivationTable`` entry with a PyTorch counterpart: Keras's function (exact constants)

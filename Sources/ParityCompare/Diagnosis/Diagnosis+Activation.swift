@@ -74,7 +74,8 @@ extension Diagnosis {
     static func kerasActivation(_ layer: KerasNetwork.Layer) -> UnaryFunction? {
         let config = layer.config
         switch layer.className {
-        case "LeakyReLU": return .leakyRelu(slope: config["negative_slope"]?.double ?? config["alpha"]?.double ?? 0.3)
+        case "LeakyReLU":
+            return (try? KerasLayerConfig(className: layer.className, name: layer.name, config: config, weights: []).leakyReLUSlope()).map { .leakyRelu(slope: $0) }
         case "ELU": return .elu(alpha: config["alpha"]?.double ?? 1)
         case "ReLU":
             guard (config["negative_slope"]?.double ?? 0) == 0, (config["threshold"]?.double ?? 0) == 0 else { return nil }

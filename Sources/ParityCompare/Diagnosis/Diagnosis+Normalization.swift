@@ -6,9 +6,9 @@ extension Diagnosis {
     /// else PyTorch's default 1e-5; conventions.md C.11).
     static func batchNormEpsilon(_ c: Context) throws -> [Hypothesis] {
         guard c.layer.className == "BatchNormalization", let bn = c.layer.model as? BatchNorm,
-              let epsilonA = c.layer.config["epsilon"]?.double else { return [] }
+              case let epsilonA = bn.epsilon else { return [] }
         let node = c.node("batch_norm")
-        let epsilonB = float(node, "eps") ?? BatchNorm.pyTorchEpsilon
+        let epsilonB = float(node, "eps") ?? NormalizationDefaults.pyTorchEpsilon
         guard epsilonB != epsilonA else { return [] }
         let module = c.moduleClass(node).flatMap { $0.hasPrefix("BatchNorm") ? $0 : nil } ?? "BatchNorm\(Swift.max(1, c.inputs[0].rank - 2))d"
         return [Hypothesis(cause: .batchNormEpsilon, a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
@@ -19,9 +19,9 @@ extension Diagnosis {
     /// `layernorm-epsilon`: Keras LayerNormalization rebuilt with B's epsilon (the layer-norm node's `eps`,
     /// else PyTorch's default 1e-5; conventions.md C.12).
     static func layerNormEpsilon(_ c: Context) throws -> [Hypothesis] {
-        guard c.layer.className == "LayerNormalization", let epsilonA = c.layer.config["epsilon"]?.double else { return [] }
+        guard c.layer.className == "LayerNormalization", let epsilonA = (c.layer.model as? LayerNorm)?.epsilon else { return [] }
         let node = c.node("layer_norm")
-        let epsilonB = float(node, "eps") ?? LayerNorm.pyTorchEpsilon
+        let epsilonB = float(node, "eps") ?? NormalizationDefaults.pyTorchEpsilon
         guard epsilonB != epsilonA else { return [] }
         let shape = c.inputs[0].shape.last.map { "\($0)" } ?? "..."
         return [Hypothesis(cause: .layerNormEpsilon, a: "epsilon \(short(epsilonA))", b: "epsilon \(short(epsilonB))" + notRead(float(node, "eps") != nil),
@@ -35,7 +35,7 @@ extension Diagnosis {
     static func trainingMode(_ c: Context) throws -> [Hypothesis] {
         guard c.layer.className == "BatchNormalization", let bn = c.layer.model as? BatchNorm,
               let node = c.nodes.first(where: { $0.target.contains("batch_norm") && bool($0, "training") == true }) else { return [] }
-        let epsilon = float(node, "eps") ?? BatchNorm.pyTorchEpsilon
+        let epsilon = float(node, "eps") ?? NormalizationDefaults.pyTorchEpsilon
         let axis = bn.axis < 0 ? bn.axis + c.inputs[0].rank : bn.axis
         return [Hypothesis(cause: .trainingMode, a: "inference: moving mean and variance", b: "training: batch statistics (training=True in B's graph)",
                            fix: "call model.eval() before exporting or running the PyTorch model", kerasFix: "call model.eval() before exporting or running the PyTorch model",

@@ -1,3 +1,4 @@
+import ParityConvert
 import ParityKeras
 
 extension Diagnosis {
@@ -5,7 +6,7 @@ extension Diagnosis {
     /// standalone Keras 2's default) against PyTorch's `nn.GRU`, which always applies it after. A's layer is
     /// rebuilt with `reset_after=True` and B's weights read back through that convention (conventions.md D.14).
     static func gruResetAfter(_ c: Context) throws -> [Hypothesis] {
-        guard c.layer.className == "GRU", c.layer.config["reset_after"]?.bool == false, c.node("gru") != nil,
+        guard c.layer.className == "GRU", (c.layer.model as? GRU)?.resetAfter == false, c.node("gru") != nil,
               c.layer.weights.count == 3, c.layer.weights[2].rank == 1 else { return [] }
         var weights = c.layer.weights
         weights[2] = try Tensor.concatenate([weights[2], Tensor.zeros(weights[2].shape, dtype: weights[2].dtype)], axis: 0)
@@ -18,7 +19,7 @@ extension Diagnosis {
             cause: .gruResetAfter, a: "reset_after=False: reset gate applied before the recurrent matmul",
             b: "nn.GRU: reset gate applied after the recurrent matmul (reset_after=True)",
             fix: "nn.GRU cannot express reset_after=False: write the GRU cell by hand (n = tanh(W_in·x + b_in + W_hn·(r ⊙ h))), or retrain with reset_after=True",
-            kerasFix: "keras.layers.GRU(..., reset_after=True) with bias rows [b_ih; b_hh], gate blocks reordered [r, z, n] → [z, r, h]",
+            kerasFix: "keras.layers.GRU(..., reset_after=True) with bias = \(ParameterTable.rows("GRU")?.last?.inverseTransform() ?? "rows [b_ih; b_hh]")",
             rerun: try rerunning(c.layer, config: ["reset_after": .bool(true)], weights: fromB))]
     }
 }

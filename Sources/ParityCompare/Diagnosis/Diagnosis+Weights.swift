@@ -1,3 +1,4 @@
+import ParityConvert
 import ParityKeras
 
 extension Diagnosis {
@@ -22,8 +23,10 @@ extension Diagnosis {
         let name = p.torch.joined(separator: ", ")
         switch cause {
         case .kernelLayout: return "\(name) = Keras \(p.keras) with \(p.transform) (torch.from_numpy(kernel).permute(...) in that order)"
-        case .lstmGateOrder: return "keep Keras's LSTM gate order [i, f, c, o] = PyTorch's [i, f, g, o]: transpose each kernel, no block reorder"
-        case .gruGateOrder: return "reorder Keras's GRU gate blocks [z, r, h] to PyTorch's [r, z, n] (swap the first two blocks) before transposing"
+        case .lstmGateOrder, .gruGateOrder:
+            let className = cause == .lstmGateOrder ? "LSTM" : "GRU"
+            let rows = ParameterTable.rows(className) ?? []
+            return "each \(className) kernel → PyTorch by " + (rows.first?.transform ?? "its table row") + " (ParameterTable; no other block order)"
         case .lstmBiasDoubled, .rnnBiasDoubled: return "bias_ih_l0 = Keras bias, bias_hh_l0 = 0 (PyTorch adds both biases)"
         default: return "load the same checkpoint on both sides: \(name) should be Keras's \(p.keras) (\(p.transform))"
         }

@@ -14,6 +14,7 @@ public enum Layout {
         return result
     }
 
+    /// `shape` with its axes permuted by `order` (result axis `i` is axis `order[i]`).
     public static func apply(_ order: [Int], to shape: [Int]) -> [Int] { order.map { shape[$0] } }
 
     static func fits(_ shape: [Int], _ expected: [Int?]) -> Bool {
@@ -73,12 +74,21 @@ public enum Layout {
 /// axes differ, or leading batch-like axes are merged on one side: `[N·T, …]` against `[N, T, …]`), is the
 /// other side's. ``toA(_:)`` and ``toB(_:)`` bring a tensor of either side to the other's layout.
 public struct Alignment: Sendable, Codable, Equatable, CustomStringConvertible {
-    public enum Side: String, Sendable, Codable { case a, b }
+    /// One side of a pair.
+    public enum Side: String, Sendable, Codable {
+        /// Model A.
+        case a
+        /// Model B.
+        case b
+    }
 
+    /// The side whose tensor is permuted and reshaped into the other's.
     public var source: Side
     /// The permutation of the source's axes (`nil`: none).
     public var permutation: [Int]?
+    /// A's shape.
     public var shapeA: [Int]
+    /// B's shape.
     public var shapeB: [Int]
 
     enum CodingKeys: String, CodingKey { case source, permutation, shapeA = "shape_a", shapeB = "shape_b" }
@@ -87,9 +97,11 @@ public struct Alignment: Sendable, Codable, Equatable, CustomStringConvertible {
     var targetShape: [Int] { source == .a ? shapeB : shapeA }
     var permutedSource: [Int] { Layout.apply(permutation ?? Array(sourceShape.indices), to: sourceShape) }
 
+    /// Whether a reshape follows the permutation.
     public var reshaped: Bool { permutedSource != targetShape }
     /// A layout change a framework convention explains (``Layout/plausible(rank:)``).
     public var isPlausible: Bool { permutation.map { Layout.plausible(rank: $0.count).contains($0) } ?? true }
+    /// Whether the two tensors have one layout (no permutation, equal shapes).
     public var isIdentity: Bool { permutation == nil && shapeA == shapeB }
 
     /// The permutation that takes B's axes to A's when the alignment is one (no reshape).
@@ -111,6 +123,7 @@ public struct Alignment: Sendable, Codable, Equatable, CustomStringConvertible {
 
     /// B's tensor in A's layout, and A's in B's.
     public func toA(_ t: Tensor) throws -> Tensor { source == .b ? try forward(t) : try backward(t) }
+    /// A's tensor in B's layout.
     public func toB(_ t: Tensor) throws -> Tensor { source == .b ? try backward(t) : try forward(t) }
 
     /// The flat index in the source tensor of the target's flat index `i` (sampled comparisons without a copy).

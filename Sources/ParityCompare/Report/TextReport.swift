@@ -2,6 +2,7 @@ import Foundation
 
 /// The exit code of `parity compare`: 0 match, 1 mismatch (2, an error, is the caller's).
 public enum CompareExitCode {
+    /// 0 for ``Comparison/Verdict/match``, 1 for ``Comparison/Verdict/mismatch``.
     public static func of(_ comparison: Comparison) -> Int32 { comparison.verdict == .match ? 0 : 1 }
 }
 

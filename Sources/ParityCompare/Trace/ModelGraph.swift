@@ -1,3 +1,4 @@
+import Foundation
 import ParityKeras
 import ParityTorch
 
@@ -214,6 +215,7 @@ extension ModelGraph {
             default: break
             }
         }
+        let wide = WideWeights(program)
         for (name, _) in program.userInputs {
             inputNames.append(name)
             let id = addTensor(name, producer: nil, slot: 0)
@@ -233,10 +235,13 @@ extension ModelGraph {
             }
             // Keep each output's slot in the node's result list.
             let slots = node.outputs.enumerated().compactMap { $1 == nil ? nil : $0 }
+            let weights = Set(node.arguments.flatMap { $0.value.tensorNames }).filter { ids[$0] == nil }.sorted()
             ops.append(Op(name: node.name, kind: node.target, scope: node.moduleStack.map(\.path).filter { !$0.isEmpty },
                           inputs: names.map { ids[$0]! }, outputs: outs, origin: .torch(node),
                           evaluate: { inputs, dtype in
-                              let results = try program.evaluate(node, values: Dictionary(uniqueKeysWithValues: zip(names, inputs)), dtype: dtype)
+                              var values = Dictionary(uniqueKeysWithValues: zip(names, inputs))
+                              if dtype == .float64 { for name in weights { values[name] = wide.tensor(name) } }
+                              let results = try program.evaluate(node, values: values, dtype: dtype)
                               return slots.map { $0 < results.count ? results[$0] : Tensor.zeros([0]) }
                           }))
             let constants = Set(node.arguments.flatMap { $0.value.tensorNames }).compactMap { name in precomputed[name].map { (name, $0) } }
@@ -253,6 +258,27 @@ extension ModelGraph {
             guard let id = ids[name] else { throw CompareError.unsupported("the program's output \(name) is never computed") }
             return id
         }
+    }
+}
+
+/// A program's floating parameters, buffers and constants cast to Float64 once: every Float64 run of a node
+/// (the trace, each local rerun, each hypothesis) reads them instead of casting the stored Float32 again.
+final class WideWeights: @unchecked Sendable {
+    private let program: TorchProgram
+    private var cache: [String: Tensor] = [:]
+    private let lock = NSLock()
+
+    init(_ program: TorchProgram) { self.program = program }
+
+    /// The Float64 value bound to a graph input name (`nil`: not a weight, or not floating).
+    func tensor(_ name: String) -> Tensor? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = cache[name] { return t }
+        guard let t = program.parameter(named: name), t.dtype.isFloatingPoint else { return nil }
+        let wide = t.cast(to: .float64)
+        cache[name] = wide
+        return wide
     }
 }
 

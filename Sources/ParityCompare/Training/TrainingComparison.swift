@@ -236,7 +236,8 @@ extension TrainingComparison {
         }
         progress.say("forward comparison on the first batch")
         let forward = try Comparison.run(try a.inferenceMode(), try b.inferenceMode(), inputs: ModelInputs(named: zip(a.inputs.map(\.name), firstA).map { ($0, $1) }),
-                                         inputsB: ModelInputs(named: zip(b.inputs.map(\.name), firstB).map { ($0, $1) }), tolerance: tolerance, progress: progress)
+                                         inputsB: ModelInputs(named: zip(b.inputs.map(\.name), firstB).map { ($0, $1) }), tolerance: tolerance, progress: progress,
+                                         pairWeights: true)
         let sideA = try a.trainingSide(optimizer: setup.optimizerA, loss: setup.lossA, flag: "a")
         let sideB = try b.trainingSide(optimizer: setup.optimizerB, loss: setup.lossB, flag: "b")
         var driver = try TrainingDriver(a: sideA, b: sideB, inputsA: xa, inputsB: xb, targetA: setup.target, targetB: setup.targetB ?? setup.target,

@@ -169,7 +169,7 @@ struct TrainingDriver {
         throws -> ([TrainingComparison.Finding], [TrainingCause], Bool) {
         let changed = changedIsA ? a : b, other = changedIsA ? b : a
         let hypotheses = TrainingHypothesis.applicable(changed: changed, other: other, pairing: pairing, pairings: pairings,
-                                                       program: programB, step: divergence.step)
+                                                       program: programB, step: divergence.step, steps: steps)
         let base = Self.score(baseline)
         /// The score with `chosen` (indices into `hypotheses`) swapped in, 0 when no step parts; nil when the run fails.
         func score(_ chosen: [Int]) -> Double? {

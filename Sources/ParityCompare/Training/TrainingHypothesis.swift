@@ -43,7 +43,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
         case .fromLogits: return "the loss reads the output as probabilities on one side and as logits on the other"
         case .labelSmoothing: return "different label smoothing"
         case .lossReduction: return "the loss is reduced differently (mean, sum, sum over batch size)"
-        case .crossentropyClipping: return "Keras clips probabilities to [1e-7, 1 − 1e-7]; PyTorch clamps log at −100"
+        case .crossentropyClipping: return "Keras recovers a final sigmoid's logits or clips probabilities to [1e-7, 1 − 1e-7]; PyTorch's BCELoss clamps log at −100"
         case .gradientConvention: return "the frameworks' derivatives at ties and kinks (max/min ties, clip bounds)"
         case .trainingMode: return "a layer runs in training mode on one side and in inference mode on the other (BatchNorm statistics)"
         }
@@ -81,9 +81,9 @@ struct TrainingHypothesis {
     var apply: (TrainingSide) throws -> TrainingSide
 
     /// The hypotheses that apply to the pair: the changed side (`changed`) takes the other's convention.
-    /// `step`: the step where the runs part (for sizes in the messages).
+    /// `step`: the step where the runs part (for sizes in the messages); `steps`: the run's length.
     static func applicable(changed: TrainingSide, other: TrainingSide, pairing: VariablePairing, pairings: [WeightPairing],
-                           program: TorchProgram?, step: Int) -> [TrainingHypothesis] {
+                           program: TorchProgram?, step: Int, steps: Int) -> [TrainingHypothesis] {
         var result: [TrainingHypothesis] = []
         let (x, y) = (changed.optimizer, other.optimizer)
         let (fx, fy) = (changed.framework, other.framework)
@@ -91,7 +91,12 @@ struct TrainingHypothesis {
         if sameAlgorithm {
             var differences = zip(values(x.algorithm), values(y.algorithm)).filter { $0.0.value != $0.1.value }
                 .map { "\($0.0.label) \(number($0.0.value)) (\(fx)) vs \(number($0.1.value)) (\(fy))" }
-            if x.learningRate != y.learningRate { differences.insert("learning rate \(number(x.learningRate)) (\(fx)) vs \(number(y.learningRate)) (\(fy))", at: 0) }
+            if x.schedule == nil, y.schedule == nil {
+                if x.learningRate != y.learningRate { differences.insert("learning rate \(number(x.learningRate)) (\(fx)) vs \(number(y.learningRate)) (\(fy))", at: 0) }
+            } else if let t = firstDifferentRate(x, y, steps: steps) {
+                differences.insert("learning rate \(x.schedule.map { "\($0)" } ?? number(x.learningRate)) (\(fx)) vs \(y.schedule.map { "\($0)" } ?? number(y.learningRate)) (\(fy)), "
+                                   + "\(number(rate(x, t))) vs \(number(rate(y, t))) at step \(t)", at: 0)
+            }
             let decayX = decay(x.weightDecay), decayY = decay(y.weightDecay)
             let sameDecayKind = decayX.kind == decayY.kind || decayX.kind == nil || decayY.kind == nil
             if sameDecayKind, decayX.lambda != decayY.lambda {
@@ -103,6 +108,7 @@ struct TrainingHypothesis {
                     var s = side
                     s.optimizer.algorithm = y.algorithm
                     s.optimizer.learningRate = y.learningRate
+                    s.optimizer.schedule = y.schedule
                     if sameDecayKind { s.optimizer.weightDecay = y.weightDecay }
                     return s
                 })
@@ -129,7 +135,12 @@ struct TrainingHypothesis {
             })
         }
         if x.clipping != y.clipping {
-            result.append(TrainingHypothesis(cause: .gradientClipping, message: "clipping \(clipText(x.clipping)) (\(fx)) against \(clipText(y.clipping)) (\(fy))",
+            var message = "clipping \(clipText(x.clipping)) (\(fx)) against \(clipText(y.clipping)) (\(fy))"
+            if case let .globalNorm(cx, _)? = x.clipping, case let .globalNorm(cy, _)? = y.clipping, cx == cy {
+                message = "global norm \(number(cx)) on both, in two formulas: Keras's clip_by_global_norm scales by c·min(1/‖g‖, 1/c), PyTorch's clip_grad_norm_ by "
+                    + "min(c/(‖g‖ + 1e-6), 1): a relative difference of 1e-6/‖g‖ at every step that clips"
+            }
+            result.append(TrainingHypothesis(cause: .gradientClipping, message: message,
                                              fix: "Keras global_clipnorm=c ↔ clip_grad_norm_(max_norm=c); clipvalue=c ↔ clip_grad_value_(c); Keras clipnorm is per variable") { side in
                 var s = side
                 s.optimizer.clipping = y.clipping
@@ -183,7 +194,12 @@ struct TrainingHypothesis {
             fix = "none exact; with ε ≪ v the two agree to rounding"
         case let .sgd(_, nesterov, _) where nesterov:
             cause = .nesterovForm
-            message = "Keras's Nesterov step w += μ·v − lr·g (v = μv − lr·g) against PyTorch's w −= lr·(g + μ·b)"
+            message = "Keras's Nesterov step w += μ·v − lr·g with v = μv − lr·g (each gradient scaled by its own step's rate) against PyTorch's "
+                + "w −= lr·(g + μ·b) with b = μb + g (the current rate scales the whole buffer)"
+            fix = "equal while the learning rate is constant; none exact under a schedule"
+        case let .sgd(momentum, _, _) where momentum > 0:
+            cause = .optimizerFormula
+            message = "Keras's SGD velocity v = μv − lr·g holds each gradient times its own step's rate; PyTorch's buffer b = μb + g is scaled by the current rate (w −= lr·b)"
             fix = "equal while the learning rate is constant; none exact under a schedule"
         default:
             cause = .optimizerFormula
@@ -236,7 +252,7 @@ struct TrainingHypothesis {
             }
             if x.framework == .keras, y.framework == .pyTorch, !lx, !ly {
                 result.append(TrainingHypothesis(cause: .crossentropyClipping,
-                                                 message: "Keras clips probabilities to [1e-7, 1 − 1e-7] (or recovers a final sigmoid's logits); BCELoss clamps log(p) at −100",
+                                                 message: "Keras recovers a final sigmoid's logits (other probabilities it clips to [1e-7, 1 − 1e-7]); BCELoss reads the probabilities and clamps log(p) at −100, so a saturated output (p exactly 0 or 1) costs at most 100 and passes no gradient",
                                                  fix: "output logits and use from_logits=True / BCEWithLogitsLoss on both sides") { side in
                     var s = side
                     s.loss = Loss(framework: .pyTorch, function: side.loss.function, reduction: mappedReduction(side.loss.reduction, to: .pyTorch),
@@ -383,6 +399,17 @@ struct TrainingHypothesis {
             })
         }
         return result
+    }
+
+    /// The learning rate of step `t` in Float64.
+    static func rate(_ o: Optimizer, _ t: Int) -> Double { o.schedule?.rate(step: t, base: o.learningRate, dtype: .float64) ?? o.learningRate }
+
+    /// The first step (of the run's) where two optimizers' learning rates differ beyond Float64 rounding.
+    static func firstDifferentRate(_ x: Optimizer, _ y: Optimizer, steps: Int) -> Int? {
+        (1...Swift.max(steps, 1)).first { t in
+            let (a, b) = (rate(x, t), rate(y, t))
+            return Swift.abs(a - b) > 1e-12 * Swift.max(Swift.abs(a), Swift.abs(b))
+        }
     }
 
     // MARK: Helpers

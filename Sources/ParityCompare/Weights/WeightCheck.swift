@@ -7,23 +7,40 @@ import ParityKeras
 /// transform: transpose, permute, gate reorder, bias split), `different`, or `unmapped` (weights Parity has
 /// no faithful PyTorch mapping for).
 public struct WeightCheck: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable { case equal, converted = "equal-up-to-convention", different, unmapped }
+    /// The outcome of a layer's weight check.
+    public enum Status: String, Sendable, Codable {
+        /// The same numbers in the same layout.
+        case equal
+        /// Equal after the convention's transform.
+        case converted = "equal-up-to-convention"
+        /// Some parameter differs.
+        case different
+        /// No faithful PyTorch mapping of the layer's weights is known, or B reads no such parameter.
+        case unmapped
+    }
 
     /// One PyTorch parameter (or a sum of them) against the Keras variable it should come from.
     public struct Parameter: Sendable, Codable, Equatable {
         /// PyTorch parameter names (full state_dict keys); several when their sum is the Keras variable.
         public var torch: [String]
+        /// The Keras variable.
         public var keras: String
+        /// The convention's transform from the Keras variable to the parameter.
         public var transform: String
+        /// Whether the parameter equals the transformed variable.
         public var equal: Bool
         /// For a difference: the cause id it matches (`kernel-layout`, `lstm-gate-order`, `gru-gate-order`,
         /// `lstm-bias-doubled`, `rnn-bias-doubled`, `weights-differ`).
         public var cause: Cause?
+        /// What differs, in words.
         public var detail: String?
     }
 
+    /// The layer's outcome.
     public var status: Status
+    /// Each parameter checked.
     public var parameters: [Parameter]
+    /// Why the layer is unmapped, when it is.
     public var note: String?
 
     /// Compares Keras layer `layer`'s variables with the PyTorch parameters a part reads; `nil` when the layer

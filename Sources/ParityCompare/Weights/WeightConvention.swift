@@ -34,10 +34,12 @@ struct WeightConvention {
     /// The faithful convention for a Keras layer, `nil` for a class without weights or without a faithful
     /// PyTorch counterpart (e.g. a GRU with `reset_after=False`).
     static func of(_ layer: KerasNetwork.Layer) throws -> WeightConvention? {
-        try of(className: layer.className, config: layer.config, weights: layer.weights)
+        try of(className: layer.className, config: layer.config, weights: layer.weights, model: layer.model)
     }
 
-    static func of(className: String, config: KerasJSON, weights w: [Tensor]) throws -> WeightConvention? {
+    /// `model`: the layer the loader built; what it holds (bias, scale, spatial rank, reset position) is
+    /// read from it, from `config` only for wrappers and types that do not say (``ParameterTable/Options/init(_:)``).
+    static func of(className: String, config: KerasJSON, weights w: [Tensor], model: (any Model)? = nil) throws -> WeightConvention? {
         guard !w.isEmpty else { return nil }
         switch className {
         case "Bidirectional":
@@ -49,9 +51,10 @@ struct WeightConvention {
         default:
             break
         }
-        let options = ParameterTable.Options(bias: config["use_bias"]?.bool ?? true, scale: config["scale"]?.bool ?? true,
-                                             center: config["center"]?.bool ?? true, spatial: max(w[0].rank - 2, 1),
-                                             resetAfter: config["reset_after"]?.bool ?? true)
+        let options = model.flatMap { ParameterTable.Options($0) }
+            ?? ParameterTable.Options(bias: config["use_bias"]?.bool ?? true, scale: config["scale"]?.bool ?? true,
+                                      center: config["center"]?.bool ?? true, spatial: max(w[0].rank - 2, 1),
+                                      resetAfter: config["reset_after"]?.bool ?? true)
         // A port names its own submodules: only rows on the layer's one module are looked up.
         guard let rows = ParameterTable.rows(className, options), rows.count == w.count, rows.allSatisfy({ $0.module.isEmpty }) else { return nil }
         var parameters: [Parameter] = []

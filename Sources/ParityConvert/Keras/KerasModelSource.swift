@@ -9,7 +9,9 @@ import ParityNN
 public struct KerasModelSource: Sendable {
     /// Output `tensor` of the (only) call of `layer`.
     public struct TensorRef: Sendable, Hashable {
+        /// The layer's name.
         public var layer: String
+        /// The index of the output among the call's outputs.
         public var tensor: Int
     }
 
@@ -17,9 +19,11 @@ public struct KerasModelSource: Sendable {
     public struct Weight: Sendable {
         /// The Keras weight's name in its layer (`kernel`, `recurrent_kernel`, `moving_variance`).
         public var name: String
+        /// The weight's value, in Keras's layout.
         public var tensor: Tensor
         /// The state_dict key (`conv.weight`), or several when the weight combines them (an LSTM's bias).
         public var sources: [String]
+        /// The shapes of the ``sources`` tensors.
         public var sourceShapes: [[Int]]
         /// What was done: `transpose`, `permute (2, 3, 1, 0)`, `b_ih + b_hh (Float32 sum)`, ...
         public var transform: String
@@ -28,22 +32,29 @@ public struct KerasModelSource: Sendable {
     /// A call argument of a Keras operation node: one of the node's input tensors (by index into
     /// ``Layer/inputs``), a constant (a Python number, list, or `__numpy__` array), or a list of them.
     public indirect enum Argument: Sendable {
+        /// The node's input tensor at this index.
         case tensor(Int)
+        /// A constant, as the config writes it.
         case constant(KerasJSON)
+        /// A list of arguments.
         case list([Argument])
     }
 
     /// One layer called once, or one Keras operation node (`module` `keras.src.ops.*`, no weights).
     public struct Layer: Sendable {
+        /// The layer's name.
         public var name: String
+        /// The Keras class (`Conv2D`) or operation (`Add`).
         public var className: String
         /// The layer's own config (`name`, `trainable` and `dtype` are added by ``config``).
         public var config: JSONObject
+        /// The tensors the call reads.
         public var inputs: [TensorRef]
         /// Each input's Keras shape, batch axis first (`nil`).
         public var inputShapes: [[Int?]]
         /// Each input's dtype (`float32`, or `int64` token ids).
         public var inputDTypes: [String]
+        /// The weights, in `layer.weights` order.
         public var weights: [Weight]
         /// Merge layers take their inputs as one list argument.
         public var takesList: Bool
@@ -52,14 +63,20 @@ public struct KerasModelSource: Sendable {
         /// An operation's positional call arguments (`nil` for a layer: its inputs, as a list when
         /// ``takesList``), and its keyword arguments.
         public var arguments: [Argument]? = nil
+        /// An operation's keyword arguments.
         public var keywords: JSONObject = [:]
 
+        /// Whether this is a Keras operation node rather than a layer.
         public var isOperation: Bool { module.hasPrefix("keras.src.ops.") }
     }
 
+    /// The model's name.
     public var name: String
+    /// The layers and operation nodes.
     public var layers: [Layer]
+    /// The model's inputs (input layers).
     public var inputs: [TensorRef]
+    /// The model's outputs.
     public var outputs: [TensorRef]
 
     /// Only the layers some output depends on, in order (a conversion may create layers for values

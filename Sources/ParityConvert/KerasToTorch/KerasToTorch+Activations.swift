@@ -37,8 +37,9 @@ enum ActivationLayers: KerasToTorchFamily {
                 return [relu(c, x, slope: s, maxValue: m, threshold: 0)]
             }
         case "LeakyReLU":
-            let slope = try k.has("negative_slope") ? k.double("negative_slope") : (k.has("alpha") ? k.double("alpha") : 0.3)
-            let module = c.submodule("nn.LeakyReLU(negative_slope=\(Py.float(slope)))", comment: "slope from the file (PyTorch's default is 0.01)")
+            let slope = try k.leakyReLUSlope()
+            let module = c.submodule("nn.LeakyReLU(negative_slope=\(Py.float(slope)))",
+                                     comment: "slope from the file (PyTorch's default is \(Py.float(ActivationTable.pyTorchLeakyReLUSlope)))")
             return [c.apply("\(module)(\(x.python))", "aten.leaky_relu.default", [("self", .tensor(x.graph)), ("negative_slope", .float(slope))], perm: x.perm)]
         case "PReLU":
             return [try prelu(c)]
@@ -167,10 +168,10 @@ enum ActivationLayers: KerasToTorchFamily {
         return position == x.rank - 1 ? -1 : position
     }
 
-    /// The activation a config names under `key` (`nil`: none or `linear`). Keras 3 may write
-    /// `{"class_name": "function", "config": "relu"}`.
-    static func name(_ c: LayerConversion, _ key: String) throws -> String? {
-        guard let v = c.layer.config[key], !v.isNull else { return nil }
+    /// The activation the layer's config (or `config`, a wrapped layer's) names under `key` (`nil`: none or
+    /// `linear`). Keras 3 may write `{"class_name": "function", "config": "relu"}`.
+    static func name(_ c: LayerConversion, _ key: String, in config: KerasJSON? = nil) throws -> String? {
+        guard let v = (config ?? c.layer.config)[key], !v.isNull else { return nil }
         guard let name = v.string ?? v["config"]?.string ?? v["class_name"]?.string else {
             throw c.refuse(key, "\(v)", "not a built-in activation")
         }
@@ -180,7 +181,7 @@ enum ActivationLayers: KerasToTorchFamily {
     /// Comments written next to the converted call, by Keras activation name.
     static let notes = [
         "hard_sigmoid": "Keras 3 hard_sigmoid is relu6(x + 3) / 6, as PyTorch's",
-        "leaky_relu": "keras.activations.leaky_relu's slope (PyTorch's default is 0.01)",
+        "leaky_relu": "keras.activations.leaky_relu's slope (PyTorch's default is \(ActivationTable.pyTorchLeakyReLUSlope))",
         "soft_shrink": "Keras soft_shrink threshold 0.5", "hard_shrink": "Keras hard_shrink threshold 0.5",
     ]
 

@@ -59,7 +59,7 @@ enum NormalizationLayers: KerasToTorchFamily {
         let x = c.kerasInput()
         var options = [shape.count == 1 ? "\(shape[0])" : Py.tuple(shape), "eps=\(Py.float(epsilon))"]
         if !scale && !center { options.append("elementwise_affine=False") } else if !center { options.append("bias=False") }
-        let module = c.submodule("nn.LayerNorm(\(options.joined(separator: ", ")))", comment: epsilon == LayerNorm.pyTorchEpsilon ? nil : "Keras epsilon \(Py.float(epsilon)) (PyTorch's default is \(Py.float(LayerNorm.pyTorchEpsilon)))")
+        let module = c.submodule("nn.LayerNorm(\(options.joined(separator: ", ")))", comment: epsilon == NormalizationDefaults.pyTorchEpsilon ? nil : "Keras epsilon \(Py.float(epsilon)) (PyTorch's default is \(Py.float(NormalizationDefaults.pyTorchEpsilon)))")
         let rows = ParameterTable.rows("LayerNormalization", .init(scale: scale, center: center))!
         var weight = TorchArgument.none, bias = TorchArgument.none
         if scale || center {

@@ -46,11 +46,12 @@ enum RecurrentLayers: KerasToTorchFamily {
         var source: String { self == .gruResetBefore ? RecurrentLayers.resetBeforeHelper : RecurrentLayers.kerasLSTMHelper }
     }
 
-    /// The activations the `KerasLSTM` helper takes, with their ATen calls (Keras 3's hard_sigmoid is
+    /// The activations the `KerasLSTM` helper takes (the keys of its Python `activations`), by Keras name.
+    static let helperActivations: Set<String> = ["tanh", "sigmoid", "relu", "hard_sigmoid"]
+
+    /// The ATen call of a helper activation, from ``ActivationTable`` (Keras 3's hard_sigmoid is
     /// `relu6(x + 3) / 6`, PyTorch's `hardsigmoid`).
-    static let helperActivations: [String: String] = [
-        "tanh": "aten.tanh.default", "sigmoid": "aten.sigmoid.default", "relu": "aten.relu.default", "hard_sigmoid": "aten.hardsigmoid.default",
-    ]
+    static func helperATen(_ name: String) -> String? { helperActivations.contains(name) ? ActivationTable.keras(name)?.aten : nil }
 
     /// One recurrent layer's settings, read and checked.
     struct Settings: Equatable {
@@ -103,8 +104,8 @@ enum RecurrentLayers: KerasToTorchFamily {
         if try k.has("stateful") && k.bool("stateful") {
             throw c.refuse("stateful", "true", "a stateful layer keeps its states between calls, which a PyTorch module does not")
         }
-        let activation = try name(k, "activation") ?? "linear"
-        let recurrent = kind == .rnn ? nil : try name(k, "recurrent_activation") ?? "linear"
+        let activation = try ActivationLayers.name(c, "activation", in: k.config) ?? "linear"
+        let recurrent = kind == .rnn ? nil : try ActivationLayers.name(c, "recurrent_activation", in: k.config) ?? "linear"
         switch kind {
         case .rnn:
             guard ["tanh", "relu"].contains(activation) else { throw c.refuse("activation", activation, "nn.RNN's nonlinearity is tanh or relu") }
@@ -112,20 +113,14 @@ enum RecurrentLayers: KerasToTorchFamily {
             guard activation == "tanh" else { throw c.refuse("activation", activation, "nn.GRU uses tanh") }
             guard recurrent == "sigmoid" else { throw c.refuse("recurrent_activation", recurrent!, "nn.GRU's gates use sigmoid") }
         case .lstm:
-            let takes = "the KerasLSTM helper takes \(helperActivations.keys.sorted().joined(separator: ", "))"
-            guard helperActivations[activation] != nil else { throw c.refuse("activation", activation, takes) }
-            guard helperActivations[recurrent!] != nil else { throw c.refuse("recurrent_activation", recurrent!, takes) }
+            let takes = "the KerasLSTM helper takes \(helperActivations.sorted().joined(separator: ", "))"
+            guard helperATen(activation) != nil else { throw c.refuse("activation", activation, takes) }
+            guard helperATen(recurrent!) != nil else { throw c.refuse("recurrent_activation", recurrent!, takes) }
         }
         func flag(_ key: String, _ fallback: Bool) throws -> Bool { try k.has(key) ? k.bool(key) : fallback }
         return Settings(kind: kind, units: try k.int("units"), useBias: try flag("use_bias", true), returnSequences: try flag("return_sequences", false),
                         returnState: try flag("return_state", false), goBackwards: try flag("go_backwards", false),
                         resetAfter: try flag("reset_after", true), activation: activation, recurrentActivation: recurrent)
-    }
-
-    static func name(_ k: KerasLayerConfig, _ key: String) throws -> String? {
-        guard let v = k.config[key], !v.isNull else { return nil }
-        let name = v.string ?? v["config"]?.string ?? v["class_name"]?.string
-        return name == "linear" ? nil : name
     }
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
@@ -450,7 +445,7 @@ extension RecurrentLayers {
             }
             return (outputs, [h])
         }
-        let activation = helperActivations[s.activation]!, recurrent = helperActivations[s.recurrentActivation!]!
+        let activation = helperATen(s.activation)!, recurrent = helperATen(s.recurrentActivation!)!
         var cell = n.zeros([batch, units])
         for t in order {
             let xt = n.select(x, dim: 1, index: t)

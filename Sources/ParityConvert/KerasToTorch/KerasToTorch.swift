@@ -13,6 +13,7 @@ import ParityTorch
 public enum KerasToTorch {
     /// A converted model and the Keras run it was converted against (the shapes come from that run).
     public struct Conversion: Sendable {
+        /// The PyTorch module: `model.py`, the state_dict and the weight mapping.
         public var module: TorchModuleSource
         /// The inputs the Keras model was run on (Float32, or int64 token ids).
         public var inputs: [Tensor]

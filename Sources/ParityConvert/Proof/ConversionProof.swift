@@ -13,23 +13,32 @@ import ParityTorch
 /// implementations differ by accumulation order and transcendental kernels only (Parity measures
 /// ≤ 4e-6 on these layers); a wrong transpose, gate order, epsilon or padding moves outputs by far more.
 public struct ConversionProof: Sendable, CustomStringConvertible {
+    /// The relative bound, `torch.testing.assert_close`'s for float32.
     public static let rtol = 1.3e-6
+    /// The absolute bound, `torch.testing.assert_close`'s for float32.
     public static let atol = 1e-5
 
     /// Which way the model was converted: names the two sides in the report.
     public enum Direction: Sendable {
-        case kerasToTorch, torchToKeras
+        /// Keras → PyTorch.
+        case kerasToTorch
+        /// PyTorch → Keras.
+        case torchToKeras
 
         var converted: String { self == .kerasToTorch ? "PyTorch" : "Keras" }
         var source: String { self == .kerasToTorch ? "Keras" : "PyTorch" }
     }
 
+    /// Which way the model was converted.
     public var direction: Direction
 
     /// Per output: max abs difference, max ULP distance, and whether every element is within the bound.
     public var maxAbsolute: Double
+    /// The largest distance in units in the last place, over every output.
     public var maxUlps: UInt64
+    /// The number of output elements compared.
     public var elements: Int
+    /// Whether every element is within `atol + rtol·|source|`.
     public var passed: Bool
     /// The first element beyond the bound, described.
     public var worst: String?

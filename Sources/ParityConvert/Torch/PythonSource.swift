@@ -1,5 +1,6 @@
 /// Renders a ``TorchModuleSource`` as `model.py`: idiomatic PyTorch with a no-argument `Model()`.
 extension TorchModuleSource {
+    /// The text of `model.py`.
     public var python: String {
         var lines = header.map { "# " + $0 }
         lines += ["import torch", "import torch.nn as nn", "import torch.nn.functional as F", ""]

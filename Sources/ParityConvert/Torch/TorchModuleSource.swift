@@ -12,8 +12,11 @@ import ParityTorch
 public struct TorchModuleSource: Sendable {
     /// `self.<name> = <constructor>` in `__init__`.
     public struct Submodule: Sendable {
+        /// The attribute name.
         public var name: String
+        /// The constructor call (`nn.Conv2d(3, 8, kernel_size=(3, 3))`).
         public var constructor: String
+        /// A comment written after it, when there is one.
         public var comment: String?
     }
 
@@ -21,11 +24,14 @@ public struct TorchModuleSource: Sendable {
     public struct Parameter: Sendable {
         /// The state_dict key (`dense.weight`).
         public var key: String
+        /// The converted tensor, in PyTorch's layout.
         public var tensor: Tensor
+        /// Whether it is a buffer (running statistics) rather than a parameter.
         public var isBuffer: Bool
         /// The Keras weight (`dense/kernel`), or nil for an entry PyTorch needs and Keras lacks (an LSTM's
         /// second bias, BatchNorm's `num_batches_tracked`).
         public var kerasWeight: String?
+        /// The Keras weight's shape, when there is one.
         public var kerasShape: [Int]?
         /// What was done to it: `transpose`, `permute (3, 2, 0, 1)`, `gate reorder [z, r, h] → [r, z, n], transpose`, ...
         public var transform: String
@@ -33,16 +39,22 @@ public struct TorchModuleSource: Sendable {
 
     /// One Keras layer call: its Python lines (already indented for `forward`) and ATen nodes.
     public struct Step: Sendable {
+        /// The Keras layer's name.
         public var layer: String
+        /// Its lines of `forward`.
         public var python: [String]
+        /// Its ATen calls.
         public var nodes: [TorchNode]
     }
 
     /// A forward argument or result: its Python name, its name in the ATen graph, and a note for the
     /// docstring (the Keras shape and layout).
     public struct Value: Sendable {
+        /// The name in `model.py`.
         public var python: String
+        /// The name in the ATen graph.
         public var graph: String
+        /// The docstring note.
         public var note: String
     }
 
@@ -52,12 +64,17 @@ public struct TorchModuleSource: Sendable {
     public var docstring: [String]
     /// Helper modules (Python source), each written once before `Model`.
     public var helpers: [String]
+    /// The submodules, in `__init__` order.
     public var submodules: [Submodule]
+    /// The state_dict entries, in registration order.
     public var parameters: [Parameter]
     /// The graph name each parameter or buffer has in ``program(source:)``, by state_dict key.
     public var graphNames: [String: String]
+    /// The arguments of `forward`.
     public var inputs: [Value]
+    /// The results of `forward`.
     public var outputs: [Value]
+    /// `forward`, one step per Keras layer call.
     public var steps: [Step]
 
     /// The state_dict, in registration order (what `Model().state_dict()` lists).

@@ -53,7 +53,7 @@ enum ActivationOps: TorchToKerasFamily {
                 throw c.refuse("approximate='\(approximate)': Keras's gelu activation is the exact erf form (keras.activations.gelu with approximate=False), and the Activation layer takes no arguments")
             }
         case "aten.leaky_relu.default":
-            return ("LeakyReLU", ["negative_slope": .double(try c.double("negative_slope", default: 0.01))])
+            return ("LeakyReLU", ["negative_slope": .double(try c.double("negative_slope", default: ActivationTable.pyTorchLeakyReLUSlope))])
         case "aten.elu.default":
             let alpha = try c.double("alpha", default: 1), scale = try c.double("scale", default: 1), inputScale = try c.double("input_scale", default: 1)
             guard scale == 1, inputScale == 1 else { throw c.refuse("scale=\(scale), input_scale=\(inputScale): Keras's ELU has alpha only") }

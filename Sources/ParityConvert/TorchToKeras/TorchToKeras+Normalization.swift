@@ -33,7 +33,7 @@ enum NormalizationOps: TorchToKerasFamily {
         guard x.rank >= 2, x.perm[0] != 1 else { throw c.refuse("expects (N, C, …) with the batch on Keras's batch axis; received \(x.torchShape)") }
         let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
         let mean = try c.weight("running_mean"), variance = try c.weight("running_var")
-        let eps = try c.double("eps"), momentum = try c.double("momentum", default: 0.1)
+        let eps = try c.double("eps"), momentum = try c.double("momentum", default: NormalizationDefaults.pyTorchMomentum)
         let weights = try c.kerasWeights(ParameterTable.rows("BatchNormalization", .init(scale: gamma != nil, center: beta != nil))!,
                                          [gamma, beta, mean, variance].compactMap { $0.map { [$0] } })
         return try c.layer("BatchNormalization", [
@@ -74,7 +74,7 @@ enum NormalizationOps: TorchToKerasFamily {
                                          [gamma, beta].compactMap { $0.map { [$0] } })
         let axes = Array((x.rank - count)..<x.rank)
         return try c.layer("LayerNormalization", [
-            "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .double(try c.double("eps", default: LayerNorm.pyTorchEpsilon)),
+            "axis": count == 1 ? .int(-1) : .ints(axes), "epsilon": .double(try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil), "rms_scaling": .bool(false),
         ], inputs: [x], weights: weights, perm: x.perm)[0]
     }

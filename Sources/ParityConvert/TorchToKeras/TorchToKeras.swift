@@ -15,6 +15,7 @@ import ParityTorch
 public enum TorchToKeras {
     /// A converted model, and what is exact only up to a stated rounding.
     public struct Conversion: Sendable {
+        /// The Keras Functional model: its layers, config and weights.
         public var model: KerasModelSource
         /// One line per conversion that is exact only up to a rounding it names (an LSTM's two biases summed).
         public var notes: [String]

@@ -2,14 +2,18 @@
 
 /// The static type of a value in either execution mode: its dtype and shape.
 public struct TensorType: Sendable, Hashable, CustomStringConvertible {
+    /// The element type.
     public var dtype: DType
+    /// The shape.
     public var shape: [Int]
 
+    /// The type of `dtype` elements in `shape`.
     public init(_ dtype: DType, _ shape: [Int]) {
         self.dtype = dtype
         self.shape = shape
     }
 
+    /// The type of `tensor`.
     public init(of tensor: Tensor) { self.init(tensor.dtype, tensor.shape) }
 
     public var description: String { "\(dtype)\(shape)" }
@@ -25,7 +29,10 @@ public struct TensorType: Sendable, Hashable, CustomStringConvertible {
 public protocol Op: Sendable, CustomStringConvertible {
     /// A short stable name (`matmul`, `reduce sum`), used in errors, traces and reports.
     var name: String { get }
+    /// The output's dtype and shape for inputs of these types; throws `TensorError` for inputs the op
+    /// cannot take (graph mode checks a model with it before running).
     func outputType(_ inputs: [TensorType]) throws -> TensorType
+    /// Computes the output from the inputs (both execution modes run this).
     func forward(_ inputs: [Tensor]) throws -> Tensor
     /// One cotangent per input (`nil` where the input gets no gradient, e.g. indices or masks).
     func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?]

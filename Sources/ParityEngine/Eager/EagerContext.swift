@@ -1,5 +1,6 @@
 /// A value in eager mode: a computed tensor and, when a tape is recording, its slot on the tape.
 public struct EagerTensor: Sendable {
+    /// The computed tensor.
     public let tensor: Tensor
     let slot: Int?
 }

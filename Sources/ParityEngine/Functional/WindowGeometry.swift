@@ -45,7 +45,9 @@ public enum Padding: Sendable, Hashable, CustomStringConvertible {
 /// (TensorFlow's NHWC im2col / Eigen spatial convolution contracts `(kh, kw, c)`), or over the
 /// channels then the window (PyTorch's NCHW `(c, kh, kw)`). Same math, different rounding.
 public enum PatchOrder: String, Sendable, Hashable {
+    /// `(kh, kw, c)`: TensorFlow's.
     case windowThenChannels
+    /// `(c, kh, kw)`: PyTorch's.
     case channelsThenWindow
 }
 

@@ -10,20 +10,28 @@ public struct Graph: Sendable, CustomStringConvertible {
         case input(Int)
         /// A tensor fixed at build time (a weight, or a folded constant).
         case constant(Tensor)
+        /// An op applied to the node's inputs.
         case op(any Op)
         /// `tf.cond`: node inputs are `[predicate] + operands`; each branch is a graph taking the
         /// operands and returning one value of the same type as the other branch.
         case cond(then: Graph, else: Graph)
     }
 
+    /// One node: what it computes, from which nodes, and its output's type.
     public struct Node: Sendable {
+        /// What the node computes.
         public var operation: Operation
+        /// The indices of the nodes it reads, in order.
         public var inputs: [Int]
+        /// Its output's dtype and shape.
         public var type: TensorType
     }
 
+    /// The nodes, in topological order.
     public internal(set) var nodes: [Node]
+    /// The types of the graph's inputs.
     public internal(set) var inputTypes: [TensorType]
+    /// The indices of the output nodes, in order.
     public internal(set) var outputs: [Int]
 
     /// Builds a graph by running `body` once on symbolic inputs of the given types.
@@ -72,7 +80,9 @@ public struct Graph: Sendable, CustomStringConvertible {
 
 /// A value inside a graph being built: a node index and its static type.
 public struct Symbol: Sendable {
+    /// The index of the node that produces it.
     public let node: Int
+    /// Its dtype and shape.
     public let type: TensorType
     let owner: ObjectIdentifier
 }

@@ -1,8 +1,10 @@
 /// Runs a ``Graph`` node by node with the ops' forward definitions, the same ones eager mode uses.
 /// A `cond` evaluates its predicate and runs only the chosen branch's graph.
 public struct GraphExecutor: Sendable {
+    /// An executor.
     public init() {}
 
+    /// Runs `graph` on `inputs` and returns its outputs.
     public func run(_ graph: Graph, inputs: [Tensor]) throws -> [Tensor] {
         guard inputs.map(TensorType.init(of:)) == graph.inputTypes else {
             throw TensorError.invalidArgument(

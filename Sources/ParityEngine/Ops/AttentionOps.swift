@@ -13,12 +13,17 @@
 /// definition's. Inputs: `q` `[…, L, E]`, `k` `[…, S, E]`, `v` `[…, S, Ev]` (equal leading axes), then
 /// the mask (broadcastable to `[…, L, S]`) when there is one. Output `[…, L, Ev]`.
 public struct Attention: CompositeOp {
+    /// Where the softmax's division happens (the two forms above).
     public enum Normalization: Sendable, Hashable {
+        /// `softmax(s)·v`: Keras's.
         case softmaxFirst
+        /// `(exp(s − max s)·v) / Σ exp(s − max s)`: PyTorch's CPU kernel.
         case afterProduct
     }
 
+    /// How the mask input applies to the scores.
     public enum Mask: Sendable, Hashable {
+        /// No mask input.
         case none
         /// Added to the scores (a float mask).
         case additive
@@ -30,12 +35,16 @@ public struct Attention: CompositeOp {
 
     /// Multiplies the scores (`nil`: the caller scaled `q`, or no scale).
     public var scale: Double?
+    /// Where the softmax divides.
     public var normalization: Normalization
+    /// How the mask applies.
     public var mask: Mask
     /// Adds −∞ to the scores of keys after the query (`is_causal`).
     public var causal: Bool
+    /// How the two matrix products round.
     public var numerics: Numerics
 
+    /// The op; the parameters are the properties of the same names.
     public init(scale: Double?, normalization: Normalization, mask: Mask = .none, causal: Bool = false,
                 numerics: Numerics = .matmulDefault) {
         self.scale = scale

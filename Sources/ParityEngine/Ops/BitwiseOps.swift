@@ -1,9 +1,11 @@
 /// Bitwise functions of integer and bool tensors (`torch.bitwise_and`, `&`, `|`, `^`, `~`, `<<`, `>>`):
 /// on bools they are the logical functions; `not` of an integer is its two's complement `~x`.
 public enum BitwiseFunction: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// `&`, `|`, `^`, `~` (bool: logical not), `<<`, `>>`.
     case and, or, xor, not, leftShift, rightShift
 
     public var description: String { rawValue }
+    /// The number of operands: 1 for `not`, else 2.
     public var arity: Int { self == .not ? 1 : 2 }
 
     func apply(_ a: Int64, _ b: Int64) -> Int64 {

@@ -5,6 +5,7 @@
 /// `Σ labels·(logsumexp(logits) − logits)`, max-shifted. The gradient with respect to the logits is
 /// a value (``Gradient``); the labels get none (they are data).
 public struct SoftmaxCrossEntropy: Op {
+    /// The gradient with respect to the logits.
     public enum Gradient: Sendable, Hashable {
         /// `softmax − labels`: TensorFlow's fused kernel (`tensorflow/core/kernels/xent_op.h`, "backprop:
         /// prob - labels"), which Keras's `softmax_cross_entropy_with_logits` calls. It assumes every row

@@ -8,8 +8,11 @@ import RealModule
 /// PyTorch evaluates the transcendental ones with SLEEF's vectorised versions (`Sleef_sinf8_u10`, …,
 /// error ≤ 1 ULP), so float32 results may differ from it by an ULP; the rounding functions are exact.
 public enum MathFunction: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// The trigonometric or hyperbolic function of that name, or its inverse.
     case sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh
+    /// `erf x`, `1 − erf x`, `ln(1 + x)`, `eˣ − 1`, `log₂ x`, `log₁₀ x`, `2ˣ`.
     case erf, erfc, log1p, expm1, log2, log10, exp2
+    /// Rounding down, up, to nearest even, toward zero; the sign (−1, 0 or 1, NaN kept).
     case floor, ceil, round, trunc, sign
 
     public var description: String { rawValue }
@@ -144,10 +147,12 @@ public struct MathDerivative: Op {
 ///   when the remainder and `b` differ in sign, then floored and rounded to the nearest whole number
 ///   (exact where `floor(a / b)` would be off by one from rounding).
 public enum MathBinaryFunction: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// The functions listed above.
     case atan2, fmod, remainder, floorDivide
 
     public var description: String { rawValue }
 
+    /// The function of two scalars.
     @inline(__always)
     public func apply<T: FloatElement>(_ a: T, _ b: T) -> T {
         switch self {

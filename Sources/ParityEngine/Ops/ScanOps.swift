@@ -15,7 +15,13 @@ func forEachLine(_ shape: [Int], axis: Int, _ body: (_ base: Int, _ stride: Int,
 /// element type, one rounding per step. VJP: the reverse running sum of `g` (sum); `g·y/x` summed the
 /// reverse way (product, for non-zero `x`).
 public struct Cumulative: Op {
-    public enum Kind: String, Sendable, Hashable { case sum, product }
+    /// What is accumulated.
+    public enum Kind: String, Sendable, Hashable {
+        /// A running sum (`cumsum`).
+        case sum
+        /// A running product (`cumprod`).
+        case product
+    }
     /// The precision of the running total.
     public enum Accumulator: String, Sendable, Hashable {
         /// Float64, each output rounded once (PyTorch's CPU kernel).
@@ -23,11 +29,16 @@ public struct Cumulative: Op {
         /// The element type, rounded every step (TensorFlow).
         case elementType
     }
+    /// Sum or product.
     public var kind: Kind
+    /// The axis accumulated along.
     public var axis: Int
+    /// Whether the running total starts from the end.
     public var reverse: Bool
+    /// The precision of the running total.
     public var accumulator: Accumulator
 
+    /// The op; the parameters are the properties of the same names.
     public init(_ kind: Kind, axis: Int, reverse: Bool = false, accumulator: Accumulator = .float64) {
         self.kind = kind
         self.axis = axis

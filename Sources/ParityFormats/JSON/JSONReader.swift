@@ -9,6 +9,7 @@ public enum JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Arrays and objects nest deeper than ``JSONReader/maxDepth``.
     case tooDeep(offset: Int, limit: Int)
 
+    /// The byte offset where reading stopped.
     public var offset: Int {
         switch self {
         case .syntax(let offset, _), .duplicateKey(let offset, _), .tooDeep(let offset, _): return offset

@@ -25,12 +25,14 @@ public struct KerasArchiveWriter: Sendable {
     /// The model's config as `config.json` holds it: `{"module", "class_name", "config",
     /// "registered_name", "build_config", "compile_config"}`.
     public var config: KerasJSON
+    /// What `metadata.json` holds.
     public var metadata: KerasArchiveMetadata
     /// Every saved object's variables, in the order Keras saves them (the model first, then its
     /// layers depth first); ``KerasSavedLayout/entries(forLayer:className:config:weights:at:)``
     /// gives a layer's entries from its weights in `layer.weights` order.
     public var weights: [KerasSavedVariables]
 
+    /// A writer; the parameters are the properties of the same names.
     public init(config: KerasJSON, metadata: KerasArchiveMetadata, weights: [KerasSavedVariables]) {
         self.config = config
         self.metadata = metadata
@@ -176,10 +178,12 @@ public struct KerasArchiveMetadata: Sendable, Equatable {
     /// archives are verified.
     public static let formatVersion = "3.15.1"
 
+    /// The Keras version recorded.
     public var kerasVersion: String
     /// `YYYY-MM-DD@HH:MM:SS`, local time, as Keras formats it.
     public var dateSaved: String
 
+    /// Metadata; the parameters are the properties of the same names.
     public init(kerasVersion: String, dateSaved: String) {
         self.kerasVersion = kerasVersion
         self.dateSaved = dateSaved

@@ -10,16 +10,22 @@ import ZIPFoundation
 ///   `keras_version`, `backend`, weights under `model_weights` (`keras/src/legacy/saving/legacy_h5_format.py`);
 /// - `.weights.h5` (weights only), loaded onto an architecture from a `.keras` archive or a `config.json`.
 public struct KerasModel: Sendable {
+    /// Which kind of file the model was read from.
     public enum Format: String, Sendable {
+        /// A Keras 3 `.keras` archive.
         case kerasArchive = ".keras"
+        /// A legacy full-model `.h5` file.
         case legacyH5 = "legacy .h5"
+        /// A `.weights.h5` file on an architecture from a `.keras` archive or a `config.json`.
         case weightsOnly = ".weights.h5 + architecture"
     }
 
+    /// The model's layers as a graph, with their weights.
     public var network: KerasNetwork
     /// The model's config as the file holds it (`config.json`, or a legacy file's `model_config`):
     /// `{"class_name", "config", ...}`.
     public var config: KerasJSON { network.config }
+    /// The kind of file it was read from.
     public var format: Format
     /// `keras_version` as the file records it, when it does.
     public var kerasVersion: String?

@@ -12,10 +12,10 @@ extension KerasLayers {
             if let maxValue, maxValue < 0 { throw KerasError.badConfig(layer: layer.name, key: "max_value", found: "\(maxValue)") }
             return ReLU(negativeSlope: slope, maxValue: maxValue, threshold: threshold, float32Constants: layer.constants == .tensorFlow)
         },
-        // Keras 3 key `negative_slope` (Keras 2: `alpha`); layer default 0.3. TensorFlow's LeakyRelu takes
+        // Keras 3 key `negative_slope` (Keras 2: `alpha`), else the layer default. TensorFlow's LeakyRelu takes
         // the slope as a Float32 attribute, so it is rounded to Float32 even in Float64.
         "LeakyReLU": { layer in
-            let slope = try layer.has("negative_slope") ? layer.double("negative_slope") : (layer.has("alpha") ? layer.double("alpha") : 0.3)
+            let slope = try layer.leakyReLUSlope()
             return ActivationLayer(.unary(.leakyRelu(slope: layer.constant(slope))))
         },
         "PReLU": { layer in

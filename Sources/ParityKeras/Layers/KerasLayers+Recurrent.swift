@@ -53,7 +53,7 @@ extension KerasLayers {
         // A reset-after bias `[2, 3u]` stays stacked (the GRU slices its rows), so training differentiates it as stored.
         let stacked = o.useBias && resetAfter ? w[2] : nil
         return GRU(kernel: w[0], recurrentKernel: w[1], inputBias: o.useBias && !resetAfter ? w[2] : nil, recurrentBias: nil, resetAfter: resetAfter,
-                   gateOrder: .updateResetCandidate, activation: try elementwise(layer, "activation", default: .tanh),
+                   gateOrder: .keras, activation: try elementwise(layer, "activation", default: .tanh),
                    recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
                    returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards, stackedBias: stacked)
     }

@@ -4,12 +4,14 @@ import ParityNN
 ///
 /// One table: adding a class is one entry in one family's table (`KerasLayers+<Family>.swift`).
 public enum KerasLayers {
+    /// Builds a Parity layer from a Keras layer's config and weights.
     public typealias Factory = @Sendable (KerasLayerConfig) throws -> any Model
 
     /// Every supported class, by Keras class name.
     public static let factories: [String: Factory] = [core, convolution, pooling, normalization, reshaping, merging, activations, recurrent, attention, preprocessing, applications]
         .reduce(into: [:]) { table, family in table.merge(family) { first, _ in first } }
 
+    /// Every Keras layer class Parity runs, sorted.
     public static var supportedClasses: [String] { factories.keys.sorted() }
 
     /// Builds the Parity layer for a Keras layer (or a KerasHub layer), or fails naming the layer, its

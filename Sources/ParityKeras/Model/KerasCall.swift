@@ -4,8 +4,11 @@
 /// `serialization_lib`'s special forms `__slice__`, `__ellipsis__`, `__numpy__`, `__tensor__`), or a
 /// list / dict of arguments. Tuples are saved as lists (GetItem turns a list key back into a tuple).
 public indirect enum KerasArgument<Value> {
+    /// A keras tensor.
     case tensor(Value)
+    /// A plain value, as the config writes it.
     case constant(KerasJSON)
+    /// A list (or tuple) of arguments.
     case list([KerasArgument<Value>])
     /// Keys in sorted order: the order `keras.tree.flatten` visits a dict in.
     case dict([(key: String, value: KerasArgument<Value>)])
@@ -47,9 +50,12 @@ extension KerasArgument: Sendable where Value: Sendable {}
 
 /// A call of a layer or operation: positional and keyword arguments (Keras's `Node.arguments`).
 public struct KerasCall<Value> {
+    /// The positional arguments.
     public var args: [KerasArgument<Value>]
+    /// The keyword arguments.
     public var kwargs: [(key: String, value: KerasArgument<Value>)]
 
+    /// A call; the parameters are the properties of the same names.
     public init(args: [KerasArgument<Value>], kwargs: [(key: String, value: KerasArgument<Value>)] = []) {
         self.args = args
         self.kwargs = kwargs
@@ -58,6 +64,7 @@ public struct KerasCall<Value> {
     /// Every tensor the call reads: positional arguments first, then keyword arguments in key order.
     public var tensors: [Value] { args.flatMap(\.tensors) + kwargs.flatMap(\.value.tensors) }
 
+    /// The same call with each tensor replaced by `transform(tensor)`.
     public func map<T>(_ transform: (Value) throws -> T) rethrows -> KerasCall<T> {
         KerasCall<T>(args: try args.map { try $0.map(transform) }, kwargs: try kwargs.map { ($0.key, try $0.value.map(transform)) })
     }
@@ -68,6 +75,7 @@ public struct KerasCall<Value> {
         return keyword(name)
     }
 
+    /// Keyword argument `name`, if given.
     public func keyword(_ name: String) -> KerasArgument<Value>? { kwargs.first { $0.key == name }?.value }
 }
 
@@ -122,6 +130,7 @@ extension KerasCall where Value == KerasNetwork.TensorRef {
 /// nested lists), not just the tensors in it: Keras operation nodes (`x + 3.0`, `x[:, 0]`) and layers
 /// called with keyword tensors (`TransformerEncoder(x, padding_mask=m)`).
 public protocol KerasCallable: MultiOutputModel {
+    /// Applies the layer or operation to its call's whole argument structure and returns every output.
     func outputs<B: Builder>(_ call: KerasCall<B.Value>, context: KerasCallContext, in b: B) throws -> [B.Value]
 }
 
@@ -133,6 +142,7 @@ public struct KerasCallContext: Sendable {
     /// the dtype of Python floats and of integer values promoted to floats.
     public var floatDType: DType
 
+    /// A context; the parameters are the properties of the same names.
     public init(layer: String, floatDType: DType) {
         self.layer = layer
         self.floatDType = floatDType

@@ -1,21 +1,31 @@
 /// What `parity inspect` shows of a Keras model: each layer with its class, output shapes, parameter
 /// count and the config values that decide how its result compares with another framework's.
 public struct KerasModelSummary: Sendable, Encodable {
+    /// One layer of the summary.
     public struct LayerSummary: Sendable, Encodable {
+        /// The layer's name.
         public var name: String
+        /// Its class.
         public var className: String
         /// One shape per output of each call, batch axis included (traced with `batch`).
         public var outputShapes: [[Int]]
+        /// Its weight elements.
         public var parameters: Int
         /// Convention-relevant settings as written in the file (`epsilon`, `padding`, `data_format`, …).
         public var settings: [String: String]
     }
 
+    /// The model's name.
     public var model: String
+    /// The kind of file (``KerasModel/Format``).
     public var format: String
+    /// The Keras version the file records, when it does.
     public var kerasVersion: String?
+    /// The model's inputs, described.
     public var inputs: [String]
+    /// Every layer, nested models' layers included.
     public var layers: [LayerSummary]
+    /// The weight elements of the whole model.
     public var totalParameters: Int
 
     /// Config keys that change results between frameworks (docs/conventions.md).

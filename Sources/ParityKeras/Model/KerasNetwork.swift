@@ -5,6 +5,7 @@ import Foundation
 public struct KerasLayerLocation: Sendable, Hashable {
     /// The user-visible layer name (`config.name`), the key of legacy `.h5` files.
     public var name: String
+    /// The layer's class (`Conv2D`).
     public var className: String
     /// Keras 3's path in `model.weights.h5`: `layers/<snake_case class>[_n]`, nested models adding
     /// `layers/...` again (``KerasSavedLayout``); ends in `""` for a layer Keras does not save (a
@@ -31,9 +32,12 @@ extension KerasWeightSource {
 /// and those of the sub-objects it holds, by attribute name (a TransformerEncoder's
 /// `_self_attention_layer`, whose `query_dense` holds a kernel and a bias).
 public struct KerasVariables: Sendable, Equatable {
+    /// The layer's own variables, in order.
     public var own: [Tensor]
+    /// The sub-objects' variables, by attribute name.
     public var children: [String: KerasVariables]
 
+    /// Variables; the parameters are the properties of the same names.
     public init(own: [Tensor] = [], children: [String: KerasVariables] = [:]) {
         self.own = own
         self.children = children
@@ -44,6 +48,7 @@ public struct KerasVariables: Sendable, Equatable {
         path.split(separator: "/").reduce(self) { $0.children[String($1)] ?? KerasVariables() }
     }
 
+    /// Whether there are no variables, here or in any sub-object.
     public var isEmpty: Bool { own.isEmpty && children.values.allSatisfy(\.isEmpty) }
 
     /// Every variable in `layer.weights` order: own first, then the sub-objects, those named in
@@ -63,11 +68,15 @@ public struct KerasVariables: Sendable, Equatable {
 public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     /// A tensor in the network: output `tensor` of call `node` of `layer`.
     public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
+        /// The layer's name.
         public var layer: String
+        /// The index of the call (node) of the layer.
         public var node: Int
+        /// The index of the output among the call's outputs.
         public var tensor: Int
         public var description: String { "\(layer)[\(node)][\(tensor)]" }
 
+        /// A reference; the parameters are the properties of the same names.
         public init(layer: String, node: Int, tensor: Int) {
             self.layer = layer
             self.node = node
@@ -77,12 +86,17 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
 
     /// One layer (or operation node) of the network with its calls.
     public struct Layer: @unchecked Sendable {
+        /// The layer's name.
         public var name: String
+        /// The layer's class (`Conv2D`), or the operation's (`Add`).
         public var className: String
         /// The entry's `module` (`keras.layers`, `keras.src.ops.numpy`, `keras_hub.src.…`), when the file records it.
         public var module: String?
+        /// The layer's config as the file holds it.
         public var config: KerasJSON
+        /// Where its variables live in the file.
         public var location: KerasLayerLocation
+        /// The Parity layer (or nested network) that computes it.
         public var model: any Model
         /// The layer's variables as the file stores them, in `layer.weights` order (empty for a nested
         /// model, whose layers hold their own).
@@ -100,12 +114,17 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         public var isOperation: Bool { KerasOperations.isOperation(module: module) }
     }
 
+    /// The model's name.
     public var name: String
+    /// Every layer and operation node, in the config's order.
     public var layers: [Layer]
+    /// The model's inputs, in order.
     public var inputs: [TensorRef]
+    /// The model's outputs, in order.
     public var outputs: [TensorRef]
     /// The shape of each input without the batch axis (`nil` where Keras left it unknown), and its dtype.
     public var inputShapes: [[Int?]]
+    /// The dtype of each input (`float32`, `int32`, …).
     public var inputDTypes: [String]
     /// The float dtype the model computes in. `nil`: the dtype of its float inputs. Models whose inputs
     /// are all integers (token ids into an Embedding) need it set to run in Float64; a layer result in

@@ -14,6 +14,7 @@ import ParityNN
 ///
 /// One table: adding an operation is one entry in one family's table (`KerasOperations+<Family>.swift`).
 public enum KerasOperations {
+    /// Builds the operation from its node's config.
     public typealias Factory = @Sendable (KerasLayerConfig) throws -> any KerasCallable
 
     /// Whether a config entry's module is Keras's operations package.
@@ -23,6 +24,7 @@ public enum KerasOperations {
     public static let factories: [String: Factory] = [elementwise, binary, reductions, shapes, indexing, linearAlgebra, nn, core]
         .reduce(into: [:]) { table, family in table.merge(family) { first, _ in first } }
 
+    /// Every Keras operation class Parity runs, sorted.
     public static var supportedClasses: [String] { factories.keys.sorted() }
 
     /// Operations refused on purpose, with the reason.

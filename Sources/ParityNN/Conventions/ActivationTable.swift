@@ -75,8 +75,9 @@ public enum ActivationTable {
         row("hard_sigmoid", unary(.hardSigmoid), aten: "aten.hardsigmoid.default", functional: "F.hardsigmoid(x)", module: "nn.Hardsigmoid()"),
         row("hard_silu", aliases: ["hard_swish"], unary(.hardSwish), aten: "aten.hardswish.default", functional: "F.hardswish(x)", module: "nn.Hardswish()"),
         // tf.nn.leaky_relu takes alpha as a Float32 op attribute: rounded to Float32 even in Float64.
-        row("leaky_relu", { round in .unary(.leakyRelu(slope: round(0.2))) }, aten: "aten.leaky_relu.default", [("negative_slope", 0.2)],
-            functional: "F.leaky_relu(x, negative_slope=0.2)", module: "nn.LeakyReLU(negative_slope=0.2)"),
+        row("leaky_relu", { round in .unary(.leakyRelu(slope: round(kerasLeakyReLUSlope))) }, aten: "aten.leaky_relu.default",
+            [("negative_slope", kerasLeakyReLUSlope)], functional: "F.leaky_relu(x, negative_slope=\(kerasLeakyReLUSlope))",
+            module: "nn.LeakyReLU(negative_slope=\(kerasLeakyReLUSlope))"),
         row("hard_tanh", unary(.clip(lower: -1, upper: 1)), aten: "aten.hardtanh.default", [("min_val", -1), ("max_val", 1)],
             functional: "F.hardtanh(x)", module: "nn.Hardtanh()"),
         row("celu", unary(.celu(alpha: 1)), aten: "aten.celu.default", [("alpha", 1)], functional: "F.celu(x)", module: "nn.CELU()"),
@@ -92,6 +93,13 @@ public enum ActivationTable {
         row("sparse_sigmoid", unary(.sparseSigmoid), aten: nil, functional: nil, module: nil),
         row("exponential", unary(.exp), aten: "aten.exp.default", functional: "torch.exp(x)", module: nil),
     ]
+
+    /// Keras's `leaky_relu` activation function's default `negative_slope` (`keras/src/activations/activations.py`).
+    public static let kerasLeakyReLUSlope = 0.2
+    /// Keras's `LeakyReLU` layer's default `negative_slope` (`keras/src/layers/activations/leaky_relu.py`).
+    public static let kerasLeakyReLULayerSlope = 0.3
+    /// PyTorch's `nn.LeakyReLU` / `F.leaky_relu` default `negative_slope` (`torch/nn/modules/activation.py`).
+    public static let pyTorchLeakyReLUSlope = 0.01
 
     /// The entry Keras names `name` (or an alias of it); `nil` for `linear` and unknown names.
     public static func keras(_ name: String) -> ActivationEntry? { entries.first { $0.isNamed(name) } }

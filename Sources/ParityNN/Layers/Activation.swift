@@ -1,10 +1,14 @@
 /// An activation as a layer applies it: an elementwise `UnaryFunction` or a (log-)softmax over an
 /// axis. Keras names map onto these in the Keras importer; PyTorch's modules in the PyTorch importer.
 public enum Activation: Sendable, Hashable, CustomStringConvertible {
+    /// An elementwise function.
     case unary(UnaryFunction)
+    /// The softmax along `axis`.
     case softmax(axis: Int)
+    /// The log-softmax along `axis`.
     case logSoftmax(axis: Int)
 
+    /// The activation of `x`, with `b`'s ops.
     public func apply<B: Builder>(_ x: B.Value, in b: B) throws -> B.Value {
         switch self {
         case .unary(let function): return try b.unary(function, x)

@@ -3,7 +3,9 @@
 /// Parity computes channels-last; a `channelsFirst` layer transposes in and out, as Keras's
 /// `channels_first` layers do on TensorFlow (`keras/src/backend/tensorflow/nn.py`).
 public enum DataFormat: String, Sendable, Hashable {
+    /// `[batch, spatial…, channels]`.
     case channelsLast = "channels_last"
+    /// `[batch, channels, spatial…]`.
     case channelsFirst = "channels_first"
 }
 

@@ -2,10 +2,14 @@
 /// shape `[in, out]` (`keras/src/layers/core/dense.py`). PyTorch's `nn.Linear` stores the transpose,
 /// `weight` `[out, in]` (docs/conventions.md, A.1).
 public struct Dense: Model {
+    /// `[inputs, units]`.
     public var kernel: Tensor
+    /// `[units]`, or `nil` without a bias.
     public var bias: Tensor?
+    /// Applied last, or `nil` for none.
     public var activation: Activation?
 
+    /// A layer; the parameters are the properties of the same names.
     public init(kernel: Tensor, bias: Tensor?, activation: Activation? = nil) {
         self.kernel = kernel
         self.bias = bias

@@ -4,6 +4,7 @@
 /// eager mode and in graph mode from the same definition (Keras's "one function for eager and
 /// symbolic calls").
 public protocol Model: Sendable {
+    /// Applies the model to `inputs` with `b`'s ops: eagerly, or as graph nodes.
     func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value
 }
 
@@ -53,6 +54,7 @@ extension Builder {
 /// last output, then the states). ``Model/callAsFunction(_:in:)`` gives the first output, so such a
 /// layer still composes like any other.
 public protocol MultiOutputModel: Model {
+    /// Applies the model to `inputs` with `b`'s ops and returns every output, in order.
     func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value]
 }
 

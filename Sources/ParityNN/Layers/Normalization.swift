@@ -1,3 +1,18 @@
+/// The normalisation presets, one value each (docs/conventions.md C.11, C.11.1, C.12): every loader,
+/// ATen kernel, converter, diagnosis and the catalog read them from here.
+public enum NormalizationDefaults {
+    /// Keras's default `epsilon` of BatchNormalization, LayerNormalization and GroupNormalization
+    /// (`keras/src/layers/normalization/*.py`).
+    public static let kerasEpsilon = 1e-3
+    /// PyTorch's default `eps` of every normalisation module and functional: `nn.BatchNorm*d`, `nn.LayerNorm`,
+    /// `nn.GroupNorm`, `nn.InstanceNorm*d` (`torch/nn/modules/batchnorm.py`, `normalization.py`, `instancenorm.py`).
+    public static let pyTorchEpsilon = 1e-5
+    /// Keras's BatchNormalization `momentum`: the share of the old running statistic kept.
+    public static let kerasMomentum = 0.99
+    /// PyTorch's `nn.BatchNorm*d` `momentum`: the share of the new batch statistic taken.
+    public static let pyTorchMomentum = 0.1
+}
+
 /// Batch normalization at inference, from stored statistics.
 ///
 /// Keras (`keras/src/layers/normalization/batch_normalization.py` → TensorFlow's
@@ -13,9 +28,6 @@ public struct BatchNorm: Model {
         /// `(x − mean)·rsqrt(var + ε)·gamma + beta` (PyTorch).
         case centered
     }
-
-    public static let kerasEpsilon = 1e-3
-    public static let pyTorchEpsilon = 1e-5
 
     public var mean: Tensor
     public var variance: Tensor
@@ -77,8 +89,6 @@ public struct BatchNorm: Model {
 /// `torch.nn.RMSNorm`. Keras normalises any axes; PyTorch's `LayerNorm` only trailing ones, eps 1e-5
 /// vs Keras 1e-3 (docs/conventions.md, C.12).
 public struct LayerNorm: Model {
-    public static let kerasEpsilon = 1e-3
-    public static let pyTorchEpsilon = 1e-5
 
     public var axes: [Int]
     public var epsilon: Double

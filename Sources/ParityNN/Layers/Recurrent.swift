@@ -70,12 +70,24 @@ public struct SimpleRNN: MultiOutputModel {
 /// its `[r, z, n]` blocks; `resetAfter: false` (Keras 2 default, bias `[3u]`) applies the reset
 /// before the recurrent product, which `nn.GRU` cannot express (docs/conventions.md, D.14).
 public struct GRU: MultiOutputModel {
-    /// The order of the three gate blocks along the weights' last axis.
-    public enum GateOrder: Sendable, Hashable {
-        /// update, reset, candidate (Keras).
-        case updateResetCandidate
-        /// reset, update, candidate (PyTorch `[r, z, n]`).
-        case resetUpdateCandidate
+    /// The order of the three gate blocks along the weights' gate axis, one value per framework
+    /// (docs/conventions.md D.14): the Keras layer, the ATen `gru` kernel and ParityConvert's parameter
+    /// table (which derives the block reorder from the two) read it from here.
+    public struct GateOrder: Sendable, Hashable {
+        /// The blocks' names, in block order.
+        public var names: [String]
+        /// Block index of the update gate, the reset gate and the candidate.
+        public var update: Int, reset: Int, candidate: Int
+
+        /// Keras `[z, r, h]` (`keras/src/layers/rnn/gru.py`).
+        public static let keras = GateOrder(names: ["z", "r", "h"], update: 0, reset: 1, candidate: 2)
+        /// PyTorch `[r, z, n]` (`torch/nn/modules/rnn.py`, `GRU`).
+        public static let pyTorch = GateOrder(names: ["r", "z", "n"], update: 1, reset: 0, candidate: 2)
+
+        /// Block `j` of `self` is block `order[j]` of `other` (the same gate).
+        public func blocks(from other: GateOrder) -> [Int] {
+            (0..<3).map { j in j == update ? other.update : (j == reset ? other.reset : other.candidate) }
+        }
     }
 
     public var kernel: Tensor
@@ -95,7 +107,7 @@ public struct GRU: MultiOutputModel {
     public var goBackwards: Bool
 
     public init(kernel: Tensor, recurrentKernel: Tensor, inputBias: Tensor?, recurrentBias: Tensor?, resetAfter: Bool,
-                gateOrder: GateOrder = .updateResetCandidate, activation: UnaryFunction = .tanh,
+                gateOrder: GateOrder = .keras, activation: UnaryFunction = .tanh,
                 recurrentActivation: UnaryFunction = .sigmoid, returnSequences: Bool = false, returnState: Bool = false,
                 goBackwards: Bool = false, stackedBias: Tensor? = nil) {
         self.stackedBias = stackedBias
@@ -124,8 +136,6 @@ public struct GRU: MultiOutputModel {
             throw TensorError.shapeMismatch(op: "GRU", expected: "input [batch, time, \(kernel.shape.first ?? 0)] with kernel [in, 3u], recurrent kernel [u, 3u], biases [3u] (a recurrent bias only with resetAfter)",
                                             received: [shape, kernel.shape, recurrentKernel.shape, inputBias?.shape ?? [], recurrentBias?.shape ?? []])
         }
-        // Block index of update, reset, candidate.
-        let (zi, ri, hi) = gateOrder == .updateResetCandidate ? (0, 1, 2) : (1, 0, 2)
         let w = b.weight(kernel, like: x), rw = b.weight(recurrentKernel, like: x)
         var inBias = inputBias.map { b.weight($0, like: x) }, recBias = recurrentBias.map { b.weight($0, like: x) }
         if let stackedBias {
@@ -138,7 +148,7 @@ public struct GRU: MultiOutputModel {
         var projected = try b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w)
         if let inBias { projected = try b.add(projected, inBias) }
         projected = try b.reshape(projected, [shape[0], shape[1], 3 * units])
-        let cell = RecurrentSequence.GRUCell(update: zi, reset: ri, candidate: hi, resetAfter: resetAfter, mix: .keras,
+        let cell = RecurrentSequence.GRUCell(update: gateOrder.update, reset: gateOrder.reset, candidate: gateOrder.candidate, resetAfter: resetAfter, mix: .keras,
                                              activation: activation, recurrentActivation: recurrentActivation)
         let op = RecurrentSequence(cell: .gru(cell), reversed: goBackwards, recurrentBias: recBias != nil)
         let run = try b.recurrence(op, [projected, zeros, rw] + (recBias.map { [$0] } ?? []))

@@ -96,11 +96,11 @@ public struct BatchNormTraining: Sendable, Hashable, CustomStringConvertible {
         self.unbiasedRunningVariance = unbiasedRunningVariance
     }
 
-    public static func keras(momentum: Double = 0.99) -> BatchNormTraining {
+    public static func keras(momentum: Double = NormalizationDefaults.kerasMomentum) -> BatchNormTraining {
         BatchNormTraining(momentum: momentum, form: .keepsRunning, unbiasedRunningVariance: false)
     }
 
-    public static func pyTorch(momentum: Double = 0.1) -> BatchNormTraining {
+    public static func pyTorch(momentum: Double = NormalizationDefaults.pyTorchMomentum) -> BatchNormTraining {
         BatchNormTraining(momentum: momentum, form: .takesBatch, unbiasedRunningVariance: true)
     }
 

@@ -3,11 +3,14 @@ import CParityKernels
 /// An elementwise function of two tensors, broadcast NumPy-style. Comparisons return 1 or 0 in the
 /// inputs' float dtype (a mask that can multiply a gradient).
 public enum BinaryFunction: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// The arithmetic its name says: `a + b`, `a − b`, `a·b`, `a / b`, `max(a, b)`, `min(a, b)`, `aᵇ`.
     case add, subtract, multiply, divide, maximum, minimum, power
+    /// The comparison its name says: `a > b`, `a ≥ b`, `a < b`, `a ≤ b`, `a = b`, as 1 or 0.
     case greater, greaterEqual, less, lessEqual, equal
 
     public var description: String { rawValue }
 
+    /// Whether the function is a comparison (its result is 1 or 0).
     public var isComparison: Bool {
         switch self {
         case .greater, .greaterEqual, .less, .lessEqual, .equal: return true
@@ -15,6 +18,7 @@ public enum BinaryFunction: String, Sendable, Hashable, CaseIterable, CustomStri
         }
     }
 
+    /// The function of two scalars.
     @inline(__always)
     public func apply<T: FloatElement>(_ a: T, _ b: T) -> T {
         switch self {

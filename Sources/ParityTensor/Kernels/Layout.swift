@@ -1,16 +1,21 @@
 /// One axis of a slice, Python-style: `start..<end` by `step` (negative steps walk backwards).
 /// Missing bounds and negative indices resolve as `slice.indices(size)` does in Python.
 public struct SliceAxis: Sendable, Hashable, CustomStringConvertible {
+    /// The first index (`nil`: the start in the direction of `step`; negative counts from the end).
     public var start: Int?
+    /// The index to stop before (`nil`: the end in the direction of `step`; negative counts from the end).
     public var end: Int?
+    /// The stride; non-zero.
     public var step: Int
 
+    /// `start:end:step` as Python writes it.
     public init(start: Int? = nil, end: Int? = nil, step: Int = 1) {
         self.start = start
         self.end = end
         self.step = step
     }
 
+    /// The whole axis (`:`).
     public static let all = SliceAxis()
 
     /// The first index and the number of elements taken from an axis of `size`.

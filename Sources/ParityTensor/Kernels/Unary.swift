@@ -15,7 +15,10 @@ import RealModule
 /// libm by `scripts/vmath_accuracy.c`, docs/performance.md), as PyTorch and TensorFlow evaluate them
 /// with vectorised approximations too. Every other function, and Float64, uses libm.
 public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
+    /// The function its name says: `−x`, `|x|`, `eˣ`, `ln x`, `√x`, `x²`, `1/x`.
     case negate, abs, exp, log, sqrt, square, reciprocal
+    /// The activation its name says: `tanh x`, `1/(1 + e⁻ˣ)`, `max(x, 0)`, `x·sigmoid(x)`, `x/(1 + |x|)`,
+    /// SELU with its fixed constants (`torch.nn.functional.selu`).
     case tanh, sigmoid, relu, silu, softsign, selu
     /// `min(max(x, lower), upper)`; ReLU6 is `clip(0, 6)`.
     case clip(lower: Double, upper: Double)
@@ -60,6 +63,7 @@ public enum UnaryFunction: Sendable, Hashable, CustomStringConvertible {
     /// 0 for `x ≤ −1`, 1 for `x ≥ 1`, else `½(x + 1)` (Keras `sparse_sigmoid`).
     case sparseSigmoid
 
+    /// ReLU6, `clip(0, 6)`.
     public static let relu6 = UnaryFunction.clip(lower: 0, upper: 6)
     static let seluAlpha = 1.6732632423543772848170429916717
     static let seluScale = 1.0507009873554804934193349852946

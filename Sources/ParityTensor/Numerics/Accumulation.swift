@@ -27,9 +27,12 @@ public enum AccumulationOrder: Sendable, Hashable, CustomStringConvertible {
 /// The defaults of each kernel are stated where the kernel is: see ``Numerics/matmulDefault`` and
 /// ``Numerics/reductionDefault``.
 public struct Numerics: Sendable, Hashable, CustomStringConvertible {
+    /// The order in which the terms are added.
     public var accumulation: AccumulationOrder
+    /// Whether each product and the sum it is added to round once (an FMA) rather than twice.
     public var fusedMultiplyAdd: Bool
 
+    /// A rounding; the parameters are the properties of the same names.
     public init(accumulation: AccumulationOrder, fusedMultiplyAdd: Bool) {
         self.accumulation = accumulation
         self.fusedMultiplyAdd = fusedMultiplyAdd

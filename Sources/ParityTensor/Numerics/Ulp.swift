@@ -22,12 +22,18 @@ public enum Ulp {
 /// Elementwise error between two tensors of one floating dtype and shape: the figures Parity
 /// reports everywhere (maximum absolute and relative error, maximum and median ULP distance).
 public struct ErrorMetrics: Sendable, Equatable, CustomStringConvertible {
+    /// The largest `|a − b|` (infinity where either is NaN).
     public var maxAbsolute: Double
+    /// The largest `|a − b| / max(|a|, |b|)` over elements not both zero.
     public var maxRelative: Double
+    /// The largest ULP distance.
     public var maxUlps: UInt64
+    /// The median ULP distance.
     public var medianUlps: UInt64
+    /// The number of elements.
     public var count: Int
 
+    /// The figures between `a` and `b`, both `float32` or both `float64`, of one shape.
     public init(_ a: Tensor, _ b: Tensor) throws {
         guard a.shape == b.shape else {
             throw TensorError.shapeMismatch(op: "compare", expected: "equal shapes", received: [a.shape, b.shape])
@@ -48,12 +54,34 @@ public struct ErrorMetrics: Sendable, Equatable, CustomStringConvertible {
             let scale = Swift.max(Swift.abs(x), Swift.abs(y))
             if scale > 0 { maxRelative = Swift.max(maxRelative, abs / scale) }
         }
-        ulps.sort()
-        maxUlps = ulps.last ?? 0
-        medianUlps = ulps.isEmpty ? 0 : ulps[ulps.count / 2]
+        maxUlps = ulps.max() ?? 0
+        medianUlps = ulps.isEmpty ? 0 : Self.select(&ulps, ulps.count / 2)
         count = ulps.count
     }
 
+    /// The `k`-th smallest element (0-based) of `values`, as `values.sorted()[k]`, in expected linear time
+    /// (quickselect with a median-of-three pivot; `values` is reordered).
+    public static func select(_ values: inout [UInt64], _ k: Int) -> UInt64 {
+        var (low, high) = (0, values.count - 1)
+        while low < high {
+            let mid = low + (high - low) / 2
+            let pivot = Swift.max(Swift.min(values[low], values[mid]), Swift.min(Swift.max(values[low], values[mid]), values[high]))
+            var (i, j) = (low, high)
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
+        }
+        return values[k]
+    }
+
+    /// Whether every element is bit for bit the same (NaN matching NaN).
     public var isBitIdentical: Bool { maxUlps == 0 }
 
     public var description: String {

@@ -8,14 +8,22 @@ import RealModule
 /// `float32`, computes with and rounds back (what PyTorch's CPU kernels do for `Half` and `BFloat16`:
 /// each op computes in float and rounds its result once).
 public enum DType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// IEEE 754 binary32 (`torch.float32`, `tf.float32`).
     case float32
+    /// IEEE 754 binary64 (`torch.float64`, `tf.float64`).
     case float64
+    /// 64-bit signed integers (`torch.long`, `tf.int64`).
     case int64
+    /// 32-bit signed integers (`torch.int`, `tf.int32`).
     case int32
+    /// Booleans (`torch.bool`, `tf.bool`).
     case bool
+    /// IEEE 754 binary16 (`torch.float16`), kept as bit patterns.
     case float16
+    /// bfloat16 (`torch.bfloat16`), kept as bit patterns.
     case bfloat16
 
+    /// `float32`, `float64`, `float16` or `bfloat16`.
     public var isFloatingPoint: Bool {
         switch self {
         case .float32, .float64, .float16, .bfloat16: return true
@@ -47,10 +55,13 @@ public enum DType: String, Sendable, Hashable, CaseIterable, CustomStringConvert
 /// It bridges a generic kernel to the ``Tensor`` storage case of its precision.
 public protocol FloatElement: BinaryFloatingPoint, Real, SIMDScalar, Sendable, Codable
 where Self.RawSignificand: FixedWidthInteger {
+    /// The dtype of this precision (`float32` or `float64`).
     static var dtype: DType { get }
     /// The same bits as an unsigned integer, for ULP arithmetic.
     var bitPatternUInt64: UInt64 { get }
+    /// `values` as tensor storage of this precision.
     static func storage(_ values: [Self]) -> Tensor.Storage
+    /// The elements of `storage` when it holds this precision, else `nil`.
     static func values(in storage: Tensor.Storage) -> [Self]?
 }
 

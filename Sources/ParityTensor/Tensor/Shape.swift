@@ -1,6 +1,7 @@
 /// Shape arithmetic shared by kernels and shape inference: element counts, row-major strides,
 /// NumPy broadcasting and axis normalisation.
 public enum Shape {
+    /// The number of elements of `shape` (1 for a scalar's `[]`).
     public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
     /// Row-major (C order) strides in elements.

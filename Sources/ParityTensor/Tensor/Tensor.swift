@@ -7,14 +7,22 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// The elements, one case per ``DType``. 16-bit floats are kept as their bit patterns (see
     /// ``HalfPrecision``).
     public enum Storage: Sendable, Equatable {
+        /// `float32` elements.
         case float32([Float])
+        /// `float64` elements.
         case float64([Double])
+        /// `int64` elements.
         case int64([Int64])
+        /// `int32` elements.
         case int32([Int32])
+        /// `bool` elements.
         case bool([Bool])
+        /// `float16` elements as their bit patterns.
         case float16([UInt16])
+        /// `bfloat16` elements as their bit patterns.
         case bfloat16([UInt16])
 
+        /// The number of elements.
         public var count: Int {
             switch self {
             case .float32(let v): return v.count
@@ -26,6 +34,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
             }
         }
 
+        /// The dtype of the elements.
         public var dtype: DType {
             switch self {
             case .float32: return .float32
@@ -39,7 +48,9 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The size of each axis, outermost first (`[]` for a scalar).
     public let shape: [Int]
+    /// The elements in row-major order.
     public let storage: Storage
 
     /// Wraps `storage` as a tensor of `shape`; the element count must match.
@@ -51,14 +62,17 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.storage = storage
     }
 
+    /// A `float32` or `float64` tensor (by `T`) of `shape` holding `values` in row-major order.
     public init<T: FloatElement>(shape: [Int], values: [T]) {
         self.init(shape: shape, storage: T.storage(values))
     }
 
+    /// An `int64` tensor of `shape` holding `values` in row-major order.
     public init(shape: [Int], int64 values: [Int64]) {
         self.init(shape: shape, storage: .int64(values))
     }
 
+    /// A `bool` tensor of `shape` holding `values` in row-major order.
     public init(shape: [Int], bools values: [Bool]) {
         self.init(shape: shape, storage: .bool(values))
     }
@@ -72,13 +86,17 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.init(shape: shape, storage: one.storage.repeated(Shape.count(shape)))
     }
 
+    /// A tensor of `shape` filled with zeros.
     public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
         Tensor(repeating: 0, shape: shape, dtype: dtype)
     }
 
+    /// The element type.
     public var dtype: DType { storage.dtype }
 
+    /// The number of axes (0 for a scalar).
     public var rank: Int { shape.count }
+    /// The number of elements.
     public var count: Int { Shape.count(shape) }
 
     /// The elements as `T`, or `nil` when the tensor holds another dtype.
@@ -97,6 +115,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The elements of an `int64` tensor; `nil` for another dtype.
     public var int64s: [Int64]? {
         if case .int64(let v) = storage { return v }
         return nil
@@ -112,6 +131,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The elements of a `bool` tensor; `nil` for another dtype.
     public var bools: [Bool]? {
         if case .bool(let v) = storage { return v }
         return nil

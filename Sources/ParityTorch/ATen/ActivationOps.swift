@@ -27,7 +27,7 @@ enum ActivationOps: ATenFamily {
         case "aten.sigmoid.default": return .sigmoid
         case "aten.tanh.default": return .tanh
         case "aten.hardtanh.default": return .clip(lower: try c.double("min_val", default: -1), upper: try c.double("max_val", default: 1))
-        case "aten.leaky_relu.default": return .leakyRelu(slope: try c.double("negative_slope", default: 0.01))
+        case "aten.leaky_relu.default": return .leakyRelu(slope: try c.double("negative_slope", default: ActivationTable.pyTorchLeakyReLUSlope))
         case "aten.elu.default":
             guard try c.double("scale", default: 1) == 1, try c.double("input_scale", default: 1) == 1 else {
                 throw c.unsupported("elu with scale or input_scale other than 1 is not mapped")

@@ -14,6 +14,14 @@ import ParityNN
 ///   `select_scatter`. Each reads as: the flat positions in `self` that the same read would take (the
 ///   read applied to `0..<n`), then `values` written there (or added, for `accumulate` / `scatter_add`;
 ///   PyTorch leaves the order of duplicate writes unspecified).
+/// - `scatter_reduce.two(self, dim, index, src, reduce, include_self)`: every `src` element combined into
+///   the position of `self` that `scatter` would write, with `reduce` `sum`, `mean` (the sum over the
+///   position's elements, `self` counted when `include_self`, divided by their count; floor division for
+///   integers), `prod`, `amax` or `amin`; positions no index reaches keep `self`. `sum` and `mean` scatter-add;
+///   `prod`, `amax` and `amin` reduce a dense (positions × elements) block, whose gradient is PyTorch's
+///   `scatter_reduce_backward`: amax/amin share the cotangent evenly among the elements equal to the
+///   result (`self` among them), prod gives `g·result/x` (PyTorch's special case for zero factors is not
+///   reproduced: a zero factor gives a non-finite gradient). The block is bounded (``ATenCall/checkCount(_:_:)``).
 ///
 /// Index arithmetic runs in float64 (exact below 2⁵³) when the index is computed at run time and in
 /// Swift integers when it is known.
@@ -21,7 +29,7 @@ enum IndexingOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.index_select.default", "aten.gather.default", "aten.index.Tensor", "aten.index_put.default",
         "aten.scatter.src", "aten.scatter.value", "aten.scatter_add.default", "aten.slice_scatter.default", "aten.select_scatter.default",
-        "aten.take_along_dim.default", "aten.masked_scatter.default",
+        "aten.take_along_dim.default", "aten.masked_scatter.default", "aten.scatter_reduce.two",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
@@ -71,6 +79,8 @@ enum IndexingOps: ATenFamily {
                 values = try b.slice(src, shape.map { SliceAxis(start: 0, end: $0) })
             }
             return [try write(c, x, positions: positions, values: values, accumulate: c.target == "aten.scatter_add.default")]
+        case "aten.scatter_reduce.two":
+            return [try scatterReduce(c)]
         case "aten.slice_scatter.default":
             let x = try c.tensor("self")
             let shape = c.shape(x)
@@ -240,6 +250,49 @@ enum IndexingOps: ATenFamily {
     }
 
     /// `x` with `values` written (or added) at the flat `positions` (int64).
+    static func scatterReduce<B: Builder>(_ c: ATenCall<B>) throws -> B.Value {
+        let b = c.b
+        let x = try c.tensor("self")
+        let axis = try c.dim(c.int("dim"), rank: c.rank(x))
+        let reduce = try c.string("reduce")
+        let includeSelf = try c.bool("include_self", default: true)
+        guard ["sum", "mean", "prod", "amax", "amin"].contains(reduce) else {
+            throw c.fail("reduce", "'\(reduce)' is not sum, mean, prod, amax or amin")
+        }
+        let positions = try gather(c, iota(c, c.shape(x)), axis: axis, index: c.tensor("index"), known: c.knownTensor("index"))
+        let shape = c.shape(x), n = Shape.count(shape), m = Shape.count(c.shape(positions))
+        let dtype = b.type(of: x).dtype
+        let compute: DType = dtype.isFloatingPoint ? dtype : .float64
+        let src = try b.cast(b.slice(c.tensor("src"), c.shape(positions).map { SliceAxis(start: 0, end: $0) }), to: compute)
+        let flatSrc = try b.reshape(src, [m]), flatPositions = try b.reshape(positions, [m])
+        let flatX = try b.cast(b.reshape(x, [n]), to: compute)
+        let counts = try b.apply(ScatterAdd(axis: 0, shape: [n]), [b.broadcast(b.scalar(1, like: flatSrc), to: [m]), flatPositions])
+        let hit = try b.binary(.greater, counts, b.scalar(0, like: counts))
+        let out: B.Value
+        switch reduce {
+        case "sum", "mean":
+            let added = try b.apply(ScatterAdd(axis: 0, shape: [n]), [flatSrc, flatPositions])
+            var total = includeSelf ? try b.add(flatX, added) : added
+            if reduce == "mean" {
+                let count = includeSelf ? try b.add(counts, b.scalar(1, like: counts)) : try b.binary(.maximum, counts, b.scalar(1, like: counts))
+                total = try b.divide(total, count)
+                if !dtype.isFloatingPoint { total = try b.apply(Math(.floor), [total]) }
+            }
+            out = includeSelf ? total : try b.apply(Select(), [hit, total, flatX])
+        default:
+            try c.checkCount([n, m + 1], "index")
+            let fill: Double = reduce == "prod" ? 1 : reduce == "amax" ? -.infinity : .infinity
+            let rows = b.constant(Tensor(shape: [n, 1], values: (0..<n).map(Double.init)).cast(to: .float64))
+            let member = try b.cast(b.binary(.equal, rows, b.reshape(b.cast(flatPositions, to: .float64), [1, m])), to: compute)
+            var block = try b.apply(Select(), [member, b.broadcast(b.reshape(flatSrc, [1, m]), to: [n, m]), b.scalar(fill, like: flatSrc)])
+            if includeSelf { block = try b.concat([b.reshape(flatX, [n, 1]), block], axis: 1) }
+            let reduced = reduce == "prod" ? try b.apply(Product(axes: [1]), [block])
+                : try b.reduce(reduce == "amax" ? .max : .min, block, axes: [1], ties: .split)
+            out = includeSelf ? reduced : try b.apply(Select(), [hit, reduced, flatX])
+        }
+        return try b.cast(b.reshape(out, shape), to: dtype)
+    }
+
     static func write<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, positions: B.Value, values: B.Value, accumulate: Bool) throws -> B.Value {
         let b = c.b
         let shape = c.shape(x), n = Shape.count(shape)

@@ -3,7 +3,7 @@ import ParityNN
 /// Inference-time normalization in PyTorch's CPU formulas:
 ///
 /// - `batch_norm` (`aten/src/ATen/native/cpu/batch_norm_kernel.cpp`): `α = w / sqrt(var + ε)`,
-///   `β = b − mean·α`, `y = x·α + β`, per channel (axis 1), ε from the graph (PyTorch default 1e-5).
+///   `β = b − mean·α`, `y = x·α + β`, per channel (axis 1), ε from the graph (PyTorch default ``NormalizationDefaults/pyTorchEpsilon``).
 ///   `training=True` with running statistics (which it would update) is refused; without them it uses
 ///   the batch's statistics, as below.
 /// - `layer_norm` (`layer_norm_kernel.cpp`): over the trailing `normalized_shape` axes,
@@ -110,7 +110,7 @@ enum NormalizationOps: ATenFamily {
                 throw c.fail("normalized_shape", "\(normalized) is not the trailing shape of \(shape)")
             }
             let axes = Array((shape.count - normalized.count)..<shape.count)
-            let eps = try c.double("eps", default: LayerNorm.pyTorchEpsilon)
+            let eps = try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)
             let (centred, rstd, mean) = try moments(b, x, axes: axes, eps: eps)
             var y = try b.multiply(centred, rstd)
             if let gamma = try c.optionalTensor("weight") { y = try b.multiply(y, gamma) }
@@ -131,7 +131,7 @@ enum NormalizationOps: ATenFamily {
             let (n, channels) = (shape[0], shape[1])
             let spatial = shape.dropFirst(2).reduce(1, *)
             let grouped = try b.reshape(x, [n, groups, channels / groups * spatial])
-            let eps = try c.double("eps", default: 1e-5)
+            let eps = try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)
             let mean = try b.reduce(.mean, grouped, axes: [2], keepDims: true, numerics: TorchNumerics.reduction)
             let d = try b.subtract(grouped, mean)
             let variance = try b.reduce(.mean, b.multiply(d, d), axes: [2], keepDims: true, numerics: TorchNumerics.reduction)
@@ -162,7 +162,7 @@ enum NormalizationOps: ATenFamily {
         guard let mean = try c.optionalTensor("running_mean"), let variance = try c.optionalTensor("running_var") else {
             throw c.unsupported("batch_norm without running statistics uses batch statistics, which is not mapped")
         }
-        let eps = try c.double("eps", default: BatchNorm.pyTorchEpsilon)
+        let eps = try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)
         let invstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(eps, like: x))))
         let alpha = try c.optionalTensor("weight").map { try b.multiply(invstd, $0) } ?? invstd
         let shift = try b.multiply(mean, alpha)
@@ -176,7 +176,7 @@ enum NormalizationOps: ATenFamily {
         let shape = c.shape(x)
         guard shape.count >= 2 else { throw c.fail("input", "expected (N, C, …); received \(shape)") }
         let perChannel = [shape[1]] + Array(repeating: 1, count: shape.count - 2)
-        let (_, rstd, mean) = try moments(b, x, axes: [0] + Array(2..<shape.count), eps: c.double("eps", default: 1e-5))
+        let (_, rstd, mean) = try moments(b, x, axes: [0] + Array(2..<shape.count), eps: c.double("eps", default: NormalizationDefaults.pyTorchEpsilon))
         let invstd = try b.reshape(rstd, perChannel), average = try b.reshape(mean, perChannel)
         let alpha = try weight.map { try b.multiply(invstd, b.reshape($0, perChannel)) } ?? invstd
         let shift = try b.multiply(average, alpha)

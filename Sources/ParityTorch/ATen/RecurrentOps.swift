@@ -73,7 +73,8 @@ enum RecurrentOps: ATenFamily {
                 let cell: RecurrentSequence.Cell
                 switch kind {
                 case .lstm: cell = .lstm(activation: .tanh, recurrentActivation: .sigmoid)
-                case .gru: cell = .gru(RecurrentSequence.GRUCell(update: 1, reset: 0, candidate: 2, resetAfter: true, mix: .torch))
+                case .gru: cell = .gru(RecurrentSequence.GRUCell(update: GRU.GateOrder.pyTorch.update, reset: GRU.GateOrder.pyTorch.reset,
+                                                                             candidate: GRU.GateOrder.pyTorch.candidate, resetAfter: true, mix: .torch))
                 case .rnnTanh: cell = .simple(activation: .tanh)
                 case .rnnRelu: cell = .simple(activation: .relu)
                 }

@@ -43,8 +43,8 @@ enum TrainingOps: ATenFamily {
         let reduced = [0] + Array(2..<shape.count)
         let n = reduced.reduce(1) { $0 * shape[$1] }
         let perChannel = [shape[1]] + Array(repeating: 1, count: shape.count - 2)
-        let momentum = try c.double("momentum", default: 0.1)
-        let eps = try c.double("eps", default: BatchNorm.pyTorchEpsilon)
+        let momentum = try c.double("momentum", default: NormalizationDefaults.pyTorchMomentum)
+        let eps = try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)
         let mean = try b.reduce(.mean, x, axes: reduced, keepDims: true)
         let centred = try b.subtract(x, mean)
         let variance = try b.reduce(.mean, b.multiply(centred, centred), axes: reduced, keepDims: true)

@@ -4,23 +4,39 @@ import ParityFormats
 /// One argument of a serialized node (`Argument` in `torch/_export/serde/schema.py`: a tagged union
 /// written as a one-key object, `{"as_int": 3}`, `{"as_tensor": {"name": "x"}}`, ...).
 public indirect enum TorchArgument: Sendable {
+    /// Python `None` (`as_none`).
     case none
+    /// A graph value, by name (`as_tensor`).
     case tensor(String)
+    /// A list of graph values (`as_tensors`).
     case tensors([String])
+    /// A list of graph values or `None` (`as_optional_tensors`).
     case optionalTensors([String?])
+    /// `as_int`.
     case int(Int)
+    /// `as_ints`.
     case ints([Int])
+    /// `as_float`.
     case float(Double)
+    /// `as_floats`.
     case floats([Double])
+    /// `as_bool`.
     case bool(Bool)
+    /// `as_bools`.
     case bools([Bool])
+    /// `as_string`.
     case string(String)
+    /// `as_strings`.
     case strings([String])
     /// `ScalarType` code (7 float32, 8 float64, 5 int64, 12 bool, ...).
     case scalarType(Int)
+    /// `MemoryFormat` code (`as_memory_format`).
     case memoryFormat(Int)
+    /// `Layout` code (`as_layout`).
     case layout(Int)
+    /// A device (`as_device`), such as `cpu`.
     case device(String)
+    /// A subgraph of a higher-order op (`as_graph`), such as a `cond` branch.
     case graph(name: String, graph: ExportedGraph)
     /// A list of sizes some of which are symbolic (`as_sym_ints`, a dynamic dimension): an int, or the
     /// name of the graph value (`sym_size`, `_operator.mul`, …) that holds it. A single symbolic int
@@ -51,9 +67,12 @@ public enum SymbolicInt: Sendable, Hashable {
 /// A module on a node's `nn_module_stack`: its fully qualified path (`block.inner`, `""` for the
 /// root) and class (`torch.nn.modules.linear.Linear`).
 public struct ModuleFrame: Sendable, Hashable {
+    /// The module's fully qualified path.
     public var path: String
+    /// The module's class.
     public var className: String
 
+    /// A frame; the parameters are the properties of the same names.
     public init(path: String, className: String) {
         self.path = path
         self.className = className
@@ -65,7 +84,9 @@ public struct ModuleFrame: Sendable, Hashable {
 public struct TorchNode: Sendable {
     /// The operator without the `torch.ops.` prefix: `aten.linear.default`.
     public var target: String
+    /// The node's name in the graph.
     public var name: String
+    /// The arguments by the operator schema's names, in order.
     public var arguments: [(name: String, value: TorchArgument)]
     /// One slot per output (nil where torch serialized none).
     public var outputs: [String?]
@@ -81,16 +102,20 @@ public struct TorchNode: Sendable {
         self.moduleStack = moduleStack
     }
 
+    /// The innermost module's path (`""` at the root).
     public var modulePath: String { moduleStack.last?.path ?? "" }
+    /// The innermost module's class (`?` when unknown).
     public var moduleClass: String { moduleStack.last?.className ?? "?" }
 
+    /// The argument named `name`, if the node has it.
     public func argument(_ name: String) -> TorchArgument? { arguments.first { $0.name == name }?.value }
 }
 
 /// Shape and dtype of a graph value, from `tensor_values`.
 public struct TorchTensorMeta: Sendable, Hashable {
+    /// The `ScalarType` code (7 float32, 8 float64, 5 int64, 12 bool, ...).
     public var scalarType: Int
-    /// ``dynamic`` (-1) where the export made the dimension symbolic (`dynamic_shapes`).
+    /// The shape; ``dynamic`` (-1) where the export made the dimension symbolic (`dynamic_shapes`).
     public var shape: [Int]
 
     /// The size recorded for a symbolic dimension.
@@ -104,9 +129,13 @@ public struct TorchTensorMeta: Sendable, Hashable {
 
 /// A serialized FX graph (`Graph` in the schema): input names, nodes in execution order, outputs.
 public struct ExportedGraph: Sendable {
+    /// The graph's input names, in order.
     public var inputs: [String]
+    /// The calls, in execution order.
     public var nodes: [TorchNode]
+    /// The output names, in order.
     public var outputs: [String]
+    /// The shape and dtype of each value, by name.
     public var tensorMeta: [String: TorchTensorMeta]
 
     /// A graph built in code; `tensorMeta` may be empty (shapes are then not checked before running).

@@ -168,7 +168,7 @@ enum ATenTable {
         TrainingOps.self, LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
         ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
         RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self, MathOps.self, FactoryOps.self,
-        IndexingOps.self, SymbolicOps.self, GridSamplingOps.self,
+        IndexingOps.self, SymbolicOps.self, GridSamplingOps.self, BackwardOps.self,
     ]
 
     static func family(for target: String) -> (any ATenFamily.Type)? {

@@ -11,6 +11,7 @@ import ParityNN
 /// weights of the targets (`aten/src/ATen/native/LossNLL.cpp`), clamps `log` at −100
 /// (`aten/src/ATen/native/Loss.cpp`), and takes its inputs as given.
 public struct Loss: Sendable, Hashable, CustomStringConvertible {
+    /// What a loss computes per element (`p` the prediction, `t` the target, `e = p − t`), its constants explicit.
     public enum Function: Sendable, Hashable {
         /// `(p − t)²` (Keras `MeanSquaredError`, PyTorch `MSELoss`).
         case squaredError
@@ -47,16 +48,34 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
 
     /// How a cross-entropy reads its input and target.
     public struct CrossentropyForm: Sendable, Hashable {
-        public enum Input: Sendable, Hashable { case probabilities, logits, logProbabilities }
-        public enum Target: Sendable, Hashable { case distribution, classIndices }
+        /// What the prediction holds.
+        public enum Input: Sendable, Hashable {
+            /// Probabilities (after a softmax).
+            case probabilities
+            /// Logits (before a softmax).
+            case logits
+            /// Log-probabilities (after a log-softmax; PyTorch `NLLLoss`).
+            case logProbabilities
+        }
+        /// What the target holds.
+        public enum Target: Sendable, Hashable {
+            /// One probability per class (one-hot or soft).
+            case distribution
+            /// One class index per row.
+            case classIndices
+        }
+        /// What the prediction holds.
         public var input: Input
+        /// What the target holds.
         public var target: Target
+        /// The label smoothing factor (0: none).
         public var labelSmoothing: Double
         /// Targets equal to this class are left out (Keras `ignore_class`, PyTorch `ignore_index`, −100 by default).
         public var ignoredClass: Int?
         /// One weight per class (PyTorch `weight=`).
         public var classWeights: [Double]?
 
+        /// A form; the parameters are the properties of the same names.
         public init(input: Input, target: Target, labelSmoothing: Double = 0, ignoredClass: Int? = nil, classWeights: [Double]? = nil) {
             self.input = input
             self.target = target
@@ -80,14 +99,19 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
         case batchMean = "batchmean"
     }
 
+    /// The framework whose convention the loss follows.
     public var framework: Framework
+    /// What is computed per element.
     public var function: Function
+    /// How the per-element values become one scalar.
     public var reduction: Reduction
     /// The class as the framework spells it (`CrossEntropyLoss`, `SparseCategoricalCrossentropy`).
     public var className: String
     /// The arguments given, as written (for reports and `description`).
     public var arguments: [String]
 
+    /// A loss; the parameters are the properties of the same names. `Loss.parse(_:)` builds one from the
+    /// framework's own spelling.
     public init(framework: Framework, function: Function, reduction: Reduction, className: String, arguments: [String] = []) {
         self.framework = framework
         self.function = function

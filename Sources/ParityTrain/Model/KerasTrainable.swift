@@ -12,6 +12,7 @@ import ParityNN
 /// Regularizers, constraints and random layers without a mask (GaussianNoise, recurrent dropout) are
 /// refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
+    /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
     public let variables: [TrainingVariable]
     public let name: String
@@ -25,10 +26,12 @@ public struct KerasTrainable: TrainableModel {
     public var inputNames: [String] { network.inputs.map(\.layer) }
     public var outputCount: Int { network.outputs.count }
 
+    /// The model read from a Keras file; throws ``TrainError`` naming a layer that cannot train faithfully.
     public init(_ model: KerasModel, name: String = "the Keras model") throws {
         try self.init(network: model.network, name: name)
     }
 
+    /// ``init(_:name:)`` for a network.
     public init(network: KerasNetwork, name: String = "the Keras model") throws {
         var network = network
         try Self.prepare(&network)
@@ -158,7 +161,7 @@ public struct KerasTrainable: TrainableModel {
             switch layer.className {
             case "BatchNormalization":
                 if var bn = layer.model as? BatchNorm, !frozen {
-                    bn.training = .keras(momentum: config["momentum"]?.double ?? 0.99)
+                    bn.training = .keras(momentum: config["momentum"]?.double ?? NormalizationDefaults.kerasMomentum)
                     network.layers[index].model = bn
                 }
             case "Dropout":

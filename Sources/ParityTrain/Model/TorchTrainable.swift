@@ -11,6 +11,7 @@ import ParityTorch
 /// that calls `model.bn.eval()` after `model.train()`, trains those nodes in inference mode, as PyTorch
 /// trains that module (``inferenceModeNodes``). A parameter saved with `requires_grad: false` is not trained.
 public struct TorchTrainable: TrainableModel {
+    /// The program.
     public let program: TorchProgram
     public let variables: [TrainingVariable]
     public let name: String
@@ -18,6 +19,8 @@ public struct TorchTrainable: TrainableModel {
     public var inputNames: [String] { program.userInputs.map(\.name) }
     public var outputCount: Int { program.outputs.count }
 
+    /// The program's parameters as trainable variables and its buffers as state; throws ``TrainError``
+    /// when a parameter or buffer has no value.
     public init(_ program: TorchProgram, name: String = "the PyTorch program") throws {
         self.program = program
         self.name = name

@@ -4,12 +4,16 @@ import ParityNN
 /// PyTorch state_dict key such as `0.weight`), its value, and whether the optimizer trains it (running
 /// statistics and `num_batches_tracked` are state, assigned by the forward pass).
 public struct TrainingVariable: Sendable {
+    /// The name the framework gives it.
     public var name: String
+    /// Its value.
     public var value: Tensor
+    /// Whether the optimizer updates it.
     public var trainable: Bool
     /// Whether it is saved with the model (a PyTorch non-persistent buffer is not).
     public var saved: Bool
 
+    /// A variable; the parameters are the properties of the same names.
     public init(name: String, value: Tensor, trainable: Bool, saved: Bool = true) {
         self.name = name
         self.value = value
@@ -22,11 +26,15 @@ public struct TrainingVariable: Sendable {
 /// The tensors in ``variables`` are the very ones the model reads (their storage is each variable's
 /// handle, see ``TrainingBuilder``).
 public protocol TrainableModel: Sendable {
+    /// The framework whose training conventions the model follows.
     var framework: Framework { get }
     /// A name for messages (the file).
     var name: String { get }
+    /// Every variable, trainable or state, in the model's order.
     var variables: [TrainingVariable] { get }
+    /// The names of the model's inputs, in order.
     var inputNames: [String] { get }
+    /// The number of outputs.
     var outputCount: Int { get }
     /// The outputs, in training mode when `b` runs a training step.
     func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value]

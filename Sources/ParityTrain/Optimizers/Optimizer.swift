@@ -12,6 +12,7 @@ import ParityNN
 ///    `g ← g + λ·w` inside PyTorch's `step()`;
 /// 3. the algorithm's update (``Algorithm``), in the framework's own formula.
 public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
+    /// The update rule and its constants; each case gives both frameworks' formulas.
     public enum Algorithm: Sendable, Hashable {
         /// Keras `SGD` (velocity `v = μv − lr·g`, `w += v`; Nesterov `w += μv − lr·g`) or PyTorch `SGD`
         /// (buffer `b = g` at the first step, then `μb + (1 − dampening)·g`; `w −= lr·b`, Nesterov
@@ -39,6 +40,7 @@ public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
         case lion(beta1: Double, beta2: Double)
     }
 
+    /// How weight decay is applied.
     public enum WeightDecay: Sendable, Hashable {
         /// `w ← w − w·λ·lr` before the update (Keras `weight_decay` on every optimizer; PyTorch `AdamW`,
         /// `decoupled_weight_decay=True`, as `w·(1 − lr·λ)`).
@@ -47,25 +49,37 @@ public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
         case coupled(Double)
     }
 
+    /// How gradients are clipped before the update.
     public enum Clipping: Sendable, Hashable {
         /// Keras `clipnorm`: each variable's gradient scaled to norm ≤ c (`tf.clip_by_norm`).
         case perVariableNorm(Double)
-        /// Keras `global_clipnorm` (`clip_by_global_norm`, scale `c·min(1/‖g‖, 1/c)`), or PyTorch
-        /// `clip_grad_norm_(max_norm=c)` (scale `min(c/(‖g‖ + 1e-6), 1)`, the ε explicit here).
+        /// Keras `global_clipnorm` (`clip_by_global_norm`, scale `c·min(1/‖g‖, 1/c)`, ε 0), or PyTorch
+        /// `clip_grad_norm_(max_norm=c)` (scale `min(c/(‖g‖ + 1e-6), 1)`, the ε explicit here; a Keras optimizer
+        /// given ε > 0 clips as PyTorch does, which is how a comparison swaps PyTorch's clipping in).
         case globalNorm(Double, epsilon: Double)
         /// Keras `clipvalue`, PyTorch `clip_grad_value_`: each element clipped to [−c, c].
         case value(Double)
     }
 
+    /// The framework whose update formulas the optimizer follows.
     public var framework: Framework
+    /// The update rule.
     public var algorithm: Algorithm
+    /// The learning rate, or the base rate a PyTorch scheduler starts from (a Keras schedule carries its own).
     public var learningRate: Double
+    /// A learning rate that changes with the step (a Keras schedule in the file, a PyTorch scheduler).
+    public var schedule: LearningRateSchedule?
+    /// The weight decay, if any.
     public var weightDecay: WeightDecay?
+    /// The gradient clipping, if any.
     public var clipping: Clipping?
     /// The class as the framework spells it, and the arguments given (for reports).
     public var className: String
+    /// The arguments given, as written.
     public var arguments: [String]
 
+    /// An optimizer; the parameters are the properties of the same names. `Optimizer.parse(_:framework:)`
+    /// builds one from the framework's own spelling.
     public init(framework: Framework, algorithm: Algorithm, learningRate: Double, weightDecay: WeightDecay? = nil,
                 clipping: Clipping? = nil, className: String, arguments: [String] = []) {
         self.framework = framework
@@ -79,6 +93,7 @@ public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         var text = "\(className)(\(arguments.joined(separator: ", ")))"
+        if let schedule { text += framework == .pyTorch ? " + \(schedule)" : " with learning_rate=\(schedule)" }
         if framework == .pyTorch, let clipping {
             switch clipping {
             case .globalNorm(let c, _): text += " + clip_grad_norm_(max_norm=\(c))"
@@ -131,6 +146,14 @@ extension Optimizer {
         var grads = try clip(gradients.map(b.constant), in: b)
         state.step += 1
         let t = state.step
+        // The step's learning rate (a schedule's value at this step) in every formula below.
+        var current = self
+        if let schedule { current.learningRate = schedule.rate(step: t, base: learningRate, dtype: variables.first?.dtype ?? .float32) }
+        return try current.update(gradients: &grads, variables: variables, state: &state, step: t, in: b)
+    }
+
+    private func update(gradients grads: inout [EagerContext.Value], variables: [Tensor], state: inout OptimizerState, step t: Int,
+                        in b: EagerContext) throws -> [Tensor] {
         if case .nadam(let beta1, _, _, let decay) = algorithm {
             // Keras `_backend_update_step` and PyTorch's `mu_product *= mu`, before the variable updates.
             let mu = beta1 * (1 - 0.5 * Optimizer.pow(0.96, Double(t) * decay, framework: framework, dtype: variables.first?.dtype ?? .float32))
@@ -184,7 +207,7 @@ extension Optimizer {
             guard let sum else { return grads }
             let norm = try b.unary(.sqrt, sum)
             let scale: B.Value
-            if framework == .keras {
+            if framework == .keras, epsilon == 0 {
                 // `clip_by_global_norm`: c·min(1/‖g‖, 1/c) + (‖g‖ − ‖g‖).
                 let inverse = try b.apply(Binary(.minimum, ties: .first), [b.unary(.reciprocal, norm), b.scalar(1 / c, like: norm)])
                 scale = try b.add(b.multiply(b.scalar(c, like: norm), inverse), b.subtract(norm, norm))

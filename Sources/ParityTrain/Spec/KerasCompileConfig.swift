@@ -9,7 +9,9 @@ import ParityKeras
 /// with its default (Keras 3.15's `Huber` and `CosineSimilarity` save no `delta` / `axis`, so a model
 /// compiled with `Huber(delta=0.5)` trains with delta 1.0 after `load_model`).
 public struct KerasCompileConfig: Sendable {
+    /// The optimizer the file records.
     public var optimizer: Optimizer
+    /// The loss the file records.
     public var loss: Loss
 
     /// The compile config of `model`, or `nil` when the file was saved without one.
@@ -28,7 +30,18 @@ public struct KerasCompileConfig: Sendable {
         guard let className = json["class_name"]?.string else {
             throw TrainError.unsupportedModel("compile_config optimizer \(json) has no class_name")
         }
-        return try Optimizer.make(try call(className, config: json["config"], kind: "optimizer", module: "keras.optimizers"), framework: .keras)
+        // A schedule as learning_rate ({"class_name": "ExponentialDecay", "config": {...}}): the optimizer is built
+        // with its initial rate, then takes the schedule.
+        var config = json["config"]
+        var schedule: LearningRateSchedule?
+        if case .object(var fields)? = config, let rate = fields["learning_rate"], let scheduleClass = rate["class_name"]?.string {
+            schedule = try Optimizer.kerasSchedule(try call(scheduleClass, config: rate["config"], kind: "learning rate schedule", module: "keras.optimizers.schedules"))
+            fields["learning_rate"] = .double(schedule!.rate(step: 1, base: 0, dtype: .float64))
+            config = .object(fields)
+        }
+        var optimizer = try Optimizer.make(try call(className, config: config, kind: "optimizer", module: "keras.optimizers"), framework: .keras)
+        optimizer.schedule = schedule
+        return optimizer
     }
 
     static func loss(_ json: KerasJSON) throws -> Loss {

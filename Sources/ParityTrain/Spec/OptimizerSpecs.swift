@@ -11,9 +11,13 @@ extension Optimizer {
         var optimizer = try make(first, framework: framework)
         for extra in calls.dropFirst() {
             guard optimizer.framework == .pyTorch else {
-                throw TrainError.badSpec(spec: spec, position: 0, reason: "Keras optimizers clip with clipnorm=, clipvalue= or global_clipnorm=, not '+ \(extra.qualifiedName)'")
+                throw TrainError.badSpec(spec: spec, position: 0, reason: "Keras optimizers clip with clipnorm=, clipvalue= or global_clipnorm=, and take a schedule as learning_rate, not '+ \(extra.qualifiedName)'")
             }
-            optimizer.clipping = try torchClipping(extra)
+            if torchSchedulers.contains(extra.name) {
+                optimizer.schedule = try torchScheduler(extra)
+            } else {
+                optimizer.clipping = try torchClipping(extra)
+            }
         }
         return optimizer
     }
@@ -24,6 +28,77 @@ extension Optimizer {
     public static func defaultArgument(_ parameter: String, of className: String, framework: Framework) -> String? {
         let tables = framework == .keras ? kerasTables : torchTables
         return tables[className]?.parameters.first { $0.name == parameter }?.value.description
+    }
+
+    static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR"]
+
+    /// `torch.optim.lr_scheduler.ExponentialLR(gamma)`, `StepLR(step_size, gamma=0.1)`, `MultiStepLR(milestones,
+    /// gamma=0.1)` (the optimizer is the scheduler's first argument in Python and is left out here), stepped
+    /// after every `optimizer.step()`.
+    static func torchScheduler(_ call: SpecCall) throws -> LearningRateSchedule {
+        let common: [(String, SpecCall.Value)] = [("last_epoch", .number(-1))]
+        switch call.name {
+        case "ExponentialLR":
+            let a = try ArgumentTable(className: call.name, parameters: [("gamma", .none)] + common).bind(call)
+            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            return .exponentialLR(gamma: try a.nonNegative("gamma"))
+        case "StepLR":
+            let a = try ArgumentTable(className: call.name, parameters: [("step_size", .none), ("gamma", .number(0.1))] + common).bind(call)
+            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            let size = try a.nonNegative("step_size")
+            guard size >= 1, size == size.rounded() else { throw a.fail("step_size", "must be a whole number of steps ≥ 1") }
+            return .stepLR(stepSize: Int(size), gamma: try a.nonNegative("gamma"))
+        case "MultiStepLR":
+            let a = try ArgumentTable(className: call.name, parameters: [("milestones", .none), ("gamma", .number(0.1))] + common).bind(call)
+            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            guard let counts = try a.doubles("milestones") else { throw a.fail("milestones", "must be a list of step counts") }
+            let milestones = try counts.map { x -> Int in
+                guard x >= 1, x == x.rounded() else { throw a.fail("milestones", "must be whole step counts ≥ 1") }
+                return Int(x)
+            }
+            return .multiStepLR(milestones: milestones, gamma: try a.nonNegative("gamma"))
+        default:
+            throw TrainError.unknownClass(name: call.qualifiedName, kind: "learning rate scheduler", known: torchSchedulers.sorted())
+        }
+    }
+
+    /// A Keras `LearningRateSchedule` as `compile_config` records it (`{"class_name": "ExponentialDecay",
+    /// "config": {...}}`), with the defaults of Keras 3.15's constructors.
+    static func kerasSchedule(_ call: SpecCall) throws -> LearningRateSchedule {
+        let name: [(String, SpecCall.Value)] = [("name", .none)]
+        switch call.name {
+        case "ExponentialDecay", "InverseTimeDecay":
+            let a = try ArgumentTable(className: call.name, parameters: [("initial_learning_rate", .none), ("decay_steps", .none), ("decay_rate", .none),
+                                                                         ("staircase", .bool(false))] + name).bind(call)
+            let (initial, steps, rate, staircase) = (try a.nonNegative("initial_learning_rate"), try a.nonNegative("decay_steps"),
+                                                     try a.double("decay_rate"), try a.bool("staircase"))
+            guard steps > 0 else { throw a.fail("decay_steps", "must be positive") }
+            return call.name == "ExponentialDecay" ? .exponentialDecay(initial: initial, decaySteps: steps, decayRate: rate, staircase: staircase)
+                : .inverseTimeDecay(initial: initial, decaySteps: steps, decayRate: rate, staircase: staircase)
+        case "PiecewiseConstantDecay":
+            let a = try ArgumentTable(className: call.name, parameters: [("boundaries", .none), ("values", .none)] + name).bind(call)
+            guard let boundaries = try a.doubles("boundaries", count: nil), let values = try a.doubles("values", count: boundaries.count + 1) else {
+                throw a.fail("values", "needs boundaries and one more value than boundaries")
+            }
+            return .piecewiseConstant(boundaries: boundaries, values: values)
+        case "PolynomialDecay":
+            let a = try ArgumentTable(className: call.name, parameters: [("initial_learning_rate", .none), ("decay_steps", .none),
+                                                                         ("end_learning_rate", .number(1e-4)), ("power", .number(1)), ("cycle", .bool(false))] + name).bind(call)
+            let steps = try a.nonNegative("decay_steps")
+            guard steps > 0 else { throw a.fail("decay_steps", "must be positive") }
+            return .polynomialDecay(initial: try a.nonNegative("initial_learning_rate"), decaySteps: steps, end: try a.nonNegative("end_learning_rate"),
+                                    power: try a.double("power"), cycle: try a.bool("cycle"))
+        case "CosineDecay":
+            let a = try ArgumentTable(className: call.name, parameters: [("initial_learning_rate", .none), ("decay_steps", .none), ("alpha", .number(0)),
+                                                                         ("warmup_target", .none), ("warmup_steps", .number(0))] + name).bind(call)
+            try a.requireDefault("warmup_target", .none, because: "warm-up is not applied")
+            let steps = try a.nonNegative("decay_steps")
+            guard steps > 0 else { throw a.fail("decay_steps", "must be positive") }
+            return .cosineDecay(initial: try a.nonNegative("initial_learning_rate"), decaySteps: steps, alpha: try a.double("alpha"))
+        default:
+            throw TrainError.unknownClass(name: call.qualifiedName, kind: "Keras learning rate schedule",
+                                          known: ["CosineDecay", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay", "PolynomialDecay"])
+        }
     }
 
     static func frameworkOf(_ call: SpecCall, default framework: Framework) throws -> Framework {

@@ -5,9 +5,12 @@ import ParityNN
 /// `DataLoader(shuffle=False)` go); the last batch of an epoch may be shorter (`drop_last=False`). Without a
 /// batch size every step takes all rows.
 public struct Batches: Sendable {
+    /// The number of rows in the data.
     public let rows: Int
+    /// Rows per batch (at most ``rows``).
     public let size: Int
 
+    /// Batches of `size` rows (`nil`: all rows) over `rows` rows; throws when there are no rows or `size` < 1.
     public init(rows: Int, size: Int?) throws {
         guard rows > 0 else { throw TrainError.badInput(reason: "no rows to train on") }
         if let size, size < 1 { throw TrainError.badArgument(name: "batch size", value: "\(size)", reason: "must be at least 1") }

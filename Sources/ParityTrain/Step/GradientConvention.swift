@@ -15,9 +15,12 @@ import ParityNN
 /// | fused softmax cross-entropy | `softmax − labels` | `softmax·Σlabels − labels` | `SoftmaxCrossEntropy` |
 /// | relu, abs at 0; sqrt at 0; leaky relu at 0 | 0; 0; ∞; slope | the same | the ops' own rules |
 public enum GradientConvention: String, Sendable, Hashable, CustomStringConvertible {
+    /// TensorFlow's gradient rules (`tf.GradientTape`), Keras's.
     case tensorFlow
+    /// PyTorch's (`torch.autograd`, ATen's derivative formulas).
     case aten
 
+    /// The framework's own rules.
     public static func of(_ framework: Framework) -> GradientConvention { framework == .keras ? .tensorFlow : .aten }
 
     public var description: String { self == .tensorFlow ? "TensorFlow" : "ATen" }

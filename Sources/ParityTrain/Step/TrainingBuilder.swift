@@ -28,7 +28,9 @@ struct VariableHandle: Hashable {
 /// cross-entropy on a softmax or sigmoid output into the fused loss on its logits,
 /// `keras/src/backend/tensorflow/nn.py`, `_get_logits`).
 public enum OutputProducer<Value> {
+    /// A softmax along `axis` of `logits`.
     case softmax(axis: Int, logits: Value)
+    /// A sigmoid of `logits`.
     case sigmoid(logits: Value)
 }
 
@@ -165,14 +167,18 @@ public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
 /// stream's `i`-th output `z` gives `u = (z >> 11)·2⁻⁵³ ≥ rate`, else dropped (0). Both models of a
 /// comparison, asking in the same order, get the same masks.
 public struct DropoutMasks: Sendable {
+    /// The session's seed.
     public var seed: UInt64
+    /// The step, from 0.
     public var step: Int
 
+    /// The masks of step `step` under `seed`.
     public init(seed: UInt64, step: Int) {
         self.seed = seed
         self.step = step
     }
 
+    /// Mask number `site` of the step: 1 (kept) or 0 (dropped) per element, dropped with probability `rate`.
     public func mask(site: Int, rate: Double, shape: [Int], dtype: DType) throws -> Tensor {
         guard rate >= 0, rate < 1 else { throw TrainError.badArgument(name: "rate", value: "\(rate)", reason: "a dropout rate must be in [0, 1)") }
         var generator = SeededGenerator(seed: seed &* 0x9E37_79B9 &+ UInt64(step) &* 0x85EB_CA6B &+ UInt64(site) &* 0xC2B2_AE35)

@@ -15,8 +15,10 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
 
 /// Runs graph passes in order, recursing into `cond` branches.
 public struct GraphOptimizer: Sendable {
+    /// The passes, in the order they run.
     public var passes: [GraphPass]
 
+    /// An optimizer running `passes` in order.
     public init(passes: [GraphPass]) { self.passes = passes }
 
     /// Keras-on-TensorFlow style: fold, prune, fuse, prune.
@@ -24,6 +26,7 @@ public struct GraphOptimizer: Sendable {
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
     public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination])
 
+    /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
         var graph = graph
         for pass in passes {
