@@ -35,7 +35,7 @@ public enum ParameterTable {
 
     /// The Keras and PyTorch names of each recurrent class's gate blocks, in each framework's order, and
     /// the order taking Keras's blocks to PyTorch's (PyTorch's block `j` is Keras's block `order[j]`).
-    /// GRU: ParityNN's ``GRU/GateOrder`` values (Keras `[z, r, h]`, PyTorch `[r, z, n]`), which the layer and
+    /// GRU: ParityNN's `GRU.GateOrder` values (Keras `[z, r, h]`, PyTorch `[r, z, n]`), which the layer and
     /// the ATen kernel also run; LSTM: the same order under other names (`c` is `g`).
     public static let gates: [String: ParameterStep] = [
         "LSTM": .gates(keras: ["i", "f", "c", "o"], torch: ["i", "f", "g", "o"], order: [0, 1, 2, 3]),
