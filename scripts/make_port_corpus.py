@@ -256,7 +256,8 @@ def k_zero_padding(keras, rng):
                             name="m"), {"x": rng.standard_normal((2, 9, 9, 3))}
 
 
-@port("cropping", "Conv2D → Cropping2D(((1, 1), (2, 0))) ↔ slicing x[:, :, 1:-1, 2:]")
+@port("cropping", "Conv2D → Cropping2D(((1, 1), (2, 0))) ↔ slicing x[:, :, 1:-1, 2:]",
+      {"pad-order": ("crop", "x[:, :, 2:, 1:-1]: the crops written in (columns, rows) order")})
 def k_cropping(keras, rng):
     return keras.Sequential([keras.Input((8, 8, 2)), keras.layers.Conv2D(3, 3, padding="same", name="conv"),
                              keras.layers.Cropping2D(((1, 1), (2, 0)), name="crop"), keras.layers.GlobalMaxPooling2D(name="pool")],
@@ -894,7 +895,7 @@ def t_cropping(w, mistake):
             self.conv = nn.Conv2d(2, 3, 3, padding=1)
 
         def forward(self, x):
-            x = self.conv(x)[:, :, 1:-1, 2:]
+            x = self.conv(x)[:, :, 2:, 1:-1] if mistake else self.conv(x)[:, :, 1:-1, 2:]
             return x.amax(dim=(2, 3))
 
     m = Net()
