@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Small PyTorch programs for the PyTorch → Keras forms of issue 11, item 3: transposed convolutions
 (1-D/2-D/3-D, stride, padding, output_padding), softplus with beta/threshold, var/std with a
-correction, group norm, and interpolation (nearest at any size, nearest-exact, bilinear with and
-without align_corners, bicubic). Each is exported as a user does (`torch.export.export(model.eval(),
+correction, group norm, interpolation (nearest at any size, nearest-exact, bilinear with and
+without align_corners, bicubic), and the mask and math operators of the transformers exports. Each is exported as a user does (`torch.export.export(model.eval(),
 inputs)`, no decompositions) to Tests/Fixtures/torch/<name>.pt2, with <name>.json holding the inputs
 and PyTorch's float32 outputs (the format of scripts/make_torch_fixtures.py).
 
-    nice -n 10 ~/venv-ref/bin/python scripts/make_convert_form_fixtures.py
+    nice -n 10 ~/venv-ref/bin/python scripts/make_convert_form_fixtures.py [NAME ...]
 
 The conversions are then written by `PARITY_RECORD=1 swift test --filter TorchToKerasTests` and checked
 in the real Keras by scripts/verify_torch_to_keras.py (two steps, never torch and Keras in one process).
@@ -69,6 +69,31 @@ class ConvertInterpolate(nn.Module):
                 F.interpolate(x, size=(6, 13), mode="bicubic", align_corners=True))
 
 
+class ConvertMasksMath(nn.Module):
+    """What the transformers exports need beyond layers: `to(device, dtype)`, the advanced indexing
+    that expands a padding mask (`mask[arange(b)[:, None, None, None], arange(k)[None, None, None, :]]`),
+    `&`, `|`, `^`, `~` on bools, `cumsum` of an int mask and a `gather` from a constant (roberta's
+    position ids), `where` with a number, one index tensor (`x[:, idx]`), and elementwise math."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("positions", torch.arange(10).expand(1, -1) * 3, persistent=False)
+        self.register_buffer("picked", torch.tensor([0, 2, -1]), persistent=False)
+
+    def forward(self, x, mask):  # x [2, 9], mask int64 [2, 9] of 0/1
+        m = mask.to(x.device, torch.bool)
+        expanded = m[torch.arange(2)[:, None, None, None], torch.arange(9)[None, None, None, :]]  # [2, 1, 1, 9]
+        causal = torch.ones(9, 9, dtype=torch.bool).tril()
+        allowed = (expanded & causal) | (~expanded ^ causal.logical_not())
+        scores = torch.where(allowed, x[:, None, None, :], -1e4) + torch.where(causal, 0.0, x[:, None, :, None])
+        ids = torch.cumsum(mask, dim=1) * mask
+        positions = torch.gather(self.positions.expand(2, -1), 1, ids)
+        a = x.abs() + 1
+        math = (torch.rsqrt(a) + torch.erf(x) + torch.sin(x) * torch.cos(x) + torch.exp(-a) + torch.log(a) + torch.reciprocal(a)
+                + torch.log1p(a) + torch.expm1(x / 4) + torch.square(x) + torch.floor(x) + torch.ceil(x) + torch.sign(x) + torch.sqrt(a))
+        return scores, positions, math, x[:, self.picked]
+
+
 def gauss(shape, seed):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
@@ -77,11 +102,15 @@ CASES = [
     ("convert_conv_transpose", ConvertConvTranspose, lambda: (gauss((2, 4, 5), 1), gauss((2, 4, 3, 4), 2), gauss((2, 2, 2, 3, 3), 3))),
     ("convert_statistics", ConvertStatistics, lambda: (gauss((2, 6, 4, 5), 4), gauss((2, 4, 7), 5))),
     ("convert_interpolate", ConvertInterpolate, lambda: (gauss((2, 3, 5, 7), 6),)),
+    ("convert_masks_math", ConvertMasksMath, lambda: (gauss((2, 9), 7), torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]]))),
 ]
 
 
 def tensor_json(t):
-    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "values": t.detach().double().reshape(-1).tolist()}
+    t = t.detach()
+    if not t.dtype.is_floating_point:
+        return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "values": [int(v) for v in t.reshape(-1).tolist()]}
+    return {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""), "values": t.double().reshape(-1).tolist()}
 
 
 def randomize(model, seed):
@@ -92,9 +121,11 @@ def randomize(model, seed):
             p.copy_(torch.randn(p.shape, generator=g) * 0.5)
 
 
-def main():
+def main(only):
     os.makedirs(OUT, exist_ok=True)
     for name, cls, make_inputs in CASES:
+        if only and name not in only:
+            continue
         torch.manual_seed(0)
         model = cls().eval()
         randomize(model, 100)
@@ -112,4 +143,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    main(set(sys.argv[1:]))

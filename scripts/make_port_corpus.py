@@ -101,7 +101,8 @@ def weights_of(model):
 
 
 @port("ffn_sigmoid", "the seed article's FFN: Dense(10, activation='sigmoid') ↔ nn.Linear + torch.sigmoid in forward",
-      {"kernel-layout": ("hidden", "fc1.weight = kernel.reshape(10, 5) instead of kernel.T")})
+      {"kernel-layout": ("hidden", "fc1.weight = kernel.reshape(10, 5) instead of kernel.T"),
+       "weights-precision": ("hidden", "fc1 loaded from a float16 checkpoint: its weight and bias rounded to float16 (.half().float())")})
 def k_ffn_sigmoid(keras, rng):
     inp = keras.Input((5,), name="x")
     h = keras.layers.Dense(10, activation="sigmoid", name="hidden")(inp)
@@ -447,8 +448,11 @@ def t_ffn_sigmoid(w, mistake):
             return self.fc2(x)
 
     m = FFN()
-    m.fc1.weight.copy_(w["hidden/kernel"].reshape(10, 5) if mistake else w["hidden/kernel"].T)
+    m.fc1.weight.copy_(w["hidden/kernel"].reshape(10, 5) if mistake == "kernel-layout" else w["hidden/kernel"].T)
     m.fc1.bias.copy_(w["hidden/bias"])
+    if mistake == "weights-precision":
+        m.fc1.weight.copy_(m.fc1.weight.half().float())
+        m.fc1.bias.copy_(m.fc1.bias.half().float())
     m.fc2.weight.copy_(w["out/kernel"].T)
     m.fc2.bias.copy_(w["out/bias"])
     return m

@@ -110,7 +110,7 @@ struct CompareTrainingCommandTests {
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(html.contains("<section id=\"training\">"))
         #expect(html.contains("<code>adam-epsilon</code>"))
-        #expect(html.components(separatedBy: "<svg").count == 3)
+        #expect(html.components(separatedBy: "<svg").count == 4)  // the forward plot, then the loss and the parameter error per step
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stdout.contains("Training comparison: 3 steps, batches of 4"))
         #expect(result.stdout.contains("first parts at step 1"))

@@ -126,7 +126,8 @@ struct TorchProgramCase: CustomTestStringConvertible, Sendable {
 
     static let repository = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
     static let fixtureNames = [
-        "activations", "conv1d", "conv2d", "conv3d", "convert_conv_transpose", "convert_interpolate", "convert_statistics", "embedding_dropout",
+        "activations", "conv1d", "conv2d", "conv3d", "convert_conv_transpose", "convert_interpolate", "convert_masks_math", "convert_statistics",
+        "embedding_dropout",
         "keras_cnn", "keras_sequence", "keras_text", "normalization", "shapes", "upsample",
     ]
     static let examples = [

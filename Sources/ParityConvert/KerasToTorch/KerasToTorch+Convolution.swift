@@ -85,12 +85,14 @@ enum ConvolutionLayers: KerasToTorchFamily {
         let spatial = (channelsLast ? Array(1...n) : Array(2..<(n + 2))).map { shape[$0] }
         var (before, after) = (Array(repeating: 0, count: n), Array(repeating: 0, count: n))
         if !transposed {
+            let rule: Padding
             switch padding {
-            case "valid": break
-            case "same": (before, after) = Padding.tensorFlowSame(input: spatial, kernel: kernel, strides: strides, dilations: dilations)
-            case "causal" where n == 1: before = [dilations[0] * (kernel[0] - 1)]
+            case "valid": rule = .valid
+            case "same": rule = .same
+            case "causal" where n == 1: rule = .causal
             default: throw c.refuse("padding", padding, "not a Keras convolution padding")
             }
+            (before, after) = rule.amounts(input: spatial, kernel: kernel, strides: strides, dilations: dilations)
         }
         return Geometry(n: n, kernel: kernel, strides: strides, dilations: dilations, padding: padding, channelsLast: channelsLast,
                         spatial: spatial, before: before, after: after)
@@ -106,7 +108,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
         var x = input
         let symmetric = g.before == g.after
         if !symmetric {
-            x = Padding.pad(c, x, before: g.before, after: g.after, value: 0,
+            x = TorchPad.pad(c, x, before: g.before, after: g.after, value: 0,
                             comment: g.padding == "causal" ? "Keras 'causal': d·(k−1) = \(g.before[0]) zeros before, none after"
                                 : "TensorFlow 'same' for input \(Py.tuple(g.spatial)): the odd cell goes after (PyTorch pads symmetrically)")
         }
@@ -190,21 +192,9 @@ enum ConvolutionLayers: KerasToTorchFamily {
     }
 }
 
-/// Explicit padding shared by convolutions and pooling.
-enum Padding {
-    /// TensorFlow's `same` (`tensorflow/core/framework/kernel_shape_util.cc`): output `⌈in/s⌉`, total
-    /// `max((out−1)·s + d·(k−1) + 1 − in, 0)`, `before = total / 2`, the rest after.
-    static func tensorFlowSame(input: [Int], kernel: [Int], strides: [Int], dilations: [Int]) -> (before: [Int], after: [Int]) {
-        var before: [Int] = [], after: [Int] = []
-        for i in input.indices {
-            let out = (input[i] + strides[i] - 1) / strides[i]
-            let total = max((out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - input[i], 0)
-            before.append(total / 2)
-            after.append(total - total / 2)
-        }
-        return (before, after)
-    }
-
+/// Explicit `F.pad` calls shared by convolutions, pooling and the padding layers (the amounts come from
+/// the engine's ``Padding``, TensorFlow's `same` among them).
+enum TorchPad {
     /// `F.pad(x, (left, right, top, bottom, …), value=…)` on a channels-first value's spatial axes
     /// (F.pad lists the last axis first).
     static func pad(_ c: LayerConversion, _ x: TorchValue, before: [Int], after: [Int], value: Double, comment: String) -> TorchValue {

@@ -13,8 +13,12 @@ import ParityTorch
 ///   axis's Keras position; `split` / `split_with_sizes` / `chunk` / `unbind` → one slice per part;
 /// - `constant_pad_nd` (any value, `-inf` included) → `Pad(pad_width, mode="constant")` with
 ///   `constant_values`;
-/// - `_to_copy` / `to.dtype` / `type_as` → `Cast(dtype)` (nothing when the dtype does not change);
-/// - comparisons → `Greater`, `Less`, `Equal`, … (bool results); `where.self` → `Where`;
+/// - `_to_copy` / `to.dtype` / `to.device` / `type_as` → `Cast(dtype)` (nothing when the dtype does not
+///   change; the device is the CPU Keras runs on); `cumsum` → `Cumsum(axis)` (with PyTorch's result
+///   dtype: int64 for integer and bool inputs);
+/// - comparisons → `Greater`, `Less`, `Equal`, … (bool results); `where.self` → `Where`; `&`, `|`, `^`
+///   (`__and__`, `bitwise_*`, `logical_*`) → `LogicalAnd` / `Or` / `Xor` on bools, `BitwiseAnd` / … on
+///   integers; `logical_not` (and `bitwise_not` of bools) → `LogicalNot`;
 /// - `scaled_dot_product_attention` → `Matmul(q, kᵀ)`, `Multiply` by the scale, the mask added (a
 ///   float mask, `-inf` above the diagonal for `is_causal`) or applied by `Where` (a bool mask),
 ///   `Softmax` on the last axis, `Matmul` with v: PyTorch's math formulation (its CPU kernel
@@ -24,6 +28,13 @@ import ParityTorch
 /// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` (2-norm,
 ///   one dim) → `Norm`, `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
 ///   → `Add(Matmul)`;
+/// - `index.Tensor` (`x[i]`, NumPy's advanced indexing) with one index tensor → `Take` along its axis;
+///   with constant index tensors on the leading axes that each count along their own axis of the
+///   broadcast shape, in order (`mask[arange(b)[:, None, None, None], arange(k)[None, None, None, :]]`,
+///   how transformers expand attention masks) → the Reshape that inserts the unit axes;
+/// - elementwise functions (`rsqrt`, `erf`, `sqrt`, `exp`, `log`, `sin`, `cos`, `abs`, `reciprocal`,
+///   `log1p`, `expm1`, `square`, `floor`, `ceil`, `sign`) → the `keras.ops` function of that name
+///   (TensorFlow's float32 kernels, a few ULP from PyTorch's);
 /// - `var` / `std` with a correction (`unbiased`) → `Var` (the population variance) times
 ///   `N/(N − correction)` in float32, then `Sqrt` for `std`;
 /// - `expand` / `expand_as` → `BroadcastTo`, `repeat` → `Tile`, `roll` → `Roll`, `stack` → `Stack`, `clamp` → `Clip`.
@@ -38,9 +49,26 @@ enum OperationNodes: TorchToKerasFamily {
     static let comparisons: [String: String] = [
         "gt": "Greater", "ge": "GreaterEqual", "lt": "Less", "le": "LessEqual", "eq": "Equal", "ne": "NotEqual",
     ]
-    static let targets: Set<String> = Set(reductions.keys).union(comparisons.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] }).union([
+    /// Elementwise functions of one tensor: the Keras operation class and its module.
+    static let unary: [String: (className: String, module: String)] = [
+        "aten.rsqrt.default": ("Rsqrt", "math"), "aten.erf.default": ("Erf", "math"), "aten.sqrt.default": ("Sqrt", "numpy"),
+        "aten.exp.default": ("Exp", "numpy"), "aten.log.default": ("Log", "numpy"), "aten.sin.default": ("Sin", "numpy"),
+        "aten.cos.default": ("Cos", "numpy"), "aten.abs.default": ("Absolute", "numpy"), "aten.reciprocal.default": ("Reciprocal", "numpy"),
+        "aten.log1p.default": ("Log1p", "numpy"), "aten.expm1.default": ("Expm1", "numpy"), "aten.square.default": ("Square", "numpy"),
+        "aten.floor.default": ("Floor", "numpy"), "aten.ceil.default": ("Ceil", "numpy"), "aten.sign.default": ("Sign", "numpy"),
+    ]
+    /// Boolean operators: the Keras operation for bool operands, and for integer ones.
+    static let logical: [String: (bool: String, integer: String)] = [
+        "__and__": ("LogicalAnd", "BitwiseAnd"), "bitwise_and": ("LogicalAnd", "BitwiseAnd"), "logical_and": ("LogicalAnd", "LogicalAnd"),
+        "__or__": ("LogicalOr", "BitwiseOr"), "bitwise_or": ("LogicalOr", "BitwiseOr"), "logical_or": ("LogicalOr", "LogicalOr"),
+        "__xor__": ("LogicalXor", "BitwiseXor"), "bitwise_xor": ("LogicalXor", "BitwiseXor"), "logical_xor": ("LogicalXor", "LogicalXor"),
+    ]
+    static let targets: Set<String> = Set(reductions.keys).union(comparisons.keys.flatMap { ["aten.\($0).Tensor", "aten.\($0).Scalar"] })
+        .union(unary.keys).union(logical.keys.map { $0.hasPrefix("logical") ? "aten.\($0).default" : "aten.\($0).Tensor" }).union([
         "aten.matmul.default", "aten.bmm.default", "aten.mm.default", "aten.slice.Tensor", "aten.constant_pad_nd.default",
-        "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.type_as.default", "aten.where.self",
+        "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.to.device", "aten.type_as.default", "aten.where.self",
+        "aten.where.ScalarOther", "aten.where.ScalarSelf", "aten.where.Scalar",
+        "aten.cumsum.default", "aten.index.Tensor", "aten.logical_not.default", "aten.bitwise_not.default",
         "aten.expand.default", "aten.expand_as.default", "aten.repeat.default", "aten.roll.default", "aten.stack.default", "aten.clamp.default",
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
@@ -51,6 +79,15 @@ enum OperationNodes: TorchToKerasFamily {
         if let className = reductions[c.target] { return [.value(try reduction(c, className))] }
         let name = c.target.split(separator: ".").dropFirst().first.map(String.init) ?? ""
         if let className = comparisons[name] { return [.value(try comparison(c, className))] }
+        if let function = unary[c.target] {
+            let x = try c.value("self")
+            return [.value(try c.operation(function.className, module: function.module, arguments: [.value(x)], perm: x.perm, dtype: try c.outputDType()))]
+        }
+        if let pair = logical[name] {
+            let a = try c.operationArgument("self").inTorchOrder(c), b = try c.operationArgument("other").inTorchOrder(c)
+            let dtype = try c.outputDType()
+            return [.value(try c.operation(dtype == "bool" ? pair.bool : pair.integer, arguments: [a, b], dtype: dtype))]
+        }
         switch c.target {
         case "aten.matmul.default", "aten.bmm.default", "aten.mm.default":
             let a = try c.operationArgument("self")
@@ -106,14 +143,25 @@ enum OperationNodes: TorchToKerasFamily {
             let positive = try c.operation("Greater", arguments: [.value(x), .constant(.double(0))], shape: x.torchShape, dtype: "bool")
             return [.value(try c.operation("Where", arguments: [.value(positive), .value(x), .value(scaled)]))]
         case "aten.index_select.default", "aten.gather.default":
-            let x = c.inTorchOrder(try c.value("self"))
-            let dim = try c.dim(c.int("dim"), rank: x.rank)
+            // `self` may be a constant (roberta's position ids, an `expand` of a buffer folded while converting).
+            let x = try c.operationArgument("self").inTorchOrder(c)
+            let dim = try c.dim(c.int("dim"), rank: try c.outputShape().count)
             let index = try c.operationArgument("index").inTorchOrder(c)
             return [.value(try c.operation(c.target == "aten.gather.default" ? "TakeAlongAxis" : "Take", ["axis": .int(dim)],
-                                           arguments: [.value(x), index], dtype: x.dtype))]
+                                           arguments: [x, index], dtype: try c.outputDType()))]
         case "aten.constant_pad_nd.default": return [.value(try pad(c, value: c.double("value", default: 0)))]
-        case "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.type_as.default": return [.value(try cast(c))]
-        case "aten.where.self":
+        case "aten._to_copy.default", "aten.to.dtype", "aten.to.dtype_layout", "aten.to.device", "aten.type_as.default": return [.value(try cast(c))]
+        case "aten.index.Tensor": return [.value(try index(c))]
+        case "aten.logical_not.default", "aten.bitwise_not.default":
+            let x = try c.value("self")
+            guard try c.outputDType() == "bool" else { throw c.refuse("bitwise_not of an integer tensor") }
+            return [.value(try c.operation("LogicalNot", arguments: [.value(x)], perm: x.perm, dtype: "bool"))]
+        case "aten.cumsum.default":
+            let x = try c.value("self")
+            let dim = try c.dim(c.int("dim"), rank: x.rank), dtype = try c.outputDType()
+            return [.value(try c.operation("Cumsum", ["axis": .int(x.position(of: dim)), "dtype": dtype == x.dtype ? .null : .string(dtype)],
+                                           arguments: [.value(x)], perm: x.perm, dtype: dtype))]
+        case "aten.where.self", "aten.where.ScalarOther", "aten.where.ScalarSelf", "aten.where.Scalar":
             let arguments = try ["condition", "self", "other"].map { try c.operationArgument($0).inTorchOrder(c) }
             return [.value(try c.operation("Where", arguments: arguments, dtype: try c.outputDType()))]
         case "aten.expand.default", "aten.expand_as.default":
@@ -208,6 +256,60 @@ enum OperationNodes: TorchToKerasFamily {
         let perm = keep ? x.perm : x.perm.filter { !dims.contains($0) }.map { a in a - dims.filter { $0 < a }.count }
         return try c.operation(className, ["axis": .ints(dims.map { x.position(of: $0) }.sorted()), "keepdims": .bool(keep)],
                                arguments: [.value(x)], perm: perm, dtype: x.dtype)
+    }
+
+    static func index(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("self")
+        let names: [String?]
+        switch c.node.argument("indices") {
+        case .optionalTensors(let list)?: names = list
+        case .tensors(let list)?: names = list
+        default: throw c.refuse("expects a list of index tensors")
+        }
+        let given = names.enumerated().compactMap { i, n in n.map { (dim: i, name: $0) } }
+        func constant(_ name: String) throws -> Tensor? {
+            if case .value? = c.operand(named: name) { return nil }
+            let t = try c.weight(named: name, argument: "indices").tensor
+            guard t.dtype != .bool else { throw c.refuse("a boolean mask index selects a data-dependent number of elements") }
+            return t
+        }
+        if given.count == 1 {
+            let (dim, name) = given[0]
+            let index: OperationArgument
+            if let t = try constant(name) {
+                let size = Double(x.torchShape[dim])
+                index = .constant(NodeConversion.numpy(Tensor(shape: t.shape, int64: t.doubles.map { Int64($0 < 0 ? $0 + size : $0) })))
+            } else {
+                guard case .value(let v)? = c.operand(named: name), v.dtype != "bool" else {
+                    throw c.refuse("a boolean mask index selects a data-dependent number of elements")
+                }
+                index = .value(c.inTorchOrder(v))
+            }
+            return try c.operation("Take", ["axis": .int(dim)], arguments: [.value(c.inTorchOrder(x)), index], dtype: x.dtype)
+        }
+        // Several: only the form that is a reshape (each leading axis j indexed by the coordinate along
+        // axis a_j of the broadcast shape, a_0 < a_1 < …).
+        let output = try c.outputShape()
+        let k = given.count
+        let broadcast = Array(output.prefix(output.count - (x.rank - k)))
+        var axes: [Int] = []
+        for (j, entry) in given.enumerated() {
+            guard entry.dim == j, let t = try constant(entry.name), t.rank <= broadcast.count else {
+                throw c.refuse("several index tensors, not constants on the leading axes in order: only the indexing that inserts unit axes converts")
+            }
+            let shape = Array(repeating: 1, count: broadcast.count - t.rank) + t.shape
+            let varying = shape.indices.filter { shape[$0] != 1 }
+            let values = t.doubles
+            guard varying.count <= 1, let axis = varying.first ?? broadcast.indices.first(where: { broadcast[$0] == 1 && x.torchShape[j] == 1 }),
+                  broadcast[axis] == x.torchShape[j], values == (0..<values.count).map(Double.init), axes.last.map({ $0 < axis }) ?? true else {
+                throw c.refuse("index tensor \(j) is not a count along one axis of the broadcast shape \(broadcast): only the indexing that inserts unit axes converts")
+            }
+            axes.append(axis)
+        }
+        guard broadcast.indices.allSatisfy({ axes.contains($0) || broadcast[$0] == 1 }) else {
+            throw c.refuse("the broadcast shape \(broadcast) repeats elements: only the indexing that inserts unit axes converts")
+        }
+        return try ReshapingOps.reshape(c, x)
     }
 
     /// `var` / `std`: Keras's `var` has no correction (NumPy's `ddof = 0`), so the population variance

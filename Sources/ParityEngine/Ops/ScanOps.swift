@@ -97,10 +97,14 @@ public struct Cumulative: Op {
 /// The position of the largest (`max`) or smallest (`min`) element along `axis` as int64, the first
 /// one on ties; a NaN counts as the extremum (`torch.argmax` / `argmin`). Not differentiable.
 public struct ArgExtremum: Op {
+    /// Whether the largest (`argmax`) rather than the smallest is found.
     public var maximum: Bool
+    /// The axis searched or sorted along.
     public var axis: Int
+    /// Whether the reduced axes stay as size-1 axes.
     public var keepDims: Bool
 
+    /// The op; the parameters are the properties of the same names.
     public init(maximum: Bool, axis: Int, keepDims: Bool = false) {
         self.maximum = maximum
         self.axis = axis
@@ -178,10 +182,14 @@ public struct ArgExtremum: Op {
 /// descending); with `nansLast` it sorts last both ways (NumPy, `tf.math.top_k`, Keras's `ops.sort`).
 /// Not differentiable; the sorted values are a gather with these indices.
 public struct SortIndices: Op {
+    /// The axis searched or sorted along.
     public var axis: Int
+    /// Whether the order is largest first.
     public var descending: Bool
+    /// Whether NaN sorts last both ways.
     public var nansLast: Bool
 
+    /// The op; the parameters are the properties of the same names.
     public init(axis: Int, descending: Bool, nansLast: Bool = false) {
         self.axis = axis
         self.descending = descending
@@ -219,9 +227,12 @@ public struct SortIndices: Op {
 
 /// Product over `axes` (all when empty), in order (`torch.prod`). VJP: `g·y/x` (for non-zero `x`).
 public struct Product: Op {
+    /// The axes multiplied over (every axis when empty).
     public var axes: [Int]
+    /// Whether the reduced axes stay as size-1 axes.
     public var keepDims: Bool
 
+    /// The op; the parameters are the properties of the same names.
     public init(axes: [Int], keepDims: Bool = false) {
         self.axes = axes
         self.keepDims = keepDims
