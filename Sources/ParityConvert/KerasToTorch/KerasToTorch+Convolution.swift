@@ -51,14 +51,14 @@ enum ConvolutionLayers: KerasToTorchFamily {
         } else if name.hasPrefix("Depthwise") {
             let multiplier = try k.int("depth_multiplier")
             let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier]] + (useBias ? [[inChannels * multiplier]] : []))
-            let rows = ParameterTable.rows(name, .init(bias: useBias, spatial: n))!
+            let rows = ParameterTable.rows(name, .init(bias: useBias))!
             y = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
                                 rows: rows, weights: w, comment: "depthwise: one group per input channel")
         } else if name.hasPrefix("Separable") {
             let multiplier = try k.int("depth_multiplier"), filters = try k.int("filters")
             let ones = Array(repeating: 1, count: n)
             let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier], ones + [inChannels * multiplier, filters]] + (useBias ? [[filters]] : []))
-            let rows = ParameterTable.rows(name, .init(bias: useBias, spatial: n))!
+            let rows = ParameterTable.rows(name, .init(bias: useBias))!
             let middle = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
                                          rows: [rows[0]], weights: [w[0]], comment: "SeparableConv: depthwise step, no bias")
             let point = Geometry(n: n, kernel: ones, strides: ones, dilations: ones, padding: "valid", channelsLast: g.channelsLast,
@@ -186,7 +186,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
         if !useBias || lastAxisBias { options.append("bias=False") }
         let module = c.submodule("nn.ConvTranspose\(g.n)d(\(inChannels), \(filters), \(options.joined(separator: ", ")))",
                                  comment: output == fulls ? nil : "Keras '\(g.padding)': TensorFlow keeps \(Py.tuple(output)) of the full \(Py.tuple(fulls)), centred")
-        let p = try c.parameters(Array(ParameterTable.rows(c.className, .init(bias: useBias && !lastAxisBias, spatial: g.n))!), w)
+        let p = try c.parameters(Array(ParameterTable.rows(c.className, .init(bias: useBias && !lastAxisBias))!), w)
         var arguments: [(String, TorchArgument)] = [("input", .tensor(x.graph)), ("weight", .tensor(p[0]))]
         arguments.append(("bias", p.count > 1 ? .tensor(p[1]) : .none))
         arguments += [("stride", .ints(g.strides)), ("padding", .ints(padding)), ("output_padding", .ints(outputPadding)), ("groups", .int(1)),
