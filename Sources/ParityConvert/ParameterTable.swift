@@ -8,17 +8,15 @@ import ParityNN
 /// in either direction.
 public enum ParameterTable {
     /// What a layer holds beyond its class: whether it has a bias (`use_bias`), a scale and an offset
-    /// (`scale`, `center`), its spatial rank (a convolution whose class name does not give it), and for a
-    /// GRU whether it is `reset_after`.
+    /// (`scale`, `center`), and for a GRU whether it is `reset_after` (a convolution's spatial rank is in its class name).
     public struct Options: Sendable, Hashable {
         public var bias: Bool
         public var scale: Bool
         public var center: Bool
-        public var spatial: Int
         public var resetAfter: Bool
 
-        public init(bias: Bool = true, scale: Bool = true, center: Bool = true, spatial: Int = 2, resetAfter: Bool = true) {
-            (self.bias, self.scale, self.center, self.spatial, self.resetAfter) = (bias, scale, center, spatial, resetAfter)
+        public init(bias: Bool = true, scale: Bool = true, center: Bool = true, resetAfter: Bool = true) {
+            (self.bias, self.scale, self.center, self.resetAfter) = (bias, scale, center, resetAfter)
         }
     }
 
@@ -50,19 +48,18 @@ public enum ParameterTable {
     /// faithful PyTorch module (a GRU with `reset_after=False` included).
     public static func rows(_ className: String, _ o: Options = Options()) -> [ParameterRow]? {
         let bias = o.bias ? [ParameterRow("bias", "bias")] : []
-        var o = o
         // A convolution class names its spatial rank (Conv1D, DepthwiseConv2D).
-        if let digit = className.first(where: \.isNumber), let n = Int(String(digit)) { o.spatial = n }
+        let spatial = className.first(where: \.isNumber).flatMap { Int(String($0)) } ?? 2
         switch className {
         case "Dense":
             return [ParameterRow("kernel", "weight", [.permute([1, 0])])] + bias
         case "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose":
-            return [ParameterRow("kernel", "weight", [convolutionKernel(spatial: o.spatial)])] + bias
+            return [ParameterRow("kernel", "weight", [convolutionKernel(spatial: spatial)])] + bias
         case "DepthwiseConv1D", "DepthwiseConv2D":
-            return [ParameterRow("kernel", "weight", [.depthwiseChannels, convolutionKernel(spatial: o.spatial)])] + bias
+            return [ParameterRow("kernel", "weight", [.depthwiseChannels, convolutionKernel(spatial: spatial)])] + bias
         case "SeparableConv1D", "SeparableConv2D":
-            return [ParameterRow("depthwise_kernel", "weight", [.depthwiseChannels, convolutionKernel(spatial: o.spatial)], module: "_depthwise"),
-                    ParameterRow("pointwise_kernel", "weight", [convolutionKernel(spatial: o.spatial)], module: "_pointwise")]
+            return [ParameterRow("depthwise_kernel", "weight", [.depthwiseChannels, convolutionKernel(spatial: spatial)], module: "_depthwise"),
+                    ParameterRow("pointwise_kernel", "weight", [convolutionKernel(spatial: spatial)], module: "_pointwise")]
                 + bias.map { var b = $0; b.module = "_pointwise"; return b }
         case "BatchNormalization":
             return normalization(o) + [ParameterRow("moving_mean", "running_mean", buffer: true), ParameterRow("moving_variance", "running_var", buffer: true)]
@@ -304,15 +301,14 @@ extension String {
 }
 
 extension ParameterTable.Options {
-    /// What the layer the Keras loader built holds: its bias, scale and offset, its kernel's spatial rank,
-    /// a GRU's reset position; `nil` for a type that does not say (an LSTM, whose bias the loader fills
+    /// What the layer the Keras loader built holds: its bias, scale and offset, a GRU's reset position; `nil` for a type that does not say (an LSTM, whose bias the loader fills
     /// with zeros when Keras has none) or has no rows.
     public init?(_ model: Any) {
         switch model {
         case let m as Dense: self.init(bias: m.bias != nil)
-        case let m as Convolution: self.init(bias: m.bias != nil, spatial: m.kernel.rank - 2)
-        case let m as TransposedConvolution: self.init(bias: m.bias != nil, spatial: m.kernel.rank - 2)
-        case let m as DepthwiseConvolution: self.init(bias: m.convolution.bias != nil, spatial: m.convolution.kernel.rank - 2)
+        case let m as Convolution: self.init(bias: m.bias != nil)
+        case let m as TransposedConvolution: self.init(bias: m.bias != nil)
+        case let m as DepthwiseConvolution: self.init(bias: m.convolution.bias != nil)
         case let m as BatchNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
         case let m as LayerNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
         case let m as GRU: self.init(bias: m.inputBias != nil || m.stackedBias != nil, resetAfter: m.resetAfter)

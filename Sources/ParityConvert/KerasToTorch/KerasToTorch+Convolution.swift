@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// Conv1D/2D/3D, DepthwiseConv1D/2D (`groups = C`, weight `(C·M, 1, k…)`), SeparableConv1D/2D (a
@@ -50,14 +51,14 @@ enum ConvolutionLayers: KerasToTorchFamily {
         } else if name.hasPrefix("Depthwise") {
             let multiplier = try k.int("depth_multiplier")
             let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier]] + (useBias ? [[inChannels * multiplier]] : []))
-            let rows = ParameterTable.rows(name, .init(bias: useBias, spatial: n))!
+            let rows = ParameterTable.rows(name, .init(bias: useBias))!
             y = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
                                 rows: rows, weights: w, comment: "depthwise: one group per input channel")
         } else if name.hasPrefix("Separable") {
             let multiplier = try k.int("depth_multiplier"), filters = try k.int("filters")
             let ones = Array(repeating: 1, count: n)
             let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier], ones + [inChannels * multiplier, filters]] + (useBias ? [[filters]] : []))
-            let rows = ParameterTable.rows(name, .init(bias: useBias, spatial: n))!
+            let rows = ParameterTable.rows(name, .init(bias: useBias))!
             let middle = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
                                          rows: [rows[0]], weights: [w[0]], comment: "SeparableConv: depthwise step, no bias")
             let point = Geometry(n: n, kernel: ones, strides: ones, dilations: ones, padding: "valid", channelsLast: g.channelsLast,
@@ -65,21 +66,34 @@ enum ConvolutionLayers: KerasToTorchFamily {
             y = try convolution(c, middle, point, inChannels: inChannels * multiplier, outChannels: filters, groups: 1,
                                 rows: Array(rows.dropFirst()), weights: Array(w.dropFirst()), comment: "SeparableConv: pointwise step")
         } else {
-            let filters = try k.int("filters")
-            let groups = try k.has("groups") ? k.int("groups") : 1
-            let w = try k.weights(shapes: [g.kernel + [inChannels / groups, filters]] + (useBias ? [[filters]] : []))
+            let conv = try c.typed(Convolution.self)
+            let (filters, groups) = (conv.kernel.shape[n + 1], conv.groups)
+            let w = [conv.kernel] + (conv.bias.map { [$0] } ?? [])
             y = try convolution(c, x, g, inChannels: inChannels, outChannels: filters, groups: groups,
-                                rows: ParameterTable.rows(name, .init(bias: useBias, spatial: n))!, weights: w, comment: nil)
+                                rows: ParameterTable.rows(name, .init(bias: conv.bias != nil))!, weights: w, comment: nil)
         }
         return [try ActivationLayers.apply(c, y, named: ActivationLayers.name(c, "activation"))]
     }
 
+    /// The window of the convolution the loader built: its kernel's spatial sizes, strides, dilations,
+    /// padding rule and data format.
+    static func window(_ c: LayerConversion) throws -> (kernel: Tensor, strides: [Int], dilations: [Int], padding: Padding, format: DataFormat) {
+        switch c.layer.model {
+        case let m as Convolution: return (m.kernel, m.strides, m.dilations, m.padding, m.dataFormat)
+        case let m as DepthwiseConvolution: return (m.convolution.kernel, m.convolution.strides, m.convolution.dilations, m.convolution.padding, m.convolution.dataFormat)
+        case let m as SeparableConvolution:
+            let d = m.depthwise.convolution
+            return (d.kernel, d.strides, d.dilations, d.padding, d.dataFormat)
+        case let m as TransposedConvolution: return (m.kernel, m.strides, m.dilations, m.padding, m.dataFormat)
+        default: throw ConvertError.shape(layer: c.name, message: "was loaded as \(type(of: c.layer.model)), not as a convolution")
+        }
+    }
+
     static func geometry(_ c: LayerConversion, n: Int, transposed: Bool) throws -> Geometry {
-        let k = c.keras
-        let kernel = try k.ints("kernel_size", count: n), strides = try k.ints("strides", count: n)
-        let dilations = try k.has("dilation_rate") ? k.ints("dilation_rate", count: n) : Array(repeating: 1, count: n)
-        let padding = try k.string("padding").lowercased()
-        let channelsLast = try k.dataFormat() == .channelsLast
+        let window = try window(c)
+        let kernel = Array(window.kernel.shape.prefix(n)), strides = window.strides, dilations = window.dilations
+        let padding = window.padding.description
+        let channelsLast = window.format == .channelsLast
         let shape = c.inputShapes[0]
         guard shape.count == n + 2 else { throw ConvertError.shape(layer: c.name, message: "expects a rank-\(n + 2) input; received \(shape)") }
         let spatial = (channelsLast ? Array(1...n) : Array(2..<(n + 2))).map { shape[$0] }
@@ -172,7 +186,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
         if !useBias || lastAxisBias { options.append("bias=False") }
         let module = c.submodule("nn.ConvTranspose\(g.n)d(\(inChannels), \(filters), \(options.joined(separator: ", ")))",
                                  comment: output == fulls ? nil : "Keras '\(g.padding)': TensorFlow keeps \(Py.tuple(output)) of the full \(Py.tuple(fulls)), centred")
-        let p = try c.parameters(Array(ParameterTable.rows(c.className, .init(bias: useBias && !lastAxisBias, spatial: g.n))!), w)
+        let p = try c.parameters(Array(ParameterTable.rows(c.className, .init(bias: useBias && !lastAxisBias))!), w)
         var arguments: [(String, TorchArgument)] = [("input", .tensor(x.graph)), ("weight", .tensor(p[0]))]
         arguments.append(("bias", p.count > 1 ? .tensor(p[1]) : .none))
         arguments += [("stride", .ints(g.strides)), ("padding", .ints(padding)), ("output_padding", .ints(outputPadding)), ("groups", .int(1)),
