@@ -4,6 +4,8 @@
 # the public symbol graphs from `swift package dump-symbol-graph`, then `docc convert` per module with its
 # catalog (Sources/<Module>/<Module>.docc) and warnings as errors, so a broken ``symbol`` link fails.
 # A module's graphs are its own (<Module>.symbols.json) and its extensions of other modules (<Module>@X).
+# DocC resolves ``symbol`` links only inside one module: a doc comment names another module's symbol (or an
+# internal one) as `Code`, in single backticks, or this fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODULES=(Parity ParityTensor ParityEngine ParityNN ParityHDF5 ParityFormats ParityKeras ParityTorch ParityConvert ParityTrain ParityCompare)

@@ -101,7 +101,8 @@ def weights_of(model):
 
 
 @port("ffn_sigmoid", "the seed article's FFN: Dense(10, activation='sigmoid') ↔ nn.Linear + torch.sigmoid in forward",
-      {"kernel-layout": ("hidden", "fc1.weight = kernel.reshape(10, 5) instead of kernel.T")})
+      {"kernel-layout": ("hidden", "fc1.weight = kernel.reshape(10, 5) instead of kernel.T"),
+       "weights-precision": ("hidden", "fc1 loaded from a float16 checkpoint: its weight and bias rounded to float16 (.half().float())")})
 def k_ffn_sigmoid(keras, rng):
     inp = keras.Input((5,), name="x")
     h = keras.layers.Dense(10, activation="sigmoid", name="hidden")(inp)
@@ -255,7 +256,8 @@ def k_zero_padding(keras, rng):
                             name="m"), {"x": rng.standard_normal((2, 9, 9, 3))}
 
 
-@port("cropping", "Conv2D → Cropping2D(((1, 1), (2, 0))) ↔ slicing x[:, :, 1:-1, 2:]")
+@port("cropping", "Conv2D → Cropping2D(((1, 1), (2, 0))) ↔ slicing x[:, :, 1:-1, 2:]",
+      {"pad-order": ("crop", "x[:, :, 2:, 1:-1]: the crops written in (columns, rows) order")})
 def k_cropping(keras, rng):
     return keras.Sequential([keras.Input((8, 8, 2)), keras.layers.Conv2D(3, 3, padding="same", name="conv"),
                              keras.layers.Cropping2D(((1, 1), (2, 0)), name="crop"), keras.layers.GlobalMaxPooling2D(name="pool")],
@@ -447,8 +449,11 @@ def t_ffn_sigmoid(w, mistake):
             return self.fc2(x)
 
     m = FFN()
-    m.fc1.weight.copy_(w["hidden/kernel"].reshape(10, 5) if mistake else w["hidden/kernel"].T)
+    m.fc1.weight.copy_(w["hidden/kernel"].reshape(10, 5) if mistake == "kernel-layout" else w["hidden/kernel"].T)
     m.fc1.bias.copy_(w["hidden/bias"])
+    if mistake == "weights-precision":
+        m.fc1.weight.copy_(m.fc1.weight.half().float())
+        m.fc1.bias.copy_(m.fc1.bias.half().float())
     m.fc2.weight.copy_(w["out/kernel"].T)
     m.fc2.bias.copy_(w["out/bias"])
     return m
@@ -890,7 +895,7 @@ def t_cropping(w, mistake):
             self.conv = nn.Conv2d(2, 3, 3, padding=1)
 
         def forward(self, x):
-            x = self.conv(x)[:, :, 1:-1, 2:]
+            x = self.conv(x)[:, :, 2:, 1:-1] if mistake else self.conv(x)[:, :, 1:-1, 2:]
             return x.amax(dim=(2, 3))
 
     m = Net()

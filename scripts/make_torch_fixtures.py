@@ -266,7 +266,8 @@ class Branch(nn.Module):
 
 class DynamicBatch(nn.Module):
     """Exported with a dynamic batch (`dynamic_shapes`): sizes read with `sym_size`, Python arithmetic on
-    them (`_operator.mul`, `floordiv`, `add`), a `torch.cond` on the data, a factory sized by the batch."""
+    them (`_operator.mul`, `floordiv`, `add`), a `torch.cond` on the data, factories sized by the batch
+    (`new_ones`, `arange`, whose `end` is a symbolic size)."""
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(4, 6)
@@ -276,7 +277,7 @@ class DynamicBatch(nn.Module):
         n = x.shape[0]
         y = self.bn(self.fc(x)).reshape(n * 2, -1)
         z = torch.cond(x.sum() > 0, lambda t: torch.tanh(t) * 2.0, lambda t: t - 1.0, (y,))
-        return z * n, x.new_ones(n // 2 + 1, 3) * x.mean()
+        return z * n, x.new_ones(n // 2 + 1, 3) * x.mean() + torch.arange(n // 2 + 1)[:, None]
 
 
 class ConvTranspose(nn.Module):

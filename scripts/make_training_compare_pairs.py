@@ -19,7 +19,8 @@ training-mode pairs: `bn_eval.pt2` (the port's BatchNorm left in eval mode again
 train mode) and `bn_frozen_faithful.pt2` (requires_grad_(False) and .eval()). `mlp_nesterov_schedule.keras` /
 `mlp_momentum_schedule.keras`: the mlp compiled with SGD(momentum=0.9) under ExponentialDecay(0.1, 1, 0.5) (compared
 with the mlp port and ExponentialLR(gamma=0.5)). `binary`: a final sigmoid with saturating logits, compiled with
-BinaryCrossentropy (against nn.Sigmoid + BCELoss).
+BinaryCrossentropy (against nn.Sigmoid + BCELoss). `lstm_time_first.pt2`: the LSTM port with nn.LSTM's
+time-first layout, (T, N, F).
 """
 import os
 import subprocess
@@ -174,6 +175,21 @@ def torch_step():
         seq.lstm.bias_hh_l0.zero_()
     linear(seq.out, "lstm:out")
     export(seq, data["x_seq"], "lstm")
+
+    class TimeFirst(nn.Module):
+        # The same port with nn.LSTM's default layout: (T, N, F) in, the last time step out.
+        def __init__(self, seq):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 4)
+            self.lstm.load_state_dict(seq.lstm.state_dict())
+            self.out = seq.out
+
+        def forward(self, x):
+            y, _ = self.lstm(x)
+            return self.out(y[-1])
+
+    program = torch.export.export(TimeFirst(seq).train(), (torch.from_numpy(data["x_seq"][:BATCH].transpose(1, 0, 2).copy()),))
+    torch.export.save(program, f"{OUT}/lstm_time_first.pt2")
     export(nn.Sequential(linear(nn.Linear(4, 6), "binary:hidden"), nn.Tanh(), linear(nn.Linear(6, 1), "binary:out"), nn.Sigmoid()), data["x"], "binary")
     os.remove(f"{OUT}/weights.npz")  # only the torch step reads it
     print("torch", torch.__version__)

@@ -244,6 +244,16 @@ def keras_step():
         ("keras_compiled_huber", "mlp_compiled_huber", None, None, regression, None),
         *[(f"keras_{name}", name, None, None, regression, None) for name in scheduled],
         ("keras_model_bn_frozen", "bn_frozen", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
+        # Coverage rows (docs/training.md, coverage matrix): settings not yet run alone.
+        *[(f"keras_opt_extra_{i:02d}", "mlp", opt, "MeanSquaredError()", regression, None) for i, opt in enumerate([
+            "RMSprop(learning_rate=0.01, momentum=0.5)", "RMSprop(learning_rate=0.01, centered=True)", "Adamax(learning_rate=0.02, weight_decay=0.1)",
+            "Adagrad(learning_rate=0.1, weight_decay=0.1)", "Adam(learning_rate=0.01, clipvalue=0.05)", "Nadam(learning_rate=0.01, global_clipnorm=0.1)",
+            "Lion(learning_rate=0.005, weight_decay=0.1)", "AdamW(learning_rate=0.01, weight_decay=0.05, amsgrad=True)",
+        ])],
+        ("keras_loss_bce_weighted", "mlp_sigmoid", opt_sgd, "BinaryCrossentropy()", binary, weights),
+        ("keras_loss_mse_mean_sw", "mlp", opt_sgd, "MeanSquaredError(reduction='mean_with_sample_weight')", regression, weights),
+        ("keras_loss_cce_sum", "mlp_softmax", "SGD(learning_rate=0.02)", "CategoricalCrossentropy(reduction='sum')", onehot, None),
+        ("keras_loss_sparse_logits_weighted", "mlp_logits", opt_sgd, "SparseCategoricalCrossentropy(from_logits=True)", labels, weights),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
@@ -550,6 +560,17 @@ def torch_step():
         ("torch_opt_sched_exp", "mlp", "SGD(lr=0.1, momentum=0.9, nesterov=True) + ExponentialLR(gamma=0.8)", "MSELoss()", regression),
         ("torch_opt_sched_step", "mlp", "Adam(lr=0.02) + StepLR(step_size=3, gamma=0.5)", "MSELoss()", regression),
         ("torch_opt_sched_multistep", "mlp", "SGD(lr=0.1, momentum=0.9) + MultiStepLR(milestones=[3, 6], gamma=0.5)", "MSELoss()", regression),
+        # Coverage rows (docs/training.md, coverage matrix): settings not yet run alone.
+        *[(f"torch_opt_extra_{i:02d}", "mlp", opt, "MSELoss()", regression) for i, opt in enumerate([
+            "RMSprop(lr=0.01, momentum=0.5)", "RMSprop(lr=0.01, centered=True)", "Adagrad(lr=0.1, weight_decay=0.1)", "Adamax(lr=0.02, weight_decay=0.1)",
+            "Adadelta(weight_decay=0.1)", "AdamW(lr=0.01, amsgrad=True)", "NAdam(lr=0.01, weight_decay=0.1)",
+            "Adam(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)",
+        ])],
+        ("torch_loss_l1_sum", "mlp", "SGD(lr=0.02)", "L1Loss(reduction='sum')", regression),
+        ("torch_loss_ce_sum", "mlp_logits", "SGD(lr=0.02)", "CrossEntropyLoss(reduction='sum')", labels),
+        ("torch_loss_nll_weight", "mlp_logsoftmax", sgd, "NLLLoss(weight=[1.0, 2.0, 0.5, 1.5])", labels),
+        ("torch_loss_kl_log_target", "mlp_logsoftmax", sgd, "KLDivLoss(reduction='batchmean', log_target=True)", soft),
+        ("torch_loss_bce_logits_sum", "mlp", "SGD(lr=0.02)", "BCEWithLogitsLoss(reduction='sum')", binary),
     ]
     cases = []
     for name, model_name, optimizer, loss, target in cases_spec:

@@ -33,6 +33,9 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "The optimizer, as in the framework's Python (default: the Keras file's compile_config).") var optimizer: String?
     @Option(name: .long, help: "The loss, as in the framework's Python (default: the Keras file's compile_config).") var loss: String?
     @Option(name: .customLong("batch-size"), help: "Rows per step (default: all rows).") var batchSize: Int?
+    @Option(name: .customLong("sample-weight"),
+            help: "Per-row weights (.npy, one per target row), as Keras's sample_weight (a Keras class_weight is class_weight[label] per row).")
+    var sampleWeight: String?
     @Option(name: .long, help: "Precision to train in: float32 or float64.") var dtype: Run.Precision = .float32
     @Option(name: .long, help: "Write the run (specs, the loss of each step) as JSON to this file.") var json: String?
     @Option(name: .long, help: "Seed of the shared dropout masks.") var seed: UInt64 = 0
@@ -84,7 +87,11 @@ struct Train: ParsableCommand {
         let inputs = try ModelFiles.inputs(input, names: trainable.inputNames, dtype: dtype)
         let targetArray = try NumpyArray.read(contentsOf: URL(fileURLWithPath: target)).toTensor()
         var session = try TrainingSession(model: trainable, loss: loss, optimizer: optimizer, dtype: dtype, seed: seed)
-        let losses = try session.train(inputs: inputs, target: targetArray, steps: steps, batchSize: batchSize)
+        let weights = try sampleWeight.map { try NumpyArray.read(contentsOf: URL(fileURLWithPath: $0)).toTensor() }
+        if weights != nil, trainable.framework == .pyTorch {
+            throw CLIError.badInput("PyTorch losses take no sample weights (weight the loss per class with weight= or pos_weight=)")
+        }
+        let losses = try session.train(inputs: inputs, target: targetArray, steps: steps, batchSize: batchSize, sampleWeight: weights)
         return TrainingReport(model: model, framework: "\(trainable.framework)", optimizer: "\(optimizer)", loss: "\(loss)", steps: steps,
                               batchSize: batchSize, dtype: "\(dtype)", mode: "\(session.mode)", losses: losses, variables: session.variables)
     }

@@ -79,7 +79,7 @@ public enum Cause: String, Sendable, Codable, DocumentedCause {
         case .layerNormEpsilon: return "A rebuilt with B's `eps`; inside a composite layer, B's `eps` nodes and the scalar added before `rsqrt` set to A's epsilon"
         case .trainingMode: return "A normalised with its input's batch statistics"
         case .paddingSame: return "A's conv with B's padding"
-        case .padOrder: return "B's pad node applied to A's input"
+        case .padOrder: return "B's pad node applied to A's input (for a Cropping layer, B's slices)"
         case .poolCountIncludePad: return "A's pooling counting them"
         case .poolCeilMode: return "B's pooling node reproduces B's shape"
         case .flattenOrder: return "A's input flattened channels-first"

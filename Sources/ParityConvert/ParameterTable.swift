@@ -8,16 +8,15 @@ import ParityNN
 /// in either direction.
 public enum ParameterTable {
     /// What a layer holds beyond its class: whether it has a bias (`use_bias`), a scale and an offset
-    /// (`scale`, `center`), its spatial rank (convolutions), and for a GRU whether it is `reset_after`.
+    /// (`scale`, `center`), and for a GRU whether it is `reset_after` (a convolution's spatial rank is in its class name).
     public struct Options: Sendable, Hashable {
         public var bias: Bool
         public var scale: Bool
         public var center: Bool
-        public var spatial: Int
         public var resetAfter: Bool
 
-        public init(bias: Bool = true, scale: Bool = true, center: Bool = true, spatial: Int = 2, resetAfter: Bool = true) {
-            (self.bias, self.scale, self.center, self.spatial, self.resetAfter) = (bias, scale, center, spatial, resetAfter)
+        public init(bias: Bool = true, scale: Bool = true, center: Bool = true, resetAfter: Bool = true) {
+            (self.bias, self.scale, self.center, self.resetAfter) = (bias, scale, center, resetAfter)
         }
     }
 
@@ -28,13 +27,13 @@ public enum ParameterTable {
         "Conv1DTranspose": "nn.ConvTranspose1d", "Conv2DTranspose": "nn.ConvTranspose2d", "Conv3DTranspose": "nn.ConvTranspose3d",
         "DepthwiseConv1D": "nn.Conv1d(groups=C)", "DepthwiseConv2D": "nn.Conv2d(groups=C)",
         "SeparableConv1D": "nn.Conv1d(groups=C) then nn.Conv1d", "SeparableConv2D": "nn.Conv2d(groups=C) then nn.Conv2d",
-        "BatchNormalization": "nn.BatchNorm{1,2,3}d", "LayerNormalization": "nn.LayerNorm",
+        "BatchNormalization": "nn.BatchNorm{1,2,3}d", "LayerNormalization": "nn.LayerNorm", "GroupNormalization": "nn.GroupNorm",
         "LSTM": "nn.LSTM", "GRU": "nn.GRU", "SimpleRNN": "nn.RNN",
     ]
 
     /// The Keras and PyTorch names of each recurrent class's gate blocks, in each framework's order, and
     /// the order taking Keras's blocks to PyTorch's (PyTorch's block `j` is Keras's block `order[j]`).
-    /// GRU: ParityNN's ``GRU/GateOrder`` values (Keras `[z, r, h]`, PyTorch `[r, z, n]`), which the layer and
+    /// GRU: ParityNN's `GRU.GateOrder` values (Keras `[z, r, h]`, PyTorch `[r, z, n]`), which the layer and
     /// the ATen kernel also run; LSTM: the same order under other names (`c` is `g`).
     public static let gates: [String: ParameterStep] = [
         "LSTM": .gates(keras: ["i", "f", "c", "o"], torch: ["i", "f", "g", "o"], order: [0, 1, 2, 3]),
@@ -49,20 +48,22 @@ public enum ParameterTable {
     /// faithful PyTorch module (a GRU with `reset_after=False` included).
     public static func rows(_ className: String, _ o: Options = Options()) -> [ParameterRow]? {
         let bias = o.bias ? [ParameterRow("bias", "bias")] : []
+        // A convolution class names its spatial rank (Conv1D, DepthwiseConv2D).
+        let spatial = className.first(where: \.isNumber).flatMap { Int(String($0)) } ?? 2
         switch className {
         case "Dense":
             return [ParameterRow("kernel", "weight", [.permute([1, 0])])] + bias
         case "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose":
-            return [ParameterRow("kernel", "weight", [convolutionKernel(spatial: o.spatial)])] + bias
+            return [ParameterRow("kernel", "weight", [convolutionKernel(spatial: spatial)])] + bias
         case "DepthwiseConv1D", "DepthwiseConv2D":
-            return [ParameterRow("kernel", "weight", [.depthwiseChannels, convolutionKernel(spatial: o.spatial)])] + bias
+            return [ParameterRow("kernel", "weight", [.depthwiseChannels, convolutionKernel(spatial: spatial)])] + bias
         case "SeparableConv1D", "SeparableConv2D":
-            return [ParameterRow("depthwise_kernel", "weight", [.depthwiseChannels, convolutionKernel(spatial: o.spatial)], module: "_depthwise"),
-                    ParameterRow("pointwise_kernel", "weight", [convolutionKernel(spatial: o.spatial)], module: "_pointwise")]
+            return [ParameterRow("depthwise_kernel", "weight", [.depthwiseChannels, convolutionKernel(spatial: spatial)], module: "_depthwise"),
+                    ParameterRow("pointwise_kernel", "weight", [convolutionKernel(spatial: spatial)], module: "_pointwise")]
                 + bias.map { var b = $0; b.module = "_pointwise"; return b }
         case "BatchNormalization":
             return normalization(o) + [ParameterRow("moving_mean", "running_mean", buffer: true), ParameterRow("moving_variance", "running_var", buffer: true)]
-        case "LayerNormalization":
+        case "LayerNormalization", "GroupNormalization":
             return normalization(o)
         case "Embedding":
             return [ParameterRow("embeddings", "weight")]
@@ -300,15 +301,14 @@ extension String {
 }
 
 extension ParameterTable.Options {
-    /// What the layer the Keras loader built holds: its bias, scale and offset, its kernel's spatial rank,
-    /// a GRU's reset position; `nil` for a type that does not say (an LSTM, whose bias the loader fills
+    /// What the layer the Keras loader built holds: its bias, scale and offset, a GRU's reset position; `nil` for a type that does not say (an LSTM, whose bias the loader fills
     /// with zeros when Keras has none) or has no rows.
     public init?(_ model: Any) {
         switch model {
         case let m as Dense: self.init(bias: m.bias != nil)
-        case let m as Convolution: self.init(bias: m.bias != nil, spatial: m.kernel.rank - 2)
-        case let m as TransposedConvolution: self.init(bias: m.bias != nil, spatial: m.kernel.rank - 2)
-        case let m as DepthwiseConvolution: self.init(bias: m.convolution.bias != nil, spatial: m.convolution.kernel.rank - 2)
+        case let m as Convolution: self.init(bias: m.bias != nil)
+        case let m as TransposedConvolution: self.init(bias: m.bias != nil)
+        case let m as DepthwiseConvolution: self.init(bias: m.convolution.bias != nil)
         case let m as BatchNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
         case let m as LayerNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
         case let m as GRU: self.init(bias: m.inputBias != nil || m.stackedBias != nil, resetAfter: m.resetAfter)
@@ -316,5 +316,51 @@ extension ParameterTable.Options {
         case is Embedding: self.init()
         default: return nil
         }
+    }
+}
+
+extension ParameterTable {
+    /// docs/parameters.md: every row, both ways, in the wording the converters and the weight check print
+    /// (a test keeps the committed file equal to it).
+    public static var markdown: String {
+        var lines = [
+            "# Parameters: Keras variables and PyTorch parameters",
+            "",
+            "Generated from `ParameterTable` (`Sources/ParityConvert/ParameterTable.swift`); regenerate with",
+            "`PARITY_RECORD_PARAMETERS=1 swift test --filter ParameterTableTests`. This one table is what Keras → PyTorch",
+            "writes into the state_dict (and prints as the mapping), what PyTorch → Keras writes into the `.keras`",
+            "archive, and what `parity compare`'s weight check expects; a test takes every row Keras → PyTorch → Keras",
+            "to the same bits. Rows are for the default options (bias, scale and center on; 2-D kernels; a",
+            "`reset_after` GRU); a layer without a bias, scale or center has no such row, and a GRU with",
+            "`reset_after=False` has no row at all (no `nn.GRU` computes it).",
+            "",
+            "## One value, every reader",
+            "",
+            "A convention is one value. Changing one of these lines changes every loader, kernel, converter, weight",
+            "check and diagnosis that uses it, and the catalog in [conventions.md](conventions.md):",
+            "",
+            "- PyTorch's default normalisation epsilon: `NormalizationDefaults.pyTorchEpsilon` in",
+            "  `Sources/ParityNN/Layers/Normalization.swift`, read by the ATen batch/layer/group/instance-norm kernels when a",
+            "  node has no `eps`, both converters, the `batchnorm-epsilon`/`layernorm-epsilon` diagnosis, the catalog rows",
+            "  C.11/C.12 and the cause wording. `ConventionValueTests` (Tests/ParityCompareTests/ConventionsTests.swift)",
+            "  checks that a norm node without `eps` gives the bits of `eps = NormalizationDefaults.pyTorchEpsilon`, and",
+            "  that the catalog and the causes print it.",
+            "- The GRU gate orders: `GRU.GateOrder.keras` and `.pyTorch` in `Sources/ParityNN/Layers/Recurrent.swift`, run",
+            "  by the Keras layer and the ATen `gru` kernel; this table derives its block reorder from them.",
+            "- LeakyReLU's slopes: `ActivationTable.kerasLeakyReLUSlope` (the function), `kerasLeakyReLULayerSlope` (the",
+            "  layer), `pyTorchLeakyReLUSlope` in `Sources/ParityNN/Conventions/ActivationTable.swift`.",
+            "",
+            "## Rows",
+            "",
+            "| Keras class | PyTorch module | Keras variable | PyTorch parameter(s) | Keras → PyTorch | PyTorch → Keras |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for className in classes {
+            for row in rows(className) ?? [] {
+                let torch = row.torch.map { "`\(row.module.isEmpty ? "" : row.module.dropFirst() + ".")\($0)`" + (row.buffer ? " (buffer)" : "") }
+                lines.append("| \(className) | `\(modules[className] ?? "")` | `\(row.keras)` | \(torch.joined(separator: ", ")) | \(row.transform) | \(row.inverseTransform(multiplier: 2).replacingOccurrences(of: "M = 2", with: "M = depth_multiplier")) |")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -10,6 +10,7 @@ import ParityTensor
 /// element type, float16 and bfloat16 included. `bytes` may be a zero-copy slice of a memory-mapped
 /// file.
 public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
+    /// The element type as stored.
     public let elementType: ElementType
     /// Dimensions, outermost first; `[]` is a scalar (one element).
     public let shape: [Int]
@@ -91,6 +92,7 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The number of elements.
     public var elementCount: Int { shape.reduce(1, *) }
 
     static let hostIsLittleEndian = 1.littleEndian == 1

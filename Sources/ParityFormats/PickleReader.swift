@@ -11,6 +11,7 @@ public struct PickleLimits: Sendable, Equatable {
     /// it appears (this bounds the blow-up of "billion laughs" sharing).
     public var maxValues: Int
 
+    /// Limits; the parameters are the properties of the same names.
     public init(maxDepth: Int = 1000, maxMemoEntries: Int = 1 << 20, maxValues: Int = 10_000_000) {
         self.maxDepth = maxDepth
         self.maxMemoEntries = maxMemoEntries

@@ -67,11 +67,14 @@ public indirect enum PickleValue: Sendable, Equatable {
 /// A `dict` or `collections.OrderedDict`: members in insertion order, and for an OrderedDict the
 /// attributes a BUILD gave it (a state_dict's `_metadata`).
 public struct PickleDict: Sendable, Equatable {
+    /// The members, in insertion order.
     public var entries: [(key: PickleValue, value: PickleValue)]
+    /// Whether it is a `collections.OrderedDict`.
     public var isOrdered: Bool
     /// `__dict__` of the OrderedDict, e.g. `["_metadata": OrderedDict(...)]`; empty when none.
     public var attributes: [(key: String, value: PickleValue)]
 
+    /// A dict; the parameters are the properties of the same names.
     public init(entries: [(key: PickleValue, value: PickleValue)], isOrdered: Bool,
                 attributes: [(key: String, value: PickleValue)] = []) {
         self.entries = entries
@@ -95,11 +98,16 @@ public struct PickleDict: Sendable, Equatable {
 /// elements); for `torch.storage.UntypedStorage` (written with `_rebuild_tensor_v3`) it is `nil` and
 /// `numel` counts bytes, as in `torch/serialization.py`'s `persistent_id`.
 public struct TorchStorageReference: Sendable, Hashable {
+    /// The storage's key: its bytes are the archive record `data/<key>`.
     public var key: String
+    /// The element type its storage class names (`nil` for an untyped storage).
     public var elementType: ElementType?
+    /// The device it was saved from (`cpu`).
     public var location: String
+    /// The element count (bytes for an untyped storage).
     public var numel: Int
 
+    /// A reference; the parameters are the properties of the same names.
     public init(key: String, elementType: ElementType?, location: String = "cpu", numel: Int) {
         self.key = key
         self.elementType = elementType
@@ -114,15 +122,22 @@ public struct TorchStorageReference: Sendable, Hashable {
 /// A tensor as `torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
 /// backward_hooks)` describes it: a strided view of a storage, offsets and strides in elements.
 public struct TorchTensorReference: Sendable, Equatable {
+    /// The storage the tensor views.
     public var storage: TorchStorageReference
+    /// The tensor's element type.
     public var elementType: ElementType
+    /// The offset of its first element in the storage, in elements.
     public var storageOffset: Int
+    /// The tensor's shape.
     public var shape: [Int]
+    /// The strides, in elements.
     public var strides: [Int]
+    /// `requires_grad` as saved.
     public var requiresGrad: Bool
     /// Rebuilt through `_rebuild_parameter` (an `nn.Parameter`).
     public var isParameter: Bool
 
+    /// A reference; the parameters are the properties of the same names.
     public init(storage: TorchStorageReference, elementType: ElementType, storageOffset: Int = 0, shape: [Int],
                 strides: [Int]? = nil, requiresGrad: Bool = false, isParameter: Bool = false) {
         self.storage = storage

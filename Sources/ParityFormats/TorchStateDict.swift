@@ -15,10 +15,12 @@ public struct TorchArchive {
     public let root: PickleValue
     /// The archive's top folder, without the slash.
     public let prefix: String
+    /// Where the archive came from (its path), for errors.
     public let source: String
     /// Stop materialising once this many bytes have been produced (expanded views can make a
     /// small file describe a huge tensor).
     public let maxMaterializedBytes: Int
+    /// The bytes materialised so far.
     public private(set) var materializedBytes = 0
 
     let zip: ZipContainer
@@ -31,6 +33,7 @@ public struct TorchArchive {
         try self.init(readFile(url), source: url.path, limits: limits, maxMaterializedBytes: maxMaterializedBytes)
     }
 
+    /// Opens an archive image; `source` names it in errors.
     public init(_ data: Data, source: String = "<memory>", limits: PickleLimits = PickleLimits(),
                 maxMaterializedBytes: Int? = nil) throws {
         self.source = source

@@ -38,7 +38,8 @@ public enum TorchError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unsupportedSchema(file, major, minor, supported):
             return "\(file): torch.export schema version \(major).\(minor) is not supported (supported major versions: \(supported.map(String.init).joined(separator: ", ")))"
         case let .unsupportedOperator(target, node, modulePath, moduleClass):
-            return "operator \(target) (node '\(node)') in module '\(modulePath.isEmpty ? "<root>" : modulePath)' (\(moduleClass)) is not supported by Parity"
+            let why = ATenTable.refusals[target].map { ": \($0)" } ?? ""
+            return "operator \(target) (node '\(node)') in module '\(modulePath.isEmpty ? "<root>" : modulePath)' (\(moduleClass)) is not supported by Parity\(why)"
         case let .unsupportedArgument(target, node, modulePath, message):
             return "operator \(target) (node '\(node)') in module '\(modulePath.isEmpty ? "<root>" : modulePath)': \(message)"
         case let .badArgument(target, node, argument, message):

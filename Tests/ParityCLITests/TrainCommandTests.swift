@@ -61,6 +61,18 @@ struct TrainCommandTests {
         try Self.expectMatches(output, expected)
     }
 
+    @Test("--sample-weight weights each row as Keras's sample_weight does")
+    func sampleWeights() throws {
+        let (folder, x, y, expected) = try Self.data("keras_loss_sparse_weighted")
+        let weights = folder.appendingPathComponent("w.npy"), output = folder.appendingPathComponent("out.npz")
+        try NumpyArray.write(ArrayRecord(try #require(expected["sample_weight"])), to: weights)
+        let result = try CommandTests.run(["train", Self.train.appendingPathComponent("keras/mlp_softmax.keras").path, "--input", x, "--target", y,
+                                           "--steps", "10", "--batch-size", "4", "--optimizer", "SGD(learning_rate=0.1)",
+                                           "--loss", "SparseCategoricalCrossentropy()", "--sample-weight", weights.path, "--output", output.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        try Self.expectMatches(output, expected)
+    }
+
     @Test("bad specs, targets and models exit 2 with the reason", arguments: [
         (["keras/mlp.keras"], "saved without compile_config"),
         (["torch/mlp.pt2"], "a .pt2 records no optimizer or loss"),
@@ -110,7 +122,7 @@ struct CompareTrainingCommandTests {
         let html = try String(contentsOf: page, encoding: .utf8)
         #expect(html.contains("<section id=\"training\">"))
         #expect(html.contains("<code>adam-epsilon</code>"))
-        #expect(html.components(separatedBy: "<svg").count == 3)
+        #expect(html.components(separatedBy: "<svg").count == 4)  // the forward plot, then the loss and the parameter error per step
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stdout.contains("Training comparison: 3 steps, batches of 4"))
         #expect(result.stdout.contains("first parts at step 1"))

@@ -1,6 +1,7 @@
 import Foundation
 import ParityCompare
 import ParityFormats
+import ParityTestSupport
 import Testing
 
 /// Two models of one framework (a re-export, a refactor, a port against the faithful one): paired and judged as
@@ -24,6 +25,21 @@ import Testing
         #expect(first.cause.rawValue == cause, "\(c.findings.map(\.cause))")
         #expect(first.layer.hasPrefix(layer), "\(first.layer)")
         #expect(first.explains > 0.99)
+    }
+
+    /// `.pt2` ↔ `.pt2` with inputs in another layout or dtype (`scripts/make_pt2_pairs.py`): B gets A's input
+    /// brought to its layout (NHWC → NCHW) and dtype (int32 → int64 token ids), and the report says so.
+    @Test(arguments: [("image_nhwc", "image_nchw", "image", "'x' permuted [0, 3, 1, 2] (NHWC → NCHW) → [2, 3, 8, 8]"),
+                      ("tokens_int32", "tokens_int64", "tokens", "'ids' int32 → int64 → [2, 6]")])
+    func pt2InputsAreBroughtToBsLayoutAndDType(a: String, b: String, input: String, note: String) throws {
+        let root = Fixtures.root.appendingPathComponent("compare_pt2")
+        let x = try NumpyArray.read(contentsOf: root.appendingPathComponent("\(input).npy")).toTensor()
+        let c = try Comparison.run(ComparedModel.load(root.appendingPathComponent("\(a).pt2").path),
+                                   ComparedModel.load(root.appendingPathComponent("\(b).pt2").path), input: x)
+        #expect(c.inputs.map(\.note) == [note])
+        #expect(c.verdict == .match, "\(c.findings.map(\.message))")
+        #expect(!c.layers.isEmpty && !c.layers.contains { $0.diverges })
+        #expect(c.outputs.allSatisfy { $0.metrics?.maxAbs == 0 })
     }
 
     @Test(arguments: ["dense_bn/faithful/torch.pt2", "mha_module/keras.keras", "bilstm/keras.keras"])

@@ -208,6 +208,16 @@ import Testing
         #expect(c.explained == true)
     }
 
+    @Test func timeFirstRecurrentPortBatchesAlongItsBatchAxis() throws {
+        // nn.LSTM without batch_first takes (T, N, F): the forward comparison finds the permutation, and each step's
+        // rows are taken along B's axis 1. Three batches of 4 of the 12 sequences, as on the batch-first port.
+        let c = try Self.compare("lstm", "lstm_time_first", input: "x_seq", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        let batchFirst = try Self.compare("lstm", "lstm", input: "x_seq", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence == .init(step: 1, name: "lstm/lstm_cell/bias", kind: .value), "\(c.text())")
+        #expect(Self.causes(c) == [.rnnBiasTrainedTwice])
+        #expect(zip(c.trainSteps, batchFirst.trainSteps).allSatisfy { $0.lossB == $1.lossB }, "the same batches as the batch-first port")
+    }
+
     @Test func crossEntropyOnLogitsReadAsProbabilities() throws {
         // The Keras file compiles SparseCategoricalCrossentropy() (from_logits=False) on a model that outputs logits.
         let c = try Self.compare("classifier", "classifier", target: "labels", optimizerB: "SGD(lr=0.1)", lossB: "CrossEntropyLoss()")
@@ -233,6 +243,11 @@ import Testing
         let c = try Self.compare("lstm", "lstm", input: "x_seq", steps: 2, optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
         let text = c.text()
         #expect(text.contains("first parts at step 1: value of lstm/lstm_cell/bias ↔ lstm.bias_ih_l0 + lstm.bias_hh_l0"))
+        // The HTML section plots the loss error and the parameters' error per step, and marks the diverging step.
+        let html = c.htmlSection()
+        #expect(html.components(separatedBy: "<svg").count - 1 == 2)
+        #expect(html.contains("Loss error per step") && html.contains("Parameter error per step"))
+        #expect(html.contains("float32 |loss A − loss B|"))
         #expect(text.contains("cause: rnn-bias-trained-twice"))
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as? [String: Any]
         #expect((json?["train_steps"] as? [Any])?.count == 2)

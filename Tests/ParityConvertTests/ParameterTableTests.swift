@@ -17,19 +17,20 @@ import Testing
     static let cases: [(String, ParameterTable.Options, keras: [[Int]], torch: [[Int]])] = [
         ("Dense", .init(), [[3, 6], [6]], [[6, 3], [6]]),
         ("Dense", .init(bias: false), [[3, 6]], [[6, 3]]),
-        ("Conv1D", .init(spatial: 1), [[2, 3, 6], [6]], [[6, 3, 2], [6]]),
+        ("Conv1D", .init(), [[2, 3, 6], [6]], [[6, 3, 2], [6]]),
         ("Conv2D", .init(), [[2, 4, 3, 6], [6]], [[6, 3, 2, 4], [6]]),
-        ("Conv3D", .init(bias: false, spatial: 3), [[2, 4, 5, 3, 6]], [[6, 3, 2, 4, 5]]),
-        ("Conv1DTranspose", .init(spatial: 1), [[2, 6, 3], [6]], [[3, 6, 2], [6]]),
+        ("Conv3D", .init(bias: false), [[2, 4, 5, 3, 6]], [[6, 3, 2, 4, 5]]),
+        ("Conv1DTranspose", .init(), [[2, 6, 3], [6]], [[3, 6, 2], [6]]),
         ("Conv2DTranspose", .init(), [[2, 4, 6, 3], [6]], [[3, 6, 2, 4], [6]]),
-        ("Conv3DTranspose", .init(spatial: 3), [[2, 4, 5, 6, 3], [6]], [[3, 6, 2, 4, 5], [6]]),
-        ("DepthwiseConv1D", .init(spatial: 1), [[2, 3, 2], [6]], [[6, 1, 2], [6]]),
+        ("Conv3DTranspose", .init(), [[2, 4, 5, 6, 3], [6]], [[3, 6, 2, 4, 5], [6]]),
+        ("DepthwiseConv1D", .init(), [[2, 3, 2], [6]], [[6, 1, 2], [6]]),
         ("DepthwiseConv2D", .init(), [[2, 4, 3, 2], [6]], [[6, 1, 2, 4], [6]]),
-        ("SeparableConv1D", .init(spatial: 1), [[2, 3, 2], [1, 6, 5], [5]], [[6, 1, 2], [5, 6, 1], [5]]),
+        ("SeparableConv1D", .init(), [[2, 3, 2], [1, 6, 5], [5]], [[6, 1, 2], [5, 6, 1], [5]]),
         ("SeparableConv2D", .init(), [[2, 4, 3, 2], [1, 1, 6, 5], [5]], [[6, 1, 2, 4], [5, 6, 1, 1], [5]]),
         ("BatchNormalization", .init(), [[4], [4], [4], [4]], [[4], [4], [4], [4]]),
         ("BatchNormalization", .init(scale: false), [[4], [4], [4]], [[4], [4], [4]]),
         ("LayerNormalization", .init(center: false), [[4]], [[4]]),
+        ("GroupNormalization", .init(), [[4], [4]], [[4], [4]]),
         ("Embedding", .init(), [[10, 3]], [[10, 3]]),
         ("LSTM", .init(), [[3, 16], [4, 16], [16]], [[16, 3], [16, 4], [16], [16]]),
         ("GRU", .init(), [[3, 12], [4, 12], [2, 12]], [[12, 3], [12, 4], [12], [12]]),
@@ -71,6 +72,14 @@ import Testing
         let lstm = try #require(ParameterTable.rows("LSTM"))
         #expect(try lstm[2].toTorch(Self.distinct([8], offset: 0))[1].floats == Array(repeating: 0, count: 8))
         #expect(lstm[0].transform == "transpose, gates [i, f, c, o] = [i, f, g, o]" && lstm[0].gates == ["i", "f", "g", "o"])
+    }
+
+    @Test("docs/parameters.md is ParameterTable.markdown (regenerate with PARITY_RECORD_PARAMETERS=1)")
+    func document() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/parameters.md")
+        if ProcessInfo.processInfo.environment["PARITY_RECORD_PARAMETERS"] == "1" { try Data(ParameterTable.markdown.utf8).write(to: url) }
+        #expect(String(decoding: try Data(contentsOf: url), as: UTF8.self) == ParameterTable.markdown, "docs/parameters.md drifted from ParameterTable")
     }
 
     @Test("classes without a faithful module have no rows") func refused() {

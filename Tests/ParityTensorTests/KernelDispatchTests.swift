@@ -103,12 +103,16 @@ struct KernelDispatchTests {
             }
             let plain = (0..<xs.count).map { i -> T in xs[i] * ys[i % 7] + zs[((i / 35) % 6) * 7 + i % 7] }
             let relu = xs.map { UnaryFunction.relu.apply($0) }, clip = xs.map { UnaryFunction.clip(lower: 0, upper: 0.5).apply($0) }
+            // A per-channel scale and shift (batch norm in NCHW): rows with both constant.
+            let scale = Self.operand([6, 1, 1], T.self, seed: 14, special: false), shift = Self.operand([6, 1, 1], T.self, seed: 15, special: true)
+            let (ss, ts) = (scale.values(T.self)!, shift.values(T.self)!)
+            let affine = (0..<xs.count).map { i -> T in ts[(i / 35) % 6].addingProduct(xs[i], ss[(i / 35) % 6]) }
             for level in InstructionSet.available {
                 let results = try InstructionSet.forcing(level) { () throws -> [Tensor] in
                     [try Tensor.multiplyAdd(x, y, z, fused: true), try Tensor.multiplyAdd(x, y, z, fused: false),
-                     try x.map(.relu), try x.map(.clip(lower: 0, upper: 0.5))]
+                     try x.map(.relu), try x.map(.clip(lower: 0, upper: 0.5)), try Tensor.multiplyAdd(x, scale, shift, fused: true)]
                 }
-                for (result, expected) in zip(results, [fused, plain, relu, clip]) {
+                for (result, expected) in zip(results, [fused, plain, relu, clip, affine]) {
                     #expect(Self.bits(result) == Self.bits(Tensor(shape: x.shape, values: expected)), "\(level)")
                 }
             }

@@ -113,7 +113,8 @@ struct ATenOpTableTests {
                 defined ? try Fixtures.tensor(value) : Tensor(repeating: 0, shape: value["shape"]?.ints ?? [], dtype: .float32)
             }
             let float32 = row.json["tolerance_float32"]?.doubles.map { Tolerance(absolute: $0[0], relative: $0[1]) } ?? TorchTolerance.float32
-            let modes = dtype == .float32 ? executionModes : [("eager", ExecutionMode.eager)]
+            // A data-dependent output shape (`nonzero`) runs eagerly only (the graph refusal is checked below).
+            let modes = dtype == .float32 && row.json["eager_only"] == nil ? executionModes : [("eager", ExecutionMode.eager)]
             for (label, mode) in modes {
                 let outputs = try program.run(inputs.map { $0.dtype.isFloatingPoint ? $0.cast(to: dtype) : $0 }, mode: mode, dtype: dtype)
                 try #require(outputs.count == expected.count, "\(label): \(outputs.count) outputs, PyTorch \(expected.count)")
@@ -188,9 +189,48 @@ struct ATenOpTableTests {
         }
     }
 
+    @Test("eager-only rows (a data-dependent output shape) are refused by a traced graph, naming the operator",
+          arguments: rows.filter { $0.json["eager_only"] != nil })
+    func graphRefusal(row: Row) throws {
+        let (program, _, inputs) = try Self.program(row)
+        #expect {
+            try program.run(inputs, mode: .graph(.standard))
+        } throws: { error in
+            "\(error)".contains(row.target) && "\(error)".contains("data-dependent")
+        }
+    }
+
+    /// Random nodes are compared with PyTorch on shape and dtype only (the rows); here their values: the
+    /// support and the first two moments over 20 000 draws (bounds: 5 standard errors), a permutation.
+    @Test("random sampling nodes: support, moments, permutation; the same node gives the same values")
+    func randomSampling() throws {
+        func draw(_ target: String, _ arguments: [(name: String, value: TorchArgument)]) throws -> Tensor {
+            let node = TorchNode(target: target, name: "sample", arguments: arguments, outputs: ["y"], moduleStack: [])
+            let program = try TorchProgram(source: target, graph: ExportedGraph(inputs: [], nodes: [node], outputs: ["y"]), inputs: [],
+                                           outputs: ["y"], weights: [:])
+            let eager = try program.run([], mode: .eager)[0]
+            #expect(try program.run([], mode: .graph(.standard))[0] == eager, "\(target): eager and graph draw the same values")
+            return eager
+        }
+        let n = 20_000
+        for dtype in [7, 8] {
+            let u = try draw("aten.rand.default", [("size", .ints([n])), ("dtype", .scalarType(dtype))]).doubles
+            #expect(u.allSatisfy { $0 >= 0 && $0 < 1 })
+            let mean = u.reduce(0, +) / Double(n), variance = u.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)
+            #expect(abs(mean - 0.5) < 5 * (1.0 / 12 / Double(n)).squareRoot() && abs(variance - 1.0 / 12) < 0.005)
+            let z = try draw("aten.randn.default", [("size", .ints([n])), ("dtype", .scalarType(dtype))]).doubles
+            let zMean = z.reduce(0, +) / Double(n), zVariance = z.map { ($0 - zMean) * ($0 - zMean) }.reduce(0, +) / Double(n)
+            #expect(abs(zMean) < 5 / Double(n).squareRoot() && abs(zVariance - 1) < 5 * (2 / Double(n)).squareRoot())
+        }
+        let permutation = try draw("aten.randperm.default", [("n", .int(50))])
+        #expect(permutation.dtype == .int64 && permutation.doubles.map { Int($0) }.sorted() == Array(0..<50))
+        #expect(permutation.doubles.map { Int($0) } != Array(0..<50))
+    }
+
     @Test("every operator Parity maps has a row (or names where it is checked)")
     func coverage() {
-        let covered = Set(Self.rows.map(\.target))
+        // A row of an in-place or out= overload exercises its functional form's lowering (`resize_` → `resize`).
+        let covered = Set(Self.rows.flatMap { [$0.target, ATenTable.functional($0.target)] })
         let missing = ATenTable.allTargets.filter { !covered.contains($0) && Self.checkedElsewhere[$0] == nil }
         #expect(missing.isEmpty, "no fixture row: \(missing)")
         let unknown = covered.filter { ATenTable.family(for: $0) == nil }

@@ -221,9 +221,10 @@ public enum Conventions {
         c("T.17", "Layer mode while training", keras: ("fit calls the model with training=True: BatchNormalization on batch statistics (inference when the layer is frozen), Dropout active", "keras/src/trainers/trainer.py"),
           pytorch: ("the mode the module was in: a .pt2 keeps the mode it was exported in (model.eval() before export trains BatchNorm on running statistics)", "torch/export/exported_program.py"),
           training: .trainingMode, fix: "export the training graph after model.train(), or freeze the Keras layer", parity: ["Sources/ParityTrain/Model/TorchTrainable.swift"]),
-        c("T.18", "Learning-rate schedule", keras: ("a LearningRateSchedule as learning_rate, evaluated at the step count in float32", "keras/src/optimizers/schedules/learning_rate_schedule.py"),
-          pytorch: ("a scheduler stepped after optimizer.step(), multiplying the previous rate in doubles", "torch/optim/lr_scheduler.py"),
-          training: .optimizerHyperparameter, parity: [specs]),
+        c("T.18", "Learning-rate schedule", keras: ("a LearningRateSchedule as learning_rate, evaluated at optimizer.iterations (steps taken) in float32", "keras/src/optimizers/schedules/learning_rate_schedule.py"),
+          pytorch: ("an lr_scheduler stepped after optimizer.step(), multiplying the previous rate (doubles)", "torch/optim/lr_scheduler.py"),
+          training: .optimizerHyperparameter, fix: "ExponentialDecay(lr, 1, γ) ↔ ExponentialLR(γ); staircase ExponentialDecay(lr, k, γ) ↔ StepLR(k, γ)",
+          parity: ["Sources/ParityTrain/Optimizers/LearningRateSchedule.swift"]),
     ]
 
     /// One row per ``ActivationTable`` entry with a PyTorch counterpart: Keras's function (exact constants)

@@ -1,4 +1,5 @@
 import ParityNN
+import ParityTorch
 
 extension Diagnosis {
     /// `padding-same`: a Keras convolution with TensorFlow's asymmetric `same` rebuilt with PyTorch's
@@ -95,5 +96,39 @@ extension Diagnosis {
             fix: "F.pad(x, (\(faithful.map(String.init).joined(separator: ", ")))): F.pad lists the last axis first",
             kerasFix: "keras.layers.ZeroPadding\(rank)D(\(stride(from: 0, to: padB.count, by: 2).reversed().map { "(\(padB[$0]), \(padB[$0 + 1]))" }.joined(separator: ", ")))",
             rerun: c.applyingB(node, argument: "self"))]
+    }
+}
+
+extension Diagnosis {
+    /// `pad-order` for a crop: B's slicing nodes (`x[:, :, 2:, 1:-1]`, crops written on the wrong axes or sides)
+    /// applied in turn to A's `Cropping` layer's input.
+    static func cropOrder(_ c: Context) throws -> [Hypothesis] {
+        guard c.layer.className.hasPrefix("Cropping"), let program = c.program else { return [] }
+        let slices = c.nodes.filter { $0.target.hasPrefix("aten.slice") }
+        guard !slices.isEmpty else { return [] }
+        // A slice's bound as written in Python (`x[2:]`: the end is Int64.max in the graph).
+        func bound(_ node: TorchNode, _ name: String) -> String {
+            if case .int(let n)? = node.argument(name), Swift.abs(n) < 1 << 62 { return "\(n)" }
+            return ""
+        }
+        let written = slices.map { "dim \(bound($0, "dim")): [\(bound($0, "start")):\(bound($0, "end"))]" }.joined(separator: ", ")
+        let pairs = c.layer.config["cropping"]?.array?.map { $0.array?.compactMap(\.int) ?? [] } ?? []
+        let cropping = pairs.map { "(\($0.map(String.init).joined(separator: ", ")))" }.joined(separator: ", ")
+        let faithful = pairs.map { $0.count == 2 ? "\($0[0] == 0 ? "" : "\($0[0])"):\($0[1] == 0 ? "" : "-\($0[1])")" : ":" }.joined(separator: ", ")
+        let (toTorch, fromTorch) = (c.toTorch, c.fromTorch)
+        return [Hypothesis(
+            cause: .padOrder, a: "Keras's cropping \(cropping) (per spatial axis (before, after), rows first)", b: "B's slices \(written)",
+            fix: "x[:, :, \(faithful)] (NCHW): Keras's first (before, after) pair crops the rows, the second the columns",
+            kerasFix: "keras.layers.Cropping\(c.inputs[0].rank - 2)D with B's slices as (before, after) per axis, rows first",
+            rerun: { inputs, dtype in
+                var x = try toTorch(inputs[0])
+                for node in slices {
+                    guard case .tensor(let name)? = node.argument("self"), let y = try program.evaluate(node, values: [name: x], dtype: dtype).first else {
+                        throw CompareError.unsupported("\(node.name) is not a slice of one tensor")
+                    }
+                    x = y
+                }
+                return try fromTorch(x)
+            })]
     }
 }

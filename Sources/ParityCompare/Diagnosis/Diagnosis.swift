@@ -85,7 +85,7 @@ enum Diagnosis {
 
     /// Every family, in the order findings are listed when they explain equally much.
     static let families: [@Sendable (Context) throws -> [Hypothesis]] = [
-        weights, batchNormEpsilon, layerNormEpsilon, trainingMode, paddingSame, padOrder, poolCountIncludePad, poolCeilMode, flattenOrder,
+        weights, batchNormEpsilon, layerNormEpsilon, trainingMode, paddingSame, padOrder, cropOrder, poolCountIncludePad, poolCeilMode, flattenOrder,
         gruResetAfter, activationVariant, softmaxAxis, interpolationMode, attentionScaling,
     ]
 

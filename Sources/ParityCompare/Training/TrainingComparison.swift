@@ -37,14 +37,15 @@ public struct TrainingSide: Sendable {
         var variables: [TrainingVariableInfo] = []
     }
 
-    func run(inputs: [Tensor], target: Tensor, steps: Int, batchSize: Int?, dtype: DType) throws -> Run {
+    func run(inputs: [Tensor], target: Tensor, steps: Int, batchSize: Int?, batchAxes: [Int]? = nil, dtype: DType) throws -> Run {
         switch body {
-        case .keras(let model): return try run(model, inputs: inputs, target: target, steps: steps, batchSize: batchSize, dtype: dtype)
-        case .torch(let model): return try run(model, inputs: inputs, target: target, steps: steps, batchSize: batchSize, dtype: dtype)
+        case .keras(let model): return try run(model, inputs: inputs, target: target, steps: steps, batchSize: batchSize, batchAxes: batchAxes, dtype: dtype)
+        case .torch(let model): return try run(model, inputs: inputs, target: target, steps: steps, batchSize: batchSize, batchAxes: batchAxes, dtype: dtype)
         }
     }
 
-    private func run<M: TrainableModel>(_ model: M, inputs: [Tensor], target: Tensor, steps: Int, batchSize: Int?, dtype: DType) throws -> Run {
+    private func run<M: TrainableModel>(_ model: M, inputs: [Tensor], target: Tensor, steps: Int, batchSize: Int?, batchAxes: [Int]?,
+                                        dtype: DType) throws -> Run {
         var session = try TrainingSession(model: model, loss: loss, optimizer: optimizer, dtype: dtype)
         if let convention { session.convention = convention }
         let names = session.model.variables.map(\.name)
@@ -52,7 +53,7 @@ public struct TrainingSide: Sendable {
         var run = Run(variables: session.model.variables.map { TrainingVariableInfo(name: $0.name, trainable: $0.trainable) })
         let data = inputs.map { $0.dtype.isFloatingPoint ? $0.cast(to: dtype) : $0 }
         let y = target.dtype.isFloatingPoint ? target.cast(to: dtype) : target
-        _ = try session.train(inputs: data, target: y, steps: steps, batchSize: batchSize) { _, record in
+        _ = try session.train(inputs: data, target: y, steps: steps, batchSize: batchSize, batchAxes: batchAxes) { _, record in
             run.losses.append(record.loss)
             var g: [String: Tensor] = [:], v: [String: Tensor] = [:]
             for (index, name) in names.enumerated() {
@@ -234,13 +235,15 @@ extension TrainingComparison {
             let permuted = try feed.permutation.map { try xa[ia].permuted($0) } ?? xa[ia]
             return permuted.dtype == firstB[j].dtype ? permuted : permuted.cast(to: firstB[j].dtype)
         }
+        // Where A's rows went in B's layout (axis 1 of a time-first PyTorch RNN's (T, N, F) input).
+        let batchAxesB = givenB == nil ? feeds.map { feed in feed.permutation?.firstIndex(of: 0) ?? 0 } : nil
         progress.say("forward comparison on the first batch")
         let forward = try Comparison.run(try a.inferenceMode(), try b.inferenceMode(), inputs: ModelInputs(named: zip(a.inputs.map(\.name), firstA).map { ($0, $1) }),
                                          inputsB: ModelInputs(named: zip(b.inputs.map(\.name), firstB).map { ($0, $1) }), tolerance: tolerance, progress: progress,
                                          pairWeights: true)
         let sideA = try a.trainingSide(optimizer: setup.optimizerA, loss: setup.lossA, flag: "a")
         let sideB = try b.trainingSide(optimizer: setup.optimizerB, loss: setup.lossB, flag: "b")
-        var driver = try TrainingDriver(a: sideA, b: sideB, inputsA: xa, inputsB: xb, targetA: setup.target, targetB: setup.targetB ?? setup.target,
+        var driver = try TrainingDriver(a: sideA, b: sideB, inputsA: xa, inputsB: xb, batchAxesB: batchAxesB, targetA: setup.target, targetB: setup.targetB ?? setup.target,
                                         steps: setup.steps, batchSize: setup.batchSize, pairings: forward.weightPairings,
                                         programB: b.program ?? a.program)
         progress.say("training both models \(setup.steps) steps in float32 and float64")

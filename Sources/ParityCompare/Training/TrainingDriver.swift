@@ -12,6 +12,8 @@ struct TrainingDriver {
     var b: TrainingSide
     var inputsA: [Tensor]
     var inputsB: [Tensor]
+    /// The axis of each of B's inputs that holds the rows (nil: axis 0).
+    var batchAxesB: [Int]?
     var targetA: Tensor
     var targetB: Tensor
     var steps: Int
@@ -30,12 +32,13 @@ struct TrainingDriver {
     /// Which side the hypotheses change.
     var changedIsA: Bool { a.framework != b.framework ? a.framework == .keras : false }
 
-    init(a: TrainingSide, b: TrainingSide, inputsA: [Tensor], inputsB: [Tensor], targetA: Tensor, targetB: Tensor, steps: Int, batchSize: Int?,
-         pairings: [WeightPairing], programB: TorchProgram?) throws {
+    init(a: TrainingSide, b: TrainingSide, inputsA: [Tensor], inputsB: [Tensor], batchAxesB: [Int]? = nil, targetA: Tensor, targetB: Tensor, steps: Int,
+         batchSize: Int?, pairings: [WeightPairing], programB: TorchProgram?) throws {
         self.a = a
         self.b = b
         self.inputsA = inputsA
         self.inputsB = inputsB
+        self.batchAxesB = batchAxesB
         self.targetA = targetA
         self.targetB = targetB
         self.steps = steps
@@ -55,7 +58,8 @@ struct TrainingDriver {
     }
 
     func runRaw(_ side: TrainingSide, isA: Bool, dtype: DType) throws -> TrainingSide.Run {
-        try side.run(inputs: isA ? inputsA : inputsB, target: isA ? targetA : targetB, steps: steps, batchSize: batchSize, dtype: dtype)
+        try side.run(inputs: isA ? inputsA : inputsB, target: isA ? targetA : targetB, steps: steps, batchSize: batchSize,
+                     batchAxes: isA ? nil : batchAxesB, dtype: dtype)
     }
 
     /// A side's run brought to the compared naming.

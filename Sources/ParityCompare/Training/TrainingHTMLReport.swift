@@ -1,11 +1,20 @@
 import Foundation
 
 extension TrainingComparison {
-    /// The training part of the `--html` report: the settings, a log-scale plot of the parameters' error per
-    /// step (float32 `max|A − B|` over every paired value after the step, its noise bound, and the Float64
-    /// difference), a table of the losses and the worst gradient and value of each step, and the findings.
+    /// The training part of the `--html` report: the settings, two log-scale plots per step — the loss error
+    /// (float32 `|loss A − loss B|`, its noise bound, the Float64 difference) and the parameters' error (the
+    /// same over every paired value after the step) —, a table of the losses and the worst gradient and value
+    /// of each step, and the findings.
     public func htmlSection() -> String {
         func n(_ x: Double) -> String { Comparison.htmlNumber(x) }
+        let losses = trainSteps.map { $0.quantities.first { $0.kind == .loss } }
+        let lossPlot = ErrorPlot(labels: trainSteps.map { "step \($0.step)" }, diverges: losses.map { $0?.measurement.exceedsNoise ?? false },
+                                 series: [
+                                    ErrorPlot.Series(id: "s-abs", label: "float32 |loss A − loss B|", values: losses.map { $0?.measurement.metrics.maxAbs ?? 0 }),
+                                    ErrorPlot.Series(id: "s-noise", label: "noise bound (\(String(format: "%g", PairMeasurement.noiseFactor))·noise)",
+                                                     values: losses.map { PairMeasurement.noiseFactor * ($0?.measurement.noise ?? 0) }),
+                                    ErrorPlot.Series(id: "s-f64", label: "Float64 |loss A − loss B|", values: losses.map { $0?.measurement.maxAbsFloat64 ?? 0 }, markerRadius: 6),
+                                 ])
         let values = trainSteps.map { $0.quantities.filter { $0.kind == .value } }
         let plot = ErrorPlot(labels: trainSteps.map { "step \($0.step)" }, diverges: trainSteps.map(\.parts),
                              series: [
@@ -37,6 +46,9 @@ extension TrainingComparison {
         <dt>pairing</dt><dd>\(pairing.htmlEscaped)</dd>
         <dt>first parts</dt><dd>\(divergence)</dd>
         </dl>
+        <h3>Loss error per step</h3>
+        \(lossPlot.svg())
+        <h3>Parameter error per step (values after the update)</h3>
         \(plot.svg())
         <div class="scroll"><table>
         <thead><tr><th>step</th><th>loss A</th><th>loss B</th><th>worst gradient</th><th>worst value</th></tr></thead>

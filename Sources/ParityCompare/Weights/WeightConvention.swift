@@ -53,7 +53,7 @@ struct WeightConvention {
         }
         let options = model.flatMap { ParameterTable.Options($0) }
             ?? ParameterTable.Options(bias: config["use_bias"]?.bool ?? true, scale: config["scale"]?.bool ?? true,
-                                      center: config["center"]?.bool ?? true, spatial: max(w[0].rank - 2, 1),
+                                      center: config["center"]?.bool ?? true,
                                       resetAfter: config["reset_after"]?.bool ?? true)
         // A port names its own submodules: only rows on the layer's one module are looked up.
         guard let rows = ParameterTable.rows(className, options), rows.count == w.count, rows.allSatisfy({ $0.module.isEmpty }) else { return nil }

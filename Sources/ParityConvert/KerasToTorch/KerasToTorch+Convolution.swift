@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// Conv1D/2D/3D, DepthwiseConv1D/2D (`groups = C`, weight `(C·M, 1, k…)`), SeparableConv1D/2D (a
@@ -50,14 +51,14 @@ enum ConvolutionLayers: KerasToTorchFamily {
         } else if name.hasPrefix("Depthwise") {
             let multiplier = try k.int("depth_multiplier")
             let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier]] + (useBias ? [[inChannels * multiplier]] : []))
-            let rows = ParameterTable.rows(name, .init(bias: useBias, spatial: n))!
+            let rows = ParameterTable.rows(name, .init(bias: useBias))!
             y = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
                                 rows: rows, weights: w, comment: "depthwise: one group per input channel")
         } else if name.hasPrefix("Separable") {
             let multiplier = try k.int("depth_multiplier"), filters = try k.int("filters")
             let ones = Array(repeating: 1, count: n)
             let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier], ones + [inChannels * multiplier, filters]] + (useBias ? [[filters]] : []))
-            let rows = ParameterTable.rows(name, .init(bias: useBias, spatial: n))!
+            let rows = ParameterTable.rows(name, .init(bias: useBias))!
             let middle = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
                                          rows: [rows[0]], weights: [w[0]], comment: "SeparableConv: depthwise step, no bias")
             let point = Geometry(n: n, kernel: ones, strides: ones, dilations: ones, padding: "valid", channelsLast: g.channelsLast,
@@ -65,32 +66,47 @@ enum ConvolutionLayers: KerasToTorchFamily {
             y = try convolution(c, middle, point, inChannels: inChannels * multiplier, outChannels: filters, groups: 1,
                                 rows: Array(rows.dropFirst()), weights: Array(w.dropFirst()), comment: "SeparableConv: pointwise step")
         } else {
-            let filters = try k.int("filters")
-            let groups = try k.has("groups") ? k.int("groups") : 1
-            let w = try k.weights(shapes: [g.kernel + [inChannels / groups, filters]] + (useBias ? [[filters]] : []))
+            let conv = try c.typed(Convolution.self)
+            let (filters, groups) = (conv.kernel.shape[n + 1], conv.groups)
+            let w = [conv.kernel] + (conv.bias.map { [$0] } ?? [])
             y = try convolution(c, x, g, inChannels: inChannels, outChannels: filters, groups: groups,
-                                rows: ParameterTable.rows(name, .init(bias: useBias, spatial: n))!, weights: w, comment: nil)
+                                rows: ParameterTable.rows(name, .init(bias: conv.bias != nil))!, weights: w, comment: nil)
         }
         return [try ActivationLayers.apply(c, y, named: ActivationLayers.name(c, "activation"))]
     }
 
+    /// The window of the convolution the loader built: its kernel's spatial sizes, strides, dilations,
+    /// padding rule and data format.
+    static func window(_ c: LayerConversion) throws -> (kernel: Tensor, strides: [Int], dilations: [Int], padding: Padding, format: DataFormat) {
+        switch c.layer.model {
+        case let m as Convolution: return (m.kernel, m.strides, m.dilations, m.padding, m.dataFormat)
+        case let m as DepthwiseConvolution: return (m.convolution.kernel, m.convolution.strides, m.convolution.dilations, m.convolution.padding, m.convolution.dataFormat)
+        case let m as SeparableConvolution:
+            let d = m.depthwise.convolution
+            return (d.kernel, d.strides, d.dilations, d.padding, d.dataFormat)
+        case let m as TransposedConvolution: return (m.kernel, m.strides, m.dilations, m.padding, m.dataFormat)
+        default: throw ConvertError.shape(layer: c.name, message: "was loaded as \(type(of: c.layer.model)), not as a convolution")
+        }
+    }
+
     static func geometry(_ c: LayerConversion, n: Int, transposed: Bool) throws -> Geometry {
-        let k = c.keras
-        let kernel = try k.ints("kernel_size", count: n), strides = try k.ints("strides", count: n)
-        let dilations = try k.has("dilation_rate") ? k.ints("dilation_rate", count: n) : Array(repeating: 1, count: n)
-        let padding = try k.string("padding").lowercased()
-        let channelsLast = try k.dataFormat() == .channelsLast
+        let window = try window(c)
+        let kernel = Array(window.kernel.shape.prefix(n)), strides = window.strides, dilations = window.dilations
+        let padding = window.padding.description
+        let channelsLast = window.format == .channelsLast
         let shape = c.inputShapes[0]
         guard shape.count == n + 2 else { throw ConvertError.shape(layer: c.name, message: "expects a rank-\(n + 2) input; received \(shape)") }
         let spatial = (channelsLast ? Array(1...n) : Array(2..<(n + 2))).map { shape[$0] }
         var (before, after) = (Array(repeating: 0, count: n), Array(repeating: 0, count: n))
         if !transposed {
+            let rule: Padding
             switch padding {
-            case "valid": break
-            case "same": (before, after) = Padding.tensorFlowSame(input: spatial, kernel: kernel, strides: strides, dilations: dilations)
-            case "causal" where n == 1: before = [dilations[0] * (kernel[0] - 1)]
+            case "valid": rule = .valid
+            case "same": rule = .same
+            case "causal" where n == 1: rule = .causal
             default: throw c.refuse("padding", padding, "not a Keras convolution padding")
             }
+            (before, after) = rule.amounts(input: spatial, kernel: kernel, strides: strides, dilations: dilations)
         }
         return Geometry(n: n, kernel: kernel, strides: strides, dilations: dilations, padding: padding, channelsLast: channelsLast,
                         spatial: spatial, before: before, after: after)
@@ -106,7 +122,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
         var x = input
         let symmetric = g.before == g.after
         if !symmetric {
-            x = Padding.pad(c, x, before: g.before, after: g.after, value: 0,
+            x = TorchPad.pad(c, x, before: g.before, after: g.after, value: 0,
                             comment: g.padding == "causal" ? "Keras 'causal': d·(k−1) = \(g.before[0]) zeros before, none after"
                                 : "TensorFlow 'same' for input \(Py.tuple(g.spatial)): the odd cell goes after (PyTorch pads symmetrically)")
         }
@@ -170,7 +186,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
         if !useBias || lastAxisBias { options.append("bias=False") }
         let module = c.submodule("nn.ConvTranspose\(g.n)d(\(inChannels), \(filters), \(options.joined(separator: ", ")))",
                                  comment: output == fulls ? nil : "Keras '\(g.padding)': TensorFlow keeps \(Py.tuple(output)) of the full \(Py.tuple(fulls)), centred")
-        let p = try c.parameters(Array(ParameterTable.rows(c.className, .init(bias: useBias && !lastAxisBias, spatial: g.n))!), w)
+        let p = try c.parameters(Array(ParameterTable.rows(c.className, .init(bias: useBias && !lastAxisBias))!), w)
         var arguments: [(String, TorchArgument)] = [("input", .tensor(x.graph)), ("weight", .tensor(p[0]))]
         arguments.append(("bias", p.count > 1 ? .tensor(p[1]) : .none))
         arguments += [("stride", .ints(g.strides)), ("padding", .ints(padding)), ("output_padding", .ints(outputPadding)), ("groups", .int(1)),
@@ -190,21 +206,9 @@ enum ConvolutionLayers: KerasToTorchFamily {
     }
 }
 
-/// Explicit padding shared by convolutions and pooling.
-enum Padding {
-    /// TensorFlow's `same` (`tensorflow/core/framework/kernel_shape_util.cc`): output `⌈in/s⌉`, total
-    /// `max((out−1)·s + d·(k−1) + 1 − in, 0)`, `before = total / 2`, the rest after.
-    static func tensorFlowSame(input: [Int], kernel: [Int], strides: [Int], dilations: [Int]) -> (before: [Int], after: [Int]) {
-        var before: [Int] = [], after: [Int] = []
-        for i in input.indices {
-            let out = (input[i] + strides[i] - 1) / strides[i]
-            let total = max((out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - input[i], 0)
-            before.append(total / 2)
-            after.append(total - total / 2)
-        }
-        return (before, after)
-    }
-
+/// Explicit `F.pad` calls shared by convolutions, pooling and the padding layers (the amounts come from
+/// the engine's ``Padding``, TensorFlow's `same` among them).
+enum TorchPad {
     /// `F.pad(x, (left, right, top, bottom, …), value=…)` on a channels-first value's spatial axes
     /// (F.pad lists the last axis first).
     static func pad(_ c: LayerConversion, _ x: TorchValue, before: [Int], after: [Int], value: Double, comment: String) -> TorchValue {

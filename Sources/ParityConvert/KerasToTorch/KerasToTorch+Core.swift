@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// InputLayer (the forward argument itself), Dense → `nn.Linear` (weight = kernelᵀ), Dropout → `nn.Dropout` (identity in `eval()`, as Keras at
@@ -19,12 +20,11 @@ enum CoreLayers: KerasToTorchFamily {
             c.comment("\(c.name): Keras \(name) is the identity at inference")
             return c.inputs
         case "Dense":
+            let dense = try c.typed(Dense.self)
             let x = c.kerasInput()
-            let units = try k.int("units"), useBias = try k.bool("use_bias")
-            let inputs = c.inputShapes[0].last ?? 0
-            let w = try k.weights(shapes: useBias ? [[inputs, units], [units]] : [[inputs, units]])
+            let (inputs, units, useBias) = (dense.kernel.shape[0], dense.kernel.shape[1], dense.bias != nil)
             let module = c.submodule("nn.Linear(\(inputs), \(units)\(useBias ? "" : ", bias=False"))")
-            let p = try c.parameters(ParameterTable.rows("Dense", .init(bias: useBias))!, w)
+            let p = try c.parameters(ParameterTable.rows("Dense", .init(bias: useBias))!, [dense.kernel] + (dense.bias.map { [$0] } ?? []))
             var arguments: [(String, TorchArgument)] = [("input", .tensor(x.graph)), ("weight", .tensor(p[0]))]
             if useBias { arguments.append(("bias", .tensor(p[1]))) }
             let y = c.apply("\(module)(\(x.python))", "aten.linear.default", arguments, perm: x.perm)
@@ -36,14 +36,11 @@ enum CoreLayers: KerasToTorchFamily {
             return [c.apply("\(module)(\(x.python))", "aten.dropout.default", [("input", .tensor(x.graph)), ("p", .float(rate)), ("train", .bool(false))],
                             perm: x.perm)]
         case "Embedding":
-            if try k.has("mask_zero") && k.bool("mask_zero") {
-                throw c.refuse("mask_zero", "true", "PyTorch layers take no mask; padding_idx only changes the gradient")
-            }
+            // A mask_zero Embedding is refused by the loader (Parity propagates no masks).
+            let embeddings = try c.typed(Embedding.self).embeddings
             let x = c.inputs[0]
-            let count = try k.int("input_dim"), width = try k.int("output_dim")
-            let w = try k.weights(shapes: [[count, width]])
-            let module = c.submodule("nn.Embedding(\(count), \(width))")
-            let weight = try c.parameters(ParameterTable.rows("Embedding")!, w)[0]
+            let module = c.submodule("nn.Embedding(\(embeddings.shape[0]), \(embeddings.shape[1]))")
+            let weight = try c.parameters(ParameterTable.rows("Embedding")!, [embeddings])[0]
             return [c.apply("\(module)(\(x.python))", "aten.embedding.default", [("weight", .tensor(weight)), ("indices", .tensor(x.graph))],
                             perm: Array(0...x.rank))]
         default:

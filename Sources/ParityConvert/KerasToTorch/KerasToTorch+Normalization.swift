@@ -14,16 +14,15 @@ enum NormalizationLayers: KerasToTorchFamily {
     }
 
     static func batch(_ c: LayerConversion) throws -> TorchValue {
-        let k = c.keras
-        try k.require("renorm", in: [.bool(false)])
-        let axes = try k.axes()
+        // The loader refused renorm and several axes; the inference layer holds no momentum, read from the config.
+        let bn = try c.typed(BatchNorm.self)
         let rank = c.inputs[0].rank
-        guard axes.count == 1, rank >= 2, rank <= 5 else { throw c.refuse("axis", "\(axes) on a rank-\(rank) input", "PyTorch normalises one channel axis of a rank 2–5 input") }
-        let axis = axes[0] < 0 ? axes[0] + rank : axes[0]
-        let scale = try k.bool("scale"), center = try k.bool("center")
-        let epsilon = try k.double("epsilon"), momentum = try k.double("momentum")
-        let channels = c.inputShapes[0][axis]
-        let w = try k.weights(shapes: Array(repeating: [channels], count: 2 + (scale ? 1 : 0) + (center ? 1 : 0)))
+        guard rank >= 2, rank <= 5 else { throw c.refuse("axis", "\(bn.axis) on a rank-\(rank) input", "PyTorch normalises one channel axis of a rank 2–5 input") }
+        let axis = bn.axis < 0 ? bn.axis + rank : bn.axis
+        let (scale, center) = (bn.gamma != nil, bn.beta != nil)
+        let epsilon = bn.epsilon, momentum = try c.keras.double("momentum")
+        let channels = bn.mean.count
+        let w = [bn.gamma, bn.beta].compactMap { $0 } + [bn.mean, bn.variance]
         let rows = ParameterTable.rows("BatchNormalization", .init(scale: scale, center: center))!
         let x = c.input(0, perm: LayerConversion.channelFirst(axis, rank: rank))
         let affine = scale || center
@@ -47,15 +46,14 @@ enum NormalizationLayers: KerasToTorchFamily {
     }
 
     static func layer(_ c: LayerConversion) throws -> TorchValue {
-        let k = c.keras
+        let norm = try c.typed(LayerNorm.self)
         let rank = c.inputs[0].rank
-        let axes = try k.axes().map { $0 < 0 ? $0 + rank : $0 }.sorted()
-        let rms = try k.has("rms_scaling") && k.bool("rms_scaling")
-        if rms || axes.isEmpty || axes != Array((rank - axes.count)..<rank) { return try keras(c, axes: axes, rms: rms) }
+        let axes = norm.axes.map { $0 < 0 ? $0 + rank : $0 }.sorted()
+        if norm.rmsScaling || axes.isEmpty || axes != Array((rank - axes.count)..<rank) { return try keras(c, norm, axes: axes) }
         let shape = axes.map { c.inputShapes[0][$0] }
-        let scale = try k.bool("scale"), center = try k.bool("center")
-        let epsilon = try k.double("epsilon")
-        let w = try k.weights(shapes: Array(repeating: shape, count: (scale ? 1 : 0) + (center ? 1 : 0)))
+        let (scale, center, epsilon) = (norm.gamma != nil, norm.beta != nil, norm.epsilon)
+        let w = [norm.gamma, norm.beta].compactMap { $0 }
+        guard w.allSatisfy({ $0.shape == shape }) else { throw ConvertError.shape(layer: c.name, message: "weights \(w.map(\.shape)) for axes \(axes) of shape \(shape)") }
         let x = c.kerasInput()
         var options = [shape.count == 1 ? "\(shape[0])" : Py.tuple(shape), "eps=\(Py.float(epsilon))"]
         if !scale && !center { options.append("elementwise_affine=False") } else if !center { options.append("bias=False") }
@@ -101,14 +99,14 @@ enum NormalizationLayers: KerasToTorchFamily {
 
     /// LayerNormalization over other axes, or with `rms_scaling`: the `KerasLayerNorm` helper, gamma and
     /// beta reshaped to broadcast against the input in Keras's layout.
-    static func keras(_ c: LayerConversion, axes: [Int], rms: Bool) throws -> TorchValue {
-        let k = c.keras
+    static func keras(_ c: LayerConversion, _ norm: LayerNorm, axes: [Int]) throws -> TorchValue {
         let x = c.kerasInput()
         let inputShape = c.inputShapes[0]
         var shape = Array(repeating: 1, count: x.rank)
         for axis in axes { shape[axis] = inputShape[axis] }
-        let scale = try k.bool("scale") || rms, center = try k.bool("center") && !rms
-        let epsilon = try k.double("epsilon")
+        let rms = norm.rmsScaling, epsilon = norm.epsilon
+        // The loader keeps gamma for `scale` or `rms_scaling`, beta for `center` without `rms_scaling`.
+        let scale = norm.gamma != nil, center = norm.beta != nil
         let count = axes.reduce(1) { $0 * inputShape[$1] }
         guard c.layer.weights.count == (scale ? 1 : 0) + (center ? 1 : 0), c.layer.weights.allSatisfy({ $0.count == count }) else {
             throw ConvertError.shape(layer: c.name, message: "weights \(c.layer.weights.map(\.shape)) for axes \(axes) of \(inputShape)")

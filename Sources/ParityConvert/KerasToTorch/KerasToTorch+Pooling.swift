@@ -55,7 +55,7 @@ enum PoolingLayers: KerasToTorchFamily {
         var (before, after) = (Array(repeating: 0, count: n), Array(repeating: 0, count: n))
         switch padding {
         case "valid": break
-        case "same": (before, after) = Padding.tensorFlowSame(input: spatial, kernel: size, strides: strides, dilations: Array(repeating: 1, count: n))
+        case "same": (before, after) = Padding.same.amounts(input: spatial, kernel: size, strides: strides, dilations: Array(repeating: 1, count: n))
         default: throw c.refuse("padding", padding, "not a Keras pooling padding")
         }
         if padding == "same" && strides.contains(where: { $0 > 1 }) {
@@ -64,7 +64,7 @@ enum PoolingLayers: KerasToTorchFamily {
         let padded = before.contains { $0 != 0 } || after.contains { $0 != 0 }
         if padded && before != after && !isMax { return try averageSame(c, x, spatial: spatial, size: size, strides: strides, before: before, after: after) }
         if padded && before != after {
-            x = Padding.pad(c, x, before: before, after: after, value: -.infinity,
+            x = TorchPad.pad(c, x, before: before, after: after, value: -.infinity,
                             comment: "TensorFlow 'same' for input \(Py.tuple(spatial)): the odd cell goes after; padding never wins the max")
         }
         let symmetric = padded && before == after

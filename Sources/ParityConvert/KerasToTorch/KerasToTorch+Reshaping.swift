@@ -52,7 +52,7 @@ enum ReshapingLayers: KerasToTorchFamily {
             var amounts: [Int: (Int, Int)] = [:]
             for (i, axis) in spatial.enumerated() { amounts[axis] = (before[i], after[i]) }
             let keras = "Keras \(name) \(zip(before, after).map { "(\($0), \($1))" }.joined(separator: ", "))"
-            return [crop ? cropping(c, x, amounts, comment: keras) : Padding.pad(c, x, keras: amounts, value: 0, comment: keras + ": F.pad lists the last axis first")]
+            return [crop ? cropping(c, x, amounts, comment: keras) : TorchPad.pad(c, x, keras: amounts, value: 0, comment: keras + ": F.pad lists the last axis first")]
         case "UpSampling1D", "UpSampling2D":
             return [try upsampling(c, n: c.className == "UpSampling1D" ? 1 : 2)]
         case "RepeatVector":

@@ -132,6 +132,15 @@ struct LayerConversion {
     var className: String { layer.className }
     var keras: KerasLayerConfig { KerasLayerConfig(className: layer.className, name: layer.name, config: layer.config, weights: layer.weights) }
 
+    /// The layer the Keras loader built, as `T`: the converters read what it holds (weights, epsilon,
+    /// axes) from it rather than from the config again.
+    func typed<T>(_ type: T.Type) throws -> T {
+        guard let model = layer.model as? T else {
+            throw ConvertError.shape(layer: name, message: "was loaded as \(Swift.type(of: layer.model)), not as \(T.self)")
+        }
+        return model
+    }
+
     func refuse(_ key: String, _ value: String, _ reason: String) -> ConvertError {
         .unsupportedSetting(layer: name, className: className, key: key, value: value, reason: reason)
     }

@@ -129,7 +129,7 @@ enum ConvolutionOps: TorchToKerasFamily {
             config["filters"] = .int(filters)
             config["groups"] = .int(groups)
         }
-        let weights = try c.kerasWeights(ParameterTable.rows(className, .init(bias: bias != nil, spatial: n))!, [[weight]] + (bias.map { [[$0]] } ?? []),
+        let weights = try c.kerasWeights(ParameterTable.rows(className, .init(bias: bias != nil))!, [[weight]] + (bias.map { [[$0]] } ?? []),
                                          multiplier: multiplier)
         return try c.layer(className, config, inputs: [x], weights: weights, perm: x.perm)[0]
     }

@@ -53,11 +53,10 @@ enum NormalizationOps: TorchToKerasFamily {
         let channels = x.torchShape[1]
         guard groups >= 1, channels % groups == 0 else { throw c.refuse("\(groups) groups of \(channels) channels") }
         let gamma = try c.optionalWeight("weight"), beta = try c.optionalWeight("bias")
-        var weights: [KerasModelSource.Weight] = []
-        if let gamma { weights.append(c.kerasWeight("gamma", gamma.tensor, from: [gamma], transform: "as is")) }
-        if let beta { weights.append(c.kerasWeight("beta", beta.tensor, from: [beta], transform: "as is")) }
+        let weights = try c.kerasWeights(ParameterTable.rows("GroupNormalization", .init(scale: gamma != nil, center: beta != nil))!,
+                                         [gamma, beta].compactMap { $0.map { [$0] } })
         return try c.layer("GroupNormalization", [
-            "groups": .int(groups), "axis": .int(x.position(of: 1)), "epsilon": .double(try c.double("eps", default: 1e-5)),
+            "groups": .int(groups), "axis": .int(x.position(of: 1)), "epsilon": .double(try c.double("eps", default: NormalizationDefaults.pyTorchEpsilon)),
             "center": .bool(beta != nil), "scale": .bool(gamma != nil),
         ], inputs: [x], weights: weights, perm: x.perm, shapes: [x.torchShape])[0]
     }

@@ -65,11 +65,16 @@ extension Builder {
 /// which gives the same bits without materialising the patches; the VJP is the formulation's
 /// (``CompositeOp``). Other accumulation orders run the formulation itself.
 public struct CrossCorrelation: CompositeOp {
+    /// The window's geometry.
     public var geometry: WindowGeometry
+    /// The number of channel groups.
     public var groups: Int
+    /// The order of each dot product's terms.
     public var order: PatchOrder
+    /// How the dot products round.
     public var numerics: Numerics
 
+    /// The op; the parameters are the properties of the same names.
     public init(geometry: WindowGeometry, groups: Int, order: PatchOrder, numerics: Numerics) {
         self.geometry = geometry
         self.groups = groups

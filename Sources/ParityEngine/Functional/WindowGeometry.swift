@@ -54,14 +54,22 @@ public enum PatchOrder: String, Sendable, Hashable {
 /// The index geometry of a sliding window over channels-last input `[spatial…, channels]`: output
 /// size, and the index map that lays every window out as a row (im2col).
 public struct WindowGeometry: Sendable, Hashable {
+    /// The input's spatial size.
     public var input: [Int]
+    /// The number of channels.
     public var channels: Int
+    /// The window's size per spatial axis.
     public var kernel: [Int]
+    /// The stride per spatial axis.
     public var strides: [Int]
+    /// The dilation per spatial axis.
     public var dilations: [Int]
+    /// The padding before each spatial axis.
     public var padBefore: [Int]
+    /// The padding after each spatial axis.
     public var padAfter: [Int]
 
+    /// The geometry, with `padding` resolved to amounts before and after each axis.
     public init(input: [Int], channels: Int, kernel: [Int], strides: [Int], dilations: [Int], padding: Padding) throws {
         let rank = input.count
         guard kernel.count == rank, strides.count == rank, dilations.count == rank,
@@ -84,12 +92,14 @@ public struct WindowGeometry: Sendable, Hashable {
         }
     }
 
+    /// The output's spatial size.
     public var output: [Int] {
         (0..<input.count).map { i in
             (input[i] + padBefore[i] + padAfter[i] - dilations[i] * (kernel[i] - 1) - 1) / strides[i] + 1
         }
     }
 
+    /// The number of positions in one window.
     public var windowSize: Int { Shape.count(kernel) }
 
     /// For each output position and each window cell: the flat index into `[spatial…, channels]`, or −1

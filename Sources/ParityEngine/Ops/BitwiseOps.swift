@@ -35,7 +35,9 @@ public enum BitwiseFunction: String, Sendable, Hashable, CaseIterable, CustomStr
 /// `function(a, b)` (or `function(a)` for `not`) elementwise on two int64 or two bool tensors, with
 /// broadcasting. Not differentiable: no cotangents.
 public struct Bitwise: Op {
+    /// The function.
     public var function: BitwiseFunction
+    /// The op for `function`.
     public init(_ function: BitwiseFunction) { self.function = function }
 
     public var name: String { "bitwise \(function)" }

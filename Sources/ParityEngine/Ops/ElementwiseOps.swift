@@ -1,6 +1,8 @@
 /// `function(x)` elementwise. VJP: `g · f′(x)`.
 public struct Unary: Op {
+    /// The function.
     public var function: UnaryFunction
+    /// The op for `function`.
     public init(_ function: UnaryFunction) { self.function = function }
 
     public var name: String { "\(function)" }
@@ -22,7 +24,9 @@ public struct Unary: Op {
 /// It has no VJP of its own: Parity differentiates once (second derivatives are not needed to
 /// compare or convert models).
 public struct UnaryDerivative: Op {
+    /// The function.
     public var function: UnaryFunction
+    /// The op for `function`.
     public init(_ function: UnaryFunction) { self.function = function }
 
     public var name: String { "d/dx \(function)" }
@@ -43,10 +47,12 @@ public struct UnaryDerivative: Op {
 /// `function(a, b)` elementwise with NumPy broadcasting. Gradients are summed back over broadcast
 /// axes. Where maximum/minimum tie, ``ties`` says who gets the gradient.
 public struct Binary: Op {
+    /// The function.
     public var function: BinaryFunction
     /// The gradient of maximum/minimum where `a == b` (``TieRule``): split in half by default, as
     /// PyTorch's `aten.maximum` (`tools/autograd/derivatives.yaml`).
     public var ties: TieRule
+    /// The op; the parameters are the properties of the same names.
     public init(_ function: BinaryFunction, ties: TieRule = .split) {
         self.function = function
         self.ties = ties
@@ -105,7 +111,9 @@ public enum TieRule: Sendable, Hashable {
 /// `a·b + c` elementwise with broadcasting; `fused` rounds once (an FMA), as the graph optimiser's
 /// elementwise fusion produces.
 public struct MultiplyAdd: Op {
+    /// Whether `a·b + c` rounds once (an FMA) rather than twice.
     public var fused: Bool
+    /// The op; the parameters are the properties of the same names.
     public init(fused: Bool) { self.fused = fused }
 
     public var name: String { fused ? "fused multiply-add" : "multiply-add" }
@@ -129,6 +137,7 @@ public struct MultiplyAdd: Op {
 
 /// `condition ≠ 0 ? a : b` elementwise (`torch.where`). The condition gets no gradient.
 public struct Select: Op {
+    /// The op.
     public init() {}
     public var name: String { "where" }
 
@@ -150,7 +159,9 @@ public struct Select: Op {
 
 /// Converts to another dtype (float64 -> float32 rounds to nearest). VJP: cast back.
 public struct Cast: Op {
+    /// The dtype converted to.
     public var dtype: DType
+    /// The op converting to `dtype`.
     public init(dtype: DType) { self.dtype = dtype }
 
     public var name: String { "cast \(dtype)" }

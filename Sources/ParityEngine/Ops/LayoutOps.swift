@@ -1,6 +1,8 @@
 /// Reinterprets the elements under a new shape (one `-1` is inferred). VJP: reshape back.
 public struct Reshape: Op {
+    /// The result's shape.
     public var shape: [Int]
+    /// The op; the parameters are the properties of the same names.
     public init(shape: [Int]) { self.shape = shape }
 
     public var name: String { "reshape" }
@@ -34,7 +36,9 @@ public struct Reshape: Op {
 /// Reorders axes (`torch.permute`; result axis `i` is input axis `order[i]`). VJP: the inverse
 /// permutation.
 public struct Permute: Op {
+    /// Result axis `i` is input axis `order[i]`.
     public var order: [Int]
+    /// The op; the parameters are the properties of the same names.
     public init(order: [Int]) { self.order = order }
 
     public var name: String { "permute" }
@@ -58,7 +62,9 @@ public struct Permute: Op {
 
 /// Broadcasts to a shape (`torch.expand`). VJP: ``SumToShape``.
 public struct BroadcastTo: Op {
+    /// The result's shape.
     public var shape: [Int]
+    /// The op; the parameters are the properties of the same names.
     public init(shape: [Int]) { self.shape = shape }
 
     public var name: String { "broadcast" }
@@ -81,7 +87,9 @@ public struct BroadcastTo: Op {
 /// Sums over the axes broadcasting would add or stretch to reach the input's shape from `shape`.
 /// VJP: ``BroadcastTo``.
 public struct SumToShape: Op {
+    /// The result's shape.
     public var shape: [Int]
+    /// The op; the parameters are the properties of the same names.
     public init(shape: [Int]) { self.shape = shape }
 
     public var name: String { "sum to shape" }
@@ -103,7 +111,9 @@ public struct SumToShape: Op {
 
 /// Joins its inputs along an axis (`torch.cat`). VJP: a slice per input.
 public struct Concat: Op {
+    /// The axis joined along (`Concat`) or indexed (`Gather`, `ScatterAdd`).
     public var axis: Int
+    /// The op; the parameters are the properties of the same names.
     public init(axis: Int) { self.axis = axis }
 
     public var name: String { "concat" }
@@ -132,7 +142,9 @@ public struct Concat: Op {
 
 /// Python-style basic slicing (start, end, step per axis). VJP: ``EmbedSlice``.
 public struct Slice: Op {
+    /// One slice per leading axis.
     public var axes: [SliceAxis]
+    /// The op; the parameters are the properties of the same names.
     public init(axes: [SliceAxis]) { self.axes = axes }
 
     public var name: String { "slice" }
@@ -156,8 +168,11 @@ public struct Slice: Op {
 
 /// Places its input at a slice's positions in zeros of `shape`: the adjoint of ``Slice``.
 public struct EmbedSlice: Op {
+    /// The result's shape.
     public var shape: [Int]
+    /// One slice per leading axis.
     public var axes: [SliceAxis]
+    /// The op; the parameters are the properties of the same names.
     public init(shape: [Int], axes: [SliceAxis]) {
         self.shape = shape
         self.axes = axes
@@ -183,10 +198,14 @@ public struct EmbedSlice: Op {
 
 /// Constant padding, amounts before and after each axis. VJP: the slice that removes the padding.
 public struct Pad: Op {
+    /// The amount added before each axis.
     public var before: [Int]
+    /// The amount added after each axis.
     public var after: [Int]
+    /// The padding value.
     public var value: Double
 
+    /// The op; the parameters are the properties of the same names.
     public init(before: [Int], after: [Int], value: Double = 0) {
         self.before = before
         self.after = after
@@ -215,7 +234,9 @@ public struct Pad: Op {
 /// Takes slices along `axis` at int64 `indices` (`tf.gather`, `torch.index_select`). Inputs:
 /// `(x, indices)`. VJP: ``ScatterAdd`` into x's shape; indices get none.
 public struct Gather: Op {
+    /// The axis joined along (`Concat`) or indexed (`Gather`, `ScatterAdd`).
     public var axis: Int
+    /// The op; the parameters are the properties of the same names.
     public init(axis: Int) { self.axis = axis }
 
     public var name: String { "gather" }
@@ -238,8 +259,11 @@ public struct Gather: Op {
 /// Adds slices of its first input into zeros of `shape` at int64 `indices` along `axis`: the adjoint
 /// of ``Gather``. VJP: ``Gather``.
 public struct ScatterAdd: Op {
+    /// The axis joined along (`Concat`) or indexed (`Gather`, `ScatterAdd`).
     public var axis: Int
+    /// The result's shape.
     public var shape: [Int]
+    /// The op; the parameters are the properties of the same names.
     public init(axis: Int, shape: [Int]) {
         self.axis = axis
         self.shape = shape
@@ -267,13 +291,18 @@ public struct ScatterAdd: Op {
 /// `Tensor.remapped(_:innerShape:batchRank:fill:)`): convolution patches, pooling windows, nearest
 /// upsampling. VJP: ``RemapAdjoint`` (a scatter-add with the same map).
 public struct Remap: Op {
+    /// For each position of the remapped trailing axes, the source position (negative: the fill).
     public var indices: [Int]
+    /// The trailing shape of the result.
     public var innerShape: [Int]
+    /// The number of leading axes the map does not touch.
     public var batchRank: Int
+    /// The value of positions with no source.
     public var fill: Double
     /// A short name for errors and traces ("conv patches", "pool windows").
     public var label: String
 
+    /// The op; the parameters are the properties of the same names.
     public init(indices: [Int], innerShape: [Int], batchRank: Int, fill: Double = 0, label: String = "remap") {
         self.indices = indices
         self.innerShape = innerShape
@@ -305,12 +334,16 @@ public struct Remap: Op {
 
 /// Scatter-adds through an index map: the adjoint of ``Remap``. VJP: ``Remap``.
 public struct RemapAdjoint: Op {
+    /// For each position of the remapped trailing axes, the source position (negative: the fill).
     public var indices: [Int]
     /// The trailing shape of the result (the remap's input).
     public var innerShape: [Int]
+    /// The number of leading axes the map does not touch.
     public var batchRank: Int
+    /// A short name for errors and traces.
     public var label: String
 
+    /// The op; the parameters are the properties of the same names.
     public init(indices: [Int], innerShape: [Int], batchRank: Int, label: String = "remap") {
         self.indices = indices
         self.innerShape = innerShape

@@ -1,7 +1,9 @@
 /// Batched matrix product of two operands of rank ≥ 2 (`torch.matmul`, `tf.linalg.matmul`), with
 /// its rounding fixed by `Numerics`. VJP: `g·bᵀ` and `aᵀ·g`, summed over broadcast batch axes.
 public struct MatMul: Op {
+    /// How the dot products round.
     public var numerics: Numerics
+    /// The op; the parameters are the properties of the same names.
     public init(numerics: Numerics = .matmulDefault) { self.numerics = numerics }
 
     public var name: String { "matmul" }
@@ -32,9 +34,12 @@ public struct MatMul: Op {
 ///
 /// Inputs: `x` `[…, k]`, `w` `[k, n]`, `bias` `[n]`.
 public struct FusedLinear: Op {
+    /// How the dot products round.
     public var numerics: Numerics
+    /// Applied to the result, or `nil` for none.
     public var activation: UnaryFunction?
 
+    /// The op; the parameters are the properties of the same names.
     public init(numerics: Numerics = .matmulDefault, activation: UnaryFunction? = nil) {
         self.numerics = numerics
         self.activation = activation

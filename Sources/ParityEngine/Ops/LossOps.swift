@@ -16,9 +16,12 @@ public struct SoftmaxCrossEntropy: Op {
         case chainRule
     }
 
+    /// The class axis.
     public var axis: Int
+    /// Which gradient rule.
     public var gradient: Gradient
 
+    /// The op; the parameters are the properties of the same names.
     public init(axis: Int = -1, gradient: Gradient) {
         self.axis = axis
         self.gradient = gradient
@@ -67,9 +70,12 @@ public struct SoftmaxCrossEntropy: Op {
 /// backward `g·(p − t) / max(p·(1 − p), 1e-12)`, which ignores the −100 clamp: a saturated `p` (exactly
 /// 0 or 1 in Float32) gets `(p − t)·10¹²` or 0, not the chain rule's 0.
 public struct TorchBinaryCrossEntropy: Op {
+    /// The floor of each `log` (ATen's clamp).
     public static let logFloor = -100.0
+    /// The floor of the backward's denominator.
     public static let gradientEpsilon = 1e-12
 
+    /// The op.
     public init() {}
 
     public var name: String { "binary cross-entropy (ATen)" }

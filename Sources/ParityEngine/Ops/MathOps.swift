@@ -25,6 +25,7 @@ public enum MathFunction: String, Sendable, Hashable, CaseIterable, CustomString
         }
     }
 
+    /// The function of one scalar.
     @inline(__always)
     public func apply<T: FloatElement>(_ x: T) -> T {
         switch self {
@@ -86,7 +87,9 @@ public enum MathFunction: String, Sendable, Hashable, CaseIterable, CustomString
 
 /// `function(x)` elementwise (``MathFunction``). VJP: `g · f′(x)`.
 public struct Math: Op {
+    /// The function.
     public var function: MathFunction
+    /// The op for `function`.
     public init(_ function: MathFunction) { self.function = function }
 
     public var name: String { "\(function)" }
@@ -114,7 +117,9 @@ public struct Math: Op {
 /// `f′(x)` elementwise from `(x, f(x))`, the local derivative a ``Math`` VJP multiplies by (no VJP of
 /// its own, as ``UnaryDerivative``).
 public struct MathDerivative: Op {
+    /// The function.
     public var function: MathFunction
+    /// The op for `function`.
     public init(_ function: MathFunction) { self.function = function }
 
     public var name: String { "d/dx \(function)" }
@@ -179,7 +184,9 @@ public enum MathBinaryFunction: String, Sendable, Hashable, CaseIterable, Custom
 /// `derivatives.yaml`): `atan2` → `g·b/(a²+b²)`, `−g·a/(a²+b²)`; `fmod` → `g`, `−g·trunc(a/b)`;
 /// `remainder` → `g`, `−g·floor(a/b)`; `floorDivide` → none (piecewise constant).
 public struct MathBinary: Op {
+    /// The function.
     public var function: MathBinaryFunction
+    /// The op for `function`.
     public init(_ function: MathBinaryFunction) { self.function = function }
 
     public var name: String { "\(function)" }

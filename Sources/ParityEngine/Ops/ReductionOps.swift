@@ -1,14 +1,19 @@
 /// Sum, mean, max or min over axes. VJP: the cotangent broadcast back (divided by the count for a
 /// mean; for max/min shared equally among the elements that attain the extremum, as `torch.amax`).
 public struct Reduce: Op {
+    /// Sum, mean, maximum or minimum.
     public var kind: ReductionKind
+    /// The axes reduced (every axis when empty).
     public var axes: [Int]
+    /// Whether the reduced axes stay as size-1 axes.
     public var keepDims: Bool
+    /// How the sum rounds.
     public var numerics: Numerics
     /// Who gets a max/min's gradient where several elements attain it (``TieRule``; `.first` means the
     /// first in row-major order over the reduced axes).
     public var ties: TieRule
 
+    /// The op; the parameters are the properties of the same names.
     public init(kind: ReductionKind, axes: [Int], keepDims: Bool = false, numerics: Numerics = .reductionDefault, ties: TieRule = .split) {
         self.ties = ties
         self.kind = kind
@@ -63,7 +68,9 @@ public struct Reduce: Op {
 /// Keeps only the first non-zero element of each slice over `axes` (row-major order over those axes),
 /// zeroing the rest: the mask that sends a tied maximum's gradient to its first position. No gradient.
 public struct FirstAlongAxes: Op {
+    /// The axes each slice spans.
     public var axes: [Int]
+    /// The op; the parameters are the properties of the same names.
     public init(axes: [Int]) { self.axes = axes }
 
     public var name: String { "first along \(axes)" }
@@ -103,9 +110,12 @@ public struct FirstAlongAxes: Op {
 /// Softmax or log-softmax along one axis, max-shifted. VJP: `y·(g − Σ g·y)` for softmax,
 /// `g − eʸ·Σ g` for log-softmax.
 public struct Softmax: Op {
+    /// The axis normalised over.
     public var axis: Int
+    /// Whether the result is the log-softmax.
     public var logarithm: Bool
 
+    /// The op; the parameters are the properties of the same names.
     public init(axis: Int, logarithm: Bool) {
         self.axis = axis
         self.logarithm = logarithm

@@ -97,10 +97,14 @@ public struct Cumulative: Op {
 /// The position of the largest (`max`) or smallest (`min`) element along `axis` as int64, the first
 /// one on ties; a NaN counts as the extremum (`torch.argmax` / `argmin`). Not differentiable.
 public struct ArgExtremum: Op {
+    /// Whether the largest (`argmax`) rather than the smallest is found.
     public var maximum: Bool
+    /// The axis searched or sorted along.
     public var axis: Int
+    /// Whether the reduced axes stay as size-1 axes.
     public var keepDims: Bool
 
+    /// The op; the parameters are the properties of the same names.
     public init(maximum: Bool, axis: Int, keepDims: Bool = false) {
         self.maximum = maximum
         self.axis = axis
@@ -125,10 +129,37 @@ public struct ArgExtremum: Op {
         let type = try outputType([TensorType(of: x)])
         if x.rank == 0 { return Tensor(shape: [], int64: [0]) }
         let axis = try Shape.axis(self.axis, rank: x.rank, op: name)
+        // Each line scanned in order: the first extremum wins; the first NaN wins over everything.
+        func lines<T: FloatElement>(_ values: [T]) -> [Int64] {
+            let n = x.shape[axis], inner = Shape.count(Array(x.shape[(axis + 1)...]))
+            let outer = Shape.count(Array(x.shape[..<axis]))
+            var out = [Int64](repeating: 0, count: outer * inner)
+            values.withUnsafeBufferPointer { vp in
+                for o in 0..<outer {
+                    for i in 0..<inner {
+                        let line = vp.baseAddress! + o * n * inner + i
+                        var best = 0, current = line[0]
+                        // Selects, not branches (a max pool's windows are random data to a predictor).
+                        for k in Swift.stride(from: 1, to: n, by: 1) {
+                            let v = line[k * inner]
+                            let wins = !current.isNaN && (v.isNaN || (maximum ? v > current : v < current))
+                            best = wins ? k : best
+                            current = wins ? v : current
+                        }
+                        out[o * inner + i] = Int64(best)
+                    }
+                }
+            }
+            return out
+        }
+        switch x.storage {
+        case .float32(let v): return Tensor(shape: type.shape, int64: lines(v))
+        case .float64(let v): return Tensor(shape: type.shape, int64: lines(v))
+        default: break
+        }
+        // Half precision: through Double (exact).
         let values = x.doubles
         var out: [Int64] = []
-        out.reserveCapacity(type.shape.reduce(1, *))
-        var lines: [(Int, Int64)] = []
         forEachLine(x.shape, axis: axis) { base, stride, n in
             var best = 0
             for k in 1..<n {
@@ -136,10 +167,9 @@ public struct ArgExtremum: Op {
                 if current.isNaN { break }
                 if v.isNaN || (maximum ? v > current : v < current) { best = k }
             }
-            lines.append((base, Int64(best)))
+            out.append(Int64(best))
         }
         // forEachLine walks outer then inner: the row-major order of the result.
-        out = lines.map(\.1)
         return Tensor(shape: type.shape, int64: out)
     }
 
@@ -152,10 +182,14 @@ public struct ArgExtremum: Op {
 /// descending); with `nansLast` it sorts last both ways (NumPy, `tf.math.top_k`, Keras's `ops.sort`).
 /// Not differentiable; the sorted values are a gather with these indices.
 public struct SortIndices: Op {
+    /// The axis searched or sorted along.
     public var axis: Int
+    /// Whether the order is largest first.
     public var descending: Bool
+    /// Whether NaN sorts last both ways.
     public var nansLast: Bool
 
+    /// The op; the parameters are the properties of the same names.
     public init(axis: Int, descending: Bool, nansLast: Bool = false) {
         self.axis = axis
         self.descending = descending
@@ -193,9 +227,12 @@ public struct SortIndices: Op {
 
 /// Product over `axes` (all when empty), in order (`torch.prod`). VJP: `g·y/x` (for non-zero `x`).
 public struct Product: Op {
+    /// The axes multiplied over (every axis when empty).
     public var axes: [Int]
+    /// Whether the reduced axes stay as size-1 axes.
     public var keepDims: Bool
 
+    /// The op; the parameters are the properties of the same names.
     public init(axes: [Int], keepDims: Bool = false) {
         self.axes = axes
         self.keepDims = keepDims

@@ -8,14 +8,19 @@
 /// order Keras wrote it. ``parse(_:)-(Data)`` reads JSON text under one set of rules for hostile input
 /// (``JSONReader``); ``pythonText`` and ``compactText`` write it (``JSONWriter``).
 public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
     /// A number written without fraction or exponent that fits an `Int` (`3`, `-0`, `9223372036854775807`).
     case int(Int)
     /// Any other number (`3.0`, `1e-05`, `99999999999999999999`), and Python's `NaN`, `Infinity`, `-Infinity`.
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object, its members in order.
     case object(JSONObject)
 
     /// The member `key` of an object; `nil` for a missing key or a value that is not an object.
@@ -61,26 +66,31 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         return values
     }
 
+    /// The string, when the value is one.
     public var string: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
+    /// The boolean, when the value is one.
     public var bool: Bool? {
         if case .bool(let b) = self { return b }
         return nil
     }
 
+    /// The elements, when the value is an array.
     public var array: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil
     }
 
+    /// The object, when the value is one.
     public var object: JSONObject? {
         if case .object(let o) = self { return o }
         return nil
     }
 
+    /// Whether the value is `null`.
     public var isNull: Bool {
         if case .null = self { return true }
         return false
@@ -123,9 +133,11 @@ public enum JSONValue: Sendable, Equatable, CustomStringConvertible {
 /// hash lookup; iteration goes in order. Two objects are equal when they have the same members in any
 /// order (as Python compares dicts).
 public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    /// The keys, in order.
     public private(set) var keys: [String] = []
     private var members: [String: JSONValue] = [:]
 
+    /// An empty object.
     public init() {}
 
     /// Members in the literal's order; a repeated key keeps its first place and its last value.
@@ -173,8 +185,11 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
     /// The first member, as a dictionary's `first`.
     public var first: (key: String, value: JSONValue)? { keys.first.map { ($0, members[$0]!) } }
+    /// The number of members.
     public var count: Int { keys.count }
+    /// Whether there are no members.
     public var isEmpty: Bool { keys.isEmpty }
+    /// The members' values, in order.
     public var values: [JSONValue] { keys.map { members[$0]! } }
 
     public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {

@@ -4,6 +4,7 @@
 /// `1e+16`, which Swift's `description` also produces), non-finite doubles as `NaN`, `Infinity`,
 /// `-Infinity` (``JSONReader`` reads them back).
 public enum JSONWriter {
+    /// How the text is spaced and escaped.
     public enum Style: Sendable {
         /// Python's `json.dumps` defaults, as Keras writes `config.json`: `", "` and `": "` separators,
         /// every character outside printable ASCII as a `\uXXXX` escape (UTF-16 units, lowercase hex).
@@ -13,6 +14,7 @@ public enum JSONWriter {
         case compact
     }
 
+    /// `value` as JSON text in `style`.
     public static func text(_ value: JSONValue, style: Style) -> String {
         var out = ""
         append(value, style, to: &out)

@@ -108,7 +108,7 @@ public struct KerasLayerConfig: Sendable {
 
 extension KerasLayerConfig {
     /// A LeakyReLU layer's slope: Keras 3's `negative_slope`, Keras 2's `alpha`, else the layer's default
-    /// (``ActivationTable/kerasLeakyReLULayerSlope``). The loader, the converter and the diagnosis read it here.
+    /// (`ActivationTable/kerasLeakyReLULayerSlope`). The loader, the converter and the diagnosis read it here.
     public func leakyReLUSlope() throws -> Double {
         try has("negative_slope") ? double("negative_slope") : (has("alpha") ? double("alpha") : ActivationTable.kerasLeakyReLULayerSlope)
     }

@@ -23,13 +23,17 @@ extension Op {
 /// trigonometric, hyperbolic, `erf`, `log1p`, rounding, `sign`, …) run as its `Math` op, forward and
 /// VJP; the rest (`cbrt`, `rsqrt`, `sinc`, predicates) are here. Predicates (`isnan`, …) give no gradient.
 public struct ElementwiseMath: Op {
+    /// The function, named as `keras.ops` names it.
     public enum Function: String, Sendable, Hashable, CaseIterable {
+        /// The trigonometric or hyperbolic function of that name, or its inverse.
         case sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh, arctanh
+        /// Rounding down, up, toward zero.
         case floor, ceil, trunc
         /// Half to even, as `tf.round` and `np.round`.
         case round
         /// −1, 0 or 1 (NaN stays NaN), as `tf.sign`.
         case sign
+        /// `erf x`, `1 − erf x`, `ln(1 + x)`, `eˣ − 1`, `2ˣ`, `log₂ x`, `log₁₀ x`, `∛x`.
         case erf, erfc, log1p, expm1, exp2, log2, log10, cbrt
         /// `1 / sqrt(x)`.
         case rsqrt
@@ -54,7 +58,9 @@ public struct ElementwiseMath: Op {
         }
     }
 
+    /// The function.
     public var function: Function
+    /// The op computing `function`.
     public init(_ function: Function) { self.function = function }
 
     public var name: String { function.rawValue }
@@ -138,11 +144,15 @@ public struct ElementwiseMath: Op {
 /// broadcasting): `arctan2`, `hypot`, NumPy's floor division and modulo (the result takes the
 /// divisor's sign, `tf.math.floormod`), C's `fmod`, `logaddexp`, `heaviside`, `nextafter`.
 public struct BinaryMath: Op {
+    /// The function, named as `keras.ops` names it.
     public enum Function: String, Sendable, Hashable, CaseIterable {
+        /// The functions listed above.
         case arctan2, hypot, floorDivide, floorMod, fmod, logaddexp, logaddexp2, heaviside, nextafter
     }
 
+    /// The function.
     public var function: Function
+    /// The op computing `function`.
     public init(_ function: Function) { self.function = function }
 
     public var name: String { function.rawValue }
@@ -236,13 +246,17 @@ extension Double: ElementaryMath {
 /// NumPy defines them on two's-complement integers; shifts by 64 or more give 0 (or −1 for a negative
 /// value shifted right), as `tf.bitwise` does. Not differentiable.
 public struct IntegerMath: Op {
+    /// The function.
     public enum Function: String, Sendable, Hashable, CaseIterable {
+        /// `&`, `|`, `^`, `<<`, `>>`, greatest common divisor, least common multiple.
         case and, or, xor, leftShift, rightShift, gcd, lcm
         /// One operand: bitwise complement.
         case not
     }
 
+    /// The function.
     public var function: Function
+    /// The op computing `function`.
     public init(_ function: Function) { self.function = function }
 
     public var name: String { "bitwise \(function.rawValue)" }

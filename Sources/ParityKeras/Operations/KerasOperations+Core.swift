@@ -120,8 +120,16 @@ struct CastOperation: KerasCallable {
 /// Rounds each element to float16 or bfloat16 precision (nearest even) and back: a Keras cast to a
 /// half-precision dtype, held in Float32. VJP: the identity (as `tf.cast`'s gradient).
 public struct RoundToPrecision: Op {
-    public enum Format: String, Sendable, Hashable { case float16, bfloat16 }
+    /// The half-precision format rounded to.
+    public enum Format: String, Sendable, Hashable {
+        /// IEEE binary16.
+        case float16
+        /// bfloat16.
+        case bfloat16
+    }
+    /// The format rounded to.
     public var format: Format
+    /// The op rounding to `format`.
     public init(format: Format) { self.format = format }
 
     public var name: String { "round to \(format.rawValue)" }

@@ -1,8 +1,11 @@
 /// The product over axes (`tf.reduce_prod`, sequential). VJP: `g·prod / x` (exact except where an
 /// element is 0).
 public struct ReduceProduct: Op {
+    /// The axes multiplied over.
     public var axes: [Int]
+    /// Whether they stay as size-1 axes.
     public var keepDims: Bool
+    /// The op; the parameters are the properties of the same names.
     public init(axes: [Int], keepDims: Bool) {
         self.axes = axes
         self.keepDims = keepDims

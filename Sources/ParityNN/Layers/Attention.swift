@@ -16,17 +16,27 @@
 /// (or `[B, 1, T, S]`), true (non-zero) where a query position may attend to a key position. PyTorch's
 /// `nn.MultiheadAttention` packs `in_proj_weight` `(3E, E)` with `head_dim = E/heads` (docs/conventions.md, E.17).
 public struct MultiHeadAttention: Model {
+    /// Where the scale and the mask apply (the two paths above).
     public enum ScaleStage: Sendable, Hashable {
+        /// `query`: the query is scaled before the product (Keras's fallback path, as PyTorch's SDPA);
+        /// `logits`: the scores after it (Keras's `dot_product_attention`).
         case query, logits
     }
 
+    /// The query projection `[features, H, dk]` and its bias.
     public var queryKernel: Tensor, queryBias: Tensor?
+    /// The key projection and its bias.
     public var keyKernel: Tensor, keyBias: Tensor?
+    /// The value projection and its bias.
     public var valueKernel: Tensor, valueBias: Tensor?
+    /// The output projection `[H, dv, out]` and its bias.
     public var outputKernel: Tensor, outputBias: Tensor?
+    /// The score scale, `1/√dk` as the caller computes it.
     public var scale: Double
+    /// Where the scale applies.
     public var scaleStage: ScaleStage
 
+    /// A layer; the parameters are the properties of the same names.
     public init(queryKernel: Tensor, queryBias: Tensor?, keyKernel: Tensor, keyBias: Tensor?, valueKernel: Tensor, valueBias: Tensor?,
                 outputKernel: Tensor, outputBias: Tensor?, scale: Double, scaleStage: ScaleStage = .logits) {
         self.queryKernel = queryKernel

@@ -45,16 +45,26 @@ extension Builder {
 /// PyTorch's `nn.ConvNd` stores `(cOut, cIn/groups, k…)` and pads symmetrically (docs/conventions.md,
 /// A.2 and A.6).
 public struct Convolution: Model {
+    /// `[k…, cIn/groups, cOut]`.
     public var kernel: Tensor
+    /// `[cOut]`, or `nil` without a bias.
     public var bias: Tensor?
+    /// One stride per spatial axis.
     public var strides: [Int]
+    /// One dilation per spatial axis.
     public var dilations: [Int]
+    /// How the input is padded.
     public var padding: Padding
+    /// The number of channel groups (`cIn` and `cOut` divisible by it).
     public var groups: Int
+    /// Where the channel axis is.
     public var dataFormat: DataFormat
+    /// Applied last, or `nil` for none.
     public var activation: Activation?
+    /// Which axis a `channels_first` output's bias is added along.
     public var channelsFirstBias: ChannelsFirstBias
 
+    /// A layer; the parameters are the properties of the same names.
     public init(kernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padding: Padding, groups: Int = 1,
                 dataFormat: DataFormat = .channelsLast, activation: Activation? = nil, channelsFirstBias: ChannelsFirstBias = .channelAxis) {
         self.channelsFirstBias = channelsFirstBias
@@ -87,6 +97,7 @@ public struct DepthwiseConvolution: Model {
     /// The same computation as a grouped convolution: kernel `[k…, 1, C·M]`, one group per input channel.
     public var convolution: Convolution
 
+    /// A layer from Keras's `depthwise_kernel` `[k…, C, M]`; the other parameters are ``Convolution``'s.
     public init(kernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padding: Padding,
                 dataFormat: DataFormat = .channelsLast, activation: Activation? = nil, channelsFirstBias: ChannelsFirstBias = .channelAxis) {
         let rank = max(kernel.rank - 2, 0)
@@ -104,10 +115,12 @@ public struct DepthwiseConvolution: Model {
 /// the strides, dilations and padding, no bias), then a pointwise 1×1 convolution
 /// (`pointwiseKernel` `[1, 1, C·M, filters]`), then one `bias` `[filters]`.
 public struct SeparableConvolution: Model {
+    /// The depthwise step, without bias.
     public var depthwise: DepthwiseConvolution
     /// The 1×1 convolution, carrying the bias and the activation.
     public var pointwise: Convolution
 
+    /// A layer from Keras's two kernels and bias; the other parameters are ``Convolution``'s.
     public init(depthwiseKernel: Tensor, pointwiseKernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int],
                 padding: Padding, dataFormat: DataFormat = .channelsLast, activation: Activation? = nil,
                 channelsFirstBias: ChannelsFirstBias = .channelAxis) {
@@ -130,17 +143,26 @@ public struct SeparableConvolution: Model {
 /// `valid`: `(in − 1)·s + k' + op` with `op = max(k', s) − k'` unless given; `same`: `in·s`, or
 /// `(in − 1)·s + k' mod 2 + op` when an output padding `op` is given. PyTorch's `ConvTranspose` crops `padding` symmetrically instead (A.7).
 public struct TransposedConvolution: Model {
+    /// `[k…, cOut, cIn]`.
     public var kernel: Tensor
+    /// `[cOut]`, or `nil` without a bias.
     public var bias: Tensor?
+    /// One stride per spatial axis.
     public var strides: [Int]
+    /// One dilation per spatial axis.
     public var dilations: [Int]
     /// `.valid` or `.same` (TensorFlow's rule).
     public var padding: Padding
+    /// Keras's `output_padding`, one per spatial axis (`nil`: computed as above).
     public var outputPadding: [Int]?
+    /// Where the channel axis is.
     public var dataFormat: DataFormat
+    /// Applied last, or `nil` for none.
     public var activation: Activation?
+    /// Which axis a `channels_first` output's bias is added along.
     public var channelsFirstBias: ChannelsFirstBias
 
+    /// A layer; the parameters are the properties of the same names.
     public init(kernel: Tensor, bias: Tensor?, strides: [Int], dilations: [Int], padding: Padding, outputPadding: [Int]? = nil,
                 dataFormat: DataFormat = .channelsLast, activation: Activation? = nil, channelsFirstBias: ChannelsFirstBias = .channelAxis) {
         self.channelsFirstBias = channelsFirstBias

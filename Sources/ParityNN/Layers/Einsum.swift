@@ -7,6 +7,7 @@ import Foundation
 /// is permuted to the output. Explicit (`->`) or NumPy's implicit output; `...` broadcast axes; size-1
 /// axes broadcast against their partner. Repeated indices within one operand (diagonals) are refused.
 extension Builder {
+    /// `einsum(subscripts, operands…)`, computed as described above.
     public func einsum(_ subscripts: String, _ operands: [Value]) throws -> Value {
         let (inputs, output) = try EinsumSubscripts.parse(subscripts, ranks: operands.map { shape(of: $0).count })
         guard inputs.count == operands.count else {
@@ -98,11 +99,16 @@ enum EinsumSubscripts {
 /// `bias` (shaped like the output's `bias_axes`, broadcast against the trailing output axes), then the
 /// activation.
 public struct EinsumDense: Model {
+    /// The einsum equation, input first then kernel (`ab,bc->ac`).
     public var equation: String
+    /// The kernel.
     public var kernel: Tensor
+    /// Added after the product, or `nil` for none.
     public var bias: Tensor?
+    /// Applied last, or `nil` for none.
     public var activation: Activation?
 
+    /// A layer; the parameters are the properties of the same names.
     public init(equation: String, kernel: Tensor, bias: Tensor? = nil, activation: Activation? = nil) {
         self.equation = equation
         self.kernel = kernel

@@ -4,9 +4,12 @@
 /// for later layers; PyTorch's `padding_idx` only affects initialisation and gradients (docs/conventions.md,
 /// E.18). The output has the embeddings' dtype, or `dtype` when given (indices carry none).
 public struct Embedding: Model {
+    /// The table, `[vocabulary, dim]`.
     public var embeddings: Tensor
+    /// The output's dtype, when it differs from the table's.
     public var dtype: DType?
 
+    /// A layer; the parameters are the properties of the same names.
     public init(embeddings: Tensor, dtype: DType? = nil) {
         self.embeddings = embeddings
         self.dtype = dtype

@@ -2,11 +2,15 @@
 /// layers do (`keras/src/layers/merging/`): `Add`, `Subtract` (exactly two), `Multiply`, `Maximum`,
 /// `Minimum`, and `Average` = the left-to-right sum divided by the count.
 public struct Merge: Model {
+    /// The Keras merge layer.
     public enum Kind: String, Sendable, Hashable {
+        /// `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`.
         case add, subtract, multiply, average, maximum, minimum
     }
 
+    /// Which merge.
     public var kind: Kind
+    /// A merge layer of `kind`.
     public init(_ kind: Kind) { self.kind = kind }
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
@@ -30,7 +34,9 @@ public struct Merge: Model {
 
 /// Joins the inputs along `axis` (Keras `Concatenate`, default −1).
 public struct Concatenate: Model {
+    /// The axis joined along (negative counts from the end).
     public var axis: Int
+    /// A layer joining along `axis`.
     public init(axis: Int = -1) { self.axis = axis }
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
@@ -43,10 +49,14 @@ public struct Concatenate: Model {
 /// none are left. With `normalize`, both are first L2-normalised along their axis as
 /// `x·min(rsqrt(Σx²), 1/ε)`, ε = 1e-7 (`keras/src/ops/nn.py`, `_normalize`).
 public struct Dot: Model {
+    /// The axis of `x` and the axis of `y` the product sums over.
     public var axes: (Int, Int)
+    /// Whether both inputs are L2-normalised first (cosine proximity).
     public var normalize: Bool
+    /// The ε of the normalisation.
     public static let normalizeEpsilon = 1e-7
 
+    /// A layer; the parameters are the properties of the same names.
     public init(axes: (Int, Int), normalize: Bool = false) {
         self.axes = axes
         self.normalize = normalize

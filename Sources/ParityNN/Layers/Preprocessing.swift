@@ -5,13 +5,17 @@ public struct Rescaling: Model {
     /// One value, or one per channel (broadcast along the last axis, as Keras's `x * scale` with a
     /// list scale does for channels-last images).
     public var scale: [Double]
+    /// One value, or one per channel, as `scale`.
     public var offset: [Double]
+    /// Whether `scale` and `offset` are rounded to Float32 first, as Keras's `tf.cast` does.
     public var float32Constants: Bool
 
+    /// One scale and one offset for every element.
     public init(scale: Double, offset: Double = 0, float32Constants: Bool = true) {
         self.init(scales: [scale], offsets: [offset], float32Constants: float32Constants)
     }
 
+    /// One scale and one offset per channel.
     public init(scales: [Double], offsets: [Double], float32Constants: Bool = true) {
         self.scale = scales
         self.offset = offsets
@@ -32,10 +36,14 @@ public struct Rescaling: Model {
 /// (Keras `Normalization`, `keras/src/layers/preprocessing/normalization.py`, `invert=False`), with
 /// `mean` and `variance` already shaped to broadcast against the input.
 public struct FeatureNormalization: Model {
+    /// The mean subtracted, broadcast against the input.
     public var mean: Tensor
+    /// The variance whose square root divides, broadcast against the input.
     public var variance: Tensor
+    /// The floor of the divisor.
     public var epsilon: Double
 
+    /// A layer; the parameters are the properties of the same names.
     public init(mean: Tensor, variance: Tensor, epsilon: Double = 1e-7) {
         self.mean = mean
         self.variance = variance

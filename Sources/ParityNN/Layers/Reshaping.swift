@@ -2,7 +2,9 @@
 /// a `channelsFirst` input is transposed to channels-last first, so Keras always flattens (H, W, C)
 /// where PyTorch's `nn.Flatten` flattens (C, H, W) (docs/conventions.md, A.5).
 public struct Flatten: Model {
+    /// Where the input's channel axis is (a `channelsFirst` input is made channels-last before flattening).
     public var dataFormat: DataFormat
+    /// A layer for inputs in `dataFormat`.
     public init(dataFormat: DataFormat = .channelsLast) { self.dataFormat = dataFormat }
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
@@ -16,7 +18,9 @@ public struct Flatten: Model {
 /// Reshapes every axis but the batch to `targetShape` (one `-1` inferred), Keras `Reshape`
 /// (`keras/src/layers/reshaping/reshape.py`).
 public struct ReshapeLayer: Model {
+    /// The shape without the batch axis.
     public var targetShape: [Int]
+    /// A layer reshaping to `targetShape`.
     public init(targetShape: [Int]) { self.targetShape = targetShape }
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
@@ -28,7 +32,9 @@ public struct ReshapeLayer: Model {
 /// 1-indexed and exclude the batch (`(2, 1)` swaps the two axes after it); `torch.permute` counts
 /// from 0 and includes the batch.
 public struct PermuteAxes: Model {
+    /// The new order of the non-batch axes, numbered from 1.
     public var dims: [Int]
+    /// A layer with Keras's `dims`.
     public init(dims: [Int]) { self.dims = dims }
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
@@ -38,7 +44,9 @@ public struct PermuteAxes: Model {
 
 /// `[batch, features]` → `[batch, n, features]`, Keras `RepeatVector`.
 public struct RepeatVector: Model {
+    /// The number of repetitions.
     public var n: Int
+    /// A layer repeating `n` times.
     public init(n: Int) { self.n = n }
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
@@ -51,10 +59,14 @@ public struct RepeatVector: Model {
 /// Zeros added before and after each spatial axis (Keras `ZeroPadding1D/2D/3D`: `((top, bottom),
 /// (left, right))`; `F.pad` lists the last axis first, docs/conventions.md, H.27).
 public struct ZeroPadding: Model {
+    /// Zeros before each spatial axis, in axis order.
     public var before: [Int]
+    /// Zeros after each spatial axis, in axis order.
     public var after: [Int]
+    /// Where the channel axis is.
     public var dataFormat: DataFormat
 
+    /// A layer; the parameters are the properties of the same names.
     public init(before: [Int], after: [Int], dataFormat: DataFormat = .channelsLast) {
         self.before = before
         self.after = after
@@ -70,10 +82,14 @@ public struct ZeroPadding: Model {
 
 /// Cells removed from the start and end of each spatial axis (Keras `Cropping1D/2D/3D`).
 public struct Cropping: Model {
+    /// Cells removed at the start of each spatial axis, in axis order.
     public var before: [Int]
+    /// Cells removed at the end of each spatial axis, in axis order.
     public var after: [Int]
+    /// Where the channel axis is.
     public var dataFormat: DataFormat
 
+    /// A layer; the parameters are the properties of the same names.
     public init(before: [Int], after: [Int], dataFormat: DataFormat = .channelsLast) {
         self.before = before
         self.after = after

@@ -2,9 +2,12 @@
 /// spatial axis `i` (Keras `UpSampling1D/2D/3D` with `nearest`: `ops.repeat`, equal to PyTorch
 /// `nearest` for integer factors; docs/conventions.md, G.26).
 public struct Upsampling: Model {
+    /// The repetition factor per spatial axis.
     public var factors: [Int]
+    /// Where the channel axis is.
     public var dataFormat: DataFormat
 
+    /// A layer; the parameters are the properties of the same names.
     public init(factors: [Int], dataFormat: DataFormat = .channelsLast) {
         self.factors = factors
         self.dataFormat = dataFormat
@@ -36,16 +39,22 @@ public struct Upsampling: Model {
 /// - `nearest` (`resize_nearest_neighbor_op.cc`): source `min(⌊(i + ½)·scale⌋, inSize − 1)` in Float32,
 ///   an exact copy (PyTorch `nearest-exact`, not `nearest`).
 public struct ImageResize: Model {
+    /// The interpolation (the two kernels above).
     public enum Method: String, Sendable, Hashable {
+        /// TensorFlow's bilinear or nearest-neighbour resize, as described above.
         case bilinear, nearest
     }
 
+    /// The output's spatial size.
     public var size: [Int]
+    /// The interpolation.
     public var method: Method
+    /// Where the channel axis is.
     public var dataFormat: DataFormat
     /// Whether a bilinear resize rounds its inputs to Float32 and computes in Float32 (TensorFlow's CPU kernel).
     public var float32Compute: Bool
 
+    /// A layer; the parameters are the properties of the same names.
     public init(size: [Int], method: Method, dataFormat: DataFormat = .channelsLast, float32Compute: Bool = true) {
         self.size = size
         self.method = method

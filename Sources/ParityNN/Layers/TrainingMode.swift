@@ -29,11 +29,13 @@ extension Builder {
 /// multiplies: the same numbers, since the mask is 0 or 1. `noiseShape` broadcasts one mask element
 /// over the axes where it is 1 (Keras `noise_shape`, `SpatialDropout` drops whole channels).
 public struct Dropout: Model {
+    /// The fraction of elements dropped in training.
     public var rate: Double
     /// The mask's shape with `nil` for "the input's size on this axis" (Keras `noise_shape`), or `nil`
     /// for a mask shaped like the input.
     public var noiseShape: [Int?]?
 
+    /// A layer; the parameters are the properties of the same names.
     public init(rate: Double, noiseShape: [Int?]? = nil) {
         self.rate = rate
         self.noiseShape = noiseShape

@@ -3,13 +3,20 @@ import CParityKernels
 /// The geometry of a channels-last convolution as the kernels take it: input and output spatial sizes,
 /// kernel, strides, dilations and the padding before each spatial axis (cells outside the input are 0).
 public struct ConvolutionShape: Sendable, Hashable {
+    /// The input's spatial size.
     public var input: [Int]
+    /// The output's spatial size.
     public var output: [Int]
+    /// The kernel's spatial size.
     public var kernel: [Int]
+    /// The stride per spatial axis.
     public var strides: [Int]
+    /// The dilation per spatial axis.
     public var dilations: [Int]
+    /// The padding before each spatial axis (the rest of the padding is after).
     public var padBefore: [Int]
 
+    /// A geometry; the parameters are the properties of the same names.
     public init(input: [Int], output: [Int], kernel: [Int], strides: [Int], dilations: [Int], padBefore: [Int]) {
         self.input = input
         self.output = output

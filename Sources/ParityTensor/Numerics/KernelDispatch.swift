@@ -47,6 +47,7 @@ public enum InstructionSet: Int, Sendable, Hashable, CaseIterable, Comparable, C
 /// CPUs the process may use. Work is only ever split between independent outputs (GEMM tiles, rows,
 /// chunks of an elementwise op), never inside one output's sum, so the count never changes a bit.
 public enum KernelThreads {
+    /// The number of threads the kernels use.
     public static var count: Int {
         get { Int(parity_num_threads()) }
         set { parity_set_num_threads(Int32(clamping: newValue)) }

@@ -14,6 +14,9 @@ import ParityNN
 ///   `select_scatter`. Each reads as: the flat positions in `self` that the same read would take (the
 ///   read applied to `0..<n`), then `values` written there (or added, for `accumulate` / `scatter_add`;
 ///   PyTorch leaves the order of duplicate writes unspecified).
+/// - `nonzero(self)`: the `(k, rank)` int64 coordinates of the non-zero elements in row-major order (NaN
+///   counts as non-zero), for values at hand (eager runs, or tensors known when the program is lowered);
+///   a traced graph refuses it, its shape depending on the data.
 /// - `scatter_reduce.two(self, dim, index, src, reduce, include_self)`: every `src` element combined into
 ///   the position of `self` that `scatter` would write, with `reduce` `sum`, `mean` (the sum over the
 ///   position's elements, `self` counted when `include_self`, divided by their count; floor division for
@@ -29,7 +32,7 @@ enum IndexingOps: ATenFamily {
     static let targets: Set<String> = [
         "aten.index_select.default", "aten.gather.default", "aten.index.Tensor", "aten.index_put.default",
         "aten.scatter.src", "aten.scatter.value", "aten.scatter_add.default", "aten.slice_scatter.default", "aten.select_scatter.default",
-        "aten.take_along_dim.default", "aten.masked_scatter.default", "aten.scatter_reduce.two",
+        "aten.take_along_dim.default", "aten.masked_scatter.default", "aten.scatter_reduce.two", "aten.nonzero.default",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
@@ -81,6 +84,25 @@ enum IndexingOps: ATenFamily {
             return [try write(c, x, positions: positions, values: values, accumulate: c.target == "aten.scatter_add.default")]
         case "aten.scatter_reduce.two":
             return [try scatterReduce(c)]
+        case "aten.nonzero.default":
+            // Its shape is its data's: computed when the values are at hand (eagerly, or a tensor known when
+            // the program is lowered), refused in a traced graph.
+            let x = try c.tensor("self")
+            guard let values = (x as? EagerTensor)?.tensor else {
+                throw c.unsupported("nonzero of a tensor computed at run time has a data-dependent shape, which a traced graph cannot hold: run eagerly")
+            }
+            let shape = values.shape, flat = values.doubles
+            var rows: [Double] = []
+            for (i, v) in flat.enumerated() where v != 0 {
+                var rest = i
+                var coordinates = [Double](repeating: 0, count: shape.count)
+                for axis in stride(from: shape.count - 1, through: 0, by: -1) where shape[axis] > 0 {
+                    coordinates[axis] = Double(rest % shape[axis])
+                    rest /= shape[axis]
+                }
+                rows += coordinates
+            }
+            return [c.constant(rows, shape: [rows.count / max(shape.count, 1), shape.count], dtype: .int64)]
         case "aten.slice_scatter.default":
             let x = try c.tensor("self")
             let shape = c.shape(x)

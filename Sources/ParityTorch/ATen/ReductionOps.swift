@@ -22,13 +22,14 @@ enum ReductionOps: ATenFamily {
         "aten.var.correction", "aten.var.dim", "aten.var.default", "aten.std.dim", "aten.std.correction", "aten.std.default",
         "aten.prod.default", "aten.prod.dim_int", "aten.max.dim", "aten.min.dim", "aten.max.default", "aten.min.default",
         "aten.argmax.default", "aten.argmin.default", "aten.any.default", "aten.any.dim", "aten.any.dims",
-        "aten.all.default", "aten.all.dim", "aten.all.dims", "aten.cumsum.default", "aten.cumprod.default",
+        "aten.all.default", "aten.all.dim", "aten.all.dims", "aten.cumsum.default", "aten.cumprod.default", "aten.diff.default",
         "aten.logsumexp.default", "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim", "aten.norm.Scalar",
         "aten.count_nonzero.dim_IntList", "aten.count_nonzero.default", "aten.sort.default", "aten.sort.stable", "aten.topk.default",
     ]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
+        if c.target == "aten.diff.default" { return [try diff(c)] }
         if ["aten.sort.default", "aten.sort.stable", "aten.topk.default"].contains(c.target) {
             let x = try c.tensor("self")
             let rank = c.rank(x)
@@ -144,5 +145,29 @@ enum ReductionOps: ATenFamily {
     /// A float64 result of an integer or bool input brought back to the input's dtype.
     static func restore<B: Builder>(_ c: ATenCall<B>, _ value: B.Value, like x: B.Value) throws -> B.Value {
         try c.b.cast(value, to: c.b.type(of: x).dtype)
+    }
+
+    /// `diff(self, n, dim, prepend, append)` (`torch.diff`, transformers' attention-mask code): `prepend` and
+    /// `append` joined along `dim`, then `n` times `x[1:] − x[:-1]` (`≠` for bool, as PyTorch's `logical_xor`).
+    static func diff<B: Builder>(_ c: ATenCall<B>) throws -> B.Value {
+        let b = c.b
+        var x = try c.tensor("self")
+        let axis = try c.dim(c.int("dim", default: -1), rank: c.rank(x))
+        let n = try c.int("n", default: 1)
+        guard n >= 0 else { throw c.fail("n", "order must be non-negative; received \(n)") }
+        let parts = try [c.optionalTensor("prepend"), x, c.optionalTensor("append")].compactMap { $0 }
+        let dtype = b.type(of: x).dtype
+        if parts.count > 1 { x = try b.concat(parts.map { try b.cast($0, to: dtype) }, axis: axis) }
+        let compute: DType = dtype.isFloatingPoint ? dtype : .float64
+        var y = try b.cast(x, to: compute)
+        for _ in 0..<n {
+            let length = c.shape(y)[axis]
+            guard length > 0 else { break }
+            let prefix = Array(repeating: SliceAxis.all, count: axis)
+            let later = try b.slice(y, prefix + [SliceAxis(start: 1, end: length)])
+            let earlier = try b.slice(y, prefix + [SliceAxis(start: 0, end: length - 1)])
+            y = dtype == .bool ? try b.subtract(b.scalar(1, like: later), b.binary(.equal, later, earlier)) : try b.subtract(later, earlier)
+        }
+        return try b.cast(y, to: dtype)
     }
 }

@@ -9,9 +9,9 @@ import ParityNN
 /// `tril` / `triu` select with a constant mask; `meshgrid` broadcasts each 0-D or 1-D input along its
 /// own axis (`ij`), the first two axes swapped for `xy`; `as_strided(size, stride, storage_offset)` reads
 /// its input as the contiguous storage a functional graph gives it (element `offset + Σ iₖ·strideₖ` of
-/// the row-major values).
+/// the row-major values); `resize_(size)` keeps the first elements of that storage (zeros beyond it).
 enum ShapeOps: ATenFamily {
-    static let targets: Set<String> = [
+    static let targets: Set<String> = ["aten.resize.default",
         "aten.view.default", "aten.reshape.default", "aten.flatten.using_ints", "aten.permute.default", "aten.transpose.int",
         "aten.unsqueeze.default", "aten.squeeze.default", "aten.squeeze.dim", "aten.expand.default", "aten.cat.default",
         "aten.stack.default", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int", "aten.slice.Tensor",
@@ -28,6 +28,15 @@ enum ShapeOps: ATenFamily {
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
         switch c.target {
+        case "aten.resize.default":
+            // `resize_(size)` on the contiguous storage: the first elements in row-major order; new ones
+            // (a larger size) are uninitialised in PyTorch and zeros here.
+            let x = try c.tensor("self")
+            let size = try c.size("size"), n = Shape.count(c.shape(x)), m = Shape.count(size)
+            let flat = try b.reshape(x, [n])
+            let kept = m <= n ? try b.slice(flat, [SliceAxis(start: 0, end: m)])
+                : try b.concat([flat, b.constant(Tensor.zeros([m - n], dtype: b.type(of: x).dtype))], axis: 0)
+            return [try b.reshape(kept, size)]
         case "aten.meshgrid.default", "aten.meshgrid.indexing":
             let inputs = try c.tensors("tensors")
             if let bad = inputs.first(where: { c.rank($0) > 1 }) {

@@ -60,7 +60,9 @@ public indirect enum TorchArgument: Sendable {
 
 /// One element of an `as_sym_ints` list.
 public enum SymbolicInt: Sendable, Hashable {
+    /// A known size.
     case int(Int)
+    /// The graph value holding a symbolic size, by name.
     case name(String)
 }
 

@@ -27,11 +27,17 @@ struct Interpreter<B: Builder> {
         var known = known
         let training = b.trainingStep
         var views: [String: ViewChain] = [:]
+        // Symbolic sizes (``SymbolicOps`` results) by name, as the literals they stand for.
+        var symbols: [String: TorchArgument] = [:]
         for (name, value) in zip(graph.inputs, inputs) { env[name] = value }
-        for node in graph.nodes {
-            guard let family = ATenTable.family(for: node.target) else {
-                throw TorchError.unsupportedOperator(target: node.target, node: node.name, modulePath: node.modulePath, moduleClass: node.moduleClass)
+        for graphNode in graph.nodes {
+            guard let family = ATenTable.family(for: graphNode.target) else {
+                throw TorchError.unsupportedOperator(target: graphNode.target, node: graphNode.name, modulePath: graphNode.modulePath,
+                                                     moduleClass: graphNode.moduleClass)
             }
+            // A node reads a symbolic size as the number it is (`arange(end=sym_size_int_9)`, `view(x, [s0, -1])`);
+            // a cond passes it to its branches as a value.
+            let node = ObjectIdentifier(family) == ObjectIdentifier(ControlFlowOps.self) ? graphNode : Self.substituting(symbols, in: graphNode)
             let reads = node.arguments.flatMap { $0.value.tensorNames }
             let results: [B.Value]
             let foldable = training == nil ? reads.allSatisfy({ known[$0] != nil }) : reads.isEmpty
@@ -44,7 +50,12 @@ struct Interpreter<B: Builder> {
                     }
                     return b.shape(of: v)
                 }
-                for (name, value) in zip(node.outputs, values) { if let name { known[name] = value } }
+                for (name, value) in zip(node.outputs, values) {
+                    guard let name else { continue }
+                    known[name] = value
+                    symbols[name] = value.dtype == .bool ? .bool(value.doubles[0] != 0)
+                        : value.dtype.isFloatingPoint ? .float(value.doubles[0]) : .int(Int(value.doubles[0]))
+                }
                 results = values.map(b.constant)
             } else if ObjectIdentifier(family) != ObjectIdentifier(ControlFlowOps.self), foldable {
                 let context = EagerContext()
@@ -67,7 +78,12 @@ struct Interpreter<B: Builder> {
                     if let name { views[name] = ViewChain(base: chain.base, steps: chain.steps + [(node, slot)]) }
                 }
             }
-            if functional != node.target, let mutated = Aliasing.source(of: node), let first = results.first {
+            if functional == "aten.resize.default", let mutated = Aliasing.source(of: node), let first = results.first {
+                // `resize_` gives its tensor a new shape: the result replaces it (views of the old shape are
+                // not rewritten; PyTorch's keep the old storage).
+                env[mutated] = first
+                known[mutated] = node.outputs.first.flatMap { $0 }.flatMap { known[$0] }
+            } else if functional != node.target, let mutated = Aliasing.source(of: node), let first = results.first {
                 let knownValue = node.outputs.first.flatMap { $0 }.flatMap { known[$0] }
                 try write(first, knownValue: knownValue, into: mutated, env: &env, known: &known, views: views)
                 let base = views[mutated]?.base ?? mutated
@@ -87,6 +103,27 @@ struct Interpreter<B: Builder> {
             }
             return value
         }
+    }
+
+    /// `node` with its symbolic-size arguments replaced by their numbers (a size list by a list of ints).
+    static func substituting(_ symbols: [String: TorchArgument], in node: TorchNode) -> TorchNode {
+        guard !symbols.isEmpty else { return node }
+        var copy = node
+        copy.arguments = node.arguments.map { name, value in
+            switch value {
+            case .tensor(let n): return (name, symbols[n] ?? value)
+            case .symInts(let list):
+                let ints = list.compactMap { element -> Int? in
+                    switch element {
+                    case .int(let i): return i
+                    case .name(let n): if case .int(let i)? = symbols[n] { return i } else { return nil }
+                    }
+                }
+                return (name, ints.count == list.count ? .ints(ints) : value)
+            default: return (name, value)
+            }
+        }
+        return copy
     }
 
     /// Makes `value` the new contents of `mutated`: through its base when it is a view, then every view
@@ -168,7 +205,7 @@ enum ATenTable {
         TrainingOps.self, LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
         ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
         RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self, MathOps.self, FactoryOps.self,
-        IndexingOps.self, SymbolicOps.self, GridSamplingOps.self, BackwardOps.self,
+        IndexingOps.self, SymbolicOps.self, GridSamplingOps.self, BackwardOps.self, RandomOps.self,
     ]
 
     static func family(for target: String) -> (any ATenFamily.Type)? {
@@ -194,6 +231,22 @@ enum ATenTable {
 
     /// Whether `target` mutates its first argument (an in-place overload with a functional form).
     static func isInPlace(_ target: String) -> Bool { functional(target) != target }
+
+    /// Why an operator Parity does not map is not mapped, where there is a reason beyond "not yet"
+    /// (printed in the error that names it). Complex tensors: Parity's dtypes are real, and a complex
+    /// value held as real pairs would be read wrongly by every elementwise operator.
+    static let refusals: [String: String] = {
+        let complex = "it produces or reads complex tensors, which Parity cannot represent (no complex dtype)"
+        return Dictionary(uniqueKeysWithValues: [
+            "aten._fft_r2c.default", "aten._fft_c2r.default", "aten._fft_c2c.default", "aten.view_as_complex.default",
+            "aten.view_as_real.default", "aten.complex.default", "aten.polar.default", "aten.real.default", "aten.imag.default",
+            "aten.angle.default", "aten.stft.default", "aten.istft.default",
+            // torch.fft.* as an export without decompositions keeps them
+            "aten.fft_fft.default", "aten.fft_ifft.default", "aten.fft_rfft.default", "aten.fft_irfft.default", "aten.fft_fft2.default",
+            "aten.fft_ifft2.default", "aten.fft_rfft2.default", "aten.fft_irfft2.default", "aten.fft_fftn.default", "aten.fft_ifftn.default",
+            "aten.fft_rfftn.default", "aten.fft_irfftn.default", "aten.fft_hfft.default", "aten.fft_ihfft.default",
+        ].map { ($0, complex) })
+    }()
 
     /// Every supported target, sorted (for docs and error messages).
     static var allTargets: [String] {

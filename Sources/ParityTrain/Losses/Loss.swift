@@ -138,6 +138,7 @@ public struct LossTarget: Sendable {
     /// The prediction's shape as the loss reads it (Keras squeezes or expands a trailing 1).
     public var predictionShape: [Int]
 
+    /// `values`, then `mask` and `weights` where present.
     public var tensors: [Tensor] { [values] + [mask, weights].compactMap { $0 } }
 }
 

@@ -25,6 +25,7 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     /// PyTorch `MultiStepLR`: `lr ← lr·γ` when the count of steps taken reaches a milestone.
     case multiStepLR(milestones: [Int], gamma: Double)
 
+    /// The framework the schedule belongs to.
     public var framework: Framework {
         switch self {
         case .exponentialDecay, .inverseTimeDecay, .piecewiseConstant, .polynomialDecay, .cosineDecay: return .keras

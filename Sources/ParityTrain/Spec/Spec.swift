@@ -1,11 +1,17 @@
 /// A constructor call as written in the framework's Python: `Adam(lr=1e-3, betas=(0.9, 0.999))`,
 /// `keras.losses.Huber(0.5)`, several joined by `+` (`SGD(lr=0.1) + clip_grad_norm_(max_norm=1.0)`).
 public struct SpecCall: Sendable, Equatable, CustomStringConvertible {
+    /// An argument's value: a Python literal.
     public indirect enum Value: Sendable, Equatable, CustomStringConvertible {
+        /// An int or float.
         case number(Double)
+        /// `True` or `False`.
         case bool(Bool)
+        /// `None`.
         case none
+        /// A quoted string.
         case string(String)
+        /// A tuple or list.
         case sequence([Value])
 
         public var description: String {
@@ -21,7 +27,9 @@ public struct SpecCall: Sendable, Equatable, CustomStringConvertible {
 
     /// The dotted name as written (`torch.optim.Adam`).
     public var qualifiedName: String
+    /// The positional arguments, in order.
     public var positional: [Value]
+    /// The keyword arguments, in order.
     public var keywords: [(name: String, value: Value)]
 
     /// The class name without its module prefix.

@@ -43,8 +43,11 @@ public enum OutputProducer<Value> {
 ///   statistics through it (`TrainingStep`);
 /// - every value remembers whether a softmax or sigmoid produced it, for logits recovery.
 public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
+    /// A value of the step: the base builder's value, and what produced it when a loss can use that.
     public struct Value {
+        /// The base builder's value.
         public let base: Base.Value
+        /// The softmax or sigmoid that produced it, if one did.
         public let producer: OutputProducer<Base.Value>?
     }
 
@@ -89,6 +92,7 @@ public final class TrainingBuilder<Base: Builder>: Builder, TrainingStep {
         bindings = table
     }
 
+    /// A base builder's value as a value of the step.
     public func wrap(_ value: Base.Value) -> Value { Value(base: value, producer: nil) }
 
     public func type(of value: Value) -> TensorType { base.type(of: value.base) }
