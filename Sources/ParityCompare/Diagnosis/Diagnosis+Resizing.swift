@@ -21,7 +21,7 @@ extension Diagnosis {
         let describedA = modeA == "bilinear" ? "bilinear with half-pixel centres (align_corners=False)" : modeA
         let fix = modeA == "bilinear" ? "nn.Upsample(scale_factor=..., mode=\"bilinear\", align_corners=False)"
             : "nn.Upsample(scale_factor=..., mode=\"\(modeA)\")"
-        let kerasFix = bilinearB && alignCorners ? "Keras has no align_corners=True resizing: use align_corners=False on the PyTorch side"
+        let kerasFix = bilinearB && alignCorners ? "no Keras layer resizes with align_corners=True: use align_corners=False on the PyTorch side (keras.ops can: `parity convert --to keras` writes it as one Matmul per axis)"
             : "keras.layers.UpSampling2D(..., interpolation=\"\(bilinearB ? "bilinear" : "nearest")\")"
         return [Hypothesis(cause: .interpolationMode, a: describedA, b: describedB, fix: fix, kerasFix: kerasFix, rerun: c.applyingB(node, argument: "input"))]
     }
