@@ -138,13 +138,7 @@ public struct WindowGeometry: Sendable, Hashable {
                     for w in 0..<window { indices[slot] = windowBase[w] < 0 ? -1 : windowBase[w] + c; slot += 1 }
                 }
             }
-            var axis = rank - 1
-            while axis >= 0 {
-                position[axis] += 1
-                if position[axis] < output[axis] { break }
-                position[axis] = 0
-                axis -= 1
-            }
+            Shape.advance(&position, within: output)
         }
         return indices
     }

@@ -95,11 +95,7 @@ public struct FirstAlongAxes: Op {
             if values[flat] != 0 {
                 if seen.contains(key) { values[flat] = 0 } else { seen.insert(key) }
             }
-            for axis in stride(from: shape.count - 1, through: 0, by: -1) {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-            }
+            Shape.advance(&index, within: shape)
         }
         return Tensor(shape: shape, values: values).cast(to: x.dtype)
     }

@@ -122,13 +122,7 @@ extension Builder {
             var base = 0
             for axis in 0..<out.count { base += sources[axis][position[axis]] * inStrides[axis] }
             for c in 0..<channels { indices.append(base + c) }
-            var axis = out.count - 1
-            while axis >= 0 {
-                position[axis] += 1
-                if position[axis] < out[axis] { break }
-                position[axis] = 0
-                axis -= 1
-            }
+            Shape.advance(&position, within: out)
         }
         return try apply(Remap(indices: indices, innerShape: out + [channels], batchRank: 1, label: "gather grid"), [x])
     }

@@ -50,13 +50,7 @@ struct StridedCopy: ElementRearrangement {
             var position = offset
             for axis in 0..<shape.count { position += index[axis] * strides[axis] }
             out.append(values[position])
-            var axis = shape.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < shape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+            Shape.advance(&index, within: shape)
         }
         return out
     }

@@ -213,13 +213,7 @@ extension Tensor {
                         var offset = before[k] * outStrides[k]
                         for axis in 0..<k { offset += (index[axis] + before[axis]) * outStrides[axis] }
                         (dst.baseAddress! + offset).update(from: src.baseAddress! + r * runLength, count: runLength)
-                        var axis = k - 1
-                        while axis >= 0 {
-                            index[axis] += 1
-                            if index[axis] < shape[axis] { break }
-                            index[axis] = 0
-                            axis -= 1
-                        }
+                        Shape.advance(&index, within: shape)
                     }
                 }
             }

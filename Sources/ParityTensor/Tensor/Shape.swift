@@ -4,6 +4,21 @@ public enum Shape {
     /// The number of elements of `shape` (1 for a scalar's `[]`).
     public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
+    /// Steps a row-major multi-index over `shape` to the next position (the last axis fastest); after the
+    /// last position the index wraps to all zeros and the result is false. `index` may cover a prefix of
+    /// the axes of a larger shape: only `shape[0..<index.count]` is read.
+    @inline(__always) @discardableResult
+    public static func advance(_ index: inout [Int], within shape: [Int]) -> Bool {
+        var axis = index.count - 1
+        while axis >= 0 {
+            index[axis] += 1
+            if index[axis] < shape[axis] { return true }
+            index[axis] = 0
+            axis -= 1
+        }
+        return false
+    }
+
     /// Row-major (C order) strides in elements.
     public static func strides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)

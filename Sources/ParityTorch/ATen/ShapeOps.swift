@@ -387,13 +387,7 @@ enum ShapeOps: ATenFamily {
         var index = [Int](repeating: 0, count: out.count)
         for _ in 0..<Shape.count(out) {
             map.append(zip(source(index), strides).reduce(0) { $0 + $1.0 * $1.1 })
-            var axis = out.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < out[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
+            Shape.advance(&index, within: out)
         }
         return try c.b.apply(Remap(indices: map, innerShape: out, batchRank: 0, label: "rearrange"), [x])
     }
