@@ -239,20 +239,20 @@ struct TrainingHypothesis {
                     return .crossentropy(form)
                 })
             }
-        case let (.binaryCrossentropy(lx, sx, _), .binaryCrossentropy(ly, sy, _)):
+        case let (.binaryCrossentropy(lx, sx, _, _), .binaryCrossentropy(ly, sy, _, _)):
             if lx != ly {
                 result.append(TrainingHypothesis(cause: .fromLogits, message: "\(x) from_logits=\(lx); \(y) from_logits=\(ly)",
                                                  fix: "Keras from_logits=True ↔ BCEWithLogitsLoss; from_logits=False ↔ BCELoss after a sigmoid") { side in
                     var s = side
-                    guard case let .binaryCrossentropy(_, smoothing, weight) = s.loss.function else { return s }
-                    s.loss.function = .binaryCrossentropy(fromLogits: ly, labelSmoothing: smoothing, positiveWeight: weight)
+                    guard case let .binaryCrossentropy(_, smoothing, positive, weight) = s.loss.function else { return s }
+                    s.loss.function = .binaryCrossentropy(fromLogits: ly, labelSmoothing: smoothing, positiveWeight: positive, weight: weight)
                     return s
                 })
             }
             if sx != sy {
                 result.append(smoothing(x, y, sx, sy) { function in
-                    guard case let .binaryCrossentropy(l, _, w) = function else { return function }
-                    return .binaryCrossentropy(fromLogits: l, labelSmoothing: sy, positiveWeight: w)
+                    guard case let .binaryCrossentropy(l, _, p, w) = function else { return function }
+                    return .binaryCrossentropy(fromLogits: l, labelSmoothing: sy, positiveWeight: p, weight: w)
                 })
             }
             if x.framework == .keras, y.framework == .pyTorch, !lx, !ly {

@@ -27,8 +27,10 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
         /// `logInput`, `eᵖ − t·p`; else `p − t·log(p + epsilon)`, epsilon 1e-8; `full` adds Stirling's term.
         case poisson(logInput: Bool, epsilon: Double, full: Bool)
         /// Binary cross-entropy on probabilities or (`fromLogits`) logits, targets smoothed toward ½
-        /// (Keras `BinaryCrossentropy`; PyTorch `BCELoss`, `BCEWithLogitsLoss` with `positiveWeight`).
-        case binaryCrossentropy(fromLogits: Bool, labelSmoothing: Double, positiveWeight: [Double]?)
+        /// (Keras `BinaryCrossentropy`; PyTorch `BCELoss`, `BCEWithLogitsLoss` with `positiveWeight`). `weight`:
+        /// PyTorch's rescaling weight, broadcast against the input from the right and multiplied into every element's loss
+        /// before the reduction (`mean` stays the plain mean over elements).
+        case binaryCrossentropy(fromLogits: Bool, labelSmoothing: Double, positiveWeight: [Double]?, weight: [Double]?)
         /// Cross-entropy over classes on probabilities, logits, or (`logProbabilities`) log-probabilities,
         /// against one-hot / soft targets or class indices (Keras `CategoricalCrossentropy` and
         /// `SparseCategoricalCrossentropy`; PyTorch `CrossEntropyLoss` and `NLLLoss`).
@@ -44,6 +46,10 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
         case categoricalHinge
         /// `x` where `t = 1`, `max(0, margin − x)` where `t = −1` (PyTorch `HingeEmbeddingLoss`).
         case hingeEmbedding(margin: Double)
+        /// PyTorch `CosineEmbeddingLoss(x₁, x₂, y)` with the target as x₂ and y = 1 on every row: per row
+        /// `1 − Σx₁x₂/√((Σx₁² + 1e-12)(Σx₂² + 1e-12))` (`aten/src/ATen/native/Loss.cpp`, `cosine_embedding_loss`),
+        /// Keras's `CosineSimilarity` plus 1 up to the norms' ε. `margin` acts only on y = −1 rows, which this form has none of.
+        case cosineEmbedding(margin: Double)
     }
 
     /// How a cross-entropy reads its input and target.
