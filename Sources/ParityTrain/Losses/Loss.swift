@@ -47,8 +47,9 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
         /// `x` where `t = 1`, `max(0, margin − x)` where `t = −1` (PyTorch `HingeEmbeddingLoss`).
         case hingeEmbedding(margin: Double)
         /// PyTorch `CosineEmbeddingLoss(x₁, x₂, y)` with the target as x₂ and y = 1 on every row: per row
-        /// `1 − Σx₁x₂/√((Σx₁² + 1e-12)(Σx₂² + 1e-12))` (`aten/src/ATen/native/Loss.cpp`, `cosine_embedding_loss`),
-        /// Keras's `CosineSimilarity` plus 1 up to the norms' ε. `margin` acts only on y = −1 rows, which this form has none of.
+        /// `1 − Σx₁x₂/√((Σx₁² + ε)(Σx₂² + ε))`, ε the float 1e-12 (`aten/src/ATen/native/Loss.cpp`, `cosine_embedding_loss`).
+        /// Keras's `CosineSimilarity` is `−Σ x₁·min(1/‖x₁‖, 1e7) · x₂·min(1/‖x₂‖, 1e7)`: the same up to the constant 1 (the
+        /// same gradient) while both norms exceed about 1e-6. `margin` acts only on y = −1 rows, which this form has none of.
         case cosineEmbedding(margin: Double)
     }
 

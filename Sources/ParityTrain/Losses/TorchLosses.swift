@@ -138,8 +138,9 @@ extension Loss {
             let notNegative = try b.subtract(b.scalar(1, like: t), b.binary(.equal, t, b.scalar(-1, like: t)))
             elements = try b.add(b.where_(notPositive, clamped, zero), b.where_(notNegative, p, zero))
         case .cosineEmbedding:
-            // 1 − Σx₁x₂/√((Σx₁² + ε)(Σx₂² + ε)), ε = 1e-12, per row; y = 1 everywhere.
-            let eps = b.scalar(1e-12, like: p)
+            // 1 − Σx₁x₂/√((Σx₁² + ε)(Σx₂² + ε)) per row, y = 1 everywhere; ATen's EPSILON is a C++ float 1e-12
+            // (9.99999996e-13 in a float64 run too: torch.cosine_embedding_loss on [1e-7, 0] twice gives 0.990099009862).
+            let eps = b.scalar(Double(Float(1e-12)), like: p)
             let product = try b.reduce(.sum, b.multiply(p, t), axes: [1])
             let square1 = try b.add(b.reduce(.sum, b.multiply(p, p), axes: [1]), eps)
             let square2 = try b.add(b.reduce(.sum, b.multiply(t, t), axes: [1]), eps)
