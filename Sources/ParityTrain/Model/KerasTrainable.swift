@@ -172,7 +172,7 @@ public struct KerasTrainable: TrainableModel {
             switch layer.className {
             case "BatchNormalization":
                 if var bn = layer.model as? BatchNorm, !frozen {
-                    bn.training = .keras(momentum: config["momentum"]?.double ?? NormalizationDefaults.kerasMomentum)
+                    bn.training = bn.recordedTraining ?? .keras()
                     network.layers[index].model = bn
                 }
             case "Dropout":
