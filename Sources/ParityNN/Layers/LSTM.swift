@@ -22,6 +22,8 @@ public struct LSTM: MultiOutputModel {
     public var goBackwards: Bool
     /// Whether the layer has a bias (Keras `use_bias`); without one, ``bias`` is zeros, which changes no value.
     public var useBias: Bool
+    /// Keras's `dropout` on the step input, in a training step only (``Dropout/sequenceInput(rate:)``).
+    public var dropout: Double = 0
 
     public init(kernel: Tensor, recurrentKernel: Tensor, bias: Tensor,
                 activation: UnaryFunction = .tanh, recurrentActivation: UnaryFunction = .sigmoid,
@@ -40,7 +42,7 @@ public struct LSTM: MultiOutputModel {
     public var units: Int { recurrentKernel.shape[0] }
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
-        let x = inputs[0]
+        let x = dropout > 0 ? try Dropout.sequenceInput(rate: dropout)([inputs[0]], in: b) : inputs[0]
         let shape = b.shape(of: x)
         guard shape.count == 3, kernel.shape == [shape[2], 4 * units],
               recurrentKernel.shape == [units, 4 * units], bias.shape == [4 * units] else {

@@ -10,6 +10,11 @@ public struct SimpleRNN: MultiOutputModel {
     public var returnSequences: Bool
     public var returnState: Bool
     public var goBackwards: Bool
+    /// Keras's `dropout` on the step input, in a training step only (``Dropout/sequenceInput(rate:)``).
+    public var dropout: Double = 0
+    /// Keras's `recurrent_dropout`: in a training step, the previous output times one mask `[batch, units]` per
+    /// sequence (`SimpleRNNCell.call`: `prev_output * rec_dp_mask`), drawn after the input's.
+    public var recurrentDropout: Double = 0
 
     public init(kernel: Tensor, recurrentKernel: Tensor, bias: Tensor?, activation: Activation? = .unary(.tanh),
                 returnSequences: Bool = false, returnState: Bool = false, goBackwards: Bool = false) {
@@ -25,7 +30,7 @@ public struct SimpleRNN: MultiOutputModel {
     public var units: Int { recurrentKernel.shape[0] }
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
-        let x = inputs[0]
+        let x = dropout > 0 ? try Dropout.sequenceInput(rate: dropout)([inputs[0]], in: b) : inputs[0]
         let shape = b.shape(of: x)
         guard shape.count == 3, kernel.shape == [shape[2], units], recurrentKernel.shape == [units, units], bias.map({ $0.shape == [units] }) ?? true else {
             throw TensorError.shapeMismatch(op: "SimpleRNN", expected: "input [batch, time, \(kernel.shape.first ?? 0)] with kernel [in, u], recurrent kernel [u, u], bias [u]",
@@ -37,18 +42,33 @@ public struct SimpleRNN: MultiOutputModel {
         var projected = try b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w)
         if let bias = self.bias { projected = try b.add(projected, b.weight(bias, like: x)) }
         projected = try b.reshape(projected, [shape[0], shape[1], units])
+        // recurrent_dropout's mask, `(1/(1 − rate))·mask` as Keras's dropout of ones makes it.
+        var recurrentMask: B.Value?
+        if recurrentDropout > 0, let step = b.trainingStep {
+            let mask = try step.dropoutMask(rate: recurrentDropout, shape: [shape[0], units], dtype: b.type(of: x).dtype)
+            recurrentMask = try b.multiply(b.constant(mask), b.scalar(1 / (1 - recurrentDropout), like: x))
+        }
         let run: RecurrenceResult<B.Value>
-        switch activation {
-        case nil, .unary?:
-            var function: UnaryFunction?
-            if case let .unary(f)? = activation { function = f }
+        // The fused recurrence for an elementwise activation (or none) without a recurrent mask; else step by step.
+        var fused: UnaryFunction??
+        if recurrentMask == nil {
+            switch activation {
+            case nil: fused = .some(nil)
+            case .unary(let f)?: fused = .some(f)
+            default: fused = nil
+            }
+        }
+        switch fused {
+        case .some(let function):
             run = try b.recurrence(RecurrentSequence(cell: .simple(activation: function), reversed: goBackwards), [projected, zeros, u])
-        default:
+        case nil:
             var h = zeros, steps: [B.Value] = []
             for i in 0..<shape[1] {
                 let t = goBackwards ? shape[1] - 1 - i : i
                 let xt = try b.reshape(b.slice(projected, [.all, SliceAxis(start: t, end: t + 1)]), [shape[0], units])
-                h = try activation!.apply(b.add(xt, b.matmul(h, u)), in: b)
+                let previous = try recurrentMask.map { try b.multiply(h, $0) } ?? h
+                let z = try b.add(xt, b.matmul(previous, u))
+                h = try activation.map { try $0.apply(z, in: b) } ?? z
                 steps.append(try b.reshape(h, [shape[0], 1, units]))
             }
             run = RecurrenceResult(sequence: try b.concat(steps, axis: 1), states: [h])
@@ -69,6 +89,13 @@ public struct SimpleRNN: MultiOutputModel {
 /// `resetAfter` (Keras 3 / TF2 default, bias `[2, 3u]`) equals PyTorch's `nn.GRU` after reordering
 /// its `[r, z, n]` blocks; `resetAfter: false` (Keras 2 default, bias `[3u]`) applies the reset
 /// before the recurrent product, which `nn.GRU` cannot express (docs/conventions.md, D.14).
+extension Dropout {
+    /// Keras's recurrent `dropout` (`DropoutRNNCell.get_dropout_mask`): one mask per sequence on the step input
+    /// `[batch, features]`, drawn once per call and applied at every step, i.e. a mask `[batch, 1, features]`
+    /// over `[batch, time, features]`.
+    public static func sequenceInput(rate: Double) -> Dropout { Dropout(rate: rate, noiseShape: [nil, 1, nil]) }
+}
+
 public struct GRU: MultiOutputModel {
     /// The order of the three gate blocks along the weights' gate axis, one value per framework
     /// (docs/conventions.md D.14): the Keras layer, the ATen `gru` kernel and ParityConvert's parameter
@@ -105,6 +132,8 @@ public struct GRU: MultiOutputModel {
     public var returnSequences: Bool
     public var returnState: Bool
     public var goBackwards: Bool
+    /// Keras's `dropout` on the step input, in a training step only (``Dropout/sequenceInput(rate:)``).
+    public var dropout: Double = 0
 
     public init(kernel: Tensor, recurrentKernel: Tensor, inputBias: Tensor?, recurrentBias: Tensor?, resetAfter: Bool,
                 gateOrder: GateOrder = .keras, activation: UnaryFunction = .tanh,
@@ -127,7 +156,7 @@ public struct GRU: MultiOutputModel {
     public var units: Int { recurrentKernel.shape[0] }
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
-        let x = inputs[0]
+        let x = dropout > 0 ? try Dropout.sequenceInput(rate: dropout)([inputs[0]], in: b) : inputs[0]
         let shape = b.shape(of: x)
         let biasesFit = [inputBias, recurrentBias].allSatisfy { $0.map { $0.shape == [3 * units] } ?? true }
             && (stackedBias.map { $0.shape == [2, 3 * units] && resetAfter } ?? true)
