@@ -224,6 +224,19 @@ def keras_step():
     recurrent_dropout.save(f"{OUT}/keras/recurrent_dropout.keras")
     models["recurrent_dropout"] = (recurrent_dropout, (5, 3))
     inputs["recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
+    # LSTM and GRU recurrent_dropout: Keras switches the cell to implementation=1, a mask per gate on the input and
+    # on the state.
+    x = keras.Input((5, 3))
+    y = L.LSTM(6, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="lstm")(x)
+    y = L.LSTM(4, recurrent_dropout=0.25, go_backwards=True, return_sequences=True, name="lstm_back")(y)
+    # GRU recurrent_dropout: implementation=1 too, three masks of each kind; reset_after (the default) and not.
+    y = L.GRU(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="gru")(y)
+    y = L.GRU(4, recurrent_dropout=0.2, reset_after=False, name="gru_before")(y)
+    gated_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(gated_dropout)
+    gated_dropout.save(f"{OUT}/keras/gated_recurrent_dropout.keras")
+    models["gated_recurrent_dropout"] = (gated_dropout, (5, 3))
+    inputs["gated_recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -292,6 +305,7 @@ def keras_step():
         ("keras_loss_cce_class_weight", "mlp_softmax", opt_sgd, "CategoricalCrossentropy()", onehot, None),
         ("keras_model_attention_dropout", "attention_dropout", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
         ("keras_model_recurrent_dropout", "recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_gated_recurrent_dropout", "gated_recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
@@ -573,17 +587,6 @@ def torch_step():
     counts = rng.poisson(1.5, size=(ROWS, 3)).astype(np.float32)
     # Drawn after the data above, so that the earlier cases keep their values; exported with nn.Dropout's own forward.
     inputs["attention_dropout"] = rng.normal(size=(ROWS, 5, 4)).astype(np.float32)
-    # Recurrent layers' dropout: SimpleRNN with dropout and recurrent_dropout, LSTM and GRU with dropout (one mask per
-    # sequence each, drawn at the first step: the cells' get_dropout_mask calls the patched backend dropout).
-    x = keras.Input((5, 3))
-    y = L.SimpleRNN(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="rnn")(x)
-    y = L.LSTM(6, dropout=0.3, return_sequences=True, name="lstm")(y)
-    y = L.GRU(4, dropout=0.2, name="gru")(y)
-    recurrent_dropout = keras.Model(x, L.Dense(3, name="head")(y))
-    randomise(recurrent_dropout)
-    recurrent_dropout.save(f"{OUT}/keras/recurrent_dropout.keras")
-    models["recurrent_dropout"] = (recurrent_dropout, (5, 3))
-    inputs["recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
     nn.Dropout.forward = original_dropout
     program = torch.export.export(build("attention_dropout").train(), (torch.from_numpy(inputs["attention_dropout"][:BATCH]),))
     torch.export.save(program, f"{OUT}/torch/attention_dropout.pt2")

@@ -58,7 +58,7 @@ extension KerasLayers {
                       gateOrder: .keras, activation: try elementwise(layer, "activation", default: .tanh),
                       recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
                       returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards, stackedBias: stacked)
-        gru.dropout = try rate(layer, "dropout")
+        (gru.dropout, gru.recurrentDropout) = (try rate(layer, "dropout"), try rate(layer, "recurrent_dropout"))
         return gru
     }
 
@@ -71,7 +71,7 @@ extension KerasLayers {
                         activation: try elementwise(layer, "activation", default: .tanh),
                         recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
                         returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards, useBias: o.useBias)
-        lstm.dropout = try rate(layer, "dropout")
+        (lstm.dropout, lstm.recurrentDropout) = (try rate(layer, "dropout"), try rate(layer, "recurrent_dropout"))
         return lstm
     }
 

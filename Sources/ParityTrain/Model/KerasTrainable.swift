@@ -189,12 +189,6 @@ public struct KerasTrainable: TrainableModel {
                 if amount > 0 {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) draws random noise in training, which a shared mask cannot reproduce")
                 }
-            case "LSTM", "GRU":
-                // `dropout` runs with a shared mask (the layers' own); `recurrent_dropout` switches the cell to
-                // implementation=1, one mask per gate on the input and on the state, inside the fused recurrence.
-                if let rate = config["recurrent_dropout"]?.double, rate > 0 {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has recurrent_dropout \(rate): its per-gate masks inside the recurrence are not applied yet (dropout= is)")
-                }
             case "Bidirectional":
                 let inner = config["layer"]?["config"] ?? config
                 for key in ["dropout", "recurrent_dropout"] where (inner[key]?.double ?? 0) > 0 {
