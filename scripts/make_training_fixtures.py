@@ -30,7 +30,7 @@ OUT = "Tests/Fixtures/train"
 ROWS, BATCH, STEPS = 12, 4, 10
 
 
-def save_case(cases, name, framework, model, optimizer, loss, data, losses, weights, note=""):
+def save_case(cases, name, framework, model, optimizer, loss, data, losses, weights, note="", class_weight=None):
     import numpy as np
     arrays = {k: v for k, v in data.items()}
     arrays["losses"] = np.asarray(losses, dtype=np.float64)
@@ -41,6 +41,8 @@ def save_case(cases, name, framework, model, optimizer, loss, data, losses, weig
              "steps": STEPS, "batch_size": BATCH, "sample_weight": "sample_weight" in data}
     if note:
         entry["note"] = note
+    if class_weight is not None:
+        entry["class_weight"] = {str(k): v for k, v in class_weight.items()}
     cases.append(entry)
 
 
@@ -191,6 +193,16 @@ def keras_step():
     bn_frozen.save(f"{OUT}/keras/bn_frozen.keras")
     models["bn_frozen"] = (bn_frozen, (6,))
     inputs["bn_frozen"] = inputs["mlp"]
+    # CosineDecay with a linear warm-up from initial_learning_rate to warmup_target (draws nothing: the cases above keep
+    # their values).
+    model = keras.models.load_model(f"{OUT}/keras/mlp.keras")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=S.CosineDecay(0.001, decay_steps=6, alpha=0.1, warmup_target=0.02, warmup_steps=4)),
+                  loss=keras.losses.MeanSquaredError())
+    model.save(f"{OUT}/keras/mlp_sched_cosine_warmup.keras")
+    models["mlp_sched_cosine_warmup"] = models["mlp"]
+    inputs["mlp_sched_cosine_warmup"] = inputs["mlp"]
+    # class_weight (a fit / train_on_batch argument Keras turns into per-row sample weights), by case.
+    class_weights = {"keras_loss_sparse_class_weight": {0: 1.0, 1: 2.0, 2: 0.5, 3: 1.5}, "keras_loss_cce_class_weight": {0: 0.5, 3: 3.0}}
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -254,6 +266,9 @@ def keras_step():
         ("keras_loss_mse_mean_sw", "mlp", opt_sgd, "MeanSquaredError(reduction='mean_with_sample_weight')", regression, weights),
         ("keras_loss_cce_sum", "mlp_softmax", "SGD(learning_rate=0.02)", "CategoricalCrossentropy(reduction='sum')", onehot, None),
         ("keras_loss_sparse_logits_weighted", "mlp_logits", opt_sgd, "SparseCategoricalCrossentropy(from_logits=True)", labels, weights),
+        ("keras_mlp_sched_cosine_warmup", "mlp_sched_cosine_warmup", None, None, regression, None),
+        ("keras_loss_sparse_class_weight", "mlp_softmax", opt_sgd, "SparseCategoricalCrossentropy()", labels, None),
+        ("keras_loss_cce_class_weight", "mlp_softmax", opt_sgd, "CategoricalCrossentropy()", onehot, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
@@ -267,12 +282,12 @@ def keras_step():
         for step, rows in enumerate(batches()):
             MaskCounter.step, MaskCounter.site = step, 0
             sw = None if sample_weight is None else sample_weight[rows]
-            losses.append(float(model.train_on_batch(x[rows], target[rows], sample_weight=sw)))
+            losses.append(float(model.train_on_batch(x[rows], target[rows], sample_weight=sw, class_weight=class_weights.get(name))))
         data = {"input": x, "target": target}
         if sample_weight is not None:
             data["sample_weight"] = sample_weight
         save_case(cases, name, "keras", f"keras/{model_name}.keras", optimizer, loss, data, losses,
-                  {w.path: w.numpy() for w in model.weights})
+                  {w.path: w.numpy() for w in model.weights}, class_weight=class_weights.get(name))
     meta = {"keras": keras.__version__, "tensorflow": tf.__version__, "numpy": np.__version__, "python": platform.python_version(),
             "TF_ENABLE_ONEDNN_OPTS": os.environ["TF_ENABLE_ONEDNN_OPTS"]}
     return cases, meta
@@ -571,6 +586,19 @@ def torch_step():
         ("torch_loss_nll_weight", "mlp_logsoftmax", sgd, "NLLLoss(weight=[1.0, 2.0, 0.5, 1.5])", labels),
         ("torch_loss_kl_log_target", "mlp_logsoftmax", sgd, "KLDivLoss(reduction='batchmean', log_target=True)", soft),
         ("torch_loss_bce_logits_sum", "mlp", "SGD(lr=0.02)", "BCEWithLogitsLoss(reduction='sum')", binary),
+        # Schedulers a Keras schedule pairs with (LinearLR ↔ a warm-up, CosineAnnealingLR ↔ CosineDecay, PolynomialLR ↔
+        # PolynomialDecay, OneCycleLR ↔ CosineDecay with warm-up); T_max 4 of 10 steps reaches the rising branch.
+        ("torch_opt_sched_linear", "mlp", "SGD(lr=0.1, momentum=0.9) + LinearLR(start_factor=0.25, total_iters=4)", "MSELoss()", regression),
+        ("torch_opt_sched_cosine", "mlp", "Adam(lr=0.02) + CosineAnnealingLR(T_max=4, eta_min=0.001)", "MSELoss()", regression),
+        ("torch_opt_sched_poly", "mlp", "RMSprop(lr=0.01) + PolynomialLR(total_iters=6, power=2.0)", "MSELoss()", regression),
+        ("torch_opt_sched_onecycle", "mlp", "SGD(lr=0.1, momentum=0.9) + OneCycleLR(max_lr=0.1, total_steps=10)", "MSELoss()", regression),
+        ("torch_opt_sched_onecycle_adam", "mlp", "Adam(lr=0.01) + OneCycleLR(max_lr=0.02, total_steps=10, pct_start=0.4)", "MSELoss()", regression),
+        ("torch_opt_sched_onecycle_linear", "mlp", "SGD(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=12, anneal_strategy='linear', cycle_momentum=False, three_phase=True)",
+         "MSELoss()", regression),
+        ("torch_loss_bce_weight", "mlp_sigmoid", sgd, "BCELoss(weight=[2.0, 1.0, 0.5])", binary),
+        ("torch_loss_bce_logits_weight", "mlp", sgd, "BCEWithLogitsLoss(weight=[2.0, 1.0, 0.5], pos_weight=[1.5, 1.0, 0.5])", binary),
+        # CosineEmbeddingLoss(output, target, y) with y = 1 on every row: 1 − cos(output, target), Keras's CosineSimilarity + 1.
+        ("torch_loss_cosine_embedding", "mlp", sgd, "CosineEmbeddingLoss()", regression),
     ]
     cases = []
     for name, model_name, optimizer, loss, target in cases_spec:
@@ -588,7 +616,11 @@ def torch_step():
         for step, rows in enumerate(batches()):
             MaskCounter.step, MaskCounter.site = step, 0
             opt.zero_grad()
-            value = loss_fn(model(x[rows]), y[rows])
+            out = model(x[rows])
+            if loss.startswith("CosineEmbeddingLoss"):
+                value = loss_fn(out, y[rows], torch.ones(out.shape[0]))
+            else:
+                value = loss_fn(out, y[rows])
             value.backward()
             for extra in clips:
                 torch_call(torch.nn.utils, extra, first=list(model.parameters()))

@@ -55,3 +55,55 @@ void parity_fma_f64(long n, const double *x, long sx, const double *y, long sy, 
 #endif
     for (long j = 0; j < n; j++) out[j] = fma(x[j * sx], y[j * sy], z[j * sz]);
 }
+
+// One loop per (operation, stride pattern), so that each vectorises; a single IEEE operation per
+// element, nothing to contract.
+#define BINARY_CASES(T, op, n, x, sx, y, sy, out)                                                       \
+    do {                                                                                                \
+        if (sx == 1 && sy == 1) {                                                                       \
+            for (long j = 0; j < n; j++) out[j] = x[j] op y[j];                                         \
+        } else if (sx == 1 && sy == 0) {                                                                \
+            T b = y[0];                                                                                 \
+            for (long j = 0; j < n; j++) out[j] = x[j] op b;                                            \
+        } else if (sx == 0 && sy == 1) {                                                                \
+            T a = x[0];                                                                                 \
+            for (long j = 0; j < n; j++) out[j] = a op y[j];                                            \
+        } else {                                                                                        \
+            for (long j = 0; j < n; j++) out[j] = x[j * sx] op y[j * sy];                               \
+        }                                                                                               \
+    } while (0)
+
+#define BINARY_FUNCTION(T, name)                                                                        \
+    static void name(parity_binary_op op, long n, const T *restrict x, long sx, const T *restrict y, long sy, \
+                     T *restrict out) {                                                                 \
+        switch (op) {                                                                                   \
+        case PARITY_ADD: BINARY_CASES(T, +, n, x, sx, y, sy, out); return;                              \
+        case PARITY_SUBTRACT: BINARY_CASES(T, -, n, x, sx, y, sy, out); return;                         \
+        case PARITY_MULTIPLY: BINARY_CASES(T, *, n, x, sx, y, sy, out); return;                         \
+        case PARITY_DIVIDE: BINARY_CASES(T, /, n, x, sx, y, sy, out); return;                           \
+        }                                                                                               \
+    }
+
+BINARY_FUNCTION(float, binary_f32_portable)
+BINARY_FUNCTION(double, binary_f64_portable)
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+BINARY_FUNCTION(float, binary_f32_avx2)
+BINARY_FUNCTION(double, binary_f64_avx2)
+#pragma clang attribute pop
+#endif
+
+// `out` never overlaps `x` or `y` (the callers write fresh buffers).
+void parity_binary_f32(parity_binary_op op, long n, const float *x, long sx, const float *y, long sy, float *out) {
+#if defined(__x86_64__)
+    if (parity_isa_active() >= PARITY_ISA_AVX2) { binary_f32_avx2(op, n, x, sx, y, sy, out); return; }
+#endif
+    binary_f32_portable(op, n, x, sx, y, sy, out);
+}
+
+void parity_binary_f64(parity_binary_op op, long n, const double *x, long sx, const double *y, long sy, double *out) {
+#if defined(__x86_64__)
+    if (parity_isa_active() >= PARITY_ISA_AVX2) { binary_f64_avx2(op, n, x, sx, y, sy, out); return; }
+#endif
+    binary_f64_portable(op, n, x, sx, y, sy, out);
+}

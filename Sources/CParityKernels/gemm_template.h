@@ -187,9 +187,11 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
 static void FN(run)(void *context, long index) {
     const struct gemm_job *job = (const struct gemm_job *)context;
     long tm = index / job->tasks_n, tn = index % job->tasks_n;
-    long i0 = tm * job->mc, j0 = tn * job->nc;
-    long mc = job->m - i0 < job->mc ? job->m - i0 : job->mc;
-    long nc = job->n - j0 < job->nc ? job->n - j0 : job->nc;
+    long panels = ceil_div(job->m, MR), strips = ceil_div(job->n, NR);
+    long i0 = tm * panels / job->tasks_m * MR, i1 = (tm + 1) * panels / job->tasks_m * MR;
+    long j0 = tn * strips / job->tasks_n * NR, j1 = (tn + 1) * strips / job->tasks_n * NR;
+    long mc = (i1 < job->m ? i1 : job->m) - i0;
+    long nc = (j1 < job->n ? j1 : job->n) - j0;
     T *apack = (T *)gemm_scratch(0, sizeof(T) * (size_t)(job->mc + MR) * KC);
     T *bpack = job->b_packed ? NULL : (T *)gemm_scratch(1, sizeof(T) * (size_t)(job->nc + NR) * KC);
     FN(task)(job, i0, mc, j0, nc, apack, bpack);

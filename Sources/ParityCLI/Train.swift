@@ -34,8 +34,11 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "The loss, as in the framework's Python (default: the Keras file's compile_config).") var loss: String?
     @Option(name: .customLong("batch-size"), help: "Rows per step (default: all rows).") var batchSize: Int?
     @Option(name: .customLong("sample-weight"),
-            help: "Per-row weights (.npy, one per target row), as Keras's sample_weight (a Keras class_weight is class_weight[label] per row).")
+            help: "Per-row weights (.npy, one per target row), as Keras's sample_weight.")
     var sampleWeight: String?
+    @Option(name: .customLong("class-weight"),
+            help: "Keras's class_weight, as in Python: \"{0: 1.0, 1: 2.5}\" (each row weighted by its class, the argmax of a one-hot target, as fit does).")
+    var classWeight: String?
     @Option(name: .long, help: "Precision to train in: float32 or float64.") var dtype: Run.Precision = .float32
     @Option(name: .long, help: "Write the run (specs, the loss of each step) as JSON to this file.") var json: String?
     @Option(name: .long, help: "Seed of the shared dropout masks.") var seed: UInt64 = 0
@@ -88,10 +91,14 @@ struct Train: ParsableCommand {
         let targetArray = try NumpyArray.read(contentsOf: URL(fileURLWithPath: target)).toTensor()
         var session = try TrainingSession(model: trainable, loss: loss, optimizer: optimizer, dtype: dtype, seed: seed)
         let weights = try sampleWeight.map { try NumpyArray.read(contentsOf: URL(fileURLWithPath: $0)).toTensor() }
-        if weights != nil, trainable.framework == .pyTorch {
-            throw CLIError.badInput("PyTorch losses take no sample weights (weight the loss per class with weight= or pos_weight=)")
+        if weights != nil || classWeight != nil, trainable.framework == .pyTorch {
+            throw CLIError.badInput("PyTorch losses take no sample or class weights (weight the loss per class with weight= or pos_weight=)")
         }
-        let losses = try session.train(inputs: inputs, target: targetArray, steps: steps, batchSize: batchSize, sampleWeight: weights)
+        if weights != nil, classWeight != nil {
+            throw CLIError.badInput("give --sample-weight or --class-weight, not both (Keras refuses sample_weight and class_weight together)")
+        }
+        let rowWeights = try weights ?? classWeight.map { try Loss.kerasClassWeights(try Loss.parseClassWeights($0), target: targetArray) }
+        let losses = try session.train(inputs: inputs, target: targetArray, steps: steps, batchSize: batchSize, sampleWeight: rowWeights)
         return TrainingReport(model: model, framework: "\(trainable.framework)", optimizer: "\(optimizer)", loss: "\(loss)", steps: steps,
                               batchSize: batchSize, dtype: "\(dtype)", mode: "\(session.mode)", losses: losses, variables: session.variables)
     }

@@ -137,6 +137,41 @@ struct KernelDispatchTests {
         if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
     }
 
+    @Test("add, subtract, multiply, divide (the C rows): the per-element formula on every level, for every broadcast pattern", arguments: [DType.float32, .float64])
+    func binaryRows(_ dtype: DType) throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            let x = Self.operand([3, 5, 37], T.self, seed: 16, special: true)
+            // Same shape, a row (stride 1, 0 along the last axis), a column (0, 1), a scalar (0, 0), and
+            // broadcasting on both sides.
+            let others = [Self.operand([3, 5, 37], T.self, seed: 17, special: true), Self.operand([37], T.self, seed: 18, special: true),
+                          Self.operand([5, 1], T.self, seed: 19, special: true), Self.operand([1], T.self, seed: 20, special: false),
+                          Self.operand([3, 1, 1], T.self, seed: 21, special: false)]
+            for other in others {
+                let shape = try Shape.broadcast(x.shape, other.shape, op: "test")
+                let (xs, os) = (x.values(T.self)!, other.values(T.self)!)
+                let (xStrides, oStrides) = (Shape.broadcastStrides(x.shape, to: shape), Shape.broadcastStrides(other.shape, to: shape))
+                func element(_ values: [T], _ strides: [Int], _ i: Int) -> T {
+                    var rest = i, offset = 0
+                    for axis in (0..<shape.count).reversed() {
+                        offset += rest % shape[axis] * strides[axis]
+                        rest /= shape[axis]
+                    }
+                    return values[offset]
+                }
+                for function in [BinaryFunction.add, .subtract, .multiply, .divide] {
+                    let expected = (0..<Shape.count(shape)).map { function.apply(element(xs, xStrides, $0), element(os, oStrides, $0)) }
+                    let swapped = (0..<Shape.count(shape)).map { function.apply(element(os, oStrides, $0), element(xs, xStrides, $0)) }
+                    for level in InstructionSet.available {
+                        let (forward, backward) = try InstructionSet.forcing(level) { (try x.combining(other, function), try other.combining(x, function)) }
+                        #expect(Self.bits(forward) == Self.bits(Tensor(shape: shape, values: expected)), "\(level) \(function) \(other.shape)")
+                        #expect(Self.bits(backward) == Self.bits(Tensor(shape: shape, values: swapped)), "\(level) \(function) \(other.shape)")
+                    }
+                }
+            }
+        }
+        if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
+    }
+
     /// Float32 values across every binade that matters for exp, sigmoid and tanh (|x| from 2⁻³⁰ to 128,
     /// both signs), the vector functions' branch and clamp edges, and the special values.
     static func transcendentalInputs() -> [Float] {

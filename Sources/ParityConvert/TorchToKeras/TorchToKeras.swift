@@ -353,4 +353,4 @@ enum TorchOperand {
 
 /// `[0, 2, …, rank−1, 1]`: an (N, C, spatial…) tensor held channels-last, as Keras's convolutions and
 /// pooling read it on TensorFlow's CPU kernels.
-func channelsLast(_ rank: Int) -> [Int] { [0] + Array(2..<max(rank, 2)) + (rank >= 2 ? [1] : []) }
+func channelsLast(_ rank: Int) -> [Int] { DataFormat.channelsLast.permutation(rank: rank) }

@@ -66,7 +66,7 @@ extension KerasLayers {
         return LSTM(kernel: w[0], recurrentKernel: w[1], bias: o.useBias ? w[2] : Tensor.zeros([u4]),
                     activation: try elementwise(layer, "activation", default: .tanh),
                     recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
-                    returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards)
+                    returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards, useBias: o.useBias)
     }
 
     /// `layer` (forward) and `backward_layer` configs, each `{"class_name", "config"}`; weights are the
@@ -131,7 +131,11 @@ extension KerasLayers {
             throw KerasError.badConfig(layer: layer.name, key: "backward_layer", found: "go_backwards \(bo.goBackwards), return_sequences \(bo.returnSequences), return_state \(bo.returnState) against the forward layer's")
         }
         let states = fo.returnState ? (forwardSpec.className == "LSTM" ? 2 : 1) : 0
-        return Bidirectional(forward: forward, backward: backward, merge: merge, returnSequences: fo.returnSequences, stateCount: states)
+        // Keras names the backward layer `backward_<forward name>` when the config gives none.
+        let forwardName = forwardSpec.config["name"]?.string ?? "forward"
+        let backwardName = (layer.has("backward_layer") ? backwardSpec.config["name"]?.string : nil) ?? "backward_\(forwardName)"
+        return Bidirectional(forward: forward, backward: backward, merge: merge, returnSequences: fo.returnSequences, stateCount: states,
+                             names: (forwardName, backwardName))
     }
 }
 

@@ -20,10 +20,13 @@ public struct LSTM: MultiOutputModel {
     public var returnSequences: Bool
     public var returnState: Bool
     public var goBackwards: Bool
+    /// Whether the layer has a bias (Keras `use_bias`); without one, ``bias`` is zeros, which changes no value.
+    public var useBias: Bool
 
     public init(kernel: Tensor, recurrentKernel: Tensor, bias: Tensor,
                 activation: UnaryFunction = .tanh, recurrentActivation: UnaryFunction = .sigmoid,
-                returnSequences: Bool = false, returnState: Bool = false, goBackwards: Bool = false) {
+                returnSequences: Bool = false, returnState: Bool = false, goBackwards: Bool = false, useBias: Bool = true) {
+        self.useBias = useBias
         self.kernel = kernel
         self.recurrentKernel = recurrentKernel
         self.bias = bias

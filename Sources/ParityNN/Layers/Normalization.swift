@@ -41,9 +41,14 @@ public struct BatchNorm: Model {
     /// `nil` for a layer that stays in inference mode while training (a frozen Keras layer).
     public var training: BatchNormTraining?
 
+    /// The training rule the file records (Keras's momentum), kept for the converters and for ParityTrain,
+    /// which sets ``training`` to it when the layer trains; it changes no computation itself.
+    public var recordedTraining: BatchNormTraining?
+
     public init(mean: Tensor, variance: Tensor, gamma: Tensor?, beta: Tensor?, epsilon: Double, axis: Int = -1,
-                form: Form = .foldedScale, training: BatchNormTraining? = nil) {
+                form: Form = .foldedScale, training: BatchNormTraining? = nil, recordedTraining: BatchNormTraining? = nil) {
         self.training = training
+        self.recordedTraining = recordedTraining
         self.mean = mean
         self.variance = variance
         self.gamma = gamma

@@ -174,8 +174,12 @@ public struct Bidirectional: MultiOutputModel {
     public var returnSequences: Bool
     /// How many outputs after the first are states (per direction).
     public var stateCount: Int
+    /// The two wrapped layers' names (Keras's `forward_lstm`, `backward_lstm`), which name their weights.
+    public var names: (forward: String, backward: String)
 
-    public init(forward: any MultiOutputModel, backward: any MultiOutputModel, merge: MergeMode?, returnSequences: Bool, stateCount: Int) {
+    public init(forward: any MultiOutputModel, backward: any MultiOutputModel, merge: MergeMode?, returnSequences: Bool, stateCount: Int,
+                names: (forward: String, backward: String) = ("forward", "backward")) {
+        self.names = names
         self.forward = forward
         self.backward = backward
         self.merge = merge

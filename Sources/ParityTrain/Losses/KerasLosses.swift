@@ -1,3 +1,4 @@
+import Foundation
 import ParityNN
 
 /// Keras 3's losses on the TensorFlow backend (`keras/src/losses/losses.py`, the backend's
@@ -89,7 +90,7 @@ extension Loss {
             let quadratic = try b.multiply(half, b.multiply(error, error))
             let linear = try b.subtract(b.multiply(b.scalar(delta, like: p), absError), b.multiply(half, b.scalar(delta * delta, like: p)))
             perSample = try b.lastAxisMean(b.where_(b.binary(.lessEqual, absError, b.scalar(delta, like: p)), quadratic, linear))
-        case .smoothL1, .hingeEmbedding:
+        case .smoothL1, .hingeEmbedding, .cosineEmbedding:
             throw TrainError.unsupportedModel("\(className) is a PyTorch loss")
         case .logCosh:
             // `x + softplus(−2x) − log 2`, TensorFlow's softplus.
@@ -99,7 +100,7 @@ extension Loss {
         case .poisson(_, let epsilon, _):
             let logRate = try b.unary(.log, b.add(p, b.scalar(epsilon, like: p)))
             perSample = try b.lastAxisMean(b.subtract(p, b.multiply(t, logRate)))
-        case .binaryCrossentropy(let fromLogits, let smoothing, _):
+        case .binaryCrossentropy(let fromLogits, let smoothing, _, _):
             var target = t
             if smoothing != 0 {
                 target = try b.add(b.multiply(t, b.scalar(1 - smoothing, like: t)), b.scalar(0.5 * smoothing, like: t))
@@ -204,5 +205,51 @@ extension Builder {
         let negAbs = try where_(positive, negate(z), z)
         // log1p(exp(x)) for x ≤ 0 is the softplus below its threshold.
         return try add(subtract(reluLogits, multiply(z, t)), unary(.softplus(beta: 1, threshold: 20), negAbs))
+    }
+}
+
+extension Loss {
+    /// Keras's `class_weight` as the per-row sample weights `fit` and `train_on_batch` make of it
+    /// (`keras/src/trainers/data_adapters/data_adapter_utils.py`, `class_weight_to_sample_weights`, and the
+    /// dataset map of `tf_dataset_adapter.py`): a row's class is the argmax of its target's last axis when that
+    /// axis has more than one entry (one-hot rows, first maximum on ties), else the target squeezed and rounded
+    /// half to even; its weight is `class_weight[class]`, 1 for a class below the largest key without one. A class
+    /// above the largest key is refused: `fit` gathers from a table that ends there and fails on it.
+    public static func kerasClassWeights(_ classWeight: [Int: Double], target: Tensor) throws -> Tensor {
+        guard let rows = target.shape.first, target.rank >= 1 else { throw TrainError.badTarget(reason: "class_weight needs a target with rows; received a scalar") }
+        guard let largest = classWeight.keys.max(), classWeight.keys.allSatisfy({ $0 >= 0 }) else {
+            throw TrainError.badArgument(name: "class_weight", value: "\(classWeight)", reason: "needs class indices ≥ 0 as keys")
+        }
+        let values = target.doubles
+        let width = target.rank == 1 ? 1 : values.count / Swift.max(rows, 1)
+        let classes: [Int] = (0..<rows).map { row in
+            let slice = values[(row * width)..<((row + 1) * width)]
+            if width > 1, let top = slice.max() { return slice.firstIndex(of: top)! - row * width }
+            return Int(slice.first!.rounded(.toNearestOrEven))
+        }
+        let weights = try classes.enumerated().map { row, c -> Double in
+            guard c <= largest else {
+                throw TrainError.badTarget(reason: "row \(row) has class \(c), above class_weight's largest key \(largest): Keras's fit fails on it (give it a weight)")
+            }
+            return classWeight[c] ?? 1
+        }
+        return Tensor(shape: [rows], values: weights)
+    }
+
+    /// Parses a `class_weight` dict as written in Python: `{0: 1.0, 1: 2.5}` (braces optional).
+    public static func parseClassWeights(_ text: String) throws -> [Int: Double] {
+        var body = text.trimmingCharacters(in: .whitespaces)
+        if body.hasPrefix("{"), body.hasSuffix("}") { body = String(body.dropFirst().dropLast()) }
+        var table: [Int: Double] = [:]
+        for entry in body.split(separator: ",") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+            let parts = entry.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let key = Int(parts[0]), let value = Double(parts[1]), value.isFinite else {
+                throw TrainError.badSpec(spec: text, position: 0, reason: "expected {class: weight, ...} with integer classes and numbers; found '\(entry)'")
+            }
+            guard table[key] == nil else { throw TrainError.badSpec(spec: text, position: 0, reason: "class \(key) given twice") }
+            table[key] = value
+        }
+        guard !table.isEmpty else { throw TrainError.badSpec(spec: text, position: 0, reason: "no class weights") }
+        return table
     }
 }

@@ -19,8 +19,8 @@ public struct KerasTrainable: TrainableModel {
     /// BatchNormalization rules replacing the file's, by layer name (a comparison tries the other side's
     /// momentum or running variance, or trains a frozen layer with batch statistics); empty in a plain run.
     public var batchNormRules: [String: BatchNormTraining] = [:]
-    /// BatchNormalization layers run in inference mode although `fit` would train them (a comparison tries
-    /// the other side's mode); empty in a plain run.
+    /// BatchNormalization and Dropout layers run in inference mode although `fit` would train them (a
+    /// comparison tries the other side's mode); empty in a plain run.
     public var inferenceLayers: Set<String> = []
     public var framework: Framework { .keras }
     public var inputNames: [String] { network.inputs.map(\.layer) }
@@ -76,12 +76,23 @@ public struct KerasTrainable: TrainableModel {
         return found
     }
 
+    /// The Dropout and SpatialDropout layers `fit` trains, in the network's order, with their rates.
+    public var dropoutLayers: [(name: String, rate: Double)] {
+        var found: [(String, Double)] = []
+        Self.gather(network) { layer in
+            if let dropout = layer.model as? Dropout, dropout.rate > 0, !inferenceLayers.contains(layer.name) { found.append((layer.name, dropout.rate)) }
+        }
+        return found
+    }
+
     static func apply(_ rules: [String: BatchNormTraining], inference: Set<String>, to network: inout KerasNetwork) {
         for index in network.layers.indices {
             let name = network.layers[index].name
             if var nested = network.layers[index].model as? KerasNetwork {
                 apply(rules, inference: inference, to: &nested)
                 network.layers[index].model = nested
+            } else if network.layers[index].model is Dropout, inference.contains(name) {
+                network.layers[index].model = Dropout(rate: 0)  // inference mode: the identity, no mask drawn
             } else if var bn = network.layers[index].model as? BatchNorm {
                 if inference.contains(name) {
                     bn.training = nil
@@ -161,7 +172,7 @@ public struct KerasTrainable: TrainableModel {
             switch layer.className {
             case "BatchNormalization":
                 if var bn = layer.model as? BatchNorm, !frozen {
-                    bn.training = .keras(momentum: config["momentum"]?.double ?? NormalizationDefaults.kerasMomentum)
+                    bn.training = bn.recordedTraining ?? .keras()
                     network.layers[index].model = bn
                 }
             case "Dropout":
