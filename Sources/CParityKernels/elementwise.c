@@ -107,3 +107,63 @@ void parity_binary_f64(parity_binary_op op, long n, const double *x, long sx, co
 #endif
     binary_f64_portable(op, n, x, sx, y, sy, out);
 }
+
+// A line's candidate v replaces the current best c when c is not NaN and v is NaN or better:
+// integer and/or (no short-circuit branches; a max pool's windows are random to a predictor).
+#define ARG_BLOCK 16
+#define ARG_EXTREMUM(T, name)                                                                           \
+    static void name(long lines, long n, const T *restrict x, int maximum, int64_t *restrict out) {    \
+        long l = 0;                                                                                     \
+        for (; l + ARG_BLOCK <= lines; l += ARG_BLOCK) {                                                \
+            const T *base = x + l * n;                                                                  \
+            T current[ARG_BLOCK];                                                                       \
+            int64_t best[ARG_BLOCK];                                                                    \
+            for (int i = 0; i < ARG_BLOCK; i++) { current[i] = base[i * n]; best[i] = 0; }              \
+            for (long k = 1; k < n; k++) {                                                              \
+                for (int i = 0; i < ARG_BLOCK; i++) {                                                   \
+                    T v = base[i * n + k], c = current[i];                                              \
+                    int better = maximum ? v > c : v < c;                                               \
+                    int wins = (c == c) & ((v != v) | better);                                          \
+                    best[i] = wins ? k : best[i];                                                       \
+                    current[i] = wins ? v : c;                                                          \
+                }                                                                                       \
+            }                                                                                           \
+            for (int i = 0; i < ARG_BLOCK; i++) out[l + i] = best[i];                                   \
+        }                                                                                               \
+        for (; l < lines; l++) {                                                                        \
+            const T *line = x + l * n;                                                                  \
+            T c = line[0];                                                                              \
+            int64_t b = 0;                                                                              \
+            for (long k = 1; k < n; k++) {                                                              \
+                T v = line[k];                                                                          \
+                int better = maximum ? v > c : v < c;                                                   \
+                int wins = (c == c) & ((v != v) | better);                                              \
+                b = wins ? k : b;                                                                       \
+                c = wins ? v : c;                                                                       \
+            }                                                                                           \
+            out[l] = b;                                                                                 \
+        }                                                                                               \
+    }
+
+ARG_EXTREMUM(float, arg_extremum_f32_portable)
+ARG_EXTREMUM(double, arg_extremum_f64_portable)
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
+ARG_EXTREMUM(float, arg_extremum_f32_avx512)
+ARG_EXTREMUM(double, arg_extremum_f64_avx512)
+#pragma clang attribute pop
+#endif
+
+void parity_arg_extremum_f32(long lines, long n, const float *x, int maximum, int64_t *out) {
+#if defined(__x86_64__)
+    if (parity_isa_active() >= PARITY_ISA_AVX512) { arg_extremum_f32_avx512(lines, n, x, maximum, out); return; }
+#endif
+    arg_extremum_f32_portable(lines, n, x, maximum, out);
+}
+
+void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, int64_t *out) {
+#if defined(__x86_64__)
+    if (parity_isa_active() >= PARITY_ISA_AVX512) { arg_extremum_f64_avx512(lines, n, x, maximum, out); return; }
+#endif
+    arg_extremum_f64_portable(lines, n, x, maximum, out);
+}
