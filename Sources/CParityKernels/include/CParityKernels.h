@@ -108,7 +108,7 @@ void parity_binary_f64(parity_binary_op op, long n, const double *x, long sx, co
 
 /// For each of `lines` contiguous lines of `n` values (n ≥ 1): the index of the first largest value
 /// (`maximum` non-zero) or first smallest, or of the first NaN when the line has one (`argmax` /
-/// `argmin` as PyTorch scans a max pool's window). Branch-free selects, sixteen lines side by side.
+/// `argmin` as PyTorch scans a max pool's window). Branch-free selects, sixteen short lines side by side.
 void parity_arg_extremum_f32(long lines, long n, const float *x, int maximum, int64_t *out);
 void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, int64_t *out);
 
