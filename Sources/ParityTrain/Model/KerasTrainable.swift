@@ -9,9 +9,10 @@ import ParityNN
 /// - Dropout and SpatialDropout apply the step's shared mask (`Dropout`);
 /// - variables are named as `load_model(...).weights` names them (`KerasVariableNames`).
 ///
-/// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities. Regularizers,
-/// constraints and random layers without a mask (GaussianNoise, recurrent dropout) are refused by name rather
-/// than silently left out.
+/// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities, the recurrent
+/// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
+/// Regularizers, constraints and random layers without a mask (GaussianNoise, GaussianDropout, AlphaDropout) are
+/// refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
@@ -188,11 +189,6 @@ public struct KerasTrainable: TrainableModel {
                 let amount = config["rate"]?.double ?? config["stddev"]?.double ?? 0
                 if amount > 0 {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) draws random noise in training, which a shared mask cannot reproduce")
-                }
-            case "Bidirectional":
-                let inner = config["layer"]?["config"] ?? config
-                for key in ["dropout", "recurrent_dropout"] where (inner[key]?.double ?? 0) > 0 {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (Bidirectional) has \(key) \(inner[key]!.double!): the masks of its two directions are not applied yet")
                 }
             default:
                 break
