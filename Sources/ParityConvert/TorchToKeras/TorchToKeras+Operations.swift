@@ -25,8 +25,9 @@ import ParityTorch
 ///   accumulates the same products in another order, within float32 rounding);
 /// - `index_select` → `Take`, `gather` → `TakeAlongAxis`; `celu` → `Celu`; `prelu` → `Where(x > 0, x,
 ///   weight·x)`;
-/// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` (2-norm,
-///   one dim) → `Norm`, `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
+/// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` / `norm`
+///   → `Norm` or PyTorch's formula (``norm(_:)``), `repeat_interleave(n, dim)` → `Repeat`, `unfold` → `Take`
+///   of the windows (``unfold(_:)``), `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
 ///   → `Add(Matmul)`;
 /// - `index.Tensor` (`x[i]`, NumPy's advanced indexing) with one index tensor → `Take` along its axis;
 ///   with constant index tensors on the leading axes that each count along their own axis of the
@@ -72,7 +73,8 @@ enum OperationNodes: TorchToKerasFamily {
         "aten.expand.default", "aten.expand_as.default", "aten.repeat.default", "aten.roll.default", "aten.stack.default", "aten.clamp.default",
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
-        "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
+        "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
+        "aten.repeat_interleave.self_int", "aten.unfold.default",
     ])
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -102,18 +104,17 @@ enum OperationNodes: TorchToKerasFamily {
             }
             let operands = try names.map { n -> OperationArgument in
                 if case .value(let v)? = c.operand(named: n) { return .value(c.inTorchOrder(v)) }
-                return .constant(NodeConversion.numpy(try c.weight(named: n, argument: "tensors").tensor))
+                return .tensor(try c.weight(named: n, argument: "tensors").tensor)
             }
             return [.value(try c.operation("Einsum", ["subscripts": .string(try subscripts(c, equation))], arguments: operands))]
-        case "aten.linalg_vector_norm.default":
+        case "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim": return [.value(try norm(c))]
+        case "aten.repeat_interleave.self_int":
             let x = try c.value("self")
-            let dims = try c.ints("dim", default: []).map { try c.dim($0, rank: x.rank) }
-            guard dims.count == 1, try c.double("ord", default: 2) == 2 else { throw c.refuse("a vector norm other than the 2-norm over one dim") }
-            if case .scalarType? = c.node.argument("dtype") { throw c.refuse("a norm with a dtype argument") }
-            let keep = try c.bool("keepdim", default: false)
-            let perm = keep ? x.perm : x.perm.filter { $0 != dims[0] }.map { $0 > dims[0] ? $0 - 1 : $0 }
-            return [.value(try c.operation("Norm", module: "linalg", ["ord": .int(2), "axis": .int(x.position(of: dims[0])), "keepdims": .bool(keep)],
-                                           arguments: [.value(x)], perm: perm))]
+            guard case .int(let d)? = c.node.argument("dim") else { throw c.refuse("repeat_interleave without dim (of the flattened tensor)") }
+            let dim = try c.dim(d, rank: x.rank)
+            return [.value(try c.operation("Repeat", ["repeats": .int(try c.int("repeats")), "axis": .int(x.position(of: dim))],
+                                           arguments: [.value(x)], perm: x.perm, dtype: x.dtype))]
+        case "aten.unfold.default": return [.value(try unfold(c))]
         case "aten.clamp_min.default", "aten.clamp_max.default":
             let x = try c.value("self")
             let bound = try c.double(c.target == "aten.clamp_min.default" ? "min" : "max")
@@ -139,7 +140,7 @@ enum OperationNodes: TorchToKerasFamily {
             let x = c.inTorchOrder(try c.value("self"))
             let weight = try c.weight("weight").tensor
             let shape = weight.count == 1 || x.rank < 2 ? [weight.count] : [weight.count] + Array(repeating: 1, count: x.rank - 2)
-            let scaled = try c.operation("Multiply", arguments: [.value(x), .constant(NodeConversion.numpy(try weight.reshaped(shape)))], shape: x.torchShape)
+            let scaled = try c.operation("Multiply", arguments: [.value(x), .tensor(try weight.reshaped(shape))], shape: x.torchShape)
             let positive = try c.operation("Greater", arguments: [.value(x), .constant(.double(0))], shape: x.torchShape, dtype: "bool")
             return [.value(try c.operation("Where", arguments: [.value(positive), .value(x), .value(scaled)]))]
         case "aten.index_select.default", "aten.gather.default":
@@ -196,6 +197,68 @@ enum OperationNodes: TorchToKerasFamily {
         }
     }
 
+    /// `linalg_vector_norm(x, ord, dim)` (and `norm(x, p, dim)`): the 2-norm over one dim → `Norm`;
+    /// otherwise PyTorch's definition as operations on the value's own axes: `Sqrt(Sum(Square(x)))` for
+    /// 2 (over several dims: Keras's `norm` of two axes is a matrix norm), `Sum(Absolute(x))` for 1,
+    /// `Max` / `Min` of `Absolute(x)` for ±∞, `Power(Sum(Power(Absolute(x), p)), 1/p)` for other p, and
+    /// the count of non-zeros for 0.
+    static func norm(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("self")
+        let listed = try c.ints("dim", default: [])
+        let dims = listed.isEmpty ? Array(0..<x.rank) : try listed.map { try c.dim($0, rank: x.rank) }
+        let p = try c.double(c.target == "aten.norm.ScalarOpt_dim" ? "p" : "ord", default: 2)
+        if case .scalarType? = c.node.argument("dtype") { throw c.refuse("a norm with a dtype argument") }
+        guard x.dtype == "float32" else { throw c.refuse("the norm of a \(x.dtype) tensor") }
+        let keep = try c.bool("keepdim", default: false)
+        let perm = keep ? x.perm : x.perm.filter { !dims.contains($0) }.map { a in a - dims.filter { $0 < a }.count }
+        let axes = JSONValue.ints(dims.map { x.position(of: $0) }.sorted())
+        if dims.count == 1 && p == 2 {
+            return try c.operation("Norm", module: "linalg", ["ord": .int(2), "axis": .int(x.position(of: dims[0])), "keepdims": .bool(keep)],
+                                   arguments: [.value(x)], perm: perm)
+        }
+        func elementwise(_ className: String, _ v: KerasValue, _ arguments: [OperationArgument] = []) throws -> KerasValue {
+            try c.operation(className, arguments: [.value(v)] + arguments, perm: v.perm, shape: v.torchShape)
+        }
+        func reduce(_ className: String, _ v: KerasValue) throws -> KerasValue {
+            try c.operation(className, ["axis": axes, "keepdims": .bool(keep)], arguments: [.value(v)], perm: perm)
+        }
+        switch p {
+        case 2: return try c.operation("Sqrt", arguments: [.value(try reduce("Sum", try elementwise("Square", x)))], perm: perm)
+        case 1: return try reduce("Sum", try elementwise("Absolute", x))
+        case .infinity: return try reduce("Max", try elementwise("Absolute", x))
+        case -.infinity: return try reduce("Min", try elementwise("Absolute", x))
+        case 0:
+            let nonzero = try c.operation("NotEqual", arguments: [.value(x), .constant(.double(0))], perm: x.perm, shape: x.torchShape, dtype: "bool")
+            return try reduce("Sum", try c.operation("Cast", module: "core", ["dtype": .string("float32")], arguments: [.value(nonzero)],
+                                                     perm: x.perm, shape: x.torchShape))
+        default:
+            guard p.isFinite else { throw c.refuse("ord \(p)") }
+            let powers = try elementwise("Power", try elementwise("Absolute", x), [.constant(.double(p))])
+            return try c.operation("Power", arguments: [.value(try reduce("Sum", powers)), .constant(.double(1 / p))], perm: perm)
+        }
+    }
+
+    /// `unfold(dimension, size, step)`: the windows `x[i·step ..< i·step + size]` along `dimension`,
+    /// as a `Take` with the window index table `(count, size)` (a gather: exact) then a `Transpose`
+    /// moving the window axis last, where PyTorch puts it.
+    static func unfold(_ c: NodeConversion) throws -> KerasValue {
+        let x = c.inTorchOrder(try c.value("self"))
+        let dim = try c.dim(c.int("dimension"), rank: Swift.max(x.rank, 1))
+        let size = try c.int("size"), step = try c.int("step")
+        let length = x.rank == 0 ? 1 : x.torchShape[dim]
+        guard size >= 0, step > 0, size <= length else { throw c.refuse("size \(size), step \(step) on an axis of \(length)") }
+        let count = (length - size) / step + 1
+        let table = Tensor(shape: [count, size], int64: (0..<(count * size)).map { Int64(($0 / size) * step + $0 % size) })
+        var gathered = x.torchShape
+        gathered.replaceSubrange(dim...dim, with: [count, size])
+        let taken = try c.operation("Take", ["axis": .int(dim)], arguments: [.value(x), .tensor(table)], shape: gathered, dtype: x.dtype)
+        if dim + 1 == gathered.count - 1 { return taken }
+        var order = Array(0..<gathered.count)
+        order.remove(at: dim + 1)
+        order.append(dim + 1)
+        return try c.operation("Transpose", ["axes": .ints(order)], arguments: [.value(taken)], dtype: x.dtype)
+    }
+
     static func attention(_ c: NodeConversion) throws -> KerasValue {
         // The query may be a constant (a learned latent query, timm's attention pooling).
         let q = try c.operationArgument("query").inTorchOrder(c), k = c.inTorchOrder(try c.value("key")), v = c.inTorchOrder(try c.value("value"))
@@ -216,14 +279,14 @@ enum OperationNodes: TorchToKerasFamily {
         var scores = try c.operation("Multiply", arguments: [.value(products), .constant(.double(Double(Float(scale))))], shape: scoreShape)
         if try c.bool("is_causal", default: false) {
             let mask = Tensor(shape: [length, source], values: (0..<(length * source)).map { i in i % source > i / source ? -Double.infinity : 0 })
-            scores = try c.operation("Add", arguments: [.value(scores), .constant(NodeConversion.numpy(mask))], shape: scoreShape)
+            scores = try c.operation("Add", arguments: [.value(scores), .tensor(mask)], shape: scoreShape)
         }
         if case .tensor? = c.node.argument("attn_mask") {
             let mask = try c.operationArgument("attn_mask").inTorchOrder(c)
             let isBool: Bool
             switch mask {
             case .value(let m): isBool = m.dtype == "bool"
-            case .constant(let json): isBool = json["config"]?["dtype"]?.string == "bool"
+            case .tensor(let t): isBool = t.dtype == .bool
             default: isBool = false
             }
             scores = isBool ? try c.operation("Where", arguments: [mask, .value(scores), .constant(.double(-.infinity))], shape: scoreShape)
@@ -282,7 +345,7 @@ enum OperationNodes: TorchToKerasFamily {
             let index: OperationArgument
             if let t = try constant(name) {
                 let size = Double(x.torchShape[dim])
-                index = .constant(NodeConversion.numpy(Tensor(shape: t.shape, int64: t.doubles.map { Int64($0 < 0 ? $0 + size : $0) })))
+                index = .tensor(Tensor(shape: t.shape, int64: t.doubles.map { Int64($0 < 0 ? $0 + size : $0) }))
             } else {
                 guard case .value(let v)? = c.operand(named: name), v.dtype != "bool" else {
                     throw c.refuse("a boolean mask index selects a data-dependent number of elements")
@@ -452,7 +515,7 @@ extension NodeConversion {
         switch node.argument(argument) {
         case .tensor(let n)?:
             if case .value(let v)? = env[n] { return .value(v) }
-            return .constant(Self.numpy(try weight(named: n, argument: argument).tensor))
+            return .tensor(try weight(named: n, argument: argument).tensor)
         case .float(let d)?: return .constant(.double(d))
         case .int(let i)?: return .constant(.int(i))
         case .bool(let b)?: return .constant(.bool(b))
@@ -465,7 +528,7 @@ extension NodeConversion {
     func constantArgument(_ tensor: Tensor, perm: [Int]) throws -> OperationArgument {
         guard tensor.rank <= perm.count else { throw refuse("a constant of rank \(tensor.rank) against a value of rank \(perm.count)") }
         let full = try tensor.reshaped(Array(repeating: 1, count: perm.count - tensor.rank) + tensor.shape)
-        return .constant(Self.numpy(perm == Array(0..<perm.count) ? full : try full.permuted(perm)))
+        return .tensor(perm == Array(0..<perm.count) ? full : try full.permuted(perm))
     }
 
     /// A tensor as Keras saves a NumPy array argument: `{"class_name": "__numpy__", "config": {"value", "dtype"}}`.

@@ -95,7 +95,7 @@ extension KerasLayers {
         let inner = KerasLayerConfig(className: className, name: "\(layer.name)/\(config["name"]?.string ?? "layer")", config: config,
                                      weights: layer.weights, module: spec["module"]?.string, registeredName: spec["registered_name"]?.string,
                                      constants: layer.constants)
-        return TimeDistributed(layer: try KerasLayers.make(inner), name: layer.name)
+        return TimeDistributed(layer: try KerasLayers.make(inner), className: className, name: layer.name)
     }
 
     @Sendable static func bidirectional(_ layer: KerasLayerConfig) throws -> any Model {
@@ -152,11 +152,15 @@ extension KerasLayers {
 }
 
 /// A layer applied to every step of its `[N, T, …]` input (``KerasLayers/timeDistributed(_:)``).
-struct TimeDistributed: Model {
-    let layer: any Model
-    let name: String
+public struct TimeDistributed: Model {
+    /// The wrapped layer, as the loader built it.
+    public let layer: any Model
+    /// The wrapped layer's Keras class.
+    public let className: String
+    /// The wrapper's name.
+    public let name: String
 
-    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         guard let x = inputs.first else { throw KerasError.badConfig(layer: name, key: "inputs", found: "none") }
         let shape = b.shape(of: x)
         guard shape.count >= 3 else {
