@@ -216,7 +216,9 @@ extension Loss {
     /// half to even; its weight is `class_weight[class]`, 1 for a class below the largest key without one. A class
     /// above the largest key is refused: `fit` gathers from a table that ends there and fails on it.
     public static func kerasClassWeights(_ classWeight: [Int: Double], target: Tensor) throws -> Tensor {
-        guard let rows = target.shape.first, target.rank >= 1 else { throw TrainError.badTarget(reason: "class_weight needs a target with rows; received a scalar") }
+        guard let rows = target.shape.first, target.rank == 1 || target.rank == 2 else {
+            throw TrainError.badTarget(reason: "class_weight needs one class per row (a target of rank 1 or 2, as Keras's fit); received shape \(target.shape)")
+        }
         guard let largest = classWeight.keys.max(), classWeight.keys.allSatisfy({ $0 >= 0 }) else {
             throw TrainError.badArgument(name: "class_weight", value: "\(classWeight)", reason: "needs class indices ≥ 0 as keys")
         }
