@@ -85,34 +85,30 @@ extension KerasHub {
 
     /// `LlamaBackbone` and `Llama3Backbone` (the same graph; Llama 3.1's RoPE frequency adjustment when given).
     static func llama(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
-        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.llamaBackbone
-        let ids = g.input("token_ids", shape: [nil], dtype: "int32")
-        var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
-        let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
-        var config: JSONObject = ["layer_norm_epsilon": .double(epsilon), "activation": .string("silu")]
-        for key in ["rope_max_wavelength", "rope_frequency_adjustment_factor", "rope_low_freq_factor", "rope_high_freq_factor",
-                    "rope_pretraining_sequence_length", "dropout"] {
-            if let v = a.config[key] { config[key] = v }
-        }
-        for i in 0..<(try a.int("num_layers")) {
-            x = g.hub("LlamaTransformerDecoder", "transformer_layer_\(i)", config: config, [x.json], kwargs: ["decoder_padding_mask": padding.json])
-        }
-        g.output(g.hub("LlamaLayerNorm", "sequence_output_layernorm", config: ["epsilon": .double(epsilon)], [x.json]))
+        try rotaryBackbone(a, &g, decoder: "LlamaTransformerDecoder", norm: "LlamaLayerNorm", epsilon: HubEpsilon.llamaBackbone,
+                           keys: ["rope_max_wavelength", "rope_frequency_adjustment_factor", "rope_low_freq_factor", "rope_high_freq_factor",
+                                  "rope_pretraining_sequence_length", "dropout"])
     }
 
     static func mistral(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
-        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.mistralBackbone
+        try rotaryBackbone(a, &g, decoder: "MistralTransformerDecoder", norm: "MistralLayerNormalization", epsilon: HubEpsilon.mistralBackbone,
+                           keys: ["rope_max_wavelength", "rope_scaling_factor", "sliding_window", "dropout"])
+    }
+
+    /// Llama's and Mistral's graph: token embedding, `num_layers` SiLU decoders given the backbone's
+    /// `keys` and epsilon (`layer_norm_epsilon`, else `epsilon`, the backbone's default), a final RMS norm `norm`.
+    static func rotaryBackbone(_ a: KerasLayerConfig, _ g: inout HubGraph, decoder: String, norm: String, epsilon fallback: Double,
+                               keys: [String]) throws {
+        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? fallback
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         var config: JSONObject = ["layer_norm_epsilon": .double(epsilon), "activation": .string("silu")]
-        for key in ["rope_max_wavelength", "rope_scaling_factor", "sliding_window", "dropout"] {
-            if let v = a.config[key] { config[key] = v }
-        }
+        for key in keys { if let v = a.config[key] { config[key] = v } }
         for i in 0..<(try a.int("num_layers")) {
-            x = g.hub("MistralTransformerDecoder", "transformer_layer_\(i)", config: config, [x.json], kwargs: ["decoder_padding_mask": padding.json])
+            x = g.hub(decoder, "transformer_layer_\(i)", config: config, [x.json], kwargs: ["decoder_padding_mask": padding.json])
         }
-        g.output(g.hub("MistralLayerNormalization", "sequence_output_layernorm", config: ["epsilon": .double(epsilon)], [x.json]))
+        g.output(g.hub(norm, "sequence_output_layernorm", config: ["epsilon": .double(epsilon)], [x.json]))
     }
 
     /// Gemma and Gemma 2 (`GemmaBackbone`: soft caps, post norms and sliding windows as options).
