@@ -34,16 +34,8 @@ extension KerasHub {
         let segmentIDs = g.input("segment_ids", shape: [nil], dtype: "int32")
         let positions = g.hub("PositionEmbedding", "position_embedding", config: ["sequence_length": .int(try a.optionalInt("max_sequence_length") ?? 512)], [tokens.json])
         let segments = g.layer("Embedding", "segment_embedding", config: ["input_dim": .int(try a.optionalInt("num_segments") ?? 2), "output_dim": .int(hidden)], [segmentIDs.json])
-        var x = g.layer("Add", "embeddings_add", [.array([tokens.json, positions.json, segments.json])])
-        x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(HubEpsilon.bert), [x.json])
-        x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
-        let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
-        for i in 0..<(try a.int("num_layers")) {
-            x = g.hub("TransformerEncoder", "transformer_layer_\(i)",
-                      config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .double(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .double(HubEpsilon.bert)],
-                      [x.json], kwargs: ["padding_mask": padding.json])
-        }
+        let sum = g.layer("Add", "embeddings_add", [.array([tokens.json, positions.json, segments.json])])
+        let x = try encoders(a, &g, sum, dropout: dropout, activation: "gelu_approximate", epsilon: HubEpsilon.bert)
         let cls = token(&g, x, index: 0, name: "get_item")
         let pooled = g.layer("Dense", "pooled_dense", config: ["units": .int(hidden), "activation": .string("tanh"), "use_bias": .bool(true)], [cls.json])
         g.outputs(["sequence_output": x, "pooled_output": pooled])
@@ -52,17 +44,24 @@ extension KerasHub {
     static func distilBert(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
         let dropout = try a.optionalDouble("dropout") ?? 0.1
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
-        var x = g.hub("TokenAndPositionEmbedding", "token_and_position_embedding", [ids.json])
-        x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(HubEpsilon.distilBert), [x.json])
+        let embedded = g.hub("TokenAndPositionEmbedding", "token_and_position_embedding", [ids.json])
+        g.output(try encoders(a, &g, embedded, dropout: dropout, activation: "gelu", epsilon: HubEpsilon.distilBert))
+    }
+
+    /// BERT's and DistilBERT's body after their embeddings: a LayerNormalization and dropout, the `padding_mask`
+    /// input, then `num_layers` TransformerEncoders with `activation` and the `epsilon` the backbone passes.
+    static func encoders(_ a: KerasLayerConfig, _ g: inout HubGraph, _ embedded: HubGraph.Ref, dropout: Double, activation: String,
+                         epsilon: Double) throws -> HubGraph.Ref {
+        var x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(epsilon), [embedded.json])
         x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("TransformerEncoder", "transformer_layer_\(i)",
                       config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .double(dropout), "activation": .string("gelu"), "layer_norm_epsilon": .double(HubEpsilon.distilBert)],
+                               "dropout": .double(dropout), "activation": .string(activation), "layer_norm_epsilon": .double(epsilon)],
                       [x.json], kwargs: ["padding_mask": padding.json])
         }
-        g.output(x)
+        return x
     }
 
     static func gpt2(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
