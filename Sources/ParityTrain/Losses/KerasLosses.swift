@@ -52,7 +52,7 @@ extension Loss {
             }
         case .klDivergence:
             // `kl_divergence` clips the target to [ε, 1]; it gets no gradient.
-            values = try values.map(.clip(lower: Self.kerasEpsilon, upper: 1))
+            values = try values.map(.clip(lower: NormalizationDefaults.kerasBackendEpsilon, upper: 1))
         default:
             break
         }
@@ -65,7 +65,7 @@ extension Loss {
 
     func kerasValue<B: Builder>(_ p: B.Value, producer: OutputProducer<B.Value>?, target t: B.Value, mask: B.Value?, weights: B.Value?,
                                 in b: B) throws -> B.Value {
-        let eps = Self.kerasEpsilon
+        let eps = NormalizationDefaults.kerasBackendEpsilon
         let perSample: B.Value
         func logits(_ kind: String) throws -> B.Value? {
             switch (producer, kind) {
