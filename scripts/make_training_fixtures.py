@@ -203,6 +203,40 @@ def keras_step():
     inputs["mlp_sched_cosine_warmup"] = inputs["mlp"]
     # class_weight (a fit / train_on_batch argument Keras turns into per-row sample weights), by case.
     class_weights = {"keras_loss_sparse_class_weight": {0: 1.0, 1: 2.0, 2: 0.5, 3: 1.5}, "keras_loss_cce_class_weight": {0: 0.5, 3: 3.0}}
+    # Attention dropout: MultiHeadAttention(dropout=0.3) drops the attention probabilities with the step's shared
+    # mask (its _dropout_layer calls the patched backend dropout). Drawn last, so the cases above keep their values.
+    x = keras.Input((5, 4))
+    y = L.MultiHeadAttention(2, 3, dropout=0.3, name="mha")(x, x)
+    y = L.GlobalAveragePooling1D()(L.LayerNormalization(name="norm")(L.Add()([x, y])))
+    attention_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(attention_dropout)
+    attention_dropout.save(f"{OUT}/keras/attention_dropout.keras")
+    models["attention_dropout"] = (attention_dropout, (5, 4))
+    inputs["attention_dropout"] = rng.normal(size=(ROWS, 5, 4)).astype(np.float32)
+    # Recurrent layers' dropout: SimpleRNN with dropout and recurrent_dropout, LSTM and GRU with dropout (one mask per
+    # sequence each, drawn at the first step: the cells' get_dropout_mask calls the patched backend dropout).
+    x = keras.Input((5, 3))
+    y = L.SimpleRNN(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="rnn")(x)
+    y = L.LSTM(6, dropout=0.3, return_sequences=True, name="lstm")(y)
+    y = L.GRU(4, dropout=0.2, name="gru")(y)
+    recurrent_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(recurrent_dropout)
+    recurrent_dropout.save(f"{OUT}/keras/recurrent_dropout.keras")
+    models["recurrent_dropout"] = (recurrent_dropout, (5, 3))
+    inputs["recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
+    # LSTM and GRU recurrent_dropout: Keras switches the cell to implementation=1, a mask per gate on the input and
+    # on the state.
+    x = keras.Input((5, 3))
+    y = L.LSTM(6, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="lstm")(x)
+    y = L.LSTM(4, recurrent_dropout=0.25, go_backwards=True, return_sequences=True, name="lstm_back")(y)
+    # GRU recurrent_dropout: implementation=1 too, three masks of each kind; reset_after (the default) and not.
+    y = L.GRU(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="gru")(y)
+    y = L.GRU(4, recurrent_dropout=0.2, reset_after=False, name="gru_before")(y)
+    gated_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(gated_dropout)
+    gated_dropout.save(f"{OUT}/keras/gated_recurrent_dropout.keras")
+    models["gated_recurrent_dropout"] = (gated_dropout, (5, 3))
+    inputs["gated_recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -269,6 +303,9 @@ def keras_step():
         ("keras_mlp_sched_cosine_warmup", "mlp_sched_cosine_warmup", None, None, regression, None),
         ("keras_loss_sparse_class_weight", "mlp_softmax", opt_sgd, "SparseCategoricalCrossentropy()", labels, None),
         ("keras_loss_cce_class_weight", "mlp_softmax", opt_sgd, "CategoricalCrossentropy()", onehot, None),
+        ("keras_model_attention_dropout", "attention_dropout", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
+        ("keras_model_recurrent_dropout", "recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_gated_recurrent_dropout", "gated_recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
@@ -480,6 +517,22 @@ def torch_step():
             y = self.o(y.transpose(1, 2).reshape(b, t, 6))
             return self.head(self.norm(x + y).mean(1))
 
+    class AttentionDropout(Attention):
+        # The attention written out, as Hugging Face's eager attention writes it: softmax(q·kᵀ/√d), nn.Dropout on the
+        # probabilities, then ·v (F.scaled_dot_product_attention(dropout_p=…) drops inside its kernel, which a
+        # shared mask cannot reach).
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.3)
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            heads = lambda z: z.view(b, t, 2, 3).transpose(1, 2)
+            q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+            p = torch.softmax(q @ k.transpose(-2, -1) / 3 ** 0.5, dim=-1)
+            y = self.o((self.drop(p) @ v).transpose(1, 2).reshape(b, t, 6))
+            return self.head(self.norm(x + y).mean(1))
+
     def build(name):
         torch.manual_seed(3)
         mlp = lambda *head: nn.Sequential(nn.Linear(6, 8), nn.Tanh(), *head)
@@ -495,7 +548,7 @@ def torch_step():
             "bn_frozen": lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
             "mlp_dropout": lambda: nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Dropout(0.4), nn.Linear(8, 8), nn.Tanh(), nn.Dropout(0.25),
                                                  nn.Linear(8, 3)),
-            "recurrent": Recurrent, "attention": Attention,
+            "recurrent": Recurrent, "attention": Attention, "attention_dropout": AttentionDropout,
         }[name]()
 
     # Dropout with Parity's masks, in ATen's order (`_dropout_impl`: mask / (1 − p), then ·x).
@@ -521,6 +574,7 @@ def torch_step():
         model = build(name).train()
         configure[name](model)
         torch.export.save(torch.export.export(model, (torch.from_numpy(inputs[name][:BATCH]),)), f"{OUT}/torch/{name}.pt2")
+    original_dropout = nn.Dropout.forward
     nn.Dropout.forward = torch_dropout  # after the export, which keeps aten.dropout
 
     torch.export.save(torch.export.export(nn.ReLU(), (torch.zeros(BATCH, 6),)), f"{OUT}/torch/no_weights.pt2")
@@ -531,6 +585,12 @@ def torch_step():
     binary = rng.integers(0, 2, size=(ROWS, 3)).astype(np.float32)
     signs = (binary * 2 - 1).astype(np.float32)
     counts = rng.poisson(1.5, size=(ROWS, 3)).astype(np.float32)
+    # Drawn after the data above, so that the earlier cases keep their values; exported with nn.Dropout's own forward.
+    inputs["attention_dropout"] = rng.normal(size=(ROWS, 5, 4)).astype(np.float32)
+    nn.Dropout.forward = original_dropout
+    program = torch.export.export(build("attention_dropout").train(), (torch.from_numpy(inputs["attention_dropout"][:BATCH]),))
+    torch.export.save(program, f"{OUT}/torch/attention_dropout.pt2")
+    nn.Dropout.forward = torch_dropout
 
     sgd = "SGD(lr=0.1)"
     cases_spec = [
@@ -599,6 +659,7 @@ def torch_step():
         ("torch_loss_bce_logits_weight", "mlp", sgd, "BCEWithLogitsLoss(weight=[2.0, 1.0, 0.5], pos_weight=[1.5, 1.0, 0.5])", binary),
         # CosineEmbeddingLoss(output, target, y) with y = 1 on every row: 1 − cos(output, target), Keras's CosineSimilarity + 1.
         ("torch_loss_cosine_embedding", "mlp", sgd, "CosineEmbeddingLoss()", regression),
+        ("torch_model_attention_dropout", "attention_dropout", "SGD(lr=0.05, momentum=0.9)", "MSELoss()", regression),
     ]
     cases = []
     for name, model_name, optimizer, loss, target in cases_spec:

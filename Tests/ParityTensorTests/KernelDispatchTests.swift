@@ -172,6 +172,51 @@ struct KernelDispatchTests {
         if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
     }
 
+    @Test("convolution (im2col packed into the GEMM): the definition's sum order on every level and at 1 and 3 threads")
+    func convolutionLevels() throws {
+        // (batch, size, channels, out channels, kernel, stride, pad, dilation, groups): tile edges
+        // (rows not a multiple of 4 or 12), channel runs not a multiple of 4, depth over one 256 block.
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [(2, 7, 6, 10, 3, 1, 1, 1, 1), (1, 9, 33, 9, 3, 2, 1, 1, 1),
+                                                                      (2, 6, 5, 7, 3, 1, 0, 2, 1), (1, 6, 12, 6, 3, 1, 1, 1, 3)]
+        for (n, size, cIn, cOut, k, stride, pad, dilation, groups) in cases {
+            let out = (size + 2 * pad - dilation * (k - 1) - 1) / stride + 1
+            let geometry = ConvolutionShape(input: [size, size], output: [out, out], kernel: [k, k], strides: [stride, stride],
+                                            dilations: [dilation, dilation], padBefore: [pad, pad])
+            let x = Self.operand([n, size, size, cIn], Float.self, seed: 30, special: false)
+            let w = Self.operand([k, k, cIn / groups, cOut], Float.self, seed: 31, special: false)
+            let (xs, ws) = (x.values(Float.self)!, w.values(Float.self)!)
+            let (perGroup, outPerGroup, window) = (cIn / groups, cOut / groups, k * k)
+            for channelsThenWindow in [false, true] {
+                for fused in [true, false] {
+                    var expected = [Float](repeating: 0, count: n * out * out * cOut)
+                    for b in 0..<n { for oy in 0..<out { for ox in 0..<out { for o in 0..<cOut {
+                        var sum: Float = 0
+                        for term in 0..<(window * perGroup) {
+                            let (cell, c) = channelsThenWindow ? (term % window, term / window) : (term / perGroup, term % perGroup)
+                            let (iy, ix) = (oy * stride + (cell / k) * dilation - pad, ox * stride + (cell % k) * dilation - pad)
+                            let inside = iy >= 0 && iy < size && ix >= 0 && ix < size
+                            let xv = inside ? xs[((b * size + iy) * size + ix) * cIn + (o / outPerGroup) * perGroup + c] : 0
+                            let wv = ws[(cell * perGroup + c) * cOut + o]
+                            sum = fused ? sum.addingProduct(xv, wv) : sum + xv * wv
+                        }
+                        expected[((b * out + oy) * out + ox) * cOut + o] = sum
+                    } } } }
+                    let reference = Self.bits(Tensor(shape: [n, out, out, cOut], values: expected))
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let y = try KernelThreads.forcing(threads) {
+                                try InstructionSet.forcing(level) {
+                                    try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: channelsThenWindow, fused: fused)
+                                }
+                            }
+                            #expect(Self.bits(y) == reference, "\(level) \(threads) threads, \(n) \(size) \(cIn) \(cOut) \(k) order \(channelsThenWindow) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Float32 values across every binade that matters for exp, sigmoid and tanh (|x| from 2⁻³⁰ to 128,
     /// both signs), the vector functions' branch and clamp edges, and the special values.
     static func transcendentalInputs() -> [Float] {

@@ -35,13 +35,13 @@ extension KerasHub {
         let positions = g.hub("PositionEmbedding", "position_embedding", config: ["sequence_length": .int(try a.optionalInt("max_sequence_length") ?? 512)], [tokens.json])
         let segments = g.layer("Embedding", "segment_embedding", config: ["input_dim": .int(try a.optionalInt("num_segments") ?? 2), "output_dim": .int(hidden)], [segmentIDs.json])
         var x = g.layer("Add", "embeddings_add", [.array([tokens.json, positions.json, segments.json])])
-        x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(1e-12), [x.json])
+        x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(HubEpsilon.bert), [x.json])
         x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("TransformerEncoder", "transformer_layer_\(i)",
                       config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .double(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .double(1e-12)],
+                               "dropout": .double(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .double(HubEpsilon.bert)],
                       [x.json], kwargs: ["padding_mask": padding.json])
         }
         let cls = token(&g, x, index: 0, name: "get_item")
@@ -53,13 +53,13 @@ extension KerasHub {
         let dropout = try a.optionalDouble("dropout") ?? 0.1
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("TokenAndPositionEmbedding", "token_and_position_embedding", [ids.json])
-        x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(1e-12), [x.json])
+        x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(HubEpsilon.distilBert), [x.json])
         x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("TransformerEncoder", "transformer_layer_\(i)",
                       config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .double(dropout), "activation": .string("gelu"), "layer_norm_epsilon": .double(1e-12)],
+                               "dropout": .double(dropout), "activation": .string("gelu"), "layer_norm_epsilon": .double(HubEpsilon.distilBert)],
                       [x.json], kwargs: ["padding_mask": padding.json])
         }
         g.output(x)
@@ -76,16 +76,16 @@ extension KerasHub {
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("TransformerDecoder", "transformer_layer_\(i)",
                       config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .double(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .double(1e-5),
+                               "dropout": .double(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .double(HubEpsilon.gpt2),
                                "normalize_first": .bool(true)],
                       [x.json], kwargs: ["decoder_padding_mask": padding.json])
         }
-        g.output(g.layer("LayerNormalization", "layer_norm", config: layerNormConfig(1e-5), [x.json]))
+        g.output(g.layer("LayerNormalization", "layer_norm", config: layerNormConfig(HubEpsilon.gpt2), [x.json]))
     }
 
     /// `LlamaBackbone` and `Llama3Backbone` (the same graph; Llama 3.1's RoPE frequency adjustment when given).
     static func llama(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
-        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? 1e-6
+        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.llamaBackbone
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
@@ -101,7 +101,7 @@ extension KerasHub {
     }
 
     static func mistral(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
-        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? 1e-6
+        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.mistralBackbone
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
@@ -117,7 +117,7 @@ extension KerasHub {
 
     /// Gemma and Gemma 2 (`GemmaBackbone`: soft caps, post norms and sliding windows as options).
     static func gemma(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
-        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? 1e-6
+        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.gemmaBackbone
         let hidden = try a.int("hidden_dim")
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])

@@ -16,7 +16,7 @@ extension KerasHub {
         },
         "ViTEncoder": { layer in
             let count = try layer.int("num_layers")
-            let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? 1e-6
+            let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.vitEncoder
             let dropout = try layer.optionalDouble("attention_dropout") ?? 0
             let blocks = try (0..<count).map { i -> ViTBlock in
                 let path = "encoder_layers/vi_t_encoder_block" + (i == 0 ? "" : "_\(i)")

@@ -41,19 +41,34 @@ public enum BinaryFunction: String, Sendable, Hashable, CaseIterable, CustomStri
     }
 }
 
-/// Iterates a broadcast result row by row: each call covers `length` consecutive output elements
-/// along the last axis, with every input's start offset and its step along that axis (0 or 1).
-/// Large results are split into chunks of rows on the kernel threads (each output element is
-/// written by one call, so the split never changes a value).
+/// Iterates a broadcast result row by row: each call covers `length` consecutive output elements,
+/// with every input's start offset and its step along the row (0 or 1). Trailing axes that every
+/// input walks as one (a per-channel scale over `[h, w]`, two contiguous axes) are merged first, so
+/// rows are as long as the broadcast allows. Large results are split into chunks of rows on the
+/// kernel threads (each output element is written by one call, so the split never changes a value).
 @inline(__always)
 func forEachBroadcastRow(
-    _ outShape: [Int], inputs: [[Int]],
+    _ fullShape: [Int], inputs: [[Int]],
     _ body: (_ outStart: Int, _ offsets: [Int], _ steps: [Int], _ length: Int) -> Void
 ) {
-    let count = Shape.count(outShape)
+    let count = Shape.count(fullShape)
     guard count > 0 else { return }
+    var outShape = fullShape
+    var strides = inputs.map { Shape.broadcastStrides($0, to: fullShape) }
+    // Axis a merges into a + 1 when, for every input, one step along a is a whole run along a + 1
+    // (rows stay within one parallel chunk, so that large results still split across threads).
+    var axis = outShape.count - 2
+    while axis >= 0 {
+        let intoRow = axis + 1 == outShape.count - 1
+        if strides.allSatisfy({ $0[axis] == $0[axis + 1] * outShape[axis + 1] })
+            && (!intoRow || outShape[axis] * outShape[axis + 1] <= elementwiseChunk) {
+            outShape[axis + 1] *= outShape[axis]
+            outShape.remove(at: axis)
+            for i in strides.indices { strides[i].remove(at: axis) }
+        }
+        axis -= 1
+    }
     let rank = outShape.count
-    let strides = inputs.map { Shape.broadcastStrides($0, to: outShape) }
     let length = rank == 0 ? 1 : outShape[rank - 1]
     let steps = strides.map { rank == 0 ? 0 : $0[rank - 1] }
     let rows = count / length

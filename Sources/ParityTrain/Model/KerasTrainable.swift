@@ -9,8 +9,9 @@ import ParityNN
 /// - Dropout and SpatialDropout apply the step's shared mask (`Dropout`);
 /// - variables are named as `load_model(...).weights` names them (`KerasVariableNames`).
 ///
-/// Regularizers, constraints and random layers without a mask (GaussianNoise, recurrent dropout) are
-/// refused by name rather than silently left out.
+/// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities. Regularizers,
+/// constraints and random layers without a mask (GaussianNoise, recurrent dropout) are refused by name rather
+/// than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
@@ -188,14 +189,10 @@ public struct KerasTrainable: TrainableModel {
                 if amount > 0 {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) draws random noise in training, which a shared mask cannot reproduce")
                 }
-            case "SimpleRNN", "LSTM", "GRU", "Bidirectional":
-                let inner = layer.className == "Bidirectional" ? config["layer"]?["config"] ?? config : config
+            case "Bidirectional":
+                let inner = config["layer"]?["config"] ?? config
                 for key in ["dropout", "recurrent_dropout"] where (inner[key]?.double ?? 0) > 0 {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(inner[key]!.double!): recurrent dropout masks are not applied yet")
-                }
-            case "MultiHeadAttention":
-                if (config["dropout"]?.double ?? 0) > 0 {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (MultiHeadAttention) has dropout \(config["dropout"]!.double!): attention dropout is not applied yet")
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (Bidirectional) has \(key) \(inner[key]!.double!): the masks of its two directions are not applied yet")
                 }
             default:
                 break

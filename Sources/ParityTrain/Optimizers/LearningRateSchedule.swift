@@ -42,12 +42,19 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     /// (`end + (start − end)/2·(cos(π·pct) + 1)`) or linearly; with `cycle_momentum`, the optimizer's momentum (or β₁)
     /// runs the opposite way between `max_momentum` and `base_momentum`.
     public struct OneCycle: Sendable, Hashable {
+        /// `max_lr`, the rate at the top of the cycle.
         public var maxLR: Double
+        /// `total_steps` (or `epochs·steps_per_epoch`).
         public var totalSteps: Int
+        /// `pct_start`, the share of the steps spent rising.
         public var pctStart: Double
+        /// `anneal_strategy='cos'` (true) or `'linear'`.
         public var cosine: Bool
+        /// `div_factor`: the first rate is `max_lr/div_factor`.
         public var divFactor: Double
+        /// `final_div_factor`: the last rate is the first over it.
         public var finalDivFactor: Double
+        /// `three_phase`: back down to the first rate before the final decay.
         public var threePhase: Bool
         /// `(base_momentum, max_momentum)` when `cycle_momentum=True`.
         public var momentum: [Double]?
