@@ -118,7 +118,7 @@ class ConvertTimmForms(nn.Module):
     """What the timm sample needed beyond the earlier forms: avg_pool2d with count_include_pad=False and
     padding (PoolFormer's token mixer, TensorFlow's `same`; with stride 2 and ceil_mode, the sum over
     the window by a depthwise convolution of ones divided by the cell counts), vector norms (the 2-norm
-    over two dims of GlobalResponseNorm, ord 1, 3, inf), `zeros(...).to(device)` (EdgeNeXt's mask),
+    over two dims of GlobalResponseNorm, ord 1, 3, inf), addcmul (GlobalResponseNorm's), `zeros(...).to(device)` (EdgeNeXt's mask),
     a disabled autocast region (EfficientViT), repeat_interleave (GCViT), unfold (HaloNet), reshape_as,
     and a constant over the inline limit (a folded table, BEiT's relative-position bias), stored as weights."""
 
@@ -131,8 +131,11 @@ class ConvertTimmForms(nn.Module):
         same = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
         strided = F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
         wide = F.avg_pool2d(x, (3, 5), stride=(2, 1), padding=(1, 2), count_include_pad=False)
-        grn = x * torch.norm(x, p=2, dim=(2, 3), keepdim=True) + torch.linalg.vector_norm(x, ord=1, dim=(1, 3), keepdim=True)
-        norms = torch.linalg.vector_norm(x, ord=3, dim=-1) + torch.linalg.vector_norm(x, ord=float("inf"), dim=-1)
+        gx = torch.norm(x, p=2, dim=(2, 3), keepdim=True)  # timm's GlobalResponseNorm
+        nx = gx / (gx.mean(dim=1, keepdim=True) + 1e-6)
+        grn = torch.addcmul(self.table[:, :1, :1], self.table[:, 1:2, :1], x * nx) + torch.addcmul(x, x, nx, value=0.5)
+        norms = (torch.linalg.vector_norm(x, ord=3, dim=-1) + torch.linalg.vector_norm(x, ord=float("inf"), dim=-1)
+                 + torch.linalg.vector_norm(x, ord=1, dim=(1, 3), keepdim=True)[:, :, :, 0] / 24)
         mask = torch.zeros(1, 8, 8).to(x.device).bool()
         position = (~mask).cumsum(1).float()
         with torch.autocast(device_type=x.device.type, enabled=False):

@@ -14,7 +14,9 @@ exact), `REFUSED` (Parity names the node with no exact Keras form), then `N/M co
 PyTorch within 1e-5` and a tally of the refused operators. Each model.keras is deleted once measured
 (the torchvision zoo converts to ~15 GB) unless --keep. The bound is
 |keras − torch| ≤ 1e-5 · max(1, |torch|) per element, as `parity zoo` uses. Results go to
-<out>/<source>/summary.json.
+<out>/<source>/summary.json (after every model: `--resume` goes on from it, measuring only the models
+it lacks, e.g. while the zoo is still exporting). `--table SUMMARY.json ...` prints the per-model table
+of docs/zoo-keras.md from them (a later file's entry for a model replaces an earlier one's).
 """
 import argparse
 import collections
@@ -73,7 +75,33 @@ def run(model, feed):
     return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
 
 
+def table(paths):
+    """The per-model Markdown table of docs/zoo-keras.md from summary.json files (a later file's entry
+    for a model replaces an earlier one's: a re-run with a newer build)."""
+    models = {}
+    for path in paths:
+        with open(path) as f:
+            models.update(json.load(f)["models"])
+    print("| model | result | vs PyTorch float32 | Keras f32 from f64 | PyTorch f32 from f64 | ratio | Keras f64 twin from f64 |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name in sorted(models):
+        r = models[name]
+        if r["status"] == "REFUSED":
+            reason = r["reason"].split("cannot be converted to Keras: ")[-1].replace("|", "\\|")
+            print(f"| {name} | refused: `{r.get('operator', '?')}` | {reason[:160]} | | | | |")
+        elif r.get("problem"):
+            print(f"| {name} | FAIL | {r['problem'][:160]} | | | | |")
+        elif "keras_from_float64" in r:
+            ratio = r["keras_from_float64"] / r["torch_from_float64"] if r["torch_from_float64"] else float("inf")
+            print(f"| {name} | beyond | {r['max_relative']:.2e} | {r['keras_from_float64']:.2e} | {r['torch_from_float64']:.2e} | {ratio:.2f} | "
+                  f"{r['keras_float64_from_float64']:.1e} |")
+        else:
+            print(f"| {name} | {'ok' if r['status'] == 'ok' else 'beyond'} | {r['max_relative']:.2e} | | | | |")
+
+
 def main():
+    if sys.argv[1:2] == ["--table"]:
+        return table(sys.argv[2:])
     parser = argparse.ArgumentParser()
     parser.add_argument("--zoo", default=".zoo")
     parser.add_argument("--source", default="torchvision")

@@ -27,7 +27,7 @@ import ParityTorch
 ///   weight·x)`;
 /// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` / `norm`
 ///   → `Norm` or PyTorch's formula (``norm(_:)``), `repeat_interleave(n, dim)` → `Repeat`, `unfold` → `Take`
-///   of the windows (``unfold(_:)``), `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
+///   of the windows (``unfold(_:)``), `addcmul` → `Add(self, Multiply(value·t1, t2))`, `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
 ///   → `Add(Matmul)`;
 /// - `index.Tensor` (`x[i]`, NumPy's advanced indexing) with one index tensor → `Take` along its axis;
 ///   with constant index tensors on the leading axes that each count along their own axis of the
@@ -74,7 +74,7 @@ enum OperationNodes: TorchToKerasFamily {
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
         "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
-        "aten.repeat_interleave.self_int", "aten.unfold.default",
+        "aten.repeat_interleave.self_int", "aten.unfold.default", "aten.addcmul.default",
     ])
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -115,6 +115,17 @@ enum OperationNodes: TorchToKerasFamily {
             return [.value(try c.operation("Repeat", ["repeats": .int(try c.int("repeats")), "axis": .int(x.position(of: dim))],
                                            arguments: [.value(x)], perm: x.perm, dtype: x.dtype))]
         case "aten.unfold.default": return [.value(try unfold(c))]
+        case "aten.addcmul.default":
+            // PyTorch's CPU kernel: self + (value·t1)·t2, each step rounded (no fused multiply-add).
+            let t1 = try c.operationArgument("tensor1").inTorchOrder(c), t2 = try c.operationArgument("tensor2").inTorchOrder(c)
+            let value = try c.double("value", default: 1)
+            func shape(_ argument: String) -> [Int] {
+                guard case .tensor(let n)? = c.node.argument(argument) else { return [] }
+                return c.program.graph.tensorMeta[n]?.shape ?? []
+            }
+            let scaled = value == 1 ? t1 : .value(try c.operation("Multiply", arguments: [t1, .constant(.double(value))], shape: shape("tensor1")))
+            let product = try c.operation("Multiply", arguments: [scaled, t2], shape: try Shape.broadcast(shape("tensor1"), shape("tensor2")))
+            return [.value(try c.operation("Add", arguments: [try c.operationArgument("self").inTorchOrder(c), .value(product)], dtype: try c.outputDType()))]
         case "aten.clamp_min.default", "aten.clamp_max.default":
             let x = try c.value("self")
             let bound = try c.double(c.target == "aten.clamp_min.default" ? "min" : "max")
