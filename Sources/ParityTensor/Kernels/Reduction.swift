@@ -80,6 +80,8 @@ extension Tensor {
     /// shape: the adjoint of broadcasting `target` to this tensor's shape.
     public func sum(toShape target: [Int], numerics: Numerics = .reductionDefault) throws -> Tensor {
         if target == shape { return self }
+        // A complex sum is the sums of the parts.
+        if dtype.isComplex { return try realPairs().sum(toShape: target + [2], numerics: numerics).complexFromPairs() }
         let offset = rank - target.count
         guard offset >= 0 else {
             throw TensorError.shapeMismatch(op: "sumToShape", expected: "a target of rank ≤ \(rank)", received: [shape, target])
