@@ -74,35 +74,40 @@ def case(family, name, make_layer, input_shapes, inputs=None, weights=None, jit=
         out = run(feed[0] if len(feed) == 1 else feed)
         outs = out if isinstance(out, (list, tuple)) else [out]
         outputs[dtype] = [tensor(np.asarray(o)) for o in outs]
-        if dtype == "float64" and not jit:
-            gradients = tape_gradients(name, model, layer, feed)
+        if dtype == "float64":
+            gradients = tape_gradients(name, model, layer, feed, [tuple(o.shape) for o in outs], jit)
     families.setdefault(family, []).append({
         "name": name, "class_name": layer.__class__.__name__, "config": config,
         "weights": [tensor(w) for w in saved_weights], "inputs": [tensor(x) for x in inputs],
         "output32": outputs["float32"], "output64": outputs["float64"],
-    } | ({"note": "reference computed under XLA (tf.function(jit_compile=True))"} if jit else gradients))
+    } | ({"note": "reference (and gradient) computed under XLA (tf.function(jit_compile=True))"} if jit else {}) | gradients)
 
 
-def tape_gradients(name, model, layer, feed):
+def tape_gradients(name, model, layer, feed, shapes, jit):
     """tf.GradientTape's gradient of Σ output·cotangent (inference mode) with respect to the float inputs and
     every weight of the layer (trainable or not), in float64; `null` where TensorFlow returns none (weights the
-    call does not read)."""
+    call does not read). `jit`: the forward and the gradient under XLA, as the forward of that case."""
     cot_rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cotangents = [cot_rng.uniform(-1, 1, size=shape) for shape in shapes]
     xs = [tf.constant(x) for x in feed]
-    floats = [x for x in xs if x.dtype.is_floating]
-    with tf.GradientTape(persistent=True) as tape:
-        for x in floats:
-            tape.watch(x)
-        for w in layer.weights:  # non-trainable ones too (moving statistics, Normalization's mean and variance)
-            tape.watch(w.value)  # the backend tf.Variable behind the keras.Variable
-        out = model(xs[0] if len(xs) == 1 else xs, training=False)
-        outs = out if isinstance(out, (list, tuple)) else [out]
-        cotangents = [cot_rng.uniform(-1, 1, size=tuple(o.shape)) for o in outs]
-        total = tf.add_n([tf.reduce_sum(o * c) for o, c in zip(outs, cotangents)])
-    grads = tape.gradient(total, floats + [w.value for w in layer.weights])
+    count = sum(x.dtype.is_floating for x in xs)
+
+    def gradient(xs):
+        floats = [x for x in xs if x.dtype.is_floating]
+        with tf.GradientTape(persistent=True) as tape:
+            for x in floats:
+                tape.watch(x)
+            for w in layer.weights:  # non-trainable ones too (moving statistics, Normalization's mean and variance)
+                tape.watch(w.value)  # the backend tf.Variable behind the keras.Variable
+            out = model(xs[0] if len(xs) == 1 else xs, training=False)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            total = tf.add_n([tf.reduce_sum(o * c) for o, c in zip(outs, cotangents)])
+        return tape.gradient(total, floats + [w.value for w in layer.weights])
+
+    grads = tf.function(gradient, jit_compile=True)(xs) if jit else gradient(xs)
     as_json = lambda g: None if g is None else tensor(tf.convert_to_tensor(g).numpy())
-    return {"cotangents": [tensor(c) for c in cotangents], "input_gradients": [as_json(g) for g in grads[:len(floats)]],
-            "weight_gradients": [as_json(g) for g in grads[len(floats):]]}
+    return {"cotangents": [tensor(c) for c in cotangents], "input_gradients": [as_json(g) for g in grads[:count]],
+            "weight_gradients": [as_json(g) for g in grads[count:]]}
 
 
 L = keras.layers
@@ -132,7 +137,7 @@ case("conv", "Conv2D channels_first same stride 2 (bias_add quirk)", lambda d: L
 case("conv", "Conv2D channels_first same stride 2", lambda d: L.Conv2D(3, 3, strides=2, padding="same", data_format="channels_first", dtype=d), [(2, 6, 7)], jit=True)
 case("conv", "DepthwiseConv2D channels_first", lambda d: L.DepthwiseConv2D(3, depth_multiplier=2, data_format="channels_first", dtype=d), [(2, 5, 6)], jit=True)
 case("conv", "SeparableConv2D channels_first", lambda d: L.SeparableConv2D(3, 2, data_format="channels_first", dtype=d), [(2, 4, 5)], jit=True)
-case("conv", "Conv2DTranspose channels_first same stride 2", lambda d: L.Conv2DTranspose(2, 3, strides=2, padding="same", data_format="channels_first", dtype=d), [(3, 3, 2)], jit=True)
+case("conv_transpose", "Conv2DTranspose channels_first same stride 2", lambda d: L.Conv2DTranspose(2, 3, strides=2, padding="same", data_format="channels_first", dtype=d), [(3, 3, 2)], jit=True)
 case("conv", "Conv3D valid", lambda d: L.Conv3D(2, 2, dtype=d), [(3, 4, 3, 2)])
 case("conv", "Conv3D same stride 2", lambda d: L.Conv3D(2, 3, strides=2, padding="same", dtype=d), [(4, 3, 4, 2)])
 case("conv", "DepthwiseConv2D multiplier 2", lambda d: L.DepthwiseConv2D(3, depth_multiplier=2, dtype=d), [(5, 5, 3)])
@@ -140,14 +145,14 @@ case("conv", "DepthwiseConv2D same stride 2 no bias", lambda d: L.DepthwiseConv2
 case("conv", "DepthwiseConv2D stride 2 dilation 2", lambda d: L.DepthwiseConv2D(2, strides=2, dilation_rate=2, padding="same", dtype=d), [(7, 6, 2)])
 case("conv", "SeparableConv2D", lambda d: L.SeparableConv2D(4, 3, depth_multiplier=2, activation="relu", dtype=d), [(5, 6, 3)])
 case("conv", "SeparableConv2D same stride 2", lambda d: L.SeparableConv2D(3, 3, strides=2, padding="same", dtype=d), [(6, 6, 2)])
-case("conv", "Conv1DTranspose valid stride 2", lambda d: L.Conv1DTranspose(3, 3, strides=2, dtype=d), [(5, 2)])
-case("conv", "Conv1DTranspose same stride 2", lambda d: L.Conv1DTranspose(2, 4, strides=2, padding="same", dtype=d), [(5, 3)])
-case("conv", "Conv2DTranspose valid", lambda d: L.Conv2DTranspose(2, (2, 3), dtype=d), [(3, 4, 2)])
-case("conv", "Conv2DTranspose same stride 2 k3", lambda d: L.Conv2DTranspose(3, 3, strides=2, padding="same", dtype=d), [(3, 4, 2)])
-case("conv", "Conv2DTranspose same stride 2 k4", lambda d: L.Conv2DTranspose(2, 4, strides=2, padding="same", dtype=d), [(3, 3, 2)])
-case("conv", "Conv2DTranspose valid output_padding 1", lambda d: L.Conv2DTranspose(2, 3, strides=2, output_padding=1, dtype=d), [(3, 3, 2)])
-case("conv", "Conv2DTranspose same output_padding 1", lambda d: L.Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1, dtype=d), [(3, 3, 2)])
-case("conv", "Conv2DTranspose dilation 2", lambda d: L.Conv2DTranspose(2, 2, dilation_rate=2, dtype=d), [(3, 3, 2)], jit=True)
+case("conv_transpose", "Conv1DTranspose valid stride 2", lambda d: L.Conv1DTranspose(3, 3, strides=2, dtype=d), [(5, 2)])
+case("conv_transpose", "Conv1DTranspose same stride 2", lambda d: L.Conv1DTranspose(2, 4, strides=2, padding="same", dtype=d), [(5, 3)])
+case("conv_transpose", "Conv2DTranspose valid", lambda d: L.Conv2DTranspose(2, (2, 3), dtype=d), [(3, 4, 2)])
+case("conv_transpose", "Conv2DTranspose same stride 2 k3", lambda d: L.Conv2DTranspose(3, 3, strides=2, padding="same", dtype=d), [(3, 4, 2)])
+case("conv_transpose", "Conv2DTranspose same stride 2 k4", lambda d: L.Conv2DTranspose(2, 4, strides=2, padding="same", dtype=d), [(3, 3, 2)])
+case("conv_transpose", "Conv2DTranspose valid output_padding 1", lambda d: L.Conv2DTranspose(2, 3, strides=2, output_padding=1, dtype=d), [(3, 3, 2)])
+case("conv_transpose", "Conv2DTranspose same output_padding 1", lambda d: L.Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1, dtype=d), [(3, 3, 2)])
+case("conv_transpose", "Conv2DTranspose dilation 2", lambda d: L.Conv2DTranspose(2, 2, dilation_rate=2, dtype=d), [(3, 3, 2)], jit=True)
 
 # pooling
 case("pooling", "MaxPooling1D", lambda d: L.MaxPooling1D(2, dtype=d), [(7, 3)])
