@@ -37,7 +37,24 @@ import platform
 import sys
 import time
 
-import numpy as np
+
+def _blas_threads_from_argv():
+    """NumPy's OpenBLAS sizes its thread pool when NumPy is imported, from the environment only
+    (`torch.set_num_threads` does not reach it): without this the NumPy matmul row of `--threads 1`
+    ran on every core."""
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+if _blas_threads_from_argv() is not None:
+    os.environ["OPENBLAS_NUM_THREADS"] = _blas_threads_from_argv()
+
+import numpy as np  # noqa: E402  (after the BLAS thread count is fixed)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DIR = os.path.join(HERE, "..", ".zoo", "bench")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the ATen operator table of Tests/Fixtures/torch/:
 
-  aten_ops_<file>.json  (math, math_more, shapes, shapes_more, factories, nn, pooling, backward)
+  aten_ops_<file>.json  (math, math_more, shapes, shapes_more, factories, nn, pooling, backward, complex)
                   one row per operator call: the target (`aten.add.Tensor`), its arguments by schema name,
                   the input tensors, PyTorch's outputs in float32 and float64 and, for differentiable rows,
                   the vector-Jacobian product of a fixed cotangent (see `cotangent`) in float64 (torch.autograd), so that
@@ -15,6 +15,7 @@ Generated, do not edit. Run by hand in the reference venv:
 
 Row syntax: `row(target, name=value, ...)` with values
   F(shape, lo, hi)   a float tensor, uniform in [lo, hi) (float32-exact values, also used in float64)
+  C(shape, lo, hi)   a complex64 tensor, real and imaginary parts each like F (complex128 in the float64 run)
   I(shape, lo, hi)   an int64 tensor in [lo, hi);  B(shape) a bool tensor;  T(tensor) a literal tensor
   [F(...), ...]      a list of tensors; None; Python ints, floats, bools, strings, lists of ints or bools;
   torch dtypes (ScalarType).
@@ -36,7 +37,7 @@ import torch._decomp.decompositions  # noqa: F401  (backward kernels' references
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "torch")
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs")
 SCALAR_TYPES = {torch.uint8: 1, torch.int8: 2, torch.int16: 3, torch.int32: 4, torch.int64: 5, torch.float16: 6,
-                torch.float32: 7, torch.float64: 8, torch.bool: 12, torch.bfloat16: 13}
+                torch.float32: 7, torch.float64: 8, torch.complex64: 10, torch.complex128: 11, torch.bool: 12, torch.bfloat16: 13}
 
 
 class F:
@@ -51,6 +52,14 @@ class F:
             for i, v in enumerate(self.special):
                 flat[i] = v
         return t
+
+
+class C:
+    def __init__(self, shape, lo=-2.0, hi=2.0):
+        self.real, self.imag = F(shape, lo, hi), F(shape, lo, hi)
+
+    def make(self, g):
+        return torch.complex(self.real.make(g), self.imag.make(g))
 
 
 class I:
@@ -634,14 +643,75 @@ row("aten.rnn_tanh.input", input=F((2, 4, 3)), hx=F((2, 2, 4)), params=[F((4, 3)
 row("aten.rnn_relu.input", input=F((2, 4, 3)), hx=F((1, 2, 4)), params=[F((4, 3), -0.5, 0.5), F((4, 4), -0.5, 0.5), F((4,)), F((4,))],
     has_biases=True, num_layers=1, dropout=0.0, train=False, bidirectional=False, batch_first=True)
 
+# ---- complex tensors and FFTs -------------------------------------------------------------------
+FILE = "complex"
+EPS32 = 2.0 ** -23
+
+
+def fft_tol(n, scale=1.0, magnitude=2.0):
+    """float32 bound of an FFT row, from the transform length n (the product of the transformed sizes): pocketfft's
+    error is ‖ΔX‖₂ ≤ c·ε·log₂n·‖X‖₂ (c ≈ 1, here 3), and ‖X‖₂ = √n·‖x‖₂ ≤ n·√2·magnitude for n complex inputs whose parts
+    are at most `magnitude`, scaled by the normalization; Parity's exact DFT adds half an ULP. Relative 1e-5 as for the
+    other rows."""
+    return (3 * EPS32 * max(1, math.ceil(math.log2(n))) * n * math.sqrt(2) * magnitude * scale + 1e-6, 1e-5)
+
+
+row("aten._fft_c2c.default", self=C((4, 6)), dim=[1], normalization=0, forward=True, tol32=fft_tol(6))
+row("aten._fft_c2c.default", self=C((3, 4, 5)), dim=[0, 2], normalization=2, forward=False, tol32=fft_tol(15, 1 / 15))
+row("aten._fft_c2c.default", self=C((2, 7)), dim=[0, 1], normalization=1, forward=True, tol32=fft_tol(14, 14 ** -0.5))
+row("aten._fft_r2c.default", self=F((4, 6)), dim=[1], normalization=0, onesided=True, tol32=fft_tol(6))
+row("aten._fft_r2c.default", self=F((3, 5, 4)), dim=[0, 2], normalization=1, onesided=False, tol32=fft_tol(12, 12 ** -0.5))
+row("aten._fft_r2c.default", self=F((2, 3, 7)), dim=[1, 2], normalization=2, onesided=True, tol32=fft_tol(21, 1 / 21))
+row("aten._fft_c2r.default", self=C((4, 4)), dim=[1], normalization=2, last_dim_size=6, tol32=fft_tol(6, 1 / 6))
+row("aten._fft_c2r.default", self=C((3, 5, 3)), dim=[0, 2], normalization=0, last_dim_size=5, tol32=fft_tol(15))
+row("aten._fft_c2r.default", self=C((2, 4, 3)), dim=[1, 2], normalization=1, last_dim_size=4, tol32=fft_tol(16, 0.25))
+# torch.fft.* as an export without decompositions keeps them
+row("aten.fft_fft.default", self=F((3, 8)), tol32=fft_tol(8))
+row("aten.fft_fft.default", self=C((3, 8)), n=10, dim=0, norm="ortho", tol32=fft_tol(10))
+row("aten.fft_ifft.default", self=C((3, 8)), n=5, norm="forward", tol32=fft_tol(5))
+row("aten.fft_rfft.default", self=F((3, 9)), tol32=fft_tol(9))
+row("aten.fft_rfft.default", self=F((4, 3)), n=6, dim=0, norm="ortho", tol32=fft_tol(6))
+row("aten.fft_irfft.default", self=C((3, 5)), tol32=fft_tol(8))
+row("aten.fft_irfft.default", self=C((3, 5)), n=7, norm="ortho", tol32=fft_tol(7))
+row("aten.fft_fft2.default", self=F((2, 4, 6)), tol32=fft_tol(24))
+row("aten.fft_ifft2.default", self=C((2, 4, 6)), s=[3, 8], norm="backward", tol32=fft_tol(24))
+row("aten.fft_rfft2.default", self=F((2, 4, 6)), norm="ortho", tol32=fft_tol(24))
+row("aten.fft_irfft2.default", self=C((2, 4, 4)), s=[4, 6], tol32=fft_tol(24))
+row("aten.fft_fftn.default", self=C((2, 3, 4)), tol32=fft_tol(24))
+row("aten.fft_ifftn.default", self=C((4, 2, 5)), s=[4, 4], dim=[0, 2], norm="ortho", tol32=fft_tol(16))
+row("aten.fft_rfftn.default", self=F((2, 3, 4)), dim=[1, 2], tol32=fft_tol(12))
+row("aten.fft_irfftn.default", self=C((2, 3, 3)), tol32=fft_tol(24))
+row("aten.view_as_real.default", self=C((3, 4)))
+row("aten.view_as_complex.default", self=F((3, 4, 2)))
+row("aten.real.default", self=C((3, 4)))
+row("aten.imag.default", self=C((3, 4)))
+row("aten.complex.default", real=F((3, 4)), imag=F((3, 4)))
+row("aten.polar.default", abs=F((3, 4), 0.1, 2), angle=F((3, 4), -3, 3))
+row("aten.angle.default", self=C((3, 4)))
+for name in ["conj", "_conj", "conj_physical", "resolve_conj", "resolve_neg"]:
+    row(f"aten.{name}.default", self=C((3, 4)))
+row("aten.add.Tensor", self=C((3, 4)), other=C((3, 4)), alpha=0.5)
+row("aten.add.Tensor", self=C((3, 4)), other=F((4,)))
+row("aten.sub.Tensor", self=F((3, 1)), other=C((3, 4)))
+row("aten.mul.Tensor", self=C((3, 4)), other=C((4,)))
+row("aten.mul.Tensor", self=C((3, 4)), other=-1.5)
+row("aten.div.Tensor", self=C((3, 4)), other=C((3, 4), 0.5, 2))
+row("aten.div.Tensor", self=F((3, 4)), other=C((3, 4), 0.5, 2))
+row("aten.neg.default", self=C((3, 4)))
+row("aten.abs.default", self=C((3, 4)))
+row("aten.permute.default", self=C((2, 3, 4)), dims=[2, 0, 1])
+row("aten.cat.default", tensors=[C((2, 3)), C((1, 3))], dim=0)
+row("aten.slice.Tensor", self=C((4, 5)), dim=1, start=1, end=4)
+row("aten.view.default", self=C((4, 6)), size=[2, 12])
+
 
 def encode(value, name, g, tensors):
     """The argument as the JSON the Swift test turns into a TorchArgument; tensors are generated and
     registered under their argument name."""
-    if isinstance(value, (F, I, B, T)):
+    if isinstance(value, (F, C, I, B, T)):
         tensors[name] = value.make(g)
         return {"kind": "tensor", "name": name}
-    if isinstance(value, list) and value and all(isinstance(v, (F, I, B, T)) or v is None for v in value):
+    if isinstance(value, list) and value and all(isinstance(v, (F, C, I, B, T)) or v is None for v in value):
         names = []
         for i, v in enumerate(value):
             if v is None:
@@ -690,6 +760,10 @@ def tensor_json(t, values=True):
     dtype = str(t.dtype).replace("torch.", "")
     if not values:
         return {"shape": list(t.shape), "dtype": dtype}
+    if t.is_complex():
+        # (real, imaginary) pairs in row-major order, as torch.view_as_real lays them out
+        parts = tensor_json(torch.view_as_real(t.resolve_conj()))
+        return {"shape": list(t.shape), "dtype": dtype, "values": parts["values"]}
     if t.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
         values = [int(v) for v in t.reshape(-1).tolist()]
     elif t.dtype == torch.bool:
@@ -738,17 +812,17 @@ def call(target, arguments, tensors, dtype):
         else:
             kwargs[key] = spec["value"]
     if dtype == torch.float64:
-        kwargs = {k: (v.double() if isinstance(v, torch.Tensor) and v.is_floating_point() else
-                      [x.double() if isinstance(x, torch.Tensor) and x.is_floating_point() else x for x in v] if isinstance(v, list) else v)
-                  for k, v in kwargs.items()}
+        def wide(x):
+            if isinstance(x, torch.Tensor) and x.is_floating_point():
+                return x.double()
+            return x.to(torch.complex128) if isinstance(x, torch.Tensor) and x.is_complex() else x
+        kwargs = {k: [wide(x) for x in v] if isinstance(v, list) else wide(v) for k, v in kwargs.items()}
     return op, kwargs
 
 
 # Why a Core ATen operator has no row (Parity does not run it); the reason is printed in the doc.
-NOT_SUPPORTED = {
-    "complex": "complex tensors (FFT): Parity has no complex dtype; a graph holding it is refused naming the operator",
-}
-REASONS = {"aten._fft_c2r.default": "complex", "aten._fft_r2c.default": "complex"}
+NOT_SUPPORTED = {}
+REASONS = {}
 # What a ✓ covers where it is less than every value checked.
 PARTIAL = {
     "aten.nonzero.default": "eager runs (and tensors known when lowered); a traced graph refuses its data-dependent shape",
@@ -796,8 +870,12 @@ def write_doc(core, rows, meta):
         "the operator's `torch._decomp` decomposition. docs/gradients.md lists every row's gradient check or why it has none.",
         "- **Random sampling** (`rand`, `randn`, `randperm`) uses Parity's own seeded stream: PyTorch's generator state is not in "
         "a `.pt2`, so the rows compare shape and dtype, and a test checks the support and moments.",
-        "- **Complex tensors** (`_fft_r2c`, `_fft_c2r`, `torch.fft.*`, `view_as_real`, …) are refused before running, naming the "
-        "operator and why: Parity has no complex dtype.",
+        "- **Complex tensors** (`complex64`, `complex128`, stored interleaved as PyTorch stores them) run through the FFT kernels "
+        "(`_fft_r2c`, `_fft_c2r`, `_fft_c2c`), the `torch.fft.*` functions an export keeps, `view_as_real`/`view_as_complex`, "
+        "`real`/`imag`, `complex`, `polar`, `abs`/`angle`, `conj` and complex `add`/`sub`/`mul`/`div`, and through the layout "
+        "operators; every other operator refuses a complex input naming itself and the dtype. The FFTs are exact DFTs in double "
+        "(O(n²) per axis, rounded once); their float32 rows use a bound from the transform length n, "
+        "3·ε·⌈log₂n⌉·n·√2·2·scale + 1e-6 (pocketfft's ‖ΔX‖₂ ≤ c·ε·log₂n·‖X‖₂ for parts in [−2, 2]); see `docs/complex.md`.",
         "",
         f"**Core ATen IR: {len(covered)}/{len(core)} operators run and have fixture rows.** "
         f"{len(rows)} rows cover {len(counts)} operators in all (the others are what an export *without* "
@@ -868,12 +946,14 @@ def make_row(index, spec):
             candidates = [(key, value)] if isinstance(value, torch.Tensor) else \
                 [(f"{key}{i}", v) for i, v in enumerate(value)] if isinstance(value, list) else []
             for name, t in candidates:
-                if isinstance(t, torch.Tensor) and t.is_floating_point() and (spec["grad_wrt"] is None or name in spec["grad_wrt"]):
+                if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()) and (spec["grad_wrt"] is None or name in spec["grad_wrt"]):
                     leaves[name] = t.requires_grad_()
         result = outputs(differentiated(spec, record, op, kwargs64))
-        differentiable = [i for i, o in enumerate(result) if o.is_floating_point() and o.requires_grad]
-        cotangents = [cotangent(result[i].shape, i) for i in differentiable]
-        loss = sum((result[i] * c).sum() for i, c in zip(differentiable, cotangents))
+        differentiable = [i for i, o in enumerate(result) if (o.is_floating_point() or o.is_complex()) and o.requires_grad]
+        # A complex output's cotangent is over its (real, imaginary) pairs: the loss is Σ c·view_as_real(y).
+        pairs = [torch.view_as_real(o.resolve_conj()) if o.is_complex() else o for o in result]
+        cotangents = [cotangent(pairs[i].shape, i) for i in differentiable]
+        loss = sum((pairs[i] * c).sum() for i, c in zip(differentiable, cotangents))
         record["cotangent_outputs"] = differentiable
         grads = torch.autograd.grad(loss, list(leaves.values()), allow_unused=True)
         record["gradients"] = {k: tensor_json(gr if gr is not None else torch.zeros_like(leaves[k])) for k, gr in zip(leaves, grads)}
@@ -886,9 +966,9 @@ def no_gradient_reason(spec, tensors, out64):
         return spec["grad"]
     if not spec["defined"]:
         return "random or uninitialised values: no derivative"
-    if not any(t.is_floating_point() for t in tensors.values()):
+    if not any(t.is_floating_point() or t.is_complex() for t in tensors.values()):
         return "no floating-point tensor input"
-    if not any(o.is_floating_point() for o in out64):
+    if not any(o.is_floating_point() or o.is_complex() for o in out64):
         return "integer or bool output: no derivative"
     raise ValueError(f"{spec['target']}: grad=False needs a reason")
 

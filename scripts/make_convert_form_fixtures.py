@@ -2,8 +2,10 @@
 """Small PyTorch programs for the PyTorch → Keras forms of issue 11, item 3: transposed convolutions
 (1-D/2-D/3-D, stride, padding, output_padding), softplus with beta/threshold, var/std with a
 correction, group norm, interpolation (nearest at any size, nearest-exact, bilinear with and
-without align_corners, bicubic), the mask and math operators of the transformers exports, and
-rms_norm and attention with a learned query (timm). Each is exported as a user does (`torch.export.export(model.eval(),
+without align_corners, bicubic), the mask and math operators of the transformers exports,
+rms_norm and attention with a learned query (timm), and the operators of the timm sample
+(`convert_timm_forms`: pooling without the padding in the divisor, norms, autocast, repeat_interleave,
+unfold, a stored constant). Each is exported as a user does (`torch.export.export(model.eval(),
 inputs)`, no decompositions) to Tests/Fixtures/torch/<name>.pt2, with <name>.json holding the inputs
 and PyTorch's float32 outputs (the format of scripts/make_torch_fixtures.py).
 
@@ -112,6 +114,45 @@ class ConvertRmsAttention(nn.Module):
         return pooled, F.rms_norm(x, (5, 6), eps=1e-3)
 
 
+class ConvertTimmForms(nn.Module):
+    """What the timm sample needed beyond the earlier forms: avg_pool2d with count_include_pad=False and
+    padding (PoolFormer's token mixer, TensorFlow's `same`; with stride 2 and ceil_mode, the sum over
+    the window by a depthwise convolution of ones divided by the cell counts), vector norms (the 2-norm
+    over two dims of GlobalResponseNorm, ord 1, 3, inf), addcmul (GlobalResponseNorm's), `zeros(...).to(device)` (EdgeNeXt's mask),
+    a disabled autocast region (EfficientViT), repeat_interleave (GCViT), unfold (HaloNet), reshape_as,
+    im2col (TNT), a cropping pad (PNASNet), a strided dilated convolution (SKNet), avg_pool1d (NextViT),
+    and a constant over the inline limit (a folded table, BEiT's relative-position bias), stored as weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(6, 6)
+        self.dilated = nn.Conv2d(3, 4, 3, stride=2, padding=2, dilation=2)
+        self.register_buffer("table", torch.randn(3, 16, 16), persistent=False)
+
+    def forward(self, x):  # [2, 3, 8, 8]
+        same = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+        strided = F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+        wide = F.avg_pool2d(x, (3, 5), stride=(2, 1), padding=(1, 2), count_include_pad=False)
+        gx = torch.norm(x, p=2, dim=(2, 3), keepdim=True)  # timm's GlobalResponseNorm
+        nx = gx / (gx.mean(dim=1, keepdim=True) + 1e-6)
+        grn = torch.addcmul(self.table[:, :1, :1], self.table[:, 1:2, :1], x * nx) + torch.addcmul(x, x, nx, value=0.5)
+        norms = (torch.linalg.vector_norm(x, ord=3, dim=-1) + torch.linalg.vector_norm(x, ord=float("inf"), dim=-1)
+                 + torch.linalg.vector_norm(x, ord=1, dim=(1, 3), keepdim=True)[:, :, :, 0] / 24)
+        mask = torch.zeros(1, 8, 8).to(x.device).bool()
+        position = (~mask).cumsum(1).float()
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            h = self.proj(x.float().reshape(2, 32, 6))
+        repeated = torch.repeat_interleave(h, 2, dim=1)[:, 16:48] + torch.repeat_interleave(h[:1], 2, dim=0)
+        windows = x.unfold(3, 3, 2)  # [2, 3, 8, 3, 3]
+        bias = (self.table * 0.5 + 1).reshape(1, 3, 16, 16).repeat(1, 1, 4, 4)[:, :, :8, :8].reshape(3, 64).repeat(1, 4)  # 768 values, folded
+        shaped = strided.reshape_as(x.new_zeros(2, 75))
+        patches = F.unfold(x, (3, 2), dilation=(1, 2), padding=1, stride=(2, 3))  # TNT's im2col
+        dilated = self.dilated(F.pad(x, (-1, 1, -1, 1)))  # PNASNet's cropping pad, SKNet's strided dilation
+        pooled = F.avg_pool1d(x.reshape(2, 3, 64), 4, 4) + F.avg_pool1d(x.reshape(2, 3, 64), 3, 2, padding=1)[:, :, :16]
+        return (same + position, strided, wide, grn, norms, repeated, windows, shaped, x.reshape(2, 3, 64).repeat(1, 1, 4) + bias,
+                patches, dilated, pooled)
+
+
 def gauss(shape, seed):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
@@ -121,6 +162,7 @@ CASES = [
     ("convert_statistics", ConvertStatistics, lambda: (gauss((2, 6, 4, 5), 4), gauss((2, 4, 7), 5))),
     ("convert_interpolate", ConvertInterpolate, lambda: (gauss((2, 3, 5, 7), 6),)),
     ("convert_rms_attention", ConvertRmsAttention, lambda: (gauss((2, 5, 6), 8),)),
+    ("convert_timm_forms", ConvertTimmForms, lambda: (gauss((2, 3, 8, 8), 9),)),
     ("convert_masks_math", ConvertMasksMath, lambda: (gauss((2, 9), 7), torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]]))),
 ]
 

@@ -331,8 +331,8 @@ class CoreATen(nn.Module):
 
 
 class Inner(nn.Module):
-    def forward(self, x):  # complex tensors: Parity has none
-        return torch.fft.rfft(x, dim=1).abs()
+    def forward(self, x):  # a short-time Fourier transform: Parity has none
+        return torch.stft(x, n_fft=2, hop_length=1, center=False, return_complex=True).abs()
 
 
 class Block(nn.Module):

@@ -20,7 +20,13 @@ train mode) and `bn_frozen_faithful.pt2` (requires_grad_(False) and .eval()). `m
 `mlp_momentum_schedule.keras`: the mlp compiled with SGD(momentum=0.9) under ExponentialDecay(0.1, 1, 0.5) (compared
 with the mlp port and ExponentialLR(gamma=0.5)). `binary`: a final sigmoid with saturating logits, compiled with
 BinaryCrossentropy (against nn.Sigmoid + BCELoss). `lstm_time_first.pt2`: the LSTM port with nn.LSTM's
-time-first layout, (T, N, F).
+time-first layout, (T, N, F). `rmsprop.keras`: the mlp compiled with `optimizer="rmsprop"` (Keras's RMSprop
+defaults), against the mlp port trained with torch.optim.Adam (`optimizer-algorithm`). `max_branches`: two Dense
+branches initialised alike, merged by Maximum (torch.maximum in the port): at a tie TensorFlow gives the whole
+gradient to the first argument, ATen half to each (`gradient-convention`). `dropout`: a Dropout between two
+Dense layers; `dropout.pt2` trains it, `dropout_eval.pt2` is the port with its Dropout left in eval mode
+(`training-mode`). `lstm_dropout.keras`: the lstm with `LSTM(dropout=0.3)`, against the lstm port (`nn.LSTM` has no
+such dropout: `training-mode`).
 """
 import os
 import subprocess
@@ -95,6 +101,38 @@ def keras_step():
     binary.save(f"{OUT}/binary.keras")
     for v in binary.weights:
         weights[f"binary:{v.path}"] = np.asarray(v.numpy())
+    # optimizer-algorithm: the mlp compiled with the string "rmsprop" (RMSprop with Keras's defaults).
+    model = keras.models.load_model(f"{OUT}/mlp.keras")
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.save(f"{OUT}/rmsprop.keras")
+    # gradient-convention: two branches initialised alike (as when both are copied from one layer), merged by
+    # Maximum: every element ties.
+    more = np.random.default_rng(13)
+    x = keras.Input((4,))
+    left, right = L.Dense(6, name="left"), L.Dense(6, name="right")
+    merged = L.Maximum(name="max")([left(x), right(x)])
+    branches = keras.Model(x, L.Dense(2, name="out")(L.Activation("tanh")(merged)), name="max_branches")
+    kernel, bias = more.uniform(-0.6, 0.6, size=(4, 6)).astype(np.float32), more.uniform(-0.6, 0.6, size=6).astype(np.float32)
+    left.set_weights([kernel, bias])
+    right.set_weights([kernel.copy(), bias.copy()])
+    branches.get_layer("out").set_weights([more.uniform(-0.6, 0.6, size=(6, 2)).astype(np.float32), more.uniform(-0.6, 0.6, size=2).astype(np.float32)])
+    branches.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
+    branches.save(f"{OUT}/max_branches.keras")
+    # training-mode of a Dropout: Dense, Dropout(0.3), Dense.
+    dropout = keras.Sequential([keras.Input((4,)), L.Dense(6, activation="tanh", name="hidden"), L.Dropout(0.3, name="drop"), L.Dense(2, name="out")],
+                               name="dropout")
+    dropout.set_weights([more.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in dropout.weights])
+    dropout.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
+    dropout.save(f"{OUT}/dropout.keras")
+    # A Keras LSTM with dropout, against the LSTM port (nn.LSTM has no counterpart): the lstm's config and weights.
+    lstm_dropout = keras.Sequential([keras.Input((5, 3)), L.LSTM(4, dropout=0.3, name="lstm"), L.Dense(2, name="out")], name="lstm_dropout")
+    lstm_dropout.set_weights(keras.models.load_model(f"{OUT}/lstm.keras").get_weights())
+    lstm_dropout.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
+    lstm_dropout.save(f"{OUT}/lstm_dropout.keras")
+    for model in (branches, dropout):
+        for layer in model.layers:
+            for v in layer.weights:
+                weights[f"{model.name}:{model.name}/{layer.name}/{v.name}"] = np.asarray(v.numpy())
     np.savez(f"{OUT}/weights.npz", **weights)
     print("keras", keras.__version__, sorted(models))
 
@@ -191,6 +229,23 @@ def torch_step():
     program = torch.export.export(TimeFirst(seq).train(), (torch.from_numpy(data["x_seq"][:BATCH].transpose(1, 0, 2).copy()),))
     torch.export.save(program, f"{OUT}/lstm_time_first.pt2")
     export(nn.Sequential(linear(nn.Linear(4, 6), "binary:hidden"), nn.Tanh(), linear(nn.Linear(6, 1), "binary:out"), nn.Sigmoid()), data["x"], "binary")
+
+    class MaxBranches(nn.Module):
+        # The faithful port of keras.layers.Maximum: torch.maximum.
+        def __init__(self):
+            super().__init__()
+            self.left, self.right = linear(nn.Linear(4, 6), "max_branches:left"), linear(nn.Linear(4, 6), "max_branches:right")
+            self.out = linear(nn.Linear(6, 2), "max_branches:out")
+
+        def forward(self, x):
+            return self.out(torch.tanh(torch.maximum(self.left(x), self.right(x))))
+
+    export(MaxBranches(), data["x"], "max_branches")
+    port = nn.Sequential(linear(nn.Linear(4, 6), "dropout:hidden"), nn.Tanh(), nn.Dropout(0.3), linear(nn.Linear(6, 2), "dropout:out"))
+    export(port, data["x"], "dropout")
+    port.train()
+    port[2].eval()  # the port's Dropout never trains
+    export_modes(port, data["x"], "dropout_eval")
     os.remove(f"{OUT}/weights.npz")  # only the torch step reads it
     print("torch", torch.__version__)
 

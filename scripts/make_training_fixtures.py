@@ -30,7 +30,7 @@ OUT = "Tests/Fixtures/train"
 ROWS, BATCH, STEPS = 12, 4, 10
 
 
-def save_case(cases, name, framework, model, optimizer, loss, data, losses, weights, note=""):
+def save_case(cases, name, framework, model, optimizer, loss, data, losses, weights, note="", class_weight=None):
     import numpy as np
     arrays = {k: v for k, v in data.items()}
     arrays["losses"] = np.asarray(losses, dtype=np.float64)
@@ -41,6 +41,8 @@ def save_case(cases, name, framework, model, optimizer, loss, data, losses, weig
              "steps": STEPS, "batch_size": BATCH, "sample_weight": "sample_weight" in data}
     if note:
         entry["note"] = note
+    if class_weight is not None:
+        entry["class_weight"] = {str(k): v for k, v in class_weight.items()}
     cases.append(entry)
 
 
@@ -191,6 +193,59 @@ def keras_step():
     bn_frozen.save(f"{OUT}/keras/bn_frozen.keras")
     models["bn_frozen"] = (bn_frozen, (6,))
     inputs["bn_frozen"] = inputs["mlp"]
+    # CosineDecay with a linear warm-up from initial_learning_rate to warmup_target (draws nothing: the cases above keep
+    # their values).
+    model = keras.models.load_model(f"{OUT}/keras/mlp.keras")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=S.CosineDecay(0.001, decay_steps=6, alpha=0.1, warmup_target=0.02, warmup_steps=4)),
+                  loss=keras.losses.MeanSquaredError())
+    model.save(f"{OUT}/keras/mlp_sched_cosine_warmup.keras")
+    models["mlp_sched_cosine_warmup"] = models["mlp"]
+    inputs["mlp_sched_cosine_warmup"] = inputs["mlp"]
+    # class_weight (a fit / train_on_batch argument Keras turns into per-row sample weights), by case.
+    class_weights = {"keras_loss_sparse_class_weight": {0: 1.0, 1: 2.0, 2: 0.5, 3: 1.5}, "keras_loss_cce_class_weight": {0: 0.5, 3: 3.0}}
+    # Attention dropout: MultiHeadAttention(dropout=0.3) drops the attention probabilities with the step's shared
+    # mask (its _dropout_layer calls the patched backend dropout). Drawn last, so the cases above keep their values.
+    x = keras.Input((5, 4))
+    y = L.MultiHeadAttention(2, 3, dropout=0.3, name="mha")(x, x)
+    y = L.GlobalAveragePooling1D()(L.LayerNormalization(name="norm")(L.Add()([x, y])))
+    attention_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(attention_dropout)
+    attention_dropout.save(f"{OUT}/keras/attention_dropout.keras")
+    models["attention_dropout"] = (attention_dropout, (5, 4))
+    inputs["attention_dropout"] = rng.normal(size=(ROWS, 5, 4)).astype(np.float32)
+    # Recurrent layers' dropout: SimpleRNN with dropout and recurrent_dropout, LSTM and GRU with dropout (one mask per
+    # sequence each, drawn at the first step: the cells' get_dropout_mask calls the patched backend dropout).
+    x = keras.Input((5, 3))
+    y = L.SimpleRNN(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="rnn")(x)
+    y = L.LSTM(6, dropout=0.3, return_sequences=True, name="lstm")(y)
+    y = L.GRU(4, dropout=0.2, name="gru")(y)
+    recurrent_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(recurrent_dropout)
+    recurrent_dropout.save(f"{OUT}/keras/recurrent_dropout.keras")
+    models["recurrent_dropout"] = (recurrent_dropout, (5, 3))
+    inputs["recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
+    # LSTM and GRU recurrent_dropout: Keras switches the cell to implementation=1, a mask per gate on the input and
+    # on the state.
+    x = keras.Input((5, 3))
+    y = L.LSTM(6, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="lstm")(x)
+    y = L.LSTM(4, recurrent_dropout=0.25, go_backwards=True, return_sequences=True, name="lstm_back")(y)
+    # GRU recurrent_dropout: implementation=1 too, three masks of each kind; reset_after (the default) and not.
+    y = L.GRU(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="gru")(y)
+    y = L.GRU(4, recurrent_dropout=0.2, reset_after=False, name="gru_before")(y)
+    gated_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(gated_dropout)
+    gated_dropout.save(f"{OUT}/keras/gated_recurrent_dropout.keras")
+    models["gated_recurrent_dropout"] = (gated_dropout, (5, 3))
+    inputs["gated_recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
+    # Bidirectional: each direction draws its own masks, the forward layer first.
+    x = keras.Input((5, 3))
+    y = L.Bidirectional(L.LSTM(4, dropout=0.2, recurrent_dropout=0.25, return_sequences=True), name="bi_lstm")(x)
+    y = L.Bidirectional(L.GRU(3, dropout=0.3), merge_mode="sum", name="bi_gru")(y)
+    bidirectional_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(bidirectional_dropout)
+    bidirectional_dropout.save(f"{OUT}/keras/bidirectional_dropout.keras")
+    models["bidirectional_dropout"] = (bidirectional_dropout, (5, 3))
+    inputs["bidirectional_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -254,6 +309,13 @@ def keras_step():
         ("keras_loss_mse_mean_sw", "mlp", opt_sgd, "MeanSquaredError(reduction='mean_with_sample_weight')", regression, weights),
         ("keras_loss_cce_sum", "mlp_softmax", "SGD(learning_rate=0.02)", "CategoricalCrossentropy(reduction='sum')", onehot, None),
         ("keras_loss_sparse_logits_weighted", "mlp_logits", opt_sgd, "SparseCategoricalCrossentropy(from_logits=True)", labels, weights),
+        ("keras_mlp_sched_cosine_warmup", "mlp_sched_cosine_warmup", None, None, regression, None),
+        ("keras_loss_sparse_class_weight", "mlp_softmax", opt_sgd, "SparseCategoricalCrossentropy()", labels, None),
+        ("keras_loss_cce_class_weight", "mlp_softmax", opt_sgd, "CategoricalCrossentropy()", onehot, None),
+        ("keras_model_attention_dropout", "attention_dropout", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
+        ("keras_model_recurrent_dropout", "recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_gated_recurrent_dropout", "gated_recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_bidirectional_dropout", "bidirectional_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
@@ -267,12 +329,12 @@ def keras_step():
         for step, rows in enumerate(batches()):
             MaskCounter.step, MaskCounter.site = step, 0
             sw = None if sample_weight is None else sample_weight[rows]
-            losses.append(float(model.train_on_batch(x[rows], target[rows], sample_weight=sw)))
+            losses.append(float(model.train_on_batch(x[rows], target[rows], sample_weight=sw, class_weight=class_weights.get(name))))
         data = {"input": x, "target": target}
         if sample_weight is not None:
             data["sample_weight"] = sample_weight
         save_case(cases, name, "keras", f"keras/{model_name}.keras", optimizer, loss, data, losses,
-                  {w.path: w.numpy() for w in model.weights})
+                  {w.path: w.numpy() for w in model.weights}, class_weight=class_weights.get(name))
     meta = {"keras": keras.__version__, "tensorflow": tf.__version__, "numpy": np.__version__, "python": platform.python_version(),
             "TF_ENABLE_ONEDNN_OPTS": os.environ["TF_ENABLE_ONEDNN_OPTS"]}
     return cases, meta
@@ -465,6 +527,22 @@ def torch_step():
             y = self.o(y.transpose(1, 2).reshape(b, t, 6))
             return self.head(self.norm(x + y).mean(1))
 
+    class AttentionDropout(Attention):
+        # The attention written out, as Hugging Face's eager attention writes it: softmax(q·kᵀ/√d), nn.Dropout on the
+        # probabilities, then ·v (F.scaled_dot_product_attention(dropout_p=…) drops inside its kernel, which a
+        # shared mask cannot reach).
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.3)
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            heads = lambda z: z.view(b, t, 2, 3).transpose(1, 2)
+            q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+            p = torch.softmax(q @ k.transpose(-2, -1) / 3 ** 0.5, dim=-1)
+            y = self.o((self.drop(p) @ v).transpose(1, 2).reshape(b, t, 6))
+            return self.head(self.norm(x + y).mean(1))
+
     def build(name):
         torch.manual_seed(3)
         mlp = lambda *head: nn.Sequential(nn.Linear(6, 8), nn.Tanh(), *head)
@@ -480,7 +558,7 @@ def torch_step():
             "bn_frozen": lambda: nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
             "mlp_dropout": lambda: nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Dropout(0.4), nn.Linear(8, 8), nn.Tanh(), nn.Dropout(0.25),
                                                  nn.Linear(8, 3)),
-            "recurrent": Recurrent, "attention": Attention,
+            "recurrent": Recurrent, "attention": Attention, "attention_dropout": AttentionDropout,
         }[name]()
 
     # Dropout with Parity's masks, in ATen's order (`_dropout_impl`: mask / (1 − p), then ·x).
@@ -506,6 +584,7 @@ def torch_step():
         model = build(name).train()
         configure[name](model)
         torch.export.save(torch.export.export(model, (torch.from_numpy(inputs[name][:BATCH]),)), f"{OUT}/torch/{name}.pt2")
+    original_dropout = nn.Dropout.forward
     nn.Dropout.forward = torch_dropout  # after the export, which keeps aten.dropout
 
     torch.export.save(torch.export.export(nn.ReLU(), (torch.zeros(BATCH, 6),)), f"{OUT}/torch/no_weights.pt2")
@@ -516,6 +595,12 @@ def torch_step():
     binary = rng.integers(0, 2, size=(ROWS, 3)).astype(np.float32)
     signs = (binary * 2 - 1).astype(np.float32)
     counts = rng.poisson(1.5, size=(ROWS, 3)).astype(np.float32)
+    # Drawn after the data above, so that the earlier cases keep their values; exported with nn.Dropout's own forward.
+    inputs["attention_dropout"] = rng.normal(size=(ROWS, 5, 4)).astype(np.float32)
+    nn.Dropout.forward = original_dropout
+    program = torch.export.export(build("attention_dropout").train(), (torch.from_numpy(inputs["attention_dropout"][:BATCH]),))
+    torch.export.save(program, f"{OUT}/torch/attention_dropout.pt2")
+    nn.Dropout.forward = torch_dropout
 
     sgd = "SGD(lr=0.1)"
     cases_spec = [
@@ -571,6 +656,20 @@ def torch_step():
         ("torch_loss_nll_weight", "mlp_logsoftmax", sgd, "NLLLoss(weight=[1.0, 2.0, 0.5, 1.5])", labels),
         ("torch_loss_kl_log_target", "mlp_logsoftmax", sgd, "KLDivLoss(reduction='batchmean', log_target=True)", soft),
         ("torch_loss_bce_logits_sum", "mlp", "SGD(lr=0.02)", "BCEWithLogitsLoss(reduction='sum')", binary),
+        # Schedulers a Keras schedule pairs with (LinearLR ↔ a warm-up, CosineAnnealingLR ↔ CosineDecay, PolynomialLR ↔
+        # PolynomialDecay, OneCycleLR ↔ CosineDecay with warm-up); T_max 4 of 10 steps reaches the rising branch.
+        ("torch_opt_sched_linear", "mlp", "SGD(lr=0.1, momentum=0.9) + LinearLR(start_factor=0.25, total_iters=4)", "MSELoss()", regression),
+        ("torch_opt_sched_cosine", "mlp", "Adam(lr=0.02) + CosineAnnealingLR(T_max=4, eta_min=0.001)", "MSELoss()", regression),
+        ("torch_opt_sched_poly", "mlp", "RMSprop(lr=0.01) + PolynomialLR(total_iters=6, power=2.0)", "MSELoss()", regression),
+        ("torch_opt_sched_onecycle", "mlp", "SGD(lr=0.1, momentum=0.9) + OneCycleLR(max_lr=0.1, total_steps=10)", "MSELoss()", regression),
+        ("torch_opt_sched_onecycle_adam", "mlp", "Adam(lr=0.01) + OneCycleLR(max_lr=0.02, total_steps=10, pct_start=0.4)", "MSELoss()", regression),
+        ("torch_opt_sched_onecycle_linear", "mlp", "SGD(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=12, anneal_strategy='linear', cycle_momentum=False, three_phase=True)",
+         "MSELoss()", regression),
+        ("torch_loss_bce_weight", "mlp_sigmoid", sgd, "BCELoss(weight=[2.0, 1.0, 0.5])", binary),
+        ("torch_loss_bce_logits_weight", "mlp", sgd, "BCEWithLogitsLoss(weight=[2.0, 1.0, 0.5], pos_weight=[1.5, 1.0, 0.5])", binary),
+        # CosineEmbeddingLoss(output, target, y) with y = 1 on every row: 1 − cos(output, target), Keras's CosineSimilarity + 1.
+        ("torch_loss_cosine_embedding", "mlp", sgd, "CosineEmbeddingLoss()", regression),
+        ("torch_model_attention_dropout", "attention_dropout", "SGD(lr=0.05, momentum=0.9)", "MSELoss()", regression),
     ]
     cases = []
     for name, model_name, optimizer, loss, target in cases_spec:
@@ -588,7 +687,11 @@ def torch_step():
         for step, rows in enumerate(batches()):
             MaskCounter.step, MaskCounter.site = step, 0
             opt.zero_grad()
-            value = loss_fn(model(x[rows]), y[rows])
+            out = model(x[rows])
+            if loss.startswith("CosineEmbeddingLoss"):
+                value = loss_fn(out, y[rows], torch.ones(out.shape[0]))
+            else:
+                value = loss_fn(out, y[rows])
             value.backward()
             for extra in clips:
                 torch_call(torch.nn.utils, extra, first=list(model.parameters()))

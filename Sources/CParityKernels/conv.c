@@ -7,57 +7,98 @@
 
 #pragma clang fp contract(off)
 
-// What the im2col packer reads: the shape, the image, the group's first channel, and each window
-// cell's offset along every spatial axis.
+#define CONV_PACK_MAX_MR 16  // the tallest register tile of any level (12 on AVX-512)
+
+// What the im2col packer reads: the shape, the image, the group's first channel, each window
+// cell's offset along every spatial axis, and `per_group` zeros (read for padded cells).
 struct conv_pack {
     const parity_conv_shape *shape;
-    const void *x;
+    const void *x, *zeros;
     long channel0, per_group, window;
     const long *cell;   // window × 3
 };
 
 // Output positions × (window · channels-per-group) entries of the patch matrix, packed in panels of
-// `mr` rows as gemm_template.h expects; padded cells are 0.
+// `mr` rows as gemm_template.h expects; padded cells are 0. Per window cell, each row's run of
+// channels is read contiguously and written to the cell's columns of the block: consecutive columns
+// ((cell, channel) order) or every `window`-th column ((channel, cell) order); four rows × four
+// channels at a time as a 4 × 4 transpose through vector shuffles. An exact copy.
 #define CONV_PACK(T, name)                                                                                  \
+    typedef T name##_x4 __attribute__((vector_size(4 * sizeof(T)), aligned(sizeof(T))));                    \
     static void name(const struct gemm_job *job, long i0, long rows, long p0, long kc, long mr, void *output) { \
         const struct conv_pack *cp = (const struct conv_pack *)job->pack_context;                           \
         const parity_conv_shape *s = cp->shape;                                                             \
-        const T *x = (const T *)cp->x;                                                                      \
+        const T *x = (const T *)cp->x, *zeros = (const T *)cp->zeros;                                       \
         T *out = (T *)output;                                                                               \
-        long window = cp->window, per_group = cp->per_group, C = s->channels;                               \
-        const T *stack_table[256 * 16];                                                                     \
-        const T **table = window * mr <= 256 * 16 ? stack_table : malloc(sizeof(T *) * (size_t)(window * mr)); \
-        if (!table) abort();                                                                                \
+        long window = cp->window, per_group = cp->per_group, C = s->channels, p1 = p0 + kc;                 \
+        long base[CONV_PACK_MAX_MR], pos[CONV_PACK_MAX_MR][3];                                             \
+        const T *src[CONV_PACK_MAX_MR];                                                                     \
+        if (mr > CONV_PACK_MAX_MR) abort();                                                                 \
         for (long r0 = 0; r0 < rows; r0 += mr) {                                                            \
             long h = rows - r0 < mr ? rows - r0 : mr;                                                       \
             for (long i = 0; i < h; i++) {                                                                  \
-                long rest = i0 + r0 + i, pos[3] = {0, 0, 0};                                                \
+                long rest = i0 + r0 + i;                                                                    \
                 for (long d = s->rank - 1; d >= 0; d--) {                                                   \
-                    pos[d] = rest % s->output[d];                                                           \
+                    pos[i][d] = rest % s->output[d];                                                        \
                     rest /= s->output[d];                                                                   \
                 }                                                                                           \
-                for (long cell = 0; cell < window; cell++) {                                                \
-                    long offset = rest;                                                                     \
-                    int inside = 1;                                                                         \
+                base[i] = rest;                                                                             \
+            }                                                                                               \
+            for (long cell = 0; cell < window; cell++) {                                                    \
+                long c0, c1, first, step;  /* channels [c0, c1): column first + (c − c0)·step/h */         \
+                if (s->channels_then_window) {                                                              \
+                    c0 = p0 - cell <= 0 ? 0 : (p0 - cell + window - 1) / window;                            \
+                    c1 = p1 - cell <= 0 ? 0 : (p1 - cell + window - 1) / window;                            \
+                    if (c1 > per_group) c1 = per_group;                                                     \
+                    first = c0 * window + cell;                                                             \
+                    step = window * h;                                                                      \
+                } else {                                                                                    \
+                    long start = cell * per_group;                                                          \
+                    c0 = p0 - start > 0 ? p0 - start : 0;                                                   \
+                    c1 = p1 - start < per_group ? p1 - start : per_group;                                   \
+                    first = start + c0;                                                                     \
+                    step = h;                                                                               \
+                }                                                                                           \
+                if (c0 >= c1) continue;                                                                     \
+                for (long i = 0; i < h; i++) {                                                              \
+                    long offset = base[i];                                                                  \
+                    src[i] = NULL;                                                                          \
                     for (long d = 0; d < s->rank; d++) {                                                    \
-                        long q = pos[d] * s->strides[d] + cp->cell[cell * 3 + d] - s->pad_before[d];        \
-                        if (q < 0 || q >= s->input[d]) { inside = 0; break; }                               \
+                        long q = pos[i][d] * s->strides[d] + cp->cell[cell * 3 + d] - s->pad_before[d];     \
+                        if (q < 0 || q >= s->input[d]) { src[i] = zeros; break; }                           \
                         offset = offset * s->input[d] + q;                                                  \
                     }                                                                                       \
-                    table[cell * h + i] = inside ? x + offset * C + cp->channel0 : NULL;                    \
+                    if (!src[i]) src[i] = x + offset * C + cp->channel0;                                    \
                 }                                                                                           \
-            }                                                                                               \
-            for (long p = 0; p < kc; p++) {                                                                 \
-                long column = p0 + p, cell, c;                                                              \
-                if (s->channels_then_window) { c = column / window; cell = column % window; }               \
-                else { cell = column / per_group; c = column % per_group; }                                 \
-                const T **t = table + cell * h;                                                             \
-                T *o = out + p * h;                                                                         \
-                for (long i = 0; i < h; i++) o[i] = t[i] ? t[i][c] : 0;                                     \
+                T *o = out + (first - p0) * h;                                                              \
+                long i = 0;                                                                                 \
+                for (; i + 4 <= h; i += 4) {                                                                \
+                    const T *s0 = src[i], *s1 = src[i + 1], *s2 = src[i + 2], *s3 = src[i + 3];             \
+                    T *oi = o + i;                                                                          \
+                    long c = c0;                                                                            \
+                    for (; c + 4 <= c1; c += 4, oi += 4 * step) {                                           \
+                        name##_x4 r0v = *(const name##_x4 *)(s0 + c), r1v = *(const name##_x4 *)(s1 + c);   \
+                        name##_x4 r2v = *(const name##_x4 *)(s2 + c), r3v = *(const name##_x4 *)(s3 + c);   \
+                        name##_x4 t0 = __builtin_shufflevector(r0v, r1v, 0, 4, 1, 5);                        \
+                        name##_x4 t1 = __builtin_shufflevector(r0v, r1v, 2, 6, 3, 7);                        \
+                        name##_x4 t2 = __builtin_shufflevector(r2v, r3v, 0, 4, 1, 5);                        \
+                        name##_x4 t3 = __builtin_shufflevector(r2v, r3v, 2, 6, 3, 7);                        \
+                        *(name##_x4 *)oi = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);                      \
+                        *(name##_x4 *)(oi + step) = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);             \
+                        *(name##_x4 *)(oi + 2 * step) = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);         \
+                        *(name##_x4 *)(oi + 3 * step) = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);         \
+                    }                                                                                       \
+                    for (; c < c1; c++, oi += step) {                                                       \
+                        oi[0] = s0[c]; oi[1] = s1[c]; oi[2] = s2[c]; oi[3] = s3[c];                         \
+                    }                                                                                       \
+                }                                                                                           \
+                for (; i < h; i++) {                                                                        \
+                    T *oi = o + i;                                                                          \
+                    for (long c = c0; c < c1; c++, oi += step) *oi = src[i][c];                             \
+                }                                                                                           \
             }                                                                                               \
             out += h * kc;                                                                                  \
         }                                                                                                   \
-        if (table != stack_table) free(table);                                                              \
     }
 CONV_PACK(float, conv_pack_f32)
 CONV_PACK(double, conv_pack_f64)
@@ -115,6 +156,8 @@ static void depthwise_chunk(void *context, long index) {
             free(zeros);                                                                                    \
         } else {                                                                                            \
             long depth = window * per_group;                                                                \
+            T *zeros = calloc((size_t)per_group, sizeof(T));                                               \
+            if (!zeros) abort();                                                                            \
             /* Channels then window: the kernel's rows are read in (c, k) order through a row table  */     \
             /* while packing (row c·window + k of the patch matrix is kernel row k·per_group + c).  */     \
             long *order = NULL;                                                                             \
@@ -129,7 +172,8 @@ static void depthwise_chunk(void *context, long index) {
                 gemm_prepare_##SUF(&job, rows, out_per_group, depth, x + g * per_group, s->channels, 1,     \
                                    w + g * out_per_group, s->out_channels, 1, y + g * out_per_group, s->out_channels, fused); \
                 job.b_row_offset = order;                                                                   \
-                struct conv_pack pack = {s, x, g * per_group, per_group, window, cell};                     \
+                job.b_row_visit = order ? window : 1;                                                       \
+                struct conv_pack pack = {s, x, zeros, g * per_group, per_group, window, cell};              \
                 if (!unit) {                                                                                \
                     job.pack_a = conv_pack_##SUF;                                                           \
                     job.pack_context = &pack;                                                               \
@@ -137,6 +181,7 @@ static void depthwise_chunk(void *context, long index) {
                 gemm_run_##SUF(&job);                                                                       \
             }                                                                                               \
             free(order);                                                                                    \
+            free(zeros);                                                                                    \
         }                                                                                                   \
         free(cell);                                                                                         \
         return 0;                                                                                           \

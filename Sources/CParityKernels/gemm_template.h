@@ -112,21 +112,43 @@ static void FN(strip)(long kc, long rows, int narrow, const T *a, long astride, 
 
 // A block (kc × cols) packed as strips of NR columns (per step NR values), the last strip
 // zero-padded (its extra columns are computed and dropped). Row p starts at `b + p·brs`, or at
-// `b + rows[p]` when a row table is given.
-static void FN(pack_b)(long kc, long cols, const T *b, long brs, long bcs, const long *rows, T *restrict out) {
+// `b + rows[p]` when a row table is given. With unit column stride each source row is read once,
+// whole, into every strip (sequential reads); `visit` > 1 visits the steps p ≡ 0, 1, … (mod visit)
+// in turn, which for a convolution's (channel, window) table reads the kernel in memory order.
+// Otherwise strip by strip. Either way an exact copy, the same packed block.
+static void FN(pack_b)(long kc, long cols, const T *b, long brs, long bcs, const long *rows, long visit, T *restrict out) {
+    if (bcs == 1) {
+        long full = cols / NR, tail = cols - full * NR;
+        if (visit < 1) visit = 1;
+        for (long r = 0; r < visit; r++) {
+            for (long p = r; p < kc; p += visit) {
+                const T *from = b + (rows ? rows[p] : p * brs);
+                T *row = out + p * NR;
+                for (long s = 0; s < full; s++) {
+                    T *to = row + s * kc * NR;
+                    const T *src = from + s * NR;
+                    for (long j = 0; j < NR; j++) to[j] = src[j];
+                }
+                if (tail) {
+                    T *to = row + full * kc * NR;
+                    const T *src = from + full * NR;
+                    long j = 0;
+                    for (; j < tail; j++) to[j] = src[j];
+                    for (; j < NR; j++) to[j] = 0;
+                }
+            }
+        }
+        return;
+    }
     for (long j0 = 0; j0 < cols; j0 += NR) {
         long w = cols - j0 < NR ? cols - j0 : NR;
         const T *src = b + j0 * bcs;
         for (long p = 0; p < kc; p++) {
             T *row = out + p * NR;
             const T *from = src + (rows ? rows[p] : p * brs);
-            if (bcs == 1 && w == NR) {
-                for (long j = 0; j < NR; j++) row[j] = from[j];
-            } else {
-                long j = 0;
-                for (; j < w; j++) row[j] = from[j * bcs];
-                for (; j < NR; j++) row[j] = 0;
-            }
+            long j = 0;
+            for (; j < w; j++) row[j] = from[j * bcs];
+            for (; j < NR; j++) row[j] = 0;
         }
         out += kc * NR;
     }
@@ -144,8 +166,8 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
         if (job->b_packed) {
             bblock = (const T *)job->b_packed + p0 * job->b_packed_width + j0 * kc;
         } else if (!job->b_in_place) {
-            if (job->b_row_offset) FN(pack_b)(kc, nc, b + j0 * job->b_cols, 0, job->b_cols, job->b_row_offset + p0, bpack);
-            else FN(pack_b)(kc, nc, b + p0 * job->b_rows + j0 * job->b_cols, job->b_rows, job->b_cols, NULL, bpack);
+            if (job->b_row_offset) FN(pack_b)(kc, nc, b + j0 * job->b_cols, 0, job->b_cols, job->b_row_offset + p0, job->b_row_visit, bpack);
+            else FN(pack_b)(kc, nc, b + p0 * job->b_rows + j0 * job->b_cols, job->b_rows, job->b_cols, NULL, 1, bpack);
             bblock = bpack;
         }
         job->pack_a(job, i0, mc, p0, kc, MR, apack);
@@ -160,7 +182,7 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
                 strip_b = b + p0 * job->b_rows + (j0 + jr);
                 bstride = job->b_rows;
             } else {
-                FN(pack_b)(kc, w, b + p0 * job->b_rows + (j0 + jr), job->b_rows, 1, NULL, bpack);
+                FN(pack_b)(kc, w, b + p0 * job->b_rows + (j0 + jr), job->b_rows, 1, NULL, 1, bpack);
                 strip_b = bpack;
                 bstride = NR;
             }
@@ -187,9 +209,11 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
 static void FN(run)(void *context, long index) {
     const struct gemm_job *job = (const struct gemm_job *)context;
     long tm = index / job->tasks_n, tn = index % job->tasks_n;
-    long i0 = tm * job->mc, j0 = tn * job->nc;
-    long mc = job->m - i0 < job->mc ? job->m - i0 : job->mc;
-    long nc = job->n - j0 < job->nc ? job->n - j0 : job->nc;
+    long panels = ceil_div(job->m, MR), strips = ceil_div(job->n, NR);
+    long i0 = tm * panels / job->tasks_m * MR, i1 = (tm + 1) * panels / job->tasks_m * MR;
+    long j0 = tn * strips / job->tasks_n * NR, j1 = (tn + 1) * strips / job->tasks_n * NR;
+    long mc = (i1 < job->m ? i1 : job->m) - i0;
+    long nc = (j1 < job->n ? j1 : job->n) - j0;
     T *apack = (T *)gemm_scratch(0, sizeof(T) * (size_t)(job->mc + MR) * KC);
     T *bpack = job->b_packed ? NULL : (T *)gemm_scratch(1, sizeof(T) * (size_t)(job->nc + NR) * KC);
     FN(task)(job, i0, mc, j0, nc, apack, bpack);
@@ -200,9 +224,10 @@ static void FN(prepack)(void *context, long index) {
     const struct gemm_job *job = (const struct gemm_job *)context;
     long p0 = index * KC, kc = job->k - p0 < KC ? job->k - p0 : KC;
     if (job->b_row_offset)
-        FN(pack_b)(kc, job->n, (const T *)job->b, 0, job->b_cols, job->b_row_offset + p0, (T *)job->b_packed + p0 * job->b_packed_width);
+        FN(pack_b)(kc, job->n, (const T *)job->b, 0, job->b_cols, job->b_row_offset + p0, job->b_row_visit,
+                   (T *)job->b_packed + p0 * job->b_packed_width);
     else
-        FN(pack_b)(kc, job->n, (const T *)job->b + p0 * job->b_rows, job->b_rows, job->b_cols, NULL,
+        FN(pack_b)(kc, job->n, (const T *)job->b + p0 * job->b_rows, job->b_rows, job->b_cols, NULL, 1,
                    (T *)job->b_packed + p0 * job->b_packed_width);
 }
 

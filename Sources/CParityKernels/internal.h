@@ -18,6 +18,7 @@ struct gemm_job {
     gemm_pack_a pack_a;
     const void *pack_context;  // what a custom `pack_a` reads (a convolution's geometry)
     const long *b_row_offset;  // when set, row p of b starts at b + b_row_offset[p] (elements), not b + p·b_rows
+    long b_row_visit;          // pack b's rows p ≡ 0, 1, … (mod this) in turn (memory order for a row table); 0 or 1: in order
     int b_in_place;            // strips of b read where they are (few rows: packing would not pay back)
     int serial;                // too little work to hand out
     void *b_packed;            // all of b packed once (KC blocks of NR strips), shared by the tasks

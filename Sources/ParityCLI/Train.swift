@@ -18,8 +18,9 @@ struct Train: ParsableCommand {
         batch of B consecutive rows (all rows without --batch-size), in order, wrapping around. Keras trains as \
         model.fit does (the step traced into a graph, BatchNorm on batch statistics with Keras's momentum); \
         PyTorch as loss.backward(); optimizer.step() (eager), each BatchNorm and Dropout in the mode it was \
-        exported in (export after model.train()), parameters saved with requires_grad=False frozen. Dropout uses one seeded mask per \
-        step and layer (the frameworks' random streams cannot be reproduced). W.npz holds every variable \
+        exported in (export after model.train()), parameters saved with requires_grad=False frozen. Dropout (MultiHeadAttention's and the \
+        recurrent layers' dropouts too) uses one seeded mask per step and layer (the frameworks' random streams cannot be \
+        reproduced). Schedulers join the optimizer with +: "SGD(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=100)". W.npz holds every variable \
         after the last step under the framework's names (Keras variable paths, PyTorch state_dict keys with \
         buffers); --json adds the loss of each step. Exit 2 with the reason for a bad spec, target or model.
         """
@@ -34,8 +35,11 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "The loss, as in the framework's Python (default: the Keras file's compile_config).") var loss: String?
     @Option(name: .customLong("batch-size"), help: "Rows per step (default: all rows).") var batchSize: Int?
     @Option(name: .customLong("sample-weight"),
-            help: "Per-row weights (.npy, one per target row), as Keras's sample_weight (a Keras class_weight is class_weight[label] per row).")
+            help: "Per-row weights (.npy, one per target row), as Keras's sample_weight.")
     var sampleWeight: String?
+    @Option(name: .customLong("class-weight"),
+            help: "Keras's class_weight, as in Python: \"{0: 1.0, 1: 2.5}\" (each row weighted by its class, the argmax of a one-hot target, as fit does).")
+    var classWeight: String?
     @Option(name: .long, help: "Precision to train in: float32 or float64.") var dtype: Run.Precision = .float32
     @Option(name: .long, help: "Write the run (specs, the loss of each step) as JSON to this file.") var json: String?
     @Option(name: .long, help: "Seed of the shared dropout masks.") var seed: UInt64 = 0
@@ -88,10 +92,14 @@ struct Train: ParsableCommand {
         let targetArray = try NumpyArray.read(contentsOf: URL(fileURLWithPath: target)).toTensor()
         var session = try TrainingSession(model: trainable, loss: loss, optimizer: optimizer, dtype: dtype, seed: seed)
         let weights = try sampleWeight.map { try NumpyArray.read(contentsOf: URL(fileURLWithPath: $0)).toTensor() }
-        if weights != nil, trainable.framework == .pyTorch {
-            throw CLIError.badInput("PyTorch losses take no sample weights (weight the loss per class with weight= or pos_weight=)")
+        if weights != nil || classWeight != nil, trainable.framework == .pyTorch {
+            throw CLIError.badInput("PyTorch losses take no sample or class weights (weight the loss per class with weight= or pos_weight=)")
         }
-        let losses = try session.train(inputs: inputs, target: targetArray, steps: steps, batchSize: batchSize, sampleWeight: weights)
+        if weights != nil, classWeight != nil {
+            throw CLIError.badInput("give --sample-weight or --class-weight, not both (Keras refuses sample_weight and class_weight together)")
+        }
+        let rowWeights = try weights ?? classWeight.map { try Loss.kerasClassWeights(try Loss.parseClassWeights($0), target: targetArray) }
+        let losses = try session.train(inputs: inputs, target: targetArray, steps: steps, batchSize: batchSize, sampleWeight: rowWeights)
         return TrainingReport(model: model, framework: "\(trainable.framework)", optimizer: "\(optimizer)", loss: "\(loss)", steps: steps,
                               batchSize: batchSize, dtype: "\(dtype)", mode: "\(session.mode)", losses: losses, variables: session.variables)
     }

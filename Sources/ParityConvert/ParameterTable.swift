@@ -301,10 +301,13 @@ extension String {
 }
 
 extension ParameterTable.Options {
-    /// What the layer the Keras loader built holds: its bias, scale and offset, a GRU's reset position; `nil` for a type that does not say (an LSTM, whose bias the loader fills
-    /// with zeros when Keras has none) or has no rows.
+    /// What the layer the Keras loader built holds: its bias, scale and offset, a GRU's reset position; `nil`
+    /// for a type that has no rows.
     public init?(_ model: Any) {
         switch model {
+        case let m as LSTM: self.init(bias: m.useBias)
+        case let m as SeparableConvolution: self.init(bias: m.pointwise.bias != nil)
+        case let m as GroupNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
         case let m as Dense: self.init(bias: m.bias != nil)
         case let m as Convolution: self.init(bias: m.bias != nil)
         case let m as TransposedConvolution: self.init(bias: m.bias != nil)

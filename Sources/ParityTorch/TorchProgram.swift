@@ -279,6 +279,18 @@ extension TorchProgram {
     }
 }
 
+extension TorchProgram {
+    /// The same program (inputs, outputs, weights, constants) with `graph` in place of its own: a
+    /// rewriting of the graph that computes the same outputs (the converter to Keras inlines disabled
+    /// autocast regions this way).
+    public func replacingGraph(_ graph: ExportedGraph) -> TorchProgram {
+        var copy = TorchProgram(source: source, torchVersion: torchVersion, schemaVersion: schemaVersion, graph: graph, inputs: inputs,
+                                outputs: outputs, weights: weights, constants: constants)
+        copy.frozenParameters = frozenParameters
+        return copy
+    }
+}
+
 /// The operators of a program grouped by module path (from `nn_module_stack`), in order of first use.
 public struct TorchProgramSummary: Sendable, CustomStringConvertible {
     /// One module and the operators it calls itself.

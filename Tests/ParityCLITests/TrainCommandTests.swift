@@ -73,6 +73,17 @@ struct TrainCommandTests {
         try Self.expectMatches(output, expected)
     }
 
+    @Test("--class-weight weights each row by its class as Keras's fit does")
+    func classWeights() throws {
+        let (folder, x, y, expected) = try Self.data("keras_loss_cce_class_weight")
+        let output = folder.appendingPathComponent("out.npz")
+        let result = try CommandTests.run(["train", Self.train.appendingPathComponent("keras/mlp_softmax.keras").path, "--input", x, "--target", y,
+                                           "--steps", "10", "--batch-size", "4", "--optimizer", "SGD(learning_rate=0.1)",
+                                           "--loss", "CategoricalCrossentropy()", "--class-weight", "{0: 0.5, 3: 3.0}", "--output", output.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        try Self.expectMatches(output, expected)
+    }
+
     @Test("bad specs, targets and models exit 2 with the reason", arguments: [
         (["keras/mlp.keras"], "saved without compile_config"),
         (["torch/mlp.pt2"], "a .pt2 records no optimizer or loss"),
@@ -84,6 +95,17 @@ struct TrainCommandTests {
         (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "MSELoss(reduction='none')", "--batch-size", "4"], "expected 'mean' or 'sum'"),
         (["torch/no_weights.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "MSELoss()", "--batch-size", "4"], "has no trainable weights"),
         (["keras/no_weights.keras"], "has no trainable weights"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "MSELoss()", "--class-weight", "{0: 2}"], "PyTorch losses take no sample or class weights"),
+        (["keras/mlp.keras", "--optimizer", "SGD()", "--loss", "MeanSquaredError()", "--class-weight", "{0: 2, one: 3}"], "expected {class: weight, ...}"),
+        (["torch/mlp.pt2", "--optimizer", "Adagrad(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=10)", "--loss", "MSELoss()"],
+         "Adagrad has no momentum or betas to cycle"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1) + OneCycleLR(max_lr=0.1)", "--loss", "MSELoss()"], "give total_steps, or epochs and steps_per_epoch"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1) + LinearLR(start_factor=0)", "--loss", "MSELoss()"], "must be in (0, 1]"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=10, pct_start=0.1)", "--loss", "MSELoss()"],
+         "gives a phase of no steps"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=1, pct_start=0.0)", "--loss", "MSELoss()", "--batch-size", "4"],
+         "runs at most that many steps"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "BCELoss(weight=[1.0, 2.0])", "--batch-size", "4"], "must broadcast to the input's shape [4, 3]"),
     ])
     func refusals(_ arguments: [String], _ message: String) throws {
         let (folder, x, y, _) = try Self.data("torch_loss_mse")

@@ -239,6 +239,57 @@ import Testing
         #expect(Self.causes(reduction) == [.lossReduction])
     }
 
+    @Test func differentAlgorithmsAreOptimizerAlgorithm() throws {
+        // The Keras file was compiled with optimizer="rmsprop" (Keras's RMSprop defaults); the port trains with Adam.
+        let c = try Self.compare("rmsprop", "mlp", optimizerB: "Adam(lr=0.001)", lossB: "MSELoss()")
+        #expect(c.firstDivergence == .init(step: 1, name: "hidden/kernel", kind: .value), "\(c.text())")
+        #expect(Self.causes(c) == [.optimizerAlgorithm], "\(c.text())")
+        #expect(c.explained == true)
+        #expect(c.findings.first?.message.contains("RMSprop") == true && c.findings.first?.message.contains("Adam") == true)
+    }
+
+    @Test func maximumTiesAreGradientConvention() throws {
+        // Two Dense branches initialised alike, merged by keras.layers.Maximum / torch.maximum: every element ties.
+        // TensorFlow gives the whole gradient to the first argument (left), ATen half to each; the loss agrees at step 1.
+        let c = try Self.compare("max_branches", "max_branches", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence?.step == 1, "\(c.text())")
+        #expect(c.firstDivergence?.kind == .gradient)
+        #expect(c.firstDivergence.map { ["left/kernel", "right/kernel"].contains($0.name) } == true, "\(c.text())")
+        #expect(c.trainSteps[0].quantities.first { $0.kind == .loss }?.measurement.exceedsNoise == false)
+        #expect(Self.causes(c) == [.gradientConvention], "\(c.text())")
+        #expect(c.explained == true)
+    }
+
+    @Test func dropoutLeftInEvalModeIsTrainingMode() throws {
+        // The port's nn.Dropout trains with the step's shared mask: the runs match.
+        let faithful = try Self.compare("dropout", "dropout", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(faithful.verdict == .match, "\(faithful.text())")
+        // The port called .eval() on its Dropout before export: it never drops, Keras's fit does.
+        let c = try Self.compare("dropout", "dropout_eval", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence == .init(step: 1, name: "loss", kind: .loss), "\(c.text())")
+        #expect(Self.causes(c) == [.trainingMode], "\(c.text())")
+        #expect(c.explained == true)
+        #expect(c.findings.first?.message.contains("train=False") == true)
+    }
+
+    @Test func recurrentDropoutWithoutACounterpartIsTrainingMode() throws {
+        // Keras LSTM(dropout=0.3) against the nn.LSTM port (which has no such dropout, and trains b_ih and b_hh).
+        let c = try Self.compare("lstm_dropout", "lstm", input: "x_seq", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence == .init(step: 1, name: "loss", kind: .loss), "\(c.text())")
+        #expect(Set(Self.causes(c)) == [.trainingMode, .rnnBiasTrainedTwice], "\(c.text())")
+        #expect(c.explained == true)
+        #expect(c.findings.first { $0.cause == .trainingMode }?.message.contains("lstm (dropout 0.3, recurrent_dropout 0)") == true)
+    }
+
+    /// Every training cause is named by one of the tests above, on a pair of Keras and PyTorch models.
+    @Test func everyCauseHasAPair() {
+        let named: Set<TrainingCause> = [.floatNoise, .optimizerHyperparameter, .optimizerAlgorithm, .adamEpsilon, .rmspropEpsilon, .nesterovForm,
+                                         .optimizerFormula, .weightDecayCoupling, .gradientClipping, .bnMomentum, .bnRunningVariance,
+                                         .rnnBiasTrainedTwice, .fromLogits, .labelSmoothing, .lossReduction, .crossentropyClipping,
+                                         .gradientConvention, .trainingMode]
+        #expect(Set(TrainingCause.allCases) == named)
+    }
+
     @Test func reportsNameTheStepAndCause() throws {
         let c = try Self.compare("lstm", "lstm", input: "x_seq", steps: 2, optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
         let text = c.text()

@@ -22,47 +22,47 @@ import Testing
         return result
     }
 
-    static let cases: [(String, KerasJSON, [[Int]])] = [
-        ("Dense", .object(["use_bias": .bool(true)]), [[3, 5], [5]]),
-        ("Conv2D", .object(["use_bias": .bool(true)]), [[3, 2, 4, 6], [6]]),
-        ("Conv1D", .object(["use_bias": .bool(false)]), [[3, 4, 6]]),
-        ("BatchNormalization", .object([:]), [[4], [4], [4], [4]]),
-        ("LayerNormalization", .object(["center": .bool(false)]), [[4]]),
-        ("Embedding", .object([:]), [[10, 3]]),
-        ("LSTM", .object([:]), [[3, 16], [4, 16], [16]]),
-        ("GRU", .object(["reset_after": .bool(true)]), [[3, 12], [4, 12], [2, 12]]),
-        ("SimpleRNN", .object([:]), [[3, 4], [4, 4], [4]]),
+    static let cases: [(String, ParameterTable.Options, [[Int]])] = [
+        ("Dense", .init(bias: true), [[3, 5], [5]]),
+        ("Conv2D", .init(bias: true), [[3, 2, 4, 6], [6]]),
+        ("Conv1D", .init(bias: false), [[3, 4, 6]]),
+        ("BatchNormalization", .init(), [[4], [4], [4], [4]]),
+        ("LayerNormalization", .init(center: false), [[4]]),
+        ("Embedding", .init(), [[10, 3]]),
+        ("LSTM", .init(), [[3, 16], [4, 16], [16]]),
+        ("GRU", .init(resetAfter: true), [[3, 12], [4, 12], [2, 12]]),
+        ("SimpleRNN", .init(), [[3, 4], [4, 4], [4]]),
     ]
 
     @Test(arguments: 0..<cases.count) func roundTripsThroughPyTorchLayout(_ index: Int) throws {
-        let (className, config, shapes) = Self.cases[index]
+        let (className, options, shapes) = Self.cases[index]
         let weights = shapes.enumerated().map { Self.distinct($1, offset: Double($0) * 100) }
-        let convention = try #require(try WeightConvention.of(className: className, config: config, weights: weights))
+        let convention = try #require(try WeightConvention.of(className: className, options: options, weights: weights))
         #expect(try convention.kerasWeights(Self.torchParameters(convention)) == weights)
     }
 
     @Test func denseAndConvolutionLayouts() throws {
         let kernel = Self.distinct([3, 2, 4, 6])
-        let conv = try #require(try WeightConvention.of(className: "Conv2D", config: .object([:]), weights: [kernel, Self.distinct([6])]))
+        let conv = try #require(try WeightConvention.of(className: "Conv2D", options: .init(), weights: [kernel, Self.distinct([6])]))
         #expect(conv.parameters[0].value.shape == [6, 4, 3, 2])
         #expect(conv.parameters[0].transform == "permute (3, 2, 0, 1)")
-        let dense = try #require(try WeightConvention.of(className: "Dense", config: .object([:]), weights: [Self.distinct([3, 5]), Self.distinct([5])]))
+        let dense = try #require(try WeightConvention.of(className: "Dense", options: .init(), weights: [Self.distinct([3, 5]), Self.distinct([5])]))
         #expect(dense.parameters[0].value == (try Self.distinct([3, 5]).permuted([1, 0])))
     }
 
     @Test func gruGateBlocksAreReordered() throws {
         // Keras blocks [z, r, h] filled with 1, 2, 3: PyTorch's [r, z, n] rows read 2, 1, 3.
         let kernel = Tensor(shape: [1, 6], values: [Float(1), 1, 2, 2, 3, 3])
-        let gru = try #require(try WeightConvention.of(className: "GRU", config: .object([:]),
+        let gru = try #require(try WeightConvention.of(className: "GRU", options: .init(),
                                                        weights: [kernel, Self.distinct([2, 6]), Self.distinct([2, 6])]))
         #expect(gru.parameters[0].value.doubles == [2, 2, 1, 1, 3, 3])
-        #expect(try WeightConvention.of(className: "GRU", config: .object(["reset_after": .bool(false)]),
+        #expect(try WeightConvention.of(className: "GRU", options: .init(resetAfter: false),
                                         weights: [kernel, Self.distinct([2, 6]), Self.distinct([6])]) == nil)
     }
 
     static func classify(_ className: String, _ shapes: [[Int]], parameter: Int, actual: (WeightConvention.Parameter) throws -> [Tensor]) throws -> String {
         let weights = shapes.enumerated().map { Self.distinct($1, offset: Double($0) * 100) }
-        let convention = try #require(try WeightConvention.of(className: className, config: .object([:]), weights: weights))
+        let convention = try #require(try WeightConvention.of(className: className, options: .init(), weights: weights))
         let p = convention.parameters[parameter]
         let parts = try actual(p)
         let sum = try parts.dropFirst().reduce(parts[0].cast(to: .float64)) { try $0.combining($1.cast(to: .float64), .add) }

@@ -23,12 +23,15 @@ struct TorchToKerasTests {
         return (keras, try ConversionProof(keras: keras, program: program, inputs: inputs))
     }
 
+    /// Fixtures converted with a lower limit for inline constants, so that a small file has a stored one.
+    static let constantLimits = ["convert_timm_forms": 512]
+
     @Test("the written archive reloads with identical weights and reproduces the program (and PyTorch's outputs)",
           arguments: TorchProgramCase.convertible)
     func converts(_ fixture: TorchProgramCase) throws {
         let program = try fixture.program()
         let inputs = try fixture.inputs(program)
-        let conversion = try TorchToKeras.convert(program, name: fixture.name)
+        let conversion = try TorchToKeras.convert(program, name: fixture.name, inlineConstantLimit: Self.constantLimits[fixture.name] ?? TorchToKeras.inlineConstantLimit)
         let (keras, proof) = try Self.prove(conversion, program, inputs)
         #expect(proof.passed, "\(fixture.name): \(proof)")
         for layer in conversion.model.layers where !layer.weights.isEmpty {

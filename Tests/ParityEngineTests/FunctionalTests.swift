@@ -164,3 +164,35 @@ struct FunctionalTests {
         #expect(!metrics.isBitIdentical)
     }
 }
+
+@Suite("argmax and argmin lines")
+struct ArgExtremumTests {
+    @Test("first extremum wins, the first NaN wins over everything, -0 and +0 tie; contiguous and strided lines", arguments: [true, false])
+    func lines(_ maximum: Bool) throws {
+        var rng = SeededGenerator(seed: 40)
+        // 37 lines of 9 (the C scan's blocks of 16 lines and a remainder) with ties, zeros of both
+        // signs, infinities and NaN; and the transposed layout (strided lines).
+        let pool: [Float] = [0, -0.0, 1, -1, 2, 2, .nan, .infinity, -.infinity]
+        let values = (0..<333).map { _ in pool[Int.random(in: 0..<pool.count, using: &rng)] }
+        for shape in [[37, 9], [9, 37]] {
+            let x = Tensor(shape: shape, values: values)
+            for axis in [0, 1] {
+                let found = try ArgExtremum(maximum: maximum, axis: axis).forward([x]).int64s!
+                let (n, inner, outer) = (shape[axis], axis == 1 ? 1 : shape[1], axis == 1 ? shape[0] : 1)
+                var expected: [Int64] = []
+                for o in 0..<outer {
+                    for i in 0..<inner {
+                        var best = 0
+                        for k in 1..<n {
+                            let v = values[(o * n + k) * inner + i], current = values[(o * n + best) * inner + i]
+                            if current.isNaN { break }
+                            if v.isNaN || (maximum ? v > current : v < current) { best = k }
+                        }
+                        expected.append(Int64(best))
+                    }
+                }
+                #expect(found == expected, "\(shape) axis \(axis)")
+            }
+        }
+    }
+}

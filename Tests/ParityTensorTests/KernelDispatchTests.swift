@@ -137,6 +137,111 @@ struct KernelDispatchTests {
         if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
     }
 
+    @Test("add, subtract, multiply, divide (the C rows): the per-element formula on every level, for every broadcast pattern", arguments: [DType.float32, .float64])
+    func binaryRows(_ dtype: DType) throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            let x = Self.operand([3, 5, 37], T.self, seed: 16, special: true)
+            // Same shape, a row (stride 1, 0 along the last axis), a column (0, 1), a scalar (0, 0), and
+            // broadcasting on both sides.
+            let others = [Self.operand([3, 5, 37], T.self, seed: 17, special: true), Self.operand([37], T.self, seed: 18, special: true),
+                          Self.operand([5, 1], T.self, seed: 19, special: true), Self.operand([1], T.self, seed: 20, special: false),
+                          Self.operand([3, 1, 1], T.self, seed: 21, special: false)]
+            for other in others {
+                let shape = try Shape.broadcast(x.shape, other.shape, op: "test")
+                let (xs, os) = (x.values(T.self)!, other.values(T.self)!)
+                let (xStrides, oStrides) = (Shape.broadcastStrides(x.shape, to: shape), Shape.broadcastStrides(other.shape, to: shape))
+                func element(_ values: [T], _ strides: [Int], _ i: Int) -> T {
+                    var rest = i, offset = 0
+                    for axis in (0..<shape.count).reversed() {
+                        offset += rest % shape[axis] * strides[axis]
+                        rest /= shape[axis]
+                    }
+                    return values[offset]
+                }
+                for function in [BinaryFunction.add, .subtract, .multiply, .divide] {
+                    let expected = (0..<Shape.count(shape)).map { function.apply(element(xs, xStrides, $0), element(os, oStrides, $0)) }
+                    let swapped = (0..<Shape.count(shape)).map { function.apply(element(os, oStrides, $0), element(xs, xStrides, $0)) }
+                    for level in InstructionSet.available {
+                        let (forward, backward) = try InstructionSet.forcing(level) { (try x.combining(other, function), try other.combining(x, function)) }
+                        #expect(Self.bits(forward) == Self.bits(Tensor(shape: shape, values: expected)), "\(level) \(function) \(other.shape)")
+                        #expect(Self.bits(backward) == Self.bits(Tensor(shape: shape, values: swapped)), "\(level) \(function) \(other.shape)")
+                    }
+                }
+            }
+        }
+        if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
+    }
+
+    @Test("convolution (im2col packed into the GEMM): the definition's sum order on every level and at 1 and 3 threads")
+    func convolutionLevels() throws {
+        // (batch, size, channels, out channels, kernel, stride, pad, dilation, groups): tile edges
+        // (rows not a multiple of 4 or 12), channel runs not a multiple of 4, depth over one 256 block.
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [(2, 7, 6, 10, 3, 1, 1, 1, 1), (1, 9, 33, 9, 3, 2, 1, 1, 1),
+                                                                      (2, 6, 5, 7, 3, 1, 0, 2, 1), (1, 6, 12, 6, 3, 1, 1, 1, 3)]
+        for (n, size, cIn, cOut, k, stride, pad, dilation, groups) in cases {
+            let out = (size + 2 * pad - dilation * (k - 1) - 1) / stride + 1
+            let geometry = ConvolutionShape(input: [size, size], output: [out, out], kernel: [k, k], strides: [stride, stride],
+                                            dilations: [dilation, dilation], padBefore: [pad, pad])
+            let x = Self.operand([n, size, size, cIn], Float.self, seed: 30, special: false)
+            let w = Self.operand([k, k, cIn / groups, cOut], Float.self, seed: 31, special: false)
+            let (xs, ws) = (x.values(Float.self)!, w.values(Float.self)!)
+            let (perGroup, outPerGroup, window) = (cIn / groups, cOut / groups, k * k)
+            for channelsThenWindow in [false, true] {
+                for fused in [true, false] {
+                    var expected = [Float](repeating: 0, count: n * out * out * cOut)
+                    for b in 0..<n { for oy in 0..<out { for ox in 0..<out { for o in 0..<cOut {
+                        var sum: Float = 0
+                        for term in 0..<(window * perGroup) {
+                            let (cell, c) = channelsThenWindow ? (term % window, term / window) : (term / perGroup, term % perGroup)
+                            let (iy, ix) = (oy * stride + (cell / k) * dilation - pad, ox * stride + (cell % k) * dilation - pad)
+                            let inside = iy >= 0 && iy < size && ix >= 0 && ix < size
+                            let xv = inside ? xs[((b * size + iy) * size + ix) * cIn + (o / outPerGroup) * perGroup + c] : 0
+                            let wv = ws[(cell * perGroup + c) * cOut + o]
+                            sum = fused ? sum.addingProduct(xv, wv) : sum + xv * wv
+                        }
+                        expected[((b * out + oy) * out + ox) * cOut + o] = sum
+                    } } } }
+                    let reference = Self.bits(Tensor(shape: [n, out, out, cOut], values: expected))
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let y = try KernelThreads.forcing(threads) {
+                                try InstructionSet.forcing(level) {
+                                    try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: channelsThenWindow, fused: fused)
+                                }
+                            }
+                            #expect(Self.bits(y) == reference, "\(level) \(threads) threads, \(n) \(size) \(cIn) \(cOut) \(k) order \(channelsThenWindow) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("remapped (a window gather): each batch slice read through the index map, fill where negative, at 1 and 3 threads", arguments: [DType.float32, .float64])
+    func remapGather(_ dtype: DType) throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            let x = Self.operand([3, 4, 5, 6], T.self, seed: 22, special: true)
+            let xs = x.values(T.self)!
+            for batchRank in [0, 1, 2] {
+                let innerCount = Shape.count(Array(x.shape[batchRank...])), outer = xs.count / innerCount
+                var rng = SeededGenerator(seed: UInt64(23 + batchRank))
+                // Sizes past one parallel chunk of slices when the batch is 12.
+                let indices = (0..<(batchRank == 2 ? 1500 : 77)).map { _ in Int.random(in: -3..<innerCount, using: &rng) }
+                let expected = (0..<(outer * indices.count)).map { e -> T in
+                    let (o, i) = (e / indices.count, indices[e % indices.count])
+                    return i >= 0 ? xs[o * innerCount + i] : -2.5
+                }
+                let shape = Array(x.shape[..<batchRank]) + [indices.count]
+                for threads in [1, 3] {
+                    let y = try KernelThreads.forcing(threads) { try x.remapped(indices, innerShape: [indices.count], batchRank: batchRank, fill: -2.5) }
+                    #expect(y.shape == shape)
+                    #expect(Self.bits(y) == Self.bits(Tensor(shape: shape, values: expected)), "batch rank \(batchRank), \(threads) threads")
+                }
+            }
+        }
+        if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
+    }
+
     /// Float32 values across every binade that matters for exp, sigmoid and tanh (|x| from 2⁻³⁰ to 128,
     /// both signs), the vector functions' branch and clamp edges, and the special values.
     static func transcendentalInputs() -> [Float] {

@@ -38,7 +38,7 @@ struct ATenOpTableTests {
     ].merging(SymbolicOps.arithmetic.map { ($0, "Python arithmetic on sizes: the `dynamic_batch` model fixture (ATenFixtureTests)") }) { a, _ in a }
 
     static let scalarTypes: [String: Int] = ["uint8": 1, "int8": 2, "int16": 3, "int32": 4, "int64": 5, "float16": 6, "float32": 7,
-                                             "float64": 8, "bool": 12, "bfloat16": 13]
+                                             "float64": 8, "complex64": 10, "complex128": 11, "bool": 12, "bfloat16": 13]
 
     /// The one-node program of a row, its input names and tensors (float inputs as float32, as written).
     static func program(_ row: Row) throws -> (TorchProgram, names: [String], inputs: [Tensor]) {
@@ -47,8 +47,7 @@ struct ATenOpTableTests {
               let outputs = json["outputs_float32"]?.array else { throw FixtureError.malformed("row \(row.index)") }
         let names = inputObject.keys.sorted()
         let inputs = try names.map { name -> Tensor in
-            let t = try Fixtures.tensor(inputObject[name])
-            return t.dtype.isFloatingPoint ? t.cast(to: .float32) : t
+            return Self.inRun(try Fixtures.tensor(inputObject[name]), .float32)
         }
         // [name, spec] pairs in schema order, as torch.export writes them.
         let arguments: [(name: String, value: TorchArgument)] = try argumentList.map { pair in
@@ -104,9 +103,15 @@ struct ATenOpTableTests {
         return Tensor(shape: shape, values: (0..<n).map { Double((37 * $0 + 11 + 5 * output) % 23 - 11) / 8 })
     }
 
-    /// Parity computes floats in the run's dtype; a 16-bit float result keeps its dtype.
+    /// Parity computes floats in the run's dtype (complex numbers in its complex counterpart); a 16-bit
+    /// float result keeps its dtype.
     static func expectedDType(_ e: Tensor, run: DType) -> DType {
-        e.dtype.isHalf ? e.dtype : e.dtype.isFloatingPoint ? run : e.dtype
+        e.dtype.isHalf ? e.dtype : e.dtype.isFloatingPoint ? run : e.dtype.isComplex ? run.complexCounterpart! : e.dtype
+    }
+
+    /// An input in the run's precision: floats as `run`, complex numbers as its complex counterpart.
+    static func inRun(_ t: Tensor, _ run: DType) -> Tensor {
+        t.dtype.isFloatingPoint ? t.cast(to: run) : t.dtype.isComplex ? t.cast(to: run.complexCounterpart!) : t
     }
 
     @Test("every row: float32 (eager and graph) and float64 outputs", arguments: rows)
@@ -122,7 +127,7 @@ struct ATenOpTableTests {
             // A data-dependent output shape (`nonzero`) runs eagerly only (the graph refusal is checked below).
             let modes = dtype == .float32 && row.json["eager_only"] == nil ? executionModes : [("eager", ExecutionMode.eager)]
             for (label, mode) in modes {
-                let outputs = try program.run(inputs.map { $0.dtype.isFloatingPoint ? $0.cast(to: dtype) : $0 }, mode: mode, dtype: dtype)
+                let outputs = try program.run(inputs.map { Self.inRun($0, dtype) }, mode: mode, dtype: dtype)
                 try #require(outputs.count == expected.count, "\(label): \(outputs.count) outputs, PyTorch \(expected.count)")
                 for (i, (a, e)) in zip(outputs, expected).enumerated() {
                     guard defined else {
@@ -150,7 +155,7 @@ struct ATenOpTableTests {
         let context = EagerContext(recording: true)
         var leaves: [String: EagerTensor] = [:]
         let values = zip(names, inputs).map { name, tensor -> EagerTensor in
-            let t = tensor.dtype.isFloatingPoint ? tensor.cast(to: .float64) : tensor
+            let t = Self.inRun(tensor, .float64)
             guard gradients[name] != nil else { return context.constant(t) }
             let leaf = context.watch(t)
             leaves[name] = leaf
@@ -159,7 +164,8 @@ struct ATenOpTableTests {
         let outputs = try program.outputs(values, in: context, floatType: .float64)
         var loss: EagerTensor?
         for index in picked {
-            let y = outputs[index]
+            // A complex output's cotangent is over its (real, imaginary) pairs, as the script's loss.
+            let y = outputs[index].tensor.dtype.isComplex ? try context.viewAsReal(outputs[index]) : outputs[index]
             let term = try context.reduce(.sum, context.multiply(y, context.constant(Self.cotangent(shape: y.tensor.shape, output: index))),
                                           axes: Array(0..<y.tensor.shape.count))
             loss = try loss.map { try context.add($0, term) } ?? term

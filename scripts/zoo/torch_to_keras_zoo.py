@@ -14,7 +14,9 @@ exact), `REFUSED` (Parity names the node with no exact Keras form), then `N/M co
 PyTorch within 1e-5` and a tally of the refused operators. Each model.keras is deleted once measured
 (the torchvision zoo converts to ~15 GB) unless --keep. The bound is
 |keras − torch| ≤ 1e-5 · max(1, |torch|) per element, as `parity zoo` uses. Results go to
-<out>/<source>/summary.json.
+<out>/<source>/summary.json (after every model: `--resume` goes on from it, measuring only the models
+it lacks, e.g. while the zoo is still exporting). `--table SUMMARY.json ...` prints the per-model table
+of docs/zoo-keras.md from them (a later file's entry for a model replaces an earlier one's).
 """
 import argparse
 import collections
@@ -73,7 +75,33 @@ def run(model, feed):
     return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
 
 
+def table(paths):
+    """The per-model Markdown table of docs/zoo-keras.md from summary.json files (a later file's entry
+    for a model replaces an earlier one's: a re-run with a newer build)."""
+    models = {}
+    for path in paths:
+        with open(path) as f:
+            models.update(json.load(f)["models"])
+    print("| model | result | vs PyTorch float32 | Keras f32 from f64 | PyTorch f32 from f64 | ratio | Keras f64 twin from f64 |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name in sorted(models):
+        r = models[name]
+        if r["status"] == "REFUSED":
+            reason = r["reason"].split("cannot be converted to Keras: ")[-1].replace("|", "\\|")
+            print(f"| {name} | refused: `{r.get('operator', '?')}` | {reason[:160]} | | | | |")
+        elif r.get("problem"):
+            print(f"| {name} | FAIL | {r['problem'][:160]} | | | | |")
+        elif "keras_from_float64" in r:
+            ratio = r["keras_from_float64"] / r["torch_from_float64"] if r["torch_from_float64"] else float("inf")
+            print(f"| {name} | beyond | {r['max_relative']:.2e} | {r['keras_from_float64']:.2e} | {r['torch_from_float64']:.2e} | {ratio:.2f} | "
+                  f"{r['keras_float64_from_float64']:.1e} |")
+        else:
+            print(f"| {name} | {'ok' if r['status'] == 'ok' else 'beyond'} | {r['max_relative']:.2e} | | | | |")
+
+
 def main():
+    if sys.argv[1:2] == ["--table"]:
+        return table(sys.argv[2:])
     parser = argparse.ArgumentParser()
     parser.add_argument("--zoo", default=".zoo")
     parser.add_argument("--source", default="torchvision")
@@ -81,6 +109,8 @@ def main():
     parser.add_argument("--parity", default=".build/debug/parity")
     parser.add_argument("--out", default=".zoo-keras")
     parser.add_argument("--timeout", type=int, default=1800)
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the models <out>/<source>/summary.json has measured already and measure the others (the zoo may still be exporting)")
     parser.add_argument("--keep", action="store_true",
                         help="keep each written model.keras (by default it is deleted once measured: the whole zoo is ~15 GB)")
     args = parser.parse_args()
@@ -93,9 +123,14 @@ def main():
     names = sorted(n for n in os.listdir(root) if os.path.exists(os.path.join(root, n, "model.pt2")))
     if args.only:
         names = [n for n in names if n in args.only]
-    results, refused = {}, collections.Counter()
-    converted = reproduced = noise = exact_twin = 0
+    results = {}
+    summary_path = os.path.join(args.out, args.source, "summary.json")
+    if args.resume and os.path.exists(summary_path):
+        with open(summary_path) as f:
+            results = {n: r for n, r in json.load(f)["models"].items() if n in names}
     for name in names:
+        if name in results:
+            continue
         folder = os.path.join(root, name)
         out = os.path.join(args.out, args.source, name)
         os.makedirs(out, exist_ok=True)
@@ -104,12 +139,10 @@ def main():
         keras_file = os.path.join(out, "model.keras")
         if not os.path.exists(keras_file) or conversion.returncode == 2:
             message = (conversion.stderr.strip() or conversion.stdout.strip()).splitlines()[-1:] or ["?"]
-            target = re.search(r"(aten\.[A-Za-z0-9_.]+)", message[0])
-            refused[target.group(1) if target else message[0][:80]] += 1
-            results[name] = {"status": "REFUSED", "reason": message[0]}
+            target = re.search(r"\((aten\.[A-Za-z0-9_.]+|higher_order\.[A-Za-z0-9_.]+)\)", message[0])
+            results[name] = {"status": "REFUSED", "reason": message[0], "operator": target.group(1) if target else message[0][:80]}
             print(f"REFUSED {name}  {message[0]}", flush=True)
             continue
-        converted += 1
         try:
             model = keras.saving.load_model(keras_file)
             with np.load(os.path.join(folder, "input.npz")) as archive:
@@ -127,27 +160,33 @@ def main():
                 ours, theirs = compare(outputs, exact)[0], compare(expected, exact)[0]
                 twin = compare(run(float64_twin(keras, keras_file, model), {k: v.astype(np.float64) if v.dtype == np.float32 else v
                                                                           for k, v in feed.items()}), exact)[0]
-                noise += ours <= max(2 * theirs, BOUND)
-                exact_twin += twin <= TWIN_BOUND
                 referee = f"from float64: Keras {ours:.2e}, PyTorch {theirs:.2e}; Keras in float64 {twin:.1e}"
                 record_extra = {"keras_from_float64": ours, "torch_from_float64": theirs, "keras_float64_from_float64": twin}
         except Exception as error:  # report and go on: one model must not hide the others
             worst, problem, referee, record_extra = float("inf"), f"{type(error).__name__}: {str(error).splitlines()[0][:200]}", "", {}
         ok = problem is None and worst <= BOUND
-        reproduced += ok
         results[name] = {"status": "ok" if ok else "FAIL", "max_relative": worst, "problem": problem, "referee": referee,
                          "parity_check": (conversion.stdout.strip().splitlines() or [""])[-1], **record_extra}
         print(f"{'ok' if ok else 'FAIL':7} {name}  {worst:.2e}  {problem or referee}", flush=True)
         keras.backend.clear_session()
         if not args.keep:
             os.remove(keras_file)
+        with open(summary_path, "w") as f:  # after every model, so that --resume can go on from here
+            json.dump({"keras": keras.__version__, "models": results}, f, indent=1, sort_keys=True)
+    measured = [results[n] for n in names]
+    converted = sum(r["status"] != "REFUSED" for r in measured)
+    reproduced = sum(r["status"] == "ok" for r in measured)
+    beyond = [r for r in measured if "keras_from_float64" in r]
+    noise = sum(r["keras_from_float64"] <= max(2 * r["torch_from_float64"], BOUND) for r in beyond)
+    exact_twin = sum(r["keras_float64_from_float64"] <= TWIN_BOUND for r in beyond)
+    refused = collections.Counter(r.get("operator", r.get("reason", "?")[:80]) for r in measured if r["status"] == "REFUSED")
     summary = (f"{args.source}: {converted}/{len(names)} convert, {reproduced}/{len(names)} reproduce PyTorch in Keras within {BOUND:g}; "
                f"{noise} more beyond it but no farther from PyTorch's float64 run than 2x PyTorch's own float32 distance; "
                f"{exact_twin} of those beyond it reproduce PyTorch's float64 run within {TWIN_BOUND:g} when Keras runs the converted model in float64")
     print(summary)
     for target, count in refused.most_common():
         print(f"  refused {count:3}  {target}")
-    with open(os.path.join(args.out, args.source, "summary.json"), "w") as f:
+    with open(summary_path, "w") as f:
         json.dump({"summary": summary, "keras": keras.__version__, "models": results, "refused": dict(refused)}, f, indent=1, sort_keys=True)
     return 0 if reproduced == len(names) else 1
 

@@ -96,6 +96,22 @@ int parity_conv_f64(const parity_conv_shape *shape, const double *x, const doubl
 void parity_fma_f32(long n, const float *x, long sx, const float *y, long sy, const float *z, long sz, float *out);
 void parity_fma_f64(long n, const double *x, long sx, const double *y, long sy, const double *z, long sz, double *out);
 
+/// The four arithmetic operations of `parity_binary_*`.
+typedef enum { PARITY_ADD = 0, PARITY_SUBTRACT = 1, PARITY_MULTIPLY = 2, PARITY_DIVIDE = 3 } parity_binary_op;
+/// `out[j] = x[j·sx] ∘ y[j·sy]` for `j < n` (strides 0 broadcast), ∘ the IEEE operation `op` (correctly
+/// rounded, so the same bits on every level). A loop in C because Swift's generic elementwise loop
+/// calls its closure once per element.
+void parity_binary_f32(parity_binary_op op, long n, const float *x, long sx, const float *y, long sy, float *out);
+void parity_binary_f64(parity_binary_op op, long n, const double *x, long sx, const double *y, long sy, double *out);
+
+// MARK: Scans
+
+/// For each of `lines` contiguous lines of `n` values (n ≥ 1): the index of the first largest value
+/// (`maximum` non-zero) or first smallest, or of the first NaN when the line has one (`argmax` /
+/// `argmin` as PyTorch scans a max pool's window). Branch-free selects, sixteen short lines side by side.
+void parity_arg_extremum_f32(long lines, long n, const float *x, int maximum, int64_t *out);
+void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, int64_t *out);
+
 // MARK: Float32 exp, sigmoid, tanh
 
 /// `out[j] = f(x[j])` for `j < n` (`out` may be `x`): Parity's Float32 eˣ, `1/(1 + e^(−x))` and tanh,

@@ -51,12 +51,7 @@ extension Diagnosis {
     /// normalises another axis than A's (conventions.md E.19: `nn.Softmax()` without `dim` is not the last axis).
     static func softmaxAxis(_ c: Context) throws -> [Hypothesis] {
         let rank = c.inputs[0].rank
-        let axisA: Int
-        switch c.layer.className {
-        case "Softmax": axisA = c.layer.config["axis"]?.int ?? -1
-        case _ where c.layer.config["activation"]?.string == "softmax": axisA = -1
-        default: return []
-        }
+        guard case .softmax(let axisA)? = Activation.applied(by: c.layer.model) else { return [] }
         guard let node = c.nodes.last(where: { $0.target.contains("softmax") }), case .int(let dim)? = node.argument("dim") else { return [] }
         let dimB = dim < 0 ? dim + rank : dim
         let mapped = c.permutationTorch.flatMap { $0.firstIndex(of: dimB) } ?? dimB
@@ -72,22 +67,19 @@ extension Diagnosis {
     /// The elementwise function of a Keras activation layer, or of a layer's fused activation (`Dense(...,
     /// activation="gelu")`), with exact constants (`nil`: none, or not elementwise).
     static func kerasActivation(_ layer: KerasNetwork.Layer) -> UnaryFunction? {
-        let config = layer.config
-        switch layer.className {
-        case "LeakyReLU":
-            return (try? KerasLayerConfig(className: layer.className, name: layer.name, config: config, weights: []).leakyReLUSlope()).map { .leakyRelu(slope: $0) }
-        case "ELU": return .elu(alpha: config["alpha"]?.double ?? 1)
-        case "ReLU":
-            guard (config["negative_slope"]?.double ?? 0) == 0, (config["threshold"]?.double ?? 0) == 0 else { return nil }
-            switch config["max_value"]?.double {
-            case nil: return .relu
-            case let m?: return .clip(lower: 0, upper: m)
+        // A ReLU or LeakyReLU layer holds its constants as written.
+        if let relu = layer.model as? ReLU {
+            switch (relu.negativeSlope, relu.threshold, relu.maxValue) {
+            case (0, 0, nil): return .relu
+            case (0, 0, let m?): return .clip(lower: 0, upper: m)
+            case (let slope, 0, nil): return .leakyRelu(slope: slope)
+            default: return nil
             }
-        default:
-            guard let name = config["activation"]?.string,
-                  case .unary(let f)? = try? KerasLayerConfig.activation(named: name, layer: layer.name, constants: .exact) else { return nil }
-            return f
         }
+        guard case .unary(let f)? = Activation.applied(by: layer.model) else { return nil }
+        // A named activation with Keras's constants as written (the loaded layer holds TensorFlow's Float32-rounded ones).
+        if case .unary(let exact)? = ActivationTable.entry(for: .unary(f))?.exact { return exact }
+        return f
     }
 
     /// The Keras layer computing `f`, for a fix (``ActivationTable``).

@@ -22,7 +22,7 @@ extension Diagnosis {
         guard let scaleB, Swift.abs(scaleB - attention.scale) > 1e-12 * attention.scale else { return [] }
         let scaleA = attention.scale
         attention.scale = scaleB
-        let keyDim = c.layer.config["key_dim"]?.int
+        let keyDim = attention.queryKernel.shape.last
         return [Hypothesis(cause: .attentionScaling, a: "logits scaled by \(g(scaleA))" + (keyDim.map { " = 1/√key_dim (\($0))" } ?? ""),
                            b: "logits scaled by \(g(scaleB))" + (scaleB > 0 ? " = 1/√\(g(1 / (scaleB * scaleB)))" : ""),
                            fix: "scale the scores by 1/math.sqrt(\(keyDim.map(String.init) ?? "key_dim")) (the per-head key size), not the model width",

@@ -73,20 +73,12 @@ extension Diagnosis {
     /// (`F.pad` lists the last axis first: `(left, right, top, bottom)`), are not Keras's: typically the
     /// amounts written in Keras's `((top, bottom), (left, right))` order. B's pad node is applied to A's input.
     static func padOrder(_ c: Context) throws -> [Hypothesis] {
-        guard c.layer.className.hasPrefix("ZeroPadding"), let node = c.nodes.first(where: { $0.target.contains("pad") }),
+        guard let padding = c.layer.model as? ZeroPadding, let node = c.nodes.first(where: { $0.target.contains("pad") }),
               case .ints(let padB)? = node.argument("pad") else { return [] }
         let rank = c.inputs[0].rank - 2
         guard rank >= 1 else { return [] }
-        // Keras's amounts per spatial axis (before, after), channels-last.
-        var amounts: [[Int]] = []
-        switch c.layer.config["padding"] {
-        case .int(let n)?: amounts = Array(repeating: [n, n], count: rank)
-        case .array(let items)?:
-            for item in items {
-                if let n = item.int { amounts.append([n, n]) } else if let pair = item.array?.compactMap(\.int), pair.count == 2 { amounts.append(pair) }
-            }
-        default: return []
-        }
+        // Keras's amounts per spatial axis (before, after).
+        let amounts = zip(padding.before, padding.after).map { [$0, $1] }
         guard amounts.count == rank else { return [] }
         let faithful = amounts.reversed().flatMap { $0 }
         guard padB != faithful else { return [] }
@@ -103,7 +95,7 @@ extension Diagnosis {
     /// `pad-order` for a crop: B's slicing nodes (`x[:, :, 2:, 1:-1]`, crops written on the wrong axes or sides)
     /// applied in turn to A's `Cropping` layer's input.
     static func cropOrder(_ c: Context) throws -> [Hypothesis] {
-        guard c.layer.className.hasPrefix("Cropping"), let program = c.program else { return [] }
+        guard let crop = c.layer.model as? Cropping, let program = c.program else { return [] }
         let slices = c.nodes.filter { $0.target.hasPrefix("aten.slice") }
         guard !slices.isEmpty else { return [] }
         // A slice's bound as written in Python (`x[2:]`: the end is Int64.max in the graph).
@@ -112,7 +104,7 @@ extension Diagnosis {
             return ""
         }
         let written = slices.map { "dim \(bound($0, "dim")): [\(bound($0, "start")):\(bound($0, "end"))]" }.joined(separator: ", ")
-        let pairs = c.layer.config["cropping"]?.array?.map { $0.array?.compactMap(\.int) ?? [] } ?? []
+        let pairs = zip(crop.before, crop.after).map { [$0, $1] }
         let cropping = pairs.map { "(\($0.map(String.init).joined(separator: ", ")))" }.joined(separator: ", ")
         let faithful = pairs.map { $0.count == 2 ? "\($0[0] == 0 ? "" : "\($0[0])"):\($0[1] == 0 ? "" : "-\($0[1])")" : ":" }.joined(separator: ", ")
         let (toTorch, fromTorch) = (c.toTorch, c.fromTorch)

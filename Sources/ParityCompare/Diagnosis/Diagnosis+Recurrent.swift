@@ -11,9 +11,9 @@ extension Diagnosis {
         var weights = c.layer.weights
         weights[2] = try Tensor.concatenate([weights[2], Tensor.zeros(weights[2].shape, dtype: weights[2].dtype)], axis: 0)
             .reshaped([2, weights[2].count])
-        var config = c.layer.config
-        if case .object(var o) = config { o["reset_after"] = .bool(true); config = .object(o) }
-        guard let convention = try WeightConvention.of(className: "GRU", config: config, weights: weights),
+        guard var gru = c.layer.model as? GRU else { return [] }
+        gru.resetAfter = true
+        guard let convention = try WeightConvention.of(className: "GRU", model: gru, weights: weights),
               let fromB = try? convention.kerasWeights(c.parameters.relative(convention.parameters.flatMap(\.names))) else { return [] }
         return [Hypothesis(
             cause: .gruResetAfter, a: "reset_after=False: reset gate applied before the recurrent matmul",

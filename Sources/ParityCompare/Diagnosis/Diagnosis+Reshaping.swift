@@ -1,11 +1,12 @@
 import ParityKeras
+import ParityNN
 
 extension Diagnosis {
     /// `flatten-order`: a Keras Flatten (channels-last) rerun in PyTorch's order: A's input permuted to
     /// channels-first, then flattened (conventions.md A.5).
     static func flattenOrder(_ c: Context) throws -> [Hypothesis] {
         let input = c.inputs[0]
-        guard c.layer.className == "Flatten", input.rank >= 3, c.layer.config["data_format"]?.string != "channels_first" else { return [] }
+        guard let flatten = c.layer.model as? Flatten, input.rank >= 3, flatten.dataFormat != .channelsFirst else { return [] }
         let order = Layout.channelsFirst(rank: input.rank)
         let names = input.rank == 4 ? ("(H, W, C)", "(C, H, W)") : ("channels-last", "channels-first")
         let toLast = Layout.channelsLast(rank: input.rank).map(String.init).joined(separator: ", ")

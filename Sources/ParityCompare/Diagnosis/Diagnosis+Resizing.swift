@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 extension Diagnosis {
@@ -6,9 +7,15 @@ extension Diagnosis {
     /// resamples differently: Keras 3 bilinear uses half-pixel centres (PyTorch `align_corners=False`),
     /// Keras nearest repeats (conventions.md F.26).
     static func interpolationMode(_ c: Context) throws -> [Hypothesis] {
+        let modeA: String
+        switch c.layer.model {
+        case is Upsampling: modeA = "nearest"
+        case is UpsamplingByResize: modeA = "bilinear"
+        case let m as ImageResize: modeA = m.method.rawValue
+        default: return []
+        }
         guard ["UpSampling2D", "Resizing"].contains(c.layer.className),
               let node = c.nodes.first(where: { $0.target.hasPrefix("aten.upsample_") }) else { return [] }
-        let modeA = c.layer.config["interpolation"]?.string ?? "nearest"
         let bilinearB = node.target.contains("bilinear")
         let alignCorners = bool(node, "align_corners") ?? false
         let describedB: String

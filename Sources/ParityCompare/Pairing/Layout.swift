@@ -1,11 +1,12 @@
+import ParityNN
 import ParityTensor
 
 /// Axis permutations between the two frameworks' layouts.
 public enum Layout {
     /// `[N, C, spatial…]` → `[N, spatial…, C]` (PyTorch NCHW to Keras NHWC), for a rank.
-    public static func channelsLast(rank: Int) -> [Int] { [0] + Array(2..<rank) + [1] }
+    public static func channelsLast(rank: Int) -> [Int] { DataFormat.channelsLast.permutation(rank: rank) }
     /// `[N, spatial…, C]` → `[N, C, spatial…]`.
-    public static func channelsFirst(rank: Int) -> [Int] { [0, rank - 1] + Array(1..<(rank - 1)) }
+    public static func channelsFirst(rank: Int) -> [Int] { DataFormat.channelsFirst.permutation(rank: rank) }
 
     /// The inverse permutation: `inverse(p)[p[i]] = i`.
     public static func inverse(_ order: [Int]) -> [Int] {

@@ -45,7 +45,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
         case .lossReduction: return "the loss is reduced differently (mean, sum, sum over batch size)"
         case .crossentropyClipping: return "Keras recovers a final sigmoid's logits or clips probabilities to [1e-7, 1 − 1e-7]; PyTorch's BCELoss clamps log at −100"
         case .gradientConvention: return "the frameworks' derivatives at ties and kinks (max/min ties, clip bounds)"
-        case .trainingMode: return "a layer runs in training mode on one side and in inference mode on the other (BatchNorm statistics)"
+        case .trainingMode: return "a layer runs in training mode on one side and in inference mode on the other (BatchNorm statistics, Dropout)"
         }
     }
 
@@ -68,7 +68,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
         case .lossReduction: return "the other side's reduction"
         case .crossentropyClipping: return "the PyTorch loss on the Keras side"
         case .gradientConvention: return "the other framework's derivative rules"
-        case .trainingMode: return "the Keras BatchNormalization in the PyTorch node's mode: inference, or batch statistics with the node's momentum and unbiased variance"
+        case .trainingMode: return "the Keras BatchNormalization in the PyTorch node's mode: inference, or batch statistics with the node's momentum and unbiased variance; the Keras Dropout as the identity where the PyTorch dropout node (same position) has train=False; a Keras recurrent layer without its dropout and recurrent_dropout (no PyTorch recurrent module has them)"
         }
     }
 }
@@ -117,10 +117,14 @@ struct TrainingHypothesis {
                 result.append(formHypothesis(x, y, step: step))
             }
         } else {
-            result.append(TrainingHypothesis(cause: .optimizerAlgorithm, message: "\(x) against \(y)", fix: "use the same algorithm on both sides") { side in
+            // The other side's optimizer as it runs (its algorithm, constants, schedule, decay and formula); clipping stays
+            // a hypothesis of its own.
+            result.append(TrainingHypothesis(cause: .optimizerAlgorithm, message: "\(x) (\(fx)) against \(y) (\(fy))",
+                                             fix: "one algorithm on both sides: \(x.className) in \(fy) too, or \(y.className) in \(fx) (where the framework has the class)") { side in
                 var s = side
-                s.optimizer = Optimizer(framework: side.framework, algorithm: y.algorithm, learningRate: y.learningRate, weightDecay: y.weightDecay,
-                                        clipping: y.clipping, className: y.className, arguments: y.arguments)
+                s.optimizer = Optimizer(framework: y.framework, algorithm: y.algorithm, learningRate: y.learningRate, weightDecay: y.weightDecay,
+                                        clipping: side.optimizer.clipping, className: y.className, arguments: y.arguments)
+                s.optimizer.schedule = y.schedule
                 return s
             })
         }
@@ -150,6 +154,21 @@ struct TrainingHypothesis {
         result += lossHypotheses(changed.loss, other.loss)
         if fx == .keras, fy == .pyTorch, case .keras(let model) = changed.body {
             result += batchNormHypotheses(model, pairings: pairings, program: program)
+            result += dropoutModeHypotheses(model, program: program)
+            let recurrent = model.recurrentDropoutLayers
+            if !recurrent.isEmpty {
+                let text = recurrent.map { "\($0.name) (dropout \(number($0.dropout)), recurrent_dropout \(number($0.recurrentDropout)))" }.joined(separator: ", ")
+                let names = recurrent.map(\.name)
+                result.append(TrainingHypothesis(cause: .trainingMode,
+                                                 message: "\(text): Keras's fit drops the recurrent layer's inputs and state with a mask per sequence; PyTorch's recurrent modules have no such dropout (nn.LSTM's dropout= acts between stacked layers), so the port never drops there",
+                                                 fix: "no nn.LSTM/nn.GRU setting matches: apply one mask per sequence to the input before the PyTorch module (input dropout only), or train the Keras layer with dropout=0 and recurrent_dropout=0") { side in
+                    guard case .keras(var m) = side.body else { return side }
+                    m.inferenceLayers.formUnion(names)
+                    var s = side
+                    s.body = .keras(m)
+                    return s
+                })
+            }
             let summed = pairing.entries.filter { $0.summed && $0.trainable }
             if !summed.isEmpty {
                 result.append(TrainingHypothesis(cause: .rnnBiasTrainedTwice,
@@ -234,20 +253,20 @@ struct TrainingHypothesis {
                     return .crossentropy(form)
                 })
             }
-        case let (.binaryCrossentropy(lx, sx, _), .binaryCrossentropy(ly, sy, _)):
+        case let (.binaryCrossentropy(lx, sx, _, _), .binaryCrossentropy(ly, sy, _, _)):
             if lx != ly {
                 result.append(TrainingHypothesis(cause: .fromLogits, message: "\(x) from_logits=\(lx); \(y) from_logits=\(ly)",
                                                  fix: "Keras from_logits=True ↔ BCEWithLogitsLoss; from_logits=False ↔ BCELoss after a sigmoid") { side in
                     var s = side
-                    guard case let .binaryCrossentropy(_, smoothing, weight) = s.loss.function else { return s }
-                    s.loss.function = .binaryCrossentropy(fromLogits: ly, labelSmoothing: smoothing, positiveWeight: weight)
+                    guard case let .binaryCrossentropy(_, smoothing, positive, weight) = s.loss.function else { return s }
+                    s.loss.function = .binaryCrossentropy(fromLogits: ly, labelSmoothing: smoothing, positiveWeight: positive, weight: weight)
                     return s
                 })
             }
             if sx != sy {
                 result.append(smoothing(x, y, sx, sy) { function in
-                    guard case let .binaryCrossentropy(l, _, w) = function else { return function }
-                    return .binaryCrossentropy(fromLogits: l, labelSmoothing: sy, positiveWeight: w)
+                    guard case let .binaryCrossentropy(l, _, p, w) = function else { return function }
+                    return .binaryCrossentropy(fromLogits: l, labelSmoothing: sy, positiveWeight: p, weight: w)
                 })
             }
             if x.framework == .keras, y.framework == .pyTorch, !lx, !ly {
@@ -399,6 +418,34 @@ struct TrainingHypothesis {
             })
         }
         return result
+    }
+
+    /// training-mode for Dropout: a Keras Dropout (which `fit` always trains) against a PyTorch `dropout` node exported
+    /// in eval mode (`train=False`: the identity). Dropouts have no weights to pair them by, so the i-th Keras Dropout
+    /// layer stands for the i-th `dropout` node of the program; the hypothesis applies only when the counts agree.
+    static func dropoutModeHypotheses(_ model: KerasTrainable, program: TorchProgram?) -> [TrainingHypothesis] {
+        guard let program else { return [] }
+        let layers = model.dropoutLayers
+        let nodes = program.graph.allNodes.filter { $0.target == "aten.dropout.default" }
+        guard !layers.isEmpty, layers.count == nodes.count else { return [] }
+        let evalMode = zip(layers, nodes).filter { _, node in
+            if case .bool(false)? = node.argument("train") { return true }
+            return false
+        }
+        guard !evalMode.isEmpty else { return [] }
+        let names = evalMode.map(\.0.name)
+        let text = evalMode.map { layer, node in
+            "\(layer.name) (rate \(number(layer.rate))) ↔ \(node.modulePath.isEmpty ? node.name : node.modulePath)"
+        }.joined(separator: ", ")
+        return [TrainingHypothesis(cause: .trainingMode,
+                                   message: "\(text): Keras's fit drops with the step's mask; the PyTorch Dropout was left in eval mode (its dropout node has train=False: the identity, never dropping)",
+                                   fix: "in PyTorch, keep the Dropout in train mode (no .eval() on it, or F.dropout(x, p, training=self.training)) before training and export") { side in
+            guard case .keras(var m) = side.body else { return side }
+            m.inferenceLayers.formUnion(names)
+            var s = side
+            s.body = .keras(m)
+            return s
+        }]
     }
 
     /// The learning rate of step `t` in Float64.

@@ -34,27 +34,28 @@ struct WeightConvention {
     /// The faithful convention for a Keras layer, `nil` for a class without weights or without a faithful
     /// PyTorch counterpart (e.g. a GRU with `reset_after=False`).
     static func of(_ layer: KerasNetwork.Layer) throws -> WeightConvention? {
-        try of(className: layer.className, config: layer.config, weights: layer.weights, model: layer.model)
+        try of(className: layer.className, model: layer.model, weights: layer.weights)
     }
 
-    /// `model`: the layer the loader built; what it holds (bias, scale, spatial rank, reset position) is
-    /// read from it, from `config` only for wrappers and types that do not say (``ParameterTable/Options/init(_:)``).
-    static func of(className: String, config: KerasJSON, weights w: [Tensor], model: (any Model)? = nil) throws -> WeightConvention? {
+    /// `model`: the layer the loader built; what it holds (bias, scale, spatial rank, reset position, a
+    /// wrapper's layers) is read from it (``ParameterTable/Options/init(_:)``).
+    static func of(className: String, model: any Model, weights w: [Tensor]) throws -> WeightConvention? {
         guard !w.isEmpty else { return nil }
-        switch className {
-        case "Bidirectional":
-            return try bidirectional(config, w)
-        case "TimeDistributed":
+        switch model {
+        case let m as Bidirectional:
+            return try bidirectional(m, w)
+        case let m as TimeDistributed:
             // The wrapped layer's convention: its weights are the wrapper's, applied to every step.
-            guard let inner = config["layer"], let innerClass = inner["class_name"]?.string else { return nil }
-            return try of(className: innerClass, config: inner["config"] ?? .object([:]), weights: w)
+            return try of(className: m.className, model: m.layer, weights: w)
         default:
             break
         }
-        let options = model.flatMap { ParameterTable.Options($0) }
-            ?? ParameterTable.Options(bias: config["use_bias"]?.bool ?? true, scale: config["scale"]?.bool ?? true,
-                                      center: config["center"]?.bool ?? true,
-                                      resetAfter: config["reset_after"]?.bool ?? true)
+        guard let options = ParameterTable.Options(model) else { return nil }
+        return try of(className: className, options: options, weights: w)
+    }
+
+    /// The convention of ``ParameterTable`` class `className`'s rows under `options` for Keras variables `w`.
+    static func of(className: String, options: ParameterTable.Options, weights w: [Tensor]) throws -> WeightConvention? {
         // A port names its own submodules: only rows on the layer's one module are looked up.
         guard let rows = ParameterTable.rows(className, options), rows.count == w.count, rows.allSatisfy({ $0.module.isEmpty }) else { return nil }
         var parameters: [Parameter] = []
@@ -78,12 +79,11 @@ struct WeightConvention {
 
     /// A Bidirectional wrapper (its forward layer's variables, then its backward layer's) ↔ one
     /// `bidirectional=True` module: the reverse direction's parameters carry PyTorch's `_reverse` suffix.
-    static func bidirectional(_ config: KerasJSON, _ w: [Tensor]) throws -> WeightConvention? {
-        guard w.count % 2 == 0, let forward = config["layer"], let inner = forward["class_name"]?.string else { return nil }
-        let backward = config["backward_layer"] ?? forward
+    static func bidirectional(_ layer: Bidirectional, _ w: [Tensor]) throws -> WeightConvention? {
+        guard w.count % 2 == 0, let inner = recurrentClass(layer.forward) else { return nil }
         let half = w.count / 2
-        guard let f = try of(className: inner, config: forward["config"] ?? .object([:]), weights: Array(w[..<half])),
-              let b = try of(className: inner, config: backward["config"] ?? .object([:]), weights: Array(w[half...])) else { return nil }
+        guard let f = try of(className: inner, model: layer.forward, weights: Array(w[..<half])),
+              let b = try of(className: inner, model: layer.backward, weights: Array(w[half...])) else { return nil }
         func prefixed(_ p: Parameter, _ direction: String, suffix: String) -> Parameter {
             var p = p
             p.names = p.names.map { $0 + suffix }
@@ -95,6 +95,16 @@ struct WeightConvention {
             var reverse: [String: Tensor] = [:]
             for (name, tensor) in t where name.hasSuffix("_reverse") { reverse[String(name.dropLast("_reverse".count))] = tensor }
             return try f.kerasWeights(t) + b.kerasWeights(reverse)
+        }
+    }
+
+    /// The Keras class of a recurrent layer the loader built.
+    static func recurrentClass(_ model: any Model) -> String? {
+        switch model {
+        case is LSTM: return "LSTM"
+        case is GRU: return "GRU"
+        case is SimpleRNN: return "SimpleRNN"
+        default: return nil
         }
     }
 

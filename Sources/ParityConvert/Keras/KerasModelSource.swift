@@ -162,7 +162,7 @@ public struct KerasModelSource: Sendable {
             var config = layer.config
             config["name"] = .string(layer.name)
             if layer.className != "InputLayer" && !layer.isOperation {
-                config["trainable"] = .bool(true)
+                config["trainable"] = config["trainable"] ?? .bool(true)
                 config["dtype"] = .string("float32")
             }
             let tensors = layer.inputs.indices.map { history(layer.inputs[$0], shape: layer.inputShapes[$0], dtype: layer.inputDTypes[$0]) }

@@ -7,7 +7,7 @@ extension KerasToTorch {
     /// has an unknown dimension besides the batch (give an input array instead).
     public static func exampleInputs(for network: KerasNetwork, batch: Int = 2, seed: UInt64 = 0) throws -> [Tensor] {
         var generator = SeededGenerator(seed: seed)
-        let vocabulary = network.layers.filter { $0.className == "Embedding" }.compactMap { $0.config["input_dim"]?.int }.min() ?? 2
+        let vocabulary = network.layers.compactMap { ($0.model as? Embedding)?.embeddings.shape.first }.min() ?? 2
         return try zip(network.inputs, zip(network.inputShapes, network.inputDTypes)).map { ref, spec in
             let (dims, dtype) = spec
             let known = dims.compactMap { $0 }

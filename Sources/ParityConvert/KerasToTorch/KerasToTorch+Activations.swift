@@ -1,5 +1,6 @@
 import Foundation
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax, and every layer's `activation` argument. Constants
@@ -11,15 +12,13 @@ enum ActivationLayers: KerasToTorchFamily {
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
         let x = c.inputs[0]
-        let k = c.keras
         switch c.className {
         case "Activation":
-            return [try apply(c, x, named: name(c, "activation"))]
+            return [try apply(c, x, Activation.applied(by: c.layer.model))]
         case "ReLU":
-            let slope = try k.has("negative_slope") ? k.double("negative_slope") : 0
-            let threshold = try k.has("threshold") ? k.double("threshold") : 0
-            let maxValue = try k.optionalDouble("max_value")
-            if threshold != 0 { return [relu(c, x, slope: slope, maxValue: maxValue, threshold: threshold)] }
+            let relu = try c.typed(ReLU.self)
+            let (slope, threshold, maxValue) = (relu.negativeSlope, relu.threshold, relu.maxValue)
+            if threshold != 0 { return [self.relu(c, x, slope: slope, maxValue: maxValue, threshold: threshold)] }
             switch (slope, maxValue) {
             case (0, nil):
                 return [c.apply("\(c.submodule("nn.ReLU()"))(\(x.python))", "aten.relu.default", [("self", .tensor(x.graph))], perm: x.perm)]
@@ -34,25 +33,30 @@ enum ActivationLayers: KerasToTorchFamily {
                 let module = c.submodule("nn.LeakyReLU(negative_slope=\(Py.float(s)))", comment: "Keras ReLU(negative_slope=\(Py.float(s)))")
                 return [c.apply("\(module)(\(x.python))", "aten.leaky_relu.default", [("self", .tensor(x.graph)), ("negative_slope", .float(s))], perm: x.perm)]
             case (let s, let m?):
-                return [relu(c, x, slope: s, maxValue: m, threshold: 0)]
+                return [self.relu(c, x, slope: s, maxValue: m, threshold: 0)]
             }
         case "LeakyReLU":
-            let slope = try k.leakyReLUSlope()
+            // The loader builds a LeakyReLU as a ReLU with only a slope, the slope as the file writes it.
+            let slope = try c.typed(ReLU.self).negativeSlope
             let module = c.submodule("nn.LeakyReLU(negative_slope=\(Py.float(slope)))",
                                      comment: "slope from the file (PyTorch's default is \(Py.float(ActivationTable.pyTorchLeakyReLUSlope)))")
             return [c.apply("\(module)(\(x.python))", "aten.leaky_relu.default", [("self", .tensor(x.graph)), ("negative_slope", .float(slope))], perm: x.perm)]
         case "PReLU":
             return [try prelu(c)]
         case "ELU":
-            let alpha = try k.has("alpha") ? k.double("alpha") : 1
+            guard case .unary(.elu(let alpha))? = Activation.applied(by: c.layer.model) else {
+                throw ConvertError.shape(layer: c.name, message: "was loaded as \(type(of: c.layer.model)), not as an ELU")
+            }
             let module = c.submodule("nn.ELU(alpha=\(Py.float(alpha)))")
             return [c.apply("\(module)(\(x.python))", "aten.elu.default", [("self", .tensor(x.graph)), ("alpha", .float(alpha))], perm: x.perm)]
         case "Softmax":
-            let axes = try k.has("axis") ? k.axes() : [-1]
-            guard axes.count == 1 else { throw c.refuse("axis", "\(axes)", "PyTorch's softmax takes one dim") }
-            let axis = axes[0] < 0 ? axes[0] + x.rank : axes[0]
+            // The loader refuses several axes.
+            guard case .softmax(let keras)? = Activation.applied(by: c.layer.model) else {
+                throw ConvertError.shape(layer: c.name, message: "was loaded as \(type(of: c.layer.model)), not as a softmax")
+            }
+            let axis = keras < 0 ? keras + x.rank : keras
             let dim = dimension(x, axis)
-            let module = c.submodule("nn.Softmax(dim=\(dim))", comment: dim == -1 || axes[0] == dim ? nil : "Keras axis \(axes[0]), here at dim \(dim)")
+            let module = c.submodule("nn.Softmax(dim=\(dim))", comment: dim == -1 || keras == dim ? nil : "Keras axis \(keras), here at dim \(dim)")
             return [c.apply("\(module)(\(x.python))", "aten.softmax.int", [("self", .tensor(x.graph)), ("dim", .int(dim))], perm: x.perm)]
         default:
             throw ConvertError.unsupportedLayer(name: c.name, className: c.className, supported: KerasToTorch.supportedClasses)
@@ -142,13 +146,13 @@ enum ActivationLayers: KerasToTorchFamily {
             return F.relu(x) - self.alpha * F.relu(-x)
     """
 
-    /// PReLU on the input in Keras's layout, `alpha` kept as stored.
+    /// PReLU on the input in Keras's layout, `alpha` kept as stored (1 on the shared axes).
     static func prelu(_ c: LayerConversion) throws -> TorchValue {
         let x = c.kerasInput()
-        let k = c.keras
-        let shared = try k.has("shared_axes") && !(c.layer.config["shared_axes"]?.isNull ?? true) ? k.axes("shared_axes") : []
-        let shape = c.inputShapes[0].indices.dropFirst().map { shared.contains($0) ? 1 : c.inputShapes[0][$0] }
-        let alpha = try k.weights(shapes: [shape])[0]
+        let alpha = try c.typed(PReLU.self).alpha
+        guard alpha.shape.count == c.inputShapes[0].count - 1 else {
+            throw ConvertError.shape(layer: c.name, message: "PReLU alpha \(alpha.shape) does not match the input \(c.inputShapes[0]) without its batch axis")
+        }
         c.writer.helper("KerasPReLU", preluHelper)
         let module = c.submodule("KerasPReLU(\(Py.tuple(alpha.shape)))")
         let weight = c.parameter("alpha", alpha, from: "alpha", kerasShape: alpha.shape, transform: "as is")
@@ -168,14 +172,12 @@ enum ActivationLayers: KerasToTorchFamily {
         return position == x.rank - 1 ? -1 : position
     }
 
-    /// The activation the layer's config (or `config`, a wrapped layer's) names under `key` (`nil`: none or
-    /// `linear`). Keras 3 may write `{"class_name": "function", "config": "relu"}`.
-    static func name(_ c: LayerConversion, _ key: String, in config: KerasJSON? = nil) throws -> String? {
-        guard let v = (config ?? c.layer.config)[key], !v.isNull else { return nil }
-        guard let name = v.string ?? v["config"]?.string ?? v["class_name"]?.string else {
-            throw c.refuse(key, "\(v)", "not a built-in activation")
-        }
-        return name == "linear" ? nil : name
+    /// `x` after `activation`, a layer's typed activation (`nil`: none), converted by its Keras name in
+    /// ``ParityNN/ActivationTable``.
+    static func apply(_ c: LayerConversion, _ x: TorchValue, _ activation: Activation?) throws -> TorchValue {
+        guard let activation else { return x }
+        guard let entry = ActivationTable.entry(for: activation) else { throw c.refuse("activation", "\(activation)", "no Keras activation computes this") }
+        return try apply(c, x, named: entry.keras)
     }
 
     /// Comments written next to the converted call, by Keras activation name.

@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// MultiHeadAttention → the `KerasMultiHeadAttention` helper module, which keeps Keras's EinsumDense
@@ -45,15 +46,15 @@ enum AttentionLayers: KerasToTorchFamily {
         guard c.inputs.count == 2 || c.inputs.count == 3 else {
             throw c.refuse("inputs", "\(c.inputs.count) tensors", "only query, value and an optional key are converted (no attention mask)")
         }
-        let k = c.keras
-        let heads = try k.int("num_heads"), keyDim = try k.int("key_dim")
-        let useBias = try k.has("use_bias") ? k.bool("use_bias") : true
+        let attention = try c.typed(MultiHeadAttention.self)
+        let kernels = [attention.queryKernel, attention.keyKernel, attention.valueKernel, attention.outputKernel]
+        let biases = [attention.queryBias, attention.keyBias, attention.valueBias, attention.outputBias]
+        // The loader checked the kernels' shapes ((dim, heads, key_dim), …, (heads, value_dim, out)): a
+        // multi-axis output_shape has none of rank 3.
+        let heads = kernels[0].shape[1], keyDim = kernels[0].shape[2]
+        let useBias = biases[0] != nil
         let shapes = c.inputShapes
         guard shapes.allSatisfy({ $0.count == 3 }) else { throw c.refuse("inputs", "\(shapes)", "only (batch, length, features) inputs are converted") }
-        let kernels = useBias ? stride(from: 0, to: 8, by: 2).map { c.layer.weights[$0] } : c.layer.weights
-        guard kernels.count == 4, kernels[3].rank == 3 else {
-            throw c.refuse("output_shape", "\(c.layer.config["output_shape"] ?? .null)", "only a 1-D output shape is converted")
-        }
         let valueDim = kernels[2].shape[2], outputDim = kernels[3].shape[2]
         let (query, value) = (c.kerasInput(0), c.kerasInput(1))
         let key = c.inputs.count == 3 ? c.kerasInput(2) : value
@@ -72,8 +73,7 @@ enum AttentionLayers: KerasToTorchFamily {
         for (i, name) in names.enumerated() {
             let kernel = kernels[i]
             let kernelGraph = c.parameter("\(name)_kernel", kernel, from: "\(kerasNames[i])/kernel", kerasShape: kernel.shape, transform: "as is")
-            let biasGraph = useBias ? c.parameter("\(name)_bias", c.layer.weights[2 * i + 1], from: "\(kerasNames[i])/bias",
-                                                  kerasShape: c.layer.weights[2 * i + 1].shape, transform: "as is") : nil
+            let biasGraph = biases[i].map { c.parameter("\(name)_bias", $0, from: "\(kerasNames[i])/bias", kerasShape: $0.shape, transform: "as is") }
             graphs[name] = (kernelGraph, biasGraph)
         }
         func node(_ target: String, _ arguments: [(String, TorchArgument)]) -> String { w.node(target, arguments, module: c.module)[0] }

@@ -31,7 +31,7 @@ enum ConvolutionLayers: KerasToTorchFamily {
         var rank: Int { n + 2 }
         var channelAxis: Int { channelsLast ? rank - 1 : 1 }
         /// The held layout PyTorch's convolutions need: channels at 1.
-        var perm: [Int] { LayerConversion.channelFirst(channelAxis, rank: rank) }
+        var perm: [Int] { LayerConversion.channelsFirst(from: channelsLast ? .channelsLast : .channelsFirst, rank: rank) }
     }
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
@@ -41,29 +41,29 @@ enum ConvolutionLayers: KerasToTorchFamily {
         }
         let transposed = name.hasSuffix("Transpose")
         let g = try geometry(c, n: n, transposed: transposed)
-        let k = c.keras
-        let useBias = try k.bool("use_bias")
         let inChannels = c.inputShapes[0][g.channelAxis]
         let x = c.input(0, perm: g.perm)
         var y: TorchValue
         if transposed {
-            y = try transposedConvolution(c, x, g, inChannels: inChannels, useBias: useBias)
+            y = try transposedConvolution(c, x, g, inChannels: inChannels)
         } else if name.hasPrefix("Depthwise") {
-            let multiplier = try k.int("depth_multiplier")
-            let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier]] + (useBias ? [[inChannels * multiplier]] : []))
-            let rows = ParameterTable.rows(name, .init(bias: useBias))!
-            y = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
+            let depthwise = try c.typed(DepthwiseConvolution.self).convolution
+            let w = try [depthwiseKernel(depthwise, g)] + (depthwise.bias.map { [$0] } ?? [])
+            let rows = ParameterTable.rows(name, .init(bias: depthwise.bias != nil))!
+            y = try convolution(c, x, g, inChannels: inChannels, outChannels: depthwise.kernel.shape[n + 1], groups: inChannels,
                                 rows: rows, weights: w, comment: "depthwise: one group per input channel")
         } else if name.hasPrefix("Separable") {
-            let multiplier = try k.int("depth_multiplier"), filters = try k.int("filters")
+            let separable = try c.typed(SeparableConvolution.self)
+            let (depthwise, pointwise) = (separable.depthwise.convolution, separable.pointwise)
+            let (middleChannels, filters) = (depthwise.kernel.shape[n + 1], pointwise.kernel.shape[n + 1])
             let ones = Array(repeating: 1, count: n)
-            let w = try k.weights(shapes: [g.kernel + [inChannels, multiplier], ones + [inChannels * multiplier, filters]] + (useBias ? [[filters]] : []))
-            let rows = ParameterTable.rows(name, .init(bias: useBias))!
-            let middle = try convolution(c, x, g, inChannels: inChannels, outChannels: inChannels * multiplier, groups: inChannels,
+            let w = try [depthwiseKernel(depthwise, g), pointwise.kernel] + (pointwise.bias.map { [$0] } ?? [])
+            let rows = ParameterTable.rows(name, .init(bias: pointwise.bias != nil))!
+            let middle = try convolution(c, x, g, inChannels: inChannels, outChannels: middleChannels, groups: inChannels,
                                          rows: [rows[0]], weights: [w[0]], comment: "SeparableConv: depthwise step, no bias")
             let point = Geometry(n: n, kernel: ones, strides: ones, dilations: ones, padding: "valid", channelsLast: g.channelsLast,
                                  spatial: [], before: Array(repeating: 0, count: n), after: Array(repeating: 0, count: n))
-            y = try convolution(c, middle, point, inChannels: inChannels * multiplier, outChannels: filters, groups: 1,
+            y = try convolution(c, middle, point, inChannels: middleChannels, outChannels: filters, groups: 1,
                                 rows: Array(rows.dropFirst()), weights: Array(w.dropFirst()), comment: "SeparableConv: pointwise step")
         } else {
             let conv = try c.typed(Convolution.self)
@@ -72,7 +72,13 @@ enum ConvolutionLayers: KerasToTorchFamily {
             y = try convolution(c, x, g, inChannels: inChannels, outChannels: filters, groups: groups,
                                 rows: ParameterTable.rows(name, .init(bias: conv.bias != nil))!, weights: w, comment: nil)
         }
-        return [try ActivationLayers.apply(c, y, named: ActivationLayers.name(c, "activation"))]
+        return [try ActivationLayers.apply(c, y, Activation.applied(by: c.layer.model))]
+    }
+
+    /// Keras's depthwise kernel `(k…, C, M)` from the grouped one the loader built (`(k…, 1, C·M)`, the same memory).
+    static func depthwiseKernel(_ grouped: Convolution, _ g: Geometry) throws -> Tensor {
+        let channels = grouped.groups
+        return try grouped.kernel.reshaped(g.kernel + [channels, grouped.kernel.shape[g.n + 1] / channels])
     }
 
     /// The window of the convolution the loader built: its kernel's spatial sizes, strides, dilations,
@@ -163,10 +169,10 @@ enum ConvolutionLayers: KerasToTorchFamily {
     /// `[before, before + L)` of the full transposed output `(in−1)·s + d·(k−1) + 1`, `before = ⌊(full − L)/2⌋`:
     /// an even crop is the module's `padding`, a longer output its `output_padding`, and an odd crop
     /// `padding = before` then the last cell sliced off.
-    static func transposedConvolution(_ c: LayerConversion, _ x: TorchValue, _ g: Geometry, inChannels: Int, useBias: Bool) throws -> TorchValue {
-        let k = c.keras
-        let filters = try k.int("filters")
-        let w = try k.weights(shapes: [g.kernel + [filters, inChannels]] + (useBias ? [[filters]] : []))
+    static func transposedConvolution(_ c: LayerConversion, _ x: TorchValue, _ g: Geometry, inChannels: Int) throws -> TorchValue {
+        let layer = try c.typed(TransposedConvolution.self)
+        let (filters, useBias) = (layer.kernel.shape[g.n], layer.bias != nil)
+        let w = [layer.kernel] + (layer.bias.map { [$0] } ?? [])
         let output = (g.channelsLast ? Array(1...g.n) : Array(2..<g.rank)).map { c.outputShapes[0][$0] }
         var padding: [Int] = [], outputPadding: [Int] = [], cropEnd: [Int] = [], fulls: [Int] = []
         for i in 0..<g.n {

@@ -12,7 +12,6 @@ enum CoreLayers: KerasToTorchFamily {
     static let classes: Set<String> = Set(["InputLayer", "Dense", "Dropout", "Embedding"]).union(inferenceIdentities)
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
-        let k = c.keras
         switch c.className {
         case "InputLayer":
             return c.inputs
@@ -28,10 +27,10 @@ enum CoreLayers: KerasToTorchFamily {
             var arguments: [(String, TorchArgument)] = [("input", .tensor(x.graph)), ("weight", .tensor(p[0]))]
             if useBias { arguments.append(("bias", .tensor(p[1]))) }
             let y = c.apply("\(module)(\(x.python))", "aten.linear.default", arguments, perm: x.perm)
-            return [try ActivationLayers.apply(c, y, named: ActivationLayers.name(c, "activation"))]
+            return [try ActivationLayers.apply(c, y, Activation.applied(by: c.layer.model))]
         case "Dropout":
             let x = c.inputs[0]
-            let rate = try k.double("rate")
+            let rate = try c.typed(Dropout.self).rate
             let module = c.submodule("nn.Dropout(p=\(Py.float(rate)))", comment: "identity in eval(), as Keras at inference")
             return [c.apply("\(module)(\(x.python))", "aten.dropout.default", [("input", .tensor(x.graph)), ("p", .float(rate)), ("train", .bool(false))],
                             perm: x.perm)]

@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// Add, Subtract, Multiply, Average, Maximum, Minimum → Python operators / `torch.maximum` /
@@ -17,8 +18,7 @@ enum MergingLayers: KerasToTorchFamily {
         let xs = c.inputs.indices.map { c.input($0, perm: perm) }
         let w = c.writer
         if c.className == "Concatenate" {
-            let k = c.keras
-            let axis = try k.has("axis") ? k.int("axis") : -1
+            let axis = try c.typed(Concatenate.self).axis
             let dim = ActivationLayers.dimension(xs[0], axis < 0 ? axis + xs[0].rank : axis)
             return [c.apply("torch.cat([\(xs.map(\.python).joined(separator: ", "))], dim=\(dim))", "aten.cat.default",
                             [("tensors", .tensors(xs.map(\.graph))), ("dim", .int(dim))], perm: perm,
@@ -47,9 +47,6 @@ enum MergingLayers: KerasToTorchFamily {
         return [TorchValue(graph: graph, python: c.output, perm: perm)]
     }
 
-    /// Keras's `normalize` epsilon (`backend.epsilon()`): the inverse norm is capped at its reciprocal.
-    static let dotEpsilon = 1e-7
-
     static let dotHelper = """
     class KerasDot(nn.Module):
         \"\"\"Keras Dot: a batchwise dot product over axis a of x and axis b of y (the batch axis excluded);
@@ -77,19 +74,18 @@ enum MergingLayers: KerasToTorchFamily {
     /// permutes, reshapes and one `aten.bmm` with the shapes of the conversion run.
     static func dot(_ c: LayerConversion) throws -> TorchValue {
         guard c.inputs.count == 2 else { throw ConvertError.shape(layer: c.name, message: "Dot takes exactly 2 inputs; received \(c.inputs.count)") }
-        let k = c.keras
-        let axes = try k.axes("axes")
-        let normalize = try k.has("normalize") ? k.bool("normalize") : false
+        let layer = try c.typed(Dot.self)
+        let normalize = layer.normalize
         let xs = [c.kerasInput(0), c.kerasInput(1)]
         let shapes = c.inputShapes
-        let chosen = [axes[0], axes.last!]
+        let chosen = [layer.axes.0, layer.axes.1]
         let along = (0..<2).map { chosen[$0] < 0 ? chosen[$0] + shapes[$0].count : chosen[$0] }
         guard along.allSatisfy({ $0 > 0 }), shapes[0][along[0]] == shapes[1][along[1]] else {
-            throw c.refuse("axes", "\(axes)", "Dot needs equal sizes along non-batch axes; the inputs are \(shapes)")
+            throw c.refuse("axes", "\(chosen)", "Dot needs equal sizes along non-batch axes; the inputs are \(shapes)")
         }
         let w = c.writer
         w.helper("KerasDot", dotHelper)
-        let module = c.submodule("KerasDot(axes=\(Py.tuple(along)), normalize=\(normalize ? "True" : "False"), epsilon=\(Py.float(dotEpsilon)))",
+        let module = c.submodule("KerasDot(axes=\(Py.tuple(along)), normalize=\(normalize ? "True" : "False"), epsilon=\(Py.float(NormalizationDefaults.kerasBackendEpsilon)))",
                                  comment: normalize ? "Keras normalize: x * min(rsqrt(sum(x²)), 1 / 1e-7)" : nil)
         w.line("\(c.output) = \(module)(\(xs[0].python), \(xs[1].python))")
         var graphs = xs.map(\.graph)
@@ -98,7 +94,7 @@ enum MergingLayers: KerasToTorchFamily {
                 let square = w.node("aten.mul.Tensor", [("self", .tensor(graphs[i])), ("other", .tensor(graphs[i]))], module: c.module)[0]
                 let sum = w.node("aten.sum.dim_IntList", [("self", .tensor(square)), ("dim", .ints([along[i]])), ("keepdim", .bool(true))], module: c.module)[0]
                 let inverse = w.node("aten.rsqrt.default", [("self", .tensor(sum))], module: c.module)[0]
-                let capped = w.node("aten.clamp.default", [("self", .tensor(inverse)), ("max", .float(1 / dotEpsilon))], module: c.module)[0]
+                let capped = w.node("aten.clamp.default", [("self", .tensor(inverse)), ("max", .float(1 / NormalizationDefaults.kerasBackendEpsilon))], module: c.module)[0]
                 graphs[i] = w.node("aten.mul.Tensor", [("self", .tensor(graphs[i])), ("other", .tensor(capped))], module: c.module)[0]
             }
         }

@@ -14,13 +14,13 @@ enum NormalizationLayers: KerasToTorchFamily {
     }
 
     static func batch(_ c: LayerConversion) throws -> TorchValue {
-        // The loader refused renorm and several axes; the inference layer holds no momentum, read from the config.
+        // The loader refused renorm and several axes, and recorded Keras's training rule with the file's momentum.
         let bn = try c.typed(BatchNorm.self)
         let rank = c.inputs[0].rank
         guard rank >= 2, rank <= 5 else { throw c.refuse("axis", "\(bn.axis) on a rank-\(rank) input", "PyTorch normalises one channel axis of a rank 2–5 input") }
         let axis = bn.axis < 0 ? bn.axis + rank : bn.axis
         let (scale, center) = (bn.gamma != nil, bn.beta != nil)
-        let epsilon = bn.epsilon, momentum = try c.keras.double("momentum")
+        let epsilon = bn.epsilon, momentum = (bn.recordedTraining ?? .keras()).momentum
         let channels = bn.mean.count
         let w = [bn.gamma, bn.beta].compactMap { $0 } + [bn.mean, bn.variance]
         let rows = ParameterTable.rows("BatchNormalization", .init(scale: scale, center: center))!

@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// Max/AveragePooling1D/2D → `nn.MaxPool{n}d` / `nn.AvgPool{n}d` on channels-first values, and the
@@ -29,11 +30,10 @@ enum PoolingLayers: KerasToTorchFamily {
     }
 
     static func global(_ c: LayerConversion, rank: Int, isMax: Bool) throws -> TorchValue {
-        let k = c.keras
-        let keep = try k.has("keepdims") ? k.bool("keepdims") : false
-        let channelsLast = try k.dataFormat() == .channelsLast
+        let pooling = try c.typed(GlobalPooling.self)
+        let keep = pooling.keepDims
         let x = c.inputs[0]
-        let spatial = channelsLast ? Array(1..<(rank - 1)) : Array(2..<rank)
+        let spatial = pooling.dataFormat == .channelsLast ? Array(1..<(rank - 1)) : Array(2..<rank)
         let dims = spatial.map { x.position(of: $0) }.sorted()
         let keepText = keep ? ", keepdim=True" : ""
         let perm = keep ? x.perm : x.perm.filter { !spatial.contains($0) }.map { $0 == 0 ? 0 : 1 }
@@ -43,22 +43,14 @@ enum PoolingLayers: KerasToTorchFamily {
     }
 
     static func window(_ c: LayerConversion, n: Int, isMax: Bool) throws -> TorchValue {
-        let k = c.keras
-        let size = try k.ints("pool_size", count: n)
-        let strides = try k.has("strides") ? k.ints("strides", count: n) : size
-        let padding = try k.string("padding").lowercased()
+        let pooling = try c.typed(Pooling.self)
+        let (size, strides) = (pooling.window, pooling.strides)
         let rank = n + 2
-        let channelsLast = try k.dataFormat() == .channelsLast
         let shape = c.inputShapes[0]
-        let spatial = (channelsLast ? Array(1...n) : Array(2..<rank)).map { shape[$0] }
-        var x = c.input(0, perm: LayerConversion.channelFirst(channelsLast ? rank - 1 : 1, rank: rank))
-        var (before, after) = (Array(repeating: 0, count: n), Array(repeating: 0, count: n))
-        switch padding {
-        case "valid": break
-        case "same": (before, after) = Padding.same.amounts(input: spatial, kernel: size, strides: strides, dilations: Array(repeating: 1, count: n))
-        default: throw c.refuse("padding", padding, "not a Keras pooling padding")
-        }
-        if padding == "same" && strides.contains(where: { $0 > 1 }) {
+        let spatial = (pooling.dataFormat == .channelsLast ? Array(1...n) : Array(2..<rank)).map { shape[$0] }
+        var x = c.input(0, perm: LayerConversion.channelsFirst(from: pooling.dataFormat, rank: rank))
+        let (before, after) = pooling.padding.amounts(input: spatial, kernel: size, strides: strides, dilations: Array(repeating: 1, count: n))
+        if pooling.padding == .same && strides.contains(where: { $0 > 1 }) {
             c.writer.shapeNote("\(c.module): TensorFlow's strided 'same' padding was computed for spatial size \(Py.tuple(spatial)).")
         }
         let padded = before.contains { $0 != 0 } || after.contains { $0 != 0 }

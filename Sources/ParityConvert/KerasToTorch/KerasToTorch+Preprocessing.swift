@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// Rescaling → `x * scale + offset` with the file's constants (a Python float times a float32 tensor
@@ -19,10 +20,10 @@ enum PreprocessingLayers: KerasToTorchFamily {
     }
 
     static func rescaling(_ c: LayerConversion) throws -> TorchValue {
-        let k = c.keras
-        guard let scale = c.layer.config["scale"]?.double else { throw c.refuse("scale", "\(c.layer.config["scale"] ?? .null)", "only one scale for every channel is converted") }
-        guard let offset = (c.layer.config["offset"] ?? .int(0)).double else {
-            throw c.refuse("offset", "\(try k.value("offset"))", "only one offset for every channel is converted")
+        let layer = try c.typed(Rescaling.self)
+        guard layer.scale.count == 1, let scale = layer.scale.first else { throw c.refuse("scale", "\(layer.scale)", "only one scale for every channel is converted") }
+        guard layer.offset.count == 1, let offset = layer.offset.first else {
+            throw c.refuse("offset", "\(layer.offset)", "only one offset for every channel is converted")
         }
         let x = c.inputs[0]
         c.writer.line("\(c.output) = \(x.python) * \(Py.float(scale)) + \(Py.float(offset))  # Keras Rescaling(scale, offset)")
@@ -30,9 +31,6 @@ enum PreprocessingLayers: KerasToTorchFamily {
         let shifted = c.writer.node("aten.add.Tensor", [("self", .tensor(scaled)), ("other", .float(offset))], module: c.module)[0]
         return TorchValue(graph: shifted, python: c.output, perm: x.perm)
     }
-
-    /// Keras's `backend.epsilon()`, the floor of the standard deviation.
-    static let normalizationEpsilon = 1e-7
 
     static let normalizationHelper = """
     class KerasNormalization(nn.Module):
@@ -50,24 +48,14 @@ enum PreprocessingLayers: KerasToTorchFamily {
     """
 
     static func normalization(_ c: LayerConversion) throws -> TorchValue {
-        let k = c.keras
-        if try k.has("invert") && k.bool("invert") { throw c.refuse("invert", "true", "only the forward normalisation is converted") }
+        // The loader refuses invert=True.
+        let layer = try c.typed(BroadcastNormalization.self)
         let x = c.kerasInput()
         let rank = x.rank
-        let axes = try k.has("axis") ? k.axes() : [-1]
+        let axes = layer.axes
         let kept = axes.map { $0 < 0 ? $0 + rank : $0 }.sorted()
-        let mean: Tensor, variance: Tensor, source: String
-        if let m = c.layer.config["mean"], !m.isNull, let v = c.layer.config["variance"], !v.isNull {
-            func values(_ value: KerasJSON, _ key: String) throws -> Tensor {
-                if let d = value.double { return Tensor(shape: [], values: [Float(d)]) }
-                guard let items = value.array, items.allSatisfy({ $0.double != nil }) else { throw c.refuse(key, "\(value)", "not a list of numbers") }
-                return Tensor(shape: [items.count], values: items.map { Float($0.double!) })
-            }
-            (mean, variance, source) = (try values(m, "mean"), try values(v, "variance"), "config")
-        } else {
-            guard c.layer.weights.count >= 2 else { throw ConvertError.shape(layer: c.name, message: "Normalization has no mean and variance") }
-            (mean, variance, source) = (c.layer.weights[0].cast(to: .float32), c.layer.weights[1].cast(to: .float32), "weights")
-        }
+        let (mean, variance) = (layer.mean.cast(to: .float32), layer.variance.cast(to: .float32))
+        let source = layer.statisticsInConfig ? "config" : "weights"
         var shape = Array(repeating: 1, count: rank)
         guard mean.shape == variance.shape, mean.rank <= kept.count else {
             throw ConvertError.shape(layer: c.name, message: "statistics \(mean.shape), \(variance.shape) for axes \(kept)")
@@ -80,28 +68,21 @@ enum PreprocessingLayers: KerasToTorchFamily {
                                         kerasShape: variance.shape, transform: transform, buffer: true)
         let w = c.writer
         w.helper("KerasNormalization", normalizationHelper)
-        let module = c.submodule("KerasNormalization(\(Py.tuple(shape)), epsilon=\(Py.float(normalizationEpsilon)))",
+        let module = c.submodule("KerasNormalization(\(Py.tuple(shape)), epsilon=\(Py.float(NormalizationDefaults.kerasBackendEpsilon)))",
                                  comment: "Keras axis \(axes.count == 1 ? "\(axes[0])" : Py.tuple(axes)); epsilon is Keras's backend.epsilon()")
         w.line("\(c.output) = \(module)(\(x.python))")
         let centred = w.node("aten.sub.Tensor", [("self", .tensor(x.graph)), ("other", .tensor(meanGraph))], module: c.module)[0]
         let deviation = w.node("aten.sqrt.default", [("self", .tensor(varianceGraph))], module: c.module)[0]
-        let floor = w.node("aten.clamp.default", [("self", .tensor(deviation)), ("min", .float(normalizationEpsilon))], module: c.module)[0]
+        let floor = w.node("aten.clamp.default", [("self", .tensor(deviation)), ("min", .float(NormalizationDefaults.kerasBackendEpsilon))], module: c.module)[0]
         let y = w.node("aten.div.Tensor", [("self", .tensor(centred)), ("other", .tensor(floor))], module: c.module)[0]
         return TorchValue(graph: y, python: c.output, perm: x.perm)
     }
 
     static func resizing(_ c: LayerConversion) throws -> TorchValue {
-        let k = c.keras
-        for key in ["crop_to_aspect_ratio", "pad_to_aspect_ratio", "antialias"] where try k.has(key) && k.bool(key) {
-            throw c.refuse(key, "true", "only a plain resize is converted")
-        }
-        let size = [try k.int("height"), try k.int("width")]
-        let interpolation = try k.has("interpolation") ? k.string("interpolation") : "bilinear"
-        guard interpolation == "bilinear" || interpolation == "nearest" else {
-            throw c.refuse("interpolation", interpolation, "only bilinear and nearest are converted")
-        }
-        let channelsLast = try k.dataFormat() == .channelsLast
-        let x = c.input(0, perm: LayerConversion.channelFirst(channelsLast ? 3 : 1, rank: 4))
+        // The loader refuses crop_to_aspect_ratio, pad_to_aspect_ratio and antialias.
+        let layer = try c.typed(ImageResize.self)
+        let (size, interpolation) = (layer.size, layer.method.rawValue)
+        let x = c.input(0, perm: LayerConversion.channelsFirst(from: layer.dataFormat, rank: 4))
         let bilinear = interpolation == "bilinear"
         let mode = bilinear ? "mode=\"bilinear\", align_corners=False" : "mode=\"nearest-exact\""
         let comment = bilinear ? "tf.image.resize bilinear: half-pixel centres, no antialias" : "tf.image.resize nearest: half-pixel centres (PyTorch's 'nearest' has none)"

@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// LSTM, GRU and SimpleRNN → `nn.LSTM` / `nn.GRU` / `nn.RNN` with `batch_first=True` (Keras's layout),
@@ -100,13 +101,35 @@ enum RecurrentLayers: KerasToTorchFamily {
         }
     }
 
-    static func settings(_ c: LayerConversion, _ k: KerasLayerConfig, kind: Kind) throws -> Settings {
-        if try k.has("stateful") && k.bool("stateful") {
-            throw c.refuse("stateful", "true", "a stateful layer keeps its states between calls, which a PyTorch module does not")
+    /// The settings and Keras weights (kernel, recurrent kernel[, bias]) of a recurrent layer the loader
+    /// built (the loader refused `stateful`), checked against what PyTorch's modules and the helpers compute.
+    static func settings(_ c: LayerConversion, _ model: any Model) throws -> (Settings, [Tensor]) {
+        func name(_ f: UnaryFunction?) -> String { f.map { ActivationTable.entry(for: .unary($0))?.keras ?? "\($0)" } ?? "linear" }
+        let s: Settings, weights: [Tensor]
+        switch model {
+        case let m as SimpleRNN:
+            let activation: String
+            switch m.activation {
+            case nil: activation = "linear"
+            case let a?: activation = ActivationTable.entry(for: a)?.keras ?? "\(a)"
+            }
+            s = Settings(kind: .rnn, units: m.units, useBias: m.bias != nil, returnSequences: m.returnSequences, returnState: m.returnState,
+                         goBackwards: m.goBackwards, resetAfter: true, activation: activation, recurrentActivation: nil)
+            weights = [m.kernel, m.recurrentKernel] + (m.bias.map { [$0] } ?? [])
+        case let m as GRU:
+            let bias = m.resetAfter ? m.stackedBias : m.inputBias
+            s = Settings(kind: .gru, units: m.units, useBias: bias != nil, returnSequences: m.returnSequences, returnState: m.returnState,
+                         goBackwards: m.goBackwards, resetAfter: m.resetAfter, activation: name(m.activation), recurrentActivation: name(m.recurrentActivation))
+            weights = [m.kernel, m.recurrentKernel] + (bias.map { [$0] } ?? [])
+        case let m as LSTM:
+            s = Settings(kind: .lstm, units: m.units, useBias: m.useBias, returnSequences: m.returnSequences, returnState: m.returnState,
+                         goBackwards: m.goBackwards, resetAfter: true, activation: name(m.activation), recurrentActivation: name(m.recurrentActivation))
+            weights = [m.kernel, m.recurrentKernel] + (m.useBias ? [m.bias] : [])
+        default:
+            throw c.refuse("layer", "\(type(of: model))", "converts LSTM, GRU and SimpleRNN")
         }
-        let activation = try ActivationLayers.name(c, "activation", in: k.config) ?? "linear"
-        let recurrent = kind == .rnn ? nil : try ActivationLayers.name(c, "recurrent_activation", in: k.config) ?? "linear"
-        switch kind {
+        let (activation, recurrent) = (s.activation, s.recurrentActivation)
+        switch s.kind {
         case .rnn:
             guard ["tanh", "relu"].contains(activation) else { throw c.refuse("activation", activation, "nn.RNN's nonlinearity is tanh or relu") }
         case .gru:
@@ -117,20 +140,16 @@ enum RecurrentLayers: KerasToTorchFamily {
             guard helperATen(activation) != nil else { throw c.refuse("activation", activation, takes) }
             guard helperATen(recurrent!) != nil else { throw c.refuse("recurrent_activation", recurrent!, takes) }
         }
-        func flag(_ key: String, _ fallback: Bool) throws -> Bool { try k.has(key) ? k.bool(key) : fallback }
-        return Settings(kind: kind, units: try k.int("units"), useBias: try flag("use_bias", true), returnSequences: try flag("return_sequences", false),
-                        returnState: try flag("return_state", false), goBackwards: try flag("go_backwards", false),
-                        resetAfter: try flag("reset_after", true), activation: activation, recurrentActivation: recurrent)
+        return (s, weights)
     }
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
         let shape = c.inputShapes[0]
         guard shape.count == 3 else { throw ConvertError.shape(layer: c.name, message: "expects (batch, time, features); received \(shape)") }
         if c.className == "Bidirectional" { return try bidirectional(c) }
-        let s = try settings(c, c.keras, kind: Kind(rawValue: c.className)!)
+        let (s, w) = try settings(c, c.layer.model)
         var x = c.kerasInput()
         if s.goBackwards { x = flip(c, x) }
-        let w = try weights(c, c.keras.weights, s, features: shape[2])
         let sequences = s.returnSequences ? c.output : (c.writer.sequential ? "x" : "\(c.output)_sequence")
         let states = s.returnState ? s.kind.states.map { c.writer.variable(for: "\(c.output)_\($0)") } : []
         let pattern = states.isEmpty ? "_" : s.kind.statePattern(states)
@@ -170,14 +189,6 @@ enum RecurrentLayers: KerasToTorchFamily {
         return TorchValue(graph: graph, python: c.output, perm: x.perm)
     }
 
-    /// The Keras weights checked: kernel, recurrent kernel[, bias].
-    static func weights(_ c: LayerConversion, _ tensors: [Tensor], _ s: Settings, features: Int) throws -> [Tensor] {
-        let width = s.kind.gates * s.units
-        let biasShape = s.kind == .gru && s.resetAfter ? [2, width] : [width]
-        let k = KerasLayerConfig(className: c.className, name: c.name, config: c.layer.config, weights: tensors)
-        return try k.weights(shapes: [[features, width], [s.units, width]] + (s.useBias ? [biasShape] : []))
-    }
-
     /// PyTorch's `weight_ih_l0{suffix}, weight_hh_l0{suffix}[, bias_ih_l0{suffix}, bias_hh_l0{suffix}]`; returns their graph names.
     static func parameters(_ c: LayerConversion, _ w: [Tensor], _ s: Settings, suffix: String, source: String) throws -> [String] {
         try c.parameters(ParameterTable.rows(s.kind.rawValue, .init(bias: s.useBias))!, w, nameSuffix: suffix, source: source)
@@ -203,31 +214,17 @@ enum RecurrentLayers: KerasToTorchFamily {
     }
 
     static func bidirectional(_ c: LayerConversion) throws -> [TorchValue] {
-        let k = c.keras
-        let mergeValue = try k.value("merge_mode")
-        let merge = mergeValue.string
-        guard mergeValue.isNull || ["concat", "sum", "mul", "ave"].contains(merge ?? "") else {
-            throw c.refuse("merge_mode", "\(mergeValue)", "Keras's merge modes are concat, sum, mul, ave and None")
-        }
-        guard let inner = k.config["layer"], let className = inner["class_name"]?.string, let innerConfig = inner["config"], let kind = Kind(rawValue: className) else {
-            throw c.refuse("layer", "\(k.config["layer"]?["class_name"] ?? .null)", "Bidirectional converts over LSTM, GRU and SimpleRNN")
-        }
-        let forward = KerasLayerConfig(className: className, name: c.name, config: innerConfig, weights: [])
-        let s = try settings(c, forward, kind: kind)
-        if let backward = k.config["backward_layer"], !backward.isNull {
-            var b = try settings(c, KerasLayerConfig(className: className, name: c.name, config: backward["config"] ?? .null, weights: []), kind: kind)
-            b.goBackwards.toggle()
-            guard b == s, backward["class_name"]?.string == className else {
-                throw c.refuse("backward_layer", className, "PyTorch's reverse direction has the forward direction's settings")
-            }
-        }
+        let layer = try c.typed(Bidirectional.self)
+        let merge = layer.merge?.rawValue
+        let (s, forwardWeights) = try settings(c, layer.forward)
+        let (backward, backwardWeights) = try settings(c, layer.backward)
+        var b = backward
+        b.goBackwards.toggle()
+        guard b == s else { throw c.refuse("backward_layer", s.kind.rawValue, "PyTorch's reverse direction has the forward direction's settings") }
         guard !s.goBackwards else { throw c.refuse("layer.go_backwards", "true", "a forward layer reading backwards is not converted") }
+        let className = s.kind.rawValue
         let features = c.inputShapes[0][2]
-        let half = k.weights.count / 2
-        let forwardWeights = try weights(c, Array(k.weights[..<half]), s, features: features)
-        let backwardWeights = try weights(c, Array(k.weights[half...]), s, features: features)
-        let forwardName = innerConfig["name"]?.string ?? "forward"
-        let backwardName = k.config["backward_layer"]?["config"]?["name"]?.string ?? "backward_\(forwardName)"
+        let (forwardName, backwardName) = layer.names
         let x = c.kerasInput()
         let w = c.writer
         let title = "Keras Bidirectional(\(className)), merge_mode \(merge.map { "'\($0)'" } ?? "None")"

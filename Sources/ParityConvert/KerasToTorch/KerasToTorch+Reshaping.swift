@@ -1,4 +1,5 @@
 import ParityKeras
+import ParityNN
 import ParityTorch
 
 /// Flatten (in Keras's order: a channels-first held tensor goes back to channels-last first, and Keras's
@@ -18,13 +19,12 @@ enum ReshapingLayers: KerasToTorchFamily {
     ]
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
-        let k = c.keras
         switch c.className {
         case "Flatten":
             let rank = c.inputs[0].rank
-            let channelsFirst = try k.dataFormat() == .channelsFirst && rank > 2
+            let channelsFirst = try c.typed(Flatten.self).dataFormat == .channelsFirst && rank > 2
             // keras/src/layers/reshaping/flatten.py: channels_first inputs are transposed to channels-last first.
-            let order = channelsFirst ? [0] + Array(2..<rank) + [1] : Array(0..<rank)
+            let order = channelsFirst ? DataFormat.channelsLast.permutation(rank: rank) : Array(0..<rank)
             let wasPermuted = c.inputs[0].perm != order
             let x = c.input(0, perm: order)
             if wasPermuted && rank > 2 { c.comment("Keras flattens in (\(channelsFirst ? "spatial…, C" : "H, W, C")) order, not PyTorch's (C, H, W)") }
@@ -32,13 +32,13 @@ enum ReshapingLayers: KerasToTorchFamily {
                             perm: [0, 1])]
         case "Reshape":
             let x = c.kerasInput()
-            let target = try k.ints("target_shape")
+            let target = try c.typed(ReshapeLayer.self).targetShape
             let batch = c.inputShapes[0].first ?? 1
             return [c.apply("\(x.python).reshape(\(x.python).shape[0], \(target.map(String.init).joined(separator: ", ")))", "aten.reshape.default",
                             [("self", .tensor(x.graph)), ("shape", .ints([batch] + target))], perm: Array(0...target.count))]
         case "Permute":
             let x = c.kerasInput()
-            let dims = try k.ints("dims")
+            let dims = try c.typed(PermuteAxes.self).dims
             let order = [0] + dims
             return [c.apply("\(x.python).permute(\(order.map(String.init).joined(separator: ", ")))", "aten.permute.default",
                             [("self", .tensor(x.graph)), ("dims", .ints(order))], perm: Array(order.indices),
@@ -46,9 +46,14 @@ enum ReshapingLayers: KerasToTorchFamily {
         case let name where name.hasPrefix("ZeroPadding") || name.hasPrefix("Cropping"):
             let n = Int(String(name.dropLast().last!))!
             let x = c.inputs[0]
-            let spatial = try k.dataFormat() == .channelsLast ? Array(1...n) : Array(2..<(n + 2))
             let crop = name.hasPrefix("Cropping")
-            let (before, after) = try k.sides(crop ? "cropping" : "padding", rank: n)
+            let (before, after, format): ([Int], [Int], DataFormat)
+            switch c.layer.model {
+            case let m as Cropping: (before, after, format) = (m.before, m.after, m.dataFormat)
+            case let m as ZeroPadding: (before, after, format) = (m.before, m.after, m.dataFormat)
+            default: throw ConvertError.shape(layer: c.name, message: "was loaded as \(type(of: c.layer.model)), not as a padding or cropping")
+            }
+            let spatial = format == .channelsLast ? Array(1...n) : Array(2..<(n + 2))
             var amounts: [Int: (Int, Int)] = [:]
             for (i, axis) in spatial.enumerated() { amounts[axis] = (before[i], after[i]) }
             let keras = "Keras \(name) \(zip(before, after).map { "(\($0), \($1))" }.joined(separator: ", "))"
@@ -57,7 +62,7 @@ enum ReshapingLayers: KerasToTorchFamily {
             return [try upsampling(c, n: c.className == "UpSampling1D" ? 1 : 2)]
         case "RepeatVector":
             let x = c.kerasInput()
-            let n = try k.int("n")
+            let n = try c.typed(RepeatVector.self).n
             c.writer.line("\(c.output) = \(x.python).unsqueeze(1).expand(-1, \(n), -1)  # Keras RepeatVector(\(n)): (N, D) → (N, \(n), D)")
             let unsqueezed = c.writer.node("aten.unsqueeze.default", [("self", .tensor(x.graph)), ("dim", .int(1))], module: c.module)[0]
             let y = c.writer.node("aten.expand.default", [("self", .tensor(unsqueezed)), ("size", .ints([-1, n, -1]))], module: c.module)[0]
@@ -86,15 +91,17 @@ enum ReshapingLayers: KerasToTorchFamily {
     }
 
     static func upsampling(_ c: LayerConversion, n: Int) throws -> TorchValue {
-        let k = c.keras
-        let size = n == 1 ? [try k.int("size")] : try k.ints("size", count: 2)
-        let interpolation = try k.has("interpolation") ? k.string("interpolation") : "nearest"
-        guard interpolation == "nearest" || (interpolation == "bilinear" && n == 2) else {
+        let (size, format, interpolation): ([Int], DataFormat, String)
+        switch c.layer.model {
+        case let m as Upsampling: (size, format, interpolation) = (m.factors, m.dataFormat, "nearest")
+        case let m as UpsamplingByResize: (size, format, interpolation) = (m.factors, m.dataFormat, "bilinear")
+        default: throw ConvertError.shape(layer: c.name, message: "was loaded as \(type(of: c.layer.model)), not as an upsampling")
+        }
+        guard interpolation == "nearest" || n == 2 else {
             throw c.refuse("interpolation", interpolation, "only nearest (1-D, 2-D) and bilinear (2-D) are converted")
         }
         let rank = n + 2
-        let channelsLast = n == 1 ? true : try k.dataFormat() == .channelsLast
-        let x = c.input(0, perm: LayerConversion.channelFirst(channelsLast ? rank - 1 : 1, rank: rank))
+        let x = c.input(0, perm: LayerConversion.channelsFirst(from: format, rank: rank))
         let scales = size.map(Double.init)
         let bilinear = interpolation == "bilinear"
         let mode = bilinear ? "mode=\"bilinear\", align_corners=False" : "mode=\"nearest\""

@@ -113,8 +113,9 @@ final class TorchWriter {
     }
 }
 
-/// One Keras layer call being converted: its config (with ParityKeras's typed accessors), its inputs as
-/// converted values with their Keras shapes, and the names its module and result get.
+/// One Keras layer call being converted: the layer the loader built (``typed(_:)``; no converter reads the
+/// Keras config again), its inputs as converted values with their Keras shapes, and the names its module
+/// and result get.
 struct LayerConversion {
     let writer: TorchWriter
     let layer: KerasNetwork.Layer
@@ -130,7 +131,6 @@ struct LayerConversion {
 
     var name: String { layer.name }
     var className: String { layer.className }
-    var keras: KerasLayerConfig { KerasLayerConfig(className: layer.className, name: layer.name, config: layer.config, weights: layer.weights) }
 
     /// The layer the Keras loader built, as `T`: the converters read what it holds (weights, epsilon,
     /// axes) from it rather than from the config again.
@@ -158,6 +158,12 @@ struct LayerConversion {
     /// `[0, channel, rest…]`: Keras axis `channel` moved to position 1, PyTorch's channel axis.
     static func channelFirst(_ channel: Int, rank: Int) -> [Int] {
         [0, channel] + (1..<rank).filter { $0 != channel }
+    }
+
+    /// The layout PyTorch's layers read a Keras tensor of `rank` in `format` as: channels-first
+    /// (``ParityNN/DataFormat/permutation(rank:)``; a `channels_first` Keras tensor as it is).
+    static func channelsFirst(from format: DataFormat, rank: Int) -> [Int] {
+        format == .channelsLast ? DataFormat.channelsFirst.permutation(rank: rank) : Array(0..<rank)
     }
 
     /// Declares this layer's submodule (`self.<module><suffix>`); returns `self.<name>`.

@@ -8,6 +8,18 @@ final class KerasGraphWriter {
     /// Exactness notes by the layer they concern.
     private(set) var notes: [(layer: String, text: String)] = []
     private var used: Set<String> = []
+    /// The model's first input, from which a stored constant's index is made (``storedConstant(_:name:)``).
+    private var firstInput: KerasValue?
+    /// `zeros_like(x[0:1, 0, …], int32)`: the index every stored constant's Embedding reads.
+    private var zeroIndex: KerasValue?
+
+    /// Floating-point constants over this many elements are stored as weights, not written into
+    /// `config.json` (``storedConstant(_:name:)``).
+    let inlineConstantLimit: Int
+
+    init(inlineConstantLimit: Int = TorchToKeras.inlineConstantLimit) {
+        self.inlineConstantLimit = inlineConstantLimit
+    }
 
     /// A Keras name from a PyTorch module path or value name: `encoder.layers.0` → `encoder_layers_0`.
     static func identifier(_ text: String) -> String {
@@ -32,7 +44,33 @@ final class KerasGraphWriter {
             config: ["batch_shape": .array([.null] + shape.dropFirst().map { .int($0) }), "dtype": .string(dtype),
                      "sparse": .bool(false), "ragged": .bool(false), "optional": .bool(false)],
             inputs: [], inputShapes: [], inputDTypes: [], weights: [], takesList: false))
-        return KerasValue(ref: .init(layer: layer, tensor: 0), perm: Array(shape.indices), torchShape: shape, dtype: dtype)
+        let value = KerasValue(ref: .init(layer: layer, tensor: 0), perm: Array(shape.indices), torchShape: shape, dtype: dtype)
+        if firstInput == nil { firstInput = value }
+        return value
+    }
+
+    /// A large constant as the weights of a built-in layer: an Embedding of one row holding the
+    /// flattened tensor (`embeddings`, in the `.weights.h5`), read at index 0 — an int32
+    /// `zeros_like` of one element of the first input, so that it is a node of the functional graph —
+    /// then `Reshape`d to the tensor's shape. A gather: the values come out exactly.
+    func storedConstant(_ tensor: Tensor, name base: String) -> KerasValue {
+        if zeroIndex == nil, let x = firstInput {
+            let slice = KerasJSON.object(["class_name": .string("__slice__"), "config": .object(["start": .int(0), "stop": .int(1), "step": .null])])
+            let key = KerasJSON.array([slice] + Array(repeating: .int(0), count: max(x.rank - 1, 0)))
+            let item = operation("GetItem", module: "numpy", name: "constant_index_source", config: [:], arguments: [.value(x), .constant(key)])
+            let one = KerasValue(ref: .init(layer: item, tensor: 0), perm: [0], torchShape: [1], dtype: x.dtype)
+            let zeros = operation("ZerosLike", module: "numpy", name: "constant_index", config: ["dtype": .string("int32")], arguments: [.value(one)])
+            zeroIndex = KerasValue(ref: .init(layer: zeros, tensor: 0), perm: [0], torchShape: [1], dtype: "int32")
+        }
+        let count = tensor.count
+        let row = (try? tensor.cast(to: .float32).reshaped([1, count])) ?? tensor
+        let weight = KerasModelSource.Weight(name: "embeddings", tensor: row, sources: [], sourceShapes: [],
+                                             transform: "a constant \(tensor.shape) computed while converting, flattened into one row")
+        let table = layer("Embedding", name: base, config: ["input_dim": .int(1), "output_dim": .int(count), "mask_zero": .bool(false), "trainable": .bool(false)],
+                          inputs: [zeroIndex!], weights: [weight])
+        let rows = KerasValue(ref: .init(layer: table, tensor: 0), perm: [0, 1], torchShape: [1, count], dtype: "float32")
+        let reshaped = operation("Reshape", module: "numpy", name: base + "_reshape", config: ["newshape": .ints(tensor.shape)], arguments: [.value(rows)])
+        return KerasValue(ref: .init(layer: reshaped, tensor: 0), perm: Array(tensor.shape.indices), torchShape: tensor.shape, dtype: "float32")
     }
 
     /// Adds a layer called on `inputs`; returns its name (outputs are `(name, 0, i)`).
@@ -57,6 +95,10 @@ final class KerasGraphWriter {
             switch argument {
             case .value(let v): inputs.append(v); return .tensor(inputs.count - 1)
             case .constant(let json): return .constant(json)
+            case .tensor(let t) where t.dtype.isFloatingPoint && t.count > inlineConstantLimit && firstInput != nil:
+                inputs.append(storedConstant(t, name: name + "_constant"))
+                return .tensor(inputs.count - 1)
+            case .tensor(let t): return .constant(NodeConversion.numpy(t))
             case .list(let items): return .list(items.map(convert))
             }
         }
@@ -102,6 +144,9 @@ final class KerasGraphWriter {
 indirect enum OperationArgument {
     case value(KerasValue)
     case constant(KerasJSON)
+    /// A stored or folded tensor: a `__numpy__` constant, or over ``KerasGraphWriter/inlineConstantLimit``
+    /// floating-point elements a stored constant (``KerasGraphWriter/storedConstant(_:name:)``).
+    case tensor(Tensor)
     case list([OperationArgument])
 }
 

@@ -70,8 +70,8 @@ enum NormalizationOps: TorchToKerasFamily {
         let trailing = Array((x.rank - count)..<x.rank)
         if Array(x.perm.suffix(count)) != trailing { x = c.arrange(x, as: x.perm.filter { !trailing.contains($0) } + trailing) }
         // Keras 3.15.1's RMSNorm needs a scale argument (its compute_output_spec has no default): ones (exact) without a weight.
-        let scale = NodeConversion.numpy(try c.optionalWeight("weight")?.tensor ?? Tensor(shape: shape, values: Array(repeating: 1, count: shape.reduce(1, *))).cast(to: .float32))
-        let arguments: [OperationArgument] = [.value(x), .constant(scale)]
+        let scale = OperationArgument.tensor(try c.optionalWeight("weight")?.tensor ?? Tensor(shape: shape, values: Array(repeating: 1, count: shape.reduce(1, *))).cast(to: .float32))
+        let arguments: [OperationArgument] = [.value(x), scale]
         let eps = try c.optionalDouble("eps") ?? Double(Float.ulpOfOne)
         return try c.operation("RMSNorm", module: "nn", ["axis": count == 1 ? .int(-1) : .ints(Array((x.rank - count)..<x.rank)), "epsilon": .double(eps)],
                                arguments: arguments, perm: x.perm, shape: x.torchShape)

@@ -25,8 +25,10 @@ import ParityTorch
 ///   accumulates the same products in another order, within float32 rounding);
 /// - `index_select` → `Take`, `gather` → `TakeAlongAxis`; `celu` → `Celu`; `prelu` → `Where(x > 0, x,
 ///   weight·x)`;
-/// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` (2-norm,
-///   one dim) → `Norm`, `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
+/// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` / `norm`
+///   → `Norm` or PyTorch's formula (``norm(_:)``), `repeat_interleave(n, dim)` → `Repeat`, `unfold` → `Take`
+///   of the windows (``unfold(_:)``), `addcmul` → `Add(self, Multiply(value·t1, t2))`, `im2col` → `Take`s of the
+///   patches (``im2col(_:)``), `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
 ///   → `Add(Matmul)`;
 /// - `index.Tensor` (`x[i]`, NumPy's advanced indexing) with one index tensor → `Take` along its axis;
 ///   with constant index tensors on the leading axes that each count along their own axis of the
@@ -72,7 +74,8 @@ enum OperationNodes: TorchToKerasFamily {
         "aten.expand.default", "aten.expand_as.default", "aten.repeat.default", "aten.roll.default", "aten.stack.default", "aten.clamp.default",
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
-        "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
+        "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
+        "aten.repeat_interleave.self_int", "aten.unfold.default", "aten.addcmul.default", "aten.im2col.default",
     ])
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -102,18 +105,29 @@ enum OperationNodes: TorchToKerasFamily {
             }
             let operands = try names.map { n -> OperationArgument in
                 if case .value(let v)? = c.operand(named: n) { return .value(c.inTorchOrder(v)) }
-                return .constant(NodeConversion.numpy(try c.weight(named: n, argument: "tensors").tensor))
+                return .tensor(try c.weight(named: n, argument: "tensors").tensor)
             }
             return [.value(try c.operation("Einsum", ["subscripts": .string(try subscripts(c, equation))], arguments: operands))]
-        case "aten.linalg_vector_norm.default":
+        case "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim": return [.value(try norm(c))]
+        case "aten.repeat_interleave.self_int":
             let x = try c.value("self")
-            let dims = try c.ints("dim", default: []).map { try c.dim($0, rank: x.rank) }
-            guard dims.count == 1, try c.double("ord", default: 2) == 2 else { throw c.refuse("a vector norm other than the 2-norm over one dim") }
-            if case .scalarType? = c.node.argument("dtype") { throw c.refuse("a norm with a dtype argument") }
-            let keep = try c.bool("keepdim", default: false)
-            let perm = keep ? x.perm : x.perm.filter { $0 != dims[0] }.map { $0 > dims[0] ? $0 - 1 : $0 }
-            return [.value(try c.operation("Norm", module: "linalg", ["ord": .int(2), "axis": .int(x.position(of: dims[0])), "keepdims": .bool(keep)],
-                                           arguments: [.value(x)], perm: perm))]
+            guard case .int(let d)? = c.node.argument("dim") else { throw c.refuse("repeat_interleave without dim (of the flattened tensor)") }
+            let dim = try c.dim(d, rank: x.rank)
+            return [.value(try c.operation("Repeat", ["repeats": .int(try c.int("repeats")), "axis": .int(x.position(of: dim))],
+                                           arguments: [.value(x)], perm: x.perm, dtype: x.dtype))]
+        case "aten.unfold.default": return [.value(try unfold(c))]
+        case "aten.im2col.default": return [.value(try im2col(c))]
+        case "aten.addcmul.default":
+            // PyTorch's CPU kernel: self + (value·t1)·t2, each step rounded (no fused multiply-add).
+            let t1 = try c.operationArgument("tensor1").inTorchOrder(c), t2 = try c.operationArgument("tensor2").inTorchOrder(c)
+            let value = try c.double("value", default: 1)
+            func shape(_ argument: String) -> [Int] {
+                guard case .tensor(let n)? = c.node.argument(argument) else { return [] }
+                return c.program.graph.tensorMeta[n]?.shape ?? []
+            }
+            let scaled = value == 1 ? t1 : .value(try c.operation("Multiply", arguments: [t1, .constant(.double(value))], shape: shape("tensor1")))
+            let product = try c.operation("Multiply", arguments: [scaled, t2], shape: try Shape.broadcast(shape("tensor1"), shape("tensor2")))
+            return [.value(try c.operation("Add", arguments: [try c.operationArgument("self").inTorchOrder(c), .value(product)], dtype: try c.outputDType()))]
         case "aten.clamp_min.default", "aten.clamp_max.default":
             let x = try c.value("self")
             let bound = try c.double(c.target == "aten.clamp_min.default" ? "min" : "max")
@@ -139,7 +153,7 @@ enum OperationNodes: TorchToKerasFamily {
             let x = c.inTorchOrder(try c.value("self"))
             let weight = try c.weight("weight").tensor
             let shape = weight.count == 1 || x.rank < 2 ? [weight.count] : [weight.count] + Array(repeating: 1, count: x.rank - 2)
-            let scaled = try c.operation("Multiply", arguments: [.value(x), .constant(NodeConversion.numpy(try weight.reshaped(shape)))], shape: x.torchShape)
+            let scaled = try c.operation("Multiply", arguments: [.value(x), .tensor(try weight.reshaped(shape))], shape: x.torchShape)
             let positive = try c.operation("Greater", arguments: [.value(x), .constant(.double(0))], shape: x.torchShape, dtype: "bool")
             return [.value(try c.operation("Where", arguments: [.value(positive), .value(x), .value(scaled)]))]
         case "aten.index_select.default", "aten.gather.default":
@@ -196,6 +210,94 @@ enum OperationNodes: TorchToKerasFamily {
         }
     }
 
+    /// `linalg_vector_norm(x, ord, dim)` (and `norm(x, p, dim)`): the 2-norm over one dim → `Norm`;
+    /// otherwise PyTorch's definition as operations on the value's own axes: `Sqrt(Sum(Square(x)))` for
+    /// 2 (over several dims: Keras's `norm` of two axes is a matrix norm), `Sum(Absolute(x))` for 1,
+    /// `Max` / `Min` of `Absolute(x)` for ±∞, `Power(Sum(Power(Absolute(x), p)), 1/p)` for other p, and
+    /// the count of non-zeros for 0.
+    static func norm(_ c: NodeConversion) throws -> KerasValue {
+        let x = try c.value("self")
+        let listed = try c.ints("dim", default: [])
+        let dims = listed.isEmpty ? Array(0..<x.rank) : try listed.map { try c.dim($0, rank: x.rank) }
+        let p = try c.double(c.target == "aten.norm.ScalarOpt_dim" ? "p" : "ord", default: 2)
+        if case .scalarType? = c.node.argument("dtype") { throw c.refuse("a norm with a dtype argument") }
+        guard x.dtype == "float32" else { throw c.refuse("the norm of a \(x.dtype) tensor") }
+        let keep = try c.bool("keepdim", default: false)
+        let perm = keep ? x.perm : x.perm.filter { !dims.contains($0) }.map { a in a - dims.filter { $0 < a }.count }
+        let axes = JSONValue.ints(dims.map { x.position(of: $0) }.sorted())
+        if dims.count == 1 && p == 2 {
+            return try c.operation("Norm", module: "linalg", ["ord": .int(2), "axis": .int(x.position(of: dims[0])), "keepdims": .bool(keep)],
+                                   arguments: [.value(x)], perm: perm)
+        }
+        func elementwise(_ className: String, _ v: KerasValue, _ arguments: [OperationArgument] = []) throws -> KerasValue {
+            try c.operation(className, arguments: [.value(v)] + arguments, perm: v.perm, shape: v.torchShape)
+        }
+        func reduce(_ className: String, _ v: KerasValue) throws -> KerasValue {
+            try c.operation(className, ["axis": axes, "keepdims": .bool(keep)], arguments: [.value(v)], perm: perm)
+        }
+        switch p {
+        case 2: return try c.operation("Sqrt", arguments: [.value(try reduce("Sum", try elementwise("Square", x)))], perm: perm)
+        case 1: return try reduce("Sum", try elementwise("Absolute", x))
+        case .infinity: return try reduce("Max", try elementwise("Absolute", x))
+        case -.infinity: return try reduce("Min", try elementwise("Absolute", x))
+        case 0:
+            let nonzero = try c.operation("NotEqual", arguments: [.value(x), .constant(.double(0))], perm: x.perm, shape: x.torchShape, dtype: "bool")
+            return try reduce("Sum", try c.operation("Cast", module: "core", ["dtype": .string("float32")], arguments: [.value(nonzero)],
+                                                     perm: x.perm, shape: x.torchShape))
+        default:
+            guard p.isFinite else { throw c.refuse("ord \(p)") }
+            let powers = try elementwise("Power", try elementwise("Absolute", x), [.constant(.double(p))])
+            return try c.operation("Power", arguments: [.value(try reduce("Sum", powers)), .constant(.double(1 / p))], perm: perm)
+        }
+    }
+
+    /// `unfold(dimension, size, step)`: the windows `x[i·step ..< i·step + size]` along `dimension`,
+    /// as a `Take` with the window index table `(count, size)` (a gather: exact) then a `Transpose`
+    /// moving the window axis last, where PyTorch puts it.
+    static func unfold(_ c: NodeConversion) throws -> KerasValue {
+        let x = c.inTorchOrder(try c.value("self"))
+        let dim = try c.dim(c.int("dimension"), rank: Swift.max(x.rank, 1))
+        let size = try c.int("size"), step = try c.int("step")
+        let length = x.rank == 0 ? 1 : x.torchShape[dim]
+        guard size >= 0, step > 0, size <= length else { throw c.refuse("size \(size), step \(step) on an axis of \(length)") }
+        let count = (length - size) / step + 1
+        let table = Tensor(shape: [count, size], int64: (0..<(count * size)).map { Int64(($0 / size) * step + $0 % size) })
+        var gathered = x.torchShape
+        gathered.replaceSubrange(dim...dim, with: [count, size])
+        let taken = try c.operation("Take", ["axis": .int(dim)], arguments: [.value(x), .tensor(table)], shape: gathered, dtype: x.dtype)
+        if dim + 1 == gathered.count - 1 { return taken }
+        var order = Array(0..<gathered.count)
+        order.remove(at: dim + 1)
+        order.append(dim + 1)
+        return try c.operation("Transpose", ["axes": .ints(order)], arguments: [.value(taken)], dtype: x.dtype)
+    }
+
+    /// `im2col` (`F.unfold`, TNT's pixel patches) of an (N, C, H, W) value: zero `Pad`, one `Take` per
+    /// spatial axis with the index table `(count, k)` of `i·stride + j·dilation` (gathers: exact),
+    /// `Transpose` to (N, C, kh, kw, oh, ow) and `Reshape` to PyTorch's (N, C·kh·kw, oh·ow).
+    static func im2col(_ c: NodeConversion) throws -> KerasValue {
+        var x = c.inTorchOrder(try c.value("self"))
+        guard x.rank == 4 else { throw c.refuse("expects a batched (N, C, H, W) input; received \(x.torchShape)") }
+        let kernel = try c.ints("kernel_size", count: 2), dilation = try c.ints("dilation", count: 2)
+        let padding = try c.ints("padding", count: 2), stride = try c.ints("stride", count: 2)
+        if padding.contains(where: { $0 != 0 }) {
+            x = try padded(c, x, widths: [(0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])], value: 0)
+        }
+        var shape = x.torchShape
+        for i in 0..<2 {
+            let size = shape[2 + 2 * i], span = dilation[i] * (kernel[i] - 1) + 1
+            guard size >= span, stride[i] > 0 else { throw c.refuse("kernel \(kernel), dilation \(dilation) on \(x.torchShape)") }
+            let count = (size - span) / stride[i] + 1
+            let table = Tensor(shape: [count, kernel[i]], int64: (0..<(count * kernel[i])).map { Int64(($0 / kernel[i]) * stride[i] + ($0 % kernel[i]) * dilation[i]) })
+            shape.replaceSubrange((2 + 2 * i)...(2 + 2 * i), with: [count, kernel[i]])
+            x = try c.operation("Take", ["axis": .int(2 + 2 * i)], arguments: [.value(x), .tensor(table)], shape: shape, dtype: x.dtype)
+        }
+        // (N, C, oh, kh, ow, kw) → (N, C, kh, kw, oh, ow)
+        let order = [0, 1, 3, 5, 2, 4]
+        let moved = try c.operation("Transpose", ["axes": .ints(order)], arguments: [.value(x)], shape: order.map { shape[$0] }, dtype: x.dtype)
+        return try c.operation("Reshape", ["newshape": .ints(try c.outputShape())], arguments: [.value(moved)], dtype: x.dtype)
+    }
+
     static func attention(_ c: NodeConversion) throws -> KerasValue {
         // The query may be a constant (a learned latent query, timm's attention pooling).
         let q = try c.operationArgument("query").inTorchOrder(c), k = c.inTorchOrder(try c.value("key")), v = c.inTorchOrder(try c.value("value"))
@@ -216,14 +318,14 @@ enum OperationNodes: TorchToKerasFamily {
         var scores = try c.operation("Multiply", arguments: [.value(products), .constant(.double(Double(Float(scale))))], shape: scoreShape)
         if try c.bool("is_causal", default: false) {
             let mask = Tensor(shape: [length, source], values: (0..<(length * source)).map { i in i % source > i / source ? -Double.infinity : 0 })
-            scores = try c.operation("Add", arguments: [.value(scores), .constant(NodeConversion.numpy(mask))], shape: scoreShape)
+            scores = try c.operation("Add", arguments: [.value(scores), .tensor(mask)], shape: scoreShape)
         }
         if case .tensor? = c.node.argument("attn_mask") {
             let mask = try c.operationArgument("attn_mask").inTorchOrder(c)
             let isBool: Bool
             switch mask {
             case .value(let m): isBool = m.dtype == "bool"
-            case .constant(let json): isBool = json["config"]?["dtype"]?.string == "bool"
+            case .tensor(let t): isBool = t.dtype == .bool
             default: isBool = false
             }
             scores = isBool ? try c.operation("Where", arguments: [mask, .value(scores), .constant(.double(-.infinity))], shape: scoreShape)
@@ -282,7 +384,7 @@ enum OperationNodes: TorchToKerasFamily {
             let index: OperationArgument
             if let t = try constant(name) {
                 let size = Double(x.torchShape[dim])
-                index = .constant(NodeConversion.numpy(Tensor(shape: t.shape, int64: t.doubles.map { Int64($0 < 0 ? $0 + size : $0) })))
+                index = .tensor(Tensor(shape: t.shape, int64: t.doubles.map { Int64($0 < 0 ? $0 + size : $0) }))
             } else {
                 guard case .value(let v)? = c.operand(named: name), v.dtype != "bool" else {
                     throw c.refuse("a boolean mask index selects a data-dependent number of elements")
@@ -404,12 +506,27 @@ enum OperationNodes: TorchToKerasFamily {
     /// `constant_pad_nd(pad, value)`: `pad` lists (before, after) from the last axis backwards;
     /// negative amounts (cropping) are refused.
     static func pad(_ c: NodeConversion, value: Double) throws -> KerasValue {
-        let x = try c.value("self")
-        let pad = try c.ints("pad")
+        var x = try c.value("self")
+        var pad = try c.ints("pad")
+        if pad.contains(where: { $0 < 0 }) { (x, pad) = try cropped(c, x, pad: pad) }
         guard pad.count % 2 == 0, pad.count / 2 <= x.rank, pad.allSatisfy({ $0 >= 0 }) else {
             throw c.refuse("pad \(pad) on \(x.torchShape): one non-negative (before, after) pair per trailing axis")
         }
         return try padded(c, x, widths: widths(pad, rank: x.rank), value: value)
+    }
+
+    /// The negative amounts of a PyTorch `pad` list (last axis first) cut from `x` with `GetItem`
+    /// slices; returns the cropped value and the list with those amounts made 0.
+    static func cropped(_ c: NodeConversion, _ x: KerasValue, pad: [Int]) throws -> (KerasValue, [Int]) {
+        guard pad.count % 2 == 0, pad.count / 2 <= x.rank else { throw c.refuse("pad \(pad) on \(x.torchShape)") }
+        var x = x
+        for pair in 0..<(pad.count / 2) where pad[2 * pair] < 0 || pad[2 * pair + 1] < 0 {
+            let axis = x.rank - 1 - pair, size = x.torchShape[axis]
+            let start = Swift.max(0, -pad[2 * pair]), end = size - Swift.max(0, -pad[2 * pair + 1])
+            guard start < end else { throw c.refuse("pad \(pad) crops all of axis \(axis) (size \(size))") }
+            x = try take(c, x, dim: axis, start: start, end: end, step: 1)
+        }
+        return (x, pad.map { Swift.max($0, 0) })
     }
 
     /// PyTorch's `pad` list (last axis first) as one (before, after) pair per PyTorch axis.
@@ -452,7 +569,7 @@ extension NodeConversion {
         switch node.argument(argument) {
         case .tensor(let n)?:
             if case .value(let v)? = env[n] { return .value(v) }
-            return .constant(Self.numpy(try weight(named: n, argument: argument).tensor))
+            return .tensor(try weight(named: n, argument: argument).tensor)
         case .float(let d)?: return .constant(.double(d))
         case .int(let i)?: return .constant(.int(i))
         case .bool(let b)?: return .constant(.bool(b))
@@ -465,7 +582,7 @@ extension NodeConversion {
     func constantArgument(_ tensor: Tensor, perm: [Int]) throws -> OperationArgument {
         guard tensor.rank <= perm.count else { throw refuse("a constant of rank \(tensor.rank) against a value of rank \(perm.count)") }
         let full = try tensor.reshaped(Array(repeating: 1, count: perm.count - tensor.rank) + tensor.shape)
-        return .constant(Self.numpy(perm == Array(0..<perm.count) ? full : try full.permuted(perm)))
+        return .tensor(perm == Array(0..<perm.count) ? full : try full.permuted(perm))
     }
 
     /// A tensor as Keras saves a NumPy array argument: `{"class_name": "__numpy__", "config": {"value", "dtype"}}`.

@@ -13,11 +13,13 @@ import ParityTorch
 /// Padding: an explicit `Pad` operation node (−inf for the maximum, zeros for the average with
 /// PyTorch's default `count_include_pad=True`) before `valid` windows; with `ceil_mode=True` the max
 /// pool's extra window gets −inf cells after the input.
-/// Refused: dilation, `divisor_override`, `count_include_pad=False` with padding, other adaptive sizes.
+/// `count_include_pad=False` with padding: ``excludingPadding(_:_:spatial:kernel:strides:padding:ceil:)``.
+/// `avg_pool1d`: ``average1D(_:)``. Refused: dilation, `divisor_override`, other adaptive sizes.
 enum PoolingOps: TorchToKerasFamily {
-    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default"]
+    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default", "aten.avg_pool1d.default"]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
+        if c.target == "aten.avg_pool1d.default" { return [.value(try average1D(c))] }
         var x = try c.value("self")
         guard x.rank == 4 else { throw c.refuse("expects a batched (N, C, H, W) input; received \(x.torchShape)") }
         x = c.arrange(x, as: channelsLast(4))
@@ -41,6 +43,9 @@ enum PoolingOps: TorchToKerasFamily {
         if isMax, try c.ints("dilation", default: [1], count: 2) != [1, 1] { throw c.refuse("dilation \(try c.ints("dilation", count: 2)): Keras pooling has none") }
         if !isMax, case .int(let d)? = c.node.argument("divisor_override") { throw c.refuse("divisor_override=\(d): Keras divides by the window's cell count") }
         let ceil = try c.bool("ceil_mode", default: false)
+        if !isMax, padding.contains(where: { $0 != 0 }), try !c.bool("count_include_pad", default: true) {
+            return [.value(try excludingPadding(c, x, spatial: spatial, kernel: kernel, strides: strides, padding: padding, ceil: ceil))]
+        }
         let windows = try? Self.padding(c, spatial: spatial, kernel: kernel, strides: strides, ceil: ceil)
         if padding.contains(where: { $0 != 0 }) || (windows == nil && isMax) {
             // PyTorch's padding as an explicit `Pad` operation, then `valid` windows: −inf cells never
@@ -55,9 +60,6 @@ enum PoolingOps: TorchToKerasFamily {
                     after[i] += max(0, (out - 1) * strides[i] + kernel[i] - padded[i])
                 }
             }
-            if !isMax, try !c.bool("count_include_pad", default: true) {
-                throw c.refuse("count_include_pad=False with padding: Keras's average divides by every cell of the window")
-            }
             x = try OperationNodes.padded(c, x, widths: [(0, 0), (0, 0), (padding[0], after[0]), (padding[1], after[1])],
                                           value: isMax ? -.infinity : 0)
             return [.value(try c.layer(isMax ? "MaxPooling2D" : "AveragePooling2D", [
@@ -68,6 +70,79 @@ enum PoolingOps: TorchToKerasFamily {
         return [.value(try c.layer(isMax ? "MaxPooling2D" : "AveragePooling2D", [
             "pool_size": .ints(kernel), "strides": .ints(strides), "padding": .string(mode), "data_format": .string("channels_last"),
         ], inputs: [x], perm: x.perm)[0])]
+    }
+
+    /// `avg_pool1d` (NextViT's spatial reduction) → AveragePooling1D(`valid`) on the channels-last
+    /// value, after a zero `Pad` for a padding counted in the divisor (`count_include_pad=True`).
+    /// Refused: `ceil_mode`, a padding left out of the divisor.
+    static func average1D(_ c: NodeConversion) throws -> KerasValue {
+        var x = try c.value("self")
+        guard x.rank == 3 else { throw c.refuse("expects a batched (N, C, L) input; received \(x.torchShape)") }
+        let kernel = try c.ints("kernel_size", count: 1)[0]
+        let stride = try c.ints("stride", default: [], count: 1).first ?? kernel, padding = try c.ints("padding", default: [0], count: 1)[0]
+        if try c.bool("ceil_mode", default: false) { throw c.refuse("ceil_mode=True") }
+        if padding != 0, try !c.bool("count_include_pad", default: true) { throw c.refuse("count_include_pad=False with padding \(padding)") }
+        x = c.arrange(x, as: channelsLast(3))
+        if padding != 0 { x = try OperationNodes.padded(c, x, widths: [(0, 0), (0, 0), (padding, padding)], value: 0) }
+        return try c.layer("AveragePooling1D", ["pool_size": .int(kernel), "strides": .int(stride), "padding": .string("valid"),
+                                                "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0]
+    }
+
+    /// `avg_pool2d` with padding and `count_include_pad=False` (PoolFormer's and EfficientFormer's token
+    /// mixer): each window's sum divided by the number of its cells inside the input. When TensorFlow's
+    /// `same` has PyTorch's windows (the same count, `padding` cells before the input), that is
+    /// AveragePooling2D(`same`), whose divisor counts the cells inside the input too. Otherwise the
+    /// zero-padded input summed by a DepthwiseConv2D with a kernel of ones (no bias), then `Divide` by
+    /// the constant table of cell counts: one division, as PyTorch's.
+    static func excludingPadding(_ c: NodeConversion, _ x: KerasValue, spatial: [Int], kernel: [Int], strides: [Int], padding: [Int],
+                                 ceil: Bool) throws -> KerasValue {
+        var out: [Int] = []
+        for i in 0..<2 {
+            let padded = spatial[i] + 2 * padding[i]
+            guard padded >= kernel[i], 2 * padding[i] <= kernel[i] else { throw c.refuse("window \(kernel), padding \(padding) on \(spatial)") }
+            var count = (padded - kernel[i] + (ceil ? strides[i] - 1 : 0)) / strides[i] + 1
+            if ceil && (count - 1) * strides[i] >= spatial[i] + padding[i] { count -= 1 }
+            out.append(count)
+        }
+        let same = (0..<2).allSatisfy { i in
+            let count = (spatial[i] + strides[i] - 1) / strides[i]
+            let total: Int = max((count - 1) * strides[i] + kernel[i] - spatial[i], 0)
+            return count == out[i] && total / 2 == padding[i]
+        }
+        if same {
+            return try c.layer("AveragePooling2D", ["pool_size": .ints(kernel), "strides": .ints(strides), "padding": .string("same"),
+                                                    "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0]
+        }
+        var after: [Int] = []
+        for i in 0..<2 {
+            let end: Int = (out[i] - 1) * strides[i] + kernel[i]
+            after.append(max(0, end - spatial[i] - padding[i]))
+        }
+        let padded = try OperationNodes.padded(c, x, widths: [(0, 0), (0, 0), (padding[0], after[0]), (padding[1], after[1])], value: 0)
+        let channels = x.torchShape[1]
+        let ones = Tensor(shape: [kernel[0], kernel[1], channels, 1], values: Array(repeating: 1, count: kernel[0] * kernel[1] * channels)).cast(to: .float32)
+        // TensorFlow's depthwise kernel takes equal strides only: unequal ones sum every window (stride 1)
+        // and keep every stride-th with a `GetItem` (the same sums).
+        let equal = strides[0] == strides[1]
+        var shape = x.torchShape
+        for i in 0..<2 { shape[2 + i] = equal ? out[i] : padded.torchShape[2 + i] - kernel[i] + 1 }
+        let kernelName = ParameterTable.rows("DepthwiseConv2D", .init(bias: false))![0].keras
+        var sums = try c.layer("DepthwiseConv2D", [
+            "kernel_size": .ints(kernel), "strides": .ints(equal ? strides : [1, 1]), "padding": .string("valid"), "depth_multiplier": .int(1),
+            "dilation_rate": .ints([1, 1]), "activation": .string("linear"), "use_bias": .bool(false), "data_format": .string("channels_last"),
+        ], inputs: [padded], weights: [c.kerasWeight(kernelName, ones, from: [], transform: "ones: the window's sum")], perm: x.perm, shapes: [shape])[0]
+        for i in 0..<2 where !equal {
+            sums = try OperationNodes.take(c, sums, dim: 2 + i, start: 0, end: (out[i] - 1) * strides[i] + 1, step: strides[i])
+        }
+        shape = sums.torchShape
+        func cells(_ i: Int, _ axis: Int) -> Int {
+            let start = i * strides[axis] - padding[axis]
+            return min(start + kernel[axis], spatial[axis]) - max(start, 0)
+        }
+        var divisors: [Double] = []
+        for i in 0..<out[0] { for j in 0..<out[1] { divisors.append(Double(cells(i, 0) * cells(j, 1))) } }
+        let counts = Tensor(shape: [out[0], out[1], 1], values: divisors)
+        return try c.operation("Divide", arguments: [.value(sums), .tensor(counts.cast(to: .float32))], perm: x.perm, shape: shape)
     }
 
     /// PyTorch's adaptive windows (`floor(i·in/out) ..< ceil((i+1)·in/out)`, overlapping or repeated
@@ -84,9 +159,9 @@ enum PoolingOps: TorchToKerasFamily {
             }
             return Tensor(shape: [output, input], values: values).cast(to: .float32)
         }
-        let columns = try c.operation("Matmul", arguments: [.value(x), .constant(NodeConversion.numpy(try averaging(w, size[1]).transposedMatrix()))],
+        let columns = try c.operation("Matmul", arguments: [.value(x), .tensor(try averaging(w, size[1]).transposedMatrix())],
                                       shape: [n, channels, h, size[1]])
-        return try c.operation("Matmul", arguments: [.constant(NodeConversion.numpy(averaging(h, size[0]))), .value(columns)])
+        return try c.operation("Matmul", arguments: [.tensor(averaging(h, size[0])), .value(columns)])
     }
 
     /// `valid` or `same` when it has PyTorch's windows (see the type's documentation); else refused.

@@ -4,14 +4,14 @@ import ParityTorch
 /// `permute` / `transpose` → nothing: only the held layout changes (a Permute layer is written when a
 /// later layer needs an order). `flatten`, `view`, `reshape`, `unsqueeze` → Flatten / Reshape on the
 /// value in PyTorch's element order (Keras flattens its own axis order, so a channels-last value is
-/// first permuted back to (C, H, W), PyTorch's order); `select` or `squeeze` of a size-1 axis →
+/// first permuted back to (C, H, W), PyTorch's order; `reshape_as` to its other tensor's shape); `select` or `squeeze` of a size-1 axis →
 /// Reshape without it. Refused: anything that changes the batch axis (`view(6, 4)` of a `(2, 3, 4)`
 /// batch), `select` of one entry of a longer axis.
 enum ReshapingOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.permute.default", "aten.transpose.int", "aten.flatten.using_ints", "aten.view.default", "aten.reshape.default",
         "aten.unsqueeze.default", "aten.squeeze.dim", "aten.select.int", "aten.unflatten.int", "aten.squeeze.dims", "aten.swapaxes.default",
-        "aten.t.default", "aten.squeeze.default",
+        "aten.t.default", "aten.squeeze.default", "aten.reshape_as.default",
     ]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {

@@ -50,7 +50,7 @@ enum UpsamplingOps: TorchToKerasFamily {
                 var shape = x.torchShape
                 shape[axis + 2] = size[axis]
                 let last = axis == n - 1
-                let constant = OperationArgument.constant(NodeConversion.numpy(last ? try matrix.transposedMatrix() : matrix))
+                let constant = OperationArgument.tensor(last ? try matrix.transposedMatrix() : matrix)
                 x = try c.operation("Matmul", arguments: last ? [.value(x), constant] : [constant, .value(x)], shape: shape)
             }
             return [.value(x)]
@@ -67,7 +67,7 @@ enum UpsamplingOps: TorchToKerasFamily {
             var shape = x.torchShape
             shape[axis + 2] = size[axis]
             let indices = Tensor(shape: [size[axis]], int64: tables[axis].map(Int64.init))
-            x = try c.operation("Take", ["axis": .int(x.position(of: axis + 2))], arguments: [.value(x), .constant(NodeConversion.numpy(indices))],
+            x = try c.operation("Take", ["axis": .int(x.position(of: axis + 2))], arguments: [.value(x), .tensor(indices)],
                                 perm: x.perm, shape: shape, dtype: x.dtype)
         }
         return [.value(x)]

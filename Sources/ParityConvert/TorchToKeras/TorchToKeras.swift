@@ -44,11 +44,18 @@ public enum TorchToKeras {
         return nil
     }
 
+    /// Floating-point constants (folded tables, stored tensors read by operation nodes) over this many
+    /// elements are stored as layer weights in the `.weights.h5` rather than as `__numpy__` arrays in
+    /// `config.json`, which cost ~20 bytes of JSON per element: BEiT's folded relative-position biases
+    /// made a 126 MB config.
+    public static let inlineConstantLimit = 1 << 16
+
     /// Converts `program` into a Keras Functional model named `name`. Throws
     /// ``ConvertError/unsupportedNode(node:target:modulePath:moduleClass:reason:)`` for the first node
     /// without an exact Keras equivalent.
-    public static func convert(_ program: TorchProgram, name: String) throws -> Conversion {
-        let writer = KerasGraphWriter()
+    public static func convert(_ program: TorchProgram, name: String, inlineConstantLimit: Int = inlineConstantLimit) throws -> Conversion {
+        let program = program.replacingGraph(try inliningAutocast(program.graph))
+        let writer = KerasGraphWriter(inlineConstantLimit: inlineConstantLimit)
         var env: [String: TorchOperand] = [:]
         var weights: [String: String] = [:]
         var inputs: [KerasModelSource.TensorRef] = []
@@ -82,6 +89,10 @@ public enum TorchToKeras {
             if constant.contains(node.name) { continue }
             if let read = node.arguments.flatMap(\.value.tensorNames).first(where: stale.contains) {
                 throw c.refuse("reads '\(read)', a constant written in place by an earlier node; the folded value would miss the write")
+            }
+            let complexTypes = [9: "complex32", 10: "complex64", 11: "complex128"]  // torch.export's ScalarType codes
+            if let complex = node.outputs.compactMap({ $0.flatMap { program.graph.tensorMeta[$0]?.scalarType } }).compactMap({ complexTypes[$0] }).first {
+                throw c.refuse("it computes a \(complex) tensor: Keras has no complex tensors in keras.ops on every backend, so a graph computing with complex numbers (torch.fft) does not convert; Parity runs it as it is (parity run)")
             }
             guard let family = family(for: c.target) else {
                 throw c.refuse("no Keras layer or operation computes \(node.target) exactly (the \(supportedTargets.count) operators that convert are listed in TorchToKeras.supportedTargets)")
@@ -117,6 +128,68 @@ extension TorchToKeras {
         return family(for: functional) == nil ? nil : functional
     }
 
+    /// `graph` with every `higher_order.wrap_with_autocast` region that changes no dtype replaced by
+    /// its body's nodes: a disabled region (`autocast(enabled=False)`, how models keep a block in
+    /// float32) or one whose dtype is float32, which in a float32 model is the body itself (ParityTorch
+    /// runs them the same way). Inner values are renamed `<region>__<name>`; the body's outputs take
+    /// the region's output names. A region casting to float16/bfloat16 (mixed precision) is refused.
+    static func inliningAutocast(_ graph: ExportedGraph) throws -> ExportedGraph {
+        guard graph.allNodes.contains(where: { $0.target == "higher_order.wrap_with_autocast" }) else { return graph }
+        var result = graph
+        result.nodes = []
+        for node in graph.nodes {
+            guard node.target == "higher_order.wrap_with_autocast" else { result.nodes.append(node); continue }
+            func refuse(_ reason: String) -> ConvertError {
+                .unsupportedNode(node: node.name, target: node.target, modulePath: node.modulePath, moduleClass: node.moduleClass, reason: reason)
+            }
+            let args = node.arguments.map(\.value)
+            guard args.count >= 5, case .bool(let enabled) = args[2], case .graph(_, let inner) = args[4] else {
+                throw refuse("expected (device_type, dtype, enabled, cache_enabled, subgraph, operands…)")
+            }
+            if enabled, case .scalarType(let code) = args[1], code != 7 {
+                throw refuse("an enabled autocast region to dtype code \(code) (mixed precision): the converted Keras model computes in float32")
+            }
+            if enabled, case .none = args[1] {
+                throw refuse("an enabled autocast region with the device's default dtype (mixed precision): the converted Keras model computes in float32")
+            }
+            let body = try inliningAutocast(inner)
+            let operands = try args.dropFirst(5).map { arg -> String in
+                guard case .tensor(let name) = arg else { throw refuse("operand \(arg) is not a tensor") }
+                return name
+            }
+            guard body.inputs.count == operands.count, body.outputs.count == node.outputs.count else {
+                throw refuse("the region takes \(body.inputs.count) inputs for \(operands.count) operands and returns \(body.outputs.count) values for \(node.outputs.count) outputs")
+            }
+            var renamed = Dictionary(zip(body.inputs, operands), uniquingKeysWith: { first, _ in first })
+            var aliases: [TorchNode] = []
+            for (inner, outer) in zip(body.outputs, node.outputs) {
+                guard let outer else { continue }
+                if body.inputs.contains(inner) {  // an operand returned as it is
+                    aliases.append(TorchNode(target: "aten.alias.default", name: "\(node.name)__\(outer)", arguments: [("self", .tensor(renamed[inner]!))],
+                                             outputs: [outer], moduleStack: node.moduleStack))
+                } else {
+                    renamed[inner] = outer
+                }
+            }
+            func name(_ inner: String) -> String {
+                if let outer = renamed[inner] { return outer }
+                let outer = "\(node.name)__\(inner)"
+                renamed[inner] = outer
+                return outer
+            }
+            for var child in body.nodes {
+                child.name = "\(node.name)__\(child.name)"
+                child.outputs = child.outputs.map { $0.map(name) }
+                child.arguments = child.arguments.map { ($0.name, $0.value.renaming(name)) }
+                if child.moduleStack.isEmpty { child.moduleStack = node.moduleStack }
+                result.nodes.append(child)
+            }
+            result.nodes += aliases
+            for (inner, meta) in body.tensorMeta where !body.inputs.contains(inner) { result.tensorMeta[name(inner)] = meta }
+        }
+        return result
+    }
+
     /// A folded node writing in place into a constant, through a chain of `slice` / `select` views of it.
     struct ConstantWrite {
         var base: String
@@ -128,20 +201,22 @@ extension TorchToKeras {
     /// `arange`), which become constants of the Keras model; the in-place writes among them into a
     /// constant through `slice`/`select` views (replayed on the folded base, Swin V2's
     /// `qkv_bias[n:2n].zero_()`); and the values written in place otherwise (through other views),
-    /// which an activation must not read. `aten.zeros` stays a node: it is a recurrent layer's
-    /// initial state.
+    /// which an activation must not read. An `aten.zeros` a recurrent layer reads stays a node (its
+    /// initial state, which Keras starts from); any other is a constant (EdgeNeXt's positional mask).
     static func constantNodes(_ program: TorchProgram) -> (nodes: Set<String>, writes: [ConstantWrite], stale: Set<String>) {
         var known = Set(program.inputs.compactMap { input -> String? in
             if case .userInput = input.kind { return nil }
             return input.name
         })
+        let initialStates = Set(program.graph.nodes.filter { RecurrentOps.targets.contains($0.target) }.flatMap { $0.arguments.flatMap(\.value.tensorNames) })
         var nodes: Set<String> = [], stale: Set<String> = [], writes: [ConstantWrite] = []
         var producer: [String: TorchNode] = [:]
         for node in program.graph.nodes {
             defer { for case let name? in node.outputs { producer[name] = node } }
             // `new_zeros(x, size)` and `zeros_like(x)` read only x's static dtype and shape.
             let reads = shapeOnly.contains(node.target) ? [] : node.arguments.flatMap(\.value.tensorNames)
-            guard node.target != "aten.zeros.default", !node.outputs.isEmpty, reads.allSatisfy(known.contains) else { continue }
+            guard !(node.target == "aten.zeros.default" && node.outputs.contains(where: { $0.map(initialStates.contains) ?? false })),
+                  !node.outputs.isEmpty, reads.allSatisfy(known.contains) else { continue }
             nodes.insert(node.name)
             for case let name? in node.outputs { known.insert(name) }
             guard node.target.split(separator: ".").dropFirst().first?.hasSuffix("_") == true, case .tensor(var mutated)? = node.argument("self") else { continue }
@@ -233,6 +308,19 @@ extension TorchToKeras {
     }
 }
 
+extension TorchArgument {
+    /// The argument with every graph value name passed through `rename`.
+    func renaming(_ rename: (String) -> String) -> TorchArgument {
+        switch self {
+        case .tensor(let n): return .tensor(rename(n))
+        case .tensors(let ns): return .tensors(ns.map(rename))
+        case .optionalTensors(let ns): return .optionalTensors(ns.map { $0.map(rename) })
+        case .symInts(let list): return .symInts(list.map { if case .name(let n) = $0 { return .name(rename(n)) } else { return $0 } })
+        default: return self
+        }
+    }
+}
+
 /// A family of ATen operators converted to Keras layers (one file per family, as in ParityTorch).
 protocol TorchToKerasFamily {
     static var targets: Set<String> { get }
@@ -269,4 +357,4 @@ enum TorchOperand {
 
 /// `[0, 2, …, rank−1, 1]`: an (N, C, spatial…) tensor held channels-last, as Keras's convolutions and
 /// pooling read it on TensorFlow's CPU kernels.
-func channelsLast(_ rank: Int) -> [Int] { [0] + Array(2..<max(rank, 2)) + (rank >= 2 ? [1] : []) }
+func channelsLast(_ rank: Int) -> [Int] { DataFormat.channelsLast.permutation(rank: rank) }

@@ -134,18 +134,22 @@ public struct ArgExtremum: Op {
             let n = x.shape[axis], inner = Shape.count(Array(x.shape[(axis + 1)...]))
             let outer = Shape.count(Array(x.shape[..<axis]))
             var out = [Int64](repeating: 0, count: outer * inner)
+            @inline(__always) func step(_ v: T, _ k: Int, _ best: inout Int, _ current: inout T) {
+                let wins = !current.isNaN && (v.isNaN || (maximum ? v > current : v < current))
+                best = wins ? k : best
+                current = wins ? v : current
+            }
             values.withUnsafeBufferPointer { vp in
+                // Contiguous lines (a max pool's windows): the C scan, the same rule without branches.
+                if inner == 1 && n > 0,
+                   out.withUnsafeMutableBufferPointer({ firstExtremumIndices(vp.baseAddress!, lines: outer, length: n, maximum: maximum, into: $0.baseAddress!) }) {
+                    return
+                }
                 for o in 0..<outer {
                     for i in 0..<inner {
                         let line = vp.baseAddress! + o * n * inner + i
                         var best = 0, current = line[0]
-                        // Selects, not branches (a max pool's windows are random data to a predictor).
-                        for k in Swift.stride(from: 1, to: n, by: 1) {
-                            let v = line[k * inner]
-                            let wins = !current.isNaN && (v.isNaN || (maximum ? v > current : v < current))
-                            best = wins ? k : best
-                            current = wins ? v : current
-                        }
+                        for k in Swift.stride(from: 1, to: n, by: 1) { step(line[k * inner], k, &best, &current) }
                         out[o * inner + i] = Int64(best)
                     }
                 }

@@ -7,9 +7,9 @@ extension KerasHub {
     static let decoderLayers: [String: KerasLayers.Factory] = [
         "LlamaTransformerDecoder": { layer in try rotaryDecoder(layer, llama: true) },
         "MistralTransformerDecoder": { layer in try rotaryDecoder(layer, llama: false) },
-        "LlamaLayerNorm": { layer in try rmsNorm(layer, at: "", epsilon: layer.optionalDouble("epsilon") ?? 1e-6, offset: false) },
-        "MistralLayerNormalization": { layer in try rmsNorm(layer, at: "", epsilon: layer.optionalDouble("epsilon") ?? 1e-6, offset: false) },
-        "RMSNormalization": { layer in try rmsNorm(layer, at: "", epsilon: layer.optionalDouble("epsilon") ?? 1e-6, offset: true) },
+        "LlamaLayerNorm": { layer in try rmsNorm(layer, at: "", epsilon: layer.optionalDouble("epsilon") ?? HubEpsilon.llamaLayerNorm, offset: false) },
+        "MistralLayerNormalization": { layer in try rmsNorm(layer, at: "", epsilon: layer.optionalDouble("epsilon") ?? HubEpsilon.mistralLayerNorm, offset: false) },
+        "RMSNormalization": { layer in try rmsNorm(layer, at: "", epsilon: layer.optionalDouble("epsilon") ?? HubEpsilon.gemmaRMSNorm, offset: true) },
         "GemmaDecoderBlock": { layer in try gemmaDecoder(layer) },
     ]
 
@@ -27,7 +27,7 @@ extension KerasHub {
     /// key and value `[d, K, h]`, output `[H, h, d]`), RMS norms, a SiLU-gated feed-forward of bias-free
     /// `Dense` layers; Mistral adds a sliding window to the causal mask.
     static func rotaryDecoder(_ layer: KerasLayerConfig, llama: Bool) throws -> RotaryDecoder {
-        let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? 1e-5
+        let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? (llama ? HubEpsilon.llamaDecoder : HubEpsilon.mistralDecoder)
         let attention = "_self_attention_layer"
         let query = try einsum(layer, at: "\(attention)/_query_dense", "bqm,muh->bquh")
         let key = try einsum(layer, at: "\(attention)/_key_dense", "bkm,mvh->bkvh")
@@ -58,7 +58,7 @@ extension KerasHub {
     /// Gemma's decoder block: `CachedGemmaAttention` (query `[H, d, h]`, key and value `[K, d, h]`, output
     /// `[H, h, d]`), Gemma's `RMSNormalization` (`·(1 + scale)`), a gated feed-forward with tanh-gelu.
     static func gemmaDecoder(_ layer: KerasLayerConfig) throws -> GemmaDecoder {
-        let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? 1e-6
+        let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.gemmaDecoder
         let query = try einsum(layer, at: "attention/query_dense", "btd,ndh->btnh")
         let key = try einsum(layer, at: "attention/key_dense", "bsd,kdh->bskh")
         guard query.kernel.rank == 3, key.kernel.rank == 3, query.kernel.shape[0] % key.kernel.shape[0] == 0 else {

@@ -58,7 +58,7 @@ struct TransformerBlock: KerasCallable {
         var normalizeFirst: Bool
 
         init(_ layer: KerasLayerConfig, crossAttention: Bool) throws {
-            let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? 1e-5
+            let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.transformer
             let dropout = try layer.optionalDouble("dropout") ?? 0
             normalizeFirst = try layer.has("normalize_first") ? layer.bool("normalize_first") : false
             selfAttention = try KerasHub.multiHeadAttention(layer, at: "_self_attention_layer", dropout: dropout)

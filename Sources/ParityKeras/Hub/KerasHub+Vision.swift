@@ -16,7 +16,7 @@ extension KerasHub {
         },
         "ViTEncoder": { layer in
             let count = try layer.int("num_layers")
-            let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? 1e-6
+            let epsilon = try layer.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.vitEncoder
             let dropout = try layer.optionalDouble("attention_dropout") ?? 0
             let blocks = try (0..<count).map { i -> ViTBlock in
                 let path = "encoder_layers/vi_t_encoder_block" + (i == 0 ? "" : "_\(i)")
@@ -39,7 +39,7 @@ struct ViTPatching: Model {
 
     func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         var y = try patches(inputs, in: b)
-        if dataFormat == .channelsFirst { y = try b.permute(y, [0, 2, 3, 1]) }
+        if dataFormat == .channelsFirst { y = try b.channelsLast(y) }
         let s = b.shape(of: y)
         y = try b.reshape(y, [s[0], -1, s[3]])
         if let classToken {

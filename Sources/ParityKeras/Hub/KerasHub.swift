@@ -60,6 +60,44 @@ public enum KerasHub {
 /// A functional graph being written as Keras writes one (`config.layers` with `inbound_nodes` of
 /// `__keras_tensor__` references), in the order KerasHub's `model.layers` lists the layers (which
 /// fixes their saved names, `layers/<class>_<n>`).
+/// KerasHub's normalisation epsilons (keras_hub 0.32): a layer's `__init__` default, used when its saved
+/// config has none, and the constants a backbone passes to its layers without saving them in its config
+/// (those are read from nowhere else: KerasHub rebuilds the graph from the backbone's arguments).
+enum HubEpsilon {
+    /// `BertBackbone` passes `epsilon=1e-12` to its embeddings LayerNormalization and `layer_norm_epsilon=1e-12`
+    /// to every TransformerEncoder, and saves neither (`keras_hub/src/models/bert/bert_backbone.py:117, 133`).
+    static let bert = 1e-12
+    /// `DistilBertBackbone`, likewise (`keras_hub/src/models/distil_bert/distil_bert_backbone.py:104, 120`).
+    static let distilBert = 1e-12
+    /// `GPT2Backbone`: its TransformerDecoders and the final LayerNormalization, not saved
+    /// (`keras_hub/src/models/gpt2/gpt2_backbone.py:118, 128`).
+    static let gpt2 = 1e-5
+    /// `LlamaBackbone(layer_norm_epsilon=1e-6)`, saved in its config (`keras_hub/src/models/llama/llama_backbone.py:101, 206`).
+    static let llamaBackbone = 1e-6
+    /// `MistralBackbone(layer_norm_epsilon=1e-6)`, saved (`keras_hub/src/models/mistral/mistral_backbone.py:105, 194`).
+    static let mistralBackbone = 1e-6
+    /// `GemmaBackbone(layer_norm_epsilon=1e-6)`, saved (`keras_hub/src/models/gemma/gemma_backbone.py:101, 197`).
+    static let gemmaBackbone = 1e-6
+    /// `LlamaLayerNorm(epsilon=1e-6)` (`keras_hub/src/models/llama/llama_layernorm.py:11`).
+    static let llamaLayerNorm = 1e-6
+    /// `MistralLayerNormalization(epsilon=1e-6)` (`keras_hub/src/models/mistral/mistral_layer_norm.py:11`).
+    static let mistralLayerNorm = 1e-6
+    /// Gemma's `RMSNormalization(epsilon=1e-6)` (`keras_hub/src/models/gemma/rms_normalization.py:6`).
+    static let gemmaRMSNorm = 1e-6
+    /// `LlamaTransformerDecoder(layer_norm_epsilon=1e-5)` (`keras_hub/src/models/llama/llama_decoder.py:30`).
+    static let llamaDecoder = 1e-5
+    /// `MistralTransformerDecoder(layer_norm_epsilon=1e-5)` (`keras_hub/src/models/mistral/mistral_transformer_decoder.py:30`).
+    static let mistralDecoder = 1e-5
+    /// `GemmaDecoderBlock(layer_norm_epsilon=1e-6)` (`keras_hub/src/models/gemma/gemma_decoder_block.py:28`).
+    static let gemmaDecoder = 1e-6
+    /// `TransformerEncoder` / `TransformerDecoder(layer_norm_epsilon=1e-05)`
+    /// (`keras_hub/src/layers/modeling/transformer_encoder.py:81`, `transformer_decoder.py:95`).
+    static let transformer = 1e-5
+    /// `ViTEncoder(layer_norm_epsilon=1e-6)` (`keras_hub/src/models/vit/vit_layers.py:342`; `ViTBackbone` saves
+    /// its own, `vit_backbone.py:62, 165`, which the builder passes on).
+    static let vitEncoder = 1e-6
+}
+
 struct HubGraph {
     /// A tensor of the graph: output `index` of layer `layer`'s only call.
     struct Ref {

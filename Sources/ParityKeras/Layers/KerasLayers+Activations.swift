@@ -13,10 +13,10 @@ extension KerasLayers {
             return ReLU(negativeSlope: slope, maxValue: maxValue, threshold: threshold, float32Constants: layer.constants == .tensorFlow)
         },
         // Keras 3 key `negative_slope` (Keras 2: `alpha`), else the layer default. TensorFlow's LeakyRelu takes
-        // the slope as a Float32 attribute, so it is rounded to Float32 even in Float64.
+        // the slope as a Float32 attribute, so it is rounded to Float32 even in Float64: ReLU with only a
+        // slope is that leaky_relu, and keeps the slope as written for the converters and diagnosis.
         "LeakyReLU": { layer in
-            let slope = try layer.leakyReLUSlope()
-            return ActivationLayer(.unary(.leakyRelu(slope: layer.constant(slope))))
+            ReLU(negativeSlope: try layer.leakyReLUSlope(), float32Constants: layer.constants == .tensorFlow)
         },
         "PReLU": { layer in
             guard let alpha = layer.weights.first, layer.weights.count == 1 else {

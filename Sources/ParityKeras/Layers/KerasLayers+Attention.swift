@@ -34,7 +34,7 @@ extension KerasLayers {
         let dropout = try layer.optionalDouble("dropout") ?? 0
         return MultiHeadAttention(queryKernel: w[0], queryBias: bias(0), keyKernel: w[perProjection], keyBias: bias(1),
                                   valueKernel: w[2 * perProjection], valueBias: bias(2), outputKernel: w[3 * perProjection], outputBias: bias(3),
-                                  scale: layer.constant(1 / Double(dk).squareRoot()), scaleStage: dropout > 0 ? .query : .logits)
+                                  scale: layer.constant(1 / Double(dk).squareRoot()), scaleStage: dropout > 0 ? .query : .logits, dropout: dropout)
     }
 }
 

@@ -32,8 +32,11 @@ extension KerasLayers {
         var rest = weights[...]
         let gamma = scale ? rest.removeFirst() : nil
         let beta = center ? rest.removeFirst() : nil
+        // Keras's training rule with the file's momentum, recorded; the layer runs in inference mode until
+        // ParityTrain sets `training` to it.
+        let momentum = try layer.has("momentum") ? layer.double("momentum") : NormalizationDefaults.kerasMomentum
         return BatchNorm(mean: rest.removeFirst(), variance: rest.removeFirst(), gamma: gamma, beta: beta,
-                         epsilon: try layer.double("epsilon"), axis: axes[0], form: .foldedScale)
+                         epsilon: try layer.double("epsilon"), axis: axes[0], form: .foldedScale, recordedTraining: .keras(momentum: momentum))
     }
 
     /// Weights: gamma (if `scale` or `rms_scaling`), beta (if `center` and not `rms_scaling`), each

@@ -58,7 +58,8 @@ extension KerasLayers {
         if try layer.has("invert") && layer.bool("invert") { throw KerasError.unsupportedSetting(layer: layer.name, key: "invert", value: "true") }
         let axes = try layer.has("axis") ? layer.axes() : [-1]
         let mean: Tensor, variance: Tensor
-        if layer.has("mean") && layer.has("variance") {
+        let inConfig = layer.has("mean") && layer.has("variance")
+        if inConfig {
             func values(_ key: String) throws -> Tensor {
                 let v = try layer.value(key)
                 if let d = v.double { return Tensor(shape: [], values: [layer.constant(d)]) }
@@ -75,17 +76,21 @@ extension KerasLayers {
         guard mean.shape == variance.shape else {
             throw KerasError.badConfig(layer: layer.name, key: "variance", found: "shape \(variance.shape) for mean \(mean.shape)")
         }
-        return BroadcastNormalization(axes: axes, mean: mean, variance: variance)
+        return BroadcastNormalization(axes: axes, mean: mean, variance: variance, statisticsInConfig: inConfig)
     }
 }
 
 /// Keras `Normalization`: statistics for the kept `axes`, reshaped against the input at call time.
-struct BroadcastNormalization: Model {
-    var axes: [Int]
-    var mean: Tensor
-    var variance: Tensor
+public struct BroadcastNormalization: Model {
+    /// The kept axes (Keras's `axis`, default `-1`); the statistics' shape is their sizes.
+    public var axes: [Int]
+    /// The mean and variance, shaped as the kept axes (Float32-rounded when they came from the config).
+    public var mean: Tensor
+    public var variance: Tensor
+    /// Whether the statistics are the config's `mean` / `variance` lists rather than the layer's weights.
+    public var statisticsInConfig: Bool
 
-    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         let shape = b.shape(of: inputs[0])
         let kept = try axes.map { try Shape.axis($0, rank: shape.count, op: "Normalization") }.sorted()
         var broadcast = Array(repeating: 1, count: shape.count)
@@ -101,12 +106,15 @@ struct BroadcastNormalization: Model {
 }
 
 /// `UpSampling2D(interpolation="bilinear")`: `tf.image.resize` to the input size times the factors.
-struct UpsamplingByResize: Model {
-    var factors: [Int]
-    var dataFormat: DataFormat
-    var float32Compute: Bool
+public struct UpsamplingByResize: Model {
+    /// The factor per spatial axis.
+    public var factors: [Int]
+    /// Where the channel axis is.
+    public var dataFormat: DataFormat
+    /// Whether the resize computes in Float32 (TensorFlow's CPU kernel).
+    public var float32Compute: Bool
 
-    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         let shape = b.shape(of: inputs[0])
         let spatial = dataFormat == .channelsLast ? Array(shape.dropFirst().dropLast()) : Array(shape.dropFirst(2))
         return try ImageResize(size: zip(spatial, factors).map { $0 * $1 }, method: .bilinear, dataFormat: dataFormat, float32Compute: float32Compute)(inputs, in: b)

@@ -39,9 +39,11 @@ extension KerasLayers {
         let o = try sequenceOptions(layer)
         let inputs = dimension(layer, weight: 0, axis: 0)
         let w = try layer.weights(shapes: [[inputs, o.units], [o.units, o.units]] + (o.useBias ? [[o.units]] : []))
-        return SimpleRNN(kernel: w[0], recurrentKernel: w[1], bias: o.useBias ? w[2] : nil,
-                         activation: layer.has("activation") ? try layer.activation() : .unary(.tanh),
-                         returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards)
+        var rnn = SimpleRNN(kernel: w[0], recurrentKernel: w[1], bias: o.useBias ? w[2] : nil,
+                            activation: layer.has("activation") ? try layer.activation() : .unary(.tanh),
+                            returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards)
+        (rnn.dropout, rnn.recurrentDropout) = (try rate(layer, "dropout"), try rate(layer, "recurrent_dropout"))
+        return rnn
     }
 
     /// Bias `[2, 3u]` (input row, recurrent row) with `reset_after`, else `[3u]`.
@@ -52,10 +54,12 @@ extension KerasLayers {
         let w = try layer.weights(shapes: [[inputs, u3], [o.units, u3]] + (o.useBias ? [resetAfter ? [2, u3] : [u3]] : []))
         // A reset-after bias `[2, 3u]` stays stacked (the GRU slices its rows), so training differentiates it as stored.
         let stacked = o.useBias && resetAfter ? w[2] : nil
-        return GRU(kernel: w[0], recurrentKernel: w[1], inputBias: o.useBias && !resetAfter ? w[2] : nil, recurrentBias: nil, resetAfter: resetAfter,
-                   gateOrder: .keras, activation: try elementwise(layer, "activation", default: .tanh),
-                   recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
-                   returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards, stackedBias: stacked)
+        var gru = GRU(kernel: w[0], recurrentKernel: w[1], inputBias: o.useBias && !resetAfter ? w[2] : nil, recurrentBias: nil, resetAfter: resetAfter,
+                      gateOrder: .keras, activation: try elementwise(layer, "activation", default: .tanh),
+                      recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
+                      returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards, stackedBias: stacked)
+        (gru.dropout, gru.recurrentDropout) = (try rate(layer, "dropout"), try rate(layer, "recurrent_dropout"))
+        return gru
     }
 
     /// Without `use_bias` the bias is zeros: adding 0 after the products changes no value.
@@ -63,10 +67,18 @@ extension KerasLayers {
         let o = try sequenceOptions(layer)
         let inputs = dimension(layer, weight: 0, axis: 0), u4 = 4 * o.units
         let w = try layer.weights(shapes: [[inputs, u4], [o.units, u4]] + (o.useBias ? [[u4]] : []))
-        return LSTM(kernel: w[0], recurrentKernel: w[1], bias: o.useBias ? w[2] : Tensor.zeros([u4]),
-                    activation: try elementwise(layer, "activation", default: .tanh),
-                    recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
-                    returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards)
+        var lstm = LSTM(kernel: w[0], recurrentKernel: w[1], bias: o.useBias ? w[2] : Tensor.zeros([u4]),
+                        activation: try elementwise(layer, "activation", default: .tanh),
+                        recurrentActivation: try elementwise(layer, "recurrent_activation", default: .sigmoid),
+                        returnSequences: o.returnSequences, returnState: o.returnState, goBackwards: o.goBackwards, useBias: o.useBias)
+        (lstm.dropout, lstm.recurrentDropout) = (try rate(layer, "dropout"), try rate(layer, "recurrent_dropout"))
+        return lstm
+    }
+
+    /// A dropout rate of the config (0 when missing), clipped to [0, 1] as the cells clip it.
+    static func rate(_ layer: KerasLayerConfig, _ key: String) throws -> Double {
+        guard layer.has(key) else { return 0 }
+        return Swift.min(1, Swift.max(0, try layer.double(key)))
     }
 
     /// `layer` (forward) and `backward_layer` configs, each `{"class_name", "config"}`; weights are the
@@ -83,7 +95,7 @@ extension KerasLayers {
         let inner = KerasLayerConfig(className: className, name: "\(layer.name)/\(config["name"]?.string ?? "layer")", config: config,
                                      weights: layer.weights, module: spec["module"]?.string, registeredName: spec["registered_name"]?.string,
                                      constants: layer.constants)
-        return TimeDistributed(layer: try KerasLayers.make(inner), name: layer.name)
+        return TimeDistributed(layer: try KerasLayers.make(inner), className: className, name: layer.name)
     }
 
     @Sendable static func bidirectional(_ layer: KerasLayerConfig) throws -> any Model {
@@ -131,16 +143,24 @@ extension KerasLayers {
             throw KerasError.badConfig(layer: layer.name, key: "backward_layer", found: "go_backwards \(bo.goBackwards), return_sequences \(bo.returnSequences), return_state \(bo.returnState) against the forward layer's")
         }
         let states = fo.returnState ? (forwardSpec.className == "LSTM" ? 2 : 1) : 0
-        return Bidirectional(forward: forward, backward: backward, merge: merge, returnSequences: fo.returnSequences, stateCount: states)
+        // Keras names the backward layer `backward_<forward name>` when the config gives none.
+        let forwardName = forwardSpec.config["name"]?.string ?? "forward"
+        let backwardName = (layer.has("backward_layer") ? backwardSpec.config["name"]?.string : nil) ?? "backward_\(forwardName)"
+        return Bidirectional(forward: forward, backward: backward, merge: merge, returnSequences: fo.returnSequences, stateCount: states,
+                             names: (forwardName, backwardName))
     }
 }
 
 /// A layer applied to every step of its `[N, T, …]` input (``KerasLayers/timeDistributed(_:)``).
-struct TimeDistributed: Model {
-    let layer: any Model
-    let name: String
+public struct TimeDistributed: Model {
+    /// The wrapped layer, as the loader built it.
+    public let layer: any Model
+    /// The wrapped layer's Keras class.
+    public let className: String
+    /// The wrapper's name.
+    public let name: String
 
-    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         guard let x = inputs.first else { throw KerasError.badConfig(layer: name, key: "inputs", found: "none") }
         let shape = b.shape(of: x)
         guard shape.count >= 3 else {

@@ -41,9 +41,10 @@ public enum KerasLayers {
         module == "keras" || module.hasPrefix("keras.") || module.hasPrefix("tf_keras") || module.hasPrefix("tensorflow.python.keras")
     }
 
-    /// Dense, Activation and the layers that are identities at inference.
+    /// Dense, Activation, Dropout (its rate kept; the identity at inference) and the layers that are
+    /// identities at inference.
     static let core: [String: Factory] = [
-        "InputLayer": identity, "Dropout": identity, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
+        "InputLayer": identity, "Dropout": { Dropout(rate: try $0.double("rate"), active: false) }, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
         "SpatialDropout3D": identity, "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
         "Dense": dense, "Activation": activation, "EinsumDense": einsumDense,
     ]

@@ -104,6 +104,12 @@ public enum ActivationTable {
     /// The entry Keras names `name` (or an alias of it); `nil` for `linear` and unknown names.
     public static func keras(_ name: String) -> ActivationEntry? { entries.first { $0.isNamed(name) } }
 
+    /// The entry computing `activation` with Keras's constants, as written or as TensorFlow rounds them
+    /// (the form a loaded layer holds); `nil` when no entry does (another slope, another axis).
+    public static func entry(for activation: Activation) -> ActivationEntry? {
+        entries.first { $0.exact == activation || $0.tensorFlow == activation }
+    }
+
     /// Every name Keras accepts, aliases included, with `linear`.
     public static var kerasNames: [String] { ["linear"] + entries.flatMap { [$0.keras] + $0.aliases } }
 

@@ -42,3 +42,21 @@ public struct Identity: Model {
     public init() {}
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value { inputs[0] }
 }
+
+extension Activation {
+    /// The activation `model` applies: a Dense, EinsumDense or convolution layer's `activation` after its
+    /// own computation, or an ``ActivationLayer``'s (`nil`: none). Converters and diagnosis read it here
+    /// from the layer the loader built.
+    public static func applied(by model: any Model) -> Activation? {
+        switch model {
+        case let m as ActivationLayer: return m.activation
+        case let m as Dense: return m.activation
+        case let m as EinsumDense: return m.activation
+        case let m as Convolution: return m.activation
+        case let m as DepthwiseConvolution: return m.convolution.activation
+        case let m as SeparableConvolution: return m.pointwise.activation
+        case let m as TransposedConvolution: return m.activation
+        default: return nil
+        }
+    }
+}

@@ -35,10 +35,15 @@ public struct MultiHeadAttention: Model {
     public var scale: Double
     /// Where the scale applies.
     public var scaleStage: ScaleStage
+    /// Keras's `dropout`: in a training step the attention probabilities go through ``Dropout`` (the step's shared
+    /// mask, shaped `[B, H, T, S]`) before they weigh the values, as the layer's `_dropout_layer` does; at
+    /// inference it only picks the scale stage.
+    public var dropout: Double
 
     /// A layer; the parameters are the properties of the same names.
     public init(queryKernel: Tensor, queryBias: Tensor?, keyKernel: Tensor, keyBias: Tensor?, valueKernel: Tensor, valueBias: Tensor?,
-                outputKernel: Tensor, outputBias: Tensor?, scale: Double, scaleStage: ScaleStage = .logits) {
+                outputKernel: Tensor, outputBias: Tensor?, scale: Double, scaleStage: ScaleStage = .logits, dropout: Double = 0) {
+        self.dropout = dropout
         self.queryKernel = queryKernel
         self.queryBias = queryBias
         self.keyKernel = keyKernel
@@ -88,13 +93,15 @@ public struct MultiHeadAttention: Model {
         let keep = try Self.keepMask(mask, causal: causal, stage: scaleStage, queries: qs[1], keys: ks[1], dtype: b.type(of: query).dtype, in: b)
         let scores: B.Value?
         let attended: B.Value
-        if returningScores {
+        let dropping = dropout > 0 && b.trainingStep != nil
+        if returningScores || dropping {
             // [B, H, T, dk] · [B, H, dk, S] → [B, H, T, S]
             var logits = try b.matmul(b.permute(q, [0, 2, 1, 3]), b.permute(k, [0, 2, 3, 1]))
             if scaleStage == .logits { logits = try b.multiply(logits, factor) }
             let probabilities = try Self.maskedSoftmax(logits, keep: keep, stage: scaleStage, in: b)
+            let weights = dropping ? try Dropout(rate: dropout)([probabilities], in: b) : probabilities
             // [B, H, T, S] · [B, H, S, dv] → [B, H, T, dv] → [B, T, H·dv]
-            attended = try b.permute(b.matmul(probabilities, b.permute(v, [0, 2, 1, 3])), [0, 2, 1, 3])
+            attended = try b.permute(b.matmul(weights, b.permute(v, [0, 2, 1, 3])), [0, 2, 1, 3])
             scores = probabilities
         } else {
             // The same roundings one head at a time (the [B, H, T, S] probabilities never exist whole).

@@ -7,6 +7,19 @@ public enum DataFormat: String, Sendable, Hashable {
     case channelsLast = "channels_last"
     /// `[batch, channels, spatial…]`.
     case channelsFirst = "channels_first"
+
+    /// The `permute` order that brings a rank-`rank` tensor held in the other format into this one:
+    /// channels-last `[0, 2, …, rank − 1, 1]` (NCHW → NHWC, NCW → NWC, NCDHW → NDHWC), channels-first
+    /// `[0, rank − 1, 1, …, rank − 2]` (NHWC → NCHW). The one place this permutation is written: the
+    /// layers, ATen kernels, both converters and compare's layout pairing call it. Rank 2 or less has no
+    /// spatial axis: the identity.
+    public func permutation(rank: Int) -> [Int] {
+        guard rank > 2 else { return Array(0..<max(rank, 0)) }
+        switch self {
+        case .channelsLast: return [0] + Array(2..<rank) + [1]
+        case .channelsFirst: return [0, rank - 1] + Array(1..<(rank - 1))
+        }
+    }
 }
 
 /// Which axis a `channels_first` convolution's bias is added along.

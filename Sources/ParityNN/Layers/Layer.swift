@@ -89,13 +89,11 @@ extension Builder {
     /// `[batch, channels, spatial…]` → `[batch, spatial…, channels]` (Keras `channels_first` layers
     /// transpose in, compute channels-last, and transpose back).
     public func channelsLast(_ x: Value) throws -> Value {
-        let rank = shape(of: x).count
-        return try permute(x, [0] + Array(2..<rank) + [1])
+        try permute(x, DataFormat.channelsLast.permutation(rank: shape(of: x).count))
     }
 
     /// `[batch, spatial…, channels]` → `[batch, channels, spatial…]`.
     public func channelsFirst(_ x: Value) throws -> Value {
-        let rank = shape(of: x).count
-        return try permute(x, [0, rank - 1] + Array(1..<(rank - 1)))
+        try permute(x, DataFormat.channelsFirst.permutation(rank: shape(of: x).count))
     }
 }

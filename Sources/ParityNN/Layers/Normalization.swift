@@ -11,6 +11,10 @@ public enum NormalizationDefaults {
     public static let kerasMomentum = 0.99
     /// PyTorch's `nn.BatchNorm*d` `momentum`: the share of the new batch statistic taken.
     public static let pyTorchMomentum = 0.1
+    /// Keras's fuzz factor `keras.config.epsilon()` (`keras/src/backend/config.py`): the floor of Normalization's
+    /// standard deviation, Dot's normalisation cap, the default of the `keras.ops` normalisations and the clip
+    /// of the probability losses.
+    public static let kerasBackendEpsilon = 1e-7
 }
 
 /// Batch normalization at inference, from stored statistics.
@@ -41,9 +45,14 @@ public struct BatchNorm: Model {
     /// `nil` for a layer that stays in inference mode while training (a frozen Keras layer).
     public var training: BatchNormTraining?
 
+    /// The training rule the file records (Keras's momentum), kept for the converters and for ParityTrain,
+    /// which sets ``training`` to it when the layer trains; it changes no computation itself.
+    public var recordedTraining: BatchNormTraining?
+
     public init(mean: Tensor, variance: Tensor, gamma: Tensor?, beta: Tensor?, epsilon: Double, axis: Int = -1,
-                form: Form = .foldedScale, training: BatchNormTraining? = nil) {
+                form: Form = .foldedScale, training: BatchNormTraining? = nil, recordedTraining: BatchNormTraining? = nil) {
         self.training = training
+        self.recordedTraining = recordedTraining
         self.mean = mean
         self.variance = variance
         self.gamma = gamma

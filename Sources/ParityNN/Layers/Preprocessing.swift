@@ -44,7 +44,7 @@ public struct FeatureNormalization: Model {
     public var epsilon: Double
 
     /// A layer; the parameters are the properties of the same names.
-    public init(mean: Tensor, variance: Tensor, epsilon: Double = 1e-7) {
+    public init(mean: Tensor, variance: Tensor, epsilon: Double = NormalizationDefaults.kerasBackendEpsilon) {
         self.mean = mean
         self.variance = variance
         self.epsilon = epsilon

@@ -10,6 +10,11 @@ public struct SimpleRNN: MultiOutputModel {
     public var returnSequences: Bool
     public var returnState: Bool
     public var goBackwards: Bool
+    /// Keras's `dropout` on the step input, in a training step only (``Dropout/sequenceInput(rate:)``).
+    public var dropout: Double = 0
+    /// Keras's `recurrent_dropout`: in a training step, the previous output times one mask `[batch, units]` per
+    /// sequence (`SimpleRNNCell.call`: `prev_output * rec_dp_mask`), drawn after the input's.
+    public var recurrentDropout: Double = 0
 
     public init(kernel: Tensor, recurrentKernel: Tensor, bias: Tensor?, activation: Activation? = .unary(.tanh),
                 returnSequences: Bool = false, returnState: Bool = false, goBackwards: Bool = false) {
@@ -25,7 +30,7 @@ public struct SimpleRNN: MultiOutputModel {
     public var units: Int { recurrentKernel.shape[0] }
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
-        let x = inputs[0]
+        let x = dropout > 0 ? try Dropout.sequenceInput(rate: dropout)([inputs[0]], in: b) : inputs[0]
         let shape = b.shape(of: x)
         guard shape.count == 3, kernel.shape == [shape[2], units], recurrentKernel.shape == [units, units], bias.map({ $0.shape == [units] }) ?? true else {
             throw TensorError.shapeMismatch(op: "SimpleRNN", expected: "input [batch, time, \(kernel.shape.first ?? 0)] with kernel [in, u], recurrent kernel [u, u], bias [u]",
@@ -37,18 +42,33 @@ public struct SimpleRNN: MultiOutputModel {
         var projected = try b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w)
         if let bias = self.bias { projected = try b.add(projected, b.weight(bias, like: x)) }
         projected = try b.reshape(projected, [shape[0], shape[1], units])
+        // recurrent_dropout's mask, `(1/(1 − rate))·mask` as Keras's dropout of ones makes it.
+        var recurrentMask: B.Value?
+        if recurrentDropout > 0, let step = b.trainingStep {
+            let mask = try step.dropoutMask(rate: recurrentDropout, shape: [shape[0], units], dtype: b.type(of: x).dtype)
+            recurrentMask = try b.multiply(b.constant(mask), b.scalar(1 / (1 - recurrentDropout), like: x))
+        }
         let run: RecurrenceResult<B.Value>
-        switch activation {
-        case nil, .unary?:
-            var function: UnaryFunction?
-            if case let .unary(f)? = activation { function = f }
+        // The fused recurrence for an elementwise activation (or none) without a recurrent mask; else step by step.
+        var fused: UnaryFunction??
+        if recurrentMask == nil {
+            switch activation {
+            case nil: fused = .some(nil)
+            case .unary(let f)?: fused = .some(f)
+            default: fused = nil
+            }
+        }
+        switch fused {
+        case .some(let function):
             run = try b.recurrence(RecurrentSequence(cell: .simple(activation: function), reversed: goBackwards), [projected, zeros, u])
-        default:
+        case nil:
             var h = zeros, steps: [B.Value] = []
             for i in 0..<shape[1] {
                 let t = goBackwards ? shape[1] - 1 - i : i
                 let xt = try b.reshape(b.slice(projected, [.all, SliceAxis(start: t, end: t + 1)]), [shape[0], units])
-                h = try activation!.apply(b.add(xt, b.matmul(h, u)), in: b)
+                let previous = try recurrentMask.map { try b.multiply(h, $0) } ?? h
+                let z = try b.add(xt, b.matmul(previous, u))
+                h = try activation.map { try $0.apply(z, in: b) } ?? z
                 steps.append(try b.reshape(h, [shape[0], 1, units]))
             }
             run = RecurrenceResult(sequence: try b.concat(steps, axis: 1), states: [h])
@@ -69,6 +89,13 @@ public struct SimpleRNN: MultiOutputModel {
 /// `resetAfter` (Keras 3 / TF2 default, bias `[2, 3u]`) equals PyTorch's `nn.GRU` after reordering
 /// its `[r, z, n]` blocks; `resetAfter: false` (Keras 2 default, bias `[3u]`) applies the reset
 /// before the recurrent product, which `nn.GRU` cannot express (docs/conventions.md, D.14).
+extension Dropout {
+    /// Keras's recurrent `dropout` (`DropoutRNNCell.get_dropout_mask`): one mask per sequence on the step input
+    /// `[batch, features]`, drawn once per call and applied at every step, i.e. a mask `[batch, 1, features]`
+    /// over `[batch, time, features]`.
+    public static func sequenceInput(rate: Double) -> Dropout { Dropout(rate: rate, noiseShape: [nil, 1, nil]) }
+}
+
 public struct GRU: MultiOutputModel {
     /// The order of the three gate blocks along the weights' gate axis, one value per framework
     /// (docs/conventions.md D.14): the Keras layer, the ATen `gru` kernel and ParityConvert's parameter
@@ -105,6 +132,12 @@ public struct GRU: MultiOutputModel {
     public var returnSequences: Bool
     public var returnState: Bool
     public var goBackwards: Bool
+    /// Keras's `dropout` on the step input, in a training step only (``Dropout/sequenceInput(rate:)``; one mask per
+    /// gate with ``recurrentDropout``).
+    public var dropout: Double = 0
+    /// Keras's `recurrent_dropout`: in a training step the layer runs Keras's `implementation=1` cell, which it
+    /// selects, with three masks on the state (and three on the input with ``dropout``), one per gate.
+    public var recurrentDropout: Double = 0
 
     public init(kernel: Tensor, recurrentKernel: Tensor, inputBias: Tensor?, recurrentBias: Tensor?, resetAfter: Bool,
                 gateOrder: GateOrder = .keras, activation: UnaryFunction = .tanh,
@@ -127,7 +160,8 @@ public struct GRU: MultiOutputModel {
     public var units: Int { recurrentKernel.shape[0] }
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
-        let x = inputs[0]
+        let step = recurrentDropout > 0 ? b.trainingStep : nil
+        let x = dropout > 0 && step == nil ? try Dropout.sequenceInput(rate: dropout)([inputs[0]], in: b) : inputs[0]
         let shape = b.shape(of: x)
         let biasesFit = [inputBias, recurrentBias].allSatisfy { $0.map { $0.shape == [3 * units] } ?? true }
             && (stackedBias.map { $0.shape == [2, 3 * units] && resetAfter } ?? true)
@@ -144,6 +178,10 @@ public struct GRU: MultiOutputModel {
             (inBias, recBias) = (try b.reshape(rows[0], [3 * units]), try b.reshape(rows[1], [3 * units]))
         }
         let zeros = b.constant(Tensor.zeros([shape[0], units], dtype: b.type(of: x).dtype))
+        if let step {
+            return try gateMasked(x, step: step, kernel: w, recurrentKernel: rw, inputBias: inBias, recurrentBias: recBias, in: b)
+                .outputs(returnSequences: returnSequences, returnState: returnState)
+        }
         // x·kernel + inputBias for every step at once, then the cell per step.
         var projected = try b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w)
         if let inBias { projected = try b.add(projected, inBias) }
@@ -153,6 +191,58 @@ public struct GRU: MultiOutputModel {
         let op = RecurrentSequence(cell: .gru(cell), reversed: goBackwards, recurrentBias: recBias != nil)
         let run = try b.recurrence(op, [projected, zeros, rw] + (recBias.map { [$0] } ?? []))
         return run.outputs(returnSequences: returnSequences, returnState: returnState)
+    }
+
+    /// Keras's `implementation=1` cell (`GRUCell.call`), step by step: per gate g, `x_g = (x·m_g)·kernel_g + inputBias_g`,
+    /// `rec_g = (h·r_g)·recurrentKernel_g (+ recurrentBias_g)`; `z = σ(x_z + rec_z)`, `r = σ(x_r + rec_r)`, the candidate
+    /// `activation(x_h + r·rec_h)` (reset after) or `activation(x_h + (r·(h·r_h))·recurrentKernel_h)`, then
+    /// `h = z·h + (1 − z)·candidate`. Masks `(1/(1 − rate))·mask`, drawn once per sequence: the three input masks
+    /// (with ``dropout``) before the three state masks.
+    func gateMasked<B: Builder>(_ x: B.Value, step: any TrainingStep, kernel w: B.Value, recurrentKernel rw: B.Value, inputBias: B.Value?,
+                                recurrentBias: B.Value?, in b: B) throws -> RecurrenceResult<B.Value> {
+        let shape = b.shape(of: x)
+        let (n, steps, features, u) = (shape[0], shape[1], shape[2], units)
+        let dtype = b.type(of: x).dtype
+        func masks(_ rate: Double, width: Int) throws -> [B.Value]? {
+            guard rate > 0 else { return nil }
+            return try (0..<3).map { _ in
+                try b.multiply(b.constant(step.dropoutMask(rate: rate, shape: [n, width], dtype: dtype)), b.scalar(1 / (1 - rate), like: x))
+            }
+        }
+        // Masks in Keras's order z, r, h; blocks by the layer's gate order.
+        let inputMasks = try masks(dropout, width: features), stateMasks = try masks(recurrentDropout, width: u)
+        let blocks = [gateOrder.update, gateOrder.reset, gateOrder.candidate]
+        func columns(_ m: B.Value, _ g: Int) throws -> B.Value { try b.slice(m, [.all, SliceAxis(start: blocks[g] * u, end: (blocks[g] + 1) * u)]) }
+        func entries(_ v: B.Value?, _ g: Int) throws -> B.Value? { try v.map { try b.slice($0, [SliceAxis(start: blocks[g] * u, end: (blocks[g] + 1) * u)]) } }
+        var h = b.constant(Tensor.zeros([n, u], dtype: dtype))
+        var outputs: [B.Value] = []
+        for i in 0..<steps {
+            let t = goBackwards ? steps - 1 - i : i
+            let xt = try b.reshape(b.slice(x, [.all, SliceAxis(start: t, end: t + 1)]), [n, features])
+            let projected = try (0..<3).map { g -> B.Value in
+                let p = try b.matmul(inputMasks.map { try b.multiply(xt, $0[g]) } ?? xt, columns(w, g))
+                return try entries(inputBias, g).map { try b.add(p, $0) } ?? p
+            }
+            let previous = try (0..<3).map { g in try stateMasks.map { try b.multiply(h, $0[g]) } ?? h }
+            let recurrent = try (0..<2).map { g -> B.Value in
+                let p = try b.matmul(previous[g], columns(rw, g))
+                return try entries(resetAfter ? recurrentBias : nil, g).map { try b.add(p, $0) } ?? p
+            }
+            let z = try b.unary(recurrentActivation, b.add(projected[0], recurrent[0]))
+            let r = try b.unary(recurrentActivation, b.add(projected[1], recurrent[1]))
+            let candidateState: B.Value
+            if resetAfter {
+                var p = try b.matmul(previous[2], columns(rw, 2))
+                if let bias = try entries(recurrentBias, 2) { p = try b.add(p, bias) }
+                candidateState = try b.multiply(r, p)
+            } else {
+                candidateState = try b.matmul(b.multiply(r, previous[2]), columns(rw, 2))
+            }
+            let candidate = try b.unary(activation, b.add(projected[2], candidateState))
+            h = try b.add(b.multiply(z, h), b.multiply(b.subtract(b.scalar(1, like: z), z), candidate))
+            outputs.append(try b.reshape(h, [n, 1, u]))
+        }
+        return RecurrenceResult(sequence: try b.concat(outputs, axis: 1), states: [h])
     }
 }
 
@@ -174,8 +264,12 @@ public struct Bidirectional: MultiOutputModel {
     public var returnSequences: Bool
     /// How many outputs after the first are states (per direction).
     public var stateCount: Int
+    /// The two wrapped layers' names (Keras's `forward_lstm`, `backward_lstm`), which name their weights.
+    public var names: (forward: String, backward: String)
 
-    public init(forward: any MultiOutputModel, backward: any MultiOutputModel, merge: MergeMode?, returnSequences: Bool, stateCount: Int) {
+    public init(forward: any MultiOutputModel, backward: any MultiOutputModel, merge: MergeMode?, returnSequences: Bool, stateCount: Int,
+                names: (forward: String, backward: String) = ("forward", "backward")) {
+        self.names = names
         self.forward = forward
         self.backward = backward
         self.merge = merge

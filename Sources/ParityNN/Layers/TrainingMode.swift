@@ -34,11 +34,15 @@ public struct Dropout: Model {
     /// The mask's shape with `nil` for "the input's size on this axis" (Keras `noise_shape`), or `nil`
     /// for a mask shaped like the input.
     public var noiseShape: [Int?]?
+    /// Whether a training step drops (`false`: the identity everywhere, as a loaded layer runs until
+    /// ParityTrain enables it; the rate is kept for the converters).
+    public var active: Bool
 
     /// A layer; the parameters are the properties of the same names.
-    public init(rate: Double, noiseShape: [Int?]? = nil) {
+    public init(rate: Double, noiseShape: [Int?]? = nil, active: Bool = true) {
         self.rate = rate
         self.noiseShape = noiseShape
+        self.active = active
     }
 
     /// Keras `SpatialDropout1D/2D/3D` (channels last): one mask element per sample and channel.
@@ -49,7 +53,7 @@ public struct Dropout: Model {
 
     public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         let x = inputs[0]
-        guard let step = b.trainingStep, rate > 0 else { return x }
+        guard active, let step = b.trainingStep, rate > 0 else { return x }
         let shape = b.shape(of: x)
         let maskShape: [Int]
         if let noiseShape {

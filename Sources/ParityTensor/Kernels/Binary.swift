@@ -41,19 +41,34 @@ public enum BinaryFunction: String, Sendable, Hashable, CaseIterable, CustomStri
     }
 }
 
-/// Iterates a broadcast result row by row: each call covers `length` consecutive output elements
-/// along the last axis, with every input's start offset and its step along that axis (0 or 1).
-/// Large results are split into chunks of rows on the kernel threads (each output element is
-/// written by one call, so the split never changes a value).
+/// Iterates a broadcast result row by row: each call covers `length` consecutive output elements,
+/// with every input's start offset and its step along the row (0 or 1). Trailing axes that every
+/// input walks as one (a per-channel scale over `[h, w]`, two contiguous axes) are merged first, so
+/// rows are as long as the broadcast allows. Large results are split into chunks of rows on the
+/// kernel threads (each output element is written by one call, so the split never changes a value).
 @inline(__always)
 func forEachBroadcastRow(
-    _ outShape: [Int], inputs: [[Int]],
+    _ fullShape: [Int], inputs: [[Int]],
     _ body: (_ outStart: Int, _ offsets: [Int], _ steps: [Int], _ length: Int) -> Void
 ) {
-    let count = Shape.count(outShape)
+    let count = Shape.count(fullShape)
     guard count > 0 else { return }
+    var outShape = fullShape
+    var strides = inputs.map { Shape.broadcastStrides($0, to: fullShape) }
+    // Axis a merges into a + 1 when, for every input, one step along a is a whole run along a + 1
+    // (rows stay within one parallel chunk, so that large results still split across threads).
+    var axis = outShape.count - 2
+    while axis >= 0 {
+        let intoRow = axis + 1 == outShape.count - 1
+        if strides.allSatisfy({ $0[axis] == $0[axis + 1] * outShape[axis + 1] })
+            && (!intoRow || outShape[axis] * outShape[axis + 1] <= elementwiseChunk) {
+            outShape[axis + 1] *= outShape[axis]
+            outShape.remove(at: axis)
+            for i in strides.indices { strides[i].remove(at: axis) }
+        }
+        axis -= 1
+    }
     let rank = outShape.count
-    let strides = inputs.map { Shape.broadcastStrides($0, to: outShape) }
     let length = rank == 0 ? 1 : outShape[rank - 1]
     let steps = strides.map { rank == 0 ? 0 : $0[rank - 1] }
     let rows = count / length
@@ -96,6 +111,39 @@ func zipElements<T>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeM
 }
 
 extension BinaryFunction {
+    /// The C row kernel's operation for the four arithmetic functions (Float32 and Float64 rows run
+    /// there as one vector loop instead of a closure call per element).
+    var rowOperation: parity_binary_op? {
+        switch self {
+        case .add: return PARITY_ADD
+        case .subtract: return PARITY_SUBTRACT
+        case .multiply: return PARITY_MULTIPLY
+        case .divide: return PARITY_DIVIDE
+        default: return nil
+        }
+    }
+
+    /// `out[j] = a[j·sa] ∘ b[j·sb]` for `j < n` through the C row kernel; false (nothing written) for a
+    /// function or element type it does not take.
+    @inline(__always)
+    func row<T: FloatElement>(_ n: Int, _ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+                              _ out: UnsafeMutablePointer<T>) -> Bool {
+        guard let op = rowOperation else { return false }
+        if T.self == Float.self {
+            parity_binary_f32(op, n, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), sa,
+                              UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), sb,
+                              UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self))
+            return true
+        }
+        if T.self == Double.self {
+            parity_binary_f64(op, n, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), sa,
+                              UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), sb,
+                              UnsafeMutableRawPointer(out).assumingMemoryBound(to: Double.self))
+            return true
+        }
+        return false
+    }
+
     /// Runs `body` with this function as a closure the optimiser sees whole (a tight loop per case,
     /// no switch per element).
     @inline(__always)
@@ -122,6 +170,19 @@ extension Tensor {
                 a.withUnsafeBufferPointer { ap in
                     b.withUnsafeBufferPointer { bp in
                         let (pa0, pb0, o0) = (ap.baseAddress!, bp.baseAddress!, out.baseAddress!)
+                        if function.rowOperation != nil && (T.self == Float.self || T.self == Double.self) {
+                            if a.count == b.count && shape == other.shape {
+                                parallelChunks(count, chunk: elementwiseChunk) { range in
+                                    let i = range.lowerBound
+                                    _ = function.row(range.count, pa0 + i, 1, pb0 + i, 1, o0 + i)
+                                }
+                            } else {
+                                forEachBroadcastRow(outShape, inputs: [shape, other.shape]) { start, offsets, steps, length in
+                                    _ = function.row(length, pa0 + offsets[0], steps[0], pb0 + offsets[1], steps[1], o0 + start)
+                                }
+                            }
+                            return
+                        }
                         function.withKernel(T.self) { f in
                             if a.count == b.count && shape == other.shape {
                                 zipElements(pa0, pb0, o0, count: count, f)

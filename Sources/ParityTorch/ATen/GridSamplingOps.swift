@@ -41,7 +41,7 @@ enum GridSamplingOps: ATenFamily {
         let (ho, wo) = (gs[1], gs[2])
         try c.checkCount([n, ho, wo, channels, 16], "grid")
         let sampler = Sampler(b: b, n: n, h: h, w: w, ho: ho, wo: wo, padding: padding, align: align,
-                              rows: try b.reshape(b.permute(x, [0, 2, 3, 1]), [n * h * w, channels]))
+                              rows: try b.reshape(b.channelsLast(x), [n * h * w, channels]))
         let gx = try b.reshape(b.slice(grid, [.all, .all, .all, SliceAxis(start: 0, end: 1)]), [n, ho, wo])
         let gy = try b.reshape(b.slice(grid, [.all, .all, .all, SliceAxis(start: 1, end: 2)]), [n, ho, wo])
         let ix = try sampler.unnormalize(gx, size: w), iy = try sampler.unnormalize(gy, size: h)
@@ -76,7 +76,7 @@ enum GridSamplingOps: ATenFamily {
             }
             sampled = try rows.dropFirst().reduce(rows[0]) { try b.add($0, $1) }
         }
-        return [try b.permute(sampled, [0, 3, 1, 2])]
+        return [try b.channelsFirst(sampled)]
     }
 
     /// Keys' cubic convolution weights of the four taps at distance `t + 1, t, 1 − t, 2 − t`, A = −0.75

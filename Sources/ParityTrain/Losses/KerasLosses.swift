@@ -1,3 +1,4 @@
+import Foundation
 import ParityNN
 
 /// Keras 3's losses on the TensorFlow backend (`keras/src/losses/losses.py`, the backend's
@@ -51,7 +52,7 @@ extension Loss {
             }
         case .klDivergence:
             // `kl_divergence` clips the target to [ε, 1]; it gets no gradient.
-            values = try values.map(.clip(lower: Self.kerasEpsilon, upper: 1))
+            values = try values.map(.clip(lower: NormalizationDefaults.kerasBackendEpsilon, upper: 1))
         default:
             break
         }
@@ -64,7 +65,7 @@ extension Loss {
 
     func kerasValue<B: Builder>(_ p: B.Value, producer: OutputProducer<B.Value>?, target t: B.Value, mask: B.Value?, weights: B.Value?,
                                 in b: B) throws -> B.Value {
-        let eps = Self.kerasEpsilon
+        let eps = NormalizationDefaults.kerasBackendEpsilon
         let perSample: B.Value
         func logits(_ kind: String) throws -> B.Value? {
             switch (producer, kind) {
@@ -89,7 +90,7 @@ extension Loss {
             let quadratic = try b.multiply(half, b.multiply(error, error))
             let linear = try b.subtract(b.multiply(b.scalar(delta, like: p), absError), b.multiply(half, b.scalar(delta * delta, like: p)))
             perSample = try b.lastAxisMean(b.where_(b.binary(.lessEqual, absError, b.scalar(delta, like: p)), quadratic, linear))
-        case .smoothL1, .hingeEmbedding:
+        case .smoothL1, .hingeEmbedding, .cosineEmbedding:
             throw TrainError.unsupportedModel("\(className) is a PyTorch loss")
         case .logCosh:
             // `x + softplus(−2x) − log 2`, TensorFlow's softplus.
@@ -99,7 +100,7 @@ extension Loss {
         case .poisson(_, let epsilon, _):
             let logRate = try b.unary(.log, b.add(p, b.scalar(epsilon, like: p)))
             perSample = try b.lastAxisMean(b.subtract(p, b.multiply(t, logRate)))
-        case .binaryCrossentropy(let fromLogits, let smoothing, _):
+        case .binaryCrossentropy(let fromLogits, let smoothing, _, _):
             var target = t
             if smoothing != 0 {
                 target = try b.add(b.multiply(t, b.scalar(1 - smoothing, like: t)), b.scalar(0.5 * smoothing, like: t))
@@ -204,5 +205,46 @@ extension Builder {
         let negAbs = try where_(positive, negate(z), z)
         // log1p(exp(x)) for x ≤ 0 is the softplus below its threshold.
         return try add(subtract(reluLogits, multiply(z, t)), unary(.softplus(beta: 1, threshold: 20), negAbs))
+    }
+}
+
+extension Loss {
+    /// Keras's `class_weight` as the per-row sample weights `fit` (on arrays) and `train_on_batch` make of it
+    /// (`keras/src/trainers/data_adapters/data_adapter_utils.py`, `class_weight_to_sample_weights`): a row's class
+    /// is the argmax of its target's last axis when that axis has more than one entry (one-hot rows, first maximum
+    /// on ties), else the target squeezed and rounded half to even; its weight is `class_weight.get(class, 1.0)`
+    /// (checked with Keras 3.15: `fit` on arrays and `train_on_batch` give a class without a key weight 1).
+    public static func kerasClassWeights(_ classWeight: [Int: Double], target: Tensor) throws -> Tensor {
+        guard let rows = target.shape.first, target.rank == 1 || target.rank == 2 else {
+            throw TrainError.badTarget(reason: "class_weight needs one class per row (a target of rank 1 or 2, as Keras's fit); received shape \(target.shape)")
+        }
+        guard !classWeight.isEmpty, classWeight.keys.allSatisfy({ $0 >= 0 }) else {
+            throw TrainError.badArgument(name: "class_weight", value: "\(classWeight)", reason: "needs class indices ≥ 0 as keys")
+        }
+        let values = target.doubles
+        let width = target.rank == 1 ? 1 : values.count / Swift.max(rows, 1)
+        let classes: [Int] = (0..<rows).map { row in
+            let slice = values[(row * width)..<((row + 1) * width)]
+            if width > 1, let top = slice.max() { return slice.firstIndex(of: top)! - row * width }
+            return Int(slice.first!.rounded(.toNearestOrEven))
+        }
+        return Tensor(shape: [rows], values: classes.map { classWeight[$0] ?? 1 })
+    }
+
+    /// Parses a `class_weight` dict as written in Python: `{0: 1.0, 1: 2.5}` (braces optional).
+    public static func parseClassWeights(_ text: String) throws -> [Int: Double] {
+        var body = text.trimmingCharacters(in: .whitespaces)
+        if body.hasPrefix("{"), body.hasSuffix("}") { body = String(body.dropFirst().dropLast()) }
+        var table: [Int: Double] = [:]
+        for entry in body.split(separator: ",") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+            let parts = entry.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let key = Int(parts[0]), let value = Double(parts[1]), value.isFinite else {
+                throw TrainError.badSpec(spec: text, position: 0, reason: "expected {class: weight, ...} with integer classes and numbers; found '\(entry)'")
+            }
+            guard table[key] == nil else { throw TrainError.badSpec(spec: text, position: 0, reason: "class \(key) given twice") }
+            table[key] = value
+        }
+        guard !table.isEmpty else { throw TrainError.badSpec(spec: text, position: 0, reason: "no class weights") }
+        return table
     }
 }

@@ -27,8 +27,10 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
         /// `logInput`, `eᵖ − t·p`; else `p − t·log(p + epsilon)`, epsilon 1e-8; `full` adds Stirling's term.
         case poisson(logInput: Bool, epsilon: Double, full: Bool)
         /// Binary cross-entropy on probabilities or (`fromLogits`) logits, targets smoothed toward ½
-        /// (Keras `BinaryCrossentropy`; PyTorch `BCELoss`, `BCEWithLogitsLoss` with `positiveWeight`).
-        case binaryCrossentropy(fromLogits: Bool, labelSmoothing: Double, positiveWeight: [Double]?)
+        /// (Keras `BinaryCrossentropy`; PyTorch `BCELoss`, `BCEWithLogitsLoss` with `positiveWeight`). `weight`:
+        /// PyTorch's rescaling weight, broadcast against the input from the right and multiplied into every element's loss
+        /// before the reduction (`mean` stays the plain mean over elements).
+        case binaryCrossentropy(fromLogits: Bool, labelSmoothing: Double, positiveWeight: [Double]?, weight: [Double]?)
         /// Cross-entropy over classes on probabilities, logits, or (`logProbabilities`) log-probabilities,
         /// against one-hot / soft targets or class indices (Keras `CategoricalCrossentropy` and
         /// `SparseCategoricalCrossentropy`; PyTorch `CrossEntropyLoss` and `NLLLoss`).
@@ -44,6 +46,11 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
         case categoricalHinge
         /// `x` where `t = 1`, `max(0, margin − x)` where `t = −1` (PyTorch `HingeEmbeddingLoss`).
         case hingeEmbedding(margin: Double)
+        /// PyTorch `CosineEmbeddingLoss(x₁, x₂, y)` with the target as x₂ and y = 1 on every row: per row
+        /// `1 − Σx₁x₂/√((Σx₁² + ε)(Σx₂² + ε))`, ε the float 1e-12 (`aten/src/ATen/native/Loss.cpp`, `cosine_embedding_loss`).
+        /// Keras's `CosineSimilarity` is `−Σ x₁·min(1/‖x₁‖, 1e7) · x₂·min(1/‖x₂‖, 1e7)`: the same up to the constant 1 (the
+        /// same gradient) while both norms exceed about 1e-6. `margin` acts only on y = −1 rows, which this form has none of.
+        case cosineEmbedding(margin: Double)
     }
 
     /// How a cross-entropy reads its input and target.
@@ -121,9 +128,6 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(className)(\(arguments.joined(separator: ", ")))" }
-
-    /// `keras.backend.epsilon()` (`keras/src/backend/config.py`), the clip of Keras's probability losses.
-    public static let kerasEpsilon = 1e-7
 }
 
 /// A target made ready for a loss: its values (class indices as one-hot rows), which elements count,

@@ -40,9 +40,24 @@ extension Loss {
                 return Tensor(shape: [classes], values: w).cast(to: dtype)
             }
             return LossTarget(values: target.cast(to: dtype), mask: nil, weights: weights, predictionShape: predictionShape)
-        case .binaryCrossentropy:
+        case .binaryCrossentropy(_, _, _, let weight):
             guard target.shape == predictionShape else {
                 throw TrainError.badTarget(reason: "\(className) needs a target of the input's shape \(predictionShape); received \(target.shape)")
+            }
+            if let weight {
+                // `weight.expand(target.size())`: broadcast from the right.
+                guard (try? Shape.broadcast(predictionShape, [weight.count], op: className)) == predictionShape else {
+                    throw TrainError.badArgument(name: "\(className) weight", value: "\(weight.count) values",
+                                                 reason: "must broadcast to the input's shape \(predictionShape)")
+                }
+                guard target.dtype.isFloatingPoint else { throw TrainError.badTarget(reason: "a \(target.dtype) target") }
+                let c = EagerContext()
+                let w = try c.broadcast(c.constant(Tensor(shape: [weight.count], values: weight).cast(to: dtype)), to: predictionShape).tensor
+                return LossTarget(values: target.cast(to: dtype), mask: nil, weights: w, predictionShape: predictionShape)
+            }
+        case .cosineEmbedding:
+            guard target.shape == predictionShape, predictionShape.count == 2 else {
+                throw TrainError.badTarget(reason: "CosineEmbeddingLoss compares rows: Parity maps an input of shape (N, D) against a target (x₂) of the same shape; received \(predictionShape) and \(target.shape)")
             }
         default:
             guard (try? Shape.broadcast(predictionShape, target.shape, op: className)) != nil else {
@@ -89,7 +104,7 @@ extension Loss {
                 loss = try b.add(loss, b.where_(b.binary(.greater, t, b.scalar(1, like: t)), stirling, b.scalar(0, like: t)))
             }
             elements = loss
-        case .binaryCrossentropy(let fromLogits, let smoothing, let positiveWeight):
+        case .binaryCrossentropy(let fromLogits, let smoothing, let positiveWeight, _):
             guard smoothing == 0 else { throw TrainError.unsupportedModel("PyTorch's binary cross-entropy has no label smoothing") }
             if fromLogits {
                 // `binary_cross_entropy_with_logits`: (1 − t)·x − w_log·log_sigmoid(x), w_log = (pos_weight − 1)·t + 1.
@@ -122,6 +137,15 @@ extension Loss {
             let notPositive = try b.subtract(b.scalar(1, like: t), b.binary(.equal, t, b.scalar(1, like: t)))
             let notNegative = try b.subtract(b.scalar(1, like: t), b.binary(.equal, t, b.scalar(-1, like: t)))
             elements = try b.add(b.where_(notPositive, clamped, zero), b.where_(notNegative, p, zero))
+        case .cosineEmbedding:
+            // 1 − Σx₁x₂/√((Σx₁² + ε)(Σx₂² + ε)) per row, y = 1 everywhere; ATen's EPSILON is a C++ float 1e-12
+            // (9.99999996e-13 in a float64 run too: torch.cosine_embedding_loss on [1e-7, 0] twice gives 0.990099009862).
+            let eps = b.scalar(Double(Float(1e-12)), like: p)
+            let product = try b.reduce(.sum, b.multiply(p, t), axes: [1])
+            let square1 = try b.add(b.reduce(.sum, b.multiply(p, p), axes: [1]), eps)
+            let square2 = try b.add(b.reduce(.sum, b.multiply(t, t), axes: [1]), eps)
+            let cosine = try b.divide(product, b.unary(.sqrt, b.multiply(square1, square2)))
+            elements = try b.subtract(b.scalar(1, like: cosine), cosine)
         case .logCosh, .cosineSimilarity, .hinge, .categoricalHinge:
             throw TrainError.unsupportedModel("\(className) is a Keras loss")
         }

@@ -9,7 +9,9 @@ import ParityNN
 /// - Dropout and SpatialDropout apply the step's shared mask (`Dropout`);
 /// - variables are named as `load_model(...).weights` names them (`KerasVariableNames`).
 ///
-/// Regularizers, constraints and random layers without a mask (GaussianNoise, recurrent dropout) are
+/// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities, the recurrent
+/// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
+/// Regularizers, constraints and random layers without a mask (GaussianNoise, GaussianDropout, AlphaDropout) are
 /// refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
@@ -19,8 +21,8 @@ public struct KerasTrainable: TrainableModel {
     /// BatchNormalization rules replacing the file's, by layer name (a comparison tries the other side's
     /// momentum or running variance, or trains a frozen layer with batch statistics); empty in a plain run.
     public var batchNormRules: [String: BatchNormTraining] = [:]
-    /// BatchNormalization layers run in inference mode although `fit` would train them (a comparison tries
-    /// the other side's mode); empty in a plain run.
+    /// BatchNormalization, Dropout and recurrent layers (their `dropout`, `recurrent_dropout`) run in inference mode
+    /// although `fit` would train them (a comparison tries the other side's mode); empty in a plain run.
     public var inferenceLayers: Set<String> = []
     public var framework: Framework { .keras }
     public var inputNames: [String] { network.inputs.map(\.layer) }
@@ -76,12 +78,50 @@ public struct KerasTrainable: TrainableModel {
         return found
     }
 
+    /// The Dropout and SpatialDropout layers `fit` trains, in the network's order, with their rates.
+    public var dropoutLayers: [(name: String, rate: Double)] {
+        var found: [(String, Double)] = []
+        Self.gather(network) { layer in
+            if let dropout = layer.model as? Dropout, dropout.rate > 0, !inferenceLayers.contains(layer.name) { found.append((layer.name, dropout.rate)) }
+        }
+        return found
+    }
+
+    /// The SimpleRNN, LSTM and GRU layers `fit` trains with dropout, with their `dropout` and `recurrent_dropout`.
+    public var recurrentDropoutLayers: [(name: String, dropout: Double, recurrentDropout: Double)] {
+        var found: [(String, Double, Double)] = []
+        Self.gather(network) { layer in
+            guard !inferenceLayers.contains(layer.name) else { return }
+            let rates: (Double, Double)? = {
+                switch layer.model {
+                case let m as LSTM: return (m.dropout, m.recurrentDropout)
+                case let m as GRU: return (m.dropout, m.recurrentDropout)
+                case let m as SimpleRNN: return (m.dropout, m.recurrentDropout)
+                default: return nil
+                }
+            }()
+            if let rates, rates.0 > 0 || rates.1 > 0 { found.append((layer.name, rates.0, rates.1)) }
+        }
+        return found
+    }
+
     static func apply(_ rules: [String: BatchNormTraining], inference: Set<String>, to network: inout KerasNetwork) {
         for index in network.layers.indices {
             let name = network.layers[index].name
             if var nested = network.layers[index].model as? KerasNetwork {
                 apply(rules, inference: inference, to: &nested)
                 network.layers[index].model = nested
+            } else if network.layers[index].model is Dropout, inference.contains(name) {
+                network.layers[index].model = Dropout(rate: 0)  // inference mode: the identity, no mask drawn
+            } else if inference.contains(name), var m = network.layers[index].model as? LSTM {
+                (m.dropout, m.recurrentDropout) = (0, 0)
+                network.layers[index].model = m
+            } else if inference.contains(name), var m = network.layers[index].model as? GRU {
+                (m.dropout, m.recurrentDropout) = (0, 0)
+                network.layers[index].model = m
+            } else if inference.contains(name), var m = network.layers[index].model as? SimpleRNN {
+                (m.dropout, m.recurrentDropout) = (0, 0)
+                network.layers[index].model = m
             } else if var bn = network.layers[index].model as? BatchNorm {
                 if inference.contains(name) {
                     bn.training = nil
@@ -161,7 +201,7 @@ public struct KerasTrainable: TrainableModel {
             switch layer.className {
             case "BatchNormalization":
                 if var bn = layer.model as? BatchNorm, !frozen {
-                    bn.training = .keras(momentum: config["momentum"]?.double ?? NormalizationDefaults.kerasMomentum)
+                    bn.training = bn.recordedTraining ?? .keras()
                     network.layers[index].model = bn
                 }
             case "Dropout":
@@ -176,15 +216,6 @@ public struct KerasTrainable: TrainableModel {
                 let amount = config["rate"]?.double ?? config["stddev"]?.double ?? 0
                 if amount > 0 {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) draws random noise in training, which a shared mask cannot reproduce")
-                }
-            case "SimpleRNN", "LSTM", "GRU", "Bidirectional":
-                let inner = layer.className == "Bidirectional" ? config["layer"]?["config"] ?? config : config
-                for key in ["dropout", "recurrent_dropout"] where (inner[key]?.double ?? 0) > 0 {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(inner[key]!.double!): recurrent dropout masks are not applied yet")
-                }
-            case "MultiHeadAttention":
-                if (config["dropout"]?.double ?? 0) > 0 {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (MultiHeadAttention) has dropout \(config["dropout"]!.double!): attention dropout is not applied yet")
                 }
             default:
                 break

@@ -16,20 +16,84 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     /// Keras `PolynomialDecay`: `(lr₀ − end)·(1 − min(step, decay_steps)/decay_steps)^power + end` (`cycle`
     /// stretches decay_steps to the next multiple of itself).
     case polynomialDecay(initial: Double, decaySteps: Double, end: Double, power: Double, cycle: Bool)
-    /// Keras `CosineDecay` without warm-up: `lr₀·((1 − α)·½(1 + cos(π·min(step, decay_steps)/decay_steps)) + α)`.
-    case cosineDecay(initial: Double, decaySteps: Double, alpha: Double)
+    /// Keras `CosineDecay`: `lr₀·((1 − α)·½(1 + cos(π·min(step, decay_steps)/decay_steps)) + α)`. With a warm-up
+    /// (`warmupTarget` not nil) the rate rises linearly from lr₀ to the target over `warmupSteps`, then the cosine
+    /// decays from the target over the next `decaySteps`.
+    case cosineDecay(initial: Double, decaySteps: Double, alpha: Double, warmupTarget: Double?, warmupSteps: Double)
     /// PyTorch `ExponentialLR`: `lr ← lr·γ` after every step.
     case exponentialLR(gamma: Double)
     /// PyTorch `StepLR`: `lr ← lr·γ` after every `step_size` steps.
     case stepLR(stepSize: Int, gamma: Double)
     /// PyTorch `MultiStepLR`: `lr ← lr·γ` when the count of steps taken reaches a milestone.
     case multiStepLR(milestones: [Int], gamma: Double)
+    /// PyTorch `LinearLR`: the rate starts at `lr·start_factor` and moves linearly to `lr·end_factor` over
+    /// `total_iters` steps (recursively: `lr ← lr·(1 + (e − s)/(n·s + (k − 1)(e − s)))` at step k ≤ n).
+    case linearLR(startFactor: Double, endFactor: Double, totalIters: Int)
+    /// PyTorch `CosineAnnealingLR`, in its recursive form: `lr ← (1 + cos(πk/T))/(1 + cos(π(k − 1)/T))·(lr − η) + η`,
+    /// and `lr ← lr + (lr₀ − η)(1 − cos(π/T))/2` where `(k − 1 − T) mod 2T = 0` (the rising half).
+    case cosineAnnealingLR(tMax: Int, etaMin: Double)
+    /// PyTorch `PolynomialLR`: `lr ← lr·((1 − k/n)/(1 − (k − 1)/n))^power` for steps k ≤ n.
+    case polynomialLR(totalIters: Int, power: Double)
+    /// PyTorch `OneCycleLR` (closed form at each step; it ignores the optimizer's own rate).
+    case oneCycleLR(OneCycle)
+
+    /// `torch.optim.lr_scheduler.OneCycleLR`'s settings: phases from `max_lr/div_factor` up to `max_lr`, then down
+    /// to `initial/final_div_factor` (three phases: up, back to the initial rate, then down), annealed by cosine
+    /// (`end + (start − end)/2·(cos(π·pct) + 1)`) or linearly; with `cycle_momentum`, the optimizer's momentum (or β₁)
+    /// runs the opposite way between `max_momentum` and `base_momentum`.
+    public struct OneCycle: Sendable, Hashable {
+        /// `max_lr`, the rate at the top of the cycle.
+        public var maxLR: Double
+        /// `total_steps` (or `epochs·steps_per_epoch`).
+        public var totalSteps: Int
+        /// `pct_start`, the share of the steps spent rising.
+        public var pctStart: Double
+        /// `anneal_strategy='cos'` (true) or `'linear'`.
+        public var cosine: Bool
+        /// `div_factor`: the first rate is `max_lr/div_factor`.
+        public var divFactor: Double
+        /// `final_div_factor`: the last rate is the first over it.
+        public var finalDivFactor: Double
+        /// `three_phase`: back down to the first rate before the final decay.
+        public var threePhase: Bool
+        /// `(base_momentum, max_momentum)` when `cycle_momentum=True`.
+        public var momentum: [Double]?
+
+        /// The phases: end step, start and end rate, start and end momentum (`torch.optim.lr_scheduler.OneCycleLR.__init__`).
+        var phases: [(end: Double, lr: (Double, Double), momentum: (Double, Double))] {
+            let initial = maxLR / divFactor, minimum = initial / finalDivFactor
+            let (base, top) = (momentum?[0] ?? 0, momentum?[1] ?? 0)
+            let n = Double(totalSteps)
+            if threePhase {
+                return [(pctStart * n - 1, (initial, maxLR), (top, base)), (2 * pctStart * n - 2, (maxLR, initial), (base, top)),
+                        (n - 1, (initial, minimum), (top, top))]
+            }
+            return [(pctStart * n - 1, (initial, maxLR), (top, base)), (n - 1, (maxLR, minimum), (base, top))]
+        }
+
+        /// The rate and momentum after `k` scheduler steps (`get_lr` at `last_epoch = k`).
+        func values(at k: Int) -> (lr: Double, momentum: Double) {
+            func anneal(_ start: Double, _ end: Double, _ pct: Double) -> Double {
+                cosine ? end + (start - end) / 2.0 * (Foundation.cos(Double.pi * pct) + 1) : (end - start) * pct + start
+            }
+            var start = 0.0
+            let phases = self.phases
+            for (i, phase) in phases.enumerated() {
+                if Double(k) <= phase.end || i == phases.count - 1 {
+                    let pct = (Double(k) - start) / (phase.end - start)
+                    return (anneal(phase.lr.0, phase.lr.1, pct), anneal(phase.momentum.0, phase.momentum.1, pct))
+                }
+                start = phase.end
+            }
+            return (0, 0)
+        }
+    }
 
     /// The framework the schedule belongs to.
     public var framework: Framework {
         switch self {
         case .exponentialDecay, .inverseTimeDecay, .piecewiseConstant, .polynomialDecay, .cosineDecay: return .keras
-        case .exponentialLR, .stepLR, .multiStepLR: return .pyTorch
+        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR: return .pyTorch
         }
     }
 
@@ -61,23 +125,52 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
                 s = Swift.min(s, steps)
             }
             return (T(initial) - T(end)) * T.pow(1 - s / steps, T(power)) + T(end)
-        case let .cosineDecay(initial, decaySteps, alpha):
-            let fraction = Swift.min(step, T(decaySteps)) / T(decaySteps)
-            let cosine = T(0.5) * (1 + T.cos(T.pi * fraction))
-            return T(initial) * ((1 - T(alpha)) * cosine + T(alpha))
-        case .exponentialLR, .stepLR, .multiStepLR:
+        case let .cosineDecay(initial, decaySteps, alpha, warmupTarget, warmupSteps):
+            func decay(_ s: T, from rate: T) -> T {
+                let cosine = T(0.5) * (1 + T.cos(T.pi * (s / T(decaySteps))))
+                return rate * ((1 - T(alpha)) * cosine + T(alpha))
+            }
+            guard let warmupTarget else { return decay(Swift.min(step, T(decaySteps)), from: T(initial)) }
+            // `__call__`: the step capped at decay_steps + warmup_steps; below warmup_steps the linear warm-up
+            // (target − lr₀)·step/warmup_steps + lr₀, after it the cosine from the target.
+            let s = Swift.min(step, T(decaySteps) + T(warmupSteps))
+            if s < T(warmupSteps) { return (T(warmupTarget) - T(initial)) * (s / T(warmupSteps)) + T(initial) }
+            return decay(s - T(warmupSteps), from: T(warmupTarget))
+        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR:
             return 0
         }
     }
 
+    /// The momentum (SGD, RMSprop) or β₁ (Adam, Adamax, NAdam) of step `t` (from 1), for a scheduler that cycles it
+    /// (`OneCycleLR(cycle_momentum=True)`); nil for the others.
+    public func momentum(step t: Int) -> Double? {
+        guard case .oneCycleLR(let cycle) = self, cycle.momentum != nil else { return nil }
+        return cycle.values(at: t - 1).momentum
+    }
+
+    /// The group's rate after `steps` scheduler steps: the constructor's own step (`last_epoch` 0, which only
+    /// `LinearLR` and `OneCycleLR` change), then each `step()` in the scheduler's `get_lr`, in Python doubles.
     private func torch(steps: Int, base: Double) -> Double {
+        if case .oneCycleLR(let cycle) = self { return cycle.values(at: steps).lr }
         var lr = base
+        if case .linearLR(let startFactor, _, _) = self { lr *= startFactor }
         guard steps > 0 else { return lr }
-        for epoch in 1...steps {
+        for k in 1...steps {
             switch self {
             case .exponentialLR(let gamma): lr *= gamma
-            case let .stepLR(stepSize, gamma): if epoch % stepSize == 0 { lr *= gamma }
-            case let .multiStepLR(milestones, gamma): lr *= Foundation.pow(gamma, Double(milestones.filter { $0 == epoch }.count))
+            case let .stepLR(stepSize, gamma): if k % stepSize == 0 { lr *= gamma }
+            case let .multiStepLR(milestones, gamma): lr *= Foundation.pow(gamma, Double(milestones.filter { $0 == k }.count))
+            case let .linearLR(s, e, n):
+                if k <= n { lr *= 1.0 + (e - s) / (Double(n) * s + Double(k - 1) * (e - s)) }
+            case let .cosineAnnealingLR(tMax, etaMin):
+                let T = Double(tMax)
+                if ((k - 1 - tMax) % (2 * tMax) + 2 * tMax) % (2 * tMax) == 0 {  // Python's modulo: never negative
+                    lr = lr + (base - etaMin) * (1 - Foundation.cos(Double.pi / T)) / 2
+                } else {
+                    lr = (1 + Foundation.cos(Double.pi * Double(k) / T)) / (1 + Foundation.cos(Double.pi * Double(k - 1) / T)) * (lr - etaMin) + etaMin
+                }
+            case let .polynomialLR(n, power):
+                if k <= n { lr *= Foundation.pow((1.0 - Double(k) / Double(n)) / (1.0 - Double(k - 1) / Double(n)), power) }
             default: break
             }
         }
@@ -91,10 +184,17 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
         case let .inverseTimeDecay(i, s, r, st): return "InverseTimeDecay(\(n(i)), decay_steps=\(n(s)), decay_rate=\(n(r))\(st ? ", staircase=True" : ""))"
         case let .piecewiseConstant(b, v): return "PiecewiseConstantDecay(\(b.map(n)), \(v.map(n)))"
         case let .polynomialDecay(i, s, e, p, c): return "PolynomialDecay(\(n(i)), decay_steps=\(n(s)), end_learning_rate=\(n(e)), power=\(n(p))\(c ? ", cycle=True" : ""))"
-        case let .cosineDecay(i, s, a): return "CosineDecay(\(n(i)), decay_steps=\(n(s)), alpha=\(n(a)))"
+        case let .cosineDecay(i, s, a, target, w):
+            return "CosineDecay(\(n(i)), decay_steps=\(n(s)), alpha=\(n(a))\(target.map { ", warmup_target=\(n($0)), warmup_steps=\(n(w))" } ?? ""))"
         case .exponentialLR(let g): return "ExponentialLR(gamma=\(n(g)))"
         case let .stepLR(s, g): return "StepLR(step_size=\(s), gamma=\(n(g)))"
         case let .multiStepLR(m, g): return "MultiStepLR(milestones=\(m), gamma=\(n(g)))"
+        case let .linearLR(s, e, t): return "LinearLR(start_factor=\(n(s)), end_factor=\(n(e)), total_iters=\(t))"
+        case let .cosineAnnealingLR(t, e): return "CosineAnnealingLR(T_max=\(t), eta_min=\(n(e)))"
+        case let .polynomialLR(t, p): return "PolynomialLR(total_iters=\(t), power=\(n(p)))"
+        case .oneCycleLR(let c):
+            return "OneCycleLR(max_lr=\(n(c.maxLR)), total_steps=\(c.totalSteps), pct_start=\(n(c.pctStart)), anneal_strategy='\(c.cosine ? "cos" : "linear")', "
+                + "cycle_momentum=\(c.momentum == nil ? "False" : "True"), div_factor=\(n(c.divFactor)), final_div_factor=\(n(c.finalDivFactor))\(c.threePhase ? ", three_phase=True" : ""))"
         }
     }
 }

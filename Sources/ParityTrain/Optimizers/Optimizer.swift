@@ -105,6 +105,22 @@ public struct Optimizer: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension Optimizer.Algorithm {
+    /// The algorithm with its momentum (SGD, RMSprop) or β₁ (Adam, Adamax, Nadam) set to `m`, as a scheduler that
+    /// cycles momentum writes it into the param group (`group["momentum"]`, `group["betas"][0]`); nil for an
+    /// algorithm without one.
+    func replacingMomentum(_ m: Double) -> Optimizer.Algorithm? {
+        switch self {
+        case let .sgd(_, nesterov, dampening): return .sgd(momentum: m, nesterov: nesterov, dampening: dampening)
+        case let .rmsprop(rho, _, epsilon, centered): return .rmsprop(rho: rho, momentum: m, epsilon: epsilon, centered: centered)
+        case let .adam(_, beta2, epsilon, amsgrad): return .adam(beta1: m, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad)
+        case let .adamax(_, beta2, epsilon): return .adamax(beta1: m, beta2: beta2, epsilon: epsilon)
+        case let .nadam(_, beta2, epsilon, decay): return .nadam(beta1: m, beta2: beta2, epsilon: epsilon, momentumDecay: decay)
+        case .adagrad, .adadelta, .lion: return nil
+        }
+    }
+}
+
 /// An optimizer's state between steps: the step count and each variable's slots (moments, buffers).
 public struct OptimizerState: Sendable {
     /// Steps taken so far (Keras `iterations`, PyTorch `state['step']`).
@@ -148,7 +164,10 @@ extension Optimizer {
         let t = state.step
         // The step's learning rate (a schedule's value at this step) in every formula below.
         var current = self
-        if let schedule { current.learningRate = schedule.rate(step: t, base: learningRate, dtype: variables.first?.dtype ?? .float32) }
+        if let schedule {
+            current.learningRate = schedule.rate(step: t, base: learningRate, dtype: variables.first?.dtype ?? .float32)
+            if let momentum = schedule.momentum(step: t), let cycled = algorithm.replacingMomentum(momentum) { current.algorithm = cycled }
+        }
         return try current.update(gradients: &grads, variables: variables, state: &state, step: t, in: b)
     }
 

@@ -1,3 +1,5 @@
+import ParityNN
+
 /// The loss classes of both frameworks with their arguments and defaults (Keras 3.15
 /// `keras/src/losses/losses.py`, PyTorch 2.15 `torch/nn/modules/loss.py`; checked with
 /// `inspect.signature`), and how a call of one becomes a ``Loss``.
@@ -69,10 +71,11 @@ extension Loss {
         case "MeanAbsoluteError": function = .absoluteError
         case "Huber": function = .huber(delta: try a.nonNegative("delta"))
         case "LogCosh": function = .logCosh
-        case "Poisson": function = .poisson(logInput: false, epsilon: Loss.kerasEpsilon, full: false)
+        case "Poisson": function = .poisson(logInput: false, epsilon: NormalizationDefaults.kerasBackendEpsilon, full: false)
         case "BinaryCrossentropy":
             try lastAxis()
-            function = .binaryCrossentropy(fromLogits: try a.bool("from_logits"), labelSmoothing: try a.nonNegative("label_smoothing"), positiveWeight: nil)
+            function = .binaryCrossentropy(fromLogits: try a.bool("from_logits"), labelSmoothing: try a.nonNegative("label_smoothing"), positiveWeight: nil,
+                                           weight: nil)
         case "CategoricalCrossentropy":
             try lastAxis()
             function = .crossentropy(CrossentropyForm(input: try a.bool("from_logits") ? .logits : .probabilities, target: .distribution,
@@ -112,6 +115,7 @@ extension Loss {
             table("PoissonNLLLoss", [("log_input", .bool(true)), ("full", .bool(false)), ("size_average", .none), ("eps", .number(1e-8)),
                                      ("reduce", .none), ("reduction", mean)]),
             table("HingeEmbeddingLoss", [("margin", .number(1))] + legacy + [("reduction", mean)]),
+            table("CosineEmbeddingLoss", [("margin", .number(0))] + legacy + [("reduction", mean)]),
         ])
     }()
 
@@ -131,11 +135,10 @@ extension Loss {
         case "HuberLoss": function = .huber(delta: try a.nonNegative("delta"))
         case "SmoothL1Loss": function = .smoothL1(beta: try a.nonNegative("beta"))
         case "BCELoss":
-            try a.requireDefault("weight", .none, because: "a rescaling weight is not applied to BCELoss")
-            function = .binaryCrossentropy(fromLogits: false, labelSmoothing: 0, positiveWeight: nil)
+            function = .binaryCrossentropy(fromLogits: false, labelSmoothing: 0, positiveWeight: nil, weight: try a.doubles("weight"))
         case "BCEWithLogitsLoss":
-            try a.requireDefault("weight", .none, because: "a rescaling weight is not applied to BCEWithLogitsLoss (pos_weight is)")
-            function = .binaryCrossentropy(fromLogits: true, labelSmoothing: 0, positiveWeight: try a.doubles("pos_weight"))
+            function = .binaryCrossentropy(fromLogits: true, labelSmoothing: 0, positiveWeight: try a.doubles("pos_weight"), weight: try a.doubles("weight"))
+        case "CosineEmbeddingLoss": function = .cosineEmbedding(margin: try a.double("margin"))
         case "CrossEntropyLoss", "NLLLoss":
             let smoothing = name == "CrossEntropyLoss" ? try a.nonNegative("label_smoothing") : 0
             guard smoothing <= 1 else { throw a.fail("label_smoothing", "must be in [0, 1]") }

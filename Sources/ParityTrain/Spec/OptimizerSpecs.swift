@@ -14,7 +14,19 @@ extension Optimizer {
                 throw TrainError.badSpec(spec: spec, position: 0, reason: "Keras optimizers clip with clipnorm=, clipvalue= or global_clipnorm=, and take a schedule as learning_rate, not '+ \(extra.qualifiedName)'")
             }
             if torchSchedulers.contains(extra.name) {
-                optimizer.schedule = try torchScheduler(extra)
+                guard optimizer.schedule == nil else {
+                    throw TrainError.badSpec(spec: spec, position: 0, reason: "one scheduler per optimizer (chained schedulers are not applied)")
+                }
+                let schedule = try torchScheduler(extra)
+                if let momentum = schedule.momentum(step: 1) {
+                    // OneCycleLR(cycle_momentum=True) sets the group's momentum (or β₁) to max_momentum when it is built.
+                    guard let cycled = optimizer.algorithm.replacingMomentum(momentum) else {
+                        throw TrainError.badArgument(name: "OneCycleLR cycle_momentum", value: "True",
+                                                     reason: "\(optimizer.className) has no momentum or betas to cycle (PyTorch refuses it too); give cycle_momentum=False")
+                    }
+                    optimizer.algorithm = cycled
+                }
+                optimizer.schedule = schedule
             } else {
                 optimizer.clipping = try torchClipping(extra)
             }
@@ -30,7 +42,7 @@ extension Optimizer {
         return tables[className]?.parameters.first { $0.name == parameter }?.value.description
     }
 
-    static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR"]
+    static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR", "LinearLR", "CosineAnnealingLR", "PolynomialLR", "OneCycleLR"]
 
     /// `torch.optim.lr_scheduler.ExponentialLR(gamma)`, `StepLR(step_size, gamma=0.1)`, `MultiStepLR(milestones,
     /// gamma=0.1)` (the optimizer is the scheduler's first argument in Python and is left out here), stepped
@@ -57,9 +69,61 @@ extension Optimizer {
                 return Int(x)
             }
             return .multiStepLR(milestones: milestones, gamma: try a.nonNegative("gamma"))
+        case "LinearLR":
+            let a = try ArgumentTable(className: call.name, parameters: [("start_factor", .number(1.0 / 3)), ("end_factor", .number(1)),
+                                                                         ("total_iters", .number(5))] + common).bind(call)
+            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            let (start, end) = (try a.double("start_factor"), try a.double("end_factor"))
+            guard start > 0, start <= 1 else { throw a.fail("start_factor", "must be in (0, 1] (PyTorch's check)") }
+            guard end >= 0, end <= 1 else { throw a.fail("end_factor", "must be in [0, 1] (PyTorch's check)") }
+            return .linearLR(startFactor: start, endFactor: end, totalIters: try steps(a, "total_iters"))
+        case "CosineAnnealingLR":
+            let a = try ArgumentTable(className: call.name, parameters: [("T_max", .none), ("eta_min", .number(0))] + common).bind(call)
+            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            return .cosineAnnealingLR(tMax: try steps(a, "T_max"), etaMin: try a.double("eta_min"))
+        case "PolynomialLR":
+            let a = try ArgumentTable(className: call.name, parameters: [("total_iters", .number(5)), ("power", .number(1))] + common).bind(call)
+            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            return .polynomialLR(totalIters: try steps(a, "total_iters"), power: try a.double("power"))
+        case "OneCycleLR":
+            let a = try ArgumentTable(className: call.name, parameters: [
+                ("max_lr", .none), ("total_steps", .none), ("epochs", .none), ("steps_per_epoch", .none), ("pct_start", .number(0.3)),
+                ("anneal_strategy", .string("cos")), ("cycle_momentum", .bool(true)), ("base_momentum", .number(0.85)), ("max_momentum", .number(0.95)),
+                ("div_factor", .number(25)), ("final_div_factor", .number(1e4)), ("three_phase", .bool(false))] + common).bind(call)
+            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            let total: Int
+            if case .number? = a.values["total_steps"] {
+                total = try steps(a, "total_steps")
+            } else if case .number? = a.values["epochs"], case .number? = a.values["steps_per_epoch"] {
+                total = try steps(a, "epochs") * (try steps(a, "steps_per_epoch"))
+            } else {
+                throw a.fail("total_steps", "give total_steps, or epochs and steps_per_epoch (PyTorch's rule)")
+            }
+            let pct = try a.double("pct_start")
+            guard pct >= 0, pct <= 1 else { throw a.fail("pct_start", "must be in [0, 1]") }
+            let strategy = try a.string("anneal_strategy")
+            guard strategy == "cos" || strategy == "linear" else { throw a.fail("anneal_strategy", "'cos' or 'linear'") }
+            let momentum = try a.bool("cycle_momentum") ? [try a.double("base_momentum"), try a.double("max_momentum")] : nil
+            let cycle = LearningRateSchedule.OneCycle(maxLR: try a.nonNegative("max_lr"), totalSteps: total, pctStart: pct, cosine: strategy == "cos",
+                                                      divFactor: try a.double("div_factor"), finalDivFactor: try a.double("final_div_factor"),
+                                                      threePhase: try a.bool("three_phase"), momentum: momentum)
+            // get_lr divides by each phase's length (end_step − start_step): PyTorch fails on a phase of length 0.
+            var start = 0.0
+            for phase in cycle.phases {
+                guard phase.end != start else { throw a.fail("pct_start", "gives a phase of no steps (pct_start·total_steps − 1 = \(start)): PyTorch divides by zero there") }
+                start = phase.end
+            }
+            return .oneCycleLR(cycle)
         default:
             throw TrainError.unknownClass(name: call.qualifiedName, kind: "learning rate scheduler", known: torchSchedulers.sorted())
         }
+    }
+
+    /// A whole number of steps ≥ 1.
+    static func steps(_ a: Arguments, _ name: String) throws -> Int {
+        let x = try a.nonNegative(name)
+        guard x >= 1, x == x.rounded() else { throw a.fail(name, "must be a whole number of steps ≥ 1") }
+        return Int(x)
     }
 
     /// A Keras `LearningRateSchedule` as `compile_config` records it (`{"class_name": "ExponentialDecay",
@@ -91,10 +155,13 @@ extension Optimizer {
         case "CosineDecay":
             let a = try ArgumentTable(className: call.name, parameters: [("initial_learning_rate", .none), ("decay_steps", .none), ("alpha", .number(0)),
                                                                          ("warmup_target", .none), ("warmup_steps", .number(0))] + name).bind(call)
-            try a.requireDefault("warmup_target", .none, because: "warm-up is not applied")
             let steps = try a.nonNegative("decay_steps")
             guard steps > 0 else { throw a.fail("decay_steps", "must be positive") }
-            return .cosineDecay(initial: try a.nonNegative("initial_learning_rate"), decaySteps: steps, alpha: try a.double("alpha"))
+            let target = try a.optionalDouble("warmup_target")
+            let warmup = try a.nonNegative("warmup_steps")
+            if target != nil, warmup == 0 { throw a.fail("warmup_steps", "a warm-up to warmup_target needs warmup_steps > 0") }
+            return .cosineDecay(initial: try a.nonNegative("initial_learning_rate"), decaySteps: steps, alpha: try a.double("alpha"),
+                                warmupTarget: target, warmupSteps: warmup)
         default:
             throw TrainError.unknownClass(name: call.qualifiedName, kind: "Keras learning rate schedule",
                                           known: ["CosineDecay", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay", "PolynomialDecay"])
