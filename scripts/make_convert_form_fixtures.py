@@ -120,11 +120,13 @@ class ConvertTimmForms(nn.Module):
     the window by a depthwise convolution of ones divided by the cell counts), vector norms (the 2-norm
     over two dims of GlobalResponseNorm, ord 1, 3, inf), addcmul (GlobalResponseNorm's), `zeros(...).to(device)` (EdgeNeXt's mask),
     a disabled autocast region (EfficientViT), repeat_interleave (GCViT), unfold (HaloNet), reshape_as,
+    im2col (TNT), a cropping pad (PNASNet), a strided dilated convolution (SKNet), avg_pool1d (NextViT),
     and a constant over the inline limit (a folded table, BEiT's relative-position bias), stored as weights."""
 
     def __init__(self):
         super().__init__()
         self.proj = nn.Linear(6, 6)
+        self.dilated = nn.Conv2d(3, 4, 3, stride=2, padding=2, dilation=2)
         self.register_buffer("table", torch.randn(3, 16, 16), persistent=False)
 
     def forward(self, x):  # [2, 3, 8, 8]
@@ -144,7 +146,11 @@ class ConvertTimmForms(nn.Module):
         windows = x.unfold(3, 3, 2)  # [2, 3, 8, 3, 3]
         bias = (self.table * 0.5 + 1).reshape(1, 3, 16, 16).repeat(1, 1, 4, 4)[:, :, :8, :8].reshape(3, 64).repeat(1, 4)  # 768 values, folded
         shaped = strided.reshape_as(x.new_zeros(2, 75))
-        return same + position, strided, wide, grn, norms, repeated, windows, shaped, x.reshape(2, 3, 64).repeat(1, 1, 4) + bias
+        patches = F.unfold(x, (3, 2), dilation=(1, 2), padding=1, stride=(2, 3))  # TNT's im2col
+        dilated = self.dilated(F.pad(x, (-1, 1, -1, 1)))  # PNASNet's cropping pad, SKNet's strided dilation
+        pooled = F.avg_pool1d(x.reshape(2, 3, 64), 4, 4) + F.avg_pool1d(x.reshape(2, 3, 64), 3, 2, padding=1)[:, :, :16]
+        return (same + position, strided, wide, grn, norms, repeated, windows, shaped, x.reshape(2, 3, 64).repeat(1, 1, 4) + bias,
+                patches, dilated, pooled)
 
 
 def gauss(shape, seed):

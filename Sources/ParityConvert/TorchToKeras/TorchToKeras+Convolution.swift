@@ -18,7 +18,9 @@ import ParityTorch
 /// ends; a padding then becomes a Cropping layer.
 /// Grouped: one transposed convolution per group on its slice of the channels (`GetItem`), then
 /// Concatenate (Keras's have no `groups`).
-/// Refused: strides > 1 with dilation > 1 (Keras refuses the pair), `replicate` and `circular` pads,
+/// Strides > 1 with dilation > 1 (Keras refuses the pair): the stride-1 convolution and a strided
+/// `GetItem`. Negative pads (cropping, PNASNet's `ZeroPad2d((-1, 1, -1, 1))`): a `GetItem` first.
+/// Refused: `replicate` and `circular` pads,
 /// dilated transposed convolutions (TensorFlow's CPU kernel runs dilation 1 only).
 enum ConvolutionOps: TorchToKerasFamily {
     static let targets: Set<String> = [
@@ -93,11 +95,12 @@ enum ConvolutionOps: TorchToKerasFamily {
             if try c.ints("output_padding", default: [0], count: n).contains(where: { $0 != 0 }) { throw c.refuse("output_padding in a forward convolution") }
         }
         let kernel = Array(weight.tensor.shape.dropFirst(2))
-        let strides = try c.ints("stride", default: [1], count: n), dilations = try c.ints("dilation", default: [1], count: n)
+        let torchStrides = try c.ints("stride", default: [1], count: n), dilations = try c.ints("dilation", default: [1], count: n)
         let groups = try c.int("groups", default: 1)
-        if strides.contains(where: { $0 > 1 }) && dilations.contains(where: { $0 > 1 }) {
-            throw c.refuse("stride \(strides) with dilation \(dilations): Keras refuses strides > 1 together with dilation_rate > 1")
-        }
+        // Keras refuses strides > 1 together with dilation_rate > 1: the stride-1 convolution, then every
+        // stride-th output kept with a `GetItem` (PyTorch's output i is the stride-1 output i·stride).
+        let subsampled = torchStrides.contains(where: { $0 > 1 }) && dilations.contains(where: { $0 > 1 })
+        let strides = subsampled ? Array(repeating: 1, count: n) : torchStrides
         x = c.arrange(x, as: channelsLast(x.rank))
         var padding = "valid"
         if case .string(let mode)? = c.node.argument("padding") {
@@ -131,7 +134,14 @@ enum ConvolutionOps: TorchToKerasFamily {
         }
         let weights = try c.kerasWeights(ParameterTable.rows(className, .init(bias: bias != nil))!, [[weight]] + (bias.map { [[$0]] } ?? []),
                                          multiplier: multiplier)
-        return try c.layer(className, config, inputs: [x], weights: weights, perm: x.perm)[0]
+        guard subsampled else { return try c.layer(className, config, inputs: [x], weights: weights, perm: x.perm)[0] }
+        var full = try c.outputShape()
+        for i in 0..<n { full[i + 2] = x.torchShape[i + 2] + (padding == "same" ? dilations[i] * (kernel[i] - 1) : 0) - dilations[i] * (kernel[i] - 1) }
+        var y = try c.layer(className, config, inputs: [x], weights: weights, perm: x.perm, shapes: [full])[0]
+        for i in 0..<n where torchStrides[i] > 1 {
+            y = try OperationNodes.take(c, y, dim: i + 2, start: 0, end: full[i + 2], step: torchStrides[i])
+        }
+        return y
     }
 
     /// `ZeroPadding{n}D` on a channels-last value: `before[i]`/`after[i]` cells on spatial axis `i`.
@@ -147,7 +157,8 @@ enum ConvolutionOps: TorchToKerasFamily {
 
     static func pad(_ c: NodeConversion) throws -> KerasValue {
         var x = try c.value("self")
-        let pad = try c.ints("pad")
+        var pad = try c.ints("pad")
+        if pad.contains(where: { $0 < 0 }) { (x, pad) = try OperationNodes.cropped(c, x, pad: pad) }
         let mode: String
         if case .string(let m)? = c.node.argument("mode") { mode = m } else { mode = "constant" }
         let value = try c.optionalDouble("value") ?? 0

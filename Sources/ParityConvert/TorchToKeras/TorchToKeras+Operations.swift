@@ -27,7 +27,8 @@ import ParityTorch
 ///   weight·x)`;
 /// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` / `norm`
 ///   → `Norm` or PyTorch's formula (``norm(_:)``), `repeat_interleave(n, dim)` → `Repeat`, `unfold` → `Take`
-///   of the windows (``unfold(_:)``), `addcmul` → `Add(self, Multiply(value·t1, t2))`, `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
+///   of the windows (``unfold(_:)``), `addcmul` → `Add(self, Multiply(value·t1, t2))`, `im2col` → `Take`s of the
+///   patches (``im2col(_:)``), `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
 ///   → `Add(Matmul)`;
 /// - `index.Tensor` (`x[i]`, NumPy's advanced indexing) with one index tensor → `Take` along its axis;
 ///   with constant index tensors on the leading axes that each count along their own axis of the
@@ -74,7 +75,7 @@ enum OperationNodes: TorchToKerasFamily {
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
         "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
-        "aten.repeat_interleave.self_int", "aten.unfold.default", "aten.addcmul.default",
+        "aten.repeat_interleave.self_int", "aten.unfold.default", "aten.addcmul.default", "aten.im2col.default",
     ])
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -115,6 +116,7 @@ enum OperationNodes: TorchToKerasFamily {
             return [.value(try c.operation("Repeat", ["repeats": .int(try c.int("repeats")), "axis": .int(x.position(of: dim))],
                                            arguments: [.value(x)], perm: x.perm, dtype: x.dtype))]
         case "aten.unfold.default": return [.value(try unfold(c))]
+        case "aten.im2col.default": return [.value(try im2col(c))]
         case "aten.addcmul.default":
             // PyTorch's CPU kernel: self + (value·t1)·t2, each step rounded (no fused multiply-add).
             let t1 = try c.operationArgument("tensor1").inTorchOrder(c), t2 = try c.operationArgument("tensor2").inTorchOrder(c)
@@ -268,6 +270,32 @@ enum OperationNodes: TorchToKerasFamily {
         order.remove(at: dim + 1)
         order.append(dim + 1)
         return try c.operation("Transpose", ["axes": .ints(order)], arguments: [.value(taken)], dtype: x.dtype)
+    }
+
+    /// `im2col` (`F.unfold`, TNT's pixel patches) of an (N, C, H, W) value: zero `Pad`, one `Take` per
+    /// spatial axis with the index table `(count, k)` of `i·stride + j·dilation` (gathers: exact),
+    /// `Transpose` to (N, C, kh, kw, oh, ow) and `Reshape` to PyTorch's (N, C·kh·kw, oh·ow).
+    static func im2col(_ c: NodeConversion) throws -> KerasValue {
+        var x = c.inTorchOrder(try c.value("self"))
+        guard x.rank == 4 else { throw c.refuse("expects a batched (N, C, H, W) input; received \(x.torchShape)") }
+        let kernel = try c.ints("kernel_size", count: 2), dilation = try c.ints("dilation", count: 2)
+        let padding = try c.ints("padding", count: 2), stride = try c.ints("stride", count: 2)
+        if padding.contains(where: { $0 != 0 }) {
+            x = try padded(c, x, widths: [(0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])], value: 0)
+        }
+        var shape = x.torchShape
+        for i in 0..<2 {
+            let size = shape[2 + 2 * i], span = dilation[i] * (kernel[i] - 1) + 1
+            guard size >= span, stride[i] > 0 else { throw c.refuse("kernel \(kernel), dilation \(dilation) on \(x.torchShape)") }
+            let count = (size - span) / stride[i] + 1
+            let table = Tensor(shape: [count, kernel[i]], int64: (0..<(count * kernel[i])).map { Int64(($0 / kernel[i]) * stride[i] + ($0 % kernel[i]) * dilation[i]) })
+            shape.replaceSubrange((2 + 2 * i)...(2 + 2 * i), with: [count, kernel[i]])
+            x = try c.operation("Take", ["axis": .int(2 + 2 * i)], arguments: [.value(x), .tensor(table)], shape: shape, dtype: x.dtype)
+        }
+        // (N, C, oh, kh, ow, kw) → (N, C, kh, kw, oh, ow)
+        let order = [0, 1, 3, 5, 2, 4]
+        let moved = try c.operation("Transpose", ["axes": .ints(order)], arguments: [.value(x)], shape: order.map { shape[$0] }, dtype: x.dtype)
+        return try c.operation("Reshape", ["newshape": .ints(try c.outputShape())], arguments: [.value(moved)], dtype: x.dtype)
     }
 
     static func attention(_ c: NodeConversion) throws -> KerasValue {
@@ -478,12 +506,27 @@ enum OperationNodes: TorchToKerasFamily {
     /// `constant_pad_nd(pad, value)`: `pad` lists (before, after) from the last axis backwards;
     /// negative amounts (cropping) are refused.
     static func pad(_ c: NodeConversion, value: Double) throws -> KerasValue {
-        let x = try c.value("self")
-        let pad = try c.ints("pad")
+        var x = try c.value("self")
+        var pad = try c.ints("pad")
+        if pad.contains(where: { $0 < 0 }) { (x, pad) = try cropped(c, x, pad: pad) }
         guard pad.count % 2 == 0, pad.count / 2 <= x.rank, pad.allSatisfy({ $0 >= 0 }) else {
             throw c.refuse("pad \(pad) on \(x.torchShape): one non-negative (before, after) pair per trailing axis")
         }
         return try padded(c, x, widths: widths(pad, rank: x.rank), value: value)
+    }
+
+    /// The negative amounts of a PyTorch `pad` list (last axis first) cut from `x` with `GetItem`
+    /// slices; returns the cropped value and the list with those amounts made 0.
+    static func cropped(_ c: NodeConversion, _ x: KerasValue, pad: [Int]) throws -> (KerasValue, [Int]) {
+        guard pad.count % 2 == 0, pad.count / 2 <= x.rank else { throw c.refuse("pad \(pad) on \(x.torchShape)") }
+        var x = x
+        for pair in 0..<(pad.count / 2) where pad[2 * pair] < 0 || pad[2 * pair + 1] < 0 {
+            let axis = x.rank - 1 - pair, size = x.torchShape[axis]
+            let start = Swift.max(0, -pad[2 * pair]), end = size - Swift.max(0, -pad[2 * pair + 1])
+            guard start < end else { throw c.refuse("pad \(pad) crops all of axis \(axis) (size \(size))") }
+            x = try take(c, x, dim: axis, start: start, end: end, step: 1)
+        }
+        return (x, pad.map { Swift.max($0, 0) })
     }
 
     /// PyTorch's `pad` list (last axis first) as one (before, after) pair per PyTorch axis.

@@ -14,11 +14,12 @@ import ParityTorch
 /// PyTorch's default `count_include_pad=True`) before `valid` windows; with `ceil_mode=True` the max
 /// pool's extra window gets −inf cells after the input.
 /// `count_include_pad=False` with padding: ``excludingPadding(_:_:spatial:kernel:strides:padding:ceil:)``.
-/// Refused: dilation, `divisor_override`, other adaptive sizes.
+/// `avg_pool1d`: ``average1D(_:)``. Refused: dilation, `divisor_override`, other adaptive sizes.
 enum PoolingOps: TorchToKerasFamily {
-    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default"]
+    static let targets: Set<String> = ["aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default", "aten.avg_pool1d.default"]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
+        if c.target == "aten.avg_pool1d.default" { return [.value(try average1D(c))] }
         var x = try c.value("self")
         guard x.rank == 4 else { throw c.refuse("expects a batched (N, C, H, W) input; received \(x.torchShape)") }
         x = c.arrange(x, as: channelsLast(4))
@@ -69,6 +70,22 @@ enum PoolingOps: TorchToKerasFamily {
         return [.value(try c.layer(isMax ? "MaxPooling2D" : "AveragePooling2D", [
             "pool_size": .ints(kernel), "strides": .ints(strides), "padding": .string(mode), "data_format": .string("channels_last"),
         ], inputs: [x], perm: x.perm)[0])]
+    }
+
+    /// `avg_pool1d` (NextViT's spatial reduction) → AveragePooling1D(`valid`) on the channels-last
+    /// value, after a zero `Pad` for a padding counted in the divisor (`count_include_pad=True`).
+    /// Refused: `ceil_mode`, a padding left out of the divisor.
+    static func average1D(_ c: NodeConversion) throws -> KerasValue {
+        var x = try c.value("self")
+        guard x.rank == 3 else { throw c.refuse("expects a batched (N, C, L) input; received \(x.torchShape)") }
+        let kernel = try c.ints("kernel_size", count: 1)[0]
+        let stride = try c.ints("stride", default: [], count: 1).first ?? kernel, padding = try c.ints("padding", default: [0], count: 1)[0]
+        if try c.bool("ceil_mode", default: false) { throw c.refuse("ceil_mode=True") }
+        if padding != 0, try !c.bool("count_include_pad", default: true) { throw c.refuse("count_include_pad=False with padding \(padding)") }
+        x = c.arrange(x, as: channelsLast(3))
+        if padding != 0 { x = try OperationNodes.padded(c, x, widths: [(0, 0), (0, 0), (padding, padding)], value: 0) }
+        return try c.layer("AveragePooling1D", ["pool_size": .int(kernel), "strides": .int(stride), "padding": .string("valid"),
+                                                "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0]
     }
 
     /// `avg_pool2d` with padding and `count_include_pad=False` (PoolFormer's and EfficientFormer's token

@@ -346,9 +346,37 @@ extension Tensor {
         guard indices.count == Shape.count(innerShape), indices.allSatisfy({ $0 < innerCount }) else {
             throw TensorError.invalidArgument(op: "remap", message: "index map of \(indices.count) entries for inner shape \(innerShape) reading \(innerCount) elements")
         }
-        let outer = Shape.count(batch)
+        let outer = Shape.count(batch), n = indices.count
+        // Float32/Float64: each batch slice gathered through `indices` directly (checked above to
+        // stay inside the slice), in parallel over slices; no full index map.
+        func gather<T>(_ v: [T], _ fill: T) -> [T] {
+            [T](unsafeUninitializedCapacity: outer * n) { out, initialized in
+                v.withUnsafeBufferPointer { src in
+                    indices.withUnsafeBufferPointer { idx in
+                        let (s, o, ix) = (src.baseAddress!, out.baseAddress!, idx.baseAddress!)
+                        parallelChunks(outer, chunk: Swift.max(1, elementwiseChunk / n)) { slices in
+                            for b in slices {
+                                let (from, to) = (s + b * innerCount, o + b * n)
+                                for i in 0..<n {
+                                    let j = ix[i]
+                                    to[i] = j >= 0 ? from[j] : fill
+                                }
+                            }
+                        }
+                    }
+                }
+                initialized = outer * n
+            }
+        }
+        if outer * n > 0 && innerCount > 0 {
+            switch storage {
+            case .float32(let v): return Tensor(shape: batch + innerShape, storage: .float32(gather(v, Float(fill))))
+            case .float64(let v): return Tensor(shape: batch + innerShape, storage: .float64(gather(v, fill)))
+            default: break
+            }
+        }
         var map = [Int]()
-        map.reserveCapacity(outer * indices.count)
+        map.reserveCapacity(outer * n)
         for o in 0..<outer {
             let base = o * innerCount
             for i in indices { map.append(i >= 0 ? base + i : -1) }
