@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 rng = np.random.default_rng(7)
+cotangent_rng = np.random.default_rng(11)  # its own stream: the forward data above stays as it was
 
 
 def f32(shape, low=-1.0, high=1.0):
@@ -22,13 +23,25 @@ def tensor(x):
     return {"shape": list(x.shape), "values": [float(v) for v in np.asarray(x, dtype=np.float64).reshape(-1)]}
 
 
-def run(module, x):
+def run(module, x, keras_weights):
+    """Outputs in float32 and float64, and torch.autograd's float64 VJP of a fixed cotangent with respect to
+    the input and to each Keras-layout weight (`keras_weights(module)` gives their torch gradients, transposed
+    back to Keras's layout)."""
     out = {}
     for name, dtype in (("output32", torch.float32), ("output64", torch.float64)):
         m = module.to(dtype).eval()
         with torch.no_grad():
             y = m(torch.tensor(x, dtype=dtype))
         out[name] = tensor(y.numpy())
+    m = module.to(torch.float64).eval()
+    m.zero_grad()
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = m(xt)
+    c = cotangent_rng.uniform(-1.0, 1.0, size=tuple(y.shape))
+    (y * torch.tensor(c)).sum().backward()
+    out["cotangent"] = tensor(c)
+    out["input_gradient"] = tensor(xt.grad.numpy())
+    out["weight_gradients"] = {k: tensor(g.detach().numpy()) for k, g in keras_weights(m).items()}
     return out
 
 
@@ -43,7 +56,9 @@ with torch.no_grad():
 x = f32((8, 5))
 cases.append({"name": "seed feed-forward", "layer": "ffn",
               "weights": {"k1": tensor(k1), "b1": tensor(b1), "k2": tensor(k2), "b2": tensor(b2)},
-              "input": tensor(x), **run(ffn, x)})
+              "input": tensor(x),
+              **run(ffn, x, lambda m: {"k1": m[0].weight.grad.T, "b1": m[0].bias.grad,
+                                       "k2": m[2].weight.grad.T, "b2": m[2].bias.grad})})
 
 # LSTM(units) over a sequence, Keras layout; PyTorch batch_first with b_hh = 0.
 for units, steps, features, return_sequences in ((10, 10, 1, False), (6, 5, 3, True)):
@@ -66,7 +81,11 @@ for units, steps, features, return_sequences in ((10, 10, 1, False), (6, 5, 3, T
     cases.append({"name": f"LSTM({units}) {steps} steps x {features} features, return_sequences={return_sequences}",
                   "layer": "lstm", "returnSequences": return_sequences,
                   "weights": {"kernel": tensor(kernel), "recurrent": tensor(recurrent), "bias": tensor(bias)},
-                  "input": tensor(x), **run(Wrap(lstm, return_sequences), x)})
+                  "input": tensor(x),
+                  # Keras's one bias is b_ih (b_hh stays 0): its gradient is b_ih's.
+                  **run(Wrap(lstm, return_sequences), x,
+                        lambda m: {"kernel": m.lstm.weight_ih_l0.grad.T, "recurrent": m.lstm.weight_hh_l0.grad.T,
+                                   "bias": m.lstm.bias_ih_l0.grad})})
 
 meta = {"generator": "scripts/make_layer_fixtures.py (generated, do not edit)", "torch": torch.__version__,
         "numpy": np.__version__, "python": sys.version.split()[0], "platform": platform.platform()}
