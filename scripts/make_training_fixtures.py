@@ -201,6 +201,14 @@ def keras_step():
     model.save(f"{OUT}/keras/mlp_sched_cosine_warmup.keras")
     models["mlp_sched_cosine_warmup"] = models["mlp"]
     inputs["mlp_sched_cosine_warmup"] = inputs["mlp"]
+
+    def add_random(name, model, shape):
+        """Randomises `model`, saves it as keras/<name>.keras and draws its inputs [ROWS, *shape] (in that order)."""
+        randomise(model)
+        model.save(f"{OUT}/keras/{name}.keras")
+        models[name] = (model, shape)
+        inputs[name] = rng.normal(size=(ROWS,) + shape).astype(np.float32)
+
     # class_weight (a fit / train_on_batch argument Keras turns into per-row sample weights), by case.
     class_weights = {"keras_loss_sparse_class_weight": {0: 1.0, 1: 2.0, 2: 0.5, 3: 1.5}, "keras_loss_cce_class_weight": {0: 0.5, 3: 3.0}}
     # Attention dropout: MultiHeadAttention(dropout=0.3) drops the attention probabilities with the step's shared
@@ -208,22 +216,14 @@ def keras_step():
     x = keras.Input((5, 4))
     y = L.MultiHeadAttention(2, 3, dropout=0.3, name="mha")(x, x)
     y = L.GlobalAveragePooling1D()(L.LayerNormalization(name="norm")(L.Add()([x, y])))
-    attention_dropout = keras.Model(x, L.Dense(3, name="head")(y))
-    randomise(attention_dropout)
-    attention_dropout.save(f"{OUT}/keras/attention_dropout.keras")
-    models["attention_dropout"] = (attention_dropout, (5, 4))
-    inputs["attention_dropout"] = rng.normal(size=(ROWS, 5, 4)).astype(np.float32)
+    add_random("attention_dropout", keras.Model(x, L.Dense(3, name="head")(y)), (5, 4))
     # Recurrent layers' dropout: SimpleRNN with dropout and recurrent_dropout, LSTM and GRU with dropout (one mask per
     # sequence each, drawn at the first step: the cells' get_dropout_mask calls the patched backend dropout).
     x = keras.Input((5, 3))
     y = L.SimpleRNN(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="rnn")(x)
     y = L.LSTM(6, dropout=0.3, return_sequences=True, name="lstm")(y)
     y = L.GRU(4, dropout=0.2, name="gru")(y)
-    recurrent_dropout = keras.Model(x, L.Dense(3, name="head")(y))
-    randomise(recurrent_dropout)
-    recurrent_dropout.save(f"{OUT}/keras/recurrent_dropout.keras")
-    models["recurrent_dropout"] = (recurrent_dropout, (5, 3))
-    inputs["recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
+    add_random("recurrent_dropout", keras.Model(x, L.Dense(3, name="head")(y)), (5, 3))
     # LSTM and GRU recurrent_dropout: Keras switches the cell to implementation=1, a mask per gate on the input and
     # on the state.
     x = keras.Input((5, 3))
@@ -232,20 +232,12 @@ def keras_step():
     # GRU recurrent_dropout: implementation=1 too, three masks of each kind; reset_after (the default) and not.
     y = L.GRU(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, name="gru")(y)
     y = L.GRU(4, recurrent_dropout=0.2, reset_after=False, name="gru_before")(y)
-    gated_dropout = keras.Model(x, L.Dense(3, name="head")(y))
-    randomise(gated_dropout)
-    gated_dropout.save(f"{OUT}/keras/gated_recurrent_dropout.keras")
-    models["gated_recurrent_dropout"] = (gated_dropout, (5, 3))
-    inputs["gated_recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
+    add_random("gated_recurrent_dropout", keras.Model(x, L.Dense(3, name="head")(y)), (5, 3))
     # Bidirectional: each direction draws its own masks, the forward layer first.
     x = keras.Input((5, 3))
     y = L.Bidirectional(L.LSTM(4, dropout=0.2, recurrent_dropout=0.25, return_sequences=True), name="bi_lstm")(x)
     y = L.Bidirectional(L.GRU(3, dropout=0.3), merge_mode="sum", name="bi_gru")(y)
-    bidirectional_dropout = keras.Model(x, L.Dense(3, name="head")(y))
-    randomise(bidirectional_dropout)
-    bidirectional_dropout.save(f"{OUT}/keras/bidirectional_dropout.keras")
-    models["bidirectional_dropout"] = (bidirectional_dropout, (5, 3))
-    inputs["bidirectional_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
+    add_random("bidirectional_dropout", keras.Model(x, L.Dense(3, name="head")(y)), (5, 3))
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [

@@ -18,6 +18,19 @@ import Testing
         #expect(throws: TrainError.self) { try Loss.kerasClassWeights(table, target: Tensor(shape: [1, 2, 2], values: [0, 1, 1, 0])) }
     }
 
+    @Test func cosineDecayWithATargetAndNoWarmUpStepsDecaysFromTheTarget() throws {
+        // Keras 3.15 accepts warmup_target with warmup_steps=0 and decays from the target; its float32 values at
+        // steps 0, 1, 2, 5 (printed by keras.optimizers.schedules.CosineDecay in the reference venv), to 1e-7 relative
+        // (float32 rounding of the cosine).
+        let call = try #require(try SpecCall.parse("CosineDecay(0.1, decay_steps=4, alpha=0.1, warmup_target=0.2, warmup_steps=0)").first)
+        let schedule = try Optimizer.kerasSchedule(call)
+        let keras: [(Int, Double)] = [(0, 0.20000000298023224), (1, 0.17363962531089783), (2, 0.10999999195337296), (5, 0.020000001415610313)]
+        for (step, expected) in keras {
+            let rate = schedule.rate(step: step + 1, base: 0.1, dtype: .float32)
+            #expect(abs(rate - expected) <= 1e-7 * expected, "Keras step \(step): \(rate) vs \(expected)")
+        }
+    }
+
     @Test func schedulersAsPyTorchStepsThem() throws {
         // LinearLR starts at lr·start_factor when it is built and reaches lr·end_factor after total_iters steps.
         let linear = LearningRateSchedule.linearLR(startFactor: 0.25, endFactor: 1, totalIters: 4)

@@ -162,11 +162,7 @@ struct TrainingHypothesis {
                 result.append(TrainingHypothesis(cause: .trainingMode,
                                                  message: "\(text): Keras's fit drops the recurrent layer's inputs and state with a mask per sequence; PyTorch's recurrent modules have no such dropout (nn.LSTM's dropout= acts between stacked layers), so the port never drops there",
                                                  fix: "no nn.LSTM/nn.GRU setting matches: apply one mask per sequence to the input before the PyTorch module (input dropout only), or train the Keras layer with dropout=0 and recurrent_dropout=0") { side in
-                    guard case .keras(var m) = side.body else { return side }
-                    m.inferenceLayers.formUnion(names)
-                    var s = side
-                    s.body = .keras(m)
-                    return s
+                    side.inKerasInference(names)
                 })
             }
             let summed = pairing.entries.filter { $0.summed && $0.trainable }
@@ -331,14 +327,12 @@ struct TrainingHypothesis {
             let text = differing.map { "\($0.name): Keras momentum \(number($0.rule.momentum)) keeps \(number($0.rule.keptShare)) of the running statistic; PyTorch momentum \(number(torchMomentum[$0.name]!)) keeps \(number(1 - torchMomentum[$0.name]!))" }
             result.append(TrainingHypothesis(cause: .bnMomentum, message: text.joined(separator: "; "),
                                              fix: differing.map { "nn.BatchNorm(momentum=\(number(1 - $0.rule.keptShare))) for Keras momentum=\(number($0.rule.keptShare))" }.joined(separator: "; ")) { side in
-                guard case .keras(var m) = side.body else { return side }
-                for layer in m.batchNormLayers {
-                    guard let t = momenta[layer.name] else { continue }
-                    m.batchNormRules[layer.name] = BatchNormTraining(momentum: 1 - t, form: .keepsRunning, unbiasedRunningVariance: layer.rule.unbiasedRunningVariance)
+                side.editingKeras { m in
+                    for layer in m.batchNormLayers {
+                        guard let t = momenta[layer.name] else { continue }
+                        m.batchNormRules[layer.name] = BatchNormTraining(momentum: 1 - t, form: .keepsRunning, unbiasedRunningVariance: layer.rule.unbiasedRunningVariance)
+                    }
                 }
-                var s = side
-                s.body = .keras(m)
-                return s
             })
         }
         let biased = layers.filter { !$0.rule.unbiasedRunningVariance && torchMomentum[$0.name] != nil }
@@ -346,15 +340,13 @@ struct TrainingHypothesis {
             result.append(TrainingHypothesis(cause: .bnRunningVariance,
                                              message: "\(biased.map(\.name).joined(separator: ", ")): PyTorch moves running_var toward the unbiased batch variance (× n/(n − 1)); Keras toward the biased one",
                                              fix: "none in nn.BatchNorm; the difference is (1 − kept share)·var/(n − 1) per step and matters most for small batches") { side in
-                guard case .keras(var m) = side.body else { return side }
-                for layer in m.batchNormLayers where momenta[layer.name] != nil {
-                    var rule = layer.rule
-                    rule.unbiasedRunningVariance = true
-                    m.batchNormRules[layer.name] = rule
+                side.editingKeras { m in
+                    for layer in m.batchNormLayers where momenta[layer.name] != nil {
+                        var rule = layer.rule
+                        rule.unbiasedRunningVariance = true
+                        m.batchNormRules[layer.name] = rule
+                    }
                 }
-                var s = side
-                s.body = .keras(m)
-                return s
             })
         }
         return result
@@ -397,11 +389,7 @@ struct TrainingHypothesis {
             result.append(TrainingHypothesis(cause: .trainingMode,
                                              message: "\(names): Keras's fit trains BatchNormalization with batch statistics and moves its moving mean and variance; the PyTorch module was left in eval mode (its batch_norm node has training=False: running statistics, never updated)",
                                              fix: "in PyTorch, keep the BatchNorm in train mode (no .eval() on it before training); or in Keras, set trainable = False on the layer (inference mode, γ and β frozen too)") { side in
-                guard case .keras(var m) = side.body else { return side }
-                m.inferenceLayers.formUnion(toInference)
-                var s = side
-                s.body = .keras(m)
-                return s
+                side.inKerasInference(toInference)
             })
         }
         if !toTraining.isEmpty {
@@ -410,11 +398,9 @@ struct TrainingHypothesis {
             result.append(TrainingHypothesis(cause: .trainingMode,
                                              message: "\(names): Keras runs a BatchNormalization with trainable=False in inference mode (moving statistics, never updated); the PyTorch module trains in train mode (batch statistics; running statistics move with momentum \(toTraining.map { number($0.1.momentum) }.joined(separator: ", "))) — requires_grad_(False) freezes its parameters, not its mode",
                                              fix: "in PyTorch, call .eval() on the frozen BatchNorm after model.train() (and before export), as Keras's trainable=False puts it in inference mode") { side in
-                guard case .keras(var m) = side.body else { return side }
-                for (name, rule) in rules { m.batchNormRules[name] = rule }
-                var s = side
-                s.body = .keras(m)
-                return s
+                side.editingKeras { m in
+                    for (name, rule) in rules { m.batchNormRules[name] = rule }
+                }
             })
         }
         return result
@@ -440,11 +426,7 @@ struct TrainingHypothesis {
         return [TrainingHypothesis(cause: .trainingMode,
                                    message: "\(text): Keras's fit drops with the step's mask; the PyTorch Dropout was left in eval mode (its dropout node has train=False: the identity, never dropping)",
                                    fix: "in PyTorch, keep the Dropout in train mode (no .eval() on it, or F.dropout(x, p, training=self.training)) before training and export") { side in
-            guard case .keras(var m) = side.body else { return side }
-            m.inferenceLayers.formUnion(names)
-            var s = side
-            s.body = .keras(m)
-            return s
+            side.inKerasInference(names)
         }]
     }
 
@@ -491,4 +473,19 @@ struct TrainingHypothesis {
     }
 
     static func number(_ x: Double) -> String { String(format: "%g", x) }
+}
+
+extension TrainingSide {
+    /// The side with its Keras model edited by `edit` (a PyTorch side unchanged: the hypotheses that take
+    /// the PyTorch side's convention change the Keras model only).
+    func editingKeras(_ edit: (inout KerasTrainable) -> Void) -> TrainingSide {
+        guard case .keras(var m) = body else { return self }
+        edit(&m)
+        var s = self
+        s.body = .keras(m)
+        return s
+    }
+
+    /// The side with the Keras layers `names` run in inference mode (``KerasTrainable/inferenceLayers``).
+    func inKerasInference(_ names: [String]) -> TrainingSide { editingKeras { $0.inferenceLayers.formUnion(names) } }
 }

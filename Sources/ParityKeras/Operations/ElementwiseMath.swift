@@ -87,7 +87,7 @@ public struct ElementwiseMath: Op {
         case .cbrt: return Foundation.cbrt(x)
         case .sinc:
             if x == 0 { return 1 }
-            let px = Float.pi * x
+            let px = x * Float(Double.pi)  // tf.constant(np.pi, float32), π rounded to nearest (Float.pi is one ulp below)
             return Foundation.sin(px) / px
         default: return Float(applyCommon(f, Double(x)))
         }

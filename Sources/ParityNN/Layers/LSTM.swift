@@ -81,13 +81,8 @@ public struct LSTM: MultiOutputModel {
         }
         let (n, steps, features, u) = (shape[0], shape[1], shape[2], units)
         let dtype = b.type(of: x).dtype
-        func masks(_ rate: Double, width: Int) throws -> [B.Value]? {
-            guard rate > 0 else { return nil }
-            return try (0..<4).map { _ in
-                try b.multiply(b.constant(step.dropoutMask(rate: rate, shape: [n, width], dtype: dtype)), b.scalar(1 / (1 - rate), like: x))
-            }
-        }
-        let inputMasks = try masks(dropout, width: features), stateMasks = try masks(recurrentDropout, width: u)
+        let inputMasks = try Dropout.gateMasks(rate: dropout, gates: 4, batch: n, width: features, step: step, like: x, in: b)
+        let stateMasks = try Dropout.gateMasks(rate: recurrentDropout, gates: 4, batch: n, width: u, step: step, like: x, in: b)
         func gate(_ w: B.Value, _ g: Int) throws -> B.Value { try b.slice(w, [.all, SliceAxis(start: g * u, end: (g + 1) * u)]) }
         let w = b.weight(kernel, like: x), r = b.weight(recurrentKernel, like: x), bias = b.weight(self.bias, like: x)
         let kernels = try (0..<4).map { try gate(w, $0) }, recurrent = try (0..<4).map { try gate(r, $0) }

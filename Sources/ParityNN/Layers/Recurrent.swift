@@ -42,11 +42,9 @@ public struct SimpleRNN: MultiOutputModel {
         var projected = try b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w)
         if let bias = self.bias { projected = try b.add(projected, b.weight(bias, like: x)) }
         projected = try b.reshape(projected, [shape[0], shape[1], units])
-        // recurrent_dropout's mask, `(1/(1 − rate))·mask` as Keras's dropout of ones makes it.
-        var recurrentMask: B.Value?
-        if recurrentDropout > 0, let step = b.trainingStep {
-            let mask = try step.dropoutMask(rate: recurrentDropout, shape: [shape[0], units], dtype: b.type(of: x).dtype)
-            recurrentMask = try b.multiply(b.constant(mask), b.scalar(1 / (1 - recurrentDropout), like: x))
+        // recurrent_dropout's mask (SimpleRNN's cell has one gate).
+        let recurrentMask = try b.trainingStep.flatMap {
+            try Dropout.gateMasks(rate: recurrentDropout, gates: 1, batch: shape[0], width: units, step: $0, like: x, in: b)?[0]
         }
         let run: RecurrenceResult<B.Value>
         // The fused recurrence for an elementwise activation (or none) without a recurrent mask; else step by step.
@@ -89,11 +87,34 @@ public struct SimpleRNN: MultiOutputModel {
 /// `resetAfter` (Keras 3 / TF2 default, bias `[2, 3u]`) equals PyTorch's `nn.GRU` after reordering
 /// its `[r, z, n]` blocks; `resetAfter: false` (Keras 2 default, bias `[3u]`) applies the reset
 /// before the recurrent product, which `nn.GRU` cannot express (docs/conventions.md, D.14).
+/// A recurrent layer with Keras's `dropout` (on the step input) and `recurrent_dropout` (on the state), both applied
+/// in a training step only: SimpleRNN, LSTM and GRU.
+public protocol RecurrentDropout: Model {
+    var dropout: Double { get set }
+    var recurrentDropout: Double { get set }
+}
+
+extension SimpleRNN: RecurrentDropout {}
+extension LSTM: RecurrentDropout {}
+extension GRU: RecurrentDropout {}
+
 extension Dropout {
     /// Keras's recurrent `dropout` (`DropoutRNNCell.get_dropout_mask`): one mask per sequence on the step input
     /// `[batch, features]`, drawn once per call and applied at every step, i.e. a mask `[batch, 1, features]`
     /// over `[batch, time, features]`.
     public static func sequenceInput(rate: Double) -> Dropout { Dropout(rate: rate, noiseShape: [nil, 1, nil]) }
+
+    /// Keras's per-gate masks of an `implementation=1` cell (`DropoutRNNCell.get_dropout_mask` /
+    /// `get_recurrent_dropout_mask`): `gates` masks `(1/(1 − rate))·mask` of shape `[batch, width]`, drawn in gate
+    /// order from the step's shared stream, as Keras's dropout of ones makes them; `nil` when `rate` is 0.
+    static func gateMasks<B: Builder>(rate: Double, gates: Int, batch: Int, width: Int, step: any TrainingStep,
+                                      like x: B.Value, in b: B) throws -> [B.Value]? {
+        guard rate > 0 else { return nil }
+        let dtype = b.type(of: x).dtype
+        return try (0..<gates).map { _ in
+            try b.multiply(b.constant(step.dropoutMask(rate: rate, shape: [batch, width], dtype: dtype)), b.scalar(1 / (1 - rate), like: x))
+        }
+    }
 }
 
 public struct GRU: MultiOutputModel {
@@ -203,14 +224,9 @@ public struct GRU: MultiOutputModel {
         let shape = b.shape(of: x)
         let (n, steps, features, u) = (shape[0], shape[1], shape[2], units)
         let dtype = b.type(of: x).dtype
-        func masks(_ rate: Double, width: Int) throws -> [B.Value]? {
-            guard rate > 0 else { return nil }
-            return try (0..<3).map { _ in
-                try b.multiply(b.constant(step.dropoutMask(rate: rate, shape: [n, width], dtype: dtype)), b.scalar(1 / (1 - rate), like: x))
-            }
-        }
         // Masks in Keras's order z, r, h; blocks by the layer's gate order.
-        let inputMasks = try masks(dropout, width: features), stateMasks = try masks(recurrentDropout, width: u)
+        let inputMasks = try Dropout.gateMasks(rate: dropout, gates: 3, batch: n, width: features, step: step, like: x, in: b)
+        let stateMasks = try Dropout.gateMasks(rate: recurrentDropout, gates: 3, batch: n, width: u, step: step, like: x, in: b)
         let blocks = [gateOrder.update, gateOrder.reset, gateOrder.candidate]
         func columns(_ m: B.Value, _ g: Int) throws -> B.Value { try b.slice(m, [.all, SliceAxis(start: blocks[g] * u, end: (blocks[g] + 1) * u)]) }
         func entries(_ v: B.Value?, _ g: Int) throws -> B.Value? { try v.map { try b.slice($0, [SliceAxis(start: blocks[g] * u, end: (blocks[g] + 1) * u)]) } }

@@ -50,7 +50,7 @@ extension Loss {
                     throw TrainError.badArgument(name: "\(className) weight", value: "\(weight.count) values",
                                                  reason: "must broadcast to the input's shape \(predictionShape)")
                 }
-                guard target.dtype.isFloatingPoint else { throw TrainError.badTarget(reason: "a \(target.dtype) target") }
+                guard target.dtype.isFloatingPoint else { throw TrainError.badTarget(reason: "\(className) needs a floating-point target; received \(target.dtype)") }
                 let c = EagerContext()
                 let w = try c.broadcast(c.constant(Tensor(shape: [weight.count], values: weight).cast(to: dtype)), to: predictionShape).tensor
                 return LossTarget(values: target.cast(to: dtype), mask: nil, weights: w, predictionShape: predictionShape)

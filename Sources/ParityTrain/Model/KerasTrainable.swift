@@ -92,15 +92,9 @@ public struct KerasTrainable: TrainableModel {
         var found: [(String, Double, Double)] = []
         Self.gather(network) { layer in
             guard !inferenceLayers.contains(layer.name) else { return }
-            let rates: (Double, Double)? = {
-                switch layer.model {
-                case let m as LSTM: return (m.dropout, m.recurrentDropout)
-                case let m as GRU: return (m.dropout, m.recurrentDropout)
-                case let m as SimpleRNN: return (m.dropout, m.recurrentDropout)
-                default: return nil
-                }
-            }()
-            if let rates, rates.0 > 0 || rates.1 > 0 { found.append((layer.name, rates.0, rates.1)) }
+            if let m = layer.model as? any RecurrentDropout, m.dropout > 0 || m.recurrentDropout > 0 {
+                found.append((layer.name, m.dropout, m.recurrentDropout))
+            }
         }
         return found
     }
@@ -113,13 +107,7 @@ public struct KerasTrainable: TrainableModel {
                 network.layers[index].model = nested
             } else if network.layers[index].model is Dropout, inference.contains(name) {
                 network.layers[index].model = Dropout(rate: 0)  // inference mode: the identity, no mask drawn
-            } else if inference.contains(name), var m = network.layers[index].model as? LSTM {
-                (m.dropout, m.recurrentDropout) = (0, 0)
-                network.layers[index].model = m
-            } else if inference.contains(name), var m = network.layers[index].model as? GRU {
-                (m.dropout, m.recurrentDropout) = (0, 0)
-                network.layers[index].model = m
-            } else if inference.contains(name), var m = network.layers[index].model as? SimpleRNN {
+            } else if inference.contains(name), var m = network.layers[index].model as? any RecurrentDropout {
                 (m.dropout, m.recurrentDropout) = (0, 0)
                 network.layers[index].model = m
             } else if var bn = network.layers[index].model as? BatchNorm {

@@ -127,7 +127,9 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
             return (T(initial) - T(end)) * T.pow(1 - s / steps, T(power)) + T(end)
         case let .cosineDecay(initial, decaySteps, alpha, warmupTarget, warmupSteps):
             func decay(_ s: T, from rate: T) -> T {
-                let cosine = T(0.5) * (1 + T.cos(T.pi * (s / T(decaySteps))))
+                // π as `ops.array(math.pi, dtype)` rounds it (to nearest): Float.pi is rounded toward zero, one ulp
+                // below, which moved the Float32 rate by up to 3 ulps (SpecTests, Keras 3.15's values).
+                let cosine = T(0.5) * (1 + T.cos(T(Double.pi) * (s / T(decaySteps))))
                 return rate * ((1 - T(alpha)) * cosine + T(alpha))
             }
             guard let warmupTarget else { return decay(Swift.min(step, T(decaySteps)), from: T(initial)) }

@@ -44,25 +44,24 @@ extension Optimizer {
 
     static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR", "LinearLR", "CosineAnnealingLR", "PolynomialLR", "OneCycleLR"]
 
-    /// `torch.optim.lr_scheduler.ExponentialLR(gamma)`, `StepLR(step_size, gamma=0.1)`, `MultiStepLR(milestones,
-    /// gamma=0.1)` (the optimizer is the scheduler's first argument in Python and is left out here), stepped
-    /// after every `optimizer.step()`.
+    /// A `torch.optim.lr_scheduler` class of ``torchSchedulers`` with PyTorch 2.15's defaults (the optimizer is the
+    /// scheduler's first argument in Python and is left out here), stepped after every `optimizer.step()`.
     static func torchScheduler(_ call: SpecCall) throws -> LearningRateSchedule {
-        let common: [(String, SpecCall.Value)] = [("last_epoch", .number(-1))]
+        /// The call bound to the scheduler's parameters and `last_epoch`, which must keep its default -1.
+        func bind(_ parameters: [(String, SpecCall.Value)]) throws -> Arguments {
+            let a = try ArgumentTable(className: call.name, parameters: parameters + [("last_epoch", .number(-1))]).bind(call)
+            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            return a
+        }
         switch call.name {
         case "ExponentialLR":
-            let a = try ArgumentTable(className: call.name, parameters: [("gamma", .none)] + common).bind(call)
-            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            let a = try bind([("gamma", .none)])
             return .exponentialLR(gamma: try a.nonNegative("gamma"))
         case "StepLR":
-            let a = try ArgumentTable(className: call.name, parameters: [("step_size", .none), ("gamma", .number(0.1))] + common).bind(call)
-            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
-            let size = try a.nonNegative("step_size")
-            guard size >= 1, size == size.rounded() else { throw a.fail("step_size", "must be a whole number of steps ≥ 1") }
-            return .stepLR(stepSize: Int(size), gamma: try a.nonNegative("gamma"))
+            let a = try bind([("step_size", .none), ("gamma", .number(0.1))])
+            return .stepLR(stepSize: try steps(a, "step_size"), gamma: try a.nonNegative("gamma"))
         case "MultiStepLR":
-            let a = try ArgumentTable(className: call.name, parameters: [("milestones", .none), ("gamma", .number(0.1))] + common).bind(call)
-            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            let a = try bind([("milestones", .none), ("gamma", .number(0.1))])
             guard let counts = try a.doubles("milestones") else { throw a.fail("milestones", "must be a list of step counts") }
             let milestones = try counts.map { x -> Int in
                 guard x >= 1, x == x.rounded() else { throw a.fail("milestones", "must be whole step counts ≥ 1") }
@@ -70,27 +69,23 @@ extension Optimizer {
             }
             return .multiStepLR(milestones: milestones, gamma: try a.nonNegative("gamma"))
         case "LinearLR":
-            let a = try ArgumentTable(className: call.name, parameters: [("start_factor", .number(1.0 / 3)), ("end_factor", .number(1)),
-                                                                         ("total_iters", .number(5))] + common).bind(call)
-            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            let a = try bind([("start_factor", .number(1.0 / 3)), ("end_factor", .number(1)),
+                                                                         ("total_iters", .number(5))])
             let (start, end) = (try a.double("start_factor"), try a.double("end_factor"))
             guard start > 0, start <= 1 else { throw a.fail("start_factor", "must be in (0, 1] (PyTorch's check)") }
             guard end >= 0, end <= 1 else { throw a.fail("end_factor", "must be in [0, 1] (PyTorch's check)") }
             return .linearLR(startFactor: start, endFactor: end, totalIters: try steps(a, "total_iters"))
         case "CosineAnnealingLR":
-            let a = try ArgumentTable(className: call.name, parameters: [("T_max", .none), ("eta_min", .number(0))] + common).bind(call)
-            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            let a = try bind([("T_max", .none), ("eta_min", .number(0))])
             return .cosineAnnealingLR(tMax: try steps(a, "T_max"), etaMin: try a.double("eta_min"))
         case "PolynomialLR":
-            let a = try ArgumentTable(className: call.name, parameters: [("total_iters", .number(5)), ("power", .number(1))] + common).bind(call)
-            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+            let a = try bind([("total_iters", .number(5)), ("power", .number(1))])
             return .polynomialLR(totalIters: try steps(a, "total_iters"), power: try a.double("power"))
         case "OneCycleLR":
-            let a = try ArgumentTable(className: call.name, parameters: [
+            let a = try bind([
                 ("max_lr", .none), ("total_steps", .none), ("epochs", .none), ("steps_per_epoch", .none), ("pct_start", .number(0.3)),
                 ("anneal_strategy", .string("cos")), ("cycle_momentum", .bool(true)), ("base_momentum", .number(0.85)), ("max_momentum", .number(0.95)),
-                ("div_factor", .number(25)), ("final_div_factor", .number(1e4)), ("three_phase", .bool(false))] + common).bind(call)
-            try a.requireDefault("last_epoch", .number(-1), because: "the scheduler starts with the optimizer")
+                ("div_factor", .number(25)), ("final_div_factor", .number(1e4)), ("three_phase", .bool(false))])
             let total: Int
             if case .number? = a.values["total_steps"] {
                 total = try steps(a, "total_steps")
@@ -159,7 +154,6 @@ extension Optimizer {
             guard steps > 0 else { throw a.fail("decay_steps", "must be positive") }
             let target = try a.optionalDouble("warmup_target")
             let warmup = try a.nonNegative("warmup_steps")
-            if target != nil, warmup == 0 { throw a.fail("warmup_steps", "a warm-up to warmup_target needs warmup_steps > 0") }
             return .cosineDecay(initial: try a.nonNegative("initial_learning_rate"), decaySteps: steps, alpha: try a.double("alpha"),
                                 warmupTarget: target, warmupSteps: warmup)
         default:
