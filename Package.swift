@@ -34,7 +34,10 @@ let package = Package(
         /// accumulation order and FMA contraction.
         .target(
             name: "ParityTensor",
-            dependencies: ["CParityKernels", .product(name: "RealModule", package: "swift-numerics")]
+            dependencies: [
+                "CParityKernels", .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "ComplexModule", package: "swift-numerics"),
+            ]
         ),
         /// Ops defined once (forward + vector-Jacobian product), run eagerly with a tape or as an
         /// optimised static graph with `cond`.

@@ -174,7 +174,7 @@ def make_npy():
                              "malformedHeader"),
         "structured.npy": (header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n", data=b"\0" * 4),
                            "malformedHeader"),
-        "complex_dtype.npy": (header("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n", data=b"\0" * 8),
+        "complex_dtype.npy": (header("{'descr': '<c32', 'fortran_order': False, 'shape': (1,), }\n", data=b"\0" * 32),
                               "unsupportedDType"),
         "header_too_long.npy": (header("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }" + " " * 10050 + "\n",
                                        version=(2, 0), data=b"\0" * 4), "limitExceeded"),

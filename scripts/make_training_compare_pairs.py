@@ -25,7 +25,8 @@ defaults), against the mlp port trained with torch.optim.Adam (`optimizer-algori
 branches initialised alike, merged by Maximum (torch.maximum in the port): at a tie TensorFlow gives the whole
 gradient to the first argument, ATen half to each (`gradient-convention`). `dropout`: a Dropout between two
 Dense layers; `dropout.pt2` trains it, `dropout_eval.pt2` is the port with its Dropout left in eval mode
-(`training-mode`).
+(`training-mode`). `lstm_dropout.keras`: the lstm with `LSTM(dropout=0.3)`, against the lstm port (`nn.LSTM` has no
+such dropout: `training-mode`).
 """
 import os
 import subprocess
@@ -123,6 +124,11 @@ def keras_step():
     dropout.set_weights([more.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in dropout.weights])
     dropout.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
     dropout.save(f"{OUT}/dropout.keras")
+    # A Keras LSTM with dropout, against the LSTM port (nn.LSTM has no counterpart): the lstm's config and weights.
+    lstm_dropout = keras.Sequential([keras.Input((5, 3)), L.LSTM(4, dropout=0.3, name="lstm"), L.Dense(2, name="out")], name="lstm_dropout")
+    lstm_dropout.set_weights(keras.models.load_model(f"{OUT}/lstm.keras").get_weights())
+    lstm_dropout.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
+    lstm_dropout.save(f"{OUT}/lstm_dropout.keras")
     for model in (branches, dropout):
         for layer in model.layers:
             for v in layer.weights:

@@ -237,6 +237,15 @@ def keras_step():
     gated_dropout.save(f"{OUT}/keras/gated_recurrent_dropout.keras")
     models["gated_recurrent_dropout"] = (gated_dropout, (5, 3))
     inputs["gated_recurrent_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
+    # Bidirectional: each direction draws its own masks, the forward layer first.
+    x = keras.Input((5, 3))
+    y = L.Bidirectional(L.LSTM(4, dropout=0.2, recurrent_dropout=0.25, return_sequences=True), name="bi_lstm")(x)
+    y = L.Bidirectional(L.GRU(3, dropout=0.3), merge_mode="sum", name="bi_gru")(y)
+    bidirectional_dropout = keras.Model(x, L.Dense(3, name="head")(y))
+    randomise(bidirectional_dropout)
+    bidirectional_dropout.save(f"{OUT}/keras/bidirectional_dropout.keras")
+    models["bidirectional_dropout"] = (bidirectional_dropout, (5, 3))
+    inputs["bidirectional_dropout"] = rng.normal(size=(ROWS, 5, 3)).astype(np.float32)
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -306,6 +315,7 @@ def keras_step():
         ("keras_model_attention_dropout", "attention_dropout", "SGD(learning_rate=0.05, momentum=0.9)", "MeanSquaredError()", regression, None),
         ("keras_model_recurrent_dropout", "recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
         ("keras_model_gated_recurrent_dropout", "gated_recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_bidirectional_dropout", "bidirectional_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:

@@ -3,6 +3,7 @@
 // the same bits.
 #include "CParityKernels.h"
 #include <math.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
@@ -106,4 +107,79 @@ void parity_binary_f64(parity_binary_op op, long n, const double *x, long sx, co
     if (parity_isa_active() >= PARITY_ISA_AVX2) { binary_f64_avx2(op, n, x, sx, y, sy, out); return; }
 #endif
     binary_f64_portable(op, n, x, sx, y, sy, out);
+}
+
+// A line's candidate v replaces the current best c when c is not NaN and v is NaN or better:
+// integer and/or (no short-circuit branches; a max pool's windows are random to a predictor).
+#define ARG_STEP(T, v, k, b, c, maximum)                                                                \
+    do {                                                                                                \
+        T v_ = (v);                                                                                     \
+        int wins_ = ((c) == (c)) & ((v_ != v_) | (maximum ? v_ > (c) : v_ < (c)));                      \
+        b = wins_ ? (k) : b;                                                                            \
+        c = wins_ ? v_ : c;                                                                             \
+    } while (0)
+// Sixteen lines at a time when they are short (a max pool's windows): transposed into a local
+// buffer, then one vector select chain across the sixteen lines (comparisons give all-ones or zero
+// lanes; the selects are bitwise).
+#define ARG_LANES 16
+#define ARG_MAX_N 64
+#define ARG_EXTREMUM(T, I, name)                                                                        \
+    typedef T name##_v __attribute__((vector_size(ARG_LANES * sizeof(T))));                             \
+    typedef I name##_m __attribute__((vector_size(ARG_LANES * sizeof(T))));                             \
+    static void name(long lines, long n, const T *restrict x, int maximum, int64_t *restrict out) {    \
+        long l = 0;                                                                                     \
+        if (n <= ARG_MAX_N) {                                                                           \
+            T buf[ARG_LANES * ARG_MAX_N];                                                               \
+            for (; l + ARG_LANES <= lines; l += ARG_LANES) {                                            \
+                const T *base = x + l * n;                                                              \
+                for (long i = 0; i < ARG_LANES; i++)                                                    \
+                    for (long k = 0; k < n; k++) buf[k * ARG_LANES + i] = base[i * n + k];              \
+                name##_v c;                                                                             \
+                memcpy(&c, buf, sizeof c);                                                              \
+                name##_m b = {0}, ci;                                                                   \
+                for (long k = 1; k < n; k++) {                                                          \
+                    name##_v v;                                                                         \
+                    memcpy(&v, buf + k * ARG_LANES, sizeof v);                                          \
+                    name##_m better = maximum ? (name##_m)(v > c) : (name##_m)(v < c);                  \
+                    name##_m wins = (name##_m)(c == c) & ((name##_m)(v != v) | better);                 \
+                    b = (wins & (I)k) | (~wins & b);                                                    \
+                    name##_m vi;                                                                        \
+                    memcpy(&vi, &v, sizeof vi);                                                         \
+                    memcpy(&ci, &c, sizeof ci);                                                         \
+                    ci = (wins & vi) | (~wins & ci);                                                    \
+                    memcpy(&c, &ci, sizeof c);                                                          \
+                }                                                                                       \
+                for (long i = 0; i < ARG_LANES; i++) out[l + i] = (int64_t)b[i];                        \
+            }                                                                                           \
+        }                                                                                               \
+        for (; l < lines; l++) {                                                                        \
+            const T *line = x + l * n;                                                                  \
+            T c = line[0];                                                                              \
+            int64_t b = 0;                                                                              \
+            for (long k = 1; k < n; k++) ARG_STEP(T, line[k], k, b, c, maximum);                        \
+            out[l] = b;                                                                                 \
+        }                                                                                               \
+    }
+
+ARG_EXTREMUM(float, int32_t, arg_extremum_f32_portable)
+ARG_EXTREMUM(double, int64_t, arg_extremum_f64_portable)
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
+ARG_EXTREMUM(float, int32_t, arg_extremum_f32_avx512)
+ARG_EXTREMUM(double, int64_t, arg_extremum_f64_avx512)
+#pragma clang attribute pop
+#endif
+
+void parity_arg_extremum_f32(long lines, long n, const float *x, int maximum, int64_t *out) {
+#if defined(__x86_64__)
+    if (parity_isa_active() >= PARITY_ISA_AVX512) { arg_extremum_f32_avx512(lines, n, x, maximum, out); return; }
+#endif
+    arg_extremum_f32_portable(lines, n, x, maximum, out);
+}
+
+void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, int64_t *out) {
+#if defined(__x86_64__)
+    if (parity_isa_active() >= PARITY_ISA_AVX512) { arg_extremum_f64_avx512(lines, n, x, maximum, out); return; }
+#endif
+    arg_extremum_f64_portable(lines, n, x, maximum, out);
 }

@@ -65,7 +65,6 @@ static void *gemm_scratch(int which, size_t bytes) {
 }
 
 static long ceil_div(long a, long b) { return (a + b - 1) / b; }
-static long round_up(long a, long b) { return ceil_div(a, b) * b; }
 
 // Splits c into tasks_m × tasks_n tasks of whole MR-row panels and NR-column strips: task (tm, tn)
 // takes panels [tm·P/tasks_m, (tm+1)·P/tasks_m) of the P panels (likewise strips), so that task sizes

@@ -18,8 +18,9 @@ struct Train: ParsableCommand {
         batch of B consecutive rows (all rows without --batch-size), in order, wrapping around. Keras trains as \
         model.fit does (the step traced into a graph, BatchNorm on batch statistics with Keras's momentum); \
         PyTorch as loss.backward(); optimizer.step() (eager), each BatchNorm and Dropout in the mode it was \
-        exported in (export after model.train()), parameters saved with requires_grad=False frozen. Dropout uses one seeded mask per \
-        step and layer (the frameworks' random streams cannot be reproduced). W.npz holds every variable \
+        exported in (export after model.train()), parameters saved with requires_grad=False frozen. Dropout (MultiHeadAttention's and the \
+        recurrent layers' dropouts too) uses one seeded mask per step and layer (the frameworks' random streams cannot be \
+        reproduced). Schedulers join the optimizer with +: "SGD(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=100)". W.npz holds every variable \
         after the last step under the framework's names (Keras variable paths, PyTorch state_dict keys with \
         buffers); --json adds the loss of each step. Exit 2 with the reason for a bad spec, target or model.
         """

@@ -64,6 +64,8 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
         case .bool(let v): self.init(unchecked: .bool, shape: tensor.shape, bytes: Self.pack(v.map { UInt8($0 ? 1 : 0) }))
         case .float16(let v): self.init(unchecked: .float16, shape: tensor.shape, bytes: Self.pack(v))
         case .bfloat16(let v): self.init(unchecked: .bfloat16, shape: tensor.shape, bytes: Self.pack(v))
+        case .complex64(let v): self.init(unchecked: .complex64, shape: tensor.shape, bytes: Self.pack(v.flatMap { [$0.real.bitPattern, $0.imaginary.bitPattern] }))
+        case .complex128(let v): self.init(unchecked: .complex128, shape: tensor.shape, bytes: Self.pack(v.flatMap { [$0.real.bitPattern, $0.imaginary.bitPattern] }))
         }
     }
 
@@ -73,6 +75,13 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
     /// exactly (bool: 0 or 1) and throw `FormatError/unrepresentable` otherwise, rather than wrap.
     public init(_ tensor: Tensor, as elementType: ElementType) throws {
         let shape = tensor.shape
+        if tensor.dtype.isComplex || elementType.isComplex {
+            guard tensor.dtype.isComplex && elementType.isComplex else {
+                throw FormatError.unrepresentable(key: "\(tensor.dtype) as \(elementType)", reason: "a complex array is stored as complex, a real one as real")
+            }
+            self.init(tensor.cast(to: elementType.widenedDType))
+            return
+        }
         switch (tensor.storage, elementType) {
         case (_, .float32):
             self.init(unchecked: .float32, shape: shape, bytes: Self.pack(Self.floats(tensor).map(\.bitPattern)))
@@ -124,6 +133,10 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
                 return Tensor(shape: shape, values: (0..<n).map { HalfPrecision.float(fromFloat16: load(UInt16.self, $0)) })
             case .bfloat16:
                 return Tensor(shape: shape, values: (0..<n).map { HalfPrecision.float(fromBFloat16: load(UInt16.self, $0)) })
+            case .complex64:
+                return Tensor(shape: shape, complex: (0..<n).map { Complex(Float(bitPattern: load(UInt32.self, 2 * $0)), Float(bitPattern: load(UInt32.self, 2 * $0 + 1))) })
+            case .complex128:
+                return Tensor(shape: shape, complex: (0..<n).map { Complex(Double(bitPattern: load(UInt64.self, 2 * $0)), Double(bitPattern: load(UInt64.self, 2 * $0 + 1))) })
             case .bool:
                 return Tensor(shape: shape, int64: (0..<n).map { load(UInt8.self, $0) == 0 ? 0 : 1 })
             case .uint8: return Tensor(shape: shape, int64: (0..<n).map { Int64(load(UInt8.self, $0)) })
@@ -210,6 +223,7 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
         case .float64(let v): for (i, x) in v.enumerated() { try check(Int64(exactly: x), "\(x)", i) }
         case .int32, .bool: for (i, x) in tensor.integers!.enumerated() { try check(x, "\(x)", i) }
         case .float16, .bfloat16: for (i, x) in tensor.doubles.enumerated() { try check(Int64(exactly: x), "\(x)", i) }
+        case .complex64, .complex128: break  // refused by the caller
         }
         return out
     }

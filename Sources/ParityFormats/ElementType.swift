@@ -33,6 +33,10 @@ public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringC
     case float32
     /// IEEE 754 binary64.
     case float64
+    /// Two binary32, real then imaginary (NumPy `complex64`, `torch.complex64`).
+    case complex64
+    /// Two binary64, real then imaginary (NumPy `complex128`, `torch.complex128`).
+    case complex128
 
     /// Bytes per element.
     public var byteCount: Int {
@@ -40,9 +44,13 @@ public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringC
         case .bool, .uint8, .int8: return 1
         case .int16, .uint16, .float16, .bfloat16: return 2
         case .int32, .uint32, .float32: return 4
-        case .int64, .uint64, .float64: return 8
+        case .int64, .uint64, .float64, .complex64: return 8
+        case .complex128: return 16
         }
     }
+
+    /// `complex64` or `complex128`.
+    public var isComplex: Bool { self == .complex64 || self == .complex128 }
 
     /// `float16`, `bfloat16`, `float32` or `float64`.
     public var isFloatingPoint: Bool {
@@ -58,6 +66,8 @@ public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringC
         switch self {
         case .float16, .bfloat16, .float32: return .float32
         case .float64: return .float64
+        case .complex64: return .complex64
+        case .complex128: return .complex128
         default: return .int64
         }
     }
@@ -72,6 +82,8 @@ public enum ElementType: String, Sendable, Hashable, CaseIterable, CustomStringC
         case .bool: self = .bool
         case .float16: self = .float16
         case .bfloat16: self = .bfloat16
+        case .complex64: self = .complex64
+        case .complex128: self = .complex128
         }
     }
 

@@ -157,6 +157,8 @@ public enum NumpyArray {
         case "f2": type = .float16
         case "f4": type = .float32
         case "f8": type = .float64
+        case "c8": type = .complex64
+        case "c16": type = .complex128
         default:
             let hint = code.hasPrefix("O") ? " (object arrays need pickle and are refused)" : ""
             throw FormatError.unsupportedDType(file: file, key: key, dtype: "'\(descr)'\(hint)")
@@ -183,6 +185,8 @@ public enum NumpyArray {
         case .float16: return "<f2"
         case .float32: return "<f4"
         case .float64: return "<f8"
+        case .complex64: return "<c8"
+        case .complex128: return "<c16"
         case .bfloat16: throw FormatError.unrepresentable(key: key, reason: "NumPy has no bfloat16 dtype; convert to float32 first")
         }
     }

@@ -151,6 +151,9 @@ public enum SafeTensors {
             guard name != "__metadata__" else { throw FormatError.unrepresentable(key: name, reason: "reserved name in safetensors") }
             guard seen.insert(name).inserted else { throw FormatError.duplicateKey(file: "<safetensors writer>", key: name) }
         }
+        for (name, record) in tensors where record.elementType.isComplex {
+            throw FormatError.unrepresentable(key: name, reason: "Parity writes no complex safetensors (\(record.elementType)); save the real pairs (view_as_real) instead")
+        }
         let sorted = tensors.sorted { a, b in
             let (ra, rb) = (alignmentRank(a.record.elementType), alignmentRank(b.record.elementType))
             if ra != rb { return ra > rb }
@@ -219,6 +222,7 @@ public enum SafeTensors {
         case .float64: return "F64"
         case .int64: return "I64"
         case .uint64: return "U64"
+        case .complex64, .complex128: return type.rawValue  // refused by encode
         }
     }
 
@@ -239,6 +243,7 @@ public enum SafeTensors {
         case .float64: return 10
         case .int64: return 11
         case .uint64: return 12
+        case .complex64, .complex128: return 13  // refused by encode
         }
     }
 }

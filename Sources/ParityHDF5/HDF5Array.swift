@@ -45,6 +45,10 @@ public struct HDF5Array: Sendable, Equatable {
         case .bool(let values): self.init(shape: tensor.shape, elements: .int64(values.map { $0 ? 1 : 0 }))
         case .float16(let bits): self.init(shape: tensor.shape, elements: .float16(bitPatterns: bits))
         case .bfloat16(let bits): self.init(shape: tensor.shape, elements: .bfloat16(bitPatterns: bits))
+        // HDF5 has no plain complex type (h5py writes a compound): the parts on a trailing axis of 2,
+        // the layout `torch.view_as_real` gives; Keras weights are never complex.
+        case .complex64(let v): self.init(shape: tensor.shape + [2], elements: .float32(v.flatMap { [$0.real, $0.imaginary] }))
+        case .complex128(let v): self.init(shape: tensor.shape + [2], elements: .float64(v.flatMap { [$0.real, $0.imaginary] }))
         }
     }
 

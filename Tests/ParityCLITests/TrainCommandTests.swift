@@ -97,11 +97,14 @@ struct TrainCommandTests {
         (["keras/no_weights.keras"], "has no trainable weights"),
         (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "MSELoss()", "--class-weight", "{0: 2}"], "PyTorch losses take no sample or class weights"),
         (["keras/mlp.keras", "--optimizer", "SGD()", "--loss", "MeanSquaredError()", "--class-weight", "{0: 2, one: 3}"], "expected {class: weight, ...}"),
-        (["keras/mlp.keras", "--optimizer", "SGD()", "--loss", "MeanSquaredError()", "--class-weight", "{0: 2}"], "above class_weight's largest key 0"),
         (["torch/mlp.pt2", "--optimizer", "Adagrad(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=10)", "--loss", "MSELoss()"],
          "Adagrad has no momentum or betas to cycle"),
         (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1) + OneCycleLR(max_lr=0.1)", "--loss", "MSELoss()"], "give total_steps, or epochs and steps_per_epoch"),
         (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1) + LinearLR(start_factor=0)", "--loss", "MSELoss()"], "must be in (0, 1]"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=10, pct_start=0.1)", "--loss", "MSELoss()"],
+         "gives a phase of no steps"),
+        (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1) + OneCycleLR(max_lr=0.1, total_steps=1, pct_start=0.0)", "--loss", "MSELoss()", "--batch-size", "4"],
+         "runs at most that many steps"),
         (["torch/mlp.pt2", "--optimizer", "SGD(lr=0.1)", "--loss", "BCELoss(weight=[1.0, 2.0])", "--batch-size", "4"], "must broadcast to the input's shape [4, 3]"),
     ])
     func refusals(_ arguments: [String], _ message: String) throws {

@@ -272,6 +272,15 @@ import Testing
         #expect(c.findings.first?.message.contains("train=False") == true)
     }
 
+    @Test func recurrentDropoutWithoutACounterpartIsTrainingMode() throws {
+        // Keras LSTM(dropout=0.3) against the nn.LSTM port (which has no such dropout, and trains b_ih and b_hh).
+        let c = try Self.compare("lstm_dropout", "lstm", input: "x_seq", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence == .init(step: 1, name: "loss", kind: .loss), "\(c.text())")
+        #expect(Set(Self.causes(c)) == [.trainingMode, .rnnBiasTrainedTwice], "\(c.text())")
+        #expect(c.explained == true)
+        #expect(c.findings.first { $0.cause == .trainingMode }?.message.contains("lstm (dropout 0.3, recurrent_dropout 0)") == true)
+    }
+
     /// Every training cause is named by one of the tests above, on a pair of Keras and PyTorch models.
     @Test func everyCauseHasAPair() {
         let named: Set<TrainingCause> = [.floatNoise, .optimizerHyperparameter, .optimizerAlgorithm, .adamEpsilon, .rmspropEpsilon, .nesterovForm,

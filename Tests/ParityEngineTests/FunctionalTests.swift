@@ -167,13 +167,14 @@ struct FunctionalTests {
 
 @Suite("argmax and argmin lines")
 struct ArgExtremumTests {
-    @Test("first extremum wins, the first NaN wins over everything, -0 and +0 tie; lines four at a time or one by one", arguments: [true, false])
+    @Test("first extremum wins, the first NaN wins over everything, -0 and +0 tie; contiguous and strided lines", arguments: [true, false])
     func lines(_ maximum: Bool) throws {
         var rng = SeededGenerator(seed: 40)
-        // 7 lines of 9 (the four-line blocks and a remainder) with ties, zeros of both signs and NaN.
+        // 37 lines of 9 (the C scan's blocks of 16 lines and a remainder) with ties, zeros of both
+        // signs, infinities and NaN; and the transposed layout (strided lines).
         let pool: [Float] = [0, -0.0, 1, -1, 2, 2, .nan, .infinity, -.infinity]
-        let values = (0..<63).map { _ in pool[Int.random(in: 0..<pool.count, using: &rng)] }
-        for shape in [[7, 9], [9, 7]] {
+        let values = (0..<333).map { _ in pool[Int.random(in: 0..<pool.count, using: &rng)] }
+        for shape in [[37, 9], [9, 37]] {
             let x = Tensor(shape: shape, values: values)
             for axis in [0, 1] {
                 let found = try ArgExtremum(maximum: maximum, axis: axis).forward([x]).int64s!

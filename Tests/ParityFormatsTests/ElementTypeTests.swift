@@ -93,7 +93,8 @@ struct ElementTypeTests {
     @Test func widenedDTypes() {
         #expect(ElementType.allCases.map(\.widenedDType) == [
             .int64, .int64, .int64, .int64, .int64, .int64, .int64, .int64, .int64, .float32, .float32, .float32, .float64,
+            .complex64, .complex128,
         ])
-        #expect(ElementType.allCases.map(\.byteCount) == [1, 1, 1, 2, 2, 4, 4, 8, 8, 2, 2, 4, 8])
+        #expect(ElementType.allCases.map(\.byteCount) == [1, 1, 1, 2, 2, 4, 4, 8, 8, 2, 2, 4, 8, 8, 16])
     }
 }

@@ -23,7 +23,7 @@ struct WriterTests {
         case .float32(let values): return values.map { UInt64($0.bitPattern) }
         case .float64(let values): return values.map(\.bitPattern)
         case .int64(let values): return values.map { UInt64(bitPattern: $0) }
-        case .int32, .bool, .float16, .bfloat16: return ArrayRecord(tensor).bytes.map(UInt64.init)
+        case .int32, .bool, .float16, .bfloat16, .complex64, .complex128: return ArrayRecord(tensor).bytes.map(UInt64.init)
         }
     }
 

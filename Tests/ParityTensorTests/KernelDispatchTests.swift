@@ -217,6 +217,31 @@ struct KernelDispatchTests {
         }
     }
 
+    @Test("remapped (a window gather): each batch slice read through the index map, fill where negative, at 1 and 3 threads", arguments: [DType.float32, .float64])
+    func remapGather(_ dtype: DType) throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            let x = Self.operand([3, 4, 5, 6], T.self, seed: 22, special: true)
+            let xs = x.values(T.self)!
+            for batchRank in [0, 1, 2] {
+                let innerCount = Shape.count(Array(x.shape[batchRank...])), outer = xs.count / innerCount
+                var rng = SeededGenerator(seed: UInt64(23 + batchRank))
+                // Sizes past one parallel chunk of slices when the batch is 12.
+                let indices = (0..<(batchRank == 2 ? 1500 : 77)).map { _ in Int.random(in: -3..<innerCount, using: &rng) }
+                let expected = (0..<(outer * indices.count)).map { e -> T in
+                    let (o, i) = (e / indices.count, indices[e % indices.count])
+                    return i >= 0 ? xs[o * innerCount + i] : -2.5
+                }
+                let shape = Array(x.shape[..<batchRank]) + [indices.count]
+                for threads in [1, 3] {
+                    let y = try KernelThreads.forcing(threads) { try x.remapped(indices, innerShape: [indices.count], batchRank: batchRank, fill: -2.5) }
+                    #expect(y.shape == shape)
+                    #expect(Self.bits(y) == Self.bits(Tensor(shape: shape, values: expected)), "batch rank \(batchRank), \(threads) threads")
+                }
+            }
+        }
+        if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
+    }
+
     /// Float32 values across every binade that matters for exp, sigmoid and tanh (|x| from 2⁻³⁰ to 128,
     /// both signs), the vector functions' branch and clamp edges, and the special values.
     static func transcendentalInputs() -> [Float] {

@@ -34,6 +34,10 @@ public enum Fixtures {
         case "bool": return Tensor(shape: shape, bools: values.map { ($0.double ?? 0) != 0 })
         case "float16": return Tensor(shape: shape, values: values.map { number($0) ?? .nan }).cast(to: .float16)
         case "bfloat16": return Tensor(shape: shape, values: values.map { number($0) ?? .nan }).cast(to: .bfloat16)
+        case "complex64", "complex128":
+            // (real, imaginary) pairs, as torch.view_as_real lays them out
+            let pairs = try Tensor(shape: shape + [2], values: values.map { number($0) ?? .nan }).complexFromPairs()
+            return value["dtype"]?.string == "complex64" ? pairs.cast(to: .complex64) : pairs
         default:
             let tensor = Tensor(shape: shape, values: values.map { number($0) ?? .nan })
             return dtype.map { tensor.cast(to: $0) } ?? tensor

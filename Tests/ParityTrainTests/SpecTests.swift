@@ -13,7 +13,9 @@ import Testing
         // One column: squeezed and rounded half to even (0.5 → 0, 2.5 → 2).
         let column = Tensor(shape: [3, 1], values: [0.5, 1, 2.5])
         #expect(try Loss.kerasClassWeights(table, target: column).doubles == [0.5, 1, 3])
-        #expect(throws: TrainError.self) { try Loss.kerasClassWeights(table, target: Tensor(shape: [1], values: [3])) }
+        // A class without a key weighs 1, above the largest key too (class_weight.get(c, 1.0)).
+        #expect(try Loss.kerasClassWeights(table, target: Tensor(shape: [2], values: [3, 2])).doubles == [1, 3])
+        #expect(throws: TrainError.self) { try Loss.kerasClassWeights(table, target: Tensor(shape: [1, 2, 2], values: [0, 1, 1, 0])) }
     }
 
     @Test func schedulersAsPyTorchStepsThem() throws {

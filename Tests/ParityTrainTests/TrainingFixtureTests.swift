@@ -176,7 +176,7 @@ extension TrainingCase {
         let fixed = try Optimizer.parse("SGD(lr=0.1, momentum=0.9) + OneCycleLR(max_lr=0.1, total_steps=10, cycle_momentum=False)", framework: .pyTorch)
         #expect(try cycle.worstExcess(optimizer: fixed) > 1e-5)
         // Attention dropout: other masks (another seed) leave the bound on both sides.
-        for name in ["keras_model_attention_dropout", "torch_model_attention_dropout", "keras_model_recurrent_dropout", "keras_model_gated_recurrent_dropout"] {
+        for name in ["keras_model_attention_dropout", "torch_model_attention_dropout", "keras_model_recurrent_dropout", "keras_model_gated_recurrent_dropout", "keras_model_bidirectional_dropout"] {
             #expect(try TrainingCase.named(name).worstExcess(seed: 1) > 1e-5, "\(name)")
         }
     }

@@ -104,6 +104,14 @@ typedef enum { PARITY_ADD = 0, PARITY_SUBTRACT = 1, PARITY_MULTIPLY = 2, PARITY_
 void parity_binary_f32(parity_binary_op op, long n, const float *x, long sx, const float *y, long sy, float *out);
 void parity_binary_f64(parity_binary_op op, long n, const double *x, long sx, const double *y, long sy, double *out);
 
+// MARK: Scans
+
+/// For each of `lines` contiguous lines of `n` values (n ≥ 1): the index of the first largest value
+/// (`maximum` non-zero) or first smallest, or of the first NaN when the line has one (`argmax` /
+/// `argmin` as PyTorch scans a max pool's window). Branch-free selects, sixteen short lines side by side.
+void parity_arg_extremum_f32(long lines, long n, const float *x, int maximum, int64_t *out);
+void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, int64_t *out);
+
 // MARK: Float32 exp, sigmoid, tanh
 
 /// `out[j] = f(x[j])` for `j < n` (`out` may be `x`): Parity's Float32 eˣ, `1/(1 + e^(−x))` and tanh,

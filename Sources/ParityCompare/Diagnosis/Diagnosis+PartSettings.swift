@@ -13,15 +13,13 @@ extension Diagnosis {
     ///   is exact; `convert_bert.py` does not read `hidden_act`.
     /// - `layernorm-epsilon`: every epsilon of the part (`aten.layer_norm` / `batch_norm` `eps`, and the scalar
     ///   added before an `aten.rsqrt`: an RMS norm written in `forward`) set to an epsilon of A's layers
-    ///   (config keys `epsilon`, `layer_norm_epsilon`). `convert_llama3.py` does not read `rms_norm_eps`.
+    ///   (every `epsilon` the typed layer holds, its sublayers' included). `convert_llama3.py` does not read `rms_norm_eps`.
     static func partSettings(_ j: Judgement, matcher m: Matcher) throws -> (findings: [Finding], tested: [Cause]) {
         guard let local = j.local, case .torch(let program) = m.y.model.body else { return ([], []) }
         var epsilonsA: [Double] = []
         for op in j.regionX {
-            guard case .keras(let layer, _, _) = m.x.graph.ops[op].origin, case .object(let config) = layer.config else { continue }
-            for (key, value) in config where key.hasSuffix("epsilon") {
-                if let e = value.double, !epsilonsA.contains(e) { epsilonsA.append(e) }
-            }
+            guard case .keras(let layer, _, _) = m.x.graph.ops[op].origin else { continue }
+            for e in epsilons(of: layer.model) where !epsilonsA.contains(e) { epsilonsA.append(e) }
         }
         struct Edit {
             var cause: Cause
@@ -101,5 +99,24 @@ extension Diagnosis {
         var tested: [Cause] = []
         for edit in edits where !tested.contains(edit.cause) { tested.append(edit.cause) }
         return (findings, tested)
+    }
+
+    /// Every normalisation epsilon `model` holds, its sublayers' included (a KerasHub decoder's RMS norms, a
+    /// transformer's LayerNorms), as the loader built them: each stored property named `epsilon`. Tensors are
+    /// not walked.
+    static func epsilons(of model: Any) -> [Double] {
+        var found: [Double] = []
+        func walk(_ value: Any, depth: Int) {
+            guard depth < 8, !(value is Tensor) else { return }
+            for child in Mirror(reflecting: value).children {
+                if child.label == "epsilon", let e = child.value as? Double {
+                    if !found.contains(e) { found.append(e) }
+                } else {
+                    walk(child.value, depth: depth + 1)
+                }
+            }
+        }
+        walk(model, depth: 0)
+        return found
     }
 }

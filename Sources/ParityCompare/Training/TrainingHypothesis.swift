@@ -68,7 +68,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
         case .lossReduction: return "the other side's reduction"
         case .crossentropyClipping: return "the PyTorch loss on the Keras side"
         case .gradientConvention: return "the other framework's derivative rules"
-        case .trainingMode: return "the Keras BatchNormalization in the PyTorch node's mode: inference, or batch statistics with the node's momentum and unbiased variance; the Keras Dropout as the identity where the PyTorch dropout node (same position) has train=False"
+        case .trainingMode: return "the Keras BatchNormalization in the PyTorch node's mode: inference, or batch statistics with the node's momentum and unbiased variance; the Keras Dropout as the identity where the PyTorch dropout node (same position) has train=False; a Keras recurrent layer without its dropout and recurrent_dropout (no PyTorch recurrent module has them)"
         }
     }
 }
@@ -155,6 +155,20 @@ struct TrainingHypothesis {
         if fx == .keras, fy == .pyTorch, case .keras(let model) = changed.body {
             result += batchNormHypotheses(model, pairings: pairings, program: program)
             result += dropoutModeHypotheses(model, program: program)
+            let recurrent = model.recurrentDropoutLayers
+            if !recurrent.isEmpty {
+                let text = recurrent.map { "\($0.name) (dropout \(number($0.dropout)), recurrent_dropout \(number($0.recurrentDropout)))" }.joined(separator: ", ")
+                let names = recurrent.map(\.name)
+                result.append(TrainingHypothesis(cause: .trainingMode,
+                                                 message: "\(text): Keras's fit drops the recurrent layer's inputs and state with a mask per sequence; PyTorch's recurrent modules have no such dropout (nn.LSTM's dropout= acts between stacked layers), so the port never drops there",
+                                                 fix: "no nn.LSTM/nn.GRU setting matches: apply one mask per sequence to the input before the PyTorch module (input dropout only), or train the Keras layer with dropout=0 and recurrent_dropout=0") { side in
+                    guard case .keras(var m) = side.body else { return side }
+                    m.inferenceLayers.formUnion(names)
+                    var s = side
+                    s.body = .keras(m)
+                    return s
+                })
+            }
             let summed = pairing.entries.filter { $0.summed && $0.trainable }
             if !summed.isEmpty {
                 result.append(TrainingHypothesis(cause: .rnnBiasTrainedTwice,

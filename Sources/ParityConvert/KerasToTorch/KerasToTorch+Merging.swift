@@ -85,7 +85,7 @@ enum MergingLayers: KerasToTorchFamily {
         }
         let w = c.writer
         w.helper("KerasDot", dotHelper)
-        let module = c.submodule("KerasDot(axes=\(Py.tuple(along)), normalize=\(normalize ? "True" : "False"), epsilon=\(Py.float(Dot.normalizeEpsilon)))",
+        let module = c.submodule("KerasDot(axes=\(Py.tuple(along)), normalize=\(normalize ? "True" : "False"), epsilon=\(Py.float(NormalizationDefaults.kerasBackendEpsilon)))",
                                  comment: normalize ? "Keras normalize: x * min(rsqrt(sum(x²)), 1 / 1e-7)" : nil)
         w.line("\(c.output) = \(module)(\(xs[0].python), \(xs[1].python))")
         var graphs = xs.map(\.graph)
@@ -94,7 +94,7 @@ enum MergingLayers: KerasToTorchFamily {
                 let square = w.node("aten.mul.Tensor", [("self", .tensor(graphs[i])), ("other", .tensor(graphs[i]))], module: c.module)[0]
                 let sum = w.node("aten.sum.dim_IntList", [("self", .tensor(square)), ("dim", .ints([along[i]])), ("keepdim", .bool(true))], module: c.module)[0]
                 let inverse = w.node("aten.rsqrt.default", [("self", .tensor(sum))], module: c.module)[0]
-                let capped = w.node("aten.clamp.default", [("self", .tensor(inverse)), ("max", .float(1 / Dot.normalizeEpsilon))], module: c.module)[0]
+                let capped = w.node("aten.clamp.default", [("self", .tensor(inverse)), ("max", .float(1 / NormalizationDefaults.kerasBackendEpsilon))], module: c.module)[0]
                 graphs[i] = w.node("aten.mul.Tensor", [("self", .tensor(graphs[i])), ("other", .tensor(capped))], module: c.module)[0]
             }
         }

@@ -68,12 +68,12 @@ enum PreprocessingLayers: KerasToTorchFamily {
                                         kerasShape: variance.shape, transform: transform, buffer: true)
         let w = c.writer
         w.helper("KerasNormalization", normalizationHelper)
-        let module = c.submodule("KerasNormalization(\(Py.tuple(shape)), epsilon=\(Py.float(FeatureNormalization.kerasEpsilon)))",
+        let module = c.submodule("KerasNormalization(\(Py.tuple(shape)), epsilon=\(Py.float(NormalizationDefaults.kerasBackendEpsilon)))",
                                  comment: "Keras axis \(axes.count == 1 ? "\(axes[0])" : Py.tuple(axes)); epsilon is Keras's backend.epsilon()")
         w.line("\(c.output) = \(module)(\(x.python))")
         let centred = w.node("aten.sub.Tensor", [("self", .tensor(x.graph)), ("other", .tensor(meanGraph))], module: c.module)[0]
         let deviation = w.node("aten.sqrt.default", [("self", .tensor(varianceGraph))], module: c.module)[0]
-        let floor = w.node("aten.clamp.default", [("self", .tensor(deviation)), ("min", .float(FeatureNormalization.kerasEpsilon))], module: c.module)[0]
+        let floor = w.node("aten.clamp.default", [("self", .tensor(deviation)), ("min", .float(NormalizationDefaults.kerasBackendEpsilon))], module: c.module)[0]
         let y = w.node("aten.div.Tensor", [("self", .tensor(centred)), ("other", .tensor(floor))], module: c.module)[0]
         return TorchValue(graph: y, python: c.output, perm: x.perm)
     }

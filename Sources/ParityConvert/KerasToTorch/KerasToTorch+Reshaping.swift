@@ -47,7 +47,12 @@ enum ReshapingLayers: KerasToTorchFamily {
             let n = Int(String(name.dropLast().last!))!
             let x = c.inputs[0]
             let crop = name.hasPrefix("Cropping")
-            let (before, after, format) = try crop ? c.typed(Cropping.self).sides : c.typed(ZeroPadding.self).sides
+            let (before, after, format): ([Int], [Int], DataFormat)
+            switch c.layer.model {
+            case let m as Cropping: (before, after, format) = (m.before, m.after, m.dataFormat)
+            case let m as ZeroPadding: (before, after, format) = (m.before, m.after, m.dataFormat)
+            default: throw ConvertError.shape(layer: c.name, message: "was loaded as \(type(of: c.layer.model)), not as a padding or cropping")
+            }
             let spatial = format == .channelsLast ? Array(1...n) : Array(2..<(n + 2))
             var amounts: [Int: (Int, Int)] = [:]
             for (i, axis) in spatial.enumerated() { amounts[axis] = (before[i], after[i]) }

@@ -29,6 +29,10 @@ public struct TensorType: Sendable, Hashable, CustomStringConvertible {
 public protocol Op: Sendable, CustomStringConvertible {
     /// A short stable name (`matmul`, `reduce sum`), used in errors, traces and reports.
     var name: String { get }
+    /// Whether the op takes complex inputs (`false` unless it says so). Both builders refuse a complex
+    /// input to any other op before its shape inference runs (``checkedOutputType(_:)``), so no kernel
+    /// ever reads a complex tensor's (real, imaginary) pairs as two real numbers.
+    var acceptsComplex: Bool { get }
     /// The output's dtype and shape for inputs of these types; throws `TensorError` for inputs the op
     /// cannot take (graph mode checks a model with it before running).
     func outputType(_ inputs: [TensorType]) throws -> TensorType
@@ -40,6 +44,17 @@ public protocol Op: Sendable, CustomStringConvertible {
 
 extension Op {
     public var description: String { name }
+
+    public var acceptsComplex: Bool { false }
+
+    /// ``outputType(_:)`` after refusing a complex input when the op does not take one (what both
+    /// builders call): the error names the op and the dtype.
+    public func checkedOutputType(_ inputs: [TensorType]) throws -> TensorType {
+        if !acceptsComplex, let complex = inputs.first(where: { $0.dtype.isComplex }) {
+            throw TensorError.unsupportedDType(op: name, dtype: complex.dtype)
+        }
+        return try outputType(inputs)
+    }
 
     /// Checks the number of inputs an op takes and that floating inputs share one dtype.
     func expect(_ inputs: [TensorType], count: Int) throws {

@@ -36,7 +36,7 @@ public final class EagerContext: Builder {
     public func type(of value: EagerTensor) -> TensorType { TensorType(of: value.tensor) }
 
     public func apply(_ op: any Op, _ inputs: [EagerTensor]) throws -> EagerTensor {
-        let expected = try op.outputType(inputs.map { TensorType(of: $0.tensor) })
+        let expected = try op.checkedOutputType(inputs.map { TensorType(of: $0.tensor) })
         let result = try op.forward(inputs.map(\.tensor))
         guard TensorType(of: result) == expected else {
             throw TensorError.invalidArgument(op: op.name, message: "computed \(TensorType(of: result)) but its shape inference says \(expected)")

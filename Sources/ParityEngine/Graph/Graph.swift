@@ -142,7 +142,7 @@ public final class GraphBuilder: Builder {
 
     public func apply(_ op: any Op, _ inputs: [Symbol]) throws -> Symbol {
         try check(inputs, op: op.name)
-        return append(.op(op), inputs: inputs.map(\.node), type: try op.outputType(inputs.map(\.type)))
+        return append(.op(op), inputs: inputs.map(\.node), type: try op.checkedOutputType(inputs.map(\.type)))
     }
 
     public func cond(_ predicate: Symbol, operands: [Symbol],

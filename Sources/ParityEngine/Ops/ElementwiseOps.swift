@@ -165,6 +165,7 @@ public struct Cast: Op {
     public init(dtype: DType) { self.dtype = dtype }
 
     public var name: String { "cast \(dtype)" }
+    public var acceptsComplex: Bool { true }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: 1)
@@ -175,6 +176,6 @@ public struct Cast: Op {
 
     public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] {
         let source = b.type(of: inputs[0]).dtype
-        return [source.isFloatingPoint ? try b.cast(cotangent, to: source) : nil]
+        return [source.isFloatingPoint || source.isComplex ? try b.cast(cotangent, to: source) : nil]
     }
 }

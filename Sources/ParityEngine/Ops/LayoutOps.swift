@@ -6,6 +6,7 @@ public struct Reshape: Op {
     public init(shape: [Int]) { self.shape = shape }
 
     public var name: String { "reshape" }
+    public var acceptsComplex: Bool { true }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: 1)
@@ -42,6 +43,7 @@ public struct Permute: Op {
     public init(order: [Int]) { self.order = order }
 
     public var name: String { "permute" }
+    public var acceptsComplex: Bool { true }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: 1)
@@ -68,6 +70,7 @@ public struct BroadcastTo: Op {
     public init(shape: [Int]) { self.shape = shape }
 
     public var name: String { "broadcast" }
+    public var acceptsComplex: Bool { true }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: 1)
@@ -93,6 +96,7 @@ public struct SumToShape: Op {
     public init(shape: [Int]) { self.shape = shape }
 
     public var name: String { "sum to shape" }
+    public var acceptsComplex: Bool { true }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: 1)
@@ -117,6 +121,7 @@ public struct Concat: Op {
     public init(axis: Int) { self.axis = axis }
 
     public var name: String { "concat" }
+    public var acceptsComplex: Bool { true }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         guard let first = inputs.first else { throw TensorError.invalidArgument(op: name, message: "needs at least one input") }
@@ -148,6 +153,7 @@ public struct Slice: Op {
     public init(axes: [SliceAxis]) { self.axes = axes }
 
     public var name: String { "slice" }
+    public var acceptsComplex: Bool { true }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: 1)
@@ -179,6 +185,7 @@ public struct EmbedSlice: Op {
     }
 
     public var name: String { "embed slice" }
+    public var acceptsComplex: Bool { true }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: 1)

@@ -134,31 +134,18 @@ public struct ArgExtremum: Op {
             let n = x.shape[axis], inner = Shape.count(Array(x.shape[(axis + 1)...]))
             let outer = Shape.count(Array(x.shape[..<axis]))
             var out = [Int64](repeating: 0, count: outer * inner)
-            // Selects, not branches (a max pool's windows are random data to a predictor).
             @inline(__always) func step(_ v: T, _ k: Int, _ best: inout Int, _ current: inout T) {
                 let wins = !current.isNaN && (v.isNaN || (maximum ? v > current : v < current))
                 best = wins ? k : best
                 current = wins ? v : current
             }
             values.withUnsafeBufferPointer { vp in
-                var o = 0
-                // Contiguous lines (a max pool's windows) four at a time: four independent chains.
-                if inner == 1 {
-                    while o + 4 <= outer {
-                        let l0 = vp.baseAddress! + o * n, l1 = l0 + n, l2 = l1 + n, l3 = l2 + n
-                        var (b0, b1, b2, b3) = (0, 0, 0, 0)
-                        var (c0, c1, c2, c3) = (l0[0], l1[0], l2[0], l3[0])
-                        for k in Swift.stride(from: 1, to: n, by: 1) {
-                            step(l0[k], k, &b0, &c0)
-                            step(l1[k], k, &b1, &c1)
-                            step(l2[k], k, &b2, &c2)
-                            step(l3[k], k, &b3, &c3)
-                        }
-                        (out[o], out[o + 1], out[o + 2], out[o + 3]) = (Int64(b0), Int64(b1), Int64(b2), Int64(b3))
-                        o += 4
-                    }
+                // Contiguous lines (a max pool's windows): the C scan, the same rule without branches.
+                if inner == 1 && n > 0,
+                   out.withUnsafeMutableBufferPointer({ firstExtremumIndices(vp.baseAddress!, lines: outer, length: n, maximum: maximum, into: $0.baseAddress!) }) {
+                    return
                 }
-                for o in o..<outer {
+                for o in 0..<outer {
                     for i in 0..<inner {
                         let line = vp.baseAddress! + o * n * inner + i
                         var best = 0, current = line[0]

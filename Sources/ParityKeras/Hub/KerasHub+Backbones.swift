@@ -34,16 +34,8 @@ extension KerasHub {
         let segmentIDs = g.input("segment_ids", shape: [nil], dtype: "int32")
         let positions = g.hub("PositionEmbedding", "position_embedding", config: ["sequence_length": .int(try a.optionalInt("max_sequence_length") ?? 512)], [tokens.json])
         let segments = g.layer("Embedding", "segment_embedding", config: ["input_dim": .int(try a.optionalInt("num_segments") ?? 2), "output_dim": .int(hidden)], [segmentIDs.json])
-        var x = g.layer("Add", "embeddings_add", [.array([tokens.json, positions.json, segments.json])])
-        x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(HubEpsilon.bert), [x.json])
-        x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
-        let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
-        for i in 0..<(try a.int("num_layers")) {
-            x = g.hub("TransformerEncoder", "transformer_layer_\(i)",
-                      config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .double(dropout), "activation": .string("gelu_approximate"), "layer_norm_epsilon": .double(HubEpsilon.bert)],
-                      [x.json], kwargs: ["padding_mask": padding.json])
-        }
+        let sum = g.layer("Add", "embeddings_add", [.array([tokens.json, positions.json, segments.json])])
+        let x = try encoders(a, &g, sum, dropout: dropout, activation: "gelu_approximate", epsilon: HubEpsilon.bert)
         let cls = token(&g, x, index: 0, name: "get_item")
         let pooled = g.layer("Dense", "pooled_dense", config: ["units": .int(hidden), "activation": .string("tanh"), "use_bias": .bool(true)], [cls.json])
         g.outputs(["sequence_output": x, "pooled_output": pooled])
@@ -52,17 +44,24 @@ extension KerasHub {
     static func distilBert(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
         let dropout = try a.optionalDouble("dropout") ?? 0.1
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
-        var x = g.hub("TokenAndPositionEmbedding", "token_and_position_embedding", [ids.json])
-        x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(HubEpsilon.distilBert), [x.json])
+        let embedded = g.hub("TokenAndPositionEmbedding", "token_and_position_embedding", [ids.json])
+        g.output(try encoders(a, &g, embedded, dropout: dropout, activation: "gelu", epsilon: HubEpsilon.distilBert))
+    }
+
+    /// BERT's and DistilBERT's body after their embeddings: a LayerNormalization and dropout, the `padding_mask`
+    /// input, then `num_layers` TransformerEncoders with `activation` and the `epsilon` the backbone passes.
+    static func encoders(_ a: KerasLayerConfig, _ g: inout HubGraph, _ embedded: HubGraph.Ref, dropout: Double, activation: String,
+                         epsilon: Double) throws -> HubGraph.Ref {
+        var x = g.layer("LayerNormalization", "embeddings_layer_norm", config: layerNormConfig(epsilon), [embedded.json])
         x = g.layer("Dropout", "embeddings_dropout", config: ["rate": .double(dropout)], [x.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         for i in 0..<(try a.int("num_layers")) {
             x = g.hub("TransformerEncoder", "transformer_layer_\(i)",
                       config: ["num_heads": .int(try a.int("num_heads")), "intermediate_dim": .int(try a.int("intermediate_dim")),
-                               "dropout": .double(dropout), "activation": .string("gelu"), "layer_norm_epsilon": .double(HubEpsilon.distilBert)],
+                               "dropout": .double(dropout), "activation": .string(activation), "layer_norm_epsilon": .double(epsilon)],
                       [x.json], kwargs: ["padding_mask": padding.json])
         }
-        g.output(x)
+        return x
     }
 
     static func gpt2(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
@@ -85,34 +84,30 @@ extension KerasHub {
 
     /// `LlamaBackbone` and `Llama3Backbone` (the same graph; Llama 3.1's RoPE frequency adjustment when given).
     static func llama(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
-        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.llamaBackbone
-        let ids = g.input("token_ids", shape: [nil], dtype: "int32")
-        var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
-        let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
-        var config: JSONObject = ["layer_norm_epsilon": .double(epsilon), "activation": .string("silu")]
-        for key in ["rope_max_wavelength", "rope_frequency_adjustment_factor", "rope_low_freq_factor", "rope_high_freq_factor",
-                    "rope_pretraining_sequence_length", "dropout"] {
-            if let v = a.config[key] { config[key] = v }
-        }
-        for i in 0..<(try a.int("num_layers")) {
-            x = g.hub("LlamaTransformerDecoder", "transformer_layer_\(i)", config: config, [x.json], kwargs: ["decoder_padding_mask": padding.json])
-        }
-        g.output(g.hub("LlamaLayerNorm", "sequence_output_layernorm", config: ["epsilon": .double(epsilon)], [x.json]))
+        try rotaryBackbone(a, &g, decoder: "LlamaTransformerDecoder", norm: "LlamaLayerNorm", epsilon: HubEpsilon.llamaBackbone,
+                           keys: ["rope_max_wavelength", "rope_frequency_adjustment_factor", "rope_low_freq_factor", "rope_high_freq_factor",
+                                  "rope_pretraining_sequence_length", "dropout"])
     }
 
     static func mistral(_ a: KerasLayerConfig, _ g: inout HubGraph) throws {
-        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? HubEpsilon.mistralBackbone
+        try rotaryBackbone(a, &g, decoder: "MistralTransformerDecoder", norm: "MistralLayerNormalization", epsilon: HubEpsilon.mistralBackbone,
+                           keys: ["rope_max_wavelength", "rope_scaling_factor", "sliding_window", "dropout"])
+    }
+
+    /// Llama's and Mistral's graph: token embedding, `num_layers` SiLU decoders given the backbone's
+    /// `keys` and epsilon (`layer_norm_epsilon`, else `epsilon`, the backbone's default), a final RMS norm `norm`.
+    static func rotaryBackbone(_ a: KerasLayerConfig, _ g: inout HubGraph, decoder: String, norm: String, epsilon fallback: Double,
+                               keys: [String]) throws {
+        let epsilon = try a.optionalDouble("layer_norm_epsilon") ?? fallback
         let ids = g.input("token_ids", shape: [nil], dtype: "int32")
         var x = g.hub("ReversibleEmbedding", "token_embedding", [ids.json])
         let padding = g.input("padding_mask", shape: [nil], dtype: "int32")
         var config: JSONObject = ["layer_norm_epsilon": .double(epsilon), "activation": .string("silu")]
-        for key in ["rope_max_wavelength", "rope_scaling_factor", "sliding_window", "dropout"] {
-            if let v = a.config[key] { config[key] = v }
-        }
+        for key in keys { if let v = a.config[key] { config[key] = v } }
         for i in 0..<(try a.int("num_layers")) {
-            x = g.hub("MistralTransformerDecoder", "transformer_layer_\(i)", config: config, [x.json], kwargs: ["decoder_padding_mask": padding.json])
+            x = g.hub(decoder, "transformer_layer_\(i)", config: config, [x.json], kwargs: ["decoder_padding_mask": padding.json])
         }
-        g.output(g.hub("MistralLayerNormalization", "sequence_output_layernorm", config: ["epsilon": .double(epsilon)], [x.json]))
+        g.output(g.hub(norm, "sequence_output_layernorm", config: ["epsilon": .double(epsilon)], [x.json]))
     }
 
     /// Gemma and Gemma 2 (`GemmaBackbone`: soft caps, post norms and sliding windows as options).

@@ -39,7 +39,7 @@ struct ViTPatching: Model {
 
     func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         var y = try patches(inputs, in: b)
-        if dataFormat == .channelsFirst { y = try b.permute(y, [0, 2, 3, 1]) }
+        if dataFormat == .channelsFirst { y = try b.channelsLast(y) }
         let s = b.shape(of: y)
         y = try b.reshape(y, [s[0], -1, s[3]])
         if let classToken {

@@ -45,10 +45,14 @@ public enum KerasVariableNames {
             }
         case "Bidirectional":
             guard let inner = config["layer"], let innerClass = inner["class_name"]?.string, let innerConfig = inner["config"] else { return nil }
+            // `Bidirectional.__init__` (`keras/src/layers/rnn/bidirectional.py`) names the halves
+            // `forward_` + the layer's name without a `forward_` prefix, and `backward_` + it without a `backward_`
+            // prefix: a saved config's layer is already `forward_lstm`, which stays `forward_lstm`.
             let innerName = innerConfig["name"]?.string ?? innerClass.lowercased()
-            let backwardName = config["backward_layer"]?["config"]?["name"]?.string ?? "backward_\(innerName)"
+            func prefixed(_ prefix: String) -> String { prefix + (innerName.hasPrefix(prefix) ? String(innerName.dropFirst(prefix.count)) : innerName) }
+            let backwardName = config["backward_layer"]?["config"]?["name"]?.string ?? prefixed("backward_")
             let backwardConfig = config["backward_layer"]?["config"] ?? innerConfig
-            guard let forward = entries(className: innerClass, layer: "forward_\(innerName)", config: innerConfig, count: count / 2),
+            guard let forward = entries(className: innerClass, layer: prefixed("forward_"), config: innerConfig, count: count / 2),
                   let backward = entries(className: config["backward_layer"]?["class_name"]?.string ?? innerClass, layer: backwardName,
                                          config: backwardConfig, count: count - count / 2) else { return nil }
             return forward + backward

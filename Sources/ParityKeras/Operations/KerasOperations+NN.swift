@@ -13,10 +13,10 @@ extension KerasOperations {
         "AveragePool": { layer in try PoolOperation(kind: .mean, layer) },
         "LayerNorm": { layer in
             NormalizationOperation(kind: .layer(rmsScaling: try layer.has("rms_scaling") ? layer.bool("rms_scaling") : false),
-                                   axes: try layer.has("axis") ? layer.axes() : [-1], epsilon: try layer.optionalDouble("epsilon") ?? kerasEpsilon)
+                                   axes: try layer.has("axis") ? layer.axes() : [-1], epsilon: try layer.optionalDouble("epsilon") ?? NormalizationDefaults.kerasBackendEpsilon)
         },
         "RMSNorm": { layer in
-            NormalizationOperation(kind: .rms, axes: try layer.has("axis") ? layer.axes() : [-1], epsilon: try layer.optionalDouble("epsilon") ?? kerasEpsilon)
+            NormalizationOperation(kind: .rms, axes: try layer.has("axis") ? layer.axes() : [-1], epsilon: try layer.optionalDouble("epsilon") ?? NormalizationDefaults.kerasBackendEpsilon)
         },
         "BatchNorm": { layer in
             NormalizationOperation(kind: .batch, axes: [try layer.int("axis")], epsilon: try layer.has("epsilon") ? layer.double("epsilon") : 1e-3)
@@ -25,7 +25,7 @@ extension KerasOperations {
             let order = try layer.has("order") ? layer.int("order") : 2
             guard order >= 1 else { throw KerasError.badConfig(layer: layer.name, key: "order", found: "\(order)") }
             return NormalizationOperation(kind: .lp(order), axes: try layer.has("axis") ? layer.axes() : [-1],
-                                          epsilon: try layer.optionalDouble("epsilon") ?? kerasEpsilon)
+                                          epsilon: try layer.optionalDouble("epsilon") ?? NormalizationDefaults.kerasBackendEpsilon)
         },
         "DotProductAttention": { layer in
             if try layer.has("flash_attention") && layer.bool("flash_attention") {
@@ -48,9 +48,6 @@ extension KerasOperations {
                                                        float32Compute: layer.constants == .tensorFlow))
         },
     ]
-
-    /// `keras.config.epsilon()`, the default of the normalisation operations.
-    static let kerasEpsilon = 1e-7
 }
 
 /// Strides, padding, data format and dilation of a convolution or pooling operation.
@@ -236,7 +233,9 @@ struct AttentionOperation: KerasCallable {
             k = try repeatHeads(k, groups, b)
             v = try repeatHeads(v, groups, b)
         }
-        let scale = o.constant(5, "scale")?.double ?? Double(Float(1) / Float(ks[3]).squareRoot())
+        // `tf.cast(scale, logits.dtype)` converts a Python float to a float32 tensor first: the scale is rounded
+        // to float32 in a float64 run too (as the default 1/√dim, computed in float32).
+        let scale = Double(Float(o.constant(5, "scale")?.double ?? Double(Float(1) / Float(ks[3]).squareRoot())))
         // logits [B, N, T, S]
         var logits = try b.matmul(b.permute(q, [0, 2, 1, 3]), b.permute(k, [0, 2, 3, 1]))
         logits = try b.multiply(logits, b.scalar(scale, like: logits))

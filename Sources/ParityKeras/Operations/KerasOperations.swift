@@ -34,7 +34,7 @@ public enum KerasOperations {
             table[name] = "its arguments include Python functions, which only Python can run"
         }
         for name in ["FFT", "FFT2", "IFFT2", "RFFT", "IRFFT", "STFT", "ISTFT", "ViewAsComplex", "ViewAsReal", "Angle", "Imag", "Polar"] {
-            table[name] = "it computes with complex numbers, which Parity's tensors do not hold"
+            table[name] = "Parity does not implement Keras's Fourier and complex operations (keras.ops.fft and its kin pass (real, imaginary) tensor pairs); PyTorch's torch.fft graphs run (docs/complex.md)"
         }
         for name in ["Unique", "Nonzero", "Histogram", "Bincount"] {
             table[name] = "its output shape depends on the data, which a static graph cannot hold"

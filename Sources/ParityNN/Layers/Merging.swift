@@ -53,8 +53,6 @@ public struct Dot: Model {
     public var axes: (Int, Int)
     /// Whether both inputs are L2-normalised first (cosine proximity).
     public var normalize: Bool
-    /// The ε of the normalisation.
-    public static let normalizeEpsilon = 1e-7
 
     /// A layer; the parameters are the properties of the same names.
     public init(axes: (Int, Int), normalize: Bool = false) {
@@ -73,7 +71,7 @@ public struct Dot: Model {
         if normalize {
             func l2(_ v: B.Value, _ axis: Int) throws -> B.Value {
                 let inv = try b.unary(.reciprocal, b.unary(.sqrt, b.reduce(.sum, b.unary(.square, v), axes: [axis], keepDims: true)))
-                return try b.multiply(v, b.binary(.minimum, inv, b.scalar(1 / Self.normalizeEpsilon, like: v)))
+                return try b.multiply(v, b.binary(.minimum, inv, b.scalar(1 / NormalizationDefaults.kerasBackendEpsilon, like: v)))
             }
             x = try l2(x, a0)
             y = try l2(y, a1)

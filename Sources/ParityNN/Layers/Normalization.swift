@@ -11,6 +11,10 @@ public enum NormalizationDefaults {
     public static let kerasMomentum = 0.99
     /// PyTorch's `nn.BatchNorm*d` `momentum`: the share of the new batch statistic taken.
     public static let pyTorchMomentum = 0.1
+    /// Keras's fuzz factor `keras.config.epsilon()` (`keras/src/backend/config.py`): the floor of Normalization's
+    /// standard deviation, Dot's normalisation cap, the default of the `keras.ops` normalisations and the clip
+    /// of the probability losses.
+    public static let kerasBackendEpsilon = 1e-7
 }
 
 /// Batch normalization at inference, from stored statistics.

@@ -43,10 +43,8 @@ public struct FeatureNormalization: Model {
     /// The floor of the divisor.
     public var epsilon: Double
 
-    /// Keras's `backend.epsilon()`, the floor of the standard deviation (`keras/src/backend/config.py`).
-    public static let kerasEpsilon = 1e-7
     /// A layer; the parameters are the properties of the same names.
-    public init(mean: Tensor, variance: Tensor, epsilon: Double = kerasEpsilon) {
+    public init(mean: Tensor, variance: Tensor, epsilon: Double = NormalizationDefaults.kerasBackendEpsilon) {
         self.mean = mean
         self.variance = variance
         self.epsilon = epsilon

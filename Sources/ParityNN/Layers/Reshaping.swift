@@ -59,8 +59,6 @@ public struct RepeatVector: Model {
 /// Zeros added before and after each spatial axis (Keras `ZeroPadding1D/2D/3D`: `((top, bottom),
 /// (left, right))`; `F.pad` lists the last axis first, docs/conventions.md, H.27).
 public struct ZeroPadding: Model {
-    /// The amounts before and after each spatial axis, and the data format they are counted in.
-    public var sides: (before: [Int], after: [Int], format: DataFormat) { (before, after, dataFormat) }
     /// Zeros before each spatial axis, in axis order.
     public var before: [Int]
     /// Zeros after each spatial axis, in axis order.
@@ -84,8 +82,6 @@ public struct ZeroPadding: Model {
 
 /// Cells removed from the start and end of each spatial axis (Keras `Cropping1D/2D/3D`).
 public struct Cropping: Model {
-    /// The amounts before and after each spatial axis, and the data format they are counted in.
-    public var sides: (before: [Int], after: [Int], format: DataFormat) { (before, after, dataFormat) }
     /// Cells removed at the start of each spatial axis, in axis order.
     public var before: [Int]
     /// Cells removed at the end of each spatial axis, in axis order.

@@ -16,6 +16,8 @@ extension Tensor.Storage {
         case .bool(let v): return .bool(rearrangement.apply(v))
         case .float16(let v): return .float16(rearrangement.apply(v))
         case .bfloat16(let v): return .bfloat16(rearrangement.apply(v))
+        case .complex64(let v): return .complex64(rearrangement.apply(v))
+        case .complex128(let v): return .complex128(rearrangement.apply(v))
         }
     }
 }

@@ -1,3 +1,5 @@
+import ComplexModule
+import RealModule
 /// One axis of a slice, Python-style: `start..<end` by `step` (negative steps walk backwards).
 /// Missing bounds and negative indices resolve as `slice.indices(size)` does in Python.
 public struct SliceAxis: Sendable, Hashable, CustomStringConvertible {
@@ -50,6 +52,8 @@ extension Tensor.Storage {
         case .bool(let v): return .bool(pick(v, fill != 0))
         case .float16(let v): return .float16(pick(v, HalfPrecision.float16Bits(from: Float(fill))))
         case .bfloat16(let v): return .bfloat16(pick(v, HalfPrecision.bfloat16Bits(from: Float(fill))))
+        case .complex64(let v): return .complex64(pick(v, Complex(Float(fill), 0)))
+        case .complex128(let v): return .complex128(pick(v, Complex(fill, 0)))
         }
     }
 }
@@ -147,6 +151,11 @@ extension Tensor {
 
     /// The adjoint of slicing: `self` placed at the slice's positions in zeros of `fullShape`.
     public func embedded(in fullShape: [Int], at axes: [SliceAxis]) throws -> Tensor {
+        if dtype.isComplex, axes.count <= fullShape.count {
+            // The parts embedded side by side (a sum of one term: the same numbers).
+            let pairAxes = axes + Array(repeating: SliceAxis.all, count: fullShape.count - axes.count + 1)
+            return try realPairs().embedded(in: fullShape + [2], at: pairAxes).complexFromPairs()
+        }
         let (indices, outShape) = try Tensor.sliceIndices(shape: fullShape, axes: axes)
         guard outShape == shape else {
             throw TensorError.shapeMismatch(op: "embedSlice", expected: "the slice's shape \(outShape)", received: [shape])
@@ -262,6 +271,8 @@ extension Tensor {
         case .bool: return Tensor(shape: outShape, storage: .bool(join(parts.map { $0.bools! })))
         case .float16: return Tensor(shape: outShape, storage: .float16(join(parts.map { if case .float16(let v) = $0.storage { v } else { [] } })))
         case .bfloat16: return Tensor(shape: outShape, storage: .bfloat16(join(parts.map { if case .bfloat16(let v) = $0.storage { v } else { [] } })))
+        case .complex64: return Tensor(shape: outShape, storage: .complex64(join(parts.map { $0.complexValues(Float.self)! })))
+        case .complex128: return Tensor(shape: outShape, storage: .complex128(join(parts.map { $0.complexValues(Double.self)! })))
         }
     }
 
@@ -335,9 +346,37 @@ extension Tensor {
         guard indices.count == Shape.count(innerShape), indices.allSatisfy({ $0 < innerCount }) else {
             throw TensorError.invalidArgument(op: "remap", message: "index map of \(indices.count) entries for inner shape \(innerShape) reading \(innerCount) elements")
         }
-        let outer = Shape.count(batch)
+        let outer = Shape.count(batch), n = indices.count
+        // Float32/Float64: each batch slice gathered through `indices` directly (checked above to
+        // stay inside the slice), in parallel over slices; no full index map.
+        func gather<T>(_ v: [T], _ fill: T) -> [T] {
+            [T](unsafeUninitializedCapacity: outer * n) { out, initialized in
+                v.withUnsafeBufferPointer { src in
+                    indices.withUnsafeBufferPointer { idx in
+                        let (s, o, ix) = (src.baseAddress!, out.baseAddress!, idx.baseAddress!)
+                        parallelChunks(outer, chunk: Swift.max(1, elementwiseChunk / n)) { slices in
+                            for b in slices {
+                                let (from, to) = (s + b * innerCount, o + b * n)
+                                for i in 0..<n {
+                                    let j = ix[i]
+                                    to[i] = j >= 0 ? from[j] : fill
+                                }
+                            }
+                        }
+                    }
+                }
+                initialized = outer * n
+            }
+        }
+        if outer * n > 0 && innerCount > 0 {
+            switch storage {
+            case .float32(let v): return Tensor(shape: batch + innerShape, storage: .float32(gather(v, Float(fill))))
+            case .float64(let v): return Tensor(shape: batch + innerShape, storage: .float64(gather(v, fill)))
+            default: break
+            }
+        }
         var map = [Int]()
-        map.reserveCapacity(outer * indices.count)
+        map.reserveCapacity(outer * n)
         for o in 0..<outer {
             let base = o * innerCount
             for i in indices { map.append(i >= 0 ? base + i : -1) }

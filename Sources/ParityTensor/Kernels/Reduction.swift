@@ -1,3 +1,5 @@
+import CParityKernels
+
 /// What a reduction computes over its axes.
 public enum ReductionKind: String, Sendable, Hashable, CustomStringConvertible {
     /// Σ, in the order of the reduction's ``Numerics``.
@@ -78,6 +80,8 @@ extension Tensor {
     /// shape: the adjoint of broadcasting `target` to this tensor's shape.
     public func sum(toShape target: [Int], numerics: Numerics = .reductionDefault) throws -> Tensor {
         if target == shape { return self }
+        // A complex sum is the sums of the parts.
+        if dtype.isComplex { return try realPairs().sum(toShape: target + [2], numerics: numerics).complexFromPairs() }
         let offset = rank - target.count
         guard offset >= 0 else {
             throw TensorError.shapeMismatch(op: "sumToShape", expected: "a target of rank ≤ \(rank)", received: [shape, target])
@@ -129,4 +133,22 @@ func reduceBlock<T: FloatElement>(_ kind: ReductionKind, _ base: UnsafePointer<T
             }
         }
     }
+}
+
+/// `argmax` (`maximum`) or `argmin` of each of `lines` contiguous lines of `length` values (≥ 1) into
+/// `out`: the index of the first extremum, or of the first NaN when the line has one. Float32 and
+/// Float64 run the C scan (`parity_arg_extremum_*`, branch-free); false for other element types,
+/// with nothing written.
+public func firstExtremumIndices<T: FloatElement>(_ values: UnsafePointer<T>, lines: Int, length: Int, maximum: Bool,
+                                                  into out: UnsafeMutablePointer<Int64>) -> Bool {
+    let raw = UnsafeRawPointer(values)
+    if T.self == Float.self {
+        parity_arg_extremum_f32(lines, length, raw.assumingMemoryBound(to: Float.self), maximum ? 1 : 0, out)
+        return true
+    }
+    if T.self == Double.self {
+        parity_arg_extremum_f64(lines, length, raw.assumingMemoryBound(to: Double.self), maximum ? 1 : 0, out)
+        return true
+    }
+    return false
 }

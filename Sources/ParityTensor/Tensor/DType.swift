@@ -1,12 +1,16 @@
-import RealModule
+@_exported import ComplexModule
+@_exported import RealModule
 
 /// The element type of a ``Tensor``: the two floating-point precisions models compute in, the two
 /// 16-bit float formats models are stored and run in (`torch.float16`, `torch.bfloat16`), 64- and
-/// 32-bit integers (indices: `torch.long`, `torch.int`) and booleans (masks).
+/// 32-bit integers (indices: `torch.long`, `torch.int`), booleans (masks) and the two complex types
+/// (`torch.complex64`, `torch.complex128`: what `torch.fft` computes in).
 ///
 /// The ops compute in `float32` and `float64`; a 16-bit float is a storage type that a caller widens to
 /// `float32`, computes with and rounds back (what PyTorch's CPU kernels do for `Half` and `BFloat16`:
-/// each op computes in float and rounds its result once).
+/// each op computes in float and rounds its result once). A complex element is a (real, imaginary) pair
+/// of `float32` or `float64`, stored interleaved as PyTorch stores it; only the ops that declare complex
+/// support (``Op/acceptsComplex``) take one, every other op refuses it naming itself and the dtype.
 public enum DType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// IEEE 754 binary32 (`torch.float32`, `tf.float32`).
     case float32
@@ -22,12 +26,39 @@ public enum DType: String, Sendable, Hashable, CaseIterable, CustomStringConvert
     case float16
     /// bfloat16 (`torch.bfloat16`), kept as bit patterns.
     case bfloat16
+    /// A pair of binary32 (`torch.complex64`, `torch.cfloat`).
+    case complex64
+    /// A pair of binary64 (`torch.complex128`, `torch.cdouble`).
+    case complex128
 
     /// `float32`, `float64`, `float16` or `bfloat16`.
     public var isFloatingPoint: Bool {
         switch self {
         case .float32, .float64, .float16, .bfloat16: return true
-        case .int64, .int32, .bool: return false
+        case .int64, .int32, .bool, .complex64, .complex128: return false
+        }
+    }
+
+    /// `complex64` or `complex128`.
+    public var isComplex: Bool { self == .complex64 || self == .complex128 }
+
+    /// The real type of a complex type's parts (`complex64` → `float32`); `nil` for a real type.
+    public var complexPart: DType? {
+        switch self {
+        case .complex64: return .float32
+        case .complex128: return .float64
+        default: return nil
+        }
+    }
+
+    /// The complex type whose parts are this float type (`float32` → `complex64`; a 16-bit float →
+    /// `complex64`, as it computes in float32); `nil` for integers and bools.
+    public var complexCounterpart: DType? {
+        switch self {
+        case .float64: return .complex128
+        case .float32, .float16, .bfloat16: return .complex64
+        case .complex64, .complex128: return self
+        case .int64, .int32, .bool: return nil
         }
     }
 
@@ -40,7 +71,8 @@ public enum DType: String, Sendable, Hashable, CaseIterable, CustomStringConvert
     /// Bytes per element.
     public var byteCount: Int {
         switch self {
-        case .float64, .int64: return 8
+        case .complex128: return 16
+        case .float64, .int64, .complex64: return 8
         case .float32, .int32: return 4
         case .float16, .bfloat16: return 2
         case .bool: return 1
@@ -63,6 +95,12 @@ where Self.RawSignificand: FixedWidthInteger {
     static func storage(_ values: [Self]) -> Tensor.Storage
     /// The elements of `storage` when it holds this precision, else `nil`.
     static func values(in storage: Tensor.Storage) -> [Self]?
+    /// The complex type whose parts are this precision (`complex64` for `Float`).
+    static var complexDType: DType { get }
+    /// `values` as complex tensor storage with parts of this precision.
+    static func complexStorage(_ values: [Complex<Self>]) -> Tensor.Storage
+    /// The elements of `storage` when it is complex with parts of this precision, else `nil`.
+    static func complexValues(in storage: Tensor.Storage) -> [Complex<Self>]?
 }
 
 extension Float: FloatElement {
@@ -73,6 +111,12 @@ extension Float: FloatElement {
         if case .float32(let v) = storage { return v }
         return nil
     }
+    public static var complexDType: DType { .complex64 }
+    public static func complexStorage(_ values: [Complex<Float>]) -> Tensor.Storage { .complex64(values) }
+    public static func complexValues(in storage: Tensor.Storage) -> [Complex<Float>]? {
+        if case .complex64(let v) = storage { return v }
+        return nil
+    }
 }
 
 extension Double: FloatElement {
@@ -81,6 +125,12 @@ extension Double: FloatElement {
     public static func storage(_ values: [Double]) -> Tensor.Storage { .float64(values) }
     public static func values(in storage: Tensor.Storage) -> [Double]? {
         if case .float64(let v) = storage { return v }
+        return nil
+    }
+    public static var complexDType: DType { .complex128 }
+    public static func complexStorage(_ values: [Complex<Double>]) -> Tensor.Storage { .complex128(values) }
+    public static func complexValues(in storage: Tensor.Storage) -> [Complex<Double>]? {
+        if case .complex128(let v) = storage { return v }
         return nil
     }
 }

@@ -1,3 +1,6 @@
+import ComplexModule
+import RealModule
+
 /// An n-dimensional array of one ``DType``, stored contiguously in row-major (C) order, with value
 /// semantics (copy-on-write).
 ///
@@ -21,6 +24,11 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         case float16([UInt16])
         /// `bfloat16` elements as their bit patterns.
         case bfloat16([UInt16])
+        /// `complex64` elements: (real, imaginary) `Float` pairs, interleaved in memory as PyTorch's
+        /// `c10::complex<float>`.
+        case complex64([Complex<Float>])
+        /// `complex128` elements: (real, imaginary) `Double` pairs, interleaved.
+        case complex128([Complex<Double>])
 
         /// The number of elements.
         public var count: Int {
@@ -31,6 +39,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
             case .int32(let v): return v.count
             case .bool(let v): return v.count
             case .float16(let v), .bfloat16(let v): return v.count
+            case .complex64(let v): return v.count
+            case .complex128(let v): return v.count
             }
         }
 
@@ -44,6 +54,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
             case .bool: return .bool
             case .float16: return .float16
             case .bfloat16: return .bfloat16
+            case .complex64: return .complex64
+            case .complex128: return .complex128
             }
         }
     }
@@ -77,6 +89,11 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.init(shape: shape, storage: .bool(values))
     }
 
+    /// A `complex64` or `complex128` tensor (by `T`) of `shape` holding `values` in row-major order.
+    public init<T: FloatElement>(shape: [Int], complex values: [Complex<T>]) {
+        self.init(shape: shape, storage: T.complexStorage(values))
+    }
+
     /// A rank-0 tensor.
     public init<T: FloatElement>(scalar: T) { self.init(shape: [], values: [scalar]) }
 
@@ -102,7 +119,12 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// The elements as `T`, or `nil` when the tensor holds another dtype.
     public func values<T: FloatElement>(_ type: T.Type = T.self) -> [T]? { T.values(in: storage) }
 
+    /// The elements of a complex tensor whose parts are `T`, or `nil` for another dtype.
+    public func complexValues<T: FloatElement>(_ type: T.Type = T.self) -> [Complex<T>]? { T.complexValues(in: storage) }
+
     /// Every element widened to `Double`, whatever the dtype (for reports and tests; a bool is 1 or 0).
+    /// A complex element gives two numbers, its real then its imaginary part (the order of
+    /// `torch.view_as_real`), so a complex tensor gives `2 × count` numbers.
     public var doubles: [Double] {
         switch storage {
         case .float32(let v): return v.map(Double.init)
@@ -112,6 +134,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         case .bool(let v): return v.map { $0 ? 1 : 0 }
         case .float16(let v): return v.map { Double(HalfPrecision.float(fromFloat16: $0)) }
         case .bfloat16(let v): return v.map { Double(HalfPrecision.float(fromBFloat16: $0)) }
+        case .complex64(let v): return v.flatMap { [Double($0.real), Double($0.imaginary)] }
+        case .complex128(let v): return v.flatMap { [$0.real, $0.imaginary] }
         }
     }
 
@@ -137,8 +161,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
-    /// The single element of a one-element tensor, as `Double`.
-    public var scalarValue: Double? { count == 1 ? doubles[0] : nil }
+    /// The single element of a one-element real tensor, as `Double`.
+    public var scalarValue: Double? { count == 1 && !dtype.isComplex ? doubles[0] : nil }
 
     /// The same elements under a new shape with the same count.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
@@ -152,13 +176,20 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// nearest even (float64 → float16/bfloat16 through float32, as `c10::Half(double)`), floats become
     /// integers by truncation toward zero (NaN and out-of-range values, undefined in C++, give 0 here),
     /// int64 → int32 wraps (two's complement), anything → bool is `x ≠ 0` (NaN is true), bool → number is
-    /// 1 or 0, integers → floats round to nearest.
+    /// 1 or 0, integers → floats round to nearest. A complex value becomes a real one by its real part
+    /// (PyTorch warns and discards the imaginary part), a bool by `z ≠ 0`; a real value becomes complex
+    /// with a zero imaginary part.
     public func cast(to dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
         return Tensor(shape: shape, storage: storage.converted(to: dtype))
     }
 
     public var description: String {
+        if dtype.isComplex {
+            let d = doubles
+            let shown = stride(from: 0, to: Swift.min(d.count, 16), by: 2).map { "\(d[$0])\(d[$0 + 1] < 0 ? "-" : "+")\(Swift.abs(d[$0 + 1]))i" }
+            return "Tensor<\(dtype)>\(shape)[\(shown.joined(separator: ", "))\(count > 8 ? ", …" : "")]"
+        }
         let shown = doubles.prefix(8).map { dtype.isFloatingPoint ? String($0) : (dtype == .bool ? String($0 != 0) : String(Int64($0))) }
         let more = count > 8 ? ", …" : ""
         return "Tensor<\(dtype)>\(shape)[\(shown.joined(separator: ", "))\(more)]"
@@ -176,12 +207,24 @@ extension Tensor.Storage {
         case .bool(let v): return .bool(Array(repeating: v.first ?? false, count: count))
         case .float16(let v): return .float16(Array(repeating: v.first ?? 0, count: count))
         case .bfloat16(let v): return .bfloat16(Array(repeating: v.first ?? 0, count: count))
+        case .complex64(let v): return .complex64(Array(repeating: v.first ?? .zero, count: count))
+        case .complex128(let v): return .complex128(Array(repeating: v.first ?? .zero, count: count))
         }
     }
 
     /// The elements converted to `dtype` (see ``Tensor/cast(to:)``).
     func converted(to dtype: DType) -> Tensor.Storage {
-        // Floats go through Double (exact for every float source), integers through Int64.
+        // Floats go through Double (exact for every float source), integers through Int64; a complex
+        // source through its real part unless the target is complex or bool.
+        if dtype.isComplex {
+            switch self {
+            case .complex64(let v): return dtype == .complex64 ? self : .complex128(v.map { Complex(Double($0.real), Double($0.imaginary)) })
+            case .complex128(let v): return dtype == .complex128 ? self : .complex64(v.map { Complex(Float($0.real), Float($0.imaginary)) })
+            default:
+                let real = Tensor(shape: [count], storage: self).doubles
+                return dtype == .complex64 ? .complex64(real.map { Complex(Float($0), 0) }) : .complex128(real.map { Complex($0, 0) })
+            }
+        }
         switch self {
         case .float32(let v):
             switch dtype {
@@ -194,6 +237,10 @@ extension Tensor.Storage {
         case .int64(let v): return Self.fromIntegers(v, to: dtype)
         case .int32(let v): return Self.fromIntegers(v.map(Int64.init), to: dtype)
         case .bool(let v): return Self.fromIntegers(v.map { $0 ? 1 : 0 }, to: dtype)
+        case .complex64(let v):
+            return dtype == .bool ? .bool(v.map { $0.real != 0 || $0.imaginary != 0 }) : Self.fromDoubles(v.map { Double($0.real) }, to: dtype)
+        case .complex128(let v):
+            return dtype == .bool ? .bool(v.map { $0.real != 0 || $0.imaginary != 0 }) : Self.fromDoubles(v.map(\.real), to: dtype)
         }
     }
 
@@ -210,6 +257,8 @@ extension Tensor.Storage {
         case .int64: return .int64(v.map(truncated))
         case .int32: return .int32(v.map { Int32(truncatingIfNeeded: truncated($0)) })
         case .bool: return .bool(v.map { $0 != 0 })
+        case .complex64: return .complex64(v.map { Complex(Float($0), 0) })
+        case .complex128: return .complex128(v.map { Complex($0, 0) })
         }
     }
 
@@ -222,6 +271,8 @@ extension Tensor.Storage {
         case .int64: return .int64(v)
         case .int32: return .int32(v.map { Int32(truncatingIfNeeded: $0) })
         case .bool: return .bool(v.map { $0 != 0 })
+        case .complex64: return .complex64(v.map { Complex(Float($0), 0) })
+        case .complex128: return .complex128(v.map { Complex(Double($0), 0) })
         }
     }
 }

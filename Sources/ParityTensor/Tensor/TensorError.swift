@@ -19,6 +19,9 @@ public enum TensorError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .dtypeMismatch(op, received):
             return "\(op): inputs must share one dtype; received \(received.map(\.rawValue).joined(separator: ", "))"
         case let .unsupportedDType(op, dtype):
+            if dtype.isComplex {
+                return "\(op): dtype \(dtype) is not supported (the op has no complex form; it is refused rather than run on the real and imaginary parts as separate numbers)"
+            }
             return "\(op): dtype \(dtype) is not supported"
         case let .invalidArgument(op, message):
             return "\(op): \(message)"

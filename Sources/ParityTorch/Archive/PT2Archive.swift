@@ -212,6 +212,8 @@ enum ScalarTypes {
         case 6: return .float16
         case 7: return .float32
         case 8: return .float64
+        case 10: return .complex64
+        case 11: return .complex128
         case 12: return .bool
         case 13: return .bfloat16
         case 28: return .uint16
@@ -224,7 +226,7 @@ enum ScalarTypes {
     static func isFloatingPoint(_ code: Int) -> Bool { [6, 7, 8, 13].contains(code) }
 
     /// The Parity dtype of a ScalarType: uint8, int8 and int16 are held in int64 (their arithmetic is
-    /// not wrapped at 8 or 16 bits); complex and 8-bit float types have none.
+    /// not wrapped at 8 or 16 bits); complex32 and the 8-bit float types have none.
     static func dtype(_ code: Int) -> DType? {
         switch code {
         case 1, 2, 3, 5: return .int64

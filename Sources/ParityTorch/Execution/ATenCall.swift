@@ -55,6 +55,11 @@ struct ATenCall<B: Builder> {
     func conformed(_ value: B.Value, to code: Int) throws -> B.Value {
         let current = b.type(of: value).dtype
         guard let recorded = ScalarTypes.dtype(code) else { return value }
+        if recorded.isComplex {
+            // complex64 in a float32 run, complex128 in a float64 one (the referee keeps its precision).
+            let run = recorded == .complex128 ? DType.complex128 : floatType.complexCounterpart!
+            return current == run ? value : try b.cast(value, to: run)
+        }
         if recorded.isFloatingPoint {
             if recorded.isHalf && floatType == .float32 { return try b.cast(value, to: recorded) }
             return current.isFloatingPoint ? value : try b.cast(value, to: floatType)
@@ -278,6 +283,7 @@ struct ATenCall<B: Builder> {
         switch node.argument(name) {
         case .scalarType(let code)?:
             guard let dtype = ScalarTypes.dtype(code) else { throw unsupported("dtype \(ScalarTypes.name(code)) is not supported") }
+            if dtype.isComplex { return dtype == .complex128 ? .complex128 : floatType.complexCounterpart }
             return dtype.isFloatingPoint ? floatType : (dtype == .bool ? .bool : .int64)
         case .none?, nil: return nil
         case let other?: throw fail(name, "expected a dtype; received \(other)")

@@ -171,6 +171,16 @@ struct Interpreter<B: Builder> {
     /// Lowers one node and brings each result to the dtype torch recorded for it (``ATenCall/conformed(_:to:)``).
     static func lower<C: Builder>(_ node: TorchNode, family: any ATenFamily.Type, graph: ExportedGraph, call: ATenCall<C>) throws -> [C.Value] {
         let results: [C.Value]
+        var family = family
+        if let complex = try ATenTable.complexInput(of: node, call: call) {
+            let target = ATenTable.functional(node.target)
+            if ComplexOps.elementwise.contains(target) {
+                family = ComplexOps.self
+            } else if !ComplexOps.targets.contains(target) && !ComplexOps.layout.contains(target) {
+                throw TorchError.unsupportedArgument(target: node.target, node: node.name, modulePath: node.modulePath,
+                                                     message: "argument '\(complex.argument)' is \(complex.dtype): Parity runs this operator on real tensors only, and refuses a complex one rather than read its (real, imaginary) pairs as numbers")
+            }
+        }
         do {
             results = try family.lower(call)
         } catch let error as TorchError {
@@ -203,7 +213,7 @@ enum ATenTable {
     /// handing them to their inference family otherwise.
     nonisolated(unsafe) static let families: [any ATenFamily.Type] = [
         TrainingOps.self, LinearAlgebraOps.self, ConvolutionOps.self, PoolingOps.self, ActivationOps.self, NormalizationOps.self,
-        ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
+        ComplexOps.self, ShapeOps.self, ArithmeticOps.self, ReductionOps.self, EmbeddingOps.self, PaddingOps.self, UpsamplingOps.self,
         RecurrentOps.self, AttentionOps.self, ControlFlowOps.self, ConversionOps.self, MathOps.self, FactoryOps.self,
         IndexingOps.self, SymbolicOps.self, GridSamplingOps.self, BackwardOps.self, RandomOps.self,
     ]
@@ -233,20 +243,24 @@ enum ATenTable {
     static func isInPlace(_ target: String) -> Bool { functional(target) != target }
 
     /// Why an operator Parity does not map is not mapped, where there is a reason beyond "not yet"
-    /// (printed in the error that names it). Complex tensors: Parity's dtypes are real, and a complex
-    /// value held as real pairs would be read wrongly by every elementwise operator.
-    static let refusals: [String: String] = {
-        let complex = "it produces or reads complex tensors, which Parity cannot represent (no complex dtype)"
-        return Dictionary(uniqueKeysWithValues: [
-            "aten._fft_r2c.default", "aten._fft_c2r.default", "aten._fft_c2c.default", "aten.view_as_complex.default",
-            "aten.view_as_real.default", "aten.complex.default", "aten.polar.default", "aten.real.default", "aten.imag.default",
-            "aten.angle.default", "aten.stft.default", "aten.istft.default",
-            // torch.fft.* as an export without decompositions keeps them
-            "aten.fft_fft.default", "aten.fft_ifft.default", "aten.fft_rfft.default", "aten.fft_irfft.default", "aten.fft_fft2.default",
-            "aten.fft_ifft2.default", "aten.fft_rfft2.default", "aten.fft_irfft2.default", "aten.fft_fftn.default", "aten.fft_ifftn.default",
-            "aten.fft_rfftn.default", "aten.fft_irfftn.default", "aten.fft_hfft.default", "aten.fft_ihfft.default",
-        ].map { ($0, complex) })
-    }()
+    /// (printed in the error that names it).
+    static let refusals: [String: String] = [
+        "aten.stft.default": "short-time Fourier transforms are not implemented (torch.fft's _fft_r2c, _fft_c2r and _fft_c2c are)",
+        "aten.istft.default": "short-time Fourier transforms are not implemented (torch.fft's _fft_r2c, _fft_c2r and _fft_c2c are)",
+    ].merging(["hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn"].map {
+        ("aten.fft_\($0).default", "Hermitian FFTs are not implemented (fft, ifft, rfft, irfft and their 2-D and n-D forms are)")
+    }) { a, _ in a }
+
+    /// The first complex tensor argument of `node`, when it has one (``ComplexOps`` lowers the operators
+    /// that take one; every other operator refuses it).
+    static func complexInput<C: Builder>(of node: TorchNode, call: ATenCall<C>) throws -> (argument: String, dtype: DType)? {
+        for (name, argument) in node.arguments {
+            for tensorName in argument.tensorNames {
+                if let v = call.env[tensorName], call.b.type(of: v).dtype.isComplex { return (name, call.b.type(of: v).dtype) }
+            }
+        }
+        return nil
+    }
 
     /// Every supported target, sorted (for docs and error messages).
     static var allTargets: [String] {

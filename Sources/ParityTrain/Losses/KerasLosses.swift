@@ -52,7 +52,7 @@ extension Loss {
             }
         case .klDivergence:
             // `kl_divergence` clips the target to [ε, 1]; it gets no gradient.
-            values = try values.map(.clip(lower: Self.kerasEpsilon, upper: 1))
+            values = try values.map(.clip(lower: NormalizationDefaults.kerasBackendEpsilon, upper: 1))
         default:
             break
         }
@@ -65,7 +65,7 @@ extension Loss {
 
     func kerasValue<B: Builder>(_ p: B.Value, producer: OutputProducer<B.Value>?, target t: B.Value, mask: B.Value?, weights: B.Value?,
                                 in b: B) throws -> B.Value {
-        let eps = Self.kerasEpsilon
+        let eps = NormalizationDefaults.kerasBackendEpsilon
         let perSample: B.Value
         func logits(_ kind: String) throws -> B.Value? {
             switch (producer, kind) {
@@ -209,15 +209,16 @@ extension Builder {
 }
 
 extension Loss {
-    /// Keras's `class_weight` as the per-row sample weights `fit` and `train_on_batch` make of it
-    /// (`keras/src/trainers/data_adapters/data_adapter_utils.py`, `class_weight_to_sample_weights`, and the
-    /// dataset map of `tf_dataset_adapter.py`): a row's class is the argmax of its target's last axis when that
-    /// axis has more than one entry (one-hot rows, first maximum on ties), else the target squeezed and rounded
-    /// half to even; its weight is `class_weight[class]`, 1 for a class below the largest key without one. A class
-    /// above the largest key is refused: `fit` gathers from a table that ends there and fails on it.
+    /// Keras's `class_weight` as the per-row sample weights `fit` (on arrays) and `train_on_batch` make of it
+    /// (`keras/src/trainers/data_adapters/data_adapter_utils.py`, `class_weight_to_sample_weights`): a row's class
+    /// is the argmax of its target's last axis when that axis has more than one entry (one-hot rows, first maximum
+    /// on ties), else the target squeezed and rounded half to even; its weight is `class_weight.get(class, 1.0)`
+    /// (checked with Keras 3.15: `fit` on arrays and `train_on_batch` give a class without a key weight 1).
     public static func kerasClassWeights(_ classWeight: [Int: Double], target: Tensor) throws -> Tensor {
-        guard let rows = target.shape.first, target.rank >= 1 else { throw TrainError.badTarget(reason: "class_weight needs a target with rows; received a scalar") }
-        guard let largest = classWeight.keys.max(), classWeight.keys.allSatisfy({ $0 >= 0 }) else {
+        guard let rows = target.shape.first, target.rank == 1 || target.rank == 2 else {
+            throw TrainError.badTarget(reason: "class_weight needs one class per row (a target of rank 1 or 2, as Keras's fit); received shape \(target.shape)")
+        }
+        guard !classWeight.isEmpty, classWeight.keys.allSatisfy({ $0 >= 0 }) else {
             throw TrainError.badArgument(name: "class_weight", value: "\(classWeight)", reason: "needs class indices ≥ 0 as keys")
         }
         let values = target.doubles
@@ -227,13 +228,7 @@ extension Loss {
             if width > 1, let top = slice.max() { return slice.firstIndex(of: top)! - row * width }
             return Int(slice.first!.rounded(.toNearestOrEven))
         }
-        let weights = try classes.enumerated().map { row, c -> Double in
-            guard c <= largest else {
-                throw TrainError.badTarget(reason: "row \(row) has class \(c), above class_weight's largest key \(largest): Keras's fit fails on it (give it a weight)")
-            }
-            return classWeight[c] ?? 1
-        }
-        return Tensor(shape: [rows], values: weights)
+        return Tensor(shape: [rows], values: classes.map { classWeight[$0] ?? 1 })
     }
 
     /// Parses a `class_weight` dict as written in Python: `{0: 1.0, 1: 2.5}` (braces optional).

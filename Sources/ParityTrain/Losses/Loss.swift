@@ -128,9 +128,6 @@ public struct Loss: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(className)(\(arguments.joined(separator: ", ")))" }
-
-    /// `keras.backend.epsilon()` (`keras/src/backend/config.py`), the clip of Keras's probability losses.
-    public static let kerasEpsilon = 1e-7
 }
 
 /// A target made ready for a loss: its values (class indices as one-hot rows), which elements count,

@@ -9,9 +9,10 @@ import ParityNN
 /// - Dropout and SpatialDropout apply the step's shared mask (`Dropout`);
 /// - variables are named as `load_model(...).weights` names them (`KerasVariableNames`).
 ///
-/// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities. Regularizers,
-/// constraints and random layers without a mask (GaussianNoise, recurrent dropout) are refused by name rather
-/// than silently left out.
+/// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities, the recurrent
+/// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
+/// Regularizers, constraints and random layers without a mask (GaussianNoise, GaussianDropout, AlphaDropout) are
+/// refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
@@ -20,8 +21,8 @@ public struct KerasTrainable: TrainableModel {
     /// BatchNormalization rules replacing the file's, by layer name (a comparison tries the other side's
     /// momentum or running variance, or trains a frozen layer with batch statistics); empty in a plain run.
     public var batchNormRules: [String: BatchNormTraining] = [:]
-    /// BatchNormalization and Dropout layers run in inference mode although `fit` would train them (a
-    /// comparison tries the other side's mode); empty in a plain run.
+    /// BatchNormalization, Dropout and recurrent layers (their `dropout`, `recurrent_dropout`) run in inference mode
+    /// although `fit` would train them (a comparison tries the other side's mode); empty in a plain run.
     public var inferenceLayers: Set<String> = []
     public var framework: Framework { .keras }
     public var inputNames: [String] { network.inputs.map(\.layer) }
@@ -86,6 +87,24 @@ public struct KerasTrainable: TrainableModel {
         return found
     }
 
+    /// The SimpleRNN, LSTM and GRU layers `fit` trains with dropout, with their `dropout` and `recurrent_dropout`.
+    public var recurrentDropoutLayers: [(name: String, dropout: Double, recurrentDropout: Double)] {
+        var found: [(String, Double, Double)] = []
+        Self.gather(network) { layer in
+            guard !inferenceLayers.contains(layer.name) else { return }
+            let rates: (Double, Double)? = {
+                switch layer.model {
+                case let m as LSTM: return (m.dropout, m.recurrentDropout)
+                case let m as GRU: return (m.dropout, m.recurrentDropout)
+                case let m as SimpleRNN: return (m.dropout, m.recurrentDropout)
+                default: return nil
+                }
+            }()
+            if let rates, rates.0 > 0 || rates.1 > 0 { found.append((layer.name, rates.0, rates.1)) }
+        }
+        return found
+    }
+
     static func apply(_ rules: [String: BatchNormTraining], inference: Set<String>, to network: inout KerasNetwork) {
         for index in network.layers.indices {
             let name = network.layers[index].name
@@ -94,6 +113,15 @@ public struct KerasTrainable: TrainableModel {
                 network.layers[index].model = nested
             } else if network.layers[index].model is Dropout, inference.contains(name) {
                 network.layers[index].model = Dropout(rate: 0)  // inference mode: the identity, no mask drawn
+            } else if inference.contains(name), var m = network.layers[index].model as? LSTM {
+                (m.dropout, m.recurrentDropout) = (0, 0)
+                network.layers[index].model = m
+            } else if inference.contains(name), var m = network.layers[index].model as? GRU {
+                (m.dropout, m.recurrentDropout) = (0, 0)
+                network.layers[index].model = m
+            } else if inference.contains(name), var m = network.layers[index].model as? SimpleRNN {
+                (m.dropout, m.recurrentDropout) = (0, 0)
+                network.layers[index].model = m
             } else if var bn = network.layers[index].model as? BatchNorm {
                 if inference.contains(name) {
                     bn.training = nil
@@ -188,11 +216,6 @@ public struct KerasTrainable: TrainableModel {
                 let amount = config["rate"]?.double ?? config["stddev"]?.double ?? 0
                 if amount > 0 {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) draws random noise in training, which a shared mask cannot reproduce")
-                }
-            case "Bidirectional":
-                let inner = config["layer"]?["config"] ?? config
-                for key in ["dropout", "recurrent_dropout"] where (inner[key]?.double ?? 0) > 0 {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (Bidirectional) has \(key) \(inner[key]!.double!): the masks of its two directions are not applied yet")
                 }
             default:
                 break

@@ -1,3 +1,5 @@
+import ParityNN
+
 /// The loss classes of both frameworks with their arguments and defaults (Keras 3.15
 /// `keras/src/losses/losses.py`, PyTorch 2.15 `torch/nn/modules/loss.py`; checked with
 /// `inspect.signature`), and how a call of one becomes a ``Loss``.
@@ -69,7 +71,7 @@ extension Loss {
         case "MeanAbsoluteError": function = .absoluteError
         case "Huber": function = .huber(delta: try a.nonNegative("delta"))
         case "LogCosh": function = .logCosh
-        case "Poisson": function = .poisson(logInput: false, epsilon: Loss.kerasEpsilon, full: false)
+        case "Poisson": function = .poisson(logInput: false, epsilon: NormalizationDefaults.kerasBackendEpsilon, full: false)
         case "BinaryCrossentropy":
             try lastAxis()
             function = .binaryCrossentropy(fromLogits: try a.bool("from_logits"), labelSmoothing: try a.nonNegative("label_smoothing"), positiveWeight: nil,

@@ -104,9 +104,16 @@ extension Optimizer {
             let strategy = try a.string("anneal_strategy")
             guard strategy == "cos" || strategy == "linear" else { throw a.fail("anneal_strategy", "'cos' or 'linear'") }
             let momentum = try a.bool("cycle_momentum") ? [try a.double("base_momentum"), try a.double("max_momentum")] : nil
-            return .oneCycleLR(.init(maxLR: try a.nonNegative("max_lr"), totalSteps: total, pctStart: pct, cosine: strategy == "cos",
-                                     divFactor: try a.double("div_factor"), finalDivFactor: try a.double("final_div_factor"),
-                                     threePhase: try a.bool("three_phase"), momentum: momentum))
+            let cycle = LearningRateSchedule.OneCycle(maxLR: try a.nonNegative("max_lr"), totalSteps: total, pctStart: pct, cosine: strategy == "cos",
+                                                      divFactor: try a.double("div_factor"), finalDivFactor: try a.double("final_div_factor"),
+                                                      threePhase: try a.bool("three_phase"), momentum: momentum)
+            // get_lr divides by each phase's length (end_step − start_step): PyTorch fails on a phase of length 0.
+            var start = 0.0
+            for phase in cycle.phases {
+                guard phase.end != start else { throw a.fail("pct_start", "gives a phase of no steps (pct_start·total_steps − 1 = \(start)): PyTorch divides by zero there") }
+                start = phase.end
+            }
+            return .oneCycleLR(cycle)
         default:
             throw TrainError.unknownClass(name: call.qualifiedName, kind: "learning rate scheduler", known: torchSchedulers.sorted())
         }

@@ -47,6 +47,10 @@ extension TrainingSession {
     public mutating func train(inputs: [Tensor], target: Tensor, steps: Int, batchSize: Int? = nil, sampleWeight: Tensor? = nil,
                                batchAxes: [Int]? = nil, onStep: ((Int, StepRecord) throws -> Void)? = nil) throws -> [Double] {
         guard steps >= 1 else { throw TrainError.badArgument(name: "steps", value: "\(steps)", reason: "must be at least 1") }
+        if case .oneCycleLR(let cycle)? = optimizer.schedule, steps > cycle.totalSteps {
+            throw TrainError.badArgument(name: "steps", value: "\(steps)",
+                                         reason: "OneCycleLR(total_steps=\(cycle.totalSteps)) runs at most that many steps (PyTorch's scheduler raises when it steps past them)")
+        }
         let rows = target.shape.first ?? 0
         for (index, (name, input)) in zip(model.inputNames, inputs).enumerated() {
             let axis = batchAxes.map { index < $0.count ? $0[index] : 0 } ?? 0

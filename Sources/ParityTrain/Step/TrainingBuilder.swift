@@ -19,6 +19,8 @@ struct VariableHandle: Hashable {
         case .int32(let v): address = base(v)
         case .bool(let v): address = base(v)
         case .float16(let v), .bfloat16(let v): address = base(v)
+        case .complex64(let v): address = base(v)
+        case .complex128(let v): address = base(v)
         }
         count = tensor.count
     }

@@ -104,7 +104,7 @@ enum Workloads {
         if selected.contains("compare_reference") {
             // What `parity compare` costs at least: both models loaded and run once in Float32 and Float64.
             let (keras, port, x) = (try file("compare.keras"), try file("compare_port.pt2"), try input("compare_input.npy"))
-            let nchw = try x.permuted([0, 3, 1, 2])
+            let nchw = try x.permuted(DataFormat.channelsFirst.permutation(rank: 4))
             workloads.append(Workload(id: "compare_reference", summary: "compare.keras and its PyTorch port (9.0 M parameters), each loaded and run once in Float32 and Float64",
                                       flops: 0, body: {
                 let a = try KerasModel.load(keras), b = try TorchProgram.load(port)
