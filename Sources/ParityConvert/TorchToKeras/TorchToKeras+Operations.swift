@@ -28,7 +28,7 @@ import ParityTorch
 /// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` / `norm`
 ///   → `Norm` or PyTorch's formula (``norm(_:)``), `repeat_interleave(n, dim)` → `Repeat`, `unfold` → `Take`
 ///   of the windows (``unfold(_:)``), `addcmul` → `Add(self, Multiply(value·t1, t2))`, `im2col` → `Take`s of the
-///   patches (``im2col(_:)``), `col2im` → placement `Matmul`s added up (``col2im(_:)``), `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
+///   patches (``im2col(_:)``), `col2im` → placement `Matmul`s added up (``col2im(_:)``), `max.dim` → `Max` and `Argmax`, `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
 ///   → `Add(Matmul)`;
 /// - `index.Tensor` (`x[i]`, NumPy's advanced indexing) with one index tensor → `Take` along its axis;
 ///   with constant index tensors on the leading axes that each count along their own axis of the
@@ -75,7 +75,7 @@ enum OperationNodes: TorchToKerasFamily {
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
         "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
-        "aten.repeat_interleave.self_int", "aten.unfold.default", "aten.addcmul.default", "aten.im2col.default", "aten.col2im.default",
+        "aten.repeat_interleave.self_int", "aten.unfold.default", "aten.addcmul.default", "aten.im2col.default", "aten.col2im.default", "aten.max.dim",
     ])
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -118,6 +118,15 @@ enum OperationNodes: TorchToKerasFamily {
         case "aten.unfold.default": return [.value(try unfold(c))]
         case "aten.im2col.default": return [.value(try im2col(c))]
         case "aten.col2im.default": return [.value(try col2im(c))]
+        case "aten.max.dim":
+            // (values, indices) along one dim: `Max` and `Argmax` (the first largest, as PyTorch's CPU kernel).
+            let x = try c.value("self")
+            let dim = try c.dim(c.int("dim"), rank: x.rank), keep = try c.bool("keepdim", default: false)
+            let perm = keep ? x.perm : x.perm.filter { $0 != dim }.map { $0 > dim ? $0 - 1 : $0 }
+            let axis = KerasJSON.int(x.position(of: dim))
+            let values = try c.operation("Max", ["axis": axis, "keepdims": .bool(keep)], arguments: [.value(x)], perm: perm, shape: try c.outputShape(0), dtype: x.dtype)
+            let indices = try c.operation("Argmax", ["axis": axis, "keepdims": .bool(keep)], arguments: [.value(x)], perm: perm, shape: try c.outputShape(1), dtype: "int32")  // keras.ops.argmax returns int32
+            return [.value(values), .value(indices)]
         case "aten.addcmul.default":
             // PyTorch's CPU kernel: self + (value·t1)·t2, each step rounded (no fused multiply-add).
             let t1 = try c.operationArgument("tensor1").inTorchOrder(c), t2 = try c.operationArgument("tensor2").inTorchOrder(c)
