@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the ATen operator table of Tests/Fixtures/torch/:
 
-  aten_ops_{math,shapes,nn,pooling,complex}.json
+  aten_ops_<file>.json  (math, math_more, shapes, shapes_more, factories, nn, pooling, backward, complex)
                   one row per operator call: the target (`aten.add.Tensor`), its arguments by schema name,
                   the input tensors, PyTorch's outputs in float32 and float64 and, for differentiable rows,
                   the vector-Jacobian product of a fixed cotangent (see `cotangent`) in float64 (torch.autograd), so that
@@ -19,7 +19,9 @@ Row syntax: `row(target, name=value, ...)` with values
   I(shape, lo, hi)   an int64 tensor in [lo, hi);  B(shape) a bool tensor;  T(tensor) a literal tensor
   [F(...), ...]      a list of tensors; None; Python ints, floats, bools, strings, lists of ints or bools;
   torch dtypes (ScalarType).
-Options: grad=False (not differentiable, or only integer inputs), grad_wrt=[names], tol32=(atol, rtol),
+Options: grad="reason" (no gradient check, and why; rows without a float input or a float output get their reason
+without saying it), grad_wrt=[names], reference=... (what torch.autograd differentiates where the operator itself
+takes no gradient in torch: another target called with the same arguments, or a function of them), tol32=(atol, rtol),
 defined=False (the output's values are undefined, `empty`, or random: only its shape and dtype are recorded),
 eager_only=True (a data-dependent output shape: Parity runs it eagerly, a traced graph refuses it).
 """
@@ -30,6 +32,7 @@ import sys
 
 import numpy as np
 import torch
+import torch._decomp.decompositions  # noqa: F401  (backward kernels' references)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "torch")
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs")
@@ -84,7 +87,7 @@ class T:
 
 
 ROWS = []
-# The table is four files, aten_ops_<FILE>.json, each under the repository's fixture size budget.
+# The table is several files, aten_ops_<FILE>.json, each under the repository's fixture size budget (200 KB).
 FILE = "math"
 
 
@@ -93,16 +96,18 @@ class Device:
         self.name = name
 
 
-def row(target, grad=True, grad_wrt=None, tol32=None, defined=True, eager_only=False, **args):
-    ROWS.append(dict(file=FILE, target=target, args=args, grad=grad, grad_wrt=grad_wrt, tol32=tol32, defined=defined, eager_only=eager_only))
+def row(target, grad=True, grad_wrt=None, tol32=None, defined=True, eager_only=False, reference=None, **args):
+    ROWS.append(dict(file=FILE, target=target, args=args, grad=grad, grad_wrt=grad_wrt, tol32=tol32, defined=defined, eager_only=eager_only,
+                     reference=reference))
 
 
 S = (3, 4)
+CONSTANT = "a constant of the input's shape: torch gives no gradient"
 # ---- elementwise math -------------------------------------------------------------------------
 FILE = "math"
 for name in ["abs", "neg", "exp", "expm1", "sin", "cos", "tan", "atan", "sinh", "cosh", "asinh", "tanh", "sigmoid", "erf",
              "relu", "floor", "ceil", "round", "trunc", "sign", "square"]:
-    row(f"aten.{name}.default", self=F(S, -2.5, 2.5), grad=name not in ("floor", "ceil", "round", "trunc", "sign"))
+    row(f"aten.{name}.default", self=F(S, -2.5, 2.5))
 for name in ["log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal"]:
     row(f"aten.{name}.default", self=F(S, 0.1, 3))
 for name in ["asin", "acos", "atanh"]:
@@ -110,7 +115,7 @@ for name in ["asin", "acos", "atanh"]:
 row("aten.acosh.default", self=F(S, 1.1, 4))
 row("aten.erfc.default", self=F(S, -2, 2))
 row("aten.exp2.default", self=F(S, -3, 3))
-row("aten.round.decimals", self=F(S, -30, 30), decimals=1, grad=False)
+row("aten.round.decimals", self=F(S, -30, 30), decimals=1)
 row("aten.abs.default", self=I(S, -5, 5), grad=False)
 row("aten.neg.default", self=I(S, -5, 5), grad=False)
 row("aten.sign.default", self=I(S, -5, 5), grad=False)
@@ -149,17 +154,17 @@ row("aten.mul.Tensor", self=I((2, 3), -5, 5), other=0.5, grad=False)
 row("aten.div.Tensor", self=A, other=Bb)
 row("aten.div.Scalar", self=A, other=3.0)
 row("aten.div.Tensor", self=I((2, 3), -9, 9), other=I((2, 3), 1, 4), grad=False)
-row("aten.div.Tensor_mode", self=F((3, 5), -9, 9), other=F((3, 5), -3, 3), rounding_mode="floor", grad=False)
-row("aten.div.Tensor_mode", self=F((3, 5), -9, 9), other=F((3, 5), -3, 3), rounding_mode="trunc", grad=False)
+row("aten.div.Tensor_mode", self=F((3, 5), -9, 9), other=F((3, 5), -3, 3), rounding_mode="floor")
+row("aten.div.Tensor_mode", self=F((3, 5), -9, 9), other=F((3, 5), -3, 3), rounding_mode="trunc")
 row("aten.div.Scalar_mode", self=I((3, 5), -9, 9), other=2, rounding_mode="floor", grad=False)
-row("aten.div.Scalar_mode", self=F((3, 5), -9, 9), other=-2.5, rounding_mode="trunc", grad=False)
+row("aten.div.Scalar_mode", self=F((3, 5), -9, 9), other=-2.5, rounding_mode="trunc")
 row("aten.remainder.Tensor", self=F((3, 5), -9, 9), other=F((3, 5), -3, 3), grad_wrt=["self"])
 row("aten.remainder.Scalar", self=I((3, 5), -9, 9), other=4, grad=False)
 row("aten.fmod.Tensor", self=F((3, 5), -9, 9), other=F((3, 5), 0.5, 3), grad_wrt=["self"])
 row("aten.fmod.Scalar", self=F((3, 5), -9, 9), other=-2.5)
 row("aten.floor_divide.default", self=I((3, 5), -9, 9), other=I((3, 5), 1, 4), grad=False)
 row("aten.atan2.default", self=A, other=Bb)
-row("aten.atan2.out", self=A, other=Bb, out=F((2, 3, 4)), grad=False)  # out= takes no gradient in torch
+row("aten.atan2.out", self=A, other=Bb, out=F((2, 3, 4)), grad_wrt=["self", "other"], reference="aten.atan2.default")  # out= takes no gradient in torch
 row("aten.pow.Tensor_Scalar", self=F(S, 0.2, 2), exponent=2.5)
 row("aten.pow.Tensor_Scalar", self=F(S, -2, 2), exponent=3)
 row("aten.pow.Tensor_Scalar", self=F(S, 0.2, 2), exponent=-0.5)
@@ -168,7 +173,8 @@ row("aten.pow.Tensor_Tensor", self=F(S, 0.2, 2), exponent=F(S, -1.5, 1.5))
 row("aten.pow.Scalar", self=2.5, exponent=F(S, -1.5, 1.5))
 row("aten.maximum.default", self=A, other=Bb)
 row("aten.minimum.default", self=A, other=Bb)
-row("aten.maximum.default", self=F(S, special=[math.nan, 1.0]), other=F(S, special=[0.0, math.nan]), grad=False)
+row("aten.maximum.default", self=F(S, special=[math.nan, 1.0]), other=F(S, special=[0.0, math.nan]),
+    grad="NaN propagation (NaN inputs); the gradient is checked by the row above")
 row("aten.clamp.default", self=F(S, -3, 3), min=-1.0, max=0.5)
 row("aten.clamp.default", self=F(S, -3, 3), min=-1.0)
 row("aten.clamp.Tensor", self=F(S, -3, 3), min=F((4,), -2, 0), max=F((3, 1), 0, 2))
@@ -195,7 +201,7 @@ for op in ["logical_and", "logical_or", "logical_xor"]:
 row("aten.where.self", condition=B(S), self=F(S), other=F((4,)))
 row("aten.where.ScalarOther", condition=B(S), self=F(S), other=-1.5, grad_wrt=["self"])
 row("aten.where.self", condition=B(S), self=I(S, -5, 5), other=I(S, -5, 5), grad=False)
-row("aten.masked_fill.Scalar", self=F(S), mask=B((4,)), value=-math.inf, grad=False)
+row("aten.masked_fill.Scalar", self=F(S), mask=B((4,)), value=-math.inf, grad_wrt=["self"])
 row("aten.masked_fill.Scalar", self=F(S), mask=B(S), value=2.5)
 row("aten.masked_fill.Tensor", self=F(S), mask=B(S), value=T(torch.tensor(0.75)), grad_wrt=["self"])
 # ---- reductions ----------------------------------------------------------------------------------
@@ -283,7 +289,7 @@ row("aten.index.Tensor", self=X, indices=[I((2, 1), 0, 2), I((3,), 0, 3)])
 row("aten.nonzero.default", self=T(torch.tensor([[0.0, 1.5, 0.0, -2.0], [0.0, 0.0, 0.0, 0.0], [math.nan, 0.0, 3.0, 0.0]])), grad=False,
     eager_only=True)
 row("aten.nonzero.default", self=I((2, 3, 2), 0, 2), grad=False, eager_only=True)
-row("aten.resize_.default", self=F((3, 4)), size=[2, 5], grad=False)
+row("aten.resize_.default", self=F((3, 4)), size=[2, 5], grad="torch.autograd refuses to resize a tensor that requires grad")
 row("aten.resize_.default", self=F((2, 3)), size=[4, 2], grad=False, defined=False)  # grows: the new elements are uninitialised
 row("aten.index_put.default", self=F((4, 3)), indices=[T(torch.tensor([0, 2]))], values=F((2, 3)))
 row("aten.index_put.default", self=F((4, 3)), indices=[T(torch.tensor([1, 1, 3]))], values=F((3, 3)), accumulate=True)
@@ -315,33 +321,34 @@ row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torc
 row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=2)
 row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 1, 5])), mode=2, padding_idx=2)
 row("aten._embedding_bag.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 4])), mode=0, per_sample_weights=F((8,)))
-row("aten._embedding_bag_forward_only.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=1, grad=False)
+row("aten._embedding_bag_forward_only.default", weight=F((6, 3)), indices=BAG, offsets=T(torch.tensor([0, 2, 2, 5])), mode=1,
+    grad="a forward-only kernel: torch defines no derivative (the _embedding_bag rows check it)")
 # ---- factories and conversions ----------------------------------------------------------------------
-FILE = "shapes"
+FILE = "factories"
 row("aten.arange.start_step", start=1, end=10, step=3, grad=False)
 row("aten.arange.start_step", start=0.5, end=2.0, step=0.25, grad=False)
 row("aten.arange.default", end=5, grad=False)
 row("aten.full.default", size=[2, 3], fill_value=1.5, grad=False)
 row("aten.full.default", size=[2, 3], fill_value=7, dtype=torch.int64, grad=False)
-row("aten.full_like.default", self=F((2, 3)), fill_value=-2.0, grad=False)
+row("aten.full_like.default", self=F((2, 3)), fill_value=-2.0, grad=CONSTANT)
 row("aten.zeros.default", size=[2, 2], grad=False)
 row("aten.ones.default", size=[3], dtype=torch.int64, grad=False)
 row("aten.zeros_like.default", self=I((2, 3)), grad=False)
-row("aten.ones_like.default", self=F((2, 3)), grad=False)
+row("aten.ones_like.default", self=F((2, 3)), grad=CONSTANT)
 row("aten.new_ones.default", self=F((2, 3)), size=[4], dtype=torch.bool, grad=False)
 row("aten.new_zeros.default", self=I((2, 3)), size=[2, 2], grad=False)
 row("aten.scalar_tensor.default", s=2.5, grad=False)
-row("aten.fill.Scalar", self=F((2, 3)), value=4.0, grad=False)
+row("aten.fill.Scalar", self=F((2, 3)), value=4.0, grad=CONSTANT)
 row("aten._to_copy.default", self=F(S, -300, 300), dtype=torch.int64, grad=False)
-row("aten._to_copy.default", self=F(S, -3, 3), dtype=torch.float16, grad=False)
-row("aten._to_copy.default", self=F(S, -3, 3), dtype=torch.bfloat16, grad=False)
+row("aten._to_copy.default", self=F(S, -3, 3), dtype=torch.float16)
+row("aten._to_copy.default", self=F(S, -3, 3), dtype=torch.bfloat16)
 row("aten._to_copy.default", self=F(S, -1, 1, special=[0.0, math.nan]), dtype=torch.bool, grad=False)
 row("aten._to_copy.default", self=I(S, -3000000000, 3000000000), dtype=torch.int32, grad=False)
 row("aten._to_copy.default", self=F(S), dtype=torch.float64)
 row("aten.to.dtype", self=B(S), dtype=torch.float32, grad=False)
-row("aten.type_as.default", self=I(S, -5, 5), other=F((2,)), grad=False)
+row("aten.type_as.default", self=I(S, -5, 5), other=F((2,)), grad="the float output is an integer input cast: no float input reaches it")
 row("aten.clone.default", self=X)
-row("aten.copy.default", self=F((2, 3)), src=F((3,)), grad=False)  # torch has no derivative for aten.copy
+row("aten.copy.default", self=F((2, 3)), src=F((3,)), reference="aten.copy_.default")  # torch has no derivative for aten.copy
 row("aten.alias.default", self=X)
 # ---- linear algebra -------------------------------------------------------------------------------------
 FILE = "nn"
@@ -361,7 +368,7 @@ row("aten._cdist_forward.default", x1=F((2, 3, 4)), x2=F((2, 5, 4)), p=2.0, comp
 row("aten._cdist_forward.default", x1=F((4, 3)), x2=F((30, 3)), p=2.0, compute_mode=None)
 row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=1.0, compute_mode=None)
 row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=3.0, compute_mode=2)
-row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=math.inf, compute_mode=None, grad=False)
+row("aten._cdist_forward.default", x1=F((3, 4)), x2=F((2, 4)), p=math.inf, compute_mode=None)
 row("aten._pdist_forward.default", self=F((4, 3)), p=2.0)
 FILE = "nn"
 row("aten.outer.default", self=F((3,)), vec2=F((4,)))
@@ -374,7 +381,7 @@ row("aten.scaled_dot_product_attention.default", query=F((1, 1, 3, 4)), key=F((1
 row("aten.scaled_dot_product_attention.default", query=F((1, 4, 3, 4)), key=F((1, 2, 3, 4)), value=F((1, 2, 3, 4)), enable_gqa=True)
 
 # ---- more activations, arithmetic, reductions ---------------------------------------------------------
-FILE = "math"
+FILE = "math_more"
 for name in ["relu", "sigmoid", "tanh", "selu", "log_sigmoid"]:
     row(f"aten.{name}.default", self=F(S, -3, 3))
 row("aten.celu.default", self=F(S, -3, 3), alpha=0.5)
@@ -385,8 +392,9 @@ row("aten.softmax.int", self=F((2, 5), -3, 3), dim=1)
 row("aten.log_softmax.int", self=F((2, 5), -3, 3), dim=0)
 row("aten.rsub.Tensor", self=A, other=Bb, alpha=0.5)
 row("aten.true_divide.Tensor", self=A, other=Bb)
-row("aten.floor_divide.Scalar", self=F((3, 5), -9, 9), other=2.5, grad=False)
-row("aten.remainder.Scalar_Tensor", self=2.5, other=F((3, 5), 0.5, 3), grad=False)
+row("aten.floor_divide.Scalar", self=F((3, 5), -9, 9), other=2.5, grad="torch has no derivative for floor_divide (piecewise constant)")
+row("aten.remainder.Scalar_Tensor", self=2.5, other=F((3, 5), 0.5, 3),  # torch has no derivative for this overload
+    reference=("aten.remainder.Tensor with self a tensor of the scalar", lambda self, other: torch.ops.aten.remainder.Tensor(torch.full_like(other, self), other)))
 row("aten.fmax.default", self=F(S, special=[math.nan, 1.0]), other=F(S, special=[0.0, math.nan]))
 row("aten.fmin.default", self=F(S, special=[math.nan, 1.0]), other=F(S, special=[0.0, math.nan]))
 row("aten.max.other", self=A, other=Bb)
@@ -414,7 +422,7 @@ row("aten.dot.default", self=F((5,)), tensor=F((5,)))
 row("aten.vdot.default", self=F((5,)), other=F((5,)))
 row("aten.mv.default", self=F((3, 5)), vec=F((5,)))
 # ---- more shapes ------------------------------------------------------------------------------------
-FILE = "shapes"
+FILE = "shapes_more"
 row("aten._unsafe_view.default", self=X, size=[6, 4])
 row("aten.view_as.default", self=X, other=F((4, 6)), grad_wrt=["self"])
 row("aten.reshape_as.default", self=X, other=F((6, 4)), grad_wrt=["self"])
@@ -432,34 +440,34 @@ row("aten.meshgrid.indexing", tensors=[F((3,)), F((4,)), F((2,))], indexing="xy"
 row("aten.meshgrid.indexing", tensors=[I((3,), 0, 9), T(torch.tensor(2))], indexing="ij", grad=False)
 row("aten.atleast_1d.default", self=T(torch.tensor(1.5)))
 row("aten.take_along_dim.default", self=F((3, 4)), indices=I((3, 2), 0, 4), dim=1)
-row("aten.native_channel_shuffle.default", self=F((1, 6, 2, 2)), groups=2, grad=False)  # torch has no derivative for it
+row("aten.native_channel_shuffle.default", self=F((1, 6, 2, 2)), groups=2, reference="aten.channel_shuffle.default")  # torch has no derivative for it
 row("aten.pad.default", self=F((1, 2, 3, 4)), pad=[1, 2, 2, 1], mode="reflect")
 row("aten.pad.default", self=F((1, 2, 3, 4)), pad=[2, 1, 0, 1], mode="replicate")
 row("aten.pad.default", self=F((1, 2, 3, 4)), pad=[1, 1, 1, 0], mode="circular")
 row("aten.pad.default", self=F((2, 3, 4)), pad=[1, 2], value=-1.0)
 row("aten.embedding.default", weight=F((6, 3)), indices=I((2, 4), 0, 6), padding_idx=2)
 # ---- factories, copies and no-op nodes ------------------------------------------------------------------
-FILE = "shapes"
+FILE = "factories"
 row("aten.arange.start", start=-2, end=3, grad=False)
-row("aten.new_full.default", self=F((2, 3)), size=[2, 2], fill_value=3, grad=False)
-row("aten.fill.Tensor", self=F((2, 3)), value=T(torch.tensor(-0.5)), grad=False)
-row("aten.zero.default", self=F((2, 3)), grad=False)
+row("aten.new_full.default", self=F((2, 3)), size=[2, 2], fill_value=3, grad=CONSTANT)
+row("aten.fill.Tensor", self=F((2, 3)), value=T(torch.tensor(-0.5)))
+row("aten.zero.default", self=F((2, 3)), grad=CONSTANT)
 row("aten.empty.memory_format", size=[2, 3], defined=False, grad=False)
 row("aten.empty_like.default", self=F((2, 3)), defined=False, grad=False)
 row("aten.empty_strided.default", size=[2, 3], stride=[3, 1], defined=False, grad=False)
 row("aten.new_empty.default", self=F((2, 3)), size=[3], defined=False, grad=False)
 row("aten.new_empty_strided.default", self=F((2, 3)), size=[3, 2], stride=[2, 1], defined=False, grad=False)
 row("aten.contiguous.default", self=X)
-row("aten.detach.default", self=X, grad=False)
-row("aten.lift_fresh.default", self=X, grad=False)
-row("aten.lift_fresh_copy.default", self=X, grad=False)
+row("aten.detach.default", self=X, grad="detach: torch.autograd gives no gradient through it (the output does not require grad)")
+row("aten.lift_fresh.default", self=X)
+row("aten.lift_fresh_copy.default", self=X)
 row("aten.resolve_conj.default", self=X)
 row("aten.resolve_neg.default", self=X)
 row("aten.to.device", self=F(S), device=Device("cpu"), dtype=torch.int64, grad=False)
 row("aten.to.dtype_layout", self=I(S, -5, 5), dtype=torch.float32, grad=False)
 row("aten.to.other", self=F(S, -5, 5), other=I((1,)), grad=False)
 row("aten.to.prim_dtype", self=I(S, -5, 5), dtype=7, grad=False)
-row("aten.to.prim_Device", self=F(S), device=Device("cpu"), grad=False)
+row("aten.to.prim_Device", self=F(S), device=Device("cpu"))
 row("aten.dropout.default", input=X, p=0.3, train=False)
 row("aten.native_dropout.default", input=X, p=0.3, train=False, grad_wrt=["input"])
 row("aten.alpha_dropout.default", input=X, p=0.3, train=False)
@@ -469,7 +477,7 @@ row("aten._assert_async.default", self=T(torch.tensor(True)), grad=False)
 row("aten._assert_async.msg", self=T(torch.tensor(True)), assert_msg="checked", grad=False)
 row("aten._functional_assert_async.msg", self=T(torch.tensor(True)), assert_msg="checked", dep_token=T(torch.tensor([])), grad=False, defined=False)
 row("aten._assert_scalar.default", self=True, assert_msg="checked", grad=False)
-row("aten._assert_tensor_metadata.default", a=F((2, 3)), size=[2, 3], grad=False)
+row("aten._assert_tensor_metadata.default", a=F((2, 3)), size=[2, 3], grad="an assertion: no output")
 row("aten.sym_constrain_range.default", size=3, min=0, max=5, grad=False)
 # random sampling: PyTorch's generator state is not in a .pt2, so only shape and dtype are compared (ATenOpTableTests
 # checks Parity's support and moments).
@@ -484,18 +492,18 @@ row("aten.sym_stride.int", self=F((2, 3, 4)), dim=0, grad=False)
 row("aten.sym_stride.int", self=F((2, 3, 4)), dim=-1, grad=False)
 row("aten.sym_storage_offset.default", self=F((2, 3)), grad=False)
 row("aten.sym_is_contiguous.default", self=F((2, 3)), grad=False)
-row("aten._local_scalar_dense.default", self=F((1, 1)), grad=False)
+row("aten._local_scalar_dense.default", self=F((1, 1)), grad="a Python number (`item()`): it leaves the autograd graph")
 row("aten._local_scalar_dense.default", self=I((1,), -9, 9), grad=False)
 row("aten.sym_constrain_range_for_size.default", size=3, min=2, grad=False)
 # ---- in-place variants (run functionally; each returns its mutated first argument) -----------------------
-FILE = "shapes"
-row("aten.relu_.default", self=F(S, -2, 2), grad=False)
-row("aten.hardswish_.default", self=F(S, -4, 4), grad=False)
-row("aten.add_.Tensor", self=F(S), other=F((4,)), alpha=2, grad=False)
-row("aten.mul_.Scalar", self=F(S), other=0.5, grad=False)
-row("aten.masked_fill_.Scalar", self=F(S), mask=B(S), value=-1.0, grad=False)
-row("aten.index_put_.default", self=F((4, 3)), indices=[T(torch.tensor([3, 0]))], values=F((3,)), grad=False)
-row("aten.copy_.default", self=F((2, 3)), src=I((3,), -4, 4), grad=False)
+FILE = "factories"
+row("aten.relu_.default", self=F(S, -2, 2))
+row("aten.hardswish_.default", self=F(S, -4, 4))
+row("aten.add_.Tensor", self=F(S), other=F((4,)), alpha=2)
+row("aten.mul_.Scalar", self=F(S), other=0.5)
+row("aten.masked_fill_.Scalar", self=F(S), mask=B(S), value=-1.0)
+row("aten.index_put_.default", self=F((4, 3)), indices=[T(torch.tensor([3, 0]))], values=F((3,)))
+row("aten.copy_.default", self=F((2, 3)), src=I((3,), -4, 4))
 row("aten.__iand__.Tensor", self=B(S), other=B(S), grad=False)
 # ---- convolution, pooling, normalisation, upsampling, recurrent ------------------------------------------
 FILE = "nn"
@@ -518,7 +526,7 @@ row("aten.max_pool2d.default", self=F((1, 4, 4), special=[1.0, 1.0, math.nan, 0.
 row("aten.avg_pool2d.default", self=IMG, kernel_size=[3, 3], stride=[2, 2], padding=[1, 1], count_include_pad=False, ceil_mode=True)
 row("aten.avg_pool2d.default", self=IMG, kernel_size=[2, 3], divisor_override=5)
 row("aten.adaptive_avg_pool2d.default", self=IMG, output_size=[3, 4])
-FILE = "shapes"
+FILE = "shapes_more"
 row("aten.im2col.default", self=F((2, 3, 5, 4)), kernel_size=[3, 2], dilation=[1, 2], padding=[1, 0], stride=[2, 1])
 row("aten.im2col.default", self=F((2, 4, 4)), kernel_size=[2, 2], dilation=[1, 1], padding=[0, 0], stride=[2, 2])
 row("aten.col2im.default", self=F((2, 12, 6)), output_size=[5, 4], kernel_size=[3, 2], dilation=[1, 2], padding=[1, 0], stride=[2, 1])
@@ -537,7 +545,7 @@ row("aten.adaptive_avg_pool1d.default", self=F((2, 3, 7)), output_size=[3])
 row("aten._adaptive_avg_pool2d.default", self=F((1, 2, 7, 5)), output_size=[3, 2])
 row("aten.max_pool2d_with_indices.default", self=IMG, kernel_size=[3, 2], stride=[2, 1], padding=[1, 1], ceil_mode=True)
 row("aten.max_pool2d_with_indices.default", self=F((2, 5, 4), special=[0.5, 0.5, math.nan]), kernel_size=[2, 2], dilation=[1, 2])
-FILE = "shapes"
+FILE = "shapes_more"
 row("aten.reflection_pad1d.default", self=F((2, 5)), padding=[2, 3])
 row("aten.reflection_pad2d.default", self=F((1, 3, 4)), padding=[1, 2, 2, 0])
 row("aten.reflection_pad3d.default", self=F((1, 1, 3, 2, 4)), padding=[1, 1, 0, 1, 2, 1])
@@ -545,7 +553,7 @@ row("aten.replication_pad1d.default", self=F((1, 2, 4)), padding=[3, 1])
 row("aten.replication_pad2d.default", self=F((1, 2, 3, 2)), padding=[2, 0, 1, 3])
 row("aten.replication_pad3d.default", self=F((1, 2, 2, 2)), padding=[1, 0, 2, 1, 1, 1])
 FILE = "nn"
-FILE = "shapes"
+FILE = "shapes_more"
 # grid_sampler_2d: every interpolation (0 bilinear, 1 nearest, 2 bicubic) and padding mode (0 zeros, 1 border,
 # 2 reflection), points beyond [-1, 1] so that the padding matters.
 for mode, padding, align in [(0, 0, False), (0, 0, True), (0, 1, False), (0, 2, False), (0, 2, True), (1, 0, False), (1, 1, True),
@@ -587,7 +595,7 @@ row("aten._adaptive_avg_pool2d_backward.default", grad_output=F((1, 4, 3, 2)), s
 _pooled, _where = torch.ops.aten.max_pool2d_with_indices.default(_img, [3, 2], [2, 1], [1, 1], [1, 1], True)
 row("aten.max_pool2d_with_indices_backward.default", grad_output=F(tuple(_pooled.shape)), self=T(_img), kernel_size=[3, 2], stride=[2, 1],
     padding=[1, 1], dilation=[1, 1], ceil_mode=True, indices=T(_where), grad_wrt=["grad_output"])
-FILE = "nn"
+FILE = "backward"
 row("aten.convolution_backward.default", grad_output=F((1, 6, 3, 2)), input=IMG, weight=F((6, 2, 3, 2), -0.5, 0.5), bias_sizes=[6],
     stride=[2, 1], padding=[1, 0], dilation=[1, 2], transposed=False, output_padding=[0, 0], groups=2, output_mask=[True, True, True])
 row("aten.convolution_backward.default", grad_output=F((1, 3, 10)), input=F((1, 4, 5)), weight=F((4, 3, 3), -0.5, 0.5), bias_sizes=None,
@@ -595,9 +603,9 @@ row("aten.convolution_backward.default", grad_output=F((1, 3, 10)), input=F((1, 
 row("aten.embedding_dense_backward.default", grad_output=F((2, 4, 3)), indices=T(torch.tensor([[1, 2, 4, 2], [0, 5, 2, 1]])), num_weights=6,
     padding_idx=-1, scale_grad_by_freq=False)
 row("aten.embedding_dense_backward.default", grad_output=F((2, 4, 3)), indices=T(torch.tensor([[1, 2, 4, 2], [0, 5, 2, 1]])), num_weights=7,
-    padding_idx=2, scale_grad_by_freq=True, grad=False)
-# (grad=False: torch's double backward, embedding_dense_double_backward, ignores scale_grad_by_freq, so it is not the
-# adjoint of this forward; Parity's VJP is, and the row without the scaling checks it.)
+    padding_idx=2, scale_grad_by_freq=True, grad_wrt=["grad_output"],
+    reference=("torch._decomp's embedding_dense_backward (the operator's double backward ignores scale_grad_by_freq)",
+               lambda **kw: torch._decomp.decompositions.embedding_dense_backward(**kw)))
 _ln = _x(2, 3, 5)
 _, _ln_mean, _ln_rstd = torch.ops.aten.native_layer_norm.default(_ln, [5], None, None, 1e-5)
 row("aten.native_layer_norm_backward.default", grad_out=F((2, 3, 5)), input=T(_ln), normalized_shape=[5], mean=T(_ln_mean), rstd=T(_ln_rstd),
@@ -608,7 +616,9 @@ row("aten.native_layer_norm_backward.default", grad_out=F((2, 3, 5)), input=T(_l
 _gn = _x(2, 6, 5)
 _, _gn_mean, _gn_rstd = torch.ops.aten.native_group_norm.default(_gn, None, None, 2, 6, 5, 3, 1e-5)
 row("aten.native_group_norm_backward.default", grad_out=F((2, 6, 5)), input=T(_gn), mean=T(_gn_mean), rstd=T(_gn_rstd), weight=F((6,)),
-    N=2, C=6, HxW=5, group=3, output_mask=[True, True, True], grad=False)  # torch has no derivative for it
+    N=2, C=6, HxW=5, group=3, output_mask=[True, True, True],  # torch has no derivative for it
+    reference=("torch._decomp's native_group_norm_backward", lambda **kw: torch._decomp.decompositions.native_group_norm_backward(
+        kw["grad_out"], kw["input"], kw["mean"], kw["rstd"], kw["weight"], kw["N"], kw["C"], kw["HxW"], kw["group"], kw["output_mask"])))
 row("aten.rms_norm.default", input=F((2, 3, 5)), normalized_shape=[5], weight=F((5,)), eps=1e-6)
 row("aten.rms_norm.default", input=F((2, 3, 4), -0.01, 0.01), normalized_shape=[3, 4], weight=None, eps=None)
 row("aten.avg_pool1d.default", self=F((2, 3, 9)), kernel_size=[3], stride=[2], padding=[1], ceil_mode=True, count_include_pad=False)
@@ -855,8 +865,9 @@ def write_doc(core, rows, meta):
         "6/6 within 1e-5 of PyTorch 2.15 (largest error 3.2e-6, ResNet-18).",
         "- **Backward kernels** (`convolution_backward`, `avg_pool2d_backward`, `native_layer_norm_backward`, …) run as forward "
         "functions, as a joint training graph holds them; where PyTorch has a double backward, the rows check it as their VJP. "
-        "PyTorch's double backward of `embedding_dense_backward` ignores `scale_grad_by_freq` (it is not the adjoint of the "
-        "forward), so that row checks the forward only.",
+        "Where it has none (`native_group_norm_backward`) or its double backward is not the adjoint of the forward "
+        "(`embedding_dense_backward` ignores `scale_grad_by_freq` there), the VJP is checked against `torch.autograd` through "
+        "the operator's `torch._decomp` decomposition. docs/gradients.md lists every row's gradient check or why it has none.",
         "- **Random sampling** (`rand`, `randn`, `randperm`) uses Parity's own seeded stream: PyTorch's generator state is not in "
         "a `.pt2`, so the rows compare shape and dtype, and a test checks the support and moments.",
         "- **Complex tensors** (`complex64`, `complex128`, stored interleaved as PyTorch stores them) run through the FFT kernels "
@@ -924,8 +935,12 @@ def make_row(index, spec):
         record["eager_only"] = True
     if spec["tol32"]:
         record["tolerance_float32"] = list(spec["tol32"])
-    if spec["grad"]:
-        # d(Σ cotangent·output)/d(input) in float64, for every floating input (or grad_wrt).
+    if spec["grad"] is not True:
+        record["no_gradient"] = no_gradient_reason(spec, tensors, out64)
+    else:
+        # d(Σ cotangent·output)/d(input) in float64, for every floating input (or grad_wrt), on fresh copies of the
+        # inputs (the forward run above wrote into an in-place row's argument).
+        op, kwargs64 = call(spec["target"], arguments, tensors, torch.float64)
         leaves = {}
         for key, value in kwargs64.items():
             candidates = [(key, value)] if isinstance(value, torch.Tensor) else \
@@ -933,7 +948,7 @@ def make_row(index, spec):
             for name, t in candidates:
                 if isinstance(t, torch.Tensor) and (t.is_floating_point() or t.is_complex()) and (spec["grad_wrt"] is None or name in spec["grad_wrt"]):
                     leaves[name] = t.requires_grad_()
-        result = outputs(op(**kwargs64))
+        result = outputs(differentiated(spec, record, op, kwargs64))
         differentiable = [i for i, o in enumerate(result) if (o.is_floating_point() or o.is_complex()) and o.requires_grad]
         # A complex output's cotangent is over its (real, imaginary) pairs: the loss is Σ c·view_as_real(y).
         pairs = [torch.view_as_real(o.resolve_conj()) if o.is_complex() else o for o in result]
@@ -943,6 +958,38 @@ def make_row(index, spec):
         grads = torch.autograd.grad(loss, list(leaves.values()), allow_unused=True)
         record["gradients"] = {k: tensor_json(gr if gr is not None else torch.zeros_like(leaves[k])) for k, gr in zip(leaves, grads)}
     return record
+
+
+def no_gradient_reason(spec, tensors, out64):
+    """Why a row has no gradient check: said by the row, or read off it (no float input, no float output)."""
+    if isinstance(spec["grad"], str):
+        return spec["grad"]
+    if not spec["defined"]:
+        return "random or uninitialised values: no derivative"
+    if not any(t.is_floating_point() or t.is_complex() for t in tensors.values()):
+        return "no floating-point tensor input"
+    if not any(o.is_floating_point() or o.is_complex() for o in out64):
+        return "integer or bool output: no derivative"
+    raise ValueError(f"{spec['target']}: grad=False needs a reason")
+
+
+def differentiated(spec, record, op, kwargs):
+    """The call torch.autograd differentiates: the row's own, with an in-place operator's mutated argument
+    cloned first (an in-place write to a leaf is refused), or the row's `reference`."""
+    reference = spec["reference"]
+    if reference is None:
+        mutated = [a.name for a in op._schema.arguments if a.alias_info is not None and a.alias_info.is_write]
+        return op(**{k: v.clone() if k in mutated and isinstance(v, torch.Tensor) else v for k, v in kwargs.items()})
+    if isinstance(reference, str):
+        _, name, overload = reference.split(".")
+        target = getattr(getattr(torch.ops.aten, name), overload)
+        names = {a.name for a in target._schema.arguments}
+        mutated = [a.name for a in target._schema.arguments if a.alias_info is not None and a.alias_info.is_write]
+        record["gradient_reference"] = reference
+        return target(**{k: v.clone() if k in mutated else v for k, v in kwargs.items() if k in names})
+    description, function = reference
+    record["gradient_reference"] = description
+    return function(**kwargs)
 
 
 def write_tables(rows, meta):

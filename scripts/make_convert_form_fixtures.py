@@ -120,7 +120,7 @@ class ConvertTimmForms(nn.Module):
     the window by a depthwise convolution of ones divided by the cell counts), vector norms (the 2-norm
     over two dims of GlobalResponseNorm, ord 1, 3, inf), addcmul (GlobalResponseNorm's), `zeros(...).to(device)` (EdgeNeXt's mask),
     a disabled autocast region (EfficientViT), repeat_interleave (GCViT), unfold (HaloNet), reshape_as,
-    im2col (TNT), a cropping pad (PNASNet), a strided dilated convolution (SKNet), avg_pool1d (NextViT),
+    im2col (TNT) and col2im (VOLO), a cropping pad (PNASNet), a strided dilated convolution (SKNet), avg_pool1d (NextViT),
     and a constant over the inline limit (a folded table, BEiT's relative-position bias), stored as weights."""
 
     def __init__(self):
@@ -149,8 +149,9 @@ class ConvertTimmForms(nn.Module):
         patches = F.unfold(x, (3, 2), dilation=(1, 2), padding=1, stride=(2, 3))  # TNT's im2col
         dilated = self.dilated(F.pad(x, (-1, 1, -1, 1)))  # PNASNet's cropping pad, SKNet's strided dilation
         pooled = F.avg_pool1d(x.reshape(2, 3, 64), 4, 4) + F.avg_pool1d(x.reshape(2, 3, 64), 3, 2, padding=1)[:, :, :16]
+        folded = F.fold(patches, (8, 8), (3, 2), dilation=(1, 2), padding=1, stride=(2, 3))  # VOLO's col2im
         return (same + position, strided, wide, grn, norms, repeated, windows, shaped, x.reshape(2, 3, 64).repeat(1, 1, 4) + bias,
-                patches, dilated, pooled)
+                patches, dilated, pooled, folded)
 
 
 def gauss(shape, seed):

@@ -74,35 +74,40 @@ def case(family, name, make_layer, input_shapes, inputs=None, weights=None, jit=
         out = run(feed[0] if len(feed) == 1 else feed)
         outs = out if isinstance(out, (list, tuple)) else [out]
         outputs[dtype] = [tensor(np.asarray(o)) for o in outs]
-        if dtype == "float64" and not jit:
-            gradients = tape_gradients(name, model, layer, feed)
+        if dtype == "float64":
+            gradients = tape_gradients(name, model, layer, feed, [tuple(o.shape) for o in outs], jit)
     families.setdefault(family, []).append({
         "name": name, "class_name": layer.__class__.__name__, "config": config,
         "weights": [tensor(w) for w in saved_weights], "inputs": [tensor(x) for x in inputs],
         "output32": outputs["float32"], "output64": outputs["float64"],
-    } | ({"note": "reference computed under XLA (tf.function(jit_compile=True))"} if jit else gradients))
+    } | ({"note": "reference (and gradient) computed under XLA (tf.function(jit_compile=True))"} if jit else {}) | gradients)
 
 
-def tape_gradients(name, model, layer, feed):
+def tape_gradients(name, model, layer, feed, shapes, jit):
     """tf.GradientTape's gradient of Σ output·cotangent (inference mode) with respect to the float inputs and
     every weight of the layer (trainable or not), in float64; `null` where TensorFlow returns none (weights the
-    call does not read)."""
+    call does not read). `jit`: the forward and the gradient under XLA, as the forward of that case."""
     cot_rng = np.random.default_rng(zlib.crc32(name.encode()))
+    cotangents = [cot_rng.uniform(-1, 1, size=shape) for shape in shapes]
     xs = [tf.constant(x) for x in feed]
-    floats = [x for x in xs if x.dtype.is_floating]
-    with tf.GradientTape(persistent=True) as tape:
-        for x in floats:
-            tape.watch(x)
-        for w in layer.weights:  # non-trainable ones too (moving statistics, Normalization's mean and variance)
-            tape.watch(w.value)  # the backend tf.Variable behind the keras.Variable
-        out = model(xs[0] if len(xs) == 1 else xs, training=False)
-        outs = out if isinstance(out, (list, tuple)) else [out]
-        cotangents = [cot_rng.uniform(-1, 1, size=tuple(o.shape)) for o in outs]
-        total = tf.add_n([tf.reduce_sum(o * c) for o, c in zip(outs, cotangents)])
-    grads = tape.gradient(total, floats + [w.value for w in layer.weights])
+    count = sum(x.dtype.is_floating for x in xs)
+
+    def gradient(xs):
+        floats = [x for x in xs if x.dtype.is_floating]
+        with tf.GradientTape(persistent=True) as tape:
+            for x in floats:
+                tape.watch(x)
+            for w in layer.weights:  # non-trainable ones too (moving statistics, Normalization's mean and variance)
+                tape.watch(w.value)  # the backend tf.Variable behind the keras.Variable
+            out = model(xs[0] if len(xs) == 1 else xs, training=False)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            total = tf.add_n([tf.reduce_sum(o * c) for o, c in zip(outs, cotangents)])
+        return tape.gradient(total, floats + [w.value for w in layer.weights])
+
+    grads = tf.function(gradient, jit_compile=True)(xs) if jit else gradient(xs)
     as_json = lambda g: None if g is None else tensor(tf.convert_to_tensor(g).numpy())
-    return {"cotangents": [tensor(c) for c in cotangents], "input_gradients": [as_json(g) for g in grads[:len(floats)]],
-            "weight_gradients": [as_json(g) for g in grads[len(floats):]]}
+    return {"cotangents": [tensor(c) for c in cotangents], "input_gradients": [as_json(g) for g in grads[:count]],
+            "weight_gradients": [as_json(g) for g in grads[count:]]}
 
 
 L = keras.layers

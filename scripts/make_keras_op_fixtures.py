@@ -6,6 +6,14 @@ Each family is a directory in the shared zoo layout: `model.keras`, `input.npz` 
 name), `expected.npz` (Keras's float32 outputs, `output0`, `output1`, ...), and `meta.json`, whose
 `outputs` list names the operation behind each output.
 
+Gradients (`gradients.npz`, and `meta.json`'s `gradients`, one entry per output): the same operations run
+eagerly on the TensorFlow backend in float64 (the float32 inputs widened), each output on its own under
+`tf.GradientTape`: `cotangent<i>` (uniform in [-1, 1), seeded per family) and `grad<i>:<input>`, the gradient
+of Σ output_i·cotangent_i with respect to each float input. An entry is `{"wrt": [inputs]}` (inputs TensorFlow
+gives no gradient for are expected to get zero), `{"zero": reason}` for a float output TensorFlow gives no
+gradient at all (piecewise constant: its derivative is 0 wherever it is defined), or `{"none": reason}` for an
+output with no derivative (integer or bool results).
+
 Run by hand in the reference venv (never in CI):
     TF_ENABLE_ONEDNN_OPTS=0 ~/venv-ref/bin/python scripts/make_keras_op_fixtures.py
 """
@@ -13,6 +21,7 @@ import json
 import os
 import shutil
 import sys
+import zlib
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -45,9 +54,66 @@ def family(name, inputs, build):
     meta = {"name": name, "source": "keras.ops", "family": "operations", "params": 0,
             "framework_versions": {"keras": keras.__version__, "tensorflow": tf.__version__, "python": sys.version.split()[0]},
             "notes": f"{len(labels)} outputs, {len(classes)} operation classes", "outputs": labels, "operation_classes": classes}
+    meta["gradients"], arrays = tape_gradients(name, inputs, build, labels)
+    np.savez_compressed(f"{folder}/gradients.npz", **arrays)
     with open(f"{folder}/meta.json", "w") as f:
         json.dump(meta, f, indent=1)
-    print(name, len(labels), "outputs,", len(classes), "operation classes")
+    print(name, len(labels), "outputs,", len(classes), "operation classes,",
+          sum("wrt" in g for g in meta["gradients"]), "gradients")
+
+
+PIECEWISE = "piecewise constant: derivative 0 wherever defined (TensorFlow gives no gradient)"
+INTEGER = "a function of integer inputs only (TensorFlow gives no gradient)"
+CONSTANT = "a constant of the input's shape (TensorFlow gives no gradient)"
+# Float outputs without a gradient from TensorFlow, each with why; Parity's must be zero.
+ZERO_REASONS = {"floor": PIECEWISE, "ceil": PIECEWISE, "trunc": PIECEWISE, "round": PIECEWISE, "round_2": PIECEWISE,
+                "floor_divide": PIECEWISE, "int_divide": INTEGER, "int_mean": INTEGER, "cast_float": INTEGER, "one_hot": INTEGER,
+                "one_hot_axis": INTEGER, "multi_hot": INTEGER, "ones_like_dtype": INTEGER, "zeros_like": CONSTANT, "full_like": CONSTANT}
+
+
+def tape_gradients(name, inputs, build, labels):
+    """Each output's float64 gradient under tf.GradientTape (see the module docstring)."""
+    cot_rng = np.random.default_rng(zlib.crc32(name.encode()))
+    xs = {k: tf.constant(v.astype(np.float64) if v.dtype.kind == "f" else v) for k, v in inputs.items()}
+    floats = [k for k, v in inputs.items() if v.dtype.kind == "f"]
+    entries, arrays = [], {}
+    CONSTANT_DTYPE[0] = "float64"
+    with tf.GradientTape(persistent=True) as tape:
+        for k in floats:
+            tape.watch(xs[k])
+        outs = build(xs)
+    CONSTANT_DTYPE[0] = "float32"
+    for i, (label, out) in enumerate(outs):
+        assert label == labels[i]
+        if not out.dtype.is_floating:
+            entries.append({"none": f"{out.dtype.name} output: no derivative"})
+            continue
+        cotangent = cot_rng.uniform(-1, 1, size=tuple(out.shape))
+        with tape:
+            total = tf.reduce_sum(tf.cast(out, tf.float64) * cotangent)
+        grads = tape.gradient(total, [xs[k] for k in floats])
+        wrt = [k for k, g in zip(floats, grads) if g is not None]
+        if not wrt:
+            entries.append({"zero": ZERO_REASONS[label]})
+            continue
+        arrays[f"cotangent{i}"] = cotangent
+        for k, g in zip(floats, grads):
+            if g is not None:
+                arrays[f"grad{i}:{k}"] = tf.convert_to_tensor(g).numpy()
+        entries.append({"wrt": wrt})
+    return entries, arrays
+
+
+CONSTANTS = {}
+CONSTANT_DTYPE = ["float32"]  # float64 while the gradients run
+
+
+def constant(key, shape=None, make=None):
+    """A random constant of a family (or one made by `make` in float32 from others), drawn once: the
+    gradient run reuses the saved model's values."""
+    if key not in CONSTANTS:
+        CONSTANTS[key] = make() if make else rng.normal(size=shape).astype(np.float32)
+    return CONSTANTS[key].astype(CONSTANT_DTYPE[0])
 
 
 def normal(*shape):
@@ -169,10 +235,8 @@ family("shapes", {"x": normal(2, 3, 4, 6), "y": normal(2, 3), "idx": rng.integer
 # --- dtypes, fills, products, nn ---
 def core(t):
     x, i, img, q, k, v = t["x"], t["i"], t["img"], t["q"], t["k"], t["v"]
-    kernel = rng.normal(size=(3, 3, 4, 5)).astype(np.float32)
-    depth_kernel = rng.normal(size=(3, 3, 4, 2)).astype(np.float32)
-    point_kernel = rng.normal(size=(1, 1, 8, 3)).astype(np.float32)
-    w = rng.normal(size=(6, 3)).astype(np.float32)
+    kernel, depth_kernel, point_kernel, w = [constant(f"core{j}", shape) for j, shape in
+                                             enumerate([(3, 3, 4, 5), (3, 3, 4, 2), (1, 1, 8, 3), (6, 3)])]
     mask = np.tril(np.ones((5, 5), bool))[None, None]
     out = [("cast_int", ops.cast(x * 3.0, "int32")), ("cast_bool", ops.cast(x, "bool")), ("cast_float", ops.cast(i, "float32")),
            ("cast_float16", ops.cast(x * 1000.0, "float16")), ("cast_uint8", ops.cast(i * 40, "uint8")),
@@ -190,7 +254,7 @@ def core(t):
            ("max_pool", ops.max_pool(img, 2)), ("average_pool", ops.average_pool(img, 3, strides=2, padding="same")),
            ("layer_norm", ops.layer_normalization(x, epsilon=1e-3)), ("layer_norm_gamma", ops.layer_normalization(x, gamma=w[:, 0], beta=w[:, 1])),
            ("rms_norm", ops.rms_normalization(x, scale=w[:, 2])), ("normalize", ops.normalize(x)), ("normalize_1", ops.normalize(x, order=1)),
-           ("batch_norm", ops.batch_normalization(x, mean=w[:, 0], variance=np.abs(w[:, 1]) + 0.5, axis=-1, offset=w[:, 2], scale=w[:, 1])),
+           ("batch_norm", ops.batch_normalization(x, mean=w[:, 0], variance=constant("core_variance", make=lambda: np.abs(CONSTANTS["core3"][:, 1]) + np.float32(0.5)), axis=-1, offset=w[:, 2], scale=w[:, 1])),
            ("attention", ops.dot_product_attention(q, k, v)), ("attention_causal", ops.dot_product_attention(q, k, v, is_causal=True)),
            ("attention_mask", ops.dot_product_attention(q, k, v, mask=mask, scale=0.3)),
            ("attention_gqa", ops.dot_product_attention(ops.concatenate([q, q * 0.5], axis=2), k, v)),

@@ -345,6 +345,23 @@ class Block(nn.Module):
         return self.inner(self.fc(x))
 
 
+class Spectral(nn.Module):
+    """torch.fft as models use it: a GFNet-style global filter (rfft2, a complex weight from a real parameter by
+    view_as_complex, irfft2 with norm="ortho"), FNet's fftn(...).real, and fft/ifft with complex div, conj, abs."""
+    def __init__(self):
+        super().__init__()
+        self.complex_weight = nn.Parameter(torch.randn(4, 3, 5, 2) * 0.5)
+        self.proj = nn.Linear(5, 5)
+
+    def forward(self, x):  # [2, 4, 5, 5]: batch, h, w, channels
+        y = torch.fft.rfft2(x, dim=(1, 2), norm="ortho") * torch.view_as_complex(self.complex_weight)
+        y = torch.fft.irfft2(y, s=(4, 5), dim=(1, 2), norm="ortho")
+        f = torch.fft.fftn(self.proj(y), dim=(-2, -1)).real
+        z = torch.fft.fft(x, dim=-1)
+        w = torch.fft.ifft(z.conj() / (z + 2.0), n=6, dim=-1, norm="forward")
+        return y + f, w.abs(), torch.view_as_real(w)
+
+
 class Unsupported(nn.Module):
     def __init__(self):
         super().__init__()
@@ -451,6 +468,7 @@ CASES = [
     ("branch", Branch, lambda: (gauss((2, 3), 16) + 1.0,)),
     ("dynamic_batch", DynamicBatch, lambda: (gauss((6, 4), 26) + 0.5,)),
     ("unsupported", Unsupported, lambda: (gauss((2, 3), 17),)),
+    ("spectral", Spectral, lambda: (gauss((2, 4, 5, 5), 28),)),
     ("conv_transpose", ConvTranspose, lambda: (gauss((2, 4, 5), 18), gauss((1, 4, 3, 4), 19), gauss((1, 2, 2, 3, 3), 20))),
     ("core_aten", CoreATen, lambda: (gauss((2, 3, 4, 4), 21), gauss((2, 3, 8), 22))),
     ("keras_cnn", KerasCNN, lambda: (gauss((2, 3, 10, 10), 23),)),

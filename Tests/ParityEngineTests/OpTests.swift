@@ -22,6 +22,16 @@ struct OpTests {
         #expect(violation == nil, "\(row.name): \(violation ?? "") (bound \(row.float32Tolerance))")
     }
 
+    @Test("every case has a gradient check or says why it has none")
+    func gradientCoverage() throws {
+        let cases = try Fixtures.json("engine/ops.json")["cases"]?.array ?? []
+        #expect(cases.count == OpCase.all.count)
+        for json in cases {
+            let reason = json["no_gradient"]?.string ?? ""
+            #expect((json["cotangent"] != nil) != !reason.isEmpty, "\(json["name"]?.string ?? "?"): a gradient check or a reason, exactly one")
+        }
+    }
+
     @Test("gradient matches PyTorch autograd", arguments: OpCase.all.filter { $0.cotangent != nil })
     func gradientAgainstTorch(_ row: OpCase) throws {
         let grads = try eagerGradients(row)

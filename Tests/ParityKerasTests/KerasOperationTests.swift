@@ -51,7 +51,7 @@ struct KerasOperationTests {
     func refusals() throws {
         let cases: [(String, String, String)] = [
             ("Cond", "keras.src.ops.core", "Python functions"),
-            ("FFT", "keras.src.ops.math", "complex numbers"),
+            ("FFT", "keras.src.ops.math", "complex operations"),
             ("Unique", "keras.src.ops.numpy", "depends on the data"),
             ("Frobnicate", "keras.src.ops.numpy", "Parity implements"),
         ]

@@ -4,10 +4,12 @@ import ParityTestSupport
 @testable import ParityTorch
 import ParityNN
 
-/// The operator table `Tests/Fixtures/torch/aten_ops_{math,shapes,nn,pooling,complex}.json` (written by
-/// `scripts/make_aten_op_fixtures.py`): one ATen call per row with PyTorch's float32 and float64 outputs
-/// and, for differentiable rows, `torch.autograd`'s float64 vector-Jacobian product. Each row runs as a
-/// one-node program, so every operator is checked on its own, forward and backward.
+/// The operator table `Tests/Fixtures/torch/aten_ops_*.json` (written by `scripts/make_aten_op_fixtures.py`):
+/// one ATen call per row with PyTorch's float32 and float64 outputs and, for differentiable rows,
+/// `torch.autograd`'s float64 vector-Jacobian product (of the row's call, or of its `gradient_reference` where
+/// torch differentiates another form: an `out=` overload's functional one, `copy_` for `copy`, the
+/// `torch._decomp` decomposition of a backward kernel); every other row says why it has none (`no_gradient`).
+/// Each row runs as a one-node program, so every operator is checked on its own, forward and backward.
 @Suite("ATen operator table against PyTorch")
 struct ATenOpTableTests {
     struct Row: CustomTestStringConvertible, Sendable {
@@ -18,7 +20,11 @@ struct ATenOpTableTests {
         var testDescription: String { "\(target) (\(file) #\(index))" }
     }
 
-    static let files = ["math", "shapes", "nn", "pooling", "complex"]
+    static let files: [String] = {
+        let folder = Fixtures.root.appendingPathComponent("torch")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasPrefix("aten_ops_") && $0.hasSuffix(".json") }.map { String($0.dropFirst(9).dropLast(5)) }.sorted()
+    }()
     static let rows: [Row] = files.flatMap { file -> [Row] in
         guard let list = (try? Fixtures.json("torch/aten_ops_\(file).json"))?["rows"]?.array else { return [] }
         return list.enumerated().map { Row(file: file, index: $0.offset, json: $0.element) }
@@ -171,6 +177,23 @@ struct ATenOpTableTests {
             let expected = try Fixtures.tensor(gradients[name])
             let violation = TorchTolerance.float64.violation(gradient, expected)
             #expect(violation == nil, "d/d\(name): \(violation ?? "")")
+        }
+    }
+
+    @Test("every row has a gradient check or says why it has none")
+    func gradientCoverage() {
+        #expect(Self.files.count >= 8)
+        for row in Self.rows {
+            let reason = row.json["no_gradient"]?.string ?? ""
+            #expect((row.json["gradients"] != nil) != !reason.isEmpty, "\(row.testDescription): a gradient check or a reason, exactly one")
+        }
+        let checked = Set(Self.rows.filter { $0.json["gradients"] != nil }.map(\.target))
+        // The operators the gradient table once left out, each now checked (docs/gradients.md).
+        for target in ["aten.atan2.out", "aten.remainder.Scalar_Tensor", "aten.native_channel_shuffle.default", "aten.relu_.default",
+                       "aten.hardswish_.default", "aten.add_.Tensor", "aten.mul_.Scalar", "aten.masked_fill_.Scalar", "aten.index_put_.default",
+                       "aten.copy_.default", "aten.copy.default", "aten._to_copy.default", "aten.lift_fresh_copy.default",
+                       "aten.native_group_norm_backward.default", "aten.embedding_dense_backward.default"] {
+            #expect(checked.contains(target), "\(target) has no gradient row")
         }
     }
 

@@ -49,7 +49,7 @@ func maxAbsoluteError(_ actual: [Tensor], _ expected: [Tensor]) -> Double {
 let runnableFixtures = [
     "linear_algebra", "conv1d", "conv2d", "conv3d", "activations", "normalization", "pooling", "max_pooling", "shapes", "arithmetic",
     "reductions", "embedding_dropout", "pads", "upsample", "recurrent", "attention", "branch", "dynamic_batch",
-    "conv_transpose", "core_aten", "keras_cnn", "keras_sequence", "keras_text",
+    "conv_transpose", "core_aten", "keras_cnn", "keras_sequence", "keras_text", "spectral",
 ]
 
 let executionModes: [(String, ExecutionMode)] = [("eager", .eager), ("graph", .graph(.standard)), ("graph without fusion", .graph(.withoutFusion))]

@@ -28,7 +28,7 @@ import ParityTorch
 /// - `einsum` → `Einsum` (subscripts renamed to lowercase, spaces dropped), `linalg_vector_norm` / `norm`
 ///   → `Norm` or PyTorch's formula (``norm(_:)``), `repeat_interleave(n, dim)` → `Repeat`, `unfold` → `Take`
 ///   of the windows (``unfold(_:)``), `addcmul` → `Add(self, Multiply(value·t1, t2))`, `im2col` → `Take`s of the
-///   patches (``im2col(_:)``), `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
+///   patches (``im2col(_:)``), `col2im` → placement `Matmul`s added up (``col2im(_:)``), `clamp_min` / `clamp_max` → `Clip`, `pow(x, number)` → `Power`, `sum` of everything → `Sum`, `addmm` (α = β = 1)
 ///   → `Add(Matmul)`;
 /// - `index.Tensor` (`x[i]`, NumPy's advanced indexing) with one index tensor → `Take` along its axis;
 ///   with constant index tensors on the leading axes that each count along their own axis of the
@@ -75,7 +75,7 @@ enum OperationNodes: TorchToKerasFamily {
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int",
         "aten.scaled_dot_product_attention.default", "aten.celu.default", "aten.prelu.default", "aten.index_select.default",
         "aten.gather.default", "aten.einsum.default", "aten.var.correction", "aten.var.dim", "aten.std.correction", "aten.std.dim", "aten.linalg_vector_norm.default", "aten.norm.ScalarOpt_dim", "aten.clamp_min.default", "aten.clamp_max.default", "aten.pow.Tensor_Scalar", "aten.sum.default", "aten.addmm.default",
-        "aten.repeat_interleave.self_int", "aten.unfold.default", "aten.addcmul.default", "aten.im2col.default",
+        "aten.repeat_interleave.self_int", "aten.unfold.default", "aten.addcmul.default", "aten.im2col.default", "aten.col2im.default",
     ])
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
@@ -117,6 +117,7 @@ enum OperationNodes: TorchToKerasFamily {
                                            arguments: [.value(x)], perm: x.perm, dtype: x.dtype))]
         case "aten.unfold.default": return [.value(try unfold(c))]
         case "aten.im2col.default": return [.value(try im2col(c))]
+        case "aten.col2im.default": return [.value(try col2im(c))]
         case "aten.addcmul.default":
             // PyTorch's CPU kernel: self + (value·t1)·t2, each step rounded (no fused multiply-add).
             let t1 = try c.operationArgument("tensor1").inTorchOrder(c), t2 = try c.operationArgument("tensor2").inTorchOrder(c)
@@ -296,6 +297,60 @@ enum OperationNodes: TorchToKerasFamily {
         let order = [0, 1, 3, 5, 2, 4]
         let moved = try c.operation("Transpose", ["axes": .ints(order)], arguments: [.value(x)], shape: order.map { shape[$0] }, dtype: x.dtype)
         return try c.operation("Reshape", ["newshape": .ints(try c.outputShape())], arguments: [.value(moved)], dtype: x.dtype)
+    }
+
+    /// `col2im` (`F.fold`, VOLO's outlook attention) of (N, C·kh·kw, oh·ow) into (N, C, H, W): each
+    /// kernel offset's (N, C, oh, ow) block placed on the padded canvas by two `Matmul`s with 0/1
+    /// placement matrices (row `j·dilation + i·stride` ← `i`: each output one product by 1, exact),
+    /// the kh·kw canvases added in PyTorch's order of offsets, then the padding cut off (`GetItem`).
+    static func col2im(_ c: NodeConversion) throws -> KerasValue {
+        let x = c.inTorchOrder(try c.value("self"))
+        let size = try c.ints("output_size", count: 2), kernel = try c.ints("kernel_size", count: 2)
+        let dilation = try c.ints("dilation", count: 2), padding = try c.ints("padding", count: 2), stride = try c.ints("stride", count: 2)
+        guard x.rank == 3 else { throw c.refuse("expects a batched (N, C·kh·kw, L) input; received \(x.torchShape)") }
+        var padded: [Int] = [], counts: [Int] = []
+        for axis in 0..<2 {
+            let length: Int = size[axis] + 2 * padding[axis]
+            let span: Int = dilation[axis] * (kernel[axis] - 1) + 1
+            padded.append(length)
+            counts.append((length - span) / stride[axis] + 1)
+        }
+        let channels = x.torchShape[1] / (kernel[0] * kernel[1]), n = x.torchShape[0]
+        guard counts.allSatisfy({ $0 > 0 }), channels * kernel[0] * kernel[1] == x.torchShape[1], counts[0] * counts[1] == x.torchShape[2] else {
+            throw c.refuse("input \(x.torchShape) for output_size \(size), kernel \(kernel), padding \(padding), stride \(stride)")
+        }
+        let blocks = try c.operation("Reshape", ["newshape": .ints([n, channels, kernel[0], kernel[1], counts[0], counts[1]])], arguments: [.value(x)],
+                                     shape: [n, channels, kernel[0], kernel[1], counts[0], counts[1]], dtype: x.dtype)
+        func placement(_ axis: Int, _ offset: Int) -> Tensor {
+            var values = Array(repeating: 0.0, count: padded[axis] * counts[axis])
+            for i in 0..<counts[axis] {
+                let row: Int = offset * dilation[axis] + i * stride[axis]
+                values[row * counts[axis] + i] = 1
+            }
+            return Tensor(shape: [padded[axis], counts[axis]], values: values).cast(to: .float32)
+        }
+        let all = KerasJSON.object(["class_name": .string("__slice__"), "config": .object(["start": .null, "stop": .null, "step": .null])])
+        let canvasShape = [n, channels, padded[0], padded[1]]
+        var canvas: KerasValue?
+        for kh in 0..<kernel[0] {
+            for kw in 0..<kernel[1] {
+                let key: [KerasJSON] = [all, all, .int(kh), .int(kw)]
+                let block = try c.operation("GetItem", arguments: [.value(blocks), .constant(.array(key))], shape: [n, channels, counts[0], counts[1]], dtype: x.dtype)
+                let rows = try c.operation("Matmul", arguments: [.tensor(placement(0, kh)), .value(block)], shape: [n, channels, padded[0], counts[1]])
+                let placed = try c.operation("Matmul", arguments: [.value(rows), .tensor(try placement(1, kw).transposedMatrix())],
+                                             shape: canvasShape)
+                if let sum = canvas {
+                    canvas = try c.operation("Add", arguments: [.value(sum), .value(placed)], shape: canvasShape)
+                } else {
+                    canvas = placed
+                }
+            }
+        }
+        var y = canvas!
+        for axis in 0..<2 where padding[axis] > 0 {
+            y = try take(c, y, dim: 2 + axis, start: padding[axis], end: padding[axis] + size[axis], step: 1)
+        }
+        return y
     }
 
     static func attention(_ c: NodeConversion) throws -> KerasValue {

@@ -107,10 +107,11 @@ extension Builder {
         type(of: x).dtype == dtype ? x : try apply(Cast(dtype: dtype), [x])
     }
 
-    /// `a + b` where either may be missing (gradient accumulation).
+    /// `a + b` where either may be missing (gradient accumulation); complex gradients add by their parts.
     func accumulate(_ a: Value?, _ b: Value?) throws -> Value? {
         guard let a else { return b }
         guard let b else { return a }
+        if type(of: a).dtype.isComplex { return try viewAsComplex(add(viewAsReal(a), viewAsReal(b))) }
         return try add(a, b)
     }
 }

@@ -203,8 +203,10 @@ public struct BinaryMath: Op {
         case .hypot: (da, db) = (try b.divide(b.multiply(g, x), output), try b.divide(b.multiply(g, y), output))
         case .logaddexp:
             (da, db) = (try b.multiply(g, b.unary(.sigmoid, b.subtract(x, y))), try b.multiply(g, b.unary(.sigmoid, b.subtract(y, x))))
-        case .fmod, .floorMod:
-            (da, db) = (g, try b.negate(b.multiply(g, b.apply(BinaryMath(.floorDivide), [x, y]))))
+        // TensorFlow's FloorModGrad: −g·floor(x/y). Keras's `fmod` is sign(x)·floormod(|x|, |y|) on TensorFlow,
+        // so its gradient is −g·sign(x)·sign(y)·floor(|x|/|y|) = −g·trunc(x/y).
+        case .floorMod: (da, db) = (g, try b.negate(b.multiply(g, b.apply(BinaryMath(.floorDivide), [x, y]))))
+        case .fmod: (da, db) = (g, try b.negate(b.multiply(g, b.apply(Math(.trunc), [b.divide(x, y)]))))
         default: return [nil, nil]
         }
         return [try da.map { try b.sum($0, toShape: b.shape(of: x)) }, try db.map { try b.sum($0, toShape: b.shape(of: y)) }]

@@ -118,7 +118,7 @@ struct CastOperation: KerasCallable {
 }
 
 /// Rounds each element to float16 or bfloat16 precision (nearest even) and back: a Keras cast to a
-/// half-precision dtype, held in Float32. VJP: the identity (as `tf.cast`'s gradient).
+/// half-precision dtype, held in the run's float dtype. VJP: the cotangent rounded the same way.
 public struct RoundToPrecision: Op {
     /// The half-precision format rounded to.
     public enum Format: String, Sendable, Hashable {
@@ -152,7 +152,11 @@ public struct RoundToPrecision: Op {
         return Tensor(shape: x.shape, values: rounded).cast(to: x.dtype)
     }
 
-    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] { [cotangent] }
+    /// The gradient of a half-precision tensor is a half-precision tensor (TensorFlow's `Cast` gradient casts the
+    /// incoming float16 gradient back to the source dtype): the cotangent is rounded to `format` too.
+    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] {
+        [try b.apply(self, [cotangent])]
+    }
 }
 
 /// `ones_like`, `zeros_like`, `full_like(x, fill_value)`: a constant of `x`'s shape (known when the graph

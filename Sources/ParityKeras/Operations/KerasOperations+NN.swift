@@ -233,7 +233,9 @@ struct AttentionOperation: KerasCallable {
             k = try repeatHeads(k, groups, b)
             v = try repeatHeads(v, groups, b)
         }
-        let scale = o.constant(5, "scale")?.double ?? Double(Float(1) / Float(ks[3]).squareRoot())
+        // `tf.cast(scale, logits.dtype)` converts a Python float to a float32 tensor first: the scale is rounded
+        // to float32 in a float64 run too (as the default 1/√dim, computed in float32).
+        let scale = Double(Float(o.constant(5, "scale")?.double ?? Double(Float(1) / Float(ks[3]).squareRoot())))
         // logits [B, N, T, S]
         var logits = try b.matmul(b.permute(q, [0, 2, 1, 3]), b.permute(k, [0, 2, 3, 1]))
         logits = try b.multiply(logits, b.scalar(scale, like: logits))

@@ -183,7 +183,12 @@ struct QuantileOperation: KerasCallable {
 
     func outputs<B: Builder>(_ call: KerasCall<B.Value>, context: KerasCallContext, in b: B) throws -> [B.Value] {
         let o = OperationCall(call, context, b, op: op)
-        var q = try o.float(o.value(1, "q"))
+        // The TensorFlow backend's `convert_to_tensor(q)` makes a Python number float32 (floatx), and `percentile`
+        // converts q to floatx before dividing by 100: q is rounded to float32 in a float64 run too.
+        var isTensor = false
+        if case .tensor? = o.argument(1, "q") { isTensor = true }
+        var q = try o.value(1, "q")
+        q = percent || !isTensor ? try b.cast(q, to: .float32) : try o.float(q)
         if percent { q = try b.divide(q, b.scalar(100, like: q)) }
         return [try quantile(o.float(o.value(0, "x")), q: q, b)]
     }

@@ -247,7 +247,9 @@ enum ATenTable {
     static let refusals: [String: String] = [
         "aten.stft.default": "short-time Fourier transforms are not implemented (torch.fft's _fft_r2c, _fft_c2r and _fft_c2c are)",
         "aten.istft.default": "short-time Fourier transforms are not implemented (torch.fft's _fft_r2c, _fft_c2r and _fft_c2c are)",
-    ]
+    ].merging(["hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn"].map {
+        ("aten.fft_\($0).default", "Hermitian FFTs are not implemented (fft, ifft, rfft, irfft and their 2-D and n-D forms are)")
+    }) { a, _ in a }
 
     /// The first complex tensor argument of `node`, when it has one (``ComplexOps`` lowers the operators
     /// that take one; every other operator refuses it).
