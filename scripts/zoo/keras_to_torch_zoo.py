@@ -8,7 +8,8 @@ Keras's own (`expected.npz`, written by scripts/zoo/keras_applications.py).
 
 The bound is |torch − keras| ≤ 1e-5 · max(1, |keras|) per element, as `parity zoo` uses. For a model
 beyond it, the converted model is run again in float64 (`model.double()`, the float32 weights cast up);
-with `expected_float64.npz` (Keras's own float64 run, scripts/zoo/keras_float64.py) it prints how far
+with an `expected_float64.npz` in the model's folder (Keras's own float64 run; the keras.applications
+export writes none yet, none was needed: no model is beyond the bound) it prints how far
 Keras's and PyTorch's float32 outputs each are from Keras's float64 run and how far PyTorch's float64
 run is from it (~1e-12 when the conversion is exact: then the miss is float32 noise). One line per
 model, then `N/M convert, K/M within 1e-5 in PyTorch`; results in <out>/summary.json (after every
