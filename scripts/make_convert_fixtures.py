@@ -85,6 +85,47 @@ def graph():
     return keras.Model([a, b], [probs, e], name="graph"), [(8, 8, 3), (5,)], []
 
 
+def convnext_forms():
+    # keras.applications ConvNeXt's own layers: LayerScale (gammas drawn by randomise), StochasticDepth
+    # (identity at inference) and the residual `inputs + x`, saved as a keras.ops Add operation node.
+    from keras.src.applications.convnext import LayerScale, StochasticDepth
+    x = keras.Input((6, 5, 4), name="image")
+    y = L.Conv2D(4, 3, padding="same", name="depthwise_like")(x)
+    y = L.LayerNormalization(epsilon=1e-6, name="norm")(y)
+    y = L.Dense(8, activation="gelu", name="pointwise_1")(y)
+    y = L.Dense(4, name="pointwise_2")(y)
+    y = LayerScale(1e-6, 4, name="layer_scale")(y)
+    y = StochasticDepth(0.3, name="drop_path")(y)
+    y = x + y
+    return keras.Model(x, L.GlobalAveragePooling2D(name="gap")(y), name="convnext_forms"), [(6, 5, 4)], []
+
+
+def keras_ops():
+    # keras.ops operation nodes of arithmetic with Python numbers (both sides), between tensors held
+    # channels-first (two convolutions), and activations (MobileNetV3's hard_sigmoid is `relu6(x + 3) * (1/6)`).
+    from keras import ops
+    x = keras.Input((5, 4, 3), name="image")
+    a = L.Conv2D(4, 3, padding="same", name="conv_a")(x)
+    b = L.Conv2D(4, 1, name="conv_b")(x)
+    y = L.ReLU(6.0, name="relu6")(a + 3.0) * (1.0 / 6.0)
+    y = 2.0 - y + a * b
+    y = y / 4.0 - b
+    y = 1.5 / (y * y + 1.0)
+    y = ops.maximum(y, 0.5) + ops.minimum(a, b)
+    y = ops.sigmoid(y) + ops.relu(b) + ops.silu(a) + ops.hard_sigmoid(b)
+    return keras.Model(x, L.Flatten(name="flatten")(y), name="keras_ops"), [(5, 4, 3)], []
+
+
+def custom_scale():
+    # keras.applications Inception-ResNet-v2's CustomScaleLayer: inputs[0] + inputs[1] * scale.
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+    x = keras.Input((5, 5, 3), name="image")
+    a = L.Conv2D(4, 3, padding="same", name="conv_a")(x)
+    b = L.Conv2D(4, 1, name="conv_b")(x)
+    y = CustomScaleLayer(0.17, name="scale")([a, b])
+    return keras.Model(x, L.Activation("relu", name="relu")(y), name="custom_scale"), [(5, 5, 3)], []
+
+
 def write(name, model, inputs):
     folder = f"{OUT}/{name}"
     os.makedirs(folder, exist_ok=True)
@@ -99,7 +140,7 @@ def write(name, model, inputs):
         f.write("\n")
 
 
-for build in [convnet, recurrent, graph]:
+for build in [convnet, recurrent, graph, convnext_forms, keras_ops, custom_scale]:
     model, shapes, int_inputs = build()
     randomise(model)
     inputs = [rng.integers(0, 20, (2,) + s).astype(np.int32) if i in int_inputs else rng.uniform(-1, 1, (2,) + s).astype(np.float32)

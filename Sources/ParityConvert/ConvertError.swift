@@ -3,6 +3,9 @@
 public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A Keras class with no converter: the layer, its class, and the classes that are converted.
     case unsupportedLayer(name: String, className: String, supported: [String])
+    /// A Keras operation node (`keras.src.ops.*`) with no torch expression: the node, its operation class,
+    /// its module, and why.
+    case unsupportedOperation(name: String, className: String, module: String, reason: String)
     /// A setting of a supported class that has no faithful PyTorch form (yet).
     case unsupportedSetting(layer: String, className: String, key: String, value: String, reason: String)
     /// A model shape the converter needs is unknown or inconsistent.
@@ -15,6 +18,8 @@ public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .unsupportedLayer(name, className, supported):
             return "layer '\(name)' (\(className)) cannot be converted to PyTorch: \(className) is not supported; converted classes: \(supported.joined(separator: ", "))"
+        case let .unsupportedOperation(name, className, module, reason):
+            return "operation node '\(name)' (\(className), \(module)) cannot be converted to PyTorch: \(reason)"
         case let .unsupportedSetting(layer, className, key, value, reason):
             return "layer '\(layer)' (\(className)): \(key) = \(value) cannot be converted to PyTorch: \(reason)"
         case let .shape(layer, message):

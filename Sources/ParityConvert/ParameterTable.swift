@@ -1,4 +1,5 @@
 import ParityNN
+import ParityKeras
 
 /// Where Keras and PyTorch keep the same weights (docs/conventions.md A.1–A.4, C.11–C.12, D.13–D.14,
 /// E.18): per Keras layer class, each Keras variable ↔ the PyTorch parameter(s) of the module it becomes,
@@ -29,6 +30,7 @@ public enum ParameterTable {
         "SeparableConv1D": "nn.Conv1d(groups=C) then nn.Conv1d", "SeparableConv2D": "nn.Conv2d(groups=C) then nn.Conv2d",
         "BatchNormalization": "nn.BatchNorm{1,2,3}d", "LayerNormalization": "nn.LayerNorm", "GroupNormalization": "nn.GroupNorm",
         "LSTM": "nn.LSTM", "GRU": "nn.GRU", "SimpleRNN": "nn.RNN",
+        "LayerScale": "KerasLayerScale (x * gamma)",
     ]
 
     /// The Keras and PyTorch names of each recurrent class's gate blocks, in each framework's order, and
@@ -67,6 +69,8 @@ public enum ParameterTable {
             return normalization(o)
         case "Embedding":
             return [ParameterRow("embeddings", "weight")]
+        case "LayerScale":
+            return [ParameterRow("gamma", "gamma")]
         case "LSTM", "SimpleRNN":
             let g = gates[className].map { [$0] } ?? []
             return recurrent(g) + (o.bias ? [ParameterRow("bias", ["bias_ih_l0", "bias_hh_l0"], g, parts: .sum)] : [])
@@ -316,7 +320,7 @@ extension ParameterTable.Options {
         case let m as LayerNorm: self.init(scale: m.gamma != nil, center: m.beta != nil)
         case let m as GRU: self.init(bias: m.inputBias != nil || m.stackedBias != nil, resetAfter: m.resetAfter)
         case let m as SimpleRNN: self.init(bias: m.bias != nil)
-        case is Embedding: self.init()
+        case is Embedding, is ScaleByWeights: self.init()
         default: return nil
         }
     }

@@ -79,7 +79,7 @@ struct LayerCase: CustomTestStringConvertible, Sendable {
 /// `keras_outputs.npz` (scripts/make_convert_fixtures.py), and the golden PyTorch side: `model.py`,
 /// `model.pt` (recorded with `PARITY_RECORD=1`, checked in real PyTorch by scripts/verify_conversions.py).
 enum ModelFixtures {
-    static let names = ["mlp", "cnn", "sequence", "convnet", "recurrent", "graph", "two_towers", "merge", "text", "extras"]
+    static let names = ["mlp", "cnn", "sequence", "convnet", "recurrent", "graph", "two_towers", "merge", "text", "extras", "convnext_forms", "keras_ops", "custom_scale"]
     static let record = ProcessInfo.processInfo.environment["PARITY_RECORD"] == "1"
 
     static func folder(_ name: String) -> URL { Fixtures.root.appendingPathComponent("convert/\(name)") }

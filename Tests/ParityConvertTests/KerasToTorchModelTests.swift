@@ -65,6 +65,34 @@ struct KerasToTorchModelTests {
         #expect("\(error)".hasPrefix("layer 'up3d' (UpSampling3D) cannot be converted to PyTorch"))
     }
 
+    @Test("a keras.ops node with no torch expression is refused, naming the node, the operation and why")
+    func unsupportedOperation() throws {
+        func tensor(_ layer: String) -> JSONValue {
+            .object(["class_name": .string("__keras_tensor__"), "config": .object(["shape": .array([.null, .int(3)]), "dtype": .string("float32"),
+                                                                                  "keras_history": .array([.string(layer), .int(0), .int(0)])])])
+        }
+        let input: JSONValue = .object(["class_name": .string("InputLayer"), "name": .string("x"),
+                                        "config": .object(["name": .string("x"), "batch_shape": .array([.null, .int(3)]), "dtype": .string("float32")]),
+                                        "inbound_nodes": .array([])])
+        let sqrt: JSONValue = .object(["module": .string("keras.src.ops.numpy"), "class_name": .string("Sqrt"), "name": .string("root"),
+                                       "config": .object(["name": .string("root")]),
+                                       "inbound_nodes": .array([.object(["args": .array([tensor("x")]), "kwargs": .object([:])])])])
+        let config: JSONValue = .object(["class_name": .string("Functional"), "config": .object([
+            "name": .string("ops"), "layers": .array([input, sqrt]),
+            "input_layers": .array([.array([.string("x"), .int(0), .int(0)])]), "output_layers": .array([.array([.string("root"), .int(0), .int(0)])]),
+        ])])
+        let network = try KerasNetwork(config: config, weights: LayerCase.Weights(tensors: []))
+        let inputs = try KerasToTorch.exampleInputs(for: network)
+        do {
+            _ = try KerasToTorch.convert(network, inputs: inputs, source: "ops", kerasVersion: nil)
+            Issue.record("a Sqrt operation node converted")
+        } catch let error as ConvertError {
+            #expect(error == .unsupportedOperation(name: "root", className: "Sqrt", module: "keras.src.ops.numpy",
+                                                   reason: "Sqrt has no converter to a torch expression (converted: Add, Subtract, Multiply, Divide, TrueDivide, Maximum, Minimum with tensors or Python numbers, the Keras activations, the identities)"))
+            #expect("\(error)".hasPrefix("operation node 'root' (Sqrt, keras.src.ops.numpy) cannot be converted to PyTorch: Sqrt has no converter"), "\(error)")
+        }
+    }
+
     @Test("seeded example inputs: the model's shapes, token ids below the embedding size")
     func exampleInputs() throws {
         let model = try KerasModel.load(ModelFixtures.url("recurrent"))

@@ -36,6 +36,7 @@ import Testing
         ("GRU", .init(), [[3, 12], [4, 12], [2, 12]], [[12, 3], [12, 4], [12], [12]]),
         ("GRU", .init(bias: false), [[3, 12], [4, 12]], [[12, 3], [12, 4]]),
         ("SimpleRNN", .init(), [[3, 4], [4, 4], [4]], [[4, 3], [4, 4], [4], [4]]),
+        ("LayerScale", .init(), [[6]], [[6]]),
     ]
 
     @Test("every class of the table has a case") func covered() {

@@ -8,6 +8,8 @@ import ParityTorch
 enum CoreLayers: KerasToTorchFamily {
     static let inferenceIdentities: Set<String> = [
         "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+        // keras.applications ConvNeXt's drop path (keras/src/applications/convnext.py: `return x` unless training).
+        "StochasticDepth",
     ]
     static let classes: Set<String> = Set(["InputLayer", "Dense", "Dropout", "Embedding"]).union(inferenceIdentities)
 

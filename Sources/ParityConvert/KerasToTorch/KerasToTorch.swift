@@ -24,6 +24,7 @@ public enum KerasToTorch {
     nonisolated(unsafe) static let families: [any KerasToTorchFamily.Type] = [
         CoreLayers.self, ActivationLayers.self, ReshapingLayers.self, ConvolutionLayers.self, PoolingLayers.self,
         NormalizationLayers.self, RecurrentLayers.self, MergingLayers.self, PreprocessingLayers.self, AttentionLayers.self,
+        ApplicationLayers.self,
     ]
 
     /// Every Keras class that converts (nested models included), sorted.
@@ -91,8 +92,9 @@ public enum KerasToTorch {
                 try checkClasses(nested)
             } else if layer.isOperation {
                 // A keras.ops operation node (`x + 3.0`) shares its class name with a layer (`Add`) but not its meaning.
-                throw ConvertError.unsupportedLayer(name: layer.name, className: "\(layer.className) (operation \(layer.module ?? "keras.src.ops"))",
-                                                    supported: supportedClasses)
+                if let reason = KerasOperationNodes.refusal(layer) {
+                    throw ConvertError.unsupportedOperation(name: layer.name, className: layer.className, module: layer.module ?? "keras.src.ops", reason: reason)
+                }
             } else if family(for: layer.className) == nil {
                 throw ConvertError.unsupportedLayer(name: layer.name, className: layer.className, supported: supportedClasses)
             }
@@ -143,7 +145,8 @@ public enum KerasToTorch {
                 results = try convertGraph(nested, inputs: callInputs, tensors: run.tensors, writer: writer, scope: suffix)
                 writer.sequential = sequential
             } else {
-                guard let family = family(for: layer.className) else { continue }
+                let family: (any KerasToTorchFamily.Type)? = layer.isOperation ? OperationFamily.self : family(for: layer.className)
+                guard let family else { continue }
                 let key = layer.location.path.joined(separator: "/") + "/" + layer.name
                 let conversion = LayerConversion(
                     writer: writer, layer: layer, call: callIndex, inputs: callInputs,
@@ -163,6 +166,12 @@ public enum KerasToTorch {
             return value
         }
     }
+}
+
+/// Operation nodes go through ``KerasOperationNodes`` whatever their class name (an operation `Add` is not the layer `Add`).
+enum OperationFamily: KerasToTorchFamily {
+    static let classes: Set<String> = []
+    static func convert(_ c: LayerConversion) throws -> [TorchValue] { try KerasOperationNodes.convert(c) }
 }
 
 /// A family of Keras classes converted to PyTorch (one file per family, as in ParityKeras).

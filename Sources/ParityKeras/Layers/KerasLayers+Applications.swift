@@ -16,20 +16,20 @@ extension KerasLayers {
 }
 
 /// `x·scale` with `scale` a weight broadcast against the input's trailing axes (ConvNeXt's `LayerScale`).
-struct ScaleByWeights: Model {
-    var scale: Tensor
+public struct ScaleByWeights: Model {
+    public var scale: Tensor
 
-    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         try b.multiply(inputs[0], b.constant(scale.cast(to: b.type(of: inputs[0]).dtype)))
     }
 }
 
 /// `inputs[0] + inputs[1]·scale`, the Python float taking the tensors' dtype (weakly typed, as TensorFlow
 /// converts it): Inception-ResNet-v2's `CustomScaleLayer`.
-struct ScaledResidual: Model {
-    var scale: Double
+public struct ScaledResidual: Model {
+    public var scale: Double
 
-    func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
+    public func callAsFunction<B: Builder>(_ inputs: [B.Value], in b: B) throws -> B.Value {
         guard inputs.count == 2 else { throw TensorError.invalidArgument(op: "CustomScaleLayer", message: "takes 2 inputs; received \(inputs.count)") }
         return try b.add(inputs[0], b.multiply(inputs[1], b.scalar(scale, like: inputs[1])))
     }

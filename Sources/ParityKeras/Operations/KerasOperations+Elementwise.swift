@@ -107,8 +107,8 @@ extension KerasOperations {
 }
 
 /// An elementwise function of one tensor.
-struct UnaryOperation: KerasCallable {
-    enum Kind: Sendable {
+public struct UnaryOperation: KerasCallable {
+    public enum Kind: Sendable {
         /// A float function (integers and bools are converted to floats first, as Keras does).
         case activation(Activation)
         case math(ElementwiseMath.Function)
@@ -126,10 +126,11 @@ struct UnaryOperation: KerasCallable {
         case glu(axis: Int)
     }
 
-    var op: String
-    var kind: Kind
+    /// The operation's class (`Relu`, `Sqrt`).
+    public var op: String
+    public var kind: Kind
 
-    func outputs<B: Builder>(_ call: KerasCall<B.Value>, context: KerasCallContext, in b: B) throws -> [B.Value] {
+    public func outputs<B: Builder>(_ call: KerasCall<B.Value>, context: KerasCallContext, in b: B) throws -> [B.Value] {
         let o = OperationCall(call, context, b, op: op)
         let x = try o.value(0, "x")
         switch kind {
@@ -184,8 +185,8 @@ struct UnaryOperation: KerasCallable {
 }
 
 /// An elementwise function of two operands (tensors or Python numbers), broadcast.
-struct BinaryOperation: KerasCallable {
-    enum Kind: Sendable {
+public struct BinaryOperation: KerasCallable {
+    public enum Kind: Sendable {
         /// With Keras's promotion: integers stay integral unless an operand is a float.
         case engine(BinaryFunction)
         /// True division: always floats.
@@ -204,12 +205,13 @@ struct BinaryOperation: KerasCallable {
         case integer(IntegerMath.Function)
     }
 
-    enum LogicalKind: Sendable { case and, or, xor }
+    public enum LogicalKind: Sendable { case and, or, xor }
 
-    var op: String
-    var kind: Kind
+    /// The operation's class (`Add`, `Divide`).
+    public var op: String
+    public var kind: Kind
 
-    func outputs<B: Builder>(_ call: KerasCall<B.Value>, context: KerasCallContext, in b: B) throws -> [B.Value] {
+    public func outputs<B: Builder>(_ call: KerasCall<B.Value>, context: KerasCallContext, in b: B) throws -> [B.Value] {
         let o = OperationCall(call, context, b, op: op)
         guard let first = o.argument(0, "x1") ?? o.argument(0, "x"), let second = o.argument(1, "x2") ?? o.argument(1, "y") else {
             throw o.bad("\(op) arguments", "fewer than two operands")
