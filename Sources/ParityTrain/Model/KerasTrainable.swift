@@ -11,8 +11,9 @@ import ParityNN
 ///
 /// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities, the recurrent
 /// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
-/// Regularizers, constraints and random layers without a mask (GaussianNoise, GaussianDropout, AlphaDropout) are
-/// refused by name rather than silently left out.
+/// Weight regularizers (L1, L2, L1L2) add their penalties to the loss (``penalties(variables:in:)``). Activity
+/// regularizers, constraints, regularizers inside a wrapper and random layers without a mask (GaussianNoise,
+/// GaussianDropout, AlphaDropout) are refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
@@ -24,6 +25,9 @@ public struct KerasTrainable: TrainableModel {
     /// BatchNormalization, Dropout and recurrent layers (their `dropout`, `recurrent_dropout`) run in inference mode
     /// although `fit` would train them (a comparison tries the other side's mode); empty in a plain run.
     public var inferenceLayers: Set<String> = []
+    /// The weight regularizers `fit` adds to the loss, by variable index, in the variables' order (the model's
+    /// `trainable_weights` order `Layer._get_regularization_losses` follows).
+    public var regularizers: [(index: Int, regularizer: KerasRegularizer)]
     public var framework: Framework { .keras }
     public var inputNames: [String] { network.inputs.map(\.layer) }
     public var outputCount: Int { network.outputs.count }
@@ -40,7 +44,9 @@ public struct KerasTrainable: TrainableModel {
         self.network = network
         self.name = name
         var collected: [TrainingVariable] = []
-        try Self.collect(network, into: &collected)
+        var regularizers: [(Int, KerasRegularizer)] = []
+        try Self.collect(network, into: &collected, regularizers: &regularizers)
+        self.regularizers = regularizers
         // Names are unique in a model; layers of two nested models may share one, then the model prefixes it.
         var seen: [String: Int] = [:]
         for variable in collected { seen[variable.name, default: 0] += 1 }
@@ -55,6 +61,13 @@ public struct KerasTrainable: TrainableModel {
         network.computeDType = dtype
         if !batchNormRules.isEmpty || !inferenceLayers.isEmpty { Self.apply(batchNormRules, inference: inferenceLayers, to: &network) }
         return try network.outputs(inputs, in: b)
+    }
+
+    /// Keras 3's `compute_loss` (`keras/src/trainers/trainer.py`): the compiled loss, then each of `model.losses`
+    /// summed in; the weight regularizers' penalties come last (`Layer.losses`), one per regularized trainable
+    /// variable in the model's order.
+    public func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value] {
+        try regularizers.compactMap { try $0.regularizer.penalty(variables[$0.index], in: b) }
     }
 
     /// The BatchNormalization layers trained with batch statistics, by name, with their rule.
@@ -128,6 +141,7 @@ public struct KerasTrainable: TrainableModel {
         var copy = try KerasTrainable(network: rebuilt, name: name)
         copy.batchNormRules = batchNormRules
         copy.inferenceLayers = inferenceLayers
+        copy.regularizers = regularizers
         return copy
     }
 
@@ -148,10 +162,11 @@ public struct KerasTrainable: TrainableModel {
         }
     }
 
-    static func collect(_ network: KerasNetwork, into variables: inout [TrainingVariable]) throws {
+    static func collect(_ network: KerasNetwork, into variables: inout [TrainingVariable],
+                        regularizers: inout [(Int, KerasRegularizer)]) throws {
         for layer in network.layers {
             if let nested = layer.model as? KerasNetwork {
-                try collect(nested, into: &variables)
+                try collect(nested, into: &variables, regularizers: &regularizers)
                 continue
             }
             guard !layer.weights.isEmpty else { continue }
@@ -161,15 +176,29 @@ public struct KerasTrainable: TrainableModel {
             }
             let frozen = layer.config["trainable"]?.bool == false
             for (entry, weight) in zip(entries, layer.weights) {
-                variables.append(TrainingVariable(name: entry.name, value: weight, trainable: entry.trainable && !frozen))
+                let trainable = entry.trainable && !frozen
+                if trainable, let regularizer = try regularizer(of: entry.name, layer: layer) {
+                    regularizers.append((variables.count, regularizer))
+                }
+                variables.append(TrainingVariable(name: entry.name, value: weight, trainable: trainable))
             }
         }
     }
 
+    /// The regularizer of the variable `name` (a Keras path whose last part names it: `kernel`, `bias`, …) that
+    /// `layer`'s config records, if any; throws naming the layer when Parity does not know the regularizer.
+    static func regularizer(of name: String, layer: KerasNetwork.Layer) throws -> KerasRegularizer? {
+        let variable = name.split(separator: "/").last.map(String.init) ?? name
+        guard let key = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key,
+              let value = layer.config[key], !value.isNull else { return nil }
+        guard let regularizer = KerasRegularizer(config: value) else {
+            throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies L1, L2 and L1L2 only")
+        }
+        return regularizer
+    }
+
     /// Config keys whose non-null value changes training in a way Parity does not apply yet.
-    static let refusedKeys = ["kernel_regularizer", "bias_regularizer", "recurrent_regularizer", "activity_regularizer", "gamma_regularizer",
-                              "beta_regularizer", "embeddings_regularizer", "depthwise_regularizer", "pointwise_regularizer", "alpha_regularizer",
-                              "kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
+    static let refusedKeys = ["activity_regularizer", "kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
                               "embeddings_constraint", "depthwise_constraint", "pointwise_constraint", "alpha_constraint"]
 
     /// Puts the network's layers in training mode (``KerasTrainable``).
@@ -183,7 +212,14 @@ public struct KerasTrainable: TrainableModel {
             }
             let config = layer.config
             for key in refusedKeys where !(config[key]?.isNull ?? true) {
-                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(config[key]!): regularizers and constraints are not applied in training yet")
+                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(config[key]!): activity regularizers and constraints are not applied in training yet")
+            }
+            // A wrapper (Bidirectional, TimeDistributed) keeps its layer's regularizers inside its own config.
+            for wrapped in ["layer", "backward_layer"] {
+                guard let inner = config[wrapped]?["config"] else { continue }
+                for key in refusedKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a layer with \(key) \(inner[key]!): regularizers and constraints inside a wrapper are not applied in training yet")
+                }
             }
             let frozen = config["trainable"]?.bool == false
             switch layer.className {

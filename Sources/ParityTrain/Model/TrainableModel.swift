@@ -40,4 +40,12 @@ public protocol TrainableModel: Sendable {
     func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value]
     /// The same model with its floating variables converted to `dtype` (new handles).
     func converted(to dtype: DType) throws -> Self
+    /// The terms the framework's training step adds to the loss besides it (Keras's weight regularizers), in the
+    /// order it sums them, computed from `variables` (the builder's value of each variable, in ``variables``'s order).
+    func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value]
+}
+
+extension TrainableModel {
+    /// No penalty: the loss alone.
+    public func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value] { [] }
 }

@@ -143,7 +143,8 @@ public struct TrainingSession<Model: TrainableModel> {
         try checkReached(builder.reached)
         let output = outputs[0]
         let prepared = try loss.prepare(target: target, predictionShape: context.shape(of: output.base), dtype: dtype, sampleWeight: sampleWeight)
-        let lossValue = try loss.value(output.base, producer: output.producer, target: prepared, targetValues: prepared.tensors.map(context.constant), in: context)
+        var lossValue = try loss.value(output.base, producer: output.producer, target: prepared, targetValues: prepared.tensors.map(context.constant), in: context)
+        for term in try model.penalties(variables: bound, in: context) { lossValue = try context.add(lossValue, term) }
         let leaves = trainableIndices.map { bound[$0] }
         let gradients = try context.gradients(of: lossValue, withRespectTo: leaves)
         return (lossValue.tensor.doubles[0], gradients, builder.assignments.map { ($0.index, $0.value.tensor) })
@@ -195,8 +196,9 @@ public struct TrainingSession<Model: TrainableModel> {
             let builder = try TrainingBuilder(base: g, variables: Array(zip(model.variables.map(\.value), variableSymbols)), masks: masks,
                                               maskInputs: maskSymbols, convention: convention)
             let output = try model.outputs(symbols.prefix(dataCount).map(builder.wrap), in: builder, dtype: dtype)[0]
-            let lossValue = try loss.value(output.base, producer: output.producer, target: prepared,
+            var lossValue = try loss.value(output.base, producer: output.producer, target: prepared,
                                            targetValues: Array(symbols[dataCount..<(dataCount + targetCount)]), in: g)
+            for term in try model.penalties(variables: variableSymbols, in: g) { lossValue = try g.add(lossValue, term) }
             assigned = builder.assignments.map(\.index)
             return [lossValue] + builder.assignments.map(\.value)
         }
