@@ -250,11 +250,20 @@ def keras_step():
     x = keras.Input((5, 3))
     y = L.LSTM(4, kernel_regularizer=R.L2(0.02), recurrent_regularizer=R.L1(0.01), bias_regularizer=R.L2(0.05), name="lstm")(x)
     add_random("regularized_lstm", keras.Model(x, L.Dense(3, kernel_regularizer="l2", name="head")(y)), (5, 3))
-    # What Parity refuses (saved, not trained): a constraint, an activity regularizer, an OrthogonalRegularizer.
-    for name, setting in [("refused_constraint", {"kernel_constraint": keras.constraints.MaxNorm(2.0)}),
-                          ("refused_activity", {"activity_regularizer": R.L2(0.01)}),
-                          ("refused_orthogonal", {"kernel_regularizer": R.OrthogonalRegularizer(0.01)})]:
-        keras.Sequential([keras.Input((6,)), L.Dense(3, name="dense", **setting)]).save(f"{OUT}/keras/{name}.keras")
+    # Constraints: the optimizer projects each constrained variable right after its update (bounds chosen so that
+    # each projection is active at every step).
+    C = keras.constraints
+    x = keras.Input((6,))
+    y = L.Dense(8, activation="tanh", kernel_constraint=C.MaxNorm(0.6), bias_constraint=C.NonNeg(), name="hidden")(x)
+    y = L.Dense(6, activation="tanh", kernel_constraint=C.UnitNorm(axis=0), name="mid")(y)
+    y = L.Dense(3, kernel_constraint=C.MinMaxNorm(0.2, 0.5, rate=0.7, axis=[0]), kernel_regularizer=R.L2(0.05), name="head")(y)
+    add_random("constrained", keras.Model(x, y), (6,))
+    # What Parity refuses (saved, not trained): an activity regularizer, an OrthogonalRegularizer, a constraint
+    # inside a wrapper.
+    for name, layer in [("refused_activity", L.Dense(3, activity_regularizer=R.L2(0.01), name="dense")),
+                        ("refused_orthogonal", L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
+                        ("refused_wrapped", L.TimeDistributed(L.Dense(3, kernel_constraint=C.MaxNorm(2.0)), name="dense"))]:
+        keras.Sequential([keras.Input((4, 6) if name == "refused_wrapped" else (6,)), layer]).save(f"{OUT}/keras/{name}.keras")
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -328,6 +337,8 @@ def keras_step():
         ("keras_model_regularized", "regularized", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         ("keras_model_regularized_adam", "regularized", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
         ("keras_model_regularized_lstm", "regularized_lstm", "SGD(learning_rate=0.1)", "MeanSquaredError()", regression, None),
+        ("keras_model_constrained", "constrained", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_constrained_adam", "constrained", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:

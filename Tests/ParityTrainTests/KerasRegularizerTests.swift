@@ -1,5 +1,6 @@
 import ParityFormats
 import ParityKeras
+import ParityNN
 import ParityTestSupport
 import Testing
 @testable import ParityTrain
@@ -32,8 +33,28 @@ import Testing
         #expect(KerasRegularizer(config: orthogonal) == nil)
     }
 
+    /// The constraint fixtures test the projections: trained without them, the weights leave the bound.
+    @Test(arguments: ["keras_model_constrained", "keras_model_constrained_adam"])
+    func constraintsChangeTheRun(_ name: String) throws {
+        let fixture = try TrainingCase.named(name)
+        #expect(try fixture.worstExcess() <= 1e-5)
+        #expect(try fixture.worstExcess(constrained: false) > 1e-5)
+    }
+
+    @Test func constraintConfigs() throws {
+        let maxNorm = try JSONValue.parse(#"{"class_name": "MaxNorm", "config": {"max_value": 0.6, "axis": 0}}"#)
+        #expect(KerasConstraint(config: maxNorm) == .maxNorm(max: 0.6, axes: [0]))
+        let minMax = try JSONValue.parse(#"{"class_name": "MinMaxNorm", "config": {"min_value": 0.2, "max_value": 0.5, "rate": 0.7, "axis": [0, 1]}}"#)
+        #expect(KerasConstraint(config: minMax) == .minMaxNorm(min: 0.2, max: 0.5, rate: 0.7, axes: [0, 1]))
+        #expect(KerasConstraint(config: try JSONValue.parse(#"{"class_name": "Custom", "config": {}}"#)) == nil)
+        // Norms over axis 0 of a [2, 2] kernel: columns (3, 4) and (0, 0).
+        let w = Tensor(shape: [2, 2], values: [3, 0, 4, 0])
+        #expect(try KerasConstraint.unitNorm(axes: [0]).apply(w).doubles.map { ($0 * 1e6).rounded() / 1e6 } == [0.6, 0, 0.8, 0])
+        #expect(try KerasConstraint.nonNeg.apply(Tensor(shape: [3], values: [-1, 0, 2])).doubles == [0, 0, 2])
+    }
+
     /// What Parity does not apply is refused, naming the layer and the setting.
-    @Test(arguments: [("refused_constraint", "kernel_constraint"), ("refused_activity", "activity_regularizer"),
+    @Test(arguments: [("refused_wrapped", "kernel_constraint"), ("refused_activity", "activity_regularizer"),
                       ("refused_orthogonal", "kernel_regularizer")])
     func refused(_ file: String, key: String) throws {
         let url = Fixtures.root.appendingPathComponent("train/keras/\(file).keras")

@@ -28,6 +28,8 @@ public struct KerasTrainable: TrainableModel {
     /// The weight regularizers `fit` adds to the loss, by variable index, in the variables' order (the model's
     /// `trainable_weights` order `Layer._get_regularization_losses` follows).
     public var regularizers: [(index: Int, regularizer: KerasRegularizer)]
+    /// The weight constraints the optimizer applies after each update, by variable index.
+    public var constraints: [(index: Int, constraint: KerasConstraint)]
     public var framework: Framework { .keras }
     public var inputNames: [String] { network.inputs.map(\.layer) }
     public var outputCount: Int { network.outputs.count }
@@ -45,8 +47,10 @@ public struct KerasTrainable: TrainableModel {
         self.name = name
         var collected: [TrainingVariable] = []
         var regularizers: [(Int, KerasRegularizer)] = []
-        try Self.collect(network, into: &collected, regularizers: &regularizers)
+        var constraints: [(Int, KerasConstraint)] = []
+        try Self.collect(network, into: &collected, regularizers: &regularizers, constraints: &constraints)
         self.regularizers = regularizers
+        self.constraints = constraints
         // Names are unique in a model; layers of two nested models may share one, then the model prefixes it.
         var seen: [String: Int] = [:]
         for variable in collected { seen[variable.name, default: 0] += 1 }
@@ -68,6 +72,12 @@ public struct KerasTrainable: TrainableModel {
     /// variable in the model's order.
     public func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value] {
         try regularizers.compactMap { try $0.regularizer.penalty(variables[$0.index], in: b) }
+    }
+
+    /// `BaseOptimizer.apply` (`keras/src/optimizers/base_optimizer.py`): after the update, each constrained trainable
+    /// variable is assigned its constraint's projection.
+    public func constrain(_ values: inout [Tensor]) throws {
+        for (index, constraint) in constraints { values[index] = try constraint.apply(values[index]) }
     }
 
     /// The BatchNormalization layers trained with batch statistics, by name, with their rule.
@@ -142,6 +152,7 @@ public struct KerasTrainable: TrainableModel {
         copy.batchNormRules = batchNormRules
         copy.inferenceLayers = inferenceLayers
         copy.regularizers = regularizers
+        copy.constraints = constraints
         return copy
     }
 
@@ -163,10 +174,10 @@ public struct KerasTrainable: TrainableModel {
     }
 
     static func collect(_ network: KerasNetwork, into variables: inout [TrainingVariable],
-                        regularizers: inout [(Int, KerasRegularizer)]) throws {
+                        regularizers: inout [(Int, KerasRegularizer)], constraints: inout [(Int, KerasConstraint)]) throws {
         for layer in network.layers {
             if let nested = layer.model as? KerasNetwork {
-                try collect(nested, into: &variables, regularizers: &regularizers)
+                try collect(nested, into: &variables, regularizers: &regularizers, constraints: &constraints)
                 continue
             }
             guard !layer.weights.isEmpty else { continue }
@@ -179,6 +190,9 @@ public struct KerasTrainable: TrainableModel {
                 let trainable = entry.trainable && !frozen
                 if trainable, let regularizer = try regularizer(of: entry.name, layer: layer) {
                     regularizers.append((variables.count, regularizer))
+                }
+                if trainable, let constraint = try constraint(of: entry.name, layer: layer) {
+                    constraints.append((variables.count, constraint))
                 }
                 variables.append(TrainingVariable(name: entry.name, value: weight, trainable: trainable))
             }
@@ -197,8 +211,23 @@ public struct KerasTrainable: TrainableModel {
         return regularizer
     }
 
+    /// The constraint of the variable `name` that `layer`'s config records (under the key of its regularizer with
+    /// `_constraint` in place of `_regularizer`), if any; throws naming the layer when Parity does not know it.
+    static func constraint(of name: String, layer: KerasNetwork.Layer) throws -> KerasConstraint? {
+        let variable = name.split(separator: "/").last.map(String.init) ?? name
+        guard let stem = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key.dropLast("_regularizer".count) else { return nil }
+        let key = String(stem) + "_constraint"
+        guard let value = layer.config[key], !value.isNull else { return nil }
+        guard let constraint = KerasConstraint(config: value) else {
+            throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies MaxNorm, NonNeg, UnitNorm and MinMaxNorm only")
+        }
+        return constraint
+    }
+
     /// Config keys whose non-null value changes training in a way Parity does not apply yet.
-    static let refusedKeys = ["activity_regularizer", "kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
+    static let refusedKeys = ["activity_regularizer"]
+    /// The constraint keys, refused inside a wrapper.
+    static let constraintKeys = ["kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
                               "embeddings_constraint", "depthwise_constraint", "pointwise_constraint", "alpha_constraint"]
 
     /// Puts the network's layers in training mode (``KerasTrainable``).
@@ -212,12 +241,12 @@ public struct KerasTrainable: TrainableModel {
             }
             let config = layer.config
             for key in refusedKeys where !(config[key]?.isNull ?? true) {
-                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(config[key]!): activity regularizers and constraints are not applied in training yet")
+                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(config[key]!): activity regularizers are not applied in training yet")
             }
             // A wrapper (Bidirectional, TimeDistributed) keeps its layer's regularizers inside its own config.
             for wrapped in ["layer", "backward_layer"] {
                 guard let inner = config[wrapped]?["config"] else { continue }
-                for key in refusedKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
+                for key in refusedKeys + constraintKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a layer with \(key) \(inner[key]!): regularizers and constraints inside a wrapper are not applied in training yet")
                 }
             }

@@ -43,9 +43,14 @@ public protocol TrainableModel: Sendable {
     /// The terms the framework's training step adds to the loss besides it (Keras's weight regularizers), in the
     /// order it sums them, computed from `variables` (the builder's value of each variable, in ``variables``'s order).
     func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value]
+    /// The framework's projection of the variables after the optimizer's update (Keras's constraints), applied to
+    /// `values` (every variable's value, in ``variables``'s order).
+    func constrain(_ values: inout [Tensor]) throws
 }
 
 extension TrainableModel {
     /// No penalty: the loss alone.
     public func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value] { [] }
+    /// No constraint: the update as the optimizer made it.
+    public func constrain(_ values: inout [Tensor]) throws {}
 }

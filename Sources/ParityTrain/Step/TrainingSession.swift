@@ -122,6 +122,7 @@ public struct TrainingSession<Model: TrainableModel> {
             }
             gradients[index] = result.gradients[position]
         }
+        try model.constrain(&values)
         for (index, value) in result.assignments { values[index] = value.cast(to: values[index].dtype) }
         steps += 1
         return StepRecord(loss: result.loss, gradients: gradients, values: values)
