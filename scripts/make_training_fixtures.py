@@ -258,10 +258,13 @@ def keras_step():
     y = L.Dense(6, activation="tanh", kernel_constraint=C.UnitNorm(axis=0), name="mid")(y)
     y = L.Dense(3, kernel_constraint=C.MinMaxNorm(0.2, 0.5, rate=0.7, axis=[0]), kernel_regularizer=R.L2(0.05), name="head")(y)
     add_random("constrained", keras.Model(x, y), (6,))
-    # What Parity refuses (saved, not trained): an activity regularizer, an OrthogonalRegularizer, a constraint
-    # inside a wrapper.
-    for name, layer in [("refused_activity", L.Dense(3, activity_regularizer=R.L2(0.01), name="dense")),
-                        ("refused_orthogonal", L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
+    # Activity regularizers: Layer.__call__ adds regularizer(output) / batch size, before the weight penalties.
+    x = keras.Input((6,))
+    y = L.Dense(8, activation="tanh", activity_regularizer=R.L2(0.05), name="hidden")(x)
+    y = L.Dense(3, activity_regularizer=R.L1L2(l1=0.02, l2=0.01), kernel_regularizer=R.L2(0.01), name="head")(y)
+    add_random("activity", keras.Model(x, y), (6,))
+    # What Parity refuses (saved, not trained): an OrthogonalRegularizer, a constraint inside a wrapper.
+    for name, layer in [("refused_orthogonal", L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
                         ("refused_wrapped", L.TimeDistributed(L.Dense(3, kernel_constraint=C.MaxNorm(2.0)), name="dense"))]:
         keras.Sequential([keras.Input((4, 6) if name == "refused_wrapped" else (6,)), layer]).save(f"{OUT}/keras/{name}.keras")
 
@@ -339,6 +342,7 @@ def keras_step():
         ("keras_model_regularized_lstm", "regularized_lstm", "SGD(learning_rate=0.1)", "MeanSquaredError()", regression, None),
         ("keras_model_constrained", "constrained", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         ("keras_model_constrained_adam", "constrained", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_activity", "activity", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:

@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct KerasRegularizerTests {
     /// The fixtures test the penalties themselves: trained without them, the weights leave the bound.
-    @Test(arguments: ["keras_model_regularized", "keras_model_regularized_adam", "keras_model_regularized_lstm"])
+    @Test(arguments: ["keras_model_regularized", "keras_model_regularized_adam", "keras_model_regularized_lstm", "keras_model_activity"])
     func penaltiesChangeTheRun(_ name: String) throws {
         let fixture = try TrainingCase.named(name)
         #expect(try fixture.worstExcess() <= 1e-5)
@@ -54,8 +54,7 @@ import Testing
     }
 
     /// What Parity does not apply is refused, naming the layer and the setting.
-    @Test(arguments: [("refused_wrapped", "kernel_constraint"), ("refused_activity", "activity_regularizer"),
-                      ("refused_orthogonal", "kernel_regularizer")])
+    @Test(arguments: [("refused_wrapped", "kernel_constraint"), ("refused_orthogonal", "kernel_regularizer")])
     func refused(_ file: String, key: String) throws {
         let url = Fixtures.root.appendingPathComponent("train/keras/\(file).keras")
         let model = try KerasModel.load(url)

@@ -50,7 +50,7 @@ struct TrainingCase: CustomStringConvertible, Sendable {
 
     /// Trains the case's model in Parity (with `optimizer` in place of the case's, when given): returns each step's loss
     /// and the variables after the last step.
-    /// `regularized: false` trains a Keras model without its weight regularizers' penalties, `constrained: false`
+    /// `regularized: false` trains a Keras model without its weight and activity regularizers' penalties, `constrained: false`
     /// without its constraints.
     func train(optimizer replacement: Optimizer? = nil, dtype: DType = .float32, mode: GradientMode? = nil,
                seed: UInt64 = 0, regularized: Bool = true, constrained: Bool = true) throws -> (losses: [Double], variables: [TrainingVariable]) {
@@ -66,7 +66,7 @@ struct TrainingCase: CustomStringConvertible, Sendable {
         case .keras:
             let keras = try KerasModel.load(url)
             var trainable = try KerasTrainable(keras, name: model)
-            if !regularized { trainable.regularizers = [] }
+            if !regularized { (trainable.regularizers, trainable.activityRegularizers) = ([], [:]) }
             if !constrained { trainable.constraints = [] }
             return try run(trainable, try specs(compiled: try KerasCompileConfig(keras)), sampleWeight: try sampleWeight(arrays))
         case .pyTorch:

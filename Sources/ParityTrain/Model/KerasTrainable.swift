@@ -11,9 +11,10 @@ import ParityNN
 ///
 /// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities, the recurrent
 /// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
-/// Weight regularizers (L1, L2, L1L2) add their penalties to the loss (``penalties(variables:in:)``). Activity
-/// regularizers, constraints, regularizers inside a wrapper and random layers without a mask (GaussianNoise,
-/// GaussianDropout, AlphaDropout) are refused by name rather than silently left out.
+/// Weight and activity regularizers (L1, L2, L1L2) add their penalties to the loss (``penalties(variables:in:)``,
+/// ``trainingOutputs(_:in:dtype:)``), constraints project the variables after each update (``constrain(_:)``).
+/// Other regularizers and constraints, those of a layer inside a wrapper and random layers without a mask
+/// (GaussianNoise, GaussianDropout, AlphaDropout) are refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
@@ -28,6 +29,8 @@ public struct KerasTrainable: TrainableModel {
     /// The weight regularizers `fit` adds to the loss, by variable index, in the variables' order (the model's
     /// `trainable_weights` order `Layer._get_regularization_losses` follows).
     public var regularizers: [(index: Int, regularizer: KerasRegularizer)]
+    /// The activity regularizers, by layer name.
+    public var activityRegularizers: [String: KerasRegularizer] = [:]
     /// The weight constraints the optimizer applies after each update, by variable index.
     public var constraints: [(index: Int, constraint: KerasConstraint)]
     public var framework: Framework { .keras }
@@ -51,6 +54,15 @@ public struct KerasTrainable: TrainableModel {
         try Self.collect(network, into: &collected, regularizers: &regularizers, constraints: &constraints)
         self.regularizers = regularizers
         self.constraints = constraints
+        var activity: [String: KerasRegularizer] = [:]
+        try Self.gatherThrowing(network) { layer in
+            guard let value = layer.config["activity_regularizer"], !value.isNull else { return }
+            guard let regularizer = KerasRegularizer(config: value) else {
+                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has activity_regularizer \(value): Parity applies L1, L2 and L1L2 only")
+            }
+            activity[layer.name] = regularizer
+        }
+        activityRegularizers = activity
         // Names are unique in a model; layers of two nested models may share one, then the model prefixes it.
         var seen: [String: Int] = [:]
         for variable in collected { seen[variable.name, default: 0] += 1 }
@@ -61,10 +73,33 @@ public struct KerasTrainable: TrainableModel {
     }
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value] {
+        try trainingOutputs(inputs, in: b, dtype: dtype).outputs
+    }
+
+    /// The outputs, with each activity regularizer's penalty on each output of its layer's calls, in call order:
+    /// `Layer.__call__` (`keras/src/layers/layer.py`) adds `regularizer(output) / batch` (`divide_no_nan` by the
+    /// output's first dimension; a scalar output undivided), and `model.losses` lists them before the weight
+    /// regularizers'.
+    public func trainingOutputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> (outputs: [B.Value], penalties: [B.Value]) {
         var network = self.network
         network.computeDType = dtype
         if !batchNormRules.isEmpty || !inferenceLayers.isEmpty { Self.apply(batchNormRules, inference: inferenceLayers, to: &network) }
-        return try network.outputs(inputs, in: b)
+        guard !activityRegularizers.isEmpty else { return (try network.outputs(inputs, in: b), []) }
+        var penalties: [B.Value] = []
+        var failure: Error?
+        let outputs = try network.outputs(inputs, in: b) { layer, _, results in
+            guard failure == nil, let regularizer = activityRegularizers[layer.name] else { return }
+            do {
+                for output in results where b.type(of: output).dtype.isFloatingPoint {
+                    guard var term = try regularizer.penalty(output, in: b) else { continue }
+                    let shape = b.shape(of: output)
+                    if let batch = shape.first, batch > 0 { term = try b.divide(term, b.scalar(Double(batch), like: term)) }
+                    penalties.append(term)
+                }
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return (outputs, penalties)
     }
 
     /// Keras 3's `compute_loss` (`keras/src/trainers/trainer.py`): the compiled loss, then each of `model.losses`
@@ -153,6 +188,7 @@ public struct KerasTrainable: TrainableModel {
         copy.inferenceLayers = inferenceLayers
         copy.regularizers = regularizers
         copy.constraints = constraints
+        copy.activityRegularizers = activityRegularizers
         return copy
     }
 
@@ -163,6 +199,13 @@ public struct KerasTrainable: TrainableModel {
                 throw TrainError.unsupportedModel("no weights for layer '\(layer.name)' at \(layer.path.joined(separator: "/"))")
             }
             return found
+        }
+    }
+
+    /// ``gather(_:_:)`` with a body that throws.
+    static func gatherThrowing(_ network: KerasNetwork, _ body: (KerasNetwork.Layer) throws -> Void) throws {
+        for layer in network.layers {
+            if let nested = layer.model as? KerasNetwork { try gatherThrowing(nested, body) } else { try body(layer) }
         }
     }
 
@@ -224,8 +267,6 @@ public struct KerasTrainable: TrainableModel {
         return constraint
     }
 
-    /// Config keys whose non-null value changes training in a way Parity does not apply yet.
-    static let refusedKeys = ["activity_regularizer"]
     /// The constraint keys, refused inside a wrapper.
     static let constraintKeys = ["kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
                               "embeddings_constraint", "depthwise_constraint", "pointwise_constraint", "alpha_constraint"]
@@ -240,13 +281,10 @@ public struct KerasTrainable: TrainableModel {
                 continue
             }
             let config = layer.config
-            for key in refusedKeys where !(config[key]?.isNull ?? true) {
-                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(config[key]!): activity regularizers are not applied in training yet")
-            }
             // A wrapper (Bidirectional, TimeDistributed) keeps its layer's regularizers inside its own config.
             for wrapped in ["layer", "backward_layer"] {
                 guard let inner = config[wrapped]?["config"] else { continue }
-                for key in refusedKeys + constraintKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
+                for key in ["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a layer with \(key) \(inner[key]!): regularizers and constraints inside a wrapper are not applied in training yet")
                 }
             }
