@@ -184,6 +184,21 @@ class ConvertBiGRU(nn.Module):
         return out.transpose(0, 1), h[-2:], out1[:, -1], h1
 
 
+class ConvertStackedRNN(nn.Module):
+    """Stacked layers in one direction: a three-layer LSTM without biases (batch-first) and a
+    two-layer GRU (time-first), with every final state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 3, num_layers=3, bias=False, batch_first=True)
+        self.gru = nn.GRU(5, 4, num_layers=2)
+
+    def forward(self, x):  # [2, 6, 5]
+        out, (h, c) = self.lstm(x)
+        seq, hg = self.gru(x.transpose(0, 1))
+        return out, h, c, seq.transpose(0, 1), hg[-1]
+
+
 class RefusedLSTMState(nn.Module):
     """Refused, not converted: an LSTM started from given states (Keras's layer starts from zeros
     unless called with initial_state tensors)."""
@@ -208,6 +223,7 @@ CASES = [
     ("convert_timm_forms", ConvertTimmForms, lambda: (gauss((2, 3, 8, 8), 9),)),
     ("convert_bilstm", ConvertBiLSTM, lambda: (gauss((2, 6, 5), 10),)),
     ("convert_bigru", ConvertBiGRU, lambda: (gauss((2, 6, 5), 11),)),
+    ("convert_stacked_rnn", ConvertStackedRNN, lambda: (gauss((2, 6, 5), 15),)),
     ("refused_lstm_state", RefusedLSTMState, lambda: (gauss((2, 6, 5), 12), gauss((4, 2, 4), 13), gauss((4, 2, 4), 14))),
     ("convert_masks_math", ConvertMasksMath, lambda: (gauss((2, 9), 7), torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]]))),
 ]
