@@ -238,6 +238,35 @@ def keras_step():
     y = L.Bidirectional(L.LSTM(4, dropout=0.2, recurrent_dropout=0.25, return_sequences=True), name="bi_lstm")(x)
     y = L.Bidirectional(L.GRU(3, dropout=0.3), merge_mode="sum", name="bi_gru")(y)
     add_random("bidirectional_dropout", keras.Model(x, L.Dense(3, name="head")(y)), (5, 3))
+    # Weight regularizers: fit adds l1·sum|w| + l2·sum(w²) of each regularized trainable variable to the loss
+    # (compute_loss sums model.losses after the compiled loss). Factors large enough that leaving a penalty out
+    # moves the weights far beyond the bound in 10 steps.
+    R = keras.regularizers
+    x = keras.Input((6,))
+    y = L.Dense(8, activation="tanh", kernel_regularizer=R.L2(0.05), bias_regularizer=R.L1(0.02), name="hidden")(x)
+    y = L.BatchNormalization(gamma_regularizer=R.L2(0.1), beta_regularizer=R.L1L2(l1=0.01, l2=0.02), name="bn")(y)
+    y = L.Dense(3, kernel_regularizer=R.L1L2(l1=0.01, l2=0.03), name="head")(y)
+    add_random("regularized", keras.Model(x, y), (6,))
+    x = keras.Input((5, 3))
+    y = L.LSTM(4, kernel_regularizer=R.L2(0.02), recurrent_regularizer=R.L1(0.01), bias_regularizer=R.L2(0.05), name="lstm")(x)
+    add_random("regularized_lstm", keras.Model(x, L.Dense(3, kernel_regularizer="l2", name="head")(y)), (5, 3))
+    # Constraints: the optimizer projects each constrained variable right after its update (bounds chosen so that
+    # each projection is active at every step).
+    C = keras.constraints
+    x = keras.Input((6,))
+    y = L.Dense(8, activation="tanh", kernel_constraint=C.MaxNorm(0.6), bias_constraint=C.NonNeg(), name="hidden")(x)
+    y = L.Dense(6, activation="tanh", kernel_constraint=C.UnitNorm(axis=0), name="mid")(y)
+    y = L.Dense(3, kernel_constraint=C.MinMaxNorm(0.2, 0.5, rate=0.7, axis=[0]), kernel_regularizer=R.L2(0.05), name="head")(y)
+    add_random("constrained", keras.Model(x, y), (6,))
+    # Activity regularizers: Layer.__call__ adds regularizer(output) / batch size, before the weight penalties.
+    x = keras.Input((6,))
+    y = L.Dense(8, activation="tanh", activity_regularizer=R.L2(0.05), name="hidden")(x)
+    y = L.Dense(3, activity_regularizer=R.L1L2(l1=0.02, l2=0.01), kernel_regularizer=R.L2(0.01), name="head")(y)
+    add_random("activity", keras.Model(x, y), (6,))
+    # What Parity refuses (saved, not trained): an OrthogonalRegularizer, a constraint inside a wrapper.
+    for name, layer in [("refused_orthogonal", L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
+                        ("refused_wrapped", L.TimeDistributed(L.Dense(3, kernel_constraint=C.MaxNorm(2.0)), name="dense"))]:
+        keras.Sequential([keras.Input((4, 6) if name == "refused_wrapped" else (6,)), layer]).save(f"{OUT}/keras/{name}.keras")
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -308,6 +337,12 @@ def keras_step():
         ("keras_model_recurrent_dropout", "recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
         ("keras_model_gated_recurrent_dropout", "gated_recurrent_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
         ("keras_model_bidirectional_dropout", "bidirectional_dropout", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_regularized", "regularized", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_regularized_adam", "regularized", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_regularized_lstm", "regularized_lstm", "SGD(learning_rate=0.1)", "MeanSquaredError()", regression, None),
+        ("keras_model_constrained", "constrained", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_constrained_adam", "constrained", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_activity", "activity", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:

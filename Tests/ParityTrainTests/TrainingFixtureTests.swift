@@ -50,8 +50,10 @@ struct TrainingCase: CustomStringConvertible, Sendable {
 
     /// Trains the case's model in Parity (with `optimizer` in place of the case's, when given): returns each step's loss
     /// and the variables after the last step.
+    /// `regularized: false` trains a Keras model without its weight and activity regularizers' penalties, `constrained: false`
+    /// without its constraints.
     func train(optimizer replacement: Optimizer? = nil, dtype: DType = .float32, mode: GradientMode? = nil,
-               seed: UInt64 = 0) throws -> (losses: [Double], variables: [TrainingVariable]) {
+               seed: UInt64 = 0, regularized: Bool = true, constrained: Bool = true) throws -> (losses: [Double], variables: [TrainingVariable]) {
         let arrays = try arrays()
         let url = Fixtures.root.appendingPathComponent("train/\(model)")
         let input = try #require(arrays["input"]), target = try #require(arrays["target"])
@@ -63,7 +65,10 @@ struct TrainingCase: CustomStringConvertible, Sendable {
         switch framework {
         case .keras:
             let keras = try KerasModel.load(url)
-            return try run(try KerasTrainable(keras, name: model), try specs(compiled: try KerasCompileConfig(keras)), sampleWeight: try sampleWeight(arrays))
+            var trainable = try KerasTrainable(keras, name: model)
+            if !regularized { (trainable.regularizers, trainable.activityRegularizers) = ([], [:]) }
+            if !constrained { trainable.constraints = [] }
+            return try run(trainable, try specs(compiled: try KerasCompileConfig(keras)), sampleWeight: try sampleWeight(arrays))
         case .pyTorch:
             return try run(try TorchTrainable(try TorchProgram.load(url), name: model), try specs(compiled: nil), sampleWeight: nil)
         }
@@ -121,9 +126,11 @@ extension TrainingCase {
     static func named(_ name: String) throws -> TrainingCase { try #require(all.first { $0.name == name }, "no fixture \(name)") }
 
     /// The largest excess over the bound among the saved variables after training with `optimizer` in place of the case's.
-    func worstExcess(optimizer: Optimizer? = nil, dtype: DType = .float32, mode: GradientMode? = nil, seed: UInt64 = 0) throws -> Double {
+    func worstExcess(optimizer: Optimizer? = nil, dtype: DType = .float32, mode: GradientMode? = nil, seed: UInt64 = 0,
+                     regularized: Bool = true, constrained: Bool = true) throws -> Double {
         let expected = try arrays()
-        let saved = try train(optimizer: optimizer, dtype: dtype, mode: mode, seed: seed).variables.filter(\.saved)
+        let saved = try train(optimizer: optimizer, dtype: dtype, mode: mode, seed: seed, regularized: regularized,
+                              constrained: constrained).variables.filter(\.saved)
         try #require(!saved.isEmpty, "\(name): no saved variables to compare")
         return try saved.map { v in Self.excess(v.value, over: try #require(expected["weight:" + v.name], "\(name): no weight:\(v.name)")) }.max()!
     }

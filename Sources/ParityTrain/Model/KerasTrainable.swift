@@ -11,8 +11,10 @@ import ParityNN
 ///
 /// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities, the recurrent
 /// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
-/// Regularizers, constraints and random layers without a mask (GaussianNoise, GaussianDropout, AlphaDropout) are
-/// refused by name rather than silently left out.
+/// Weight and activity regularizers (L1, L2, L1L2) add their penalties to the loss (``penalties(variables:in:)``,
+/// ``trainingOutputs(_:in:dtype:)``), constraints project the variables after each update (``constrain(_:)``).
+/// Other regularizers and constraints, those of a layer inside a wrapper and random layers without a mask
+/// (GaussianNoise, GaussianDropout, AlphaDropout) are refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
@@ -24,6 +26,13 @@ public struct KerasTrainable: TrainableModel {
     /// BatchNormalization, Dropout and recurrent layers (their `dropout`, `recurrent_dropout`) run in inference mode
     /// although `fit` would train them (a comparison tries the other side's mode); empty in a plain run.
     public var inferenceLayers: Set<String> = []
+    /// The weight regularizers `fit` adds to the loss, by variable index, in the variables' order (the model's
+    /// `trainable_weights` order `Layer._get_regularization_losses` follows).
+    public var regularizers: [(index: Int, regularizer: KerasRegularizer)]
+    /// The activity regularizers, by layer name.
+    public var activityRegularizers: [String: KerasRegularizer] = [:]
+    /// The weight constraints the optimizer applies after each update, by variable index.
+    public var constraints: [(index: Int, constraint: KerasConstraint)]
     public var framework: Framework { .keras }
     public var inputNames: [String] { network.inputs.map(\.layer) }
     public var outputCount: Int { network.outputs.count }
@@ -40,7 +49,20 @@ public struct KerasTrainable: TrainableModel {
         self.network = network
         self.name = name
         var collected: [TrainingVariable] = []
-        try Self.collect(network, into: &collected)
+        var regularizers: [(Int, KerasRegularizer)] = []
+        var constraints: [(Int, KerasConstraint)] = []
+        try Self.collect(network, into: &collected, regularizers: &regularizers, constraints: &constraints)
+        self.regularizers = regularizers
+        self.constraints = constraints
+        var activity: [String: KerasRegularizer] = [:]
+        try Self.gatherThrowing(network) { layer in
+            guard let value = layer.config["activity_regularizer"], !value.isNull else { return }
+            guard let regularizer = KerasRegularizer(config: value) else {
+                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has activity_regularizer \(value): Parity applies L1, L2 and L1L2 only")
+            }
+            activity[layer.name] = regularizer
+        }
+        activityRegularizers = activity
         // Names are unique in a model; layers of two nested models may share one, then the model prefixes it.
         var seen: [String: Int] = [:]
         for variable in collected { seen[variable.name, default: 0] += 1 }
@@ -51,10 +73,46 @@ public struct KerasTrainable: TrainableModel {
     }
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value] {
+        try trainingOutputs(inputs, in: b, dtype: dtype).outputs
+    }
+
+    /// The outputs, with each activity regularizer's penalty on each output of its layer's calls, in call order:
+    /// `Layer.__call__` (`keras/src/layers/layer.py`) adds `regularizer(output) / batch` (`divide_no_nan` by the
+    /// output's first dimension; a scalar output undivided), and `model.losses` lists them before the weight
+    /// regularizers'.
+    public func trainingOutputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> (outputs: [B.Value], penalties: [B.Value]) {
         var network = self.network
         network.computeDType = dtype
         if !batchNormRules.isEmpty || !inferenceLayers.isEmpty { Self.apply(batchNormRules, inference: inferenceLayers, to: &network) }
-        return try network.outputs(inputs, in: b)
+        guard !activityRegularizers.isEmpty else { return (try network.outputs(inputs, in: b), []) }
+        var penalties: [B.Value] = []
+        var failure: Error?
+        let outputs = try network.outputs(inputs, in: b) { layer, _, results in
+            guard failure == nil, let regularizer = activityRegularizers[layer.name] else { return }
+            do {
+                for output in results where b.type(of: output).dtype.isFloatingPoint {
+                    guard var term = try regularizer.penalty(output, in: b) else { continue }
+                    let shape = b.shape(of: output)
+                    if let batch = shape.first, batch > 0 { term = try b.divide(term, b.scalar(Double(batch), like: term)) }
+                    penalties.append(term)
+                }
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return (outputs, penalties)
+    }
+
+    /// Keras 3's `compute_loss` (`keras/src/trainers/trainer.py`): the compiled loss, then each of `model.losses`
+    /// summed in; the weight regularizers' penalties come last (`Layer.losses`), one per regularized trainable
+    /// variable in the model's order.
+    public func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value] {
+        try regularizers.compactMap { try $0.regularizer.penalty(variables[$0.index], in: b) }
+    }
+
+    /// `BaseOptimizer.apply` (`keras/src/optimizers/base_optimizer.py`): after the update, each constrained trainable
+    /// variable is assigned its constraint's projection.
+    public func constrain(_ values: inout [Tensor]) throws {
+        for (index, constraint) in constraints { values[index] = try constraint.apply(values[index]) }
     }
 
     /// The BatchNormalization layers trained with batch statistics, by name, with their rule.
@@ -128,6 +186,9 @@ public struct KerasTrainable: TrainableModel {
         var copy = try KerasTrainable(network: rebuilt, name: name)
         copy.batchNormRules = batchNormRules
         copy.inferenceLayers = inferenceLayers
+        copy.regularizers = regularizers
+        copy.constraints = constraints
+        copy.activityRegularizers = activityRegularizers
         return copy
     }
 
@@ -141,6 +202,13 @@ public struct KerasTrainable: TrainableModel {
         }
     }
 
+    /// ``gather(_:_:)`` with a body that throws.
+    static func gatherThrowing(_ network: KerasNetwork, _ body: (KerasNetwork.Layer) throws -> Void) throws {
+        for layer in network.layers {
+            if let nested = layer.model as? KerasNetwork { try gatherThrowing(nested, body) } else { try body(layer) }
+        }
+    }
+
     /// Every layer, nested models' layers included (a nested model itself is not one).
     static func gather(_ network: KerasNetwork, _ body: (KerasNetwork.Layer) -> Void) {
         for layer in network.layers {
@@ -148,10 +216,11 @@ public struct KerasTrainable: TrainableModel {
         }
     }
 
-    static func collect(_ network: KerasNetwork, into variables: inout [TrainingVariable]) throws {
+    static func collect(_ network: KerasNetwork, into variables: inout [TrainingVariable],
+                        regularizers: inout [(Int, KerasRegularizer)], constraints: inout [(Int, KerasConstraint)]) throws {
         for layer in network.layers {
             if let nested = layer.model as? KerasNetwork {
-                try collect(nested, into: &variables)
+                try collect(nested, into: &variables, regularizers: &regularizers, constraints: &constraints)
                 continue
             }
             guard !layer.weights.isEmpty else { continue }
@@ -161,15 +230,45 @@ public struct KerasTrainable: TrainableModel {
             }
             let frozen = layer.config["trainable"]?.bool == false
             for (entry, weight) in zip(entries, layer.weights) {
-                variables.append(TrainingVariable(name: entry.name, value: weight, trainable: entry.trainable && !frozen))
+                let trainable = entry.trainable && !frozen
+                if trainable, let regularizer = try regularizer(of: entry.name, layer: layer) {
+                    regularizers.append((variables.count, regularizer))
+                }
+                if trainable, let constraint = try constraint(of: entry.name, layer: layer) {
+                    constraints.append((variables.count, constraint))
+                }
+                variables.append(TrainingVariable(name: entry.name, value: weight, trainable: trainable))
             }
         }
     }
 
-    /// Config keys whose non-null value changes training in a way Parity does not apply yet.
-    static let refusedKeys = ["kernel_regularizer", "bias_regularizer", "recurrent_regularizer", "activity_regularizer", "gamma_regularizer",
-                              "beta_regularizer", "embeddings_regularizer", "depthwise_regularizer", "pointwise_regularizer", "alpha_regularizer",
-                              "kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
+    /// The regularizer of the variable `name` (a Keras path whose last part names it: `kernel`, `bias`, …) that
+    /// `layer`'s config records, if any; throws naming the layer when Parity does not know the regularizer.
+    static func regularizer(of name: String, layer: KerasNetwork.Layer) throws -> KerasRegularizer? {
+        let variable = name.split(separator: "/").last.map(String.init) ?? name
+        guard let key = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key,
+              let value = layer.config[key], !value.isNull else { return nil }
+        guard let regularizer = KerasRegularizer(config: value) else {
+            throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies L1, L2 and L1L2 only")
+        }
+        return regularizer
+    }
+
+    /// The constraint of the variable `name` that `layer`'s config records (under the key of its regularizer with
+    /// `_constraint` in place of `_regularizer`), if any; throws naming the layer when Parity does not know it.
+    static func constraint(of name: String, layer: KerasNetwork.Layer) throws -> KerasConstraint? {
+        let variable = name.split(separator: "/").last.map(String.init) ?? name
+        guard let stem = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key.dropLast("_regularizer".count) else { return nil }
+        let key = String(stem) + "_constraint"
+        guard let value = layer.config[key], !value.isNull else { return nil }
+        guard let constraint = KerasConstraint(config: value) else {
+            throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies MaxNorm, NonNeg, UnitNorm and MinMaxNorm only")
+        }
+        return constraint
+    }
+
+    /// The constraint keys, refused inside a wrapper.
+    static let constraintKeys = ["kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
                               "embeddings_constraint", "depthwise_constraint", "pointwise_constraint", "alpha_constraint"]
 
     /// Puts the network's layers in training mode (``KerasTrainable``).
@@ -182,8 +281,12 @@ public struct KerasTrainable: TrainableModel {
                 continue
             }
             let config = layer.config
-            for key in refusedKeys where !(config[key]?.isNull ?? true) {
-                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(config[key]!): regularizers and constraints are not applied in training yet")
+            // A wrapper (Bidirectional, TimeDistributed) keeps its layer's regularizers inside its own config.
+            for wrapped in ["layer", "backward_layer"] {
+                guard let inner = config[wrapped]?["config"] else { continue }
+                for key in ["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a layer with \(key) \(inner[key]!): regularizers and constraints inside a wrapper are not applied in training yet")
+                }
             }
             let frozen = config["trainable"]?.bool == false
             switch layer.className {

@@ -40,4 +40,25 @@ public protocol TrainableModel: Sendable {
     func outputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> [B.Value]
     /// The same model with its floating variables converted to `dtype` (new handles).
     func converted(to dtype: DType) throws -> Self
+    /// The outputs, with the penalties the forward pass adds to the loss (Keras's activity regularizers), in the
+    /// order the framework sums them.
+    func trainingOutputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> (outputs: [B.Value], penalties: [B.Value])
+    /// The terms the framework's training step adds to the loss besides it (Keras's weight regularizers), in the
+    /// order it sums them, computed from `variables` (the builder's value of each variable, in ``variables``'s order).
+    func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value]
+    /// The framework's projection of the variables after the optimizer's update (Keras's constraints), applied to
+    /// `values` (every variable's value, in ``variables``'s order).
+    func constrain(_ values: inout [Tensor]) throws
+}
+
+extension TrainableModel {
+    /// The outputs, no penalty.
+    public func trainingOutputs<B: Builder>(_ inputs: [B.Value], in b: B, dtype: DType) throws -> (outputs: [B.Value], penalties: [B.Value]) {
+        (try outputs(inputs, in: b, dtype: dtype), [])
+    }
+
+    /// No penalty: the loss alone.
+    public func penalties<B: Builder>(variables: [B.Value], in b: B) throws -> [B.Value] { [] }
+    /// No constraint: the update as the optimizer made it.
+    public func constrain(_ values: inout [Tensor]) throws {}
 }

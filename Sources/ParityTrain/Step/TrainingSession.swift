@@ -122,6 +122,7 @@ public struct TrainingSession<Model: TrainableModel> {
             }
             gradients[index] = result.gradients[position]
         }
+        try model.constrain(&values)
         for (index, value) in result.assignments { values[index] = value.cast(to: values[index].dtype) }
         steps += 1
         return StepRecord(loss: result.loss, gradients: gradients, values: values)
@@ -139,11 +140,12 @@ public struct TrainingSession<Model: TrainableModel> {
         let bound = zip(model.variables, values).map { variable, value in variable.trainable ? context.watch(value) : context.constant(value) }
         let builder = try TrainingBuilder(base: context, variables: Array(zip(model.variables.map(\.value), bound)), masks: masks,
                                           convention: convention)
-        let outputs = try model.outputs(data.map { builder.wrap(context.constant($0)) }, in: builder, dtype: dtype)
+        let (outputs, activity) = try model.trainingOutputs(data.map { builder.wrap(context.constant($0)) }, in: builder, dtype: dtype)
         try checkReached(builder.reached)
         let output = outputs[0]
         let prepared = try loss.prepare(target: target, predictionShape: context.shape(of: output.base), dtype: dtype, sampleWeight: sampleWeight)
-        let lossValue = try loss.value(output.base, producer: output.producer, target: prepared, targetValues: prepared.tensors.map(context.constant), in: context)
+        var lossValue = try loss.value(output.base, producer: output.producer, target: prepared, targetValues: prepared.tensors.map(context.constant), in: context)
+        for term in try activity.map(\.base) + model.penalties(variables: bound, in: context) { lossValue = try context.add(lossValue, term) }
         let leaves = trainableIndices.map { bound[$0] }
         let gradients = try context.gradients(of: lossValue, withRespectTo: leaves)
         return (lossValue.tensor.doubles[0], gradients, builder.assignments.map { ($0.index, $0.value.tensor) })
@@ -194,9 +196,11 @@ public struct TrainingSession<Model: TrainableModel> {
             let maskSymbols = Array(symbols.suffix(maskTypes.count))
             let builder = try TrainingBuilder(base: g, variables: Array(zip(model.variables.map(\.value), variableSymbols)), masks: masks,
                                               maskInputs: maskSymbols, convention: convention)
-            let output = try model.outputs(symbols.prefix(dataCount).map(builder.wrap), in: builder, dtype: dtype)[0]
-            let lossValue = try loss.value(output.base, producer: output.producer, target: prepared,
+            let (outputs, activity) = try model.trainingOutputs(symbols.prefix(dataCount).map(builder.wrap), in: builder, dtype: dtype)
+            let output = outputs[0]
+            var lossValue = try loss.value(output.base, producer: output.producer, target: prepared,
                                            targetValues: Array(symbols[dataCount..<(dataCount + targetCount)]), in: g)
+            for term in try activity.map(\.base) + model.penalties(variables: variableSymbols, in: g) { lossValue = try g.add(lossValue, term) }
             assigned = builder.assignments.map(\.index)
             return [lossValue] + builder.assignments.map(\.value)
         }

@@ -1,0 +1,67 @@
+import ParityFormats
+import ParityKeras
+import ParityNN
+import ParityTestSupport
+import Testing
+@testable import ParityTrain
+
+@Suite struct KerasRegularizerTests {
+    /// The fixtures test the penalties themselves: trained without them, the weights leave the bound.
+    @Test(arguments: ["keras_model_regularized", "keras_model_regularized_adam", "keras_model_regularized_lstm", "keras_model_activity"])
+    func penaltiesChangeTheRun(_ name: String) throws {
+        let fixture = try TrainingCase.named(name)
+        #expect(try fixture.worstExcess() <= 1e-5)
+        #expect(try fixture.worstExcess(regularized: false) > 1e-5)
+    }
+
+    /// Each regularized variable of the fixtures is found, with the factors its layer records (Keras 3.15's `L1`
+    /// saves its factor rounded to float32, `L2` and `L1L2` as given).
+    @Test func fixtureRegularizersAreRead() throws {
+        let url = Fixtures.root.appendingPathComponent("train/keras/regularized.keras")
+        let model = try KerasTrainable(try KerasModel.load(url))
+        let found = Dictionary(uniqueKeysWithValues: model.regularizers.map { (model.variables[$0.index].name, $0.regularizer) })
+        #expect(found == ["hidden/kernel": KerasRegularizer(l2: 0.05), "hidden/bias": KerasRegularizer(l1: Double(Float(0.02))),
+                          "bn/gamma": KerasRegularizer(l2: 0.1), "bn/beta": KerasRegularizer(l1: 0.01, l2: 0.02),
+                          "head/kernel": KerasRegularizer(l1: 0.01, l2: 0.03)])
+    }
+
+    @Test func configs() throws {
+        #expect(KerasRegularizer(config: .string("l2")) == nil)
+        let l1l2 = try JSONValue.parse(#"{"module": "keras.regularizers", "class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.25}}"#)
+        #expect(KerasRegularizer(config: l1l2) == KerasRegularizer(l2: 0.25))
+        let orthogonal = try JSONValue.parse(#"{"class_name": "OrthogonalRegularizer", "config": {"factor": 0.01, "mode": "rows"}}"#)
+        #expect(KerasRegularizer(config: orthogonal) == nil)
+    }
+
+    /// The constraint fixtures test the projections: trained without them, the weights leave the bound.
+    @Test(arguments: ["keras_model_constrained", "keras_model_constrained_adam"])
+    func constraintsChangeTheRun(_ name: String) throws {
+        let fixture = try TrainingCase.named(name)
+        #expect(try fixture.worstExcess() <= 1e-5)
+        #expect(try fixture.worstExcess(constrained: false) > 1e-5)
+    }
+
+    @Test func constraintConfigs() throws {
+        let maxNorm = try JSONValue.parse(#"{"class_name": "MaxNorm", "config": {"max_value": 0.6, "axis": 0}}"#)
+        #expect(KerasConstraint(config: maxNorm) == .maxNorm(max: 0.6, axes: [0]))
+        let minMax = try JSONValue.parse(#"{"class_name": "MinMaxNorm", "config": {"min_value": 0.2, "max_value": 0.5, "rate": 0.7, "axis": [0, 1]}}"#)
+        #expect(KerasConstraint(config: minMax) == .minMaxNorm(min: 0.2, max: 0.5, rate: 0.7, axes: [0, 1]))
+        #expect(KerasConstraint(config: try JSONValue.parse(#"{"class_name": "Custom", "config": {}}"#)) == nil)
+        // Norms over axis 0 of a [2, 2] kernel: columns (3, 4) and (0, 0).
+        let w = Tensor(shape: [2, 2], values: [3, 0, 4, 0])
+        #expect(try KerasConstraint.unitNorm(axes: [0]).apply(w).doubles.map { ($0 * 1e6).rounded() / 1e6 } == [0.6, 0, 0.8, 0])
+        #expect(try KerasConstraint.nonNeg.apply(Tensor(shape: [3], values: [-1, 0, 2])).doubles == [0, 0, 2])
+    }
+
+    /// What Parity does not apply is refused, naming the layer and the setting.
+    @Test(arguments: [("refused_wrapped", "kernel_constraint"), ("refused_orthogonal", "kernel_regularizer")])
+    func refused(_ file: String, key: String) throws {
+        let url = Fixtures.root.appendingPathComponent("train/keras/\(file).keras")
+        let model = try KerasModel.load(url)
+        #expect {
+            _ = try KerasTrainable(model)
+        } throws: { error in
+            "\(error)".contains("'dense'") && "\(error)".contains(key)
+        }
+    }
+}
