@@ -5,7 +5,9 @@ correction, group norm, interpolation (nearest at any size, nearest-exact, bilin
 without align_corners, bicubic), the mask and math operators of the transformers exports,
 rms_norm and attention with a learned query (timm), and the operators of the timm sample
 (`convert_timm_forms`: pooling without the padding in the divisor, norms, autocast, repeat_interleave,
-unfold, a stored constant). Each is exported as a user does (`torch.export.export(model.eval(),
+unfold, a stored constant), and recurrent layers as users read them (bidirectional and stacked
+nn.LSTM / nn.GRU, batch-first and time-first, with their final states; `refused_lstm_state`, an LSTM
+from given states, is kept for the refusal test). Each is exported as a user does (`torch.export.export(model.eval(),
 inputs)`, no decompositions) to Tests/Fixtures/torch/<name>.pt2, with <name>.json holding the inputs
 and PyTorch's float32 outputs (the format of scripts/make_torch_fixtures.py).
 
