@@ -5,7 +5,9 @@ correction, group norm, interpolation (nearest at any size, nearest-exact, bilin
 without align_corners, bicubic), the mask and math operators of the transformers exports,
 rms_norm and attention with a learned query (timm), and the operators of the timm sample
 (`convert_timm_forms`: pooling without the padding in the divisor, norms, autocast, repeat_interleave,
-unfold, a stored constant). Each is exported as a user does (`torch.export.export(model.eval(),
+unfold, a stored constant), and recurrent layers as users read them (bidirectional and stacked
+nn.LSTM / nn.GRU, batch-first and time-first, with their final states; `refused_lstm_state`, an LSTM
+from given states, is kept for the refusal test). Each is exported as a user does (`torch.export.export(model.eval(),
 inputs)`, no decompositions) to Tests/Fixtures/torch/<name>.pt2, with <name>.json holding the inputs
 and PyTorch's float32 outputs (the format of scripts/make_torch_fixtures.py).
 
@@ -154,6 +156,63 @@ class ConvertTimmForms(nn.Module):
                 patches, dilated, pooled, folded + folded.max(1, keepdim=True)[0] + 0.5 * x.max(-1)[0][..., None, :])
 
 
+class ConvertBiLSTM(nn.Module):
+    """nn.LSTM(bidirectional=True, num_layers=2, batch_first=True) as users read it (timm's
+    Sequencer2d): the whole sequence into a Linear, its last step (`out[:, -1]`), the last layer's
+    reverse final state (`h_n[-1]`) and every final cell state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 4, num_layers=2, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):  # [2, 6, 5]
+        out, (h, c) = self.lstm(x)
+        return self.head(out), out[:, -1], h[-1], c
+
+
+class ConvertBiGRU(nn.Module):
+    """nn.GRU(bidirectional=True, num_layers=2), time-first, and a one-layer bidirectional GRU
+    batch-first: sequences and final states (`h_n[-2:]`, the last layer's two directions)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(5, 3, num_layers=2, bidirectional=True)
+        self.gru1 = nn.GRU(5, 4, bidirectional=True, batch_first=True)
+
+    def forward(self, x):  # [2, 6, 5]
+        out, h = self.gru(x.transpose(0, 1))
+        out1, h1 = self.gru1(x)
+        return out.transpose(0, 1), h[-2:], out1[:, -1], h1
+
+
+class ConvertStackedRNN(nn.Module):
+    """Stacked layers in one direction: a three-layer LSTM without biases (batch-first) and a
+    two-layer GRU (time-first), with every final state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 3, num_layers=3, bias=False, batch_first=True)
+        self.gru = nn.GRU(5, 4, num_layers=2)
+
+    def forward(self, x):  # [2, 6, 5]
+        out, (h, c) = self.lstm(x)
+        seq, hg = self.gru(x.transpose(0, 1))
+        return out, h, c, seq.transpose(0, 1), hg[-1]
+
+
+class RefusedLSTMState(nn.Module):
+    """Refused, not converted: an LSTM started from given states (Keras's layer starts from zeros
+    unless called with initial_state tensors)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 4, num_layers=2, bidirectional=True, batch_first=True)
+
+    def forward(self, x, h0, c0):  # [2, 6, 5], [4, 2, 4], [4, 2, 4]
+        return (self.lstm(x, (h0, c0))[0],)
+
+
 def gauss(shape, seed):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
@@ -164,6 +223,10 @@ CASES = [
     ("convert_interpolate", ConvertInterpolate, lambda: (gauss((2, 3, 5, 7), 6),)),
     ("convert_rms_attention", ConvertRmsAttention, lambda: (gauss((2, 5, 6), 8),)),
     ("convert_timm_forms", ConvertTimmForms, lambda: (gauss((2, 3, 8, 8), 9),)),
+    ("convert_bilstm", ConvertBiLSTM, lambda: (gauss((2, 6, 5), 10),)),
+    ("convert_bigru", ConvertBiGRU, lambda: (gauss((2, 6, 5), 11),)),
+    ("convert_stacked_rnn", ConvertStackedRNN, lambda: (gauss((2, 6, 5), 15),)),
+    ("refused_lstm_state", RefusedLSTMState, lambda: (gauss((2, 6, 5), 12), gauss((4, 2, 4), 13), gauss((4, 2, 4), 14))),
     ("convert_masks_math", ConvertMasksMath, lambda: (gauss((2, 9), 7), torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]]))),
 ]
 

@@ -108,7 +108,8 @@ struct TorchToKerasTests {
           arguments: [
               ("Tests/Fixtures/torch/conv_transpose.pt2", "conv_transpose1d_1", "aten.conv_transpose1d.default", "t1d",
                "torch.nn.modules.conv.ConvTranspose1d", "dilation [3]"),
-              ("Tests/Fixtures/torch/recurrent.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM", "num_layers=2"),
+              ("Tests/Fixtures/torch/refused_lstm_state.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM",
+               "the initial state 'h0' is not zeros"),
               ("Tests/Fixtures/torch/pooling.pt2", "max_pool2d_2", "aten.max_pool2d.default", "", "__main__.Pooling", "dilation [2, 1]"),
           ])
     func refused(_ path: String, _ node: String, _ target: String, _ modulePath: String, _ moduleClass: String, _ reason: String) throws {
@@ -132,6 +133,28 @@ struct TorchToKerasTests {
         // Listed as Keras's map_graph orders them: every layer after the layers it reads.
         let position = Dictionary(uniqueKeysWithValues: model.layers.enumerated().map { ($1.name, $0) })
         for layer in model.layers { #expect(layer.inputs.allSatisfy { position[$0.layer]! < position[layer.name]! }) }
+    }
+
+    @Test("nn.LSTM(num_layers=2, bidirectional=True): consecutive Bidirectional(LSTM, merge_mode=concat) layers, the weights of each direction through the parameter table, h_n and c_n stacked in PyTorch's order")
+    func bidirectionalStacked() throws {
+        let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_bilstm").program(), name: "bilstm")
+        let recurrent = conversion.model.layers.filter { $0.className == "Bidirectional" }
+        #expect(recurrent.map(\.name) == ["lstm", "lstm_l1"])
+        #expect(recurrent[1].inputs.map(\.layer) == ["lstm"] && recurrent[1].inputs.map(\.tensor) == [0], "the second layer reads the first one's sequence")
+        for layer in recurrent {
+            #expect(layer.config["merge_mode"] == .string("concat"))
+            #expect(layer.config["layer"]?["config"]?["go_backwards"] == .bool(false) && layer.config["backward_layer"]?["config"]?["go_backwards"] == .bool(true))
+            #expect(layer.config["layer"]?["class_name"] == .string("LSTM") && layer.config["layer"]?["config"]?["units"] == .int(4))
+        }
+        // Forward then reverse, each kernel, recurrent kernel and summed bias.
+        let suffix = ["l1", "l1_reverse"]
+        #expect(recurrent[1].weights.map(\.sources) == suffix.flatMap { s in [["lstm.weight_ih_\(s)"], ["lstm.weight_hh_\(s)"], ["lstm.bias_ih_\(s)", "lstm.bias_hh_\(s)"]] })
+        #expect(recurrent[1].weights.map(\.tensor.shape) == [[8, 16], [4, 16], [16], [8, 16], [4, 16], [16]])
+        #expect(conversion.notes == ["lstm: Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum",
+                                     "lstm_l1: Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum"])
+        // c_n (output 3): the four final cell states, joined on the layer·direction axis.
+        let states = try #require(conversion.model.layers.first { $0.className == "Concatenate" })
+        #expect(states.inputs.count == 4 && states.config["axis"] == .int(1))
     }
 
     @Test("conventions carried over as values: epsilon, momentum, slope, axis, padding, gate order")

@@ -2,28 +2,34 @@ import ParityKeras
 import ParityNN
 import ParityTorch
 
-/// One-layer, one-direction `aten.lstm` / `aten.gru` from zero initial states → LSTM / GRU with
-/// `return_sequences` and `return_state`, on the sequence held (batch, time, features) — a time-first
-/// sequence (`batch_first=False`) is read through its held layout, never by moving Keras's batch axis.
+/// `aten.lstm` / `aten.gru` from zero initial states → LSTM / GRU layers with `return_sequences` and
+/// `return_state`, on the sequence held (batch, time, features) — a time-first sequence
+/// (`batch_first=False`) is read through its held layout, never by moving Keras's batch axis.
 ///
-/// - LSTM: gates `[i, f, g, o]` are Keras's `[i, f, c, o]`; kernel = `weight_ih_l0ᵀ`, recurrent_kernel =
-///   `weight_hh_l0ᵀ`, bias = `bias_ih_l0 + bias_hh_l0`: PyTorch adds the two biases to the gates
+/// - LSTM: gates `[i, f, g, o]` are Keras's `[i, f, c, o]`; kernel = `weight_ih_lkᵀ`, recurrent_kernel =
+///   `weight_hh_lkᵀ`, bias = `bias_ih_lk + bias_hh_lk`: PyTorch adds the two biases to the gates
 ///   separately, Keras adds their sum once, so the result is exact up to the rounding of that Float32
 ///   sum (stated in the conversion's notes).
 /// - GRU: PyTorch's `n = tanh(W_in·x + b_in + r·(W_hn·h + b_hn))` is Keras's `reset_after=True`; gate
 ///   blocks `[r, z, n]` → Keras's `[z, r, h]` in kernel and recurrent_kernel (then transposed), bias
 ///   rows `[bias_ih, bias_hh]`, each reordered: exact.
-/// - Outputs: the sequence, then `h_n` (and `c_n`) as `(1, N, H)` (a Reshape of Keras's `(N, H)` state).
-/// Refused: several layers, bidirectional, non-zero initial states, recurrent dropout in training.
+/// - `bidirectional=True`: each layer is `Bidirectional(…, merge_mode="concat")` whose `backward_layer`
+///   (`go_backwards=True`, the `_reverse` weights) Keras flips back into time order, so its output is
+///   PyTorch's `[forward, reverse]` on the feature axis.
+/// - `num_layers > 1`: consecutive layers, each reading the previous one's sequence (PyTorch's
+///   inter-layer dropout acts in training only, refused there).
+/// - Outputs: the last layer's sequence, then `h_n` (and `c_n`) as `(layers·directions, N, H)` in
+///   PyTorch's order (layer by layer, forward before reverse): each Keras `(N, H)` state reshaped to
+///   `(N, 1, H)`, joined by a Concatenate when there are several.
+/// Refused: non-zero initial states, LSTM `proj_size`, recurrent dropout in training.
 enum RecurrentOps: TorchToKerasFamily {
     static let targets: Set<String> = ["aten.lstm.input", "aten.gru.input"]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
         let lstm = c.target == "aten.lstm.input"
         let layers = try c.int("num_layers"), bidirectional = try c.bool("bidirectional"), batchFirst = try c.bool("batch_first")
-        guard layers == 1, !bidirectional else {
-            throw c.refuse("num_layers=\(layers), bidirectional=\(bidirectional): one layer in one direction is converted (stack Keras layers by hand otherwise)")
-        }
+        let directions = bidirectional ? 2 : 1
+        guard layers >= 1 else { throw c.refuse("num_layers=\(layers)") }
         if try c.bool("train", default: false), try c.double("dropout", default: 0) > 0 { throw c.refuse("recurrent dropout in training mode is random") }
         let states: [String]
         switch c.node.argument("hx") {
@@ -39,30 +45,71 @@ enum RecurrentOps: TorchToKerasFamily {
         guard case .tensors(let names)? = c.node.argument("params") else { throw c.refuse("'params' is not a list of tensors") }
         let params = try names.map { try c.weight(named: $0, argument: "params") }
         let hasBiases = try c.bool("has_biases")
-        guard params.count == (hasBiases ? 4 : 2), params[0].tensor.rank == 2, params[1].tensor.rank == 2 else {
-            throw c.refuse("\(params.count) weights for one layer (LSTM proj_size is not converted)")
+        let perDirection = hasBiases ? 4 : 2
+        guard params.count == perDirection * layers * directions,
+              stride(from: 0, to: params.count, by: perDirection).allSatisfy({ params[$0].tensor.rank == 2 && params[$0 + 1].tensor.rank == 2 }),
+              params[1].tensor.shape[1] == params[1].tensor.shape[0] / (lstm ? 4 : 3) else {
+            throw c.refuse("\(params.count) weights for \(layers) layer(s) in \(directions) direction(s) (LSTM proj_size is not converted)")
         }
         let hidden = params[1].tensor.shape[1]
         let sequencePerm = batchFirst ? [0, 1, 2] : [1, 0, 2]
-        let x = c.arrange(try c.value("input"), as: sequencePerm)
+        let className = lstm ? "LSTM" : "GRU"
+        var x = c.arrange(try c.value("input"), as: sequencePerm)
+        let batch = x.torchShape[sequencePerm[0]]
         var config: JSONObject = [
             "units": .int(hidden), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid"), "use_bias": .bool(hasBiases),
             "return_sequences": .bool(true), "return_state": .bool(true), "go_backwards": .bool(false), "stateful": .bool(false),
             "unroll": .bool(false), "dropout": .double(0), "recurrent_dropout": .double(0),
         ]
         if !lstm { config["reset_after"] = .bool(true) }
-        let rows = ParameterTable.rows(lstm ? "LSTM" : "GRU", .init(bias: hasBiases))!
-        let weights = try c.kerasWeights(rows, [[params[0]], [params[1]]] + (hasBiases ? [[params[2], params[3]]] : []))
-        let batch = x.torchShape[sequencePerm[0]]
-        let layer = c.writer.layer(lstm ? "LSTM" : "GRU", name: c.layerName, config: config, inputs: [x], weights: weights)
-        if lstm && hasBiases { c.writer.note(layer, "\(layer): Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum") }
-        let sequence = KerasValue(ref: .init(layer: layer, tensor: 0), perm: sequencePerm, torchShape: try c.outputShape(0), dtype: "float32")
-        let finals = (1...(lstm ? 2 : 1)).map { index in
-            let state = KerasValue(ref: .init(layer: layer, tensor: index), perm: [0, 1], torchShape: [batch, hidden], dtype: "float32")
-            let reshaped = c.writer.layer("Reshape", name: c.layerName + "_state", config: ["target_shape": .ints([1, hidden])], inputs: [state])
-            return TorchOperand.value(KerasValue(ref: .init(layer: reshaped, tensor: 0), perm: [1, 0, 2], torchShape: [1, batch, hidden], dtype: "float32"))
+        let rows = ParameterTable.rows(className, .init(bias: hasBiases))!
+        let stateCount = lstm ? 2 : 1
+        // Keras's (N, H) final states, by state (h, then c) in PyTorch's order of layers and directions.
+        var finals = Array(repeating: [KerasValue](), count: stateCount)
+        var sequenceShape = x.torchShape
+        sequenceShape[2] = hidden * directions
+        for layerIndex in 0..<layers {
+            let weights = try (0..<directions).map { direction -> [KerasModelSource.Weight] in
+                let p = Array(params[((layerIndex * directions + direction) * perDirection)...].prefix(perDirection))
+                return try c.kerasWeights(rows, [[p[0]], [p[1]]] + (hasBiases ? [[p[2], p[3]]] : []))
+            }
+            let base = layerIndex == 0 ? c.layerName : "\(c.layerName)_l\(layerIndex)"
+            let layer: String
+            if bidirectional {
+                func inner(_ prefix: String, backwards: Bool) -> KerasJSON {
+                    var inner = config
+                    inner["name"] = .string("\(prefix)_\(base)")
+                    inner["go_backwards"] = .bool(backwards)
+                    inner["trainable"] = .bool(true)
+                    inner["dtype"] = .string("float32")
+                    return .object(["module": .string("keras.layers"), "class_name": .string(className), "config": .object(inner), "registered_name": .null])
+                }
+                layer = c.writer.layer("Bidirectional", name: base, config: [
+                    "merge_mode": .string("concat"), "layer": inner("forward", backwards: false), "backward_layer": inner("backward", backwards: true),
+                ], inputs: [x], weights: weights.flatMap { $0 })
+            } else {
+                layer = c.writer.layer(className, name: base, config: config, inputs: [x], weights: weights[0])
+            }
+            if lstm && hasBiases { c.writer.note(layer, "\(layer): Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum") }
+            x = KerasValue(ref: .init(layer: layer, tensor: 0), perm: sequencePerm, torchShape: sequenceShape, dtype: "float32")
+            // Outputs after the sequence: each direction's states in turn (Keras's `[h, c]`, forward then backward).
+            for direction in 0..<directions {
+                for state in 0..<stateCount {
+                    let index = 1 + direction * stateCount + state
+                    finals[state].append(KerasValue(ref: .init(layer: layer, tensor: index), perm: [0, 1], torchShape: [batch, hidden], dtype: "float32"))
+                }
+            }
         }
-        return [.value(sequence)] + finals
+        let sequence = KerasValue(ref: x.ref, perm: sequencePerm, torchShape: try c.outputShape(0), dtype: "float32")
+        let stacked = finals.map { parts -> TorchOperand in
+            let reshaped = parts.map { state in
+                let layer = c.writer.layer("Reshape", name: c.layerName + "_state", config: ["target_shape": .ints([1, hidden])], inputs: [state])
+                return KerasValue(ref: .init(layer: layer, tensor: 0), perm: [1, 0, 2], torchShape: [1, batch, hidden], dtype: "float32")
+            }
+            guard reshaped.count > 1 else { return .value(reshaped[0]) }
+            let joined = c.writer.layer("Concatenate", name: c.layerName + "_states", config: ["axis": .int(1)], inputs: reshaped, takesList: true)
+            return .value(KerasValue(ref: .init(layer: joined, tensor: 0), perm: [1, 0, 2], torchShape: [reshaped.count, batch, hidden], dtype: "float32"))
+        }
+        return [.value(sequence)] + stacked
     }
-
 }
