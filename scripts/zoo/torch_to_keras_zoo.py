@@ -32,22 +32,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-BOUND = 1e-5
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from zoo_layout import BOUND, scaled_difference  # noqa: E402
+
 # The float64 twin's bound: float64 rounding through a deep network (PyTorch's float64 run and Keras's
 # differ in summation order too) stays many orders below it; a conversion error does not.
 TWIN_BOUND = 1e-9
-
-
-def compare(outputs, expected):
-    worst = 0.0
-    for out, ref in zip(outputs, expected):
-        out, ref = np.asarray(out, np.float64), np.asarray(ref, np.float64)
-        if out.shape != ref.shape:
-            return float("inf"), f"shape {out.shape}, PyTorch's {ref.shape}"
-        both_nan = np.isnan(out) & np.isnan(ref)
-        diff = np.where(both_nan, 0.0, np.abs(out - ref) / np.maximum(1.0, np.abs(ref)))
-        worst = max(worst, float(np.nan_to_num(diff, nan=np.inf).max(initial=0.0)))
-    return worst, None
+compare = scaled_difference
 
 
 def float64_twin(keras, path, model):

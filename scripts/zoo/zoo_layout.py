@@ -14,6 +14,25 @@ ZOO = os.path.join(REPO, ".zoo")
 COMMITTED = os.path.join(REPO, "Tests", "Fixtures", "zoo")
 
 
+# The zoo measure (docs/zoo.md): an output is within the bound when max |a − b| / max(1, |b|) ≤ BOUND,
+# absolute for outputs of order one, relative to the reference's scale above it.
+BOUND = 1e-5
+
+
+def scaled_difference(outputs, expected):
+    """The largest |out − ref| / max(1, |ref|) over every output (NaN on both sides counts as equal), and
+    why it is infinite when the shapes differ (`None` otherwise)."""
+    worst = 0.0
+    for out, ref in zip(outputs, expected):
+        out, ref = np.asarray(out, np.float64), np.asarray(ref, np.float64)
+        if out.shape != ref.shape:
+            return float("inf"), f"shape {out.shape}, reference {ref.shape}"
+        both_nan = np.isnan(out) & np.isnan(ref)
+        diff = np.where(both_nan, 0.0, np.abs(out - ref) / np.maximum(1.0, np.abs(ref)))
+        worst = max(worst, float(np.nan_to_num(diff, nan=np.inf).max(initial=0.0)))
+    return worst, None
+
+
 def model_dir(root, source, name):
     return os.path.join(root, source, name)
 
