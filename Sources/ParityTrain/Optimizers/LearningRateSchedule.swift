@@ -76,16 +76,11 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
             func anneal(_ start: Double, _ end: Double, _ pct: Double) -> Double {
                 cosine ? end + (start - end) / 2.0 * (Foundation.cos(Double.pi * pct) + 1) : (end - start) * pct + start
             }
-            var start = 0.0
             let phases = self.phases
-            for (i, phase) in phases.enumerated() {
-                if Double(k) <= phase.end || i == phases.count - 1 {
-                    let pct = (Double(k) - start) / (phase.end - start)
-                    return (anneal(phase.lr.0, phase.lr.1, pct), anneal(phase.momentum.0, phase.momentum.1, pct))
-                }
-                start = phase.end
-            }
-            return (0, 0)
+            let i = phases.firstIndex { Double(k) <= $0.end } ?? phases.count - 1
+            let start = i == 0 ? 0.0 : phases[i - 1].end, phase = phases[i]
+            let pct = (Double(k) - start) / (phase.end - start)
+            return (anneal(phase.lr.0, phase.lr.1, pct), anneal(phase.momentum.0, phase.momentum.1, pct))
         }
     }
 
