@@ -6,7 +6,7 @@ without align_corners, bicubic), the mask and math operators of the transformers
 rms_norm and attention with a learned query (timm), and the operators of the timm sample
 (`convert_timm_forms`: pooling without the padding in the divisor, norms, autocast, repeat_interleave,
 unfold, a stored constant), and recurrent layers as users read them (bidirectional and stacked
-nn.LSTM / nn.GRU, batch-first and time-first, with their final states; `refused_lstm_state`, an LSTM
+nn.LSTM / nn.GRU / nn.RNN, batch-first and time-first, with their final states; `refused_lstm_state`, an LSTM
 from given states, is kept for the refusal test), and writes into views whose base is read later
 (`convert_view_writes`: MViTv2's `attn[:, :, 1:, 1:] = …`, `x[:, 0] += 1`, `fill_`; `refused_view_write`
 for the refusal test). Each is exported as a user does (`torch.export.export(model.eval(),
@@ -253,6 +253,23 @@ class RefusedViewWrite(nn.Module):
         return x, y
 
 
+class ConvertRNN(nn.Module):
+    """nn.RNN: tanh, bidirectional and two layers (batch-first), relu in one direction (time-first),
+    and tanh without biases, with their final states."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(5, 4, num_layers=2, bidirectional=True, batch_first=True)
+        self.relu = nn.RNN(5, 3, nonlinearity="relu")
+        self.plain = nn.RNN(5, 3, bias=False, batch_first=True)
+
+    def forward(self, x):  # [2, 6, 5]
+        out, h = self.rnn(x)
+        seq, hr = self.relu(x.transpose(0, 1))
+        plain, hp = self.plain(x)
+        return out, h, seq.transpose(0, 1), hr, plain[:, -1], hp
+
+
 def gauss(shape, seed):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
@@ -269,6 +286,7 @@ CASES = [
     ("refused_lstm_state", RefusedLSTMState, lambda: (gauss((2, 6, 5), 12), gauss((4, 2, 4), 13), gauss((4, 2, 4), 14))),
     ("convert_view_writes", ConvertViewWrites, lambda: (gauss((2, 5, 4), 16), gauss((2, 3, 5, 5), 17))),
     ("refused_view_write", RefusedViewWrite, lambda: (gauss((2, 3, 4), 18),)),
+    ("convert_rnn", ConvertRNN, lambda: (gauss((2, 6, 5), 19),)),
     ("convert_masks_math", ConvertMasksMath, lambda: (gauss((2, 9), 7), torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1]]))),
 ]
 

@@ -151,6 +151,19 @@ struct TorchToKerasTests {
         #expect(proof.passed, "\(proof)")
     }
 
+    @Test("nn.RNN (rnn_tanh / rnn_relu) → SimpleRNN with that activation, bidirectional as Bidirectional(SimpleRNN); the summed bias is a stated rounding")
+    func simpleRNN() throws {
+        let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_rnn").program(), name: "rnn")
+        let layers = conversion.model.layers
+        let activations = layers.filter { $0.className == "SimpleRNN" }.map { $0.config["activation"]?.string }
+        #expect(activations == ["relu", "tanh"], "\(activations)")
+        let bidirectional = layers.filter { $0.className == "Bidirectional" }
+        #expect(bidirectional.count == 2 && bidirectional.allSatisfy { $0.config["layer"]?["class_name"]?.string == "SimpleRNN" })
+        #expect(layers.allSatisfy { $0.config["recurrent_activation"] == nil || $0.className != "SimpleRNN" })
+        // Two biased layers of the bidirectional RNN and the relu one; the bias-free one is exact.
+        #expect(conversion.notes.count == 3 && conversion.notes.allSatisfy { $0.contains("bias_ih + bias_hh") }, "\(conversion.notes)")
+    }
+
     @Test("nn.LSTM(num_layers=2, bidirectional=True): consecutive Bidirectional(LSTM, merge_mode=concat) layers, the weights of each direction through the parameter table, h_n and c_n stacked in PyTorch's order")
     func bidirectionalStacked() throws {
         let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_bilstm").program(), name: "bilstm")
