@@ -2,7 +2,8 @@ import ParityKeras
 import ParityNN
 import ParityTorch
 
-/// `aten.lstm` / `aten.gru` from zero initial states → LSTM / GRU layers with `return_sequences` and
+/// `aten.lstm` / `aten.gru` / `aten.rnn_tanh` / `aten.rnn_relu` (`nn.RNN`) from zero initial states →
+/// LSTM / GRU / SimpleRNN layers with `return_sequences` and
 /// `return_state`, on the sequence held (batch, time, features) — a time-first sequence
 /// (`batch_first=False`) is read through its held layout, never by moving Keras's batch axis.
 ///
@@ -13,6 +14,12 @@ import ParityTorch
 /// - GRU: PyTorch's `n = tanh(W_in·x + b_in + r·(W_hn·h + b_hn))` is Keras's `reset_after=True`; gate
 ///   blocks `[r, z, n]` → Keras's `[z, r, h]` in kernel and recurrent_kernel (then transposed), bias
 ///   rows `[bias_ih, bias_hh]`, each reordered: exact.
+/// - RNN (`nonlinearity="tanh"` / `"relu"`): SimpleRNN with that `activation`; kernel = `weight_ih_lkᵀ`,
+///   recurrent_kernel = `weight_hh_lkᵀ`, bias = `bias_ih_lk + bias_hh_lk`. PyTorch computes
+///   `act((x·W_ihᵀ + b_ih) + (h·W_hhᵀ + b_hh))` (`aten/src/ATen/native/RNN.cpp`: the input projection
+///   of every step first, then each step's hidden one), Keras `act((x·W + (b_ih + b_hh)) + h·U)`
+///   (`SimpleRNNCell.call`): the same terms added in another order, so exact up to a few Float32
+///   roundings of the pre-activation per step (stated in the conversion's notes).
 /// - `bidirectional=True`: each layer is `Bidirectional(…, merge_mode="concat")` whose `backward_layer`
 ///   (`go_backwards=True`, the `_reverse` weights) Keras flips back into time order, so its output is
 ///   PyTorch's `[forward, reverse]` on the feature axis.
@@ -23,10 +30,16 @@ import ParityTorch
 ///   `(N, 1, H)`, joined by a Concatenate when there are several.
 /// Refused: non-zero initial states, LSTM `proj_size`, recurrent dropout in training.
 enum RecurrentOps: TorchToKerasFamily {
-    static let targets: Set<String> = ["aten.lstm.input", "aten.gru.input"]
+    static let targets: Set<String> = ["aten.lstm.input", "aten.gru.input", "aten.rnn_tanh.input", "aten.rnn_relu.input"]
+    /// The Keras class, the PyTorch gate blocks per weight, and the cell's activation of each operator.
+    static let kinds: [String: (className: String, gates: Int, activation: String)] = [
+        "aten.lstm.input": ("LSTM", 4, "tanh"), "aten.gru.input": ("GRU", 3, "tanh"),
+        "aten.rnn_tanh.input": ("SimpleRNN", 1, "tanh"), "aten.rnn_relu.input": ("SimpleRNN", 1, "relu"),
+    ]
 
     static func convert(_ c: NodeConversion) throws -> [TorchOperand] {
-        let lstm = c.target == "aten.lstm.input"
+        guard let kind = kinds[c.target] else { throw c.refuse("not a recurrent operator") }
+        let lstm = kind.className == "LSTM"
         let layers = try c.int("num_layers"), bidirectional = try c.bool("bidirectional"), batchFirst = try c.bool("batch_first")
         let directions = bidirectional ? 2 : 1
         guard layers >= 1 else { throw c.refuse("num_layers=\(layers)") }
@@ -48,20 +61,21 @@ enum RecurrentOps: TorchToKerasFamily {
         let perDirection = hasBiases ? 4 : 2
         guard params.count == perDirection * layers * directions,
               stride(from: 0, to: params.count, by: perDirection).allSatisfy({ params[$0].tensor.rank == 2 && params[$0 + 1].tensor.rank == 2 }),
-              params[1].tensor.shape[1] == params[1].tensor.shape[0] / (lstm ? 4 : 3) else {
+              params[1].tensor.shape[1] == params[1].tensor.shape[0] / kind.gates else {
             throw c.refuse("\(params.count) weights for \(layers) layer(s) in \(directions) direction(s) (LSTM proj_size is not converted)")
         }
         let hidden = params[1].tensor.shape[1]
         let sequencePerm = batchFirst ? [0, 1, 2] : [1, 0, 2]
-        let className = lstm ? "LSTM" : "GRU"
+        let className = kind.className
         var x = c.arrange(try c.value("input"), as: sequencePerm)
         let batch = x.torchShape[sequencePerm[0]]
         var config: JSONObject = [
-            "units": .int(hidden), "activation": .string("tanh"), "recurrent_activation": .string("sigmoid"), "use_bias": .bool(hasBiases),
+            "units": .int(hidden), "activation": .string(kind.activation), "use_bias": .bool(hasBiases),
             "return_sequences": .bool(true), "return_state": .bool(true), "go_backwards": .bool(false), "stateful": .bool(false),
             "unroll": .bool(false), "dropout": .double(0), "recurrent_dropout": .double(0),
         ]
-        if !lstm { config["reset_after"] = .bool(true) }
+        if className != "SimpleRNN" { config["recurrent_activation"] = .string("sigmoid") }
+        if className == "GRU" { config["reset_after"] = .bool(true) }
         let rows = ParameterTable.rows(className, .init(bias: hasBiases))!
         let stateCount = lstm ? 2 : 1
         // Keras's (N, H) final states, by state (h, then c) in PyTorch's order of layers and directions.
@@ -91,6 +105,9 @@ enum RecurrentOps: TorchToKerasFamily {
                 layer = c.writer.layer(className, name: base, config: config, inputs: [x], weights: weights[0])
             }
             if lstm && hasBiases { c.writer.note(layer, "\(layer): Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum") }
+            if className == "SimpleRNN" && hasBiases {
+                c.writer.note(layer, "\(layer): Keras bias = bias_ih + bias_hh, added before the recurrent term (PyTorch adds each bias to its own product): exact up to a few Float32 roundings of the pre-activation per step")
+            }
             x = KerasValue(ref: .init(layer: layer, tensor: 0), perm: sequencePerm, torchShape: sequenceShape, dtype: "float32")
             // Outputs after the sequence: each direction's states in turn (Keras's `[h, c]`, forward then backward).
             for direction in 0..<directions {
