@@ -26,7 +26,10 @@ struct Convert: ParsableCommand {
         exact only up to a stated rounding (an LSTM's two biases summed). Then Parity reads model.keras \
         back and runs it with Keras's semantics and the program with PyTorch's, and prints the max abs / \
         ULP difference, with the same bound and exit codes. An ATen node with no exact Keras equivalent \
-        is refused (exit 2) naming the node, its operator and its module path and class.
+        is refused (exit 2) naming the node, its operator and its module path and class. The proof runs \
+        one side at a time and drops each intermediate value after its last reader, so it holds one \
+        model's weights plus one run's working set (reported); a side that cannot fit in --proof-memory \
+        (default: the memory available) is refused with what it needs (exit 2), not killed.
         """
     )
 
@@ -37,6 +40,9 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "The directory to write into (created if missing).") var output: String
     @Option(name: .long, help: "Input array (.npy) per model input, or one .npz, for the proof (default: seeded random).") var input: [String] = []
     @Option(name: .long, help: "Seed of the random proof input.") var seed: UInt64 = 0
+    @Option(name: .customLong("proof-memory"),
+            help: "MB the proof may use per side (one model's weights plus its run's intermediate values; default: what the system has available). A side that cannot fit is refused with its needs (exit 2).")
+    var proofMemoryMB: Int?
 
     @OptionGroup var threads: ThreadOption
 
@@ -72,22 +78,36 @@ struct Convert: ParsableCommand {
     }
 
     func toKeras() throws {
-        let program = try TorchProgram.load(URL(fileURLWithPath: model))
-        let inputs = input.isEmpty ? try TorchToKeras.exampleInputs(for: program, seed: seed)
-            : try ModelFiles.inputs(input, names: program.userInputs.map(\.name), dtype: .float32)
+        let url = URL(fileURLWithPath: output).appendingPathComponent("model.keras")
+        // The program lives only in this closure: the conversion is written and the PyTorch side of the
+        // proof run, then the written model is read back and run alone (one model's weights at a time).
+        let (lines, inputs, source) = try { () throws -> ([String], [Tensor], ConversionProof.Run) in
+            let program = try TorchProgram.load(URL(fileURLWithPath: model))
+            let inputs = input.isEmpty ? try TorchToKeras.exampleInputs(for: program, seed: seed)
+                : try ModelFiles.inputs(input, names: program.userInputs.map(\.name), dtype: .float32)
+            let lines = try writeKeras(program, to: url)
+            return (lines, inputs, try ConversionProof.run(program, inputs: inputs, within: proofMemory))
+        }()
+        let converted = try ConversionProof.run(KerasModel.load(url), inputs: inputs, within: proofMemory)
+        let proof = try ConversionProof(converted: converted, source: source, direction: .torchToKeras)
+        print((lines + [proof.description]).joined(separator: "\n"))
+        if !proof.passed { Foundation.exit(1) }
+    }
+
+    /// Converts `program`, writes the archive at `url` and returns the report's lines (the conversion's
+    /// weights are released when it returns).
+    func writeKeras(_ program: TorchProgram, to url: URL) throws -> [String] {
         let conversion = try TorchToKeras.convert(program, name: URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent)
-        let directory = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let url = directory.appendingPathComponent("model.keras")
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try conversion.archive().write(to: url)
         let model = conversion.model
         var lines = ["\(self.model) → \(output)/model.keras (\(model.layers.count) Keras layers, \(model.layerWeights.values.reduce(0) { $0 + $1.count }) weights)",
                      "weights:"]
         lines += model.mapping.map { "  " + $0 }
         if !conversion.notes.isEmpty { lines += ["exact up to a stated rounding:"] + conversion.notes.map { "  " + $0 } }
-        let proof = try ConversionProof(keras: KerasModel.load(url), program: program, inputs: inputs)
-        lines.append(proof.description)
-        print(lines.joined(separator: "\n"))
-        if !proof.passed { Foundation.exit(1) }
+        return lines
     }
+
+    /// The memory each side of the proof may use.
+    var proofMemory: ProofMemory { proofMemoryMB.map { .bytes($0 * 1_000_000) } ?? .available }
 }

@@ -1,3 +1,5 @@
+import ParityEngine
+
 /// Why a conversion stopped. Each case names the Keras layer and its class, or the PyTorch node, its
 /// operator and its module, so the message says what to change; nothing is ever approximated instead.
 public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -13,6 +15,10 @@ public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A node of a PyTorch program with no exact Keras equivalent: the node, its ATen operator, the
     /// module that called it (`nn_module_stack`: path and class), and why.
     case unsupportedNode(node: String, target: String, modulePath: String, moduleClass: String, reason: String)
+    /// The proof's run of one side (`PyTorch` or `Keras`) does not fit in the memory it may use: its
+    /// weights, the intermediate values it would hold (planned, or reached after the op `at`), the limit
+    /// on those, in bytes.
+    case proofMemory(side: String, weights: Int, intermediates: Int, limit: Int, at: String?)
 
     public var description: String {
         switch self {
@@ -26,6 +32,11 @@ public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
             return "layer '\(layer)': \(message)"
         case let .unsupportedNode(node, target, modulePath, moduleClass, reason):
             return "node '\(node)' (\(target)) in module '\(modulePath.isEmpty ? "<root>" : modulePath)' (\(moduleClass)) cannot be converted to Keras: \(reason)"
+        case let .proofMemory(side, weights, intermediates, limit, at):
+            let mb = WorkingSetExceeded.megabytes
+            let held = at.map { "reached \(mb(intermediates)) of intermediate values after \($0)" } ?? "would hold \(mb(intermediates)) of intermediate values (planned from the program's recorded shapes)"
+            return "the proof cannot run the \(side) side within memory: with its weights (\(mb(weights))) loaded it \(held), over the \(mb(Swift.max(limit, 0))) left for them; "
+                + "the converted files are written but not proven (free memory, or give the proof more with --proof-memory)"
         }
     }
 }

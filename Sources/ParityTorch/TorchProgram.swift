@@ -189,8 +189,9 @@ public struct TorchProgram: Sendable {
     /// first floating input (Float64 inputs give the Float64 reference with the same weights; a 16-bit
     /// float input runs in float32, its nodes rounding to it), or float32 when every input is an integer
     /// tensor. Integer and bool inputs are brought to the dtype the program was exported with (an int64
-    /// array of 0/1 feeds a bool mask).
-    public func run(_ inputs: [Tensor], mode: ExecutionMode, dtype: DType? = nil) throws -> [Tensor] {
+    /// array of 0/1 feeds a bool mask). An eager run holds each intermediate only until its last reader;
+    /// `workingSet` meters what it holds (and stops it past its limit).
+    public func run(_ inputs: [Tensor], mode: ExecutionMode, dtype: DType? = nil, workingSet: WorkingSet? = nil) throws -> [Tensor] {
         let expected = userInputs
         guard inputs.count == expected.count else {
             throw TorchError.inputMismatch(expected: "\(expected.count) input(s) \(expected.map(\.name))", received: "\(inputs.count)")
@@ -215,7 +216,7 @@ public struct TorchProgram: Sendable {
         switch mode {
         case .eager:
             let context = EagerContext()
-            return try outputs(cast.map(context.constant), in: context, floatType: floatType).map(\.tensor)
+            return try outputs(cast.map(context.constant), in: context, floatType: floatType, workingSet: workingSet).map(\.tensor)
         case .graph(let optimizer):
             let traced = try Graph.trace(inputs: cast.map(TensorType.init(of:))) { b, xs in try outputs(xs, in: b, floatType: floatType) }
             return try GraphExecutor().run(optimizer.optimize(traced), inputs: cast)
@@ -226,7 +227,8 @@ public struct TorchProgram: Sendable {
     /// every top-level node's results as they are computed, with the node (its `nn_module_stack` says which
     /// module called it); `parity compare` reads module outputs through it.
     public func outputs<B: Builder>(_ userValues: [B.Value], in b: B, floatType: DType,
-                                    observe: ((_ node: TorchNode, _ results: [B.Value]) -> Void)? = nil) throws -> [B.Value] {
+                                    observe: ((_ node: TorchNode, _ results: [B.Value]) -> Void)? = nil,
+                                    workingSet: WorkingSet? = nil) throws -> [B.Value] {
         var values: [B.Value] = []
         var known: [String: Tensor] = [:]
         var user = userValues.makeIterator()
@@ -242,7 +244,7 @@ public struct TorchProgram: Sendable {
                 values.append(value)
             }
         }
-        let interpreter = Interpreter(b: b, floatType: floatType, observe: observe)
+        let interpreter = Interpreter(b: b, floatType: floatType, observe: observe, workingSet: workingSet)
         let results = try interpreter.run(graph, inputs: values, known: known)
         return try outputs.map { name in
             guard let index = graph.outputs.firstIndex(of: name) else {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ParityTorch
 import ParityTestSupport
@@ -82,5 +83,64 @@ struct ProgramInCodeTests {
             let y = try program.run([x], mode: .eager)[0].doubles
             for (v, e) in zip(y, expected) { #expect(abs(v - Double(e)) <= 1e-7 * max(1, abs(Double(e))), "\(target): \(y)") }
         }
+    }
+}
+
+/// An eager run holds each intermediate value only until its last reader (`Interpreter.releases`), and
+/// `TorchProgram.plannedWorkingSet` says beforehand what it will hold.
+@Suite("TorchProgram working set")
+struct WorkingSetTests {
+    /// `h1 = relu(x)`, then `depth` more nodes (every third in place, `relu_`, as `nn.ReLU(inplace=True)`
+    /// exports), and `y = h1 + h_depth`: a residual over the chain, so h1 stays held to the end.
+    static func chain(depth: Int, shape: [Int]) throws -> TorchProgram {
+        var nodes: [TorchNode] = []
+        var meta: [String: TorchTensorMeta] = ["x": TorchTensorMeta(scalarType: 7, shape: shape)]
+        func node(_ target: String, _ input: String, _ output: String) {
+            nodes.append(TorchNode(target: target, name: output, arguments: [("self", .tensor(input))], outputs: [output], moduleStack: []))
+            meta[output] = TorchTensorMeta(scalarType: 7, shape: shape)
+        }
+        node("aten.relu.default", "x", "h1")
+        for i in 2...depth { node(i % 3 == 0 ? "aten.relu_.default" : i % 2 == 0 ? "aten.neg.default" : "aten.tanh.default", "h\(i - 1)", "h\(i)") }
+        nodes.append(TorchNode(target: "aten.add.Tensor", name: "y", arguments: [("self", .tensor("h1")), ("other", .tensor("h\(depth)"))],
+                               outputs: ["y"], moduleStack: []))
+        meta["y"] = TorchTensorMeta(scalarType: 7, shape: shape)
+        return try TorchProgram(source: "chain", graph: ExportedGraph(inputs: ["x"], nodes: nodes, outputs: ["y"], tensorMeta: meta),
+                                inputs: [.init(name: "x", kind: .userInput)], outputs: ["y"], weights: [:])
+    }
+
+    @Test("a chain of 40 nodes holds at most 4 activations (h1, the node's input and output, an in-place alias), not 41; the plan says the same")
+    func chainHoldsFew() throws {
+        let shape = [1, 4, 16, 16], activation = 4 * 16 * 16 * 4
+        let program = try Self.chain(depth: 40, shape: shape)
+        let x = Tensor(shape: shape, values: (0..<1024).map { Float($0 % 7) - 3 })
+        let meter = WorkingSet()
+        let y = try program.run([x], mode: .eager, workingSet: meter)
+        var h = x.doubles.map { max($0, 0) }, h1 = h
+        for i in 2...40 { h = h.map { i % 3 == 0 ? max($0, 0) : i % 2 == 0 ? -$0 : tanh($0) } }
+        h1 = zip(h1, h).map(+)
+        for (a, e) in zip(y[0].doubles, h1) { #expect(abs(a - e) <= 1e-6 * max(1, abs(e))) }
+        #expect(meter.peakValues <= 4, "held \(meter.peakValues) values")
+        #expect(meter.peakBytes <= 4 * activation, "held \(meter.peakBytes) bytes")
+        #expect(program.plannedWorkingSet() == meter.peakBytes)
+    }
+
+    @Test("past its limit a run stops with WorkingSetExceeded naming the node, not by growing")
+    func limit() throws {
+        let program = try Self.chain(depth: 10, shape: [1, 256])
+        let x = Tensor(shape: [1, 256], values: [Float](repeating: 1, count: 256))
+        #expect(throws: WorkingSetExceeded(limit: 2048, reached: 3072, at: "h3 (aten.relu_.default)")) {
+            try program.run([x], mode: .eager, workingSet: WorkingSet(limit: 2048))
+        }
+    }
+
+    @Test("on the committed exported programs the plan from torch.export's shapes equals what the run holds",
+          arguments: ["conv2d", "attention", "normalization", "recurrent", "shapes", "core_aten", "pooling", "convert_timm_forms"])
+    func planMatchesRun(_ name: String) throws {
+        let fixture = try TorchFixture(name)
+        let program = try TorchProgram.load(fixture.archive)
+        let meter = WorkingSet()
+        _ = try program.run(fixture.tensors("inputs", as: .float32), mode: .eager, dtype: .float32, workingSet: meter)
+        #expect(meter.peakBytes > 0)
+        #expect(program.plannedWorkingSet() == meter.peakBytes, "\(name): planned \(program.plannedWorkingSet()), held \(meter.peakBytes)")
     }
 }

@@ -42,6 +42,8 @@ public struct ConversionProof: Sendable, CustomStringConvertible {
     public var passed: Bool
     /// The first element beyond the bound, described.
     public var worst: String?
+    /// The most bytes of intermediate values each side's run held, when the runs were metered.
+    public var memory: (converted: Int, source: Int)?
 
     /// Runs `module` on `inputs` and compares with `kerasOutputs`.
     public init(module: TorchModuleSource, inputs: [Tensor], kerasOutputs: [Tensor]) throws {
@@ -55,11 +57,17 @@ public struct ConversionProof: Sendable, CustomStringConvertible {
     }
 
     /// PyTorch → Keras: runs the written Keras model (read back from its archive) with Keras's semantics
-    /// and the program with PyTorch's, on `inputs`, in Float32.
-    public init(keras model: KerasModel, program: TorchProgram, inputs: [Tensor]) throws {
-        let inputs = inputs.map { $0.dtype.isFloatingPoint ? $0.cast(to: .float32) : $0 }
-        let converted = try model.run(inputs, mode: .eager, dtype: .float32)
-        try self.init(converted: converted, source: program.run(inputs, mode: .eager, dtype: .float32), direction: .torchToKeras)
+    /// and the program with PyTorch's, on `inputs`, in Float32. The caller holds both models; the CLI
+    /// runs one side at a time instead (``run(_:inputs:within:)-(TorchProgram,_,_)``) to hold one.
+    public init(keras model: KerasModel, program: TorchProgram, inputs: [Tensor], memory: ProofMemory = .available) throws {
+        let converted = try Self.run(model, inputs: inputs, within: memory)
+        try self.init(converted: converted, source: Self.run(program, inputs: inputs, within: memory), direction: .torchToKeras)
+    }
+
+    /// Compares two sides' runs, keeping what each held for the report.
+    public init(converted: Run, source: Run, direction: Direction) throws {
+        try self.init(converted: converted.outputs, source: source.outputs, direction: direction)
+        memory = (converted: converted.peakIntermediateBytes, source: source.peakIntermediateBytes)
     }
 
     /// Compares the converted model's outputs with the source model's.
@@ -90,6 +98,7 @@ public struct ConversionProof: Sendable, CustomStringConvertible {
         let verdict = passed ? "within" : "BEYOND"
         return "proof: converted (\(direction.converted) semantics) vs \(direction.source), \(elements) outputs in float32: max abs \(Self.scientific(maxAbsolute)), "
             + "max \(maxUlps) ULP; \(verdict) \(bound)" + (worst.map { "; first beyond: \($0)" } ?? "")
+            + (memory.map { "; intermediate values held at most: \(direction.converted) \(WorkingSetExceeded.megabytes($0.converted)), \(direction.source) \(WorkingSetExceeded.megabytes($0.source))" } ?? "")
     }
 
     static func scientific(_ value: Double) -> String {

@@ -265,9 +265,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
     }
 
     /// Runs the network and returns every output, in `output_layers` order. `observe` sees every layer
-    /// call's results as they are computed (nested models report their own layers first).
+    /// call's results as they are computed (nested models report their own layers first). Each layer's
+    /// results are held until the last call that reads them (``releases``); `workingSet` meters what the
+    /// run holds after every call (and stops it past its limit).
     public func outputs<B: Builder>(_ inputValues: [B.Value], in b: B,
-                                    observe: ((_ layer: Layer, _ call: Int, _ results: [B.Value]) -> Void)? = nil) throws -> [B.Value] {
+                                    observe: ((_ layer: Layer, _ call: Int, _ results: [B.Value]) -> Void)? = nil,
+                                    workingSet: WorkingSet? = nil) throws -> [B.Value] {
         guard inputValues.count == inputs.count else {
             throw KerasError.badConfig(layer: name, key: "inputs", found: "\(inputValues.count) arrays for \(inputs.count) inputs \(inputs)")
         }
@@ -275,7 +278,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
         for (ref, value) in zip(inputs, inputValues) { values[ref] = value }
         // Keras computes in floatx (float32) unless a float input or the run says otherwise.
         let floatDType = computeDType ?? inputValues.map { b.type(of: $0).dtype }.first(where: \.isFloatingPoint) ?? .float32
-        for (layerIndex, callIndex) in schedule {
+        let releases = releases
+        let inputRefs = Set(inputs)
+        func heldBytes() -> Int {
+            values.reduce(0) { inputRefs.contains($1.key) ? $0 : $0 + WorkingSet.bytes(of: b.type(of: $1.value)) }
+        }
+        for (step, (layerIndex, callIndex)) in schedule.enumerated() {
             let layer = layers[layerIndex]
             let call = try layer.arguments[callIndex].map { ref -> B.Value in
                 guard let value = values[ref] else {
@@ -287,7 +295,8 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
             var results: [B.Value]
             if var network = layer.model as? KerasNetwork {
                 network.computeDType = network.computeDType ?? floatDType
-                results = try network.outputs(args, in: b, observe: observe)
+                let run = { try network.outputs(args, in: b, observe: observe, workingSet: workingSet) }
+                results = try workingSet.map { try $0.nested(holding: heldBytes(), run) } ?? run()
             } else if let callable = layer.model as? any KerasCallable {
                 results = try callable.outputs(call, context: KerasCallContext(layer: layer.name, floatDType: floatDType), in: b)
             } else if let multi = layer.model as? any MultiOutputModel {
@@ -297,9 +306,12 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
             }
             results = try results.map { b.type(of: $0).dtype.isFloatingPoint ? try b.cast($0, to: floatDType) : $0 }
             for (index, result) in results.enumerated() {
-                values[TensorRef(layer: layer.name, node: callIndex, tensor: index)] = result
+                let ref = TensorRef(layer: layer.name, node: callIndex, tensor: index)
+                if releases.kept.contains(ref) { values[ref] = result }
             }
             observe?(layer, callIndex, results)
+            try workingSet?.sample(bytes: heldBytes(), values: values.count - inputRefs.count, at: "\(layer.name) (\(layer.className))")
+            for ref in releases.after[step] { values[ref] = nil }
         }
         return try outputs.map { ref in
             guard let value = values[ref] else {
@@ -311,6 +323,19 @@ public struct KerasNetwork: MultiOutputModel, @unchecked Sendable {
 
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
         try outputs(inputs, in: b, observe: nil)
+    }
+
+    /// The values to drop after each step of ``schedule``: those no later call reads. The network's
+    /// inputs (the caller's) and outputs are never dropped; a result no call reads is not kept at all.
+    var releases: (after: [[TensorRef]], kept: Set<TensorRef>) {
+        var lastRead: [TensorRef: Int] = [:]
+        for (step, (layer, call)) in schedule.enumerated() {
+            for ref in layers[layer].calls[call] { lastRead[ref] = step }
+        }
+        let kept = Set(inputs).union(outputs)
+        var after = [[TensorRef]](repeating: [], count: schedule.count)
+        for (ref, step) in lastRead where !kept.contains(ref) { after[step].append(ref) }
+        return (after, kept.union(lastRead.keys))
     }
 
 

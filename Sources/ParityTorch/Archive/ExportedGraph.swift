@@ -123,6 +123,12 @@ public struct TorchTensorMeta: Sendable, Hashable {
     /// The size recorded for a symbolic dimension.
     public static let dynamic = -1
 
+    /// The metadata of a `scalarType` tensor of `shape` (a graph built in code).
+    public init(scalarType: Int, shape: [Int]) {
+        self.scalarType = scalarType
+        self.shape = shape
+    }
+
     /// Whether `shape` is one this value may take: equal, the dynamic dimensions taking any size.
     public func admits(_ shape: [Int]) -> Bool {
         shape.count == self.shape.count && zip(shape, self.shape).allSatisfy { $1 == Self.dynamic || $0 == $1 }

@@ -8,6 +8,8 @@ struct Interpreter<B: Builder> {
     let floatType: DType
     /// Sees every top-level node's results as they are computed (``TorchProgram/outputs(_:in:floatType:observe:)``).
     var observe: ((_ node: TorchNode, _ results: [B.Value]) -> Void)? = nil
+    /// Meters the values the run holds after every node (and stops it past the meter's limit).
+    var workingSet: WorkingSet? = nil
 
     /// `known`: graph inputs whose tensor is fixed (weights, buffers). A node whose tensor arguments are
     /// all known (or that has none: `arange`, `full`) is computed once, eagerly, while the program is
@@ -30,7 +32,9 @@ struct Interpreter<B: Builder> {
         // Symbolic sizes (``SymbolicOps`` results) by name, as the literals they stand for.
         var symbols: [String: TorchArgument] = [:]
         for (name, value) in zip(graph.inputs, inputs) { env[name] = value }
-        for graphNode in graph.nodes {
+        let releases = Self.releases(graph)
+        let graphInputs = Set(graph.inputs)
+        for (index, graphNode) in graph.nodes.enumerated() {
             guard let family = ATenTable.family(for: graphNode.target) else {
                 throw TorchError.unsupportedOperator(target: graphNode.target, node: graphNode.name, modulePath: graphNode.modulePath,
                                                      moduleClass: graphNode.moduleClass)
@@ -96,6 +100,15 @@ struct Interpreter<B: Builder> {
                 }
             }
             observe?(node, results)
+            if let workingSet {
+                let held = env.filter { !graphInputs.contains($0.key) }
+                try workingSet.sample(bytes: held.values.reduce(0) { $0 + WorkingSet.bytes(of: b.type(of: $1)) }, values: held.count,
+                                      at: "\(node.name) (\(node.target))")
+            }
+            for name in releases[index] {
+                env[name] = nil
+                known[name] = nil
+            }
         }
         return try graph.outputs.map { name in
             guard let value = env[name] else {
@@ -103,6 +116,45 @@ struct Interpreter<B: Builder> {
             }
             return value
         }
+    }
+
+    /// The values to drop after each node (by index): those no later node reads, so that a run holds
+    /// the values still to be read, not every intermediate (MobileNetV5-300M at 768×768 held 13 GB). A
+    /// value is read by the nodes naming it as an argument and, while an in-place write may still
+    /// re-derive it, by every in-place node on its base: such a node rewrites the base and every view of
+    /// it, replaying the view nodes (and their other tensor arguments) as ``write(_:knownValue:into:env:known:views:)``
+    /// does. Graph inputs (weights, the caller's tensors) and outputs are never dropped.
+    static func releases(_ graph: ExportedGraph) -> [[String]] {
+        var lastRead: [String: Int] = [:]
+        var views: [String: ViewChain] = [:]
+        for (index, node) in graph.nodes.enumerated() {
+            var reads = node.arguments.flatMap { $0.value.tensorNames }
+            let functional = ATenTable.functional(node.target)
+            let mutated = functional != node.target ? Aliasing.source(of: node) : nil
+            if let mutated {
+                let base = views[mutated]?.base ?? mutated
+                reads.append(base)
+                for (name, view) in views where view.base == base {
+                    reads.append(name)
+                    reads += view.steps.flatMap { $0.node.arguments.flatMap { $0.value.tensorNames } }
+                }
+            }
+            for name in reads { lastRead[name] = index }
+            for name in node.outputs.compactMap({ $0 }) where lastRead[name] == nil { lastRead[name] = index }
+            if Aliasing.isView(functional), let source = Aliasing.source(of: node) {
+                let chain = views[source] ?? ViewChain(base: source, steps: [])
+                for (slot, name) in node.outputs.enumerated() {
+                    if let name { views[name] = ViewChain(base: chain.base, steps: chain.steps + [(node, slot)]) }
+                }
+            }
+            if functional != "aten.resize.default", let mutated, let output = node.outputs.first.flatMap({ $0 }) {
+                views[output] = views[mutated] ?? ViewChain(base: mutated, steps: [])
+            }
+        }
+        let kept = Set(graph.inputs).union(graph.outputs)
+        var releases = [[String]](repeating: [], count: graph.nodes.count)
+        for (name, index) in lastRead where !kept.contains(name) { releases[index].append(name) }
+        return releases
     }
 
     /// `node` with its symbolic-size arguments replaced by their numbers (a size list by a list of ints).
