@@ -328,6 +328,16 @@ import Testing
         #expect(c.findings.first { $0.cause == .trainingMode }?.message.contains("lstm (dropout 0.3, recurrent_dropout 0)") == true)
     }
 
+    @Test func bidirectionalRecurrentDropoutIsTrainingMode() throws {
+        // Keras Bidirectional(LSTM(dropout=0.3, recurrent_dropout=0.2)) against its bidirectional nn.LSTM port: each
+        // direction drops with its own masks in fit; the port never drops, and trains b_ih and b_hh of both directions.
+        let c = try Self.compare("bilstm_dropout", "bilstm", input: "x_seq", optimizerB: "SGD(lr=0.1)", lossB: "MSELoss()")
+        #expect(c.firstDivergence == .init(step: 1, name: "loss", kind: .loss), "\(c.text())")
+        #expect(Set(Self.causes(c)) == [.trainingMode, .rnnBiasTrainedTwice], "\(c.text())")
+        #expect(c.explained == true, "\(c.text())")
+        #expect(c.findings.first { $0.cause == .trainingMode }?.message.contains("bi (dropout 0.3, recurrent_dropout 0.2)") == true, "\(c.text())")
+    }
+
     /// Every training cause has a committed pair of a Keras model and its PyTorch port (``pair(naming:)``) whose
     /// comparison names it and explains the divergence (float noise: the pair matches; loss-reduction: named, only
     /// partly explained).

@@ -145,16 +145,39 @@ public struct KerasTrainable: TrainableModel {
         return found
     }
 
-    /// The SimpleRNN, LSTM and GRU layers `fit` trains with dropout, with their `dropout` and `recurrent_dropout`.
+    /// The SimpleRNN, LSTM and GRU layers `fit` trains with dropout, with their `dropout` and `recurrent_dropout`;
+    /// a Bidirectional wrapper by its own name, with the larger of its two directions' rates (the same unless a
+    /// `backward_layer` is given).
     public var recurrentDropoutLayers: [(name: String, dropout: Double, recurrentDropout: Double)] {
         var found: [(String, Double, Double)] = []
         Self.gather(network) { layer in
             guard !inferenceLayers.contains(layer.name) else { return }
-            if let m = layer.model as? any RecurrentDropout, m.dropout > 0 || m.recurrentDropout > 0 {
-                found.append((layer.name, m.dropout, m.recurrentDropout))
-            }
+            let cells = Self.recurrentDropouts(layer.model)
+            let (dropout, recurrent) = (cells.map(\.dropout).max() ?? 0, cells.map(\.recurrentDropout).max() ?? 0)
+            if dropout > 0 || recurrent > 0 { found.append((layer.name, dropout, recurrent)) }
         }
         return found
+    }
+
+    /// The recurrent layers with Keras dropouts in `model`: itself, or a Bidirectional's two directions.
+    static func recurrentDropouts(_ model: any Model) -> [any RecurrentDropout] {
+        if let m = model as? any RecurrentDropout { return [m] }
+        guard let bi = model as? Bidirectional else { return [] }
+        return [bi.forward, bi.backward].compactMap { $0 as? any RecurrentDropout }
+    }
+
+    /// `model` (a recurrent layer or a Bidirectional of them) with its dropouts set to 0: inference mode.
+    static func withoutRecurrentDropout(_ model: any Model) -> (any Model)? {
+        func off(_ m: any Model) -> (any Model)? {
+            guard var r = m as? any RecurrentDropout else { return nil }
+            (r.dropout, r.recurrentDropout) = (0, 0)
+            return r
+        }
+        if let r = off(model) { return r }
+        guard var bi = model as? Bidirectional else { return nil }
+        if let f = off(bi.forward) as? any MultiOutputModel { bi.forward = f }
+        if let w = off(bi.backward) as? any MultiOutputModel { bi.backward = w }
+        return bi
     }
 
     static func apply(_ rules: [String: BatchNormTraining], inference: Set<String>, to network: inout KerasNetwork) {
@@ -165,8 +188,7 @@ public struct KerasTrainable: TrainableModel {
                 network.layers[index].model = nested
             } else if network.layers[index].model is Dropout, inference.contains(name) {
                 network.layers[index].model = Dropout(rate: 0)  // inference mode: the identity, no mask drawn
-            } else if inference.contains(name), var m = network.layers[index].model as? any RecurrentDropout {
-                (m.dropout, m.recurrentDropout) = (0, 0)
+            } else if inference.contains(name), let m = withoutRecurrentDropout(network.layers[index].model) {
                 network.layers[index].model = m
             } else if var bn = network.layers[index].model as? BatchNorm {
                 if inference.contains(name) {
