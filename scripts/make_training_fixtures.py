@@ -263,10 +263,30 @@ def keras_step():
     y = L.Dense(8, activation="tanh", activity_regularizer=R.L2(0.05), name="hidden")(x)
     y = L.Dense(3, activity_regularizer=R.L1L2(l1=0.02, l2=0.01), kernel_regularizer=R.L2(0.01), name="head")(y)
     add_random("activity", keras.Model(x, y), (6,))
-    # What Parity refuses (saved, not trained): an OrthogonalRegularizer, a constraint inside a wrapper.
-    for name, layer in [("refused_orthogonal", L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
-                        ("refused_wrapped", L.TimeDistributed(L.Dense(3, kernel_constraint=C.MaxNorm(2.0)), name="dense"))]:
-        keras.Sequential([keras.Input((4, 6) if name == "refused_wrapped" else (6,)), layer]).save(f"{OUT}/keras/{name}.keras")
+    # OrthogonalRegularizer: factor · 0.5 · the mean |cosine| between distinct rows (mode="rows", the default) or
+    # columns of a rank-2 kernel, in the weight-penalty order. Factors large enough that leaving it out moves the
+    # weights beyond the bound.
+    x = keras.Input((6,))
+    y = L.Dense(8, activation="tanh", kernel_regularizer=R.OrthogonalRegularizer(factor=2.0), name="hidden")(x)
+    y = L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(factor=1.5, mode="columns"), bias_regularizer=R.L2(0.05), name="head")(y)
+    add_random("orthogonal", keras.Model(x, y), (6,))
+
+    # What Parity refuses (saved, not trained): a regularizer class of the user's own, an OrthogonalRegularizer on a
+    # rank-4 kernel (Keras itself raises at the first step), a constraint inside a wrapper.
+    @keras.saving.register_keras_serializable(package="user")
+    class Sparse(keras.regularizers.Regularizer):
+        def __call__(self, w):
+            return 0.01 * keras.ops.sum(keras.ops.sqrt(keras.ops.abs(w) + 1e-6))
+
+        def get_config(self):
+            return {}
+
+    for name, shape, layer in [
+        ("refused_custom_regularizer", (6,), L.Dense(3, kernel_regularizer=Sparse(), name="dense")),
+        ("refused_orthogonal_conv", (5, 5, 2), L.Conv2D(3, 3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
+        ("refused_wrapped", (4, 6), L.TimeDistributed(L.Dense(3, kernel_constraint=C.MaxNorm(2.0)), name="dense")),
+    ]:
+        keras.Sequential([keras.Input(shape), layer]).save(f"{OUT}/keras/{name}.keras")
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -343,6 +363,8 @@ def keras_step():
         ("keras_model_constrained", "constrained", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         ("keras_model_constrained_adam", "constrained", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
         ("keras_model_activity", "activity", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_orthogonal", "orthogonal", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_orthogonal_adam", "orthogonal", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:

@@ -11,7 +11,7 @@ import ParityNN
 ///
 /// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities, the recurrent
 /// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
-/// Weight and activity regularizers (L1, L2, L1L2) add their penalties to the loss (``penalties(variables:in:)``,
+/// Weight and activity regularizers (L1, L2, L1L2, OrthogonalRegularizer) add their penalties to the loss (``penalties(variables:in:)``,
 /// ``trainingOutputs(_:in:dtype:)``), constraints project the variables after each update (``constrain(_:)``).
 /// Other regularizers and constraints, those of a layer inside a wrapper and random layers without a mask
 /// (GaussianNoise, GaussianDropout, AlphaDropout) are refused by name rather than silently left out.
@@ -58,7 +58,7 @@ public struct KerasTrainable: TrainableModel {
         try Self.gatherThrowing(network) { layer in
             guard let value = layer.config["activity_regularizer"], !value.isNull else { return }
             guard let regularizer = KerasRegularizer(config: value) else {
-                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has activity_regularizer \(value): Parity applies L1, L2 and L1L2 only")
+                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has activity_regularizer \(value): Parity applies \(KerasRegularizer.known) only")
             }
             activity[layer.name] = regularizer
         }
@@ -254,6 +254,9 @@ public struct KerasTrainable: TrainableModel {
             for (entry, weight) in zip(entries, layer.weights) {
                 let trainable = entry.trainable && !frozen
                 if trainable, let regularizer = try regularizer(of: entry.name, layer: layer) {
+                    if let reason = regularizer.refusal(shape: weight.shape) {
+                        throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)), variable '\(entry.name)': \(reason)")
+                    }
                     regularizers.append((variables.count, regularizer))
                 }
                 if trainable, let constraint = try constraint(of: entry.name, layer: layer) {
@@ -271,7 +274,7 @@ public struct KerasTrainable: TrainableModel {
         guard let key = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key,
               let value = layer.config[key], !value.isNull else { return nil }
         guard let regularizer = KerasRegularizer(config: value) else {
-            throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies L1, L2 and L1L2 only")
+            throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies \(KerasRegularizer.known) only")
         }
         return regularizer
     }
@@ -306,8 +309,9 @@ public struct KerasTrainable: TrainableModel {
             // A wrapper (Bidirectional, TimeDistributed) keeps its layer's regularizers inside its own config.
             for wrapped in ["layer", "backward_layer"] {
                 guard let inner = config[wrapped]?["config"] else { continue }
+                let innerClass = config[wrapped]?["class_name"]?.string ?? "layer"
                 for key in ["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a layer with \(key) \(inner[key]!): regularizers and constraints inside a wrapper are not applied in training yet")
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a \(innerClass) with \(key) \(inner[key]!): Parity does not yet apply regularizers and constraints inside a wrapper, and training without them would not be Keras's run")
                 }
             }
             let frozen = config["trainable"]?.bool == false
