@@ -28,6 +28,7 @@ Dense layers; `dropout.pt2` trains it, `dropout_eval.pt2` is the port with its D
 (`training-mode`). `lstm_dropout.keras`: the lstm with `LSTM(dropout=0.3)`, against the lstm port (`nn.LSTM` has no
 such dropout: `training-mode`). `bilstm_dropout.keras`: Bidirectional(LSTM(4, dropout=0.3, recurrent_dropout=0.2)),
 against `bilstm.pt2`, its port with a bidirectional nn.LSTM (`training-mode`, `rnn-bias-trained-twice`).
+`mlp_l2.keras`: the mlp with L2(0.05) kernel regularizers, against the mlp port (`weight-regularizer`).
 """
 import os
 import subprocess
@@ -130,6 +131,13 @@ def keras_step():
     lstm_dropout.set_weights(keras.models.load_model(f"{OUT}/lstm.keras").get_weights())
     lstm_dropout.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
     lstm_dropout.save(f"{OUT}/lstm_dropout.keras")
+    # weight-regularizer: the mlp with L2(0.05) on both kernels (fit adds 0.05·Σw² to the loss, so 0.1·w to each
+    # kernel's gradient), against the mlp port trained without decay, or with SGD(weight_decay=0.1) on every parameter.
+    mlp_l2 = keras.Sequential([keras.Input((4,)), L.Dense(6, activation="tanh", kernel_regularizer=keras.regularizers.L2(0.05), name="hidden"),
+                               L.Dense(2, kernel_regularizer=keras.regularizers.L2(0.05), name="out")], name="mlp_l2")
+    mlp_l2.set_weights(keras.models.load_model(f"{OUT}/mlp.keras").get_weights())
+    mlp_l2.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
+    mlp_l2.save(f"{OUT}/mlp_l2.keras")
     # A Bidirectional(LSTM) with dropout and recurrent_dropout, against the bidirectional nn.LSTM port (its last
     # states concatenated, as Keras's return_sequences=False output): nn.LSTM has no such dropout (`training-mode`).
     bilstm = keras.Sequential([keras.Input((5, 3)), L.Bidirectional(L.LSTM(4, dropout=0.3, recurrent_dropout=0.2), name="bi"), L.Dense(2, name="out")],
