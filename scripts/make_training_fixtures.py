@@ -179,6 +179,9 @@ def keras_step():
         "mlp_sched_piecewise": keras.optimizers.SGD(learning_rate=S.PiecewiseConstantDecay([3, 6], [0.1, 0.05, 0.01]), momentum=0.9),
         "mlp_sched_poly": keras.optimizers.RMSprop(learning_rate=S.PolynomialDecay(0.01, decay_steps=8, end_learning_rate=0.001, power=2.0)),
         "mlp_sched_cosine": keras.optimizers.AdamW(learning_rate=S.CosineDecay(0.02, decay_steps=10, alpha=0.1), weight_decay=0.05),
+        # Restarts after 3 and 3 + 6 steps (t_mul 2), each 0.7 times lower.
+        "mlp_sched_restarts": keras.optimizers.SGD(learning_rate=S.CosineDecayRestarts(0.05, first_decay_steps=3, t_mul=2.0, m_mul=0.7, alpha=0.1),
+                                                   momentum=0.9),
     }
     for name, optimizer in scheduled.items():
         model = keras.models.load_model(f"{OUT}/keras/mlp.keras")
@@ -719,6 +722,13 @@ def torch_step():
         # CosineEmbeddingLoss(output, target, y) with y = 1 on every row: 1 − cos(output, target), Keras's CosineSimilarity + 1.
         ("torch_loss_cosine_embedding", "mlp", sgd, "CosineEmbeddingLoss()", regression),
         ("torch_model_attention_dropout", "attention_dropout", "SGD(lr=0.05, momentum=0.9)", "MSELoss()", regression),
+        # CyclicLR: base_lr replaces the optimizer's rate; with cycle_momentum (the default) the momentum or β₁ runs
+        # against the rate, set to max_momentum when the scheduler is built (also on an SGD built without momentum).
+        ("torch_opt_sched_cyclic", "mlp", "SGD(lr=0.1) + CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=2, mode='triangular2')",
+         "MSELoss()", regression),
+        ("torch_opt_sched_cyclic_adam", "mlp", "Adam(lr=0.01) + CyclicLR(base_lr=0.002, max_lr=0.02, step_size_up=2, mode='exp_range', gamma=0.9, "
+         "base_momentum=0.8, max_momentum=0.95)", "MSELoss()", regression),
+        ("torch_opt_sched_cyclic_plain", "mlp", "SGD(lr=0.1) + CyclicLR(base_lr=0.02, max_lr=0.1, step_size_up=4, cycle_momentum=False)", "MSELoss()", regression),
     ]
     cases = []
     for name, model_name, optimizer, loss, target in cases_spec:
