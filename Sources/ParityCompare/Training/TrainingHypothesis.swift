@@ -308,10 +308,19 @@ struct TrainingHypothesis {
         }
         let reduction = mappedReduction(y.reduction, to: x.framework)
         if reduction != x.reduction {
-            result.append(TrainingHypothesis(cause: .lossReduction, message: "\(x) reduces by \(x.reduction.rawValue); \(y) by \(y.reduction.rawValue)",
+            // Across frameworks with one per-element function, the other side's loss as it runs: Keras reduces each
+            // sample first (MeanSquaredError's mean over the last axis), so its `sum` adds per-sample means where
+            // PyTorch's adds every element.
+            let whole = x.framework != y.framework && x.function == y.function
+            let note = whole && y.reduction == .sum ? " (PyTorch's sum adds every element, Keras's the per-sample losses)" : ""
+            result.append(TrainingHypothesis(cause: .lossReduction, message: "\(x) reduces by \(x.reduction.rawValue); \(y) by \(y.reduction.rawValue)\(note)",
                                              fix: "the same reduction on both sides (Keras sum_over_batch_size ↔ PyTorch mean)") { side in
                 var s = side
-                s.loss.reduction = reduction
+                if whole {
+                    s.loss = Loss(framework: y.framework, function: y.function, reduction: y.reduction, className: y.className, arguments: y.arguments)
+                } else {
+                    s.loss.reduction = reduction
+                }
                 return s
             })
         }
