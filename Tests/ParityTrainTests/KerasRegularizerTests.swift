@@ -7,7 +7,8 @@ import Testing
 
 @Suite struct KerasRegularizerTests {
     /// The fixtures test the penalties themselves: trained without them, the weights leave the bound.
-    @Test(arguments: ["keras_model_regularized", "keras_model_regularized_adam", "keras_model_regularized_lstm", "keras_model_activity"])
+    @Test(arguments: ["keras_model_regularized", "keras_model_regularized_adam", "keras_model_regularized_lstm", "keras_model_activity",
+                      "keras_model_orthogonal", "keras_model_orthogonal_adam"])
     func penaltiesChangeTheRun(_ name: String) throws {
         let fixture = try TrainingCase.named(name)
         #expect(try fixture.worstExcess() <= 1e-5)
@@ -30,7 +31,23 @@ import Testing
         let l1l2 = try JSONValue.parse(#"{"module": "keras.regularizers", "class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.25}}"#)
         #expect(KerasRegularizer(config: l1l2) == KerasRegularizer(l2: 0.25))
         let orthogonal = try JSONValue.parse(#"{"class_name": "OrthogonalRegularizer", "config": {"factor": 0.01, "mode": "rows"}}"#)
-        #expect(KerasRegularizer(config: orthogonal) == nil)
+        #expect(KerasRegularizer(config: orthogonal) == .orthogonal(factor: 0.01, rows: true))
+        let columns = try JSONValue.parse(#"{"class_name": "OrthogonalRegularizer", "config": {"factor": 2.0, "mode": "columns"}}"#)
+        #expect(KerasRegularizer(config: columns) == .orthogonal(factor: 2, rows: false))
+        let diagonal = try JSONValue.parse(#"{"class_name": "OrthogonalRegularizer", "config": {"factor": 2.0, "mode": "diagonal"}}"#)
+        #expect(KerasRegularizer(config: diagonal) == nil)
+    }
+
+    /// OrthogonalRegularizer's penalty by hand: rows (3, 4) and (4, 3) of a [2, 2] kernel have cosine 24/25, one pair,
+    /// so factor 2 gives 2 · 0.5 · (2 · 24/25) / 1 = 1.92; their columns (3, 4) and (4, 3) too.
+    @Test func orthogonalPenalty() throws {
+        let w = Tensor(shape: [2, 2], values: [3.0, 4, 4, 3])
+        for rows in [true, false] {
+            let b = EagerContext()
+            let penalty = try #require(try KerasRegularizer.orthogonal(factor: 2, rows: rows).penalty(b.constant(w), in: b))
+            #expect(abs(penalty.tensor.doubles[0] - 1.92) < 1e-12)
+        }
+        #expect(KerasRegularizer.orthogonal(factor: 1, rows: true).refusal(shape: [3, 3, 2, 4])?.contains("rank-2") == true)
     }
 
     /// The constraint fixtures test the projections: trained without them, the weights leave the bound.
@@ -54,7 +71,8 @@ import Testing
     }
 
     /// What Parity does not apply is refused, naming the layer and the setting.
-    @Test(arguments: [("refused_wrapped", "kernel_constraint"), ("refused_orthogonal", "kernel_regularizer")])
+    @Test(arguments: [("refused_wrapped", "kernel_constraint"), ("refused_custom_regularizer", "kernel_regularizer"),
+                      ("refused_orthogonal_conv", "rank-2 variable")])
     func refused(_ file: String, key: String) throws {
         let url = Fixtures.root.appendingPathComponent("train/keras/\(file).keras")
         let model = try KerasModel.load(url)

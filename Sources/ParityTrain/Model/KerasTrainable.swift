@@ -11,7 +11,7 @@ import ParityNN
 ///
 /// MultiHeadAttention's `dropout` applies the step's shared mask to the attention probabilities, the recurrent
 /// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
-/// Weight and activity regularizers (L1, L2, L1L2) add their penalties to the loss (``penalties(variables:in:)``,
+/// Weight and activity regularizers (L1, L2, L1L2, OrthogonalRegularizer) add their penalties to the loss (``penalties(variables:in:)``,
 /// ``trainingOutputs(_:in:dtype:)``), constraints project the variables after each update (``constrain(_:)``).
 /// Other regularizers and constraints, those of a layer inside a wrapper and random layers without a mask
 /// (GaussianNoise, GaussianDropout, AlphaDropout) are refused by name rather than silently left out.
@@ -58,7 +58,7 @@ public struct KerasTrainable: TrainableModel {
         try Self.gatherThrowing(network) { layer in
             guard let value = layer.config["activity_regularizer"], !value.isNull else { return }
             guard let regularizer = KerasRegularizer(config: value) else {
-                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has activity_regularizer \(value): Parity applies L1, L2 and L1L2 only")
+                throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has activity_regularizer \(value): Parity applies \(KerasRegularizer.known) only")
             }
             activity[layer.name] = regularizer
         }
@@ -145,16 +145,39 @@ public struct KerasTrainable: TrainableModel {
         return found
     }
 
-    /// The SimpleRNN, LSTM and GRU layers `fit` trains with dropout, with their `dropout` and `recurrent_dropout`.
+    /// The SimpleRNN, LSTM and GRU layers `fit` trains with dropout, with their `dropout` and `recurrent_dropout`;
+    /// a Bidirectional wrapper by its own name, with the larger of its two directions' rates (the same unless a
+    /// `backward_layer` is given).
     public var recurrentDropoutLayers: [(name: String, dropout: Double, recurrentDropout: Double)] {
         var found: [(String, Double, Double)] = []
         Self.gather(network) { layer in
             guard !inferenceLayers.contains(layer.name) else { return }
-            if let m = layer.model as? any RecurrentDropout, m.dropout > 0 || m.recurrentDropout > 0 {
-                found.append((layer.name, m.dropout, m.recurrentDropout))
-            }
+            let cells = Self.recurrentDropouts(layer.model)
+            let (dropout, recurrent) = (cells.map(\.dropout).max() ?? 0, cells.map(\.recurrentDropout).max() ?? 0)
+            if dropout > 0 || recurrent > 0 { found.append((layer.name, dropout, recurrent)) }
         }
         return found
+    }
+
+    /// The recurrent layers with Keras dropouts in `model`: itself, or a Bidirectional's two directions.
+    static func recurrentDropouts(_ model: any Model) -> [any RecurrentDropout] {
+        if let m = model as? any RecurrentDropout { return [m] }
+        guard let bi = model as? Bidirectional else { return [] }
+        return [bi.forward, bi.backward].compactMap { $0 as? any RecurrentDropout }
+    }
+
+    /// `model` (a recurrent layer or a Bidirectional of them) with its dropouts set to 0: inference mode.
+    static func withoutRecurrentDropout(_ model: any Model) -> (any Model)? {
+        func off(_ m: any Model) -> (any Model)? {
+            guard var r = m as? any RecurrentDropout else { return nil }
+            (r.dropout, r.recurrentDropout) = (0, 0)
+            return r
+        }
+        if let r = off(model) { return r }
+        guard var bi = model as? Bidirectional else { return nil }
+        if let f = off(bi.forward) as? any MultiOutputModel { bi.forward = f }
+        if let w = off(bi.backward) as? any MultiOutputModel { bi.backward = w }
+        return bi
     }
 
     static func apply(_ rules: [String: BatchNormTraining], inference: Set<String>, to network: inout KerasNetwork) {
@@ -165,8 +188,7 @@ public struct KerasTrainable: TrainableModel {
                 network.layers[index].model = nested
             } else if network.layers[index].model is Dropout, inference.contains(name) {
                 network.layers[index].model = Dropout(rate: 0)  // inference mode: the identity, no mask drawn
-            } else if inference.contains(name), var m = network.layers[index].model as? any RecurrentDropout {
-                (m.dropout, m.recurrentDropout) = (0, 0)
+            } else if inference.contains(name), let m = withoutRecurrentDropout(network.layers[index].model) {
                 network.layers[index].model = m
             } else if var bn = network.layers[index].model as? BatchNorm {
                 if inference.contains(name) {
@@ -232,6 +254,9 @@ public struct KerasTrainable: TrainableModel {
             for (entry, weight) in zip(entries, layer.weights) {
                 let trainable = entry.trainable && !frozen
                 if trainable, let regularizer = try regularizer(of: entry.name, layer: layer) {
+                    if let reason = regularizer.refusal(shape: weight.shape) {
+                        throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)), variable '\(entry.name)': \(reason)")
+                    }
                     regularizers.append((variables.count, regularizer))
                 }
                 if trainable, let constraint = try constraint(of: entry.name, layer: layer) {
@@ -249,7 +274,7 @@ public struct KerasTrainable: TrainableModel {
         guard let key = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key,
               let value = layer.config[key], !value.isNull else { return nil }
         guard let regularizer = KerasRegularizer(config: value) else {
-            throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies L1, L2 and L1L2 only")
+            throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies \(KerasRegularizer.known) only")
         }
         return regularizer
     }
@@ -284,8 +309,9 @@ public struct KerasTrainable: TrainableModel {
             // A wrapper (Bidirectional, TimeDistributed) keeps its layer's regularizers inside its own config.
             for wrapped in ["layer", "backward_layer"] {
                 guard let inner = config[wrapped]?["config"] else { continue }
+                let innerClass = config[wrapped]?["class_name"]?.string ?? "layer"
                 for key in ["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a layer with \(key) \(inner[key]!): regularizers and constraints inside a wrapper are not applied in training yet")
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a \(innerClass) with \(key) \(inner[key]!): Parity does not yet apply regularizers and constraints inside a wrapper, and training without them would not be Keras's run")
                 }
             }
             let frozen = config["trainable"]?.bool == false
