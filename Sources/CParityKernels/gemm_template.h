@@ -28,14 +28,15 @@ static inline FN(vec) FN(splat)(T x) {
     return __builtin_shufflevector(v, v, SPLAT_INDICES);
 }
 
-// c[0..<mr, 0..<nv·VL] += a·b over kc steps; a: mr values per step, `astride` apart; b: nv·VL
-// values per step, `bstride` apart.
+// c[0..<mr, 0..<nv·VL] = (zero ? +0 : c) + a·b over kc steps; a: mr values per step, `astride` apart;
+// b: nv·VL values per step, `bstride` apart.
 #define GEMM_UKR(mr, nv, name)                                                                              \
     static void name(long kc, const T *restrict a, long astride, const T *restrict b, long bstride,         \
-                     T *restrict c, long ldc, int fused) {                                                  \
+                     T *restrict c, long ldc, int fused, int zero) {                                        \
         FN(vec) acc[mr][nv];                                                                                \
         _Pragma("unroll") for (int i = 0; i < mr; i++)                                                     \
-            _Pragma("unroll") for (int v = 0; v < nv; v++) acc[i][v] = FN(load)(c + i * ldc + v * VL);     \
+            _Pragma("unroll") for (int v = 0; v < nv; v++)                                                 \
+                acc[i][v] = zero ? (FN(vec)){0} : FN(load)(c + i * ldc + v * VL);                           \
         if (fused) {                                                                                        \
             for (long p = 0; p < kc; p++) {                                                                 \
                 FN(vec) bv[nv];                                                                             \
@@ -91,12 +92,12 @@ UKR_DEFINE(8, 1)
 // Rows `rows` of a panel (height ≤ MR) against one strip, the largest tile heights first; `narrow`
 // strips are one vector wide.
 static void FN(strip)(long kc, long rows, int narrow, const T *a, long astride, const T *b, long bstride, T *c, long ldc,
-                      int fused) {
+                      int fused, int zero) {
     long i = 0;
 #define GEMM_ROWS(mr)                                                                                       \
     for (; rows - i >= mr; i += mr) {                                                                      \
-        if (NV > 1 && narrow) UKR(mr, 1)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused);          \
-        else UKR(mr, NV)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused);                          \
+        if (NV > 1 && narrow) UKR(mr, 1)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused, zero);    \
+        else UKR(mr, NV)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused, zero);                    \
     }
 #if MR > 4 && MR != 8
     GEMM_ROWS(MR)
@@ -171,6 +172,7 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
             bblock = bpack;
         }
         job->pack_a(job, i0, mc, p0, kc, MR, apack);
+        int zero = job->zero_start && p0 == 0;
         for (long jr = 0; jr < nc; jr += NR) {
             long w = nc - jr < NR ? nc - jr : NR;
             const T *strip_b;
@@ -192,12 +194,12 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
                 const T *panel = apack + ir * kc;
                 T *ct = c + (i0 + ir) * ldc + (j0 + jr);
                 if (w == NR || w == VL) {
-                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, ct, ldc, job->fused);
+                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, ct, ldc, job->fused, zero);
                 } else {
                     long width = narrow ? VL : NR;
                     for (long i = 0; i < h; i++)
                         for (long j = 0; j < width; j++) edge[i * width + j] = j < w ? ct[i * ldc + j] : 0;
-                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, edge, width, job->fused);
+                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, edge, width, job->fused, zero);
                     for (long i = 0; i < h; i++)
                         for (long j = 0; j < w; j++) ct[i * ldc + j] = edge[i * width + j];
                 }
@@ -253,6 +255,30 @@ static void FN(gemm)(struct gemm_job *job) {
         parity_parallel_for(tasks, FN(run), job);
     }
     free(shared);
+}
+
+// `c[m, strips·STRIP] = (zero ? +0 : c) + a[m, k]·b` on the calling thread, b packed by `parity_pack_strips_*`
+// (strips of STRIP columns, each k rows of STRIP values): each STRIP-wide strip runs as STRIP / NR passes
+// of the micro-kernel over the whole depth. For a few rows against weights packed once and read many
+// times (a recurrent step).
+static void FN(gemm_strips)(long m, long strips, long k, const T *a, long lda, const T *packed, T *c, long ldc, int fused,
+                            int zero) {
+    struct gemm_job job;
+    memset(&job, 0, sizeof job);
+    job.a = a;
+    job.a_rows = lda;
+    job.a_cols = 1;
+    T *apack = (T *)gemm_scratch(0, sizeof(T) * (size_t)(m + MR) * (size_t)k);
+    PACK_A_FN(&job, 0, m, 0, k, MR, apack);
+    for (long s = 0; s < strips; s++) {
+        const T *strip_b = packed + s * k * STRIP;
+        for (long half = 0; half < STRIP; half += NR) {
+            for (long ir = 0; ir < m; ir += MR) {
+                long h = m - ir < MR ? m - ir : MR;
+                FN(strip)(k, h, 0, apack + ir * k, h, strip_b + half, STRIP, c + ir * ldc + s * STRIP + half, ldc, fused, zero);
+            }
+        }
+    }
 }
 
 #undef FN

@@ -15,6 +15,7 @@ struct gemm_job {
     void *c;
     long a_rows, a_cols, b_rows, b_cols, ldc;
     int fused;
+    int zero_start;            // c = a·b: accumulators start from +0 instead of c's values
     gemm_pack_a pack_a;
     const void *pack_context;  // what a custom `pack_a` reads (a convolution's geometry)
     const long *b_row_offset;  // when set, row p of b starts at b + b_row_offset[p] (elements), not b + p·b_rows

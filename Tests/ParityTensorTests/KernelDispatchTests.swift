@@ -60,6 +60,86 @@ struct KernelDispatchTests {
         }
     }
 
+    /// Each output's products added in `p` order to +0 (sequential numerics), the definition the GEMM
+    /// without a bias computes from registers set to +0 (never reading the output).
+    static func definitionProduct<T: FloatElement>(_ a: [T], _ b: [T], m: Int, k: Int, n: Int, fused: Bool) -> [T] {
+        var c = [T](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var acc: T = 0
+                for p in 0..<k { acc = fused ? acc.addingProduct(a[i * k + p], b[p * n + j]) : acc + a[i * k + p] * b[p * n + j] }
+                c[i * n + j] = acc
+            }
+        }
+        return c
+    }
+
+    @Test("matmul without a bias: each output from +0 in k order (-0 products give +0), on every level and at 1 and 3 threads")
+    func matmulFromZero() throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            for (index, shape) in (Self.shapes + [(m: 4, k: 3, n: 40), (m: 300, k: 40, n: 90)]).enumerated() {
+                for fused in [true, false] {
+                    let numerics = Numerics(accumulation: .sequential, fusedMultiplyAdd: fused)
+                    let a = Self.operand([shape.m, shape.k], T.self, seed: 7, special: index % 2 == 1)
+                    var bValues = Self.operand([shape.k, shape.n], T.self, seed: 8, special: index % 2 == 1).values(T.self)!
+                    // Row 0, column 0: every product -0 (a[0, p] times a zero of the opposite sign).
+                    let aValues = a.values(T.self)!
+                    for p in 0..<shape.k { bValues[p * shape.n] = (aValues[p] < 0 ? 0 : -0.0) }
+                    let b = Tensor(shape: [shape.k, shape.n], values: bValues)
+                    let expected = Tensor(shape: [shape.m, shape.n], values: Self.definitionProduct(aValues, bValues, m: shape.m, k: shape.k,
+                                                                                                    n: shape.n, fused: fused))
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let result = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try a.matmul(b, numerics: numerics) } }
+                            #expect(Self.bits(result) == Self.bits(expected), "\(level) \(threads) threads \(T.self) \(shape) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+        try run(Float.self)
+        try run(Double.self)
+    }
+
+    @Test("products against weights packed in strips: the GEMM's bits, from +0 or from c, on every level", arguments: [DType.float32, .float64])
+    func stripProducts(_ dtype: DType) throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            let width = MatMulKernel.stripWidth(T.self)
+            for (m, k, n) in [(1, 1, 1), (8, 256, 1024), (3, 70, 280), (13, 5, 24), (5, 300, 33)] {
+                let a = Self.operand([m, k], T.self, seed: 9, special: true).values(T.self)!
+                let b = Self.operand([k, n], T.self, seed: 10, special: true).values(T.self)!
+                let start = Self.operand([m, n], T.self, seed: 11, special: false).values(T.self)!
+                let strips = (n + width - 1) / width, ldc = strips * width
+                var packed = [T](repeating: 0, count: strips * k * width)
+                b.withUnsafeBufferPointer { bp in packed.withUnsafeMutableBufferPointer { MatMulKernel.packStrips(k: k, n: n, b: bp.baseAddress!, ldb: n, into: $0.baseAddress!) } }
+                for fused in [true, false] {
+                    for zero in [true, false] {
+                        var expected = zero ? [T](repeating: 0, count: m * n) : start
+                        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in expected.withUnsafeMutableBufferPointer { cp in
+                            MatMulKernel.addProducts(a: ap.baseAddress!, aRows: k, aColumns: 1, b: bp.baseAddress!, bRows: n, bColumns: 1,
+                                                     c: cp.baseAddress!, ldc: n, m: m, n: n, k: k, fused: fused)
+                        } } }
+                        for level in InstructionSet.available {
+                            // Garbage where the start is ignored; c's padding columns are computed and dropped.
+                            var c = [T](repeating: zero ? .nan : 0, count: m * ldc)
+                            if !zero { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = start[i * n + j] } } }
+                            InstructionSet.forcing(level) {
+                                a.withUnsafeBufferPointer { ap in packed.withUnsafeBufferPointer { pp in c.withUnsafeMutableBufferPointer { cp in
+                                    MatMulKernel.stripProducts(m: m, strips: strips, k: k, a: ap.baseAddress!, lda: k, packed: pp.baseAddress!,
+                                                               c: cp.baseAddress!, ldc: ldc, fused: fused, zero: zero)
+                                } } }
+                            }
+                            let got = (0..<m).flatMap { i in c[(i * ldc)..<(i * ldc + n)] }
+                            #expect(Self.bits(Tensor(shape: [m, n], values: got)) == Self.bits(Tensor(shape: [m, n], values: expected)),
+                                    "\(level) \(T.self) \(m)×\(k)×\(n) fused \(fused) zero \(zero)")
+                        }
+                    }
+                }
+            }
+        }
+        if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
+    }
+
     @Test("matmul: the same bits at 1, 2 and 3 threads")
     func matmulThreads() throws {
         let a = Self.operand([300, 200], Float.self, seed: 4, special: true)

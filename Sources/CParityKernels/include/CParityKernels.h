@@ -66,6 +66,32 @@ void parity_gemm_f64(long m, long n, long k,
                      const double *a, long a_rows, long a_cols,
                      const double *b, long b_rows, long b_cols,
                      double *c, long ldc, int fused);
+/// `c[i, j] = Σ_{p < k} a[i, p]·b[p, j]`: `parity_gemm_*` from a zeroed `c` (each output's first
+/// product added to +0), without reading `c` first; `c` may be uninitialised.
+void parity_gemm_set_f32(long m, long n, long k,
+                         const float *a, long a_rows, long a_cols,
+                         const float *b, long b_rows, long b_cols,
+                         float *c, long ldc, int fused);
+void parity_gemm_set_f64(long m, long n, long k,
+                         const double *a, long a_rows, long a_cols,
+                         const double *b, long b_rows, long b_cols,
+                         double *c, long ldc, int fused);
+
+/// Weights read by many small products (a recurrent step's `h·U`) are packed once into strips of
+/// `PARITY_STRIP_*` columns: strip `s` holds rows `p < k` of columns `[s·W, (s+1)·W)`, `W` values per
+/// row, zero past `n`. The same layout on every instruction set.
+enum { PARITY_STRIP_F32 = 32, PARITY_STRIP_F64 = 16 };
+/// Packs `b[p, j]` = `b[p·ldb + j]` (`k` × `n`) into `ceil(n / W)·k·W` values at `out`.
+void parity_pack_strips_f32(long k, long n, const float *b, long ldb, float *out);
+void parity_pack_strips_f64(long k, long n, const double *b, long ldb, double *out);
+/// `c[i, j] = (zero ? +0 : c[i, j]) + Σ_{p < k} a[i·lda + p]·b[p, j]` for `i < m`, `j < strips·W`, `b` packed
+/// by `parity_pack_strips_*`, each output adding its products in index order `p = 0, 1, …` (fused or
+/// rounded as `fused` says): the same bits as `parity_gemm_*` on the unpacked `b` from a zeroed or the
+/// given `c`. Runs on the calling thread (callers split strips across threads themselves).
+void parity_gemm_strips_f32(long m, long strips, long k, const float *a, long lda, const float *packed, float *c, long ldc,
+                            int fused, int zero);
+void parity_gemm_strips_f64(long m, long strips, long k, const double *a, long lda, const double *packed, double *c,
+                            long ldc, int fused, int zero);
 
 // MARK: Convolution
 
