@@ -91,19 +91,6 @@ func processCPUSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// CPU time of the children this process has waited for (the `parity` CLI runs; the live Python
-/// workers are not counted until they exit).
-func childrenCPUSeconds() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-    getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
-    #else
-    getrusage(RUSAGE_CHILDREN, &usage)
-    #endif
-    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
 /// Keeps results alive so the optimiser cannot drop the work that produced them.
 final class Sink {
     private(set) var checksum = 0
