@@ -274,6 +274,14 @@ def keras_step():
     y = L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(factor=1.5, mode="columns"), bias_regularizer=R.L2(0.05), name="head")(y)
     add_random("orthogonal", keras.Model(x, y), (6,))
 
+    # Regularizers and constraints of a Bidirectional's layer: Keras rebuilds both directions from the wrapped layer's
+    # config, so each direction's variables carry them (the forward layer's first in the penalty order).
+    x = keras.Input((5, 3))
+    y = L.Bidirectional(L.LSTM(4, kernel_regularizer=R.L2(0.05), recurrent_regularizer=R.L1(0.02), recurrent_constraint=C.MaxNorm(0.5),
+                               bias_constraint=C.NonNeg(), return_sequences=True), name="bi_lstm")(x)
+    y = L.Bidirectional(L.GRU(3, kernel_regularizer=R.OrthogonalRegularizer(0.5, mode="columns")), merge_mode="sum", name="bi_gru")(y)
+    add_random("bidirectional_regularized", keras.Model(x, L.Dense(3, name="head")(y)), (5, 3))
+
     # What Parity refuses (saved, not trained): a regularizer class of the user's own, an OrthogonalRegularizer on a
     # rank-4 kernel (Keras itself raises at the first step), a constraint inside a wrapper.
     @keras.saving.register_keras_serializable(package="user")
@@ -368,6 +376,8 @@ def keras_step():
         ("keras_model_activity", "activity", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         ("keras_model_orthogonal", "orthogonal", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         ("keras_model_orthogonal_adam", "orthogonal", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_bidirectional_regularized", "bidirectional_regularized", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_bidirectional_regularized_adam", "bidirectional_regularized", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
