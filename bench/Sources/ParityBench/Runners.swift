@@ -45,7 +45,9 @@ func timeBlock(_ shape: BlockShape, cpu: () -> Double, _ call: () throws -> Void
     var samples: [Double] = []
     samples.reserveCapacity(shape.samples)
     let cpuTimed = cpu()
+    let start = clock.now
     for _ in 0..<shape.samples {
+        if !samples.isEmpty && (clock.now - start).seconds >= shape.limitSeconds { break }
         let t0 = clock.now
         for _ in 0..<shape.inner { try call() }
         samples.append((clock.now - t0).seconds / Double(shape.inner))
@@ -228,7 +230,7 @@ final class WorkerRunner: Runner {
 
     func block(_ side: Side, _ shape: BlockShape) throws -> Block {
         try request(["op": "block", "framework": side.framework, "workload": side.benchmark, "samples": shape.samples,
-                     "inner": shape.inner, "untimed": shape.untimed], Block.self)
+                     "inner": shape.inner, "untimed": shape.untimed, "limit_s": shape.limitSeconds], Block.self)
     }
 
     /// Asks the worker to exit and waits for it.
