@@ -13,9 +13,10 @@ import ParityNN
 /// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
 /// Weight and activity regularizers (L1, L2, L1L2, OrthogonalRegularizer) add their penalties to the loss (``penalties(variables:in:)``,
 /// ``trainingOutputs(_:in:dtype:)``), constraints project the variables after each update (``constrain(_:)``).
-/// Those of a Bidirectional's layers apply too, except activity regularizers. Other regularizers and constraints,
-/// those of a layer inside TimeDistributed and random layers without a mask (GaussianNoise, GaussianDropout,
-/// AlphaDropout) are refused by name rather than silently left out.
+/// Those of a Bidirectional's or TimeDistributed's layer apply too, except a Bidirectional's layers' activity
+/// regularizers (refused; Keras ignores a TimeDistributed layer's). Other regularizers and constraints, training-mode
+/// layers inside TimeDistributed and random layers without a mask (GaussianNoise, GaussianDropout, AlphaDropout)
+/// are refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
@@ -269,11 +270,12 @@ public struct KerasTrainable: TrainableModel {
         }
     }
 
-    /// The config that holds the regularizer and constraint of `layer`'s variable `index`: the layer's own, or a
-    /// Bidirectional's wrapped layer (its first half of the variables) and `backward_layer` (the second half; without
+    /// The config that holds the regularizer and constraint of `layer`'s variable `index`: the layer's own, a
+    /// TimeDistributed's wrapped layer, or a Bidirectional's wrapped layer (its first half of the variables) and `backward_layer` (the second half; without
     /// one, Keras rebuilds the backward layer from the wrapped layer's config, regularizers and constraints included).
     static func variableConfig(_ layer: KerasNetwork.Layer, index: Int) -> KerasJSON {
-        guard layer.className == "Bidirectional", let forward = layer.config["layer"]?["config"] else { return layer.config }
+        guard ["Bidirectional", "TimeDistributed"].contains(layer.className), let forward = layer.config["layer"]?["config"] else { return layer.config }
+        if layer.className == "TimeDistributed" { return forward }
         return index < layer.weights.count / 2 ? forward : layer.config["backward_layer"]?["config"] ?? forward
     }
 
@@ -302,7 +304,11 @@ public struct KerasTrainable: TrainableModel {
         return constraint
     }
 
-    /// The constraint keys, refused inside a wrapper.
+    /// The layers whose training step differs from inference (statistics, masks, noise): refused inside TimeDistributed.
+    static let trainingModeClasses: Set<String> = ["BatchNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                                                   "GaussianNoise", "GaussianDropout", "AlphaDropout"]
+
+    /// The constraint keys (a wrapper's apply, ``variableConfig(_:index:)``).
     static let constraintKeys = ["kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
                               "embeddings_constraint", "depthwise_constraint", "pointwise_constraint", "alpha_constraint"]
 
@@ -316,10 +322,21 @@ public struct KerasTrainable: TrainableModel {
                 continue
             }
             let config = layer.config
-            // A wrapper keeps its layer's regularizers inside its own config: a Bidirectional's weight regularizers and
-            // constraints apply (``variableConfig(_:index:)``); its layers' activity regularizers and everything inside
-            // another wrapper (TimeDistributed) are refused.
-            let applied = layer.className == "Bidirectional" ? Set(constraintKeys + KerasRegularizer.variableKeys.map(\.key)) : []
+            // A wrapper keeps its layer's regularizers inside its own config: weight regularizers and constraints apply
+            // (``variableConfig(_:index:)``); a Bidirectional's layers' activity regularizers are refused. TimeDistributed
+            // runs its layer's `call`, not `__call__` (`keras/src/layers/rnn/time_distributed.py`), so Keras adds no
+            // activity penalty of the wrapped layer (`model.losses` is empty), and neither does Parity.
+            let wrapper = ["Bidirectional", "TimeDistributed"].contains(layer.className)
+            let applied = Set(wrapper ? constraintKeys + KerasRegularizer.variableKeys.map(\.key) : [])
+                .union(layer.className == "TimeDistributed" ? ["activity_regularizer"] : [])
+            if layer.className == "TimeDistributed", let innerClass = config["layer"]?["class_name"]?.string {
+                let inner = config["layer"]?["config"]
+                let drops = ["dropout", "recurrent_dropout"].contains { (inner?[$0]?.double ?? 0) > 0 }
+                if trainingModeClasses.contains(innerClass) || drops {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (TimeDistributed) wraps a \(innerClass) that trains differently from inference "
+                                                      + "(batch statistics or dropout masks): Keras runs it once per time step in training, which Parity does not reproduce yet")
+                }
+            }
             for wrapped in ["layer", "backward_layer"] {
                 guard let inner = config[wrapped]?["config"] else { continue }
                 let innerClass = config[wrapped]?["class_name"]?.string ?? "layer"
