@@ -103,6 +103,22 @@ import Testing
         #expect(throws: TrainError.self) { try Optimizer.parse("SGD(lr=0.1) + ConstantLR(factor=0)", framework: .pyTorch) }
     }
 
+    @Test func hostileSchedulerValuesAreRefusedOrSaturate() throws {
+        // Step counts past 2^53 (Int(x) would trap), and CyclicLR settings where PyTorch's get_lr divides by zero.
+        for (spec, name) in [("StepLR(step_size=1e300)", "step_size"), ("CosineAnnealingWarmRestarts(T_0=1e300)", "T_0"),
+                             ("MultiStepLR(milestones=[2, 1e300])", "milestones"),
+                             ("CyclicLR(base_lr=0.1, max_lr=1, step_size_up=0, step_size_down=2)", "step_size_up"),
+                             ("CyclicLR(base_lr=0.1, max_lr=1, step_size_up=1e308, step_size_down=1e308)", "step_size_up"),
+                             ("CyclicLR(base_lr=0.1, max_lr=1, step_size_up=2, step_size_down=-2)", "step_size_up")] {
+            #expect { _ = try Optimizer.parse("SGD(lr=0.1) + \(spec)", framework: .pyTorch) } throws: { "\($0)".contains(name) }
+        }
+        // T_i past Int.max saturates where Python's integer grows on (here to 1024·2^53 = 2^63 at the restart):
+        // cos(π·T_cur/T_i) is 1 in doubles either way, and the step does not trap.
+        let huge = try Optimizer.parse("SGD(lr=0.1) + CosineAnnealingWarmRestarts(T_0=1024, T_mult=9007199254740992)", framework: .pyTorch).schedule!
+        #expect(huge.rate(step: 1024, base: 0.1, dtype: .float64) < 0.1)
+        #expect(huge.rate(step: 1027, base: 0.1, dtype: .float64) == 0.1)
+    }
+
     @Test func schedulersAsPyTorchStepsThem() throws {
         // LinearLR starts at lr·start_factor when it is built and reaches lr·end_factor after total_iters steps.
         let linear = LearningRateSchedule.linearLR(startFactor: 0.25, endFactor: 1, totalIters: 4)

@@ -222,7 +222,8 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
             var (tCur, tI) = (0, t0)
             for _ in 0..<steps {
                 tCur += 1
-                if tCur >= tI { (tCur, tI) = (tCur % tI, tI * tMult) }
+                // Python's T_i grows without bound; past Int.max it outlasts any run (T_cur/T_i rounds cos to 1 either way).
+                if tCur >= tI { (tCur, tI) = (tCur % tI, tI.multipliedReportingOverflow(by: tMult).overflow ? .max : tI * tMult) }
             }
             return etaMin + (base - etaMin) * (1 + Foundation.cos(Double.pi * Double(tCur) / Double(tI))) / 2
         }

@@ -78,8 +78,8 @@ extension Optimizer {
             let a = try bind([("milestones", .none), ("gamma", .number(0.1))])
             guard let counts = try a.doubles("milestones") else { throw a.fail("milestones", "must be a list of step counts") }
             let milestones = try counts.map { x -> Int in
-                guard x >= 1, x == x.rounded() else { throw a.fail("milestones", "must be whole step counts ≥ 1") }
-                return Int(x)
+                guard let n = wholeSteps(x) else { throw a.fail("milestones", "must be whole step counts from 1 to 2^53") }
+                return n
             }
             return .multiStepLR(milestones: milestones, gamma: try a.nonNegative("gamma"))
         case "LinearLR":
@@ -138,7 +138,10 @@ extension Optimizer {
                 ("base_momentum", .number(0.8)), ("max_momentum", .number(0.9))])
             try a.requireDefault("scale_fn", .none, because: "a scale_fn is Python code, which Parity cannot run (mode= picks the built-in ones)")
             let up = try a.nonNegative("step_size_up"), down = try a.optionalDouble("step_size_down") ?? up
-            guard up + down > 0 else { throw a.fail("step_size_up", "and step_size_down give a cycle of no steps: PyTorch divides by zero there") }
+            // get_lr divides by step_size_up/(step_size_up + step_size_down) at step 0: Python raises ZeroDivisionError when it is 0.
+            guard up + down > 0, up / (up + down) > 0 else {
+                throw a.fail("step_size_up", "with step_size_down \(down): the cycle or its rising share step_size_up/(step_size_up + step_size_down) is 0, and PyTorch's get_lr divides by both")
+            }
             let mode: LearningRateSchedule.Cyclic.Mode
             switch try a.string("mode") {
             case "triangular": mode = .triangular
@@ -155,10 +158,16 @@ extension Optimizer {
         }
     }
 
-    /// A whole number of steps ≥ 1.
+    /// A whole number of steps from 1 to 2⁵³.
     static func steps(_ a: Arguments, _ name: String) throws -> Int {
-        let x = try a.nonNegative(name)
-        guard x >= 1, x == x.rounded() else { throw a.fail(name, "must be a whole number of steps ≥ 1") }
+        guard let n = wholeSteps(try a.nonNegative(name)) else { throw a.fail(name, "must be a whole number of steps from 1 to 2^53") }
+        return n
+    }
+
+    /// `x` as a step count when it is a whole number from 1 to 2⁵³ (past that a spec's doubles skip whole numbers,
+    /// and `Int(x)` would trap), else nil.
+    static func wholeSteps(_ x: Double) -> Int? {
+        guard x >= 1, x <= 0x1p53, x == x.rounded() else { return nil }
         return Int(x)
     }
 
