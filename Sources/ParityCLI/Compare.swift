@@ -89,10 +89,7 @@ struct Compare: ParsableCommand {
         let (forward, training) = try TrainingComparison.run(modelA, modelB, setup: setup, tolerance: tolerance, progress: Self.progress())
         if let json {
             var report = try JSONSerialization.jsonObject(with: forward.jsonData()) as? [String: Any] ?? [:]
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            report["training"] = try JSONSerialization.jsonObject(with: encoder.encode(training))
+            report["training"] = try JSONSerialization.jsonObject(with: JSONEncoder.report([]).encode(training))
             try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: json))
         }
         if let html { try Data(forward.html(training: training).utf8).write(to: URL(fileURLWithPath: html)) }

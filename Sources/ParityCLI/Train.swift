@@ -76,9 +76,7 @@ struct Train: ParsableCommand {
         }
         try NumpyArchive.write(result.variables.filter(\.saved).map { (name: $0.name, record: ArrayRecord($0.value)) }, to: URL(fileURLWithPath: output))
         if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+            try JSONEncoder.report().encode(result).write(to: URL(fileURLWithPath: json))
         }
         let first = result.losses.first.map { String(format: "%.6g", $0) } ?? "-", last = result.losses.last.map { String(format: "%.6g", $0) } ?? "-"
         FileHandle.standardError.write(Data("""

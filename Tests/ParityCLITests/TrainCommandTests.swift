@@ -50,6 +50,19 @@ struct TrainCommandTests {
         for (a, e) in zip(losses, reference) { #expect(abs(a - e) <= 1e-5 + 1e-5 * abs(e)) }
     }
 
+    @Test("a run whose loss diverges writes it to --json as \"inf\"/\"nan\" strings, not an encoding error")
+    func divergedLossInJSON() throws {
+        let (folder, x, y, _) = try Self.data("torch_model_bn_mlp")
+        let report = folder.appendingPathComponent("r.json")
+        let result = try CommandTests.run(["train", Self.train.appendingPathComponent("torch/bn_mlp.pt2").path, "--input", x, "--target", y,
+                                           "--steps", "4", "--batch-size", "4", "--output", folder.appendingPathComponent("w.npz").path,
+                                           "--optimizer", "SGD(lr=1e30)", "--loss", "MSELoss()", "--json", report.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let losses = try #require(JSONValue.parse(Data(contentsOf: report))["losses"]?.array)
+        #expect(losses.count == 4 && losses[0].double?.isFinite == true)
+        #expect(losses.dropFirst().contains { ["inf", "nan"].contains($0.string) })
+    }
+
     @Test("a .keras saved after compile trains with its own optimizer and loss")
     func kerasCompileConfig() throws {
         let (folder, x, y, expected) = try Self.data("keras_compiled_adam")

@@ -1,4 +1,5 @@
 import Foundation
+import ParityFormats
 
 /// The exit code of `parity compare`: 0 match, 1 mismatch (2, an error, is the caller's).
 public enum CompareExitCode {
@@ -15,10 +16,7 @@ extension Comparison {
     /// The `--json` report: every field of the comparison, keys sorted, pretty-printed; non-finite numbers as
     /// strings (`"inf"`, `"nan"`).
     public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try encoder.encode(self)
+        try JSONEncoder.report([.prettyPrinted, .withoutEscapingSlashes]).encode(self)
     }
 
     /// The terminal report: how the inputs were fed, a per-pair table, the unpaired layers, the output check, the
