@@ -7,7 +7,16 @@ Two jobs, each for one framework per process (PyTorch and TensorFlow are never i
             torch:  resnet18.pt2, encoder.pt2, state_dict.pt + state_dict.safetensors (1 GiB of float32),
                     compare_port.pt2 (the PyTorch port of keras's compare.keras; run keras first)
             keras:  mobilenet_v2.keras, compare.keras (+ compare_weights.npz, compare_input.npy)
-  time    times the workloads in this framework at --threads N, Float32, inference, and writes JSON
+  serve   a long-lived worker at --threads N: builds the framework's workloads once, then times them on
+          command from ParityBench, which interleaves every framework's blocks with Parity's (bench/README.md).
+          One JSON command per line on stdin, one JSON reply per line on stdout (anything the frameworks
+          print goes to stderr):
+            first reply    {"cases": [{"framework", "benchmark"}...], "versions": {...}, "threads": {...}}
+            {"op": "warmup", "framework", "workload", "min_calls", "min_s", "max_s"}  ->  {"times": [s per call]}
+            {"op": "block", "framework", "workload", "samples", "inner", "untimed", "limit_s"}
+                -> {"samples": [s per call], "cpu_s": process CPU of the samples, "cpu_total_s": with the untimed calls}
+            {"op": "quit"}
+          The timing policy (warm-up, block sizes, rounds) is ParityBench's (Timing.swift); a worker only runs it.
 
 Workloads (ids shared with bench/Sources/ParityBench/Workloads.swift; keep the shapes in step):
   matmul     [1024, 1024] @ [1024, 1024]                        torch.matmul / tf.matmul / numpy.matmul
@@ -20,20 +29,18 @@ Workloads (ids shared with bench/Sources/ParityBench/Workloads.swift; keep the s
 
 How each framework is called is what its users call: PyTorch modules under torch.no_grad() (eager);
 Keras models through `predict_on_batch` (a compiled tf.function; `model(x)` in eager mode is slower);
-tf.matmul eagerly (one op). Timing method: warm-up, adaptive repeats, median and quartiles, the same as
-bench/Sources/ParityBench/Timing.swift.
+tf.matmul eagerly (one op). Threads, fixed before the framework starts its pools: torch.set_num_threads,
+TensorFlow's intra- and inter-op pools, OPENBLAS_NUM_THREADS (NumPy) before NumPy is imported.
 
     nice ~/venv-ref/bin/python bench/frameworks_bench.py export keras
     nice ~/venv-ref/bin/python bench/frameworks_bench.py export torch
-    ~/venv-ref/bin/python bench/frameworks_bench.py time torch --threads 1 --json bench/results/torch-1.json
+    (serve is started by ParityBench: bash bench/run.sh)
 """
 
 import argparse
 import gc
 import json
-import math
 import os
-import platform
 import sys
 import time
 
@@ -59,77 +66,8 @@ import numpy as np  # noqa: E402  (after the BLAS thread count is fixed)
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DIR = os.path.join(HERE, "..", ".zoo", "bench")
 
-# Keep in step with TimingPolicy in bench/Sources/ParityBench/Timing.swift.
-POLICY = {"warmup_s": 0.2, "min_warmup_calls": 3, "budget_s": 2.0, "min_sample_s": 0.001, "min_samples": 11, "max_samples": 500}
-
-SUMMARIES = {
-    "matmul": "matmul 1024x1024 @ 1024x1024",
-    "mlp": "MLP 1024-1024-1024-10 (relu), batch 64",
-    "lstm": "LSTM(256), 32 features, 100 steps, batch 8, last h",
-    "mobilenet": "MobileNetV2 alpha 0.35, 96x96, batch 8",
-    "resnet18": "ResNet-18, 64x64, batch 8",
-    "encoder": "transformer encoder layer d256, 4 heads, ffn 1024, seq 128, batch 8",
-    "load_safetensors": "load a 1 GiB state_dict .safetensors (warm page cache)",
-    "load_pt": "load a 1 GiB state_dict .pt (warm page cache)",
-}
 STATE_DICT_LAYERS = 32  # 32 x [4096, 2048] float32 = 1 GiB
 COMPARE_INPUT = (4, 32, 32, 3)
-
-
-def quantile(sorted_values, q):
-    position = q * (len(sorted_values) - 1)
-    lower = int(position)
-    upper = min(lower + 1, len(sorted_values) - 1)
-    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (position - lower)
-
-
-def sample_count(sample_s, policy):
-    floor = min(5, policy["min_samples"]) if policy["min_samples"] * sample_s > 2 * policy["budget_s"] else policy["min_samples"]
-    return min(max(int(policy["budget_s"] / max(sample_s, 1e-9)), floor), policy["max_samples"])
-
-
-def measure(fn, policy):
-    clock = time.perf_counter_ns
-    warmup, start = [], clock()
-    while len(warmup) < policy["min_warmup_calls"] or (clock() - start) * 1e-9 < policy["warmup_s"]:
-        t0 = clock()
-        fn()
-        warmup.append((clock() - t0) * 1e-9)
-    estimate = max(quantile(sorted(warmup), 0.5), 1e-9)
-    inner = max(1, math.ceil(policy["min_sample_s"] / estimate))
-    samples = sample_count(estimate * inner, policy)
-    values = []
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(samples):
-            t0 = clock()
-            for _ in range(inner):
-                fn()
-            values.append((clock() - t0) * 1e-9 / inner)
-    finally:
-        gc.enable()
-    values.sort()
-    return {"median_s": quantile(values, 0.5), "p25_s": quantile(values, 0.25), "p75_s": quantile(values, 0.75),
-            "min_s": values[0], "samples": samples, "inner": inner, "warmup_calls": len(warmup)}
-
-
-def cpu_snapshot():
-    try:
-        with open("/proc/stat") as f:
-            fields = [float(x) for x in f.readline().split()[1:9]]
-        with open("/proc/self/stat") as f:
-            mine = f.read().rsplit(")", 1)[1].split()
-    except (OSError, ValueError, IndexError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return user + nice + system + irq + softirq + steal, float(mine[11]) + float(mine[12]), time.perf_counter()
-
-
-def other_cores(start, end):
-    if start is None or end is None or end[2] <= start[2]:
-        return None
-    return max(0.0, ((end[0] - start[0]) - (end[1] - start[1])) / os.sysconf("SC_CLK_TCK") / (end[2] - start[2]))
 
 
 def uniform(rng, shape):
@@ -255,31 +193,38 @@ def torch_export_port(torch, directory):
     print(f"  wrote compare_port.pt2 ({sum(p.numel() for p in port.parameters())} parameters)", file=sys.stderr)
 
 
-def torch_time(args, policy):
+def torch_cases(args, wanted):
+    """The PyTorch (and NumPy) calls, {(framework, workload): call}, the versions and the thread settings."""
     import torch
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(1)
     torch.manual_seed(1)
-    cases = []
-    a, b = torch.from_numpy(uniform(rng, (1024, 1024))), torch.from_numpy(uniform(rng, (1024, 1024)))
-    cases.append(("pytorch", "matmul", lambda: torch.matmul(a, b)))
-    na, nb = a.numpy(), b.numpy()
-    cases.append(("numpy", "matmul", lambda: np.matmul(na, nb)))
+    cases = {}
+    if wanted("matmul"):
+        a, b = torch.from_numpy(uniform(rng, (1024, 1024))), torch.from_numpy(uniform(rng, (1024, 1024)))
+        cases["pytorch", "matmul"] = lambda: torch.matmul(a, b)
+        na, nb = a.numpy(), b.numpy()
+        cases["numpy", "matmul"] = lambda: np.matmul(na, nb)
     for name, (make, shape) in torch_modules().items():
+        if not wanted(name):
+            continue
         model = make().eval()
         x = torch.from_numpy(uniform(rng, shape))
 
         def call(model=model, x=x):
             with torch.no_grad():
                 return model(x)
-        cases.append(("pytorch", name, call))
+        cases["pytorch", name] = call
     st, pt = os.path.join(args.dir, "state_dict.safetensors"), os.path.join(args.dir, "state_dict.pt")
-    if os.path.exists(st):
+    if wanted("load_safetensors") and os.path.exists(st):
         from safetensors.torch import load_file
-        cases.append(("pytorch", "load_safetensors", lambda: load_file(st)))
-        cases.append(("pytorch", "load_pt", lambda: torch.load(pt, mmap=True, weights_only=True)))
+        cases["pytorch", "load_safetensors"] = lambda: load_file(st)
+    if wanted("load_pt") and os.path.exists(pt):
+        cases["pytorch", "load_pt"] = lambda: torch.load(pt, mmap=True, weights_only=True)
     versions = {"torch": torch.__version__, "numpy": np.__version__}
-    return cases, versions
+    threads = {"torch.get_num_threads": str(torch.get_num_threads()),
+               "OPENBLAS_NUM_THREADS (NumPy)": os.environ.get("OPENBLAS_NUM_THREADS", "unset")}
+    return cases, versions, threads
 
 
 # --------------------------------------------------------------------------------------------- keras
@@ -348,43 +293,107 @@ def keras_export(directory):
     print(f"  wrote mobilenet_v2.keras, compare.keras ({compare.count_params()} parameters)", file=sys.stderr)
 
 
-def keras_time(args, policy):
+def keras_cases(args, wanted):
+    """The Keras/TensorFlow calls, {(framework, workload): call}, the versions and the thread settings."""
     import tensorflow as tf
     import keras
     keras.utils.set_random_seed(1)
     rng = np.random.default_rng(1)
-    a, b = tf.constant(uniform(rng, (1024, 1024))), tf.constant(uniform(rng, (1024, 1024)))
-    cases = [("keras", "matmul", lambda: tf.matmul(a, b))]
+    cases = {}
+    if wanted("matmul"):
+        a, b = tf.constant(uniform(rng, (1024, 1024))), tf.constant(uniform(rng, (1024, 1024)))
+        cases["keras", "matmul"] = lambda: tf.matmul(a, b)
     for name, (make, shape) in keras_models().items():
+        if not wanted(name):
+            continue
         model = make()
         x = uniform(rng, shape)
-        cases.append(("keras", name, lambda model=model, x=x: model.predict_on_batch(x)))
-    return cases, {"tensorflow": tf.__version__, "keras": keras.__version__}
+        cases["keras", name] = lambda model=model, x=x: model.predict_on_batch(x)
+    threads = {"tensorflow intra-op": str(tf.config.threading.get_intra_op_parallelism_threads()),
+               "tensorflow inter-op": str(tf.config.threading.get_inter_op_parallelism_threads()),
+               "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset (oneDNN on)")}
+    return cases, {"tensorflow": tf.__version__, "keras": keras.__version__}, threads
 
 
 # --------------------------------------------------------------------------------------------- main
 
 
-def cpu_model():
+def run_warmup(fn, min_calls, min_s, max_s):
+    """Seconds per warm-up call: until min_calls and min_s, or max_s after one call (ParityBench's policy)."""
+    clock = time.perf_counter_ns
+    times, start = [], clock()
+    while True:
+        elapsed = (clock() - start) * 1e-9
+        if (len(times) >= min_calls and elapsed >= min_s) or (times and elapsed >= max_s):
+            return times
+        t0 = clock()
+        fn()
+        times.append((clock() - t0) * 1e-9)
+
+
+def run_block(fn, samples, inner, untimed, limit_s):
+    """One block: `untimed` calls, then `samples` samples of `inner` calls (no new sample after limit_s);
+    wall seconds per call of each sample and the process CPU time (every thread) of the samples and of
+    the whole block."""
+    clock, cpu = time.perf_counter_ns, time.process_time
+    gc.collect()
+    gc.disable()
     try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+        cpu_start = cpu()
+        for _ in range(untimed):
+            fn()
+        values = []
+        cpu_timed = cpu()
+        start = clock()
+        for _ in range(samples):
+            if values and (clock() - start) * 1e-9 >= limit_s:
+                break
+            t0 = clock()
+            for _ in range(inner):
+                fn()
+            values.append((clock() - t0) * 1e-9 / inner)
+        cpu_end = cpu()
+    finally:
+        gc.enable()
+    return {"samples": values, "cpu_s": cpu_end - cpu_timed, "cpu_total_s": cpu_end - cpu_start}
+
+
+def serve(args):
+    """The worker loop (see the module docstring)."""
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # the frameworks' own prints go to stderr, not into the replies
+
+    def reply(message):
+        replies.write(json.dumps(message) + "\n")
+
+    only = set(args.only.split(",")) if args.only else None
+    wanted = lambda workload: only is None or workload in only
+    cases, versions, threads = (torch_cases if args.framework == "torch" else keras_cases)(args, wanted)
+    reply({"cases": [{"framework": f, "benchmark": w} for f, w in cases], "versions": versions,
+           "threads": threads})
+    for line in iter(sys.stdin.readline, ""):
+        command = json.loads(line)
+        if command["op"] == "quit":
+            return
+        try:
+            fn = cases[command["framework"], command["workload"]]
+            if command["op"] == "warmup":
+                reply({"times": run_warmup(fn, command["min_calls"], command["min_s"], command["max_s"])})
+            elif command["op"] == "block":
+                reply(run_block(fn, command["samples"], command["inner"], command["untimed"], command["limit_s"]))
+            else:
+                reply({"error": f"unknown op {command['op']!r}"})
+        except Exception as error:  # reported to ParityBench, which stops with it
+            reply({"error": f"{command.get('framework')} {command.get('workload')}: {type(error).__name__}: {error}"})
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("job", choices=["export", "time"])
+    parser.add_argument("job", choices=["export", "serve"])
     parser.add_argument("framework", choices=["torch", "keras"])
     parser.add_argument("--dir", default=DEFAULT_DIR, help="model files (default .zoo/bench)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--budget", type=float, default=POLICY["budget_s"])
     parser.add_argument("--only", help="comma-separated workload ids")
-    parser.add_argument("--json", help="write the timings here")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     if args.framework == "keras":
@@ -397,30 +406,8 @@ def main():
             tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     if args.job == "export":
         (torch_export if args.framework == "torch" else keras_export)(args.dir)
-        return
-    policy = dict(POLICY, budget_s=args.budget)
-    cases, versions = (torch_time if args.framework == "torch" else keras_time)(args, policy)
-    only = set(args.only.split(",")) if args.only else None
-    results = []
-    for framework, workload, fn in cases:
-        if only and workload not in only:
-            continue
-        before = cpu_snapshot()
-        m = measure(fn, policy)
-        m["other_cores"] = other_cores(before, cpu_snapshot())
-        results.append({"framework": framework, "benchmark": workload, "threads": args.threads, **m})
-        print(f"  {framework} {args.threads}T {workload}: {m['median_s'] * 1e3:.3f} ms median "
-              f"(IQR {m['p25_s'] * 1e3:.3f}-{m['p75_s'] * 1e3:.3f} ms, other processes {m['other_cores'] or 0:.2f} cores)",
-              file=sys.stderr)
-    output = {"versions": versions, "python": platform.python_version(),
-              "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "machine": {"nproc": os.cpu_count(), "cpu_model": cpu_model()}, "timing": policy,
-              "workloads": SUMMARIES, "results": results}
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(output, f, indent=2, sort_keys=True)
-            f.write("\n")
+    else:
+        serve(args)
 
 
 if __name__ == "__main__":

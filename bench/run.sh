@@ -4,25 +4,32 @@
 #  1. builds `parity` exactly as the README does (`swift build -c release --product parity`, no flags:
 #     the kernels choose AVX-512 / AVX2+FMA / portable code at run time), and ParityBench the same way;
 #  2. writes the model files once into .zoo/bench (bench/frameworks_bench.py export keras, then torch);
-#  3. times PyTorch (+ NumPy's matmul) and Keras/TensorFlow at 1 thread and at all threads, one process
-#     per framework and thread count;
-#  4. times Parity at the same thread counts (in-process, and the `parity` CLI for compare/inspect) and
-#     prints every median beside the fastest framework's as a ratio with its spread.
+#  3. for each thread count (1, then all), starts one long-lived worker per framework
+#     (bench/frameworks_bench.py serve: PyTorch with NumPy, and Keras/TensorFlow, never in one process)
+#     and, workload by workload, runs Parity and the frameworks interleaved in rounds (one block each per
+#     round, the order reversed every other round); each round gives a paired ratio, Parity's time over
+#     the fastest framework's in that same round, so that a slow episode of the machine hits both sides;
+#  4. prints per workload the median paired ratio with its spread over the rounds, the median times,
+#     and the same pairing on process CPU time.
 #
-# Results (bench/results/): parity.json, <framework>-<threads>.json, results.txt (the table), machine.txt.
-# Summarised in docs/performance.md.
+# Results (bench/results/): parity.json (Parity's rows, every paired ratio and its rounds), torch-N.json and
+# keras-N.json (the frameworks' rows at N threads), results.txt (the table), machine.txt.
+# Summarised in docs/performance.md. A full run measures for about 5 minutes (291 s on the 2-vCPU machine
+# while it was busy), plus the build and, the first time, the model files.
 #
 # Environment:
 #   PARITY_BENCH_PYTHON      Python with torch, torchvision, safetensors, tensorflow, keras (default python3)
-#   PARITY_BENCH_BUDGET      measuring seconds per (benchmark, threads) (default 2)
+#   PARITY_BENCH_BUDGET      measuring seconds per side, workload and thread count, over all rounds (default 3)
+#   PARITY_BENCH_ROUNDS      rounds per workload and thread count (default 9)
 #   PARITY_BENCH_ONLY        comma-separated subset of the workload ids (default: all)
-#   PARITY_BENCH_SKIP_FRAMEWORKS  1: reuse bench/results/{torch,keras}-*.json instead of rerunning them
+#   PARITY_BENCH_RESULTS     where the results go (default bench/results; a trial run can use /tmp/...)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-RESULTS=bench/results
+RESULTS=${PARITY_BENCH_RESULTS:-bench/results}
 DIR=.zoo/bench
-BUDGET=${PARITY_BENCH_BUDGET:-2}
+BUDGET=${PARITY_BENCH_BUDGET:-3}
+ROUNDS=${PARITY_BENCH_ROUNDS:-9}
 PYTHON=${PARITY_BENCH_PYTHON:-python3}
 ALL=$(nproc 2>/dev/null || sysctl -n hw.ncpu)
 THREADS=$(printf '%s\n' 1 "$ALL" | sort -un | paste -sd,)
@@ -59,24 +66,13 @@ if [[ ! -f $DIR/state_dict.pt || ! -f $DIR/compare_port.pt2 ]]; then
     nice -n 10 "$PYTHON" bench/frameworks_bench.py export torch --dir "$DIR"
 fi
 
-# --- 3. The frameworks --------------------------------------------------------------------------
-framework_args=()
-for framework in torch keras; do
-    for t in ${THREADS//,/ }; do
-        out=$RESULTS/$framework-$t.json
-        if [[ ${PARITY_BENCH_SKIP_FRAMEWORKS:-0} != 1 || ! -f $out ]]; then
-            echo "==> $framework, $t thread(s)" >&2
-            "$PYTHON" bench/frameworks_bench.py time "$framework" --dir "$DIR" --threads "$t" \
-                --budget "$BUDGET" --json "$out" "${only_args[@]}"
-        fi
-        framework_args+=(--framework "$out")
-    done
-done
 {
     "$PYTHON" -c 'import torch; print("torch", torch.__version__, "cpu capability", torch.backends.cpu.get_cpu_capability())'
     TF_CPP_MIN_LOG_LEVEL=3 "$PYTHON" -c 'import tensorflow as tf, keras; print("tensorflow", tf.__version__, "keras", keras.__version__)'
 } >> "$RESULTS/machine.txt" 2>/dev/null
 
-# --- 4. Parity ----------------------------------------------------------------------------------
-"$bin/ParityBench" "${framework_args[@]}" --parity "$bin/parity" --dir "$DIR" --threads "$THREADS" --budget "$BUDGET" \
-    --build-flags "swift build -c release (no flags)" --json "$RESULTS/parity.json" --table "$RESULTS/results.txt" "${only_args[@]}"
+# --- 3 and 4. Parity and the frameworks, interleaved -------------------------------------------
+rm -f "$RESULTS"/torch-*.json "$RESULTS"/keras-*.json  # only this run's thread counts remain
+"$bin/ParityBench" --python "$PYTHON" --script bench/frameworks_bench.py --parity "$bin/parity" --dir "$DIR" \
+    --threads "$THREADS" --rounds "$ROUNDS" --budget "$BUDGET" --build-flags "swift build -c release (no flags)" \
+    --results "$RESULTS" "${only_args[@]}"

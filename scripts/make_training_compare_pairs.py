@@ -26,7 +26,9 @@ branches initialised alike, merged by Maximum (torch.maximum in the port): at a 
 gradient to the first argument, ATen half to each (`gradient-convention`). `dropout`: a Dropout between two
 Dense layers; `dropout.pt2` trains it, `dropout_eval.pt2` is the port with its Dropout left in eval mode
 (`training-mode`). `lstm_dropout.keras`: the lstm with `LSTM(dropout=0.3)`, against the lstm port (`nn.LSTM` has no
-such dropout: `training-mode`).
+such dropout: `training-mode`). `bilstm_dropout.keras`: Bidirectional(LSTM(4, dropout=0.3, recurrent_dropout=0.2)),
+against `bilstm.pt2`, its port with a bidirectional nn.LSTM (`training-mode`, `rnn-bias-trained-twice`).
+`mlp_l2.keras`: the mlp with L2(0.05) kernel regularizers, against the mlp port (`weight-regularizer`).
 """
 import os
 import subprocess
@@ -129,6 +131,22 @@ def keras_step():
     lstm_dropout.set_weights(keras.models.load_model(f"{OUT}/lstm.keras").get_weights())
     lstm_dropout.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
     lstm_dropout.save(f"{OUT}/lstm_dropout.keras")
+    # weight-regularizer: the mlp with L2(0.05) on both kernels (fit adds 0.05·Σw² to the loss, so 0.1·w to each
+    # kernel's gradient), against the mlp port trained without decay, or with SGD(weight_decay=0.1) on every parameter.
+    mlp_l2 = keras.Sequential([keras.Input((4,)), L.Dense(6, activation="tanh", kernel_regularizer=keras.regularizers.L2(0.05), name="hidden"),
+                               L.Dense(2, kernel_regularizer=keras.regularizers.L2(0.05), name="out")], name="mlp_l2")
+    mlp_l2.set_weights(keras.models.load_model(f"{OUT}/mlp.keras").get_weights())
+    mlp_l2.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
+    mlp_l2.save(f"{OUT}/mlp_l2.keras")
+    # A Bidirectional(LSTM) with dropout and recurrent_dropout, against the bidirectional nn.LSTM port (its last
+    # states concatenated, as Keras's return_sequences=False output): nn.LSTM has no such dropout (`training-mode`).
+    bilstm = keras.Sequential([keras.Input((5, 3)), L.Bidirectional(L.LSTM(4, dropout=0.3, recurrent_dropout=0.2), name="bi"), L.Dense(2, name="out")],
+                              name="bilstm_dropout")
+    bilstm.set_weights([more.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in bilstm.weights])
+    bilstm.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=keras.losses.MeanSquaredError())
+    bilstm.save(f"{OUT}/bilstm_dropout.keras")
+    for v in bilstm.weights:
+        weights[f"bilstm_dropout:{v.path}"] = np.asarray(v.numpy())
     for model in (branches, dropout):
         for layer in model.layers:
             for v in layer.weights:
@@ -246,6 +264,26 @@ def torch_step():
     port.train()
     port[2].eval()  # the port's Dropout never trains
     export_modes(port, data["x"], "dropout_eval")
+
+    class BiSequence(nn.Module):
+        # The bidirectional port: both directions' last states, forward first (Keras's merge_mode="concat").
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 4, batch_first=True, bidirectional=True)
+            self.out = linear(nn.Linear(8, 2), "bilstm_dropout:out")
+            with torch.no_grad():
+                for suffix, direction in (("", "forward"), ("_reverse", "backward")):
+                    cell = f"bilstm_dropout:bi/{direction}_lstm/lstm_cell"
+                    getattr(self.lstm, "weight_ih_l0" + suffix).copy_(t(cell + "/kernel").T)
+                    getattr(self.lstm, "weight_hh_l0" + suffix).copy_(t(cell + "/recurrent_kernel").T)
+                    getattr(self.lstm, "bias_ih_l0" + suffix).copy_(t(cell + "/bias"))
+                    getattr(self.lstm, "bias_hh_l0" + suffix).zero_()
+
+        def forward(self, x):
+            _, (h, _) = self.lstm(x)
+            return self.out(torch.cat([h[0], h[1]], dim=-1))
+
+    export(BiSequence(), data["x_seq"], "bilstm")
     os.remove(f"{OUT}/weights.npz")  # only the torch step reads it
     print("torch", torch.__version__)
 

@@ -179,6 +179,9 @@ def keras_step():
         "mlp_sched_piecewise": keras.optimizers.SGD(learning_rate=S.PiecewiseConstantDecay([3, 6], [0.1, 0.05, 0.01]), momentum=0.9),
         "mlp_sched_poly": keras.optimizers.RMSprop(learning_rate=S.PolynomialDecay(0.01, decay_steps=8, end_learning_rate=0.001, power=2.0)),
         "mlp_sched_cosine": keras.optimizers.AdamW(learning_rate=S.CosineDecay(0.02, decay_steps=10, alpha=0.1), weight_decay=0.05),
+        # Restarts after 3 and 3 + 6 steps (t_mul 2), each 0.7 times lower.
+        "mlp_sched_restarts": keras.optimizers.SGD(learning_rate=S.CosineDecayRestarts(0.05, first_decay_steps=3, t_mul=2.0, m_mul=0.7, alpha=0.1),
+                                                   momentum=0.9),
     }
     for name, optimizer in scheduled.items():
         model = keras.models.load_model(f"{OUT}/keras/mlp.keras")
@@ -263,10 +266,47 @@ def keras_step():
     y = L.Dense(8, activation="tanh", activity_regularizer=R.L2(0.05), name="hidden")(x)
     y = L.Dense(3, activity_regularizer=R.L1L2(l1=0.02, l2=0.01), kernel_regularizer=R.L2(0.01), name="head")(y)
     add_random("activity", keras.Model(x, y), (6,))
-    # What Parity refuses (saved, not trained): an OrthogonalRegularizer, a constraint inside a wrapper.
-    for name, layer in [("refused_orthogonal", L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
-                        ("refused_wrapped", L.TimeDistributed(L.Dense(3, kernel_constraint=C.MaxNorm(2.0)), name="dense"))]:
-        keras.Sequential([keras.Input((4, 6) if name == "refused_wrapped" else (6,)), layer]).save(f"{OUT}/keras/{name}.keras")
+    # OrthogonalRegularizer: factor · 0.5 · the mean |cosine| between distinct rows (mode="rows", the default) or
+    # columns of a rank-2 kernel, in the weight-penalty order. Factors large enough that leaving it out moves the
+    # weights beyond the bound.
+    x = keras.Input((6,))
+    y = L.Dense(8, activation="tanh", kernel_regularizer=R.OrthogonalRegularizer(factor=2.0), name="hidden")(x)
+    y = L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(factor=1.5, mode="columns"), bias_regularizer=R.L2(0.05), name="head")(y)
+    add_random("orthogonal", keras.Model(x, y), (6,))
+
+    # Regularizers and constraints of a Bidirectional's layer: Keras rebuilds both directions from the wrapped layer's
+    # config, so each direction's variables carry them (the forward layer's first in the penalty order).
+    x = keras.Input((5, 3))
+    y = L.Bidirectional(L.LSTM(4, kernel_regularizer=R.L2(0.05), recurrent_regularizer=R.L1(0.02), recurrent_constraint=C.MaxNorm(0.5),
+                               bias_constraint=C.NonNeg(), return_sequences=True), name="bi_lstm")(x)
+    y = L.Bidirectional(L.GRU(3, kernel_regularizer=R.OrthogonalRegularizer(0.5, mode="columns")), merge_mode="sum", name="bi_gru")(y)
+    add_random("bidirectional_regularized", keras.Model(x, L.Dense(3, name="head")(y)), (5, 3))
+
+    # TimeDistributed: the wrapped layer keeps its own variable names (step/kernel) and its config, regularizers and
+    # constraints included.
+    x = keras.Input((5, 3))
+    y = L.TimeDistributed(L.Dense(4, activation="tanh", kernel_regularizer=R.L2(0.05), bias_constraint=C.NonNeg(), name="step"), name="td")(x)
+    y = L.TimeDistributed(L.Dense(2, kernel_regularizer=R.OrthogonalRegularizer(0.5), name="step_out"), name="td_out")(y)
+    add_random("time_distributed_regularized", keras.Model(x, L.Dense(3, name="head")(L.Flatten()(y))), (5, 3))
+
+    # What Parity refuses (saved, not trained): a regularizer class of the user's own, an OrthogonalRegularizer on a
+    # rank-4 kernel (Keras itself raises at the first step), an activity regularizer inside a Bidirectional, a
+    # BatchNormalization inside TimeDistributed (Keras maps it over the steps: statistics per step).
+    @keras.saving.register_keras_serializable(package="user")
+    class Sparse(keras.regularizers.Regularizer):
+        def __call__(self, w):
+            return 0.01 * keras.ops.sum(keras.ops.sqrt(keras.ops.abs(w) + 1e-6))
+
+        def get_config(self):
+            return {}
+
+    for name, shape, layer in [
+        ("refused_custom_regularizer", (6,), L.Dense(3, kernel_regularizer=Sparse(), name="dense")),
+        ("refused_orthogonal_conv", (5, 5, 2), L.Conv2D(3, 3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
+        ("refused_wrapped", (4, 6), L.Bidirectional(L.LSTM(3, activity_regularizer=R.L2(0.01)), name="dense")),
+        ("refused_time_distributed_bn", (4, 6), L.TimeDistributed(L.BatchNormalization(), name="dense")),
+    ]:
+        keras.Sequential([keras.Input(shape), layer]).save(f"{OUT}/keras/{name}.keras")
 
     opt_sgd = "SGD(learning_rate=0.1)"
     cases_spec = [
@@ -343,6 +383,12 @@ def keras_step():
         ("keras_model_constrained", "constrained", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         ("keras_model_constrained_adam", "constrained", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
         ("keras_model_activity", "activity", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_orthogonal", "orthogonal", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_orthogonal_adam", "orthogonal", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_bidirectional_regularized", "bidirectional_regularized", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_bidirectional_regularized_adam", "bidirectional_regularized", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_time_distributed_regularized", "time_distributed_regularized", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()",
+         regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:
@@ -697,6 +743,13 @@ def torch_step():
         # CosineEmbeddingLoss(output, target, y) with y = 1 on every row: 1 − cos(output, target), Keras's CosineSimilarity + 1.
         ("torch_loss_cosine_embedding", "mlp", sgd, "CosineEmbeddingLoss()", regression),
         ("torch_model_attention_dropout", "attention_dropout", "SGD(lr=0.05, momentum=0.9)", "MSELoss()", regression),
+        # CyclicLR: base_lr replaces the optimizer's rate; with cycle_momentum (the default) the momentum or β₁ runs
+        # against the rate, set to max_momentum when the scheduler is built (also on an SGD built without momentum).
+        ("torch_opt_sched_cyclic", "mlp", "SGD(lr=0.1) + CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=2, mode='triangular2')",
+         "MSELoss()", regression),
+        ("torch_opt_sched_cyclic_adam", "mlp", "Adam(lr=0.01) + CyclicLR(base_lr=0.002, max_lr=0.02, step_size_up=2, mode='exp_range', gamma=0.9, "
+         "base_momentum=0.8, max_momentum=0.95)", "MSELoss()", regression),
+        ("torch_opt_sched_cyclic_plain", "mlp", "SGD(lr=0.1) + CyclicLR(base_lr=0.02, max_lr=0.1, step_size_up=4, cycle_momentum=False)", "MSELoss()", regression),
     ]
     cases = []
     for name, model_name, optimizer, loss, target in cases_spec:

@@ -122,6 +122,8 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 
 // MARK: Portable (any CPU): 16-byte vectors, libm's fma where the CPU has no FMA instruction.
 #define T float
+#define STRIP PARITY_STRIP_F32
+#define PACK_A_FN pack_a_f32
 #define VL 4
 #define SPLAT_INDICES SPLAT4
 #define MR 4
@@ -133,16 +135,22 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #include "gemm_template.h"
 #include "depthwise_template.h"
 #undef T
+#undef STRIP
+#undef PACK_A_FN
 #undef VL
 #undef SPLAT_INDICES
 #undef SUFFIX
 #define T double
+#define STRIP PARITY_STRIP_F64
+#define PACK_A_FN pack_a_f64
 #define VL 2
 #define SPLAT_INDICES SPLAT2
 #define SUFFIX portable_f64
 #include "gemm_template.h"
 #include "depthwise_template.h"
 #undef T
+#undef STRIP
+#undef PACK_A_FN
 #undef VL
 #undef SPLAT_INDICES
 #undef SUFFIX
@@ -162,22 +170,30 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #define MC 120
 #define NC 1024
 #define T float
+#define STRIP PARITY_STRIP_F32
+#define PACK_A_FN pack_a_f32
 #define VL 8
 #define SPLAT_INDICES SPLAT8
 #define SUFFIX avx2_f32
 #include "gemm_template.h"
 #include "depthwise_template.h"
 #undef T
+#undef STRIP
+#undef PACK_A_FN
 #undef VL
 #undef SPLAT_INDICES
 #undef SUFFIX
 #define T double
+#define STRIP PARITY_STRIP_F64
+#define PACK_A_FN pack_a_f64
 #define VL 4
 #define SPLAT_INDICES SPLAT4
 #define SUFFIX avx2_f64
 #include "gemm_template.h"
 #include "depthwise_template.h"
 #undef T
+#undef STRIP
+#undef PACK_A_FN
 #undef VL
 #undef SPLAT_INDICES
 #undef SUFFIX
@@ -196,22 +212,30 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
 #define MC 120
 #define NC 1024
 #define T float
+#define STRIP PARITY_STRIP_F32
+#define PACK_A_FN pack_a_f32
 #define VL 16
 #define SPLAT_INDICES SPLAT16
 #define SUFFIX avx512_f32
 #include "gemm_template.h"
 #include "depthwise_template.h"
 #undef T
+#undef STRIP
+#undef PACK_A_FN
 #undef VL
 #undef SPLAT_INDICES
 #undef SUFFIX
 #define T double
+#define STRIP PARITY_STRIP_F64
+#define PACK_A_FN pack_a_f64
 #define VL 8
 #define SPLAT_INDICES SPLAT8
 #define SUFFIX avx512_f64
 #include "gemm_template.h"
 #include "depthwise_template.h"
 #undef T
+#undef STRIP
+#undef PACK_A_FN
 #undef VL
 #undef SPLAT_INDICES
 #undef SUFFIX
@@ -267,6 +291,42 @@ void gemm_run_f64(struct gemm_job *job) {
     }
 }
 
+#define GEMM_STRIPS_DISPATCH(T, S)                                                                         \
+    void parity_gemm_strips_##S(long m, long strips, long k, const T *a, long lda, const T *packed, T *c, long ldc, \
+                                int fused, int zero) {                                                     \
+        if (m <= 0 || strips <= 0) return;                                                                 \
+        switch (parity_isa_active()) {                                                                     \
+        GEMM_STRIPS_X86(S)                                                                                 \
+        default: gemm_strips_portable_##S(m, strips, k, a, lda, packed, c, ldc, fused != 0, zero != 0); return; \
+        }                                                                                                  \
+    }
+#ifdef HAVE_X86
+#define GEMM_STRIPS_X86(S)                                                                                 \
+    case PARITY_ISA_AVX512: gemm_strips_avx512_##S(m, strips, k, a, lda, packed, c, ldc, fused != 0, zero != 0); return; \
+    case PARITY_ISA_AVX2: gemm_strips_avx2_##S(m, strips, k, a, lda, packed, c, ldc, fused != 0, zero != 0); return;
+#else
+#define GEMM_STRIPS_X86(S)
+#endif
+GEMM_STRIPS_DISPATCH(float, f32)
+GEMM_STRIPS_DISPATCH(double, f64)
+
+// Strip s holds rows p < k of columns [s·W, (s+1)·W): out[s·k·W + p·W + j] = b[p·ldb + s·W + j], 0 past n.
+#define PACK_STRIPS(T, S, W)                                                                               \
+    void parity_pack_strips_##S(long k, long n, const T *b, long ldb, T *out) {                            \
+        for (long s = 0; s * W < n; s++) {                                                                 \
+            long w = n - s * W < W ? n - s * W : W;                                                        \
+            for (long p = 0; p < k; p++) {                                                                 \
+                T *to = out + (s * k + p) * W;                                                             \
+                const T *from = b + p * ldb + s * W;                                                       \
+                long j = 0;                                                                                \
+                for (; j < w; j++) to[j] = from[j];                                                        \
+                for (; j < W; j++) to[j] = 0;                                                              \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+PACK_STRIPS(float, f32, PARITY_STRIP_F32)
+PACK_STRIPS(double, f64, PARITY_STRIP_F64)
+
 void depthwise_portable_f32(const struct depthwise_job *, long, long);
 void depthwise_portable_f64(const struct depthwise_job *, long, long);
 #ifdef HAVE_X86
@@ -296,16 +356,21 @@ void depthwise_run_f64(const struct depthwise_job *job, long row0, long row1) {
     }
 }
 
-void parity_gemm_f32(long m, long n, long k, const float *a, long a_rows, long a_cols,
-                     const float *b, long b_rows, long b_cols, float *c, long ldc, int fused) {
-    struct gemm_job job;
-    gemm_prepare_f32(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
-    gemm_run_f32(&job);
-}
-
-void parity_gemm_f64(long m, long n, long k, const double *a, long a_rows, long a_cols,
-                     const double *b, long b_rows, long b_cols, double *c, long ldc, int fused) {
-    struct gemm_job job;
-    gemm_prepare_f64(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);
-    gemm_run_f64(&job);
-}
+// `start_zero`: c = Σ (every element written, +0 when k is 0) instead of c += Σ.
+#define GEMM_ENTRY(T, S, name, start_zero)                                                                 \
+    void name(long m, long n, long k, const T *a, long a_rows, long a_cols, const T *b, long b_rows, long b_cols, \
+              T *c, long ldc, int fused) {                                                                 \
+        if (start_zero && k <= 0) {                                                                        \
+            for (long i = 0; i < m; i++)                                                                   \
+                for (long j = 0; j < n; j++) c[i * ldc + j] = 0;                                           \
+            return;                                                                                        \
+        }                                                                                                  \
+        struct gemm_job job;                                                                               \
+        gemm_prepare_##S(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);              \
+        job.zero_start = start_zero;                                                                       \
+        gemm_run_##S(&job);                                                                                \
+    }
+GEMM_ENTRY(float, f32, parity_gemm_f32, 0)
+GEMM_ENTRY(double, f64, parity_gemm_f64, 0)
+GEMM_ENTRY(float, f32, parity_gemm_set_f32, 1)
+GEMM_ENTRY(double, f64, parity_gemm_set_f64, 1)

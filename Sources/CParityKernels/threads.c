@@ -10,6 +10,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -63,6 +66,23 @@ void parity_set_num_threads(int threads) {
 void parity_force_threads(int threads) {
     forced_threads = threads < 1 ? 0 : (threads > MAX_THREADS ? MAX_THREADS : threads);
 }
+
+// MARK: Allocator
+
+#if defined(__GLIBC__)
+// Every op's output is a fresh array, and a model's forward frees and allocates the same sizes again
+// and again. glibc's defaults give blocks from 128 KB on their own mapping and return the heap's free
+// top above 128 KB to the kernel, raising both limits only as it sees larger blocks freed; the forward
+// then faults in and zeroes fresh pages on every call (page faults were 12 % of a transformer encoder
+// layer's forward). This fixes both limits at glibc's own dynamic ceilings (32 MB per mapped block,
+// twice that kept at the heap's top), from the start, unless the user set them
+// (GLIBC_TUNABLES, MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_).
+__attribute__((constructor)) static void allocator_thresholds(void) {
+    if (getenv("GLIBC_TUNABLES") || getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_")) return;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+#endif
 
 // MARK: Pool
 

@@ -108,8 +108,10 @@ struct TorchToKerasTests {
           arguments: [
               ("Tests/Fixtures/torch/conv_transpose.pt2", "conv_transpose1d_1", "aten.conv_transpose1d.default", "t1d",
                "torch.nn.modules.conv.ConvTranspose1d", "dilation [3]"),
-              ("Tests/Fixtures/torch/refused_lstm_state.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM",
-               "the initial state 'h0' is not zeros"),
+              ("Tests/Fixtures/torch/refused_lstm_projection.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM",
+               "Keras's LSTM has no projection"),
+              ("Tests/Fixtures/torch/refused_view_write.pt2", "fill_", "aten.fill_.Scalar", "", "__main__.RefusedViewWrite",
+               "'mul' shares its storage with 'transpose' and is read later"),
               ("Tests/Fixtures/torch/pooling.pt2", "max_pool2d_2", "aten.max_pool2d.default", "", "__main__.Pooling", "dilation [2, 1]"),
           ])
     func refused(_ path: String, _ node: String, _ target: String, _ modulePath: String, _ moduleClass: String, _ reason: String) throws {
@@ -133,6 +135,50 @@ struct TorchToKerasTests {
         // Listed as Keras's map_graph orders them: every layer after the layers it reads.
         let position = Dictionary(uniqueKeysWithValues: model.layers.enumerated().map { ($1.name, $0) })
         for layer in model.layers { #expect(layer.inputs.allSatisfy { position[$0.layer]! < position[layer.name]! }) }
+    }
+
+    @Test("a write into a slice or select of a tensor read later (MViTv2's attn[:, :, 1:, 1:] = …) rebuilds the tensor: GetItem blocks and the new part joined by Concatenate")
+    func viewWrites() throws {
+        let fixture = TorchProgramCase.get("convert_view_writes")
+        let program = try fixture.program()
+        #expect(program.graph.nodes.contains { $0.target == "aten.copy_.default" } && program.graph.nodes.contains { $0.target == "aten.fill_.Scalar" })
+        let conversion = try TorchToKeras.convert(program, name: "writes")
+        let classes = conversion.model.layers.map(\.className)
+        // One join per view: attn (2 slices), attn[:, 0] += 1 (add_, then its copy_ back: 1 each), y's fill_ (2 slices) and copy_ (2 selects), z's fill_ (1).
+        #expect(classes.filter { $0 == "Concatenate" }.count == 9, "\(classes)")
+        #expect(classes.contains("ExpandDims"))
+        let (_, proof) = try Self.prove(conversion, program, try fixture.inputs(program))
+        #expect(proof.passed, "\(proof)")
+    }
+
+    @Test("nn.RNN (rnn_tanh / rnn_relu) → SimpleRNN with that activation, bidirectional as Bidirectional(SimpleRNN); the summed bias is a stated rounding")
+    func simpleRNN() throws {
+        let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_rnn").program(), name: "rnn")
+        let layers = conversion.model.layers
+        let activations = layers.filter { $0.className == "SimpleRNN" }.map { $0.config["activation"]?.string }
+        #expect(activations == ["relu", "tanh"], "\(activations)")
+        let bidirectional = layers.filter { $0.className == "Bidirectional" }
+        #expect(bidirectional.count == 2 && bidirectional.allSatisfy { $0.config["layer"]?["class_name"]?.string == "SimpleRNN" })
+        #expect(layers.allSatisfy { $0.config["recurrent_activation"] == nil || $0.className != "SimpleRNN" })
+        // Two biased layers of the bidirectional RNN and the relu one; the bias-free one is exact.
+        #expect(conversion.notes.count == 3 && conversion.notes.allSatisfy { $0.contains("bias_ih + bias_hh") }, "\(conversion.notes)")
+    }
+
+    @Test("initial states (graph inputs, a learned h0, a computed h0) → each layer's slice as Keras's initial_state, the call's second positional argument")
+    func initialStates() throws {
+        let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_rnn_states").program(), name: "states")
+        let entries = conversion.model.config["config"]?["layers"]?.array ?? []
+        func args(_ name: String) -> [KerasJSON] { entries.first { $0["name"]?.string == name }?["inbound_nodes"]?.array?.first?["args"]?.array ?? [] }
+        // Bidirectional LSTM layers: forward's [h, c] then backward's, each a Take of h0 / c0 by layer·2 + direction.
+        for name in ["lstm", "lstm_l1", "gru", "rnn"] {
+            let states = args(name).dropFirst().first?.array ?? []
+            #expect(args(name).count == 2 && states.count == (name.hasPrefix("lstm") ? 4 : 1), "\(name): \(args(name))")
+            #expect(states.allSatisfy { $0["class_name"]?.string == "__keras_tensor__" })
+        }
+        let takes = conversion.model.layers.filter { $0.className == "Take" && $0.name.hasPrefix("lstm") }
+        #expect(takes.compactMap { $0.arguments?.last.flatMap { if case .constant(let k) = $0 { return k.int } else { return nil } } } == [0, 0, 1, 1, 2, 2, 3, 3])
+        // The learned h0 is a stored constant (an Embedding row read at index 0), not a graph input.
+        #expect(conversion.model.inputs.count == 3 && conversion.model.layers.contains { $0.className == "Embedding" && $0.name.hasPrefix("gru") })
     }
 
     @Test("nn.LSTM(num_layers=2, bidirectional=True): consecutive Bidirectional(LSTM, merge_mode=concat) layers, the weights of each direction through the parameter table, h_n and c_n stacked in PyTorch's order")

@@ -66,6 +66,29 @@ struct AttentionOpTests {
         }
     }
 
+    @Test("forward, normalised after the product: rows of signed zeros, NaN and overflowing scores, more than sixteen rows")
+    func specialScores() throws {
+        for dtype in [DType.float32, .float64] {
+            var rng = SeededGenerator(seed: 9)
+            let (l, s, e) = (21, 40, 8)
+            var q = Tensor.uniform([2, l, e], in: -2...2, generator: &rng).doubles
+            for p in 0..<e { q[p] = 0; q[e + p] = p % 2 == 0 ? -0.0 : 0 }  // scores ±0 in rows 0 and 1
+            q[2 * e + 3] = .nan                                            // row 2: NaN everywhere
+            q[4 * e] = 1e38                                                // row 4: ±∞ in Float32
+            let k = Tensor.uniform([2, s, e], in: -2...2, generator: &rng), v = Tensor.uniform([2, s, 6], in: -2...2, generator: &rng)
+            let inputs = [Tensor(shape: [2, l, e], values: q).cast(to: dtype), k.cast(to: dtype), v.cast(to: dtype)]
+            let op = Attention(scale: 0.5, normalization: .afterProduct)
+            let eager = EagerContext()
+            let expected = try op.definition(eager, inputs.map(eager.constant)).tensor
+            for level in InstructionSet.available {
+                for threads in [1, 3] {
+                    let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try op.forward(inputs) } }
+                    #expect(Self.bits(y) == Self.bits(expected), "\(level), \(threads) threads, \(dtype)")
+                }
+            }
+        }
+    }
+
     /// Rows masked with −∞ have NaN gradients (as in the frameworks), which no equality can compare.
     @Test("gradient: the definition's", arguments: cases.filter { $0.op.mask != .keep(fill: -.infinity, zeroProbabilities: false) })
     func gradient(_ row: Case) throws {

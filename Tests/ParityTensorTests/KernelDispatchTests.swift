@@ -60,6 +60,86 @@ struct KernelDispatchTests {
         }
     }
 
+    /// Each output's products added in `p` order to +0 (sequential numerics), the definition the GEMM
+    /// without a bias computes from registers set to +0 (never reading the output).
+    static func definitionProduct<T: FloatElement>(_ a: [T], _ b: [T], m: Int, k: Int, n: Int, fused: Bool) -> [T] {
+        var c = [T](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var acc: T = 0
+                for p in 0..<k { acc = fused ? acc.addingProduct(a[i * k + p], b[p * n + j]) : acc + a[i * k + p] * b[p * n + j] }
+                c[i * n + j] = acc
+            }
+        }
+        return c
+    }
+
+    @Test("matmul without a bias: each output from +0 in k order (-0 products give +0), on every level and at 1 and 3 threads")
+    func matmulFromZero() throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            for (index, shape) in (Self.shapes + [(m: 4, k: 3, n: 40), (m: 300, k: 40, n: 90)]).enumerated() {
+                for fused in [true, false] {
+                    let numerics = Numerics(accumulation: .sequential, fusedMultiplyAdd: fused)
+                    let a = Self.operand([shape.m, shape.k], T.self, seed: 7, special: index % 2 == 1)
+                    var bValues = Self.operand([shape.k, shape.n], T.self, seed: 8, special: index % 2 == 1).values(T.self)!
+                    // Row 0, column 0: every product -0 (a[0, p] times a zero of the opposite sign).
+                    let aValues = a.values(T.self)!
+                    for p in 0..<shape.k { bValues[p * shape.n] = (aValues[p] < 0 ? 0 : -0.0) }
+                    let b = Tensor(shape: [shape.k, shape.n], values: bValues)
+                    let expected = Tensor(shape: [shape.m, shape.n], values: Self.definitionProduct(aValues, bValues, m: shape.m, k: shape.k,
+                                                                                                    n: shape.n, fused: fused))
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let result = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try a.matmul(b, numerics: numerics) } }
+                            #expect(Self.bits(result) == Self.bits(expected), "\(level) \(threads) threads \(T.self) \(shape) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+        try run(Float.self)
+        try run(Double.self)
+    }
+
+    @Test("products against weights packed in strips: the GEMM's bits, from +0 or from c, on every level", arguments: [DType.float32, .float64])
+    func stripProducts(_ dtype: DType) throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            let width = MatMulKernel.stripWidth(T.self)
+            for (m, k, n) in [(1, 1, 1), (8, 256, 1024), (3, 70, 280), (13, 5, 24), (5, 300, 33)] {
+                let a = Self.operand([m, k], T.self, seed: 9, special: true).values(T.self)!
+                let b = Self.operand([k, n], T.self, seed: 10, special: true).values(T.self)!
+                let start = Self.operand([m, n], T.self, seed: 11, special: false).values(T.self)!
+                let strips = (n + width - 1) / width, ldc = strips * width
+                var packed = [T](repeating: 0, count: strips * k * width)
+                b.withUnsafeBufferPointer { bp in packed.withUnsafeMutableBufferPointer { MatMulKernel.packStrips(k: k, n: n, b: bp.baseAddress!, ldb: n, into: $0.baseAddress!) } }
+                for fused in [true, false] {
+                    for zero in [true, false] {
+                        var expected = zero ? [T](repeating: 0, count: m * n) : start
+                        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in expected.withUnsafeMutableBufferPointer { cp in
+                            MatMulKernel.addProducts(a: ap.baseAddress!, aRows: k, aColumns: 1, b: bp.baseAddress!, bRows: n, bColumns: 1,
+                                                     c: cp.baseAddress!, ldc: n, m: m, n: n, k: k, fused: fused)
+                        } } }
+                        for level in InstructionSet.available {
+                            // Garbage where the start is ignored; c's padding columns are computed and dropped.
+                            var c = [T](repeating: zero ? .nan : 0, count: m * ldc)
+                            if !zero { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = start[i * n + j] } } }
+                            InstructionSet.forcing(level) {
+                                a.withUnsafeBufferPointer { ap in packed.withUnsafeBufferPointer { pp in c.withUnsafeMutableBufferPointer { cp in
+                                    MatMulKernel.stripProducts(m: m, strips: strips, k: k, a: ap.baseAddress!, lda: k, packed: pp.baseAddress!,
+                                                               c: cp.baseAddress!, ldc: ldc, fused: fused, zero: zero)
+                                } } }
+                            }
+                            let got = (0..<m).flatMap { i in c[(i * ldc)..<(i * ldc + n)] }
+                            #expect(Self.bits(Tensor(shape: [m, n], values: got)) == Self.bits(Tensor(shape: [m, n], values: expected)),
+                                    "\(level) \(T.self) \(m)×\(k)×\(n) fused \(fused) zero \(zero)")
+                        }
+                    }
+                }
+            }
+        }
+        if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
+    }
+
     @Test("matmul: the same bits at 1, 2 and 3 threads")
     func matmulThreads() throws {
         let a = Self.operand([300, 200], Float.self, seed: 4, special: true)
@@ -210,6 +290,60 @@ struct KernelDispatchTests {
                                 }
                             }
                             #expect(Self.bits(y) == reference, "\(level) \(threads) threads, \(n) \(size) \(cIn) \(cOut) \(k) order \(channelsThenWindow) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("convolution epilogue (per-channel multiply-add or add, residual, ReLU/clip): the separate ops' bits on every level and at 1 and 3 threads",
+          arguments: [DType.float32, .float64])
+    func convolutionEpilogue(_ dtype: DType) throws {
+        // (batch, size, channels, out channels, kernel, stride, pad, groups): 3×3 through the GEMM
+        // (tile edges, two depth blocks), a 1×1 plain GEMM, a depthwise, a grouped one.
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [(2, 7, 6, 37, 3, 1, 1, 1), (1, 9, 40, 9, 3, 2, 1, 1),
+                                                                 (2, 5, 13, 48, 1, 1, 0, 1), (2, 6, 70, 70, 3, 2, 1, 70),
+                                                                 (1, 6, 12, 6, 3, 1, 1, 3)]
+        func operand(_ shape: [Int], seed: UInt64, special: Bool) -> Tensor {
+            dtype == .float32 ? Self.operand(shape, Float.self, seed: seed, special: special) : Self.operand(shape, Double.self, seed: seed, special: special)
+        }
+        for (n, size, cIn, cOut, k, stride, pad, groups) in cases {
+            let out = (size + 2 * pad - k) / stride + 1
+            let geometry = ConvolutionShape(input: [size, size], output: [out, out], kernel: [k, k], strides: [stride, stride],
+                                            dilations: [1, 1], padBefore: [pad, pad])
+            let x = operand([n, size, size, cIn], seed: 40, special: true)
+            let w = operand([k, k, cIn / groups, cOut], seed: 41, special: false)
+            // Scales around ±4 so that the clip's bounds and ReLU's zero are crossed both ways.
+            let scale = try operand([1, 1, 1, cOut], seed: 42, special: false).combining(Tensor(repeating: 4, shape: [], dtype: dtype), .multiply)
+            let shift = operand([cOut], seed: 43, special: false)
+            let residual = operand([n, out, out, cOut], seed: 44, special: true)
+            let epilogues: [ConvolutionEpilogue] = [
+                ConvolutionEpilogue(scale: scale, shift: shift, fusedScale: true, activation: .relu),
+                ConvolutionEpilogue(scale: scale, shift: shift, fusedScale: false, residual: residual, activation: .clip(lower: 0, upper: 6)),
+                ConvolutionEpilogue(shift: shift, residual: residual),
+                ConvolutionEpilogue(scale: scale, shift: shift, fusedScale: true, residual: residual, activation: .relu),
+                ConvolutionEpilogue(activation: .clip(lower: -0.5, upper: 0.25)),
+            ]
+            for fused in [true, false] {
+                let y = try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: true, fused: fused)
+                for epilogue in epilogues {
+                    // The separate ops: multiply-add (or add), add, the activation's map.
+                    var expected = y
+                    if let s = epilogue.shift {
+                        expected = try epilogue.scale.map { try Tensor.multiplyAdd(expected, $0, s, fused: epilogue.fusedScale) } ?? expected.combining(s, .add)
+                    }
+                    if let r = epilogue.residual { expected = try expected.combining(r, .add) }
+                    if let f = epilogue.activation { expected = try expected.map(f) }
+                    let reference = Self.bits(expected)
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let result = try KernelThreads.forcing(threads) {
+                                try InstructionSet.forcing(level) {
+                                    try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: true, fused: fused, epilogue: epilogue)
+                                }
+                            }
+                            #expect(Self.bits(result) == reference, "\(dtype) \(level) \(threads) threads, case \(n) \(size) \(cIn) \(cOut) \(k) groups \(groups), fused \(fused), \(epilogue.activation.map { "\($0)" } ?? "-") residual \(epilogue.residual != nil)")
                         }
                     }
                 }

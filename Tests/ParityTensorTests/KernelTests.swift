@@ -77,6 +77,25 @@ struct KernelTests {
         #expect(abs(Double(pairwise) - exact) < abs(Double(sequential) - exact))
     }
 
+    @Test("pairwise sums of one row (in registers) and of many columns (through buffers) are the same tree")
+    func pairwiseRowsAndColumns() throws {
+        var rng = SeededGenerator(seed: 12)
+        for length in [1, 2, 16, 17, 100, 257] {
+            var values = Tensor.uniform([5, length], in: -1...1, generator: &rng).values(Float.self)!
+            values[0] = -0.0
+            if length > 1 { values[1] = 1e30; values[length - 1] = -1e30 }
+            let x = Tensor(shape: [5, length], values: values)
+            for leaf in [1, 3, 8, 16] {
+                for kind in [ReductionKind.sum, .mean] {
+                    let numerics = Numerics(accumulation: .pairwise(leaf: leaf), fusedMultiplyAdd: false)
+                    let rows = try x.reduce(kind, axes: [1], numerics: numerics)
+                    let columns = try x.permuted([1, 0]).reduce(kind, axes: [0], numerics: numerics)
+                    #expect(rows.values(Float.self)!.map(\.bitPattern) == columns.values(Float.self)!.map(\.bitPattern), "\(length) leaf \(leaf) \(kind)")
+                }
+            }
+        }
+    }
+
     @Test("fused multiply-add rounds once")
     func fmaRoundsOnce() throws {
         // (1 + 2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴: the last term is lost when the product is rounded first.

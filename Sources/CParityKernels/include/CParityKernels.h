@@ -66,6 +66,32 @@ void parity_gemm_f64(long m, long n, long k,
                      const double *a, long a_rows, long a_cols,
                      const double *b, long b_rows, long b_cols,
                      double *c, long ldc, int fused);
+/// `c[i, j] = Σ_{p < k} a[i, p]·b[p, j]`: `parity_gemm_*` from a zeroed `c` (each output's first
+/// product added to +0), without reading `c` first; `c` may be uninitialised.
+void parity_gemm_set_f32(long m, long n, long k,
+                         const float *a, long a_rows, long a_cols,
+                         const float *b, long b_rows, long b_cols,
+                         float *c, long ldc, int fused);
+void parity_gemm_set_f64(long m, long n, long k,
+                         const double *a, long a_rows, long a_cols,
+                         const double *b, long b_rows, long b_cols,
+                         double *c, long ldc, int fused);
+
+/// Weights read by many small products (a recurrent step's `h·U`) are packed once into strips of
+/// `PARITY_STRIP_*` columns: strip `s` holds rows `p < k` of columns `[s·W, (s+1)·W)`, `W` values per
+/// row, zero past `n`. The same layout on every instruction set.
+enum { PARITY_STRIP_F32 = 32, PARITY_STRIP_F64 = 16 };
+/// Packs `b[p, j]` = `b[p·ldb + j]` (`k` × `n`) into `ceil(n / W)·k·W` values at `out`.
+void parity_pack_strips_f32(long k, long n, const float *b, long ldb, float *out);
+void parity_pack_strips_f64(long k, long n, const double *b, long ldb, double *out);
+/// `c[i, j] = (zero ? +0 : c[i, j]) + Σ_{p < k} a[i·lda + p]·b[p, j]` for `i < m`, `j < strips·W`, `b` packed
+/// by `parity_pack_strips_*`, each output adding its products in index order `p = 0, 1, …` (fused or
+/// rounded as `fused` says): the same bits as `parity_gemm_*` on the unpacked `b` from a zeroed or the
+/// given `c`. Runs on the calling thread (callers split strips across threads themselves).
+void parity_gemm_strips_f32(long m, long strips, long k, const float *a, long lda, const float *packed, float *c, long ldc,
+                            int fused, int zero);
+void parity_gemm_strips_f64(long m, long strips, long k, const double *a, long lda, const double *packed, double *c,
+                            long ldc, int fused, int zero);
 
 // MARK: Convolution
 
@@ -81,13 +107,34 @@ typedef struct {
     int channels_then_window;
 } parity_conv_shape;
 
+/// The activation of an epilogue.
+typedef enum { PARITY_ACTIVATION_NONE = 0, PARITY_ACTIVATION_RELU = 1, PARITY_ACTIVATION_CLIP = 2 } parity_activation;
+
+/// Elementwise steps applied to each output `v` of a convolution, in this order, each rounded as the
+/// separate elementwise op would round it (so the result has the unfused ops' bits):
+/// 1. with `scale` and `shift` (per output channel): `fma(v, scale[o], shift[o])` when `fused_scale`,
+///    else `v·scale[o]` rounded, then `+ shift[o]`; with `shift` alone: `v + shift[o]`;
+/// 2. with `residual` (laid out like `y`): `v + residual[…]`;
+/// 3. the activation: ReLU `v ≤ 0 ? 0 : v` (NaN stays), clip `u < t ? u : t` with `t = l ≥ v ? l : v`
+///    (`Swift.min(Swift.max(v, l), u)`; `lower`/`upper` rounded to the element type).
+typedef struct {
+    const void *scale, *shift;  ///< `out_channels` values each, of `y`'s type, or NULL (`scale` needs `shift`)
+    int fused_scale;
+    const void *residual;       ///< `y`'s shape and type, or NULL
+    parity_activation activation;
+    double lower, upper;        ///< the clip's bounds
+} parity_epilogue;
+
 /// `y = x ⋆ w` (cross-correlation, no bias): each output starts from 0 and adds its
 /// `window·channels/groups` products in the shape's term order, padded cells as products with 0,
 /// fused or rounded as `fused` says; the same bits as multiplying the zero-padded im2col patches by
-/// the kernel matrix with `parity_gemm_*`. Returns −1 for a shape it does not take (rank outside
-/// 1…3, channels not divisible by groups).
-int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float *w, float *y, int fused);
-int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused);
+/// the kernel matrix with `parity_gemm_*`. Then `epilogue` (NULL: none), applied to each output tile
+/// while it is in cache. Returns −1 for a shape it does not take (rank outside 1…3, channels not
+/// divisible by groups; with an epilogue, an empty window or no channels per group).
+int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float *w, float *y, int fused,
+                    const parity_epilogue *epilogue);
+int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused,
+                    const parity_epilogue *epilogue);
 
 // MARK: Elementwise
 

@@ -225,6 +225,10 @@ public enum Conventions {
           pytorch: ("an lr_scheduler stepped after optimizer.step(), multiplying the previous rate (doubles)", "torch/optim/lr_scheduler.py"),
           training: .optimizerHyperparameter, fix: "ExponentialDecay(lr, 1, γ) ↔ ExponentialLR(γ); staircase ExponentialDecay(lr, k, γ) ↔ StepLR(k, γ)",
           parity: ["Sources/ParityTrain/Optimizers/LearningRateSchedule.swift"]),
+        c("T.19", "Weight regularizers", keras: ("a layer's kernel_regularizer etc.: fit adds the penalty to the loss (L2(λ): λ·Σw², so 2λ·w in the variable's gradient)", "keras/src/regularizers/regularizers.py"),
+          pytorch: ("no loss-side regularizer; weight_decay=wd adds wd·w to the gradient of every parameter of the group", "torch/optim/sgd.py"),
+          training: .weightRegularizer, fix: "weight_decay=2λ on exactly the L2(λ)-regularized parameters (a parameter group), or the penalty added to the loss",
+          parity: ["Sources/ParityTrain/Model/KerasRegularizers.swift"]),
     ]
 
     /// One row per ``ActivationTable`` entry with a PyTorch counterpart: Keras's function (exact constants)

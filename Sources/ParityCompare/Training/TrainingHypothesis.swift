@@ -25,6 +25,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
     case crossentropyClipping = "crossentropy-clipping"
     case gradientConvention = "gradient-convention"
     case trainingMode = "training-mode"
+    case weightRegularizer = "weight-regularizer"
 
     public var summary: String {
         switch self {
@@ -46,6 +47,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
         case .crossentropyClipping: return "Keras recovers a final sigmoid's logits or clips probabilities to [1e-7, 1 − 1e-7]; PyTorch's BCELoss clamps log at −100"
         case .gradientConvention: return "the frameworks' derivatives at ties and kinks (max/min ties, clip bounds)"
         case .trainingMode: return "a layer runs in training mode on one side and in inference mode on the other (BatchNorm statistics, Dropout)"
+        case .weightRegularizer: return "Keras adds its layers' regularizer penalties to the loss (L2(λ): 2λ·w in the gradient); PyTorch has none, or writes them as the optimizer's weight_decay (wd·w on every parameter)"
         }
     }
 
@@ -69,6 +71,7 @@ public enum TrainingCause: String, Sendable, Codable, DocumentedCause {
         case .crossentropyClipping: return "the PyTorch loss on the Keras side"
         case .gradientConvention: return "the other framework's derivative rules"
         case .trainingMode: return "the Keras BatchNormalization in the PyTorch node's mode: inference, or batch statistics with the node's momentum and unbiased variance; the Keras Dropout as the identity where the PyTorch dropout node (same position) has train=False; a Keras recurrent layer without its dropout and recurrent_dropout (no PyTorch recurrent module has them)"
+        case .weightRegularizer: return "the Keras model without its weight and activity regularizers (a PyTorch weight_decay is swapped in by optimizer-hyperparameter)"
         }
     }
 }
@@ -165,6 +168,7 @@ struct TrainingHypothesis {
                     side.inKerasInference(names)
                 })
             }
+            if let h = regularizerHypothesis(model, other: y) { result.append(h) }
             let summed = pairing.entries.filter { $0.summed && $0.trainable }
             if !summed.isEmpty {
                 result.append(TrainingHypothesis(cause: .rnnBiasTrainedTwice,
@@ -186,6 +190,30 @@ struct TrainingHypothesis {
             })
         }
         return result
+    }
+
+    /// The Keras model's regularizers (``KerasTrainable/regularizers``, ``KerasTrainable/activityRegularizers``) against
+    /// a PyTorch side, which has no loss-side regularizer: `fit` adds `λ·Σw²` of an L2(λ) to the loss, so `2λ·w` to
+    /// the variable's gradient, where `weight_decay=wd` adds `wd·w` to every parameter of the group.
+    static func regularizerHypothesis(_ model: KerasTrainable, other: Optimizer) -> TrainingHypothesis? {
+        let weights = model.regularizers.map { "\(model.variables[$0.index].name) \($0.regularizer)" }
+        let activity = model.activityRegularizers.sorted { $0.key < $1.key }.map { "\($0.key) activity \($0.value)" }
+        guard !weights.isEmpty || !activity.isEmpty else { return nil }
+        var message = (weights + activity).joined(separator: ", ")
+            + ": Keras's fit adds each penalty to the loss (L2(λ) is λ·Σw², so 2λ·w in the variable's gradient; the reported loss includes it)"
+        let (kind, lambda) = decay(other.weightDecay)
+        if let kind {
+            message += "; PyTorch's weight_decay \(number(lambda)) \(kind) adds \(number(lambda))·w to every parameter of the group instead"
+        } else {
+            message += "; the PyTorch side has no such term"
+        }
+        return TrainingHypothesis(cause: .weightRegularizer, message: message,
+                                  fix: "PyTorch: weight_decay=2λ for exactly the L2(λ)-regularized parameters (a parameter group; the losses then still differ by the penalty), or add the penalties to the loss") { side in
+            side.editingKeras {
+                $0.regularizers = []
+                $0.activityRegularizers = [:]
+            }
+        }
     }
 
     /// The same optimizer with the other framework's formula (constants kept).
@@ -280,10 +308,19 @@ struct TrainingHypothesis {
         }
         let reduction = mappedReduction(y.reduction, to: x.framework)
         if reduction != x.reduction {
-            result.append(TrainingHypothesis(cause: .lossReduction, message: "\(x) reduces by \(x.reduction.rawValue); \(y) by \(y.reduction.rawValue)",
+            // Across frameworks with one per-element function, the other side's loss as it runs: Keras reduces each
+            // sample first (MeanSquaredError's mean over the last axis), so its `sum` adds per-sample means where
+            // PyTorch's adds every element.
+            let whole = x.framework != y.framework && x.function == y.function
+            let note = whole && y.reduction == .sum ? " (PyTorch's sum adds every element, Keras's the per-sample losses)" : ""
+            result.append(TrainingHypothesis(cause: .lossReduction, message: "\(x) reduces by \(x.reduction.rawValue); \(y) by \(y.reduction.rawValue)\(note)",
                                              fix: "the same reduction on both sides (Keras sum_over_batch_size ↔ PyTorch mean)") { side in
                 var s = side
-                s.loss.reduction = reduction
+                if whole {
+                    s.loss = Loss(framework: y.framework, function: y.function, reduction: y.reduction, className: y.className, arguments: y.arguments)
+                } else {
+                    s.loss.reduction = reduction
+                }
                 return s
             })
         }

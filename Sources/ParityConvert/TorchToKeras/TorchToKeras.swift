@@ -82,6 +82,7 @@ public enum TorchToKeras {
             guard let base = folded[write.base], let value = folded[write.node] else { stale.insert(write.base); continue }
             folded[write.base] = try Self.written(base, views: write.views, value: value)
         }
+        let aliasing = Aliasing(nodes, outputs: program.outputs)
         for (index, node) in nodes.enumerated() {
             let functional = Self.functionalForm(of: node.target)
             let c = NodeConversion(writer: writer, node: node, program: program, env: env, weightNames: weights, target: functional ?? node.target,
@@ -94,16 +95,17 @@ public enum TorchToKeras {
             if let complex = node.outputs.compactMap({ $0.flatMap { program.graph.tensorMeta[$0]?.scalarType } }).compactMap({ complexTypes[$0] }).first {
                 throw c.refuse("it computes a \(complex) tensor: Keras has no complex tensors in keras.ops on every backend, so a graph computing with complex numbers (torch.fft) does not convert; Parity runs it as it is (parity run)")
             }
+            if functional != nil || filling[node.target] != nil {
+                try write(c, index: index, aliasing: aliasing, env: &env)
+                continue
+            }
             guard let family = family(for: c.target) else {
                 throw c.refuse("no Keras layer or operation computes \(node.target) exactly (the \(supportedTargets.count) operators that convert are listed in TorchToKeras.supportedTargets)")
             }
-            if functional != nil { try checkInPlace(c, index: index, nodes: nodes, outputs: program.outputs) }
             let results = try family.convert(c)
             for (output, result) in zip(node.outputs, results) {
                 if let output { env[output] = result }
             }
-            // An in-place operator's input holds the result from now on.
-            if functional != nil, case .tensor(let mutated)? = node.argument("self"), let result = results.first { env[mutated] = result }
         }
         var outputs: [KerasModelSource.TensorRef] = []
         for (index, output) in program.outputs.enumerated() {
@@ -293,19 +295,6 @@ extension TorchToKeras {
         "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int", "aten.unflatten.int",
         "aten.flatten.using_ints", "aten.reshape.default", "aten.diagonal.default", "aten.as_strided.default",
     ]
-
-    /// Refuses an in-place node that writes through a view whose base is read afterwards: the
-    /// converted graph rebinds the mutated value only, not the storage it shares.
-    static func checkInPlace(_ c: NodeConversion, index: Int, nodes: [TorchNode], outputs: [String]) throws {
-        guard case .tensor(let mutated)? = c.node.argument("self"),
-              let producer = nodes[..<index].last(where: { $0.outputs.contains(Optional(mutated)) }),
-              viewOperators.contains(producer.target) else { return }
-        let bases = Set(producer.arguments.flatMap(\.value.tensorNames))
-        let later = nodes[(index + 1)...].contains { node in node.arguments.contains { !bases.isDisjoint(with: $0.value.tensorNames) } }
-        if later || !bases.isDisjoint(with: outputs) {
-            throw c.refuse("writes in place through a view (\(producer.target)) of a tensor read later; the converted graph would not see the write")
-        }
-    }
 }
 
 extension TorchArgument {

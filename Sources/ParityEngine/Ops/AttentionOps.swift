@@ -124,30 +124,37 @@ public struct Attention: CompositeOp {
             var (fill, zeroMasked): (T, Bool) = (0, false)
             if case .keep(let f, let z) = mask { (fill, zeroMasked) = (T(f), z) }
             let scaleT = scale.map { T($0) }
-            var out = [T](repeating: 0, count: heads * l * ev)
+            // Every element is written by its head's product.
+            var out = [T](unsafeUninitializedCapacity: heads * l * ev) { _, initialized in initialized = heads * l * ev }
+            let plain = mask == .none && !causal
             qs.withUnsafeBufferPointer { qp in
                 ks.withUnsafeBufferPointer { kp in
                     vs.withUnsafeBufferPointer { vp in
                         out.withUnsafeMutableBufferPointer { op in
                             let (q0, k0, v0, o0) = (qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, op.baseAddress!)
                             KernelThreads.forEach(heads) { head in
-                                var scores = [T](repeating: 0, count: l * s)
-                                var totals = [T](repeating: 0, count: l)
-                                scores.withUnsafeMutableBufferPointer { sp in
-                                    let sc = sp.baseAddress!
-                                    MatMulKernel.addProducts(a: q0 + head * l * e, aRows: e, aColumns: 1, b: k0 + head * s * e, bRows: 1, bColumns: e,
-                                                             c: sc, ldc: s, m: l, n: s, k: e, fused: fused)
-                                    // Mask offset of this head: the leading coordinates through the broadcast strides.
-                                    var maskBase = 0
-                                    if mask != .none {
-                                        var rest = head
-                                        for axis in stride(from: leading.count - 1, through: 0, by: -1) {
-                                            maskBase += (rest % leading[axis]) * maskStrides[axis]
-                                            rest /= leading[axis]
-                                        }
+                                // Per head: kᵀ [e, s] (so the product reads its rows in place), the scores [l, s],
+                                // and the rows' totals.
+                                let scratch = UnsafeMutablePointer<T>.allocate(capacity: e * s + l * s + l + 8)
+                                defer { scratch.deallocate() }
+                                let (kt, sc, totals, m) = (scratch, scratch + e * s, scratch + e * s + l * s, scratch + e * s + l * s + l)
+                                let kHead = k0 + head * s * e
+                                for j in 0..<s { for p in 0..<e { kt[p * s + j] = kHead[j * e + p] } }
+                                MatMulKernel.gemm(a: q0 + head * l * e, b: UnsafePointer(kt), c: sc, m: l, n: s, k: e, numerics: numerics)
+                                // Mask offset of this head: the leading coordinates through the broadcast strides.
+                                var maskBase = 0
+                                if mask != .none {
+                                    var rest = head
+                                    for axis in stride(from: leading.count - 1, through: 0, by: -1) {
+                                        maskBase += (rest % leading[axis]) * maskStrides[axis]
+                                        rest /= leading[axis]
                                     }
-                                    for i in 0..<l {
-                                        let row = sc + i * s
+                                }
+                                for i in 0..<l {
+                                    let row = sc + i * s
+                                    if plain {
+                                        if let scaleT { for j in 0..<s { row[j] = row[j] * scaleT } }
+                                    } else {
                                         for j in 0..<s {
                                             var x = row[j]
                                             if let scaleT { x = x * scaleT }
@@ -159,32 +166,59 @@ public struct Attention: CompositeOp {
                                             if causal { x = x + (j > i ? -T.infinity : 0) }
                                             row[j] = x
                                         }
-                                        switch normalization {
-                                        case .softmaxFirst:
-                                            SoftmaxKernel.row(row, stride: 1, length: s, into: row, logarithm: false)
-                                            if zeroMasked {
-                                                for j in 0..<s where maskValues[maskBase + i * maskStrides[rank - 2] + j * maskStrides[rank - 1]] == 0 { row[j] = 0 }
-                                            }
-                                        case .afterProduct:
-                                            // max with NaN propagating (Reduce .max), exp(s − max), Σ from 0 in order.
-                                            var peak = row[0]
-                                            for j in 1..<s {
-                                                let x = row[j]
-                                                if x.isNaN || peak.isNaN { peak = .nan } else if x > peak { peak = x }
-                                            }
-                                            // The definition's `unary(.exp)` over the row (Parity's vector exp in Float32).
-                                            for j in 0..<s { row[j] = row[j] - peak }
-                                            UnaryFunction.exp.applyRow(row, row, count: s)
-                                            var total: T = 0
-                                            for j in 0..<s { total += row[j] }
-                                            totals[i] = total
+                                    }
+                                    if normalization == .softmaxFirst {
+                                        SoftmaxKernel.row(row, stride: 1, length: s, into: row, logarithm: false)
+                                        if zeroMasked {
+                                            for j in 0..<s where maskValues[maskBase + i * maskStrides[rank - 2] + j * maskStrides[rank - 1]] == 0 { row[j] = 0 }
                                         }
                                     }
-                                    let outHead = o0 + head * l * ev
-                                    MatMulKernel.addProducts(a: UnsafePointer(sc), aRows: s, aColumns: 1, b: v0 + head * s * ev, bRows: ev, bColumns: 1,
-                                                             c: outHead, ldc: ev, m: l, n: ev, k: s, fused: fused)
-                                    if normalization == .afterProduct {
-                                        for i in 0..<l { for j in 0..<ev { outHead[i * ev + j] = outHead[i * ev + j] / totals[i] } }
+                                }
+                                if normalization == .afterProduct {
+                                    // max with NaN propagating (Reduce .max: NaN if the row has one, else the
+                                    // maximum; which of equal zeros is taken does not change exp(s − max)),
+                                    // exp(s − max), each row's Σ from 0 in order (sixteen rows' sums side by side).
+                                    for i in 0..<l {
+                                        let row = sc + i * s
+                                        // Eight running maxima (independent, so not one long dependency chain).
+                                        for t in 0..<8 { m[t] = row[0] }
+                                        var nan = false
+                                        var j = 0
+                                        while j + 8 <= s {
+                                            for t in 0..<8 {
+                                                let x = row[j + t]
+                                                nan = nan || x.isNaN
+                                                m[t] = x > m[t] ? x : m[t]
+                                            }
+                                            j += 8
+                                        }
+                                        while j < s {
+                                            let x = row[j]
+                                            nan = nan || x.isNaN
+                                            m[0] = x > m[0] ? x : m[0]
+                                            j += 1
+                                        }
+                                        var peak = m[0]
+                                        for t in 1..<8 where m[t] > peak { peak = m[t] }
+                                        if nan { peak = .nan }
+                                        // The definition's `unary(.exp)` over the row (Parity's vector exp in Float32).
+                                        for j in 0..<s { row[j] = row[j] - peak }
+                                        UnaryFunction.exp.applyRow(row, row, count: s)
+                                    }
+                                    for i0 in stride(from: 0, to: l, by: 16) {
+                                        let rows = Swift.min(16, l - i0)
+                                        for i in 0..<rows { totals[i0 + i] = 0 }
+                                        for j in 0..<s {
+                                            for i in 0..<rows { totals[i0 + i] += sc[(i0 + i) * s + j] }
+                                        }
+                                    }
+                                }
+                                let outHead = o0 + head * l * ev
+                                MatMulKernel.gemm(a: UnsafePointer(sc), b: v0 + head * s * ev, c: outHead, m: l, n: ev, k: s, numerics: numerics)
+                                if normalization == .afterProduct {
+                                    for i in 0..<l {
+                                        let (row, total) = (outHead + i * ev, totals[i])
+                                        for j in 0..<ev { row[j] = row[j] / total }
                                     }
                                 }
                             }

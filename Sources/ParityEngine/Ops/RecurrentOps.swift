@@ -180,15 +180,15 @@ public struct RecurrentSequence: CompositeOp {
             let recurrentBias = recurrentBiasIndex.map { inputs[$0].values(T.self)! }
             let outputBias = outputBiasIndex.map { inputs[$0].values(T.self)! }
             var h = inputs[1].values(T.self)!
-            let c = isLSTM ? inputs[2].values(T.self)! : []
-            var out = [T](repeating: 0, count: batch * time * outWidth)
-            var pre = [T](repeating: 0, count: batch * width)
-            var scratch = [T](repeating: 0, count: batch * units)
             let step = StepContext(batch: batch, units: units, width: width, numerics: numerics)
             if case let .lstm(activation, recurrentActivation) = cell {
                 return step.lstmSequence(xs, time: time, reversed: reversed, matrix: matrix, recurrentBias: recurrentBias,
-                                         outputBias: outputBias, h0: h, c0: c, activation: activation, recurrentActivation: recurrentActivation)
+                                         outputBias: outputBias, h0: h, c0: inputs[2].values(T.self)!, activation: activation,
+                                         recurrentActivation: recurrentActivation)
             }
+            var out = [T](repeating: 0, count: batch * time * outWidth)
+            var pre = [T](repeating: 0, count: batch * width)
+            var scratch = [T](repeating: 0, count: batch * units)
             matrix.withUnsafeBufferPointer { u in
                 for i in 0..<time {
                     let t = reversed ? time - 1 - i : i
@@ -263,8 +263,9 @@ private struct StepContext {
 
     /// The whole LSTM loop, the units split into groups (multiples of 16 units; one group on one
     /// thread, two per thread otherwise, so that a late thread leaves work to the others):
-    /// U's columns of a group's four gates are packed side by side once, so each step is, per group and
-    /// in parallel, one GEMM over contiguous weights (`pre = h·U (+ recurrentBias)`) followed by that
+    /// U's columns of a group's four gates are packed side by side once (in the strips of
+    /// ``MatMulKernel/packStrips(k:n:b:ldb:into:)``), so each step is, per group and in parallel, one
+    /// product over contiguous weights from a zero start (`pre = h·U (+ recurrentBias)`) followed by that
     /// group's cell math
     /// (`z = x_t + pre (+ outputBias)`; i, f, o = recurrentActivation; `c' = f·c + i·activation(g)`;
     /// `h' = o·activation(c')`, each gate block applied as one row by
@@ -276,36 +277,66 @@ private struct StepContext {
         let parts = KernelThreads.count == 1 ? 1 : 2 * KernelThreads.count
         let group = Swift.max(16, (u + parts - 1) / parts + 15) / 16 * 16
         let groups = (u + group - 1) / group, outWidth = 2 * u
-        // packed[first·width ..]: [u, 4·n] for the group of units first..<first+n, column q·n + j = U[:, q·u + first + j].
-        var packed = [T](repeating: 0, count: u * width)
-        for g in 0..<groups {
-            let first = g * group, n = Swift.min(group, u - first), base = first * width
-            for p in 0..<u { for q in 0..<4 { for j in 0..<n { packed[base + p * 4 * n + q * n + j] = matrix[p * width + q * u + first + j] } } }
+        // Group g (units first..<first+n) multiplies h by its gates' columns, column q·n + j = U[:, q·u + first + j],
+        // packed in strips at packed[g·stripSize ..] (sequential accumulation) into z rows `ldz` apart.
+        let strip = MatMulKernel.stripWidth(T.self), sequential = numerics.accumulation == .sequential
+        let ldz = (4 * group + strip - 1) / strip * strip, stripSize = ldz * u
+        var packed = [T](repeating: 0, count: sequential ? groups * stripSize : 0)
+        if sequential {
+            // One group's four gate blocks side by side, as the rows of a [u, 4n] matrix: strip s, row p,
+            // lane l is column s·W + l, i.e. gate (s·W + l) / n, unit (s·W + l) % n.
+            packed.withUnsafeMutableBufferPointer { pp in
+                matrix.withUnsafeBufferPointer { mp in
+                    for g in 0..<groups {
+                        let first = g * group, n = Swift.min(group, u - first), to = pp.baseAddress! + g * stripSize
+                        for p in 0..<u {
+                            for q in 0..<4 {
+                                let from = mp.baseAddress! + p * width + q * u + first
+                                for j in 0..<n {
+                                    let column = q * n + j
+                                    to[(column / strip * u + p) * strip + column % strip] = from[j]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        var out = [T](repeating: 0, count: batch * time * outWidth)
+        // Every element is written: each step's h and c, by the group holding the unit.
+        var out = [T](unsafeUninitializedCapacity: batch * time * outWidth) { _, initialized in initialized = batch * time * outWidth }
         var states = h0 + h0  // h before and after the step, swapped each step
         var c = c0
-        var scratch = [T](repeating: 0, count: groups * (batch * 4 + 1) * group)
+        let scratchSize = (batch * ldz + group)
+        var scratch = [T](repeating: 0, count: groups * scratchSize)
         xs.withUnsafeBufferPointer { xp in
         packed.withUnsafeBufferPointer { pp in
+        matrix.withUnsafeBufferPointer { mp in
         out.withUnsafeMutableBufferPointer { op in
         states.withUnsafeMutableBufferPointer { sp in
         c.withUnsafeMutableBufferPointer { cp in
         scratch.withUnsafeMutableBufferPointer { zp in
         (recurrentBias ?? []).withUnsafeBufferPointer { rbp in
         (outputBias ?? []).withUnsafeBufferPointer { obp in
-            let (x0, u0, o0, cs, z0) = (xp.baseAddress!, pp.baseAddress!, op.baseAddress!, cp.baseAddress!, zp.baseAddress!)
+            let (x0, o0, cs, z0) = (xp.baseAddress!, op.baseAddress!, cp.baseAddress!, zp.baseAddress!)
             let (rb, ob) = (recurrentBias == nil ? nil : rbp.baseAddress, outputBias == nil ? nil : obp.baseAddress)
+            let fused = numerics.fusedMultiplyAdd
             for i in 0..<time {
                 let t = reversed ? time - 1 - i : i
                 let hRead = UnsafePointer(sp.baseAddress! + (i % 2) * batch * u), hWrite = sp.baseAddress! + ((i + 1) % 2) * batch * u
                 KernelThreads.forEach(groups) { g in
-                    let first = g * group, n = Swift.min(group, u - first), zw = 4 * n
-                    let z = z0 + g * (batch * 4 + 1) * group, cell = z + batch * 4 * group
-                    for e in 0..<(batch * zw) { z[e] = 0 }
-                    accumulateProducts(hRead, u0 + first * width, out: z, columns: zw, bRows: zw, ldc: zw)
+                    let first = g * group, n = Swift.min(group, u - first)
+                    let z = z0 + g * scratchSize, cell = z + batch * ldz
+                    if sequential {
+                        MatMulKernel.stripProducts(m: batch, strips: (4 * n + strip - 1) / strip, k: u, a: hRead, lda: u,
+                                                   packed: pp.baseAddress! + g * stripSize, c: z, ldc: ldz, fused: fused, zero: true)
+                    } else {
+                        for row in 0..<batch { for e in 0..<(4 * n) { z[row * ldz + e] = 0 } }
+                        for q in 0..<4 {
+                            accumulateProducts(hRead, mp.baseAddress! + q * u + first, out: z + q * n, columns: n, ldc: ldz)
+                        }
+                    }
                     for row in 0..<batch {
-                        let zr = z + row * zw, xr = x0 + (row * time + t) * width
+                        let zr = z + row * ldz, xr = x0 + (row * time + t) * width
                         for q in 0..<4 {
                             // Pointers hoisted so that each loop is a plain vectorisable pass.
                             let (zq, xq, column) = (zr + q * n, xr + q * u + first, q * u + first)
@@ -338,7 +369,7 @@ private struct StepContext {
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
         return out
     }
 

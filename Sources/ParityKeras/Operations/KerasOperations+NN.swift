@@ -201,15 +201,21 @@ struct NormalizationOperation: KerasCallable {
             let shift = try b.multiply(mean, inv)
             return [try b.add(b.multiply(x, inv), offset.map { try b.subtract($0, shift) } ?? b.negate(shift))]
         case .lp(let order):
-            if order == 2 {
-                let inv = try b.apply(ElementwiseMath(.rsqrt), [b.reduce(.sum, b.multiply(x, x), axes: axes, keepDims: true)])
-                return [try b.multiply(x, b.binary(.minimum, inv, b.scalar(1 / epsilon, like: x)))]
-            }
+            if order == 2 { return [try KerasNormalize.l2(x, axes: axes, epsilon: epsilon, in: b)] }
             let p = b.scalar(Double(order), like: x)
             let norm = try order == 1 ? b.reduce(.sum, b.unary(.abs, x), axes: axes, keepDims: true)
                 : b.binary(.power, b.reduce(.sum, b.binary(.power, b.unary(.abs, x), p), axes: axes, keepDims: true), b.scalar(1 / Double(order), like: x))
             return [try b.divide(x, b.binary(.maximum, norm, eps))]
         }
+    }
+}
+
+/// Keras's `normalize` (`keras/src/ops/nn.py`, `_normalize`), the L2 case: `x·min(rsqrt(Σx²), 1/ε)` over `axes`, the
+/// sum kept for broadcasting (the `normalize` operation node, OrthogonalRegularizer's rows or columns).
+public enum KerasNormalize {
+    public static func l2<B: Builder>(_ x: B.Value, axes: [Int], epsilon: Double = NormalizationDefaults.kerasBackendEpsilon, in b: B) throws -> B.Value {
+        let inv = try b.apply(ElementwiseMath(.rsqrt), [b.reduce(.sum, b.multiply(x, x), axes: axes, keepDims: true)])
+        return try b.multiply(x, b.binary(.minimum, inv, b.scalar(1 / epsilon, like: x)))
     }
 }
 

@@ -9,11 +9,26 @@ import CParityKernels
 /// the tile sizes or the thread count.
 public enum MatMulKernel {
     /// `c[m×n] = start + Σₖ a[m×k]·b[k×n]`, all row-major and contiguous; `start` is `bias[n]` broadcast
-    /// over rows, or zero.
+    /// over rows, or zero. Writes every element of `c` (which may be uninitialised).
     public static func gemm<T: FloatElement>(
         a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
         m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>? = nil
     ) {
+        if bias == nil, case .sequential = numerics.accumulation {
+            // From +0 in the micro-kernel's registers: no pass zeroing c, no load of it.
+            let fused: Int32 = numerics.fusedMultiplyAdd ? 1 : 0
+            if T.self == Float.self {
+                parity_gemm_set_f32(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), k, 1,
+                                    UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), n, 1,
+                                    UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), n, fused)
+                return
+            } else if T.self == Double.self {
+                parity_gemm_set_f64(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), k, 1,
+                                    UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), n, 1,
+                                    UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), n, fused)
+                return
+            }
+        }
         for i in 0..<m {
             for j in 0..<n { c[i &* n &+ j] = bias?[j] ?? 0 }
         }
@@ -52,6 +67,41 @@ public enum MatMulKernel {
             }
         }
     }
+
+    /// The strip width of ``packStrips(k:n:b:ldb:into:)`` for `T` (`PARITY_STRIP_*`).
+    public static func stripWidth<T: FloatElement>(_ type: T.Type) -> Int {
+        T.self == Float.self ? Int(PARITY_STRIP_F32) : Int(PARITY_STRIP_F64)
+    }
+
+    /// Packs `b[p, j]` = `b[p·ldb + j]` (`k` × `n`) into strips of ``stripWidth(_:)`` columns (strip `s`:
+    /// rows `p < k` of columns `[s·W, (s+1)·W)`, zero past `n`), `ceil(n / W)·k·W` values at `out`: weights
+    /// packed once for ``stripProducts(m:strips:k:a:lda:packed:c:ldc:fused:zero:)``.
+    public static func packStrips<T: FloatElement>(k: Int, n: Int, b: UnsafePointer<T>, ldb: Int, into out: UnsafeMutablePointer<T>) {
+        if T.self == Float.self {
+            parity_pack_strips_f32(k, n, UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb,
+                                   UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self))
+        } else {
+            parity_pack_strips_f64(k, n, UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb,
+                                   UnsafeMutableRawPointer(out).assumingMemoryBound(to: Double.self))
+        }
+    }
+
+    /// `c[i, j] = (zero ? 0 : c[i, j]) + Σ_{p<k} a[i·lda + p]·b[p, j]` for `i < m`, `j < strips·W`, `b`
+    /// packed by ``packStrips(k:n:b:ldb:into:)``, each output's products added in `p` order (sequential
+    /// accumulation, fused or not): the bits of ``addProducts(a:aRows:aColumns:b:bRows:bColumns:c:ldc:m:n:k:fused:)``.
+    /// On the calling thread, for a fused kernel's own parallel loop (a recurrent step).
+    public static func stripProducts<T: FloatElement>(m: Int, strips: Int, k: Int, a: UnsafePointer<T>, lda: Int, packed: UnsafePointer<T>,
+                                                      c: UnsafeMutablePointer<T>, ldc: Int, fused: Bool, zero: Bool) {
+        if T.self == Float.self {
+            parity_gemm_strips_f32(m, strips, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), lda,
+                                   UnsafeRawPointer(packed).assumingMemoryBound(to: Float.self),
+                                   UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, fused ? 1 : 0, zero ? 1 : 0)
+        } else {
+            parity_gemm_strips_f64(m, strips, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), lda,
+                                   UnsafeRawPointer(packed).assumingMemoryBound(to: Double.self),
+                                   UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc, fused ? 1 : 0, zero ? 1 : 0)
+        }
+    }
 }
 
 extension Tensor {
@@ -88,7 +138,9 @@ extension Tensor {
         let stridesA = Shape.broadcastStrides(batchA, to: batch), stridesB = Shape.broadcastStrides(batchB, to: batch)
         var outShape = batch + [m, n]
         func run<T: FloatElement>(_ x: [T], _ y: [T], _ bias: [T]?) -> [T] {
-            var out = [T](repeating: 0, count: batchCount * m * n)
+            let count = batchCount * m * n
+            // Every element is written by its product's gemm.
+            var out = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeBufferPointer { yp in
                     out.withUnsafeMutableBufferPointer { op in

@@ -104,7 +104,10 @@ func reduceBlock<T: FloatElement>(_ kind: ReductionKind, _ base: UnsafePointer<T
                                   reduced: Int, inner: Int, width: Int, numerics: Numerics) {
     switch kind {
     case .sum, .mean:
-        if let base, reduced > 0 {
+        if let base, reduced > 0, width == 1, case .pairwise(let leaf) = numerics.accumulation {
+            // One column (a row's sum, PyTorch's layer norm): the same tree in registers, no buffers.
+            acc[0] += pairwiseTotal(base, stride: inner, 0, reduced, leaf: Swift.max(leaf, 1))
+        } else if let base, reduced > 0 {
             accumulate(0..<reduced, order: numerics.accumulation, width: width, into: acc) { range, acc in
                 if width == 1 {
                     var s = acc[0]
@@ -133,6 +136,20 @@ func reduceBlock<T: FloatElement>(_ kind: ReductionKind, _ base: UnsafePointer<T
             }
         }
     }
+}
+
+/// `Σ base[r·stride]` for `r` in `lo..<hi` as ``AccumulationOrder/pairwise(leaf:)`` adds it for one
+/// column: leaves of at most `leaf` terms summed in order from +0, halves (the lower one `count / 2`
+/// terms) each from +0, then added. The bits of `accumulate(_:order:width:into:addRange:)` with width 1.
+@inline(__always)
+func pairwiseTotal<T: FloatElement>(_ base: UnsafePointer<T>, stride: Int, _ lo: Int, _ hi: Int, leaf: Int) -> T {
+    if hi - lo <= leaf {
+        var s: T = 0
+        for r in lo..<hi { s += base[r * stride] }
+        return s
+    }
+    let mid = lo + (hi - lo) / 2
+    return pairwiseTotal(base, stride: stride, lo, mid, leaf: leaf) + pairwiseTotal(base, stride: stride, mid, hi, leaf: leaf)
 }
 
 /// `argmax` (`maximum`) or `argmin` of each of `lines` contiguous lines of `length` values (≥ 1) into

@@ -20,6 +20,11 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     /// (`warmupTarget` not nil) the rate rises linearly from lr₀ to the target over `warmupSteps`, then the cosine
     /// decays from the target over the next `decaySteps`.
     case cosineDecay(initial: Double, decaySteps: Double, alpha: Double, warmupTarget: Double?, warmupSteps: Double)
+    /// Keras `CosineDecayRestarts` (SGDR): cosine decays from lr₀ over `first_decay_steps`, each next period `t_mul`
+    /// times longer and starting `m_mul` times lower: with `f = step/first_decay_steps`, restart `i = ⌊f⌋` (t_mul 1) or
+    /// `⌊log(1 − f(1 − t_mul))/log(t_mul)⌋`, the period's fraction `(f − (1 − t_mulⁱ)/(1 − t_mul))/t_mulⁱ`, and
+    /// `lr₀·((1 − α)·½·m_mulⁱ·(1 + cos(π·fraction)) + α)`.
+    case cosineDecayRestarts(initial: Double, firstDecaySteps: Double, tMul: Double, mMul: Double, alpha: Double)
     /// PyTorch `ExponentialLR`: `lr ← lr·γ` after every step.
     case exponentialLR(gamma: Double)
     /// PyTorch `StepLR`: `lr ← lr·γ` after every `step_size` steps.
@@ -36,6 +41,44 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     case polynomialLR(totalIters: Int, power: Double)
     /// PyTorch `OneCycleLR` (closed form at each step; it ignores the optimizer's own rate).
     case oneCycleLR(OneCycle)
+    /// PyTorch `CyclicLR` (closed form at each step; its `base_lr` replaces the optimizer's own rate).
+    case cyclicLR(Cyclic)
+
+    /// `torch.optim.lr_scheduler.CyclicLR`'s settings: the rate runs from `base_lr` up to `max_lr` over `step_size_up`
+    /// steps and back over `step_size_down`, the cycle's height scaled by `mode` (`triangular`: 1, `triangular2`:
+    /// `1/2^(cycle − 1)`, `exp_range`: `gamma^step`); with `cycle_momentum` the momentum (or β₁) runs the opposite way
+    /// between `max_momentum` and `base_momentum`.
+    public struct Cyclic: Sendable, Hashable {
+        public enum Mode: Sendable, Hashable {
+            case triangular, triangular2
+            case expRange(gamma: Double)
+        }
+
+        public var baseLR: Double
+        public var maxLR: Double
+        /// `step_size_up`, `step_size_down` (the latter defaults to the former).
+        public var stepSizeUp: Double, stepSizeDown: Double
+        public var mode: Mode
+        /// `(base_momentum, max_momentum)` when `cycle_momentum=True`.
+        public var momentum: [Double]?
+
+        /// The rate and momentum after `k` scheduler steps (`get_lr` at `last_epoch = k`), in Python doubles.
+        func values(at k: Int) -> (lr: Double, momentum: Double) {
+            let total = stepSizeUp + stepSizeDown, ratio = stepSizeUp / total
+            let cycle = (1 + Double(k) / total).rounded(.down)
+            let x = 1.0 + Double(k) / total - cycle
+            let factor = x <= ratio ? x / ratio : (x - 1) / (ratio - 1)
+            let scale: Double
+            switch mode {
+            case .triangular: scale = 1
+            case .triangular2: scale = 1 / Foundation.pow(2.0, cycle - 1)
+            case .expRange(let gamma): scale = Foundation.pow(gamma, Double(k))
+            }
+            let lr = baseLR + (maxLR - baseLR) * factor * scale
+            let (base, top) = (momentum?[0] ?? 0, momentum?[1] ?? 0)
+            return (lr, top - (top - base) * factor * scale)
+        }
+    }
 
     /// `torch.optim.lr_scheduler.OneCycleLR`'s settings: phases from `max_lr/div_factor` up to `max_lr`, then down
     /// to `initial/final_div_factor` (three phases: up, back to the initial rate, then down), annealed by cosine
@@ -87,8 +130,8 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     /// The framework the schedule belongs to.
     public var framework: Framework {
         switch self {
-        case .exponentialDecay, .inverseTimeDecay, .piecewiseConstant, .polynomialDecay, .cosineDecay: return .keras
-        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR: return .pyTorch
+        case .exponentialDecay, .inverseTimeDecay, .piecewiseConstant, .polynomialDecay, .cosineDecay, .cosineDecayRestarts: return .keras
+        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR, .cyclicLR: return .pyTorch
         }
     }
 
@@ -133,22 +176,39 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
             let s = Swift.min(step, T(decaySteps) + T(warmupSteps))
             if s < T(warmupSteps) { return (T(warmupTarget) - T(initial)) * (s / T(warmupSteps)) + T(initial) }
             return decay(s - T(warmupSteps), from: T(warmupTarget))
-        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR:
+        case let .cosineDecayRestarts(initial, firstDecaySteps, tMul, mMul, alpha):
+            let t = T(tMul)
+            var fraction = step / T(firstDecaySteps), restart: T
+            if tMul == 1 {
+                restart = fraction.rounded(.down)
+                fraction -= restart
+            } else {
+                restart = (T.log(1 - fraction * (1 - t)) / T.log(t)).rounded(.down)
+                let sum = (1 - T.pow(t, restart)) / (1 - t)
+                fraction = (fraction - sum) / T.pow(t, restart)
+            }
+            let cosine = T(0.5) * T.pow(T(mMul), restart) * (1 + T.cos(T(Double.pi) * fraction))
+            return T(initial) * ((1 - T(alpha)) * cosine + T(alpha))
+        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR, .cyclicLR:
             return 0
         }
     }
 
     /// The momentum (SGD, RMSprop) or β₁ (Adam, Adamax, NAdam) of step `t` (from 1), for a scheduler that cycles it
-    /// (`OneCycleLR(cycle_momentum=True)`); nil for the others.
+    /// (`OneCycleLR` or `CyclicLR` with `cycle_momentum=True`); nil for the others.
     public func momentum(step t: Int) -> Double? {
-        guard case .oneCycleLR(let cycle) = self, cycle.momentum != nil else { return nil }
-        return cycle.values(at: t - 1).momentum
+        switch self {
+        case .oneCycleLR(let cycle) where cycle.momentum != nil: return cycle.values(at: t - 1).momentum
+        case .cyclicLR(let cycle) where cycle.momentum != nil: return cycle.values(at: t - 1).momentum
+        default: return nil
+        }
     }
 
     /// The group's rate after `steps` scheduler steps: the constructor's own step (`last_epoch` 0, which only
     /// `LinearLR` and `OneCycleLR` change), then each `step()` in the scheduler's `get_lr`, in Python doubles.
     private func torch(steps: Int, base: Double) -> Double {
         if case .oneCycleLR(let cycle) = self { return cycle.values(at: steps).lr }
+        if case .cyclicLR(let cycle) = self { return cycle.values(at: steps).lr }
         var lr = base
         if case .linearLR(let startFactor, _, _) = self { lr *= startFactor }
         guard steps > 0 else { return lr }
@@ -183,6 +243,16 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
         case let .polynomialDecay(i, s, e, p, c): return "PolynomialDecay(\(n(i)), decay_steps=\(n(s)), end_learning_rate=\(n(e)), power=\(n(p))\(c ? ", cycle=True" : ""))"
         case let .cosineDecay(i, s, a, target, w):
             return "CosineDecay(\(n(i)), decay_steps=\(n(s)), alpha=\(n(a))\(target.map { ", warmup_target=\(n($0)), warmup_steps=\(n(w))" } ?? ""))"
+        case let .cosineDecayRestarts(i, s, t, m, a): return "CosineDecayRestarts(\(n(i)), first_decay_steps=\(n(s)), t_mul=\(n(t)), m_mul=\(n(m)), alpha=\(n(a)))"
+        case .cyclicLR(let c):
+            let mode: String
+            switch c.mode {
+            case .triangular: mode = "'triangular'"
+            case .triangular2: mode = "'triangular2'"
+            case .expRange(let gamma): mode = "'exp_range', gamma=\(n(gamma))"
+            }
+            return "CyclicLR(base_lr=\(n(c.baseLR)), max_lr=\(n(c.maxLR)), step_size_up=\(n(c.stepSizeUp)), step_size_down=\(n(c.stepSizeDown)), mode=\(mode), "
+                + "cycle_momentum=\(c.momentum.map { "True, base_momentum=\(n($0[0])), max_momentum=\(n($0[1]))" } ?? "False"))"
         case .exponentialLR(let g): return "ExponentialLR(gamma=\(n(g)))"
         case let .stepLR(s, g): return "StepLR(step_size=\(s), gamma=\(n(g)))"
         case let .multiStepLR(m, g): return "MultiStepLR(milestones=\(m), gamma=\(n(g)))"

@@ -13,15 +13,19 @@ extension Optimizer {
             guard optimizer.framework == .pyTorch else {
                 throw TrainError.badSpec(spec: spec, position: 0, reason: "Keras optimizers clip with clipnorm=, clipvalue= or global_clipnorm=, and take a schedule as learning_rate, not '+ \(extra.qualifiedName)'")
             }
+            if let reason = refusedTorchSchedulers[extra.name] {
+                throw TrainError.badSpec(spec: spec, position: 0, reason: "\(extra.name) is not applied: \(reason)")
+            }
             if torchSchedulers.contains(extra.name) {
-                guard optimizer.schedule == nil else {
-                    throw TrainError.badSpec(spec: spec, position: 0, reason: "one scheduler per optimizer (chained schedulers are not applied)")
+                if let first = optimizer.schedule {
+                    throw TrainError.badSpec(spec: spec, position: 0, reason: "one scheduler per optimizer: \(extra.name) after \(first) would chain them "
+                                             + "(each multiplying the other's rate, as ChainedScheduler does), which Parity does not apply")
                 }
                 let schedule = try torchScheduler(extra)
                 if let momentum = schedule.momentum(step: 1) {
-                    // OneCycleLR(cycle_momentum=True) sets the group's momentum (or β₁) to max_momentum when it is built.
+                    // OneCycleLR and CyclicLR with cycle_momentum=True set the group's momentum (or β₁) to max_momentum when built.
                     guard let cycled = optimizer.algorithm.replacingMomentum(momentum) else {
-                        throw TrainError.badArgument(name: "OneCycleLR cycle_momentum", value: "True",
+                        throw TrainError.badArgument(name: "\(extra.name) cycle_momentum", value: "True",
                                                      reason: "\(optimizer.className) has no momentum or betas to cycle (PyTorch refuses it too); give cycle_momentum=False")
                     }
                     optimizer.algorithm = cycled
@@ -42,7 +46,16 @@ extension Optimizer {
         return tables[className]?.parameters.first { $0.name == parameter }?.value.description
     }
 
-    static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR", "LinearLR", "CosineAnnealingLR", "PolynomialLR", "OneCycleLR"]
+    static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR", "LinearLR", "CosineAnnealingLR", "PolynomialLR", "OneCycleLR", "CyclicLR"]
+
+    /// The `torch.optim.lr_scheduler` classes Parity refuses, with why.
+    static let refusedTorchSchedulers: [String: String] = [
+        "ReduceLROnPlateau": "it steps on a monitored metric (scheduler.step(val_loss)) after each epoch, and parity train has no validation metric",
+        "LambdaLR": "its lr_lambda is Python code, which Parity cannot run; give the closed form as one of the built-in schedulers",
+        "MultiplicativeLR": "its lr_lambda is Python code, which Parity cannot run",
+        "SequentialLR": "it switches between schedulers at milestones; give one scheduler",
+        "ChainedScheduler": "it chains schedulers; give one scheduler",
+    ]
 
     /// A `torch.optim.lr_scheduler` class of ``torchSchedulers`` with PyTorch 2.15's defaults (the optimizer is the
     /// scheduler's first argument in Python and is left out here), stepped after every `optimizer.step()`.
@@ -109,6 +122,25 @@ extension Optimizer {
                 start = phase.end
             }
             return .oneCycleLR(cycle)
+        case "CyclicLR":
+            let a = try bind([
+                ("base_lr", .none), ("max_lr", .none), ("step_size_up", .number(2000)), ("step_size_down", .none), ("mode", .string("triangular")),
+                ("gamma", .number(1)), ("scale_fn", .none), ("scale_mode", .string("cycle")), ("cycle_momentum", .bool(true)),
+                ("base_momentum", .number(0.8)), ("max_momentum", .number(0.9))])
+            try a.requireDefault("scale_fn", .none, because: "a scale_fn is Python code, which Parity cannot run (mode= picks the built-in ones)")
+            let up = try a.nonNegative("step_size_up"), down = try a.optionalDouble("step_size_down") ?? up
+            guard up + down > 0 else { throw a.fail("step_size_up", "and step_size_down give a cycle of no steps: PyTorch divides by zero there") }
+            let mode: LearningRateSchedule.Cyclic.Mode
+            switch try a.string("mode") {
+            case "triangular": mode = .triangular
+            case "triangular2": mode = .triangular2
+            case "exp_range": mode = .expRange(gamma: try a.double("gamma"))
+            default: throw a.fail("mode", "'triangular', 'triangular2' or 'exp_range'")
+            }
+            // scale_mode only acts with a scale_fn of the user's: each mode sets its own (cycle, cycle, iterations).
+            let momentum = try a.bool("cycle_momentum") ? [try a.double("base_momentum"), try a.double("max_momentum")] : nil
+            return .cyclicLR(.init(baseLR: try a.nonNegative("base_lr"), maxLR: try a.nonNegative("max_lr"), stepSizeUp: up, stepSizeDown: down,
+                                   mode: mode, momentum: momentum))
         default:
             throw TrainError.unknownClass(name: call.qualifiedName, kind: "learning rate scheduler", known: torchSchedulers.sorted())
         }
@@ -147,6 +179,13 @@ extension Optimizer {
             guard steps > 0 else { throw a.fail("decay_steps", "must be positive") }
             return .polynomialDecay(initial: try a.nonNegative("initial_learning_rate"), decaySteps: steps, end: try a.nonNegative("end_learning_rate"),
                                     power: try a.double("power"), cycle: try a.bool("cycle"))
+        case "CosineDecayRestarts":
+            let a = try ArgumentTable(className: call.name, parameters: [("initial_learning_rate", .none), ("first_decay_steps", .none), ("t_mul", .number(2)),
+                                                                         ("m_mul", .number(1)), ("alpha", .number(0))] + name).bind(call)
+            let steps = try a.nonNegative("first_decay_steps")
+            guard steps > 0 else { throw a.fail("first_decay_steps", "must be positive (Keras's check)") }
+            return .cosineDecayRestarts(initial: try a.nonNegative("initial_learning_rate"), firstDecaySteps: steps, tMul: try a.nonNegative("t_mul"),
+                                        mMul: try a.double("m_mul"), alpha: try a.double("alpha"))
         case "CosineDecay":
             let a = try ArgumentTable(className: call.name, parameters: [("initial_learning_rate", .none), ("decay_steps", .none), ("alpha", .number(0)),
                                                                          ("warmup_target", .none), ("warmup_steps", .number(0))] + name).bind(call)
@@ -158,7 +197,7 @@ extension Optimizer {
                                 warmupTarget: target, warmupSteps: warmup)
         default:
             throw TrainError.unknownClass(name: call.qualifiedName, kind: "Keras learning rate schedule",
-                                          known: ["CosineDecay", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay", "PolynomialDecay"])
+                                          known: ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay", "PolynomialDecay"])
         }
     }
 

@@ -1,53 +1,77 @@
 import Foundation
 import ParityNN
 
-/// The timing method, shared with `bench/pytorch_bench.py` (keep the two in step):
+/// The timing method, one policy for every side (the Python workers of `bench/frameworks_bench.py`
+/// receive its numbers with each command; they hold no policy of their own):
 ///
-/// 1. Warm-up: call the body until at least `minWarmupCalls` calls and `warmupSeconds` have passed.
-///    The median warm-up call is the estimate of one call's time.
-/// 2. Each sample times `inner` back-to-back calls, `inner` chosen so that one sample lasts at least
-///    `minSampleSeconds` (so that microsecond workloads are not dominated by clock overhead); the
-///    sample's value is its elapsed time divided by `inner`.
-/// 3. The number of samples is `budgetSeconds / sampleTime`, clamped to `minSamples...maxSamples`;
-///    the floor drops to 5 when eleven samples would take more than twice the budget (slow workloads).
-/// 4. Reported: the median sample (and the quartiles and the minimum), in seconds per call.
+/// 1. Warm-up, once per (side, thread count): call the body until at least `minWarmupCalls` calls and
+///    `warmupSeconds` have passed, or `maxWarmupSeconds` with at least one call. The median warm-up
+///    call is the estimate of one call's time.
+/// 2. A sample times `inner` back-to-back calls, `inner` chosen so that a sample lasts at least
+///    `minSampleSeconds` (microsecond workloads are not dominated by the clock); its value is the
+///    elapsed time divided by `inner`.
+/// 3. Rounds: every side of a comparison runs one block of samples per round, the sides one after the
+///    other, in the opposite order in every other round (A B C, C B A, ...), so that a slow episode of
+///    the machine (this 2-vCPU VM's speed moves by up to 2× within minutes) falls on both sides of a
+///    ratio. A block lasts about `budgetSeconds / rounds` (at least one sample, at most
+///    `maxBlockSamples`) and starts with one untimed call when a call is shorter than
+///    `untimedCallBelowSeconds` (the caches hold the previous side's data); it takes no new sample
+///    after `blockLimitFactor` times its planned length.
+/// 4. Per round: each side's block median, and the paired ratio of the subject's block median to the
+///    fastest reference's in that same round. Reported: the median of the paired ratios over the rounds
+///    with their minimum, maximum and quartiles, and each side's median over all its samples.
 ///
-/// The clock is `ContinuousClock` (monotonic, nanosecond resolution); Python uses
-/// `time.perf_counter_ns`.
+/// Wall time by `ContinuousClock` (Python: `time.perf_counter_ns`); process CPU time (every thread of
+/// the process) by `CLOCK_PROCESS_CPUTIME_ID` (Python: `time.process_time`).
 struct TimingPolicy: Codable, Sendable {
     var warmupSeconds = 0.2
     var minWarmupCalls = 3
-    var budgetSeconds = 2.0
+    var maxWarmupSeconds = 1.0
+    var rounds = 9
+    var budgetSeconds = 3.0
     var minSampleSeconds = 0.001
-    var minSamples = 11
-    var maxSamples = 500
+    var maxBlockSamples = 200
+    var untimedCallBelowSeconds = 0.05
+    var blockLimitFactor = 4.0
 
     enum CodingKeys: String, CodingKey {
-        case warmupSeconds = "warmup_s", minWarmupCalls = "min_warmup_calls", budgetSeconds = "budget_s"
-        case minSampleSeconds = "min_sample_s", minSamples = "min_samples", maxSamples = "max_samples"
+        case warmupSeconds = "warmup_s", minWarmupCalls = "min_warmup_calls", maxWarmupSeconds = "max_warmup_s"
+        case rounds, budgetSeconds = "budget_s", minSampleSeconds = "min_sample_s", maxBlockSamples = "max_block_samples"
+        case untimedCallBelowSeconds = "untimed_call_below_s", blockLimitFactor = "block_limit_factor"
     }
 
-    func sampleCount(sampleSeconds: Double) -> Int {
-        let floor = Double(minSamples) * sampleSeconds > 2 * budgetSeconds ? min(5, minSamples) : minSamples
-        let wanted = Int((budgetSeconds / max(sampleSeconds, 1e-9)).rounded(.down))
-        return min(max(wanted, floor), maxSamples)
+    var blockSeconds: Double { budgetSeconds / Double(rounds) }
+
+    /// How one side's blocks are cut, from its warm-up estimate of one call.
+    func blockShape(callSeconds estimate: Double) -> BlockShape {
+        let estimate = max(estimate, 1e-9)
+        let inner = max(1, Int((minSampleSeconds / estimate).rounded(.up)))
+        let samples = min(max(Int((blockSeconds / (estimate * Double(inner))).rounded()), 1), maxBlockSamples)
+        return BlockShape(samples: samples, inner: inner, untimed: estimate < untimedCallBelowSeconds ? 1 : 0,
+                          limitSeconds: blockLimitFactor * blockSeconds)
     }
 }
 
-/// Seconds per call of one workload in one mode.
-struct Measurement: Codable, Sendable {
-    var medianSeconds: Double
-    var p25Seconds: Double
-    var p75Seconds: Double
-    var minSeconds: Double
+/// One block's size: `samples` samples of `inner` calls, after `untimed` calls; no sample starts once
+/// the block has run `limitSeconds` (a side that became much slower than its warm-up, e.g. an OpenMP
+/// pool sharing its cores with other work, cannot stretch a run by minutes).
+struct BlockShape: Codable, Sendable {
     var samples: Int
     var inner: Int
-    var warmupCalls: Int
+    var untimed: Int
+    var limitSeconds: Double
 
-    enum CodingKeys: String, CodingKey {
-        case medianSeconds = "median_s", p25Seconds = "p25_s", p75Seconds = "p75_s", minSeconds = "min_s"
-        case samples, inner, warmupCalls = "warmup_calls"
-    }
+    enum CodingKeys: String, CodingKey { case samples, inner, untimed, limitSeconds = "limit_s" }
+}
+
+/// What one block measured: seconds per call of each sample, and the process CPU time of the timed
+/// samples (`cpuSeconds`) and of the whole command including untimed calls (`cpuTotalSeconds`).
+struct Block: Codable, Sendable {
+    var samples: [Double]
+    var cpuSeconds: Double
+    var cpuTotalSeconds: Double
+
+    enum CodingKeys: String, CodingKey { case samples, cpuSeconds = "cpu_s", cpuTotalSeconds = "cpu_total_s" }
 }
 
 extension Duration {
@@ -57,13 +81,22 @@ extension Duration {
     }
 }
 
-/// Linear-interpolated quantile `q` of sorted values (NumPy's default method, as Python's side uses).
+/// Linear-interpolated quantile `q` of sorted values (NumPy's default method).
 func quantile(_ sorted: [Double], _ q: Double) -> Double {
     precondition(!sorted.isEmpty)
     let position = q * Double(sorted.count - 1)
     let lower = Int(position.rounded(.down)), upper = min(lower + 1, sorted.count - 1)
     let fraction = position - Double(lower)
     return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+}
+
+func median(_ values: [Double]) -> Double { quantile(values.sorted(), 0.5) }
+
+/// CPU time of every thread of this process so far.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 /// Keeps results alive so the optimiser cannot drop the work that produced them.
@@ -73,60 +106,21 @@ final class Sink {
     func consume(_ tensor: Tensor) { checksum &+= tensor.count &+ tensor.shape.count }
 }
 
-func measure(_ policy: TimingPolicy, sink: Sink, _ body: () throws -> Tensor) rethrows -> Measurement {
-    let clock = ContinuousClock()
-    var warmupTimes: [Double] = []
-    let warmupStart = clock.now
-    while warmupTimes.count < policy.minWarmupCalls || (clock.now - warmupStart).seconds < policy.warmupSeconds {
-        let t0 = clock.now
-        sink.consume(try body())
-        warmupTimes.append((clock.now - t0).seconds)
-    }
-    let warmupCalls = warmupTimes.count
-    let estimate = max(quantile(warmupTimes.sorted(), 0.5), 1e-9)
-    let inner = max(1, Int((policy.minSampleSeconds / estimate).rounded(.up)))
-    let samples = policy.sampleCount(sampleSeconds: estimate * Double(inner))
-    var values: [Double] = []
-    values.reserveCapacity(samples)
-    for _ in 0..<samples {
-        let t0 = clock.now
-        for _ in 0..<inner { sink.consume(try body()) }
-        values.append((clock.now - t0).seconds / Double(inner))
-    }
-    values.sort()
-    return Measurement(medianSeconds: quantile(values, 0.5), p25Seconds: quantile(values, 0.25),
-                       p75Seconds: quantile(values, 0.75), minSeconds: values[0],
-                       samples: samples, inner: inner, warmupCalls: warmupCalls)
-}
-
-/// CPU time used on the machine by everything but this process, to tell a quiet measurement from
-/// one that competed with other work (Linux `/proc`; `nil` elsewhere). Steal time counts as other
-/// work: on a VM it is the hypervisor running someone else.
-struct CPUActivity {
-    let busyTicks: Double
-    let selfTicks: Double
+/// The machine's busy CPU time (Linux `/proc/stat`: user, nice, system, irq, softirq and steal — on a
+/// VM steal is the hypervisor running someone else), to tell how many cores other processes kept
+/// busy during a block; `nil` elsewhere.
+struct MachineBusy {
+    let seconds: Double
     let instant: ContinuousClock.Instant
 
-    static func now() -> CPUActivity? {
+    static func now() -> MachineBusy? {
         guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let cpu = stat.split(separator: "\n").first, cpu.hasPrefix("cpu "),
-              let me = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-              let close = me.lastIndex(of: ")") else { return nil }
-        // user nice system idle iowait irq softirq steal
+              let cpu = stat.split(separator: "\n").first, cpu.hasPrefix("cpu ") else { return nil }
         let fields = cpu.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard fields.count >= 8 else { return nil }
-        let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
-        let mine = me[me.index(after: close)...].split(separator: " ")
-        guard mine.count > 12, let user = Double(mine[11]), let system = Double(mine[12]) else { return nil }
-        return CPUActivity(busyTicks: busy, selfTicks: user + system, instant: ContinuousClock.now)
-    }
-
-    /// Average number of cores other processes kept busy between `start` and this snapshot.
-    func otherCores(since start: CPUActivity) -> Double {
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let wall = (instant - start.instant).seconds
-        guard wall > 0, ticksPerSecond > 0 else { return 0 }
-        let other = (busyTicks - start.busyTicks) - (selfTicks - start.selfTicks)
-        return max(0, other / ticksPerSecond / wall)
+        guard ticksPerSecond > 0 else { return nil }
+        let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+        return MachineBusy(seconds: busy / ticksPerSecond, instant: ContinuousClock.now)
     }
 }
