@@ -46,6 +46,12 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var threads: ThreadOption
 
+    func validate() throws {
+        if let mb = proofMemoryMB, !(0...Int.max / 1_000_000).contains(mb) {
+            throw ValidationError("--proof-memory is in MB, from 0 to \(Int.max / 1_000_000); received \(mb)")
+        }
+    }
+
     func run() throws {
         threads.apply()
         switch (to, ModelFiles.isTorchProgram(model)) {

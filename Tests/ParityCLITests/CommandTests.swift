@@ -311,6 +311,12 @@ struct ConvertCommandTests {
         #expect(result.stderr.contains("the proof cannot run the PyTorch side within memory: with its weights ("), "\(result.stderr)")
         #expect(result.stderr.contains("the converted files are written but not proven"), "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.keras").path))
+        // A negative or overflowing bound is refused by name (99999999999999 MB trapped multiplying to bytes).
+        for bad in ["-5", "99999999999999"] {
+            let refused = try CommandTests.run(["convert", Fixtures.root.appendingPathComponent("torch/keras_sequence.pt2").path, "--to", "keras",
+                                                "--output", directory.path, "--proof-memory=\(bad)"])
+            #expect(refused.status != 0 && refused.stderr.contains("--proof-memory is in MB, from 0 to"), "\(refused.stderr)")
+        }
     }
 
     @Test("an unsupported layer or node, and a file of the wrong framework, exit 2 with the reason on stderr",
