@@ -76,19 +76,6 @@ public struct SimpleRNN: MultiOutputModel {
     }
 }
 
-/// A gated recurrent unit (the cell: `RecurrentSequence/GRUCell`). Keras's convention (`keras/src/layers/rnn/gru.py`, `GRUCell` with
-/// `implementation=2`), gate blocks `[z, r, h]` in `kernel` `[features, 3u]` and `recurrentKernel`
-/// `[units, 3u]`:
-///
-///     xz, xr, xh = x·kernel + inputBias
-///     resetAfter:  rz, rr, rh = h·recurrentKernel + recurrentBias;   rh = r·rh
-///     otherwise:   rz, rr = h·recurrentKernel[:, :2u];               rh = (r·h)·recurrentKernel[:, 2u:]
-///     z = σ(xz + rz), r = σ(xr + rr), h̃ = activation(xh + rh),   h = z·h + (1 − z)·h̃
-///
-/// `resetAfter` (Keras 3 / TF2 default, bias `[2, 3u]`) equals PyTorch's `nn.GRU` after reordering
-/// its `[r, z, n]` blocks; `resetAfter: false` (Keras 2 default, bias `[3u]`) applies the reset
-/// before the recurrent product, which `nn.GRU` cannot express (docs/conventions.md, D.14).
-/// Inputs: the sequence, then optionally the initial state `[batch, units]` (Keras's `initial_state`).
 /// A recurrent layer with Keras's `dropout` (on the step input) and `recurrent_dropout` (on the state), both applied
 /// in a training step only: SimpleRNN, LSTM and GRU.
 public protocol RecurrentDropout: Model {
@@ -119,6 +106,19 @@ extension Dropout {
     }
 }
 
+/// A gated recurrent unit (the cell: `RecurrentSequence/GRUCell`). Keras's convention (`keras/src/layers/rnn/gru.py`, `GRUCell` with
+/// `implementation=2`), gate blocks `[z, r, h]` in `kernel` `[features, 3u]` and `recurrentKernel`
+/// `[units, 3u]`:
+///
+///     xz, xr, xh = x·kernel + inputBias
+///     resetAfter:  rz, rr, rh = h·recurrentKernel + recurrentBias;   rh = r·rh
+///     otherwise:   rz, rr = h·recurrentKernel[:, :2u];               rh = (r·h)·recurrentKernel[:, 2u:]
+///     z = σ(xz + rz), r = σ(xr + rr), h̃ = activation(xh + rh),   h = z·h + (1 − z)·h̃
+///
+/// `resetAfter` (Keras 3 / TF2 default, bias `[2, 3u]`) equals PyTorch's `nn.GRU` after reordering
+/// its `[r, z, n]` blocks; `resetAfter: false` (Keras 2 default, bias `[3u]`) applies the reset
+/// before the recurrent product, which `nn.GRU` cannot express (docs/conventions.md, D.14).
+/// Inputs: the sequence, then optionally the initial state `[batch, units]` (Keras's `initial_state`).
 public struct GRU: MultiOutputModel {
     /// The order of the three gate blocks along the weights' gate axis, one value per framework
     /// (docs/conventions.md D.14): the Keras layer, the ATen `gru` kernel and ParityConvert's parameter
