@@ -150,6 +150,11 @@ void parity_tanh_f32(long n, const float *x, float *out);
 
 // MARK: Copies
 
+/// Asks the CPU to bring `bytes` bytes from `p` into its caches (a hint: no effect on any value). For
+/// loops that know their next rows before the hardware's prefetcher can (an LSTM's next step of input
+/// rows, thousands of bytes apart).
+void parity_prefetch(const void *p, long bytes);
+
 /// Copies a strided view into a dense row-major buffer: output element at coordinates `i…` (of
 /// `shape`, `rank` axes) is the source element at `Σ i[a]·strides[a]` (elements of `size` bytes;
 /// strides may be 0 for broadcasting). Returns −1 when more than 16 axes remain after merging.
