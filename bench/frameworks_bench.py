@@ -13,7 +13,7 @@ Two jobs, each for one framework per process (PyTorch and TensorFlow are never i
           print goes to stderr):
             first reply    {"cases": [{"framework", "benchmark"}...], "versions": {...}, "threads": {...}}
             {"op": "warmup", "framework", "workload", "min_calls", "min_s", "max_s"}  ->  {"times": [s per call]}
-            {"op": "block", "framework", "workload", "samples", "inner", "untimed"}
+            {"op": "block", "framework", "workload", "samples", "inner", "untimed", "limit_s"}
                 -> {"samples": [s per call], "cpu_s": process CPU of the samples, "cpu_total_s": with the untimed calls}
             {"op": "quit"}
           The timing policy (warm-up, block sizes, rounds) is ParityBench's (Timing.swift); a worker only runs it.
@@ -330,9 +330,10 @@ def run_warmup(fn, min_calls, min_s, max_s):
         times.append((clock() - t0) * 1e-9)
 
 
-def run_block(fn, samples, inner, untimed):
-    """One block: `untimed` calls, then `samples` samples of `inner` calls; wall seconds per call of each
-    sample and the process CPU time (every thread) of the samples and of the whole block."""
+def run_block(fn, samples, inner, untimed, limit_s):
+    """One block: `untimed` calls, then `samples` samples of `inner` calls (no new sample after limit_s);
+    wall seconds per call of each sample and the process CPU time (every thread) of the samples and of
+    the whole block."""
     clock, cpu = time.perf_counter_ns, time.process_time
     gc.collect()
     gc.disable()
@@ -342,7 +343,10 @@ def run_block(fn, samples, inner, untimed):
             fn()
         values = []
         cpu_timed = cpu()
+        start = clock()
         for _ in range(samples):
+            if values and (clock() - start) * 1e-9 >= limit_s:
+                break
             t0 = clock()
             for _ in range(inner):
                 fn()
@@ -375,7 +379,7 @@ def serve(args):
             if command["op"] == "warmup":
                 reply({"times": run_warmup(fn, command["min_calls"], command["min_s"], command["max_s"])})
             elif command["op"] == "block":
-                reply(run_block(fn, command["samples"], command["inner"], command["untimed"]))
+                reply(run_block(fn, command["samples"], command["inner"], command["untimed"], command["limit_s"]))
             else:
                 reply({"error": f"unknown op {command['op']!r}"})
         except Exception as error:  # reported to ParityBench, which stops with it

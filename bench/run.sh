@@ -14,8 +14,8 @@
 #
 # Results (bench/results/): parity.json (Parity's rows, every paired ratio and its rounds), torch-N.json and
 # keras-N.json (the frameworks' rows at N threads), results.txt (the table), machine.txt.
-# Summarised in docs/performance.md. A full run takes about 8 minutes on an idle machine (plus the build
-# and, the first time, the model files).
+# Summarised in docs/performance.md. A full run measures for about 5 minutes (291 s on the 2-vCPU machine
+# while it was busy), plus the build and, the first time, the model files.
 #
 # Environment:
 #   PARITY_BENCH_PYTHON      Python with torch, torchvision, safetensors, tensorflow, keras (default python3)

@@ -6,10 +6,10 @@ without align_corners, bicubic), the mask and math operators of the transformers
 rms_norm and attention with a learned query (timm), and the operators of the timm sample
 (`convert_timm_forms`: pooling without the padding in the divisor, norms, autocast, repeat_interleave,
 unfold, a stored constant), and recurrent layers as users read them (bidirectional and stacked
-nn.LSTM / nn.GRU / nn.RNN, batch-first and time-first, with their final states; `refused_lstm_state`, an LSTM
-from given states, is kept for the refusal test), and writes into views whose base is read later
+nn.LSTM / nn.GRU / nn.RNN, batch-first and time-first, with their final states; `convert_rnn_states`: LSTM, GRU and RNN
+from given initial states), and writes into views whose base is read later
 (`convert_view_writes`: MViTv2's `attn[:, :, 1:, 1:] = …`, `x[:, 0] += 1`, `fill_`; `refused_view_write`
-for the refusal test). Each is exported as a user does (`torch.export.export(model.eval(),
+and `refused_lstm_projection` for the refusal tests). Each is exported as a user does (`torch.export.export(model.eval(),
 inputs)`, no decompositions) to Tests/Fixtures/torch/<name>.pt2, with <name>.json holding the inputs
 and PyTorch's float32 outputs (the format of scripts/make_torch_fixtures.py).
 
@@ -203,16 +203,24 @@ class ConvertStackedRNN(nn.Module):
         return out, h, c, seq.transpose(0, 1), hg[-1]
 
 
-class RefusedLSTMState(nn.Module):
-    """Refused, not converted: an LSTM started from given states (Keras's layer starts from zeros
-    unless called with initial_state tensors)."""
+class ConvertRNNStates(nn.Module):
+    """Recurrent layers from given initial states: a bidirectional two-layer LSTM from (h0, c0) graph
+    inputs, a GRU from a learned h0 (a parameter expanded to the batch, folded while converting) and
+    an nn.RNN(relu) from an h0 computed from the input."""
 
     def __init__(self):
         super().__init__()
         self.lstm = nn.LSTM(5, 4, num_layers=2, bidirectional=True, batch_first=True)
+        self.gru = nn.GRU(5, 3, batch_first=True)
+        self.h0 = nn.Parameter(torch.zeros(1, 1, 3))
+        self.rnn = nn.RNN(5, 3, nonlinearity="relu", batch_first=True)
+        self.init = nn.Linear(5, 3)
 
     def forward(self, x, h0, c0):  # [2, 6, 5], [4, 2, 4], [4, 2, 4]
-        return (self.lstm(x, (h0, c0))[0],)
+        out, (h, c) = self.lstm(x, (h0, c0))
+        seq, hg = self.gru(x, self.h0.expand(1, 2, 3).contiguous())
+        r, hr = self.rnn(x, torch.tanh(self.init(x.mean(1))).unsqueeze(0))
+        return out, h, c, seq, hg, r, hr
 
 
 class ConvertViewWrites(nn.Module):
@@ -270,6 +278,17 @@ class ConvertRNN(nn.Module):
         return out, h, seq.transpose(0, 1), hr, plain[:, -1], hp
 
 
+class RefusedLSTMProjection(nn.Module):
+    """Refused, not converted: nn.LSTM(proj_size=2) (Keras's LSTM has no projection of h)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 4, proj_size=2, batch_first=True)
+
+    def forward(self, x):  # [2, 6, 5]
+        return (self.lstm(x)[0],)
+
+
 def gauss(shape, seed):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
@@ -283,7 +302,8 @@ CASES = [
     ("convert_bilstm", ConvertBiLSTM, lambda: (gauss((2, 6, 5), 10),)),
     ("convert_bigru", ConvertBiGRU, lambda: (gauss((2, 6, 5), 11),)),
     ("convert_stacked_rnn", ConvertStackedRNN, lambda: (gauss((2, 6, 5), 15),)),
-    ("refused_lstm_state", RefusedLSTMState, lambda: (gauss((2, 6, 5), 12), gauss((4, 2, 4), 13), gauss((4, 2, 4), 14))),
+    ("refused_lstm_projection", RefusedLSTMProjection, lambda: (gauss((2, 6, 5), 20),)),
+    ("convert_rnn_states", ConvertRNNStates, lambda: (gauss((2, 6, 5), 12), gauss((4, 2, 4), 13), gauss((4, 2, 4), 14))),
     ("convert_view_writes", ConvertViewWrites, lambda: (gauss((2, 5, 4), 16), gauss((2, 3, 5, 5), 17))),
     ("refused_view_write", RefusedViewWrite, lambda: (gauss((2, 3, 4), 18),)),
     ("convert_rnn", ConvertRNN, lambda: (gauss((2, 6, 5), 19),)),

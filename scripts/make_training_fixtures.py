@@ -274,8 +274,24 @@ def keras_step():
     y = L.Dense(3, kernel_regularizer=R.OrthogonalRegularizer(factor=1.5, mode="columns"), bias_regularizer=R.L2(0.05), name="head")(y)
     add_random("orthogonal", keras.Model(x, y), (6,))
 
+    # Regularizers and constraints of a Bidirectional's layer: Keras rebuilds both directions from the wrapped layer's
+    # config, so each direction's variables carry them (the forward layer's first in the penalty order).
+    x = keras.Input((5, 3))
+    y = L.Bidirectional(L.LSTM(4, kernel_regularizer=R.L2(0.05), recurrent_regularizer=R.L1(0.02), recurrent_constraint=C.MaxNorm(0.5),
+                               bias_constraint=C.NonNeg(), return_sequences=True), name="bi_lstm")(x)
+    y = L.Bidirectional(L.GRU(3, kernel_regularizer=R.OrthogonalRegularizer(0.5, mode="columns")), merge_mode="sum", name="bi_gru")(y)
+    add_random("bidirectional_regularized", keras.Model(x, L.Dense(3, name="head")(y)), (5, 3))
+
+    # TimeDistributed: the wrapped layer keeps its own variable names (step/kernel) and its config, regularizers and
+    # constraints included.
+    x = keras.Input((5, 3))
+    y = L.TimeDistributed(L.Dense(4, activation="tanh", kernel_regularizer=R.L2(0.05), bias_constraint=C.NonNeg(), name="step"), name="td")(x)
+    y = L.TimeDistributed(L.Dense(2, kernel_regularizer=R.OrthogonalRegularizer(0.5), name="step_out"), name="td_out")(y)
+    add_random("time_distributed_regularized", keras.Model(x, L.Dense(3, name="head")(L.Flatten()(y))), (5, 3))
+
     # What Parity refuses (saved, not trained): a regularizer class of the user's own, an OrthogonalRegularizer on a
-    # rank-4 kernel (Keras itself raises at the first step), a constraint inside a wrapper.
+    # rank-4 kernel (Keras itself raises at the first step), an activity regularizer inside a Bidirectional, a
+    # BatchNormalization inside TimeDistributed (Keras maps it over the steps: statistics per step).
     @keras.saving.register_keras_serializable(package="user")
     class Sparse(keras.regularizers.Regularizer):
         def __call__(self, w):
@@ -287,7 +303,8 @@ def keras_step():
     for name, shape, layer in [
         ("refused_custom_regularizer", (6,), L.Dense(3, kernel_regularizer=Sparse(), name="dense")),
         ("refused_orthogonal_conv", (5, 5, 2), L.Conv2D(3, 3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
-        ("refused_wrapped", (4, 6), L.TimeDistributed(L.Dense(3, kernel_constraint=C.MaxNorm(2.0)), name="dense")),
+        ("refused_wrapped", (4, 6), L.Bidirectional(L.LSTM(3, activity_regularizer=R.L2(0.01)), name="dense")),
+        ("refused_time_distributed_bn", (4, 6), L.TimeDistributed(L.BatchNormalization(), name="dense")),
     ]:
         keras.Sequential([keras.Input(shape), layer]).save(f"{OUT}/keras/{name}.keras")
 
@@ -368,6 +385,10 @@ def keras_step():
         ("keras_model_activity", "activity", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         ("keras_model_orthogonal", "orthogonal", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
         ("keras_model_orthogonal_adam", "orthogonal", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_bidirectional_regularized", "bidirectional_regularized", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()", regression, None),
+        ("keras_model_bidirectional_regularized_adam", "bidirectional_regularized", "Adam(learning_rate=0.01)", "MeanSquaredError()", regression, None),
+        ("keras_model_time_distributed_regularized", "time_distributed_regularized", "SGD(learning_rate=0.1, momentum=0.5)", "MeanSquaredError()",
+         regression, None),
     ]
     cases = []
     for name, model_name, optimizer, loss, target, sample_weight in cases_spec:

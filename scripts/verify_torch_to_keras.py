@@ -11,7 +11,7 @@ step, torch_outputs.npz. Two steps, in two venvs (never import torch and keras i
 
 1. `--torch`: runs each program with torch.export.load(...).module() on the inputs and writes
    torch_outputs.npz (output_0, output_1, ...) per folder and torch_meta.json with the versions.
-2. default: opens each model.keras with keras.saving.load_model (safe mode), predicts on the same
+2. default: opens each model.keras with keras.saving.load_model (safe mode), calls it on the same
    inputs, and compares with PyTorch's outputs. The results, with the versions, go to
    Tests/Fixtures/convert/torch_to_keras/verified.json (checked by the Swift tests); the bound is
    1e-5 (max abs), and torch.testing.assert_close's float32 bound is reported too. Exit 1 beyond it.
@@ -66,8 +66,9 @@ def keras_step():
         name = os.path.basename(folder)
         model = keras.saving.load_model(f"{folder}/model.keras")
         xs = inputs(folder)
-        predicted = model.predict(xs[0] if len(xs) == 1 else xs, verbose=0)
-        predicted = predicted if isinstance(predicted, (list, tuple)) else [predicted]
+        # Called, not `predict`: an initial-state input's first axis is layers·directions, not the batch.
+        predicted = model(xs[0] if len(xs) == 1 else xs, training=False)
+        predicted = [np.asarray(p) for p in (predicted if isinstance(predicted, (list, tuple)) else [predicted])]
         with np.load(f"{folder}/torch_outputs.npz") as archive:
             expected = [archive[f"output_{i}"] for i in range(len(archive.files))]
         assert len(predicted) == len(expected), f"{name}: {len(predicted)} outputs, PyTorch {len(expected)}"

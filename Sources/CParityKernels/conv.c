@@ -116,7 +116,7 @@ static void depthwise_chunk(void *context, long index) {
 }
 
 #define CONV_IMPL(T, SUF)                                                                                   \
-    int parity_conv_##SUF(const parity_conv_shape *s, const T *x, const T *w, T *y, int fused) {            \
+    int parity_conv_##SUF(const parity_conv_shape *s, const T *x, const T *w, T *y, int fused, const parity_epilogue *epilogue) {            \
         if (s->rank < 1 || s->rank > 3 || s->groups < 1 || s->channels % s->groups || s->out_channels % s->groups) \
             return -1;                                                                                      \
         long positions = 1, window = 1;                                                                     \
@@ -127,8 +127,10 @@ static void depthwise_chunk(void *context, long index) {
         long rows = s->batch * positions, per_group = s->channels / s->groups;                              \
         long out_per_group = s->out_channels / s->groups;                                                   \
         if (rows <= 0 || s->out_channels <= 0) return 0;                                                    \
-        memset(y, 0, sizeof(T) * (size_t)(rows * s->out_channels));                                         \
-        if (window <= 0 || per_group <= 0) return 0;                                                        \
+        if (window <= 0 || per_group <= 0) {  /* no terms: zeros, and an epilogue is left to the caller */  \
+            memset(y, 0, sizeof(T) * (size_t)(rows * s->out_channels));                                     \
+            return epilogue ? -1 : 0;                                                                       \
+        }                                                                                                   \
         long *cell = malloc(sizeof(long) * 3 * (size_t)window);                                             \
         if (!cell) abort();                                                                                 \
         for (long k = 0; k < window; k++) {                                                                 \
@@ -147,7 +149,7 @@ static void depthwise_chunk(void *context, long index) {
             T *zeros = calloc((size_t)s->channels, sizeof(T));                                              \
             if (!zeros) abort();                                                                            \
             job.shape = s; job.x = x; job.w = w; job.y = y; job.zeros = zeros;                              \
-            job.window = window; job.fused = fused != 0;                                                    \
+            job.window = window; job.fused = fused != 0; job.epilogue = epilogue;                          \
             memcpy(job.cell, cell, sizeof(long) * 3 * (size_t)window);                                      \
             struct depthwise_task task = {&job, rows, 0, depthwise_run_##SUF};                              \
             long work = s->channels * window;                                                               \
@@ -171,8 +173,12 @@ static void depthwise_chunk(void *context, long index) {
                 struct gemm_job job;                                                                        \
                 gemm_prepare_##SUF(&job, rows, out_per_group, depth, x + g * per_group, s->channels, 1,     \
                                    w + g * out_per_group, s->out_channels, 1, y + g * out_per_group, s->out_channels, fused); \
+                job.zero_start = 1;  /* every output is written; its sum starts from +0 */                  \
                 job.b_row_offset = order;                                                                   \
                 job.b_row_visit = order ? window : 1;                                                       \
+                job.epilogue = epilogue;                                                                    \
+                job.epilogue_col = g * out_per_group;                                                       \
+                job.residual = epilogue && epilogue->residual ? (const T *)epilogue->residual + g * out_per_group : NULL; \
                 struct conv_pack pack = {s, x, zeros, g * per_group, per_group, window, cell};              \
                 if (!unit) {                                                                                \
                     job.pack_a = conv_pack_##SUF;                                                           \

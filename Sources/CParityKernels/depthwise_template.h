@@ -34,6 +34,13 @@ static void FN(depthwise_rows)(const struct depthwise_job *job, long row0, long 
         }
         T *out = y + row * C;
         long c = 0;
+        // The epilogue (NULL: none), applied to each vector or value before it is stored.
+        const parity_epilogue *e = job->epilogue;
+        const T *shift = e && e->shift ? (const T *)e->shift : NULL;
+        const T *scale = shift && e->scale ? (const T *)e->scale : NULL;
+        const T *res = e && e->residual ? (const T *)e->residual + row * C : NULL;
+#define DW_STORE(at, value) FN(store)(out + (at), e ? FN(epilogue_vec)(e, value, scale ? scale + (at) : NULL, shift ? shift + (at) : NULL, res ? res + (at) : NULL) : (value))
+#define DW_STORE_ONE(at, value) out[at] = e ? FN(epilogue_one)(e, value, scale ? scale + (at) : NULL, shift ? shift + (at) : NULL, res ? res + (at) : NULL) : (value)
         if (job->fused) {
             for (; c + 4 * VL <= C; c += 4 * VL) {
                 FN(vec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
@@ -44,21 +51,21 @@ static void FN(depthwise_rows)(const struct depthwise_job *job, long row0, long 
                     a2 = __builtin_elementwise_fma(FN(load)(xs + 2 * VL), FN(load)(ws + 2 * VL), a2);
                     a3 = __builtin_elementwise_fma(FN(load)(xs + 3 * VL), FN(load)(ws + 3 * VL), a3);
                 }
-                FN(store)(out + c, a0);
-                FN(store)(out + c + VL, a1);
-                FN(store)(out + c + 2 * VL, a2);
-                FN(store)(out + c + 3 * VL, a3);
+                DW_STORE(c, a0);
+                DW_STORE(c + VL, a1);
+                DW_STORE(c + 2 * VL, a2);
+                DW_STORE(c + 3 * VL, a3);
             }
             for (; c + VL <= C; c += VL) {
                 FN(vec) a0 = {0};
                 for (long cell = 0; cell < window; cell++)
                     a0 = __builtin_elementwise_fma(FN(load)(src[cell] + c), FN(load)(w + cell * C + c), a0);
-                FN(store)(out + c, a0);
+                DW_STORE(c, a0);
             }
             for (; c < C; c++) {
                 T a0 = 0;
                 for (long cell = 0; cell < window; cell++) a0 = __builtin_elementwise_fma(src[cell][c], w[cell * C + c], a0);
-                out[c] = a0;
+                DW_STORE_ONE(c, a0);
             }
         } else {
             for (; c + VL <= C; c += VL) {
@@ -67,7 +74,7 @@ static void FN(depthwise_rows)(const struct depthwise_job *job, long row0, long 
                     FN(vec) product = FN(load)(src[cell] + c) * FN(load)(w + cell * C + c);
                     a0 = a0 + product;
                 }
-                FN(store)(out + c, a0);
+                DW_STORE(c, a0);
             }
             for (; c < C; c++) {
                 T a0 = 0;
@@ -75,10 +82,12 @@ static void FN(depthwise_rows)(const struct depthwise_job *job, long row0, long 
                     T product = src[cell][c] * w[cell * C + c];
                     a0 = a0 + product;
                 }
-                out[c] = a0;
+                DW_STORE_ONE(c, a0);
             }
         }
     }
+#undef DW_STORE
+#undef DW_STORE_ONE
 }
 
 void FN(depthwise)(const struct depthwise_job *job, long row0, long row1) { FN(depthwise_rows)(job, row0, row1); }

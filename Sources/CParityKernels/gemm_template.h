@@ -28,11 +28,74 @@ static inline FN(vec) FN(splat)(T x) {
     return __builtin_shufflevector(v, v, SPLAT_INDICES);
 }
 
-// c[0..<mr, 0..<nv·VL] = (zero ? +0 : c) + a·b over kc steps; a: mr values per step, `astride` apart;
-// b: nv·VL values per step, `bstride` apart.
+// MARK: Epilogue (parity_epilogue), on one vector of outputs or one output. `scale`/`shift` point at
+// the values' output channels, `r` at their residual (NULL: none). Each step rounds as its separate
+// op does; the selects are the scalar formulas' (`v <= 0 ? 0 : v`, `l >= v ? l : v`, `u < t ? u : t`)
+// as compare masks, so NaN and signed zeros come out alike.
+typedef __typeof__((FN(vec)){0} <= (FN(vec)){0}) FN(mask);
+
+static inline FN(vec) FN(select)(FN(mask) m, FN(vec) a, FN(vec) b) {
+    return (FN(vec))(((FN(mask))a & m) | ((FN(mask))b & ~m));
+}
+
+static inline FN(vec) FN(epilogue_vec)(const parity_epilogue *e, FN(vec) v, const T *scale, const T *shift, const T *r) {
+    if (shift) {
+        FN(vec) h = FN(load)(shift);
+        if (!scale) {
+            v = v + h;
+        } else if (e->fused_scale) {
+            v = __builtin_elementwise_fma(v, FN(load)(scale), h);
+        } else {
+            FN(vec) product = v * FN(load)(scale);
+            v = product + h;
+        }
+    }
+    if (r) v = v + FN(load)(r);
+    if (e->activation == PARITY_ACTIVATION_RELU) {
+        FN(vec) zero = {0};
+        v = FN(select)(v <= zero, zero, v);
+    } else if (e->activation == PARITY_ACTIVATION_CLIP) {
+        FN(vec) lower = FN(splat)((T)e->lower), upper = FN(splat)((T)e->upper);
+        FN(vec) t = FN(select)(lower >= v, lower, v);
+        v = FN(select)(upper < t, upper, t);
+    }
+    return v;
+}
+
+static inline T FN(epilogue_one)(const parity_epilogue *e, T v, const T *scale, const T *shift, const T *r) {
+    if (shift) {
+        if (!scale) {
+            v = v + *shift;
+        } else if (e->fused_scale) {
+            v = __builtin_elementwise_fma(v, *scale, *shift);
+        } else {
+            T product = v * *scale;
+            v = product + *shift;
+        }
+    }
+    if (r) v = v + *r;
+    if (e->activation == PARITY_ACTIVATION_RELU) {
+        v = v <= 0 ? 0 : v;
+    } else if (e->activation == PARITY_ACTIVATION_CLIP) {
+        T lower = (T)e->lower, upper = (T)e->upper;
+        T t = lower >= v ? lower : v;
+        v = upper < t ? upper : t;
+    }
+    return v;
+}
+
+// A full tile's epilogue: the epilogue, its per-channel arrays at the tile's first column, the
+// residual at the tile's origin (row stride ldc), the latter three NULL when absent.
+struct FN(tile_epilogue) {
+    const parity_epilogue *e;
+    const T *scale, *shift, *residual;
+};
+
+// c[0..<mr, 0..<nv·VL] = (zero ? +0 : c) + a·b over kc steps, then the tile epilogue when `epi` is set;
+// a: mr values per step, `astride` apart; b: nv·VL values per step, `bstride` apart.
 #define GEMM_UKR(mr, nv, name)                                                                              \
     static void name(long kc, const T *restrict a, long astride, const T *restrict b, long bstride,         \
-                     T *restrict c, long ldc, int fused, int zero) {                                        \
+                     T *restrict c, long ldc, int fused, int zero, const struct FN(tile_epilogue) *epi) {   \
         FN(vec) acc[mr][nv];                                                                                \
         _Pragma("unroll") for (int i = 0; i < mr; i++)                                                     \
             _Pragma("unroll") for (int v = 0; v < nv; v++)                                                 \
@@ -64,6 +127,13 @@ static inline FN(vec) FN(splat)(T x) {
                 b += bstride;                                                                               \
             }                                                                                               \
         }                                                                                                   \
+        if (epi) {                                                                                          \
+            const T *sc = epi->scale, *sh = epi->shift, *r = epi->residual;                                 \
+            _Pragma("unroll") for (int i = 0; i < mr; i++)                                                 \
+                _Pragma("unroll") for (int v = 0; v < nv; v++)                                             \
+                    acc[i][v] = FN(epilogue_vec)(epi->e, acc[i][v], sc ? sc + v * VL : NULL, sh ? sh + v * VL : NULL, \
+                                                 r ? r + i * ldc + v * VL : NULL);                          \
+        }                                                                                                   \
         _Pragma("unroll") for (int i = 0; i < mr; i++)                                                     \
             _Pragma("unroll") for (int v = 0; v < nv; v++) FN(store)(c + i * ldc + v * VL, acc[i][v]);     \
     }
@@ -92,12 +162,15 @@ UKR_DEFINE(8, 1)
 // Rows `rows` of a panel (height ≤ MR) against one strip, the largest tile heights first; `narrow`
 // strips are one vector wide.
 static void FN(strip)(long kc, long rows, int narrow, const T *a, long astride, const T *b, long bstride, T *c, long ldc,
-                      int fused, int zero) {
+                      int fused, int zero, const struct FN(tile_epilogue) *epi) {
     long i = 0;
+    struct FN(tile_epilogue) rows_epi;
+    if (epi) rows_epi = *epi;
 #define GEMM_ROWS(mr)                                                                                       \
     for (; rows - i >= mr; i += mr) {                                                                      \
-        if (NV > 1 && narrow) UKR(mr, 1)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused, zero);    \
-        else UKR(mr, NV)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused, zero);                    \
+        if (epi && epi->residual) rows_epi.residual = epi->residual + i * ldc;                              \
+        if (NV > 1 && narrow) UKR(mr, 1)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused, zero, epi ? &rows_epi : NULL); \
+        else UKR(mr, NV)(kc, a + i, astride, b, bstride, c + i * ldc, ldc, fused, zero, epi ? &rows_epi : NULL);  \
     }
 #if MR > 4 && MR != 8
     GEMM_ROWS(MR)
@@ -160,9 +233,10 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
     const T *b = (const T *)job->b;
     T *c = (T *)job->c;
     long ldc = job->ldc;
-    T edge[MR * NR];
+    T edge[MR * NR], edge_residual[MR * NR], edge_scale[NR], edge_shift[NR];
     for (long p0 = 0; p0 < job->k; p0 += KC) {
         long kc = job->k - p0 < KC ? job->k - p0 : KC;
+        const parity_epilogue *epilogue = p0 + kc >= job->k ? job->epilogue : NULL;
         const T *bblock = NULL;
         if (job->b_packed) {
             bblock = (const T *)job->b_packed + p0 * job->b_packed_width + j0 * kc;
@@ -194,12 +268,44 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
                 const T *panel = apack + ir * kc;
                 T *ct = c + (i0 + ir) * ldc + (j0 + jr);
                 if (w == NR || w == VL) {
-                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, ct, ldc, job->fused, zero);
+                    struct FN(tile_epilogue) tile, *epi = NULL;
+                    if (epilogue) {
+                        long col = job->epilogue_col + j0 + jr;
+                        tile.e = epilogue;
+                        tile.shift = epilogue->shift ? (const T *)epilogue->shift + col : NULL;
+                        tile.scale = tile.shift && epilogue->scale ? (const T *)epilogue->scale + col : NULL;
+                        tile.residual = job->residual ? (const T *)job->residual + (i0 + ir) * ldc + (j0 + jr) : NULL;
+                        epi = &tile;
+                    }
+                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, ct, ldc, job->fused, zero, epi);
                 } else {
+                    // A partial strip through a full-width tile; its epilogue reads per-channel values
+                    // and the residual copied beside it, zero-padded (the padded columns are dropped).
                     long width = narrow ? VL : NR;
                     for (long i = 0; i < h; i++)
                         for (long j = 0; j < width; j++) edge[i * width + j] = j < w ? ct[i * ldc + j] : 0;
-                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, edge, width, job->fused, zero);
+                    struct FN(tile_epilogue) tile, *epi = NULL;
+                    if (epilogue) {
+                        long col = job->epilogue_col + j0 + jr;
+                        tile.e = epilogue;
+                        tile.scale = tile.shift = tile.residual = NULL;
+                        if (epilogue->shift) {
+                            for (long j = 0; j < width; j++) edge_shift[j] = j < w ? ((const T *)epilogue->shift)[col + j] : 0;
+                            tile.shift = edge_shift;
+                            if (epilogue->scale) {
+                                for (long j = 0; j < width; j++) edge_scale[j] = j < w ? ((const T *)epilogue->scale)[col + j] : 0;
+                                tile.scale = edge_scale;
+                            }
+                        }
+                        if (job->residual) {
+                            const T *rt = (const T *)job->residual + (i0 + ir) * ldc + (j0 + jr);
+                            for (long i = 0; i < h; i++)
+                                for (long j = 0; j < width; j++) edge_residual[i * width + j] = j < w ? rt[i * ldc + j] : 0;
+                            tile.residual = edge_residual;
+                        }
+                        epi = &tile;
+                    }
+                    FN(strip)(kc, h, narrow, panel, h, strip_b, bstride, edge, width, job->fused, zero, epi);
                     for (long i = 0; i < h; i++)
                         for (long j = 0; j < w; j++) ct[i * ldc + j] = edge[i * width + j];
                 }
@@ -275,7 +381,7 @@ static void FN(gemm_strips)(long m, long strips, long k, const T *a, long lda, c
         for (long half = 0; half < STRIP; half += NR) {
             for (long ir = 0; ir < m; ir += MR) {
                 long h = m - ir < MR ? m - ir : MR;
-                FN(strip)(k, h, 0, apack + ir * k, h, strip_b + half, STRIP, c + ir * ldc + s * STRIP + half, ldc, fused, zero);
+                FN(strip)(k, h, 0, apack + ir * k, h, strip_b + half, STRIP, c + ir * ldc + s * STRIP + half, ldc, fused, zero, NULL);
             }
         }
     }

@@ -25,6 +25,9 @@ struct gemm_job {
     void *b_packed;            // all of b packed once (KC blocks of NR strips), shared by the tasks
     long b_packed_width;
     long mc, nc, tasks_m, tasks_n;
+    const parity_epilogue *epilogue;  // applied to each tile after its last depth block, or NULL
+    long epilogue_col;                // this job's column 0 in the epilogue's per-channel arrays
+    const void *residual;             // the epilogue's residual at c's origin (row stride ldc), or NULL
 };
 
 /// Fills the operand fields of a job (a strided left operand packed by the default packer).
@@ -46,6 +49,7 @@ struct depthwise_job {
     long window;
     long cell[3 * 64];      // per window cell: offset along each spatial axis (k·dilation), ≤ 64 cells
     int fused;
+    const parity_epilogue *epilogue;  // applied to each output row, or NULL
 };
 void depthwise_run_f32(const struct depthwise_job *job, long row0, long row1);
 void depthwise_run_f64(const struct depthwise_job *job, long row0, long row1);

@@ -305,8 +305,8 @@ struct ConvertCommandTests {
           arguments: [(["../../convert/refused/upsampling3d.keras", "--to", "torch"], "layer 'up3d' (UpSampling3D) cannot be converted to PyTorch"),
                       (["mlp.keras", "--to", "keras"], "--to keras converts a PyTorch program (.pt2, from torch.export)"),
                       (["../../torch/activations.pt2", "--to", "torch"], "a PyTorch program converts --to keras"),
-                      (["../../torch/refused_lstm_state.pt2", "--to", "keras"],
-                       "node 'lstm' (aten.lstm.input) in module 'lstm' (torch.nn.modules.rnn.LSTM) cannot be converted to Keras: the initial state 'h0' is not zeros")])
+                      (["../../torch/refused_lstm_projection.pt2", "--to", "keras"],
+                       "node 'lstm' (aten.lstm.input) in module 'lstm' (torch.nn.modules.rnn.LSTM) cannot be converted to Keras: LSTM with proj_size")])
     func refused(_ arguments: [String], _ message: String) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parity-convert-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }

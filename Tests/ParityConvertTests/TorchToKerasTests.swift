@@ -108,8 +108,8 @@ struct TorchToKerasTests {
           arguments: [
               ("Tests/Fixtures/torch/conv_transpose.pt2", "conv_transpose1d_1", "aten.conv_transpose1d.default", "t1d",
                "torch.nn.modules.conv.ConvTranspose1d", "dilation [3]"),
-              ("Tests/Fixtures/torch/refused_lstm_state.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM",
-               "the initial state 'h0' is not zeros"),
+              ("Tests/Fixtures/torch/refused_lstm_projection.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM",
+               "Keras's LSTM has no projection"),
               ("Tests/Fixtures/torch/refused_view_write.pt2", "fill_", "aten.fill_.Scalar", "", "__main__.RefusedViewWrite",
                "'mul' shares its storage with 'transpose' and is read later"),
               ("Tests/Fixtures/torch/pooling.pt2", "max_pool2d_2", "aten.max_pool2d.default", "", "__main__.Pooling", "dilation [2, 1]"),
@@ -162,6 +162,23 @@ struct TorchToKerasTests {
         #expect(layers.allSatisfy { $0.config["recurrent_activation"] == nil || $0.className != "SimpleRNN" })
         // Two biased layers of the bidirectional RNN and the relu one; the bias-free one is exact.
         #expect(conversion.notes.count == 3 && conversion.notes.allSatisfy { $0.contains("bias_ih + bias_hh") }, "\(conversion.notes)")
+    }
+
+    @Test("initial states (graph inputs, a learned h0, a computed h0) → each layer's slice as Keras's initial_state, the call's second positional argument")
+    func initialStates() throws {
+        let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_rnn_states").program(), name: "states")
+        let entries = conversion.model.config["config"]?["layers"]?.array ?? []
+        func args(_ name: String) -> [KerasJSON] { entries.first { $0["name"]?.string == name }?["inbound_nodes"]?.array?.first?["args"]?.array ?? [] }
+        // Bidirectional LSTM layers: forward's [h, c] then backward's, each a Take of h0 / c0 by layer·2 + direction.
+        for name in ["lstm", "lstm_l1", "gru", "rnn"] {
+            let states = args(name).dropFirst().first?.array ?? []
+            #expect(args(name).count == 2 && states.count == (name.hasPrefix("lstm") ? 4 : 1), "\(name): \(args(name))")
+            #expect(states.allSatisfy { $0["class_name"]?.string == "__keras_tensor__" })
+        }
+        let takes = conversion.model.layers.filter { $0.className == "Take" && $0.name.hasPrefix("lstm") }
+        #expect(takes.compactMap { $0.arguments?.last.flatMap { if case .constant(let k) = $0 { return k.int } else { return nil } } } == [0, 0, 1, 1, 2, 2, 3, 3])
+        // The learned h0 is a stored constant (an Embedding row read at index 0), not a graph input.
+        #expect(conversion.model.inputs.count == 3 && conversion.model.layers.contains { $0.className == "Embedding" && $0.name.hasPrefix("gru") })
     }
 
     @Test("nn.LSTM(num_layers=2, bidirectional=True): consecutive Bidirectional(LSTM, merge_mode=concat) layers, the weights of each direction through the parameter table, h_n and c_n stacked in PyTorch's order")

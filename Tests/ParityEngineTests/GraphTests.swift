@@ -87,6 +87,71 @@ struct GraphTests {
         #expect(optimised.opCounts.map(\.name).contains("multiply"))
     }
 
+    /// A PyTorch-style residual block on NCHW `x` (permutes around each channels-last convolution,
+    /// batch norm as a per-channel multiply-add, ReLU, a residual add), then a Keras-style NHWC tail
+    /// (bias add, ReLU6, a depthwise convolution). `multiplyAdd` writes the batch norms.
+    static func convBlock<B: Builder>(_ b: B, _ x: B.Value, weights: [Tensor],
+                                      multiplyAdd: (B, B.Value, B.Value, B.Value) throws -> B.Value) throws -> B.Value {
+        let c = weights[0].shape[3]
+        func conv(_ v: B.Value, _ kernel: Tensor, groups: Int = 1) throws -> B.Value {
+            try b.convolution(v, kernel: b.constant(kernel), strides: [1, 1], dilations: [1, 1],
+                              padding: .explicit(before: [1, 1], after: [1, 1]), groups: groups, order: .channelsThenWindow)
+        }
+        func batchNorm(_ v: B.Value, _ scale: Tensor, _ shift: Tensor) throws -> B.Value {
+            try multiplyAdd(b, v, b.constant(scale.reshaped([c, 1, 1])), b.constant(shift.reshaped([c, 1, 1])))
+        }
+        var h = try b.permute(try conv(b.permute(x, [0, 2, 3, 1]), weights[0]), [0, 3, 1, 2])
+        h = try b.unary(.relu, batchNorm(h, weights[1], weights[2]))
+        h = try b.permute(try conv(b.permute(h, [0, 2, 3, 1]), weights[3]), [0, 3, 1, 2])
+        h = try b.unary(.relu, b.add(batchNorm(h, weights[4], weights[5]), x))
+        var t = try conv(b.permute(h, [0, 2, 3, 1]), weights[3])
+        t = try b.unary(.relu6, b.add(t, b.constant(weights[2])))
+        t = try b.unary(.relu, conv(t, weights[6], groups: c))
+        return try b.permute(t, [0, 3, 1, 2])
+    }
+
+    @Test("convolution fusion and permute sinking: a PyTorch residual block keeps the unfused graph's bits, with two permutes")
+    func convolutionFusion() throws {
+        var rng = SeededGenerator(seed: 12)
+        let c = 5
+        let x = Tensor.uniform([2, c, 7, 7], generator: &rng)
+        let weights = [Tensor.uniform([3, 3, c, c], generator: &rng), Tensor.uniform([c], in: -3...3, generator: &rng),
+                       Tensor.uniform([c], generator: &rng), Tensor.uniform([3, 3, c, c], generator: &rng),
+                       Tensor.uniform([c], in: -3...3, generator: &rng), Tensor.uniform([c], generator: &rng),
+                       Tensor.uniform([3, 3, 1, c], generator: &rng)]
+        // Batch norm written as a multiply and an add: the fusion pass makes it an FMA, then folds it.
+        let graph = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in
+            [try Self.convBlock(b, xs[0], weights: weights) { b, v, s, t in try b.add(b.multiply(v, s), t) }]
+        }
+        let optimised = try GraphOptimizer.standard.optimize(graph)
+        let counts = Dictionary(uniqueKeysWithValues: optimised.opCounts.map { ($0.name, $0.count) })
+        #expect(counts["permute"] == 2, "\(optimised)")
+        #expect(counts["fused convolution + fused multiply-add + relu"] == 1)
+        #expect(counts["fused convolution + fused multiply-add + residual + relu"] == 1)
+        #expect(counts["fused convolution + add + clip(0.0, 6.0)"] == 1)
+        #expect(counts["fused convolution + relu"] == 1)
+        #expect(["relu", "add", "fused multiply-add", "convolution"].allSatisfy { counts[$0] == nil })
+        // The same block with the FMA written out, run op by op: the same bits.
+        let reference = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in
+            [try Self.convBlock(b, xs[0], weights: weights) { b, v, s, t in try b.apply(MultiplyAdd(fused: true), [v, s, t]) }]
+        }
+        let expected = try GraphExecutor().run(reference, inputs: [x])[0]
+        #expect(try GraphExecutor().run(optimised, inputs: [x])[0] == expected)
+        // Permute sinking alone never changes a value.
+        let sunk = try GraphOptimizer(passes: [.constantFolding, .permuteSinking]).optimize(reference)
+        #expect(sunk.opCounts.first { $0.name == "permute" }?.count == 2)
+        #expect(try GraphExecutor().run(sunk, inputs: [x])[0] == expected)
+        // The gradient of the fused op is its definition's.
+        let op = try #require(optimised.nodes.compactMap { node -> FusedConvolution? in
+            if case .op(let op as FusedConvolution) = node.operation, op.residual { return op }
+            return nil
+        }.first)
+        let inputs = try [Tensor.uniform([2, 7, 7, c], generator: &rng), weights[3], weights[4].reshaped([1, 1, 1, c]),
+                      weights[5].reshaped([c]), Tensor.uniform([2, 7, 7, c], generator: &rng)]
+        let eager = EagerContext()
+        #expect(try op.forward(inputs) == op.definition(eager, inputs.map(eager.constant)).tensor)
+    }
+
     @Test("shape errors are raised while tracing, naming the op and shapes")
     func traceErrors() throws {
         do {

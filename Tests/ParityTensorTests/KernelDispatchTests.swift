@@ -297,6 +297,60 @@ struct KernelDispatchTests {
         }
     }
 
+    @Test("convolution epilogue (per-channel multiply-add or add, residual, ReLU/clip): the separate ops' bits on every level and at 1 and 3 threads",
+          arguments: [DType.float32, .float64])
+    func convolutionEpilogue(_ dtype: DType) throws {
+        // (batch, size, channels, out channels, kernel, stride, pad, groups): 3×3 through the GEMM
+        // (tile edges, two depth blocks), a 1×1 plain GEMM, a depthwise, a grouped one.
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [(2, 7, 6, 37, 3, 1, 1, 1), (1, 9, 40, 9, 3, 2, 1, 1),
+                                                                 (2, 5, 13, 48, 1, 1, 0, 1), (2, 6, 70, 70, 3, 2, 1, 70),
+                                                                 (1, 6, 12, 6, 3, 1, 1, 3)]
+        func operand(_ shape: [Int], seed: UInt64, special: Bool) -> Tensor {
+            dtype == .float32 ? Self.operand(shape, Float.self, seed: seed, special: special) : Self.operand(shape, Double.self, seed: seed, special: special)
+        }
+        for (n, size, cIn, cOut, k, stride, pad, groups) in cases {
+            let out = (size + 2 * pad - k) / stride + 1
+            let geometry = ConvolutionShape(input: [size, size], output: [out, out], kernel: [k, k], strides: [stride, stride],
+                                            dilations: [1, 1], padBefore: [pad, pad])
+            let x = operand([n, size, size, cIn], seed: 40, special: true)
+            let w = operand([k, k, cIn / groups, cOut], seed: 41, special: false)
+            // Scales around ±4 so that the clip's bounds and ReLU's zero are crossed both ways.
+            let scale = try operand([1, 1, 1, cOut], seed: 42, special: false).combining(Tensor(repeating: 4, shape: [], dtype: dtype), .multiply)
+            let shift = operand([cOut], seed: 43, special: false)
+            let residual = operand([n, out, out, cOut], seed: 44, special: true)
+            let epilogues: [ConvolutionEpilogue] = [
+                ConvolutionEpilogue(scale: scale, shift: shift, fusedScale: true, activation: .relu),
+                ConvolutionEpilogue(scale: scale, shift: shift, fusedScale: false, residual: residual, activation: .clip(lower: 0, upper: 6)),
+                ConvolutionEpilogue(shift: shift, residual: residual),
+                ConvolutionEpilogue(scale: scale, shift: shift, fusedScale: true, residual: residual, activation: .relu),
+                ConvolutionEpilogue(activation: .clip(lower: -0.5, upper: 0.25)),
+            ]
+            for fused in [true, false] {
+                let y = try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: true, fused: fused)
+                for epilogue in epilogues {
+                    // The separate ops: multiply-add (or add), add, the activation's map.
+                    var expected = y
+                    if let s = epilogue.shift {
+                        expected = try epilogue.scale.map { try Tensor.multiplyAdd(expected, $0, s, fused: epilogue.fusedScale) } ?? expected.combining(s, .add)
+                    }
+                    if let r = epilogue.residual { expected = try expected.combining(r, .add) }
+                    if let f = epilogue.activation { expected = try expected.map(f) }
+                    let reference = Self.bits(expected)
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let result = try KernelThreads.forcing(threads) {
+                                try InstructionSet.forcing(level) {
+                                    try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: true, fused: fused, epilogue: epilogue)
+                                }
+                            }
+                            #expect(Self.bits(result) == reference, "\(dtype) \(level) \(threads) threads, case \(n) \(size) \(cIn) \(cOut) \(k) groups \(groups), fused \(fused), \(epilogue.activation.map { "\($0)" } ?? "-") residual \(epilogue.residual != nil)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("remapped (a window gather): each batch slice read through the index map, fill where negative, at 1 and 3 threads", arguments: [DType.float32, .float64])
     func remapGather(_ dtype: DType) throws {
         func run<T: FloatElement>(_: T.Type) throws {

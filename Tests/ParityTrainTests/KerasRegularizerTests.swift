@@ -8,7 +8,8 @@ import Testing
 @Suite struct KerasRegularizerTests {
     /// The fixtures test the penalties themselves: trained without them, the weights leave the bound.
     @Test(arguments: ["keras_model_regularized", "keras_model_regularized_adam", "keras_model_regularized_lstm", "keras_model_activity",
-                      "keras_model_orthogonal", "keras_model_orthogonal_adam"])
+                      "keras_model_orthogonal", "keras_model_orthogonal_adam", "keras_model_bidirectional_regularized",
+                      "keras_model_bidirectional_regularized_adam", "keras_model_time_distributed_regularized"])
     func penaltiesChangeTheRun(_ name: String) throws {
         let fixture = try TrainingCase.named(name)
         #expect(try fixture.worstExcess() <= 1e-5)
@@ -24,6 +25,31 @@ import Testing
         #expect(found == ["hidden/kernel": KerasRegularizer(l2: 0.05), "hidden/bias": KerasRegularizer(l1: Double(Float(0.02))),
                           "bn/gamma": KerasRegularizer(l2: 0.1), "bn/beta": KerasRegularizer(l1: 0.01, l2: 0.02),
                           "head/kernel": KerasRegularizer(l1: 0.01, l2: 0.03)])
+    }
+
+    /// A Bidirectional's regularizers and constraints sit in its wrapped layer's config; both directions' variables
+    /// carry them (Keras rebuilds the backward layer from that config).
+    @Test func bidirectionalLayersRegularizersAreRead() throws {
+        let url = Fixtures.root.appendingPathComponent("train/keras/bidirectional_regularized.keras")
+        let model = try KerasTrainable(try KerasModel.load(url))
+        let regularized = Dictionary(uniqueKeysWithValues: model.regularizers.map { (model.variables[$0.index].name, $0.regularizer) })
+        #expect(regularized == ["forward_lstm_1/lstm_cell/kernel": KerasRegularizer(l2: 0.05), "backward_lstm_1/lstm_cell/kernel": KerasRegularizer(l2: 0.05),
+                                "forward_lstm_1/lstm_cell/recurrent_kernel": KerasRegularizer(l1: Double(Float(0.02))),
+                                "backward_lstm_1/lstm_cell/recurrent_kernel": KerasRegularizer(l1: Double(Float(0.02))),
+                                "forward_gru_1/gru_cell/kernel": .orthogonal(factor: 0.5, rows: false),
+                                "backward_gru_1/gru_cell/kernel": .orthogonal(factor: 0.5, rows: false)], "\(regularized)")
+        let constrained = Set(model.constraints.map { model.variables[$0.index].name })
+        #expect(constrained == ["forward_lstm_1/lstm_cell/recurrent_kernel", "forward_lstm_1/lstm_cell/bias",
+                                "backward_lstm_1/lstm_cell/recurrent_kernel", "backward_lstm_1/lstm_cell/bias"])
+    }
+
+    /// A TimeDistributed's layer keeps its variable names and its config's regularizers and constraints.
+    @Test func timeDistributedLayersRegularizersAreRead() throws {
+        let url = Fixtures.root.appendingPathComponent("train/keras/time_distributed_regularized.keras")
+        let model = try KerasTrainable(try KerasModel.load(url))
+        let regularized = Dictionary(uniqueKeysWithValues: model.regularizers.map { (model.variables[$0.index].name, $0.regularizer) })
+        #expect(regularized == ["step/kernel": KerasRegularizer(l2: 0.05), "step_out/kernel": .orthogonal(factor: 0.5, rows: true)], "\(regularized)")
+        #expect(model.constraints.map { model.variables[$0.index].name } == ["step/bias"])
     }
 
     @Test func configs() throws {
@@ -51,7 +77,8 @@ import Testing
     }
 
     /// The constraint fixtures test the projections: trained without them, the weights leave the bound.
-    @Test(arguments: ["keras_model_constrained", "keras_model_constrained_adam"])
+    @Test(arguments: ["keras_model_constrained", "keras_model_constrained_adam", "keras_model_bidirectional_regularized",
+                      "keras_model_time_distributed_regularized"])
     func constraintsChangeTheRun(_ name: String) throws {
         let fixture = try TrainingCase.named(name)
         #expect(try fixture.worstExcess() <= 1e-5)
@@ -71,7 +98,8 @@ import Testing
     }
 
     /// What Parity does not apply is refused, naming the layer and the setting.
-    @Test(arguments: [("refused_wrapped", "kernel_constraint"), ("refused_custom_regularizer", "kernel_regularizer"),
+    @Test(arguments: [("refused_wrapped", "activity_regularizer"), ("refused_time_distributed_bn", "BatchNormalization"),
+                      ("refused_custom_regularizer", "kernel_regularizer"),
                       ("refused_orthogonal_conv", "rank-2 variable")])
     func refused(_ file: String, key: String) throws {
         let url = Fixtures.root.appendingPathComponent("train/keras/\(file).keras")

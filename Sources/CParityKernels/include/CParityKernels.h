@@ -107,13 +107,34 @@ typedef struct {
     int channels_then_window;
 } parity_conv_shape;
 
+/// The activation of an epilogue.
+typedef enum { PARITY_ACTIVATION_NONE = 0, PARITY_ACTIVATION_RELU = 1, PARITY_ACTIVATION_CLIP = 2 } parity_activation;
+
+/// Elementwise steps applied to each output `v` of a convolution, in this order, each rounded as the
+/// separate elementwise op would round it (so the result has the unfused ops' bits):
+/// 1. with `scale` and `shift` (per output channel): `fma(v, scale[o], shift[o])` when `fused_scale`,
+///    else `v·scale[o]` rounded, then `+ shift[o]`; with `shift` alone: `v + shift[o]`;
+/// 2. with `residual` (laid out like `y`): `v + residual[…]`;
+/// 3. the activation: ReLU `v ≤ 0 ? 0 : v` (NaN stays), clip `u < t ? u : t` with `t = l ≥ v ? l : v`
+///    (`Swift.min(Swift.max(v, l), u)`; `lower`/`upper` rounded to the element type).
+typedef struct {
+    const void *scale, *shift;  ///< `out_channels` values each, of `y`'s type, or NULL (`scale` needs `shift`)
+    int fused_scale;
+    const void *residual;       ///< `y`'s shape and type, or NULL
+    parity_activation activation;
+    double lower, upper;        ///< the clip's bounds
+} parity_epilogue;
+
 /// `y = x ⋆ w` (cross-correlation, no bias): each output starts from 0 and adds its
 /// `window·channels/groups` products in the shape's term order, padded cells as products with 0,
 /// fused or rounded as `fused` says; the same bits as multiplying the zero-padded im2col patches by
-/// the kernel matrix with `parity_gemm_*`. Returns −1 for a shape it does not take (rank outside
-/// 1…3, channels not divisible by groups).
-int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float *w, float *y, int fused);
-int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused);
+/// the kernel matrix with `parity_gemm_*`. Then `epilogue` (NULL: none), applied to each output tile
+/// while it is in cache. Returns −1 for a shape it does not take (rank outside 1…3, channels not
+/// divisible by groups; with an epilogue, an empty window or no channels per group).
+int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float *w, float *y, int fused,
+                    const parity_epilogue *epilogue);
+int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused,
+                    const parity_epilogue *epilogue);
 
 // MARK: Elementwise
 

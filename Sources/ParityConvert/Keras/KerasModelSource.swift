@@ -60,8 +60,8 @@ public struct KerasModelSource: Sendable {
         public var takesList: Bool
         /// `keras.layers`, or the operation's module (`keras.src.ops.numpy`, `keras.src.ops.core`, …).
         public var module: String = "keras.layers"
-        /// An operation's positional call arguments (`nil` for a layer: its inputs, as a list when
-        /// ``takesList``), and its keyword arguments.
+        /// The call's positional arguments (`nil`: the inputs in order, as one list when ``takesList``):
+        /// an operation's tensors and constants, a recurrent layer's `(sequence, [initial states])`.
         public var arguments: [Argument]? = nil
         /// An operation's keyword arguments.
         public var keywords: JSONObject = [:]

@@ -73,14 +73,18 @@ final class KerasGraphWriter {
         return KerasValue(ref: .init(layer: reshaped, tensor: 0), perm: Array(tensor.shape.indices), torchShape: tensor.shape, dtype: "float32")
     }
 
-    /// Adds a layer called on `inputs`; returns its name (outputs are `(name, 0, i)`).
+    /// Adds a layer called on `inputs`; returns its name (outputs are `(name, 0, i)`). `arguments`: the
+    /// call's positional arguments when they are not `inputs` in order (a recurrent layer's
+    /// `(sequence, [initial states])`).
     func layer(_ className: String, name base: String, config: JSONObject, inputs: [KerasValue],
-               weights: [KerasModelSource.Weight] = [], takesList: Bool = false) -> String {
+               weights: [KerasModelSource.Weight] = [], takesList: Bool = false, arguments: [KerasModelSource.Argument]? = nil) -> String {
         let name = unique(base)
-        layers.append(KerasModelSource.Layer(
+        var layer = KerasModelSource.Layer(
             name: name, className: className, config: config, inputs: inputs.map(\.ref),
             inputShapes: inputs.map { v in [nil] + v.kerasShape.dropFirst().map { Optional($0) } }, inputDTypes: inputs.map(\.dtype),
-            weights: weights, takesList: takesList))
+            weights: weights, takesList: takesList)
+        layer.arguments = arguments
+        layers.append(layer)
         return name
     }
 

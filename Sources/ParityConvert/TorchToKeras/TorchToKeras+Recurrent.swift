@@ -2,7 +2,7 @@ import ParityKeras
 import ParityNN
 import ParityTorch
 
-/// `aten.lstm` / `aten.gru` / `aten.rnn_tanh` / `aten.rnn_relu` (`nn.RNN`) from zero initial states →
+/// `aten.lstm` / `aten.gru` / `aten.rnn_tanh` / `aten.rnn_relu` (`nn.RNN`) →
 /// LSTM / GRU / SimpleRNN layers with `return_sequences` and
 /// `return_state`, on the sequence held (batch, time, features) — a time-first sequence
 /// (`batch_first=False`) is read through its held layout, never by moving Keras's batch axis.
@@ -28,7 +28,11 @@ import ParityTorch
 /// - Outputs: the last layer's sequence, then `h_n` (and `c_n`) as `(layers·directions, N, H)` in
 ///   PyTorch's order (layer by layer, forward before reverse): each Keras `(N, H)` state reshaped to
 ///   `(N, 1, H)`, joined by a Concatenate when there are several.
-/// Refused: non-zero initial states, LSTM `proj_size`, recurrent dropout in training.
+/// - Initial states `hx` other than zeros (graph inputs, computed, or constants such as a learned `h0`,
+///   held as stored constants): slice `k = layer·directions + direction` of each (`Take` on its first
+///   axis) passed as the layer's `initial_state` (`[h]` / `[h, c]`; Bidirectional: forward's then
+///   backward's), the positional argument Keras's `RNN.call` and `Bidirectional.call` take.
+/// Refused: LSTM `proj_size` (Keras's LSTM has no projection of `h`), recurrent dropout in training.
 enum RecurrentOps: TorchToKerasFamily {
     static let targets: Set<String> = ["aten.lstm.input", "aten.gru.input", "aten.rnn_tanh.input", "aten.rnn_relu.input"]
     /// The Keras class, the PyTorch gate blocks per weight, and the cell's activation of each operator.
@@ -50,15 +54,17 @@ enum RecurrentOps: TorchToKerasFamily {
         case .tensor(let name)?: states = [name]
         default: throw c.refuse("'hx' is neither a tensor nor a list of tensors")
         }
-        for state in states {
-            guard case .zeros? = c.operand(named: state) else {
-                throw c.refuse("the initial state '\(state)' is not zeros: Keras's recurrent layers start from zeros unless given initial_state tensors")
-            }
-        }
+        // Given initial states (graph inputs, computed values or constants): each layer's and
+        // direction's `(N, H)` slice, passed as Keras's `initial_state`; all zeros: none (Keras's default).
+        let given = try states.contains { n in if case .zeros? = c.operand(named: n) { return false } else { return true } }
+            ? states.map { try initialState(c, $0) } : nil
         guard case .tensors(let names)? = c.node.argument("params") else { throw c.refuse("'params' is not a list of tensors") }
         let params = try names.map { try c.weight(named: $0, argument: "params") }
         let hasBiases = try c.bool("has_biases")
         let perDirection = hasBiases ? 4 : 2
+        if lstm && params.count == (perDirection + 1) * layers * directions {
+            throw c.refuse("LSTM with proj_size: PyTorch's h is weight_hr_l·(o·tanh(c)), a projection of the cell's output to proj_size; Keras's LSTM has no projection (its h is o·tanh(c), of the cell's size) and no Keras layer runs a recurrence through one")
+        }
         guard params.count == perDirection * layers * directions,
               stride(from: 0, to: params.count, by: perDirection).allSatisfy({ params[$0].tensor.rank == 2 && params[$0 + 1].tensor.rank == 2 }),
               params[1].tensor.shape[1] == params[1].tensor.shape[0] / kind.gates else {
@@ -88,6 +94,21 @@ enum RecurrentOps: TorchToKerasFamily {
                 return try c.kerasWeights(rows, [[p[0]], [p[1]]] + (hasBiases ? [[p[2], p[3]]] : []))
             }
             let base = layerIndex == 0 ? c.layerName : "\(c.layerName)_l\(layerIndex)"
+            // Keras's initial_state: per direction its [h] or [h, c] (Bidirectional: forward's, then backward's).
+            let initial = try given.map { values in
+                try (0..<directions).flatMap { direction in
+                    try values.map { value -> KerasValue in
+                        let k = layerIndex * directions + direction
+                        let name = c.writer.operation("Take", module: "numpy", name: "\(base)_initial_state", config: ["axis": .int(value.position(of: 0))],
+                                                      arguments: [.value(value), .constant(.int(k))])
+                        let taken = KerasValue(ref: .init(layer: name, tensor: 0), perm: value.perm.filter { $0 != 0 }.map { $0 - 1 },
+                                               torchShape: Array(value.torchShape.dropFirst()), dtype: value.dtype)
+                        return c.writer.arrange(taken, as: [0, 1], name: "\(base)_initial_state")
+                    }
+                }
+            } ?? []
+            let inputs = [x] + initial
+            let arguments: [KerasModelSource.Argument]? = initial.isEmpty ? nil : [.tensor(0), .list(initial.indices.map { .tensor($0 + 1) })]
             let layer: String
             if bidirectional {
                 func inner(_ prefix: String, backwards: Bool) -> KerasJSON {
@@ -100,9 +121,9 @@ enum RecurrentOps: TorchToKerasFamily {
                 }
                 layer = c.writer.layer("Bidirectional", name: base, config: [
                     "merge_mode": .string("concat"), "layer": inner("forward", backwards: false), "backward_layer": inner("backward", backwards: true),
-                ], inputs: [x], weights: weights.flatMap { $0 })
+                ], inputs: inputs, weights: weights.flatMap { $0 }, arguments: arguments)
             } else {
-                layer = c.writer.layer(className, name: base, config: config, inputs: [x], weights: weights[0])
+                layer = c.writer.layer(className, name: base, config: config, inputs: inputs, weights: weights[0], arguments: arguments)
             }
             if lstm && hasBiases { c.writer.note(layer, "\(layer): Keras bias = bias_ih + bias_hh, exact up to the rounding of that Float32 sum") }
             if className == "SimpleRNN" && hasBiases {
@@ -128,5 +149,17 @@ enum RecurrentOps: TorchToKerasFamily {
             return .value(KerasValue(ref: .init(layer: joined, tensor: 0), perm: [1, 0, 2], torchShape: [reshaped.count, batch, hidden], dtype: "float32"))
         }
         return [.value(sequence)] + stacked
+    }
+
+    /// A given initial state `(layers·directions, N, H)`: the activation, or a constant (a learned
+    /// `h0`, folded while converting) as a stored constant, which is a node of the graph.
+    static func initialState(_ c: NodeConversion, _ name: String) throws -> KerasValue {
+        switch c.operand(named: name) {
+        case .value(let v)?: return v
+        case .zeros(let shape)?: return c.writer.storedConstant(Tensor.zeros(shape), name: c.layerName + "_initial_state")
+        default:
+            let tensor = try c.weight(named: name, argument: "hx").tensor
+            return c.writer.storedConstant(tensor, name: c.layerName + "_initial_state")
+        }
     }
 }

@@ -156,3 +156,114 @@ public struct CrossCorrelation: CompositeOp {
     /// `[window, perGroup, groups, outPerGroup]` → `[groups, rows…, outPerGroup]` in the patches' term order.
     var kernelOrder: [Int] { order == .windowThenChannels ? [2, 0, 1, 3] : [2, 1, 0, 3] }
 }
+
+/// A ``CrossCorrelation`` followed by the elementwise ops the graph optimiser folds into its output
+/// loop (``GraphPass/fusion``): a per-channel `y·scale + shift` (``MultiplyAdd``) or `y + shift` (an
+/// add of a `[cOut]`-like constant: a bias, batch norm in inference), then an add of a `residual` of the
+/// output's shape, then ReLU or a clip (ReLU6). Each step rounds exactly as its separate op does, so
+/// the result has the unfused graph's bits (``definition(_:_:)``, which is also the VJP); the steps run
+/// on each output tile while it is in cache (`ParityTensor/ConvolutionEpilogue`) instead of as passes
+/// over fresh tensors.
+///
+/// Inputs: `x`, `kernel`, then `scale` and `shift` (``Affine/multiplyAdd(fused:)``) or `shift`
+/// (``Affine/add``), then `residual` when ``residual`` is set.
+public struct FusedConvolution: CompositeOp {
+    /// The per-channel step after the product.
+    public enum Affine: Sendable, Hashable {
+        /// `y·scale + shift`, one rounding when `fused` (an FMA), else two.
+        case multiplyAdd(fused: Bool)
+        /// `y + shift`.
+        case add
+    }
+
+    /// The product.
+    public var product: CrossCorrelation
+    /// The per-channel step, or nil.
+    public var affine: Affine?
+    /// Whether a residual of the output's shape is added after the per-channel step.
+    public var residual: Bool
+    /// ``UnaryFunction/relu`` or ``UnaryFunction/clip(lower:upper:)``, last, or nil.
+    public var activation: UnaryFunction?
+
+    /// The op; the parameters are the properties of the same names.
+    public init(product: CrossCorrelation, affine: Affine? = nil, residual: Bool = false, activation: UnaryFunction? = nil) {
+        self.product = product
+        self.affine = affine
+        self.residual = residual
+        self.activation = activation
+    }
+
+    public var name: String {
+        var parts = ["fused convolution"]
+        switch affine {
+        case .multiplyAdd(let fused)?: parts.append(fused ? "fused multiply-add" : "multiply-add")
+        case .add?: parts.append("add")
+        case nil: break
+        }
+        if residual { parts.append("residual") }
+        if let activation { parts.append("\(activation)") }
+        return parts.joined(separator: " + ")
+    }
+
+    /// The number of per-channel inputs the affine step reads.
+    var perChannelInputs: Int {
+        switch affine {
+        case .multiplyAdd?: return 2
+        case .add?: return 1
+        case nil: return 0
+        }
+    }
+
+    /// Whether `shape` holds one value per output channel along the last axis of a `[…, channels]`
+    /// output (`[channels]` or `[1, …, 1, channels]` up to the output's rank).
+    public static func isPerChannel(_ shape: [Int], channels: Int, rank: Int) -> Bool {
+        shape.count >= 1 && shape.count <= rank && shape.last == channels && shape.dropLast().allSatisfy { $0 == 1 }
+    }
+
+    public func outputType(_ inputs: [TensorType]) throws -> TensorType {
+        try expect(inputs, count: 2 + perChannelInputs + (residual ? 1 : 0))
+        _ = try expectSameFloat(inputs)
+        let y = try product.outputType(Array(inputs.prefix(2)))
+        let channels = y.shape.last ?? 0
+        for t in inputs[2..<(2 + perChannelInputs)] where !Self.isPerChannel(t.shape, channels: channels, rank: y.shape.count) {
+            throw TensorError.shapeMismatch(op: name, expected: "per-channel values [1, …, 1, \(channels)]", received: [t.shape])
+        }
+        if residual, inputs.last!.shape != y.shape {
+            throw TensorError.shapeMismatch(op: name, expected: "a residual of shape \(y.shape)", received: [inputs.last!.shape])
+        }
+        if let activation, !ConvolutionEpilogue.takes(activation) {
+            throw TensorError.invalidArgument(op: name, message: "\(activation) is not an epilogue activation (relu, clip)")
+        }
+        return y
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        guard product.runsDirectly else {
+            let eager = EagerContext()
+            return try definition(eager, inputs.map(eager.constant)).tensor
+        }
+        let g = product.geometry
+        let shape = ConvolutionShape(input: g.input, output: g.output, kernel: g.kernel, strides: g.strides, dilations: g.dilations, padBefore: g.padBefore)
+        var epilogue = ConvolutionEpilogue(residual: residual ? inputs.last : nil, activation: activation)
+        switch affine {
+        case .multiplyAdd(let fused)?: (epilogue.scale, epilogue.shift, epilogue.fusedScale) = (inputs[2], inputs[3], fused)
+        case .add?: epilogue.shift = inputs[2]
+        case nil: break
+        }
+        return try inputs[0].convolved(with: inputs[1], shape: shape, groups: product.groups, channelsThenWindow: product.order == .channelsThenWindow,
+                                       fused: product.numerics.fusedMultiplyAdd, epilogue: epilogue)
+    }
+
+    /// The unfused ops: the product, ``MultiplyAdd`` or an add, an add, the activation's ``Unary``.
+    public func definition<B: Builder>(_ b: B, _ inputs: [B.Value]) throws -> B.Value {
+        var y = try b.apply(product, Array(inputs.prefix(2)))
+        switch affine {
+        case .multiplyAdd(let fused)?: y = try b.apply(MultiplyAdd(fused: fused), [y, inputs[2], inputs[3]])
+        case .add?: y = try b.add(y, inputs[2])
+        case nil: break
+        }
+        if residual { y = try b.add(y, inputs.last!) }
+        if let activation { y = try b.unary(activation, y) }
+        return y
+    }
+}

@@ -171,3 +171,22 @@ public struct TimeDistributed: Model {
         return try b.reshape(y, [shape[0], shape[1]] + b.shape(of: y).dropFirst())
     }
 }
+
+/// Keras's `RNN.call(sequences, initial_state=None, mask=None, training=False)` and
+/// `Bidirectional.call(sequences, initial_state=None, …)`: the layer runs on the sequence and the
+/// `initial_state` tensors (positional or keyword); an explicit `mask` is not read.
+protocol KerasRecurrentCall: KerasCallable {}
+
+extension KerasRecurrentCall {
+    public func outputs<B: Builder>(_ call: KerasCall<B.Value>, context: KerasCallContext, in b: B) throws -> [B.Value] {
+        guard let sequence = call.argument(0, "sequences")?.tensor else {
+            throw KerasError.badConfig(layer: context.layer, key: "inbound_nodes", found: "a call without a sequence tensor")
+        }
+        return try outputs([sequence] + (call.argument(1, "initial_state")?.tensors ?? []), in: b)
+    }
+}
+
+extension SimpleRNN: KerasRecurrentCall {}
+extension LSTM: KerasRecurrentCall {}
+extension GRU: KerasRecurrentCall {}
+extension Bidirectional: KerasRecurrentCall {}

@@ -1,7 +1,7 @@
 /// The names Keras 3 gives a layer's variables, in `layer.weights` order, and whether each is trainable:
 /// what `variable.path` says after `keras.models.load_model` (`<layer name>/<variable>`, recurrent cells
 /// one level deeper: `lstm/lstm_cell/kernel`; a Bidirectional's halves as `forward_<name>/…` and
-/// `backward_<name>/…`). The `.weights.h5` file keys variables by position only (`vars/0`), so this
+/// `backward_<name>/…`; a TimeDistributed's as its layer's). The `.weights.h5` file keys variables by position only (`vars/0`), so this
 /// table is where the names come from (checked against Keras 3.15.1).
 public enum KerasVariableNames {
     /// A variable's name in its layer and whether the optimizer trains it.
@@ -56,6 +56,11 @@ public enum KerasVariableNames {
                   let backward = entries(className: config["backward_layer"]?["class_name"]?.string ?? innerClass, layer: backwardName,
                                          config: backwardConfig, count: count - count / 2) else { return nil }
             return forward + backward
+        case "TimeDistributed":
+            // `TimeDistributed` holds the layer itself (`keras/src/layers/rnn/time_distributed.py`): its variables keep
+            // the wrapped layer's names (`dense/kernel`).
+            guard let inner = config["layer"], let innerClass = inner["class_name"]?.string, let innerConfig = inner["config"] else { return nil }
+            return entries(className: innerClass, layer: innerConfig["name"]?.string ?? innerClass.lowercased(), config: innerConfig, count: count)
         default:
             return nil
         }

@@ -1,7 +1,8 @@
 /// A fully connected recurrent layer in Keras's convention (`keras/src/layers/rnn/simple_rnn.py`):
 /// `h = activation((x·kernel + bias) + h·recurrentKernel)`, `kernel` `[features, units]`,
 /// `recurrentKernel` `[units, units]`, one optional `bias`. PyTorch's `nn.RNN` stores both matrices
-/// transposed and has two biases (docs/conventions.md, D.15).
+/// transposed and has two biases (docs/conventions.md, D.15). Inputs: the sequence, then optionally
+/// the initial state `[batch, units]` (Keras's `initial_state`; zeros without it).
 public struct SimpleRNN: MultiOutputModel {
     public var kernel: Tensor
     public var recurrentKernel: Tensor
@@ -37,7 +38,7 @@ public struct SimpleRNN: MultiOutputModel {
                                             received: [shape, kernel.shape, recurrentKernel.shape, bias?.shape ?? []])
         }
         let (w, u) = (b.weight(kernel, like: x), b.weight(recurrentKernel, like: x))
-        let zeros = b.constant(Tensor.zeros([shape[0], units], dtype: b.type(of: x).dtype))
+        let zeros = try initialStates(inputs, count: 1, batch: shape[0], units: units, layer: "SimpleRNN", like: x, in: b)[0]
         // (x·kernel + bias) for every step at once, then h = activation(that + h·recurrentKernel).
         var projected = try b.matmul(b.reshape(x, [shape[0] * shape[1], shape[2]]), w)
         if let bias = self.bias { projected = try b.add(projected, b.weight(bias, like: x)) }
@@ -87,6 +88,7 @@ public struct SimpleRNN: MultiOutputModel {
 /// `resetAfter` (Keras 3 / TF2 default, bias `[2, 3u]`) equals PyTorch's `nn.GRU` after reordering
 /// its `[r, z, n]` blocks; `resetAfter: false` (Keras 2 default, bias `[3u]`) applies the reset
 /// before the recurrent product, which `nn.GRU` cannot express (docs/conventions.md, D.14).
+/// Inputs: the sequence, then optionally the initial state `[batch, units]` (Keras's `initial_state`).
 /// A recurrent layer with Keras's `dropout` (on the step input) and `recurrent_dropout` (on the state), both applied
 /// in a training step only: SimpleRNN, LSTM and GRU.
 public protocol RecurrentDropout: Model {
@@ -198,9 +200,9 @@ public struct GRU: MultiOutputModel {
             let rows = try b.split(b.weight(stackedBias, like: x), sizes: [1, 1], axis: 0)
             (inBias, recBias) = (try b.reshape(rows[0], [3 * units]), try b.reshape(rows[1], [3 * units]))
         }
-        let zeros = b.constant(Tensor.zeros([shape[0], units], dtype: b.type(of: x).dtype))
+        let zeros = try initialStates(inputs, count: 1, batch: shape[0], units: units, layer: "GRU", like: x, in: b)[0]
         if let step {
-            return try gateMasked(x, step: step, kernel: w, recurrentKernel: rw, inputBias: inBias, recurrentBias: recBias, in: b)
+            return try gateMasked(x, initial: zeros, step: step, kernel: w, recurrentKernel: rw, inputBias: inBias, recurrentBias: recBias, in: b)
                 .outputs(returnSequences: returnSequences, returnState: returnState)
         }
         // x·kernel + inputBias for every step at once, then the cell per step.
@@ -219,18 +221,17 @@ public struct GRU: MultiOutputModel {
     /// `activation(x_h + r·rec_h)` (reset after) or `activation(x_h + (r·(h·r_h))·recurrentKernel_h)`, then
     /// `h = z·h + (1 − z)·candidate`. Masks `(1/(1 − rate))·mask`, drawn once per sequence: the three input masks
     /// (with ``dropout``) before the three state masks.
-    func gateMasked<B: Builder>(_ x: B.Value, step: any TrainingStep, kernel w: B.Value, recurrentKernel rw: B.Value, inputBias: B.Value?,
+    func gateMasked<B: Builder>(_ x: B.Value, initial: B.Value, step: any TrainingStep, kernel w: B.Value, recurrentKernel rw: B.Value, inputBias: B.Value?,
                                 recurrentBias: B.Value?, in b: B) throws -> RecurrenceResult<B.Value> {
         let shape = b.shape(of: x)
         let (n, steps, features, u) = (shape[0], shape[1], shape[2], units)
-        let dtype = b.type(of: x).dtype
         // Masks in Keras's order z, r, h; blocks by the layer's gate order.
         let inputMasks = try Dropout.gateMasks(rate: dropout, gates: 3, batch: n, width: features, step: step, like: x, in: b)
         let stateMasks = try Dropout.gateMasks(rate: recurrentDropout, gates: 3, batch: n, width: u, step: step, like: x, in: b)
         let blocks = [gateOrder.update, gateOrder.reset, gateOrder.candidate]
         func columns(_ m: B.Value, _ g: Int) throws -> B.Value { try b.slice(m, [.all, SliceAxis(start: blocks[g] * u, end: (blocks[g] + 1) * u)]) }
         func entries(_ v: B.Value?, _ g: Int) throws -> B.Value? { try v.map { try b.slice($0, [SliceAxis(start: blocks[g] * u, end: (blocks[g] + 1) * u)]) } }
-        var h = b.constant(Tensor.zeros([n, u], dtype: dtype))
+        var h = initial
         var outputs: [B.Value] = []
         for i in 0..<steps {
             let t = goBackwards ? steps - 1 - i : i
@@ -293,8 +294,16 @@ public struct Bidirectional: MultiOutputModel {
         self.stateCount = stateCount
     }
 
+    /// Inputs: the sequence, then optionally the initial states, the forward layer's first half and
+    /// the backward layer's second (Keras's `initial_state` split in two).
     public func outputs<B: Builder>(_ inputs: [B.Value], in b: B) throws -> [B.Value] {
-        let fw = try forward.outputs(inputs, in: b), bw = try backward.outputs(inputs, in: b)
+        let states = inputs.dropFirst()
+        guard states.count % 2 == 0 else {
+            throw TensorError.shapeMismatch(op: "Bidirectional", expected: "an even number of initial states (forward's, then backward's)",
+                                            received: states.map { b.shape(of: $0) })
+        }
+        let half = states.count / 2
+        let fw = try forward.outputs([inputs[0]] + states.prefix(half), in: b), bw = try backward.outputs([inputs[0]] + states.suffix(half), in: b)
         let y = fw[0]
         var yRev = bw[0]
         if returnSequences {
@@ -311,4 +320,15 @@ public struct Bidirectional: MultiOutputModel {
         }
         return merged + fw.dropFirst().prefix(stateCount) + bw.dropFirst().prefix(stateCount)
     }
+}
+
+/// The initial states of a recurrent layer: `inputs[1...]` (Keras's `initial_state`, each
+/// `[batch, units]`) when given, else `count` zero states.
+func initialStates<B: Builder>(_ inputs: [B.Value], count: Int, batch: Int, units: Int, layer: String, like x: B.Value, in b: B) throws -> [B.Value] {
+    guard inputs.count > 1 else { return Array(repeating: b.constant(Tensor.zeros([batch, units], dtype: b.type(of: x).dtype)), count: count) }
+    let states = Array(inputs.dropFirst())
+    guard states.count == count, states.allSatisfy({ b.shape(of: $0) == [batch, units] }) else {
+        throw TensorError.shapeMismatch(op: layer, expected: "\(count) initial state(s) [\(batch), \(units)]", received: states.map { b.shape(of: $0) })
+    }
+    return states
 }

@@ -30,6 +30,41 @@ public struct ConvolutionShape: Sendable, Hashable {
     public static let supportedRanks = 1...3
 }
 
+/// Elementwise steps a convolution applies to its outputs while they are in cache, each rounded as the
+/// separate op rounds it, so the result has the unfused ops' bits (`parity_epilogue` in
+/// `Sources/CParityKernels/include/CParityKernels.h`): `y·scale + shift` per output channel (one FMA
+/// when `fusedScale`, as ``Tensor/multiplyAdd(_:_:_:fused:)``) or `y + shift`, then `+ residual`, then
+/// the activation (``UnaryFunction/relu`` or ``UnaryFunction/clip(lower:upper:)``, their formulas).
+public struct ConvolutionEpilogue: Sendable {
+    /// Per output channel (`cOut` values, any shape), multiplied first; needs `shift`.
+    public var scale: Tensor?
+    /// Per output channel (`cOut` values, any shape), added after the scale.
+    public var shift: Tensor?
+    /// Whether `y·scale + shift` rounds once (an FMA) rather than twice.
+    public var fusedScale: Bool
+    /// Added after the shift; the output's shape.
+    public var residual: Tensor?
+    /// `.relu`, `.clip(lower:upper:)` or nil.
+    public var activation: UnaryFunction?
+
+    /// An epilogue; the parameters are the properties of the same names.
+    public init(scale: Tensor? = nil, shift: Tensor? = nil, fusedScale: Bool = true, residual: Tensor? = nil, activation: UnaryFunction? = nil) {
+        self.scale = scale
+        self.shift = shift
+        self.fusedScale = fusedScale
+        self.residual = residual
+        self.activation = activation
+    }
+
+    /// Whether the kernels apply `function` in an epilogue.
+    public static func takes(_ function: UnaryFunction) -> Bool {
+        switch function {
+        case .relu, .clip: return true
+        default: return false
+        }
+    }
+}
+
 extension Tensor {
     /// Cross-correlation of channels-last `self` `[batch, input…, cIn]` with `kernel`
     /// `[k…, cIn/groups, cOut]`, no bias: `[batch, output…, cOut]`.
@@ -41,8 +76,10 @@ extension Tensor {
     /// sequential accumulation, on every instruction set and at any thread count. Depthwise
     /// convolutions run a direct kernel, the rest a GEMM whose operand is packed from the image
     /// (`Sources/CParityKernels/conv.c`).
+    ///
+    /// With an `epilogue`, its steps follow the sum on each output (see ``ConvolutionEpilogue``).
     public func convolved(with kernel: Tensor, shape geometry: ConvolutionShape, groups: Int, channelsThenWindow: Bool,
-                          fused: Bool) throws -> Tensor {
+                          fused: Bool, epilogue: ConvolutionEpilogue? = nil) throws -> Tensor {
         let op = "convolution"
         let rank = geometry.input.count
         guard ConvolutionShape.supportedRanks.contains(rank), self.rank == rank + 2, kernel.rank == rank + 2,
@@ -72,13 +109,45 @@ extension Tensor {
         withUnsafeMutableBytes(of: &c.pad_before) { $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.padBefore + Array(repeating: 0, count: 3 - rank)) }
         let conv = c
         let count = Shape.count(outShape)
-        func run<T: FloatElement>(_ x: [T], _ w: [T], _ call: (UnsafePointer<parity_conv_shape>, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Int32) -> [T] {
+        if let epilogue {
+            try Self.check(epilogue, outShape: outShape, dtype: dtype)
+            guard count > 0, self.count > 0, kernel.count > 0 else {
+                // No terms: the sums are zeros, then the epilogue's ops.
+                return try Self.applying(epilogue, to: Tensor.zeros(outShape, dtype: dtype))
+            }
+        }
+        func run<T: FloatElement>(_ x: [T], _ w: [T], _ call: (UnsafePointer<parity_conv_shape>, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafePointer<parity_epilogue>?) -> Int32) -> [T] {
             if count == 0 { return [] }
             if x.isEmpty || w.isEmpty { return [T](repeating: 0, count: count) }
+            let empty: [T] = []
+            func values(_ t: Tensor?) -> [T] { t?.values(T.self) ?? empty }
+            let (scale, shift, residual) = (values(epilogue?.scale), values(epilogue?.shift), values(epilogue?.residual))
             return [T](unsafeUninitializedCapacity: count) { out, initialized in
-                withUnsafePointer(to: conv) { shape in
-                    x.withUnsafeBufferPointer { xp in
-                        w.withUnsafeBufferPointer { wp in _ = call(shape, xp.baseAddress!, wp.baseAddress!, out.baseAddress!) }
+                scale.withUnsafeBufferPointer { sp in
+                    shift.withUnsafeBufferPointer { hp in
+                        residual.withUnsafeBufferPointer { rp in
+                            var e = parity_epilogue()
+                            if let epilogue {
+                                e.scale = epilogue.scale == nil ? nil : UnsafeRawPointer(sp.baseAddress)
+                                e.shift = epilogue.shift == nil ? nil : UnsafeRawPointer(hp.baseAddress)
+                                e.fused_scale = epilogue.fusedScale ? 1 : 0
+                                e.residual = epilogue.residual == nil ? nil : UnsafeRawPointer(rp.baseAddress)
+                                switch epilogue.activation {
+                                case .relu?: e.activation = PARITY_ACTIVATION_RELU
+                                case let .clip(lower, upper)?: (e.activation, e.lower, e.upper) = (PARITY_ACTIVATION_CLIP, lower, upper)
+                                default: e.activation = PARITY_ACTIVATION_NONE
+                                }
+                            }
+                            withUnsafePointer(to: conv) { shape in
+                                withUnsafePointer(to: e) { ep in
+                                    x.withUnsafeBufferPointer { xp in
+                                        w.withUnsafeBufferPointer { wp in
+                                            _ = call(shape, xp.baseAddress!, wp.baseAddress!, out.baseAddress!, epilogue == nil ? nil : ep)
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
                 initialized = count
@@ -86,10 +155,41 @@ extension Tensor {
         }
         switch (storage, kernel.storage) {
         case let (.float32(x), .float32(w)):
-            return Tensor(shape: outShape, storage: .float32(run(x, w) { parity_conv_f32($0, $1, $2, $3, fused ? 1 : 0) }))
+            return Tensor(shape: outShape, storage: .float32(run(x, w) { parity_conv_f32($0, $1, $2, $3, fused ? 1 : 0, $4) }))
         case let (.float64(x), .float64(w)):
-            return Tensor(shape: outShape, storage: .float64(run(x, w) { parity_conv_f64($0, $1, $2, $3, fused ? 1 : 0) }))
+            return Tensor(shape: outShape, storage: .float64(run(x, w) { parity_conv_f64($0, $1, $2, $3, fused ? 1 : 0, $4) }))
         default: throw TensorError.unsupportedDType(op: op, dtype: dtype)
         }
+    }
+
+    /// Refuses an epilogue the kernels cannot apply to an output of `outShape`.
+    static func check(_ epilogue: ConvolutionEpilogue, outShape: [Int], dtype: DType) throws {
+        let op = "convolution epilogue"
+        let channels = outShape.last ?? 0
+        for t in [epilogue.scale, epilogue.shift].compactMap({ $0 }) where t.count != channels || t.dtype != dtype {
+            throw TensorError.shapeMismatch(op: op, expected: "\(channels) per-channel values of \(dtype)", received: [t.shape])
+        }
+        if epilogue.scale != nil && epilogue.shift == nil {
+            throw TensorError.invalidArgument(op: op, message: "a scale needs a shift")
+        }
+        if let r = epilogue.residual, r.shape != outShape || r.dtype != dtype {
+            throw TensorError.shapeMismatch(op: op, expected: "a residual \(dtype) \(outShape)", received: [r.shape])
+        }
+        if let f = epilogue.activation, !ConvolutionEpilogue.takes(f) {
+            throw TensorError.invalidArgument(op: op, message: "\(f) is not an epilogue activation (relu, clip)")
+        }
+    }
+
+    /// The epilogue's steps as the separate elementwise ops.
+    static func applying(_ epilogue: ConvolutionEpilogue, to y: Tensor) throws -> Tensor {
+        var y = y
+        let channels = [y.shape.last ?? 0]
+        if let shift = epilogue.shift {
+            let s = try shift.reshaped(channels)
+            y = try epilogue.scale.map { try multiplyAdd(y, $0.reshaped(channels), s, fused: epilogue.fusedScale) } ?? y.combining(s, .add)
+        }
+        if let residual = epilogue.residual { y = try y.combining(residual, .add) }
+        if let f = epilogue.activation { y = try y.map(f) }
+        return y
     }
 }

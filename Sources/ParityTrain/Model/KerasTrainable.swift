@@ -13,8 +13,10 @@ import ParityNN
 /// layers' `dropout` and `recurrent_dropout` theirs (each direction of a Bidirectional its own, forward first).
 /// Weight and activity regularizers (L1, L2, L1L2, OrthogonalRegularizer) add their penalties to the loss (``penalties(variables:in:)``,
 /// ``trainingOutputs(_:in:dtype:)``), constraints project the variables after each update (``constrain(_:)``).
-/// Other regularizers and constraints, those of a layer inside a wrapper and random layers without a mask
-/// (GaussianNoise, GaussianDropout, AlphaDropout) are refused by name rather than silently left out.
+/// Those of a Bidirectional's or TimeDistributed's layer apply too, except a Bidirectional's layers' activity
+/// regularizers (refused; Keras ignores a TimeDistributed layer's). Other regularizers and constraints, training-mode
+/// layers inside TimeDistributed and random layers without a mask (GaussianNoise, GaussianDropout, AlphaDropout)
+/// are refused by name rather than silently left out.
 public struct KerasTrainable: TrainableModel {
     /// The model's network, its layers prepared for training.
     public var network: KerasNetwork
@@ -251,15 +253,16 @@ public struct KerasTrainable: TrainableModel {
                 throw TrainError.unsupportedModel("Parity does not know the variables of layer '\(layer.name)' (Keras class \(layer.className), \(layer.weights.count) weights)")
             }
             let frozen = layer.config["trainable"]?.bool == false
-            for (entry, weight) in zip(entries, layer.weights) {
+            for (index, (entry, weight)) in zip(entries, layer.weights).enumerated() {
                 let trainable = entry.trainable && !frozen
-                if trainable, let regularizer = try regularizer(of: entry.name, layer: layer) {
+                let config = variableConfig(layer, index: index)
+                if trainable, let regularizer = try regularizer(of: entry.name, config: config, layer: layer) {
                     if let reason = regularizer.refusal(shape: weight.shape) {
                         throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)), variable '\(entry.name)': \(reason)")
                     }
                     regularizers.append((variables.count, regularizer))
                 }
-                if trainable, let constraint = try constraint(of: entry.name, layer: layer) {
+                if trainable, let constraint = try constraint(of: entry.name, config: config, layer: layer) {
                     constraints.append((variables.count, constraint))
                 }
                 variables.append(TrainingVariable(name: entry.name, value: weight, trainable: trainable))
@@ -267,32 +270,45 @@ public struct KerasTrainable: TrainableModel {
         }
     }
 
+    /// The config that holds the regularizer and constraint of `layer`'s variable `index`: the layer's own, a
+    /// TimeDistributed's wrapped layer, or a Bidirectional's wrapped layer (its first half of the variables) and `backward_layer` (the second half; without
+    /// one, Keras rebuilds the backward layer from the wrapped layer's config, regularizers and constraints included).
+    static func variableConfig(_ layer: KerasNetwork.Layer, index: Int) -> KerasJSON {
+        guard ["Bidirectional", "TimeDistributed"].contains(layer.className), let forward = layer.config["layer"]?["config"] else { return layer.config }
+        if layer.className == "TimeDistributed" { return forward }
+        return index < layer.weights.count / 2 ? forward : layer.config["backward_layer"]?["config"] ?? forward
+    }
+
     /// The regularizer of the variable `name` (a Keras path whose last part names it: `kernel`, `bias`, …) that
-    /// `layer`'s config records, if any; throws naming the layer when Parity does not know the regularizer.
-    static func regularizer(of name: String, layer: KerasNetwork.Layer) throws -> KerasRegularizer? {
+    /// `config` (``variableConfig(_:index:)``) records, if any; throws naming the layer when Parity does not know it.
+    static func regularizer(of name: String, config: KerasJSON, layer: KerasNetwork.Layer) throws -> KerasRegularizer? {
         let variable = name.split(separator: "/").last.map(String.init) ?? name
         guard let key = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key,
-              let value = layer.config[key], !value.isNull else { return nil }
+              let value = config[key], !value.isNull else { return nil }
         guard let regularizer = KerasRegularizer(config: value) else {
             throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies \(KerasRegularizer.known) only")
         }
         return regularizer
     }
 
-    /// The constraint of the variable `name` that `layer`'s config records (under the key of its regularizer with
+    /// The constraint of the variable `name` that `config` records (under the key of its regularizer with
     /// `_constraint` in place of `_regularizer`), if any; throws naming the layer when Parity does not know it.
-    static func constraint(of name: String, layer: KerasNetwork.Layer) throws -> KerasConstraint? {
+    static func constraint(of name: String, config: KerasJSON, layer: KerasNetwork.Layer) throws -> KerasConstraint? {
         let variable = name.split(separator: "/").last.map(String.init) ?? name
         guard let stem = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key.dropLast("_regularizer".count) else { return nil }
         let key = String(stem) + "_constraint"
-        guard let value = layer.config[key], !value.isNull else { return nil }
+        guard let value = config[key], !value.isNull else { return nil }
         guard let constraint = KerasConstraint(config: value) else {
             throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies MaxNorm, NonNeg, UnitNorm and MinMaxNorm only")
         }
         return constraint
     }
 
-    /// The constraint keys, refused inside a wrapper.
+    /// The layers whose training step differs from inference (statistics, masks, noise): refused inside TimeDistributed.
+    static let trainingModeClasses: Set<String> = ["BatchNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                                                   "GaussianNoise", "GaussianDropout", "AlphaDropout"]
+
+    /// The constraint keys (a wrapper's apply, ``variableConfig(_:index:)``).
     static let constraintKeys = ["kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
                               "embeddings_constraint", "depthwise_constraint", "pointwise_constraint", "alpha_constraint"]
 
@@ -306,12 +322,27 @@ public struct KerasTrainable: TrainableModel {
                 continue
             }
             let config = layer.config
-            // A wrapper (Bidirectional, TimeDistributed) keeps its layer's regularizers inside its own config.
+            // A wrapper keeps its layer's regularizers inside its own config: weight regularizers and constraints apply
+            // (``variableConfig(_:index:)``); a Bidirectional's layers' activity regularizers are refused. TimeDistributed
+            // runs its layer's `call`, not `__call__` (`keras/src/layers/rnn/time_distributed.py`), so Keras adds no
+            // activity penalty of the wrapped layer (`model.losses` is empty), and neither does Parity.
+            let wrapper = ["Bidirectional", "TimeDistributed"].contains(layer.className)
+            let applied = Set(wrapper ? constraintKeys + KerasRegularizer.variableKeys.map(\.key) : [])
+                .union(layer.className == "TimeDistributed" ? ["activity_regularizer"] : [])
+            if layer.className == "TimeDistributed", let innerClass = config["layer"]?["class_name"]?.string {
+                let inner = config["layer"]?["config"]
+                let drops = ["dropout", "recurrent_dropout"].contains { (inner?[$0]?.double ?? 0) > 0 }
+                if trainingModeClasses.contains(innerClass) || drops {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (TimeDistributed) wraps a \(innerClass) that trains differently from inference "
+                                                      + "(batch statistics or dropout masks): Keras runs it once per time step in training, which Parity does not reproduce yet")
+                }
+            }
             for wrapped in ["layer", "backward_layer"] {
                 guard let inner = config[wrapped]?["config"] else { continue }
                 let innerClass = config[wrapped]?["class_name"]?.string ?? "layer"
-                for key in ["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key) where !(inner[key]?.isNull ?? true) {
-                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a \(innerClass) with \(key) \(inner[key]!): Parity does not yet apply regularizers and constraints inside a wrapper, and training without them would not be Keras's run")
+                for key in ["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key)
+                where !applied.contains(key) && !(inner[key]?.isNull ?? true) {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a \(innerClass) with \(key) \(inner[key]!): Parity does not yet apply \(key) inside \(layer.className), and training without it would not be Keras's run")
                 }
             }
             let frozen = config["trainable"]?.bool == false

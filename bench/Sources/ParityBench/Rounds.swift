@@ -39,6 +39,7 @@ func runRounds(_ group: Group, threads: Int, runners: [Side: Runner], policy: Ti
         guard let runner = runners[side] else { throw BenchError(description: "nothing runs \(side)") }
         return runner
     }
+    let started = ContinuousClock.now
     var measured: [SideRounds] = []
     for side in group.sides {
         let times = try runner(side).warmup(side, policy)
@@ -64,10 +65,11 @@ func runRounds(_ group: Group, threads: Int, runners: [Side: Runner], policy: Ti
             measured[i].otherCores.append(other)
         }
     }
+    let elapsed = (ContinuousClock.now - started).seconds
     let summary = measured.map { m in
         "\(m.side.benchmark == group.id ? m.side.framework : m.side.benchmark) \(formatTime(median(m.roundMedians)))"
     }.joined(separator: ", ")
-    log("  \(threads)T \(group.id): \(summary)")
+    log("  \(threads)T \(group.id): \(summary) (\(Int(elapsed.rounded())) s)")
     return measured
 }
 

@@ -15,7 +15,8 @@ import ParityNN
 ///    the machine (this 2-vCPU VM's speed moves by up to 2× within minutes) falls on both sides of a
 ///    ratio. A block lasts about `budgetSeconds / rounds` (at least one sample, at most
 ///    `maxBlockSamples`) and starts with one untimed call when a call is shorter than
-///    `untimedCallBelowSeconds` (the caches hold the previous side's data).
+///    `untimedCallBelowSeconds` (the caches hold the previous side's data); it takes no new sample
+///    after `blockLimitFactor` times its planned length.
 /// 4. Per round: each side's block median, and the paired ratio of the subject's block median to the
 ///    fastest reference's in that same round. Reported: the median of the paired ratios over the rounds
 ///    with their minimum, maximum and quartiles, and each side's median over all its samples.
@@ -31,11 +32,12 @@ struct TimingPolicy: Codable, Sendable {
     var minSampleSeconds = 0.001
     var maxBlockSamples = 200
     var untimedCallBelowSeconds = 0.05
+    var blockLimitFactor = 4.0
 
     enum CodingKeys: String, CodingKey {
         case warmupSeconds = "warmup_s", minWarmupCalls = "min_warmup_calls", maxWarmupSeconds = "max_warmup_s"
         case rounds, budgetSeconds = "budget_s", minSampleSeconds = "min_sample_s", maxBlockSamples = "max_block_samples"
-        case untimedCallBelowSeconds = "untimed_call_below_s"
+        case untimedCallBelowSeconds = "untimed_call_below_s", blockLimitFactor = "block_limit_factor"
     }
 
     var blockSeconds: Double { budgetSeconds / Double(rounds) }
@@ -45,15 +47,21 @@ struct TimingPolicy: Codable, Sendable {
         let estimate = max(estimate, 1e-9)
         let inner = max(1, Int((minSampleSeconds / estimate).rounded(.up)))
         let samples = min(max(Int((blockSeconds / (estimate * Double(inner))).rounded()), 1), maxBlockSamples)
-        return BlockShape(samples: samples, inner: inner, untimed: estimate < untimedCallBelowSeconds ? 1 : 0)
+        return BlockShape(samples: samples, inner: inner, untimed: estimate < untimedCallBelowSeconds ? 1 : 0,
+                          limitSeconds: blockLimitFactor * blockSeconds)
     }
 }
 
-/// One block's size: `samples` samples of `inner` calls, after `untimed` calls.
+/// One block's size: `samples` samples of `inner` calls, after `untimed` calls; no sample starts once
+/// the block has run `limitSeconds` (a side that became much slower than its warm-up, e.g. an OpenMP
+/// pool sharing its cores with other work, cannot stretch a run by minutes).
 struct BlockShape: Codable, Sendable {
     var samples: Int
     var inner: Int
     var untimed: Int
+    var limitSeconds: Double
+
+    enum CodingKeys: String, CodingKey { case samples, inner, untimed, limitSeconds = "limit_s" }
 }
 
 /// What one block measured: seconds per call of each sample, and the process CPU time of the timed
@@ -89,19 +97,6 @@ func processCPUSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
-/// CPU time of the children this process has waited for (the `parity` CLI runs; the live Python
-/// workers are not counted until they exit).
-func childrenCPUSeconds() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-    getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
-    #else
-    getrusage(RUSAGE_CHILDREN, &usage)
-    #endif
-    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// Keeps results alive so the optimiser cannot drop the work that produced them.

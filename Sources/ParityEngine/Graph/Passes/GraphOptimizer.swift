@@ -7,8 +7,13 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     case deadCodeElimination
     /// Merges MatMul → bias Add → activation into ``FusedLinear`` and `a·b + c` into a fused
     /// ``MultiplyAdd``, as XLA, Grappler's remapper and oneDNN do. Changes rounding: the bias
-    /// starts the accumulation and products are contracted into FMAs.
+    /// starts the accumulation and products are contracted into FMAs. Also folds a convolution's
+    /// per-channel multiply-add or add, residual add and ReLU/clip into ``FusedConvolution``, which
+    /// keeps the bits of those ops.
     case fusion
+    /// Moves permutes below elementwise ops, where consecutive permutes compose and cancel (a
+    /// PyTorch graph's NCHW ↔ NHWC copies around each convolution). Never changes a value.
+    case permuteSinking
 
     public var description: String { rawValue }
 }
@@ -21,10 +26,10 @@ public struct GraphOptimizer: Sendable {
     /// An optimizer running `passes` in order.
     public init(passes: [GraphPass]) { self.passes = passes }
 
-    /// Keras-on-TensorFlow style: fold, prune, fuse, prune.
-    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .fusion, .deadCodeElimination])
+    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, prune.
+    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .deadCodeElimination])
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
-    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination])
+    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking])
 
     /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
@@ -34,6 +39,7 @@ public struct GraphOptimizer: Sendable {
             case .constantFolding: graph = try graph.foldingConstants()
             case .deadCodeElimination: graph = graph.eliminatingDeadCode()
             case .fusion: graph = graph.fusingOps()
+            case .permuteSinking: graph = try graph.sinkingPermutes()
             }
         }
         for index in graph.nodes.indices {
