@@ -310,7 +310,8 @@ def keras_cases(args, wanted):
         x = uniform(rng, shape)
         cases["keras", name] = lambda model=model, x=x: model.predict_on_batch(x)
     threads = {"tensorflow intra-op": str(tf.config.threading.get_intra_op_parallelism_threads()),
-               "tensorflow inter-op": str(tf.config.threading.get_inter_op_parallelism_threads())}
+               "tensorflow inter-op": str(tf.config.threading.get_inter_op_parallelism_threads()),
+               "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset (oneDNN on)")}
     return cases, {"tensorflow": tf.__version__, "keras": keras.__version__}, threads
 
 

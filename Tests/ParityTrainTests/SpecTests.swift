@@ -88,6 +88,21 @@ import Testing
         #expect(abs(cyclic.schedule!.momentum(step: 4)! - 0.8) < 1e-15)
     }
 
+    @Test func warmRestartsAndConstantAsPyTorchStepsThem() throws {
+        // CosineAnnealingWarmRestarts(T_0=3, T_mult=2): T_cur 0, 1, 2, then 0…5 of a period of 6, then 0 of 12.
+        let restarts = try Optimizer.parse("SGD(lr=0.1) + CosineAnnealingWarmRestarts(T_0=3, T_mult=2, eta_min=0.01)", framework: .pyTorch).schedule!
+        let periods: [(Int, Int)] = [(0, 3), (1, 3), (2, 3), (0, 6), (1, 6), (2, 6), (3, 6), (4, 6), (5, 6), (0, 12)]
+        for (t, (tCur, tI)) in periods.enumerated() {
+            let closed = 0.01 + (0.1 - 0.01) * (1 + cos(Double.pi * Double(tCur) / Double(tI))) / 2
+            #expect(abs(restarts.rate(step: t + 1, base: 0.1, dtype: .float64) - closed) < 1e-15, "step \(t + 1)")
+        }
+        // ConstantLR(factor=0.25, total_iters=4): lr·0.25 for 4 steps, then lr·0.25·(1/0.25).
+        let constant = try Optimizer.parse("Adam(lr=0.02) + ConstantLR(factor=0.25, total_iters=4)", framework: .pyTorch).schedule!
+        #expect(constant.rate(step: 4, base: 0.02, dtype: .float64) == 0.02 * 0.25)
+        #expect(constant.rate(step: 5, base: 0.02, dtype: .float64) == 0.02 * 0.25 * (1 / 0.25))
+        #expect(throws: TrainError.self) { try Optimizer.parse("SGD(lr=0.1) + ConstantLR(factor=0)", framework: .pyTorch) }
+    }
+
     @Test func schedulersAsPyTorchStepsThem() throws {
         // LinearLR starts at lr·start_factor when it is built and reaches lr·end_factor after total_iters steps.
         let linear = LearningRateSchedule.linearLR(startFactor: 0.25, endFactor: 1, totalIters: 4)

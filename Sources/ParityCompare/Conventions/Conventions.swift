@@ -223,7 +223,8 @@ public enum Conventions {
           training: .trainingMode, fix: "export the training graph after model.train(), or freeze the Keras layer", parity: ["Sources/ParityTrain/Model/TorchTrainable.swift"]),
         c("T.18", "Learning-rate schedule", keras: ("a LearningRateSchedule as learning_rate, evaluated at optimizer.iterations (steps taken) in float32", "keras/src/optimizers/schedules/learning_rate_schedule.py"),
           pytorch: ("an lr_scheduler stepped after optimizer.step(), multiplying the previous rate (doubles)", "torch/optim/lr_scheduler.py"),
-          training: .optimizerHyperparameter, fix: "ExponentialDecay(lr, 1, γ) ↔ ExponentialLR(γ); staircase ExponentialDecay(lr, k, γ) ↔ StepLR(k, γ)",
+          training: .optimizerHyperparameter, fix: "ExponentialDecay(lr, 1, γ) ↔ ExponentialLR(γ); staircase ExponentialDecay(lr, k, γ) ↔ StepLR(k, γ); "
+            + "CosineDecayRestarts(lr, T, t_mul=m, alpha=a) with m_mul=1 and a whole m ↔ CosineAnnealingWarmRestarts(T_0=T, T_mult=m, eta_min=a·lr)",
           parity: ["Sources/ParityTrain/Optimizers/LearningRateSchedule.swift"]),
         c("T.19", "Weight regularizers", keras: ("a layer's kernel_regularizer etc.: fit adds the penalty to the loss (L2(λ): λ·Σw², so 2λ·w in the variable's gradient)", "keras/src/regularizers/regularizers.py"),
           pytorch: ("no loss-side regularizer; weight_decay=wd adds wd·w to the gradient of every parameter of the group", "torch/optim/sgd.py"),

@@ -41,6 +41,12 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     case polynomialLR(totalIters: Int, power: Double)
     /// PyTorch `OneCycleLR` (closed form at each step; it ignores the optimizer's own rate).
     case oneCycleLR(OneCycle)
+    /// PyTorch `ConstantLR`: the rate times `factor` from the start, `lr ← lr·(1/factor)` when the step count reaches
+    /// `total_iters`.
+    case constantLR(factor: Double, totalIters: Int)
+    /// PyTorch `CosineAnnealingWarmRestarts`: `η + (lr₀ − η)(1 + cos(π·T_cur/T_i))/2`, `T_cur` counting the steps of
+    /// the period and restarting at 0 when it reaches `T_i`, which then grows `T_mult` times (`T_i` starts at `T_0`).
+    case cosineAnnealingWarmRestarts(t0: Int, tMult: Int, etaMin: Double)
     /// PyTorch `CyclicLR` (closed form at each step; its `base_lr` replaces the optimizer's own rate).
     case cyclicLR(Cyclic)
 
@@ -131,7 +137,8 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     public var framework: Framework {
         switch self {
         case .exponentialDecay, .inverseTimeDecay, .piecewiseConstant, .polynomialDecay, .cosineDecay, .cosineDecayRestarts: return .keras
-        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR, .cyclicLR: return .pyTorch
+        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR, .cyclicLR, .constantLR,
+             .cosineAnnealingWarmRestarts: return .pyTorch
         }
     }
 
@@ -189,7 +196,8 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
             }
             let cosine = T(0.5) * T.pow(T(mMul), restart) * (1 + T.cos(T(Double.pi) * fraction))
             return T(initial) * ((1 - T(alpha)) * cosine + T(alpha))
-        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR, .cyclicLR:
+        case .exponentialLR, .stepLR, .multiStepLR, .linearLR, .cosineAnnealingLR, .polynomialLR, .oneCycleLR, .cyclicLR, .constantLR,
+             .cosineAnnealingWarmRestarts:
             return 0
         }
     }
@@ -209,8 +217,18 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
     private func torch(steps: Int, base: Double) -> Double {
         if case .oneCycleLR(let cycle) = self { return cycle.values(at: steps).lr }
         if case .cyclicLR(let cycle) = self { return cycle.values(at: steps).lr }
+        if case let .cosineAnnealingWarmRestarts(t0, tMult, etaMin) = self {
+            // `step()` without an epoch: T_cur += 1, and at the period's end T_cur %= T_i, T_i *= T_mult (integers).
+            var (tCur, tI) = (0, t0)
+            for _ in 0..<steps {
+                tCur += 1
+                if tCur >= tI { (tCur, tI) = (tCur % tI, tI * tMult) }
+            }
+            return etaMin + (base - etaMin) * (1 + Foundation.cos(Double.pi * Double(tCur) / Double(tI))) / 2
+        }
         var lr = base
         if case .linearLR(let startFactor, _, _) = self { lr *= startFactor }
+        if case .constantLR(let factor, _) = self { lr *= factor }
         guard steps > 0 else { return lr }
         for k in 1...steps {
             switch self {
@@ -228,6 +246,8 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
                 }
             case let .polynomialLR(n, power):
                 if k <= n { lr *= Foundation.pow((1.0 - Double(k) / Double(n)) / (1.0 - Double(k - 1) / Double(n)), power) }
+            case let .constantLR(factor, n):
+                if k == n { lr *= 1.0 / factor }
             default: break
             }
         }
@@ -259,6 +279,8 @@ public enum LearningRateSchedule: Sendable, Hashable, CustomStringConvertible {
         case let .linearLR(s, e, t): return "LinearLR(start_factor=\(n(s)), end_factor=\(n(e)), total_iters=\(t))"
         case let .cosineAnnealingLR(t, e): return "CosineAnnealingLR(T_max=\(t), eta_min=\(n(e)))"
         case let .polynomialLR(t, p): return "PolynomialLR(total_iters=\(t), power=\(n(p)))"
+        case let .constantLR(f, t): return "ConstantLR(factor=\(n(f)), total_iters=\(t))"
+        case let .cosineAnnealingWarmRestarts(t0, m, e): return "CosineAnnealingWarmRestarts(T_0=\(t0), T_mult=\(m), eta_min=\(n(e)))"
         case .oneCycleLR(let c):
             return "OneCycleLR(max_lr=\(n(c.maxLR)), total_steps=\(c.totalSteps), pct_start=\(n(c.pctStart)), anneal_strategy='\(c.cosine ? "cos" : "linear")', "
                 + "cycle_momentum=\(c.momentum == nil ? "False" : "True"), div_factor=\(n(c.divFactor)), final_div_factor=\(n(c.finalDivFactor))\(c.threePhase ? ", three_phase=True" : ""))"

@@ -46,7 +46,8 @@ extension Optimizer {
         return tables[className]?.parameters.first { $0.name == parameter }?.value.description
     }
 
-    static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR", "LinearLR", "CosineAnnealingLR", "PolynomialLR", "OneCycleLR", "CyclicLR"]
+    static let torchSchedulers: Set<String> = ["ExponentialLR", "StepLR", "MultiStepLR", "LinearLR", "CosineAnnealingLR", "PolynomialLR", "OneCycleLR", "CyclicLR",
+                                                 "ConstantLR", "CosineAnnealingWarmRestarts"]
 
     /// The `torch.optim.lr_scheduler` classes Parity refuses, with why.
     static let refusedTorchSchedulers: [String: String] = [
@@ -122,6 +123,14 @@ extension Optimizer {
                 start = phase.end
             }
             return .oneCycleLR(cycle)
+        case "ConstantLR":
+            let a = try bind([("factor", .number(1.0 / 3)), ("total_iters", .number(5))])
+            let factor = try a.double("factor")
+            guard factor > 0, factor <= 1 else { throw a.fail("factor", "must be in (0, 1] (PyTorch checks [0, 1], and divides by it after total_iters)") }
+            return .constantLR(factor: factor, totalIters: try steps(a, "total_iters"))
+        case "CosineAnnealingWarmRestarts":
+            let a = try bind([("T_0", .none), ("T_mult", .number(1)), ("eta_min", .number(0))])
+            return .cosineAnnealingWarmRestarts(t0: try steps(a, "T_0"), tMult: try steps(a, "T_mult"), etaMin: try a.double("eta_min"))
         case "CyclicLR":
             let a = try bind([
                 ("base_lr", .none), ("max_lr", .none), ("step_size_up", .number(2000)), ("step_size_down", .none), ("mode", .string("triangular")),

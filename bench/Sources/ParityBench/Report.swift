@@ -2,11 +2,7 @@ import Foundation
 import ParityNN
 
 /// One side at one thread count over every round, the row format of every JSON file.
-struct ResultRow: Codable {
-    /// Other processes keeping more cores than this busy make a row "noisy".
-    static let noisyOtherCores = 0.25
-    var isNoisy: Bool { (otherCores ?? 0) > Self.noisyOtherCores }
-
+struct ResultRow: Encodable {
     var framework: String
     var benchmark: String
     var threads: Int
@@ -91,11 +87,15 @@ struct SummaryRow: Encodable {
     var cpuRatios: [Double]
     /// The median paired ratio to each reference on its own.
     var ratioByReference: [String: Double]
+    /// The issue's bound on `ratio` (`Workloads.targets`) and whether this run met it.
+    var target: Double? = nil
+    var met: Bool? = nil
 
     enum CodingKeys: String, CodingKey {
         case benchmark, threads, parityMedian = "parity_median_s", reference, referenceMedian = "reference_median_s"
         case ratio, ratioMin = "ratio_min", ratioMax = "ratio_max", ratioP25 = "ratio_p25", ratioP75 = "ratio_p75", ratios
         case fastestPerRound = "fastest_per_round", cpuRatio = "cpu_ratio", cpuRatios = "cpu_ratios", ratioByReference = "ratio_by_reference"
+        case target, met
     }
 }
 
@@ -191,7 +191,7 @@ struct Report {
         self.frameworkFiles = frameworkFiles
     }
 
-    static let header = ["benchmark", "threads", "Parity (IQR)", "fastest framework (IQR)", "paired ratio (min-max)", "CPU ratio", "others", "busy"]
+    static let header = ["benchmark", "threads", "Parity (IQR)", "fastest framework (IQR)", "paired ratio (min-max)", "target", "CPU ratio", "others", "busy"]
 
     mutating func add(_ measured: Measured) {
         let rows = Dictionary(uniqueKeysWithValues: measured.sides.map { ($0.side, $0.row) })
@@ -200,16 +200,19 @@ struct Report {
         for comparison in measured.group.comparisons {
             guard let row = rows[comparison.subject] else { continue }
             var cells = [row.benchmark, "\(row.threads)", "\(formatTime(row.medianSeconds)) (\(formatTime(row.p25Seconds))-\(formatTime(row.p75Seconds)))"]
-            if let paired = pairedSummary(comparison, measured.sides) {
+            if var paired = pairedSummary(comparison, measured.sides) {
+                paired.target = Workloads.targets[row.benchmark]
+                paired.met = paired.target.map { paired.ratio <= $0 }
                 summary.append(paired)
                 let references = comparison.references.compactMap { rows[$0] }.sorted { $0.medianSeconds < $1.medianSeconds }
                 let (best, others) = (references[0], references.dropFirst())
                 cells += ["\(best.framework) \(formatTime(best.medianSeconds)) (\(formatTime(best.p25Seconds))-\(formatTime(best.p75Seconds)))",
                           "\(formatRatio(paired.ratio)) (\(formatRatio(paired.ratioMin))-\(formatRatio(paired.ratioMax)))",
+                          paired.target.map { "≤ \(formatRatio($0)) \(paired.met! ? "met" : "not met")" } ?? "",
                           formatRatio(paired.cpuRatio),
                           others.map { "\($0.framework) \(formatTime($0.medianSeconds))" }.joined(separator: ", ")]
             } else {
-                cells += ["-", "-", "-", ""]
+                cells += ["-", "-", "", "-", ""]
             }
             table.append(cells + [busy])
         }
@@ -228,10 +231,11 @@ struct Report {
         lines.append("Parity, fastest framework: median wall time per call over all rounds (IQR = 25th-75th percentile).")
         lines.append("paired ratio: per round, Parity's block median / the fastest framework's block median in that round; the median over")
         lines.append("the rounds (min-max over the rounds); < 1: Parity faster; the targets use it (wall time, same thread count).")
+        lines.append("target: the performance issue's bound on the paired ratio (matmul: 0.9x the throughput), met or not in this run.")
         lines.append("CPU ratio: the same pairing on process CPU time per call (every thread; spinning pool threads count as work).")
         lines.append("busy: the most cores other processes kept busy during any side's blocks of the row (0 on an idle machine).")
         lines.append("")
-        lines += renderTable(header: Self.header, rows: table, rightAligned: [1, 2, 4, 5, 7])
+        lines += renderTable(header: Self.header, rows: table, rightAligned: [1, 2, 4, 6, 8])
         lines.append("")
         for workload in workloads { lines.append("\(workload.id): \(workload.summary)") }
         lines.append("cli_compare: `parity compare compare.keras compare_port.pt2 --input compare_input.npy` as a process, against compare_reference")

@@ -19,6 +19,15 @@ struct Workload {
 enum Workloads {
     static let ids = ["matmul", "mlp", "lstm", "mobilenet", "resnet18", "encoder", "load_safetensors", "load_pt", "compare_reference"]
 
+    /// The performance issue's "done when" bounds on the median paired wall-time ratio at the same thread
+    /// count: matmul ≥ 0.9× the faster framework's throughput (time ratio ≤ 1/0.9), the forwards ≤ 1.0×,
+    /// loading ≤ 0.5× (`torch.load(mmap=True)`, `load_file`), `parity compare` ≤ 3× running both models once
+    /// in Float32 and Float64 (`compare_reference`).
+    static let targets: [String: Double] = [
+        "matmul": 1 / 0.9, "mlp": 1, "lstm": 1, "mobilenet": 1, "resnet18": 1, "encoder": 1,
+        "load_safetensors": 0.5, "load_pt": 0.5, "cli_compare": 3,
+    ]
+
     struct MissingFile: Error, CustomStringConvertible {
         let path: String
         var description: String { "\(path) is missing: run `bench/frameworks_bench.py export keras` then `export torch` (bench/run.sh does)" }
