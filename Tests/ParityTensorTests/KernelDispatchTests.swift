@@ -140,6 +140,31 @@ struct KernelDispatchTests {
         if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
     }
 
+    @Test("matmul with a bias and ReLU in the GEMM: the bits of the bias-started product then map(.relu), every level, 1 and 3 threads")
+    func matmulBiasReLU() throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            for (index, shape) in Self.shapes.enumerated() {
+                for fused in [true, false] {
+                    let numerics = Numerics(accumulation: .sequential, fusedMultiplyAdd: fused)
+                    let a = Self.operand([shape.m, shape.k], T.self, seed: 12, special: index % 2 == 1)
+                    let b = Self.operand([shape.k, shape.n], T.self, seed: 13, special: index % 2 == 1)
+                    let bias = Self.operand([shape.n], T.self, seed: 14, special: index % 2 == 1)
+                    let expected = try InstructionSet.forcing(.portable) { try a.matmul(b, numerics: numerics, bias: bias).map(.relu) }
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let result = try InstructionSet.forcing(level) {
+                                try KernelThreads.forcing(threads) { try a.matmul(b, numerics: numerics, bias: bias, activation: .relu) }
+                            }
+                            #expect(Self.bits(result) == Self.bits(expected), "\(level) \(threads) threads \(T.self) \(shape) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+        try run(Float.self)
+        try run(Double.self)
+    }
+
     @Test("matmul: the same bits at 1, 2 and 3 threads")
     func matmulThreads() throws {
         let a = Self.operand([300, 200], Float.self, seed: 4, special: true)

@@ -125,6 +125,15 @@ typedef struct {
     double lower, upper;        ///< the clip's bounds
 } parity_epilogue;
 
+/// `c[i, j] = bias[j] + Σ_{p < k} a[i, p]·b[p, j]` (each output's accumulator starts from its bias and adds
+/// its products as `parity_gemm_*` does), then `epilogue`'s steps on each output (NULL: none; its
+/// per-column arrays and residual indexed like `c`), while the tile is in registers. `c` may be
+/// uninitialised. Does nothing when `k` is 0 (the caller writes `bias` and applies the epilogue).
+void parity_gemm_bias_f32(long m, long n, long k, const float *a, long a_rows, long a_cols, const float *b, long b_rows,
+                          long b_cols, const float *bias, float *c, long ldc, int fused, const parity_epilogue *epilogue);
+void parity_gemm_bias_f64(long m, long n, long k, const double *a, long a_rows, long a_cols, const double *b, long b_rows,
+                          long b_cols, const double *bias, double *c, long ldc, int fused, const parity_epilogue *epilogue);
+
 /// `y = x ⋆ w` (cross-correlation, no bias): each output starts from 0 and adds its
 /// `window·channels/groups` products in the shape's term order, padded cells as products with 0,
 /// fused or rounded as `fused` says; the same bits as multiplying the zero-padded im2col patches by
