@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Small PyTorch programs for the PyTorch → Keras forms of issue 11, item 3: transposed convolutions
-(1-D/2-D/3-D, stride, padding, output_padding), softplus with beta/threshold, var/std with a
+(1-D/2-D/3-D, stride, padding, output_padding; dilated in `convert_dilated_transpose`), softplus with beta/threshold, var/std with a
 correction, group norm, interpolation (nearest at any size, nearest-exact, bilinear with and
 without align_corners, bicubic), the mask and math operators of the transformers exports,
 rms_norm and attention with a learned query (timm), and the operators of the timm sample
@@ -289,12 +289,28 @@ class RefusedLSTMProjection(nn.Module):
         return (self.lstm(x)[0],)
 
 
+class ConvertDilatedTranspose(nn.Module):
+    """Dilated ConvTranspose1d/2d/3d (stride, padding, output_padding, groups), which the converter writes
+    as undilated transposed convolutions of a kernel with zeros between its taps."""
+
+    def __init__(self):
+        super().__init__()
+        self.t1 = nn.ConvTranspose1d(3, 2, 3, stride=2, dilation=3, padding=2, output_padding=1)
+        self.t2 = nn.ConvTranspose2d(4, 3, (3, 2), stride=(2, 1), dilation=(2, 3), padding=1)
+        self.t3 = nn.ConvTranspose3d(2, 2, 2, dilation=2, bias=False)
+        self.t2g = nn.ConvTranspose2d(4, 4, 3, groups=2, dilation=2, stride=2, output_padding=1)
+
+    def forward(self, x1, x2, x3):  # [2, 3, 5], [2, 4, 3, 4], [2, 2, 2, 3, 3]
+        return self.t1(x1), self.t2(x2), self.t3(x3), self.t2g(x2)
+
+
 def gauss(shape, seed):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
 CASES = [
     ("convert_conv_transpose", ConvertConvTranspose, lambda: (gauss((2, 4, 5), 1), gauss((2, 4, 3, 4), 2), gauss((2, 2, 2, 3, 3), 3))),
+    ("convert_dilated_transpose", ConvertDilatedTranspose, lambda: (gauss((2, 3, 5), 21), gauss((2, 4, 3, 4), 22), gauss((2, 2, 2, 3, 3), 23))),
     ("convert_statistics", ConvertStatistics, lambda: (gauss((2, 6, 4, 5), 4), gauss((2, 4, 7), 5))),
     ("convert_interpolate", ConvertInterpolate, lambda: (gauss((2, 3, 5, 7), 6),)),
     ("convert_rms_attention", ConvertRmsAttention, lambda: (gauss((2, 5, 6), 8),)),

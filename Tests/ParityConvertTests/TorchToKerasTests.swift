@@ -106,8 +106,8 @@ struct TorchToKerasTests {
 
     @Test("a node without an exact Keras equivalent is refused, naming the node, its operator and its module",
           arguments: [
-              ("Tests/Fixtures/torch/conv_transpose.pt2", "conv_transpose1d_1", "aten.conv_transpose1d.default", "t1d",
-               "torch.nn.modules.conv.ConvTranspose1d", "dilation [3]"),
+              ("Tests/Fixtures/torch/conv_transpose.pt2", "conv_transpose1d_2", "aten.conv_transpose1d.default", "t1",
+               "torch.nn.modules.conv.ConvTranspose1d", "expects a batched (N, C, spatial…) input"),
               ("Tests/Fixtures/torch/refused_lstm_projection.pt2", "lstm", "aten.lstm.input", "lstm", "torch.nn.modules.rnn.LSTM",
                "Keras's LSTM has no projection"),
               ("Tests/Fixtures/torch/refused_view_write.pt2", "fill_", "aten.fill_.Scalar", "", "__main__.RefusedViewWrite",

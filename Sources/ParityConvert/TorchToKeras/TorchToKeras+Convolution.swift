@@ -20,8 +20,9 @@ import ParityTorch
 /// Concatenate (Keras's have no `groups`).
 /// Strides > 1 with dilation > 1 (Keras refuses the pair): the stride-1 convolution and a strided
 /// `GetItem`. Negative pads (cropping, PNASNet's `ZeroPad2d((-1, 1, -1, 1))`): a `GetItem` first.
-/// Refused: `replicate` and `circular` pads,
-/// dilated transposed convolutions (TensorFlow's CPU kernel runs dilation 1 only).
+/// Dilated transposed convolutions (TensorFlow's CPU kernel runs dilation 1 only): the kernel with
+/// `d − 1` zeros between taps, of size `d·(k − 1) + 1`, undilated (``dilated(_:_:)``).
+/// Refused: `replicate` and `circular` pads.
 enum ConvolutionOps: TorchToKerasFamily {
     static let targets: Set<String> = [
         "aten.conv1d.default", "aten.conv2d.default", "aten.conv3d.default", "aten.conv2d.padding", "aten.convolution.default", "aten.pad.default",
@@ -45,11 +46,13 @@ enum ConvolutionOps: TorchToKerasFamily {
         let strides = try c.ints("stride", default: [1], count: n), padding = try c.ints("padding", default: [0], count: n)
         let outputPadding = try c.ints("output_padding", default: [0], count: n), dilations = try c.ints("dilation", default: [1], count: n)
         let groups = try c.int("groups", default: 1)
-        guard dilations.allSatisfy({ $0 == 1 }) else { throw c.refuse("dilation \(dilations): TensorFlow's CPU transposed convolution runs dilation 1 only") }
         guard (0..<n).allSatisfy({ outputPadding[$0] >= 0 && outputPadding[$0] < strides[$0] }) else {
             throw c.refuse("output_padding \(outputPadding) with stride \(strides): Keras's must be below the stride")
         }
-        let channels = weight.tensor.shape[0], perGroup = weight.tensor.shape[1], kernel = Array(weight.tensor.shape.dropFirst(2))
+        // Dilated: the kernel with d − 1 zeros between taps, run undilated (TensorFlow's CPU kernel runs dilation 1 only).
+        let dilatedKernel = dilations.allSatisfy { $0 == 1 } ? weight.tensor : dilated(weight.tensor, dilations)
+        let dilation = dilatedKernel.shape == weight.tensor.shape ? "" : "zeros between taps (dilation \(tuple(dilations))), "
+        let channels = weight.tensor.shape[0], perGroup = weight.tensor.shape[1], kernel = Array(dilatedKernel.shape.dropFirst(2))
         guard groups >= 1, channels % groups == 0, x.torchShape[1] == channels else { throw c.refuse("groups=\(groups) for \(channels) input channels") }
         x = c.arrange(x, as: channelsLast(x.rank))
         var full = x.torchShape
@@ -61,12 +64,12 @@ enum ConvolutionOps: TorchToKerasFamily {
         // Keras's transposed convolutions have no groups: one per group, on its slice of the channels,
         // then concatenated (PyTorch's group g reads input channels g·C/G… and writes outputs g·O/G…).
         var parts: [KerasValue] = []
-        let inputs = channels / groups, block = inputs * weight.tensor.count / channels
+        let inputs = channels / groups, block = inputs * dilatedKernel.count / channels
         for g in 0..<groups {
             let slice = groups == 1 ? x : try OperationNodes.take(c, x, dim: 1, start: g * inputs, end: (g + 1) * inputs, step: 1)
-            let w = groups == 1 ? weight.tensor
-                : Tensor(shape: [inputs] + Array(weight.tensor.shape.dropFirst()), values: Array(weight.tensor.doubles[(g * block)..<((g + 1) * block)])).cast(to: .float32)
-            let rows = groups == 1 ? "" : "rows \(g * inputs)..<\((g + 1) * inputs), "
+            let w = groups == 1 ? dilatedKernel
+                : Tensor(shape: [inputs] + Array(dilatedKernel.shape.dropFirst()), values: Array(dilatedKernel.doubles[(g * block)..<((g + 1) * block)])).cast(to: .float32)
+            let rows = dilation + (groups == 1 ? "" : "rows \(g * inputs)..<\((g + 1) * inputs), ")
             var weights = [c.kerasWeight("kernel", try w.permuted(permutation), from: [weight], transform: rows + "permute \(tuple(permutation))")]
             if let bias {
                 let b = groups == 1 ? bias.tensor : Tensor(shape: [perGroup], values: Array(bias.tensor.doubles[(g * perGroup)..<((g + 1) * perGroup)])).cast(to: .float32)
@@ -74,7 +77,7 @@ enum ConvolutionOps: TorchToKerasFamily {
             }
             parts.append(try c.layer("Conv\(n)DTranspose", [
                 "filters": .int(perGroup), "kernel_size": .ints(kernel), "strides": .ints(strides), "padding": .string("valid"),
-                "output_padding": .ints(outputPadding), "dilation_rate": .ints(dilations), "activation": .string("linear"),
+                "output_padding": .ints(outputPadding), "dilation_rate": .ints(Array(repeating: 1, count: n)), "activation": .string("linear"),
                 "use_bias": .bool(bias != nil), "data_format": .string("channels_last"),
             ], inputs: [slice], weights: weights, perm: x.perm, shapes: [groupShape], name: groups == 1 ? nil : "\(c.layerName)_group\(g)")[0])
         }
@@ -84,6 +87,27 @@ enum ConvolutionOps: TorchToKerasFamily {
         var config: JSONObject = ["cropping": n == 1 ? pairs[0] : .array(pairs)]
         if n > 1 { config["data_format"] = .string("channels_last") }
         return try c.layer("Cropping\(n)D", config, inputs: [y], perm: y.perm, name: c.layerName + "_crop")[0]
+    }
+
+    /// A transposed convolution's weight `(in, out/g, k…)` with `d − 1` zeros between neighbouring
+    /// taps of each spatial axis: `(in, out/g, d·(k − 1) + 1 …)`, whose undilated transposed
+    /// convolution is the dilated one (the added products are zeros, which change no sum).
+    static func dilated(_ weight: Tensor, _ dilations: [Int]) -> Tensor {
+        let n = dilations.count, k = Array(weight.shape.suffix(n))
+        let size = zip(k, dilations).map { ($0 - 1) * $1 + 1 }
+        let outer = weight.shape.prefix(2).reduce(1, *), inner = k.reduce(1, *), spread = size.reduce(1, *)
+        let source = weight.doubles
+        var values = [Double](repeating: 0, count: outer * spread)
+        for flat in 0..<inner {
+            var rest = flat, offset = 0, stride = 1
+            for axis in (0..<n).reversed() {
+                offset += (rest % k[axis]) * dilations[axis] * stride
+                rest /= k[axis]
+                stride *= size[axis]
+            }
+            for o in 0..<outer { values[o * spread + offset] = source[o * inner + flat] }
+        }
+        return Tensor(shape: Array(weight.shape.prefix(2)) + size, values: values).cast(to: .float32)
     }
 
     static func convolution(_ c: NodeConversion) throws -> KerasValue {

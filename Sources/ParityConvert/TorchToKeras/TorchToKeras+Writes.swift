@@ -23,6 +23,8 @@ extension TorchToKeras {
     struct Aliasing {
         struct Classes {
             var parent: [String: String] = [:]
+            /// Each class's members by its root (``group()`` fills it once the unions are done).
+            var groups: [String: [String]] = [:]
             func find(_ name: String) -> String {
                 var name = name
                 while let p = parent[name], p != name { name = p }
@@ -32,11 +34,11 @@ extension TorchToKeras {
                 let (ra, rb) = (find(a), find(b))
                 if ra != rb { parent[ra] = rb }
             }
-            /// The members of `name`'s class (itself included).
-            func members(of name: String) -> [String] {
-                let group = find(name)
-                return Set(parent.keys).union(parent.values).union([name]).filter { find($0) == group }.sorted()
+            mutating func group() {
+                groups = Dictionary(grouping: Set(parent.keys).union(parent.values), by: find).mapValues { $0.sorted() }
             }
+            /// The members of `name`'s class (itself included).
+            func members(of name: String) -> [String] { groups[find(name)] ?? [name] }
         }
         var storage = Classes(), identity = Classes()
         var producer: [String: (node: TorchNode, index: Int)] = [:]
@@ -55,6 +57,8 @@ extension TorchToKeras {
                     if writes || node.target == "aten.alias.default" { identity.union(output, base) }
                 }
             }
+            storage.group()
+            identity.group()
         }
 
         /// Whether a node after `index` (or the program's outputs) reads `name`.
