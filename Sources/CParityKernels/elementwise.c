@@ -195,29 +195,40 @@ struct window_max_task {
 
 // Output (slice, position, j) scans its window cells c = 0, 1, … in order: the first cell's value,
 // then a NaN anywhere makes the canonical quiet NaN, else a strictly larger value replaces it
-// (`Tensor.reduce(.max)`'s loop: the first of equal maxima stays, so −0 before +0 gives −0).
-// Cells with a negative index are −∞. Compares and selects only: the same bits on every CPU.
+// (`Tensor.reduce(.max)`'s loop: the first of equal maxima stays, so −0 before +0 gives −0; a
+// one-cell window is its cell). Cells with a negative index are −∞. Sixteen outputs side by side,
+// each with its own running maximum and NaN flag (the same result as the sequential scan: once a
+// NaN is seen the answer is the canonical NaN whatever follows). Compares and selects only: the
+// same bits on every CPU.
 #define WINDOW_MAX(T, SUF, NAN_VALUE)                                                                       \
     static void window_max_##SUF(void *context, long index) {                                               \
         const struct window_max_task *t = (const struct window_max_task *)context;                         \
         long s1 = (index + 1) * t->chunk < t->slices ? (index + 1) * t->chunk : t->slices;                 \
-        long n = t->positions * t->inner;                                                                   \
+        long n = t->positions * t->inner, window = t->window, inner = t->inner;                            \
         for (long s = index * t->chunk; s < s1; s++) {                                                      \
             const T *x = (const T *)t->x + s * t->slice_size;                                               \
             T *y = (T *)t->y + s * n;                                                                       \
-            for (long p = 0; p < t->positions; p++) {                                                       \
-                const long *cells = t->indices + p * t->window * t->inner;                                  \
-                for (long j = 0; j < t->inner; j++) {                                                       \
-                    long i0 = cells[j];                                                                     \
-                    T acc = i0 >= 0 ? x[i0] : -(T)INFINITY;                                                 \
-                    for (long c = 1; c < t->window; c++) {                                                  \
-                        long i = cells[c * t->inner + j];                                                   \
-                        T v = i >= 0 ? x[i] : -(T)INFINITY;                                                 \
-                        if (v != v || acc != acc) acc = NAN_VALUE;                                          \
-                        else if (v > acc) acc = v;                                                          \
-                    }                                                                                       \
-                    y[p * t->inner + j] = acc;                                                              \
+            for (long o0 = 0; o0 < n; o0 += 16) {                                                           \
+                long w = n - o0 < 16 ? n - o0 : 16;                                                         \
+                const long *base[16];                                                                       \
+                T acc[16];                                                                                  \
+                int nan[16];                                                                                \
+                for (long k = 0; k < w; k++) {                                                              \
+                    long o = o0 + k, p = o / inner, j = o - p * inner;                                      \
+                    base[k] = t->indices + p * window * inner + j;                                          \
+                    long i = base[k][0];                                                                    \
+                    acc[k] = i >= 0 ? x[i] : -(T)INFINITY;                                                  \
+                    nan[k] = 0;                                                                             \
                 }                                                                                           \
+                for (long c = 1; c < window; c++) {                                                         \
+                    for (long k = 0; k < w; k++) {                                                          \
+                        long i = base[k][c * inner];                                                        \
+                        T v = i >= 0 ? x[i] : -(T)INFINITY;                                                 \
+                        nan[k] |= (v != v) | (acc[k] != acc[k]);                                            \
+                        acc[k] = v > acc[k] ? v : acc[k];                                                   \
+                    }                                                                                       \
+                }                                                                                           \
+                for (long k = 0; k < w; k++) y[o0 + k] = nan[k] ? NAN_VALUE : acc[k];                       \
             }                                                                                               \
         }                                                                                                   \
     }                                                                                                       \
