@@ -168,6 +168,16 @@ void parity_binary_f64(parity_binary_op op, long n, const double *x, long sx, co
 void parity_arg_extremum_f32(long lines, long n, const float *x, int maximum, int64_t *out);
 void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, int64_t *out);
 
+/// Max pooling through an index map, without the patches: for each of `slices` slices of
+/// `slice_size` elements, `y[s, p, j]` = the maximum of `x[s, indices[(p·window + c)·inner + j]]`
+/// over window cells `c` in order (a negative index is −∞): the first cell's value, replaced by a
+/// strictly larger one, and the canonical quiet NaN once any NaN is seen — exactly
+/// `Tensor.reduce(.max)` over the window axis of the gathered patches.
+void parity_window_max_f32(long slices, long slice_size, long positions, long window, long inner,
+                           const long *indices, const float *x, float *y);
+void parity_window_max_f64(long slices, long slice_size, long positions, long window, long inner,
+                           const long *indices, const double *x, double *y);
+
 // MARK: Float32 exp, sigmoid, tanh
 
 /// `out[j] = f(x[j])` for `j < n` (`out` may be `x`): Parity's Float32 eˣ, `1/(1 + e^(−x))` and tanh,
