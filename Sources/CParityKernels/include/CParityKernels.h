@@ -32,6 +32,15 @@ parity_isa parity_isa_active(void);
 /// compare the paths.
 void parity_isa_force(int level);
 
+// MARK: Heap
+
+/// Keeps freed blocks up to 32 MB in glibc's heap instead of returning them to the system (so repeated
+/// forwards stop faulting in fresh pages), unless the user set glibc's own settings; process-wide, so
+/// only an application calls it (the `parity` command does). Nothing on other C libraries.
+void parity_heap_keep_freed_blocks(void);
+/// Returns the heap's free pages to the system (glibc `malloc_trim(0)`); nothing on other C libraries.
+void parity_heap_return_freed_pages(void);
+
 // MARK: Threads
 
 /// The number of threads kernels split work across: `PARITY_NUM_THREADS` when set (≥ 1), else the
