@@ -69,20 +69,27 @@ void parity_force_threads(int threads) {
 
 // MARK: Allocator
 
-#if defined(__GLIBC__)
 // Every op's output is a fresh array, and a model's forward frees and allocates the same sizes again
 // and again. glibc's defaults give blocks from 128 KB on their own mapping and return the heap's free
 // top above 128 KB to the kernel, raising both limits only as it sees larger blocks freed; the forward
 // then faults in and zeroes fresh pages on every call (page faults were 12 % of a transformer encoder
-// layer's forward). This fixes both limits at glibc's own dynamic ceilings (32 MB per mapped block,
-// twice that kept at the heap's top), from the start, unless the user set them
-// (GLIBC_TUNABLES, MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_).
-__attribute__((constructor)) static void allocator_thresholds(void) {
+// layer's forward). `parity_heap_keep_freed_blocks` fixes both limits at glibc's own dynamic ceilings
+// (32 MB per mapped block, twice that kept at the heap's top) unless the user set them (GLIBC_TUNABLES,
+// MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_). It changes the whole process's allocator, so the
+// library never calls it on its own: the `parity` command does, at start.
+void parity_heap_keep_freed_blocks(void) {
+#if defined(__GLIBC__)
     if (getenv("GLIBC_TUNABLES") || getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_")) return;
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
-}
 #endif
+}
+
+void parity_heap_return_freed_pages(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
 
 // MARK: Pool
 

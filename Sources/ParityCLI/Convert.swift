@@ -4,6 +4,7 @@ import ParityConvert
 import ParityFormats
 import ParityKeras
 import ParityTorch
+import ParityTensor
 
 /// `parity convert`: writes a model in the other framework and proves it equal by running both in Parity.
 struct Convert: ParsableCommand {
@@ -92,10 +93,10 @@ struct Convert: ParsableCommand {
             let inputs = input.isEmpty ? try TorchToKeras.exampleInputs(for: program, seed: seed)
                 : try ModelFiles.inputs(input, names: program.userInputs.map(\.name), dtype: .float32)
             let lines = try writeKeras(program, to: url)
-            ProofMemory.returnFreedPages()
+            ProcessHeap.returnFreedPages()
             return (lines, inputs, try ConversionProof.run(program, inputs: inputs, within: proofMemory))
         }()
-        ProofMemory.returnFreedPages()
+        ProcessHeap.returnFreedPages()
         let converted = try ConversionProof.run(KerasModel.load(url), inputs: inputs, within: proofMemory)
         let proof = try ConversionProof(converted: converted, source: source, direction: .torchToKeras)
         print((lines + [proof.description]).joined(separator: "\n"))

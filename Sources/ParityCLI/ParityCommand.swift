@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParityTensor
 
 /// The `parity` command: explains why Keras and PyTorch give different results with the same weights.
 ///
@@ -21,6 +22,7 @@ struct ParityCommand: ParsableCommand {
     )
 
     static func main() {
+        ProcessHeap.keepFreedBlocks()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -43,6 +43,21 @@ public enum InstructionSet: Int, Sendable, Hashable, CaseIterable, Comparable, C
     }
 }
 
+/// The process's C heap (glibc's malloc), for applications: settings that change the whole process, so
+/// the library never applies them on its own.
+public enum ProcessHeap {
+    /// Keeps freed blocks up to 32 MB in the heap (glibc's own dynamic ceilings for its mmap and trim
+    /// thresholds, from the start) unless the user set them through `GLIBC_TUNABLES` or
+    /// `MALLOC_MMAP_THRESHOLD_`/`MALLOC_TRIM_THRESHOLD_`. Every op's output is a fresh array; with glibc's
+    /// defaults a repeated forward faults in fresh pages on every call (12 % of a transformer encoder
+    /// layer's time). The `parity` command calls it at start. Nothing on other C libraries.
+    public static func keepFreedBlocks() { parity_heap_keep_freed_blocks() }
+
+    /// Gives the heap's free pages back to the system (glibc's `malloc_trim`): between phases that free
+    /// a model's weights, so the next phase does not run beside them. Nothing on other C libraries.
+    public static func returnFreedPages() { parity_heap_return_freed_pages() }
+}
+
 /// How many threads the kernels split work across: `PARITY_NUM_THREADS` when set, else the number of
 /// CPUs the process may use. Work is only ever split between independent outputs (GEMM tiles, rows,
 /// chunks of an elementwise op), never inside one output's sum, so the count never changes a bit.
@@ -56,6 +71,10 @@ public enum KernelThreads {
     /// Runs `body(i)` for `i` in `0..<count` on the kernel threads (for fused kernels outside this
     /// module). Items must be independent, each writing its own outputs.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) { parallelFor(count, body) }
+
+    /// Asks the CPU to bring `bytes` bytes at `pointer` into its caches (`parity_prefetch`: a hint that
+    /// changes no value), for fused loops that know their next rows before the hardware can guess them.
+    public static func prefetch(_ pointer: UnsafeRawPointer, bytes: Int) { parity_prefetch(pointer, bytes) }
 
     /// Restores the default (`PARITY_NUM_THREADS`, else the CPU count).
     public static func reset() { parity_set_num_threads(0) }

@@ -7,6 +7,8 @@
 import Foundation
 import ParityNN
 
+ProcessHeap.keepFreedBlocks()   // as the `parity` command does at start (docs/performance.md, Allocator)
+
 let usage = """
     usage: ParityBench [--python PATH] [--script PATH] [--workers LIST] [--parity PATH] [--dir DIR]
                        [--threads N,M] [--rounds N] [--budget SECONDS] [--only ID[,ID...]]
