@@ -305,6 +305,8 @@ def keras_step():
         ("refused_orthogonal_conv", (5, 5, 2), L.Conv2D(3, 3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
         ("refused_wrapped", (4, 6), L.Bidirectional(L.LSTM(3, activity_regularizer=R.L2(0.01)), name="dense")),
         ("refused_time_distributed_bn", (4, 6), L.TimeDistributed(L.BatchNormalization(), name="dense")),
+        # A regularizer two wrappers deep: Keras applies it (two penalties in model.losses), Parity reads one level.
+        ("refused_nested_wrapper", (3, 4, 2), L.TimeDistributed(L.Bidirectional(L.LSTM(3, kernel_regularizer=R.L2(0.1))), name="dense")),
     ]:
         keras.Sequential([keras.Input(shape), layer]).save(f"{OUT}/keras/{name}.keras")
 

@@ -304,6 +304,21 @@ public struct KerasTrainable: TrainableModel {
         return constraint
     }
 
+    /// The first regularizer, constraint, dropout or training-mode layer in `value` (a wrapped layer's nested layers),
+    /// as `key value` or the class name; nil when it has none.
+    static func nestedTrainingSetting(_ value: KerasJSON) -> String? {
+        if let items = value.array { return items.lazy.compactMap(nestedTrainingSetting).first }
+        guard let object = value.object else { return nil }
+        if let name = object["class_name"]?.string, trainingModeClasses.contains(name) { return name }
+        let keys = Set(["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key))
+        for (key, entry) in object {
+            if keys.contains(key), !entry.isNull { return "\(key) \(entry)" }
+            if ["dropout", "recurrent_dropout"].contains(key), (entry.double ?? 0) > 0 { return "\(key) \(entry)" }
+            if let found = nestedTrainingSetting(entry) { return found }
+        }
+        return nil
+    }
+
     /// The layers whose training step differs from inference (statistics, masks, noise): refused inside TimeDistributed.
     static let trainingModeClasses: Set<String> = ["BatchNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
                                                    "GaussianNoise", "GaussianDropout", "AlphaDropout"]
@@ -340,6 +355,12 @@ public struct KerasTrainable: TrainableModel {
             for wrapped in ["layer", "backward_layer"] {
                 guard let inner = config[wrapped]?["config"] else { continue }
                 let innerClass = config[wrapped]?["class_name"]?.string ?? "layer"
+                // Only the wrapped layer's own config is read (``variableConfig(_:index:)``): a layer nested deeper
+                // (TimeDistributed(Bidirectional(LSTM(kernel_regularizer=…)))) would train without its settings.
+                if let nested = inner.object?.values.lazy.compactMap(Self.nestedTrainingSetting).first {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a \(innerClass) holding a layer with \(nested): "
+                                                      + "Parity reads the settings of the wrapped layer only, and training without it would not be Keras's run")
+                }
                 for key in ["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key)
                 where !applied.contains(key) && !(inner[key]?.isNull ?? true) {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a \(innerClass) with \(key) \(inner[key]!): Parity does not yet apply \(key) inside \(layer.className), and training without it would not be Keras's run")
