@@ -183,3 +183,9 @@ int parity_strided_copy(long size, int rank, const long *shape, const long *stri
     }
     return 0;
 }
+
+void parity_prefetch(const void *p, long bytes) {
+    const char *c = (const char *)p;
+    for (long i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 3);
+    if (bytes > 0) __builtin_prefetch(c + bytes - 1, 0, 3);
+}

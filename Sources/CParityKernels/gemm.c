@@ -374,3 +374,17 @@ GEMM_ENTRY(float, f32, parity_gemm_f32, 0)
 GEMM_ENTRY(double, f64, parity_gemm_f64, 0)
 GEMM_ENTRY(float, f32, parity_gemm_set_f32, 1)
 GEMM_ENTRY(double, f64, parity_gemm_set_f64, 1)
+
+#define GEMM_BIAS_ENTRY(T, S)                                                                              \
+    void parity_gemm_bias_##S(long m, long n, long k, const T *a, long a_rows, long a_cols, const T *b, long b_rows, \
+                              long b_cols, const T *bias, T *c, long ldc, int fused, const parity_epilogue *epilogue) { \
+        if (k <= 0) return;                                                                                \
+        struct gemm_job job;                                                                               \
+        gemm_prepare_##S(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);              \
+        job.start_bias = bias;                                                                             \
+        job.epilogue = epilogue;                                                                           \
+        job.residual = epilogue ? epilogue->residual : NULL;                                               \
+        gemm_run_##S(&job);                                                                                \
+    }
+GEMM_BIAS_ENTRY(float, f32)
+GEMM_BIAS_ENTRY(double, f64)

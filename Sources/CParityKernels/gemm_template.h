@@ -267,6 +267,11 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
                 long h = mc - ir < MR ? mc - ir : MR;
                 const T *panel = apack + ir * kc;
                 T *ct = c + (i0 + ir) * ldc + (j0 + jr);
+                if (job->start_bias && p0 == 0) {
+                    const T *bias = (const T *)job->start_bias + j0 + jr;
+                    for (long i = 0; i < h; i++)
+                        for (long j = 0; j < w; j++) ct[i * ldc + j] = bias[j];
+                }
                 if (w == NR || w == VL) {
                     struct FN(tile_epilogue) tile, *epi = NULL;
                     if (epilogue) {

@@ -16,6 +16,7 @@ struct gemm_job {
     long a_rows, a_cols, b_rows, b_cols, ldc;
     int fused;
     int zero_start;            // c = a·b: accumulators start from +0 instead of c's values
+    const void *start_bias;    // c = bias + a·b: each tile's rows set to bias[column] before the first depth block
     gemm_pack_a pack_a;
     const void *pack_context;  // what a custom `pack_a` reads (a convolution's geometry)
     const long *b_row_offset;  // when set, row p of b starts at b + b_row_offset[p] (elements), not b + p·b_rows

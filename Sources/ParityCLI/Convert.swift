@@ -41,7 +41,7 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "Input array (.npy) per model input, or one .npz, for the proof (default: seeded random).") var input: [String] = []
     @Option(name: .long, help: "Seed of the random proof input.") var seed: UInt64 = 0
     @Option(name: .customLong("proof-memory"),
-            help: "MB the proof may use per side (one model's weights plus its run's intermediate values; default: what the system has available). A side that cannot fit is refused with its needs (exit 2).")
+            help: "MB the proof may use per side (one model's weights plus its run's intermediate values; default: what the system has available). A PyTorch side that cannot fit is refused with its needs (exit 2); a run outgrowing it is stopped.")
     var proofMemoryMB: Int?
 
     @OptionGroup var threads: ThreadOption
@@ -71,7 +71,7 @@ struct Convert: ParsableCommand {
         try SafeTensors.write(module.stateDict, to: directory.appendingPathComponent("model.safetensors"))
         var lines = ["\(model) → \(output)/model.py, model.pt, model.safetensors (\(module.parameters.count) state_dict entries)", "weights:"]
         lines += module.mapping.map { "  " + $0 }
-        let proof = try ConversionProof(module: module, inputs: conversion.inputs, kerasOutputs: conversion.kerasOutputs)
+        let proof = try ConversionProof(module: module, inputs: conversion.inputs, kerasOutputs: conversion.kerasOutputs, memory: proofMemory)
         lines.append(proof.description)
         print(lines.joined(separator: "\n"))
         if !proof.passed { Foundation.exit(1) }
@@ -86,8 +86,10 @@ struct Convert: ParsableCommand {
             let inputs = input.isEmpty ? try TorchToKeras.exampleInputs(for: program, seed: seed)
                 : try ModelFiles.inputs(input, names: program.userInputs.map(\.name), dtype: .float32)
             let lines = try writeKeras(program, to: url)
+            ProofMemory.returnFreedPages()
             return (lines, inputs, try ConversionProof.run(program, inputs: inputs, within: proofMemory))
         }()
+        ProofMemory.returnFreedPages()
         let converted = try ConversionProof.run(KerasModel.load(url), inputs: inputs, within: proofMemory)
         let proof = try ConversionProof(converted: converted, source: source, direction: .torchToKeras)
         print((lines + [proof.description]).joined(separator: "\n"))

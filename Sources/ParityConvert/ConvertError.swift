@@ -33,7 +33,7 @@ public enum ConvertError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unsupportedNode(node, target, modulePath, moduleClass, reason):
             return "node '\(node)' (\(target)) in module '\(modulePath.isEmpty ? "<root>" : modulePath)' (\(moduleClass)) cannot be converted to Keras: \(reason)"
         case let .proofMemory(side, weights, intermediates, limit, at):
-            let mb = WorkingSetExceeded.megabytes
+            let mb = WorkingSetExceeded.size
             let held = at.map { "reached \(mb(intermediates)) of intermediate values after \($0)" } ?? "would hold \(mb(intermediates)) of intermediate values (planned from the program's recorded shapes)"
             return "the proof cannot run the \(side) side within memory: with its weights (\(mb(weights))) loaded it \(held), over the \(mb(Swift.max(limit, 0))) left for them; "
                 + "the converted files are written but not proven (free memory, or give the proof more with --proof-memory)"

@@ -301,6 +301,18 @@ struct ConvertCommandTests {
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.keras").path))
     }
 
+    @Test("a proof side that cannot fit in --proof-memory exits 2 saying what it needs; the archive is written, not proven")
+    func proofMemory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parity-convert-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try CommandTests.run(["convert", Fixtures.root.appendingPathComponent("torch/keras_sequence.pt2").path, "--to", "keras",
+                                           "--output", directory.path, "--proof-memory", "0"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("the proof cannot run the PyTorch side within memory: with its weights ("), "\(result.stderr)")
+        #expect(result.stderr.contains("the converted files are written but not proven"), "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.keras").path))
+    }
+
     @Test("an unsupported layer or node, and a file of the wrong framework, exit 2 with the reason on stderr",
           arguments: [(["../../convert/refused/upsampling3d.keras", "--to", "torch"], "layer 'up3d' (UpSampling3D) cannot be converted to PyTorch"),
                       (["mlp.keras", "--to", "keras"], "--to keras converts a PyTorch program (.pt2, from torch.export)"),

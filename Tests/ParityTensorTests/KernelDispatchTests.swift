@@ -140,6 +140,31 @@ struct KernelDispatchTests {
         if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
     }
 
+    @Test("matmul with a bias and ReLU in the GEMM: the bits of the bias-started product then map(.relu), every level, 1 and 3 threads")
+    func matmulBiasReLU() throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            for (index, shape) in Self.shapes.enumerated() {
+                for fused in [true, false] {
+                    let numerics = Numerics(accumulation: .sequential, fusedMultiplyAdd: fused)
+                    let a = Self.operand([shape.m, shape.k], T.self, seed: 12, special: index % 2 == 1)
+                    let b = Self.operand([shape.k, shape.n], T.self, seed: 13, special: index % 2 == 1)
+                    let bias = Self.operand([shape.n], T.self, seed: 14, special: index % 2 == 1)
+                    let expected = try InstructionSet.forcing(.portable) { try a.matmul(b, numerics: numerics, bias: bias).map(.relu) }
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let result = try InstructionSet.forcing(level) {
+                                try KernelThreads.forcing(threads) { try a.matmul(b, numerics: numerics, bias: bias, activation: .relu) }
+                            }
+                            #expect(Self.bits(result) == Self.bits(expected), "\(level) \(threads) threads \(T.self) \(shape) fused \(fused)")
+                        }
+                    }
+                }
+            }
+        }
+        try run(Float.self)
+        try run(Double.self)
+    }
+
     @Test("matmul: the same bits at 1, 2 and 3 threads")
     func matmulThreads() throws {
         let a = Self.operand([300, 200], Float.self, seed: 4, special: true)
@@ -346,6 +371,51 @@ struct KernelDispatchTests {
                             #expect(Self.bits(result) == reference, "\(dtype) \(level) \(threads) threads, case \(n) \(size) \(cIn) \(cOut) \(k) groups \(groups), fused \(fused), \(epilogue.activation.map { "\($0)" } ?? "-") residual \(epilogue.residual != nil)")
                         }
                     }
+                }
+            }
+        }
+    }
+
+    @Test("window maximum (max pooling in place): reduce(.max) of the gathered patches bit for bit, NaN, signed zeros and padding included, at 1 and 3 threads",
+          arguments: [DType.float32, .float64])
+    func windowMaximum(_ dtype: DType) throws {
+        // 3×3 windows, stride 2, one cell of padding on a [2, 3, 9, 9] input, over the last two axes
+        // (PyTorch's NCHW layout: window last) and, transposed, over [9, 9, 3] (channels-last: window
+        // between the positions and the channels); ties of −0 and +0 in every window.
+        var values: [Double] = (0..<(2 * 3 * 81)).map { (i: Int) -> Double in Double((i * 7919) % 13) - 6 }
+        for i in stride(from: 0, to: values.count, by: 10) { values[i] = -0.0 }
+        for i in stride(from: 5, to: values.count, by: 10) { values[i] = 0.0 }
+        let specials: [(Int, Double)] = [(17, .nan), (100, .infinity), (101, -.infinity), (300, -Double.nan), (301, .nan)]
+        for (i, v) in specials { values[i] = v }
+        let x = Tensor(shape: [2, 3, 9, 9], values: values).cast(to: dtype)
+        let out = 5
+        var indices: [Int] = []
+        for oy in 0..<out { for ox in 0..<out { for ky in 0..<3 { for kx in 0..<3 {
+            let (iy, ix) = (oy * 2 + ky - 1, ox * 2 + kx - 1)
+            indices.append(iy >= 0 && iy < 9 && ix >= 0 && ix < 9 ? iy * 9 + ix : -1)
+        } } } }
+        let lastAxis = (x: x, indices: indices, patch: [out, out, 9], axis: 2, batch: 2)
+        let channelsLast = try x.permuted([0, 2, 3, 1]).reshaped([2, 9, 9, 3])
+        let perChannel = indices.flatMap { i in (0..<3).map { c in i < 0 ? -1 : i * 3 + c } }
+        let middleAxis = (x: channelsLast, indices: perChannel, patch: [out, out, 9, 3], axis: 2, batch: 1)
+        for c in [lastAxis, middleAxis] {
+            let patches = try c.x.remapped(c.indices, innerShape: c.patch, batchRank: c.batch, fill: -Double.infinity)
+            let expected = try patches.reduce(ReductionKind.max, axes: [c.batch + c.axis])
+            let exact: [UInt64]
+            switch expected.storage {
+            case .float32(let v): exact = v.map { UInt64($0.bitPattern) }
+            case .float64(let v): exact = v.map(\.bitPattern)
+            default: exact = []
+            }
+            for threads in [1, 3] {
+                let result = try KernelThreads.forcing(threads) {
+                    try c.x.windowMaximum(c.indices, patchShape: c.patch, windowAxis: c.axis, batchRank: c.batch)
+                }
+                #expect(result.shape == expected.shape)
+                switch result.storage {
+                case .float32(let v): #expect(v.map { UInt64($0.bitPattern) } == exact, "\(dtype) \(threads) threads \(c.patch)")
+                case .float64(let v): #expect(v.map(\.bitPattern) == exact, "\(dtype) \(threads) threads \(c.patch)")
+                default: Issue.record("unexpected storage")
                 }
             }
         }

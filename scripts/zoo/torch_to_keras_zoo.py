@@ -41,10 +41,42 @@ TWIN_BOUND = 1e-9
 compare = scaled_difference
 
 
+def exact_float64_constants(keras):
+    """Keras on TensorFlow rounds two Python constants through float32 even in a float64 layer:
+    `tf.nn.gelu` multiplies by `math_ops.cast(0.7071067811865476, dtype)` and `Rescaling` by
+    `backend.cast(self.scale, dtype)`, and `tf.cast` of a Python float converts it to a float32 tensor
+    first (1/√128 = 0.08838834764831845 becomes 0.0883883461356163). That is Keras's float64 semantics,
+    not the conversion (PyTorch's float32 rounds the same constants the same way), but in the twin it
+    hides whether the conversion is exact: the Visformers' twins were 1.8e-5 from PyTorch's float64 run
+    with those roundings, 7.4e-12 without them. Patched for float64 only (float32 runs are untouched),
+    once per process."""
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import nn as backend_nn
+    if getattr(backend_nn.gelu, "exact_float64", False):
+        return
+    gelu, rescaling = backend_nn.gelu, keras.layers.Rescaling.call
+
+    def exact_gelu(x, approximate=True):
+        x = tf.convert_to_tensor(x)
+        if approximate or x.dtype != tf.float64:
+            return gelu(x, approximate)
+        return 0.5 * x * tf.math.erfc(-x * tf.constant(0.7071067811865476, tf.float64))
+
+    def exact_rescaling(self, inputs):
+        if self.compute_dtype != "float64":
+            return rescaling(self, inputs)
+        return tf.cast(inputs, tf.float64) * tf.constant(self.scale, tf.float64) + tf.constant(self.offset, tf.float64)
+
+    exact_gelu.exact_float64 = True
+    backend_nn.gelu, keras.layers.Rescaling.call = exact_gelu, exact_rescaling
+
+
 def float64_twin(keras, path, model):
     """The same converted model rebuilt with every layer in float64 (its config's `dtype` entries
-    changed, the float32 weights cast up). Compared with PyTorch's float64 run it tells whether the
-    conversion is exact (difference ~1e-13) independently of either framework's float32 kernels."""
+    changed, the float32 weights cast up, Python constants kept float64: `exact_float64_constants`).
+    Compared with PyTorch's float64 run it tells whether the conversion is exact (difference ~1e-13)
+    independently of either framework's float32 kernels."""
+    exact_float64_constants(keras)
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
 

@@ -125,6 +125,15 @@ typedef struct {
     double lower, upper;        ///< the clip's bounds
 } parity_epilogue;
 
+/// `c[i, j] = bias[j] + Σ_{p < k} a[i, p]·b[p, j]` (each output's accumulator starts from its bias and adds
+/// its products as `parity_gemm_*` does), then `epilogue`'s steps on each output (NULL: none; its
+/// per-column arrays and residual indexed like `c`), while the tile is in registers. `c` may be
+/// uninitialised. Does nothing when `k` is 0 (the caller writes `bias` and applies the epilogue).
+void parity_gemm_bias_f32(long m, long n, long k, const float *a, long a_rows, long a_cols, const float *b, long b_rows,
+                          long b_cols, const float *bias, float *c, long ldc, int fused, const parity_epilogue *epilogue);
+void parity_gemm_bias_f64(long m, long n, long k, const double *a, long a_rows, long a_cols, const double *b, long b_rows,
+                          long b_cols, const double *bias, double *c, long ldc, int fused, const parity_epilogue *epilogue);
+
 /// `y = x ⋆ w` (cross-correlation, no bias): each output starts from 0 and adds its
 /// `window·channels/groups` products in the shape's term order, padded cells as products with 0,
 /// fused or rounded as `fused` says; the same bits as multiplying the zero-padded im2col patches by
@@ -159,6 +168,16 @@ void parity_binary_f64(parity_binary_op op, long n, const double *x, long sx, co
 void parity_arg_extremum_f32(long lines, long n, const float *x, int maximum, int64_t *out);
 void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, int64_t *out);
 
+/// Max pooling through an index map, without the patches: for each of `slices` slices of
+/// `slice_size` elements, `y[s, p, j]` = the maximum of `x[s, indices[(p·window + c)·inner + j]]`
+/// over window cells `c` in order (a negative index is −∞): the first cell's value, replaced by a
+/// strictly larger one, and the canonical quiet NaN once any NaN is seen — exactly
+/// `Tensor.reduce(.max)` over the window axis of the gathered patches.
+void parity_window_max_f32(long slices, long slice_size, long positions, long window, long inner,
+                           const long *indices, const float *x, float *y);
+void parity_window_max_f64(long slices, long slice_size, long positions, long window, long inner,
+                           const long *indices, const double *x, double *y);
+
 // MARK: Float32 exp, sigmoid, tanh
 
 /// `out[j] = f(x[j])` for `j < n` (`out` may be `x`): Parity's Float32 eˣ, `1/(1 + e^(−x))` and tanh,
@@ -170,6 +189,11 @@ void parity_sigmoid_f32(long n, const float *x, float *out);
 void parity_tanh_f32(long n, const float *x, float *out);
 
 // MARK: Copies
+
+/// Asks the CPU to bring `bytes` bytes from `p` into its caches (a hint: no effect on any value). For
+/// loops that know their next rows before the hardware's prefetcher can (an LSTM's next step of input
+/// rows, thousands of bytes apart).
+void parity_prefetch(const void *p, long bytes);
 
 /// Copies a strided view into a dense row-major buffer: output element at coordinates `i…` (of
 /// `shape`, `rank` axes) is the source element at `Σ i[a]·strides[a]` (elements of `size` bytes;

@@ -45,9 +45,10 @@ public struct ConversionProof: Sendable, CustomStringConvertible {
     /// The most bytes of intermediate values each side's run held, when the runs were metered.
     public var memory: (converted: Int, source: Int)?
 
-    /// Runs `module` on `inputs` and compares with `kerasOutputs`.
-    public init(module: TorchModuleSource, inputs: [Tensor], kerasOutputs: [Tensor]) throws {
-        let torchOutputs = try module.program().run(inputs, mode: .eager, dtype: .float32)
+    /// Runs `module` on `inputs` within `memory` (``run(_:inputs:within:)-(TorchProgram,_,_)``) and
+    /// compares with `kerasOutputs`.
+    public init(module: TorchModuleSource, inputs: [Tensor], kerasOutputs: [Tensor], memory: ProofMemory = .available) throws {
+        let torchOutputs = try Self.run(module.program(), inputs: inputs, within: memory).outputs
         try self.init(torch: torchOutputs, keras: kerasOutputs)
     }
 
@@ -98,7 +99,7 @@ public struct ConversionProof: Sendable, CustomStringConvertible {
         let verdict = passed ? "within" : "BEYOND"
         return "proof: converted (\(direction.converted) semantics) vs \(direction.source), \(elements) outputs in float32: max abs \(Self.scientific(maxAbsolute)), "
             + "max \(maxUlps) ULP; \(verdict) \(bound)" + (worst.map { "; first beyond: \($0)" } ?? "")
-            + (memory.map { "; intermediate values held at most: \(direction.converted) \(WorkingSetExceeded.megabytes($0.converted)), \(direction.source) \(WorkingSetExceeded.megabytes($0.source))" } ?? "")
+            + (memory.map { "; intermediate values held at most: \(direction.converted) \(WorkingSetExceeded.size($0.converted)), \(direction.source) \(WorkingSetExceeded.size($0.source))" } ?? "")
     }
 
     static func scientific(_ value: Double) -> String {

@@ -27,6 +27,17 @@ public enum ProofMemory: Sendable, Equatable {
         }
     }
 
+    /// Gives the heap pages freed by a finished phase back to the system (glibc's `malloc_trim`, looked
+    /// up at run time; nothing elsewhere). glibc keeps freed blocks below its mmap threshold (which grows
+    /// to 32 MB as large blocks are freed) in the heap: after a converter's 1.2 GB of weights are freed,
+    /// the process still held them through the proof's PyTorch run (2.4 GB resident instead of 1.4).
+    public static func returnFreedPages() {
+        #if os(Linux)
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let trim = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(trim, to: Trim.self)(0) }
+        #endif
+    }
+
     /// Bytes the system can still give this process: `MemAvailable` from /proc/meminfo, and no more than
     /// the cgroup v2 limit less its current use. Nil where neither is readable (not Linux).
     static func systemAvailable() -> Int? {

@@ -55,12 +55,20 @@ public struct WorkingSetExceeded: Error, Sendable, Equatable, CustomStringConver
     }
 
     public var description: String {
-        "the run would hold \(Self.megabytes(reached)) of intermediate values after '\(at)', over its limit of \(Self.megabytes(limit))"
+        "the run would hold \(Self.size(reached)) of intermediate values after '\(at)', over its limit of \(Self.size(limit))"
     }
 
-    /// `bytes` in MB, one decimal.
-    public static func megabytes(_ bytes: Int) -> String {
-        let tenths = (bytes + 50_000) / 100_000
-        return "\(tenths / 10).\(tenths % 10) MB"
+    /// `bytes` in B, KB, MB (one decimal) or GB (two decimals), decimal units.
+    public static func size(_ bytes: Int) -> String {
+        func decimals(_ unit: Int, _ places: Int, _ name: String) -> String {
+            let scale = places == 1 ? 10 : 100
+            let scaled = (bytes * scale + unit / 2) / unit
+            let fraction = String(scaled % scale)
+            return "\(scaled / scale).\(String(repeating: "0", count: places - fraction.count) + fraction) \(name)"
+        }
+        if bytes < 1_000 { return "\(bytes) B" }
+        if bytes < 1_000_000 { return decimals(1_000, 1, "KB") }
+        if bytes < 1_000_000_000 { return decimals(1_000_000, 1, "MB") }
+        return decimals(1_000_000_000, 2, "GB")
     }
 }

@@ -267,3 +267,65 @@ public struct FusedConvolution: CompositeOp {
         return y
     }
 }
+
+/// PyTorch's max pooling value: the maximum over the window axis of the patches a ``Remap`` gathers
+/// (padding −∞), scanned in place (`Tensor.windowMaximum`) instead of materialising `window`× the
+/// input: the value `reduce(.max)` of the patches gives (the canonical NaN where a window has one).
+/// Its gradient goes to the window's argmax (``ArgExtremum``: the first maximum, or the first NaN), as
+/// gathering the patches at the argmax does (`max_pool2d_with_indices_backward`).
+public struct WindowMax: Op {
+    /// Per patch element (`patchShape`, row-major), the element of the input's slice it reads; −1: −∞.
+    public var indices: [Int]
+    /// The patches' shape after the batch axes: positions…, the window, trailing axes….
+    public var patchShape: [Int]
+    /// The window's axis in `patchShape`.
+    public var windowAxis: Int
+    /// How many leading input axes the map is applied to independently.
+    public var batchRank: Int
+
+    /// The op; the parameters are the properties of the same names.
+    public init(indices: [Int], patchShape: [Int], windowAxis: Int, batchRank: Int) {
+        self.indices = indices
+        self.patchShape = patchShape
+        self.windowAxis = windowAxis
+        self.batchRank = batchRank
+    }
+
+    public var name: String { "window max" }
+
+    var patchOp: Remap { Remap(indices: indices, innerShape: patchShape, batchRank: batchRank, fill: -.infinity, label: "pool windows") }
+
+    public func outputType(_ inputs: [TensorType]) throws -> TensorType {
+        try expect(inputs, count: 1)
+        _ = try expectSameFloat(inputs)
+        let patches = try patchOp.outputType(inputs)
+        guard windowAxis >= 0, windowAxis < patchShape.count else {
+            throw TensorError.invalidArgument(op: name, message: "window axis \(windowAxis) of patches \(patchShape)")
+        }
+        var shape = patches.shape
+        shape.remove(at: batchRank + windowAxis)
+        return TensorType(patches.dtype, shape)
+    }
+
+    public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        try inputs[0].windowMaximum(indices, patchShape: patchShape, windowAxis: windowAxis, batchRank: batchRank)
+    }
+
+    /// The cotangent placed at each window's argmax cell of the patches, scattered back (``RemapAdjoint``).
+    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent g: B.Value) throws -> [B.Value?] {
+        let x = inputs[0], dtype = b.type(of: x).dtype
+        let patches = try b.apply(patchOp, [x])
+        let axis = batchRank + windowAxis
+        var kept = b.shape(of: patches)
+        let window = kept[axis]
+        kept[axis] = 1
+        let position = try b.apply(Cast(dtype: dtype), [b.apply(ArgExtremum(maximum: true, axis: axis, keepDims: true), [patches])])
+        var cellShape = Array(repeating: 1, count: kept.count)
+        cellShape[axis] = window
+        let cells = b.constant(Tensor(shape: cellShape, values: (0..<window).map(Double.init)).cast(to: dtype))
+        let hit = try b.binary(.equal, position, cells)
+        let spread = try b.apply(Select(), [hit, b.reshape(g, kept), b.scalar(0, like: g)])
+        let inner = Array(b.shape(of: x)[batchRank...])
+        return [try b.apply(RemapAdjoint(indices: indices, innerShape: inner, batchRank: batchRank, label: "pool windows"), [spread])]
+    }
+}

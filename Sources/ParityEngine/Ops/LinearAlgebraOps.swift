@@ -60,8 +60,7 @@ public struct FusedLinear: Op {
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         let x = inputs[0]
         let rows = try x.reshaped([x.count / max(x.shape.last!, 1), x.shape.last!])
-        var y = try rows.matmul(inputs[1], numerics: numerics, bias: inputs[2])
-        if let activation { y = try y.map(activation) }
+        let y = try rows.matmul(inputs[1], numerics: numerics, bias: inputs[2], activation: activation)
         return try y.reshaped(x.shape.dropLast() + [inputs[1].shape[1]])
     }
 

@@ -274,7 +274,7 @@ private struct StepContext {
     func lstmSequence<T: FloatElement>(_ xs: [T], time: Int, reversed: Bool, matrix: [T], recurrentBias: [T]?, outputBias: [T]?,
                                        h0: [T], c0: [T], activation: UnaryFunction, recurrentActivation: UnaryFunction) -> [T] {
         let u = units
-        let parts = KernelThreads.count == 1 ? 1 : 2 * KernelThreads.count
+        let parts = KernelThreads.count
         let group = Swift.max(16, (u + parts - 1) / parts + 15) / 16 * 16
         let groups = (u + group - 1) / group, outWidth = 2 * u
         // Group g (units first..<first+n) multiplies h by its gates' columns, column q·n + j = U[:, q·u + first + j],
@@ -284,18 +284,25 @@ private struct StepContext {
         var packed = [T](repeating: 0, count: sequential ? groups * stripSize : 0)
         if sequential {
             // One group's four gate blocks side by side, as the rows of a [u, 4n] matrix: strip s, row p,
-            // lane l is column s·W + l, i.e. gate (s·W + l) / n, unit (s·W + l) % n.
+            // lane l is column s·W + l, i.e. gate (s·W + l) / n, unit (s·W + l) % n; lanes past 4n stay 0.
             packed.withUnsafeMutableBufferPointer { pp in
                 matrix.withUnsafeBufferPointer { mp in
                     for g in 0..<groups {
                         let first = g * group, n = Swift.min(group, u - first), to = pp.baseAddress! + g * stripSize
+                        // The columns in runs within one strip and one gate block: (source offset, strip, lane, length).
+                        var runs: [(Int, Int, Int, Int)] = []
+                        var column = 0
+                        while column < 4 * n {
+                            let (q, j, s) = (column / n, column % n, column / strip)
+                            let run = Swift.min(n - j, (s + 1) * strip - column)
+                            runs.append((q * u + first + j, s, column - s * strip, run))
+                            column += run
+                        }
                         for p in 0..<u {
-                            for q in 0..<4 {
-                                let from = mp.baseAddress! + p * width + q * u + first
-                                for j in 0..<n {
-                                    let column = q * n + j
-                                    to[(column / strip * u + p) * strip + column % strip] = from[j]
-                                }
+                            let row = mp.baseAddress! + p * width
+                            for (offset, s, lane, run) in runs {
+                                let (from, into) = (row + offset, to + (s * u + p) * strip + lane)
+                                for t in 0..<run { into[t] = from[t] }
                             }
                         }
                     }
@@ -326,6 +333,14 @@ private struct StepContext {
                 KernelThreads.forEach(groups) { g in
                     let first = g * group, n = Swift.min(group, u - first)
                     let z = z0 + g * scratchSize, cell = z + batch * ldz
+                    if i + 1 < time {
+                        // The next step's input rows, 4·u values apart per row and time·4·u per batch row: too far
+                        // apart for the hardware to guess; fetched while this step's product runs.
+                        let next = reversed ? time - 2 - i : i + 1
+                        for row in 0..<batch {
+                            for q in 0..<4 { KernelThreads.prefetch(x0 + (row * time + next) * width + q * u + first, bytes: n * MemoryLayout<T>.stride) }
+                        }
+                    }
                     if sequential {
                         MatMulKernel.stripProducts(m: batch, strips: (4 * n + strip - 1) / strip, k: u, a: hRead, lda: u,
                                                    packed: pp.baseAddress! + g * stripSize, c: z, ldc: ldz, fused: fused, zero: true)

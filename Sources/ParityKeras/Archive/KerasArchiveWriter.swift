@@ -82,27 +82,36 @@ public struct KerasArchiveWriter: Sendable {
             try? FileManager.default.removeItem(at: weightsFile)
         }
         try writeWeights(to: weightsFile, reportingAs: url)
-        let members: [(name: String, data: Data)]
+        // The weights file is copied in chunks as the zip writer asks for them, neither read whole nor
+        // mapped: a converted model's weights can be several GB, and mapped pages count in the
+        // process's resident memory while they are copied.
+        let weightsHandle: FileHandle, weightsSize: Int64
         do {
-            // Mapped, not read: a converted model's weights can be several GB.
-            members = [("metadata.json", Data(metadata.jsonText.utf8)), ("config.json", Data(config.pythonText.utf8)),
-                       ("model.weights.h5", try Data(contentsOf: weightsFile, options: .alwaysMapped))]
+            weightsHandle = try FileHandle(forReadingFrom: weightsFile)
+            weightsSize = Int64(try weightsHandle.seekToEnd())
         } catch {
             throw KerasError.cannotWrite(path: url.path, message: "the weights file written at \(weightsFile.path) cannot be read back (\(error))")
         }
+        defer { try? weightsHandle.close() }
+        let texts = [("metadata.json", Data(metadata.jsonText.utf8)), ("config.json", Data(config.pythonText.utf8))]
         // Stored members plus their zip headers (local, central, ZIP64 extras: well under 1 KB each).
-        let needed = members.reduce(0) { $0 + Int64($1.data.count) + 1024 }
+        let needed = texts.reduce(weightsSize + 1024) { $0 + Int64($1.1.count) + 1024 }
         if let free = Self.freeBytes(in: folder), free < needed {
             throw KerasError.cannotWrite(path: url.path, message: "the archive needs \(Self.megabytes(needed)) and the volume holding \(folder.path) has \(Self.megabytes(free)) free")
         }
         errno = 0  // so that a failure below reports the system's reason (ZIPFoundation's errors do not)
         do {
             let archive = try Archive(url: partial, accessMode: .create)
-            for member in members {
-                try archive.addEntry(with: member.name, type: .file, uncompressedSize: Int64(member.data.count),
+            for (name, data) in texts {
+                try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
                                      modificationDate: Self.entryDate, compressionMethod: .none) { position, size in
-                    member.data.subdata(in: Int(position)..<Int(position) + size)
+                    data.subdata(in: Int(position)..<Int(position) + size)
                 }
+            }
+            try archive.addEntry(with: "model.weights.h5", type: .file, uncompressedSize: weightsSize,
+                                 modificationDate: Self.entryDate, compressionMethod: .none) { position, size in
+                try weightsHandle.seek(toOffset: UInt64(position))
+                return try weightsHandle.read(upToCount: size) ?? Data()
             }
         } catch {
             let system = errno == 0 ? "" : ": \(String(cString: strerror(errno)))"

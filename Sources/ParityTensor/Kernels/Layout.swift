@@ -1,3 +1,4 @@
+import CParityKernels
 import ComplexModule
 import RealModule
 /// One axis of a slice, Python-style: `start..<end` by `step` (negative steps walk backwards).
@@ -382,6 +383,43 @@ extension Tensor {
             for i in indices { map.append(i >= 0 ? base + i : -1) }
         }
         return picking(map, shape: batch + innerShape, fill: fill)
+    }
+
+    /// The maximum over axis `windowAxis` of `remapped(indices, innerShape: patchShape, batchRank:
+    /// batchRank, fill: −∞)`, without the patches: `reduce(.max, axes: [batchRank + windowAxis])` of
+    /// them bit for bit (the window's cells in order, the first of equal maxima, the canonical NaN once
+    /// any cell is NaN). Max pooling's forward (`parity_window_max_*`).
+    public func windowMaximum(_ indices: [Int], patchShape: [Int], windowAxis: Int, batchRank: Int) throws -> Tensor {
+        let op = "window maximum"
+        guard batchRank >= 0, batchRank <= rank, windowAxis >= 0, windowAxis < patchShape.count else {
+            throw TensorError.invalidArgument(op: op, message: "batch rank \(batchRank), window axis \(windowAxis) for a tensor of rank \(rank) and patches \(patchShape)")
+        }
+        let batch = Array(shape[..<batchRank])
+        let sliceSize = Shape.count(Array(shape[batchRank...]))
+        guard indices.count == Shape.count(patchShape), indices.allSatisfy({ $0 < sliceSize }) else {
+            throw TensorError.invalidArgument(op: op, message: "index map of \(indices.count) entries for patches \(patchShape) reading \(sliceSize) elements")
+        }
+        var outShape = patchShape
+        outShape.remove(at: windowAxis)
+        let positions = Shape.count(Array(patchShape[..<windowAxis])), window = patchShape[windowAxis]
+        let inner = Shape.count(Array(patchShape[(windowAxis + 1)...])), slices = Shape.count(batch)
+        let count = slices * positions * inner
+        guard window > 0, count > 0, dtype == .float32 || dtype == .float64 else {
+            return try remapped(indices, innerShape: patchShape, batchRank: batchRank, fill: -.infinity).reduce(.max, axes: [batchRank + windowAxis])
+        }
+        func run<T: FloatElement>(_ x: [T], _ call: (UnsafePointer<Int>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) -> [T] {
+            [T](unsafeUninitializedCapacity: count) { out, initialized in
+                indices.withUnsafeBufferPointer { ip in x.withUnsafeBufferPointer { xp in call(ip.baseAddress!, xp.baseAddress!, out.baseAddress!) } }
+                initialized = count
+            }
+        }
+        switch storage {
+        case .float32(let x):
+            return Tensor(shape: batch + outShape, storage: .float32(run(x) { parity_window_max_f32(slices, sliceSize, positions, window, inner, $0, $1, $2) }))
+        case .float64(let x):
+            return Tensor(shape: batch + outShape, storage: .float64(run(x) { parity_window_max_f64(slices, sliceSize, positions, window, inner, $0, $1, $2) }))
+        default: throw TensorError.unsupportedDType(op: op, dtype: dtype)
+        }
     }
 
     /// The adjoint of ``remapped(_:innerShape:batchRank:fill:)``: each element of this tensor is added

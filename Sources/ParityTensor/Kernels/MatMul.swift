@@ -10,9 +10,45 @@ import CParityKernels
 public enum MatMulKernel {
     /// `c[m×n] = start + Σₖ a[m×k]·b[k×n]`, all row-major and contiguous; `start` is `bias[n]` broadcast
     /// over rows, or zero. Writes every element of `c` (which may be uninitialised).
+    /// With `relu`, each output then goes through ReLU (`v ≤ 0 ? 0 : v`, NaN kept: ``UnaryFunction/relu``'s
+    /// bits) while its tile is in registers, when the kernel can (sequential accumulation, a bias);
+    /// returns whether it did.
+    @discardableResult
     public static func gemm<T: FloatElement>(
         a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
-        m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>? = nil
+        m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>? = nil, relu: Bool = false
+    ) -> Bool {
+        if let bias, k > 0, case .sequential = numerics.accumulation {
+            // Each tile's rows set to the bias just before its products (in cache), ReLU in the registers.
+            let fused: Int32 = numerics.fusedMultiplyAdd ? 1 : 0
+            var epilogue = parity_epilogue()
+            epilogue.activation = PARITY_ACTIVATION_RELU
+            return withUnsafePointer(to: &epilogue) { e in
+                let epi = relu ? e : nil
+                if T.self == Float.self {
+                    parity_gemm_bias_f32(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), k, 1,
+                                         UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), n, 1,
+                                         UnsafeRawPointer(bias).assumingMemoryBound(to: Float.self),
+                                         UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), n, fused, epi)
+                    return relu
+                } else if T.self == Double.self {
+                    parity_gemm_bias_f64(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), k, 1,
+                                         UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), n, 1,
+                                         UnsafeRawPointer(bias).assumingMemoryBound(to: Double.self),
+                                         UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), n, fused, epi)
+                    return relu
+                }
+                gemmUnfused(a: a, b: b, c: c, m: m, n: n, k: k, numerics: numerics, bias: bias)
+                return false
+            }
+        }
+        gemmUnfused(a: a, b: b, c: c, m: m, n: n, k: k, numerics: numerics, bias: bias)
+        return false
+    }
+
+    private static func gemmUnfused<T: FloatElement>(
+        a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
+        m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>?
     ) {
         if bias == nil, case .sequential = numerics.accumulation {
             // From +0 in the micro-kernel's registers: no pass zeroing c, no load of it.
@@ -115,6 +151,12 @@ extension Tensor {
     ///   - bias: optional `[n]` vector the accumulators start from (a fused bias, as a graph
     ///     compiler's GEMM epilogue or a fused linear kernel does); `nil` starts from zero.
     public func matmul(_ other: Tensor, numerics: Numerics = .matmulDefault, bias: Tensor? = nil) throws -> Tensor {
+        try matmul(other, numerics: numerics, bias: bias, activation: nil)
+    }
+
+    /// ``matmul(_:numerics:bias:)`` followed by `activation` (`nil`: none): ReLU after a bias runs inside
+    /// the GEMM on each tile while it is in registers (the same bits as ``map(_:)`` afterwards).
+    public func matmul(_ other: Tensor, numerics: Numerics, bias: Tensor?, activation: UnaryFunction?) throws -> Tensor {
         let op = "matmul"
         guard dtype == other.dtype, dtype.isFloatingPoint else {
             throw TensorError.dtypeMismatch(op: op, received: [dtype, other.dtype])
@@ -137,6 +179,8 @@ extension Tensor {
         let batchCount = Shape.count(batch)
         let stridesA = Shape.broadcastStrides(batchA, to: batch), stridesB = Shape.broadcastStrides(batchB, to: batch)
         var outShape = batch + [m, n]
+        // Exactly when MatMulKernel.gemm applies the ReLU itself.
+        let reluInside = activation == .relu && bias != nil && k > 0 && numerics.accumulation == .sequential
         func run<T: FloatElement>(_ x: [T], _ y: [T], _ bias: [T]?) -> [T] {
             let count = batchCount * m * n
             // Every element is written by its product's gemm.
@@ -160,7 +204,7 @@ extension Tensor {
                             if let biasBase {
                                 biasBase.withUnsafeBufferPointer { bp in
                                     MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
-                                                      c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!)
+                                                      c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!, relu: reluInside)
                                 }
                             } else {
                                 MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
@@ -185,6 +229,8 @@ extension Tensor {
         }
         if rank == 1 { outShape.remove(at: outShape.count - 2) }
         if other.rank == 1 { outShape.removeLast() }
-        return Tensor(shape: outShape, storage: storage)
+        let result = Tensor(shape: outShape, storage: storage)
+        guard let activation, !reluInside else { return result }
+        return try result.map(activation)
     }
 }

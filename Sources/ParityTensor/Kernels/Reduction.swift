@@ -58,6 +58,17 @@ extension Tensor {
                 out.withUnsafeMutableBufferPointer { op in
                     let (x0, o0) = (xp.baseAddress, op.baseAddress!)
                     parallelChunks(outer * innerTasks, chunk: Swift.max(1, elementwiseChunk / perTask)) { items in
+                        var items = items[...]
+                        if inner == 1, reduced > 0, kind == .sum || kind == .mean, let x0, case .pairwise(let leaf) = numerics.accumulation {
+                            // Rows of one pairwise sum each (layer norm's statistics): four rows' trees side by
+                            // side in vector lanes, each lane the one-row tree (the same bits, four chains at once).
+                            while items.count >= 4 {
+                                let o = items.first!
+                                let sums = pairwiseTotals4(x0 + o * reduced, rowStride: reduced, 0, reduced, leaf: Swift.max(leaf, 1))
+                                for lane in 0..<4 { o0[o + lane] = kind == .mean ? sums[lane] / T(reduced) : sums[lane] }
+                                items = items.dropFirst(4)
+                            }
+                        }
                         for item in items {
                             let (o, j0) = (item / innerTasks, (item % innerTasks) * innerChunk)
                             let width = Swift.min(innerChunk, inner - j0)
@@ -150,6 +161,19 @@ func pairwiseTotal<T: FloatElement>(_ base: UnsafePointer<T>, stride: Int, _ lo:
     }
     let mid = lo + (hi - lo) / 2
     return pairwiseTotal(base, stride: stride, lo, mid, leaf: leaf) + pairwiseTotal(base, stride: stride, mid, hi, leaf: leaf)
+}
+
+/// ``pairwiseTotal(_:stride:_:_:leaf:)`` of four rows `rowStride` apart (unit stride within a row), lane
+/// `l` the row at `base + l·rowStride`: each lane adds exactly the one-row tree's terms in its order.
+/// The mean's `0 + total` of the one-row path is `total` (a sum from +0 is never −0).
+func pairwiseTotals4<T: FloatElement>(_ base: UnsafePointer<T>, rowStride: Int, _ lo: Int, _ hi: Int, leaf: Int) -> SIMD4<T> {
+    if hi - lo <= leaf {
+        var s = SIMD4<T>(repeating: 0)
+        for r in lo..<hi { s += SIMD4(base[r], base[rowStride + r], base[2 * rowStride + r], base[3 * rowStride + r]) }
+        return s
+    }
+    let mid = lo + (hi - lo) / 2
+    return pairwiseTotals4(base, rowStride: rowStride, lo, mid, leaf: leaf) + pairwiseTotals4(base, rowStride: rowStride, mid, hi, leaf: leaf)
 }
 
 /// `argmax` (`maximum`) or `argmin` of each of `lines` contiguous lines of `length` values (≥ 1) into

@@ -57,6 +57,10 @@ public enum KernelThreads {
     /// module). Items must be independent, each writing its own outputs.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) { parallelFor(count, body) }
 
+    /// Asks the CPU to bring `bytes` bytes at `pointer` into its caches (`parity_prefetch`: a hint that
+    /// changes no value), for fused loops that know their next rows before the hardware can guess them.
+    public static func prefetch(_ pointer: UnsafeRawPointer, bytes: Int) { parity_prefetch(pointer, bytes) }
+
     /// Restores the default (`PARITY_NUM_THREADS`, else the CPU count).
     public static func reset() { parity_set_num_threads(0) }
 

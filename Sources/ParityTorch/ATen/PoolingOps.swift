@@ -243,9 +243,10 @@ enum PoolingOps: ATenFamily {
         let (table, inner) = windowIndices(axes, spatial: Array(c.shape(x).suffix(axes.count)))
         let positions = try b.broadcast(c.constant(table.map(Double.init), shape: inner, dtype: .int64), to: c.shape(patches))
         let index = try IndexingOps.gather(c, positions, axis: rank - 1, index: position, known: nil)
-        let maximum = try IndexingOps.gather(c, patches, axis: rank - 1, index: position, known: nil)
-        let shape = Array(c.shape(patches).dropLast())
-        return [try b.reshape(maximum, shape), try b.reshape(index, shape)]
+        // The maximum scanned in place (the same value as gathering at `position`, a NaN as the
+        // canonical NaN); the patches and the argmax above remain only when the indices are used.
+        let maximum = try b.apply(WindowMax(indices: table, patchShape: inner, windowAxis: inner.count - 1, batchRank: c.rank(x) - axes.count), [x])
+        return [maximum, try b.reshape(index, Array(c.shape(patches).dropLast()))]
     }
 
     /// Gathers every window as a row `[…, outH, outW, window]` and reduces it.
