@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the ATen operator table of Tests/Fixtures/torch/:
 
-  aten_ops_<file>.json  (math, math_more, shapes, shapes_more, factories, nn, pooling, backward, complex)
+  aten_ops_<file>.json  (math, math_more, shapes, shapes_more, factories, nn, pooling, backward, complex, upsampling)
                   one row per operator call: the target (`aten.add.Tensor`), its arguments by schema name,
                   the input tensors, PyTorch's outputs in float32 and float64 and, for differentiable rows,
                   the vector-Jacobian product of a fixed cotangent (see `cotangent`) in float64 (torch.autograd), so that
@@ -703,6 +703,22 @@ row("aten.permute.default", self=C((2, 3, 4)), dims=[2, 0, 1])
 row("aten.cat.default", tensors=[C((2, 3)), C((1, 3))], dim=0)
 row("aten.slice.Tensor", self=C((4, 5)), dim=1, start=1, end=4)
 row("aten.view.default", self=C((4, 6)), size=[2, 12])
+# ---- 1-D and 3-D interpolation (PyTorch's generic kernel) --------------------------------------------------
+# Nearest-exact 2 -> 41 is where the generic kernel's fused position differs from the 2-D channels-last kernel's;
+# a 2-D output of more than 128 cells (height + width) runs the generic kernel too.
+FILE = "upsampling"
+row("aten.upsample_nearest1d.vec", input=F((1, 2, 5)), output_size=None, scale_factors=[2.0])
+row("aten.upsample_nearest1d.vec", input=F((1, 2, 5)), output_size=[7], scale_factors=None)
+row("aten.upsample_nearest3d.vec", input=F((1, 2, 2, 3, 2)), output_size=None, scale_factors=[2.0, 1.5, 2.5])
+row("aten._upsample_nearest_exact1d.vec", input=F((1, 1, 2)), output_size=[41], scale_factors=None)
+row("aten._upsample_nearest_exact1d.vec", input=F((1, 2, 5)), output_size=None, scale_factors=[1.7])
+row("aten._upsample_nearest_exact3d.vec", input=F((1, 1, 2, 2, 2)), output_size=[3, 1, 41], scale_factors=None)
+row("aten._upsample_nearest_exact2d.vec", input=F((1, 1, 1, 2)), output_size=[1, 165], scale_factors=None)
+row("aten.upsample_linear1d.vec", input=F((1, 2, 5)), output_size=None, align_corners=False, scale_factors=[2.0])
+row("aten.upsample_linear1d.vec", input=F((1, 1, 14)), output_size=[46], align_corners=True, scale_factors=None)
+row("aten.upsample_linear1d.vec", input=F((1, 2, 6)), output_size=[4], align_corners=False, scale_factors=None)
+row("aten.upsample_trilinear3d.vec", input=F((1, 2, 2, 3, 2)), output_size=None, align_corners=False, scale_factors=[2.0, 2.0, 2.0])
+row("aten.upsample_trilinear3d.vec", input=F((1, 1, 2, 3, 4)), output_size=[3, 5, 7], align_corners=True, scale_factors=None)
 
 
 def encode(value, name, g, tensors):

@@ -1,17 +1,27 @@
 import ParityNN
 
-/// `aten.upsample_nearest2d.vec` and `aten.upsample_bilinear2d.vec` on NCHW with PyTorch's index
-/// rules (`aten/src/ATen/native/UpSample.h`, `cpu/UpSampleKernel.cpp`):
+/// `aten.upsample_nearest{1,2,3}d.vec`, `aten._upsample_nearest_exact{1,2,3}d.vec`,
+/// `aten.upsample_linear1d.vec`, `aten.upsample_bilinear2d.vec`, `aten.upsample_trilinear3d.vec` on
+/// (N, C, L), (N, C, H, W) and (N, C, D, H, W), and the 2-D bicubic ops, with PyTorch's index rules
+/// (`aten/src/ATen/native/UpSample.h`, `cpu/UpSampleKernel.cpp`):
 ///
 /// - output size: `output_size`, else `⌊in·scale⌋`; a given scale is used as `1/scale` (not
 ///   `in/out`), which changes indices when `in·scale` is not whole;
-/// - nearest: same size → identity, double size → `i >> 1`, else `min(⌊i·s⌋, in − 1)` with `s` a
-///   Float32 (`compute_scales_value<float>`) whatever the dtype;
-/// - nearest-exact (`aten._upsample_nearest_exact2d.vec`, `mode="nearest-exact"`): half-pixel
-///   centres, `min(⌊(i + ½)·s⌋, in − 1)` in Float32 for every size (`nearest_exact_idx`);
-/// - bilinear: `align_corners` → `src = i·(in−1)/(out−1)`, else `max((i + ½)·s − ½, 0)`, computed
-///   in the tensor's dtype; `i0 = min(⌊src⌋, in−1)`, `i1 = i0 + (i0 < in−1)`, `λ1 = clamp(src − i0, 0, 1)`,
-///   `λ0 = 1 − λ1`; `y = (x00·w0 + x01·w1)·h0 + (x10·w0 + x11·w1)·h1` (width inside, height outside).
+/// - the scale `s` (`compute_scales_value`) and source positions are in the tensor's dtype
+///   (`opmath_t`), and every index is `floorf` of a Float32: a Float64 position is rounded to
+///   Float32 before the floor (`guard_index_and_lambda`);
+/// - 1-D and 3-D, and 2-D with `out_h + out_w > 128`, run the generic kernel
+///   (`upsample_generic_Nd_kernel_impl`): nearest `min(⌊i·s⌋, in − 1)`; nearest-exact
+///   `min(⌊max(i·s + s/2 − ½, 0) + ½⌋, in − 1)` with `s·(i + ½) − ½` one fused multiply-add
+///   (as the shipped CPU build computes it; measured on every size pair 1…29 → 1…59 and outputs up
+///   to 400, which it changes for 2 → 41, 2 → 47, 2 → 55);
+/// - 2-D with `out_h + out_w ≤ 128` runs the channels-last kernel (`_use_vectorized_kernel_cond_2d`,
+///   `nearest_idx`): same size → identity, double size → `i >> 1`, else `min(⌊i·s⌋, in − 1)` with
+///   `s` a Float32 whatever the dtype; nearest-exact `min(⌊(i + ½)·s⌋, in − 1)` in Float32;
+/// - linear: `align_corners` → `src = i·(in−1)/(out−1)`, else `max((i + ½)·s − ½, 0)` (fused in
+///   Float64 by the generic kernel, not in Float32: measured, see `linear`); `i0 = min(⌊src⌋, in−1)`,
+///   `i1 = i0 + (i0 < in−1)`, `λ1 = clamp(src − i0, 0, 1)`, `λ0 = 1 − λ1`; interpolated axis by axis,
+///   the last innermost: `y = (x0·w0 + x1·w1)` over width, then the same over height and depth.
 /// - bicubic (`upsample_bicubic2d`): the same source index without the clamp at 0, taps
 ///   `clamp(i0 − 1 + k, 0, in − 1)` for k = 0…3 with Keys' weights, A = −0.75
 ///   (`get_cubic_upsample_coefficients`), in the tensor's dtype; `y = Σₕ (Σ_w x·w_w)·w_h`, each sum in tap order.
@@ -21,42 +31,62 @@ import ParityNN
 ///   a height pass then a width pass, each only where the size changes (a separable filter, the
 ///   intermediate in the tensor's dtype).
 enum UpsamplingOps: ATenFamily {
-    static let targets: Set<String> = ["aten.upsample_nearest2d.vec", "aten._upsample_nearest_exact2d.vec", "aten.upsample_bilinear2d.vec",
-                                       "aten.upsample_bicubic2d.vec", "aten._upsample_bicubic2d_aa.vec"]
+    /// Each target with its number of spatial axes.
+    static let spatialAxes: [String: Int] = [
+        "aten.upsample_nearest1d.vec": 1, "aten.upsample_nearest2d.vec": 2, "aten.upsample_nearest3d.vec": 3,
+        "aten._upsample_nearest_exact1d.vec": 1, "aten._upsample_nearest_exact2d.vec": 2, "aten._upsample_nearest_exact3d.vec": 3,
+        "aten.upsample_linear1d.vec": 1, "aten.upsample_bilinear2d.vec": 2, "aten.upsample_trilinear3d.vec": 3,
+        "aten.upsample_bicubic2d.vec": 2, "aten._upsample_bicubic2d_aa.vec": 2,
+    ]
+    static let targets = Set(spatialAxes.keys)
+    static let nearestTargets: Set<String> = ["aten.upsample_nearest1d.vec", "aten.upsample_nearest2d.vec", "aten.upsample_nearest3d.vec"]
+    static let nearestExactTargets: Set<String> = ["aten._upsample_nearest_exact1d.vec", "aten._upsample_nearest_exact2d.vec", "aten._upsample_nearest_exact3d.vec"]
+    static let linearTargets: Set<String> = ["aten.upsample_linear1d.vec", "aten.upsample_bilinear2d.vec", "aten.upsample_trilinear3d.vec"]
 
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         let b = c.b
+        let k = spatialAxes[c.target]!
         let x = try c.floating(c.tensor("input"))
         let shape = c.shape(x)
-        guard shape.count == 4 else { throw c.fail("input", "expected (N, C, H, W); received \(shape)") }
-        let spatial = Array(shape.suffix(2))
+        let layout = ["(N, C, L)", "(N, C, H, W)", "(N, C, D, H, W)"][k - 1]
+        guard shape.count == k + 2 else { throw c.fail("input", "expected \(layout); received \(shape)") }
+        let spatial = Array(shape.suffix(k))
         let scales = try c.optionalDoubles("scale_factors")
         let size: [Int]
         if let given = try c.optionalInts("output_size") {
             size = given
-        } else if let scales, scales.count == 2 {
-            size = try (0..<2).map { i in
+        } else if let scales, scales.count == k {
+            size = try (0..<k).map { i in
                 let n = (Double(spatial[i]) * scales[i]).rounded(.down)
                 guard n.isFinite, n >= 0, n <= Double(ATenCall<B>.maxListElement) else { throw c.fail("scale_factors", "\(scales) gives \(n) cells") }
                 return Int(n)
             }
         } else {
-            throw c.fail("output_size", "neither output_size nor two scale_factors are given")
+            throw c.fail("output_size", "neither output_size nor \(k) scale_factors are given")
         }
-        guard size.count == 2, size.allSatisfy({ $0 >= 1 }) else { throw c.fail("output_size", "\(size)") }
+        guard size.count == k, size.allSatisfy({ $0 >= 1 }) else { throw c.fail("output_size", "\(size)") }
         try c.checkCount(Array(shape.prefix(2)) + size, "output_size")
-        let scale: [Double?] = (0..<2).map { i in (scales?.count == 2) ? scales?[i] : nil }
-        if c.target == "aten.upsample_nearest2d.vec" {
-            let sources = (0..<2).map { nearest(input: spatial[$0], output: size[$0], scale: scale[$0]) }
-            return [try grid(c, x, rows: sources[0], cols: sources[1])]
-        }
-        if c.target == "aten._upsample_nearest_exact2d.vec" {
-            let sources = (0..<2).map { nearestExact(input: spatial[$0], output: size[$0], scale: scale[$0]) }
-            return [try grid(c, x, rows: sources[0], cols: sources[1])]
+        let scale: [Double?] = (0..<k).map { i in (scales?.count == k) ? scales?[i] : nil }
+        let dtype = b.type(of: x).dtype
+        // The 2-D channels-last kernel, which PyTorch picks for small outputs (`_use_vectorized_kernel_cond_2d`).
+        let channelsLastKernel = k == 2 && size[0] + size[1] <= 128
+        if nearestTargets.contains(c.target) || nearestExactTargets.contains(c.target) {
+            let exact = nearestExactTargets.contains(c.target)
+            // The backward kernel (`cpu_upsample_nearest_backward`) always uses `nearest_idx`/`nearest_exact_idx`.
+            let backward = (0..<k).map { i in
+                exact ? nearestExact(input: spatial[i], output: size[i], scale: scale[i]) : nearest(input: spatial[i], output: size[i], scale: scale[i])
+            }
+            let sources = (0..<k).map { i -> [Int] in
+                switch (channelsLastKernel, dtype == .float64) {
+                case (true, _): return backward[i]
+                case (false, true): return genericNearest(Double.self, exact: exact, input: spatial[i], output: size[i], scale: scale[i])
+                case (false, false): return genericNearest(Float.self, exact: exact, input: spatial[i], output: size[i], scale: scale[i])
+                }
+            }
+            return [try b.apply(NearestUpsampling(map: remap(spatial, sources), backward: flatIndices(spatial, backward)), [x])]
         }
         let alignCorners = try c.bool("align_corners")
-        let dtype = b.type(of: x).dtype
-        if c.target != "aten.upsample_bilinear2d.vec" {
+        if !linearTargets.contains(c.target) {
             let antialias = c.target == "aten._upsample_bicubic2d_aa.vec"
             let taps = (0..<2).map { i -> (start: [Int], weights: [[Double]]) in
                 switch (antialias, dtype == .float64) {
@@ -82,7 +112,7 @@ enum UpsamplingOps: ATenFamily {
                 var inner: B.Value?
                 for kw in 0..<4 {
                     let cols = taps[1].start.map { clampRow($0, kw, spatial[1]) }
-                    let term = try b.multiply(grid(c, x, rows: rows, cols: cols), c.constant(taps[1].weights.map { $0[kw] }, shape: [1, size[1]], dtype: dtype))
+                    let term = try b.multiply(gather(c, x, [rows, cols]), c.constant(taps[1].weights.map { $0[kw] }, shape: [1, size[1]], dtype: dtype))
                     inner = try inner.map { try b.add($0, term) } ?? term
                 }
                 let term = try b.multiply(inner!, c.constant(taps[0].weights.map { $0[kh] }, shape: [size[0], 1], dtype: dtype))
@@ -90,18 +120,25 @@ enum UpsamplingOps: ATenFamily {
             }
             return [out!]
         }
-        let axes = (0..<2).map { i -> (i0: [Int], i1: [Int], w0: [Double], w1: [Double]) in
+        // The generic kernel fuses `s·(i + ½) − ½` in Float64, not in Float32 (measured); the 2-D channels-last one does not.
+        let fused = dtype == .float64 && !channelsLastKernel
+        let axes = (0..<k).map { i -> LinearAxis in
             dtype == .float64
-                ? linear(Double.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i])
-                : linear(Float.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i])
+                ? linear(Double.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i], fused: fused)
+                : linear(Float.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i], fused: false)
         }
-        let (h, w) = (axes[0], axes[1])
-        let w0 = c.constant(w.w0, shape: [1, size[1]], dtype: dtype), w1 = c.constant(w.w1, shape: [1, size[1]], dtype: dtype)
-        let h0 = c.constant(h.w0, shape: [size[0], 1], dtype: dtype), h1 = c.constant(h.w1, shape: [size[0], 1], dtype: dtype)
-        let top = try b.add(b.multiply(grid(c, x, rows: h.i0, cols: w.i0), w0), b.multiply(grid(c, x, rows: h.i0, cols: w.i1), w1))
-        let bottom = try b.add(b.multiply(grid(c, x, rows: h.i1, cols: w.i0), w0), b.multiply(grid(c, x, rows: h.i1, cols: w.i1), w1))
-        return [try b.add(b.multiply(top, h0), b.multiply(bottom, h1))]
+        // Axis by axis from the first (outermost): t = t₀·w₀ + t₁·w₁, each tᵢ the interpolation over the later axes.
+        func interpolate(_ axis: Int, _ chosen: [[Int]]) throws -> B.Value {
+            if axis == k { return try gather(c, x, chosen) }
+            let a = axes[axis], weightShape = [size[axis]] + Array(repeating: 1, count: k - 1 - axis)
+            let t0 = try interpolate(axis + 1, chosen + [a.i0]), t1 = try interpolate(axis + 1, chosen + [a.i1])
+            return try b.add(b.multiply(t0, c.constant(a.w0, shape: weightShape, dtype: dtype)),
+                             b.multiply(t1, c.constant(a.w1, shape: weightShape, dtype: dtype)))
+        }
+        return [try interpolate(0, [])]
     }
+
+    typealias LinearAxis = (i0: [Int], i1: [Int], w0: [Double], w1: [Double])
 
     static func nearest(input: Int, output: Int, scale: Double?) -> [Int] {
         if output == input { return Array(0..<output) }
@@ -115,18 +152,45 @@ enum UpsamplingOps: ATenFamily {
         return (0..<output).map { Swift.min(Int(((Float($0) + 0.5) * s).rounded(.down)), input - 1) }
     }
 
-    static func linear<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?)
-        -> (i0: [Int], i1: [Int], w0: [Double], w1: [Double]) {
+    /// The generic kernel's nearest indices (`HelperInterpNearest`, `HelperInterpNearestExact`): the
+    /// scale and position in `T` (the tensor's dtype), the floor of the position as a Float32.
+    static func genericNearest<T: BinaryFloatingPoint>(_: T.Type, exact: Bool, input: Int, output: Int, scale: Double?) -> [Int] {
+        let s = scaleValue(T.self, input: input, output: output, scale: scale)
+        return (0..<output).map { i in
+            let position: Float
+            if exact {
+                // `area_pixel_compute_source_index` (fused), clamped at 0, then `+ 0.5` in Float64.
+                let src = Swift.max((-T(0.5)).addingProduct(s, T(i) + T(0.5)), 0)
+                position = Float(Double(src) + 0.5)
+            } else {
+                position = Float(s * T(i))
+            }
+            return Swift.min(Int(position.rounded(.down)), input - 1)
+        }
+    }
+
+    /// `compute_scales_value<T>`: `1/scale` when a positive scale is given, else `in/out`, in `T`.
+    static func scaleValue<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, scale: Double?) -> T {
+        if let scale, scale > 0 { return T(1.0 / scale) }
+        return T(input) / T(output)
+    }
+
+    /// Per output the two source indices and weights (`compute_source_index_and_lambda`), in `T`;
+    /// `fused`: `s·(i + ½) − ½` as one fused multiply-add. Measured against PyTorch's Float32 and
+    /// Float64 generic kernel with one-hot inputs (every weight exact) on sizes 1…23 → 1…49, given
+    /// and derived scales: Float32 unfused and Float64 fused match every weight; the other choices do not.
+    static func linear<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?, fused: Bool) -> LinearAxis {
         if input == output { return (Array(0..<output), Array(0..<output), Array(repeating: 1, count: output), Array(repeating: 0, count: output)) }
         let ratio: T
         if alignCorners { ratio = output > 1 ? T(input - 1) / T(output - 1) : 0 }
-        else if let scale, scale > 0 { ratio = T(1.0 / scale) }
-        else { ratio = T(input) / T(output) }
-        var out: (i0: [Int], i1: [Int], w0: [Double], w1: [Double]) = ([], [], [], [])
+        else { ratio = scaleValue(T.self, input: input, output: output, scale: scale) }
+        var out: LinearAxis = ([], [], [], [])
         for i in 0..<output {
-            var src = alignCorners ? ratio * T(i) : ratio * (T(i) + T(0.5)) - T(0.5)
+            var src: T
+            if alignCorners { src = ratio * T(i) }
+            else { src = fused ? (-T(0.5)).addingProduct(ratio, T(i) + T(0.5)) : ratio * (T(i) + T(0.5)) - T(0.5) }
             if !alignCorners && src < 0 { src = 0 }
-            let i0 = Swift.min(Int(src.rounded(.down)), input - 1)
+            let i0 = Swift.min(Int(Float(src).rounded(.down)), input - 1)
             let l1 = Swift.min(Swift.max(src - T(i0), 0), 1)
             out.i0.append(i0)
             out.i1.append(i0 + (i0 < input - 1 ? 1 : 0))
@@ -149,7 +213,7 @@ enum UpsamplingOps: ATenFamily {
         var start: [Int] = [], weights: [[Double]] = []
         for i in 0..<output {
             let src = alignCorners ? ratio * T(i) : ratio * (T(i) + T(0.5)) - T(0.5)
-            let i0 = Swift.min(Int(src.rounded(.down)), input - 1)
+            let i0 = Swift.min(Int(Float(src).rounded(.down)), input - 1)
             let t = Swift.min(Swift.max(src - T(i0), 0), 1)
             start.append(i0 - 1)
             weights.append([far(t + 1), near(t), near(1 - t), far(2 - t)].map(Double.init))
@@ -194,7 +258,7 @@ enum UpsamplingOps: ATenFamily {
         for j in 0..<width {
             let positions = (0..<count).map { i in j < taps.weights[i].count ? taps.start[i] + j : Swift.min(taps.start[i], input - 1) }
             let weights = (0..<count).map { i in j < taps.weights[i].count ? taps.weights[i][j] : 0 }
-            let gathered = axis == 3 ? try grid(c, x, rows: Array(0..<shape[2]), cols: positions) : try grid(c, x, rows: positions, cols: Array(0..<shape[3]))
+            let gathered = axis == 3 ? try gather(c, x, [Array(0..<shape[2]), positions]) : try gather(c, x, [positions, Array(0..<shape[3])])
             let w = c.constant(weights, shape: axis == 3 ? [1, count] : [count, 1], dtype: dtype)
             let term = try b.multiply(gathered, w)
             out = try out.map { try b.add($0, term) } ?? term
@@ -203,10 +267,43 @@ enum UpsamplingOps: ATenFamily {
         return out
     }
 
-    /// `x[n, c, rows[i], cols[j]]` as one ``Remap``.
-    static func grid<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, rows: [Int], cols: [Int]) throws -> B.Value {
-        let width = c.shape(x)[3]
-        let indices = rows.flatMap { r in cols.map { r * width + $0 } }
-        return try c.b.apply(Remap(indices: indices, innerShape: [rows.count, cols.count], batchRank: 2, label: "upsample"), [x])
+    /// `x[n, c, sources[0][i], sources[1][j], …]` (one index list per spatial axis) as one ``Remap``.
+    static func gather<B: Builder>(_ c: ATenCall<B>, _ x: B.Value, _ sources: [[Int]]) throws -> B.Value {
+        try c.b.apply(remap(Array(c.shape(x).dropFirst(2)), sources), [x])
+    }
+
+    static func remap(_ spatial: [Int], _ sources: [[Int]]) -> Remap {
+        Remap(indices: flatIndices(spatial, sources), innerShape: sources.map(\.count), batchRank: 2, label: "upsample")
+    }
+
+    /// The position in the flattened spatial axes of each output cell.
+    static func flatIndices(_ spatial: [Int], _ sources: [[Int]]) -> [Int] {
+        var indices = [0]
+        for (axis, list) in sources.enumerated() {
+            indices = indices.flatMap { base in list.map { base * spatial[axis] + $0 } }
+        }
+        return indices
+    }
+}
+
+/// Nearest upsampling (a ``Remap`` of the spatial axes after N and C) whose VJP scatter-adds through
+/// the indices of PyTorch's backward kernel, which can differ from the forward's: the generic forward
+/// kernel positions nearest-exact cells with a fused multiply-add in the tensor's dtype, the backward
+/// with `nearest_exact_idx` in Float32 (1-D 2 → 41: output cell 20 reads input 0, its gradient goes to
+/// input 1), so `torch.autograd` is not the adjoint of the forward there; Parity gives torch's gradient.
+struct NearestUpsampling: Op {
+    var map: Remap
+    /// For each output cell, the input cell its cotangent is added to.
+    var backward: [Int]
+
+    var name: String { "upsample (nearest)" }
+
+    func outputType(_ inputs: [TensorType]) throws -> TensorType { try map.outputType(inputs) }
+
+    func forward(_ inputs: [Tensor]) throws -> Tensor { try map.forward(inputs) }
+
+    func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] {
+        let shape = b.shape(of: inputs[0])
+        return [try b.apply(RemapAdjoint(indices: backward, innerShape: Array(shape.dropFirst(2)), batchRank: 2, label: "upsample"), [cotangent])]
     }
 }
