@@ -61,6 +61,17 @@ class ConvertStatistics(nn.Module):
         return soft * var, std, var2, self.gn(x), self.gn1(z)
 
 
+class ConvertNearestNd(nn.Module):
+    """1-D and 3-D nearest and nearest-exact (PyTorch's generic kernel), 2 -> 41 cells among them:
+    the sizes where the 1-D/3-D nearest-exact indices differ from the 2-D kernel's."""
+
+    def forward(self, x, v):  # [2, 3, 2], [2, 2, 3, 2, 4]
+        return (F.interpolate(x, size=41, mode="nearest-exact"),
+                F.interpolate(x, scale_factor=2.5, mode="nearest"),
+                F.interpolate(v, size=(5, 7, 9), mode="nearest"),
+                F.interpolate(v, scale_factor=(2, 1.5, 3), mode="nearest-exact"))
+
+
 class ConvertInterpolate(nn.Module):
     """F.interpolate: nearest to sizes that are not whole multiples and by a fractional scale,
     nearest-exact, bilinear with and without align_corners (down and up), bicubic both ways."""
@@ -313,6 +324,7 @@ CASES = [
     ("convert_dilated_transpose", ConvertDilatedTranspose, lambda: (gauss((2, 3, 5), 21), gauss((2, 4, 3, 4), 22), gauss((2, 2, 2, 3, 3), 23))),
     ("convert_statistics", ConvertStatistics, lambda: (gauss((2, 6, 4, 5), 4), gauss((2, 4, 7), 5))),
     ("convert_interpolate", ConvertInterpolate, lambda: (gauss((2, 3, 5, 7), 6),)),
+    ("convert_nearest_nd", ConvertNearestNd, lambda: (gauss((2, 3, 2), 24), gauss((2, 2, 3, 2, 4), 25))),
     ("convert_rms_attention", ConvertRmsAttention, lambda: (gauss((2, 5, 6), 8),)),
     ("convert_timm_forms", ConvertTimmForms, lambda: (gauss((2, 3, 8, 8), 9),)),
     ("convert_bilstm", ConvertBiLSTM, lambda: (gauss((2, 6, 5), 10),)),

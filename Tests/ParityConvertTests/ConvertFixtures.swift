@@ -126,7 +126,7 @@ struct TorchProgramCase: CustomTestStringConvertible, Sendable {
 
     static let repository = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
     static let fixtureNames = [
-        "activations", "conv1d", "conv2d", "conv3d", "convert_bigru", "convert_bilstm", "convert_conv_transpose", "convert_dilated_transpose", "convert_interpolate", "convert_masks_math", "convert_rms_attention", "convert_stacked_rnn", "convert_statistics", "convert_rnn", "convert_rnn_states", "convert_timm_forms", "convert_view_writes",
+        "activations", "conv1d", "conv2d", "conv3d", "convert_bigru", "convert_bilstm", "convert_conv_transpose", "convert_dilated_transpose", "convert_interpolate", "convert_masks_math", "convert_nearest_nd", "convert_rms_attention", "convert_stacked_rnn", "convert_statistics", "convert_rnn", "convert_rnn_states", "convert_timm_forms", "convert_view_writes",
         "embedding_dropout",
         "keras_cnn", "keras_sequence", "keras_text", "normalization", "shapes", "upsample",
     ]

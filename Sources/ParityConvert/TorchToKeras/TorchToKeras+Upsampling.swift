@@ -14,13 +14,16 @@ import ParityTorch
 ///   is PyTorch's there), else one `Matmul` per axis with the interpolation matrix (two or four
 ///   weights a row, PyTorch's float32 weights): PyTorch's weighted sums, added in another order.
 ///
-/// Refused (no converter): 1-D and 3-D nearest, trilinear, antialiased modes (other operators). Every
+/// Refused (no converter): trilinear, antialiased modes (other operators). Every
 /// table above was checked against PyTorch 2.15 for inputs of 1–29 cells to 1–59 cells and 9 scale
 /// factors (scripts/make_convert_form_fixtures.py has the fixtures; the check was by hand).
 enum UpsamplingOps: TorchToKerasFamily {
-    /// 2-D only: PyTorch's 1-D and 3-D nearest kernels round some source indices differently (2 → 41
-    /// cells, nearest-exact), not reproduced here.
-    static let nearest: [String: Int] = ["aten.upsample_nearest2d.vec": 2, "aten._upsample_nearest_exact2d.vec": 2]
+    /// Each nearest target with its number of spatial axes; the source cells are ParityTorch's
+    /// (`TorchNearestIndices`: the kernel PyTorch picks for the sizes, 1-D and 3-D included).
+    static let nearest: [String: Int] = [
+        "aten.upsample_nearest1d.vec": 1, "aten.upsample_nearest2d.vec": 2, "aten.upsample_nearest3d.vec": 3,
+        "aten._upsample_nearest_exact1d.vec": 1, "aten._upsample_nearest_exact2d.vec": 2, "aten._upsample_nearest_exact3d.vec": 3,
+    ]
     static let interpolating: [String: (axes: Int, cubic: Bool)] = [
         "aten.upsample_linear1d.vec": (1, false), "aten.upsample_bilinear2d.vec": (2, false), "aten.upsample_bicubic2d.vec": (2, true),
     ]
@@ -56,7 +59,8 @@ enum UpsamplingOps: TorchToKerasFamily {
             return [.value(x)]
         }
         let exact = c.target.hasPrefix("aten._upsample_nearest_exact")
-        let tables = (0..<n).map { nearestTable(input: spatial[$0], output: size[$0], scale: scales[$0], exact: exact) }
+        // The source model runs in float32 (the proof's precision), so its kernel's float32 indices.
+        let tables = TorchNearestIndices.forward(exact: exact, input: spatial, output: size, scales: scales, dtype: .float32)
         let factors = (0..<n).map { size[$0] / spatial[$0] }
         if n == 2, (0..<n).allSatisfy({ i in factors[i] >= 1 && tables[i] == (0..<size[i]).map { $0 / factors[i] } }) {
             x = c.arrange(x, as: channelsLast(4))
@@ -76,19 +80,6 @@ enum UpsamplingOps: TorchToKerasFamily {
     /// PyTorch's `compute_scales_value`: `1/scale_factor` when one is given, else `in/out`, in float32.
     static func scale(input: Int, output: Int, given: Double?) -> Float {
         given.map { Float(1 / $0) } ?? Float(input) / Float(output)
-    }
-
-    /// The source cell of each output cell (`nearest_idx` / `nearest_exact_idx`, 2-D kernels): nearest
-    /// copies when the sizes are equal and halves when the output is twice the input, whatever the
-    /// scale factor (`floor(i·scale)` of 7/3 on 2 cells would differ).
-    static func nearestTable(input: Int, output: Int, scale given: Double?, exact: Bool) -> [Int] {
-        if !exact && output == input { return Array(0..<output) }
-        if !exact && output == 2 * input { return (0..<output).map { $0 / 2 } }
-        let s = scale(input: input, output: output, given: given)
-        return (0..<output).map { i in
-            let source = exact ? Float((Double(i) + 0.5) * Double(s)).rounded(.down) : (Float(i) * s).rounded(.down)
-            return min(Int(source), input - 1)
-        }
     }
 
     /// The `(output, input)` matrix of linear (two taps) or cubic (four taps) interpolation weights,

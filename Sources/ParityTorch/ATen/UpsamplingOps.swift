@@ -72,17 +72,8 @@ enum UpsamplingOps: ATenFamily {
         let channelsLastKernel = k == 2 && size[0] + size[1] <= 128
         if nearestTargets.contains(c.target) || nearestExactTargets.contains(c.target) {
             let exact = nearestExactTargets.contains(c.target)
-            // The backward kernel (`cpu_upsample_nearest_backward`) always uses `nearest_idx`/`nearest_exact_idx`.
-            let backward = (0..<k).map { i in
-                exact ? nearestExact(input: spatial[i], output: size[i], scale: scale[i]) : nearest(input: spatial[i], output: size[i], scale: scale[i])
-            }
-            let sources = (0..<k).map { i -> [Int] in
-                switch (channelsLastKernel, dtype == .float64) {
-                case (true, _): return backward[i]
-                case (false, true): return genericNearest(Double.self, exact: exact, input: spatial[i], output: size[i], scale: scale[i])
-                case (false, false): return genericNearest(Float.self, exact: exact, input: spatial[i], output: size[i], scale: scale[i])
-                }
-            }
+            let sources = TorchNearestIndices.forward(exact: exact, input: spatial, output: size, scales: scale, dtype: dtype)
+            let backward = (0..<k).map { i in TorchNearestIndices.backward(exact: exact, input: spatial[i], output: size[i], scale: scale[i]) }
             return [try b.apply(NearestUpsampling(map: remap(spatial, sources), backward: flatIndices(spatial, backward)), [x])]
         }
         let alignCorners = try c.bool("align_corners")
@@ -139,35 +130,6 @@ enum UpsamplingOps: ATenFamily {
     }
 
     typealias LinearAxis = (i0: [Int], i1: [Int], w0: [Double], w1: [Double])
-
-    static func nearest(input: Int, output: Int, scale: Double?) -> [Int] {
-        if output == input { return Array(0..<output) }
-        if output == 2 * input { return (0..<output).map { $0 >> 1 } }
-        let s: Float = (scale.map { $0 > 0 } ?? false) ? Float(1.0 / scale!) : Float(input) / Float(output)
-        return (0..<output).map { Swift.min(Int((Float($0) * s).rounded(.down)), input - 1) }
-    }
-
-    static func nearestExact(input: Int, output: Int, scale: Double?) -> [Int] {
-        let s: Float = (scale.map { $0 > 0 } ?? false) ? Float(1.0 / scale!) : Float(input) / Float(output)
-        return (0..<output).map { Swift.min(Int(((Float($0) + 0.5) * s).rounded(.down)), input - 1) }
-    }
-
-    /// The generic kernel's nearest indices (`HelperInterpNearest`, `HelperInterpNearestExact`): the
-    /// scale and position in `T` (the tensor's dtype), the floor of the position as a Float32.
-    static func genericNearest<T: BinaryFloatingPoint>(_: T.Type, exact: Bool, input: Int, output: Int, scale: Double?) -> [Int] {
-        let s = scaleValue(T.self, input: input, output: output, scale: scale)
-        return (0..<output).map { i in
-            let position: Float
-            if exact {
-                // `area_pixel_compute_source_index` (fused), clamped at 0, then `+ 0.5` in Float64.
-                let src = Swift.max((-T(0.5)).addingProduct(s, T(i) + T(0.5)), 0)
-                position = Float(Double(src) + 0.5)
-            } else {
-                position = Float(s * T(i))
-            }
-            return Swift.min(Int(position.rounded(.down)), input - 1)
-        }
-    }
 
     /// `compute_scales_value<T>`: `1/scale` when a positive scale is given, else `in/out`, in `T`.
     static func scaleValue<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, scale: Double?) -> T {
@@ -305,5 +267,55 @@ struct NearestUpsampling: Op {
     func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] {
         let shape = b.shape(of: inputs[0])
         return [try b.apply(RemapAdjoint(indices: backward, innerShape: Array(shape.dropFirst(2)), batchRank: 2, label: "upsample"), [cotangent])]
+    }
+}
+
+/// PyTorch's nearest and nearest-exact source cells (`upsample_nearest{1,2,3}d`,
+/// `_upsample_nearest_exact{1,2,3}d`, CPU): the one table the ATen kernels and the converter to Keras
+/// read. The rules are in ``UpsamplingOps``'s summary: the 2-D channels-last kernel for
+/// `out_h + out_w ≤ 128`, the generic kernel otherwise (scale and position in the tensor's dtype), and
+/// the backward kernel's own indices.
+public enum TorchNearestIndices {
+    /// Each spatial axis's source cell per output cell, as the forward kernel PyTorch picks for these
+    /// sizes and `dtype` computes them; `scales` are the given `scale_factors` (nil: `in/out`).
+    public static func forward(exact: Bool, input: [Int], output: [Int], scales: [Double?], dtype: DType) -> [[Int]] {
+        let channelsLastKernel = input.count == 2 && output[0] + output[1] <= 128
+        return input.indices.map { i in
+            switch (channelsLastKernel, dtype == .float64) {
+            case (true, _): return backward(exact: exact, input: input[i], output: output[i], scale: scales[i])
+            case (false, true): return generic(Double.self, exact: exact, input: input[i], output: output[i], scale: scales[i])
+            case (false, false): return generic(Float.self, exact: exact, input: input[i], output: output[i], scale: scales[i])
+            }
+        }
+    }
+
+    /// One axis's source cells as the 2-D channels-last kernel and every backward kernel
+    /// (`nearest_idx`, `nearest_exact_idx`) pick them: a Float32 scale whatever the dtype; nearest copies
+    /// equal sizes and halves doubled ones whatever the scale factor.
+    public static func backward(exact: Bool, input: Int, output: Int, scale: Double?) -> [Int] {
+        if !exact && output == input { return Array(0..<output) }
+        if !exact && output == 2 * input { return (0..<output).map { $0 >> 1 } }
+        let s: Float = UpsamplingOps.scaleValue(Float.self, input: input, output: output, scale: scale)
+        return (0..<output).map { i in
+            let position = exact ? (Float(i) + 0.5) * s : Float(i) * s
+            return Swift.min(Int(position.rounded(.down)), input - 1)
+        }
+    }
+
+    /// The generic kernel's indices (`HelperInterpNearest`, `HelperInterpNearestExact`): the scale and
+    /// position in `T` (the tensor's dtype), the floor of the position as a Float32.
+    static func generic<T: BinaryFloatingPoint>(_: T.Type, exact: Bool, input: Int, output: Int, scale: Double?) -> [Int] {
+        let s = UpsamplingOps.scaleValue(T.self, input: input, output: output, scale: scale)
+        return (0..<output).map { i in
+            let position: Float
+            if exact {
+                // `area_pixel_compute_source_index` (fused), clamped at 0, then `+ 0.5` in Float64.
+                let src = Swift.max((-T(0.5)).addingProduct(s, T(i) + T(0.5)), 0)
+                position = Float(Double(src) + 0.5)
+            } else {
+                position = Float(s * T(i))
+            }
+            return Swift.min(Int(position.rounded(.down)), input - 1)
+        }
     }
 }
