@@ -117,7 +117,6 @@ public struct Attention: CompositeOp {
         let heads = Shape.count(leading)
         let maskValues = mask == .none ? [] : inputs[3].doubles
         let maskStrides = mask == .none ? [] : Shape.broadcastStrides(inputs[3].shape, to: leading + [l, s])
-        let fused = numerics.fusedMultiplyAdd
         func run<T: FloatElement>(_ type: T.Type) -> [T] {
             let (qs, ks, vs) = (q.values(T.self)!, k.values(T.self)!, v.values(T.self)!)
             let maskT = mask == .additive ? maskValues.map { T($0) } : []

@@ -305,7 +305,7 @@ struct NormOperation: KerasCallable {
         func sum(_ v: B.Value, _ a: [Int], keep: Bool = true) throws -> B.Value { try b.reduce(.sum, v, axes: a, keepDims: keep) }
         var result: B.Value
         if axes.count == 2 && (self.axes != nil || order.string != nil || order.double != nil) && !(order.isNull && self.axes == nil) {
-            switch order.string ?? order.double.map { "\($0)" } ?? "fro" {
+            switch order.string ?? order.double.map({ "\($0)" }) ?? "fro" {
             case "fro": result = try b.unary(.sqrt, sum(b.multiply(x, x), axes))
             case "1.0": result = try b.reduce(.max, sum(absolute, [axes[0]]), axes: [axes[1]], keepDims: true)
             case "-1.0": result = try b.reduce(.min, sum(absolute, [axes[0]]), axes: [axes[1]], keepDims: true)

@@ -101,12 +101,12 @@ extension Tensor {
         c.out_channels = outChannels
         c.groups = groups
         c.channels_then_window = channelsThenWindow ? 1 : 0
-        withUnsafeMutableBytes(of: &c.input) { $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.input + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.output) { $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.output + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.kernel) { $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.kernel + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.strides) { $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.strides + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.dilations) { $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.dilations + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.pad_before) { $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.padBefore + Array(repeating: 0, count: 3 - rank)) }
+        withUnsafeMutableBytes(of: &c.input) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.input + Array(repeating: 1, count: 3 - rank)) }
+        withUnsafeMutableBytes(of: &c.output) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.output + Array(repeating: 1, count: 3 - rank)) }
+        withUnsafeMutableBytes(of: &c.kernel) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.kernel + Array(repeating: 1, count: 3 - rank)) }
+        withUnsafeMutableBytes(of: &c.strides) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.strides + Array(repeating: 1, count: 3 - rank)) }
+        withUnsafeMutableBytes(of: &c.dilations) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.dilations + Array(repeating: 1, count: 3 - rank)) }
+        withUnsafeMutableBytes(of: &c.pad_before) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.padBefore + Array(repeating: 0, count: 3 - rank)) }
         let conv = c
         let count = Shape.count(outShape)
         if let epilogue {

@@ -202,7 +202,7 @@ extension Tensor {
                             }
                             let c = outBase + index * m * n
                             if let biasBase {
-                                biasBase.withUnsafeBufferPointer { bp in
+                                _ = biasBase.withUnsafeBufferPointer { bp in
                                     MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
                                                       c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!, relu: reluInside)
                                 }
