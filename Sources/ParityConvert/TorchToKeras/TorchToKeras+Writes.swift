@@ -117,8 +117,8 @@ extension TorchToKeras {
     static let filling = ["aten.copy_.default": "src", "aten.fill_.Scalar": "value", "aten.fill_.Tensor": "value"]
 
     /// `copy_(self, src)` / `fill_(self, value)`: the source broadcast to `self`'s shape and cast to
-    /// its dtype; a constant source is added to `ZerosLike(self)` (so that it is a node of the graph;
-    /// `-0.0` becomes `+0.0`).
+    /// its dtype; a constant source is `FullLike(self, value)` (a node of the graph that keeps the sign
+    /// of a `-0.0`).
     static func copied(_ c: NodeConversion, from argument: String) throws -> KerasValue {
         let target = try c.value("self")
         let shape = target.torchShape, dtype = target.dtype
@@ -126,8 +126,7 @@ extension TorchToKeras {
         switch try c.operationArgument(argument) {
         case .value(let v): source = c.inTorchOrder(v)
         case let constant:
-            let zeros = try c.operation("ZerosLike", ["dtype": .string(dtype)], arguments: [.value(c.inTorchOrder(target))], shape: shape, dtype: dtype)
-            return try c.operation("Add", arguments: [.value(zeros), constant], shape: shape, dtype: dtype)
+            return try c.operation("FullLike", ["dtype": .string(dtype)], arguments: [.value(c.inTorchOrder(target)), constant], shape: shape, dtype: dtype)
         }
         if source.torchShape != shape {
             source = try c.operation("BroadcastTo", ["shape": .ints(shape)], arguments: [.value(source)], shape: shape, dtype: source.dtype)
