@@ -2,6 +2,8 @@
 public enum TrainError: Error, Equatable, CustomStringConvertible {
     /// A spec (`"Adam(lr=1e-3)"`) that does not parse, at `position` (a character offset).
     case badSpec(spec: String, position: Int, reason: String)
+    /// A spec that parses but asks for something Parity does not apply (a refused scheduler, a chain).
+    case refusedSpec(spec: String, reason: String)
     /// A class no table knows.
     case unknownClass(name: String, kind: String, known: [String])
     /// An argument the class does not take.
@@ -25,6 +27,8 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .badSpec(spec, position, reason):
             return "cannot parse '\(spec)' at character \(position): \(reason)"
+        case let .refusedSpec(spec, reason):
+            return "cannot apply '\(spec)': \(reason)"
         case let .unknownClass(name, kind, known):
             let close = known.first { $0.lowercased() == name.lowercased() || $0.lowercased().hasSuffix("." + name.lowercased()) }
             return "unknown \(kind) '\(name)'\(close.map { " (did you mean \($0)?)" } ?? ""); known: \(known.joined(separator: ", "))"

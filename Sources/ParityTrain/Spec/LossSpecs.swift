@@ -9,7 +9,7 @@ extension Loss {
     /// the framework; the class names of the two frameworks do not overlap.
     public static func parse(_ spec: String) throws -> Loss {
         let calls = try SpecCall.parse(spec)
-        guard calls.count == 1 else { throw TrainError.badSpec(spec: spec, position: 0, reason: "one loss expected") }
+        guard calls.count == 1 else { throw TrainError.refusedSpec(spec: spec, reason: "one loss expected") }
         return try make(calls[0])
     }
 

@@ -11,14 +11,14 @@ extension Optimizer {
         var optimizer = try make(first, framework: framework)
         for extra in calls.dropFirst() {
             guard optimizer.framework == .pyTorch else {
-                throw TrainError.badSpec(spec: spec, position: 0, reason: "Keras optimizers clip with clipnorm=, clipvalue= or global_clipnorm=, and take a schedule as learning_rate, not '+ \(extra.qualifiedName)'")
+                throw TrainError.refusedSpec(spec: spec, reason: "Keras optimizers clip with clipnorm=, clipvalue= or global_clipnorm=, and take a schedule as learning_rate, not '+ \(extra.qualifiedName)'")
             }
             if let reason = refusedTorchSchedulers[extra.name] {
-                throw TrainError.badSpec(spec: spec, position: 0, reason: "\(extra.name) is not applied: \(reason)")
+                throw TrainError.refusedSpec(spec: spec, reason: "\(extra.name) is not applied: \(reason)")
             }
             if torchSchedulers.contains(extra.name) {
                 if let first = optimizer.schedule {
-                    throw TrainError.badSpec(spec: spec, position: 0, reason: "one scheduler per optimizer: \(extra.name) after \(first) would chain them "
+                    throw TrainError.refusedSpec(spec: spec, reason: "one scheduler per optimizer: \(extra.name) after \(first) would chain them "
                                              + "(each multiplying the other's rate, as ChainedScheduler does), which Parity does not apply")
                 }
                 let schedule = try torchScheduler(extra)
