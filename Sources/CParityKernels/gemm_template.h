@@ -245,7 +245,9 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
             else FN(pack_b)(kc, nc, b + p0 * job->b_rows + j0 * job->b_cols, job->b_rows, job->b_cols, NULL, 1, bpack);
             bblock = bpack;
         }
-        job->pack_a(job, i0, mc, p0, kc, MR, apack);
+        const T *ablock = apack;
+        if (job->a_packed) ablock = (const T *)job->a_packed + p0 * job->m + i0 * kc;
+        else job->pack_a(job, i0, mc, p0, kc, MR, apack);
         int zero = job->zero_start && p0 == 0;
         for (long jr = 0; jr < nc; jr += NR) {
             long w = nc - jr < NR ? nc - jr : NR;
@@ -265,7 +267,7 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
             int narrow = w <= VL;
             for (long ir = 0; ir < mc; ir += MR) {
                 long h = mc - ir < MR ? mc - ir : MR;
-                const T *panel = apack + ir * kc;
+                const T *panel = ablock + ir * kc;
                 T *ct = c + (i0 + ir) * ldc + (j0 + jr);
                 if (job->start_bias && p0 == 0) {
                     const T *bias = (const T *)job->start_bias + j0 + jr;
@@ -327,7 +329,7 @@ static void FN(run)(void *context, long index) {
     long j0 = tn * strips / job->tasks_n * NR, j1 = (tn + 1) * strips / job->tasks_n * NR;
     long mc = (i1 < job->m ? i1 : job->m) - i0;
     long nc = (j1 < job->n ? j1 : job->n) - j0;
-    T *apack = (T *)gemm_scratch(0, sizeof(T) * (size_t)(job->mc + MR) * KC);
+    T *apack = job->a_packed ? NULL : (T *)gemm_scratch(0, sizeof(T) * (size_t)(job->mc + MR) * KC);
     T *bpack = job->b_packed ? NULL : (T *)gemm_scratch(1, sizeof(T) * (size_t)(job->nc + NR) * KC);
     FN(task)(job, i0, mc, j0, nc, apack, bpack);
 }
@@ -342,6 +344,18 @@ static void FN(prepack)(void *context, long index) {
     else
         FN(pack_b)(kc, job->n, (const T *)job->b + p0 * job->b_rows, job->b_rows, job->b_cols, NULL, 1,
                    (T *)job->b_packed + p0 * job->b_packed_width);
+}
+
+// Packs a once, shared by the tasks of each row range: KC block `index / tasks_m` of row range
+// `index % tasks_m` (the tasks' own ranges, MR-aligned), block p0 at p0·m, its rows at i0·kc within.
+static void FN(prepack_a)(void *context, long index) {
+    const struct gemm_job *job = (const struct gemm_job *)context;
+    long block = index / job->tasks_m, tm = index % job->tasks_m;
+    long p0 = block * KC, kc = job->k - p0 < KC ? job->k - p0 : KC;
+    long panels = ceil_div(job->m, MR);
+    long i0 = tm * panels / job->tasks_m * MR, i1 = (tm + 1) * panels / job->tasks_m * MR;
+    long mc = (i1 < job->m ? i1 : job->m) - i0;
+    if (mc > 0) job->pack_a(job, i0, mc, p0, kc, MR, (T *)job->a_packed + p0 * job->m + i0 * kc);
 }
 
 static void FN(gemm)(struct gemm_job *job) {
@@ -360,12 +374,23 @@ static void FN(gemm)(struct gemm_job *job) {
             parity_parallel_for(blocks, FN(prepack), job);
         }
     }
+    // Tasks splitting the columns would each pack the same rows of a (a convolution's im2col): when
+    // several do, pack a once first, in parallel. An exact copy, the tasks' sums unchanged.
+    void *shared_a = NULL;
+    if (!job->serial && job->tasks_n > 1 && job->m * job->k <= GEMM_PREPACK_LIMIT / (long)sizeof(T)) {
+        shared_a = aligned_alloc(64, ((size_t)job->m * (size_t)job->k * sizeof(T) + 63) / 64 * 64);
+        if (!shared_a) abort();
+        job->a_packed = shared_a;
+        parity_parallel_for((job->k + KC - 1) / KC * job->tasks_m, FN(prepack_a), job);
+    }
     if (job->serial) {
         for (long t = 0; t < tasks; t++) FN(run)(job, t);
     } else {
         parity_parallel_for(tasks, FN(run), job);
     }
     free(shared);
+    free(shared_a);
+    job->a_packed = NULL;
 }
 
 // `c[m, strips·STRIP] = (zero ? +0 : c) + a[m, k]·b` on the calling thread, b packed by `parity_pack_strips_*`

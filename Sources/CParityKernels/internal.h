@@ -25,6 +25,7 @@ struct gemm_job {
     int serial;                // too little work to hand out
     void *b_packed;            // all of b packed once (KC blocks of NR strips), shared by the tasks
     long b_packed_width;
+    void *a_packed;            // all of a packed once (KC blocks of MR panels), shared by the tasks of a row range
     long mc, nc, tasks_m, tasks_n;
     const parity_epilogue *epilogue;  // applied to each tile after its last depth block, or NULL
     long epilogue_col;                // this job's column 0 in the epilogue's per-channel arrays

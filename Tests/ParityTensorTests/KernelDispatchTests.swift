@@ -280,9 +280,12 @@ struct KernelDispatchTests {
     @Test("convolution (im2col packed into the GEMM): the definition's sum order on every level and at 1 and 3 threads")
     func convolutionLevels() throws {
         // (batch, size, channels, out channels, kernel, stride, pad, dilation, groups): tile edges
-        // (rows not a multiple of 4 or 12), channel runs not a multiple of 4, depth over one 256 block.
+        // (rows not a multiple of 4 or 12), channel runs not a multiple of 4, depth over one 256 block;
+        // few rows and many columns (tasks split the columns and share the im2col packed once), alone
+        // and with the rows split too.
         let cases: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [(2, 7, 6, 10, 3, 1, 1, 1, 1), (1, 9, 33, 9, 3, 2, 1, 1, 1),
-                                                                      (2, 6, 5, 7, 3, 1, 0, 2, 1), (1, 6, 12, 6, 3, 1, 1, 1, 3)]
+                                                                      (2, 6, 5, 7, 3, 1, 0, 2, 1), (1, 6, 12, 6, 3, 1, 1, 1, 3),
+                                                                      (2, 3, 40, 100, 3, 1, 1, 1, 1), (2, 8, 20, 130, 3, 1, 1, 1, 1)]
         for (n, size, cIn, cOut, k, stride, pad, dilation, groups) in cases {
             let out = (size + 2 * pad - dilation * (k - 1) - 1) / stride + 1
             let geometry = ConvolutionShape(input: [size, size], output: [out, out], kernel: [k, k], strides: [stride, stride],
