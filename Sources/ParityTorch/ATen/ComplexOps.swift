@@ -18,7 +18,7 @@ import ParityNN
 /// - on complex operands: `add`/`sub` (with `alpha`), `mul`, `div` (``ComplexBinary``), `neg`, `abs`,
 ///   `angle`; a real tensor or number operand is promoted to complex, as PyTorch's type promotion does.
 ///
-/// Every other operator refuses a complex input before it runs (``ATenTable/complexRefusal``).
+/// Every other operator refuses a complex input before it runs (``ATenTable/complexInput(of:call:)``, read by ``Interpreter/lower(_:family:graph:call:)``).
 enum ComplexOps: ATenFamily {
     static let targets: Set<String> = [
         "aten._fft_c2c.default", "aten._fft_r2c.default", "aten._fft_c2r.default",
