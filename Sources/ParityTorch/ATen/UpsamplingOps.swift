@@ -68,8 +68,7 @@ enum UpsamplingOps: ATenFamily {
         try c.checkCount(Array(shape.prefix(2)) + size, "output_size")
         let scale: [Double?] = (0..<k).map { i in (scales?.count == k) ? scales?[i] : nil }
         let dtype = b.type(of: x).dtype
-        // The 2-D channels-last kernel, which PyTorch picks for small outputs (`_use_vectorized_kernel_cond_2d`).
-        let channelsLastKernel = k == 2 && size[0] + size[1] <= 128
+        let channelsLastKernel = usesChannelsLastKernel(output: size)
         if nearestTargets.contains(c.target) || nearestExactTargets.contains(c.target) {
             let exact = nearestExactTargets.contains(c.target)
             let sources = TorchNearestIndices.forward(exact: exact, input: spatial, output: size, scales: scale, dtype: dtype)
@@ -130,6 +129,10 @@ enum UpsamplingOps: ATenFamily {
     }
 
     typealias LinearAxis = (i0: [Int], i1: [Int], w0: [Double], w1: [Double])
+
+    /// Whether PyTorch runs the 2-D channels-last kernel for an output of spatial `output` sizes: it picks
+    /// it for small 2-D outputs, `out_h + out_w ≤ 128` (`_use_vectorized_kernel_cond_2d`).
+    static func usesChannelsLastKernel(output: [Int]) -> Bool { output.count == 2 && output[0] + output[1] <= 128 }
 
     /// `compute_scales_value<T>`: `1/scale` when a positive scale is given, else `in/out`, in `T`.
     static func scaleValue<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, scale: Double?) -> T {
@@ -279,7 +282,7 @@ public enum TorchNearestIndices {
     /// Each spatial axis's source cell per output cell, as the forward kernel PyTorch picks for these
     /// sizes and `dtype` computes them; `scales` are the given `scale_factors` (nil: `in/out`).
     public static func forward(exact: Bool, input: [Int], output: [Int], scales: [Double?], dtype: DType) -> [[Int]] {
-        let channelsLastKernel = input.count == 2 && output[0] + output[1] <= 128
+        let channelsLastKernel = UpsamplingOps.usesChannelsLastKernel(output: output)
         return input.indices.map { i in
             switch (channelsLastKernel, dtype == .float64) {
             case (true, _): return backward(exact: exact, input: input[i], output: output[i], scale: scales[i])
