@@ -101,9 +101,12 @@ struct Interpreter<B: Builder> {
             }
             observe?(node, results)
             if let workingSet {
-                let held = env.filter { !graphInputs.contains($0.key) }
-                try workingSet.sample(bytes: held.values.reduce(0) { $0 + WorkingSet.bytes(of: b.type(of: $1)) }, values: held.count,
-                                      at: "\(node.name) (\(node.target))")
+                var bytes = 0, count = 0
+                for (name, value) in env where !graphInputs.contains(name) {
+                    bytes += WorkingSet.bytes(of: b.type(of: value))
+                    count += 1
+                }
+                try workingSet.sample(bytes: bytes, values: count, at: "\(node.name) (\(node.target))")
             }
             for name in releases[index] {
                 env[name] = nil
