@@ -55,7 +55,7 @@ final class KerasGraphWriter {
     /// then `Reshape`d to the tensor's shape. A gather: the values come out exactly.
     func storedConstant(_ tensor: Tensor, name base: String) -> KerasValue {
         if zeroIndex == nil, let x = firstInput {
-            let slice = KerasJSON.object(["class_name": .string("__slice__"), "config": .object(["start": .int(0), "stop": .int(1), "step": .null])])
+            let slice = KerasJSON.kerasSlice(0, 1)
             let key = KerasJSON.array([slice] + Array(repeating: .int(0), count: max(x.rank - 1, 0)))
             let item = operation("GetItem", module: "numpy", name: "constant_index_source", config: [:], arguments: [.value(x), .constant(key)])
             let one = KerasValue(ref: .init(layer: item, tensor: 0), perm: [0], torchShape: [1], dtype: x.dtype)

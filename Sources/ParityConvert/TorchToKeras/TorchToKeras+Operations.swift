@@ -338,7 +338,7 @@ enum OperationNodes: TorchToKerasFamily {
             }
             return Tensor(shape: [padded[axis], counts[axis]], values: values).cast(to: .float32)
         }
-        let all = KerasJSON.object(["class_name": .string("__slice__"), "config": .object(["start": .null, "stop": .null, "step": .null])])
+        let all = KerasJSON.kerasSlice()
         let canvasShape = [n, channels, padded[0], padded[1]]
         var canvas: KerasValue?
         for kh in 0..<kernel[0] {
@@ -522,13 +522,8 @@ enum OperationNodes: TorchToKerasFamily {
 
     /// `GetItem` with `start:end:step` at `dim`'s Keras position and full slices before it.
     static func take(_ c: NodeConversion, _ x: KerasValue, dim: Int, start: Int, end: Int, step: Int, shape: [Int]? = nil) throws -> KerasValue {
-        func slice(_ start: Int?, _ stop: Int?, _ step: Int?) -> KerasJSON {
-            .object(["class_name": .string("__slice__"), "config": .object([
-                "start": start.map { .int($0) } ?? .null, "stop": stop.map { .int($0) } ?? .null, "step": step.map { .int($0) } ?? .null,
-            ])])
-        }
         let position = x.position(of: dim)
-        let key = Array(repeating: slice(nil, nil, nil), count: position) + [slice(start, end, step)]
+        let key = Array(repeating: KerasJSON.kerasSlice(), count: position) + [KerasJSON.kerasSlice(start, end, step)]
         var outShape = x.torchShape
         outShape[dim] = Swift.max(0, (end - start + step - 1) / step)
         return try c.operation("GetItem", arguments: [.value(x), .constant(.array(key))], perm: x.perm, shape: shape ?? outShape, dtype: x.dtype)

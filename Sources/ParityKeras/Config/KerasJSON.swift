@@ -6,3 +6,13 @@
 /// members in file order. Written back with `JSONValue/pythonText` (Python's `json.dumps`, as Keras
 /// writes `config.json`).
 public typealias KerasJSON = JSONValue
+
+extension JSONValue {
+    /// A Python slice `start:stop:step` as Keras serializes it in a call's arguments (`serialization_lib`'s
+    /// `__slice__`); nil is an omitted bound (`:` is all three nil).
+    public static func kerasSlice(_ start: Int? = nil, _ stop: Int? = nil, _ step: Int? = nil) -> JSONValue {
+        .object(["class_name": .string("__slice__"), "config": .object([
+            "start": start.map { .int($0) } ?? .null, "stop": stop.map { .int($0) } ?? .null, "step": step.map { .int($0) } ?? .null,
+        ])])
+    }
+}

@@ -23,7 +23,7 @@ extension KerasHub {
 
     /// `x[:, index, :]` as a `GetItem` operation node.
     static func token(_ g: inout HubGraph, _ x: HubGraph.Ref, index: Int, name: String) -> HubGraph.Ref {
-        let all: KerasJSON = .object(["class_name": .string("__slice__"), "config": .object(["start": .null, "stop": .null, "step": .null])])
+        let all = KerasJSON.kerasSlice()
         return g.operation("GetItem", name, [x.json, .array([all, .int(index), all])])
     }
 
