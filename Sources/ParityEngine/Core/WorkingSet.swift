@@ -35,7 +35,7 @@ public final class WorkingSet: @unchecked Sendable {
     }
 
     /// The bytes of a value of type `type`.
-    public static func bytes(of type: TensorType) -> Int { type.shape.reduce(1, *) * type.dtype.byteCount }
+    public static func bytes(of type: TensorType) -> Int { Shape.count(type.shape) * type.dtype.byteCount }
 }
 
 /// A run stopped because the values it must hold would pass its ``WorkingSet/limit``.

@@ -55,10 +55,15 @@ public struct Permute: Op {
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor { try inputs[0].permuted(order) }
 
-    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] {
+    /// The order that undoes this one: `inverse[order[i]] = i`.
+    var inverse: [Int] {
         var inverse = order
         for (i, axis) in order.enumerated() { inverse[axis] = i }
-        return [try b.permute(cotangent, inverse)]
+        return inverse
+    }
+
+    public func vjp<B: Builder>(_ b: B, inputs: [B.Value], output: B.Value, cotangent: B.Value) throws -> [B.Value?] {
+        [try b.permute(cotangent, inverse)]
     }
 }
 

@@ -11,39 +11,42 @@ public enum MatMulKernel {
     /// `c[m×n] = start + Σₖ a[m×k]·b[k×n]`, all row-major and contiguous; `start` is `bias[n]` broadcast
     /// over rows, or zero. Writes every element of `c` (which may be uninitialised).
     /// With `relu`, each output then goes through ReLU (`v ≤ 0 ? 0 : v`, NaN kept: ``UnaryFunction/relu``'s
-    /// bits) while its tile is in registers, when the kernel can (sequential accumulation, a bias);
-    /// returns whether it did.
-    @discardableResult
+    /// bits) while its tile is in registers, when the kernel can (``appliesReLU(bias:k:numerics:)``).
     public static func gemm<T: FloatElement>(
         a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
         m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>? = nil, relu: Bool = false
-    ) -> Bool {
-        if let bias, k > 0, case .sequential = numerics.accumulation {
+    ) {
+        if let bias, appliesReLU(bias: true, k: k, numerics: numerics) {
             // Each tile's rows set to the bias just before its products (in cache), ReLU in the registers.
             let fused: Int32 = numerics.fusedMultiplyAdd ? 1 : 0
             var epilogue = parity_epilogue()
             epilogue.activation = PARITY_ACTIVATION_RELU
-            return withUnsafePointer(to: &epilogue) { e in
+            withUnsafePointer(to: &epilogue) { e in
                 let epi = relu ? e : nil
                 if T.self == Float.self {
                     parity_gemm_bias_f32(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), k, 1,
                                          UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), n, 1,
                                          UnsafeRawPointer(bias).assumingMemoryBound(to: Float.self),
                                          UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), n, fused, epi)
-                    return relu
                 } else if T.self == Double.self {
                     parity_gemm_bias_f64(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), k, 1,
                                          UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), n, 1,
                                          UnsafeRawPointer(bias).assumingMemoryBound(to: Double.self),
                                          UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), n, fused, epi)
-                    return relu
+                } else {
+                    gemmUnfused(a: a, b: b, c: c, m: m, n: n, k: k, numerics: numerics, bias: bias)
                 }
-                gemmUnfused(a: a, b: b, c: c, m: m, n: n, k: k, numerics: numerics, bias: bias)
-                return false
             }
+            return
         }
         gemmUnfused(a: a, b: b, c: c, m: m, n: n, k: k, numerics: numerics, bias: bias)
-        return false
+    }
+
+    /// Whether ``gemm(a:b:c:m:n:k:numerics:bias:relu:)`` applies a requested ReLU itself: with a bias, a
+    /// non-empty depth and sequential accumulation (the bias-start kernel); otherwise the caller maps it.
+    public static func appliesReLU(bias: Bool, k: Int, numerics: Numerics) -> Bool {
+        guard bias, k > 0, case .sequential = numerics.accumulation else { return false }
+        return true
     }
 
     private static func gemmUnfused<T: FloatElement>(
@@ -179,8 +182,7 @@ extension Tensor {
         let batchCount = Shape.count(batch)
         let stridesA = Shape.broadcastStrides(batchA, to: batch), stridesB = Shape.broadcastStrides(batchB, to: batch)
         var outShape = batch + [m, n]
-        // Exactly when MatMulKernel.gemm applies the ReLU itself.
-        let reluInside = activation == .relu && bias != nil && k > 0 && numerics.accumulation == .sequential
+        let reluInside = activation == .relu && MatMulKernel.appliesReLU(bias: bias != nil, k: k, numerics: numerics)
         func run<T: FloatElement>(_ x: [T], _ y: [T], _ bias: [T]?) -> [T] {
             let count = batchCount * m * n
             // Every element is written by its product's gemm.
@@ -202,7 +204,7 @@ extension Tensor {
                             }
                             let c = outBase + index * m * n
                             if let biasBase {
-                                _ = biasBase.withUnsafeBufferPointer { bp in
+                                biasBase.withUnsafeBufferPointer { bp in
                                     MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
                                                       c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!, relu: reluInside)
                                 }

@@ -95,8 +95,6 @@ where Self.RawSignificand: FixedWidthInteger {
     static func storage(_ values: [Self]) -> Tensor.Storage
     /// The elements of `storage` when it holds this precision, else `nil`.
     static func values(in storage: Tensor.Storage) -> [Self]?
-    /// The complex type whose parts are this precision (`complex64` for `Float`).
-    static var complexDType: DType { get }
     /// `values` as complex tensor storage with parts of this precision.
     static func complexStorage(_ values: [Complex<Self>]) -> Tensor.Storage
     /// The elements of `storage` when it is complex with parts of this precision, else `nil`.
@@ -111,7 +109,6 @@ extension Float: FloatElement {
         if case .float32(let v) = storage { return v }
         return nil
     }
-    public static var complexDType: DType { .complex64 }
     public static func complexStorage(_ values: [Complex<Float>]) -> Tensor.Storage { .complex64(values) }
     public static func complexValues(in storage: Tensor.Storage) -> [Complex<Float>]? {
         if case .complex64(let v) = storage { return v }
@@ -127,7 +124,6 @@ extension Double: FloatElement {
         if case .float64(let v) = storage { return v }
         return nil
     }
-    public static var complexDType: DType { .complex128 }
     public static func complexStorage(_ values: [Complex<Double>]) -> Tensor.Storage { .complex128(values) }
     public static func complexValues(in storage: Tensor.Storage) -> [Complex<Double>]? {
         if case .complex128(let v) = storage { return v }

@@ -37,8 +37,7 @@ extension Graph {
                 order = pending
             }
             guard let order else { return nil }
-            var inverse = order
-            for (i, axis) in order.enumerated() { inverse[axis] = i }
+            let inverse = Permute(order: order).inverse
             for input in node.inputs where values[input].order == nil && nodes[input].type.shape != shape {
                 guard case .constant(let tensor) = nodes[input].operation, tensor.rank <= shape.count else { return nil }
             }
