@@ -14,9 +14,6 @@ public enum KerasConstraint: Sendable, Equatable {
     /// `MinMaxNorm`: `w · (rate · clip(norms, min, max) + (1 − rate) · norms) / (ε + norms)`.
     case minMaxNorm(min: Double, max: Double, rate: Double, axes: [Int])
 
-    /// Keras's `backend.epsilon()`.
-    static let epsilon = 1e-7
-
     /// The constraint a layer config records (`{"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}}`);
     /// `nil` for any other class or a config Parity cannot read.
     public init?(config value: KerasJSON) {
@@ -55,13 +52,13 @@ public enum KerasConstraint: Sendable, Equatable {
             result = values.map { Swift.max($0, 0) }
         case .maxNorm(let high, let axes):
             let norms = try Self.norms(values, shape: w.shape, axes: axes)
-            result = zip(values, norms).map { x, n in x * (Swift.min(Swift.max(n, 0), high) / (Self.epsilon + n)) }
+            result = zip(values, norms).map { x, n in x * (Swift.min(Swift.max(n, 0), high) / (NormalizationDefaults.kerasBackendEpsilon + n)) }
         case .unitNorm(let axes):
             let norms = try Self.norms(values, shape: w.shape, axes: axes)
-            result = zip(values, norms).map { x, n in x / (Self.epsilon + n) }
+            result = zip(values, norms).map { x, n in x / (NormalizationDefaults.kerasBackendEpsilon + n) }
         case .minMaxNorm(let low, let high, let rate, let axes):
             let norms = try Self.norms(values, shape: w.shape, axes: axes)
-            result = zip(values, norms).map { x, n in x * ((rate * Swift.min(Swift.max(n, low), high) + (1 - rate) * n) / (Self.epsilon + n)) }
+            result = zip(values, norms).map { x, n in x * ((rate * Swift.min(Swift.max(n, low), high) + (1 - rate) * n) / (NormalizationDefaults.kerasBackendEpsilon + n)) }
         }
         return Tensor(shape: w.shape, values: result).cast(to: w.dtype)
     }

@@ -57,7 +57,7 @@ public struct KerasTrainable: TrainableModel {
         self.regularizers = regularizers
         self.constraints = constraints
         var activity: [String: KerasRegularizer] = [:]
-        try Self.gatherThrowing(network) { layer in
+        try Self.gather(network) { layer in
             guard let value = layer.config["activity_regularizer"], !value.isNull else { return }
             guard let regularizer = KerasRegularizer(config: value) else {
                 throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has activity_regularizer \(value): Parity applies \(KerasRegularizer.known) only")
@@ -226,17 +226,10 @@ public struct KerasTrainable: TrainableModel {
         }
     }
 
-    /// ``gather(_:_:)`` with a body that throws.
-    static func gatherThrowing(_ network: KerasNetwork, _ body: (KerasNetwork.Layer) throws -> Void) throws {
-        for layer in network.layers {
-            if let nested = layer.model as? KerasNetwork { try gatherThrowing(nested, body) } else { try body(layer) }
-        }
-    }
-
     /// Every layer, nested models' layers included (a nested model itself is not one).
-    static func gather(_ network: KerasNetwork, _ body: (KerasNetwork.Layer) -> Void) {
+    static func gather(_ network: KerasNetwork, _ body: (KerasNetwork.Layer) throws -> Void) rethrows {
         for layer in network.layers {
-            if let nested = layer.model as? KerasNetwork { gather(nested, body) } else { body(layer) }
+            if let nested = layer.model as? KerasNetwork { try gather(nested, body) } else { try body(layer) }
         }
     }
 
