@@ -121,12 +121,13 @@ public enum TorchToKeras {
 }
 
 extension TorchToKeras {
-    /// `aten.relu_.default` → `aten.relu.default`: the functional operator an in-place variant
-    /// computes (torch.export keeps them for `nn.ReLU(inplace=True)`, `x += y`), when it converts.
+    /// `aten.relu_.default` → `aten.relu.default`, `aten.__iand__.Tensor` → `aten.__and__.Tensor`: the
+    /// functional operator an in-place variant computes (torch.export keeps them for
+    /// `nn.ReLU(inplace=True)`, `x += y`), ParityTorch's ``ATenTable/functional(_:)``, when it converts.
+    /// An `out=` overload (it writes its `out` argument, not `self`) is not converted.
     static func functionalForm(of target: String) -> String? {
-        let parts = target.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[1].hasSuffix("_"), !parts[1].hasPrefix("_") else { return nil }
-        let functional = "\(parts[0]).\(parts[1].dropLast()).\(parts[2])"
+        guard ATenTable.isInPlace(target), !target.hasSuffix(".out") else { return nil }
+        let functional = ATenTable.functional(target)
         return family(for: functional) == nil ? nil : functional
     }
 
@@ -221,9 +222,9 @@ extension TorchToKeras {
                   !node.outputs.isEmpty, reads.allSatisfy(known.contains) else { continue }
             nodes.insert(node.name)
             for case let name? in node.outputs { known.insert(name) }
-            guard node.target.split(separator: ".").dropFirst().first?.hasSuffix("_") == true, case .tensor(var mutated)? = node.argument("self") else { continue }
+            guard ATenTable.isInPlace(node.target), var mutated = ParityTorch.Aliasing.source(of: node) else { continue }
             var views: [TorchNode] = [], replayable = true
-            while let view = producer[mutated], viewOperators.contains(view.target), let base = view.arguments.first?.value.tensorNames.first {
+            while let view = producer[mutated], ParityTorch.Aliasing.isView(view.target), let base = ParityTorch.Aliasing.source(of: view) {
                 replayable = replayable && ["aten.slice.Tensor", "aten.select.int"].contains(view.target)
                 views.insert(view, at: 0)
                 stale.insert(mutated)
@@ -287,14 +288,6 @@ extension TorchToKeras {
         }
         return values
     }
-
-    /// Operators whose result is a view sharing its input's storage.
-    static let viewOperators: Set<String> = [
-        "aten.view.default", "aten.slice.Tensor", "aten.select.int", "aten.permute.default", "aten.transpose.int", "aten.t.default",
-        "aten.unsqueeze.default", "aten.squeeze.dim", "aten.squeeze.dims", "aten.expand.default", "aten.alias.default", "aten.narrow.default",
-        "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int", "aten.unflatten.int",
-        "aten.flatten.using_ints", "aten.reshape.default", "aten.diagonal.default", "aten.as_strided.default",
-    ]
 }
 
 extension TorchArgument {
