@@ -173,6 +173,26 @@ struct TorchToKerasTests {
         #expect(y.doubles == [1, 2, 8, 11, 22, 5], "\(y.doubles)")
     }
 
+    @Test("a node computing a complex tensor is refused, naming the dtype from ParityTorch's ScalarTypes; integer inputs keep their Keras dtype")
+    func complexAndIntegerDTypes() throws {
+        let meta = ["x": TorchTensorMeta(scalarType: 7, shape: [1, 4, 2]), "z": TorchTensorMeta(scalarType: 10, shape: [1, 4])]
+        let node = TorchNode(target: "aten.view_as_complex.default", name: "z", arguments: [("self", .tensor("x"))], outputs: ["z"], moduleStack: [])
+        let program = try TorchProgram(source: "complex", graph: ExportedGraph(inputs: ["x"], nodes: [node], outputs: ["z"], tensorMeta: meta),
+                                       inputs: [.init(name: "x", kind: .userInput)], outputs: ["z"], weights: [:])
+        #expect { _ = try TorchToKeras.convert(program, name: "complex") } throws: {
+            "\($0)".contains("complex64 tensor") && "\($0)".contains("aten.view_as_complex.default")
+        }
+        // uint8 (1), int16 (3), int32 (4), bool (12) inputs: the Keras input layers' dtypes.
+        for (code, name) in [(1, "uint8"), (3, "int16"), (4, "int32"), (12, "bool")] {
+            let alias = TorchNode(target: "aten.alias.default", name: "y", arguments: [("self", .tensor("x"))], outputs: ["y"], moduleStack: [])
+            let graph = ExportedGraph(inputs: ["x"], nodes: [alias], outputs: ["y"],
+                                      tensorMeta: ["x": TorchTensorMeta(scalarType: code, shape: [1, 3]), "y": TorchTensorMeta(scalarType: code, shape: [1, 3])])
+            let typed = try TorchProgram(source: name, graph: graph, inputs: [.init(name: "x", kind: .userInput)], outputs: ["y"], weights: [:])
+            let input = try #require(TorchToKeras.convert(typed, name: name).model.layers.first { $0.className == "InputLayer" })
+            #expect(input.config["dtype"]?.string == name, "\(name): \(input.config)")
+        }
+    }
+
     @Test("nn.RNN (rnn_tanh / rnn_relu) → SimpleRNN with that activation, bidirectional as Bidirectional(SimpleRNN); the summed bias is a stated rounding")
     func simpleRNN() throws {
         let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_rnn").program(), name: "rnn")

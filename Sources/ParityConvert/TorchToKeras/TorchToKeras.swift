@@ -91,8 +91,7 @@ public enum TorchToKeras {
             if let read = node.arguments.flatMap(\.value.tensorNames).first(where: stale.contains) {
                 throw c.refuse("reads '\(read)', a constant written in place by an earlier node; the folded value would miss the write")
             }
-            let complexTypes = [9: "complex32", 10: "complex64", 11: "complex128"]  // torch.export's ScalarType codes
-            if let complex = node.outputs.compactMap({ $0.flatMap { program.graph.tensorMeta[$0]?.scalarType } }).compactMap({ complexTypes[$0] }).first {
+            if let complex = node.outputs.compactMap({ $0.flatMap { program.graph.tensorMeta[$0]?.scalarType } }).first(where: ScalarTypes.isComplex).map(ScalarTypes.name) {
                 throw c.refuse("it computes a \(complex) tensor: Keras has no complex tensors in keras.ops on every backend, so a graph computing with complex numbers (torch.fft) does not convert; Parity runs it as it is (parity run)")
             }
             if functional != nil || filling[node.target] != nil {
