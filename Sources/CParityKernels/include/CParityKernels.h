@@ -154,6 +154,22 @@ int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float 
 int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused,
                     const parity_epilogue *epilogue);
 
+/// A convolution kernel's GEMM operand kept packed across calls (weights that stay constant: graph
+/// mode's): one pack per instruction-set level, made on the first call on that level, freed with the
+/// cache. Thread-safe.
+typedef struct parity_conv_kernel_cache parity_conv_kernel_cache;
+parity_conv_kernel_cache *parity_conv_kernel_cache_create(void);
+void parity_conv_kernel_cache_destroy(parity_conv_kernel_cache *cache);
+/// `parity_conv_*` with `w` read from `cache`'s pack for the active level (packed from `w` on the first
+/// call): the same bits (an exact copy in the layout each call would pack). The caller keeps `w`'s
+/// values unchanged for the cache's lifetime and passes the same `w` with the same cache. A call whose
+/// geometry packs differently from the pack's (groups, channels, window, term order) or runs no GEMM
+/// (depthwise) reads `w` as `parity_conv_*` does.
+int parity_conv_kept_f32(const parity_conv_shape *shape, const float *x, const float *w, parity_conv_kernel_cache *cache,
+                         float *y, int fused, const parity_epilogue *epilogue);
+int parity_conv_kept_f64(const parity_conv_shape *shape, const double *x, const double *w, parity_conv_kernel_cache *cache,
+                         double *y, int fused, const parity_epilogue *epilogue);
+
 // MARK: Elementwise
 
 /// `out[j] = fma(x[j·sx], y[j·sy], z[j·sz])` for `j < n` (one rounding; strides 0 broadcast): the same

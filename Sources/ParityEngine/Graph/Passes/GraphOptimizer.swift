@@ -14,6 +14,10 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Moves permutes below elementwise ops, where consecutive permutes compose and cancel (a
     /// PyTorch graph's NCHW ↔ NHWC copies around each convolution). Never changes a value.
     case permuteSinking
+    /// Keeps each convolution's constant kernel (a weight) packed in the GEMM's layout with the graph,
+    /// so every run reads the pack instead of packing it again (``KeptConvolutionKernel``). Never
+    /// changes a value.
+    case kernelPacking
 
     public var description: String { rawValue }
 }
@@ -26,10 +30,11 @@ public struct GraphOptimizer: Sendable {
     /// An optimizer running `passes` in order.
     public init(passes: [GraphPass]) { self.passes = passes }
 
-    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, prune.
-    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .deadCodeElimination])
+    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, prune, keep constant kernels packed.
+    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .deadCodeElimination,
+                                                         .kernelPacking])
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
-    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking])
+    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .kernelPacking])
 
     /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
@@ -40,6 +45,7 @@ public struct GraphOptimizer: Sendable {
             case .deadCodeElimination: graph = graph.eliminatingDeadCode()
             case .fusion: graph = graph.fusingOps()
             case .permuteSinking: graph = try graph.sinkingPermutes()
+            case .kernelPacking: graph = graph.keepingKernelsPacked()
             }
         }
         for index in graph.nodes.indices {
