@@ -213,6 +213,36 @@ void parity_exp_f32(long n, const float *x, float *out);
 void parity_sigmoid_f32(long n, const float *x, float *out);
 void parity_tanh_f32(long n, const float *x, float *out);
 
+/// One step of an LSTM's cell math over `rows` batch rows of `units` units, Float32, sigmoid gates and
+/// tanh (Keras's and PyTorch's defaults), in one pass over the four gates in registers. Per row and
+/// unit `j`, gate `q` (input, forget, cell, output), with `pre = z[q·units + j]` (the step's `h·U`):
+///
+///     v = pre (+ recurrent_bias[q·bias_gate + j])
+///     v = x[q·x_gate + j] + v (+ output_bias[q·bias_gate + j])
+///     i, f, o = sigmoid(v_i, v_f, v_o);  g = tanh(v_c)
+///     c' = f·c + i·g   (two products, each rounded, then their sum)
+///     h' = o·tanh(c')
+///
+/// each operation rounded once, sigmoid and tanh those of `parity_sigmoid_f32` / `parity_tanh_f32`
+/// (so the bits of the separate passes, on every level). Writes `c'` over `c` and into `out_c`, `h'`
+/// into `h` and `out_h`. Row `r` of each array starts `r·` its row stride (`ldz`, `ldx`, `ldc`, `ldh`, `ldo`).
+typedef struct {
+    long rows, units;
+    const float *z;
+    long ldz;
+    const float *x;
+    long ldx, x_gate;
+    const float *recurrent_bias, *output_bias;  ///< NULL when absent
+    long bias_gate;
+    float *c;
+    long ldc;
+    float *h;
+    long ldh;
+    float *out_h, *out_c;
+    long ldo;
+} parity_lstm_step;
+void parity_lstm_cell_f32(const parity_lstm_step *step);
+
 // MARK: Copies
 
 /// Asks the CPU to bring `bytes` bytes from `p` into its caches (a hint: no effect on any value). For
