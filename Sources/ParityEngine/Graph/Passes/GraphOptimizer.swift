@@ -14,6 +14,10 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Moves permutes below elementwise ops, where consecutive permutes compose and cancel (a
     /// PyTorch graph's NCHW ↔ NHWC copies around each convolution). Never changes a value.
     case permuteSinking
+    /// Lets attention read q, k and v through the reshapes, permutes and slices that split heads, and
+    /// write its output in the layout of the permute that merges them (``ViewedAttention``), instead of
+    /// copying at each step. Never changes a value.
+    case attentionViews
 
     public var description: String { rawValue }
 }
@@ -27,9 +31,11 @@ public struct GraphOptimizer: Sendable {
     public init(passes: [GraphPass]) { self.passes = passes }
 
     /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, prune.
-    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .deadCodeElimination])
+    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .attentionViews,
+                                                                     .deadCodeElimination])
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
-    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking])
+    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking,
+                                                                           .attentionViews, .deadCodeElimination])
 
     /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
@@ -40,6 +46,7 @@ public struct GraphOptimizer: Sendable {
             case .deadCodeElimination: graph = graph.eliminatingDeadCode()
             case .fusion: graph = graph.fusingOps()
             case .permuteSinking: graph = try graph.sinkingPermutes()
+            case .attentionViews: graph = graph.viewingAttentionOperands()
             }
         }
         for index in graph.nodes.indices {
