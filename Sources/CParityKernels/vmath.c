@@ -60,3 +60,15 @@ void parity_lstm_cell_f32(const parity_lstm_step *step) {
 #endif
     lstm_cell_f32_portable(step);
 }
+
+void parity_attention_exp_rows_f32(long rows, long n, float *s, long lds, const float *scale, float *totals) {
+    if (rows <= 0 || n <= 0) return;
+#if HAVE_X86
+    switch (parity_isa_active()) {
+    case PARITY_ISA_AVX512: attention_exp_rows_f32_avx512(rows, n, s, lds, scale, totals); return;
+    case PARITY_ISA_AVX2: attention_exp_rows_f32_avx2(rows, n, s, lds, scale, totals); return;
+    default: break;
+    }
+#endif
+    attention_exp_rows_f32_portable(rows, n, s, lds, scale, totals);
+}

@@ -89,6 +89,59 @@ VM_MAP(exp_f32, VFN(vexp))
 VM_MAP(sigmoid_f32, VFN(vsigmoid))
 VM_MAP(tanh_f32, VFN(vtanh))
 
+// Rows of attention scores as PyTorch's CPU kernel normalises them after the product: per row (`scale`
+// non-NULL: each x first rounded to x·scale), m = the row's maximum (NaN when the row holds one; which of
+// two equal zeros is kept cannot change e^(x − m)), x = e^(x − m) in place, total = Σ x from +0 in index
+// order. VL rows' totals are summed side by side, one lane each, so every total is its own sequential sum.
+static void VFN(attention_exp_rows_f32)(long rows, long n, float *s, long lds, const float *scale, float *totals) {
+    for (long i = 0; i < rows; i++) {
+        float *row = s + i * lds;
+        long j = 0;
+        if (scale) {
+            VFN(fvec) c = VFN(vsplat)(*scale);
+            for (; j + VL <= n; j += VL) *(VFN(ufvec) *)(row + j) = *(const VFN(ufvec) *)(row + j) * c;
+            for (; j < n; j++) row[j] = row[j] * *scale;
+        }
+        // Lane t keeps the maximum of elements j ≡ t (mod VL); a NaN anywhere makes the maximum NaN.
+        VFN(fvec) m = VFN(vsplat)(row[0]);
+        VFN(ivec) nan = (VFN(ivec)){0};
+        for (j = 0; j + VL <= n; j += VL) {
+            VFN(fvec) x = *(const VFN(ufvec) *)(row + j);
+            nan |= x != x;
+            m = VFN(vselect)(x > m, x, m);
+        }
+        float peak = m[0];
+        int any_nan = 0;
+        for (long t = 0; t < VL; t++) {
+            any_nan |= nan[t] != 0;
+            if (m[t] > peak) peak = m[t];
+        }
+        for (; j < n; j++) {
+            any_nan |= row[j] != row[j];
+            if (row[j] > peak) peak = row[j];
+        }
+        if (any_nan) peak = __builtin_nanf("");
+        VFN(fvec) p = VFN(vsplat)(peak);
+        for (j = 0; j + VL <= n; j += VL) *(VFN(ufvec) *)(row + j) = VFN(vexp)(*(const VFN(ufvec) *)(row + j) - p);
+        if (j < n) {
+            float tail[VL] = {0};
+            for (long t = 0; j + t < n; t++) tail[t] = row[j + t] - peak;
+            VFN(fvec) e = VFN(vexp)(*(const VFN(ufvec) *)tail);
+            for (long t = 0; j + t < n; t++) row[j + t] = e[t];
+        }
+    }
+    for (long i0 = 0; i0 < rows; i0 += VL) {
+        long h = rows - i0 < VL ? rows - i0 : VL;
+        VFN(fvec) total = VFN(vsplat)(0.0f), column;
+        const float *base = s + i0 * lds;
+        for (long j = 0; j < n; j++) {
+            for (long t = 0; t < VL; t++) column[t] = base[(t < h ? t : 0) * lds + j];
+            total = total + column;
+        }
+        for (long t = 0; t < h; t++) totals[i0 + t] = total[t];
+    }
+}
+
 #undef VM_MAP
 
 // The first `count` values at p (all VL when count ≥ VL; the other lanes 0), and their store.

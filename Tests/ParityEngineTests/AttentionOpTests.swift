@@ -89,6 +89,75 @@ struct AttentionOpTests {
         }
     }
 
+    /// q stored with its sequence axis first inside padded rows (offset 1), k transposed (its head
+    /// dimension before its keys: a column stride ≠ 1), v with its keys first, the output written with
+    /// its queries first: the kernel reads and writes in place with the contiguous forward's bits.
+    @Test("operands read in place through strides, output written permuted: the same bits on every level, at 1 and 3 threads",
+          arguments: cases)
+    func stridedOperands(_ row: Case) throws {
+        for dtype in [DType.float32, .float64] {
+            let inputs = Self.inputs(row, dtype: dtype)
+            let expected = try row.op.forward(inputs).permuted([2, 0, 1, 3])
+            let q = try inputs[0].permuted([2, 0, 1, 3]).padded(before: [0, 0, 0, 1], after: [0, 0, 0, 2])  // [7, 2, 3, 14]
+            let k = try inputs[1].permuted([0, 1, 3, 2])                                                      // [2, 3, 11, 9]
+            let v = try inputs[2].permuted([2, 0, 1, 3])                                                      // [9, 2, 3, 5]
+            let layouts = [Attention.OperandLayout(shape: [2, 3, 7, 11], offset: 1, strides: [42, 14, 84, 1]),
+                           Attention.OperandLayout(shape: [2, 3, 9, 11], offset: 0, strides: [297, 99, 1, 9]),
+                           Attention.OperandLayout(shape: [2, 3, 9, 5], offset: 0, strides: [15, 5, 30, 1])]
+            let stored = [q, k, v] + inputs.dropFirst(3)
+            for level in InstructionSet.available {
+                for threads in [1, 3] {
+                    let y = try InstructionSet.forcing(level) {
+                        try KernelThreads.forcing(threads) {
+                            try row.op.forward(stored, operands: layouts, output: [7, 2, 3, 5], outputStrides: [15, 5, 30, 1])
+                        }
+                    }
+                    #expect(y.shape == expected.shape)
+                    #expect(Self.bits(y) == Self.bits(expected), "\(level), \(threads) threads, \(dtype)")
+                }
+            }
+        }
+    }
+
+    @Test("exp rows normalised after the product: the definition's max, exp and sequential sum on every level, tails and specials")
+    func expRows() throws {
+        var rng = SeededGenerator(seed: 17)
+        for (rows, length) in [(1, 1), (3, 7), (17, 16), (21, 33), (16, 128), (5, 40)] {
+            var x = Tensor.uniform([rows, length], in: -30...30, generator: &rng).cast(to: .float32).doubles
+            if rows > 2 { x[length] = .nan; x[2 * length + length / 2] = .infinity }     // row 1: NaN, row 2: +∞
+            if rows > 4 { for j in 0..<length { x[4 * length + j] = j % 2 == 0 ? 0 : -0.0 } }  // row 4: ±0
+            let scores = Tensor(shape: [rows, length], values: x).cast(to: .float32)
+            for scale: Float? in [nil, 0.125] {
+                let eager = EagerContext()
+                var s = eager.constant(scores)
+                if let scale { s = try eager.multiply(s, eager.constant(Tensor(shape: [], values: [scale]))) }
+                let shifted = try eager.subtract(s, eager.reduce(.max, s, axes: [-1], keepDims: true))
+                let weights = try eager.unary(.exp, shifted)
+                let totals = try eager.reduce(.sum, weights, axes: [-1])
+                for level in InstructionSet.available {
+                    // Rows 3 elements apart beyond their length (a scratch tile's row stride).
+                    let stride = length + 3
+                    var tile = [Float](repeating: 7, count: rows * stride)
+                    let values = scores.values(Float.self)!
+                    for i in 0..<rows { for j in 0..<length { tile[i * stride + j] = values[i * length + j] } }
+                    var sums = [Float](repeating: 0, count: rows)
+                    InstructionSet.forcing(level) {
+                        tile.withUnsafeMutableBufferPointer { t in
+                            sums.withUnsafeMutableBufferPointer { o in
+                                SoftmaxKernel.attentionExpRows(t.baseAddress!, rows: rows, length: length, rowStride: stride, scale: scale,
+                                                               totals: o.baseAddress!)
+                            }
+                        }
+                    }
+                    let got = (0..<rows).flatMap { i in (0..<length).map { j in tile[i * stride + j] } }
+                    #expect(got.map(\.bitPattern) == weights.tensor.values(Float.self)!.map(\.bitPattern), "\(rows)×\(length), \(level)")
+                    #expect(sums.map(\.bitPattern) == totals.tensor.values(Float.self)!.map(\.bitPattern), "\(rows)×\(length), \(level)")
+                    #expect((0..<rows).allSatisfy { i in (length..<stride).allSatisfy { tile[i * stride + $0] == 7 } })
+                }
+            }
+        }
+    }
+
     /// Rows masked with −∞ have NaN gradients (as in the frameworks), which no equality can compare.
     @Test("gradient: the definition's", arguments: cases.filter { $0.op.mask != .keep(fill: -.infinity, zeroProbabilities: false) })
     func gradient(_ row: Case) throws {

@@ -187,6 +187,62 @@ struct GraphTests {
         }
     }
 
+    /// PyTorch's `MultiheadAttention` (batch second, as `torch.export` records it): the packed projection
+    /// `[L, B, 3·H·E]` unflattened, permuted and selected into q, k, v, each viewed `[L, B·H, E]`,
+    /// transposed and viewed `[B, H, L, E]`; the output permuted back to `[L, B, H, E]` and flattened.
+    static func multiheadAttention<B: Builder>(_ b: B, _ xs: [B.Value], _ attention: Attention) throws -> B.Value {
+        let (l, batch, heads, e) = (6, 2, 2, 4)
+        let packed = try b.permute(b.reshape(b.reshape(xs[0], [l, batch, 3, heads * e]), [1, l, batch, 3, heads * e]), [3, 1, 2, 0, 4])
+        let split = try b.reshape(packed, [3, l, batch, heads * e])
+        func operand(_ i: Int) throws -> B.Value {
+            let one = try b.reshape(b.slice(split, [SliceAxis(start: i, end: i + 1)]), [l, batch, heads * e])
+            return try b.reshape(b.permute(b.reshape(one, [l, batch * heads, e]), [1, 0, 2]), [batch, heads, l, e])
+        }
+        let y = try b.apply(attention, [operand(0), operand(1), operand(2)] + xs.dropFirst())
+        return try b.reshape(b.permute(y, [2, 0, 1, 3]), [l * batch, heads * e])
+    }
+
+    @Test("attention reads q, k, v through the head split in place and writes the merged heads: the same bits, every level, 1 and 3 threads")
+    func attentionViews() throws {
+        var rng = SeededGenerator(seed: 23)
+        let attentions = [Attention(scale: 0.5, normalization: .afterProduct), Attention(scale: 0.5, normalization: .afterProduct, causal: true),
+                          Attention(scale: 0.25, normalization: .afterProduct, mask: .additive),
+                          Attention(scale: 0.25, normalization: .afterProduct, mask: .keep(fill: -.infinity, zeroProbabilities: false)),
+                          Attention(scale: nil, normalization: .softmaxFirst)]
+        for dtype in [DType.float32, .float64] {
+            for attention in attentions {
+                var inputs = [Tensor.uniform([6, 2, 24], in: -2...2, generator: &rng).cast(to: dtype)]
+                switch attention.mask {
+                case .none: break
+                case .additive: inputs.append(Tensor.uniform([6, 6], in: -1...1, generator: &rng).cast(to: dtype))
+                case .keep: inputs.append(Tensor(shape: [6, 6], int64: (0..<36).map { Int64($0 % 5 == 0 ? 0 : 1) }))
+                }
+                let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in [try Self.multiheadAttention(b, xs, attention)] }
+                let copied = try GraphOptimizer(passes: [.constantFolding, .permuteSinking]).optimize(graph)
+                let viewed = try GraphOptimizer.withoutFusion.optimize(graph)
+                let counts = Dictionary(uniqueKeysWithValues: viewed.opCounts.map { ($0.name, $0.count) })
+                #expect(counts["attention (operands in place)"] == 1 && counts["attention"] == nil, "\(viewed)")
+                #expect(counts["permute"] == nil && counts["slice"] == nil, "\(viewed)")
+                let expected = try GraphExecutor().run(copied, inputs: inputs)[0].doubles.map(\.bitPattern)
+                for level in InstructionSet.available {
+                    for threads in [1, 3] {
+                        let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try GraphExecutor().run(viewed, inputs: inputs)[0] } }
+                        #expect(y.doubles.map(\.bitPattern) == expected, "\(attention), \(level), \(threads) threads, \(dtype)")
+                    }
+                }
+                // The gradient is the views', the attention's and the permute's.
+                if dtype == .float64, attention.mask != .keep(fill: -.infinity, zeroProbabilities: false) {
+                    let cotangent = Tensor.uniform([12, 8], generator: &rng).cast(to: .float64)
+                    func gradient(_ optimizer: GraphOptimizer) throws -> [UInt64] {
+                        let g = try GraphOptimizer.withoutFusion.optimize(optimizer.optimize(graph).gradient(withRespectTo: [0]))
+                        return try GraphExecutor().run(g, inputs: inputs + [cotangent])[1].doubles.map(\.bitPattern)
+                    }
+                    #expect(try gradient(.withoutFusion) == gradient(GraphOptimizer(passes: [.constantFolding, .permuteSinking])))
+                }
+            }
+        }
+    }
+
     @Test("shape errors are raised while tracing, naming the op and shapes")
     func traceErrors() throws {
         do {

@@ -212,6 +212,11 @@ void parity_window_max_f64(long slices, long slice_size, long positions, long wi
 void parity_exp_f32(long n, const float *x, float *out);
 void parity_sigmoid_f32(long n, const float *x, float *out);
 void parity_tanh_f32(long n, const float *x, float *out);
+/// Attention scores normalised after the product (PyTorch's CPU `scaled_dot_product_attention`): for each
+/// of `rows` rows of `n` scores at `s + i·lds`, each score first rounded to `x·scale` when `scale` is
+/// non-NULL, then `x = e^(x − m)` in place with `m` the row's maximum (NaN if the row holds a NaN) and
+/// `parity_exp_f32`'s eˣ, and `totals[i]` = the row's sum from +0 in index order. The same bits on every level.
+void parity_attention_exp_rows_f32(long rows, long n, float *s, long lds, const float *scale, float *totals);
 
 /// One step of an LSTM's cell math over `rows` batch rows of `units` units, Float32, sigmoid gates and
 /// tanh (Keras's and PyTorch's defaults), in one pass over the four gates in registers. Per row and

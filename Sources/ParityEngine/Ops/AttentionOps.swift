@@ -106,54 +106,99 @@ public struct Attention: CompositeOp {
     }
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
-        let (q, k, v) = (inputs[0], inputs[1], inputs[2])
-        let rank = q.rank
-        let (l, e, s, ev) = (q.shape[rank - 2], q.shape[rank - 1], k.shape[rank - 2], v.shape[rank - 1])
-        let leading = Array(q.shape.dropLast(2))
+        let shapes = inputs.prefix(3).map(\.shape)
+        return try forward(inputs, operands: shapes.map { OperandLayout(shape: $0) }, output: Array(shapes[0].dropLast()) + [shapes[2].last!])
+    }
+
+    /// Where an operand of the kernel is in its input's storage: element `[h…, i, j]` of the logical
+    /// `shape` at `offset + Σ index·strides` (a view through reshapes, permutes and slices, read in place).
+    public struct OperandLayout: Sendable, Hashable {
+        /// The operand's logical shape (`[…, L, E]` for q).
+        public var shape: [Int]
+        /// The storage index of element `[0, …, 0]`.
+        public var offset: Int
+        /// One per axis of `shape`.
+        public var strides: [Int]
+
+        /// The layout; the parameters are the properties of the same names.
+        public init(shape: [Int], offset: Int, strides: [Int]) {
+            self.shape = shape
+            self.offset = offset
+            self.strides = strides
+        }
+
+        /// A contiguous row-major tensor of `shape`.
+        public init(shape: [Int]) { self.init(shape: shape, offset: 0, strides: Shape.strides(shape)) }
+    }
+
+    /// The forward on operands read in place: q, k and v are `inputs[0...2]` seen through `operands`
+    /// (the same tensor may serve several), the mask (if any) is `inputs[3]` as it is; the result is
+    /// `[…, L, Ev]` written into a tensor of shape `output` whose element `[h…, i, j]` sits at
+    /// `Σ index·outputStrides` (`nil`: contiguous; the last stride must be 1). Same sums, same bits as
+    /// ``forward(_:)`` on the operands materialised.
+    public func forward(_ inputs: [Tensor], operands: [OperandLayout], output: [Int], outputStrides: [Int]? = nil) throws -> Tensor {
+        let (qv, kv, vv) = (operands[0], operands[1], operands[2])
+        let rank = qv.shape.count
+        let (l, e, s, ev) = (qv.shape[rank - 2], qv.shape[rank - 1], kv.shape[rank - 2], vv.shape[rank - 1])
+        let leading = Array(qv.shape.dropLast(2))
+        let outStrides = outputStrides ?? Shape.strides(leading + [l, ev])
         guard l > 0, s > 0, e > 0, case .sequential = numerics.accumulation else {
             let eager = EagerContext()
-            return try definition(eager, inputs.map(eager.constant)).tensor
+            var materialised = try (0..<3).map { try Self.materialise(inputs[$0], operands[$0]) }
+            if mask != .none { materialised.append(inputs[3]) }
+            let y = try definition(eager, materialised.map(eager.constant)).tensor
+            guard outputStrides != nil else { return try y.reshaped(output) }
+            return try Self.scatter(y, into: output, strides: outStrides)
         }
+        precondition(outStrides.last == 1 || ev <= 1, "attention writes rows with unit stride")
         let heads = Shape.count(leading)
         let maskValues = mask == .none ? [] : inputs[3].doubles
         let maskStrides = mask == .none ? [] : Shape.broadcastStrides(inputs[3].shape, to: leading + [l, s])
+        // Storage offset of each head's first element, per operand and for the output.
+        func headOffsets(_ base: Int, _ strides: [Int]) -> [Int] {
+            (0..<heads).map { head in
+                var (offset, rest) = (base, head)
+                for axis in stride(from: leading.count - 1, through: 0, by: -1) {
+                    offset += (rest % leading[axis]) * strides[axis]
+                    rest /= leading[axis]
+                }
+                return offset
+            }
+        }
+        let (qHeads, kHeads, vHeads) = (headOffsets(qv.offset, qv.strides), headOffsets(kv.offset, kv.strides), headOffsets(vv.offset, vv.strides))
+        let (outHeads, maskHeads) = (headOffsets(0, outStrides), mask == .none ? [] : headOffsets(0, maskStrides))
+        let fused = numerics.fusedMultiplyAdd
         func run<T: FloatElement>(_ type: T.Type) -> [T] {
-            let (qs, ks, vs) = (q.values(T.self)!, k.values(T.self)!, v.values(T.self)!)
+            let (qs, ks, vs) = (inputs[0].values(T.self)!, inputs[1].values(T.self)!, inputs[2].values(T.self)!)
             let maskT = mask == .additive ? maskValues.map { T($0) } : []
             var (fill, zeroMasked): (T, Bool) = (0, false)
             if case .keep(let f, let z) = mask { (fill, zeroMasked) = (T(f), z) }
             let scaleT = scale.map { T($0) }
             // Every element is written by its head's product.
-            var out = [T](unsafeUninitializedCapacity: heads * l * ev) { _, initialized in initialized = heads * l * ev }
+            let count = Shape.count(output)
+            var out = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
             let plain = mask == .none && !causal
+            let (qi, qe) = (qv.strides[rank - 2], qv.strides[rank - 1])
+            let (kj, ke) = (kv.strides[rank - 2], kv.strides[rank - 1])
+            let (vj, vd) = (vv.strides[rank - 2], vv.strides[rank - 1])
+            let ldo = outStrides[rank - 2]
             qs.withUnsafeBufferPointer { qp in
                 ks.withUnsafeBufferPointer { kp in
                     vs.withUnsafeBufferPointer { vp in
                         out.withUnsafeMutableBufferPointer { op in
                             let (q0, k0, v0, o0) = (qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, op.baseAddress!)
                             KernelThreads.forEach(heads) { head in
-                                // Per head: kᵀ [e, s] (so the product reads its rows in place), the scores [l, s],
-                                // and the rows' totals.
-                                let scratch = UnsafeMutablePointer<T>.allocate(capacity: e * s + l * s + l + 8)
+                                // Per head: the scores [l, s] and the rows' totals.
+                                let scratch = UnsafeMutablePointer<T>.allocate(capacity: l * s + l)
                                 defer { scratch.deallocate() }
-                                let (kt, sc, totals, m) = (scratch, scratch + e * s, scratch + e * s + l * s, scratch + e * s + l * s + l)
-                                let kHead = k0 + head * s * e
-                                for j in 0..<s { for p in 0..<e { kt[p * s + j] = kHead[j * e + p] } }
-                                MatMulKernel.gemm(a: q0 + head * l * e, b: UnsafePointer(kt), c: sc, m: l, n: s, k: e, numerics: numerics)
-                                // Mask offset of this head: the leading coordinates through the broadcast strides.
-                                var maskBase = 0
-                                if mask != .none {
-                                    var rest = head
-                                    for axis in stride(from: leading.count - 1, through: 0, by: -1) {
-                                        maskBase += (rest % leading[axis]) * maskStrides[axis]
-                                        rest /= leading[axis]
-                                    }
-                                }
-                                for i in 0..<l {
-                                    let row = sc + i * s
-                                    if plain {
-                                        if let scaleT { for j in 0..<s { row[j] = row[j] * scaleT } }
-                                    } else {
+                                let (sc, totals) = (scratch, scratch + l * s)
+                                // q·kᵀ with k read where it is (b[p, j] = k[j, p]).
+                                MatMulKernel.setProducts(a: q0 + qHeads[head], aRows: qi, aColumns: qe, b: k0 + kHeads[head], bRows: ke, bColumns: kj,
+                                                         c: sc, ldc: s, m: l, n: s, k: e, fused: fused)
+                                if !plain {
+                                    let maskBase = mask == .none ? 0 : maskHeads[head]
+                                    for i in 0..<l {
+                                        let row = sc + i * s
                                         for j in 0..<s {
                                             var x = row[j]
                                             if let scaleT { x = x * scaleT }
@@ -166,57 +211,28 @@ public struct Attention: CompositeOp {
                                             row[j] = x
                                         }
                                     }
-                                    if normalization == .softmaxFirst {
+                                }
+                                switch normalization {
+                                case .softmaxFirst:
+                                    for i in 0..<l {
+                                        let row = sc + i * s
+                                        if plain, let scaleT { for j in 0..<s { row[j] = row[j] * scaleT } }
                                         SoftmaxKernel.row(row, stride: 1, length: s, into: row, logarithm: false)
                                         if zeroMasked {
+                                            let maskBase = maskHeads[head]
                                             for j in 0..<s where maskValues[maskBase + i * maskStrides[rank - 2] + j * maskStrides[rank - 1]] == 0 { row[j] = 0 }
                                         }
                                     }
+                                case .afterProduct:
+                                    // exp(s − max s) and each row's Σ from 0 in order (the scale first when plain).
+                                    SoftmaxKernel.attentionExpRows(sc, rows: l, length: s, rowStride: s, scale: plain ? scaleT : nil, totals: totals)
                                 }
-                                if normalization == .afterProduct {
-                                    // max with NaN propagating (Reduce .max: NaN if the row has one, else the
-                                    // maximum; which of equal zeros is taken does not change exp(s − max)),
-                                    // exp(s − max), each row's Σ from 0 in order (sixteen rows' sums side by side).
-                                    for i in 0..<l {
-                                        let row = sc + i * s
-                                        // Eight running maxima (independent, so not one long dependency chain).
-                                        for t in 0..<8 { m[t] = row[0] }
-                                        var nan = false
-                                        var j = 0
-                                        while j + 8 <= s {
-                                            for t in 0..<8 {
-                                                let x = row[j + t]
-                                                nan = nan || x.isNaN
-                                                m[t] = x > m[t] ? x : m[t]
-                                            }
-                                            j += 8
-                                        }
-                                        while j < s {
-                                            let x = row[j]
-                                            nan = nan || x.isNaN
-                                            m[0] = x > m[0] ? x : m[0]
-                                            j += 1
-                                        }
-                                        var peak = m[0]
-                                        for t in 1..<8 where m[t] > peak { peak = m[t] }
-                                        if nan { peak = .nan }
-                                        // The definition's `unary(.exp)` over the row (Parity's vector exp in Float32).
-                                        for j in 0..<s { row[j] = row[j] - peak }
-                                        UnaryFunction.exp.applyRow(row, row, count: s)
-                                    }
-                                    for i0 in stride(from: 0, to: l, by: 16) {
-                                        let rows = Swift.min(16, l - i0)
-                                        for i in 0..<rows { totals[i0 + i] = 0 }
-                                        for j in 0..<s {
-                                            for i in 0..<rows { totals[i0 + i] += sc[(i0 + i) * s + j] }
-                                        }
-                                    }
-                                }
-                                let outHead = o0 + head * l * ev
-                                MatMulKernel.gemm(a: UnsafePointer(sc), b: v0 + head * s * ev, c: outHead, m: l, n: ev, k: s, numerics: numerics)
+                                let outHead = o0 + outHeads[head]
+                                MatMulKernel.setProducts(a: UnsafePointer(sc), aRows: s, aColumns: 1, b: v0 + vHeads[head], bRows: vj, bColumns: vd,
+                                                         c: outHead, ldc: ldo, m: l, n: ev, k: s, fused: fused)
                                 if normalization == .afterProduct {
                                     for i in 0..<l {
-                                        let (row, total) = (outHead + i * ev, totals[i])
+                                        let (row, total) = (outHead + i * ldo, totals[i])
                                         for j in 0..<ev { row[j] = row[j] / total }
                                     }
                                 }
@@ -227,11 +243,50 @@ public struct Attention: CompositeOp {
             }
             return out
         }
-        let shape = leading + [l, ev]
-        switch q.dtype {
-        case .float32: return Tensor(shape: shape, values: run(Float.self))
-        case .float64: return Tensor(shape: shape, values: run(Double.self))
-        default: throw TensorError.unsupportedDType(op: name, dtype: q.dtype)
+        switch inputs[0].dtype {
+        case .float32: return Tensor(shape: output, values: run(Float.self))
+        case .float64: return Tensor(shape: output, values: run(Double.self))
+        default: throw TensorError.unsupportedDType(op: name, dtype: inputs[0].dtype)
+        }
+    }
+
+    /// The operand `layout` reads from `tensor`, as a contiguous tensor.
+    static func materialise(_ tensor: Tensor, _ layout: OperandLayout) throws -> Tensor {
+        let count = Shape.count(layout.shape)
+        let index = (0..<count).map { flat in
+            var (offset, rest) = (layout.offset, flat)
+            for axis in stride(from: layout.shape.count - 1, through: 0, by: -1) {
+                offset += (rest % layout.shape[axis]) * layout.strides[axis]
+                rest /= layout.shape[axis]
+            }
+            return offset
+        }
+        switch tensor.storage {
+        case .float32(let v): return Tensor(shape: layout.shape, values: index.map { v[$0] })
+        case .float64(let v): return Tensor(shape: layout.shape, values: index.map { v[$0] })
+        default: throw TensorError.unsupportedDType(op: "attention", dtype: tensor.dtype)
+        }
+    }
+
+    /// `y` (contiguous) written into a tensor of shape `shape` at the storage positions `strides` give.
+    static func scatter(_ y: Tensor, into shape: [Int], strides: [Int]) throws -> Tensor {
+        let dims = y.shape
+        func place<T: FloatElement>(_ v: [T]) -> [T] {
+            var out = [T](repeating: 0, count: Shape.count(shape))
+            for flat in 0..<v.count {
+                var (offset, rest) = (0, flat)
+                for axis in stride(from: dims.count - 1, through: 0, by: -1) {
+                    offset += (rest % dims[axis]) * strides[axis]
+                    rest /= dims[axis]
+                }
+                out[offset] = v[flat]
+            }
+            return out
+        }
+        switch y.storage {
+        case .float32(let v): return Tensor(shape: shape, values: place(v))
+        case .float64(let v): return Tensor(shape: shape, values: place(v))
+        default: throw TensorError.unsupportedDType(op: "attention", dtype: y.dtype)
         }
     }
 }

@@ -78,6 +78,29 @@ public enum MatMulKernel {
         }
     }
 
+    /// `c[i, j] = Σ_{p<k} a[i, p]·b[p, j]` from +0 (`c` need not be initialised), each output's products
+    /// added in `p` order: the bits of ``addProducts(a:aRows:aColumns:b:bRows:bColumns:c:ldc:m:n:k:fused:)``
+    /// on a zeroed `c`. `a[i, p]` is `a[i·aRows + p·aColumns]`, likewise `b` (so a transposed operand is
+    /// read where it is); `c` rows are `ldc` apart.
+    public static func setProducts<T: FloatElement>(
+        a: UnsafePointer<T>, aRows: Int, aColumns: Int, b: UnsafePointer<T>, bRows: Int, bColumns: Int,
+        c: UnsafeMutablePointer<T>, ldc: Int, m: Int, n: Int, k: Int, fused: Bool
+    ) {
+        if T.self == Float.self {
+            parity_gemm_set_f32(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), aRows, aColumns,
+                                UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), bRows, bColumns,
+                                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, fused ? 1 : 0)
+        } else if T.self == Double.self {
+            parity_gemm_set_f64(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), aRows, aColumns,
+                                UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), bRows, bColumns,
+                                UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc, fused ? 1 : 0)
+        } else {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } }
+            addProducts(a: a, aRows: aRows, aColumns: aColumns, b: b, bRows: bRows, bColumns: bColumns, c: c, ldc: ldc,
+                        m: m, n: n, k: k, fused: fused)
+        }
+    }
+
     /// `c[i, j] += Σ_{p<k} a[i, p]·b[p, j]`, each output's products added in `p` order (sequential
     /// accumulation, for fused kernels that call the GEMM inside their own loops); `a[i, p]` is
     /// `a[i·aRows + p·aColumns]`, likewise `b`; `c` rows are `ldc` apart.

@@ -1,3 +1,4 @@
+import CParityKernels
 import RealModule
 
 /// The softmax of one row, exposed for fused kernels (attention) that must round exactly as
@@ -46,6 +47,49 @@ public enum SoftmaxKernel {
                 }
             }
             for r in 0..<length { out[r * stride] = out[r * stride] / total }
+        }
+    }
+
+    /// Attention scores normalised after the product, as PyTorch's CPU `scaled_dot_product_attention`
+    /// does before dividing by the totals: for each of `rows` rows of `length` scores at `x + i·rowStride`
+    /// (with `scale`, each score first rounded to `x·scale`), `x = exp(x − max)` in place, `max` the row's
+    /// maximum (NaN when the row holds one; which of two equal zeros is kept cannot change `exp(x − max)`),
+    /// and `totals[i]` = the row's sum from 0 in index order: the bits of `Reduce .max`, `subtract`,
+    /// `unary(.exp)` and `Reduce .sum` over the rows. Float32: `parity_attention_exp_rows_f32` (Parity's vector
+    /// exp, the same bits on every level); Float64: libm's exp.
+    public static func attentionExpRows<T: FloatElement>(_ x: UnsafeMutablePointer<T>, rows: Int, length: Int, rowStride: Int,
+                                                         scale: T?, totals: UnsafeMutablePointer<T>) {
+        guard rows > 0, length > 0 else { return }
+        if T.self == Float.self {
+            let s = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
+            let t = UnsafeMutableRawPointer(totals).assumingMemoryBound(to: Float.self)
+            if let scale {
+                var c = scale as! Float
+                parity_attention_exp_rows_f32(rows, length, s, rowStride, &c, t)
+            } else {
+                parity_attention_exp_rows_f32(rows, length, s, rowStride, nil, t)
+            }
+            return
+        }
+        for i in 0..<rows {
+            let row = x + i * rowStride
+            if let scale { for j in 0..<length { row[j] = row[j] * scale } }
+            var peak = row[0], nan = false
+            for j in 0..<length {
+                nan = nan || row[j].isNaN
+                if row[j] > peak { peak = row[j] }
+            }
+            if nan { peak = .nan }
+            for j in 0..<length { row[j] = row[j] - peak }
+            UnaryFunction.exp.applyRow(row, row, count: length)
+        }
+        // Sixteen rows' totals side by side, each in its own order.
+        for i0 in stride(from: 0, to: rows, by: 16) {
+            let block = Swift.min(16, rows - i0)
+            for i in 0..<block { totals[i0 + i] = 0 }
+            for j in 0..<length {
+                for i in 0..<block { totals[i0 + i] += x[(i0 + i) * rowStride + j] }
+            }
         }
     }
 }

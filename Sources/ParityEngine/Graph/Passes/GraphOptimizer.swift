@@ -14,6 +14,10 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Moves permutes below elementwise ops, where consecutive permutes compose and cancel (a
     /// PyTorch graph's NCHW ↔ NHWC copies around each convolution). Never changes a value.
     case permuteSinking
+    /// Lets attention read q, k and v through the reshapes, permutes and slices that split heads, and
+    /// write its output in the layout of the permute that merges them (``ViewedAttention``), instead of
+    /// copying at each step. Never changes a value.
+    case attentionViews
     /// Keeps each convolution's constant kernel (a weight) packed in the GEMM's layout with the graph,
     /// so every run reads the pack instead of packing it again (``KeptConvolutionKernel``). Never
     /// changes a value.
@@ -30,11 +34,13 @@ public struct GraphOptimizer: Sendable {
     /// An optimizer running `passes` in order.
     public init(passes: [GraphPass]) { self.passes = passes }
 
-    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, prune, keep constant kernels packed.
-    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .deadCodeElimination,
-                                                         .kernelPacking])
+    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, view attention operands, prune, keep
+    /// constant kernels packed.
+    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .attentionViews,
+                                                         .deadCodeElimination, .kernelPacking])
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
-    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .kernelPacking])
+    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .attentionViews,
+                                                              .deadCodeElimination, .kernelPacking])
 
     /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
@@ -46,6 +52,7 @@ public struct GraphOptimizer: Sendable {
             case .fusion: graph = graph.fusingOps()
             case .permuteSinking: graph = try graph.sinkingPermutes()
             case .kernelPacking: graph = graph.keepingKernelsPacked()
+            case .attentionViews: graph = graph.viewingAttentionOperands()
             }
         }
         for index in graph.nodes.indices {
