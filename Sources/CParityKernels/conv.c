@@ -4,6 +4,7 @@
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 #pragma clang fp contract(off)
 
@@ -103,6 +104,102 @@ struct conv_pack {
 CONV_PACK(float, conv_pack_f32)
 CONV_PACK(double, conv_pack_f64)
 
+// The kernel's rows in (channel, window cell) order: row c·window + k of the patch matrix is kernel
+// row k·per_group + c (offsets in elements), or NULL when that is the kernel's own order.
+static long *conv_row_order(const parity_conv_shape *s, long window, long per_group) {
+    if (!(s->channels_then_window && window > 1 && per_group > 1)) return NULL;
+    long *order = malloc(sizeof(long) * (size_t)(window * per_group));
+    if (!order) abort();
+    for (long c = 0; c < per_group; c++)
+        for (long k = 0; k < window; k++) order[c * window + k] = (k * per_group + c) * s->out_channels;
+    return order;
+}
+
+static int conv_shape_valid(const parity_conv_shape *s) {
+    return s->rank >= 1 && s->rank <= 3 && s->groups >= 1 && s->channels % s->groups == 0 && s->out_channels % s->groups == 0;
+}
+
+// MARK: Kernels packed once (parity_conv_kernel_cache)
+
+// What a packed kernel's layout depends on besides the level: element size, groups, channels and
+// window per group, output channels per group, the term order (for more than one cell and channel).
+struct conv_key {
+    long element, groups, per_group, out_per_group, window;
+    int order;
+};
+
+static struct conv_key conv_key_of(const parity_conv_shape *s, long element) {
+    struct conv_key key = {element, s->groups, s->channels / s->groups, s->out_channels / s->groups, 1, 0};
+    for (long d = 0; d < s->rank; d++) key.window *= s->kernel[d];
+    key.order = s->channels_then_window && key.window > 1 && key.per_group > 1;
+    return key;
+}
+
+// Whether the convolution runs through the GEMM (not the depthwise kernel, not empty): what a kept
+// pack serves. Mirrors CONV_IMPL's choice.
+static int conv_uses_gemm(const struct conv_key *k) {
+    return k->window > 0 && k->per_group > 0 && k->out_per_group > 0 && !(k->per_group == 1 && k->out_per_group == 1 && k->window <= 64);
+}
+
+struct conv_kept {
+    struct conv_key key;
+    parity_isa level;
+    long width;   // each group's packed row width
+    void *data;   // groups × depth × width values
+};
+
+struct parity_conv_kernel_cache {
+    pthread_mutex_t lock;
+    struct conv_kept *kept[3];   // per level; never replaced or freed before the cache
+};
+
+parity_conv_kernel_cache *parity_conv_kernel_cache_create(void) {
+    parity_conv_kernel_cache *cache = calloc(1, sizeof *cache);
+    if (!cache || pthread_mutex_init(&cache->lock, NULL)) abort();
+    return cache;
+}
+
+void parity_conv_kernel_cache_destroy(parity_conv_kernel_cache *cache) {
+    if (!cache) return;
+    for (int l = 0; l < 3; l++) {
+        if (cache->kept[l]) free(cache->kept[l]->data);
+        free(cache->kept[l]);
+    }
+    pthread_mutex_destroy(&cache->lock);
+    free(cache);
+}
+
+// The active level's pack of `w` for shape `s`, made on first use (under the cache's lock); NULL when
+// the convolution runs no GEMM, or the cache holds this level's pack of another geometry (then the
+// call packs as usual).
+static const struct conv_kept *conv_kept_for(parity_conv_kernel_cache *cache, const parity_conv_shape *s, long element,
+                                             long (*width_of)(parity_isa, long), const void *w,
+                                             void (*pack)(const parity_conv_shape *, const void *, struct conv_kept *)) {
+    struct conv_key key = conv_key_of(s, element);
+    if (!conv_uses_gemm(&key)) return NULL;
+    parity_isa level = parity_isa_active();
+    if ((unsigned)level >= 3) return NULL;
+    pthread_mutex_lock(&cache->lock);
+    struct conv_kept *kept = cache->kept[level];
+    if (!kept) {
+        kept = calloc(1, sizeof *kept);
+        if (!kept) abort();
+        kept->key = key;
+        kept->level = level;
+        kept->width = width_of(level, key.out_per_group);
+        size_t bytes = (size_t)element * (size_t)(key.groups * key.window * key.per_group) * (size_t)kept->width;
+        kept->data = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        if (!kept->data) abort();
+        pack(s, w, kept);
+        cache->kept[level] = kept;
+    }
+    pthread_mutex_unlock(&cache->lock);
+    const struct conv_key *k = &kept->key;
+    int same = k->element == key.element && k->groups == key.groups && k->per_group == key.per_group &&
+               k->out_per_group == key.out_per_group && k->window == key.window && k->order == key.order;
+    return same ? kept : NULL;
+}
+
 struct depthwise_task {
     const struct depthwise_job *job;
     long rows, chunk;
@@ -116,9 +213,9 @@ static void depthwise_chunk(void *context, long index) {
 }
 
 #define CONV_IMPL(T, SUF)                                                                                   \
-    int parity_conv_##SUF(const parity_conv_shape *s, const T *x, const T *w, T *y, int fused, const parity_epilogue *epilogue) {            \
-        if (s->rank < 1 || s->rank > 3 || s->groups < 1 || s->channels % s->groups || s->out_channels % s->groups) \
-            return -1;                                                                                      \
+    /* `kept`: the kernel packed earlier for this shape on the active level (conv_kept), or NULL. */       \
+    static int conv_##SUF(const parity_conv_shape *s, const T *x, const T *w, const struct conv_kept *kept, T *y, int fused, \
+                          const parity_epilogue *epilogue) {                                                \
         long positions = 1, window = 1;                                                                     \
         for (long d = 0; d < s->rank; d++) {                                                                \
             positions *= s->output[d];                                                                      \
@@ -162,13 +259,7 @@ static void depthwise_chunk(void *context, long index) {
             if (!zeros) abort();                                                                            \
             /* Channels then window: the kernel's rows are read in (c, k) order through a row table  */     \
             /* while packing (row c·window + k of the patch matrix is kernel row k·per_group + c).  */     \
-            long *order = NULL;                                                                             \
-            if (s->channels_then_window && window > 1 && per_group > 1) {                                   \
-                order = malloc(sizeof(long) * (size_t)depth);                                               \
-                if (!order) abort();                                                                        \
-                for (long c = 0; c < per_group; c++)                                                        \
-                    for (long k = 0; k < window; k++) order[c * window + k] = (k * per_group + c) * s->out_channels; \
-            }                                                                                               \
+            long *order = kept ? NULL : conv_row_order(s, window, per_group);                               \
             for (long g = 0; g < s->groups; g++) {                                                          \
                 struct gemm_job job;                                                                        \
                 gemm_prepare_##SUF(&job, rows, out_per_group, depth, x + g * per_group, s->channels, 1,     \
@@ -179,6 +270,10 @@ static void depthwise_chunk(void *context, long index) {
                 job.epilogue = epilogue;                                                                    \
                 job.epilogue_col = g * out_per_group;                                                       \
                 job.residual = epilogue && epilogue->residual ? (const T *)epilogue->residual + g * out_per_group : NULL; \
+                if (kept) {                                                                                 \
+                    job.b_packed = (T *)kept->data + g * depth * kept->width;                               \
+                    job.b_packed_width = kept->width;                                                       \
+                }                                                                                           \
                 struct conv_pack pack = {s, x, zeros, g * per_group, per_group, window, cell};              \
                 if (!unit) {                                                                                \
                     job.pack_a = conv_pack_##SUF;                                                           \
@@ -191,6 +286,32 @@ static void depthwise_chunk(void *context, long index) {
         }                                                                                                   \
         free(cell);                                                                                         \
         return 0;                                                                                           \
+    }                                                                                                       \
+    int parity_conv_##SUF(const parity_conv_shape *s, const T *x, const T *w, T *y, int fused, const parity_epilogue *epilogue) { \
+        if (!conv_shape_valid(s)) return -1;                                                                \
+        return conv_##SUF(s, x, w, NULL, y, fused, epilogue);                                               \
+    }                                                                                                       \
+    /* Packs each group's kernel matrix as its GEMM job reads it (the row table for (c, k) order). */       \
+    static void conv_pack_kernel_##SUF(const parity_conv_shape *s, const void *kernel, struct conv_kept *kept) { \
+        const T *w = (const T *)kernel;                                                                     \
+        struct conv_key key = conv_key_of(s, sizeof(T));                                                    \
+        long depth = key.window * key.per_group, out_per_group = key.out_per_group;                         \
+        long *order = conv_row_order(s, key.window, key.per_group);                                         \
+        for (long g = 0; g < s->groups; g++) {                                                              \
+            struct gemm_job job;                                                                            \
+            gemm_prepare_##SUF(&job, 1, out_per_group, depth, NULL, 0, 1, w + g * out_per_group, s->out_channels, 1, NULL, 0, 0); \
+            job.b_row_offset = order;                                                                       \
+            job.b_row_visit = order ? key.window : 1;                                                       \
+            gemm_pack_b_##SUF(kept->level, &job, (T *)kept->data + g * depth * kept->width);                \
+        }                                                                                                   \
+        free(order);                                                                                        \
+    }                                                                                                       \
+    int parity_conv_kept_##SUF(const parity_conv_shape *s, const T *x, const T *w, parity_conv_kernel_cache *cache, T *y, \
+                               int fused, const parity_epilogue *epilogue) {                                \
+        if (!conv_shape_valid(s)) return -1;                                                                \
+        const struct conv_kept *kept =                                                                      \
+            cache ? conv_kept_for(cache, s, sizeof(T), gemm_packed_width_##SUF, w, conv_pack_kernel_##SUF) : NULL; \
+        return conv_##SUF(s, x, w, kept, y, fused, epilogue);                                               \
     }
 CONV_IMPL(float, f32)
 CONV_IMPL(double, f64)

@@ -291,6 +291,34 @@ void gemm_run_f64(struct gemm_job *job) {
     }
 }
 
+// b packed whole for `level` (a level this CPU has): its width, and the packing.
+#ifdef HAVE_X86
+#define GEMM_PACK_X86(S, call)                                                                             \
+    case PARITY_ISA_AVX512: call(avx512_##S); break;                                                       \
+    case PARITY_ISA_AVX2: call(avx2_##S); break;
+#else
+#define GEMM_PACK_X86(S, call)
+#endif
+#define GEMM_PACK_DISPATCH(T, S)                                                                           \
+    long gemm_packed_width_##S(parity_isa level, long n) {                                                 \
+        long width = 0;                                                                                    \
+        switch (level) {                                                                                   \
+        GEMM_PACK_X86(S, GEMM_WIDTH_CALL)                                                                  \
+        default: GEMM_WIDTH_CALL(portable_##S); break;                                                     \
+        }                                                                                                  \
+        return width;                                                                                      \
+    }                                                                                                      \
+    void gemm_pack_b_##S(parity_isa level, struct gemm_job *job, T *out) {                                 \
+        switch (level) {                                                                                   \
+        GEMM_PACK_X86(S, GEMM_PACK_CALL)                                                                   \
+        default: GEMM_PACK_CALL(portable_##S); break;                                                      \
+        }                                                                                                  \
+    }
+#define GEMM_WIDTH_CALL(suffix) width = packed_width_##suffix(n)
+#define GEMM_PACK_CALL(suffix) pack_b_whole_##suffix(job, out)
+GEMM_PACK_DISPATCH(float, f32)
+GEMM_PACK_DISPATCH(double, f64)
+
 #define GEMM_STRIPS_DISPATCH(T, S)                                                                         \
     void parity_gemm_strips_##S(long m, long strips, long k, const T *a, long lda, const T *packed, T *c, long ldc, \
                                 int fused, int zero) {                                                     \

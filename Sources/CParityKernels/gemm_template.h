@@ -392,7 +392,7 @@ static void FN(gemm)(struct gemm_job *job) {
     gemm_plan(job, MR, NR, MC, NC);
     long tasks = job->tasks_m * job->tasks_n;
     void *shared = NULL;
-    if (!job->b_in_place && job->tasks_m > 1 && job->k * job->n <= GEMM_PREPACK_LIMIT / (long)sizeof(T)) {
+    if (!job->b_packed && !job->b_in_place && job->tasks_m > 1 && job->k * job->n <= GEMM_PREPACK_LIMIT / (long)sizeof(T)) {
         job->b_packed_width = (job->n + NR - 1) / NR * NR;
         shared = aligned_alloc(64, ((size_t)job->k * (size_t)job->b_packed_width * sizeof(T) + 63) / 64 * 64);
         if (!shared) abort();
@@ -421,6 +421,19 @@ static void FN(gemm)(struct gemm_job *job) {
     free(shared);
     free(shared_a);
     job->a_packed = NULL;
+}
+
+// The width of b packed whole (n rounded up to whole strips) on this level.
+static long FN(packed_width)(long n) { return (n + NR - 1) / NR * NR; }
+
+// Packs all of the job's b into `out` (k × packed_width(n) values), the layout `prepack` shares
+// between the tasks of one call, for a job to read later through `b_packed` (weights packed once
+// and kept). The KC blocks in parallel.
+static void FN(pack_b_whole)(struct gemm_job *job, T *out) {
+    job->b_packed_width = FN(packed_width)(job->n);
+    job->b_packed = out;
+    parity_parallel_for((job->k + KC - 1) / KC, FN(prepack), job);
+    job->b_packed = NULL;
 }
 
 // `c[m, strips·STRIP] = (zero ? +0 : c) + a[m, k]·b` on the calling thread, b packed by `parity_pack_strips_*`

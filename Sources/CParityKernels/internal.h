@@ -23,7 +23,8 @@ struct gemm_job {
     long b_row_visit;          // pack b's rows p ≡ 0, 1, … (mod this) in turn (memory order for a row table); 0 or 1: in order
     int b_in_place;            // strips of b read where they are (few rows: packing would not pay back)
     int serial;                // too little work to hand out
-    void *b_packed;            // all of b packed once (KC blocks of NR strips), shared by the tasks
+    void *b_packed;            // all of b packed once (KC blocks of NR strips), shared by the tasks; set before
+                               // gemm_run: packed earlier and kept (gemm_pack_b), with b_packed_width
     long b_packed_width;
     void *a_packed;            // all of a packed once (KC blocks of MR panels), shared by the tasks of a row range
     long mc, nc, tasks_m, tasks_n;
@@ -40,6 +41,14 @@ void gemm_prepare_f64(struct gemm_job *job, long m, long n, long k, const double
 /// Runs a prepared job on the active instruction set.
 void gemm_run_f32(struct gemm_job *job);
 void gemm_run_f64(struct gemm_job *job);
+
+/// b packed whole for instruction-set `level` (one this CPU has): the packed row width (`n` rounded up
+/// to the level's strips), and the packing of the job's `k` × `n` b into `out` (`k` × width values), the
+/// layout a job reads through `b_packed`. An exact copy.
+long gemm_packed_width_f32(parity_isa level, long n);
+long gemm_packed_width_f64(parity_isa level, long n);
+void gemm_pack_b_f32(parity_isa level, struct gemm_job *job, float *out);
+void gemm_pack_b_f64(parity_isa level, struct gemm_job *job, double *out);
 
 /// A depthwise convolution (one input channel per group, one output channel per group): rows
 /// [row0, row1) of the flattened `[batch, output…]` positions.

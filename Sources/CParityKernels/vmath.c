@@ -1,5 +1,6 @@
-// Float32 exp, sigmoid and tanh over arrays, with run-time instruction-set dispatch; the per-level
-// code is vmath_template.h (one algorithm, the same bits on every level).
+// Float32 exp, sigmoid and tanh over arrays, and the LSTM cell step built on them, with run-time
+// instruction-set dispatch; the per-level code is vmath_template.h (one algorithm, the same bits on
+// every level).
 #include "CParityKernels.h"
 
 // Products and sums are rounded where the source says so, never contracted behind its back.
@@ -47,6 +48,18 @@
 VM_DISPATCH(exp_f32)
 VM_DISPATCH(sigmoid_f32)
 VM_DISPATCH(tanh_f32)
+
+void parity_lstm_cell_f32(const parity_lstm_step *step) {
+    if (step->rows <= 0 || step->units <= 0) return;
+#if HAVE_X86
+    switch (parity_isa_active()) {
+    case PARITY_ISA_AVX512: lstm_cell_f32_avx512(step); return;
+    case PARITY_ISA_AVX2: lstm_cell_f32_avx2(step); return;
+    default: break;
+    }
+#endif
+    lstm_cell_f32_portable(step);
+}
 
 void parity_attention_exp_rows_f32(long rows, long n, float *s, long lds, const float *scale, float *totals) {
     if (rows <= 0 || n <= 0) return;

@@ -143,6 +143,56 @@ static void VFN(attention_exp_rows_f32)(long rows, long n, float *s, long lds, c
 }
 
 #undef VM_MAP
+
+// The first `count` values at p (all VL when count ≥ VL; the other lanes 0), and their store.
+static inline VFN(fvec) VFN(vload_n)(const float *p, long count) {
+    if (count >= VL) return *(const VFN(ufvec) *)p;
+    float t[VL] = {0};
+    for (long i = 0; i < count; i++) t[i] = p[i];
+    return *(const VFN(ufvec) *)t;
+}
+static inline void VFN(vstore_n)(float *p, VFN(fvec) v, long count) {
+    if (count >= VL) {
+        *(VFN(ufvec) *)p = v;
+        return;
+    }
+    for (long i = 0; i < count; i++) p[i] = v[i];
+}
+
+// parity_lstm_cell_f32 (CParityKernels.h): per row, VL units at a time, the four gates in registers.
+static void VFN(lstm_cell_f32)(const parity_lstm_step *s) {
+    const long n = s->units;
+    for (long r = 0; r < s->rows; r++) {
+        const float *z = s->z + r * s->ldz, *x = s->x + r * s->ldx;
+        float *c = s->c + r * s->ldc, *h = s->h + r * s->ldh, *oh = s->out_h + r * s->ldo, *oc = s->out_c + r * s->ldo;
+        if (r + 1 < s->rows) {
+            // The next row's inputs (an input projection's rows are far apart, and the recurrent product
+            // has just streamed its weights through the caches): fetched while this row's math runs.
+            for (int q = 0; q < 4; q++)
+                for (long j = 0; j < n; j += 64 / sizeof(float)) __builtin_prefetch(x + s->ldx + q * s->x_gate + j);
+        }
+        for (long j = 0; j < n; j += VL) {
+            long count = n - j;
+            VFN(fvec) v[4];
+            for (int q = 0; q < 4; q++) {
+                VFN(fvec) pre = VFN(vload_n)(z + q * n + j, count);
+                if (s->recurrent_bias) pre = pre + VFN(vload_n)(s->recurrent_bias + q * s->bias_gate + j, count);
+                pre = VFN(vload_n)(x + q * s->x_gate + j, count) + pre;
+                if (s->output_bias) pre = pre + VFN(vload_n)(s->output_bias + q * s->bias_gate + j, count);
+                v[q] = pre;
+            }
+            VFN(fvec) input = VFN(vsigmoid)(v[0]), forget = VFN(vsigmoid)(v[1]);
+            VFN(fvec) candidate = VFN(vtanh)(v[2]), output = VFN(vsigmoid)(v[3]);
+            VFN(fvec) kept = forget * VFN(vload_n)(c + j, count), added = input * candidate;
+            VFN(fvec) cell = kept + added;
+            VFN(vstore_n)(c + j, cell, count);
+            VFN(vstore_n)(oc + j, cell, count);
+            VFN(fvec) hidden = output * VFN(vtanh)(cell);
+            VFN(vstore_n)(h + j, hidden, count);
+            VFN(vstore_n)(oh + j, hidden, count);
+        }
+    }
+}
 #undef VFN
 #undef VM_CAT
 #undef VM_CAT2

@@ -151,6 +151,48 @@ struct TorchToKerasTests {
         #expect(proof.passed, "\(proof)")
     }
 
+    @Test("in-place overloads are ParityTorch's (ATenTable.isInPlace): `a |= b` converts as a write of `__or__`, `a & b` is no write into `a`")
+    func inPlaceOverloads() throws {
+        // m = a & b; a |= b; y = m + a — PyTorch gives y = (a & b) + (a | b).
+        let shape = [1, 6]
+        var meta: [String: TorchTensorMeta] = [:]
+        var nodes: [TorchNode] = []
+        for name in ["a", "b", "m", "w", "y"] { meta[name] = TorchTensorMeta(scalarType: 5, shape: shape) }
+        func node(_ target: String, _ x: String, _ y: String, _ output: String) {
+            nodes.append(TorchNode(target: target, name: output, arguments: [("self", .tensor(x)), ("other", .tensor(y))], outputs: [output], moduleStack: []))
+        }
+        node("aten.__and__.Tensor", "a", "b", "m")
+        node("aten.__ior__.Tensor", "a", "b", "w")
+        node("aten.add.Tensor", "m", "a", "y")
+        let program = try TorchProgram(source: "in_place", graph: ExportedGraph(inputs: ["a", "b"], nodes: nodes, outputs: ["y"], tensorMeta: meta),
+                                       inputs: [.init(name: "a", kind: .userInput), .init(name: "b", kind: .userInput)], outputs: ["y"], weights: [:])
+        let a = Tensor(shape: shape, int64: [0, 1, 2, 3, 12, 5]), b = Tensor(shape: shape, int64: [1, 1, 6, 8, 10, 0])
+        let (keras, proof) = try Self.prove(TorchToKeras.convert(program, name: "in_place"), program, [a, b])
+        #expect(proof.passed, "\(proof)")
+        let y = try keras.run([a, b], mode: .eager, dtype: .float32)[0]
+        #expect(y.doubles == [1, 2, 8, 11, 22, 5], "\(y.doubles)")
+    }
+
+    @Test("a node computing a complex tensor is refused, naming the dtype from ParityTorch's ScalarTypes; integer inputs keep their Keras dtype")
+    func complexAndIntegerDTypes() throws {
+        let meta = ["x": TorchTensorMeta(scalarType: 7, shape: [1, 4, 2]), "z": TorchTensorMeta(scalarType: 10, shape: [1, 4])]
+        let node = TorchNode(target: "aten.view_as_complex.default", name: "z", arguments: [("self", .tensor("x"))], outputs: ["z"], moduleStack: [])
+        let program = try TorchProgram(source: "complex", graph: ExportedGraph(inputs: ["x"], nodes: [node], outputs: ["z"], tensorMeta: meta),
+                                       inputs: [.init(name: "x", kind: .userInput)], outputs: ["z"], weights: [:])
+        #expect { _ = try TorchToKeras.convert(program, name: "complex") } throws: {
+            "\($0)".contains("complex64 tensor") && "\($0)".contains("aten.view_as_complex.default")
+        }
+        // uint8 (1), int16 (3), int32 (4), bool (12) inputs: the Keras input layers' dtypes.
+        for (code, name) in [(1, "uint8"), (3, "int16"), (4, "int32"), (12, "bool")] {
+            let alias = TorchNode(target: "aten.alias.default", name: "y", arguments: [("self", .tensor("x"))], outputs: ["y"], moduleStack: [])
+            let graph = ExportedGraph(inputs: ["x"], nodes: [alias], outputs: ["y"],
+                                      tensorMeta: ["x": TorchTensorMeta(scalarType: code, shape: [1, 3]), "y": TorchTensorMeta(scalarType: code, shape: [1, 3])])
+            let typed = try TorchProgram(source: name, graph: graph, inputs: [.init(name: "x", kind: .userInput)], outputs: ["y"], weights: [:])
+            let input = try #require(TorchToKeras.convert(typed, name: name).model.layers.first { $0.className == "InputLayer" })
+            #expect(input.config["dtype"]?.string == name, "\(name): \(input.config)")
+        }
+    }
+
     @Test("nn.RNN (rnn_tanh / rnn_relu) → SimpleRNN with that activation, bidirectional as Bidirectional(SimpleRNN); the summed bias is a stated rounding")
     func simpleRNN() throws {
         let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_rnn").program(), name: "rnn")

@@ -152,6 +152,41 @@ struct GraphTests {
         #expect(try op.forward(inputs) == op.definition(eager, inputs.map(eager.constant)).tensor)
     }
 
+    @Test("kernel packing: a constant kernel is kept packed with the graph, a kernel fed as an input (a training variable) is not; the same bits run after run")
+    func kernelPacking() throws {
+        var rng = SeededGenerator(seed: 13)
+        let x = Tensor.uniform([2, 6, 6, 8], generator: &rng)
+        let constant = Tensor.uniform([3, 3, 8, 20], generator: &rng)
+        let variable = Tensor.uniform([3, 3, 20, 16], generator: &rng)
+        let graph = try Graph.trace(inputs: [TensorType(of: x), TensorType(of: variable)]) { b, xs in
+            let padding = Padding.explicit(before: [1, 1], after: [1, 1])
+            var h = try b.convolution(xs[0], kernel: b.constant(constant), strides: [1, 1], dilations: [1, 1], padding: padding, order: .channelsThenWindow)
+            h = try b.unary(.relu, h)
+            return [try b.convolution(h, kernel: xs[1], strides: [2, 2], dilations: [1, 1], padding: padding, order: .channelsThenWindow)]
+        }
+        let optimised = try GraphOptimizer.standard.optimize(graph)
+        let kept = optimised.nodes.compactMap { node -> KeptConvolutionKernel?? in
+            switch node.operation {
+            case .op(let op as FusedConvolution): return .some(op.product.kept)
+            case .op(let op as CrossCorrelation): return .some(op.kept)
+            default: return nil
+            }
+        }
+        #expect(kept.count == 2 && kept.compactMap { $0 }.count == 1 && kept.compactMap { $0 }.first?.holds(constant) == true, "\(optimised)")
+        var passes = GraphOptimizer.standard.passes
+        passes.removeAll { $0 == .kernelPacking }
+        let unpacked = try GraphOptimizer(passes: passes).optimize(graph)
+        // The variable changes between runs (a training step); the constant's pack serves every run.
+        var changed = variable.values(Float.self)!
+        changed[5] = -changed[5]
+        for w in [variable, Tensor(shape: variable.shape, values: changed), variable] {
+            let expected = try GraphExecutor().run(unpacked, inputs: [x, w])[0]
+            for threads in [1, 3] {
+                #expect(try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: [x, w])[0] } == expected)
+            }
+        }
+    }
+
     /// PyTorch's `MultiheadAttention` (batch second, as `torch.export` records it): the packed projection
     /// `[L, B, 3·H·E]` unflattened, permuted and selected into q, k, v, each viewed `[L, B·H, E]`,
     /// transposed and viewed `[B, H, L, E]`; the output permuted back to `[L, B, H, E]` and flattened.

@@ -56,6 +56,47 @@ struct RecurrentOpTests {
         }
     }
 
+    /// The values' bits, every NaN as one (IEEE 754 leaves the sign and payload of a NaN from two NaN
+    /// operands unspecified, and an optimising C compiler may commute `a + b`).
+    static func bits(_ t: Tensor) -> [UInt64] {
+        if let v = t.values(Float.self) { return v.map { $0.isNaN ? UInt64(Float.nan.bitPattern) : UInt64($0.bitPattern) } }
+        return t.values(Double.self)!.map { $0.isNaN ? Double.nan.bitPattern : $0.bitPattern }
+    }
+
+    /// Float32 sigmoid/tanh LSTMs run one C pass per step over the four gates (`parity_lstm_cell_f32`);
+    /// units 37 and 70 leave vector tails on every level (and 3 threads groups of 32, 32 and 6 units).
+    @Test("LSTM cell in C: the definition's bits with ±∞, NaN and ±0 in the inputs and states, every level, 1 and 3 threads",
+          arguments: [cases[0], cases[2]])
+    func lstmSpecials(_ row: Case) throws {
+        for units in [37, 70] {
+            var inputs = Self.inputs(row.op, dtype: .float32, time: 4, units: units)
+            // Per batch row, one special in a different gate and step, so that each row's NaN (which reaches
+            // every unit of its row through h·U at the next step) leaves the other rows finite.
+            var x = inputs[0].values(Float.self)!, h = inputs[1].values(Float.self)!, c = inputs[2].values(Float.self)!
+            let (time, width) = (4, 4 * units)
+            let specials: [(row: Int, step: Int, column: Int, value: Float)] = [
+                (0, 1, 3, .infinity), (0, 2, units + 5, -.infinity), (0, 3, 2 * units + 1, .greatestFiniteMagnitude),
+                (1, 2, 3 * units + 2, -.infinity), (1, 3, units + 1, .infinity), (1, 0, 2 * units + 9, -0.0),
+                (2, 3, 2 * units + 4, .nan), (2, 1, 0, -.greatestFiniteMagnitude), (2, 0, 3 * units, .leastNonzeroMagnitude),
+            ]
+            for s in specials { x[(s.row * time + s.step) * width + s.column] = s.value }
+            h[0] = -0.0; h[1] = 0; c[2] = .infinity; c[units + 3] = -.infinity; c[2 * units + 5] = -0.0
+            inputs[0] = Tensor(shape: inputs[0].shape, values: x)
+            inputs[1] = Tensor(shape: inputs[1].shape, values: h)
+            inputs[2] = Tensor(shape: inputs[2].shape, values: c)
+            let eager = EagerContext()
+            let expected = try row.op.definition(eager, inputs.map(eager.constant)).tensor
+            let values = expected.values(Float.self)!
+            #expect(values.contains(where: \.isNaN) && values.contains(where: \.isInfinite) && values.contains(where: { !$0.isNaN && !$0.isInfinite }))
+            for level in InstructionSet.available {
+                for threads in [1, 3] {
+                    let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try row.op.forward(inputs) } }
+                    #expect(Self.bits(y) == Self.bits(expected), "\(level), \(threads) threads, \(units) units")
+                }
+            }
+        }
+    }
+
     @Test("gradient: the definition's, in eager and graph mode", arguments: cases)
     func gradient(_ row: Case) throws {
         let inputs = Self.inputs(row.op, dtype: .float64, time: 3, units: 4)

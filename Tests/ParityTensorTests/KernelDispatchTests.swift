@@ -354,14 +354,19 @@ struct KernelDispatchTests {
                         expected[((b * out + oy) * out + ox) * cOut + o] = sum
                     } } } }
                     let reference = Self.bits(Tensor(shape: [n, out, out, cOut], values: expected))
+                    // The kernel packed per call, and kept packed (each level's pack made on its first
+                    // call, then read by the later calls at every thread count).
+                    let kept = KeptConvolutionKernel(w)
                     for level in InstructionSet.available {
                         for threads in [1, 3] {
-                            let y = try KernelThreads.forcing(threads) {
-                                try InstructionSet.forcing(level) {
-                                    try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: channelsThenWindow, fused: fused)
+                            for pack in [nil, kept, kept] {
+                                let y = try KernelThreads.forcing(threads) {
+                                    try InstructionSet.forcing(level) {
+                                        try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: channelsThenWindow, fused: fused, kept: pack)
+                                    }
                                 }
+                                #expect(Self.bits(y) == reference, "\(level) \(threads) threads, \(n) \(size) \(cIn) \(cOut) \(k) order \(channelsThenWindow) fused \(fused) kept \(pack != nil)")
                             }
-                            #expect(Self.bits(y) == reference, "\(level) \(threads) threads, \(n) \(size) \(cIn) \(cOut) \(k) order \(channelsThenWindow) fused \(fused)")
                         }
                     }
                 }
@@ -408,17 +413,58 @@ struct KernelDispatchTests {
                     if let r = epilogue.residual { expected = try expected.combining(r, .add) }
                     if let f = epilogue.activation { expected = try expected.map(f) }
                     let reference = Self.bits(expected)
+                    let kept = KeptConvolutionKernel(w)
                     for level in InstructionSet.available {
                         for threads in [1, 3] {
-                            let result = try KernelThreads.forcing(threads) {
-                                try InstructionSet.forcing(level) {
-                                    try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: true, fused: fused, epilogue: epilogue)
+                            for pack in [nil, kept, kept] {
+                                let result = try KernelThreads.forcing(threads) {
+                                    try InstructionSet.forcing(level) {
+                                        try x.convolved(with: w, shape: geometry, groups: groups, channelsThenWindow: true, fused: fused, epilogue: epilogue, kept: pack)
+                                    }
                                 }
+                                #expect(Self.bits(result) == reference, "\(dtype) \(level) \(threads) threads, case \(n) \(size) \(cIn) \(cOut) \(k) groups \(groups), fused \(fused), \(epilogue.activation.map { "\($0)" } ?? "-") residual \(epilogue.residual != nil) kept \(pack != nil)")
                             }
-                            #expect(Self.bits(result) == reference, "\(dtype) \(level) \(threads) threads, case \(n) \(size) \(cIn) \(cOut) \(k) groups \(groups), fused \(fused), \(epilogue.activation.map { "\($0)" } ?? "-") residual \(epilogue.residual != nil)")
                         }
                     }
                 }
+            }
+        }
+    }
+
+    @Test("a kept kernel pack serves only its own kernel: a changed kernel, another geometry or term order is packed per call",
+          arguments: [DType.float32, .float64])
+    func keptKernelIsNeverStale(_ dtype: DType) throws {
+        func operand(_ shape: [Int], seed: UInt64) -> Tensor {
+            dtype == .float32 ? Self.operand(shape, Float.self, seed: seed, special: false) : Self.operand(shape, Double.self, seed: seed, special: false)
+        }
+        let geometry = ConvolutionShape(input: [6, 6], output: [6, 6], kernel: [3, 3], strides: [1, 1], dilations: [1, 1], padBefore: [1, 1])
+        let x = operand([2, 6, 6, 12], seed: 50)
+        let w = operand([3, 3, 12, 40], seed: 51)
+        let kept = KeptConvolutionKernel(w)
+        let x24 = operand([1, 6, 6, 24], seed: 52)
+        func conv(_ kernel: Tensor, groups: Int = 1, order: Bool = true, kept: KeptConvolutionKernel?) throws -> [UInt64] {
+            try Self.bits((groups == 1 ? x : x24).convolved(with: kernel, shape: geometry, groups: groups, channelsThenWindow: order, fused: true, kept: kept))
+        }
+        for level in InstructionSet.available {
+            try InstructionSet.forcing(level) {
+                #expect(try conv(w, kept: kept) == conv(w, kept: nil), "\(level)")
+                // One weight changed after the pack was made (as a training step changes weights): a new
+                // storage, so the pack is not read; the result is the changed kernel's.
+                var values = w.cast(to: .float64).values(Double.self)!
+                values[7] += 0.5
+                let changed = Tensor(shape: w.shape, values: values).cast(to: dtype)
+                #expect(kept.holds(w) && !kept.holds(changed))
+                let fresh = try conv(changed, kept: nil)
+                #expect(try conv(changed, kept: kept) == fresh, "\(level)")
+                #expect(fresh != (try conv(w, kept: nil)))
+                // Equal values in another storage: not the kept tensor either (same bits anyway).
+                let copy = Tensor(shape: w.shape, values: w.cast(to: .float64).values(Double.self)!.map { $0 }).cast(to: dtype)
+                #expect(!kept.holds(copy))
+                // The pack's own tensor in another geometry (2 groups of 12 channels, 20 outputs each)
+                // or the other term order: packed per call, the definition's bits.
+                #expect(try conv(w, groups: 2, kept: kept) == conv(w, groups: 2, kept: nil), "\(level)")
+                #expect(try conv(w, order: false, kept: kept) == conv(w, order: false, kept: nil), "\(level)")
+                #expect(try conv(w, kept: kept) == conv(w, kept: nil), "\(level)")
             }
         }
     }

@@ -110,6 +110,18 @@ struct KernelTests {
         #expect(try Tensor.multiplyAdd(a, a, c, fused: false).values(Float.self)! == [0x1p-11])
     }
 
+    @Test("select (torch.where) broadcasts its three operands row by row, as multiplyAdd does")
+    func selectBroadcasts() throws {
+        // condition [2, 1, 3], a [3], b [2, 4, 1] → [2, 4, 3].
+        let condition = Tensor(shape: [2, 1, 3], values: [1, 0, 1, 0, 0, 1] as [Double])
+        let a = Tensor(shape: [3], values: [10, 20, 30] as [Double]), b = Tensor(shape: [2, 4, 1], values: (0..<8).map(Double.init))
+        var expected: [Double] = []
+        for i in 0..<2 { for j in 0..<4 { for k in 0..<3 { expected.append(condition.doubles[i * 3 + k] != 0 ? a.doubles[k] : b.doubles[i * 4 + j]) } } }
+        let y = try Tensor.select(condition, a, b)
+        #expect(y.shape == [2, 4, 3] && y.doubles == expected, "\(y.doubles)")
+        #expect(try Tensor.select(condition.cast(to: .float32), a.cast(to: .float32), b.cast(to: .float32)).doubles == expected)
+    }
+
     @Test("batched matmul broadcasts batch axes and handles vectors like torch.matmul")
     func batchedMatmul() throws {
         let a = Tensor(shape: [2, 1, 2, 3], values: (0..<12).map(Double.init))

@@ -67,6 +67,20 @@ struct ProgramInCodeTests {
         }
     }
 
+    @Test("aten.upsample_bicubic2d: Keys' weights as ATen writes them, the far tap at (1 − t) + 1 (PyTorch 2.15's float32 output, bit for bit)")
+    func bicubicWeights() throws {
+        // F.interpolate([[[[0, 1]]]], size=(1, 7), mode="bicubic", align_corners=True): each output is the
+        // weights of the taps clamped onto cell 1; output 1 differs in its last bit when the far tap is at 2 − t.
+        let node = TorchNode(target: "aten.upsample_bicubic2d.vec", name: "up",
+                             arguments: [("input", .tensor("x")), ("output_size", .ints([1, 7])), ("align_corners", .bool(true)), ("scale_factors", .none)],
+                             outputs: ["y"], moduleStack: [])
+        let program = try TorchProgram(source: "test", graph: ExportedGraph(inputs: ["x"], nodes: [node], outputs: ["y"]),
+                                       inputs: [.init(name: "x", kind: .userInput)], outputs: ["y"], weights: [:])
+        let y = try program.run([Tensor(shape: [1, 1, 1, 2], values: [0, 1] as [Float])], mode: .eager)[0]
+        let torch: [UInt32] = [0, 1041430148, 1050750818, 1056964608, 1060071499, 1062945375, 1065353216]
+        #expect(y.doubles.map { Float($0).bitPattern } == torch, "\(y.doubles)")
+    }
+
     @Test("aten.log_sigmoid / softshrink / hardshrink reproduce PyTorch 2.15's outputs (shrink thresholds inclusive: ±0.5 → 0)")
     func shrinkAndLogSigmoid() throws {
         let x = Tensor(shape: [7], values: [-3, -0.5, -0.25, 0, 0.5, 0.75, 30] as [Float])

@@ -36,7 +36,7 @@ import Testing
         let builder = try TrainingBuilder(base: context, variables: [], masks: DropoutMasks(seed: 0, step: 0), convention: convention)
         let y = try f(builder, leaves.map(builder.wrap))
         let cotangent = try #require(arrays["cotangent:\(entry)"])
-        let total = try context.reduce(.sum, context.multiply(y.base, context.constant(try cotangent.reshaped(context.shape(of: y.base)))), axes: [])
+        let total = try context.cotangentSum([y.base], [cotangent])
         let grads = try context.gradients(of: total, withRespectTo: leaves)
         return Dictionary(uniqueKeysWithValues: zip(names, grads))
     }

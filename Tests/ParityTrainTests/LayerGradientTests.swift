@@ -42,7 +42,7 @@ import Testing
                                           convention: .aten)
         let output = try model([builder.wrap(input)], in: builder).base
         let cotangent = try Fixtures.tensor(json["cotangent"], as: .float64)
-        let total = try context.reduce(.sum, context.multiply(output, context.constant(cotangent)), axes: [])
+        let total = try context.cotangentSum([output], [cotangent])
         let grads = try context.gradients(of: total, withRespectTo: [input] + leaves)
         let expected = try [Fixtures.tensor(json["input_gradient"])] + names.map { try Fixtures.tensor(json["weight_gradients"]![$0]) }
         for (index, (grad, value)) in zip(grads, expected).enumerated() {
@@ -50,5 +50,19 @@ import Testing
             let violation = Self.tolerance.violation(grad, value)
             #expect(violation == nil, "\(row.testDescription) \(label): \(violation ?? "")")
         }
+    }
+}
+
+extension EagerContext {
+    /// Σᵢ Σ outputᵢ·cotangentᵢ, each cotangent reshaped to its output: the scalar whose gradients the
+    /// gradient fixtures record (`tf.GradientTape` / `torch.autograd` seeded with those cotangents).
+    func cotangentSum(_ outputs: [EagerTensor], _ cotangents: [Tensor]) throws -> EagerTensor {
+        var total: EagerTensor?
+        for (y, c) in zip(outputs, cotangents) {
+            let term = try reduce(.sum, multiply(y, constant(c.reshaped(shape(of: y)))), axes: [])
+            total = try total.map { try add($0, term) } ?? term
+        }
+        guard let total else { throw TensorError.invalidArgument(op: "cotangentSum", message: "no output") }
+        return total
     }
 }

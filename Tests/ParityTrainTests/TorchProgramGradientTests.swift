@@ -37,15 +37,11 @@ import Testing
             .filter { context.type(of: $0.base).dtype.isFloatingPoint }
         let cotangents = try json["cotangents"]!.array!.map { try Fixtures.tensor($0) }
         try #require(outputs.count == cotangents.count, "\(outputs.count) float outputs, PyTorch gave \(cotangents.count)")
-        var total: EagerContext.Value?
-        for (y, c) in zip(outputs, cotangents) {
-            let term = try context.reduce(.sum, context.multiply(y.base, context.constant(c.reshaped(context.shape(of: y.base)))), axes: [])
-            total = try total.map { try context.add($0, term) } ?? term
-        }
+        let total = try context.cotangentSum(outputs.map(\.base), cotangents)
         let floatInputs = inputLeaves.enumerated().filter { inputs[$0.offset].dtype.isFloatingPoint }.map(\.element)
         guard case .object(let expectedParameters)? = json["parameter_gradients"] else { throw FixtureError.malformed("\(name).parameter_gradients") }
         let parameters = model.variables.indices.filter { model.variables[$0].trainable && expectedParameters[model.variables[$0].name] != nil }
-        let grads = try context.gradients(of: try #require(total), withRespectTo: floatInputs + parameters.map { bound[$0] })
+        let grads = try context.gradients(of: total, withRespectTo: floatInputs + parameters.map { bound[$0] })
         let expectedInputs = json["input_gradients"]?.array ?? []
         #expect(expectedInputs.count == floatInputs.count)
         #expect(parameters.count == expectedParameters.count, "parameters \(expectedParameters.keys.sorted()) against \(parameters.map { model.variables[$0].name })")

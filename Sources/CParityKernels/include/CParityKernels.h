@@ -154,6 +154,22 @@ int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float 
 int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused,
                     const parity_epilogue *epilogue);
 
+/// A convolution kernel's GEMM operand kept packed across calls (weights that stay constant: graph
+/// mode's): one pack per instruction-set level, made on the first call on that level, freed with the
+/// cache. Thread-safe.
+typedef struct parity_conv_kernel_cache parity_conv_kernel_cache;
+parity_conv_kernel_cache *parity_conv_kernel_cache_create(void);
+void parity_conv_kernel_cache_destroy(parity_conv_kernel_cache *cache);
+/// `parity_conv_*` with `w` read from `cache`'s pack for the active level (packed from `w` on the first
+/// call): the same bits (an exact copy in the layout each call would pack). The caller keeps `w`'s
+/// values unchanged for the cache's lifetime and passes the same `w` with the same cache. A call whose
+/// geometry packs differently from the pack's (groups, channels, window, term order) or runs no GEMM
+/// (depthwise) reads `w` as `parity_conv_*` does.
+int parity_conv_kept_f32(const parity_conv_shape *shape, const float *x, const float *w, parity_conv_kernel_cache *cache,
+                         float *y, int fused, const parity_epilogue *epilogue);
+int parity_conv_kept_f64(const parity_conv_shape *shape, const double *x, const double *w, parity_conv_kernel_cache *cache,
+                         double *y, int fused, const parity_epilogue *epilogue);
+
 // MARK: Elementwise
 
 /// `out[j] = fma(x[j·sx], y[j·sy], z[j·sz])` for `j < n` (one rounding; strides 0 broadcast): the same
@@ -201,6 +217,36 @@ void parity_tanh_f32(long n, const float *x, float *out);
 /// non-NULL, then `x = e^(x − m)` in place with `m` the row's maximum (NaN if the row holds a NaN) and
 /// `parity_exp_f32`'s eˣ, and `totals[i]` = the row's sum from +0 in index order. The same bits on every level.
 void parity_attention_exp_rows_f32(long rows, long n, float *s, long lds, const float *scale, float *totals);
+
+/// One step of an LSTM's cell math over `rows` batch rows of `units` units, Float32, sigmoid gates and
+/// tanh (Keras's and PyTorch's defaults), in one pass over the four gates in registers. Per row and
+/// unit `j`, gate `q` (input, forget, cell, output), with `pre = z[q·units + j]` (the step's `h·U`):
+///
+///     v = pre (+ recurrent_bias[q·bias_gate + j])
+///     v = x[q·x_gate + j] + v (+ output_bias[q·bias_gate + j])
+///     i, f, o = sigmoid(v_i, v_f, v_o);  g = tanh(v_c)
+///     c' = f·c + i·g   (two products, each rounded, then their sum)
+///     h' = o·tanh(c')
+///
+/// each operation rounded once, sigmoid and tanh those of `parity_sigmoid_f32` / `parity_tanh_f32`
+/// (so the bits of the separate passes, on every level). Writes `c'` over `c` and into `out_c`, `h'`
+/// into `h` and `out_h`. Row `r` of each array starts `r·` its row stride (`ldz`, `ldx`, `ldc`, `ldh`, `ldo`).
+typedef struct {
+    long rows, units;
+    const float *z;
+    long ldz;
+    const float *x;
+    long ldx, x_gate;
+    const float *recurrent_bias, *output_bias;  ///< NULL when absent
+    long bias_gate;
+    float *c;
+    long ldc;
+    float *h;
+    long ldh;
+    float *out_h, *out_c;
+    long ldo;
+} parity_lstm_step;
+void parity_lstm_cell_f32(const parity_lstm_step *step);
 
 // MARK: Copies
 

@@ -88,14 +88,13 @@ extension Diagnosis {
             let slack = 2 * (m.x.slack(j.t) + m.y.slack(j.link.y))
             let after = try PairMeasurement(a32: local.x32, a64: local.x64, b32: h32, b64: h64, float64Slack: slack)
             guard !after.exceedsNoise else { continue }
-            let explains = before.maxAbsFloat64 > 0 ? Swift.max(0, Swift.min(1, 1 - after.maxAbsFloat64 / before.maxAbsFloat64)) : 0
+            let explains = share(explainedFrom: before, to: after, float32Fallback: false)
             findings.append(Finding(
                 layer: j.comparison.name, cause: edit.cause, a: edit.a, b: edit.b, explains: explains, fix: edit.fix,
                 message: "B's part rerun on A's values at the layer's inputs with \(edit.a) instead of \(edit.b) agrees with A within float noise: "
-                    + "max abs \(g(before.metrics.maxAbs)) → \(g(after.metrics.maxAbs)) (noise \(g(after.noise))), Float64 difference "
-                    + "\(g(before.maxAbsFloat64)) → \(g(after.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."))
+                    + numbers(before, after, explains: explains)))
         }
-        findings.sort { $0.explains > $1.explains }
+        findings = mostExplainingFirst(findings)
         var tested: [Cause] = []
         for edit in edits where !tested.contains(edit.cause) { tested.append(edit.cause) }
         return (findings, tested)

@@ -111,7 +111,7 @@ extension Diagnosis {
         let before = try PairMeasurement(a32: local.x32, a64: local.x64, b32: local.y32, b64: local.y64, float64Slack: slack)
         let after = try PairMeasurement(a32: b32, a64: b64, b32: h32, b64: h64, float64Slack: slack)
         guard !after.exceedsNoise else { return ([], [.weightsPrecision]) }
-        let explains = before.maxAbsFloat64 > 0 ? Swift.max(0, Swift.min(1, 1 - after.maxAbsFloat64 / before.maxAbsFloat64)) : 0
+        let explains = share(explainedFrom: before, to: after, float32Fallback: false)
         let what = roundY ? "\(ySide)'s part rerun with the \(count) parameter\(count == 1 ? "" : "s") it reads rounded to \(precision)"
             : "\(xSide)'s \(layers.map { "`\($0.layer.name)`" }.joined(separator: ", ")) rebuilt with their \(count) weight\(count == 1 ? "" : "s") rounded to \(precision)"
         let finding = Finding(
@@ -119,8 +119,7 @@ extension Diagnosis {
             b: rounded == "B" ? "weights rounded to \(precision)" : "float32 weights", explains: explains,
             fix: "convert the weights without the cast to \(precision) (keep float32 on both sides), or compare against a model whose weights were rounded the same way",
             message: "\(rounded)'s weights here are all \(precision) values, \(full)'s are not: \(what) agrees with \(rounded) within float noise: "
-                + "max abs \(g(before.metrics.maxAbs)) → \(g(after.metrics.maxAbs)) (noise \(g(after.noise))), Float64 difference "
-                + "\(g(before.maxAbsFloat64)) → \(g(after.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference.")
+                + numbers(before, after, explains: explains))
         return ([finding], [.weightsPrecision])
     }
 }

@@ -112,16 +112,13 @@ extension Diagnosis {
         for c in candidates {
             guard let (h32, h64) = try? rerun(j, m, replacing: c.op, results: c.replacement), h32.shape == local.y32.shape,
                   let after = try? PairMeasurement(a32: h32, a64: h64, b32: local.y32, b64: local.y64), !after.exceedsNoise else { continue }
-            let reference = before.maxAbsFloat64 > 0 ? before.maxAbsFloat64 : before.metrics.maxAbs
-            let remaining = before.maxAbsFloat64 > 0 ? after.maxAbsFloat64 : after.metrics.maxAbs
-            let explains = reference > 0 ? Swift.max(0, Swift.min(1, 1 - remaining / reference)) : 0
+            let explains = share(explainedFrom: before, to: after, float32Fallback: true)
             findings.append(Finding(
                 layer: j.comparison.name, cause: c.cause, a: c.a, b: c.b, explains: explains, fix: c.fix,
                 message: "A's `\(m.x.graph.ops[c.op].name)` rerun on its own input with B's value (\(c.b) instead of \(c.a)) agrees with B within float noise: "
-                    + "max abs \(g(before.metrics.maxAbs)) → \(g(after.metrics.maxAbs)) (noise \(g(after.noise))), Float64 difference \(g(before.maxAbsFloat64)) → "
-                    + "\(g(after.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."))
+                    + numbers(before, after, explains: explains)))
         }
-        findings = findings.enumerated().sorted { ($0.element.explains, -$0.offset) > ($1.element.explains, -$1.offset) }.map(\.element)
+        findings = mostExplainingFirst(findings)
         var tested: [Cause] = []
         for c in candidates where !tested.contains(c.cause) { tested.append(c.cause) }
         return (findings, tested)

@@ -144,17 +144,14 @@ enum Diagnosis {
         for h in hypotheses {
             guard let (h32, h64) = try? rerun(j, m, replacing: s.op, with: h.rerun), h32.shape == local.y32.shape, h64.shape == local.y32.shape,
                   let after = try? PairMeasurement(a32: h32, a64: h64, b32: local.y32, b64: local.y64), !after.exceedsNoise else { continue }
-            let reference = before.maxAbsFloat64 > 0 ? before.maxAbsFloat64 : before.metrics.maxAbs
-            let remaining = before.maxAbsFloat64 > 0 ? after.maxAbsFloat64 : after.metrics.maxAbs
-            let explains = reference > 0 ? Swift.max(0, Swift.min(1, 1 - remaining / reference)) : 0
+            let explains = share(explainedFrom: before, to: after, float32Fallback: true)
             findings.append(Finding(
                 layer: pairName, cause: h.cause, a: h.a, b: h.b, explains: explains, fix: kerasIsReference ? h.fix : h.kerasFix,
                 message: "\(k)'s \(s.layer.className) `\(s.layer.name)` rerun on its own input with \(t)'s convention (\(h.b) instead of \(h.a)) "
-                    + "agrees with \(t) within float noise: max abs \(g(before.metrics.maxAbs)) → \(g(after.metrics.maxAbs)) (noise \(g(after.noise))), "
-                    + "Float64 difference \(g(before.maxAbsFloat64)) → \(g(after.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."))
+                    + "agrees with \(t) within float noise: \(numbers(before, after, explains: explains))"))
         }
-        // Stable: equal fractions keep the families' order.
-        findings = findings.enumerated().sorted { ($0.element.explains, -$0.offset) > ($1.element.explains, -$1.offset) }.map(\.element)
+        // Equal fractions keep the families' order.
+        findings = mostExplainingFirst(findings)
         var tested: [Cause] = []
         for h in hypotheses where !tested.contains(h.cause) { tested.append(h.cause) }
         return (findings, tested, check)
@@ -261,6 +258,27 @@ enum Diagnosis {
     }
 
     static func g(_ x: Double) -> String { String(format: "%.3g", x) }
+
+    /// The share of the difference `before` that a rerun removes (`after`: the pair with the rerun):
+    /// `1 − after/before` of the Float64 difference, clamped to [0, 1]; without a Float64 difference, the
+    /// same share of the float32 max abs when `float32Fallback`, else 0.
+    static func share(explainedFrom before: PairMeasurement, to after: PairMeasurement, float32Fallback: Bool) -> Double {
+        if before.maxAbsFloat64 > 0 { return Swift.max(0, Swift.min(1, 1 - after.maxAbsFloat64 / before.maxAbsFloat64)) }
+        guard float32Fallback, before.metrics.maxAbs > 0 else { return 0 }
+        return Swift.max(0, Swift.min(1, 1 - after.metrics.maxAbs / before.metrics.maxAbs))
+    }
+
+    /// The numbers a finding quotes for a rerun that agrees within float noise: "max abs … → … (noise …),
+    /// Float64 difference … → …; explains … of the difference."
+    static func numbers(_ before: PairMeasurement, _ after: PairMeasurement, explains: Double) -> String {
+        "max abs \(g(before.metrics.maxAbs)) → \(g(after.metrics.maxAbs)) (noise \(g(after.noise))), Float64 difference "
+            + "\(g(before.maxAbsFloat64)) → \(g(after.maxAbsFloat64)); explains \(String(format: "%.6f", explains)) of the difference."
+    }
+
+    /// `findings`, most explaining first; equal shares keep their order (a stable sort).
+    static func mostExplainingFirst(_ findings: [Finding]) -> [Finding] {
+        findings.enumerated().sorted { ($0.element.explains, -$0.offset) > ($1.element.explains, -$1.offset) }.map(\.element)
+    }
     static func short(_ x: Double) -> String { "\(x)" }
     static func notRead(_ read: Bool) -> String { read ? "" : " (PyTorch's default; not read from B)" }
 }

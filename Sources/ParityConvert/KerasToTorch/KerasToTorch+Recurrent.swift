@@ -47,8 +47,15 @@ enum RecurrentLayers: KerasToTorchFamily {
         var source: String { self == .gruResetBefore ? RecurrentLayers.resetBeforeHelper : RecurrentLayers.kerasLSTMHelper }
     }
 
-    /// The activations the `KerasLSTM` helper takes (the keys of its Python `activations`), by Keras name.
-    static let helperActivations: Set<String> = ["tanh", "sigmoid", "relu", "hard_sigmoid"]
+    /// The activations the `KerasLSTM` helper takes, by Keras name: the keys of its Python `activations`
+    /// (``helperActivationTable``).
+    static let helperActivations = ["tanh", "sigmoid", "relu", "hard_sigmoid"]
+
+    /// The helper's Python `activations`: each of ``helperActivations`` as ``ActivationTable`` spells it in
+    /// `torch.nn.functional` (Keras's constants included).
+    static let helperActivationTable = "{" + helperActivations.compactMap { name in
+        ActivationTable.keras(name)?.functional.map { "\"\(name)\": lambda x: \($0)" }
+    }.joined(separator: ", ") + "}"
 
     /// The ATen call of a helper activation, from ``ActivationTable`` (Keras 3's hard_sigmoid is
     /// `relu6(x + 3) / 6`, PyTorch's `hardsigmoid`).
@@ -375,7 +382,7 @@ extension RecurrentLayers {
         but keep Keras's gate order and its one bias (zeros when it has none). Batch first; returns
         every step's output and the final (h, c), each (batch, hidden_size).\"\"\"
 
-        activations = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "hard_sigmoid": F.hardsigmoid}
+        activations = \(helperActivationTable)
 
         def __init__(self, input_size, hidden_size, activation, recurrent_activation):
             super().__init__()

@@ -668,19 +668,15 @@ extension NodeConversion {
 
 /// PyTorch dtypes as Keras names them (floats are computed in float32, as the converted model runs).
 enum KerasDTypes {
-    /// torch.export's `ScalarType` codes: 1 uint8, 2 int8, 3 int16, 4 int32, 5 int64, 6 float16,
-    /// 7 float32, 8 float64, 12 bool, 13 bfloat16.
+    /// The integer and bool dtypes Keras shares with PyTorch, by the same name.
+    static let sharedNames: Set<String> = ["uint8", "int8", "int16", "int32", "int64", "bool"]
+
+    /// The Keras dtype of a torch.export `ScalarType` code (ParityTorch's ``ScalarTypes``): float32 for
+    /// every floating type, the same name for ``sharedNames``, nil otherwise (complex, unsigned 16–64-bit).
     static func name(scalarType: Int) -> String? {
-        switch scalarType {
-        case 6, 7, 8, 13: return "float32"
-        case 1: return "uint8"
-        case 2: return "int8"
-        case 3: return "int16"
-        case 4: return "int32"
-        case 5: return "int64"
-        case 12: return "bool"
-        default: return nil
-        }
+        if ScalarTypes.isFloatingPoint(scalarType) { return "float32" }
+        let name = ScalarTypes.name(scalarType)
+        return sharedNames.contains(name) ? name : nil
     }
 
     static func name(_ dtype: DType) -> String {

@@ -9,7 +9,8 @@ import ParityTorch
 ///   `scale` is `1/scale_factor` when given, else `in/out`: UpSampling2D when the table repeats each
 ///   cell a whole number of times, else one `Take` operation per axis with the table (a gather: exact);
 /// - linear / bilinear (`align_corners` both ways: source `i·(in−1)/(out−1)`, or `(i + ½)·scale − ½`
-///   clamped at 0) and bicubic (Keys' kernel with PyTorch's `A = −0.75`, taps clamped to the edge):
+///   clamped at 0) and bicubic (Keys' kernel with PyTorch's `A = −0.75`, taps clamped to the edge),
+///   the taps ParityTorch's kernels use (``TorchInterpolationTaps``):
 ///   UpSampling2D's half-pixel bilinear for whole factors without `align_corners` (TensorFlow's resize
 ///   is PyTorch's there), else one `Matmul` per axis with the interpolation matrix (two or four
 ///   weights a row, PyTorch's float32 weights): PyTorch's weighted sums, added in another order.
@@ -77,38 +78,21 @@ enum UpsamplingOps: TorchToKerasFamily {
         return [.value(x)]
     }
 
-    /// PyTorch's `compute_scales_value`: `1/scale_factor` when one is given, else `in/out`, in float32.
-    static func scale(input: Int, output: Int, given: Double?) -> Float {
-        given.map { Float(1 / $0) } ?? Float(input) / Float(output)
-    }
-
-    /// The `(output, input)` matrix of linear (two taps) or cubic (four taps) interpolation weights,
-    /// in float32 as PyTorch computes them (`compute_source_index_and_lambda`,
-    /// `get_cubic_upsample_coefficients`).
+    /// The `(output, input)` matrix of linear (two taps) or cubic (four taps) interpolation weights:
+    /// ParityTorch's ``TorchInterpolationTaps`` in float32 (`compute_source_index_and_lambda`,
+    /// `get_cubic_upsample_coefficients`), the weights of a cell that two taps share added in float32.
     static func interpolation(input: Int, output: Int, scale given: Double?, alignCorners: Bool, cubic: Bool) -> Tensor {
-        let s: Float = alignCorners ? (output > 1 ? Float(input - 1) / Float(output - 1) : 0) : scale(input: input, output: output, given: given)
-        func source(_ i: Int) -> Float {
-            if alignCorners { return s * Float(i) }
-            let r = s * (Float(i) + 0.5) - 0.5
-            return !cubic && r < 0 ? 0 : r
-        }
         var values = Array(repeating: Float(0), count: output * input)
-        for i in 0..<output {
-            if cubic {
-                let r = source(i), base = Int(r.rounded(.down)), t = r - Float(base)
-                let a: Float = -0.75
-                func near(_ x: Float) -> Float { ((a + 2) * x - (a + 3)) * x * x + 1 }
-                func far(_ x: Float) -> Float { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
-                let u = 1 - t
-                let weights = [far(t + 1), near(t), near(u), far(u + 1)]
-                for (j, w) in weights.enumerated() { values[i * input + max(min(base - 1 + j, input - 1), 0)] += w }
-            } else if input == output {
-                values[i * input + i] = 1
-            } else {
-                let r = source(i), low = min(Int(r.rounded(.down)), input - 1)
-                let lambda = min(max(r - Float(low), 0), 1)
-                values[i * input + low] += 1 - lambda
-                values[i * input + low + (low < input - 1 ? 1 : 0)] += lambda
+        if cubic {
+            let taps = TorchInterpolationTaps.cubic(Float.self, input: input, output: output, alignCorners: alignCorners, scale: given)
+            for i in 0..<output {
+                for (k, w) in taps.weights[i].enumerated() { values[i * input + TorchInterpolationTaps.cubicTap(taps.start[i], k, input: input)] += Float(w) }
+            }
+        } else {
+            let taps = TorchInterpolationTaps.linear(Float.self, input: input, output: output, alignCorners: alignCorners, scale: given, fused: false)
+            for i in 0..<output {
+                values[i * input + taps.i0[i]] += Float(taps.w0[i])
+                values[i * input + taps.i1[i]] += Float(taps.w1[i])
             }
         }
         return Tensor(shape: [output, input], values: values.map(Double.init)).cast(to: .float32)

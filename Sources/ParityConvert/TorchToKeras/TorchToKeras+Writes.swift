@@ -50,8 +50,8 @@ extension TorchToKeras {
             for (index, node) in nodes.enumerated() {
                 for case let output? in node.outputs { producer[output] = (node, index) }
                 for name in node.arguments.flatMap(\.value.tensorNames) { lastRead[name] = index }
-                let writes = node.target.split(separator: ".").dropFirst().first?.hasSuffix("_") == true
-                guard viewOperators.contains(node.target) || writes, let base = node.arguments.first?.value.tensorNames.first else { continue }
+                let writes = ATenTable.isInPlace(node.target)
+                guard ParityTorch.Aliasing.isView(node.target) || writes, let base = ParityTorch.Aliasing.source(of: node) else { continue }
                 for case let output? in node.outputs {
                     storage.union(output, base)
                     if writes || node.target == "aten.alias.default" { identity.union(output, base) }

@@ -91,8 +91,7 @@ public enum TorchToKeras {
             if let read = node.arguments.flatMap(\.value.tensorNames).first(where: stale.contains) {
                 throw c.refuse("reads '\(read)', a constant written in place by an earlier node; the folded value would miss the write")
             }
-            let complexTypes = [9: "complex32", 10: "complex64", 11: "complex128"]  // torch.export's ScalarType codes
-            if let complex = node.outputs.compactMap({ $0.flatMap { program.graph.tensorMeta[$0]?.scalarType } }).compactMap({ complexTypes[$0] }).first {
+            if let complex = node.outputs.compactMap({ $0.flatMap { program.graph.tensorMeta[$0]?.scalarType } }).first(where: ScalarTypes.isComplex).map(ScalarTypes.name) {
                 throw c.refuse("it computes a \(complex) tensor: Keras has no complex tensors in keras.ops on every backend, so a graph computing with complex numbers (torch.fft) does not convert; Parity runs it as it is (parity run)")
             }
             if functional != nil || filling[node.target] != nil {
@@ -121,12 +120,13 @@ public enum TorchToKeras {
 }
 
 extension TorchToKeras {
-    /// `aten.relu_.default` → `aten.relu.default`: the functional operator an in-place variant
-    /// computes (torch.export keeps them for `nn.ReLU(inplace=True)`, `x += y`), when it converts.
+    /// `aten.relu_.default` → `aten.relu.default`, `aten.__iand__.Tensor` → `aten.__and__.Tensor`: the
+    /// functional operator an in-place variant computes (torch.export keeps them for
+    /// `nn.ReLU(inplace=True)`, `x += y`), ParityTorch's ``ATenTable/functional(_:)``, when it converts.
+    /// An `out=` overload (it writes its `out` argument, not `self`) is not converted.
     static func functionalForm(of target: String) -> String? {
-        let parts = target.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[1].hasSuffix("_"), !parts[1].hasPrefix("_") else { return nil }
-        let functional = "\(parts[0]).\(parts[1].dropLast()).\(parts[2])"
+        guard ATenTable.isInPlace(target), !target.hasSuffix(".out") else { return nil }
+        let functional = ATenTable.functional(target)
         return family(for: functional) == nil ? nil : functional
     }
 
@@ -221,9 +221,9 @@ extension TorchToKeras {
                   !node.outputs.isEmpty, reads.allSatisfy(known.contains) else { continue }
             nodes.insert(node.name)
             for case let name? in node.outputs { known.insert(name) }
-            guard node.target.split(separator: ".").dropFirst().first?.hasSuffix("_") == true, case .tensor(var mutated)? = node.argument("self") else { continue }
+            guard ATenTable.isInPlace(node.target), var mutated = ParityTorch.Aliasing.source(of: node) else { continue }
             var views: [TorchNode] = [], replayable = true
-            while let view = producer[mutated], viewOperators.contains(view.target), let base = view.arguments.first?.value.tensorNames.first {
+            while let view = producer[mutated], ParityTorch.Aliasing.isView(view.target), let base = ParityTorch.Aliasing.source(of: view) {
                 replayable = replayable && ["aten.slice.Tensor", "aten.select.int"].contains(view.target)
                 views.insert(view, at: 0)
                 stale.insert(mutated)
@@ -287,14 +287,6 @@ extension TorchToKeras {
         }
         return values
     }
-
-    /// Operators whose result is a view sharing its input's storage.
-    static let viewOperators: Set<String> = [
-        "aten.view.default", "aten.slice.Tensor", "aten.select.int", "aten.permute.default", "aten.transpose.int", "aten.t.default",
-        "aten.unsqueeze.default", "aten.squeeze.dim", "aten.squeeze.dims", "aten.expand.default", "aten.alias.default", "aten.narrow.default",
-        "aten.split.Tensor", "aten.split_with_sizes.default", "aten.chunk.default", "aten.unbind.int", "aten.unflatten.int",
-        "aten.flatten.using_ints", "aten.reshape.default", "aten.diagonal.default", "aten.as_strided.default",
-    ]
 }
 
 extension TorchArgument {

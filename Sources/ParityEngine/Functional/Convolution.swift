@@ -73,6 +73,9 @@ public struct CrossCorrelation: CompositeOp {
     public var order: PatchOrder
     /// How the dot products round.
     public var numerics: Numerics
+    /// The kernel kept packed across runs when it is a graph constant (``GraphPass/kernelPacking``);
+    /// read only for that very kernel (``KeptConvolutionKernel/holds(_:)``), never changes a value.
+    public var kept: KeptConvolutionKernel?
 
     /// The op; the parameters are the properties of the same names.
     public init(geometry: WindowGeometry, groups: Int, order: PatchOrder, numerics: Numerics) {
@@ -112,7 +115,7 @@ public struct CrossCorrelation: CompositeOp {
         let shape = ConvolutionShape(input: geometry.input, output: geometry.output, kernel: geometry.kernel, strides: geometry.strides,
                                      dilations: geometry.dilations, padBefore: geometry.padBefore)
         return try inputs[0].convolved(with: inputs[1], shape: shape, groups: groups, channelsThenWindow: order == .channelsThenWindow,
-                                       fused: numerics.fusedMultiplyAdd)
+                                       fused: numerics.fusedMultiplyAdd, kept: kept)
     }
 
     /// The definition, as ops on `b`: patches (``Remap``), the kernel matrix, ``MatMul``. What the
@@ -251,7 +254,7 @@ public struct FusedConvolution: CompositeOp {
         case nil: break
         }
         return try inputs[0].convolved(with: inputs[1], shape: shape, groups: product.groups, channelsThenWindow: product.order == .channelsThenWindow,
-                                       fused: product.numerics.fusedMultiplyAdd, epilogue: epilogue)
+                                       fused: product.numerics.fusedMultiplyAdd, epilogue: epilogue, kept: product.kept)
     }
 
     /// The unfused ops: the product, ``MultiplyAdd`` or an add, an add, the activation's ``Unary``.

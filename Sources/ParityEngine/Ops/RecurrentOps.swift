@@ -268,8 +268,10 @@ private struct StepContext {
     /// product over contiguous weights from a zero start (`pre = h·U (+ recurrentBias)`) followed by that
     /// group's cell math
     /// (`z = x_t + pre (+ outputBias)`; i, f, o = recurrentActivation; `c' = f·c + i·activation(g)`;
-    /// `h' = o·activation(c')`, each gate block applied as one row by
-    /// ``UnaryFunction/applyRow(_:_:count:)``). Every output's sum and every rounding are the
+    /// `h' = o·activation(c')`): in Float32 with sigmoid and tanh one C pass over the four gates in
+    /// registers (``RecurrentCellKernel/lstmStep(rows:units:pre:ldz:x:ldx:xGate:recurrentBias:outputBias:biasGate:c:ldc:h:ldh:outH:outC:ldo:)``),
+    /// otherwise element passes, each gate block applied as one row by
+    /// ``UnaryFunction/applyRow(_:_:count:)``. Every output's sum and every rounding are the
     /// definition's; groups only decide who computes which units. Returns `[batch, time, 2u]` (h, c).
     func lstmSequence<T: FloatElement>(_ xs: [T], time: Int, reversed: Bool, matrix: [T], recurrentBias: [T]?, outputBias: [T]?,
                                        h0: [T], c0: [T], activation: UnaryFunction, recurrentActivation: UnaryFunction) -> [T] {
@@ -327,6 +329,7 @@ private struct StepContext {
             let (x0, o0, cs, z0) = (xp.baseAddress!, op.baseAddress!, cp.baseAddress!, zp.baseAddress!)
             let (rb, ob) = (recurrentBias == nil ? nil : rbp.baseAddress, outputBias == nil ? nil : obp.baseAddress)
             let fused = numerics.fusedMultiplyAdd
+            let fusedCell = RecurrentCellKernel.fusesLSTM(T.self, activation: activation, recurrentActivation: recurrentActivation)
             for i in 0..<time {
                 let t = reversed ? time - 1 - i : i
                 let hRead = UnsafePointer(sp.baseAddress! + (i % 2) * batch * u), hWrite = sp.baseAddress! + ((i + 1) % 2) * batch * u
@@ -349,6 +352,18 @@ private struct StepContext {
                         for q in 0..<4 {
                             accumulateProducts(hRead, mp.baseAddress! + q * u + first, out: z + q * n, columns: n, ldc: ldz)
                         }
+                    }
+                    if fusedCell {
+                        func read(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+                        func write(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+                            UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+                        }
+                        let o = o0 + i * outWidth + first
+                        RecurrentCellKernel.lstmStep(rows: batch, units: n, pre: read(z), ldz: ldz, x: read(x0 + t * width + first),
+                                                     ldx: time * width, xGate: u, recurrentBias: rb.map { read($0 + first) },
+                                                     outputBias: ob.map { read($0 + first) }, biasGate: u, c: write(cs + first), ldc: u,
+                                                     h: write(hWrite + first), ldh: u, outH: write(o), outC: write(o + u), ldo: time * outWidth)
+                        return
                     }
                     for row in 0..<batch {
                         let zr = z + row * ldz, xr = x0 + (row * time + t) * width

@@ -172,22 +172,24 @@ public struct BinaryMath: Op {
         }
     }
 
-    static func apply<T: BinaryFloatingPoint & ElementaryMath>(_ f: Function, _ x: T, _ y: T) -> T {
+    /// `f(x, y)` with the C library's functions of `T`'s precision (swift-numerics' `Real` calls them:
+    /// `atan2f`, `hypotf`, `log1pf`, `expf`, `log2f`, `exp2f`; `truncatingRemainder` is C's exact `fmod`).
+    static func apply<T: FloatElement>(_ f: Function, _ x: T, _ y: T) -> T {
         switch f {
-        case .arctan2: return T.c_atan2(x, y)
-        case .hypot: return T.c_hypot(x, y)
+        case .arctan2: return T.atan2(y: x, x: y)
+        case .hypot: return T.hypot(x, y)
         case .floorDivide: return (x / y).rounded(.down)
         case .floorMod:
             // tf.math.floormod: trunc-mod, then shifted by the divisor when the signs differ.
-            let r = T.c_fmod(x, y)
+            let r = x.truncatingRemainder(dividingBy: y)
             return r != 0 && (r < 0) != (y < 0) ? r + y : r
-        case .fmod: return T.c_fmod(x, y)
+        case .fmod: return x.truncatingRemainder(dividingBy: y)
         case .logaddexp:
             let m = Swift.max(x, y)
-            return m.isInfinite && m < 0 ? m : m + T.c_log1p(T.c_exp(-Swift.abs(x - y)))
+            return m.isInfinite && m < 0 ? m : m + T.log(onePlus: T.exp(-Swift.abs(x - y)))
         case .logaddexp2:
             let m = Swift.max(x, y)
-            return m.isInfinite && m < 0 ? m : m + T.c_log2(1 + T.c_exp2(-Swift.abs(x - y)))
+            return m.isInfinite && m < 0 ? m : m + T.log2(1 + T.exp2(-Swift.abs(x - y)))
         case .heaviside: return x.isNaN ? x : (x < 0 ? 0 : (x > 0 ? 1 : y))
         case .nextafter: return x == y || x.isNaN || y.isNaN ? (x.isNaN ? x : y) : (y > x ? x.nextUp : x.nextDown)
         }
@@ -211,37 +213,6 @@ public struct BinaryMath: Op {
         }
         return [try da.map { try b.sum($0, toShape: b.shape(of: x)) }, try db.map { try b.sum($0, toShape: b.shape(of: y)) }]
     }
-}
-
-/// The C library's functions of a precision, so ``BinaryMath`` is written once for Float and Double.
-protocol ElementaryMath {
-    static func c_atan2(_ y: Self, _ x: Self) -> Self
-    static func c_hypot(_ x: Self, _ y: Self) -> Self
-    static func c_fmod(_ x: Self, _ y: Self) -> Self
-    static func c_log1p(_ x: Self) -> Self
-    static func c_exp(_ x: Self) -> Self
-    static func c_log2(_ x: Self) -> Self
-    static func c_exp2(_ x: Self) -> Self
-}
-
-extension Float: ElementaryMath {
-    static func c_atan2(_ y: Float, _ x: Float) -> Float { Foundation.atan2(y, x) }
-    static func c_hypot(_ x: Float, _ y: Float) -> Float { Foundation.hypot(x, y) }
-    static func c_fmod(_ x: Float, _ y: Float) -> Float { Foundation.fmod(x, y) }
-    static func c_log1p(_ x: Float) -> Float { Foundation.log1p(x) }
-    static func c_exp(_ x: Float) -> Float { Foundation.exp(x) }
-    static func c_log2(_ x: Float) -> Float { Foundation.log2(x) }
-    static func c_exp2(_ x: Float) -> Float { Foundation.exp2(x) }
-}
-
-extension Double: ElementaryMath {
-    static func c_atan2(_ y: Double, _ x: Double) -> Double { Foundation.atan2(y, x) }
-    static func c_hypot(_ x: Double, _ y: Double) -> Double { Foundation.hypot(x, y) }
-    static func c_fmod(_ x: Double, _ y: Double) -> Double { Foundation.fmod(x, y) }
-    static func c_log1p(_ x: Double) -> Double { Foundation.log1p(x) }
-    static func c_exp(_ x: Double) -> Double { Foundation.exp(x) }
-    static func c_log2(_ x: Double) -> Double { Foundation.log2(x) }
-    static func c_exp2(_ x: Double) -> Double { Foundation.exp2(x) }
 }
 
 /// Integer-only elementwise functions on int64 tensors (Keras's bitwise operations, `gcd`, `lcm`), as

@@ -219,35 +219,21 @@ extension Tensor {
         let outShape = try Shape.broadcast(Shape.broadcast(a.shape, b.shape, op: op), c.shape, op: op)
         // The formula written in the row loop (not a closure called per element).
         func run<T: FloatElement>(_ x: [T], _ y: [T], _ z: [T]) -> [T] {
-            let count = Shape.count(outShape)
-            if count == 0 { return [] }
-            return [T](unsafeUninitializedCapacity: count) { out, initialized in
-                x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeBufferPointer { yp in
-                        z.withUnsafeBufferPointer { zp in
-                            let (px, py, pz, o) = (xp.baseAddress!, yp.baseAddress!, zp.baseAddress!, out.baseAddress!)
-                            forEachBroadcastRow(outShape, inputs: [a.shape, b.shape, c.shape]) { start, offsets, steps, length in
-                                let (sx, sy, sz) = (steps[0], steps[1], steps[2])
-                                let (bx, by, bz, bo) = (px + offsets[0], py + offsets[1], pz + offsets[2], o + start)
-                                if fused {
-                                    // In C: an FMA instruction where the CPU has one (no compiler flags here).
-                                    if T.self == Float.self {
-                                        parity_fma_f32(length, Self.float(bx), sx, Self.float(by), sy, Self.float(bz), sz,
-                                                       UnsafeMutableRawPointer(bo).assumingMemoryBound(to: Float.self))
-                                    } else if T.self == Double.self {
-                                        parity_fma_f64(length, Self.double(bx), sx, Self.double(by), sy, Self.double(bz), sz,
-                                                       UnsafeMutableRawPointer(bo).assumingMemoryBound(to: Double.self))
-                                    } else {
-                                        for j in 0..<length { bo[j] = bz[j * sz].addingProduct(bx[j * sx], by[j * sy]) }
-                                    }
-                                } else {
-                                    for j in 0..<length { bo[j] = bx[j * sx] * by[j * sy] + bz[j * sz] }
-                                }
-                            }
-                        }
+            broadcastRows(x, y, z, shapes: [a.shape, b.shape, c.shape], outShape: outShape) { bx, sx, by, sy, bz, sz, bo, length in
+                if fused {
+                    // In C: an FMA instruction where the CPU has one (no compiler flags here).
+                    if T.self == Float.self {
+                        parity_fma_f32(length, Self.float(bx), sx, Self.float(by), sy, Self.float(bz), sz,
+                                       UnsafeMutableRawPointer(bo).assumingMemoryBound(to: Float.self))
+                    } else if T.self == Double.self {
+                        parity_fma_f64(length, Self.double(bx), sx, Self.double(by), sy, Self.double(bz), sz,
+                                       UnsafeMutableRawPointer(bo).assumingMemoryBound(to: Double.self))
+                    } else {
+                        for j in 0..<length { bo[j] = bz[j * sz].addingProduct(bx[j * sx], by[j * sy]) }
                     }
+                } else {
+                    for j in 0..<length { bo[j] = bx[j * sx] * by[j * sy] + bz[j * sz] }
                 }
-                initialized = count
             }
         }
         switch (a.storage, b.storage, c.storage) {
@@ -270,28 +256,38 @@ extension Tensor {
                         float: (Float, Float, Float) -> Float, double: (Double, Double, Double) -> Double) throws -> Tensor {
         let outShape = try Shape.broadcast(Shape.broadcast(a.shape, b.shape, op: op), c.shape, op: op)
         func run<T: FloatElement>(_ x: [T], _ y: [T], _ z: [T], _ f: (T, T, T) -> T) -> [T] {
-            let count = Shape.count(outShape)
-            if count == 0 { return [] }
-            return [T](unsafeUninitializedCapacity: count) { out, initialized in
-                x.withUnsafeBufferPointer { xp in
-                    y.withUnsafeBufferPointer { yp in
-                        z.withUnsafeBufferPointer { zp in
-                            let (px, py, pz, o) = (xp.baseAddress!, yp.baseAddress!, zp.baseAddress!, out.baseAddress!)
-                            forEachBroadcastRow(outShape, inputs: [a.shape, b.shape, c.shape]) { start, offsets, steps, length in
-                                let (sx, sy, sz) = (steps[0], steps[1], steps[2])
-                                let (bx, by, bz) = (px + offsets[0], py + offsets[1], pz + offsets[2])
-                                for j in 0..<length { o[start + j] = f(bx[j * sx], by[j * sy], bz[j * sz]) }
-                            }
-                        }
-                    }
-                }
-                initialized = count
+            broadcastRows(x, y, z, shapes: [a.shape, b.shape, c.shape], outShape: outShape) { bx, sx, by, sy, bz, sz, bo, length in
+                for j in 0..<length { bo[j] = f(bx[j * sx], by[j * sy], bz[j * sz]) }
             }
         }
         switch (a.storage, b.storage, c.storage) {
         case let (.float32(x), .float32(y), .float32(z)): return Tensor(shape: outShape, storage: .float32(run(x, y, z, float)))
         case let (.float64(x), .float64(y), .float64(z)): return Tensor(shape: outShape, storage: .float64(run(x, y, z, double)))
         default: throw TensorError.dtypeMismatch(op: op, received: [a.dtype, b.dtype, c.dtype])
+        }
+    }
+
+    /// The `outShape` values of three arrays (of `shapes`) broadcast together, filled row by row:
+    /// `row(x, xStep, y, yStep, z, zStep, out, length)` writes `length` outputs at `out` from the
+    /// inputs' rows at `x`, `y`, `z` with their element steps (0 along a broadcast axis).
+    static func broadcastRows<T: FloatElement>(
+        _ x: [T], _ y: [T], _ z: [T], shapes: [[Int]], outShape: [Int],
+        _ row: (UnsafePointer<T>, Int, UnsafePointer<T>, Int, UnsafePointer<T>, Int, UnsafeMutablePointer<T>, Int) -> Void
+    ) -> [T] {
+        let count = Shape.count(outShape)
+        if count == 0 { return [] }
+        return [T](unsafeUninitializedCapacity: count) { out, initialized in
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeBufferPointer { yp in
+                    z.withUnsafeBufferPointer { zp in
+                        let (px, py, pz, o) = (xp.baseAddress!, yp.baseAddress!, zp.baseAddress!, out.baseAddress!)
+                        forEachBroadcastRow(outShape, inputs: shapes) { start, offsets, steps, length in
+                            row(px + offsets[0], steps[0], py + offsets[1], steps[1], pz + offsets[2], steps[2], o + start, length)
+                        }
+                    }
+                }
+            }
+            initialized = count
         }
     }
 }

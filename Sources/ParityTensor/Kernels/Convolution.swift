@@ -65,6 +65,40 @@ public struct ConvolutionEpilogue: Sendable {
     }
 }
 
+/// A convolution kernel kept packed in the GEMM's layout across calls, for a kernel that stays
+/// constant (graph mode's weights: ``Tensor/convolved(with:shape:groups:channelsThenWindow:fused:epilogue:kept:)``
+/// reads it instead of packing the kernel on every call). It holds the tensor it packs and is used only
+/// when a call's kernel is that very storage: a tensor's storage never changes while shared (copy on
+/// write), so a different or changed kernel (a training step's update) is never read from a stale pack,
+/// it is packed per call as without one. One pack per instruction-set level, made on the first call on
+/// that level (about the kernel's size each), freed with this object; safe to share between threads.
+public final class KeptConvolutionKernel: @unchecked Sendable {
+    /// The kernel the packs hold.
+    public let kernel: Tensor
+    let cache: OpaquePointer
+
+    /// Keeps `kernel` (`[k…, cIn/groups, cOut]`) for packing on first use.
+    public init(_ kernel: Tensor) {
+        self.kernel = kernel
+        cache = parity_conv_kernel_cache_create()
+    }
+
+    deinit { parity_conv_kernel_cache_destroy(cache) }
+
+    /// Whether `other` is the kept kernel itself: the same storage (one buffer), shape and dtype.
+    public func holds(_ other: Tensor) -> Bool {
+        guard other.shape == kernel.shape else { return false }
+        func same<T>(_ a: [T], _ b: [T]) -> Bool {
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
+        }
+        switch (kernel.storage, other.storage) {
+        case let (.float32(a), .float32(b)): return !a.isEmpty && same(a, b)
+        case let (.float64(a), .float64(b)): return !a.isEmpty && same(a, b)
+        default: return false
+        }
+    }
+}
+
 extension Tensor {
     /// Cross-correlation of channels-last `self` `[batch, input…, cIn]` with `kernel`
     /// `[k…, cIn/groups, cOut]`, no bias: `[batch, output…, cOut]`.
@@ -77,9 +111,11 @@ extension Tensor {
     /// convolutions run a direct kernel, the rest a GEMM whose operand is packed from the image
     /// (`Sources/CParityKernels/conv.c`).
     ///
-    /// With an `epilogue`, its steps follow the sum on each output (see ``ConvolutionEpilogue``).
+    /// With an `epilogue`, its steps follow the sum on each output (see ``ConvolutionEpilogue``). With
+    /// `kept` holding `kernel` (``KeptConvolutionKernel/holds(_:)``), the kernel is read from its pack
+    /// (the same bits); otherwise `kept` is ignored.
     public func convolved(with kernel: Tensor, shape geometry: ConvolutionShape, groups: Int, channelsThenWindow: Bool,
-                          fused: Bool, epilogue: ConvolutionEpilogue? = nil) throws -> Tensor {
+                          fused: Bool, epilogue: ConvolutionEpilogue? = nil, kept: KeptConvolutionKernel? = nil) throws -> Tensor {
         let op = "convolution"
         let rank = geometry.input.count
         guard ConvolutionShape.supportedRanks.contains(rank), self.rank == rank + 2, kernel.rank == rank + 2,
@@ -153,11 +189,19 @@ extension Tensor {
                 initialized = count
             }
         }
+        let cache = kept.flatMap { $0.holds(kernel) ? $0.cache : nil }
+        let f: Int32 = fused ? 1 : 0
         switch (storage, kernel.storage) {
         case let (.float32(x), .float32(w)):
-            return Tensor(shape: outShape, storage: .float32(run(x, w) { parity_conv_f32($0, $1, $2, $3, fused ? 1 : 0, $4) }))
+            return Tensor(shape: outShape, storage: .float32(run(x, w) { shape, x, w, y, e in
+                if let cache { return parity_conv_kept_f32(shape, x, w, cache, y, f, e) }
+                return parity_conv_f32(shape, x, w, y, f, e)
+            }))
         case let (.float64(x), .float64(w)):
-            return Tensor(shape: outShape, storage: .float64(run(x, w) { parity_conv_f64($0, $1, $2, $3, fused ? 1 : 0, $4) }))
+            return Tensor(shape: outShape, storage: .float64(run(x, w) { shape, x, w, y, e in
+                if let cache { return parity_conv_kept_f64(shape, x, w, cache, y, f, e) }
+                return parity_conv_f64(shape, x, w, y, f, e)
+            }))
         default: throw TensorError.unsupportedDType(op: op, dtype: dtype)
         }
     }

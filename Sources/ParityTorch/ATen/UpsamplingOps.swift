@@ -80,8 +80,8 @@ enum UpsamplingOps: ATenFamily {
             let antialias = c.target == "aten._upsample_bicubic2d_aa.vec"
             let taps = (0..<2).map { i -> (start: [Int], weights: [[Double]]) in
                 switch (antialias, dtype == .float64) {
-                case (false, true): return cubic(Double.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i])
-                case (false, false): return cubic(Float.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i])
+                case (false, true): return TorchInterpolationTaps.cubic(Double.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i])
+                case (false, false): return TorchInterpolationTaps.cubic(Float.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i])
                 case (true, true): return antialiased(Double.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i])
                 case (true, false): return antialiased(Float.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i])
                 }
@@ -95,13 +95,12 @@ enum UpsamplingOps: ATenFamily {
                 return [y]
             }
             // Σₕ (Σ_w x·w_w)·w_h with the taps clamped into the input.
-            let clampRow = { (start: Int, k: Int, n: Int) in Swift.min(Swift.max(start + k, 0), n - 1) }
             var out: B.Value?
             for kh in 0..<4 {
-                let rows = taps[0].start.map { clampRow($0, kh, spatial[0]) }
+                let rows = taps[0].start.map { TorchInterpolationTaps.cubicTap($0, kh, input: spatial[0]) }
                 var inner: B.Value?
                 for kw in 0..<4 {
-                    let cols = taps[1].start.map { clampRow($0, kw, spatial[1]) }
+                    let cols = taps[1].start.map { TorchInterpolationTaps.cubicTap($0, kw, input: spatial[1]) }
                     let term = try b.multiply(gather(c, x, [rows, cols]), c.constant(taps[1].weights.map { $0[kw] }, shape: [1, size[1]], dtype: dtype))
                     inner = try inner.map { try b.add($0, term) } ?? term
                 }
@@ -112,10 +111,10 @@ enum UpsamplingOps: ATenFamily {
         }
         // The generic kernel fuses `s·(i + ½) − ½` in Float64, not in Float32 (measured); the 2-D channels-last one does not.
         let fused = dtype == .float64 && !channelsLastKernel
-        let axes = (0..<k).map { i -> LinearAxis in
+        let axes = (0..<k).map { i -> TorchInterpolationTaps.Linear in
             dtype == .float64
-                ? linear(Double.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i], fused: fused)
-                : linear(Float.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i], fused: false)
+                ? TorchInterpolationTaps.linear(Double.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i], fused: fused)
+                : TorchInterpolationTaps.linear(Float.self, input: spatial[i], output: size[i], alignCorners: alignCorners, scale: scale[i], fused: false)
         }
         // Axis by axis from the first (outermost): t = t₀·w₀ + t₁·w₁, each tᵢ the interpolation over the later axes.
         func interpolate(_ axis: Int, _ chosen: [[Int]]) throws -> B.Value {
@@ -128,8 +127,6 @@ enum UpsamplingOps: ATenFamily {
         return [try interpolate(0, [])]
     }
 
-    typealias LinearAxis = (i0: [Int], i1: [Int], w0: [Double], w1: [Double])
-
     /// Whether PyTorch runs the 2-D channels-last kernel for an output of spatial `output` sizes: it picks
     /// it for small 2-D outputs, `out_h + out_w ≤ 128` (`_use_vectorized_kernel_cond_2d`).
     static func usesChannelsLastKernel(output: [Int]) -> Bool { output.count == 2 && output[0] + output[1] <= 128 }
@@ -140,58 +137,9 @@ enum UpsamplingOps: ATenFamily {
         return T(input) / T(output)
     }
 
-    /// Per output the two source indices and weights (`compute_source_index_and_lambda`), in `T`;
-    /// `fused`: `s·(i + ½) − ½` as one fused multiply-add. Measured against PyTorch's Float32 and
-    /// Float64 generic kernel with one-hot inputs (every weight exact) on sizes 1…23 → 1…49, given
-    /// and derived scales: Float32 unfused and Float64 fused match every weight; the other choices do not.
-    static func linear<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?, fused: Bool) -> LinearAxis {
-        if input == output { return (Array(0..<output), Array(0..<output), Array(repeating: 1, count: output), Array(repeating: 0, count: output)) }
-        let ratio: T
-        if alignCorners { ratio = output > 1 ? T(input - 1) / T(output - 1) : 0 }
-        else { ratio = scaleValue(T.self, input: input, output: output, scale: scale) }
-        var out: LinearAxis = ([], [], [], [])
-        for i in 0..<output {
-            var src: T
-            if alignCorners { src = ratio * T(i) }
-            else { src = fused ? (-T(0.5)).addingProduct(ratio, T(i) + T(0.5)) : ratio * (T(i) + T(0.5)) - T(0.5) }
-            if !alignCorners && src < 0 { src = 0 }
-            let i0 = Swift.min(Int(Float(src).rounded(.down)), input - 1)
-            let l1 = Swift.min(Swift.max(src - T(i0), 0), 1)
-            out.i0.append(i0)
-            out.i1.append(i0 + (i0 < input - 1 ? 1 : 0))
-            out.w1.append(Double(l1))
-            out.w0.append(Double(1 - l1))
-        }
-        return out
-    }
-
-    /// Bicubic taps per output: the first tap `i0 − 1` (the caller clamps each tap into the input) and
-    /// the four weights, computed in `T` as ATen's `HelperInterpCubic` does.
-    static func cubic<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?) -> (start: [Int], weights: [[Double]]) {
-        let ratio: T
-        if alignCorners { ratio = output > 1 ? T(input - 1) / T(output - 1) : 0 }
-        else if let scale, scale > 0 { ratio = T(1.0 / scale) }
-        else { ratio = T(input) / T(output) }
-        let a: T = -0.75
-        func near(_ x: T) -> T { ((a + 2) * x - (a + 3)) * x * x + 1 }
-        func far(_ x: T) -> T { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
-        var start: [Int] = [], weights: [[Double]] = []
-        for i in 0..<output {
-            let src = alignCorners ? ratio * T(i) : ratio * (T(i) + T(0.5)) - T(0.5)
-            let i0 = Swift.min(Int(Float(src).rounded(.down)), input - 1)
-            let t = Swift.min(Swift.max(src - T(i0), 0), 1)
-            start.append(i0 - 1)
-            weights.append([far(t + 1), near(t), near(1 - t), far(2 - t)].map(Double.init))
-        }
-        return (start, weights)
-    }
-
     /// Antialiased bicubic taps per output: the first input index and the normalised weights.
     static func antialiased<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?) -> (start: [Int], weights: [[Double]]) {
-        let ratio: T
-        if alignCorners { ratio = output > 1 ? T(input - 1) / T(output - 1) : 0 }
-        else if let scale, scale > 0 { ratio = T(1.0 / scale) }
-        else { ratio = T(input) / T(output) }
+        let ratio = TorchInterpolationTaps.ratio(T.self, input: input, output: output, alignCorners: alignCorners, scale: scale)
         let support: T = ratio >= 1 ? 2 * ratio : 2
         let inverse: T = ratio >= 1 ? 1 / ratio : 1
         func filter(_ v: T) -> T {
@@ -321,4 +269,66 @@ public enum TorchNearestIndices {
             return Swift.min(Int(position.rounded(.down)), input - 1)
         }
     }
+}
+
+/// PyTorch's linear and bicubic source cells and weights per output cell (`upsample_linear1d`,
+/// `upsample_bilinear2d`, `upsample_trilinear3d`, `upsample_bicubic2d`, CPU): the one computation the
+/// ATen kernels (``UpsamplingOps``, whose summary has the rules) and the converter to Keras (its
+/// interpolation matrices) read.
+public enum TorchInterpolationTaps {
+    /// One axis's taps: per output cell the two source cells and their weights.
+    public typealias Linear = (i0: [Int], i1: [Int], w0: [Double], w1: [Double])
+
+    /// The source step `s` (`area_pixel_compute_scale<T>`): `(in − 1)/(out − 1)` with `align_corners`
+    /// (0 for one output cell), else ``UpsamplingOps/scaleValue(_:input:output:scale:)`` (`1/scale`, or `in/out`).
+    static func ratio<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?) -> T {
+        if alignCorners { return output > 1 ? T(input - 1) / T(output - 1) : 0 }
+        return UpsamplingOps.scaleValue(T.self, input: input, output: output, scale: scale)
+    }
+
+    /// Per output the two source indices and weights (`compute_source_index_and_lambda`), in `T`;
+    /// `fused`: `s·(i + ½) − ½` as one fused multiply-add. Measured against PyTorch's Float32 and
+    /// Float64 generic kernel with one-hot inputs (every weight exact) on sizes 1…23 → 1…49, given
+    /// and derived scales: Float32 unfused and Float64 fused match every weight; the other choices do not.
+    public static func linear<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?, fused: Bool) -> Linear {
+        if input == output { return (Array(0..<output), Array(0..<output), Array(repeating: 1, count: output), Array(repeating: 0, count: output)) }
+        let ratio = self.ratio(T.self, input: input, output: output, alignCorners: alignCorners, scale: scale)
+        var out: Linear = ([], [], [], [])
+        for i in 0..<output {
+            var src: T
+            if alignCorners { src = ratio * T(i) }
+            else { src = fused ? (-T(0.5)).addingProduct(ratio, T(i) + T(0.5)) : ratio * (T(i) + T(0.5)) - T(0.5) }
+            if !alignCorners && src < 0 { src = 0 }
+            let i0 = Swift.min(Int(Float(src).rounded(.down)), input - 1)
+            let l1 = Swift.min(Swift.max(src - T(i0), 0), 1)
+            out.i0.append(i0)
+            out.i1.append(i0 + (i0 < input - 1 ? 1 : 0))
+            out.w1.append(Double(l1))
+            out.w0.append(Double(1 - l1))
+        }
+        return out
+    }
+
+    /// Bicubic taps per output: the first tap `i0 − 1` (each tap clamped into the input by
+    /// ``cubicTap(_:_:input:)``) and the four weights, computed in `T` as ATen's `HelperInterpCubic` does.
+    public static func cubic<T: BinaryFloatingPoint>(_: T.Type, input: Int, output: Int, alignCorners: Bool, scale: Double?) -> (start: [Int], weights: [[Double]]) {
+        let ratio = self.ratio(T.self, input: input, output: output, alignCorners: alignCorners, scale: scale)
+        let a: T = -0.75
+        func near(_ x: T) -> T { ((a + 2) * x - (a + 3)) * x * x + 1 }
+        func far(_ x: T) -> T { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+        var start: [Int] = [], weights: [[Double]] = []
+        for i in 0..<output {
+            let src = alignCorners ? ratio * T(i) : ratio * (T(i) + T(0.5)) - T(0.5)
+            let i0 = Swift.min(Int(Float(src).rounded(.down)), input - 1)
+            let t = Swift.min(Swift.max(src - T(i0), 0), 1)
+            start.append(i0 - 1)
+            // As ATen writes it, `x2 = 1 − t`, then `x2 + 1` (not `2 − t`, which rounds differently).
+            let u = 1 - t
+            weights.append([far(t + 1), near(t), near(u), far(u + 1)].map(Double.init))
+        }
+        return (start, weights)
+    }
+
+    /// The input cell of tap `k` (0…3) of a bicubic output whose first tap is `start`: clamped to the edge.
+    public static func cubicTap(_ start: Int, _ k: Int, input: Int) -> Int { Swift.min(Swift.max(start + k, 0), input - 1) }
 }

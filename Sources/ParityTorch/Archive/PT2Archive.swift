@@ -200,8 +200,9 @@ struct PT2Archive {
     }
 }
 
-/// torch's `ScalarType` codes (`torch/_export/serde/schema.py`).
-enum ScalarTypes {
+/// torch's `ScalarType` codes (`torch/_export/serde/schema.py`); public for the converter to Keras,
+/// which reads the names and kinds from here.
+public enum ScalarTypes {
     static func elementType(_ code: Int) -> ElementType? {
         switch code {
         case 1: return .uint8
@@ -223,7 +224,11 @@ enum ScalarTypes {
         }
     }
 
-    static func isFloatingPoint(_ code: Int) -> Bool { [6, 7, 8, 13].contains(code) }
+    /// float16, float32, float64, bfloat16.
+    public static func isFloatingPoint(_ code: Int) -> Bool { [6, 7, 8, 13].contains(code) }
+
+    /// complex32, complex64, complex128.
+    public static func isComplex(_ code: Int) -> Bool { [9, 10, 11].contains(code) }
 
     /// The Parity dtype of a ScalarType: uint8, int8 and int16 are held in int64 (their arithmetic is
     /// not wrapped at 8 or 16 bits); complex32 and the 8-bit float types have none.
@@ -240,7 +245,8 @@ enum ScalarTypes {
         }
     }
 
-    static func name(_ code: Int) -> String {
+    /// The dtype's name (`float32`, `int64`, …), or `scalar type <code>` for a code torch does not define.
+    public static func name(_ code: Int) -> String {
         let names = [0: "unknown", 1: "uint8", 2: "int8", 3: "int16", 4: "int32", 5: "int64", 6: "float16", 7: "float32", 8: "float64",
                      9: "complex32", 10: "complex64", 11: "complex128", 12: "bool", 13: "bfloat16", 28: "uint16", 29: "float8_e4m3fn",
                      30: "float8_e5m2", 31: "float8_e4m3fnuz", 32: "float8_e5m2fnuz", 33: "float8_e8m0fnu", 34: "uint32", 35: "uint64"]

@@ -20,10 +20,12 @@ struct ViewChain {
     var steps: [(node: TorchNode, slot: Int)]
 }
 
-enum Aliasing {
+/// The view operators and the tensor a view or an in-place node reads (public: the converter to Keras
+/// reads the same list), and the replay of view chains the interpreter writes through.
+public enum Aliasing {
     /// Operators whose outputs alias their first tensor argument (`self`/`input`). `reshape` and
     /// `flatten` alias a contiguous input, which every input is in Parity.
-    static let viewTargets: Set<String> = [
+    public static let viewTargets: Set<String> = [
         "aten.view.default", "aten._unsafe_view.default", "aten.reshape.default", "aten.flatten.using_ints", "aten.unflatten.int",
         "aten.permute.default", "aten.transpose.int", "aten.t.default", "aten.swapaxes.default", "aten.swapdims.default",
         "aten.movedim.int", "aten.unsqueeze.default", "aten.squeeze.default", "aten.squeeze.dim", "aten.squeeze.dims",
@@ -32,10 +34,11 @@ enum Aliasing {
         "aten.diagonal.default", "aten.view_as.default", "aten.expand_as.default", "aten.unfold.default", "aten.as_strided.default",
     ]
 
-    static func isView(_ target: String) -> Bool { viewTargets.contains(target) }
+    public static func isView(_ target: String) -> Bool { viewTargets.contains(target) }
 
-    /// The name of the tensor a view node reads (its first tensor argument).
-    static func source(of node: TorchNode) -> String? {
+    /// The name of the tensor a view node reads, or an in-place node writes: its first tensor argument,
+    /// or the `out` argument of an `out=` overload.
+    public static func source(of node: TorchNode) -> String? {
         // An `out=` overload writes into its `out` argument.
         if node.target.hasSuffix(".out"), case .tensor(let name)? = node.argument("out") { return name }
         for argument in node.arguments { if case .tensor(let name) = argument.value { return name } }

@@ -262,8 +262,9 @@ protocol ATenFamily {
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value]
 }
 
-/// The table of supported operators: every family, looked up by target.
-enum ATenTable {
+/// The table of supported operators: every family, looked up by target; and which targets are
+/// in-place overloads (``functional(_:)``, ``isInPlace(_:)``, public: the converter to Keras reads them).
+public enum ATenTable {
     /// Looked up in order: ``TrainingOps`` comes first, taking the targets it runs in a training step and
     /// handing them to their inference family otherwise.
     nonisolated(unsafe) static let families: [any ATenFamily.Type] = [
@@ -281,7 +282,7 @@ enum ATenTable {
 
     /// The functional form of an in-place overload: `aten.relu_.default` → `aten.relu.default`,
     /// `aten.__iand__.Tensor` → `aten.__and__.Tensor`, an `out=` overload → its `default`; other targets unchanged.
-    static func functional(_ target: String) -> String {
+    public static func functional(_ target: String) -> String {
         let parts = target.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "aten" else { return target }
         let name = parts[1]
@@ -295,7 +296,7 @@ enum ATenTable {
     }
 
     /// Whether `target` mutates its first argument (an in-place overload with a functional form).
-    static func isInPlace(_ target: String) -> Bool { functional(target) != target }
+    public static func isInPlace(_ target: String) -> Bool { functional(target) != target }
 
     /// Why an operator Parity does not map is not mapped, where there is a reason beyond "not yet"
     /// (printed in the error that names it).

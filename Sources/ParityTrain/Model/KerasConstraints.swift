@@ -14,6 +14,12 @@ public enum KerasConstraint: Sendable, Equatable {
     /// `MinMaxNorm`: `w · (rate · clip(norms, min, max) + (1 − rate) · norms) / (ε + norms)`.
     case minMaxNorm(min: Double, max: Double, rate: Double, axes: [Int])
 
+    /// The config keys a constraint can sit under, with the variable each constrains: every regularizer key
+    /// (``KerasRegularizer/variableKeys``) with `_constraint` in place of `_regularizer` (`kernel_constraint`, …).
+    public static let variableKeys: [(key: String, variable: String)] = KerasRegularizer.variableKeys.map {
+        (String($0.key.dropLast("_regularizer".count)) + "_constraint", $0.variable)
+    }
+
     /// The constraint a layer config records (`{"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}}`);
     /// `nil` for any other class or a config Parity cannot read.
     public init?(config value: KerasJSON) {

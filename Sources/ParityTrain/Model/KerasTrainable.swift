@@ -284,13 +284,12 @@ public struct KerasTrainable: TrainableModel {
         return regularizer
     }
 
-    /// The constraint of the variable `name` that `config` records (under the key of its regularizer with
-    /// `_constraint` in place of `_regularizer`), if any; throws naming the layer when Parity does not know it.
+    /// The constraint of the variable `name` that `config` records (under its key in
+    /// ``KerasConstraint/variableKeys``), if any; throws naming the layer when Parity does not know it.
     static func constraint(of name: String, config: KerasJSON, layer: KerasNetwork.Layer) throws -> KerasConstraint? {
         let variable = name.split(separator: "/").last.map(String.init) ?? name
-        guard let stem = KerasRegularizer.variableKeys.first(where: { $0.variable == variable })?.key.dropLast("_regularizer".count) else { return nil }
-        let key = String(stem) + "_constraint"
-        guard let value = config[key], !value.isNull else { return nil }
+        guard let key = KerasConstraint.variableKeys.first(where: { $0.variable == variable })?.key,
+              let value = config[key], !value.isNull else { return nil }
         guard let constraint = KerasConstraint(config: value) else {
             throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) has \(key) \(value): Parity applies MaxNorm, NonNeg, UnitNorm and MinMaxNorm only")
         }
@@ -303,9 +302,8 @@ public struct KerasTrainable: TrainableModel {
         if let items = value.array { return items.lazy.compactMap(nestedTrainingSetting).first }
         guard let object = value.object else { return nil }
         if let name = object["class_name"]?.string, trainingModeClasses.contains(name) { return name }
-        let keys = Set(["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key))
         for (key, entry) in object {
-            if keys.contains(key), !entry.isNull { return "\(key) \(entry)" }
+            if settingKeys.contains(key), !entry.isNull { return "\(key) \(entry)" }
             if ["dropout", "recurrent_dropout"].contains(key), (entry.double ?? 0) > 0 { return "\(key) \(entry)" }
             if let found = nestedTrainingSetting(entry) { return found }
         }
@@ -316,9 +314,12 @@ public struct KerasTrainable: TrainableModel {
     static let trainingModeClasses: Set<String> = ["BatchNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
                                                    "GaussianNoise", "GaussianDropout", "AlphaDropout"]
 
-    /// The constraint keys (a wrapper's apply, ``variableConfig(_:index:)``).
-    static let constraintKeys = ["kernel_constraint", "bias_constraint", "recurrent_constraint", "gamma_constraint", "beta_constraint",
-                              "embeddings_constraint", "depthwise_constraint", "pointwise_constraint", "alpha_constraint"]
+    /// The keys of a variable's constraint and regularizer (a wrapper applies those of its wrapped layer,
+    /// ``variableConfig(_:index:)``).
+    static let variableSettingKeys = KerasConstraint.variableKeys.map(\.key) + KerasRegularizer.variableKeys.map(\.key)
+
+    /// Every key of a training setting a layer config can hold: ``variableSettingKeys`` and `activity_regularizer`.
+    static let settingKeys = ["activity_regularizer"] + variableSettingKeys
 
     /// Puts the network's layers in training mode (``KerasTrainable``).
     static func prepare(_ network: inout KerasNetwork) throws {
@@ -335,7 +336,7 @@ public struct KerasTrainable: TrainableModel {
             // runs its layer's `call`, not `__call__` (`keras/src/layers/rnn/time_distributed.py`), so Keras adds no
             // activity penalty of the wrapped layer (`model.losses` is empty), and neither does Parity.
             let wrapper = ["Bidirectional", "TimeDistributed"].contains(layer.className)
-            let applied = Set(wrapper ? constraintKeys + KerasRegularizer.variableKeys.map(\.key) : [])
+            let applied = Set(wrapper ? variableSettingKeys : [])
                 .union(layer.className == "TimeDistributed" ? ["activity_regularizer"] : [])
             if layer.className == "TimeDistributed", let innerClass = config["layer"]?["class_name"]?.string {
                 let inner = config["layer"]?["config"]
@@ -354,7 +355,7 @@ public struct KerasTrainable: TrainableModel {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a \(innerClass) holding a layer with \(nested): "
                                                       + "Parity reads the settings of the wrapped layer only, and training without it would not be Keras's run")
                 }
-                for key in ["activity_regularizer"] + constraintKeys + KerasRegularizer.variableKeys.map(\.key)
+                for key in settingKeys
                 where !applied.contains(key) && !(inner[key]?.isNull ?? true) {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) wraps a \(innerClass) with \(key) \(inner[key]!): Parity does not yet apply \(key) inside \(layer.className), and training without it would not be Keras's run")
                 }

@@ -18,6 +18,10 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     /// write its output in the layout of the permute that merges them (``ViewedAttention``), instead of
     /// copying at each step. Never changes a value.
     case attentionViews
+    /// Keeps each convolution's constant kernel (a weight) packed in the GEMM's layout with the graph,
+    /// so every run reads the pack instead of packing it again (``KeptConvolutionKernel``). Never
+    /// changes a value.
+    case kernelPacking
 
     public var description: String { rawValue }
 }
@@ -30,12 +34,13 @@ public struct GraphOptimizer: Sendable {
     /// An optimizer running `passes` in order.
     public init(passes: [GraphPass]) { self.passes = passes }
 
-    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, prune.
+    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, view attention operands, prune, keep
+    /// constant kernels packed.
     public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .attentionViews,
-                                                                     .deadCodeElimination])
+                                                         .deadCodeElimination, .kernelPacking])
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
-    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking,
-                                                                           .attentionViews, .deadCodeElimination])
+    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .attentionViews,
+                                                              .deadCodeElimination, .kernelPacking])
 
     /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
@@ -46,6 +51,7 @@ public struct GraphOptimizer: Sendable {
             case .deadCodeElimination: graph = graph.eliminatingDeadCode()
             case .fusion: graph = graph.fusingOps()
             case .permuteSinking: graph = try graph.sinkingPermutes()
+            case .kernelPacking: graph = graph.keepingKernelsPacked()
             case .attentionViews: graph = graph.viewingAttentionOperands()
             }
         }

@@ -13,7 +13,7 @@ class KerasLSTM(nn.Module):
     but keep Keras's gate order and its one bias (zeros when it has none). Batch first; returns
     every step's output and the final (h, c), each (batch, hidden_size)."""
 
-    activations = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "hard_sigmoid": F.hardsigmoid}
+    activations = {"tanh": lambda x: torch.tanh(x), "sigmoid": lambda x: torch.sigmoid(x), "relu": lambda x: F.relu(x), "hard_sigmoid": lambda x: F.hardsigmoid(x)}
 
     def __init__(self, input_size, hidden_size, activation, recurrent_activation):
         super().__init__()

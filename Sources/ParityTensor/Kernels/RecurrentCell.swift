@@ -1,0 +1,27 @@
+import CParityKernels
+
+/// Fused recurrent cells in C (`parity_lstm_cell_f32`, `Sources/CParityKernels/vmath_template.h`): one
+/// step's gate math in one pass over registers, the roundings of the separate element passes.
+public enum RecurrentCellKernel {
+    /// Whether ``lstmStep(rows:units:pre:ldz:x:ldx:xGate:recurrentBias:outputBias:biasGate:c:ldc:h:ldh:outH:outC:ldo:)``
+    /// computes this cell: Float32 with sigmoid gates and tanh (the C kernel's formula); other types and
+    /// activations run the element passes.
+    public static func fusesLSTM<T: FloatElement>(_ type: T.Type, activation: UnaryFunction, recurrentActivation: UnaryFunction) -> Bool {
+        T.self == Float.self && activation == .tanh && recurrentActivation == .sigmoid
+    }
+
+    /// One LSTM step over `rows` rows of `units` units (`parity_lstm_cell_f32`): per unit `j` and gate
+    /// `q` (input, forget, cell, output), `v = x[q·xGate + j] + (pre[q·units + j] (+ recurrentBias[q·biasGate + j]))
+    /// (+ outputBias[q·biasGate + j])`; `i, f, o = sigmoid`, `g = tanh`; `c' = f·c + i·g` (each product
+    /// rounded, then the sum); `h' = o·tanh(c')`; `c'` written over `c` and into `outC`, `h'` into `h` and
+    /// `outH`. Row `r` of each array starts `r·` its stride. Only for ``fusesLSTM(_:activation:recurrentActivation:)``.
+    public static func lstmStep(rows: Int, units: Int, pre: UnsafePointer<Float>, ldz: Int, x: UnsafePointer<Float>, ldx: Int, xGate: Int,
+                                recurrentBias: UnsafePointer<Float>?, outputBias: UnsafePointer<Float>?, biasGate: Int,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, h: UnsafeMutablePointer<Float>, ldh: Int,
+                                outH: UnsafeMutablePointer<Float>, outC: UnsafeMutablePointer<Float>, ldo: Int) {
+        var step = parity_lstm_step(rows: rows, units: units, z: pre, ldz: ldz, x: x, ldx: ldx, x_gate: xGate,
+                                    recurrent_bias: recurrentBias, output_bias: outputBias, bias_gate: biasGate,
+                                    c: c, ldc: ldc, h: h, ldh: ldh, out_h: outH, out_c: outC, ldo: ldo)
+        parity_lstm_cell_f32(&step)
+    }
+}
