@@ -310,9 +310,9 @@ public struct KerasTrainable: TrainableModel {
         return nil
     }
 
-    /// The layers whose training step differs from inference (statistics, masks, noise): refused inside TimeDistributed.
-    static let trainingModeClasses: Set<String> = ["BatchNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-                                                   "GaussianNoise", "GaussianDropout", "AlphaDropout"]
+    /// The layers whose training step differs from inference (statistics, masks, noise: BatchNormalization, Dropout
+    /// and ParityKeras's ``KerasLayers/inferenceIdentities``): refused inside TimeDistributed.
+    static let trainingModeClasses = Set(["BatchNormalization", "Dropout"]).union(KerasLayers.inferenceIdentities)
 
     /// The keys of a variable's constraint and regularizer (a wrapper applies those of its wrapped layer,
     /// ``variableConfig(_:index:)``).
