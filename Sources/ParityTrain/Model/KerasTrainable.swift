@@ -380,6 +380,12 @@ public struct KerasTrainable: TrainableModel {
                 if amount > 0 {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) draws random noise in training, which a shared mask cannot reproduce")
                 }
+            case "StochasticDepth":
+                // keras/src/applications/convnext.py: in training, x / keep · floor(keep + uniform) per sample.
+                if let rate = config["drop_path_rate"]?.double, rate > 0 {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (StochasticDepth) drops each sample's path at random in training "
+                                                      + "(drop_path_rate \(rate)), which Parity does not reproduce yet")
+                }
             default:
                 break
             }
