@@ -119,6 +119,39 @@ struct AttentionOpTests {
         }
     }
 
+    /// The in-place entry reads and writes through raw offsets and strides: layouts that reach outside
+    /// their tensors, operands that do not form an attention, or an output layout that does not cover
+    /// its tensor are refused before any element is read.
+    @Test("operand and output layouts outside their tensors, or not an attention, are refused, naming the op")
+    func layoutsChecked() throws {
+        let op = Self.cases[2].op
+        let inputs = Self.inputs(Self.cases[2], dtype: .float32)  // q [2, 3, 7, 11], k [2, 3, 9, 11], v [2, 3, 9, 5]
+        let plain = inputs.map { Attention.OperandLayout(shape: $0.shape) }
+        let output = [2, 3, 7, 5]
+        #expect(try op.forward(inputs, operands: plain, output: output) == op.forward(inputs))
+        func refused(_ operands: [Attention.OperandLayout], output: [Int] = output, strides: [Int]? = nil) {
+            #expect {
+                _ = try op.forward(inputs, operands: operands, output: output, outputStrides: strides)
+            } throws: { error in
+                "\(error)".contains("attention")
+            }
+        }
+        var shifted = plain
+        shifted[1].offset = 1                        // k's last element one past its tensor
+        refused(shifted)
+        var negative = plain
+        negative[2].offset = -1
+        refused(negative)
+        var wide = plain
+        wide[0].strides[2] = 12                      // q's rows 12 apart: 7 rows reach past 2·3·7·11
+        refused(wide)
+        var unequal = plain
+        unequal[1] = Attention.OperandLayout(shape: [3, 2, 9, 11])  // leading axes other than q's
+        refused(unequal)
+        refused(plain, output: [2, 3, 7, 4])        // fewer elements than the result
+        refused(plain, strides: [105, 35, 5, 2])     // rows of the output past its end
+    }
+
     @Test("exp rows normalised after the product: the definition's max, exp and sequential sum on every level, tails and specials")
     func expRows() throws {
         var rng = SeededGenerator(seed: 17)

@@ -243,6 +243,36 @@ struct GraphTests {
         }
     }
 
+    /// ``ViewedAttention`` holds its operands' layouts as planned for the graph's shapes; applied to
+    /// inputs of other shapes whose views are the same [2, 4, 6] (batches 4·6 or 6·6 apart instead of
+    /// 5·6) it must not read through the planned strides.
+    @Test("attention views planned for one input shape are refused on another, naming the op")
+    func attentionViewsOtherShapes() throws {
+        var rng = SeededGenerator(seed: 29)
+        let planned = Tensor.uniform([2, 5, 6], generator: &rng)
+        let graph = try Graph.trace(inputs: [TensorType(of: planned)]) { b, xs in
+            let q = try b.slice(xs[0], [.all, SliceAxis(start: 0, end: 4)])
+            return [try b.apply(Attention(scale: 0.5, normalization: .afterProduct), [q, q, q])]
+        }
+        let viewed = try GraphOptimizer.withoutFusion.optimize(graph)
+        let op = try #require(viewed.nodes.lazy.compactMap { node -> ViewedAttention? in
+            if case .op(let op as ViewedAttention) = node.operation { return op }
+            return nil
+        }.first)
+        #expect(try op.forward([planned, planned, planned]) == GraphExecutor().run(graph, inputs: [planned])[0])
+        // One row shorter (the planned strides reach past it) and one longer (they stay inside but read
+        // batch 1 from the wrong rows).
+        for shape in [[2, 4, 6], [2, 6, 6]] {
+            let other = Tensor.uniform(shape, generator: &rng)
+            #expect(try op.checkedOutputType([TensorType](repeating: TensorType(of: other), count: 3)) == TensorType(.float32, [2, 4, 6]))
+            #expect {
+                _ = try op.forward([other, other, other])
+            } throws: { error in
+                "\(error)".contains("attention")
+            }
+        }
+    }
+
     @Test("shape errors are raised while tracing, naming the op and shapes")
     func traceErrors() throws {
         do {

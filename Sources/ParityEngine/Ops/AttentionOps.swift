@@ -129,6 +129,13 @@ public struct Attention: CompositeOp {
 
         /// A contiguous row-major tensor of `shape`.
         public init(shape: [Int]) { self.init(shape: shape, offset: 0, strides: Shape.strides(shape)) }
+
+        /// Whether `self` and `other` place every element alike: the same shape and offset, the same
+        /// strides on every axis longer than 1 (a size-1 axis's stride is never stepped).
+        func reads(as other: OperandLayout) -> Bool {
+            shape == other.shape && offset == other.offset && strides.count == other.strides.count
+                && zip(shape, zip(strides, other.strides)).allSatisfy { $0 <= 1 || $1.0 == $1.1 }
+        }
     }
 
     /// The forward on operands read in place: q, k and v are `inputs[0...2]` seen through `operands`
@@ -136,7 +143,9 @@ public struct Attention: CompositeOp {
     /// `[…, L, Ev]` written into a tensor of shape `output` whose element `[h…, i, j]` sits at
     /// `Σ index·outputStrides` (`nil`: contiguous; the last stride must be 1). Same sums, same bits as
     /// ``forward(_:)`` on the operands materialised.
+    /// Throws unless `operands` and `output` describe this attention within `inputs` (see ``checkLayouts(_:operands:output:outputStrides:)``).
     public func forward(_ inputs: [Tensor], operands: [OperandLayout], output: [Int], outputStrides: [Int]? = nil) throws -> Tensor {
+        try checkLayouts(inputs, operands: operands, output: output, outputStrides: outputStrides)
         let (qv, kv, vv) = (operands[0], operands[1], operands[2])
         let rank = qv.shape.count
         let (l, e, s, ev) = (qv.shape[rank - 2], qv.shape[rank - 1], kv.shape[rank - 2], vv.shape[rank - 1])
@@ -150,7 +159,6 @@ public struct Attention: CompositeOp {
             guard outputStrides != nil else { return try y.reshaped(output) }
             return try Self.scatter(y, into: output, strides: outStrides)
         }
-        precondition(outStrides.last == 1 || ev <= 1, "attention writes rows with unit stride")
         let heads = Shape.count(leading)
         let maskValues = mask == .none ? [] : inputs[3].doubles
         let maskStrides = mask == .none ? [] : Shape.broadcastStrides(inputs[3].shape, to: leading + [l, s])
@@ -247,6 +255,49 @@ public struct Attention: CompositeOp {
         case .float32: return Tensor(shape: output, values: run(Float.self))
         case .float64: return Tensor(shape: output, values: run(Double.self))
         default: throw TensorError.unsupportedDType(op: name, dtype: inputs[0].dtype)
+        }
+    }
+
+    /// What ``forward(_:operands:output:outputStrides:)`` reads and writes through raw offsets, checked
+    /// before any element is: the operands' shapes form this attention (``outputType(_:)`` with the
+    /// inputs' dtypes and the mask as it is), every element each layout reaches lies inside its input,
+    /// and `output` holds the result exactly once: as many elements, and `outputStrides` (one per axis)
+    /// a permutation of a contiguous layout whose last axis, when longer than 1, has stride 1.
+    func checkLayouts(_ inputs: [Tensor], operands: [OperandLayout], output: [Int], outputStrides: [Int]?) throws {
+        guard operands.count == 3, inputs.count == (mask == .none ? 3 : 4) else {
+            throw TensorError.invalidArgument(op: name, message: "takes \(mask == .none ? 3 : 4) inputs and 3 operand layouts; received \(inputs.count) and \(operands.count)")
+        }
+        var types = (0..<3).map { TensorType(inputs[$0].dtype, operands[$0].shape) }
+        if mask != .none { types.append(TensorType(of: inputs[3])) }
+        let result = try outputType(types).shape
+        for (input, layout) in zip(inputs, operands) {
+            guard layout.strides.count == layout.shape.count else {
+                throw TensorError.invalidArgument(op: name, message: "operand layout \(layout) has \(layout.strides.count) strides for \(layout.shape.count) axes")
+            }
+            guard Shape.count(layout.shape) > 0 else { continue }
+            var (low, high) = (layout.offset, layout.offset)
+            for (size, stride) in zip(layout.shape, layout.strides) {
+                let reach = (size - 1) * stride
+                if reach < 0 { low += reach } else { high += reach }
+            }
+            guard low >= 0, high < input.count else {
+                throw TensorError.invalidArgument(op: name, message: "operand layout \(layout) reaches elements \(low)...\(high) of an input of shape \(input.shape)")
+            }
+        }
+        guard Shape.count(output) == Shape.count(result) else {
+            throw TensorError.shapeMismatch(op: name, expected: "an output of \(Shape.count(result)) elements (\(result))", received: [output])
+        }
+        guard let outputStrides else { return }
+        // Axes longer than 1 by decreasing stride must step over each other exactly, down to stride 1.
+        var steps = zip(result, outputStrides).filter { $0.0 > 1 }.sorted { $0.1 > $1.1 }
+        var contiguous = outputStrides.count == result.count && (result.last! <= 1 || outputStrides.last == 1)
+        var inner = 1
+        while contiguous, let (size, stride) = steps.popLast() {
+            contiguous = stride == inner
+            inner *= size
+        }
+        guard contiguous else {
+            throw TensorError.invalidArgument(op: name, message: "output strides \(outputStrides) do not place a \(result) result once each in \(output) with unit-stride rows")
         }
     }
 

@@ -226,7 +226,16 @@ public struct ViewedAttention: CompositeOp {
         return try b.apply(Permute(order: outputOrder), [y])
     }
 
+    /// Throws when an input's shape is not the one ``layouts`` were planned for (the views of that
+    /// shape would read other elements).
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
+        for operand in 0..<3 {
+            var view = StridedView(shape: inputs[operand].shape)
+            guard views[operand].allSatisfy({ view.apply($0) }), let strides = view.strides,
+                  Attention.OperandLayout(shape: view.shape, offset: view.offset, strides: strides).reads(as: layouts[operand]) else {
+                throw TensorError.invalidArgument(op: name, message: "operand \(operand)'s views of an input of shape \(inputs[operand].shape) are not its planned layout \(layouts[operand])")
+            }
+        }
         let (q, v) = (layouts[0].shape, layouts[2].shape)
         let logical = Array(q.dropLast()) + [v.last!]
         guard let outputOrder else { return try attention.forward(inputs, operands: layouts, output: logical) }
