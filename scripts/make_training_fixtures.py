@@ -291,7 +291,8 @@ def keras_step():
 
     # What Parity refuses (saved, not trained): a regularizer class of the user's own, an OrthogonalRegularizer on a
     # rank-4 kernel (Keras itself raises at the first step), an activity regularizer inside a Bidirectional, a
-    # BatchNormalization inside TimeDistributed (Keras maps it over the steps: statistics per step).
+    # BatchNormalization inside TimeDistributed (Keras maps it over the steps: statistics per step), ConvNeXt's
+    # StochasticDepth with a drop rate (a random per-sample drop of the path in training).
     @keras.saving.register_keras_serializable(package="user")
     class Sparse(keras.regularizers.Regularizer):
         def __call__(self, w):
@@ -300,6 +301,8 @@ def keras_step():
         def get_config(self):
             return {}
 
+    from keras.src.applications.convnext import StochasticDepth
+
     for name, shape, layer in [
         ("refused_custom_regularizer", (6,), L.Dense(3, kernel_regularizer=Sparse(), name="dense")),
         ("refused_orthogonal_conv", (5, 5, 2), L.Conv2D(3, 3, kernel_regularizer=R.OrthogonalRegularizer(0.01), name="dense")),
@@ -307,6 +310,7 @@ def keras_step():
         ("refused_time_distributed_bn", (4, 6), L.TimeDistributed(L.BatchNormalization(), name="dense")),
         # A regularizer two wrappers deep: Keras applies it (two penalties in model.losses), Parity reads one level.
         ("refused_nested_wrapper", (3, 4, 2), L.TimeDistributed(L.Bidirectional(L.LSTM(3, kernel_regularizer=R.L2(0.1))), name="dense")),
+        ("refused_stochastic_depth", (6,), StochasticDepth(0.1, name="dense")),
     ]:
         keras.Sequential([keras.Input(shape), layer]).save(f"{OUT}/keras/{name}.keras")
 

@@ -20,12 +20,16 @@ public struct CompareTolerance: Sendable, Codable, Equatable {
         self.source = source
     }
 
-    /// `torch.testing.assert_close`'s defaults for a dtype (`torch/testing/_comparison.py`,
-    /// `_DTYPE_PRECISIONS`): float32 rtol 1.3e-6, atol 1e-5; float64 1e-7, 1e-7.
+    /// `torch.testing.assert_close`'s defaults for a dtype (``AssertCloseDefaults``): float64's for float64,
+    /// float32's otherwise.
     public static func assertCloseDefaults(for dtype: DType) -> CompareTolerance {
         switch dtype {
-        case .float64: return CompareTolerance(rtol: 1e-7, atol: 1e-7, source: "torch.testing.assert_close defaults for float64")
-        default: return CompareTolerance(rtol: 1.3e-6, atol: 1e-5, source: "torch.testing.assert_close defaults for float32")
+        case .float64:
+            let (rtol, atol) = AssertCloseDefaults.float64
+            return CompareTolerance(rtol: rtol, atol: atol, source: "torch.testing.assert_close defaults for float64")
+        default:
+            let (rtol, atol) = AssertCloseDefaults.float32
+            return CompareTolerance(rtol: rtol, atol: atol, source: "torch.testing.assert_close defaults for float32")
         }
     }
 }

@@ -193,6 +193,30 @@ struct TorchToKerasTests {
         }
     }
 
+    @Test("pooling windows are ParityTorch's (TorchPoolingWindows): adaptive average to a size that does not divide the input, max pool with padding and ceil_mode, ceil_mode windows that are Keras's `same`")
+    func poolingWindows() throws {
+        let shape = [1, 2, 7, 8]
+        let cases: [(String, [(String, TorchArgument)], [Int])] = [
+            ("aten.adaptive_avg_pool2d.default", [("output_size", .ints([3, 5]))], [1, 2, 3, 5]),
+            ("aten.max_pool2d.default", [("kernel_size", .ints([3, 3])), ("stride", .ints([2, 2])), ("padding", .ints([1, 1])), ("ceil_mode", .bool(true))], [1, 2, 4, 5]),
+            ("aten.max_pool2d.default", [("kernel_size", .ints([2, 3])), ("stride", .ints([2, 2])), ("ceil_mode", .bool(true))], [1, 2, 4, 4]),
+        ]
+        let x = Tensor(shape: shape, values: (0..<112).map { Float(($0 * 37) % 23) / 7 - 1.5 })
+        for (target, arguments, output) in cases {
+            let node = TorchNode(target: target, name: "y", arguments: [("self", .tensor("x"))] + arguments.map { (name: $0.0, value: $0.1) }, outputs: ["y"], moduleStack: [])
+            let meta = ["x": TorchTensorMeta(scalarType: 7, shape: shape), "y": TorchTensorMeta(scalarType: 7, shape: output)]
+            let program = try TorchProgram(source: "pool", graph: ExportedGraph(inputs: ["x"], nodes: [node], outputs: ["y"], tensorMeta: meta),
+                                           inputs: [.init(name: "x", kind: .userInput)], outputs: ["y"], weights: [:])
+            #expect(try program.run([x], mode: .eager)[0].shape == output, "\(target) \(arguments)")
+            let conversion = try TorchToKeras.convert(program, name: "pool")
+            let (_, proof) = try Self.prove(conversion, program, [x])
+            #expect(proof.passed, "\(target) \(arguments): \(proof)")
+            let layers = conversion.model.layers.map { "\($0.className) \($0.config["padding"]?.string ?? "")" }
+            let expected = ["Matmul ", "MaxPooling2D valid", "MaxPooling2D same"][cases.firstIndex { $0.2 == output }!]
+            #expect(layers.contains(expected), "\(target) \(arguments): \(layers)")
+        }
+    }
+
     @Test("nn.RNN (rnn_tanh / rnn_relu) → SimpleRNN with that activation, bidirectional as Bidirectional(SimpleRNN); the summed bias is a stated rounding")
     func simpleRNN() throws {
         let conversion = try TorchToKeras.convert(TorchProgramCase.get("convert_rnn").program(), name: "rnn")

@@ -100,7 +100,8 @@ import Testing
     /// What Parity does not apply is refused, naming the layer and the setting.
     @Test(arguments: [("refused_wrapped", "activity_regularizer"), ("refused_time_distributed_bn", "BatchNormalization"),
                       ("refused_custom_regularizer", "kernel_regularizer"),
-                      ("refused_orthogonal_conv", "rank-2 variable"), ("refused_nested_wrapper", "holding a layer with kernel_regularizer")])
+                      ("refused_orthogonal_conv", "rank-2 variable"), ("refused_nested_wrapper", "holding a layer with kernel_regularizer"),
+                      ("refused_stochastic_depth", "drop_path_rate 0.1")])
     func refused(_ file: String, key: String) throws {
         let url = Fixtures.root.appendingPathComponent("train/keras/\(file).keras")
         let model = try KerasModel.load(url)

@@ -6,18 +6,13 @@ import ParityTorch
 /// inference), Embedding → `nn.Embedding` (same layout). The spatial dropouts and the noise layers are
 /// identities at inference in Keras and have no PyTorch module: `forward` passes the value on, with a comment.
 enum CoreLayers: KerasToTorchFamily {
-    static let inferenceIdentities: Set<String> = [
-        "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-        // keras.applications ConvNeXt's drop path (keras/src/applications/convnext.py: `return x` unless training).
-        "StochasticDepth",
-    ]
-    static let classes: Set<String> = Set(["InputLayer", "Dense", "Dropout", "Embedding"]).union(inferenceIdentities)
+    static let classes: Set<String> = Set(["InputLayer", "Dense", "Dropout", "Embedding"]).union(KerasLayers.inferenceIdentities)
 
     static func convert(_ c: LayerConversion) throws -> [TorchValue] {
         switch c.className {
         case "InputLayer":
             return c.inputs
-        case let name where inferenceIdentities.contains(name):
+        case let name where KerasLayers.inferenceIdentities.contains(name):
             c.comment("\(c.name): Keras \(name) is the identity at inference")
             return c.inputs
         case "Dense":

@@ -13,10 +13,10 @@ import ParityTorch
 /// implementations differ by accumulation order and transcendental kernels only (Parity measures
 /// ≤ 4e-6 on these layers); a wrong transpose, gate order, epsilon or padding moves outputs by far more.
 public struct ConversionProof: Sendable, CustomStringConvertible {
-    /// The relative bound, `torch.testing.assert_close`'s for float32.
-    public static let rtol = 1.3e-6
-    /// The absolute bound, `torch.testing.assert_close`'s for float32.
-    public static let atol = 1e-5
+    /// The relative bound, `torch.testing.assert_close`'s for float32 (``AssertCloseDefaults``).
+    public static let rtol = AssertCloseDefaults.float32.rtol
+    /// The absolute bound, `torch.testing.assert_close`'s for float32 (``AssertCloseDefaults``).
+    public static let atol = AssertCloseDefaults.float32.atol
 
     /// Which way the model was converted: names the two sides in the report.
     public enum Direction: Sendable {

@@ -55,8 +55,7 @@ enum PoolingOps: TorchToKerasFamily {
             if ceil {
                 guard isMax else { throw c.refuse("avg_pool2d with padding and ceil_mode=True: the extra window's divisor counts neither Keras's cells nor its padding") }
                 for i in 0..<2 {
-                    var out = (padded[i] - kernel[i] + strides[i] - 1) / strides[i] + 1
-                    if (out - 1) * strides[i] >= spatial[i] + padding[i] { out -= 1 }
+                    let out = TorchPoolingWindows.outputSize(spatial[i], kernel: kernel[i], stride: strides[i], padding: padding[i], dilation: 1, ceil: true)
                     after[i] += max(0, (out - 1) * strides[i] + kernel[i] - padded[i])
                 }
             }
@@ -98,18 +97,11 @@ enum PoolingOps: TorchToKerasFamily {
                                  ceil: Bool) throws -> KerasValue {
         var out: [Int] = []
         for i in 0..<2 {
-            let padded = spatial[i] + 2 * padding[i]
-            guard padded >= kernel[i], 2 * padding[i] <= kernel[i] else { throw c.refuse("window \(kernel), padding \(padding) on \(spatial)") }
-            var count = (padded - kernel[i] + (ceil ? strides[i] - 1 : 0)) / strides[i] + 1
-            if ceil && (count - 1) * strides[i] >= spatial[i] + padding[i] { count -= 1 }
-            out.append(count)
+            guard spatial[i] + 2 * padding[i] >= kernel[i], 2 * padding[i] <= kernel[i] else { throw c.refuse("window \(kernel), padding \(padding) on \(spatial)") }
+            out.append(TorchPoolingWindows.outputSize(spatial[i], kernel: kernel[i], stride: strides[i], padding: padding[i], dilation: 1, ceil: ceil))
         }
-        let same = (0..<2).allSatisfy { i in
-            let count = (spatial[i] + strides[i] - 1) / strides[i]
-            let total: Int = max((count - 1) * strides[i] + kernel[i] - spatial[i], 0)
-            return count == out[i] && total / 2 == padding[i]
-        }
-        if same {
+        let same = try kerasWindows(.same, spatial: spatial, kernel: kernel, strides: strides)
+        if same.output == out && same.padBefore == padding {
             return try c.layer("AveragePooling2D", ["pool_size": .ints(kernel), "strides": .ints(strides), "padding": .string("same"),
                                                     "data_format": .string("channels_last")], inputs: [x], perm: x.perm)[0]
         }
@@ -153,9 +145,8 @@ enum PoolingOps: TorchToKerasFamily {
         let (n, channels, h, w) = (x.torchShape[0], x.torchShape[1], x.torchShape[2], x.torchShape[3])
         func averaging(_ input: Int, _ output: Int) -> Tensor {
             var values = Array(repeating: 0.0, count: output * input)
-            for i in 0..<output {
-                let start = i * input / output, end = ((i + 1) * input + output - 1) / output
-                for j in start..<end { values[i * input + j] = 1 / Double(end - start) }
+            for (i, window) in TorchPoolingWindows.adaptive(input: input, output: output).enumerated() {
+                for j in window { values[i * input + j] = 1 / Double(window.count) }
             }
             return Tensor(shape: [output, input], values: values).cast(to: .float32)
         }
@@ -169,20 +160,19 @@ enum PoolingOps: TorchToKerasFamily {
         var torch: [Int] = []
         for (n, (k, s)) in zip(spatial, zip(kernel, strides)) {
             guard n >= k else { throw c.refuse("window \(kernel) larger than the input \(spatial)") }
-            var out = (n - k + (ceil ? s - 1 : 0)) / s + 1
-            if ceil && (out - 1) * s >= n { out -= 1 }  // the last window must start inside the input
-            torch.append(out)
+            torch.append(TorchPoolingWindows.outputSize(n, kernel: k, stride: s, padding: 0, dilation: 1, ceil: ceil))
         }
-        let valid = (0..<2).map { (spatial[$0] - kernel[$0]) / strides[$0] + 1 }
-        if valid == torch { return "valid" }
-        let sameMatches = (0..<2).allSatisfy { i in
-            let out = (spatial[i] + strides[i] - 1) / strides[i]
-            let total = max((out - 1) * strides[i] + kernel[i] - spatial[i], 0)
-            return out == torch[i] && total / 2 == 0
-        }
-        guard sameMatches else {
+        if try kerasWindows(.valid, spatial: spatial, kernel: kernel, strides: strides).output == torch { return "valid" }
+        let same = try kerasWindows(.same, spatial: spatial, kernel: kernel, strides: strides)
+        guard same.output == torch, same.padBefore.allSatisfy({ $0 == 0 }) else {
             throw c.refuse("ceil_mode=True on \(spatial) with window \(kernel), stride \(strides): \(torch) windows, which neither `valid` nor TensorFlow's `same` (padding after the input only) gives")
         }
         return "same"
+    }
+
+    /// Keras's (TensorFlow's) windows for `padding` (`valid` or `same`): ParityEngine's geometry, whose
+    /// output size and padding before each axis the pooling layers of a Keras model run with.
+    static func kerasWindows(_ padding: Padding, spatial: [Int], kernel: [Int], strides: [Int]) throws -> WindowGeometry {
+        try WindowGeometry(input: spatial, channels: 1, kernel: kernel, strides: strides, dilations: kernel.map { _ in 1 }, padding: padding)
     }
 }

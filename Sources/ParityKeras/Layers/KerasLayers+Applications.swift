@@ -1,8 +1,8 @@
 import ParityNN
 
 /// The layers keras.applications defines for its own models (`keras/src/applications/`): ConvNeXt's
-/// `LayerScale` (`x·gamma`, one gamma per channel) and `StochasticDepth` (the identity at inference),
-/// Inception-ResNet-v2's `CustomScaleLayer` (`inputs[0] + inputs[1]·scale`).
+/// `LayerScale` (`x·gamma`, one gamma per channel) and Inception-ResNet-v2's `CustomScaleLayer`
+/// (`inputs[0] + inputs[1]·scale`); ConvNeXt's `StochasticDepth` is among ``inferenceIdentities``.
 extension KerasLayers {
     static let applications: [String: Factory] = [
         "LayerScale": { layer in
@@ -10,7 +10,6 @@ extension KerasLayers {
             let gamma = try layer.weights(shapes: [[dim]])[0]
             return ScaleByWeights(scale: gamma)
         },
-        "StochasticDepth": identity,
         "CustomScaleLayer": { layer in ScaledResidual(scale: try layer.double("scale")) },
     ]
 }

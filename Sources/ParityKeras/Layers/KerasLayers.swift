@@ -8,7 +8,7 @@ public enum KerasLayers {
     public typealias Factory = @Sendable (KerasLayerConfig) throws -> any Model
 
     /// Every supported class, by Keras class name.
-    public static let factories: [String: Factory] = [core, convolution, pooling, normalization, reshaping, merging, activations, recurrent, attention, preprocessing, applications]
+    public static let factories: [String: Factory] = [core, identities, convolution, pooling, normalization, reshaping, merging, activations, recurrent, attention, preprocessing, applications]
         .reduce(into: [:]) { table, family in table.merge(family) { first, _ in first } }
 
     /// Every Keras layer class Parity runs, sorted.
@@ -41,12 +41,22 @@ public enum KerasLayers {
         module == "keras" || module.hasPrefix("keras.") || module.hasPrefix("tf_keras") || module.hasPrefix("tensorflow.python.keras")
     }
 
-    /// Dense, Activation, Dropout (its rate kept; the identity at inference) and the layers that are
-    /// identities at inference.
+    /// Dense, Activation, Dropout (its rate kept; the identity at inference).
     static let core: [String: Factory] = [
-        "InputLayer": identity, "Dropout": { Dropout(rate: try $0.double("rate"), active: false) }, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
-        "SpatialDropout3D": identity, "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
+        "InputLayer": identity, "Dropout": { Dropout(rate: try $0.double("rate"), active: false) },
         "Dense": dense, "Activation": activation, "EinsumDense": einsumDense,
+    ]
+
+    /// ``inferenceIdentities``, each built as the identity.
+    static let identities: [String: Factory] = Dictionary(uniqueKeysWithValues: inferenceIdentities.map { ($0, identity) })
+
+    /// The layers that are the identity at inference and random in training: the spatial dropouts and
+    /// noise layers (`keras/src/layers/regularization/`) and keras.applications ConvNeXt's drop path
+    /// `StochasticDepth` (`keras/src/applications/convnext.py`: `return x` unless training). The loader
+    /// builds them as the identity; the converter to PyTorch passes the value on; training refuses or
+    /// replaces them.
+    public static let inferenceIdentities: Set<String> = [
+        "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "StochasticDepth",
     ]
 
     @Sendable static func identity(_ layer: KerasLayerConfig) throws -> any Model { Identity() }

@@ -35,13 +35,6 @@ enum PoolingOps: ATenFamily {
         var divisor: [Int]
     }
 
-    static func outputSize(_ size: Int, kernel k: Int, stride s: Int, padding p: Int, dilation d: Int, ceil: Bool) -> Int {
-        let span = d * (k - 1) + 1
-        var out = (size + 2 * p - span + (ceil ? s - 1 : 0)) / s + 1
-        if ceil && (out - 1) * s >= size + p { out -= 1 }
-        return out
-    }
-
     static func lower<B: Builder>(_ c: ATenCall<B>) throws -> [B.Value] {
         if ["aten.avg_pool1d.default", "aten.max_pool1d.default", "aten.adaptive_avg_pool1d.default"].contains(c.target) {
             // ATen's own 1-D pools: the 2-D pool over `(…, 1, L)` with a `(1, k)` window or output `(1, L′)`.
@@ -170,9 +163,9 @@ enum PoolingOps: ATenFamily {
         try size.indices.map { i in
             let (n, out) = (spatial[i], size[i])
             guard out >= 1 else { throw c.fail("output_size", "must be positive; received \(size)") }
-            let ranges = (0..<out).map { o in (o * n / out, ((o + 1) * n + out - 1) / out) }
-            let width = ranges.map { $0.1 - $0.0 }.max() ?? 1
-            return Axis(cells: ranges.map { r in (0..<width).map { r.0 + $0 < r.1 ? r.0 + $0 : -1 } }, divisor: ranges.map { $0.1 - $0.0 })
+            let ranges = TorchPoolingWindows.adaptive(input: n, output: out)
+            let width = ranges.map(\.count).max() ?? 1
+            return Axis(cells: ranges.map { r in (0..<width).map { r.lowerBound + $0 < r.upperBound ? r.lowerBound + $0 : -1 } }, divisor: ranges.map(\.count))
         }
     }
 
@@ -200,7 +193,7 @@ enum PoolingOps: ATenFamily {
         }
         var axes: [Axis] = []
         for i in kernel.indices {
-            let out = outputSize(spatial[i], kernel: kernel[i], stride: stride[i], padding: padding[i], dilation: dilation[i], ceil: ceil)
+            let out = TorchPoolingWindows.outputSize(spatial[i], kernel: kernel[i], stride: stride[i], padding: padding[i], dilation: dilation[i], ceil: ceil)
             guard out >= 1 else { throw c.fail("kernel_size", "the window does not fit an input of \(spatial)") }
             var cells: [[Int]] = [], divisor: [Int] = []
             for o in 0..<out {
@@ -284,5 +277,23 @@ enum PoolingOps: ATenFamily {
         let shape = c.shape(x)
         let (indices, inner) = windowIndices(axes, spatial: Array(shape.suffix(axes.count)))
         return try c.b.apply(Remap(indices: indices, innerShape: inner, batchRank: shape.count - axes.count, fill: fill, label: "pool windows"), [x])
+    }
+}
+
+/// PyTorch's pooling windows (`aten/src/ATen/native/Pool.h`, `AdaptiveAvgPoolKernel.cpp`): the rules in
+/// ``PoolingOps``'s summary, read by the ATen pooling kernels and by the converter to Keras.
+public enum TorchPoolingWindows {
+    /// `pooling_output_shape`: `⌊(in + 2p − d(k−1) − 1 + (ceil ? s−1 : 0)) / s⌋ + 1`, minus one when
+    /// `ceil_mode` would start the last window in the right padding.
+    public static func outputSize(_ size: Int, kernel k: Int, stride s: Int, padding p: Int, dilation d: Int, ceil: Bool) -> Int {
+        let span = d * (k - 1) + 1
+        var out = (size + 2 * p - span + (ceil ? s - 1 : 0)) / s + 1
+        if ceil && (out - 1) * s >= size + p { out -= 1 }
+        return out
+    }
+
+    /// The adaptive windows `[⌊i·in/out⌋, ⌈(i+1)·in/out⌉)` of an axis of `input` cells pooled to `output`.
+    public static func adaptive(input n: Int, output out: Int) -> [Range<Int>] {
+        (0..<out).map { o in (o * n / out)..<(((o + 1) * n + out - 1) / out) }
     }
 }

@@ -267,7 +267,7 @@ public struct KerasTrainable: TrainableModel {
     /// TimeDistributed's wrapped layer, or a Bidirectional's wrapped layer (its first half of the variables) and `backward_layer` (the second half; without
     /// one, Keras rebuilds the backward layer from the wrapped layer's config, regularizers and constraints included).
     static func variableConfig(_ layer: KerasNetwork.Layer, index: Int) -> KerasJSON {
-        guard ["Bidirectional", "TimeDistributed"].contains(layer.className), let forward = layer.config["layer"]?["config"] else { return layer.config }
+        guard wrapperClasses.contains(layer.className), let forward = layer.config["layer"]?["config"] else { return layer.config }
         if layer.className == "TimeDistributed" { return forward }
         return index < layer.weights.count / 2 ? forward : layer.config["backward_layer"]?["config"] ?? forward
     }
@@ -310,9 +310,12 @@ public struct KerasTrainable: TrainableModel {
         return nil
     }
 
-    /// The layers whose training step differs from inference (statistics, masks, noise): refused inside TimeDistributed.
-    static let trainingModeClasses: Set<String> = ["BatchNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-                                                   "GaussianNoise", "GaussianDropout", "AlphaDropout"]
+    /// The layers whose training step differs from inference (statistics, masks, noise: BatchNormalization, Dropout
+    /// and ParityKeras's ``KerasLayers/inferenceIdentities``): refused inside TimeDistributed.
+    static let trainingModeClasses = Set(["BatchNormalization", "Dropout"]).union(KerasLayers.inferenceIdentities)
+
+    /// The Keras wrappers whose wrapped layer's config holds the regularizers and constraints (``variableConfig(_:index:)``).
+    static let wrapperClasses: Set<String> = ["Bidirectional", "TimeDistributed"]
 
     /// The keys of a variable's constraint and regularizer (a wrapper applies those of its wrapped layer,
     /// ``variableConfig(_:index:)``).
@@ -335,7 +338,7 @@ public struct KerasTrainable: TrainableModel {
             // (``variableConfig(_:index:)``); a Bidirectional's layers' activity regularizers are refused. TimeDistributed
             // runs its layer's `call`, not `__call__` (`keras/src/layers/rnn/time_distributed.py`), so Keras adds no
             // activity penalty of the wrapped layer (`model.losses` is empty), and neither does Parity.
-            let wrapper = ["Bidirectional", "TimeDistributed"].contains(layer.className)
+            let wrapper = wrapperClasses.contains(layer.className)
             let applied = Set(wrapper ? variableSettingKeys : [])
                 .union(layer.className == "TimeDistributed" ? ["activity_regularizer"] : [])
             if layer.className == "TimeDistributed", let innerClass = config["layer"]?["class_name"]?.string {
@@ -379,6 +382,12 @@ public struct KerasTrainable: TrainableModel {
                 let amount = config["rate"]?.double ?? config["stddev"]?.double ?? 0
                 if amount > 0 {
                     throw TrainError.unsupportedModel("layer '\(layer.name)' (\(layer.className)) draws random noise in training, which a shared mask cannot reproduce")
+                }
+            case "StochasticDepth":
+                // keras/src/applications/convnext.py: in training, x / keep · floor(keep + uniform) per sample.
+                if let rate = config["drop_path_rate"]?.double, rate > 0 {
+                    throw TrainError.unsupportedModel("layer '\(layer.name)' (StochasticDepth) drops each sample's path at random in training "
+                                                      + "(drop_path_rate \(rate)), which Parity does not reproduce yet")
                 }
             default:
                 break
