@@ -16,7 +16,7 @@ struct conv_pack {
     const parity_conv_shape *shape;
     const void *x, *zeros;
     long channel0, per_group, window;
-    const long *cell;   // window × 3
+    const long *cell;   // window × 3 (0 on the axes past the rank)
 };
 
 // Output positions × (window · channels-per-group) entries of the patch matrix, packed in panels of
@@ -32,18 +32,35 @@ struct conv_pack {
         const T *x = (const T *)cp->x, *zeros = (const T *)cp->zeros;                                       \
         T *out = (T *)output;                                                                               \
         long window = cp->window, per_group = cp->per_group, C = s->channels, p1 = p0 + kc;                 \
-        long base[CONV_PACK_MAX_MR], pos[CONV_PACK_MAX_MR][3];                                             \
+        /* Every row's window origin (output position · stride − padding) per axis, three axes with */     \
+        /* the unused ones of size 1 at 0, so a cell's input offset is a few adds and two compares. */     \
+        /* A row whose whole window lies inside the input (`interior`) reads cell k at its window's */     \
+        /* offset plus the cell's (offsets are linear in the coordinates); others check each cell.   */     \
+        long base[CONV_PACK_MAX_MR], origin[CONV_PACK_MAX_MR][3], row_offset[CONV_PACK_MAX_MR];            \
+        int interior[CONV_PACK_MAX_MR];                                                                     \
+        unsigned long in[3] = {1, 1, 1};                                                                    \
+        long extent[3] = {1, 1, 1};                                                                         \
+        for (long d = 0; d < s->rank; d++) {                                                                \
+            in[d] = (unsigned long)s->input[d];                                                             \
+            extent[d] = (s->kernel[d] - 1) * s->dilations[d] + 1;                                           \
+        }                                                                                                   \
         const T *src[CONV_PACK_MAX_MR];                                                                     \
         if (mr > CONV_PACK_MAX_MR) abort();                                                                 \
         for (long r0 = 0; r0 < rows; r0 += mr) {                                                            \
             long h = rows - r0 < mr ? rows - r0 : mr;                                                       \
             for (long i = 0; i < h; i++) {                                                                  \
                 long rest = i0 + r0 + i;                                                                    \
+                origin[i][0] = origin[i][1] = origin[i][2] = 0;                                             \
                 for (long d = s->rank - 1; d >= 0; d--) {                                                   \
-                    pos[i][d] = rest % s->output[d];                                                        \
+                    origin[i][d] = (rest % s->output[d]) * s->strides[d] - s->pad_before[d];                \
                     rest /= s->output[d];                                                                   \
                 }                                                                                           \
                 base[i] = rest;                                                                             \
+                interior[i] = 1;                                                                            \
+                for (long d = 0; d < 3; d++)                                                                \
+                    interior[i] = interior[i] && origin[i][d] >= 0 && origin[i][d] + extent[d] <= (long)in[d]; \
+                row_offset[i] = (((base[i] * (long)in[0] + origin[i][0]) * (long)in[1] + origin[i][1]) * (long)in[2] + origin[i][2]) * C \
+                                + cp->channel0;                                                             \
             }                                                                                               \
             for (long cell = 0; cell < window; cell++) {                                                    \
                 long c0, c1, first, step;  /* channels [c0, c1): column first + (c − c0)·step/h */         \
@@ -61,15 +78,17 @@ struct conv_pack {
                     step = h;                                                                               \
                 }                                                                                           \
                 if (c0 >= c1) continue;                                                                     \
+                long k0 = cp->cell[cell * 3], k1 = cp->cell[cell * 3 + 1], k2 = cp->cell[cell * 3 + 2];     \
+                long cell_offset = ((k0 * (long)in[1] + k1) * (long)in[2] + k2) * C;                        \
                 for (long i = 0; i < h; i++) {                                                              \
-                    long offset = base[i];                                                                  \
-                    src[i] = NULL;                                                                          \
-                    for (long d = 0; d < s->rank; d++) {                                                    \
-                        long q = pos[i][d] * s->strides[d] + cp->cell[cell * 3 + d] - s->pad_before[d];     \
-                        if (q < 0 || q >= s->input[d]) { src[i] = zeros; break; }                           \
-                        offset = offset * s->input[d] + q;                                                  \
+                    if (interior[i]) {                                                                      \
+                        src[i] = x + row_offset[i] + cell_offset;                                           \
+                        continue;                                                                           \
                     }                                                                                       \
-                    if (!src[i]) src[i] = x + offset * C + cp->channel0;                                    \
+                    long q0 = origin[i][0] + k0, q1 = origin[i][1] + k1, q2 = origin[i][2] + k2;            \
+                    int inside = (unsigned long)q0 < in[0] && (unsigned long)q1 < in[1] && (unsigned long)q2 < in[2]; \
+                    src[i] = inside ? x + (((base[i] * (long)in[0] + q0) * (long)in[1] + q1) * (long)in[2] + q2) * C + cp->channel0 \
+                                    : zeros;                                                                \
                 }                                                                                           \
                 T *o = out + (first - p0) * h;                                                              \
                 long i = 0;                                                                                 \
@@ -232,6 +251,7 @@ static void depthwise_chunk(void *context, long index) {
         if (!cell) abort();                                                                                 \
         for (long k = 0; k < window; k++) {                                                                 \
             long rest = k;                                                                                  \
+            cell[k * 3] = cell[k * 3 + 1] = cell[k * 3 + 2] = 0;  /* axes past the rank: 0 */               \
             for (long d = s->rank - 1; d >= 0; d--) {                                                       \
                 cell[k * 3 + d] = (rest % s->kernel[d]) * s->dilations[d];                                  \
                 rest /= s->kernel[d];                                                                       \

@@ -214,6 +214,36 @@ static void FN(pack_b)(long kc, long cols, const T *b, long brs, long bcs, const
         }
         return;
     }
+    if (brs == 1 && !rows) {
+        // A transposed source (column j of b is a contiguous run: a key row of q·kᵀ read in place):
+        // 4 × 4 blocks through vector shuffles, as a row-major left operand is packed.
+        typedef T x4 __attribute__((vector_size(4 * sizeof(T)), aligned(sizeof(T))));
+        for (long j0 = 0; j0 < cols; j0 += NR) {
+            long w = cols - j0 < NR ? cols - j0 : NR;
+            const T *src = b + j0 * bcs;
+            long p = 0;
+            for (; p + 4 <= kc; p += 4) {
+                T *to = out + p * NR;
+                long j = 0;
+                for (; j + 4 <= w; j += 4) {
+                    const T *s = src + j * bcs + p;
+                    x4 r0 = *(const x4 *)s, r1 = *(const x4 *)(s + bcs), r2 = *(const x4 *)(s + 2 * bcs), r3 = *(const x4 *)(s + 3 * bcs);
+                    x4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+                    x4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5), t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+                    *(x4 *)(to + j) = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+                    *(x4 *)(to + NR + j) = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+                    *(x4 *)(to + 2 * NR + j) = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+                    *(x4 *)(to + 3 * NR + j) = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+                }
+                for (; j < NR; j++)
+                    for (long q = 0; q < 4; q++) to[q * NR + j] = j < w ? src[j * bcs + p + q] : 0;
+            }
+            for (; p < kc; p++)
+                for (long j = 0; j < NR; j++) out[p * NR + j] = j < w ? src[j * bcs + p] : 0;
+            out += kc * NR;
+        }
+        return;
+    }
     for (long j0 = 0; j0 < cols; j0 += NR) {
         long w = cols - j0 < NR ? cols - j0 : NR;
         const T *src = b + j0 * bcs;

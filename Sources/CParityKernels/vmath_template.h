@@ -159,7 +159,31 @@ static inline void VFN(vstore_n)(float *p, VFN(fvec) v, long count) {
     for (long i = 0; i < count; i++) p[i] = v[i];
 }
 
-// parity_lstm_cell_f32 (CParityKernels.h): per row, VL units at a time, the four gates in registers.
+// parity_lstm_cell_f32 (CParityKernels.h), units [j, j + count) of one row (count ≤ VL: the tail);
+// each gate's pre-activation formed just before its function, so that few vectors are live at once.
+static inline __attribute__((always_inline)) void VFN(lstm_units)(const parity_lstm_step *s, const float *z, const float *x, float *c,
+                                                                  float *h, float *oh, float *oc, long j, long count) {
+    const long n = s->units;
+#define LSTM_GATE(q)                                                                                        \
+    ({                                                                                                      \
+        VFN(fvec) pre = VFN(vload_n)(z + (q) * n + j, count);                                              \
+        if (s->recurrent_bias) pre = pre + VFN(vload_n)(s->recurrent_bias + (q) * s->bias_gate + j, count); \
+        pre = VFN(vload_n)(x + (q) * s->x_gate + j, count) + pre;                                          \
+        if (s->output_bias) pre = pre + VFN(vload_n)(s->output_bias + (q) * s->bias_gate + j, count);       \
+        pre;                                                                                                \
+    })
+    VFN(fvec) added = VFN(vsigmoid)(LSTM_GATE(0)) * VFN(vtanh)(LSTM_GATE(2));
+    VFN(fvec) kept = VFN(vsigmoid)(LSTM_GATE(1)) * VFN(vload_n)(c + j, count);
+    VFN(fvec) cell = kept + added;
+    VFN(vstore_n)(c + j, cell, count);
+    VFN(vstore_n)(oc + j, cell, count);
+    VFN(fvec) hidden = VFN(vsigmoid)(LSTM_GATE(3)) * VFN(vtanh)(cell);
+    VFN(vstore_n)(h + j, hidden, count);
+    VFN(vstore_n)(oh + j, hidden, count);
+#undef LSTM_GATE
+}
+
+// parity_lstm_cell_f32: per row, VL units at a time, then the row's tail.
 static void VFN(lstm_cell_f32)(const parity_lstm_step *s) {
     const long n = s->units;
     for (long r = 0; r < s->rows; r++) {
@@ -171,26 +195,9 @@ static void VFN(lstm_cell_f32)(const parity_lstm_step *s) {
             for (int q = 0; q < 4; q++)
                 for (long j = 0; j < n; j += 64 / sizeof(float)) __builtin_prefetch(x + s->ldx + q * s->x_gate + j);
         }
-        for (long j = 0; j < n; j += VL) {
-            long count = n - j;
-            VFN(fvec) v[4];
-            for (int q = 0; q < 4; q++) {
-                VFN(fvec) pre = VFN(vload_n)(z + q * n + j, count);
-                if (s->recurrent_bias) pre = pre + VFN(vload_n)(s->recurrent_bias + q * s->bias_gate + j, count);
-                pre = VFN(vload_n)(x + q * s->x_gate + j, count) + pre;
-                if (s->output_bias) pre = pre + VFN(vload_n)(s->output_bias + q * s->bias_gate + j, count);
-                v[q] = pre;
-            }
-            VFN(fvec) input = VFN(vsigmoid)(v[0]), forget = VFN(vsigmoid)(v[1]);
-            VFN(fvec) candidate = VFN(vtanh)(v[2]), output = VFN(vsigmoid)(v[3]);
-            VFN(fvec) kept = forget * VFN(vload_n)(c + j, count), added = input * candidate;
-            VFN(fvec) cell = kept + added;
-            VFN(vstore_n)(c + j, cell, count);
-            VFN(vstore_n)(oc + j, cell, count);
-            VFN(fvec) hidden = output * VFN(vtanh)(cell);
-            VFN(vstore_n)(h + j, hidden, count);
-            VFN(vstore_n)(oh + j, hidden, count);
-        }
+        long j = 0;
+        for (; j + VL <= n; j += VL) VFN(lstm_units)(s, z, x, c, h, oh, oc, j, VL);
+        if (j < n) VFN(lstm_units)(s, z, x, c, h, oh, oc, j, n - j);
     }
 }
 #undef VFN

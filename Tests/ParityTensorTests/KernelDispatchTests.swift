@@ -101,6 +101,50 @@ struct KernelDispatchTests {
         try run(Double.self)
     }
 
+    /// Attention's products read their operands where they are: a transposed b (k of q·kᵀ, its rows
+    /// padded), a strided a and c (heads inside a packed projection).
+    @Test("strided products from +0: a and b in every transposition (b transposed packed by 4 × 4 blocks), c with a row stride; every level, 1 and 3 threads",
+          arguments: [DType.float32, .float64])
+    func stridedProductsFromZero(_ dtype: DType) throws {
+        func run<T: FloatElement>(_: T.Type) throws {
+            for (index, shape) in (Self.shapes + [(m: 128, k: 64, n: 128), (m: 7, k: 6, n: 35)]).enumerated() {
+                let (m, k, n) = (shape.m, shape.k, shape.n)
+                let a = Self.operand([m, k], T.self, seed: 21, special: index % 2 == 0).values(T.self)!
+                let b = Self.operand([k, n], T.self, seed: 22, special: index % 2 == 0).values(T.self)!
+                // a stored column-major or row-major with 2 spare columns; b likewise (transposed: rows of k + 3).
+                let (lda, ldbT, ldc) = (k + 2, k + 3, n + 5)
+                var aRowMajor = [T](repeating: .nan, count: m * lda), aColumnMajor = [T](repeating: .nan, count: k * (m + 1))
+                let bRowMajor = b
+                var bTransposed = [T](repeating: .nan, count: n * ldbT)
+                for i in 0..<m { for p in 0..<k { aRowMajor[i * lda + p] = a[i * k + p]; aColumnMajor[p * (m + 1) + i] = a[i * k + p] } }
+                for p in 0..<k { for j in 0..<n { bTransposed[j * ldbT + p] = b[p * n + j] } }
+                for fused in [true, false] {
+                    let expected = Self.bits(Tensor(shape: [m, n], values: Self.definitionProduct(a, b, m: m, k: k, n: n, fused: fused)))
+                    for (aStore, aRows, aColumns) in [(aRowMajor, lda, 1), (aColumnMajor, 1, m + 1)] {
+                        for (bStore, bRows, bColumns) in [(bRowMajor, n, 1), (bTransposed, 1, ldbT)] {
+                            for level in InstructionSet.available {
+                                for threads in [1, 3] {
+                                    var c = [T](repeating: .nan, count: m * ldc)
+                                    InstructionSet.forcing(level) { KernelThreads.forcing(threads) {
+                                        aStore.withUnsafeBufferPointer { ap in bStore.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                                            MatMulKernel.setProducts(a: ap.baseAddress!, aRows: aRows, aColumns: aColumns, b: bp.baseAddress!, bRows: bRows,
+                                                                     bColumns: bColumns, c: cp.baseAddress!, ldc: ldc, m: m, n: n, k: k, fused: fused)
+                                        } } }
+                                    } }
+                                    let got = (0..<m).flatMap { i in c[(i * ldc)..<(i * ldc + n)] }
+                                    #expect(Self.bits(Tensor(shape: [m, n], values: got)) == expected,
+                                            "\(level) \(threads) threads \(T.self) \(shape) a \(aRows)/\(aColumns) b \(bRows)/\(bColumns) fused \(fused)")
+                                    #expect((0..<m).allSatisfy { i in (n..<ldc).allSatisfy { c[i * ldc + $0].isNaN } }, "columns past n untouched")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if dtype == .float32 { try run(Float.self) } else { try run(Double.self) }
+    }
+
     @Test("products against weights packed in strips: the GEMM's bits, from +0 or from c, on every level", arguments: [DType.float32, .float64])
     func stripProducts(_ dtype: DType) throws {
         func run<T: FloatElement>(_: T.Type) throws {

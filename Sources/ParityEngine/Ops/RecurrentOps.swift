@@ -283,13 +283,17 @@ private struct StepContext {
         // packed in strips at packed[g·stripSize ..] (sequential accumulation) into z rows `ldz` apart.
         let strip = MatMulKernel.stripWidth(T.self), sequential = numerics.accumulation == .sequential
         let ldz = (4 * group + strip - 1) / strip * strip, stripSize = ldz * u
-        var packed = [T](repeating: 0, count: sequential ? groups * stripSize : 0)
+        // Strips a group does not use (past 4n) are never read; every value of the used ones is written below.
+        var packed = [T](unsafeUninitializedCapacity: sequential ? groups * stripSize : 0) { _, initialized in
+            initialized = sequential ? groups * stripSize : 0
+        }
         if sequential {
             // One group's four gate blocks side by side, as the rows of a [u, 4n] matrix: strip s, row p,
-            // lane l is column s·W + l, i.e. gate (s·W + l) / n, unit (s·W + l) % n; lanes past 4n stay 0.
+            // lane l is column s·W + l, i.e. gate (s·W + l) / n, unit (s·W + l) % n; lanes past 4n are 0.
+            // Each group on the thread that will most likely run its steps (its half of U then in that core's cache).
             packed.withUnsafeMutableBufferPointer { pp in
                 matrix.withUnsafeBufferPointer { mp in
-                    for g in 0..<groups {
+                    KernelThreads.forEach(groups) { g in
                         let first = g * group, n = Swift.min(group, u - first), to = pp.baseAddress! + g * stripSize
                         // The columns in runs within one strip and one gate block: (source offset, strip, lane, length).
                         var runs: [(Int, Int, Int, Int)] = []
@@ -300,12 +304,15 @@ private struct StepContext {
                             runs.append((q * u + first + j, s, column - s * strip, run))
                             column += run
                         }
+                        let (last, used) = ((4 * n - 1) / strip, (4 * n - 1) % strip + 1)
                         for p in 0..<u {
                             let row = mp.baseAddress! + p * width
                             for (offset, s, lane, run) in runs {
                                 let (from, into) = (row + offset, to + (s * u + p) * strip + lane)
                                 for t in 0..<run { into[t] = from[t] }
                             }
+                            let tail = to + (last * u + p) * strip
+                            for lane in used..<strip { tail[lane] = 0 }
                         }
                     }
                 }
@@ -338,9 +345,10 @@ private struct StepContext {
                     let z = z0 + g * scratchSize, cell = z + batch * ldz
                     if i + 1 < time {
                         // The next step's input rows, 4·u values apart per row and time·4·u per batch row: too far
-                        // apart for the hardware to guess; fetched while this step's product runs.
+                        // apart for the hardware to guess; fetched while this step's product runs (the fused cell
+                        // fetches each next row itself while a row's math runs, so only the first one here).
                         let next = reversed ? time - 2 - i : i + 1
-                        for row in 0..<batch {
+                        for row in 0..<(fusedCell ? 1 : batch) {
                             for q in 0..<4 { KernelThreads.prefetch(x0 + (row * time + next) * width + q * u + first, bytes: n * MemoryLayout<T>.stride) }
                         }
                     }
