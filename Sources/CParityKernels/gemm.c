@@ -2,6 +2,7 @@
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 // Products and sums are rounded where the source says so, never contracted behind its back.
 #pragma clang fp contract(off)
@@ -416,3 +417,72 @@ GEMM_ENTRY(double, f64, parity_gemm_set_f64, 1)
     }
 GEMM_BIAS_ENTRY(float, f32)
 GEMM_BIAS_ENTRY(double, f64)
+
+// MARK: Weights packed once (parity_gemm_weight_cache)
+
+struct gemm_kept {
+    long element, k, n, width;
+    void *data;  // k × width values: KC blocks of NR strips, as a call's shared prepack writes them
+};
+
+struct parity_gemm_weight_cache {
+    pthread_mutex_t lock;
+    struct gemm_kept *kept[3];  // per level; never replaced or freed before the cache
+};
+
+parity_gemm_weight_cache *parity_gemm_weight_cache_create(void) {
+    parity_gemm_weight_cache *cache = calloc(1, sizeof *cache);
+    if (!cache || pthread_mutex_init(&cache->lock, NULL)) abort();
+    return cache;
+}
+
+void parity_gemm_weight_cache_destroy(parity_gemm_weight_cache *cache) {
+    if (!cache) return;
+    for (int l = 0; l < 3; l++) {
+        if (cache->kept[l]) free(cache->kept[l]->data);
+        free(cache->kept[l]);
+    }
+    pthread_mutex_destroy(&cache->lock);
+    free(cache);
+}
+
+#define GEMM_KEPT_ENTRY(T, S)                                                                              \
+    void parity_gemm_bias_kept_##S(long m, long n, long k, const T *a, long a_rows, long a_cols, const T *b, long b_rows, \
+                                   long b_cols, parity_gemm_weight_cache *cache, const T *bias, T *c, long ldc, int fused, \
+                                   const parity_epilogue *epilogue) {                                      \
+        if (k <= 0) return;                                                                                \
+        struct gemm_job job;                                                                               \
+        parity_isa level = parity_isa_active();                                                            \
+        const struct gemm_kept *kept = NULL;                                                               \
+        if (cache && (unsigned)level < 3) {                                                                \
+            pthread_mutex_lock(&cache->lock);                                                              \
+            struct gemm_kept *made = cache->kept[level];                                                   \
+            if (!made) {                                                                                   \
+                made = calloc(1, sizeof *made);                                                            \
+                if (!made) abort();                                                                        \
+                made->element = sizeof(T);                                                                 \
+                made->k = k;                                                                               \
+                made->n = n;                                                                               \
+                made->width = gemm_packed_width_##S(level, n);                                             \
+                size_t bytes = sizeof(T) * (size_t)k * (size_t)made->width;                                \
+                made->data = aligned_alloc(64, (bytes + 63) / 64 * 64);                                    \
+                if (!made->data) abort();                                                                  \
+                gemm_prepare_##S(&job, 1, n, k, NULL, 0, 1, b, b_rows, b_cols, NULL, 0, 0);                \
+                gemm_pack_b_##S(level, &job, (T *)made->data);                                             \
+                cache->kept[level] = made;                                                                 \
+            }                                                                                              \
+            pthread_mutex_unlock(&cache->lock);                                                            \
+            if (made->element == (long)sizeof(T) && made->k == k && made->n == n) kept = made;             \
+        }                                                                                                  \
+        gemm_prepare_##S(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);              \
+        job.start_bias = bias;                                                                             \
+        job.epilogue = epilogue;                                                                           \
+        job.residual = epilogue ? epilogue->residual : NULL;                                               \
+        if (kept) {                                                                                        \
+            job.b_packed = kept->data;                                                                     \
+            job.b_packed_width = kept->width;                                                              \
+        }                                                                                                  \
+        gemm_run_##S(&job);                                                                                \
+    }
+GEMM_KEPT_ENTRY(float, f32)
+GEMM_KEPT_ENTRY(double, f64)

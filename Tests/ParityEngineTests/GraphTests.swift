@@ -187,6 +187,48 @@ struct GraphTests {
         }
     }
 
+    @Test("weight packing: a linear layer's constant weight is kept packed, a weight fed as an input is not; the same bits on every level, 1 and 3 threads, run after run")
+    func linearWeightPacking() throws {
+        var rng = SeededGenerator(seed: 29)
+        for dtype in [DType.float32, .float64] {
+            // 130 rows: more than one block of rows (b packed per call before); 7 rows: b read in place before.
+            for rows in [130, 7] {
+                let x = Tensor.uniform([rows, 40], generator: &rng).cast(to: dtype)
+                let (constant, bias) = (Tensor.uniform([40, 70], generator: &rng).cast(to: dtype), Tensor.uniform([70], generator: &rng).cast(to: dtype))
+                let variable = Tensor.uniform([70, 33], generator: &rng).cast(to: dtype)
+                let bias2 = Tensor.uniform([33], generator: &rng).cast(to: dtype)
+                let graph = try Graph.trace(inputs: [TensorType(of: x), TensorType(of: variable)]) { b, xs in
+                    let h = try b.unary(.relu, b.add(b.matmul(xs[0], b.constant(constant)), b.constant(bias)))
+                    return [try b.add(b.matmul(h, xs[1]), b.constant(bias2))]
+                }
+                let optimised = try GraphOptimizer.standard.optimize(graph)
+                let kept = optimised.nodes.compactMap { node -> KeptWeightMatrix?? in
+                    if case .op(let op as FusedLinear) = node.operation { return .some(op.kept) }
+                    return nil
+                }
+                #expect(kept.count == 2 && kept.compactMap { $0 }.count == 1 && kept.compactMap { $0 }.first?.holds(constant) == true, "\(optimised)")
+                var passes = GraphOptimizer.standard.passes
+                passes.removeAll { $0 == .kernelPacking }
+                let unpacked = try GraphOptimizer(passes: passes).optimize(graph)
+                var changed = variable.doubles
+                changed[5] = -changed[5]
+                for w in [variable, Tensor(shape: variable.shape, values: changed).cast(to: dtype), variable] {
+                    let expected = try GraphExecutor().run(unpacked, inputs: [x, w])[0].doubles.map(\.bitPattern)
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: [x, w])[0] } }
+                            #expect(y.doubles.map(\.bitPattern) == expected, "\(dtype) \(rows) rows \(level) \(threads) threads")
+                        }
+                    }
+                }
+                // A kept matrix serves only its own tensor: an equal copy in another buffer is packed per call.
+                let copy = Tensor(shape: constant.shape, values: constant.doubles.map { $0 * 1 }).cast(to: dtype)
+                #expect(kept.compactMap { $0 }.first?.holds(copy) == false)
+                #expect(kept.compactMap { $0 }.first?.holds(try constant.reshaped([70, 40])) == false)
+            }
+        }
+    }
+
     /// PyTorch's `MultiheadAttention` (batch second, as `torch.export` records it): the packed projection
     /// `[L, B, 3·H·E]` unflattened, permuted and selected into q, k, v, each viewed `[L, B·H, E]`,
     /// transposed and viewed `[B, H, L, E]`; the output permuted back to `[L, B, H, E]` and flattened.

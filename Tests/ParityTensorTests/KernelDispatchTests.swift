@@ -580,6 +580,68 @@ struct KernelDispatchTests {
         }
     }
 
+    @Test("LSTM cell in C (parity_lstm_cell_f32): the per-element formula on every level, every bias combination, units 1…37, ±∞, NaN, ±0")
+    func lstmCellLevels() throws {
+        var rng = SeededGenerator(seed: 21)
+        let specials: [Float] = [.infinity, -.infinity, .nan, 0, -0.0, .greatestFiniteMagnitude, -.leastNonzeroMagnitude, 88.8, -104.5, 0.55]
+        func values(_ count: Int, _ seed: Int) -> [Float] {
+            var v = Tensor.uniform([count], in: -4...4, generator: &rng).values(Float.self)!
+            for i in stride(from: seed % 7, to: count, by: 11) { v[i] = specials[(i + seed) % specials.count] }
+            return v
+        }
+        let (sigmoid, tanh) = (UnaryFunction.sigmoid, UnaryFunction.tanh)
+        for n in 1...37 {
+            let rows = 3
+            // Row strides and gate strides of every array differ (padding between rows and gates).
+            let (ldz, ldx, xGate, biasGate, ldc, ldh, ldo) = (4 * n + 3, 8 * n + 5, 2 * n, n + 1, n + 2, n + 1, 2 * n + 7)
+            let pre = values(rows * ldz, n), x = values(rows * ldx, n + 1)
+            let recurrentBias = values(4 * biasGate, n + 2), outputBias = values(4 * biasGate, n + 3), c0 = values(rows * ldc, n + 4)
+            for (useRecurrent, useOutput) in [(false, false), (true, false), (false, true), (true, true)] {
+                var (expectedC, expectedH) = ([Float](repeating: 0, count: rows * n), [Float](repeating: 0, count: rows * n))
+                for r in 0..<rows {
+                    for j in 0..<n {
+                        let v = (0..<4).map { q -> Float in
+                            var v = pre[r * ldz + q * n + j]
+                            if useRecurrent { v = v + recurrentBias[q * biasGate + j] }
+                            v = x[r * ldx + q * xGate + j] + v
+                            if useOutput { v = v + outputBias[q * biasGate + j] }
+                            return v
+                        }
+                        let kept = sigmoid.apply(v[1]) * c0[r * ldc + j], added = sigmoid.apply(v[0]) * tanh.apply(v[2])
+                        let cell = kept + added
+                        expectedC[r * n + j] = cell
+                        expectedH[r * n + j] = sigmoid.apply(v[3]) * tanh.apply(cell)
+                    }
+                }
+                for level in InstructionSet.available {
+                    var (c, h, out) = (c0, [Float](repeating: 7, count: rows * ldh), [Float](repeating: 7, count: rows * ldo))
+                    pre.withUnsafeBufferPointer { pp in x.withUnsafeBufferPointer { xp in
+                    recurrentBias.withUnsafeBufferPointer { rb in outputBias.withUnsafeBufferPointer { ob in
+                    c.withUnsafeMutableBufferPointer { cp in h.withUnsafeMutableBufferPointer { hp in out.withUnsafeMutableBufferPointer { op in
+                        InstructionSet.forcing(level) {
+                            RecurrentCellKernel.lstmStep(rows: rows, units: n, pre: pp.baseAddress!, ldz: ldz, x: xp.baseAddress!, ldx: ldx, xGate: xGate,
+                                                         recurrentBias: useRecurrent ? rb.baseAddress! : nil, outputBias: useOutput ? ob.baseAddress! : nil,
+                                                         biasGate: biasGate, c: cp.baseAddress!, ldc: ldc, h: hp.baseAddress!, ldh: ldh,
+                                                         outH: op.baseAddress!, outC: op.baseAddress! + n, ldo: ldo)
+                        }
+                    }}}}}}}
+                    func rowsOf(_ a: [Float], _ ld: Int, from: Int = 0) -> Tensor {
+                        Tensor(shape: [rows, n], values: (0..<rows).flatMap { r in a[(r * ld + from)..<(r * ld + from + n)] })
+                    }
+                    let (wantC, wantH) = (Tensor(shape: [rows, n], values: expectedC), Tensor(shape: [rows, n], values: expectedH))
+                    let label = "\(level), \(n) units, biases \(useRecurrent) \(useOutput)"
+                    #expect(Self.bits(rowsOf(c, ldc)) == Self.bits(wantC), "c, \(label)")
+                    #expect(Self.bits(rowsOf(out, ldo, from: n)) == Self.bits(wantC), "out c, \(label)")
+                    #expect(Self.bits(rowsOf(h, ldh)) == Self.bits(wantH), "h, \(label)")
+                    #expect(Self.bits(rowsOf(out, ldo)) == Self.bits(wantH), "out h, \(label)")
+                    // Nothing written outside the rows' units.
+                    #expect((0..<rows).allSatisfy { r in h[(r * ldh + n)..<min(h.count, (r + 1) * ldh)].allSatisfy { $0 == 7 } }, "h padding, \(label)")
+                    #expect((0..<rows).allSatisfy { r in out[(r * ldo + 2 * n)..<((r + 1) * ldo)].allSatisfy { $0 == 7 } }, "out padding, \(label)")
+                }
+            }
+        }
+    }
+
     @Test("strided copies (permute, slice, broadcast) match element-by-element indexing", arguments: [DType.float32, .float64, .int64])
     func stridedCopies(_ dtype: DType) throws {
         let shape = [3, 37, 4, 21]

@@ -143,6 +143,22 @@ void parity_gemm_bias_f32(long m, long n, long k, const float *a, long a_rows, l
 void parity_gemm_bias_f64(long m, long n, long k, const double *a, long a_rows, long a_cols, const double *b, long b_rows,
                           long b_cols, const double *bias, double *c, long ldc, int fused, const parity_epilogue *epilogue);
 
+/// A GEMM's right operand kept packed across calls (a linear layer's constant weight in graph mode): one
+/// pack per instruction-set level, made on the first call on that level, freed with the cache. Thread-safe.
+typedef struct parity_gemm_weight_cache parity_gemm_weight_cache;
+parity_gemm_weight_cache *parity_gemm_weight_cache_create(void);
+void parity_gemm_weight_cache_destroy(parity_gemm_weight_cache *cache);
+/// `parity_gemm_bias_*` with `b` read from `cache`'s pack for the active level (packed from `b` on the
+/// first call, in the layout a call shares between its tasks): the same bits. The caller keeps `b`'s
+/// values unchanged for the cache's lifetime and passes the same `b` with the same cache; a call of
+/// another `k` or `n` than the pack's reads `b` as `parity_gemm_bias_*` does.
+void parity_gemm_bias_kept_f32(long m, long n, long k, const float *a, long a_rows, long a_cols, const float *b, long b_rows,
+                               long b_cols, parity_gemm_weight_cache *cache, const float *bias, float *c, long ldc, int fused,
+                               const parity_epilogue *epilogue);
+void parity_gemm_bias_kept_f64(long m, long n, long k, const double *a, long a_rows, long a_cols, const double *b, long b_rows,
+                               long b_cols, parity_gemm_weight_cache *cache, const double *bias, double *c, long ldc, int fused,
+                               const parity_epilogue *epilogue);
+
 /// `y = x ⋆ w` (cross-correlation, no bias): each output starts from 0 and adds its
 /// `window·channels/groups` products in the shape's term order, padded cells as products with 0,
 /// fused or rounded as `fused` says; the same bits as multiplying the zero-padded im2col patches by

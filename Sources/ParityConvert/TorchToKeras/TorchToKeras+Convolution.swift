@@ -38,11 +38,17 @@ enum ConvolutionOps: TorchToKerasFamily {
         return [.value(try convolution(c))]
     }
 
-    static func transposedConvolution(_ c: NodeConversion) throws -> KerasValue {
+    /// A convolution node's weight, optional bias, number of spatial axes (1–3) and input (N, C, spatial…).
+    static func operands(_ c: NodeConversion) throws -> (weight: (key: String, tensor: Tensor), bias: (key: String, tensor: Tensor)?, n: Int, x: KerasValue) {
         let weight = try c.weight("weight"), bias = try c.optionalWeight("bias")
         let n = weight.tensor.rank - 2
-        var x = try c.value("input")
+        let x = try c.value("input")
         guard (1...3).contains(n), x.rank == n + 2 else { throw c.refuse("expects a batched (N, C, spatial…) input for a \(n)-D kernel; received \(x.torchShape)") }
+        return (weight, bias, n, x)
+    }
+
+    static func transposedConvolution(_ c: NodeConversion) throws -> KerasValue {
+        var (weight, bias, n, x) = try operands(c)
         let strides = try c.ints("stride", default: [1], count: n), padding = try c.ints("padding", default: [0], count: n)
         let outputPadding = try c.ints("output_padding", default: [0], count: n), dilations = try c.ints("dilation", default: [1], count: n)
         let groups = try c.int("groups", default: 1)
@@ -111,10 +117,7 @@ enum ConvolutionOps: TorchToKerasFamily {
     }
 
     static func convolution(_ c: NodeConversion) throws -> KerasValue {
-        let weight = try c.weight("weight"), bias = try c.optionalWeight("bias")
-        let n = weight.tensor.rank - 2
-        var x = try c.value("input")
-        guard (1...3).contains(n), x.rank == n + 2 else { throw c.refuse("expects a batched (N, C, spatial…) input for a \(n)-D kernel; received \(x.torchShape)") }
+        var (weight, bias, n, x) = try operands(c)
         if c.target == "aten.convolution.default" {
             if try c.ints("output_padding", default: [0], count: n).contains(where: { $0 != 0 }) { throw c.refuse("output_padding in a forward convolution") }
         }

@@ -248,7 +248,7 @@ extension TorchToKeras {
                 fixed[axes[position].axis] = axes[position].start + (index < 0 ? index + size : index) * axes[position].step
                 axes.remove(at: position)
             } else {
-                let start = min(max({ let s = int("start", 0); return s < 0 ? s + size : s }(), 0), size)
+                let start = ATenSlice.bounds(start: int("start", 0), end: nil, size: size).start
                 axes[position].start += start * axes[position].step
                 axes[position].step *= int("step", 1)
             }

@@ -38,6 +38,9 @@ public struct FusedLinear: Op {
     public var numerics: Numerics
     /// Applied to the result, or `nil` for none.
     public var activation: UnaryFunction?
+    /// The weight kept packed across runs when it is a graph constant (``GraphPass/kernelPacking``); read
+    /// only for that very weight (``KeptWeightMatrix/holds(_:)``), never changes a value.
+    public var kept: KeptWeightMatrix?
 
     /// The op; the parameters are the properties of the same names.
     public init(numerics: Numerics = .matmulDefault, activation: UnaryFunction? = nil) {
@@ -60,7 +63,7 @@ public struct FusedLinear: Op {
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
         let x = inputs[0]
         let rows = try x.reshaped([x.count / max(x.shape.last!, 1), x.shape.last!])
-        let y = try rows.matmul(inputs[1], numerics: numerics, bias: inputs[2], activation: activation)
+        let y = try rows.matmul(inputs[1], numerics: numerics, bias: inputs[2], activation: activation, kept: kept)
         return try y.reshaped(x.shape.dropLast() + [inputs[1].shape[1]])
     }
 

@@ -12,9 +12,11 @@ public enum MatMulKernel {
     /// over rows, or zero. Writes every element of `c` (which may be uninitialised).
     /// With `relu`, each output then goes through ReLU (`v ≤ 0 ? 0 : v`, NaN kept: ``UnaryFunction/relu``'s
     /// bits) while its tile is in registers, when the kernel can (``appliesReLU(bias:k:numerics:)``).
+    /// With `kept` (a weight matrix `b` kept packed: ``KeptWeightMatrix``; the caller checks it holds `b`),
+    /// the bias-start GEMM reads `b`'s pack instead of packing it (the same bits).
     public static func gemm<T: FloatElement>(
         a: UnsafePointer<T>, b: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
-        m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>? = nil, relu: Bool = false
+        m: Int, n: Int, k: Int, numerics: Numerics, bias: UnsafePointer<T>? = nil, relu: Bool = false, kept: KeptWeightMatrix? = nil
     ) {
         if let bias, appliesReLU(bias: true, k: k, numerics: numerics) {
             // Each tile's rows set to the bias just before its products (in cache), ReLU in the registers.
@@ -24,15 +26,15 @@ public enum MatMulKernel {
             withUnsafePointer(to: &epilogue) { e in
                 let epi = relu ? e : nil
                 if T.self == Float.self {
-                    parity_gemm_bias_f32(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), k, 1,
-                                         UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), n, 1,
-                                         UnsafeRawPointer(bias).assumingMemoryBound(to: Float.self),
-                                         UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), n, fused, epi)
+                    parity_gemm_bias_kept_f32(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), k, 1,
+                                              UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), n, 1, kept?.cache,
+                                              UnsafeRawPointer(bias).assumingMemoryBound(to: Float.self),
+                                              UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), n, fused, epi)
                 } else if T.self == Double.self {
-                    parity_gemm_bias_f64(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), k, 1,
-                                         UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), n, 1,
-                                         UnsafeRawPointer(bias).assumingMemoryBound(to: Double.self),
-                                         UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), n, fused, epi)
+                    parity_gemm_bias_kept_f64(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), k, 1,
+                                              UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), n, 1, kept?.cache,
+                                              UnsafeRawPointer(bias).assumingMemoryBound(to: Double.self),
+                                              UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), n, fused, epi)
                 } else {
                     gemmUnfused(a: a, b: b, c: c, m: m, n: n, k: k, numerics: numerics, bias: bias)
                 }
@@ -183,6 +185,12 @@ extension Tensor {
     /// ``matmul(_:numerics:bias:)`` followed by `activation` (`nil`: none): ReLU after a bias runs inside
     /// the GEMM on each tile while it is in registers (the same bits as ``map(_:)`` afterwards).
     public func matmul(_ other: Tensor, numerics: Numerics, bias: Tensor?, activation: UnaryFunction?) throws -> Tensor {
+        try matmul(other, numerics: numerics, bias: bias, activation: activation, kept: nil)
+    }
+
+    /// ``matmul(_:numerics:bias:activation:)`` reading `other` from `kept`'s pack when `kept` holds it
+    /// (``KeptWeightMatrix/holds(_:)``) and a bias starts the sums: the same bits, without packing `other`.
+    public func matmul(_ other: Tensor, numerics: Numerics, bias: Tensor?, activation: UnaryFunction?, kept: KeptWeightMatrix?) throws -> Tensor {
         let op = "matmul"
         guard dtype == other.dtype, dtype.isFloatingPoint else {
             throw TensorError.dtypeMismatch(op: op, received: [dtype, other.dtype])
@@ -206,6 +214,7 @@ extension Tensor {
         let stridesA = Shape.broadcastStrides(batchA, to: batch), stridesB = Shape.broadcastStrides(batchB, to: batch)
         var outShape = batch + [m, n]
         let reluInside = activation == .relu && MatMulKernel.appliesReLU(bias: bias != nil, k: k, numerics: numerics)
+        let keptWeights = kept.flatMap { batchCount == 1 && $0.holds(other) ? $0 : nil }
         func run<T: FloatElement>(_ x: [T], _ y: [T], _ bias: [T]?) -> [T] {
             let count = batchCount * m * n
             // Every element is written by its product's gemm.
@@ -229,7 +238,8 @@ extension Tensor {
                             if let biasBase {
                                 biasBase.withUnsafeBufferPointer { bp in
                                     MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
-                                                      c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!, relu: reluInside)
+                                                      c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!, relu: reluInside,
+                                                      kept: keptWeights)
                                 }
                             } else {
                                 MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
@@ -257,5 +267,37 @@ extension Tensor {
         let result = Tensor(shape: outShape, storage: storage)
         guard let activation, !reluInside else { return result }
         return try result.map(activation)
+    }
+}
+
+/// A weight matrix (`[k, n]`, a linear layer's constant in graph mode) kept packed for the GEMM across
+/// calls: one pack per instruction-set level, made on the first call on that level
+/// (`parity_gemm_weight_cache`), in the layout each call would pack, so every sum is unchanged. Read
+/// only for the very tensor it was made for (``holds(_:)``).
+public final class KeptWeightMatrix: @unchecked Sendable {
+    /// The matrix the packs hold.
+    public let matrix: Tensor
+    let cache: OpaquePointer
+
+    /// Keeps `matrix` for packing on first use.
+    public init(_ matrix: Tensor) {
+        self.matrix = matrix
+        cache = parity_gemm_weight_cache_create()
+    }
+
+    deinit { parity_gemm_weight_cache_destroy(cache) }
+
+    /// Whether `other` is the kept matrix itself: the same storage (one buffer: a changed copy is a new
+    /// one), shape and dtype.
+    public func holds(_ other: Tensor) -> Bool {
+        guard other.shape == matrix.shape, matrix.rank == 2 else { return false }
+        func same<T>(_ a: [T], _ b: [T]) -> Bool {
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
+        }
+        switch (matrix.storage, other.storage) {
+        case let (.float32(a), .float32(b)): return !a.isEmpty && same(a, b)
+        case let (.float64(a), .float64(b)): return !a.isEmpty && same(a, b)
+        default: return false
+        }
     }
 }

@@ -107,20 +107,13 @@ enum IndexingOps: ATenFamily {
             let x = try c.tensor("self")
             let shape = c.shape(x)
             let axis = try c.dim(c.int("dim", default: 0), rank: shape.count)
-            let size = shape[axis], step = try c.int("step", default: 1)
-            guard step >= 1 else { throw c.fail("step", "must be positive; received \(step)") }
-            func clamp(_ v: Int) -> Int { Swift.min(Swift.max(v < 0 ? v + size : v, 0), size) }
-            let start = clamp(try c.optionalInt("start") ?? 0)
-            let end = Swift.max(clamp(try c.optionalInt("end") ?? size), start)
-            let positions = try b.slice(iota(c, shape), Array(repeating: .all, count: axis) + [SliceAxis(start: start, end: end, step: step)])
+            let positions = try b.slice(iota(c, shape), Array(repeating: .all, count: axis) + [c.sliceAxis(size: shape[axis])])
             return [try write(c, x, positions: positions, values: c.tensor("src"), accumulate: false)]
         case "aten.select_scatter.default":
             let x = try c.tensor("self")
             var shape = c.shape(x)
             let axis = try c.dim(c.int("dim"), rank: shape.count)
-            var i = try c.int("index")
-            if i < 0 { i += shape[axis] }
-            guard i >= 0, i < shape[axis] else { throw c.fail("index", "\(i) is out of range for size \(shape[axis])") }
+            let i = try c.selectIndex(size: shape[axis])
             let sliced = try b.slice(iota(c, shape), Array(repeating: .all, count: axis) + [SliceAxis(start: i, end: i + 1)])
             shape.remove(at: axis)
             return [try write(c, x, positions: b.reshape(sliced, shape), values: c.tensor("src"), accumulate: false)]

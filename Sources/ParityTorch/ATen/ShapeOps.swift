@@ -354,20 +354,12 @@ enum ShapeOps: ATenFamily {
             let x = try c.tensor("self")
             let shape = c.shape(x)
             let axis = try c.dim(c.int("dim", default: 0), rank: shape.count)
-            let size = shape[axis]
-            let step = try c.int("step", default: 1)
-            guard step >= 1 else { throw c.fail("step", "must be positive; received \(step)") }
-            func clamp(_ v: Int) -> Int { Swift.min(Swift.max(v < 0 ? v + size : v, 0), size) }
-            let start = clamp(try c.optionalInt("start") ?? 0)
-            let end = Swift.max(clamp(try c.optionalInt("end") ?? size), start)
-            return [try b.slice(x, Array(repeating: .all, count: axis) + [SliceAxis(start: start, end: end, step: step)])]
+            return [try b.slice(x, Array(repeating: .all, count: axis) + [c.sliceAxis(size: shape[axis])])]
         case "aten.select.int":
             let x = try c.tensor("self")
             var shape = c.shape(x)
             let axis = try c.dim(c.int("dim"), rank: shape.count)
-            var index = try c.int("index")
-            if index < 0 { index += shape[axis] }
-            guard index >= 0, index < shape[axis] else { throw c.fail("index", "\(index) is out of range for size \(shape[axis])") }
+            let index = try c.selectIndex(size: shape[axis])
             let sliced = try b.slice(x, Array(repeating: .all, count: axis) + [SliceAxis(start: index, end: index + 1)])
             shape.remove(at: axis)
             return [try b.reshape(sliced, shape)]

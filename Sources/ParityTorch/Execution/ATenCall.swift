@@ -133,6 +133,24 @@ struct ATenCall<B: Builder> {
         return Int(value)
     }
 
+    /// `aten.slice`'s window on an axis of `size` (`slice.Tensor`, `slice_scatter`): ``ATenSlice/bounds(start:end:size:)``
+    /// of `start` and `end`, and `step` (1 when absent; it must be positive).
+    func sliceAxis(size: Int) throws -> SliceAxis {
+        let step = try int("step", default: 1)
+        guard step >= 1 else { throw fail("step", "must be positive; received \(step)") }
+        let (start, end) = ATenSlice.bounds(start: try optionalInt("start"), end: try optionalInt("end"), size: size)
+        return SliceAxis(start: start, end: end, step: step)
+    }
+
+    /// `aten.select`'s `index` on an axis of `size` (`select.int`, `select_scatter`): negative counts from the end;
+    /// out of range fails.
+    func selectIndex(size: Int) throws -> Int {
+        var index = try int("index")
+        if index < 0 { index += size }
+        guard index >= 0, index < size else { throw fail("index", "\(index) is out of range for size \(size)") }
+        return index
+    }
+
     func optionalInt(_ name: String) throws -> Int? {
         switch node.argument(name) {
         case .int(let i)?: return i
@@ -311,5 +329,17 @@ struct ATenCall<B: Builder> {
     /// A constant in `dtype` with `shape` filled from `values`.
     func constant(_ values: [Double], shape: [Int], dtype: DType) -> B.Value {
         b.constant(Tensor(shape: shape, values: values).cast(to: dtype))
+    }
+}
+
+/// How `aten.slice` reads its bounds, as a Python slice does (`x[start:end]`): read by the ATen slice
+/// operators and by the converter to Keras (slices of folded constants).
+public enum ATenSlice {
+    /// `start` and `end` on an axis of `size`: nil is 0 / `size`, a negative one counts from the end, both are
+    /// clamped into `[0, size]`, and `end` is at least `start`.
+    public static func bounds(start: Int?, end: Int?, size: Int) -> (start: Int, end: Int) {
+        func clamp(_ v: Int) -> Int { Swift.min(Swift.max(v < 0 ? v + size : v, 0), size) }
+        let first = clamp(start ?? 0)
+        return (first, Swift.max(clamp(end ?? size), first))
     }
 }

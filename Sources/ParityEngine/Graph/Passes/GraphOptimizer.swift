@@ -18,9 +18,9 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     /// write its output in the layout of the permute that merges them (``ViewedAttention``), instead of
     /// copying at each step. Never changes a value.
     case attentionViews
-    /// Keeps each convolution's constant kernel (a weight) packed in the GEMM's layout with the graph,
-    /// so every run reads the pack instead of packing it again (``KeptConvolutionKernel``). Never
-    /// changes a value.
+    /// Keeps each convolution's constant kernel and each fused linear layer's constant weight packed in
+    /// the GEMM's layout with the graph, so every run reads the pack instead of packing it again
+    /// (``KeptConvolutionKernel``, ``KeptWeightMatrix``). Never changes a value.
     case kernelPacking
 
     public var description: String { rawValue }

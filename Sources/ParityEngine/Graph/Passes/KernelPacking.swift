@@ -1,7 +1,8 @@
 extension Graph {
     /// Gives every convolution whose kernel is a constant node a ``KeptConvolutionKernel`` of that
-    /// constant (``GraphPass/kernelPacking``). The op still reads the kernel as its input; the pack
-    /// serves only that tensor.
+    /// constant, and every ``FusedLinear`` whose weight is one a ``KeptWeightMatrix``
+    /// (``GraphPass/kernelPacking``). The op still reads the kernel as its input; the pack serves only
+    /// that tensor.
     func keepingKernelsPacked() -> Graph {
         var graph = self
         for index in graph.nodes.indices {
@@ -14,6 +15,9 @@ extension Graph {
             } else if var fused = op as? FusedConvolution, fused.product.runsDirectly, fused.product.kept == nil {
                 fused.product.kept = KeptConvolutionKernel(kernel)
                 graph.nodes[index].operation = .op(fused)
+            } else if var linear = op as? FusedLinear, linear.kept == nil, kernel.rank == 2 {
+                linear.kept = KeptWeightMatrix(kernel)
+                graph.nodes[index].operation = .op(linear)
             }
         }
         return graph
