@@ -4,7 +4,6 @@
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 
 #pragma clang fp contract(off)
 
@@ -138,13 +137,13 @@ static int conv_shape_valid(const parity_conv_shape *s) {
     return s->rank >= 1 && s->rank <= 3 && s->groups >= 1 && s->channels % s->groups == 0 && s->out_channels % s->groups == 0;
 }
 
-// MARK: Kernels packed once (parity_conv_kernel_cache)
+// MARK: Kernels packed once (parity_kept_packs)
 
 // What a packed kernel's layout depends on besides the level: element size, groups, channels and
 // window per group, output channels per group, the term order (for more than one cell and channel).
+// All longs: no padding, compared as bytes.
 struct conv_key {
-    long element, groups, per_group, out_per_group, window;
-    int order;
+    long element, groups, per_group, out_per_group, window, order;
 };
 
 static struct conv_key conv_key_of(const parity_conv_shape *s, long element) {
@@ -160,63 +159,22 @@ static int conv_uses_gemm(const struct conv_key *k) {
     return k->window > 0 && k->per_group > 0 && k->out_per_group > 0 && !(k->per_group == 1 && k->out_per_group == 1 && k->window <= 64);
 }
 
-struct conv_kept {
-    struct conv_key key;
-    parity_isa level;
-    long width;   // each group's packed row width
-    void *data;   // groups × depth × width values
+// What a kernel pack is filled from.
+struct conv_kernel_source {
+    const parity_conv_shape *shape;
+    const void *kernel;
 };
 
-struct parity_conv_kernel_cache {
-    pthread_mutex_t lock;
-    struct conv_kept *kept[3];   // per level; never replaced or freed before the cache
-};
-
-parity_conv_kernel_cache *parity_conv_kernel_cache_create(void) {
-    parity_conv_kernel_cache *cache = calloc(1, sizeof *cache);
-    if (!cache || pthread_mutex_init(&cache->lock, NULL)) abort();
-    return cache;
-}
-
-void parity_conv_kernel_cache_destroy(parity_conv_kernel_cache *cache) {
-    if (!cache) return;
-    for (int l = 0; l < 3; l++) {
-        if (cache->kept[l]) free(cache->kept[l]->data);
-        free(cache->kept[l]);
-    }
-    pthread_mutex_destroy(&cache->lock);
-    free(cache);
-}
-
-// The active level's pack of `w` for shape `s`, made on first use (under the cache's lock); NULL when
-// the convolution runs no GEMM, or the cache holds this level's pack of another geometry (then the
-// call packs as usual).
-static const struct conv_kept *conv_kept_for(parity_conv_kernel_cache *cache, const parity_conv_shape *s, long element,
+// The active level's pack of `w` for shape `s` (kept_pack_get); NULL when the convolution runs no
+// GEMM, or `packs` holds this level's pack of another geometry (then the call packs as usual).
+static const struct kept_pack *conv_kept_for(parity_kept_packs *packs, const parity_conv_shape *s, long element,
                                              long (*width_of)(parity_isa, long), const void *w,
-                                             void (*pack)(const parity_conv_shape *, const void *, struct conv_kept *)) {
+                                             void (*fill)(struct kept_pack *, const void *)) {
     struct conv_key key = conv_key_of(s, element);
     if (!conv_uses_gemm(&key)) return NULL;
-    parity_isa level = parity_isa_active();
-    if ((unsigned)level >= 3) return NULL;
-    pthread_mutex_lock(&cache->lock);
-    struct conv_kept *kept = cache->kept[level];
-    if (!kept) {
-        kept = calloc(1, sizeof *kept);
-        if (!kept) abort();
-        kept->key = key;
-        kept->level = level;
-        kept->width = width_of(level, key.out_per_group);
-        size_t bytes = (size_t)element * (size_t)(key.groups * key.window * key.per_group) * (size_t)kept->width;
-        kept->data = aligned_alloc(64, (bytes + 63) / 64 * 64);
-        if (!kept->data) abort();
-        pack(s, w, kept);
-        cache->kept[level] = kept;
-    }
-    pthread_mutex_unlock(&cache->lock);
-    const struct conv_key *k = &kept->key;
-    int same = k->element == key.element && k->groups == key.groups && k->per_group == key.per_group &&
-               k->out_per_group == key.out_per_group && k->window == key.window && k->order == key.order;
-    return same ? kept : NULL;
+    struct conv_kernel_source source = {s, w};
+    return kept_pack_get(packs, &key, sizeof key, element, key.groups * key.window * key.per_group, key.out_per_group,
+                         width_of, fill, &source);
 }
 
 struct depthwise_task {
@@ -232,8 +190,8 @@ static void depthwise_chunk(void *context, long index) {
 }
 
 #define CONV_IMPL(T, SUF)                                                                                   \
-    /* `kept`: the kernel packed earlier for this shape on the active level (conv_kept), or NULL. */       \
-    static int conv_##SUF(const parity_conv_shape *s, const T *x, const T *w, const struct conv_kept *kept, T *y, int fused, \
+    /* `kept`: the kernel packed earlier for this shape on the active level (conv_kept_for), or NULL. */   \
+    static int conv_##SUF(const parity_conv_shape *s, const T *x, const T *w, const struct kept_pack *kept, T *y, int fused, \
                           const parity_epilogue *epilogue) {                                                \
         long positions = 1, window = 1;                                                                     \
         for (long d = 0; d < s->rank; d++) {                                                                \
@@ -312,8 +270,10 @@ static void depthwise_chunk(void *context, long index) {
         return conv_##SUF(s, x, w, NULL, y, fused, epilogue);                                               \
     }                                                                                                       \
     /* Packs each group's kernel matrix as its GEMM job reads it (the row table for (c, k) order). */       \
-    static void conv_pack_kernel_##SUF(const parity_conv_shape *s, const void *kernel, struct conv_kept *kept) { \
-        const T *w = (const T *)kernel;                                                                     \
+    static void conv_pack_kernel_##SUF(struct kept_pack *kept, const void *from) {                       \
+        const struct conv_kernel_source *source = (const struct conv_kernel_source *)from;                 \
+        const parity_conv_shape *s = source->shape;                                                         \
+        const T *w = (const T *)source->kernel;                                                             \
         struct conv_key key = conv_key_of(s, sizeof(T));                                                    \
         long depth = key.window * key.per_group, out_per_group = key.out_per_group;                         \
         long *order = conv_row_order(s, key.window, key.per_group);                                         \
@@ -326,11 +286,11 @@ static void depthwise_chunk(void *context, long index) {
         }                                                                                                   \
         free(order);                                                                                        \
     }                                                                                                       \
-    int parity_conv_kept_##SUF(const parity_conv_shape *s, const T *x, const T *w, parity_conv_kernel_cache *cache, T *y, \
+    int parity_conv_kept_##SUF(const parity_conv_shape *s, const T *x, const T *w, parity_kept_packs *packs, T *y, \
                                int fused, const parity_epilogue *epilogue) {                                \
         if (!conv_shape_valid(s)) return -1;                                                                \
-        const struct conv_kept *kept =                                                                      \
-            cache ? conv_kept_for(cache, s, sizeof(T), gemm_packed_width_##SUF, w, conv_pack_kernel_##SUF) : NULL; \
+        const struct kept_pack *kept =                                                                      \
+            packs ? conv_kept_for(packs, s, sizeof(T), gemm_packed_width_##SUF, w, conv_pack_kernel_##SUF) : NULL; \
         return conv_##SUF(s, x, w, kept, y, fused, epilogue);                                               \
     }
 CONV_IMPL(float, f32)

@@ -2,7 +2,6 @@
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 
 // Products and sums are rounded where the source says so, never contracted behind its back.
 #pragma clang fp contract(off)
@@ -418,62 +417,33 @@ GEMM_ENTRY(double, f64, parity_gemm_set_f64, 1)
 GEMM_BIAS_ENTRY(float, f32)
 GEMM_BIAS_ENTRY(double, f64)
 
-// MARK: Weights packed once (parity_gemm_weight_cache)
+// MARK: Weights packed once (parity_kept_packs)
 
-struct gemm_kept {
-    long element, k, n, width;
-    void *data;  // k × width values: KC blocks of NR strips, as a call's shared prepack writes them
+// What a weight pack is filled from: b as the call reads it.
+struct gemm_weight_source {
+    const void *b;
+    long k, n, b_rows, b_cols;
 };
-
-struct parity_gemm_weight_cache {
-    pthread_mutex_t lock;
-    struct gemm_kept *kept[3];  // per level; never replaced or freed before the cache
-};
-
-parity_gemm_weight_cache *parity_gemm_weight_cache_create(void) {
-    parity_gemm_weight_cache *cache = calloc(1, sizeof *cache);
-    if (!cache || pthread_mutex_init(&cache->lock, NULL)) abort();
-    return cache;
-}
-
-void parity_gemm_weight_cache_destroy(parity_gemm_weight_cache *cache) {
-    if (!cache) return;
-    for (int l = 0; l < 3; l++) {
-        if (cache->kept[l]) free(cache->kept[l]->data);
-        free(cache->kept[l]);
-    }
-    pthread_mutex_destroy(&cache->lock);
-    free(cache);
-}
 
 #define GEMM_KEPT_ENTRY(T, S)                                                                              \
+    /* KC blocks of NR strips, as a call's shared prepack writes them. */                                  \
+    static void gemm_pack_weight_##S(struct kept_pack *kept, const void *from) {                           \
+        const struct gemm_weight_source *w = (const struct gemm_weight_source *)from;                      \
+        struct gemm_job job;                                                                               \
+        gemm_prepare_##S(&job, 1, w->n, w->k, NULL, 0, 1, (const T *)w->b, w->b_rows, w->b_cols, NULL, 0, 0); \
+        gemm_pack_b_##S(kept->level, &job, (T *)kept->data);                                               \
+    }                                                                                                      \
     void parity_gemm_bias_kept_##S(long m, long n, long k, const T *a, long a_rows, long a_cols, const T *b, long b_rows, \
-                                   long b_cols, parity_gemm_weight_cache *cache, const T *bias, T *c, long ldc, int fused, \
+                                   long b_cols, parity_kept_packs *packs, const T *bias, T *c, long ldc, int fused, \
                                    const parity_epilogue *epilogue) {                                      \
         if (k <= 0) return;                                                                                \
-        struct gemm_job job;                                                                               \
-        parity_isa level = parity_isa_active();                                                            \
-        const struct gemm_kept *kept = NULL;                                                               \
-        if (cache && (unsigned)level < 3) {                                                                \
-            pthread_mutex_lock(&cache->lock);                                                              \
-            struct gemm_kept *made = cache->kept[level];                                                   \
-            if (!made) {                                                                                   \
-                made = calloc(1, sizeof *made);                                                            \
-                if (!made) abort();                                                                        \
-                made->element = sizeof(T);                                                                 \
-                made->k = k;                                                                               \
-                made->n = n;                                                                               \
-                made->width = gemm_packed_width_##S(level, n);                                             \
-                size_t bytes = sizeof(T) * (size_t)k * (size_t)made->width;                                \
-                made->data = aligned_alloc(64, (bytes + 63) / 64 * 64);                                    \
-                if (!made->data) abort();                                                                  \
-                gemm_prepare_##S(&job, 1, n, k, NULL, 0, 1, b, b_rows, b_cols, NULL, 0, 0);                \
-                gemm_pack_b_##S(level, &job, (T *)made->data);                                             \
-                cache->kept[level] = made;                                                                 \
-            }                                                                                              \
-            pthread_mutex_unlock(&cache->lock);                                                            \
-            if (made->element == (long)sizeof(T) && made->k == k && made->n == n) kept = made;             \
+        const struct kept_pack *kept = NULL;                                                               \
+        if (packs) {                                                                                       \
+            long key[3] = {sizeof(T), k, n};                                                               \
+            struct gemm_weight_source source = {b, k, n, b_rows, b_cols};                                  \
+            kept = kept_pack_get(packs, key, sizeof key, sizeof(T), k, n, gemm_packed_width_##S, gemm_pack_weight_##S, &source); \
         }                                                                                                  \
+        struct gemm_job job;                                                                               \
         gemm_prepare_##S(&job, m, n, k, a, a_rows, a_cols, b, b_rows, b_cols, c, ldc, fused);              \
         job.start_bias = bias;                                                                             \
         job.epilogue = epilogue;                                                                           \

@@ -50,6 +50,22 @@ long gemm_packed_width_f64(parity_isa level, long n);
 void gemm_pack_b_f32(parity_isa level, struct gemm_job *job, float *out);
 void gemm_pack_b_f64(parity_isa level, struct gemm_job *job, double *out);
 
+/// A pack kept across calls in a `parity_kept_packs`: `rows` × `width` values for `level`, 64-byte
+/// aligned, made for `key` (the bytes its layout depends on besides the level).
+struct kept_pack {
+    unsigned char key[64];
+    size_t key_size;
+    parity_isa level;
+    long width;
+    void *data;
+};
+/// The active level's pack in `packs`, made on first use under the lock (`width_of(level, columns)`
+/// wide, `rows` rows of `element`-byte values, filled by `fill(pack, source)`); NULL when the level has
+/// no slot or its pack was made for another key (the caller then packs as usual). `key` has no padding.
+const struct kept_pack *kept_pack_get(parity_kept_packs *packs, const void *key, size_t key_size, long element, long rows,
+                                      long columns, long (*width_of)(parity_isa, long),
+                                      void (*fill)(struct kept_pack *, const void *), const void *source);
+
 /// A depthwise convolution (one input channel per group, one output channel per group): rows
 /// [row0, row1) of the flattened `[batch, output…]` positions.
 struct depthwise_job {

@@ -143,20 +143,21 @@ void parity_gemm_bias_f32(long m, long n, long k, const float *a, long a_rows, l
 void parity_gemm_bias_f64(long m, long n, long k, const double *a, long a_rows, long a_cols, const double *b, long b_rows,
                           long b_cols, const double *bias, double *c, long ldc, int fused, const parity_epilogue *epilogue);
 
-/// A GEMM's right operand kept packed across calls (a linear layer's constant weight in graph mode): one
-/// pack per instruction-set level, made on the first call on that level, freed with the cache. Thread-safe.
-typedef struct parity_gemm_weight_cache parity_gemm_weight_cache;
-parity_gemm_weight_cache *parity_gemm_weight_cache_create(void);
-void parity_gemm_weight_cache_destroy(parity_gemm_weight_cache *cache);
-/// `parity_gemm_bias_*` with `b` read from `cache`'s pack for the active level (packed from `b` on the
+/// An operand kept packed across calls (a constant weight in graph mode: a linear layer's matrix, a
+/// convolution's kernel): one pack per instruction-set level, made on the first call on that level
+/// (`parity_gemm_bias_kept_*`, `parity_conv_kept_*`), freed with the packs. Thread-safe.
+typedef struct parity_kept_packs parity_kept_packs;
+parity_kept_packs *parity_kept_packs_create(void);
+void parity_kept_packs_destroy(parity_kept_packs *packs);
+/// `parity_gemm_bias_*` with `b` read from `packs`' pack for the active level (packed from `b` on the
 /// first call, in the layout a call shares between its tasks): the same bits. The caller keeps `b`'s
-/// values unchanged for the cache's lifetime and passes the same `b` with the same cache; a call of
+/// values unchanged for the packs' lifetime and passes the same `b` with the same packs; a call of
 /// another `k` or `n` than the pack's reads `b` as `parity_gemm_bias_*` does.
 void parity_gemm_bias_kept_f32(long m, long n, long k, const float *a, long a_rows, long a_cols, const float *b, long b_rows,
-                               long b_cols, parity_gemm_weight_cache *cache, const float *bias, float *c, long ldc, int fused,
+                               long b_cols, parity_kept_packs *packs, const float *bias, float *c, long ldc, int fused,
                                const parity_epilogue *epilogue);
 void parity_gemm_bias_kept_f64(long m, long n, long k, const double *a, long a_rows, long a_cols, const double *b, long b_rows,
-                               long b_cols, parity_gemm_weight_cache *cache, const double *bias, double *c, long ldc, int fused,
+                               long b_cols, parity_kept_packs *packs, const double *bias, double *c, long ldc, int fused,
                                const parity_epilogue *epilogue);
 
 /// `y = x ⋆ w` (cross-correlation, no bias): each output starts from 0 and adds its
@@ -170,20 +171,14 @@ int parity_conv_f32(const parity_conv_shape *shape, const float *x, const float 
 int parity_conv_f64(const parity_conv_shape *shape, const double *x, const double *w, double *y, int fused,
                     const parity_epilogue *epilogue);
 
-/// A convolution kernel's GEMM operand kept packed across calls (weights that stay constant: graph
-/// mode's): one pack per instruction-set level, made on the first call on that level, freed with the
-/// cache. Thread-safe.
-typedef struct parity_conv_kernel_cache parity_conv_kernel_cache;
-parity_conv_kernel_cache *parity_conv_kernel_cache_create(void);
-void parity_conv_kernel_cache_destroy(parity_conv_kernel_cache *cache);
-/// `parity_conv_*` with `w` read from `cache`'s pack for the active level (packed from `w` on the first
+/// `parity_conv_*` with `w` read from `packs`' pack for the active level (packed from `w` on the first
 /// call): the same bits (an exact copy in the layout each call would pack). The caller keeps `w`'s
-/// values unchanged for the cache's lifetime and passes the same `w` with the same cache. A call whose
+/// values unchanged for the packs' lifetime and passes the same `w` with the same packs. A call whose
 /// geometry packs differently from the pack's (groups, channels, window, term order) or runs no GEMM
 /// (depthwise) reads `w` as `parity_conv_*` does.
-int parity_conv_kept_f32(const parity_conv_shape *shape, const float *x, const float *w, parity_conv_kernel_cache *cache,
+int parity_conv_kept_f32(const parity_conv_shape *shape, const float *x, const float *w, parity_kept_packs *packs,
                          float *y, int fused, const parity_epilogue *epilogue);
-int parity_conv_kept_f64(const parity_conv_shape *shape, const double *x, const double *w, parity_conv_kernel_cache *cache,
+int parity_conv_kept_f64(const parity_conv_shape *shape, const double *x, const double *w, parity_kept_packs *packs,
                          double *y, int fused, const parity_epilogue *epilogue);
 
 // MARK: Elementwise

@@ -74,7 +74,7 @@ public struct CrossCorrelation: CompositeOp {
     /// How the dot products round.
     public var numerics: Numerics
     /// The kernel kept packed across runs when it is a graph constant (``GraphPass/kernelPacking``);
-    /// read only for that very kernel (``KeptConvolutionKernel/holds(_:)``), never changes a value.
+    /// read only for that very kernel (``KeptPacks/holds(_:)``), never changes a value.
     public var kept: KeptConvolutionKernel?
 
     /// The op; the parameters are the properties of the same names.

@@ -65,39 +65,34 @@ public struct ConvolutionEpilogue: Sendable {
     }
 }
 
-/// A convolution kernel kept packed in the GEMM's layout across calls, for a kernel that stays
-/// constant (graph mode's weights: ``Tensor/convolved(with:shape:groups:channelsThenWindow:fused:epilogue:kept:)``
-/// reads it instead of packing the kernel on every call). It holds the tensor it packs and is used only
-/// when a call's kernel is that very storage: a tensor's storage never changes while shared (copy on
-/// write), so a different or changed kernel (a training step's update) is never read from a stale pack,
-/// it is packed per call as without one. One pack per instruction-set level, made on the first call on
-/// that level (about the kernel's size each), freed with this object; safe to share between threads.
-public final class KeptConvolutionKernel: @unchecked Sendable {
-    /// The kernel the packs hold.
-    public let kernel: Tensor
-    let cache: OpaquePointer
+/// An operand kept packed across calls for a weight that stays constant (graph mode's): one pack per
+/// instruction-set level, made on the first call on that level (about the weight's size each), in the
+/// layout each call would pack, so every sum is unchanged (`parity_kept_packs`); freed with this
+/// object; safe to share between threads. It holds the tensor it packs and is read only when a call's
+/// operand is that very storage (``holds(_:)``): a tensor's storage never changes while shared (copy on
+/// write), so a different or changed weight (a training step's update) is never read from a stale pack,
+/// it is packed per call as without one. Made as ``KeptConvolutionKernel`` or ``KeptWeightMatrix``.
+public class KeptPacks: @unchecked Sendable {
+    /// The tensor the packs hold.
+    public let tensor: Tensor
+    let packs: OpaquePointer
 
-    /// Keeps `kernel` (`[k…, cIn/groups, cOut]`) for packing on first use.
-    public init(_ kernel: Tensor) {
-        self.kernel = kernel
-        cache = parity_conv_kernel_cache_create()
+    /// Keeps `tensor` for packing on first use.
+    public init(_ tensor: Tensor) {
+        self.tensor = tensor
+        packs = parity_kept_packs_create()
     }
 
-    deinit { parity_conv_kernel_cache_destroy(cache) }
+    deinit { parity_kept_packs_destroy(packs) }
 
-    /// Whether `other` is the kept kernel itself: the same storage (one buffer), shape and dtype.
-    public func holds(_ other: Tensor) -> Bool {
-        guard other.shape == kernel.shape else { return false }
-        func same<T>(_ a: [T], _ b: [T]) -> Bool {
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
-        }
-        switch (kernel.storage, other.storage) {
-        case let (.float32(a), .float32(b)): return !a.isEmpty && same(a, b)
-        case let (.float64(a), .float64(b)): return !a.isEmpty && same(a, b)
-        default: return false
-        }
-    }
+    /// Whether `other` is the kept tensor itself (``Tensor/sharesStorage(with:)``).
+    public func holds(_ other: Tensor) -> Bool { tensor.sharesStorage(with: other) }
 }
+
+/// A convolution kernel (`[k…, cIn/groups, cOut]`) kept packed in the GEMM's layout
+/// (``KeptPacks``): ``Tensor/convolved(with:shape:groups:channelsThenWindow:fused:epilogue:kept:)``
+/// reads it instead of packing the kernel on every call.
+public final class KeptConvolutionKernel: KeptPacks, @unchecked Sendable {}
 
 extension Tensor {
     /// Cross-correlation of channels-last `self` `[batch, input…, cIn]` with `kernel`
@@ -112,7 +107,7 @@ extension Tensor {
     /// (`Sources/CParityKernels/conv.c`).
     ///
     /// With an `epilogue`, its steps follow the sum on each output (see ``ConvolutionEpilogue``). With
-    /// `kept` holding `kernel` (``KeptConvolutionKernel/holds(_:)``), the kernel is read from its pack
+    /// `kept` holding `kernel` (``KeptPacks/holds(_:)``), the kernel is read from its pack
     /// (the same bits); otherwise `kept` is ignored.
     public func convolved(with kernel: Tensor, shape geometry: ConvolutionShape, groups: Int, channelsThenWindow: Bool,
                           fused: Bool, epilogue: ConvolutionEpilogue? = nil, kept: KeptConvolutionKernel? = nil) throws -> Tensor {
@@ -189,17 +184,17 @@ extension Tensor {
                 initialized = count
             }
         }
-        let cache = kept.flatMap { $0.holds(kernel) ? $0.cache : nil }
+        let packs = kept.flatMap { $0.holds(kernel) ? $0.packs : nil }
         let f: Int32 = fused ? 1 : 0
         switch (storage, kernel.storage) {
         case let (.float32(x), .float32(w)):
             return Tensor(shape: outShape, storage: .float32(run(x, w) { shape, x, w, y, e in
-                if let cache { return parity_conv_kept_f32(shape, x, w, cache, y, f, e) }
+                if let packs { return parity_conv_kept_f32(shape, x, w, packs, y, f, e) }
                 return parity_conv_f32(shape, x, w, y, f, e)
             }))
         case let (.float64(x), .float64(w)):
             return Tensor(shape: outShape, storage: .float64(run(x, w) { shape, x, w, y, e in
-                if let cache { return parity_conv_kept_f64(shape, x, w, cache, y, f, e) }
+                if let packs { return parity_conv_kept_f64(shape, x, w, packs, y, f, e) }
                 return parity_conv_f64(shape, x, w, y, f, e)
             }))
         default: throw TensorError.unsupportedDType(op: op, dtype: dtype)

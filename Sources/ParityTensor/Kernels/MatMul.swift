@@ -27,12 +27,12 @@ public enum MatMulKernel {
                 let epi = relu ? e : nil
                 if T.self == Float.self {
                     parity_gemm_bias_kept_f32(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), k, 1,
-                                              UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), n, 1, kept?.cache,
+                                              UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), n, 1, kept?.packs,
                                               UnsafeRawPointer(bias).assumingMemoryBound(to: Float.self),
                                               UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), n, fused, epi)
                 } else if T.self == Double.self {
                     parity_gemm_bias_kept_f64(m, n, k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), k, 1,
-                                              UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), n, 1, kept?.cache,
+                                              UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), n, 1, kept?.packs,
                                               UnsafeRawPointer(bias).assumingMemoryBound(to: Double.self),
                                               UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), n, fused, epi)
                 } else {
@@ -270,34 +270,9 @@ extension Tensor {
     }
 }
 
-/// A weight matrix (`[k, n]`, a linear layer's constant in graph mode) kept packed for the GEMM across
-/// calls: one pack per instruction-set level, made on the first call on that level
-/// (`parity_gemm_weight_cache`), in the layout each call would pack, so every sum is unchanged. Read
-/// only for the very tensor it was made for (``holds(_:)``).
-public final class KeptWeightMatrix: @unchecked Sendable {
-    /// The matrix the packs hold.
-    public let matrix: Tensor
-    let cache: OpaquePointer
-
-    /// Keeps `matrix` for packing on first use.
-    public init(_ matrix: Tensor) {
-        self.matrix = matrix
-        cache = parity_gemm_weight_cache_create()
-    }
-
-    deinit { parity_gemm_weight_cache_destroy(cache) }
-
-    /// Whether `other` is the kept matrix itself: the same storage (one buffer: a changed copy is a new
-    /// one), shape and dtype.
-    public func holds(_ other: Tensor) -> Bool {
-        guard other.shape == matrix.shape, matrix.rank == 2 else { return false }
-        func same<T>(_ a: [T], _ b: [T]) -> Bool {
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
-        }
-        switch (matrix.storage, other.storage) {
-        case let (.float32(a), .float32(b)): return !a.isEmpty && same(a, b)
-        case let (.float64(a), .float64(b)): return !a.isEmpty && same(a, b)
-        default: return false
-        }
-    }
+/// A weight matrix (`[k, n]`, a linear layer's constant in graph mode) kept packed for the GEMM
+/// (``KeptPacks``): ``Tensor/matmul(_:numerics:bias:activation:kept:)`` reads it instead of packing it.
+public final class KeptWeightMatrix: KeptPacks, @unchecked Sendable {
+    /// Whether `other` is the kept matrix itself, a matrix (``KeptPacks/holds(_:)``).
+    override public func holds(_ other: Tensor) -> Bool { tensor.rank == 2 && super.holds(other) }
 }

@@ -116,6 +116,21 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// The number of elements.
     public var count: Int { Shape.count(shape) }
 
+    /// Whether `other` is this very tensor's storage: the same buffer (one allocation, so a changed
+    /// copy is a new one: copy on write), element count, shape and dtype. An empty tensor never
+    /// matches, nor does a dtype other than `float32` and `float64` (the kernels' dtypes).
+    public func sharesStorage(with other: Tensor) -> Bool {
+        guard shape == other.shape else { return false }
+        func same<T>(_ a: [T], _ b: [T]) -> Bool {
+            !a.isEmpty && a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
+        }
+        switch (storage, other.storage) {
+        case let (.float32(a), .float32(b)): return same(a, b)
+        case let (.float64(a), .float64(b)): return same(a, b)
+        default: return false
+        }
+    }
+
     /// The elements as `T`, or `nil` when the tensor holds another dtype.
     public func values<T: FloatElement>(_ type: T.Type = T.self) -> [T]? { T.values(in: storage) }
 
