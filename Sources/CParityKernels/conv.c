@@ -122,10 +122,22 @@ struct conv_pack {
 CONV_PACK(float, conv_pack_f32)
 CONV_PACK(double, conv_pack_f64)
 
+// Whether the patch matrix's rows run channels then window cells in an order other than the
+// kernel's own (window cells then channels): more than one cell and more than one channel per group.
+static int conv_reorders(const parity_conv_shape *s, long window, long per_group) {
+    return s->channels_then_window && window > 1 && per_group > 1;
+}
+
+// Whether a convolution runs the direct depthwise kernel rather than the GEMM: one input and one
+// output channel per group, at most 64 window cells.
+static int conv_depthwise(long per_group, long out_per_group, long window) {
+    return per_group == 1 && out_per_group == 1 && window <= 64;
+}
+
 // The kernel's rows in (channel, window cell) order: row c·window + k of the patch matrix is kernel
 // row k·per_group + c (offsets in elements), or NULL when that is the kernel's own order.
 static long *conv_row_order(const parity_conv_shape *s, long window, long per_group) {
-    if (!(s->channels_then_window && window > 1 && per_group > 1)) return NULL;
+    if (!conv_reorders(s, window, per_group)) return NULL;
     long *order = malloc(sizeof(long) * (size_t)(window * per_group));
     if (!order) abort();
     for (long c = 0; c < per_group; c++)
@@ -149,14 +161,14 @@ struct conv_key {
 static struct conv_key conv_key_of(const parity_conv_shape *s, long element) {
     struct conv_key key = {element, s->groups, s->channels / s->groups, s->out_channels / s->groups, 1, 0};
     for (long d = 0; d < s->rank; d++) key.window *= s->kernel[d];
-    key.order = s->channels_then_window && key.window > 1 && key.per_group > 1;
+    key.order = conv_reorders(s, key.window, key.per_group);
     return key;
 }
 
 // Whether the convolution runs through the GEMM (not the depthwise kernel, not empty): what a kept
-// pack serves. Mirrors CONV_IMPL's choice.
+// pack serves (CONV_IMPL's choice).
 static int conv_uses_gemm(const struct conv_key *k) {
-    return k->window > 0 && k->per_group > 0 && k->out_per_group > 0 && !(k->per_group == 1 && k->out_per_group == 1 && k->window <= 64);
+    return k->window > 0 && k->per_group > 0 && k->out_per_group > 0 && !conv_depthwise(k->per_group, k->out_per_group, k->window);
 }
 
 // What a kernel pack is filled from.
@@ -218,7 +230,7 @@ static void depthwise_chunk(void *context, long index) {
         int unit = window == 1;                                                                             \
         for (long d = 0; d < s->rank; d++)                                                                  \
             unit = unit && s->strides[d] == 1 && s->pad_before[d] == 0 && s->output[d] == s->input[d];      \
-        if (per_group == 1 && out_per_group == 1 && window <= 64) {                                         \
+        if (conv_depthwise(per_group, out_per_group, window)) {                                             \
             struct depthwise_job job;                                                                       \
             memset(&job, 0, sizeof job);                                                                    \
             T *zeros = calloc((size_t)s->channels, sizeof(T));                                              \
