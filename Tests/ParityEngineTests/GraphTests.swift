@@ -285,6 +285,93 @@ struct GraphTests {
         }
     }
 
+    /// A random chain of reshapes (an axis split or two merged, `-1` or not), permutes and slices
+    /// (offsets, steps 1-3 and −1) ending in `target`, built backwards: the source's shape and the ops.
+    static func viewChain(to target: [Int], _ rng: inout SeededGenerator) -> (source: [Int], ops: [any Op]) {
+        var shape = target
+        var ops: [any Op] = []
+        for _ in 0..<Int.random(in: 1...5, using: &rng) {
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0:
+                let order = Array(0..<shape.count).shuffled(using: &rng)
+                var before = shape
+                for (i, axis) in order.enumerated() { before[axis] = shape[i] }
+                ops.insert(Permute(order: order), at: 0)
+                shape = before
+            case 1:
+                let axis = Int.random(in: 0..<shape.count, using: &rng), count = shape[axis]
+                var axes = [SliceAxis](repeating: .all, count: axis + 1)
+                let step = [1, 2, 3, -1].randomElement(using: &rng)!
+                if step > 0 {
+                    let start = Int.random(in: 0...2, using: &rng)
+                    axes[axis] = SliceAxis(start: start, end: start + (count - 1) * step + 1, step: step)
+                    shape[axis] = start + (count - 1) * step + 1 + Int.random(in: 0...2, using: &rng)
+                } else {
+                    axes[axis] = SliceAxis(start: count - 1, end: nil, step: -1)
+                }
+                ops.insert(Slice(axes: axes), at: 0)
+            default:
+                var before = shape
+                if shape.count >= 2, Bool.random(using: &rng) {
+                    let a = Int.random(in: 0..<(shape.count - 1), using: &rng)
+                    before = Array(shape[..<a]) + [shape[a] * shape[a + 1]] + Array(shape[(a + 2)...])
+                } else {
+                    let a = Int.random(in: 0..<shape.count, using: &rng)
+                    let f = (1...shape[a]).filter { shape[a] % $0 == 0 }.randomElement(using: &rng)!
+                    before = Array(shape[..<a]) + [f, shape[a] / f] + Array(shape[(a + 1)...])
+                }
+                ops.insert(Reshape(shape: Bool.random(using: &rng) ? shape : [-1] + shape.dropFirst()), at: 0)
+                shape = before
+            }
+        }
+        return (shape, ops)
+    }
+
+    /// Chains the pass must either view exactly or leave alone (splits that do not divide, permutes
+    /// moving the last axis, stepped and reversed slices, size-1 axes), a view also read by another
+    /// consumer, the output permuted or not: graph mode with the views has the copies' bits.
+    @Test("attention views over 600 random reshape/permute/slice chains: the copies' bits, other readers of a view unchanged")
+    func attentionViewChains() throws {
+        var rng = SeededGenerator(seed: 31)
+        var viewed = 0
+        for iteration in 0..<600 {
+            let target = [[2, 3, 4, 6], [3, 5, 4], [1, 2, 3, 4], [2, 1, 6], [4, 1]].randomElement(using: &rng)!
+            let rank = target.count
+            var k = target, v = target
+            k[rank - 2] = Int.random(in: 1...5, using: &rng)
+            v[rank - 2] = k[rank - 2]
+            v[rank - 1] = Int.random(in: 1...5, using: &rng)
+            let chains = [target, k, v].map { Self.viewChain(to: $0, &rng) }
+            let dtype: DType = Bool.random(using: &rng) ? .float32 : .float64
+            let inputs = chains.map { Tensor.uniform($0.source, in: -2...2, generator: &rng).cast(to: dtype) }
+            let shared = Int.random(in: 0..<4, using: &rng)
+            let order: [Int]? = Bool.random(using: &rng) ? Array(0..<(rank - 1)).shuffled(using: &rng) + [rank - 1] : nil
+            let attention = Bool.random(using: &rng) ? Attention(scale: 0.5, normalization: .afterProduct)
+                                                     : Attention(scale: nil, normalization: .softmaxFirst, causal: true)
+            let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
+                var operands: [Symbol] = [], others: [Symbol] = []
+                for (n, (x, chain)) in zip(xs, chains).enumerated() {
+                    var value = x
+                    for (i, op) in chain.ops.enumerated() {
+                        value = try b.apply(op, [value])
+                        if n == shared, i == chain.ops.count / 2 { others.append(try b.unary(.tanh, value)) }
+                    }
+                    operands.append(value)
+                }
+                var y = try b.apply(attention, operands)
+                if let order { y = try b.permute(y, order) }
+                return [y] + others
+            }
+            let optimised = try GraphOptimizer.withoutFusion.optimize(graph)
+            if optimised.opCounts.contains(where: { $0.name == "attention (operands in place)" }) { viewed += 1 }
+            let expected = try GraphExecutor().run(GraphOptimizer(passes: [.constantFolding]).optimize(graph), inputs: inputs)
+            let y = try GraphExecutor().run(optimised, inputs: inputs)
+            let same = y.map { $0.doubles.map(\.bitPattern) } == expected.map { $0.doubles.map(\.bitPattern) }
+            #expect(same, "\(iteration): \(chains.map { ($0.source, $0.ops.map(\.name)) }), output order \(String(describing: order))")
+        }
+        #expect(viewed > 500)
+    }
+
     /// ``ViewedAttention`` holds its operands' layouts as planned for the graph's shapes; applied to
     /// inputs of other shapes whose views are the same [2, 4, 6] (batches 4·6 or 6·6 apart instead of
     /// 5·6) it must not read through the planned strides.
