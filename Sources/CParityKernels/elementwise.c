@@ -187,7 +187,7 @@ void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, i
 // MARK: Window maximum (max pooling without the patches)
 
 struct window_max_task {
-    long slice_size, positions, window, inner, chunk, slices;
+    long slice_size, positions, window, inner, chunk, slices, grouped;
     const long *indices;
     const void *x;
     void *y;
@@ -199,31 +199,36 @@ struct window_max_task {
 // one-cell window is its cell). Cells with a negative index are −∞. Sixteen outputs side by side,
 // each with its own running maximum and NaN flag (the same result as the sequential scan: once a
 // NaN is seen the answer is the canonical NaN whatever follows). Compares and selects only: the
-// same bits on every CPU.
+// same bits on every CPU. Grouped (channels-last pooling): one index per (position, cell), read by
+// all `inner` outputs j of that position at index·inner + j (the same cells, in the same order, as
+// the expanded map index·inner + j per (position, cell, j)).
 #define WINDOW_MAX(T, SUF, NAN_VALUE)                                                                       \
     static void window_max_##SUF(void *context, long index) {                                               \
         const struct window_max_task *t = (const struct window_max_task *)context;                         \
         long s1 = (index + 1) * t->chunk < t->slices ? (index + 1) * t->chunk : t->slices;                 \
-        long n = t->positions * t->inner, window = t->window, inner = t->inner;                            \
+        long n = t->positions * t->inner, window = t->window, inner = t->inner, grouped = t->grouped;      \
+        long step = grouped ? 1 : inner, scale = grouped ? inner : 1;                                       \
         for (long s = index * t->chunk; s < s1; s++) {                                                      \
             const T *x = (const T *)t->x + s * t->slice_size;                                               \
             T *y = (T *)t->y + s * n;                                                                       \
             for (long o0 = 0; o0 < n; o0 += 16) {                                                           \
                 long w = n - o0 < 16 ? n - o0 : 16;                                                         \
                 const long *base[16];                                                                       \
+                long offset[16];                                                                            \
                 T acc[16];                                                                                  \
                 int nan[16];                                                                                \
                 for (long k = 0; k < w; k++) {                                                              \
                     long o = o0 + k, p = o / inner, j = o - p * inner;                                      \
-                    base[k] = t->indices + p * window * inner + j;                                          \
+                    base[k] = t->indices + (grouped ? p * window : p * window * inner + j);                 \
+                    offset[k] = grouped ? j : 0;                                                            \
                     long i = base[k][0];                                                                    \
-                    acc[k] = i >= 0 ? x[i] : -(T)INFINITY;                                                  \
+                    acc[k] = i >= 0 ? x[i * scale + offset[k]] : -(T)INFINITY;                              \
                     nan[k] = 0;                                                                             \
                 }                                                                                           \
                 for (long c = 1; c < window; c++) {                                                         \
                     for (long k = 0; k < w; k++) {                                                          \
-                        long i = base[k][c * inner];                                                        \
-                        T v = i >= 0 ? x[i] : -(T)INFINITY;                                                 \
+                        long i = base[k][c * step];                                                         \
+                        T v = i >= 0 ? x[i * scale + offset[k]] : -(T)INFINITY;                             \
                         nan[k] |= (v != v) | (acc[k] != acc[k]);                                            \
                         acc[k] = v > acc[k] ? v : acc[k];                                                   \
                     }                                                                                       \
@@ -233,11 +238,11 @@ struct window_max_task {
         }                                                                                                   \
     }                                                                                                       \
     void parity_window_max_##SUF(long slices, long slice_size, long positions, long window, long inner,     \
-                                 const long *indices, const T *x, T *y) {                                   \
+                                 int grouped, const long *indices, const T *x, T *y) {                      \
         if (slices <= 0 || positions <= 0 || inner <= 0 || window <= 0) return;                             \
         long work = positions * window * inner;                                                             \
         struct window_max_task t = {slice_size, positions, window, inner, work >= 32768 ? 1 : 32768 / work, \
-                                    slices, indices, x, y};                                                 \
+                                    slices, grouped != 0, indices, x, y};                                   \
         parity_parallel_for((slices + t.chunk - 1) / t.chunk, window_max_##SUF, &t);                       \
     }
 WINDOW_MAX(float, f32, __builtin_nanf(""))

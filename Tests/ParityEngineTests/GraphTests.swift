@@ -87,6 +87,65 @@ struct GraphTests {
         #expect(optimised.opCounts.map(\.name).contains("multiply"))
     }
 
+    /// ResNet's stem tail on a channels-last `x` ([2, 9, 9, 3], as a convolution writes it): permuted to
+    /// NCHW, batch-norm-like multiply-add and ReLU, the 3×3/2 max pool (padding 1, PyTorch's −∞ cells),
+    /// then permuted back into a convolution, and the pool also read by a residual add.
+    static func poolBlock<B: Builder>(_ b: B, _ x: B.Value, kernel: Tensor, scale: Tensor) throws -> [B.Value] {
+        var indices: [Int] = []
+        for oy in 0..<5 { for ox in 0..<5 { for ky in 0..<3 { for kx in 0..<3 {
+            let (iy, ix) = (oy * 2 + ky - 1, ox * 2 + kx - 1)
+            indices.append(iy >= 0 && iy < 9 && ix >= 0 && ix < 9 ? iy * 9 + ix : -1)
+        } } } }
+        let h = try b.unary(.relu, b.multiply(b.permute(x, [0, 3, 1, 2]), b.constant(scale.reshaped([3, 1, 1]))))
+        let pooled = try b.apply(WindowMax(indices: indices, patchShape: [5, 5, 9], windowAxis: 2, batchRank: 2), [h])
+        let bare = try b.apply(WindowMax(indices: indices, patchShape: [5, 5, 9], windowAxis: 2, batchRank: 2), [b.permute(x, [0, 3, 1, 2])])
+        let conv = try b.convolution(b.permute(pooled, [0, 2, 3, 1]), kernel: b.constant(kernel), strides: [1, 1], dilations: [1, 1],
+                                     padding: .explicit(before: [1, 1], after: [1, 1]), groups: 1, order: .channelsThenWindow)
+        return [try b.add(b.permute(conv, [0, 3, 1, 2]), pooled), try b.permute(bare, [0, 2, 3, 1])]
+    }
+
+    @Test("permute sinking moves an NCHW max pool into the channels-last layout: no permute around it, the same bits (NaN, ±0, −∞) on every level at 1 and 3 threads",
+          arguments: [DType.float32, .float64])
+    func poolSinking(_ dtype: DType) throws {
+        var rng = SeededGenerator(seed: 31)
+        var values: [Double] = (0..<(2 * 81 * 3)).map { (i: Int) -> Double in Double((i * 7919) % 13) - 6 }
+        for i in stride(from: 0, to: values.count, by: 10) { values[i] = -0.0 }
+        for i in stride(from: 5, to: values.count, by: 10) { values[i] = 0.0 }
+        for (i, v) in [(17, Double.nan), (100, .infinity), (101, -.infinity), (300, -Double.nan), (301, .nan), (302, -.infinity)] { values[i] = v }
+        let x = Tensor(shape: [2, 9, 9, 3], values: values).cast(to: dtype)
+        let kernel = Tensor.uniform([3, 3, 3, 3], generator: &rng).cast(to: dtype)
+        let scale = Tensor(shape: [3], values: [1, -1, 0.5]).cast(to: dtype)
+        let graph = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in try Self.poolBlock(b, xs[0], kernel: kernel, scale: scale) }
+        let expected = try GraphExecutor().run(graph, inputs: [x]).map { ($0.shape, $0.doubles.map(\.bitPattern)) }
+        for optimizer in [GraphOptimizer.standard, .withoutFusion, GraphOptimizer(passes: [.permuteSinking])] {
+            let optimised = try optimizer.optimize(graph)
+            let counts = Dictionary(uniqueKeysWithValues: optimised.opCounts.map { ($0.name, $0.count) })
+            // The pools and the residual add run channels-last: the one permute left is the add's, to
+            // the NCHW graph output; the bare pool's output is channels-last as the output wants.
+            #expect(counts["permute"] == 1, "\(optimised)")
+            #expect(counts["window max"] == 2)
+            for level in InstructionSet.available {
+                for threads in [1, 3] {
+                    let got = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: [x]) } }
+                    for (y, e) in zip(got, expected) {
+                        #expect(y.shape == e.0 && y.doubles.map(\.bitPattern) == e.1, "\(dtype) \(level) \(threads) threads")
+                    }
+                }
+            }
+        }
+        // The gradient through the channels-last pool is the NCHW pool's (ties of ±0 go to the first cell).
+        if dtype == .float64 {
+            let finite = Tensor(shape: x.shape, values: values.map { $0.isNaN ? 1 : $0 })
+            let single = try Graph.trace(inputs: [TensorType(of: finite)]) { b, xs in [try Self.poolBlock(b, xs[0], kernel: kernel, scale: scale)[0]] }
+            let cotangent = Tensor.uniform([2, 3, 5, 5], generator: &rng).cast(to: .float64)
+            func gradient(_ optimizer: GraphOptimizer) throws -> [UInt64] {
+                let g = try GraphOptimizer.withoutFusion.optimize(optimizer.optimize(single).gradient(withRespectTo: [0]))
+                return try GraphExecutor().run(g, inputs: [finite, cotangent])[1].doubles.map(\.bitPattern)
+            }
+            #expect(try gradient(GraphOptimizer(passes: [])) == gradient(GraphOptimizer(passes: [.permuteSinking])))
+        }
+    }
+
     /// A PyTorch-style residual block on NCHW `x` (permutes around each channels-last convolution,
     /// batch norm as a per-channel multiply-add, ReLU, a residual add), then a Keras-style NHWC tail
     /// (bias add, ReLU6, a depthwise convolution). `multiplyAdd` writes the batch norms.

@@ -469,12 +469,13 @@ struct KernelDispatchTests {
         }
     }
 
-    @Test("window maximum (max pooling in place): reduce(.max) of the gathered patches bit for bit, NaN, signed zeros and padding included, at 1 and 3 threads",
+    @Test("window maximum (max pooling in place): reduce(.max) of the gathered patches bit for bit, NaN, signed zeros and padding included, on every level at 1 and 3 threads",
           arguments: [DType.float32, .float64])
     func windowMaximum(_ dtype: DType) throws {
         // 3×3 windows, stride 2, one cell of padding on a [2, 3, 9, 9] input, over the last two axes
         // (PyTorch's NCHW layout: window last) and, transposed, over [9, 9, 3] (channels-last: window
-        // between the positions and the channels); ties of −0 and +0 in every window.
+        // between the positions and the channels), with the per-channel map and with the grouped one
+        // (one index per cell); ties of −0 and +0 in every window.
         var values: [Double] = (0..<(2 * 3 * 81)).map { (i: Int) -> Double in Double((i * 7919) % 13) - 6 }
         for i in stride(from: 0, to: values.count, by: 10) { values[i] = -0.0 }
         for i in stride(from: 5, to: values.count, by: 10) { values[i] = 0.0 }
@@ -487,12 +488,20 @@ struct KernelDispatchTests {
             let (iy, ix) = (oy * 2 + ky - 1, ox * 2 + kx - 1)
             indices.append(iy >= 0 && iy < 9 && ix >= 0 && ix < 9 ? iy * 9 + ix : -1)
         } } } }
-        let lastAxis = (x: x, indices: indices, patch: [out, out, 9], axis: 2, batch: 2)
+        let lastAxis = (x: x, indices: indices, patch: [out, out, 9], axis: 2, batch: 2, grouped: false)
         let channelsLast = try x.permuted([0, 2, 3, 1]).reshaped([2, 9, 9, 3])
         let perChannel = indices.flatMap { i in (0..<3).map { c in i < 0 ? -1 : i * 3 + c } }
-        let middleAxis = (x: channelsLast, indices: perChannel, patch: [out, out, 9, 3], axis: 2, batch: 1)
-        for c in [lastAxis, middleAxis] {
-            let patches = try c.x.remapped(c.indices, innerShape: c.patch, batchRank: c.batch, fill: -Double.infinity)
+        #expect(Tensor.groupedWindowIndices(indices, inner: 3) == perChannel)
+        let middleAxis = (x: channelsLast, indices: perChannel, patch: [out, out, 9, 3], axis: 2, batch: 1, grouped: false)
+        let grouped = (x: channelsLast, indices: indices, patch: [out, out, 9, 3], axis: 2, batch: 1, grouped: true)
+        // The channels-last pool is the NCHW pool's values, permuted.
+        let pooledLast = try channelsLast.windowMaximum(indices, patchShape: [out, out, 9, 3], windowAxis: 2, batchRank: 1, grouped: true).permuted([0, 3, 1, 2])
+        let pooled = try x.windowMaximum(indices, patchShape: [out, out, 9], windowAxis: 2, batchRank: 2)
+        #expect(pooledLast.shape == pooled.shape && Self.bits(pooledLast) == Self.bits(pooled))
+        #expect(throws: TensorError.self) { try channelsLast.windowMaximum(perChannel, patchShape: [out, out, 9, 3], windowAxis: 2, batchRank: 1, grouped: true) }
+        for c in [lastAxis, middleAxis, grouped] {
+            let map = c.grouped ? perChannel : c.indices
+            let patches = try c.x.remapped(map, innerShape: c.patch, batchRank: c.batch, fill: -Double.infinity)
             let expected = try patches.reduce(ReductionKind.max, axes: [c.batch + c.axis])
             let exact: [UInt64]
             switch expected.storage {
@@ -500,15 +509,20 @@ struct KernelDispatchTests {
             case .float64(let v): exact = v.map(\.bitPattern)
             default: exact = []
             }
-            for threads in [1, 3] {
-                let result = try KernelThreads.forcing(threads) {
-                    try c.x.windowMaximum(c.indices, patchShape: c.patch, windowAxis: c.axis, batchRank: c.batch)
-                }
-                #expect(result.shape == expected.shape)
-                switch result.storage {
-                case .float32(let v): #expect(v.map { UInt64($0.bitPattern) } == exact, "\(dtype) \(threads) threads \(c.patch)")
-                case .float64(let v): #expect(v.map(\.bitPattern) == exact, "\(dtype) \(threads) threads \(c.patch)")
-                default: Issue.record("unexpected storage")
+            for level in InstructionSet.available {
+                for threads in [1, 3] {
+                    let result = try InstructionSet.forcing(level) {
+                        try KernelThreads.forcing(threads) {
+                            try c.x.windowMaximum(c.indices, patchShape: c.patch, windowAxis: c.axis, batchRank: c.batch, grouped: c.grouped)
+                        }
+                    }
+                    #expect(result.shape == expected.shape)
+                    let context = "\(dtype) \(level) \(threads) threads \(c.patch) grouped \(c.grouped)"
+                    switch result.storage {
+                    case .float32(let v): #expect(v.map { UInt64($0.bitPattern) } == exact, "\(context)")
+                    case .float64(let v): #expect(v.map(\.bitPattern) == exact, "\(context)")
+                    default: Issue.record("unexpected storage")
+                    }
                 }
             }
         }

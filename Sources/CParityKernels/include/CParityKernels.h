@@ -208,11 +208,13 @@ void parity_arg_extremum_f64(long lines, long n, const double *x, int maximum, i
 /// `slice_size` elements, `y[s, p, j]` = the maximum of `x[s, indices[(p·window + c)·inner + j]]`
 /// over window cells `c` in order (a negative index is −∞): the first cell's value, replaced by a
 /// strictly larger one, and the canonical quiet NaN once any NaN is seen — exactly
-/// `Tensor.reduce(.max)` over the window axis of the gathered patches.
+/// `Tensor.reduce(.max)` over the window axis of the gathered patches. `grouped` (channels-last
+/// pooling): `indices` has `positions·window` entries and cell `c` of `y[s, p, j]` is
+/// `x[s, indices[p·window + c]·inner + j]`.
 void parity_window_max_f32(long slices, long slice_size, long positions, long window, long inner,
-                           const long *indices, const float *x, float *y);
+                           int grouped, const long *indices, const float *x, float *y);
 void parity_window_max_f64(long slices, long slice_size, long positions, long window, long inner,
-                           const long *indices, const double *x, double *y);
+                           int grouped, const long *indices, const double *x, double *y);
 
 // MARK: Float32 exp, sigmoid, tanh
 

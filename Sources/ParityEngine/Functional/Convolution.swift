@@ -285,33 +285,43 @@ public struct WindowMax: Op {
     public var windowAxis: Int
     /// How many leading input axes the map is applied to independently.
     public var batchRank: Int
+    /// Channels-last pooling: `indices` has one entry per (position, window cell), and the axes after
+    /// the window's (`inner` elements) are read at `index·inner + j` (``Tensor/groupedWindowIndices(_:inner:)``).
+    /// Permute sinking makes it from an NCHW pool whose input is a channels-last value.
+    public var grouped: Bool
 
     /// The op; the parameters are the properties of the same names.
-    public init(indices: [Int], patchShape: [Int], windowAxis: Int, batchRank: Int) {
+    public init(indices: [Int], patchShape: [Int], windowAxis: Int, batchRank: Int, grouped: Bool = false) {
         self.indices = indices
         self.patchShape = patchShape
         self.windowAxis = windowAxis
         self.batchRank = batchRank
+        self.grouped = grouped
     }
 
     public var name: String { "window max" }
 
-    var patchOp: Remap { Remap(indices: indices, innerShape: patchShape, batchRank: batchRank, fill: -.infinity, label: "pool windows") }
+    /// The patches' index map, one entry per patch element.
+    var patchIndices: [Int] {
+        grouped ? Tensor.groupedWindowIndices(indices, inner: Shape.count(Array(patchShape[(windowAxis + 1)...]))) : indices
+    }
+
+    var patchOp: Remap { Remap(indices: patchIndices, innerShape: patchShape, batchRank: batchRank, fill: -.infinity, label: "pool windows") }
 
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: 1)
         _ = try expectSameFloat(inputs)
-        let patches = try patchOp.outputType(inputs)
         guard windowAxis >= 0, windowAxis < patchShape.count else {
             throw TensorError.invalidArgument(op: name, message: "window axis \(windowAxis) of patches \(patchShape)")
         }
+        let patches = try patchOp.outputType(inputs)
         var shape = patches.shape
         shape.remove(at: batchRank + windowAxis)
         return TensorType(patches.dtype, shape)
     }
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
-        try inputs[0].windowMaximum(indices, patchShape: patchShape, windowAxis: windowAxis, batchRank: batchRank)
+        try inputs[0].windowMaximum(indices, patchShape: patchShape, windowAxis: windowAxis, batchRank: batchRank, grouped: grouped)
     }
 
     /// The cotangent placed at each window's argmax cell of the patches, scattered back (``RemapAdjoint``).
@@ -329,6 +339,6 @@ public struct WindowMax: Op {
         let hit = try b.binary(.equal, position, cells)
         let spread = try b.apply(Select(), [hit, b.reshape(g, kept), b.scalar(0, like: g)])
         let inner = Array(b.shape(of: x)[batchRank...])
-        return [try b.apply(RemapAdjoint(indices: indices, innerShape: inner, batchRank: batchRank, label: "pool windows"), [spread])]
+        return [try b.apply(RemapAdjoint(indices: patchIndices, innerShape: inner, batchRank: batchRank, label: "pool windows"), [spread])]
     }
 }

@@ -389,23 +389,32 @@ extension Tensor {
     /// batchRank, fill: −∞)`, without the patches: `reduce(.max, axes: [batchRank + windowAxis])` of
     /// them bit for bit (the window's cells in order, the first of equal maxima, the canonical NaN once
     /// any cell is NaN). Max pooling's forward (`parity_window_max_*`).
-    public func windowMaximum(_ indices: [Int], patchShape: [Int], windowAxis: Int, batchRank: Int) throws -> Tensor {
+    ///
+    /// `grouped` (channels-last pooling): `indices` has one entry per (position, window cell), and
+    /// the patch element (position, cell, j) of the trailing axes reads `index·inner + j`, where
+    /// `inner` is the count of the axes after the window's: ``Self/groupedWindowIndices(_:inner:)``
+    /// of the map, without it.
+    public func windowMaximum(_ indices: [Int], patchShape: [Int], windowAxis: Int, batchRank: Int, grouped: Bool = false) throws -> Tensor {
         let op = "window maximum"
         guard batchRank >= 0, batchRank <= rank, windowAxis >= 0, windowAxis < patchShape.count else {
             throw TensorError.invalidArgument(op: op, message: "batch rank \(batchRank), window axis \(windowAxis) for a tensor of rank \(rank) and patches \(patchShape)")
         }
         let batch = Array(shape[..<batchRank])
         let sliceSize = Shape.count(Array(shape[batchRank...]))
-        guard indices.count == Shape.count(patchShape), indices.allSatisfy({ $0 < sliceSize }) else {
-            throw TensorError.invalidArgument(op: op, message: "index map of \(indices.count) entries for patches \(patchShape) reading \(sliceSize) elements")
+        let inner = Shape.count(Array(patchShape[(windowAxis + 1)...]))
+        let entries = grouped ? Shape.count(Array(patchShape[...windowAxis])) : Shape.count(patchShape)
+        let limit = grouped ? (inner > 0 && sliceSize % inner == 0 ? sliceSize / inner : 0) : sliceSize
+        guard indices.count == entries, indices.allSatisfy({ $0 < limit }) else {
+            throw TensorError.invalidArgument(op: op, message: "index map of \(indices.count) entries\(grouped ? " (grouped)" : "") for patches \(patchShape) reading \(sliceSize) elements")
         }
         var outShape = patchShape
         outShape.remove(at: windowAxis)
         let positions = Shape.count(Array(patchShape[..<windowAxis])), window = patchShape[windowAxis]
-        let inner = Shape.count(Array(patchShape[(windowAxis + 1)...])), slices = Shape.count(batch)
+        let slices = Shape.count(batch)
         let count = slices * positions * inner
         guard window > 0, count > 0, dtype == .float32 || dtype == .float64 else {
-            return try remapped(indices, innerShape: patchShape, batchRank: batchRank, fill: -.infinity).reduce(.max, axes: [batchRank + windowAxis])
+            let map = grouped ? Self.groupedWindowIndices(indices, inner: inner) : indices
+            return try remapped(map, innerShape: patchShape, batchRank: batchRank, fill: -.infinity).reduce(.max, axes: [batchRank + windowAxis])
         }
         func run<T: FloatElement>(_ x: [T], _ call: (UnsafePointer<Int>, UnsafePointer<T>, UnsafeMutablePointer<T>) -> Void) -> [T] {
             [T](unsafeUninitializedCapacity: count) { out, initialized in
@@ -415,11 +424,17 @@ extension Tensor {
         }
         switch storage {
         case .float32(let x):
-            return Tensor(shape: batch + outShape, storage: .float32(run(x) { parity_window_max_f32(slices, sliceSize, positions, window, inner, $0, $1, $2) }))
+            return Tensor(shape: batch + outShape, storage: .float32(run(x) { parity_window_max_f32(slices, sliceSize, positions, window, inner, grouped ? 1 : 0, $0, $1, $2) }))
         case .float64(let x):
-            return Tensor(shape: batch + outShape, storage: .float64(run(x) { parity_window_max_f64(slices, sliceSize, positions, window, inner, $0, $1, $2) }))
+            return Tensor(shape: batch + outShape, storage: .float64(run(x) { parity_window_max_f64(slices, sliceSize, positions, window, inner, grouped ? 1 : 0, $0, $1, $2) }))
         default: throw TensorError.unsupportedDType(op: op, dtype: dtype)
         }
+    }
+
+    /// A grouped window map (one index per (position, cell)) expanded to one per patch element:
+    /// `index·inner + j` for each of the `inner` trailing elements j (−1 stays −1).
+    public static func groupedWindowIndices(_ indices: [Int], inner: Int) -> [Int] {
+        indices.flatMap { i in (0..<inner).map { i >= 0 ? i * inner + $0 : -1 } }
     }
 
     /// The adjoint of ``remapped(_:innerShape:batchRank:fill:)``: each element of this tensor is added

@@ -10,6 +10,7 @@ extension Graph {
     /// above a pending permute when every permuted operand has the output's shape and one pending
     /// order; a constant operand is permuted once here, any other operand of the output's shape gets
     /// the inverse permute (in a residual block, the very permute its convolution already reads).
+    /// A max pool moves too, into the channels-last layout (`sunkPool`).
     func sinkingPermutes() throws -> Graph {
         var result: [Node] = []
         // Old node → (new node, pending order): old value = permute(new node, order).
@@ -61,6 +62,28 @@ extension Graph {
             return (result.count - 1, order)
         }
 
+        // An NCHW max pool (``WindowMax`` over the trailing axes) of a permuted value whose pooled
+        // axes are consecutive, in order, in the unpermuted value: the same windows pooled there, the
+        // axes after them read as a group (the NHWC channels), or nil when it cannot move. Each
+        // output is the maximum of the same input elements in the same cell order: the same bits.
+        func sunkPool(_ node: Node, _ op: any Op) -> (node: Int, order: [Int])? {
+            guard let pool = op as? WindowMax, !pool.grouped, pool.windowAxis == pool.patchShape.count - 1,
+                  let order = values[node.inputs[0]].order else { return nil }
+            let source = values[node.inputs[0]].node, shape = result[source].type.shape
+            let batch = pool.batchRank, pooled = order.count - batch
+            guard pooled >= 1, let first = order.dropFirst(batch).first,
+                  order[batch...].elementsEqual(first..<(first + pooled)) else { return nil }
+            let trailing = Array(shape[(first + pooled)...])
+            guard Shape.count(trailing) > 0 else { return nil }
+            let positions = pool.patchShape.count - 1
+            let moved = WindowMax(indices: pool.indices, patchShape: pool.patchShape + trailing, windowAxis: pool.windowAxis,
+                                  batchRank: first, grouped: true)
+            let outShape = Array(shape[..<first]) + pool.patchShape.dropLast() + trailing
+            result.append(Node(operation: .op(moved), inputs: [source], type: TensorType(node.type.dtype, outShape)))
+            let moves = order[..<batch].map { $0 < first ? $0 : $0 - pooled + positions } + (0..<positions).map { first + $0 }
+            return (result.count - 1, moves)
+        }
+
         for node in nodes {
             if case .op(let op) = node.operation {
                 if let permute = op as? Permute {
@@ -69,8 +92,8 @@ extension Graph {
                     values.append((input.node, order == Array(order.indices) ? nil : order))
                     continue
                 }
-                if let moved = try sunk(node, op) {
-                    values.append((moved.node, moved.order))
+                if let moved = try sunk(node, op) ?? sunkPool(node, op) {
+                    values.append((moved.node, moved.order == Array(moved.order.indices) ? nil : moved.order))
                     continue
                 }
             }
