@@ -115,12 +115,6 @@ static void gemm_plan(struct gemm_job *job, long mr, long nr, long mc, long nc) 
     job->nc = ceil_div(strips, tn) * nr;  // the widest
 }
 
-// Depth blocks this short make each tile's call, its zero start and its stores a visible share:
-// their tiles run panel by panel (each panel's rows written left to right across the strips, the
-// packed block of b re-read from cache) rather than strip by strip. 800 × 32 × 1024 (an LSTM's
-// input projection), one thread, AVX-512: 694 → 656 µs. Same tiles, same sums.
-#define GEMM_SHORT_KC 64
-
 #define SPLAT2 0, 0
 #define SPLAT4 0, 0, 0, 0
 #define SPLAT8 0, 0, 0, 0, 0, 0, 0, 0

@@ -279,13 +279,7 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
         if (job->a_packed) ablock = (const T *)job->a_packed + p0 * job->m + i0 * kc;
         else job->pack_a(job, i0, mc, p0, kc, MR, apack);
         int zero = job->zero_start && p0 == 0;
-        long strips = ceil_div(nc, NR), panels = ceil_div(mc, MR);
-        // A short depth with b packed: panel by panel (GEMM_SHORT_KC, gemm.c); otherwise strip by strip,
-        // each strip of b read for every panel from L1 (a partial strip of b read in place packed once).
-        int rows_outer = bblock && kc <= GEMM_SHORT_KC;
-        for (long tile_index = 0; tile_index < strips * panels; tile_index++) {
-            long jr = (rows_outer ? tile_index % strips : tile_index / panels) * NR;
-            long ir = (rows_outer ? tile_index / strips : tile_index % panels) * MR;
+        for (long jr = 0; jr < nc; jr += NR) {
             long w = nc - jr < NR ? nc - jr : NR;
             const T *strip_b;
             long bstride;
@@ -296,12 +290,12 @@ static void FN(task)(const struct gemm_job *job, long i0, long mc, long j0, long
                 strip_b = b + p0 * job->b_rows + (j0 + jr);
                 bstride = job->b_rows;
             } else {
-                if (ir == 0) FN(pack_b)(kc, w, b + p0 * job->b_rows + (j0 + jr), job->b_rows, 1, NULL, 1, bpack);
+                FN(pack_b)(kc, w, b + p0 * job->b_rows + (j0 + jr), job->b_rows, 1, NULL, 1, bpack);
                 strip_b = bpack;
                 bstride = NR;
             }
             int narrow = w <= VL;
-            {
+            for (long ir = 0; ir < mc; ir += MR) {
                 long h = mc - ir < MR ? mc - ir : MR;
                 const T *panel = ablock + ir * kc;
                 T *ct = c + (i0 + ir) * ldc + (j0 + jr);

@@ -74,13 +74,10 @@ struct KernelDispatchTests {
         return c
     }
 
-    /// Depths up to 64 with b packed (more rows than one block) run tile by tile panel-major
-    /// (`GEMM_SHORT_KC`, gemm.c): (300, 40, 90), (200, 64, 16), the last 8-deep block of (130, 520, 70),
-    /// and an LSTM input projection's depth 32 with a partial last panel and strip (250, 32, 100).
     @Test("matmul without a bias: each output from +0 in k order (-0 products give +0), on every level and at 1 and 3 threads")
     func matmulFromZero() throws {
         func run<T: FloatElement>(_: T.Type) throws {
-            for (index, shape) in (Self.shapes + [(m: 4, k: 3, n: 40), (m: 300, k: 40, n: 90), (m: 250, k: 32, n: 100)]).enumerated() {
+            for (index, shape) in (Self.shapes + [(m: 4, k: 3, n: 40), (m: 300, k: 40, n: 90)]).enumerated() {
                 for fused in [true, false] {
                     let numerics = Numerics(accumulation: .sequential, fusedMultiplyAdd: fused)
                     let a = Self.operand([shape.m, shape.k], T.self, seed: 7, special: index % 2 == 1)
