@@ -164,14 +164,7 @@ public struct Attention: CompositeOp {
         let maskStrides = mask == .none ? [] : Shape.broadcastStrides(inputs[3].shape, to: leading + [l, s])
         // Storage offset of each head's first element, per operand and for the output.
         func headOffsets(_ base: Int, _ strides: [Int]) -> [Int] {
-            (0..<heads).map { head in
-                var (offset, rest) = (base, head)
-                for axis in stride(from: leading.count - 1, through: 0, by: -1) {
-                    offset += (rest % leading[axis]) * strides[axis]
-                    rest /= leading[axis]
-                }
-                return offset
-            }
+            (0..<heads).map { Shape.offset(ofFlat: $0, in: leading, strides: strides, base: base) }
         }
         let (qHeads, kHeads, vHeads) = (headOffsets(qv.offset, qv.strides), headOffsets(kv.offset, kv.strides), headOffsets(vv.offset, vv.strides))
         let (outHeads, maskHeads) = (headOffsets(0, outStrides), mask == .none ? [] : headOffsets(0, maskStrides))
@@ -304,14 +297,7 @@ public struct Attention: CompositeOp {
     /// The operand `layout` reads from `tensor`, as a contiguous tensor.
     static func materialise(_ tensor: Tensor, _ layout: OperandLayout) throws -> Tensor {
         let count = Shape.count(layout.shape)
-        let index = (0..<count).map { flat in
-            var (offset, rest) = (layout.offset, flat)
-            for axis in stride(from: layout.shape.count - 1, through: 0, by: -1) {
-                offset += (rest % layout.shape[axis]) * layout.strides[axis]
-                rest /= layout.shape[axis]
-            }
-            return offset
-        }
+        let index = (0..<count).map { Shape.offset(ofFlat: $0, in: layout.shape, strides: layout.strides, base: layout.offset) }
         switch tensor.storage {
         case .float32(let v): return Tensor(shape: layout.shape, values: index.map { v[$0] })
         case .float64(let v): return Tensor(shape: layout.shape, values: index.map { v[$0] })
@@ -324,14 +310,7 @@ public struct Attention: CompositeOp {
         let dims = y.shape
         func place<T: FloatElement>(_ v: [T]) -> [T] {
             var out = [T](repeating: 0, count: Shape.count(shape))
-            for flat in 0..<v.count {
-                var (offset, rest) = (0, flat)
-                for axis in stride(from: dims.count - 1, through: 0, by: -1) {
-                    offset += (rest % dims[axis]) * strides[axis]
-                    rest /= dims[axis]
-                }
-                out[offset] = v[flat]
-            }
+            for flat in 0..<v.count { out[Shape.offset(ofFlat: flat, in: dims, strides: strides)] = v[flat] }
             return out
         }
         switch y.storage {

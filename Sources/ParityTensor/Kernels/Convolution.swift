@@ -101,7 +101,7 @@ extension Tensor {
     /// Each output starts from zero and adds its `window·cIn/groups` products in `order`'s term order
     /// (window cells then channels, or channels then window cells), padded cells as products with 0, each
     /// a fused multiply-add when `fused` (else a rounded product, then a rounded sum): the same bits as
-    /// the zero-padded im2col patches times the kernel matrix through ``matmul(_:numerics:bias:)`` with
+    /// the zero-padded im2col patches times the kernel matrix through ``matmul(_:numerics:bias:activation:kept:)`` with
     /// sequential accumulation, on every instruction set and at any thread count. Depthwise
     /// convolutions run a direct kernel, the rest a GEMM whose operand is packed from the image
     /// (`Sources/CParityKernels/conv.c`).
@@ -132,12 +132,16 @@ extension Tensor {
         c.out_channels = outChannels
         c.groups = groups
         c.channels_then_window = channelsThenWindow ? 1 : 0
-        withUnsafeMutableBytes(of: &c.input) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.input + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.output) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.output + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.kernel) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.kernel + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.strides) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.strides + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.dilations) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.dilations + Array(repeating: 1, count: 3 - rank)) }
-        withUnsafeMutableBytes(of: &c.pad_before) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: geometry.padBefore + Array(repeating: 0, count: 3 - rank)) }
+        /// A C `long[3]` field from a 1- to 3-axis list, the axes past `rank` set to `fill`.
+        func setAxes(_ field: inout (Int, Int, Int), _ values: [Int], fill: Int) {
+            withUnsafeMutableBytes(of: &field) { _ = $0.bindMemory(to: Int.self).update(fromContentsOf: values + Array(repeating: fill, count: 3 - rank)) }
+        }
+        setAxes(&c.input, geometry.input, fill: 1)
+        setAxes(&c.output, geometry.output, fill: 1)
+        setAxes(&c.kernel, geometry.kernel, fill: 1)
+        setAxes(&c.strides, geometry.strides, fill: 1)
+        setAxes(&c.dilations, geometry.dilations, fill: 1)
+        setAxes(&c.pad_before, geometry.padBefore, fill: 0)
         let conv = c
         let count = Shape.count(outShape)
         if let epilogue {

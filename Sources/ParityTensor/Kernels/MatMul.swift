@@ -178,19 +178,12 @@ extension Tensor {
     ///   - numerics: How the dot products round: accumulation order and FMA contraction.
     ///   - bias: optional `[n]` vector the accumulators start from (a fused bias, as a graph
     ///     compiler's GEMM epilogue or a fused linear kernel does); `nil` starts from zero.
-    public func matmul(_ other: Tensor, numerics: Numerics = .matmulDefault, bias: Tensor? = nil) throws -> Tensor {
-        try matmul(other, numerics: numerics, bias: bias, activation: nil)
-    }
-
-    /// ``matmul(_:numerics:bias:)`` followed by `activation` (`nil`: none): ReLU after a bias runs inside
-    /// the GEMM on each tile while it is in registers (the same bits as ``map(_:)`` afterwards).
-    public func matmul(_ other: Tensor, numerics: Numerics, bias: Tensor?, activation: UnaryFunction?) throws -> Tensor {
-        try matmul(other, numerics: numerics, bias: bias, activation: activation, kept: nil)
-    }
-
-    /// ``matmul(_:numerics:bias:activation:)`` reading `other` from `kept`'s pack when `kept` holds it
-    /// (``KeptWeightMatrix/holds(_:)``) and a bias starts the sums: the same bits, without packing `other`.
-    public func matmul(_ other: Tensor, numerics: Numerics, bias: Tensor?, activation: UnaryFunction?, kept: KeptWeightMatrix?) throws -> Tensor {
+    ///   - activation: applied to the result (`nil`: none); ReLU after a bias runs inside the GEMM on each
+    ///     tile while it is in registers (the same bits as ``map(_:)`` afterwards).
+    ///   - kept: `other` kept packed (``KeptWeightMatrix``); read when it holds `other`
+    ///     (``KeptWeightMatrix/holds(_:)``) and a bias starts the sums: the same bits, without packing `other`.
+    public func matmul(_ other: Tensor, numerics: Numerics = .matmulDefault, bias: Tensor? = nil, activation: UnaryFunction? = nil,
+                       kept: KeptWeightMatrix? = nil) throws -> Tensor {
         let op = "matmul"
         guard dtype == other.dtype, dtype.isFloatingPoint else {
             throw TensorError.dtypeMismatch(op: op, received: [dtype, other.dtype])

@@ -30,6 +30,17 @@ public enum Shape {
         return strides
     }
 
+    /// The storage index of the `flat`-th element (row-major over `shape`) of a strided view:
+    /// `base + Σ index[axis]·strides[axis]`.
+    public static func offset(ofFlat flat: Int, in shape: [Int], strides: [Int], base: Int = 0) -> Int {
+        var (offset, rest) = (base, flat)
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            offset += (rest % shape[axis]) * strides[axis]
+            rest /= shape[axis]
+        }
+        return offset
+    }
+
     /// NumPy / PyTorch broadcasting: shapes are aligned on their trailing axes and each pair of
     /// sizes must be equal or contain a 1.
     public static func broadcast(_ a: [Int], _ b: [Int], op: String = "broadcast") throws -> [Int] {
