@@ -22,6 +22,9 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     /// the GEMM's layout with the graph, so every run reads the pack instead of packing it again
     /// (``KeptConvolutionKernel``, ``KeptWeightMatrix``). Never changes a value.
     case kernelPacking
+    /// Lets an LSTM project its input step by step inside its loop (``RecurrentSequence/projection``)
+    /// instead of reading the projection of every step from one matmul before it. Never changes a value.
+    case recurrentProjection
 
     public var description: String { rawValue }
 }
@@ -34,13 +37,13 @@ public struct GraphOptimizer: Sendable {
     /// An optimizer running `passes` in order.
     public init(passes: [GraphPass]) { self.passes = passes }
 
-    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, view attention operands, prune, keep
-    /// constant kernels packed.
+    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, view attention operands, project
+    /// recurrent inputs in their loops, prune, keep constant kernels packed.
     public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .attentionViews,
-                                                         .deadCodeElimination, .kernelPacking])
+                                                         .recurrentProjection, .deadCodeElimination, .kernelPacking])
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
     public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .attentionViews,
-                                                              .deadCodeElimination, .kernelPacking])
+                                                              .recurrentProjection, .deadCodeElimination, .kernelPacking])
 
     /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
@@ -53,6 +56,7 @@ public struct GraphOptimizer: Sendable {
             case .permuteSinking: graph = try graph.sinkingPermutes()
             case .kernelPacking: graph = graph.keepingKernelsPacked()
             case .attentionViews: graph = graph.viewingAttentionOperands()
+            case .recurrentProjection: graph = graph.projectingRecurrences()
             }
         }
         for index in graph.nodes.indices {
