@@ -461,6 +461,54 @@ struct GraphTests {
         }
     }
 
+    /// A layer's input projection `reshape(matmul(reshape(x), W))` feeding an LSTM (ParityNN's and the
+    /// Keras importer's graph) moves into the op's loop (``GraphPass/recurrentProjection``); a projection
+    /// another node reads stays a matmul.
+    @Test("recurrent projection: an LSTM's input matmul moves into its loop, the same bits and gradient, every level, 1 and 3 threads",
+          arguments: [false, true])
+    func recurrentProjection(readTwice: Bool) throws {
+        var rng = SeededGenerator(seed: 31)
+        let (batch, time, features, units) = (3, 6, 11, 37)
+        let lstm = RecurrentSequence.Cell.lstm(activation: .tanh, recurrentActivation: .sigmoid)
+        for dtype in [DType.float32, .float64] {
+            func uniform(_ shape: [Int]) -> Tensor { Tensor.uniform(shape, in: -1...1, generator: &rng).cast(to: dtype) }
+            let (w, u, bias) = (uniform([features, 4 * units]), uniform([units, 4 * units]), uniform([4 * units]))
+            let inputs = [uniform([batch, time, features]), uniform([batch, units]), uniform([batch, units])]
+            for op in [RecurrentSequence(cell: lstm, outputBias: true), RecurrentSequence(cell: lstm, reversed: true, recurrentBias: true)] {
+                let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
+                    let projected = try b.reshape(b.matmul(b.reshape(xs[0], [batch * time, features]), b.constant(w)), [batch, time, 4 * units])
+                    let run = try b.recurrence(op, [projected, xs[1], xs[2], b.constant(u), b.constant(bias)])
+                    return [run.sequence, run.states[1]] + (readTwice ? [projected] : [])
+                }
+                let expected = try GraphExecutor().run(graph, inputs: inputs).map { $0.doubles.map(\.bitPattern) }
+                for optimizer in [GraphOptimizer.withoutFusion, .standard] {
+                    let optimised = try optimizer.optimize(graph)
+                    let projecting = optimised.nodes.filter { node in
+                        if case .op(let op as RecurrentSequence) = node.operation { return op.projection != nil }
+                        return false
+                    }
+                    let counts = Dictionary(uniqueKeysWithValues: optimised.opCounts.map { ($0.name, $0.count) })
+                    #expect(projecting.count == (readTwice ? 0 : 1) && counts["matmul"] == (readTwice ? 1 : nil), "\(optimised)")
+                    for level in InstructionSet.available {
+                        for threads in [1, 3] {
+                            let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: inputs) } }
+                            #expect(y.map { $0.doubles.map(\.bitPattern) } == expected, "\(op.cell), \(level), \(threads) threads, \(dtype)")
+                        }
+                    }
+                }
+                // The gradient is the definition's: the matmul's and the loop's.
+                if dtype == .float64 {
+                    let cotangent = Tensor.uniform([batch, time, units], generator: &rng).cast(to: .float64)
+                    func gradient(_ optimizer: GraphOptimizer) throws -> [[UInt64]] {
+                        let g = try GraphOptimizer.withoutFusion.optimize(optimizer.optimize(graph).gradient(ofOutput: 0, withRespectTo: [0, 1, 2]))
+                        return try GraphExecutor().run(g, inputs: inputs + [cotangent]).map { $0.doubles.map(\.bitPattern) }
+                    }
+                    #expect(try gradient(.withoutFusion) == gradient(GraphOptimizer(passes: [])))
+                }
+            }
+        }
+    }
+
     @Test("shape errors are raised while tracing, naming the op and shapes")
     func traceErrors() throws {
         do {

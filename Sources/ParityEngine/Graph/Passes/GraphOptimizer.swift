@@ -26,6 +26,9 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     /// where that ran) as one ``LayerNormRows`` kernel pass per row group, with the chain's bits. Never
     /// changes a value.
     case layerNorm
+    /// Lets an LSTM project its input step by step inside its loop (``RecurrentSequence/projection``)
+    /// instead of reading the projection of every step from one matmul before it. Never changes a value.
+    case recurrentProjection
 
     public var description: String { rawValue }
 }
@@ -39,12 +42,12 @@ public struct GraphOptimizer: Sendable {
     public init(passes: [GraphPass]) { self.passes = passes }
 
     /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, run layer norms as one op, view
-    /// attention operands, prune, keep constant kernels packed.
+    /// attention operands, project recurrent inputs in their loops, prune, keep constant kernels packed.
     public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .layerNorm,
-                                                         .attentionViews, .deadCodeElimination, .kernelPacking])
+                                                         .attentionViews, .recurrentProjection, .deadCodeElimination, .kernelPacking])
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
     public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .layerNorm,
-                                                              .attentionViews, .deadCodeElimination, .kernelPacking])
+                                                              .attentionViews, .recurrentProjection, .deadCodeElimination, .kernelPacking])
 
     /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
@@ -58,6 +61,7 @@ public struct GraphOptimizer: Sendable {
             case .kernelPacking: graph = graph.keepingKernelsPacked()
             case .attentionViews: graph = graph.viewingAttentionOperands()
             case .layerNorm: graph = graph.fusingLayerNorms()
+            case .recurrentProjection: graph = graph.projectingRecurrences()
             }
         }
         for index in graph.nodes.indices {
