@@ -26,17 +26,38 @@ struct RecurrentOpTests {
         Case(name: "Keras SimpleRNN", op: RecurrentSequence(cell: .simple(activation: .tanh))),
         Case(name: "SimpleRNN without activation", op: RecurrentSequence(cell: .simple(activation: nil), reversed: true)),
         Case(name: "PyTorch RNN relu", op: RecurrentSequence(cell: .simple(activation: .relu), recurrentBias: true)),
+    ] + projected
+
+    static let lstm = RecurrentSequence.Cell.lstm(activation: .tanh, recurrentActivation: .sigmoid)
+    /// The op projecting its input itself (``RecurrentSequence/projection``): step by step in the loop for an
+    /// LSTM with sequential sums, the projection first otherwise. Every bias combination.
+    static let projected: [Case] = [
+        Case(name: "Keras LSTM, projected", op: RecurrentSequence(cell: lstm, outputBias: true, projection: .matmulDefault)),
+        Case(name: "PyTorch LSTM backwards, projected", op: RecurrentSequence(cell: lstm, reversed: true, recurrentBias: true,
+                                                                              projection: .matmulDefault)),
+        Case(name: "LSTM without biases, projected with rounded products",
+             op: RecurrentSequence(cell: lstm, projection: Numerics(accumulation: .sequential, fusedMultiplyAdd: false))),
+        Case(name: "LSTM with both biases, hard sigmoid, projected",
+             op: RecurrentSequence(cell: .lstm(activation: .relu, recurrentActivation: .hardSigmoid), recurrentBias: true, outputBias: true,
+                                   projection: .matmulDefault)),
+        Case(name: "Keras LSTM, projected in blocks (the projection first)",
+             op: RecurrentSequence(cell: lstm, outputBias: true, projection: Numerics(accumulation: .blocked(size: 4), fusedMultiplyAdd: false))),
+        Case(name: "Keras GRU, projected (the projection first)",
+             op: RecurrentSequence(cell: .gru(.init(update: 0, reset: 1, candidate: 2, resetAfter: true, mix: .keras)), recurrentBias: true,
+                                   projection: .matmulDefault)),
     ]
 
-    static func inputs(_ op: RecurrentSequence, dtype: DType, batch: Int = 3, time: Int = 5, units: Int = 19) -> [Tensor] {
+    /// Features 13 for a projecting op: a depth no vector or unrolled loop divides.
+    static func inputs(_ op: RecurrentSequence, dtype: DType, batch: Int = 3, time: Int = 5, units: Int = 19, features: Int = 13) -> [Tensor] {
         var rng = SeededGenerator(seed: 11)
         let width = op.cell.gates * units
         func uniform(_ shape: [Int]) -> Tensor { Tensor.uniform(shape, in: -1...1, generator: &rng).cast(to: dtype) }
-        var inputs = [uniform([batch, time, width]), uniform([batch, units])]
+        var inputs = [uniform([batch, time, op.projection == nil ? width : features]), uniform([batch, units])]
         if case .lstm = op.cell { inputs.append(uniform([batch, units])) }
         inputs.append(uniform([units, width]))
         if op.recurrentBias { inputs.append(uniform([width])) }
         if op.outputBias { inputs.append(uniform([width])) }
+        if op.projection != nil { inputs.append(uniform([features, width])) }
         return inputs
     }
 
@@ -65,21 +86,23 @@ struct RecurrentOpTests {
 
     /// Float32 sigmoid/tanh LSTMs run one C pass per step over the four gates (`parity_lstm_cell_f32`);
     /// units 37 and 70 leave vector tails on every level (and 3 threads groups of 32, 32 and 6 units).
+    /// A projecting op gets the specials in its input (feature `column % F`), so they reach whole rows of
+    /// the projection.
     @Test("LSTM cell in C: the definition's bits with ±∞, NaN and ±0 in the inputs and states, every level, 1 and 3 threads",
-          arguments: [cases[0], cases[2]])
+          arguments: [cases[0], cases[2], projected[0], projected[1], projected[2]])
     func lstmSpecials(_ row: Case) throws {
         for units in [37, 70] {
             var inputs = Self.inputs(row.op, dtype: .float32, time: 4, units: units)
             // Per batch row, one special in a different gate and step, so that each row's NaN (which reaches
             // every unit of its row through h·U at the next step) leaves the other rows finite.
             var x = inputs[0].values(Float.self)!, h = inputs[1].values(Float.self)!, c = inputs[2].values(Float.self)!
-            let (time, width) = (4, 4 * units)
+            let (time, width) = (4, inputs[0].shape[2])
             let specials: [(row: Int, step: Int, column: Int, value: Float)] = [
                 (0, 1, 3, .infinity), (0, 2, units + 5, -.infinity), (0, 3, 2 * units + 1, .greatestFiniteMagnitude),
                 (1, 2, 3 * units + 2, -.infinity), (1, 3, units + 1, .infinity), (1, 0, 2 * units + 9, -0.0),
                 (2, 3, 2 * units + 4, .nan), (2, 1, 0, -.greatestFiniteMagnitude), (2, 0, 3 * units, .leastNonzeroMagnitude),
             ]
-            for s in specials { x[(s.row * time + s.step) * width + s.column] = s.value }
+            for s in specials { x[(s.row * time + s.step) * width + s.column % width] = s.value }
             h[0] = -0.0; h[1] = 0; c[2] = .infinity; c[units + 3] = -.infinity; c[2 * units + 5] = -0.0
             inputs[0] = Tensor(shape: inputs[0].shape, values: x)
             inputs[1] = Tensor(shape: inputs[1].shape, values: h)
@@ -125,5 +148,11 @@ struct RecurrentOpTests {
         var inputs = Self.inputs(lstm, dtype: .float32).map(TensorType.init(of:))
         inputs[3] = TensorType(.float32, [19, 19])
         #expect(throws: TensorError.self) { try lstm.outputType(inputs) }
+        // A projecting op: W must be [F, 4u] for x [batch, time, F].
+        let projecting = Self.projected[0].op
+        var types = Self.inputs(projecting, dtype: .float32).map(TensorType.init(of:))
+        #expect(try projecting.outputType(types) == TensorType(.float32, [3, 5, 38]))
+        types[types.count - 1] = TensorType(.float32, [12, 76])
+        #expect(throws: TensorError.self) { try projecting.outputType(types) }
     }
 }

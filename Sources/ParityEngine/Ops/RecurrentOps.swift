@@ -18,6 +18,10 @@
 /// recurrent bias `[G·u]` and the output bias `[G·u]` when present. Output: `[batch, time, u]`, the
 /// hidden state after each processed step, in processing order; an LSTM appends the cell state,
 /// `[batch, time, 2u]`.
+///
+/// With ``projection`` (what ``GraphPass/recurrentProjection`` makes of a layer's input projection
+/// `MatMul` feeding the op), `x` is the layer's input `[batch, time, F]` and a last input `W` `[F, G·u]`
+/// follows: the op projects `x·W` itself (the matmul's bits), step by step inside its loop.
 public struct RecurrentSequence: CompositeOp {
     public enum Cell: Sendable, Hashable {
         case lstm(activation: UnaryFunction, recurrentActivation: UnaryFunction)
@@ -71,20 +75,24 @@ public struct RecurrentSequence: CompositeOp {
     /// A `[G·u]` input added after the sum (the single bias of Keras's LSTM).
     public var outputBias: Bool
     public var numerics: Numerics
+    /// The numerics of the input projection `x·W` the op computes itself (a last input `W`), or `nil`
+    /// when `x` is the projection already.
+    public var projection: Numerics?
 
     public init(cell: Cell, reversed: Bool = false, recurrentBias: Bool = false, outputBias: Bool = false,
-                numerics: Numerics = .matmulDefault) {
+                numerics: Numerics = .matmulDefault, projection: Numerics? = nil) {
         self.cell = cell
         self.reversed = reversed
         self.recurrentBias = recurrentBias
         self.outputBias = outputBias
         self.numerics = numerics
+        self.projection = projection
     }
 
     public var name: String { "recurrent sequence" }
 
     var isLSTM: Bool { if case .lstm = cell { return true } else { return false } }
-    var inputCount: Int { 4 + (isLSTM ? 1 : 0) + (recurrentBias ? 1 : 0) + (outputBias ? 1 : 0) - 1 }
+    var inputCount: Int { 3 + (isLSTM ? 1 : 0) + (recurrentBias ? 1 : 0) + (outputBias ? 1 : 0) + (projection == nil ? 0 : 1) }
     /// Positions of U and the biases among the inputs.
     var matrixIndex: Int { isLSTM ? 3 : 2 }
     var recurrentBiasIndex: Int? { recurrentBias ? matrixIndex + 1 : nil }
@@ -93,8 +101,18 @@ public struct RecurrentSequence: CompositeOp {
     public func outputType(_ inputs: [TensorType]) throws -> TensorType {
         try expect(inputs, count: inputCount)
         let dtype = try expectSameFloat(inputs)
-        let x = inputs[0].shape, h = inputs[1].shape, u = inputs[matrixIndex].shape
+        let h = inputs[1].shape, u = inputs[matrixIndex].shape
         let units = h.count == 2 ? h[1] : -1, width = cell.gates * units
+        var x = inputs[0].shape
+        if projection != nil {
+            // x [batch, time, F] with W [F, G·u]: checked as the projection's shape below.
+            let w = inputs[inputCount - 1].shape
+            guard x.count == 3, w == [x[2], width] else {
+                throw TensorError.shapeMismatch(op: name, expected: "x [batch, time, F] with W [F, \(cell.gates)·u]",
+                                                received: inputs.map(\.shape))
+            }
+            x[2] = width
+        }
         let biases = [recurrentBiasIndex, outputBiasIndex].compactMap { $0 }.map { inputs[$0].shape }
         if case let .gru(g) = cell, !g.resetAfter, recurrentBias {
             throw TensorError.invalidArgument(op: name, message: "a GRU with the reset before the recurrent product has no recurrent bias")
@@ -110,9 +128,15 @@ public struct RecurrentSequence: CompositeOp {
     // MARK: Definition
 
     public func definition<B: Builder>(_ b: B, _ inputs: [B.Value]) throws -> B.Value {
-        let x = inputs[0], matrix = inputs[matrixIndex]
+        var x = inputs[0]
+        let matrix = inputs[matrixIndex]
         let (batch, time) = (b.shape(of: x)[0], b.shape(of: x)[1])
         let units = b.shape(of: inputs[1])[1], width = cell.gates * units
+        if let projection {
+            let features = b.shape(of: x)[2]
+            x = try b.reshape(b.matmul(b.reshape(x, [batch * time, features]), inputs[inputCount - 1], numerics: projection),
+                              [batch, time, width])
+        }
         let recurrentBias = recurrentBiasIndex.map { inputs[$0] }, outputBias = outputBiasIndex.map { inputs[$0] }
         func block(_ v: B.Value, _ i: Int) throws -> B.Value { try b.slice(v, [.all, SliceAxis(start: i * units, end: (i + 1) * units)]) }
         func recurrent(_ h: B.Value) throws -> B.Value {
@@ -171,10 +195,20 @@ public struct RecurrentSequence: CompositeOp {
     // MARK: Fused forward
 
     public func forward(_ inputs: [Tensor]) throws -> Tensor {
-        let x = inputs[0]
-        let (batch, time, width) = (x.shape[0], x.shape[1], x.shape[2])
+        var x = inputs[0]
         let units = inputs[1].shape[1]
+        let (batch, time, width) = (x.shape[0], x.shape[1], cell.gates * units)
         let outWidth = (isLSTM ? 2 : 1) * units
+        // An LSTM with sequential sums projects each step inside its loop; otherwise the projection first.
+        var projecting: (numerics: Numerics, weights: Tensor)?
+        if let projection {
+            let (features, weights) = (x.shape[2], inputs[inputCount - 1])
+            if isLSTM, features > 0, numerics.accumulation == .sequential, projection.accumulation == .sequential {
+                projecting = (projection, weights)
+            } else {
+                x = try x.reshaped([batch * time, features]).matmul(weights, numerics: projection).reshaped([batch, time, width])
+            }
+        }
         func run<T: FloatElement>(_ type: T.Type) -> [T] {
             let xs = x.values(T.self)!, matrix = inputs[matrixIndex].values(T.self)!
             let recurrentBias = recurrentBiasIndex.map { inputs[$0].values(T.self)! }
@@ -182,9 +216,12 @@ public struct RecurrentSequence: CompositeOp {
             var h = inputs[1].values(T.self)!
             let step = StepContext(batch: batch, units: units, width: width, numerics: numerics)
             if case let .lstm(activation, recurrentActivation) = cell {
+                let projection = projecting.map {
+                    StepContext.Projection(weights: $0.weights.values(T.self)!, features: x.shape[2], fused: $0.numerics.fusedMultiplyAdd)
+                }
                 return step.lstmSequence(xs, time: time, reversed: reversed, matrix: matrix, recurrentBias: recurrentBias,
                                          outputBias: outputBias, h0: h, c0: inputs[2].values(T.self)!, activation: activation,
-                                         recurrentActivation: recurrentActivation)
+                                         recurrentActivation: recurrentActivation, projection: projection)
             }
             var out = [T](repeating: 0, count: batch * time * outWidth)
             var pre = [T](repeating: 0, count: batch * width)
@@ -228,6 +265,11 @@ public struct RecurrentSequence: CompositeOp {
 private struct StepContext {
     let batch: Int, units: Int, width: Int
     let numerics: Numerics
+
+    /// The input projection an LSTM computes step by step: `W` `[features, 4u]`, its products fused or not.
+    struct Projection<T: FloatElement> {
+        let weights: [T], features: Int, fused: Bool
+    }
 
     /// `pre[:, columns] = h·U[:, columns] (+ bias[columns])`.
     func recurrent<T: FloatElement>(_ h: [T], _ u: UnsafePointer<T>, into pre: inout [T], columns: Range<Int>, bias: [T]?) {
@@ -273,8 +315,14 @@ private struct StepContext {
     /// otherwise element passes, each gate block applied as one row by
     /// ``UnaryFunction/applyRow(_:_:count:)``. Every output's sum and every rounding are the
     /// definition's; groups only decide who computes which units. Returns `[batch, time, 2u]` (h, c).
+    ///
+    /// With a `projection` (sequential sums only), `xs` is the layer's input `[batch, time, F]` and each
+    /// step first projects its rows, per group, from W's columns packed like U's (`x_t·W` from +0, the
+    /// matmul's sums) into a buffer in the group's z layout, which the cell reads as `x_t`: the 3.2 MB
+    /// projection of every step is then never written out and read back.
     func lstmSequence<T: FloatElement>(_ xs: [T], time: Int, reversed: Bool, matrix: [T], recurrentBias: [T]?, outputBias: [T]?,
-                                       h0: [T], c0: [T], activation: UnaryFunction, recurrentActivation: UnaryFunction) -> [T] {
+                                       h0: [T], c0: [T], activation: UnaryFunction, recurrentActivation: UnaryFunction,
+                                       projection: Projection<T>? = nil) -> [T] {
         let u = units
         let parts = KernelThreads.count
         let group = Swift.max(16, (u + parts - 1) / parts + 15) / 16 * 16
@@ -283,18 +331,19 @@ private struct StepContext {
         // packed in strips at packed[g·stripSize ..] (sequential accumulation) into z rows `ldz` apart.
         let strip = MatMulKernel.stripWidth(T.self), sequential = numerics.accumulation == .sequential
         let ldz = (4 * group + strip - 1) / strip * strip, stripSize = ldz * u
-        // Strips a group does not use (past 4n) are never read; every value of the used ones is written below.
-        var packed = [T](unsafeUninitializedCapacity: sequential ? groups * stripSize : 0) { _, initialized in
-            initialized = sequential ? groups * stripSize : 0
-        }
-        if sequential {
-            // One group's four gate blocks side by side, as the rows of a [u, 4n] matrix: strip s, row p,
-            // lane l is column s·W + l, i.e. gate (s·W + l) / n, unit (s·W + l) % n; lanes past 4n are 0.
-            // Each group on the thread that will most likely run its steps (its half of U then in that core's cache).
+        let features = projection?.features ?? 0, projectionSize = ldz * features
+        // One group's four gate blocks of a [rows, 4u] matrix (U, or W) side by side, as the rows of a
+        // [rows, 4n] matrix: strip s, row p, lane l is column s·W + l, i.e. gate (s·W + l) / n, unit
+        // (s·W + l) % n; lanes past 4n are 0. Strips a group does not use (past 4n) are never read;
+        // every value of the used ones is written. Each group on the thread that will most likely run
+        // its steps (its half of U then in that core's cache).
+        func packGroups(_ source: [T], rows: Int) -> [T] {
+            let size = ldz * rows
+            var packed = [T](unsafeUninitializedCapacity: groups * size) { _, initialized in initialized = groups * size }
             packed.withUnsafeMutableBufferPointer { pp in
-                matrix.withUnsafeBufferPointer { mp in
+                source.withUnsafeBufferPointer { mp in
                     KernelThreads.forEach(groups) { g in
-                        let first = g * group, n = Swift.min(group, u - first), to = pp.baseAddress! + g * stripSize
+                        let first = g * group, n = Swift.min(group, u - first), to = pp.baseAddress! + g * size
                         // The columns in runs within one strip and one gate block: (source offset, strip, lane, length).
                         var runs: [(Int, Int, Int, Int)] = []
                         var column = 0
@@ -305,27 +354,33 @@ private struct StepContext {
                             column += run
                         }
                         let (last, used) = ((4 * n - 1) / strip, (4 * n - 1) % strip + 1)
-                        for p in 0..<u {
+                        for p in 0..<rows {
                             let row = mp.baseAddress! + p * width
                             for (offset, s, lane, run) in runs {
-                                let (from, into) = (row + offset, to + (s * u + p) * strip + lane)
+                                let (from, into) = (row + offset, to + (s * rows + p) * strip + lane)
                                 for t in 0..<run { into[t] = from[t] }
                             }
-                            let tail = to + (last * u + p) * strip
+                            let tail = to + (last * rows + p) * strip
                             for lane in used..<strip { tail[lane] = 0 }
                         }
                     }
                 }
             }
+            return packed
         }
+        let packed = sequential ? packGroups(matrix, rows: u) : []
+        let packedProjection = projection.map { packGroups($0.weights, rows: features) } ?? []
         // Every element is written: each step's h and c, by the group holding the unit.
         var out = [T](unsafeUninitializedCapacity: batch * time * outWidth) { _, initialized in initialized = batch * time * outWidth }
         var states = h0 + h0  // h before and after the step, swapped each step
         var c = c0
-        let scratchSize = (batch * ldz + group)
+        // Per group: z, then the cell's row (element passes), then the step's projection.
+        let projectionRows = projection == nil ? 0 : batch * ldz
+        let scratchSize = batch * ldz + group + projectionRows
         var scratch = [T](repeating: 0, count: groups * scratchSize)
         xs.withUnsafeBufferPointer { xp in
         packed.withUnsafeBufferPointer { pp in
+        packedProjection.withUnsafeBufferPointer { wp in
         matrix.withUnsafeBufferPointer { mp in
         out.withUnsafeMutableBufferPointer { op in
         states.withUnsafeMutableBufferPointer { sp in
@@ -343,7 +398,19 @@ private struct StepContext {
                 KernelThreads.forEach(groups) { g in
                     let first = g * group, n = Swift.min(group, u - first)
                     let z = z0 + g * scratchSize, cell = z + batch * ldz
-                    if i + 1 < time {
+                    // This step's input rows: x_t·W into the group's z layout (gate q's units at q·n), or
+                    // the projection given.
+                    let (xStep, ldx, xGate): (UnsafePointer<T>, Int, Int)
+                    if let projection {
+                        let projected = cell + group
+                        MatMulKernel.stripProducts(m: batch, strips: (4 * n + strip - 1) / strip, k: features, a: x0 + t * features,
+                                                   lda: time * features, packed: wp.baseAddress! + g * projectionSize, c: projected,
+                                                   ldc: ldz, fused: projection.fused, zero: true)
+                        (xStep, ldx, xGate) = (UnsafePointer(projected), ldz, n)
+                    } else {
+                        (xStep, ldx, xGate) = (x0 + t * width + first, time * width, u)
+                    }
+                    if projection == nil, i + 1 < time {
                         // The next step's input rows, 4·u values apart per row and time·4·u per batch row: too far
                         // apart for the hardware to guess; fetched while this step's product runs (the fused cell
                         // fetches each next row itself while a row's math runs, so only the first one here).
@@ -367,17 +434,17 @@ private struct StepContext {
                             UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
                         }
                         let o = o0 + i * outWidth + first
-                        RecurrentCellKernel.lstmStep(rows: batch, units: n, pre: read(z), ldz: ldz, x: read(x0 + t * width + first),
-                                                     ldx: time * width, xGate: u, recurrentBias: rb.map { read($0 + first) },
+                        RecurrentCellKernel.lstmStep(rows: batch, units: n, pre: read(z), ldz: ldz, x: read(xStep),
+                                                     ldx: ldx, xGate: xGate, recurrentBias: rb.map { read($0 + first) },
                                                      outputBias: ob.map { read($0 + first) }, biasGate: u, c: write(cs + first), ldc: u,
                                                      h: write(hWrite + first), ldh: u, outH: write(o), outC: write(o + u), ldo: time * outWidth)
                         return
                     }
                     for row in 0..<batch {
-                        let zr = z + row * ldz, xr = x0 + (row * time + t) * width
+                        let zr = z + row * ldz, xr = xStep + row * ldx
                         for q in 0..<4 {
                             // Pointers hoisted so that each loop is a plain vectorisable pass.
-                            let (zq, xq, column) = (zr + q * n, xr + q * u + first, q * u + first)
+                            let (zq, xq, column) = (zr + q * n, xr + q * xGate, q * u + first)
                             if let rb {
                                 let bq = rb + column
                                 for j in 0..<n { zq[j] = zq[j] + bq[j] }
@@ -407,7 +474,7 @@ private struct StepContext {
                     }
                 }
             }
-        }}}}}}}}}
+        }}}}}}}}}}
         return out
     }
 
