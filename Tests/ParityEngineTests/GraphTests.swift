@@ -647,3 +647,130 @@ struct EagerTests {
         #expect(throws: TensorError.self) { try context.gradients(of: x, withRespectTo: [x]) }
     }
 }
+
+/// ``LayerNormRows`` (``GraphPass/layerNorm``): the chain PyTorch's `layer_norm` lowers to, in one kernel.
+@Suite("Layer norm in one op")
+struct LayerNormTests {
+    static let pairwise = Numerics(accumulation: .pairwise(leaf: 16), fusedMultiplyAdd: false)
+    /// (scaled, shifted, fused shift): every affine form the pass produces.
+    static let forms: [(Bool, Bool, Bool)] = [(false, false, false), (true, false, false), (true, true, false), (true, true, true),
+                                              (false, true, false), (false, true, true)]
+
+    /// Each element's bits (a Float32's own bit pattern, not its Double's).
+    static func bits(_ t: Tensor) -> [UInt64] {
+        switch t.storage {
+        case .float32(let v): return v.map { UInt64($0.bitPattern) }
+        default: return t.doubles.map(\.bitPattern)
+        }
+    }
+
+    /// `rows` rows of `n` values in −3…3, with rows of specials: NaN, ±∞, ±0, huge values whose squares
+    /// overflow, subnormals, all zeros (variance 0), one constant value, and a large offset.
+    static func input(rows: Int, n: Int, dtype: DType, _ rng: inout SeededGenerator) -> Tensor {
+        var v = Tensor.uniform([rows, n], in: -3...3, generator: &rng).doubles
+        let huge = dtype == .float32 ? 3e38 : 1.7e308, tiny = dtype == .float32 ? Double(Float.leastNonzeroMagnitude) * 3 : 5e-323
+        let specials: [[Double]] = [[.nan], [.infinity], [-.infinity], [0, -0.0], [huge, -huge], [tiny, -tiny, 0], [0],
+                                    [2.5], [1e6 + 1, 1e6 - 1, 1e6], [.infinity, -.infinity]]
+        for (row, pattern) in specials.enumerated() where row * 3 < rows {
+            for j in 0..<n where row == 6 || row == 7 || row == 3 || row == 5 || j % 3 == 0 || row == 8 {
+                v[row * 3 * n + j] = pattern[j % pattern.count]
+            }
+        }
+        return Tensor(shape: [rows, n], values: v).cast(to: dtype)
+    }
+
+    @Test("the kernel gives the chain's bits: every level, 1 and 3 threads, rows 1…1000 long, NaN/±∞/±0/huge/subnormal, Float32 and Float64, every affine form",
+          arguments: [1, 7, 16, 17, 33, 256, 1000])
+    func kernel(_ n: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(n))
+        for dtype in [DType.float32, .float64] {
+            let rows = n >= 256 ? 70 : 37
+            let x = Self.input(rows: rows, n: n, dtype: dtype, &rng)
+            let gamma = Tensor.uniform([n], in: -2...2, generator: &rng).cast(to: dtype)
+            let beta = Tensor.uniform([n], in: -2...2, generator: &rng).cast(to: dtype)
+            for (scaled, shifted, fused) in Self.forms {
+                let op = LayerNormRows(axes: 1, numerics: Self.pairwise, epsilon: dtype == .float32 ? Double(Float(1e-5)) : 1e-5,
+                                       scaled: scaled, shifted: shifted, fusedShift: fused)
+                let inputs = [x] + (scaled ? [gamma] : []) + (shifted ? [beta] : [])
+                let eager = EagerContext()
+                let expected = try Self.bits(op.definition(eager, inputs.map(eager.constant)).tensor)
+                for level in InstructionSet.available {
+                    for threads in [1, 3] {
+                        let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try op.forward(inputs) } }
+                        #expect(Self.bits(y) == expected, "n \(n), \(dtype), \(level), \(threads) threads, scaled \(scaled), shifted \(shifted), fused \(fused)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("several trailing axes and other leaves: the chain's bits; parameters that are not one per normalised element are refused, naming the op")
+    func axesAndLeaves() throws {
+        var rng = SeededGenerator(seed: 3)
+        let x = Tensor.uniform([5, 3, 4, 9], in: -3...3, generator: &rng)
+        let gamma = Tensor.uniform([1, 4, 9], in: -2...2, generator: &rng), beta = Tensor.uniform([4, 9], generator: &rng)
+        for leaf in [1, 5, 16, 64] {
+            let op = LayerNormRows(axes: 2, numerics: Numerics(accumulation: .pairwise(leaf: leaf), fusedMultiplyAdd: false), epsilon: 1e-3,
+                                   scaled: true, shifted: true, fusedShift: true)
+            let eager = EagerContext()
+            let expected = try op.definition(eager, [x, gamma, beta].map(eager.constant)).tensor
+            #expect(try Self.bits(op.forward([x, gamma, beta])) == Self.bits(expected), "leaf \(leaf)")
+        }
+        let op = LayerNormRows(axes: 2, numerics: Self.pairwise, epsilon: 1e-5, scaled: true)
+        #expect(throws: TensorError.self) { try op.forward([x, Tensor.uniform([9], generator: &rng)]) }
+        #expect(throws: TensorError.self) { try op.forward([x, Tensor.uniform([3, 4, 9], generator: &rng)]) }
+        #expect(throws: TensorError.self) { try LayerNormRows(axes: 1, numerics: .reductionDefault, epsilon: 1e-5).forward([x]) }
+    }
+
+    /// PyTorch's `layer_norm` chain as `NormalizationOps` lowers it (ParityTorch), written out.
+    static func chain<B: Builder>(_ b: B, _ x: B.Value, gamma: B.Value?, beta: B.Value?, meanToo: Bool = false) throws -> [B.Value] {
+        let axes = [b.shape(of: x).count - 1]
+        let mean = try b.reduce(.mean, x, axes: axes, keepDims: true, numerics: pairwise)
+        let centred = try b.subtract(x, mean)
+        let variance = try b.reduce(.mean, b.multiply(centred, centred), axes: axes, keepDims: true, numerics: pairwise)
+        let rstd = try b.unary(.reciprocal, b.unary(.sqrt, b.add(variance, b.scalar(1e-5, like: x))))
+        var y = try b.multiply(centred, rstd)
+        if let gamma { y = try b.multiply(y, gamma) }
+        if let beta { y = try b.add(y, beta) }
+        return meanToo ? [y, mean] : [y]
+    }
+
+    @Test("the pass replaces the chain after fusion and without it: the same bits and gradient as the graph without the pass; a chain whose mean is read elsewhere stays")
+    func pass() throws {
+        var rng = SeededGenerator(seed: 8)
+        let x = Self.input(rows: 40, n: 33, dtype: .float64, &rng).cast(to: .float32)
+        let gamma = Tensor.uniform([33], in: -2...2, generator: &rng), beta = Tensor.uniform([33], in: -2...2, generator: &rng)
+        for (scaled, shifted) in [(false, false), (true, false), (true, true), (false, true)] {
+            for dtype in [DType.float32, .float64] {
+                let inputs = [x.cast(to: dtype)]
+                let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
+                    try Self.chain(b, xs[0], gamma: scaled ? b.constant(gamma.cast(to: dtype)) : nil, beta: shifted ? b.constant(beta.cast(to: dtype)) : nil)
+                }
+                for optimizer in [GraphOptimizer.standard, .withoutFusion] {
+                    let without = GraphOptimizer(passes: optimizer.passes.filter { $0 != .layerNorm })
+                    let fused = try optimizer.optimize(graph)
+                    let counts = Dictionary(uniqueKeysWithValues: fused.opCounts.map { ($0.name, $0.count) })
+                    #expect(counts["layer norm"] == 1 && fused.opCounts.count == 1, "\(fused)")
+                    let expected = try Self.bits(GraphExecutor().run(without.optimize(graph), inputs: inputs)[0])
+                    for threads in [1, 3] {
+                        let y = try KernelThreads.forcing(threads) { try GraphExecutor().run(fused, inputs: inputs)[0] }
+                        #expect(Self.bits(y) == expected, "scaled \(scaled), shifted \(shifted), \(dtype), \(optimizer.passes), \(threads) threads")
+                    }
+                    if dtype == .float64 {
+                        let cotangent = Tensor.uniform([40, 33], generator: &rng).cast(to: .float64)
+                        let finite = [Tensor.uniform([40, 33], in: -3...3, generator: &rng).cast(to: .float64)]
+                        func gradient(_ o: GraphOptimizer) throws -> [UInt64] {
+                            let g = try GraphOptimizer.withoutFusion.optimize(o.optimize(graph).gradient(withRespectTo: [0]))
+                            return try Self.bits(GraphExecutor().run(g, inputs: finite + [cotangent])[1])
+                        }
+                        #expect(try gradient(optimizer) == gradient(without), "scaled \(scaled), shifted \(shifted), \(optimizer.passes)")
+                    }
+                }
+            }
+        }
+        // `native_layer_norm`'s mean read as an output: the chain stays as it is.
+        let graph = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in try Self.chain(b, xs[0], gamma: b.constant(gamma), beta: nil, meanToo: true) }
+        let optimized = try GraphOptimizer.standard.optimize(graph)
+        #expect(!optimized.opCounts.contains { $0.name == "layer norm" }, "\(optimized)")
+    }
+}

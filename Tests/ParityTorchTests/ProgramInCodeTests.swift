@@ -3,6 +3,7 @@ import Testing
 import ParityTorch
 import ParityTestSupport
 import ParityNN
+import ParityEngine
 
 /// `TorchProgram(source:graph:inputs:outputs:weights:)`: a program built in code (what `parity convert`
 /// does) runs with the same op table as a loaded `.pt2`, after the same checks.
@@ -96,6 +97,46 @@ struct ProgramInCodeTests {
                                            inputs: [.init(name: "x", kind: .userInput)], outputs: ["y"], weights: [:])
             let y = try program.run([x], mode: .eager)[0].doubles
             for (v, e) in zip(y, expected) { #expect(abs(v - Double(e)) <= 1e-7 * max(1, abs(Double(e))), "\(target): \(y)") }
+        }
+    }
+}
+
+/// Graph mode runs PyTorch's layer norm as one ``LayerNormRows`` op (``GraphPass/layerNorm``).
+@Suite("TorchProgram layer norm in graph mode")
+struct LayerNormGraphTests {
+    @Test("layer_norm and native_layer_norm (γ, β present or absent) become one op, with the bits of the graph without the pass; native_layer_norm's mean read as an output keeps the chain")
+    func fused() throws {
+        var rng = SeededGenerator(seed: 13)
+        let x = Tensor.uniform([3, 5, 40], in: -4...4, generator: &rng)
+        let weights = ["ln.weight": Tensor.uniform([40], in: -2...2, generator: &rng), "ln.bias": Tensor.uniform([40], generator: &rng)]
+        for target in ["aten.layer_norm.default", "aten.native_layer_norm.default"] {
+            for (scaled, shifted) in [(true, true), (true, false), (false, true), (false, false)] {
+                for meanOut in target == "aten.layer_norm.default" ? [false] : [false, true] {
+                    let outputs = target == "aten.layer_norm.default" ? ["y"] : ["y", "mean", "rstd"]
+                    let node = TorchNode(target: target, name: "ln",
+                                         arguments: [("input", .tensor("x")), ("normalized_shape", .ints([40])),
+                                                     ("weight", scaled ? .tensor("p_w") : .none), ("bias", shifted ? .tensor("p_b") : .none),
+                                                     ("eps", .float(1e-5))],
+                                         outputs: outputs, moduleStack: [ModuleFrame(path: "ln", className: "LayerNorm")])
+                    let inputs: [TorchProgram.Input] = [.init(name: "x", kind: .userInput), .init(name: "p_w", kind: .parameter(fqn: "ln.weight")),
+                                                        .init(name: "p_b", kind: .parameter(fqn: "ln.bias"))]
+                    let returned = meanOut ? ["y", "mean"] : ["y"]
+                    let program = try TorchProgram(source: "test", graph: ExportedGraph(inputs: ["x", "p_w", "p_b"], nodes: [node], outputs: returned),
+                                                   inputs: inputs, outputs: returned, weights: weights)
+                    for dtype in [DType.float32, .float64] {
+                        let cast = x.cast(to: dtype)
+                        let traced = try Graph.trace(inputs: [TensorType(of: cast)]) { b, xs in try program.outputs(xs, in: b, floatType: dtype) }
+                        let optimized = try GraphOptimizer.standard.optimize(traced)
+                        let fused = optimized.opCounts.contains { $0.name == "layer norm" }
+                        #expect(fused == !meanOut, "\(target), scaled \(scaled), shifted \(shifted), mean read \(meanOut): \(optimized)")
+                        let without = GraphOptimizer(passes: GraphOptimizer.standard.passes.filter { $0 != .layerNorm })
+                        let y = try program.run([cast], mode: .graph(.standard))
+                        let expected = try program.run([cast], mode: .graph(without))
+                        #expect(y.map { $0.doubles.map(\.bitPattern) } == expected.map { $0.doubles.map(\.bitPattern) },
+                                "\(target), scaled \(scaled), shifted \(shifted), \(dtype)")
+                    }
+                }
+            }
         }
     }
 }

@@ -261,6 +261,26 @@ typedef struct {
 } parity_lstm_step;
 void parity_lstm_cell_f32(const parity_lstm_step *step);
 
+// MARK: Layer norm
+
+/// PyTorch's layer norm as Parity's graph runs it unfused (`layer_norm` lowered to reductions and
+/// elementwise ops), over `rows` contiguous rows of `n` values at `x` into `y`, per row:
+///
+///     mean = Σx / n                     (Σ: pairwise, leaves of at most `leaf` terms, as
+///     c    = x − mean                    AccumulationOrder.pairwise; each sum from +0)
+///     var  = Σ(c·c) / n
+///     rstd = 1 / sqrt(var + eps)        (eps rounded to the element type)
+///     y    = c·rstd, then ·gamma[j] (non-NULL), then + beta[j] (non-NULL)
+///
+/// every operation rounded once, except that with `fused` the last product and the `+ beta` are one
+/// fused multiply-add (`fma(c·rstd, gamma, beta)`, or `fma(c, rstd, beta)` without gamma), as the
+/// graph's fusion pass contracts them. The same bits on every level and thread count (rows are split
+/// across threads whole; each row's sums are its own).
+void parity_layer_norm_f32(long rows, long n, long leaf, const float *x, const float *gamma, const float *beta,
+                           double eps, int fused, float *y);
+void parity_layer_norm_f64(long rows, long n, long leaf, const double *x, const double *gamma, const double *beta,
+                           double eps, int fused, double *y);
+
 // MARK: Copies
 
 /// Asks the CPU to bring `bytes` bytes from `p` into its caches (a hint: no effect on any value). For

@@ -22,6 +22,10 @@ public enum GraphPass: String, Sendable, CaseIterable, CustomStringConvertible {
     /// the GEMM's layout with the graph, so every run reads the pack instead of packing it again
     /// (``KeptConvolutionKernel``, ``KeptWeightMatrix``). Never changes a value.
     case kernelPacking
+    /// Computes each layer-norm chain (PyTorch's `layer_norm` as Parity lowers it, after ``fusion``
+    /// where that ran) as one ``LayerNormRows`` kernel pass per row group, with the chain's bits. Never
+    /// changes a value.
+    case layerNorm
     /// Lets an LSTM project its input step by step inside its loop (``RecurrentSequence/projection``)
     /// instead of reading the projection of every step from one matmul before it. Never changes a value.
     case recurrentProjection
@@ -37,13 +41,13 @@ public struct GraphOptimizer: Sendable {
     /// An optimizer running `passes` in order.
     public init(passes: [GraphPass]) { self.passes = passes }
 
-    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, view attention operands, project
-    /// recurrent inputs in their loops, prune, keep constant kernels packed.
-    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .attentionViews,
-                                                         .recurrentProjection, .deadCodeElimination, .kernelPacking])
+    /// Keras-on-TensorFlow style: fold, prune, sink permutes, fuse, run layer norms as one op, view
+    /// attention operands, project recurrent inputs in their loops, prune, keep constant kernels packed.
+    public static let standard = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .fusion, .layerNorm,
+                                                         .attentionViews, .recurrentProjection, .deadCodeElimination, .kernelPacking])
     /// Every pass that cannot change a result: graph mode then matches eager mode bit for bit.
-    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .attentionViews,
-                                                              .recurrentProjection, .deadCodeElimination, .kernelPacking])
+    public static let withoutFusion = GraphOptimizer(passes: [.constantFolding, .deadCodeElimination, .permuteSinking, .layerNorm,
+                                                              .attentionViews, .recurrentProjection, .deadCodeElimination, .kernelPacking])
 
     /// `graph` after every pass.
     public func optimize(_ graph: Graph) throws -> Graph {
@@ -56,6 +60,7 @@ public struct GraphOptimizer: Sendable {
             case .permuteSinking: graph = try graph.sinkingPermutes()
             case .kernelPacking: graph = graph.keepingKernelsPacked()
             case .attentionViews: graph = graph.viewingAttentionOperands()
+            case .layerNorm: graph = graph.fusingLayerNorms()
             case .recurrentProjection: graph = graph.projectingRecurrences()
             }
         }

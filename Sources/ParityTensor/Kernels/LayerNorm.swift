@@ -1,0 +1,54 @@
+import CParityKernels
+
+extension Tensor {
+    /// Layer norm over the last `rowLength` elements of each row (`x`'s trailing axes flattened), as the
+    /// unfused graph computes PyTorch's `layer_norm`: `mean = Σx / n`, `c = x − mean`,
+    /// `var = Σ(c·c) / n` (each Σ pairwise with leaves of `leaf` terms, ``AccumulationOrder/pairwise(leaf:)``),
+    /// `rstd = 1 / sqrt(var + ε)` (ε rounded to the dtype), `y = c·rstd`, then `·scale`, then `+ shift`,
+    /// each operation rounded once; with `fusedShift` the last product and the `+ shift` are one fused
+    /// multiply-add, as the graph's fusion pass contracts them. `scale` and `shift` hold `rowLength`
+    /// values. One C pass per group of rows (`parity_layer_norm_*`): the chain's bits on every
+    /// instruction set and thread count.
+    public static func layerNormRows(_ x: Tensor, rowLength: Int, leaf: Int, epsilon: Double, scale: Tensor?, shift: Tensor?,
+                                     fusedShift: Bool) throws -> Tensor {
+        let op = "layer norm"
+        guard rowLength >= 1, x.count % rowLength == 0 else {
+            throw TensorError.invalidArgument(op: op, message: "rows of \(rowLength) elements do not divide an input of shape \(x.shape)")
+        }
+        for (name, parameter) in [("scale", scale), ("shift", shift)] {
+            if let parameter, parameter.count != rowLength || parameter.dtype != x.dtype {
+                throw TensorError.invalidArgument(op: op, message: "\(name) of shape \(parameter.shape) and \(parameter.dtype) is not \(rowLength) \(x.dtype) values")
+            }
+        }
+        let rows = x.count / rowLength
+        func run<T: FloatElement>(_ values: [T], _ gamma: [T]?, _ beta: [T]?,
+                                  _ kernel: (Int, Int, Int, UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, Double, Int32, UnsafeMutablePointer<T>?) -> Void) -> [T] {
+            [T](unsafeUninitializedCapacity: values.count) { out, initialized in
+                values.withUnsafeBufferPointer { xp in
+                    withOptionalBuffer(gamma) { gp in
+                        withOptionalBuffer(beta) { bp in
+                            kernel(rows, rowLength, leaf, xp.baseAddress, gp, bp, epsilon, fusedShift ? 1 : 0, out.baseAddress)
+                        }
+                    }
+                }
+                initialized = values.count
+            }
+        }
+        switch x.storage {
+        case .float32(let v):
+            func values(_ t: Tensor?) -> [Float]? { if case .float32(let v)? = t?.storage { return v } else { return nil } }
+            return Tensor(shape: x.shape, storage: .float32(run(v, values(scale), values(shift), parity_layer_norm_f32)))
+        case .float64(let v):
+            func values(_ t: Tensor?) -> [Double]? { if case .float64(let v)? = t?.storage { return v } else { return nil } }
+            return Tensor(shape: x.shape, storage: .float64(run(v, values(scale), values(shift), parity_layer_norm_f64)))
+        default:
+            throw TensorError.unsupportedDType(op: op, dtype: x.dtype)
+        }
+    }
+}
+
+/// `body` with a pointer to `array`'s elements, or nil.
+private func withOptionalBuffer<T, R>(_ array: [T]?, _ body: (UnsafePointer<T>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress) }
+}
