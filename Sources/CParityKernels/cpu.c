@@ -1,5 +1,6 @@
 // Instruction-set detection and the forced level used by tests.
 #include "CParityKernels.h"
+#include "internal.h"
 #include <stdatomic.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -51,3 +52,5 @@ parity_isa parity_isa_active(void) {
 void parity_isa_force(int level) {
     forced = level < 0 ? -1 : level;
 }
+
+int parity_isa_forced(void) { return forced; }

@@ -81,4 +81,8 @@ struct depthwise_job {
 void depthwise_run_f32(const struct depthwise_job *job, long row0, long row1);
 void depthwise_run_f64(const struct depthwise_job *job, long row0, long row1);
 
+/// The level `parity_isa_force` set on this thread, or -1: the pool hands it to the workers running
+/// the caller's items, so a forced level covers the whole loop.
+int parity_isa_forced(void);
+
 #endif

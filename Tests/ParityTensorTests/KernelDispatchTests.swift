@@ -683,6 +683,107 @@ struct KernelDispatchTests {
         #expect(broadcast.doubles == coordinates(broadcast.shape).map { c in element([c[1], c[2], 2, c[4]]) })
     }
 
+    // MARK: The thread pool (Sources/CParityKernels/threads.c)
+
+    /// Runs `count` items on the pool at `threads` threads; returns how often each item ran.
+    static func visits(_ count: Int, threads: Int, work: Int = 0) -> [Int32] {
+        var hits = [Int32](repeating: 0, count: count)
+        hits.withUnsafeMutableBufferPointer { h in
+            KernelThreads.forcing(threads) {
+                KernelThreads.forEach(count) { i in
+                    var x = Float(i)
+                    for _ in 0..<work { x = x * 0.999 + 1 }
+                    h[i] += x.isNaN ? 2 : 1
+                }
+            }
+        }
+        return hits
+    }
+
+    @Test("the pool runs every item exactly once: many short loops, shares of one and many units, counts past the 16-bit share limit, 1/2/3/8 threads")
+    func poolHandsOutEveryItemOnce() {
+        for threads in [1, 2, 3, 8] {
+            for round in 0..<400 {
+                let count = [2, 3, 5, 7, 8, 9, 31, 64, 100, 257][round % 10]
+                #expect(Self.visits(count, threads: threads, work: round % 3 == 0 ? 200 : 0).allSatisfy { $0 == 1 })
+            }
+            // More than 0xffff units per share: several items per unit.
+            for count in [131_071, 200_003, 600_001] {
+                #expect(Self.visits(count, threads: threads).allSatisfy { $0 == 1 })
+            }
+        }
+    }
+
+    @Test("the pool: a loop started inside an item runs serially and completely")
+    func poolNestedLoops() {
+        for threads in [2, 3, 8] {
+            var sums = [Int](repeating: 0, count: 48)
+            sums.withUnsafeMutableBufferPointer { out in
+                KernelThreads.forcing(threads) {
+                    KernelThreads.forEach(48) { i in
+                        var inner = [Int](repeating: 0, count: 37)
+                        inner.withUnsafeMutableBufferPointer { v in KernelThreads.forEach(37) { j in v[j] = i * 100 + j } }
+                        out[i] = inner.reduce(0, +)
+                    }
+                }
+            }
+            #expect(sums == (0..<48).map { i in (0..<37).reduce(0) { $0 + i * 100 + $1 } })
+        }
+    }
+
+    @Test("the pool under callers from several Swift tasks at 1/2/3/8 threads: every product and reduction the 1-thread bits")
+    func poolConcurrentCallers() async throws {
+        let a = Self.operand([130, 520], Float.self, seed: 5, special: false)
+        let b = Self.operand([520, 70], Float.self, seed: 6, special: false)
+        let x = Self.operand([64, 40, 130], Float.self, seed: 7, special: false)
+        func run() throws -> [[UInt64]] {
+            [Self.bits(try a.matmul(b)), Self.bits(try x.softmax(axis: 2)), Self.bits(try x.reduce(.sum, axes: [1])),
+             Self.bits(try x.map(.tanh))]
+        }
+        let reference = try KernelThreads.forcing(1) { try run() }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    var same = true
+                    for round in 0..<12 {
+                        let threads = [1, 2, 3, 8][(task + round) % 4]
+                        same = try same && KernelThreads.forcing(threads) { try run() } == reference
+                    }
+                    return same
+                }
+            }
+            for try await same in group { #expect(same) }
+        }
+    }
+
+    @Test("a forced instruction-set level reaches the pool's workers for the loop's items, and ends with the loop")
+    func forcedLevelReachesWorkers() {
+        for level in InstructionSet.available {
+            for threads in [2, 3, 8] {
+                for _ in 0..<20 {
+                    var seen = [Int](repeating: -1, count: 64)
+                    seen.withUnsafeMutableBufferPointer { s in
+                        InstructionSet.forcing(level) {
+                            KernelThreads.forcing(threads) {
+                                KernelThreads.forEach(64) { i in
+                                    var x = Float(i)
+                                    for _ in 0..<2000 { x = x * 0.999 + 1 }
+                                    s[i] = x.isNaN ? -2 : InstructionSet.active.rawValue
+                                }
+                            }
+                        }
+                    }
+                    #expect(seen.allSatisfy { $0 == level.rawValue })
+                }
+                var after = [Int](repeating: -1, count: 64)
+                after.withUnsafeMutableBufferPointer { s in
+                    KernelThreads.forcing(threads) { KernelThreads.forEach(64) { i in s[i] = InstructionSet.active.rawValue } }
+                }
+                #expect(after.allSatisfy { $0 == InstructionSet.detected.rawValue })
+            }
+        }
+    }
+
     @Test("the detected level is available and forcing is per thread")
     func levels() {
         #expect(InstructionSet.available.first == .portable)

@@ -28,7 +28,8 @@ parity_isa parity_isa_detected(void);
 /// the detected level.
 parity_isa parity_isa_active(void);
 /// Forces a level for the calling thread (clamped to the detected one; kernels read the level on
-/// the thread that calls them); a negative value restores detection. For tests and benchmarks that
+/// the thread that calls them, and `parity_parallel_for` runs its items on the caller's level);
+/// a negative value restores detection. For tests and benchmarks that
 /// compare the paths.
 void parity_isa_force(int level);
 
