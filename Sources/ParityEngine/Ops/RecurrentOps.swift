@@ -359,30 +359,30 @@ private struct StepContext {
         // its steps (its half of U then in that core's cache).
         func packGroups(_ source: [T], rows: Int, into base: UnsafeMutablePointer<T>?) {
             let size = ldz * rows
-                source.withUnsafeBufferPointer { mp in
-                    KernelThreads.forEach(groups) { g in
-                        let first = g * group, n = Swift.min(group, u - first), to = base! + g * size
-                        // The columns in runs within one strip and one gate block: (source offset, strip, lane, length).
-                        var runs: [(Int, Int, Int, Int)] = []
-                        var column = 0
-                        while column < 4 * n {
-                            let (q, j, s) = (column / n, column % n, column / strip)
-                            let run = Swift.min(n - j, (s + 1) * strip - column)
-                            runs.append((q * u + first + j, s, column - s * strip, run))
-                            column += run
+            source.withUnsafeBufferPointer { mp in
+                KernelThreads.forEach(groups) { g in
+                    let first = g * group, n = Swift.min(group, u - first), to = base! + g * size
+                    // The columns in runs within one strip and one gate block: (source offset, strip, lane, length).
+                    var runs: [(Int, Int, Int, Int)] = []
+                    var column = 0
+                    while column < 4 * n {
+                        let (q, j, s) = (column / n, column % n, column / strip)
+                        let run = Swift.min(n - j, (s + 1) * strip - column)
+                        runs.append((q * u + first + j, s, column - s * strip, run))
+                        column += run
+                    }
+                    let (last, used) = ((4 * n - 1) / strip, (4 * n - 1) % strip + 1)
+                    for p in 0..<rows {
+                        let row = mp.baseAddress! + p * width
+                        for (offset, s, lane, run) in runs {
+                            let (from, into) = (row + offset, to + (s * rows + p) * strip + lane)
+                            for t in 0..<run { into[t] = from[t] }
                         }
-                        let (last, used) = ((4 * n - 1) / strip, (4 * n - 1) % strip + 1)
-                        for p in 0..<rows {
-                            let row = mp.baseAddress! + p * width
-                            for (offset, s, lane, run) in runs {
-                                let (from, into) = (row + offset, to + (s * rows + p) * strip + lane)
-                                for t in 0..<run { into[t] = from[t] }
-                            }
-                            let tail = to + (last * rows + p) * strip
-                            for lane in used..<strip { tail[lane] = 0 }
-                        }
+                        let tail = to + (last * rows + p) * strip
+                        for lane in used..<strip { tail[lane] = 0 }
                     }
                 }
+            }
         }
         // The packs kept with the graph's constants when they hold this layout, else packed for this call.
         func packs(_ source: [T], rows: Int, kept: KeptRecurrentMatrix?) -> (local: [T], kept: UnsafePointer<T>?) {
