@@ -90,9 +90,14 @@ static void LFN(ln_rows)(const struct ln_job *job, long r0, long r1, T *scratch)
     const T count = (T)n, eps = (T)job->eps;
     for (long g = r0; g < r1; g += VL) {
         long h = r1 - g < VL ? r1 - g : VL;
-        for (long lane = 0; lane < VL; lane++) {
-            const T *row = x + (g + (lane < h ? lane : 0)) * n;
-            for (long k = 0; k < n; k++) scratch[k * VL + lane] = row[k];
+        // Column by column, each stored as one vector (a loop over rows storing strided scalars
+        // compiles to scatters, several times slower).
+        const T *rows[VL];
+        for (long lane = 0; lane < VL; lane++) rows[lane] = x + (g + (lane < h ? lane : 0)) * n;
+        for (long k = 0; k < n; k++) {
+            LFN(vec) column;
+            for (long lane = 0; lane < VL; lane++) column[lane] = rows[lane][k];
+            *(LFN(vec) *)(scratch + k * VL) = column;
         }
         LFN(vec) mean = LFN(ln_total)(scratch, 0, n, leaf) / count;
         LFN(vec) var = LFN(ln_squares)(scratch, 0, n, leaf, mean) / count;

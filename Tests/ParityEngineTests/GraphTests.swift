@@ -462,48 +462,56 @@ struct GraphTests {
     }
 
     /// A layer's input projection `reshape(matmul(reshape(x), W))` feeding an LSTM (ParityNN's and the
-    /// Keras importer's graph) moves into the op's loop (``GraphPass/recurrentProjection``); a projection
-    /// another node reads stays a matmul.
-    @Test("recurrent projection: an LSTM's input matmul moves into its loop, the same bits and gradient, every level, 1 and 3 threads",
-          arguments: [false, true])
-    func recurrentProjection(readTwice: Bool) throws {
+    /// Keras importer's graph) moves into the op's loop (``GraphPass/recurrentProjection``), as does
+    /// PyTorch's `x·W_ihᵀ + b_ih` once ``GraphPass/fusion`` has made it a ``FusedLinear``; a projection
+    /// another node reads stays where it is.
+    enum ProjectionCase: String, CaseIterable, Sendable { case keras, torch, readTwice }
+
+    @Test("recurrent projection: an LSTM's input projection moves into its loop, the same bits and gradient, every level, 1 and 3 threads",
+          arguments: ProjectionCase.allCases)
+    func recurrentProjection(_ form: ProjectionCase) throws {
         var rng = SeededGenerator(seed: 31)
         let (batch, time, features, units) = (3, 6, 11, 37)
         let lstm = RecurrentSequence.Cell.lstm(activation: .tanh, recurrentActivation: .sigmoid)
+        let op = form == .torch ? RecurrentSequence(cell: lstm, reversed: true, recurrentBias: true) : RecurrentSequence(cell: lstm, outputBias: true)
         for dtype in [DType.float32, .float64] {
             func uniform(_ shape: [Int]) -> Tensor { Tensor.uniform(shape, in: -1...1, generator: &rng).cast(to: dtype) }
-            let (w, u, bias) = (uniform([features, 4 * units]), uniform([units, 4 * units]), uniform([4 * units]))
+            let (w, u, bias, inputBias) = (uniform([features, 4 * units]), uniform([units, 4 * units]), uniform([4 * units]), uniform([4 * units]))
             let inputs = [uniform([batch, time, features]), uniform([batch, units]), uniform([batch, units])]
-            for op in [RecurrentSequence(cell: lstm, outputBias: true), RecurrentSequence(cell: lstm, reversed: true, recurrentBias: true)] {
-                let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
-                    let projected = try b.reshape(b.matmul(b.reshape(xs[0], [batch * time, features]), b.constant(w)), [batch, time, 4 * units])
-                    let run = try b.recurrence(op, [projected, xs[1], xs[2], b.constant(u), b.constant(bias)])
-                    return [run.sequence, run.states[1]] + (readTwice ? [projected] : [])
+            let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
+                var product = try b.matmul(b.reshape(xs[0], [batch * time, features]), b.constant(w))
+                if form == .torch { product = try b.add(product, b.constant(inputBias)) }
+                let projected = try b.reshape(product, [batch, time, 4 * units])
+                let run = try b.recurrence(op, [projected, xs[1], xs[2], b.constant(u), b.constant(bias)])
+                return [run.sequence, run.states[1]] + (form == .readTwice ? [projected] : [])
+            }
+            for optimizer in [GraphOptimizer.withoutFusion, .standard] {
+                let optimised = try optimizer.optimize(graph)
+                let reference = try GraphOptimizer(passes: optimizer.passes.filter { $0 != .recurrentProjection }).optimize(graph)
+                let expected = try GraphExecutor().run(reference, inputs: inputs).map { $0.doubles.map(\.bitPattern) }
+                let projecting = optimised.nodes.compactMap { node -> RecurrentSequence? in
+                    if case .op(let op as RecurrentSequence) = node.operation, op.projection != nil { return op }
+                    return nil
                 }
-                let expected = try GraphExecutor().run(graph, inputs: inputs).map { $0.doubles.map(\.bitPattern) }
-                for optimizer in [GraphOptimizer.withoutFusion, .standard] {
-                    let optimised = try optimizer.optimize(graph)
-                    let projecting = optimised.nodes.filter { node in
-                        if case .op(let op as RecurrentSequence) = node.operation { return op.projection != nil }
-                        return false
-                    }
-                    let counts = Dictionary(uniqueKeysWithValues: optimised.opCounts.map { ($0.name, $0.count) })
-                    #expect(projecting.count == (readTwice ? 0 : 1) && counts["matmul"] == (readTwice ? 1 : nil), "\(optimised)")
-                    for level in InstructionSet.available {
-                        for threads in [1, 3] {
-                            let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: inputs) } }
-                            #expect(y.map { $0.doubles.map(\.bitPattern) } == expected, "\(op.cell), \(level), \(threads) threads, \(dtype)")
-                        }
+                // PyTorch's bias add is a separate op without fusion, which the pass leaves alone.
+                let moved = form == .keras || (form == .torch && optimizer.passes.contains(.fusion))
+                let counts = Dictionary(uniqueKeysWithValues: optimised.opCounts.map { ($0.name, $0.count) })
+                #expect(projecting.count == (moved ? 1 : 0) && projecting.allSatisfy { $0.projectionBias == (form == .torch) }, "\(optimised)")
+                #expect(counts["matmul"] == (moved ? nil : 1) && counts["fused linear"] == nil, "\(optimised)")
+                for level in InstructionSet.available {
+                    for threads in [1, 3] {
+                        let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: inputs) } }
+                        #expect(y.map { $0.doubles.map(\.bitPattern) } == expected, "\(optimizer.passes), \(level), \(threads) threads, \(dtype)")
                     }
                 }
-                // The gradient is the definition's: the matmul's and the loop's.
+                // The gradient is the definition's: the product's and the loop's.
                 if dtype == .float64 {
                     let cotangent = Tensor.uniform([batch, time, units], generator: &rng).cast(to: .float64)
-                    func gradient(_ optimizer: GraphOptimizer) throws -> [[UInt64]] {
-                        let g = try GraphOptimizer.withoutFusion.optimize(optimizer.optimize(graph).gradient(ofOutput: 0, withRespectTo: [0, 1, 2]))
+                    func gradient(_ g: Graph) throws -> [[UInt64]] {
+                        let g = try GraphOptimizer.withoutFusion.optimize(g.gradient(ofOutput: 0, withRespectTo: [0, 1, 2]))
                         return try GraphExecutor().run(g, inputs: inputs + [cotangent]).map { $0.doubles.map(\.bitPattern) }
                     }
-                    #expect(try gradient(.withoutFusion) == gradient(GraphOptimizer(passes: [])))
+                    #expect(try gradient(optimised) == gradient(reference))
                 }
             }
         }

@@ -35,13 +35,16 @@ struct RecurrentOpTests {
         Case(name: "Keras LSTM, projected", op: RecurrentSequence(cell: lstm, outputBias: true, projection: .matmulDefault)),
         Case(name: "PyTorch LSTM backwards, projected", op: RecurrentSequence(cell: lstm, reversed: true, recurrentBias: true,
                                                                               projection: .matmulDefault)),
+        Case(name: "PyTorch LSTM, projected from b_ih (fused linear)", op: RecurrentSequence(cell: lstm, recurrentBias: true,
+                                                                                            projection: .matmulDefault, projectionBias: true)),
         Case(name: "LSTM without biases, projected with rounded products",
              op: RecurrentSequence(cell: lstm, projection: Numerics(accumulation: .sequential, fusedMultiplyAdd: false))),
         Case(name: "LSTM with both biases, hard sigmoid, projected",
              op: RecurrentSequence(cell: .lstm(activation: .relu, recurrentActivation: .hardSigmoid), recurrentBias: true, outputBias: true,
                                    projection: .matmulDefault)),
-        Case(name: "Keras LSTM, projected in blocks (the projection first)",
-             op: RecurrentSequence(cell: lstm, outputBias: true, projection: Numerics(accumulation: .blocked(size: 4), fusedMultiplyAdd: false))),
+        Case(name: "Keras LSTM, projected in blocks from a bias (the projection first)",
+             op: RecurrentSequence(cell: lstm, outputBias: true, projection: Numerics(accumulation: .blocked(size: 4), fusedMultiplyAdd: false),
+                                   projectionBias: true)),
         Case(name: "Keras GRU, projected (the projection first)",
              op: RecurrentSequence(cell: .gru(.init(update: 0, reset: 1, candidate: 2, resetAfter: true, mix: .keras)), recurrentBias: true,
                                    projection: .matmulDefault)),
@@ -58,6 +61,7 @@ struct RecurrentOpTests {
         if op.recurrentBias { inputs.append(uniform([width])) }
         if op.outputBias { inputs.append(uniform([width])) }
         if op.projection != nil { inputs.append(uniform([features, width])) }
+        if op.projectionBias { inputs.append(uniform([width])) }
         return inputs
     }
 
@@ -89,7 +93,7 @@ struct RecurrentOpTests {
     /// A projecting op gets the specials in its input (feature `column % F`), so they reach whole rows of
     /// the projection.
     @Test("LSTM cell in C: the definition's bits with ±∞, NaN and ±0 in the inputs and states, every level, 1 and 3 threads",
-          arguments: [cases[0], cases[2], projected[0], projected[1], projected[2]])
+          arguments: [cases[0], cases[2], projected[0], projected[1], projected[2], projected[3]])
     func lstmSpecials(_ row: Case) throws {
         for units in [37, 70] {
             var inputs = Self.inputs(row.op, dtype: .float32, time: 4, units: units)
@@ -154,5 +158,10 @@ struct RecurrentOpTests {
         #expect(try projecting.outputType(types) == TensorType(.float32, [3, 5, 38]))
         types[types.count - 1] = TensorType(.float32, [12, 76])
         #expect(throws: TensorError.self) { try projecting.outputType(types) }
+        let fromBias = Self.projected[2].op
+        types = Self.inputs(fromBias, dtype: .float32).map(TensorType.init(of:))
+        #expect(try fromBias.outputType(types) == TensorType(.float32, [3, 5, 38]))
+        types[types.count - 1] = TensorType(.float32, [75])
+        #expect(throws: TensorError.self) { try fromBias.outputType(types) }
     }
 }

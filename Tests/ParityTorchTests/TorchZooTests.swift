@@ -3,6 +3,7 @@ import Testing
 import ParityFormats
 import ParityTestSupport
 import ParityTorch
+import ParityEngine
 
 /// The committed subset of the PyTorch model zoo (`Tests/Fixtures/zoo/{torchvision,timm,transformers}/<name>/`,
 /// written by `scripts/zoo/export_torch.py --committed`): models built by the libraries' own code with
@@ -40,6 +41,25 @@ struct TorchZooTests {
                 pair.0 == pair.1 || (pair.0.isNaN && pair.1.isNaN) ? m : max(m, abs(pair.0 - pair.1).isNaN ? .infinity : abs(pair.0 - pair.1))
             }
             #expect(worst <= 1e-5 * scale, "\(name) output \(i): max |Δ| \(worst), bound \(1e-5 * scale)")
+        }
+    }
+
+    @Test("transformers BERT in graph mode: each of its five layer_norm nodes runs as one op, with the bits of the graph without that pass")
+    func bertLayerNorms() throws {
+        let folder = Self.root.appendingPathComponent("transformers/bert")
+        let program = try TorchProgram.load(folder.appendingPathComponent("model.pt2"))
+        let arrays = try NumpyArchive.read(contentsOf: folder.appendingPathComponent("input.npz"))
+        let inputs = try program.userInputs.map { input in
+            guard let entry = arrays.first(where: { $0.name == input.name }) else { throw FixtureError.malformed("input.npz has no \(input.name)") }
+            return try entry.record.toTensor()
+        }
+        let without = GraphOptimizer(passes: GraphOptimizer.standard.passes.filter { $0 != .layerNorm })
+        for dtype in [DType.float32, .float64] {
+            let traced = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in try program.outputs(xs, in: b, floatType: dtype) }
+            let counts = Dictionary(uniqueKeysWithValues: try GraphOptimizer.standard.optimize(traced).opCounts.map { ($0.name, $0.count) })
+            #expect(counts["layer norm"] == 5, "\(counts)")
+            let y = try program.run(inputs, mode: .graph(.standard), dtype: dtype), expected = try program.run(inputs, mode: .graph(without), dtype: dtype)
+            #expect(y.map { $0.doubles.map(\.bitPattern) } == expected.map { $0.doubles.map(\.bitPattern) }, "\(dtype)")
         }
     }
 

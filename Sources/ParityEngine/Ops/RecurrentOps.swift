@@ -20,8 +20,9 @@
 /// `[batch, time, 2u]`.
 ///
 /// With ``projection`` (what ``GraphPass/recurrentProjection`` makes of a layer's input projection
-/// `MatMul` feeding the op), `x` is the layer's input `[batch, time, F]` and a last input `W` `[F, G·u]`
-/// follows: the op projects `x·W` itself (the matmul's bits), step by step inside its loop.
+/// `MatMul` or ``FusedLinear`` feeding the op), `x` is the layer's input `[batch, time, F]`, followed
+/// at the end by `W` `[F, G·u]` and, with ``projectionBias``, the bias `[G·u]` the sums start from: the
+/// op projects `x·W` itself (the matmul's or the fused linear layer's bits), step by step in its loop.
 public struct RecurrentSequence: CompositeOp {
     public enum Cell: Sendable, Hashable {
         case lstm(activation: UnaryFunction, recurrentActivation: UnaryFunction)
@@ -78,21 +79,28 @@ public struct RecurrentSequence: CompositeOp {
     /// The numerics of the input projection `x·W` the op computes itself (a last input `W`), or `nil`
     /// when `x` is the projection already.
     public var projection: Numerics?
+    /// The projection's sums start from a last input, a bias `[G·u]` (``FusedLinear``'s rounding: the
+    /// bias first, then the products), instead of +0. Only with ``projection``.
+    public var projectionBias: Bool
 
     public init(cell: Cell, reversed: Bool = false, recurrentBias: Bool = false, outputBias: Bool = false,
-                numerics: Numerics = .matmulDefault, projection: Numerics? = nil) {
+                numerics: Numerics = .matmulDefault, projection: Numerics? = nil, projectionBias: Bool = false) {
         self.cell = cell
         self.reversed = reversed
         self.recurrentBias = recurrentBias
         self.outputBias = outputBias
         self.numerics = numerics
         self.projection = projection
+        self.projectionBias = projection != nil && projectionBias
     }
 
     public var name: String { "recurrent sequence" }
 
     var isLSTM: Bool { if case .lstm = cell { return true } else { return false } }
-    var inputCount: Int { 3 + (isLSTM ? 1 : 0) + (recurrentBias ? 1 : 0) + (outputBias ? 1 : 0) + (projection == nil ? 0 : 1) }
+    var inputCount: Int { 3 + (isLSTM ? 1 : 0) + (recurrentBias ? 1 : 0) + (outputBias ? 1 : 0) + (projection == nil ? 0 : 1) + (projectionBias ? 1 : 0) }
+    /// Positions of W and the projection's bias (last) among the inputs.
+    var projectionIndex: Int? { projection == nil ? nil : inputCount - (projectionBias ? 2 : 1) }
+    var projectionBiasIndex: Int? { projectionBias ? inputCount - 1 : nil }
     /// Positions of U and the biases among the inputs.
     var matrixIndex: Int { isLSTM ? 3 : 2 }
     var recurrentBiasIndex: Int? { recurrentBias ? matrixIndex + 1 : nil }
@@ -104,11 +112,11 @@ public struct RecurrentSequence: CompositeOp {
         let h = inputs[1].shape, u = inputs[matrixIndex].shape
         let units = h.count == 2 ? h[1] : -1, width = cell.gates * units
         var x = inputs[0].shape
-        if projection != nil {
-            // x [batch, time, F] with W [F, G·u]: checked as the projection's shape below.
-            let w = inputs[inputCount - 1].shape
-            guard x.count == 3, w == [x[2], width] else {
-                throw TensorError.shapeMismatch(op: name, expected: "x [batch, time, F] with W [F, \(cell.gates)·u]",
+        if let projectionIndex {
+            // x [batch, time, F] with W [F, G·u] (and its bias [G·u]): checked as the projection's shape below.
+            let w = inputs[projectionIndex].shape
+            guard x.count == 3, w == [x[2], width], projectionBiasIndex.map({ inputs[$0].shape == [width] }) ?? true else {
+                throw TensorError.shapeMismatch(op: name, expected: "x [batch, time, F] with W [F, \(cell.gates)·u]\(projectionBias ? " and its bias [\(cell.gates)·u]" : "")",
                                                 received: inputs.map(\.shape))
             }
             x[2] = width
@@ -132,10 +140,11 @@ public struct RecurrentSequence: CompositeOp {
         let matrix = inputs[matrixIndex]
         let (batch, time) = (b.shape(of: x)[0], b.shape(of: x)[1])
         let units = b.shape(of: inputs[1])[1], width = cell.gates * units
-        if let projection {
-            let features = b.shape(of: x)[2]
-            x = try b.reshape(b.matmul(b.reshape(x, [batch * time, features]), inputs[inputCount - 1], numerics: projection),
-                              [batch, time, width])
+        if let projection, let projectionIndex {
+            let (rows, w) = (try b.reshape(x, [batch * time, b.shape(of: x)[2]]), inputs[projectionIndex])
+            let projected = try projectionBiasIndex.map { try b.apply(FusedLinear(numerics: projection), [rows, w, inputs[$0]]) }
+                ?? b.matmul(rows, w, numerics: projection)
+            x = try b.reshape(projected, [batch, time, width])
         }
         let recurrentBias = recurrentBiasIndex.map { inputs[$0] }, outputBias = outputBiasIndex.map { inputs[$0] }
         func block(_ v: B.Value, _ i: Int) throws -> B.Value { try b.slice(v, [.all, SliceAxis(start: i * units, end: (i + 1) * units)]) }
@@ -200,13 +209,13 @@ public struct RecurrentSequence: CompositeOp {
         let (batch, time, width) = (x.shape[0], x.shape[1], cell.gates * units)
         let outWidth = (isLSTM ? 2 : 1) * units
         // An LSTM with sequential sums projects each step inside its loop; otherwise the projection first.
-        var projecting: (numerics: Numerics, weights: Tensor)?
-        if let projection {
-            let (features, weights) = (x.shape[2], inputs[inputCount - 1])
+        var projecting: (numerics: Numerics, weights: Tensor, bias: Tensor?)?
+        if let projection, let projectionIndex {
+            let (features, weights, bias) = (x.shape[2], inputs[projectionIndex], projectionBiasIndex.map { inputs[$0] })
             if isLSTM, features > 0, numerics.accumulation == .sequential, projection.accumulation == .sequential {
-                projecting = (projection, weights)
+                projecting = (projection, weights, bias)
             } else {
-                x = try x.reshaped([batch * time, features]).matmul(weights, numerics: projection).reshaped([batch, time, width])
+                x = try x.reshaped([batch * time, features]).matmul(weights, numerics: projection, bias: bias).reshaped([batch, time, width])
             }
         }
         func run<T: FloatElement>(_ type: T.Type) -> [T] {
@@ -217,7 +226,8 @@ public struct RecurrentSequence: CompositeOp {
             let step = StepContext(batch: batch, units: units, width: width, numerics: numerics)
             if case let .lstm(activation, recurrentActivation) = cell {
                 let projection = projecting.map {
-                    StepContext.Projection(weights: $0.weights.values(T.self)!, features: x.shape[2], fused: $0.numerics.fusedMultiplyAdd)
+                    StepContext.Projection(weights: $0.weights.values(T.self)!, bias: $0.bias?.values(T.self)!, features: x.shape[2],
+                                           fused: $0.numerics.fusedMultiplyAdd)
                 }
                 return step.lstmSequence(xs, time: time, reversed: reversed, matrix: matrix, recurrentBias: recurrentBias,
                                          outputBias: outputBias, h0: h, c0: inputs[2].values(T.self)!, activation: activation,
@@ -266,9 +276,10 @@ private struct StepContext {
     let batch: Int, units: Int, width: Int
     let numerics: Numerics
 
-    /// The input projection an LSTM computes step by step: `W` `[features, 4u]`, its products fused or not.
+    /// The input projection an LSTM computes step by step: `W` `[features, 4u]`, the sums from +0 or from
+    /// `bias` `[4u]`, the products fused or not.
     struct Projection<T: FloatElement> {
-        let weights: [T], features: Int, fused: Bool
+        let weights: [T], bias: [T]?, features: Int, fused: Bool
     }
 
     /// `pre[:, columns] = h·U[:, columns] (+ bias[columns])`.
@@ -317,9 +328,10 @@ private struct StepContext {
     /// definition's; groups only decide who computes which units. Returns `[batch, time, 2u]` (h, c).
     ///
     /// With a `projection` (sequential sums only), `xs` is the layer's input `[batch, time, F]` and each
-    /// step first projects its rows, per group, from W's columns packed like U's (`x_t·W` from +0, the
-    /// matmul's sums) into a buffer in the group's z layout, which the cell reads as `x_t`: the 3.2 MB
-    /// projection of every step is then never written out and read back.
+    /// step first projects its rows, per group, from W's columns packed like U's (`x_t·W` from +0, or
+    /// from the bias: the matmul's or the fused linear layer's sums) into a buffer in the group's z
+    /// layout, which the cell reads as `x_t`: the 3.2 MB projection of every step is then never written
+    /// out and read back.
     func lstmSequence<T: FloatElement>(_ xs: [T], time: Int, reversed: Bool, matrix: [T], recurrentBias: [T]?, outputBias: [T]?,
                                        h0: [T], c0: [T], activation: UnaryFunction, recurrentActivation: UnaryFunction,
                                        projection: Projection<T>? = nil) -> [T] {
@@ -381,6 +393,7 @@ private struct StepContext {
         xs.withUnsafeBufferPointer { xp in
         packed.withUnsafeBufferPointer { pp in
         packedProjection.withUnsafeBufferPointer { wp in
+        (projection?.bias ?? []).withUnsafeBufferPointer { pbp in
         matrix.withUnsafeBufferPointer { mp in
         out.withUnsafeMutableBufferPointer { op in
         states.withUnsafeMutableBufferPointer { sp in
@@ -403,9 +416,18 @@ private struct StepContext {
                     let (xStep, ldx, xGate): (UnsafePointer<T>, Int, Int)
                     if let projection {
                         let projected = cell + group
+                        if projection.bias != nil {
+                            // The sums start from the bias (lanes past 4n stay as the scratch was: never read).
+                            for row in 0..<batch {
+                                for q in 0..<4 {
+                                    let (from, into) = (pbp.baseAddress! + q * u + first, projected + row * ldz + q * n)
+                                    for j in 0..<n { into[j] = from[j] }
+                                }
+                            }
+                        }
                         MatMulKernel.stripProducts(m: batch, strips: (4 * n + strip - 1) / strip, k: features, a: x0 + t * features,
                                                    lda: time * features, packed: wp.baseAddress! + g * projectionSize, c: projected,
-                                                   ldc: ldz, fused: projection.fused, zero: true)
+                                                   ldc: ldz, fused: projection.fused, zero: projection.bias == nil)
                         (xStep, ldx, xGate) = (UnsafePointer(projected), ldz, n)
                     } else {
                         (xStep, ldx, xGate) = (x0 + t * width + first, time * width, u)
@@ -474,7 +496,7 @@ private struct StepContext {
                     }
                 }
             }
-        }}}}}}}}}}
+        }}}}}}}}}}}
         return out
     }
 
