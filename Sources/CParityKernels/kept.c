@@ -25,6 +25,27 @@ void parity_kept_packs_destroy(parity_kept_packs *packs) {
     free(packs);
 }
 
+struct kept_bytes_source {
+    void (*fill)(void *, void *);
+    void *context;
+};
+static long kept_bytes_width(parity_isa level, long columns) {
+    (void)level;
+    return columns;
+}
+static void kept_bytes_fill(struct kept_pack *pack, const void *source) {
+    const struct kept_bytes_source *s = (const struct kept_bytes_source *)source;
+    s->fill(pack->data, s->context);
+}
+
+const void *parity_kept_bytes(parity_kept_packs *packs, const void *key, size_t key_size, long bytes,
+                              void (*fill)(void *data, void *context), void *context) {
+    if (!packs || bytes <= 0) return NULL;
+    struct kept_bytes_source source = {fill, context};
+    const struct kept_pack *kept = kept_pack_get(packs, key, key_size, 1, 1, bytes, kept_bytes_width, kept_bytes_fill, &source);
+    return kept ? kept->data : NULL;
+}
+
 const struct kept_pack *kept_pack_get(parity_kept_packs *packs, const void *key, size_t key_size, long element, long rows,
                                       long columns, long (*width_of)(parity_isa, long),
                                       void (*fill)(struct kept_pack *, const void *), const void *source) {

@@ -497,12 +497,29 @@ struct GraphTests {
                 let moved = form == .keras || (form == .torch && optimizer.passes.contains(.fusion))
                 let counts = Dictionary(uniqueKeysWithValues: optimised.opCounts.map { ($0.name, $0.count) })
                 #expect(projecting.count == (moved ? 1 : 0) && projecting.allSatisfy { $0.projectionBias == (form == .torch) }, "\(optimised)")
+                // U and W (constants) kept packed: the runs below fill each level's pack at 1 thread, and at 3
+                // threads (another split of the units) pack as without one.
+                let recurrences = optimised.nodes.compactMap { node -> RecurrentSequence? in
+                    if case .op(let op as RecurrentSequence) = node.operation { return op }
+                    return nil
+                }
+                #expect(recurrences.count == 1 && recurrences.allSatisfy { $0.keptMatrix != nil && ($0.keptProjection != nil) == moved })
                 #expect(counts["matmul"] == (moved ? nil : 1) && counts["fused linear"] == nil, "\(optimised)")
                 for level in InstructionSet.available {
                     for threads in [1, 3] {
                         let y = try InstructionSet.forcing(level) { try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: inputs) } }
                         #expect(y.map { $0.doubles.map(\.bitPattern) } == expected, "\(optimizer.passes), \(level), \(threads) threads, \(dtype)")
                     }
+                }
+                // A kept pack serves only its own tensor: the op run again with another U and W (same shapes).
+                if let op = projecting.first {
+                    let (otherU, otherW) = (uniform([units, 4 * units]), uniform([features, 4 * units]))
+                    var operands = inputs + [u, bias, w] + (form == .torch ? [inputBias] : [])
+                    _ = try op.forward(operands)
+                    operands[3] = otherU
+                    operands[5] = otherW
+                    let eager = EagerContext()
+                    #expect(try op.forward(operands) == op.definition(eager, operands.map(eager.constant)).tensor)
                 }
                 // The gradient is the definition's: the product's and the loop's.
                 if dtype == .float64 {

@@ -150,6 +150,12 @@ void parity_gemm_bias_f64(long m, long n, long k, const double *a, long a_rows, 
 typedef struct parity_kept_packs parity_kept_packs;
 parity_kept_packs *parity_kept_packs_create(void);
 void parity_kept_packs_destroy(parity_kept_packs *packs);
+/// `bytes` bytes kept in `packs` for a caller's own layout (a recurrent loop's weights): the active
+/// level's pack, 64-byte aligned, made on first use by `fill(data, context)` under the packs' lock;
+/// NULL when that pack was made for another `key` (at most 64 bytes, no padding) or `bytes` is 0 (the
+/// caller then packs as usual).
+const void *parity_kept_bytes(parity_kept_packs *packs, const void *key, size_t key_size, long bytes,
+                              void (*fill)(void *data, void *context), void *context);
 /// `parity_gemm_bias_*` with `b` read from `packs`' pack for the active level (packed from `b` on the
 /// first call, in the layout a call shares between its tasks): the same bits. The caller keeps `b`'s
 /// values unchanged for the packs' lifetime and passes the same `b` with the same packs; a call of

@@ -82,6 +82,11 @@ public struct RecurrentSequence: CompositeOp {
     /// The projection's sums start from a last input, a bias `[G·u]` (``FusedLinear``'s rounding: the
     /// bias first, then the products), instead of +0. Only with ``projection``.
     public var projectionBias: Bool
+    /// `U` and the projection's `W` kept packed in the loop's layout across runs when they are graph
+    /// constants (``GraphPass/kernelPacking``); each read only for that very tensor
+    /// (``KeptRecurrentMatrix``), never changes a value.
+    public var keptMatrix: KeptRecurrentMatrix?
+    public var keptProjection: KeptRecurrentMatrix?
 
     public init(cell: Cell, reversed: Bool = false, recurrentBias: Bool = false, outputBias: Bool = false,
                 numerics: Numerics = .matmulDefault, projection: Numerics? = nil, projectionBias: Bool = false) {
@@ -229,9 +234,11 @@ public struct RecurrentSequence: CompositeOp {
                     StepContext.Projection(weights: $0.weights.values(T.self)!, bias: $0.bias?.values(T.self)!, features: x.shape[2],
                                            fused: $0.numerics.fusedMultiplyAdd)
                 }
+                let kept = (keptMatrix.flatMap { $0.holds(inputs[matrixIndex]) ? $0 : nil },
+                            keptProjection.flatMap { kept in projecting.flatMap { kept.holds($0.weights) ? kept : nil } })
                 return step.lstmSequence(xs, time: time, reversed: reversed, matrix: matrix, recurrentBias: recurrentBias,
                                          outputBias: outputBias, h0: h, c0: inputs[2].values(T.self)!, activation: activation,
-                                         recurrentActivation: recurrentActivation, projection: projection)
+                                         recurrentActivation: recurrentActivation, projection: projection, kept: kept)
             }
             var out = [T](repeating: 0, count: batch * time * outWidth)
             var pre = [T](repeating: 0, count: batch * width)
@@ -334,7 +341,8 @@ private struct StepContext {
     /// out and read back.
     func lstmSequence<T: FloatElement>(_ xs: [T], time: Int, reversed: Bool, matrix: [T], recurrentBias: [T]?, outputBias: [T]?,
                                        h0: [T], c0: [T], activation: UnaryFunction, recurrentActivation: UnaryFunction,
-                                       projection: Projection<T>? = nil) -> [T] {
+                                       projection: Projection<T>? = nil,
+                                       kept: (matrix: KeptRecurrentMatrix?, projection: KeptRecurrentMatrix?) = (nil, nil)) -> [T] {
         let u = units
         let parts = KernelThreads.count
         let group = Swift.max(16, (u + parts - 1) / parts + 15) / 16 * 16
@@ -349,39 +357,47 @@ private struct StepContext {
         // (s·W + l) % n; lanes past 4n are 0. Strips a group does not use (past 4n) are never read;
         // every value of the used ones is written. Each group on the thread that will most likely run
         // its steps (its half of U then in that core's cache).
-        func packGroups(_ source: [T], rows: Int) -> [T] {
+        func packGroups(_ source: [T], rows: Int, into base: UnsafeMutablePointer<T>?) {
             let size = ldz * rows
-            var packed = [T](unsafeUninitializedCapacity: groups * size) { _, initialized in initialized = groups * size }
-            packed.withUnsafeMutableBufferPointer { pp in
-                source.withUnsafeBufferPointer { mp in
-                    KernelThreads.forEach(groups) { g in
-                        let first = g * group, n = Swift.min(group, u - first), to = pp.baseAddress! + g * size
-                        // The columns in runs within one strip and one gate block: (source offset, strip, lane, length).
-                        var runs: [(Int, Int, Int, Int)] = []
-                        var column = 0
-                        while column < 4 * n {
-                            let (q, j, s) = (column / n, column % n, column / strip)
-                            let run = Swift.min(n - j, (s + 1) * strip - column)
-                            runs.append((q * u + first + j, s, column - s * strip, run))
-                            column += run
+            source.withUnsafeBufferPointer { mp in
+                KernelThreads.forEach(groups) { g in
+                    let first = g * group, n = Swift.min(group, u - first), to = base! + g * size
+                    // The columns in runs within one strip and one gate block: (source offset, strip, lane, length).
+                    var runs: [(Int, Int, Int, Int)] = []
+                    var column = 0
+                    while column < 4 * n {
+                        let (q, j, s) = (column / n, column % n, column / strip)
+                        let run = Swift.min(n - j, (s + 1) * strip - column)
+                        runs.append((q * u + first + j, s, column - s * strip, run))
+                        column += run
+                    }
+                    let (last, used) = ((4 * n - 1) / strip, (4 * n - 1) % strip + 1)
+                    for p in 0..<rows {
+                        let row = mp.baseAddress! + p * width
+                        for (offset, s, lane, run) in runs {
+                            let (from, into) = (row + offset, to + (s * rows + p) * strip + lane)
+                            for t in 0..<run { into[t] = from[t] }
                         }
-                        let (last, used) = ((4 * n - 1) / strip, (4 * n - 1) % strip + 1)
-                        for p in 0..<rows {
-                            let row = mp.baseAddress! + p * width
-                            for (offset, s, lane, run) in runs {
-                                let (from, into) = (row + offset, to + (s * rows + p) * strip + lane)
-                                for t in 0..<run { into[t] = from[t] }
-                            }
-                            let tail = to + (last * rows + p) * strip
-                            for lane in used..<strip { tail[lane] = 0 }
-                        }
+                        let tail = to + (last * rows + p) * strip
+                        for lane in used..<strip { tail[lane] = 0 }
                     }
                 }
             }
-            return packed
         }
-        let packed = sequential ? packGroups(matrix, rows: u) : []
-        let packedProjection = projection.map { packGroups($0.weights, rows: features) } ?? []
+        // The packs kept with the graph's constants when they hold this layout, else packed for this call.
+        func packs(_ source: [T], rows: Int, kept: KeptRecurrentMatrix?) -> (local: [T], kept: UnsafePointer<T>?) {
+            let count = groups * ldz * rows
+            if let kept, let pack = kept.pack(T.self, key: [group, groups, ldz], count: count, fill: { packGroups(source, rows: rows, into: $0) }) {
+                return ([], pack)
+            }
+            let local = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                packGroups(source, rows: rows, into: buffer.baseAddress)
+                initialized = count
+            }
+            return (local, nil)
+        }
+        let (packed, keptPacked) = sequential ? packs(matrix, rows: u, kept: kept.matrix) : ([], nil)
+        let (packedProjection, keptProjection) = projection.map { packs($0.weights, rows: features, kept: kept.projection) } ?? ([], nil)
         // Every element is written: each step's h and c, by the group holding the unit.
         var out = [T](unsafeUninitializedCapacity: batch * time * outWidth) { _, initialized in initialized = batch * time * outWidth }
         var states = h0 + h0  // h before and after the step, swapped each step
@@ -426,7 +442,7 @@ private struct StepContext {
                             }
                         }
                         MatMulKernel.stripProducts(m: batch, strips: (4 * n + strip - 1) / strip, k: features, a: x0 + t * features,
-                                                   lda: time * features, packed: wp.baseAddress! + g * projectionSize, c: projected,
+                                                   lda: time * features, packed: (keptProjection ?? UnsafePointer(wp.baseAddress!)) + g * projectionSize, c: projected,
                                                    ldc: ldz, fused: projection.fused, zero: projection.bias == nil)
                         (xStep, ldx, xGate) = (UnsafePointer(projected), ldz, n)
                     } else {
@@ -443,7 +459,7 @@ private struct StepContext {
                     }
                     if sequential {
                         MatMulKernel.stripProducts(m: batch, strips: (4 * n + strip - 1) / strip, k: u, a: hRead, lda: u,
-                                                   packed: pp.baseAddress! + g * stripSize, c: z, ldc: ldz, fused: fused, zero: true)
+                                                   packed: (keptPacked ?? UnsafePointer(pp.baseAddress!)) + g * stripSize, c: z, ldc: ldz, fused: fused, zero: true)
                     } else {
                         for row in 0..<batch { for e in 0..<(4 * n) { z[row * ldz + e] = 0 } }
                         for q in 0..<4 {

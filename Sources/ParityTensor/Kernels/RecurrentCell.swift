@@ -25,3 +25,31 @@ public enum RecurrentCellKernel {
         parity_lstm_cell_f32(&step)
     }
 }
+
+/// A recurrent layer's weight matrix (`U` `[u, G·u]`, or the input projection's `W`; a graph constant)
+/// kept packed in a recurrent loop's own layout (``KeptPacks``), so the loop reads the pack instead of
+/// packing the matrix on every call. One pack per instruction-set level, for one layout (`key`): a call
+/// needing another (another thread count's split of the units) packs as without one.
+public final class KeptRecurrentMatrix: KeptPacks, @unchecked Sendable {
+    /// Whether `other` is the kept matrix itself, a matrix (``KeptPacks/holds(_:)``).
+    override public func holds(_ other: Tensor) -> Bool { tensor.rank == 2 && super.holds(other) }
+
+    /// The pack of `count` values for `key` (at most 7 integers besides the element size), made by `fill` on
+    /// first use; nil when this level's pack was made for another key or `count` is 0.
+    public func pack<T: FloatElement>(_ type: T.Type, key: [Int], count: Int,
+                                      fill: (UnsafeMutablePointer<T>) -> Void) -> UnsafePointer<T>? {
+        let key = [MemoryLayout<T>.size] + key
+        guard key.count <= 8, count > 0 else { return nil }
+        let data = withoutActuallyEscaping(fill) { fill -> UnsafeRawPointer? in
+            var body: (UnsafeMutableRawPointer) -> Void = { fill($0.assumingMemoryBound(to: T.self)) }
+            return withUnsafeMutablePointer(to: &body) { context in
+                key.withUnsafeBytes { k in
+                    parity_kept_bytes(packs, k.baseAddress, k.count, count * MemoryLayout<T>.stride, { data, context in
+                        context!.assumingMemoryBound(to: ((UnsafeMutableRawPointer) -> Void).self).pointee(data!)
+                    }, context)
+                }
+            }
+        }
+        return data.map { $0.assumingMemoryBound(to: T.self) }
+    }
+}

@@ -1,11 +1,24 @@
 extension Graph {
     /// Gives every convolution whose kernel is a constant node a ``KeptConvolutionKernel`` of that
-    /// constant, and every ``FusedLinear`` whose weight is one a ``KeptWeightMatrix``
-    /// (``GraphPass/kernelPacking``). The op still reads the kernel as its input; the pack serves only
-    /// that tensor.
+    /// constant, every ``FusedLinear`` whose weight is one a ``KeptWeightMatrix``, and an LSTM's
+    /// constant `U` and projection `W` a ``KeptRecurrentMatrix`` each (``GraphPass/kernelPacking``). The
+    /// op still reads the kernel as its input; the pack serves only that tensor.
     func keepingKernelsPacked() -> Graph {
         var graph = self
+        func constant(_ node: Int) -> Tensor? {
+            guard case .constant(let t) = graph.nodes[node].operation, t.dtype == .float32 || t.dtype == .float64, t.count > 0 else { return nil }
+            return t
+        }
         for index in graph.nodes.indices {
+            if case .op(var recurrence as RecurrentSequence) = graph.nodes[index].operation, recurrence.isLSTM {
+                let inputs = graph.nodes[index].inputs
+                if recurrence.keptMatrix == nil, let u = constant(inputs[recurrence.matrixIndex]) { recurrence.keptMatrix = KeptRecurrentMatrix(u) }
+                if recurrence.keptProjection == nil, let w = recurrence.projectionIndex.flatMap({ constant(inputs[$0]) }) {
+                    recurrence.keptProjection = KeptRecurrentMatrix(w)
+                }
+                graph.nodes[index].operation = .op(recurrence)
+                continue
+            }
             guard case .op(let op) = graph.nodes[index].operation, graph.nodes[index].inputs.count >= 2,
                   case .constant(let kernel) = graph.nodes[graph.nodes[index].inputs[1]].operation,
                   kernel.dtype == .float32 || kernel.dtype == .float64, kernel.count > 0 else { continue }
