@@ -116,7 +116,16 @@ void parity_heap_return_freed_pages(void) {
 // fields of job g and checked that `generation` was still g can never take an item of another job.
 // Each participant adds the items it ran to `finished` once, at the end; the caller waits for
 // `finished` to reach the count (spinning up to SPIN_NS, then yielding the core between checks).
+//
+// Tags compare modulo 2^32, so a tag 2^31 generations (2^30 jobs) behind would read as newer and its
+// share's units would never run: a slot unused that long (a server whose loops mostly have fewer
+// items than threads, or a thread count lowered and raised again) would hang the caller. So every
+// RETAG generations the caller tags every share as the previous job's and empty before publishing:
+// every earlier job has ended (job_lock), its shares are spent, so a late worker of the previous
+// job finds nothing to take and one of an older job sees a newer tag; no tag is then ever more than
+// RETAG + 2 behind.
 enum { LINE = 64, UNIT_LIMIT = 0xffff };
+static const unsigned RETAG = 1u << 28;
 static const long SPIN_NS = 100000;      // a worker's spin before it sleeps, and the caller's before it yields
 
 struct job {
@@ -269,6 +278,9 @@ void parity_parallel_for(long count, parity_task task, void *context) {
     long per = 1 + (count - 1) / ((long)UNIT_LIMIT * participants);   // at most UNIT_LIMIT units a share
     // A seqlock: generation odd while the fields change, even (the job's number) once they are set.
     unsigned gen = atomic_load_explicit(&generation, memory_order_relaxed) + 2;
+    if (gen % RETAG == 0) {
+        for (int p = 0; p < MAX_THREADS; p++) atomic_store_explicit(&shares[p].word, share_word(gen - 2, 0, 0), memory_order_relaxed);
+    }
     atomic_store_explicit(&generation, gen - 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&job.task, task, memory_order_relaxed);
@@ -301,4 +313,18 @@ void parity_parallel_for(long count, parity_task task, void *context) {
         }
     }
     pthread_mutex_unlock(&job_lock);
+}
+
+unsigned parity_pool_skip_jobs(unsigned jobs, int participants) {
+    pthread_mutex_lock(&job_lock);
+    // An empty job (no participants) numbered `jobs` jobs on: workers that see it take nothing. The
+    // first `participants` shares are tagged with it, spent, as the skipped jobs would have left them.
+    unsigned gen = atomic_load_explicit(&generation, memory_order_relaxed) + 2 * jobs;
+    atomic_store_explicit(&generation, gen - 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&job.participants, 0, memory_order_relaxed);
+    for (int p = 0; p < participants && p < MAX_THREADS; p++) atomic_store_explicit(&shares[p].word, share_word(gen, 0, 0), memory_order_relaxed);
+    atomic_store(&generation, gen);
+    pthread_mutex_unlock(&job_lock);
+    return gen;
 }

@@ -1,5 +1,7 @@
 import Testing
 import ParityTensor
+import CParityKernels
+import Foundation
 import ParityTestSupport
 
 /// The instruction set and the thread count are speed choices only: every kernel gives the same bits
@@ -712,6 +714,28 @@ struct KernelDispatchTests {
                 #expect(Self.visits(count, threads: threads).allSatisfy { $0 == 1 })
             }
         }
+    }
+
+    @Test("the pool's job numbers wrap: a share unused for 2^30 jobs (more than half the tag's range) still runs its items")
+    func poolJobNumbersWrap() {
+        #expect(Self.visits(9, threads: 3).allSatisfy { $0 == 1 })   // the third share tagged now
+        // Jump to 2^31 + a little past that tag, just short of a multiple of 2^28 (where the pool retags
+        // every share), then cross it with two-thread loops, which leave the third share alone.
+        let now = UInt64(parity_pool_skip_jobs(0, 0))
+        let period: UInt64 = 1 << 28
+        let target = ((now + (1 << 31) + 16 + period - 1) / period) * period - 16
+        parity_pool_skip_jobs(UInt32((target - now) / 2), 2)
+        // Without the retag the third share's tag then reads as a newer job's: its items would never run
+        // and the caller would wait forever, so the loops run on a thread watched with a timeout.
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var hits: [Int32] = []
+        Thread {
+            for _ in 0..<20 where Self.visits(5, threads: 2).contains(where: { $0 != 1 }) { return }
+            hits = Self.visits(9, threads: 3)
+            done.signal()
+        }.start()
+        #expect(done.wait(timeout: .now() + 30) == .success, "a three-thread loop never ended after the job numbers wrapped")
+        #expect(hits.count == 9 && hits.allSatisfy { $0 == 1 })
     }
 
     @Test("the pool: a loop started inside an item runs serially and completely")
