@@ -790,4 +790,24 @@ struct LayerNormTests {
         let optimized = try GraphOptimizer.standard.optimize(graph)
         #expect(!optimized.opCounts.contains { $0.name == "layer norm" }, "\(optimized)")
     }
+
+    @Test("an empty normalised axis (x [4, 0]) and an empty batch: the pass's op gives the graph's empty result, not an error")
+    func emptyRows() throws {
+        for shape in [[4, 0], [0, 5]] {
+            for dtype in [DType.float32, .float64] {
+                let n = shape[1]
+                let inputs = [Tensor.zeros(shape).cast(to: dtype)]
+                let gamma = Tensor.zeros([n]).cast(to: dtype), beta = Tensor.zeros([n]).cast(to: dtype)
+                let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
+                    try Self.chain(b, xs[0], gamma: b.constant(gamma), beta: b.constant(beta))
+                }
+                let without = GraphOptimizer(passes: GraphOptimizer.standard.passes.filter { $0 != .layerNorm })
+                let fused = try GraphOptimizer.standard.optimize(graph)
+                #expect(fused.opCounts.contains { $0.name == "layer norm" }, "\(fused)")
+                let expected = try GraphExecutor().run(without.optimize(graph), inputs: inputs)[0]
+                let y = try GraphExecutor().run(fused, inputs: inputs)[0]
+                #expect(y.shape == expected.shape && y.dtype == dtype && y.count == 0, "\(shape), \(dtype)")
+            }
+        }
+    }
 }
