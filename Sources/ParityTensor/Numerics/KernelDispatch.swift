@@ -25,7 +25,8 @@ public enum InstructionSet: Int, Sendable, Hashable, CaseIterable, Comparable, C
     public static var available: [InstructionSet] { allCases.filter { $0 <= detected } }
 
     /// Runs `body` with this thread's kernels on `level` (at most ``detected``), then restores
-    /// detection. For tests and benchmarks that compare the levels; other threads are unaffected.
+    /// detection. The items of parallel loops started from this thread run on `level` on every kernel
+    /// thread. For tests and benchmarks that compare the levels; other callers are unaffected.
     public static func forcing<R>(_ level: InstructionSet, _ body: () throws -> R) rethrows -> R {
         parity_isa_force(Int32(level.rawValue))
         defer { parity_isa_force(-1) }
