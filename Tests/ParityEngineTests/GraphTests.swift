@@ -810,4 +810,24 @@ struct LayerNormTests {
             }
         }
     }
+
+    /// Rows whose transposed row group would pass the kernel's scratch limit (4 MB: 2^19 values make 8 MB
+    /// even at the portable level's 2 Float64 lanes) are summed one at a time on the row: the same bits.
+    @Test("rows over the kernel's row-group scratch limit (2^19 and 2^19 + 3 values, NaN and ±∞ rows): the chain's bits on every level, Float32 and Float64")
+    func longRow() throws {
+        var rng = SeededGenerator(seed: 12)
+        for n in [1 << 19, (1 << 19) + 3] {
+            for dtype in [DType.float32, .float64] {
+                let x = Self.input(rows: 4, n: n, dtype: dtype, &rng)
+                let gamma = Tensor.uniform([n], in: -2...2, generator: &rng).cast(to: dtype)
+                let op = LayerNormRows(axes: 1, numerics: Self.pairwise, epsilon: 1e-5, scaled: true, shifted: true, fusedShift: true)
+                let eager = EagerContext()
+                let expected = try Self.bits(op.definition(eager, [x, gamma, gamma].map(eager.constant)).tensor)
+                for level in InstructionSet.available {
+                    let y = try InstructionSet.forcing(level) { try op.forward([x, gamma, gamma]) }
+                    #expect(Self.bits(y) == expected, "n \(n), \(dtype), \(level)")
+                }
+            }
+        }
+    }
 }
