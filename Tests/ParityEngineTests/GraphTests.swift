@@ -534,6 +534,31 @@ struct GraphTests {
         }
     }
 
+    @Test("recurrent projection on edge shapes (empty batch, no features, one feature, one unit; 0 steps is refused while tracing, as before): the graph's bits without the pass, 1 and 3 threads",
+          arguments: [[0, 3, 2, 2], [2, 3, 1, 1], [1, 1, 1, 1], [2, 3, 0, 2], [3, 2, 5, 1]])
+    func recurrentProjectionEdges(_ sizes: [Int]) throws {
+        var rng = SeededGenerator(seed: 7)
+        let (batch, time, features, units) = (sizes[0], sizes[1], sizes[2], sizes[3])
+        let op = RecurrentSequence(cell: .lstm(activation: .tanh, recurrentActivation: .sigmoid), outputBias: true)
+        for dtype in [DType.float32, .float64] {
+            func uniform(_ shape: [Int]) -> Tensor { Tensor.uniform(shape, in: -1...1, generator: &rng).cast(to: dtype) }
+            let (w, u, bias) = (uniform([features, 4 * units]), uniform([units, 4 * units]), uniform([4 * units]))
+            let inputs = [uniform([batch, time, features]), uniform([batch, units]), uniform([batch, units])]
+            let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
+                let product = try b.matmul(b.reshape(xs[0], [batch * time, features]), b.constant(w))
+                let run = try b.recurrence(op, [b.reshape(product, [batch, time, 4 * units]), xs[1], xs[2], b.constant(u), b.constant(bias)])
+                return [run.sequence, run.states[1]]
+            }
+            let optimised = try GraphOptimizer.standard.optimize(graph)
+            let reference = try GraphOptimizer(passes: GraphOptimizer.standard.passes.filter { $0 != .recurrentProjection }).optimize(graph)
+            let expected = try GraphExecutor().run(reference, inputs: inputs).map { $0.doubles.map(\.bitPattern) }
+            for threads in [1, 3] {
+                let y = try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: inputs) }
+                #expect(y.map { $0.doubles.map(\.bitPattern) } == expected, "\(sizes), \(dtype), \(threads) threads")
+            }
+        }
+    }
+
     @Test("shape errors are raised while tracing, naming the op and shapes")
     func traceErrors() throws {
         do {
