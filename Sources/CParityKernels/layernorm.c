@@ -9,6 +9,9 @@
 // The output formulas (see ln_output_row).
 enum { LN_NONE, LN_SCALE, LN_SCALE_SHIFT, LN_SCALE_SHIFT_FUSED, LN_SHIFT, LN_SHIFT_FUSED };
 enum { LN_STACK_BYTES = 32768 };
+// Above this, a row group's transposed scratch (n·VL values) is not made: rows that long (over 64K
+// Float32 values at AVX-512) are summed one at a time (ln_rows_long).
+enum { LN_SCRATCH_LIMIT = 4 << 20 };
 
 struct ln_job {
     long rows, n, leaf, chunk;

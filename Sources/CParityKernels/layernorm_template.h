@@ -109,11 +109,58 @@ static void LFN(ln_rows)(const struct ln_job *job, long r0, long r1, T *scratch)
     }
 }
 
+// One row's Σ t[r] for r in [lo, hi) and Σ (t[r] − m)²: the trees of ln_total and ln_squares for
+// one lane, on the row itself (rows too long to transpose VL of them, see ln_task).
+static T LFN(ln_total1)(const T *t, long lo, long hi, long leaf) {
+    if (hi - lo <= leaf) {
+        T s = 0;
+        for (long r = lo; r < hi; r++) s = s + t[r];
+        return s;
+    }
+    long mid = lo + (hi - lo) / 2;
+    T a = LFN(ln_total1)(t, lo, mid, leaf);
+    T b = LFN(ln_total1)(t, mid, hi, leaf);
+    return a + b;
+}
+
+static T LFN(ln_squares1)(const T *t, long lo, long hi, long leaf, T m) {
+    if (hi - lo <= leaf) {
+        T s = 0;
+        for (long r = lo; r < hi; r++) {
+            T d = t[r] - m;
+            s = s + d * d;
+        }
+        return s;
+    }
+    long mid = lo + (hi - lo) / 2;
+    T a = LFN(ln_squares1)(t, lo, mid, leaf, m);
+    T b = LFN(ln_squares1)(t, mid, hi, leaf, m);
+    return a + b;
+}
+
+// Rows [r0, r1) one at a time, each row's statistics read from the row: ln_rows's operations for one lane.
+static void LFN(ln_rows_long)(const struct ln_job *job, long r0, long r1) {
+    const long n = job->n, leaf = job->leaf;
+    const T *x = (const T *)job->x;
+    const T count = (T)n, eps = (T)job->eps;
+    for (long row = r0; row < r1; row++) {
+        const T *xr = x + row * n;
+        T mean = LFN(ln_total1)(xr, 0, n, leaf) / count;
+        T var = LFN(ln_squares1)(xr, 0, n, leaf, mean) / count;
+        T rstd = (T)1 / __builtin_elementwise_sqrt(var + eps);
+        LFN(ln_output_row)(job->affine, n, xr, mean, rstd, (const T *)job->gamma, (const T *)job->beta, (T *)job->y + row * n);
+    }
+}
+
 static void LFN(ln_task)(void *context, long index) {
     const struct ln_job *job = context;
     long r0 = index * job->chunk, r1 = r0 + job->chunk < job->rows ? r0 + job->chunk : job->rows;
     size_t bytes = ((size_t)job->n * VL * sizeof(T) + 63) & ~(size_t)63;
-    if (bytes <= LN_STACK_BYTES) {
+    if (bytes > LN_SCRATCH_LIMIT) {
+        // VL transposed copies of a very long row would be VL times its size (per task); such rows are
+        // few, and their sums run one row at a time on the row itself.
+        LFN(ln_rows_long)(job, r0, r1);
+    } else if (bytes <= LN_STACK_BYTES) {
         _Alignas(64) unsigned char local[LN_STACK_BYTES];
         LFN(ln_rows)(job, r0, r1, (T *)local);
     } else {

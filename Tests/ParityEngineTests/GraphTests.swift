@@ -534,6 +534,31 @@ struct GraphTests {
         }
     }
 
+    @Test("recurrent projection on edge shapes (empty batch, no features, one feature, one unit; 0 steps is refused while tracing, as before): the graph's bits without the pass, 1 and 3 threads",
+          arguments: [[0, 3, 2, 2], [2, 3, 1, 1], [1, 1, 1, 1], [2, 3, 0, 2], [3, 2, 5, 1]])
+    func recurrentProjectionEdges(_ sizes: [Int]) throws {
+        var rng = SeededGenerator(seed: 7)
+        let (batch, time, features, units) = (sizes[0], sizes[1], sizes[2], sizes[3])
+        let op = RecurrentSequence(cell: .lstm(activation: .tanh, recurrentActivation: .sigmoid), outputBias: true)
+        for dtype in [DType.float32, .float64] {
+            func uniform(_ shape: [Int]) -> Tensor { Tensor.uniform(shape, in: -1...1, generator: &rng).cast(to: dtype) }
+            let (w, u, bias) = (uniform([features, 4 * units]), uniform([units, 4 * units]), uniform([4 * units]))
+            let inputs = [uniform([batch, time, features]), uniform([batch, units]), uniform([batch, units])]
+            let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
+                let product = try b.matmul(b.reshape(xs[0], [batch * time, features]), b.constant(w))
+                let run = try b.recurrence(op, [b.reshape(product, [batch, time, 4 * units]), xs[1], xs[2], b.constant(u), b.constant(bias)])
+                return [run.sequence, run.states[1]]
+            }
+            let optimised = try GraphOptimizer.standard.optimize(graph)
+            let reference = try GraphOptimizer(passes: GraphOptimizer.standard.passes.filter { $0 != .recurrentProjection }).optimize(graph)
+            let expected = try GraphExecutor().run(reference, inputs: inputs).map { $0.doubles.map(\.bitPattern) }
+            for threads in [1, 3] {
+                let y = try KernelThreads.forcing(threads) { try GraphExecutor().run(optimised, inputs: inputs) }
+                #expect(y.map { $0.doubles.map(\.bitPattern) } == expected, "\(sizes), \(dtype), \(threads) threads")
+            }
+        }
+    }
+
     @Test("shape errors are raised while tracing, naming the op and shapes")
     func traceErrors() throws {
         do {
@@ -789,5 +814,45 @@ struct LayerNormTests {
         let graph = try Graph.trace(inputs: [TensorType(of: x)]) { b, xs in try Self.chain(b, xs[0], gamma: b.constant(gamma), beta: nil, meanToo: true) }
         let optimized = try GraphOptimizer.standard.optimize(graph)
         #expect(!optimized.opCounts.contains { $0.name == "layer norm" }, "\(optimized)")
+    }
+
+    @Test("an empty normalised axis (x [4, 0]) and an empty batch: the pass's op gives the graph's empty result, not an error")
+    func emptyRows() throws {
+        for shape in [[4, 0], [0, 5]] {
+            for dtype in [DType.float32, .float64] {
+                let n = shape[1]
+                let inputs = [Tensor.zeros(shape).cast(to: dtype)]
+                let gamma = Tensor.zeros([n]).cast(to: dtype), beta = Tensor.zeros([n]).cast(to: dtype)
+                let graph = try Graph.trace(inputs: inputs.map(TensorType.init(of:))) { b, xs in
+                    try Self.chain(b, xs[0], gamma: b.constant(gamma), beta: b.constant(beta))
+                }
+                let without = GraphOptimizer(passes: GraphOptimizer.standard.passes.filter { $0 != .layerNorm })
+                let fused = try GraphOptimizer.standard.optimize(graph)
+                #expect(fused.opCounts.contains { $0.name == "layer norm" }, "\(fused)")
+                let expected = try GraphExecutor().run(without.optimize(graph), inputs: inputs)[0]
+                let y = try GraphExecutor().run(fused, inputs: inputs)[0]
+                #expect(y.shape == expected.shape && y.dtype == dtype && y.count == 0, "\(shape), \(dtype)")
+            }
+        }
+    }
+
+    /// Rows whose transposed row group would pass the kernel's scratch limit (4 MB: 2^19 values make 8 MB
+    /// even at the portable level's 2 Float64 lanes) are summed one at a time on the row: the same bits.
+    @Test("rows over the kernel's row-group scratch limit (2^19 and 2^19 + 3 values, NaN and ±∞ rows): the chain's bits on every level, Float32 and Float64")
+    func longRow() throws {
+        var rng = SeededGenerator(seed: 12)
+        for n in [1 << 19, (1 << 19) + 3] {
+            for dtype in [DType.float32, .float64] {
+                let x = Self.input(rows: 4, n: n, dtype: dtype, &rng)
+                let gamma = Tensor.uniform([n], in: -2...2, generator: &rng).cast(to: dtype)
+                let op = LayerNormRows(axes: 1, numerics: Self.pairwise, epsilon: 1e-5, scaled: true, shifted: true, fusedShift: true)
+                let eager = EagerContext()
+                let expected = try Self.bits(op.definition(eager, [x, gamma, gamma].map(eager.constant)).tensor)
+                for level in InstructionSet.available {
+                    let y = try InstructionSet.forcing(level) { try op.forward([x, gamma, gamma]) }
+                    #expect(Self.bits(y) == expected, "n \(n), \(dtype), \(level)")
+                }
+            }
+        }
     }
 }

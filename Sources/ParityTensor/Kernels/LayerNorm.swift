@@ -12,7 +12,8 @@ extension Tensor {
     public static func layerNormRows(_ x: Tensor, rowLength: Int, leaf: Int, epsilon: Double, scale: Tensor?, shift: Tensor?,
                                      fusedShift: Bool) throws -> Tensor {
         let op = "layer norm"
-        guard rowLength >= 1, x.count % rowLength == 0 else {
+        // Rows of no elements (an empty normalised axis) only in an empty input: no rows, an empty result.
+        guard rowLength >= 1 ? x.count % rowLength == 0 : rowLength == 0 && x.count == 0 else {
             throw TensorError.invalidArgument(op: op, message: "rows of \(rowLength) elements do not divide an input of shape \(x.shape)")
         }
         for (name, parameter) in [("scale", scale), ("shift", shift)] {
@@ -20,7 +21,7 @@ extension Tensor {
                 throw TensorError.invalidArgument(op: op, message: "\(name) of shape \(parameter.shape) and \(parameter.dtype) is not \(rowLength) \(x.dtype) values")
             }
         }
-        let rows = x.count / rowLength
+        let rows = rowLength == 0 ? 0 : x.count / rowLength
         func run<T: FloatElement>(_ values: [T], _ gamma: [T]?, _ beta: [T]?,
                                   _ kernel: (Int, Int, Int, UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, Double, Int32, UnsafeMutablePointer<T>?) -> Void) -> [T] {
             [T](unsafeUninitializedCapacity: values.count) { out, initialized in
