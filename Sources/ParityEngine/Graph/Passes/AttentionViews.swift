@@ -11,10 +11,7 @@ extension Graph {
         for (index, node) in nodes.enumerated() { for input in node.inputs { readers[input].append(index) } }
         let outputs = Set(self.outputs)
 
-        func op(_ index: Int) -> (any Op)? {
-            if case .op(let op) = graph.nodes[index].operation { return op }
-            return nil
-        }
+        func op(_ index: Int) -> (any Op)? { graph.op(at: index) }
 
         // The longest view chain ending at `node`: its source node, the chain's ops and the layout.
         func view(of node: Int) -> (source: Int, chain: [any Op], layout: Attention.OperandLayout) {

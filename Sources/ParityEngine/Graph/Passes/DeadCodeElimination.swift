@@ -1,13 +1,8 @@
 extension Graph {
     /// Keeps only the nodes the outputs depend on (inputs always stay), renumbering the rest.
     func eliminatingDeadCode() -> Graph {
-        var live = [Bool](repeating: false, count: nodes.count)
-        for output in outputs { live[output] = true }
-        for index in stride(from: nodes.count - 1, through: 0, by: -1) {
-            if case .input = nodes[index].operation { live[index] = true }
-            guard live[index] else { continue }
-            for input in nodes[index].inputs { live[input] = true }
-        }
+        var live = reachedFromOutputs
+        for (index, node) in nodes.enumerated() { if case .input = node.operation { live[index] = true } }
         var newIndex = [Int](repeating: -1, count: nodes.count)
         var kept: [Node] = []
         for (index, node) in nodes.enumerated() where live[index] {

@@ -3,14 +3,8 @@ extension Graph {
     /// elimination. A producer is only absorbed when nothing else reads it.
     func fusingOps() -> Graph {
         var graph = self
-        var uses = [Int](repeating: 0, count: nodes.count)
-        for node in nodes { for input in node.inputs { uses[input] += 1 } }
-        for output in outputs { uses[output] += 1 }
-
-        func op(_ index: Int) -> (any Op)? {
-            if case .op(let op) = graph.nodes[index].operation { return op }
-            return nil
-        }
+        var uses = readCounts()
+        func op(_ index: Int) -> (any Op)? { graph.op(at: index) }
 
         /// The convolution stage node `index` extends, as the extended op and the inputs it adds.
         func convolutionEpilogue(_ index: Int) -> (fused: (op: FusedConvolution, extra: [Int]), producer: Int)? {

@@ -72,3 +72,31 @@ public struct GraphOptimizer: Sendable {
         return graph
     }
 }
+
+/// What the rewriting passes ask of a graph's wiring.
+extension Graph {
+    /// Whether each node is one the outputs depend on.
+    var reachedFromOutputs: [Bool] {
+        var live = [Bool](repeating: false, count: nodes.count)
+        for output in outputs { live[output] = true }
+        for index in nodes.indices.reversed() where live[index] {
+            for input in nodes[index].inputs { live[input] = true }
+        }
+        return live
+    }
+
+    /// How often each node is read: by the outputs and by the nodes `among` marks (every node when nil).
+    /// A pass absorbs a producer only when its rewritten reader is the one read.
+    func readCounts(among live: [Bool]? = nil) -> [Int] {
+        var uses = [Int](repeating: 0, count: nodes.count)
+        for (index, node) in nodes.enumerated() where live?[index] ?? true { for input in node.inputs { uses[input] += 1 } }
+        for output in outputs { uses[output] += 1 }
+        return uses
+    }
+
+    /// The op node `index` runs; nil for an input or a constant.
+    func op(at index: Int) -> (any Op)? {
+        if case .op(let op) = nodes[index].operation { return op }
+        return nil
+    }
+}

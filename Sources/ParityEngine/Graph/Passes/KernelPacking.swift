@@ -19,9 +19,8 @@ extension Graph {
                 graph.nodes[index].operation = .op(recurrence)
                 continue
             }
-            guard case .op(let op) = graph.nodes[index].operation, graph.nodes[index].inputs.count >= 2,
-                  case .constant(let kernel) = graph.nodes[graph.nodes[index].inputs[1]].operation,
-                  kernel.dtype == .float32 || kernel.dtype == .float64, kernel.count > 0 else { continue }
+            guard let op = graph.op(at: index), graph.nodes[index].inputs.count >= 2,
+                  let kernel = constant(graph.nodes[index].inputs[1]) else { continue }
             if var product = op as? CrossCorrelation, product.runsDirectly, product.kept == nil {
                 product.kept = KeptConvolutionKernel(kernel)
                 graph.nodes[index].operation = .op(product)

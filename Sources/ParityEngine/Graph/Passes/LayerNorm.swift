@@ -8,19 +8,9 @@ extension Graph {
     func fusingLayerNorms() -> Graph {
         var graph = self
         // Readers among the nodes the outputs depend on (a pass before may leave dead readers behind).
-        var live = [Bool](repeating: false, count: nodes.count)
-        for output in outputs { live[output] = true }
-        for index in nodes.indices.reversed() where live[index] {
-            for input in nodes[index].inputs { live[input] = true }
-        }
-        var uses = [Int](repeating: 0, count: nodes.count)
-        for (index, node) in nodes.enumerated() where live[index] { for input in node.inputs { uses[input] += 1 } }
-        for output in outputs { uses[output] += 1 }
-
-        func op<O>(_ index: Int, _ type: O.Type) -> O? {
-            if case .op(let op) = graph.nodes[index].operation { return op as? O }
-            return nil
-        }
+        let live = reachedFromOutputs
+        let uses = readCounts(among: live)
+        func op<O>(_ index: Int, _ type: O.Type) -> O? { graph.op(at: index) as? O }
         func binary(_ index: Int, _ function: BinaryFunction) -> [Int]? {
             guard let op = op(index, Binary.self), op.function == function else { return nil }
             return graph.nodes[index].inputs

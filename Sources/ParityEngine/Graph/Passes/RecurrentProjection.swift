@@ -9,14 +9,8 @@ extension Graph {
     /// definition, so its VJP is unchanged; no value changes.
     func projectingRecurrences() -> Graph {
         var graph = self
-        var uses = [Int](repeating: 0, count: nodes.count)
-        for node in nodes { for input in node.inputs { uses[input] += 1 } }
-        for output in outputs { uses[output] += 1 }
-
-        func op(_ index: Int) -> (any Op)? {
-            if case .op(let op) = graph.nodes[index].operation { return op }
-            return nil
-        }
+        var uses = readCounts()
+        func op(_ index: Int) -> (any Op)? { graph.op(at: index) }
 
         for index in graph.nodes.indices {
             guard var recurrence = op(index) as? RecurrentSequence, recurrence.isLSTM, recurrence.projection == nil else { continue }
