@@ -64,7 +64,7 @@ let package = Package(
         /// semantics, weights from state_dicts and safetensors.
         .target(
             name: "ParityTorch",
-            dependencies: ["ParityNN", "ParityFormats", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+            dependencies: ["ParityNN", "ParityFormats"]
         ),
         /// Model conversion between the frameworks, with each convention carried over explicitly: Keras →
         /// PyTorch as model.py + state_dict, proven by running the converted ATen program in Parity;

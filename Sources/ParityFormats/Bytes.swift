@@ -1,4 +1,5 @@
 import Foundation
+import ParityTensor
 
 /// A bounds-checked little-endian cursor over bytes copied out of a file (headers, pickles, zip
 /// records). Every read checks the remaining length first and throws ``FormatError/truncated``, so no
@@ -95,19 +96,22 @@ extension Data {
     }
 }
 
-/// Reads a whole file, memory-mapped when the platform allows (so tensor data referenced by the
-/// returned records is paged in lazily and never copied twice), else read into memory.
+/// Reads a whole file, memory-mapped (``FileMapping``) when the platform allows, else read into
+/// memory. Records sliced from a mapped file are views of the mapping, and ``ArrayRecord/toTensor()``
+/// makes tensors that read them in place (``FileMapping/containing(_:)``), so tensor data is paged in
+/// when used and never copied at load.
 ///
-/// A mapped file must not be truncated by another process while records from it are alive.
+/// A mapped file must not be truncated by another process while records or tensors from it are alive.
 func readFile(_ url: URL) throws -> Data {
+    if let mapping = FileMapping(path: url.path) {
+        guard let base = mapping.bytes.baseAddress else { return Data() }
+        return Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: mapping.bytes.count,
+                    deallocator: .custom { _, _ in withExtendedLifetime(mapping) {} })
+    }
     do {
-        return try Data(contentsOf: url, options: [.alwaysMapped])
+        return try Data(contentsOf: url)
     } catch {
-        do {
-            return try Data(contentsOf: url)
-        } catch {
-            throw FormatError.io(file: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        throw FormatError.io(file: url.path, reason: "cannot read: \(error.localizedDescription)")
     }
 }
 

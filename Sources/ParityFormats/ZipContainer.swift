@@ -10,20 +10,22 @@ import ZIPFoundation
 /// mapping. ZIPFoundation does the inflating and the CRC-32; its `Archive` reader is not used
 /// because it exposes no member offsets (so nothing could be mapped) and, on Linux, its inflate
 /// loop does not end on a truncated deflate stream.
-struct ZipContainer {
-    struct Member {
-        let name: String
+public struct ZipContainer: Sendable {
+    /// One entry of the central directory, checked against the file.
+    public struct Member: Sendable {
+        public let name: String
         let method: UInt16
         let compressedSize: Int
         let uncompressedSize: Int
         let crc32: UInt32
         let dataOffset: Int
-        var isDirectory: Bool { name.hasSuffix("/") }
+        public var isDirectory: Bool { name.hasSuffix("/") }
     }
 
     let data: Data
     let file: String
-    let members: [Member]
+    /// The entries, in central-directory order.
+    public let members: [Member]
     private let index: [String: Int]
 
     private static let localSignature: UInt32 = 0x0403_4b50
@@ -36,6 +38,12 @@ struct ZipContainer {
     static func looksLikeZip(_ data: Data) -> Bool {
         guard data.count >= 4, let magic = try? data.littleEndian(UInt32.self, at: 0, file: "", what: "") else { return false }
         return magic == localSignature || magic == endSignature
+    }
+
+    /// Reads the directory of the zip file at `url`, mapped (``readFile(_:)``): stored members come
+    /// back as slices of the mapping, and `Tensor`s made from them are read in place.
+    public init(contentsOf url: URL) throws {
+        try self.init(data: readFile(url), file: url.path)
     }
 
     init(data: Data, file: String) throws {
@@ -202,11 +210,12 @@ struct ZipContainer {
                       crc32: crc, dataOffset: dataOffset)
     }
 
-    func member(named name: String) -> Member? { index[name].map { members[$0] } }
+    /// The entry called `name`, if any.
+    public func member(named name: String) -> Member? { index[name].map { members[$0] } }
 
     /// The member's bytes: a zero-copy slice when stored, inflated (at most its declared size) when
     /// deflated; the CRC-32 is checked unless `verifyChecksum` is false.
-    func contents(of member: Member, verifyChecksum: Bool = true) throws -> Data {
+    public func contents(of member: Member, verifyChecksum: Bool = true) throws -> Data {
         let raw = try data.checkedSlice(at: member.dataOffset, count: member.compressedSize, file: file,
                                         what: "data of '\(member.name)'")
         let result: Data

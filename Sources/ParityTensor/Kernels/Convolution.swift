@@ -151,7 +151,7 @@ extension Tensor {
                 return try Self.applying(epilogue, to: Tensor.zeros(outShape, dtype: dtype))
             }
         }
-        func run<T: FloatElement>(_ x: [T], _ w: [T], _ call: (UnsafePointer<parity_conv_shape>, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafePointer<parity_epilogue>?) -> Int32) -> [T] {
+        func run<T: FloatElement>(_ x: UnsafeBufferPointer<T>, _ w: UnsafeBufferPointer<T>, _ call: (UnsafePointer<parity_conv_shape>, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafePointer<parity_epilogue>?) -> Int32) -> [T] {
             if count == 0 { return [] }
             if x.isEmpty || w.isEmpty { return [T](repeating: 0, count: count) }
             let empty: [T] = []
@@ -175,11 +175,7 @@ extension Tensor {
                             }
                             withUnsafePointer(to: conv) { shape in
                                 withUnsafePointer(to: e) { ep in
-                                    x.withUnsafeBufferPointer { xp in
-                                        w.withUnsafeBufferPointer { wp in
-                                            _ = call(shape, xp.baseAddress!, wp.baseAddress!, out.baseAddress!, epilogue == nil ? nil : ep)
-                                        }
-                                    }
+                                    _ = call(shape, x.baseAddress!, w.baseAddress!, out.baseAddress!, epilogue == nil ? nil : ep)
                                 }
                             }
                         }
@@ -190,19 +186,23 @@ extension Tensor {
         }
         let packs = kept.flatMap { $0.holds(kernel) ? $0.packs : nil }
         let f: Int32 = fused ? 1 : 0
-        switch (storage, kernel.storage) {
-        case let (.float32(x), .float32(w)):
-            return Tensor(shape: outShape, storage: .float32(run(x, w) { shape, x, w, y, e in
-                if let packs { return parity_conv_kept_f32(shape, x, w, packs, y, f, e) }
-                return parity_conv_f32(shape, x, w, y, f, e)
-            }))
-        case let (.float64(x), .float64(w)):
-            return Tensor(shape: outShape, storage: .float64(run(x, w) { shape, x, w, y, e in
-                if let packs { return parity_conv_kept_f64(shape, x, w, packs, y, f, e) }
-                return parity_conv_f64(shape, x, w, y, f, e)
-            }))
-        default: throw TensorError.unsupportedDType(op: op, dtype: dtype)
+        // The operands in place (a kernel read from a file stays in its mapping).
+        func convolved<T: FloatElement>(_: T.Type, _ call: (UnsafePointer<parity_conv_shape>, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafePointer<parity_epilogue>?) -> Int32) -> [T]? {
+            withUnsafeElements(as: T.self) { x in kernel.withUnsafeElements(as: T.self) { w in run(x, w, call) } } ?? nil
         }
+        if let values = convolved(Float.self, { shape, x, w, y, e in
+            if let packs { return parity_conv_kept_f32(shape, x, w, packs, y, f, e) }
+            return parity_conv_f32(shape, x, w, y, f, e)
+        }) {
+            return Tensor(shape: outShape, values: values)
+        }
+        if let values = convolved(Double.self, { shape, x, w, y, e in
+            if let packs { return parity_conv_kept_f64(shape, x, w, packs, y, f, e) }
+            return parity_conv_f64(shape, x, w, y, f, e)
+        }) {
+            return Tensor(shape: outShape, values: values)
+        }
+        throw TensorError.unsupportedDType(op: op, dtype: dtype)
     }
 
     /// Refuses an epilogue the kernels cannot apply to an output of `outShape`.

@@ -6,6 +6,17 @@ protocol ElementRearrangement {
     func apply<T>(_ values: [T]) -> [T]
 }
 
+extension Tensor {
+    /// The elements rearranged; a tensor read in place from a file is read from its mapping.
+    func rearranged(_ rearrangement: StridedCopy) -> Tensor.Storage {
+        if isMapped {
+            if let values = withUnsafeElements(as: Float.self, rearrangement.apply) { return .float32(values) }
+            if let values = withUnsafeElements(as: Double.self, rearrangement.apply) { return .float64(values) }
+        }
+        return storage.rearranged(rearrangement)
+    }
+}
+
 extension Tensor.Storage {
     func rearranged(_ rearrangement: some ElementRearrangement) -> Tensor.Storage {
         switch self {
@@ -30,16 +41,16 @@ struct StridedCopy: ElementRearrangement {
     var strides: [Int]
     var offset: Int = 0
 
-    func apply<T>(_ values: [T]) -> [T] {
+    func apply<T>(_ values: [T]) -> [T] { values.withUnsafeBufferPointer(apply) }
+
+    func apply<T>(_ values: UnsafeBufferPointer<T>) -> [T] {
         let count = Shape.count(shape)
         if count == 0 { return [] }
         if _isPOD(T.self) {
             var done = false
             let result = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                values.withUnsafeBufferPointer { source in
-                    done = parity_strided_copy(MemoryLayout<T>.stride, Int32(shape.count), shape, strides,
-                                               source.baseAddress! + offset, buffer.baseAddress) == 0
-                }
+                done = parity_strided_copy(MemoryLayout<T>.stride, Int32(shape.count), shape, strides,
+                                           values.baseAddress! + offset, buffer.baseAddress) == 0
                 initialized = done ? count : 0
             }
             if done { return result }

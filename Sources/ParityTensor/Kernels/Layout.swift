@@ -109,7 +109,7 @@ extension Tensor {
         if order == Array(0..<rank) { return self }
         let strides = Shape.strides(shape)
         let outShape = order.map { shape[$0] }
-        return Tensor(shape: outShape, storage: storage.rearranged(StridedCopy(shape: outShape, strides: order.map { strides[$0] })))
+        return Tensor(shape: outShape, storage: rearranged(StridedCopy(shape: outShape, strides: order.map { strides[$0] })))
     }
 
     /// Swaps the last two axes (a matrix transpose, batched).
@@ -129,7 +129,7 @@ extension Tensor {
             throw TensorError.shapeMismatch(op: "broadcastTo", expected: "a shape that broadcasts to \(target)", received: [shape])
         }
         let strides = Shape.broadcastStrides(shape, to: target)
-        return Tensor(shape: target, storage: storage.rearranged(StridedCopy(shape: target, strides: strides)))
+        return Tensor(shape: target, storage: rearranged(StridedCopy(shape: target, strides: strides)))
     }
 
     // MARK: Slicing and padding
@@ -144,10 +144,10 @@ extension Tensor {
         let resolved = try zip(full, shape).map { try $0.resolve(size: $1) }
         let strides = Shape.strides(shape)
         let outShape = resolved.map(\.count)
-        if Shape.count(outShape) == 0 { return Tensor(shape: outShape, storage: storage.rearranged(StridedCopy(shape: outShape, strides: strides))) }
+        if Shape.count(outShape) == 0 { return Tensor(shape: outShape, storage: rearranged(StridedCopy(shape: outShape, strides: strides))) }
         let offset = (0..<rank).reduce(0) { $0 + resolved[$1].first * strides[$1] }
         let steps = (0..<rank).map { full[$0].step * strides[$0] }
-        return Tensor(shape: outShape, storage: storage.rearranged(StridedCopy(shape: outShape, strides: steps, offset: offset)))
+        return Tensor(shape: outShape, storage: rearranged(StridedCopy(shape: outShape, strides: steps, offset: offset)))
     }
 
     /// The adjoint of slicing: `self` placed at the slice's positions in zeros of `fullShape`.

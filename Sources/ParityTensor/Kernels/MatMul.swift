@@ -208,52 +208,54 @@ extension Tensor {
         var outShape = batch + [m, n]
         let reluInside = activation == .relu && MatMulKernel.appliesReLU(bias: bias != nil, k: k, numerics: numerics)
         let keptWeights = kept.flatMap { batchCount == 1 && $0.holds(other) ? $0 : nil }
-        func run<T: FloatElement>(_ x: [T], _ y: [T], _ bias: [T]?) -> [T] {
+        func run<T: FloatElement>(_ xp: UnsafeBufferPointer<T>, _ yp: UnsafeBufferPointer<T>, _ bias: [T]?) -> [T] {
             let count = batchCount * m * n
             // Every element is written by its product's gemm.
             var out = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeBufferPointer { yp in
-                    out.withUnsafeMutableBufferPointer { op in
-                        // Many small products (attention heads): one per task, each serial inside.
-                        let perProduct = Double(m) * Double(n) * Double(k)
-                        let split = batchCount > 1 && perProduct < 4_194_304
-                        let (outBase, aBase, bBase, biasBase) = (op.baseAddress!, xp.baseAddress!, yp.baseAddress!, bias)
-                        func product(_ index: Int) {
-                            var (offA, offB, rest) = (0, 0, index)
-                            for axis in stride(from: batch.count - 1, through: 0, by: -1) {
-                                let coordinate = rest % batch[axis]
-                                rest /= batch[axis]
-                                offA += coordinate * stridesA[axis]
-                                offB += coordinate * stridesB[axis]
-                            }
-                            let c = outBase + index * m * n
-                            if let biasBase {
-                                biasBase.withUnsafeBufferPointer { bp in
-                                    MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
-                                                      c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!, relu: reluInside,
-                                                      kept: keptWeights)
-                                }
-                            } else {
-                                MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
-                                                  c: c, m: m, n: n, k: k, numerics: numerics)
-                            }
-                        }
-                        if split {
-                            parallelFor(batchCount, product)
-                        } else {
-                            for index in 0..<batchCount { product(index) }
-                        }
+            out.withUnsafeMutableBufferPointer { op in
+                // Many small products (attention heads): one per task, each serial inside.
+                let perProduct = Double(m) * Double(n) * Double(k)
+                let split = batchCount > 1 && perProduct < 4_194_304
+                let (outBase, aBase, bBase, biasBase) = (op.baseAddress!, xp.baseAddress!, yp.baseAddress!, bias)
+                func product(_ index: Int) {
+                    var (offA, offB, rest) = (0, 0, index)
+                    for axis in stride(from: batch.count - 1, through: 0, by: -1) {
+                        let coordinate = rest % batch[axis]
+                        rest /= batch[axis]
+                        offA += coordinate * stridesA[axis]
+                        offB += coordinate * stridesB[axis]
                     }
+                    let c = outBase + index * m * n
+                    if let biasBase {
+                        biasBase.withUnsafeBufferPointer { bp in
+                            MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
+                                              c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!, relu: reluInside,
+                                              kept: keptWeights)
+                        }
+                    } else {
+                        MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
+                                          c: c, m: m, n: n, k: k, numerics: numerics)
+                    }
+                }
+                if split {
+                    parallelFor(batchCount, product)
+                } else {
+                    for index in 0..<batchCount { product(index) }
                 }
             }
             return out
         }
+        /// The operands in place (a weight read from a file stays in its mapping).
+        func multiplied<T: FloatElement>(_: T.Type) -> [T]? {
+            a.withUnsafeElements(as: T.self) { x in b.withUnsafeElements(as: T.self) { y in run(x, y, bias?.values(T.self)) } } ?? nil
+        }
         let storage: Storage
-        switch (a.storage, b.storage) {
-        case let (.float32(x), .float32(y)): storage = .float32(run(x, y, bias?.values(Float.self)))
-        case let (.float64(x), .float64(y)): storage = .float64(run(x, y, bias?.values(Double.self)))
-        default: throw TensorError.unsupportedDType(op: op, dtype: dtype)
+        if let values = multiplied(Float.self) {
+            storage = .float32(values)
+        } else if let values = multiplied(Double.self) {
+            storage = .float64(values)
+        } else {
+            throw TensorError.unsupportedDType(op: op, dtype: dtype)
         }
         if rank == 1 { outShape.remove(at: outShape.count - 2) }
         if other.rank == 1 { outShape.removeLast() }

@@ -60,10 +60,25 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Where the elements are: in a Swift array, or in place in a file mapping.
+    enum Backing: Sendable {
+        case resident(Storage)
+        case mapped(MappedElements)
+    }
+
     /// The size of each axis, outermost first (`[]` for a scalar).
     public let shape: [Int]
-    /// The elements in row-major order.
-    public let storage: Storage
+    let backing: Backing
+
+    /// The elements in row-major order. A tensor read in place from a file (``isMapped``) copies its
+    /// elements into an array here the first time, once (the kernels that take a pointer read the
+    /// mapping instead: ``withUnsafeElements(as:_:)``).
+    public var storage: Storage {
+        switch backing {
+        case .resident(let storage): return storage
+        case .mapped(let elements): return elements.storage
+        }
+    }
 
     /// Wraps `storage` as a tensor of `shape`; the element count must match.
     public init(shape: [Int], storage: Storage) {
@@ -71,7 +86,58 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         precondition(shape.allSatisfy { $0 >= 0 } && Shape.count(shape) == count,
                      "Tensor: \(count) elements cannot have shape \(shape)")
         self.shape = shape
-        self.storage = storage
+        backing = .resident(storage)
+    }
+
+    /// The `float32` or `float64` elements of `shape` stored in `mapping` from byte `offset`, row-major in
+    /// the machine's byte order, read in place: nothing is copied until a use needs an array. `nil` when
+    /// they cannot be read in place (another dtype, a big-endian machine, an offset not aligned to the
+    /// element size, or bytes beyond the mapping); the caller then copies them.
+    public init?(shape: [Int], dtype: DType, mappedAt offset: Int, in mapping: FileMapping) {
+        guard dtype == .float32 || dtype == .float64, 1.littleEndian == 1, shape.allSatisfy({ $0 >= 0 }),
+              let base = mapping.bytes.baseAddress else { return nil }
+        let size = dtype == .float32 ? 4 : 8
+        var count = 1
+        for n in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { return nil }
+            count = product
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+        guard count > 0, !overflow, offset >= 0, offset <= mapping.bytes.count, bytes <= mapping.bytes.count - offset,
+              (Int(bitPattern: base) + offset) % size == 0 else { return nil }
+        self.shape = shape
+        backing = .mapped(MappedElements(mapping: mapping, start: base + offset, dtype: dtype, count: count))
+    }
+
+    private init(shape: [Int], backing: Backing) {
+        self.shape = shape
+        self.backing = backing
+    }
+
+    /// Whether the elements are read in place from a file mapping (see
+    /// ``init(shape:dtype:mappedAt:in:)``) and no use has copied them into an array yet.
+    public var isMapped: Bool {
+        if case .mapped(let elements) = backing { return !elements.isCopied }
+        return false
+    }
+
+    /// Calls `body` with the elements as `T`, in place: the mapping's bytes for a mapped tensor, the
+    /// array's buffer otherwise; `nil` (without calling `body`) when the dtype is not `T`'s. For kernels
+    /// that read a tensor through a pointer, so that a weight read in place stays in its mapping.
+    public func withUnsafeElements<T: FloatElement, R>(as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R? {
+        switch backing {
+        case .mapped(let elements):
+            guard let buffer = elements.buffer(T.self) else { return nil }
+            return try withExtendedLifetime(elements) { try body(buffer) }
+        case .resident(let storage):
+            guard let values = T.values(in: storage) else { return nil }
+            return try values.withUnsafeBufferPointer(body)
+        }
+    }
+
+    public static func == (a: Tensor, b: Tensor) -> Bool {
+        a.shape == b.shape && a.storage == b.storage
     }
 
     /// A `float32` or `float64` tensor (by `T`) of `shape` holding `values` in row-major order.
@@ -109,7 +175,12 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The element type.
-    public var dtype: DType { storage.dtype }
+    public var dtype: DType {
+        switch backing {
+        case .resident(let storage): return storage.dtype
+        case .mapped(let elements): return elements.dtype
+        }
+    }
 
     /// The number of axes (0 for a scalar).
     public var rank: Int { shape.count }
@@ -118,9 +189,15 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether `other` is this very tensor's storage: the same buffer (one allocation, so a changed
     /// copy is a new one: copy on write), element count, shape and dtype. An empty tensor never
-    /// matches, nor does a dtype other than `float32` and `float64` (the kernels' dtypes).
+    /// matches, nor does a dtype other than `float32` and `float64` (the kernels' dtypes). A tensor read
+    /// in place from a file shares storage with the tensors made from it by ``reshaped(_:)`` only.
     public func sharesStorage(with other: Tensor) -> Bool {
         guard shape == other.shape else { return false }
+        switch (backing, other.backing) {
+        case let (.mapped(a), .mapped(b)): return a === b
+        case (.mapped, _), (_, .mapped): return false
+        default: break
+        }
         func same<T>(_ a: [T], _ b: [T]) -> Bool {
             !a.isEmpty && a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress && pa.count == pb.count } }
         }
@@ -184,7 +261,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         guard Shape.count(newShape) == count, newShape.allSatisfy({ $0 >= 0 }) else {
             throw TensorError.shapeMismatch(op: "reshape", expected: "\(count) elements for shape \(newShape)", received: [shape])
         }
-        return Tensor(shape: newShape, storage: storage)
+        return Tensor(shape: newShape, backing: backing)
     }
 
     /// Converts to `dtype` as PyTorch's `tensor.to(dtype)` does on CPU: floats narrow by rounding to
@@ -196,6 +273,10 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// with a zero imaginary part.
     public func cast(to dtype: DType) -> Tensor {
         if dtype == self.dtype { return self }
+        if isMapped {  // between the two float precisions, straight from the mapping
+            if dtype == .float64, let values = withUnsafeElements(as: Float.self, { $0.map(Double.init) }) { return Tensor(shape: shape, values: values) }
+            if dtype == .float32, let values = withUnsafeElements(as: Double.self, { $0.map(Float.init) }) { return Tensor(shape: shape, values: values) }
+        }
         return Tensor(shape: shape, storage: storage.converted(to: dtype))
     }
 

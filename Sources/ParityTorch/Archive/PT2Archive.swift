@@ -35,63 +35,56 @@
 import Foundation
 import ParityFormats
 import ParityNN
-import ZIPFoundation
 
-/// The records of a `.pt2` file, read once (the files are small; weights are copied out).
+/// The records of a `.pt2` file: the zip's directory over the mapped file (``ZipContainer``), each
+/// record read when asked for. Weight and constant payloads are slices of the mapping, read in place by
+/// the tensors made from them; like `torch.export.load` (PyTorch 2.15 loads a payload with a flipped
+/// bit), their CRC-32 is not checked, which would cost a pass over every byte at load. The other records
+/// (JSON, version strings) are checked.
 struct PT2Archive {
     let file: String
     let prefix: String
-    private var records: [String: Data] = [:]
+    private let container: ZipContainer
 
     init(url: URL) throws {
         file = url.path
-        let archive: Archive
         do {
-            archive = try Archive(url: url, accessMode: .read)
+            container = try ZipContainer(contentsOf: url)
         } catch {
             throw TorchError.unreadableArchive(file: file, reason: "not a zip archive (\(error))")
         }
-        var records: [String: Data] = [:]
-        for entry in archive where entry.type == .file {
-            var data = Data()
-            do {
-                let checksum = try archive.extract(entry, skipCRC32: false) { data.append($0) }
-                // ZIPFoundation returns the CRC it computed; entries written with a data descriptor
-                // (torch sets flag bit 3) are not compared for us.
-                guard checksum == entry.checksum else {
-                    throw TorchError.unreadableArchive(file: file, reason: "record '\(entry.path)' fails its CRC-32 check (stored \(entry.checksum), computed \(checksum))")
-                }
-            } catch let error as TorchError {
-                throw error
-            } catch {
-                throw TorchError.unreadableArchive(file: file, reason: "record '\(entry.path)' cannot be read (\(error))")
-            }
-            records[entry.path] = data
-        }
-        guard let formatPath = records.keys.filter({ $0.hasSuffix("/archive_format") || $0 == "archive_format" }).min(by: { $0.count < $1.count }) else {
+        guard let formatPath = container.members.map(\.name).filter({ $0.hasSuffix("/archive_format") || $0 == "archive_format" }).min(by: { $0.count < $1.count }) else {
             throw TorchError.missingRecord(file: file, record: "<stem>/archive_format")
         }
         prefix = String(formatPath.dropLast("archive_format".count))
-        self.records = records
-        let format = String(decoding: records[formatPath]!, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let format = String(decoding: try require("archive_format"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard format == "pt2" else {
             throw TorchError.unreadableArchive(file: file, reason: "archive_format is '\(format)', not 'pt2'")
         }
-        if let order = records[prefix + "byteorder"].map({ String(decoding: $0, as: UTF8.self) }), order != "little" {
+        if let order = try record("byteorder").map({ String(decoding: $0, as: UTF8.self) }), order != "little" {
             throw TorchError.unreadableArchive(file: file, reason: "byteorder '\(order)' (only little-endian archives are supported)")
         }
     }
 
-    func record(_ name: String) -> Data? { records[prefix + name] }
+    /// The record `name` (under the archive's stem), or `nil` when there is none.
+    func record(_ name: String) throws -> Data? {
+        guard let member = container.member(named: prefix + name), !member.isDirectory else { return nil }
+        let payload = name.hasPrefix("data/weights/") || name.hasPrefix("data/constants/")
+        do {
+            return try container.contents(of: member, verifyChecksum: !payload || name.hasSuffix(".json"))
+        } catch {
+            throw TorchError.unreadableArchive(file: file, reason: "record '\(member.name)' cannot be read (\(error))")
+        }
+    }
 
     func require(_ name: String) throws -> Data {
-        guard let data = record(name) else { throw TorchError.missingRecord(file: file, record: prefix + name) }
+        guard let data = try record(name) else { throw TorchError.missingRecord(file: file, record: prefix + name) }
         return data
     }
 
     /// The names of the models stored (`models/<name>.json`).
     var modelNames: [String] {
-        records.keys.compactMap { key -> String? in
+        container.members.map(\.name).compactMap { key -> String? in
             guard key.hasPrefix(prefix + "models/"), key.hasSuffix(".json") else { return nil }
             return String(key.dropFirst((prefix + "models/").count).dropLast(".json".count))
         }.sorted()
@@ -100,7 +93,7 @@ struct PT2Archive {
     /// Tensors described by a payload config (`data/weights/model_weights_config.json` or the
     /// constants one), keyed by fqn.
     func payload(config name: String, directory: String) throws -> [String: Tensor] {
-        guard let data = record(name) else { return [:] }
+        guard let data = try record(name) else { return [:] }
         let json: JSONValue
         do { json = try JSONValue.parse(data) } catch {
             throw TorchError.malformedProgram(file: file, path: prefix + name, reason: "invalid JSON (\(error))")
@@ -132,7 +125,7 @@ struct PT2Archive {
     /// The parameters a payload config records with `requires_grad: false` (`p.requires_grad_(False)` before
     /// the export): `loss.backward()` gives them no gradient and the optimizer skips them.
     func frozenParameters(config name: String) -> Set<String> {
-        guard let data = record(name), let json = try? JSONValue.parse(data), let config = json["config"]?.object else { return [] }
+        guard let data = try? record(name), let json = try? JSONValue.parse(data), let config = json["config"]?.object else { return [] }
         return Set(config.compactMap { fqn, meta in
             meta["is_param"]?.bool == true && meta["tensor_meta"]?["requires_grad"]?.bool == false ? fqn : nil
         })
