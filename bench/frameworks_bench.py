@@ -4,7 +4,7 @@
 Two jobs, each for one framework per process (PyTorch and TensorFlow are never imported together):
 
   export  writes the model files ParityBench loads into DIR (default .zoo/bench), with the inputs:
-            torch:  resnet18.pt2, encoder.pt2, state_dict.pt + state_dict.safetensors (1 GiB of float32),
+            torch:  resnet18.pt2, encoder.pt2, state_dict.pt + state_dict.safetensors + state_dict.pt2 (1 GiB of float32 each),
                     compare_port.pt2 (the PyTorch port of keras's compare.keras; run keras first)
             keras:  mobilenet_v2.keras, compare.keras (+ compare_weights.npz, compare_input.npy)
   serve   a long-lived worker at --threads N: builds the framework's workloads once, then times them on
@@ -26,6 +26,7 @@ Workloads (ids shared with bench/Sources/ParityBench/Workloads.swift; keep the s
   resnet18   ResNet-18, 64x64x3, batch 8 (torchvision; Keras has no ResNet-18)
   encoder    transformer encoder layer d 256, 4 heads, ffn 1024, post-norm, sequence 128, batch 8
   load_safetensors, load_pt   the 1 GiB state_dict: safetensors.torch.load_file, torch.load(mmap=True)
+  load_pt2                    the same weights in a torch.export .pt2: torch.export.load
 
 How each framework is called is what its users call: PyTorch modules under torch.no_grad() (eager);
 Keras models through `predict_on_batch` (a compiled tf.function; `model(x)` in eager mode is slower);
@@ -140,6 +141,20 @@ def torch_export(directory):
     from safetensors.torch import save_file
     save_file(state, os.path.join(directory, "state_dict.safetensors"))
     print("  wrote state_dict.pt, state_dict.safetensors", file=sys.stderr)
+    # The same 1 GiB as the parameters of an exported program (each weight a linear layer on one input).
+    class Linears(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = torch.nn.ModuleList(torch.nn.Linear(2048, 4096, bias=False) for _ in range(STATE_DICT_LAYERS))
+
+        def forward(self, x):
+            return sum(layer(x) for layer in self.layers)
+
+    holder = Linears()
+    holder.load_state_dict(state)
+    program = torch.export.export(holder.eval(), (torch.zeros(1, 2048),))
+    torch.export.save(program, os.path.join(directory, "state_dict.pt2"))
+    print("  wrote state_dict.pt2", file=sys.stderr)
     torch_export_port(torch, directory)
 
 
@@ -221,6 +236,9 @@ def torch_cases(args, wanted):
         cases["pytorch", "load_safetensors"] = lambda: load_file(st)
     if wanted("load_pt") and os.path.exists(pt):
         cases["pytorch", "load_pt"] = lambda: torch.load(pt, mmap=True, weights_only=True)
+    pt2 = os.path.join(args.dir, "state_dict.pt2")
+    if wanted("load_pt2") and os.path.exists(pt2):
+        cases["pytorch", "load_pt2"] = lambda: torch.export.load(pt2)
     versions = {"torch": torch.__version__, "numpy": np.__version__}
     threads = {"torch.get_num_threads": str(torch.get_num_threads()),
                "OPENBLAS_NUM_THREADS (NumPy)": os.environ.get("OPENBLAS_NUM_THREADS", "unset")}

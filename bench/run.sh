@@ -62,7 +62,7 @@ fi
 if [[ ! -f $DIR/mobilenet_v2.keras || ! -f $DIR/compare.keras ]]; then
     TF_ENABLE_ONEDNN_OPTS=0 nice -n 10 "$PYTHON" bench/frameworks_bench.py export keras --dir "$DIR"
 fi
-if [[ ! -f $DIR/state_dict.pt || ! -f $DIR/compare_port.pt2 ]]; then
+if [[ ! -f $DIR/state_dict.pt || ! -f $DIR/state_dict.pt2 || ! -f $DIR/compare_port.pt2 ]]; then
     nice -n 10 "$PYTHON" bench/frameworks_bench.py export torch --dir "$DIR"
 fi
 

@@ -32,6 +32,25 @@ struct SafeTensorsTests {
         }
     }
 
+    /// Files written by PyTorch 2.15 and safetensors (`scripts/make_in_place_fixtures.py`): a float32 or
+    /// float64 tensor of at least a page, aligned in the mapped file, is read in place by `toTensor()`;
+    /// a small one and a float16 one (widened) are copied; all give the stored values. (The `.pt`
+    /// is here, beside the safetensors file, because one test covers both readers' shared path.)
+    @Test func largeTensorsAreReadInPlace() throws {
+        let w = Tensor(shape: [32, 40], values: (0..<1280).map { Float($0) / 7 })
+        let d = Tensor(shape: [1024], values: (0..<1024).map { Double($0) / 7 })
+        let h = try ArrayRecord(Tensor(shape: [1280], values: (0..<1280).map { Float($0) / 7 }), as: .float16).toTensor()
+        let folder = FormatFixtures.url("in_place")
+        for (file, read) in [("safetensors", try SafeTensors.read(contentsOf: folder.appendingPathComponent("model.safetensors")).tensors),
+                             (".pt", try TorchStateDict.read(contentsOf: folder.appendingPathComponent("state_dict.pt")))] {
+            let tensors = try Dictionary(uniqueKeysWithValues: read.map { ($0.name, try $0.record.toTensor()) })
+            #expect(tensors["w"]?.isMapped == true && tensors["d"]?.isMapped == true, "\(file)")
+            #expect(tensors["s"]?.isMapped == false && tensors["h"]?.isMapped == false, "\(file)")
+            #expect(tensors["w"] == w && tensors["d"] == d && tensors["h"] == h, "\(file)")
+            #expect(tensors["s"] == Tensor(shape: [3], values: [Float(1), 2, 3]), "\(file)")
+        }
+    }
+
     @Test func writerRefusesDuplicateAndReservedNames() throws {
         let record = ArrayRecord(Tensor(shape: [1], values: [Float(1)]))
         #expect(throws: FormatError.self) { try SafeTensors.encode([("a", record), ("a", record)]) }

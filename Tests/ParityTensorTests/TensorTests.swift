@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ParityTensor
 
@@ -23,5 +24,70 @@ struct TensorTests {
         #expect(try Shape.broadcast([2, 1, 3], [4, 1]) == [2, 4, 3])
         #expect(throws: TensorError.self) { try Shape.broadcast([2, 3], [4]) }
         #expect(Shape.strides([2, 3, 4]) == [12, 4, 1])
+    }
+}
+
+/// Tensors read in place from a mapped file (``FileMapping``, ``Tensor/init(shape:dtype:mappedAt:in:)``):
+/// the same elements, shapes, products and copies as a tensor holding an array, nothing copied until
+/// a use needs an array, and refusals where reading in place would be wrong.
+@Suite("Tensors read in place from a file")
+struct MappedTensorTests {
+    /// A temporary file of `prefix` bytes then `values` (little-endian), mapped.
+    static func mapped(_ values: [Float], prefix: Int) throws -> FileMapping {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("parity-mapped-\(UUID().uuidString)").path
+        var bytes = [UInt8](repeating: 0xAB, count: prefix)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        defer { try? FileManager.default.removeItem(atPath: path) }  // the mapping outlives the name
+        return try #require(FileMapping(path: path))
+    }
+
+    static let values: [Float] = (0..<48).map { Float($0) * 0.37 - 5 }
+
+    @Test("reads the elements in place; storage copies them once; ops give an array tensor's bits")
+    func inPlace() throws {
+        let mapping = try Self.mapped(Self.values, prefix: 64)
+        let t = try #require(Tensor(shape: [6, 8], dtype: .float32, mappedAt: 64, in: mapping))
+        let resident = Tensor(shape: [6, 8], values: Self.values)
+        #expect(t.isMapped && t.dtype == .float32 && t.count == 48)
+        let w = Tensor(shape: [8, 5], values: (0..<40).map { Float($0).squareRoot() })
+        #expect(try t.matmul(w) == (try resident.matmul(w)))
+        #expect(try w.transposedMatrix().matmul(t.transposedMatrix()) == (try w.transposedMatrix().matmul(resident.transposedMatrix())))
+        #expect(try t.permuted([1, 0]) == (try resident.permuted([1, 0])))
+        #expect(try t.sliced([SliceAxis(start: 1, end: 5, step: 2)]) == (try resident.sliced([SliceAxis(start: 1, end: 5, step: 2)])))
+        let rows = Tensor(shape: [3], int64: [5, 0, 5])
+        #expect(try t.gathering(rows, axis: 0) == (try resident.gathering(rows, axis: 0)))
+        #expect(t.cast(to: .float64) == resident.cast(to: .float64))
+        let reshaped = try t.reshaped([48])
+        let again = try t.reshaped([48]), residentFlat = try resident.reshaped([48])
+        #expect(reshaped.isMapped && reshaped.sharesStorage(with: again) && !reshaped.sharesStorage(with: residentFlat))
+        #expect(t.isMapped, "the ops above read the mapping")
+        #expect(t == resident)  // compares the arrays: copies them
+        #expect(!t.isMapped && t.values(Float.self) == Self.values)
+    }
+
+    @Test("the tensor keeps its file mapped after the last other reference goes")
+    func lifetime() throws {
+        var mapping: FileMapping? = try Self.mapped(Self.values, prefix: 8)
+        let region = UnsafeRawBufferPointer(rebasing: mapping!.bytes[8..<24])
+        #expect(FileMapping.containing(region) === mapping)
+        let t = try #require(Tensor(shape: [48], dtype: .float32, mappedAt: 8, in: mapping!))
+        mapping = nil
+        #expect(t.withUnsafeElements(as: Float.self) { Array($0) } == Self.values)
+        #expect(t.withUnsafeElements(as: Double.self) { _ in true } == nil)
+    }
+
+    @Test("refused where reading in place would be wrong: misaligned, past the end, not a float")
+    func refusals() throws {
+        let mapping = try Self.mapped(Self.values, prefix: 2)
+        #expect(Tensor(shape: [48], dtype: .float32, mappedAt: 2, in: mapping) == nil)  // not 4-aligned
+        #expect(Tensor(shape: [49], dtype: .float32, mappedAt: 4, in: mapping) == nil)  // 2 bytes short
+        #expect(Tensor(shape: [24], dtype: .float64, mappedAt: 2, in: mapping) == nil)
+        #expect(Tensor(shape: [2], dtype: .int64, mappedAt: 8, in: mapping) == nil)
+        #expect(Tensor(shape: [0], dtype: .float32, mappedAt: 4, in: mapping) == nil)
+        #expect(Tensor(shape: [Int.max / 2, 4], dtype: .float32, mappedAt: 4, in: mapping) == nil)
+        #expect(Tensor(shape: [1], dtype: .float32, mappedAt: -4, in: mapping) == nil)
+        #expect(FileMapping(path: "/nonexistent/parity") == nil)
+        #expect(FileMapping(path: FileManager.default.temporaryDirectory.path) == nil)  // a directory
     }
 }

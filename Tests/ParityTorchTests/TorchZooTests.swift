@@ -70,3 +70,27 @@ struct TorchZooTests {
         }
     }
 }
+
+extension TorchZooTests {
+    /// Item 4 of issue 13: a `.pt2`'s weights are read in place from the mapped file (each float32
+    /// weight of at least a page, ``ArrayRecord``'s threshold), and running the model, in graph mode
+    /// then eagerly, reads them there: kernels take them by pointer (GEMM and convolution operands,
+    /// the layout copies that constant folding makes, embedding lookups), so none is copied into an
+    /// array. (The outputs are those of ``model(_:)``, against PyTorch's.)
+    @Test("a .pt2's weights stay in the file's mapping through graph and eager runs", arguments: cases)
+    func weightsStayMapped(_ name: String) throws {
+        let folder = Self.root.appendingPathComponent(name)
+        let program = try TorchProgram.load(folder.appendingPathComponent("model.pt2"))
+        let large = program.weights.filter { $0.value.dtype == .float32 && $0.value.count * 4 >= 4096 }
+        #expect(!large.isEmpty)
+        #expect(large.filter { !$0.value.isMapped }.keys.sorted() == [], "copied at load")
+        let arrays = try NumpyArchive.read(contentsOf: folder.appendingPathComponent("input.npz"))
+        let inputs = try program.userInputs.map { input in
+            guard let entry = arrays.first(where: { $0.name == input.name }) else { throw FixtureError.malformed("input.npz has no \(input.name)") }
+            return try entry.record.toTensor()
+        }
+        _ = try program.run(inputs, mode: .graph(.standard), dtype: .float32)
+        _ = try program.run(inputs, mode: .eager, dtype: .float32)
+        #expect(large.filter { !$0.value.isMapped }.keys.sorted() == [], "copied by a run")
+    }
+}

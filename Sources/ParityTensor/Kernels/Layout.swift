@@ -61,8 +61,15 @@ extension Tensor.Storage {
 
 extension Tensor {
     /// The tensor of `shape` whose elements are this one's at `indices` (negative: `fill`).
+    /// A tensor read in place from a file (an embedding table) is read from its mapping.
     func picking(_ indices: [Int], shape: [Int], fill: Double = 0) -> Tensor {
-        Tensor(shape: shape, storage: storage.picking(indices, fill: fill))
+        if isMapped {
+            func pick<T: FloatElement>(_: T.Type) -> Tensor? {
+                withUnsafeElements(as: T.self) { v in Tensor(shape: shape, values: indices.map { $0 >= 0 ? v[$0] : T(fill) }) }
+            }
+            if let picked = pick(Float.self) ?? pick(Double.self) { return picked }
+        }
+        return Tensor(shape: shape, storage: storage.picking(indices, fill: fill))
     }
 
     /// The adjoint of ``picking(_:shape:fill:)``: a zero tensor of `shape` to which element `i` of

@@ -56,7 +56,9 @@ public final class FileMapping: @unchecked Sendable {
 
     private static let registry = Registry()
 
-    /// The live mappings, by address; weakly held, so a mapping goes when its last user does.
+    /// The live mappings, by address; weakly held, so a mapping goes when its last user does. Nothing
+    /// under the lock may release a strong reference (the last one would run `deinit`, which takes the
+    /// lock again): `remove` matches addresses only, and `find` hands its strong reference to the caller.
     private final class Registry: @unchecked Sendable {
         private struct Entry { weak var mapping: FileMapping?; let start: UInt; let end: UInt }
         private var entries: [Entry] = []
@@ -69,7 +71,7 @@ public final class FileMapping: @unchecked Sendable {
 
         func remove(_ mapping: FileMapping) {
             let start = UInt(bitPattern: mapping.bytes.baseAddress)
-            lock.run { entries.removeAll { $0.start == start || $0.mapping == nil } }
+            lock.run { entries.removeAll { $0.start == start } }
         }
 
         func find(_ region: UnsafeRawBufferPointer) -> FileMapping? {
