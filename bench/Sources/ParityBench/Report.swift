@@ -154,7 +154,7 @@ func significant(_ value: Double, digits: Int = 3) -> String {
 }
 
 func formatRatio(_ ratio: Double) -> String {
-    ratio >= 100 ? String(format: "%.0fx", ratio) : (ratio >= 10 ? String(format: "%.1fx", ratio) : String(format: "%.2fx", ratio))
+    ratio >= 100 ? String(format: "%.0fx", ratio) : (ratio >= 10 ? String(format: "%.1fx", ratio) : String(format: ratio >= 0.1 ? "%.2fx" : "%.2gx", ratio))
 }
 
 /// A plain-text table, columns padded to their widest cell; `rightAligned` columns are numbers.
