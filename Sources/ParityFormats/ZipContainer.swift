@@ -20,6 +20,9 @@ public struct ZipContainer: Sendable {
         let crc32: UInt32
         let dataOffset: Int
         public var isDirectory: Bool { name.hasSuffix("/") }
+        /// Whether the data is stored uncompressed, so that ``ZipContainer/contents(of:verifyChecksum:)``
+        /// returns it in place (a slice of the file's mapping).
+        public var isStored: Bool { method == 0 }
     }
 
     let data: Data

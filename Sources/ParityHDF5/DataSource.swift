@@ -16,6 +16,9 @@ struct DataSource: ~Copyable {
     /// The most bytes the stored elements may take, from the file size (× the compression ratio
     /// for filtered datasets); `nil` for virtual datasets, whose data lives elsewhere.
     let storedByteBudget: UInt64?
+    /// Whether the elements are stored in one unfiltered run of bytes in the file (contiguous layout,
+    /// no filters, no external files): the condition for reading them in place.
+    let contiguous: Bool
     let file: HDF5File
     var fileSize: UInt64 { file.size }
     var limit: Int { file.maxReadBytes }
@@ -26,7 +29,9 @@ struct DataSource: ~Copyable {
         let dcpl = try Handle(H5Dget_create_plist(dataset.id), .propertyList, call: "H5Dget_create_plist", at: location)
         let filters = try check(H5Pget_nfilters(dcpl.id), "H5Pget_nfilters", at: location)
         let (budget, overflow) = file.size.multipliedReportingOverflow(by: filters > 0 ? Self.maxCompressionRatio : 1)
-        storedByteBudget = H5Pget_layout(dcpl.id) == H5D_VIRTUAL ? nil : (overflow ? UInt64.max : budget)
+        let layout = H5Pget_layout(dcpl.id)
+        storedByteBudget = layout == H5D_VIRTUAL ? nil : (overflow ? UInt64.max : budget)
+        contiguous = layout == H5D_CONTIGUOUS && filters == 0 && H5Pget_external_count(dcpl.id) == 0
         self.type = type
         self.space = space
         handle = dataset
@@ -42,6 +47,7 @@ struct DataSource: ~Copyable {
         handle = attribute
         self.location = location
         storedByteBudget = file.size
+        contiguous = false
         self.file = file
     }
 
@@ -104,6 +110,29 @@ struct DataSource: ~Copyable {
     }
 
     // MARK: Typed reads
+
+    /// The smallest dataset read in place (one page, as ``ParityFormats/ArrayRecord``'s records): a
+    /// smaller one is copied at once, for less than its bookkeeping would cost.
+    static let inPlaceMinimumBytes = 4096
+
+    /// The `count` elements as a tensor reading them in place from the file's bytes, when they are stored
+    /// there exactly as `dtype` holds them: ``contiguous``, allocated (`H5Dget_offset`), the file type
+    /// little-endian IEEE float32 / float64 (`H5Tequal`), every byte inside the file, and at least
+    /// ``inPlaceMinimumBytes``; `nil` otherwise (and when the file cannot be mapped, was opened with
+    /// `readsInPlace` false, or the address is not aligned to the element size), and the caller reads them through libhdf5. `count` has passed
+    /// ``count(_:memoryBytesPerElement:)``'s checks.
+    func inPlace(shape: [Int], count: Int, dtype: DType) -> Tensor? {
+        let size = dtype == .float64 ? 8 : 4
+        let stored = count * size  // ≤ the read limit
+        guard file.readsInPlace, handle.kind == .dataset, contiguous, stored >= Self.inPlaceMinimumBytes,
+              H5Tequal(type.id, dtype == .float64 ? chdf5_ieee_f64le() : chdf5_ieee_f32le()) > 0,
+              H5Dget_storage_size(handle.id) == UInt64(stored) else { return nil }
+        let address = UInt64(H5Dget_offset(handle.id))  // absolute: a user block's size included
+        guard address != UInt64(chdf5_haddr_undef()), let (mapping, region) = file.bytes, let mapping,
+              address <= UInt64(region.count), UInt64(stored) <= UInt64(region.count) - address,
+              let regionBase = region.baseAddress, let mappingBase = mapping.bytes.baseAddress else { return nil }
+        return Tensor(shape: shape, dtype: dtype, mappedAt: mappingBase.distance(to: regionBase) + Int(address), in: mapping)
+    }
 
     func readFloats<T: BinaryFloatingPoint>(_: T.Type, count: Int, memoryType: hid_t) throws(HDF5Error) -> [T] {
         guard count > 0 else { return [] }
@@ -211,8 +240,8 @@ struct DataSource: ~Copyable {
 // MARK: - Values and tensors
 
 extension DataSource {
-    /// The whole dataset as a tensor: float16/float32 → float32, float64 → float64, integers,
-    /// enums and bools → int64; with `bfloat16`, 2-byte opaque elements as little-endian bfloat16
+    /// The whole dataset as a tensor: float16/float32 → float32, float64 → float64 (read in place when
+    /// the file holds them as such, ``inPlace(shape:count:dtype:)``), integers, enums and bools → int64; with `bfloat16`, 2-byte opaque elements as little-endian bfloat16
     /// widened to float32.
     func tensor(bfloat16: Bool = false) throws(HDF5Error) -> Tensor {
         let reading = "as a tensor (a Tensor holds float32, float64 or int64)"
@@ -225,9 +254,11 @@ extension DataSource {
         switch element {
         case .float(let bits) where bits <= 32:
             let count = try count(dims, memoryBytesPerElement: 4)
+            if let tensor = inPlace(shape: shape, count: count, dtype: .float32) { return tensor }
             return Tensor(shape: shape, values: try readFloats(Float.self, count: count, memoryType: chdf5_native_float()))
         case .float(64):
             let count = try count(dims, memoryBytesPerElement: 8)
+            if let tensor = inPlace(shape: shape, count: count, dtype: .float64) { return tensor }
             return Tensor(shape: shape, values: try readFloats(Double.self, count: count, memoryType: chdf5_native_double()))
         case .integer, .bool, .enumeration:
             let count = try count(dims, memoryBytesPerElement: 16)  // native buffer + Int64 copy

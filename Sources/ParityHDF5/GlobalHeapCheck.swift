@@ -11,50 +11,29 @@ import Foundation
 /// file's variable-length data when one is inconsistent. Eight bytes must match (`GCOL`, version 1,
 /// three zero bytes) before a hit counts as a collection, so raw data is not mistaken for one.
 enum GlobalHeapCheck {
-    /// `nil` when every collection is consistent, else what is wrong and where.
-    static func problem(in url: URL, fileSize: UInt64) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else { return "the file cannot be read" }
-        defer { try? handle.close() }
-        guard let lengthSize = sizeOfLengths(handle) else { return nil }  // libhdf5 opened it; be lenient
-        let window = 1 << 20
-        var offset: UInt64 = 0
-        while offset < fileSize {
-            // Overlap windows by 7 bytes so a signature across a boundary is seen.
-            guard (try? handle.seek(toOffset: offset)) != nil,
-                  let chunk = try? handle.read(upToCount: window + 7), chunk.count >= 8 else { break }
-            var hits: [UInt64] = []
-            chunk.withUnsafeBytes { bytes in
-                guard let base = bytes.baseAddress else { return }
-                let signature: [UInt8] = [0x47, 0x43, 0x4F, 0x4C, 1, 0, 0, 0]  // "GCOL", version 1, reserved
-                var start = 0
-                while start + 8 <= bytes.count, let found = memchr(base + start, 0x47, bytes.count - start) {
-                    let position = base.distance(to: UnsafeRawPointer(found))
-                    if position + 8 <= bytes.count, position < window,
-                       (0..<8).allSatisfy({ bytes[position + $0] == signature[$0] }) {
-                        hits.append(offset + UInt64(position))
-                    }
-                    start = position + 1
-                }
+    /// `nil` when every collection in the file's `bytes` is consistent, else what is wrong and where.
+    static func problem(in bytes: UnsafeRawBufferPointer) -> String? {
+        guard let base = bytes.baseAddress, let lengthSize = sizeOfLengths(bytes) else { return nil }  // libhdf5 opened it; be lenient
+        let signature: [UInt8] = [0x47, 0x43, 0x4F, 0x4C, 1, 0, 0, 0]  // "GCOL", version 1, reserved
+        var start = 0
+        while start + 8 <= bytes.count, let found = memchr(base + start, 0x47, bytes.count - start) {
+            let address = base.distance(to: UnsafeRawPointer(found))
+            if address + 8 <= bytes.count, (0..<8).allSatisfy({ bytes[address + $0] == signature[$0] }),
+               let problem = collectionProblem(bytes, at: address, lengthSize: lengthSize) {
+                return "global heap collection at byte \(address): \(problem)"
             }
-            for address in hits {
-                if let problem = collectionProblem(handle, at: address, lengthSize: lengthSize, fileSize: fileSize) {
-                    return "global heap collection at byte \(address): \(problem)"
-                }
-            }
-            offset += UInt64(window)
+            start = address + 1
         }
         return nil
     }
 
     /// "Size of lengths" from the superblock (at offset 0, or 512, 1024, ... after a user block).
-    private static func sizeOfLengths(_ handle: FileHandle) -> Int? {
-        var offset: UInt64 = 0
-        while offset <= 1 << 30 {
-            guard (try? handle.seek(toOffset: offset)) != nil,
-                  let bytes = try? handle.read(upToCount: 16), bytes.count == 16 else { return nil }
-            let header = [UInt8](bytes)
+    private static func sizeOfLengths(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var offset = 0
+        while offset <= 1 << 30, offset + 16 <= bytes.count {
+            let header = bytes[offset..<(offset + 16)]
             if header.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) {
-                let size = Int(header[8] <= 1 ? header[14] : header[10])
+                let size = Int(header[offset + (header[offset + 8] <= 1 ? 14 : 10)])
                 return [2, 4, 8].contains(size) ? size : nil
             }
             offset = offset == 0 ? 512 : offset * 2
@@ -63,22 +42,15 @@ enum GlobalHeapCheck {
     }
 
     /// Walks one collection's objects the way libhdf5's `H5HG__cache_heap_deserialize` does.
-    private static func collectionProblem(_ handle: FileHandle, at address: UInt64, lengthSize: Int,
-                                          fileSize: UInt64) -> String? {
-        guard (try? handle.seek(toOffset: address + 8)) != nil,
-              let sizeBytes = try? handle.read(upToCount: lengthSize), sizeBytes.count == lengthSize else {
-            return "header cut off by the end of the file"
-        }
-        let size = littleEndian(sizeBytes)
+    private static func collectionProblem(_ bytes: UnsafeRawBufferPointer, at address: Int, lengthSize: Int) -> String? {
+        let fileSize = bytes.count
+        guard address + 8 + lengthSize <= fileSize else { return "header cut off by the end of the file" }
+        let size = littleEndian(bytes[(address + 8)..<(address + 8 + lengthSize)])
         guard size >= 4096 else { return "collection size \(size) is below the minimum of 4096" }  // H5HG_MINSIZE
-        guard size <= fileSize, address <= fileSize - size else {
+        guard size <= UInt64(fileSize - address) else {
             return "collection of \(size) bytes runs past the end of the file (\(fileSize) bytes)"
         }
-        guard size <= 1 << 32, (try? handle.seek(toOffset: address)) != nil,
-              let data = try? handle.read(upToCount: Int(size)), data.count == Int(size) else {
-            return "collection of \(size) bytes cannot be read"
-        }
-        let heap = [UInt8](data)
+        let heap = UnsafeRawBufferPointer(rebasing: bytes[address..<(address + Int(size))])
         let objectHeader = 8 + lengthSize
         var position = 8 + lengthSize  // signature, version, reserved, collection size
         while position < heap.count {

@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import ParityTensor
 
 /// An HDF5 file opened read-only through the system libhdf5 (Keras `.h5` and `.weights.h5`).
 ///
@@ -20,6 +21,11 @@ import Foundation
 /// read (`GlobalHeapCheck`). libhdf5 1.10.8 itself can still crash on some corrupted object
 /// headers and variable-length descriptors (found by fuzzing): do not open untrusted files in a
 /// process that must not die.
+///
+/// Weights read in place: a float32 or float64 dataset stored contiguously, unfiltered and
+/// little-endian (what h5py writes for Keras) becomes a `Tensor` reading the file's mapping
+/// (``HDF5Dataset/readTensor()``), so loading costs about the metadata's reads whatever the size
+/// of the weights. The file is mapped once, on the first such read.
 public final class HDF5File: Sendable {
     /// The default ``maxReadBytes``: 4 GiB.
     public static let defaultMaxReadBytes = 1 << 32
@@ -32,7 +38,12 @@ public final class HDF5File: Sendable {
     /// ``HDF5Error/tooLarge(shape:bytes:limit:at:)`` before anything is allocated.
     public let maxReadBytes: Int
     let id: hid_t
+    /// Whether contiguous float datasets become tensors reading the file's bytes in place.
+    let readsInPlace: Bool
+    /// The bytes of a file opened with ``init(image:url:maxReadBytes:)``, which libhdf5 reads in place.
+    private let image: ImageBytes?
     private let heapCheck = HeapCheckResult()
+    private let mapped = MappingCache()
 
     /// libhdf5's version (`H5get_libversion`), e.g. `1.10.8`.
     public static var libraryVersion: String {
@@ -44,36 +55,90 @@ public final class HDF5File: Sendable {
     /// serialises all calls under one lock either way.
     public static var libraryIsThreadSafe: Bool { HDF5Library.isThreadSafe() }
 
-    /// Opens the file at `url` read-only (`H5Fopen` with `H5F_ACC_RDONLY`).
+    /// Opens the file at `url` read-only (`H5Fopen` with `H5F_ACC_RDONLY`). With `readsInPlace` false,
+    /// every dataset is copied through libhdf5 and the file is never mapped (for a temporary file removed
+    /// after reading).
     ///
     /// - Throws: ``HDF5Error/fileNotFound(path:)``, ``HDF5Error/notHDF5(path:reason:)`` when the
     ///   file has no HDF5 signature, ``HDF5Error/cannotOpen(path:reason:)`` when libhdf5 refuses it
     ///   (a truncated or corrupt file; the reason is libhdf5's message).
-    public init(url: URL, maxReadBytes: Int = HDF5File.defaultMaxReadBytes) throws(HDF5Error) {
+    public init(url: URL, maxReadBytes: Int = HDF5File.defaultMaxReadBytes, readsInPlace: Bool = true) throws(HDF5Error) {
         let path = url.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw .fileNotFound(path: path)
         }
         guard !isDirectory.boolValue else { throw .notHDF5(path: path, reason: "it is a directory") }
-        try Self.checkSignature(path)
-        let (id, size) = try HDF5Library.run { () throws(HDF5Error) -> (hid_t, hsize_t) in
-            let id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
-            guard id >= 0 else {
-                throw .cannotOpen(path: path, reason: HDF5Library.errorStack() ?? "H5Fopen returned an error")
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw .cannotOpen(path: path, reason: "the file cannot be read")
+        }
+        defer { try? handle.close() }
+        guard let end = try? handle.seekToEnd() else { throw .cannotOpen(path: path, reason: "the file cannot be read") }
+        try Self.checkSignature(path, size: end) { offset in
+            guard (try? handle.seek(toOffset: offset)) != nil, let bytes = try? handle.read(upToCount: 8) else { return nil }
+            return Array(bytes)
+        }
+        (id, size) = try HDF5Library.run { () throws(HDF5Error) in try Self.open(path, access: chdf5_p_default()) }
+        self.url = url
+        self.maxReadBytes = maxReadBytes
+        self.readsInPlace = readsInPlace
+        image = nil
+    }
+
+    /// Opens the HDF5 file whose bytes are `image` (a file inside an archive, such as a `.keras` zip's
+    /// `model.weights.h5`), read-only. When `image` lies in a live ``FileMapping`` (a stored zip entry
+    /// read through the mapping, `ZipContainer.contents(of:)`), libhdf5 reads it there and tensors read
+    /// datasets in place from the mapping; other bytes are copied once. libhdf5 reads nothing outside
+    /// the image. `url` names the image in messages (the archive's path and the entry's name); nothing is
+    /// read from it.
+    ///
+    /// - Throws: ``HDF5Error/notHDF5(path:reason:)`` when the bytes have no HDF5 signature,
+    ///   ``HDF5Error/cannotOpen(path:reason:)`` when libhdf5 refuses them.
+    public init(image: Data, url: URL, maxReadBytes: Int = HDF5File.defaultMaxReadBytes) throws(HDF5Error) {
+        let path = url.path
+        let bytes = ImageBytes(image)
+        try Self.checkSignature(path, size: UInt64(bytes.region.count)) { offset in
+            let start = Int(offset)
+            return start + 8 <= bytes.region.count ? Array(bytes.region[start..<(start + 8)]) : nil
+        }
+        (id, size) = try HDF5Library.run { () throws(HDF5Error) in
+            let access = try Handle(H5Pcreate(chdf5_p_file_access()), .propertyList, call: "H5Pcreate", at: HDF5Location(file: path))
+            try check(chdf5_set_image_in_place(access.id, bytes.region.baseAddress, bytes.region.count),
+                      "H5Pset_file_image", at: HDF5Location(file: path))
+            // libhdf5 needs a name for an image that no file has (it refuses the name of an existing file)
+            // and that no other open image has (it takes an open file of the same name for this one).
+            Self.images += 1
+            let name = "/dev/null/parity-hdf5-image-\(Self.images)"
+            do throws(HDF5Error) {
+                return try Self.open(name, access: access.id)  // `access` is closed after a failure's stack is read
+            } catch {
+                guard case .cannotOpen(_, let reason) = error else { throw error }
+                throw .cannotOpen(path: path, reason: reason.replacingOccurrences(of: name, with: path))
             }
-            var size: hsize_t = 0
-            guard H5Fget_filesize(id, &size) >= 0 else {
-                let error = HDF5Library.failure("H5Fget_filesize", HDF5Location(file: path))
-                H5Fclose(id)
-                throw error
-            }
-            return (id, size)
         }
         self.url = url
-        self.id = id
-        self.size = UInt64(size)
         self.maxReadBytes = maxReadBytes
+        readsInPlace = true
+        self.image = bytes
+    }
+
+    /// How many images were opened; read and written under the library lock.
+    nonisolated(unsafe) private static var images = 0
+
+    /// Opens the file read-only with the file access property list `access`, and reads its size. Call with
+    /// the lock held.
+    private static func open(_ path: String, access: hid_t) throws(HDF5Error) -> (hid_t, UInt64) {
+        let id = H5Fopen(path, chdf5_acc_rdonly(), access)
+        guard id >= 0 else {
+            throw .cannotOpen(path: path, reason: HDF5Library.errorStack() ?? "H5Fopen returned an error")
+        }
+        var size: hsize_t = 0
+        guard H5Fget_filesize(id, &size) >= 0 else {
+            let error = HDF5Library.failure("H5Fget_filesize", HDF5Location(file: path))
+            H5Fclose(id)
+            throw error
+        }
+        return (id, UInt64(size))
     }
 
     deinit {
@@ -81,18 +146,14 @@ public final class HDF5File: Sendable {
         _ = HDF5Library.locked { H5Fclose(id) }
     }
 
-    /// The HDF5 signature is at offset 0, or 512, 1024, 2048, ... after a user block.
-    private static func checkSignature(_ path: String) throws(HDF5Error) {
+    /// The HDF5 signature is at offset 0, or 512, 1024, 2048, ... after a user block; `read` gives the
+    /// 8 bytes at an offset.
+    private static func checkSignature(_ path: String, size end: UInt64, read: (UInt64) -> [UInt8]?) throws(HDF5Error) {
         let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw .cannotOpen(path: path, reason: "the file cannot be read")
-        }
-        defer { try? handle.close() }
-        guard let end = try? handle.seekToEnd() else { throw .cannotOpen(path: path, reason: "the file cannot be read") }
         var offset: UInt64 = 0
         while offset + 8 <= end {
-            guard (try? handle.seek(toOffset: offset)) != nil, let bytes = try? handle.read(upToCount: 8) else { break }
-            if Array(bytes) == signature { return }
+            guard let bytes = read(offset) else { break }
+            if bytes == signature { return }
             offset = offset == 0 ? 512 : offset * 2
         }
         throw .notHDF5(path: path, reason: end < 8 ? "the file is only \(end) bytes"
@@ -105,9 +166,19 @@ public final class HDF5File: Sendable {
     /// read (see ``GlobalHeapCheck``); `nil` when it is consistent. Call with the lock held.
     var globalHeapProblem: String? {
         if let result = heapCheck.value { return result }
-        let result = GlobalHeapCheck.problem(in: url, fileSize: size)
+        let result = bytes.map { GlobalHeapCheck.problem(in: $0.region) } ?? "the file cannot be read"
         heapCheck.value = .some(result)
         return result
+    }
+
+    /// The file's bytes, where libhdf5's addresses (`H5Dget_offset`) point: the image, or the file mapped
+    /// (once, on first use; `nil` when it cannot be mapped). Call with the lock held.
+    var bytes: (mapping: FileMapping?, region: UnsafeRawBufferPointer)? {
+        if let image { return (image.mapping, image.region) }
+        if let cached = mapped.value { return cached.map { ($0, $0.bytes) } }
+        let mapping = FileMapping(path: url.path)
+        mapped.value = .some(mapping)
+        return mapping.map { ($0, $0.bytes) }
     }
 
     /// The root group, `/`.
@@ -172,4 +243,34 @@ public enum HDF5Object: Sendable {
 /// The cached result of ``GlobalHeapCheck`` for one file; read and written under the library lock.
 private final class HeapCheckResult: @unchecked Sendable {
     var value: String??
+}
+
+/// The mapping of a file opened by path, made on first use; read and written under the library lock.
+private final class MappingCache: @unchecked Sendable {
+    var value: FileMapping??
+}
+
+/// An image's bytes at a stable address for as long as libhdf5 may read them: in place when they lie in a
+/// live ``FileMapping`` (kept alive here), else a copy owned here.
+private final class ImageBytes: @unchecked Sendable {
+    let mapping: FileMapping?
+    let region: UnsafeRawBufferPointer
+    private let copy: UnsafeMutableRawBufferPointer?
+
+    init(_ data: Data) {
+        let found = data.withUnsafeBytes { bytes in FileMapping.containing(bytes).map { ($0, bytes) } }
+        if let (mapping, bytes) = found {
+            self.mapping = mapping
+            region = bytes  // the mapping's own memory, valid while `mapping` is held
+            copy = nil
+        } else {
+            let owned = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 16)
+            data.withUnsafeBytes { if let base = $0.baseAddress { owned.baseAddress!.copyMemory(from: base, byteCount: $0.count) } }
+            mapping = nil
+            region = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(owned)[0..<data.count])
+            copy = owned
+        }
+    }
+
+    deinit { copy?.deallocate() }
 }

@@ -179,4 +179,72 @@ struct DatasetTests {
             _ = try HDF5Fixture.open("corrupt_shape.h5").dataset(at: "chunked_2e40").readTensor()
         }
     }
+
+    // MARK: Read in place
+
+    /// The bit patterns of a float tensor's elements (float32 widened exactly when compared with float64).
+    static func bits(_ tensor: Tensor) -> [UInt64] { tensor.doubles.map(\.bitPattern) }
+
+    /// `mapped.h5` (scripts/make_mapped_weight_fixtures.py) holds one float32 array stored several ways.
+    /// The contiguous little-endian float32 and float64 datasets are read in place, bit for bit as libhdf5
+    /// reads the same values from the chunked gzip copy and converts them from the big-endian copy; the
+    /// other layouts and types are read through libhdf5 as before. With a 512-byte user block,
+    /// `H5Dget_offset` is still the absolute file offset (the script checks it with h5py, this test by the
+    /// values read in place).
+    @Test("contiguous little-endian floats are read in place, bit for bit; other layouts through libhdf5",
+          arguments: ["mapped.h5", "mapped_userblock.h5"])
+    func readInPlace(_ name: String) throws {
+        let file = try HDF5Fixture.open(name)
+        let chunked = try file.dataset(at: "chunked").readTensor()
+        #expect(!chunked.isMapped && chunked.shape == [32, 48] && chunked.dtype == .float32)
+        let contiguous = try file.dataset(at: "contiguous").readTensor()
+        #expect(contiguous.isMapped && contiguous.shape == [32, 48] && contiguous.dtype == .float32)
+        #expect(Self.bits(contiguous) == Self.bits(chunked))
+        let wide = try file.dataset(at: "contiguous64").readTensor()
+        #expect(wide.isMapped && wide.dtype == .float64)
+        #expect(Self.bits(wide) == Self.bits(chunked))
+        let bigEndian = try file.dataset(at: "big_endian").readTensor()
+        #expect(!bigEndian.isMapped && Self.bits(bigEndian) == Self.bits(chunked))
+        let small = try file.dataset(at: "small").readTensor()  // 384 bytes: below one page, copied
+        #expect(!small.isMapped && Self.bits(small) == Array(Self.bits(chunked).prefix(2 * 48)))
+        #expect(!(try file.dataset(at: "float16").readTensor().isMapped))
+        #expect(try file.dataset(at: "int32").readTensor().int64s == (0..<(32 * 48)).map(Int64.init))
+        // The first read in place leaves the tensor mapped; using it as an array copies it once.
+        #expect(contiguous.doubles.count == 32 * 48 && !contiguous.isMapped)
+    }
+
+    /// An image opened from bytes: in place when the bytes are a live file mapping (offsets relative to
+    /// the image), copied otherwise; the same values either way.
+    @Test("an HDF5 image in a file mapping is read in place; in plain memory it is copied")
+    func imageInPlace() throws {
+        let url = HDF5Fixture.url("mapped.h5")
+        let expected = Self.bits(try HDF5Fixture.open("mapped.h5").dataset(at: "chunked").readTensor())
+        let mapping = try #require(FileMapping(path: url.path))
+        let base = try #require(mapping.bytes.baseAddress)
+        let mapped = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: mapping.bytes.count, deallocator: .none)
+        let inPlace = try withExtendedLifetime(mapping) { try HDF5File(image: mapped, url: url) }
+        let tensor = try inPlace.dataset(at: "contiguous").readTensor()
+        #expect(tensor.isMapped && Self.bits(tensor) == expected)
+        #expect(Self.bits(try inPlace.dataset(at: "chunked").readTensor()) == expected)
+        let copied = try HDF5File(image: try Data(contentsOf: url), url: url)
+        let copy = try copied.dataset(at: "contiguous").readTensor()
+        #expect(!copy.isMapped && Self.bits(copy) == expected)
+        #expect(try copied.attributeNames == [])
+    }
+
+    /// libhdf5 reads an image only within its bounds: the first half of a file, inside a mapping of the
+    /// whole file (so a read past the half would find the real bytes), is refused as truncated.
+    @Test("an image cut short is refused as truncated, though the bytes after it are mapped")
+    func truncatedImage() throws {
+        let url = HDF5Fixture.url("mapped.h5")
+        let mapping = try #require(FileMapping(path: url.path))
+        let base = try #require(mapping.bytes.baseAddress)
+        let half = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: mapping.bytes.count / 2, deallocator: .none)
+        withExtendedLifetime(mapping) {
+            expectHDF5Error("cannot open", "mapped.h5", "truncated") { _ = try HDF5File(image: half, url: url) }
+            expectHDF5Error("is not an HDF5 file", "no HDF5 signature") {
+                _ = try HDF5File(image: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base + 1), count: 4096, deallocator: .none), url: url)
+            }
+        }
+    }
 }

@@ -145,4 +145,47 @@ struct KerasModelTests {
             #expect("\(error)".contains("shape"), "\(error)")
         }
     }
+
+    // MARK: Weights read in place
+
+    static let mapped = Fixtures.root.appendingPathComponent("keras/mapped")
+
+    /// The weights of every layer, in order.
+    static func weights(_ model: KerasModel) -> [Tensor] { model.network.layers.flatMap(\.weights) }
+
+    /// `keras/mapped/` (scripts/make_mapped_weight_fixtures.py): one Dense stack (8 KiB and 4 KiB kernels)
+    /// saved by Keras as `.keras` (weights entry stored at an 8-aligned offset), legacy `.h5` and
+    /// `.weights.h5`, whose kernels are read in place; and as `.keras` re-zipped deflated and `.keras`
+    /// with its stored weights entry at an offset ≡ 1 mod 4, whose weights are copied (read through
+    /// libhdf5). Every load gives the same weights bit for bit, and the same outputs, eager and graph,
+    /// bit for bit, within 1e-6 of Keras's (float32 sums in another order).
+    @Test("large weights of .keras, .h5 and .weights.h5 are read in place; the outputs are the copies' bit for bit")
+    func weightsInPlace() throws {
+        let folder = Self.mapped
+        let inPlace = [try KerasModel.load(folder.appendingPathComponent("dense.keras")),
+                       try KerasModel.load(folder.appendingPathComponent("dense.h5")),
+                       try KerasModel.load(architecture: folder.appendingPathComponent("dense.keras"),
+                                           weights: folder.appendingPathComponent("dense.weights.h5"))]
+        let copied = [try KerasModel.load(folder.appendingPathComponent("dense_deflated.keras")),
+                      try KerasModel.load(folder.appendingPathComponent("dense_misaligned.keras"))]
+        for model in inPlace {
+            // The kernels (8 KiB, 4 KiB) are mapped; the biases (256, 64 bytes) are below one page, copied.
+            #expect(Self.weights(model).map(\.isMapped) == [true, false, true, false], "\(model.format)")
+        }
+        for model in copied { #expect(Self.weights(model).allSatisfy { !$0.isMapped }) }
+        let fixture = try Fixtures.json("keras/mapped/dense.json")
+        let input = try Fixtures.tensor(fixture["inputs"]!).cast(to: .float32)
+        let keras = try Fixtures.tensor(fixture["outputs32"]!, as: .float32)
+        for mode in [ExecutionMode.eager, .graph(.standard)] {
+            let expected = try copied[0].run([input], mode: mode)[0]
+            #expect(Tolerance(absolute: 1e-6, relative: 1e-5).violation(expected, keras) == nil)
+            for model in inPlace + [copied[1]] {
+                let output = try model.run([input], mode: mode)[0]
+                #expect(output.doubles.map(\.bitPattern) == expected.doubles.map(\.bitPattern), "\(model.format) [\(mode)]")
+            }
+        }
+        let reference = Self.weights(copied[0])
+        #expect(reference.map(\.shape) == [[32, 64], [64], [64, 16], [16]])
+        for model in inPlace + [copied[1]] { #expect(Self.weights(model) == reference, "\(model.format)") }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ParityFormats
 import ParityHDF5
 import ZIPFoundation
 
@@ -109,8 +110,9 @@ public struct KerasModel: Sendable {
     }
 }
 
-/// The `.keras` zip: its entries read with size limits, its weights file extracted to a temporary
-/// file for libhdf5 and removed afterwards.
+/// The `.keras` zip: its entries read with size limits; its weights file read in place when stored
+/// (Keras's `zipfile.ZipFile(..., "w")` default, `ZIP_STORED`), else extracted to a temporary file
+/// for libhdf5 and removed afterwards.
 struct KerasArchive {
     let url: URL
     let archive: Archive
@@ -151,15 +153,32 @@ struct KerasArchive {
         return (try? KerasJSON.parse(entry("metadata.json", limit: 1 << 20))) ?? .null
     }
 
+    /// Hands `body` the weights file. A stored `model.weights.h5` is opened where it lies in the mapped
+    /// archive (``ParityHDF5/HDF5File/init(image:url:maxReadBytes:)``): libhdf5 reads no byte outside
+    /// the entry, and contiguous float datasets become tensors read in place from the mapping. Its CRC-32 is
+    /// not checked (that would read every weight; libhdf5 still checks the structure it reads), where
+    /// Keras's `zipfile` read checks it. A deflated entry is extracted to a temporary file.
     func withWeightsFile<T>(_ body: (any HDF5Tree) throws -> T) throws -> T {
-        guard let entry = archive["model.weights.h5"] else {
-            throw KerasError.badFile(path: url.path, message: "has no model.weights.h5")
+        let name = "model.weights.h5"
+        let zip: ZipContainer
+        do { zip = try ZipContainer(contentsOf: url) } catch {
+            throw KerasError.badFile(path: url.path, message: "is not a readable zip archive (\(error))")
+        }
+        guard let member = zip.member(named: name), let entry = archive[name] else {
+            throw KerasError.badFile(path: url.path, message: "has no \(name)")
+        }
+        if member.isStored {
+            let image: Data
+            do { image = try zip.contents(of: member, verifyChecksum: false) } catch {
+                throw KerasError.badFile(path: url.path, message: "\(name) cannot be read (\(error))")
+            }
+            return try HDF5File.withTree(image: image, url: url.appendingPathComponent(name), body)
         }
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("parity-\(UUID().uuidString).weights.h5")
         defer { try? FileManager.default.removeItem(at: temporary) }
         do { _ = try archive.extract(entry, to: temporary) } catch {
             throw KerasError.badFile(path: url.path, message: "model.weights.h5 cannot be extracted (\(error))")
         }
-        return try HDF5File.withTree(temporary, body)
+        return try HDF5File.withTree(temporary, readsInPlace: false, body)
     }
 }

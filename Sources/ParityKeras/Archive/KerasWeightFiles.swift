@@ -112,10 +112,21 @@ struct HDF5FileTree: HDF5Tree {
 }
 
 extension HDF5File {
-    /// Opens `url` and hands the loaders an ``HDF5Tree`` of it.
-    static func withTree<T>(_ url: URL, _ body: (any HDF5Tree) throws -> T) throws -> T {
+    /// Opens `url` and hands the loaders an ``HDF5Tree`` of it; `readsInPlace` false for a temporary file
+    /// (its weights are copied, so that nothing maps it once it is removed).
+    static func withTree<T>(_ url: URL, readsInPlace: Bool = true, _ body: (any HDF5Tree) throws -> T) throws -> T {
         let file: HDF5File
-        do { file = try HDF5File(url: url) } catch {
+        do { file = try HDF5File(url: url, readsInPlace: readsInPlace) } catch {
+            throw KerasError.badFile(path: url.path, message: "is not a readable HDF5 file (\(error))")
+        }
+        return try body(HDF5FileTree(file: file, path: url.path))
+    }
+
+    /// Opens the HDF5 file whose bytes are `image` (named `url` in messages) and hands the loaders an
+    /// ``HDF5Tree`` of it.
+    static func withTree<T>(image: Data, url: URL, _ body: (any HDF5Tree) throws -> T) throws -> T {
+        let file: HDF5File
+        do { file = try HDF5File(image: image, url: url) } catch {
             throw KerasError.badFile(path: url.path, message: "is not a readable HDF5 file (\(error))")
         }
         return try body(HDF5FileTree(file: file, path: url.path))
