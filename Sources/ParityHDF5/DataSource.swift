@@ -134,10 +134,21 @@ struct DataSource: ~Copyable {
         return Tensor(shape: shape, dtype: dtype, mappedAt: mappingBase.distance(to: regionBase) + Int(address), in: mapping)
     }
 
+    /// The elements converted by libhdf5 to `memoryType` (`T`'s), written straight into the array's
+    /// uninitialised memory (zero-filling a large array first cost as much as the copy).
     func readFloats<T: BinaryFloatingPoint>(_: T.Type, count: Int, memoryType: hid_t) throws(HDF5Error) -> [T] {
         guard count > 0 else { return [] }
-        var values = [T](repeating: 0, count: count)
-        try read(into: &values, as: memoryType)
+        var failure: HDF5Error?
+        let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(HDF5Error) {
+                try read(into: UnsafeMutableRawPointer(buffer.baseAddress!), as: memoryType)
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
         return values
     }
 
