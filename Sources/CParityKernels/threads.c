@@ -317,14 +317,19 @@ void parity_parallel_for(long count, parity_task task, void *context) {
 
 unsigned parity_pool_skip_jobs(unsigned jobs, int participants) {
     pthread_mutex_lock(&job_lock);
-    // An empty job (no participants) numbered `jobs` jobs on: workers that see it take nothing. The
-    // first `participants` shares are tagged with it, spent, as the skipped jobs would have left them.
-    unsigned gen = atomic_load_explicit(&generation, memory_order_relaxed) + 2 * jobs;
+    // An empty job (no participants) that workers who see it take nothing from, numbered so that the
+    // next job is the first retagging one at least `jobs` jobs on: whichever thread runs that job, it
+    // retags every share before publishing, so no job, this test's or a concurrent one's, ever meets a
+    // share whose tag the skip left 2^31 generations behind. The first `participants` shares are
+    // tagged with the empty job, spent, as the skipped jobs would have left them.
+    uint64_t now = atomic_load_explicit(&generation, memory_order_relaxed);
+    uint64_t next = (now + 2 * (uint64_t)jobs + 2 + RETAG - 1) / RETAG * RETAG;   // RETAG divides 2^32
+    unsigned gen = (unsigned)(next - 2);
     atomic_store_explicit(&generation, gen - 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&job.participants, 0, memory_order_relaxed);
     for (int p = 0; p < participants && p < MAX_THREADS; p++) atomic_store_explicit(&shares[p].word, share_word(gen, 0, 0), memory_order_relaxed);
     atomic_store(&generation, gen);
     pthread_mutex_unlock(&job_lock);
-    return gen;
+    return gen + 2;
 }

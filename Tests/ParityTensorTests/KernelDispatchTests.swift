@@ -719,12 +719,12 @@ struct KernelDispatchTests {
     @Test("the pool's job numbers wrap: a share unused for 2^30 jobs (more than half the tag's range) still runs its items")
     func poolJobNumbersWrap() {
         #expect(Self.visits(9, threads: 3).allSatisfy { $0 == 1 })   // the third share tagged now
-        // Jump to 2^31 + a little past that tag, just short of a multiple of 2^28 (where the pool retags
-        // every share), then cross it with two-thread loops, which leave the third share alone.
-        let now = UInt64(parity_pool_skip_jobs(0, 0))
-        let period: UInt64 = 1 << 28
-        let target = ((now + (1 << 31) + 16 + period - 1) / period) * period - 16
-        parity_pool_skip_jobs(UInt32((target - now) / 2), 2)
+        // Jump 2^31 + 16 generations past that tag, up to the next job that retags every share (a
+        // multiple of 2^28: `parity_pool_skip_jobs` stops there, so that a concurrent test's loop can
+        // never run between the jump and the retag), then take that job with two-thread loops, which
+        // leave the third share alone.
+        let next = parity_pool_skip_jobs((1 << 30) + 8, 2)
+        #expect(next % (1 << 28) == 0)
         // Without the retag the third share's tag then reads as a newer job's: its items would never run
         // and the caller would wait forever, so the loops run on a thread watched with a timeout.
         let done = DispatchSemaphore(value: 0)

@@ -59,9 +59,10 @@ typedef void (*parity_task)(void *context, long index);
 /// all are done. Items must be independent: which thread runs an item never changes its result.
 /// Runs serially when called from inside another parallel loop or while the pool is busy.
 void parity_parallel_for(long count, parity_task task, void *context);
-/// Tests only: numbers the pool's next job as if `jobs` jobs with `participants` threads had run (the
-/// job counter wraps modulo 2^31 jobs; this reaches the wrap without running them). Runs nothing;
-/// returns the pool's job number (two per job).
+/// Tests only: numbers the pool's next job as if at least `jobs` jobs with `participants` threads had
+/// run, up to the first job after them that retags every share (the job counter wraps modulo 2^31
+/// jobs; this reaches the wrap without running them). Runs nothing; returns the next job's number
+/// (two per job), a multiple of 2^28.
 unsigned parity_pool_skip_jobs(unsigned jobs, int participants);
 
 // MARK: GEMM
