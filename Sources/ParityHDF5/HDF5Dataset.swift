@@ -3,8 +3,9 @@ import ParityTensor
 
 /// A dataset in an ``HDF5File``: an n-dimensional array of one element type, plus attributes.
 ///
-/// Contiguous, compact and chunked datasets are read alike; libhdf5 undoes the filters (gzip,
-/// shuffle, fletcher32) and converts byte order and float formats.
+/// Contiguous, compact and chunked datasets give the same tensors; libhdf5 undoes the filters (gzip,
+/// shuffle, fletcher32) and converts byte order and float formats, and contiguous little-endian float
+/// data is read in place (``readTensor()``).
 public struct HDF5Dataset: HDF5Node {
     public let file: HDF5File
     public let path: String
@@ -59,6 +60,10 @@ public struct HDF5Dataset: HDF5Node {
     ///
     /// The size is checked before anything is allocated: at most ``HDF5File/maxReadBytes``, and no
     /// more stored bytes than the file holds (for compressed data, than the file at 1100:1).
+    ///
+    /// A float32 or float64 dataset of at least 4 KiB stored contiguous, unfiltered and as little-endian
+    /// IEEE floats, at an address aligned to the element size, is read in place: the tensor reads the
+    /// file's mapping (`Tensor.isMapped`) and nothing is copied until a use needs an array.
     ///
     /// - Throws: ``HDF5Error/unsupportedType(type:reading:at:)`` for strings (use ``readValue()``),
     ///   floats wider than 64 bits, compound, opaque (but bfloat16 as above), array and reference

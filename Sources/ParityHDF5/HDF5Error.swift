@@ -1,7 +1,8 @@
 /// Where in an HDF5 file something went wrong: the file, and when known the object path and the
 /// attribute name.
 public struct HDF5Location: Sendable, Hashable, CustomStringConvertible {
-    /// The file's path as given to ``HDF5File/init(url:maxReadBytes:)`` or ``HDF5FileWriter/init(creating:)``.
+    /// The file's path as given to ``HDF5File/init(url:maxReadBytes:readsInPlace:)``,
+    /// ``HDF5File/init(image:url:maxReadBytes:)`` or ``HDF5FileWriter/init(creating:)``.
     public var file: String
     /// The object's absolute path inside the file (`/model_weights/dense`), if any.
     public var object: String?
