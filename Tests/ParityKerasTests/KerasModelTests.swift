@@ -184,6 +184,9 @@ struct KerasModelTests {
                 #expect(output.doubles.map(\.bitPattern) == expected.doubles.map(\.bitPattern), "\(model.format) [\(mode)]")
             }
         }
+        for model in inPlace {
+            #expect(Self.weights(model).map(\.isMapped) == [true, false, true, false], "after runs: \(model.format)")
+        }
         let reference = Self.weights(copied[0])
         #expect(reference.map(\.shape) == [[32, 64], [64], [64, 16], [16]])
         for model in inPlace + [copied[1]] { #expect(Self.weights(model) == reference, "\(model.format)") }
