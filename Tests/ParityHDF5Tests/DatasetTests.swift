@@ -211,6 +211,10 @@ struct DatasetTests {
         #expect(try file.dataset(at: "int32").readTensor().int64s == (0..<(32 * 48)).map(Int64.init))
         // The first read in place leaves the tensor mapped; using it as an array copies it once.
         #expect(contiguous.doubles.count == 32 * 48 && !contiguous.isMapped)
+        // Opened with `readsInPlace: false` (a temporary file), every dataset is copied through libhdf5.
+        let copying = try HDF5File(url: HDF5Fixture.url(name), readsInPlace: false)
+        let copy = try copying.dataset(at: "contiguous").readTensor()
+        #expect(!copy.isMapped && Self.bits(copy) == Self.bits(chunked))
     }
 
     /// An image opened from bytes: in place when the bytes are a live file mapping (offsets relative to
