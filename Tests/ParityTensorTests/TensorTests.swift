@@ -62,8 +62,39 @@ struct MappedTensorTests {
         let again = try t.reshaped([48]), residentFlat = try resident.reshaped([48])
         #expect(reshaped.isMapped && reshaped.sharesStorage(with: again) && !reshaped.sharesStorage(with: residentFlat))
         #expect(t.isMapped, "the ops above read the mapping")
-        #expect(t == resident)  // compares the arrays: copies them
-        #expect(!t.isMapped && t.values(Float.self) == Self.values)
+        #expect(t.values(Float.self) == Self.values)  // an array: copied, once
+        #expect(!t.isMapped && t == resident)
+    }
+
+    /// Each kernel run on a mapped operand and on the same values in an array: the same bits, and the
+    /// mapped tensors still uncopied afterwards (a bias, a norm's scale and shift, an elementwise
+    /// constant, a convolution epilogue's shift are read in place; comparing and widening too).
+    @Test("operands, biases and norm parameters are read in place, with an array's bits")
+    func operandsInPlace() throws {
+        let mapping = try Self.mapped(Self.values, prefix: 64)
+        let m = try #require(Tensor(shape: [48], dtype: .float32, mappedAt: 64, in: mapping))
+        let r = Tensor(shape: [48], values: Self.values)
+        let x = Tensor(shape: [2, 48], values: (0..<96).map { Float($0).squareRoot() - 4 })
+        let w = Tensor(shape: [3, 48], values: (0..<144).map { Float($0 % 7) - 2.5 })
+        func bits(_ t: Tensor) -> [UInt64] { t.doubles.map(\.bitPattern) }
+        func same(_ op: (Tensor) throws -> Tensor, _ what: Comment) throws {
+            #expect(bits(try op(m)) == bits(try op(r)), what)
+        }
+        try same({ try w.transposedMatrix().matmul(w, bias: $0) }, "matmul bias")
+        try same({ try x.combining($0, .add) }, "add, broadcast")
+        try same({ try $0.combining(r, .multiply) }, "multiply, same shape")
+        try same({ try x.combining($0, .maximum) }, "maximum, broadcast (a closure per element)")
+        try same({ try Tensor.multiplyAdd(x, $0, $0, fused: true) }, "fused multiply-add")
+        try same({ try Tensor.multiplyAdd($0, x, r, fused: false) }, "multiply-add")
+        try same({ try Tensor.select(x, $0, x) }, "where")
+        try same({ try Tensor.layerNormRows(x, rowLength: 48, leaf: 8, epsilon: 1e-5, scale: $0, shift: $0, fusedShift: true) }, "layer norm")
+        let geometry = ConvolutionShape(input: [3], output: [3], kernel: [1], strides: [1], dilations: [1], padBefore: [0])
+        let image = Tensor(shape: [1, 3, 2], values: [Float(1), -2, 0.5, 3, -1, 2])
+        let kernel = Tensor(shape: [1, 2, 48], values: (0..<96).map { Float($0 % 5) - 2 })
+        try same({ try image.convolved(with: kernel, shape: geometry, groups: 1, channelsThenWindow: false, fused: true,
+                                       epilogue: ConvolutionEpilogue(scale: $0, shift: $0, activation: .relu)) }, "convolution epilogue")
+        #expect(m.doubles == r.doubles && m == r && !(m == x))
+        #expect(m.isMapped, "a kernel above copied the mapped operand into an array")
     }
 
     @Test("the tensor keeps its file mapped after the last other reference goes")

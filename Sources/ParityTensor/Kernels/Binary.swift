@@ -163,53 +163,51 @@ extension Tensor {
     public func combining(_ other: Tensor, _ function: BinaryFunction) throws -> Tensor {
         let op = "\(function)"
         let outShape = try Shape.broadcast(shape, other.shape, op: op)
-        func run<T: FloatElement>(_ a: [T], _ b: [T]) -> [T] {
+        func run<T: FloatElement>(_ a: UnsafeBufferPointer<T>, _ b: UnsafeBufferPointer<T>) -> [T] {
             let count = Shape.count(outShape)
             if count == 0 { return [] }
             return [T](unsafeUninitializedCapacity: count) { out, initialized in
-                a.withUnsafeBufferPointer { ap in
-                    b.withUnsafeBufferPointer { bp in
-                        let (pa0, pb0, o0) = (ap.baseAddress!, bp.baseAddress!, out.baseAddress!)
-                        if function.rowOperation != nil && (T.self == Float.self || T.self == Double.self) {
-                            if a.count == b.count && shape == other.shape {
-                                parallelChunks(count, chunk: elementwiseChunk) { range in
-                                    let i = range.lowerBound
-                                    _ = function.row(range.count, pa0 + i, 1, pb0 + i, 1, o0 + i)
-                                }
-                            } else {
-                                forEachBroadcastRow(outShape, inputs: [shape, other.shape]) { start, offsets, steps, length in
-                                    _ = function.row(length, pa0 + offsets[0], steps[0], pb0 + offsets[1], steps[1], o0 + start)
-                                }
-                            }
-                            return
+                let (pa0, pb0, o0) = (a.baseAddress!, b.baseAddress!, out.baseAddress!)
+                if function.rowOperation != nil && (T.self == Float.self || T.self == Double.self) {
+                    if a.count == b.count && shape == other.shape {
+                        parallelChunks(count, chunk: elementwiseChunk) { range in
+                            let i = range.lowerBound
+                            _ = function.row(range.count, pa0 + i, 1, pb0 + i, 1, o0 + i)
                         }
-                        function.withKernel(T.self) { f in
-                            if a.count == b.count && shape == other.shape {
-                                zipElements(pa0, pb0, o0, count: count, f)
-                                return
-                            }
-                            forEachBroadcastRow(outShape, inputs: [shape, other.shape]) { start, offsets, steps, length in
-                                let (pa, pb, o) = (pa0 + offsets[0], pb0 + offsets[1], o0 + start)
-                                switch (steps[0], steps[1]) {
-                                case (1, 1): for j in 0..<length { o[j] = f(pa[j], pb[j]) }
-                                case (1, 0): let y = pb[0]; for j in 0..<length { o[j] = f(pa[j], y) }
-                                case (0, 1): let x = pa[0]; for j in 0..<length { o[j] = f(x, pb[j]) }
-                                default: let v = f(pa[0], pb[0]); for j in 0..<length { o[j] = v }
-                                }
-                            }
+                    } else {
+                        forEachBroadcastRow(outShape, inputs: [shape, other.shape]) { start, offsets, steps, length in
+                            _ = function.row(length, pa0 + offsets[0], steps[0], pb0 + offsets[1], steps[1], o0 + start)
+                        }
+                    }
+                    initialized = count
+                    return
+                }
+                function.withKernel(T.self) { f in
+                    if a.count == b.count && shape == other.shape {
+                        zipElements(pa0, pb0, o0, count: count, f)
+                        return
+                    }
+                    forEachBroadcastRow(outShape, inputs: [shape, other.shape]) { start, offsets, steps, length in
+                        let (pa, pb, o) = (pa0 + offsets[0], pb0 + offsets[1], o0 + start)
+                        switch (steps[0], steps[1]) {
+                        case (1, 1): for j in 0..<length { o[j] = f(pa[j], pb[j]) }
+                        case (1, 0): let y = pb[0]; for j in 0..<length { o[j] = f(pa[j], y) }
+                        case (0, 1): let x = pa[0]; for j in 0..<length { o[j] = f(x, pb[j]) }
+                        default: let v = f(pa[0], pb[0]); for j in 0..<length { o[j] = v }
                         }
                     }
                 }
                 initialized = count
             }
         }
-        switch (storage, other.storage) {
-        case let (.float32(a), .float32(b)): return Tensor(shape: outShape, storage: .float32(run(a, b)))
-        case let (.float64(a), .float64(b)): return Tensor(shape: outShape, storage: .float64(run(a, b)))
-        default:
-            if dtype != other.dtype { throw TensorError.dtypeMismatch(op: op, received: [dtype, other.dtype]) }
-            throw TensorError.unsupportedDType(op: op, dtype: dtype)
+        // The operands in place (a constant read from a file stays in its mapping).
+        func combined<T: FloatElement>(_: T.Type) -> [T]? {
+            withUnsafeElements(as: T.self) { a in other.withUnsafeElements(as: T.self) { b in run(a, b) } } ?? nil
         }
+        if let values = combined(Float.self) { return Tensor(shape: outShape, values: values) }
+        if let values = combined(Double.self) { return Tensor(shape: outShape, values: values) }
+        if dtype != other.dtype { throw TensorError.dtypeMismatch(op: op, received: [dtype, other.dtype]) }
+        throw TensorError.unsupportedDType(op: op, dtype: dtype)
     }
 
     /// `a·b + c` elementwise with broadcasting, rounded once when `fused` (a fused multiply-add, as a
@@ -218,7 +216,7 @@ extension Tensor {
         let op = fused ? "fusedMultiplyAdd" : "multiplyAdd"
         let outShape = try Shape.broadcast(Shape.broadcast(a.shape, b.shape, op: op), c.shape, op: op)
         // The formula written in the row loop (not a closure called per element).
-        func run<T: FloatElement>(_ x: [T], _ y: [T], _ z: [T]) -> [T] {
+        func run<T: FloatElement>(_ x: UnsafeBufferPointer<T>, _ y: UnsafeBufferPointer<T>, _ z: UnsafeBufferPointer<T>) -> [T] {
             broadcastRows(x, y, z, shapes: [a.shape, b.shape, c.shape], outShape: outShape) { bx, sx, by, sy, bz, sz, bo, length in
                 if fused {
                     // In C: an FMA instruction where the CPU has one (no compiler flags here).
@@ -236,11 +234,9 @@ extension Tensor {
                 }
             }
         }
-        switch (a.storage, b.storage, c.storage) {
-        case let (.float32(x), .float32(y), .float32(z)): return Tensor(shape: outShape, storage: .float32(run(x, y, z)))
-        case let (.float64(x), .float64(y), .float64(z)): return Tensor(shape: outShape, storage: .float64(run(x, y, z)))
-        default: throw TensorError.dtypeMismatch(op: op, received: [a.dtype, b.dtype, c.dtype])
-        }
+        if let values = withElements(a, b, c, as: Float.self, run) { return Tensor(shape: outShape, values: values) }
+        if let values = withElements(a, b, c, as: Double.self, run) { return Tensor(shape: outShape, values: values) }
+        throw TensorError.dtypeMismatch(op: op, received: [a.dtype, b.dtype, c.dtype])
     }
 
     /// `condition ≠ 0 ? a : b` elementwise with broadcasting (`torch.where`, `tf.where`).
@@ -255,37 +251,38 @@ extension Tensor {
     static func ternary(_ a: Tensor, _ b: Tensor, _ c: Tensor, op: String,
                         float: (Float, Float, Float) -> Float, double: (Double, Double, Double) -> Double) throws -> Tensor {
         let outShape = try Shape.broadcast(Shape.broadcast(a.shape, b.shape, op: op), c.shape, op: op)
-        func run<T: FloatElement>(_ x: [T], _ y: [T], _ z: [T], _ f: (T, T, T) -> T) -> [T] {
-            broadcastRows(x, y, z, shapes: [a.shape, b.shape, c.shape], outShape: outShape) { bx, sx, by, sy, bz, sz, bo, length in
-                for j in 0..<length { bo[j] = f(bx[j * sx], by[j * sy], bz[j * sz]) }
+        func run<T: FloatElement>(_ f: (T, T, T) -> T) -> [T]? {
+            withElements(a, b, c, as: T.self) { x, y, z in
+                broadcastRows(x, y, z, shapes: [a.shape, b.shape, c.shape], outShape: outShape) { bx, sx, by, sy, bz, sz, bo, length in
+                    for j in 0..<length { bo[j] = f(bx[j * sx], by[j * sy], bz[j * sz]) }
+                }
             }
         }
-        switch (a.storage, b.storage, c.storage) {
-        case let (.float32(x), .float32(y), .float32(z)): return Tensor(shape: outShape, storage: .float32(run(x, y, z, float)))
-        case let (.float64(x), .float64(y), .float64(z)): return Tensor(shape: outShape, storage: .float64(run(x, y, z, double)))
-        default: throw TensorError.dtypeMismatch(op: op, received: [a.dtype, b.dtype, c.dtype])
-        }
+        if let values = run(float) { return Tensor(shape: outShape, values: values) }
+        if let values = run(double) { return Tensor(shape: outShape, values: values) }
+        throw TensorError.dtypeMismatch(op: op, received: [a.dtype, b.dtype, c.dtype])
     }
 
-    /// The `outShape` values of three arrays (of `shapes`) broadcast together, filled row by row:
+    /// `body` with the elements of three tensors as `T` in place (``withUnsafeElements(as:_:)``), or nil
+    /// when one holds another dtype.
+    private static func withElements<T: FloatElement, R>(_ a: Tensor, _ b: Tensor, _ c: Tensor, as type: T.Type,
+                                                         _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>) -> R) -> R? {
+        a.withUnsafeElements(as: T.self) { x in b.withUnsafeElements(as: T.self) { y in c.withUnsafeElements(as: T.self) { z in body(x, y, z) } } ?? nil } ?? nil
+    }
+
+    /// The `outShape` values of three buffers (of `shapes`) broadcast together, filled row by row:
     /// `row(x, xStep, y, yStep, z, zStep, out, length)` writes `length` outputs at `out` from the
     /// inputs' rows at `x`, `y`, `z` with their element steps (0 along a broadcast axis).
     static func broadcastRows<T: FloatElement>(
-        _ x: [T], _ y: [T], _ z: [T], shapes: [[Int]], outShape: [Int],
+        _ x: UnsafeBufferPointer<T>, _ y: UnsafeBufferPointer<T>, _ z: UnsafeBufferPointer<T>, shapes: [[Int]], outShape: [Int],
         _ row: (UnsafePointer<T>, Int, UnsafePointer<T>, Int, UnsafePointer<T>, Int, UnsafeMutablePointer<T>, Int) -> Void
     ) -> [T] {
         let count = Shape.count(outShape)
         if count == 0 { return [] }
         return [T](unsafeUninitializedCapacity: count) { out, initialized in
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeBufferPointer { yp in
-                    z.withUnsafeBufferPointer { zp in
-                        let (px, py, pz, o) = (xp.baseAddress!, yp.baseAddress!, zp.baseAddress!, out.baseAddress!)
-                        forEachBroadcastRow(outShape, inputs: shapes) { start, offsets, steps, length in
-                            row(px + offsets[0], steps[0], py + offsets[1], steps[1], pz + offsets[2], steps[2], o + start, length)
-                        }
-                    }
-                }
+            let (px, py, pz, o) = (x.baseAddress!, y.baseAddress!, z.baseAddress!, out.baseAddress!)
+            forEachBroadcastRow(outShape, inputs: shapes) { start, offsets, steps, length in
+                row(px + offsets[0], steps[0], py + offsets[1], steps[1], pz + offsets[2], steps[2], o + start, length)
             }
             initialized = count
         }

@@ -154,19 +154,17 @@ extension Tensor {
         func run<T: FloatElement>(_ x: UnsafeBufferPointer<T>, _ w: UnsafeBufferPointer<T>, _ call: (UnsafePointer<parity_conv_shape>, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafePointer<parity_epilogue>?) -> Int32) -> [T] {
             if count == 0 { return [] }
             if x.isEmpty || w.isEmpty { return [T](repeating: 0, count: count) }
-            let empty: [T] = []
-            func values(_ t: Tensor?) -> [T] { t?.values(T.self) ?? empty }
-            let (scale, shift, residual) = (values(epilogue?.scale), values(epilogue?.shift), values(epilogue?.residual))
+            // The epilogue's operands in place, as the image and kernel (checked above: of this dtype).
             return [T](unsafeUninitializedCapacity: count) { out, initialized in
-                scale.withUnsafeBufferPointer { sp in
-                    shift.withUnsafeBufferPointer { hp in
-                        residual.withUnsafeBufferPointer { rp in
+                Tensor.withUnsafeElements(of: epilogue?.scale, as: T.self) { sp in
+                    Tensor.withUnsafeElements(of: epilogue?.shift, as: T.self) { hp in
+                        Tensor.withUnsafeElements(of: epilogue?.residual, as: T.self) { rp in
                             var e = parity_epilogue()
                             if let epilogue {
-                                e.scale = epilogue.scale == nil ? nil : UnsafeRawPointer(sp.baseAddress)
-                                e.shift = epilogue.shift == nil ? nil : UnsafeRawPointer(hp.baseAddress)
+                                e.scale = sp.flatMap { UnsafeRawPointer($0.baseAddress) }
+                                e.shift = hp.flatMap { UnsafeRawPointer($0.baseAddress) }
                                 e.fused_scale = epilogue.fusedScale ? 1 : 0
-                                e.residual = epilogue.residual == nil ? nil : UnsafeRawPointer(rp.baseAddress)
+                                e.residual = rp.flatMap { UnsafeRawPointer($0.baseAddress) }
                                 switch epilogue.activation {
                                 case .relu?: e.activation = PARITY_ACTIVATION_RELU
                                 case let .clip(lower, upper)?: (e.activation, e.lower, e.upper) = (PARITY_ACTIVATION_CLIP, lower, upper)

@@ -22,34 +22,22 @@ extension Tensor {
             }
         }
         let rows = rowLength == 0 ? 0 : x.count / rowLength
-        func run<T: FloatElement>(_ values: [T], _ gamma: [T]?, _ beta: [T]?,
-                                  _ kernel: (Int, Int, Int, UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, Double, Int32, UnsafeMutablePointer<T>?) -> Void) -> [T] {
-            [T](unsafeUninitializedCapacity: values.count) { out, initialized in
-                values.withUnsafeBufferPointer { xp in
-                    withOptionalBuffer(gamma) { gp in
-                        withOptionalBuffer(beta) { bp in
-                            kernel(rows, rowLength, leaf, xp.baseAddress, gp, bp, epsilon, fusedShift ? 1 : 0, out.baseAddress)
+        // The input, scale and shift in place (parameters read from a file stay in their mapping).
+        func run<T: FloatElement>(_: T.Type,
+                                  _ kernel: (Int, Int, Int, UnsafePointer<T>?, UnsafePointer<T>?, UnsafePointer<T>?, Double, Int32, UnsafeMutablePointer<T>?) -> Void) -> [T]? {
+            x.withUnsafeElements(as: T.self) { xp in
+                withUnsafeElements(of: scale, as: T.self) { gp in
+                    withUnsafeElements(of: shift, as: T.self) { bp in
+                        [T](unsafeUninitializedCapacity: xp.count) { out, initialized in
+                            kernel(rows, rowLength, leaf, xp.baseAddress, gp?.baseAddress, bp?.baseAddress, epsilon, fusedShift ? 1 : 0, out.baseAddress)
+                            initialized = xp.count
                         }
                     }
                 }
-                initialized = values.count
             }
         }
-        switch x.storage {
-        case .float32(let v):
-            func values(_ t: Tensor?) -> [Float]? { if case .float32(let v)? = t?.storage { return v } else { return nil } }
-            return Tensor(shape: x.shape, storage: .float32(run(v, values(scale), values(shift), parity_layer_norm_f32)))
-        case .float64(let v):
-            func values(_ t: Tensor?) -> [Double]? { if case .float64(let v)? = t?.storage { return v } else { return nil } }
-            return Tensor(shape: x.shape, storage: .float64(run(v, values(scale), values(shift), parity_layer_norm_f64)))
-        default:
-            throw TensorError.unsupportedDType(op: op, dtype: x.dtype)
-        }
+        if let values = run(Float.self, parity_layer_norm_f32) { return Tensor(shape: x.shape, values: values) }
+        if let values = run(Double.self, parity_layer_norm_f64) { return Tensor(shape: x.shape, values: values) }
+        throw TensorError.unsupportedDType(op: op, dtype: x.dtype)
     }
-}
-
-/// `body` with a pointer to `array`'s elements, or nil.
-private func withOptionalBuffer<T, R>(_ array: [T]?, _ body: (UnsafePointer<T>?) -> R) -> R {
-    guard let array else { return body(nil) }
-    return array.withUnsafeBufferPointer { body($0.baseAddress) }
 }

@@ -208,7 +208,7 @@ extension Tensor {
         var outShape = batch + [m, n]
         let reluInside = activation == .relu && MatMulKernel.appliesReLU(bias: bias != nil, k: k, numerics: numerics)
         let keptWeights = kept.flatMap { batchCount == 1 && $0.holds(other) ? $0 : nil }
-        func run<T: FloatElement>(_ xp: UnsafeBufferPointer<T>, _ yp: UnsafeBufferPointer<T>, _ bias: [T]?) -> [T] {
+        func run<T: FloatElement>(_ xp: UnsafeBufferPointer<T>, _ yp: UnsafeBufferPointer<T>, _ bias: UnsafeBufferPointer<T>?) -> [T] {
             let count = batchCount * m * n
             // Every element is written by its product's gemm.
             var out = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
@@ -216,7 +216,7 @@ extension Tensor {
                 // Many small products (attention heads): one per task, each serial inside.
                 let perProduct = Double(m) * Double(n) * Double(k)
                 let split = batchCount > 1 && perProduct < 4_194_304
-                let (outBase, aBase, bBase, biasBase) = (op.baseAddress!, xp.baseAddress!, yp.baseAddress!, bias)
+                let (outBase, aBase, bBase, biasBase) = (op.baseAddress!, xp.baseAddress!, yp.baseAddress!, bias?.baseAddress)
                 func product(_ index: Int) {
                     var (offA, offB, rest) = (0, 0, index)
                     for axis in stride(from: batch.count - 1, through: 0, by: -1) {
@@ -227,11 +227,9 @@ extension Tensor {
                     }
                     let c = outBase + index * m * n
                     if let biasBase {
-                        biasBase.withUnsafeBufferPointer { bp in
-                            MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
-                                              c: c, m: m, n: n, k: k, numerics: numerics, bias: bp.baseAddress!, relu: reluInside,
-                                              kept: keptWeights)
-                        }
+                        MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
+                                          c: c, m: m, n: n, k: k, numerics: numerics, bias: biasBase, relu: reluInside,
+                                          kept: keptWeights)
                     } else {
                         MatMulKernel.gemm(a: aBase + offA * m * k, b: bBase + offB * k * n,
                                           c: c, m: m, n: n, k: k, numerics: numerics)
@@ -245,9 +243,11 @@ extension Tensor {
             }
             return out
         }
-        /// The operands in place (a weight read from a file stays in its mapping).
+        // The operands and the bias in place (a weight read from a file stays in its mapping).
         func multiplied<T: FloatElement>(_: T.Type) -> [T]? {
-            a.withUnsafeElements(as: T.self) { x in b.withUnsafeElements(as: T.self) { y in run(x, y, bias?.values(T.self)) } } ?? nil
+            a.withUnsafeElements(as: T.self) { x in
+                b.withUnsafeElements(as: T.self) { y in Tensor.withUnsafeElements(of: bias, as: T.self) { run(x, y, $0) } }
+            } ?? nil
         }
         let storage: Storage
         if let values = multiplied(Float.self) {

@@ -136,8 +136,27 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// `body` with the elements of `tensor` as `T` in place (``withUnsafeElements(as:_:)``), or with `nil`
+    /// when there is no tensor or it holds another dtype: an optional operand (a bias, a norm's scale).
+    static func withUnsafeElements<T: FloatElement, R>(of tensor: Tensor?, as type: T.Type,
+                                                       _ body: (UnsafeBufferPointer<T>?) throws -> R) rethrows -> R {
+        if let tensor, let result = try tensor.withUnsafeElements(as: T.self, { try body($0) }) { return result }
+        return try body(nil)
+    }
+
+    /// The same shape and elements (compared as their type compares them: a NaN is not equal to
+    /// itself, and +0 equals −0), a tensor read in place from a file compared in place.
     public static func == (a: Tensor, b: Tensor) -> Bool {
-        a.shape == b.shape && a.storage == b.storage
+        guard a.shape == b.shape else { return false }
+        switch (a.backing, b.backing) {
+        case let (.resident(x), .resident(y)): return x == y
+        case let (.mapped(x), .mapped(y)) where x === y: return true  // as an array equals itself
+        default:
+            func equal<T: FloatElement>(_: T.Type) -> Bool? {
+                a.withUnsafeElements(as: T.self) { x in b.withUnsafeElements(as: T.self) { y in x.elementsEqual(y) } } ?? nil
+            }
+            return equal(Float.self) ?? equal(Double.self) ?? false  // a mapped tensor is float32 or float64
+        }
     }
 
     /// A `float32` or `float64` tensor (by `T`) of `shape` holding `values` in row-major order.
@@ -218,6 +237,10 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// A complex element gives two numbers, its real then its imaginary part (the order of
     /// `torch.view_as_real`), so a complex tensor gives `2 × count` numbers.
     public var doubles: [Double] {
+        if case .mapped = backing {  // widened straight from the mapping, which stays uncopied
+            if let v = withUnsafeElements(as: Float.self, { $0.map(Double.init) }) { return v }
+            if let v = withUnsafeElements(as: Double.self, { Array($0) }) { return v }
+        }
         switch storage {
         case .float32(let v): return v.map(Double.init)
         case .float64(let v): return v
