@@ -54,8 +54,18 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    /// The tensor's elements, stored without conversion (in the element type of its dtype).
+    /// The tensor's elements, stored without conversion (in the element type of its dtype). Float32 and
+    /// float64 elements are copied whole from where they are (a tensor read in place from a file stays
+    /// uncopied in its mapping).
     public init(_ tensor: Tensor) {
+        if Self.hostIsLittleEndian, let bytes = tensor.withUnsafeElements(as: Float.self, { Data(buffer: $0) }) {
+            self.init(unchecked: .float32, shape: tensor.shape, bytes: bytes)
+            return
+        }
+        if Self.hostIsLittleEndian, let bytes = tensor.withUnsafeElements(as: Double.self, { Data(buffer: $0) }) {
+            self.init(unchecked: .float64, shape: tensor.shape, bytes: bytes)
+            return
+        }
         switch tensor.storage {
         case .float32(let v): self.init(unchecked: .float32, shape: tensor.shape, bytes: Self.pack(v.map(\.bitPattern)))
         case .float64(let v): self.init(unchecked: .float64, shape: tensor.shape, bytes: Self.pack(v.map(\.bitPattern)))
@@ -82,10 +92,10 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
             self.init(tensor.cast(to: elementType.widenedDType))
             return
         }
-        switch (tensor.storage, elementType) {
+        switch (tensor.int64s, elementType) {  // nil, uncopied, for a tensor read in place (a float)
         case (_, .float32):
             self.init(unchecked: .float32, shape: shape, bytes: Self.pack(Self.floats(tensor).map(\.bitPattern)))
-        case (.int64(let v), .float64):
+        case (let v?, .float64):
             self.init(unchecked: .float64, shape: shape, bytes: Self.pack(v.map { Double($0).bitPattern }))
         case (_, .float64):
             self.init(unchecked: .float64, shape: shape, bytes: Self.pack(tensor.doubles.map(\.bitPattern)))
@@ -204,8 +214,9 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func floats(_ tensor: Tensor) -> [Float] {
-        if case .float32(let v) = tensor.cast(to: .float32).storage { return v }
-        return []
+        let narrowed = tensor.cast(to: .float32)
+        if narrowed.isMapped { return narrowed.withUnsafeElements(as: Float.self) { Array($0) } ?? [] }  // leaves it uncopied
+        return narrowed.values(Float.self) ?? []
     }
 
     /// The tensor's values as Int64 after checking each fits `type` exactly (uint64 above Int64.max

@@ -112,4 +112,36 @@ struct FuzzTests {
             }
         }
     }
+
+    /// The in-place path (``FileMapping``, ``ArrayRecord/toTensor()``): the `.safetensors` and `.pt`
+    /// of `in_place/` (float32/float64 tensors of a page or more), damaged as above, written to a file
+    /// and read from it mapped, every record made a tensor and every element read. Each reads or throws
+    /// a FormatError, and some of the damaged files that read keep tensors in place.
+    @Test func mutatedFilesReadInPlaceOrThrowFormatError() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parity-fuzz-in-place-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var generator = SeededGenerator(seed: 0x5eed_1000)
+        var outcomes = (read: 0, inPlace: 0, refused: 0)
+        for name in ["model.safetensors", "state_dict.pt"] {
+            let original = try FormatFixtures.data("in_place/\(name)")
+            for round in 0..<200 {
+                let url = folder.appendingPathComponent("\(round)-\(name)")
+                try Self.mutate(original, &generator).write(to: url)
+                do {
+                    let named = name.hasSuffix(".pt") ? try TorchStateDict.read(contentsOf: url) : try SafeTensors.read(contentsOf: url).tensors
+                    let tensors = try named.map { try $0.record.toTensor() }
+                    _ = tensors.reduce(0.0) { $0 + $1.doubles.reduce(0, +) }  // every element read
+                    outcomes.read += 1
+                    if tensors.contains(where: \.isMapped) { outcomes.inPlace += 1 }
+                } catch is FormatError {
+                    outcomes.refused += 1
+                } catch {
+                    Issue.record("\(name) mutation \(round): \(type(of: error)) \(error) is not a FormatError")
+                }
+            }
+        }
+        #expect(outcomes.refused > 0 && outcomes.inPlace > 0)
+        print("fuzz in place: 2 files × 200 mutations: \(outcomes.read) read (\(outcomes.inPlace) with tensors in place), \(outcomes.refused) refused")
+    }
 }

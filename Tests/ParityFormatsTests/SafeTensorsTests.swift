@@ -48,6 +48,12 @@ struct SafeTensorsTests {
             #expect(tensors["s"]?.isMapped == false && tensors["h"]?.isMapped == false, "\(file)")
             #expect(tensors["w"] == w && tensors["d"] == d && tensors["h"] == h, "\(file)")
             #expect(tensors["s"] == Tensor(shape: [3], values: [Float(1), 2, 3]), "\(file)")
+            // Written back (a converted model's state_dict) from the mapping, which stays uncopied.
+            let records = Dictionary(uniqueKeysWithValues: read.map { ($0.name, $0.record) })
+            #expect(try ["w", "d"].allSatisfy { ArrayRecord(try #require(tensors[$0])) == records[$0] }, "\(file)")
+            #expect(try ArrayRecord(try #require(tensors["w"]), as: .float16) == ArrayRecord(w, as: .float16), "\(file)")
+            #expect(try ArrayRecord(try #require(tensors["d"]), as: .float32) == ArrayRecord(d, as: .float32), "\(file)")
+            #expect(tensors["w"]?.isMapped == true && tensors["d"]?.isMapped == true, "\(file): copied by a write")
         }
     }
 

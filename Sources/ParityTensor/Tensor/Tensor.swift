@@ -228,10 +228,17 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The elements as `T`, or `nil` when the tensor holds another dtype.
-    public func values<T: FloatElement>(_ type: T.Type = T.self) -> [T]? { T.values(in: storage) }
+    public func values<T: FloatElement>(_ type: T.Type = T.self) -> [T]? { T.dtype == dtype ? T.values(in: storage) : nil }
 
     /// The elements of a complex tensor whose parts are `T`, or `nil` for another dtype.
-    public func complexValues<T: FloatElement>(_ type: T.Type = T.self) -> [Complex<T>]? { T.complexValues(in: storage) }
+    public func complexValues<T: FloatElement>(_ type: T.Type = T.self) -> [Complex<T>]? { residentStorage.flatMap(T.complexValues(in:)) }
+
+    /// The array storage, or `nil` for a tensor read in place from a file: for the accessors of the
+    /// dtypes such a tensor never has (complex, integer, bool), which must not copy it to find out.
+    private var residentStorage: Storage? {
+        if case .resident(let storage) = backing { return storage }
+        return nil
+    }
 
     /// Every element widened to `Double`, whatever the dtype (for reports and tests; a bool is 1 or 0).
     /// A complex element gives two numbers, its real then its imaginary part (the order of
@@ -256,23 +263,23 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     /// The elements of an `int64` tensor; `nil` for another dtype.
     public var int64s: [Int64]? {
-        if case .int64(let v) = storage { return v }
+        if case .int64(let v)? = residentStorage { return v }
         return nil
     }
 
     /// The elements of an integer or bool tensor as `Int64` (a bool is 1 or 0); `nil` for floats.
     public var integers: [Int64]? {
-        switch storage {
-        case .int64(let v): return v
-        case .int32(let v): return v.map(Int64.init)
-        case .bool(let v): return v.map { $0 ? 1 : 0 }
+        switch residentStorage {
+        case .int64(let v)?: return v
+        case .int32(let v)?: return v.map(Int64.init)
+        case .bool(let v)?: return v.map { $0 ? 1 : 0 }
         default: return nil
         }
     }
 
     /// The elements of a `bool` tensor; `nil` for another dtype.
     public var bools: [Bool]? {
-        if case .bool(let v) = storage { return v }
+        if case .bool(let v)? = residentStorage { return v }
         return nil
     }
 
