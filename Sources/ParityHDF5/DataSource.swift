@@ -111,20 +111,16 @@ struct DataSource: ~Copyable {
 
     // MARK: Typed reads
 
-    /// The smallest dataset read in place (one page, as ``ParityFormats/ArrayRecord``'s records): a
-    /// smaller one is copied at once, for less than its bookkeeping would cost.
-    static let inPlaceMinimumBytes = 4096
-
     /// The `count` elements as a tensor reading them in place from the file's bytes, when they are stored
     /// there exactly as `dtype` holds them: ``contiguous``, allocated (`H5Dget_offset`), the file type
     /// little-endian IEEE float32 / float64 (`H5Tequal`), every byte inside the file, and at least
-    /// ``inPlaceMinimumBytes``; `nil` otherwise (and when the file cannot be mapped, was opened with
+    /// ``ParityTensor/FileMapping/inPlaceMinimumBytes``; `nil` otherwise (and when the file cannot be mapped, was opened with
     /// `readsInPlace` false, or the address is not aligned to the element size), and the caller reads
     /// them through libhdf5. `count` has passed ``count(_:memoryBytesPerElement:)``'s checks.
     func inPlace(shape: [Int], count: Int, dtype: DType) -> Tensor? {
         let size = dtype == .float64 ? 8 : 4
         let stored = count * size  // ≤ the read limit
-        guard file.readsInPlace, handle.kind == .dataset, contiguous, stored >= Self.inPlaceMinimumBytes,
+        guard file.readsInPlace, handle.kind == .dataset, contiguous, stored >= FileMapping.inPlaceMinimumBytes,
               H5Tequal(type.id, dtype == .float64 ? chdf5_ieee_f64le() : chdf5_ieee_f32le()) > 0,
               H5Dget_storage_size(handle.id) == UInt64(stored) else { return nil }
         let address = UInt64(H5Dget_offset(handle.id))  // absolute: a user block's size included
