@@ -172,15 +172,11 @@ public struct ArrayRecord: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The smallest float32/float64 array read in place from a mapped file (one page): a smaller one
-    /// is copied at once, for less than its bookkeeping would cost.
-    static let inPlaceMinimumBytes = 4096
-
     /// A float32 or float64 record whose bytes lie in a live file mapping, as a tensor reading them in
     /// place (``FileMapping/containing(_:)``, ``ParityTensor/Tensor/init(shape:dtype:mappedAt:in:)``);
     /// `nil` otherwise (another type, too small, not mapped, or not aligned to the element size).
     private func inPlace(_ raw: UnsafeRawBufferPointer) -> Tensor? {
-        guard elementType == .float32 || elementType == .float64, raw.count >= Self.inPlaceMinimumBytes,
+        guard elementType == .float32 || elementType == .float64, raw.count >= FileMapping.inPlaceMinimumBytes,
               let base = raw.baseAddress, let mapping = FileMapping.containing(raw), let start = mapping.bytes.baseAddress else { return nil }
         return Tensor(shape: shape, dtype: elementType.widenedDType, mappedAt: base - start, in: mapping)
     }

@@ -25,7 +25,7 @@ import ParityTensor
 /// Weights read in place: a float32 or float64 dataset stored contiguously, unfiltered and
 /// little-endian (what h5py writes for Keras) becomes a `Tensor` reading the file's mapping
 /// (``HDF5Dataset/readTensor()``), so loading costs about the metadata's reads whatever the size
-/// of the weights. The file is mapped once, on the first such read.
+/// of the weights. The file is mapped once, when it is opened (a `mmap` call; pages are read when used).
 public final class HDF5File: Sendable {
     /// The default ``maxReadBytes``: 4 GiB.
     public static let defaultMaxReadBytes = 1 << 32
@@ -83,6 +83,12 @@ public final class HDF5File: Sendable {
         self.maxReadBytes = maxReadBytes
         self.readsInPlace = readsInPlace
         image = nil
+        if readsInPlace {
+            // Mapped now, not on the first read, so that it is the file libhdf5 opened even if the path is
+            // replaced later (a mapping of another size is not used).
+            let mapping = FileMapping(path: path)
+            mapped.value = .some(mapping?.bytes.count == Int(exactly: size) ? mapping : nil)
+        }
     }
 
     /// Opens the HDF5 file whose bytes are `image` (a file inside an archive, such as a `.keras` zip's
@@ -172,7 +178,8 @@ public final class HDF5File: Sendable {
     }
 
     /// The file's bytes, where libhdf5's addresses (`H5Dget_offset`) point: the image, or the file mapped
-    /// (once, on first use; `nil` when it cannot be mapped). Call with the lock held.
+    /// (at open, or on first use with `readsInPlace` false; `nil` when it cannot be mapped). Call with
+    /// the lock held.
     var bytes: (mapping: FileMapping?, region: UnsafeRawBufferPointer)? {
         if let image { return (image.mapping, image.region) }
         if let cached = mapped.value { return cached.map { ($0, $0.bytes) } }
@@ -245,7 +252,7 @@ private final class HeapCheckResult: @unchecked Sendable {
     var value: String??
 }
 
-/// The mapping of a file opened by path, made on first use; read and written under the library lock.
+/// The mapping of a file opened by path; read and written under the library lock.
 private final class MappingCache: @unchecked Sendable {
     var value: FileMapping??
 }

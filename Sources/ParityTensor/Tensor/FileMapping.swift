@@ -13,6 +13,10 @@ import Darwin
 /// The file must not be truncated or rewritten in place while the mapping lives (reading a page past
 /// a truncated end raises `SIGBUS`); replacing it by a rename, as Parity's writers do, is safe.
 public final class FileMapping: @unchecked Sendable {
+    /// The smallest float array the readers leave in a mapping (one page); a smaller one is copied at
+    /// once, for less than its bookkeeping would cost.
+    public static let inPlaceMinimumBytes = 4096
+
     /// The file's path, for messages.
     public let path: String
     /// The file's bytes.
