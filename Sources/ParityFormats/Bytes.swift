@@ -108,6 +108,11 @@ func readFile(_ url: URL) throws -> Data {
         return Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: mapping.bytes.count,
                     deallocator: .custom { _, _ in withExtendedLifetime(mapping) {} })
     }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+        throw FormatError.io(file: url.path, reason: "no such file")
+    }
+    if isDirectory.boolValue { throw FormatError.io(file: url.path, reason: "a directory, not a file") }
     do {
         return try Data(contentsOf: url)
     } catch {

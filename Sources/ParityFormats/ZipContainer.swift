@@ -1,8 +1,9 @@
 import Foundation
 import ZIPFoundation
 
-/// The zip container of `.npz` files and `torch.save` archives: a strict, read-only directory
-/// over the file's (memory-mapped) bytes, plus a writer on ZIPFoundation.
+/// The zip container of `.npz` files, `torch.save` and `torch.export` (`.pt2`) archives and `.keras`
+/// files: a strict, read-only directory over the file's (memory-mapped) bytes, plus a writer on
+/// ZIPFoundation.
 ///
 /// Reading parses the end-of-central-directory record (ZIP64 included, as `torch.save` always
 /// writes it), the central directory and each local header itself, checking every offset and

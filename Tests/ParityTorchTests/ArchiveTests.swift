@@ -94,6 +94,14 @@ struct ArchiveTests {
         #expect(throws: TorchError.self) { try TorchProgram.load(url) }
     }
 
+    @Test("a missing file or a directory is named as such, not as a damaged zip")
+    func unreadablePaths() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("parity-missing-\(UUID().uuidString).pt2")
+        for (url, reason) in [(missing, "no such file"), (FileManager.default.temporaryDirectory, "a directory, not a file")] {
+            #expect(throws: TorchError.unreadableArchive(file: url.path, reason: reason)) { try TorchProgram.load(url) }
+        }
+    }
+
     /// The archive with `models/model.json` renamed or its JSON broken (rewritten with ZIP tools
     /// from the standard `zip`/`unzip`, when available).
     func rewrite(_ original: Data, kind: String) throws -> Data {

@@ -3,6 +3,7 @@ import Testing
 import ParityFormats
 import ParityTestSupport
 import ParityTorch
+import ParityTensor
 import ParityEngine
 
 /// The committed subset of the PyTorch model zoo (`Tests/Fixtures/zoo/{torchvision,timm,transformers}/<name>/`,
@@ -73,7 +74,7 @@ struct TorchZooTests {
 
 extension TorchZooTests {
     /// Item 4 of issue 13: a `.pt2`'s weights are read in place from the mapped file (each float32
-    /// weight of at least a page, ``ArrayRecord``'s threshold), and running the model, in graph mode
+    /// weight of at least ``FileMapping/inPlaceMinimumBytes``), and running the model, in graph mode
     /// then eagerly, reads them there: kernels take them by pointer (GEMM and convolution operands,
     /// the layout copies that constant folding makes, embedding lookups), so none is copied into an
     /// array. (The outputs are those of ``model(_:)``, against PyTorch's.)
@@ -81,7 +82,7 @@ extension TorchZooTests {
     func weightsStayMapped(_ name: String) throws {
         let folder = Self.root.appendingPathComponent(name)
         let program = try TorchProgram.load(folder.appendingPathComponent("model.pt2"))
-        let large = program.weights.filter { $0.value.dtype == .float32 && $0.value.count * 4 >= 4096 }
+        let large = program.weights.filter { $0.value.dtype == .float32 && $0.value.count * 4 >= FileMapping.inPlaceMinimumBytes }
         #expect(!large.isEmpty)
         #expect(large.filter { !$0.value.isMapped }.keys.sorted() == [], "copied at load")
         let arrays = try NumpyArchive.read(contentsOf: folder.appendingPathComponent("input.npz"))

@@ -86,8 +86,9 @@ public final class FileMapping: @unchecked Sendable {
     }
 }
 
-/// A pthread mutex at a stable address.
-final class Lock: @unchecked Sendable {
+/// A pthread mutex at a stable address, for the registry and ``MappedElements`` (ParityTensor does
+/// not import Foundation, and `Synchronization.Mutex` needs macOS 15).
+private final class Lock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     init() {

@@ -50,6 +50,8 @@ struct PT2Archive {
         file = url.path
         do {
             container = try ZipContainer(contentsOf: url)
+        } catch FormatError.io(_, let reason) {
+            throw TorchError.unreadableArchive(file: file, reason: reason)
         } catch {
             throw TorchError.unreadableArchive(file: file, reason: "not a zip archive (\(error))")
         }
