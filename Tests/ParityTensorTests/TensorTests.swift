@@ -110,6 +110,65 @@ struct MappedTensorTests {
         #expect(t.withUnsafeElements(as: Double.self) { _ in true } == nil)
     }
 
+    /// What the threads below share, under a lock: each worker's current mapped region, and results.
+    final class Board: @unchecked Sendable {
+        private let lock = NSLock()
+        private var regions: [Int: UnsafeRawPointer] = [:]
+        private var failures: [String] = []
+        private var bases: Set<UInt> = []
+        func publish(_ worker: Int, _ base: UnsafeRawPointer?) { lock.withLock { regions[worker] = base } }
+        func region(_ worker: Int) -> UnsafeRawPointer? { lock.withLock { regions[worker] } }
+        func fail(_ message: String) { lock.withLock { failures.append(message) } }
+        func saw(_ base: UInt) { lock.withLock { _ = bases.insert(base) } }
+        var results: (failures: [String], bases: Set<UInt>) { lock.withLock { (failures, bases) } }
+    }
+
+    /// Mappings made, looked up (``FileMapping/containing(_:)``, including other threads' regions while
+    /// those threads drop them) and released on eight threads at once, so that last references go
+    /// on every thread and at any moment: each lookup finds its own mapping, and nothing deadlocks
+    /// (a release of a last reference under the registry's lock re-entered it from `deinit`, a hang).
+    /// Then one mapped tensor turned into an array on eight threads at once: copied once, shared.
+    @Test("mappings made, found and dropped on many threads at once; a shared tensor copied once", .timeLimit(.minutes(1)))
+    func concurrent() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parity-mapped-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var bytes = [UInt8](repeating: 0xAB, count: 64)
+        for v in Self.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        let paths = try (0..<3).map { i -> String in
+            let path = folder.appendingPathComponent("\(i)").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let board = Board(), workers = 8
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for round in 0..<20000 {
+                guard let mapping = FileMapping(path: paths[(worker + round) % paths.count]),
+                      let t = Tensor(shape: [48], dtype: .float32, mappedAt: 64, in: mapping) else {
+                    return board.fail("worker \(worker) round \(round): not mapped")
+                }
+                let region = UnsafeRawBufferPointer(rebasing: mapping.bytes[64..<256])
+                board.publish(worker, region.baseAddress)
+                for other in 0..<workers where other != worker {
+                    if let base = board.region(other) { _ = FileMapping.containing(UnsafeRawBufferPointer(start: base, count: 16)) }
+                }
+                if FileMapping.containing(region) !== mapping { board.fail("worker \(worker) round \(round): lookup missed its mapping") }
+                if t.withUnsafeElements(as: Float.self, { Array($0) }) != Self.values { board.fail("worker \(worker) round \(round): values") }
+                board.publish(worker, nil)
+            }
+        }
+        let mapping = try Self.mapped(Self.values, prefix: 64)
+        let shared = try #require(Tensor(shape: [6, 8], dtype: .float32, mappedAt: 64, in: mapping))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            _ = shared.isMapped
+            guard let values = shared.values(Float.self), values == Self.values else { return board.fail("shared: values") }
+            values.withUnsafeBufferPointer { board.saw(UInt(bitPattern: $0.baseAddress)) }
+        }
+        let (failures, bases) = board.results
+        #expect(failures == [])
+        #expect(bases.count == 1 && !shared.isMapped, "\(bases.count) copies")
+    }
+
     @Test("refused where reading in place would be wrong: misaligned, past the end, not a float")
     func refusals() throws {
         let mapping = try Self.mapped(Self.values, prefix: 2)
