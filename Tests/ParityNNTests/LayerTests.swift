@@ -1,3 +1,6 @@
+import Foundation
+import ParityTensor
+import ParityEngine
 import Testing
 import ParityNN
 import ParityTestSupport
@@ -99,5 +102,22 @@ struct SeedTests {
         let branching = try #require(examples.first?.model as? BranchingDense)
         #expect(try outputs[0] == branching.positive.run([examples[0].input], mode: .graph(.standard)))
         #expect(try outputs[1] == branching.negative.run([examples[1].input], mode: .graph(.standard)))
+    }
+}
+
+extension LayerTests {
+    /// A depthwise kernel read in place from a file (a Keras weight) stays there: the grouped
+    /// convolution's kernel is the same elements under the shape `[k…, 1, C·M]`, not a copy.
+    @Test("a depthwise kernel read in place from a file is not copied by the layer")
+    func depthwiseKernelInPlace() throws {
+        let values: [Float] = (0..<2304).map { i in Float(i % 17) - 8 }  // [3, 3, 64, 4]: 9 KiB
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("parity-depthwise-\(UUID().uuidString)").path
+        #expect(FileManager.default.createFile(atPath: path, contents: values.withUnsafeBufferPointer { Data(buffer: $0) }))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let mapping = try #require(FileMapping(path: path))
+        let kernel = try #require(Tensor(shape: [3, 3, 64, 4], dtype: .float32, mappedAt: 0, in: mapping))
+        let layer = DepthwiseConvolution(kernel: kernel, bias: nil, strides: [1, 1], dilations: [1, 1], padding: .valid)
+        #expect(layer.convolution.kernel.shape == [3, 3, 1, 256] && layer.convolution.kernel.values(Float.self) == values)
+        #expect(layer.convolution.kernel.sharesStorage(with: try kernel.reshaped([3, 3, 1, 256])))
     }
 }

@@ -115,7 +115,9 @@ public struct DepthwiseConvolution: Model {
                 dataFormat: DataFormat = .channelsLast, activation: Activation? = nil, channelsFirstBias: ChannelsFirstBias = .channelAxis) {
         let rank = max(kernel.rank - 2, 0)
         let (channels, multiplier) = kernel.rank >= 2 ? (kernel.shape[rank], kernel.shape[rank + 1]) : (1, kernel.count)
-        let grouped = Tensor(shape: Array(kernel.shape.prefix(rank)) + [1, channels * multiplier], storage: kernel.storage)
+        // The same elements under the grouped shape (a kernel read in place from a file stays there).
+        let groupedShape = Array(kernel.shape.prefix(rank)) + [1, channels * multiplier]
+        let grouped = (try? kernel.reshaped(groupedShape)) ?? Tensor(shape: groupedShape, storage: kernel.storage)
         convolution = Convolution(kernel: grouped, bias: bias, strides: strides, dilations: dilations, padding: padding,
                                   groups: channels, dataFormat: dataFormat, activation: activation, channelsFirstBias: channelsFirstBias)
     }
