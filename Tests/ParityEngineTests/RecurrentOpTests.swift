@@ -1,5 +1,7 @@
+import Foundation
 import Testing
 import ParityEngine
+import ParityTensor
 import ParityTestSupport
 
 /// The fused recurrent loop computes exactly its definition (the per-step ops), for every cell
@@ -78,6 +80,35 @@ struct RecurrentOpTests {
                     #expect(y == expected, "\(level), \(threads) threads, \(dtype)")
                 }
             }
+        }
+    }
+
+    /// `t`'s elements in a new temporary file, read in place from its mapping (the file's name is
+    /// removed at once; the mapping lives as long as the tensor).
+    static func mapped(_ t: Tensor) throws -> Tensor {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("parity-recurrent-\(UUID().uuidString)").path
+        let bytes = t.values(Float.self).map { v in v.withUnsafeBufferPointer { Data(buffer: $0) } }
+            ?? t.values(Double.self)!.withUnsafeBufferPointer { Data(buffer: $0) }
+        #expect(FileManager.default.createFile(atPath: path, contents: bytes))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let mapping = try #require(FileMapping(path: path))
+        return try #require(Tensor(shape: t.shape, dtype: t.dtype, mappedAt: 0, in: mapping))
+    }
+
+    /// Weights read in place from a file (a Keras recurrent kernel and its bias as the `.h5` stores them):
+    /// `U`, the biases and a projection's `W` are read from the mapping, not copied into arrays, and the
+    /// result is the same bits as with arrays.
+    @Test("forward reads U, W and the biases in place, with the bits of arrays", arguments: cases)
+    func weightsInPlace(_ row: Case) throws {
+        let first: Int
+        if case .lstm = row.op.cell { first = 3 } else { first = 2 }
+        for dtype in [DType.float32, .float64] {
+            let inputs = Self.inputs(row.op, dtype: dtype, units: 70)
+            let mapped = try inputs.enumerated().map { $0.offset >= first ? try Self.mapped($0.element) : $0.element }
+            let (y, expected) = (try row.op.forward(mapped), try row.op.forward(inputs))
+            #expect(y == expected, "\(dtype)")
+            let copied = mapped[first...].filter { !$0.isMapped }.count
+            #expect(copied == 0, "\(dtype): a weight was copied")
         }
     }
 

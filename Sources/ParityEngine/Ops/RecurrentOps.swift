@@ -223,15 +223,29 @@ public struct RecurrentSequence: CompositeOp {
                 x = try x.reshaped([batch * time, features]).matmul(weights, numerics: projection, bias: bias).reshaped([batch, time, width])
             }
         }
+        // The weights and biases in place (a Keras recurrent kernel read from a file stays in its mapping).
         func run<T: FloatElement>(_ type: T.Type) -> [T] {
-            let xs = x.values(T.self)!, matrix = inputs[matrixIndex].values(T.self)!
-            let recurrentBias = recurrentBiasIndex.map { inputs[$0].values(T.self)! }
-            let outputBias = outputBiasIndex.map { inputs[$0].values(T.self)! }
+            inputs[matrixIndex].withUnsafeElements(as: T.self) { matrix in
+                Tensor.withUnsafeElements(of: recurrentBiasIndex.map { inputs[$0] }, as: T.self) { recurrentBias in
+                    Tensor.withUnsafeElements(of: outputBiasIndex.map { inputs[$0] }, as: T.self) { outputBias in
+                        Tensor.withUnsafeElements(of: projecting?.weights, as: T.self) { projectionWeights in
+                            Tensor.withUnsafeElements(of: projecting?.bias, as: T.self) { projectionBias in
+                                run(matrix: matrix, recurrentBias: recurrentBias, outputBias: outputBias,
+                                    projectionWeights: projectionWeights, projectionBias: projectionBias)
+                            }
+                        }
+                    }
+                }
+            }!
+        }
+        func run<T: FloatElement>(matrix: UnsafeBufferPointer<T>, recurrentBias: UnsafeBufferPointer<T>?, outputBias: UnsafeBufferPointer<T>?,
+                                  projectionWeights: UnsafeBufferPointer<T>?, projectionBias: UnsafeBufferPointer<T>?) -> [T] {
+            let xs = x.values(T.self)!
             var h = inputs[1].values(T.self)!
             let step = StepContext(batch: batch, units: units, width: width, numerics: numerics)
             if case let .lstm(activation, recurrentActivation) = cell {
                 let projection = projecting.map {
-                    StepContext.Projection(weights: $0.weights.values(T.self)!, bias: $0.bias?.values(T.self)!, features: x.shape[2],
+                    StepContext.Projection(weights: projectionWeights!, bias: projectionBias, features: x.shape[2],
                                            fused: $0.numerics.fusedMultiplyAdd)
                 }
                 let kept = (keptMatrix.flatMap { $0.holds(inputs[matrixIndex]) ? $0 : nil },
@@ -243,7 +257,7 @@ public struct RecurrentSequence: CompositeOp {
             var out = [T](repeating: 0, count: batch * time * outWidth)
             var pre = [T](repeating: 0, count: batch * width)
             var scratch = [T](repeating: 0, count: batch * units)
-            matrix.withUnsafeBufferPointer { u in
+            do { let u = matrix
                 for i in 0..<time {
                     let t = reversed ? time - 1 - i : i
                     xs.withUnsafeBufferPointer { xp in
@@ -286,11 +300,11 @@ private struct StepContext {
     /// The input projection an LSTM computes step by step: `W` `[features, 4u]`, the sums from +0 or from
     /// `bias` `[4u]`, the products fused or not.
     struct Projection<T: FloatElement> {
-        let weights: [T], bias: [T]?, features: Int, fused: Bool
+        let weights: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?, features: Int, fused: Bool
     }
 
     /// `pre[:, columns] = h·U[:, columns] (+ bias[columns])`.
-    func recurrent<T: FloatElement>(_ h: [T], _ u: UnsafePointer<T>, into pre: inout [T], columns: Range<Int>, bias: [T]?) {
+    func recurrent<T: FloatElement>(_ h: [T], _ u: UnsafePointer<T>, into pre: inout [T], columns: Range<Int>, bias: UnsafeBufferPointer<T>?) {
         h.withUnsafeBufferPointer { hp in
             pre.withUnsafeMutableBufferPointer { pp in
                 let out = pp.baseAddress! + columns.lowerBound
@@ -339,7 +353,8 @@ private struct StepContext {
     /// from the bias: the matmul's or the fused linear layer's sums) into a buffer in the group's z
     /// layout, which the cell reads as `x_t`: the 3.2 MB projection of every step is then never written
     /// out and read back.
-    func lstmSequence<T: FloatElement>(_ xs: [T], time: Int, reversed: Bool, matrix: [T], recurrentBias: [T]?, outputBias: [T]?,
+    func lstmSequence<T: FloatElement>(_ xs: [T], time: Int, reversed: Bool, matrix: UnsafeBufferPointer<T>, recurrentBias: UnsafeBufferPointer<T>?,
+                                       outputBias: UnsafeBufferPointer<T>?,
                                        h0: [T], c0: [T], activation: UnaryFunction, recurrentActivation: UnaryFunction,
                                        projection: Projection<T>? = nil,
                                        kept: (matrix: KeptRecurrentMatrix?, projection: KeptRecurrentMatrix?) = (nil, nil)) -> [T] {
@@ -357,9 +372,9 @@ private struct StepContext {
         // (s·W + l) % n; lanes past 4n are 0. Strips a group does not use (past 4n) are never read;
         // every value of the used ones is written. Each group on the thread that will most likely run
         // its steps (its half of U then in that core's cache).
-        func packGroups(_ source: [T], rows: Int, into base: UnsafeMutablePointer<T>?) {
+        func packGroups(_ mp: UnsafeBufferPointer<T>, rows: Int, into base: UnsafeMutablePointer<T>?) {
             let size = ldz * rows
-            source.withUnsafeBufferPointer { mp in
+            do {
                 KernelThreads.forEach(groups) { g in
                     let first = g * group, n = Swift.min(group, u - first), to = base! + g * size
                     // The columns in runs within one strip and one gate block: (source offset, strip, lane, length).
@@ -385,7 +400,7 @@ private struct StepContext {
             }
         }
         // The packs kept with the graph's constants when they hold this layout, else packed for this call.
-        func packs(_ source: [T], rows: Int, kept: KeptRecurrentMatrix?) -> (local: [T], kept: UnsafePointer<T>?) {
+        func packs(_ source: UnsafeBufferPointer<T>, rows: Int, kept: KeptRecurrentMatrix?) -> (local: [T], kept: UnsafePointer<T>?) {
             let count = groups * ldz * rows
             if let kept, let pack = kept.pack(T.self, key: [group, groups, ldz], count: count, fill: { packGroups(source, rows: rows, into: $0) }) {
                 return ([], pack)
@@ -409,16 +424,13 @@ private struct StepContext {
         xs.withUnsafeBufferPointer { xp in
         packed.withUnsafeBufferPointer { pp in
         packedProjection.withUnsafeBufferPointer { wp in
-        (projection?.bias ?? []).withUnsafeBufferPointer { pbp in
-        matrix.withUnsafeBufferPointer { mp in
+        do { let (pbp, mp) = (projection?.bias ?? UnsafeBufferPointer(start: nil, count: 0), matrix)
         out.withUnsafeMutableBufferPointer { op in
         states.withUnsafeMutableBufferPointer { sp in
         c.withUnsafeMutableBufferPointer { cp in
         scratch.withUnsafeMutableBufferPointer { zp in
-        (recurrentBias ?? []).withUnsafeBufferPointer { rbp in
-        (outputBias ?? []).withUnsafeBufferPointer { obp in
             let (x0, o0, cs, z0) = (xp.baseAddress!, op.baseAddress!, cp.baseAddress!, zp.baseAddress!)
-            let (rb, ob) = (recurrentBias == nil ? nil : rbp.baseAddress, outputBias == nil ? nil : obp.baseAddress)
+            let (rb, ob) = (recurrentBias?.baseAddress, outputBias?.baseAddress)
             let fused = numerics.fusedMultiplyAdd
             let fusedCell = RecurrentCellKernel.fusesLSTM(T.self, activation: activation, recurrentActivation: recurrentActivation)
             for i in 0..<time {
@@ -512,11 +524,11 @@ private struct StepContext {
                     }
                 }
             }
-        }}}}}}}}}}}
+        }}}}}}}}
         return out
     }
 
-    func simple<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: [T]?, h: inout [T], activation: UnaryFunction?) {
+    func simple<T: FloatElement>(_ x: UnsafePointer<T>, xStride: Int, pre: [T], bias: UnsafeBufferPointer<T>?, h: inout [T], activation: UnaryFunction?) {
         h.withUnsafeMutableBufferPointer { hp in
             for row in 0..<batch {
                 let out = hp.baseAddress! + row * units
@@ -531,7 +543,7 @@ private struct StepContext {
     }
 
     func gru<T: FloatElement>(_ g: RecurrentSequence.GRUCell, _ x: UnsafePointer<T>, xStride: Int, matrix: UnsafePointer<T>,
-                              recurrentBias: [T]?, pre: inout [T], scratch: inout [T], h: inout [T]) {
+                              recurrentBias: UnsafeBufferPointer<T>?, pre: inout [T], scratch: inout [T], h: inout [T]) {
         let u = units
         let (zb, rb, cb) = (g.update * u, g.reset * u, g.candidate * u)
         if g.resetAfter {

@@ -138,8 +138,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     /// `body` with the elements of `tensor` as `T` in place (``withUnsafeElements(as:_:)``), or with `nil`
     /// when there is no tensor or it holds another dtype: an optional operand (a bias, a norm's scale).
-    static func withUnsafeElements<T: FloatElement, R>(of tensor: Tensor?, as type: T.Type,
-                                                       _ body: (UnsafeBufferPointer<T>?) throws -> R) rethrows -> R {
+    public static func withUnsafeElements<T: FloatElement, R>(of tensor: Tensor?, as type: T.Type,
+                                                              _ body: (UnsafeBufferPointer<T>?) throws -> R) rethrows -> R {
         if let tensor, let result = try tensor.withUnsafeElements(as: T.self, { try body($0) }) { return result }
         return try body(nil)
     }
