@@ -153,6 +153,18 @@ struct KerasModelTests {
     /// The weights of every layer, in order.
     static func weights(_ model: KerasModel) -> [Tensor] { model.network.layers.flatMap(\.weights) }
 
+    /// `run(dtype: .float64)` on float32 inputs computes in float64 from the first layer: the result of
+    /// float64 inputs, bit for bit (the first Dense used to run in float32, its output cast after).
+    @Test("a float64 run of float32 inputs computes in float64 from the first layer")
+    func float64RunCastsInputs() throws {
+        let model = try KerasModel.load(Self.mapped.appendingPathComponent("dense.h5"))
+        let input = try Fixtures.tensor(try Fixtures.json("keras/mapped/dense.json")["inputs"]!).cast(to: .float32)
+        for mode in [ExecutionMode.eager, .graph(.standard)] {
+            let y = try model.run([input], mode: mode, dtype: .float64)[0], wide = try model.run([input.cast(to: .float64)], mode: mode)[0]
+            #expect(y.dtype == .float64 && y.doubles.map(\.bitPattern) == wide.doubles.map(\.bitPattern), "\(mode)")
+        }
+    }
+
     /// `keras/mapped/` (scripts/make_mapped_weight_fixtures.py): one Dense stack (8 KiB and 4 KiB kernels)
     /// saved by Keras as `.keras` (weights entry stored at an 8-aligned offset), legacy `.h5` and
     /// `.weights.h5`, whose kernels are read in place; and as `.keras` re-zipped deflated and `.keras`
