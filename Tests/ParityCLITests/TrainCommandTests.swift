@@ -36,6 +36,7 @@ struct TrainCommandTests {
     @Test("a .pt2 trains with the given optimizer and loss, as PyTorch does; --json has each step's loss")
     func torchProgram() throws {
         let (folder, x, y, expected) = try Self.data("torch_model_bn_mlp")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("w.npz"), report = folder.appendingPathComponent("r.json")
         let result = try CommandTests.run(["train", Self.train.appendingPathComponent("torch/bn_mlp.pt2").path, "--input", x, "--target", y,
                                            "--steps", "10", "--batch-size", "4", "--output", output.path,
@@ -53,6 +54,7 @@ struct TrainCommandTests {
     @Test("a run whose loss diverges writes it to --json as \"inf\"/\"nan\" strings, not an encoding error")
     func divergedLossInJSON() throws {
         let (folder, x, y, _) = try Self.data("torch_model_bn_mlp")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let report = folder.appendingPathComponent("r.json")
         let result = try CommandTests.run(["train", Self.train.appendingPathComponent("torch/bn_mlp.pt2").path, "--input", x, "--target", y,
                                            "--steps", "4", "--batch-size", "4", "--output", folder.appendingPathComponent("w.npz").path,
@@ -66,6 +68,7 @@ struct TrainCommandTests {
     @Test("a .keras saved after compile trains with its own optimizer and loss")
     func kerasCompileConfig() throws {
         let (folder, x, y, expected) = try Self.data("keras_compiled_adam")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("w.npz")
         let result = try CommandTests.run(["train", Self.train.appendingPathComponent("keras/mlp_compiled_adam.keras").path, "--input", x,
                                            "--target", y, "--steps", "10", "--batch-size", "4", "--output", output.path])
@@ -77,6 +80,7 @@ struct TrainCommandTests {
     @Test("--sample-weight weights each row as Keras's sample_weight does")
     func sampleWeights() throws {
         let (folder, x, y, expected) = try Self.data("keras_loss_sparse_weighted")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let weights = folder.appendingPathComponent("w.npy"), output = folder.appendingPathComponent("out.npz")
         try NumpyArray.write(ArrayRecord(try #require(expected["sample_weight"])), to: weights)
         let result = try CommandTests.run(["train", Self.train.appendingPathComponent("keras/mlp_softmax.keras").path, "--input", x, "--target", y,
@@ -89,6 +93,7 @@ struct TrainCommandTests {
     @Test("--class-weight weights each row by its class as Keras's fit does")
     func classWeights() throws {
         let (folder, x, y, expected) = try Self.data("keras_loss_cce_class_weight")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("out.npz")
         let result = try CommandTests.run(["train", Self.train.appendingPathComponent("keras/mlp_softmax.keras").path, "--input", x, "--target", y,
                                            "--steps", "10", "--batch-size", "4", "--optimizer", "SGD(learning_rate=0.1)",
@@ -122,6 +127,7 @@ struct TrainCommandTests {
     ])
     func refusals(_ arguments: [String], _ message: String) throws {
         let (folder, x, y, _) = try Self.data("torch_loss_mse")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let result = try CommandTests.run(["train", Self.train.appendingPathComponent(arguments[0]).path, "--input", x, "--target", y,
                                            "--steps", "2", "--output", folder.appendingPathComponent("w.npz").path] + arguments.dropFirst())
         #expect(result.status == 2)
@@ -149,6 +155,7 @@ struct CompareTrainingCommandTests {
     @Test("Keras Adam() against torch.optim.Adam(): exit 1, the step and the causes, and a JSON report with train_steps")
     func defaultAdams() throws {
         let (folder, x, y) = try Self.data()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let report = folder.appendingPathComponent("r.json"), page = folder.appendingPathComponent("r.html")
         let result = try CommandTests.run(["compare", Self.pairs.appendingPathComponent("mlp.keras").path, Self.pairs.appendingPathComponent("mlp.pt2").path,
                                            "--input", x, "--target", y, "--train-steps", "3", "--batch-size", "4",
@@ -171,7 +178,8 @@ struct CompareTrainingCommandTests {
 
     @Test("a PyTorch side without --optimizer-b exits 2 naming the option")
     func missingOptimizer() throws {
-        let (_, x, y) = try Self.data()
+        let (folder, x, y) = try Self.data()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let result = try CommandTests.run(["compare", Self.pairs.appendingPathComponent("mlp.keras").path, Self.pairs.appendingPathComponent("mlp.pt2").path,
                                            "--input", x, "--target", y, "--train-steps", "2", "--batch-size", "4"])
         #expect(result.status == 2)
