@@ -202,7 +202,7 @@ extension Tensor {
         }
         // The operands in place (a constant read from a file stays in its mapping).
         func combined<T: FloatElement>(_: T.Type) -> [T]? {
-            withUnsafeElements(as: T.self) { a in other.withUnsafeElements(as: T.self) { b in run(a, b) } } ?? nil
+            Tensor.withUnsafeElements(of: self, other, as: T.self, run)
         }
         if let values = combined(Float.self) { return Tensor(shape: outShape, values: values) }
         if let values = combined(Double.self) { return Tensor(shape: outShape, values: values) }
@@ -234,8 +234,8 @@ extension Tensor {
                 }
             }
         }
-        if let values = withElements(a, b, c, as: Float.self, run) { return Tensor(shape: outShape, values: values) }
-        if let values = withElements(a, b, c, as: Double.self, run) { return Tensor(shape: outShape, values: values) }
+        if let values = withUnsafeElements(of: a, b, c, as: Float.self, run) { return Tensor(shape: outShape, values: values) }
+        if let values = withUnsafeElements(of: a, b, c, as: Double.self, run) { return Tensor(shape: outShape, values: values) }
         throw TensorError.dtypeMismatch(op: op, received: [a.dtype, b.dtype, c.dtype])
     }
 
@@ -252,7 +252,7 @@ extension Tensor {
                         float: (Float, Float, Float) -> Float, double: (Double, Double, Double) -> Double) throws -> Tensor {
         let outShape = try Shape.broadcast(Shape.broadcast(a.shape, b.shape, op: op), c.shape, op: op)
         func run<T: FloatElement>(_ f: (T, T, T) -> T) -> [T]? {
-            withElements(a, b, c, as: T.self) { x, y, z in
+            withUnsafeElements(of: a, b, c, as: T.self) { x, y, z in
                 broadcastRows(x, y, z, shapes: [a.shape, b.shape, c.shape], outShape: outShape) { bx, sx, by, sy, bz, sz, bo, length in
                     for j in 0..<length { bo[j] = f(bx[j * sx], by[j * sy], bz[j * sz]) }
                 }
@@ -261,13 +261,6 @@ extension Tensor {
         if let values = run(float) { return Tensor(shape: outShape, values: values) }
         if let values = run(double) { return Tensor(shape: outShape, values: values) }
         throw TensorError.dtypeMismatch(op: op, received: [a.dtype, b.dtype, c.dtype])
-    }
-
-    /// `body` with the elements of three tensors as `T` in place (``withUnsafeElements(as:_:)``), or nil
-    /// when one holds another dtype.
-    private static func withElements<T: FloatElement, R>(_ a: Tensor, _ b: Tensor, _ c: Tensor, as type: T.Type,
-                                                         _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>) -> R) -> R? {
-        a.withUnsafeElements(as: T.self) { x in b.withUnsafeElements(as: T.self) { y in c.withUnsafeElements(as: T.self) { z in body(x, y, z) } } ?? nil } ?? nil
     }
 
     /// The `outShape` values of three buffers (of `shapes`) broadcast together, filled row by row:

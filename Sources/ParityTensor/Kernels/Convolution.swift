@@ -186,7 +186,7 @@ extension Tensor {
         let f: Int32 = fused ? 1 : 0
         // The operands in place (a kernel read from a file stays in its mapping).
         func convolved<T: FloatElement>(_: T.Type, _ call: (UnsafePointer<parity_conv_shape>, UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, UnsafePointer<parity_epilogue>?) -> Int32) -> [T]? {
-            withUnsafeElements(as: T.self) { x in kernel.withUnsafeElements(as: T.self) { w in run(x, w, call) } } ?? nil
+            Tensor.withUnsafeElements(of: self, kernel, as: T.self) { x, w in run(x, w, call) }
         }
         if let values = convolved(Float.self, { shape, x, w, y, e in
             if let packs { return parity_conv_kept_f32(shape, x, w, packs, y, f, e) }

@@ -245,9 +245,7 @@ extension Tensor {
         }
         // The operands and the bias in place (a weight read from a file stays in its mapping).
         func multiplied<T: FloatElement>(_: T.Type) -> [T]? {
-            a.withUnsafeElements(as: T.self) { x in
-                b.withUnsafeElements(as: T.self) { y in Tensor.withUnsafeElements(of: bias, as: T.self) { run(x, y, $0) } }
-            } ?? nil
+            Tensor.withUnsafeElements(of: a, b, as: T.self) { x, y in Tensor.withUnsafeElements(of: bias, as: T.self) { run(x, y, $0) } }
         }
         let storage: Storage
         if let values = multiplied(Float.self) {

@@ -17,8 +17,6 @@ public final class FileMapping: @unchecked Sendable {
     /// once, for less than its bookkeeping would cost.
     public static let inPlaceMinimumBytes = 4096
 
-    /// The file's path, for messages.
-    public let path: String
     /// The file's bytes.
     public let bytes: UnsafeRawBufferPointer
 
@@ -31,7 +29,6 @@ public final class FileMapping: @unchecked Sendable {
         var status = stat()
         guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, status.st_size >= 0 else { return nil }
         let size = Int(status.st_size)
-        self.path = path
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return

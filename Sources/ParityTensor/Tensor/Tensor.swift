@@ -144,6 +144,19 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         return try body(nil)
     }
 
+    /// `body` with the elements of two tensors as `T` in place (``withUnsafeElements(as:_:)``), or `nil`
+    /// when either holds another dtype: a kernel's operands.
+    public static func withUnsafeElements<T: FloatElement, R>(of a: Tensor, _ b: Tensor, as type: T.Type,
+                                                              _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>) throws -> R) rethrows -> R? {
+        try a.withUnsafeElements(as: T.self) { x in try b.withUnsafeElements(as: T.self) { y in try body(x, y) } } ?? nil
+    }
+
+    /// The same for three tensors.
+    public static func withUnsafeElements<T: FloatElement, R>(of a: Tensor, _ b: Tensor, _ c: Tensor, as type: T.Type,
+                                                              _ body: (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeBufferPointer<T>) throws -> R) rethrows -> R? {
+        try withUnsafeElements(of: a, b, as: T.self) { x, y in try c.withUnsafeElements(as: T.self) { z in try body(x, y, z) } } ?? nil
+    }
+
     /// The same shape and elements (compared as their type compares them: a NaN is not equal to
     /// itself, and +0 equals −0), a tensor read in place from a file compared in place.
     public static func == (a: Tensor, b: Tensor) -> Bool {
@@ -152,9 +165,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         case let (.resident(x), .resident(y)): return x == y
         case let (.mapped(x), .mapped(y)) where x === y: return true  // as an array equals itself
         default:
-            func equal<T: FloatElement>(_: T.Type) -> Bool? {
-                a.withUnsafeElements(as: T.self) { x in b.withUnsafeElements(as: T.self) { y in x.elementsEqual(y) } } ?? nil
-            }
+            func equal<T: FloatElement>(_: T.Type) -> Bool? { withUnsafeElements(of: a, b, as: T.self) { $0.elementsEqual($1) } }
             return equal(Float.self) ?? equal(Double.self) ?? false  // a mapped tensor is float32 or float64
         }
     }
